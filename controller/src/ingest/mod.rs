@@ -1,0 +1,322 @@
+//! Ingest: log sources → normalised [`AccessEvent`]s, with checkpoints and bad-line accounting.
+//!
+//! [`run`] lists every source's log objects in order, detects each one's format (or uses the
+//! one given), reads it (gzip transparently; local files stream in constant memory), hands
+//! events on in batches, and counts every malformed line with its `file:line` and reason
+//! without stopping. With a journal, each object's progress is checkpointed after its events
+//! were handed on, so a restart neither skips nor double-counts.
+//!
+//! `run` is synchronous (parsing is CPU work); object-store reads block on the given runtime
+//! handle, so call it from `spawn_blocking` or a plain thread.
+
+mod source;
+pub mod summary;
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::sync::Arc;
+
+use models::parse::{self, cloudtrail, Format};
+use models::{frame, AccessEvent, Origin};
+use tokio::runtime::Handle;
+
+use crate::journal::checkpoints::Checkpoint;
+use crate::journal::{Journal, JournalError};
+pub use source::{list, LogObject, BUILTIN_SAMPLES, SAMPLES};
+
+/// Ingest errors: a source or object that cannot be read at all. (A bad *line* is not an error.)
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    #[error("{source_name}: {message}")]
+    Source { source_name: String, message: String },
+    #[error("{object}: {message}")]
+    Read { object: String, message: String },
+    #[error("{object}: cannot tell the log format from its first line; name it with --format (one of: s3, minio, cloudtrail, ceph, ndjson, parquet)")]
+    UnknownFormat { object: String },
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error("{0}")]
+    Consumer(String),
+}
+
+/// One malformed line: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BadLine {
+    pub file: Arc<str>,
+    pub line: u64,
+    pub reason: String,
+}
+
+impl std::fmt::Display for BadLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+    }
+}
+
+/// How to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// `None`: detect each object's format from its content.
+    pub format: Option<Format>,
+    /// Store options for object-store sources (`endpoint`, `region`, ...).
+    pub store_options: BTreeMap<String, String>,
+    /// How many bad lines to keep with their text (all are counted).
+    pub bad_lines_kept: usize,
+    /// Events per batch handed to the consumer.
+    pub batch_size: usize,
+    /// Plain local files may still grow (a log being written): leave a last line that has no
+    /// newline yet for the next pass, and never mark such a file complete.
+    pub follow: bool,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions { format: None, store_options: BTreeMap::new(), bad_lines_kept: 10, batch_size: 8192, follow: false }
+    }
+}
+
+/// What one run read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Objects read (in part or whole).
+    pub objects: u64,
+    /// Objects skipped because their checkpoint says they were read completely.
+    pub objects_skipped: u64,
+    pub events: u64,
+    pub bytes: u64,
+    pub bad_lines: u64,
+    /// The first `bad_lines_kept` bad lines.
+    pub bad_lines_shown: Vec<BadLine>,
+    /// Events per detected format.
+    pub formats: BTreeMap<&'static str, u64>,
+}
+
+impl IngestReport {
+    fn bad(&mut self, keep: usize, b: BadLine) {
+        self.bad_lines += 1;
+        if self.bad_lines_shown.len() < keep {
+            self.bad_lines_shown.push(b);
+        }
+    }
+}
+
+/// Reads every source in order and hands events to `consumer` in batches.
+///
+/// With `journal`, objects already read completely are skipped, a partly read one resumes at its
+/// checkpoint, and each object's checkpoint is saved after `consumer` accepted its last batch.
+///
+/// # Errors
+/// A source that cannot be listed, an object that cannot be read or whose format is unknown, a
+/// journal error, or an error returned by `consumer`. Malformed lines are never errors.
+pub fn run(
+    sources: &[String],
+    opts: &IngestOptions,
+    rt: &Handle,
+    mut journal: Option<&mut Journal>,
+    consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
+) -> Result<IngestReport, IngestError> {
+    let mut report = IngestReport::default();
+    for src in sources {
+        for obj in source::list(src, &opts.store_options, rt)? {
+            let cp = match journal.as_deref_mut() {
+                Some(j) => j.checkpoint(&obj.source, &obj.name)?,
+                None => None,
+            };
+            let start = match cp {
+                Some(cp) if cp.identity == obj.identity && cp.complete => {
+                    report.objects_skipped += 1;
+                    continue;
+                }
+                Some(cp) if cp.identity == obj.identity => (cp.bytes_done, cp.lines_done),
+                _ => (0, 0),
+            };
+            let done = read_object(&obj, start, opts, rt, &mut report, consumer)?;
+            if let Some(j) = journal.as_deref_mut() {
+                j.save_checkpoints(&[Checkpoint {
+                    source: obj.source.clone(),
+                    object: obj.name.to_string(),
+                    identity: obj.identity.clone(),
+                    bytes_done: done.bytes_done,
+                    lines_done: done.lines_done,
+                    complete: done.complete,
+                }])?;
+            }
+        }
+    }
+    Ok(report)
+}
+
+struct Done {
+    bytes_done: u64,
+    lines_done: u64,
+    complete: bool,
+}
+
+fn read_object(
+    obj: &LogObject,
+    (skip_bytes, skip_lines): (u64, u64),
+    opts: &IngestOptions,
+    rt: &Handle,
+    report: &mut IngestReport,
+    consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
+) -> Result<Done, IngestError> {
+    let format = match opts.format {
+        Some(f) => f,
+        None => {
+            let head = source::head(obj, 64 * 1024, rt)?;
+            if head.iter().all(u8::is_ascii_whitespace) {
+                // An empty log object (S3 writes none, but rotation can leave one): nothing to do.
+                report.objects += 1;
+                return Ok(Done { bytes_done: 0, lines_done: 0, complete: true });
+            }
+            parse::detect(&head).ok_or_else(|| IngestError::UnknownFormat { object: obj.name.to_string() })?
+        }
+    };
+    report.objects += 1;
+    let mut batch = Vec::with_capacity(opts.batch_size);
+    let before = report.events;
+    let done = match format {
+        Format::Parquet => {
+            let (path, _tmp) = source::local_parquet(obj, rt)?;
+            let mut err = None;
+            frame::read_parquet_batches(&path, opts.batch_size, |events| {
+                report.events += events.len() as u64;
+                consumer(events).map_err(|e| {
+                    err = Some(e.clone());
+                    models::Error::Schema(e)
+                })
+            })
+            .map_err(|e| match err.take() {
+                Some(c) => IngestError::Consumer(c),
+                None => IngestError::Read { object: obj.name.to_string(), message: e.to_string() },
+            })?;
+            Done { bytes_done: 0, lines_done: 0, complete: true }
+        }
+        Format::Cloudtrail => {
+            let mut opened = source::open(obj, 0, rt)?;
+            let mut text = String::new();
+            let n = opened
+                .reader
+                .read_to_string(&mut text)
+                .map_err(|e| IngestError::Read { object: obj.name.to_string(), message: e.to_string() })?;
+            report.bytes += n as u64;
+            match cloudtrail::parse_document(&text) {
+                Ok(records) => {
+                    for r in records {
+                        match r.result {
+                            Ok(Some(mut e)) => {
+                                e.origin = Origin { file: obj.name.clone(), line: r.line };
+                                push(&mut batch, e, opts, report, consumer)?;
+                            }
+                            Ok(None) => {}
+                            Err(reason) => {
+                                report.bad(opts.bad_lines_kept, BadLine { file: obj.name.clone(), line: r.line, reason })
+                            }
+                        }
+                    }
+                }
+                Err((line, reason)) => report.bad(opts.bad_lines_kept, BadLine { file: obj.name.clone(), line, reason }),
+            }
+            Done { bytes_done: n as u64, lines_done: text.lines().count() as u64, complete: true }
+        }
+        line_format => {
+            let mut opened = source::open(obj, skip_bytes, rt)?;
+            read_lines(obj, line_format, &mut *opened.reader, (skip_bytes, skip_lines), opts, report, &mut batch, consumer)?
+        }
+    };
+    if !batch.is_empty() {
+        consumer(std::mem::take(&mut batch)).map_err(IngestError::Consumer)?;
+    }
+    *report.formats.entry(format.as_str()).or_default() += report.events - before;
+    Ok(done)
+}
+
+fn push(
+    batch: &mut Vec<AccessEvent>,
+    e: AccessEvent,
+    opts: &IngestOptions,
+    report: &mut IngestReport,
+    consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
+) -> Result<(), IngestError> {
+    report.events += 1;
+    batch.push(e);
+    if batch.len() >= opts.batch_size {
+        let full = std::mem::replace(batch, Vec::with_capacity(opts.batch_size));
+        consumer(full).map_err(IngestError::Consumer)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn read_lines(
+    obj: &LogObject,
+    format: Format,
+    reader: &mut dyn BufRead,
+    (mut bytes_done, mut line_no): (u64, u64),
+    opts: &IngestOptions,
+    report: &mut IngestReport,
+    batch: &mut Vec<AccessEvent>,
+    consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
+) -> Result<Done, IngestError> {
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| IngestError::Read { object: obj.name.to_string(), message: e.to_string() })?;
+        if n == 0 {
+            break;
+        }
+        let whole = buf.last() == Some(&b'\n');
+        if !whole && opts.follow && matches!(obj_kind(obj), ObjKind::GrowingFile) {
+            // A local file being appended to: its last line may be half-written. Leave it for
+            // the next pass; the checkpoint stays before it.
+            break;
+        }
+        bytes_done += n as u64;
+        line_no += 1;
+        report.bytes += n as u64;
+        let mut line = &buf[..];
+        while let [rest @ .., b'\n' | b'\r'] = line {
+            line = rest;
+        }
+        let text = match std::str::from_utf8(line) {
+            Ok(t) => t,
+            Err(e) => {
+                report.bad(opts.bad_lines_kept, BadLine {
+                    file: obj.name.clone(),
+                    line: line_no,
+                    reason: format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1),
+                });
+                continue;
+            }
+        };
+        match parse::parse_line(format, text) {
+            Ok(Some(mut e)) => {
+                if e.origin.file.is_empty() || format != Format::Ndjson {
+                    e.origin = Origin { file: obj.name.clone(), line: line_no };
+                }
+                push(batch, e, opts, report, consumer)?;
+            }
+            Ok(None) => {}
+            Err(reason) => report.bad(opts.bad_lines_kept, BadLine { file: obj.name.clone(), line: line_no, reason }),
+        }
+    }
+    let complete = !(opts.follow && matches!(obj_kind(obj), ObjKind::GrowingFile));
+    Ok(Done { bytes_done, lines_done: line_no, complete })
+}
+
+enum ObjKind {
+    /// A plain local file: it may still grow (an audit log being written).
+    GrowingFile,
+    /// An object-store object, a gzip file, or a bundled sample: sealed.
+    Sealed,
+}
+
+fn obj_kind(obj: &LogObject) -> ObjKind {
+    match &obj.location {
+        source::Location::File(p) if !p.extension().is_some_and(|e| e == "gz") => ObjKind::GrowingFile,
+        _ => ObjKind::Sealed,
+    }
+}

@@ -1,0 +1,330 @@
+//! Log sources: what a source string names (a file, a folder, a glob, an object-store prefix, or
+//! the bundled samples), the log objects in it in reading order, and how to read one.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use flate2::read::MultiGzDecoder;
+use futures::TryStreamExt;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt};
+use tokio::runtime::Handle;
+
+use super::IngestError;
+use crate::tier;
+
+/// The name of the sample logs bundled in the binary, usable wherever a source is.
+pub const BUILTIN_SAMPLES: &str = "builtin:samples";
+
+/// The bundled sample logs: one file per format (S3, MinIO, CloudTrail, Ceph).
+pub const SAMPLES: [(&str, &[u8]); 4] = [
+    ("s3-access.log", include_bytes!("../../../examples/logs/s3-access.log")),
+    ("minio-audit.ndjson", include_bytes!("../../../examples/logs/minio-audit.ndjson")),
+    ("cloudtrail.json", include_bytes!("../../../examples/logs/cloudtrail.json")),
+    ("ceph-ops.log", include_bytes!("../../../examples/logs/ceph-ops.log")),
+];
+
+/// Where a log object's bytes are.
+#[derive(Debug, Clone)]
+pub enum Location {
+    File(PathBuf),
+    Store { store: Arc<dyn ObjectStore>, path: StorePath },
+    Builtin(&'static [u8]),
+}
+
+/// One log file or log object, ready to read.
+#[derive(Debug, Clone)]
+pub struct LogObject {
+    /// The source string it was found under (checkpoints are kept per source).
+    pub source: String,
+    /// Its printable name: a path, `s3://bucket/key`, or `builtin:samples/NAME`.
+    pub name: Arc<str>,
+    /// What changes when the object is replaced: etag, or size and mtime for files.
+    pub identity: String,
+    /// Stored size (compressed, for gzip); used to notice a truncated file.
+    pub size: u64,
+    pub location: Location,
+}
+
+/// Lists the log objects a source names, in reading order (sorted by name: S3 log objects and
+/// rotated files are named by time).
+///
+/// # Errors
+/// A path that does not exist, a glob that is not valid or matches nothing, a store that cannot
+/// be listed.
+pub fn list(source: &str, options: &BTreeMap<String, String>, rt: &Handle) -> Result<Vec<LogObject>, IngestError> {
+    if source == BUILTIN_SAMPLES {
+        return Ok(SAMPLES
+            .iter()
+            .map(|(name, bytes)| LogObject {
+                source: source.to_string(),
+                name: Arc::from(format!("{BUILTIN_SAMPLES}/{name}")),
+                identity: format!("builtin:{}", bytes.len()),
+                size: bytes.len() as u64,
+                location: Location::Builtin(bytes),
+            })
+            .collect());
+    }
+    if let Some(path) = source.strip_prefix("file://") {
+        return list_local(source, path);
+    }
+    if source.contains("://") {
+        return list_store(source, options, rt);
+    }
+    list_local(source, source)
+}
+
+fn list_local(source: &str, path: &str) -> Result<Vec<LogObject>, IngestError> {
+    let is_glob = path.contains(['*', '?', '[']);
+    let mut files = Vec::new();
+    if is_glob {
+        let paths = glob::glob(path)
+            .map_err(|e| IngestError::Source { source_name: source.to_string(), message: format!("not a valid glob: {e}") })?;
+        for p in paths.flatten() {
+            if p.is_file() {
+                files.push(p);
+            }
+        }
+        if files.is_empty() {
+            return Err(IngestError::Source {
+                source_name: source.to_string(),
+                message: "the glob matches no file".into(),
+            });
+        }
+    } else {
+        let p = Path::new(path);
+        let meta = std::fs::metadata(p).map_err(|e| IngestError::Source {
+            source_name: source.to_string(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        if meta.is_dir() {
+            walk(p, &mut files).map_err(|e| IngestError::Source {
+                source_name: source.to_string(),
+                message: format!("cannot list the folder: {e}"),
+            })?;
+        } else {
+            files.push(p.to_path_buf());
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let meta = std::fs::metadata(&f).map_err(|e| IngestError::Source {
+                source_name: source.to_string(),
+                message: format!("{}: {e}", f.display()),
+            })?;
+            // A rotated log gets a new inode under the same name: that is a new object.
+            let identity = {
+                use std::os::unix::fs::MetadataExt;
+                format!("inode:{}:{}", meta.dev(), meta.ino())
+            };
+            Ok(LogObject {
+                source: source.to_string(),
+                name: Arc::from(f.display().to_string()),
+                identity,
+                size: meta.len(),
+                location: Location::File(f),
+            })
+        })
+        .collect()
+}
+
+/// Files below `dir`, recursively, skipping hidden entries (`.` prefixed: editors' swap files).
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let p = entry.path();
+        if entry.file_type()?.is_dir() {
+            walk(&p, out)?;
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn list_store(source: &str, options: &BTreeMap<String, String>, rt: &Handle) -> Result<Vec<LogObject>, IngestError> {
+    let loc = tier::open_url(source, options).map_err(|e| IngestError::Source {
+        source_name: source.to_string(),
+        message: e.to_string(),
+    })?;
+    let (scheme_and_bucket, _) = split_url(source);
+    let prefix = if loc.prefix.as_ref().is_empty() { None } else { Some(loc.prefix.clone()) };
+    let store = loc.store.clone();
+    // List with the raw prefix string so that `logs/2026-11-` (not a folder) works too.
+    let mut metas = rt
+        .block_on(async {
+            match &prefix {
+                None => store.list(None).try_collect::<Vec<_>>().await,
+                Some(p) => {
+                    let parent = p.as_ref().rsplit_once('/').map(|(d, _)| StorePath::from(d));
+                    let want = p.as_ref().to_string();
+                    let all: Vec<_> = store.list(parent.as_ref()).try_collect().await?;
+                    Ok(all.into_iter().filter(|m| m.location.as_ref().starts_with(&want)).collect())
+                }
+            }
+        })
+        .map_err(|e| IngestError::Source { source_name: source.to_string(), message: format!("cannot list: {e}") })?;
+    metas.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(metas
+        .into_iter()
+        .map(|m| LogObject {
+            source: source.to_string(),
+            name: Arc::from(format!("{scheme_and_bucket}/{}", m.location)),
+            identity: m.e_tag.clone().unwrap_or_else(|| format!("{}:{}", m.size, m.last_modified.timestamp_micros())),
+            size: m.size,
+            location: Location::Store { store: loc.store.clone(), path: m.location },
+        })
+        .collect())
+}
+
+/// `s3://bucket/a/b` → (`s3://bucket`, `a/b`).
+fn split_url(url: &str) -> (&str, &str) {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    match url[after..].find('/') {
+        Some(i) => (&url[..after + i], &url[after + i + 1..]),
+        None => (url, ""),
+    }
+}
+
+/// Reads an object's stored bytes when it is not a local file (object-store log objects are
+/// read whole: S3 access-log objects are small; local files stream).
+fn fetch(obj: &LogObject, rt: &Handle) -> Result<Bytes, IngestError> {
+    match &obj.location {
+        Location::Builtin(b) => Ok(Bytes::from_static(b)),
+        Location::Store { store, path } => rt
+            .block_on(async { store.get(path).await?.bytes().await })
+            .map_err(|e| IngestError::Read { object: obj.name.to_string(), message: e.to_string() }),
+        Location::File(p) => std::fs::read(p)
+            .map(Bytes::from)
+            .map_err(|e| IngestError::Read { object: obj.name.to_string(), message: e.to_string() }),
+    }
+}
+
+fn is_gzip(head: &[u8]) -> bool {
+    head.starts_with(&[0x1f, 0x8b])
+}
+
+/// An open log object: decompressed, positioned at `skip` decompressed bytes.
+pub struct Opened {
+    pub reader: Box<dyn BufRead + Send>,
+    pub gzip: bool,
+}
+
+impl std::fmt::Debug for Opened {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened").field("gzip", &self.gzip).finish_non_exhaustive()
+    }
+}
+
+/// Opens a log object for reading, decompressing gzip transparently, skipping the first `skip`
+/// decompressed bytes (a checkpoint).
+///
+/// # Errors
+/// The object cannot be read, or is shorter than `skip` (it was truncated or replaced).
+pub fn open(obj: &LogObject, skip: u64, rt: &Handle) -> Result<Opened, IngestError> {
+    let read_err = |e: std::io::Error| IngestError::Read { object: obj.name.to_string(), message: e.to_string() };
+    match &obj.location {
+        Location::File(p) => {
+            let mut f = File::open(p).map_err(read_err)?;
+            let mut magic = [0u8; 2];
+            let n = read_full(&mut f, &mut magic).map_err(read_err)?;
+            let gzip = is_gzip(&magic[..n]);
+            f.seek(SeekFrom::Start(0)).map_err(read_err)?;
+            if gzip {
+                let mut r: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(f)));
+                skip_bytes(&mut r, skip).map_err(read_err)?;
+                Ok(Opened { reader: r, gzip })
+            } else {
+                f.seek(SeekFrom::Start(skip)).map_err(read_err)?;
+                Ok(Opened { reader: Box::new(BufReader::with_capacity(1 << 16, f)), gzip })
+            }
+        }
+        _ => {
+            let bytes = fetch(obj, rt)?;
+            let gzip = is_gzip(&bytes);
+            let mut r: Box<dyn BufRead + Send> = if gzip {
+                Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(Cursor::new(bytes))))
+            } else {
+                Box::new(Cursor::new(bytes))
+            };
+            skip_bytes(&mut r, skip).map_err(read_err)?;
+            Ok(Opened { reader: r, gzip })
+        }
+    }
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+fn skip_bytes(r: &mut Box<dyn BufRead + Send>, skip: u64) -> std::io::Result<()> {
+    if skip == 0 {
+        return Ok(());
+    }
+    let copied = std::io::copy(&mut r.take(skip), &mut std::io::sink())?;
+    if copied < skip {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("it is shorter ({copied} bytes) than its checkpoint ({skip} bytes)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The first `n` decompressed bytes of an object, to detect its format.
+///
+/// # Errors
+/// See [`open`].
+pub fn head(obj: &LogObject, n: usize, rt: &Handle) -> Result<Vec<u8>, IngestError> {
+    let mut opened = open(obj, 0, rt)?;
+    let mut buf = vec![0u8; n];
+    let got = read_full(&mut opened.reader, &mut buf)
+        .map_err(|e| IngestError::Read { object: obj.name.to_string(), message: e.to_string() })?;
+    buf.truncate(got);
+    Ok(buf)
+}
+
+/// A Parquet object as a local path (object-store Parquet is downloaded to a temporary file).
+///
+/// # Errors
+/// The object cannot be read or the temporary file written.
+pub fn local_parquet(obj: &LogObject, rt: &Handle) -> Result<(PathBuf, Option<tempfile::TempPath>), IngestError> {
+    match &obj.location {
+        Location::File(p) => Ok((p.clone(), None)),
+        _ => {
+            let bytes = fetch(obj, rt)?;
+            let tmp = tempfile::NamedTempFile::new()
+                .and_then(|mut t| std::io::Write::write_all(&mut t, &bytes).map(|()| t))
+                .map_err(|e| IngestError::Read { object: obj.name.to_string(), message: e.to_string() })?;
+            let path = tmp.into_temp_path();
+            Ok((path.to_path_buf(), Some(path)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_url_separates_bucket_and_key() {
+        assert_eq!(split_url("s3://logs/a/b.log"), ("s3://logs", "a/b.log"));
+        assert_eq!(split_url("s3://logs"), ("s3://logs", ""));
+    }
+}

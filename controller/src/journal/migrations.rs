@@ -1,0 +1,69 @@
+//! Versioned schema migrations. Each entry moves the schema from version i to i+1, in one
+//! transaction together with the `user_version` bump. Never edit a released migration: add one.
+
+use super::{Journal, JournalError, Result};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: ingest checkpoints.
+    "CREATE TABLE ingest_checkpoint (
+        source      TEXT NOT NULL,   -- the source as configured (path, glob, URL)
+        object      TEXT NOT NULL,   -- the file path or the object URL inside it
+        identity    TEXT NOT NULL,   -- etag, or size+mtime for files: detects a replaced object
+        bytes_done  INTEGER NOT NULL,-- decompressed bytes consumed, up to the last whole line
+        lines_done  INTEGER NOT NULL,
+        complete    INTEGER NOT NULL,-- 1 when the object was read to its end
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (source, object)
+    );",
+];
+
+/// The schema version this build writes.
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+pub(super) fn apply(j: &mut Journal) -> Result<()> {
+    let found = j.schema_version()?;
+    if found > LATEST {
+        return Err(JournalError::TooNew { path: j.path.clone(), found, supported: LATEST });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = i as i64 + 1;
+        let path = j.path.clone();
+        let err = |source| JournalError::Sqlite { path: path.clone(), source };
+        let tx = j.conn.transaction().map_err(err)?;
+        tx.execute_batch(sql).map_err(err)?;
+        tx.pragma_update(None, "user_version", version).map_err(err)?;
+        tx.commit().map_err(err)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_journal_is_at_the_latest_version_and_reopening_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/j.db");
+        let j = Journal::open(&p).unwrap();
+        assert_eq!(j.schema_version().unwrap(), LATEST);
+        drop(j);
+        let j = Journal::open(&p).unwrap();
+        assert_eq!(j.schema_version().unwrap(), LATEST);
+    }
+
+    #[test]
+    fn a_journal_from_a_newer_tierd_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.db");
+        drop(Journal::open(&p).unwrap());
+        let c = rusqlite::Connection::open(&p).unwrap();
+        c.pragma_update(None, "user_version", LATEST + 5).unwrap();
+        drop(c);
+        let err = Journal::open(&p).unwrap_err().to_string();
+        assert!(err.ends_with(&format!(
+            "the journal's schema is version {}, newer than this tierd understands ({LATEST}); upgrade tierd or restore a backup",
+            LATEST + 5
+        )), "{err}");
+    }
+}

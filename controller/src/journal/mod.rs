@@ -1,0 +1,93 @@
+//! The journal: one SQLite file holding tierd's durable state.
+//!
+//! # Layout
+//! - [`migrations`]: the versioned schema (`PRAGMA user_version`), applied at open.
+//! - [`checkpoints`]: how far each log file or log object has been ingested.
+//!
+//! The file is opened in WAL mode so the CLI can read while the service writes; every write is a
+//! transaction, so a crash leaves either the old or the new state.
+
+pub mod checkpoints;
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+/// Journal errors. The message starts with the journal's path.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{path}: cannot create its folder: {source}")]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: the journal's schema is version {found}, newer than this tierd understands ({supported}); upgrade tierd or restore a backup"
+    )]
+    TooNew { path: PathBuf, found: i64, supported: i64 },
+}
+
+pub type Result<T, E = JournalError> = std::result::Result<T, E>;
+
+/// An open journal.
+#[derive(Debug)]
+pub struct Journal {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal at `path` and brings its schema up to date.
+    ///
+    /// # Errors
+    /// The file cannot be created or opened, is not a SQLite database, or has a newer schema.
+    pub fn open(path: &Path) -> Result<Journal> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| JournalError::Folder { path: path.to_path_buf(), source })?;
+        }
+        let conn = Connection::open(path).map_err(|source| JournalError::Sqlite { path: path.to_path_buf(), source })?;
+        let mut j = Journal { conn, path: path.to_path_buf() };
+        j.configure()?;
+        migrations::apply(&mut j)?;
+        Ok(j)
+    }
+
+    fn configure(&self) -> Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(10)).map_err(|e| self.err(e))?;
+        self.conn
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| self.err(e))
+    }
+
+    /// The journal file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    pub(crate) fn err(&self, source: rusqlite::Error) -> JournalError {
+        JournalError::Sqlite { path: self.path.clone(), source }
+    }
+
+    /// The schema version in the file.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+}

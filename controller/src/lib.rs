@@ -1,0 +1,24 @@
+//! tierd: an anomaly-driven data-mobility controller for storage tiers.
+//!
+//! This crate is the controller: it glues the `policies` crate (rules) and the `models` crate
+//! (events, features, detectors) to storage, a journal and a command line.
+//!
+//! # Layout
+//! - [`config`]: the main configuration file, checked with located diagnostics.
+//! - [`tier`]: tiers and log sources as `object_store` stores built from URLs.
+//! - [`ingest`]: log sources → normalised events, checkpoints, bad-line accounting.
+//! - [`journal`]: the SQLite journal (checkpoints now; catalog, decisions, steps next).
+//! - [`cli`]: one module per `tierd` subcommand.
+//!
+//! # Example
+//! ```
+//! let config = tierd::config::Config::embedded();
+//! assert_eq!(config.tiers.len(), 3);
+//! assert_eq!(config.tier("cloud").map(|t| t.min_storage_days), Some(90));
+//! ```
+
+pub mod cli;
+pub mod config;
+pub mod ingest;
+pub mod journal;
+pub mod tier;

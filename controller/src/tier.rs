@@ -1,0 +1,159 @@
+//! Tiers and log sources as object stores, built from URLs.
+//!
+//! Everything that touches storage goes through `Arc<dyn ObjectStore>`: planner code never sees a
+//! concrete backend, and one conformance suite runs against each of them (`tests/`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path as StorePath;
+use object_store::prefix::PrefixStore;
+use object_store::ObjectStore;
+
+use crate::config::{is_secret_option, TierConfig};
+
+/// Errors building a store. Messages never contain option values that look secret.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("{url}: {message}")]
+    Invalid { url: String, message: String },
+    #[error("{url}: {source}")]
+    Backend {
+        url: String,
+        #[source]
+        source: object_store::Error,
+    },
+}
+
+/// A store and the prefix inside it that the URL addressed (`s3://bucket/logs/` → `logs/`).
+#[derive(Debug, Clone)]
+pub struct StoreLocation {
+    pub store: Arc<dyn ObjectStore>,
+    pub prefix: StorePath,
+    /// The URL as given, safe to print (URLs carry no credentials here).
+    pub url: String,
+}
+
+/// Builds a store for `url` without a root prefix: `s3://bucket/logs/2026-` gives the bucket's
+/// store and the listing prefix `logs/2026-` (which need not be a "folder").
+///
+/// `file://DIR` stores are rooted at DIR (created if missing). For `s3://` the builder starts from
+/// the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_ENDPOINT_URL`,
+/// `AWS_REGION`, `AWS_ALLOW_HTTP`, ...) and `options` override it (`endpoint`, `region`,
+/// `allow_http`, `access_key_id`, ...).
+///
+/// # Errors
+/// An unsupported scheme, an unknown option, or a backend that refuses its configuration.
+pub fn open_url(url: &str, options: &BTreeMap<String, String>) -> Result<StoreLocation, StoreError> {
+    let invalid = |message: String| StoreError::Invalid { url: url.to_string(), message };
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| invalid("not a URL; expected scheme://location".into()))?;
+    let (store, prefix): (Arc<dyn ObjectStore>, String) = match scheme {
+        "file" => {
+            std::fs::create_dir_all(rest).map_err(|e| invalid(format!("cannot create the folder: {e}")))?;
+            let fs = LocalFileSystem::new_with_prefix(rest)
+                .map_err(|source| StoreError::Backend { url: url.to_string(), source })?;
+            (Arc::new(fs), String::new())
+        }
+        "memory" => (Arc::new(InMemory::new()), rest.to_string()),
+        "s3" => {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            let mut allow_http = None;
+            for (k, v) in options {
+                if k == "allow_http" || k == "aws_allow_http" {
+                    allow_http = Some(v.eq_ignore_ascii_case("true"));
+                    continue;
+                }
+                let key: AmazonS3ConfigKey = k.parse().map_err(|_| {
+                    invalid(format!("unknown S3 option {k:?}; see the configuration reference for valid options"))
+                })?;
+                b = b.with_config(key, v.clone());
+            }
+            if let Some(a) = allow_http {
+                b = b.with_allow_http(a);
+            }
+            // tierd never overwrites by copying: a copy that would replace an object must fail.
+            // Plain CopyObject with If-None-Match is not honoured by many S3-compatible servers;
+            // the multipart-copy path is.
+            if !options.keys().any(|k| k.ends_with("copy_if_not_exists")) {
+                b = b.with_config(AmazonS3ConfigKey::CopyIfNotExists, "multipart");
+            }
+            let s3 = b.build().map_err(|source| StoreError::Backend {
+                url: url.to_string(),
+                source: scrub(source, options),
+            })?;
+            (Arc::new(s3), prefix.to_string())
+        }
+        "gs" | "az" | "http" | "https" => {
+            let parsed = url::Url::parse(url).map_err(|e| invalid(format!("not a valid URL: {e}")))?;
+            let (store, path) = object_store::parse_url_opts(&parsed, options.iter().map(|(k, v)| (k.clone(), v.clone())))
+                .map_err(|source| StoreError::Backend { url: url.to_string(), source: scrub(source, options) })?;
+            (Arc::from(store), path.to_string())
+        }
+        other => {
+            return Err(invalid(format!(
+                "unsupported scheme {other:?}; expected one of: file, memory, s3, gs, az, http, https"
+            )))
+        }
+    };
+    Ok(StoreLocation { store, prefix: StorePath::from(prefix.trim_end_matches('/')), url: url.to_string() })
+}
+
+/// Opens a tier: its store, rooted at the tier URL's prefix.
+///
+/// # Errors
+/// See [`open_url`].
+pub fn open_tier(tier: &TierConfig) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    let loc = open_url(&tier.url, &tier.options)?;
+    if loc.prefix.as_ref().is_empty() {
+        Ok(loc.store)
+    } else {
+        Ok(Arc::new(PrefixStore::new(loc.store, loc.prefix)))
+    }
+}
+
+/// Backend errors can echo configuration; make sure no secret option value survives in one.
+fn scrub(err: object_store::Error, options: &BTreeMap<String, String>) -> object_store::Error {
+    let text = err.to_string();
+    let leaked = options.iter().any(|(k, v)| is_secret_option(k) && !v.is_empty() && text.contains(v.as_str()));
+    if leaked {
+        object_store::Error::Generic { store: "tierd", source: "store configuration rejected (message withheld: it contained a secret)".into() }
+    } else {
+        err
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_scheme_names_the_valid_ones() {
+        let err = open_url("ftp://x/y", &BTreeMap::new()).unwrap_err().to_string();
+        assert_eq!(err, "ftp://x/y: unsupported scheme \"ftp\"; expected one of: file, memory, s3, gs, az, http, https");
+    }
+
+    #[test]
+    fn an_s3_url_gives_the_bucket_store_and_the_listing_prefix() {
+        let mut o = BTreeMap::new();
+        o.insert("endpoint".to_string(), "http://127.0.0.1:1".to_string());
+        o.insert("allow_http".to_string(), "true".to_string());
+        o.insert("region".to_string(), "us-east-1".to_string());
+        let loc = open_url("s3://logs/photos/2026-", &o).unwrap();
+        assert_eq!(loc.prefix.as_ref(), "photos/2026-");
+    }
+
+    #[test]
+    fn an_unknown_s3_option_is_an_error_naming_it() {
+        let mut o = BTreeMap::new();
+        o.insert("colour".to_string(), "red".to_string());
+        let err = open_url("s3://b", &o).unwrap_err().to_string();
+        assert!(err.contains("unknown S3 option \"colour\""), "{err}");
+    }
+}

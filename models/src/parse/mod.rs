@@ -1,0 +1,132 @@
+//! Log parsers: each store's access-log format into [`AccessEvent`]s.
+//!
+//! # Layout
+//! - [`s3`]: Amazon S3 server access logs (24-, 25-, 26- and 27-field lines, and later ones).
+//! - [`minio`]: MinIO audit log JSON, one object per line.
+//! - [`cloudtrail`]: CloudTrail S3 data events, `{"Records":[...]}` documents.
+//! - [`ceph`]: Ceph RGW ops log JSON.
+//! - [`ndjson`]: tierd's own export of normalised events, one JSON object per line.
+//!
+//! Line formats are parsed with [`parse_line`]; CloudTrail documents with
+//! [`cloudtrail::parse_document`]. Parquet is read columnar by [`crate::frame`].
+//! [`detect`] names the format from the first bytes of a file.
+
+pub mod ceph;
+pub mod cloudtrail;
+pub mod minio;
+pub mod ndjson;
+pub mod s3;
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::event::AccessEvent;
+
+/// A log format tierd reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    S3,
+    Minio,
+    Cloudtrail,
+    Ceph,
+    Ndjson,
+    Parquet,
+}
+
+impl Format {
+    pub const ALL: [Format; 6] = [
+        Format::S3,
+        Format::Minio,
+        Format::Cloudtrail,
+        Format::Ceph,
+        Format::Ndjson,
+        Format::Parquet,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::S3 => "s3",
+            Format::Minio => "minio",
+            Format::Cloudtrail => "cloudtrail",
+            Format::Ceph => "ceph",
+            Format::Ndjson => "ndjson",
+            Format::Parquet => "parquet",
+        }
+    }
+
+    /// Whether the format is read line by line with [`parse_line`].
+    pub fn is_line_format(self) -> bool {
+        matches!(self, Format::S3 | Format::Minio | Format::Ceph | Format::Ndjson)
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown log format {s:?}; expected auto or one of: {}",
+                    Format::ALL.map(Format::as_str).join(", ")
+                )
+            })
+    }
+}
+
+/// Names the format of a log file from its first bytes (already decompressed).
+///
+/// Looks at the Parquet magic, then at the first non-blank line: a JSON document is told apart by
+/// its keys, anything else is tried as an S3 server access log line. Returns `None` when nothing
+/// fits; the caller reports that with the file's name and suggests `--format`.
+pub fn detect(head: &[u8]) -> Option<Format> {
+    if head.starts_with(b"PAR1") {
+        return Some(Format::Parquet);
+    }
+    let text = String::from_utf8_lossy(head);
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        // Look at the whole head, not just the first line: pretty-printed JSON spans lines.
+        if cloudtrail::looks_like(trimmed) {
+            return Some(Format::Cloudtrail);
+        }
+        let first = trimmed.lines().next().unwrap_or("");
+        if ndjson::looks_like(first) {
+            return Some(Format::Ndjson);
+        }
+        if minio::looks_like(first) {
+            return Some(Format::Minio);
+        }
+        if ceph::looks_like(first) {
+            return Some(Format::Ceph);
+        }
+        return None;
+    }
+    let first = trimmed.lines().next()?;
+    s3::looks_like(first).then_some(Format::S3)
+}
+
+/// Parses one line of a line format. `Ok(None)` means the line carries no event and is skipped
+/// silently (blank lines, JSON array brackets). The returned event's `origin` is left empty for
+/// the caller to fill. An `Err` is the reason the line is malformed, without its location.
+///
+/// # Errors
+/// A line that is not a valid record of `format`, or `format` is not a line format.
+pub fn parse_line(format: Format, line: &str) -> Result<Option<AccessEvent>, String> {
+    match format {
+        Format::S3 => s3::parse_line(line),
+        Format::Minio => minio::parse_line(line),
+        Format::Ceph => ceph::parse_line(line),
+        Format::Ndjson => ndjson::parse_line(line),
+        Format::Cloudtrail | Format::Parquet => Err(format!(
+            "{format} is not a line format; read it as a whole document"
+        )),
+    }
+}

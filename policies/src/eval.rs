@@ -1,0 +1,209 @@
+//! Evaluating the policy set for one object, with the full story for `tierd explain`.
+//!
+//! # Conflict semantics
+//! 1. A rule *matches* an object when the object is in its scope, its `when` holds, and, for a
+//!    move or snapshot, the object is not already on the destination tier.
+//! 2. If any pin matches, the first matching pin in precedence order wins; every other rule loses.
+//! 3. Otherwise, if any freeze matches, every matching move is blocked (it loses); freezes,
+//!    snapshots, alerts and unfreezes are not blocked.
+//! 4. Among the rules still in the running, the first in precedence order wins. Precedence order
+//!    is priority descending, then file order (files in the order given, rules top to bottom).
+
+use crate::cond::{Row, Test, num_value, small_value, text_value};
+use crate::facts::{BehaviourFacts, ObjectFacts, TimeCtx, format_utc};
+use crate::model::{Action, PolicySet, Rule};
+use crate::signals::{Kind, SignalId};
+
+/// Why a rule did not win.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    Won,
+    OutOfScope,
+    /// The object already is on the rule's destination tier.
+    AlreadyOnTarget,
+    ConditionFalse,
+    /// A pin (this rule index) matched.
+    Pinned { by: usize },
+    /// A freeze (this rule index) matched and this rule is a move.
+    Frozen { by: usize },
+    /// A rule ahead in precedence (this index) won.
+    Outranked { by: usize },
+}
+
+/// One leaf of a rule's condition, with the object's value, for explanations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeafValue {
+    /// The comparison as written (`size >= 1MiB`).
+    pub text: String,
+    /// The signal's value for this object, formatted in its unit (`5MiB`, `120d`, `0.93`).
+    pub value: String,
+    pub holds: bool,
+}
+
+/// What happened to one rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleOutcome {
+    pub rule: usize,
+    pub verdict: Verdict,
+    /// Each test of the condition with the value it saw (empty when out of scope).
+    pub leaves: Vec<LeafValue>,
+}
+
+/// The result of evaluating every rule for one object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Rules that matched, in precedence order.
+    pub matched: Vec<usize>,
+    pub winner: Option<usize>,
+    /// One outcome per rule, in file order.
+    pub outcomes: Vec<RuleOutcome>,
+}
+
+/// Formats a canonical value in the signal's unit.
+pub fn format_value(kind: Kind, v: f64) -> String {
+    match kind {
+        Kind::Duration => {
+            if v >= 86_400.0 && (v / 86_400.0).fract() == 0.0 {
+                format!("{}d", v / 86_400.0)
+            } else if v >= 86_400.0 {
+                format!("{:.1}d", v / 86_400.0)
+            } else if v >= 3600.0 {
+                format!("{:.1}h", v / 3600.0)
+            } else {
+                format!("{v}s")
+            }
+        }
+        Kind::Size => {
+            let units = [("TiB", 1_099_511_627_776.0), ("GiB", 1_073_741_824.0), ("MiB", 1_048_576.0), ("KiB", 1024.0)];
+            units
+                .iter()
+                .find(|(_, f)| v >= *f)
+                .map_or(format!("{v}B"), |(u, f)| if (v / f).fract() == 0.0 { format!("{}{u}", v / f) } else { format!("{:.1}{u}", v / f) })
+        }
+        Kind::Timestamp => format_utc(v as i64),
+        Kind::Money => format!("${v:.2}"),
+        _ => format!("{v}"),
+    }
+}
+
+fn describe(policy: &PolicySet, sig: SignalId, r: &Row<'_>) -> String {
+    let kind = sig.kind();
+    match kind {
+        Kind::Bool => r.beh.flag(sig).to_string(),
+        Kind::Text => format!("'{}'", text_value(sig, r)),
+        Kind::Tier => format!("'{}'", r.obj.tier),
+        Kind::Weekday => crate::signals::WEEKDAYS.get(small_value(sig, r) as usize).unwrap_or(&"?").to_string(),
+        _ => {
+            let _ = policy;
+            format_value(kind, num_value(sig, r))
+        }
+    }
+}
+
+impl Rule {
+    /// Whether the rule's scope holds and the object is not already on its destination.
+    pub fn applies_to(&self, obj: &ObjectFacts, tier: u32) -> Result<(), Verdict> {
+        if !self.scope.matches(&obj.bucket, &obj.key) {
+            return Err(Verdict::OutOfScope);
+        }
+        if self.action.target().is_some_and(|t| t as u32 == tier) {
+            return Err(Verdict::AlreadyOnTarget);
+        }
+        Ok(())
+    }
+}
+
+impl PolicySet {
+    /// The tier index of an object's tier name (`u32::MAX` if it is not configured).
+    pub fn tier_id(&self, name: &str) -> u32 {
+        self.tier_index(name).map_or(u32::MAX, |i| i as u32)
+    }
+
+    /// Evaluates every rule for one object at `now` (seconds since the Unix epoch, UTC).
+    ///
+    /// # Guarantees
+    /// The winner is the same as [`PolicySet::evaluate_columns`] gives for the same facts.
+    pub fn evaluate(&self, obj: &ObjectFacts, beh: &BehaviourFacts, now: i64) -> Evaluation {
+        let time = TimeCtx::at(now);
+        let row = Row { obj, beh, time: &time, tier: self.tier_id(&obj.tier) };
+        let mut outcomes: Vec<RuleOutcome> = Vec::with_capacity(self.rules.len());
+        for (i, rule) in self.rules.iter().enumerate() {
+            let (verdict, leaves) = match rule.applies_to(obj, row.tier) {
+                Err(v) => (v, Vec::new()),
+                Ok(()) => {
+                    let results: Vec<bool> = rule.leaves.iter().map(|l| l.eval(&row)).collect();
+                    let holds = rule.cond.eval_with(&mut |i| results[i]);
+                    let leaves = rule
+                        .leaves
+                        .iter()
+                        .zip(&results)
+                        .map(|(l, &holds)| {
+                            let value = match &l.test {
+                                Test::NumSig { a, b, .. } => format!("{} vs {}", describe(self, *a, &row), describe(self, *b, &row)),
+                                t => t.signals().first().map_or(String::new(), |s| describe(self, *s, &row)),
+                            };
+                            LeafValue { text: l.text.clone(), value, holds }
+                        })
+                        .collect();
+                    (if holds { Verdict::Won } else { Verdict::ConditionFalse }, leaves)
+                }
+            };
+            outcomes.push(RuleOutcome { rule: i, verdict, leaves });
+        }
+        let matched: Vec<usize> = self.order.iter().copied().filter(|&i| outcomes[i].verdict == Verdict::Won).collect();
+        let pin = matched.iter().copied().find(|&i| self.rules[i].action == Action::Pin);
+        let freeze = matched.iter().copied().find(|&i| self.rules[i].action == Action::Freeze);
+        let winner = match (pin, freeze) {
+            (Some(p), _) => Some(p),
+            (None, Some(_)) => matched.iter().copied().find(|&i| !self.rules[i].action.is_move()),
+            (None, None) => matched.first().copied(),
+        };
+        for &i in &matched {
+            if Some(i) == winner {
+                continue;
+            }
+            outcomes[i].verdict = match (pin, freeze) {
+                (Some(p), _) => Verdict::Pinned { by: p },
+                (None, Some(f)) if self.rules[i].action.is_move() => Verdict::Frozen { by: f },
+                _ => Verdict::Outranked { by: winner.unwrap_or(i) },
+            };
+        }
+        Evaluation { matched, winner, outcomes }
+    }
+
+    /// Whether a blackout window is open at `now`.
+    pub fn in_blackout(&self, now: i64) -> bool {
+        let time = TimeCtx::at(now);
+        let obj = ObjectFacts::default();
+        let beh = BehaviourFacts::default();
+        let row = Row { obj: &obj, beh: &beh, time: &time, tier: u32::MAX };
+        self.guardrails.blackout.iter().any(|w| w.cond.eval_with(&mut |i| w.leaves[i].eval(&row)))
+    }
+
+    /// Explains an evaluation in plain sentences, one per rule, winner first.
+    pub fn explain(&self, e: &Evaluation) -> Vec<String> {
+        let mut lines = Vec::new();
+        let name = |i: usize| format!("rule \"{}\"", self.rules[i].id);
+        let why = |o: &RuleOutcome| {
+            o.leaves.iter().map(|l| format!("{} ({}: {})", l.text, l.value, if l.holds { "yes" } else { "no" })).collect::<Vec<_>>().join(", ")
+        };
+        match e.winner {
+            Some(w) => lines.push(format!("{} wins: {}; {}", name(w), self.describe_action(&self.rules[w].action), why(&e.outcomes[w]))),
+            None => lines.push("no rule wins".to_string()),
+        }
+        for o in &e.outcomes {
+            let line = match o.verdict {
+                Verdict::Won => continue,
+                Verdict::OutOfScope => format!("{} is out of scope ({})", name(o.rule), self.rules[o.rule].scope.describe()),
+                Verdict::AlreadyOnTarget => format!("{} does not apply: the object already is on its destination", name(o.rule)),
+                Verdict::ConditionFalse => format!("{} does not match: {}", name(o.rule), why(o)),
+                Verdict::Pinned { by } => format!("{} loses: pinned by {}", name(o.rule), name(by)),
+                Verdict::Frozen { by } => format!("{} loses: moves are frozen by {}", name(o.rule), name(by)),
+                Verdict::Outranked { by } => format!("{} loses to {} (priority {} vs {})", name(o.rule), name(by), self.rules[by].priority, self.rules[o.rule].priority),
+            };
+            lines.push(line);
+        }
+        lines
+    }
+}

@@ -1,0 +1,281 @@
+//! The end-to-end test harness: a real S3-compatible server (moto) on 127.0.0.1, the real
+//! `tierd` binary, and helpers to put log objects where a store's logging would.
+//!
+//! # Layout
+//! - [`S3Server`]: starts `moto_server` on a free loopback port, creates buckets, hands out
+//!   `object_store` clients and the options tierd needs to reach it; killed on drop.
+//! - [`tierd_bin`]: the `tierd` binary built by `cargo test --workspace`.
+//!
+//! Where moto comes from, first found wins: `$TIERD_MOTO_SERVER`; the workspace's `.venv-s3`
+//! (made by `.ci/run`); `moto_server` on `PATH`; otherwise it is installed into `.venv-s3` with
+//! pip (`moto[s3]==5.2.5`), once, under a lock.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use object_store::aws::AmazonS3Builder;
+use object_store::ObjectStore;
+
+/// The moto version the tests are written against.
+pub const MOTO_VERSION: &str = "5.2.5";
+
+/// The workspace root (the parent of this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// The `tierd` binary next to the running test executable (`target/debug/tierd`).
+///
+/// `cargo test --workspace` builds it before any test runs (the controller package has
+/// integration tests, so Cargo builds its binary). After `cargo test -p tierd-tests` alone it
+/// may be stale or missing: run `cargo build -p tierd` first.
+pub fn tierd_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap_or_default();
+    // target/debug/deps/<test> → target/debug/tierd
+    let dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let bin = dir.join("tierd");
+    assert!(
+        bin.exists(),
+        "the tierd binary is not at {}; run `cargo build -p tierd` (cargo test --workspace builds it)",
+        bin.display()
+    );
+    bin
+}
+
+fn moto_server_path() -> anyhow::Result<PathBuf> {
+    if let Ok(p) = std::env::var("TIERD_MOTO_SERVER") {
+        return Ok(PathBuf::from(p));
+    }
+    let venv = workspace_root().join(".venv-s3");
+    let in_venv = venv.join("bin/moto_server");
+    if in_venv.exists() {
+        return Ok(in_venv);
+    }
+    if let Ok(out) = Command::new("sh").args(["-c", "command -v moto_server"]).output() {
+        let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if out.status.success() && !p.is_empty() {
+            return Ok(PathBuf::from(p));
+        }
+    }
+    install_moto(&venv)?;
+    Ok(in_venv)
+}
+
+/// Installs moto into `venv`, once across concurrent test processes (a lock directory).
+fn install_moto(venv: &Path) -> anyhow::Result<()> {
+    let lock = venv.with_extension("lock");
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while std::fs::create_dir(&lock).is_err() {
+        if Instant::now() > deadline {
+            bail!("timed out waiting for {} (another test is installing moto; remove it if stale)", lock.display());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let result = (|| -> anyhow::Result<()> {
+        if venv.join("bin/moto_server").exists() {
+            return Ok(());
+        }
+        let ok = Command::new("python3").args(["-m", "venv"]).arg(venv).status()?.success()
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", &format!("moto[s3,server]=={MOTO_VERSION}"), "flask", "flask-cors"])
+                .status()?
+                .success();
+        if !ok {
+            bail!("could not install moto {MOTO_VERSION} into {}", venv.display());
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir(&lock);
+    result
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+/// A plain HTTP/1.1 request to the server (moto checks no signature); returns the status code.
+fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> anyhow::Result<u16> {
+    let mut s = TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes())?;
+    s.write_all(body)?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp)?;
+    let head = String::from_utf8_lossy(&resp[..resp.len().min(64)]).to_string();
+    let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).context("no HTTP status in the response")?;
+    Ok(code)
+}
+
+/// A running moto S3 server on 127.0.0.1. Killed when dropped.
+#[derive(Debug)]
+pub struct S3Server {
+    child: Child,
+    pub port: u16,
+}
+
+impl S3Server {
+    /// Starts a fresh server (empty: moto keeps everything in memory) and waits until it answers.
+    ///
+    /// # Errors
+    /// moto cannot be found or installed, or does not answer within 60 s.
+    pub fn start() -> anyhow::Result<S3Server> {
+        let bin = moto_server_path()?;
+        let mut last_err = None;
+        for _ in 0..3 {
+            let port = free_port()?;
+            let child = Command::new(&bin)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .with_context(|| format!("starting {}", bin.display()))?;
+            let mut server = S3Server { child, port };
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    last_err = Some(anyhow::anyhow!("moto_server exited with {status} (port {port} taken?)"));
+                    break;
+                }
+                if http(port, "GET", "/", &[], b"").is_ok() {
+                    return Ok(server);
+                }
+                if Instant::now() > deadline {
+                    last_err = Some(anyhow::anyhow!("moto_server did not answer on port {port} within 60 s"));
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Err(last_err.unwrap_or_else(|| anyhow::anyhow!("moto_server did not start")))
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Creates a bucket (object_store cannot).
+    ///
+    /// # Errors
+    /// The server refuses.
+    pub fn create_bucket(&self, name: &str) -> anyhow::Result<()> {
+        let code = http(self.port, "PUT", &format!("/{name}"), &[], b"")?;
+        if code != 200 {
+            bail!("creating bucket {name}: HTTP {code}");
+        }
+        Ok(())
+    }
+
+    /// Turns on the server's access logging for `bucket`, delivering log objects into
+    /// `target` under `prefix` (the target is first given the log-delivery ACL S3 requires).
+    ///
+    /// # Errors
+    /// The server refuses either request.
+    pub fn enable_logging(&self, bucket: &str, target: &str, prefix: &str) -> anyhow::Result<()> {
+        let code = http(self.port, "PUT", &format!("/{target}?acl"), &[("x-amz-acl", "log-delivery-write")], b"")?;
+        if code != 200 {
+            bail!("setting the log-delivery ACL on {target}: HTTP {code}");
+        }
+        let body = format!(
+            "<BucketLoggingStatus xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LoggingEnabled><TargetBucket>{target}</TargetBucket><TargetPrefix>{prefix}</TargetPrefix></LoggingEnabled></BucketLoggingStatus>"
+        );
+        let code = http(self.port, "PUT", &format!("/{bucket}?logging"), &[], body.as_bytes())?;
+        if code != 200 {
+            bail!("enabling logging on {bucket}: HTTP {code}");
+        }
+        Ok(())
+    }
+
+    /// The options tierd needs to reach this server (as `[tiers.X] options` or `--store-option`).
+    pub fn options(&self) -> BTreeMap<String, String> {
+        [
+            ("endpoint", self.endpoint()),
+            ("allow_http", "true".to_string()),
+            ("region", "us-east-1".to_string()),
+            ("access_key_id", "tierd-test".to_string()),
+            ("secret_access_key", "tierd-test-secret".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// An `object_store` client for one bucket.
+    ///
+    /// # Errors
+    /// The builder refuses its configuration.
+    pub fn store(&self, bucket: &str) -> anyhow::Result<Arc<dyn ObjectStore>> {
+        let s3 = AmazonS3Builder::new()
+            .with_endpoint(self.endpoint())
+            .with_bucket_name(bucket)
+            .with_region("us-east-1")
+            .with_access_key_id("tierd-test")
+            .with_secret_access_key("tierd-test-secret")
+            .with_allow_http(true)
+            .build()?;
+        Ok(Arc::new(s3))
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a finished `tierd` process said.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// stdout as JSON (for `--json` commands).
+    ///
+    /// # Panics
+    /// When stdout is not one JSON value: the test fails showing both streams.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// Runs the real `tierd` binary to completion in `cwd` with `args`.
+///
+/// # Panics
+/// When the binary cannot be started.
+pub fn tierd(cwd: &Path, args: &[&str]) -> Run {
+    let out = Command::new(tierd_bin())
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run tierd: {e}"));
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Gzips bytes (as S3 log delivery and log rotation do).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let _ = e.write_all(data);
+    e.finish().unwrap_or_default()
+}

@@ -6,9 +6,12 @@
 //! 2. `s3-parse`: the same read plus `parse_line` on every line.
 //!
 //! ```text
-//! cargo bench -p tierd-models --bench parse                      # 1,000,000 lines
-//! TIERD_BENCH_LINES=200000 cargo bench -p tierd-models --bench parse
+//! cargo bench -p tierd-models --bench parse --profile dev        # 1,000,000 lines
+//! TIERD_BENCH_LINES=200000 cargo bench -p tierd-models --bench parse --profile dev
 //! ```
+//! `--profile dev` reuses the dev build: the workspace compiles tierd-models at opt-level 3 there,
+//! so the parser runs at full speed without building polars in release (about an hour on two
+//! cores). Plain `cargo bench` works too, after that release build.
 //! Run without `--bench` (as `cargo test --benches` does), it makes a 20,000-line smoke run and
 //! only checks that every line parses.
 

@@ -253,7 +253,11 @@ pub fn config_change_kind(operation: &str) -> Option<ConfigKind> {
         b if b.starts_with("lifecycle") => ConfigKind::Lifecycle,
         b if b.starts_with("policy") => ConfigKind::BucketPolicy,
         b if b.starts_with("versioning") => ConfigKind::Versioning,
-        b if b.starts_with("objectlock") => ConfigKind::ObjectLock,
+        // Bucket lock configuration, and per-object retention and legal holds (a ransomware
+        // tell whichever store logged it).
+        b if b.starts_with("objectlock") || b.starts_with("objectretention") || b.starts_with("objectlegalhold") => {
+            ConfigKind::ObjectLock
+        }
         b if b.starts_with("acl") => ConfigKind::Acl,
         b if b.starts_with("encryption") => ConfigKind::Encryption,
         b if b.starts_with("replication") => ConfigKind::Replication,
@@ -307,6 +311,9 @@ mod tests {
         );
         assert_eq!(config_change_kind("REST.PUT.OBJECT_LOCK_CONFIGURATION"), Some(ConfigKind::ObjectLock));
         assert_eq!(config_change_kind("REST.DELETE.BUCKET"), Some(ConfigKind::Bucket));
+        assert_eq!(config_change_kind("REST.PUT.OBJECT_LEGAL_HOLD"), Some(ConfigKind::ObjectLock));
+        assert_eq!(config_change_kind("PutObjectRetention"), Some(ConfigKind::ObjectLock));
+        assert_eq!(config_change_kind("PutObjectLegalHold"), Some(ConfigKind::ObjectLock));
         assert_eq!(config_change_kind("REST.PUT.BUCKET"), Some(ConfigKind::Bucket));
         assert_eq!(config_change_kind("REST.GET.LIFECYCLE"), None);
         assert_eq!(config_change_kind("REST.PUT.OBJECT"), None);

@@ -576,6 +576,28 @@ fn bucket_configuration_writes_are_config_changes_with_their_kind() {
 }
 
 #[test]
+fn object_level_acl_and_retention_writes_are_config_changes_too() {
+    // config_change_kind names them; a public-read object ACL or a shortened retention matters as
+    // much as a bucket policy change.
+    let table = [
+        ("REST.PUT.ACL", Some(ConfigKind::Acl)),
+        (
+            "REST.PUT.OBJECT_LOCK_RETENTION",
+            Some(ConfigKind::ObjectLock),
+        ),
+    ];
+    for (op, kind) in table {
+        let event = parse(&Rec::op(op, "contracts/2024.pdf").render());
+        assert_eq!(
+            (event.op, event.config),
+            (OpClass::ConfigChange, kind),
+            "{op}"
+        );
+        assert_eq!(event.key.as_deref(), Some("contracts/2024.pdf"));
+    }
+}
+
+#[test]
 fn lifecycle_operations_are_flagged_and_classified() {
     let table = [
         ("S3.EXPIRE.OBJECT", OpClass::Delete),

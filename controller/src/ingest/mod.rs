@@ -292,6 +292,24 @@ fn read_lines(
                 continue;
             }
         };
+        if format == Format::Ceph {
+            // Ceph can write several ops-log entries on one line under load ({...}{...}).
+            match parse::ceph::parse_entries(text) {
+                Ok(entries) => {
+                    for entry in entries {
+                        match entry {
+                            Ok(mut e) => {
+                                e.origin = Origin { file: obj.name.clone(), line: line_no };
+                                push(batch, e, opts, report, consumer)?;
+                            }
+                            Err(reason) => report.bad(opts.bad_lines_kept, BadLine { file: obj.name.clone(), line: line_no, reason }),
+                        }
+                    }
+                }
+                Err(reason) => report.bad(opts.bad_lines_kept, BadLine { file: obj.name.clone(), line: line_no, reason }),
+            }
+            continue;
+        }
         match parse::parse_line(format, text) {
             Ok(Some(mut e)) => {
                 if e.origin.file.is_empty() || format != Format::Ndjson {

@@ -20,7 +20,7 @@
 //! | `status` | `http_status` (a string of digits) |
 //! | `error_code` | `error_code` |
 //! | `bytes_sent`, `bytes_received` | `bytes_sent`, `bytes_received` |
-//! | `object_size` | `object_size` of a successful object request (RGW writes 0 when it does not know) |
+//! | `object_size` | `object_size` of a successful get, head, put or copy of an object (RGW writes 0 when it does not know, and a part's size for a part upload) |
 //! | `user_agent` | `user_agent` |
 //! | `version_id` | the `versionId` query parameter of `uri` |
 //! | `request_id` | `trans_id` |
@@ -44,9 +44,9 @@ use percent_encoding::percent_decode_str;
 
 use crate::event::{AccessEvent, ConfigKind, OpClass};
 
-use super::cloudtrail::json::{
-    Names, Num, Picked, Text, json_error, parse_rfc3339_us, strip_array_punctuation, top_level_keys,
-    value_kind,
+use super::json::{
+    Names, Num, Picked, Text, json_error, parse_rfc3339_us, strip_array_punctuation,
+    top_level_keys, value_kind,
 };
 
 /// Whether the first line of a file is a Ceph ops log entry (optionally after the `[` of a JSON
@@ -130,7 +130,7 @@ fn count_objects(text: &str) -> usize {
 /// request addressed an object (`put_acls` and `get_acls` serve buckets and objects alike).
 ///
 /// Releases before Luminous logged the HTTP method instead of the op name; those are classified
-/// from the method, the key and the `uri`'s sub-resource (see [`classify_method`]).
+/// from the method, the key and the `uri`'s sub-resource.
 pub fn classify_op(op: &str, on_object: bool) -> (OpClass, Option<ConfigKind>) {
     use ConfigKind as K;
     use OpClass as C;
@@ -160,18 +160,31 @@ pub fn classify_op(op: &str, on_object: bool) -> (OpClass, Option<ConfigKind>) {
         "put_bucket_encryption" | "delete_bucket_encryption" => config(K::Encryption),
         "put_bucket_replication" | "delete_bucket_replication" => config(K::Replication),
         "put_bucket_logging" | "delete_bucket_logging" => config(K::Logging),
-        "put_cors" | "delete_cors" | "set_bucket_website" | "delete_bucket_website"
-        | "put_bucket_tags" | "delete_bucket_tags" | "set_request_payment"
-        | "put_bucket_public_access_block" | "delete_bucket_public_access_block"
-        | "put_bucket_notification" | "delete_bucket_notification" | "put_bucket_metadata"
-        | "config_bucket_meta_search" | "delete_bucket_meta_search" => config(K::Other),
+        "put_cors"
+        | "delete_cors"
+        | "set_bucket_website"
+        | "delete_bucket_website"
+        | "put_bucket_tags"
+        | "delete_bucket_tags"
+        | "set_request_payment"
+        | "put_bucket_public_access_block"
+        | "delete_bucket_public_access_block"
+        | "put_bucket_notification"
+        | "delete_bucket_notification"
+        | "put_bucket_metadata"
+        | "config_bucket_meta_search"
+        | "delete_bucket_meta_search" => config(K::Other),
         _ => (C::Other, None),
     }
 }
 
 /// Classifies an entry of a release that logged the HTTP method as `operation`, from the method,
 /// whether a key was addressed, and the `uri`'s query (sub-resources such as `?lifecycle`).
-fn classify_method(method: &str, on_object: bool, query: &str) -> Option<(OpClass, Option<ConfigKind>)> {
+fn classify_method(
+    method: &str,
+    on_object: bool,
+    query: &str,
+) -> Option<(OpClass, Option<ConfigKind>)> {
     use ConfigKind as K;
     use OpClass as C;
     let has = |p: &str| query_param(query, p).is_some();
@@ -294,7 +307,11 @@ impl<'u> Uri<'u> {
             rest = target;
         }
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-        Uri { method, path, query }
+        Uri {
+            method,
+            path,
+            query,
+        }
     }
 
     /// The object key the path names, for entries without an `object` field: `/bucket/key`
@@ -356,9 +373,14 @@ impl RawEntry<'_> {
 
         let status = self.http_status.0.and_then(|s| u16::try_from(s).ok());
         let success = status.is_none_or(|s| (200..300).contains(&s));
+        // RGW's `object_size` is the part's size for a part upload and 0 when it does not know.
+        let sized = matches!(
+            op,
+            OpClass::Get | OpClass::Head | OpClass::Put | OpClass::CopyDest
+        );
         let object_size = match self.object_size.0 {
-            Some(0) if !matches!(op, OpClass::Put) => None,
-            size if on_object && success => size,
+            Some(0) if op != OpClass::Put => None,
+            size if sized && on_object && success => size,
             _ => None,
         };
         let version_id = query_param(uri.query, "versionId")
@@ -369,7 +391,8 @@ impl RawEntry<'_> {
             Some(user) => Some(user.to_owned()),
             None => self.access_key_id.non_empty().map(str::to_owned),
         };
-        let sse_customer = (0..XHeaderNames::NAMES.len()).any(|i| self.http_x_headers.get(i).is_some());
+        let sse_customer =
+            (0..XHeaderNames::NAMES.len()).any(|i| self.http_x_headers.get(i).is_some());
 
         Ok(AccessEvent {
             time_us,
@@ -392,5 +415,66 @@ impl RawEntry<'_> {
             config,
             origin: Default::default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_gives_method_path_and_query_in_both_layouts() {
+        let u = Uri::parse("GET /b/k%20x?versionId=1&X-Amz-Signature=s HTTP/1.1");
+        assert_eq!(
+            (u.method, u.path, u.query),
+            (Some("GET"), "/b/k%20x", "versionId=1&X-Amz-Signature=s")
+        );
+        assert_eq!(u.key("b").as_deref(), Some("k x"));
+        let old = Uri::parse("/b/dir/k");
+        assert_eq!((old.method, old.path, old.query), (None, "/b/dir/k", ""));
+        assert_eq!(old.key("tenant/b").as_deref(), Some("dir/k"));
+        assert_eq!(Uri::parse("PUT /b?lifecycle HTTP/1.1").key("b"), None);
+        assert_eq!(Uri::parse("GET /?prefix=a HTTP/1.1").key("b"), None);
+        assert_eq!(
+            Uri::parse("GET /k HTTP/1.1").key("b").as_deref(),
+            Some("k"),
+            "virtual-host style"
+        );
+    }
+
+    #[test]
+    fn query_param_finds_names_with_and_without_values() {
+        assert_eq!(query_param("uploads&prefix=a", "uploads"), Some(""));
+        assert_eq!(
+            query_param("partNumber=1&uploadId=x", "uploadId"),
+            Some("x")
+        );
+        assert_eq!(query_param("uploadIds=x", "uploadId"), None);
+    }
+
+    #[test]
+    fn legacy_method_entries_are_classified_from_key_and_sub_resource() {
+        assert_eq!(
+            classify_method("GET", false, ""),
+            Some((OpClass::List, None))
+        );
+        assert_eq!(classify_method("GET", true, ""), Some((OpClass::Get, None)));
+        assert_eq!(
+            classify_method("PUT", false, "lifecycle"),
+            Some((OpClass::ConfigChange, Some(ConfigKind::Lifecycle)))
+        );
+        assert_eq!(
+            classify_method("PUT", false, ""),
+            Some((OpClass::ConfigChange, Some(ConfigKind::Bucket)))
+        );
+        assert_eq!(
+            classify_method("POST", false, "delete"),
+            Some((OpClass::Delete, None))
+        );
+        assert_eq!(
+            classify_method("POST", true, "uploads"),
+            Some((OpClass::Multipart, None))
+        );
+        assert_eq!(classify_method("PATCH", true, ""), None);
     }
 }

@@ -43,9 +43,9 @@
 use crate::event::{AccessEvent, OpClass};
 
 use super::cloudtrail::classify_s3_api;
-use super::cloudtrail::json::{
-    Names, Num, Picked, Text, json_error, parse_rfc3339_us, strip_array_punctuation, top_level_keys,
-    value_kind,
+use super::json::{
+    Names, Num, Picked, Text, json_error, parse_rfc3339_us, strip_array_punctuation,
+    top_level_keys, value_kind,
 };
 
 /// Whether the first line of a file is a MinIO audit entry: a JSON object with top-level `api`
@@ -239,7 +239,11 @@ impl RawEntry<'_> {
             principal,
             source_ip: self.remotehost.into_string(),
             status,
-            error_code: self.error.non_empty().and_then(error_code_of_message).map(str::to_owned),
+            error_code: self
+                .error
+                .non_empty()
+                .and_then(error_code_of_message)
+                .map(str::to_owned),
             bytes_sent,
             bytes_received,
             object_size,
@@ -260,7 +264,9 @@ impl RawEntry<'_> {
 fn is_lifecycle(name: &str, trigger: &Text<'_>) -> bool {
     name.starts_with("ILM")
         || name == "ExpireObject"
-        || trigger.non_empty().is_some_and(|t| t.trim_start().starts_with("ilm:"))
+        || trigger
+            .non_empty()
+            .is_some_and(|t| t.trim_start().starts_with("ilm:"))
 }
 
 /// The object's total size from a `Content-Range` response header (`bytes 0-99/1234`).
@@ -309,13 +315,25 @@ fn error_code_of_message(message: &str) -> Option<&'static str> {
         ("The specified key does not exist", "NoSuchKey"),
         ("The specified bucket does not exist", "NoSuchBucket"),
         ("The specified version does not exist", "NoSuchVersion"),
-        ("The specified multipart upload does not exist", "NoSuchUpload"),
+        (
+            "The specified multipart upload does not exist",
+            "NoSuchUpload",
+        ),
         ("Access Denied", "AccessDenied"),
-        ("At least one of the pre-conditions you specified did not hold", "PreconditionFailed"),
+        (
+            "At least one of the pre-conditions you specified did not hold",
+            "PreconditionFailed",
+        ),
         ("The requested range is not satisfiable", "InvalidRange"),
-        ("The bucket you tried to delete is not empty", "BucketNotEmpty"),
+        (
+            "The bucket you tried to delete is not empty",
+            "BucketNotEmpty",
+        ),
         ("Please reduce your request rate", "SlowDown"),
-        ("We encountered an internal error, please try again", "InternalError"),
+        (
+            "We encountered an internal error, please try again",
+            "InternalError",
+        ),
     ];
     CODES
         .iter()

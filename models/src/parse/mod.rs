@@ -13,6 +13,7 @@
 
 pub mod ceph;
 pub mod cloudtrail;
+pub(crate) mod json;
 pub mod minio;
 pub mod ndjson;
 pub mod s3;

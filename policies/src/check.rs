@@ -9,7 +9,13 @@ use crate::model::{Action, Origin, PolicySet, Rule};
 use crate::signals::SignalId;
 
 fn push(diags: &mut Vec<Diagnostic>, o: &Origin, severity: Severity, message: String) {
-    diags.push(Diagnostic { path: o.path.clone(), line: o.line, col: o.col, severity, message });
+    diags.push(Diagnostic {
+        path: o.path.clone(),
+        line: o.line,
+        col: o.col,
+        severity,
+        message,
+    });
 }
 
 /// Two rules with the same id (in one file or across files): an error at each later one, naming the first.
@@ -17,7 +23,14 @@ pub fn check_duplicate_ids(ids: &[(String, Origin)], diags: &mut Vec<Diagnostic>
     let mut first: HashMap<&str, &Origin> = HashMap::new();
     for (id, origin) in ids {
         match first.get(id.as_str()) {
-            Some(f) => push(diags, origin, Severity::Error, format!("rule \"{id}\": duplicate id; the first rule \"{id}\" is at {f}; rename one of them")),
+            Some(f) => push(
+                diags,
+                origin,
+                Severity::Error,
+                format!(
+                    "rule \"{id}\": duplicate id; the first rule \"{id}\" is at {f}; rename one of them"
+                ),
+            ),
             None => {
                 first.insert(id, origin);
             }
@@ -42,7 +55,10 @@ fn tier_bits(rule: &Rule) -> u64 {
     let mut bits = u64::MAX;
     for c in rule.cond.conjuncts() {
         if let Some((i, positive)) = literal(c)
-            && let Test::Set { sig: SignalId::Tier, bits: b } = rule.leaves[i].test
+            && let Test::Set {
+                sig: SignalId::Tier,
+                bits: b,
+            } = rule.leaves[i].test
         {
             bits &= if positive { b } else { !b };
         }
@@ -52,9 +68,15 @@ fn tier_bits(rule: &Rule) -> u64 {
 
 /// A move or snapshot whose condition only matches objects already on its destination.
 pub fn check_moves_to_current_tier(policy: &PolicySet, diags: &mut Vec<Diagnostic>) {
-    let all = if policy.tiers.len() >= 64 { u64::MAX } else { (1u64 << policy.tiers.len()) - 1 };
+    let all = if policy.tiers.len() >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << policy.tiers.len()) - 1
+    };
     for r in &policy.rules {
-        let Some(to) = r.action.target() else { continue };
+        let Some(to) = r.action.target() else {
+            continue;
+        };
         let bits = tier_bits(r) & all;
         if bits != 0 && bits == 1 << to {
             let t = &policy.tiers[to];
@@ -69,7 +91,15 @@ pub fn check_moves_to_current_tier(policy: &PolicySet, diags: &mut Vec<Diagnosti
                 ),
             );
         } else if bits == 0 {
-            push(diags, &r.origin, Severity::Error, format!("rule \"{}\": its tier conditions exclude every tier, so it can never match; fix the tier condition", r.id));
+            push(
+                diags,
+                &r.origin,
+                Severity::Error,
+                format!(
+                    "rule \"{}\": its tier conditions exclude every tier, so it can never match; fix the tier condition",
+                    r.id
+                ),
+            );
         }
     }
 }
@@ -84,7 +114,12 @@ struct Interval {
 }
 
 impl Interval {
-    const ALL: Interval = Interval { lo: f64::NEG_INFINITY, lo_open: false, hi: f64::INFINITY, hi_open: false };
+    const ALL: Interval = Interval {
+        lo: f64::NEG_INFINITY,
+        lo_open: false,
+        hi: f64::INFINITY,
+        hi_open: false,
+    };
 
     fn meet(self, op: CmpOp, v: f64) -> Interval {
         let mut r = self;
@@ -115,7 +150,8 @@ impl Interval {
     }
 
     fn disjoint(self, o: Interval) -> bool {
-        let lo = |a: Interval, b: Interval| a.hi < b.lo || (a.hi == b.lo && (a.hi_open || b.lo_open));
+        let lo =
+            |a: Interval, b: Interval| a.hi < b.lo || (a.hi == b.lo && (a.hi_open || b.lo_open));
         lo(self, o) || lo(o, self)
     }
 
@@ -137,7 +173,9 @@ struct Facts {
 fn facts(rule: &Rule) -> Facts {
     let mut f = Facts::default();
     for c in rule.cond.conjuncts() {
-        let Some((i, positive)) = literal(c) else { continue };
+        let Some((i, positive)) = literal(c) else {
+            continue;
+        };
         match &rule.leaves[i].test {
             Test::Num { sig, op, value } if positive => {
                 let e = f.num.entry(*sig).or_insert(Interval::ALL);
@@ -158,17 +196,28 @@ fn facts(rule: &Rule) -> Facts {
 
 /// True if no object can satisfy both rules' conditions at once, judging by their conjuncts.
 fn exclusive(a: &Facts, b: &Facts) -> bool {
-    a.num.iter().any(|(s, ia)| b.num.get(s).is_some_and(|ib| ia.disjoint(*ib)))
-        || a.flags.iter().any(|(s, va)| b.flags.get(s).is_some_and(|vb| va != vb))
-        || a.sets.iter().any(|(s, ba)| *s != SignalId::Tier && b.sets.get(s).is_some_and(|bb| ba & bb == 0))
+    a.num
+        .iter()
+        .any(|(s, ia)| b.num.get(s).is_some_and(|ib| ia.disjoint(*ib)))
+        || a.flags
+            .iter()
+            .any(|(s, va)| b.flags.get(s).is_some_and(|vb| va != vb))
+        || a.sets
+            .iter()
+            .any(|(s, ba)| *s != SignalId::Tier && b.sets.get(s).is_some_and(|bb| ba & bb == 0))
 }
 
 /// Two move rules that can move the same objects back and forth: a warning on the later one.
 pub fn check_ping_pong(policy: &PolicySet, diags: &mut Vec<Diagnostic>) {
-    let moves: Vec<(usize, usize)> = policy.rules.iter().enumerate().filter_map(|(i, r)| match r.action {
-        Action::Move { to } => Some((i, to)),
-        _ => None,
-    }).collect();
+    let moves: Vec<(usize, usize)> = policy
+        .rules
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| match r.action {
+            Action::Move { to } => Some((i, to)),
+            _ => None,
+        })
+        .collect();
     for (n, &(ia, ta)) in moves.iter().enumerate() {
         for &(ib, tb) in &moves[n + 1..] {
             let (a, b) = (&policy.rules[ia], &policy.rules[ib]);
@@ -202,13 +251,28 @@ fn leaf_implies(b: (&Leaf, bool), a: (&Leaf, bool)) -> bool {
         return false;
     }
     match (&b.0.test, &a.0.test) {
-        (Test::Num { sig: sb, op: ob, value: vb }, Test::Num { sig: sa, op: oa, value: va }) if sb == sa && b.1 => {
+        (
+            Test::Num {
+                sig: sb,
+                op: ob,
+                value: vb,
+            },
+            Test::Num {
+                sig: sa,
+                op: oa,
+                value: va,
+            },
+        ) if sb == sa && b.1 => {
             let ib = Interval::ALL.meet(*ob, *vb);
             let ia = Interval::ALL.meet(*oa, *va);
             *ob != CmpOp::Ne && *oa != CmpOp::Ne && ib.within(ia)
         }
         (Test::Set { sig: sb, bits: bb }, Test::Set { sig: sa, bits: ba }) if sb == sa => {
-            if b.1 { bb & !ba == 0 } else { ba & !bb == 0 }
+            if b.1 {
+                bb & !ba == 0
+            } else {
+                ba & !bb == 0
+            }
         }
         (x, y) => x == y,
     }
@@ -218,7 +282,10 @@ fn leaf_implies(b: (&Leaf, bool), a: (&Leaf, bool)) -> bool {
 fn cond_implies(b: &Rule, a: &Rule) -> bool {
     let bc = b.cond.conjuncts();
     a.cond.conjuncts().iter().all(|ca| match literal(ca) {
-        Some((ia, pa)) => bc.iter().any(|cb| literal(cb).is_some_and(|(ib, pb)| leaf_implies((&b.leaves[ib], pb), (&a.leaves[ia], pa)))),
+        Some((ia, pa)) => bc.iter().any(|cb| {
+            literal(cb)
+                .is_some_and(|(ib, pb)| leaf_implies((&b.leaves[ib], pb), (&a.leaves[ia], pa)))
+        }),
         None => false,
     })
 }
@@ -226,7 +293,8 @@ fn cond_implies(b: &Rule, a: &Rule) -> bool {
 /// True if, whenever both match, `a` beats `b` (or blocks it).
 fn beats(policy: &PolicySet, a: usize, b: usize) -> bool {
     let (ra, rb) = (&policy.rules[a], &policy.rules[b]);
-    let ahead = policy.order.iter().position(|&i| i == a) < policy.order.iter().position(|&i| i == b);
+    let ahead =
+        policy.order.iter().position(|&i| i == a) < policy.order.iter().position(|&i| i == b);
     match (&ra.action, &rb.action) {
         (Action::Pin, Action::Pin) => ahead,
         (Action::Pin, _) => true,
@@ -243,7 +311,11 @@ fn beats(policy: &PolicySet, a: usize, b: usize) -> bool {
 pub fn check_shadowed(policy: &PolicySet, diags: &mut Vec<Diagnostic>) {
     for (b, rb) in policy.rules.iter().enumerate() {
         for (a, ra) in policy.rules.iter().enumerate() {
-            if a == b || !beats(policy, a, b) || !ra.scope.contains(&rb.scope) || !cond_implies(rb, ra) {
+            if a == b
+                || !beats(policy, a, b)
+                || !ra.scope.contains(&rb.scope)
+                || !cond_implies(rb, ra)
+            {
                 continue;
             }
             // A move or snapshot never matches objects already on its destination; `b` must exclude them too.
@@ -282,7 +354,10 @@ mod tests {
         let b = Interval::ALL.meet(CmpOp::Lt, 7.0);
         assert!(a.disjoint(b));
         assert!(!a.disjoint(Interval::ALL.meet(CmpOp::Le, 90.5)));
-        assert!(Interval::ALL.meet(CmpOp::Le, 90.0).disjoint(a), "<= 90 and > 90 touch but do not overlap");
+        assert!(
+            Interval::ALL.meet(CmpOp::Le, 90.0).disjoint(a),
+            "<= 90 and > 90 touch but do not overlap"
+        );
         assert!(Interval::ALL.meet(CmpOp::Gt, 100.0).within(a));
     }
 }

@@ -1,9 +1,10 @@
 //! Vectorised evaluation over a columnar catalog.
 //!
-//! Each rule's scope and `when` are evaluated chunk by chunk ([`CHUNK`] objects at a time): a
-//! signal is materialised once per chunk into an `f64` buffer, each leaf compares a whole buffer
-//! with its threshold into a byte mask, masks are combined by the condition tree, and the
-//! conflict semantics of [`crate::eval`] are applied with branch-free selects. The per-row values
+//! The catalog is processed chunk by chunk ([`CHUNK`] objects at a time). For each rule, a
+//! selection vector of the chunk's rows in scope is built (bucket, then prefix, glob and
+//! destination), then narrowed by the rule's `when`: each conjunct filters only the survivors of
+//! the previous one, with numeric signals materialised once per chunk into `f64` buffers and
+//! compared in tight loops. The conflict semantics of [`crate::eval`] are then applied per row. The per-row values
 //! come from the same functions as the one-object path, so the winners are identical.
 
 use crate::cond::{Cond, Leaf, Test, in_bits};
@@ -18,7 +19,21 @@ pub const CHUNK: usize = 2048;
 /// "No rule wins" in the result of [`PolicySet::evaluate_columns`].
 pub const NO_RULE: u32 = u32::MAX;
 
+/// Per-row results of the columnar evaluator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnEvaluation {
+    /// The winning rule of each row, or [`NO_RULE`].
+    pub winners: Vec<u32>,
+    /// The first matching freeze of each row in precedence order, or [`NO_RULE`].
+    pub frozen_by: Vec<u32>,
+}
+
 /// The catalog as columns: one `Vec` per field, one row per object.
+///
+/// Build it with [`Catalog::push`] (or fill the columns directly, keeping them the same length).
+///
+/// # Panics
+/// The evaluator panics if the columns have different lengths or hold a bucket id without a name.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     /// Distinct bucket names; `bucket` holds indices into it.
@@ -73,8 +88,18 @@ impl Catalog {
             created: Vec::with_capacity(n),
             last_access: Vec::with_capacity(n),
             tier_since: Vec::with_capacity(n),
-            reads: [Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n)],
-            writes: [Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n)],
+            reads: [
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            ],
+            writes: [
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+                Vec::with_capacity(n),
+            ],
             read_back_probability: Vec::with_capacity(n),
             savings_per_month: Vec::with_capacity(n),
             read_back_cost_per_month: Vec::with_capacity(n),
@@ -86,7 +111,8 @@ impl Catalog {
     pub fn push(&mut self, o: &ObjectFacts) {
         let b = intern(&mut self.bucket_names, &o.bucket);
         if self.behaviour.len() < self.bucket_names.len() {
-            self.behaviour.resize(self.bucket_names.len(), BehaviourFacts::default());
+            self.behaviour
+                .resize(self.bucket_names.len(), BehaviourFacts::default());
         }
         self.bucket.push(b as u32);
         self.keys.push_str(&o.key);
@@ -103,7 +129,8 @@ impl Catalog {
         }
         self.read_back_probability.push(o.read_back_probability);
         self.savings_per_month.push(o.savings_per_month);
-        self.read_back_cost_per_month.push(o.read_back_cost_per_month);
+        self.read_back_cost_per_month
+            .push(o.read_back_cost_per_month);
     }
 
     /// Sets the behaviour facts of every object in `bucket`.
@@ -121,7 +148,10 @@ impl Catalog {
     }
 
     pub fn behaviour_of(&self, i: usize) -> BehaviourFacts {
-        self.behaviour.get(self.bucket[i] as usize).copied().unwrap_or_default()
+        self.behaviour
+            .get(self.bucket[i] as usize)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Row `i` as one object's facts.
@@ -134,8 +164,18 @@ impl Catalog {
             created: self.created[i],
             last_access: self.last_access[i],
             tier_since: self.tier_since[i],
-            reads: [self.reads[0][i], self.reads[1][i], self.reads[2][i], self.reads[3][i]],
-            writes: [self.writes[0][i], self.writes[1][i], self.writes[2][i], self.writes[3][i]],
+            reads: [
+                self.reads[0][i],
+                self.reads[1][i],
+                self.reads[2][i],
+                self.reads[3][i],
+            ],
+            writes: [
+                self.writes[0][i],
+                self.writes[1][i],
+                self.writes[2][i],
+                self.writes[3][i],
+            ],
             read_back_probability: self.read_back_probability[i],
             savings_per_month: self.savings_per_month[i],
             read_back_cost_per_month: self.read_back_cost_per_month[i],
@@ -147,6 +187,7 @@ impl Catalog {
 struct Scratch {
     num: Vec<Vec<f64>>,
     filled: Vec<bool>,
+    /// Policy tier index of each row of the chunk.
     tier: Vec<u32>,
 }
 
@@ -158,79 +199,148 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn num<'s>(&self, s: &'s mut Scratch, sig: SignalId, rows: std::ops::Range<usize>) -> &'s [f64] {
+    /// Materialises a numeric signal for the rows of the chunk, once per chunk.
+    fn ensure(&self, s: &mut Scratch, sig: SignalId, rows: std::ops::Range<usize>) {
         let k = sig as usize;
-        if !s.filled[k] {
-            let out = &mut s.num[k];
-            out.clear();
-            let c = self.cat;
-            let now = self.time.now;
-            let r = rows.clone();
-            match sig {
-                SignalId::Size => out.extend(c.size[r].iter().map(|&v| v as f64)),
-                SignalId::Age => out.extend(c.created[r].iter().map(|&t| elapsed(now, t))),
-                SignalId::DaysSinceLastAccess => out.extend(c.last_access[r].iter().map(|&t| elapsed(now, t))),
-                SignalId::DaysOnTier => out.extend(c.tier_since[r].iter().map(|&t| elapsed(now, t))),
-                SignalId::Reads1d => out.extend(c.reads[0][r].iter().map(|&v| f64::from(v))),
-                SignalId::Reads7d => out.extend(c.reads[1][r].iter().map(|&v| f64::from(v))),
-                SignalId::Reads30d => out.extend(c.reads[2][r].iter().map(|&v| f64::from(v))),
-                SignalId::Reads90d => out.extend(c.reads[3][r].iter().map(|&v| f64::from(v))),
-                SignalId::Writes1d => out.extend(c.writes[0][r].iter().map(|&v| f64::from(v))),
-                SignalId::Writes7d => out.extend(c.writes[1][r].iter().map(|&v| f64::from(v))),
-                SignalId::Writes30d => out.extend(c.writes[2][r].iter().map(|&v| f64::from(v))),
-                SignalId::Writes90d => out.extend(c.writes[3][r].iter().map(|&v| f64::from(v))),
-                SignalId::ReadBackProbability => out.extend(c.read_back_probability[r].iter().map(|&v| f64::from(v))),
-                SignalId::SavingsPerMonth => out.extend_from_slice(&c.savings_per_month[r]),
-                SignalId::ReadBackCostPerMonth => out.extend_from_slice(&c.read_back_cost_per_month[r]),
-                SignalId::PrincipalAnomaly => out.extend(c.bucket[r].iter().map(|&b| f64::from(c.behaviour.get(b as usize).map_or(0.0, |x| x.principal_anomaly)))),
-                SignalId::BucketAnomaly => out.extend(c.bucket[r].iter().map(|&b| f64::from(c.behaviour.get(b as usize).map_or(0.0, |x| x.bucket_anomaly)))),
-                SignalId::HourOfDay => out.resize(rows.len(), f64::from(self.time.hour)),
-                SignalId::Now => out.resize(rows.len(), now as f64),
-                _ => out.resize(rows.len(), f64::NAN),
-            }
-            s.filled[k] = true;
+        if s.filled[k] {
+            return;
         }
-        &s.num[k]
-    }
-
-    fn leaf(&self, s: &mut Scratch, leaf: &Leaf, rows: std::ops::Range<usize>, out: &mut Vec<u8>) {
+        let out = &mut s.num[k];
         out.clear();
         let c = self.cat;
+        let now = self.time.now;
+        let n = rows.len();
+        let r = rows;
+        match sig {
+            SignalId::Size => out.extend(c.size[r].iter().map(|&v| v as f64)),
+            SignalId::Age => out.extend(c.created[r].iter().map(|&t| elapsed(now, t))),
+            SignalId::DaysSinceLastAccess => {
+                out.extend(c.last_access[r].iter().map(|&t| elapsed(now, t)))
+            }
+            SignalId::DaysOnTier => out.extend(c.tier_since[r].iter().map(|&t| elapsed(now, t))),
+            SignalId::Reads1d => out.extend(c.reads[0][r].iter().map(|&v| f64::from(v))),
+            SignalId::Reads7d => out.extend(c.reads[1][r].iter().map(|&v| f64::from(v))),
+            SignalId::Reads30d => out.extend(c.reads[2][r].iter().map(|&v| f64::from(v))),
+            SignalId::Reads90d => out.extend(c.reads[3][r].iter().map(|&v| f64::from(v))),
+            SignalId::Writes1d => out.extend(c.writes[0][r].iter().map(|&v| f64::from(v))),
+            SignalId::Writes7d => out.extend(c.writes[1][r].iter().map(|&v| f64::from(v))),
+            SignalId::Writes30d => out.extend(c.writes[2][r].iter().map(|&v| f64::from(v))),
+            SignalId::Writes90d => out.extend(c.writes[3][r].iter().map(|&v| f64::from(v))),
+            SignalId::ReadBackProbability => {
+                out.extend(c.read_back_probability[r].iter().map(|&v| f64::from(v)))
+            }
+            SignalId::SavingsPerMonth => out.extend_from_slice(&c.savings_per_month[r]),
+            SignalId::ReadBackCostPerMonth => out.extend_from_slice(&c.read_back_cost_per_month[r]),
+            SignalId::PrincipalAnomaly => out.extend(c.bucket[r].iter().map(|&b| {
+                f64::from(
+                    c.behaviour
+                        .get(b as usize)
+                        .map_or(0.0, |x| x.principal_anomaly),
+                )
+            })),
+            SignalId::BucketAnomaly => out.extend(c.bucket[r].iter().map(|&b| {
+                f64::from(
+                    c.behaviour
+                        .get(b as usize)
+                        .map_or(0.0, |x| x.bucket_anomaly),
+                )
+            })),
+            SignalId::HourOfDay => out.resize(n, f64::from(self.time.hour)),
+            SignalId::Now => out.resize(n, now as f64),
+            _ => out.resize(n, f64::NAN),
+        }
+        s.filled[k] = true;
+    }
+
+    /// Materialises every numeric signal a rule's leaves read.
+    fn ensure_leaves(&self, s: &mut Scratch, leaves: &[Leaf], rows: std::ops::Range<usize>) {
+        for l in leaves {
+            match &l.test {
+                Test::Num { sig, .. } => self.ensure(s, *sig, rows.clone()),
+                Test::NumSig { a, b, .. } => {
+                    self.ensure(s, *a, rows.clone());
+                    self.ensure(s, *b, rows.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// One leaf on row `j` of the chunk starting at `start` (signals already materialised).
+    #[inline]
+    fn leaf_at(&self, s: &Scratch, leaf: &Leaf, start: usize, j: usize) -> bool {
+        let c = self.cat;
         match &leaf.test {
-            Test::Num { sig, op, value } => {
-                let v = *value;
-                let buf = self.num(s, *sig, rows);
-                macro_rules! cmp {
-                    ($e:expr) => {
-                        out.extend(buf.iter().map(|&x| u8::from($e(x))))
-                    };
-                }
-                match op {
-                    CmpOp::Eq => cmp!(|x: f64| x == v),
-                    CmpOp::Ne => cmp!(|x: f64| x != v),
-                    CmpOp::Lt => cmp!(|x: f64| x < v),
-                    CmpOp::Le => cmp!(|x: f64| x <= v),
-                    CmpOp::Gt => cmp!(|x: f64| x > v),
-                    CmpOp::Ge => cmp!(|x: f64| x >= v),
-                }
-            }
-            Test::NumSig { a, op, b } => {
-                let a = self.num(s, *a, rows.clone()).to_vec();
-                let b = self.num(s, *b, rows);
-                out.extend(a.iter().zip(b).map(|(&x, &y)| u8::from(op.apply(x, y))));
-            }
-            Test::Bool { sig } => {
-                out.extend(c.bucket[rows].iter().map(|&b| u8::from(c.behaviour.get(b as usize).is_some_and(|x| x.flag(*sig)))));
-            }
+            Test::Num { sig, op, value } => op.apply(s.num[*sig as usize][j], *value),
+            Test::NumSig { a, op, b } => op.apply(s.num[*a as usize][j], s.num[*b as usize][j]),
+            Test::Bool { sig } => c
+                .behaviour
+                .get(c.bucket[start + j] as usize)
+                .is_some_and(|x| x.flag(*sig)),
             Test::Set { sig, bits } => match sig {
-                SignalId::Tier => out.extend(s.tier.iter().map(|&t| u8::from(in_bits(*bits, t)))),
-                SignalId::Weekday => out.resize(rows.len(), u8::from(in_bits(*bits, self.time.weekday))),
-                SignalId::HourOfDay => out.resize(rows.len(), u8::from(in_bits(*bits, self.time.hour))),
-                _ => out.resize(rows.len(), 0),
+                SignalId::Tier => in_bits(*bits, s.tier[j]),
+                SignalId::Weekday => in_bits(*bits, self.time.weekday),
+                SignalId::HourOfDay => in_bits(*bits, self.time.hour),
+                _ => false,
             },
-            Test::TextEq { sig, value } => out.extend(rows.map(|i| u8::from(self.text(*sig, i, |t| t == value.as_str())))),
-            Test::TextIn { sig, values } => out.extend(rows.map(|i| u8::from(self.text(*sig, i, |t| values.iter().any(|v| v == t))))),
-            Test::Glob { sig, glob } => out.extend(rows.map(|i| u8::from(self.text(*sig, i, |t| glob.is_match(t))))),
+            Test::TextEq { sig, value } => self.text(*sig, start + j, |t| t == value.as_str()),
+            Test::TextIn { sig, values } => {
+                self.text(*sig, start + j, |t| values.iter().any(|v| v == t))
+            }
+            Test::Glob { sig, glob } => self.text(*sig, start + j, |t| glob.is_match(t)),
+        }
+    }
+
+    /// Keeps in `sel` only the rows where a leaf holds; numeric comparisons run as tight loops.
+    fn filter_leaf(&self, s: &Scratch, leaf: &Leaf, start: usize, sel: &mut Vec<u32>) {
+        if let Test::Num { sig, op, value } = &leaf.test {
+            let buf = &s.num[*sig as usize];
+            let v = *value;
+            macro_rules! keep {
+                ($e:expr) => {
+                    sel.retain(|&j| $e(buf[j as usize]))
+                };
+            }
+            match op {
+                CmpOp::Eq => keep!(|x: f64| x == v),
+                CmpOp::Ne => keep!(|x: f64| x != v),
+                CmpOp::Lt => keep!(|x: f64| x < v),
+                CmpOp::Le => keep!(|x: f64| x <= v),
+                CmpOp::Gt => keep!(|x: f64| x > v),
+                CmpOp::Ge => keep!(|x: f64| x >= v),
+            }
+        } else {
+            sel.retain(|&j| self.leaf_at(s, leaf, start, j as usize));
+        }
+    }
+
+    /// A whole condition on one row.
+    fn cond_at(&self, s: &Scratch, cond: &Cond, leaves: &[Leaf], start: usize, j: usize) -> bool {
+        match cond {
+            Cond::Const(b) => *b,
+            Cond::Leaf(i) => self.leaf_at(s, &leaves[*i], start, j),
+            Cond::Not(c) => !self.cond_at(s, c, leaves, start, j),
+            Cond::And(items) => items.iter().all(|c| self.cond_at(s, c, leaves, start, j)),
+            Cond::Or(items) => items.iter().any(|c| self.cond_at(s, c, leaves, start, j)),
+        }
+    }
+
+    /// Narrows the selection to the rows where `cond` holds: conjunctions filter one after the
+    /// other (each only over the survivors), anything else is evaluated row by row.
+    fn filter(&self, s: &Scratch, cond: &Cond, leaves: &[Leaf], start: usize, sel: &mut Vec<u32>) {
+        match cond {
+            Cond::Const(true) => {}
+            Cond::Const(false) => sel.clear(),
+            Cond::Leaf(i) => self.filter_leaf(s, &leaves[*i], start, sel),
+            Cond::And(items) => {
+                for c in items {
+                    if sel.is_empty() {
+                        return;
+                    }
+                    self.filter(s, c, leaves, start, sel);
+                }
+            }
+            other => sel.retain(|&j| self.cond_at(s, other, leaves, start, j as usize)),
         }
     }
 
@@ -246,32 +356,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Evaluates a condition tree over leaf masks into `out`.
-fn tree(cond: &Cond, leaves: &[Vec<u8>], n: usize, out: &mut Vec<u8>) {
-    out.clear();
-    match cond {
-        Cond::Const(b) => out.resize(n, u8::from(*b)),
-        Cond::Leaf(i) => out.extend_from_slice(&leaves[*i]),
-        Cond::Not(c) => {
-            tree(c, leaves, n, out);
-            out.iter_mut().for_each(|x| *x ^= 1);
-        }
-        Cond::And(items) | Cond::Or(items) => {
-            let and = matches!(cond, Cond::And(_));
-            out.resize(n, u8::from(and));
-            let mut tmp = Vec::with_capacity(n);
-            for c in items {
-                tree(c, leaves, n, &mut tmp);
-                if and {
-                    out.iter_mut().zip(&tmp).for_each(|(o, t)| *o &= t);
-                } else {
-                    out.iter_mut().zip(&tmp).for_each(|(o, t)| *o |= t);
-                }
-            }
-        }
-    }
-}
-
 impl PolicySet {
     /// Evaluates every object of the catalog at `now`: for row `i`, the index of the winning rule
     /// (into [`PolicySet::rules`]) or [`NO_RULE`].
@@ -279,90 +363,121 @@ impl PolicySet {
     /// # Guarantees
     /// Row `i`'s winner equals `self.evaluate(&cat.object(i), &cat.behaviour_of(i), now).winner`.
     pub fn evaluate_columns(&self, cat: &Catalog, now: i64) -> Vec<u32> {
-        let ctx = Ctx { cat, time: TimeCtx::at(now), tier_map: cat.tier_names.iter().map(|t| self.tier_id(t)).collect() };
-        let bucket_ok: Vec<Vec<bool>> = self
+        self.evaluate_columns_detailed(cat, now).winners
+    }
+
+    /// As [`PolicySet::evaluate_columns`], also giving, per row, the first matching freeze in
+    /// precedence order (whether or not it won): the planner opens that freeze on its scope.
+    ///
+    /// # Guarantees
+    /// Row `i` equals `winner` and `frozen_by` of the one-object [`PolicySet::evaluate`].
+    pub fn evaluate_columns_detailed(&self, cat: &Catalog, now: i64) -> ColumnEvaluation {
+        let ctx = Ctx {
+            cat,
+            time: TimeCtx::at(now),
+            tier_map: cat.tier_names.iter().map(|t| self.tier_id(t)).collect(),
+        };
+        // Per rule: `None` = every bucket, `Some(None)` = a bucket absent from the catalog, `Some(Some(id))`.
+        let bucket_of: Vec<Option<Option<usize>>> = self
             .rules
             .iter()
-            .map(|r| cat.bucket_names.iter().map(|b| r.scope.bucket.as_deref().is_none_or(|s| s == b)).collect())
+            .map(|r| {
+                r.scope
+                    .bucket
+                    .as_deref()
+                    .map(|b| cat.bucket_names.iter().position(|n| n == b))
+            })
             .collect();
-        let mut scratch = Scratch { num: vec![Vec::with_capacity(CHUNK); SIGNALS.len()], filled: vec![false; SIGNALS.len()], tier: Vec::with_capacity(CHUNK) };
+        let mut by_bucket: Vec<Vec<u32>> = vec![Vec::new(); cat.bucket_names.len()];
+        let mut scratch = Scratch {
+            num: vec![Vec::with_capacity(CHUNK); SIGNALS.len()],
+            filled: vec![false; SIGNALS.len()],
+            tier: Vec::with_capacity(CHUNK),
+        };
         let mut result = Vec::with_capacity(cat.len());
-        let (mut best_pin, mut best_nonmove, mut best_any, mut frozen) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut mask = Vec::with_capacity(CHUNK);
-        let mut leaf_masks: Vec<Vec<u8>> = Vec::new();
+        let (mut best_pin, mut best_nonmove, mut best_any) = (Vec::new(), Vec::new(), Vec::new());
+        let mut frozen: Vec<u32> = Vec::new();
+        let mut frozen_by = Vec::with_capacity(cat.len());
+        let mut sel: Vec<u32> = Vec::with_capacity(CHUNK);
         let mut start = 0;
         while start < cat.len() {
             let end = (start + CHUNK).min(cat.len());
             let n = end - start;
             scratch.filled.iter_mut().for_each(|f| *f = false);
             scratch.tier.clear();
-            scratch.tier.extend(cat.tier[start..end].iter().map(|&t| ctx.tier_map.get(t as usize).copied().unwrap_or(u32::MAX)));
+            scratch.tier.extend(
+                cat.tier[start..end]
+                    .iter()
+                    .map(|&t| ctx.tier_map.get(t as usize).copied().unwrap_or(u32::MAX)),
+            );
             for v in [&mut best_pin, &mut best_nonmove, &mut best_any] {
                 v.clear();
                 v.resize(n, NO_RULE);
             }
             frozen.clear();
-            frozen.resize(n, 0u8);
+            frozen.resize(n, NO_RULE);
+            by_bucket.iter_mut().for_each(Vec::clear);
+            for (j, &b) in cat.bucket[start..end].iter().enumerate() {
+                by_bucket[b as usize].push(j as u32);
+            }
+            // Lowest precedence first, so that later (higher-precedence) matches overwrite.
             for &ri in self.order.iter().rev() {
                 let rule = &self.rules[ri];
-                // Scope and destination first; skip the condition when nothing in the chunk is in scope.
-                mask.clear();
-                let ok = &bucket_ok[ri];
-                mask.extend(cat.bucket[start..end].iter().map(|&b| u8::from(ok[b as usize])));
+                sel.clear();
+                match bucket_of[ri] {
+                    None => sel.extend(0..n as u32),
+                    Some(Some(b)) => sel.extend_from_slice(&by_bucket[b]),
+                    Some(None) => continue,
+                }
                 if let Some(p) = &rule.scope.prefix {
-                    for (j, m) in mask.iter_mut().enumerate() {
-                        *m &= u8::from(cat.key(start + j).starts_with(p.as_str()));
-                    }
+                    sel.retain(|&j| cat.key(start + j as usize).starts_with(p.as_str()));
                 }
                 if let Some(g) = &rule.scope.glob {
-                    for (j, m) in mask.iter_mut().enumerate() {
-                        if *m != 0 {
-                            *m = u8::from(g.is_match(cat.key(start + j)));
-                        }
-                    }
+                    sel.retain(|&j| g.is_match(cat.key(start + j as usize)));
                 }
                 if let Some(t) = rule.action.target() {
-                    mask.iter_mut().zip(&scratch.tier).for_each(|(m, &x)| *m &= u8::from(x != t as u32));
+                    sel.retain(|&j| scratch.tier[j as usize] != t as u32);
                 }
-                if mask.iter().all(|&m| m == 0) {
+                if sel.is_empty() {
                     continue;
                 }
-                if !matches!(rule.cond, Cond::Const(true)) {
-                    leaf_masks.resize_with(rule.leaves.len().max(leaf_masks.len()), Vec::new);
-                    for (l, out) in rule.leaves.iter().zip(leaf_masks.iter_mut()) {
-                        ctx.leaf(&mut scratch, l, start..end, out);
-                    }
-                    let mut c = Vec::with_capacity(n);
-                    tree(&rule.cond, &leaf_masks[..rule.leaves.len()], n, &mut c);
-                    mask.iter_mut().zip(&c).for_each(|(m, x)| *m &= x);
-                }
+                ctx.ensure_leaves(&mut scratch, &rule.leaves, start..end);
+                ctx.filter(&scratch, &rule.cond, &rule.leaves, start, &mut sel);
                 let id = ri as u32;
-                let (is_pin, is_freeze, is_move) = (rule.action == Action::Pin, rule.action == Action::Freeze, rule.action.is_move());
-                for j in 0..n {
-                    let m = mask[j] != 0;
-                    best_any[j] = if m { id } else { best_any[j] };
+                let (is_pin, is_freeze, is_move) = (
+                    rule.action == Action::Pin,
+                    rule.action == Action::Freeze,
+                    rule.action.is_move(),
+                );
+                for &j in &sel {
+                    let j = j as usize;
+                    best_any[j] = id;
                     if !is_move {
-                        best_nonmove[j] = if m { id } else { best_nonmove[j] };
+                        best_nonmove[j] = id;
                     }
                     if is_pin {
-                        best_pin[j] = if m { id } else { best_pin[j] };
+                        best_pin[j] = id;
                     }
                     if is_freeze {
-                        frozen[j] |= mask[j];
+                        frozen[j] = id;
                     }
                 }
             }
             for j in 0..n {
                 result.push(if best_pin[j] != NO_RULE {
                     best_pin[j]
-                } else if frozen[j] != 0 {
+                } else if frozen[j] != NO_RULE {
                     best_nonmove[j]
                 } else {
                     best_any[j]
                 });
             }
+            frozen_by.extend_from_slice(&frozen);
             start = end;
         }
-        result
+        ColumnEvaluation {
+            winners: result,
+            frozen_by,
+        }
     }
 }

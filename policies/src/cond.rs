@@ -2,7 +2,9 @@
 //! the signal's canonical unit, every mistake collected with its span.
 
 use crate::expr::{Atom, CmpOp, Expr, SetLit, Span};
-use crate::facts::{BehaviourFacts, ObjectFacts, TimeCtx, elapsed, extension_of, parse_utc, prefix_of};
+use crate::facts::{
+    BehaviourFacts, ObjectFacts, TimeCtx, elapsed, extension_of, parse_utc, prefix_of,
+};
 use crate::glob::Glob;
 use crate::signals::{self, Kind, SIGNALS, SignalId, WEEKDAYS};
 
@@ -29,14 +31,36 @@ pub struct Leaf {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Test {
-    Num { sig: SignalId, op: CmpOp, value: f64 },
-    NumSig { a: SignalId, op: CmpOp, b: SignalId },
-    Bool { sig: SignalId },
+    Num {
+        sig: SignalId,
+        op: CmpOp,
+        value: f64,
+    },
+    NumSig {
+        a: SignalId,
+        op: CmpOp,
+        b: SignalId,
+    },
+    Bool {
+        sig: SignalId,
+    },
     /// Membership of a small-integer signal (tier index, weekday, hour) in a bit set.
-    Set { sig: SignalId, bits: u64 },
-    TextEq { sig: SignalId, value: String },
-    TextIn { sig: SignalId, values: Vec<String> },
-    Glob { sig: SignalId, glob: Glob },
+    Set {
+        sig: SignalId,
+        bits: u64,
+    },
+    TextEq {
+        sig: SignalId,
+        value: String,
+    },
+    TextIn {
+        sig: SignalId,
+        values: Vec<String>,
+    },
+    Glob {
+        sig: SignalId,
+        glob: Glob,
+    },
 }
 
 impl Test {
@@ -68,7 +92,13 @@ pub struct CheckCtx<'a> {
 /// A problem found while checking, located within the expression.
 pub type ExprError = (Span, String);
 
-pub const DURATION_UNITS: &[(&str, f64)] = &[("s", 1.0), ("m", 60.0), ("h", 3600.0), ("d", 86_400.0), ("w", 604_800.0)];
+pub const DURATION_UNITS: &[(&str, f64)] = &[
+    ("s", 1.0),
+    ("m", 60.0),
+    ("h", 3600.0),
+    ("d", 86_400.0),
+    ("w", 604_800.0),
+];
 pub const SIZE_UNITS: &[(&str, f64)] = &[
     ("B", 1.0),
     ("KB", 1e3),
@@ -114,18 +144,37 @@ fn plural(kind: Kind) -> &'static str {
 
 fn fmt_range(kind: Kind) -> String {
     let (lo, hi) = kind.range();
-    if hi.is_finite() { format!("[{lo}, {hi}]") } else { format!(">= {lo}") }
+    if hi.is_finite() {
+        format!("[{lo}, {hi}]")
+    } else {
+        format!(">= {lo}")
+    }
 }
 
 /// Converts a number with a unit into a canonical value for `kind`; `Err` is the message tail.
-pub fn literal_value(kind: Kind, value: f64, unit: Option<&str>, text: &str, sig: &str) -> Result<f64, String> {
-    let dur = |u: &str| DURATION_UNITS.iter().find(|(n, _)| *n == u).map(|(_, f)| *f);
+pub fn literal_value(
+    kind: Kind,
+    value: f64,
+    unit: Option<&str>,
+    text: &str,
+    sig: &str,
+) -> Result<f64, String> {
+    let dur = |u: &str| {
+        DURATION_UNITS
+            .iter()
+            .find(|(n, _)| *n == u)
+            .map(|(_, f)| *f)
+    };
     let size = |u: &str| SIZE_UNITS.iter().find(|(n, _)| *n == u).map(|(_, f)| *f);
     if let Some(u) = unit
         && dur(u).is_none()
         && size(u).is_none()
     {
-        let all: Vec<&str> = DURATION_UNITS.iter().chain(SIZE_UNITS).map(|(n, _)| *n).collect();
+        let all: Vec<&str> = DURATION_UNITS
+            .iter()
+            .chain(SIZE_UNITS)
+            .map(|(n, _)| *n)
+            .collect();
         let hint = signals::near(u, all.iter().copied());
         let hint = all
             .iter()
@@ -141,36 +190,69 @@ pub fn literal_value(kind: Kind, value: f64, unit: Option<&str>, text: &str, sig
         Kind::Duration => match unit {
             Some(u) => match dur(u) {
                 Some(f) => value * f,
-                None => return Err(format!("{sig} is a duration but {text} is a size; write a duration such as 90d (units: s, m, h, d, w)")),
+                None => {
+                    return Err(format!(
+                        "{sig} is a duration but {text} is a size; write a duration such as 90d (units: s, m, h, d, w)"
+                    ));
+                }
             },
             None if value == 0.0 => 0.0,
-            None => return Err(format!("{sig} is a duration but {text} has no unit; write {text}d (units: s, m, h, d, w)")),
+            None => {
+                return Err(format!(
+                    "{sig} is a duration but {text} has no unit; write {text}d (units: s, m, h, d, w)"
+                ));
+            }
         },
         Kind::Size => match unit {
             Some(u) => match size(u) {
                 Some(f) => value * f,
-                None => return Err(format!("{sig} is a size but {text} is a duration; write a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")),
+                None => {
+                    return Err(format!(
+                        "{sig} is a size but {text} is a duration; write a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+                    ));
+                }
             },
             None if value == 0.0 => 0.0,
-            None => return Err(format!("{sig} is a size but {text} has no unit; write {text}B for bytes, or a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")),
+            None => {
+                return Err(format!(
+                    "{sig} is a size but {text} has no unit; write {text}B for bytes, or a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+                ));
+            }
         },
         Kind::Count | Kind::Score | Kind::Probability | Kind::Money | Kind::Hour => match unit {
             Some(_) => {
                 let bare = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-                return Err(format!("{sig} is {} and takes no unit, but {text} has one; write {bare}", kind.noun()));
+                return Err(format!(
+                    "{sig} is {} and takes no unit, but {text} has one; write {bare}",
+                    kind.noun()
+                ));
             }
             None => value,
         },
-        other => return Err(format!("{sig} is {} but {text} is a number; write {}", other.noun(), example(other))),
+        other => {
+            return Err(format!(
+                "{sig} is {} but {text} is a number; write {}",
+                other.noun(),
+                example(other)
+            ));
+        }
     };
     let (lo, hi) = kind.range();
     if out < lo || out > hi {
         let fix = match kind {
-            Kind::Score | Kind::Probability => format!("{} are in [0, 1], write a threshold such as {}", plural(kind), example(kind)),
+            Kind::Score | Kind::Probability => format!(
+                "{} are in [0, 1], write a threshold such as {}",
+                plural(kind),
+                example(kind)
+            ),
             Kind::Hour => "hours are 0 to 23 (UTC)".to_string(),
             _ => format!("{} are never negative", plural(kind)),
         };
-        return Err(format!("{sig} is {} but {text} is outside {}; {fix}", kind.noun(), fmt_range(kind)));
+        return Err(format!(
+            "{sig} is {} but {text} is outside {}; {fix}",
+            kind.noun(),
+            fmt_range(kind)
+        ));
     }
     Ok(out)
 }
@@ -184,7 +266,8 @@ struct Checker<'a, 'b> {
 
 impl Checker<'_, '_> {
     fn err(&mut self, span: Span, msg: String) {
-        self.errors.push((span, format!("{}: {msg}", self.ctx.subject)));
+        self.errors
+            .push((span, format!("{}: {msg}", self.ctx.subject)));
     }
 
     fn leaf(&mut self, test: Test, span: Span) -> Cond {
@@ -195,14 +278,24 @@ impl Checker<'_, '_> {
 
     /// Resolves an identifier to a signal, reporting unknown ones.
     fn signal(&mut self, atom: &Atom) -> Option<SignalId> {
-        let Atom::Ident(name, span) = atom else { return None };
+        let Atom::Ident(name, span) = atom else {
+            return None;
+        };
         match signals::lookup(name) {
             Some(s) => {
                 if let Some(allowed) = self.ctx.allowed
                     && !allowed.contains(&s.id)
                 {
                     let names: Vec<&str> = allowed.iter().map(|a| a.name()).collect();
-                    self.err(span.clone(), format!("{} cannot be used in {}; only {} can", s.name, self.ctx.field, names.join(", ")));
+                    self.err(
+                        span.clone(),
+                        format!(
+                            "{} cannot be used in {}; only {} can",
+                            s.name,
+                            self.ctx.field,
+                            names.join(", ")
+                        ),
+                    );
                     return None;
                 }
                 Some(s.id)
@@ -214,7 +307,10 @@ impl Checker<'_, '_> {
                     [one] => format!("; did you mean \"{one}\"?"),
                     many => format!("; did you mean one of: {}?", many.join(", ")),
                 };
-                self.err(span.clone(), format!("unknown signal \"{name}\" in {}{hint}", self.ctx.field));
+                self.err(
+                    span.clone(),
+                    format!("unknown signal \"{name}\" in {}{hint}", self.ctx.field),
+                );
                 None
             }
         }
@@ -235,7 +331,11 @@ impl Checker<'_, '_> {
     fn tier_index(&mut self, atom: &Atom) -> Option<u32> {
         let Atom::Str(name, span) = atom else {
             let what = Self::describe_atom(atom);
-            let fix = if matches!(atom, Atom::Ident(..)) { format!("'{what}'") } else { "'cloud'".to_string() };
+            let fix = if matches!(atom, Atom::Ident(..)) {
+                format!("'{what}'")
+            } else {
+                "'cloud'".to_string()
+            };
             let mut known = self.ctx.tiers.to_vec();
             known.sort_unstable();
             self.err(atom.span(), format!("tier is a tier but {what} is not a quoted tier name; write {fix} (known tiers: {})", known.join(", ")));
@@ -257,12 +357,34 @@ impl Checker<'_, '_> {
             Atom::Num { text, .. } => text.clone(),
         };
         let short: String = name.chars().take(3).collect();
-        let full = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
-        match WEEKDAYS.iter().position(|d| *d == name).or_else(|| full.iter().position(|d| *d == name)) {
+        let full = [
+            "monday",
+            "tuesday",
+            "wednesday",
+            "thursday",
+            "friday",
+            "saturday",
+            "sunday",
+        ];
+        match WEEKDAYS
+            .iter()
+            .position(|d| *d == name)
+            .or_else(|| full.iter().position(|d| *d == name))
+        {
             Some(i) => Some(i as u32),
             None => {
-                let hint = WEEKDAYS.iter().find(|d| **d == short).map(|d| format!("; did you mean {d}?")).unwrap_or_default();
-                self.err(atom.span(), format!("unknown day {}; days are mon, tue, wed, thu, fri, sat, sun{hint}", Self::describe_atom(atom)));
+                let hint = WEEKDAYS
+                    .iter()
+                    .find(|d| **d == short)
+                    .map(|d| format!("; did you mean {d}?"))
+                    .unwrap_or_default();
+                self.err(
+                    atom.span(),
+                    format!(
+                        "unknown day {}; days are mon, tue, wed, thu, fri, sat, sun{hint}",
+                        Self::describe_atom(atom)
+                    ),
+                );
                 None
             }
         }
@@ -270,10 +392,22 @@ impl Checker<'_, '_> {
 
     fn hour(&mut self, atom: &Atom, sig: SignalId) -> Option<u32> {
         match atom {
-            Atom::Num { value, unit, text, span } => match literal_value(Kind::Hour, *value, unit.as_deref(), text, sig.name()) {
+            Atom::Num {
+                value,
+                unit,
+                text,
+                span,
+            } => match literal_value(Kind::Hour, *value, unit.as_deref(), text, sig.name()) {
                 Ok(v) if v.fract() == 0.0 => Some(v as u32),
                 Ok(_) => {
-                    self.err(span.clone(), format!("{} is a whole hour but {text} is not; write {}", sig.name(), value.floor()));
+                    self.err(
+                        span.clone(),
+                        format!(
+                            "{} is a whole hour but {text} is not; write {}",
+                            sig.name(),
+                            value.floor()
+                        ),
+                    );
                     None
                 }
                 Err(m) => {
@@ -282,7 +416,14 @@ impl Checker<'_, '_> {
                 }
             },
             other => {
-                self.err(other.span(), format!("{} is an hour of the day but {} is not a number; write 9", sig.name(), Self::describe_atom(other)));
+                self.err(
+                    other.span(),
+                    format!(
+                        "{} is an hour of the day but {} is not a number; write 9",
+                        sig.name(),
+                        Self::describe_atom(other)
+                    ),
+                );
                 None
             }
         }
@@ -292,24 +433,37 @@ impl Checker<'_, '_> {
     fn number(&mut self, sig: SignalId, atom: &Atom) -> Option<f64> {
         let kind = sig.kind();
         match atom {
-            Atom::Num { value, unit, text, span } => match literal_value(kind, *value, unit.as_deref(), text, sig.name()) {
+            Atom::Num {
+                value,
+                unit,
+                text,
+                span,
+            } => match literal_value(kind, *value, unit.as_deref(), text, sig.name()) {
                 Ok(v) => Some(v),
                 Err(m) => {
                     self.err(span.clone(), m);
                     None
                 }
             },
-            Atom::Str(s, span) if kind == Kind::Timestamp => match parse_utc(s) {
-                Some(t) => Some(t as f64),
-                None => {
-                    self.err(span.clone(), format!("'{s}' is not a UTC date; write '2026-01-31' or '2026-01-31T12:00:00Z'"));
-                    None
+            Atom::Str(s, span) if kind == Kind::Timestamp => {
+                match parse_utc(s) {
+                    Some(t) => Some(t as f64),
+                    None => {
+                        self.err(span.clone(), format!("'{s}' is not a UTC date; write '2026-01-31' or '2026-01-31T12:00:00Z'"));
+                        None
+                    }
                 }
-            },
+            }
             other => {
                 self.err(
                     other.span(),
-                    format!("{} is {} but {} is not a number; write {}", sig.name(), kind.noun(), Self::describe_atom(other), example(kind)),
+                    format!(
+                        "{} is {} but {} is not a number; write {}",
+                        sig.name(),
+                        kind.noun(),
+                        Self::describe_atom(other),
+                        example(kind)
+                    ),
                 );
                 None
             }
@@ -320,7 +474,15 @@ impl Checker<'_, '_> {
         match atom {
             Atom::Str(s, _) => Some(s.clone()),
             other => {
-                self.err(other.span(), format!("{} is text but {} is not quoted; write '{}'", sig.name(), Self::describe_atom(other), Self::describe_atom(other)));
+                self.err(
+                    other.span(),
+                    format!(
+                        "{} is text but {} is not quoted; write '{}'",
+                        sig.name(),
+                        Self::describe_atom(other),
+                        Self::describe_atom(other)
+                    ),
+                );
                 None
             }
         }
@@ -328,18 +490,33 @@ impl Checker<'_, '_> {
 
     fn cmp(&mut self, lhs: &Atom, op: CmpOp, op_span: &Span, rhs: &Atom, whole: Span) -> Cond {
         // Put the signal on the left.
-        let (lhs, op, rhs) = if !Self::is_signal_ident(lhs) && Self::is_signal_ident(rhs) { (rhs, op.flip(), lhs) } else { (lhs, op, rhs) };
+        let (lhs, op, rhs) = if !Self::is_signal_ident(lhs) && Self::is_signal_ident(rhs) {
+            (rhs, op.flip(), lhs)
+        } else {
+            (lhs, op, rhs)
+        };
         if !Self::is_signal_ident(lhs) {
-            self.err(whole, format!("{} compares two values; one side must be a signal such as size or age", self.src.get(whole_span(lhs, rhs)).unwrap_or("")));
+            self.err(
+                whole,
+                format!(
+                    "{} compares two values; one side must be a signal such as size or age",
+                    self.src.get(whole_span(lhs, rhs)).unwrap_or("")
+                ),
+            );
             return Cond::Const(false);
         }
-        let Some(sig) = self.signal(lhs) else { return Cond::Const(false) };
+        let Some(sig) = self.signal(lhs) else {
+            return Cond::Const(false);
+        };
         let kind = sig.kind();
         // A bare word on the right of a tier, day, text or boolean signal is a value, not a signal.
-        let word = matches!(rhs, Atom::Ident(n, _) if signals::lookup(n).is_none()) && matches!(kind, Kind::Tier | Kind::Weekday | Kind::Text | Kind::Bool);
+        let word = matches!(rhs, Atom::Ident(n, _) if signals::lookup(n).is_none())
+            && matches!(kind, Kind::Tier | Kind::Weekday | Kind::Text | Kind::Bool);
         // Signal against signal.
         if Self::is_signal_ident(rhs) && !word {
-            let Some(b) = self.signal(rhs) else { return Cond::Const(false) };
+            let Some(b) = self.signal(rhs) else {
+                return Cond::Const(false);
+            };
             if b.kind() != kind || !kind.is_numeric() {
                 self.err(whole, format!("cannot compare {} ({}) with {} ({}); compare a signal with a value or with a signal of the same kind", sig.name(), kind.noun(), b.name(), b.kind().noun()));
                 return Cond::Const(false);
@@ -347,31 +524,75 @@ impl Checker<'_, '_> {
             return self.leaf(Test::NumSig { a: sig, op, b }, whole);
         }
         let eq_only = |op: CmpOp| matches!(op, CmpOp::Eq | CmpOp::Ne);
-        let wrap = |c: Cond, op: CmpOp| if op == CmpOp::Ne { Cond::Not(Box::new(c)) } else { c };
+        let wrap = |c: Cond, op: CmpOp| {
+            if op == CmpOp::Ne {
+                Cond::Not(Box::new(c))
+            } else {
+                c
+            }
+        };
         match kind {
             Kind::Bool => {
                 let v = match rhs {
                     Atom::Ident(n, _) if n == "true" => true,
                     Atom::Ident(n, _) if n == "false" => false,
                     other => {
-                        self.err(other.span(), format!("{} is a boolean but {} is not; write {} or not {}", sig.name(), Self::describe_atom(other), sig.name(), sig.name()));
+                        self.err(
+                            other.span(),
+                            format!(
+                                "{} is a boolean but {} is not; write {} or not {}",
+                                sig.name(),
+                                Self::describe_atom(other),
+                                sig.name(),
+                                sig.name()
+                            ),
+                        );
                         return Cond::Const(false);
                     }
                 };
                 if !eq_only(op) {
-                    self.err(op_span.clone(), format!("{} is a boolean and cannot be compared with {}; write {} or not {}", sig.name(), op.as_str(), sig.name(), sig.name()));
+                    self.err(
+                        op_span.clone(),
+                        format!(
+                            "{} is a boolean and cannot be compared with {}; write {} or not {}",
+                            sig.name(),
+                            op.as_str(),
+                            sig.name(),
+                            sig.name()
+                        ),
+                    );
                     return Cond::Const(false);
                 }
                 let c = self.leaf(Test::Bool { sig }, whole);
-                if (op == CmpOp::Eq) == v { c } else { Cond::Not(Box::new(c)) }
+                if (op == CmpOp::Eq) == v {
+                    c
+                } else {
+                    Cond::Not(Box::new(c))
+                }
             }
             Kind::Tier | Kind::Weekday => {
                 if !eq_only(op) {
-                    let ex = if kind == Kind::Tier { "tier == 'cloud' or tier in ['cloud', 'vault']" } else { "weekday in mon..fri or weekday in [sat, sun]" };
-                    self.err(op_span.clone(), format!("{} is {} and cannot be compared with {}; write {ex}", sig.name(), kind.noun(), op.as_str()));
+                    let ex = if kind == Kind::Tier {
+                        "tier == 'cloud' or tier in ['cloud', 'vault']"
+                    } else {
+                        "weekday in mon..fri or weekday in [sat, sun]"
+                    };
+                    self.err(
+                        op_span.clone(),
+                        format!(
+                            "{} is {} and cannot be compared with {}; write {ex}",
+                            sig.name(),
+                            kind.noun(),
+                            op.as_str()
+                        ),
+                    );
                     return Cond::Const(false);
                 }
-                let v = if kind == Kind::Tier { self.tier_index(rhs) } else { self.weekday(rhs) };
+                let v = if kind == Kind::Tier {
+                    self.tier_index(rhs)
+                } else {
+                    self.weekday(rhs)
+                };
                 match v {
                     Some(i) => {
                         let c = self.leaf(Test::Set { sig, bits: 1 << i }, whole);
@@ -394,7 +615,9 @@ impl Checker<'_, '_> {
                 }
             }
             _ => {
-                let Some(value) = self.number(sig, rhs) else { return Cond::Const(false) };
+                let Some(value) = self.number(sig, rhs) else {
+                    return Cond::Const(false);
+                };
                 let (lo, hi) = kind.range();
                 let never = match op {
                     CmpOp::Gt => value >= hi,
@@ -404,11 +627,27 @@ impl Checker<'_, '_> {
                     _ => false,
                 };
                 if never {
-                    self.err(whole.clone(), format!("{} can never be true: {} is in {}; change the threshold", self.src.get(whole.clone()).unwrap_or("").trim(), sig.name(), fmt_range(kind)));
+                    self.err(
+                        whole.clone(),
+                        format!(
+                            "{} can never be true: {} is in {}; change the threshold",
+                            self.src.get(whole.clone()).unwrap_or("").trim(),
+                            sig.name(),
+                            fmt_range(kind)
+                        ),
+                    );
                     return Cond::Const(false);
                 }
                 if kind == Kind::Hour && value.fract() != 0.0 {
-                    self.err(rhs.span(), format!("{} is a whole hour but {} is not; write {}", sig.name(), Self::describe_atom(rhs), value.floor()));
+                    self.err(
+                        rhs.span(),
+                        format!(
+                            "{} is a whole hour but {} is not; write {}",
+                            sig.name(),
+                            Self::describe_atom(rhs),
+                            value.floor()
+                        ),
+                    );
                     return Cond::Const(false);
                 }
                 self.leaf(Test::Num { sig, op, value }, whole)
@@ -418,16 +657,35 @@ impl Checker<'_, '_> {
 
     fn set(&mut self, lhs: &Atom, negated: bool, set: &SetLit, whole: Span) -> Cond {
         if !Self::is_signal_ident(lhs) {
-            self.err(lhs.span(), format!("{} is not a signal; `in` needs a signal on its left, such as tier or weekday", Self::describe_atom(lhs)));
+            self.err(
+                lhs.span(),
+                format!(
+                    "{} is not a signal; `in` needs a signal on its left, such as tier or weekday",
+                    Self::describe_atom(lhs)
+                ),
+            );
             return Cond::Const(false);
         }
-        let Some(sig) = self.signal(lhs) else { return Cond::Const(false) };
+        let Some(sig) = self.signal(lhs) else {
+            return Cond::Const(false);
+        };
         let kind = sig.kind();
         let c = match (kind, set) {
             (Kind::Hour, SetLit::Range(lo, hi, span)) => {
-                let (Some(a), Some(b)) = (self.hour(lo, sig), self.hour(hi, sig)) else { return Cond::Const(false) };
+                let (Some(a), Some(b)) = (self.hour(lo, sig), self.hour(hi, sig)) else {
+                    return Cond::Const(false);
+                };
                 if a == b {
-                    self.err(span.clone(), format!("{}..{} is an empty window; the end is excluded, write {}..{}", a, b, a, (a + 1) % 24));
+                    self.err(
+                        span.clone(),
+                        format!(
+                            "{}..{} is an empty window; the end is excluded, write {}..{}",
+                            a,
+                            b,
+                            a,
+                            (a + 1) % 24
+                        ),
+                    );
                     return Cond::Const(false);
                 }
                 let mut bits = 0u64;
@@ -439,7 +697,9 @@ impl Checker<'_, '_> {
                 self.leaf(Test::Set { sig, bits }, whole)
             }
             (Kind::Weekday, SetLit::Range(lo, hi, _)) => {
-                let (Some(a), Some(b)) = (self.weekday(lo), self.weekday(hi)) else { return Cond::Const(false) };
+                let (Some(a), Some(b)) = (self.weekday(lo), self.weekday(hi)) else {
+                    return Cond::Const(false);
+                };
                 // Day ranges include both ends: mon..fri is five days; fri..mon wraps.
                 let mut bits = 1u64 << b;
                 let mut d = a;
@@ -464,7 +724,8 @@ impl Checker<'_, '_> {
                 self.leaf(Test::Set { sig, bits }, whole)
             }
             (Kind::Text, SetLit::List(items, _)) => {
-                let values: Vec<String> = items.iter().filter_map(|it| self.text(sig, it)).collect();
+                let values: Vec<String> =
+                    items.iter().filter_map(|it| self.text(sig, it)).collect();
                 self.leaf(Test::TextIn { sig, values }, whole)
             }
             (_, SetLit::Range(_, _, span)) => {
@@ -484,7 +745,12 @@ impl Checker<'_, '_> {
             Expr::Or(items) => Cond::Or(items.iter().map(|i| self.check(i)).collect()),
             Expr::And(items) => Cond::And(items.iter().map(|i| self.check(i)).collect()),
             Expr::Not(inner) => Cond::Not(Box::new(self.check(inner))),
-            Expr::Cmp { lhs, op, op_span, rhs } => {
+            Expr::Cmp {
+                lhs,
+                op,
+                op_span,
+                rhs,
+            } => {
                 let whole = whole_span(lhs, rhs);
                 self.cmp(lhs, *op, op_span, rhs, whole)
             }
@@ -496,13 +762,21 @@ impl Checker<'_, '_> {
             }
             Expr::Matches { lhs, pattern } => {
                 let whole = whole_span(lhs, pattern);
-                let Some(sig) = self.signal(lhs) else { return Cond::Const(false) };
+                let Some(sig) = self.signal(lhs) else {
+                    return Cond::Const(false);
+                };
                 if sig.kind() != Kind::Text {
                     self.err(lhs.span(), format!("{} is {}; only text signals (bucket, key, prefix, extension) take `matches`", sig.name(), sig.kind().noun()));
                     return Cond::Const(false);
                 }
                 match self.text(sig, pattern) {
-                    Some(p) => self.leaf(Test::Glob { sig, glob: Glob::new(&p) }, whole),
+                    Some(p) => self.leaf(
+                        Test::Glob {
+                            sig,
+                            glob: Glob::new(&p),
+                        },
+                        whole,
+                    ),
                     None => Cond::Const(false),
                 }
             }
@@ -510,9 +784,20 @@ impl Checker<'_, '_> {
                 Atom::Ident(n, _) if n == "true" => Cond::Const(true),
                 Atom::Ident(n, _) if n == "false" => Cond::Const(false),
                 Atom::Ident(..) => {
-                    let Some(sig) = self.signal(atom) else { return Cond::Const(false) };
+                    let Some(sig) = self.signal(atom) else {
+                        return Cond::Const(false);
+                    };
                     if sig.kind() != Kind::Bool {
-                        self.err(atom.span(), format!("{} is {}, not a condition; compare it, e.g. {} > {}", sig.name(), sig.kind().noun(), sig.name(), example(sig.kind())));
+                        self.err(
+                            atom.span(),
+                            format!(
+                                "{} is {}, not a condition; compare it, e.g. {} > {}",
+                                sig.name(),
+                                sig.kind().noun(),
+                                sig.name(),
+                                example(sig.kind())
+                            ),
+                        );
                         return Cond::Const(false);
                     }
                     self.leaf(Test::Bool { sig }, atom.span())
@@ -534,10 +819,16 @@ fn whole_span(a: &Atom, b: &Atom) -> Span {
 /// The message for a tier name that is not configured.
 pub fn unknown_tier(name: &str, field: &str, tiers: &[String]) -> String {
     let near = signals::near(name, tiers.iter().map(String::as_str));
-    let hint = near.first().map(|n| format!("; did you mean \"{n}\"?")).unwrap_or_default();
+    let hint = near
+        .first()
+        .map(|n| format!("; did you mean \"{n}\"?"))
+        .unwrap_or_default();
     let mut sorted: Vec<&str> = tiers.iter().map(String::as_str).collect();
     sorted.sort_unstable();
-    format!("unknown tier \"{name}\" in {field}; known tiers: {}{hint}", sorted.join(", "))
+    format!(
+        "unknown tier \"{name}\" in {field}; known tiers: {}{hint}",
+        sorted.join(", ")
+    )
 }
 
 /// Parses and checks a `when` expression.
@@ -545,10 +836,24 @@ pub fn unknown_tier(name: &str, field: &str, tiers: &[String]) -> String {
 /// # Errors
 /// Every problem found, each with its span inside `src` and a message starting with `ctx.subject`.
 pub fn compile(src: &str, ctx: &CheckCtx<'_>) -> Result<(Cond, Vec<Leaf>), Vec<ExprError>> {
-    let expr = crate::expr::parse(src).map_err(|e| vec![(e.span, format!("{}: {} in {}", ctx.subject, e.message, ctx.field))])?;
-    let mut c = Checker { ctx, src, leaves: Vec::new(), errors: Vec::new() };
+    let expr = crate::expr::parse(src).map_err(|e| {
+        vec![(
+            e.span,
+            format!("{}: {} in {}", ctx.subject, e.message, ctx.field),
+        )]
+    })?;
+    let mut c = Checker {
+        ctx,
+        src,
+        leaves: Vec::new(),
+        errors: Vec::new(),
+    };
     let cond = c.check(&expr);
-    if c.errors.is_empty() { Ok((cond, c.leaves)) } else { Err(c.errors) }
+    if c.errors.is_empty() {
+        Ok((cond, c.leaves))
+    } else {
+        Err(c.errors)
+    }
 }
 
 /// One object's facts, resolved against a policy set's tier list.

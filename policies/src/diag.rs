@@ -32,11 +32,23 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(path: &Path, (line, col): (usize, usize), message: impl Into<String>) -> Self {
-        Diagnostic { path: path.to_path_buf(), line, col, severity: Severity::Error, message: message.into() }
+        Diagnostic {
+            path: path.to_path_buf(),
+            line,
+            col,
+            severity: Severity::Error,
+            message: message.into(),
+        }
     }
 
     pub fn warning(path: &Path, (line, col): (usize, usize), message: impl Into<String>) -> Self {
-        Diagnostic { path: path.to_path_buf(), line, col, severity: Severity::Warning, message: message.into() }
+        Diagnostic {
+            path: path.to_path_buf(),
+            line,
+            col,
+            severity: Severity::Warning,
+            message: message.into(),
+        }
     }
 
     pub fn is_error(&self) -> bool {

@@ -24,11 +24,17 @@ pub enum Verdict {
     AlreadyOnTarget,
     ConditionFalse,
     /// A pin (this rule index) matched.
-    Pinned { by: usize },
+    Pinned {
+        by: usize,
+    },
     /// A freeze (this rule index) matched and this rule is a move.
-    Frozen { by: usize },
+    Frozen {
+        by: usize,
+    },
     /// A rule ahead in precedence (this index) won.
-    Outranked { by: usize },
+    Outranked {
+        by: usize,
+    },
 }
 
 /// One leaf of a rule's condition, with the object's value, for explanations.
@@ -56,6 +62,9 @@ pub struct Evaluation {
     /// Rules that matched, in precedence order.
     pub matched: Vec<usize>,
     pub winner: Option<usize>,
+    /// The first matching freeze in precedence order, won or not: the planner opens it on its
+    /// scope, and it blocks every move for this object.
+    pub frozen_by: Option<usize>,
     /// One outcome per rule, in file order.
     pub outcomes: Vec<RuleOutcome>,
 }
@@ -75,11 +84,22 @@ pub fn format_value(kind: Kind, v: f64) -> String {
             }
         }
         Kind::Size => {
-            let units = [("TiB", 1_099_511_627_776.0), ("GiB", 1_073_741_824.0), ("MiB", 1_048_576.0), ("KiB", 1024.0)];
+            let units = [
+                ("TiB", 1_099_511_627_776.0),
+                ("GiB", 1_073_741_824.0),
+                ("MiB", 1_048_576.0),
+                ("KiB", 1024.0),
+            ];
             units
                 .iter()
                 .find(|(_, f)| v >= *f)
-                .map_or(format!("{v}B"), |(u, f)| if (v / f).fract() == 0.0 { format!("{}{u}", v / f) } else { format!("{:.1}{u}", v / f) })
+                .map_or(format!("{v}B"), |(u, f)| {
+                    if (v / f).fract() == 0.0 {
+                        format!("{}{u}", v / f)
+                    } else {
+                        format!("{:.1}{u}", v / f)
+                    }
+                })
         }
         Kind::Timestamp => format_utc(v as i64),
         Kind::Money => format!("${v:.2}"),
@@ -87,17 +107,17 @@ pub fn format_value(kind: Kind, v: f64) -> String {
     }
 }
 
-fn describe(policy: &PolicySet, sig: SignalId, r: &Row<'_>) -> String {
+fn describe(sig: SignalId, r: &Row<'_>) -> String {
     let kind = sig.kind();
     match kind {
         Kind::Bool => r.beh.flag(sig).to_string(),
         Kind::Text => format!("'{}'", text_value(sig, r)),
         Kind::Tier => format!("'{}'", r.obj.tier),
-        Kind::Weekday => crate::signals::WEEKDAYS.get(small_value(sig, r) as usize).unwrap_or(&"?").to_string(),
-        _ => {
-            let _ = policy;
-            format_value(kind, num_value(sig, r))
-        }
+        Kind::Weekday => crate::signals::WEEKDAYS
+            .get(small_value(sig, r) as usize)
+            .unwrap_or(&"?")
+            .to_string(),
+        _ => format_value(kind, num_value(sig, r)),
     }
 }
 
@@ -126,7 +146,12 @@ impl PolicySet {
     /// The winner is the same as [`PolicySet::evaluate_columns`] gives for the same facts.
     pub fn evaluate(&self, obj: &ObjectFacts, beh: &BehaviourFacts, now: i64) -> Evaluation {
         let time = TimeCtx::at(now);
-        let row = Row { obj, beh, time: &time, tier: self.tier_id(&obj.tier) };
+        let row = Row {
+            obj,
+            beh,
+            time: &time,
+            tier: self.tier_id(&obj.tier),
+        };
         let mut outcomes: Vec<RuleOutcome> = Vec::with_capacity(self.rules.len());
         for (i, rule) in self.rules.iter().enumerate() {
             let (verdict, leaves) = match rule.applies_to(obj, row.tier) {
@@ -140,23 +165,57 @@ impl PolicySet {
                         .zip(&results)
                         .map(|(l, &holds)| {
                             let value = match &l.test {
-                                Test::NumSig { a, b, .. } => format!("{} vs {}", describe(self, *a, &row), describe(self, *b, &row)),
-                                t => t.signals().first().map_or(String::new(), |s| describe(self, *s, &row)),
+                                Test::NumSig { a, b, .. } => {
+                                    format!("{} vs {}", describe(*a, &row), describe(*b, &row))
+                                }
+                                t => t
+                                    .signals()
+                                    .first()
+                                    .map_or(String::new(), |s| describe(*s, &row)),
                             };
-                            LeafValue { text: l.text.clone(), value, holds }
+                            LeafValue {
+                                text: l.text.clone(),
+                                value,
+                                holds,
+                            }
                         })
                         .collect();
-                    (if holds { Verdict::Won } else { Verdict::ConditionFalse }, leaves)
+                    (
+                        if holds {
+                            Verdict::Won
+                        } else {
+                            Verdict::ConditionFalse
+                        },
+                        leaves,
+                    )
                 }
             };
-            outcomes.push(RuleOutcome { rule: i, verdict, leaves });
+            outcomes.push(RuleOutcome {
+                rule: i,
+                verdict,
+                leaves,
+            });
         }
-        let matched: Vec<usize> = self.order.iter().copied().filter(|&i| outcomes[i].verdict == Verdict::Won).collect();
-        let pin = matched.iter().copied().find(|&i| self.rules[i].action == Action::Pin);
-        let freeze = matched.iter().copied().find(|&i| self.rules[i].action == Action::Freeze);
+        let matched: Vec<usize> = self
+            .order
+            .iter()
+            .copied()
+            .filter(|&i| outcomes[i].verdict == Verdict::Won)
+            .collect();
+        let pin = matched
+            .iter()
+            .copied()
+            .find(|&i| self.rules[i].action == Action::Pin);
+        let freeze = matched
+            .iter()
+            .copied()
+            .find(|&i| self.rules[i].action == Action::Freeze);
         let winner = match (pin, freeze) {
             (Some(p), _) => Some(p),
-            (None, Some(_)) => matched.iter().copied().find(|&i| !self.rules[i].action.is_move()),
+            (None, Some(_)) => matched
+                .iter()
+                .copied()
+                .find(|&i| !self.rules[i].action.is_move()),
             (None, None) => matched.first().copied(),
         };
         for &i in &matched {
@@ -166,10 +225,17 @@ impl PolicySet {
             outcomes[i].verdict = match (pin, freeze) {
                 (Some(p), _) => Verdict::Pinned { by: p },
                 (None, Some(f)) if self.rules[i].action.is_move() => Verdict::Frozen { by: f },
-                _ => Verdict::Outranked { by: winner.unwrap_or(i) },
+                _ => Verdict::Outranked {
+                    by: winner.unwrap_or(i),
+                },
             };
         }
-        Evaluation { matched, winner, outcomes }
+        Evaluation {
+            matched,
+            winner,
+            frozen_by: freeze,
+            outcomes,
+        }
     }
 
     /// Whether a blackout window is open at `now`.
@@ -177,8 +243,16 @@ impl PolicySet {
         let time = TimeCtx::at(now);
         let obj = ObjectFacts::default();
         let beh = BehaviourFacts::default();
-        let row = Row { obj: &obj, beh: &beh, time: &time, tier: u32::MAX };
-        self.guardrails.blackout.iter().any(|w| w.cond.eval_with(&mut |i| w.leaves[i].eval(&row)))
+        let row = Row {
+            obj: &obj,
+            beh: &beh,
+            time: &time,
+            tier: u32::MAX,
+        };
+        self.guardrails
+            .blackout
+            .iter()
+            .any(|w| w.cond.eval_with(&mut |i| w.leaves[i].eval(&row)))
     }
 
     /// Explains an evaluation in plain sentences, one per rule, winner first.
@@ -186,21 +260,52 @@ impl PolicySet {
         let mut lines = Vec::new();
         let name = |i: usize| format!("rule \"{}\"", self.rules[i].id);
         let why = |o: &RuleOutcome| {
-            o.leaves.iter().map(|l| format!("{} ({}: {})", l.text, l.value, if l.holds { "yes" } else { "no" })).collect::<Vec<_>>().join(", ")
+            o.leaves
+                .iter()
+                .map(|l| {
+                    format!(
+                        "{} ({}: {})",
+                        l.text,
+                        l.value,
+                        if l.holds { "yes" } else { "no" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         match e.winner {
-            Some(w) => lines.push(format!("{} wins: {}; {}", name(w), self.describe_action(&self.rules[w].action), why(&e.outcomes[w]))),
+            Some(w) => lines.push(format!(
+                "{} wins: {}; {}",
+                name(w),
+                self.describe_action(&self.rules[w].action),
+                why(&e.outcomes[w])
+            )),
             None => lines.push("no rule wins".to_string()),
         }
         for o in &e.outcomes {
             let line = match o.verdict {
                 Verdict::Won => continue,
-                Verdict::OutOfScope => format!("{} is out of scope ({})", name(o.rule), self.rules[o.rule].scope.describe()),
-                Verdict::AlreadyOnTarget => format!("{} does not apply: the object already is on its destination", name(o.rule)),
+                Verdict::OutOfScope => format!(
+                    "{} is out of scope ({})",
+                    name(o.rule),
+                    self.rules[o.rule].scope.describe()
+                ),
+                Verdict::AlreadyOnTarget => format!(
+                    "{} does not apply: the object already is on its destination",
+                    name(o.rule)
+                ),
                 Verdict::ConditionFalse => format!("{} does not match: {}", name(o.rule), why(o)),
                 Verdict::Pinned { by } => format!("{} loses: pinned by {}", name(o.rule), name(by)),
-                Verdict::Frozen { by } => format!("{} loses: moves are frozen by {}", name(o.rule), name(by)),
-                Verdict::Outranked { by } => format!("{} loses to {} (priority {} vs {})", name(o.rule), name(by), self.rules[by].priority, self.rules[o.rule].priority),
+                Verdict::Frozen { by } => {
+                    format!("{} loses: moves are frozen by {}", name(o.rule), name(by))
+                }
+                Verdict::Outranked { by } => format!(
+                    "{} loses to {} (priority {} vs {})",
+                    name(o.rule),
+                    name(by),
+                    self.rules[by].priority,
+                    self.rules[o.rule].priority
+                ),
             };
             lines.push(line);
         }

@@ -69,7 +69,12 @@ pub enum Atom {
     /// A bare word: a signal name, `true`/`false`, or a weekday.
     Ident(String, Span),
     /// A number with an optional unit suffix (`90d`, `1MiB`, `0.8`).
-    Num { value: f64, unit: Option<String>, text: String, span: Span },
+    Num {
+        value: f64,
+        unit: Option<String>,
+        text: String,
+        span: Span,
+    },
     /// A quoted string.
     Str(String, Span),
 }
@@ -98,9 +103,21 @@ pub enum Expr {
     Or(Vec<Expr>),
     And(Vec<Expr>),
     Not(Box<Expr>),
-    Cmp { lhs: Atom, op: CmpOp, op_span: Span, rhs: Atom },
-    In { lhs: Atom, negated: bool, set: SetLit },
-    Matches { lhs: Atom, pattern: Atom },
+    Cmp {
+        lhs: Atom,
+        op: CmpOp,
+        op_span: Span,
+        rhs: Atom,
+    },
+    In {
+        lhs: Atom,
+        negated: bool,
+        set: SetLit,
+    },
+    Matches {
+        lhs: Atom,
+        pattern: Atom,
+    },
     /// A bare atom used as a condition: a boolean signal or `true`/`false`.
     Atom(Atom),
 }
@@ -141,7 +158,10 @@ fn lex(src: &str) -> Result<Vec<(Tok, Span)>, ParseError> {
     while i < b.len() {
         let c = b[i];
         let start = i;
-        let err = |len: usize, message: String| ParseError { span: start..start + len, message };
+        let err = |len: usize, message: String| ParseError {
+            span: start..start + len,
+            message,
+        };
         match c {
             b' ' | b'\t' | b'\n' | b'\r' => {
                 i += 1;
@@ -165,15 +185,27 @@ fn lex(src: &str) -> Result<Vec<(Tok, Span)>, ParseError> {
                     (b'>', true) => CmpOp::Ge,
                     (b'<', false) => CmpOp::Lt,
                     (b'>', false) => CmpOp::Gt,
-                    (b'=', false) => return Err(err(1, "`=` is not a comparison; write `==`".into())),
+                    (b'=', false) => {
+                        return Err(err(1, "`=` is not a comparison; write `==`".into()));
+                    }
                     _ => return Err(err(1, "`!` is not an operator; write `not` or `!=`".into())),
                 };
                 let len = if two { 2 } else { 1 };
                 out.push((Tok::Op(op), i..i + len));
                 i += len;
             }
-            b'&' => return Err(err(if b.get(i + 1) == Some(&b'&') { 2 } else { 1 }, "write `and` instead of `&&`".into())),
-            b'|' => return Err(err(if b.get(i + 1) == Some(&b'|') { 2 } else { 1 }, "write `or` instead of `||`".into())),
+            b'&' => {
+                return Err(err(
+                    if b.get(i + 1) == Some(&b'&') { 2 } else { 1 },
+                    "write `and` instead of `&&`".into(),
+                ));
+            }
+            b'|' => {
+                return Err(err(
+                    if b.get(i + 1) == Some(&b'|') { 2 } else { 1 },
+                    "write `or` instead of `||`".into(),
+                ));
+            }
             b'\'' | b'"' => {
                 let close = src[i + 1..].find(c as char);
                 match close {
@@ -181,7 +213,12 @@ fn lex(src: &str) -> Result<Vec<(Tok, Span)>, ParseError> {
                         out.push((Tok::Str(src[i + 1..i + 1 + n].to_string()), i..i + n + 2));
                         i += n + 2;
                     }
-                    None => return Err(err(1, format!("unclosed string; add the closing {}", c as char))),
+                    None => {
+                        return Err(err(
+                            1,
+                            format!("unclosed string; add the closing {}", c as char),
+                        ));
+                    }
                 }
             }
             b'0'..=b'9' | b'-' | b'.' => {
@@ -201,7 +238,10 @@ fn lex(src: &str) -> Result<Vec<(Tok, Span)>, ParseError> {
                 }
                 let num_text: String = src[i..j].chars().filter(|&c| c != '_').collect();
                 if j == digits_start || num_text == "-" || num_text == "." || num_text == "-." {
-                    return Err(err(1, format!("unexpected `{}`; expected a number such as 0.5", c as char)));
+                    return Err(err(
+                        1,
+                        format!("unexpected `{}`; expected a number such as 0.5", c as char),
+                    ));
                 }
                 let value: f64 = match num_text.parse() {
                     Ok(v) => v,
@@ -257,7 +297,13 @@ impl Parser<'_> {
     }
     fn unexpected(&self, expected: &str) -> ParseError {
         let (t, span) = self.peek();
-        ParseError { span: span.clone(), message: format!("expected {expected} but found {}", describe(t, &self.src[span.clone()])) }
+        ParseError {
+            span: span.clone(),
+            message: format!(
+                "expected {expected} but found {}",
+                describe(t, &self.src[span.clone()])
+            ),
+        }
     }
 
     fn expr(&mut self) -> Result<Expr, ParseError> {
@@ -266,7 +312,11 @@ impl Parser<'_> {
             self.bump();
             items.push(self.and()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Expr::Or(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::Or(items)
+        })
     }
 
     fn and(&mut self) -> Result<Expr, ParseError> {
@@ -275,7 +325,11 @@ impl Parser<'_> {
             self.bump();
             items.push(self.unary()?);
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Expr::And(items) })
+        Ok(if items.len() == 1 {
+            items.remove(0)
+        } else {
+            Expr::And(items)
+        })
     }
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
@@ -290,7 +344,12 @@ impl Parser<'_> {
         let (t, span) = self.peek().clone();
         let atom = match t {
             Tok::Ident(s) if !KEYWORDS.contains(&s.as_str()) => Atom::Ident(s, span),
-            Tok::Num { value, unit } => Atom::Num { value, unit, text: self.src[span.clone()].to_string(), span },
+            Tok::Num { value, unit } => Atom::Num {
+                value,
+                unit,
+                text: self.src[span.clone()].to_string(),
+                span,
+            },
             Tok::Str(s) => Atom::Str(s, span),
             _ => return Err(self.unexpected(expected)),
         };
@@ -305,7 +364,10 @@ impl Parser<'_> {
             if self.peek().0 != Tok::RParen {
                 let mut e = self.unexpected("`)`");
                 if self.peek().0 == Tok::End {
-                    e = ParseError { span: open, message: "unclosed `(`; add `)`".into() };
+                    e = ParseError {
+                        span: open,
+                        message: "unclosed `(`; add `)`".into(),
+                    };
                 }
                 return Err(e);
             }
@@ -318,16 +380,32 @@ impl Parser<'_> {
             Tok::Op(op) => {
                 self.bump();
                 let rhs = self.atom("a value after the comparison")?;
-                Ok(Expr::Cmp { lhs, op, op_span: span, rhs })
+                Ok(Expr::Cmp {
+                    lhs,
+                    op,
+                    op_span: span,
+                    rhs,
+                })
             }
             Tok::Ident(ref k) if k == "in" => {
                 self.bump();
-                Ok(Expr::In { lhs, negated: false, set: self.set()? })
+                Ok(Expr::In {
+                    lhs,
+                    negated: false,
+                    set: self.set()?,
+                })
             }
-            Tok::Ident(ref k) if k == "not" && matches!(&self.toks.get(self.pos + 1), Some((Tok::Ident(n), _)) if n == "in") => {
+            Tok::Ident(ref k)
+                if k == "not"
+                    && matches!(&self.toks.get(self.pos + 1), Some((Tok::Ident(n), _)) if n == "in") =>
+            {
                 self.bump();
                 self.bump();
-                Ok(Expr::In { lhs, negated: true, set: self.set()? })
+                Ok(Expr::In {
+                    lhs,
+                    negated: true,
+                    set: self.set()?,
+                })
             }
             Tok::Ident(ref k) if k == "matches" => {
                 self.bump();
@@ -392,7 +470,9 @@ mod tests {
 
     #[test]
     fn and_binds_tighter_than_or() {
-        let e = parse("a or b and c").map_err(|e| e.message).unwrap_or(Expr::Or(vec![]));
+        let e = parse("a or b and c")
+            .map_err(|e| e.message)
+            .unwrap_or(Expr::Or(vec![]));
         match e {
             Expr::Or(items) => {
                 assert_eq!(items.len(), 2);
@@ -411,7 +491,12 @@ mod tests {
                 lhs: Atom::Ident("age".into(), 0..3),
                 op: CmpOp::Gt,
                 op_span: 4..5,
-                rhs: Atom::Num { value: 30.0, unit: Some("d".into()), text: "30d".into(), span: 6..9 },
+                rhs: Atom::Num {
+                    value: 30.0,
+                    unit: Some("d".into()),
+                    text: "30d".into(),
+                    span: 6..9
+                },
             })
         );
     }
@@ -419,12 +504,27 @@ mod tests {
     #[test]
     fn ranges_are_not_read_as_decimals() {
         let e = parse("hour_of_day in 9..17");
-        assert!(matches!(e, Ok(Expr::In { set: SetLit::Range(..), .. })), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                Ok(Expr::In {
+                    set: SetLit::Range(..),
+                    ..
+                })
+            ),
+            "{e:?}"
+        );
     }
 
     #[test]
     fn c_style_operators_are_rejected_with_the_fix() {
         let e = parse("a && b").err();
-        assert_eq!(e, Some(ParseError { span: 2..4, message: "write `and` instead of `&&`".into() }));
+        assert_eq!(
+            e,
+            Some(ParseError {
+                span: 2..4,
+                message: "write `and` instead of `&&`".into()
+            })
+        );
     }
 }

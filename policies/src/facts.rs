@@ -87,7 +87,11 @@ impl TimeCtx {
         let days = now.div_euclid(86_400);
         let secs = now.rem_euclid(86_400);
         // 1970-01-01 was a Thursday (index 3).
-        TimeCtx { now, hour: (secs / 3600) as u32, weekday: (days + 3).rem_euclid(7) as u32 }
+        TimeCtx {
+            now,
+            hour: (secs / 3600) as u32,
+            weekday: (days + 3).rem_euclid(7) as u32,
+        }
     }
 }
 
@@ -127,7 +131,11 @@ pub fn parse_utc(s: &str) -> Option<i64> {
     let s = s.trim();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
         let t = s.get(r)?;
-        if t.bytes().all(|b| b.is_ascii_digit()) { t.parse().ok() } else { None }
+        if t.bytes().all(|b| b.is_ascii_digit()) {
+            t.parse().ok()
+        } else {
+            None
+        }
     };
     if s.len() < 10 || s.as_bytes().get(4) != Some(&b'-') || s.as_bytes().get(7) != Some(&b'-') {
         return None;
@@ -142,7 +150,10 @@ pub fn parse_utc(s: &str) -> Option<i64> {
         return Some(secs);
     }
     let rest = rest.strip_prefix(['T', 't', ' '])?;
-    let rest = rest.strip_suffix(['Z', 'z']).or_else(|| rest.strip_suffix("+00:00")).unwrap_or(rest);
+    let rest = rest
+        .strip_suffix(['Z', 'z'])
+        .or_else(|| rest.strip_suffix("+00:00"))
+        .unwrap_or(rest);
     let parts: Vec<&str> = rest.split(':').collect();
     if !(2..=3).contains(&parts.len()) {
         return None;
@@ -171,7 +182,12 @@ pub fn format_utc(t: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
 }
 
 #[cfg(test)]

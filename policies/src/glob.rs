@@ -30,7 +30,10 @@ impl Glob {
                 c => tokens.push(Tok::Lit(c)),
             }
         }
-        Glob { pattern: pattern.to_string(), tokens }
+        Glob {
+            pattern: pattern.to_string(),
+            tokens,
+        }
     }
 
     pub fn as_str(&self) -> &str {

@@ -75,7 +75,7 @@ pub mod model;
 pub mod ptest;
 pub mod signals;
 
-pub use columnar::{Catalog, NO_RULE};
+pub use columnar::{Catalog, ColumnEvaluation, NO_RULE};
 pub use diag::{Diagnostic, Severity};
 pub use eval::{Evaluation, Verdict};
 pub use facts::{BehaviourFacts, ObjectFacts};

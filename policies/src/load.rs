@@ -20,6 +20,9 @@ use crate::{TierSpec, check};
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
+/// Tier conditions are bit sets: at most this many tiers.
+pub const MAX_TIERS: usize = 64;
+
 /// The `now` of a `[[tests]]` block that does not set one: Monday 2026-01-05 12:00 UTC.
 pub const DEFAULT_TEST_NOW: i64 = 1_767_614_400;
 
@@ -35,7 +38,11 @@ pub fn load(files: &[PathBuf], tiers: &[TierSpec]) -> Result<Loaded, Vec<Diagnos
     for f in files {
         match std::fs::read_to_string(f) {
             Ok(text) => sources.push((f.clone(), text)),
-            Err(e) => diags.push(Diagnostic::error(f, (1, 1), format!("cannot read policy file: {e}"))),
+            Err(e) => diags.push(Diagnostic::error(
+                f,
+                (1, 1),
+                format!("cannot read policy file: {e}"),
+            )),
         }
     }
     load_sources(&sources, tiers, diags)
@@ -45,19 +52,46 @@ pub fn load(files: &[PathBuf], tiers: &[TierSpec]) -> Result<Loaded, Vec<Diagnos
 ///
 /// # Errors
 /// As [`load`].
-pub fn load_from_strs(files: &[(&str, &str)], tiers: &[TierSpec]) -> Result<Loaded, Vec<Diagnostic>> {
-    let sources: Vec<(PathBuf, String)> = files.iter().map(|(p, t)| (PathBuf::from(p), (*t).to_string())).collect();
+pub fn load_from_strs(
+    files: &[(&str, &str)],
+    tiers: &[TierSpec],
+) -> Result<Loaded, Vec<Diagnostic>> {
+    let sources: Vec<(PathBuf, String)> = files
+        .iter()
+        .map(|(p, t)| (PathBuf::from(p), (*t).to_string()))
+        .collect();
     load_sources(&sources, tiers, Vec::new())
 }
 
-fn load_sources(sources: &[(PathBuf, String)], tiers: &[TierSpec], mut diags: Vec<Diagnostic>) -> Result<Loaded, Vec<Diagnostic>> {
+fn load_sources(
+    sources: &[(PathBuf, String)],
+    tiers: &[TierSpec],
+    mut diags: Vec<Diagnostic>,
+) -> Result<Loaded, Vec<Diagnostic>> {
     let tier_names: Vec<String> = tiers.iter().map(|t| t.name.clone()).collect();
+    if tiers.len() > MAX_TIERS {
+        let at = sources
+            .first()
+            .map_or_else(PathBuf::new, |(p, _)| p.clone());
+        diags.push(Diagnostic::error(
+            &at,
+            (1, 1),
+            format!(
+                "{} tiers are configured; policies support at most {MAX_TIERS}",
+                tiers.len()
+            ),
+        ));
+        return Err(diags);
+    }
     let mut b = Builder {
         tiers,
         tier_names: &tier_names,
         rules: Vec::new(),
         raw_tests: Vec::new(),
-        guardrails: Guardrails { min_residency_secs: PolicySet::tier_specs_default(tiers), ..Guardrails::default() },
+        guardrails: Guardrails {
+            min_residency_secs: PolicySet::tier_specs_default(tiers),
+            ..Guardrails::default()
+        },
         diags: Vec::new(),
         rule_count: 0,
         ids: Vec::new(),
@@ -67,7 +101,10 @@ fn load_sources(sources: &[(PathBuf, String)], tiers: &[TierSpec], mut diags: Ve
         if !errors.is_empty() {
             for e in &errors {
                 let d = from_toml_error(path, text, e);
-                b.diags.push(Diagnostic { message: format!("invalid TOML: {}", d.message), ..d });
+                b.diags.push(Diagnostic {
+                    message: format!("invalid TOML: {}", d.message),
+                    ..d
+                });
             }
             continue;
         }
@@ -75,19 +112,36 @@ fn load_sources(sources: &[(PathBuf, String)], tiers: &[TierSpec], mut diags: Ve
         b.file(&f, doc.get_ref());
     }
     diags.append(&mut b.diags);
-    let mut policy = PolicySet { tiers: tier_names.clone(), rules: b.rules, order: Vec::new(), guardrails: b.guardrails };
+    let mut policy = PolicySet {
+        tiers: tier_names.clone(),
+        rules: b.rules,
+        order: Vec::new(),
+        guardrails: b.guardrails,
+    };
     policy.order = (0..policy.rules.len()).collect();
-    policy.order.sort_by_key(|&i| (std::cmp::Reverse(policy.rules[i].priority), i));
+    policy
+        .order
+        .sort_by_key(|&i| (std::cmp::Reverse(policy.rules[i].priority), i));
     check::check_duplicate_ids(&b.ids, &mut diags);
     check::check_moves_to_current_tier(&policy, &mut diags);
     check::check_ping_pong(&policy, &mut diags);
     check::check_shadowed(&policy, &mut diags);
-    let tests = b.raw_tests.into_iter().filter_map(|t| t.resolve(&policy, &mut diags)).collect();
-    diags.sort_by(|a, b| (&a.path, a.line, a.col, &a.message).cmp(&(&b.path, b.line, b.col, &b.message)));
+    let tests = b
+        .raw_tests
+        .into_iter()
+        .filter_map(|t| t.resolve(&policy, &mut diags))
+        .collect();
+    diags.sort_by(|a, b| {
+        (&a.path, a.line, a.col, &a.message).cmp(&(&b.path, b.line, b.col, &b.message))
+    });
     if diags.iter().any(Diagnostic::is_error) {
         return Err(diags);
     }
-    Ok(Loaded { policy, warnings: diags, tests })
+    Ok(Loaded {
+        policy,
+        warnings: diags,
+        tests,
+    })
 }
 
 struct File<'a> {
@@ -98,13 +152,21 @@ struct File<'a> {
 impl File<'_> {
     fn at(&self, offset: usize) -> Origin {
         let (line, col) = line_col(self.text, offset);
-        Origin { path: self.path.to_path_buf(), line, col }
+        Origin {
+            path: self.path.to_path_buf(),
+            line,
+            col,
+        }
     }
 }
 
 fn diag(o: &Origin, error: bool, message: String) -> Diagnostic {
     let at = (o.line, o.col);
-    if error { Diagnostic::error(&o.path, at, message) } else { Diagnostic::warning(&o.path, at, message) }
+    if error {
+        Diagnostic::error(&o.path, at, message)
+    } else {
+        Diagnostic::warning(&o.path, at, message)
+    }
 }
 
 struct RawTest {
@@ -124,15 +186,29 @@ impl RawTest {
         {
             let ids: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
             let near = signals::near(id, ids.iter().copied());
-            let hint = near.first().map(|n| format!("; did you mean \"{n}\"?")).unwrap_or_default();
+            let hint = near
+                .first()
+                .map(|n| format!("; did you mean \"{n}\"?"))
+                .unwrap_or_default();
             diags.push(diag(
                 &self.expect_origin,
                 true,
-                format!("test \"{}\": expect.rule \"{id}\" is not a rule; rules: {}{hint}", self.name, ids.join(", ")),
+                format!(
+                    "test \"{}\": expect.rule \"{id}\" is not a rule; rules: {}{hint}",
+                    self.name,
+                    ids.join(", ")
+                ),
             ));
             return None;
         }
-        Some(PolicyTest { name: self.name, object: self.object, behaviour: self.behaviour, now: self.now, expect: self.expect, origin: self.origin })
+        Some(PolicyTest {
+            name: self.name,
+            object: self.object,
+            behaviour: self.behaviour,
+            now: self.now,
+            expect: self.expect,
+            origin: self.origin,
+        })
     }
 }
 
@@ -167,7 +243,10 @@ fn as_int(v: &DeValue<'_>) -> Option<i64> {
         Some(d) => (true, d),
         None => (false, s.strip_prefix('+').unwrap_or(&s)),
     };
-    let digits = digits.trim_start_matches("0x").trim_start_matches("0o").trim_start_matches("0b");
+    let digits = digits
+        .trim_start_matches("0x")
+        .trim_start_matches("0o")
+        .trim_start_matches("0b");
     let v = i64::from_str_radix(digits, i.radix()).ok()?;
     Some(if neg { -v } else { v })
 }
@@ -185,7 +264,10 @@ fn as_float(v: &DeValue<'_>) -> Option<f64> {
 /// the end of the value.
 pub fn string_offsets(raw: &str, decoded: &str) -> Vec<usize> {
     let b = raw.as_bytes();
-    let (multiline, literal) = (raw.starts_with("\"\"\"") || raw.starts_with("'''"), raw.starts_with('\''));
+    let (multiline, literal) = (
+        raw.starts_with("\"\"\"") || raw.starts_with("'''"),
+        raw.starts_with('\''),
+    );
     let mut i = if multiline { 3 } else { 1 };
     let end = raw.len().saturating_sub(if multiline { 3 } else { 1 });
     if multiline {
@@ -199,7 +281,11 @@ pub fn string_offsets(raw: &str, decoded: &str) -> Vec<usize> {
     let mut out = Vec::with_capacity(decoded.len() + 1);
     while i < end {
         if !literal && b[i] == b'\\' {
-            let hex = |n: usize| raw.get(i + 2..i + 2 + n).and_then(|h| u32::from_str_radix(h, 16).ok()).and_then(char::from_u32);
+            let hex = |n: usize| {
+                raw.get(i + 2..i + 2 + n)
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .and_then(char::from_u32)
+            };
             let (len, skip) = match b.get(i + 1) {
                 Some(b'u') => (hex(4).map_or(1, char::len_utf8), 6),
                 Some(b'U') => (hex(8).map_or(1, char::len_utf8), 10),
@@ -239,27 +325,72 @@ impl Builder<'_> {
     }
 
     /// Reports every key of `table` that is not in `known`.
-    fn check_keys(&mut self, f: &File<'_>, table: &DeTable<'_>, known: &[&str], subject: &str, prefix: &str) {
+    fn check_keys(
+        &mut self,
+        f: &File<'_>,
+        table: &DeTable<'_>,
+        known: &[&str],
+        subject: &str,
+        prefix: &str,
+    ) {
         for (k, _) in table.iter() {
             let name = k.get_ref().as_ref();
             if known.contains(&name) {
                 continue;
             }
             let near = signals::near(name, known.iter().copied());
-            let hint = near.first().map(|n| format!("; did you mean \"{n}\"?")).unwrap_or_default();
+            let hint = near
+                .first()
+                .map(|n| format!("; did you mean \"{n}\"?"))
+                .unwrap_or_default();
             let mut sorted = known.to_vec();
             sorted.sort_unstable();
-            let lead = if subject.is_empty() { String::new() } else { format!("{subject}: ") };
-            self.err(&f.at(k.span().start), format!("{lead}unknown field \"{prefix}{name}\"; known fields: {}{hint}", sorted.join(", ")));
+            let lead = if subject.is_empty() {
+                String::new()
+            } else {
+                format!("{subject}: ")
+            };
+            self.err(
+                &f.at(k.span().start),
+                format!(
+                    "{lead}unknown field \"{prefix}{name}\"; known fields: {}{hint}",
+                    sorted.join(", ")
+                ),
+            );
         }
     }
 
-    fn wrong_type(&mut self, f: &File<'_>, v: &Value<'_>, subject: &str, field: &str, expected: &str, example: &str) {
-        let lead = if subject.is_empty() { String::new() } else { format!("{subject}: ") };
-        self.err(&f.at(v.span().start), format!("{lead}{field} must be {expected}, found {}; write {example}", type_name(v.get_ref())));
+    fn wrong_type(
+        &mut self,
+        f: &File<'_>,
+        v: &Value<'_>,
+        subject: &str,
+        field: &str,
+        expected: &str,
+        example: &str,
+    ) {
+        let lead = if subject.is_empty() {
+            String::new()
+        } else {
+            format!("{subject}: ")
+        };
+        self.err(
+            &f.at(v.span().start),
+            format!(
+                "{lead}{field} must be {expected}, found {}; write {example}",
+                type_name(v.get_ref())
+            ),
+        );
     }
 
-    fn string<'v>(&mut self, f: &File<'_>, v: &'v Value<'_>, subject: &str, field: &str, example: &str) -> Option<&'v str> {
+    fn string<'v>(
+        &mut self,
+        f: &File<'_>,
+        v: &'v Value<'_>,
+        subject: &str,
+        field: &str,
+        example: &str,
+    ) -> Option<&'v str> {
         match v.get_ref() {
             DeValue::String(s) => Some(s.as_ref()),
             _ => {
@@ -270,16 +401,34 @@ impl Builder<'_> {
     }
 
     /// A quantity string such as `"7d"` or `"500GiB"`, checked against `kind`.
-    fn quantity(&mut self, f: &File<'_>, v: &Value<'_>, subject: &str, field: &str, kind: Kind) -> Option<f64> {
-        let example = if kind == Kind::Duration { "\"7d\"" } else { "\"500GiB\"" };
-        let lead = if subject.is_empty() { String::new() } else { format!("{subject}: ") };
+    fn quantity(
+        &mut self,
+        f: &File<'_>,
+        v: &Value<'_>,
+        subject: &str,
+        field: &str,
+        kind: Kind,
+    ) -> Option<f64> {
+        let example = if kind == Kind::Duration {
+            "\"7d\""
+        } else {
+            "\"500GiB\""
+        };
+        let lead = if subject.is_empty() {
+            String::new()
+        } else {
+            format!("{subject}: ")
+        };
         let s = match v.get_ref() {
             DeValue::String(s) => s.as_ref(),
             DeValue::Integer(_) | DeValue::Float(_) => {
                 let n = as_float(v.get_ref()).unwrap_or(0.0);
                 let unit = if kind == Kind::Duration { "d" } else { "GiB" };
                 let noun = kind.noun();
-                self.err(&f.at(v.span().start), format!("{lead}{field} is {noun} and needs a unit; write \"{n}{unit}\""));
+                self.err(
+                    &f.at(v.span().start),
+                    format!("{lead}{field} is {noun} and needs a unit; write \"{n}{unit}\""),
+                );
                 return None;
             }
             _ => {
@@ -288,7 +437,9 @@ impl Builder<'_> {
             }
         };
         match crate::expr::parse(s) {
-            Ok(Expr::Atom(Atom::Num { value, unit, text, .. })) => match literal_value(kind, value, unit.as_deref(), &text, field) {
+            Ok(Expr::Atom(Atom::Num {
+                value, unit, text, ..
+            })) => match literal_value(kind, value, unit.as_deref(), &text, field) {
                 Ok(x) => Some(x),
                 Err(m) => {
                     self.err(&f.at(v.span().start + 1), format!("{lead}{m}"));
@@ -296,19 +447,39 @@ impl Builder<'_> {
                 }
             },
             _ => {
-                self.err(&f.at(v.span().start), format!("{lead}{field} = \"{s}\" is not {}; write {example}", kind.noun()));
+                self.err(
+                    &f.at(v.span().start),
+                    format!(
+                        "{lead}{field} = \"{s}\" is not {}; write {example}",
+                        kind.noun()
+                    ),
+                );
                 None
             }
         }
     }
 
     /// Compiles an expression string, mapping its errors to file locations inside the string.
-    fn expr(&mut self, f: &File<'_>, v: &Value<'_>, subject: &str, field: &str, allowed: Option<&[SignalId]>) -> Option<(String, cond::Cond, Vec<cond::Leaf>)> {
-        let src = self.string(f, v, subject, field, "\"age > 30d\"")?.to_string();
+    fn expr(
+        &mut self,
+        f: &File<'_>,
+        v: &Value<'_>,
+        subject: &str,
+        field: &str,
+        allowed: Option<&[SignalId]>,
+    ) -> Option<(String, cond::Cond, Vec<cond::Leaf>)> {
+        let src = self
+            .string(f, v, subject, field, "\"age > 30d\"")?
+            .to_string();
         let span: Range<usize> = v.span();
         let raw = f.text.get(span.clone()).unwrap_or("");
         let offsets = string_offsets(raw, &src);
-        let ctx = CheckCtx { subject, field, tiers: self.tier_names, allowed };
+        let ctx = CheckCtx {
+            subject,
+            field,
+            tiers: self.tier_names,
+            allowed,
+        };
         match cond::compile(&src, &ctx) {
             Ok((c, leaves)) => Some((src, c, leaves)),
             Err(errs) => {
@@ -331,7 +502,14 @@ impl Builder<'_> {
                             self.rule(f, item);
                         }
                     }
-                    _ => self.wrong_type(f, v, "", "rule", "an array of tables", "[[rule]] (two brackets)"),
+                    _ => self.wrong_type(
+                        f,
+                        v,
+                        "",
+                        "rule",
+                        "an array of tables",
+                        "[[rule]] (two brackets)",
+                    ),
                 },
                 "tests" => match v.get_ref() {
                     DeValue::Array(items) => {
@@ -339,7 +517,14 @@ impl Builder<'_> {
                             self.test(f, item);
                         }
                     }
-                    _ => self.wrong_type(f, v, "", "tests", "an array of tables", "[[tests]] (two brackets)"),
+                    _ => self.wrong_type(
+                        f,
+                        v,
+                        "",
+                        "tests",
+                        "an array of tables",
+                        "[[tests]] (two brackets)",
+                    ),
                 },
                 "guardrails" => self.guardrails(f, k, v),
                 _ => {}
@@ -356,7 +541,15 @@ impl Builder<'_> {
         };
         let errors_before = self.diags.iter().filter(|d| d.is_error()).count();
         let id = match t.get("id") {
-            Some(v) => self.string(f, v, &format!("rule #{}", self.rule_count), "id", "id = \"cold-to-cloud\"").map(|s| (s.to_string(), f.at(v.span().start))),
+            Some(v) => self
+                .string(
+                    f,
+                    v,
+                    &format!("rule #{}", self.rule_count),
+                    "id",
+                    "id = \"cold-to-cloud\"",
+                )
+                .map(|s| (s.to_string(), f.at(v.span().start))),
             None => {
                 self.err(&origin, format!("rule #{}: missing id; write id = \"cold-to-cloud\" (a unique name used in decisions and tests)", self.rule_count));
                 None
@@ -367,15 +560,55 @@ impl Builder<'_> {
             None => format!("rule #{}", self.rule_count),
         };
         if let Some((s, o)) = &id {
-            if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-                let fix: String = s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c.to_ascii_lowercase() } else { '-' }).collect();
-                let fix = if fix.is_empty() { "cold-to-cloud".to_string() } else { fix };
+            if s.is_empty()
+                || !s
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                let fix: String = s
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                            c.to_ascii_lowercase()
+                        } else {
+                            '-'
+                        }
+                    })
+                    .collect();
+                let fix = if fix.is_empty() {
+                    "cold-to-cloud".to_string()
+                } else {
+                    fix
+                };
                 self.err(o, format!("{subject}: id may contain only letters, digits, '-', '_' and '.'; write id = \"{fix}\""));
             }
             self.ids.push((s.clone(), o.clone()));
         }
-        self.check_keys(f, t, &["id", "description", "scope", "when", "action", "priority", "cooldown"], &subject, "");
-        let description = t.get("description").and_then(|v| self.string(f, v, &subject, "description", "description = \"why this rule exists\"").map(str::to_string));
+        self.check_keys(
+            f,
+            t,
+            &[
+                "id",
+                "description",
+                "scope",
+                "when",
+                "action",
+                "priority",
+                "cooldown",
+            ],
+            &subject,
+            "",
+        );
+        let description = t.get("description").and_then(|v| {
+            self.string(
+                f,
+                v,
+                &subject,
+                "description",
+                "description = \"why this rule exists\"",
+            )
+            .map(str::to_string)
+        });
         let scope = self.scope(f, t, &subject, &origin);
         let when = match t.get("when") {
             Some(v) => self.expr(f, v, &subject, "when", None),
@@ -386,32 +619,73 @@ impl Builder<'_> {
             Some(v) => match as_int(v.get_ref()) {
                 Some(p) if v.get_ref().is_integer() => Some(p),
                 _ => {
-                    self.wrong_type(f, v, &subject, "priority", "an integer", "priority = 100 (higher wins)");
+                    self.wrong_type(
+                        f,
+                        v,
+                        &subject,
+                        "priority",
+                        "an integer",
+                        "priority = 100 (higher wins)",
+                    );
                     None
                 }
             },
             None => Some(0),
         };
         let cooldown = match t.get("cooldown") {
-            Some(v) => self.quantity(f, v, &subject, "cooldown", Kind::Duration).map(|s| s as u64),
+            Some(v) => self
+                .quantity(f, v, &subject, "cooldown", Kind::Duration)
+                .map(|s| s as u64),
             None => Some(0),
         };
         let errors_after = self.diags.iter().filter(|d| d.is_error()).count();
         if errors_after > errors_before {
             return;
         }
-        if let (Some((id, _)), Some(scope), Some((when, cond, leaves)), Some(action), Some(priority), Some(cooldown_secs)) = (id, scope, when, action, priority, cooldown) {
-            self.rules.push(Rule { id, description, scope, when, cond, leaves, action, priority, cooldown_secs, origin });
+        if let (
+            Some((id, _)),
+            Some(scope),
+            Some((when, cond, leaves)),
+            Some(action),
+            Some(priority),
+            Some(cooldown_secs),
+        ) = (id, scope, when, action, priority, cooldown)
+        {
+            self.rules.push(Rule {
+                id,
+                description,
+                scope,
+                when,
+                cond,
+                leaves,
+                action,
+                priority,
+                cooldown_secs,
+                origin,
+            });
         }
     }
 
-    fn scope(&mut self, f: &File<'_>, t: &DeTable<'_>, subject: &str, origin: &Origin) -> Option<Scope> {
+    fn scope(
+        &mut self,
+        f: &File<'_>,
+        t: &DeTable<'_>,
+        subject: &str,
+        origin: &Origin,
+    ) -> Option<Scope> {
         let Some(v) = t.get("scope") else {
             self.err(origin, format!("{subject}: missing scope; write scope = {{ bucket = \"logs\" }}, or scope = {{ bucket = \"*\" }} for every bucket"));
             return None;
         };
         let DeValue::Table(st) = v.get_ref() else {
-            self.wrong_type(f, v, subject, "scope", "a table", "scope = { bucket = \"logs\", prefix = \"2024/\" }");
+            self.wrong_type(
+                f,
+                v,
+                subject,
+                "scope",
+                "a table",
+                "scope = { bucket = \"logs\", prefix = \"2024/\" }",
+            );
             return None;
         };
         self.check_keys(f, st, &["bucket", "prefix", "glob"], subject, "scope.");
@@ -437,7 +711,10 @@ impl Builder<'_> {
         }
         if let Some(p) = st.get("prefix") {
             match self.string(f, p, subject, "scope.prefix", "prefix = \"2024/\"") {
-                Some("") => self.warn(&f.at(p.span().start), format!("{subject}: scope.prefix is empty and matches every key; remove it")),
+                Some("") => self.warn(
+                    &f.at(p.span().start),
+                    format!("{subject}: scope.prefix is empty and matches every key; remove it"),
+                ),
                 Some(s) => scope.prefix = Some(s.to_string()),
                 None => ok = false,
             }
@@ -463,7 +740,13 @@ impl Builder<'_> {
         }
     }
 
-    fn action(&mut self, f: &File<'_>, t: &DeTable<'_>, subject: &str, origin: &Origin) -> Option<Action> {
+    fn action(
+        &mut self,
+        f: &File<'_>,
+        t: &DeTable<'_>,
+        subject: &str,
+        origin: &Origin,
+    ) -> Option<Action> {
         const KINDS: [&str; 6] = ["alert", "freeze", "move", "pin", "snapshot", "unfreeze"];
         let Some(v) = t.get("action") else {
             self.err(origin, format!("{subject}: missing action; write action = {{ kind = \"move\", to = \"cloud\" }} (kinds: {})", KINDS.join(", ")));
@@ -472,9 +755,19 @@ impl Builder<'_> {
         let (kind, kind_value, table) = match v.get_ref() {
             DeValue::String(s) => (s.as_ref(), v, None),
             DeValue::Table(at) => {
-                self.check_keys(f, at, &["kind", "to", "severity", "message"], subject, "action.");
+                self.check_keys(
+                    f,
+                    at,
+                    &["kind", "to", "severity", "message"],
+                    subject,
+                    "action.",
+                );
                 match at.get("kind") {
-                    Some(k) => (self.string(f, k, subject, "action.kind", "kind = \"move\"")?, k, Some(at)),
+                    Some(k) => (
+                        self.string(f, k, subject, "action.kind", "kind = \"move\"")?,
+                        k,
+                        Some(at),
+                    ),
                     None => {
                         self.err(&f.at(v.span().start), format!("{subject}: action has no kind; write action = {{ kind = \"move\", to = \"cloud\" }} (kinds: {})", KINDS.join(", ")));
                         return None;
@@ -482,7 +775,14 @@ impl Builder<'_> {
                 }
             }
             _ => {
-                self.wrong_type(f, v, subject, "action", "a table", "action = { kind = \"move\", to = \"cloud\" }");
+                self.wrong_type(
+                    f,
+                    v,
+                    subject,
+                    "action",
+                    "a table",
+                    "action = { kind = \"move\", to = \"cloud\" }",
+                );
                 return None;
             }
         };
@@ -490,8 +790,17 @@ impl Builder<'_> {
         let needs_to = matches!(kind, "move" | "snapshot");
         if !KINDS.contains(&kind) {
             let near = signals::near(kind, KINDS);
-            let hint = near.first().map(|n| format!("; did you mean \"{n}\"?")).unwrap_or_default();
-            self.err(&f.at(kind_value.span().start), format!("{subject}: unknown action \"{kind}\"; actions: {}{hint}", KINDS.join(", ")));
+            let hint = near
+                .first()
+                .map(|n| format!("; did you mean \"{n}\"?"))
+                .unwrap_or_default();
+            self.err(
+                &f.at(kind_value.span().start),
+                format!(
+                    "{subject}: unknown action \"{kind}\"; actions: {}{hint}",
+                    KINDS.join(", ")
+                ),
+            );
             return None;
         }
         if let Some(at) = table {
@@ -520,7 +829,11 @@ impl Builder<'_> {
                     return None;
                 };
                 let to = self.tier(f, to, subject, "action.to")?;
-                if kind == "move" { Action::Move { to } } else { Action::Snapshot { to } }
+                if kind == "move" {
+                    Action::Move { to }
+                } else {
+                    Action::Snapshot { to }
+                }
             }
             "freeze" => Action::Freeze,
             "unfreeze" => Action::Unfreeze,
@@ -528,7 +841,13 @@ impl Builder<'_> {
             _ => {
                 let severity = match table.and_then(|at| at.get("severity")) {
                     None => AlertSeverity::Warning,
-                    Some(s) => match self.string(f, s, subject, "action.severity", "severity = \"critical\"")? {
+                    Some(s) => match self.string(
+                        f,
+                        s,
+                        subject,
+                        "action.severity",
+                        "severity = \"critical\"",
+                    )? {
                         "info" => AlertSeverity::Info,
                         "warning" => AlertSeverity::Warning,
                         "critical" => AlertSeverity::Critical,
@@ -540,7 +859,16 @@ impl Builder<'_> {
                 };
                 let message = match table.and_then(|at| at.get("message")) {
                     None => None,
-                    Some(m) => Some(self.string(f, m, subject, "action.message", "message = \"what happened\"")?.to_string()),
+                    Some(m) => Some(
+                        self.string(
+                            f,
+                            m,
+                            subject,
+                            "action.message",
+                            "message = \"what happened\"",
+                        )?
+                        .to_string(),
+                    ),
                 };
                 Action::Alert { severity, message }
             }
@@ -619,14 +947,18 @@ impl Builder<'_> {
                 _ => {}
             }
         }
-        if let (Some(h), Some(d)) = (self.guardrails.max_bytes_per_hour, self.guardrails.max_bytes_per_day)
-            && h > d
+        if let (Some(h), Some(d)) = (
+            self.guardrails.max_bytes_per_hour,
+            self.guardrails.max_bytes_per_day,
+        ) && h > d
             && let Some(v) = t.get("max_bytes_per_hour")
         {
             self.warn(&f.at(v.span().start), "guardrails: max_bytes_per_hour is larger than max_bytes_per_day, so the hourly limit never applies; lower it".to_string());
         }
-        if let (Some(h), Some(d)) = (self.guardrails.max_objects_per_hour, self.guardrails.max_objects_per_day)
-            && h > d
+        if let (Some(h), Some(d)) = (
+            self.guardrails.max_objects_per_hour,
+            self.guardrails.max_objects_per_day,
+        ) && h > d
             && let Some(v) = t.get("max_objects_per_hour")
         {
             self.warn(&f.at(v.span().start), "guardrails: max_objects_per_hour is larger than max_objects_per_day, so the hourly limit never applies; lower it".to_string());
@@ -635,13 +967,23 @@ impl Builder<'_> {
 
     fn min_residency(&mut self, f: &File<'_>, val: &Value<'_>) {
         let DeValue::Table(t) = val.get_ref() else {
-            self.wrong_type(f, val, "guardrails", "min_residency", "a table of tier = duration", "min_residency = { cloud = \"90d\" }");
+            self.wrong_type(
+                f,
+                val,
+                "guardrails",
+                "min_residency",
+                "a table of tier = duration",
+                "min_residency = { cloud = \"90d\" }",
+            );
             return;
         };
         for (k, v) in t.iter() {
             let name = k.get_ref().as_ref();
             let Some(i) = self.tier_names.iter().position(|t| t == name) else {
-                let msg = format!("guardrails: {}", unknown_tier(name, "min_residency", self.tier_names));
+                let msg = format!(
+                    "guardrails: {}",
+                    unknown_tier(name, "min_residency", self.tier_names)
+                );
                 self.err(&f.at(k.span().start), msg);
                 continue;
             };
@@ -666,9 +1008,15 @@ impl Builder<'_> {
             return;
         };
         let name = match t.get("name") {
-            Some(v) => self.string(f, v, "test", "name", "name = \"cold logs go to the cloud\"").unwrap_or("?").to_string(),
+            Some(v) => self
+                .string(f, v, "test", "name", "name = \"cold logs go to the cloud\"")
+                .unwrap_or("?")
+                .to_string(),
             None => {
-                self.err(&origin, "test: missing name; write name = \"cold logs go to the cloud\"".to_string());
+                self.err(
+                    &origin,
+                    "test: missing name; write name = \"cold logs go to the cloud\"".to_string(),
+                );
                 return;
             }
         };
@@ -704,13 +1052,28 @@ impl Builder<'_> {
             return;
         }
         if let Some(expect) = expect {
-            self.raw_tests.push(RawTest { name, object, behaviour, now, expect, expect_origin, origin });
+            self.raw_tests.push(RawTest {
+                name,
+                object,
+                behaviour,
+                now,
+                expect,
+                expect_origin,
+                origin,
+            });
         }
     }
 
     fn expect(&mut self, f: &File<'_>, v: &Value<'_>, subject: &str) -> Option<Expect> {
         let DeValue::Table(t) = v.get_ref() else {
-            self.wrong_type(f, v, subject, "expect", "a table", "expect = { action = \"move\", to = \"cloud\", rule = \"cold-to-cloud\" }");
+            self.wrong_type(
+                f,
+                v,
+                subject,
+                "expect",
+                "a table",
+                "expect = { action = \"move\", to = \"cloud\", rule = \"cold-to-cloud\" }",
+            );
             return None;
         };
         self.check_keys(f, t, &["action", "to", "rule"], subject, "expect.");
@@ -718,10 +1081,20 @@ impl Builder<'_> {
             self.err(&f.at(v.span().start), format!("{subject}: expect has no action; write action = \"move\" (or \"none\" when no rule should win)"));
             return None;
         };
-        let kind = self.string(f, a, subject, "expect.action", "action = \"move\"")?.to_string();
-        const KINDS: [&str; 7] = ["alert", "freeze", "move", "none", "pin", "snapshot", "unfreeze"];
+        let kind = self
+            .string(f, a, subject, "expect.action", "action = \"move\"")?
+            .to_string();
+        const KINDS: [&str; 7] = [
+            "alert", "freeze", "move", "none", "pin", "snapshot", "unfreeze",
+        ];
         if !KINDS.contains(&kind.as_str()) {
-            self.err(&f.at(a.span().start), format!("{subject}: unknown action \"{kind}\" in expect.action; actions: {}", KINDS.join(", ")));
+            self.err(
+                &f.at(a.span().start),
+                format!(
+                    "{subject}: unknown action \"{kind}\" in expect.action; actions: {}",
+                    KINDS.join(", ")
+                ),
+            );
             return None;
         }
         let to = match t.get("to") {
@@ -732,12 +1105,18 @@ impl Builder<'_> {
             None => None,
         };
         let rule = match t.get("rule") {
-            Some(x) => Some(self.string(f, x, subject, "expect.rule", "rule = \"cold-to-cloud\"")?.to_string()),
+            Some(x) => Some(
+                self.string(f, x, subject, "expect.rule", "rule = \"cold-to-cloud\"")?
+                    .to_string(),
+            ),
             None => None,
         };
         if kind == "none" {
             if to.is_some() || rule.is_some() {
-                self.err(&f.at(v.span().start), format!("{subject}: expect.action = \"none\" takes no to or rule; remove them"));
+                self.err(
+                    &f.at(v.span().start),
+                    format!("{subject}: expect.action = \"none\" takes no to or rule; remove them"),
+                );
                 return None;
             }
             return Some(Expect::Nothing);
@@ -745,12 +1124,33 @@ impl Builder<'_> {
         Some(Expect::Action { kind, to, rule })
     }
 
-    fn facts(&mut self, f: &File<'_>, v: Option<&Value<'_>>, subject: &str, now: i64) -> (ObjectFacts, BehaviourFacts) {
-        let mut o = ObjectFacts { bucket: String::new(), key: String::new(), tier: self.tier_names.first().cloned().unwrap_or_default(), created: now, last_access: now, tier_since: now, ..ObjectFacts::default() };
+    fn facts(
+        &mut self,
+        f: &File<'_>,
+        v: Option<&Value<'_>>,
+        subject: &str,
+        now: i64,
+    ) -> (ObjectFacts, BehaviourFacts) {
+        let mut o = ObjectFacts {
+            bucket: String::new(),
+            key: String::new(),
+            tier: self.tier_names.first().cloned().unwrap_or_default(),
+            created: now,
+            last_access: now,
+            tier_since: now,
+            ..ObjectFacts::default()
+        };
         let mut b = BehaviourFacts::default();
         let Some(v) = v else { return (o, b) };
         let DeValue::Table(t) = v.get_ref() else {
-            self.wrong_type(f, v, subject, "facts", "a table", "facts = { bucket = \"logs\", key = \"a.gz\", size = \"5MiB\" }");
+            self.wrong_type(
+                f,
+                v,
+                subject,
+                "facts",
+                "a table",
+                "facts = { bucket = \"logs\", key = \"a.gz\", size = \"5MiB\" }",
+            );
             return (o, b);
         };
         let mut age = None;
@@ -761,21 +1161,34 @@ impl Builder<'_> {
             let at = f.at(k.span().start);
             let Some(sig) = signals::lookup(name) else {
                 let near = signals::near(name, signals::SIGNALS.iter().map(|s| s.name));
-                let hint = near.first().map(|n| format!("; did you mean \"{n}\"?")).unwrap_or_default();
-                self.err(&at, format!("{subject}: unknown signal \"{name}\" in facts{hint}"));
+                let hint = near
+                    .first()
+                    .map(|n| format!("; did you mean \"{n}\"?"))
+                    .unwrap_or_default();
+                self.err(
+                    &at,
+                    format!("{subject}: unknown signal \"{name}\" in facts{hint}"),
+                );
                 continue;
             };
             let field = format!("facts.{name}");
             match sig.id {
                 SignalId::Prefix | SignalId::Extension => {
-                    self.err(&at, format!("{subject}: {name} is derived from the key; set facts.key instead"));
+                    self.err(
+                        &at,
+                        format!("{subject}: {name} is derived from the key; set facts.key instead"),
+                    );
                 }
                 SignalId::HourOfDay | SignalId::Weekday | SignalId::Now => {
                     self.err(&at, format!("{subject}: {name} comes from the test's time; set now = 2026-01-10T09:00:00Z next to facts instead"));
                 }
                 SignalId::Bucket | SignalId::Key => {
                     if let Some(s) = self.string(f, val, subject, &field, "\"logs\"") {
-                        if sig.id == SignalId::Bucket { o.bucket = s.to_string() } else { o.key = s.to_string() }
+                        if sig.id == SignalId::Bucket {
+                            o.bucket = s.to_string()
+                        } else {
+                            o.key = s.to_string()
+                        }
                     }
                 }
                 SignalId::Tier => {
@@ -795,10 +1208,19 @@ impl Builder<'_> {
                             SignalId::VersioningChanged => b.versioning_changed = *x,
                             _ => b.object_lock_changed = *x,
                         },
-                        _ => self.wrong_type(f, val, subject, &field, "a boolean", &format!("{name} = true")),
+                        _ => self.wrong_type(
+                            f,
+                            val,
+                            subject,
+                            &field,
+                            "a boolean",
+                            &format!("{name} = true"),
+                        ),
                     },
                     Kind::Duration | Kind::Size => {
-                        let Some(x) = self.quantity(f, val, subject, &field, sig.kind) else { continue };
+                        let Some(x) = self.quantity(f, val, subject, &field, sig.kind) else {
+                            continue;
+                        };
                         match sig.id {
                             SignalId::Size => o.size = x as u64,
                             SignalId::Age => age = Some(x as i64),
@@ -808,7 +1230,14 @@ impl Builder<'_> {
                     }
                     kind => {
                         let Some(x) = as_float(val.get_ref()) else {
-                            self.wrong_type(f, val, subject, &field, "a number", &format!("{name} = 3"));
+                            self.wrong_type(
+                                f,
+                                val,
+                                subject,
+                                &field,
+                                "a number",
+                                &format!("{name} = 3"),
+                            );
                             continue;
                         };
                         if let Err(m) = literal_value(kind, x, None, &x.to_string(), name) {
@@ -836,9 +1265,9 @@ impl Builder<'_> {
         }
         // An object is at least as old as its last access and its arrival on its tier.
         let age = age.unwrap_or_else(|| since_access.unwrap_or(0).max(on_tier.unwrap_or(0)));
-        o.created = now - age;
-        o.last_access = now - since_access.unwrap_or(age);
-        o.tier_since = now - on_tier.unwrap_or(age);
+        o.created = now.saturating_sub(age);
+        o.last_access = now.saturating_sub(since_access.unwrap_or(age));
+        o.tier_since = now.saturating_sub(on_tier.unwrap_or(age));
         (o, b)
     }
 }

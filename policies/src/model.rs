@@ -1,4 +1,4 @@
-//! The checked policy: rules, guardrails and tests, as [`load`](crate::load) produces them.
+//! The checked policy: rules, guardrails and tests, as [`load`](crate::load()) produces them.
 
 use std::path::PathBuf;
 
@@ -35,7 +35,10 @@ pub enum Action {
     /// Never move the object (residency, compliance).
     Pin,
     /// Raise an alert.
-    Alert { severity: AlertSeverity, message: Option<String> },
+    Alert {
+        severity: AlertSeverity,
+        message: Option<String>,
+    },
 }
 
 impl Action {
@@ -125,7 +128,12 @@ impl Scope {
 
     /// `bucket "logs", prefix "2024/"` for messages.
     pub fn describe(&self) -> String {
-        let mut parts = vec![format!("bucket {}", self.bucket.as_deref().map_or("*".to_string(), |b| format!("\"{b}\"")))];
+        let mut parts = vec![format!(
+            "bucket {}",
+            self.bucket
+                .as_deref()
+                .map_or("*".to_string(), |b| format!("\"{b}\""))
+        )];
         if let Some(p) = &self.prefix {
             parts.push(format!("prefix \"{p}\""));
         }
@@ -207,13 +215,20 @@ impl PolicySet {
     /// A one-line description of an action (`move to "cloud"`).
     pub fn describe_action(&self, a: &Action) -> String {
         match a.target() {
-            Some(t) => format!("{} to \"{}\"", a.kind(), self.tiers.get(t).map_or("?", String::as_str)),
+            Some(t) => format!(
+                "{} to \"{}\"",
+                a.kind(),
+                self.tiers.get(t).map_or("?", String::as_str)
+            ),
             None => a.kind().to_string(),
         }
     }
 
     pub(crate) fn tier_specs_default(tiers: &[TierSpec]) -> Vec<u64> {
-        tiers.iter().map(|t| u64::from(t.min_storage_days) * 86_400).collect()
+        tiers
+            .iter()
+            .map(|t| u64::from(t.min_storage_days) * 86_400)
+            .collect()
     }
 }
 
@@ -223,7 +238,11 @@ pub enum Expect {
     /// No rule wins.
     Nothing,
     /// An action of this kind (and, if given, to this tier and by this rule) wins.
-    Action { kind: String, to: Option<String>, rule: Option<String> },
+    Action {
+        kind: String,
+        to: Option<String>,
+        rule: Option<String>,
+    },
 }
 
 /// A test embedded in a policy file.
@@ -238,7 +257,7 @@ pub struct PolicyTest {
     pub origin: Origin,
 }
 
-/// The result of [`load`](crate::load): a policy set that passed every check, its warnings, its tests.
+/// The result of [`load`](crate::load()): a policy set that passed every check, its warnings, its tests.
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub policy: PolicySet,

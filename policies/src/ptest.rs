@@ -39,7 +39,9 @@ pub fn run_tests(loaded: &Loaded) -> Vec<TestOutcome> {
                 (Expect::Nothing, None) => true,
                 (Expect::Action { kind, to, rule }, Some(r)) => {
                     r.action.kind() == kind
-                        && to.as_ref().is_none_or(|to| r.action.target().map(|i| &p.tiers[i]) == Some(to))
+                        && to
+                            .as_ref()
+                            .is_none_or(|to| r.action.target().map(|i| &p.tiers[i]) == Some(to))
                         && rule.as_ref().is_none_or(|id| *id == r.id)
                 }
                 _ => false,
@@ -57,8 +59,18 @@ pub fn run_tests(loaded: &Loaded) -> Vec<TestOutcome> {
                     s
                 }
             };
-            let message = (!ok).then(|| format!("expected {want}, got {got_text}; {}", p.explain(&e).join("; ")));
-            TestOutcome { name: t.name.clone(), origin: t.origin.clone(), passed: ok, message }
+            let message = (!ok).then(|| {
+                format!(
+                    "expected {want}, got {got_text}; {}",
+                    p.explain(&e).join("; ")
+                )
+            });
+            TestOutcome {
+                name: t.name.clone(),
+                origin: t.origin.clone(),
+                passed: ok,
+                message,
+            }
         })
         .collect()
 }

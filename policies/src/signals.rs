@@ -163,7 +163,14 @@ macro_rules! sig {
 /// The signal table, in [`SignalId`] order.
 pub const SIGNALS: &[Signal] = &[
     sig!(Size, "size", Size, Object, "bytes, >= 0", "Object size."),
-    sig!(Age, "age", Duration, Object, "duration, >= 0", "Time since the object was created (last written)."),
+    sig!(
+        Age,
+        "age",
+        Duration,
+        Object,
+        "duration, >= 0",
+        "Time since the object was created (last written)."
+    ),
     sig!(
         DaysSinceLastAccess,
         "days_since_last_access",
@@ -172,20 +179,111 @@ pub const SIGNALS: &[Signal] = &[
         "duration, >= 0",
         "Time since the last read or write of the object (its creation if never read). Despite the name it is a duration: write `90d`, not `90`."
     ),
-    sig!(Reads1d, "reads_1d", Count, Object, "count, >= 0", "GET requests on the object over the last day."),
-    sig!(Reads7d, "reads_7d", Count, Object, "count, >= 0", "GET requests over the last 7 days."),
-    sig!(Reads30d, "reads_30d", Count, Object, "count, >= 0", "GET requests over the last 30 days."),
-    sig!(Reads90d, "reads_90d", Count, Object, "count, >= 0", "GET requests over the last 90 days."),
-    sig!(Writes1d, "writes_1d", Count, Object, "count, >= 0", "PUT/COPY/multipart writes over the last day."),
-    sig!(Writes7d, "writes_7d", Count, Object, "count, >= 0", "Writes over the last 7 days."),
-    sig!(Writes30d, "writes_30d", Count, Object, "count, >= 0", "Writes over the last 30 days."),
-    sig!(Writes90d, "writes_90d", Count, Object, "count, >= 0", "Writes over the last 90 days."),
-    sig!(Tier, "tier", Tier, Object, "a configured tier name", "The tier the object is on now."),
-    sig!(DaysOnTier, "days_on_tier", Duration, Object, "duration, >= 0", "Time since the object arrived on its current tier."),
-    sig!(Bucket, "bucket", Text, Object, "text", "The object's bucket."),
+    sig!(
+        Reads1d,
+        "reads_1d",
+        Count,
+        Object,
+        "count, >= 0",
+        "GET requests on the object over the last day."
+    ),
+    sig!(
+        Reads7d,
+        "reads_7d",
+        Count,
+        Object,
+        "count, >= 0",
+        "GET requests over the last 7 days."
+    ),
+    sig!(
+        Reads30d,
+        "reads_30d",
+        Count,
+        Object,
+        "count, >= 0",
+        "GET requests over the last 30 days."
+    ),
+    sig!(
+        Reads90d,
+        "reads_90d",
+        Count,
+        Object,
+        "count, >= 0",
+        "GET requests over the last 90 days."
+    ),
+    sig!(
+        Writes1d,
+        "writes_1d",
+        Count,
+        Object,
+        "count, >= 0",
+        "PUT/COPY/multipart writes over the last day."
+    ),
+    sig!(
+        Writes7d,
+        "writes_7d",
+        Count,
+        Object,
+        "count, >= 0",
+        "Writes over the last 7 days."
+    ),
+    sig!(
+        Writes30d,
+        "writes_30d",
+        Count,
+        Object,
+        "count, >= 0",
+        "Writes over the last 30 days."
+    ),
+    sig!(
+        Writes90d,
+        "writes_90d",
+        Count,
+        Object,
+        "count, >= 0",
+        "Writes over the last 90 days."
+    ),
+    sig!(
+        Tier,
+        "tier",
+        Tier,
+        Object,
+        "a configured tier name",
+        "The tier the object is on now."
+    ),
+    sig!(
+        DaysOnTier,
+        "days_on_tier",
+        Duration,
+        Object,
+        "duration, >= 0",
+        "Time since the object arrived on its current tier."
+    ),
+    sig!(
+        Bucket,
+        "bucket",
+        Text,
+        Object,
+        "text",
+        "The object's bucket."
+    ),
     sig!(Key, "key", Text, Object, "text", "The full object key."),
-    sig!(Prefix, "prefix", Text, Object, "text", "The key up to and including its last `/` (empty for a key without `/`)."),
-    sig!(Extension, "extension", Text, Object, "text, lower case, no dot", "The key's extension after the last `.` of its last segment, lower-cased (`gz` for `a/b.tar.GZ`); empty if none."),
+    sig!(
+        Prefix,
+        "prefix",
+        Text,
+        Object,
+        "text",
+        "The key up to and including its last `/` (empty for a key without `/`)."
+    ),
+    sig!(
+        Extension,
+        "extension",
+        Text,
+        Object,
+        "text, lower case, no dot",
+        "The key's extension after the last `.` of its last segment, lower-cased (`gz` for `a/b.tar.GZ`); empty if none."
+    ),
     sig!(
         ReadBackProbability,
         "read_back_probability",
@@ -210,19 +308,110 @@ pub const SIGNALS: &[Signal] = &[
         "USD per month, >= 0",
         "Expected retrieval + egress + request cost per month if the object lived on the cheapest tier: read_back_probability x the cost of one full read back."
     ),
-    sig!(PrincipalAnomaly, "principal_anomaly", Score, Behaviour, "score, [0, 1]", "Anomaly score of the principal that last touched the object (highest over the principals active in the bucket's current window)."),
-    sig!(BucketAnomaly, "bucket_anomaly", Score, Behaviour, "score, [0, 1]", "Anomaly score of the object's bucket over the current window."),
-    sig!(IncidentOpen, "incident_open", Bool, Behaviour, "true/false", "An incident is open on a scope containing the object."),
-    sig!(PrincipalIsNew, "principal_is_new", Bool, Behaviour, "true/false", "A principal never seen before in the baseline is active in the bucket's current window."),
-    sig!(SourceIpIsNew, "source_ip_is_new", Bool, Behaviour, "true/false", "A source IP never seen before in the baseline is active in the bucket's current window."),
-    sig!(BucketConfigChanged, "bucket_config_changed", Bool, Behaviour, "true/false", "Any bucket configuration change in the current window (any of the four below, or another)."),
-    sig!(LifecycleChanged, "lifecycle_changed", Bool, Behaviour, "true/false", "The bucket's lifecycle configuration changed in the current window."),
-    sig!(BucketPolicyChanged, "bucket_policy_changed", Bool, Behaviour, "true/false", "The bucket policy (or ACL) changed in the current window."),
-    sig!(VersioningChanged, "versioning_changed", Bool, Behaviour, "true/false", "Bucket versioning was enabled or suspended in the current window."),
-    sig!(ObjectLockChanged, "object_lock_changed", Bool, Behaviour, "true/false", "The bucket's object-lock or retention configuration changed in the current window."),
-    sig!(HourOfDay, "hour_of_day", Hour, Time, "hour, 0..23 UTC", "The UTC hour of `now`."),
-    sig!(Weekday, "weekday", Weekday, Time, "mon..sun, UTC", "The UTC day of the week of `now`."),
-    sig!(Now, "now", Timestamp, Time, "UTC instant", "The evaluation time (event time in `tierd simulate`)."),
+    sig!(
+        PrincipalAnomaly,
+        "principal_anomaly",
+        Score,
+        Behaviour,
+        "score, [0, 1]",
+        "Anomaly score of the principal that last touched the object (highest over the principals active in the bucket's current window)."
+    ),
+    sig!(
+        BucketAnomaly,
+        "bucket_anomaly",
+        Score,
+        Behaviour,
+        "score, [0, 1]",
+        "Anomaly score of the object's bucket over the current window."
+    ),
+    sig!(
+        IncidentOpen,
+        "incident_open",
+        Bool,
+        Behaviour,
+        "true/false",
+        "An incident is open on a scope containing the object."
+    ),
+    sig!(
+        PrincipalIsNew,
+        "principal_is_new",
+        Bool,
+        Behaviour,
+        "true/false",
+        "A principal never seen before in the baseline is active in the bucket's current window."
+    ),
+    sig!(
+        SourceIpIsNew,
+        "source_ip_is_new",
+        Bool,
+        Behaviour,
+        "true/false",
+        "A source IP never seen before in the baseline is active in the bucket's current window."
+    ),
+    sig!(
+        BucketConfigChanged,
+        "bucket_config_changed",
+        Bool,
+        Behaviour,
+        "true/false",
+        "Any bucket configuration change in the current window (any of the four below, or another)."
+    ),
+    sig!(
+        LifecycleChanged,
+        "lifecycle_changed",
+        Bool,
+        Behaviour,
+        "true/false",
+        "The bucket's lifecycle configuration changed in the current window."
+    ),
+    sig!(
+        BucketPolicyChanged,
+        "bucket_policy_changed",
+        Bool,
+        Behaviour,
+        "true/false",
+        "The bucket policy (or ACL) changed in the current window."
+    ),
+    sig!(
+        VersioningChanged,
+        "versioning_changed",
+        Bool,
+        Behaviour,
+        "true/false",
+        "Bucket versioning was enabled or suspended in the current window."
+    ),
+    sig!(
+        ObjectLockChanged,
+        "object_lock_changed",
+        Bool,
+        Behaviour,
+        "true/false",
+        "The bucket's object-lock or retention configuration changed in the current window."
+    ),
+    sig!(
+        HourOfDay,
+        "hour_of_day",
+        Hour,
+        Time,
+        "hour, 0..23 UTC",
+        "The UTC hour of `now`."
+    ),
+    sig!(
+        Weekday,
+        "weekday",
+        Weekday,
+        Time,
+        "mon..sun, UTC",
+        "The UTC day of the week of `now`."
+    ),
+    sig!(
+        Now,
+        "now",
+        Timestamp,
+        Time,
+        "UTC instant",
+        "The evaluation time (event time in `tierd simulate`)."
+    ),
 ];
 
 impl SignalId {
@@ -287,7 +476,10 @@ mod tests {
     #[test]
     fn near_suggests_the_closest_signal_first() {
         let names = SIGNALS.iter().map(|s| s.name);
-        assert_eq!(near("days_since_last_acess", names.clone()), vec!["days_since_last_access"]);
+        assert_eq!(
+            near("days_since_last_acess", names.clone()),
+            vec!["days_since_last_access"]
+        );
         assert_eq!(near("red_7d", names)[0], "reads_7d");
     }
 }

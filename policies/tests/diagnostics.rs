@@ -1,0 +1,867 @@
+//! Golden tests: the exact text of every diagnostic kind.
+
+mod common;
+use common::*;
+
+#[test]
+fn an_unknown_tier_in_action_to_lists_the_known_tiers_and_the_nearest() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"cold-to-cloud\"\nscope = { bucket = \"logs\" }\nwhen = \"age > 30d\"\naction = { kind = \"move\", to = \"clod\" }\n"
+        ),
+        vec![
+            "p.toml:5:32: error: rule \"cold-to-cloud\": unknown tier \"clod\" in action.to; known tiers: cloud, onprem, vault; did you mean \"cloud\"?",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_tier_in_when_is_located_inside_the_string() {
+    assert_eq!(
+        diags(&rule_when("tier == 'onprim'")),
+        vec![
+            "p.toml:4:17: error: rule \"r\": unknown tier \"onprim\" in when; known tiers: cloud, onprem, vault; did you mean \"onprem\"?",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_signal_suggests_the_nearest_signal() {
+    assert_eq!(
+        diags(&rule_when("days_since_last_acess > 90d")),
+        vec![
+            "p.toml:4:9: error: rule \"r\": unknown signal \"days_since_last_acess\" in when; did you mean \"days_since_last_access\"?",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_signal_with_no_near_match_points_to_the_reference() {
+    assert_eq!(
+        diags(&rule_when("temperature > 3")),
+        vec![
+            "p.toml:4:9: error: rule \"r\": unknown signal \"temperature\" in when; the signals are listed in docs/policy-reference.md",
+        ]
+    );
+}
+
+#[test]
+fn a_duration_without_a_unit_is_an_error_with_the_fix() {
+    assert_eq!(
+        diags(&rule_when("age > 30")),
+        vec![
+            "p.toml:4:15: error: rule \"r\": age is a duration but 30 has no unit; write 30d (units: s, m, h, d, w)",
+        ]
+    );
+}
+
+#[test]
+fn a_duration_compared_with_a_size_is_an_error() {
+    assert_eq!(
+        diags(&rule_when("age > 1MiB")),
+        vec![
+            "p.toml:4:15: error: rule \"r\": age is a duration but 1MiB is a size; write a duration such as 90d (units: s, m, h, d, w)",
+        ]
+    );
+}
+
+#[test]
+fn a_size_without_a_unit_is_an_error_with_the_fix() {
+    assert_eq!(
+        diags(&rule_when("size >= 100")),
+        vec![
+            "p.toml:4:17: error: rule \"r\": size is a size but 100 has no unit; write 100B for bytes, or a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+        ]
+    );
+}
+
+#[test]
+fn a_size_compared_with_a_duration_is_an_error() {
+    assert_eq!(
+        diags(&rule_when("size >= 3d")),
+        vec![
+            "p.toml:4:17: error: rule \"r\": size is a size but 3d is a duration; write a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_unit_lists_the_units_and_the_nearest() {
+    assert_eq!(
+        diags(&rule_when("size >= 3mb")),
+        vec![
+            "p.toml:4:17: error: rule \"r\": unknown unit \"mb\" in 3mb; durations take s, m, h, d, w and sizes take B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB; did you mean \"MB\"?",
+        ]
+    );
+}
+
+#[test]
+fn a_count_with_a_unit_is_an_error() {
+    assert_eq!(
+        diags(&rule_when("reads_7d > 3d")),
+        vec![
+            "p.toml:4:20: error: rule \"r\": reads_7d is a count and takes no unit, but 3d has one; write 3",
+        ]
+    );
+}
+
+#[test]
+fn a_score_threshold_above_one_is_an_error() {
+    assert_eq!(
+        diags(&rule_when("principal_anomaly > 1.5")),
+        vec![
+            "p.toml:4:29: error: rule \"r\": principal_anomaly is a score but 1.5 is outside [0, 1]; scores are in [0, 1], write a threshold such as 0.8",
+        ]
+    );
+}
+
+#[test]
+fn a_score_above_one_can_never_be_true() {
+    assert_eq!(
+        diags(&rule_when("bucket_anomaly > 1")),
+        vec![
+            "p.toml:4:9: error: rule \"r\": bucket_anomaly > 1 can never be true: bucket_anomaly is in [0, 1]; change the threshold",
+        ]
+    );
+}
+
+#[test]
+fn an_hour_outside_the_day_is_an_error() {
+    assert_eq!(
+        diags(&rule_when("hour_of_day in 22..24")),
+        vec![
+            "p.toml:4:28: error: rule \"r\": hour_of_day is an hour of the day but 24 is outside [0, 23]; hours are 0 to 23 (UTC)",
+        ]
+    );
+}
+
+#[test]
+fn an_empty_hour_window_is_an_error() {
+    assert_eq!(
+        diags(&rule_when("hour_of_day in 9..9")),
+        vec![
+            "p.toml:4:24: error: rule \"r\": 9..9 is an empty window; the end is excluded, write 9..10",
+        ]
+    );
+}
+
+#[test]
+fn a_tier_cannot_be_ordered() {
+    assert_eq!(
+        diags(&rule_when("tier < 'cloud'")),
+        vec![
+            "p.toml:4:14: error: rule \"r\": tier is a tier and cannot be compared with <; write tier == 'cloud' or tier in ['cloud', 'vault']",
+        ]
+    );
+}
+
+#[test]
+fn an_unquoted_tier_name_is_an_error_with_the_quoted_fix() {
+    assert_eq!(
+        diags(&rule_when("tier == cloud")),
+        vec![
+            "p.toml:4:17: error: rule \"r\": tier is a tier but cloud is not a quoted tier name; write 'cloud' (known tiers: cloud, onprem, vault)",
+        ]
+    );
+}
+
+#[test]
+fn a_boolean_compared_with_a_number_is_an_error() {
+    assert_eq!(
+        diags(&rule_when("incident_open > 1")),
+        vec![
+            "p.toml:4:25: error: rule \"r\": incident_open is a boolean but 1 is not; write incident_open or not incident_open",
+        ]
+    );
+}
+
+#[test]
+fn a_bare_numeric_signal_is_not_a_condition() {
+    assert_eq!(
+        diags(&rule_when("size")),
+        vec![
+            "p.toml:4:9: error: rule \"r\": size is a size, not a condition; compare it, e.g. size > 1MiB",
+        ]
+    );
+}
+
+#[test]
+fn comparing_two_values_is_an_error() {
+    assert_eq!(
+        diags(&rule_when("1MiB < 2MiB")),
+        vec![
+            "p.toml:4:9: error: rule \"r\": 1MiB < 2MiB compares two values; one side must be a signal such as size or age",
+        ]
+    );
+}
+
+#[test]
+fn comparing_signals_of_different_kinds_is_an_error() {
+    assert_eq!(
+        diags(&rule_when("savings_per_month > size")),
+        vec![
+            "p.toml:4:9: error: rule \"r\": cannot compare savings_per_month (an amount of money) with size (a size); compare a signal with a value or with a signal of the same kind",
+        ]
+    );
+}
+
+#[test]
+fn c_style_and_is_rejected_with_the_fix() {
+    assert_eq!(
+        diags(&rule_when("age > 30d && size > 1MiB")),
+        vec!["p.toml:4:19: error: rule \"r\": write `and` instead of `&&` in when",]
+    );
+}
+
+#[test]
+fn a_single_equals_is_rejected_with_the_fix() {
+    assert_eq!(
+        diags(&rule_when("tier = 'onprem'")),
+        vec!["p.toml:4:14: error: rule \"r\": `=` is not a comparison; write `==` in when",]
+    );
+}
+
+#[test]
+fn a_truncated_comparison_is_located_at_the_end() {
+    assert_eq!(
+        diags(&rule_when("age >")),
+        vec![
+            "p.toml:4:14: error: rule \"r\": expected a value after the comparison but found the end of the condition in when",
+        ]
+    );
+}
+
+#[test]
+fn an_unclosed_parenthesis_is_located_at_the_parenthesis() {
+    assert_eq!(
+        diags(&rule_when("(age > 30d")),
+        vec!["p.toml:4:9: error: rule \"r\": unclosed `(`; add `)` in when",]
+    );
+}
+
+#[test]
+fn an_unknown_day_suggests_the_nearest() {
+    assert_eq!(
+        diags(&rule_when("weekday == satu")),
+        vec![
+            "p.toml:4:20: error: rule \"r\": unknown day satu; days are mon, tue, wed, thu, fri, sat, sun; did you mean sat?",
+        ]
+    );
+}
+
+#[test]
+fn a_range_on_a_size_is_an_error() {
+    assert_eq!(
+        diags(&rule_when("size in 1MiB..2MiB")),
+        vec![
+            "p.toml:4:17: error: rule \"r\": size is a size; only hour_of_day and weekday take a range after `in`, write comparisons such as size >= 1MiB and size < 1MiB",
+        ]
+    );
+}
+
+#[test]
+fn matches_on_a_number_is_an_error() {
+    assert_eq!(
+        diags(&rule_when("size matches '*.gz'")),
+        vec![
+            "p.toml:4:9: error: rule \"r\": size is a size; only text signals (bucket, key, prefix, extension) take `matches`",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_rule_field_suggests_the_nearest() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nwen = \"age > 1d\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\n"
+        ),
+        vec![
+            "p.toml:3:1: error: rule \"r\": unknown field \"wen\"; known fields: action, cooldown, description, id, priority, scope, when; did you mean \"when\"?",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_top_level_table_suggests_the_nearest() {
+    assert_eq!(
+        diags("[[rules]]\nid = \"r\"\n"),
+        vec![
+            "p.toml:1:3: error: unknown field \"rules\"; known fields: guardrails, rule, tests; did you mean \"rule\"?",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_scope_field_is_named_with_its_table() {
+    assert_eq!(
+        diags("[[rule]]\nid = \"r\"\nscope = { buckets = \"logs\" }\naction = \"pin\"\n"),
+        vec![
+            "p.toml:3:11: error: rule \"r\": unknown field \"scope.buckets\"; known fields: bucket, glob, prefix; did you mean \"bucket\"?",
+        ]
+    );
+}
+
+#[test]
+fn a_rule_without_an_id_is_an_error() {
+    assert_eq!(
+        diags("[[rule]]\nscope = { bucket = \"logs\" }\naction = \"pin\"\n"),
+        vec![
+            "p.toml:1:1: error: rule #1: missing id; write id = \"cold-to-cloud\" (a unique name used in decisions and tests)",
+        ]
+    );
+}
+
+#[test]
+fn an_id_with_spaces_is_an_error_with_a_fixed_id() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"cold to cloud\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\n"
+        ),
+        vec![
+            "p.toml:2:6: error: rule \"cold to cloud\": id may contain only letters, digits, '-', '_' and '.'; write id = \"cold-to-cloud\"",
+        ]
+    );
+}
+
+#[test]
+fn a_rule_without_a_scope_is_an_error() {
+    assert_eq!(
+        diags("[[rule]]\nid = \"r\"\naction = \"pin\"\n"),
+        vec![
+            "p.toml:1:1: error: rule \"r\": missing scope; write scope = { bucket = \"logs\" }, or scope = { bucket = \"*\" } for every bucket",
+        ]
+    );
+}
+
+#[test]
+fn an_empty_scope_is_an_error() {
+    assert_eq!(
+        diags("[[rule]]\nid = \"r\"\nscope = {}\naction = \"pin\"\n"),
+        vec![
+            "p.toml:3:9: error: rule \"r\": empty scope; name a bucket, prefix or glob, e.g. scope = { bucket = \"logs\" }, or write scope = { bucket = \"*\" } to mean every object",
+        ]
+    );
+}
+
+#[test]
+fn an_empty_bucket_is_an_error() {
+    assert_eq!(
+        diags("[[rule]]\nid = \"r\"\nscope = { bucket = \"\" }\naction = \"pin\"\n"),
+        vec![
+            "p.toml:3:20: error: rule \"r\": scope.bucket is empty; write a bucket name, or \"*\" for every bucket",
+        ]
+    );
+}
+
+#[test]
+fn an_empty_prefix_is_a_warning() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\", prefix = \"\" }\naction = \"pin\"\n"
+        ),
+        vec![
+            "p.toml:3:37: warning: rule \"r\": scope.prefix is empty and matches every key; remove it",
+        ]
+    );
+}
+
+#[test]
+fn a_rule_without_an_action_is_an_error() {
+    assert_eq!(
+        diags("[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\n"),
+        vec![
+            "p.toml:1:1: error: rule \"r\": missing action; write action = { kind = \"move\", to = \"cloud\" } (kinds: alert, freeze, move, pin, snapshot, unfreeze)",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_action_suggests_the_nearest() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = { kind = \"mve\", to = \"cloud\" }\n"
+        ),
+        vec![
+            "p.toml:4:19: error: rule \"r\": unknown action \"mve\"; actions: alert, freeze, move, pin, snapshot, unfreeze; did you mean \"move\"?",
+        ]
+    );
+}
+
+#[test]
+fn a_move_without_a_destination_is_an_error() {
+    assert_eq!(
+        diags("[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"move\"\n"),
+        vec![
+            "p.toml:4:10: error: rule \"r\": action \"move\" needs a destination; write action = { kind = \"move\", to = \"vault\" } (known tiers: cloud, onprem, vault)",
+        ]
+    );
+}
+
+#[test]
+fn a_pin_with_a_destination_is_an_error() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = { kind = \"pin\", to = \"cloud\" }\n"
+        ),
+        vec![
+            "p.toml:4:31: error: rule \"r\": action \"pin\" takes no \"to\"; remove it (only move and snapshot have a destination)",
+        ]
+    );
+}
+
+#[test]
+fn a_priority_that_is_not_an_integer_is_an_error() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\npriority = \"high\"\n"
+        ),
+        vec![
+            "p.toml:5:12: error: rule \"r\": priority must be an integer, found a string; write priority = 100 (higher wins)",
+        ]
+    );
+}
+
+#[test]
+fn a_cooldown_without_a_unit_is_an_error() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\ncooldown = 7\n"
+        ),
+        vec![
+            "p.toml:5:12: error: rule \"r\": cooldown is a duration and needs a unit; write \"7d\"",
+        ]
+    );
+}
+
+#[test]
+fn a_duplicate_id_points_at_both_rules() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"a\" }\naction = \"pin\"\n\n[[rule]]\nid = \"r\"\nscope = { bucket = \"b\" }\naction = \"pin\"\n"
+        ),
+        vec![
+            "p.toml:7:6: error: rule \"r\": duplicate id; the first rule \"r\" is at p.toml:2:6; rename one of them",
+        ]
+    );
+}
+
+#[test]
+fn a_move_to_the_tier_the_scope_is_already_on_is_an_error() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\nwhen = \"tier == 'cloud' and age > 1d\"\naction = { kind = \"move\", to = \"cloud\" }\n"
+        ),
+        vec![
+            "p.toml:1:1: error: rule \"r\": move to \"cloud\" but its condition only matches objects already on \"cloud\", so it can never act; change action.to or the tier condition",
+        ]
+    );
+}
+
+#[test]
+fn two_opposite_moves_without_exclusive_conditions_warn_of_ping_pong() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"out\"\nscope = { bucket = \"logs\" }\nwhen = \"age > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n\n[[rule]]\nid = \"back\"\nscope = { bucket = \"logs\" }\nwhen = \"reads_7d > 2\"\naction = { kind = \"move\", to = \"onprem\" }\n"
+        ),
+        vec![
+            "p.toml:7:1: warning: rules \"out\" (p.toml:1:1) and \"back\" may move the same objects back and forth between \"onprem\" and \"cloud\": no condition keeps them apart; give both a threshold on the same signal that cannot hold at once (e.g. days_since_last_access > 90d and days_since_last_access < 1d)",
+        ]
+    );
+}
+
+#[test]
+fn a_rule_behind_a_broader_higher_priority_rule_can_never_win() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"broad\"\npriority = 10\nscope = { bucket = \"logs\" }\nwhen = \"age > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n\n[[rule]]\nid = \"narrow\"\nscope = { bucket = \"logs\", prefix = \"x/\" }\nwhen = \"age > 60d and size > 1MiB\"\naction = { kind = \"move\", to = \"cloud\" }\n"
+        ),
+        vec![
+            "p.toml:8:1: warning: rule \"narrow\" can never win: rule \"broad\" (priority 10, p.toml:1:1) matches every object it matches and takes precedence; give \"narrow\" a higher priority, narrow \"broad\", or remove \"narrow\"",
+        ]
+    );
+}
+
+#[test]
+fn a_move_under_a_pin_of_the_same_scope_can_never_win() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"keep\"\nscope = { bucket = \"hr\" }\naction = \"pin\"\n\n[[rule]]\nid = \"cold\"\nscope = { bucket = \"hr\" }\nwhen = \"age > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n"
+        ),
+        vec![
+            "p.toml:6:1: warning: rule \"cold\" can never win: rule \"keep\" (priority 0, p.toml:1:1) pins every object it matches; give \"cold\" a higher priority, narrow \"keep\", or remove \"cold\"",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_tier_in_min_residency_is_an_error() {
+    assert_eq!(
+        diags("[guardrails]\nmin_residency = { clod = \"90d\" }\n"),
+        vec![
+            "p.toml:2:19: error: guardrails: unknown tier \"clod\" in min_residency; known tiers: cloud, onprem, vault; did you mean \"cloud\"?",
+        ]
+    );
+}
+
+#[test]
+fn a_residency_shorter_than_the_tier_minimum_is_a_warning() {
+    assert_eq!(
+        diags("[guardrails]\nmin_residency = { cloud = \"30d\" }\n"),
+        vec![
+            "p.toml:2:27: warning: guardrails: min_residency.cloud is shorter than the 90 days tier \"cloud\" charges for at minimum; objects moved off earlier still pay for 90 days; write \"90d\" or more",
+        ]
+    );
+}
+
+#[test]
+fn a_blackout_window_may_only_use_time_signals() {
+    assert_eq!(
+        diags("[guardrails]\nblackout = [\"size > 1MiB\"]\n"),
+        vec![
+            "p.toml:2:14: error: guardrails: size cannot be used in blackout; only hour_of_day, weekday, now can",
+        ]
+    );
+}
+
+#[test]
+fn a_negative_budget_is_an_error() {
+    assert_eq!(
+        diags("[guardrails]\nmax_money_per_day = -3.0\n"),
+        vec![
+            "p.toml:2:21: error: guardrails: max_money_per_day = -3 is negative; write a daily budget in US dollars such as 25.0",
+        ]
+    );
+}
+
+#[test]
+fn zero_concurrency_is_an_error() {
+    assert_eq!(
+        diags("[guardrails]\nmax_concurrency = 0\n"),
+        vec![
+            "p.toml:2:19: error: guardrails: max_concurrency = 0 is below 1; write max_concurrency = 4",
+        ]
+    );
+}
+
+#[test]
+fn an_hourly_byte_limit_above_the_daily_one_is_a_warning() {
+    assert_eq!(
+        diags("[guardrails]\nmax_bytes_per_hour = \"5TiB\"\nmax_bytes_per_day = \"1TiB\"\n"),
+        vec![
+            "p.toml:2:22: warning: guardrails: max_bytes_per_hour is larger than max_bytes_per_day, so the hourly limit never applies; lower it",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_guardrail_suggests_the_nearest() {
+    assert_eq!(
+        diags("[guardrails]\nmax_bytes_per_week = \"5TiB\"\n"),
+        vec![
+            "p.toml:2:1: error: guardrails: unknown field \"max_bytes_per_week\"; known fields: blackout, dry_run, max_bytes_per_day, max_bytes_per_hour, max_concurrency, max_money_per_day, max_objects_per_day, max_objects_per_hour, min_residency; did you mean \"max_bytes_per_day\"?",
+        ]
+    );
+}
+
+#[test]
+fn invalid_toml_is_located() {
+    assert_eq!(
+        diags("[[rule]]\nid = \"r\nscope = 1\n"),
+        vec!["p.toml:2:8: error: invalid TOML: invalid basic string, expected `\"`",]
+    );
+}
+
+#[test]
+fn a_test_expecting_an_unknown_rule_is_an_error() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\n\n[[tests]]\nname = \"t\"\nfacts = { bucket = \"logs\" }\nexpect = { action = \"pin\", rule = \"q\" }\n"
+        ),
+        vec![
+            "p.toml:9:10: error: test \"t\": expect.rule \"q\" is not a rule; rules: r; did you mean \"r\"?",
+        ]
+    );
+}
+
+#[test]
+fn a_test_with_unknown_facts_reports_every_problem() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\n\n[[tests]]\nname = \"t\"\nfacts = { bukket = \"logs\", size = 5 }\nexpect = { action = \"none\" }\n"
+        ),
+        vec![
+            "p.toml:8:11: error: test \"t\": unknown signal \"bukket\" in facts; did you mean \"bucket\"?",
+            "p.toml:8:35: error: test \"t\": facts.size is a size and needs a unit; write \"5GiB\"",
+        ]
+    );
+}
+
+#[test]
+fn a_location_inside_an_escaped_string_counts_raw_columns() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\nwhen = \"key == \\\"a\\\" and sise > 1MiB\"\naction = \"pin\"\n"
+        ),
+        vec![
+            "p.toml:4:26: error: rule \"r\": unknown signal \"sise\" in when; did you mean \"size\"?",
+        ]
+    );
+}
+
+#[test]
+fn a_location_inside_a_multiline_string_has_the_right_line() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\nwhen = \"\"\"\n  age > 30d\n  and reeds_7d == 0\n\"\"\"\naction = \"pin\"\n"
+        ),
+        vec![
+            "p.toml:6:7: error: rule \"r\": unknown signal \"reeds_7d\" in when; did you mean one of: reads_7d, reads_1d?",
+        ]
+    );
+}
+
+#[test]
+fn a_rule_table_with_single_brackets_asks_for_two() {
+    assert_eq!(
+        diags("[rule]\nid = \"r\"\n"),
+        vec![
+            "p.toml:1:1: error: rule must be an array of tables, found a table; write [[rule]] (two brackets)",
+        ]
+    );
+}
+
+#[test]
+fn a_field_of_the_wrong_type_names_the_type_expected() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\ndescription = 5\nscope = { bucket = \"logs\" }\naction = \"pin\"\n"
+        ),
+        vec![
+            "p.toml:3:15: error: rule \"r\": description must be a string, found an integer; write description = \"why this rule exists\"",
+        ]
+    );
+}
+
+#[test]
+fn an_action_without_a_kind_is_an_error() {
+    assert_eq!(
+        diags("[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = { to = \"cloud\" }\n"),
+        vec![
+            "p.toml:4:10: error: rule \"r\": action has no kind; write action = { kind = \"move\", to = \"cloud\" } (kinds: alert, freeze, move, pin, snapshot, unfreeze)",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_alert_severity_lists_the_severities() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = { kind = \"alert\", severity = \"loud\" }\n"
+        ),
+        vec![
+            "p.toml:4:39: error: rule \"r\": unknown severity \"loud\" in action.severity; severities: info, warning, critical",
+        ]
+    );
+}
+
+#[test]
+fn a_severity_on_a_non_alert_action_is_an_error() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = { kind = \"pin\", severity = \"critical\" }\n"
+        ),
+        vec![
+            "p.toml:4:37: error: rule \"r\": action \"pin\" takes no severity; remove it (only alert takes severity and message)",
+        ]
+    );
+}
+
+#[test]
+fn tier_conditions_that_exclude_every_tier_are_an_error() {
+    assert_eq!(
+        diags(&rule_when("tier == 'cloud' and tier == 'onprem'")),
+        vec![
+            "p.toml:1:1: error: rule \"r\": its tier conditions exclude every tier, so it can never match; fix the tier condition",
+        ]
+    );
+}
+
+#[test]
+fn a_move_under_a_freeze_of_the_same_scope_can_never_win() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"stop\"\nscope = { bucket = \"*\" }\naction = \"freeze\"\n\n[[rule]]\nid = \"cold\"\npriority = 100\nscope = { bucket = \"logs\" }\nwhen = \"age > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n"
+        ),
+        vec![
+            "p.toml:6:1: warning: rule \"cold\" can never win: rule \"stop\" (priority 0, p.toml:1:1) freezes every object it would move; give \"cold\" a higher priority, narrow \"stop\", or remove \"cold\"",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_day_in_a_list_is_located_at_that_day() {
+    assert_eq!(
+        diags(&rule_when("weekday in [sat, sunday, funday]")),
+        vec![
+            "p.toml:4:34: error: rule \"r\": unknown day funday; days are mon, tue, wed, thu, fri, sat, sun",
+        ]
+    );
+}
+
+#[test]
+fn a_syntax_error_in_a_blackout_window_is_located_in_its_string() {
+    assert_eq!(
+        diags("[guardrails]\nblackout = [\"hour_of_day in 9..\"]\n"),
+        vec![
+            "p.toml:2:32: error: guardrails: expected the end of the range but found the end of the condition in blackout",
+        ]
+    );
+}
+
+#[test]
+fn a_test_without_a_name_is_an_error() {
+    let pin = "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\n";
+    assert_eq!(
+        diags(&format!(
+            "{pin}\n[[tests]]\nexpect = {{ action = \"none\" }}\n"
+        )),
+        vec!["p.toml:6:1: error: test: missing name; write name = \"cold logs go to the cloud\"",]
+    );
+}
+
+#[test]
+fn a_test_without_an_expectation_is_an_error() {
+    let pin = "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\n";
+    assert_eq!(
+        diags(&format!("{pin}\n[[tests]]\nname = \"t\"\n")),
+        vec![
+            "p.toml:6:1: error: test \"t\": missing expect; write expect = { action = \"move\", to = \"cloud\", rule = \"cold-to-cloud\" } or expect = { action = \"none\" }",
+        ]
+    );
+}
+
+#[test]
+fn a_test_time_that_is_not_a_date_is_an_error() {
+    let pin = "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\n";
+    assert_eq!(
+        diags(&format!(
+            "{pin}\n[[tests]]\nname = \"t\"\nnow = \"yesterday\"\nexpect = {{ action = \"none\" }}\n"
+        )),
+        vec![
+            "p.toml:8:7: error: test \"t\": now must be a UTC date-time; write now = 2026-01-05T12:00:00Z",
+        ]
+    );
+}
+
+#[test]
+fn derived_signals_cannot_be_set_as_test_facts() {
+    let pin = "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\n";
+    assert_eq!(
+        diags(&format!(
+            "{pin}\n[[tests]]\nname = \"t\"\nfacts = {{ prefix = \"a/\", hour_of_day = 3 }}\nexpect = {{ action = \"none\" }}\n"
+        )),
+        vec![
+            "p.toml:8:11: error: test \"t\": prefix is derived from the key; set facts.key instead",
+            "p.toml:8:26: error: test \"t\": hour_of_day comes from the test's time; set now = 2026-01-10T09:00:00Z next to facts instead",
+        ]
+    );
+}
+
+#[test]
+fn expecting_no_action_from_a_rule_is_an_error() {
+    let pin = "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\n";
+    assert_eq!(
+        diags(&format!(
+            "{pin}\n[[tests]]\nname = \"t\"\nexpect = {{ action = \"none\", rule = \"r\" }}\n"
+        )),
+        vec![
+            "p.toml:8:10: error: test \"t\": expect.action = \"none\" takes no to or rule; remove them",
+        ]
+    );
+}
+
+#[test]
+fn a_test_expecting_an_unknown_action_is_an_error() {
+    let pin = "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\n";
+    assert_eq!(
+        diags(&format!(
+            "{pin}\n[[tests]]\nname = \"t\"\nexpect = {{ action = \"mve\" }}\n"
+        )),
+        vec![
+            "p.toml:8:21: error: test \"t\": unknown action \"mve\" in expect.action; actions: alert, freeze, move, none, pin, snapshot, unfreeze",
+        ]
+    );
+}
+
+#[test]
+fn a_test_fact_out_of_range_is_an_error() {
+    let pin = "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\n";
+    assert_eq!(
+        diags(&format!(
+            "{pin}\n[[tests]]\nname = \"t\"\nfacts = {{ bucket_anomaly = 2 }}\nexpect = {{ action = \"none\" }}\n"
+        )),
+        vec![
+            "p.toml:8:28: error: test \"t\": bucket_anomaly is a score but 2 is outside [0, 1]; scores are in [0, 1], write a threshold such as 0.8",
+        ]
+    );
+}
+
+#[test]
+fn a_cooldown_that_is_not_a_duration_is_an_error() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\ncooldown = \"7 days\"\n"
+        ),
+        vec![
+            "p.toml:5:12: error: rule \"r\": cooldown = \"7 days\" is not a duration; write \"7d\"",
+        ]
+    );
+}
+
+#[test]
+fn a_byte_limit_with_a_duration_is_an_error() {
+    assert_eq!(
+        diags("[guardrails]\nmax_bytes_per_day = \"2d\"\n"),
+        vec![
+            "p.toml:2:22: error: guardrails: max_bytes_per_day is a size but 2d is a duration; write a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+        ]
+    );
+}
+
+#[test]
+fn a_timestamp_that_is_not_a_date_is_an_error() {
+    assert_eq!(
+        diags(&rule_when("now > 'soon'")),
+        vec![
+            "p.toml:4:15: error: rule \"r\": 'soon' is not a UTC date; write '2026-01-31' or '2026-01-31T12:00:00Z'",
+        ]
+    );
+}
+
+#[test]
+fn a_bare_number_is_not_a_condition() {
+    assert_eq!(
+        diags(&rule_when("42")),
+        vec![
+            "p.toml:4:9: error: rule \"r\": 42 is a value, not a condition; compare a signal with it, e.g. size > 1MiB",
+        ]
+    );
+}
+
+#[test]
+fn a_second_guardrails_table_points_at_the_first() {
+    let two = policies::load_from_strs(
+        &[
+            ("a.toml", "[guardrails]\ndry_run = true\n"),
+            ("b.toml", "\n[guardrails]\ndry_run = false\n"),
+        ],
+        &tiers(),
+    );
+    let d: Vec<String> = two
+        .err()
+        .unwrap_or_default()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(d, vec!["b.toml:2:2: error: a second [guardrails] table; the first is at a.toml:1:2; keep one [guardrails] table across all policy files".to_string()]);
+}

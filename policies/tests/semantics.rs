@@ -1,0 +1,403 @@
+//! Conflict semantics, reload, tests-in-files and the one-object/columnar equivalence.
+
+mod common;
+use common::*;
+
+use policies::{BehaviourFacts, Catalog, NO_RULE, ObjectFacts, Verdict, load_from_strs, run_tests};
+
+const NOW: i64 = 1_767_614_400; // Monday 2026-01-05 12:00 UTC
+const DAY: i64 = 86_400;
+
+fn obj(bucket: &str, key: &str, tier: &str, idle_days: i64) -> ObjectFacts {
+    ObjectFacts {
+        bucket: bucket.into(),
+        key: key.into(),
+        tier: tier.into(),
+        size: 10 << 20,
+        created: NOW - 400 * DAY,
+        last_access: NOW - idle_days * DAY,
+        tier_since: NOW - 400 * DAY,
+        ..ObjectFacts::default()
+    }
+}
+
+fn winner(l: &policies::Loaded, o: &ObjectFacts, b: &BehaviourFacts) -> Option<String> {
+    l.policy
+        .evaluate(o, b, NOW)
+        .winner
+        .map(|w| l.policy.rules[w].id.clone())
+}
+
+const CONFLICTS: &str = r#"
+[[rule]]
+id = "cold"
+priority = 10
+scope = { bucket = "data" }
+when = "days_since_last_access > 90d"
+action = { kind = "move", to = "cloud" }
+
+[[rule]]
+id = "colder"
+priority = 10
+scope = { bucket = "data", prefix = "tmp/" }
+when = "days_since_last_access > 30d"
+action = { kind = "move", to = "vault" }
+
+[[rule]]
+id = "keep-legal"
+scope = { bucket = "data", prefix = "legal/" }
+action = "pin"
+
+[[rule]]
+id = "freeze"
+priority = 1
+scope = { bucket = "data" }
+when = "incident_open"
+action = "freeze"
+
+[[rule]]
+id = "snap"
+priority = 0
+scope = { bucket = "data" }
+when = "bucket_anomaly >= 0.8"
+action = { kind = "snapshot", to = "vault" }
+"#;
+
+#[test]
+fn a_pin_beats_every_other_rule_whatever_its_priority() {
+    let l = load_ok(CONFLICTS);
+    let b = BehaviourFacts {
+        incident_open: true,
+        bucket_anomaly: 0.9,
+        ..BehaviourFacts::default()
+    };
+    let o = obj("data", "legal/contract.pdf", "onprem", 200);
+    assert_eq!(winner(&l, &o, &b).as_deref(), Some("keep-legal"));
+    let e = l.policy.evaluate(&o, &b, NOW);
+    assert_eq!(e.outcomes[0].verdict, Verdict::Pinned { by: 2 });
+}
+
+#[test]
+fn a_freeze_blocks_moves_but_not_snapshots() {
+    let l = load_ok(CONFLICTS);
+    let o = obj("data", "a.bin", "onprem", 200);
+    let frozen = BehaviourFacts {
+        incident_open: true,
+        bucket_anomaly: 0.9,
+        ..BehaviourFacts::default()
+    };
+    // The freeze (priority 1) outranks the snapshot (priority 0); the move (priority 10) is blocked.
+    assert_eq!(winner(&l, &o, &frozen).as_deref(), Some("freeze"));
+    let e = l.policy.evaluate(&o, &frozen, NOW);
+    assert_eq!(e.outcomes[0].verdict, Verdict::Frozen { by: 3 });
+    assert_eq!(
+        e.outcomes[4].verdict,
+        Verdict::Outranked { by: 3 },
+        "the snapshot is not blocked, only outranked"
+    );
+    // With the freeze still matching but outranked by a snapshot of higher priority, the snapshot wins.
+    let text = CONFLICTS.replace(
+        "priority = 0\nscope = { bucket = \"data\" }\nwhen = \"bucket_anomaly",
+        "priority = 5\nscope = { bucket = \"data\" }\nwhen = \"bucket_anomaly",
+    );
+    let l2 = load_ok(&text);
+    assert_eq!(winner(&l2, &o, &frozen).as_deref(), Some("snap"));
+    // Without the freeze the move wins by priority.
+    let calm = BehaviourFacts {
+        bucket_anomaly: 0.9,
+        ..BehaviourFacts::default()
+    };
+    assert_eq!(winner(&l, &o, &calm).as_deref(), Some("cold"));
+}
+
+#[test]
+fn equal_priorities_are_broken_by_file_order() {
+    let l = load_ok(CONFLICTS);
+    let o = obj("data", "tmp/x.bin", "onprem", 200);
+    assert_eq!(
+        winner(&l, &o, &BehaviourFacts::default()).as_deref(),
+        Some("cold")
+    );
+    let e = l.policy.evaluate(&o, &BehaviourFacts::default(), NOW);
+    assert_eq!(e.outcomes[1].verdict, Verdict::Outranked { by: 0 });
+}
+
+#[test]
+fn a_move_never_matches_objects_already_on_its_destination() {
+    let l = load_ok(CONFLICTS);
+    let o = obj("data", "tmp/x.bin", "cloud", 200);
+    assert_eq!(
+        winner(&l, &o, &BehaviourFacts::default()).as_deref(),
+        Some("colder")
+    );
+    assert_eq!(
+        l.policy
+            .evaluate(&o, &BehaviourFacts::default(), NOW)
+            .outcomes[0]
+            .verdict,
+        Verdict::AlreadyOnTarget
+    );
+}
+
+#[test]
+fn explain_names_the_winner_and_why_each_other_rule_lost() {
+    let l = load_ok(CONFLICTS);
+    let o = obj("data", "tmp/x.bin", "onprem", 200);
+    let lines = l
+        .policy
+        .explain(&l.policy.evaluate(&o, &BehaviourFacts::default(), NOW));
+    assert_eq!(
+        lines,
+        vec![
+            "rule \"cold\" wins: move to \"cloud\"; days_since_last_access > 90d (200d: yes)",
+            "rule \"colder\" loses to rule \"cold\" (priority 10 vs 10)",
+            "rule \"keep-legal\" is out of scope (bucket \"data\", prefix \"legal/\")",
+            "rule \"freeze\" does not match: incident_open (false: no)",
+            "rule \"snap\" does not match: bucket_anomaly >= 0.8 (0: no)",
+        ]
+    );
+}
+
+#[test]
+fn every_problem_in_every_file_is_reported_at_once_sorted_by_location() {
+    let a = rule_when("age > 30 and size > 1");
+    let b = "[[rule]]\nid = \"r\"\nscope = { bucket = \"x\" }\naction = { kind = \"move\", to = \"clod\" }\n";
+    let d: Vec<String> = match load_from_strs(&[("b.toml", b), ("a.toml", &a)], &tiers()) {
+        Ok(_) => vec![],
+        Err(d) => d.iter().map(ToString::to_string).collect(),
+    };
+    assert_eq!(
+        d,
+        vec![
+            "a.toml:2:6: error: rule \"r\": duplicate id; the first rule \"r\" is at b.toml:2:6; rename one of them",
+            "a.toml:4:15: error: rule \"r\": age is a duration but 30 has no unit; write 30d (units: s, m, h, d, w)",
+            "a.toml:4:29: error: rule \"r\": size is a size but 1 has no unit; write 1B for bytes, or a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+            "b.toml:4:32: error: rule \"r\": unknown tier \"clod\" in action.to; known tiers: cloud, onprem, vault; did you mean \"cloud\"?",
+        ]
+    );
+}
+
+#[test]
+fn a_bad_file_among_good_ones_yields_no_policy_at_all() {
+    let good = rule_when("age > 30d");
+    let bad = rule_when("age > 30").replace("id = \"r\"", "id = \"s\"");
+    assert!(load_from_strs(&[("good.toml", &good)], &tiers()).is_ok());
+    assert!(load_from_strs(&[("good.toml", &good), ("bad.toml", &bad)], &tiers()).is_err());
+}
+
+#[test]
+fn guardrails_default_min_residency_to_the_tier_minimum_and_can_raise_it() {
+    let l = load_ok(
+        "[guardrails]\nmin_residency = { onprem = \"7d\" }\nmax_bytes_per_day = \"1TiB\"\ndry_run = true\nblackout = [\"weekday in mon..fri and hour_of_day in 9..17\"]\n",
+    );
+    let g = &l.policy.guardrails;
+    assert_eq!(g.min_residency_secs, vec![7 * 86_400, 90 * 86_400, 0]);
+    assert_eq!(g.max_bytes_per_day, Some(1 << 40));
+    assert!(g.dry_run);
+    assert!(
+        l.policy.in_blackout(NOW),
+        "Monday 12:00 is inside the window"
+    );
+    assert!(
+        !l.policy.in_blackout(NOW + 6 * 3600),
+        "Monday 18:00 is outside"
+    );
+    assert!(!l.policy.in_blackout(NOW + 5 * DAY), "Saturday is outside");
+}
+
+#[test]
+fn hour_windows_wrap_around_midnight() {
+    let l = load_ok("[guardrails]\nblackout = [\"hour_of_day in 22..6\"]\n");
+    assert!(l.policy.in_blackout(NOW - 12 * 3600 + 23 * 3600), "23:00");
+    assert!(l.policy.in_blackout(NOW - 12 * 3600 + 5 * 3600), "05:00");
+    assert!(
+        !l.policy.in_blackout(NOW - 12 * 3600 + 6 * 3600),
+        "06:00 is excluded"
+    );
+}
+
+#[test]
+fn tests_in_files_pass_and_fail_with_the_reason() {
+    let text = format!(
+        "{}\n[[tests]]\nname = \"cold goes\"\nfacts = {{ bucket = \"logs\", tier = \"onprem\", age = \"40d\" }}\nexpect = {{ action = \"move\", to = \"cloud\", rule = \"r\" }}\n\n[[tests]]\nname = \"wrong\"\nfacts = {{ bucket = \"logs\", age = \"10d\" }}\nexpect = {{ action = \"move\", rule = \"r\" }}\n",
+        rule_when("age > 30d")
+    );
+    let l = load_ok(&text);
+    let out = run_tests(&l);
+    assert_eq!(out.len(), 2);
+    assert!(out[0].passed, "{out:?}");
+    assert!(!out[1].passed);
+    assert_eq!(
+        out[1].to_string(),
+        "p.toml:12:1: test \"wrong\" ... FAILED: expected rule \"r\" (move), got no action; no rule wins; rule \"r\" does not match: age > 30d (10d: no)"
+    );
+}
+
+/// A tiny xorshift generator: deterministic, no dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn unit(&mut self) -> f32 {
+        (self.below(1001) as f32) / 1000.0
+    }
+}
+
+const MIXED: &str = r#"
+[[rule]]
+id = "pin-hr"
+priority = 5
+scope = { bucket = "hr" }
+when = "extension in ['pdf', 'docx']"
+action = "pin"
+
+[[rule]]
+id = "freeze-incident"
+priority = 50
+scope = { bucket = "*" }
+when = "incident_open or (bucket_anomaly > 0.9 and principal_is_new)"
+action = "freeze"
+
+[[rule]]
+id = "snap-anomaly"
+priority = 60
+scope = { bucket = "*" }
+when = "bucket_anomaly >= 0.7 and not (tier == 'vault')"
+action = { kind = "snapshot", to = "vault" }
+
+[[rule]]
+id = "cold"
+priority = 10
+scope = { bucket = "logs", prefix = "app/" }
+when = "days_since_last_access > 90d and size >= 1MiB and savings_per_month > read_back_cost_per_month"
+action = { kind = "move", to = "cloud" }
+
+[[rule]]
+id = "cold-glob"
+priority = 10
+scope = { bucket = "logs", glob = "**.gz" }
+when = "age >= 30d and reads_30d <= 2 and weekday in [sat, sun]"
+action = { kind = "move", to = "cloud" }
+
+[[rule]]
+id = "recall"
+priority = 20
+scope = { bucket = "*" }
+when = "tier in ['cloud', 'vault'] and reads_7d >= 3 and days_since_last_access < 1d"
+action = { kind = "move", to = "onprem" }
+
+[[rule]]
+id = "alert-config"
+priority = 70
+scope = { bucket = "*" }
+when = "lifecycle_changed or bucket_policy_changed"
+action = { kind = "alert", severity = "critical" }
+
+[[rule]]
+id = "night"
+priority = 1
+scope = { bucket = "data" }
+when = "hour_of_day in 22..6 or key matches 'tmp/*' or prefix == 'scratch/' or size < 4KiB"
+action = { kind = "move", to = "vault" }
+"#;
+
+fn random_catalog(rng: &mut Rng, n: usize) -> Catalog {
+    let buckets = ["hr", "logs", "data", "media"];
+    let tiers = ["onprem", "cloud", "vault", "tape"];
+    let prefixes = ["app/", "tmp/", "scratch/", "x/y/", ""];
+    let exts = ["pdf", "docx", "gz", "PDF", "log", ""];
+    let mut cat = Catalog::with_capacity(n);
+    for i in 0..n {
+        let p = prefixes[rng.below(5) as usize];
+        let e = exts[rng.below(6) as usize];
+        let key = if e.is_empty() {
+            format!("{p}obj{i}")
+        } else {
+            format!("{p}obj{i}.{e}")
+        };
+        let key = if rng.below(10) == 0 {
+            format!("{p}deep/dir/{key}")
+        } else {
+            key
+        };
+        let days = |r: &mut Rng| NOW - (r.below(200 * DAY as u64) as i64);
+        cat.push(&ObjectFacts {
+            bucket: buckets[rng.below(4) as usize].into(),
+            key,
+            tier: tiers[rng.below(4) as usize].into(),
+            size: [0, 4095, 4096, 1 << 20, (1 << 20) - 1, 5 << 30][rng.below(6) as usize]
+                + rng.below(3),
+            created: days(rng),
+            last_access: match rng.below(5) {
+                0 => NOW - 90 * DAY,
+                1 => NOW - rng.below(DAY as u64) as i64,
+                _ => days(rng),
+            },
+            tier_since: days(rng),
+            reads: [
+                rng.below(5) as u32,
+                rng.below(5) as u32,
+                rng.below(5) as u32,
+                rng.below(50) as u32,
+            ],
+            writes: [0, 1, 2, 3].map(|_| rng.below(4) as u32),
+            read_back_probability: rng.unit(),
+            savings_per_month: rng.below(100) as f64 / 10.0 - 2.0,
+            read_back_cost_per_month: rng.below(100) as f64 / 10.0,
+        });
+    }
+    for b in buckets {
+        cat.set_behaviour(
+            b,
+            BehaviourFacts {
+                principal_anomaly: rng.unit(),
+                bucket_anomaly: [0.0, 0.7, 0.95][rng.below(3) as usize],
+                incident_open: rng.below(4) == 0,
+                principal_is_new: rng.below(2) == 0,
+                lifecycle_changed: rng.below(6) == 0,
+                ..BehaviourFacts::default()
+            },
+        );
+    }
+    cat
+}
+
+#[test]
+fn columnar_and_one_object_evaluation_pick_the_same_winner_for_random_objects() {
+    let l = load_ok(MIXED);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut winners_seen = std::collections::BTreeSet::new();
+    for round in 0..40 {
+        let cat = random_catalog(&mut rng, 3000 + round * 7);
+        // Vary the clock over the week and the day.
+        let now = NOW + (rng.below(7 * DAY as u64) as i64);
+        let fast = l.policy.evaluate_columns_detailed(&cat, now);
+        assert_eq!(fast.winners.len(), cat.len());
+        assert_eq!(fast.winners, l.policy.evaluate_columns(&cat, now));
+        for (i, (&w, &f)) in fast.winners.iter().zip(&fast.frozen_by).enumerate() {
+            let slow = l.policy.evaluate(&cat.object(i), &cat.behaviour_of(i), now);
+            let as_id = |x: Option<usize>| x.map_or(NO_RULE, |w| w as u32);
+            assert_eq!(
+                (w, f),
+                (as_id(slow.winner), as_id(slow.frozen_by)),
+                "round {round} row {i}: {:?} {:?}",
+                cat.object(i),
+                cat.behaviour_of(i)
+            );
+            winners_seen.insert(w);
+        }
+    }
+    // The property is only meaningful if every rule (and "none") actually won somewhere.
+    assert_eq!(
+        winners_seen.len(),
+        l.policy.rules.len() + 1,
+        "winners seen: {winners_seen:?}"
+    );
+}

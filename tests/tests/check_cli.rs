@@ -1,0 +1,193 @@
+//! `tierd check` end to end: the real binary on the shipped example policies (they must pass) and
+#![allow(clippy::unwrap_used)]
+//! on broken files (exit 1, every diagnostic at once, exact text).
+
+use std::path::Path;
+
+use harness::{tierd, workspace_root};
+
+fn write(dir: &Path, name: &str, text: &str) {
+    if let Some(parent) = dir.join(name).parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+#[test]
+fn the_shipped_example_policies_pass_with_warnings_denied() {
+    let root = workspace_root();
+    let mut files: Vec<String> = std::fs::read_dir(root.join("examples/policies"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| format!("examples/policies/{}", e.file_name().to_string_lossy()))
+        .filter(|f| f.ends_with(".toml"))
+        .collect();
+    files.sort();
+    let mut args = vec!["check", "--deny-warnings"];
+    args.extend(files.iter().map(String::as_str));
+    let r = tierd(&root, &args);
+    assert_eq!(
+        r.code,
+        Some(0),
+        "stdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+    assert_eq!(r.stderr, "");
+    assert!(!r.stdout.contains("FAILED"), "{}", r.stdout);
+    assert_eq!(
+        r.stdout.lines().last(),
+        Some(
+            "ok: checked 6 policy files, 8 rules; tests: 17 passed, 0 failed; 0 errors, 0 warnings"
+        )
+    );
+}
+
+#[test]
+fn a_broken_policy_prints_every_problem_located_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "bad.toml",
+        "[[rule]]\nid = \"cold-to-cloud\"\nscope = { bucket = \"logs\" }\nwhen = \"days_since_last_access > 90 and principal_anomaly < 1.5\"\naction = { kind = \"move\", to = \"clod\" }\nprority = 3\n",
+    );
+    let r = tierd(dir.path(), &["check", "bad.toml"]);
+    assert_eq!(r.code, Some(1));
+    assert_eq!(
+        r.stderr,
+        "bad.toml:4:34: error: rule \"cold-to-cloud\": days_since_last_access is a duration but 90 has no unit; write 90d (units: s, m, h, d, w)\n\
+         bad.toml:4:61: error: rule \"cold-to-cloud\": principal_anomaly is a score but 1.5 is outside [0, 1]; scores are in [0, 1], write a threshold such as 0.8\n\
+         bad.toml:5:32: error: rule \"cold-to-cloud\": unknown tier \"clod\" in action.to; known tiers: cloud, onprem, vault; did you mean \"cloud\"?\n\
+         bad.toml:6:1: error: rule \"cold-to-cloud\": unknown field \"prority\"; known fields: action, cooldown, description, id, priority, scope, when; did you mean \"priority\"?\n"
+    );
+    assert_eq!(
+        r.stdout,
+        "FAILED: checked 1 policy file, 0 rules; tests: 0 passed, 0 failed; 4 errors, 0 warnings\n"
+    );
+}
+
+#[test]
+fn a_failing_policy_test_is_reported_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "p.toml",
+        "[[rule]]\nid = \"cold\"\nscope = { bucket = \"logs\" }\nwhen = \"age > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n\n[[tests]]\nname = \"young data moves\"\nfacts = { bucket = \"logs\", key = \"a\", age = \"10d\" }\nexpect = { action = \"move\", to = \"cloud\" }\n",
+    );
+    let r = tierd(dir.path(), &["check", "p.toml"]);
+    assert_eq!(r.code, Some(1));
+    assert_eq!(r.stderr, "");
+    assert_eq!(
+        r.stdout,
+        "p.toml:7:1: test \"young data moves\" ... FAILED: expected move to \"cloud\", got no action; no rule wins; rule \"cold\" does not match: age > 30d (10d: no)\n\
+         FAILED: checked 1 policy file, 1 rule; tests: 0 passed, 1 failed; 0 errors, 0 warnings\n"
+    );
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "p.toml",
+        "[guardrails]\nmin_residency = { cloud = \"30d\" }\n",
+    );
+    let warning = "p.toml:2:27: warning: guardrails: min_residency.cloud is shorter than the 90 days tier \"cloud\" charges for at minimum; objects moved off earlier still pay for 90 days; write \"90d\" or more\n";
+    let r = tierd(dir.path(), &["check", "p.toml"]);
+    assert_eq!((r.code, r.stderr.as_str()), (Some(0), warning));
+    let r = tierd(dir.path(), &["check", "--deny-warnings", "p.toml"]);
+    assert_eq!((r.code, r.stderr.as_str()), (Some(1), warning));
+    assert_eq!(
+        r.stdout,
+        "FAILED: checked 1 policy file, 0 rules; tests: 0 passed, 0 failed; 0 errors, 1 warning (denied by --deny-warnings)\n"
+    );
+}
+
+#[test]
+fn the_main_configuration_supplies_the_tiers_and_its_policy_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tierd.toml",
+        "[tiers.onprem]\nurl = \"file://data/onprem\"\n[tiers.glacier]\nurl = \"file://data/glacier\"\nmin_storage_days = 180\n[policies]\nfiles = [\"policies/*.toml\"]\n",
+    );
+    write(
+        dir.path(),
+        "policies/a.toml",
+        "[[rule]]\nid = \"cold\"\nscope = { bucket = \"logs\" }\nwhen = \"age > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n",
+    );
+    let r = tierd(dir.path(), &["check", "tierd.toml"]);
+    assert_eq!(r.code, Some(1));
+    // Policy paths are resolved against the configuration's folder, as given (here: relative).
+    let expected = "policies/a.toml:5:32: error: rule \"cold\": unknown tier \"cloud\" in action.to; known tiers: glacier, onprem\n";
+    assert_eq!(r.stderr, expected);
+    // Fixed to the configured tier, it passes; the default residency of glacier is its 180 days.
+    write(
+        dir.path(),
+        "policies/a.toml",
+        "[[rule]]\nid = \"cold\"\nscope = { bucket = \"logs\" }\nwhen = \"age > 30d\"\naction = { kind = \"move\", to = \"glacier\" }\n",
+    );
+    let r = tierd(dir.path(), &["check", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "ok: checked 1 policy file and 1 configuration, 1 rule; tests: 0 passed, 0 failed; 0 errors, 0 warnings\n"
+    );
+}
+
+#[test]
+fn an_invalid_configuration_is_reported_and_policies_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tierd.toml",
+        "[tiers.onprem]\nurl = \"file://x\"\nmin_storage_dayz = 3\n",
+    );
+    write(
+        dir.path(),
+        "p.toml",
+        "[[rule]]\nid = \"pin\"\nscope = { bucket = \"hr\" }\naction = \"pin\"\n",
+    );
+    let r = tierd(dir.path(), &["check", "tierd.toml", "p.toml"]);
+    assert_eq!(r.code, Some(1));
+    assert_eq!(
+        r.stderr,
+        "tierd.toml:3:1: error: unknown field `min_storage_dayz`, expected one of `url`, `min_storage_days`, `options`\n"
+    );
+    assert_eq!(
+        r.stdout,
+        "FAILED: checked 1 policy file and 1 configuration, 0 rules; tests: 0 passed, 0 failed; 1 error, 0 warnings; policy files not checked until the configuration is valid\n"
+    );
+}
+
+#[test]
+fn nothing_to_check_is_an_error_not_a_silent_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = tierd(dir.path(), &["check"]);
+    assert_eq!(r.code, Some(1));
+    assert_eq!(
+        r.stderr,
+        "error: nothing to check; give policy files and/or the main configuration, e.g. tierd check tierd.toml policies/*.toml\n"
+    );
+}
+
+#[test]
+fn a_policy_file_named_on_the_command_line_and_in_the_configuration_is_checked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tierd.toml",
+        "[tiers.onprem]\nurl = \"file://data/onprem\"\n[policies]\nfiles = [\"p.toml\"]\n",
+    );
+    write(
+        dir.path(),
+        "p.toml",
+        "[[rule]]\nid = \"keep\"\nscope = { bucket = \"hr\" }\naction = \"pin\"\n",
+    );
+    let r = tierd(dir.path(), &["check", "tierd.toml", "./p.toml"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "ok: checked 1 policy file and 1 configuration, 1 rule; tests: 0 passed, 0 failed; 0 errors, 0 warnings\n"
+    );
+}

@@ -19,6 +19,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod decision;
+pub mod executor;
 pub mod ingest;
 pub mod journal;
+pub mod snapshot;
 pub mod tier;

@@ -129,9 +129,142 @@ fn scrub(err: object_store::Error, options: &BTreeMap<String, String>) -> object
     }
 }
 
+/// Every configured tier, opened, with the object layout inside each.
+///
+/// An object `bucket/key` lives in a tier at `<url>/<bucket>/<key>`, or, when the tier's URL
+/// contains `{bucket}` (e.g. `s3://{bucket}` for an S3 store whose buckets are the logical
+/// buckets, or `s3://archive/{bucket}/`), at `<url with the bucket>/<key>`.
+pub struct Tiers {
+    tiers: BTreeMap<String, TierHandle>,
+}
+
+struct TierHandle {
+    config: TierConfig,
+    /// The store when the URL has no `{bucket}`.
+    root: Option<Arc<dyn ObjectStore>>,
+    /// Stores per bucket when it has.
+    per_bucket: std::sync::Mutex<BTreeMap<String, Arc<dyn ObjectStore>>>,
+}
+
+impl std::fmt::Debug for Tiers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.tiers.values().map(|t| &t.config)).finish()
+    }
+}
+
+/// The placeholder for the logical bucket in a tier URL.
+pub const BUCKET_PLACEHOLDER: &str = "{bucket}";
+
+impl Tiers {
+    /// Opens every tier of the configuration (per-bucket stores open on first use).
+    ///
+    /// # Errors
+    /// A tier whose URL or options are not valid.
+    pub fn open(tiers: &[TierConfig]) -> Result<Tiers, StoreError> {
+        let mut map = BTreeMap::new();
+        for t in tiers {
+            let root = if t.url.contains(BUCKET_PLACEHOLDER) { None } else { Some(open_tier(t)?) };
+            map.insert(t.name.clone(), TierHandle { config: t.clone(), root, per_bucket: Default::default() });
+        }
+        Ok(Tiers { tiers: map })
+    }
+
+    /// Tiers from ready stores (tests wrap stores to inject faults); objects live under
+    /// `<bucket>/<key>` in each.
+    pub fn from_stores(stores: Vec<(String, Arc<dyn ObjectStore>)>) -> Tiers {
+        let tiers = stores
+            .into_iter()
+            .map(|(name, store)| {
+                let config = TierConfig { name: name.clone(), url: format!("memory://{name}"), min_storage_days: 0, options: BTreeMap::new() };
+                (name, TierHandle { config, root: Some(store), per_bucket: Default::default() })
+            })
+            .collect();
+        Tiers { tiers }
+    }
+
+    /// Tier names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.tiers.keys().cloned().collect()
+    }
+
+    /// Whether a tier of this name exists.
+    pub fn contains(&self, tier: &str) -> bool {
+        self.tiers.contains_key(tier)
+    }
+
+    /// The store holding a bucket's objects on a tier, and the prefix of the bucket inside it.
+    ///
+    /// # Errors
+    /// An unknown tier, or a per-bucket store that cannot be opened.
+    pub fn bucket(&self, tier: &str, bucket: &str) -> Result<(Arc<dyn ObjectStore>, StorePath), StoreError> {
+        let h = self.tiers.get(tier).ok_or_else(|| StoreError::Invalid {
+            url: tier.to_string(),
+            message: format!("unknown tier; known tiers: {}", self.names().join(", ")),
+        })?;
+        if let Some(root) = &h.root {
+            return Ok((root.clone(), StorePath::from(bucket)));
+        }
+        let mut cache = h.per_bucket.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(s) = cache.get(bucket) {
+            return Ok((s.clone(), StorePath::default()));
+        }
+        let mut cfg = h.config.clone();
+        cfg.url = cfg.url.replace(BUCKET_PLACEHOLDER, bucket);
+        let store = open_tier(&cfg)?;
+        cache.insert(bucket.to_string(), store.clone());
+        Ok((store, StorePath::default()))
+    }
+
+    /// The store and path of one object on a tier.
+    ///
+    /// # Errors
+    /// See [`Tiers::bucket`].
+    pub fn object(&self, tier: &str, bucket: &str, key: &str) -> Result<(Arc<dyn ObjectStore>, StorePath), StoreError> {
+        let (store, prefix) = self.bucket(tier, bucket)?;
+        Ok((store, join(&prefix, key)))
+    }
+}
+
+/// `prefix` + `/` + `key` as a store path (an empty prefix gives the key itself).
+pub fn join(prefix: &StorePath, key: &str) -> StorePath {
+    if prefix.as_ref().is_empty() {
+        StorePath::from(key)
+    } else {
+        StorePath::from(format!("{}/{}", prefix.as_ref(), key))
+    }
+}
+
+/// The key of `path` relative to a bucket prefix.
+pub fn strip(prefix: &StorePath, path: &StorePath) -> String {
+    let p = path.as_ref();
+    if prefix.as_ref().is_empty() {
+        p.to_string()
+    } else {
+        p.strip_prefix(prefix.as_ref()).map(|r| r.trim_start_matches('/')).unwrap_or(p).to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn objects_live_under_the_bucket_or_in_the_bucket_of_a_template() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = |name: &str, url: String| TierConfig { name: name.into(), url, min_storage_days: 0, options: BTreeMap::new() };
+        let tiers = Tiers::open(&[
+            t("flat", format!("file://{}/flat", dir.path().display())),
+            t("per", format!("file://{}/per-{{bucket}}", dir.path().display())),
+        ])
+        .unwrap();
+        let (_, p) = tiers.object("flat", "photos", "a/b.jpg").unwrap();
+        assert_eq!(p.as_ref(), "photos/a/b.jpg");
+        let (_, p) = tiers.object("per", "photos", "a/b.jpg").unwrap();
+        assert_eq!(p.as_ref(), "a/b.jpg");
+        assert!(dir.path().join("per-photos").is_dir());
+        let err = tiers.object("nope", "b", "k").unwrap_err().to_string();
+        assert_eq!(err, "nope: unknown tier; known tiers: flat, per");
+    }
 
     #[test]
     fn an_unknown_scheme_names_the_valid_ones() {

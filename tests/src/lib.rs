@@ -10,6 +10,8 @@
 //! (made by `.ci/run`); `moto_server` on `PATH`; otherwise it is installed into `.venv-s3` with
 //! pip (`moto[s3]==5.2.5`), once, under a lock.
 
+pub mod faults;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

@@ -1,7 +1,10 @@
 //! The `tierd` command line: one module per subcommand, each with an `Args` struct and a `run`.
 
 pub mod check;
+pub mod common;
 pub mod ingest;
+pub mod moves;
+pub mod snapshot;
 
 use std::process::ExitCode;
 
@@ -21,6 +24,16 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Validate policy files and the main configuration, and run the tests inside policy files.
     Check(check::CheckArgs),
+    /// Move objects to a tier (copy, verify, then delete the source; journalled).
+    Move(moves::MoveArgs),
+    /// Bring objects back to the tier they came from (a move back).
+    Recall(moves::RecallArgs),
+    /// Where an object lives now, since when, and by which decision.
+    Locate(moves::LocateArgs),
+    /// Finish or undo every move a crash left in flight (every command does this at start).
+    Recover(moves::RecoverArgs),
+    /// Snapshots into the vault: create, list, show, verify, restore.
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 /// Runs the parsed command line.
@@ -31,5 +44,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Ingest(a) => ingest::run(a),
         Command::Check(a) => check::run(&a),
+        Command::Move(a) => moves::run_move(a),
+        Command::Recall(a) => moves::run_recall(a),
+        Command::Locate(a) => moves::run_locate(a),
+        Command::Recover(a) => moves::run_recover(a),
+        Command::Snapshot(a) => snapshot::run(a),
     }
 }

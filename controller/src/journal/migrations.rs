@@ -15,6 +15,63 @@ const MIGRATIONS: &[&str] = &[
         updated_at  TEXT NOT NULL,
         PRIMARY KEY (source, object)
     );",
+    // 2: the catalog, decisions, moves and snapshots.
+    "CREATE TABLE catalog (
+        bucket      TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        tier        TEXT NOT NULL,   -- where the object lives now
+        size        INTEGER NOT NULL,
+        etag        TEXT,            -- the etag at its current location
+        checksum    TEXT,            -- sha256 of the content, when tierd has read it
+        since       TEXT NOT NULL,   -- RFC 3339: when it arrived on this tier
+        decision_id TEXT,            -- the decision that put it there; NULL when found by a scan
+        PRIMARY KEY (bucket, key)
+    );
+    CREATE INDEX catalog_tier ON catalog (tier);
+    CREATE TABLE decision (
+        seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+        id       TEXT NOT NULL UNIQUE,
+        at       TEXT NOT NULL,
+        action   TEXT NOT NULL,
+        bucket   TEXT,
+        key      TEXT,
+        prefix   TEXT,
+        rule     TEXT,
+        state    TEXT NOT NULL,
+        record   TEXT NOT NULL     -- the full decision record, JSON
+    );
+    CREATE INDEX decision_scope ON decision (bucket, key);
+    CREATE TABLE move (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        decision_id TEXT NOT NULL,
+        bucket      TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        from_tier   TEXT NOT NULL,
+        to_tier     TEXT NOT NULL,
+        state       TEXT NOT NULL,   -- intent, copied, done, aborted, failed
+        src_etag    TEXT,
+        src_size    INTEGER,
+        checksum    TEXT,            -- sha256 computed while copying
+        dest_etag   TEXT,
+        error       TEXT,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE INDEX move_open ON move (state) WHERE state IN ('intent', 'copied');
+    CREATE TABLE snapshot (
+        id            TEXT PRIMARY KEY,
+        created_at    TEXT NOT NULL,
+        vault         TEXT NOT NULL,
+        bucket        TEXT NOT NULL,
+        prefix        TEXT NOT NULL,
+        manifest_path TEXT NOT NULL,
+        manifest_hash TEXT NOT NULL,  -- sha256 of the manifest's bytes
+        prev_hash     TEXT,           -- the previous snapshot's manifest hash (the chain)
+        objects       INTEGER NOT NULL,
+        bytes         INTEGER NOT NULL,
+        copied_bytes  INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

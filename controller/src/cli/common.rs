@@ -1,0 +1,91 @@
+//! What the storage commands share: the configuration, the journal, the tiers, an executor, and
+//! crash recovery at start-up.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::executor::{recover, Executor, ExecutorConfig};
+use crate::journal::Journal;
+use crate::tier::Tiers;
+
+/// Flags every storage command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// The main configuration file. Default: the embedded defaults (./tierd-data).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Moves in flight at once.
+    #[arg(long, default_value_t = 8, global = true)]
+    pub concurrency: usize,
+    /// Limit on objects started per second.
+    #[arg(long, global = true)]
+    pub max_objects_per_sec: Option<f64>,
+    /// Limit on bytes copied per second.
+    #[arg(long, global = true)]
+    pub max_bytes_per_sec: Option<f64>,
+    /// Print JSON lines instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Loads the configuration (or the embedded defaults), printing every diagnostic on failure.
+///
+/// # Errors
+/// An invalid configuration.
+pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    match path {
+        Some(p) => Config::load(p).map_err(|diags| {
+            let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("the configuration is not valid:\n{}", text.join("\n"))
+        }),
+        None => Ok(Config::embedded()),
+    }
+}
+
+/// Opens the journal and tiers, builds the executor and recovers any move a crash left in
+/// flight before the command does anything else.
+///
+/// # Errors
+/// Configuration, journal or tier errors.
+pub async fn open(args: &StoreArgs) -> anyhow::Result<(Config, Executor)> {
+    let config = load_config(args.config.as_deref())?;
+    let journal = Journal::open(&config.journal_path).context("opening the journal")?;
+    let tiers = Tiers::open(&config.tiers)?;
+    let cfg = ExecutorConfig {
+        concurrency: args.concurrency,
+        max_objects_per_sec: args.max_objects_per_sec,
+        max_bytes_per_sec: args.max_bytes_per_sec,
+        ..ExecutorConfig::default()
+    };
+    let ex = Executor::new(Arc::new(tiers), Arc::new(Mutex::new(journal)), cfg);
+    let r = recover::recover(&ex).await?;
+    if r != recover::RecoveryReport::default() {
+        eprintln!(
+            "recovered moves left in flight by an earlier run: {} finished, {} undone, {} failed, {} pending",
+            r.finished, r.undone, r.failed, r.pending
+        );
+    }
+    Ok((config, ex))
+}
+
+/// A multi-threaded runtime (polars and blocking journal calls need one).
+///
+/// # Errors
+/// The runtime cannot start.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
+
+/// Splits `BUCKET/KEY`.
+///
+/// # Errors
+/// No `/`, or an empty bucket or key.
+pub fn split_object(s: &str) -> anyhow::Result<(String, String)> {
+    match s.split_once('/') {
+        Some((b, k)) if !b.is_empty() && !k.is_empty() => Ok((b.to_string(), k.to_string())),
+        _ => anyhow::bail!("{s:?} is not BUCKET/KEY (for example photos/2026/a.jpg)"),
+    }
+}

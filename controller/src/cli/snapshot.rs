@@ -1,0 +1,152 @@
+//! `tierd snapshot create|list|show|verify|restore`.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::Subcommand;
+use serde_json::json;
+
+use super::common::{open, runtime, StoreArgs};
+use crate::decision::{rfc3339, Action, Decision, State};
+use crate::snapshot::{self, RestoreOptions};
+
+#[derive(Debug, clap::Args)]
+pub struct SnapshotArgs {
+    #[command(subcommand)]
+    pub command: SnapshotCommand,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Copy a bucket, a prefix or a key into the vault (incremental, verified, never overwritten).
+    Create {
+        #[arg(long)]
+        bucket: String,
+        /// Only keys under this prefix (a full key snapshots one object).
+        #[arg(long, default_value = "")]
+        prefix: String,
+        /// The vault tier.
+        #[arg(long, default_value = "vault")]
+        vault: String,
+    },
+    /// List snapshots, oldest first.
+    List {
+        #[arg(long)]
+        bucket: Option<String>,
+    },
+    /// Show a snapshot's manifest.
+    Show { id: String },
+    /// Re-read every copy of a snapshot and check every checksum and the manifest chain.
+    Verify { id: String },
+    /// Restore a snapshot (or the latest one of --bucket before --at) byte for byte.
+    Restore {
+        /// The snapshot id; or give --bucket and --at.
+        #[arg(required_unless_present = "at")]
+        id: Option<String>,
+        #[arg(long, requires = "at")]
+        bucket: Option<String>,
+        /// A point in time (RFC 3339): restore the latest snapshot taken at or before it.
+        #[arg(long, requires = "bucket")]
+        at: Option<String>,
+        /// Restore under this prefix instead of the original keys.
+        #[arg(long)]
+        to_prefix: Option<String>,
+        /// The tier to restore to (default: each object's tier in the catalog).
+        #[arg(long)]
+        tier: Option<String>,
+        /// Replace objects that exist with other content (kept and reported otherwise).
+        #[arg(long)]
+        overwrite: bool,
+    },
+}
+
+pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        let (_, ex) = open(&args.store).await?;
+        let json_out = args.store.json;
+        let mut out = std::io::stdout().lock();
+        match args.command {
+            SnapshotCommand::Create { bucket, prefix, vault } => {
+                if !ex.tiers().contains(&vault) {
+                    bail!("unknown vault tier {vault:?}; known tiers: {}", ex.tiers().names().join(", "));
+                }
+                let at = rfc3339(chrono::Utc::now());
+                let id = ex.journal().next_decision_id("snap", &at)?;
+                let row = snapshot::create(&ex, &vault, &bucket, &prefix, &id).await?;
+                ex.journal().record_decision(&Decision {
+                    id: id.clone(),
+                    at,
+                    action: Action::Snapshot,
+                    bucket: Some(bucket.clone()),
+                    key: None,
+                    prefix: Some(prefix.clone()),
+                    from: None,
+                    to: Some(vault.clone()),
+                    rule: None,
+                    anomaly: None,
+                    reason: "An operator ran `tierd snapshot create`.".into(),
+                    cost: None,
+                    undo: Some(format!("tierd snapshot restore {id}")),
+                    state: State::Done,
+                    why: None,
+                })?;
+                if json_out {
+                    writeln!(out, "{}", serde_json::to_string(&row)?)?;
+                } else {
+                    writeln!(
+                        out,
+                        "snapshot {} of {bucket}/{prefix}: {} objects, {} bytes ({} copied, the rest unchanged since the last snapshot)\nmanifest {} sha256 {}",
+                        row.id, row.objects, row.bytes, row.copied_bytes, row.manifest_path, row.manifest_hash
+                    )?;
+                }
+            }
+            SnapshotCommand::List { bucket } => {
+                for s in ex.journal().snapshots(bucket.as_deref())? {
+                    if json_out {
+                        writeln!(out, "{}", serde_json::to_string(&s)?)?;
+                    } else {
+                        writeln!(out, "{}  {}  {}/{}  {} objects  {} bytes", s.id, s.created_at, s.bucket, s.prefix, s.objects, s.bytes)?;
+                    }
+                }
+            }
+            SnapshotCommand::Show { id } => {
+                let m = snapshot::manifest(&ex, &id).await?;
+                writeln!(out, "{}", serde_json::to_string_pretty(&m)?)?;
+            }
+            SnapshotCommand::Verify { id } => {
+                let problems = snapshot::verify(&ex, &id).await?;
+                if json_out {
+                    writeln!(out, "{}", json!({"snapshot": id, "ok": problems.is_empty(), "problems": problems}))?;
+                } else if problems.is_empty() {
+                    writeln!(out, "snapshot {id}: every copy and the manifest chain verified")?;
+                } else {
+                    for p in &problems {
+                        writeln!(out, "snapshot {id}: {}: {}", p.subject, p.problem)?;
+                    }
+                }
+                return Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+            }
+            SnapshotCommand::Restore { id, bucket, at, to_prefix, tier, overwrite } => {
+                let id = match (id, bucket, at) {
+                    (Some(id), _, _) => id,
+                    (None, Some(b), Some(t)) => snapshot::latest_before(&ex, &b, &t)?.id,
+                    _ => bail!("name a snapshot id, or --bucket B --at TIME"),
+                };
+                let r = snapshot::restore(&ex, &id, &RestoreOptions { to_prefix, tier, overwrite }).await?;
+                if json_out {
+                    writeln!(out, "{}", json!({"snapshot": id, "report": r}))?;
+                } else {
+                    writeln!(out, "restored {} objects ({} bytes) from {id}; {} already identical", r.restored, r.bytes, r.identical)?;
+                    for c in &r.conflicts {
+                        writeln!(out, "kept {c}: it exists with other content (use --overwrite to replace it)")?;
+                    }
+                }
+                return Ok(if r.conflicts.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}

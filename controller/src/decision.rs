@@ -1,0 +1,170 @@
+//! The decision record: one JSON object per decision, the same in the decision log, in
+//! `tierd simulate` output and in `tierd decisions --json` (see docs/decisions.md).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// What a decision does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Action {
+    Move,
+    Snapshot,
+    Freeze,
+    Unfreeze,
+    Pin,
+    Alert,
+    /// A snapshot restored to a bucket (an operator's decision).
+    Restore,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Move => "move",
+            Action::Snapshot => "snapshot",
+            Action::Freeze => "freeze",
+            Action::Unfreeze => "unfreeze",
+            Action::Pin => "pin",
+            Action::Alert => "alert",
+            Action::Restore => "restore",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a decision is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    Planned,
+    Running,
+    Done,
+    Failed,
+    Skipped,
+    DryRun,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Planned => "planned",
+            State::Running => "running",
+            State::Done => "done",
+            State::Failed => "failed",
+            State::Skipped => "skipped",
+            State::DryRun => "dry-run",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A feature that drove an anomaly score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Feature {
+    pub name: String,
+    pub value: f64,
+    pub baseline: f64,
+}
+
+/// The anomaly behind a decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Anomaly {
+    pub subject: String,
+    pub score: f64,
+    pub threshold: f64,
+    pub model: String,
+    pub top_features: Vec<Feature>,
+}
+
+/// Expected money (in the configured currency) and bytes of a decision.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    pub bytes: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_saved_per_month: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrieval: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<f64>,
+}
+
+/// One decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    /// Unique; deterministic in simulate.
+    pub id: String,
+    /// RFC 3339 UTC: when the decision was taken (event time in simulate).
+    pub at: String,
+    pub action: Action,
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    pub prefix: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// The id of the rule that fired; `None` for an operator's command.
+    pub rule: Option<String>,
+    pub anomaly: Option<Anomaly>,
+    /// One sentence a person understands.
+    pub reason: String,
+    pub cost: Option<Cost>,
+    /// How to reverse it, as a tierd command.
+    pub undo: Option<String>,
+    pub state: State,
+    /// Why it was skipped or failed; `None` otherwise.
+    pub why: Option<String>,
+}
+
+/// RFC 3339 UTC with seconds, the record's time format.
+pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decision_serialises_with_the_contract_field_names() {
+        let d = Decision {
+            id: "d-1".into(),
+            at: "2026-11-29T10:00:00Z".into(),
+            action: Action::Move,
+            bucket: Some("photos".into()),
+            key: Some("a.jpg".into()),
+            prefix: None,
+            from: Some("onprem".into()),
+            to: Some("cloud".into()),
+            rule: None,
+            anomaly: None,
+            reason: "An operator asked to move it.".into(),
+            cost: Some(Cost { bytes: 10, ..Cost::default() }),
+            undo: Some("tierd recall photos/a.jpg".into()),
+            state: State::DryRun,
+            why: None,
+        };
+        let v = serde_json::to_value(&d).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        for k in ["id", "at", "action", "bucket", "key", "prefix", "from", "to", "rule", "anomaly", "reason", "cost", "undo", "state"] {
+            assert!(keys.contains(&k), "missing {k}");
+        }
+        assert_eq!(v["state"], "dry-run");
+        assert_eq!(v["action"], "move");
+        let back: Decision = serde_json::from_value(v).unwrap();
+        assert_eq!(back, d);
+    }
+}

@@ -1,0 +1,337 @@
+//! The executor: turns move plans into data movement between tiers without ever losing data.
+//!
+//! # Layout
+//! - [`copy`]: the streaming, create-only, checksummed and verified copy.
+//! - [`limits`]: objects-per-second and bytes-per-second token buckets.
+//! - [`recover`]: finishing or undoing every move a crash left in flight.
+//!
+//! # Guarantees
+//! A move follows DESIGN.md's protocol, every step journalled before the next begins:
+//! 1. the destination is checked absent and the intent (with the source's etag and size) is
+//!    journalled; 2. the exact source version is streamed to the destination (create-only),
+//!    hashing on the way; 3. the destination is verified (size plus MD5 etag or a read-back
+//!    sha256); 4. `copied` is journalled; 5. the source is deleted only if it is still the
+//!    version copied (re-checked just before); 6. `done` and the catalog change are journalled
+//!    in one transaction. A crash anywhere is repaired by [`recover::recover`].
+//!
+//! # Caveats
+//! Step 5 re-checks the source's etag immediately before deleting it; object_store has no
+//! conditional delete, so a write landing in the few milliseconds between the check and the
+//! delete would be lost. tierd freezes (and the source store's versioning, where enabled) close
+//! that window in practice; DESIGN.md names it.
+
+pub mod copy;
+pub mod limits;
+pub mod recover;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use object_store::ObjectStoreExt;
+use rand::{Rng, SeedableRng};
+
+use crate::journal::catalog::Entry;
+use crate::journal::moves::{MoveRow, MoveState};
+use crate::journal::{Journal, JournalError};
+use crate::tier::{StoreError, Tiers};
+use copy::{CopyError, CopyTuning};
+use limits::Limits;
+
+/// Executor errors: the journal or the tier configuration failed. (A move that fails is an
+/// outcome, recorded in the journal, not an error.)
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Tuning and limits.
+#[derive(Debug, Clone)]
+pub struct ExecutorConfig {
+    /// Moves in flight at once.
+    pub concurrency: usize,
+    /// Objects started per second (None: unlimited).
+    pub max_objects_per_sec: Option<f64>,
+    /// Bytes copied per second across all moves (None: unlimited).
+    pub max_bytes_per_sec: Option<f64>,
+    /// Attempts per move for transient errors, with exponential backoff and jitter.
+    pub max_attempts: u32,
+    pub base_backoff: Duration,
+    pub tuning: CopyTuning,
+}
+
+impl Default for ExecutorConfig {
+    fn default() -> Self {
+        ExecutorConfig {
+            concurrency: 8,
+            max_objects_per_sec: None,
+            max_bytes_per_sec: None,
+            max_attempts: 5,
+            base_backoff: Duration::from_millis(200),
+            tuning: CopyTuning::default(),
+        }
+    }
+}
+
+/// One requested move: an object (which must be in the catalog) to a tier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveRequest {
+    pub decision_id: String,
+    pub bucket: String,
+    pub key: String,
+    pub to: String,
+}
+
+/// How a move ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoveOutcome {
+    Done { from: String, bytes: u64, checksum: String, verified_by: &'static str },
+    /// Nothing to do (already there) or not allowed; nothing changed.
+    Skipped(String),
+    /// Stopped safely (the source changed, the destination was taken); nothing lost.
+    Aborted(String),
+    /// A permanent or repeated error; nothing lost, the reason journalled.
+    Failed(String),
+}
+
+/// The executor: tiers, the journal, limits.
+pub struct Executor {
+    tiers: Arc<Tiers>,
+    journal: Arc<Mutex<Journal>>,
+    cfg: ExecutorConfig,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor").field("tiers", &self.tiers).field("cfg", &self.cfg).finish_non_exhaustive()
+    }
+}
+
+fn now() -> String {
+    crate::decision::rfc3339(chrono::Utc::now())
+}
+
+impl Executor {
+    pub fn new(tiers: Arc<Tiers>, journal: Arc<Mutex<Journal>>, cfg: ExecutorConfig) -> Executor {
+        let limits = Limits::new(cfg.max_objects_per_sec, cfg.max_bytes_per_sec);
+        Executor { tiers, journal, cfg, limits }
+    }
+
+    /// Locks the journal (its calls are short; a poisoned lock still holds a consistent file).
+    pub fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
+        self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn tiers(&self) -> &Arc<Tiers> {
+        &self.tiers
+    }
+
+    /// Adds to the catalog every object found on any tier under `bucket/prefix` that it does not
+    /// know yet (objects it knows keep their entry). Returns how many were added.
+    ///
+    /// # Errors
+    /// A tier cannot be listed, or the journal fails.
+    pub async fn scan(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
+        let mut added = 0;
+        for tier in self.tiers.names() {
+            let (store, base) = self.tiers.bucket(&tier, bucket)?;
+            // Listing is by path segment: list the prefix's folder and filter by the string
+            // prefix, so that `2026/img` and a full key both work.
+            let folder = prefix.rsplit_once('/').map_or("", |(d, _)| d);
+            let list_prefix = crate::tier::join(&base, folder);
+            let lp = if list_prefix.as_ref().is_empty() { None } else { Some(&list_prefix) };
+            let metas: Vec<_> = store
+                .list(lp)
+                .collect::<Vec<_>>()
+                .await
+                .into_iter()
+                .filter_map(Result::ok)
+                .collect();
+            let mut j = self.journal();
+            for m in metas {
+                let key = crate::tier::strip(&base, &m.location);
+                // tierd's own files (snapshots, staged restores) are not the bucket's objects.
+                if key.starts_with(".tierd-") || key.contains(".tierd-restore-") {
+                    continue;
+                }
+                if !key.starts_with(prefix) || j.locate(bucket, &key)?.is_some() {
+                    continue;
+                }
+                j.upsert_entry(&Entry {
+                    bucket: bucket.to_string(),
+                    key,
+                    tier: tier.clone(),
+                    size: m.size,
+                    etag: m.e_tag.clone(),
+                    checksum: None,
+                    since: crate::decision::rfc3339(m.last_modified),
+                    decision_id: None,
+                })?;
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+
+    /// Runs moves with the configured concurrency and limits; outcomes in request order.
+    pub async fn apply(&self, reqs: Vec<MoveRequest>) -> Vec<(MoveRequest, MoveOutcome)> {
+        let conc = self.cfg.concurrency.max(1);
+        let mut out: Vec<(usize, MoveRequest, MoveOutcome)> = futures::stream::iter(reqs.into_iter().enumerate())
+            .map(|(i, r)| async move {
+                self.limits.object().await;
+                let o = self.move_object(&r).await;
+                (i, r, o)
+            })
+            .buffer_unordered(conc)
+            .collect()
+            .await;
+        out.sort_by_key(|(i, _, _)| *i);
+        out.into_iter().map(|(_, r, o)| (r, o)).collect()
+    }
+
+    /// Moves one object, retrying transient errors with exponential backoff and jitter.
+    pub async fn move_object(&self, req: &MoveRequest) -> MoveOutcome {
+        // Deterministic jitter per object: the same retries in every run.
+        let seed = req.key.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut attempt = 1;
+        loop {
+            match self.try_move(req).await {
+                Ok(o) => return o,
+                Err(Attempt::Transient(why)) if attempt < self.cfg.max_attempts => {
+                    let base = self.cfg.base_backoff.as_secs_f64() * 2f64.powi(attempt as i32 - 1);
+                    let wait = base * rng.gen_range(0.5..1.5);
+                    tracing::warn!(message = "Move attempt failed; retrying.", bucket = %req.bucket, key = %req.key, attempt, error = %why);
+                    tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+                    attempt += 1;
+                }
+                Err(Attempt::Transient(why)) => {
+                    return MoveOutcome::Failed(format!("gave up after {attempt} attempts: {why}"));
+                }
+                Err(Attempt::Fatal(why)) => return MoveOutcome::Failed(why),
+            }
+        }
+    }
+
+    async fn try_move(&self, req: &MoveRequest) -> Result<MoveOutcome, Attempt> {
+        let entry = self.journal().locate(&req.bucket, &req.key).map_err(Attempt::fatal)?;
+        let Some(entry) = entry else {
+            return Ok(MoveOutcome::Skipped(format!(
+                "{}/{} is not in the catalog; run a scan of the bucket first",
+                req.bucket, req.key
+            )));
+        };
+        if entry.tier == req.to {
+            return Ok(MoveOutcome::Skipped(format!("already on {}", req.to)));
+        }
+        if !self.tiers.contains(&req.to) {
+            return Err(Attempt::Fatal(format!("unknown tier {:?}; known tiers: {}", req.to, self.tiers.names().join(", "))));
+        }
+        let (src, src_path) = self.tiers.object(&entry.tier, &req.bucket, &req.key).map_err(Attempt::fatal)?;
+        let (dst, dst_path) = self.tiers.object(&req.to, &req.bucket, &req.key).map_err(Attempt::fatal)?;
+
+        // The version to move is the one there now.
+        let meta = match src.head(&src_path).await {
+            Ok(m) => m,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Ok(MoveOutcome::Failed(format!(
+                    "the object is not on {} where the catalog has it; nothing was changed",
+                    entry.tier
+                )));
+            }
+            Err(e) => return Err(Attempt::Transient(e.to_string())),
+        };
+        // 1. Destination must be free; then journal the intent.
+        match dst.head(&dst_path).await {
+            Ok(_) => {
+                return Ok(MoveOutcome::Aborted(format!(
+                    "{} already holds {}/{}; tierd never overwrites",
+                    req.to, req.bucket, req.key
+                )));
+            }
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(Attempt::Transient(e.to_string())),
+        }
+        let id = self
+            .journal()
+            .move_intent(&req.decision_id, &req.bucket, &req.key, &entry.tier, &req.to, meta.e_tag.as_deref(), meta.size)
+            .map_err(Attempt::fatal)?;
+        let span = tracing::info_span!("move", bucket = %req.bucket, key = %req.key, from = %entry.tier, to = %req.to, move_id = id);
+        let _g = span.enter();
+
+        // 2-3. Copy and verify.
+        let copied = match copy::copy_verified(&src, &src_path, meta.e_tag.as_deref(), meta.size, &dst, &dst_path, self.cfg.tuning, &self.limits).await {
+            Ok(c) => c,
+            Err(e) => {
+                let (state, why, retry) = match &e {
+                    CopyError::Transient(w) => {
+                        // The destination was free when this attempt began: whatever is there
+                        // now (a PUT whose answer was lost) is this attempt's, unverified.
+                        let _ = dst.delete(&dst_path).await;
+                        (MoveState::Failed, w.clone(), true)
+                    }
+                    CopyError::SourceChanged(_) | CopyError::DestinationExists => (MoveState::Aborted, e.to_string(), false),
+                    CopyError::Verify(_) => {
+                        // A destination that does not verify is ours and wrong: remove it.
+                        let _ = dst.delete(&dst_path).await;
+                        (MoveState::Failed, e.to_string(), true)
+                    }
+                    CopyError::Permanent(w) => (MoveState::Failed, w.clone(), false),
+                };
+                self.journal().move_end(id, state, Some(&why)).map_err(Attempt::fatal)?;
+                return if retry {
+                    Err(Attempt::Transient(why))
+                } else if state == MoveState::Aborted {
+                    Ok(MoveOutcome::Aborted(why))
+                } else {
+                    Ok(MoveOutcome::Failed(why))
+                };
+            }
+        };
+        // 4. Journal the verified copy.
+        self.journal().move_copied(id, &copied.checksum, copied.dest_etag.as_deref()).map_err(Attempt::fatal)?;
+        let row = MoveRow {
+            id,
+            decision_id: req.decision_id.clone(),
+            bucket: req.bucket.clone(),
+            key: req.key.clone(),
+            from_tier: entry.tier.clone(),
+            to_tier: req.to.clone(),
+            state: MoveState::Copied,
+            src_etag: meta.e_tag.clone(),
+            src_size: Some(meta.size),
+            checksum: Some(copied.checksum.clone()),
+            dest_etag: copied.dest_etag.clone(),
+            error: None,
+            attempts: 1,
+        };
+        // 5-6. Delete the source if unchanged, then done.
+        match recover::finish_copied(self, &row).await {
+            Ok(MoveState::Done) => Ok(MoveOutcome::Done {
+                from: entry.tier,
+                bytes: copied.size,
+                checksum: copied.checksum,
+                verified_by: copied.verified_by,
+            }),
+            Ok(_) => Ok(MoveOutcome::Aborted("the source changed while it was being moved; the copy was removed and the source kept".into())),
+            Err(recover::FinishError::Transient(w)) => Err(Attempt::Transient(w)),
+            Err(recover::FinishError::Journal(e)) => Err(Attempt::Fatal(e.to_string())),
+        }
+    }
+}
+
+enum Attempt {
+    Transient(String),
+    Fatal(String),
+}
+
+impl Attempt {
+    fn fatal(e: impl std::fmt::Display) -> Attempt {
+        Attempt::Fatal(e.to_string())
+    }
+}

@@ -1,0 +1,102 @@
+//! Decisions in the journal: the full record as JSON, with indexed scope columns.
+
+use rusqlite::params;
+
+use super::{Journal, Result};
+use crate::decision::{Decision, State};
+
+/// A filter for [`Journal::decisions`].
+#[derive(Debug, Clone, Default)]
+pub struct DecisionFilter {
+    pub bucket: Option<String>,
+    pub key: Option<String>,
+    pub action: Option<String>,
+    pub state: Option<String>,
+    pub limit: Option<usize>,
+}
+
+impl Journal {
+    /// A new decision id, unique in this journal: `<kind>-<UTC time>-<sequence>`.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn next_decision_id(&mut self, kind: &str, at: &str) -> Result<String> {
+        let seq: i64 = {
+            let r = self.conn().query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM decision", [], |r| r.get(0));
+            r.map_err(|e| self.err(e))?
+        };
+        let compact: String = at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        Ok(format!("{kind}-{compact}-{seq:06}"))
+    }
+
+    /// Records a decision (or replaces the record of the same id, e.g. on a state change).
+    ///
+    /// # Errors
+    /// SQLite or serialisation errors.
+    pub fn record_decision(&mut self, d: &Decision) -> Result<()> {
+        let json = serde_json::to_string(d).map_err(|e| self.err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let r = self.conn().execute(
+            "INSERT INTO decision (id, at, action, bucket, key, prefix, rule, state, record)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (id) DO UPDATE SET state = ?8, record = ?9",
+            params![d.id, d.at, d.action.as_str(), d.bucket, d.key, d.prefix, d.rule, d.state.as_str(), json],
+        );
+        r.map(drop).map_err(|e| self.err(e))
+    }
+
+    /// Sets a decision's state (and why), keeping the rest of its record.
+    ///
+    /// # Errors
+    /// SQLite errors, or no decision of that id.
+    pub fn set_decision_state(&mut self, id: &str, state: State, why: Option<&str>) -> Result<()> {
+        if let Some(mut d) = self.decision(id)? {
+            d.state = state;
+            d.why = why.map(str::to_string);
+            self.record_decision(&d)?;
+        }
+        Ok(())
+    }
+
+    /// One decision by id.
+    ///
+    /// # Errors
+    /// SQLite errors or a record that no longer parses.
+    pub fn decision(&mut self, id: &str) -> Result<Option<Decision>> {
+        let r: rusqlite::Result<String> = self.conn().query_row("SELECT record FROM decision WHERE id = ?1", params![id], |r| r.get(0));
+        match r {
+            Ok(json) => serde_json::from_str(&json)
+                .map(Some)
+                .map_err(|e| self.err(rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
+    /// Decisions matching a filter, oldest first.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn decisions(&mut self, f: &DecisionFilter) -> Result<Vec<Decision>> {
+        let path = self.path().to_path_buf();
+        let err = |source| super::JournalError::Sqlite { path: path.clone(), source };
+        let mut st = self
+            .conn()
+            .prepare(
+                "SELECT record FROM decision WHERE (?1 IS NULL OR bucket = ?1) AND (?2 IS NULL OR key = ?2)
+                 AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR state = ?4) ORDER BY seq LIMIT ?5",
+            )
+            .map_err(err)?;
+        let limit = f.limit.map_or(-1, |l| l as i64);
+        let rows = st
+            .query_map(params![f.bucket, f.key, f.action, f.state, limit], |r| r.get::<_, String>(0))
+            .map_err(err)?;
+        let mut out = Vec::new();
+        for json in rows {
+            let json = json.map_err(err)?;
+            let d: Decision = serde_json::from_str(&json)
+                .map_err(|e| err(rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))))?;
+            out.push(d);
+        }
+        Ok(out)
+    }
+}

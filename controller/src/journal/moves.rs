@@ -1,0 +1,194 @@
+//! Moves in the journal: every step of the move protocol, so a crash at any point is recovered.
+//!
+//! States: `intent` (recorded before anything is written) → `copied` (destination written and
+//! verified) → `done` (source deleted, catalog updated). Or `aborted` (the source changed, or the
+//! destination already held something else; nothing lost) or `failed` (a permanent error).
+
+use rusqlite::{params, Row};
+
+use super::{Journal, Result};
+
+/// A move's step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveState {
+    Intent,
+    Copied,
+    Done,
+    Aborted,
+    Failed,
+}
+
+impl MoveState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MoveState::Intent => "intent",
+            MoveState::Copied => "copied",
+            MoveState::Done => "done",
+            MoveState::Aborted => "aborted",
+            MoveState::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> MoveState {
+        match s {
+            "intent" => MoveState::Intent,
+            "copied" => MoveState::Copied,
+            "done" => MoveState::Done,
+            "aborted" => MoveState::Aborted,
+            _ => MoveState::Failed,
+        }
+    }
+}
+
+/// One move as journalled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveRow {
+    pub id: i64,
+    pub decision_id: String,
+    pub bucket: String,
+    pub key: String,
+    pub from_tier: String,
+    pub to_tier: String,
+    pub state: MoveState,
+    pub src_etag: Option<String>,
+    pub src_size: Option<u64>,
+    pub checksum: Option<String>,
+    pub dest_etag: Option<String>,
+    pub error: Option<String>,
+    pub attempts: u32,
+}
+
+fn row(r: &Row<'_>) -> rusqlite::Result<MoveRow> {
+    Ok(MoveRow {
+        id: r.get(0)?,
+        decision_id: r.get(1)?,
+        bucket: r.get(2)?,
+        key: r.get(3)?,
+        from_tier: r.get(4)?,
+        to_tier: r.get(5)?,
+        state: MoveState::parse(&r.get::<_, String>(6)?),
+        src_etag: r.get(7)?,
+        src_size: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
+        checksum: r.get(9)?,
+        dest_etag: r.get(10)?,
+        error: r.get(11)?,
+        attempts: r.get::<_, i64>(12)? as u32,
+    })
+}
+
+const COLS: &str =
+    "id, decision_id, bucket, key, from_tier, to_tier, state, src_etag, src_size, checksum, dest_etag, error, attempts";
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339()
+}
+
+impl Journal {
+    /// Step 1: journals the intent to move, with the source version that will be copied.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn move_intent(
+        &mut self,
+        decision_id: &str,
+        bucket: &str,
+        key: &str,
+        from: &str,
+        to: &str,
+        src_etag: Option<&str>,
+        src_size: u64,
+    ) -> Result<i64> {
+        let t = now();
+        let r = self.conn().execute(
+            "INSERT INTO move (decision_id, bucket, key, from_tier, to_tier, state, src_etag, src_size, created_at, updated_at, attempts)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'intent', ?6, ?7, ?8, ?8, 1)",
+            params![decision_id, bucket, key, from, to, src_etag, src_size as i64, t],
+        );
+        r.map_err(|e| self.err(e))?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    /// Step 4: the destination holds a verified copy.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn move_copied(&mut self, id: i64, checksum: &str, dest_etag: Option<&str>) -> Result<()> {
+        let r = self.conn().execute(
+            "UPDATE move SET state = 'copied', checksum = ?2, dest_etag = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, checksum, dest_etag, now()],
+        );
+        r.map(drop).map_err(|e| self.err(e))
+    }
+
+    /// Ends a move (done, aborted or failed), with the error or reason if any.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn move_end(&mut self, id: i64, state: MoveState, error: Option<&str>) -> Result<()> {
+        let r = self.conn().execute(
+            "UPDATE move SET state = ?2, error = ?3, updated_at = ?4 WHERE id = ?1",
+            params![id, state.as_str(), error, now()],
+        );
+        r.map(drop).map_err(|e| self.err(e))
+    }
+
+    /// Step 6 in one transaction: the move is done and the catalog says the object is on `to`.
+    ///
+    /// # Errors
+    /// SQLite errors; then neither change is made.
+    pub fn move_done(&mut self, m: &MoveRow, entry: &super::catalog::Entry) -> Result<()> {
+        let path = self.path().to_path_buf();
+        let err = |source| super::JournalError::Sqlite { path: path.clone(), source };
+        let tx = self.conn().transaction().map_err(err)?;
+        tx.execute("UPDATE move SET state = 'done', error = NULL, updated_at = ?2 WHERE id = ?1", params![m.id, now()])
+            .map_err(err)?;
+        tx.execute(
+            "INSERT INTO catalog (bucket, key, tier, size, etag, checksum, since, decision_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+             ON CONFLICT (bucket, key) DO UPDATE SET tier = ?3, size = ?4, etag = ?5, checksum = ?6, since = ?7, decision_id = ?8",
+            params![
+                entry.bucket,
+                entry.key,
+                entry.tier,
+                entry.size as i64,
+                entry.etag,
+                entry.checksum,
+                entry.since,
+                entry.decision_id
+            ],
+        )
+        .map_err(err)?;
+        tx.commit().map_err(err)
+    }
+
+    /// Moves that were in flight (intent or copied): recovered at start-up.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn open_moves(&mut self) -> Result<Vec<MoveRow>> {
+        self.query_moves(&format!("SELECT {COLS} FROM move WHERE state IN ('intent', 'copied') ORDER BY id"), params![])
+    }
+
+    /// Every move of an object, oldest first.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn moves_of(&mut self, bucket: &str, key: &str) -> Result<Vec<MoveRow>> {
+        self.query_moves(&format!("SELECT {COLS} FROM move WHERE bucket = ?1 AND key = ?2 ORDER BY id"), params![bucket, key])
+    }
+
+    /// Every move (for checks and reports).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn all_moves(&mut self) -> Result<Vec<MoveRow>> {
+        self.query_moves(&format!("SELECT {COLS} FROM move ORDER BY id"), params![])
+    }
+
+    fn query_moves(&mut self, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<MoveRow>> {
+        let path = self.path().to_path_buf();
+        let err = |source| super::JournalError::Sqlite { path: path.clone(), source };
+        let mut st = self.conn().prepare(sql).map_err(err)?;
+        let rows = st.query_map(p, row).map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+    }
+}

@@ -1,0 +1,128 @@
+//! Crash safety, proven on the real process: `tierd move` is killed with SIGKILL at random
+//! moments (seeded) while it moves objects between a local tier and a real S3 server, then
+//! restarted. After every recovery: every object is exactly where the catalog says, with
+//! identical bytes, and no copy exists anywhere that the catalog does not account for.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use futures::TryStreamExt;
+use harness::{tierd, tierd_bin, S3Server};
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt};
+use rand::{Rng, SeedableRng};
+
+const OBJECTS: usize = 40;
+const RUNS: usize = 16;
+
+fn content(i: usize) -> Vec<u8> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(i as u64);
+    let len = rng.gen_range(1_000..400_000);
+    (0..len).map(|_| rng.r#gen::<u8>()).collect()
+}
+
+async fn listing(store: &dyn ObjectStore) -> BTreeMap<String, u64> {
+    store
+        .list(Some(&StorePath::from("photos")))
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.location.to_string().trim_start_matches("photos/").to_string(), m.size))
+        .collect()
+}
+
+async fn check_invariants(run: usize, dir: &Path, onprem: &dyn ObjectStore, cloud: &dyn ObjectStore) {
+    let mut j = tierd::journal::Journal::open(&dir.join("tierd.db")).unwrap();
+    assert!(j.open_moves().unwrap().is_empty(), "run {run}: a move is still in flight after recovery");
+    let on = listing(onprem).await;
+    let off = listing(cloud).await;
+    for i in 0..OBJECTS {
+        let key = format!("img-{i:03}.bin");
+        let e = j.locate("photos", &key).unwrap().unwrap_or_else(|| panic!("run {run}: {key} is not in the catalog"));
+        let (here, other): (&dyn ObjectStore, &BTreeMap<String, u64>) = match e.tier.as_str() {
+            "onprem" => (onprem, &off),
+            "cloud" => (cloud, &on),
+            t => panic!("run {run}: {key} on unknown tier {t}"),
+        };
+        let bytes = here
+            .get(&StorePath::from(format!("photos/{key}")))
+            .await
+            .unwrap_or_else(|err| panic!("run {run}: {key} is not on {} where the catalog has it: {err}", e.tier))
+            .bytes()
+            .await
+            .unwrap();
+        assert!(bytes.as_ref() == content(i).as_slice(), "run {run}: {key} on {} has other bytes", e.tier);
+        assert!(!other.contains_key(&key), "run {run}: an untracked copy of {key} is left on the other tier");
+    }
+    assert_eq!(on.len() + off.len(), OBJECTS, "run {run}: objects appeared that nobody put: {on:?} {off:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killing_tierd_at_random_moments_never_loses_or_orphans_an_object() {
+    let server = S3Server::start().expect("the S3 server starts");
+    server.create_bucket("cold").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let opts: Vec<String> = server.options().into_iter().map(|(k, v)| format!("{k} = \"{v}\"")).collect();
+    std::fs::write(
+        d.join("tierd.toml"),
+        format!(
+            "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"s3://cold\"\noptions = {{ {} }}\n",
+            opts.join(", ")
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
+    for i in 0..OBJECTS {
+        std::fs::write(d.join(format!("onprem/photos/img-{i:03}.bin")), content(i)).unwrap();
+    }
+    let onprem = tierd::tier::open_tier(&tierd::config::TierConfig {
+        name: "onprem".into(),
+        url: format!("file://{}", d.join("onprem").display()),
+        min_storage_days: 0,
+        options: BTreeMap::new(),
+    })
+    .unwrap();
+    let cloud = server.store("cold").unwrap();
+    let cfg = d.join("tierd.toml");
+    let cfg = cfg.to_str().unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261129);
+    let mut kills = 0;
+    let mut mid_move = 0;
+    for run in 0..RUNS {
+        let to = if run % 2 == 0 { "cloud" } else { "onprem" };
+        let mut child = Command::new(tierd_bin())
+            // A bandwidth limit stretches a pass to about three seconds, so that kills land in copies,
+            // between steps and between objects alike.
+            .args(["move", "--bucket", "photos", "--to", to, "--config", cfg, "--concurrency", "4", "--max-bytes-per-sec", "2000000"])
+            .current_dir(d)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let wait = Duration::from_millis(rng.gen_range(20..2_500));
+        tokio::time::sleep(wait).await;
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+        let r = tierd(d, &["recover", "--config", cfg]);
+        assert_eq!(r.code, Some(0), "run {run}: recovery failed: {}{}", r.stdout, r.stderr);
+        if r.stderr.contains("recovered moves left in flight") {
+            mid_move += 1;
+        }
+        check_invariants(run, d, onprem.as_ref(), cloud.as_ref()).await;
+    }
+    assert!(kills >= RUNS / 2, "only {kills} of {RUNS} runs were killed mid-flight: the test would prove little");
+    assert!(mid_move >= 2, "only {mid_move} kills left a move in flight to recover: the test would prove little");
+    eprintln!("{kills} of {RUNS} runs killed; {mid_move} left moves in flight that recovery finished or undid");
+    // Uninterrupted, the move completes.
+    let r = tierd(d, &["move", "--bucket", "photos", "--to", "cloud", "--config", cfg]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    check_invariants(RUNS, d, onprem.as_ref(), cloud.as_ref()).await;
+    assert_eq!(listing(cloud.as_ref()).await.len(), OBJECTS);
+}

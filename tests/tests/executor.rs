@@ -1,0 +1,224 @@
+//! The move protocol and snapshots, through one conformance suite run against the local
+//! filesystem and a real S3 server (moto), plus fault injection: a source that changes
+//! mid-move, a destination that is taken, a store that fails or is down.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use harness::faults::FaultyStore;
+use harness::S3Server;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use tierd::config::TierConfig;
+use tierd::executor::copy::CopyTuning;
+use tierd::executor::{Executor, ExecutorConfig, MoveOutcome, MoveRequest};
+use tierd::journal::Journal;
+use tierd::snapshot::{self, RestoreOptions};
+use tierd::tier::Tiers;
+
+fn small_parts() -> ExecutorConfig {
+    ExecutorConfig {
+        // Objects over 5 MiB use multipart with 5 MiB parts (the S3 minimum), so the large-object
+        // path is exercised without hundreds of megabytes.
+        tuning: CopyTuning { multipart_threshold: 5 * 1024 * 1024, part_size: 5 * 1024 * 1024 },
+        base_backoff: Duration::from_millis(10),
+        ..ExecutorConfig::default()
+    }
+}
+
+fn executor(tiers: Tiers, dir: &std::path::Path, cfg: ExecutorConfig) -> Executor {
+    let j = Journal::open(&dir.join("tierd.db")).unwrap();
+    Executor::new(Arc::new(tiers), Arc::new(Mutex::new(j)), cfg)
+}
+
+fn data(n: usize, seed: u8) -> Bytes {
+    Bytes::from((0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect::<Vec<_>>())
+}
+
+async fn read(store: &Arc<dyn ObjectStore>, p: &str) -> Option<Bytes> {
+    match store.get(&Path::from(p)).await {
+        Ok(r) => Some(r.bytes().await.unwrap()),
+        Err(object_store::Error::NotFound { .. }) => None,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn req(key: &str, to: &str) -> MoveRequest {
+    MoveRequest { decision_id: format!("test-{key}"), bucket: "photos".into(), key: key.into(), to: to.into() }
+}
+
+/// The suite: `hot` and `cold` are two tier roots; objects live under `photos/`.
+async fn conformance(name: &str, hot: Arc<dyn ObjectStore>, cold: Arc<dyn ObjectStore>, vault: Arc<dyn ObjectStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let tiers = Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), cold.clone()), ("vault".into(), vault.clone())]);
+    let ex = executor(tiers, dir.path(), small_parts());
+    let small = data(70_000, 1);
+    let large = data(12 * 1024 * 1024 + 17, 2);
+    hot.put(&Path::from("photos/a.jpg"), PutPayload::from(small.clone())).await.unwrap();
+    hot.put(&Path::from("photos/big/video.mp4"), PutPayload::from(large.clone())).await.unwrap();
+    assert_eq!(ex.scan("photos", "").await.unwrap(), 2, "{name}: the scan finds both objects");
+
+    // Out and back, small and multipart-sized.
+    let out = ex.apply(vec![req("a.jpg", "cold"), req("big/video.mp4", "cold")]).await;
+    for (r, o) in &out {
+        assert!(matches!(o, MoveOutcome::Done { .. }), "{name}: {} -> {o:?}", r.key);
+    }
+    assert_eq!(read(&cold, "photos/a.jpg").await, Some(small.clone()), "{name}");
+    assert_eq!(read(&cold, "photos/big/video.mp4").await, Some(large.clone()), "{name}");
+    assert_eq!(read(&hot, "photos/a.jpg").await, None, "{name}: the source is gone after a verified copy");
+    assert_eq!(ex.journal().locate("photos", "big/video.mp4").unwrap().unwrap().tier, "cold");
+    let back = ex.move_object(&req("big/video.mp4", "hot")).await;
+    assert!(matches!(back, MoveOutcome::Done { .. }), "{name}: recall {back:?}");
+    assert_eq!(read(&hot, "photos/big/video.mp4").await, Some(large.clone()), "{name}");
+    assert_eq!(read(&cold, "photos/big/video.mp4").await, None, "{name}");
+
+    // Already there: skipped, nothing touched.
+    let again = ex.move_object(&req("a.jpg", "cold")).await;
+    assert!(matches!(again, MoveOutcome::Skipped(_)), "{name}: {again:?}");
+
+    // A destination that already holds something: aborted, both objects untouched.
+    hot.put(&Path::from("photos/c.txt"), PutPayload::from_static(b"source")).await.unwrap();
+    ex.scan("photos", "c.txt").await.unwrap();
+    cold.put(&Path::from("photos/c.txt"), PutPayload::from_static(b"somebody else's")).await.unwrap();
+    let taken = ex.move_object(&req("c.txt", "cold")).await;
+    assert!(matches!(taken, MoveOutcome::Aborted(ref w) if w.contains("never overwrites")), "{name}: {taken:?}");
+    assert_eq!(read(&hot, "photos/c.txt").await.as_deref(), Some(&b"source"[..]));
+    assert_eq!(read(&cold, "photos/c.txt").await.as_deref(), Some(&b"somebody else's"[..]));
+
+    // Snapshot, corrupt nothing, restore elsewhere: byte-identical.
+    let snap = snapshot::create(&ex, "vault", "photos", "", &format!("s1-{name}")).await.unwrap();
+    assert_eq!(snap.objects, 3);
+    assert!(snapshot::verify(&ex, &snap.id).await.unwrap().is_empty(), "{name}: a fresh snapshot verifies");
+    let r = snapshot::restore(&ex, &snap.id, &RestoreOptions { to_prefix: Some("restored/".into()), tier: Some("hot".into()), overwrite: false })
+        .await
+        .unwrap();
+    assert_eq!(r.restored, 3, "{name}");
+    assert_eq!(read(&hot, "photos/restored/big/video.mp4").await, Some(large.clone()), "{name}: restore is byte-identical");
+    assert_eq!(read(&hot, "photos/restored/a.jpg").await, Some(small.clone()), "{name}");
+    // A second snapshot copies nothing that did not change, and chains to the first.
+    let snap2 = snapshot::create(&ex, "vault", "photos", "big/", &format!("s2-{name}")).await.unwrap();
+    assert_eq!(snap2.prev_hash.as_deref(), Some(snap.manifest_hash.as_str()));
+    // The snapshot of the whole bucket covered `big/` already, but a new scope starts its own
+    // increments; snapshot the same scope again: nothing is copied.
+    let snap3 = snapshot::create(&ex, "vault", "photos", "big/", &format!("s3-{name}")).await.unwrap();
+    assert_eq!(snap3.copied_bytes, 0, "{name}: unchanged objects are not copied again");
+
+    // Corrupt one copy in the vault: verify names it.
+    let blob = format!("photos/.tierd-snapshots/data/s1-{name}/a.jpg");
+    vault.delete(&Path::from(blob.as_str())).await.unwrap();
+    vault.put(&Path::from(blob.as_str()), PutPayload::from_static(b"ransomware was here")).await.unwrap();
+    let problems = snapshot::verify(&ex, &snap.id).await.unwrap();
+    assert_eq!(problems.len(), 1, "{name}: {problems:?}");
+    assert_eq!(problems[0].subject, "a.jpg");
+    assert!(problems[0].problem.starts_with("the copy has 19 bytes with sha256 "), "{}", problems[0].problem);
+
+    // Nothing left in flight.
+    assert!(ex.journal().open_moves().unwrap().is_empty());
+}
+
+fn local(dir: &std::path::Path, name: &str) -> Arc<dyn ObjectStore> {
+    let t = TierConfig { name: name.into(), url: format!("file://{}/{name}", dir.display()), min_storage_days: 0, options: BTreeMap::new() };
+    tierd::tier::open_tier(&t).unwrap()
+}
+
+fn s3(server: &S3Server, bucket: &str) -> Arc<dyn ObjectStore> {
+    server.create_bucket(bucket).unwrap();
+    let t = TierConfig { name: bucket.into(), url: format!("s3://{bucket}"), min_storage_days: 0, options: server.options() };
+    tierd::tier::open_tier(&t).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_move_protocol_conforms_on_the_local_filesystem() {
+    let d = tempfile::tempdir().unwrap();
+    conformance("fs", local(d.path(), "hot"), local(d.path(), "cold"), local(d.path(), "vault")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_move_protocol_conforms_between_the_filesystem_and_a_real_s3_server() {
+    let server = S3Server::start().expect("the S3 server starts");
+    let d = tempfile::tempdir().unwrap();
+    conformance("fs-s3", local(d.path(), "hot"), s3(&server, "cold"), s3(&server, "vault")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_move_protocol_conforms_on_a_real_s3_server() {
+    let server = S3Server::start().expect("the S3 server starts");
+    conformance("s3", s3(&server, "hot"), s3(&server, "cold"), s3(&server, "vault")).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_source_changed_during_the_move_keeps_the_new_version_and_drops_the_copy() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = local(d.path(), "hot");
+    let cold = FaultyStore::new(local(d.path(), "cold"));
+    let hot2 = hot.clone();
+    // While the copy is being written, a client overwrites the source.
+    let rt = tokio::runtime::Handle::current();
+    cold.on_put(move |_| {
+        let hot2 = hot2.clone();
+        let _ = std::thread::scope(|s| {
+            s.spawn(|| rt.block_on(hot2.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"new version, written mid-move"))))
+                .join()
+        });
+    });
+    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"old version")).await.unwrap();
+    let ex = executor(Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), cold.clone())]), d.path(), small_parts());
+    ex.scan("photos", "").await.unwrap();
+    let o = ex.move_object(&req("a.jpg", "cold")).await;
+    assert!(matches!(o, MoveOutcome::Aborted(ref w) if w.contains("source changed")), "{o:?}");
+    assert_eq!(read(&hot, "photos/a.jpg").await.as_deref(), Some(&b"new version, written mid-move"[..]));
+    let cold_dyn: Arc<dyn ObjectStore> = cold;
+    assert_eq!(read(&cold_dyn, "photos/a.jpg").await, None, "the stale copy is removed");
+    assert_eq!(ex.journal().locate("photos", "a.jpg").unwrap().unwrap().tier, "hot");
+    let moves = ex.journal().moves_of("photos", "a.jpg").unwrap();
+    assert_eq!(moves.last().unwrap().state, tierd::journal::moves::MoveState::Aborted);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transient_store_errors_are_retried_and_the_move_completes() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = FaultyStore::new(local(d.path(), "hot"));
+    let cold = FaultyStore::new(local(d.path(), "cold"));
+    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"payload")).await.unwrap();
+    hot.fail_gets.store(2, Ordering::SeqCst);
+    cold.fail_puts.store(1, Ordering::SeqCst);
+    let ex = executor(Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), cold.clone())]), d.path(), small_parts());
+    ex.scan("photos", "").await.unwrap();
+    let o = ex.move_object(&req("a.jpg", "cold")).await;
+    assert!(matches!(o, MoveOutcome::Done { .. }), "{o:?}");
+    let cold_dyn: Arc<dyn ObjectStore> = cold;
+    assert_eq!(read(&cold_dyn, "photos/a.jpg").await.as_deref(), Some(&b"payload"[..]));
+    // Two failed reads of the source's metadata stop attempts before anything is journalled;
+    // the failed write of the copy is journalled as a failed move with its error, then the
+    // fourth attempt completes.
+    let moves = ex.journal().moves_of("photos", "a.jpg").unwrap();
+    assert_eq!(moves.len(), 2, "{moves:?}");
+    assert_eq!(moves[0].state, tierd::journal::moves::MoveState::Failed);
+    assert!(moves[0].error.as_deref().unwrap_or("").contains("injected transient failure"), "{moves:?}");
+    assert_eq!(moves[1].state, tierd::journal::moves::MoveState::Done);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_store_that_is_down_fails_the_move_and_loses_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = local(d.path(), "hot");
+    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"keep me")).await.unwrap();
+    // An S3 endpoint on a loopback port where nothing listens.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut opts = BTreeMap::new();
+    for (k, v) in [("endpoint", format!("http://127.0.0.1:{port}")), ("allow_http", "true".into()), ("region", "us-east-1".into()), ("access_key_id", "x".into()), ("secret_access_key", "y".into())] {
+        opts.insert(k.to_string(), v);
+    }
+    let down = tierd::tier::open_tier(&TierConfig { name: "cold".into(), url: "s3://cold".into(), min_storage_days: 0, options: opts }).unwrap();
+    let cfg = ExecutorConfig { max_attempts: 3, ..small_parts() };
+    let ex = executor(Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), down)]), d.path(), cfg);
+    ex.scan("photos", "a.jpg").await.unwrap();
+    let o = ex.move_object(&req("a.jpg", "cold")).await;
+    assert!(matches!(o, MoveOutcome::Failed(ref w) if w.starts_with("gave up after 3 attempts")), "{o:?}");
+    assert_eq!(read(&hot, "photos/a.jpg").await.as_deref(), Some(&b"keep me"[..]));
+    assert_eq!(ex.journal().locate("photos", "a.jpg").unwrap().unwrap().tier, "hot");
+    assert!(ex.journal().open_moves().unwrap().is_empty(), "a failed move leaves nothing in flight");
+}

@@ -21,6 +21,8 @@ pub struct FaultyStore {
     inner: Arc<dyn ObjectStore>,
     pub fail_gets: AtomicUsize,
     pub fail_puts: AtomicUsize,
+    /// The next N writes reach the store, but their answer is lost (an error is returned).
+    pub lose_put_answers: AtomicUsize,
     on_put: Mutex<Option<Hook>>,
 }
 
@@ -38,7 +40,7 @@ impl fmt::Display for FaultyStore {
 
 impl FaultyStore {
     pub fn new(inner: Arc<dyn ObjectStore>) -> Arc<FaultyStore> {
-        Arc::new(FaultyStore { inner, fail_gets: AtomicUsize::new(0), fail_puts: AtomicUsize::new(0), on_put: Mutex::new(None) })
+        Arc::new(FaultyStore { inner, fail_gets: AtomicUsize::new(0), fail_puts: AtomicUsize::new(0), lose_put_answers: AtomicUsize::new(0), on_put: Mutex::new(None) })
     }
 
     /// Runs `hook` (once per write) before each write reaches the store.
@@ -68,7 +70,11 @@ impl ObjectStore for FaultyStore {
         if Self::take(&self.fail_puts) {
             return Err(Self::injected());
         }
-        self.inner.put_opts(location, payload, opts).await
+        let r = self.inner.put_opts(location, payload, opts).await;
+        if r.is_ok() && Self::take(&self.lose_put_answers) {
+            return Err(Self::injected());
+        }
+        r
     }
 
     async fn put_multipart_opts(&self, location: &Path, opts: PutMultipartOptions) -> Result<Box<dyn MultipartUpload>> {

@@ -23,7 +23,7 @@ fn small_parts() -> ExecutorConfig {
     ExecutorConfig {
         // Objects over 5 MiB use multipart with 5 MiB parts (the S3 minimum), so the large-object
         // path is exercised without hundreds of megabytes.
-        tuning: CopyTuning { multipart_threshold: 5 * 1024 * 1024, part_size: 5 * 1024 * 1024 },
+        tuning: CopyTuning { multipart_threshold: 5 * 1024 * 1024, part_size: 5 * 1024 * 1024, parts_in_flight: 2 },
         base_backoff: Duration::from_millis(10),
         ..ExecutorConfig::default()
     }
@@ -221,4 +221,44 @@ async fn a_store_that_is_down_fails_the_move_and_loses_nothing() {
     assert_eq!(read(&hot, "photos/a.jpg").await.as_deref(), Some(&b"keep me"[..]));
     assert_eq!(ex.journal().locate("photos", "a.jpg").unwrap().unwrap().tier, "hot");
     assert!(ex.journal().open_moves().unwrap().is_empty(), "a failed move leaves nothing in flight");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_whose_answer_was_lost_is_recognised_by_the_retry_and_not_duplicated() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = local(d.path(), "hot");
+    let cold = FaultyStore::new(local(d.path(), "cold"));
+    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"payload")).await.unwrap();
+    cold.lose_put_answers.store(1, Ordering::SeqCst);
+    let ex = executor(Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), cold.clone())]), d.path(), small_parts());
+    ex.scan("photos", "").await.unwrap();
+    let o = ex.move_object(&req("a.jpg", "cold")).await;
+    assert!(matches!(o, MoveOutcome::Done { verified_by: "already present", .. }), "{o:?}");
+    let cold_dyn: Arc<dyn ObjectStore> = cold;
+    assert_eq!(read(&cold_dyn, "photos/a.jpg").await.as_deref(), Some(&b"payload"[..]));
+    assert_eq!(read(&hot, "photos/a.jpg").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recovery_of_an_interrupted_intent_never_deletes_an_object_that_is_not_its_copy() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = local(d.path(), "hot");
+    let cold = local(d.path(), "cold");
+    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"source bytes")).await.unwrap();
+    hot.put(&Path::from("photos/b.jpg"), PutPayload::from_static(b"b source")).await.unwrap();
+    let ex = executor(Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), cold.clone())]), d.path(), small_parts());
+    ex.scan("photos", "").await.unwrap();
+    // Two moves that "crashed" after their intent: one left its own complete copy, the other
+    // finds someone else's object at the destination.
+    ex.journal().move_intent("d1", "photos", "a.jpg", "hot", "cold", None, 12).unwrap();
+    cold.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"source bytes")).await.unwrap();
+    ex.journal().move_intent("d2", "photos", "b.jpg", "hot", "cold", None, 8).unwrap();
+    cold.put(&Path::from("photos/b.jpg"), PutPayload::from_static(b"not ours")).await.unwrap();
+    let r = tierd::executor::recover::recover(&ex).await.unwrap();
+    assert_eq!(r.undone, 2, "{r:?}");
+    assert_eq!(read(&cold, "photos/a.jpg").await, None, "the move's own copy is removed");
+    assert_eq!(read(&cold, "photos/b.jpg").await.as_deref(), Some(&b"not ours"[..]), "someone else's object is kept");
+    assert_eq!(read(&hot, "photos/a.jpg").await.as_deref(), Some(&b"source bytes"[..]));
+    assert_eq!(read(&hot, "photos/b.jpg").await.as_deref(), Some(&b"b source"[..]));
+    assert!(ex.journal().open_moves().unwrap().is_empty());
 }

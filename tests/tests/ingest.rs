@@ -242,3 +242,17 @@ async fn log_objects_written_by_the_servers_own_access_logging_are_found_and_rea
     assert!(v["objects"].as_u64().unwrap() >= 1, "no log object found: {v}");
     assert!(v["events"].as_u64().unwrap() + v["bad_lines"]["count"].as_u64().unwrap() >= 1, "{v}");
 }
+
+#[test]
+fn a_ceph_line_holding_several_entries_gives_every_event() {
+    // Under load, Ceph releases before the fix of ceph/ceph#68881 write entries back to back.
+    let dir = tempfile::tempdir().unwrap();
+    let text = String::from_utf8(sample("ceph-ops.log")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let joined = format!("{}{}\n{}\n", lines[0], lines[1], lines[2]);
+    let log = dir.path().join("ops.log");
+    std::fs::write(&log, joined).unwrap();
+    let v = tierd(dir.path(), &["ingest", "--logs", log.to_str().unwrap(), "--json"]).json();
+    assert_eq!(v["formats"]["ceph"], 3);
+    assert_eq!(v["bad_lines"]["count"], 0);
+}

@@ -79,9 +79,10 @@ async fn objects(ex: &Executor, scope: &Scope) -> anyhow::Result<Vec<(String, St
 async fn run_moves(ex: &Executor, list: Vec<(String, String, String)>, verb: &str, json_out: bool) -> anyhow::Result<ExitCode> {
     let at = rfc3339(chrono::Utc::now());
     let mut reqs = Vec::new();
-    for (bucket, key, to) in list {
+    let mut decisions = Vec::new();
+    let ids = ex.journal().next_decision_ids("op", &at, list.len())?;
+    for ((bucket, key, to), id) in list.into_iter().zip(ids) {
         let from = ex.journal().locate(&bucket, &key)?.map(|e| e.tier);
-        let id = ex.journal().next_decision_id("op", &at)?;
         let d = Decision {
             id: id.clone(),
             at: at.clone(),
@@ -99,10 +100,12 @@ async fn run_moves(ex: &Executor, list: Vec<(String, String, String)>, verb: &st
             state: State::Running,
             why: None,
         };
-        ex.journal().record_decision(&d)?;
+        decisions.push(d);
         reqs.push(MoveRequest { decision_id: id, bucket, key, to });
     }
+    ex.journal().record_decisions(&decisions)?;
     let outcomes = ex.apply(reqs).await;
+    let mut states = Vec::with_capacity(outcomes.len());
     let mut out = std::io::stdout().lock();
     let (mut done, mut bytes, mut bad) = (0u64, 0u64, 0u64);
     for (r, o) in &outcomes {
@@ -118,7 +121,7 @@ async fn run_moves(ex: &Executor, list: Vec<(String, String, String)>, verb: &st
                 (State::Failed, Some(w.as_str()))
             }
         };
-        ex.journal().set_decision_state(&r.decision_id, state, why)?;
+        states.push((r.decision_id.clone(), state, why.map(str::to_string)));
         if json_out {
             writeln!(out, "{}", json!({"decision": r.decision_id, "bucket": r.bucket, "key": r.key, "to": r.to, "state": state.as_str(), "why": why}))?;
         } else {
@@ -130,6 +133,7 @@ async fn run_moves(ex: &Executor, list: Vec<(String, String, String)>, verb: &st
             }
         }
     }
+    ex.journal().set_decision_states(&states)?;
     if !json_out {
         writeln!(out, "{done} moved ({bytes} bytes), {bad} failed or aborted, {} skipped", outcomes.len() as u64 - done - bad)?;
     }

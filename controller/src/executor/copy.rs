@@ -61,11 +61,13 @@ pub struct CopyTuning {
     pub multipart_threshold: u64,
     /// Part size for larger objects (at least 5 MiB for S3).
     pub part_size: usize,
+    /// Parts of one object uploading at once.
+    pub parts_in_flight: usize,
 }
 
 impl Default for CopyTuning {
     fn default() -> Self {
-        CopyTuning { multipart_threshold: 16 * 1024 * 1024, part_size: 16 * 1024 * 1024 }
+        CopyTuning { multipart_threshold: 16 * 1024 * 1024, part_size: 16 * 1024 * 1024, parts_in_flight: 4 }
     }
 }
 
@@ -116,11 +118,23 @@ pub async fn copy_verified(
         }
         let body = buf.freeze();
         let md5_etag = hex(&Md5::digest(&body));
-        let put = dst
+        let checksum = hex(&sha.finalize());
+        let put = match dst
             .put_opts(dst_path, PutPayload::from(body), PutOptions { mode: PutMode::Create, ..PutOptions::default() })
             .await
-            .map_err(CopyError::from_store)?;
-        let checksum = hex(&sha.finalize());
+        {
+            Ok(p) => p,
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                // Either someone else's object (refuse), or this very copy, written by an
+                // earlier attempt whose answer was lost (the same bytes: carry on).
+                let (n, sum) = read_checksum(dst, dst_path).await?;
+                if n == size && sum == checksum {
+                    return Ok(Copied { size, checksum, dest_etag: None, verified_by: "already present" });
+                }
+                return Err(CopyError::DestinationExists);
+            }
+            Err(e) => return Err(CopyError::from_store(e)),
+        };
         return verify(dst, dst_path, size, &checksum, put.e_tag, &md5_etag).await;
     }
 
@@ -134,6 +148,7 @@ pub async fn copy_verified(
     let mut part = BytesMut::with_capacity(tuning.part_size);
     let mut part_md5s: Vec<u8> = Vec::new();
     let mut parts = 0usize;
+    let mut in_flight = futures::stream::FuturesUnordered::new();
     let result: Result<(), CopyError> = async {
         loop {
             let next = stream.next().await;
@@ -150,14 +165,25 @@ pub async fn copy_verified(
                 let body = part.split_to(take).freeze();
                 part_md5s.extend_from_slice(&Md5::digest(&body));
                 parts += 1;
-                upload.put_part(PutPayload::from(body)).await.map_err(CopyError::from_store)?;
+                // Parts upload concurrently, at most `parts_in_flight` at once (memory stays
+                // bounded by that many parts); the upload assembles them in call order.
+                in_flight.push(upload.put_part(PutPayload::from(body)));
+                if in_flight.len() >= tuning.parts_in_flight.max(1) {
+                    if let Some(r) = in_flight.next().await {
+                        r.map_err(CopyError::from_store)?;
+                    }
+                }
             }
             if done {
+                while let Some(r) = in_flight.next().await {
+                    r.map_err(CopyError::from_store)?;
+                }
                 return Ok(());
             }
         }
     }
     .await;
+    drop(in_flight);
     if let Err(e) = result {
         let _ = upload.abort().await;
         return Err(e);
@@ -180,6 +206,11 @@ async fn verify(
     put_etag: Option<String>,
     md5_etag: &str,
 ) -> Result<Copied, CopyError> {
+    // The store's answer to the write: an MD5 etag equal to the one computed while reading the
+    // source proves it stored exactly these bytes (S3 computes it over what it received).
+    if put_etag.as_deref().map(|e| e.trim_matches('"').to_ascii_lowercase()).as_deref() == Some(md5_etag) {
+        return Ok(Copied { size, checksum: checksum.to_string(), dest_etag: put_etag, verified_by: "etag" });
+    }
     let meta = dst.head(dst_path).await.map_err(CopyError::from_store)?;
     if meta.size != size {
         return Err(CopyError::Verify(format!("the destination has {} bytes, expected {size}", meta.size)));

@@ -246,17 +246,8 @@ impl Executor {
             }
             Err(e) => return Err(Attempt::Transient(e.to_string())),
         };
-        // 1. Destination must be free; then journal the intent.
-        match dst.head(&dst_path).await {
-            Ok(_) => {
-                return Ok(MoveOutcome::Aborted(format!(
-                    "{} already holds {}/{}; tierd never overwrites",
-                    req.to, req.bucket, req.key
-                )));
-            }
-            Err(object_store::Error::NotFound { .. }) => {}
-            Err(e) => return Err(Attempt::Transient(e.to_string())),
-        }
+        // 1. Journal the intent. (The destination must be free: `copy_verified` writes small
+        //    objects create-only and checks before a multipart upload.)
         let id = self
             .journal()
             .move_intent(&req.decision_id, &req.bucket, &req.key, &entry.tier, &req.to, meta.e_tag.as_deref(), meta.size)
@@ -269,13 +260,15 @@ impl Executor {
             Ok(c) => c,
             Err(e) => {
                 let (state, why, retry) = match &e {
-                    CopyError::Transient(w) => {
-                        // The destination was free when this attempt began: whatever is there
-                        // now (a PUT whose answer was lost) is this attempt's, unverified.
-                        let _ = dst.delete(&dst_path).await;
-                        (MoveState::Failed, w.clone(), true)
-                    }
-                    CopyError::SourceChanged(_) | CopyError::DestinationExists => (MoveState::Aborted, e.to_string(), false),
+                    // A write whose answer was lost may have landed: the next attempt finds it
+                    // and recognises its own bytes. Nothing is deleted on a guess.
+                    CopyError::Transient(w) => (MoveState::Failed, w.clone(), true),
+                    CopyError::SourceChanged(_) => (MoveState::Aborted, e.to_string(), false),
+                    CopyError::DestinationExists => (
+                        MoveState::Aborted,
+                        format!("{} already holds {}/{}; tierd never overwrites", req.to, req.bucket, req.key),
+                        false,
+                    ),
                     CopyError::Verify(_) => {
                         // A destination that does not verify is ours and wrong: remove it.
                         let _ = dst.delete(&dst_path).await;
@@ -311,7 +304,7 @@ impl Executor {
             attempts: 1,
         };
         // 5-6. Delete the source if unchanged, then done.
-        match recover::finish_copied(self, &row).await {
+        match recover::finish_copied(self, &row, true).await {
             Ok(MoveState::Done) => Ok(MoveOutcome::Done {
                 from: entry.tier,
                 bytes: copied.size,

@@ -2,7 +2,7 @@
 //!
 //! | journalled state | what is true | what recovery does |
 //! |---|---|---|
-//! | `intent` | the destination may hold a partial or unverified copy made by this move | source unchanged: remove the destination copy, mark `aborted` (the move can be planned again); source gone: keep everything, mark `failed` for an operator |
+//! | `intent` | the destination may hold this move's complete but unverified copy (writes are atomic) | source intact: remove the destination only if it holds the source's exact bytes, mark `aborted` (the move can be planned again); source gone: keep everything, mark `failed` for an operator |
 //! | `copied` | the destination holds a verified copy | source still the copied version: delete it; source gone (deleted before the crash): nothing to delete; then `done` and the catalog change. Source changed: remove the copy, `aborted` |
 //!
 //! No step ever deletes the only copy of an object.
@@ -28,12 +28,24 @@ pub enum FinishError {
 ///
 /// # Errors
 /// A store error (retry later: the state stays `copied`) or a journal error.
-pub(crate) async fn finish_copied(ex: &Executor, m: &MoveRow) -> Result<MoveState, FinishError> {
+pub(crate) async fn finish_copied(ex: &Executor, m: &MoveRow, just_verified: bool) -> Result<MoveState, FinishError> {
     let transient = |e: String| FinishError::Transient(e);
     let (src, src_path) = ex.tiers.object(&m.from_tier, &m.bucket, &m.key).map_err(|e| transient(e.to_string()))?;
     let (dst, dst_path) = ex.tiers.object(&m.to_tier, &m.bucket, &m.key).map_err(|e| transient(e.to_string()))?;
-    // The destination must still be the verified copy before the source may go.
-    let dmeta = match dst.head(&dst_path).await {
+    // The destination must still be the verified copy before the source may go (after a crash,
+    // check again; in the same run the copy was verified a moment ago).
+    let head = if just_verified {
+        Ok(object_store::ObjectMeta {
+            location: dst_path.clone(),
+            last_modified: chrono::Utc::now(),
+            size: m.src_size.unwrap_or_default(),
+            e_tag: m.dest_etag.clone(),
+            version: None,
+        })
+    } else {
+        dst.head(&dst_path).await
+    };
+    let dmeta = match head {
         Ok(d) => d,
         Err(object_store::Error::NotFound { .. }) => {
             ex.journal()
@@ -106,7 +118,7 @@ pub async fn recover(ex: &Executor) -> Result<RecoveryReport, ExecError> {
     let mut r = RecoveryReport::default();
     for m in open {
         match m.state {
-            MoveState::Copied => match finish_copied(ex, &m).await {
+            MoveState::Copied => match finish_copied(ex, &m, false).await {
                 Ok(MoveState::Done) => r.finished += 1,
                 Ok(MoveState::Aborted) => r.undone += 1,
                 Ok(_) => r.failed += 1,
@@ -131,15 +143,23 @@ async fn undo_intent(ex: &Executor, m: &MoveRow) -> Result<MoveState, CopyError>
     let (dst, dst_path) = ex.tiers.object(&m.to_tier, &m.bucket, &m.key).map_err(|e| CopyError::Transient(e.to_string()))?;
     let journal_err = |e: JournalError| CopyError::Permanent(e.to_string());
     match src.head(&src_path).await {
-        Ok(_) => {
-            // The source is intact: whatever this move wrote to the destination goes.
-            match dst.delete(&dst_path).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+        Ok(smeta) => {
+            // The source is intact. Writes are atomic (a PUT, a completed multipart upload), so
+            // the destination holds either nothing, this move's complete copy, or an object that
+            // is not this move's. Only a copy with the source's exact bytes is removed.
+            let why = match dst.head(&dst_path).await {
+                Err(object_store::Error::NotFound { .. }) => "interrupted before the copy was written; nothing to undo",
                 Err(e) => return Err(CopyError::Transient(e.to_string())),
-            }
-            ex.journal()
-                .move_end(m.id, MoveState::Aborted, Some("interrupted before the copy was verified; the partial copy was removed"))
-                .map_err(journal_err)?;
+                Ok(d) if d.size == smeta.size && read_checksum(&dst, &dst_path).await? == read_checksum(&src, &src_path).await? => {
+                    match dst.delete(&dst_path).await {
+                        Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                        Err(e) => return Err(CopyError::Transient(e.to_string())),
+                    }
+                    "interrupted before the copy was verified; the copy was removed, the source kept"
+                }
+                Ok(_) => "interrupted; the destination holds an object that is not this move's copy, left untouched",
+            };
+            ex.journal().move_end(m.id, MoveState::Aborted, Some(why)).map_err(journal_err)?;
             Ok(MoveState::Aborted)
         }
         Err(object_store::Error::NotFound { .. }) => {

@@ -51,6 +51,10 @@ impl Journal {
     /// # Errors
     /// SQLite errors; then none of them is saved.
     pub fn save_checkpoints(&mut self, cps: &[Checkpoint]) -> Result<()> {
+        self.durably(|j| j.save_checkpoints_inner(cps))
+    }
+
+    fn save_checkpoints_inner(&mut self, cps: &[Checkpoint]) -> Result<()> {
         let now = chrono::Utc::now().to_rfc3339();
         let path = self.path().to_path_buf();
         let err = |source| super::JournalError::Sqlite { path: path.clone(), source };

@@ -21,12 +21,20 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn next_decision_id(&mut self, kind: &str, at: &str) -> Result<String> {
+        Ok(self.next_decision_ids(kind, at, 1)?.remove(0))
+    }
+
+    /// `n` new decision ids in sequence (for decisions recorded together).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn next_decision_ids(&mut self, kind: &str, at: &str, n: usize) -> Result<Vec<String>> {
         let seq: i64 = {
             let r = self.conn().query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM decision", [], |r| r.get(0));
             r.map_err(|e| self.err(e))?
         };
         let compact: String = at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        Ok(format!("{kind}-{compact}-{seq:06}"))
+        Ok((0..n.max(1) as i64).map(|i| format!("{kind}-{compact}-{:06}", seq + i)).collect())
     }
 
     /// Records a decision (or replaces the record of the same id, e.g. on a state change).
@@ -44,6 +52,21 @@ impl Journal {
         r.map(drop).map_err(|e| self.err(e))
     }
 
+    /// Records many decisions in one transaction (one disk sync for all of them).
+    ///
+    /// # Errors
+    /// SQLite or serialisation errors; then none is recorded.
+    pub fn record_decisions(&mut self, ds: &[Decision]) -> Result<()> {
+        self.conn().execute_batch("BEGIN").map_err(|e| self.err(e))?;
+        for d in ds {
+            if let Err(e) = self.record_decision(d) {
+                let _ = self.conn().execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        self.conn().execute_batch("COMMIT").map_err(|e| self.err(e))
+    }
+
     /// Sets a decision's state (and why), keeping the rest of its record.
     ///
     /// # Errors
@@ -55,6 +78,21 @@ impl Journal {
             self.record_decision(&d)?;
         }
         Ok(())
+    }
+
+    /// Sets many decisions' states in one transaction.
+    ///
+    /// # Errors
+    /// SQLite errors; then none is changed.
+    pub fn set_decision_states(&mut self, changes: &[(String, State, Option<String>)]) -> Result<()> {
+        self.conn().execute_batch("BEGIN").map_err(|e| self.err(e))?;
+        for (id, state, why) in changes {
+            if let Err(e) = self.set_decision_state(id, *state, why.as_deref()) {
+                let _ = self.conn().execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        self.conn().execute_batch("COMMIT").map_err(|e| self.err(e))
     }
 
     /// One decision by id.

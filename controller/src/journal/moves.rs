@@ -99,13 +99,15 @@ impl Journal {
         src_size: u64,
     ) -> Result<i64> {
         let t = now();
-        let r = self.conn().execute(
+        self.durably(|j| {
+            let r = j.conn().execute(
             "INSERT INTO move (decision_id, bucket, key, from_tier, to_tier, state, src_etag, src_size, created_at, updated_at, attempts)
              VALUES (?1, ?2, ?3, ?4, ?5, 'intent', ?6, ?7, ?8, ?8, 1)",
-            params![decision_id, bucket, key, from, to, src_etag, src_size as i64, t],
-        );
-        r.map_err(|e| self.err(e))?;
-        Ok(self.conn().last_insert_rowid())
+                params![decision_id, bucket, key, from, to, src_etag, src_size as i64, t],
+            );
+            r.map_err(|e| j.err(e))?;
+            Ok(j.conn().last_insert_rowid())
+        })
     }
 
     /// Step 4: the destination holds a verified copy.
@@ -113,11 +115,13 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn move_copied(&mut self, id: i64, checksum: &str, dest_etag: Option<&str>) -> Result<()> {
-        let r = self.conn().execute(
-            "UPDATE move SET state = 'copied', checksum = ?2, dest_etag = ?3, updated_at = ?4 WHERE id = ?1",
-            params![id, checksum, dest_etag, now()],
-        );
-        r.map(drop).map_err(|e| self.err(e))
+        self.durably(|j| {
+            let r = j.conn().execute(
+                "UPDATE move SET state = 'copied', checksum = ?2, dest_etag = ?3, updated_at = ?4 WHERE id = ?1",
+                params![id, checksum, dest_etag, now()],
+            );
+            r.map(drop).map_err(|e| j.err(e))
+        })
     }
 
     /// Ends a move (done, aborted or failed), with the error or reason if any.

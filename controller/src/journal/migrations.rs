@@ -110,6 +110,30 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_sees_committed_state_while_a_writer_holds_a_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.db");
+        let mut writer = Journal::open(&p).unwrap();
+        let mut reader = Journal::open(&p).unwrap();
+        let e = crate::journal::catalog::Entry {
+            bucket: "b".into(),
+            key: "k".into(),
+            tier: "onprem".into(),
+            size: 1,
+            etag: None,
+            checksum: None,
+            since: "2026-11-29T00:00:00Z".into(),
+            decision_id: None,
+        };
+        writer.upsert_entry(&e).unwrap();
+        // The service is mid-transaction (WAL): the CLI still reads, and sees the last commit.
+        writer.conn().execute_batch("BEGIN IMMEDIATE; UPDATE catalog SET tier = 'cloud';").unwrap();
+        assert_eq!(reader.locate("b", "k").unwrap().unwrap().tier, "onprem");
+        writer.conn().execute_batch("COMMIT").unwrap();
+        assert_eq!(reader.locate("b", "k").unwrap().unwrap().tier, "cloud");
+    }
+
+    #[test]
     fn a_journal_from_a_newer_tierd_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("j.db");

@@ -9,7 +9,6 @@ use anyhow::{bail, Context};
 use models::frame::{EventWriter, ExportFormat};
 use models::parse::Format;
 
-use crate::config::Config;
 use crate::ingest::{self, summary::Summary, IngestOptions};
 use crate::journal::Journal;
 
@@ -60,13 +59,7 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
 }
 
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
-    let config = match &args.config {
-        Some(p) => Config::load(p).map_err(|diags| {
-            let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
-            anyhow::anyhow!("the configuration is not valid:\n{}", text.join("\n"))
-        })?,
-        None => Config::embedded(),
-    };
+    let config = super::common::load_config(args.config.as_deref())?;
     let sources = if args.logs.is_empty() { config.ingest_sources.clone() } else { args.logs.clone() };
     if sources.is_empty() {
         bail!("no log sources: give --logs PATH... or set ingest.sources in the configuration");

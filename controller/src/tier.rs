@@ -64,6 +64,18 @@ pub fn open_url(url: &str, options: &BTreeMap<String, String>) -> Result<StoreLo
         "s3" => {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            // A vault bucket with S3 Object Lock default retention refuses uploads without a
+            // checksum: with `checksum_algorithm = "sha256"`, object_store sends the checksum,
+            // and this header says so as the AWS SDKs do (client options first: setting them
+            // later would reset the ones below).
+            let sha256 = options
+                .iter()
+                .any(|(k, v)| k.ends_with("checksum_algorithm") && v.eq_ignore_ascii_case("sha256"));
+            if sha256 {
+                let mut h = http::HeaderMap::new();
+                h.insert("x-amz-sdk-checksum-algorithm", http::HeaderValue::from_static("SHA256"));
+                b = b.with_client_options(object_store::ClientOptions::new().with_default_headers(h));
+            }
             let mut allow_http = None;
             for (k, v) in options {
                 if k == "allow_http" || k == "aws_allow_http" {

@@ -262,3 +262,20 @@ async fn recovery_of_an_interrupted_intent_never_deletes_an_object_that_is_not_i
     assert_eq!(read(&hot, "photos/b.jpg").await.as_deref(), Some(&b"b source"[..]));
     assert!(ex.journal().open_moves().unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshots_go_into_a_vault_bucket_with_object_lock_retention() {
+    let server = S3Server::start().expect("the S3 server starts");
+    server.create_locked_bucket("vault", 1).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let hot = local(d.path(), "hot");
+    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"keep this safe")).await.unwrap();
+    // Such a bucket refuses uploads without a checksum; the tier option provides it.
+    let mut opts = server.options();
+    opts.insert("checksum_algorithm".into(), "sha256".into());
+    let vault = tierd::tier::open_tier(&TierConfig { name: "vault".into(), url: "s3://vault".into(), min_storage_days: 0, options: opts }).unwrap();
+    let ex = executor(Tiers::from_stores(vec![("hot".into(), hot), ("vault".into(), vault)]), d.path(), small_parts());
+    let snap = snapshot::create(&ex, "vault", "photos", "", "locked-1").await.unwrap();
+    assert_eq!(snap.objects, 1);
+    assert!(snapshot::verify(&ex, "locked-1").await.unwrap().is_empty());
+}

@@ -28,6 +28,17 @@ pub enum CopyError {
 }
 
 impl CopyError {
+    /// Sorts an error of the destination store: there, "not found" means a missing bucket or
+    /// container (a configuration problem), not a changed source.
+    pub fn from_dest_store(e: object_store::Error) -> CopyError {
+        match e {
+            object_store::Error::NotFound { .. } => {
+                CopyError::Permanent(format!("the destination does not exist (a missing bucket?): {e}"))
+            }
+            other => CopyError::from_store(other),
+        }
+    }
+
     /// Sorts a store error: missing objects and failed preconditions are final for this attempt,
     /// everything else (timeouts, 5xx, connection errors) may pass.
     pub fn from_store(e: object_store::Error) -> CopyError {
@@ -133,7 +144,7 @@ pub async fn copy_verified(
                 }
                 return Err(CopyError::DestinationExists);
             }
-            Err(e) => return Err(CopyError::from_store(e)),
+            Err(e) => return Err(CopyError::from_dest_store(e)),
         };
         return verify(dst, dst_path, size, &checksum, put.e_tag, &md5_etag).await;
     }
@@ -144,7 +155,7 @@ pub async fn copy_verified(
         Err(object_store::Error::NotFound { .. }) => {}
         Err(e) => return Err(CopyError::from_store(e)),
     }
-    let mut upload = dst.put_multipart(dst_path).await.map_err(CopyError::from_store)?;
+    let mut upload = dst.put_multipart(dst_path).await.map_err(CopyError::from_dest_store)?;
     let mut part = BytesMut::with_capacity(tuning.part_size);
     let mut part_md5s: Vec<u8> = Vec::new();
     let mut parts = 0usize;
@@ -170,13 +181,13 @@ pub async fn copy_verified(
                 in_flight.push(upload.put_part(PutPayload::from(body)));
                 if in_flight.len() >= tuning.parts_in_flight.max(1) {
                     if let Some(r) = in_flight.next().await {
-                        r.map_err(CopyError::from_store)?;
+                        r.map_err(CopyError::from_dest_store)?;
                     }
                 }
             }
             if done {
                 while let Some(r) = in_flight.next().await {
-                    r.map_err(CopyError::from_store)?;
+                    r.map_err(CopyError::from_dest_store)?;
                 }
                 return Ok(());
             }
@@ -192,7 +203,7 @@ pub async fn copy_verified(
         let _ = upload.abort().await;
         return Err(CopyError::SourceChanged(format!("read {size} bytes, expected {expected_size}")));
     }
-    let put = upload.complete().await.map_err(CopyError::from_store)?;
+    let put = upload.complete().await.map_err(CopyError::from_dest_store)?;
     let md5_etag = format!("{}-{parts}", hex(&Md5::digest(&part_md5s)));
     let checksum = hex(&sha.finalize());
     verify(dst, dst_path, size, &checksum, put.e_tag, &md5_etag).await

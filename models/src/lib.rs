@@ -5,6 +5,10 @@
 //! - [`event`]: the normalised [`AccessEvent`], [`OpClass`], [`ConfigKind`].
 //! - [`parse`]: one parser per log format, and [`parse::detect`].
 //! - [`frame`]: events as polars frames; Parquet and NDJSON export.
+//! - [`features`]: behaviour features per subject and window, and per object (polars).
+//! - [`detect`]: anomaly detectors (robust baseline, k-means), the combined calibrated model,
+//!   explanations and versioned artifacts.
+//! - [`generator`]: a seeded S3 access-log workload generator with injected incidents.
 //!
 //! # Example
 //! ```
@@ -15,8 +19,11 @@
 //! assert_eq!(event.key.as_deref(), Some("k"));
 //! ```
 
+pub mod detect;
 pub mod event;
+pub mod features;
 pub mod frame;
+pub mod generator;
 pub mod parse;
 
 pub use event::{AccessEvent, ConfigKind, OpClass, Origin};
@@ -32,6 +39,21 @@ pub enum Error {
     /// A frame or file that does not have the event schema.
     #[error("{0}")]
     Schema(String),
+    /// A detector or model was given no rows to fit or score.
+    #[error("{0}: no rows; fitting and scoring need at least one feature row")]
+    EmptyInput(&'static str),
+    /// A model artifact that does not fit this build (other format version or feature list).
+    #[error("{0}")]
+    ArtifactMismatch(String),
+    /// A model artifact that is not valid JSON of the artifact schema.
+    #[error("{path}: not a tierd model artifact: {source}")]
+    ArtifactJson { path: String, source: serde_json::Error },
+    /// A setting out of its range (named, with the valid range).
+    #[error("{0}")]
+    Config(String),
+    /// The clustering library refused to fit.
+    #[error("k-means: {0}")]
+    Clustering(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

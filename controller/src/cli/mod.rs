@@ -5,6 +5,7 @@ pub mod common;
 pub mod ingest;
 pub mod moves;
 pub mod snapshot;
+pub mod train;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,8 @@ pub enum Command {
     Recover(moves::RecoverArgs),
     /// Snapshots into the vault: create, list, show, verify, restore.
     Snapshot(snapshot::SnapshotArgs),
+    /// Learn the behaviour model from access logs.
+    Train(train::TrainArgs),
 }
 
 /// Runs the parsed command line.
@@ -49,5 +52,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Locate(a) => moves::run_locate(a),
         Command::Recover(a) => moves::run_recover(a),
         Command::Snapshot(a) => snapshot::run(a),
+        Command::Train(a) => train::run(a),
     }
 }

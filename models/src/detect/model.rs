@@ -1,0 +1,603 @@
+//! The combined model: robust baseline + k-means, normalised into one score in [0, 1], a
+//! threshold calibrated to a false-alarm budget, learning mode, explanations and the artifact.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Detector, KMeansDetector, RobustBaseline, SubjectScore, quantile};
+use crate::event::AccessEvent;
+use crate::features::{self, FeatureConfig, History, Subject, SubjectKind, WindowFeatures};
+use crate::{Error, Result};
+
+/// The artifact format this build writes and reads. Bumped whenever the artifact's meaning
+/// changes (fields, feature semantics, scoring).
+pub const FORMAT_VERSION: u32 = 1;
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// Model settings. Every field has a default; [`ModelConfig::check`] validates ranges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    pub features: FeatureConfig,
+    /// Scores of windows in the first `learning_days` of the training logs are flagged
+    /// `learning`: computed and logged, never acted on. Also the start-up transient ("everything
+    /// is new") the detectors are not fitted on when there is data after it.
+    pub learning_days: f64,
+    /// The false-alarm budget the threshold is calibrated to on the training period: alarms per
+    /// bucket-day (default 1/30: one per 30 bucket-days).
+    pub false_alarms_per_bucket_day: f64,
+    /// Multiplies the calibrated threshold (on the normalised scale, before mapping to [0, 1]):
+    /// above 1 trades recall for fewer false alarms on data the model was not fitted on. The
+    /// default, 0.9, was chosen on the evaluation's tuning seeds (docs/BENCHMARKS-models.md).
+    pub threshold_margin: f64,
+    /// How many contributing features each score carries.
+    pub top_features: usize,
+    /// Fewest windows an hour-of-week (or a subject) needs for its own baseline statistics.
+    pub min_rows: usize,
+    /// Smallest robust standard deviation of a volume feature, on the `ln(1 + x)` scale
+    /// (0.5: a factor of about 1.65 is one deviation).
+    pub volume_floor: f64,
+    /// Smallest robust standard deviation of a rare-event feature (0.1: a single occurrence
+    /// where there were none is about 7 deviations).
+    pub rare_floor: f64,
+    /// Smallest robust standard deviation of a bytes feature (1.5: bytes vary by a factor of
+    /// about 4.5 in normal traffic).
+    pub bytes_floor: f64,
+    /// The quantile of each feature's training deviations that its deviations are divided by.
+    pub feature_quantile: f64,
+    /// The smallest such divisor, in robust standard deviations.
+    pub feature_scale_floor: f64,
+    /// The robust baseline's raw score sums this many of the largest normalised deviations.
+    pub top_k: usize,
+    pub kmeans_clusters: usize,
+    /// k-means is fitted on at most this many rows per subject kind (a fixed-stride sample).
+    pub kmeans_max_rows: usize,
+    /// Centroids holding less of the training rows than this are not scored against.
+    pub min_cluster_share: f64,
+    pub seed: u64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            features: FeatureConfig::default(),
+            learning_days: 7.0,
+            false_alarms_per_bucket_day: 1.0 / 30.0,
+            threshold_margin: 0.9,
+            top_features: 3,
+            min_rows: 8,
+            volume_floor: 0.5,
+            rare_floor: 0.1,
+            bytes_floor: 1.5,
+            feature_quantile: 0.999,
+            feature_scale_floor: 3.0,
+            top_k: 3,
+            kmeans_clusters: 8,
+            kmeans_max_rows: 20_000,
+            min_cluster_share: 0.05,
+            seed: 42,
+        }
+    }
+}
+
+impl ModelConfig {
+    /// Checks every setting, reporting all problems at once.
+    ///
+    /// # Errors
+    /// [`Error::Config`] listing each out-of-range setting with its valid range.
+    pub fn check(&self) -> Result<()> {
+        let mut problems = Vec::new();
+        if let Err(e) = self.features.check() {
+            problems.push(e.to_string());
+        }
+        let mut need = |ok: bool, msg: String| {
+            if !ok {
+                problems.push(msg);
+            }
+        };
+        need(
+            self.learning_days >= 0.0 && self.learning_days.is_finite(),
+            format!(
+                "learning_days = {}: expected 0 or more days (default 7)",
+                self.learning_days
+            ),
+        );
+        need(
+            self.false_alarms_per_bucket_day >= 0.0 && self.false_alarms_per_bucket_day <= 288.0,
+            format!(
+                "false_alarms_per_bucket_day = {}: expected 0 to 288 (default 0.0333, one per 30 bucket-days)",
+                self.false_alarms_per_bucket_day
+            ),
+        );
+        need(
+            self.threshold_margin > 0.0 && self.threshold_margin.is_finite(),
+            format!(
+                "threshold_margin = {}: expected a positive number (default 0.9)",
+                self.threshold_margin
+            ),
+        );
+        need(
+            self.min_rows >= 1,
+            format!(
+                "min_rows = {}: expected 1 or more (default 8)",
+                self.min_rows
+            ),
+        );
+        need(
+            self.volume_floor > 0.0 && self.rare_floor > 0.0 && self.bytes_floor > 0.0,
+            format!(
+                "volume_floor = {}, rare_floor = {}, bytes_floor = {}: expected positive numbers (defaults 0.5, 0.1, 1.5)",
+                self.volume_floor, self.rare_floor, self.bytes_floor
+            ),
+        );
+        need(
+            (0.5..=1.0).contains(&self.feature_quantile),
+            format!(
+                "feature_quantile = {}: expected 0.5 to 1 (default 0.999)",
+                self.feature_quantile
+            ),
+        );
+        need(
+            self.feature_scale_floor > 0.0,
+            format!(
+                "feature_scale_floor = {}: expected a positive number (default 3)",
+                self.feature_scale_floor
+            ),
+        );
+        need(
+            (1..=crate::features::N_FEATURES).contains(&self.top_k),
+            format!(
+                "top_k = {}: expected 1 to {} (default 3)",
+                self.top_k,
+                crate::features::N_FEATURES
+            ),
+        );
+        need(
+            (1..=64).contains(&self.kmeans_clusters),
+            format!(
+                "kmeans_clusters = {}: expected 1 to 64 (default 8)",
+                self.kmeans_clusters
+            ),
+        );
+        need(
+            self.kmeans_max_rows >= 1,
+            format!(
+                "kmeans_max_rows = {}: expected 1 or more (default 20000)",
+                self.kmeans_max_rows
+            ),
+        );
+        need(
+            (0.0..1.0).contains(&self.min_cluster_share),
+            format!(
+                "min_cluster_share = {}: expected 0 to below 1 (default 0.05)",
+                self.min_cluster_share
+            ),
+        );
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Config(format!(
+                "the model configuration is not valid:\n{}",
+                problems.join("\n")
+            )))
+        }
+    }
+}
+
+/// How raw detector scores are brought to a common scale: each is divided by its 99th
+/// percentile over the fitted rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Normalisation {
+    pub baseline_q99: f64,
+    pub kmeans_q99: f64,
+}
+
+/// What training saw and decided.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainSummary {
+    pub events: u64,
+    pub subjects: u64,
+    pub windows: u64,
+    /// Rows the detectors were fitted on (after the learning period when there were any).
+    pub fitted_windows: u64,
+    pub bucket_days: u64,
+    /// Subject-days above the threshold on the fitted rows (what the calibration allowed).
+    pub calibration_alarm_days: u64,
+    /// The highest-scoring fitted windows (one per subject group and day, at most 5): what set
+    /// the threshold, so that an operator can see which normal bursts it had to let through.
+    pub calibration_top: Vec<CalibrationPeak>,
+}
+
+/// One of the highest-scoring windows of the training period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationPeak {
+    pub subject: String,
+    pub window_start_us: i64,
+    pub score: f64,
+    /// The top features, as `name=value (baseline B)`.
+    pub features: Vec<String>,
+}
+
+/// The fitted model; serialised as the artifact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyModel {
+    pub format_version: u32,
+    /// The feature columns, in order: an artifact with another list is refused.
+    pub feature_names: Vec<String>,
+    pub config: ModelConfig,
+    /// First and last training window, µs.
+    pub trained_from_us: i64,
+    pub trained_to_us: i64,
+    /// Windows before this are in learning mode.
+    pub learning_until_us: i64,
+    /// The calibrated threshold in [0, 1].
+    pub threshold: f64,
+    pub normalisation: Normalisation,
+    pub baseline: RobustBaseline,
+    pub kmeans: KMeansDetector,
+    /// The baseline's seen sets and hour-of-week profiles (frozen).
+    pub history: History,
+    pub summary: TrainSummary,
+}
+
+fn group_day(subject: &Subject, window_us: i64) -> (String, i64) {
+    let g = match (&subject.bucket, &subject.principal) {
+        (Some(b), _) => format!("bucket:{b}"),
+        (None, p) => format!("principal:{}", p.as_deref().unwrap_or("anonymous")),
+    };
+    (g, window_us.div_euclid(DAY_US))
+}
+
+impl AnomalyModel {
+    /// Trains on events: extracts features (the history learns), fits both detectors on the
+    /// windows after the learning period (on all windows when there are none after it),
+    /// normalises, calibrates the threshold, and freezes the history.
+    ///
+    /// Returns the model and the live history (frozen, with the key state at the end of the
+    /// training logs) to keep scoring the logs that follow.
+    ///
+    /// # Errors
+    /// An invalid configuration; no events ([`Error::EmptyInput`]); a polars or clustering error.
+    pub fn train(
+        mut events: Vec<AccessEvent>,
+        config: &ModelConfig,
+    ) -> Result<(AnomalyModel, History)> {
+        config.check()?;
+        if events.is_empty() {
+            return Err(Error::EmptyInput("training"));
+        }
+        events.sort_by_key(|e| e.time_us);
+        let n_events = events.len() as u64;
+        let mut history = History::new();
+        let rows = extract_by_day(&events, &mut history, &config.features)?;
+        drop(events);
+        let mut model = Self::fit_rows(&rows, history.clone(), config)?;
+        model.summary.events = n_events;
+        history.freeze();
+        model.history.freeze();
+        Ok((model, history))
+    }
+
+    /// Fits on feature rows with a given baseline history (see [`AnomalyModel::train`]).
+    ///
+    /// # Errors
+    /// An invalid configuration, no rows, or a clustering error.
+    pub fn fit_rows(
+        rows: &WindowFeatures,
+        history: History,
+        config: &ModelConfig,
+    ) -> Result<AnomalyModel> {
+        config.check()?;
+        if rows.is_empty() {
+            return Err(Error::EmptyInput("combined"));
+        }
+        let from = rows.window_start_us.iter().copied().min().unwrap_or(0);
+        let to = rows.window_start_us.iter().copied().max().unwrap_or(0);
+        let learning_until = from + (config.learning_days * DAY_US as f64) as i64;
+        let after: Vec<usize> = (0..rows.len())
+            .filter(|&i| rows.window_start_us[i] >= learning_until)
+            .collect();
+        let fit = if after.is_empty() {
+            rows.clone()
+        } else {
+            select(rows, &after)
+        };
+        let baseline = RobustBaseline::fit(&fit, config)?;
+        let kmeans = KMeansDetector::fit(&fit, config)?;
+        let mut b = baseline.score(&fit)?;
+        let mut k = kmeans.score(&fit)?;
+        let normalisation = Normalisation {
+            baseline_q99: quantile(&mut b, 0.99).max(1.0),
+            kmeans_q99: quantile(&mut k, 0.99).max(1e-6),
+        };
+        let mut model = AnomalyModel {
+            format_version: FORMAT_VERSION,
+            feature_names: features::feature_names(),
+            config: config.clone(),
+            trained_from_us: from,
+            trained_to_us: to,
+            learning_until_us: learning_until,
+            threshold: 0.5,
+            normalisation,
+            baseline,
+            kmeans,
+            history,
+            summary: TrainSummary::default(),
+        };
+        // Calibrate: the largest normalised score per subject group (bucket, or principal) and
+        // day; allow `false_alarms_per_bucket_day x bucket-days` of them above the threshold.
+        let mut day_max: BTreeMap<(String, i64), f64> = BTreeMap::new();
+        let mut day_arg: BTreeMap<(String, i64), usize> = BTreeMap::new();
+        let mut bucket_days: BTreeSet<(String, i64)> = BTreeSet::new();
+        for i in 0..fit.len() {
+            let u = model.normalised(&fit.subjects[i], fit.window_start_us[i], &fit.values[i]);
+            let key = group_day(&fit.subjects[i], fit.window_start_us[i]);
+            if fit.subjects[i].kind == SubjectKind::Bucket {
+                bucket_days.insert(key.clone());
+            }
+            let m = day_max.entry(key.clone()).or_insert(0.0);
+            if u > *m || !day_arg.contains_key(&key) {
+                *m = u.max(*m);
+                day_arg.insert(key, i);
+            }
+        }
+        let mut peaks: Vec<(f64, usize)> = day_max
+            .iter()
+            .map(|(k, &u)| (u, day_arg.get(k).copied().unwrap_or(0)))
+            .collect();
+        peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let calibration_top = peaks
+            .iter()
+            .take(5)
+            .map(|&(u, i)| CalibrationPeak {
+                subject: fit.subjects[i].to_string(),
+                window_start_us: fit.window_start_us[i],
+                score: u / (1.0 + u),
+                features: model
+                    .baseline
+                    .explain(
+                        &fit.subjects[i],
+                        fit.window_start_us[i],
+                        &fit.values[i],
+                        config.top_features,
+                    )
+                    .1
+                    .iter()
+                    .map(|c| format!("{}={} (baseline {:.1})", c.name, c.value, c.baseline))
+                    .collect(),
+            })
+            .collect();
+        let allowed =
+            (config.false_alarms_per_bucket_day * bucket_days.len() as f64).floor() as usize;
+        let mut maxima: Vec<f64> = day_max.values().copied().collect();
+        maxima.sort_unstable_by(|a, b| b.total_cmp(a));
+        let u_t = maxima.get(allowed).copied().unwrap_or(0.0).max(1.0) * config.threshold_margin;
+        model.threshold = u_t / (1.0 + u_t);
+        model.summary = TrainSummary {
+            events: 0,
+            subjects: rows.subjects.iter().collect::<BTreeSet<_>>().len() as u64,
+            windows: rows.len() as u64,
+            fitted_windows: fit.len() as u64,
+            bucket_days: bucket_days.len() as u64,
+            calibration_alarm_days: maxima.iter().filter(|&&m| m > u_t).count() as u64,
+            calibration_top,
+        };
+        Ok(model)
+    }
+
+    /// The combined score before mapping to [0, 1]: the larger of the two detectors' raw scores,
+    /// each divided by its 99th percentile on the fitted rows.
+    pub fn normalised(
+        &self,
+        subject: &Subject,
+        window_us: i64,
+        values: &[f64; features::N_FEATURES],
+    ) -> f64 {
+        let b = self.baseline.explain(subject, window_us, values, 0).0
+            / self.normalisation.baseline_q99;
+        let k = self.kmeans.distance(subject.kind, values) / self.normalisation.kmeans_q99;
+        let u = b.max(k);
+        if u.is_finite() { u.max(0.0) } else { 0.0 }
+    }
+
+    /// Scores feature rows: a score in [0, 1] (`u / (1 + u)` of the normalised score), the
+    /// threshold, learning mode, and the top contributing features.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] without rows.
+    pub fn score_rows(&self, rows: &WindowFeatures) -> Result<Vec<SubjectScore>> {
+        if rows.is_empty() {
+            return Err(Error::EmptyInput("combined"));
+        }
+        Ok((0..rows.len())
+            .map(|i| {
+                let (s, w, v) = (&rows.subjects[i], rows.window_start_us[i], &rows.values[i]);
+                let u = self.normalised(s, w, v);
+                let score = u / (1.0 + u);
+                let (_, top_features) = self.baseline.explain(s, w, v, self.config.top_features);
+                SubjectScore {
+                    subject: s.clone(),
+                    window_start_us: w,
+                    score,
+                    threshold: self.threshold,
+                    is_anomalous: score > self.threshold,
+                    learning: w < self.learning_until_us,
+                    top_features,
+                    flags: rows.flags.get(i).cloned().unwrap_or_default(),
+                }
+            })
+            .collect())
+    }
+
+    /// Writes the artifact as JSON (one line).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string(self).map_err(|e| Error::ArtifactJson {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        std::fs::write(path, text)?;
+        Ok(())
+    }
+
+    /// Reads an artifact written by [`AnomalyModel::save`].
+    ///
+    /// # Errors
+    /// The file cannot be read; it is not JSON of the artifact schema; or it is of another
+    /// `format_version` or feature list ([`Error::ArtifactMismatch`], naming both).
+    pub fn load(path: &Path) -> Result<AnomalyModel> {
+        let text = std::fs::read_to_string(path)?;
+        Self::from_json(&text, &path.display().to_string())
+    }
+
+    /// Parses an artifact; `source` names it in errors.
+    ///
+    /// # Errors
+    /// See [`AnomalyModel::load`].
+    pub fn from_json(text: &str, source: &str) -> Result<AnomalyModel> {
+        let json_err = |e| Error::ArtifactJson {
+            path: source.to_owned(),
+            source: e,
+        };
+        let v: serde_json::Value = serde_json::from_str(text).map_err(json_err)?;
+        let version = v.get("format_version").and_then(serde_json::Value::as_u64);
+        match version {
+            Some(found) if found == u64::from(FORMAT_VERSION) => {}
+            Some(found) => {
+                return Err(Error::ArtifactMismatch(format!(
+                    "{source}: the model has format_version {found}, this tierd reads format_version {FORMAT_VERSION}; retrain it with this tierd (tierd train)"
+                )));
+            }
+            None => {
+                return Err(Error::ArtifactMismatch(format!(
+                    "{source}: no format_version field; this is not a tierd model artifact (this tierd reads format_version {FORMAT_VERSION})"
+                )));
+            }
+        }
+        let names: Vec<String> = v
+            .get("feature_names")
+            .and_then(|n| n.as_array())
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_str().unwrap_or("?").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let expected = features::feature_names();
+        if names != expected {
+            let at = names
+                .iter()
+                .zip(&expected)
+                .position(|(a, b)| a != b)
+                .unwrap_or(names.len().min(expected.len()));
+            return Err(Error::ArtifactMismatch(format!(
+                "{source}: the model's feature list differs from this tierd's at position {at}: the model has {} features [{}], this tierd computes {} [{}]; retrain it with this tierd (tierd train)",
+                names.len(),
+                names.join(", "),
+                expected.len(),
+                expected.join(", ")
+            )));
+        }
+        let model: AnomalyModel = serde_json::from_value(v).map_err(json_err)?;
+        model.config.check()?;
+        Ok(model)
+    }
+}
+
+fn select(rows: &WindowFeatures, idx: &[usize]) -> WindowFeatures {
+    WindowFeatures {
+        subjects: idx.iter().map(|&i| rows.subjects[i].clone()).collect(),
+        window_start_us: idx.iter().map(|&i| rows.window_start_us[i]).collect(),
+        values: idx.iter().map(|&i| rows.values[i]).collect(),
+        flags: idx
+            .iter()
+            .map(|&i| rows.flags.get(i).cloned().unwrap_or_default())
+            .collect(),
+        window_secs: rows.window_secs,
+    }
+}
+
+/// Extracts features from time-sorted events one day-aligned chunk at a time (chunk ends fall on
+/// window boundaries, so no window is split).
+pub(crate) fn extract_by_day(
+    events: &[AccessEvent],
+    history: &mut History,
+    cfg: &FeatureConfig,
+) -> Result<WindowFeatures> {
+    let w_us = cfg.window_secs * 1_000_000;
+    let chunk_us = (DAY_US / w_us).max(1) * w_us;
+    let mut out = WindowFeatures {
+        window_secs: cfg.window_secs,
+        ..WindowFeatures::default()
+    };
+    let mut start = 0;
+    while start < events.len() {
+        let chunk = events[start].time_us.div_euclid(chunk_us);
+        let end =
+            start + events[start..].partition_point(|e| e.time_us.div_euclid(chunk_us) == chunk);
+        out.extend(features::extract(&events[start..end], history, cfg)?);
+        start = end;
+    }
+    Ok(out)
+}
+
+/// Scores a stream of events against a model, keeping the history (key state) between calls.
+#[derive(Debug)]
+pub struct Scorer<'m> {
+    model: &'m AnomalyModel,
+    history: History,
+}
+
+impl<'m> Scorer<'m> {
+    /// A scorer starting from the model's baseline, without key state (see the caveat in
+    /// [`crate::features`]).
+    pub fn new(model: &'m AnomalyModel) -> Self {
+        let mut history = model.history.without_live_state();
+        history.freeze();
+        Scorer { model, history }
+    }
+
+    /// A scorer continuing from a history (for example the one [`AnomalyModel::train`] returned).
+    pub fn with_history(model: &'m AnomalyModel, mut history: History) -> Self {
+        history.freeze();
+        Scorer { model, history }
+    }
+
+    /// Scores a batch of events (whole windows; batches in time order). No events, no scores.
+    ///
+    /// # Errors
+    /// A polars error.
+    pub fn score_events(&mut self, events: &[AccessEvent]) -> Result<Vec<SubjectScore>> {
+        let rows = features::extract(events, &mut self.history, &self.model.config.features)?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.model.score_rows(&rows)
+    }
+
+    /// The history as it is now.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+}
+
+impl Detector for AnomalyModel {
+    const NAME: &'static str = "combined";
+
+    fn fit(rows: &WindowFeatures, config: &ModelConfig) -> Result<Self> {
+        AnomalyModel::fit_rows(rows, History::new(), config)
+    }
+
+    fn score(&self, rows: &WindowFeatures) -> Result<Vec<f64>> {
+        Ok(self
+            .score_rows(rows)?
+            .into_iter()
+            .map(|s| s.score)
+            .collect())
+    }
+}

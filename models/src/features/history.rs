@@ -1,0 +1,286 @@
+//! What feature extraction remembers across windows: the baseline's "seen" sets, the
+//! hour-of-week profiles, and the live key state.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use serde::{Deserialize, Serialize};
+
+use super::{Subject, extension};
+use crate::event::{AccessEvent, ConfigKind, OpClass};
+
+/// A hasher for values that already are 64-bit hashes.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8)) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type HashSet64 = HashSet<u64, BuildHasherDefault<IdHasher>>;
+type HashMap64<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+const SEED: u64 = 0x517c_c1b7_2722_0a95;
+
+/// A fast, stable 64-bit hash of bytes (FxHash-style with a final mix). Stable across runs and
+/// builds, so hashed sets can be saved in model artifacts.
+pub fn fx_hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(SEED);
+    }
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(SEED);
+    }
+    h = (h.rotate_left(5) ^ bytes.len() as u64).wrapping_mul(SEED);
+    finalise(h)
+}
+
+/// splitmix64's finaliser: spreads the bits so that combined hashes do not collide.
+fn finalise(mut h: u64) -> u64 {
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// Combines two hashes (order matters).
+pub(crate) fn mix(a: u64, b: u64) -> u64 {
+    finalise((a.rotate_left(5) ^ b).wrapping_mul(SEED) ^ a)
+}
+
+/// A subject's activity by hour of the week: how many of its windows fell in each hour.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub counts: Vec<u32>,
+    pub total: u32,
+}
+
+/// The state feature extraction keeps between batches.
+///
+/// While learning (not [`frozen`](History::freeze)), everything seen is added to the baseline;
+/// once frozen, the baseline sets and profiles stay as they were at the end of training, so
+/// "new" means new against the baseline. The key state (which keys exist) is always updated:
+/// it is a fact about the bucket, not a baseline.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    frozen: bool,
+    /// (subject kind, subject, IP) triples seen, hashed.
+    seen_ip: HashSet64,
+    /// (subject kind, subject, user agent) triples seen, hashed.
+    seen_ua: HashSet64,
+    /// Principals seen anywhere, and (bucket, principal) pairs, hashed.
+    seen_principal: HashSet64,
+    seen_principal_in_bucket: HashSet64,
+    /// (bucket, extension) pairs seen on written or read keys.
+    seen_extension: HashSet64,
+    /// (principal, bucket, configuration kind) triples seen.
+    seen_config: HashSet64,
+    /// Hour-of-week activity per subject (keyed by its display form).
+    profiles: HashMap<String, Profile>,
+    /// (bucket, key) pairs known to exist now.
+    #[serde(skip)]
+    keys: HashSet64,
+    /// Per principal: the last copy source and destination (bucket+key hash, time µs).
+    #[serde(skip)]
+    last_copy_source: HashMap64<(u64, i64)>,
+    #[serde(skip)]
+    last_copy_dest: HashMap64<(u64, i64)>,
+}
+
+/// What the history says about one event.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Facts {
+    /// Hash of (bucket, key), when the event has a key.
+    pub key: Option<u64>,
+    pub write: bool,
+    pub overwrite: bool,
+    pub copy_in_place: bool,
+    pub new_extension: bool,
+    pub ip: Option<u64>,
+    pub ua: Option<u64>,
+    pub principal: u64,
+    /// Per subject kind (principal, bucket, principal in bucket).
+    pub new_ip: [bool; 3],
+    pub new_ua: [bool; 3],
+    pub new_principal: [bool; 3],
+    pub config_new: bool,
+}
+
+impl History {
+    /// A fresh, learning history.
+    pub fn new() -> Self {
+        History::default()
+    }
+
+    /// Stops adding to the baseline (sets and profiles); key state keeps being updated.
+    pub fn freeze(&mut self) {
+        self.frozen = true;
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.frozen
+    }
+
+    /// Number of keys known to exist.
+    pub fn known_keys(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Distinct principals in the baseline.
+    pub fn known_principals(&self) -> usize {
+        self.seen_principal.len()
+    }
+
+    /// Drops the live key and copy state (keeps the baseline): what a history loaded from an
+    /// artifact looks like.
+    pub fn without_live_state(&self) -> History {
+        History {
+            keys: HashSet64::default(),
+            last_copy_source: HashMap64::default(),
+            last_copy_dest: HashMap64::default(),
+            ..self.clone()
+        }
+    }
+
+    fn learn(frozen: bool, set: &mut HashSet64, h: u64) -> bool {
+        if frozen {
+            !set.contains(&h)
+        } else {
+            set.insert(h)
+        }
+    }
+
+    /// Looks up (and records) one event. Events must come in time order.
+    pub(crate) fn observe(&mut self, e: &AccessEvent, copy_pair_us: i64) -> Facts {
+        let frozen = self.frozen;
+        let bucket = fx_hash(e.bucket.as_bytes());
+        let principal = fx_hash(e.principal.as_deref().unwrap_or("anonymous").as_bytes());
+        let subjects = [
+            mix(1, principal),
+            mix(2, bucket),
+            mix(3, mix(principal, bucket)),
+        ];
+        let mut f = Facts {
+            principal,
+            ..Facts::default()
+        };
+        let ok = matches!(e.status, None | Some(200..=299));
+        if let Some(key) = e.key.as_deref() {
+            let bk = mix(bucket, fx_hash(key.as_bytes()));
+            f.key = Some(bk);
+            let complete_multipart = e.op == OpClass::Multipart
+                && (e.operation.ends_with("POST.UPLOAD")
+                    || e.operation.contains("CompleteMultipartUpload"));
+            f.write =
+                ok && matches!(e.op, OpClass::Put | OpClass::CopyDest) || ok && complete_multipart;
+            match e.op {
+                _ if f.write => {
+                    f.overwrite = !self.keys.insert(bk);
+                    let ext = mix(bucket, fx_hash(extension(key).as_bytes()));
+                    f.new_extension = Self::learn(frozen, &mut self.seen_extension, ext);
+                }
+                OpClass::Delete if ok => {
+                    self.keys.remove(&bk);
+                }
+                OpClass::Get | OpClass::Head | OpClass::CopySource if ok => {
+                    // A successful read proves the key exists (it may predate the logs).
+                    self.keys.insert(bk);
+                    if !frozen {
+                        self.seen_extension
+                            .insert(mix(bucket, fx_hash(extension(key).as_bytes())));
+                    }
+                }
+                _ => {}
+            }
+            if e.op == OpClass::CopyDest || e.op == OpClass::CopySource {
+                let (mine, other) = if e.op == OpClass::CopyDest {
+                    (&mut self.last_copy_dest, &self.last_copy_source)
+                } else {
+                    (&mut self.last_copy_source, &self.last_copy_dest)
+                };
+                let paired = other
+                    .get(&principal)
+                    .is_some_and(|&(k, t)| k == bk && (e.time_us - t).abs() <= copy_pair_us);
+                f.copy_in_place = paired || (e.op == OpClass::CopyDest && e.sse_customer);
+                mine.insert(principal, (bk, e.time_us));
+            }
+        }
+        if let Some(ip) = e.source_ip.as_deref() {
+            let h = fx_hash(ip.as_bytes());
+            f.ip = Some(h);
+            for (k, s) in subjects.iter().enumerate() {
+                f.new_ip[k] = Self::learn(frozen, &mut self.seen_ip, mix(*s, h));
+            }
+        }
+        if let Some(ua) = e.user_agent.as_deref() {
+            let h = fx_hash(ua.as_bytes());
+            f.ua = Some(h);
+            for (k, s) in subjects.iter().enumerate() {
+                f.new_ua[k] = Self::learn(frozen, &mut self.seen_ua, mix(*s, h));
+            }
+        }
+        let new_global = Self::learn(frozen, &mut self.seen_principal, principal);
+        let new_in_bucket = Self::learn(
+            frozen,
+            &mut self.seen_principal_in_bucket,
+            mix(bucket, principal),
+        );
+        f.new_principal = [new_global, new_in_bucket, new_in_bucket];
+        if e.op == OpClass::ConfigChange {
+            let kind = e.config.unwrap_or(ConfigKind::Other) as u64;
+            f.config_new = Self::learn(
+                frozen,
+                &mut self.seen_config,
+                mix(mix(principal, bucket), kind),
+            );
+        }
+        f
+    }
+
+    /// How usual hour-of-week `how` is for `subject`: the share of its baseline windows in that
+    /// hour times 168 (1 = as often as the average hour), smoothed so that a subject with little
+    /// history looks usual everywhere.
+    pub fn hour_share(&self, subject: &Subject, how: usize) -> f64 {
+        const PRIOR: f64 = 0.5;
+        match self.profiles.get(&subject.to_string()) {
+            Some(p) => {
+                let c = p.counts.get(how).copied().unwrap_or(0) as f64;
+                (c + PRIOR) * 168.0 / (p.total as f64 + 168.0 * PRIOR)
+            }
+            None => 1.0,
+        }
+    }
+
+    /// Records that `subject` was active in hour-of-week `how` (unless frozen).
+    pub(crate) fn record_window(&mut self, subject: &Subject, how: usize) {
+        if self.frozen {
+            return;
+        }
+        let p = self
+            .profiles
+            .entry(subject.to_string())
+            .or_insert_with(|| Profile {
+                counts: vec![0; 168],
+                total: 0,
+            });
+        if let Some(c) = p.counts.get_mut(how) {
+            *c += 1;
+            p.total += 1;
+        }
+    }
+}

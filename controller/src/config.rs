@@ -104,7 +104,16 @@ impl fmt::Debug for TierConfig {
         let opts: BTreeMap<&str, &str> = self
             .options
             .iter()
-            .map(|(k, v)| (k.as_str(), if is_secret_option(k) { "<redacted>" } else { v.as_str() }))
+            .map(|(k, v)| {
+                (
+                    k.as_str(),
+                    if is_secret_option(k) {
+                        "<redacted>"
+                    } else {
+                        v.as_str()
+                    },
+                )
+            })
             .collect();
         f.debug_struct("TierConfig")
             .field("name", &self.name)
@@ -158,7 +167,11 @@ impl Config {
     /// has unknown fields, or fails a check.
     pub fn load(path: &Path) -> Result<Config, Vec<Diagnostic>> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            vec![Diagnostic::error(path, (1, 1), format!("cannot read the configuration file: {e}"))]
+            vec![Diagnostic::error(
+                path,
+                (1, 1),
+                format!("cannot read the configuration file: {e}"),
+            )]
         })?;
         Config::from_str(path, &text)
     }
@@ -196,7 +209,11 @@ impl Config {
                     Some(f) => match f.get_ref().parse::<Format>() {
                         Ok(fmt) => Some(fmt),
                         Err(e) => {
-                            diags.push(Diagnostic::error(path, at(f.span()), format!("ingest.format: {e}")));
+                            diags.push(Diagnostic::error(
+                                path,
+                                at(f.span()),
+                                format!("ingest.format: {e}"),
+                            ));
                             None
                         }
                     },
@@ -248,7 +265,10 @@ impl Config {
     pub fn tier_specs(&self) -> Vec<TierSpec> {
         self.tiers
             .iter()
-            .map(|t| TierSpec { name: t.name.clone(), min_storage_days: t.min_storage_days })
+            .map(|t| TierSpec {
+                name: t.name.clone(),
+                min_storage_days: t.min_storage_days,
+            })
             .collect()
     }
 
@@ -276,7 +296,11 @@ fn check_tiers(
     let mut tiers: Vec<(usize, TierConfig)> = Vec::new();
     for (name, t) in raw {
         let n = name.get_ref();
-        if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if n.is_empty()
+            || !n
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             diags.push(Diagnostic::error(
                 path,
                 at(name.span()),
@@ -322,7 +346,9 @@ fn check_tiers(
 /// Checks a log source string: a path, a glob, `builtin:samples`, or a URL with a known scheme.
 fn check_source(s: &str) -> Result<(), String> {
     if s.trim().is_empty() {
-        return Err("ingest.sources: an empty source; write a file, a folder, a glob or a URL".into());
+        return Err(
+            "ingest.sources: an empty source; write a file, a folder, a glob or a URL".into(),
+        );
     }
     if let Some((scheme, _)) = s.split_once("://") {
         if !SCHEMES.contains(&scheme) && scheme != "https" {
@@ -337,7 +363,11 @@ fn check_source(s: &str) -> Result<(), String> {
 
 fn resolve(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);
-    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
 }
 
 fn resolve_source(base: &Path, s: &str) -> String {
@@ -379,7 +409,10 @@ format = "s3"
         assert_eq!(c.tiers[0].url, "file:///etc/tierd/data/onprem");
         assert_eq!(c.tiers[1].name, "cloud");
         assert_eq!(c.tiers[1].min_storage_days, 90);
-        assert_eq!(c.ingest_sources, vec!["/etc/tierd/logs/", "s3://logs/photos/"]);
+        assert_eq!(
+            c.ingest_sources,
+            vec!["/etc/tierd/logs/", "s3://logs/photos/"]
+        );
         assert_eq!(c.ingest_format, Some(Format::S3));
         let dbg = format!("{:?}", c);
         assert!(!dbg.contains("s3cr3t"), "{dbg}");
@@ -406,7 +439,11 @@ format = "s3"
     fn an_unknown_field_is_rejected_at_its_line() {
         let errs = load("[tiers.onprem]\nurl = \"file:///x\"\ncolour = \"red\"\n").unwrap_err();
         assert_eq!(errs.len(), 1);
-        assert!(errs[0].starts_with("/etc/tierd/tierd.toml:3:1: error: unknown field `colour`"), "{}", errs[0]);
+        assert!(
+            errs[0].starts_with("/etc/tierd/tierd.toml:3:1: error: unknown field `colour`"),
+            "{}",
+            errs[0]
+        );
     }
 
     #[test]
@@ -421,7 +458,18 @@ format = "s3"
     #[test]
     fn embedded_defaults_have_three_file_tiers() {
         let c = Config::embedded();
-        let names: Vec<_> = c.tier_specs().into_iter().map(|t| (t.name, t.min_storage_days)).collect();
-        assert_eq!(names, vec![("onprem".into(), 0), ("cloud".into(), 90), ("vault".into(), 0)]);
+        let names: Vec<_> = c
+            .tier_specs()
+            .into_iter()
+            .map(|t| (t.name, t.min_storage_days))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("onprem".into(), 0),
+                ("cloud".into(), 90),
+                ("vault".into(), 0)
+            ]
+        );
     }
 }

@@ -152,14 +152,20 @@ mod tests {
             rule: None,
             anomaly: None,
             reason: "An operator asked to move it.".into(),
-            cost: Some(Cost { bytes: 10, ..Cost::default() }),
+            cost: Some(Cost {
+                bytes: 10,
+                ..Cost::default()
+            }),
             undo: Some("tierd recall photos/a.jpg".into()),
             state: State::DryRun,
             why: None,
         };
         let v = serde_json::to_value(&d).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
-        for k in ["id", "at", "action", "bucket", "key", "prefix", "from", "to", "rule", "anomaly", "reason", "cost", "undo", "state"] {
+        for k in [
+            "id", "at", "action", "bucket", "key", "prefix", "from", "to", "rule", "anomaly",
+            "reason", "cost", "undo", "state",
+        ] {
             assert!(keys.contains(&k), "missing {k}");
         }
         assert_eq!(v["state"], "dry-run");

@@ -6,14 +6,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use object_store::ObjectStore;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path as StorePath;
 use object_store::prefix::PrefixStore;
-use object_store::ObjectStore;
 
-use crate::config::{is_secret_option, TierConfig};
+use crate::config::{TierConfig, is_secret_option};
 
 /// Errors building a store. Messages never contain option values that look secret.
 #[derive(Debug, thiserror::Error)]
@@ -48,16 +48,26 @@ pub struct StoreLocation {
 ///
 /// # Errors
 /// An unsupported scheme, an unknown option, or a backend that refuses its configuration.
-pub fn open_url(url: &str, options: &BTreeMap<String, String>) -> Result<StoreLocation, StoreError> {
-    let invalid = |message: String| StoreError::Invalid { url: url.to_string(), message };
+pub fn open_url(
+    url: &str,
+    options: &BTreeMap<String, String>,
+) -> Result<StoreLocation, StoreError> {
+    let invalid = |message: String| StoreError::Invalid {
+        url: url.to_string(),
+        message,
+    };
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| invalid("not a URL; expected scheme://location".into()))?;
     let (store, prefix): (Arc<dyn ObjectStore>, String) = match scheme {
         "file" => {
-            std::fs::create_dir_all(rest).map_err(|e| invalid(format!("cannot create the folder: {e}")))?;
-            let fs = LocalFileSystem::new_with_prefix(rest)
-                .map_err(|source| StoreError::Backend { url: url.to_string(), source })?;
+            std::fs::create_dir_all(rest)
+                .map_err(|e| invalid(format!("cannot create the folder: {e}")))?;
+            let fs =
+                LocalFileSystem::new_with_prefix(rest).map_err(|source| StoreError::Backend {
+                    url: url.to_string(),
+                    source,
+                })?;
             (Arc::new(fs), String::new())
         }
         "memory" => (Arc::new(InMemory::new()), rest.to_string()),
@@ -68,13 +78,18 @@ pub fn open_url(url: &str, options: &BTreeMap<String, String>) -> Result<StoreLo
             // checksum: with `checksum_algorithm = "sha256"`, object_store sends the checksum,
             // and this header says so as the AWS SDKs do (client options first: setting them
             // later would reset the ones below).
-            let sha256 = options
-                .iter()
-                .any(|(k, v)| k.ends_with("checksum_algorithm") && v.eq_ignore_ascii_case("sha256"));
+            let sha256 = options.iter().any(|(k, v)| {
+                k.ends_with("checksum_algorithm") && v.eq_ignore_ascii_case("sha256")
+            });
             if sha256 {
                 let mut h = http::HeaderMap::new();
-                h.insert("x-amz-sdk-checksum-algorithm", http::HeaderValue::from_static("SHA256"));
-                b = b.with_client_options(object_store::ClientOptions::new().with_default_headers(h));
+                h.insert(
+                    "x-amz-sdk-checksum-algorithm",
+                    http::HeaderValue::from_static("SHA256"),
+                );
+                b = b.with_client_options(
+                    object_store::ClientOptions::new().with_default_headers(h),
+                );
             }
             let mut allow_http = None;
             for (k, v) in options {
@@ -83,7 +98,9 @@ pub fn open_url(url: &str, options: &BTreeMap<String, String>) -> Result<StoreLo
                     continue;
                 }
                 let key: AmazonS3ConfigKey = k.parse().map_err(|_| {
-                    invalid(format!("unknown S3 option {k:?}; see the configuration reference for valid options"))
+                    invalid(format!(
+                        "unknown S3 option {k:?}; see the configuration reference for valid options"
+                    ))
                 })?;
                 b = b.with_config(key, v.clone());
             }
@@ -103,18 +120,29 @@ pub fn open_url(url: &str, options: &BTreeMap<String, String>) -> Result<StoreLo
             (Arc::new(s3), prefix.to_string())
         }
         "gs" | "az" | "http" | "https" => {
-            let parsed = url::Url::parse(url).map_err(|e| invalid(format!("not a valid URL: {e}")))?;
-            let (store, path) = object_store::parse_url_opts(&parsed, options.iter().map(|(k, v)| (k.clone(), v.clone())))
-                .map_err(|source| StoreError::Backend { url: url.to_string(), source: scrub(source, options) })?;
+            let parsed =
+                url::Url::parse(url).map_err(|e| invalid(format!("not a valid URL: {e}")))?;
+            let (store, path) = object_store::parse_url_opts(
+                &parsed,
+                options.iter().map(|(k, v)| (k.clone(), v.clone())),
+            )
+            .map_err(|source| StoreError::Backend {
+                url: url.to_string(),
+                source: scrub(source, options),
+            })?;
             (Arc::from(store), path.to_string())
         }
         other => {
             return Err(invalid(format!(
                 "unsupported scheme {other:?}; expected one of: file, memory, s3, gs, az, http, https"
-            )))
+            )));
         }
     };
-    Ok(StoreLocation { store, prefix: StorePath::from(prefix.trim_end_matches('/')), url: url.to_string() })
+    Ok(StoreLocation {
+        store,
+        prefix: StorePath::from(prefix.trim_end_matches('/')),
+        url: url.to_string(),
+    })
 }
 
 /// Opens a tier: its store, rooted at the tier URL's prefix.
@@ -133,9 +161,14 @@ pub fn open_tier(tier: &TierConfig) -> Result<Arc<dyn ObjectStore>, StoreError> 
 /// Backend errors can echo configuration; make sure no secret option value survives in one.
 fn scrub(err: object_store::Error, options: &BTreeMap<String, String>) -> object_store::Error {
     let text = err.to_string();
-    let leaked = options.iter().any(|(k, v)| is_secret_option(k) && !v.is_empty() && text.contains(v.as_str()));
+    let leaked = options
+        .iter()
+        .any(|(k, v)| is_secret_option(k) && !v.is_empty() && text.contains(v.as_str()));
     if leaked {
-        object_store::Error::Generic { store: "tierd", source: "store configuration rejected (message withheld: it contained a secret)".into() }
+        object_store::Error::Generic {
+            store: "tierd",
+            source: "store configuration rejected (message withheld: it contained a secret)".into(),
+        }
     } else {
         err
     }
@@ -160,7 +193,9 @@ struct TierHandle {
 
 impl std::fmt::Debug for Tiers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.tiers.values().map(|t| &t.config)).finish()
+        f.debug_list()
+            .entries(self.tiers.values().map(|t| &t.config))
+            .finish()
     }
 }
 
@@ -175,8 +210,19 @@ impl Tiers {
     pub fn open(tiers: &[TierConfig]) -> Result<Tiers, StoreError> {
         let mut map = BTreeMap::new();
         for t in tiers {
-            let root = if t.url.contains(BUCKET_PLACEHOLDER) { None } else { Some(open_tier(t)?) };
-            map.insert(t.name.clone(), TierHandle { config: t.clone(), root, per_bucket: Default::default() });
+            let root = if t.url.contains(BUCKET_PLACEHOLDER) {
+                None
+            } else {
+                Some(open_tier(t)?)
+            };
+            map.insert(
+                t.name.clone(),
+                TierHandle {
+                    config: t.clone(),
+                    root,
+                    per_bucket: Default::default(),
+                },
+            );
         }
         Ok(Tiers { tiers: map })
     }
@@ -187,8 +233,20 @@ impl Tiers {
         let tiers = stores
             .into_iter()
             .map(|(name, store)| {
-                let config = TierConfig { name: name.clone(), url: format!("memory://{name}"), min_storage_days: 0, options: BTreeMap::new() };
-                (name, TierHandle { config, root: Some(store), per_bucket: Default::default() })
+                let config = TierConfig {
+                    name: name.clone(),
+                    url: format!("memory://{name}"),
+                    min_storage_days: 0,
+                    options: BTreeMap::new(),
+                };
+                (
+                    name,
+                    TierHandle {
+                        config,
+                        root: Some(store),
+                        per_bucket: Default::default(),
+                    },
+                )
             })
             .collect();
         Tiers { tiers }
@@ -208,7 +266,11 @@ impl Tiers {
     ///
     /// # Errors
     /// An unknown tier, or a per-bucket store that cannot be opened.
-    pub fn bucket(&self, tier: &str, bucket: &str) -> Result<(Arc<dyn ObjectStore>, StorePath), StoreError> {
+    pub fn bucket(
+        &self,
+        tier: &str,
+        bucket: &str,
+    ) -> Result<(Arc<dyn ObjectStore>, StorePath), StoreError> {
         let h = self.tiers.get(tier).ok_or_else(|| StoreError::Invalid {
             url: tier.to_string(),
             message: format!("unknown tier; known tiers: {}", self.names().join(", ")),
@@ -216,7 +278,10 @@ impl Tiers {
         if let Some(root) = &h.root {
             return Ok((root.clone(), StorePath::from(bucket)));
         }
-        let mut cache = h.per_bucket.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cache = h
+            .per_bucket
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(s) = cache.get(bucket) {
             return Ok((s.clone(), StorePath::default()));
         }
@@ -231,7 +296,12 @@ impl Tiers {
     ///
     /// # Errors
     /// See [`Tiers::bucket`].
-    pub fn object(&self, tier: &str, bucket: &str, key: &str) -> Result<(Arc<dyn ObjectStore>, StorePath), StoreError> {
+    pub fn object(
+        &self,
+        tier: &str,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(Arc<dyn ObjectStore>, StorePath), StoreError> {
         let (store, prefix) = self.bucket(tier, bucket)?;
         Ok((store, join(&prefix, key)))
     }
@@ -252,7 +322,10 @@ pub fn strip(prefix: &StorePath, path: &StorePath) -> String {
     if prefix.as_ref().is_empty() {
         p.to_string()
     } else {
-        p.strip_prefix(prefix.as_ref()).map(|r| r.trim_start_matches('/')).unwrap_or(p).to_string()
+        p.strip_prefix(prefix.as_ref())
+            .map(|r| r.trim_start_matches('/'))
+            .unwrap_or(p)
+            .to_string()
     }
 }
 
@@ -263,10 +336,18 @@ mod tests {
     #[test]
     fn objects_live_under_the_bucket_or_in_the_bucket_of_a_template() {
         let dir = tempfile::tempdir().unwrap();
-        let t = |name: &str, url: String| TierConfig { name: name.into(), url, min_storage_days: 0, options: BTreeMap::new() };
+        let t = |name: &str, url: String| TierConfig {
+            name: name.into(),
+            url,
+            min_storage_days: 0,
+            options: BTreeMap::new(),
+        };
         let tiers = Tiers::open(&[
             t("flat", format!("file://{}/flat", dir.path().display())),
-            t("per", format!("file://{}/per-{{bucket}}", dir.path().display())),
+            t(
+                "per",
+                format!("file://{}/per-{{bucket}}", dir.path().display()),
+            ),
         ])
         .unwrap();
         let (_, p) = tiers.object("flat", "photos", "a/b.jpg").unwrap();
@@ -280,8 +361,13 @@ mod tests {
 
     #[test]
     fn an_unknown_scheme_names_the_valid_ones() {
-        let err = open_url("ftp://x/y", &BTreeMap::new()).unwrap_err().to_string();
-        assert_eq!(err, "ftp://x/y: unsupported scheme \"ftp\"; expected one of: file, memory, s3, gs, az, http, https");
+        let err = open_url("ftp://x/y", &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "ftp://x/y: unsupported scheme \"ftp\"; expected one of: file, memory, s3, gs, az, http, https"
+        );
     }
 
     #[test]

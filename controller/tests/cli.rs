@@ -4,7 +4,10 @@
 use std::process::Command;
 
 fn tierd(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tierd")).args(args).output().expect("tierd runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_tierd"))
+        .args(args)
+        .output()
+        .expect("tierd runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -28,7 +31,10 @@ fn ingest_without_arguments_reads_the_bundled_samples() {
     assert_eq!(v["objects"], 4);
     let formats = v["formats"].as_object().expect("formats");
     for f in ["s3", "minio", "cloudtrail", "ceph"] {
-        assert!(formats.get(f).and_then(|n| n.as_u64()).unwrap_or(0) > 0, "no {f} events: {v}");
+        assert!(
+            formats.get(f).and_then(|n| n.as_u64()).unwrap_or(0) > 0,
+            "no {f} events: {v}"
+        );
     }
 }
 
@@ -46,5 +52,8 @@ fn an_unknown_format_name_is_refused_with_the_valid_ones() {
 fn a_missing_log_path_is_an_error_naming_it() {
     let (code, _, err) = tierd(&["ingest", "--logs", "/nonexistent/access.log"]);
     assert_eq!(code, 2);
-    assert!(err.starts_with("error: /nonexistent/access.log: cannot read it: No such file"), "{err}");
+    assert!(
+        err.starts_with("error: /nonexistent/access.log: cannot read it: No such file"),
+        "{err}"
+    );
 }

@@ -255,7 +255,10 @@ pub fn config_change_kind(operation: &str) -> Option<ConfigKind> {
         b if b.starts_with("versioning") => ConfigKind::Versioning,
         // Bucket lock configuration, and per-object retention and legal holds (a ransomware
         // tell whichever store logged it).
-        b if b.starts_with("objectlock") || b.starts_with("objectretention") || b.starts_with("objectlegalhold") => {
+        b if b.starts_with("objectlock")
+            || b.starts_with("objectretention")
+            || b.starts_with("objectlegalhold") =>
+        {
             ConfigKind::ObjectLock
         }
         b if b.starts_with("acl") => ConfigKind::Acl,
@@ -297,24 +300,54 @@ mod tests {
 
     #[test]
     fn config_change_kind_maps_names_from_every_format() {
-        assert_eq!(config_change_kind("REST.PUT.LIFECYCLE"), Some(ConfigKind::Lifecycle));
+        assert_eq!(
+            config_change_kind("REST.PUT.LIFECYCLE"),
+            Some(ConfigKind::Lifecycle)
+        );
         assert_eq!(
             config_change_kind("PutBucketLifecycleConfiguration"),
             Some(ConfigKind::Lifecycle)
         );
-        assert_eq!(config_change_kind("REST.PUT.BUCKETPOLICY"), Some(ConfigKind::BucketPolicy));
-        assert_eq!(config_change_kind("s3.PutBucketPolicy"), Some(ConfigKind::BucketPolicy));
-        assert_eq!(config_change_kind("REST.PUT.VERSIONING"), Some(ConfigKind::Versioning));
+        assert_eq!(
+            config_change_kind("REST.PUT.BUCKETPOLICY"),
+            Some(ConfigKind::BucketPolicy)
+        );
+        assert_eq!(
+            config_change_kind("s3.PutBucketPolicy"),
+            Some(ConfigKind::BucketPolicy)
+        );
+        assert_eq!(
+            config_change_kind("REST.PUT.VERSIONING"),
+            Some(ConfigKind::Versioning)
+        );
         assert_eq!(
             config_change_kind("PutObjectLockConfiguration"),
             Some(ConfigKind::ObjectLock)
         );
-        assert_eq!(config_change_kind("REST.PUT.OBJECT_LOCK_CONFIGURATION"), Some(ConfigKind::ObjectLock));
-        assert_eq!(config_change_kind("REST.DELETE.BUCKET"), Some(ConfigKind::Bucket));
-        assert_eq!(config_change_kind("REST.PUT.OBJECT_LEGAL_HOLD"), Some(ConfigKind::ObjectLock));
-        assert_eq!(config_change_kind("PutObjectRetention"), Some(ConfigKind::ObjectLock));
-        assert_eq!(config_change_kind("PutObjectLegalHold"), Some(ConfigKind::ObjectLock));
-        assert_eq!(config_change_kind("REST.PUT.BUCKET"), Some(ConfigKind::Bucket));
+        assert_eq!(
+            config_change_kind("REST.PUT.OBJECT_LOCK_CONFIGURATION"),
+            Some(ConfigKind::ObjectLock)
+        );
+        assert_eq!(
+            config_change_kind("REST.DELETE.BUCKET"),
+            Some(ConfigKind::Bucket)
+        );
+        assert_eq!(
+            config_change_kind("REST.PUT.OBJECT_LEGAL_HOLD"),
+            Some(ConfigKind::ObjectLock)
+        );
+        assert_eq!(
+            config_change_kind("PutObjectRetention"),
+            Some(ConfigKind::ObjectLock)
+        );
+        assert_eq!(
+            config_change_kind("PutObjectLegalHold"),
+            Some(ConfigKind::ObjectLock)
+        );
+        assert_eq!(
+            config_change_kind("REST.PUT.BUCKET"),
+            Some(ConfigKind::Bucket)
+        );
         assert_eq!(config_change_kind("REST.GET.LIFECYCLE"), None);
         assert_eq!(config_change_kind("REST.PUT.OBJECT"), None);
         assert_eq!(config_change_kind("PutObject"), None);

@@ -137,7 +137,13 @@ impl EventFrameBuilder {
             Column::new("key".into(), opt(&b.key)),
             Column::new("principal".into(), opt(&b.principal)),
             Column::new("source_ip".into(), opt(&b.source_ip)),
-            Column::new("status".into(), b.status.iter().map(|s| s.map(u32::from)).collect::<Vec<_>>()),
+            Column::new(
+                "status".into(),
+                b.status
+                    .iter()
+                    .map(|s| s.map(u32::from))
+                    .collect::<Vec<_>>(),
+            ),
             Column::new("error_code".into(), opt(&b.error_code)),
             Column::new("bytes_sent".into(), b.bytes_sent),
             Column::new("bytes_received".into(), b.bytes_received),
@@ -224,18 +230,25 @@ pub fn events_from_frame(df: &DataFrame, file: &Arc<str>) -> Result<Vec<AccessEv
     let origin_file = opt_str("origin_file")?;
     let origin_line = opt_u64("origin_line")?;
 
-    let s = |c: &Option<StringChunked>, i: usize| c.as_ref().and_then(|c| c.get(i)).map(str::to_owned);
+    let s =
+        |c: &Option<StringChunked>, i: usize| c.as_ref().and_then(|c| c.get(i)).map(str::to_owned);
     let u = |c: &Option<UInt64Chunked>, i: usize| c.as_ref().and_then(|c| c.get(i));
-    let bl = |c: &Option<BooleanChunked>, i: usize| c.as_ref().and_then(|c| c.get(i)).unwrap_or(false);
+    let bl =
+        |c: &Option<BooleanChunked>, i: usize| c.as_ref().and_then(|c| c.get(i)).unwrap_or(false);
     let mut out = Vec::with_capacity(n);
     let mut last_file: Option<(String, Arc<str>)> = None;
     for i in 0..n {
         let row = i + 1;
         let missing = |what: &str| Error::Schema(format!("row {row}: {what} is null"));
         let op_s = op.get(i).ok_or_else(|| missing("op"))?;
-        let op_c: OpClass = op_s.parse().map_err(|e| Error::Schema(format!("row {row}: {e}")))?;
+        let op_c: OpClass = op_s
+            .parse()
+            .map_err(|e| Error::Schema(format!("row {row}: {e}")))?;
         let cfg = match config.as_ref().and_then(|c| c.get(i)) {
-            Some(c) => Some(c.parse::<ConfigKind>().map_err(|e| Error::Schema(format!("row {row}: {e}")))?),
+            Some(c) => Some(
+                c.parse::<ConfigKind>()
+                    .map_err(|e| Error::Schema(format!("row {row}: {e}")))?,
+            ),
             None => None,
         };
         let file_arc = match origin_file.as_ref().and_then(|c| c.get(i)) {
@@ -252,7 +265,10 @@ pub fn events_from_frame(df: &DataFrame, file: &Arc<str>) -> Result<Vec<AccessEv
         out.push(AccessEvent {
             time_us: time.get(i).ok_or_else(|| missing("time"))?,
             op: op_c,
-            operation: operation.get(i).ok_or_else(|| missing("operation"))?.to_owned(),
+            operation: operation
+                .get(i)
+                .ok_or_else(|| missing("operation"))?
+                .to_owned(),
             bucket: bucket.get(i).ok_or_else(|| missing("bucket"))?.to_owned(),
             key: s(&key, i),
             principal: s(&principal, i),
@@ -268,7 +284,10 @@ pub fn events_from_frame(df: &DataFrame, file: &Arc<str>) -> Result<Vec<AccessEv
             sse_customer: bl(&sse_customer, i),
             lifecycle: bl(&lifecycle, i),
             config: cfg,
-            origin: Origin { file: file_arc, line: u(&origin_line, i).unwrap_or(row as u64) },
+            origin: Origin {
+                file: file_arc,
+                line: u(&origin_line, i).unwrap_or(row as u64),
+            },
         });
     }
     Ok(out)
@@ -291,9 +310,15 @@ pub fn read_parquet_batches(
     let mut offset = 0;
     while offset < total {
         let len = batch.min(total - offset);
-        let df = ParquetReader::new(File::open(path)?).with_slice(Some((offset, len))).finish()?;
+        let df = ParquetReader::new(File::open(path)?)
+            .with_slice(Some((offset, len)))
+            .finish()?;
         let mut events = events_from_frame(&df, &file_name)?;
-        if !df.get_column_names().iter().any(|c| c.as_str() == "origin_line") {
+        if !df
+            .get_column_names()
+            .iter()
+            .any(|c| c.as_str() == "origin_line")
+        {
             for (k, e) in events.iter_mut().enumerate() {
                 e.origin.line = (offset + k + 1) as u64;
             }
@@ -335,7 +360,9 @@ enum WriterKind {
 
 impl std::fmt::Debug for EventWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventWriter").field("written", &self.written).finish_non_exhaustive()
+        f.debug_struct("EventWriter")
+            .field("written", &self.written)
+            .finish_non_exhaustive()
     }
 }
 
@@ -400,7 +427,11 @@ mod tests {
     fn ev(i: u64) -> AccessEvent {
         AccessEvent {
             time_us: 1_793_527_200_000_000 + i as i64,
-            op: if i % 2 == 0 { OpClass::Get } else { OpClass::ConfigChange },
+            op: if i % 2 == 0 {
+                OpClass::Get
+            } else {
+                OpClass::ConfigChange
+            },
             operation: "REST.GET.OBJECT".into(),
             bucket: "b".into(),
             key: (i % 3 != 0).then(|| format!("k{i}")),
@@ -408,7 +439,10 @@ mod tests {
             object_size: Some(i * 10),
             sse_customer: i % 5 == 0,
             config: (i % 2 == 1).then_some(ConfigKind::Lifecycle),
-            origin: Origin { file: Arc::from("x.log"), line: i + 1 },
+            origin: Origin {
+                file: Arc::from("x.log"),
+                line: i + 1,
+            },
             ..AccessEvent::default()
         }
     }
@@ -447,7 +481,9 @@ mod tests {
     #[test]
     fn a_frame_without_the_op_column_is_a_clear_error() {
         let df = to_frame(vec![ev(1)]).unwrap().drop("op").unwrap();
-        let err = events_from_frame(&df, &Arc::from("f")).unwrap_err().to_string();
+        let err = events_from_frame(&df, &Arc::from("f"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing column \"op\""), "{err}");
     }
 }

@@ -47,7 +47,10 @@ pub enum Error {
     ArtifactMismatch(String),
     /// A model artifact that is not valid JSON of the artifact schema.
     #[error("{path}: not a tierd model artifact: {source}")]
-    ArtifactJson { path: String, source: serde_json::Error },
+    ArtifactJson {
+        path: String,
+        source: serde_json::Error,
+    },
     /// A setting out of its range (named, with the valid range).
     #[error("{0}")]
     Config(String),

@@ -12,10 +12,13 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use harness::{tierd_bin, S3Server};
+use harness::{S3Server, tierd_bin};
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn make_files(dir: &Path, n: usize, size: usize) -> anyhow::Result<()> {
@@ -41,7 +44,12 @@ fn run(cmd: &mut Command) -> anyhow::Result<f64> {
     let out = cmd.output()?;
     let secs = start.elapsed().as_secs_f64();
     if !out.status.success() {
-        anyhow::bail!("{:?} failed: {}{}", cmd, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        anyhow::bail!(
+            "{:?} failed: {}{}",
+            cmd,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(secs)
 }
@@ -52,7 +60,15 @@ fn rclone(work: &Path, set: &str, n: usize, size: usize) -> anyhow::Result<f64> 
     let src = work.join(format!("rclone-{set}"));
     make_files(&src, n, size)?;
     let secs = run(Command::new("rclone")
-        .args(["move", src.to_str().unwrap_or_default(), &format!("bench:dest/{set}"), "--transfers", "8", "--s3-upload-concurrency", "4"])
+        .args([
+            "move",
+            src.to_str().unwrap_or_default(),
+            &format!("bench:dest/{set}"),
+            "--transfers",
+            "8",
+            "--s3-upload-concurrency",
+            "4",
+        ])
         // The server is plain HTTP on loopback; a CA bundle from the environment only makes
         // rclone's AWS SDK refuse its custom transport.
         .env_remove("AWS_CA_BUNDLE")
@@ -72,13 +88,31 @@ fn tierd(work: &Path, set: &str, n: usize, size: usize) -> anyhow::Result<f64> {
     server.create_bucket("dest")?;
     let root = work.join(format!("tierd-{set}"));
     make_files(&root.join("onprem/photos").join(set), n, size)?;
-    let opts: Vec<String> = server.options().into_iter().map(|(k, v)| format!("{k} = \"{v}\"")).collect();
+    let opts: Vec<String> = server
+        .options()
+        .into_iter()
+        .map(|(k, v)| format!("{k} = \"{v}\""))
+        .collect();
     std::fs::write(
         root.join("tierd.toml"),
-        format!("[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"s3://dest\"\noptions = {{ {} }}\n", opts.join(", ")),
+        format!(
+            "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"s3://dest\"\noptions = {{ {} }}\n",
+            opts.join(", ")
+        ),
     )?;
     let secs = run(Command::new(tierd_bin())
-        .args(["move", "--bucket", "photos", "--prefix", &format!("{set}/"), "--to", "cloud", "--concurrency", "8", "--config"])
+        .args([
+            "move",
+            "--bucket",
+            "photos",
+            "--prefix",
+            &format!("{set}/"),
+            "--to",
+            "cloud",
+            "--concurrency",
+            "8",
+            "--config",
+        ])
         .arg(root.join("tierd.toml"))
         .current_dir(&root))?;
     let left = std::fs::read_dir(root.join("onprem/photos").join(set))?.count();
@@ -92,11 +126,23 @@ fn main() -> anyhow::Result<()> {
     let work = tempfile::tempdir()?;
     println!("| set | tool | seconds | objects/s | MB/s |");
     println!("|---|---|---|---|---|");
-    for (set, n, size) in [("small", small_n, 64 * 1024), ("large", 10, large_mib * 1024 * 1024)] {
+    for (set, n, size) in [
+        ("small", small_n, 64 * 1024),
+        ("large", 10, large_mib * 1024 * 1024),
+    ] {
         for tool in ["rclone", "tierd"] {
-            let secs = if tool == "rclone" { rclone(work.path(), set, n, size)? } else { tierd(work.path(), set, n, size)? };
+            let secs = if tool == "rclone" {
+                rclone(work.path(), set, n, size)?
+            } else {
+                tierd(work.path(), set, n, size)?
+            };
             let mb = (n * size) as f64 / 1e6;
-            println!("| {n} x {} KiB | {tool} | {secs:.2} | {:.1} | {:.1} |", size / 1024, n as f64 / secs, mb / secs);
+            println!(
+                "| {n} x {} KiB | {tool} | {secs:.2} | {:.1} | {:.1} |",
+                size / 1024,
+                n as f64 / secs,
+                mb / secs
+            );
         }
     }
     Ok(())

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions,
-    PutOptions, PutPayload, PutResult, Result,
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
 };
 
 type Hook = Box<dyn Fn(&Path) + Send + Sync>;
@@ -40,24 +40,43 @@ impl fmt::Display for FaultyStore {
 
 impl FaultyStore {
     pub fn new(inner: Arc<dyn ObjectStore>) -> Arc<FaultyStore> {
-        Arc::new(FaultyStore { inner, fail_gets: AtomicUsize::new(0), fail_puts: AtomicUsize::new(0), lose_put_answers: AtomicUsize::new(0), on_put: Mutex::new(None) })
+        Arc::new(FaultyStore {
+            inner,
+            fail_gets: AtomicUsize::new(0),
+            fail_puts: AtomicUsize::new(0),
+            lose_put_answers: AtomicUsize::new(0),
+            on_put: Mutex::new(None),
+        })
     }
 
     /// Runs `hook` (once per write) before each write reaches the store.
     pub fn on_put(&self, hook: impl Fn(&Path) + Send + Sync + 'static) {
-        *self.on_put.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Box::new(hook));
+        *self
+            .on_put
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Box::new(hook));
     }
 
     fn take(counter: &AtomicUsize) -> bool {
-        counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+        counter
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     fn injected() -> object_store::Error {
-        object_store::Error::Generic { store: "faulty", source: "injected transient failure (503 Slow Down)".into() }
+        object_store::Error::Generic {
+            store: "faulty",
+            source: "injected transient failure (503 Slow Down)".into(),
+        }
     }
 
     fn hook(&self, p: &Path) {
-        if let Some(h) = self.on_put.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref() {
+        if let Some(h) = self
+            .on_put
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
             h(p);
         }
     }
@@ -65,7 +84,12 @@ impl FaultyStore {
 
 #[async_trait]
 impl ObjectStore for FaultyStore {
-    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> Result<PutResult> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
         self.hook(location);
         if Self::take(&self.fail_puts) {
             return Err(Self::injected());
@@ -77,7 +101,11 @@ impl ObjectStore for FaultyStore {
         r
     }
 
-    async fn put_multipart_opts(&self, location: &Path, opts: PutMultipartOptions) -> Result<Box<dyn MultipartUpload>> {
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
         self.hook(location);
         if Self::take(&self.fail_puts) {
             return Err(Self::injected());
@@ -92,7 +120,10 @@ impl ObjectStore for FaultyStore {
         self.inner.get_opts(location, options).await
     }
 
-    fn delete_stream(&self, locations: BoxStream<'static, Result<Path>>) -> BoxStream<'static, Result<Path>> {
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
         self.inner.delete_stream(locations)
     }
 

@@ -20,16 +20,19 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
-use object_store::aws::AmazonS3Builder;
+use anyhow::{Context, bail};
 use object_store::ObjectStore;
+use object_store::aws::AmazonS3Builder;
 
 /// The moto version the tests are written against.
 pub const MOTO_VERSION: &str = "5.2.5";
 
 /// The workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 /// The `tierd` binary next to the running test executable (`target/debug/tierd`).
@@ -40,7 +43,11 @@ pub fn workspace_root() -> PathBuf {
 pub fn tierd_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
     // target/debug/deps/<test> → target/debug/tierd
-    let dir = exe.parent().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
     let bin = dir.join("tierd");
     assert!(
         bin.exists(),
@@ -59,7 +66,10 @@ fn moto_server_path() -> anyhow::Result<PathBuf> {
     if in_venv.exists() {
         return Ok(in_venv);
     }
-    if let Ok(out) = Command::new("sh").args(["-c", "command -v moto_server"]).output() {
+    if let Ok(out) = Command::new("sh")
+        .args(["-c", "command -v moto_server"])
+        .output()
+    {
         let p = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if out.status.success() && !p.is_empty() {
             return Ok(PathBuf::from(p));
@@ -75,7 +85,10 @@ fn install_moto(venv: &Path) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(600);
     while std::fs::create_dir(&lock).is_err() {
         if Instant::now() > deadline {
-            bail!("timed out waiting for {} (another test is installing moto; remove it if stale)", lock.display());
+            bail!(
+                "timed out waiting for {} (another test is installing moto; remove it if stale)",
+                lock.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -83,13 +96,26 @@ fn install_moto(venv: &Path) -> anyhow::Result<()> {
         if venv.join("bin/moto_server").exists() {
             return Ok(());
         }
-        let ok = Command::new("python3").args(["-m", "venv"]).arg(venv).status()?.success()
+        let ok = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(venv)
+            .status()?
+            .success()
             && Command::new(venv.join("bin/pip"))
-                .args(["install", "--quiet", &format!("moto[s3,server]=={MOTO_VERSION}"), "flask", "flask-cors"])
+                .args([
+                    "install",
+                    "--quiet",
+                    &format!("moto[s3,server]=={MOTO_VERSION}"),
+                    "flask",
+                    "flask-cors",
+                ])
                 .status()?
                 .success();
         if !ok {
-            bail!("could not install moto {MOTO_VERSION} into {}", venv.display());
+            bail!(
+                "could not install moto {MOTO_VERSION} into {}",
+                venv.display()
+            );
         }
         Ok(())
     })();
@@ -98,14 +124,28 @@ fn install_moto(venv: &Path) -> anyhow::Result<()> {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
 }
 
 /// A plain HTTP/1.1 request to the server (moto checks no signature); returns the status code.
-fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> anyhow::Result<u16> {
-    let mut s = TcpStream::connect_timeout(&SocketAddr::from((Ipv4Addr::LOCALHOST, port)), Duration::from_secs(2))?;
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> anyhow::Result<u16> {
+    let mut s = TcpStream::connect_timeout(
+        &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        Duration::from_secs(2),
+    )?;
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -115,7 +155,11 @@ fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &[u
     let mut resp = Vec::new();
     s.read_to_end(&mut resp)?;
     let head = String::from_utf8_lossy(&resp[..resp.len().min(64)]).to_string();
-    let code = head.split_whitespace().nth(1).and_then(|c| c.parse().ok()).context("no HTTP status in the response")?;
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("no HTTP status in the response")?;
     Ok(code)
 }
 
@@ -147,14 +191,18 @@ impl S3Server {
             let deadline = Instant::now() + Duration::from_secs(60);
             loop {
                 if let Ok(Some(status)) = server.child.try_wait() {
-                    last_err = Some(anyhow::anyhow!("moto_server exited with {status} (port {port} taken?)"));
+                    last_err = Some(anyhow::anyhow!(
+                        "moto_server exited with {status} (port {port} taken?)"
+                    ));
                     break;
                 }
                 if http(port, "GET", "/", &[], b"").is_ok() {
                     return Ok(server);
                 }
                 if Instant::now() > deadline {
-                    last_err = Some(anyhow::anyhow!("moto_server did not answer on port {port} within 60 s"));
+                    last_err = Some(anyhow::anyhow!(
+                        "moto_server did not answer on port {port} within 60 s"
+                    ));
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(100));
@@ -186,7 +234,13 @@ impl S3Server {
     /// # Errors
     /// The server refuses either request.
     pub fn create_locked_bucket(&self, name: &str, days: u32) -> anyhow::Result<()> {
-        let code = http(self.port, "PUT", &format!("/{name}"), &[("x-amz-bucket-object-lock-enabled", "true")], b"")?;
+        let code = http(
+            self.port,
+            "PUT",
+            &format!("/{name}"),
+            &[("x-amz-bucket-object-lock-enabled", "true")],
+            b"",
+        )?;
         if code != 200 {
             bail!("creating locked bucket {name}: HTTP {code}");
         }
@@ -194,7 +248,13 @@ impl S3Server {
             "<ObjectLockConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><ObjectLockEnabled>Enabled</ObjectLockEnabled><Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>{days}</Days></DefaultRetention></Rule></ObjectLockConfiguration>"
         );
         let md5 = base64_md5(body.as_bytes());
-        let code = http(self.port, "PUT", &format!("/{name}?object-lock="), &[("Content-MD5", &md5), ("Content-Type", "application/xml")], body.as_bytes())?;
+        let code = http(
+            self.port,
+            "PUT",
+            &format!("/{name}?object-lock="),
+            &[("Content-MD5", &md5), ("Content-Type", "application/xml")],
+            body.as_bytes(),
+        )?;
         if code != 200 {
             bail!("setting default retention on {name}: HTTP {code}");
         }
@@ -207,14 +267,26 @@ impl S3Server {
     /// # Errors
     /// The server refuses either request.
     pub fn enable_logging(&self, bucket: &str, target: &str, prefix: &str) -> anyhow::Result<()> {
-        let code = http(self.port, "PUT", &format!("/{target}?acl"), &[("x-amz-acl", "log-delivery-write")], b"")?;
+        let code = http(
+            self.port,
+            "PUT",
+            &format!("/{target}?acl"),
+            &[("x-amz-acl", "log-delivery-write")],
+            b"",
+        )?;
         if code != 200 {
             bail!("setting the log-delivery ACL on {target}: HTTP {code}");
         }
         let body = format!(
             "<BucketLoggingStatus xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><LoggingEnabled><TargetBucket>{target}</TargetBucket><TargetPrefix>{prefix}</TargetPrefix></LoggingEnabled></BucketLoggingStatus>"
         );
-        let code = http(self.port, "PUT", &format!("/{bucket}?logging"), &[], body.as_bytes())?;
+        let code = http(
+            self.port,
+            "PUT",
+            &format!("/{bucket}?logging"),
+            &[],
+            body.as_bytes(),
+        )?;
         if code != 200 {
             bail!("enabling logging on {bucket}: HTTP {code}");
         }
@@ -273,8 +345,12 @@ impl Run {
     /// # Panics
     /// When stdout is not one JSON value: the test fails showing both streams.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
     }
 }
 
@@ -309,7 +385,10 @@ fn base64_md5(data: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in d.chunks(3) {
-        let n = c.iter().enumerate().fold(0u32, |a, (i, b)| a | (u32::from(*b) << (16 - 8 * i)));
+        let n = c
+            .iter()
+            .enumerate()
+            .fold(0u32, |a, (i, b)| a | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..4 {
             if i <= c.len() {
                 out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);

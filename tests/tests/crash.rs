@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use harness::{tierd, tierd_bin, S3Server};
+use harness::{S3Server, tierd, tierd_bin};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use rand::{Rng, SeedableRng};
@@ -30,18 +30,37 @@ async fn listing(store: &dyn ObjectStore) -> BTreeMap<String, u64> {
         .await
         .unwrap()
         .into_iter()
-        .map(|m| (m.location.to_string().trim_start_matches("photos/").to_string(), m.size))
+        .map(|m| {
+            (
+                m.location
+                    .to_string()
+                    .trim_start_matches("photos/")
+                    .to_string(),
+                m.size,
+            )
+        })
         .collect()
 }
 
-async fn check_invariants(run: usize, dir: &Path, onprem: &dyn ObjectStore, cloud: &dyn ObjectStore) {
+async fn check_invariants(
+    run: usize,
+    dir: &Path,
+    onprem: &dyn ObjectStore,
+    cloud: &dyn ObjectStore,
+) {
     let mut j = tierd::journal::Journal::open(&dir.join("tierd.db")).unwrap();
-    assert!(j.open_moves().unwrap().is_empty(), "run {run}: a move is still in flight after recovery");
+    assert!(
+        j.open_moves().unwrap().is_empty(),
+        "run {run}: a move is still in flight after recovery"
+    );
     let on = listing(onprem).await;
     let off = listing(cloud).await;
     for i in 0..OBJECTS {
         let key = format!("img-{i:03}.bin");
-        let e = j.locate("photos", &key).unwrap().unwrap_or_else(|| panic!("run {run}: {key} is not in the catalog"));
+        let e = j
+            .locate("photos", &key)
+            .unwrap()
+            .unwrap_or_else(|| panic!("run {run}: {key} is not in the catalog"));
         let (here, other): (&dyn ObjectStore, &BTreeMap<String, u64>) = match e.tier.as_str() {
             "onprem" => (onprem, &off),
             "cloud" => (cloud, &on),
@@ -50,14 +69,30 @@ async fn check_invariants(run: usize, dir: &Path, onprem: &dyn ObjectStore, clou
         let bytes = here
             .get(&StorePath::from(format!("photos/{key}")))
             .await
-            .unwrap_or_else(|err| panic!("run {run}: {key} is not on {} where the catalog has it: {err}", e.tier))
+            .unwrap_or_else(|err| {
+                panic!(
+                    "run {run}: {key} is not on {} where the catalog has it: {err}",
+                    e.tier
+                )
+            })
             .bytes()
             .await
             .unwrap();
-        assert!(bytes.as_ref() == content(i).as_slice(), "run {run}: {key} on {} has other bytes", e.tier);
-        assert!(!other.contains_key(&key), "run {run}: an untracked copy of {key} is left on the other tier");
+        assert!(
+            bytes.as_ref() == content(i).as_slice(),
+            "run {run}: {key} on {} has other bytes",
+            e.tier
+        );
+        assert!(
+            !other.contains_key(&key),
+            "run {run}: an untracked copy of {key} is left on the other tier"
+        );
     }
-    assert_eq!(on.len() + off.len(), OBJECTS, "run {run}: objects appeared that nobody put: {on:?} {off:?}");
+    assert_eq!(
+        on.len() + off.len(),
+        OBJECTS,
+        "run {run}: objects appeared that nobody put: {on:?} {off:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -66,7 +101,11 @@ async fn killing_tierd_at_random_moments_never_loses_or_orphans_an_object() {
     server.create_bucket("cold").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let opts: Vec<String> = server.options().into_iter().map(|(k, v)| format!("{k} = \"{v}\"")).collect();
+    let opts: Vec<String> = server
+        .options()
+        .into_iter()
+        .map(|(k, v)| format!("{k} = \"{v}\""))
+        .collect();
     std::fs::write(
         d.join("tierd.toml"),
         format!(
@@ -97,7 +136,19 @@ async fn killing_tierd_at_random_moments_never_loses_or_orphans_an_object() {
         let mut child = Command::new(tierd_bin())
             // A bandwidth limit stretches a pass to about three seconds, so that kills land in copies,
             // between steps and between objects alike.
-            .args(["move", "--bucket", "photos", "--to", to, "--config", cfg, "--concurrency", "4", "--max-bytes-per-sec", "2000000"])
+            .args([
+                "move",
+                "--bucket",
+                "photos",
+                "--to",
+                to,
+                "--config",
+                cfg,
+                "--concurrency",
+                "4",
+                "--max-bytes-per-sec",
+                "2000000",
+            ])
             .current_dir(d)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -111,17 +162,36 @@ async fn killing_tierd_at_random_moments_never_loses_or_orphans_an_object() {
         }
         child.wait().unwrap();
         let r = tierd(d, &["recover", "--config", cfg]);
-        assert_eq!(r.code, Some(0), "run {run}: recovery failed: {}{}", r.stdout, r.stderr);
+        assert_eq!(
+            r.code,
+            Some(0),
+            "run {run}: recovery failed: {}{}",
+            r.stdout,
+            r.stderr
+        );
         if r.stderr.contains("recovered moves left in flight") {
             mid_move += 1;
         }
         check_invariants(run, d, onprem.as_ref(), cloud.as_ref()).await;
     }
-    assert!(kills >= RUNS / 2, "only {kills} of {RUNS} runs were killed mid-flight: the test would prove little");
-    assert!(mid_move >= 2, "only {mid_move} kills left a move in flight to recover: the test would prove little");
-    eprintln!("{kills} of {RUNS} runs killed; {mid_move} left moves in flight that recovery finished or undid");
+    assert!(
+        kills >= RUNS / 2,
+        "only {kills} of {RUNS} runs were killed mid-flight: the test would prove little"
+    );
+    assert!(
+        mid_move >= 2,
+        "only {mid_move} kills left a move in flight to recover: the test would prove little"
+    );
+    eprintln!(
+        "{kills} of {RUNS} runs killed; {mid_move} left moves in flight that recovery finished or undid"
+    );
     // Uninterrupted, the move completes.
-    let r = tierd(d, &["move", "--bucket", "photos", "--to", "cloud", "--config", cfg]);
+    let r = tierd(
+        d,
+        &[
+            "move", "--bucket", "photos", "--to", "cloud", "--config", cfg,
+        ],
+    );
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     check_invariants(RUNS, d, onprem.as_ref(), cloud.as_ref()).await;
     assert_eq!(listing(cloud.as_ref()).await.len(), OBJECTS);

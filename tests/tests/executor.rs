@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use harness::faults::FaultyStore;
 use harness::S3Server;
+use harness::faults::FaultyStore;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use tierd::config::TierConfig;
@@ -23,7 +23,11 @@ fn small_parts() -> ExecutorConfig {
     ExecutorConfig {
         // Objects over 5 MiB use multipart with 5 MiB parts (the S3 minimum), so the large-object
         // path is exercised without hundreds of megabytes.
-        tuning: CopyTuning { multipart_threshold: 5 * 1024 * 1024, part_size: 5 * 1024 * 1024, parts_in_flight: 2 },
+        tuning: CopyTuning {
+            multipart_threshold: 5 * 1024 * 1024,
+            part_size: 5 * 1024 * 1024,
+            parts_in_flight: 2,
+        },
         base_backoff: Duration::from_millis(10),
         ..ExecutorConfig::default()
     }
@@ -35,7 +39,11 @@ fn executor(tiers: Tiers, dir: &std::path::Path, cfg: ExecutorConfig) -> Executo
 }
 
 fn data(n: usize, seed: u8) -> Bytes {
-    Bytes::from((0..n).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect::<Vec<_>>())
+    Bytes::from(
+        (0..n)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect::<Vec<_>>(),
+    )
 }
 
 async fn read(store: &Arc<dyn ObjectStore>, p: &str) -> Option<Bytes> {
@@ -47,106 +55,256 @@ async fn read(store: &Arc<dyn ObjectStore>, p: &str) -> Option<Bytes> {
 }
 
 fn req(key: &str, to: &str) -> MoveRequest {
-    MoveRequest { decision_id: format!("test-{key}"), bucket: "photos".into(), key: key.into(), to: to.into() }
+    MoveRequest {
+        decision_id: format!("test-{key}"),
+        bucket: "photos".into(),
+        key: key.into(),
+        to: to.into(),
+    }
 }
 
 /// The suite: `hot` and `cold` are two tier roots; objects live under `photos/`.
-async fn conformance(name: &str, hot: Arc<dyn ObjectStore>, cold: Arc<dyn ObjectStore>, vault: Arc<dyn ObjectStore>) {
+async fn conformance(
+    name: &str,
+    hot: Arc<dyn ObjectStore>,
+    cold: Arc<dyn ObjectStore>,
+    vault: Arc<dyn ObjectStore>,
+) {
     let dir = tempfile::tempdir().unwrap();
-    let tiers = Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), cold.clone()), ("vault".into(), vault.clone())]);
+    let tiers = Tiers::from_stores(vec![
+        ("hot".into(), hot.clone()),
+        ("cold".into(), cold.clone()),
+        ("vault".into(), vault.clone()),
+    ]);
     let ex = executor(tiers, dir.path(), small_parts());
     let small = data(70_000, 1);
     let large = data(12 * 1024 * 1024 + 17, 2);
-    hot.put(&Path::from("photos/a.jpg"), PutPayload::from(small.clone())).await.unwrap();
-    hot.put(&Path::from("photos/big/video.mp4"), PutPayload::from(large.clone())).await.unwrap();
-    assert_eq!(ex.scan("photos", "").await.unwrap(), 2, "{name}: the scan finds both objects");
+    hot.put(&Path::from("photos/a.jpg"), PutPayload::from(small.clone()))
+        .await
+        .unwrap();
+    hot.put(
+        &Path::from("photos/big/video.mp4"),
+        PutPayload::from(large.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ex.scan("photos", "").await.unwrap(),
+        2,
+        "{name}: the scan finds both objects"
+    );
 
     // Out and back, small and multipart-sized.
-    let out = ex.apply(vec![req("a.jpg", "cold"), req("big/video.mp4", "cold")]).await;
+    let out = ex
+        .apply(vec![req("a.jpg", "cold"), req("big/video.mp4", "cold")])
+        .await;
     for (r, o) in &out {
-        assert!(matches!(o, MoveOutcome::Done { .. }), "{name}: {} -> {o:?}", r.key);
+        assert!(
+            matches!(o, MoveOutcome::Done { .. }),
+            "{name}: {} -> {o:?}",
+            r.key
+        );
     }
-    assert_eq!(read(&cold, "photos/a.jpg").await, Some(small.clone()), "{name}");
-    assert_eq!(read(&cold, "photos/big/video.mp4").await, Some(large.clone()), "{name}");
-    assert_eq!(read(&hot, "photos/a.jpg").await, None, "{name}: the source is gone after a verified copy");
-    assert_eq!(ex.journal().locate("photos", "big/video.mp4").unwrap().unwrap().tier, "cold");
+    assert_eq!(
+        read(&cold, "photos/a.jpg").await,
+        Some(small.clone()),
+        "{name}"
+    );
+    assert_eq!(
+        read(&cold, "photos/big/video.mp4").await,
+        Some(large.clone()),
+        "{name}"
+    );
+    assert_eq!(
+        read(&hot, "photos/a.jpg").await,
+        None,
+        "{name}: the source is gone after a verified copy"
+    );
+    assert_eq!(
+        ex.journal()
+            .locate("photos", "big/video.mp4")
+            .unwrap()
+            .unwrap()
+            .tier,
+        "cold"
+    );
     let back = ex.move_object(&req("big/video.mp4", "hot")).await;
-    assert!(matches!(back, MoveOutcome::Done { .. }), "{name}: recall {back:?}");
-    assert_eq!(read(&hot, "photos/big/video.mp4").await, Some(large.clone()), "{name}");
+    assert!(
+        matches!(back, MoveOutcome::Done { .. }),
+        "{name}: recall {back:?}"
+    );
+    assert_eq!(
+        read(&hot, "photos/big/video.mp4").await,
+        Some(large.clone()),
+        "{name}"
+    );
     assert_eq!(read(&cold, "photos/big/video.mp4").await, None, "{name}");
 
     // Already there: skipped, nothing touched.
     let again = ex.move_object(&req("a.jpg", "cold")).await;
-    assert!(matches!(again, MoveOutcome::Skipped(_)), "{name}: {again:?}");
+    assert!(
+        matches!(again, MoveOutcome::Skipped(_)),
+        "{name}: {again:?}"
+    );
 
     // A destination that already holds something: aborted, both objects untouched.
-    hot.put(&Path::from("photos/c.txt"), PutPayload::from_static(b"source")).await.unwrap();
+    hot.put(
+        &Path::from("photos/c.txt"),
+        PutPayload::from_static(b"source"),
+    )
+    .await
+    .unwrap();
     ex.scan("photos", "c.txt").await.unwrap();
-    cold.put(&Path::from("photos/c.txt"), PutPayload::from_static(b"somebody else's")).await.unwrap();
+    cold.put(
+        &Path::from("photos/c.txt"),
+        PutPayload::from_static(b"somebody else's"),
+    )
+    .await
+    .unwrap();
     let taken = ex.move_object(&req("c.txt", "cold")).await;
-    assert!(matches!(taken, MoveOutcome::Aborted(ref w) if w.contains("never overwrites")), "{name}: {taken:?}");
-    assert_eq!(read(&hot, "photos/c.txt").await.as_deref(), Some(&b"source"[..]));
-    assert_eq!(read(&cold, "photos/c.txt").await.as_deref(), Some(&b"somebody else's"[..]));
+    assert!(
+        matches!(taken, MoveOutcome::Aborted(ref w) if w.contains("never overwrites")),
+        "{name}: {taken:?}"
+    );
+    assert_eq!(
+        read(&hot, "photos/c.txt").await.as_deref(),
+        Some(&b"source"[..])
+    );
+    assert_eq!(
+        read(&cold, "photos/c.txt").await.as_deref(),
+        Some(&b"somebody else's"[..])
+    );
 
     // Snapshot, corrupt nothing, restore elsewhere: byte-identical.
-    let snap = snapshot::create(&ex, "vault", "photos", "", &format!("s1-{name}")).await.unwrap();
-    assert_eq!(snap.objects, 3);
-    assert!(snapshot::verify(&ex, &snap.id).await.unwrap().is_empty(), "{name}: a fresh snapshot verifies");
-    let r = snapshot::restore(&ex, &snap.id, &RestoreOptions { to_prefix: Some("restored/".into()), tier: Some("hot".into()), overwrite: false })
+    let snap = snapshot::create(&ex, "vault", "photos", "", &format!("s1-{name}"))
         .await
         .unwrap();
+    assert_eq!(snap.objects, 3);
+    assert!(
+        snapshot::verify(&ex, &snap.id).await.unwrap().is_empty(),
+        "{name}: a fresh snapshot verifies"
+    );
+    let r = snapshot::restore(
+        &ex,
+        &snap.id,
+        &RestoreOptions {
+            to_prefix: Some("restored/".into()),
+            tier: Some("hot".into()),
+            overwrite: false,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(r.restored, 3, "{name}");
-    assert_eq!(read(&hot, "photos/restored/big/video.mp4").await, Some(large.clone()), "{name}: restore is byte-identical");
-    assert_eq!(read(&hot, "photos/restored/a.jpg").await, Some(small.clone()), "{name}");
+    assert_eq!(
+        read(&hot, "photos/restored/big/video.mp4").await,
+        Some(large.clone()),
+        "{name}: restore is byte-identical"
+    );
+    assert_eq!(
+        read(&hot, "photos/restored/a.jpg").await,
+        Some(small.clone()),
+        "{name}"
+    );
     // A second snapshot copies nothing that did not change, and chains to the first.
-    let snap2 = snapshot::create(&ex, "vault", "photos", "big/", &format!("s2-{name}")).await.unwrap();
-    assert_eq!(snap2.prev_hash.as_deref(), Some(snap.manifest_hash.as_str()));
+    let snap2 = snapshot::create(&ex, "vault", "photos", "big/", &format!("s2-{name}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        snap2.prev_hash.as_deref(),
+        Some(snap.manifest_hash.as_str())
+    );
     // The snapshot of the whole bucket covered `big/` already, but a new scope starts its own
     // increments; snapshot the same scope again: nothing is copied.
-    let snap3 = snapshot::create(&ex, "vault", "photos", "big/", &format!("s3-{name}")).await.unwrap();
-    assert_eq!(snap3.copied_bytes, 0, "{name}: unchanged objects are not copied again");
+    let snap3 = snapshot::create(&ex, "vault", "photos", "big/", &format!("s3-{name}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        snap3.copied_bytes, 0,
+        "{name}: unchanged objects are not copied again"
+    );
 
     // Corrupt one copy in the vault: verify names it.
     let blob = format!("photos/.tierd-snapshots/data/s1-{name}/a.jpg");
     vault.delete(&Path::from(blob.as_str())).await.unwrap();
-    vault.put(&Path::from(blob.as_str()), PutPayload::from_static(b"ransomware was here")).await.unwrap();
+    vault
+        .put(
+            &Path::from(blob.as_str()),
+            PutPayload::from_static(b"ransomware was here"),
+        )
+        .await
+        .unwrap();
     let problems = snapshot::verify(&ex, &snap.id).await.unwrap();
     assert_eq!(problems.len(), 1, "{name}: {problems:?}");
     assert_eq!(problems[0].subject, "a.jpg");
-    assert!(problems[0].problem.starts_with("the copy has 19 bytes with sha256 "), "{}", problems[0].problem);
+    assert!(
+        problems[0]
+            .problem
+            .starts_with("the copy has 19 bytes with sha256 "),
+        "{}",
+        problems[0].problem
+    );
 
     // Nothing left in flight.
     assert!(ex.journal().open_moves().unwrap().is_empty());
 }
 
 fn local(dir: &std::path::Path, name: &str) -> Arc<dyn ObjectStore> {
-    let t = TierConfig { name: name.into(), url: format!("file://{}/{name}", dir.display()), min_storage_days: 0, options: BTreeMap::new() };
+    let t = TierConfig {
+        name: name.into(),
+        url: format!("file://{}/{name}", dir.display()),
+        min_storage_days: 0,
+        options: BTreeMap::new(),
+    };
     tierd::tier::open_tier(&t).unwrap()
 }
 
 fn s3(server: &S3Server, bucket: &str) -> Arc<dyn ObjectStore> {
     server.create_bucket(bucket).unwrap();
-    let t = TierConfig { name: bucket.into(), url: format!("s3://{bucket}"), min_storage_days: 0, options: server.options() };
+    let t = TierConfig {
+        name: bucket.into(),
+        url: format!("s3://{bucket}"),
+        min_storage_days: 0,
+        options: server.options(),
+    };
     tierd::tier::open_tier(&t).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_move_protocol_conforms_on_the_local_filesystem() {
     let d = tempfile::tempdir().unwrap();
-    conformance("fs", local(d.path(), "hot"), local(d.path(), "cold"), local(d.path(), "vault")).await;
+    conformance(
+        "fs",
+        local(d.path(), "hot"),
+        local(d.path(), "cold"),
+        local(d.path(), "vault"),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_move_protocol_conforms_between_the_filesystem_and_a_real_s3_server() {
     let server = S3Server::start().expect("the S3 server starts");
     let d = tempfile::tempdir().unwrap();
-    conformance("fs-s3", local(d.path(), "hot"), s3(&server, "cold"), s3(&server, "vault")).await;
+    conformance(
+        "fs-s3",
+        local(d.path(), "hot"),
+        s3(&server, "cold"),
+        s3(&server, "vault"),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_move_protocol_conforms_on_a_real_s3_server() {
     let server = S3Server::start().expect("the S3 server starts");
-    conformance("s3", s3(&server, "hot"), s3(&server, "cold"), s3(&server, "vault")).await;
+    conformance(
+        "s3",
+        s3(&server, "hot"),
+        s3(&server, "cold"),
+        s3(&server, "vault"),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -160,21 +318,58 @@ async fn a_source_changed_during_the_move_keeps_the_new_version_and_drops_the_co
     cold.on_put(move |_| {
         let hot2 = hot2.clone();
         let _ = std::thread::scope(|s| {
-            s.spawn(|| rt.block_on(hot2.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"new version, written mid-move"))))
-                .join()
+            s.spawn(|| {
+                rt.block_on(hot2.put(
+                    &Path::from("photos/a.jpg"),
+                    PutPayload::from_static(b"new version, written mid-move"),
+                ))
+            })
+            .join()
         });
     });
-    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"old version")).await.unwrap();
-    let ex = executor(Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), cold.clone())]), d.path(), small_parts());
+    hot.put(
+        &Path::from("photos/a.jpg"),
+        PutPayload::from_static(b"old version"),
+    )
+    .await
+    .unwrap();
+    let ex = executor(
+        Tiers::from_stores(vec![
+            ("hot".into(), hot.clone()),
+            ("cold".into(), cold.clone()),
+        ]),
+        d.path(),
+        small_parts(),
+    );
     ex.scan("photos", "").await.unwrap();
     let o = ex.move_object(&req("a.jpg", "cold")).await;
-    assert!(matches!(o, MoveOutcome::Aborted(ref w) if w.contains("source changed")), "{o:?}");
-    assert_eq!(read(&hot, "photos/a.jpg").await.as_deref(), Some(&b"new version, written mid-move"[..]));
+    assert!(
+        matches!(o, MoveOutcome::Aborted(ref w) if w.contains("source changed")),
+        "{o:?}"
+    );
+    assert_eq!(
+        read(&hot, "photos/a.jpg").await.as_deref(),
+        Some(&b"new version, written mid-move"[..])
+    );
     let cold_dyn: Arc<dyn ObjectStore> = cold;
-    assert_eq!(read(&cold_dyn, "photos/a.jpg").await, None, "the stale copy is removed");
-    assert_eq!(ex.journal().locate("photos", "a.jpg").unwrap().unwrap().tier, "hot");
+    assert_eq!(
+        read(&cold_dyn, "photos/a.jpg").await,
+        None,
+        "the stale copy is removed"
+    );
+    assert_eq!(
+        ex.journal()
+            .locate("photos", "a.jpg")
+            .unwrap()
+            .unwrap()
+            .tier,
+        "hot"
+    );
     let moves = ex.journal().moves_of("photos", "a.jpg").unwrap();
-    assert_eq!(moves.last().unwrap().state, tierd::journal::moves::MoveState::Aborted);
+    assert_eq!(
+        moves.last().unwrap().state,
+        tierd::journal::moves::MoveState::Aborted
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -182,22 +377,44 @@ async fn transient_store_errors_are_retried_and_the_move_completes() {
     let d = tempfile::tempdir().unwrap();
     let hot = FaultyStore::new(local(d.path(), "hot"));
     let cold = FaultyStore::new(local(d.path(), "cold"));
-    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"payload")).await.unwrap();
+    hot.put(
+        &Path::from("photos/a.jpg"),
+        PutPayload::from_static(b"payload"),
+    )
+    .await
+    .unwrap();
     hot.fail_gets.store(2, Ordering::SeqCst);
     cold.fail_puts.store(1, Ordering::SeqCst);
-    let ex = executor(Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), cold.clone())]), d.path(), small_parts());
+    let ex = executor(
+        Tiers::from_stores(vec![
+            ("hot".into(), hot.clone()),
+            ("cold".into(), cold.clone()),
+        ]),
+        d.path(),
+        small_parts(),
+    );
     ex.scan("photos", "").await.unwrap();
     let o = ex.move_object(&req("a.jpg", "cold")).await;
     assert!(matches!(o, MoveOutcome::Done { .. }), "{o:?}");
     let cold_dyn: Arc<dyn ObjectStore> = cold;
-    assert_eq!(read(&cold_dyn, "photos/a.jpg").await.as_deref(), Some(&b"payload"[..]));
+    assert_eq!(
+        read(&cold_dyn, "photos/a.jpg").await.as_deref(),
+        Some(&b"payload"[..])
+    );
     // Two failed reads of the source's metadata stop attempts before anything is journalled;
     // the failed write of the copy is journalled as a failed move with its error, then the
     // fourth attempt completes.
     let moves = ex.journal().moves_of("photos", "a.jpg").unwrap();
     assert_eq!(moves.len(), 2, "{moves:?}");
     assert_eq!(moves[0].state, tierd::journal::moves::MoveState::Failed);
-    assert!(moves[0].error.as_deref().unwrap_or("").contains("injected transient failure"), "{moves:?}");
+    assert!(
+        moves[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("injected transient failure"),
+        "{moves:?}"
+    );
     assert_eq!(moves[1].state, tierd::journal::moves::MoveState::Done);
 }
 
@@ -205,22 +422,66 @@ async fn transient_store_errors_are_retried_and_the_move_completes() {
 async fn a_store_that_is_down_fails_the_move_and_loses_nothing() {
     let d = tempfile::tempdir().unwrap();
     let hot = local(d.path(), "hot");
-    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"keep me")).await.unwrap();
+    hot.put(
+        &Path::from("photos/a.jpg"),
+        PutPayload::from_static(b"keep me"),
+    )
+    .await
+    .unwrap();
     // An S3 endpoint on a loopback port where nothing listens.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut opts = BTreeMap::new();
-    for (k, v) in [("endpoint", format!("http://127.0.0.1:{port}")), ("allow_http", "true".into()), ("region", "us-east-1".into()), ("access_key_id", "x".into()), ("secret_access_key", "y".into())] {
+    for (k, v) in [
+        ("endpoint", format!("http://127.0.0.1:{port}")),
+        ("allow_http", "true".into()),
+        ("region", "us-east-1".into()),
+        ("access_key_id", "x".into()),
+        ("secret_access_key", "y".into()),
+    ] {
         opts.insert(k.to_string(), v);
     }
-    let down = tierd::tier::open_tier(&TierConfig { name: "cold".into(), url: "s3://cold".into(), min_storage_days: 0, options: opts }).unwrap();
-    let cfg = ExecutorConfig { max_attempts: 3, ..small_parts() };
-    let ex = executor(Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), down)]), d.path(), cfg);
+    let down = tierd::tier::open_tier(&TierConfig {
+        name: "cold".into(),
+        url: "s3://cold".into(),
+        min_storage_days: 0,
+        options: opts,
+    })
+    .unwrap();
+    let cfg = ExecutorConfig {
+        max_attempts: 3,
+        ..small_parts()
+    };
+    let ex = executor(
+        Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), down)]),
+        d.path(),
+        cfg,
+    );
     ex.scan("photos", "a.jpg").await.unwrap();
     let o = ex.move_object(&req("a.jpg", "cold")).await;
-    assert!(matches!(o, MoveOutcome::Failed(ref w) if w.starts_with("gave up after 3 attempts")), "{o:?}");
-    assert_eq!(read(&hot, "photos/a.jpg").await.as_deref(), Some(&b"keep me"[..]));
-    assert_eq!(ex.journal().locate("photos", "a.jpg").unwrap().unwrap().tier, "hot");
-    assert!(ex.journal().open_moves().unwrap().is_empty(), "a failed move leaves nothing in flight");
+    assert!(
+        matches!(o, MoveOutcome::Failed(ref w) if w.starts_with("gave up after 3 attempts")),
+        "{o:?}"
+    );
+    assert_eq!(
+        read(&hot, "photos/a.jpg").await.as_deref(),
+        Some(&b"keep me"[..])
+    );
+    assert_eq!(
+        ex.journal()
+            .locate("photos", "a.jpg")
+            .unwrap()
+            .unwrap()
+            .tier,
+        "hot"
+    );
+    assert!(
+        ex.journal().open_moves().unwrap().is_empty(),
+        "a failed move leaves nothing in flight"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -228,14 +489,38 @@ async fn a_write_whose_answer_was_lost_is_recognised_by_the_retry_and_not_duplic
     let d = tempfile::tempdir().unwrap();
     let hot = local(d.path(), "hot");
     let cold = FaultyStore::new(local(d.path(), "cold"));
-    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"payload")).await.unwrap();
+    hot.put(
+        &Path::from("photos/a.jpg"),
+        PutPayload::from_static(b"payload"),
+    )
+    .await
+    .unwrap();
     cold.lose_put_answers.store(1, Ordering::SeqCst);
-    let ex = executor(Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), cold.clone())]), d.path(), small_parts());
+    let ex = executor(
+        Tiers::from_stores(vec![
+            ("hot".into(), hot.clone()),
+            ("cold".into(), cold.clone()),
+        ]),
+        d.path(),
+        small_parts(),
+    );
     ex.scan("photos", "").await.unwrap();
     let o = ex.move_object(&req("a.jpg", "cold")).await;
-    assert!(matches!(o, MoveOutcome::Done { verified_by: "already present", .. }), "{o:?}");
+    assert!(
+        matches!(
+            o,
+            MoveOutcome::Done {
+                verified_by: "already present",
+                ..
+            }
+        ),
+        "{o:?}"
+    );
     let cold_dyn: Arc<dyn ObjectStore> = cold;
-    assert_eq!(read(&cold_dyn, "photos/a.jpg").await.as_deref(), Some(&b"payload"[..]));
+    assert_eq!(
+        read(&cold_dyn, "photos/a.jpg").await.as_deref(),
+        Some(&b"payload"[..])
+    );
     assert_eq!(read(&hot, "photos/a.jpg").await, None);
 }
 
@@ -244,22 +529,67 @@ async fn recovery_of_an_interrupted_intent_never_deletes_an_object_that_is_not_i
     let d = tempfile::tempdir().unwrap();
     let hot = local(d.path(), "hot");
     let cold = local(d.path(), "cold");
-    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"source bytes")).await.unwrap();
-    hot.put(&Path::from("photos/b.jpg"), PutPayload::from_static(b"b source")).await.unwrap();
-    let ex = executor(Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), cold.clone())]), d.path(), small_parts());
+    hot.put(
+        &Path::from("photos/a.jpg"),
+        PutPayload::from_static(b"source bytes"),
+    )
+    .await
+    .unwrap();
+    hot.put(
+        &Path::from("photos/b.jpg"),
+        PutPayload::from_static(b"b source"),
+    )
+    .await
+    .unwrap();
+    let ex = executor(
+        Tiers::from_stores(vec![
+            ("hot".into(), hot.clone()),
+            ("cold".into(), cold.clone()),
+        ]),
+        d.path(),
+        small_parts(),
+    );
     ex.scan("photos", "").await.unwrap();
     // Two moves that "crashed" after their intent: one left its own complete copy, the other
     // finds someone else's object at the destination.
-    ex.journal().move_intent("d1", "photos", "a.jpg", "hot", "cold", None, 12).unwrap();
-    cold.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"source bytes")).await.unwrap();
-    ex.journal().move_intent("d2", "photos", "b.jpg", "hot", "cold", None, 8).unwrap();
-    cold.put(&Path::from("photos/b.jpg"), PutPayload::from_static(b"not ours")).await.unwrap();
+    ex.journal()
+        .move_intent("d1", "photos", "a.jpg", "hot", "cold", None, 12)
+        .unwrap();
+    cold.put(
+        &Path::from("photos/a.jpg"),
+        PutPayload::from_static(b"source bytes"),
+    )
+    .await
+    .unwrap();
+    ex.journal()
+        .move_intent("d2", "photos", "b.jpg", "hot", "cold", None, 8)
+        .unwrap();
+    cold.put(
+        &Path::from("photos/b.jpg"),
+        PutPayload::from_static(b"not ours"),
+    )
+    .await
+    .unwrap();
     let r = tierd::executor::recover::recover(&ex).await.unwrap();
     assert_eq!(r.undone, 2, "{r:?}");
-    assert_eq!(read(&cold, "photos/a.jpg").await, None, "the move's own copy is removed");
-    assert_eq!(read(&cold, "photos/b.jpg").await.as_deref(), Some(&b"not ours"[..]), "someone else's object is kept");
-    assert_eq!(read(&hot, "photos/a.jpg").await.as_deref(), Some(&b"source bytes"[..]));
-    assert_eq!(read(&hot, "photos/b.jpg").await.as_deref(), Some(&b"b source"[..]));
+    assert_eq!(
+        read(&cold, "photos/a.jpg").await,
+        None,
+        "the move's own copy is removed"
+    );
+    assert_eq!(
+        read(&cold, "photos/b.jpg").await.as_deref(),
+        Some(&b"not ours"[..]),
+        "someone else's object is kept"
+    );
+    assert_eq!(
+        read(&hot, "photos/a.jpg").await.as_deref(),
+        Some(&b"source bytes"[..])
+    );
+    assert_eq!(
+        read(&hot, "photos/b.jpg").await.as_deref(),
+        Some(&b"b source"[..])
+    );
     assert!(ex.journal().open_moves().unwrap().is_empty());
 }
 
@@ -269,13 +599,30 @@ async fn snapshots_go_into_a_vault_bucket_with_object_lock_retention() {
     server.create_locked_bucket("vault", 1).unwrap();
     let d = tempfile::tempdir().unwrap();
     let hot = local(d.path(), "hot");
-    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"keep this safe")).await.unwrap();
+    hot.put(
+        &Path::from("photos/a.jpg"),
+        PutPayload::from_static(b"keep this safe"),
+    )
+    .await
+    .unwrap();
     // Such a bucket refuses uploads without a checksum; the tier option provides it.
     let mut opts = server.options();
     opts.insert("checksum_algorithm".into(), "sha256".into());
-    let vault = tierd::tier::open_tier(&TierConfig { name: "vault".into(), url: "s3://vault".into(), min_storage_days: 0, options: opts }).unwrap();
-    let ex = executor(Tiers::from_stores(vec![("hot".into(), hot), ("vault".into(), vault)]), d.path(), small_parts());
-    let snap = snapshot::create(&ex, "vault", "photos", "", "locked-1").await.unwrap();
+    let vault = tierd::tier::open_tier(&TierConfig {
+        name: "vault".into(),
+        url: "s3://vault".into(),
+        min_storage_days: 0,
+        options: opts,
+    })
+    .unwrap();
+    let ex = executor(
+        Tiers::from_stores(vec![("hot".into(), hot), ("vault".into(), vault)]),
+        d.path(),
+        small_parts(),
+    );
+    let snap = snapshot::create(&ex, "vault", "photos", "", "locked-1")
+        .await
+        .unwrap();
     assert_eq!(snap.objects, 1);
     assert!(snapshot::verify(&ex, "locked-1").await.unwrap().is_empty());
 }

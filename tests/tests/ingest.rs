@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use harness::{gzip, tierd, workspace_root, S3Server};
+use harness::{S3Server, gzip, tierd, workspace_root};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStoreExt, PutPayload};
 
@@ -25,7 +25,10 @@ const CEPH_EVENTS: u64 = 30;
 #[test]
 fn a_folder_of_all_four_formats_is_read_with_every_format_detected() {
     let dir = tempfile::tempdir().unwrap();
-    let r = tierd(dir.path(), &["ingest", "--logs", samples().to_str().unwrap(), "--json"]);
+    let r = tierd(
+        dir.path(),
+        &["ingest", "--logs", samples().to_str().unwrap(), "--json"],
+    );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["objects"], 4);
@@ -33,20 +36,34 @@ fn a_folder_of_all_four_formats_is_read_with_every_format_detected() {
     assert_eq!(v["formats"]["minio"], MINIO_EVENTS);
     assert_eq!(v["formats"]["cloudtrail"], CLOUDTRAIL_EVENTS);
     assert_eq!(v["formats"]["ceph"], CEPH_EVENTS);
-    assert_eq!(v["events"], S3_EVENTS + MINIO_EVENTS + CLOUDTRAIL_EVENTS + CEPH_EVENTS);
+    assert_eq!(
+        v["events"],
+        S3_EVENTS + MINIO_EVENTS + CLOUDTRAIL_EVENTS + CEPH_EVENTS
+    );
     assert_eq!(v["by_bucket"]["photos"], S3_EVENTS);
     assert_eq!(v["by_bucket"]["media"], MINIO_EVENTS);
     assert_eq!(v["by_bucket"]["finance-archive"], CLOUDTRAIL_EVENTS);
     assert_eq!(v["by_bucket"]["datasets"], CEPH_EVENTS);
-    assert!(v["first"].as_str().unwrap().starts_with("2026-11-02T08:0"), "{}", v["first"]);
-    assert!(v["last"].as_str().unwrap().starts_with("2026-11-03T00:0"), "{}", v["last"]);
+    assert!(
+        v["first"].as_str().unwrap().starts_with("2026-11-02T08:0"),
+        "{}",
+        v["first"]
+    );
+    assert!(
+        v["last"].as_str().unwrap().starts_with("2026-11-03T00:0"),
+        "{}",
+        v["last"]
+    );
 }
 
 #[test]
 fn a_malformed_line_is_counted_located_and_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let log = samples().join("s3-access.log");
-    let r = tierd(dir.path(), &["ingest", "--logs", log.to_str().unwrap(), "--json"]);
+    let r = tierd(
+        dir.path(),
+        &["ingest", "--logs", log.to_str().unwrap(), "--json"],
+    );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["events"], S3_EVENTS);
@@ -57,7 +74,11 @@ fn a_malformed_line_is_counted_located_and_skipped() {
     assert!(!shown["reason"].as_str().unwrap().is_empty());
     // The text form prints it as file:line: reason.
     let t = tierd(dir.path(), &["ingest", "--logs", log.to_str().unwrap()]);
-    assert!(t.stdout.contains(&format!("{}:58: ", log.display())), "{}", t.stdout);
+    assert!(
+        t.stdout.contains(&format!("{}:58: ", log.display())),
+        "{}",
+        t.stdout
+    );
 }
 
 #[test]
@@ -66,14 +87,28 @@ fn gzip_files_a_glob_and_a_mixed_folder_give_the_same_events_as_the_plain_files(
     let mixed = dir.path().join("mixed");
     std::fs::create_dir_all(mixed.join("nested")).unwrap();
     std::fs::write(mixed.join("a-s3.log.gz"), gzip(&sample("s3-access.log"))).unwrap();
-    std::fs::write(mixed.join("nested/b-minio.json.gz"), gzip(&sample("minio-audit.ndjson"))).unwrap();
-    std::fs::write(mixed.join("c-trail.json.gz"), gzip(&sample("cloudtrail.json"))).unwrap();
+    std::fs::write(
+        mixed.join("nested/b-minio.json.gz"),
+        gzip(&sample("minio-audit.ndjson")),
+    )
+    .unwrap();
+    std::fs::write(
+        mixed.join("c-trail.json.gz"),
+        gzip(&sample("cloudtrail.json")),
+    )
+    .unwrap();
     std::fs::write(mixed.join("d-ceph.log"), sample("ceph-ops.log")).unwrap();
-    let r = tierd(dir.path(), &["ingest", "--logs", mixed.to_str().unwrap(), "--json"]);
+    let r = tierd(
+        dir.path(),
+        &["ingest", "--logs", mixed.to_str().unwrap(), "--json"],
+    );
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let v = r.json();
     assert_eq!(v["objects"], 4);
-    assert_eq!(v["events"], S3_EVENTS + MINIO_EVENTS + CLOUDTRAIL_EVENTS + CEPH_EVENTS);
+    assert_eq!(
+        v["events"],
+        S3_EVENTS + MINIO_EVENTS + CLOUDTRAIL_EVENTS + CEPH_EVENTS
+    );
     let glob = format!("{}/*.gz", mixed.display());
     let g = tierd(dir.path(), &["ingest", "--logs", &glob, "--json"]).json();
     assert_eq!(g["objects"], 2, "the glob does not recurse into nested/");
@@ -99,7 +134,10 @@ fn parquet_and_ndjson_exports_read_back_to_the_same_events() {
     assert_eq!(again["formats"]["parquet"], first["events"]);
     let a = std::fs::read_to_string(d.join("events.ndjson")).unwrap();
     let b = std::fs::read_to_string(d.join("again.ndjson")).unwrap();
-    assert_eq!(a, b, "ndjson → parquet → ndjson is lossless, origins included");
+    assert_eq!(
+        a, b,
+        "ndjson → parquet → ndjson is lossless, origins included"
+    );
     assert_eq!(again["by_op"], first["by_op"]);
 }
 
@@ -131,28 +169,60 @@ fn a_growing_file_is_resumed_without_skipping_or_double_counting() {
     let half = &lines[100][..lines[100].len() / 2];
     std::fs::write(&log, format!("{}\n{half}", lines[..100].join("\n"))).unwrap();
     let cfg = d.join("tierd.toml");
-    std::fs::write(&cfg, "[journal]\npath = \"state/tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[journal]\npath = \"state/tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n",
+    )
+    .unwrap();
     let run = || {
-        let r = tierd(d, &["ingest", "--config", cfg.to_str().unwrap(), "--logs", log.to_str().unwrap(), "--resume", "--json"]);
+        let r = tierd(
+            d,
+            &[
+                "ingest",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--logs",
+                log.to_str().unwrap(),
+                "--resume",
+                "--json",
+            ],
+        );
         assert_eq!(r.code, Some(0), "{}", r.stderr);
         r.json()
     };
     let first = run();
     let bad_in_first_100 = u64::from(lines[..100].iter().any(|l| l.split(' ').count() < 20));
-    assert_eq!(first["events"].as_u64().unwrap() + first["bad_lines"]["count"].as_u64().unwrap(), 100);
-    assert_eq!(first["bad_lines"]["count"].as_u64().unwrap(), bad_in_first_100);
+    assert_eq!(
+        first["events"].as_u64().unwrap() + first["bad_lines"]["count"].as_u64().unwrap(),
+        100
+    );
+    assert_eq!(
+        first["bad_lines"]["count"].as_u64().unwrap(),
+        bad_in_first_100
+    );
     // The writer finishes the line and appends the rest.
     std::fs::write(&log, format!("{}\n", lines.join("\n"))).unwrap();
     let second = run();
     let total = first["events"].as_u64().unwrap() + second["events"].as_u64().unwrap();
-    assert_eq!(total, S3_EVENTS, "every event exactly once across the two passes");
+    assert_eq!(
+        total, S3_EVENTS,
+        "every event exactly once across the two passes"
+    );
     let third = run();
     assert_eq!(third["events"], 0, "nothing new, nothing read again");
-    assert!(d.join("state/tierd.db").exists(), "checkpoints live in the configured journal");
+    assert!(
+        d.join("state/tierd.db").exists(),
+        "checkpoints live in the configured journal"
+    );
 }
 
 fn s3_ingest(d: &Path, server: &S3Server, url: &str, extra: &[&str]) -> serde_json::Value {
-    let mut args: Vec<String> = vec!["ingest".into(), "--logs".into(), url.into(), "--json".into()];
+    let mut args: Vec<String> = vec![
+        "ingest".into(),
+        "--logs".into(),
+        url.into(),
+        "--json".into(),
+    ];
     for (k, v) in server.options() {
         args.push("--store-option".into());
         args.push(format!("{k}={v}"));
@@ -161,7 +231,10 @@ fn s3_ingest(d: &Path, server: &S3Server, url: &str, extra: &[&str]) -> serde_js
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let r = tierd(d, &argv);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
-    assert!(!r.stderr.contains("tierd-test-secret") && !r.stdout.contains("tierd-test-secret"), "secret key printed");
+    assert!(
+        !r.stderr.contains("tierd-test-secret") && !r.stdout.contains("tierd-test-secret"),
+        "secret key printed"
+    );
     r.json()
 }
 
@@ -176,17 +249,38 @@ async fn a_log_bucket_on_a_real_s3_server_is_read_in_order_with_checkpoints() {
     let put = |name: &str, body: Vec<u8>| {
         let logs = logs.clone();
         let p = StorePath::from(format!("photos/{name}"));
-        async move { logs.put(&p, PutPayload::from(Bytes::from(body))).await.unwrap() }
+        async move {
+            logs.put(&p, PutPayload::from(Bytes::from(body)))
+                .await
+                .unwrap()
+        }
     };
-    put("2026-11-02-08-00-00-A1B2C3D4E5F60718", format!("{}\n", lines[..80].join("\n")).into_bytes()).await;
-    put("2026-11-02-09-00-00-0F1E2D3C4B5A6978", gzip(format!("{}\n", lines[80..150].join("\n")).as_bytes())).await;
+    put(
+        "2026-11-02-08-00-00-A1B2C3D4E5F60718",
+        format!("{}\n", lines[..80].join("\n")).into_bytes(),
+    )
+    .await;
+    put(
+        "2026-11-02-09-00-00-0F1E2D3C4B5A6978",
+        gzip(format!("{}\n", lines[80..150].join("\n")).as_bytes()),
+    )
+    .await;
     // Not under the prefix: must not be read.
-    logs.put(&StorePath::from("other/2026-11-02-08-00-00-FFFF"), PutPayload::from_static(b"junk\n")).await.unwrap();
+    logs.put(
+        &StorePath::from("other/2026-11-02-08-00-00-FFFF"),
+        PutPayload::from_static(b"junk\n"),
+    )
+    .await
+    .unwrap();
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cfg = d.join("tierd.toml");
-    std::fs::write(&cfg, "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n").unwrap();
+    std::fs::write(
+        &cfg,
+        "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n",
+    )
+    .unwrap();
     let c = cfg.to_str().unwrap();
     let url = "s3://access-logs/photos/";
 
@@ -196,7 +290,10 @@ async fn a_log_bucket_on_a_real_s3_server_is_read_in_order_with_checkpoints() {
     assert_eq!(first_n, 150);
     let bad = &first["bad_lines"]["shown"];
     if first["bad_lines"]["count"] == 1 {
-        assert_eq!(bad[0]["file"], "s3://access-logs/photos/2026-11-02-08-00-00-A1B2C3D4E5F60718");
+        assert_eq!(
+            bad[0]["file"],
+            "s3://access-logs/photos/2026-11-02-08-00-00-A1B2C3D4E5F60718"
+        );
         assert_eq!(bad[0]["line"], 58);
     }
 
@@ -206,7 +303,11 @@ async fn a_log_bucket_on_a_real_s3_server_is_read_in_order_with_checkpoints() {
     assert_eq!(again["objects_skipped"], 2);
 
     // A new log object arrives: only it is read.
-    put("2026-11-02-10-00-00-11223344AABBCCDD", format!("{}\n", lines[150..].join("\n")).into_bytes()).await;
+    put(
+        "2026-11-02-10-00-00-11223344AABBCCDD",
+        format!("{}\n", lines[150..].join("\n")).into_bytes(),
+    )
+    .await;
     let third = s3_ingest(d, &server, url, &["--config", c, "--resume"]);
     assert_eq!(third["objects"], 1);
     assert_eq!(third["objects_skipped"], 2);
@@ -232,15 +333,29 @@ async fn log_objects_written_by_the_servers_own_access_logging_are_found_and_rea
     let photos = server.store("photos").unwrap();
     for i in 0..5 {
         let p = StorePath::from(format!("img-{i}.jpg"));
-        photos.put(&p, PutPayload::from_static(b"jpeg")).await.unwrap();
+        photos
+            .put(&p, PutPayload::from_static(b"jpeg"))
+            .await
+            .unwrap();
         photos.get(&p).await.unwrap().bytes().await.unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
-    let v = s3_ingest(dir.path(), &server, "s3://access-logs/photos/", &["--format", "s3"]);
+    let v = s3_ingest(
+        dir.path(),
+        &server,
+        "s3://access-logs/photos/",
+        &["--format", "s3"],
+    );
     // moto's log records carry placeholder fields, so only their discovery is asserted here;
     // the parser itself is tested on documented samples.
-    assert!(v["objects"].as_u64().unwrap() >= 1, "no log object found: {v}");
-    assert!(v["events"].as_u64().unwrap() + v["bad_lines"]["count"].as_u64().unwrap() >= 1, "{v}");
+    assert!(
+        v["objects"].as_u64().unwrap() >= 1,
+        "no log object found: {v}"
+    );
+    assert!(
+        v["events"].as_u64().unwrap() + v["bad_lines"]["count"].as_u64().unwrap() >= 1,
+        "{v}"
+    );
 }
 
 #[test]
@@ -252,7 +367,11 @@ fn a_ceph_line_holding_several_entries_gives_every_event() {
     let joined = format!("{}{}\n{}\n", lines[0], lines[1], lines[2]);
     let log = dir.path().join("ops.log");
     std::fs::write(&log, joined).unwrap();
-    let v = tierd(dir.path(), &["ingest", "--logs", log.to_str().unwrap(), "--json"]).json();
+    let v = tierd(
+        dir.path(),
+        &["ingest", "--logs", log.to_str().unwrap(), "--json"],
+    )
+    .json();
     assert_eq!(v["formats"]["ceph"], 3);
     assert_eq!(v["bad_lines"]["count"], 0);
 }

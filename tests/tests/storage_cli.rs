@@ -23,23 +23,47 @@ fn move_locate_recall_and_a_snapshot_round_trip_through_the_cli() {
     put(d, "onprem", "2025/b.jpg", b"bravo");
     put(d, "onprem", "2026/c.jpg", b"charlie");
 
-    let r = tierd(d, &["move", "--bucket", "photos", "--prefix", "2025/", "--to", "cloud"]);
+    let r = tierd(
+        d,
+        &[
+            "move", "--bucket", "photos", "--prefix", "2025/", "--to", "cloud",
+        ],
+    );
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("2 moved (10 bytes), 0 failed or aborted, 0 skipped"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("2 moved (10 bytes), 0 failed or aborted, 0 skipped"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(on(d, "cloud", "2025/a.jpg").as_deref(), Some(&b"alpha"[..]));
     assert_eq!(on(d, "onprem", "2025/a.jpg"), None);
-    assert_eq!(on(d, "onprem", "2026/c.jpg").as_deref(), Some(&b"charlie"[..]), "outside the prefix: untouched");
+    assert_eq!(
+        on(d, "onprem", "2026/c.jpg").as_deref(),
+        Some(&b"charlie"[..]),
+        "outside the prefix: untouched"
+    );
 
     let l = tierd(d, &["locate", "photos/2025/a.jpg", "--json"]).json();
     assert_eq!(l["tier"], "cloud");
     assert_eq!(l["decision"]["action"], "move");
     assert_eq!(l["decision"]["state"], "done");
-    assert_eq!(l["decision"]["undo"], "tierd move photos/2025/a.jpg --to onprem");
+    assert_eq!(
+        l["decision"]["undo"],
+        "tierd move photos/2025/a.jpg --to onprem"
+    );
 
     let r = tierd(d, &["recall", "photos/2025/a.jpg"]);
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
-    assert_eq!(on(d, "onprem", "2025/a.jpg").as_deref(), Some(&b"alpha"[..]), "recalled to where it came from");
-    assert_eq!(tierd(d, &["locate", "photos/2025/a.jpg", "--json"]).json()["tier"], "onprem");
+    assert_eq!(
+        on(d, "onprem", "2025/a.jpg").as_deref(),
+        Some(&b"alpha"[..]),
+        "recalled to where it came from"
+    );
+    assert_eq!(
+        tierd(d, &["locate", "photos/2025/a.jpg", "--json"]).json()["tier"],
+        "onprem"
+    );
 
     // Snapshot the bucket, damage the live data, restore to the original place.
     let s = tierd(d, &["snapshot", "create", "--bucket", "photos", "--json"]);
@@ -51,17 +75,58 @@ fn move_locate_recall_and_a_snapshot_round_trip_through_the_cli() {
     let v = tierd(d, &["snapshot", "verify", &id]);
     assert_eq!(v.code, Some(0), "{}", v.stdout);
     let r = tierd(d, &["snapshot", "restore", &id]);
-    assert_eq!(r.code, Some(1), "a changed object is a conflict without --overwrite: {}", r.stdout);
-    assert!(r.stdout.contains("kept 2026/c.jpg: it exists with other content"), "{}", r.stdout);
-    let r = tierd(d, &["snapshot", "restore", "--bucket", "photos", "--at", "2999-01-01T00:00:00Z", "--overwrite"]);
+    assert_eq!(
+        r.code,
+        Some(1),
+        "a changed object is a conflict without --overwrite: {}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("kept 2026/c.jpg: it exists with other content"),
+        "{}",
+        r.stdout
+    );
+    let r = tierd(
+        d,
+        &[
+            "snapshot",
+            "restore",
+            "--bucket",
+            "photos",
+            "--at",
+            "2999-01-01T00:00:00Z",
+            "--overwrite",
+        ],
+    );
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
-    assert_eq!(on(d, "onprem", "2026/c.jpg").as_deref(), Some(&b"charlie"[..]), "restored byte for byte");
+    assert_eq!(
+        on(d, "onprem", "2026/c.jpg").as_deref(),
+        Some(&b"charlie"[..]),
+        "restored byte for byte"
+    );
 
     let list = tierd(d, &["snapshot", "list"]);
     assert!(list.stdout.starts_with(&id), "{}", list.stdout);
-    let none = tierd(d, &["snapshot", "restore", "--bucket", "photos", "--at", "2000-01-01T00:00:00Z"]);
+    let none = tierd(
+        d,
+        &[
+            "snapshot",
+            "restore",
+            "--bucket",
+            "photos",
+            "--at",
+            "2000-01-01T00:00:00Z",
+        ],
+    );
     assert_eq!(none.code, Some(2));
-    assert!(none.stderr.contains("no snapshot of bucket \"photos\" was taken at or before 2000-01-01T00:00:00Z"), "{}", none.stderr);
+    assert!(
+        none.stderr.contains(
+            "no snapshot of bucket \"photos\" was taken at or before 2000-01-01T00:00:00Z"
+        ),
+        "{}",
+        none.stderr
+    );
 }
 
 #[test]
@@ -69,7 +134,12 @@ fn a_move_to_an_unknown_tier_is_refused_with_the_known_ones() {
     let dir = tempfile::tempdir().unwrap();
     let r = tierd(dir.path(), &["move", "photos/a.jpg", "--to", "clod"]);
     assert_eq!(r.code, Some(2));
-    assert!(r.stderr.contains("unknown tier \"clod\"; known tiers: cloud, onprem, vault"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("unknown tier \"clod\"; known tiers: cloud, onprem, vault"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -77,10 +147,22 @@ fn a_corrupted_snapshot_copy_fails_verify_with_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     put(d, "onprem", "x.bin", b"original");
-    let id = tierd(d, &["snapshot", "create", "--bucket", "photos", "--json"]).json()["id"].as_str().unwrap().to_string();
-    let blob = d.join("tierd-data/vault/photos/.tierd-snapshots/data").join(&id).join("x.bin");
+    let id = tierd(d, &["snapshot", "create", "--bucket", "photos", "--json"]).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let blob = d
+        .join("tierd-data/vault/photos/.tierd-snapshots/data")
+        .join(&id)
+        .join("x.bin");
     std::fs::write(&blob, b"tampered").unwrap();
     let v = tierd(d, &["snapshot", "verify", &id]);
     assert_eq!(v.code, Some(1));
-    assert!(v.stdout.contains(&format!("snapshot {id}: x.bin: the copy has 8 bytes with sha256 ")), "{}", v.stdout);
+    assert!(
+        v.stdout.contains(&format!(
+            "snapshot {id}: x.bin: the copy has 8 bytes with sha256 "
+        )),
+        "{}",
+        v.stdout
+    );
 }

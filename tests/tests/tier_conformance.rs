@@ -13,7 +13,12 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
 use tierd::config::TierConfig;
 
 fn tier(url: String, options: BTreeMap<String, String>) -> Arc<dyn ObjectStore> {
-    let t = TierConfig { name: "t".into(), url, min_storage_days: 0, options };
+    let t = TierConfig {
+        name: "t".into(),
+        url,
+        min_storage_days: 0,
+        options,
+    };
     tierd::tier::open_tier(&t).expect("the tier opens")
 }
 
@@ -26,27 +31,59 @@ async fn conformance(backend: &str, store: Arc<dyn ObjectStore>) {
     let put = store.put(&a, PutPayload::from(data.clone())).await.unwrap();
     let meta = store.head(&a).await.unwrap();
     assert_eq!(meta.size, data.len() as u64);
-    assert_eq!(meta.e_tag, put.e_tag, "head reports the etag the put returned");
+    assert_eq!(
+        meta.e_tag, put.e_tag,
+        "head reports the etag the put returned"
+    );
     assert_eq!(store.get(&a).await.unwrap().bytes().await.unwrap(), data);
-    assert_eq!(store.get_range(&a, 10..20).await.unwrap(), data.slice(10..20));
+    assert_eq!(
+        store.get_range(&a, 10..20).await.unwrap(),
+        data.slice(10..20)
+    );
 
     // create-only put refuses to overwrite
     let err = store
-        .put_opts(&a, PutPayload::from_static(b"other"), PutOptions { mode: PutMode::Create, ..Default::default() })
+        .put_opts(
+            &a,
+            PutPayload::from_static(b"other"),
+            PutOptions {
+                mode: PutMode::Create,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, object_store::Error::AlreadyExists { .. }), "{err}");
-    assert_eq!(store.get(&a).await.unwrap().bytes().await.unwrap(), data, "the object is unchanged");
+    assert!(
+        matches!(err, object_store::Error::AlreadyExists { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        store.get(&a).await.unwrap().bytes().await.unwrap(),
+        data,
+        "the object is unchanged"
+    );
 
     // a conditional update with a stale etag is refused (where the backend supports it)
-    let stale = UpdateVersion { e_tag: Some("\"not-the-etag\"".into()), version: None };
+    let stale = UpdateVersion {
+        e_tag: Some("\"not-the-etag\"".into()),
+        version: None,
+    };
     match store
-        .put_opts(&a, PutPayload::from_static(b"other"), PutOptions { mode: PutMode::Update(stale), ..Default::default() })
+        .put_opts(
+            &a,
+            PutPayload::from_static(b"other"),
+            PutOptions {
+                mode: PutMode::Update(stale),
+                ..Default::default()
+            },
+        )
         .await
     {
         Err(object_store::Error::Precondition { .. }) => {}
         Err(object_store::Error::NotImplemented { .. }) => {
-            eprintln!("SKIPPED CHECK ({backend}): conditional update (PutMode::Update) is not implemented by this backend")
+            eprintln!(
+                "SKIPPED CHECK ({backend}): conditional update (PutMode::Update) is not implemented by this backend"
+            )
         }
         other => panic!("a stale conditional update must fail, got {other:?}"),
     }
@@ -56,7 +93,10 @@ async fn conformance(backend: &str, store: Arc<dyn ObjectStore>) {
     store.copy(&a, &b).await.unwrap();
     assert_eq!(store.get(&b).await.unwrap().bytes().await.unwrap(), data);
     let err = store.copy_if_not_exists(&a, &b).await.unwrap_err();
-    assert!(matches!(err, object_store::Error::AlreadyExists { .. }), "{err}");
+    assert!(
+        matches!(err, object_store::Error::AlreadyExists { .. }),
+        "{err}"
+    );
 
     // listing with a prefix and with a delimiter
     let mut all: Vec<String> = store
@@ -67,9 +107,24 @@ async fn conformance(backend: &str, store: Arc<dyn ObjectStore>) {
         .unwrap();
     all.sort();
     assert_eq!(all, vec!["dir/a.bin", "dir/sub/b.bin"]);
-    let top = store.list_with_delimiter(Some(&Path::from("dir"))).await.unwrap();
-    assert_eq!(top.objects.iter().map(|m| m.location.to_string()).collect::<Vec<_>>(), vec!["dir/a.bin"]);
-    assert_eq!(top.common_prefixes.iter().map(ToString::to_string).collect::<Vec<_>>(), vec!["dir/sub"]);
+    let top = store
+        .list_with_delimiter(Some(&Path::from("dir")))
+        .await
+        .unwrap();
+    assert_eq!(
+        top.objects
+            .iter()
+            .map(|m| m.location.to_string())
+            .collect::<Vec<_>>(),
+        vec!["dir/a.bin"]
+    );
+    assert_eq!(
+        top.common_prefixes
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        vec!["dir/sub"]
+    );
 
     // multipart upload of an object larger than one part (parts of 5 MiB, the S3 minimum)
     let big = Path::from("big/object.bin");
@@ -79,8 +134,17 @@ async fn conformance(backend: &str, store: Arc<dyn ObjectStore>) {
     up.put_part(PutPayload::from(part.clone())).await.unwrap();
     up.put_part(PutPayload::from_static(b"tail")).await.unwrap();
     up.complete().await.unwrap();
-    assert_eq!(store.head(&big).await.unwrap().size, (2 * part.len() + 4) as u64);
-    assert_eq!(store.get_range(&big, (2 * part.len() as u64)..(2 * part.len() as u64 + 4)).await.unwrap(), Bytes::from_static(b"tail"));
+    assert_eq!(
+        store.head(&big).await.unwrap().size,
+        (2 * part.len() + 4) as u64
+    );
+    assert_eq!(
+        store
+            .get_range(&big, (2 * part.len() as u64)..(2 * part.len() as u64 + 4))
+            .await
+            .unwrap(),
+        Bytes::from_static(b"tail")
+    );
 
     // delete, and a missing object is NotFound
     store.delete(&a).await.unwrap();
@@ -98,7 +162,14 @@ async fn the_memory_tier_conforms() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_local_filesystem_tier_conforms() {
     let dir = tempfile::tempdir().unwrap();
-    conformance("local filesystem", tier(format!("file://{}", dir.path().join("onprem").display()), BTreeMap::new())).await;
+    conformance(
+        "local filesystem",
+        tier(
+            format!("file://{}", dir.path().join("onprem").display()),
+            BTreeMap::new(),
+        ),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -113,7 +184,17 @@ async fn an_s3_tier_with_a_url_prefix_keeps_objects_under_it() {
     let server = S3Server::start().expect("the S3 server starts");
     server.create_bucket("cold").unwrap();
     let t = tier("s3://cold/tierd/".into(), server.options());
-    t.put(&Path::from("x/y"), PutPayload::from_static(b"1")).await.unwrap();
+    t.put(&Path::from("x/y"), PutPayload::from_static(b"1"))
+        .await
+        .unwrap();
     let raw = server.store("cold").unwrap();
-    assert_eq!(raw.get(&Path::from("tierd/x/y")).await.unwrap().bytes().await.unwrap(), Bytes::from_static(b"1"));
+    assert_eq!(
+        raw.get(&Path::from("tierd/x/y"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+        Bytes::from_static(b"1")
+    );
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::executor::{recover, Executor, ExecutorConfig};
+use crate::executor::{Executor, ExecutorConfig, recover};
 use crate::journal::Journal;
 use crate::tier::Tiers;
 
@@ -76,7 +76,10 @@ pub async fn open(args: &StoreArgs) -> anyhow::Result<(Config, Executor)> {
 /// # Errors
 /// The runtime cannot start.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
 }
 
 /// Splits `BUCKET/KEY`.

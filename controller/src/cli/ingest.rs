@@ -5,11 +5,11 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use models::frame::{EventWriter, ExportFormat};
 use models::parse::Format;
 
-use crate::ingest::{self, summary::Summary, IngestOptions};
+use crate::ingest::{self, IngestOptions, summary::Summary};
 use crate::journal::Journal;
 
 #[derive(Debug, clap::Args)]
@@ -60,31 +60,49 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
 
 pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     let config = super::common::load_config(args.config.as_deref())?;
-    let sources = if args.logs.is_empty() { config.ingest_sources.clone() } else { args.logs.clone() };
+    let sources = if args.logs.is_empty() {
+        config.ingest_sources.clone()
+    } else {
+        args.logs.clone()
+    };
     if sources.is_empty() {
         bail!("no log sources: give --logs PATH... or set ingest.sources in the configuration");
     }
     let export = match &args.out {
         Some(p) => match ExportFormat::from_path(p) {
-            Some(f) => Some(EventWriter::create(p, f).with_context(|| format!("{}: cannot create", p.display()))?),
+            Some(f) => Some(
+                EventWriter::create(p, f)
+                    .with_context(|| format!("{}: cannot create", p.display()))?,
+            ),
             None => bail!("{}: --out must end in .parquet or .ndjson", p.display()),
         },
         None => None,
     };
     let opts = IngestOptions {
         format: args.format.0.or(config.ingest_format),
-        store_options: args.store_options.iter().cloned().collect::<BTreeMap<_, _>>(),
+        store_options: args
+            .store_options
+            .iter()
+            .cloned()
+            .collect::<BTreeMap<_, _>>(),
         bad_lines_kept: args.show_bad,
         follow: args.resume,
         ..IngestOptions::default()
     };
     let journal_path = config.journal_path.clone();
     let resume = args.resume;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
     let handle = rt.handle().clone();
     let (report, summary, written) = rt.block_on(async move {
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let mut journal = if resume { Some(Journal::open(&journal_path)?) } else { None };
+            let mut journal = if resume {
+                Some(Journal::open(&journal_path)?)
+            } else {
+                None
+            };
             let mut summary = Summary::default();
             let mut export = export;
             let mut consumer = |events: Vec<models::AccessEvent>| -> Result<(), String> {
@@ -98,7 +116,10 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
             };
             let report = ingest::run(&sources, &opts, &handle, journal.as_mut(), &mut consumer)?;
             let written = match export {
-                Some(w) => Some(w.finish().map_err(|e| anyhow::anyhow!("writing --out: {e}"))?),
+                Some(w) => Some(
+                    w.finish()
+                        .map_err(|e| anyhow::anyhow!("writing --out: {e}"))?,
+                ),
                 None => None,
             };
             Ok((report, summary, written))

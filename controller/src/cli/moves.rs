@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use anyhow::bail;
 use serde_json::json;
 
-use super::common::{open, runtime, split_object, StoreArgs};
-use crate::decision::{rfc3339, Action, Decision, State};
-use crate::executor::{recover, Executor, MoveOutcome, MoveRequest};
+use super::common::{StoreArgs, open, runtime, split_object};
+use crate::decision::{Action, Decision, State, rfc3339};
+use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
 
 /// Which objects: one `BUCKET/KEY`, or `--bucket` with `--prefix`.
 #[derive(Debug, Clone, clap::Args)]
@@ -70,13 +70,23 @@ async fn objects(ex: &Executor, scope: &Scope) -> anyhow::Result<Vec<(String, St
         }
         (None, Some(b)) => {
             ex.scan(b, &scope.prefix).await?;
-            Ok(ex.journal().catalog_prefix(b, &scope.prefix)?.into_iter().map(|e| (e.bucket, e.key)).collect())
+            Ok(ex
+                .journal()
+                .catalog_prefix(b, &scope.prefix)?
+                .into_iter()
+                .map(|e| (e.bucket, e.key))
+                .collect())
         }
         (None, None) => bail!("name the objects: BUCKET/KEY, or --bucket B [--prefix P]"),
     }
 }
 
-async fn run_moves(ex: &Executor, list: Vec<(String, String, String)>, verb: &str, json_out: bool) -> anyhow::Result<ExitCode> {
+async fn run_moves(
+    ex: &Executor,
+    list: Vec<(String, String, String)>,
+    verb: &str,
+    json_out: bool,
+) -> anyhow::Result<ExitCode> {
     let at = rfc3339(chrono::Utc::now());
     let mut reqs = Vec::new();
     let mut decisions = Vec::new();
@@ -96,12 +106,19 @@ async fn run_moves(ex: &Executor, list: Vec<(String, String, String)>, verb: &st
             anomaly: None,
             reason: format!("An operator ran `tierd {verb}` for this object."),
             cost: None,
-            undo: from.as_ref().map(|f| format!("tierd move {bucket}/{key} --to {f}")),
+            undo: from
+                .as_ref()
+                .map(|f| format!("tierd move {bucket}/{key} --to {f}")),
             state: State::Running,
             why: None,
         };
         decisions.push(d);
-        reqs.push(MoveRequest { decision_id: id, bucket, key, to });
+        reqs.push(MoveRequest {
+            decision_id: id,
+            bucket,
+            key,
+            to,
+        });
     }
     ex.journal().record_decisions(&decisions)?;
     let outcomes = ex.apply(reqs).await;
@@ -123,30 +140,64 @@ async fn run_moves(ex: &Executor, list: Vec<(String, String, String)>, verb: &st
         };
         states.push((r.decision_id.clone(), state, why.map(str::to_string)));
         if json_out {
-            writeln!(out, "{}", json!({"decision": r.decision_id, "bucket": r.bucket, "key": r.key, "to": r.to, "state": state.as_str(), "why": why}))?;
+            writeln!(
+                out,
+                "{}",
+                json!({"decision": r.decision_id, "bucket": r.bucket, "key": r.key, "to": r.to, "state": state.as_str(), "why": why})
+            )?;
         } else {
             match o {
-                MoveOutcome::Done { from, bytes, verified_by, .. } => {
-                    writeln!(out, "moved    {}/{}  {from} -> {}  {bytes} bytes, verified by {verified_by}", r.bucket, r.key, r.to)?
-                }
-                _ => writeln!(out, "{:<8} {}/{}  {}", state.as_str(), r.bucket, r.key, why.unwrap_or(""))?,
+                MoveOutcome::Done {
+                    from,
+                    bytes,
+                    verified_by,
+                    ..
+                } => writeln!(
+                    out,
+                    "moved    {}/{}  {from} -> {}  {bytes} bytes, verified by {verified_by}",
+                    r.bucket, r.key, r.to
+                )?,
+                _ => writeln!(
+                    out,
+                    "{:<8} {}/{}  {}",
+                    state.as_str(),
+                    r.bucket,
+                    r.key,
+                    why.unwrap_or("")
+                )?,
             }
         }
     }
     ex.journal().set_decision_states(&states)?;
     if !json_out {
-        writeln!(out, "{done} moved ({bytes} bytes), {bad} failed or aborted, {} skipped", outcomes.len() as u64 - done - bad)?;
+        writeln!(
+            out,
+            "{done} moved ({bytes} bytes), {bad} failed or aborted, {} skipped",
+            outcomes.len() as u64 - done - bad
+        )?;
     }
-    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 pub fn run_move(args: MoveArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let (_, ex) = open(&args.store).await?;
         if !ex.tiers().contains(&args.to) {
-            bail!("unknown tier {:?}; known tiers: {}", args.to, ex.tiers().names().join(", "));
+            bail!(
+                "unknown tier {:?}; known tiers: {}",
+                args.to,
+                ex.tiers().names().join(", ")
+            );
         }
-        let list = objects(&ex, &args.scope).await?.into_iter().map(|(b, k)| (b, k, args.to.clone())).collect();
+        let list = objects(&ex, &args.scope)
+            .await?
+            .into_iter()
+            .map(|(b, k)| (b, k, args.to.clone()))
+            .collect();
         run_moves(&ex, list, "move", args.store.json).await
     })
 }
@@ -154,7 +205,11 @@ pub fn run_move(args: MoveArgs) -> anyhow::Result<ExitCode> {
 pub fn run_recall(args: RecallArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let (config, ex) = open(&args.store).await?;
-        let first = config.tiers.first().map(|t| t.name.clone()).unwrap_or_default();
+        let first = config
+            .tiers
+            .first()
+            .map(|t| t.name.clone())
+            .unwrap_or_default();
         let mut list = Vec::new();
         for (b, k) in objects(&ex, &args.scope).await? {
             let to = match &args.to {
@@ -210,7 +265,14 @@ pub fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
         let (_, ex) = open(&args.store).await?;
         let r = recover::recover(&ex).await?;
         let open_moves = ex.journal().open_moves()?.len();
-        println!("{}", json!({"pending_after": r.pending, "open_moves": open_moves}));
-        Ok(if open_moves == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        println!(
+            "{}",
+            json!({"pending_after": r.pending, "open_moves": open_moves})
+        );
+        Ok(if open_moves == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
     })
 }

@@ -7,8 +7,8 @@ use anyhow::bail;
 use clap::Subcommand;
 use serde_json::json;
 
-use super::common::{open, runtime, StoreArgs};
-use crate::decision::{rfc3339, Action, Decision, State};
+use super::common::{StoreArgs, open, runtime};
+use crate::decision::{Action, Decision, State, rfc3339};
 use crate::snapshot::{self, RestoreOptions};
 
 #[derive(Debug, clap::Args)]

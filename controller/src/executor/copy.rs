@@ -32,9 +32,9 @@ impl CopyError {
     /// container (a configuration problem), not a changed source.
     pub fn from_dest_store(e: object_store::Error) -> CopyError {
         match e {
-            object_store::Error::NotFound { .. } => {
-                CopyError::Permanent(format!("the destination does not exist (a missing bucket?): {e}"))
-            }
+            object_store::Error::NotFound { .. } => CopyError::Permanent(format!(
+                "the destination does not exist (a missing bucket?): {e}"
+            )),
             other => CopyError::from_store(other),
         }
     }
@@ -46,9 +46,10 @@ impl CopyError {
         match e {
             E::NotFound { .. } | E::Precondition { .. } => CopyError::SourceChanged(e.to_string()),
             E::AlreadyExists { .. } => CopyError::DestinationExists,
-            E::NotSupported { .. } | E::NotImplemented { .. } | E::PermissionDenied { .. } | E::Unauthenticated { .. } => {
-                CopyError::Permanent(e.to_string())
-            }
+            E::NotSupported { .. }
+            | E::NotImplemented { .. }
+            | E::PermissionDenied { .. }
+            | E::Unauthenticated { .. } => CopyError::Permanent(e.to_string()),
             other => CopyError::Transient(other.to_string()),
         }
     }
@@ -78,7 +79,11 @@ pub struct CopyTuning {
 
 impl Default for CopyTuning {
     fn default() -> Self {
-        CopyTuning { multipart_threshold: 16 * 1024 * 1024, part_size: 16 * 1024 * 1024, parts_in_flight: 4 }
+        CopyTuning {
+            multipart_threshold: 16 * 1024 * 1024,
+            part_size: 16 * 1024 * 1024,
+            parts_in_flight: 4,
+        }
     }
 }
 
@@ -106,10 +111,19 @@ pub async fn copy_verified(
     tuning: CopyTuning,
     limits: &Limits,
 ) -> Result<Copied, CopyError> {
-    let opts = GetOptions { if_match: src_etag.map(str::to_string), ..GetOptions::default() };
-    let got = src.get_opts(src_path, opts).await.map_err(CopyError::from_store)?;
+    let opts = GetOptions {
+        if_match: src_etag.map(str::to_string),
+        ..GetOptions::default()
+    };
+    let got = src
+        .get_opts(src_path, opts)
+        .await
+        .map_err(CopyError::from_store)?;
     if got.meta.size != expected_size {
-        return Err(CopyError::SourceChanged(format!("size is {} bytes, expected {expected_size}", got.meta.size)));
+        return Err(CopyError::SourceChanged(format!(
+            "size is {} bytes, expected {expected_size}",
+            got.meta.size
+        )));
     }
     let mut stream = got.into_stream();
     let mut sha = Sha256::new();
@@ -125,13 +139,22 @@ pub async fn copy_verified(
             buf.extend_from_slice(&chunk);
         }
         if size != expected_size {
-            return Err(CopyError::SourceChanged(format!("read {size} bytes, expected {expected_size}")));
+            return Err(CopyError::SourceChanged(format!(
+                "read {size} bytes, expected {expected_size}"
+            )));
         }
         let body = buf.freeze();
         let md5_etag = hex(&Md5::digest(&body));
         let checksum = hex(&sha.finalize());
         let put = match dst
-            .put_opts(dst_path, PutPayload::from(body), PutOptions { mode: PutMode::Create, ..PutOptions::default() })
+            .put_opts(
+                dst_path,
+                PutPayload::from(body),
+                PutOptions {
+                    mode: PutMode::Create,
+                    ..PutOptions::default()
+                },
+            )
             .await
         {
             Ok(p) => p,
@@ -140,7 +163,12 @@ pub async fn copy_verified(
                 // earlier attempt whose answer was lost (the same bytes: carry on).
                 let (n, sum) = read_checksum(dst, dst_path).await?;
                 if n == size && sum == checksum {
-                    return Ok(Copied { size, checksum, dest_etag: None, verified_by: "already present" });
+                    return Ok(Copied {
+                        size,
+                        checksum,
+                        dest_etag: None,
+                        verified_by: "already present",
+                    });
                 }
                 return Err(CopyError::DestinationExists);
             }
@@ -155,7 +183,10 @@ pub async fn copy_verified(
         Err(object_store::Error::NotFound { .. }) => {}
         Err(e) => return Err(CopyError::from_store(e)),
     }
-    let mut upload = dst.put_multipart(dst_path).await.map_err(CopyError::from_dest_store)?;
+    let mut upload = dst
+        .put_multipart(dst_path)
+        .await
+        .map_err(CopyError::from_dest_store)?;
     let mut part = BytesMut::with_capacity(tuning.part_size);
     let mut part_md5s: Vec<u8> = Vec::new();
     let mut parts = 0usize;
@@ -201,9 +232,14 @@ pub async fn copy_verified(
     }
     if size != expected_size {
         let _ = upload.abort().await;
-        return Err(CopyError::SourceChanged(format!("read {size} bytes, expected {expected_size}")));
+        return Err(CopyError::SourceChanged(format!(
+            "read {size} bytes, expected {expected_size}"
+        )));
     }
-    let put = upload.complete().await.map_err(CopyError::from_dest_store)?;
+    let put = upload
+        .complete()
+        .await
+        .map_err(CopyError::from_dest_store)?;
     let md5_etag = format!("{}-{parts}", hex(&Md5::digest(&part_md5s)));
     let checksum = hex(&sha.finalize());
     verify(dst, dst_path, size, &checksum, put.e_tag, &md5_etag).await
@@ -219,17 +255,37 @@ async fn verify(
 ) -> Result<Copied, CopyError> {
     // The store's answer to the write: an MD5 etag equal to the one computed while reading the
     // source proves it stored exactly these bytes (S3 computes it over what it received).
-    if put_etag.as_deref().map(|e| e.trim_matches('"').to_ascii_lowercase()).as_deref() == Some(md5_etag) {
-        return Ok(Copied { size, checksum: checksum.to_string(), dest_etag: put_etag, verified_by: "etag" });
+    if put_etag
+        .as_deref()
+        .map(|e| e.trim_matches('"').to_ascii_lowercase())
+        .as_deref()
+        == Some(md5_etag)
+    {
+        return Ok(Copied {
+            size,
+            checksum: checksum.to_string(),
+            dest_etag: put_etag,
+            verified_by: "etag",
+        });
     }
     let meta = dst.head(dst_path).await.map_err(CopyError::from_store)?;
     if meta.size != size {
-        return Err(CopyError::Verify(format!("the destination has {} bytes, expected {size}", meta.size)));
+        return Err(CopyError::Verify(format!(
+            "the destination has {} bytes, expected {size}",
+            meta.size
+        )));
     }
     let etag = meta.e_tag.clone().or(put_etag);
-    let unquoted = etag.as_deref().map(|e| e.trim_matches('"').to_ascii_lowercase());
+    let unquoted = etag
+        .as_deref()
+        .map(|e| e.trim_matches('"').to_ascii_lowercase());
     if unquoted.as_deref() == Some(md5_etag) {
-        return Ok(Copied { size, checksum: checksum.to_string(), dest_etag: etag, verified_by: "etag" });
+        return Ok(Copied {
+            size,
+            checksum: checksum.to_string(),
+            dest_etag: etag,
+            verified_by: "etag",
+        });
     }
     let read = read_checksum(dst, dst_path).await?;
     if read.0 != size || read.1 != checksum {
@@ -238,15 +294,27 @@ async fn verify(
             read.0, read.1
         )));
     }
-    Ok(Copied { size, checksum: checksum.to_string(), dest_etag: etag, verified_by: "read-back" })
+    Ok(Copied {
+        size,
+        checksum: checksum.to_string(),
+        dest_etag: etag,
+        verified_by: "read-back",
+    })
 }
 
 /// Streams an object and returns its size and sha256 (hex).
 ///
 /// # Errors
 /// Store errors, sorted.
-pub async fn read_checksum(store: &Arc<dyn ObjectStore>, path: &Path) -> Result<(u64, String), CopyError> {
-    let mut stream = store.get(path).await.map_err(CopyError::from_store)?.into_stream();
+pub async fn read_checksum(
+    store: &Arc<dyn ObjectStore>,
+    path: &Path,
+) -> Result<(u64, String), CopyError> {
+    let mut stream = store
+        .get(path)
+        .await
+        .map_err(CopyError::from_store)?
+        .into_stream();
     let mut sha = Sha256::new();
     let mut n = 0u64;
     while let Some(chunk) = stream.next().await {

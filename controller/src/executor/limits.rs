@@ -17,7 +17,11 @@ impl TokenBucket {
     /// `rate` per second; a burst of one second's worth (at least `min_burst`).
     pub fn new(rate: f64, min_burst: f64) -> TokenBucket {
         let burst = rate.max(min_burst);
-        TokenBucket { rate, burst, state: Mutex::new((burst, Instant::now())) }
+        TokenBucket {
+            rate,
+            burst,
+            state: Mutex::new((burst, Instant::now())),
+        }
     }
 
     /// Waits until `n` tokens are available and takes them. A request larger than the burst is
@@ -51,8 +55,12 @@ pub struct Limits {
 impl Limits {
     pub fn new(objects_per_sec: Option<f64>, bytes_per_sec: Option<f64>) -> Limits {
         Limits {
-            objects: objects_per_sec.filter(|r| *r > 0.0).map(|r| TokenBucket::new(r, 1.0)),
-            bytes: bytes_per_sec.filter(|r| *r > 0.0).map(|r| TokenBucket::new(r, 1024.0 * 1024.0)),
+            objects: objects_per_sec
+                .filter(|r| *r > 0.0)
+                .map(|r| TokenBucket::new(r, 1.0)),
+            bytes: bytes_per_sec
+                .filter(|r| *r > 0.0)
+                .map(|r| TokenBucket::new(r, 1024.0 * 1024.0)),
         }
     }
 

@@ -89,7 +89,12 @@ pub struct MoveRequest {
 /// How a move ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MoveOutcome {
-    Done { from: String, bytes: u64, checksum: String, verified_by: &'static str },
+    Done {
+        from: String,
+        bytes: u64,
+        checksum: String,
+        verified_by: &'static str,
+    },
     /// Nothing to do (already there) or not allowed; nothing changed.
     Skipped(String),
     /// Stopped safely (the source changed, the destination was taken); nothing lost.
@@ -108,7 +113,10 @@ pub struct Executor {
 
 impl std::fmt::Debug for Executor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Executor").field("tiers", &self.tiers).field("cfg", &self.cfg).finish_non_exhaustive()
+        f.debug_struct("Executor")
+            .field("tiers", &self.tiers)
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -119,12 +127,19 @@ fn now() -> String {
 impl Executor {
     pub fn new(tiers: Arc<Tiers>, journal: Arc<Mutex<Journal>>, cfg: ExecutorConfig) -> Executor {
         let limits = Limits::new(cfg.max_objects_per_sec, cfg.max_bytes_per_sec);
-        Executor { tiers, journal, cfg, limits }
+        Executor {
+            tiers,
+            journal,
+            cfg,
+            limits,
+        }
     }
 
     /// Locks the journal (its calls are short; a poisoned lock still holds a consistent file).
     pub fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
-        self.journal.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.journal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn tiers(&self) -> &Arc<Tiers> {
@@ -144,7 +159,11 @@ impl Executor {
             // prefix, so that `2026/img` and a full key both work.
             let folder = prefix.rsplit_once('/').map_or("", |(d, _)| d);
             let list_prefix = crate::tier::join(&base, folder);
-            let lp = if list_prefix.as_ref().is_empty() { None } else { Some(&list_prefix) };
+            let lp = if list_prefix.as_ref().is_empty() {
+                None
+            } else {
+                Some(&list_prefix)
+            };
             let metas: Vec<_> = store
                 .list(lp)
                 .collect::<Vec<_>>()
@@ -181,15 +200,16 @@ impl Executor {
     /// Runs moves with the configured concurrency and limits; outcomes in request order.
     pub async fn apply(&self, reqs: Vec<MoveRequest>) -> Vec<(MoveRequest, MoveOutcome)> {
         let conc = self.cfg.concurrency.max(1);
-        let mut out: Vec<(usize, MoveRequest, MoveOutcome)> = futures::stream::iter(reqs.into_iter().enumerate())
-            .map(|(i, r)| async move {
-                self.limits.object().await;
-                let o = self.move_object(&r).await;
-                (i, r, o)
-            })
-            .buffer_unordered(conc)
-            .collect()
-            .await;
+        let mut out: Vec<(usize, MoveRequest, MoveOutcome)> =
+            futures::stream::iter(reqs.into_iter().enumerate())
+                .map(|(i, r)| async move {
+                    self.limits.object().await;
+                    let o = self.move_object(&r).await;
+                    (i, r, o)
+                })
+                .buffer_unordered(conc)
+                .collect()
+                .await;
         out.sort_by_key(|(i, _, _)| *i);
         out.into_iter().map(|(_, r, o)| (r, o)).collect()
     }
@@ -197,7 +217,9 @@ impl Executor {
     /// Moves one object, retrying transient errors with exponential backoff and jitter.
     pub async fn move_object(&self, req: &MoveRequest) -> MoveOutcome {
         // Deterministic jitter per object: the same retries in every run.
-        let seed = req.key.bytes().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3));
+        let seed = req.key.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        });
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         let mut attempt = 1;
         loop {
@@ -219,7 +241,10 @@ impl Executor {
     }
 
     async fn try_move(&self, req: &MoveRequest) -> Result<MoveOutcome, Attempt> {
-        let entry = self.journal().locate(&req.bucket, &req.key).map_err(Attempt::fatal)?;
+        let entry = self
+            .journal()
+            .locate(&req.bucket, &req.key)
+            .map_err(Attempt::fatal)?;
         let Some(entry) = entry else {
             return Ok(MoveOutcome::Skipped(format!(
                 "{}/{} is not in the catalog; run a scan of the bucket first",
@@ -230,10 +255,20 @@ impl Executor {
             return Ok(MoveOutcome::Skipped(format!("already on {}", req.to)));
         }
         if !self.tiers.contains(&req.to) {
-            return Err(Attempt::Fatal(format!("unknown tier {:?}; known tiers: {}", req.to, self.tiers.names().join(", "))));
+            return Err(Attempt::Fatal(format!(
+                "unknown tier {:?}; known tiers: {}",
+                req.to,
+                self.tiers.names().join(", ")
+            )));
         }
-        let (src, src_path) = self.tiers.object(&entry.tier, &req.bucket, &req.key).map_err(Attempt::fatal)?;
-        let (dst, dst_path) = self.tiers.object(&req.to, &req.bucket, &req.key).map_err(Attempt::fatal)?;
+        let (src, src_path) = self
+            .tiers
+            .object(&entry.tier, &req.bucket, &req.key)
+            .map_err(Attempt::fatal)?;
+        let (dst, dst_path) = self
+            .tiers
+            .object(&req.to, &req.bucket, &req.key)
+            .map_err(Attempt::fatal)?;
 
         // The version to move is the one there now.
         let meta = match src.head(&src_path).await {
@@ -250,13 +285,32 @@ impl Executor {
         //    objects create-only and checks before a multipart upload.)
         let id = self
             .journal()
-            .move_intent(&req.decision_id, &req.bucket, &req.key, &entry.tier, &req.to, meta.e_tag.as_deref(), meta.size)
+            .move_intent(
+                &req.decision_id,
+                &req.bucket,
+                &req.key,
+                &entry.tier,
+                &req.to,
+                meta.e_tag.as_deref(),
+                meta.size,
+            )
             .map_err(Attempt::fatal)?;
         let span = tracing::info_span!("move", bucket = %req.bucket, key = %req.key, from = %entry.tier, to = %req.to, move_id = id);
         let _g = span.enter();
 
         // 2-3. Copy and verify.
-        let copied = match copy::copy_verified(&src, &src_path, meta.e_tag.as_deref(), meta.size, &dst, &dst_path, self.cfg.tuning, &self.limits).await {
+        let copied = match copy::copy_verified(
+            &src,
+            &src_path,
+            meta.e_tag.as_deref(),
+            meta.size,
+            &dst,
+            &dst_path,
+            self.cfg.tuning,
+            &self.limits,
+        )
+        .await
+        {
             Ok(c) => c,
             Err(e) => {
                 let (state, why, retry) = match &e {
@@ -266,7 +320,10 @@ impl Executor {
                     CopyError::SourceChanged(_) => (MoveState::Aborted, e.to_string(), false),
                     CopyError::DestinationExists => (
                         MoveState::Aborted,
-                        format!("{} already holds {}/{}; tierd never overwrites", req.to, req.bucket, req.key),
+                        format!(
+                            "{} already holds {}/{}; tierd never overwrites",
+                            req.to, req.bucket, req.key
+                        ),
                         false,
                     ),
                     CopyError::Verify(_) => {
@@ -276,7 +333,9 @@ impl Executor {
                     }
                     CopyError::Permanent(w) => (MoveState::Failed, w.clone(), false),
                 };
-                self.journal().move_end(id, state, Some(&why)).map_err(Attempt::fatal)?;
+                self.journal()
+                    .move_end(id, state, Some(&why))
+                    .map_err(Attempt::fatal)?;
                 return if retry {
                     Err(Attempt::Transient(why))
                 } else if state == MoveState::Aborted {
@@ -287,7 +346,9 @@ impl Executor {
             }
         };
         // 4. Journal the verified copy.
-        self.journal().move_copied(id, &copied.checksum, copied.dest_etag.as_deref()).map_err(Attempt::fatal)?;
+        self.journal()
+            .move_copied(id, &copied.checksum, copied.dest_etag.as_deref())
+            .map_err(Attempt::fatal)?;
         let row = MoveRow {
             id,
             decision_id: req.decision_id.clone(),

@@ -9,11 +9,11 @@
 
 use object_store::ObjectStoreExt;
 
-use super::copy::{read_checksum, CopyError};
-use super::{now, ExecError, Executor};
+use super::copy::{CopyError, read_checksum};
+use super::{ExecError, Executor, now};
+use crate::journal::JournalError;
 use crate::journal::catalog::Entry;
 use crate::journal::moves::{MoveRow, MoveState};
-use crate::journal::JournalError;
 
 /// Why finishing a copied move stopped.
 #[derive(Debug)]
@@ -28,10 +28,20 @@ pub enum FinishError {
 ///
 /// # Errors
 /// A store error (retry later: the state stays `copied`) or a journal error.
-pub(crate) async fn finish_copied(ex: &Executor, m: &MoveRow, just_verified: bool) -> Result<MoveState, FinishError> {
+pub(crate) async fn finish_copied(
+    ex: &Executor,
+    m: &MoveRow,
+    just_verified: bool,
+) -> Result<MoveState, FinishError> {
     let transient = |e: String| FinishError::Transient(e);
-    let (src, src_path) = ex.tiers.object(&m.from_tier, &m.bucket, &m.key).map_err(|e| transient(e.to_string()))?;
-    let (dst, dst_path) = ex.tiers.object(&m.to_tier, &m.bucket, &m.key).map_err(|e| transient(e.to_string()))?;
+    let (src, src_path) = ex
+        .tiers
+        .object(&m.from_tier, &m.bucket, &m.key)
+        .map_err(|e| transient(e.to_string()))?;
+    let (dst, dst_path) = ex
+        .tiers
+        .object(&m.to_tier, &m.bucket, &m.key)
+        .map_err(|e| transient(e.to_string()))?;
     // The destination must still be the verified copy before the source may go (after a crash,
     // check again; in the same run the copy was verified a moment ago).
     let head = if just_verified {
@@ -49,7 +59,11 @@ pub(crate) async fn finish_copied(ex: &Executor, m: &MoveRow, just_verified: boo
         Ok(d) => d,
         Err(object_store::Error::NotFound { .. }) => {
             ex.journal()
-                .move_end(m.id, MoveState::Failed, Some("the verified copy vanished from the destination; the source was kept"))
+                .move_end(
+                    m.id,
+                    MoveState::Failed,
+                    Some("the verified copy vanished from the destination; the source was kept"),
+                )
                 .map_err(FinishError::Journal)?;
             return Ok(MoveState::Failed);
         }
@@ -57,7 +71,11 @@ pub(crate) async fn finish_copied(ex: &Executor, m: &MoveRow, just_verified: boo
     };
     if Some(dmeta.size) != m.src_size {
         ex.journal()
-            .move_end(m.id, MoveState::Failed, Some("the destination no longer matches the verified copy; the source was kept"))
+            .move_end(
+                m.id,
+                MoveState::Failed,
+                Some("the destination no longer matches the verified copy; the source was kept"),
+            )
             .map_err(FinishError::Journal)?;
         return Ok(MoveState::Failed);
     }
@@ -66,7 +84,9 @@ pub(crate) async fn finish_copied(ex: &Executor, m: &MoveRow, just_verified: boo
             let same = smeta.e_tag == m.src_etag && Some(smeta.size) == m.src_size;
             if !same {
                 // Someone wrote a new version while we copied: it is the truth; drop our copy.
-                dst.delete(&dst_path).await.map_err(|e| transient(e.to_string()))?;
+                dst.delete(&dst_path)
+                    .await
+                    .map_err(|e| transient(e.to_string()))?;
                 ex.journal()
                     .move_end(m.id, MoveState::Aborted, Some("the source changed during the move; the copy was removed, the new source kept"))
                     .map_err(FinishError::Journal)?;
@@ -91,7 +111,9 @@ pub(crate) async fn finish_copied(ex: &Executor, m: &MoveRow, just_verified: boo
         since: now(),
         decision_id: Some(m.decision_id.clone()),
     };
-    ex.journal().move_done(m, &entry).map_err(FinishError::Journal)?;
+    ex.journal()
+        .move_done(m, &entry)
+        .map_err(FinishError::Journal)?;
     tracing::info!(message = "Object moved.", bucket = %m.bucket, key = %m.key, from = %m.from_tier, to = %m.to_tier, bytes = dmeta.size);
     Ok(MoveState::Done)
 }
@@ -133,14 +155,26 @@ pub async fn recover(ex: &Executor) -> Result<RecoveryReport, ExecError> {
         }
     }
     if r != RecoveryReport::default() {
-        tracing::warn!(message = "Recovered moves left in flight.", finished = r.finished, undone = r.undone, failed = r.failed, pending = r.pending);
+        tracing::warn!(
+            message = "Recovered moves left in flight.",
+            finished = r.finished,
+            undone = r.undone,
+            failed = r.failed,
+            pending = r.pending
+        );
     }
     Ok(r)
 }
 
 async fn undo_intent(ex: &Executor, m: &MoveRow) -> Result<MoveState, CopyError> {
-    let (src, src_path) = ex.tiers.object(&m.from_tier, &m.bucket, &m.key).map_err(|e| CopyError::Transient(e.to_string()))?;
-    let (dst, dst_path) = ex.tiers.object(&m.to_tier, &m.bucket, &m.key).map_err(|e| CopyError::Transient(e.to_string()))?;
+    let (src, src_path) = ex
+        .tiers
+        .object(&m.from_tier, &m.bucket, &m.key)
+        .map_err(|e| CopyError::Transient(e.to_string()))?;
+    let (dst, dst_path) = ex
+        .tiers
+        .object(&m.to_tier, &m.bucket, &m.key)
+        .map_err(|e| CopyError::Transient(e.to_string()))?;
     let journal_err = |e: JournalError| CopyError::Permanent(e.to_string());
     match src.head(&src_path).await {
         Ok(smeta) => {
@@ -148,18 +182,28 @@ async fn undo_intent(ex: &Executor, m: &MoveRow) -> Result<MoveState, CopyError>
             // the destination holds either nothing, this move's complete copy, or an object that
             // is not this move's. Only a copy with the source's exact bytes is removed.
             let why = match dst.head(&dst_path).await {
-                Err(object_store::Error::NotFound { .. }) => "interrupted before the copy was written; nothing to undo",
+                Err(object_store::Error::NotFound { .. }) => {
+                    "interrupted before the copy was written; nothing to undo"
+                }
                 Err(e) => return Err(CopyError::Transient(e.to_string())),
-                Ok(d) if d.size == smeta.size && read_checksum(&dst, &dst_path).await? == read_checksum(&src, &src_path).await? => {
+                Ok(d)
+                    if d.size == smeta.size
+                        && read_checksum(&dst, &dst_path).await?
+                            == read_checksum(&src, &src_path).await? =>
+                {
                     match dst.delete(&dst_path).await {
                         Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                         Err(e) => return Err(CopyError::Transient(e.to_string())),
                     }
                     "interrupted before the copy was verified; the copy was removed, the source kept"
                 }
-                Ok(_) => "interrupted; the destination holds an object that is not this move's copy, left untouched",
+                Ok(_) => {
+                    "interrupted; the destination holds an object that is not this move's copy, left untouched"
+                }
             };
-            ex.journal().move_end(m.id, MoveState::Aborted, Some(why)).map_err(journal_err)?;
+            ex.journal()
+                .move_end(m.id, MoveState::Aborted, Some(why))
+                .map_err(journal_err)?;
             Ok(MoveState::Aborted)
         }
         Err(object_store::Error::NotFound { .. }) => {
@@ -170,10 +214,15 @@ async fn undo_intent(ex: &Executor, m: &MoveRow) -> Result<MoveState, CopyError>
                 _ => None,
             };
             let why = match kept {
-                Some((_, sum)) => format!("the source vanished during an interrupted move; the destination's complete copy (sha256 {sum}) was kept"),
-                None => "the source vanished during an interrupted move; nothing was deleted".to_string(),
+                Some((_, sum)) => format!(
+                    "the source vanished during an interrupted move; the destination's complete copy (sha256 {sum}) was kept"
+                ),
+                None => "the source vanished during an interrupted move; nothing was deleted"
+                    .to_string(),
             };
-            ex.journal().move_end(m.id, MoveState::Failed, Some(&why)).map_err(journal_err)?;
+            ex.journal()
+                .move_end(m.id, MoveState::Failed, Some(&why))
+                .map_err(journal_err)?;
             Ok(MoveState::Failed)
         }
         Err(e) => Err(CopyError::Transient(e.to_string())),

@@ -16,23 +16,28 @@ use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::Arc;
 
-use models::parse::{self, cloudtrail, Format};
-use models::{frame, AccessEvent, Origin};
+use models::parse::{self, Format, cloudtrail};
+use models::{AccessEvent, Origin, frame};
 use tokio::runtime::Handle;
 
 use crate::journal::checkpoints::Checkpoint;
 use crate::journal::{Journal, JournalError};
-pub use source::{list, LogObject, BUILTIN_SAMPLES, SAMPLES};
+pub use source::{BUILTIN_SAMPLES, LogObject, SAMPLES, list};
 
 /// Ingest errors: a source or object that cannot be read at all. (A bad *line* is not an error.)
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum IngestError {
     #[error("{source_name}: {message}")]
-    Source { source_name: String, message: String },
+    Source {
+        source_name: String,
+        message: String,
+    },
     #[error("{object}: {message}")]
     Read { object: String, message: String },
-    #[error("{object}: cannot tell the log format from its first line; name it with --format (one of: s3, minio, cloudtrail, ceph, ndjson, parquet)")]
+    #[error(
+        "{object}: cannot tell the log format from its first line; name it with --format (one of: s3, minio, cloudtrail, ceph, ndjson, parquet)"
+    )]
     UnknownFormat { object: String },
     #[error(transparent)]
     Journal(#[from] JournalError),
@@ -72,7 +77,13 @@ pub struct IngestOptions {
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        IngestOptions { format: None, store_options: BTreeMap::new(), bad_lines_kept: 10, batch_size: 8192, follow: false }
+        IngestOptions {
+            format: None,
+            store_options: BTreeMap::new(),
+            bad_lines_kept: 10,
+            batch_size: 8192,
+            follow: false,
+        }
     }
 }
 
@@ -168,9 +179,15 @@ fn read_object(
             if head.iter().all(u8::is_ascii_whitespace) {
                 // An empty log object (S3 writes none, but rotation can leave one): nothing to do.
                 report.objects += 1;
-                return Ok(Done { bytes_done: 0, lines_done: 0, complete: true });
+                return Ok(Done {
+                    bytes_done: 0,
+                    lines_done: 0,
+                    complete: true,
+                });
             }
-            parse::detect(&head).ok_or_else(|| IngestError::UnknownFormat { object: obj.name.to_string() })?
+            parse::detect(&head).ok_or_else(|| IngestError::UnknownFormat {
+                object: obj.name.to_string(),
+            })?
         }
     };
     report.objects += 1;
@@ -189,9 +206,16 @@ fn read_object(
             })
             .map_err(|e| match err.take() {
                 Some(c) => IngestError::Consumer(c),
-                None => IngestError::Read { object: obj.name.to_string(), message: e.to_string() },
+                None => IngestError::Read {
+                    object: obj.name.to_string(),
+                    message: e.to_string(),
+                },
             })?;
-            Done { bytes_done: 0, lines_done: 0, complete: true }
+            Done {
+                bytes_done: 0,
+                lines_done: 0,
+                complete: true,
+            }
         }
         Format::Cloudtrail => {
             let mut opened = source::open(obj, 0, rt)?;
@@ -199,30 +223,61 @@ fn read_object(
             let n = opened
                 .reader
                 .read_to_string(&mut text)
-                .map_err(|e| IngestError::Read { object: obj.name.to_string(), message: e.to_string() })?;
+                .map_err(|e| IngestError::Read {
+                    object: obj.name.to_string(),
+                    message: e.to_string(),
+                })?;
             report.bytes += n as u64;
             match cloudtrail::parse_document(&text) {
                 Ok(records) => {
                     for r in records {
                         match r.result {
                             Ok(Some(mut e)) => {
-                                e.origin = Origin { file: obj.name.clone(), line: r.line };
+                                e.origin = Origin {
+                                    file: obj.name.clone(),
+                                    line: r.line,
+                                };
                                 push(&mut batch, e, opts, report, consumer)?;
                             }
                             Ok(None) => {}
-                            Err(reason) => {
-                                report.bad(opts.bad_lines_kept, BadLine { file: obj.name.clone(), line: r.line, reason })
-                            }
+                            Err(reason) => report.bad(
+                                opts.bad_lines_kept,
+                                BadLine {
+                                    file: obj.name.clone(),
+                                    line: r.line,
+                                    reason,
+                                },
+                            ),
                         }
                     }
                 }
-                Err((line, reason)) => report.bad(opts.bad_lines_kept, BadLine { file: obj.name.clone(), line, reason }),
+                Err((line, reason)) => report.bad(
+                    opts.bad_lines_kept,
+                    BadLine {
+                        file: obj.name.clone(),
+                        line,
+                        reason,
+                    },
+                ),
             }
-            Done { bytes_done: n as u64, lines_done: text.lines().count() as u64, complete: true }
+            Done {
+                bytes_done: n as u64,
+                lines_done: text.lines().count() as u64,
+                complete: true,
+            }
         }
         line_format => {
             let mut opened = source::open(obj, skip_bytes, rt)?;
-            read_lines(obj, line_format, &mut *opened.reader, (skip_bytes, skip_lines), opts, report, &mut batch, consumer)?
+            read_lines(
+                obj,
+                line_format,
+                &mut *opened.reader,
+                (skip_bytes, skip_lines),
+                opts,
+                report,
+                &mut batch,
+                consumer,
+            )?
         }
     };
     if !batch.is_empty() {
@@ -264,7 +319,10 @@ fn read_lines(
         buf.clear();
         let n = reader
             .read_until(b'\n', &mut buf)
-            .map_err(|e| IngestError::Read { object: obj.name.to_string(), message: e.to_string() })?;
+            .map_err(|e| IngestError::Read {
+                object: obj.name.to_string(),
+                message: e.to_string(),
+            })?;
         if n == 0 {
             break;
         }
@@ -284,11 +342,14 @@ fn read_lines(
         let text = match std::str::from_utf8(line) {
             Ok(t) => t,
             Err(e) => {
-                report.bad(opts.bad_lines_kept, BadLine {
-                    file: obj.name.clone(),
-                    line: line_no,
-                    reason: format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1),
-                });
+                report.bad(
+                    opts.bad_lines_kept,
+                    BadLine {
+                        file: obj.name.clone(),
+                        line: line_no,
+                        reason: format!("not valid UTF-8 (byte {})", e.valid_up_to() + 1),
+                    },
+                );
                 continue;
             }
         };
@@ -299,30 +360,61 @@ fn read_lines(
                     for entry in entries {
                         match entry {
                             Ok(mut e) => {
-                                e.origin = Origin { file: obj.name.clone(), line: line_no };
+                                e.origin = Origin {
+                                    file: obj.name.clone(),
+                                    line: line_no,
+                                };
                                 push(batch, e, opts, report, consumer)?;
                             }
-                            Err(reason) => report.bad(opts.bad_lines_kept, BadLine { file: obj.name.clone(), line: line_no, reason }),
+                            Err(reason) => report.bad(
+                                opts.bad_lines_kept,
+                                BadLine {
+                                    file: obj.name.clone(),
+                                    line: line_no,
+                                    reason,
+                                },
+                            ),
                         }
                     }
                 }
-                Err(reason) => report.bad(opts.bad_lines_kept, BadLine { file: obj.name.clone(), line: line_no, reason }),
+                Err(reason) => report.bad(
+                    opts.bad_lines_kept,
+                    BadLine {
+                        file: obj.name.clone(),
+                        line: line_no,
+                        reason,
+                    },
+                ),
             }
             continue;
         }
         match parse::parse_line(format, text) {
             Ok(Some(mut e)) => {
                 if e.origin.file.is_empty() || format != Format::Ndjson {
-                    e.origin = Origin { file: obj.name.clone(), line: line_no };
+                    e.origin = Origin {
+                        file: obj.name.clone(),
+                        line: line_no,
+                    };
                 }
                 push(batch, e, opts, report, consumer)?;
             }
             Ok(None) => {}
-            Err(reason) => report.bad(opts.bad_lines_kept, BadLine { file: obj.name.clone(), line: line_no, reason }),
+            Err(reason) => report.bad(
+                opts.bad_lines_kept,
+                BadLine {
+                    file: obj.name.clone(),
+                    line: line_no,
+                    reason,
+                },
+            ),
         }
     }
     let complete = !(opts.follow && matches!(obj_kind(obj), ObjKind::GrowingFile));
-    Ok(Done { bytes_done, lines_done: line_no, complete })
+    Ok(Done {
+        bytes_done,
+        lines_done: line_no,
+        complete,
+    })
 }
 
 enum ObjKind {
@@ -334,7 +426,9 @@ enum ObjKind {
 
 fn obj_kind(obj: &LogObject) -> ObjKind {
     match &obj.location {
-        source::Location::File(p) if !p.extension().is_some_and(|e| e == "gz") => ObjKind::GrowingFile,
+        source::Location::File(p) if !p.extension().is_some_and(|e| e == "gz") => {
+            ObjKind::GrowingFile
+        }
         _ => ObjKind::Sealed,
     }
 }

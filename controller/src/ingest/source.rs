@@ -22,17 +22,32 @@ pub const BUILTIN_SAMPLES: &str = "builtin:samples";
 
 /// The bundled sample logs: one file per format (S3, MinIO, CloudTrail, Ceph).
 pub const SAMPLES: [(&str, &[u8]); 4] = [
-    ("s3-access.log", include_bytes!("../../../examples/logs/s3-access.log")),
-    ("minio-audit.ndjson", include_bytes!("../../../examples/logs/minio-audit.ndjson")),
-    ("cloudtrail.json", include_bytes!("../../../examples/logs/cloudtrail.json")),
-    ("ceph-ops.log", include_bytes!("../../../examples/logs/ceph-ops.log")),
+    (
+        "s3-access.log",
+        include_bytes!("../../../examples/logs/s3-access.log"),
+    ),
+    (
+        "minio-audit.ndjson",
+        include_bytes!("../../../examples/logs/minio-audit.ndjson"),
+    ),
+    (
+        "cloudtrail.json",
+        include_bytes!("../../../examples/logs/cloudtrail.json"),
+    ),
+    (
+        "ceph-ops.log",
+        include_bytes!("../../../examples/logs/ceph-ops.log"),
+    ),
 ];
 
 /// Where a log object's bytes are.
 #[derive(Debug, Clone)]
 pub enum Location {
     File(PathBuf),
-    Store { store: Arc<dyn ObjectStore>, path: StorePath },
+    Store {
+        store: Arc<dyn ObjectStore>,
+        path: StorePath,
+    },
     Builtin(&'static [u8]),
 }
 
@@ -56,7 +71,11 @@ pub struct LogObject {
 /// # Errors
 /// A path that does not exist, a glob that is not valid or matches nothing, a store that cannot
 /// be listed.
-pub fn list(source: &str, options: &BTreeMap<String, String>, rt: &Handle) -> Result<Vec<LogObject>, IngestError> {
+pub fn list(
+    source: &str,
+    options: &BTreeMap<String, String>,
+    rt: &Handle,
+) -> Result<Vec<LogObject>, IngestError> {
     if source == BUILTIN_SAMPLES {
         return Ok(SAMPLES
             .iter()
@@ -82,8 +101,10 @@ fn list_local(source: &str, path: &str) -> Result<Vec<LogObject>, IngestError> {
     let is_glob = path.contains(['*', '?', '[']);
     let mut files = Vec::new();
     if is_glob {
-        let paths = glob::glob(path)
-            .map_err(|e| IngestError::Source { source_name: source.to_string(), message: format!("not a valid glob: {e}") })?;
+        let paths = glob::glob(path).map_err(|e| IngestError::Source {
+            source_name: source.to_string(),
+            message: format!("not a valid glob: {e}"),
+        })?;
         for p in paths.flatten() {
             if p.is_file() {
                 files.push(p);
@@ -151,13 +172,21 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-fn list_store(source: &str, options: &BTreeMap<String, String>, rt: &Handle) -> Result<Vec<LogObject>, IngestError> {
+fn list_store(
+    source: &str,
+    options: &BTreeMap<String, String>,
+    rt: &Handle,
+) -> Result<Vec<LogObject>, IngestError> {
     let loc = tier::open_url(source, options).map_err(|e| IngestError::Source {
         source_name: source.to_string(),
         message: e.to_string(),
     })?;
     let (scheme_and_bucket, _) = split_url(source);
-    let prefix = if loc.prefix.as_ref().is_empty() { None } else { Some(loc.prefix.clone()) };
+    let prefix = if loc.prefix.as_ref().is_empty() {
+        None
+    } else {
+        Some(loc.prefix.clone())
+    };
     let store = loc.store.clone();
     // List with the raw prefix string so that `logs/2026-11-` (not a folder) works too.
     let mut metas = rt
@@ -168,20 +197,32 @@ fn list_store(source: &str, options: &BTreeMap<String, String>, rt: &Handle) -> 
                     let parent = p.as_ref().rsplit_once('/').map(|(d, _)| StorePath::from(d));
                     let want = p.as_ref().to_string();
                     let all: Vec<_> = store.list(parent.as_ref()).try_collect().await?;
-                    Ok(all.into_iter().filter(|m| m.location.as_ref().starts_with(&want)).collect())
+                    Ok(all
+                        .into_iter()
+                        .filter(|m| m.location.as_ref().starts_with(&want))
+                        .collect())
                 }
             }
         })
-        .map_err(|e| IngestError::Source { source_name: source.to_string(), message: format!("cannot list: {e}") })?;
+        .map_err(|e| IngestError::Source {
+            source_name: source.to_string(),
+            message: format!("cannot list: {e}"),
+        })?;
     metas.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(metas
         .into_iter()
         .map(|m| LogObject {
             source: source.to_string(),
             name: Arc::from(format!("{scheme_and_bucket}/{}", m.location)),
-            identity: m.e_tag.clone().unwrap_or_else(|| format!("{}:{}", m.size, m.last_modified.timestamp_micros())),
+            identity: m
+                .e_tag
+                .clone()
+                .unwrap_or_else(|| format!("{}:{}", m.size, m.last_modified.timestamp_micros())),
             size: m.size,
-            location: Location::Store { store: loc.store.clone(), path: m.location },
+            location: Location::Store {
+                store: loc.store.clone(),
+                path: m.location,
+            },
         })
         .collect())
 }
@@ -202,10 +243,16 @@ fn fetch(obj: &LogObject, rt: &Handle) -> Result<Bytes, IngestError> {
         Location::Builtin(b) => Ok(Bytes::from_static(b)),
         Location::Store { store, path } => rt
             .block_on(async { store.get(path).await?.bytes().await })
-            .map_err(|e| IngestError::Read { object: obj.name.to_string(), message: e.to_string() }),
+            .map_err(|e| IngestError::Read {
+                object: obj.name.to_string(),
+                message: e.to_string(),
+            }),
         Location::File(p) => std::fs::read(p)
             .map(Bytes::from)
-            .map_err(|e| IngestError::Read { object: obj.name.to_string(), message: e.to_string() }),
+            .map_err(|e| IngestError::Read {
+                object: obj.name.to_string(),
+                message: e.to_string(),
+            }),
     }
 }
 
@@ -221,7 +268,9 @@ pub struct Opened {
 
 impl std::fmt::Debug for Opened {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Opened").field("gzip", &self.gzip).finish_non_exhaustive()
+        f.debug_struct("Opened")
+            .field("gzip", &self.gzip)
+            .finish_non_exhaustive()
     }
 }
 
@@ -231,7 +280,10 @@ impl std::fmt::Debug for Opened {
 /// # Errors
 /// The object cannot be read, or is shorter than `skip` (it was truncated or replaced).
 pub fn open(obj: &LogObject, skip: u64, rt: &Handle) -> Result<Opened, IngestError> {
-    let read_err = |e: std::io::Error| IngestError::Read { object: obj.name.to_string(), message: e.to_string() };
+    let read_err = |e: std::io::Error| IngestError::Read {
+        object: obj.name.to_string(),
+        message: e.to_string(),
+    };
     match &obj.location {
         Location::File(p) => {
             let mut f = File::open(p).map_err(read_err)?;
@@ -240,19 +292,26 @@ pub fn open(obj: &LogObject, skip: u64, rt: &Handle) -> Result<Opened, IngestErr
             let gzip = is_gzip(&magic[..n]);
             f.seek(SeekFrom::Start(0)).map_err(read_err)?;
             if gzip {
-                let mut r: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(f)));
+                let mut r: Box<dyn BufRead + Send> =
+                    Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(f)));
                 skip_bytes(&mut r, skip).map_err(read_err)?;
                 Ok(Opened { reader: r, gzip })
             } else {
                 f.seek(SeekFrom::Start(skip)).map_err(read_err)?;
-                Ok(Opened { reader: Box::new(BufReader::with_capacity(1 << 16, f)), gzip })
+                Ok(Opened {
+                    reader: Box::new(BufReader::with_capacity(1 << 16, f)),
+                    gzip,
+                })
             }
         }
         _ => {
             let bytes = fetch(obj, rt)?;
             let gzip = is_gzip(&bytes);
             let mut r: Box<dyn BufRead + Send> = if gzip {
-                Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(Cursor::new(bytes))))
+                Box::new(BufReader::with_capacity(
+                    1 << 16,
+                    MultiGzDecoder::new(Cursor::new(bytes)),
+                ))
             } else {
                 Box::new(Cursor::new(bytes))
             };
@@ -294,8 +353,10 @@ fn skip_bytes(r: &mut Box<dyn BufRead + Send>, skip: u64) -> std::io::Result<()>
 pub fn head(obj: &LogObject, n: usize, rt: &Handle) -> Result<Vec<u8>, IngestError> {
     let mut opened = open(obj, 0, rt)?;
     let mut buf = vec![0u8; n];
-    let got = read_full(&mut opened.reader, &mut buf)
-        .map_err(|e| IngestError::Read { object: obj.name.to_string(), message: e.to_string() })?;
+    let got = read_full(&mut opened.reader, &mut buf).map_err(|e| IngestError::Read {
+        object: obj.name.to_string(),
+        message: e.to_string(),
+    })?;
     buf.truncate(got);
     Ok(buf)
 }
@@ -304,14 +365,20 @@ pub fn head(obj: &LogObject, n: usize, rt: &Handle) -> Result<Vec<u8>, IngestErr
 ///
 /// # Errors
 /// The object cannot be read or the temporary file written.
-pub fn local_parquet(obj: &LogObject, rt: &Handle) -> Result<(PathBuf, Option<tempfile::TempPath>), IngestError> {
+pub fn local_parquet(
+    obj: &LogObject,
+    rt: &Handle,
+) -> Result<(PathBuf, Option<tempfile::TempPath>), IngestError> {
     match &obj.location {
         Location::File(p) => Ok((p.clone(), None)),
         _ => {
             let bytes = fetch(obj, rt)?;
             let tmp = tempfile::NamedTempFile::new()
                 .and_then(|mut t| std::io::Write::write_all(&mut t, &bytes).map(|()| t))
-                .map_err(|e| IngestError::Read { object: obj.name.to_string(), message: e.to_string() })?;
+                .map_err(|e| IngestError::Read {
+                    object: obj.name.to_string(),
+                    message: e.to_string(),
+                })?;
             let path = tmp.into_temp_path();
             Ok((path.to_path_buf(), Some(path)))
         }

@@ -52,9 +52,15 @@ impl Summary {
 
     /// The summary as one JSON object (stable key order).
     pub fn to_json(&self, r: &IngestReport) -> serde_json::Value {
-        let by_op: serde_json::Map<_, _> = self.by_op.iter().map(|(k, v)| (k.as_str().to_string(), json!(v))).collect();
-        let by_bucket: serde_json::Map<_, _> =
-            Self::sorted(&self.by_bucket).into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let by_op: serde_json::Map<_, _> = self
+            .by_op
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), json!(v)))
+            .collect();
+        let by_bucket: serde_json::Map<_, _> = Self::sorted(&self.by_bucket)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         let principals: Vec<_> = Self::sorted(&self.by_principal)
             .into_iter()
             .map(|(k, v)| json!({"principal": k, "events": v}))
@@ -88,11 +94,24 @@ impl Summary {
             r.events,
             r.objects,
             r.bytes,
-            if formats.is_empty() { "none".to_string() } else { formats.join(", ") },
-            if r.objects_skipped > 0 { format!("; {} already ingested, skipped", r.objects_skipped) } else { String::new() }
+            if formats.is_empty() {
+                "none".to_string()
+            } else {
+                formats.join(", ")
+            },
+            if r.objects_skipped > 0 {
+                format!("; {} already ingested, skipped", r.objects_skipped)
+            } else {
+                String::new()
+            }
         );
         if let (Some(a), Some(b)) = (self.first_us, self.last_us) {
-            let _ = writeln!(s, "time range: {} .. {}", format_time_us(a), format_time_us(b));
+            let _ = writeln!(
+                s,
+                "time range: {} .. {}",
+                format_time_us(a),
+                format_time_us(b)
+            );
         }
         let _ = writeln!(s, "\nby operation class:");
         for (op, n) in &self.by_op {
@@ -105,7 +124,12 @@ impl Summary {
         if self.by_bucket.len() > 20 {
             let _ = writeln!(s, "  ... and {} more buckets", self.by_bucket.len() - 20);
         }
-        let _ = writeln!(s, "\nprincipals: {} (plus {} anonymous events)", self.by_principal.len(), self.anonymous);
+        let _ = writeln!(
+            s,
+            "\nprincipals: {} (plus {} anonymous events)",
+            self.by_principal.len(),
+            self.anonymous
+        );
         for (p, n) in Self::sorted(&self.by_principal).into_iter().take(10) {
             let _ = writeln!(s, "  {p:<60} {n:>10}");
         }
@@ -114,7 +138,11 @@ impl Summary {
             let _ = writeln!(s, "  {b}");
         }
         if r.bad_lines > r.bad_lines_shown.len() as u64 {
-            let _ = writeln!(s, "  ... and {} more", r.bad_lines - r.bad_lines_shown.len() as u64);
+            let _ = writeln!(
+                s,
+                "  ... and {} more",
+                r.bad_lines - r.bad_lines_shown.len() as u64
+            );
         }
         s
     }

@@ -1,6 +1,6 @@
 //! The catalog: where every object managed by tierd lives now.
 
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Journal, Result};
 
@@ -40,7 +40,10 @@ impl Journal {
     /// SQLite errors.
     pub fn locate(&mut self, bucket: &str, key: &str) -> Result<Option<Entry>> {
         let sql = format!("SELECT {COLS} FROM catalog WHERE bucket = ?1 AND key = ?2");
-        let r = self.conn().query_row(&sql, params![bucket, key], entry).optional();
+        let r = self
+            .conn()
+            .query_row(&sql, params![bucket, key], entry)
+            .optional();
         r.map_err(|e| self.err(e))
     }
 
@@ -49,9 +52,14 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn catalog_prefix(&mut self, bucket: &str, prefix: &str) -> Result<Vec<Entry>> {
-        let sql = format!("SELECT {COLS} FROM catalog WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key");
+        let sql = format!(
+            "SELECT {COLS} FROM catalog WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key"
+        );
         let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite { path: path.clone(), source };
+        let err = |source| super::JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let mut st = self.conn().prepare(&sql).map_err(err)?;
         let rows = st.query_map(params![bucket, prefix], entry).map_err(err)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
@@ -68,7 +76,16 @@ impl Journal {
         );
         let r = self.conn().execute(
             &sql,
-            params![e.bucket, e.key, e.tier, e.size as i64, e.etag, e.checksum, e.since, e.decision_id],
+            params![
+                e.bucket,
+                e.key,
+                e.tier,
+                e.size as i64,
+                e.etag,
+                e.checksum,
+                e.since,
+                e.decision_id
+            ],
         );
         r.map(drop).map_err(|e| self.err(e))
     }
@@ -78,7 +95,10 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn remove_entry(&mut self, bucket: &str, key: &str) -> Result<()> {
-        let r = self.conn().execute("DELETE FROM catalog WHERE bucket = ?1 AND key = ?2", params![bucket, key]);
+        let r = self.conn().execute(
+            "DELETE FROM catalog WHERE bucket = ?1 AND key = ?2",
+            params![bucket, key],
+        );
         r.map(drop).map_err(|e| self.err(e))
     }
 
@@ -89,7 +109,10 @@ impl Journal {
     pub fn catalog_all(&mut self) -> Result<Vec<Entry>> {
         let sql = format!("SELECT {COLS} FROM catalog ORDER BY bucket, key");
         let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite { path: path.clone(), source };
+        let err = |source| super::JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let mut st = self.conn().prepare(&sql).map_err(err)?;
         let rows = st.query_map([], entry).map_err(err)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)

@@ -5,7 +5,7 @@
 //! at `bytes_done`, a whole-line boundary). A replaced object (new identity) is read again from
 //! its start.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{OptionalExtension, params};
 
 use super::{Journal, Result};
 
@@ -57,7 +57,10 @@ impl Journal {
     fn save_checkpoints_inner(&mut self, cps: &[Checkpoint]) -> Result<()> {
         let now = chrono::Utc::now().to_rfc3339();
         let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite { path: path.clone(), source };
+        let err = |source| super::JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let tx = self.conn().transaction().map_err(err)?;
         {
             let mut st = tx
@@ -90,7 +93,10 @@ impl Journal {
     /// SQLite errors.
     pub fn checkpoints_of(&mut self, source: &str) -> Result<Vec<Checkpoint>> {
         let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite { path: path.clone(), source };
+        let err = |source| super::JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let mut st = self
             .conn()
             .prepare("SELECT object, identity, bytes_done, lines_done, complete FROM ingest_checkpoint WHERE source = ?1 ORDER BY object")
@@ -107,7 +113,8 @@ impl Journal {
                 })
             })
             .map_err(err)?;
-        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(err)
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(err)
     }
 }
 
@@ -131,7 +138,10 @@ mod tests {
         j.save_checkpoints(std::slice::from_ref(&cp)).unwrap();
         drop(j);
         let mut j = Journal::open(&p).unwrap();
-        assert_eq!(j.checkpoint("/logs", "/logs/a.log").unwrap(), Some(cp.clone()));
+        assert_eq!(
+            j.checkpoint("/logs", "/logs/a.log").unwrap(),
+            Some(cp.clone())
+        );
         cp.bytes_done = 20;
         cp.lines_done = 2;
         cp.complete = true;

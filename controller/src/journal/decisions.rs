@@ -30,11 +30,17 @@ impl Journal {
     /// SQLite errors.
     pub fn next_decision_ids(&mut self, kind: &str, at: &str, n: usize) -> Result<Vec<String>> {
         let seq: i64 = {
-            let r = self.conn().query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM decision", [], |r| r.get(0));
+            let r =
+                self.conn()
+                    .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM decision", [], |r| {
+                        r.get(0)
+                    });
             r.map_err(|e| self.err(e))?
         };
         let compact: String = at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        Ok((0..n.max(1) as i64).map(|i| format!("{kind}-{compact}-{:06}", seq + i)).collect())
+        Ok((0..n.max(1) as i64)
+            .map(|i| format!("{kind}-{compact}-{:06}", seq + i))
+            .collect())
     }
 
     /// Records a decision (or replaces the record of the same id, e.g. on a state change).
@@ -42,12 +48,23 @@ impl Journal {
     /// # Errors
     /// SQLite or serialisation errors.
     pub fn record_decision(&mut self, d: &Decision) -> Result<()> {
-        let json = serde_json::to_string(d).map_err(|e| self.err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let json = serde_json::to_string(d)
+            .map_err(|e| self.err(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
         let r = self.conn().execute(
             "INSERT INTO decision (id, at, action, bucket, key, prefix, rule, state, record)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (id) DO UPDATE SET state = ?8, record = ?9",
-            params![d.id, d.at, d.action.as_str(), d.bucket, d.key, d.prefix, d.rule, d.state.as_str(), json],
+            params![
+                d.id,
+                d.at,
+                d.action.as_str(),
+                d.bucket,
+                d.key,
+                d.prefix,
+                d.rule,
+                d.state.as_str(),
+                json
+            ],
         );
         r.map(drop).map_err(|e| self.err(e))
     }
@@ -57,7 +74,9 @@ impl Journal {
     /// # Errors
     /// SQLite or serialisation errors; then none is recorded.
     pub fn record_decisions(&mut self, ds: &[Decision]) -> Result<()> {
-        self.conn().execute_batch("BEGIN").map_err(|e| self.err(e))?;
+        self.conn()
+            .execute_batch("BEGIN")
+            .map_err(|e| self.err(e))?;
         for d in ds {
             if let Err(e) = self.record_decision(d) {
                 let _ = self.conn().execute_batch("ROLLBACK");
@@ -84,8 +103,13 @@ impl Journal {
     ///
     /// # Errors
     /// SQLite errors; then none is changed.
-    pub fn set_decision_states(&mut self, changes: &[(String, State, Option<String>)]) -> Result<()> {
-        self.conn().execute_batch("BEGIN").map_err(|e| self.err(e))?;
+    pub fn set_decision_states(
+        &mut self,
+        changes: &[(String, State, Option<String>)],
+    ) -> Result<()> {
+        self.conn()
+            .execute_batch("BEGIN")
+            .map_err(|e| self.err(e))?;
         for (id, state, why) in changes {
             if let Err(e) = self.set_decision_state(id, *state, why.as_deref()) {
                 let _ = self.conn().execute_batch("ROLLBACK");
@@ -100,11 +124,19 @@ impl Journal {
     /// # Errors
     /// SQLite errors or a record that no longer parses.
     pub fn decision(&mut self, id: &str) -> Result<Option<Decision>> {
-        let r: rusqlite::Result<String> = self.conn().query_row("SELECT record FROM decision WHERE id = ?1", params![id], |r| r.get(0));
+        let r: rusqlite::Result<String> = self.conn().query_row(
+            "SELECT record FROM decision WHERE id = ?1",
+            params![id],
+            |r| r.get(0),
+        );
         match r {
-            Ok(json) => serde_json::from_str(&json)
-                .map(Some)
-                .map_err(|e| self.err(rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))),
+            Ok(json) => serde_json::from_str(&json).map(Some).map_err(|e| {
+                self.err(rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                ))
+            }),
             Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
             Err(e) => Err(self.err(e)),
         }
@@ -116,7 +148,10 @@ impl Journal {
     /// SQLite errors.
     pub fn decisions(&mut self, f: &DecisionFilter) -> Result<Vec<Decision>> {
         let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite { path: path.clone(), source };
+        let err = |source| super::JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let mut st = self
             .conn()
             .prepare(
@@ -126,13 +161,20 @@ impl Journal {
             .map_err(err)?;
         let limit = f.limit.map_or(-1, |l| l as i64);
         let rows = st
-            .query_map(params![f.bucket, f.key, f.action, f.state, limit], |r| r.get::<_, String>(0))
+            .query_map(params![f.bucket, f.key, f.action, f.state, limit], |r| {
+                r.get::<_, String>(0)
+            })
             .map_err(err)?;
         let mut out = Vec::new();
         for json in rows {
             let json = json.map_err(err)?;
-            let d: Decision = serde_json::from_str(&json)
-                .map_err(|e| err(rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))))?;
+            let d: Decision = serde_json::from_str(&json).map_err(|e| {
+                err(rusqlite::Error::FromSqlConversionFailure(
+                    0,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                ))
+            })?;
             out.push(d);
         }
         Ok(out)

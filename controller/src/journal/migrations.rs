@@ -80,15 +80,23 @@ pub const LATEST: i64 = MIGRATIONS.len() as i64;
 pub(super) fn apply(j: &mut Journal) -> Result<()> {
     let found = j.schema_version()?;
     if found > LATEST {
-        return Err(JournalError::TooNew { path: j.path.clone(), found, supported: LATEST });
+        return Err(JournalError::TooNew {
+            path: j.path.clone(),
+            found,
+            supported: LATEST,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = i as i64 + 1;
         let path = j.path.clone();
-        let err = |source| JournalError::Sqlite { path: path.clone(), source };
+        let err = |source| JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let tx = j.conn.transaction().map_err(err)?;
         tx.execute_batch(sql).map_err(err)?;
-        tx.pragma_update(None, "user_version", version).map_err(err)?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(err)?;
         tx.commit().map_err(err)?;
     }
     Ok(())
@@ -127,7 +135,10 @@ mod tests {
         };
         writer.upsert_entry(&e).unwrap();
         // The service is mid-transaction (WAL): the CLI still reads, and sees the last commit.
-        writer.conn().execute_batch("BEGIN IMMEDIATE; UPDATE catalog SET tier = 'cloud';").unwrap();
+        writer
+            .conn()
+            .execute_batch("BEGIN IMMEDIATE; UPDATE catalog SET tier = 'cloud';")
+            .unwrap();
         assert_eq!(reader.locate("b", "k").unwrap().unwrap().tier, "onprem");
         writer.conn().execute_batch("COMMIT").unwrap();
         assert_eq!(reader.locate("b", "k").unwrap().unwrap().tier, "cloud");

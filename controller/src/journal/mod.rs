@@ -10,9 +10,9 @@
 pub mod catalog;
 pub mod checkpoints;
 pub mod decisions;
+mod migrations;
 pub mod moves;
 pub mod snapshots;
-mod migrations;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,7 +38,11 @@ pub enum JournalError {
     #[error(
         "{path}: the journal's schema is version {found}, newer than this tierd understands ({supported}); upgrade tierd or restore a backup"
     )]
-    TooNew { path: PathBuf, found: i64, supported: i64 },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
 }
 
 pub type Result<T, E = JournalError> = std::result::Result<T, E>;
@@ -57,20 +61,32 @@ impl Journal {
     /// The file cannot be created or opened, is not a SQLite database, or has a newer schema.
     pub fn open(path: &Path) -> Result<Journal> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| JournalError::Folder { path: path.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| JournalError::Folder {
+                path: path.to_path_buf(),
+                source,
+            })?;
         }
-        let conn = Connection::open(path).map_err(|source| JournalError::Sqlite { path: path.to_path_buf(), source })?;
-        let mut j = Journal { conn, path: path.to_path_buf() };
+        let conn = Connection::open(path).map_err(|source| JournalError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut j = Journal {
+            conn,
+            path: path.to_path_buf(),
+        };
         j.configure()?;
         migrations::apply(&mut j)?;
         Ok(j)
     }
 
     fn configure(&self) -> Result<()> {
-        self.conn.busy_timeout(Duration::from_secs(10)).map_err(|e| self.err(e))?;
         self.conn
-            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
             .map_err(|e| self.err(e))
     }
 
@@ -81,9 +97,13 @@ impl Journal {
     /// or lose data use this: a move's intent (before the destination is written), its `copied`
     /// step (before the source is deleted), and ingest checkpoints (so none is double-counted).
     pub(crate) fn durably<T>(&mut self, f: impl FnOnce(&mut Journal) -> Result<T>) -> Result<T> {
-        self.conn.pragma_update(None, "synchronous", "FULL").map_err(|e| self.err(e))?;
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| self.err(e))?;
         let r = f(self);
-        self.conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| self.err(e))?;
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(|e| self.err(e))?;
         r
     }
 
@@ -97,7 +117,10 @@ impl Journal {
     }
 
     pub(crate) fn err(&self, source: rusqlite::Error) -> JournalError {
-        JournalError::Sqlite { path: self.path.clone(), source }
+        JournalError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     /// The schema version in the file.
@@ -105,6 +128,8 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn schema_version(&self) -> Result<i64> {
-        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.err(e))
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
     }
 }

@@ -4,7 +4,7 @@
 //! verified) → `done` (source deleted, catalog updated). Or `aborted` (the source changed, or the
 //! destination already held something else; nothing lost) or `failed` (a permanent error).
 
-use rusqlite::{params, Row};
+use rusqlite::{Row, params};
 
 use super::{Journal, Result};
 
@@ -76,8 +76,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<MoveRow> {
     })
 }
 
-const COLS: &str =
-    "id, decision_id, bucket, key, from_tier, to_tier, state, src_etag, src_size, checksum, dest_etag, error, attempts";
+const COLS: &str = "id, decision_id, bucket, key, from_tier, to_tier, state, src_etag, src_size, checksum, dest_etag, error, attempts";
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339()
@@ -142,10 +141,16 @@ impl Journal {
     /// SQLite errors; then neither change is made.
     pub fn move_done(&mut self, m: &MoveRow, entry: &super::catalog::Entry) -> Result<()> {
         let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite { path: path.clone(), source };
+        let err = |source| super::JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let tx = self.conn().transaction().map_err(err)?;
-        tx.execute("UPDATE move SET state = 'done', error = NULL, updated_at = ?2 WHERE id = ?1", params![m.id, now()])
-            .map_err(err)?;
+        tx.execute(
+            "UPDATE move SET state = 'done', error = NULL, updated_at = ?2 WHERE id = ?1",
+            params![m.id, now()],
+        )
+        .map_err(err)?;
         tx.execute(
             "INSERT INTO catalog (bucket, key, tier, size, etag, checksum, since, decision_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (bucket, key) DO UPDATE SET tier = ?3, size = ?4, etag = ?5, checksum = ?6, since = ?7, decision_id = ?8",
@@ -169,7 +174,10 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn open_moves(&mut self) -> Result<Vec<MoveRow>> {
-        self.query_moves(&format!("SELECT {COLS} FROM move WHERE state IN ('intent', 'copied') ORDER BY id"), params![])
+        self.query_moves(
+            &format!("SELECT {COLS} FROM move WHERE state IN ('intent', 'copied') ORDER BY id"),
+            params![],
+        )
     }
 
     /// Every move of an object, oldest first.
@@ -177,7 +185,10 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn moves_of(&mut self, bucket: &str, key: &str) -> Result<Vec<MoveRow>> {
-        self.query_moves(&format!("SELECT {COLS} FROM move WHERE bucket = ?1 AND key = ?2 ORDER BY id"), params![bucket, key])
+        self.query_moves(
+            &format!("SELECT {COLS} FROM move WHERE bucket = ?1 AND key = ?2 ORDER BY id"),
+            params![bucket, key],
+        )
     }
 
     /// Every move (for checks and reports).
@@ -190,7 +201,10 @@ impl Journal {
 
     fn query_moves(&mut self, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<MoveRow>> {
         let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite { path: path.clone(), source };
+        let err = |source| super::JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let mut st = self.conn().prepare(sql).map_err(err)?;
         let rows = st.query_map(p, row).map_err(err)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)

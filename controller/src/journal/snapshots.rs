@@ -1,6 +1,6 @@
 //! Snapshots in the journal: one row per snapshot, with its manifest's hash (the chain's link).
 
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Journal, Result};
 
@@ -45,7 +45,9 @@ impl Journal {
     /// # Errors
     /// SQLite errors (a duplicate id among them).
     pub fn record_snapshot(&mut self, s: &SnapshotRow) -> Result<()> {
-        let sql = format!("INSERT INTO snapshot ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+        let sql = format!(
+            "INSERT INTO snapshot ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        );
         let r = self.conn().execute(
             &sql,
             params![
@@ -80,9 +82,14 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn snapshots(&mut self, bucket: Option<&str>) -> Result<Vec<SnapshotRow>> {
-        let sql = format!("SELECT {COLS} FROM snapshot WHERE (?1 IS NULL OR bucket = ?1) ORDER BY created_at, id");
+        let sql = format!(
+            "SELECT {COLS} FROM snapshot WHERE (?1 IS NULL OR bucket = ?1) ORDER BY created_at, id"
+        );
         let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite { path: path.clone(), source };
+        let err = |source| super::JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let mut st = self.conn().prepare(&sql).map_err(err)?;
         let rows = st.query_map(params![bucket], row).map_err(err)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
@@ -93,7 +100,9 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn last_snapshot(&mut self, vault: &str) -> Result<Option<SnapshotRow>> {
-        let sql = format!("SELECT {COLS} FROM snapshot WHERE vault = ?1 ORDER BY created_at DESC, id DESC LIMIT 1");
+        let sql = format!(
+            "SELECT {COLS} FROM snapshot WHERE vault = ?1 ORDER BY created_at DESC, id DESC LIMIT 1"
+        );
         let r = self.conn().query_row(&sql, params![vault], row).optional();
         r.map_err(|e| self.err(e))
     }

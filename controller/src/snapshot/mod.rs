@@ -25,7 +25,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::executor::copy::{copy_verified, read_checksum, CopyError};
+use crate::executor::copy::{CopyError, copy_verified, read_checksum};
 use crate::executor::{ExecError, Executor};
 use crate::journal::catalog::Entry;
 use crate::journal::snapshots::SnapshotRow;
@@ -98,11 +98,24 @@ fn manifest_path(id: &str) -> String {
     format!("{SNAPSHOT_DIR}/manifests/{id}.json")
 }
 
-async fn read_manifest(store: &Arc<dyn ObjectStore>, path: &Path) -> Result<(Manifest, String), SnapshotError> {
-    let err = |message: String| SnapshotError::Manifest { path: path.to_string(), message };
-    let bytes = store.get(path).await.map_err(|e| err(e.to_string()))?.bytes().await.map_err(|e| err(e.to_string()))?;
+async fn read_manifest(
+    store: &Arc<dyn ObjectStore>,
+    path: &Path,
+) -> Result<(Manifest, String), SnapshotError> {
+    let err = |message: String| SnapshotError::Manifest {
+        path: path.to_string(),
+        message,
+    };
+    let bytes = store
+        .get(path)
+        .await
+        .map_err(|e| err(e.to_string()))?
+        .bytes()
+        .await
+        .map_err(|e| err(e.to_string()))?;
     let hash = hex::encode(Sha256::digest(&bytes));
-    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| err(format!("not a tierd manifest: {e}")))?;
+    let m: Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| err(format!("not a tierd manifest: {e}")))?;
     if m.format_version != MANIFEST_VERSION {
         return Err(err(format!(
             "format_version {} is not the one this tierd reads ({MANIFEST_VERSION})",
@@ -118,7 +131,13 @@ async fn read_manifest(store: &Arc<dyn ObjectStore>, path: &Path) -> Result<(Man
 /// # Errors
 /// A store or journal error; an object that cannot be copied and verified (the snapshot is then
 /// not recorded: no manifest names a copy that did not verify).
-pub async fn create(ex: &Executor, vault: &str, bucket: &str, prefix: &str, id: &str) -> Result<SnapshotRow, SnapshotError> {
+pub async fn create(
+    ex: &Executor,
+    vault: &str,
+    bucket: &str,
+    prefix: &str,
+    id: &str,
+) -> Result<SnapshotRow, SnapshotError> {
     ex.scan(bucket, prefix).await?;
     let entries = ex.journal().catalog_prefix(bucket, prefix)?;
     let (vstore, vbase) = ex.tiers().bucket(vault, bucket)?;
@@ -143,7 +162,10 @@ pub async fn create(ex: &Executor, vault: &str, bucket: &str, prefix: &str, id: 
     let (mut bytes, mut copied_bytes) = (0u64, 0u64);
     for e in &entries {
         let (src, src_path) = ex.tiers().object(&e.tier, bucket, &e.key)?;
-        let meta = src.head(&src_path).await.map_err(|s| SnapshotError::Copy { key: e.key.clone(), source: CopyError::from_store(s) })?;
+        let meta = src.head(&src_path).await.map_err(|s| SnapshotError::Copy {
+            key: e.key.clone(),
+            source: CopyError::from_store(s),
+        })?;
         bytes += meta.size;
         if let Some(p) = previous.get(&e.key) {
             if p.etag.is_some() && p.etag == meta.e_tag && p.size == meta.size {
@@ -163,9 +185,18 @@ pub async fn create(ex: &Executor, vault: &str, bucket: &str, prefix: &str, id: 
             &crate::executor::limits::Limits::default(),
         )
         .await
-        .map_err(|source| SnapshotError::Copy { key: e.key.clone(), source })?;
+        .map_err(|source| SnapshotError::Copy {
+            key: e.key.clone(),
+            source,
+        })?;
         copied_bytes += c.size;
-        objects.push(ManifestEntry { key: e.key.clone(), size: c.size, etag: meta.e_tag.clone(), sha256: c.checksum, blob });
+        objects.push(ManifestEntry {
+            key: e.key.clone(),
+            size: c.size,
+            etag: meta.e_tag.clone(),
+            sha256: c.checksum,
+            blob,
+        });
     }
     let created_at = crate::decision::rfc3339(chrono::Utc::now());
     let manifest = Manifest {
@@ -178,13 +209,26 @@ pub async fn create(ex: &Executor, vault: &str, bucket: &str, prefix: &str, id: 
         prev_manifest_hash: prev_chain.as_ref().map(|s| s.manifest_hash.clone()),
         objects,
     };
-    let body = serde_json::to_vec_pretty(&manifest).map_err(|e| SnapshotError::Manifest { path: manifest_path(id), message: e.to_string() })?;
+    let body = serde_json::to_vec_pretty(&manifest).map_err(|e| SnapshotError::Manifest {
+        path: manifest_path(id),
+        message: e.to_string(),
+    })?;
     let hash = hex::encode(Sha256::digest(&body));
     let mpath = join(&vbase, &manifest_path(id));
     vstore
-        .put_opts(&mpath, PutPayload::from(body), PutOptions { mode: PutMode::Create, ..PutOptions::default() })
+        .put_opts(
+            &mpath,
+            PutPayload::from(body),
+            PutOptions {
+                mode: PutMode::Create,
+                ..PutOptions::default()
+            },
+        )
         .await
-        .map_err(|e| SnapshotError::Manifest { path: mpath.to_string(), message: e.to_string() })?;
+        .map_err(|e| SnapshotError::Manifest {
+            path: mpath.to_string(),
+            message: e.to_string(),
+        })?;
     let row = SnapshotRow {
         id: id.to_string(),
         created_at,
@@ -218,7 +262,10 @@ pub struct Problem {
 /// The snapshot is unknown, or the journal fails. (A missing or corrupt object is a problem, not
 /// an error.)
 pub async fn verify(ex: &Executor, id: &str) -> Result<Vec<Problem>, SnapshotError> {
-    let row = ex.journal().snapshot(id)?.ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
+    let row = ex
+        .journal()
+        .snapshot(id)?
+        .ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
     let (vstore, vbase) = ex.tiers().bucket(&row.vault, &row.bucket)?;
     let mut problems = Vec::new();
     let manifest = match read_manifest(&vstore, &Path::from(row.manifest_path.clone())).await {
@@ -226,16 +273,25 @@ pub async fn verify(ex: &Executor, id: &str) -> Result<Vec<Problem>, SnapshotErr
             if hash != row.manifest_hash {
                 problems.push(Problem {
                     subject: "manifest".into(),
-                    problem: format!("its sha256 is {hash}, the journal recorded {}: it was altered", row.manifest_hash),
+                    problem: format!(
+                        "its sha256 is {hash}, the journal recorded {}: it was altered",
+                        row.manifest_hash
+                    ),
                 });
             }
             if m.prev_manifest_hash != row.prev_hash {
-                problems.push(Problem { subject: "manifest".into(), problem: "its link to the previous manifest does not match the journal".into() });
+                problems.push(Problem {
+                    subject: "manifest".into(),
+                    problem: "its link to the previous manifest does not match the journal".into(),
+                });
             }
             Some(m)
         }
         Err(e) => {
-            problems.push(Problem { subject: "manifest".into(), problem: e.to_string() });
+            problems.push(Problem {
+                subject: "manifest".into(),
+                problem: e.to_string(),
+            });
             None
         }
     };
@@ -257,14 +313,19 @@ pub async fn verify(ex: &Executor, id: &str) -> Result<Vec<Problem>, SnapshotErr
 /// # Errors
 /// None fits, or the journal fails.
 pub fn latest_before(ex: &Executor, bucket: &str, at: &str) -> Result<SnapshotRow, SnapshotError> {
-    let at_t = chrono::DateTime::parse_from_rfc3339(at)
-        .map_err(|e| SnapshotError::Manifest { path: "--at".into(), message: format!("{at:?} is not an RFC 3339 time: {e}") })?;
+    let at_t = chrono::DateTime::parse_from_rfc3339(at).map_err(|e| SnapshotError::Manifest {
+        path: "--at".into(),
+        message: format!("{at:?} is not an RFC 3339 time: {e}"),
+    })?;
     ex.journal()
         .snapshots(Some(bucket))?
         .into_iter()
         .filter(|s| chrono::DateTime::parse_from_rfc3339(&s.created_at).is_ok_and(|t| t <= at_t))
         .next_back()
-        .ok_or_else(|| SnapshotError::NoneBefore { bucket: bucket.to_string(), at: at.to_string() })
+        .ok_or_else(|| SnapshotError::NoneBefore {
+            bucket: bucket.to_string(),
+            at: at.to_string(),
+        })
 }
 
 /// Where and how to restore.
@@ -293,8 +354,15 @@ pub struct RestoreReport {
 /// # Errors
 /// Unknown snapshot, unreadable manifest, or a copy that fails; objects restored before the
 /// failure stay restored (each is complete and verified).
-pub async fn restore(ex: &Executor, id: &str, opts: &RestoreOptions) -> Result<RestoreReport, SnapshotError> {
-    let row = ex.journal().snapshot(id)?.ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
+pub async fn restore(
+    ex: &Executor,
+    id: &str,
+    opts: &RestoreOptions,
+) -> Result<RestoreReport, SnapshotError> {
+    let row = ex
+        .journal()
+        .snapshot(id)?
+        .ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
     let (vstore, vbase) = ex.tiers().bucket(&row.vault, &row.bucket)?;
     let (manifest, _) = read_manifest(&vstore, &Path::from(row.manifest_path.clone())).await?;
     let first_tier = ex.tiers().names().into_iter().next().unwrap_or_default();
@@ -305,10 +373,17 @@ pub async fn restore(ex: &Executor, id: &str, opts: &RestoreOptions) -> Result<R
             None => e.key.clone(),
         };
         let known = ex.journal().locate(&row.bucket, &key)?;
-        let tier = opts.tier.clone().or_else(|| known.as_ref().map(|k| k.tier.clone())).unwrap_or_else(|| first_tier.clone());
+        let tier = opts
+            .tier
+            .clone()
+            .or_else(|| known.as_ref().map(|k| k.tier.clone()))
+            .unwrap_or_else(|| first_tier.clone());
         let (dst, dst_path) = ex.tiers().object(&tier, &row.bucket, &key)?;
         let blob = join(&vbase, &e.blob);
-        let copy_err = |source| SnapshotError::Copy { key: key.clone(), source };
+        let copy_err = |source| SnapshotError::Copy {
+            key: key.clone(),
+            source,
+        };
         let exists = match read_checksum(&dst, &dst_path).await {
             Ok((size, sum)) if size == e.size && sum == e.sha256 => {
                 report.identical += 1;
@@ -327,12 +402,20 @@ pub async fn restore(ex: &Executor, id: &str, opts: &RestoreOptions) -> Result<R
         let written = if exists {
             // Replace atomically: a verified copy beside it, then a server-side copy over it.
             let staged = Path::from(format!("{}.tierd-restore-{id}", dst_path.as_ref()));
-            let c = copy_verified(&vstore, &blob, None, e.size, &dst, &staged, tuning, &limits).await.map_err(copy_err)?;
-            dst.copy(&staged, &dst_path).await.map_err(|s| copy_err(CopyError::from_store(s)))?;
+            let c = copy_verified(&vstore, &blob, None, e.size, &dst, &staged, tuning, &limits)
+                .await
+                .map_err(copy_err)?;
+            dst.copy(&staged, &dst_path)
+                .await
+                .map_err(|s| copy_err(CopyError::from_store(s)))?;
             let _ = dst.delete(&staged).await;
             c
         } else {
-            copy_verified(&vstore, &blob, None, e.size, &dst, &dst_path, tuning, &limits).await.map_err(copy_err)?
+            copy_verified(
+                &vstore, &blob, None, e.size, &dst, &dst_path, tuning, &limits,
+            )
+            .await
+            .map_err(copy_err)?
         };
         if written.checksum != e.sha256 {
             return Err(copy_err(CopyError::Verify(format!(
@@ -340,7 +423,10 @@ pub async fn restore(ex: &Executor, id: &str, opts: &RestoreOptions) -> Result<R
                 written.checksum, e.sha256
             ))));
         }
-        let meta = dst.head(&dst_path).await.map_err(|s| copy_err(CopyError::from_store(s)))?;
+        let meta = dst
+            .head(&dst_path)
+            .await
+            .map_err(|s| copy_err(CopyError::from_store(s)))?;
         ex.journal().upsert_entry(&Entry {
             bucket: row.bucket.clone(),
             key: key.clone(),
@@ -362,7 +448,12 @@ pub async fn restore(ex: &Executor, id: &str, opts: &RestoreOptions) -> Result<R
 /// # Errors
 /// Unknown snapshot or unreadable manifest.
 pub async fn manifest(ex: &Executor, id: &str) -> Result<Manifest, SnapshotError> {
-    let row = ex.journal().snapshot(id)?.ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
+    let row = ex
+        .journal()
+        .snapshot(id)?
+        .ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
     let (vstore, _) = ex.tiers().bucket(&row.vault, &row.bucket)?;
-    Ok(read_manifest(&vstore, &Path::from(row.manifest_path)).await?.0)
+    Ok(read_manifest(&vstore, &Path::from(row.manifest_path))
+        .await?
+        .0)
 }

@@ -378,12 +378,11 @@ struct RawExtra<'a> {
     sse_applied: Text<'a>,
 }
 
-
 #[cfg(test)]
 #[allow(clippy::expect_used)]
 mod tests {
-    use crate::parse::json::{record_spans, strip_array_punctuation, top_level_keys};
     use super::*;
+    use crate::parse::json::{record_spans, strip_array_punctuation, top_level_keys};
 
     #[test]
     fn top_level_keys_reads_a_cut_line_as_far_as_it_goes() {

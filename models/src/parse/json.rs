@@ -47,9 +47,7 @@ impl<'a> Text<'a> {
         match self {
             Text::Str(s) => Ok(s),
             Text::Absent | Text::Other("null") => Err(format!("missing field \"{name}\"")),
-            Text::Other(kind) => {
-                Err(format!("field \"{name}\": expected a string, found {kind}"))
-            }
+            Text::Other(kind) => Err(format!("field \"{name}\": expected a string, found {kind}")),
         }
     }
 }
@@ -376,8 +374,7 @@ fn skip_value(b: &[u8], i: usize) -> Option<usize> {
         }
         _ => {
             let mut j = i;
-            while j < b.len()
-                && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
+            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n')
             {
                 j += 1;
             }
@@ -429,8 +426,7 @@ pub(crate) fn top_level_keys(text: &str) -> Vec<&str> {
 /// `(line, reason)` when the document is not an object or has no `Records` array.
 pub(crate) fn record_spans(text: &str) -> Result<Vec<(usize, usize)>, (u64, String)> {
     let b = text.as_bytes();
-    let line_at =
-        |i: usize| 1 + memchr::memchr_iter(b'\n', &b[..i.min(b.len())]).count() as u64;
+    let line_at = |i: usize| 1 + memchr::memchr_iter(b'\n', &b[..i.min(b.len())]).count() as u64;
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let start = skip_ws(b, bom);
     if b.get(start) != Some(&b'{') {

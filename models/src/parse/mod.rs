@@ -57,7 +57,10 @@ impl Format {
 
     /// Whether the format is read line by line with [`parse_line`].
     pub fn is_line_format(self) -> bool {
-        matches!(self, Format::S3 | Format::Minio | Format::Ceph | Format::Ndjson)
+        matches!(
+            self,
+            Format::S3 | Format::Minio | Format::Ceph | Format::Ndjson
+        )
     }
 }
 

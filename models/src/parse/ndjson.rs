@@ -67,7 +67,10 @@ struct Record<'a> {
 /// Whether a line looks like one of tierd's own event records.
 pub fn looks_like(line: &str) -> bool {
     let l = line.trim_start();
-    l.starts_with('{') && l.contains("\"op\":") && l.contains("\"operation\":") && l.contains("\"bucket\":")
+    l.starts_with('{')
+        && l.contains("\"op\":")
+        && l.contains("\"operation\":")
+        && l.contains("\"bucket\":")
 }
 
 /// Parses one exported event. The event keeps the `origin_file`/`origin_line` it was exported
@@ -81,9 +84,14 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
     if line.is_empty() {
         return Ok(None);
     }
-    let r: Record<'_> = serde_json::from_str(line).map_err(|e| format!("not a tierd event: {e}"))?;
-    let time = DateTime::parse_from_rfc3339(&r.time)
-        .map_err(|e| format!("field \"time\": expected RFC 3339 time, found {:?} ({e})", r.time))?;
+    let r: Record<'_> =
+        serde_json::from_str(line).map_err(|e| format!("not a tierd event: {e}"))?;
+    let time = DateTime::parse_from_rfc3339(&r.time).map_err(|e| {
+        format!(
+            "field \"time\": expected RFC 3339 time, found {:?} ({e})",
+            r.time
+        )
+    })?;
     let s = |c: Option<Cow<'_, str>>| c.map(Cow::into_owned);
     Ok(Some(AccessEvent {
         time_us: time.timestamp_micros(),
@@ -105,7 +113,10 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
         lifecycle: r.lifecycle,
         config: r.config,
         origin: Origin {
-            file: r.origin_file.map(|f| Arc::from(f.as_ref())).unwrap_or_default(),
+            file: r
+                .origin_file
+                .map(|f| Arc::from(f.as_ref()))
+                .unwrap_or_default(),
             line: r.origin_line.unwrap_or(0),
         },
     }))
@@ -168,7 +179,10 @@ mod tests {
             status: Some(200),
             bytes_sent: Some(0),
             config: Some(ConfigKind::Lifecycle),
-            origin: Origin { file: Arc::from("a.log"), line: 7 },
+            origin: Origin {
+                file: Arc::from("a.log"),
+                line: 7,
+            },
             ..AccessEvent::default()
         }
     }
@@ -186,19 +200,31 @@ mod tests {
 
     #[test]
     fn time_is_written_in_utc_with_microseconds() {
-        assert_eq!(format_time_us(1_793_527_200_123_456), "2026-11-01T10:00:00.123456Z");
+        assert_eq!(
+            format_time_us(1_793_527_200_123_456),
+            "2026-11-01T10:00:00.123456Z"
+        );
     }
 
     #[test]
     fn an_unknown_field_is_an_error_naming_it() {
-        let err = parse_line(r#"{"time":"2026-11-01T10:00:00Z","op":"get","operation":"x","bucket":"b","colour":1}"#)
-            .unwrap_err();
-        assert!(err.starts_with("not a tierd event: unknown field `colour`"), "{err}");
+        let err = parse_line(
+            r#"{"time":"2026-11-01T10:00:00Z","op":"get","operation":"x","bucket":"b","colour":1}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.starts_with("not a tierd event: unknown field `colour`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn a_bad_time_names_the_field_and_the_value() {
-        let err = parse_line(r#"{"time":"yesterday","op":"get","operation":"x","bucket":"b"}"#).unwrap_err();
-        assert!(err.starts_with("field \"time\": expected RFC 3339 time, found \"yesterday\""), "{err}");
+        let err = parse_line(r#"{"time":"yesterday","op":"get","operation":"x","bucket":"b"}"#)
+            .unwrap_err();
+        assert!(
+            err.starts_with("field \"time\": expected RFC 3339 time, found \"yesterday\""),
+            "{err}"
+        );
     }
 }

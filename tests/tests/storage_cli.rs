@@ -166,3 +166,73 @@ fn a_corrupted_snapshot_copy_fails_verify_with_exit_1() {
         v.stdout
     );
 }
+
+#[test]
+fn decisions_are_queried_from_the_journal_and_from_a_decision_log_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    put(d, "onprem", "2025/a.jpg", b"alpha");
+    put(d, "onprem", "2026/b.jpg", b"bravo");
+    assert_eq!(
+        tierd(d, &["move", "--bucket", "photos", "--to", "cloud"]).code,
+        Some(0)
+    );
+    assert_eq!(
+        tierd(d, &["move", "photos/2025/a.jpg", "--to", "cloud"]).code,
+        Some(0),
+        "already there: skipped"
+    );
+
+    let lines = |r: harness::Run| -> Vec<serde_json::Value> {
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let done = lines(tierd(
+        d,
+        &["decisions", "--action", "move", "--state", "done", "--json"],
+    ));
+    assert_eq!(done.len(), 2);
+    let skipped = lines(tierd(d, &["decisions", "--state", "skipped", "--json"]));
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["why"], "already on cloud");
+    let under = lines(tierd(d, &["decisions", "--prefix", "2026/", "--json"]));
+    assert_eq!(under.len(), 1);
+    assert_eq!(under[0]["key"], "2026/b.jpg");
+    assert!(
+        lines(tierd(
+            d,
+            &["decisions", "--since", "2999-01-01T00:00:00Z", "--json"]
+        ))
+        .is_empty()
+    );
+
+    // The same records read back from a decision-log file.
+    let all = tierd(d, &["decisions", "--json"]);
+    std::fs::write(d.join("decisions.jsonl"), &all.stdout).unwrap();
+    let from_log = lines(tierd(
+        d,
+        &[
+            "decisions",
+            "--log",
+            "decisions.jsonl",
+            "--state",
+            "done",
+            "--json",
+        ],
+    ));
+    assert_eq!(from_log, done);
+    let table = tierd(d, &["decisions"]);
+    assert!(table.stdout.ends_with("3 decisions\n"), "{}", table.stdout);
+
+    let bad = tierd(d, &["decisions", "--since", "yesterday"]);
+    assert_eq!(bad.code, Some(2));
+    assert!(
+        bad.stderr
+            .contains("--since \"yesterday\" is not an RFC 3339 time"),
+        "{}",
+        bad.stderr
+    );
+}

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod common;
+pub mod decisions;
 pub mod ingest;
 pub mod moves;
 pub mod snapshot;
@@ -37,6 +38,8 @@ pub enum Command {
     Snapshot(snapshot::SnapshotArgs),
     /// Learn the behaviour model from access logs.
     Train(train::TrainArgs),
+    /// Query decisions (from the journal or a decision-log file) as a table or JSON lines.
+    Decisions(decisions::DecisionsArgs),
 }
 
 /// Runs the parsed command line.
@@ -53,5 +56,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recover(a) => moves::run_recover(a),
         Command::Snapshot(a) => snapshot::run(a),
         Command::Train(a) => train::run(a),
+        Command::Decisions(a) => decisions::run(a),
     }
 }

@@ -1,0 +1,167 @@
+//! `tierd decisions`: query the decisions in the journal, or in a decision-log file, as a table
+//! or as JSON lines.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::common::load_config;
+use crate::decision::Decision;
+use crate::journal::Journal;
+use crate::journal::decisions::DecisionFilter;
+
+#[derive(Debug, clap::Args)]
+pub struct DecisionsArgs {
+    /// Only decisions taken at or after this time (RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only decisions taken before this time (RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// move, snapshot, freeze, unfreeze, pin, alert, restore.
+    #[arg(long)]
+    pub action: Option<String>,
+    #[arg(long)]
+    pub bucket: Option<String>,
+    #[arg(long, conflicts_with = "prefix")]
+    pub key: Option<String>,
+    /// Decisions about keys under this prefix (or about this prefix).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// The id of the rule that fired.
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// planned, running, done, failed, skipped, dry-run.
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Read a decision-log file (JSON lines) instead of the journal.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// The main configuration (for the journal's path). Default: the embedded defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Print JSON lines (the decision records) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_time(flag: &str, s: &str) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
+    chrono::DateTime::parse_from_rfc3339(s).with_context(|| {
+        format!("--{flag} {s:?} is not an RFC 3339 time (e.g. 2026-11-29T10:00:00Z)")
+    })
+}
+
+pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_time("since", s))
+        .transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|s| parse_time("until", s))
+        .transpose()?;
+    let all: Vec<Decision> = match &args.log {
+        Some(path) => {
+            let f = std::fs::File::open(path)
+                .with_context(|| format!("{}: cannot open", path.display()))?;
+            let mut out = Vec::new();
+            for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+                let line =
+                    line.with_context(|| format!("{}:{}: cannot read", path.display(), i + 1))?;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let d: Decision = serde_json::from_str(&line).with_context(|| {
+                    format!("{}:{}: not a decision record", path.display(), i + 1)
+                })?;
+                out.push(d);
+            }
+            out
+        }
+        None => {
+            let config = load_config(args.config.as_deref())?;
+            let mut j = Journal::open(&config.journal_path)?;
+            j.decisions(&DecisionFilter {
+                bucket: args.bucket.clone(),
+                key: args.key.clone(),
+                action: args.action.clone(),
+                state: args.state.clone(),
+                limit: None,
+            })?
+        }
+    };
+    let keep = |d: &Decision| -> bool {
+        let at = chrono::DateTime::parse_from_rfc3339(&d.at).ok();
+        since.is_none_or(|s| at.is_some_and(|t| t >= s))
+            && until.is_none_or(|u| at.is_some_and(|t| t < u))
+            && args
+                .action
+                .as_deref()
+                .is_none_or(|a| d.action.as_str() == a)
+            && args
+                .bucket
+                .as_deref()
+                .is_none_or(|b| d.bucket.as_deref() == Some(b))
+            && args
+                .key
+                .as_deref()
+                .is_none_or(|k| d.key.as_deref() == Some(k))
+            && args.prefix.as_deref().is_none_or(|p| {
+                d.key.as_deref().is_some_and(|k| k.starts_with(p))
+                    || d.prefix.as_deref().is_some_and(|q| q.starts_with(p))
+            })
+            && args
+                .rule
+                .as_deref()
+                .is_none_or(|r| d.rule.as_deref() == Some(r))
+            && args.state.as_deref().is_none_or(|s| d.state.as_str() == s)
+    };
+    let mut out = std::io::stdout().lock();
+    let mut n = 0;
+    if !args.json {
+        writeln!(
+            out,
+            "{:<28} {:<20} {:<9} {:<9} {:<40} {:<15} reason",
+            "id", "at", "action", "state", "scope", "from -> to"
+        )?;
+    }
+    for d in all.iter().filter(|d| keep(d)) {
+        n += 1;
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(d)?)?;
+        } else {
+            let scope = format!(
+                "{}/{}",
+                d.bucket.as_deref().unwrap_or("*"),
+                d.key.as_deref().or(d.prefix.as_deref()).unwrap_or("")
+            );
+            let tiers = format!(
+                "{} -> {}",
+                d.from.as_deref().unwrap_or("-"),
+                d.to.as_deref().unwrap_or("-")
+            );
+            let reason = match &d.why {
+                Some(w) => format!("{} ({w})", d.reason),
+                None => d.reason.clone(),
+            };
+            writeln!(
+                out,
+                "{:<28} {:<20} {:<9} {:<9} {:<40} {:<15} {reason}",
+                d.id,
+                d.at,
+                d.action.as_str(),
+                d.state.as_str(),
+                scope,
+                tiers
+            )?;
+        }
+    }
+    if !args.json {
+        writeln!(out, "{n} decisions")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

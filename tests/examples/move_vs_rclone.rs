@@ -88,18 +88,7 @@ fn tierd(work: &Path, set: &str, n: usize, size: usize) -> anyhow::Result<f64> {
     server.create_bucket("dest")?;
     let root = work.join(format!("tierd-{set}"));
     make_files(&root.join("onprem/photos").join(set), n, size)?;
-    let opts: Vec<String> = server
-        .options()
-        .into_iter()
-        .map(|(k, v)| format!("{k} = \"{v}\""))
-        .collect();
-    std::fs::write(
-        root.join("tierd.toml"),
-        format!(
-            "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"s3://dest\"\noptions = {{ {} }}\n",
-            opts.join(", ")
-        ),
-    )?;
+    server.write_two_tier_config(&root, "dest")?;
     let secs = run(Command::new(tierd_bin())
         .args([
             "move",

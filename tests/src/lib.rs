@@ -307,6 +307,28 @@ impl S3Server {
         .collect()
     }
 
+    /// Writes `dir/tierd.toml`: the journal `dir/tierd.db`, an `onprem` tier in `dir/onprem`
+    /// and a `cloud` tier in `bucket` on this server. Returns the file's path.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_two_tier_config(&self, dir: &Path, bucket: &str) -> anyhow::Result<PathBuf> {
+        let kv: Vec<String> = self
+            .options()
+            .into_iter()
+            .map(|(k, v)| format!("{k} = \"{v}\""))
+            .collect();
+        let path = dir.join("tierd.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"s3://{bucket}\"\noptions = {{ {} }}\n",
+                kv.join(", ")
+            ),
+        )?;
+        Ok(path)
+    }
+
     /// An `object_store` client for one bucket.
     ///
     /// # Errors

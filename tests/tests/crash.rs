@@ -101,19 +101,7 @@ async fn killing_tierd_at_random_moments_never_loses_or_orphans_an_object() {
     server.create_bucket("cold").unwrap();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let opts: Vec<String> = server
-        .options()
-        .into_iter()
-        .map(|(k, v)| format!("{k} = \"{v}\""))
-        .collect();
-    std::fs::write(
-        d.join("tierd.toml"),
-        format!(
-            "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"s3://cold\"\noptions = {{ {} }}\n",
-            opts.join(", ")
-        ),
-    )
-    .unwrap();
+    server.write_two_tier_config(d, "cold").unwrap();
     std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
     for i in 0..OBJECTS {
         std::fs::write(d.join(format!("onprem/photos/img-{i:03}.bin")), content(i)).unwrap();

@@ -44,7 +44,8 @@ pub struct IngestArgs {
 #[derive(Debug, Clone, Copy)]
 pub struct FormatArg(pub Option<Format>);
 
-fn parse_format(s: &str) -> Result<FormatArg, String> {
+/// Parses `--format`: `auto` or a format name.
+pub(crate) fn parse_format(s: &str) -> Result<FormatArg, String> {
     if s == "auto" {
         Ok(FormatArg(None))
     } else {

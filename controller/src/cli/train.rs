@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use models::AccessEvent;
 use models::detect::{AnomalyModel, ModelConfig};
 
-use crate::cli::ingest::FormatArg;
+use crate::cli::ingest::{FormatArg, parse_format};
 use crate::ingest::{self, IngestOptions};
 
 #[derive(Debug, clap::Args)]
@@ -41,14 +41,6 @@ pub struct TrainArgs {
     /// Load an existing artifact instead of training, and print what it holds.
     #[arg(long, value_name = "FILE", conflicts_with = "logs")]
     pub check: Option<PathBuf>,
-}
-
-fn parse_format(s: &str) -> Result<FormatArg, String> {
-    if s == "auto" {
-        Ok(FormatArg(None))
-    } else {
-        s.parse().map(|f| FormatArg(Some(f)))
-    }
 }
 
 fn time(us: i64) -> String {

@@ -353,60 +353,48 @@ fn read_lines(
                 continue;
             }
         };
+        // One line gives one event, except Ceph's, which can hold several entries under load
+        // ({...}{...}); every outcome is handled the same way.
+        let mut handle = |outcome: Result<Option<AccessEvent>, String>,
+                          report: &mut IngestReport,
+                          batch: &mut Vec<AccessEvent>|
+         -> Result<(), IngestError> {
+            match outcome {
+                Ok(Some(mut e)) => {
+                    // tierd's own export keeps the origin it was exported with.
+                    if e.origin.file.is_empty() || format != Format::Ndjson {
+                        e.origin = Origin {
+                            file: obj.name.clone(),
+                            line: line_no,
+                        };
+                    }
+                    push(batch, e, opts, report, consumer)
+                }
+                Ok(None) => Ok(()),
+                Err(reason) => {
+                    report.bad(
+                        opts.bad_lines_kept,
+                        BadLine {
+                            file: obj.name.clone(),
+                            line: line_no,
+                            reason,
+                        },
+                    );
+                    Ok(())
+                }
+            }
+        };
         if format == Format::Ceph {
-            // Ceph can write several ops-log entries on one line under load ({...}{...}).
             match parse::ceph::parse_entries(text) {
                 Ok(entries) => {
                     for entry in entries {
-                        match entry {
-                            Ok(mut e) => {
-                                e.origin = Origin {
-                                    file: obj.name.clone(),
-                                    line: line_no,
-                                };
-                                push(batch, e, opts, report, consumer)?;
-                            }
-                            Err(reason) => report.bad(
-                                opts.bad_lines_kept,
-                                BadLine {
-                                    file: obj.name.clone(),
-                                    line: line_no,
-                                    reason,
-                                },
-                            ),
-                        }
+                        handle(entry.map(Some), report, batch)?;
                     }
                 }
-                Err(reason) => report.bad(
-                    opts.bad_lines_kept,
-                    BadLine {
-                        file: obj.name.clone(),
-                        line: line_no,
-                        reason,
-                    },
-                ),
+                Err(reason) => handle(Err(reason), report, batch)?,
             }
-            continue;
-        }
-        match parse::parse_line(format, text) {
-            Ok(Some(mut e)) => {
-                if e.origin.file.is_empty() || format != Format::Ndjson {
-                    e.origin = Origin {
-                        file: obj.name.clone(),
-                        line: line_no,
-                    };
-                }
-                push(batch, e, opts, report, consumer)?;
-            }
-            Ok(None) => {}
-            Err(reason) => report.bad(
-                opts.bad_lines_kept,
-                BadLine {
-                    file: obj.name.clone(),
-                    line: line_no,
-                    reason,
-                },
-            ),
+        } else {
+            handle(parse::parse_line(format, text), report, batch)?;
         }
     }
     let complete = !(opts.follow && matches!(obj_kind(obj), ObjKind::GrowingFile));

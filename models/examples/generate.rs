@@ -35,6 +35,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [log, labels] = files.as_slice() else {
         return Err("usage: generate OUT.log LABELS.jsonl [--seed N] [--days N] [--buckets N] [--objects N] [--app-ops N] [--incidents-from-day N] [--incidents-per-bucket N]".into());
     };
+    for f in [log, labels] {
+        if let Some(dir) = std::path::Path::new(f)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir)?;
+        }
+    }
     let truth = generate(&cfg, BufWriter::new(File::create(log)?))?;
     truth.write_labels(BufWriter::new(File::create(labels)?))?;
     println!(

@@ -7,7 +7,10 @@
 //! - [`config`]: the main configuration file, checked with located diagnostics.
 //! - [`tier`]: tiers and log sources as `object_store` stores built from URLs.
 //! - [`ingest`]: log sources → normalised events, checkpoints, bad-line accounting.
-//! - [`journal`]: the SQLite journal (checkpoints now; catalog, decisions, steps next).
+//! - [`journal`]: the SQLite journal: catalog, decisions, move steps, snapshots, checkpoints.
+//! - [`decision`]: the decision record, the same everywhere decisions appear.
+//! - [`executor`]: crash-safe moves (copy, verify, then delete), limits, retries, recovery.
+//! - [`snapshot`]: incremental, hash-chained snapshots into the vault; verify and restore.
 //! - [`cli`]: one module per `tierd` subcommand.
 //!
 //! # Example

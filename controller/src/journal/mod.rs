@@ -2,6 +2,10 @@
 //!
 //! # Layout
 //! - [`migrations`]: the versioned schema (`PRAGMA user_version`), applied at open.
+//! - [`catalog`]: where every object lives now, since when, by which decision.
+//! - [`decisions`]: every decision record, queryable by scope, action and state.
+//! - [`moves`]: every step of every move, so a crash is recovered.
+//! - [`snapshots`]: every snapshot and its manifest's hash (the chain's links).
 //! - [`checkpoints`]: how far each log file or log object has been ingested.
 //!
 //! The file is opened in WAL mode so the CLI can read while the service writes; every write is a

@@ -350,13 +350,14 @@ fn check_source(s: &str) -> Result<(), String> {
             "ingest.sources: an empty source; write a file, a folder, a glob or a URL".into(),
         );
     }
-    if let Some((scheme, _)) = s.split_once("://") {
-        if !SCHEMES.contains(&scheme) && scheme != "https" {
-            return Err(format!(
-                "ingest.sources: {s:?} has an unknown scheme {scheme:?}; expected a path or one of: {}://",
-                SCHEMES.join("://, ")
-            ));
-        }
+    if let Some((scheme, _)) = s.split_once("://")
+        && !SCHEMES.contains(&scheme)
+        && scheme != "https"
+    {
+        return Err(format!(
+            "ingest.sources: {s:?} has an unknown scheme {scheme:?}; expected a path or one of: {}://",
+            SCHEMES.join("://, ")
+        ));
     }
     Ok(())
 }

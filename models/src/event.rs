@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// The class of an operation, the same across every log format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(Default)]
 pub enum OpClass {
     /// Reads object data (GET, range GET, SELECT).
     Get,
@@ -32,6 +33,7 @@ pub enum OpClass {
     /// Changes a bucket's configuration (lifecycle, policy, versioning, object lock, ...).
     ConfigChange,
     /// Everything else (service listings, bucket reads of configuration, unknown operations).
+    #[default]
     Other,
 }
 
@@ -217,12 +219,6 @@ pub struct AccessEvent {
     pub config: Option<ConfigKind>,
     /// Where this record was read.
     pub origin: Origin,
-}
-
-impl Default for OpClass {
-    fn default() -> Self {
-        OpClass::Other
-    }
 }
 
 /// Classifies bucket-configuration operations by the name S3's API gives them

@@ -210,10 +210,10 @@ pub async fn copy_verified(
                 // Parts upload concurrently, at most `parts_in_flight` at once (memory stays
                 // bounded by that many parts); the upload assembles them in call order.
                 in_flight.push(upload.put_part(PutPayload::from(body)));
-                if in_flight.len() >= tuning.parts_in_flight.max(1) {
-                    if let Some(r) = in_flight.next().await {
-                        r.map_err(CopyError::from_dest_store)?;
-                    }
+                if in_flight.len() >= tuning.parts_in_flight.max(1)
+                    && let Some(r) = in_flight.next().await
+                {
+                    r.map_err(CopyError::from_dest_store)?;
                 }
             }
             if done {

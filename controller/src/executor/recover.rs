@@ -148,7 +148,7 @@ pub async fn recover(ex: &Executor) -> Result<RecoveryReport, ExecError> {
                 Err(FinishError::Journal(e)) => return Err(e.into()),
             },
             _ => match undo_intent(ex, &m).await {
-                Ok(state) if state == MoveState::Aborted => r.undone += 1,
+                Ok(MoveState::Aborted) => r.undone += 1,
                 Ok(_) => r.failed += 1,
                 Err(_) => r.pending += 1,
             },

@@ -414,7 +414,7 @@ enum ObjKind {
 
 fn obj_kind(obj: &LogObject) -> ObjKind {
     match &obj.location {
-        source::Location::File(p) if !p.extension().is_some_and(|e| e == "gz") => {
+        source::Location::File(p) if p.extension().is_none_or(|e| e != "gz") => {
             ObjKind::GrowingFile
         }
         _ => ObjKind::Sealed,

@@ -167,11 +167,13 @@ pub async fn create(
             source: CopyError::from_store(s),
         })?;
         bytes += meta.size;
-        if let Some(p) = previous.get(&e.key) {
-            if p.etag.is_some() && p.etag == meta.e_tag && p.size == meta.size {
-                objects.push(p.clone());
-                continue;
-            }
+        if let Some(p) = previous.get(&e.key)
+            && p.etag.is_some()
+            && p.etag == meta.e_tag
+            && p.size == meta.size
+        {
+            objects.push(p.clone());
+            continue;
         }
         let blob = format!("{SNAPSHOT_DIR}/data/{id}/{}", e.key);
         let c = copy_verified(
@@ -320,8 +322,7 @@ pub fn latest_before(ex: &Executor, bucket: &str, at: &str) -> Result<SnapshotRo
     ex.journal()
         .snapshots(Some(bucket))?
         .into_iter()
-        .filter(|s| chrono::DateTime::parse_from_rfc3339(&s.created_at).is_ok_and(|t| t <= at_t))
-        .next_back()
+        .rfind(|s| chrono::DateTime::parse_from_rfc3339(&s.created_at).is_ok_and(|t| t <= at_t))
         .ok_or_else(|| SnapshotError::NoneBefore {
             bucket: bucket.to_string(),
             at: at.to_string(),

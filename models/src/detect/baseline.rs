@@ -202,7 +202,9 @@ impl Detector for RobustBaseline {
             subjects,
         };
         // How far each feature strays over the training rows.
-        let mut z: Vec<Vec<f64>> = vec![Vec::with_capacity(rows.len()); N_FEATURES];
+        let mut z: Vec<Vec<f64>> = (0..N_FEATURES)
+            .map(|_| Vec::with_capacity(rows.len()))
+            .collect();
         for i in 0..rows.len() {
             for (j, d, _) in
                 model.deviations(&rows.subjects[i], rows.window_start_us[i], &rows.values[i])

@@ -422,7 +422,7 @@ impl<'a> Gen<'a> {
     fn new_ip(&mut self) -> u16 {
         let n = self.ips.len();
         let (third, fourth) = ((n / 250) % 100, n % 250);
-        let ip = if n % 2 == 0 {
+        let ip = if n.is_multiple_of(2) {
             format!("198.51.{}.{fourth}", 100 + third)
         } else {
             format!("203.0.{}.{fourth}", 113 + third)
@@ -1011,9 +1011,9 @@ impl<'a> Gen<'a> {
                 l.bytes_sent.to_string()
             };
             let size = l.size.map_or("-".to_string(), |v| v.to_string());
-            let _ = write!(
+            let _ = writeln!(
                 s,
-                "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be {bucket} [{}] {} {} {:016X} {} {key} \"{} /{bucket}{uri_key}{suffix} HTTP/1.1\" {} {err} {sent} {size} {} {} \"-\" \"{}\" - {:016x}= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader {bucket}.s3.us-east-1.amazonaws.com TLSv1.2 - - us-east-1\n",
+                "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be {bucket} [{}] {} {} {:016X} {} {key} \"{} /{bucket}{uri_key}{suffix} HTTP/1.1\" {} {err} {sent} {size} {} {} \"-\" \"{}\" - {:016x}= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader {bucket}.s3.us-east-1.amazonaws.com TLSv1.2 - - us-east-1",
                 clock.format(l.t_us),
                 self.ips[l.ip as usize],
                 self.principals[l.principal as usize],

@@ -172,10 +172,12 @@ fn read_object(
     report: &mut IngestReport,
     consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
 ) -> Result<Done, IngestError> {
+    // Fetched once: detection and reading share it (a local file streams instead).
+    let content = source::content(obj, rt)?;
     let format = match opts.format {
         Some(f) => f,
         None => {
-            let head = source::head(obj, 64 * 1024, rt)?;
+            let head = content.head(&obj.name, 64 * 1024)?;
             if head.iter().all(u8::is_ascii_whitespace) {
                 // An empty log object (S3 writes none, but rotation can leave one): nothing to do.
                 report.objects += 1;
@@ -195,7 +197,7 @@ fn read_object(
     let before = report.events;
     let done = match format {
         Format::Parquet => {
-            let (path, _tmp) = source::local_parquet(obj, rt)?;
+            let (path, _tmp) = content.local_parquet(&obj.name)?;
             let mut err = None;
             frame::read_parquet_batches(&path, opts.batch_size, |events| {
                 report.events += events.len() as u64;
@@ -218,7 +220,7 @@ fn read_object(
             }
         }
         Format::Cloudtrail => {
-            let mut opened = source::open(obj, 0, rt)?;
+            let mut opened = content.open(&obj.name, 0)?;
             let mut text = String::new();
             let n = opened
                 .reader
@@ -267,7 +269,7 @@ fn read_object(
             }
         }
         line_format => {
-            let mut opened = source::open(obj, skip_bytes, rt)?;
+            let mut opened = content.open(&obj.name, skip_bytes)?;
             read_lines(
                 obj,
                 line_format,

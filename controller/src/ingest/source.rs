@@ -236,19 +236,26 @@ fn split_url(url: &str) -> (&str, &str) {
     }
 }
 
-/// Reads an object's stored bytes when it is not a local file (object-store log objects are
-/// read whole: S3 access-log objects are small; local files stream).
-fn fetch(obj: &LogObject, rt: &Handle) -> Result<Bytes, IngestError> {
+/// An object's content: a local file (read as it streams, in constant memory), or the bytes of
+/// an object-store log object or a bundled sample, fetched once (S3 log objects are small) and
+/// then used for format detection and reading alike.
+#[derive(Debug, Clone)]
+pub enum Content {
+    File(PathBuf),
+    Bytes(Bytes),
+}
+
+/// Gets an object's content: nothing is read for a local file; a store object is fetched once.
+///
+/// # Errors
+/// The store object cannot be read.
+pub fn content(obj: &LogObject, rt: &Handle) -> Result<Content, IngestError> {
     match &obj.location {
-        Location::Builtin(b) => Ok(Bytes::from_static(b)),
+        Location::File(p) => Ok(Content::File(p.clone())),
+        Location::Builtin(b) => Ok(Content::Bytes(Bytes::from_static(b))),
         Location::Store { store, path } => rt
             .block_on(async { store.get(path).await?.bytes().await })
-            .map_err(|e| IngestError::Read {
-                object: obj.name.to_string(),
-                message: e.to_string(),
-            }),
-        Location::File(p) => std::fs::read(p)
-            .map(Bytes::from)
+            .map(Content::Bytes)
             .map_err(|e| IngestError::Read {
                 object: obj.name.to_string(),
                 message: e.to_string(),
@@ -274,49 +281,88 @@ impl std::fmt::Debug for Opened {
     }
 }
 
-/// Opens a log object for reading, decompressing gzip transparently, skipping the first `skip`
-/// decompressed bytes (a checkpoint).
-///
-/// # Errors
-/// The object cannot be read, or is shorter than `skip` (it was truncated or replaced).
-pub fn open(obj: &LogObject, skip: u64, rt: &Handle) -> Result<Opened, IngestError> {
-    let read_err = |e: std::io::Error| IngestError::Read {
-        object: obj.name.to_string(),
-        message: e.to_string(),
-    };
-    match &obj.location {
-        Location::File(p) => {
-            let mut f = File::open(p).map_err(read_err)?;
-            let mut magic = [0u8; 2];
-            let n = read_full(&mut f, &mut magic).map_err(read_err)?;
-            let gzip = is_gzip(&magic[..n]);
-            f.seek(SeekFrom::Start(0)).map_err(read_err)?;
-            if gzip {
-                let mut r: Box<dyn BufRead + Send> =
-                    Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(f)));
+impl Content {
+    /// Opens the content for reading, decompressing gzip transparently, skipping the first
+    /// `skip` decompressed bytes (a checkpoint). `name` is the object's name, for errors.
+    ///
+    /// # Errors
+    /// The file cannot be read, or is shorter than `skip` (it was truncated or replaced).
+    pub fn open(&self, name: &str, skip: u64) -> Result<Opened, IngestError> {
+        let read_err = |e: std::io::Error| IngestError::Read {
+            object: name.to_string(),
+            message: e.to_string(),
+        };
+        match self {
+            Content::File(p) => {
+                let mut f = File::open(p).map_err(read_err)?;
+                let mut magic = [0u8; 2];
+                let n = read_full(&mut f, &mut magic).map_err(read_err)?;
+                let gzip = is_gzip(&magic[..n]);
+                f.seek(SeekFrom::Start(0)).map_err(read_err)?;
+                if gzip {
+                    let mut r: Box<dyn BufRead + Send> =
+                        Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(f)));
+                    skip_bytes(&mut r, skip).map_err(read_err)?;
+                    Ok(Opened { reader: r, gzip })
+                } else {
+                    f.seek(SeekFrom::Start(skip)).map_err(read_err)?;
+                    Ok(Opened {
+                        reader: Box::new(BufReader::with_capacity(1 << 16, f)),
+                        gzip,
+                    })
+                }
+            }
+            Content::Bytes(bytes) => {
+                let gzip = is_gzip(bytes);
+                let mut r: Box<dyn BufRead + Send> = if gzip {
+                    Box::new(BufReader::with_capacity(
+                        1 << 16,
+                        MultiGzDecoder::new(Cursor::new(bytes.clone())),
+                    ))
+                } else {
+                    Box::new(Cursor::new(bytes.clone()))
+                };
                 skip_bytes(&mut r, skip).map_err(read_err)?;
                 Ok(Opened { reader: r, gzip })
-            } else {
-                f.seek(SeekFrom::Start(skip)).map_err(read_err)?;
-                Ok(Opened {
-                    reader: Box::new(BufReader::with_capacity(1 << 16, f)),
-                    gzip,
-                })
             }
         }
-        _ => {
-            let bytes = fetch(obj, rt)?;
-            let gzip = is_gzip(&bytes);
-            let mut r: Box<dyn BufRead + Send> = if gzip {
-                Box::new(BufReader::with_capacity(
-                    1 << 16,
-                    MultiGzDecoder::new(Cursor::new(bytes)),
-                ))
-            } else {
-                Box::new(Cursor::new(bytes))
-            };
-            skip_bytes(&mut r, skip).map_err(read_err)?;
-            Ok(Opened { reader: r, gzip })
+    }
+
+    /// The first `n` decompressed bytes, to detect the format.
+    ///
+    /// # Errors
+    /// See [`Content::open`].
+    pub fn head(&self, name: &str, n: usize) -> Result<Vec<u8>, IngestError> {
+        let mut opened = self.open(name, 0)?;
+        let mut buf = vec![0u8; n];
+        let got = read_full(&mut opened.reader, &mut buf).map_err(|e| IngestError::Read {
+            object: name.to_string(),
+            message: e.to_string(),
+        })?;
+        buf.truncate(got);
+        Ok(buf)
+    }
+
+    /// The content as a local Parquet path (bytes go to a temporary file, removed on drop).
+    ///
+    /// # Errors
+    /// The temporary file cannot be written.
+    pub fn local_parquet(
+        &self,
+        name: &str,
+    ) -> Result<(PathBuf, Option<tempfile::TempPath>), IngestError> {
+        match self {
+            Content::File(p) => Ok((p.clone(), None)),
+            Content::Bytes(bytes) => {
+                let tmp = tempfile::NamedTempFile::new()
+                    .and_then(|mut t| std::io::Write::write_all(&mut t, bytes).map(|()| t))
+                    .map_err(|e| IngestError::Read {
+                        object: name.to_string(),
+                        message: e.to_string(),
+                    })?;
+                let path = tmp.into_temp_path();
+                Ok((path.to_path_buf(), Some(path)))
+            }
         }
     }
 }
@@ -344,45 +390,6 @@ fn skip_bytes(r: &mut Box<dyn BufRead + Send>, skip: u64) -> std::io::Result<()>
         ));
     }
     Ok(())
-}
-
-/// The first `n` decompressed bytes of an object, to detect its format.
-///
-/// # Errors
-/// See [`open`].
-pub fn head(obj: &LogObject, n: usize, rt: &Handle) -> Result<Vec<u8>, IngestError> {
-    let mut opened = open(obj, 0, rt)?;
-    let mut buf = vec![0u8; n];
-    let got = read_full(&mut opened.reader, &mut buf).map_err(|e| IngestError::Read {
-        object: obj.name.to_string(),
-        message: e.to_string(),
-    })?;
-    buf.truncate(got);
-    Ok(buf)
-}
-
-/// A Parquet object as a local path (object-store Parquet is downloaded to a temporary file).
-///
-/// # Errors
-/// The object cannot be read or the temporary file written.
-pub fn local_parquet(
-    obj: &LogObject,
-    rt: &Handle,
-) -> Result<(PathBuf, Option<tempfile::TempPath>), IngestError> {
-    match &obj.location {
-        Location::File(p) => Ok((p.clone(), None)),
-        _ => {
-            let bytes = fetch(obj, rt)?;
-            let tmp = tempfile::NamedTempFile::new()
-                .and_then(|mut t| std::io::Write::write_all(&mut t, &bytes).map(|()| t))
-                .map_err(|e| IngestError::Read {
-                    object: obj.name.to_string(),
-                    message: e.to_string(),
-                })?;
-            let path = tmp.into_temp_path();
-            Ok((path.to_path_buf(), Some(path)))
-        }
-    }
 }
 
 #[cfg(test)]

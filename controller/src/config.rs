@@ -46,6 +46,77 @@ struct RawConfig {
     ingest: Option<RawIngest>,
     #[serde(default)]
     policies: Option<RawPolicies>,
+    #[serde(default)]
+    costs: Option<RawCosts>,
+    #[serde(default)]
+    planner: Option<RawPlanner>,
+    #[serde(default)]
+    model: Option<RawModel>,
+    #[serde(default)]
+    service: Option<RawService>,
+    #[serde(default)]
+    simulate: Option<RawSimulate>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCosts {
+    #[serde(default)]
+    currency: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlanner {
+    #[serde(default)]
+    interval: Option<Spanned<String>>,
+    #[serde(default)]
+    anomaly_hold: Option<Spanned<String>>,
+    #[serde(default)]
+    incident_quiet: Option<Spanned<String>>,
+    #[serde(default)]
+    max_decisions_per_cycle: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    #[serde(default)]
+    path: Option<Spanned<String>>,
+    #[serde(default)]
+    learning_days: Option<f64>,
+    #[serde(default)]
+    window: Option<Spanned<String>>,
+    #[serde(default)]
+    retrain_every: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    #[serde(default)]
+    listen: Option<Spanned<String>>,
+    #[serde(default)]
+    decision_log: Option<Spanned<String>>,
+    #[serde(default)]
+    decision_log_stderr: Option<bool>,
+    #[serde(default)]
+    ingest_interval: Option<Spanned<String>>,
+    #[serde(default)]
+    shutdown_timeout: Option<Spanned<String>>,
+    #[serde(default)]
+    webhook_token_env: Option<String>,
+    #[serde(default)]
+    executor_concurrency: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSimulate {
+    #[serde(default)]
+    baseline_idle_days: Option<u32>,
+    #[serde(default)]
+    lateness: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +133,151 @@ struct RawTier {
     min_storage_days: Option<u32>,
     #[serde(default)]
     options: BTreeMap<String, String>,
+    #[serde(default)]
+    role: Option<Spanned<String>>,
+    #[serde(default)]
+    price: Option<Spanned<Price>>,
+}
+
+/// What a tier costs, in the configured currency (prices of a cloud storage class, or the
+/// amortised cost of on-premise capacity).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// Storage per GB (10^9 bytes) per month (30 days).
+    #[serde(default)]
+    pub storage_gb_month: f64,
+    /// Retrieval per GB read (cold classes charge it).
+    #[serde(default)]
+    pub retrieval_gb: f64,
+    /// Egress per GB leaving the tier (to clients or to another tier).
+    #[serde(default)]
+    pub egress_gb: f64,
+    /// Per 1,000 requests (PUT, GET, COPY, LIST).
+    #[serde(default)]
+    pub requests_per_1000: f64,
+}
+
+/// What a tier is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Holds the live copy of objects; moves go between data tiers.
+    Data,
+    /// Holds snapshots only; never a move's destination for cost purposes.
+    Vault,
+}
+
+/// The planner's clock settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannerSettings {
+    /// Seconds between full planning passes over the catalog.
+    pub interval_secs: u64,
+    /// Seconds an anomalous window keeps its score in the bucket's behaviour facts.
+    pub anomaly_hold_secs: u64,
+    /// An incident closes after this many seconds without an anomalous window.
+    pub incident_quiet_secs: u64,
+    /// At most this many decisions per planning pass (the rest wait for the next pass).
+    pub max_decisions_per_cycle: usize,
+}
+
+impl Default for PlannerSettings {
+    fn default() -> Self {
+        PlannerSettings {
+            interval_secs: 3600,
+            anomaly_hold_secs: 3600,
+            incident_quiet_secs: 24 * 3600,
+            max_decisions_per_cycle: 10_000,
+        }
+    }
+}
+
+/// The behaviour model's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSettings {
+    /// A trained model artifact (`tierd train --out`); `None`: learn from the logs themselves.
+    pub path: Option<PathBuf>,
+    /// Days of logs to learn from before anomaly scores may drive actions.
+    pub learning_days: f64,
+    /// Feature window, seconds.
+    pub window_secs: u64,
+    /// Retrain the model on recent logs this often (`tierd run`); `None`: never.
+    pub retrain_every_secs: Option<u64>,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        ModelSettings {
+            path: None,
+            learning_days: 7.0,
+            window_secs: 300,
+            retrain_every_secs: None,
+        }
+    }
+}
+
+/// The service's settings (`tierd run`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSettings {
+    /// Address of the HTTP endpoint (health, metrics, webhook); `None`: no HTTP.
+    pub listen: Option<String>,
+    /// The decision log file (JSON lines); `None`: none.
+    pub decision_log: Option<PathBuf>,
+    /// Also write decisions to stderr.
+    pub decision_log_stderr: bool,
+    pub ingest_interval_secs: u64,
+    pub shutdown_timeout_secs: u64,
+    /// The environment variable holding the MinIO webhook's bearer token (never the token itself).
+    pub webhook_token_env: Option<String>,
+    pub executor_concurrency: usize,
+}
+
+impl Default for ServiceSettings {
+    fn default() -> Self {
+        ServiceSettings {
+            listen: Some("127.0.0.1:9464".into()),
+            decision_log: Some(PathBuf::from("tierd-data/decisions.jsonl")),
+            decision_log_stderr: false,
+            ingest_interval_secs: 30,
+            shutdown_timeout_secs: 30,
+            webhook_token_env: None,
+            executor_concurrency: 8,
+        }
+    }
+}
+
+/// `tierd simulate` settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulateSettings {
+    /// N of the "move after N days idle" baselines.
+    pub baseline_idle_days: u32,
+    /// How late (seconds) an event may arrive behind the newest one and still be replayed in order.
+    pub lateness_secs: u64,
+}
+
+impl Default for SimulateSettings {
+    fn default() -> Self {
+        SimulateSettings {
+            baseline_idle_days: 30,
+            lateness_secs: 3600,
+        }
+    }
+}
+
+/// Parses `30s`, `5m`, `12h`, `7d`, `2w` (a whole number and a unit) into seconds.
+pub fn parse_duration(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit())?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().ok()?;
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return None,
+    };
+    n.checked_mul(mult)
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,9 +351,42 @@ pub struct Config {
     pub ingest_sources: Vec<String>,
     /// `None` = detect per file.
     pub ingest_format: Option<Format>,
-    /// Policy file paths or globs, resolved against the configuration's folder.
+    /// Policy file paths or globs, resolved against the configuration's folder
+    /// (`builtin:default` is the policy bundled in the binary).
     pub policy_files: Vec<String>,
+    /// Prices per tier, indexed like `tiers`.
+    pub prices: Vec<Price>,
+    /// Role per tier, indexed like `tiers`.
+    pub roles: Vec<Role>,
+    /// The currency prices are in (a label; default `USD`).
+    pub currency: String,
+    pub planner: PlannerSettings,
+    pub model: ModelSettings,
+    pub service: ServiceSettings,
+    pub simulate: SimulateSettings,
 }
+
+/// The policy bundled in the binary (`policies.files = ["builtin:default"]`).
+pub const BUILTIN_POLICY: &str = "builtin:default";
+/// Its text.
+pub const BUILTIN_POLICY_TEXT: &str = include_str!("../defaults/policy.toml");
+
+/// The embedded on-premise price: amortised disks, power and operations (about $20/TB-month).
+pub const DEFAULT_ONPREM_PRICE: Price = Price {
+    storage_gb_month: 0.02,
+    retrieval_gb: 0.0,
+    egress_gb: 0.0,
+    requests_per_1000: 0.0,
+};
+/// The embedded cold-tier price, a cold cloud class with instant retrieval (list prices of that
+/// kind of class: storage $0.004/GB-month, retrieval $0.03/GB, egress $0.09/GB, requests $0.02
+/// per 1,000).
+pub const DEFAULT_COLD_PRICE: Price = Price {
+    storage_gb_month: 0.004,
+    retrieval_gb: 0.03,
+    egress_gb: 0.09,
+    requests_per_1000: 0.02,
+};
 
 impl Config {
     /// The embedded defaults: everything under `./tierd-data`, `file://` tiers `onprem`, `cloud`
@@ -156,7 +405,17 @@ impl Config {
             tiers: vec![tier("onprem", 0), tier("cloud", 90), tier("vault", 0)],
             ingest_sources: vec![crate::ingest::BUILTIN_SAMPLES.to_string()],
             ingest_format: None,
-            policy_files: Vec::new(),
+            policy_files: vec![BUILTIN_POLICY.to_string()],
+            prices: vec![DEFAULT_ONPREM_PRICE, DEFAULT_COLD_PRICE, DEFAULT_COLD_PRICE],
+            roles: vec![Role::Data, Role::Data, Role::Vault],
+            currency: "USD".into(),
+            planner: PlannerSettings::default(),
+            model: ModelSettings::default(),
+            service: ServiceSettings {
+                decision_log_stderr: false,
+                ..ServiceSettings::default()
+            },
+            simulate: SimulateSettings::default(),
         }
     }
 
@@ -200,7 +459,101 @@ impl Config {
             None => resolve(&base, "tierd-data/tierd.db"),
         };
 
-        let tiers = check_tiers(path, text, &base, &raw.tiers, &mut diags);
+        let checked = check_tiers(path, text, &base, &raw.tiers, &mut diags);
+        let prices = checked.iter().map(|t| t.1).collect();
+        let roles = checked.iter().map(|t| t.2).collect();
+        let tiers: Vec<TierConfig> = checked.into_iter().map(|t| t.0).collect();
+        let mut dur_diags = Vec::new();
+        let mut dur = |field: &str, v: &Option<Spanned<String>>, default: u64| {
+            duration(path, text, field, v, default, &mut dur_diags)
+        };
+        let mut planner = PlannerSettings::default();
+        if let Some(p) = &raw.planner {
+            planner.interval_secs = dur("planner.interval", &p.interval, planner.interval_secs);
+            planner.anomaly_hold_secs = dur(
+                "planner.anomaly_hold",
+                &p.anomaly_hold,
+                planner.anomaly_hold_secs,
+            );
+            planner.incident_quiet_secs = dur(
+                "planner.incident_quiet",
+                &p.incident_quiet,
+                planner.incident_quiet_secs,
+            );
+            if let Some(n) = p.max_decisions_per_cycle {
+                planner.max_decisions_per_cycle = n.max(1);
+            }
+        }
+        let mut model = ModelSettings::default();
+        if let Some(m) = &raw.model {
+            model.path = m.path.as_ref().map(|p| resolve(&base, p.get_ref()));
+            if let Some(d) = m.learning_days {
+                model.learning_days = d;
+            }
+            model.window_secs = dur("model.window", &m.window, model.window_secs);
+            model.retrain_every_secs = m
+                .retrain_every
+                .as_ref()
+                .map(|_| dur("model.retrain_every", &m.retrain_every, 7 * 86_400));
+        }
+        let mut service = ServiceSettings::default();
+        if let Some(s) = &raw.service {
+            if let Some(l) = &s.listen {
+                let v = l.get_ref().trim();
+                if v.is_empty() || v == "off" {
+                    service.listen = None;
+                } else if v.parse::<std::net::SocketAddr>().is_err() {
+                    diags.push(Diagnostic::error(
+                        path,
+                        at(l.span()),
+                        format!("service.listen = {v:?} is not an address; write ip:port, e.g. \"127.0.0.1:9464\", or \"off\""),
+                    ));
+                } else {
+                    service.listen = Some(v.to_string());
+                }
+            }
+            if let Some(d) = &s.decision_log {
+                let v = d.get_ref().trim();
+                service.decision_log = (!v.is_empty() && v != "off").then(|| resolve(&base, v));
+            }
+            if let Some(b) = s.decision_log_stderr {
+                service.decision_log_stderr = b;
+            }
+            service.ingest_interval_secs = dur(
+                "service.ingest_interval",
+                &s.ingest_interval,
+                service.ingest_interval_secs,
+            );
+            service.shutdown_timeout_secs = dur(
+                "service.shutdown_timeout",
+                &s.shutdown_timeout,
+                service.shutdown_timeout_secs,
+            );
+            service.webhook_token_env = s.webhook_token_env.clone();
+            if let Some(c) = s.executor_concurrency {
+                service.executor_concurrency = c.clamp(1, 256);
+            }
+        }
+        if raw
+            .service
+            .as_ref()
+            .is_none_or(|s| s.decision_log.is_none())
+        {
+            service.decision_log = Some(resolve(&base, "tierd-data/decisions.jsonl"));
+        }
+        let mut simulate = SimulateSettings::default();
+        if let Some(s) = &raw.simulate {
+            if let Some(d) = s.baseline_idle_days {
+                simulate.baseline_idle_days = d.max(1);
+            }
+            simulate.lateness_secs = dur("simulate.lateness", &s.lateness, simulate.lateness_secs);
+        }
+        diags.append(&mut dur_diags);
+        let currency = raw
+            .costs
+            .as_ref()
+            .and_then(|c| c.currency.clone())
+            .unwrap_or_else(|| "USD".into());
 
         let (ingest_sources, ingest_format) = match &raw.ingest {
             Some(i) => {
@@ -241,7 +594,13 @@ impl Config {
             .map(|p| {
                 p.files
                     .iter()
-                    .map(|f| resolve(&base, f.get_ref()).display().to_string())
+                    .map(|f| {
+                        if f.get_ref() == BUILTIN_POLICY {
+                            BUILTIN_POLICY.to_string()
+                        } else {
+                            resolve(&base, f.get_ref()).display().to_string()
+                        }
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -255,6 +614,13 @@ impl Config {
                 ingest_sources,
                 ingest_format,
                 policy_files,
+                prices,
+                roles,
+                currency,
+                planner,
+                model,
+                service,
+                simulate,
             })
         } else {
             Err(diags)
@@ -284,7 +650,7 @@ fn check_tiers(
     base: &Path,
     raw: &BTreeMap<Spanned<String>, RawTier>,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<TierConfig> {
+) -> Vec<(TierConfig, Price, Role)> {
     let at = |span: Range<usize>| policies::diag::line_col(text, span.start);
     if raw.is_empty() {
         diags.push(Diagnostic::error(
@@ -293,7 +659,7 @@ fn check_tiers(
             "no tiers are configured; add at least one, e.g. [tiers.onprem] url = \"file:///srv/onprem\"",
         ));
     }
-    let mut tiers: Vec<(usize, TierConfig)> = Vec::new();
+    let mut tiers: Vec<(usize, (TierConfig, Price, Role))> = Vec::new();
     for (name, t) in raw {
         let n = name.get_ref();
         if n.is_empty()
@@ -328,19 +694,94 @@ fn check_tiers(
             Some(p) => format!("file://{}", resolve(base, p).display()),
             None => url.clone(),
         };
+        let role = match t.role.as_ref().map(|r| (r.get_ref().as_str(), r.span())) {
+            None => {
+                if n == "vault" {
+                    Role::Vault
+                } else {
+                    Role::Data
+                }
+            }
+            Some(("data", _)) => Role::Data,
+            Some(("vault", _)) => Role::Vault,
+            Some((other, span)) => {
+                diags.push(Diagnostic::error(
+                    path,
+                    at(span),
+                    format!(
+                        "tier {n:?}: role {other:?} is not known; expected \"data\" or \"vault\""
+                    ),
+                ));
+                Role::Data
+            }
+        };
+        let price = match &t.price {
+            Some(p) => {
+                let v = *p.get_ref();
+                let fields = [
+                    ("storage_gb_month", v.storage_gb_month),
+                    ("retrieval_gb", v.retrieval_gb),
+                    ("egress_gb", v.egress_gb),
+                    ("requests_per_1000", v.requests_per_1000),
+                ];
+                for (field, x) in fields {
+                    if !(x.is_finite() && x >= 0.0) {
+                        diags.push(Diagnostic::error(
+                            path,
+                            at(p.span()),
+                            format!("tier {n:?}: price.{field} = {x} must be a number >= 0"),
+                        ));
+                    }
+                }
+                v
+            }
+            None => Price::default(),
+        };
         tiers.push((
             t.url.span().start,
-            TierConfig {
-                name: n.clone(),
-                url,
-                min_storage_days: t.min_storage_days.unwrap_or(0),
-                options: t.options.clone(),
-            },
+            (
+                TierConfig {
+                    name: n.clone(),
+                    url,
+                    min_storage_days: t.min_storage_days.unwrap_or(0),
+                    options: t.options.clone(),
+                },
+                price,
+                role,
+            ),
         ));
     }
     // File order, not name order: operators read tiers the way they wrote them.
     tiers.sort_by_key(|(pos, _)| *pos);
     tiers.into_iter().map(|(_, t)| t).collect()
+}
+
+/// A duration setting: its seconds, or `default` (and a located error when it is not a duration).
+fn duration(
+    path: &Path,
+    text: &str,
+    field: &str,
+    v: &Option<Spanned<String>>,
+    default: u64,
+    diags: &mut Vec<Diagnostic>,
+) -> u64 {
+    match v {
+        None => default,
+        Some(s) => match parse_duration(s.get_ref()) {
+            Some(0) | None => {
+                diags.push(Diagnostic::error(
+                    path,
+                    policies::diag::line_col(text, s.span().start),
+                    format!(
+                        "{field} = {:?} is not a duration; write a whole number and a unit, e.g. \"30s\", \"5m\", \"1h\", \"7d\"",
+                        s.get_ref()
+                    ),
+                ));
+                default
+            }
+            Some(secs) => secs,
+        },
+    }
 }
 
 /// Checks a log source string: a path, a glob, `builtin:samples`, or a URL with a known scheme.

@@ -101,6 +101,9 @@ pub struct Cost {
     pub egress: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<f64>,
+    /// Storage still owed for a tier's minimum duration when the object leaves it early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_deletion: Option<f64>,
 }
 
 /// One decision.

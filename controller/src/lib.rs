@@ -8,6 +8,8 @@
 //! - [`tier`]: tiers and log sources as `object_store` stores built from URLs.
 //! - [`ingest`]: log sources → normalised events, checkpoints, bad-line accounting.
 //! - [`journal`]: the SQLite journal: catalog, decisions, move steps, snapshots, checkpoints.
+//! - [`cost`]: tier prices, the charges of storing, reading and moving, the ledger.
+//! - [`planner`]: rules + behaviour → decisions within the guardrails (run and simulate).
 //! - [`decision`]: the decision record, the same everywhere decisions appear.
 //! - [`executor`]: crash-safe moves (copy, verify, then delete), limits, retries, recovery.
 //! - [`snapshot`]: incremental, hash-chained snapshots into the vault; verify and restore.
@@ -22,9 +24,11 @@
 
 pub mod cli;
 pub mod config;
+pub mod cost;
 pub mod decision;
 pub mod executor;
 pub mod ingest;
 pub mod journal;
+pub mod planner;
 pub mod snapshot;
 pub mod tier;

@@ -1,0 +1,247 @@
+//! The cost model: what storing, reading and moving an object costs on each tier, from the
+//! prices in the configuration (`[tiers.NAME.price]`), and the ledger that adds charges up.
+//!
+//! Units: bytes in, money out (the configured currency); a GB is 10^9 bytes and a month 30 days,
+//! as cloud price lists count them.
+
+use serde::Serialize;
+
+use crate::config::{Config, Price, Role};
+
+/// Bytes in a GB as price lists count it.
+pub const GB: f64 = 1e9;
+/// Seconds in a billing month.
+pub const MONTH_SECS: f64 = 30.0 * 86_400.0;
+
+/// Charges by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Charges {
+    pub storage: f64,
+    pub retrieval: f64,
+    pub egress: f64,
+    pub requests: f64,
+    /// Storage charged for the rest of a tier's minimum storage duration when an object leaves early.
+    pub early_deletion: f64,
+}
+
+impl Charges {
+    pub fn total(&self) -> f64 {
+        self.storage + self.retrieval + self.egress + self.requests + self.early_deletion
+    }
+
+    /// Everything but storage: what a day's money budget limits.
+    pub fn transfer(&self) -> f64 {
+        self.retrieval + self.egress + self.requests + self.early_deletion
+    }
+
+    pub fn add(&mut self, o: &Charges) {
+        self.storage += o.storage;
+        self.retrieval += o.retrieval;
+        self.egress += o.egress;
+        self.requests += o.requests;
+        self.early_deletion += o.early_deletion;
+    }
+}
+
+/// Prices and minimum durations per tier, indexed like the configuration's tiers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CostModel {
+    pub tiers: Vec<String>,
+    pub prices: Vec<Price>,
+    pub roles: Vec<Role>,
+    /// Minimum storage duration per tier, seconds.
+    pub min_storage_secs: Vec<i64>,
+    pub currency: String,
+    /// The data tier with the lowest storage price (the "cheapest tier" of the cost signals).
+    pub cheapest: usize,
+    /// The first data tier: where clients write (on-premise).
+    pub hot: usize,
+}
+
+impl CostModel {
+    pub fn from_config(c: &Config) -> CostModel {
+        let roles = if c.roles.len() == c.tiers.len() {
+            c.roles.clone()
+        } else {
+            vec![Role::Data; c.tiers.len()]
+        };
+        let prices = if c.prices.len() == c.tiers.len() {
+            c.prices.clone()
+        } else {
+            vec![Price::default(); c.tiers.len()]
+        };
+        let data: Vec<usize> = (0..c.tiers.len())
+            .filter(|&i| roles[i] == Role::Data)
+            .collect();
+        let hot = data.first().copied().unwrap_or(0);
+        let cheapest = data
+            .iter()
+            .copied()
+            .min_by(|&a, &b| {
+                prices[a]
+                    .storage_gb_month
+                    .total_cmp(&prices[b].storage_gb_month)
+                    .then(a.cmp(&b))
+            })
+            .unwrap_or(hot);
+        CostModel {
+            tiers: c.tiers.iter().map(|t| t.name.clone()).collect(),
+            prices,
+            roles,
+            min_storage_secs: c
+                .tiers
+                .iter()
+                .map(|t| i64::from(t.min_storage_days) * 86_400)
+                .collect(),
+            currency: c.currency.clone(),
+            cheapest,
+            hot,
+        }
+    }
+
+    pub fn tier_index(&self, name: &str) -> Option<usize> {
+        self.tiers.iter().position(|t| t == name)
+    }
+
+    /// Storage of `bytes` on `tier` for `secs` seconds.
+    pub fn storage(&self, tier: usize, bytes: u64, secs: i64) -> f64 {
+        self.prices.get(tier).map_or(0.0, |p| p.storage_gb_month) * bytes as f64 / GB
+            * secs.max(0) as f64
+            / MONTH_SECS
+    }
+
+    /// One client read of the whole object served from `tier`.
+    pub fn read(&self, tier: usize, bytes: u64) -> Charges {
+        let p = self.prices.get(tier).copied().unwrap_or_default();
+        Charges {
+            retrieval: p.retrieval_gb * bytes as f64 / GB,
+            egress: p.egress_gb * bytes as f64 / GB,
+            requests: p.requests_per_1000 / 1000.0,
+            ..Charges::default()
+        }
+    }
+
+    /// One client write (PUT) landing on `tier`.
+    pub fn write(&self, tier: usize) -> Charges {
+        Charges {
+            requests: self.prices.get(tier).map_or(0.0, |p| p.requests_per_1000) / 1000.0,
+            ..Charges::default()
+        }
+    }
+
+    /// The charge for leaving `tier` after `secs_on_tier` when its minimum duration is longer.
+    pub fn early_deletion(&self, tier: usize, bytes: u64, secs_on_tier: i64) -> f64 {
+        let min = self.min_storage_secs.get(tier).copied().unwrap_or(0);
+        if secs_on_tier >= min {
+            0.0
+        } else {
+            self.storage(tier, bytes, min - secs_on_tier.max(0))
+        }
+    }
+
+    /// Moving an object: read it from `from` (retrieval, egress, a GET), write it to `to` (a PUT),
+    /// delete it from `from` (early deletion if it leaves before its minimum duration).
+    pub fn transfer(&self, from: usize, to: usize, bytes: u64, secs_on_tier: i64) -> Charges {
+        let mut c = self.read(from, bytes);
+        c.add(&self.write(to));
+        c.early_deletion = self.early_deletion(from, bytes, secs_on_tier);
+        c
+    }
+
+    /// The two cost signals of an object on `tier`: storage saved per month on the cheapest tier,
+    /// and the expected monthly cost of reading it back from there (`p_read_30d` x one full read).
+    pub fn signals(&self, tier: usize, bytes: u64, p_read_30d: f64) -> (f64, f64) {
+        let month = MONTH_SECS as i64;
+        let saved = self.storage(tier, bytes, month) - self.storage(self.cheapest, bytes, month);
+        let read_back = p_read_30d * self.read(self.cheapest, bytes).total();
+        (saved, read_back)
+    }
+}
+
+/// What one strategy spent and did over a simulation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Ledger {
+    pub charges: Charges,
+    /// Moves to a colder (cheaper) tier.
+    pub moves: u64,
+    /// Moves to a warmer tier.
+    pub recalls: u64,
+    /// Moves off a tier before its minimum residency.
+    pub ping_pongs: u64,
+    pub snapshots: u64,
+    pub freezes: u64,
+    pub alerts: u64,
+    /// Bytes moved between data tiers.
+    pub bytes_moved: u64,
+}
+
+impl Ledger {
+    /// Records a move of `bytes` from `from` to `to` after `secs_on_tier` there.
+    pub fn moved(
+        &mut self,
+        cost: &CostModel,
+        from: usize,
+        to: usize,
+        bytes: u64,
+        secs_on_tier: i64,
+    ) {
+        let c = cost.transfer(from, to, bytes, secs_on_tier);
+        if c.early_deletion > 0.0
+            || secs_on_tier < cost.min_storage_secs.get(from).copied().unwrap_or(0)
+        {
+            self.ping_pongs += 1;
+        }
+        self.charges.add(&c);
+        let cheaper = cost.prices[to].storage_gb_month <= cost.prices[from].storage_gb_month;
+        if cheaper && to != cost.hot {
+            self.moves += 1;
+        } else {
+            self.recalls += 1;
+        }
+        self.bytes_moved += bytes;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_prices_make_cloud_the_cheapest_and_onprem_hot() {
+        let m = CostModel::from_config(&Config::embedded());
+        assert_eq!(m.tiers[m.cheapest], "cloud", "the vault is not a data tier");
+        assert_eq!(m.tiers[m.hot], "onprem");
+        // 1 GB for a month on-premise costs its storage price.
+        assert!((m.storage(0, 1_000_000_000, MONTH_SECS as i64) - 0.02).abs() < 1e-12);
+    }
+
+    #[test]
+    fn leaving_a_tier_early_pays_the_rest_of_its_minimum() {
+        let m = CostModel::from_config(&Config::embedded());
+        let cloud = m.tier_index("cloud").unwrap();
+        let gb = 1_000_000_000;
+        // 90-day minimum, left after 30 days: 60 days = 2 months of $0.004.
+        let e = m.early_deletion(cloud, gb, 30 * 86_400);
+        assert!((e - 0.008).abs() < 1e-12, "{e}");
+        assert_eq!(m.early_deletion(cloud, gb, 91 * 86_400), 0.0);
+        let t = m.transfer(cloud, 0, gb, 30 * 86_400);
+        assert!((t.retrieval - 0.03).abs() < 1e-12 && (t.egress - 0.09).abs() < 1e-12);
+        assert!((t.early_deletion - 0.008).abs() < 1e-12);
+        let mut l = Ledger::default();
+        l.moved(&m, cloud, 0, gb, 30 * 86_400);
+        assert_eq!((l.recalls, l.ping_pongs, l.moves), (1, 1, 0));
+    }
+
+    #[test]
+    fn the_cost_signals_weigh_savings_against_read_back() {
+        let m = CostModel::from_config(&Config::embedded());
+        let (saved, back) = m.signals(0, 1_000_000_000, 0.5);
+        assert!((saved - 0.016).abs() < 1e-12, "{saved}");
+        assert!(
+            (back - 0.5 * (0.03 + 0.09 + 0.00002)).abs() < 1e-12,
+            "{back}"
+        );
+        let (saved_cloud, _) = m.signals(1, 1_000_000_000, 0.5);
+        assert_eq!(saved_cloud, 0.0);
+    }
+}

@@ -1,0 +1,290 @@
+//! Behaviour per bucket, from the anomaly model's window scores: the anomaly signals rules read,
+//! and the incident lifecycle.
+//!
+//! - A score holds for `anomaly_hold` seconds after its window (so a burst between two planning
+//!   passes is still seen by the next one).
+//! - An incident opens on a bucket when one of its subjects (the bucket, or a principal in it)
+//!   has an anomalous window outside learning mode; it closes after `incident_quiet` seconds
+//!   without one. Learning-mode scores are recorded but never open an incident or raise a signal.
+//! - Flags (a new principal or IP, a configuration change) hold like scores.
+
+use std::collections::BTreeMap;
+
+use models::ConfigKind;
+use models::detect::SubjectScore;
+use models::features::SubjectKind;
+use policies::BehaviourFacts;
+
+use crate::decision::{Anomaly, Feature};
+
+/// An open incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    /// Unix seconds of the first anomalous window's end.
+    pub opened_at: i64,
+    /// Unix seconds of the last anomalous window's end.
+    pub last_anomalous: i64,
+    /// The strongest anomaly seen in it.
+    pub anomaly: Anomaly,
+}
+
+/// What changed in the incident lifecycle.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IncidentChange {
+    Opened {
+        bucket: String,
+        at: i64,
+        anomaly: Anomaly,
+    },
+    Closed {
+        bucket: String,
+        at: i64,
+        opened_at: i64,
+    },
+}
+
+#[derive(Debug, Clone, Default)]
+struct BucketState {
+    /// (score, until) of the bucket subject and of its principals.
+    bucket_score: (f64, i64),
+    principal_score: (f64, i64),
+    /// The strongest recent scored window, for the decision record.
+    strongest: Option<(Anomaly, i64)>,
+    principal_new_until: i64,
+    ip_new_until: i64,
+    /// Until when each configuration change holds.
+    config_until: BTreeMap<ConfigKind, i64>,
+    incident: Option<Incident>,
+}
+
+/// Behaviour of every bucket seen in scores.
+#[derive(Debug, Clone)]
+pub struct Behaviour {
+    buckets: BTreeMap<String, BucketState>,
+    hold: i64,
+    quiet: i64,
+    model_name: String,
+}
+
+fn anomaly_of(s: &SubjectScore, model: &str) -> Anomaly {
+    Anomaly {
+        subject: s.subject.to_string(),
+        score: round4(s.score),
+        threshold: round4(s.threshold),
+        model: model.to_string(),
+        top_features: s
+            .top_features
+            .iter()
+            .map(|c| Feature {
+                name: c.name.clone(),
+                value: round4(c.value),
+                baseline: round4(c.baseline),
+            })
+            .collect(),
+    }
+}
+
+/// Four decimals: stable text in records whatever the float noise.
+pub fn round4(x: f64) -> f64 {
+    if x.is_finite() {
+        (x * 10_000.0).round() / 10_000.0
+    } else {
+        0.0
+    }
+}
+
+impl Behaviour {
+    pub fn new(hold_secs: u64, quiet_secs: u64, model_name: &str) -> Behaviour {
+        Behaviour {
+            buckets: BTreeMap::new(),
+            hold: hold_secs as i64,
+            quiet: quiet_secs as i64,
+            model_name: model_name.to_string(),
+        }
+    }
+
+    /// Takes one window's score (window length `window_secs`); returns an incident that opened.
+    pub fn observe(&mut self, s: &SubjectScore, window_secs: i64) -> Option<IncidentChange> {
+        let bucket = s.subject.bucket.as_deref()?;
+        let end = s.window_start_us.div_euclid(1_000_000) + window_secs;
+        let until = end + self.hold;
+        let st = self.buckets.entry(bucket.to_string()).or_default();
+        if !s.learning {
+            let slot = match s.subject.kind {
+                SubjectKind::Bucket => &mut st.bucket_score,
+                _ => &mut st.principal_score,
+            };
+            if slot.1 < end || s.score > slot.0 {
+                *slot = (s.score, until);
+            }
+            if s.flags.principal_is_new {
+                st.principal_new_until = until;
+            }
+            if s.flags.source_ip_is_new {
+                st.ip_new_until = until;
+            }
+        }
+        // Configuration changes are facts, not scores: they count in learning mode too.
+        for k in &s.flags.config_changed {
+            st.config_until.insert(*k, until);
+        }
+        if s.learning {
+            return None;
+        }
+        let stronger = st
+            .strongest
+            .as_ref()
+            .is_none_or(|(a, u)| *u < end || s.score > a.score);
+        if stronger {
+            st.strongest = Some((anomaly_of(s, &self.model_name), until));
+        }
+        if !s.is_anomalous {
+            return None;
+        }
+        match &mut st.incident {
+            Some(i) => {
+                i.last_anomalous = i.last_anomalous.max(end);
+                if s.score > i.anomaly.score {
+                    i.anomaly = anomaly_of(s, &self.model_name);
+                }
+                None
+            }
+            None => {
+                let anomaly = anomaly_of(s, &self.model_name);
+                st.incident = Some(Incident {
+                    opened_at: end,
+                    last_anomalous: end,
+                    anomaly: anomaly.clone(),
+                });
+                Some(IncidentChange::Opened {
+                    bucket: bucket.to_string(),
+                    at: end,
+                    anomaly,
+                })
+            }
+        }
+    }
+
+    /// Closes incidents quiet for `incident_quiet` seconds at `now`.
+    pub fn close_quiet(&mut self, now: i64) -> Vec<IncidentChange> {
+        let mut out = Vec::new();
+        for (b, st) in &mut self.buckets {
+            if let Some(i) = &st.incident
+                && now - i.last_anomalous >= self.quiet
+            {
+                out.push(IncidentChange::Closed {
+                    bucket: b.clone(),
+                    at: now,
+                    opened_at: i.opened_at,
+                });
+                st.incident = None;
+            }
+        }
+        out
+    }
+
+    /// Closes a bucket's incident by an operator's hand (`tierd unfreeze`).
+    pub fn close(&mut self, bucket: &str) -> bool {
+        self.buckets
+            .get_mut(bucket)
+            .is_some_and(|st| st.incident.take().is_some())
+    }
+
+    /// The behaviour signals of a bucket at `now`.
+    pub fn facts(&self, bucket: &str, now: i64) -> BehaviourFacts {
+        let Some(st) = self.buckets.get(bucket) else {
+            return BehaviourFacts::default();
+        };
+        let held = |(score, until): (f64, i64)| if now <= until { score as f32 } else { 0.0 };
+        let cfg = |k: ConfigKind| st.config_until.get(&k).is_some_and(|&u| now <= u);
+        BehaviourFacts {
+            principal_anomaly: held(st.principal_score),
+            bucket_anomaly: held(st.bucket_score),
+            incident_open: st.incident.is_some(),
+            principal_is_new: now <= st.principal_new_until,
+            source_ip_is_new: now <= st.ip_new_until,
+            bucket_config_changed: st.config_until.values().any(|&u| now <= u),
+            lifecycle_changed: cfg(ConfigKind::Lifecycle),
+            bucket_policy_changed: cfg(ConfigKind::BucketPolicy),
+            versioning_changed: cfg(ConfigKind::Versioning),
+            object_lock_changed: cfg(ConfigKind::ObjectLock),
+        }
+    }
+
+    /// The anomaly to cite in a decision about `bucket`: the open incident's, else the strongest
+    /// recent window's.
+    pub fn anomaly(&self, bucket: &str, now: i64) -> Option<Anomaly> {
+        let st = self.buckets.get(bucket)?;
+        if let Some(i) = &st.incident {
+            return Some(i.anomaly.clone());
+        }
+        st.strongest
+            .as_ref()
+            .filter(|(_, until)| now <= *until)
+            .map(|(a, _)| a.clone())
+    }
+
+    pub fn open_incidents(&self) -> usize {
+        self.buckets
+            .values()
+            .filter(|s| s.incident.is_some())
+            .count()
+    }
+
+    /// Buckets whose behaviour facts may differ between `since` and `now` (new scores or flags).
+    pub fn buckets(&self) -> impl Iterator<Item = &str> {
+        self.buckets.keys().map(String::as_str)
+    }
+
+    pub fn incident(&self, bucket: &str) -> Option<&Incident> {
+        self.buckets.get(bucket)?.incident.as_ref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::features::{Subject, WindowFlags};
+
+    fn score(bucket: &str, t: i64, score: f64, learning: bool) -> SubjectScore {
+        SubjectScore {
+            subject: Subject {
+                kind: SubjectKind::Bucket,
+                bucket: Some(bucket.into()),
+                principal: None,
+            },
+            window_start_us: t * 1_000_000,
+            score,
+            threshold: 0.8,
+            is_anomalous: score > 0.8,
+            learning,
+            top_features: Vec::new(),
+            flags: WindowFlags::default(),
+        }
+    }
+
+    #[test]
+    fn an_anomalous_window_opens_an_incident_that_closes_when_quiet() {
+        let mut b = Behaviour::new(3600, 86_400, "m");
+        assert_eq!(b.observe(&score("p", 1000, 0.3, false), 300), None);
+        let opened = b.observe(&score("p", 2000, 0.95, false), 300);
+        assert!(matches!(
+            opened,
+            Some(IncidentChange::Opened { at: 2300, .. })
+        ));
+        assert!(b.facts("p", 2400).incident_open);
+        assert!((b.facts("p", 2400).bucket_anomaly - 0.95).abs() < 1e-6);
+        // The score fades after the hold; the incident stays until quiet.
+        assert_eq!(b.facts("p", 2300 + 3601).bucket_anomaly, 0.0);
+        assert!(b.close_quiet(2300 + 86_399).is_empty());
+        assert_eq!(b.close_quiet(2300 + 86_400).len(), 1);
+        assert!(!b.facts("p", 2300 + 86_400).incident_open);
+    }
+
+    #[test]
+    fn learning_scores_never_open_incidents() {
+        let mut b = Behaviour::new(3600, 86_400, "m");
+        assert_eq!(b.observe(&score("p", 2000, 0.99, true), 300), None);
+        assert_eq!(b.facts("p", 2400), BehaviourFacts::default());
+    }
+}

@@ -1,0 +1,671 @@
+//! The planner: rules and behaviour in, decisions out, within the guardrails. The same code
+//! plans for `tierd run` (wall clock, real executor) and `tierd simulate` (event time, dry run).
+//!
+//! # A planning pass ([`Planner::plan`])
+//! 1. Incidents quiet for `incident_quiet` close.
+//! 2. Every object's derived signals are refreshed for `now` (access counts, read-back
+//!    probability, cost signals) and each bucket's behaviour facts are set.
+//! 3. The policy set is evaluated over the whole catalog at once (the columnar evaluator).
+//! 4. Winners become decisions, after the guardrails:
+//!    - a matching freeze opens a freeze on its scope (once); an open freeze blocks every move
+//!      in its scope until an unfreeze (a rule or `tierd unfreeze`) lifts it;
+//!    - snapshots and alerts are per bucket (and rule prefix), once per cooldown (at least one
+//!      hour for alerts);
+//!    - moves wait (no decision) during a blackout window, before the minimum residency on the
+//!      current tier is over, during the rule's cooldown on that object, and when the hour's or
+//!      the day's object, byte or money budget is spent; candidate moves are taken by rule
+//!      precedence, then by the storage they save, largest first;
+//!    - at most `max_decisions_per_cycle` decisions per pass.
+//!
+//! The planner never touches data: it returns decisions (state `planned`, or `dry-run` when the
+//! guardrails say so); the caller executes them and reports back with [`Planner::moved`].
+
+pub mod behaviour;
+pub mod objects;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use policies::{Action as RuleAction, NO_RULE, PolicySet};
+
+use crate::config::PlannerSettings;
+use crate::cost::{CostModel, MONTH_SECS};
+use crate::decision::{Action, Cost, Decision, State};
+use behaviour::{Behaviour, IncidentChange};
+use objects::ObjectTable;
+
+/// Alerts repeat at most this often per bucket and rule when the rule sets no longer cooldown.
+pub const MIN_ALERT_COOLDOWN_SECS: u64 = 3600;
+
+/// An open freeze.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Freeze {
+    pub bucket: String,
+    /// Key prefix; empty = the whole bucket.
+    pub prefix: String,
+    pub since: i64,
+    pub decision_id: String,
+    pub rule: Option<String>,
+}
+
+/// A move the caller should execute (or, in a dry run, apply at once).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedMove {
+    /// Index into [`Plan::decisions`].
+    pub decision: usize,
+    pub row: usize,
+    pub from: u8,
+    pub to: u8,
+    pub bytes: u64,
+}
+
+/// A snapshot the caller should take.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedSnapshot {
+    pub decision: usize,
+    pub bucket: String,
+    pub prefix: String,
+    pub to: u8,
+    /// Bytes of live objects in scope at planning time.
+    pub bytes: u64,
+    pub objects: u64,
+}
+
+/// Why candidate moves waited in a pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Deferred {
+    pub frozen: u64,
+    pub residency: u64,
+    pub cooldown: u64,
+    pub blackout: u64,
+    pub budget: u64,
+    pub cycle_limit: u64,
+}
+
+/// The result of one pass.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub decisions: Vec<Decision>,
+    pub moves: Vec<PlannedMove>,
+    pub snapshots: Vec<PlannedSnapshot>,
+    pub deferred: Deferred,
+    pub incidents: Vec<IncidentChange>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Spent {
+    period: i64,
+    objects: u64,
+    bytes: u64,
+    money: f64,
+}
+
+/// The planner's whole state.
+pub struct Planner {
+    policy: Arc<PolicySet>,
+    pub cost: CostModel,
+    settings: PlannerSettings,
+    pub objects: ObjectTable,
+    pub behaviour: Behaviour,
+    freezes: BTreeMap<(String, String), Freeze>,
+    /// (rule, row) → until, for moves; (rule, bucket + prefix) → until, for bucket-level actions.
+    move_cooldown: HashMap<(u32, u32), i64>,
+    scope_cooldown: HashMap<(u32, String), i64>,
+    hour: Spent,
+    day: Spent,
+    /// Rows with a planned move not yet reported back ([`Planner::moved`], [`Planner::move_ended`]).
+    pending: HashSet<u32>,
+    /// Policy tier index → catalog tier index (the catalog uses the configuration's order).
+    hot: u8,
+    next_seq: u64,
+    /// Forces dry-run decisions whatever the guardrails say (`tierd simulate`).
+    pub force_dry_run: bool,
+}
+
+impl std::fmt::Debug for Planner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Planner")
+            .field("objects", &self.objects.len())
+            .field("freezes", &self.freezes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn rfc3339(t: i64) -> String {
+    policies::facts::format_utc(t)
+}
+
+fn money(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+impl Planner {
+    /// A planner for `policy` (whose tiers must be the configuration's, in order).
+    pub fn new(
+        policy: Arc<PolicySet>,
+        cost: CostModel,
+        settings: PlannerSettings,
+        model_name: &str,
+        first_seq: u64,
+    ) -> Planner {
+        let behaviour = Behaviour::new(
+            settings.anomaly_hold_secs,
+            settings.incident_quiet_secs,
+            model_name,
+        );
+        let hot = cost.hot as u8;
+        Planner {
+            objects: ObjectTable::new(&cost.tiers),
+            policy,
+            cost,
+            settings,
+            behaviour,
+            freezes: BTreeMap::new(),
+            move_cooldown: HashMap::new(),
+            scope_cooldown: HashMap::new(),
+            hour: Spent::default(),
+            day: Spent::default(),
+            pending: HashSet::new(),
+            hot,
+            next_seq: first_seq.max(1),
+            force_dry_run: false,
+        }
+    }
+
+    pub fn policy(&self) -> &Arc<PolicySet> {
+        &self.policy
+    }
+
+    /// Replaces the policy (a reload); state (freezes, cooldowns, budgets) is kept.
+    pub fn set_policy(&mut self, policy: Arc<PolicySet>) {
+        self.policy = policy;
+        self.move_cooldown.clear();
+    }
+
+    pub fn settings(&self) -> &PlannerSettings {
+        &self.settings
+    }
+
+    /// The tier new objects land on.
+    pub fn hot_tier(&self) -> u8 {
+        self.hot
+    }
+
+    pub fn freezes(&self) -> impl Iterator<Item = &Freeze> {
+        self.freezes.values()
+    }
+
+    /// The open freeze covering an object, if any.
+    pub fn frozen(&self, bucket: &str, key: &str) -> Option<&Freeze> {
+        self.freezes
+            .range((bucket.to_string(), String::new())..)
+            .take_while(|((b, _), _)| b == bucket)
+            .map(|(_, f)| f)
+            .find(|f| key.starts_with(&f.prefix))
+    }
+
+    /// Opens a freeze (state restored from the journal, or an operator's freeze).
+    pub fn open_freeze(&mut self, f: Freeze) {
+        self.freezes.insert((f.bucket.clone(), f.prefix.clone()), f);
+    }
+
+    /// Lifts a freeze; closes the bucket's incident when the whole bucket is unfrozen.
+    pub fn lift_freeze(&mut self, bucket: &str, prefix: &str) -> Option<Freeze> {
+        let f = self
+            .freezes
+            .remove(&(bucket.to_string(), prefix.to_string()));
+        if f.is_some() && prefix.is_empty() {
+            self.behaviour.close(bucket);
+        }
+        f
+    }
+
+    fn id(&mut self, kind: &str, at: i64) -> String {
+        let compact: String = rfc3339(at)
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let id = format!("{kind}-{compact}-{:06}", self.next_seq);
+        self.next_seq += 1;
+        id
+    }
+
+    fn state(&self) -> State {
+        if self.force_dry_run || self.policy.guardrails.dry_run {
+            State::DryRun
+        } else {
+            State::Planned
+        }
+    }
+
+    fn budget_allows(&mut self, now: i64, bytes: u64, money: f64) -> bool {
+        let (h, d) = (now.div_euclid(3600), now.div_euclid(86_400));
+        if self.hour.period != h {
+            self.hour = Spent {
+                period: h,
+                ..Spent::default()
+            };
+        }
+        if self.day.period != d {
+            self.day = Spent {
+                period: d,
+                ..Spent::default()
+            };
+        }
+        let g = &self.policy.guardrails;
+        let over = |limit: Option<u64>, used: u64, add: u64| limit.is_some_and(|l| used + add > l);
+        if over(g.max_objects_per_hour, self.hour.objects, 1)
+            || over(g.max_objects_per_day, self.day.objects, 1)
+            || over(g.max_bytes_per_hour, self.hour.bytes, bytes)
+            || over(g.max_bytes_per_day, self.day.bytes, bytes)
+            || g.max_money_per_day
+                .is_some_and(|m| self.day.money + money > m)
+        {
+            return false;
+        }
+        for s in [&mut self.hour, &mut self.day] {
+            s.objects += 1;
+            s.bytes += bytes;
+            s.money += money;
+        }
+        true
+    }
+
+    /// One planning pass at `now` (unix seconds).
+    pub fn plan(&mut self, now: i64) -> Plan {
+        let mut plan = Plan {
+            incidents: self.behaviour.close_quiet(now),
+            ..Plan::default()
+        };
+        let cost = self.cost.clone();
+        self.objects
+            .refresh(now, |tier, size, p| cost.signals(tier, size, p));
+        let buckets = self.objects.cat.bucket_names.clone();
+        for (i, b) in buckets.iter().enumerate() {
+            self.objects.cat.behaviour[i] = self.behaviour.facts(b, now);
+        }
+        let eval = self
+            .policy
+            .evaluate_columns_detailed(&self.objects.cat, now);
+        let policy = Arc::clone(&self.policy);
+        let blackout = policy.in_blackout(now);
+        let max = self.settings.max_decisions_per_cycle;
+
+        // Bucket-level actions, collected per (rule, bucket) in row order for determinism.
+        let mut scoped: BTreeMap<(u32, u32), (u64, u64)> = BTreeMap::new();
+        let mut freezes: BTreeMap<(u32, u32), ()> = BTreeMap::new();
+        let mut candidates: Vec<(usize, usize, f64)> = Vec::new(); // (precedence, row, saved)
+        let precedence: HashMap<usize, usize> = policy
+            .order
+            .iter()
+            .enumerate()
+            .map(|(p, &r)| (r, p))
+            .collect();
+        for row in 0..self.objects.len() {
+            if !self.objects.live[row] {
+                continue;
+            }
+            let b = self.objects.cat.bucket[row];
+            if eval.frozen_by[row] != NO_RULE {
+                freezes.insert((eval.frozen_by[row], b), ());
+            }
+            let w = eval.winners[row];
+            if w == NO_RULE {
+                continue;
+            }
+            match &policy.rules[w as usize].action {
+                RuleAction::Move { .. } => candidates.push((
+                    precedence[&(w as usize)],
+                    row,
+                    self.objects.cat.savings_per_month[row],
+                )),
+                RuleAction::Snapshot { .. } | RuleAction::Alert { .. } | RuleAction::Unfreeze => {
+                    let e = scoped.entry((w, b)).or_default();
+                    e.0 += 1;
+                    e.1 += self.objects.cat.size[row];
+                }
+                _ => {}
+            }
+        }
+
+        // Freezes first: they block this pass's moves.
+        for &(r, b) in freezes.keys() {
+            let rule = &policy.rules[r as usize];
+            let bucket = &buckets[b as usize];
+            let prefix = rule.scope.prefix.clone().unwrap_or_default();
+            if self.freezes.contains_key(&(bucket.clone(), prefix.clone())) {
+                continue;
+            }
+            let id = self.id("freeze", now);
+            let anomaly = self.behaviour.anomaly(bucket, now);
+            let reason = format!(
+                "Rule \"{}\" froze {}: {}; nothing is moved or deleted there until `tierd unfreeze`.",
+                rule.id,
+                scope_text(bucket, &prefix),
+                anomaly.as_ref().map_or_else(
+                    || format!("its condition `{}` holds", rule.when),
+                    |a| format!(
+                        "{} scored {:.2} against a threshold of {:.2}",
+                        a.subject, a.score, a.threshold
+                    )
+                ),
+            );
+            let undo = Some(if prefix.is_empty() {
+                format!("tierd unfreeze {bucket}")
+            } else {
+                format!("tierd unfreeze {bucket} --prefix {prefix}")
+            });
+            self.freezes.insert(
+                (bucket.clone(), prefix.clone()),
+                Freeze {
+                    bucket: bucket.clone(),
+                    prefix: prefix.clone(),
+                    since: now,
+                    decision_id: id.clone(),
+                    rule: Some(rule.id.clone()),
+                },
+            );
+            plan.decisions.push(Decision {
+                id,
+                at: rfc3339(now),
+                action: Action::Freeze,
+                bucket: Some(bucket.clone()),
+                key: None,
+                prefix: Some(prefix),
+                from: None,
+                to: None,
+                rule: Some(rule.id.clone()),
+                anomaly,
+                reason,
+                cost: None,
+                undo,
+                state: self.state(),
+                why: None,
+            });
+        }
+
+        for (&(r, b), &(objects, bytes)) in &scoped {
+            if plan.decisions.len() >= max {
+                break;
+            }
+            let rule = &policy.rules[r as usize];
+            let bucket = buckets[b as usize].clone();
+            let prefix = rule.scope.prefix.clone().unwrap_or_default();
+            if matches!(rule.action, RuleAction::Unfreeze) {
+                if let Some(f) = self.lift_freeze(&bucket, &prefix) {
+                    let id = self.id("unfreeze", now);
+                    plan.decisions.push(Decision {
+                        id,
+                        at: rfc3339(now),
+                        action: Action::Unfreeze,
+                        bucket: Some(bucket.clone()),
+                        key: None,
+                        prefix: Some(prefix.clone()),
+                        from: None,
+                        to: None,
+                        rule: Some(rule.id.clone()),
+                        anomaly: None,
+                        reason: format!(
+                            "Rule \"{}\" lifted the freeze on {} opened by {} at {}: `{}` holds.",
+                            rule.id,
+                            scope_text(&bucket, &prefix),
+                            f.decision_id,
+                            rfc3339(f.since),
+                            rule.when
+                        ),
+                        cost: None,
+                        undo: None,
+                        state: self.state(),
+                        why: None,
+                    });
+                }
+                continue;
+            }
+            let cooldown = if matches!(rule.action, RuleAction::Alert { .. }) {
+                rule.cooldown_secs.max(MIN_ALERT_COOLDOWN_SECS)
+            } else {
+                rule.cooldown_secs
+            } as i64;
+            let key = (r, format!("{bucket}\0{prefix}"));
+            if self.scope_cooldown.get(&key).is_some_and(|&u| now < u) {
+                continue;
+            }
+            self.scope_cooldown.insert(key, now + cooldown.max(1));
+            let anomaly = self.behaviour.anomaly(&bucket, now);
+            let cause = anomaly.as_ref().map_or_else(
+                || format!("its condition `{}` holds", rule.when),
+                |a| {
+                    format!(
+                        "{} scored {:.2} against a threshold of {:.2}",
+                        a.subject, a.score, a.threshold
+                    )
+                },
+            );
+            let (action, to, reason, cost) = match &rule.action {
+                RuleAction::Snapshot { to } => {
+                    plan.snapshots.push(PlannedSnapshot {
+                        decision: plan.decisions.len(),
+                        bucket: bucket.clone(),
+                        prefix: prefix.clone(),
+                        to: *to as u8,
+                        bytes,
+                        objects,
+                    });
+                    (
+                        Action::Snapshot,
+                        Some(policy.tiers[*to].clone()),
+                        format!(
+                            "Rule \"{}\" snapshots {} ({objects} objects, {bytes} bytes) into \"{}\": {cause}.",
+                            rule.id,
+                            scope_text(&bucket, &prefix),
+                            policy.tiers[*to]
+                        ),
+                        Some(Cost {
+                            bytes,
+                            storage_saved_per_month: Some(money(-self.cost.storage(
+                                *to,
+                                bytes,
+                                MONTH_SECS as i64,
+                            ))),
+                            requests: Some(money(objects as f64 * self.cost.write(*to).requests)),
+                            ..Cost::default()
+                        }),
+                    )
+                }
+                RuleAction::Alert { severity, message } => (
+                    Action::Alert,
+                    None,
+                    format!(
+                        "Rule \"{}\" raised a {} alert on {}: {}; {cause}.",
+                        rule.id,
+                        format!("{severity:?}").to_lowercase(),
+                        scope_text(&bucket, &prefix),
+                        message.as_deref().unwrap_or("its condition holds"),
+                    ),
+                    None,
+                ),
+                _ => continue,
+            };
+            let id = self.id(action.as_str(), now);
+            plan.decisions.push(Decision {
+                id,
+                at: rfc3339(now),
+                action,
+                bucket: Some(bucket),
+                key: None,
+                prefix: Some(prefix),
+                from: None,
+                to,
+                rule: Some(rule.id.clone()),
+                anomaly,
+                reason,
+                cost,
+                undo: None,
+                state: self.state(),
+                why: None,
+            });
+        }
+
+        // Moves: precedence, then the largest saving, then row order.
+        candidates.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.total_cmp(&a.2)).then(a.1.cmp(&b.1)));
+        for (_, row, _) in candidates {
+            let w = eval.winners[row];
+            let rule = &policy.rules[w as usize];
+            let RuleAction::Move { to } = rule.action else {
+                continue;
+            };
+            if self.pending.contains(&(row as u32)) {
+                continue;
+            }
+            let (bucket, key) = (self.objects.bucket_of(row), self.objects.key_of(row));
+            if self.frozen(bucket, key).is_some() {
+                plan.deferred.frozen += 1;
+                continue;
+            }
+            if blackout {
+                plan.deferred.blackout += 1;
+                continue;
+            }
+            let from = usize::from(self.objects.cat.tier[row]);
+            let on_tier = now - self.objects.cat.tier_since[row];
+            let residency = policy
+                .guardrails
+                .min_residency_secs
+                .get(from)
+                .copied()
+                .unwrap_or(0) as i64;
+            if on_tier < residency {
+                plan.deferred.residency += 1;
+                continue;
+            }
+            if self
+                .move_cooldown
+                .get(&(w, row as u32))
+                .is_some_and(|&u| now < u)
+            {
+                plan.deferred.cooldown += 1;
+                continue;
+            }
+            if plan.decisions.len() >= max {
+                plan.deferred.cycle_limit += 1;
+                continue;
+            }
+            let size = self.objects.cat.size[row];
+            let charges = self.cost.transfer(from, to, size, on_tier);
+            if !self.budget_allows(now, size, charges.transfer()) {
+                plan.deferred.budget += 1;
+                continue;
+            }
+            self.move_cooldown
+                .insert((w, row as u32), now + rule.cooldown_secs as i64);
+            let decision = self.move_decision(row, w as usize, to, now);
+            self.pending.insert(row as u32);
+            plan.moves.push(PlannedMove {
+                decision: plan.decisions.len(),
+                row,
+                from: from as u8,
+                to: to as u8,
+                bytes: size,
+            });
+            plan.decisions.push(decision);
+        }
+        plan
+    }
+
+    fn move_decision(&mut self, row: usize, rule: usize, to: usize, now: i64) -> Decision {
+        let policy = Arc::clone(&self.policy);
+        let r = &policy.rules[rule];
+        let facts = self.objects.facts(row);
+        let beh = self.objects.cat.behaviour_of(row);
+        let eval = policy.evaluate(&facts, &beh, now);
+        let why: Vec<String> = eval.outcomes[rule]
+            .leaves
+            .iter()
+            .filter(|l| l.holds)
+            .map(|l| format!("{} ({})", l.text, l.value))
+            .collect();
+        let from = usize::from(self.objects.cat.tier[row]);
+        let size = facts.size;
+        let on_tier = now - facts.tier_since;
+        let c = self.cost.transfer(from, to, size, on_tier);
+        let saved = self.cost.storage(from, size, MONTH_SECS as i64)
+            - self.cost.storage(to, size, MONTH_SECS as i64);
+        let recall = self.cost.prices[to].storage_gb_month
+            > self.cost.prices[from].storage_gb_month
+            || to == usize::from(self.hot);
+        let reason = format!(
+            "Rule \"{}\" {} {}/{} from \"{}\" to \"{}\": {}; it saves {} {:.4}/month in storage, read-back probability {:.0}% in 30 days ({} {:.4}/month expected).",
+            r.id,
+            if recall { "recalls" } else { "moves" },
+            facts.bucket,
+            facts.key,
+            facts.tier,
+            policy.tiers[to],
+            if why.is_empty() {
+                format!("`{}` holds", r.when)
+            } else {
+                why.join(", ")
+            },
+            self.cost.currency,
+            saved,
+            f64::from(facts.read_back_probability) * 100.0,
+            self.cost.currency,
+            facts.read_back_cost_per_month,
+        );
+        let id = self.id("move", now);
+        Decision {
+            id,
+            at: rfc3339(now),
+            action: Action::Move,
+            bucket: Some(facts.bucket.clone()),
+            key: Some(facts.key.clone()),
+            prefix: None,
+            from: Some(facts.tier.clone()),
+            to: Some(policy.tiers[to].clone()),
+            rule: Some(r.id.clone()),
+            anomaly: None,
+            reason,
+            cost: Some(Cost {
+                bytes: size,
+                storage_saved_per_month: Some(money(saved)),
+                retrieval: Some(money(c.retrieval)),
+                egress: Some(money(c.egress)),
+                requests: Some(money(c.requests)),
+                early_deletion: (c.early_deletion > 0.0).then(|| money(c.early_deletion)),
+            }),
+            undo: Some(format!(
+                "tierd move {}/{} --to {}",
+                facts.bucket, facts.key, facts.tier
+            )),
+            state: self.state(),
+            why: None,
+        }
+    }
+
+    /// Records that a planned move happened (executor done, or dry run) at `t`.
+    pub fn moved(&mut self, row: usize, to: u8, t: i64) {
+        self.pending.remove(&(row as u32));
+        self.objects.set_tier(row, to, t);
+    }
+
+    /// Records that a planned move did not happen (failed, aborted, skipped): it may be planned again.
+    pub fn move_ended(&mut self, row: usize) {
+        self.pending.remove(&(row as u32));
+    }
+
+    /// Moves planned and not yet reported back.
+    pub fn pending_moves(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+fn scope_text(bucket: &str, prefix: &str) -> String {
+    if prefix.is_empty() {
+        format!("bucket \"{bucket}\"")
+    } else {
+        format!("\"{bucket}/{prefix}\"")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,546 @@
+//! The planner's object table: every object seen in the logs (or listed), where it is, and its
+//! access history, kept as the columns the policy evaluator reads ([`policies::Catalog`]).
+//!
+//! Access counts over 1, 7, 30 and 90 days are estimated per object from two aligned periods per
+//! window (the current one and the previous one, weighted by how much of the window it still
+//! covers): 36 bytes per object instead of a timestamp per access. Counts are exact while all of
+//! an object's accesses fall in the current period and approximate across a period boundary.
+
+use std::collections::HashMap;
+
+use models::{AccessEvent, OpClass};
+use policies::Catalog;
+
+/// Window lengths of the read and write counts, days.
+pub const WINDOWS_DAYS: [i64; 4] = [1, 7, 30, 90];
+
+/// Per-object access counts in aligned periods.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Counts {
+    /// Day (since the epoch) of the last update.
+    day: i64,
+    /// `[window][0 = current period, 1 = previous period]`.
+    reads: [[u16; 2]; 4],
+    writes: [[u16; 2]; 4],
+}
+
+impl Counts {
+    fn roll(&mut self, day: i64) {
+        for (w, len) in WINDOWS_DAYS.iter().enumerate() {
+            let (then, now) = (self.day.div_euclid(*len), day.div_euclid(*len));
+            if now == then + 1 {
+                self.reads[w] = [0, self.reads[w][0]];
+                self.writes[w] = [0, self.writes[w][0]];
+            } else if now > then + 1 {
+                self.reads[w] = [0, 0];
+                self.writes[w] = [0, 0];
+            }
+        }
+        self.day = self.day.max(day);
+    }
+
+    fn bump(&mut self, t: i64, read: bool) {
+        let day = t.div_euclid(86_400);
+        if day < self.day {
+            // A late event: count it in the current period (never lose it).
+        } else {
+            self.roll(day);
+        }
+        let c = if read {
+            &mut self.reads
+        } else {
+            &mut self.writes
+        };
+        for w in c.iter_mut() {
+            w[0] = w[0].saturating_add(1);
+        }
+    }
+
+    /// The estimated count over the last `WINDOWS_DAYS[w]` days at time `now`.
+    fn estimate(&self, now: i64, read: bool) -> [u32; 4] {
+        let c = if read { &self.reads } else { &self.writes };
+        let mut out = [0u32; 4];
+        let day = now.div_euclid(86_400);
+        for (w, len) in WINDOWS_DAYS.iter().enumerate() {
+            let (then, cur) = (self.day.div_euclid(*len), day.div_euclid(*len));
+            let period_secs = len * 86_400;
+            let into = now.rem_euclid(period_secs) as f64 / period_secs as f64;
+            let (current, previous) = if day - self.day >= *len {
+                // Every counted access is older than the window.
+                (0, 0)
+            } else if cur == then {
+                (c[w][0], c[w][1])
+            } else if cur == then + 1 {
+                (0, c[w][0])
+            } else {
+                (0, 0)
+            };
+            out[w] = u32::from(current) + (f64::from(previous) * (1.0 - into)).round() as u32;
+        }
+        out
+    }
+}
+
+/// Ages (in days) the read-back estimator keeps separately; older idle ages share the last slot.
+const MAX_AGE_DAYS: usize = 400;
+
+/// Per-bucket life table of idle gaps: how often an object idle for `d` days is read on day `d`.
+#[derive(Debug, Clone)]
+struct GapTable {
+    /// Gaps that ended with a read, by length in days.
+    ended_by_read: Vec<u32>,
+    /// Gaps that ended otherwise (a write, a delete): censored at that length.
+    ended_other: Vec<u32>,
+}
+
+impl Default for GapTable {
+    fn default() -> Self {
+        GapTable {
+            ended_by_read: vec![0; MAX_AGE_DAYS + 1],
+            ended_other: vec![0; MAX_AGE_DAYS + 1],
+        }
+    }
+}
+
+/// Hazard bins (first day of each bin): pooled so that sparse ages borrow from their neighbours.
+const BINS: [usize; 10] = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256];
+
+impl GapTable {
+    /// P(read within the next 30 days | idle for d days), for every d in 0..=MAX_AGE_DAYS, from
+    /// the completed gaps and the objects idle now (`idle_now[d]` objects idle exactly d days).
+    fn read_back_table(&self, idle_now: &[u32]) -> Vec<f32> {
+        let n = MAX_AGE_DAYS + 1;
+        // at_risk[k]: gaps that reached age k (completed ones longer than k, or read on day k;
+        // ongoing ones idle at least k days).
+        let mut at_risk = vec![0f64; n + 1];
+        for k in (0..n).rev() {
+            at_risk[k] = at_risk[k + 1]
+                + f64::from(self.ended_other[k])
+                + f64::from(idle_now.get(k).copied().unwrap_or(0));
+        }
+        let mut reads_from = vec![0f64; n + 1];
+        for k in (0..n).rev() {
+            reads_from[k] = reads_from[k + 1] + f64::from(self.ended_by_read[k]);
+        }
+        // Completed-by-read gaps of length >= k were also at risk at k.
+        let risk = |k: usize| at_risk[k] + reads_from[k];
+        // Per-bin hazard (reads per object-day), shrunk towards the previous bin's.
+        let mut hazard_of_bin = [0f64; BINS.len()];
+        let mut prev = 0.05; // prior: one read in 20 days, weight PRIOR_DAYS object-days
+        const PRIOR_DAYS: f64 = 20.0;
+        for (b, &start) in BINS.iter().enumerate() {
+            let end = BINS.get(b + 1).copied().unwrap_or(n).min(n);
+            let (mut events, mut exposure) = (0.0, 0.0);
+            for k in start..end {
+                events += f64::from(self.ended_by_read[k]);
+                exposure += risk(k);
+            }
+            let h = (events + prev * PRIOR_DAYS) / (exposure + PRIOR_DAYS);
+            hazard_of_bin[b] = h.clamp(0.0, 1.0);
+            prev = hazard_of_bin[b];
+        }
+        let hazard = |k: usize| {
+            let b = BINS.iter().rposition(|&s| s <= k).unwrap_or(0);
+            hazard_of_bin[b]
+        };
+        // Cumulative hazard over the next 30 days.
+        let mut cum = vec![0f64; n + 31];
+        for k in (0..n + 30).rev() {
+            cum[k] = cum[k + 1] + (-(1.0 - hazard(k.min(MAX_AGE_DAYS)).min(0.999_999)).ln());
+        }
+        (0..n)
+            .map(|d| (1.0 - (-(cum[d] - cum[d + 30])).exp()) as f32)
+            .collect()
+    }
+}
+
+/// True for the step of a multipart upload that creates the object.
+fn is_upload_completion(operation: &str) -> bool {
+    let op = operation.to_ascii_lowercase();
+    op.contains("complete") || op == "rest.post.upload"
+}
+
+/// Every object the planner knows, as evaluator columns plus history.
+#[derive(Debug, Default)]
+pub struct ObjectTable {
+    /// `bucket \0 key` → row.
+    index: HashMap<String, u32>,
+    /// The evaluator's columns (tier indices are the configuration's tier order).
+    pub cat: Catalog,
+    counts: Vec<Counts>,
+    /// False for objects deleted since they were seen.
+    pub live: Vec<bool>,
+    live_count: usize,
+    gaps: Vec<GapTable>,
+}
+
+fn index_key(bucket: &str, key: &str) -> String {
+    let mut s = String::with_capacity(bucket.len() + key.len() + 1);
+    s.push_str(bucket);
+    s.push('\0');
+    s.push_str(key);
+    s
+}
+
+/// What an event did to the table, for the strategies that account for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touch {
+    /// A read of a known object (row).
+    Read(usize),
+    /// A write: the object is (again) on the hot tier; `previous` is its tier and arrival time
+    /// before the write, if it existed.
+    Write {
+        row: usize,
+        previous: Option<(u8, i64)>,
+    },
+    /// A delete of a known object; its tier and arrival time.
+    Delete { row: usize, tier: u8, since: i64 },
+    /// Nothing object-level (a list, a config change, an unknown object's delete...).
+    None,
+}
+
+impl ObjectTable {
+    /// A table whose catalog knows the tier names in configuration order.
+    pub fn new(tiers: &[String]) -> ObjectTable {
+        ObjectTable {
+            cat: Catalog {
+                tier_names: tiers.to_vec(),
+                ..Catalog::default()
+            },
+            ..ObjectTable::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.cat.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cat.is_empty()
+    }
+
+    /// Objects not deleted.
+    pub fn live_count(&self) -> usize {
+        self.live_count
+    }
+
+    pub fn row(&self, bucket: &str, key: &str) -> Option<usize> {
+        self.index.get(&index_key(bucket, key)).map(|&r| r as usize)
+    }
+
+    pub fn bucket_of(&self, row: usize) -> &str {
+        &self.cat.bucket_names[self.cat.bucket[row] as usize]
+    }
+
+    pub fn key_of(&self, row: usize) -> &str {
+        let start = if row == 0 {
+            0
+        } else {
+            self.cat.key_ends[row - 1]
+        };
+        &self.cat.keys[start..self.cat.key_ends[row]]
+    }
+
+    fn bucket_id(&mut self, bucket: &str) -> u32 {
+        match self.cat.bucket_names.iter().position(|b| b == bucket) {
+            Some(i) => i as u32,
+            None => {
+                self.cat.bucket_names.push(bucket.to_string());
+                self.cat
+                    .behaviour
+                    .resize(self.cat.bucket_names.len(), Default::default());
+                self.gaps.push(GapTable::default());
+                (self.cat.bucket_names.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Adds an object on `tier` (or revives a deleted one there); returns its row.
+    pub fn insert(&mut self, bucket: &str, key: &str, tier: u8, size: u64, t: i64) -> usize {
+        if let Some(r) = self.row(bucket, key) {
+            if !self.live[r] {
+                self.live[r] = true;
+                self.live_count += 1;
+            }
+            self.cat.tier[r] = tier;
+            self.cat.size[r] = size;
+            self.cat.created[r] = t;
+            self.cat.last_access[r] = t;
+            self.cat.tier_since[r] = t;
+            return r;
+        }
+        let b = self.bucket_id(bucket);
+        let c = &mut self.cat;
+        let row = c.size.len();
+        c.bucket.push(b);
+        c.keys.push_str(key);
+        c.key_ends.push(c.keys.len());
+        c.tier.push(tier);
+        c.size.push(size);
+        c.created.push(t);
+        c.last_access.push(t);
+        c.tier_since.push(t);
+        for k in 0..4 {
+            c.reads[k].push(0);
+            c.writes[k].push(0);
+        }
+        c.read_back_probability.push(0.0);
+        c.savings_per_month.push(0.0);
+        c.read_back_cost_per_month.push(0.0);
+        self.counts.push(Counts {
+            day: t.div_euclid(86_400),
+            ..Counts::default()
+        });
+        self.live.push(true);
+        self.live_count += 1;
+        self.index.insert(index_key(bucket, key), row as u32);
+        row
+    }
+
+    fn end_gap(&mut self, row: usize, t: i64, by_read: bool) {
+        let gap = ((t - self.cat.last_access[row]).max(0) / 86_400) as usize;
+        let g = &mut self.gaps[self.cat.bucket[row] as usize];
+        let slot = gap.min(MAX_AGE_DAYS);
+        if by_read {
+            g.ended_by_read[slot] += 1;
+        } else {
+            g.ended_other[slot] += 1;
+        }
+    }
+
+    /// Applies one access event; new objects land on `hot`.
+    pub fn observe(&mut self, e: &AccessEvent, hot: u8) -> Touch {
+        let (bucket, Some(key)) = (e.bucket.as_str(), e.key.as_deref()) else {
+            return Touch::None;
+        };
+        if e.status.is_some_and(|s| s >= 300) || bucket.is_empty() {
+            return Touch::None;
+        }
+        let t = e.time_us.div_euclid(1_000_000);
+        let size = e
+            .object_size
+            .or(match e.op {
+                OpClass::Get => e.bytes_sent,
+                _ => e.bytes_received,
+            })
+            .unwrap_or(0);
+        match e.op {
+            OpClass::Get | OpClass::CopySource => {
+                let row = match self.row(bucket, key) {
+                    Some(r) if self.live[r] => r,
+                    // An object read before tierd saw it written: it existed; learn it now.
+                    _ => self.insert(bucket, key, hot, size, t),
+                };
+                self.end_gap(row, t, true);
+                self.counts[row].bump(t, true);
+                self.cat.last_access[row] = self.cat.last_access[row].max(t);
+                if size > 0 && self.cat.size[row] == 0 {
+                    self.cat.size[row] = size;
+                }
+                Touch::Read(row)
+            }
+            OpClass::Put | OpClass::CopyDest | OpClass::Multipart => {
+                if e.op == OpClass::Multipart && !is_upload_completion(&e.operation) {
+                    return Touch::None;
+                }
+                let previous = self
+                    .row(bucket, key)
+                    .filter(|&r| self.live[r])
+                    .map(|r| (self.cat.tier[r], self.cat.tier_since[r]));
+                let row = match self.row(bucket, key) {
+                    Some(r) if self.live[r] => {
+                        self.end_gap(r, t, false);
+                        self.cat.tier[r] = hot;
+                        self.cat.tier_since[r] = t;
+                        self.cat.created[r] = t;
+                        self.cat.last_access[r] = t;
+                        if size > 0 {
+                            self.cat.size[r] = size;
+                        }
+                        r
+                    }
+                    _ => self.insert(bucket, key, hot, size, t),
+                };
+                self.counts[row].bump(t, false);
+                Touch::Write { row, previous }
+            }
+            OpClass::Delete => match self.row(bucket, key) {
+                Some(r) if self.live[r] => {
+                    self.end_gap(r, t, false);
+                    self.live[r] = false;
+                    self.live_count -= 1;
+                    Touch::Delete {
+                        row: r,
+                        tier: self.cat.tier[r],
+                        since: self.cat.tier_since[r],
+                    }
+                }
+                _ => Touch::None,
+            },
+            _ => Touch::None,
+        }
+    }
+
+    /// Fills the derived columns for time `now`: read/write counts, the read-back probability
+    /// and the two cost signals (from `signals(tier, size, p)`).
+    pub fn refresh(&mut self, now: i64, signals: impl Fn(usize, u64, f64) -> (f64, f64)) {
+        let n_buckets = self.cat.bucket_names.len();
+        let mut idle_now = vec![vec![0u32; MAX_AGE_DAYS + 1]; n_buckets];
+        for r in 0..self.len() {
+            if self.live[r] {
+                let d = ((now - self.cat.last_access[r]).max(0) / 86_400) as usize;
+                idle_now[self.cat.bucket[r] as usize][d.min(MAX_AGE_DAYS)] += 1;
+            }
+        }
+        let tables: Vec<Vec<f32>> = (0..n_buckets)
+            .map(|b| self.gaps[b].read_back_table(&idle_now[b]))
+            .collect();
+        for r in 0..self.len() {
+            if !self.live[r] {
+                continue;
+            }
+            let reads = self.counts[r].estimate(now, true);
+            let writes = self.counts[r].estimate(now, false);
+            for k in 0..4 {
+                self.cat.reads[k][r] = reads[k];
+                self.cat.writes[k][r] = writes[k];
+            }
+            let d = ((now - self.cat.last_access[r]).max(0) / 86_400) as usize;
+            let p = tables[self.cat.bucket[r] as usize][d.min(MAX_AGE_DAYS)];
+            self.cat.read_back_probability[r] = p;
+            let (saved, back) = signals(
+                usize::from(self.cat.tier[r]),
+                self.cat.size[r],
+                f64::from(p),
+            );
+            self.cat.savings_per_month[r] = saved;
+            self.cat.read_back_cost_per_month[r] = back;
+        }
+    }
+
+    /// Moves an object to another tier (after the executor, or the dry-run, moved it).
+    pub fn set_tier(&mut self, row: usize, tier: u8, t: i64) {
+        self.cat.tier[row] = tier;
+        self.cat.tier_since[row] = t;
+    }
+
+    /// The facts of one object, as the one-object evaluator (and `explain`) sees them.
+    pub fn facts(&self, row: usize) -> policies::ObjectFacts {
+        let c = &self.cat;
+        policies::ObjectFacts {
+            bucket: self.bucket_of(row).to_string(),
+            key: self.key_of(row).to_string(),
+            tier: c.tier_names[usize::from(c.tier[row])].clone(),
+            size: c.size[row],
+            created: c.created[row],
+            last_access: c.last_access[row],
+            tier_since: c.tier_since[row],
+            reads: [
+                c.reads[0][row],
+                c.reads[1][row],
+                c.reads[2][row],
+                c.reads[3][row],
+            ],
+            writes: [
+                c.writes[0][row],
+                c.writes[1][row],
+                c.writes[2][row],
+                c.writes[3][row],
+            ],
+            read_back_probability: c.read_back_probability[row],
+            savings_per_month: c.savings_per_month[row],
+            read_back_cost_per_month: c.read_back_cost_per_month[row],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(t: i64, op: OpClass, key: &str) -> AccessEvent {
+        AccessEvent {
+            time_us: t * 1_000_000,
+            op,
+            operation: "REST.X.OBJECT".into(),
+            bucket: "b".into(),
+            key: Some(key.into()),
+            status: Some(200),
+            object_size: Some(1000),
+            ..AccessEvent::default()
+        }
+    }
+
+    #[test]
+    fn counts_follow_sliding_windows() {
+        let mut t = ObjectTable::new(&["hot".into(), "cold".into()]);
+        let day = 86_400;
+        let base = 20_000 * day;
+        t.observe(&ev(base, OpClass::Put, "k"), 0);
+        for i in 0..5 {
+            t.observe(&ev(base + i * 3600, OpClass::Get, "k"), 0);
+        }
+        t.refresh(base + 6 * 3600, |_, _, _| (0.0, 0.0));
+        let r = t.row("b", "k").unwrap();
+        assert_eq!(t.cat.reads[0][r], 5);
+        assert_eq!(t.cat.writes[0][r], 1);
+        // 100 days later nothing is left in any window.
+        t.refresh(base + 100 * day, |_, _, _| (0.0, 0.0));
+        assert_eq!([t.cat.reads[0][r], t.cat.reads[3][r]], [0, 0]);
+        assert_eq!(t.cat.last_access[r], base + 4 * 3600);
+    }
+
+    #[test]
+    fn read_back_probability_falls_for_objects_nobody_reads() {
+        let mut t = ObjectTable::new(&["hot".into(), "cold".into()]);
+        let day = 86_400;
+        let base = 20_000 * day;
+        // 50 hot objects read every day for 60 days; 50 cold ones written once and never read.
+        for i in 0..50 {
+            t.observe(&ev(base, OpClass::Put, &format!("hot/{i}")), 0);
+            t.observe(&ev(base, OpClass::Put, &format!("cold/{i}")), 0);
+        }
+        for d in 1..60 {
+            for i in 0..50 {
+                t.observe(&ev(base + d * day, OpClass::Get, &format!("hot/{i}")), 0);
+            }
+        }
+        t.refresh(base + 60 * day, |_, _, p| (0.0, p));
+        let hot = t.cat.read_back_probability[t.row("b", "hot/0").unwrap()];
+        let cold = t.cat.read_back_probability[t.row("b", "cold/0").unwrap()];
+        assert!(hot > 0.9, "hot {hot}");
+        assert!(cold < 0.2, "cold {cold}");
+        assert!(t.cat.read_back_cost_per_month[t.row("b", "cold/0").unwrap()] == f64::from(cold));
+    }
+
+    #[test]
+    fn writes_put_objects_back_on_the_hot_tier_and_deletes_end_them() {
+        let mut t = ObjectTable::new(&["hot".into(), "cold".into()]);
+        let r = match t.observe(&ev(100, OpClass::Put, "k"), 0) {
+            Touch::Write {
+                row,
+                previous: None,
+            } => row,
+            other => panic!("{other:?}"),
+        };
+        t.set_tier(r, 1, 200);
+        assert_eq!(
+            t.observe(&ev(300, OpClass::Put, "k"), 0),
+            Touch::Write {
+                row: r,
+                previous: Some((1, 200))
+            }
+        );
+        assert_eq!(t.cat.tier[r], 0);
+        assert_eq!(
+            t.observe(&ev(400, OpClass::Delete, "k"), 0),
+            Touch::Delete {
+                row: r,
+                tier: 0,
+                since: 300
+            }
+        );
+        assert_eq!(t.live_count(), 0);
+        assert_eq!(t.observe(&ev(500, OpClass::Delete, "k"), 0), Touch::None);
+    }
+}

@@ -1,0 +1,188 @@
+//! Planner tests: guardrails, freezes, bucket-level actions, determinism.
+
+use std::sync::Arc;
+
+use models::{AccessEvent, OpClass};
+
+use super::*;
+use crate::config::Config;
+
+const DAY: i64 = 86_400;
+const T0: i64 = 20_000 * DAY;
+
+fn planner(policy: &str) -> Planner {
+    let config = Config::embedded();
+    let loaded = policies::load_from_strs(&[("p.toml", policy)], &config.tier_specs())
+        .unwrap_or_else(|d| panic!("{}", d[0]));
+    Planner::new(
+        Arc::new(loaded.policy),
+        CostModel::from_config(&config),
+        config.planner.clone(),
+        "test",
+        1,
+    )
+}
+
+fn ev(t: i64, op: OpClass, key: &str, size: u64) -> AccessEvent {
+    AccessEvent {
+        time_us: t * 1_000_000,
+        op,
+        operation: "REST.PUT.OBJECT".into(),
+        bucket: "b".into(),
+        key: Some(key.into()),
+        status: Some(200),
+        object_size: Some(size),
+        ..AccessEvent::default()
+    }
+}
+
+const COLD: &str = r#"
+[[rule]]
+id = "cold"
+scope = { bucket = "*" }
+when = "tier == 'onprem' and days_since_last_access > 7d"
+action = { kind = "move", to = "cloud" }
+"#;
+
+#[test]
+fn idle_objects_move_once_and_the_decision_explains_itself() {
+    let mut p = planner(COLD);
+    p.objects.observe(&ev(T0, OpClass::Put, "old", 1 << 30), 0);
+    p.objects
+        .observe(&ev(T0 + 6 * DAY, OpClass::Put, "new", 1 << 20), 0);
+    let plan = p.plan(T0 + 8 * DAY);
+    assert_eq!(plan.moves.len(), 1, "{:?}", plan.decisions);
+    let d = &plan.decisions[plan.moves[0].decision];
+    assert_eq!(
+        (d.key.as_deref(), d.to.as_deref()),
+        (Some("old"), Some("cloud"))
+    );
+    assert_eq!(d.state, State::Planned);
+    assert!(
+        d.reason.contains("days_since_last_access > 7d (8d)"),
+        "{}",
+        d.reason
+    );
+    assert_eq!(d.undo.as_deref(), Some("tierd move b/old --to onprem"));
+    let cost = d.cost.as_ref().unwrap();
+    assert!(cost.storage_saved_per_month.unwrap() > 0.0);
+    p.moved(plan.moves[0].row, plan.moves[0].to, T0 + 8 * DAY);
+    // Next pass: the object is on the cloud tier, nothing more to do.
+    assert!(p.plan(T0 + 9 * DAY).moves.is_empty());
+}
+
+#[test]
+fn residency_keeps_a_fresh_arrival_in_place() {
+    let policy = format!(
+        "{COLD}\n[[rule]]\nid = \"back\"\nscope = {{ bucket = \"*\" }}\nwhen = \"tier == 'cloud'\"\naction = {{ kind = \"move\", to = \"onprem\" }}\n"
+    );
+    let mut p = planner(&policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    let plan = p.plan(T0 + 8 * DAY);
+    p.moved(plan.moves[0].row, plan.moves[0].to, T0 + 8 * DAY);
+    // The cloud tier's 90-day minimum (its default residency) holds the object there.
+    let plan = p.plan(T0 + 9 * DAY);
+    assert!(plan.moves.is_empty());
+    assert_eq!(plan.deferred.residency, 1);
+    assert_eq!(p.plan(T0 + 99 * DAY).moves.len(), 1);
+}
+
+#[test]
+fn budgets_cap_a_pass_and_the_biggest_savings_go_first() {
+    let policy = format!("{COLD}\n[guardrails]\nmax_objects_per_hour = 2\n");
+    let mut p = planner(&policy);
+    for (i, size) in [10u64, 30, 20, 5].iter().enumerate() {
+        p.objects
+            .observe(&ev(T0, OpClass::Put, &format!("k{i}"), *size << 20), 0);
+    }
+    let plan = p.plan(T0 + 8 * DAY);
+    let keys: Vec<_> = plan
+        .decisions
+        .iter()
+        .filter_map(|d| d.key.clone())
+        .collect();
+    assert_eq!(keys, vec!["k1", "k2"]);
+    assert_eq!(plan.deferred.budget, 2);
+    // The next hour has a fresh budget.
+    for m in &plan.moves {
+        p.moved(m.row, m.to, T0 + 8 * DAY);
+    }
+    assert_eq!(p.plan(T0 + 8 * DAY + 3600).moves.len(), 2);
+}
+
+#[test]
+fn a_freeze_opens_once_blocks_moves_and_is_lifted_by_an_operator() {
+    let policy = format!(
+        "{COLD}\n[[rule]]\nid = \"stop\"\nscope = {{ bucket = \"b\", prefix = \"x/\" }}\nwhen = \"true\"\naction = \"freeze\"\npriority = 10\n"
+    );
+    let mut p = planner(&policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "x/1", 1000), 0);
+    p.objects.observe(&ev(T0, OpClass::Put, "y/1", 1000), 0);
+    let plan = p.plan(T0 + 8 * DAY);
+    let actions: Vec<_> = plan
+        .decisions
+        .iter()
+        .map(|d| (d.action, d.key.clone()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![(Action::Freeze, None), (Action::Move, Some("y/1".into()))]
+    );
+    assert_eq!(
+        plan.decisions[0].undo.as_deref(),
+        Some("tierd unfreeze b --prefix x/")
+    );
+    assert!(p.frozen("b", "x/1").is_some() && p.frozen("b", "y/1").is_none());
+    // A move not reported back yet is not planned again.
+    assert!(p.plan(T0 + 8 * DAY + 60).decisions.is_empty());
+    p.moved(plan.moves[0].row, plan.moves[0].to, T0 + 8 * DAY);
+    // Open already: no second freeze decision.
+    assert!(p.plan(T0 + 9 * DAY).decisions.is_empty());
+    assert!(p.lift_freeze("b", "x/").is_some());
+}
+
+#[test]
+fn snapshots_and_alerts_are_per_bucket_and_respect_cooldowns() {
+    let policy = r#"
+[[rule]]
+id = "snap"
+scope = { bucket = "*" }
+when = "true"
+action = { kind = "snapshot", to = "vault" }
+cooldown = "6h"
+"#;
+    let mut p = planner(policy);
+    for i in 0..5 {
+        p.objects
+            .observe(&ev(T0, OpClass::Put, &format!("k{i}"), 100), 0);
+    }
+    let plan = p.plan(T0 + 60);
+    assert_eq!(plan.snapshots.len(), 1);
+    assert_eq!(
+        (plan.snapshots[0].objects, plan.snapshots[0].bytes),
+        (5, 500)
+    );
+    assert!(p.plan(T0 + 3600).snapshots.is_empty(), "cooldown");
+    assert_eq!(p.plan(T0 + 7 * 3600).snapshots.len(), 1);
+}
+
+#[test]
+fn the_same_inputs_give_the_same_decisions() {
+    let run = || {
+        let mut p = planner(COLD);
+        for i in 0..50 {
+            p.objects.observe(
+                &ev(
+                    T0 + i,
+                    OpClass::Put,
+                    &format!("k{}", i % 17),
+                    1000 + i as u64,
+                ),
+                0,
+            );
+        }
+        let plan = p.plan(T0 + 30 * DAY);
+        serde_json::to_string(&plan.decisions).unwrap()
+    };
+    assert_eq!(run(), run());
+}

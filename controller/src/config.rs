@@ -117,6 +117,8 @@ struct RawSimulate {
     baseline_idle_days: Option<u32>,
     #[serde(default)]
     lateness: Option<Spanned<String>>,
+    #[serde(default)]
+    score_every: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -252,6 +254,9 @@ pub struct SimulateSettings {
     pub baseline_idle_days: u32,
     /// How late (seconds) an event may arrive behind the newest one and still be replayed in order.
     pub lateness_secs: u64,
+    /// How often (event time) the replay scores the windows it has collected: like the service,
+    /// which scores what each ingest pass brought. A multiple of the model's window.
+    pub score_every_secs: u64,
 }
 
 impl Default for SimulateSettings {
@@ -259,6 +264,7 @@ impl Default for SimulateSettings {
         SimulateSettings {
             baseline_idle_days: 30,
             lateness_secs: 3600,
+            score_every_secs: 900,
         }
     }
 }
@@ -547,6 +553,11 @@ impl Config {
                 simulate.baseline_idle_days = d.max(1);
             }
             simulate.lateness_secs = dur("simulate.lateness", &s.lateness, simulate.lateness_secs);
+            simulate.score_every_secs = dur(
+                "simulate.score_every",
+                &s.score_every,
+                simulate.score_every_secs,
+            );
         }
         diags.append(&mut dur_diags);
         let currency = raw

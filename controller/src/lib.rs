@@ -30,5 +30,7 @@ pub mod executor;
 pub mod ingest;
 pub mod journal;
 pub mod planner;
+pub mod policy;
+pub mod simulate;
 pub mod snapshot;
 pub mod tier;

@@ -5,6 +5,7 @@ pub mod common;
 pub mod decisions;
 pub mod ingest;
 pub mod moves;
+pub mod simulate;
 pub mod snapshot;
 pub mod train;
 
@@ -40,6 +41,8 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Query decisions (from the journal or a decision-log file) as a table or JSON lines.
     Decisions(decisions::DecisionsArgs),
+    /// Replay past logs through a policy: what it would have done, why, and at what cost.
+    Simulate(simulate::SimulateArgs),
 }
 
 /// Runs the parsed command line.
@@ -57,5 +60,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Snapshot(a) => snapshot::run(a),
         Command::Train(a) => train::run(a),
         Command::Decisions(a) => decisions::run(a),
+        Command::Simulate(a) => simulate::run(a),
     }
 }

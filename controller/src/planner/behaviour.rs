@@ -103,6 +103,13 @@ impl Behaviour {
         }
     }
 
+    /// Names the model in the anomalies cited from now on.
+    pub fn set_model_name(&mut self, name: &str) {
+        if self.model_name != name {
+            self.model_name = name.to_string();
+        }
+    }
+
     /// Takes one window's score (window length `window_secs`); returns an incident that opened.
     pub fn observe(&mut self, s: &SubjectScore, window_secs: i64) -> Option<IncidentChange> {
         let bucket = s.subject.bucket.as_deref()?;

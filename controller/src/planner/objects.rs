@@ -185,13 +185,13 @@ fn index_key(bucket: &str, key: &str) -> String {
 /// What an event did to the table, for the strategies that account for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Touch {
-    /// A read of a known object (row).
-    Read(usize),
-    /// A write: the object is (again) on the hot tier; `previous` is its tier and arrival time
-    /// before the write, if it existed.
+    /// A read; `new` when the object was not known (or deleted) before: it now is on the hot tier.
+    Read { row: usize, new: bool },
+    /// A write: the object is (again) on the hot tier; `previous` is its tier, arrival time and
+    /// size before the write, if it existed.
     Write {
         row: usize,
-        previous: Option<(u8, i64)>,
+        previous: Option<(u8, i64, u64)>,
     },
     /// A delete of a known object; its tier and arrival time.
     Delete { row: usize, tier: u8, since: i64 },
@@ -326,10 +326,10 @@ impl ObjectTable {
             .unwrap_or(0);
         match e.op {
             OpClass::Get | OpClass::CopySource => {
-                let row = match self.row(bucket, key) {
-                    Some(r) if self.live[r] => r,
+                let (row, new) = match self.row(bucket, key) {
+                    Some(r) if self.live[r] => (r, false),
                     // An object read before tierd saw it written: it existed; learn it now.
-                    _ => self.insert(bucket, key, hot, size, t),
+                    _ => (self.insert(bucket, key, hot, size, t), true),
                 };
                 self.end_gap(row, t, true);
                 self.counts[row].bump(t, true);
@@ -337,7 +337,7 @@ impl ObjectTable {
                 if size > 0 && self.cat.size[row] == 0 {
                     self.cat.size[row] = size;
                 }
-                Touch::Read(row)
+                Touch::Read { row, new }
             }
             OpClass::Put | OpClass::CopyDest | OpClass::Multipart => {
                 if e.op == OpClass::Multipart && !is_upload_completion(&e.operation) {
@@ -346,7 +346,7 @@ impl ObjectTable {
                 let previous = self
                     .row(bucket, key)
                     .filter(|&r| self.live[r])
-                    .map(|r| (self.cat.tier[r], self.cat.tier_since[r]));
+                    .map(|r| (self.cat.tier[r], self.cat.tier_since[r], self.cat.size[r]));
                 let row = match self.row(bucket, key) {
                     Some(r) if self.live[r] => {
                         self.end_gap(r, t, false);

@@ -1,0 +1,242 @@
+//! `tierd simulate`: what a policy would have done over past logs, why, and at what cost against
+//! the fixed-rule baselines and an offline oracle.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::cli::common::{load_config, runtime};
+use crate::cli::ingest::{FormatArg, parse_format};
+use crate::ingest::IngestOptions;
+use crate::simulate::{self, Progress, SimOptions, SimReport};
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// The main configuration file (tiers, prices, policies, planner and model settings).
+    /// Default: the embedded defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Log files, folders, globs or object-store URLs to replay (default: the configuration's
+    /// ingest sources).
+    #[arg(long = "logs", num_args = 1.., value_name = "PATH")]
+    pub logs: Vec<String>,
+    /// The log format, or auto to detect it per file.
+    #[arg(long, default_value = "auto", value_parser = parse_format)]
+    pub format: FormatArg,
+    /// Policy files to simulate instead of the configuration's.
+    #[arg(long = "policy", num_args = 1.., value_name = "FILE")]
+    pub policy: Vec<String>,
+    /// Replay events from this time (YYYY-MM-DD or RFC 3339, UTC).
+    #[arg(long, value_parser = parse_time)]
+    pub from: Option<i64>,
+    /// Replay events before this time.
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<i64>,
+    /// Write every decision as a JSON line here (`-` for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the summary as one JSON object instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_time(s: &str) -> Result<i64, String> {
+    policies::facts::parse_utc(s)
+        .ok_or_else(|| format!("{s:?} is not a UTC time; write 2026-11-01 or 2026-11-01T12:00:00Z"))
+}
+
+/// Runs the simulation.
+///
+/// # Errors
+/// Invalid configuration or policy (with every located diagnostic), unreadable logs or output.
+pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(args.config.as_deref())?;
+    let loaded = crate::policy::load(&config, &args.policy).map_err(|d| {
+        let text: Vec<String> = d.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("the policy is not valid:\n{}", text.join("\n"))
+    })?;
+    let sources = if args.logs.is_empty() {
+        config.ingest_sources.clone()
+    } else {
+        args.logs.clone()
+    };
+    let opts = SimOptions {
+        sources,
+        ingest: IngestOptions {
+            format: args.format.0.or(config.ingest_format),
+            ..IngestOptions::default()
+        },
+        from: args.from,
+        until: args.until,
+    };
+    let rt = runtime()?;
+    let mut sink: Box<dyn Write> = match &args.out {
+        Some(p) if p.as_os_str() == "-" => Box::new(std::io::BufWriter::new(std::io::stdout())),
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => Box::new(std::io::sink()),
+    };
+    let show = std::io::stderr().is_terminal() && !args.json && std::env::var_os("CI").is_none();
+    let mut progress = |p: &Progress| {
+        if show {
+            eprint!(
+                "\rsimulating: {} events, up to {}, {} decisions   ",
+                p.events,
+                policies::facts::format_utc(p.event_time),
+                p.decisions
+            );
+        }
+    };
+    let report = simulate::simulate(
+        &config,
+        Arc::new(loaded.policy),
+        &opts,
+        rt.handle(),
+        &mut sink,
+        &mut progress,
+    )?;
+    sink.flush().context("writing the decisions")?;
+    if show {
+        eprintln!();
+    }
+    let to_stdout = args.out.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let mut out: Box<dyn Write> = if to_stdout {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    };
+    if args.json {
+        serde_json::to_writer(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        print_summary(&report, &mut out)?;
+    }
+    for b in report.ingest.bad_lines_shown.iter() {
+        eprintln!("bad line: {b}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The terminal summary: what was replayed, the decisions, and the cost table.
+///
+/// # Errors
+/// Output errors.
+pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> {
+    let fmt = policies::facts::format_utc;
+    writeln!(
+        out,
+        "replayed {} events ({} late, {} outside the time range, {} bad lines) from {} to {}; {} objects",
+        r.events,
+        r.late_events,
+        r.filtered_events,
+        r.bad_lines,
+        fmt(r.from),
+        fmt(r.until),
+        r.objects
+    )?;
+    writeln!(
+        out,
+        "model: {}; incidents opened: {}",
+        r.model, r.incidents_opened
+    )?;
+    let by: Vec<String> = r
+        .decisions_by_action
+        .iter()
+        .map(|(a, n)| format!("{n} {a}"))
+        .collect();
+    writeln!(
+        out,
+        "decisions: {} ({})",
+        r.decisions,
+        if by.is_empty() {
+            "none".into()
+        } else {
+            by.join(", ")
+        }
+    )?;
+    let d = &r.deferred;
+    writeln!(
+        out,
+        "moves held back by guardrails (per pass): frozen {}, minimum residency {}, cooldown {}, blackout {}, budget {}, per-pass limit {}",
+        d.frozen, d.residency, d.cooldown, d.blackout, d.budget, d.cycle_limit
+    )?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{:<44} {:>11} {:>10} {:>10} {:>9} {:>9} {:>11} {:>7} {:>7} {:>6} {:>5} {:>5} {:>5}",
+        format!("strategy ({})", r.currency),
+        "storage",
+        "retrieval",
+        "egress",
+        "requests",
+        "early del",
+        "total",
+        "moves",
+        "recalls",
+        "ping",
+        "snap",
+        "frz",
+        "alert"
+    )?;
+    for s in &r.summaries {
+        let c = &s.ledger.charges;
+        let l = &s.ledger;
+        writeln!(
+            out,
+            "{:<44} {:>11.2} {:>10.2} {:>10.2} {:>9.2} {:>9.2} {:>11.2} {:>7} {:>7} {:>6} {:>5} {:>5} {:>5}",
+            s.strategy,
+            c.storage,
+            c.retrieval,
+            c.egress,
+            c.requests,
+            c.early_deletion,
+            s.total,
+            l.moves,
+            l.recalls,
+            l.ping_pongs,
+            l.snapshots,
+            l.freezes,
+            l.alerts
+        )?;
+    }
+    writeln!(
+        out,
+        "{:<44} {:>11} {:>10} {:>10} {:>9} {:>9} {:>11.2}",
+        "offline oracle (perfect knowledge)", "", "", "", "", "", r.oracle_total
+    )?;
+    writeln!(
+        out,
+        "protection (vault copies of {} snapshots, {} bytes), not in the totals above: {:.2}",
+        r.summaries.first().map_or(0, |s| s.ledger.snapshots),
+        r.vault_bytes,
+        r.protection
+    )?;
+    if let Some(policy) = r.summaries.first() {
+        let best = r.summaries[1..]
+            .iter()
+            .min_by(|a, b| a.total.total_cmp(&b.total));
+        if let Some(best) = best {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "policy vs best baseline ({}): {:+.1}%; policy vs oracle: {:+.1}%",
+                best.strategy,
+                pct(policy.total, best.total),
+                pct(policy.total, r.oracle_total)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn pct(a: f64, b: f64) -> f64 {
+    if b.abs() < 1e-12 {
+        0.0
+    } else {
+        (a - b) / b * 100.0
+    }
+}

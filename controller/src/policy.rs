@@ -1,0 +1,122 @@
+//! Loading the policy set the configuration names: files, globs and the bundled default policy,
+//! all validated together (all-or-nothing, so a bad reload keeps the last good set).
+
+use std::path::PathBuf;
+
+use policies::{Diagnostic, Loaded};
+
+use crate::config::{BUILTIN_POLICY, BUILTIN_POLICY_TEXT, Config};
+
+/// Expands the configuration's policy entries into `(path, text)` sources.
+fn sources(entries: &[String], at: &std::path::Path) -> (Vec<(PathBuf, String)>, Vec<Diagnostic>) {
+    let mut out = Vec::new();
+    let mut diags = Vec::new();
+    for pattern in entries {
+        if pattern == BUILTIN_POLICY {
+            out.push((
+                PathBuf::from(BUILTIN_POLICY),
+                BUILTIN_POLICY_TEXT.to_string(),
+            ));
+            continue;
+        }
+        let files: Vec<PathBuf> = match glob::glob(pattern) {
+            Ok(paths) => paths.filter_map(Result::ok).collect(),
+            Err(e) => {
+                diags.push(Diagnostic::error(
+                    at,
+                    (1, 1),
+                    format!("policies.files: \"{pattern}\" is not a valid glob: {e}"),
+                ));
+                continue;
+            }
+        };
+        let files = if files.is_empty() && !pattern.contains(['*', '?', '[']) {
+            vec![PathBuf::from(pattern)]
+        } else {
+            files
+        };
+        if files.is_empty() {
+            diags.push(Diagnostic::error(
+                at,
+                (1, 1),
+                format!("policies.files: \"{pattern}\" matches no file"),
+            ));
+        }
+        for f in files {
+            match std::fs::read_to_string(&f) {
+                Ok(text) => out.push((f, text)),
+                Err(e) => diags.push(Diagnostic::error(
+                    &f,
+                    (1, 1),
+                    format!("cannot read policy file: {e}"),
+                )),
+            }
+        }
+    }
+    (out, diags)
+}
+
+/// Loads and validates the policy set of `config` (`extra` files replace the configured ones
+/// when given).
+///
+/// # Errors
+/// Every diagnostic, when any file cannot be read or any error is found; an empty policy set.
+pub fn load(config: &Config, extra: &[String]) -> Result<Loaded, Vec<Diagnostic>> {
+    let at = config
+        .path
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("<embedded>"));
+    let entries = if extra.is_empty() {
+        &config.policy_files
+    } else {
+        extra
+    };
+    if entries.is_empty() {
+        return Err(vec![Diagnostic::error(
+            &at,
+            (1, 1),
+            "no policy files: add [policies] files = [\"policies/*.toml\"] (or \"builtin:default\") to the configuration",
+        )]);
+    }
+    let (srcs, mut diags) = sources(entries, &at);
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let borrowed: Vec<(String, &str)> = srcs
+        .iter()
+        .map(|(p, t)| (p.display().to_string(), t.as_str()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = borrowed.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+    policies::load_from_strs(&pairs, &config.tier_specs()).map_err(|mut d| {
+        diags.append(&mut d);
+        diags
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_policy_loads_on_the_embedded_tiers_and_its_tests_pass() {
+        let loaded = load(&Config::embedded(), &[]).unwrap_or_else(|d| panic!("{}", d[0]));
+        assert!(loaded.policy.rules.len() >= 5);
+        let outcomes = policies::run_tests(&loaded);
+        assert!(!outcomes.is_empty());
+        for o in outcomes {
+            assert!(o.passed, "{o}");
+        }
+    }
+
+    #[test]
+    fn a_missing_file_is_a_located_error() {
+        let err = load(&Config::embedded(), &["/nonexistent/p.toml".into()]).unwrap_err();
+        assert!(
+            err[0]
+                .to_string()
+                .starts_with("/nonexistent/p.toml:1:1: error: cannot read policy file"),
+            "{}",
+            err[0]
+        );
+    }
+}

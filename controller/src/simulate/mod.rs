@@ -1,0 +1,640 @@
+//! `tierd simulate`: replays access logs in event time through the planner `tierd run` uses,
+//! with a dry-run executor, and prices what the policy would have done against fixed-rule
+//! baselines and an offline oracle on the same trace.
+//!
+//! # The replay
+//! Events from ingest pass through a reorder buffer (events up to `simulate.lateness` behind the
+//! newest are put back in time order; later ones are replayed at the current time and counted as
+//! late). The clock is the events' time: at each window boundary the window's events are scored
+//! (after learning the model from the first `model.learning_days`, unless a trained model is
+//! given), and an incident that opens triggers a planning pass at once; a planning pass also runs
+//! every `planner.interval`. Moves are applied at once (dry run); every strategy is charged for
+//! the same client reads and writes wherever it keeps the object.
+//!
+//! # Guarantees
+//! The same logs, configuration, policy and options give byte-for-byte the same decisions and
+//! summary: no wall clock, no unseeded randomness, ordered maps only where order shows.
+//!
+//! # Layout
+//! - [`strategies`]: the baselines and the oracle.
+//! - [`model`]: learning, then scoring, the behaviour model on the replayed windows.
+
+pub mod model;
+pub mod strategies;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use std::io::Write;
+use std::sync::Arc;
+
+use models::AccessEvent;
+use policies::PolicySet;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::cost::{CostModel, Ledger};
+use crate::decision::{Action, Decision};
+use crate::ingest::{self, IngestOptions, IngestReport};
+use crate::planner::behaviour::IncidentChange;
+use crate::planner::objects::Touch;
+use crate::planner::{Deferred, Plan, Planner};
+use model::ModelState;
+use strategies::{Baseline, Meter, Oracle};
+
+/// What to replay.
+#[derive(Debug, Clone, Default)]
+pub struct SimOptions {
+    pub sources: Vec<String>,
+    pub ingest: IngestOptions,
+    /// Replay events at or after this time (unix seconds).
+    pub from: Option<i64>,
+    /// Replay events before this time.
+    pub until: Option<i64>,
+}
+
+/// Progress, for a progress bar.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Progress {
+    pub events: u64,
+    pub event_time: i64,
+    pub decisions: u64,
+}
+
+/// One strategy's totals.
+#[derive(Debug, Clone, Serialize)]
+pub struct StrategySummary {
+    pub strategy: String,
+    pub ledger: Ledger,
+    pub total: f64,
+}
+
+/// A point of a daily series.
+#[derive(Debug, Clone, Serialize)]
+pub struct DayPoint {
+    /// Unix seconds of 00:00 UTC of the day that ends at this point.
+    pub day: i64,
+    /// Cumulative cost per strategy (in `summaries` order, without the oracle).
+    pub cost: Vec<f64>,
+    /// Bytes per tier under the policy (configuration order).
+    pub bytes: Vec<i128>,
+    pub moves_out: u64,
+    pub recalls: u64,
+    pub snapshots: u64,
+}
+
+/// A protective event for the timeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Marker {
+    pub at: i64,
+    pub subject: String,
+    pub kind: String,
+    pub label: String,
+}
+
+/// Everything a simulation found.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimReport {
+    pub events: u64,
+    /// Events replayed later than the reorder window allowed.
+    pub late_events: u64,
+    /// Events outside --from/--until.
+    pub filtered_events: u64,
+    pub bad_lines: u64,
+    pub from: i64,
+    pub until: i64,
+    pub objects: u64,
+    pub decisions: u64,
+    pub decisions_by_action: BTreeMap<String, u64>,
+    pub deferred: Deferred,
+    pub currency: String,
+    /// The policy first, then the baselines.
+    pub summaries: Vec<StrategySummary>,
+    pub oracle_total: f64,
+    /// What the vault's snapshot copies cost (not in the strategies' totals: baselines do not
+    /// protect anything, so placement is compared on placement alone).
+    pub protection: f64,
+    /// Bytes the snapshots copied into the vault.
+    pub vault_bytes: u64,
+    pub incidents_opened: u64,
+    pub model: String,
+    pub days: Vec<DayPoint>,
+    pub markers: Vec<Marker>,
+    /// Per bucket subject: (window end, score), and the threshold.
+    pub anomaly: Vec<(String, f64, Vec<(i64, f64)>)>,
+    /// The first protective decisions and a sample of moves, for the report.
+    pub sample: Vec<Decision>,
+    #[serde(skip)]
+    pub ingest: IngestReport,
+}
+
+/// Decisions kept for the report.
+const SAMPLE_DECISIONS: usize = 300;
+
+struct Sim<'a> {
+    cost: CostModel,
+    planner: Planner,
+    model: ModelState,
+    /// How often the accumulated events are scored (a multiple of the model's window).
+    window_secs: i64,
+    /// The model's window, for the behaviour's hold times.
+    model_window: i64,
+    interval: i64,
+    out: &'a mut dyn Write,
+    // clock
+    started: bool,
+    now: i64,
+    first: i64,
+    window_start: i64,
+    window: Vec<AccessEvent>,
+    next_tick: i64,
+    next_day: i64,
+    // strategies
+    ledger: Ledger,
+    meter: Meter,
+    /// The vault's snapshot copies: protection, priced apart from placement.
+    vault_meter: Meter,
+    protection: Ledger,
+    baselines: Vec<Baseline>,
+    oracle: Oracle,
+    snapshot_marks: BTreeMap<(String, String), i64>,
+    // results
+    report: SimReport,
+    day_counts: (u64, u64, u64),
+    progress: &'a mut dyn FnMut(&Progress),
+}
+
+impl Sim<'_> {
+    fn start(&mut self, t: i64) {
+        self.started = true;
+        self.now = t;
+        self.first = t;
+        self.window_start = t - t.rem_euclid(self.window_secs);
+        self.next_tick = t - t.rem_euclid(self.interval) + self.interval;
+        self.next_day = t - t.rem_euclid(86_400) + 86_400;
+        let tiers = self.cost.tiers.len();
+        self.meter = Meter::new(tiers, t);
+        self.vault_meter = Meter::new(tiers, t);
+        for b in &mut self.baselines {
+            b.meter = Meter::new(tiers, t);
+        }
+    }
+
+    /// Moves the clock to `t`, running every window close, planning pass and day boundary on the way.
+    fn advance(&mut self, t: i64) -> Result<(), String> {
+        loop {
+            let window_end = self.window_start + self.window_secs;
+            let next = window_end.min(self.next_tick).min(self.next_day);
+            if next > t {
+                break;
+            }
+            self.now = next;
+            if next == window_end {
+                self.close_window(window_end)?;
+                self.window_start = window_end;
+            }
+            if next == self.next_tick {
+                self.plan(next)?;
+                self.next_tick += self.interval;
+            }
+            if next == self.next_day {
+                self.day_point(next - 86_400);
+                self.next_day += 86_400;
+            }
+        }
+        self.now = self.now.max(t);
+        Ok(())
+    }
+
+    fn close_window(&mut self, end: i64) -> Result<(), String> {
+        let events = std::mem::take(&mut self.window);
+        let scores = self.model.window(&events).map_err(|e| e.to_string())?;
+        if !scores.is_empty() {
+            self.planner
+                .behaviour
+                .set_model_name(&self.model.describe());
+        }
+        let mut opened = false;
+        for s in &scores {
+            if s.subject.kind == models::features::SubjectKind::Bucket {
+                let name = s.subject.to_string();
+                let at = s.window_start_us.div_euclid(1_000_000) + self.model_window;
+                let point = (at, crate::planner::behaviour::round4(s.score));
+                match self.report.anomaly.iter_mut().find(|a| a.0 == name) {
+                    Some(a) => a.2.push(point),
+                    None => self.report.anomaly.push((name, s.threshold, vec![point])),
+                }
+            }
+            if let Some(IncidentChange::Opened {
+                bucket,
+                at,
+                anomaly,
+            }) = self.planner.behaviour.observe(s, self.model_window)
+            {
+                opened = true;
+                self.report.incidents_opened += 1;
+                self.report.markers.push(Marker {
+                    at,
+                    subject: format!("bucket:{bucket}"),
+                    kind: "incident-open".into(),
+                    label: format!(
+                        "incident opened: {} scored {:.2} (threshold {:.2})",
+                        anomaly.subject, anomaly.score, anomaly.threshold
+                    ),
+                });
+            }
+        }
+        if opened {
+            // Protection does not wait for the next pass.
+            self.plan(end)?;
+        }
+        Ok(())
+    }
+
+    fn plan(&mut self, t: i64) -> Result<(), String> {
+        self.meter.advance(&self.cost, &mut self.ledger, t);
+        self.vault_meter
+            .advance(&self.cost, &mut self.protection, t);
+        for b in &mut self.baselines {
+            b.tick(&self.cost, t);
+        }
+        let plan = self.planner.plan(t);
+        self.apply(plan, t)
+    }
+
+    fn apply(&mut self, plan: Plan, t: i64) -> Result<(), String> {
+        for c in &plan.incidents {
+            if let IncidentChange::Closed { bucket, at, .. } = c {
+                self.report.markers.push(Marker {
+                    at: *at,
+                    subject: format!("bucket:{bucket}"),
+                    kind: "incident-close".into(),
+                    label: "incident closed (quiet)".into(),
+                });
+            }
+        }
+        let d = &mut self.report.deferred;
+        d.frozen += plan.deferred.frozen;
+        d.residency += plan.deferred.residency;
+        d.cooldown += plan.deferred.cooldown;
+        d.blackout += plan.deferred.blackout;
+        d.budget += plan.deferred.budget;
+        d.cycle_limit += plan.deferred.cycle_limit;
+        for m in &plan.moves {
+            let on_tier = t - self.planner.objects.cat.tier_since[m.row];
+            let (recalls, moves) = (self.ledger.recalls, self.ledger.moves);
+            self.ledger.moved(
+                &self.cost,
+                usize::from(m.from),
+                usize::from(m.to),
+                m.bytes,
+                on_tier,
+            );
+            self.day_counts.0 += self.ledger.moves - moves;
+            self.day_counts.1 += self.ledger.recalls - recalls;
+            self.meter.remove(m.from, m.bytes);
+            self.meter.add(m.to, m.bytes);
+            self.planner.moved(m.row, m.to, t);
+        }
+        for s in &plan.snapshots {
+            // Incremental: the first snapshot of a scope copies everything, later ones what changed.
+            let since = self
+                .snapshot_marks
+                .insert((s.bucket.clone(), s.prefix.clone()), t);
+            let o = &self.planner.objects;
+            let bytes: u64 = (0..o.len())
+                .filter(|&r| {
+                    o.live[r]
+                        && o.bucket_of(r) == s.bucket
+                        && o.key_of(r).starts_with(&s.prefix)
+                        && since.is_none_or(|m| o.cat.created[r] > m)
+                })
+                .map(|r| o.cat.size[r])
+                .sum();
+            self.vault_meter.add(s.to, bytes);
+            self.ledger.snapshots += 1;
+            self.day_counts.2 += 1;
+        }
+        for d in &plan.decisions {
+            match d.action {
+                Action::Freeze => self.ledger.freezes += 1,
+                Action::Alert => self.ledger.alerts += 1,
+                _ => {}
+            }
+            if !matches!(d.action, Action::Move) {
+                self.report.markers.push(Marker {
+                    at: t,
+                    subject: format!("bucket:{}", d.bucket.as_deref().unwrap_or("")),
+                    kind: d.action.as_str().to_string(),
+                    label: d.reason.clone(),
+                });
+            }
+            let keep = !matches!(d.action, Action::Move)
+                || self
+                    .report
+                    .sample
+                    .iter()
+                    .filter(|s| s.action == Action::Move)
+                    .count()
+                    < 100;
+            if keep && self.report.sample.len() < SAMPLE_DECISIONS {
+                self.report.sample.push(d.clone());
+            }
+            *self
+                .report
+                .decisions_by_action
+                .entry(d.action.as_str().to_string())
+                .or_default() += 1;
+            serde_json::to_writer(&mut *self.out, d).map_err(|e| e.to_string())?;
+            self.out.write_all(b"\n").map_err(|e| e.to_string())?;
+        }
+        self.report.decisions += plan.decisions.len() as u64;
+        Ok(())
+    }
+
+    fn day_point(&mut self, day: i64) {
+        let end = day + 86_400;
+        self.meter.advance(&self.cost, &mut self.ledger, end);
+        let mut cost = vec![self.ledger.charges.total()];
+        for b in &mut self.baselines {
+            b.meter.advance(&self.cost, &mut b.ledger, end);
+            cost.push(b.ledger.charges.total());
+        }
+        let (moves_out, recalls, snapshots) = std::mem::take(&mut self.day_counts);
+        self.report.days.push(DayPoint {
+            day,
+            cost,
+            bytes: self.meter.bytes.clone(),
+            moves_out,
+            recalls,
+            snapshots,
+        });
+        (self.progress)(&Progress {
+            events: self.report.events,
+            event_time: end,
+            decisions: self.report.decisions,
+        });
+    }
+
+    /// One event, in time order.
+    fn event(&mut self, mut e: AccessEvent) -> Result<(), String> {
+        let mut t = e.time_us.div_euclid(1_000_000);
+        if !self.started {
+            self.start(t);
+        }
+        if t < self.now {
+            self.report.late_events += 1;
+            t = self.now;
+            e.time_us = t * 1_000_000;
+        }
+        self.advance(t)?;
+        self.report.events += 1;
+        let hot = self.planner.hot_tier();
+        let touch = self.planner.objects.observe(&e, hot);
+        let cost = &self.cost;
+        match touch {
+            Touch::Read { row, new } => {
+                let size = self.planner.objects.cat.size[row];
+                self.meter.advance(cost, &mut self.ledger, t);
+                if new {
+                    self.meter.add(hot, size);
+                } else {
+                    let tier = usize::from(self.planner.objects.cat.tier[row]);
+                    self.ledger.charges.add(&cost.read(tier, size));
+                }
+                for b in &mut self.baselines {
+                    b.read(cost, row, size, t);
+                }
+                self.oracle.read(cost, row, size, t);
+            }
+            Touch::Write { row, previous } => {
+                let size = self.planner.objects.cat.size[row];
+                self.meter.advance(cost, &mut self.ledger, t);
+                if let Some((tier, since, old)) = previous {
+                    self.meter.remove(tier, old);
+                    if tier != hot {
+                        self.ledger.charges.early_deletion +=
+                            cost.early_deletion(usize::from(tier), old, t - since);
+                    }
+                }
+                self.meter.add(hot, size);
+                self.ledger.charges.add(&cost.write(usize::from(hot)));
+                for b in &mut self.baselines {
+                    b.write(cost, row, size, t);
+                }
+                self.oracle.write(cost, row, size, t);
+            }
+            Touch::Delete { row, tier, since } => {
+                let size = self.planner.objects.cat.size[row];
+                self.meter.advance(cost, &mut self.ledger, t);
+                self.meter.remove(tier, size);
+                self.ledger.charges.early_deletion +=
+                    cost.early_deletion(usize::from(tier), size, t - since);
+                for b in &mut self.baselines {
+                    b.delete(cost, row, t);
+                }
+                self.oracle.delete(cost, row, t);
+            }
+            Touch::None => {}
+        }
+        self.window.push(e);
+        Ok(())
+    }
+
+    fn finish(mut self, until: i64) -> Result<SimReport, String> {
+        if !self.started {
+            return Err("no events to replay in the given logs and time range".into());
+        }
+        let end = until.max(self.now);
+        self.advance(end)?;
+        // The last partial window and day.
+        let last_window_end = self.window_start + self.window_secs;
+        self.close_window(last_window_end.min(end.max(self.window_start)))?;
+        if self.report.days.last().is_none_or(|d| d.day + 86_400 < end) {
+            self.day_point(self.next_day - 86_400);
+        }
+        self.meter.advance(&self.cost, &mut self.ledger, end);
+        self.vault_meter
+            .advance(&self.cost, &mut self.protection, end);
+        let mut summaries = vec![StrategySummary {
+            strategy: "tierd policy".into(),
+            total: self.ledger.charges.total(),
+            ledger: self.ledger.clone(),
+        }];
+        for b in &mut self.baselines {
+            b.meter.advance(&self.cost, &mut b.ledger, end);
+            summaries.push(StrategySummary {
+                strategy: b.name.clone(),
+                total: b.ledger.charges.total(),
+                ledger: b.ledger.clone(),
+            });
+        }
+        let mut r = self.report;
+        r.summaries = summaries;
+        r.oracle_total = self.oracle.total(&self.cost, end);
+        r.protection = self.protection.charges.total();
+        r.vault_bytes = self.vault_meter.bytes.iter().sum::<i128>().max(0) as u64;
+        r.from = self.first;
+        r.until = end;
+        r.objects = self.planner.objects.live_count() as u64;
+        r.model = self.model.describe();
+        Ok(r)
+    }
+}
+
+/// Replays `opts.sources` through `policy` and writes every decision as a JSON line to `out`.
+///
+/// `rt` serves object-store log sources; `progress` is called once per simulated day.
+///
+/// # Errors
+/// A source that cannot be read, no events, a model artifact that does not load, or an output
+/// write error. Malformed lines are counted, never errors.
+pub fn simulate(
+    config: &Config,
+    policy: Arc<PolicySet>,
+    opts: &SimOptions,
+    rt: &tokio::runtime::Handle,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(&Progress),
+) -> anyhow::Result<SimReport> {
+    let cost = CostModel::from_config(config);
+    let model = ModelState::new(&config.model)?;
+    let mut planner = Planner::new(
+        policy,
+        cost.clone(),
+        config.planner.clone(),
+        &model.describe(),
+        1,
+    );
+    planner.force_dry_run = true;
+    let tiers = cost.tiers.len();
+    let idle = i64::from(config.simulate.baseline_idle_days) * 86_400;
+    let n = config.simulate.baseline_idle_days;
+    let baselines = vec![
+        Baseline::new("never move".into(), None, false, tiers, 0),
+        Baseline::new(
+            format!("move after {n} d idle"),
+            Some(idle),
+            false,
+            tiers,
+            0,
+        ),
+        Baseline::new(
+            format!("move after {n} d idle + recall on access"),
+            Some(idle),
+            true,
+            tiers,
+            0,
+        ),
+    ];
+    let mut sim = Sim {
+        cost,
+        planner,
+        window_secs: config
+            .simulate
+            .score_every_secs
+            .max(config.model.window_secs) as i64
+            / config.model.window_secs as i64
+            * config.model.window_secs as i64,
+        model_window: config.model.window_secs as i64,
+        interval: config.planner.interval_secs as i64,
+        model,
+        out,
+        started: false,
+        now: 0,
+        first: 0,
+        window_start: 0,
+        window: Vec::new(),
+        next_tick: 0,
+        next_day: 0,
+        ledger: Ledger::default(),
+        meter: Meter::default(),
+        vault_meter: Meter::default(),
+        protection: Ledger::default(),
+        baselines,
+        oracle: Oracle::default(),
+        snapshot_marks: BTreeMap::new(),
+        report: SimReport {
+            events: 0,
+            late_events: 0,
+            filtered_events: 0,
+            bad_lines: 0,
+            from: 0,
+            until: 0,
+            objects: 0,
+            decisions: 0,
+            decisions_by_action: BTreeMap::new(),
+            deferred: Deferred::default(),
+            currency: config.currency.clone(),
+            summaries: Vec::new(),
+            oracle_total: 0.0,
+            protection: 0.0,
+            vault_bytes: 0,
+            incidents_opened: 0,
+            model: String::new(),
+            days: Vec::new(),
+            markers: Vec::new(),
+            anomaly: Vec::new(),
+            sample: Vec::new(),
+            ingest: IngestReport::default(),
+        },
+        day_counts: (0, 0, 0),
+        progress,
+    };
+    let lateness_us = config.simulate.lateness_secs as i64 * 1_000_000;
+    let mut heap: BinaryHeap<Reverse<Ordered>> = BinaryHeap::new();
+    let mut seq = 0u64;
+    let mut newest = i64::MIN;
+    let (from, until) = (opts.from, opts.until);
+    let mut filtered = 0u64;
+    let mut consumer = |batch: Vec<AccessEvent>| -> Result<(), String> {
+        for e in batch {
+            let t = e.time_us.div_euclid(1_000_000);
+            if from.is_some_and(|f| t < f) || until.is_some_and(|u| t >= u) {
+                filtered += 1;
+                continue;
+            }
+            newest = newest.max(e.time_us);
+            heap.push(Reverse(Ordered(e.time_us, seq, e)));
+            seq += 1;
+        }
+        while heap
+            .peek()
+            .is_some_and(|Reverse(o)| o.0 <= newest.saturating_sub(lateness_us))
+        {
+            if let Some(Reverse(Ordered(_, _, e))) = heap.pop() {
+                sim.event(e)?;
+            }
+        }
+        Ok(())
+    };
+    let ingest_report = ingest::run(&opts.sources, &opts.ingest, rt, None, &mut consumer)?;
+    while let Some(Reverse(Ordered(_, _, e))) = heap.pop() {
+        sim.event(e).map_err(anyhow::Error::msg)?;
+    }
+    let end = until.unwrap_or(sim.now + 1);
+    let mut report = sim.finish(end).map_err(anyhow::Error::msg)?;
+    report.filtered_events = filtered;
+    report.bad_lines = ingest_report.bad_lines;
+    report.ingest = ingest_report;
+    Ok(report)
+}
+
+/// An event ordered by time, then by arrival (stable).
+struct Ordered(i64, u64, AccessEvent);
+
+impl PartialEq for Ordered {
+    fn eq(&self, o: &Self) -> bool {
+        (self.0, self.1) == (o.0, o.1)
+    }
+}
+impl Eq for Ordered {}
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ordered {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.0, self.1).cmp(&(o.0, o.1))
+    }
+}

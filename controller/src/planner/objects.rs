@@ -528,7 +528,7 @@ mod tests {
             t.observe(&ev(300, OpClass::Put, "k"), 0),
             Touch::Write {
                 row: r,
-                previous: Some((1, 200))
+                previous: Some((1, 200, 1000))
             }
         );
         assert_eq!(t.cat.tier[r], 0);

@@ -13,6 +13,8 @@
 //! - [`decision`]: the decision record, the same everywhere decisions appear.
 //! - [`executor`]: crash-safe moves (copy, verify, then delete), limits, retries, recovery.
 //! - [`snapshot`]: incremental, hash-chained snapshots into the vault; verify and restore.
+//! - [`service`]: `tierd run`, the cycle of ingest, scoring, planning and execution.
+//! - [`simulate`]: `tierd simulate`, the same planner over past logs, with costs and baselines.
 //! - [`cli`]: one module per `tierd` subcommand.
 //!
 //! # Example
@@ -31,6 +33,7 @@ pub mod ingest;
 pub mod journal;
 pub mod planner;
 pub mod policy;
+pub mod service;
 pub mod simulate;
 pub mod snapshot;
 pub mod tier;

@@ -5,6 +5,7 @@ pub mod common;
 pub mod decisions;
 pub mod ingest;
 pub mod moves;
+pub mod run;
 pub mod simulate;
 pub mod snapshot;
 pub mod train;
@@ -23,6 +24,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the service: ingest logs, score behaviour, plan and execute decisions.
+    Run(run::RunArgs),
     /// Read access logs and print what tierd sees in them.
     Ingest(ingest::IngestArgs),
     /// Validate policy files and the main configuration, and run the tests inside policy files.
@@ -51,6 +54,7 @@ pub enum Command {
 /// Whatever the subcommand reports; `main` prints it.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run(a) => run::run(a),
         Command::Ingest(a) => ingest::run(a),
         Command::Check(a) => check::run(&a),
         Command::Move(a) => moves::run_move(a),

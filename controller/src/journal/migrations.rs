@@ -72,6 +72,17 @@ const MIGRATIONS: &[&str] = &[
         bytes         INTEGER NOT NULL,
         copied_bytes  INTEGER NOT NULL
     );",
+    // 3: freezes (open while lifted_at is NULL), shared by the service and `tierd unfreeze`.
+    "CREATE TABLE freeze (
+        bucket      TEXT NOT NULL,
+        prefix      TEXT NOT NULL,   -- '' = the whole bucket
+        since       TEXT NOT NULL,   -- RFC 3339
+        decision_id TEXT NOT NULL,   -- the decision that opened it
+        rule        TEXT,
+        lifted_at   TEXT,
+        lifted_by   TEXT             -- the decision that lifted it
+    );
+    CREATE INDEX freeze_open ON freeze (bucket, prefix) WHERE lifted_at IS NULL;",
 ];
 
 /// The schema version this build writes.

@@ -7,6 +7,7 @@
 //! - [`moves`]: every step of every move, so a crash is recovered.
 //! - [`snapshots`]: every snapshot and its manifest's hash (the chain's links).
 //! - [`checkpoints`]: how far each log file or log object has been ingested.
+//! - [`freezes`]: open and lifted freezes.
 //!
 //! The file is opened in WAL mode so the CLI can read while the service writes; every write is a
 //! transaction, so a crash leaves either the old or the new state.
@@ -14,6 +15,7 @@
 pub mod catalog;
 pub mod checkpoints;
 pub mod decisions;
+pub mod freezes;
 mod migrations;
 pub mod moves;
 pub mod snapshots;

@@ -1,0 +1,517 @@
+//! `tierd run`: the service. One cycle every `service.ingest_interval`:
+//!
+//! 1. **ingest** new log lines from every source (checkpointed in the journal) and the events
+//!    the MinIO webhook received;
+//! 2. **score** them with the behaviour model (learning first when no trained model is named),
+//!    which opens and closes incidents;
+//! 3. **plan** with the same planner `tierd simulate` replays;
+//! 4. **record** every decision in the journal and the decision log, then **execute** moves
+//!    (copy, verify, delete; journalled) and snapshots, and record how each ended.
+//!
+//! Signals: SIGTERM and SIGINT stop the service after the current step, waiting at most
+//! `service.shutdown_timeout` (a move cut short is finished or undone by recovery at the next
+//! start); SIGHUP reloads the policy files (a set with errors is refused and the last good one
+//! kept) and reopens the decision log. A change to a policy file is picked up the same way.
+//!
+//! # Layout
+//! - [`decision_log`]: the JSON-lines decision log (file and/or stderr), reopenable.
+//! - [`demo`]: the embedded demo's objects.
+
+pub mod decision_log;
+pub mod demo;
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use models::AccessEvent;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::config::Config;
+use crate::cost::CostModel;
+use crate::decision::{Action, Decision, State, rfc3339};
+use crate::executor::{Executor, ExecutorConfig, MoveOutcome, MoveRequest, recover};
+use crate::ingest::{self, IngestOptions};
+use crate::journal::Journal;
+use crate::journal::freezes::FreezeRow;
+use crate::planner::{Freeze, Plan, Planner};
+use crate::simulate::model::ModelState;
+use crate::tier::Tiers;
+use decision_log::DecisionLog;
+
+/// How to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The configuration file; `None`: the embedded defaults (with the demo's objects).
+    pub config: Option<PathBuf>,
+    /// One cycle, then exit.
+    pub once: bool,
+}
+
+/// What one cycle did (printed by `--once`, counted in metrics).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CycleReport {
+    pub events: u64,
+    pub bad_lines: u64,
+    pub decisions: u64,
+    pub moves_done: u64,
+    pub moves_failed: u64,
+    pub snapshots: u64,
+    pub open_freezes: u64,
+    pub open_incidents: u64,
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Modification times of the policy files: a change triggers a reload.
+fn policy_stamp(config: &Config) -> Vec<(String, Option<SystemTime>)> {
+    config
+        .policy_files
+        .iter()
+        .flat_map(|p| {
+            glob::glob(p)
+                .map(|g| g.filter_map(Result::ok).collect::<Vec<_>>())
+                .unwrap_or_default()
+        })
+        .map(|p| {
+            let m = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
+            (p.display().to_string(), m)
+        })
+        .collect()
+}
+
+/// The service's state between cycles.
+#[allow(missing_debug_implementations)]
+pub struct Service {
+    pub config: Config,
+    pub executor: Arc<Executor>,
+    pub planner: Planner,
+    pub model: ModelState,
+    pub log: DecisionLog,
+    /// Events the webhook received since the last cycle.
+    pub audit: Option<tokio::sync::mpsc::Receiver<Vec<AccessEvent>>>,
+    policy_stamp: Vec<(String, Option<SystemTime>)>,
+    /// Buckets whose objects were scanned into the catalog.
+    scanned: BTreeSet<String>,
+}
+
+impl Service {
+    /// Opens the journal and tiers, recovers moves left in flight, loads the policy and the
+    /// model, and restores open freezes and the catalog into the planner.
+    ///
+    /// # Errors
+    /// Invalid configuration or policy (every diagnostic), journal or tier errors.
+    pub async fn start(config: Config) -> anyhow::Result<Service> {
+        let loaded = crate::policy::load(&config, &[]).map_err(|d| {
+            let text: Vec<String> = d.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("the policy is not valid:\n{}", text.join("\n"))
+        })?;
+        for w in &loaded.warnings {
+            tracing::warn!(target: "tierd::policy", "{w}");
+        }
+        let journal = Journal::open(&config.journal_path).context("opening the journal")?;
+        let tiers = Tiers::open(&config.tiers)?;
+        let ex = Executor::new(
+            Arc::new(tiers),
+            Arc::new(Mutex::new(journal)),
+            ExecutorConfig {
+                concurrency: config.service.executor_concurrency,
+                ..ExecutorConfig::default()
+            },
+        );
+        let r = recover::recover(&ex).await?;
+        if r != recover::RecoveryReport::default() {
+            tracing::warn!(
+                finished = r.finished,
+                undone = r.undone,
+                failed = r.failed,
+                pending = r.pending,
+                "recovered moves left in flight by an earlier run"
+            );
+        }
+        let model = ModelState::new(&config.model)?;
+        let seq = ex.journal().last_decision_seq()? + 1;
+        let mut planner = Planner::new(
+            Arc::new(loaded.policy),
+            CostModel::from_config(&config),
+            config.planner.clone(),
+            &model.describe(),
+            seq,
+        );
+        // What the journal knows: where objects are, and the open freezes.
+        let t = now();
+        for e in ex.journal().catalog_all()? {
+            if let Some(tier) = planner.cost.tier_index(&e.tier) {
+                let since = policies::facts::parse_utc(&e.since).unwrap_or(t);
+                let row = planner
+                    .objects
+                    .insert(&e.bucket, &e.key, tier as u8, e.size, since);
+                planner.objects.set_tier(row, tier as u8, since);
+            }
+        }
+        for f in ex.journal().open_freezes()? {
+            planner.open_freeze(Freeze {
+                since: policies::facts::parse_utc(&f.since).unwrap_or(t),
+                bucket: f.bucket,
+                prefix: f.prefix,
+                decision_id: f.decision_id,
+                rule: f.rule,
+            });
+        }
+        let log = DecisionLog::open(
+            config.service.decision_log.as_deref(),
+            config.service.decision_log_stderr,
+        )
+        .context("opening the decision log")?;
+        Ok(Service {
+            policy_stamp: policy_stamp(&config),
+            config,
+            executor: Arc::new(ex),
+            planner,
+            model,
+            log,
+            audit: None,
+            scanned: BTreeSet::new(),
+        })
+    }
+
+    /// Reloads the policy files; keeps the last good set (and says why) when the new one fails.
+    /// Returns whether the new set was taken.
+    pub fn reload(&mut self) -> bool {
+        self.policy_stamp = policy_stamp(&self.config);
+        match crate::policy::load(&self.config, &[]) {
+            Ok(loaded) => {
+                let n = loaded.policy.rules.len();
+                self.planner.set_policy(Arc::new(loaded.policy));
+                tracing::info!(target: "tierd::policy", rules = n, "policy reloaded");
+                true
+            }
+            Err(diags) => {
+                for d in &diags {
+                    tracing::error!(target: "tierd::policy", "{d}");
+                }
+                tracing::error!(
+                    target: "tierd::policy",
+                    errors = diags.len(),
+                    "the new policy is not valid; keeping the last good policy"
+                );
+                false
+            }
+        }
+    }
+
+    /// Whether a policy file changed since the last load.
+    pub fn policy_changed(&self) -> bool {
+        policy_stamp(&self.config) != self.policy_stamp
+    }
+
+    /// Reads new log lines (checkpointed) and the webhook's events.
+    async fn ingest(&mut self, report: &mut CycleReport) -> anyhow::Result<Vec<AccessEvent>> {
+        let ex = Arc::clone(&self.executor);
+        let sources = self.config.ingest_sources.clone();
+        let opts = IngestOptions {
+            format: self.config.ingest_format,
+            follow: true,
+            ..IngestOptions::default()
+        };
+        let rt = tokio::runtime::Handle::current();
+        let (mut events, r) = tokio::task::spawn_blocking(move || {
+            let mut events = Vec::new();
+            let mut journal = ex.journal();
+            let r = ingest::run(&sources, &opts, &rt, Some(&mut journal), &mut |batch| {
+                events.extend(batch);
+                Ok(())
+            });
+            (events, r)
+        })
+        .await?;
+        let r = r?;
+        for b in &r.bad_lines_shown {
+            tracing::warn!(target: "tierd::ingest", "bad line: {b}");
+        }
+        report.bad_lines += r.bad_lines;
+        if let Some(rx) = &mut self.audit {
+            while let Ok(batch) = rx.try_recv() {
+                events.extend(batch);
+            }
+        }
+        events.sort_by_key(|e| e.time_us);
+        report.events += events.len() as u64;
+        Ok(events)
+    }
+
+    /// One cycle at wall-clock time.
+    ///
+    /// # Errors
+    /// Journal errors and unreadable sources; a failed move or snapshot is an outcome, not an error.
+    pub async fn cycle(&mut self) -> anyhow::Result<CycleReport> {
+        let mut report = CycleReport::default();
+        let events = self.ingest(&mut report).await?;
+        if self.config.path.is_none() && !events.is_empty() {
+            let n = demo::seed(self.executor.tiers(), "onprem", &events).await?;
+            if n > 0 {
+                tracing::warn!(
+                    objects = n,
+                    "embedded demo: created the sample logs' objects on the onprem tier (tierd-data/onprem)"
+                );
+            }
+        }
+        let hot = self.planner.hot_tier();
+        for e in &events {
+            self.planner.objects.observe(e, hot);
+        }
+        let scores = tokio::task::block_in_place(|| self.model.window(&events))?;
+        if !scores.is_empty() {
+            self.planner
+                .behaviour
+                .set_model_name(&self.model.describe());
+        }
+        let window = self.config.model.window_secs as i64;
+        for s in &scores {
+            if let Some(change) = self.planner.behaviour.observe(s, window) {
+                tracing::warn!(target: "tierd::incident", ?change, "incident opened");
+            }
+        }
+        self.sync_freezes()?;
+        let t = now();
+        let plan = tokio::task::block_in_place(|| self.planner.plan(t));
+        self.execute(plan, t, &mut report).await?;
+        report.open_freezes = self.planner.freezes().count() as u64;
+        report.open_incidents = self.planner.behaviour.open_incidents() as u64;
+        Ok(report)
+    }
+
+    /// Freezes lifted by `tierd unfreeze` since the last cycle are lifted in the planner too.
+    fn sync_freezes(&mut self) -> anyhow::Result<()> {
+        let open: BTreeSet<(String, String)> = self
+            .executor
+            .journal()
+            .open_freezes()?
+            .into_iter()
+            .map(|f| (f.bucket, f.prefix))
+            .collect();
+        let lifted: Vec<(String, String)> = self
+            .planner
+            .freezes()
+            .map(|f| (f.bucket.clone(), f.prefix.clone()))
+            .filter(|k| !open.contains(k))
+            .collect();
+        for (b, p) in lifted {
+            self.planner.lift_freeze(&b, &p);
+            tracing::info!(bucket = b, prefix = p, "freeze lifted by an operator");
+        }
+        Ok(())
+    }
+
+    async fn execute(
+        &mut self,
+        plan: Plan,
+        t: i64,
+        report: &mut CycleReport,
+    ) -> anyhow::Result<()> {
+        let at = rfc3339(chrono::DateTime::from_timestamp(t, 0).unwrap_or_default());
+        let mut decisions = plan.decisions;
+        report.decisions += decisions.len() as u64;
+        // Alerts, freezes and unfreezes take effect as they are recorded.
+        for d in &mut decisions {
+            if matches!(d.action, Action::Alert | Action::Freeze | Action::Unfreeze)
+                && d.state == State::Planned
+            {
+                d.state = State::Done;
+            }
+        }
+        {
+            let mut j = self.executor.journal();
+            j.record_decisions(&decisions)?;
+            for d in &decisions {
+                let (Some(bucket), prefix) =
+                    (d.bucket.clone(), d.prefix.clone().unwrap_or_default())
+                else {
+                    continue;
+                };
+                match d.action {
+                    Action::Freeze => j.open_freeze(&FreezeRow {
+                        bucket,
+                        prefix,
+                        since: at.clone(),
+                        decision_id: d.id.clone(),
+                        rule: d.rule.clone(),
+                    })?,
+                    Action::Unfreeze => {
+                        j.lift_freeze(&bucket, &prefix, &at, &d.id)?;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        self.log.write(&decisions)?;
+        let live = |d: &Decision| d.state == State::Planned;
+
+        // Snapshots first: protection before placement.
+        for s in &plan.snapshots {
+            let d = &mut decisions[s.decision];
+            if !live(d) {
+                continue;
+            }
+            let vault = self.planner.cost.tiers[usize::from(s.to)].clone();
+            let r =
+                crate::snapshot::create(&self.executor, &vault, &s.bucket, &s.prefix, &d.id).await;
+            match r {
+                Ok(row) => {
+                    d.state = State::Done;
+                    d.why = Some(format!(
+                        "snapshot {}: {} objects, {} bytes copied",
+                        row.id, row.objects, row.copied_bytes
+                    ));
+                    report.snapshots += 1;
+                }
+                Err(e) => {
+                    d.state = State::Failed;
+                    d.why = Some(e.to_string());
+                }
+            }
+        }
+
+        let mut reqs = Vec::new();
+        for m in &plan.moves {
+            let d = &decisions[m.decision];
+            if !live(d) {
+                self.planner.move_ended(m.row);
+                continue;
+            }
+            let (bucket, key) = (
+                d.bucket.clone().unwrap_or_default(),
+                d.key.clone().unwrap_or_default(),
+            );
+            // The executor moves what the catalog knows: learn the object from its tier first.
+            if self.executor.journal().locate(&bucket, &key)?.is_none() {
+                if self.scanned.insert(bucket.clone()) {
+                    self.executor.scan(&bucket, "").await?;
+                } else {
+                    self.executor.scan(&bucket, &key).await?;
+                }
+            }
+            reqs.push((
+                m.clone(),
+                MoveRequest {
+                    decision_id: d.id.clone(),
+                    bucket,
+                    key,
+                    to: d.to.clone().unwrap_or_default(),
+                },
+            ));
+        }
+        let (planned, requests): (Vec<_>, Vec<_>) = reqs.into_iter().unzip();
+        let outcomes = self.executor.apply(requests).await;
+        for (m, (_, outcome)) in planned.iter().zip(outcomes) {
+            let d = &mut decisions[m.decision];
+            match outcome {
+                MoveOutcome::Done { .. } => {
+                    d.state = State::Done;
+                    self.planner.moved(m.row, m.to, now());
+                    report.moves_done += 1;
+                }
+                MoveOutcome::Skipped(why) => {
+                    d.state = State::Skipped;
+                    d.why = Some(why);
+                    self.planner.move_ended(m.row);
+                }
+                MoveOutcome::Aborted(why) | MoveOutcome::Failed(why) => {
+                    d.state = State::Failed;
+                    d.why = Some(why);
+                    self.planner.move_ended(m.row);
+                    report.moves_failed += 1;
+                }
+            }
+        }
+        let changed: Vec<Decision> = decisions
+            .into_iter()
+            .filter(|d| matches!(d.action, Action::Move | Action::Snapshot))
+            .filter(|d| d.state != State::Planned)
+            .collect();
+        {
+            let mut j = self.executor.journal();
+            for d in &changed {
+                j.set_decision_state(&d.id, d.state, d.why.as_deref())?;
+            }
+        }
+        self.log.write(&changed)?;
+        Ok(())
+    }
+}
+
+/// Runs the service until SIGTERM or SIGINT (or one cycle with `--once`).
+///
+/// # Errors
+/// Start-up failures (configuration, policy, journal, tiers); a cycle's failure is logged and
+/// the service carries on.
+pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
+    let config = crate::cli::common::load_config(opts.config.as_deref())?;
+    let interval = Duration::from_secs(config.service.ingest_interval_secs.max(1));
+    let shutdown = Duration::from_secs(config.service.shutdown_timeout_secs);
+    let mut svc = Service::start(config).await?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tracing::info!(once = opts.once, "tierd started");
+    loop {
+        let (result, stop) = {
+            let cycle = svc.cycle();
+            tokio::pin!(cycle);
+            let first = tokio::select! {
+                r = &mut cycle => Some(r),
+                _ = term.recv() => None,
+                _ = int.recv() => None,
+            };
+            match first {
+                Some(r) => (Some(r), false),
+                // A stop during a cycle: let the step in hand finish, within the timeout.
+                None => match tokio::time::timeout(shutdown, &mut cycle).await {
+                    Ok(r) => (Some(r), true),
+                    Err(_) => (None, true),
+                },
+            }
+        };
+        let Some(result) = result else {
+            tracing::warn!(
+                "shutdown timeout: stopped mid-cycle; recovery finishes or undoes any move in flight at the next start"
+            );
+            break;
+        };
+        match result {
+            Ok(r) => {
+                tracing::info!(?r, "cycle done");
+                if opts.once {
+                    println!("{}", serde_json::to_string(&r)?);
+                }
+            }
+            Err(e) => tracing::error!("cycle failed: {e:#}"),
+        }
+        if stop || opts.once {
+            break;
+        }
+        if svc.policy_changed() {
+            svc.reload();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                svc.reload();
+                if let Err(e) = svc.log.reopen() {
+                    tracing::error!("reopening the decision log: {e}");
+                }
+            }
+        }
+    }
+    tracing::info!("tierd stopped");
+    Ok(ExitCode::SUCCESS)
+}

@@ -130,6 +130,32 @@ pub struct Decision {
     pub state: State,
     /// Why it was skipped or failed; `None` otherwise.
     pub why: Option<String>,
+    /// The evaluation behind a rule's decision, for `tierd explain` (absent from operators'
+    /// decisions and from records written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+}
+
+/// One test of a rule's condition with the value it saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    /// As written (`days_since_last_access > 7d`).
+    pub test: String,
+    /// The signal's value (`41d`, `'onprem'`, `$0.35 vs $0.02`).
+    pub value: String,
+    pub holds: bool,
+}
+
+/// What the planner weighed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// The winning rule's `when`, test by test (for a bucket-level decision: as the first object
+    /// in scope saw it).
+    pub conditions: Vec<Condition>,
+    /// Every other rule that could apply and why it did not win.
+    pub alternatives: Vec<String>,
+    /// The guardrails checked, each with its verdict.
+    pub guardrails: Vec<String>,
 }
 
 /// RFC 3339 UTC with seconds, the record's time format.
@@ -162,6 +188,7 @@ mod tests {
             undo: Some("tierd recall photos/a.jpg".into()),
             state: State::DryRun,
             why: None,
+            explanation: None,
         };
         let v = serde_json::to_value(&d).unwrap();
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();

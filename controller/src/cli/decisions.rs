@@ -53,6 +53,26 @@ fn parse_time(flag: &str, s: &str) -> anyhow::Result<chrono::DateTime<chrono::Fi
     })
 }
 
+/// Reads a decision-log file (JSON lines); a line that is not a record is a located error.
+///
+/// # Errors
+/// The file cannot be read, or a line is not a decision record (`file:line: ...`).
+pub(crate) fn read_log(path: &std::path::Path) -> anyhow::Result<Vec<Decision>> {
+    let f =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line.with_context(|| format!("{}:{}: cannot read", path.display(), i + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let d: Decision = serde_json::from_str(&line)
+            .with_context(|| format!("{}:{}: not a decision record", path.display(), i + 1))?;
+        out.push(d);
+    }
+    Ok(out)
+}
+
 pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
     let since = args
         .since
@@ -65,23 +85,7 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
         .map(|s| parse_time("until", s))
         .transpose()?;
     let all: Vec<Decision> = match &args.log {
-        Some(path) => {
-            let f = std::fs::File::open(path)
-                .with_context(|| format!("{}: cannot open", path.display()))?;
-            let mut out = Vec::new();
-            for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
-                let line =
-                    line.with_context(|| format!("{}:{}: cannot read", path.display(), i + 1))?;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let d: Decision = serde_json::from_str(&line).with_context(|| {
-                    format!("{}:{}: not a decision record", path.display(), i + 1)
-                })?;
-                out.push(d);
-            }
-            out
-        }
+        Some(path) => read_log(path)?,
         None => {
             let config = load_config(args.config.as_deref())?;
             let mut j = Journal::open(&config.journal_path)?;

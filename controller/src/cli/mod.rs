@@ -3,12 +3,14 @@
 pub mod check;
 pub mod common;
 pub mod decisions;
+pub mod explain;
 pub mod ingest;
 pub mod moves;
 pub mod run;
 pub mod simulate;
 pub mod snapshot;
 pub mod train;
+pub mod unfreeze;
 
 use std::process::ExitCode;
 
@@ -44,6 +46,10 @@ pub enum Command {
     Train(train::TrainArgs),
     /// Query decisions (from the journal or a decision-log file) as a table or JSON lines.
     Decisions(decisions::DecisionsArgs),
+    /// Explain one decision in full: rule, conditions, anomaly, alternatives, guardrails, cost, undo.
+    Explain(explain::ExplainArgs),
+    /// Lift a freeze (an operator's decision, recorded in the journal).
+    Unfreeze(unfreeze::UnfreezeArgs),
     /// Replay past logs through a policy: what it would have done, why, and at what cost.
     Simulate(simulate::SimulateArgs),
 }
@@ -65,5 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Train(a) => train::run(a),
         Command::Decisions(a) => decisions::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Unfreeze(a) => unfreeze::run(a),
     }
 }

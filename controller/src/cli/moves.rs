@@ -111,6 +111,7 @@ async fn run_moves(
                 .map(|f| format!("tierd move {bucket}/{key} --to {f}")),
             state: State::Running,
             why: None,
+            explanation: None,
         };
         decisions.push(d);
         reqs.push(MoveRequest {

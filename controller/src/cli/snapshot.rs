@@ -92,6 +92,7 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                     undo: Some(format!("tierd snapshot restore {id}")),
                     state: State::Done,
                     why: None,
+                    explanation: None,
                 })?;
                 if json_out {
                     writeln!(out, "{}", serde_json::to_string(&row)?)?;

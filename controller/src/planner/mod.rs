@@ -30,7 +30,7 @@ use policies::{Action as RuleAction, NO_RULE, PolicySet};
 
 use crate::config::PlannerSettings;
 use crate::cost::{CostModel, MONTH_SECS};
-use crate::decision::{Action, Cost, Decision, State};
+use crate::decision::{Action, Condition, Cost, Decision, Explanation, State};
 use behaviour::{Behaviour, IncidentChange};
 use objects::ObjectTable;
 
@@ -292,8 +292,8 @@ impl Planner {
         let max = self.settings.max_decisions_per_cycle;
 
         // Bucket-level actions, collected per (rule, bucket) in row order for determinism.
-        let mut scoped: BTreeMap<(u32, u32), (u64, u64)> = BTreeMap::new();
-        let mut freezes: BTreeMap<(u32, u32), ()> = BTreeMap::new();
+        let mut scoped: BTreeMap<(u32, u32), (u64, u64, usize)> = BTreeMap::new();
+        let mut freezes: BTreeMap<(u32, u32), usize> = BTreeMap::new();
         let mut candidates: Vec<(usize, usize, f64)> = Vec::new(); // (precedence, row, saved)
         let precedence: HashMap<usize, usize> = policy
             .order
@@ -307,7 +307,7 @@ impl Planner {
             }
             let b = self.objects.cat.bucket[row];
             if eval.frozen_by[row] != NO_RULE {
-                freezes.insert((eval.frozen_by[row], b), ());
+                freezes.entry((eval.frozen_by[row], b)).or_insert(row);
             }
             let w = eval.winners[row];
             if w == NO_RULE {
@@ -320,7 +320,7 @@ impl Planner {
                     self.objects.cat.savings_per_month[row],
                 )),
                 RuleAction::Snapshot { .. } | RuleAction::Alert { .. } | RuleAction::Unfreeze => {
-                    let e = scoped.entry((w, b)).or_default();
+                    let e = scoped.entry((w, b)).or_insert((0, 0, row));
                     e.0 += 1;
                     e.1 += self.objects.cat.size[row];
                 }
@@ -329,7 +329,7 @@ impl Planner {
         }
 
         // Freezes first: they block this pass's moves.
-        for &(r, b) in freezes.keys() {
+        for (&(r, b), &first) in &freezes {
             let rule = &policy.rules[r as usize];
             let bucket = &buckets[b as usize];
             let prefix = rule.scope.prefix.clone().unwrap_or_default();
@@ -365,6 +365,7 @@ impl Planner {
                     rule: Some(rule.id.clone()),
                 },
             );
+            let explanation = Some(self.explain_row(first, r as usize, now));
             plan.decisions.push(Decision {
                 id,
                 at: rfc3339(now),
@@ -381,10 +382,11 @@ impl Planner {
                 undo,
                 state: self.state(),
                 why: None,
+                explanation,
             });
         }
 
-        for (&(r, b), &(objects, bytes)) in &scoped {
+        for (&(r, b), &(objects, bytes, first)) in &scoped {
             if plan.decisions.len() >= max {
                 break;
             }
@@ -417,6 +419,7 @@ impl Planner {
                         undo: None,
                         state: self.state(),
                         why: None,
+                        explanation: Some(self.explain_row(first, r as usize, now)),
                     });
                 }
                 continue;
@@ -487,6 +490,11 @@ impl Planner {
                 _ => continue,
             };
             let id = self.id(action.as_str(), now);
+            let mut explanation = self.explain_row(first, r as usize, now);
+            explanation.guardrails.push(format!(
+                "cooldown: {}s per bucket and rule; not fired on this scope within it",
+                cooldown.max(1)
+            ));
             plan.decisions.push(Decision {
                 id,
                 at: rfc3339(now),
@@ -503,6 +511,7 @@ impl Planner {
                 undo: None,
                 state: self.state(),
                 why: None,
+                explanation: Some(explanation),
             });
         }
 
@@ -558,7 +567,37 @@ impl Planner {
             }
             self.move_cooldown
                 .insert((w, row as u32), now + rule.cooldown_secs as i64);
-            let decision = self.move_decision(row, w as usize, to, now);
+            let mut decision = self.move_decision(row, w as usize, to, now);
+            let g = &policy.guardrails;
+            let limit = |l: Option<u64>| l.map_or("no limit".to_string(), |l| l.to_string());
+            if let Some(e) = &mut decision.explanation {
+                e.guardrails = vec![
+                    "pin: none matches".to_string(),
+                    "freeze: none open on this object's scope".to_string(),
+                    "blackout: no window open".to_string(),
+                    format!(
+                        "minimum residency on \"{}\": {}s required, {}s on the tier",
+                        policy.tiers.get(from).map_or("?", String::as_str),
+                        residency,
+                        on_tier
+                    ),
+                    format!("cooldown: {}s per object for this rule", rule.cooldown_secs),
+                    format!(
+                        "budget: {} objects ({}) and {} bytes ({}) this hour; {} objects ({}) and {} bytes ({}) and {:.4} ({}) money today, this move included",
+                        self.hour.objects,
+                        limit(g.max_objects_per_hour),
+                        self.hour.bytes,
+                        limit(g.max_bytes_per_hour),
+                        self.day.objects,
+                        limit(g.max_objects_per_day),
+                        self.day.bytes,
+                        limit(g.max_bytes_per_day),
+                        self.day.money,
+                        g.max_money_per_day
+                            .map_or("no limit".to_string(), |m| format!("{m:.2}")),
+                    ),
+                ];
+            }
             self.pending.insert(row as u32);
             plan.moves.push(PlannedMove {
                 decision: plan.decisions.len(),
@@ -639,6 +678,36 @@ impl Planner {
             )),
             state: self.state(),
             why: None,
+            explanation: Some(self.explain_row(row, rule, now)),
+        }
+    }
+
+    /// The evaluation of one object, as an explanation of `rule`'s decision.
+    fn explain_row(&self, row: usize, rule: usize, now: i64) -> Explanation {
+        let facts = self.objects.facts(row);
+        let beh = self.objects.cat.behaviour_of(row);
+        let eval = self.policy.evaluate(&facts, &beh, now);
+        let conditions = eval.outcomes[rule]
+            .leaves
+            .iter()
+            .map(|l| Condition {
+                test: l.text.clone(),
+                value: l.value.clone(),
+                holds: l.holds,
+            })
+            .collect();
+        let winner = format!("rule \"{}\"", self.policy.rules[rule].id);
+        let alternatives = self
+            .policy
+            .explain(&eval)
+            .into_iter()
+            .skip(1)
+            .filter(|l| !l.contains(" is out of scope") && !l.starts_with(&winner))
+            .collect();
+        Explanation {
+            conditions,
+            alternatives,
+            guardrails: Vec::new(),
         }
     }
 

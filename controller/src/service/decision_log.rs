@@ -98,6 +98,7 @@ mod tests {
             undo: None,
             state: State::Done,
             why: None,
+            explanation: None,
         };
         log.write(std::slice::from_ref(&d)).unwrap();
         std::fs::rename(&path, dir.path().join("logs/decisions.jsonl.1")).unwrap();

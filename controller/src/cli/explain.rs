@@ -1,0 +1,152 @@
+//! `tierd explain ID`: one decision in full — the rule, each test of its condition with the
+//! value it saw, the anomaly's features against their baselines, the rules that lost and why, the
+//! guardrails checked, the cost, and the undo command.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use super::common::load_config;
+use crate::decision::Decision;
+use crate::journal::Journal;
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The decision's id (as `tierd decisions` or the decision log shows it).
+    pub id: String,
+    /// Look in a decision-log file (or `tierd simulate --out` file) instead of the journal.
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// The main configuration (for the journal's path). Default: the embedded defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Print the decision record as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// No such decision; an unreadable journal or log.
+pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    let found = match &args.log {
+        Some(p) => super::decisions::read_log(p)?
+            .into_iter()
+            .rev()
+            .find(|d| d.id == args.id),
+        None => {
+            let config = load_config(args.config.as_deref())?;
+            Journal::open(&config.journal_path)?.decision(&args.id)?
+        }
+    };
+    let Some(d) = found else {
+        bail!(
+            "no decision {:?}; `tierd decisions` lists them (add --log FILE to read a decision log)",
+            args.id
+        );
+    };
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &d)?;
+        writeln!(out)?;
+    } else {
+        write_explanation(&d, &mut out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The human-readable explanation of one decision.
+///
+/// # Errors
+/// Output errors.
+pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<()> {
+    let scope = match (&d.bucket, &d.key, &d.prefix) {
+        (Some(b), Some(k), _) => format!("{b}/{k}"),
+        (Some(b), None, Some(p)) if !p.is_empty() => format!("{b}/{p}*"),
+        (Some(b), _, _) => format!("bucket {b}"),
+        _ => "-".into(),
+    };
+    writeln!(out, "decision  {}", d.id)?;
+    writeln!(out, "at        {}", d.at)?;
+    let dir = match (&d.from, &d.to) {
+        (Some(f), Some(t)) => format!(" from {f} to {t}"),
+        (None, Some(t)) => format!(" to {t}"),
+        _ => String::new(),
+    };
+    writeln!(out, "action    {}{dir} — {scope}", d.action)?;
+    write!(out, "state     {}", d.state)?;
+    match &d.why {
+        Some(w) => writeln!(out, " ({w})")?,
+        None => writeln!(out)?,
+    }
+    writeln!(
+        out,
+        "rule      {}",
+        d.rule.as_deref().unwrap_or("none (an operator's command)")
+    )?;
+    writeln!(out, "reason    {}", d.reason)?;
+    if let Some(e) = &d.explanation {
+        if !e.conditions.is_empty() {
+            writeln!(out, "\ncondition, test by test:")?;
+            for c in &e.conditions {
+                writeln!(
+                    out,
+                    "  [{}] {:<50} value {}",
+                    if c.holds { "yes" } else { " no" },
+                    c.test,
+                    c.value
+                )?;
+            }
+        }
+        if !e.alternatives.is_empty() {
+            writeln!(out, "\nother rules:")?;
+            for a in &e.alternatives {
+                writeln!(out, "  - {a}")?;
+            }
+        }
+        if !e.guardrails.is_empty() {
+            writeln!(out, "\nguardrails checked:")?;
+            for g in &e.guardrails {
+                writeln!(out, "  - {g}")?;
+            }
+        }
+    }
+    if let Some(a) = &d.anomaly {
+        writeln!(
+            out,
+            "\nanomaly: {} scored {:.3} (threshold {:.3}, model {})",
+            a.subject, a.score, a.threshold, a.model
+        )?;
+        for f in &a.top_features {
+            writeln!(
+                out,
+                "  {:<28} {:>14.4}   baseline {:>12.4}",
+                f.name, f.value, f.baseline
+            )?;
+        }
+    }
+    if let Some(c) = &d.cost {
+        writeln!(out, "\ncost: {} bytes", c.bytes)?;
+        let parts = [
+            ("storage saved per month", c.storage_saved_per_month),
+            ("retrieval", c.retrieval),
+            ("egress", c.egress),
+            ("requests", c.requests),
+            ("early deletion", c.early_deletion),
+        ];
+        for (name, v) in parts {
+            if let Some(v) = v {
+                writeln!(out, "  {name:<24} {v:.6}")?;
+            }
+        }
+    }
+    writeln!(
+        out,
+        "\nundo: {}",
+        d.undo.as_deref().unwrap_or("nothing to undo")
+    )?;
+    Ok(())
+}

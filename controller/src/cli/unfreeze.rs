@@ -1,0 +1,82 @@
+//! `tierd unfreeze BUCKET [--prefix P]`: an operator lifts a freeze. The running service sees it
+//! at its next cycle; the lift is itself a decision in the journal.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+
+use super::common::load_config;
+use crate::decision::{Action, Decision, State, rfc3339};
+use crate::journal::Journal;
+
+#[derive(Debug, clap::Args)]
+pub struct UnfreezeArgs {
+    /// The frozen bucket.
+    pub bucket: String,
+    /// The frozen prefix (as the freeze decision shows it); default: the whole bucket.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// The main configuration (for the journal's path). Default: the embedded defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// No open freeze on that scope (the open ones are listed); journal errors.
+pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
+    let config = load_config(args.config.as_deref())?;
+    let mut j = Journal::open(&config.journal_path)?;
+    let open = j.open_freezes()?;
+    let Some(f) = open
+        .iter()
+        .find(|f| f.bucket == args.bucket && f.prefix == args.prefix)
+    else {
+        let list: Vec<String> = open
+            .iter()
+            .map(|f| format!("{} (prefix {:?}, since {})", f.bucket, f.prefix, f.since))
+            .collect();
+        bail!(
+            "no open freeze on bucket {:?} prefix {:?}; open freezes: {}",
+            args.bucket,
+            args.prefix,
+            if list.is_empty() {
+                "none".into()
+            } else {
+                list.join(", ")
+            }
+        );
+    };
+    let at = rfc3339(chrono::Utc::now());
+    let id = j.next_decision_id("unfreeze", &at)?;
+    let d = Decision {
+        id: id.clone(),
+        at: at.clone(),
+        action: Action::Unfreeze,
+        bucket: Some(args.bucket.clone()),
+        key: None,
+        prefix: Some(args.prefix.clone()),
+        from: None,
+        to: None,
+        rule: None,
+        anomaly: None,
+        reason: format!(
+            "An operator lifted the freeze opened by {} at {}.",
+            f.decision_id, f.since
+        ),
+        cost: None,
+        undo: None,
+        state: State::Done,
+        why: None,
+        explanation: None,
+    };
+    j.record_decision(&d)?;
+    j.lift_freeze(&args.bucket, &args.prefix, &at, &id)?;
+    println!(
+        "{id}: lifted the freeze on bucket {} prefix {:?} (opened by {})",
+        args.bucket, args.prefix, f.decision_id
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -5,12 +5,18 @@
 //! - [`S3Server`]: starts `moto_server` on a free loopback port, creates buckets, hands out
 //!   `object_store` clients and the options tierd needs to reach it; killed on drop.
 //! - [`tierd_bin`]: the `tierd` binary built by `cargo test --workspace`.
+//! - [`daemon`]: the real `tierd run` as a child process (signals, polling, its logs).
+//! - [`boto`]: a real S3 client (boto3 from the same venv) driven by a request list.
+//! - [`s3log`]: S3 server access-log records and log-object names, as log delivery writes them.
 //!
 //! Where moto comes from, first found wins: `$TIERD_MOTO_SERVER`; the workspace's `.venv-s3`
 //! (made by `.ci/run`); `moto_server` on `PATH`; otherwise it is installed into `.venv-s3` with
 //! pip (`moto[s3]==5.2.5`), once, under a lock.
 
+pub mod boto;
+pub mod daemon;
 pub mod faults;
+pub mod s3log;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -108,6 +114,7 @@ fn install_moto(venv: &Path) -> anyhow::Result<()> {
                     &format!("moto[s3,server]=={MOTO_VERSION}"),
                     "flask",
                     "flask-cors",
+                    "boto3",
                 ])
                 .status()?
                 .success();

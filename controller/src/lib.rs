@@ -24,6 +24,7 @@ pub mod cli;
 pub mod config;
 pub mod decision;
 pub mod executor;
+pub mod http;
 pub mod ingest;
 pub mod journal;
 pub mod metrics;

@@ -149,10 +149,22 @@ impl CostModel {
     }
 
     /// The two cost signals of an object on `tier`: storage saved per month on the cheapest tier,
-    /// and the expected monthly cost of reading it back from there (`p_read_30d` x one full read).
+    /// net of the move's one-off charges (reading it out, writing it in) spread over the cheapest
+    /// tier's minimum storage duration (at least a month); and the expected monthly cost of
+    /// reading it back from there (`p_read_30d` x one full read).
     pub fn signals(&self, tier: usize, bytes: u64, p_read_30d: f64) -> (f64, f64) {
         let month = MONTH_SECS as i64;
-        let saved = self.storage(tier, bytes, month) - self.storage(self.cheapest, bytes, month);
+        let months = (self.min_storage_secs[self.cheapest] as f64 / MONTH_SECS).max(1.0);
+        let one_off = if tier == self.cheapest {
+            0.0
+        } else {
+            let mut c = self.read(tier, bytes);
+            c.add(&self.write(self.cheapest));
+            c.total()
+        };
+        let saved = self.storage(tier, bytes, month)
+            - self.storage(self.cheapest, bytes, month)
+            - one_off / months;
         let read_back = p_read_30d * self.read(self.cheapest, bytes).total();
         (saved, read_back)
     }
@@ -236,7 +248,10 @@ mod tests {
     fn the_cost_signals_weigh_savings_against_read_back() {
         let m = CostModel::from_config(&Config::embedded());
         let (saved, back) = m.signals(0, 1_000_000_000, 0.5);
-        assert!((saved - 0.016).abs() < 1e-12, "{saved}");
+        // $0.016/month saved, less the move's PUT ($0.00002) spread over the 3-month minimum.
+        assert!((saved - (0.016 - 0.00002 / 3.0)).abs() < 1e-12, "{saved}");
+        // A 64 KiB object never pays its PUT back within the minimum.
+        assert!(m.signals(0, 64 << 10, 0.0).0 < 0.0);
         assert!(
             (back - 0.5 * (0.03 + 0.09 + 0.00002)).abs() < 1e-12,
             "{back}"

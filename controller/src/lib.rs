@@ -15,6 +15,8 @@
 //! - [`snapshot`]: incremental, hash-chained snapshots into the vault; verify and restore.
 //! - [`service`]: `tierd run`, the cycle of ingest, scoring, planning and execution.
 //! - [`simulate`]: `tierd simulate`, the same planner over past logs, with costs and baselines.
+//! - [`http`]: `/healthz`, `/readyz`, `/metrics` and the MinIO audit webhook.
+//! - [`metrics`]: the Prometheus registry (bounded cardinality).
 //! - [`cli`]: one module per `tierd` subcommand.
 //!
 //! # Example
@@ -29,8 +31,10 @@ pub mod config;
 pub mod cost;
 pub mod decision;
 pub mod executor;
+pub mod http;
 pub mod ingest;
 pub mod journal;
+pub mod metrics;
 pub mod planner;
 pub mod policy;
 pub mod service;

@@ -28,6 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--app-ops" => cfg.app_ops_per_day = value()? as u32,
             "--incidents-from-day" => cfg.incidents_from_day = value()? as u32,
             "--incidents-per-bucket" => cfg.incidents_per_bucket = value()? as u32,
+            "--no-backup" => cfg.nightly_backup = false,
             s if s.starts_with("--") => return Err(format!("unknown option {s:?}").into()),
             path => files.push(path.to_owned()),
         }

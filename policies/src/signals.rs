@@ -298,7 +298,7 @@ pub const SIGNALS: &[Signal] = &[
         Money,
         Cost,
         "USD per month, any sign",
-        "Storage cost saved per month by keeping the object on the cheapest configured tier instead of its current one (negative when the current tier is cheaper)."
+        "Storage cost saved per month by keeping the object on the cheapest configured tier instead of its current one, net of the move's one-off charges (reading it out, writing it in) spread over that tier's minimum storage duration, at least a month (negative when the move does not pay)."
     ),
     sig!(
         ReadBackCostPerMonth,

@@ -8,15 +8,23 @@
 //!   main configuration, as is the file given with `--config`: it is checked with
 //!   [`Config::load`], its tiers are the ones policies may name, and the policy files it lists
 //!   under `[policies] files` are checked too. Without one, the embedded defaults' tiers are used.
-//! - Exit status 0 when everything is valid and every test passed (and, with `--deny-warnings`,
-//!   there is no warning); 1 otherwise.
+//! - With a valid main configuration, each tier it configures is checked too (unless
+//!   `--no-tier-checks`, for offline policy CI): it must answer a listing and accept a small probe
+//!   object under `.tierd-probe/` (written create-only, then deleted). One line per tier goes to
+//!   stdout, `tier onprem (file:///srv/onprem): reachable, writable` or what failed, and the
+//!   summary counts them. A tier whose URL has `{bucket}` is reported as not checked (it has one
+//!   store per bucket, opened on first use).
+//! - Exit status 0 when everything is valid, every test passed and every tier checked is
+//!   reachable and writable (and, with `--deny-warnings`, there is no warning); 1 otherwise.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use policies::{Diagnostic, Severity};
 
-use crate::config::Config;
+use crate::config::{Config, TierConfig};
+use crate::http::{TierAccess, check_tier};
+use crate::tier::{BUCKET_PLACEHOLDER, open_tier};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
@@ -28,6 +36,9 @@ pub struct CheckArgs {
     /// The main configuration file, whose tiers policies may name (default: the embedded tiers).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Do not check that the configuration's tiers are reachable and writable (offline CI).
+    #[arg(long)]
+    pub no_tier_checks: bool,
 }
 
 /// The top-level tables that only the main configuration has.
@@ -75,6 +86,67 @@ fn config_policy_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Vec<Path
     out
 }
 
+/// One tier's check, as printed.
+struct TierOutcome {
+    line: String,
+    state: TierState,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TierState {
+    Ok,
+    Failed,
+    NotChecked,
+}
+
+/// Checks every tier at once; the outcomes come back in configuration order.
+fn check_tiers(tiers: &[TierConfig]) -> anyhow::Result<Vec<TierOutcome>> {
+    let rt = crate::cli::common::runtime()?;
+    Ok(rt.block_on(futures::future::join_all(tiers.iter().map(check_one))))
+}
+
+async fn check_one(t: &TierConfig) -> TierOutcome {
+    let head = format!("tier {} ({})", t.name, t.url);
+    if t.url.contains(BUCKET_PLACEHOLDER) {
+        return TierOutcome {
+            line: format!(
+                "{head}: not checked: its URL names one store per bucket, opened when a bucket is first used"
+            ),
+            state: TierState::NotChecked,
+        };
+    }
+    let store = match open_tier(t) {
+        Ok(s) => s,
+        Err(e) => {
+            // The error names the URL already; say only what went wrong.
+            let msg = e.to_string();
+            let msg = msg
+                .strip_prefix(&format!("{}: ", t.url))
+                .unwrap_or(&msg)
+                .to_string();
+            return TierOutcome {
+                line: format!("{head}: cannot open it: {msg}"),
+                state: TierState::Failed,
+            };
+        }
+    };
+    let c = check_tier(
+        &t.name,
+        &store,
+        &object_store::path::Path::default(),
+        TierAccess::ReadWrite,
+    )
+    .await;
+    TierOutcome {
+        line: format!("{head}: {}", c.detail),
+        state: if c.ok {
+            TierState::Ok
+        } else {
+            TierState::Failed
+        },
+    }
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -112,6 +184,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     }
 
     let mut config_ok = true;
+    let mut tier_configs: Vec<TierConfig> = Vec::new();
     let tiers = match &config_path {
         Some(p) => match Config::load(p) {
             Ok(c) => {
@@ -125,6 +198,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                         policy_files.push(extra);
                     }
                 }
+                tier_configs = c.tiers.clone();
                 c.tier_specs()
             }
             Err(d) => {
@@ -134,6 +208,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             }
         },
         None => Config::embedded().tier_specs(),
+    };
+
+    let tier_outcomes = if config_ok && !args.no_tier_checks && !tier_configs.is_empty() {
+        check_tiers(&tier_configs)?
+    } else {
+        Vec::new()
     };
 
     let mut rules = 0;
@@ -158,6 +238,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     for o in &outcomes {
         println!("{o}");
     }
+    for t in &tier_outcomes {
+        println!("{}", t.line);
+    }
 
     let errors = diags
         .iter()
@@ -170,7 +253,14 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if config_path.is_some() {
         checked.push("1 configuration".to_string());
     }
-    let ok = errors == 0 && failed == 0 && (!args.deny_warnings || warnings == 0);
+    let count = |s: TierState| tier_outcomes.iter().filter(|t| t.state == s).count();
+    let (tiers_ok, tiers_failed, tiers_unchecked) = (
+        count(TierState::Ok),
+        count(TierState::Failed),
+        count(TierState::NotChecked),
+    );
+    let ok =
+        errors == 0 && failed == 0 && tiers_failed == 0 && (!args.deny_warnings || warnings == 0);
     let mut summary = format!(
         "{}: checked {}, {}; tests: {} passed, {} failed; {}, {}",
         if ok { "ok" } else { "FAILED" },
@@ -181,6 +271,16 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         plural(errors, "error", "errors"),
         plural(warnings, "warning", "warnings"),
     );
+    if config_path.is_some() && config_ok {
+        if args.no_tier_checks {
+            summary.push_str("; tier checks skipped (--no-tier-checks)");
+        } else {
+            summary.push_str(&format!("; tiers: {tiers_ok} ok, {tiers_failed} failed"));
+            if tiers_unchecked > 0 {
+                summary.push_str(&format!(", {tiers_unchecked} not checked"));
+            }
+        }
+    }
     if !config_ok && !policy_files.is_empty() {
         summary.push_str("; policy files not checked until the configuration is valid");
     }

@@ -106,10 +106,10 @@ impl ModelState {
                     return Ok(Vec::new());
                 }
                 let mut h = std::mem::take(history);
-                // The first half of the learning period warms the baseline up (at first every
-                // principal, IP and key is new); the model is fitted and calibrated on the second.
+                // The first day (a quarter of shorter periods) warms the baseline up: at first
+                // every principal, IP and key is new. The model is fitted and calibrated on the rest.
                 let fit_config = ModelConfig {
-                    learning_days: config.learning_days / 2.0,
+                    learning_days: (config.learning_days / 4.0).min(1.0),
                     ..config.clone()
                 };
                 let fitted = AnomalyModel::fit_rows(rows, h.clone(), &fit_config);

@@ -55,6 +55,9 @@ pub struct GeneratorConfig {
     pub incidents_per_bucket: u32,
     /// Whether to add benign bursts (bulk uploads, admin cleanups, re-heating, new IPs).
     pub benign_bursts: bool,
+    /// Whether a backup principal reads every object every night (a full backup makes every
+    /// object look hot to access-based tiering; turn it off for tiering studies).
+    pub nightly_backup: bool,
 }
 
 impl Default for GeneratorConfig {
@@ -69,6 +72,7 @@ impl Default for GeneratorConfig {
             incidents_from_day: 7,
             incidents_per_bucket: 0,
             benign_bursts: true,
+            nightly_backup: true,
         }
     }
 }
@@ -635,18 +639,20 @@ impl<'a> Gen<'a> {
         for b in 0..self.buckets.len() {
             let n = self.buckets[b].objects.len() as f64;
             // Nightly backup: reads every live object, starting at 01:00, in about an hour.
-            self.jobs.push(Job {
-                bucket: b,
-                principal: self.backup,
-                ip: self.backup_ip,
-                ua: UA_BACKUP,
-                next_s: t0 + 3600.0 + self.rng.gen_range(0.0..300.0),
-                interval_s: 3600.0 / n.max(1.0),
-                remaining: n as u64,
-                what: JobKind::BackupRead,
-                cursor: 0,
-                incident: None,
-            });
+            if self.cfg.nightly_backup {
+                self.jobs.push(Job {
+                    bucket: b,
+                    principal: self.backup,
+                    ip: self.backup_ip,
+                    ua: UA_BACKUP,
+                    next_s: t0 + 3600.0 + self.rng.gen_range(0.0..300.0),
+                    interval_s: 3600.0 / n.max(1.0),
+                    remaining: n as u64,
+                    what: JobKind::BackupRead,
+                    cursor: 0,
+                    incident: None,
+                });
+            }
             if month_end {
                 let count = self.buckets[b]
                     .objects

@@ -95,11 +95,15 @@ pub struct Client {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     /// Upload the bytes of a file.
-    Put { body: PathBuf },
+    Put {
+        body: PathBuf,
+    },
     Get,
     Head,
     Delete,
-    List { prefix: String },
+    List {
+        prefix: String,
+    },
 }
 
 /// A request: which client, what, where.
@@ -165,7 +169,10 @@ pub fn python() -> anyhow::Result<PathBuf> {
             .status()?
             .success();
         if !ok || !has(&py) {
-            bail!("boto3 is not importable by {} and pip could not install it", py.display());
+            bail!(
+                "boto3 is not importable by {} and pip could not install it",
+                py.display()
+            );
         }
     }
     Ok(py)

@@ -26,8 +26,10 @@ impl Daemon {
     /// When the binary cannot be started.
     pub fn start(cwd: &Path, config: &Path, env: &[(&str, String)]) -> Daemon {
         let stderr_path = cwd.join("tierd.stderr");
-        let err = File::create(&stderr_path).expect("creating the stderr file");
-        let out = File::create(cwd.join("tierd.stdout")).expect("creating the stdout file");
+        let err = File::create(&stderr_path)
+            .unwrap_or_else(|e| panic!("creating {}: {e}", stderr_path.display()));
+        let out = File::create(cwd.join("tierd.stdout"))
+            .unwrap_or_else(|e| panic!("creating tierd.stdout: {e}"));
         let mut cmd = Command::new(tierd_bin());
         cmd.arg("run")
             .arg("--config")
@@ -68,10 +70,17 @@ impl Daemon {
         std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
-    /// The last `n` lines of stderr (for failure messages).
+    /// The last `n` lines of stderr (for failure messages), leaving out the reports of cycles
+    /// that found nothing to do.
     pub fn stderr_tail(&self, n: usize) -> String {
         let s = self.stderr();
-        let lines: Vec<&str> = s.lines().collect();
+        let lines: Vec<&str> = s
+            .lines()
+            .filter(|l| {
+                !(l.contains("\"cycle done\"")
+                    && l.contains("{ events: 0, bad_lines: 0, decisions: 0,"))
+            })
+            .collect();
         lines[lines.len().saturating_sub(n)..].join("\n")
     }
 
@@ -96,7 +105,12 @@ impl Daemon {
 
     /// Polls `f` every 200 ms until it gives a value, for at most `timeout`; on timeout (or when
     /// the service died) panics naming `what`, with the tail of the service's log.
-    pub fn until<T>(&mut self, timeout: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    pub fn until<T>(
+        &mut self,
+        timeout: Duration,
+        what: &str,
+        mut f: impl FnMut() -> Option<T>,
+    ) -> T {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(v) = f() {

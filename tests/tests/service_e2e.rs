@@ -18,6 +18,11 @@
 //! 7. SIGTERM stops the service with exit code 0.
 //!
 //! A second test drives SIGHUP with a broken and then a fixed policy file.
+//!
+//! Post-mortems: `TIERD_E2E_KEEP=1` keeps the working folder (the service's log, journal and
+//! decision log, and a copy of every delivered log object). `TIERD_E2E_ATTACK=rename` swaps the
+//! in-place overwrite for the rename-extension variant (write `KEY.locked`, delete `KEY`), to
+//! exercise the protection path on its own; the test as run by `cargo test` uses the overwrite.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -101,10 +101,18 @@ impl ModelState {
                 };
                 let until = *until_us
                     .get_or_insert(first.time_us + (config.learning_days * 86_400e6) as i64);
-                rows.extend(features::extract(events, history, &config.features)?);
-                if first.time_us < until {
+                // Events of the learning period are learnt from; a batch that runs past its end
+                // (a backlog) is split there, and its rest is scored by the fitted model.
+                let split = events.partition_point(|e| e.time_us < until);
+                rows.extend(features::extract(
+                    &events[..split],
+                    history,
+                    &config.features,
+                )?);
+                if split == events.len() && events.last().is_none_or(|e| e.time_us < until) {
                     return Ok(Vec::new());
                 }
+                let rest = &events[split..];
                 let mut h = std::mem::take(history);
                 // The first day (a quarter of shorter periods) warms the baseline up: at first
                 // every principal, IP and key is new. The model is fitted and calibrated on the rest.
@@ -128,7 +136,7 @@ impl ModelState {
                     }
                     Err(e) => ModelState::Off(format!("the model could not be fitted: {e}")),
                 };
-                Ok(Vec::new())
+                self.window(rest)
             }
         }
     }

@@ -265,11 +265,7 @@ impl Service {
     /// # Errors
     /// Journal errors and unreadable sources; a failed move or snapshot is an outcome, not an error.
     pub async fn cycle(&mut self) -> anyhow::Result<CycleReport> {
-        let r = self.cycle_inner().await;
-        if r.is_err() {
-            self.metrics.failure("cycle");
-        }
-        r
+        self.cycle_inner().await
     }
 
     async fn cycle_inner(&mut self) -> anyhow::Result<CycleReport> {

@@ -26,5 +26,6 @@ pub mod decision;
 pub mod executor;
 pub mod ingest;
 pub mod journal;
+pub mod report;
 pub mod snapshot;
 pub mod tier;

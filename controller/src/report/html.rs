@@ -30,7 +30,8 @@ thead th { background: #f6f8fa; border-bottom: 2px solid #afb8c1; font-weight: 6
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.summary tbody th { min-width: 9em; }
 thead th.num { white-space: normal; }
-td.total .badge { margin-left: 4px; }
+td.total .badge { display: block; width: fit-content; margin: 3px 0 0 auto; }
+.pct { display: block; font-size: 11.5px; }
 table.summary tbody tr:nth-child(even) td { background: #fafbfc; }
 table.summary tr.policy td { background: #e3f0fa; font-weight: 600; }
 table.summary tr.policy td:first-child { box-shadow: inset 4px 0 0 #0072B2; }
@@ -165,8 +166,9 @@ fn cheapest_rows(rows: &[SummaryRow]) -> Vec<usize> {
         .collect()
 }
 
-/// "+12.30 (+8.1 %)": `total` minus the policy's total, and the cell's class seen from the
-/// policy ("better" when this strategy costs more, "worse" when less); "n/a" if not finite.
+/// `total` minus the policy's total as HTML, "+12.30 (+8.1 %)" with the percentage in a `pct`
+/// span, and the cell's class seen from the policy ("better" when this strategy costs more,
+/// "worse" when less); "n/a" if not finite.
 fn vs_policy(total: f64, policy: f64) -> (String, &'static str) {
     let diff = total - policy;
     if !diff.is_finite() {
@@ -189,7 +191,7 @@ fn vs_policy(total: f64, policy: f64) -> (String, &'static str) {
             } else {
                 p
             };
-            let _ = write!(s, " ({p} %)");
+            let _ = write!(s, " <span class=\"pct\">({p} %)</span>");
         }
     }
     (s, class)
@@ -528,14 +530,23 @@ mod tests {
     fn vs_policy_shows_sign_percentage_and_who_wins() {
         assert_eq!(
             vs_policy(110.0, 100.0),
-            ("+10.00 (+10.0 %)".to_string(), "better")
+            (
+                "+10.00 <span class=\"pct\">(+10.0 %)</span>".to_string(),
+                "better"
+            )
         );
         assert_eq!(
             vs_policy(90.0, 100.0),
-            ("-10.00 (-10.0 %)".to_string(), "worse")
+            (
+                "-10.00 <span class=\"pct\">(-10.0 %)</span>".to_string(),
+                "worse"
+            )
         );
         assert_eq!(vs_policy(5.0, 0.0), ("+5.00".to_string(), "better"));
         assert_eq!(vs_policy(f64::NAN, 100.0), ("n/a".to_string(), ""));
-        assert_eq!(vs_policy(100.0, 100.0), ("0.00 (0.0 %)".to_string(), ""));
+        assert_eq!(
+            vs_policy(100.0, 100.0),
+            ("0.00 <span class=\"pct\">(0.0 %)</span>".to_string(), "")
+        );
     }
 }

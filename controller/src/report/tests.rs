@@ -343,11 +343,11 @@ fn the_summary_highlights_the_policy_and_marks_the_cheapest_real_strategy() {
         "<td class=\"num total cheapest\">30.00<span class=\"badge\">cheapest</span></td>"
     ));
     assert!(
-        html.contains("<td class=\"num better\">+20.00 (+66.7 %)</td>"),
+        html.contains("<td class=\"num better\">+20.00 <span class=\"pct\">(+66.7 %)</span></td>"),
         "never move vs policy"
     );
     assert!(
-        html.contains("<td class=\"num worse\">-10.00 (-33.3 %)</td>"),
+        html.contains("<td class=\"num worse\">-10.00 <span class=\"pct\">(-33.3 %)</span></td>"),
         "oracle vs policy"
     );
     assert!(html.contains("The policy saves 10.00 USD against the cheapest baseline"));

@@ -18,8 +18,10 @@
 //! # Layout
 //! - [`strategies`]: the baselines and the oracle.
 //! - [`model`]: learning, then scoring, the behaviour model on the replayed windows.
+//! - [`report`]: the findings as the HTML report's data.
 
 pub mod model;
+pub mod report;
 pub mod strategies;
 
 use std::cmp::Reverse;

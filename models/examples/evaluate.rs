@@ -353,6 +353,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .clone()
                 .unwrap_or_else(|| a.subject.to_string());
             if fa.insert((group.clone(), a.window_start_us.div_euclid(DAY_US))) {
+                if explain {
+                    let tops: Vec<String> = a
+                        .top_features
+                        .iter()
+                        .map(|f| format!("{}={} (baseline {:.1})", f.name, f.value, f.baseline))
+                        .collect();
+                    println!(
+                        "  false alarm: seed {seed}: {:.3} on {} at {} ({} s window): {}",
+                        a.score,
+                        a.subject,
+                        a.window_start_us,
+                        a.window_secs,
+                        tops.join("; ")
+                    );
+                }
                 let cause = r
                     .truth
                     .benign

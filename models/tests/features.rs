@@ -341,13 +341,39 @@ fn activity_at_an_hour_the_subject_never_works_counts_as_off_hours() {
     let (_, day) = row(&f, SubjectKind::Principal, 0);
     let (_, late) = row(&f, SubjectKind::Principal, 1);
     assert_eq!(get(day, "off_hours_ops"), 0.0);
-    // Share of the hour, smoothed with half a window per hour: 0.5 x 168 / (48 + 84).
-    let share = 0.5 * 168.0 / (48.0 + 84.0);
+    // Windows at the hour against the subject's average rate times how often the hour went by
+    // while learning, smoothed with half a window: the history saw 3 weeks and 1 hour (505
+    // hours, Tuesday 03:00 three times), so the share is 0.5 / (3 x 48 / 505 + 0.5).
+    let share = 0.5 / (3.0 * 48.0 / 505.0 + 0.5);
     assert!(
         (get(late, "off_hours_ops") - 2.0 * (1.0 - share)).abs() < 1e-12,
         "{}",
         get(late, "off_hours_ops")
     );
+}
+
+#[test]
+fn a_subject_active_around_the_clock_is_never_off_hours_over_a_training_period_of_odd_length() {
+    let mut h = History::new();
+    let cfg = FeatureConfig::default();
+    // One request every hour for 10 days: some hours of the week went by once, some twice.
+    let events: Vec<AccessEvent> = (0..240)
+        .map(|k| {
+            let mut e = ev(0, OpClass::Get, Some("a"));
+            e.time_us += k * 3_600_000_000;
+            e
+        })
+        .collect();
+    extract(&events, &mut h, &cfg).unwrap();
+    h.freeze();
+    for days in [7, 11] {
+        // Monday 13:00 (day 7) went by twice while learning, Friday 13:00 (day 11) once.
+        let mut e = ev(0, OpClass::Get, Some("a"));
+        e.time_us += days * 86_400_000_000 + 3 * 3_600_000_000;
+        let f = extract(&[e], &mut h, &cfg).unwrap();
+        let (_, v) = row(&f, SubjectKind::Principal, 0);
+        assert!(get(v, "off_hours_ops").abs() < 1e-12, "day {days}: {v:?}");
+    }
 }
 
 #[test]

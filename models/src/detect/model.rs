@@ -71,7 +71,7 @@ impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
             features: FeatureConfig::default(),
-            extra_window_secs: vec![60, 3600],
+            extra_window_secs: vec![60],
             learning_days: 7.0,
             false_alarms_per_bucket_day: 1.0 / 30.0,
             threshold_margin: 0.9,

@@ -92,6 +92,14 @@ pub struct History {
     seen_config: HashSet64,
     /// Hour-of-week activity per subject (keyed by its display form).
     profiles: HashMap<String, Profile>,
+    /// How many times each hour of the week went by while the history learned (from its first
+    /// event to its last): 30 days hold some hours of the week four times and others five, so a
+    /// subject's windows at an hour are compared with how often that hour occurred.
+    #[serde(default)]
+    hours_seen: Vec<u32>,
+    /// The last hour (since the epoch) counted in `hours_seen`.
+    #[serde(default)]
+    last_hour: Option<i64>,
     /// (bucket, key) pairs known to exist now.
     #[serde(skip)]
     keys: HashSet64,
@@ -277,7 +285,16 @@ impl History {
     /// [`History::hour_share`] by the subject's display form.
     pub(crate) fn hour_share_of(&self, subject: &str, how: usize) -> f64 {
         const PRIOR: f64 = 0.5;
+        let seen_total: u32 = self.hours_seen.iter().sum();
         match self.profiles.get(subject) {
+            Some(p) if seen_total > 0 => {
+                // Windows at this hour of the week against what the subject's average rate per
+                // hour would give in as many occurrences of the hour.
+                let c = p.counts.get(how).copied().unwrap_or(0) as f64;
+                let seen = self.hours_seen.get(how).copied().unwrap_or(0) as f64;
+                let expected = seen * p.total as f64 / seen_total as f64;
+                (c + PRIOR) / (expected + PRIOR)
+            }
             Some(p) => {
                 let c = p.counts.get(how).copied().unwrap_or(0) as f64;
                 (c + PRIOR) * 168.0 / (p.total as f64 + 168.0 * PRIOR)
@@ -287,6 +304,33 @@ impl History {
     }
 
     /// Records that `subject` was active in hour-of-week `how` (unless frozen).
+    /// Counts the hours of the week that went by up to `time_us` (while learning).
+    pub(crate) fn pass_time(&mut self, time_us: i64) {
+        if self.frozen {
+            return;
+        }
+        let hour = time_us.div_euclid(3_600_000_000);
+        if self.hours_seen.len() != 168 {
+            self.hours_seen = vec![0; 168];
+        }
+        let from = match self.last_hour {
+            Some(last) if hour <= last => return,
+            Some(last) => last + 1,
+            None => hour,
+        };
+        // Whole weeks at once, then the remaining hours one by one.
+        let weeks = (hour - from + 1) / 168;
+        if weeks > 0 {
+            for c in self.hours_seen.iter_mut() {
+                *c = c.saturating_add(weeks as u32);
+            }
+        }
+        for h in from + weeks * 168..=hour {
+            self.hours_seen[super::hour_of_week(h * 3_600_000_000)] += 1;
+        }
+        self.last_hour = Some(hour);
+    }
+
     pub(crate) fn record_window(&mut self, subject: &str, how: usize) {
         if self.frozen {
             return;

@@ -134,7 +134,37 @@ pub struct FeatureInfo {
     /// How much the feature counts in scores (1, or 0.5 for creation volume: uploads of new data
     /// are the commonest benign burst and destroy nothing; they still show in explanations).
     pub weight: f64,
+    /// Features of one family measure one fact (the volume of activity moves requests, keys and
+    /// bytes together): the robust baseline counts at most one feature per family in a score.
+    pub family: u8,
     pub doc: &'static str,
+}
+
+/// Number of feature families (see [`FeatureInfo::family`]).
+pub const N_FAMILIES: usize = 18;
+
+/// The family of a feature, by name: volume (requests, keys and bytes read or written, one
+/// fact), then one family per independent fact.
+const fn family_of(name: &str) -> u8 {
+    match name.as_bytes() {
+        b"ops_get" | b"ops_put" | b"ops_head" | b"ops_list" | b"ops_multipart" | b"bytes_out"
+        | b"bytes_in" | b"distinct_keys" => 0,
+        b"ops_delete" => 1,
+        b"ops_copy_source" | b"ops_copy_dest" => 2,
+        b"ops_config_change" => 3,
+        b"ops_other" => 4,
+        b"overwrites" | b"overwrite_ratio" => 5,
+        b"copy_in_place" => 6,
+        b"new_extension_keys" | b"new_extension_share" => 7,
+        b"errors" | b"error_ratio" => 8,
+        b"distinct_ips" => 9,
+        b"new_ips" => 10,
+        b"new_principals" => 11,
+        b"new_user_agents" => 12,
+        b"off_hours_ops" => 13,
+        b"config_changes_new" => 14,
+        _ => 17,
+    }
 }
 
 macro_rules! feat {
@@ -144,6 +174,7 @@ macro_rules! feat {
             unit: $unit,
             rare: $rare,
             weight: 1.0,
+            family: family_of($name),
             doc: $doc,
         }
     };
@@ -153,6 +184,7 @@ macro_rules! feat {
             unit: $unit,
             rare: $rare,
             weight: $weight,
+            family: family_of($name),
             doc: $doc,
         }
     };
@@ -684,6 +716,7 @@ pub fn extract_windows(
     for &(_, _, _, _, _, i) in &keyed {
         let (e, h) = (&events[i as usize], &hashes[i as usize]);
         let ids = interner.subjects(e, h);
+        history.pass_time(e.time_us);
         let facts = history.observe_hashed(e, h, cfg.copy_pair_secs * 1_000_000);
         let op = OpClass::ALL.iter().position(|&k| k == e.op).unwrap_or(9);
         let error = matches!(e.status, Some(403 | 404 | 500..=599));
@@ -794,6 +827,19 @@ mod tests {
         assert_eq!(extension("a.b/c"), "");
         assert_eq!(extension("x.locked"), "locked");
         assert_eq!(extension("trailing."), "");
+    }
+
+    #[test]
+    fn volume_features_share_one_family_and_independent_facts_have_their_own() {
+        let fam = |n: &str| FEATURES[feature_index(n).unwrap_or(0)].family;
+        assert_eq!(fam("ops_put"), fam("bytes_in"));
+        assert_eq!(fam("ops_put"), fam("distinct_keys"));
+        assert_eq!(fam("ops_get"), fam("bytes_out"));
+        assert_eq!(fam("overwrites"), fam("overwrite_ratio"));
+        assert_ne!(fam("overwrites"), fam("ops_put"));
+        assert_ne!(fam("new_ips"), fam("new_user_agents"));
+        assert_ne!(fam("ops_delete"), fam("distinct_keys"));
+        assert!(FEATURES.iter().all(|f| (f.family as usize) < N_FAMILIES));
     }
 
     #[test]

@@ -391,7 +391,7 @@ fn the_threshold_lets_through_at_most_the_false_alarm_budget_on_training_days() 
     let cfg = ModelConfig {
         learning_days: 0.0,
         false_alarms_per_bucket_day: 0.1,
-        // The budget is met exactly at margin 1 (the default 0.9 lowers the threshold a little).
+        // The budget is met exactly at margin 1 (the default; another margin moves the threshold).
         threshold_margin: 1.0,
         ..ModelConfig::default()
     };

@@ -38,7 +38,7 @@ pub struct ModelConfig {
     pub false_alarms_per_bucket_day: f64,
     /// Multiplies the calibrated threshold (on the normalised scale, before mapping to [0, 1]):
     /// above 1 trades recall for fewer false alarms on data the model was not fitted on. The
-    /// default, 0.9, was chosen on the evaluation's tuning seeds (docs/BENCHMARKS-models.md).
+    /// default, 1.0, was chosen on the evaluation's tuning seeds (docs/BENCHMARKS.md).
     pub threshold_margin: f64,
     /// How many contributing features each score carries.
     pub top_features: usize,
@@ -74,7 +74,7 @@ impl Default for ModelConfig {
             extra_window_secs: vec![60],
             learning_days: 7.0,
             false_alarms_per_bucket_day: 1.0 / 30.0,
-            threshold_margin: 0.9,
+            threshold_margin: 1.0,
             top_features: 3,
             min_rows: 8,
             volume_floor: 0.5,
@@ -148,7 +148,7 @@ impl ModelConfig {
         need(
             self.threshold_margin > 0.0 && self.threshold_margin.is_finite(),
             format!(
-                "threshold_margin = {}: expected a positive number (default 0.9)",
+                "threshold_margin = {}: expected a positive number (default 1)",
                 self.threshold_margin
             ),
         );

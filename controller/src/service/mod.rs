@@ -303,10 +303,9 @@ impl Service {
                 .behaviour
                 .set_model_name(&self.model.describe());
         }
-        let window = self.config.model.window_secs as i64;
         let mut opened = false;
         for s in &scores {
-            if let Some(change) = self.planner.behaviour.observe(s, window) {
+            if let Some(change) = self.planner.behaviour.observe(s, s.window_secs) {
                 tracing::warn!(target: "tierd::incident", ?change, "incident opened");
                 opened = true;
             }

@@ -217,7 +217,9 @@ impl Sim<'_> {
         }
         let mut opened = false;
         for s in &scores {
-            if s.subject.kind == models::features::SubjectKind::Bucket {
+            if s.subject.kind == models::features::SubjectKind::Bucket
+                && s.window_secs == self.model_window
+            {
                 let name = s.subject.to_string();
                 let at = s.window_start_us.div_euclid(1_000_000) + self.model_window;
                 let point = (at, crate::planner::behaviour::round4(s.score));
@@ -230,7 +232,7 @@ impl Sim<'_> {
                 bucket,
                 at,
                 anomaly,
-            }) = self.planner.behaviour.observe(s, self.model_window)
+            }) = self.planner.behaviour.observe(s, s.window_secs)
             {
                 opened = true;
                 self.report.incidents_opened += 1;

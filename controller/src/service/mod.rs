@@ -197,6 +197,8 @@ impl Service {
             Ok(loaded) => {
                 let n = loaded.policy.rules.len();
                 self.planner.set_policy(Arc::new(loaded.policy));
+                // A new policy is planned with at the next cycle, not at the next interval.
+                self.next_plan = 0;
                 tracing::info!(target: "tierd::policy", rules = n, "policy reloaded");
                 self.metrics.policy_reload(true);
                 true

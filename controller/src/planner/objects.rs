@@ -259,12 +259,7 @@ impl ObjectTable {
     }
 
     pub fn key_of(&self, row: usize) -> &str {
-        let start = if row == 0 {
-            0
-        } else {
-            self.cat.key_ends[row - 1]
-        };
-        &self.cat.keys[start..self.cat.key_ends[row]]
+        self.cat.key(row)
     }
 
     fn bucket_id(&mut self, bucket: &str) -> u32 {
@@ -452,31 +447,7 @@ impl ObjectTable {
 
     /// The facts of one object, as the one-object evaluator (and `explain`) sees them.
     pub fn facts(&self, row: usize) -> policies::ObjectFacts {
-        let c = &self.cat;
-        policies::ObjectFacts {
-            bucket: self.bucket_of(row).to_string(),
-            key: self.key_of(row).to_string(),
-            tier: c.tier_names[usize::from(c.tier[row])].clone(),
-            size: c.size[row],
-            created: c.created[row],
-            last_access: c.last_access[row],
-            tier_since: c.tier_since[row],
-            reads: [
-                c.reads[0][row],
-                c.reads[1][row],
-                c.reads[2][row],
-                c.reads[3][row],
-            ],
-            writes: [
-                c.writes[0][row],
-                c.writes[1][row],
-                c.writes[2][row],
-                c.writes[3][row],
-            ],
-            read_back_probability: c.read_back_probability[row],
-            savings_per_month: c.savings_per_month[row],
-            read_back_cost_per_month: c.read_back_cost_per_month[row],
-        }
+        self.cat.object(row)
     }
 }
 

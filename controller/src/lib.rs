@@ -17,6 +17,7 @@
 //! - [`simulate`]: `tierd simulate`, the same planner over past logs, with costs and baselines.
 //! - [`http`]: `/healthz`, `/readyz`, `/metrics` and the MinIO audit webhook.
 //! - [`metrics`]: the Prometheus registry (bounded cardinality).
+//! - [`report`]: the self-contained HTML report of `tierd simulate --report` (inline SVG).
 //! - [`cli`]: one module per `tierd` subcommand.
 //!
 //! # Example
@@ -37,6 +38,7 @@ pub mod journal;
 pub mod metrics;
 pub mod planner;
 pub mod policy;
+pub mod report;
 pub mod service;
 pub mod simulate;
 pub mod snapshot;

@@ -4,7 +4,8 @@
 //!
 //! `cargo run -p tierd-models --example evaluate` reports on the held-out seeds;
 //! `-- --tune` on the tuning seeds (the ones settings were chosen on); `-- --seeds 7,8` on others;
-//! `-- --margin 1.2` overrides the threshold margin; `-- --window 60` the window in seconds.
+//! `-- --margin 1.2` overrides the threshold margin; `-- --window 60` the main window in seconds;
+//! `-- --extra-windows 60,3600` the other window lengths (`-- --extra-windows none` for none).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -70,7 +71,6 @@ struct SeedResult {
     alarms: Vec<SubjectScore>,
     /// With --explain: every test-period score of an incident's bucket or principal.
     near: Vec<SubjectScore>,
-    window_secs: i64,
     train_secs: f64,
     test_start_us: i64,
     threshold: f64,
@@ -151,20 +151,21 @@ fn run_seed(
         return Err(e.into());
     }
     let threshold = state.as_ref().map_or(0.0, |s| s.0.threshold);
-    if explain {
-        if let Some((m, _)) = &state {
-            for p in &m.summary.calibration_top {
-                println!(
-                    "  calibration peak: {:.3} {} at {}: {}",
-                    p.score,
-                    p.subject,
-                    p.window_start_us,
-                    p.features.join("; ")
-                );
-            }
+    if explain && let Some((m, _)) = &state {
+        for p in &m.summary.calibration_top {
             println!(
-                "  normalisation: {:?}; feature scales: {:?}",
-                m.normalisation, m.baseline.feature_scale
+                "  calibration peak: {:.3} {} at {} ({} s window): {}",
+                p.score,
+                p.subject,
+                p.window_start_us,
+                p.window_secs,
+                p.features.join("; ")
+            );
+        }
+        for w in &m.windows {
+            println!(
+                "  window {} s: scale {:.3}, normalisation {:?}; feature scales: {:?}",
+                w.window_secs, w.scale, w.normalisation, w.baseline.feature_scale
             );
         }
     }
@@ -172,7 +173,6 @@ fn run_seed(
         truth,
         alarms,
         near,
-        window_secs: config.features.window_secs,
         train_secs,
         test_start_us,
         threshold,
@@ -181,7 +181,8 @@ fn run_seed(
 
 /// Whether an alarm is about the incident: same bucket (bucket or principal-in-bucket subject)
 /// or the incident's principal, in a window overlapping the incident.
-fn matches(a: &SubjectScore, inc: &Incident, w_us: i64) -> bool {
+fn matches(a: &SubjectScore, inc: &Incident) -> bool {
+    let w_us = a.window_secs * 1_000_000;
     let overlaps = a.window_start_us + w_us > inc.start_us && a.window_start_us <= inc.end_us;
     let subject_fits = match a.subject.kind {
         SubjectKind::Bucket => a.subject.bucket.as_deref() == Some(&inc.bucket),
@@ -237,6 +238,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--window" => {
                 config.features.window_secs = it.next().ok_or("--window needs seconds")?.parse()?
             }
+            "--extra-windows" => {
+                let list = it.next().ok_or("--extra-windows needs a list of seconds")?;
+                config.extra_window_secs = if list == "none" {
+                    Vec::new()
+                } else {
+                    list.split(',').map(str::parse).collect::<Result<_, _>>()?
+                };
+            }
             other => return Err(format!("unknown argument {other:?}").into()),
         }
     }
@@ -244,8 +253,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "evaluate: {label} seeds {seeds:?}; {TRAIN_DAYS} training days (clean), {TEST_DAYS} test days with incidents; 3 buckets"
     );
     println!(
-        "settings: window {} s, threshold_margin {}, false_alarms_per_bucket_day {:.4}",
-        config.features.window_secs, config.threshold_margin, config.false_alarms_per_bucket_day
+        "settings: window {} s, extra windows {:?} s, threshold_margin {}, false_alarms_per_bucket_day {:.4}",
+        config.features.window_secs,
+        config.extra_window_secs,
+        config.threshold_margin,
+        config.false_alarms_per_bucket_day
     );
     let mut by_kind: BTreeMap<String, Tally> = BTreeMap::new();
     let mut by_variant: BTreeMap<String, Tally> = BTreeMap::new();
@@ -259,14 +271,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for &seed in &seeds {
         let t = Instant::now();
         let r = run_seed(seed, &config, explain)?;
-        let w_us = r.window_secs * 1_000_000;
         let mut seed_detected = 0;
         for inc in &r.truth.incidents {
+            // Scores are produced when a window closes: the first alarm is the earliest close.
             let first = r
                 .alarms
                 .iter()
-                .filter(|a| matches(a, inc, w_us))
-                .map(|a| a.window_start_us)
+                .filter(|a| matches(a, inc))
+                .map(|a| a.window_start_us + a.window_secs * 1_000_000)
                 .min();
             let kind = by_kind.entry(inc.kind.as_str().to_owned()).or_default();
             kind.incidents += 1;
@@ -275,12 +287,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .or_default();
             variant.incidents += 1;
             match first {
-                Some(ws) => {
+                Some(at) => {
                     kind.detected += 1;
                     variant.detected += 1;
                     seed_detected += 1;
-                    // Scores are produced when a window closes.
-                    let at = ws + w_us;
                     latencies.push((at - inc.start_us).max(0) as f64 / 1e6);
                     ops_before.push(inc.op_times_us.iter().filter(|&&t| t < at).count() as f64);
                 }
@@ -288,7 +298,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let best = r
                         .near
                         .iter()
-                        .filter(|a| matches(a, inc, w_us))
+                        .filter(|a| matches(a, inc))
                         .max_by(|a, b| a.score.total_cmp(&b.score));
                     let why = best.map_or("no score above 0.3".to_string(), |b| {
                         let tops: Vec<String> = b
@@ -301,7 +311,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                                 )
                             })
                             .collect();
-                        format!("best {:.3} on {}: {}", b.score, b.subject, tops.join("; "))
+                        format!(
+                            "best {:.3} on {} ({} s window): {}",
+                            b.score,
+                            b.subject,
+                            b.window_secs,
+                            tops.join("; ")
+                        )
                     });
                     missed.push(format!(
                         "seed {seed}: {} {} {} {} ({} ops): {why}",
@@ -328,7 +344,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // an alarm that overlaps no incident.
         let mut fa: BTreeSet<(String, i64)> = BTreeSet::new();
         for a in &r.alarms {
-            if r.truth.incidents.iter().any(|inc| matches(a, inc, w_us)) {
+            if r.truth.incidents.iter().any(|inc| matches(a, inc)) {
                 continue;
             }
             let group = a
@@ -337,6 +353,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .clone()
                 .unwrap_or_else(|| a.subject.to_string());
             if fa.insert((group.clone(), a.window_start_us.div_euclid(DAY_US))) {
+                if explain {
+                    let tops: Vec<String> = a
+                        .top_features
+                        .iter()
+                        .map(|f| format!("{}={} (baseline {:.1})", f.name, f.value, f.baseline))
+                        .collect();
+                    println!(
+                        "  false alarm: seed {seed}: {:.3} on {} at {} ({} s window): {}",
+                        a.score,
+                        a.subject,
+                        a.window_start_us,
+                        a.window_secs,
+                        tops.join("; ")
+                    );
+                }
                 let cause = r
                     .truth
                     .benign

@@ -3,8 +3,8 @@
 
 use models::event::{AccessEvent, ConfigKind, OpClass};
 use models::features::{
-    FEATURES, FeatureConfig, History, Subject, SubjectKind, WindowFeatures, extract, feature_index,
-    object_features,
+    FEATURES, FeatureConfig, History, Subject, SubjectKind, WindowFeatures, extract,
+    extract_windows, feature_index, object_features,
 };
 use models::frame::to_frame;
 use rand::SeedableRng;
@@ -154,6 +154,69 @@ fn keys_with_an_extension_never_seen_in_the_bucket_are_counted() {
 }
 
 #[test]
+fn rewriting_a_key_with_an_extension_outside_the_baseline_is_not_a_new_extension_again() {
+    let mut h = History::new();
+    let cfg = FeatureConfig::default();
+    extract(&[ev(0, OpClass::Put, Some("a.jpg"))], &mut h, &cfg).unwrap();
+    h.freeze();
+    // An incident renames a key: the new name brings an extension the bucket never had.
+    let f = extract(&[ev(10, OpClass::Put, Some("a.jpg.locked"))], &mut h, &cfg).unwrap();
+    let (_, v) = row(&f, SubjectKind::Bucket, 0);
+    assert_eq!(get(v, "new_extension_keys"), 1.0);
+    // Its usual writer later rewrites that key: the name already existed in the bucket.
+    let f = extract(&[ev(60, OpClass::Put, Some("a.jpg.locked"))], &mut h, &cfg).unwrap();
+    let (_, v) = row(&f, SubjectKind::Bucket, 0);
+    assert_eq!(get(v, "overwrites"), 1.0);
+    assert_eq!(get(v, "new_extension_keys"), 0.0);
+    assert_eq!(get(v, "new_extension_share"), 0.0);
+}
+
+#[test]
+fn several_window_lengths_come_from_one_pass_that_sees_every_event_once() {
+    let cfg = FeatureConfig::default();
+    let mut events = Vec::new();
+    for i in 0..40i64 {
+        // Two writes of each of 20 keys, 15 seconds apart, over 10 minutes: 20 overwrites.
+        let mut e = ev(0, OpClass::Put, Some(&format!("k{}.jpg", i % 20)));
+        e.time_us += i * 15_000_000;
+        events.push(e);
+    }
+    let both = extract_windows(&events, &mut History::new(), &cfg, &[300, 60]).unwrap();
+    assert_eq!(both.len(), 2);
+    assert_eq!((both[0].window_secs, both[1].window_secs), (300, 60));
+    // The main length is what extract gives.
+    let main = extract(&events, &mut History::new(), &cfg).unwrap();
+    assert_eq!(both[0], main);
+    // The 1-minute rows add up to the 5-minute rows, per subject: the key state saw each
+    // write once (an event seen twice would turn every first write into an overwrite).
+    for name in ["ops_put", "overwrites"] {
+        for kind in [SubjectKind::Bucket, SubjectKind::Principal] {
+            let sum = |f: &WindowFeatures| -> f64 {
+                (0..f.len())
+                    .filter(|&i| f.subjects[i].kind == kind)
+                    .map(|i| get(&f.values[i], name))
+                    .sum()
+            };
+            assert_eq!(sum(&both[1]), sum(&both[0]), "{name} {kind:?}");
+        }
+    }
+    let overwrites: f64 = (0..main.len())
+        .filter(|&i| main.subjects[i].kind == SubjectKind::Bucket)
+        .map(|i| get(&main.values[i], "overwrites"))
+        .sum();
+    assert_eq!(overwrites, 20.0);
+    // 10 one-minute windows x 3 subjects, 2 five-minute windows x 3 subjects.
+    assert_eq!((both[1].len(), both[0].len()), (30, 6));
+    let err = extract_windows(&events, &mut History::new(), &cfg, &[300, 5])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("window_secs = 5: expected 10 to 86400 seconds"),
+        "{err}"
+    );
+}
+
+#[test]
 fn errors_are_403_404_and_5xx() {
     let mut events = vec![
         ev(0, OpClass::Get, Some("a")),
@@ -205,6 +268,42 @@ fn after_freezing_an_ip_principal_or_user_agent_outside_the_baseline_stays_new()
 }
 
 #[test]
+fn a_principal_never_seen_before_counts_as_new_once_not_also_as_a_new_ip_and_user_agent() {
+    let mut h = History::new();
+    let cfg = FeatureConfig::default();
+    extract(&[ev(0, OpClass::Get, Some("a"))], &mut h, &cfg).unwrap();
+    h.freeze();
+    // A known principal from a new IP with a new client: both are news about that principal.
+    let mut stranger = ev(20, OpClass::Get, Some("a"));
+    stranger.source_ip = Some("203.0.113.9".into());
+    stranger.user_agent = Some("python-requests/2".into());
+    // A principal never seen: its IP and client are new to it by definition.
+    let mut mallory = stranger.clone();
+    mallory.principal = Some("arn:aws:iam::1:user/mallory".into());
+    let f = extract(&[stranger, mallory], &mut h, &cfg).unwrap();
+    let novelty = |who: &str, kind: SubjectKind| {
+        let i = (0..f.len())
+            .find(|&i| {
+                f.subjects[i].kind == kind && f.subjects[i].principal.as_deref() == Some(who)
+            })
+            .unwrap();
+        let v = &f.values[i];
+        (
+            get(v, "new_principals"),
+            get(v, "new_ips"),
+            get(v, "new_user_agents"),
+        )
+    };
+    for kind in [SubjectKind::Principal, SubjectKind::PrincipalInBucket] {
+        assert_eq!(novelty("arn:aws:iam::1:user/alice", kind), (0.0, 1.0, 1.0));
+        assert_eq!(
+            novelty("arn:aws:iam::1:user/mallory", kind),
+            (1.0, 0.0, 0.0)
+        );
+    }
+}
+
+#[test]
 fn configuration_changes_are_counted_flagged_by_kind_and_new_only_once() {
     let mut h = History::new();
     let cfg = FeatureConfig::default();
@@ -242,13 +341,39 @@ fn activity_at_an_hour_the_subject_never_works_counts_as_off_hours() {
     let (_, day) = row(&f, SubjectKind::Principal, 0);
     let (_, late) = row(&f, SubjectKind::Principal, 1);
     assert_eq!(get(day, "off_hours_ops"), 0.0);
-    // Share of the hour, smoothed with half a window per hour: 0.5 x 168 / (48 + 84).
-    let share = 0.5 * 168.0 / (48.0 + 84.0);
+    // Windows at the hour against the subject's average rate times how often the hour went by
+    // while learning, smoothed with half a window: the history saw 3 weeks and 1 hour (505
+    // hours, Tuesday 03:00 three times), so the share is 0.5 / (3 x 48 / 505 + 0.5).
+    let share = 0.5 / (3.0 * 48.0 / 505.0 + 0.5);
     assert!(
         (get(late, "off_hours_ops") - 2.0 * (1.0 - share)).abs() < 1e-12,
         "{}",
         get(late, "off_hours_ops")
     );
+}
+
+#[test]
+fn a_subject_active_around_the_clock_is_never_off_hours_over_a_training_period_of_odd_length() {
+    let mut h = History::new();
+    let cfg = FeatureConfig::default();
+    // One request every hour for 10 days: some hours of the week went by once, some twice.
+    let events: Vec<AccessEvent> = (0..240)
+        .map(|k| {
+            let mut e = ev(0, OpClass::Get, Some("a"));
+            e.time_us += k * 3_600_000_000;
+            e
+        })
+        .collect();
+    extract(&events, &mut h, &cfg).unwrap();
+    h.freeze();
+    for days in [7, 11] {
+        // Monday 13:00 (day 7) went by twice while learning, Friday 13:00 (day 11) once.
+        let mut e = ev(0, OpClass::Get, Some("a"));
+        e.time_us += days * 86_400_000_000 + 3 * 3_600_000_000;
+        let f = extract(&[e], &mut h, &cfg).unwrap();
+        let (_, v) = row(&f, SubjectKind::Principal, 0);
+        assert!(get(v, "off_hours_ops").abs() < 1e-12, "day {days}: {v:?}");
+    }
 }
 
 #[test]

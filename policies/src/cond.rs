@@ -25,6 +25,9 @@ pub struct Leaf {
     pub test: Test,
     /// The source text of the comparison (`size >= 1MiB`).
     pub text: String,
+    /// The comparison as written is the negation of `test` (`tier != 'vault'`, `x not in [..]`,
+    /// `flag == false`): explanations show `!test` so that "yes" means the text holds.
+    pub negated: bool,
 }
 
 /// A typed test. Numeric values are in canonical units (bytes, seconds, epoch seconds, USD).
@@ -272,7 +275,11 @@ impl Checker<'_, '_> {
 
     fn leaf(&mut self, test: Test, span: Span) -> Cond {
         let text = self.src.get(span).unwrap_or("").trim().to_string();
-        self.leaves.push(Leaf { test, text });
+        self.leaves.push(Leaf {
+            test,
+            text,
+            negated: false,
+        });
         Cond::Leaf(self.leaves.len() - 1)
     }
 
@@ -524,12 +531,8 @@ impl Checker<'_, '_> {
             return self.leaf(Test::NumSig { a: sig, op, b }, whole);
         }
         let eq_only = |op: CmpOp| matches!(op, CmpOp::Eq | CmpOp::Ne);
-        let wrap = |c: Cond, op: CmpOp| {
-            if op == CmpOp::Ne {
-                Cond::Not(Box::new(c))
-            } else {
-                c
-            }
+        let wrap = |this: &mut Self, c: Cond, op: CmpOp| {
+            if op == CmpOp::Ne { this.negate(c) } else { c }
         };
         match kind {
             Kind::Bool => {
@@ -567,7 +570,7 @@ impl Checker<'_, '_> {
                 if (op == CmpOp::Eq) == v {
                     c
                 } else {
-                    Cond::Not(Box::new(c))
+                    self.negate(c)
                 }
             }
             Kind::Tier | Kind::Weekday => {
@@ -596,7 +599,7 @@ impl Checker<'_, '_> {
                 match v {
                     Some(i) => {
                         let c = self.leaf(Test::Set { sig, bits: 1 << i }, whole);
-                        wrap(c, op)
+                        wrap(self, c, op)
                     }
                     None => Cond::Const(false),
                 }
@@ -609,7 +612,7 @@ impl Checker<'_, '_> {
                 match self.text(sig, rhs) {
                     Some(value) => {
                         let c = self.leaf(Test::TextEq { sig, value }, whole);
-                        wrap(c, op)
+                        wrap(self, c, op)
                     }
                     None => Cond::Const(false),
                 }
@@ -737,7 +740,17 @@ impl Checker<'_, '_> {
                 return Cond::Const(false);
             }
         };
-        if negated { Cond::Not(Box::new(c)) } else { c }
+        if negated { self.negate(c) } else { c }
+    }
+
+    /// `Not(c)`, marking a leaf whose written comparison is the negation of its test.
+    fn negate(&mut self, c: Cond) -> Cond {
+        if let Cond::Leaf(i) = c
+            && let Some(l) = self.leaves.get_mut(i)
+        {
+            l.negated = true;
+        }
+        Cond::Not(Box::new(c))
     }
 
     fn check(&mut self, e: &Expr) -> Cond {

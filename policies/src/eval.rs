@@ -176,7 +176,7 @@ impl PolicySet {
                             LeafValue {
                                 text: l.text.clone(),
                                 value,
-                                holds,
+                                holds: holds != l.negated,
                             }
                         })
                         .collect();

@@ -401,3 +401,29 @@ fn columnar_and_one_object_evaluation_pick_the_same_winner_for_random_objects() 
         "winners seen: {winners_seen:?}"
     );
 }
+
+#[test]
+fn explanations_answer_for_the_comparison_as_written_even_when_negated() {
+    let l = load_ok(
+        "[[rule]]\nid = \"r\"\nscope = { bucket = \"*\" }\nwhen = \"tier != 'vault' and not (size > 1GiB) and incident_open == false and tier not in ['cloud']\"\naction = \"freeze\"\n",
+    );
+    let e = l
+        .policy
+        .evaluate(&obj("b", "k", "onprem", 1), &BehaviourFacts::default(), NOW);
+    assert_eq!(e.winner, Some(0));
+    let shown: Vec<(String, bool)> = e.outcomes[0]
+        .leaves
+        .iter()
+        .map(|v| (v.text.clone(), v.holds))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("tier != 'vault'".to_string(), true),
+            // `not (...)` negates the written comparison: the comparison itself is shown.
+            ("size > 1GiB".to_string(), false),
+            ("incident_open == false".to_string(), true),
+            ("tier not in ['cloud']".to_string(), true),
+        ]
+    );
+}

@@ -152,6 +152,34 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
     ] {
         assert!(r.stdout.contains(part), "{part:?} missing:\n{}", r.stdout);
     }
+    // The HTML report of the same replay (Chromium renders it in controller/tests/report.rs).
+    let r = tierd(
+        d,
+        &[
+            "simulate",
+            "--config",
+            "tierd.toml",
+            "--logs",
+            "access.log",
+            "--report",
+            "r.html",
+            "--policy",
+            "builtin:default",
+            "idle.toml",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    assert!(html.matches("<svg").count() >= 4, "four charts");
+    for part in [
+        "tierd policy",
+        "never move",
+        "offline oracle",
+        "bucket:bucket-00",
+        id,
+    ] {
+        assert!(html.contains(part), "{part:?} missing from the report");
+    }
     let r = tierd(d, &["explain", "move-nope", "--log", "a.jsonl"]);
     assert_ne!(r.code, Some(0));
     assert!(

@@ -42,7 +42,9 @@ pub struct CheckArgs {
 }
 
 /// The top-level tables that only the main configuration has.
-const CONFIG_TABLES: [&str; 4] = ["tiers", "journal", "ingest", "policies"];
+const CONFIG_TABLES: [&str; 9] = [
+    "tiers", "journal", "ingest", "policies", "costs", "planner", "model", "service", "simulate",
+];
 
 /// True if the file parses as TOML and has a main-configuration table at its top level.
 fn is_main_config(path: &Path) -> bool {
@@ -62,6 +64,10 @@ fn config_policy_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Vec<Path
     let mut out = Vec::new();
     let at = config.path.clone().unwrap_or_default();
     for pattern in &config.policy_files {
+        if pattern == crate::config::BUILTIN_POLICY {
+            out.push(PathBuf::from(pattern));
+            continue;
+        }
         match glob::glob(pattern) {
             Ok(paths) => {
                 let found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
@@ -219,7 +225,36 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut rules = 0;
     let mut outcomes = Vec::new();
     if config_ok && !policy_files.is_empty() {
-        match policies::load(&policy_files, &tiers) {
+        // The bundled policy (`builtin:default`) has no file: load every text in memory.
+        let mut sources: Vec<(String, String)> = Vec::new();
+        let mut unreadable = Vec::new();
+        for f in &policy_files {
+            if f.as_os_str() == crate::config::BUILTIN_POLICY {
+                sources.push((
+                    crate::config::BUILTIN_POLICY.to_string(),
+                    crate::config::BUILTIN_POLICY_TEXT.to_string(),
+                ));
+                continue;
+            }
+            match std::fs::read_to_string(f) {
+                Ok(t) => sources.push((f.display().to_string(), t)),
+                Err(e) => unreadable.push(Diagnostic::error(
+                    f,
+                    (1, 1),
+                    format!("cannot read policy file: {e}"),
+                )),
+            }
+        }
+        let pairs: Vec<(&str, &str)> = sources
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        let result = if unreadable.is_empty() {
+            policies::load_from_strs(&pairs, &tiers)
+        } else {
+            Err(unreadable)
+        };
+        match result {
             Ok(loaded) => {
                 rules = loaded.policy.rules.len();
                 diags.extend(loaded.warnings.iter().cloned());

@@ -38,6 +38,10 @@ pub struct SimulateArgs {
     /// Write every decision as a JSON line here (`-` for stdout).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Write a self-contained HTML report (SVG charts: cost over time against the baselines,
+    /// bytes per tier, anomaly timelines with incidents and decisions, moves per day).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// Print the summary as one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
@@ -102,6 +106,49 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     sink.flush().context("writing the decisions")?;
     if show {
         eprintln!();
+    }
+    if let Some(path) = &args.report {
+        let mut context = vec![
+            (
+                "configuration".to_string(),
+                config
+                    .path
+                    .as_ref()
+                    .map_or("embedded defaults".to_string(), |p| p.display().to_string()),
+            ),
+            ("logs".to_string(), opts.sources.join(", ")),
+            (
+                "events".to_string(),
+                format!(
+                    "{} replayed ({} late, {} bad lines), {} objects",
+                    report.events, report.late_events, report.bad_lines, report.objects
+                ),
+            ),
+            ("model".to_string(), report.model.clone()),
+            (
+                "decisions".to_string(),
+                report
+                    .decisions_by_action
+                    .iter()
+                    .map(|(a, n)| format!("{n} {a}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            (
+                "protection".to_string(),
+                format!(
+                    "vault copies: {} bytes, {} {:.2} (not in the totals)",
+                    report.vault_bytes, report.currency, report.protection
+                ),
+            ),
+        ];
+        if !args.policy.is_empty() {
+            context.push(("policies".to_string(), args.policy.join(", ")));
+        }
+        let tiers: Vec<String> = config.tiers.iter().map(|t| t.name.clone()).collect();
+        let data = crate::simulate::report::report_data(&report, &tiers, context);
+        std::fs::write(path, crate::report::render(&data))
+            .with_context(|| format!("writing the report {}", path.display()))?;
     }
     let to_stdout = args.out.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let mut out: Box<dyn Write> = if to_stdout {

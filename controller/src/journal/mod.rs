@@ -133,6 +133,15 @@ impl Journal {
     ///
     /// # Errors
     /// SQLite errors.
+    /// Takes and releases the write lock: proves the file is writable (for `/readyz`).
+    ///
+    /// # Errors
+    /// The file is read-only, locked for longer than the busy timeout, or broken.
+    pub fn check_writable(&mut self) -> Result<()> {
+        let r = self.conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;");
+        r.map_err(|e| self.err(e))
+    }
+
     pub fn schema_version(&self) -> Result<i64> {
         self.conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -267,6 +267,7 @@ mod tests {
             learning,
             top_features: Vec::new(),
             flags: WindowFlags::default(),
+            window_secs: 300,
         }
     }
 

@@ -56,28 +56,54 @@ impl Counts {
         }
     }
 
-    /// The estimated count over the last `WINDOWS_DAYS[w]` days at time `now`.
-    fn estimate(&self, now: i64, read: bool) -> [u32; 4] {
-        let c = if read { &self.reads } else { &self.writes };
-        let mut out = [0u32; 4];
-        let day = now.div_euclid(86_400);
+    /// The estimated read and write counts over the last `WINDOWS_DAYS[w]` days at the clock `c`.
+    fn estimate(&self, c: &Clock) -> ([u32; 4], [u32; 4]) {
+        let mut reads = [0u32; 4];
+        let mut writes = [0u32; 4];
         for (w, len) in WINDOWS_DAYS.iter().enumerate() {
-            let (then, cur) = (self.day.div_euclid(*len), day.div_euclid(*len));
-            let period_secs = len * 86_400;
-            let into = now.rem_euclid(period_secs) as f64 / period_secs as f64;
-            let (current, previous) = if day - self.day >= *len {
+            if c.day - self.day >= *len {
                 // Every counted access is older than the window.
-                (0, 0)
-            } else if cur == then {
-                (c[w][0], c[w][1])
-            } else if cur == then + 1 {
-                (0, c[w][0])
-            } else {
-                (0, 0)
+                continue;
+            }
+            let then = self.day.div_euclid(*len);
+            let weight = 1.0 - c.into[w];
+            let pick = |x: &[[u16; 2]; 4]| -> u32 {
+                let (current, previous) = if c.period[w] == then {
+                    (x[w][0], x[w][1])
+                } else if c.period[w] == then + 1 {
+                    (0, x[w][0])
+                } else {
+                    (0, 0)
+                };
+                u32::from(current) + (f64::from(previous) * weight + 0.5) as u32
             };
-            out[w] = u32::from(current) + (f64::from(previous) * (1.0 - into)).round() as u32;
+            reads[w] = pick(&self.reads);
+            writes[w] = pick(&self.writes);
         }
-        out
+        (reads, writes)
+    }
+}
+
+/// The calendar of one refresh, computed once: today, each window's current period and how far
+/// into it `now` is.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    day: i64,
+    period: [i64; 4],
+    into: [f64; 4],
+}
+
+impl Clock {
+    fn at(now: i64) -> Clock {
+        let day = now.div_euclid(86_400);
+        let mut period = [0; 4];
+        let mut into = [0.0; 4];
+        for (w, len) in WINDOWS_DAYS.iter().enumerate() {
+            period[w] = day.div_euclid(*len);
+            let secs = len * 86_400;
+            into[w] = now.rem_euclid(secs) as f64 / secs as f64;
+        }
+        Clock { day, period, into }
     }
 }
 
@@ -233,12 +259,7 @@ impl ObjectTable {
     }
 
     pub fn key_of(&self, row: usize) -> &str {
-        let start = if row == 0 {
-            0
-        } else {
-            self.cat.key_ends[row - 1]
-        };
-        &self.cat.keys[start..self.cat.key_ends[row]]
+        self.cat.key(row)
     }
 
     fn bucket_id(&mut self, bucket: &str) -> u32 {
@@ -395,12 +416,12 @@ impl ObjectTable {
         let tables: Vec<Vec<f32>> = (0..n_buckets)
             .map(|b| self.gaps[b].read_back_table(&idle_now[b]))
             .collect();
+        let clock = Clock::at(now);
         for r in 0..self.len() {
             if !self.live[r] {
                 continue;
             }
-            let reads = self.counts[r].estimate(now, true);
-            let writes = self.counts[r].estimate(now, false);
+            let (reads, writes) = self.counts[r].estimate(&clock);
             for k in 0..4 {
                 self.cat.reads[k][r] = reads[k];
                 self.cat.writes[k][r] = writes[k];
@@ -426,31 +447,7 @@ impl ObjectTable {
 
     /// The facts of one object, as the one-object evaluator (and `explain`) sees them.
     pub fn facts(&self, row: usize) -> policies::ObjectFacts {
-        let c = &self.cat;
-        policies::ObjectFacts {
-            bucket: self.bucket_of(row).to_string(),
-            key: self.key_of(row).to_string(),
-            tier: c.tier_names[usize::from(c.tier[row])].clone(),
-            size: c.size[row],
-            created: c.created[row],
-            last_access: c.last_access[row],
-            tier_since: c.tier_since[row],
-            reads: [
-                c.reads[0][row],
-                c.reads[1][row],
-                c.reads[2][row],
-                c.reads[3][row],
-            ],
-            writes: [
-                c.writes[0][row],
-                c.writes[1][row],
-                c.writes[2][row],
-                c.writes[3][row],
-            ],
-            read_back_probability: c.read_back_probability[row],
-            savings_per_month: c.savings_per_month[row],
-            read_back_cost_per_month: c.read_back_cost_per_month[row],
-        }
+        self.cat.object(row)
     }
 }
 

@@ -34,9 +34,11 @@ use crate::config::Config;
 use crate::cost::CostModel;
 use crate::decision::{Action, Decision, State, rfc3339};
 use crate::executor::{Executor, ExecutorConfig, MoveOutcome, MoveRequest, recover};
+use crate::http::{Check, HttpState, ReadyFn, TierAccess, check_tier};
 use crate::ingest::{self, IngestOptions};
 use crate::journal::Journal;
 use crate::journal::freezes::FreezeRow;
+use crate::metrics::Metrics;
 use crate::planner::{Freeze, Plan, Planner};
 use crate::simulate::model::ModelState;
 use crate::tier::Tiers;
@@ -97,9 +99,12 @@ pub struct Service {
     pub log: DecisionLog,
     /// Events the webhook received since the last cycle.
     pub audit: Option<tokio::sync::mpsc::Receiver<Vec<AccessEvent>>>,
+    pub metrics: Arc<Metrics>,
     policy_stamp: Vec<(String, Option<SystemTime>)>,
     /// Buckets whose objects were scanned into the catalog.
     scanned: BTreeSet<String>,
+    /// When the next full planning pass is due (unix seconds); an incident that opens plans at once.
+    next_plan: i64,
 }
 
 impl Service {
@@ -178,7 +183,9 @@ impl Service {
             model,
             log,
             audit: None,
+            metrics: Arc::new(Metrics::new()),
             scanned: BTreeSet::new(),
+            next_plan: 0,
         })
     }
 
@@ -190,7 +197,10 @@ impl Service {
             Ok(loaded) => {
                 let n = loaded.policy.rules.len();
                 self.planner.set_policy(Arc::new(loaded.policy));
+                // A new policy is planned with at the next cycle, not at the next interval.
+                self.next_plan = 0;
                 tracing::info!(target: "tierd::policy", rules = n, "policy reloaded");
+                self.metrics.policy_reload(true);
                 true
             }
             Err(diags) => {
@@ -202,6 +212,8 @@ impl Service {
                     errors = diags.len(),
                     "the new policy is not valid; keeping the last good policy"
                 );
+                self.metrics.policy_reload(false);
+                self.metrics.failure("reload");
                 false
             }
         }
@@ -237,7 +249,10 @@ impl Service {
             tracing::warn!(target: "tierd::ingest", "bad line: {b}");
         }
         report.bad_lines += r.bad_lines;
+        self.metrics.events_ingested("logs", events.len() as u64);
+        self.metrics.bad_lines("logs", r.bad_lines);
         if let Some(rx) = &mut self.audit {
+            // The endpoint counted what it accepted.
             while let Ok(batch) = rx.try_recv() {
                 events.extend(batch);
             }
@@ -252,8 +267,25 @@ impl Service {
     /// # Errors
     /// Journal errors and unreadable sources; a failed move or snapshot is an outcome, not an error.
     pub async fn cycle(&mut self) -> anyhow::Result<CycleReport> {
+        self.cycle_inner().await
+    }
+
+    async fn cycle_inner(&mut self) -> anyhow::Result<CycleReport> {
         let mut report = CycleReport::default();
-        let events = self.ingest(&mut report).await?;
+        let started = std::time::Instant::now();
+        let events = match self.ingest(&mut report).await {
+            Ok(e) => e,
+            Err(e) => {
+                self.metrics.failure("ingest");
+                return Err(e);
+            }
+        };
+        self.metrics
+            .cycle("ingest", started.elapsed().as_secs_f64());
+        if let Some(last) = events.last() {
+            self.metrics
+                .set_ingest_lag((now() - last.time_us.div_euclid(1_000_000)).max(0) as f64);
+        }
         if self.config.path.is_none() && !events.is_empty() {
             let n = demo::seed(self.executor.tiers(), "onprem", &events).await?;
             if n > 0 {
@@ -273,23 +305,43 @@ impl Service {
                 .behaviour
                 .set_model_name(&self.model.describe());
         }
-        let window = self.config.model.window_secs as i64;
+        let mut opened = false;
         for s in &scores {
-            if let Some(change) = self.planner.behaviour.observe(s, window) {
+            if let Some(change) = self.planner.behaviour.observe(s, s.window_secs) {
                 tracing::warn!(target: "tierd::incident", ?change, "incident opened");
+                opened = true;
             }
         }
-        self.sync_freezes()?;
+        let lifted = self.sync_freezes()?;
         let t = now();
+        // A full pass every `planner.interval`; at once when an incident opened or an operator
+        // lifted a freeze.
+        if t < self.next_plan && !opened && !lifted {
+            report.open_freezes = self.planner.freezes().count() as u64;
+            report.open_incidents = self.planner.behaviour.open_incidents() as u64;
+            return Ok(report);
+        }
+        self.next_plan = t + self.config.planner.interval_secs as i64;
+        let started = std::time::Instant::now();
         let plan = tokio::task::block_in_place(|| self.planner.plan(t));
-        self.execute(plan, t, &mut report).await?;
+        self.metrics.cycle("plan", started.elapsed().as_secs_f64());
+        let started = std::time::Instant::now();
+        if let Err(e) = self.execute(plan, t, &mut report).await {
+            self.metrics.failure("journal");
+            return Err(e);
+        }
+        self.metrics
+            .cycle("execute", started.elapsed().as_secs_f64());
         report.open_freezes = self.planner.freezes().count() as u64;
         report.open_incidents = self.planner.behaviour.open_incidents() as u64;
+        self.metrics.set_open_freezes(report.open_freezes);
+        self.metrics.set_open_incidents(report.open_incidents);
         Ok(report)
     }
 
-    /// Freezes lifted by `tierd unfreeze` since the last cycle are lifted in the planner too.
-    fn sync_freezes(&mut self) -> anyhow::Result<()> {
+    /// Freezes lifted by `tierd unfreeze` since the last cycle are lifted in the planner too;
+    /// returns whether any was.
+    fn sync_freezes(&mut self) -> anyhow::Result<bool> {
         let open: BTreeSet<(String, String)> = self
             .executor
             .journal()
@@ -303,11 +355,12 @@ impl Service {
             .map(|f| (f.bucket.clone(), f.prefix.clone()))
             .filter(|k| !open.contains(k))
             .collect();
+        let any = !lifted.is_empty();
         for (b, p) in lifted {
             self.planner.lift_freeze(&b, &p);
             tracing::info!(bucket = b, prefix = p, "freeze lifted by an operator");
         }
-        Ok(())
+        Ok(any)
     }
 
     async fn execute(
@@ -352,6 +405,11 @@ impl Service {
             }
         }
         self.log.write(&decisions)?;
+        for d in &decisions {
+            if !matches!(d.action, Action::Move | Action::Snapshot) || d.state != State::Planned {
+                self.metrics.decision(d.action.as_str(), d.state.as_str());
+            }
+        }
         let live = |d: &Decision| d.state == State::Planned;
 
         // Snapshots first: protection before placement.
@@ -366,6 +424,7 @@ impl Service {
             match r {
                 Ok(row) => {
                     d.state = State::Done;
+                    self.metrics.snapshotted(row.objects, row.copied_bytes);
                     d.why = Some(format!(
                         "snapshot {}: {} objects, {} bytes copied",
                         row.id, row.objects, row.copied_bytes
@@ -375,6 +434,7 @@ impl Service {
                 Err(e) => {
                     d.state = State::Failed;
                     d.why = Some(e.to_string());
+                    self.metrics.failure("snapshot");
                 }
             }
         }
@@ -413,8 +473,9 @@ impl Service {
         for (m, (_, outcome)) in planned.iter().zip(outcomes) {
             let d = &mut decisions[m.decision];
             match outcome {
-                MoveOutcome::Done { .. } => {
+                MoveOutcome::Done { bytes, .. } => {
                     d.state = State::Done;
+                    self.metrics.moved(1, bytes);
                     self.planner.moved(m.row, m.to, now());
                     report.moves_done += 1;
                 }
@@ -428,6 +489,7 @@ impl Service {
                     d.why = Some(why);
                     self.planner.move_ended(m.row);
                     report.moves_failed += 1;
+                    self.metrics.failure("execute");
                 }
             }
         }
@@ -441,6 +503,9 @@ impl Service {
             for d in &changed {
                 j.set_decision_state(&d.id, d.state, d.why.as_deref())?;
             }
+        }
+        for d in &changed {
+            self.metrics.decision(d.action.as_str(), d.state.as_str());
         }
         self.log.write(&changed)?;
         Ok(())
@@ -456,7 +521,39 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     let config = crate::cli::common::load_config(opts.config.as_deref())?;
     let interval = Duration::from_secs(config.service.ingest_interval_secs.max(1));
     let shutdown = Duration::from_secs(config.service.shutdown_timeout_secs);
+    let listen = config.service.listen.clone();
+    let token_env = config.service.webhook_token_env.clone();
     let mut svc = Service::start(config).await?;
+    let (stop_http, http) = match listen {
+        Some(addr) => {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Vec<AccessEvent>>(64);
+            svc.audit = Some(rx);
+            let listener = tokio::net::TcpListener::bind(&addr)
+                .await
+                .with_context(|| format!("service.listen: cannot listen on {addr}"))?;
+            let token = match token_env {
+                Some(var) => Some(std::env::var(&var).with_context(|| {
+                    format!("service.webhook_token_env names {var}, which is not set")
+                })?),
+                None => None,
+            };
+            let state = Arc::new(HttpState {
+                metrics: Arc::clone(&svc.metrics),
+                ready: readiness(&svc),
+                audit: Some(tx),
+                audit_token: token,
+                max_body_bytes: 8 << 20,
+                clock: Arc::new(now),
+            });
+            let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+            tracing::info!(%addr, "HTTP endpoint listening");
+            let task = tokio::spawn(crate::http::serve(listener, state, async move {
+                let _ = stop_rx.wait_for(|s| *s).await;
+            }));
+            (Some(stop_tx), Some(task))
+        }
+        None => (None, None),
+    };
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
@@ -492,7 +589,13 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                     println!("{}", serde_json::to_string(&r)?);
                 }
             }
-            Err(e) => tracing::error!("cycle failed: {e:#}"),
+            Err(e) => {
+                tracing::error!("cycle failed: {e:#}");
+                if opts.once {
+                    eprintln!("error: the cycle failed: {e:#}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
         }
         if stop || opts.once {
             break;
@@ -512,6 +615,62 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    if let (Some(stop), Some(task)) = (stop_http, http) {
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
     tracing::info!("tierd stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `/readyz`: every tier answers a listing, and the journal takes a write lock.
+fn readiness(svc: &Service) -> ReadyFn {
+    let ex = Arc::clone(&svc.executor);
+    let tiers: Vec<(String, Result<Arc<dyn object_store::ObjectStore>, String>)> = svc
+        .config
+        .tiers
+        .iter()
+        .filter(|t| !t.url.contains(crate::tier::BUCKET_PLACEHOLDER))
+        .map(|t| {
+            (
+                t.name.clone(),
+                crate::tier::open_tier(t).map_err(|e| e.to_string()),
+            )
+        })
+        .collect();
+    Arc::new(move || {
+        let ex = Arc::clone(&ex);
+        let tiers = tiers.clone();
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for (name, store) in &tiers {
+                out.push(match store {
+                    Ok(s) => {
+                        check_tier(
+                            name,
+                            s,
+                            &object_store::path::Path::default(),
+                            TierAccess::Read,
+                        )
+                        .await
+                    }
+                    Err(e) => Check {
+                        name: format!("tier {name}"),
+                        ok: false,
+                        detail: e.clone(),
+                    },
+                });
+            }
+            let journal = tokio::task::spawn_blocking(move || ex.journal().check_writable())
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            out.push(Check {
+                name: "journal".into(),
+                ok: journal.is_ok(),
+                detail: journal.map_or_else(|e| e, |()| "writable".into()),
+            });
+            out
+        })
+    })
 }

@@ -18,8 +18,10 @@
 //! # Layout
 //! - [`strategies`]: the baselines and the oracle.
 //! - [`model`]: learning, then scoring, the behaviour model on the replayed windows.
+//! - [`report`]: the findings as the HTML report's data.
 
 pub mod model;
+pub mod report;
 pub mod strategies;
 
 use std::cmp::Reverse;
@@ -215,7 +217,9 @@ impl Sim<'_> {
         }
         let mut opened = false;
         for s in &scores {
-            if s.subject.kind == models::features::SubjectKind::Bucket {
+            if s.subject.kind == models::features::SubjectKind::Bucket
+                && s.window_secs == self.model_window
+            {
                 let name = s.subject.to_string();
                 let at = s.window_start_us.div_euclid(1_000_000) + self.model_window;
                 let point = (at, crate::planner::behaviour::round4(s.score));
@@ -228,7 +232,7 @@ impl Sim<'_> {
                 bucket,
                 at,
                 anomaly,
-            }) = self.planner.behaviour.observe(s, self.model_window)
+            }) = self.planner.behaviour.observe(s, s.window_secs)
             {
                 opened = true;
                 self.report.incidents_opened += 1;
@@ -586,7 +590,20 @@ pub fn simulate(
     let mut newest = i64::MIN;
     let (from, until) = (opts.from, opts.until);
     let mut filtered = 0u64;
-    let mut consumer = |batch: Vec<AccessEvent>| -> Result<(), String> {
+    // Parsing runs on its own thread, a few batches ahead of the replay (bounded memory); the
+    // replay itself is sequential, so the result does not depend on the timing.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<AccessEvent>>(4);
+    let sources = opts.sources.clone();
+    let ingest_opts = opts.ingest.clone();
+    let handle = rt.clone();
+    let reader = std::thread::spawn(move || {
+        let mut send = |batch: Vec<AccessEvent>| -> Result<(), String> {
+            tx.send(batch).map_err(|_| "the replay stopped".to_string())
+        };
+        ingest::run(&sources, &ingest_opts, &handle, None, &mut send)
+    });
+    let mut failed: Option<String> = None;
+    for batch in rx.iter() {
         for e in batch {
             let t = e.time_us.div_euclid(1_000_000);
             if from.is_some_and(|f| t < f) || until.is_some_and(|u| t >= u) {
@@ -601,13 +618,25 @@ pub fn simulate(
             .peek()
             .is_some_and(|Reverse(o)| o.0 <= newest.saturating_sub(lateness_us))
         {
-            if let Some(Reverse(Ordered(_, _, e))) = heap.pop() {
-                sim.event(e)?;
+            if let Some(Reverse(Ordered(_, _, e))) = heap.pop()
+                && let Err(err) = sim.event(e)
+            {
+                failed = Some(err);
+                break;
             }
         }
-        Ok(())
-    };
-    let ingest_report = ingest::run(&opts.sources, &opts.ingest, rt, None, &mut consumer)?;
+        if failed.is_some() {
+            break;
+        }
+    }
+    drop(rx);
+    let ingest_report = reader
+        .join()
+        .map_err(|_| anyhow::anyhow!("the log reader thread panicked"))?;
+    if let Some(err) = failed {
+        anyhow::bail!(err);
+    }
+    let ingest_report = ingest_report?;
     while let Some(Reverse(Ordered(_, _, e))) = heap.pop() {
         sim.event(e).map_err(anyhow::Error::msg)?;
     }

@@ -14,7 +14,8 @@ pub enum ModelState {
     /// Collecting feature rows until `until_us`, then fitting.
     Learning {
         config: ModelConfig,
-        rows: WindowFeatures,
+        /// Feature rows per window length (`config.window_lengths()` order).
+        rows: Vec<WindowFeatures>,
         history: History,
         until_us: Option<i64>,
     },
@@ -53,9 +54,10 @@ impl ModelState {
             ..ModelConfig::default()
         };
         config.check()?;
+        let lengths = config.window_lengths().len();
         Ok(ModelState::Learning {
             config,
-            rows: WindowFeatures::default(),
+            rows: vec![WindowFeatures::default(); lengths],
             history: History::new(),
             until_us: None,
         })
@@ -84,11 +86,15 @@ impl ModelState {
                 if events.is_empty() {
                     return Ok(Vec::new());
                 }
-                let rows = features::extract(events, history, &model.config.features)?;
-                if rows.is_empty() {
-                    return Ok(Vec::new());
+                // Every window length the model was fitted for (a short one catches fast bursts).
+                let lengths = model.window_lengths();
+                let rows =
+                    features::extract_windows(events, history, &model.config.features, &lengths)?;
+                let mut out = Vec::new();
+                for r in rows.iter().filter(|r| !r.is_empty()) {
+                    out.extend(model.score_rows(r)?);
                 }
-                model.score_rows(&rows)
+                Ok(out)
             }
             ModelState::Learning {
                 config,
@@ -101,10 +107,23 @@ impl ModelState {
                 };
                 let until = *until_us
                     .get_or_insert(first.time_us + (config.learning_days * 86_400e6) as i64);
-                rows.extend(features::extract(events, history, &config.features)?);
-                if first.time_us < until {
+                // Events of the learning period are learnt from; a batch that runs past its end
+                // (a backlog) is split there, and its rest is scored by the fitted model.
+                let split = events.partition_point(|e| e.time_us < until);
+                let lengths = config.window_lengths();
+                let new = features::extract_windows(
+                    &events[..split],
+                    history,
+                    &config.features,
+                    &lengths,
+                )?;
+                for (all, more) in rows.iter_mut().zip(new) {
+                    all.extend(more);
+                }
+                if split == events.len() && events.last().is_none_or(|e| e.time_us < until) {
                     return Ok(Vec::new());
                 }
+                let rest = &events[split..];
                 let mut h = std::mem::take(history);
                 // The first day (a quarter of shorter periods) warms the baseline up: at first
                 // every principal, IP and key is new. The model is fitted and calibrated on the rest.
@@ -112,7 +131,7 @@ impl ModelState {
                     learning_days: (config.learning_days / 4.0).min(1.0),
                     ..config.clone()
                 };
-                let fitted = AnomalyModel::fit_rows(rows, h.clone(), &fit_config);
+                let fitted = AnomalyModel::fit_windows(rows, h.clone(), &fit_config);
                 *self = match fitted {
                     Ok(mut model) => {
                         h.freeze();
@@ -128,7 +147,7 @@ impl ModelState {
                     }
                     Err(e) => ModelState::Off(format!("the model could not be fitted: {e}")),
                 };
-                Ok(Vec::new())
+                self.window(rest)
             }
         }
     }

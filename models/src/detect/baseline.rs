@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Contribution, Detector, ModelConfig, log_scale, median};
-use crate::features::{FEATURES, N_FEATURES, Subject, SubjectKind, WindowFeatures, hour_of_week};
+use crate::features::{
+    FEATURES, N_FAMILIES, N_FEATURES, Subject, SubjectKind, WindowFeatures, hour_of_week,
+};
 use crate::{Error, Result};
 
 /// Median and scale of every feature (on the `ln(1 + x)` scale) over some rows.
@@ -37,8 +39,10 @@ pub struct SubjectBaseline {
 /// `feature_quantile` quantile of deviation over the training rows (at least
 /// `feature_scale_floor`) and weighted ([`crate::features::FeatureInfo::weight`]):
 /// `u_f = w_f z_f / q_f`, where 1 (at weight 1) means "as far off as the training period's
-/// extremes". The raw score is the sum of the `top_k` largest positive `u_f`: an attack usually
-/// moves several features at once (new IP, new user agent, volume), a benign burst one.
+/// extremes". The raw score is the sum of the `top_k` largest positive `u_f`, at most one per
+/// feature family ([`crate::features::FeatureInfo::family`]): an attack usually moves several
+/// independent facts at once (new IP, new user agent, overwrites, volume), a benign burst one
+/// (volume, which moves requests, keys and bytes together).
 /// Falls in activity are not scored: a quiet subject is not a threat to the data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RobustBaseline {
@@ -144,7 +148,23 @@ impl RobustBaseline {
             })
             .collect();
         d.sort_by(|a, b| b.3.total_cmp(&a.3).then(a.0.cmp(&b.0)));
-        let raw: f64 = d.iter().take(self.top_k).map(|x| x.3.max(0.0)).sum();
+        // The sum of the top_k largest, at most one per family: features that measure the same
+        // fact (a burst of uploads moves ops_put, bytes_in and distinct_keys together) count once.
+        let mut families_used = [false; N_FAMILIES];
+        let mut raw = 0.0;
+        let mut taken = 0;
+        for x in &d {
+            if taken == self.top_k {
+                break;
+            }
+            let fam = FEATURES[x.0].family as usize;
+            if families_used[fam] {
+                continue;
+            }
+            families_used[fam] = true;
+            raw += x.3.max(0.0);
+            taken += 1;
+        }
         let contributions = d
             .into_iter()
             .filter(|x| x.1 > 0.0)

@@ -76,17 +76,17 @@ fn fit_kind(rows: &WindowFeatures, idx: &[usize], config: &ModelConfig) -> Resul
     let mut mean = vec![0.0; N_FEATURES];
     let mut std = vec![0.0; N_FEATURES];
     for &i in &sample {
-        for j in 0..N_FEATURES {
-            mean[j] += log_scale(rows.values[i][j]);
+        for (m, &x) in mean.iter_mut().zip(rows.values[i].iter()) {
+            *m += log_scale(x);
         }
     }
     for m in mean.iter_mut() {
         *m /= n as f64;
     }
     for &i in &sample {
-        for j in 0..N_FEATURES {
-            let d = log_scale(rows.values[i][j]) - mean[j];
-            std[j] += d * d;
+        for ((s, &m), &x) in std.iter_mut().zip(&mean).zip(rows.values[i].iter()) {
+            let d = log_scale(x) - m;
+            *s += d * d;
         }
     }
     for s in std.iter_mut() {

@@ -9,8 +9,9 @@
 //!   the largest upward deviation and explains it.
 //! - [`kmeans::KMeansDetector`]: k-means (linfa) per subject kind on standardised log-scaled
 //!   features; scores the distance to the nearest centroid that holds a real share of the data.
-//! - [`model::AnomalyModel`]: both, normalised and combined into a score in [0, 1], a threshold
-//!   calibrated to a false-alarm budget, learning mode, explanations, and the JSON artifact.
+//! - [`model::AnomalyModel`]: both, per window length ([`model::WindowModel`]), normalised and
+//!   combined into a score in [0, 1] on one scale for every length, a threshold calibrated to a
+//!   false-alarm budget over all lengths, learning mode, explanations, and the JSON artifact.
 //!
 //! All features enter the detectors as `ln(1 + x)`: counts and bytes are heavy-tailed, and a
 //! factor change matters more than a difference.
@@ -26,7 +27,10 @@ use crate::features::{Subject, WindowFeatures, WindowFlags};
 
 pub use baseline::RobustBaseline;
 pub use kmeans::KMeansDetector;
-pub use model::{AnomalyModel, CalibrationPeak, FORMAT_VERSION, ModelConfig, Scorer, TrainSummary};
+pub use model::{
+    AnomalyModel, CalibrationPeak, FORMAT_VERSION, ModelConfig, Normalisation, Scorer,
+    TrainSummary, WindowModel,
+};
 
 /// A detector: fitted on subject-window rows, scores rows (higher = more anomalous, finite).
 pub trait Detector: Sized {
@@ -66,7 +70,10 @@ pub struct SubjectScore {
     pub subject: Subject,
     /// Window start, µs since the epoch (UTC).
     pub window_start_us: i64,
-    /// Anomaly score in [0, 1].
+    /// Window length, seconds: the model scores every subject at each of its window lengths
+    /// (the main one and, by default, a one-minute one).
+    pub window_secs: i64,
+    /// Anomaly score in [0, 1], on one scale for every window length.
     pub score: f64,
     /// The calibrated threshold.
     pub threshold: f64,

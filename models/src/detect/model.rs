@@ -6,14 +6,14 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Detector, KMeansDetector, RobustBaseline, SubjectScore, quantile};
+use super::{Contribution, Detector, KMeansDetector, RobustBaseline, SubjectScore, quantile};
 use crate::event::AccessEvent;
 use crate::features::{self, FeatureConfig, History, Subject, SubjectKind, WindowFeatures};
 use crate::{Error, Result};
 
 /// The artifact format this build writes and reads. Bumped whenever the artifact's meaning
 /// changes (fields, feature semantics, scoring).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 const DAY_US: i64 = 86_400_000_000;
 
@@ -21,7 +21,14 @@ const DAY_US: i64 = 86_400_000_000;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
+    /// The main window (`features.window_secs`, default 300) and how features are computed.
     pub features: FeatureConfig,
+    /// More window lengths scored beside the main one (seconds; default `[60]`): a short window
+    /// sees a fast burst when it starts, a long one a slow attack that stays under the noise of
+    /// every short window. Each gets its own detectors; their scores are calibrated onto one
+    /// scale so that all windows together keep the false-alarm budget. Empty: the main window
+    /// only.
+    pub extra_window_secs: Vec<i64>,
     /// Scores of windows in the first `learning_days` of the training logs are flagged
     /// `learning`: computed and logged, never acted on. Also the start-up transient ("everything
     /// is new") the detectors are not fitted on when there is data after it.
@@ -31,7 +38,7 @@ pub struct ModelConfig {
     pub false_alarms_per_bucket_day: f64,
     /// Multiplies the calibrated threshold (on the normalised scale, before mapping to [0, 1]):
     /// above 1 trades recall for fewer false alarms on data the model was not fitted on. The
-    /// default, 0.9, was chosen on the evaluation's tuning seeds (docs/BENCHMARKS-models.md).
+    /// default, 1.0, was chosen on the evaluation's tuning seeds (docs/BENCHMARKS.md).
     pub threshold_margin: f64,
     /// How many contributing features each score carries.
     pub top_features: usize,
@@ -64,9 +71,10 @@ impl Default for ModelConfig {
     fn default() -> Self {
         ModelConfig {
             features: FeatureConfig::default(),
+            extra_window_secs: vec![60],
             learning_days: 7.0,
             false_alarms_per_bucket_day: 1.0 / 30.0,
-            threshold_margin: 0.9,
+            threshold_margin: 1.0,
             top_features: 3,
             min_rows: 8,
             volume_floor: 0.5,
@@ -84,6 +92,13 @@ impl Default for ModelConfig {
 }
 
 impl ModelConfig {
+    /// Every window length scored: the main one (`features.window_secs`), then the extra ones.
+    pub fn window_lengths(&self) -> Vec<i64> {
+        let mut v = vec![self.features.window_secs];
+        v.extend(&self.extra_window_secs);
+        v
+    }
+
     /// Checks every setting, reporting all problems at once.
     ///
     /// # Errors
@@ -98,6 +113,24 @@ impl ModelConfig {
                 problems.push(msg);
             }
         };
+        let mut seen = vec![self.features.window_secs];
+        for &w in &self.extra_window_secs {
+            need(
+                (10..=86_400).contains(&w) && !seen.contains(&w),
+                format!(
+                    "extra_window_secs: {w}: expected 10 to 86400 seconds, each different from window_secs ({}) and from the others (default [60])",
+                    self.features.window_secs
+                ),
+            );
+            seen.push(w);
+        }
+        need(
+            self.extra_window_secs.len() <= 4,
+            format!(
+                "extra_window_secs has {} lengths: expected at most 4 (default [60])",
+                self.extra_window_secs.len()
+            ),
+        );
         need(
             self.learning_days >= 0.0 && self.learning_days.is_finite(),
             format!(
@@ -115,7 +148,7 @@ impl ModelConfig {
         need(
             self.threshold_margin > 0.0 && self.threshold_margin.is_finite(),
             format!(
-                "threshold_margin = {}: expected a positive number (default 0.9)",
+                "threshold_margin = {}: expected a positive number (default 1)",
                 self.threshold_margin
             ),
         );
@@ -216,9 +249,61 @@ pub struct TrainSummary {
 pub struct CalibrationPeak {
     pub subject: String,
     pub window_start_us: i64,
+    /// The window's length, seconds.
+    #[serde(default)]
+    pub window_secs: i64,
     pub score: f64,
     /// The top features, as `name=value (baseline B)`.
     pub features: Vec<String>,
+}
+
+/// The detectors of one window length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowModel {
+    /// The window length, seconds.
+    pub window_secs: i64,
+    pub normalisation: Normalisation,
+    pub baseline: RobustBaseline,
+    pub kmeans: KMeansDetector,
+    /// Brings this window's normalised score onto the common scale: the main window's
+    /// calibration level divided by this window's (1 for the main window). Windows of different
+    /// lengths stray differently (a one-minute window is noisier, and there are five times as
+    /// many); after scaling, the same value means the same rarity per subject-day.
+    pub scale: f64,
+}
+
+impl WindowModel {
+    /// The normalised score of one row on this window's own scale: the larger of the two
+    /// detectors' raw scores, each divided by its 99th percentile on the fitted rows.
+    fn own(&self, subject: &Subject, window_us: i64, values: &[f64; features::N_FEATURES]) -> f64 {
+        self.own_explained(subject, window_us, values, 0).0
+    }
+
+    /// [`WindowModel::own`] and the `top` largest contributions, from one pass of the baseline.
+    fn own_explained(
+        &self,
+        subject: &Subject,
+        window_us: i64,
+        values: &[f64; features::N_FEATURES],
+        top: usize,
+    ) -> (f64, Vec<Contribution>) {
+        let (raw, contributions) = self.baseline.explain(subject, window_us, values, top);
+        let b = raw / self.normalisation.baseline_q99;
+        let k = self.kmeans.distance(subject.kind, values) / self.normalisation.kmeans_q99;
+        let u = b.max(k);
+        (if u.is_finite() { u.max(0.0) } else { 0.0 }, contributions)
+    }
+
+    /// The normalised score on the common scale.
+    pub fn normalised(
+        &self,
+        subject: &Subject,
+        window_us: i64,
+        values: &[f64; features::N_FEATURES],
+    ) -> f64 {
+        let u = self.own(subject, window_us, values) * self.scale;
+        if u.is_finite() { u.max(0.0) } else { 0.0 }
+    }
 }
 
 /// The fitted model; serialised as the artifact.
@@ -233,11 +318,10 @@ pub struct AnomalyModel {
     pub trained_to_us: i64,
     /// Windows before this are in learning mode.
     pub learning_until_us: i64,
-    /// The calibrated threshold in [0, 1].
+    /// The calibrated threshold in [0, 1], common to every window length.
     pub threshold: f64,
-    pub normalisation: Normalisation,
-    pub baseline: RobustBaseline,
-    pub kmeans: KMeansDetector,
+    /// One model per window length; the first is the main window.
+    pub windows: Vec<WindowModel>,
     /// The baseline's seen sets and hour-of-week profiles (frozen).
     pub history: History,
     pub summary: TrainSummary,
@@ -252,15 +336,16 @@ fn group_day(subject: &Subject, window_us: i64) -> (String, i64) {
 }
 
 impl AnomalyModel {
-    /// Trains on events: extracts features (the history learns), fits both detectors on the
-    /// windows after the learning period (on all windows when there are none after it),
-    /// normalises, calibrates the threshold, and freezes the history.
+    /// Trains on events: extracts features at every window length (the history learns), fits
+    /// the detectors of each length on the windows after the learning period (on all windows
+    /// when there are none after it), normalises, calibrates the threshold, and freezes the
+    /// history.
     ///
     /// Returns the model and the live history (frozen, with the key state at the end of the
     /// training logs) to keep scoring the logs that follow.
     ///
     /// # Errors
-    /// An invalid configuration; no events ([`Error::EmptyInput`]); a polars or clustering error.
+    /// An invalid configuration; no events ([`Error::EmptyInput`]); a clustering error.
     pub fn train(
         mut events: Vec<AccessEvent>,
         config: &ModelConfig,
@@ -272,16 +357,18 @@ impl AnomalyModel {
         events.sort_by_key(|e| e.time_us);
         let n_events = events.len() as u64;
         let mut history = History::new();
-        let rows = extract_by_day(&events, &mut history, &config.features)?;
+        let lengths = config.window_lengths();
+        let rows = extract_by_day(&events, &mut history, &config.features, &lengths)?;
         drop(events);
-        let mut model = Self::fit_rows(&rows, history.clone(), config)?;
+        let mut model = Self::fit_windows(&rows, history.clone(), config)?;
         model.summary.events = n_events;
         history.freeze();
         model.history.freeze();
         Ok((model, history))
     }
 
-    /// Fits on feature rows with a given baseline history (see [`AnomalyModel::train`]).
+    /// Fits on the feature rows of one window length with a given baseline history (see
+    /// [`AnomalyModel::train`]): a model of that window only.
     ///
     /// # Errors
     /// An invalid configuration, no rows, or a clustering error.
@@ -290,137 +377,199 @@ impl AnomalyModel {
         history: History,
         config: &ModelConfig,
     ) -> Result<AnomalyModel> {
+        Self::fit_windows(std::slice::from_ref(rows), history, config)
+    }
+
+    /// Fits on the feature rows of several window lengths (the first is the main window: it
+    /// sets the training period and learning mode), one [`WindowModel`] each, and calibrates
+    /// one threshold for all of them.
+    ///
+    /// Calibration, on the fitted rows: per window length, the largest normalised score per
+    /// subject group (bucket, or principal) and day; the level that alone would let
+    /// `false_alarms_per_bucket_day x bucket-days` group-days through sets that length's
+    /// `scale` (main level / its level); then the threshold is set on the largest scaled score
+    /// per group-day over all lengths, so that all windows together keep the budget.
+    ///
+    /// # Errors
+    /// An invalid configuration, no rows (or no main rows), two row sets of the same window
+    /// length, or a clustering error.
+    pub fn fit_windows(
+        rows: &[WindowFeatures],
+        history: History,
+        config: &ModelConfig,
+    ) -> Result<AnomalyModel> {
         config.check()?;
-        if rows.is_empty() {
+        let Some(main) = rows.first().filter(|r| !r.is_empty()) else {
             return Err(Error::EmptyInput("combined"));
+        };
+        for (i, r) in rows.iter().enumerate() {
+            if rows[..i].iter().any(|o| o.window_secs == r.window_secs) {
+                return Err(Error::Config(format!(
+                    "two sets of feature rows have the window length {} s: give each length once",
+                    r.window_secs
+                )));
+            }
         }
-        let from = rows.window_start_us.iter().copied().min().unwrap_or(0);
-        let to = rows.window_start_us.iter().copied().max().unwrap_or(0);
+        let from = main.window_start_us.iter().copied().min().unwrap_or(0);
+        let to = main.window_start_us.iter().copied().max().unwrap_or(0);
         let learning_until = from + (config.learning_days * DAY_US as f64) as i64;
-        let after: Vec<usize> = (0..rows.len())
-            .filter(|&i| rows.window_start_us[i] >= learning_until)
+        let mut fitted: Vec<(WindowModel, WindowFeatures)> = Vec::new();
+        for r in rows.iter().filter(|r| !r.is_empty()) {
+            let after: Vec<usize> = (0..r.len())
+                .filter(|&i| r.window_start_us[i] >= learning_until)
+                .collect();
+            let fit = if after.is_empty() {
+                r.clone()
+            } else {
+                select(r, &after)
+            };
+            let baseline = RobustBaseline::fit(&fit, config)?;
+            let kmeans = KMeansDetector::fit(&fit, config)?;
+            let mut b = baseline.score(&fit)?;
+            let mut k = kmeans.score(&fit)?;
+            let normalisation = Normalisation {
+                baseline_q99: quantile(&mut b, 0.99).max(1.0),
+                kmeans_q99: quantile(&mut k, 0.99).max(1e-6),
+            };
+            let wm = WindowModel {
+                window_secs: r.window_secs,
+                normalisation,
+                baseline,
+                kmeans,
+                scale: 1.0,
+            };
+            fitted.push((wm, fit));
+        }
+        // Per window length: the largest score per group-day (and the row that gave it).
+        let mut bucket_days: BTreeSet<(String, i64)> = BTreeSet::new();
+        let mut day_max: Vec<BTreeMap<(String, i64), (f64, usize)>> = Vec::new();
+        for (wm, fit) in &fitted {
+            let mut m: BTreeMap<(String, i64), (f64, usize)> = BTreeMap::new();
+            for i in 0..fit.len() {
+                let u = wm.own(&fit.subjects[i], fit.window_start_us[i], &fit.values[i]);
+                let key = group_day(&fit.subjects[i], fit.window_start_us[i]);
+                if fit.subjects[i].kind == SubjectKind::Bucket {
+                    bucket_days.insert(key.clone());
+                }
+                let e = m.entry(key).or_insert((u, i));
+                if u > e.0 {
+                    *e = (u, i);
+                }
+            }
+            day_max.push(m);
+        }
+        let allowed =
+            (config.false_alarms_per_bucket_day * bucket_days.len() as f64).floor() as usize;
+        let level = |m: &BTreeMap<(String, i64), (f64, usize)>| {
+            let mut v: Vec<f64> = m.values().map(|x| x.0).collect();
+            v.sort_unstable_by(|a, b| b.total_cmp(a));
+            v.get(allowed).copied().unwrap_or(0.0).max(1.0)
+        };
+        let main_level = level(&day_max[0]);
+        for (k, (wm, _)) in fitted.iter_mut().enumerate() {
+            wm.scale = main_level / level(&day_max[k]);
+        }
+        // The combined largest scaled score per group-day, and which window and row gave it.
+        let mut combined: BTreeMap<(String, i64), (f64, usize, usize)> = BTreeMap::new();
+        for (k, m) in day_max.iter().enumerate() {
+            for (key, &(u, i)) in m {
+                let u = u * fitted[k].0.scale;
+                let e = combined.entry(key.clone()).or_insert((u, k, i));
+                if u > e.0 {
+                    *e = (u, k, i);
+                }
+            }
+        }
+        let mut peaks: Vec<(f64, usize, usize)> = combined.values().copied().collect();
+        peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let u_t = peaks.get(allowed).map_or(0.0, |p| p.0).max(1.0) * config.threshold_margin;
+        let calibration_top = peaks
+            .iter()
+            .take(5)
+            .map(|&(u, k, i)| {
+                let (wm, fit) = &fitted[k];
+                CalibrationPeak {
+                    subject: fit.subjects[i].to_string(),
+                    window_start_us: fit.window_start_us[i],
+                    window_secs: wm.window_secs,
+                    score: u / (1.0 + u),
+                    features: wm
+                        .baseline
+                        .explain(
+                            &fit.subjects[i],
+                            fit.window_start_us[i],
+                            &fit.values[i],
+                            config.top_features,
+                        )
+                        .1
+                        .iter()
+                        .map(|c| format!("{}={} (baseline {:.1})", c.name, c.value, c.baseline))
+                        .collect(),
+                }
+            })
             .collect();
-        let fit = if after.is_empty() {
-            rows.clone()
-        } else {
-            select(rows, &after)
+        let summary = TrainSummary {
+            events: 0,
+            subjects: main.subjects.iter().collect::<BTreeSet<_>>().len() as u64,
+            windows: main.len() as u64,
+            fitted_windows: fitted[0].1.len() as u64,
+            bucket_days: bucket_days.len() as u64,
+            calibration_alarm_days: peaks.iter().filter(|p| p.0 > u_t).count() as u64,
+            calibration_top,
         };
-        let baseline = RobustBaseline::fit(&fit, config)?;
-        let kmeans = KMeansDetector::fit(&fit, config)?;
-        let mut b = baseline.score(&fit)?;
-        let mut k = kmeans.score(&fit)?;
-        let normalisation = Normalisation {
-            baseline_q99: quantile(&mut b, 0.99).max(1.0),
-            kmeans_q99: quantile(&mut k, 0.99).max(1e-6),
-        };
-        let mut model = AnomalyModel {
+        Ok(AnomalyModel {
             format_version: FORMAT_VERSION,
             feature_names: features::feature_names(),
             config: config.clone(),
             trained_from_us: from,
             trained_to_us: to,
             learning_until_us: learning_until,
-            threshold: 0.5,
-            normalisation,
-            baseline,
-            kmeans,
+            threshold: u_t / (1.0 + u_t),
+            windows: fitted.into_iter().map(|(wm, _)| wm).collect(),
             history,
-            summary: TrainSummary::default(),
-        };
-        // Calibrate: the largest normalised score per subject group (bucket, or principal) and
-        // day; allow `false_alarms_per_bucket_day x bucket-days` of them above the threshold.
-        let mut day_max: BTreeMap<(String, i64), f64> = BTreeMap::new();
-        let mut day_arg: BTreeMap<(String, i64), usize> = BTreeMap::new();
-        let mut bucket_days: BTreeSet<(String, i64)> = BTreeSet::new();
-        for i in 0..fit.len() {
-            let u = model.normalised(&fit.subjects[i], fit.window_start_us[i], &fit.values[i]);
-            let key = group_day(&fit.subjects[i], fit.window_start_us[i]);
-            if fit.subjects[i].kind == SubjectKind::Bucket {
-                bucket_days.insert(key.clone());
-            }
-            let m = day_max.entry(key.clone()).or_insert(0.0);
-            if u > *m || !day_arg.contains_key(&key) {
-                *m = u.max(*m);
-                day_arg.insert(key, i);
-            }
-        }
-        let mut peaks: Vec<(f64, usize)> = day_max
-            .iter()
-            .map(|(k, &u)| (u, day_arg.get(k).copied().unwrap_or(0)))
-            .collect();
-        peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let calibration_top = peaks
-            .iter()
-            .take(5)
-            .map(|&(u, i)| CalibrationPeak {
-                subject: fit.subjects[i].to_string(),
-                window_start_us: fit.window_start_us[i],
-                score: u / (1.0 + u),
-                features: model
-                    .baseline
-                    .explain(
-                        &fit.subjects[i],
-                        fit.window_start_us[i],
-                        &fit.values[i],
-                        config.top_features,
-                    )
-                    .1
-                    .iter()
-                    .map(|c| format!("{}={} (baseline {:.1})", c.name, c.value, c.baseline))
-                    .collect(),
-            })
-            .collect();
-        let allowed =
-            (config.false_alarms_per_bucket_day * bucket_days.len() as f64).floor() as usize;
-        let mut maxima: Vec<f64> = day_max.values().copied().collect();
-        maxima.sort_unstable_by(|a, b| b.total_cmp(a));
-        let u_t = maxima.get(allowed).copied().unwrap_or(0.0).max(1.0) * config.threshold_margin;
-        model.threshold = u_t / (1.0 + u_t);
-        model.summary = TrainSummary {
-            events: 0,
-            subjects: rows.subjects.iter().collect::<BTreeSet<_>>().len() as u64,
-            windows: rows.len() as u64,
-            fitted_windows: fit.len() as u64,
-            bucket_days: bucket_days.len() as u64,
-            calibration_alarm_days: maxima.iter().filter(|&&m| m > u_t).count() as u64,
-            calibration_top,
-        };
-        Ok(model)
+            summary,
+        })
     }
 
-    /// The combined score before mapping to [0, 1]: the larger of the two detectors' raw scores,
-    /// each divided by its 99th percentile on the fitted rows.
-    pub fn normalised(
-        &self,
-        subject: &Subject,
-        window_us: i64,
-        values: &[f64; features::N_FEATURES],
-    ) -> f64 {
-        let b = self.baseline.explain(subject, window_us, values, 0).0
-            / self.normalisation.baseline_q99;
-        let k = self.kmeans.distance(subject.kind, values) / self.normalisation.kmeans_q99;
-        let u = b.max(k);
-        if u.is_finite() { u.max(0.0) } else { 0.0 }
+    /// The window lengths this model scores, main first.
+    pub fn window_lengths(&self) -> Vec<i64> {
+        self.windows.iter().map(|w| w.window_secs).collect()
     }
 
-    /// Scores feature rows: a score in [0, 1] (`u / (1 + u)` of the normalised score), the
-    /// threshold, learning mode, and the top contributing features.
+    /// The model of one window length.
+    pub fn window(&self, window_secs: i64) -> Option<&WindowModel> {
+        self.windows.iter().find(|w| w.window_secs == window_secs)
+    }
+
+    /// Scores feature rows of one of the model's window lengths: a score in [0, 1]
+    /// (`u / (1 + u)` of the normalised score on the common scale), the threshold, learning
+    /// mode, and the top contributing features.
     ///
     /// # Errors
-    /// [`Error::EmptyInput`] without rows.
+    /// [`Error::EmptyInput`] without rows; [`Error::Config`] for rows of a window length the
+    /// model was not fitted for.
     pub fn score_rows(&self, rows: &WindowFeatures) -> Result<Vec<SubjectScore>> {
         if rows.is_empty() {
             return Err(Error::EmptyInput("combined"));
         }
+        let Some(wm) = self.window(rows.window_secs) else {
+            return Err(Error::Config(format!(
+                "the rows have {} s windows; this model scores windows of {:?} s: extract features at those lengths",
+                rows.window_secs,
+                self.window_lengths()
+            )));
+        };
         Ok((0..rows.len())
             .map(|i| {
                 let (s, w, v) = (&rows.subjects[i], rows.window_start_us[i], &rows.values[i]);
-                let u = self.normalised(s, w, v);
+                let (u, top_features) = wm.own_explained(s, w, v, self.config.top_features);
+                let u = u * wm.scale;
+                let u = if u.is_finite() { u.max(0.0) } else { 0.0 };
                 let score = u / (1.0 + u);
-                let (_, top_features) = self.baseline.explain(s, w, v, self.config.top_features);
                 SubjectScore {
                     subject: s.clone(),
                     window_start_us: w,
+                    window_secs: rows.window_secs,
                     score,
                     threshold: self.threshold,
                     is_anomalous: score > self.threshold,
@@ -522,25 +671,39 @@ fn select(rows: &WindowFeatures, idx: &[usize]) -> WindowFeatures {
     }
 }
 
-/// Extracts features from time-sorted events one day-aligned chunk at a time (chunk ends fall on
-/// window boundaries, so no window is split).
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// Extracts features at every window length from time-sorted events, one chunk of about a day
+/// at a time. Chunk ends fall on window boundaries of every length, so no window is split.
 pub(crate) fn extract_by_day(
     events: &[AccessEvent],
     history: &mut History,
     cfg: &FeatureConfig,
-) -> Result<WindowFeatures> {
-    let w_us = cfg.window_secs * 1_000_000;
-    let chunk_us = (DAY_US / w_us).max(1) * w_us;
-    let mut out = WindowFeatures {
-        window_secs: cfg.window_secs,
-        ..WindowFeatures::default()
-    };
+    lengths: &[i64],
+) -> Result<Vec<WindowFeatures>> {
+    let lcm_us = lengths
+        .iter()
+        .map(|&w| w.max(1) * 1_000_000)
+        .fold(1_000_000, |a, b| a / gcd(a, b) * b);
+    let chunk_us = (DAY_US / lcm_us).max(1) * lcm_us;
+    let mut out: Vec<WindowFeatures> = lengths
+        .iter()
+        .map(|&w| WindowFeatures {
+            window_secs: w,
+            ..WindowFeatures::default()
+        })
+        .collect();
     let mut start = 0;
     while start < events.len() {
         let chunk = events[start].time_us.div_euclid(chunk_us);
         let end =
             start + events[start..].partition_point(|e| e.time_us.div_euclid(chunk_us) == chunk);
-        out.extend(features::extract(&events[start..end], history, cfg)?);
+        let rows = features::extract_windows(&events[start..end], history, cfg, lengths)?;
+        for (o, r) in out.iter_mut().zip(rows) {
+            o.extend(r);
+        }
         start = end;
     }
     Ok(out)
@@ -551,6 +714,7 @@ pub(crate) fn extract_by_day(
 pub struct Scorer<'m> {
     model: &'m AnomalyModel,
     history: History,
+    lengths: Vec<i64>,
 }
 
 impl<'m> Scorer<'m> {
@@ -559,25 +723,42 @@ impl<'m> Scorer<'m> {
     pub fn new(model: &'m AnomalyModel) -> Self {
         let mut history = model.history.without_live_state();
         history.freeze();
-        Scorer { model, history }
+        Scorer {
+            model,
+            history,
+            lengths: model.window_lengths(),
+        }
     }
 
     /// A scorer continuing from a history (for example the one [`AnomalyModel::train`] returned).
     pub fn with_history(model: &'m AnomalyModel, mut history: History) -> Self {
         history.freeze();
-        Scorer { model, history }
+        Scorer {
+            model,
+            history,
+            lengths: model.window_lengths(),
+        }
     }
 
-    /// Scores a batch of events (whole windows; batches in time order). No events, no scores.
+    /// Scores a batch of events (whole windows of every length; batches in time order): one
+    /// score per active subject and window, for every window length the model has (the main
+    /// length's scores first, then each other length's; within a length by window start, then
+    /// subject). No events, no scores.
     ///
     /// # Errors
-    /// A polars error.
+    /// Only a model whose settings fail their checks.
     pub fn score_events(&mut self, events: &[AccessEvent]) -> Result<Vec<SubjectScore>> {
-        let rows = features::extract(events, &mut self.history, &self.model.config.features)?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
+        let rows = features::extract_windows(
+            events,
+            &mut self.history,
+            &self.model.config.features,
+            &self.lengths,
+        )?;
+        let mut out = Vec::new();
+        for r in rows.iter().filter(|r| !r.is_empty()) {
+            out.extend(self.model.score_rows(r)?);
         }
-        self.model.score_rows(&rows)
+        Ok(out)
     }
 
     /// The history as it is now.

@@ -92,6 +92,14 @@ pub struct History {
     seen_config: HashSet64,
     /// Hour-of-week activity per subject (keyed by its display form).
     profiles: HashMap<String, Profile>,
+    /// How many times each hour of the week went by while the history learned (from its first
+    /// event to its last): 30 days hold some hours of the week four times and others five, so a
+    /// subject's windows at an hour are compared with how often that hour occurred.
+    #[serde(default)]
+    hours_seen: Vec<u32>,
+    /// The last hour (since the epoch) counted in `hours_seen`.
+    #[serde(default)]
+    last_hour: Option<i64>,
     /// (bucket, key) pairs known to exist now.
     #[serde(skip)]
     keys: HashSet64,
@@ -165,11 +173,16 @@ impl History {
         }
     }
 
-    /// Looks up (and records) one event. Events must come in time order.
-    pub(crate) fn observe(&mut self, e: &AccessEvent, copy_pair_us: i64) -> Facts {
+    /// Looks up (and records) one event, whose strings are already hashed. Events must come
+    /// in time order.
+    pub(crate) fn observe_hashed(
+        &mut self,
+        e: &AccessEvent,
+        h: &EventHashes,
+        copy_pair_us: i64,
+    ) -> Facts {
         let frozen = self.frozen;
-        let bucket = fx_hash(e.bucket.as_bytes());
-        let principal = fx_hash(e.principal.as_deref().unwrap_or("anonymous").as_bytes());
+        let (bucket, principal) = (h.bucket, h.principal);
         let subjects = [
             mix(1, principal),
             mix(2, bucket),
@@ -180,19 +193,23 @@ impl History {
             ..Facts::default()
         };
         let ok = matches!(e.status, None | Some(200..=299));
-        if let Some(key) = e.key.as_deref() {
-            let bk = mix(bucket, fx_hash(key.as_bytes()));
+        if let (Some(key), Some(key_hash)) = (e.key.as_deref(), h.key) {
+            let bk = mix(bucket, key_hash);
             f.key = Some(bk);
             let complete_multipart = e.op == OpClass::Multipart
                 && (e.operation.ends_with("POST.UPLOAD")
                     || e.operation.contains("CompleteMultipartUpload"));
             f.write =
-                ok && matches!(e.op, OpClass::Put | OpClass::CopyDest) || ok && complete_multipart;
+                ok && (matches!(e.op, OpClass::Put | OpClass::CopyDest) || complete_multipart);
             match e.op {
                 _ if f.write => {
                     f.overwrite = !self.keys.insert(bk);
                     let ext = mix(bucket, fx_hash(extension(key).as_bytes()));
-                    f.new_extension = Self::learn(frozen, &mut self.seen_extension, ext);
+                    // Only a key being created can bring a new extension into the bucket: an
+                    // overwrite keeps a name the bucket already held (a key renamed by an
+                    // incident and later rewritten by its usual writer is not new again).
+                    let new = Self::learn(frozen, &mut self.seen_extension, ext);
+                    f.new_extension = new && !f.overwrite;
                 }
                 OpClass::Delete if ok => {
                     self.keys.remove(&bk);
@@ -220,18 +237,16 @@ impl History {
                 mine.insert(principal, (bk, e.time_us));
             }
         }
-        if let Some(ip) = e.source_ip.as_deref() {
-            let h = fx_hash(ip.as_bytes());
-            f.ip = Some(h);
+        if let Some(ip) = h.ip {
+            f.ip = Some(ip);
             for (k, s) in subjects.iter().enumerate() {
-                f.new_ip[k] = Self::learn(frozen, &mut self.seen_ip, mix(*s, h));
+                f.new_ip[k] = Self::learn(frozen, &mut self.seen_ip, mix(*s, ip));
             }
         }
-        if let Some(ua) = e.user_agent.as_deref() {
-            let h = fx_hash(ua.as_bytes());
-            f.ua = Some(h);
+        if let Some(ua) = h.user_agent {
+            f.ua = Some(ua);
             for (k, s) in subjects.iter().enumerate() {
-                f.new_ua[k] = Self::learn(frozen, &mut self.seen_ua, mix(*s, h));
+                f.new_ua[k] = Self::learn(frozen, &mut self.seen_ua, mix(*s, ua));
             }
         }
         let new_global = Self::learn(frozen, &mut self.seen_principal, principal);
@@ -241,6 +256,14 @@ impl History {
             mix(bucket, principal),
         );
         f.new_principal = [new_global, new_in_bucket, new_in_bucket];
+        // For a principal (or principal-in-bucket) subject never seen before, every IP and user
+        // agent is new by definition: that is one fact, counted in new_principals, not three.
+        for k in [0, 2] {
+            if f.new_principal[k] {
+                f.new_ip[k] = false;
+                f.new_ua[k] = false;
+            }
+        }
         if e.op == OpClass::ConfigChange {
             let kind = e.config.unwrap_or(ConfigKind::Other) as u64;
             f.config_new = Self::learn(
@@ -256,8 +279,22 @@ impl History {
     /// hour times 168 (1 = as often as the average hour), smoothed so that a subject with little
     /// history looks usual everywhere.
     pub fn hour_share(&self, subject: &Subject, how: usize) -> f64 {
+        self.hour_share_of(&subject.to_string(), how)
+    }
+
+    /// [`History::hour_share`] by the subject's display form.
+    pub(crate) fn hour_share_of(&self, subject: &str, how: usize) -> f64 {
         const PRIOR: f64 = 0.5;
-        match self.profiles.get(&subject.to_string()) {
+        let seen_total: u32 = self.hours_seen.iter().sum();
+        match self.profiles.get(subject) {
+            Some(p) if seen_total > 0 => {
+                // Windows at this hour of the week against what the subject's average rate per
+                // hour would give in as many occurrences of the hour.
+                let c = p.counts.get(how).copied().unwrap_or(0) as f64;
+                let seen = self.hours_seen.get(how).copied().unwrap_or(0) as f64;
+                let expected = seen * p.total as f64 / seen_total as f64;
+                (c + PRIOR) / (expected + PRIOR)
+            }
             Some(p) => {
                 let c = p.counts.get(how).copied().unwrap_or(0) as f64;
                 (c + PRIOR) * 168.0 / (p.total as f64 + 168.0 * PRIOR)
@@ -267,20 +304,76 @@ impl History {
     }
 
     /// Records that `subject` was active in hour-of-week `how` (unless frozen).
-    pub(crate) fn record_window(&mut self, subject: &Subject, how: usize) {
+    /// Counts the hours of the week that went by up to `time_us` (while learning).
+    pub(crate) fn pass_time(&mut self, time_us: i64) {
         if self.frozen {
             return;
         }
-        let p = self
-            .profiles
-            .entry(subject.to_string())
-            .or_insert_with(|| Profile {
-                counts: vec![0; 168],
-                total: 0,
-            });
-        if let Some(c) = p.counts.get_mut(how) {
+        let hour = time_us.div_euclid(3_600_000_000);
+        if self.hours_seen.len() != 168 {
+            self.hours_seen = vec![0; 168];
+        }
+        let from = match self.last_hour {
+            Some(last) if hour <= last => return,
+            Some(last) => last + 1,
+            None => hour,
+        };
+        // Whole weeks at once, then the remaining hours one by one.
+        let weeks = (hour - from + 1) / 168;
+        if weeks > 0 {
+            for c in self.hours_seen.iter_mut() {
+                *c = c.saturating_add(weeks as u32);
+            }
+        }
+        for h in from + weeks * 168..=hour {
+            self.hours_seen[super::hour_of_week(h * 3_600_000_000)] += 1;
+        }
+        self.last_hour = Some(hour);
+    }
+
+    pub(crate) fn record_window(&mut self, subject: &str, how: usize) {
+        if self.frozen {
+            return;
+        }
+        // Looked up by &str first, so that only a subject's first window allocates its key.
+        if !self.profiles.contains_key(subject) {
+            self.profiles.insert(
+                subject.to_owned(),
+                Profile {
+                    counts: vec![0; 168],
+                    total: 0,
+                },
+            );
+        }
+        if let Some(p) = self.profiles.get_mut(subject)
+            && let Some(c) = p.counts.get_mut(how)
+        {
             *c += 1;
             p.total += 1;
+        }
+    }
+}
+
+/// The 64-bit hashes of an event's strings, computed once per event.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct EventHashes {
+    pub bucket: u64,
+    /// The principal (`anonymous` when there is none).
+    pub principal: u64,
+    pub key: Option<u64>,
+    pub ip: Option<u64>,
+    pub user_agent: Option<u64>,
+}
+
+impl EventHashes {
+    pub(crate) fn of(e: &AccessEvent) -> Self {
+        let opt = |s: &Option<String>| s.as_deref().map(|s| fx_hash(s.as_bytes()));
+        EventHashes {
+            bucket: fx_hash(e.bucket.as_bytes()),
+            principal: fx_hash(e.principal.as_deref().unwrap_or("anonymous").as_bytes()),
+            key: opt(&e.key),
+            ip: opt(&e.source_ip),
+            user_agent: opt(&e.user_agent),
         }
     }
 }

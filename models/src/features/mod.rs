@@ -134,7 +134,37 @@ pub struct FeatureInfo {
     /// How much the feature counts in scores (1, or 0.5 for creation volume: uploads of new data
     /// are the commonest benign burst and destroy nothing; they still show in explanations).
     pub weight: f64,
+    /// Features of one family measure one fact (the volume of activity moves requests, keys and
+    /// bytes together): the robust baseline counts at most one feature per family in a score.
+    pub family: u8,
     pub doc: &'static str,
+}
+
+/// Number of feature families (see [`FeatureInfo::family`]).
+pub const N_FAMILIES: usize = 18;
+
+/// The family of a feature, by name: volume (requests, keys and bytes read or written, one
+/// fact), then one family per independent fact.
+const fn family_of(name: &str) -> u8 {
+    match name.as_bytes() {
+        b"ops_get" | b"ops_put" | b"ops_head" | b"ops_list" | b"ops_multipart" | b"bytes_out"
+        | b"bytes_in" | b"distinct_keys" => 0,
+        b"ops_delete" => 1,
+        b"ops_copy_source" | b"ops_copy_dest" => 2,
+        b"ops_config_change" => 3,
+        b"ops_other" => 4,
+        b"overwrites" | b"overwrite_ratio" => 5,
+        b"copy_in_place" => 6,
+        b"new_extension_keys" | b"new_extension_share" => 7,
+        b"errors" | b"error_ratio" => 8,
+        b"distinct_ips" => 9,
+        b"new_ips" => 10,
+        b"new_principals" => 11,
+        b"new_user_agents" => 12,
+        b"off_hours_ops" => 13,
+        b"config_changes_new" => 14,
+        _ => 17,
+    }
 }
 
 macro_rules! feat {
@@ -144,6 +174,7 @@ macro_rules! feat {
             unit: $unit,
             rare: $rare,
             weight: 1.0,
+            family: family_of($name),
             doc: $doc,
         }
     };
@@ -153,6 +184,7 @@ macro_rules! feat {
             unit: $unit,
             rare: $rare,
             weight: $weight,
+            family: family_of($name),
             doc: $doc,
         }
     };
@@ -395,36 +427,13 @@ pub fn hour_of_week(time_us: i64) -> usize {
     ((hours + 72).rem_euclid(168)) as usize
 }
 
-/// Per-event columns of the stateful pass.
-#[derive(Default)]
-struct EventColumns {
-    win: Vec<i64>,
-    b_id: Vec<u32>,
-    p_id: Vec<u32>,
-    pb_id: Vec<u32>,
-    op: Vec<u32>,
-    bytes_out: Vec<u64>,
-    bytes_in: Vec<u64>,
-    key: Vec<Option<u64>>,
-    overwrite: Vec<u32>,
-    write: Vec<u32>,
-    copy_in_place: Vec<u32>,
-    new_ext_key: Vec<Option<u64>>,
-    written_key: Vec<Option<u64>>,
-    error: Vec<u32>,
-    ip: Vec<Option<u64>>,
-    new_ip: [Vec<Option<u64>>; 3],
-    new_ua: [Vec<Option<u64>>; 3],
-    new_principal: [Vec<Option<u64>>; 3],
-    config: Vec<u32>,
-    config_new: Vec<u32>,
-}
-
 /// Interned subjects of one call.
 #[derive(Default)]
 struct Interner {
-    /// Keyed by a 64-bit hash of the subject (kind, bucket, principal), so that looking a
-    /// subject up allocates nothing.
+    /// (principal, bucket) hash → the ids of the principal, bucket and principal-in-bucket
+    /// subjects: one lookup per event, no allocation.
+    pairs: HashMap<u64, [u32; 3], std::hash::BuildHasherDefault<history::IdHasher>>,
+    /// Subject hash → id.
     ids: HashMap<u64, u32, std::hash::BuildHasherDefault<history::IdHasher>>,
     list: Vec<Subject>,
 }
@@ -439,13 +448,31 @@ impl Interner {
         self.ids.insert(hash, i);
         i
     }
-}
 
-fn kind_index(kind: SubjectKind) -> usize {
-    match kind {
-        SubjectKind::Principal => 0,
-        SubjectKind::Bucket => 1,
-        SubjectKind::PrincipalInBucket => 2,
+    /// The principal, bucket and principal-in-bucket subject ids of an event.
+    fn subjects(&mut self, e: &AccessEvent, h: &history::EventHashes) -> [u32; 3] {
+        let pair = history::mix(h.principal, h.bucket);
+        if let Some(&ids) = self.pairs.get(&pair) {
+            return ids;
+        }
+        let p_id = self.id(history::mix(1, h.principal), || Subject {
+            kind: SubjectKind::Principal,
+            bucket: None,
+            principal: e.principal.clone(),
+        });
+        let b_id = self.id(history::mix(2, h.bucket), || Subject {
+            kind: SubjectKind::Bucket,
+            bucket: Some(e.bucket.clone()),
+            principal: None,
+        });
+        let pb_id = self.id(history::mix(3, pair), || Subject {
+            kind: SubjectKind::PrincipalInBucket,
+            bucket: Some(e.bucket.clone()),
+            principal: e.principal.clone(),
+        });
+        let ids = [p_id, b_id, pb_id];
+        self.pairs.insert(pair, ids);
+        ids
     }
 }
 
@@ -457,6 +484,160 @@ fn extension(key: &str) -> &str {
     }
 }
 
+/// One subject's counts in one window, while the window is open.
+#[derive(Default)]
+struct Acc {
+    ops: [u32; 10],
+    bytes_out: u64,
+    bytes_in: u64,
+    overwrites: u32,
+    writes: u32,
+    copy_in_place: u32,
+    errors: u32,
+    requests: u32,
+    config_new: u32,
+    /// Hashes, deduplicated when the window closes.
+    keys: Vec<u64>,
+    new_ext_keys: Vec<u64>,
+    written_keys: Vec<u64>,
+    ips: Vec<u64>,
+    new_ips: Vec<u64>,
+    new_principals: Vec<u64>,
+    new_user_agents: Vec<u64>,
+    config_kinds: Vec<ConfigKind>,
+}
+
+impl Acc {
+    fn clear(&mut self) {
+        self.ops = [0; 10];
+        self.bytes_out = 0;
+        self.bytes_in = 0;
+        self.overwrites = 0;
+        self.writes = 0;
+        self.copy_in_place = 0;
+        self.errors = 0;
+        self.requests = 0;
+        self.config_new = 0;
+        self.keys.clear();
+        self.new_ext_keys.clear();
+        self.written_keys.clear();
+        self.ips.clear();
+        self.new_ips.clear();
+        self.new_principals.clear();
+        self.new_user_agents.clear();
+        self.config_kinds.clear();
+    }
+
+    /// The feature values (`off_hours_ops` is filled in later from the profile).
+    fn values(&mut self) -> [f64; N_FEATURES] {
+        fn distinct(v: &mut Vec<u64>) -> f64 {
+            if v.len() > 1 {
+                v.sort_unstable();
+                v.dedup();
+            }
+            v.len() as f64
+        }
+        let mut v = [0.0; N_FEATURES];
+        for (j, &n) in self.ops.iter().enumerate() {
+            v[j] = f64::from(n);
+        }
+        let writes = f64::from(self.writes);
+        let new_ext = distinct(&mut self.new_ext_keys);
+        let written = distinct(&mut self.written_keys);
+        v[10] = self.bytes_out as f64;
+        v[11] = self.bytes_in as f64;
+        v[12] = distinct(&mut self.keys);
+        v[13] = f64::from(self.overwrites);
+        v[14] = if writes > 0.0 {
+            f64::from(self.overwrites) / writes
+        } else {
+            0.0
+        };
+        v[15] = f64::from(self.copy_in_place);
+        v[16] = new_ext;
+        v[17] = if written > 0.0 {
+            new_ext / written
+        } else {
+            0.0
+        };
+        v[18] = f64::from(self.errors);
+        v[19] = if self.requests > 0 {
+            f64::from(self.errors) / f64::from(self.requests)
+        } else {
+            0.0
+        };
+        v[20] = distinct(&mut self.ips);
+        v[21] = distinct(&mut self.new_ips);
+        v[22] = distinct(&mut self.new_principals);
+        v[23] = distinct(&mut self.new_user_agents);
+        v[25] = f64::from(self.config_new);
+        v
+    }
+}
+
+/// A closed subject-window: (window start, subject id, values, config kinds).
+type ClosedRow = (i64, u32, [f64; N_FEATURES], Vec<ConfigKind>);
+
+/// The open windows of one window length: one accumulator per active subject.
+struct Windows {
+    w_us: i64,
+    /// The open window's start (`i64::MIN` before the first event).
+    open: i64,
+    /// Subject id → index into `accs` + 1 (0: not active in the open window).
+    slot: Vec<u32>,
+    /// The active subjects' ids, in order of first activity.
+    active: Vec<u32>,
+    accs: Vec<Acc>,
+    rows: Vec<ClosedRow>,
+}
+
+impl Windows {
+    fn new(window_secs: i64) -> Self {
+        Windows {
+            w_us: window_secs * 1_000_000,
+            open: i64::MIN,
+            slot: Vec::new(),
+            active: Vec::new(),
+            accs: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn close(&mut self) {
+        for (k, &id) in self.active.iter().enumerate() {
+            let acc = &mut self.accs[k];
+            let v = acc.values();
+            let kinds = std::mem::take(&mut acc.config_kinds);
+            self.rows.push((self.open, id, v, kinds));
+            acc.clear();
+            self.slot[id as usize] = 0;
+        }
+        self.active.clear();
+    }
+
+    /// The accumulator of `id` in the window of `time_us` (closing the open window when the
+    /// event falls after it; events come in time order).
+    fn acc(&mut self, time_us: i64, id: u32) -> &mut Acc {
+        let win = time_us.div_euclid(self.w_us) * self.w_us;
+        if win != self.open {
+            self.close();
+            self.open = win;
+        }
+        let id = id as usize;
+        if self.slot.len() <= id {
+            self.slot.resize(id + 1, 0);
+        }
+        if self.slot[id] == 0 {
+            self.active.push(id as u32);
+            if self.accs.len() < self.active.len() {
+                self.accs.push(Acc::default());
+            }
+            self.slot[id] = self.active.len() as u32;
+        }
+        &mut self.accs[self.slot[id] as usize - 1]
+    }
+}
+
 /// Computes subject-window features for a batch of events, reading and (unless frozen)
 /// updating `history`.
 ///
@@ -465,7 +646,7 @@ fn extension(key: &str) -> &str {
 /// not matter: they are put in a canonical order first.
 ///
 /// # Errors
-/// An invalid [`FeatureConfig`], or a polars error.
+/// An invalid [`FeatureConfig`].
 ///
 /// # Guarantees
 /// The same events in any order give the same rows, sorted by window start then subject.
@@ -474,27 +655,55 @@ pub fn extract(
     history: &mut History,
     cfg: &FeatureConfig,
 ) -> Result<WindowFeatures> {
+    let mut out = extract_windows(events, history, cfg, &[cfg.window_secs])?;
+    Ok(out.pop().unwrap_or_default())
+}
+
+/// [`extract`] at several window lengths at once, from one stateful pass over the events (the
+/// history sees every event once). The first length is the main window: the hour-of-week
+/// profiles are recorded from its rows; the others read them. Returns one [`WindowFeatures`]
+/// per length, in the order given.
+///
+/// # Errors
+/// An invalid [`FeatureConfig`], or a window length outside 10 s to 1 day.
+///
+/// # Guarantees
+/// As [`extract`], per window length.
+pub fn extract_windows(
+    events: &[AccessEvent],
+    history: &mut History,
+    cfg: &FeatureConfig,
+    window_secs: &[i64],
+) -> Result<Vec<WindowFeatures>> {
     cfg.check()?;
-    let w_us = cfg.window_secs * 1_000_000;
+    for &w in window_secs {
+        FeatureConfig {
+            window_secs: w,
+            ..cfg.clone()
+        }
+        .check()?;
+    }
+    let hashes: Vec<history::EventHashes> = events.iter().map(history::EventHashes::of).collect();
     // A canonical order: time, then bucket and key (so that a read and a write of a key in the
     // same second are seen read first), then the operation, then everything else. Compared as
     // 64-bit hashes of the strings: S3 logs have one-second times, so ties are common.
-    let opt = |s: &Option<String>| s.as_deref().map_or(0, |s| fx_hash(s.as_bytes()));
     let mut keyed: Vec<(i64, u64, u64, u8, u64, u32)> = events
         .iter()
+        .zip(&hashes)
         .enumerate()
-        .map(|(i, e)| {
+        .map(|(i, (e, h))| {
+            let request = e.request_id.as_deref().map_or(0, |s| fx_hash(s.as_bytes()));
             let rest = history::mix(
-                history::mix(opt(&e.principal), opt(&e.source_ip)),
+                history::mix(h.principal, h.ip.unwrap_or(0)),
                 history::mix(
-                    history::mix(opt(&e.request_id), opt(&e.user_agent)),
+                    history::mix(request, h.user_agent.unwrap_or(0)),
                     u64::from(e.status.unwrap_or(0)),
                 ),
             );
             (
                 e.time_us,
-                fx_hash(e.bucket.as_bytes()),
-                opt(&e.key),
+                h.bucket,
+                h.key.unwrap_or(0),
                 e.op as u8,
                 rest,
                 i as u32,
@@ -502,259 +711,102 @@ pub fn extract(
         })
         .collect();
     keyed.sort_unstable();
-    let order: Vec<usize> = keyed.into_iter().map(|k| k.5 as usize).collect();
     let mut interner = Interner::default();
-    let mut c = EventColumns::default();
-    let mut config_by_window: HashMap<(u32, i64), Vec<ConfigKind>> = HashMap::new();
-    let n = events.len();
-    c.win.reserve(n);
-    for &i in &order {
-        let e = &events[i];
-        let win = e.time_us.div_euclid(w_us) * w_us;
-        let bh = fx_hash(e.bucket.as_bytes());
-        let ph = fx_hash(e.principal.as_deref().unwrap_or("anonymous").as_bytes());
-        let b_id = interner.id(history::mix(2, bh), || Subject {
-            kind: SubjectKind::Bucket,
-            bucket: Some(e.bucket.clone()),
-            principal: None,
-        });
-        let p_id = interner.id(history::mix(1, ph), || Subject {
-            kind: SubjectKind::Principal,
-            bucket: None,
-            principal: e.principal.clone(),
-        });
-        let pb_id = interner.id(history::mix(3, history::mix(ph, bh)), || Subject {
-            kind: SubjectKind::PrincipalInBucket,
-            bucket: Some(e.bucket.clone()),
-            principal: e.principal.clone(),
-        });
-        let facts = history.observe(e, cfg.copy_pair_secs * 1_000_000);
-        c.win.push(win);
-        c.b_id.push(b_id);
-        c.p_id.push(p_id);
-        c.pb_id.push(pb_id);
-        c.op.push(OpClass::ALL.iter().position(|&k| k == e.op).unwrap_or(9) as u32);
-        c.bytes_out.push(e.bytes_sent.unwrap_or(0));
-        c.bytes_in.push(e.bytes_received.unwrap_or(0));
-        c.key.push(facts.key);
-        c.overwrite.push(u32::from(facts.overwrite));
-        c.write.push(u32::from(facts.write));
-        c.copy_in_place.push(u32::from(facts.copy_in_place));
-        c.new_ext_key
-            .push(if facts.new_extension { facts.key } else { None });
-        c.written_key
-            .push(if facts.write { facts.key } else { None });
-        c.error
-            .push(u32::from(matches!(e.status, Some(403 | 404 | 500..=599))));
-        c.ip.push(facts.ip);
-        for k in 0..3 {
-            c.new_ip[k].push(if facts.new_ip[k] { facts.ip } else { None });
-            c.new_ua[k].push(if facts.new_ua[k] { facts.ua } else { None });
-            c.new_principal[k].push(if facts.new_principal[k] {
-                Some(facts.principal)
-            } else {
-                None
-            });
-        }
-        let is_config = e.op == OpClass::ConfigChange;
-        c.config.push(u32::from(is_config));
-        c.config_new.push(u32::from(facts.config_new));
-        if is_config {
-            let kind = e.config.unwrap_or(ConfigKind::Other);
-            for id in [b_id, p_id, pb_id] {
-                let v = config_by_window.entry((id, win)).or_default();
-                if !v.contains(&kind) {
-                    v.push(kind);
+    let mut windows: Vec<Windows> = window_secs.iter().map(|&w| Windows::new(w)).collect();
+    for &(_, _, _, _, _, i) in &keyed {
+        let (e, h) = (&events[i as usize], &hashes[i as usize]);
+        let ids = interner.subjects(e, h);
+        history.pass_time(e.time_us);
+        let facts = history.observe_hashed(e, h, cfg.copy_pair_secs * 1_000_000);
+        let op = OpClass::ALL.iter().position(|&k| k == e.op).unwrap_or(9);
+        let error = matches!(e.status, Some(403 | 404 | 500..=599));
+        let config = (e.op == OpClass::ConfigChange).then(|| e.config.unwrap_or(ConfigKind::Other));
+        for w in windows.iter_mut() {
+            for (k, &id) in ids.iter().enumerate() {
+                let a = w.acc(e.time_us, id);
+                a.ops[op] += 1;
+                a.requests += 1;
+                a.bytes_out += e.bytes_sent.unwrap_or(0);
+                a.bytes_in += e.bytes_received.unwrap_or(0);
+                a.errors += u32::from(error);
+                if let Some(key) = facts.key {
+                    a.keys.push(key);
+                    if facts.write {
+                        a.writes += 1;
+                        a.written_keys.push(key);
+                        a.overwrites += u32::from(facts.overwrite);
+                        if facts.new_extension {
+                            a.new_ext_keys.push(key);
+                        }
+                    }
+                }
+                a.copy_in_place += u32::from(facts.copy_in_place);
+                if let Some(ip) = facts.ip {
+                    a.ips.push(ip);
+                    if facts.new_ip[k] {
+                        a.new_ips.push(ip);
+                    }
+                }
+                if facts.new_ua[k]
+                    && let Some(ua) = facts.ua
+                {
+                    a.new_user_agents.push(ua);
+                }
+                if facts.new_principal[k] {
+                    a.new_principals.push(facts.principal);
+                }
+                if let Some(kind) = config {
+                    a.config_new += u32::from(facts.config_new);
+                    if !a.config_kinds.contains(&kind) {
+                        a.config_kinds.push(kind);
+                    }
                 }
             }
         }
     }
-    let mut out = WindowFeatures {
-        window_secs: cfg.window_secs,
-        ..WindowFeatures::default()
-    };
-    if n == 0 {
-        return Ok(out);
+    // Subjects in their display order, and their profile keys, once per call.
+    let mut by_name: Vec<u32> = (0..interner.list.len() as u32).collect();
+    by_name.sort_unstable_by(|&a, &b| interner.list[a as usize].cmp(&interner.list[b as usize]));
+    let mut rank = vec![0u32; interner.list.len()];
+    for (r, &id) in by_name.iter().enumerate() {
+        rank[id as usize] = r as u32;
     }
-    let df = event_frame(c)?;
-    let mut rows: Vec<(i64, u32, [f64; N_FEATURES], bool, bool)> = Vec::new();
-    for kind in SubjectKind::ALL {
-        let k = kind_index(kind);
-        let id_col = ["p_id", "b_id", "pb_id"][k];
-        let agg = df
-            .clone()
-            .lazy()
-            .group_by([col(id_col).alias("id"), col("win")])
-            .agg(aggregations(k))
-            .collect()?;
-        read_rows(&agg, &mut rows)?;
-    }
-    rows.sort_unstable_by(|a, b| {
-        (a.0, &interner.list[a.1 as usize]).cmp(&(b.0, &interner.list[b.1 as usize]))
-    });
-    for (win, id, mut v, new_p, new_ip) in rows {
-        let subject = interner.list[id as usize].clone();
-        let ops: f64 = v[..10].iter().sum();
-        let share = history.hour_share(&subject, hour_of_week(win));
-        v[feature_index("off_hours_ops").unwrap_or(24)] = ops * (1.0 - share.min(1.0));
-        history.record_window(&subject, hour_of_week(win));
-        out.flags.push(WindowFlags {
-            principal_is_new: new_p,
-            source_ip_is_new: new_ip,
-            config_changed: config_by_window.remove(&(id, win)).unwrap_or_default(),
-        });
-        out.subjects.push(subject);
-        out.window_start_us.push(win);
-        out.values.push(v);
+    let names: Vec<String> = interner.list.iter().map(ToString::to_string).collect();
+    let mut out = Vec::with_capacity(windows.len());
+    for (wi, mut w) in windows.into_iter().enumerate() {
+        w.close();
+        let mut rows = std::mem::take(&mut w.rows);
+        rows.sort_unstable_by_key(|r| (r.0, rank[r.1 as usize]));
+        let mut f = WindowFeatures {
+            window_secs: window_secs[wi],
+            ..WindowFeatures::default()
+        };
+        f.subjects.reserve(rows.len());
+        for (win, id, mut v, config_changed) in rows {
+            let name = &names[id as usize];
+            let ops: f64 = v[..10].iter().sum();
+            let how = hour_of_week(win);
+            let share = history.hour_share_of(name, how);
+            v[OFF_HOURS] = ops * (1.0 - share.min(1.0));
+            if wi == 0 {
+                history.record_window(name, how);
+            }
+            f.flags.push(WindowFlags {
+                principal_is_new: v[22] > 0.0,
+                source_ip_is_new: v[21] > 0.0,
+                config_changed,
+            });
+            f.subjects.push(interner.list[id as usize].clone());
+            f.window_start_us.push(win);
+            f.values.push(v);
+        }
+        out.push(f);
     }
     Ok(out)
 }
 
-fn event_frame(c: EventColumns) -> Result<DataFrame> {
-    let n = c.win.len();
-    let [nip0, nip1, nip2] = c.new_ip;
-    let [nua0, nua1, nua2] = c.new_ua;
-    let [npr0, npr1, npr2] = c.new_principal;
-    let columns = vec![
-        Column::new("win".into(), c.win),
-        Column::new("b_id".into(), c.b_id),
-        Column::new("p_id".into(), c.p_id),
-        Column::new("pb_id".into(), c.pb_id),
-        Column::new("op".into(), c.op),
-        Column::new("bytes_out".into(), c.bytes_out),
-        Column::new("bytes_in".into(), c.bytes_in),
-        Column::new("key".into(), c.key),
-        Column::new("overwrite".into(), c.overwrite),
-        Column::new("write".into(), c.write),
-        Column::new("copy_in_place".into(), c.copy_in_place),
-        Column::new("new_ext_key".into(), c.new_ext_key),
-        Column::new("written_key".into(), c.written_key),
-        Column::new("error".into(), c.error),
-        Column::new("ip".into(), c.ip),
-        Column::new("new_ip_0".into(), nip0),
-        Column::new("new_ip_1".into(), nip1),
-        Column::new("new_ip_2".into(), nip2),
-        Column::new("new_ua_0".into(), nua0),
-        Column::new("new_ua_1".into(), nua1),
-        Column::new("new_ua_2".into(), nua2),
-        Column::new("new_pr_0".into(), npr0),
-        Column::new("new_pr_1".into(), npr1),
-        Column::new("new_pr_2".into(), npr2),
-        Column::new("config".into(), c.config),
-        Column::new("config_new".into(), c.config_new),
-    ];
-    Ok(DataFrame::new(n, columns)?)
-}
-
-/// The aggregations for subject kind `k`, in the order [`read_rows`] reads them.
-fn aggregations(k: usize) -> Vec<Expr> {
-    let distinct = |name: &str| col(name).drop_nulls().n_unique().cast(DataType::Float64);
-    let sum = |name: &str| col(name).sum().cast(DataType::Float64);
-    let mut v: Vec<Expr> = (0..10u32)
-        .map(|op| {
-            col("op")
-                .eq(lit(op))
-                .cast(DataType::Float64)
-                .sum()
-                .alias(format!("op{op}"))
-        })
-        .collect();
-    v.extend([
-        sum("bytes_out").alias("f_bytes_out"),
-        sum("bytes_in").alias("f_bytes_in"),
-        distinct("key").alias("f_keys"),
-        sum("overwrite").alias("f_overwrite"),
-        sum("write").alias("f_write"),
-        sum("copy_in_place").alias("f_cip"),
-        distinct("new_ext_key").alias("f_new_ext"),
-        distinct("written_key").alias("f_written"),
-        sum("error").alias("f_error"),
-        len().cast(DataType::Float64).alias("f_len"),
-        distinct("ip").alias("f_ips"),
-        distinct(&format!("new_ip_{k}")).alias("f_new_ips"),
-        distinct(&format!("new_pr_{k}")).alias("f_new_pr"),
-        distinct(&format!("new_ua_{k}")).alias("f_new_ua"),
-        sum("config_new").alias("f_config_new"),
-    ]);
-    v
-}
-
-fn f64_col<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Float64Chunked> {
-    Ok(df.column(name)?.f64()?)
-}
-
-fn read_rows(
-    df: &DataFrame,
-    rows: &mut Vec<(i64, u32, [f64; N_FEATURES], bool, bool)>,
-) -> Result<()> {
-    let id = df.column("id")?.u32()?;
-    let win = df.column("win")?.i64()?;
-    let ops: Vec<&Float64Chunked> = (0..10)
-        .map(|op| f64_col(df, &format!("op{op}")))
-        .collect::<Result<_>>()?;
-    let g = |name: &str| f64_col(df, name);
-    let (bo, bi, keys, ow, wr, cip, nx, wk, er, ln, ips, nip, npr, nua, cn) = (
-        g("f_bytes_out")?,
-        g("f_bytes_in")?,
-        g("f_keys")?,
-        g("f_overwrite")?,
-        g("f_write")?,
-        g("f_cip")?,
-        g("f_new_ext")?,
-        g("f_written")?,
-        g("f_error")?,
-        g("f_len")?,
-        g("f_ips")?,
-        g("f_new_ips")?,
-        g("f_new_pr")?,
-        g("f_new_ua")?,
-        g("f_config_new")?,
-    );
-    let at = |c: &Float64Chunked, i: usize| c.get(i).unwrap_or(0.0);
-    for i in 0..df.height() {
-        let (Some(idv), Some(w)) = (id.get(i), win.get(i)) else {
-            return Err(Error::Schema(
-                "feature aggregation produced a null subject or window".into(),
-            ));
-        };
-        let mut v = [0.0; N_FEATURES];
-        for (j, c) in ops.iter().enumerate() {
-            v[j] = at(c, i);
-        }
-        let writes = at(wr, i);
-        let written = at(wk, i);
-        v[10] = at(bo, i);
-        v[11] = at(bi, i);
-        v[12] = at(keys, i);
-        v[13] = at(ow, i);
-        v[14] = if writes > 0.0 {
-            at(ow, i) / writes
-        } else {
-            0.0
-        };
-        v[15] = at(cip, i);
-        v[16] = at(nx, i);
-        v[17] = if written > 0.0 {
-            at(nx, i) / written
-        } else {
-            0.0
-        };
-        v[18] = at(er, i);
-        v[19] = if at(ln, i) > 0.0 {
-            at(er, i) / at(ln, i)
-        } else {
-            0.0
-        };
-        v[20] = at(ips, i);
-        v[21] = at(nip, i);
-        v[22] = at(npr, i);
-        v[23] = at(nua, i);
-        // v[24] (off_hours_ops) is filled from the hour-of-week profile afterwards.
-        v[25] = at(cn, i);
-        rows.push((w, idv, v, v[22] > 0.0, v[21] > 0.0));
-    }
-    Ok(())
-}
+/// The column of `off_hours_ops`.
+const OFF_HOURS: usize = 24;
 
 #[cfg(test)]
 mod tests {
@@ -775,6 +827,19 @@ mod tests {
         assert_eq!(extension("a.b/c"), "");
         assert_eq!(extension("x.locked"), "locked");
         assert_eq!(extension("trailing."), "");
+    }
+
+    #[test]
+    fn volume_features_share_one_family_and_independent_facts_have_their_own() {
+        let fam = |n: &str| FEATURES[feature_index(n).unwrap_or(0)].family;
+        assert_eq!(fam("ops_put"), fam("bytes_in"));
+        assert_eq!(fam("ops_put"), fam("distinct_keys"));
+        assert_eq!(fam("ops_get"), fam("bytes_out"));
+        assert_eq!(fam("overwrites"), fam("overwrite_ratio"));
+        assert_ne!(fam("overwrites"), fam("ops_put"));
+        assert_ne!(fam("new_ips"), fam("new_user_agents"));
+        assert_ne!(fam("ops_delete"), fam("distinct_keys"));
+        assert!(FEATURES.iter().all(|f| (f.family as usize) < N_FAMILIES));
     }
 
     #[test]

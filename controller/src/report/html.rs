@@ -1,0 +1,552 @@
+//! The HTML document around the charts: header, findings, summary table, figures, decisions.
+//!
+//! The markup is XHTML-compatible (void elements self-closed, every attribute quoted) so that
+//! the whole page, not only its SVG, can be checked for well-formedness.
+
+use std::fmt::Write as _;
+
+use super::charts::{self, Chart, LegendItem, Swatch};
+use super::svg::{esc, fmt_grouped, fmt_money, fmt_signed_money, fmt_time};
+use super::{ORACLE_STRATEGY, POLICY_STRATEGY, ReportData, SummaryRow};
+
+const CSS: &str = r#"
+:root { color-scheme: light; }
+* { box-sizing: border-box; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+body { margin: 0; background: #ffffff; color: #1f2328; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", "DejaVu Sans", sans-serif; }
+main { max-width: 1220px; margin: 0 auto; padding: 28px 32px 48px; }
+h1 { font-size: 26px; margin: 0 0 6px; line-height: 1.25; overflow-wrap: anywhere; }
+h2 { font-size: 19px; margin: 36px 0 8px; padding-bottom: 4px; border-bottom: 1px solid #d0d7de; }
+.period { color: #57606a; margin: 0 0 14px; }
+dl.context { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; padding: 12px 16px; background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; font-size: 13.5px; }
+dl.context dt { font-weight: 600; color: #57606a; }
+dl.context dd { margin: 0; overflow-wrap: anywhere; font-family: ui-monospace, "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 13px; }
+.findings { margin: 18px 0 0; padding: 12px 16px; border-left: 4px solid #0072B2; background: #eef6fc; }
+.findings p { margin: 4px 0; }
+p.note, figcaption, .hint { color: #57606a; font-size: 13.5px; }
+.table-wrap { overflow-x: auto; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th, td { padding: 5px 7px; border-bottom: 1px solid #d8dee4; text-align: left; vertical-align: top; }
+thead th { background: #f6f8fa; border-bottom: 2px solid #afb8c1; font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.summary tbody th { min-width: 9em; }
+thead th.num { white-space: normal; }
+td.total .badge { display: block; width: fit-content; margin: 3px 0 0 auto; }
+.pct { display: block; font-size: 11.5px; }
+table.summary tbody tr:nth-child(even) td { background: #fafbfc; }
+table.summary tr.policy td { background: #e3f0fa; font-weight: 600; }
+table.summary tr.policy td:first-child { box-shadow: inset 4px 0 0 #0072B2; }
+table.summary tr.oracle td { color: #57606a; font-style: italic; }
+td.cheapest { outline: 2px solid #009E73; outline-offset: -2px; }
+.badge { display: inline-block; margin-left: 6px; padding: 0 6px; border-radius: 9px; font-size: 11.5px; font-weight: 600; font-style: normal; background: #009E73; color: #ffffff; white-space: nowrap; }
+.badge.bound { background: #6e7781; }
+.badge.you { background: #0072B2; }
+.better { color: #1a7f37; }
+.worse { color: #b3261e; }
+figure { margin: 18px 0 8px; break-inside: avoid; page-break-inside: avoid; }
+svg.chart { display: block; width: 100%; height: auto; font-family: inherit; }
+svg.chart .grid line { stroke: #e6e9ec; stroke-width: 1; }
+svg.chart .axis text { font-size: 11px; fill: #424a53; }
+svg.chart .axis-title text { font-size: 12px; fill: #1f2328; font-weight: 600; }
+svg.chart .axis-line { fill: none; stroke: #57606a; stroke-width: 1; }
+svg.chart .nodata-box { fill: #f6f8fa; stroke: #d0d7de; }
+svg.chart .nodata { font-size: 15px; fill: #57606a; }
+svg.chart .row-label { font-size: 12.5px; font-weight: 600; fill: #1f2328; }
+svg.chart .row-note { font-weight: 400; fill: #57606a; }
+svg.chart .plot-box { fill: none; stroke: #c9d1d9; }
+svg.chart .incident { fill: #D55E00; fill-opacity: 0.16; }
+svg.chart .threshold line { stroke: #D55E00; stroke-width: 1.5; stroke-dasharray: 5 3; }
+svg.chart .threshold text { font-size: 10.5px; fill: #a3470a; }
+svg.chart .score { fill: none; stroke: #0072B2; stroke-width: 1.5; stroke-linejoin: round; }
+svg.chart .score-dot { fill: #0072B2; }
+svg.chart .over { fill: #D55E00; }
+svg.chart .marker-rule { stroke: #8c959f; stroke-width: 1; stroke-dasharray: 2 2; }
+ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 20px; margin: 8px 0 0; padding: 0; font-size: 13px; }
+ul.legend li { display: flex; align-items: center; gap: 7px; }
+.sw-line { display: inline-block; width: 30px; height: 0; }
+.sw-area { display: inline-block; width: 14px; height: 14px; border-radius: 2px; }
+.sw-glyph { display: inline-block; width: 14px; text-align: center; font-size: 13px; }
+table.decisions td { overflow-wrap: anywhere; }
+table.decisions td.id, table.decisions td.scope { font-family: ui-monospace, "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 12.5px; }
+table.decisions td.at { white-space: nowrap; }
+footer { margin-top: 36px; color: #6e7781; font-size: 12.5px; }
+@media print {
+  body { font-size: 11pt; }
+  main { max-width: none; padding: 0; }
+  h2 { break-after: avoid; page-break-after: avoid; }
+  tr { break-inside: avoid; page-break-inside: avoid; }
+  .table-wrap { overflow: visible; }
+}
+@page { margin: 14mm; }
+"#;
+
+/// The whole document.
+pub(crate) fn document(data: &ReportData) -> String {
+    let title = if data.title.trim().is_empty() {
+        "tierd simulation report"
+    } else {
+        data.title.as_str()
+    };
+    let mut out = String::with_capacity(64 * 1024);
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n");
+    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n");
+    out.push_str("<meta name=\"generator\" content=\"tierd ");
+    out.push_str(env!("CARGO_PKG_VERSION"));
+    out.push_str("\" />\n");
+    let _ = writeln!(out, "<title>{}</title>", esc(title));
+    let _ = writeln!(out, "<style>{CSS}</style>\n</head>\n<body>\n<main>");
+    header(&mut out, data, title);
+    findings(&mut out, data);
+    summary(&mut out, data);
+    figures(&mut out, data);
+    decisions(&mut out, data);
+    let _ = writeln!(
+        out,
+        "<footer>Made by tierd {} <code>simulate</code>. The page is self-contained: no scripts, no external resources.</footer>",
+        env!("CARGO_PKG_VERSION")
+    );
+    out.push_str("</main>\n</body>\n</html>\n");
+    out
+}
+
+fn header(out: &mut String, data: &ReportData, title: &str) {
+    let _ = writeln!(out, "<header>\n<h1>{}</h1>", esc(title));
+    if data.until > data.from {
+        let days = (data.until as i128 - data.from as i128) as f64 / 86_400.0;
+        let _ = writeln!(
+            out,
+            "<p class=\"period\">Simulated period: {} to {} ({} days)</p>",
+            fmt_time(data.from),
+            fmt_time(data.until),
+            fmt_grouped(days, if days.fract().abs() < 1e-9 { 0 } else { 1 })
+        );
+    } else {
+        let _ = writeln!(out, "<p class=\"period\">Simulated period: not given</p>");
+    }
+    if !data.context.is_empty() {
+        out.push_str("<dl class=\"context\">\n");
+        for (k, v) in &data.context {
+            let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
+        }
+        out.push_str("</dl>\n");
+    }
+    out.push_str("</header>\n");
+}
+
+/// The index of the policy's summary row: the one named [`POLICY_STRATEGY`], else the first.
+fn policy_row(rows: &[SummaryRow]) -> Option<usize> {
+    rows.iter()
+        .position(|r| r.strategy == POLICY_STRATEGY)
+        .or(if rows.is_empty() { None } else { Some(0) })
+}
+
+/// Indices of the rows with the lowest finite total among the strategies that could really be
+/// run (every row but the offline oracle, unless it is the only one). Ties are all marked.
+fn cheapest_rows(rows: &[SummaryRow]) -> Vec<usize> {
+    let candidates: Vec<usize> = {
+        let real: Vec<usize> = (0..rows.len())
+            .filter(|i| rows[*i].strategy != ORACLE_STRATEGY)
+            .collect();
+        if real.is_empty() {
+            (0..rows.len()).collect()
+        } else {
+            real
+        }
+    };
+    let min = candidates
+        .iter()
+        .map(|i| rows[*i].total)
+        .filter(|t| t.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    if !min.is_finite() {
+        return Vec::new();
+    }
+    candidates
+        .into_iter()
+        .filter(|i| rows[*i].total == min)
+        .collect()
+}
+
+/// `total` minus the policy's total as HTML, "+12.30 (+8.1 %)" with the percentage in a `pct`
+/// span, and the cell's class seen from the policy ("better" when this strategy costs more,
+/// "worse" when less); "n/a" if not finite.
+fn vs_policy(total: f64, policy: f64) -> (String, &'static str) {
+    let diff = total - policy;
+    if !diff.is_finite() {
+        return ("n/a".into(), "");
+    }
+    let mut s = fmt_signed_money(diff);
+    let class = if s == "0.00" {
+        ""
+    } else if diff > 0.0 {
+        "better"
+    } else {
+        "worse"
+    };
+    if policy.is_finite() && policy != 0.0 {
+        let pct = diff / policy.abs() * 100.0;
+        if pct.is_finite() {
+            let p = fmt_grouped(pct, 1);
+            let p = if pct > 0.0 && p != "0.0" {
+                format!("+{p}")
+            } else {
+                p
+            };
+            let _ = write!(s, " <span class=\"pct\">({p} %)</span>");
+        }
+    }
+    (s, class)
+}
+
+/// One or two sentences a newcomer reads first: what the policy costs against the others.
+fn findings(out: &mut String, data: &ReportData) {
+    let Some(p) = policy_row(&data.summary) else {
+        return;
+    };
+    let policy = &data.summary[p];
+    let cur = esc(&data.currency);
+    let mut lines = Vec::new();
+    if policy.total.is_finite() {
+        lines.push(format!(
+            "<strong>{}</strong> costs <strong>{} {cur}</strong> over the period, with {} moves, {} recalls and {} ping-pongs.",
+            esc(&policy.strategy),
+            fmt_money(policy.total),
+            fmt_grouped(policy.moves as f64, 0),
+            fmt_grouped(policy.recalls as f64, 0),
+            fmt_grouped(policy.ping_pongs as f64, 0)
+        ));
+    }
+    let baselines: Vec<&SummaryRow> = data
+        .summary
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| *i != p && r.strategy != ORACLE_STRATEGY && r.total.is_finite())
+        .map(|(_, r)| r)
+        .collect();
+    if policy.total.is_finite() && !baselines.is_empty() {
+        let best = baselines
+            .iter()
+            .copied()
+            .fold(baselines[0], |a, b| if b.total < a.total { b } else { a });
+        let diff = best.total - policy.total;
+        let verdict = if diff > 0.0 {
+            format!(
+                "saves {} {cur} against the cheapest baseline",
+                fmt_money(diff)
+            )
+        } else if diff < 0.0 {
+            format!(
+                "costs {} {cur} more than the cheapest baseline",
+                fmt_money(-diff)
+            )
+        } else {
+            "costs the same as the cheapest baseline".to_string()
+        };
+        lines.push(format!(
+            "The policy {verdict}, <em>{}</em> ({} {cur}).",
+            esc(&best.strategy),
+            fmt_money(best.total)
+        ));
+    }
+    if let Some(o) = data
+        .summary
+        .iter()
+        .find(|r| r.strategy == ORACLE_STRATEGY && r.total.is_finite())
+        && policy.total.is_finite()
+    {
+        lines.push(format!(
+            "The offline oracle, which knows every future access, needs {} {cur}: the policy is {} {cur} above that lower bound.",
+            fmt_money(o.total),
+            fmt_money(policy.total - o.total)
+        ));
+    }
+    if lines.is_empty() {
+        return;
+    }
+    out.push_str("<section class=\"findings\" aria-label=\"Findings\">\n");
+    for l in lines {
+        let _ = writeln!(out, "<p>{l}</p>");
+    }
+    out.push_str("</section>\n");
+}
+
+fn summary(out: &mut String, data: &ReportData) {
+    out.push_str("<section id=\"summary\">\n<h2>Cost summary</h2>\n");
+    if data.summary.is_empty() {
+        out.push_str(
+            "<p class=\"note\">No strategies to compare: no data in this period.</p>\n</section>\n",
+        );
+        return;
+    }
+    let cur = esc(&data.currency);
+    let p = policy_row(&data.summary);
+    let policy_total = p.map(|i| data.summary[i].total).unwrap_or(f64::NAN);
+    let cheapest = cheapest_rows(&data.summary);
+    let _ = writeln!(
+        out,
+        "<p class=\"hint\">Money in {cur} over the simulated period. The highlighted row is the policy; \
+         <span class=\"badge\">cheapest</span> marks the lowest total among the strategies that could really run. \
+         The offline oracle knows the future, so it is the lower bound, not a competitor. \
+         “vs policy” is each total minus the policy's (green: the policy is cheaper).</p>"
+    );
+    out.push_str("<div class=\"table-wrap\">\n<table class=\"summary\">\n<thead><tr><th scope=\"col\">Strategy</th>");
+    for h in [
+        "Storage",
+        "Retrieval",
+        "Egress",
+        "Requests",
+        "Early deletion",
+        "Total",
+        "vs policy",
+    ] {
+        let _ = write!(out, "<th scope=\"col\" class=\"num\">{h}</th>");
+    }
+    for h in [
+        "Moves",
+        "Recalls",
+        "Ping-pongs",
+        "Snapshots",
+        "Freezes",
+        "Alerts",
+    ] {
+        let _ = write!(out, "<th scope=\"col\" class=\"num\">{h}</th>");
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for (i, r) in data.summary.iter().enumerate() {
+        let is_policy = Some(i) == p;
+        let class = if is_policy {
+            " class=\"policy\""
+        } else if r.strategy == ORACLE_STRATEGY {
+            " class=\"oracle\""
+        } else {
+            ""
+        };
+        let _ = write!(out, "<tr{class}><th scope=\"row\">{}", esc(&r.strategy));
+        if is_policy {
+            out.push_str("<span class=\"badge you\">policy</span>");
+        }
+        if r.strategy == ORACLE_STRATEGY {
+            out.push_str("<span class=\"badge bound\">lower bound</span>");
+        }
+        out.push_str("</th>");
+        for v in [
+            r.storage,
+            r.retrieval,
+            r.egress,
+            r.requests,
+            r.early_deletion,
+        ] {
+            let _ = write!(out, "<td class=\"num\">{}</td>", fmt_money(v));
+        }
+        if cheapest.contains(&i) {
+            let _ = write!(
+                out,
+                "<td class=\"num total cheapest\">{}<span class=\"badge\">cheapest</span></td>",
+                fmt_money(r.total)
+            );
+        } else {
+            let _ = write!(out, "<td class=\"num total\">{}</td>", fmt_money(r.total));
+        }
+        if is_policy {
+            out.push_str("<td class=\"num\">—</td>");
+        } else {
+            let (s, class) = vs_policy(r.total, policy_total);
+            let _ = write!(out, "<td class=\"num {class}\">{s}</td>");
+        }
+        for v in [
+            r.moves,
+            r.recalls,
+            r.ping_pongs,
+            r.snapshots,
+            r.freezes,
+            r.alerts,
+        ] {
+            let _ = write!(out, "<td class=\"num\">{}</td>", fmt_grouped(v as f64, 0));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n</div>\n</section>\n");
+}
+
+fn legend(out: &mut String, items: &[LegendItem]) {
+    if items.is_empty() {
+        return;
+    }
+    out.push_str("<ul class=\"legend\">");
+    for item in items {
+        let swatch = match &item.swatch {
+            Swatch::Line {
+                colour,
+                dash,
+                width,
+            } => format!(
+                "<span class=\"sw-line\" style=\"border-top: {}px {} {colour}\"></span>",
+                (width.max(1.0)).round(),
+                match dash.split(' ').next().and_then(|d| d.parse::<f64>().ok()) {
+                    None => "solid",
+                    Some(d) if d <= 2.0 => "dotted",
+                    Some(_) => "dashed",
+                }
+            ),
+            Swatch::Area { colour } => {
+                format!("<span class=\"sw-area\" style=\"background: {colour}\"></span>")
+            }
+            Swatch::Glyph { glyph, colour } => {
+                format!("<span class=\"sw-glyph\" style=\"color: {colour}\">{glyph}</span>")
+            }
+        };
+        let _ = write!(out, "<li>{swatch}{}</li>", esc(&item.label));
+    }
+    out.push_str("</ul>\n");
+}
+
+fn figure(out: &mut String, id: &str, heading: &str, caption: &str, chart: &Chart) {
+    let _ = writeln!(
+        out,
+        "<section id=\"{id}\">\n<h2>{}</h2>\n<figure>",
+        esc(heading)
+    );
+    out.push_str(&chart.svg);
+    out.push('\n');
+    legend(out, &chart.legend);
+    let _ = write!(out, "<figcaption>{}", esc(caption));
+    if chart.dropped > 0 {
+        let _ = write!(
+            out,
+            " {} point{} left out: {}.",
+            fmt_grouped(chart.dropped as f64, 0),
+            if chart.dropped == 1 { "" } else { "s" },
+            chart.dropped_why
+        );
+    }
+    out.push_str("</figcaption>\n</figure>\n</section>\n");
+}
+
+fn figures(out: &mut String, data: &ReportData) {
+    figure(
+        out,
+        "cost",
+        "Cumulative cost",
+        "What each strategy has spent since the start of the period. The policy is the thick blue line; \
+         the dotted black line is the offline oracle, the lowest cost possible with hindsight.",
+        &charts::cost_chart(data),
+    );
+    figure(
+        out,
+        "bytes",
+        "Bytes per tier",
+        "Where the data sits under the policy; the stack's top is the total stored. Tiers are stacked hottest first.",
+        &charts::bytes_chart(data),
+    );
+    figure(
+        out,
+        "anomaly",
+        "Anomaly timelines",
+        "One row per subject, each on its own scale. Scores above the dashed threshold are marked in red; \
+         shaded spans are incidents tierd had open; symbols above each row are tierd's protective decisions \
+         (hover for details). Markers of subjects without a timeline are in the last row.",
+        &charts::anomaly_chart(data),
+    );
+    figure(
+        out,
+        "moves",
+        "Moves per day",
+        "Moves to colder tiers, recalls to hotter tiers and protective snapshots, per UTC day (hover a day for its counts).",
+        &charts::moves_chart(data),
+    );
+}
+
+fn decisions(out: &mut String, data: &ReportData) {
+    out.push_str("<section id=\"decisions\">\n<h2>Decisions</h2>\n");
+    if data.decisions.is_empty() {
+        out.push_str("<p class=\"note\">No decisions listed for this period.</p>\n</section>\n");
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<p class=\"hint\">{} decision{} worth a look, in the order tierd made them.</p>",
+        fmt_grouped(data.decisions.len() as f64, 0),
+        if data.decisions.len() == 1 { "" } else { "s" }
+    );
+    out.push_str("<div class=\"table-wrap\">\n<table class=\"decisions\">\n<thead><tr>");
+    for h in ["ID", "Time", "Action", "Scope", "Rule", "Reason", "State"] {
+        let _ = write!(out, "<th scope=\"col\">{h}</th>");
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for d in &data.decisions {
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"id\">{}</td><td class=\"at\">{}</td><td>{}</td><td class=\"scope\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&d.id),
+            esc(&d.at),
+            esc(&d.action),
+            esc(&d.scope),
+            esc(&d.rule),
+            esc(&d.reason),
+            esc(&d.state)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</div>\n</section>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(strategy: &str, total: f64) -> SummaryRow {
+        SummaryRow {
+            strategy: strategy.into(),
+            total,
+            ..SummaryRow::default()
+        }
+    }
+
+    #[test]
+    fn the_policy_row_is_found_by_name_or_is_the_first() {
+        assert_eq!(
+            policy_row(&[row("never move", 1.0), row(POLICY_STRATEGY, 2.0)]),
+            Some(1)
+        );
+        assert_eq!(policy_row(&[row("a", 1.0), row("b", 2.0)]), Some(0));
+        assert_eq!(policy_row(&[]), None);
+    }
+
+    #[test]
+    fn cheapest_ignores_the_oracle_and_non_finite_totals() {
+        let rows = [
+            row(POLICY_STRATEGY, 10.0),
+            row("never move", f64::NAN),
+            row("idle", 10.0),
+            row(ORACLE_STRATEGY, 1.0),
+        ];
+        assert_eq!(cheapest_rows(&rows), vec![0, 2]);
+        assert_eq!(cheapest_rows(&[row(ORACLE_STRATEGY, 3.0)]), vec![0]);
+        assert_eq!(
+            cheapest_rows(&[row("a", f64::INFINITY)]),
+            Vec::<usize>::new()
+        );
+    }
+
+    #[test]
+    fn vs_policy_shows_sign_percentage_and_who_wins() {
+        assert_eq!(
+            vs_policy(110.0, 100.0),
+            (
+                "+10.00 <span class=\"pct\">(+10.0 %)</span>".to_string(),
+                "better"
+            )
+        );
+        assert_eq!(
+            vs_policy(90.0, 100.0),
+            (
+                "-10.00 <span class=\"pct\">(-10.0 %)</span>".to_string(),
+                "worse"
+            )
+        );
+        assert_eq!(vs_policy(5.0, 0.0), ("+5.00".to_string(), "better"));
+        assert_eq!(vs_policy(f64::NAN, 100.0), ("n/a".to_string(), ""));
+        assert_eq!(
+            vs_policy(100.0, 100.0),
+            ("0.00 <span class=\"pct\">(0.0 %)</span>".to_string(), "")
+        );
+    }
+}

@@ -1,0 +1,610 @@
+//! Tests of the whole page: escaping, determinism, empty and hostile data, well-formedness.
+
+use super::*;
+
+const DAY: i64 = 86_400;
+/// 2025-03-01 00:00 UTC.
+const FROM: i64 = 1_740_787_200;
+
+/// A small but complete report: 10 days, every section filled.
+fn sample() -> ReportData {
+    let until = FROM + 10 * DAY;
+    let cost = |name: &str, rate: f64| Series {
+        name: name.into(),
+        points: (0..=10)
+            .map(|d| (FROM + d * DAY, rate * d as f64))
+            .collect(),
+    };
+    ReportData {
+        title: "March simulation".into(),
+        context: vec![
+            ("config".into(), "/etc/tierd/tierd.toml".into()),
+            ("events".into(), "12,345".into()),
+        ],
+        from: FROM,
+        until,
+        currency: "USD".into(),
+        tiers: vec!["hot".into(), "warm".into(), "cold".into()],
+        cost_series: vec![
+            cost("tierd policy", 3.0),
+            cost("never move", 5.0),
+            cost("move after 30 d idle", 4.0),
+            cost("offline oracle", 2.0),
+        ],
+        bytes_per_tier: ["hot", "warm", "cold"]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Series {
+                name: (*t).into(),
+                points: (0..=10)
+                    .map(|d| (FROM + d * DAY, (i as f64 + 1.0) * 1e11 + d as f64 * 1e9))
+                    .collect(),
+            })
+            .collect(),
+        anomaly: vec![SubjectTimeline {
+            subject: "photos/".into(),
+            threshold: 3.0,
+            points: (0..=40)
+                .map(|h| (FROM + h * 6 * 3_600, if h == 20 { 7.5 } else { 1.0 }))
+                .collect(),
+        }],
+        markers: vec![
+            Marker {
+                at: FROM + 5 * DAY,
+                subject: "photos/".into(),
+                kind: "incident-open".into(),
+                label: "inc-1".into(),
+            },
+            Marker {
+                at: FROM + 5 * DAY + 60,
+                subject: "photos/".into(),
+                kind: "snapshot".into(),
+                label: "snap-1".into(),
+            },
+            Marker {
+                at: FROM + 6 * DAY,
+                subject: "photos/".into(),
+                kind: "incident-close".into(),
+                label: "inc-1".into(),
+            },
+            Marker {
+                at: FROM + 7 * DAY,
+                subject: "logs/".into(),
+                kind: "alert".into(),
+                label: "mass delete".into(),
+            },
+        ],
+        moves_per_day: (0..10)
+            .map(|d| DayCount {
+                day: FROM + d * DAY,
+                moves_out: d as u64,
+                recalls: 1,
+                snapshots: 0,
+            })
+            .collect(),
+        summary: vec![
+            SummaryRow {
+                strategy: "tierd policy".into(),
+                total: 30.0,
+                storage: 25.0,
+                moves: 45,
+                ..SummaryRow::default()
+            },
+            SummaryRow {
+                strategy: "never move".into(),
+                total: 50.0,
+                storage: 50.0,
+                ..SummaryRow::default()
+            },
+            SummaryRow {
+                strategy: "move after 30 d idle".into(),
+                total: 40.0,
+                ..SummaryRow::default()
+            },
+            SummaryRow {
+                strategy: "offline oracle".into(),
+                total: 20.0,
+                ..SummaryRow::default()
+            },
+        ],
+        decisions: vec![DecisionRow {
+            id: "d-1".into(),
+            at: "2025-03-06T00:01:00Z".into(),
+            action: "snapshot".into(),
+            scope: "photos/".into(),
+            rule: "protect-on-anomaly".into(),
+            reason: "score 7.5 above 3.0".into(),
+            state: "dry-run".into(),
+        }],
+    }
+}
+
+/// Checks that `doc` (after an optional `<!DOCTYPE ...>`) is well-formed XML: tags balanced and
+/// properly nested, attributes quoted and unique, every `&` an entity, no stray `<`. It also
+/// checks that every geometric attribute and every number in a path is a finite number.
+/// Returns the number of elements.
+fn check_well_formed(doc: &str) -> Result<usize, String> {
+    const GEOMETRY: [&str; 12] = [
+        "x",
+        "y",
+        "x1",
+        "x2",
+        "y1",
+        "y2",
+        "cx",
+        "cy",
+        "r",
+        "width",
+        "height",
+        "stroke-width",
+    ];
+    let mut stack: Vec<&str> = Vec::new();
+    let mut elements = 0;
+    let mut rest = doc.trim_start();
+    if let Some(r) = rest.strip_prefix("<!DOCTYPE") {
+        rest = r.split_once('>').ok_or("unterminated doctype")?.1;
+    }
+    let check_text = |text: &str, at: usize| -> Result<(), String> {
+        let mut t = text;
+        while let Some(i) = t.find('&') {
+            let after = &t[i + 1..];
+            let end = after
+                .find(';')
+                .ok_or_else(|| format!("bare & near byte {at}"))?;
+            let name = &after[..end];
+            let ok = matches!(name, "amp" | "lt" | "gt" | "quot" | "apos")
+                || name
+                    .strip_prefix('#')
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            if !ok {
+                return Err(format!("unknown entity &{name}; near byte {at}"));
+            }
+            t = &after[end + 1..];
+        }
+        Ok(())
+    };
+    while !rest.is_empty() {
+        let at = doc.len() - rest.len();
+        let Some(lt) = rest.find('<') else {
+            check_text(rest, at)?;
+            if !rest.trim().is_empty() {
+                return Err(format!("text after the root element near byte {at}"));
+            }
+            break;
+        };
+        check_text(&rest[..lt], at)?;
+        if stack.is_empty() && elements > 0 && !rest[..lt].trim().is_empty() {
+            return Err(format!("text after the root element near byte {at}"));
+        }
+        rest = &rest[lt..];
+        if let Some(r) = rest.strip_prefix("<!--") {
+            rest = r.split_once("-->").ok_or("unterminated comment")?.1;
+            continue;
+        }
+        let gt = rest
+            .find('>')
+            .ok_or_else(|| format!("unterminated tag near byte {at}"))?;
+        let tag = &rest[1..gt];
+        rest = &rest[gt + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            let open = stack
+                .pop()
+                .ok_or_else(|| format!("</{name}> closes nothing near byte {at}"))?;
+            if open != name.trim() {
+                return Err(format!("</{name}> closes <{open}> near byte {at}"));
+            }
+            continue;
+        }
+        let (tag, self_closing) = match tag.strip_suffix('/') {
+            Some(t) => (t, true),
+            None => (tag, false),
+        };
+        let name_end = tag.find(|c: char| c.is_whitespace()).unwrap_or(tag.len());
+        let name = &tag[..name_end];
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(format!("bad element name {name:?} near byte {at}"));
+        }
+        if stack.is_empty() && elements > 0 {
+            return Err(format!("a second root element <{name}> near byte {at}"));
+        }
+        // Attributes: name="value" pairs.
+        let mut attrs = tag[name_end..].trim();
+        let mut seen: Vec<&str> = Vec::new();
+        while !attrs.is_empty() {
+            let eq = attrs
+                .find("=\"")
+                .ok_or_else(|| format!("unquoted attribute in <{name}> near byte {at}"))?;
+            let attr = attrs[..eq].trim();
+            if attr.is_empty() || attr.contains(char::is_whitespace) || seen.contains(&attr) {
+                return Err(format!(
+                    "bad or repeated attribute {attr:?} in <{name}> near byte {at}"
+                ));
+            }
+            seen.push(attr);
+            let value_and_rest = &attrs[eq + 2..];
+            let close = value_and_rest
+                .find('"')
+                .ok_or_else(|| format!("unterminated attribute in <{name}>"))?;
+            let value = &value_and_rest[..close];
+            if value.contains('<') {
+                return Err(format!("< in attribute {attr} of <{name}> near byte {at}"));
+            }
+            check_text(value, at)?;
+            if GEOMETRY.contains(&attr)
+                && !(value.parse::<f64>().is_ok_and(f64::is_finite) || value.ends_with('%'))
+            {
+                return Err(format!(
+                    "{attr}={value:?} in <{name}> is not a finite number near byte {at}"
+                ));
+            }
+            if attr == "d" {
+                let command =
+                    |c: char| "MLHVZCSQTAmlhvzcsqta".contains(c) || c.is_whitespace() || c == ',';
+                for n in value.split(command).filter(|n| !n.is_empty()) {
+                    if !n.parse::<f64>().is_ok_and(f64::is_finite) {
+                        return Err(format!("path number {n:?} is not finite near byte {at}"));
+                    }
+                }
+            }
+            attrs = value_and_rest[close + 1..].trim_start();
+        }
+        elements += 1;
+        if !self_closing {
+            stack.push(name);
+        }
+        if name == "style" && !self_closing {
+            let end = rest.find("</style>").ok_or("unterminated style")?;
+            if rest[..end].contains('<') || rest[..end].contains('&') {
+                return Err("< or & inside <style>".into());
+            }
+            rest = &rest[end..];
+        }
+    }
+    if let Some(open) = stack.last() {
+        return Err(format!("<{open}> is never closed"));
+    }
+    if elements == 0 {
+        return Err("no elements".into());
+    }
+    Ok(elements)
+}
+
+/// `needle` with 80 bytes of context on each side, for failure messages.
+fn around(html: &str, needle: &str) -> String {
+    match html.find(needle) {
+        Some(i) => {
+            let start = html.floor_char_boundary(i.saturating_sub(80));
+            let end = html.ceil_char_boundary((i + needle.len() + 80).min(html.len()));
+            html[start..end].to_string()
+        }
+        None => String::new(),
+    }
+}
+
+#[test]
+fn the_well_formedness_checker_rejects_broken_markup() {
+    assert!(check_well_formed("<a><b></b></a>").is_ok());
+    assert!(check_well_formed("<!DOCTYPE html>\n<a x=\"1\"><br /></a>\n").is_ok());
+    for bad in [
+        "<a><b></a></b>",
+        "<a>",
+        "<a></a><b></b>",
+        "<a x=1></a>",
+        "<a x=\"1\" x=\"2\"></a>",
+        "<a>fish & chips</a>",
+        "<a>&nbsp;</a>",
+        "<svg><rect x=\"NaN\" /></svg>",
+        "<svg><path d=\"M0 0Linf 3\" /></svg>",
+        "<a title=\"<b>\"></a>",
+    ] {
+        assert!(check_well_formed(bad).is_err(), "accepted {bad:?}");
+    }
+}
+
+#[test]
+fn a_full_report_is_well_formed_and_has_every_section() {
+    let html = render(&sample());
+    let n = check_well_formed(&html).unwrap_or_else(|e| panic!("{e}\n{html}"));
+    assert!(n > 200, "only {n} elements");
+    assert!(html.starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+    for id in ["chart-cost", "chart-bytes", "chart-anomaly", "chart-moves"] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "missing {id}");
+    }
+    assert_eq!(html.matches("<svg ").count(), 4);
+    assert_eq!(html.matches("role=\"img\"").count(), 4);
+    assert!(!html.contains("no data in this period"));
+    assert!(!html.contains("<script"));
+    assert!(
+        !html.contains("http://")
+            || html.matches("http://").count()
+                == html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
+    assert!(!html.contains("https://"));
+    assert!(html.contains("<dt>config</dt><dd>/etc/tierd/tierd.toml</dd>"));
+    assert!(
+        html.contains("2025-03-01 00:00 UTC to 2025-03-11 00:00 UTC (10 days)"),
+        "period"
+    );
+}
+
+#[test]
+fn the_summary_highlights_the_policy_and_marks_the_cheapest_real_strategy() {
+    let html = render(&sample());
+    assert!(html.contains(
+        "<tr class=\"policy\"><th scope=\"row\">tierd policy<span class=\"badge you\">policy</span>"
+    ));
+    // The oracle (20) is a lower bound; the cheapest strategy that could run is the policy (30).
+    assert_eq!(
+        html.matches("<span class=\"badge\">cheapest</span></td>")
+            .count(),
+        1
+    );
+    assert!(html.contains(
+        "<td class=\"num total cheapest\">30.00<span class=\"badge\">cheapest</span></td>"
+    ));
+    assert!(
+        html.contains("<td class=\"num better\">+20.00 <span class=\"pct\">(+66.7 %)</span></td>"),
+        "never move vs policy"
+    );
+    assert!(
+        html.contains("<td class=\"num worse\">-10.00 <span class=\"pct\">(-33.3 %)</span></td>"),
+        "oracle vs policy"
+    );
+    assert!(html.contains("The policy saves 10.00 USD against the cheapest baseline"));
+}
+
+#[test]
+fn hostile_names_are_escaped_everywhere() {
+    let evil = "<script>alert('x')</script> & \"q\" <b>";
+    let mut d = sample();
+    d.title = evil.into();
+    d.currency = evil.into();
+    d.context.push((evil.into(), evil.into()));
+    d.tiers.push(evil.into());
+    d.cost_series[0].name = evil.into();
+    d.bytes_per_tier[0].name = evil.into();
+    d.anomaly[0].subject = evil.into();
+    for m in &mut d.markers {
+        m.subject = evil.into();
+        m.kind = evil.into();
+        m.label = evil.into();
+    }
+    d.summary[1].strategy = evil.into();
+    d.decisions[0] = DecisionRow {
+        id: evil.into(),
+        at: evil.into(),
+        action: evil.into(),
+        scope: evil.into(),
+        rule: evil.into(),
+        reason: evil.into(),
+        state: evil.into(),
+    };
+    let html = render(&d);
+    check_well_formed(&html).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!html.contains("<script"), "raw script tag");
+    assert!(!html.contains("<b>"), "raw b tag");
+    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"));
+    assert!(
+        html.contains("<title>&lt;script&gt;"),
+        "the document title is escaped"
+    );
+    // Control characters XML forbids do not break the SVG either.
+    d.anomaly[0].subject = "bell\u{7}".into();
+    check_well_formed(&render(&d)).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    let d = sample();
+    let a = render(&d);
+    let b = render(&d.clone());
+    assert_eq!(a, b);
+    // The order of points does not matter: they are sorted by time.
+    let mut shuffled = d.clone();
+    shuffled.cost_series[1].points.reverse();
+    shuffled.anomaly[0].points.reverse();
+    assert_eq!(render(&shuffled), a);
+}
+
+#[test]
+fn empty_data_renders_every_chart_as_no_data() {
+    let html = render(&ReportData::default());
+    check_well_formed(&html).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(html.matches("<text class=\"nodata\"").count(), 4, "{html}");
+    assert_eq!(html.matches(">no data in this period</text>").count(), 4);
+    assert!(html.contains("No strategies to compare"));
+    assert!(html.contains("No decisions listed"));
+    assert!(html.contains("<title>tierd simulation report</title>"));
+
+    // Series and timelines that exist but hold nothing usable count as no data too.
+    let d = ReportData {
+        cost_series: vec![Series {
+            name: "tierd policy".into(),
+            points: vec![(0, f64::NAN)],
+        }],
+        bytes_per_tier: vec![Series {
+            name: "hot".into(),
+            points: vec![],
+        }],
+        anomaly: vec![SubjectTimeline {
+            subject: "s".into(),
+            threshold: f64::NAN,
+            points: vec![],
+        }],
+        ..ReportData::default()
+    };
+    let html = render(&d);
+    check_well_formed(&html).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(html.matches(">no data in this period</text>").count(), 4);
+}
+
+#[test]
+fn non_finite_points_are_dropped_not_printed() {
+    let mut d = sample();
+    d.cost_series[0].points.push((FROM + DAY / 2, f64::NAN));
+    d.cost_series[1]
+        .points
+        .push((FROM + DAY / 2, f64::INFINITY));
+    d.bytes_per_tier[0]
+        .points
+        .push((FROM + DAY / 2, f64::NEG_INFINITY));
+    d.anomaly[0].points.push((FROM + DAY / 2, f64::NAN));
+    d.anomaly[0].threshold = f64::INFINITY;
+    d.summary[2].total = f64::NAN;
+    let html = render(&d);
+    check_well_formed(&html).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !html.contains("NaN"),
+        "NaN printed: {}",
+        around(&html, "NaN")
+    );
+    assert!(!html.to_lowercase().contains("inf "), "inf printed");
+    assert!(
+        !html.contains("\"inf") && !html.contains(" inf\"") && !html.contains(">inf<"),
+        "inf printed"
+    );
+    assert!(html.contains("hindsight. 2 points left out: their value is not a finite number."));
+    assert!(html.contains("hottest first. 1 point left out: their value is not a finite, non-negative number of bytes."));
+    assert!(html.contains("(hover for details). Markers of subjects without a timeline are in the last row. 1 point left out"));
+    // A non-finite total shows as n/a and is never the cheapest.
+    assert!(html.contains("<td class=\"num total\">n/a</td><td class=\"num \">n/a</td>"));
+    // The dropped points are gone, the rest is drawn: the cost series' paths are intact.
+    assert_eq!(html.matches("<g class=\"series\">").count(), 4);
+}
+
+#[test]
+fn single_points_and_extreme_values_render() {
+    let d = ReportData {
+        title: "extremes".into(),
+        from: i64::MIN,
+        until: i64::MAX,
+        currency: "USD".into(),
+        cost_series: vec![
+            Series {
+                name: "tierd policy".into(),
+                points: vec![(0, 1.0)],
+            },
+            Series {
+                name: "never move".into(),
+                points: vec![(i64::MIN, f64::MAX), (i64::MAX, -f64::MAX)],
+            },
+        ],
+        bytes_per_tier: vec![
+            Series {
+                name: "hot".into(),
+                points: vec![(5, f64::MAX)],
+            },
+            Series {
+                name: "cold".into(),
+                points: vec![(5, f64::MAX), (9, -1.0)],
+            },
+        ],
+        anomaly: vec![SubjectTimeline {
+            subject: "s".into(),
+            threshold: 1e300,
+            points: vec![(7, 1e308)],
+        }],
+        markers: vec![Marker {
+            at: i64::MAX,
+            subject: "nobody".into(),
+            kind: "weird".into(),
+            label: "?".into(),
+        }],
+        moves_per_day: vec![
+            DayCount {
+                day: i64::MAX,
+                moves_out: u64::MAX,
+                recalls: u64::MAX,
+                snapshots: u64::MAX,
+            },
+            DayCount {
+                day: i64::MIN,
+                moves_out: 0,
+                recalls: 0,
+                snapshots: 0,
+            },
+        ],
+        summary: vec![SummaryRow {
+            strategy: "tierd policy".into(),
+            total: f64::MAX,
+            moves: u64::MAX,
+            ..SummaryRow::default()
+        }],
+        ..ReportData::default()
+    };
+    let html = render(&d);
+    check_well_formed(&html).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        !html.contains("NaN"),
+        "NaN printed: {}",
+        around(&html, "NaN")
+    );
+    assert!(!html.contains("no data in this period"));
+    // One point: a dot, not an invisible path.
+    assert!(html.contains("<circle cx="));
+    assert!(
+        html.contains("other subjects"),
+        "a marker without a timeline gets its own row"
+    );
+
+    // A period of one instant with one point each.
+    let d = ReportData {
+        from: FROM,
+        until: FROM,
+        cost_series: vec![Series {
+            name: "x".into(),
+            points: vec![(FROM, 2.0)],
+        }],
+        bytes_per_tier: vec![Series {
+            name: "hot".into(),
+            points: vec![(FROM, 10.0)],
+        }],
+        anomaly: vec![SubjectTimeline {
+            subject: "s".into(),
+            threshold: 1.0,
+            points: vec![(FROM, 2.0)],
+        }],
+        moves_per_day: vec![DayCount {
+            day: FROM,
+            moves_out: 1,
+            recalls: 0,
+            snapshots: 0,
+        }],
+        ..ReportData::default()
+    };
+    let html = render(&d);
+    check_well_formed(&html).unwrap_or_else(|e| panic!("{e}"));
+    assert!(html.contains("Simulated period: not given"));
+}
+
+#[test]
+fn every_marker_has_a_tooltip_and_incidents_are_shaded() {
+    let html = render(&sample());
+    assert!(html.contains("<title>2025-03-06 00:00 UTC · incident-open · photos/: inc-1</title>"));
+    assert!(html.contains("<title>2025-03-06 00:01 UTC · snapshot · photos/: snap-1</title>"));
+    assert!(html.contains("<title>2025-03-08 00:00 UTC · alert · logs/: mass delete</title>"));
+    assert_eq!(html.matches("<g class=\"marker\">").count(), 4);
+    assert!(html.contains("<title>incident 2025-03-06 00:00 UTC to 2025-03-07 00:00 UTC</title>"));
+    assert!(html.contains("threshold 3.00"));
+    assert!(html.contains("peak 7.50 at 2025-03-06 00:00 UTC"));
+}
+
+#[test]
+fn axes_carry_dates_money_and_binary_units() {
+    let html = render(&sample());
+    // Every other day at midnight over ten days; money ticks every 10; bytes in GiB.
+    assert!(html.contains(">2025-03-03</text>"));
+    assert!(html.contains(">50</text>"));
+    assert!(html.contains(" GiB</text>"));
+    assert!(html.contains(">cumulative cost (USD)</text>"));
+    assert!(html.contains(">time (UTC)</text>"));
+    assert!(html.contains(">count per day</text>"));
+}
+
+#[test]
+fn report_data_round_trips_through_json() {
+    let d = sample();
+    let json = serde_json::to_string(&d).unwrap_or_default();
+    let back: ReportData = serde_json::from_str(&json).unwrap_or_default();
+    assert_eq!(back, d);
+}

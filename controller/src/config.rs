@@ -14,6 +14,7 @@
 //! [ingest]
 //! sources = ["/var/log/minio/audit/", "s3://access-logs/photos/"]
 //! format = "auto"
+//! options = { endpoint = "http://127.0.0.1:9000", allow_http = "true" }  # for s3:// sources
 //!
 //! [policies]
 //! files = ["policies/*.toml"]
@@ -293,6 +294,8 @@ struct RawIngest {
     sources: Vec<Spanned<String>>,
     #[serde(default)]
     format: Option<Spanned<String>>,
+    #[serde(default)]
+    options: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -321,22 +324,34 @@ pub fn is_secret_option(key: &str) -> bool {
         && !k.ends_with("key_id")
 }
 
+/// Store options as they may be shown: secret values replaced.
+fn redacted(options: &BTreeMap<String, String>) -> BTreeMap<&str, &str> {
+    options
+        .iter()
+        .map(|(k, v)| {
+            let v = if is_secret_option(k) {
+                "<redacted>"
+            } else {
+                v.as_str()
+            };
+            (k.as_str(), v)
+        })
+        .collect()
+}
+
+/// object_store builder options of the log sources; `Debug` redacts secret values.
+#[derive(Clone, Default, PartialEq)]
+pub struct SourceOptions(pub BTreeMap<String, String>);
+
+impl fmt::Debug for SourceOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        redacted(&self.0).fmt(f)
+    }
+}
+
 impl fmt::Debug for TierConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let opts: BTreeMap<&str, &str> = self
-            .options
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str(),
-                    if is_secret_option(k) {
-                        "<redacted>"
-                    } else {
-                        v.as_str()
-                    },
-                )
-            })
-            .collect();
+        let opts = redacted(&self.options);
         f.debug_struct("TierConfig")
             .field("name", &self.name)
             .field("url", &self.url)
@@ -357,6 +372,9 @@ pub struct Config {
     pub ingest_sources: Vec<String>,
     /// `None` = detect per file.
     pub ingest_format: Option<Format>,
+    /// Store options for object-store log sources (`endpoint`, `region`, `allow_http`, ...);
+    /// credentials may also come from the environment.
+    pub ingest_options: SourceOptions,
     /// Policy file paths or globs, resolved against the configuration's folder
     /// (`builtin:default` is the policy bundled in the binary).
     pub policy_files: Vec<String>,
@@ -411,6 +429,7 @@ impl Config {
             tiers: vec![tier("onprem", 0), tier("cloud", 90), tier("vault", 0)],
             ingest_sources: vec![crate::ingest::BUILTIN_SAMPLES.to_string()],
             ingest_format: None,
+            ingest_options: SourceOptions::default(),
             policy_files: vec![BUILTIN_POLICY.to_string()],
             prices: vec![DEFAULT_ONPREM_PRICE, DEFAULT_COLD_PRICE, DEFAULT_COLD_PRICE],
             roles: vec![Role::Data, Role::Data, Role::Vault],
@@ -566,6 +585,12 @@ impl Config {
             .and_then(|c| c.currency.clone())
             .unwrap_or_else(|| "USD".into());
 
+        let ingest_options = SourceOptions(
+            raw.ingest
+                .as_ref()
+                .map(|i| i.options.clone())
+                .unwrap_or_default(),
+        );
         let (ingest_sources, ingest_format) = match &raw.ingest {
             Some(i) => {
                 let format = match &i.format {
@@ -624,6 +649,7 @@ impl Config {
                 tiers,
                 ingest_sources,
                 ingest_format,
+                ingest_options,
                 policy_files,
                 prices,
                 roles,

@@ -375,3 +375,82 @@ fn a_ceph_line_holding_several_entries_gives_every_event() {
     assert_eq!(v["formats"]["ceph"], 3);
     assert_eq!(v["bad_lines"]["count"], 0);
 }
+
+/// The service reads a folder in which one log object is corrupt: the objects before and after
+/// it are read and processed in the same cycle, the bad one is named and retried, and nothing is
+/// read twice.
+#[test]
+fn the_service_reads_around_a_corrupt_log_object_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let all = String::from_utf8(sample("s3-access.log")).unwrap();
+    let lines: Vec<&str> = all.lines().filter(|l| l.split(' ').count() > 20).collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::write(
+        d.join("logs/a.log.gz"),
+        gzip(format!("{}\n", first.join("\n")).as_bytes()),
+    )
+    .unwrap();
+    // A gzip header, then garbage: not a log anyone can read.
+    let mut corrupt = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0xff];
+    corrupt.extend(std::iter::repeat_n(0xA5u8, 4096));
+    std::fs::write(d.join("logs/b.log.gz"), &corrupt).unwrap();
+    std::fs::write(
+        d.join("logs/c.log.gz"),
+        gzip(format!("{}\n", second.join("\n")).as_bytes()),
+    )
+    .unwrap();
+    let cfg = d.join("tierd.toml");
+    std::fs::write(
+        &cfg,
+        "[journal]\npath = \"tierd.db\"\n\
+         [tiers.onprem]\nurl = \"file://onprem\"\n\
+         [tiers.cloud]\nurl = \"file://cloud\"\nmin_storage_days = 90\n\
+         [tiers.vault]\nurl = \"file://vault\"\nrole = \"vault\"\n\
+         [ingest]\nsources = [\"logs/\"]\n\
+         [policies]\nfiles = [\"builtin:default\"]\n\
+         [service]\nlisten = \"off\"\n",
+    )
+    .unwrap();
+    let once = || {
+        let r = tierd(d, &["run", "--config", cfg.to_str().unwrap(), "--once"]);
+        let report: serde_json::Value = serde_json::from_str(r.stdout.trim())
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", r.stdout, r.stderr));
+        (r, report)
+    };
+    let (r, report) = once();
+    assert_eq!(
+        r.code,
+        Some(1),
+        "an unreadable log fails --once: {}",
+        r.stderr
+    );
+    assert_eq!(
+        report["events"].as_u64(),
+        Some(lines.len() as u64),
+        "both good objects were read: {report}"
+    );
+    let unreadable = report["unreadable_logs"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 1, "{report}");
+    assert!(
+        unreadable[0].as_str().unwrap().contains("b.log.gz"),
+        "{report}"
+    );
+    assert!(r.stderr.contains("b.log.gz"), "{}", r.stderr);
+    // The next cycle retries the bad object and reads nothing twice.
+    let (r, report) = once();
+    assert_eq!(r.code, Some(1));
+    assert_eq!(report["events"], 0, "{report}");
+    assert_eq!(report["unreadable_logs"].as_array().unwrap().len(), 1);
+    // Replaced by a readable object, it is read, and the service is clean again.
+    std::fs::write(
+        d.join("logs/b.log.gz"),
+        gzip(format!("{}\n", lines[0]).as_bytes()),
+    )
+    .unwrap();
+    let (r, report) = once();
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(report["events"], 1, "{report}");
+    assert!(report.get("unreadable_logs").is_none(), "{report}");
+}

@@ -81,10 +81,13 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     };
     let opts = IngestOptions {
         format: args.format.0.or(config.ingest_format),
-        store_options: args
-            .store_options
-            .iter()
-            .cloned()
+        // The configuration's `[ingest] options`, then `--store-option`s over them.
+        store_options: config
+            .ingest_options
+            .0
+            .clone()
+            .into_iter()
+            .chain(args.store_options.iter().cloned())
             .collect::<BTreeMap<_, _>>(),
         bad_lines_kept: args.show_bad,
         follow: args.resume,

@@ -71,6 +71,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         sources,
         ingest: IngestOptions {
             format: args.format.0.or(config.ingest_format),
+            store_options: config.ingest_options.0.clone(),
             ..IngestOptions::default()
         },
         from: args.from,

@@ -128,6 +128,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     model_config.check()?;
     let opts = IngestOptions {
         format: args.format.0.or(config.ingest_format),
+        store_options: config.ingest_options.0.clone(),
         ..IngestOptions::default()
     };
     let sources = args.logs.clone();

@@ -73,6 +73,11 @@ pub struct IngestOptions {
     /// Plain local files may still grow (a log being written): leave a last line that has no
     /// newline yet for the next pass, and never mark such a file complete.
     pub follow: bool,
+    /// An object that cannot be read (corrupt gzip, vanished, unknown format) is reported in
+    /// [`IngestReport::unreadable`] and the run goes on with the next one, instead of stopping.
+    /// Its checkpoint keeps what was read of it, so the next run retries it from there. The
+    /// service sets this: one bad log object must not stop every later one from being read.
+    pub keep_going: bool,
 }
 
 impl Default for IngestOptions {
@@ -83,6 +88,7 @@ impl Default for IngestOptions {
             bad_lines_kept: 10,
             batch_size: 8192,
             follow: false,
+            keep_going: false,
         }
     }
 }
@@ -101,6 +107,8 @@ pub struct IngestReport {
     pub bad_lines_shown: Vec<BadLine>,
     /// Events per detected format.
     pub formats: BTreeMap<&'static str, u64>,
+    /// With [`IngestOptions::keep_going`]: the objects that could not be read, and why.
+    pub unreadable: Vec<String>,
 }
 
 impl IngestReport {
@@ -142,8 +150,21 @@ pub fn run(
                 Some(cp) if cp.identity == obj.identity => (cp.bytes_done, cp.lines_done),
                 _ => (0, 0),
             };
-            let done = read_object(&obj, start, opts, rt, &mut report, consumer)?;
-            if let Some(j) = journal.as_deref_mut() {
+            let mut done = Done {
+                bytes_done: start.0,
+                lines_done: start.1,
+                complete: false,
+            };
+            let outcome = read_object(&obj, &mut done, opts, rt, &mut report, consumer);
+            // What the consumer accepted is checkpointed even when the object failed part way:
+            // those events were delivered, and reading them again would count them twice.
+            // A batch the consumer refused was not delivered: no checkpoint past it.
+            let progressed = match &outcome {
+                Ok(()) => true,
+                Err(IngestError::Consumer(_)) => false,
+                Err(_) => (done.bytes_done, done.lines_done) != start,
+            };
+            if let (Some(j), true) = (journal.as_deref_mut(), progressed) {
                 j.save_checkpoints(&[Checkpoint {
                     source: obj.source.clone(),
                     object: obj.name.to_string(),
@@ -153,11 +174,22 @@ pub fn run(
                     complete: done.complete,
                 }])?;
             }
+            match outcome {
+                Ok(()) => {}
+                Err(
+                    e @ (IngestError::Read { .. }
+                    | IngestError::UnknownFormat { .. }
+                    | IngestError::Source { .. }),
+                ) if opts.keep_going => report.unreadable.push(e.to_string()),
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(report)
 }
 
+/// How far an object has been read: updated line by line, so that a failure part way still
+/// says what was delivered.
 struct Done {
     bytes_done: u64,
     lines_done: u64,
@@ -166,12 +198,12 @@ struct Done {
 
 fn read_object(
     obj: &LogObject,
-    (skip_bytes, skip_lines): (u64, u64),
+    done: &mut Done,
     opts: &IngestOptions,
     rt: &Handle,
     report: &mut IngestReport,
     consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
-) -> Result<Done, IngestError> {
+) -> Result<(), IngestError> {
     // Fetched once: detection and reading share it (a local file streams instead).
     let content = source::content(obj, rt)?;
     let format = match opts.format {
@@ -181,11 +213,12 @@ fn read_object(
             if head.iter().all(u8::is_ascii_whitespace) {
                 // An empty log object (S3 writes none, but rotation can leave one): nothing to do.
                 report.objects += 1;
-                return Ok(Done {
+                *done = Done {
                     bytes_done: 0,
                     lines_done: 0,
                     complete: true,
-                });
+                };
+                return Ok(());
             }
             parse::detect(&head).ok_or_else(|| IngestError::UnknownFormat {
                 object: obj.name.to_string(),
@@ -195,7 +228,7 @@ fn read_object(
     report.objects += 1;
     let mut batch = Vec::with_capacity(opts.batch_size);
     let before = report.events;
-    let done = match format {
+    let read = match format {
         Format::Parquet => {
             let (path, _tmp) = content.local_parquet(&obj.name)?;
             let mut err = None;
@@ -213,11 +246,12 @@ fn read_object(
                     message: e.to_string(),
                 },
             })?;
-            Done {
+            *done = Done {
                 bytes_done: 0,
                 lines_done: 0,
                 complete: true,
-            }
+            };
+            Ok(())
         }
         Format::Cloudtrail => {
             let mut opened = content.open(&obj.name, 0)?;
@@ -262,31 +296,34 @@ fn read_object(
                     },
                 ),
             }
-            Done {
+            *done = Done {
                 bytes_done: n as u64,
                 lines_done: text.lines().count() as u64,
                 complete: true,
-            }
+            };
+            Ok(())
         }
-        line_format => {
-            let mut opened = content.open(&obj.name, skip_bytes)?;
-            read_lines(
-                obj,
-                line_format,
-                &mut *opened.reader,
-                (skip_bytes, skip_lines),
-                opts,
-                report,
-                &mut batch,
-                consumer,
-            )?
-        }
+        line_format => content
+            .open(&obj.name, done.bytes_done)
+            .and_then(|mut opened| {
+                read_lines(
+                    obj,
+                    line_format,
+                    &mut *opened.reader,
+                    done,
+                    opts,
+                    report,
+                    &mut batch,
+                    consumer,
+                )
+            }),
     };
+    // The lines read before a failure are delivered: `done` already counts them.
     if !batch.is_empty() {
         consumer(std::mem::take(&mut batch)).map_err(IngestError::Consumer)?;
     }
     *report.formats.entry(format.as_str()).or_default() += report.events - before;
-    Ok(done)
+    read
 }
 
 fn push(
@@ -310,13 +347,14 @@ fn read_lines(
     obj: &LogObject,
     format: Format,
     reader: &mut dyn BufRead,
-    (mut bytes_done, mut line_no): (u64, u64),
+    done: &mut Done,
     opts: &IngestOptions,
     report: &mut IngestReport,
     batch: &mut Vec<AccessEvent>,
     consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
-) -> Result<Done, IngestError> {
+) -> Result<(), IngestError> {
     let mut buf = Vec::with_capacity(1024);
+    let growing = opts.follow && matches!(obj_kind(obj), ObjKind::GrowingFile);
     loop {
         buf.clear();
         let n = reader
@@ -329,13 +367,14 @@ fn read_lines(
             break;
         }
         let whole = buf.last() == Some(&b'\n');
-        if !whole && opts.follow && matches!(obj_kind(obj), ObjKind::GrowingFile) {
+        if !whole && growing {
             // A local file being appended to: its last line may be half-written. Leave it for
             // the next pass; the checkpoint stays before it.
             break;
         }
-        bytes_done += n as u64;
-        line_no += 1;
+        done.bytes_done += n as u64;
+        done.lines_done += 1;
+        let line_no = done.lines_done;
         report.bytes += n as u64;
         let mut line = &buf[..];
         while let [rest @ .., b'\n' | b'\r'] = line {
@@ -399,12 +438,8 @@ fn read_lines(
             handle(parse::parse_line(format, text), report, batch)?;
         }
     }
-    let complete = !(opts.follow && matches!(obj_kind(obj), ObjKind::GrowingFile));
-    Ok(Done {
-        bytes_done,
-        lines_done: line_no,
-        complete,
-    })
+    done.complete = !growing;
+    Ok(())
 }
 
 enum ObjKind {

@@ -64,6 +64,12 @@ pub struct CycleReport {
     pub snapshots: u64,
     pub open_freezes: u64,
     pub open_incidents: u64,
+    /// Log objects that could not be read this cycle (retried from their checkpoints).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_logs: Vec<String>,
+    /// Ingest stopped part way (the events read before were still processed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingest_error: Option<String>,
 }
 
 fn now() -> i64 {
@@ -230,7 +236,9 @@ impl Service {
         let sources = self.config.ingest_sources.clone();
         let opts = IngestOptions {
             format: self.config.ingest_format,
+            store_options: self.config.ingest_options.0.clone(),
             follow: true,
+            keep_going: true,
             ..IngestOptions::default()
         };
         let rt = tokio::runtime::Handle::current();
@@ -244,7 +252,22 @@ impl Service {
             (events, r)
         })
         .await?;
-        let r = r?;
+        let r = match r {
+            Ok(r) => r,
+            Err(e) if events.is_empty() => return Err(e.into()),
+            Err(e) => {
+                // The events read before the failure were checkpointed: they are this cycle's,
+                // and dropping them would lose them for good. The error is the cycle's outcome.
+                report.ingest_error = Some(format!("{e:#}"));
+                ingest::IngestReport::default()
+            }
+        };
+        for u in &r.unreadable {
+            // Retried from its checkpoint every cycle; the later objects are read meanwhile.
+            tracing::error!(target: "tierd::ingest", "unreadable log object, retried next cycle: {u}");
+            self.metrics.failure("ingest");
+        }
+        report.unreadable_logs.clone_from(&r.unreadable);
         for b in &r.bad_lines_shown {
             tracing::warn!(target: "tierd::ingest", "bad line: {b}");
         }
@@ -585,8 +608,16 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         match result {
             Ok(r) => {
                 tracing::info!(?r, "cycle done");
+                if let Some(e) = &r.ingest_error {
+                    tracing::error!("ingest failed part way (what was read is processed): {e}");
+                    svc.metrics.failure("ingest");
+                }
                 if opts.once {
                     println!("{}", serde_json::to_string(&r)?);
+                    if r.ingest_error.is_some() || !r.unreadable_logs.is_empty() {
+                        eprintln!("error: some logs could not be read; see the report above");
+                        return Ok(ExitCode::FAILURE);
+                    }
                 }
             }
             Err(e) => {

@@ -275,13 +275,10 @@ fn options(server: &S3Server, extra: &[(&str, &str)]) -> String {
     format!("{{ {} }}", kv.join(", "))
 }
 
-/// The environment tierd reads the log bucket with (log sources take no options in the
-/// configuration file; credentials and endpoint come from the environment).
-fn s3_env(server: &S3Server) -> Vec<(&'static str, String)> {
+/// The log bucket's credentials come from the environment, as an operator would give them (the
+/// endpoint is in the configuration's `[ingest] options`).
+fn s3_env() -> Vec<(&'static str, String)> {
     vec![
-        ("AWS_ENDPOINT_URL", server.endpoint()),
-        ("AWS_ALLOW_HTTP", "true".into()),
-        ("AWS_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "tierd-test".into()),
         ("AWS_SECRET_ACCESS_KEY", "tierd-test-secret".into()),
     ]
@@ -385,6 +382,7 @@ price = {{ storage_gb_month = 0.004 }}
 [ingest]
 sources = ["s3://tierd-logs/access/"]
 format = "s3"
+options = {{ endpoint = "{endpoint}", allow_http = "true", region = "us-east-1" }}
 
 [policies]
 files = ["builtin:default"]
@@ -392,12 +390,17 @@ files = ["builtin:default"]
 [model]
 path = "model.json"
 
+# A planning pass every few seconds (the default is hourly): the test's whole story takes minutes.
+[planner]
+interval = "3s"
+
 [service]
 listen = "127.0.0.1:{port}"
 decision_log = "decisions.jsonl"
 ingest_interval = "1s"
 "#,
             port = metrics_port,
+            endpoint = server.endpoint(),
             onprem = options(&server, &[]),
             cloud = options(&server, &[]),
             vault = options(&server, &[("checksum_algorithm", "sha256")]),
@@ -450,7 +453,7 @@ ingest_interval = "1s"
         );
     }
 
-    let mut svc = Daemon::start(&d, &config, &s3_env(&world.server));
+    let mut svc = Daemon::start(&d, &config, &s3_env());
     svc.until(WAIT, "the first cycle", || {
         svc_log_has(&d, "cycle done").then_some(())
     });

@@ -30,6 +30,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use rand::{Rng, SeedableRng};
+use tracing::Instrument;
 
 use crate::journal::catalog::Entry;
 use crate::journal::moves::{MoveRow, MoveState};
@@ -295,8 +296,42 @@ impl Executor {
                 meta.size,
             )
             .map_err(Attempt::fatal)?;
-        let span = tracing::info_span!("move", bucket = %req.bucket, key = %req.key, from = %entry.tier, to = %req.to, move_id = id);
-        let _g = span.enter();
+        // The span covers the copy, the verification and the delete. (A guard from `enter()`
+        // held across an await would leak into the other moves this task interleaves with.)
+        let span = tracing::info_span!(
+            "move",
+            bucket = %req.bucket,
+            key = %req.key,
+            from = %entry.tier,
+            to = %req.to,
+            move_id = id
+        );
+        let ends = Ends {
+            src,
+            src_path,
+            dst,
+            dst_path,
+        };
+        self.copy_then_delete(req, entry, id, &meta, ends)
+            .instrument(span)
+            .await
+    }
+
+    /// Steps 2 to 6 of a move whose intent is journalled as `id`.
+    async fn copy_then_delete(
+        &self,
+        req: &MoveRequest,
+        entry: Entry,
+        id: i64,
+        meta: &object_store::ObjectMeta,
+        ends: Ends,
+    ) -> Result<MoveOutcome, Attempt> {
+        let Ends {
+            src,
+            src_path,
+            dst,
+            dst_path,
+        } = ends;
 
         // 2-3. Copy and verify.
         let copied = match copy::copy_verified(
@@ -377,6 +412,14 @@ impl Executor {
             Err(recover::FinishError::Journal(e)) => Err(Attempt::Fatal(e.to_string())),
         }
     }
+}
+
+/// Where a move copies from and to.
+struct Ends {
+    src: Arc<dyn object_store::ObjectStore>,
+    src_path: object_store::path::Path,
+    dst: Arc<dyn object_store::ObjectStore>,
+    dst_path: object_store::path::Path,
 }
 
 enum Attempt {

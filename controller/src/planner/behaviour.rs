@@ -6,13 +6,15 @@
 //! - An incident opens on a bucket when one of its subjects (the bucket, or a principal in it)
 //!   has an anomalous window outside learning mode; it closes after `incident_quiet` seconds
 //!   without one. Learning-mode scores are recorded but never open an incident or raise a signal.
-//! - Flags (a new principal or IP, a configuration change) hold like scores.
+//! - Flags (a new principal or IP) hold like scores. Configuration changes are read from the
+//!   events themselves ([`Behaviour::config_changes`]): they are facts, not scores, and count
+//!   whatever the model's state (learning, off or active).
 
 use std::collections::BTreeMap;
 
-use models::ConfigKind;
 use models::detect::SubjectScore;
 use models::features::SubjectKind;
+use models::{AccessEvent, ConfigKind, OpClass};
 use policies::BehaviourFacts;
 
 use crate::decision::{Anomaly, Feature};
@@ -110,6 +112,21 @@ impl Behaviour {
         }
     }
 
+    /// Takes the events of a pass: each successful change of a bucket's configuration holds its
+    /// signal (`behaviour.config_changed.*`) for `anomaly_hold` seconds after it happened.
+    pub fn config_changes(&mut self, events: &[AccessEvent]) {
+        for e in events {
+            if e.op != OpClass::ConfigChange || e.status.is_some_and(|s| s >= 400) {
+                continue;
+            }
+            let kind = e.config.unwrap_or(ConfigKind::Other);
+            let until = e.time_us.div_euclid(1_000_000) + self.hold;
+            let st = self.buckets.entry(e.bucket.clone()).or_default();
+            let u = st.config_until.entry(kind).or_insert(until);
+            *u = (*u).max(until);
+        }
+    }
+
     /// Takes one window's score (window length `window_secs`); returns an incident that opened.
     pub fn observe(&mut self, s: &SubjectScore, window_secs: i64) -> Option<IncidentChange> {
         let bucket = s.subject.bucket.as_deref()?;
@@ -130,10 +147,6 @@ impl Behaviour {
             if s.flags.source_ip_is_new {
                 st.ip_new_until = until;
             }
-        }
-        // Configuration changes are facts, not scores: they count in learning mode too.
-        for k in &s.flags.config_changed {
-            st.config_until.insert(*k, until);
         }
         if s.learning {
             return None;

@@ -225,6 +225,11 @@ impl Service {
         }
     }
 
+    /// The next cycle runs a full planning pass, whatever the interval says.
+    pub fn plan_now(&mut self) {
+        self.next_plan = 0;
+    }
+
     /// Whether a policy file changed since the last load.
     pub fn policy_changed(&self) -> bool {
         policy_stamp(&self.config) != self.policy_stamp
@@ -322,7 +327,11 @@ impl Service {
         for e in &events {
             self.planner.objects.observe(e, hot);
         }
+        self.planner.behaviour.config_changes(&events);
         let scores = tokio::task::block_in_place(|| self.model.window(&events))?;
+        if let Some(t) = self.model.trained_to_secs() {
+            self.metrics.set_model_trained_at(t);
+        }
         if !scores.is_empty() {
             self.planner
                 .behaviour
@@ -640,6 +649,9 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             _ = int.recv() => break,
             _ = hup.recv() => {
                 svc.reload();
+                // An operator's signal asks for a look now: the cycle it starts plans, with the
+                // new policy or (refused) the last good one.
+                svc.plan_now();
                 if let Err(e) = svc.log.reopen() {
                     tracing::error!("reopening the decision log: {e}");
                 }

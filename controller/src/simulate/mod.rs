@@ -209,6 +209,7 @@ impl Sim<'_> {
 
     fn close_window(&mut self, end: i64) -> Result<(), String> {
         let events = std::mem::take(&mut self.window);
+        self.planner.behaviour.config_changes(&events);
         let scores = self.model.window(&events).map_err(|e| e.to_string())?;
         if !scores.is_empty() {
             self.planner

@@ -140,6 +140,11 @@ impl History {
         self.frozen = true;
     }
 
+    /// Lets the baseline learn again (a copy that keeps learning for a scheduled refit).
+    pub fn unfreeze(&mut self) {
+        self.frozen = false;
+    }
+
     pub fn is_frozen(&self) -> bool {
         self.frozen
     }

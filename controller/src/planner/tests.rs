@@ -186,3 +186,33 @@ fn the_same_inputs_give_the_same_decisions() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn a_lifecycle_change_alerts_without_any_model_score_and_a_denied_one_does_not() {
+    let policy = r#"
+[[rule]]
+id = "protection"
+scope = { bucket = "*" }
+when = "lifecycle_changed"
+action = { kind = "alert", severity = "critical", message = "lifecycle changed" }
+"#;
+    let mut p = planner(policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 100), 0);
+    let change = |t: i64, status: u16| AccessEvent {
+        time_us: t * 1_000_000,
+        op: OpClass::ConfigChange,
+        operation: "REST.PUT.LIFECYCLE".into(),
+        bucket: "b".into(),
+        status: Some(status),
+        config: Some(models::ConfigKind::Lifecycle),
+        ..AccessEvent::default()
+    };
+    // Refused by the store: nothing changed, no alert.
+    p.behaviour.config_changes(&[change(T0 + 10, 403)]);
+    assert!(p.plan(T0 + 20).decisions.is_empty());
+    // The model is still learning (no score at all): the change is a fact and alerts.
+    p.behaviour.config_changes(&[change(T0 + 30, 200)]);
+    let plan = p.plan(T0 + 40);
+    assert_eq!(plan.decisions.len(), 1, "{:?}", plan.decisions);
+    assert_eq!(plan.decisions[0].rule.as_deref(), Some("protection"));
+}

@@ -94,6 +94,7 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
                 key: args.key.clone(),
                 action: args.action.clone(),
                 state: args.state.clone(),
+                since: None,
                 limit: None,
             })?
         }

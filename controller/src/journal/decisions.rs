@@ -12,6 +12,8 @@ pub struct DecisionFilter {
     pub key: Option<String>,
     pub action: Option<String>,
     pub state: Option<String>,
+    /// Decisions taken at or after this RFC 3339 time.
+    pub since: Option<String>,
     pub limit: Option<usize>,
 }
 
@@ -156,14 +158,16 @@ impl Journal {
             .conn()
             .prepare(
                 "SELECT record FROM decision WHERE (?1 IS NULL OR bucket = ?1) AND (?2 IS NULL OR key = ?2)
-                 AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR state = ?4) ORDER BY seq LIMIT ?5",
+                 AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR state = ?4) AND (?6 IS NULL OR at >= ?6)
+                 ORDER BY seq LIMIT ?5",
             )
             .map_err(err)?;
         let limit = f.limit.map_or(-1, |l| l as i64);
         let rows = st
-            .query_map(params![f.bucket, f.key, f.action, f.state, limit], |r| {
-                r.get::<_, String>(0)
-            })
+            .query_map(
+                params![f.bucket, f.key, f.action, f.state, limit, f.since],
+                |r| r.get::<_, String>(0),
+            )
             .map_err(err)?;
         let mut out = Vec::new();
         for json in rows {

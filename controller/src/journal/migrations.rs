@@ -83,6 +83,13 @@ const MIGRATIONS: &[&str] = &[
         lifted_by   TEXT             -- the decision that lifted it
     );
     CREATE INDEX freeze_open ON freeze (bucket, prefix) WHERE lifted_at IS NULL;",
+    // 4: the planner's access history per object, so that a restart does not forget it.
+    "CREATE TABLE object_access (
+        bucket TEXT NOT NULL,
+        key    TEXT NOT NULL,
+        state  TEXT NOT NULL,        -- JSON: tier, size, created, last access, access counts
+        PRIMARY KEY (bucket, key)
+    );",
 ];
 
 /// The schema version this build writes.

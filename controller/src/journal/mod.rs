@@ -12,6 +12,7 @@
 //! The file is opened in WAL mode so the CLI can read while the service writes; every write is a
 //! transaction, so a crash leaves either the old or the new state.
 
+pub mod access;
 pub mod catalog;
 pub mod checkpoints;
 pub mod decisions;

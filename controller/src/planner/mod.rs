@@ -726,6 +726,72 @@ impl Planner {
     pub fn pending_moves(&self) -> usize {
         self.pending.len()
     }
+
+    /// Takes a decision recorded before a restart into the guardrails' state at `now`: a move
+    /// counts in this hour's and today's budgets and restarts its rule's cooldown on the object;
+    /// a snapshot or an alert restarts its rule's cooldown on its scope. (A dry-run decision
+    /// spent nothing.) Rules that no longer exist are ignored.
+    pub fn remember(&mut self, d: &Decision, now: i64) {
+        let Some(at) = policies::facts::parse_utc(&d.at) else {
+            return;
+        };
+        if d.state == State::DryRun || at > now {
+            return;
+        }
+        let policy = Arc::clone(&self.policy);
+        let Some(r) = d
+            .rule
+            .as_deref()
+            .and_then(|id| policy.rules.iter().position(|x| x.id == id))
+        else {
+            return;
+        };
+        let rule = &policy.rules[r];
+        let bucket = d.bucket.as_deref().unwrap_or_default();
+        match d.action {
+            Action::Move => {
+                let c = d.cost.clone().unwrap_or_default();
+                let money = [c.retrieval, c.egress, c.requests, c.early_deletion]
+                    .iter()
+                    .flatten()
+                    .sum::<f64>();
+                for (spent, len) in [(&mut self.hour, 3600), (&mut self.day, 86_400)] {
+                    let period = now.div_euclid(len);
+                    if at.div_euclid(len) != period {
+                        continue;
+                    }
+                    if spent.period != period {
+                        *spent = Spent {
+                            period,
+                            ..Spent::default()
+                        };
+                    }
+                    spent.objects += 1;
+                    spent.bytes += c.bytes;
+                    spent.money += money;
+                }
+                let until = at + rule.cooldown_secs as i64;
+                let row = d.key.as_deref().and_then(|k| self.objects.row(bucket, k));
+                if let (Some(row), true) = (row, until > now) {
+                    self.move_cooldown.insert((r as u32, row as u32), until);
+                }
+            }
+            Action::Snapshot | Action::Alert => {
+                let cooldown = if d.action == Action::Alert {
+                    rule.cooldown_secs.max(MIN_ALERT_COOLDOWN_SECS)
+                } else {
+                    rule.cooldown_secs
+                } as i64;
+                let prefix = d.prefix.as_deref().unwrap_or_default();
+                let until = at + cooldown.max(1);
+                if until > now {
+                    self.scope_cooldown
+                        .insert((r as u32, format!("{bucket}\0{prefix}")), until);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn scope_text(bucket: &str, prefix: &str) -> String {

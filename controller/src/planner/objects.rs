@@ -449,6 +449,62 @@ impl ObjectTable {
     pub fn facts(&self, row: usize) -> policies::ObjectFacts {
         self.cat.object(row)
     }
+
+    /// An object's access history, as the journal keeps it across restarts.
+    pub fn access_state(&self, row: usize) -> AccessState {
+        let c = &self.counts[row];
+        AccessState {
+            tier: self.cat.tier_names[self.cat.tier[row] as usize].clone(),
+            size: self.cat.size[row],
+            created: self.cat.created[row],
+            last_access: self.cat.last_access[row],
+            tier_since: self.cat.tier_since[row],
+            day: c.day,
+            reads: c.reads,
+            writes: c.writes,
+        }
+    }
+
+    /// Restores an object's access history. An object the table already has (from the journal's
+    /// catalog, which knows best where it is now) keeps its tier, size and arrival; one it does
+    /// not have is added as the history says.
+    pub fn restore_access(&mut self, bucket: &str, key: &str, s: &AccessState) -> usize {
+        let row = match self.row(bucket, key) {
+            Some(r) if self.live[r] => r,
+            _ => {
+                let tier = self
+                    .cat
+                    .tier_names
+                    .iter()
+                    .position(|t| *t == s.tier)
+                    .unwrap_or(0) as u8;
+                let r = self.insert(bucket, key, tier, s.size, s.tier_since);
+                self.cat.tier_since[r] = s.tier_since;
+                r
+            }
+        };
+        self.cat.created[row] = s.created;
+        self.cat.last_access[row] = s.last_access;
+        self.counts[row] = Counts {
+            day: s.day,
+            reads: s.reads,
+            writes: s.writes,
+        };
+        row
+    }
+}
+
+/// One object's access history in the journal (`object_access.state`, JSON).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AccessState {
+    pub tier: String,
+    pub size: u64,
+    pub created: i64,
+    pub last_access: i64,
+    pub tier_since: i64,
+    day: i64,
+    reads: [[u16; 2]; 4],
+    writes: [[u16; 2]; 4],
 }
 
 #[cfg(test)]

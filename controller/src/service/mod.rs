@@ -37,8 +37,10 @@ use crate::executor::{Executor, ExecutorConfig, MoveOutcome, MoveRequest, recove
 use crate::http::{Check, HttpState, ReadyFn, TierAccess, check_tier};
 use crate::ingest::{self, IngestOptions};
 use crate::journal::Journal;
+use crate::journal::decisions::DecisionFilter;
 use crate::journal::freezes::FreezeRow;
 use crate::metrics::Metrics;
+use crate::planner::objects::{AccessState, Touch};
 use crate::planner::{Freeze, Plan, Planner};
 use crate::simulate::model::ModelState;
 use crate::tier::Tiers;
@@ -167,6 +169,47 @@ impl Service {
                 planner.objects.set_tier(row, tier as u8, since);
             }
         }
+        // The access history saved by the last run (a catalog row alone would make a busy
+        // object look idle since it arrived).
+        let mut restored = 0usize;
+        for (bucket, key, json) in ex.journal().access_all()? {
+            match serde_json::from_str::<AccessState>(&json) {
+                Ok(s) => {
+                    planner.objects.restore_access(&bucket, &key, &s);
+                    restored += 1;
+                }
+                Err(e) => tracing::warn!(
+                    "the journal's access history of {bucket}/{key} is unreadable ({e}); it starts afresh"
+                ),
+            }
+        }
+        // The guardrails' state: budgets spent this hour and today, cooldowns still running.
+        let longest = planner
+            .policy()
+            .rules
+            .iter()
+            .map(|r| r.cooldown_secs)
+            .max()
+            .unwrap_or(0)
+            .max(crate::planner::MIN_ALERT_COOLDOWN_SECS)
+            .max(86_400) as i64;
+        let since = chrono::DateTime::from_timestamp(t - longest, 0)
+            .map(rfc3339)
+            .unwrap_or_default();
+        let recent = ex.journal().decisions(&DecisionFilter {
+            since: Some(since),
+            ..DecisionFilter::default()
+        })?;
+        for d in &recent {
+            planner.remember(d, t);
+        }
+        if restored > 0 || !recent.is_empty() {
+            tracing::info!(
+                objects = restored,
+                decisions = recent.len(),
+                "restored the access history and the guardrails' state of the last run"
+            );
+        }
         for f in ex.journal().open_freezes()? {
             planner.open_freeze(Freeze {
                 since: policies::facts::parse_utc(&f.since).unwrap_or(t),
@@ -223,6 +266,27 @@ impl Service {
                 false
             }
         }
+    }
+
+    /// Saves the access history of the objects a cycle's events touched (deleted ones are
+    /// forgotten), so that the next start knows it.
+    fn save_access(&self, rows: &BTreeSet<usize>) -> anyhow::Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let objects = &self.planner.objects;
+        let mut upsert = Vec::new();
+        let mut forget = Vec::new();
+        for &r in rows {
+            let (b, k) = (objects.bucket_of(r), objects.key_of(r));
+            if objects.live[r] {
+                upsert.push((b, k, serde_json::to_string(&objects.access_state(r))?));
+            } else {
+                forget.push((b, k));
+            }
+        }
+        tokio::task::block_in_place(|| self.executor.journal().save_access(&upsert, &forget))?;
+        Ok(())
     }
 
     /// The next cycle runs a full planning pass, whatever the interval says.
@@ -324,9 +388,16 @@ impl Service {
             }
         }
         let hot = self.planner.hot_tier();
+        let mut touched = BTreeSet::new();
         for e in &events {
-            self.planner.objects.observe(e, hot);
+            match self.planner.objects.observe(e, hot) {
+                Touch::Read { row, .. } | Touch::Write { row, .. } | Touch::Delete { row, .. } => {
+                    touched.insert(row);
+                }
+                Touch::None => {}
+            }
         }
+        self.save_access(&touched)?;
         self.planner.behaviour.config_changes(&events);
         let scores = tokio::task::block_in_place(|| self.model.window(&events))?;
         if let Some(t) = self.model.trained_to_secs() {

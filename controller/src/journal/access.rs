@@ -1,0 +1,93 @@
+//! The planner's access history per object (`object_access`): saved by the service after each
+//! cycle for the objects its events touched, read back at start-up, so that a restart neither
+//! forgets that an object is hot nor takes a busy object for an idle one.
+
+use rusqlite::params;
+
+use super::{Journal, Result};
+
+impl Journal {
+    /// Saves access histories (JSON, one per object) and forgets deleted objects', in one
+    /// transaction. Not synced to disk at once (a history is not a move): a power cut may lose
+    /// the last cycle's, never corrupt the journal.
+    ///
+    /// # Errors
+    /// SQLite errors; then none of them is saved.
+    pub fn save_access(
+        &mut self,
+        upsert: &[(&str, &str, String)],
+        forget: &[(&str, &str)],
+    ) -> Result<()> {
+        {
+            let j = self;
+            let path = j.path().to_path_buf();
+            let err = |source| super::JournalError::Sqlite {
+                path: path.clone(),
+                source,
+            };
+            let tx = j.conn().transaction().map_err(err)?;
+            {
+                let mut put = tx
+                    .prepare_cached(
+                        "INSERT INTO object_access (bucket, key, state) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (bucket, key) DO UPDATE SET state = ?3",
+                    )
+                    .map_err(err)?;
+                for (b, k, s) in upsert {
+                    put.execute(params![b, k, s]).map_err(err)?;
+                }
+                let mut del = tx
+                    .prepare_cached("DELETE FROM object_access WHERE bucket = ?1 AND key = ?2")
+                    .map_err(err)?;
+                for (b, k) in forget {
+                    del.execute(params![b, k]).map_err(err)?;
+                }
+            }
+            tx.commit().map_err(err)
+        }
+    }
+
+    /// Every saved access history: `(bucket, key, state JSON)`, in key order.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn access_all(&mut self) -> Result<Vec<(String, String, String)>> {
+        let path = self.path().to_path_buf();
+        let err = |source| super::JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let mut st = self
+            .conn()
+            .prepare("SELECT bucket, key, state FROM object_access ORDER BY bucket, key")
+            .map_err(err)?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_histories_are_saved_replaced_forgotten_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
+        j.save_access(
+            &[("b", "k1", "{\"a\":1}".into()), ("b", "k2", "{}".into())],
+            &[],
+        )
+        .unwrap();
+        j.save_access(&[("b", "k1", "{\"a\":2}".into())], &[("b", "k2")])
+            .unwrap();
+        drop(j);
+        let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
+        assert_eq!(
+            j.access_all().unwrap(),
+            vec![("b".to_string(), "k1".to_string(), "{\"a\":2}".to_string())]
+        );
+    }
+}

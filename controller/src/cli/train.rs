@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use models::AccessEvent;
+use models::detect::model::extract_by_day;
 use models::detect::{AnomalyModel, ModelConfig};
+use models::features::{FeatureConfig, History, WindowFeatures};
 
 use crate::cli::ingest::{FormatArg, parse_format};
 use crate::ingest::{self, IngestOptions};
@@ -137,28 +139,34 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let handle = rt.handle().clone();
-    let (report, trained) = rt.block_on(async move {
+    let lateness_us = config.simulate.lateness_secs as i64 * 1_000_000;
+    let (report, late, trained) = rt.block_on(async move {
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let mut events: Vec<AccessEvent> = Vec::new();
+            let mut feeder = DayFeeder::new(&model_config, lateness_us);
+            let mut failed = None;
             let mut consumer = |batch: Vec<AccessEvent>| -> Result<(), String> {
-                events.extend(batch.into_iter().map(|mut e| {
-                    // Not used by the model: keep memory per event small.
-                    e.request_id = None;
-                    e.version_id = None;
-                    e
-                }));
-                Ok(())
+                feeder.push(batch).map_err(|e| {
+                    let msg = e.to_string();
+                    failed = Some(e);
+                    msg
+                })
             };
-            let report = ingest::run(&sources, &opts, &handle, None, &mut consumer)?;
-            if events.is_empty() {
-                return Ok((report, None));
+            let report = ingest::run(&sources, &opts, &handle, None, &mut consumer);
+            if let Some(e) = failed {
+                return Err(e.into());
             }
-            let trained = AnomalyModel::train(events, &model_config)?;
-            Ok((report, Some(trained)))
+            let report = report?;
+            let (events, late, rows, history) = feeder.finish()?;
+            if events == 0 {
+                return Ok((report, late, None));
+            }
+            let mut model = AnomalyModel::fit_windows(&rows, history, &model_config)?;
+            model.history.freeze();
+            Ok((report, late, Some(model)))
         })
         .await?
     })?;
-    let Some((mut model, _history)) = trained else {
+    let Some(mut model) = trained else {
         bail!(
             "the logs hold no events ({} log objects read, {} bad lines): nothing to learn from",
             report.objects,
@@ -174,10 +182,170 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "read {} events from {} log objects ({} bad lines skipped)",
         report.events, report.objects, report.bad_lines
     )?;
+    if late > 0 {
+        writeln!(
+            stdout,
+            "skipped {late} events that arrived more than simulate.lateness after their day was learnt"
+        )?;
+    }
     for b in &report.bad_lines_shown {
         writeln!(stdout, "  {b}")?;
     }
     describe(&model, &mut stdout)?;
     writeln!(stdout, "wrote {}", args.out.display())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Feeds the feature extractor one UTC day at a time, in time order, so that training holds a
+/// day of events (plus `lateness`) and the feature rows, not the whole period. Log objects are
+/// read in name order and may overlap a little in time: a day is extracted once an event more
+/// than `lateness` past its end has been read. The rows are those [`AnomalyModel::train`] would
+/// extract from all the events at once.
+struct DayFeeder {
+    features: FeatureConfig,
+    lengths: Vec<i64>,
+    lateness_us: i64,
+    buffer: Vec<AccessEvent>,
+    /// Events before this were extracted; a later one for that time is late.
+    done_until: i64,
+    newest: i64,
+    history: History,
+    rows: Vec<WindowFeatures>,
+    events: u64,
+    late: u64,
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
+impl DayFeeder {
+    fn new(config: &ModelConfig, lateness_us: i64) -> DayFeeder {
+        let lengths = config.window_lengths();
+        DayFeeder {
+            features: config.features.clone(),
+            rows: lengths
+                .iter()
+                .map(|&w| WindowFeatures {
+                    window_secs: w,
+                    ..WindowFeatures::default()
+                })
+                .collect(),
+            lengths,
+            lateness_us,
+            buffer: Vec::new(),
+            done_until: i64::MIN,
+            newest: i64::MIN,
+            history: History::new(),
+            events: 0,
+            late: 0,
+        }
+    }
+
+    fn push(&mut self, batch: Vec<AccessEvent>) -> models::Result<()> {
+        for mut e in batch {
+            if e.time_us < self.done_until {
+                self.late += 1;
+                continue;
+            }
+            // Not used by the model: keep memory per event small.
+            e.request_id = None;
+            e.version_id = None;
+            self.newest = self.newest.max(e.time_us);
+            self.buffer.push(e);
+        }
+        while let Some(first) = self.buffer.iter().map(|e| e.time_us).min() {
+            let day_end = (first.div_euclid(DAY_US) + 1) * DAY_US;
+            if self.newest < day_end.saturating_add(self.lateness_us) {
+                break;
+            }
+            self.extract_until(day_end)?;
+        }
+        Ok(())
+    }
+
+    /// Extracts the buffered events before `end` (sorted by time).
+    fn extract_until(&mut self, end: i64) -> models::Result<()> {
+        self.buffer.sort_by_key(|e| e.time_us);
+        let n = self.buffer.partition_point(|e| e.time_us < end);
+        let day: Vec<AccessEvent> = self.buffer.drain(..n).collect();
+        self.events += day.len() as u64;
+        let rows = extract_by_day(&day, &mut self.history, &self.features, &self.lengths)?;
+        for (all, new) in self.rows.iter_mut().zip(rows) {
+            all.extend(new);
+        }
+        self.done_until = end;
+        Ok(())
+    }
+
+    /// Extracts what is left; returns the events learnt from, the late ones skipped, the rows
+    /// and the baseline history.
+    fn finish(mut self) -> models::Result<(u64, u64, Vec<WindowFeatures>, History)> {
+        self.extract_until(i64::MAX)?;
+        Ok((self.events, self.late, self.rows, self.history))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use models::generator::{GeneratorConfig, generate};
+    use models::parse::{Format, parse_line};
+
+    #[test]
+    fn training_a_day_at_a_time_gives_the_rows_of_training_on_everything_at_once() {
+        let cfg = GeneratorConfig {
+            seed: 9,
+            days: 3,
+            buckets: 2,
+            objects_per_bucket: 200,
+            app_ops_per_day: 800,
+            ..GeneratorConfig::default()
+        };
+        let mut out = Vec::new();
+        generate(&cfg, &mut out).unwrap();
+        let mut events: Vec<AccessEvent> = String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .filter_map(|l| parse_line(Format::S3, l).ok().flatten())
+            .map(|mut e| {
+                e.request_id = None;
+                e.version_id = None;
+                e
+            })
+            .collect();
+        events.sort_by_key(|e| e.time_us);
+        let config = ModelConfig::default();
+        let mut history = History::new();
+        let all = extract_by_day(
+            &events,
+            &mut history,
+            &config.features,
+            &config.window_lengths(),
+        )
+        .unwrap();
+
+        // The same events in batches of 500, each batch reversed (out of order within 10 min).
+        let mut feeder = DayFeeder::new(&config, 3_600_000_000);
+        for chunk in events.chunks(500) {
+            let mut b = chunk.to_vec();
+            b.reverse();
+            feeder.push(b).unwrap();
+            assert!(feeder.buffer.len() < events.len() / 2, "a day at a time");
+        }
+        // An event from a day already learnt is late: skipped and counted.
+        feeder
+            .push(vec![AccessEvent {
+                time_us: events[0].time_us,
+                ..events[0].clone()
+            }])
+            .unwrap();
+        let (n, late, rows, _) = feeder.finish().unwrap();
+        assert_eq!((n, late), (events.len() as u64, 1));
+        assert_eq!(rows.len(), all.len());
+        for (a, b) in rows.iter().zip(&all) {
+            assert_eq!(a.len(), b.len());
+            assert_eq!(a.subjects, b.subjects);
+            assert_eq!(a.window_start_us, b.window_start_us);
+            assert_eq!(a.values, b.values);
+        }
+    }
 }

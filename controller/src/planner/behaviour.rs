@@ -114,7 +114,9 @@ impl Behaviour {
 
     /// Takes the events of a pass: each successful change of a bucket's configuration holds its
     /// signal (`behaviour.config_changed.*`) for `anomaly_hold` seconds after it happened.
-    pub fn config_changes(&mut self, events: &[AccessEvent]) {
+    /// Returns how many there were (a change of protection is planned on at once).
+    pub fn config_changes(&mut self, events: &[AccessEvent]) -> usize {
+        let mut n = 0;
         for e in events {
             if e.op != OpClass::ConfigChange || e.status.is_some_and(|s| s >= 400) {
                 continue;
@@ -124,7 +126,9 @@ impl Behaviour {
             let st = self.buckets.entry(e.bucket.clone()).or_default();
             let u = st.config_until.entry(kind).or_insert(until);
             *u = (*u).max(until);
+            n += 1;
         }
+        n
     }
 
     /// Takes one window's score (window length `window_secs`); returns an incident that opened.

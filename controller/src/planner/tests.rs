@@ -208,10 +208,10 @@ action = { kind = "alert", severity = "critical", message = "lifecycle changed" 
         ..AccessEvent::default()
     };
     // Refused by the store: nothing changed, no alert.
-    p.behaviour.config_changes(&[change(T0 + 10, 403)]);
+    assert_eq!(p.behaviour.config_changes(&[change(T0 + 10, 403)]), 0);
     assert!(p.plan(T0 + 20).decisions.is_empty());
     // The model is still learning (no score at all): the change is a fact and alerts.
-    p.behaviour.config_changes(&[change(T0 + 30, 200)]);
+    assert_eq!(p.behaviour.config_changes(&[change(T0 + 30, 200)]), 1);
     let plan = p.plan(T0 + 40);
     assert_eq!(plan.decisions.len(), 1, "{:?}", plan.decisions);
     assert_eq!(plan.decisions[0].rule.as_deref(), Some("protection"));

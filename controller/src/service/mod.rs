@@ -74,6 +74,9 @@ pub struct CycleReport {
     pub ingest_error: Option<String>,
 }
 
+/// How often the access history of the objects touched since is saved to the journal.
+pub const ACCESS_SAVE_SECS: u64 = 30;
+
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -111,6 +114,9 @@ pub struct Service {
     policy_stamp: Vec<(String, Option<SystemTime>)>,
     /// Buckets whose objects were scanned into the catalog.
     scanned: BTreeSet<String>,
+    /// Objects whose access history changed since it was last saved, and when that was.
+    dirty: BTreeSet<usize>,
+    saved_at: std::time::Instant,
     /// When the next full planning pass is due (unix seconds); an incident that opens plans at once.
     next_plan: i64,
 }
@@ -234,6 +240,8 @@ impl Service {
             audit: None,
             metrics: Arc::new(Metrics::new()),
             scanned: BTreeSet::new(),
+            dirty: BTreeSet::new(),
+            saved_at: std::time::Instant::now(),
             next_plan: 0,
         })
     }
@@ -270,14 +278,22 @@ impl Service {
 
     /// Saves the access history of the objects a cycle's events touched (deleted ones are
     /// forgotten), so that the next start knows it.
-    fn save_access(&self, rows: &BTreeSet<usize>) -> anyhow::Result<()> {
-        if rows.is_empty() {
+    ///
+    /// Saved every [`ACCESS_SAVE_SECS`] (an object touched many times in between is written
+    /// once) and when the service stops.
+    ///
+    /// # Errors
+    /// Journal errors.
+    pub fn save_access(&mut self) -> anyhow::Result<()> {
+        self.saved_at = std::time::Instant::now();
+        if self.dirty.is_empty() {
             return Ok(());
         }
+        let rows = std::mem::take(&mut self.dirty);
         let objects = &self.planner.objects;
         let mut upsert = Vec::new();
         let mut forget = Vec::new();
-        for &r in rows {
+        for &r in &rows {
             let (b, k) = (objects.bucket_of(r), objects.key_of(r));
             if objects.live[r] {
                 upsert.push((b, k, serde_json::to_string(&objects.access_state(r))?));
@@ -388,17 +404,18 @@ impl Service {
             }
         }
         let hot = self.planner.hot_tier();
-        let mut touched = BTreeSet::new();
         for e in &events {
             match self.planner.objects.observe(e, hot) {
                 Touch::Read { row, .. } | Touch::Write { row, .. } | Touch::Delete { row, .. } => {
-                    touched.insert(row);
+                    self.dirty.insert(row);
                 }
                 Touch::None => {}
             }
         }
-        self.save_access(&touched)?;
-        self.planner.behaviour.config_changes(&events);
+        if self.saved_at.elapsed().as_secs() >= ACCESS_SAVE_SECS {
+            self.save_access()?;
+        }
+        let changed = self.planner.behaviour.config_changes(&events) > 0;
         let scores = tokio::task::block_in_place(|| self.model.window(&events))?;
         if let Some(t) = self.model.trained_to_secs() {
             self.metrics.set_model_trained_at(t);
@@ -417,9 +434,9 @@ impl Service {
         }
         let lifted = self.sync_freezes()?;
         let t = now();
-        // A full pass every `planner.interval`; at once when an incident opened or an operator
-        // lifted a freeze.
-        if t < self.next_plan && !opened && !lifted {
+        // A full pass every `planner.interval`; at once when an incident opened, a bucket's
+        // configuration changed, or an operator lifted a freeze.
+        if t < self.next_plan && !opened && !changed && !lifted {
             report.open_freezes = self.planner.freezes().count() as u64;
             report.open_incidents = self.planner.behaviour.open_incidents() as u64;
             return Ok(report);
@@ -661,6 +678,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
     tracing::info!(once = opts.once, "tierd started");
+    let mut code = ExitCode::SUCCESS;
     loop {
         let (result, stop) = {
             let cycle = svc.cycle();
@@ -696,7 +714,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                     println!("{}", serde_json::to_string(&r)?);
                     if r.ingest_error.is_some() || !r.unreadable_logs.is_empty() {
                         eprintln!("error: some logs could not be read; see the report above");
-                        return Ok(ExitCode::FAILURE);
+                        code = ExitCode::FAILURE;
                     }
                 }
             }
@@ -704,7 +722,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                 tracing::error!("cycle failed: {e:#}");
                 if opts.once {
                     eprintln!("error: the cycle failed: {e:#}");
-                    return Ok(ExitCode::FAILURE);
+                    code = ExitCode::FAILURE;
                 }
             }
         }
@@ -733,8 +751,11 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         let _ = stop.send(true);
         let _ = task.await;
     }
+    if let Err(e) = svc.save_access() {
+        tracing::error!("saving the access history: {e:#}");
+    }
     tracing::info!("tierd stopped");
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }
 
 /// `/readyz`: every tier answers a listing, and the journal takes a write lock.

@@ -209,14 +209,15 @@ impl Sim<'_> {
 
     fn close_window(&mut self, end: i64) -> Result<(), String> {
         let events = std::mem::take(&mut self.window);
-        self.planner.behaviour.config_changes(&events);
+        let changed = self.planner.behaviour.config_changes(&events) > 0;
         let scores = self.model.window(&events).map_err(|e| e.to_string())?;
         if !scores.is_empty() {
             self.planner
                 .behaviour
                 .set_model_name(&self.model.describe());
         }
-        let mut opened = false;
+        // A bucket's configuration changed: its rules (alerts on protection) do not wait either.
+        let mut opened = changed;
         for s in &scores {
             if s.subject.kind == models::features::SubjectKind::Bucket
                 && s.window_secs == self.model_window

@@ -677,7 +677,7 @@ fn gcd(a: i64, b: i64) -> i64 {
 
 /// Extracts features at every window length from time-sorted events, one chunk of about a day
 /// at a time. Chunk ends fall on window boundaries of every length, so no window is split.
-pub(crate) fn extract_by_day(
+pub fn extract_by_day(
     events: &[AccessEvent],
     history: &mut History,
     cfg: &FeatureConfig,

@@ -200,7 +200,17 @@ impl Executor {
 
     /// Runs moves with the configured concurrency and limits; outcomes in request order.
     pub async fn apply(&self, reqs: Vec<MoveRequest>) -> Vec<(MoveRequest, MoveOutcome)> {
-        let conc = self.cfg.concurrency.max(1);
+        self.apply_limited(reqs, None).await
+    }
+
+    /// [`Executor::apply`] with at most `max` moves in flight (a policy's
+    /// `guardrails.max_concurrency`), when that is lower than the configured concurrency.
+    pub async fn apply_limited(
+        &self,
+        reqs: Vec<MoveRequest>,
+        max: Option<usize>,
+    ) -> Vec<(MoveRequest, MoveOutcome)> {
+        let conc = self.cfg.concurrency.min(max.unwrap_or(usize::MAX)).max(1);
         let mut out: Vec<(usize, MoveRequest, MoveOutcome)> =
             futures::stream::iter(reqs.into_iter().enumerate())
                 .map(|(i, r)| async move {

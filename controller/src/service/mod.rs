@@ -289,19 +289,22 @@ impl Service {
         if self.dirty.is_empty() {
             return Ok(());
         }
-        let rows = std::mem::take(&mut self.dirty);
+        let rows: Vec<usize> = std::mem::take(&mut self.dirty).into_iter().collect();
         let objects = &self.planner.objects;
-        let mut upsert = Vec::new();
-        let mut forget = Vec::new();
-        for &r in &rows {
-            let (b, k) = (objects.bucket_of(r), objects.key_of(r));
-            if objects.live[r] {
-                upsert.push((b, k, serde_json::to_string(&objects.access_state(r))?));
-            } else {
-                forget.push((b, k));
+        // In chunks: what is serialised at once stays small whatever the number of objects.
+        for chunk in rows.chunks(8192) {
+            let mut upsert = Vec::with_capacity(chunk.len());
+            let mut forget = Vec::new();
+            for &r in chunk {
+                let (b, k) = (objects.bucket_of(r), objects.key_of(r));
+                if objects.live[r] {
+                    upsert.push((b, k, serde_json::to_string(&objects.access_state(r))?));
+                } else {
+                    forget.push((b, k));
+                }
             }
+            tokio::task::block_in_place(|| self.executor.journal().save_access(&upsert, &forget))?;
         }
-        tokio::task::block_in_place(|| self.executor.journal().save_access(&upsert, &forget))?;
         Ok(())
     }
 
@@ -589,7 +592,13 @@ impl Service {
             ));
         }
         let (planned, requests): (Vec<_>, Vec<_>) = reqs.into_iter().unzip();
-        let outcomes = self.executor.apply(requests).await;
+        let max = self
+            .planner
+            .policy()
+            .guardrails
+            .max_concurrency
+            .map(|m| m as usize);
+        let outcomes = self.executor.apply_limited(requests, max).await;
         for (m, (_, outcome)) in planned.iter().zip(outcomes) {
             let d = &mut decisions[m.decision];
             match outcome {

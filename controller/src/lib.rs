@@ -42,4 +42,6 @@ pub mod report;
 pub mod service;
 pub mod simulate;
 pub mod snapshot;
+#[cfg(test)]
+mod test_events;
 pub mod tier;

@@ -287,8 +287,7 @@ impl DayFeeder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use models::generator::{GeneratorConfig, generate};
-    use models::parse::{Format, parse_line};
+    use models::generator::GeneratorConfig;
 
     #[test]
     fn training_a_day_at_a_time_gives_the_rows_of_training_on_everything_at_once() {
@@ -300,12 +299,8 @@ mod tests {
             app_ops_per_day: 800,
             ..GeneratorConfig::default()
         };
-        let mut out = Vec::new();
-        generate(&cfg, &mut out).unwrap();
-        let mut events: Vec<AccessEvent> = String::from_utf8(out)
-            .unwrap()
-            .lines()
-            .filter_map(|l| parse_line(Format::S3, l).ok().flatten())
+        let mut events: Vec<AccessEvent> = crate::test_events::generated(&cfg)
+            .into_iter()
             .map(|mut e| {
                 e.request_id = None;
                 e.version_id = None;

@@ -346,8 +346,7 @@ fn refit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use models::generator::{GeneratorConfig, generate};
-    use models::parse::{Format, parse_line};
+    use models::generator::GeneratorConfig;
 
     const DAY_US: i64 = 86_400_000_000;
 
@@ -363,13 +362,7 @@ mod tests {
             incidents_per_bucket: 0,
             ..GeneratorConfig::default()
         };
-        let mut out = Vec::new();
-        generate(&cfg, &mut out).unwrap();
-        let mut events: Vec<AccessEvent> = String::from_utf8(out)
-            .unwrap()
-            .lines()
-            .filter_map(|l| parse_line(Format::S3, l).ok().flatten())
-            .collect();
+        let mut events = crate::test_events::generated(&cfg);
         let start = events[0].time_us.div_euclid(DAY_US) * DAY_US;
         let template = events
             .iter()

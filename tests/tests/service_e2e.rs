@@ -811,6 +811,16 @@ ingest_interval = "1s"
         docs_now.len() as f64
     );
     assert_eq!(get("tierd_open_freezes"), 1.0);
+    // The model: its threshold, the attacked bucket's score over it, and its age (trained on
+    // days that ended at midnight).
+    let threshold = get("tierd_anomaly_threshold");
+    assert!(threshold > 0.0 && threshold < 1.0, "{threshold}");
+    assert!(
+        get("tierd_anomaly_score{bucket=\"bucket-00\"}") >= threshold,
+        "{text}"
+    );
+    assert!(get("tierd_anomaly_score{bucket=\"bucket-01\"}") < threshold);
+    assert!(get("tierd_model_age_seconds") > 0.0);
 }
 
 /// A plain HTTP/1.1 GET on 127.0.0.1: (status, body).

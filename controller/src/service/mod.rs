@@ -423,6 +423,19 @@ impl Service {
         if let Some(t) = self.model.trained_to_secs() {
             self.metrics.set_model_trained_at(t);
         }
+        // Per bucket, the highest score of the cycle among its subjects (the bucket, and each
+        // principal in it): what would open an incident.
+        let mut highest: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
+        for s in &scores {
+            if let Some(b) = s.subject.bucket.as_deref() {
+                let h = highest.entry(b).or_insert(s.score);
+                *h = h.max(s.score);
+            }
+            self.metrics.set_anomaly_threshold(s.threshold);
+        }
+        for (b, score) in highest {
+            self.metrics.anomaly_score(b, score);
+        }
         if !scores.is_empty() {
             self.planner
                 .behaviour

@@ -264,3 +264,67 @@ fn the_first_readme_command_moves_the_demo_data_and_a_second_run_has_nothing_to_
     assert_ne!(r.code, Some(0));
     assert!(r.stderr.contains("open freezes: none"), "{}", r.stderr);
 }
+
+/// An inventory names what the logs never do: 400 large objects written a year ago and never
+/// read. The policy moves them to the cold tier; never moving keeps paying for them; the summary
+/// says how many the inventory placed; a bad listing line is located and skipped.
+#[test]
+fn an_inventory_adds_the_objects_the_logs_never_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    logs(d);
+    config(d);
+    let mut csv = String::from("bucket,key,size,last_modified\n");
+    for i in 0..400 {
+        csv += &format!("bucket-00,archive/2025/{i:04}.tar,200000000,2025-11-01T00:00:00Z\n");
+    }
+    csv += "bucket-00,archive/bad.tar,lots,2025-11-01T00:00:00Z\n";
+    std::fs::write(d.join("inventory.csv"), csv).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "simulate",
+            "--config",
+            "tierd.toml",
+            "--logs",
+            "access.log",
+            "--json",
+            "--out",
+            "d.jsonl",
+        ];
+        args.extend_from_slice(extra);
+        let r = tierd(d, &args);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        (
+            serde_json::from_str::<serde_json::Value>(r.stdout.trim()).unwrap(),
+            r.stderr,
+        )
+    };
+    let total = |v: &serde_json::Value, name: &str| {
+        v["summaries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["strategy"] == name)
+            .unwrap()["total"]
+            .as_f64()
+            .unwrap()
+    };
+    let (without, _) = run(&[]);
+    let (with, stderr) = run(&["--inventory", "inventory.csv"]);
+    assert_eq!(with["inventory_objects"], 400, "{with}");
+    assert!(
+        stderr.contains("inventory.csv:402: size \"lots\" is not a whole number of bytes"),
+        "{stderr}"
+    );
+    let decisions = std::fs::read_to_string(d.join("d.jsonl")).unwrap();
+    let archived = decisions
+        .lines()
+        .filter(|l| l.contains("archive/2025/") && l.contains("\"action\":\"move\""))
+        .count();
+    assert!(archived >= 300, "{archived} of the 400 idle archives moved");
+    // 80 GB held for 20 days: never moving costs about 1 USD more; the policy moves them.
+    let (never, policy) = (total(&with, "never move"), total(&with, "tierd policy"));
+    assert!(never > total(&without, "never move") + 0.8, "{never}");
+    assert!(policy < never - 0.5, "policy {policy} vs never {never}");
+    assert!(with["oracle_total"].as_f64().unwrap() <= policy);
+}

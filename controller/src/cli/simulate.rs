@@ -45,6 +45,10 @@ pub struct SimulateArgs {
     /// Print the summary as one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Inventory listings (CSV, gzip or not; see docs/simulate.md): objects that exist when the
+    /// replay starts, including those the logs never name.
+    #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
+    pub inventory: Vec<PathBuf>,
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {
@@ -67,6 +71,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.logs.clone()
     };
+    let tier_names: Vec<String> = config.tiers.iter().map(|t| t.name.clone()).collect();
+    let listed = simulate::inventory::read(&args.inventory, &tier_names)?;
+    for b in &listed.bad_shown {
+        eprintln!("bad inventory line: {b}");
+    }
     let opts = SimOptions {
         sources,
         ingest: IngestOptions {
@@ -76,6 +85,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         },
         from: args.from,
         until: args.until,
+        inventory: listed.objects,
     };
     let rt = runtime()?;
     let mut sink: Box<dyn Write> = match &args.out {
@@ -186,6 +196,13 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
         fmt(r.until),
         r.objects
     )?;
+    if r.inventory_objects > 0 {
+        writeln!(
+            out,
+            "inventory: {} objects placed at the start (written before it)",
+            r.inventory_objects
+        )?;
+    }
     writeln!(
         out,
         "model: {}; incidents opened: {}",

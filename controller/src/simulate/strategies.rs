@@ -106,6 +106,18 @@ impl Baseline {
         &mut self.places[row]
     }
 
+    /// An object that exists on `tier` when the trace starts, written (and last read, as far as
+    /// anyone knows) at `written`.
+    pub fn exists(&mut self, row: usize, tier: u8, size: u64, written: i64) {
+        *self.place(row) = Place {
+            tier,
+            since: written,
+            last_access: written,
+            size,
+        };
+        self.meter.add(tier, size);
+    }
+
     /// A client read of `row` at `t` (the object appears on `hot` if unknown).
     pub fn read(&mut self, cost: &CostModel, row: usize, size: u64, t: i64) {
         self.meter.advance(cost, &mut self.ledger, t);
@@ -251,6 +263,28 @@ impl Oracle {
         };
         let cold_early = cost.early_deletion(c, d.size, t - since);
         (to_hot, to_cold, since, cold_early)
+    }
+
+    /// An object that exists on `tier` when the trace starts at `t` (written at `written`): the
+    /// oracle starts where the object is, and may move it at once.
+    pub fn exists(
+        &mut self,
+        cost: &CostModel,
+        row: usize,
+        tier: u8,
+        size: u64,
+        written: i64,
+        t: i64,
+    ) {
+        let cold = usize::from(tier) == cost.cheapest && cost.cheapest != cost.hot;
+        *self.get(row) = Dp {
+            hot: if cold { INF } else { 0.0 },
+            cold: if cold { 0.0 } else { INF },
+            cold_since: written.min(t),
+            last: t,
+            size,
+            alive: true,
+        };
     }
 
     pub fn read(&mut self, cost: &CostModel, row: usize, size: u64, t: i64) {

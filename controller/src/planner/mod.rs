@@ -278,8 +278,12 @@ impl Planner {
             ..Plan::default()
         };
         let cost = self.cost.clone();
+        let horizon_days = (cost.horizon_secs() / 86_400) as usize;
         self.objects
-            .refresh(now, |tier, size, p| cost.signals(tier, size, p));
+            .refresh(now, horizon_days, |tier, size, on_tier, rb| {
+                let (p, reads) = (f64::from(rb.p_horizon), f64::from(rb.reads_horizon));
+                cost.signals(tier, size, on_tier, p, reads)
+            });
         let buckets = self.objects.cat.bucket_names.clone();
         for (i, b) in buckets.iter().enumerate() {
             self.objects.cat.behaviour[i] = self.behaviour.facts(b, now);

@@ -246,6 +246,9 @@ pub struct ObjectTable {
     pub live: Vec<bool>,
     live_count: usize,
     gaps: Vec<GapTable>,
+    /// Per row: the probability of a read within the horizon of the last refresh, for the
+    /// decision's reason (the catalog holds the 30-day one, a signal).
+    pub read_back_horizon: Vec<f32>,
 }
 
 fn index_key(bucket: &str, key: &str) -> String {
@@ -354,6 +357,7 @@ impl ObjectTable {
             c.writes[k].push(0);
         }
         c.read_back_probability.push(0.0);
+        self.read_back_horizon.push(0.0);
         c.savings_per_month.push(0.0);
         c.read_back_cost_per_month.push(0.0);
         self.counts.push(Counts {
@@ -490,6 +494,7 @@ impl ObjectTable {
             let d = ((now - self.cat.last_access[r]).max(0) / 86_400) as usize;
             let rb = &tables[self.cat.bucket[r] as usize][d.min(MAX_AGE_DAYS)];
             self.cat.read_back_probability[r] = rb.p30;
+            self.read_back_horizon[r] = rb.p_horizon;
             let (saved, back) = signals(
                 usize::from(self.cat.tier[r]),
                 self.cat.size[r],

@@ -237,8 +237,11 @@ fn is_upload_completion(operation: &str) -> bool {
 /// Every object the planner knows, as evaluator columns plus history.
 #[derive(Debug, Default)]
 pub struct ObjectTable {
-    /// `bucket \0 key` → row.
-    index: HashMap<String, u32>,
+    /// Bucket name → bucket id (its index in `cat.bucket_names`).
+    bucket_ids: HashMap<String, u32>,
+    /// Per bucket id: key → row. Looked up by `&str`, so that an event's lookup allocates
+    /// nothing.
+    index: Vec<HashMap<Box<str>, u32>>,
     /// The evaluator's columns (tier indices are the configuration's tier order).
     pub cat: Catalog,
     counts: Vec<Counts>,
@@ -249,14 +252,6 @@ pub struct ObjectTable {
     /// Per row: the probability of a read within the horizon of the last refresh, for the
     /// decision's reason (the catalog holds the 30-day one, a signal).
     pub read_back_horizon: Vec<f32>,
-}
-
-fn index_key(bucket: &str, key: &str) -> String {
-    let mut s = String::with_capacity(bucket.len() + key.len() + 1);
-    s.push_str(bucket);
-    s.push('\0');
-    s.push_str(key);
-    s
 }
 
 /// What an event did to the table, for the strategies that account for it.
@@ -302,7 +297,8 @@ impl ObjectTable {
     }
 
     pub fn row(&self, bucket: &str, key: &str) -> Option<usize> {
-        self.index.get(&index_key(bucket, key)).map(|&r| r as usize)
+        let b = *self.bucket_ids.get(bucket)?;
+        self.index[b as usize].get(key).map(|&r| r as usize)
     }
 
     pub fn bucket_of(&self, row: usize) -> &str {
@@ -314,9 +310,12 @@ impl ObjectTable {
     }
 
     fn bucket_id(&mut self, bucket: &str) -> u32 {
-        match self.cat.bucket_names.iter().position(|b| b == bucket) {
-            Some(i) => i as u32,
+        match self.bucket_ids.get(bucket) {
+            Some(&i) => i,
             None => {
+                let id = self.cat.bucket_names.len() as u32;
+                self.bucket_ids.insert(bucket.to_string(), id);
+                self.index.push(HashMap::new());
                 self.cat.bucket_names.push(bucket.to_string());
                 self.cat
                     .behaviour
@@ -366,7 +365,7 @@ impl ObjectTable {
         });
         self.live.push(true);
         self.live_count += 1;
-        self.index.insert(index_key(bucket, key), row as u32);
+        self.index[b as usize].insert(key.into(), row as u32);
         row
     }
 

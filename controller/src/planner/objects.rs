@@ -418,12 +418,11 @@ impl ObjectTable {
                 if e.op == OpClass::Multipart && !is_upload_completion(&e.operation) {
                     return Touch::None;
                 }
-                let previous = self
-                    .row(bucket, key)
-                    .filter(|&r| self.live[r])
-                    .map(|r| (self.cat.tier[r], self.cat.tier_since[r], self.cat.size[r]));
-                let row = match self.row(bucket, key) {
-                    Some(r) if self.live[r] => {
+                let existing = self.row(bucket, key).filter(|&r| self.live[r]);
+                let previous =
+                    existing.map(|r| (self.cat.tier[r], self.cat.tier_since[r], self.cat.size[r]));
+                let row = match existing {
+                    Some(r) => {
                         self.end_gap(r, t, false);
                         self.cat.tier[r] = hot;
                         self.cat.tier_since[r] = t;

@@ -12,6 +12,9 @@ use crate::config::{Config, Price, Role};
 pub const GB: f64 = 1e9;
 /// Seconds in a billing month.
 pub const MONTH_SECS: f64 = 30.0 * 86_400.0;
+/// The longest horizon the cost signals weigh reads over, days (ten years): a longer minimum
+/// storage duration is priced as this long.
+pub const MAX_HORIZON_DAYS: i64 = 3650;
 
 /// Charges by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -149,13 +152,14 @@ impl CostModel {
     }
 
     /// The decision horizon of the cost signals, seconds: the cheapest tier's minimum storage
-    /// duration (a move there commits to paying for it), at least a month.
+    /// duration (a move there commits to paying for it), at least a month and at most
+    /// [`MAX_HORIZON_DAYS`].
     pub fn horizon_secs(&self) -> i64 {
         self.min_storage_secs
             .get(self.cheapest)
             .copied()
             .unwrap_or(0)
-            .max(MONTH_SECS as i64)
+            .clamp(MONTH_SECS as i64, MAX_HORIZON_DAYS * 86_400)
     }
 
     /// The two cost signals of an object of `bytes` on `tier` for `secs_on_tier`, per month.
@@ -288,6 +292,9 @@ mod tests {
             90 * 86_400,
             "the cloud tier's 90-day minimum"
         );
+        let mut forever = m.clone();
+        forever.min_storage_secs[m.cheapest] = i64::from(u32::MAX) * 86_400;
+        assert_eq!(forever.horizon_secs(), MAX_HORIZON_DAYS * 86_400);
         let gb = 1_000_000_000;
         let (saved, back) = m.signals(0, gb, 0, 0.5, 0.7);
         // $0.016/month saved, less the move's PUT ($0.00002), paid back within the month.

@@ -12,6 +12,9 @@ use crate::config::{Config, Price, Role};
 pub const GB: f64 = 1e9;
 /// Seconds in a billing month.
 pub const MONTH_SECS: f64 = 30.0 * 86_400.0;
+/// The longest horizon the cost signals weigh reads over, days (ten years): a longer minimum
+/// storage duration is priced as this long.
+pub const MAX_HORIZON_DAYS: i64 = 3650;
 
 /// Charges by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -148,25 +151,62 @@ impl CostModel {
         c
     }
 
-    /// The two cost signals of an object on `tier`: storage saved per month on the cheapest tier,
-    /// net of the move's one-off charges (reading it out, writing it in) spread over the cheapest
-    /// tier's minimum storage duration (at least a month); and the expected monthly cost of
-    /// reading it back from there (`p_read_30d` x one full read).
-    pub fn signals(&self, tier: usize, bytes: u64, p_read_30d: f64) -> (f64, f64) {
+    /// The decision horizon of the cost signals, seconds: the cheapest tier's minimum storage
+    /// duration (a move there commits to paying for it), at least a month and at most
+    /// [`MAX_HORIZON_DAYS`].
+    pub fn horizon_secs(&self) -> i64 {
+        self.min_storage_secs
+            .get(self.cheapest)
+            .copied()
+            .unwrap_or(0)
+            .clamp(MONTH_SECS as i64, MAX_HORIZON_DAYS * 86_400)
+    }
+
+    /// The two cost signals of an object of `bytes` on `tier` for `secs_on_tier`, per month.
+    /// `p_read` is the probability that the object is read within the horizon
+    /// ([`CostModel::horizon_secs`], `H`), `reads` the expected number of reads within `H`;
+    /// expected read costs are spread over `H`. One-off charges (a move, a recall) are counted
+    /// whole against one month of savings: the margin of the break-even test, so that a move
+    /// pays its charges back within a month and not only at the end of a residency that a
+    /// delete, an overwrite or a misjudged read-back can cut short.
+    ///
+    /// - On any tier but the cheapest: what a move to the cheapest tier saves (a month of
+    ///   storage, less the move's one-off charges), and the expected cost of reading it back
+    ///   from there: `p_read` x (one full read, plus bringing the object back: a re-read object
+    ///   is usually read again soon, so it is recalled or read again, either about one more
+    ///   full read), spread over `H`.
+    /// - On the cheapest tier: what staying there saves against the hot tier (a month of
+    ///   storage, plus the recall it avoids: reading it out, writing it on the hot tier, early
+    ///   deletion), and the expected cost of serving its reads from there: `reads` x one full
+    ///   read, spread over `H`. Recalling pays when the second exceeds the first.
+    pub fn signals(
+        &self,
+        tier: usize,
+        bytes: u64,
+        secs_on_tier: i64,
+        p_read: f64,
+        reads: f64,
+    ) -> (f64, f64) {
         let month = MONTH_SECS as i64;
-        let months = (self.min_storage_secs[self.cheapest] as f64 / MONTH_SECS).max(1.0);
-        let one_off = if tier == self.cheapest {
-            0.0
+        let months = self.horizon_secs() as f64 / MONTH_SECS;
+        let (c, hot) = (self.cheapest, self.hot);
+        let read_cold = self.read(c, bytes).total();
+        if tier != c {
+            let mut one_off = self.read(tier, bytes);
+            one_off.add(&self.write(c));
+            let one_off = one_off.total() + self.early_deletion(tier, bytes, secs_on_tier);
+            let saved = self.storage(tier, bytes, month) - self.storage(c, bytes, month) - one_off;
+            let back = self.write(tier).total();
+            let read_back = p_read * (2.0 * read_cold + back) / months;
+            (saved, read_back)
+        } else if hot == c {
+            (0.0, reads * read_cold / months)
         } else {
-            let mut c = self.read(tier, bytes);
-            c.add(&self.write(self.cheapest));
-            c.total()
-        };
-        let saved = self.storage(tier, bytes, month)
-            - self.storage(self.cheapest, bytes, month)
-            - one_off / months;
-        let read_back = p_read_30d * self.read(self.cheapest, bytes).total();
-        (saved, read_back)
+            let recall =
+                read_cold + self.write(hot).total() + self.early_deletion(c, bytes, secs_on_tier);
+            let saved = self.storage(hot, bytes, month) - self.storage(c, bytes, month) + recall;
+            (saved, reads * read_cold / months)
+        }
     }
 }
 
@@ -247,16 +287,49 @@ mod tests {
     #[test]
     fn the_cost_signals_weigh_savings_against_read_back() {
         let m = CostModel::from_config(&Config::embedded());
-        let (saved, back) = m.signals(0, 1_000_000_000, 0.5);
-        // $0.016/month saved, less the move's PUT ($0.00002) spread over the 3-month minimum.
-        assert!((saved - (0.016 - 0.00002 / 3.0)).abs() < 1e-12, "{saved}");
-        // A 64 KiB object never pays its PUT back within the minimum.
-        assert!(m.signals(0, 64 << 10, 0.0).0 < 0.0);
+        assert_eq!(
+            m.horizon_secs(),
+            90 * 86_400,
+            "the cloud tier's 90-day minimum"
+        );
+        let mut forever = m.clone();
+        forever.min_storage_secs[m.cheapest] = i64::from(u32::MAX) * 86_400;
+        assert_eq!(forever.horizon_secs(), MAX_HORIZON_DAYS * 86_400);
+        let gb = 1_000_000_000;
+        let (saved, back) = m.signals(0, gb, 0, 0.5, 0.7);
+        // $0.016/month saved, less the move's PUT ($0.00002), paid back within the month.
+        assert!((saved - (0.016 - 0.00002)).abs() < 1e-12, "{saved}");
+        // An object under 1.25 MB does not pay its PUT back within a month.
+        assert!(m.signals(0, 1_200_000, 0, 0.0, 0.0).0 < 0.0);
+        assert!(m.signals(0, 1_300_000, 0, 0.0, 0.0).0 > 0.0);
+        // A read back: the read ($0.12 + a GET) and bringing it back (as much again, + a PUT),
+        // with probability 0.5 within 3 months.
+        let episode = 2.0 * (0.03 + 0.09 + 0.00002);
+        assert!((back - 0.5 * episode / 3.0).abs() < 1e-12, "{back}");
+    }
+
+    #[test]
+    fn on_the_cheapest_tier_the_signals_price_staying_against_a_recall() {
+        let m = CostModel::from_config(&Config::embedded());
+        let cloud = m.tier_index("cloud").unwrap();
+        let gb = 1_000_000_000;
+        // 30 days in: a recall now reads it out ($0.12 + a GET), writes it on-premise (free
+        // there) and pays 60 days of early deletion ($0.008).
+        let (saved, back) = m.signals(cloud, gb, 30 * 86_400, 0.9, 6.0);
+        let recall = 0.03 + 0.09 + 0.00002 + 0.008;
+        assert!((saved - (0.016 + recall)).abs() < 1e-12, "{saved}");
         assert!(
-            (back - 0.5 * (0.03 + 0.09 + 0.00002)).abs() < 1e-12,
+            (back - 6.0 * (0.12 + 0.00002) / 3.0).abs() < 1e-12,
             "{back}"
         );
-        let (saved_cloud, _) = m.signals(1, 1_000_000_000, 0.5);
-        assert_eq!(saved_cloud, 0.0);
+        assert!(
+            back > saved,
+            "six reads in 3 months cost more than bringing it back"
+        );
+        let (saved, back) = m.signals(cloud, gb, 30 * 86_400, 0.6, 2.0);
+        assert!(
+            back < saved,
+            "two expected reads in 3 months do not pay for a recall"
+        );
     }
 }

@@ -278,8 +278,12 @@ impl Planner {
             ..Plan::default()
         };
         let cost = self.cost.clone();
+        let horizon_days = (cost.horizon_secs() / 86_400) as usize;
         self.objects
-            .refresh(now, |tier, size, p| cost.signals(tier, size, p));
+            .refresh(now, horizon_days, |tier, size, on_tier, rb| {
+                let (p, reads) = (f64::from(rb.p_horizon), f64::from(rb.reads_horizon));
+                cost.signals(tier, size, on_tier, p, reads)
+            });
         let buckets = self.objects.cat.bucket_names.clone();
         for (i, b) in buckets.iter().enumerate() {
             self.objects.cat.behaviour[i] = self.behaviour.facts(b, now);
@@ -632,8 +636,20 @@ impl Planner {
         let recall = self.cost.prices[to].storage_gb_month
             > self.cost.prices[from].storage_gb_month
             || to == usize::from(self.hot);
+        let cur = &self.cost.currency;
+        let net = if recall {
+            format!(
+                "staying would save {cur} {:.4}/month, the recall it avoids included",
+                facts.savings_per_month
+            )
+        } else {
+            format!(
+                "{cur} {:.4}/month after the move's one-off charges",
+                facts.savings_per_month
+            )
+        };
         let reason = format!(
-            "Rule \"{}\" {} {}/{} from \"{}\" to \"{}\": {}; it saves {} {:.4}/month in storage, read-back probability {:.0}% in 30 days ({} {:.4}/month expected).",
+            "Rule \"{}\" {} {}/{} from \"{}\" to \"{}\": {}; it saves {cur} {:.4}/month in storage ({net}), read-back probability {:.0}% in 30 days and {:.0}% in {} days ({cur} {:.4}/month expected).",
             r.id,
             if recall { "recalls" } else { "moves" },
             facts.bucket,
@@ -645,10 +661,10 @@ impl Planner {
             } else {
                 why.join(", ")
             },
-            self.cost.currency,
             saved,
             f64::from(facts.read_back_probability) * 100.0,
-            self.cost.currency,
+            f64::from(self.objects.read_back_horizon[row]) * 100.0,
+            self.cost.horizon_secs() / 86_400,
             facts.read_back_cost_per_month,
         );
         let id = self.id("move", now);

@@ -216,3 +216,73 @@ action = { kind = "alert", severity = "critical", message = "lifecycle changed" 
     assert_eq!(plan.decisions.len(), 1, "{:?}", plan.decisions);
     assert_eq!(plan.decisions[0].rule.as_deref(), Some("protection"));
 }
+
+#[test]
+fn the_bundled_policy_moves_what_stays_cold_and_keeps_what_its_bucket_reads_back() {
+    let mut p = planner(crate::config::BUILTIN_POLICY_TEXT);
+    let in_bucket = |mut e: AccessEvent, bucket: &str| {
+        e.bucket = bucket.into();
+        e
+    };
+    // Bucket "regular": 400 objects of 100 MB, each read every 50 days (staggered). Bucket
+    // "archive": 400 objects of 100 MB written once and never read.
+    let mut events = Vec::new();
+    for i in 0..400i64 {
+        for bucket in ["regular", "archive"] {
+            let put = ev(T0, OpClass::Put, &format!("k{i}"), 100_000_000);
+            events.push(in_bucket(put, bucket));
+        }
+        for d in (1..60).filter(|d| (i + d) % 50 == 0) {
+            let get = ev(
+                T0 + d * DAY + 3600,
+                OpClass::Get,
+                &format!("k{i}"),
+                100_000_000,
+            );
+            events.push(in_bucket(get, "regular"));
+        }
+    }
+    events.sort_by_key(|e| e.time_us);
+    for e in &events {
+        p.objects.observe(e, 0);
+    }
+    let plan = p.plan(T0 + 60 * DAY);
+    let moved: Vec<&str> = plan
+        .moves
+        .iter()
+        .map(|m| p.objects.bucket_of(m.row))
+        .collect();
+    assert_eq!(moved.len(), 400, "{:?}", &plan.decisions.first());
+    assert!(moved.iter().all(|&b| b == "archive"), "{moved:?}");
+    // The explanation shows the break-even test with the signals it used.
+    let d = &plan.decisions[plan.moves[0].decision];
+    assert_eq!(d.rule.as_deref(), Some("cold-to-cloud"));
+    let test = d
+        .explanation
+        .as_ref()
+        .and_then(|e| {
+            e.conditions
+                .iter()
+                .find(|c| c.test == "savings_per_month > read_back_cost_per_month")
+        })
+        .expect("the break-even condition is explained");
+    assert!(test.holds);
+    assert!(
+        d.reason
+            .contains("read-back probability 0% in 30 days and 0% in 90 days")
+            && d.reason
+                .contains("USD 0.0016/month after the move's one-off charges"),
+        "{}",
+        d.reason
+    );
+    // An object of the regular bucket idle for 20 days is due for a read within the 90-day
+    // horizon: its expected read-back costs more than a month of what moving it saves.
+    let r = p.objects.row("regular", "k10").expect("known");
+    assert_eq!(p.objects.cat.last_access[r], T0 + 40 * DAY + 3600);
+    assert!(
+        p.objects.cat.read_back_cost_per_month[r] > p.objects.cat.savings_per_month[r],
+        "read back {} vs saved {}",
+        p.objects.cat.read_back_cost_per_month[r],
+        p.objects.cat.savings_per_month[r]
+    );
+}

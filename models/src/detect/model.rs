@@ -13,7 +13,7 @@ use crate::{Error, Result};
 
 /// The artifact format this build writes and reads. Bumped whenever the artifact's meaning
 /// changes (fields, feature semantics, scoring).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const DAY_US: i64 = 86_400_000_000;
 

@@ -298,3 +298,50 @@ fn a_mass_in_place_overwrite_from_a_new_ip_and_client_is_caught_at_any_hour() {
         }
     }
 }
+
+/// The benign days that follow the service test's training days: quiet on the day the service
+/// test ran (2026-11-29, after training on 2026-11-21..28), and, for training periods starting
+/// on every day of the week, alarms on the two days after training only where those days hold
+/// what eight days of training never saw: a principal's first appearance (the month-end ETL
+/// role) or a bucket configuration change (the admin's lifecycle edit, which is also how a
+/// lifecycle-tampering attack looks).
+#[test]
+fn the_benign_days_after_training_fire_only_on_what_training_never_saw() {
+    for start_day in 20_778..20_785 {
+        let cfg = GeneratorConfig {
+            seed: 7,
+            start_day,
+            days: 10,
+            buckets: 2,
+            objects_per_bucket: 400,
+            app_ops_per_day: 3_000,
+            incidents_per_bucket: 0,
+            ..GeneratorConfig::default()
+        };
+        let events = generated(&cfg);
+        let today_us = (start_day + 8) * DAY_US;
+        let split = events.partition_point(|e| e.time_us < today_us);
+        let config = ModelConfig {
+            learning_days: 2.0,
+            ..ModelConfig::default()
+        };
+        let (model, history) =
+            AnomalyModel::train(events[..split].to_vec(), &config).expect("the model trains");
+        let mut scorer = Scorer::with_history(&model, history);
+        let scores = scorer.score_events(&events[split..]).expect("scores");
+        assert!(scores.len() > 1_000, "{} scores", scores.len());
+        for s in scores.iter().filter(|s| s.is_anomalous) {
+            let unseen = s.flags.principal_is_new || !s.flags.config_changed.is_empty();
+            assert!(
+                unseen,
+                "day {start_day}: a benign window fired: {}",
+                describe(s)
+            );
+            assert!(
+                start_day != 20_778 || s.window_start_us >= today_us + DAY_US,
+                "the service test's day fired: {}",
+                describe(s)
+            );
+        }
+    }
+}

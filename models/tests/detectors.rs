@@ -421,6 +421,22 @@ fn the_threshold_lets_through_at_most_the_false_alarm_budget_on_training_days() 
 }
 
 #[test]
+fn a_training_period_shorter_than_the_budget_needs_keeps_its_highest_day_below_the_threshold() {
+    // 2 buckets x 6 days = 12 bucket-days: at one alarm per 30 bucket-days, not one alarm-day is
+    // allowed; the threshold is extrapolated from the highest days, never below the highest.
+    let rows = ordinary(6, 17);
+    let short = ModelConfig {
+        learning_days: 0.0,
+        ..ModelConfig::default()
+    };
+    let model = AnomalyModel::fit_rows(&rows, History::new(), &short).unwrap();
+    assert_eq!(model.summary.bucket_days, 12);
+    assert_eq!(model.summary.calibration_alarm_days, 0);
+    let scores = model.score_rows(&rows).unwrap();
+    assert!(scores.iter().all(|s| !s.is_anomalous));
+}
+
+#[test]
 fn windows_in_the_first_learning_days_are_flagged_learning() {
     let rows = ordinary(4, 14);
     let cfg = ModelConfig {

@@ -139,10 +139,11 @@ fn keys_with_an_extension_never_seen_in_the_bucket_are_counted() {
     let mut h = History::new();
     let cfg = FeatureConfig::default();
     extract(&[ev(0, OpClass::Put, Some("a.jpg"))], &mut h, &cfg).unwrap();
+    // The next day: `jpg` has joined the bucket's baseline, `locked` has not.
     let f = extract(
         &[
-            ev(10, OpClass::Put, Some("b.jpg")),
-            ev(11, OpClass::Put, Some("a.jpg.locked")),
+            ev(24 * 60 + 10, OpClass::Put, Some("b.jpg")),
+            ev(24 * 60 + 11, OpClass::Put, Some("a.jpg.locked")),
         ],
         &mut h,
         &cfg,
@@ -304,7 +305,67 @@ fn a_principal_never_seen_before_counts_as_new_once_not_also_as_a_new_ip_and_use
 }
 
 #[test]
-fn configuration_changes_are_counted_flagged_by_kind_and_new_only_once() {
+fn a_principal_new_in_a_bucket_brings_its_ip_and_user_agent_as_one_fact_for_the_bucket() {
+    let mut h = History::new();
+    let cfg = FeatureConfig::default();
+    extract(&[ev(0, OpClass::Get, Some("a"))], &mut h, &cfg).unwrap();
+    h.freeze();
+    let mut mallory = ev(20, OpClass::Get, Some("a"));
+    mallory.principal = Some("arn:aws:iam::1:user/mallory".into());
+    mallory.source_ip = Some("203.0.113.9".into());
+    mallory.user_agent = Some("python-requests/2".into());
+    let f = extract(&[mallory], &mut h, &cfg).unwrap();
+    let (i, v) = row(&f, SubjectKind::Bucket, 0);
+    assert_eq!(
+        (
+            get(v, "new_principals"),
+            get(v, "new_ips"),
+            get(v, "new_user_agents")
+        ),
+        (1.0, 0.0, 0.0)
+    );
+    assert!(f.flags[i].principal_is_new);
+}
+
+#[test]
+fn while_learning_what_is_first_seen_stays_new_until_the_day_ends() {
+    let mut h = History::new();
+    let cfg = FeatureConfig::default();
+    // Alice's usual IP on the day before.
+    extract(&[ev(-24 * 60, OpClass::Get, Some("a"))], &mut h, &cfg).unwrap();
+    // A hotel IP at 10:20 and again at 15:00; the next day at 10:20.
+    let mut hotel = ev(20, OpClass::Get, Some("a"));
+    hotel.source_ip = Some("198.51.100.7".into());
+    let mut later = hotel.clone();
+    later.time_us += 280 * MIN_US;
+    let mut next_day = hotel.clone();
+    next_day.time_us += 24 * 60 * MIN_US;
+    let mut new_ips = Vec::new();
+    for e in [hotel, later, next_day] {
+        let f = extract(&[e], &mut h, &cfg).unwrap();
+        let (_, v) = row(&f, SubjectKind::Principal, 0);
+        new_ips.push(get(v, "new_ips"));
+    }
+    assert_eq!(new_ips, [1.0, 1.0, 0.0]);
+    // Frozen at the end of a day's learning, the day's items are part of the baseline.
+    let mut h = History::new();
+    let mut hotel = ev(20, OpClass::Get, Some("a"));
+    hotel.source_ip = Some("198.51.100.7".into());
+    extract(
+        &[ev(-24 * 60, OpClass::Get, Some("a")), hotel.clone()],
+        &mut h,
+        &cfg,
+    )
+    .unwrap();
+    h.freeze();
+    hotel.time_us += 60 * MIN_US;
+    let f = extract(&[hotel], &mut h, &cfg).unwrap();
+    let (_, v) = row(&f, SubjectKind::Principal, 0);
+    assert_eq!(get(v, "new_ips"), 0.0);
+}
+
+#[test]
+fn configuration_changes_are_counted_flagged_by_kind_and_new_only_on_the_day_first_seen() {
     let mut h = History::new();
     let cfg = FeatureConfig::default();
     let f = extract(&[ev(0, OpClass::ConfigChange, None)], &mut h, &cfg).unwrap();
@@ -313,6 +374,9 @@ fn configuration_changes_are_counted_flagged_by_kind_and_new_only_once() {
     assert_eq!(get(v, "config_changes_new"), 1.0);
     assert_eq!(f.flags[i].config_changed, vec![ConfigKind::Lifecycle]);
     let f = extract(&[ev(30, OpClass::ConfigChange, None)], &mut h, &cfg).unwrap();
+    let (_, v) = row(&f, SubjectKind::Bucket, 0);
+    assert_eq!(get(v, "config_changes_new"), 1.0);
+    let f = extract(&[ev(24 * 60, OpClass::ConfigChange, None)], &mut h, &cfg).unwrap();
     let (_, v) = row(&f, SubjectKind::Bucket, 0);
     assert_eq!(get(v, "config_changes_new"), 0.0);
 }

@@ -74,9 +74,9 @@ fn incidents_are_labelled_with_the_exact_number_of_malicious_lines() {
                 e.bucket == inc.bucket
                     && e.principal.as_deref() == Some(inc.principal.as_str())
                     && e.source_ip.as_deref() == Some(inc.source_ip.as_str())
-                    && e.user_agent
-                        .as_deref()
-                        .is_some_and(|u| u.starts_with("python-requests"))
+                    && e.user_agent.as_deref().is_some_and(|u| {
+                        u.starts_with("python-requests") || u.starts_with("Boto3/")
+                    })
                     && e.time_us >= inc.start_us / 1_000_000 * 1_000_000
                     && e.time_us <= inc.end_us
             })
@@ -140,4 +140,47 @@ fn the_label_file_has_one_json_object_per_incident() {
         assert_eq!(v["malicious_ops"], inc.malicious_ops);
         assert!(v.get("op_times_us").is_none());
     }
+}
+
+#[test]
+fn a_fast_small_mass_overwrite_with_stolen_credentials_is_the_service_tests_attack() {
+    // Every seed's incidents cycle through the variants; look over a few for this one.
+    let mut seen = 0;
+    for seed in 1..=8 {
+        let cfg = GeneratorConfig {
+            incidents_per_bucket: 6,
+            buckets: 3,
+            days: 4,
+            ..small(seed)
+        };
+        let mut out = Vec::new();
+        let truth = generate(&cfg, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for inc in truth.incidents.iter().filter(|i| {
+            i.kind == IncidentKind::MassOverwrite
+                && i.speed == "fast"
+                && i.size == "small"
+                && i.actor == "stolen-credentials"
+        }) {
+            seen += 1;
+            assert!((120..200).contains(&inc.malicious_ops), "{inc:?}");
+            let lines: Vec<_> = text
+                .lines()
+                .filter_map(|l| s3::parse_line(l).unwrap())
+                .filter(|e| e.source_ip.as_deref() == Some(inc.source_ip.as_str()))
+                .collect();
+            assert_eq!(lines.len() as u64, inc.malicious_ops);
+            for e in &lines {
+                assert_eq!(e.op, OpClass::Put);
+                assert!(
+                    e.user_agent.as_deref().unwrap().starts_with("Boto3/"),
+                    "{e:?}"
+                );
+                assert_eq!(e.principal.as_deref(), Some(inc.principal.as_str()));
+            }
+            // In place: the keys were there before (the attack starts well after day 0).
+            assert!(inc.end_us - inc.start_us < 60_000_000, "{inc:?}");
+        }
+    }
+    assert!(seen > 0, "no seed of 1..=8 has the variant");
 }

@@ -13,7 +13,7 @@ use crate::{Error, Result};
 
 /// The artifact format this build writes and reads. Bumped whenever the artifact's meaning
 /// changes (fields, feature semantics, scoring).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 const DAY_US: i64 = 86_400_000_000;
 
@@ -388,7 +388,10 @@ impl AnomalyModel {
     /// subject group (bucket, or principal) and day; the level that alone would let
     /// `false_alarms_per_bucket_day x bucket-days` group-days through sets that length's
     /// `scale` (main level / its level); then the threshold is set on the largest scaled score
-    /// per group-day over all lengths, so that all windows together keep the budget.
+    /// per group-day over all lengths, so that all windows together keep the budget. When the
+    /// fitted period has fewer bucket-days than one allowed alarm needs (under 30 at one per
+    /// 30), the level is extrapolated from the highest group-days with an exponential tail,
+    /// and is never below the highest.
     ///
     /// # Errors
     /// An invalid configuration, no rows (or no main rows), two row sets of the same window
@@ -458,8 +461,8 @@ impl AnomalyModel {
             }
             day_max.push(m);
         }
-        let allowed =
-            (config.false_alarms_per_bucket_day * bucket_days.len() as f64).floor() as usize;
+        let allowed_f = config.false_alarms_per_bucket_day * bucket_days.len() as f64;
+        let allowed = allowed_f.floor() as usize;
         let level = |m: &BTreeMap<(String, i64), (f64, usize)>| {
             let mut v: Vec<f64> = m.values().map(|x| x.0).collect();
             v.sort_unstable_by(|a, b| b.total_cmp(a));
@@ -482,7 +485,14 @@ impl AnomalyModel {
         }
         let mut peaks: Vec<(f64, usize, usize)> = combined.values().copied().collect();
         peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let u_t = peaks.get(allowed).map_or(0.0, |p| p.0).max(1.0) * config.threshold_margin;
+        let mut level_u = peaks.get(allowed).map_or(0.0, |p| p.0).max(1.0);
+        if allowed_f < 1.0 {
+            // Fewer bucket-days than one allowed alarm needs: the highest day is only the level
+            // exceeded once in this short period, not once in 1 / budget bucket-days.
+            let v: Vec<f64> = peaks.iter().map(|p| p.0).collect();
+            level_u = level_u.max(tail_level(&v, allowed_f));
+        }
+        let u_t = level_u * config.threshold_margin;
         let calibration_top = peaks
             .iter()
             .take(5)
@@ -658,6 +668,23 @@ impl AnomalyModel {
     }
 }
 
+/// The level that `expected` group-days would exceed, extrapolated from the highest ones
+/// (`peaks`, largest first) with an exponential tail: over the fifth highest (or the highest
+/// but one with fewer), excesses are taken as exponential with their mean as the scale, so
+/// `level = base + scale x ln(m / expected)`, where `m` days exceeded `base`. Used when the
+/// training period is shorter than the budget's return period (fewer than 30 bucket-days at one
+/// alarm per 30), where the highest training day is a level exceeded far more often than the
+/// budget allows. 0 with fewer than 3 peaks.
+fn tail_level(peaks: &[f64], expected: f64) -> f64 {
+    let m = peaks.len().saturating_sub(1).min(5);
+    if m < 2 {
+        return 0.0;
+    }
+    let base = peaks[m];
+    let scale = peaks[..m].iter().map(|p| p - base).sum::<f64>() / m as f64;
+    base + scale * (m as f64 / expected.max(0.01)).ln()
+}
+
 fn select(rows: &WindowFeatures, idx: &[usize]) -> WindowFeatures {
     WindowFeatures {
         subjects: idx.iter().map(|&i| rows.subjects[i].clone()).collect(),
@@ -780,5 +807,23 @@ impl Detector for AnomalyModel {
             .into_iter()
             .map(|s| s.score)
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tail_level;
+
+    #[test]
+    fn the_tail_level_extrapolates_from_the_highest_days_and_grows_as_the_budget_shrinks() {
+        let peaks = [5.0, 4.0, 3.5, 3.2, 3.1, 3.0, 2.9, 2.0];
+        // base 3.0 (the sixth), mean excess of the five above it 0.76.
+        let at = |expected: f64| tail_level(&peaks, expected);
+        assert!((at(5.0) - 3.0).abs() < 1e-12);
+        assert!((at(0.4) - (3.0 + 0.76 * 12.5f64.ln())).abs() < 1e-12);
+        assert!(at(0.1) > at(0.4) && at(0.4) > at(1.0));
+        // A zero budget is bounded (as if 0.01 alarms were allowed), not infinite.
+        assert!(at(0.0).is_finite() && at(0.0) == at(0.01));
+        assert_eq!(tail_level(&[2.0, 1.0], 0.4), 0.0);
     }
 }

@@ -72,8 +72,11 @@ pub struct Profile {
 
 /// The state feature extraction keeps between batches.
 ///
-/// While learning (not [`frozen`](History::freeze)), everything seen is added to the baseline;
-/// once frozen, the baseline sets and profiles stay as they were at the end of training, so
+/// While learning (not [`frozen`](History::freeze)), everything seen is added to the baseline
+/// at the end of the day (UTC) it was first seen in: within that day it stays new, as it will
+/// stay new all day once the history is frozen and scoring (a person working from a hotel is
+/// "from a new IP" in every window of that day, in training as in scoring, so the detectors
+/// and the calibration see benign novelty as often as scoring will). Once frozen, the baseline sets and profiles stay as they were at the end of training, so
 /// "new" means new against the baseline. The key state (which keys exist) is always updated:
 /// it is a fact about the bucket, not a baseline.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -100,6 +103,10 @@ pub struct History {
     /// The last hour (since the epoch) counted in `hours_seen`.
     #[serde(default)]
     last_hour: Option<i64>,
+    /// Items first seen on the current day while learning, as (set, hash): added to their set
+    /// when the day ends (or the history is frozen). Empty in a saved artifact.
+    #[serde(skip)]
+    pending: Vec<(Seen, u64)>,
     /// (bucket, key) pairs known to exist now.
     #[serde(skip)]
     keys: HashSet64,
@@ -108,6 +115,17 @@ pub struct History {
     last_copy_source: HashMap64<(u64, i64)>,
     #[serde(skip)]
     last_copy_dest: HashMap64<(u64, i64)>,
+}
+
+/// Which baseline set a pending item belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    Ip,
+    Ua,
+    Principal,
+    PrincipalInBucket,
+    Extension,
+    Config,
 }
 
 /// What the history says about one event.
@@ -137,12 +155,28 @@ impl History {
 
     /// Stops adding to the baseline (sets and profiles); key state keeps being updated.
     pub fn freeze(&mut self) {
+        self.merge_pending();
         self.frozen = true;
     }
 
     /// Lets the baseline learn again (a copy that keeps learning for a scheduled refit).
     pub fn unfreeze(&mut self) {
         self.frozen = false;
+    }
+
+    /// Adds the items first seen today to the baseline sets.
+    fn merge_pending(&mut self) {
+        for (set, h) in self.pending.drain(..) {
+            let set = match set {
+                Seen::Ip => &mut self.seen_ip,
+                Seen::Ua => &mut self.seen_ua,
+                Seen::Principal => &mut self.seen_principal,
+                Seen::PrincipalInBucket => &mut self.seen_principal_in_bucket,
+                Seen::Extension => &mut self.seen_extension,
+                Seen::Config => &mut self.seen_config,
+            };
+            set.insert(h);
+        }
     }
 
     pub fn is_frozen(&self) -> bool {
@@ -156,7 +190,15 @@ impl History {
 
     /// Distinct principals in the baseline.
     pub fn known_principals(&self) -> usize {
-        self.seen_principal.len()
+        let mut today: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|p| p.0 == Seen::Principal)
+            .map(|p| p.1)
+            .collect();
+        today.sort_unstable();
+        today.dedup();
+        self.seen_principal.len() + today.len()
     }
 
     /// Drops the live key and copy state (keeps the baseline): what a history loaded from an
@@ -170,12 +212,24 @@ impl History {
         }
     }
 
-    fn learn(frozen: bool, set: &mut HashSet64, h: u64) -> bool {
-        if frozen {
-            !set.contains(&h)
-        } else {
-            set.insert(h)
+    /// Whether `h` is outside the baseline `set`; while learning, it joins the set when the
+    /// day ends.
+    fn learn(&mut self, which: Seen, h: u64) -> bool {
+        let set = match which {
+            Seen::Ip => &self.seen_ip,
+            Seen::Ua => &self.seen_ua,
+            Seen::Principal => &self.seen_principal,
+            Seen::PrincipalInBucket => &self.seen_principal_in_bucket,
+            Seen::Extension => &self.seen_extension,
+            Seen::Config => &self.seen_config,
+        };
+        if set.contains(&h) {
+            return false;
         }
+        if !self.frozen {
+            self.pending.push((which, h));
+        }
+        true
     }
 
     /// Looks up (and records) one event, whose strings are already hashed. Events must come
@@ -186,7 +240,6 @@ impl History {
         h: &EventHashes,
         copy_pair_us: i64,
     ) -> Facts {
-        let frozen = self.frozen;
         let (bucket, principal) = (h.bucket, h.principal);
         let subjects = [
             mix(1, principal),
@@ -213,7 +266,7 @@ impl History {
                     // Only a key being created can bring a new extension into the bucket: an
                     // overwrite keeps a name the bucket already held (a key renamed by an
                     // incident and later rewritten by its usual writer is not new again).
-                    let new = Self::learn(frozen, &mut self.seen_extension, ext);
+                    let new = self.learn(Seen::Extension, ext);
                     f.new_extension = new && !f.overwrite;
                 }
                 OpClass::Delete if ok => {
@@ -222,10 +275,10 @@ impl History {
                 OpClass::Get | OpClass::Head | OpClass::CopySource if ok => {
                     // A successful read proves the key exists (it may predate the logs).
                     self.keys.insert(bk);
-                    if !frozen {
-                        self.seen_extension
-                            .insert(mix(bucket, fx_hash(extension(key).as_bytes())));
-                    }
+                    self.learn(
+                        Seen::Extension,
+                        mix(bucket, fx_hash(extension(key).as_bytes())),
+                    );
                 }
                 _ => {}
             }
@@ -245,25 +298,23 @@ impl History {
         if let Some(ip) = h.ip {
             f.ip = Some(ip);
             for (k, s) in subjects.iter().enumerate() {
-                f.new_ip[k] = Self::learn(frozen, &mut self.seen_ip, mix(*s, ip));
+                f.new_ip[k] = self.learn(Seen::Ip, mix(*s, ip));
             }
         }
         if let Some(ua) = h.user_agent {
             f.ua = Some(ua);
             for (k, s) in subjects.iter().enumerate() {
-                f.new_ua[k] = Self::learn(frozen, &mut self.seen_ua, mix(*s, ua));
+                f.new_ua[k] = self.learn(Seen::Ua, mix(*s, ua));
             }
         }
-        let new_global = Self::learn(frozen, &mut self.seen_principal, principal);
-        let new_in_bucket = Self::learn(
-            frozen,
-            &mut self.seen_principal_in_bucket,
-            mix(bucket, principal),
-        );
+        let new_global = self.learn(Seen::Principal, principal);
+        let new_in_bucket = self.learn(Seen::PrincipalInBucket, mix(bucket, principal));
         f.new_principal = [new_global, new_in_bucket, new_in_bucket];
         // For a principal (or principal-in-bucket) subject never seen before, every IP and user
         // agent is new by definition: that is one fact, counted in new_principals, not three.
-        for k in [0, 2] {
+        // The same holds for a bucket: a principal new in the bucket brings its IP and user
+        // agent with it (a person's first day in a bucket is not three independent surprises).
+        for k in 0..3 {
             if f.new_principal[k] {
                 f.new_ip[k] = false;
                 f.new_ua[k] = false;
@@ -271,11 +322,7 @@ impl History {
         }
         if e.op == OpClass::ConfigChange {
             let kind = e.config.unwrap_or(ConfigKind::Other) as u64;
-            f.config_new = Self::learn(
-                frozen,
-                &mut self.seen_config,
-                mix(mix(principal, bucket), kind),
-            );
+            f.config_new = self.learn(Seen::Config, mix(mix(principal, bucket), kind));
         }
         f
     }
@@ -308,7 +355,6 @@ impl History {
         }
     }
 
-    /// Records that `subject` was active in hour-of-week `how` (unless frozen).
     /// Counts the hours of the week that went by up to `time_us` (while learning).
     pub(crate) fn pass_time(&mut self, time_us: i64) {
         if self.frozen {
@@ -323,6 +369,13 @@ impl History {
             Some(last) => last + 1,
             None => hour,
         };
+        // A new day: what was first seen on the previous one joins the baseline.
+        if self
+            .last_hour
+            .is_some_and(|last| last.div_euclid(24) != hour.div_euclid(24))
+        {
+            self.merge_pending();
+        }
         // Whole weeks at once, then the remaining hours one by one.
         let weeks = (hour - from + 1) / 168;
         if weeks > 0 {
@@ -336,6 +389,7 @@ impl History {
         self.last_hour = Some(hour);
     }
 
+    /// Records that `subject` was active in hour-of-week `how` (unless frozen).
     pub(crate) fn record_window(&mut self, subject: &str, how: usize) {
         if self.frozen {
             return;

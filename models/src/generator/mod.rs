@@ -22,7 +22,10 @@
 //! From day [`GeneratorConfig::incidents_from_day`], [`GeneratorConfig::incidents_per_bucket`]
 //! incidents per bucket, cycling through every [`IncidentKind`], each fast or slow and small or
 //! large, by a known principal whose credentials were stolen (from a new IP) or an insider (from
-//! the principal's usual IP). Every malicious request is counted in [`Incident::malicious_ops`].
+//! the principal's usual IP). Small incidents touch 200 to 400 objects, large ones 2,000 to
+//! 4,000; a fast small mass overwrite with stolen credentials (boto3's default user agent, a new
+//! IP) touches 120 to 200, like the end-to-end service test's. Every malicious request is
+//! counted in [`Incident::malicious_ops`].
 
 use std::io::Write;
 
@@ -283,6 +286,7 @@ const UAS: [&str; 6] = [
 const UA_APP: u8 = 0;
 const UA_HUMAN: u8 = 1;
 const UA_BACKUP: u8 = 4;
+const UA_BOTO3: u8 = 3;
 const UA_ATTACK: u8 = 5;
 const EXTS: [&str; 6] = ["jpg", "pdf", "csv", "parquet", "json", "txt"];
 const PEOPLE: [&str; 4] = ["alice", "bob", "carol", "dave"];
@@ -808,6 +812,11 @@ impl<'a> Gen<'a> {
                 let ip = if insider { usual_ip } else { self.new_ip() };
                 let count: u64 = match (kind, large) {
                     (IncidentKind::LifecycleTamper, _) => 1,
+                    // Stolen credentials overwriting a small bucket's documents in place in
+                    // seconds, as in the end-to-end service test: about 160 objects.
+                    (IncidentKind::MassOverwrite, false) if fast && !insider => {
+                        self.rng.gen_range(120..200)
+                    }
                     (_, false) => self.rng.gen_range(200..400),
                     (_, true) => self.rng.gen_range(2_000..4_000),
                 };
@@ -839,7 +848,14 @@ impl<'a> Gen<'a> {
                     bucket: b,
                     principal,
                     ip,
-                    ua: if insider { UA_APP } else { UA_ATTACK },
+                    // An insider uses the service's own client; stolen credentials a script:
+                    // boto3 with its default user agent for in-place overwrites, a bare HTTP
+                    // library for the rest.
+                    ua: match (insider, kind) {
+                        (true, _) => UA_APP,
+                        (false, IncidentKind::MassOverwrite) => UA_BOTO3,
+                        (false, _) => UA_ATTACK,
+                    },
                     next_s: start_s,
                     interval_s: interval,
                     remaining: count,

@@ -165,10 +165,11 @@ impl CostModel {
     /// The two cost signals of an object of `bytes` on `tier` for `secs_on_tier`, per month.
     /// `p_read` is the probability that the object is read within the horizon
     /// ([`CostModel::horizon_secs`], `H`), `reads` the expected number of reads within `H`;
-    /// expected read costs are spread over `H`. One-off charges (a move, a recall) are counted
-    /// whole against one month of savings: the margin of the break-even test, so that a move
-    /// pays its charges back within a month and not only at the end of a residency that a
-    /// delete, an overwrite or a misjudged read-back can cut short.
+    /// expected read costs are spread over `H`. A move's one-off charges are counted whole
+    /// against one month of savings: the margin of the break-even test, so that a move pays its
+    /// charges back within a month and not only at the end of a residency that a delete, an
+    /// overwrite or a misjudged read-back can cut short. A recall's are spread over `H`, like
+    /// the reads it saves: `reads` already undercounts them (a read makes the next likelier).
     ///
     /// - On any tier but the cheapest: what a move to the cheapest tier saves (a month of
     ///   storage, less the move's one-off charges), and the expected cost of reading it back
@@ -177,7 +178,7 @@ impl CostModel {
     ///   full read), spread over `H`.
     /// - On the cheapest tier: what staying there saves against the hot tier (a month of
     ///   storage, plus the recall it avoids: reading it out, writing it on the hot tier, early
-    ///   deletion), and the expected cost of serving its reads from there: `reads` x one full
+    ///   deletion, spread over `H`), and the expected cost of serving its reads from there: `reads` x one full
     ///   read, spread over `H`. Recalling pays when the second exceeds the first.
     pub fn signals(
         &self,
@@ -204,7 +205,8 @@ impl CostModel {
         } else {
             let recall =
                 read_cold + self.write(hot).total() + self.early_deletion(c, bytes, secs_on_tier);
-            let saved = self.storage(hot, bytes, month) - self.storage(c, bytes, month) + recall;
+            let saved =
+                self.storage(hot, bytes, month) - self.storage(c, bytes, month) + recall / months;
             (saved, reads * read_cold / months)
         }
     }
@@ -317,7 +319,7 @@ mod tests {
         // there) and pays 60 days of early deletion ($0.008).
         let (saved, back) = m.signals(cloud, gb, 30 * 86_400, 0.9, 6.0);
         let recall = 0.03 + 0.09 + 0.00002 + 0.008;
-        assert!((saved - (0.016 + recall)).abs() < 1e-12, "{saved}");
+        assert!((saved - (0.016 + recall / 3.0)).abs() < 1e-12, "{saved}");
         assert!(
             (back - 6.0 * (0.12 + 0.00002) / 3.0).abs() < 1e-12,
             "{back}"
@@ -326,10 +328,14 @@ mod tests {
             back > saved,
             "six reads in 3 months cost more than bringing it back"
         );
-        let (saved, back) = m.signals(cloud, gb, 30 * 86_400, 0.6, 2.0);
+        // Two reads from the cloud ($0.24) cost more than a recall ($0.128) and the storage
+        // staying saves ($0.048); one does not.
+        let (saved, back) = m.signals(cloud, gb, 30 * 86_400, 0.8, 2.0);
         assert!(
-            back < saved,
-            "two expected reads in 3 months do not pay for a recall"
+            back > saved,
+            "two expected reads in 3 months pay for a recall"
         );
+        let (saved, back) = m.signals(cloud, gb, 30 * 86_400, 0.6, 1.0);
+        assert!(back < saved, "one expected read in 3 months does not");
     }
 }

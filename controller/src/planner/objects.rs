@@ -184,8 +184,9 @@ impl GapTable {
         // a weak prior both ways let the oldest idle ages seen so far (a few hundred
         // object-days without a read where one or two were expected) look ten times colder
         // than their neighbours. 1.5 reads: at 2, a bucket of 25 objects silent for 27 days
-        // after a busy day (the bundled sample logs) never looks cold; at 1, the generator's
-        // 60-day trace moved objects at the edge of its history that were read back.
+        // after a busy day (the bundled sample logs, run 27 days later) never looks cold; at 1,
+        // on the generator's 60-day trace, moves at the edge of its history cost more than
+        // never moving (docs/BENCHMARKS.md).
         let mut hazard_of_bin = [0f64; BINS.len()];
         const PRIOR_DAYS: f64 = 20.0;
         const PRIOR_READS: f64 = 1.5;

@@ -286,3 +286,59 @@ fn the_bundled_policy_moves_what_stays_cold_and_keeps_what_its_bucket_reads_back
         p.objects.cat.savings_per_month[r]
     );
 }
+
+#[test]
+fn the_bundled_policy_recalls_a_reread_cloud_object_only_where_reads_come_in_bursts() {
+    let mut p = planner(crate::config::BUILTIN_POLICY_TEXT);
+    let cloud = p.cost.tier_index("cloud").expect("embedded tiers") as u8;
+    let at = |t: i64, op: OpClass, bucket: &str, key: &str| AccessEvent {
+        bucket: bucket.into(),
+        ..ev(t, op, key, 1_000_000_000)
+    };
+    // In "bursty", a read is followed by three more within the day, and again ten days later;
+    // in "once", every object is read once and never again.
+    let mut events = Vec::new();
+    for i in 0..300i64 {
+        let key = format!("k{i}");
+        for bucket in ["bursty", "once"] {
+            events.push(at(T0, OpClass::Put, bucket, &key));
+        }
+        let first = T0 + (i % 20 + 1) * DAY;
+        events.push(at(first, OpClass::Get, "once", &key));
+        for burst in [first, first + 10 * DAY] {
+            for h in [0, 2, 5, 9] {
+                events.push(at(burst + h * 3600, OpClass::Get, "bursty", &key));
+            }
+        }
+    }
+    events.sort_by_key(|e| e.time_us);
+    for e in &events {
+        p.objects.observe(e, 0);
+    }
+    // k0 of each bucket has been on the cloud tier for 100 days; it is read now.
+    let now = T0 + 40 * DAY;
+    for bucket in ["bursty", "once"] {
+        let r = p.objects.row(bucket, "k0").expect("known");
+        p.moved(r, cloud, now - 100 * DAY);
+        p.objects.observe(&at(now, OpClass::Get, bucket, "k0"), 0);
+    }
+    let plan = p.plan(now + 3600);
+    let recalled: Vec<&str> = plan
+        .moves
+        .iter()
+        .filter(|m| m.from == cloud)
+        .map(|m| p.objects.bucket_of(m.row))
+        .collect();
+    assert_eq!(recalled, ["bursty"], "{:?}", plan.decisions.first());
+    let d = plan
+        .decisions
+        .iter()
+        .find(|d| d.from.as_deref() == Some("cloud"))
+        .expect("the recall's decision");
+    assert_eq!(d.rule.as_deref(), Some("recall-reheated"));
+    assert!(
+        d.reason.contains("the recall it avoids included"),
+        "{}",
+        d.reason
+    );
+}

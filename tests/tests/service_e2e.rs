@@ -7,7 +7,7 @@
 //!    the two buckets (`bucket-00`, `bucket-01`) and their service principals.
 //! 2. `tierd run` starts, following the log bucket.
 //! 3. The buckets are populated with boto3: `bucket-00` (documents written two days ago),
-//!    `bucket-01` (projects written two days ago and an archive written 40 days ago, never read
+//!    `bucket-01` (projects written two days ago and an archive written 200 days ago, never read
 //!    since). The objects are uploaded now; their log records carry the times the scenario says
 //!    they were written (a store migrated with its logs). Then a little live benign traffic.
 //! 4. tierd moves the idle archive to the cloud tier (cost-aware rule of the bundled policy).
@@ -467,18 +467,20 @@ ingest_interval = "1s"
         .map(|i| format!("archive/2025/{i:03}.parquet"))
         .collect();
 
-    // The archive: written 40 days ago at 10:00, one object every two minutes.
-    let day40 = (t - 40 * DAY_US).div_euclid(DAY_US) * DAY_US + 10 * 3_600_000_000;
+    // The archive: written 200 days ago at 10:00, one object every two minutes. (Long enough
+    // for the bucket's own history to show that what sits idle there is not read back: the
+    // cost-aware rule moves data only when the expected read-backs cost less than it saves.)
+    let day200 = (t - 200 * DAY_US).div_euclid(DAY_US) * DAY_US + 10 * 3_600_000_000;
     let reqs: Vec<Request> = archive
         .iter()
         .enumerate()
         .map(|(i, k)| {
-            let len = rng.gen_range(1_500_000..3_000_000);
+            let len = rng.gen_range(4_000_000..8_000_000);
             world.put("app-01", "bucket-01", k, content(1000 + i as u64, len))
         })
         .collect();
     let times: Vec<i64> = (0..reqs.len() as i64)
-        .map(|i| day40 + i * 120_000_000)
+        .map(|i| day200 + i * 120_000_000)
         .collect();
     let recs = world.send(&reqs, Some(times.as_slice()));
     world.deliver(&recs);
@@ -563,7 +565,7 @@ ingest_interval = "1s"
         assert_eq!(m["from"], "onprem", "{m}");
         assert_eq!(m["to"], "cloud", "{m}");
         assert_eq!(m["rule"], "cold-to-cloud", "{m}");
-        assert!(m["cost"]["bytes"].as_u64().unwrap() >= 1_500_000, "{m}");
+        assert!(m["cost"]["bytes"].as_u64().unwrap() >= 4_000_000, "{m}");
         assert!(
             m["undo"].as_str().is_some_and(|u| u.starts_with("tierd ")),
             "{m}"

@@ -742,7 +742,11 @@ pub fn extract_windows(
                 }
                 a.copy_in_place += u32::from(facts.copy_in_place);
                 if let Some(ip) = facts.ip {
-                    a.ips.push(ip);
+                    // Most requests come from the subject's last IP: skip the repeat (the list
+                    // is deduplicated when the window closes).
+                    if a.ips.last() != Some(&ip) {
+                        a.ips.push(ip);
+                    }
                     if facts.new_ip[k] {
                         a.new_ips.push(ip);
                     }

@@ -102,9 +102,20 @@ pub fn format_value(kind: Kind, v: f64) -> String {
                 })
         }
         Kind::Timestamp => format_utc(v as i64),
-        Kind::Money => format!("${v:.2}"),
+        Kind::Money => money(v),
         _ => format!("{v}"),
     }
+}
+
+/// Money as an explanation shows it: cents for whole amounts, four significant digits below one
+/// (per-object amounts are fractions of a cent, and `$0.00 vs $0.00` explains nothing).
+fn money(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || a >= 1.0 || !a.is_finite() {
+        return format!("${v:.2}");
+    }
+    let decimals = (3 - a.log10().floor() as i64).clamp(2, 12) as usize;
+    format!("${v:.decimals$}")
 }
 
 fn describe(sig: SignalId, r: &Row<'_>) -> String {

@@ -427,3 +427,26 @@ fn explanations_answer_for_the_comparison_as_written_even_when_negated() {
         ]
     );
 }
+
+#[test]
+fn money_in_explanations_keeps_four_significant_digits_below_a_dollar() {
+    let l = load_ok(
+        "[[rule]]\nid = \"r\"\nscope = { bucket = \"*\" }\nwhen = \"savings_per_month > read_back_cost_per_month\"\naction = { kind = \"move\", to = \"cloud\" }\n",
+    );
+    let mut o = obj("b", "k", "onprem", 30);
+    for (saving, shown) in [
+        (0.000_093_12, "$0.00009312"),
+        (0.012_34, "$0.01234"),
+        (12.345, "$12.35"),
+        (0.0, "$0.00"),
+    ] {
+        o.savings_per_month = saving;
+        o.read_back_cost_per_month = 0.0;
+        let e = l.policy.evaluate(&o, &BehaviourFacts::default(), NOW);
+        assert_eq!(
+            e.outcomes[0].leaves[0].value,
+            format!("{shown} vs $0.00"),
+            "{saving}"
+        );
+    }
+}

@@ -206,6 +206,8 @@ struct DayFeeder {
     lengths: Vec<i64>,
     lateness_us: i64,
     buffer: Vec<AccessEvent>,
+    /// The oldest buffered event's time (kept as events come, not searched for).
+    oldest: Option<i64>,
     /// Events before this were extracted; a later one for that time is late.
     done_until: i64,
     newest: i64,
@@ -232,6 +234,7 @@ impl DayFeeder {
             lengths,
             lateness_us,
             buffer: Vec::new(),
+            oldest: None,
             done_until: i64::MIN,
             newest: i64::MIN,
             history: History::new(),
@@ -250,9 +253,10 @@ impl DayFeeder {
             e.request_id = None;
             e.version_id = None;
             self.newest = self.newest.max(e.time_us);
+            self.oldest = Some(self.oldest.map_or(e.time_us, |o| o.min(e.time_us)));
             self.buffer.push(e);
         }
-        while let Some(first) = self.buffer.iter().map(|e| e.time_us).min() {
+        while let Some(first) = self.oldest {
             let day_end = (first.div_euclid(DAY_US) + 1) * DAY_US;
             if self.newest < day_end.saturating_add(self.lateness_us) {
                 break;
@@ -267,6 +271,8 @@ impl DayFeeder {
         self.buffer.sort_by_key(|e| e.time_us);
         let n = self.buffer.partition_point(|e| e.time_us < end);
         let day: Vec<AccessEvent> = self.buffer.drain(..n).collect();
+        // What is left is sorted: its first event is the oldest.
+        self.oldest = self.buffer.first().map(|e| e.time_us);
         self.events += day.len() as u64;
         let rows = extract_by_day(&day, &mut self.history, &self.features, &self.lengths)?;
         for (all, new) in self.rows.iter_mut().zip(rows) {

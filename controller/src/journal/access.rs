@@ -1,6 +1,6 @@
-//! The planner's access history per object (`object_access`): saved by the service after each
-//! cycle for the objects its events touched, read back at start-up, so that a restart neither
-//! forgets that an object is hot nor takes a busy object for an idle one.
+//! The planner's access history per object (`object_access`): saved by the service every 30 s
+//! (and at stop) for the objects events touched since, read back at start-up, so that a restart
+//! neither forgets that an object is hot nor takes a busy object for an idle one.
 
 use rusqlite::params;
 
@@ -9,7 +9,7 @@ use super::{Journal, Result};
 impl Journal {
     /// Saves access histories (JSON, one per object) and forgets deleted objects', in one
     /// transaction. Not synced to disk at once (a history is not a move): a power cut may lose
-    /// the last cycle's, never corrupt the journal.
+    /// the last save, never corrupt the journal.
     ///
     /// # Errors
     /// SQLite errors; then none of them is saved.
@@ -18,33 +18,30 @@ impl Journal {
         upsert: &[(&str, &str, String)],
         forget: &[(&str, &str)],
     ) -> Result<()> {
+        let path = self.path().to_path_buf();
+        let err = |source| super::JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn().transaction().map_err(err)?;
         {
-            let j = self;
-            let path = j.path().to_path_buf();
-            let err = |source| super::JournalError::Sqlite {
-                path: path.clone(),
-                source,
-            };
-            let tx = j.conn().transaction().map_err(err)?;
-            {
-                let mut put = tx
-                    .prepare_cached(
-                        "INSERT INTO object_access (bucket, key, state) VALUES (?1, ?2, ?3)
-                         ON CONFLICT (bucket, key) DO UPDATE SET state = ?3",
-                    )
-                    .map_err(err)?;
-                for (b, k, s) in upsert {
-                    put.execute(params![b, k, s]).map_err(err)?;
-                }
-                let mut del = tx
-                    .prepare_cached("DELETE FROM object_access WHERE bucket = ?1 AND key = ?2")
-                    .map_err(err)?;
-                for (b, k) in forget {
-                    del.execute(params![b, k]).map_err(err)?;
-                }
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO object_access (bucket, key, state) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (bucket, key) DO UPDATE SET state = ?3",
+                )
+                .map_err(err)?;
+            for (b, k, s) in upsert {
+                put.execute(params![b, k, s]).map_err(err)?;
             }
-            tx.commit().map_err(err)
+            let mut del = tx
+                .prepare_cached("DELETE FROM object_access WHERE bucket = ?1 AND key = ?2")
+                .map_err(err)?;
+            for (b, k) in forget {
+                del.execute(params![b, k]).map_err(err)?;
+            }
         }
+        tx.commit().map_err(err)
     }
 
     /// Every saved access history: `(bucket, key, state JSON)`, in key order.

@@ -199,9 +199,7 @@ impl Service {
             .unwrap_or(0)
             .max(crate::planner::MIN_ALERT_COOLDOWN_SECS)
             .max(86_400) as i64;
-        let since = chrono::DateTime::from_timestamp(t - longest, 0)
-            .map(rfc3339)
-            .unwrap_or_default();
+        let since = policies::facts::format_utc(t - longest);
         let recent = ex.journal().decisions(&DecisionFilter {
             since: Some(since),
             ..DecisionFilter::default()

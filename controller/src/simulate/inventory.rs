@@ -11,7 +11,7 @@
 //!
 //! A bad line is counted and shown as `file:line: reason`, and skipped.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use percent_encoding::percent_decode_str;
@@ -47,19 +47,6 @@ pub fn read(paths: &[PathBuf], tiers: &[String]) -> anyhow::Result<Inventory> {
         read_one(p, tiers, &mut inv)?;
     }
     Ok(inv)
-}
-
-fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
-    let mut f = std::fs::File::open(path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot open the inventory: {e}", path.display()))?;
-    let mut magic = [0u8; 2];
-    let n = f.read(&mut magic)?;
-    let f = std::fs::File::open(path)?;
-    Ok(if n == 2 && magic == [0x1f, 0x8b] {
-        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(f)))
-    } else {
-        Box::new(BufReader::new(f))
-    })
 }
 
 /// Column positions from the header.
@@ -101,7 +88,9 @@ fn columns(path: &Path, header: &[String]) -> anyhow::Result<Columns> {
 
 fn read_one(path: &Path, tiers: &[String], inv: &mut Inventory) -> anyhow::Result<()> {
     let name = path.display().to_string();
-    let mut lines = open(path)?.lines();
+    // Read as ingest reads a local log: gzip or not, by its content.
+    let opened = crate::ingest::Content::File(path.to_path_buf()).open(&name, 0)?;
+    let mut lines = opened.reader.lines();
     let header = match lines.next() {
         Some(h) => split(&h.map_err(|e| anyhow::anyhow!("{name}:1: {e}"))?)
             .map_err(|e| anyhow::anyhow!("{name}:1: {e}"))?,

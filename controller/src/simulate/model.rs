@@ -328,9 +328,7 @@ fn refit(
             live.freeze();
             *history = live;
             **model = new;
-            let until = chrono::DateTime::from_timestamp(at_us.div_euclid(1_000_000), 0)
-                .map(crate::decision::rfc3339)
-                .unwrap_or_default();
+            let until = policies::facts::format_utc(at_us.div_euclid(1_000_000));
             *name = format!(
                 "combined (retrained {} times; last on the logs up to {until})",
                 rt.fits

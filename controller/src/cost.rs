@@ -162,10 +162,10 @@ impl CostModel {
             .clamp(MONTH_SECS as i64, MAX_HORIZON_DAYS * 86_400)
     }
 
-    /// The two cost signals of an object of `bytes` on `tier` for `secs_on_tier`, per month.
-    /// `p_read` is the probability that the object is read within the horizon
-    /// ([`CostModel::horizon_secs`], `H`), `reads` the expected number of reads within `H`;
-    /// expected read costs are spread over `H`. A move's one-off charges are counted whole
+    /// The two cost signals of an object of `bytes` on `tier` for `secs_on_tier`, per month,
+    /// given what its read history predicts (`outlook`: the probability of a read within the
+    /// horizon [`CostModel::horizon_secs`], `H`, the expected reads within `H`, and the
+    /// probability of a read on the day ahead). Expected read costs are spread over `H`. A move's one-off charges are counted whole
     /// against one month of savings: the margin of the break-even test, so that a move pays its
     /// charges back within a month and not only at the end of a residency that a delete, an
     /// overwrite or a misjudged read-back can cut short. A recall's are spread over `H`, like
@@ -175,7 +175,11 @@ impl CostModel {
     ///   storage, less the move's one-off charges), and the expected cost of reading it back
     ///   from there: `p_read` x (one full read, plus bringing the object back: a re-read object
     ///   is usually read again soon, so it is recalled or read again, either about one more
-    ///   full read), spread over `H`.
+    ///   full read), spread over `H`; or, if higher, that read-back at today's read rate
+    ///   (`daily` x 30 days): where reads thin out with idle time (logs read while they are
+    ///   new, then hardly ever), a move that would pay over `H` still pays more a few days
+    ///   later, and waiting a day is worth it while the day's chance of a read-back costs more
+    ///   than the day's savings.
     /// - On the cheapest tier: what staying there saves against the hot tier (a month of
     ///   storage, plus the recall it avoids: reading it out, writing it on the hot tier, early
     ///   deletion, spread over `H`), and the expected cost of serving its reads from there: `reads` x one full
@@ -185,9 +189,9 @@ impl CostModel {
         tier: usize,
         bytes: u64,
         secs_on_tier: i64,
-        p_read: f64,
-        reads: f64,
+        outlook: &ReadOutlook,
     ) -> (f64, f64) {
+        let (p_read, reads) = (outlook.p_horizon, outlook.reads_horizon);
         let month = MONTH_SECS as i64;
         let months = self.horizon_secs() as f64 / MONTH_SECS;
         let (c, hot) = (self.cheapest, self.hot);
@@ -198,7 +202,8 @@ impl CostModel {
             let one_off = one_off.total() + self.early_deletion(tier, bytes, secs_on_tier);
             let saved = self.storage(tier, bytes, month) - self.storage(c, bytes, month) - one_off;
             let back = self.write(tier).total();
-            let read_back = p_read * (2.0 * read_cold + back) / months;
+            let read_back = (2.0 * read_cold + back)
+                * (p_read / months).max(outlook.daily * MONTH_SECS / 86_400.0);
             (saved, read_back)
         } else if hot == c {
             (0.0, reads * read_cold / months)
@@ -210,6 +215,18 @@ impl CostModel {
             (saved, reads * read_cold / months)
         }
     }
+}
+
+/// What an object's read history predicts (the planner's read-back estimator), for
+/// [`CostModel::signals`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReadOutlook {
+    /// P(read at least once within the horizon).
+    pub p_horizon: f64,
+    /// Expected reads within the horizon.
+    pub reads_horizon: f64,
+    /// P(read on the day ahead).
+    pub daily: f64,
 }
 
 /// What one strategy spent and did over a simulation.
@@ -286,6 +303,50 @@ mod tests {
         assert_eq!((l.recalls, l.ping_pongs, l.moves), (1, 1, 0));
     }
 
+    /// An outlook from the horizon alone (reads no likelier today than on any other day).
+    fn horizon(p_horizon: f64, reads_horizon: f64) -> ReadOutlook {
+        ReadOutlook {
+            p_horizon,
+            reads_horizon,
+            daily: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_move_waits_while_a_read_today_is_likelier_than_the_day_saves() {
+        let m = CostModel::from_config(&Config::embedded());
+        let gb = 1_000_000_000;
+        // A log two days after it was written and read: 15% likely to be read within 90 days
+        // (the move pays over the horizon), but 3% likely to be read tomorrow: a read-back
+        // ($0.24) that likely costs more than a day of savings ($0.016 / 30).
+        let young = ReadOutlook {
+            p_horizon: 0.15,
+            reads_horizon: 0.16,
+            daily: 0.03,
+        };
+        let (saved, back) = m.signals(0, gb, 0, &young);
+        assert!(back > saved, "{back} vs {saved}: wait");
+        assert!(
+            (back - 0.03 * 30.0 * 2.0 * (0.12 + 0.00002)).abs() < 1e-9,
+            "{back}"
+        );
+        // A week later reads have thinned out: the same horizon, 0.1% tomorrow.
+        let (saved, back) = m.signals(
+            0,
+            gb,
+            0,
+            &ReadOutlook {
+                daily: 0.001,
+                ..young
+            },
+        );
+        assert!(back < saved, "{back} vs {saved}: move");
+        assert!(
+            (back - 0.15 * 2.0 * (0.12 + 0.00002) / 3.0).abs() < 1e-9,
+            "{back}"
+        );
+    }
+
     #[test]
     fn the_cost_signals_weigh_savings_against_read_back() {
         let m = CostModel::from_config(&Config::embedded());
@@ -298,12 +359,12 @@ mod tests {
         forever.min_storage_secs[m.cheapest] = i64::from(u32::MAX) * 86_400;
         assert_eq!(forever.horizon_secs(), MAX_HORIZON_DAYS * 86_400);
         let gb = 1_000_000_000;
-        let (saved, back) = m.signals(0, gb, 0, 0.5, 0.7);
+        let (saved, back) = m.signals(0, gb, 0, &horizon(0.5, 0.7));
         // $0.016/month saved, less the move's PUT ($0.00002), paid back within the month.
         assert!((saved - (0.016 - 0.00002)).abs() < 1e-12, "{saved}");
         // An object under 1.25 MB does not pay its PUT back within a month.
-        assert!(m.signals(0, 1_200_000, 0, 0.0, 0.0).0 < 0.0);
-        assert!(m.signals(0, 1_300_000, 0, 0.0, 0.0).0 > 0.0);
+        assert!(m.signals(0, 1_200_000, 0, &horizon(0.0, 0.0)).0 < 0.0);
+        assert!(m.signals(0, 1_300_000, 0, &horizon(0.0, 0.0)).0 > 0.0);
         // A read back: the read ($0.12 + a GET) and bringing it back (as much again, + a PUT),
         // with probability 0.5 within 3 months.
         let episode = 2.0 * (0.03 + 0.09 + 0.00002);
@@ -317,7 +378,7 @@ mod tests {
         let gb = 1_000_000_000;
         // 30 days in: a recall now reads it out ($0.12 + a GET), writes it on-premise (free
         // there) and pays 60 days of early deletion ($0.008).
-        let (saved, back) = m.signals(cloud, gb, 30 * 86_400, 0.9, 6.0);
+        let (saved, back) = m.signals(cloud, gb, 30 * 86_400, &horizon(0.9, 6.0));
         let recall = 0.03 + 0.09 + 0.00002 + 0.008;
         assert!((saved - (0.016 + recall / 3.0)).abs() < 1e-12, "{saved}");
         assert!(
@@ -330,12 +391,12 @@ mod tests {
         );
         // Two reads from the cloud ($0.24) cost more than a recall ($0.128) and the storage
         // staying saves ($0.048); one does not.
-        let (saved, back) = m.signals(cloud, gb, 30 * 86_400, 0.8, 2.0);
+        let (saved, back) = m.signals(cloud, gb, 30 * 86_400, &horizon(0.8, 2.0));
         assert!(
             back > saved,
             "two expected reads in 3 months pay for a recall"
         );
-        let (saved, back) = m.signals(cloud, gb, 30 * 86_400, 0.6, 1.0);
+        let (saved, back) = m.signals(cloud, gb, 30 * 86_400, &horizon(0.6, 1.0));
         assert!(back < saved, "one expected read in 3 months does not");
     }
 }

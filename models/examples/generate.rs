@@ -1,7 +1,8 @@
 //! Writes a generated S3 server access log and its ground-truth labels.
 //!
 //! `cargo run -p tierd-models --example generate -- OUT.log LABELS.jsonl [--seed N] [--days N]
-//! [--buckets N] [--incidents-from-day N] [--incidents-per-bucket N] [--app-ops N]`
+//! [--buckets N] [--incidents-from-day N] [--incidents-per-bucket N] [--app-ops N]
+//! [--objects N] [--no-backup] [--logs-per-day N]`
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -29,12 +30,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--incidents-from-day" => cfg.incidents_from_day = value()? as u32,
             "--incidents-per-bucket" => cfg.incidents_per_bucket = value()? as u32,
             "--no-backup" => cfg.nightly_backup = false,
+            "--logs-per-day" => cfg.logs_per_day = value()? as u32,
             s if s.starts_with("--") => return Err(format!("unknown option {s:?}").into()),
             path => files.push(path.to_owned()),
         }
     }
     let [log, labels] = files.as_slice() else {
-        return Err("usage: generate OUT.log LABELS.jsonl [--seed N] [--days N] [--buckets N] [--objects N] [--app-ops N] [--incidents-from-day N] [--incidents-per-bucket N]".into());
+        return Err("usage: generate OUT.log LABELS.jsonl [--seed N] [--days N] [--buckets N] [--objects N] [--app-ops N] [--incidents-from-day N] [--incidents-per-bucket N] [--no-backup] [--logs-per-day N]".into());
     };
     for f in [log, labels] {
         if let Some(dir) = std::path::Path::new(f)

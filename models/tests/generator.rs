@@ -184,3 +184,74 @@ fn a_fast_small_mass_overwrite_with_stolen_credentials_is_the_service_tests_atta
     }
     assert!(seen > 0, "no seed of 1..=8 has the variant");
 }
+
+#[test]
+fn a_log_archive_adds_logs_read_as_they_age_and_leaves_the_other_requests_alone() {
+    let mut cfg = small(9);
+    cfg.days = 12;
+    cfg.incidents_per_bucket = 0;
+    let (mut plain, mut with_logs) = (Vec::new(), Vec::new());
+    generate(&cfg, &mut plain).unwrap();
+    generate(
+        &GeneratorConfig {
+            logs_per_day: 40,
+            ..cfg.clone()
+        },
+        &mut with_logs,
+    )
+    .unwrap();
+    let (plain, with_logs) = (
+        String::from_utf8(plain).unwrap(),
+        String::from_utf8(with_logs).unwrap(),
+    );
+    // Every other request is the same, but for the request id (field 7) and the host id (the
+    // 16 hex digits and `=` after the user agent) that number the requests.
+    let without_ids = |line: &str| {
+        let mut f: Vec<&str> = line.split(' ').collect();
+        f[6] = "-";
+        for t in f.iter_mut().skip(7) {
+            if t.len() == 17 && t.ends_with('=') {
+                *t = "-";
+            }
+        }
+        f.join(" ")
+    };
+    let others: Vec<String> = with_logs
+        .lines()
+        .filter(|l| !l.contains(" logs/"))
+        .map(without_ids)
+        .collect();
+    let expected: Vec<String> = plain.lines().map(without_ids).collect();
+    assert_eq!(others, expected);
+
+    // Each log is written once, read by ETL within the hour, and rarely read after a week.
+    let mut written = std::collections::HashMap::new();
+    let (mut etl_reads, mut reads_after_a_week, mut reads) = (0, 0, 0);
+    for line in with_logs.lines().filter(|l| l.contains(" logs/")) {
+        let e = s3::parse_line(line).unwrap().unwrap();
+        let key = e.key.clone().unwrap();
+        assert!(key.starts_with("logs/2026/"), "{key}");
+        match e.op {
+            OpClass::Put => assert!(written.insert(key, e.time_us).is_none()),
+            OpClass::Get => {
+                let age_us = e.time_us - written[&key];
+                reads += 1;
+                if e.principal.as_deref().unwrap().ends_with("role/etl") {
+                    etl_reads += 1;
+                    assert!(age_us < 3_600_000_000, "{key}: ETL after {age_us} us");
+                } else if age_us > 7 * 86_400_000_000 {
+                    reads_after_a_week += 1;
+                }
+            }
+            other => panic!("{other:?} on {key}"),
+        }
+    }
+    // 2 buckets x 12 days x about 40 logs a day.
+    assert!((800..1_120).contains(&written.len()), "{}", written.len());
+    assert_eq!(etl_reads, written.len());
+    assert!(reads > etl_reads, "some logs are read again");
+    assert!(
+        reads_after_a_week < written.len() / 5,
+        "{reads_after_a_week}"
+    );
+}

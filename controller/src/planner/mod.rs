@@ -22,6 +22,7 @@
 
 pub mod behaviour;
 pub mod objects;
+mod readback;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -29,7 +30,7 @@ use std::sync::Arc;
 use policies::{Action as RuleAction, NO_RULE, PolicySet};
 
 use crate::config::PlannerSettings;
-use crate::cost::{CostModel, MONTH_SECS};
+use crate::cost::{CostModel, MONTH_SECS, ReadOutlook};
 use crate::decision::{Action, Condition, Cost, Decision, Explanation, State};
 use behaviour::{Behaviour, IncidentChange};
 use objects::ObjectTable;
@@ -281,8 +282,12 @@ impl Planner {
         let horizon_days = (cost.horizon_secs() / 86_400) as usize;
         self.objects
             .refresh(now, horizon_days, |tier, size, on_tier, rb| {
-                let (p, reads) = (f64::from(rb.p_horizon), f64::from(rb.reads_horizon));
-                cost.signals(tier, size, on_tier, p, reads)
+                let outlook = ReadOutlook {
+                    p_horizon: f64::from(rb.p_horizon),
+                    reads_horizon: f64::from(rb.reads_horizon),
+                    daily: f64::from(rb.daily),
+                };
+                cost.signals(tier, size, on_tier, &outlook)
             });
         let buckets = self.objects.cat.bucket_names.clone();
         for (i, b) in buckets.iter().enumerate() {
@@ -649,7 +654,7 @@ impl Planner {
             )
         };
         let reason = format!(
-            "Rule \"{}\" {} {}/{} from \"{}\" to \"{}\": {}; it saves {cur} {:.4}/month in storage ({net}), read-back probability {:.0}% in 30 days and {:.0}% in {} days ({cur} {:.4}/month expected).",
+            "Rule \"{}\" {} {}/{} from \"{}\" to \"{}\": {}; it saves {cur} {:.4}/month in storage ({net}), read-back probability {:.2}% on the day ahead, {:.0}% in 30 days and {:.0}% in {} days ({cur} {:.4}/month expected).",
             r.id,
             if recall { "recalls" } else { "moves" },
             facts.bucket,
@@ -662,6 +667,7 @@ impl Planner {
                 why.join(", ")
             },
             saved,
+            f64::from(self.objects.read_back_daily[row]) * 100.0,
             f64::from(facts.read_back_probability) * 100.0,
             f64::from(self.objects.read_back_horizon[row]) * 100.0,
             self.cost.horizon_secs() / 86_400,

@@ -11,6 +11,9 @@ use std::collections::HashMap;
 use models::{AccessEvent, OpClass};
 use policies::Catalog;
 
+use super::readback::Estimator;
+pub use super::readback::{ReadBack, SIGNAL_DAYS};
+
 /// Window lengths of the read and write counts, days.
 pub const WINDOWS_DAYS: [i64; 4] = [1, 7, 30, 90];
 
@@ -107,128 +110,6 @@ impl Clock {
     }
 }
 
-/// Ages (in days) the read-back estimator keeps separately; older idle ages share the last slot.
-const MAX_AGE_DAYS: usize = 400;
-
-/// Per-bucket life table of idle gaps: how often an object idle for `d` days is read on day `d`.
-#[derive(Debug, Clone)]
-struct GapTable {
-    /// Gaps that ended with a read, by length in days.
-    ended_by_read: Vec<u32>,
-    /// Gaps that ended otherwise (a write, a delete): censored at that length.
-    ended_other: Vec<u32>,
-}
-
-impl Default for GapTable {
-    fn default() -> Self {
-        GapTable {
-            ended_by_read: vec![0; MAX_AGE_DAYS + 1],
-            ended_other: vec![0; MAX_AGE_DAYS + 1],
-        }
-    }
-}
-
-/// Hazard bins (first day of each bin): pooled so that sparse ages borrow from their neighbours.
-const BINS: [usize; 10] = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256];
-
-/// Days of the `read_back_probability` signal.
-pub const SIGNAL_DAYS: usize = 30;
-
-/// What the read-back estimator expects of one object, given how long it has been idle.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct ReadBack {
-    /// P(read at least once in the next [`SIGNAL_DAYS`] days): the `read_back_probability` signal.
-    pub p30: f32,
-    /// P(read at least once within the horizon: the cheapest tier's minimum storage duration,
-    /// at least 30 days), what a move to it commits to.
-    pub p_horizon: f32,
-    /// Expected reads within the horizon (the cumulative hazard; a lower bound, since a read
-    /// makes the next one likelier).
-    pub reads_horizon: f32,
-}
-
-impl GapTable {
-    /// The read-back expectations for every idle age d in 0..=MAX_AGE_DAYS (days), from the
-    /// completed gaps and the gaps still running: `running[d]` gaps idle between d and d + 1
-    /// days now, `running_part[d]` the sum of their fractions of day d already elapsed.
-    fn read_back_table(
-        &self,
-        running: &[u32],
-        running_part: &[f64],
-        horizon: usize,
-    ) -> Vec<ReadBack> {
-        let n = MAX_AGE_DAYS + 1;
-        let at = |v: &[u32], k: usize| f64::from(v.get(k).copied().unwrap_or(0));
-        // Object-days at risk on day k of a gap: a gap read on day k counts it whole; a gap
-        // still running counts its elapsed part of its current day (counting it whole made the
-        // newest idle ages look never read: a day of exposure with no chance of a read yet);
-        // a gap ended by a write or a delete counts half its last day.
-        let mut beyond = vec![0f64; n + 1]; // gaps that went past day k
-        for k in (0..n).rev() {
-            beyond[k] = beyond[k + 1]
-                + f64::from(self.ended_by_read[k])
-                + f64::from(self.ended_other[k])
-                + at(running, k);
-        }
-        let exposure_on = |k: usize| {
-            beyond[k + 1]
-                + f64::from(self.ended_by_read[k])
-                + 0.5 * f64::from(self.ended_other[k])
-                + running_part.get(k).copied().unwrap_or(0.0)
-        };
-        // Per-bin hazard (reads per object-day), shrunk towards the previous bin's. Upwards
-        // with a weight of PRIOR_DAYS object-days; downwards with the weight of PRIOR_READS
-        // reads at the previous hazard (in object-days, at most PRIOR_MAX_DAYS): a bin looks
-        // colder than its younger neighbour only on exposure enough to have seen those reads.
-        // Moving data that is read back costs far more than keeping data that stays cold, and
-        // a weak prior both ways let the oldest idle ages seen so far (a few hundred
-        // object-days without a read where one or two were expected) look ten times colder
-        // than their neighbours. 1.5 reads: at 2, a bucket of 25 objects silent for 27 days
-        // after a busy day (the bundled sample logs, run 27 days later) never looks cold; at 1,
-        // on the generator's 60-day trace, moves at the edge of its history cost more than
-        // never moving (docs/BENCHMARKS.md).
-        let mut hazard_of_bin = [0f64; BINS.len()];
-        const PRIOR_DAYS: f64 = 20.0;
-        const PRIOR_READS: f64 = 1.5;
-        const PRIOR_MAX_DAYS: f64 = 1000.0;
-        let mut prev: f64 = 0.05; // before the first bin: one read in 20 days
-        for (b, &start) in BINS.iter().enumerate() {
-            let end = BINS.get(b + 1).copied().unwrap_or(n).min(n);
-            let (mut events, mut exposure) = (0.0, 0.0);
-            for k in start..end {
-                events += f64::from(self.ended_by_read[k]);
-                exposure += exposure_on(k);
-            }
-            let shrunk = |weight: f64| (events + prev * weight) / (exposure + weight);
-            let up = shrunk(PRIOR_DAYS);
-            let h = if up >= prev {
-                up
-            } else {
-                shrunk((PRIOR_READS / prev.max(1e-9)).clamp(PRIOR_DAYS, PRIOR_MAX_DAYS))
-            };
-            hazard_of_bin[b] = h.clamp(0.0, 0.999_999);
-            prev = hazard_of_bin[b];
-        }
-        let bin_of = |k: usize| BINS.iter().rposition(|&s| s <= k).unwrap_or(0);
-        // Cumulative hazard from day k on; ages past the table keep its last bin's hazard.
-        let span = horizon.max(SIGNAL_DAYS);
-        let mut cum = vec![0f64; n + span + 1];
-        for k in (0..n + span).rev() {
-            cum[k] = cum[k + 1] - (1.0 - hazard_of_bin[bin_of(k.min(MAX_AGE_DAYS))]).ln();
-        }
-        (0..n)
-            .map(|d| {
-                let lambda = cum[d] - cum[d + horizon.max(1)];
-                ReadBack {
-                    p30: (1.0 - (-(cum[d] - cum[d + SIGNAL_DAYS])).exp()) as f32,
-                    p_horizon: (1.0 - (-lambda).exp()) as f32,
-                    reads_horizon: lambda as f32,
-                }
-            })
-            .collect()
-    }
-}
-
 /// True for the step of a multipart upload that creates the object.
 fn is_upload_completion(operation: &str) -> bool {
     let op = operation.to_ascii_lowercase();
@@ -249,10 +130,14 @@ pub struct ObjectTable {
     /// False for objects deleted since they were seen.
     pub live: Vec<bool>,
     live_count: usize,
-    gaps: Vec<GapTable>,
+    /// Per row: its read-back estimator group (its bucket's prefix).
+    group: Vec<u32>,
+    readback: Estimator,
     /// Per row: the probability of a read within the horizon of the last refresh, for the
     /// decision's reason (the catalog holds the 30-day one, a signal).
     pub read_back_horizon: Vec<f32>,
+    /// Per row: the probability of a read on the day ahead, likewise.
+    pub read_back_daily: Vec<f32>,
 }
 
 /// What an event did to the table, for the strategies that account for it.
@@ -321,7 +206,6 @@ impl ObjectTable {
                 self.cat
                     .behaviour
                     .resize(self.cat.bucket_names.len(), Default::default());
-                self.gaps.push(GapTable::default());
                 (self.cat.bucket_names.len() - 1) as u32
             }
         }
@@ -358,6 +242,7 @@ impl ObjectTable {
         }
         c.read_back_probability.push(0.0);
         self.read_back_horizon.push(0.0);
+        self.read_back_daily.push(0.0);
         c.savings_per_month.push(0.0);
         c.read_back_cost_per_month.push(0.0);
         self.counts.push(Counts {
@@ -366,19 +251,14 @@ impl ObjectTable {
         });
         self.live.push(true);
         self.live_count += 1;
+        self.group.push(self.readback.group(b, key));
         self.index[b as usize].insert(key.into(), row as u32);
         row
     }
 
     fn end_gap(&mut self, row: usize, t: i64, by_read: bool) {
         let gap = ((t - self.cat.last_access[row]).max(0) / 86_400) as usize;
-        let g = &mut self.gaps[self.cat.bucket[row] as usize];
-        let slot = gap.min(MAX_AGE_DAYS);
-        if by_read {
-            g.ended_by_read[slot] += 1;
-        } else {
-            g.ended_other[slot] += 1;
-        }
+        self.readback.end_gap(self.group[row], gap, by_read);
     }
 
     /// Applies one access event; new objects land on `hot`.
@@ -465,21 +345,13 @@ impl ObjectTable {
         horizon_days: usize,
         signals: impl Fn(usize, u64, i64, &ReadBack) -> (f64, f64),
     ) {
-        let n_buckets = self.cat.bucket_names.len();
-        let mut running = vec![vec![0u32; MAX_AGE_DAYS + 1]; n_buckets];
-        let mut running_part = vec![vec![0f64; MAX_AGE_DAYS + 1]; n_buckets];
+        let mut running = self.readback.running();
         for r in 0..self.len() {
             if self.live[r] {
-                let idle = (now - self.cat.last_access[r]).max(0);
-                let d = ((idle / 86_400) as usize).min(MAX_AGE_DAYS);
-                let b = self.cat.bucket[r] as usize;
-                running[b][d] += 1;
-                running_part[b][d] += (idle % 86_400) as f64 / 86_400.0;
+                running.add(self.group[r], (now - self.cat.last_access[r]).max(0));
             }
         }
-        let tables: Vec<Vec<ReadBack>> = (0..n_buckets)
-            .map(|b| self.gaps[b].read_back_table(&running[b], &running_part[b], horizon_days))
-            .collect();
+        let tables = self.readback.tables(&running, horizon_days);
         let clock = Clock::at(now);
         for r in 0..self.len() {
             if !self.live[r] {
@@ -490,10 +362,10 @@ impl ObjectTable {
                 self.cat.reads[k][r] = reads[k];
                 self.cat.writes[k][r] = writes[k];
             }
-            let d = ((now - self.cat.last_access[r]).max(0) / 86_400) as usize;
-            let rb = &tables[self.cat.bucket[r] as usize][d.min(MAX_AGE_DAYS)];
+            let rb = tables.get(self.group[r], now - self.cat.last_access[r]);
             self.cat.read_back_probability[r] = rb.p30;
             self.read_back_horizon[r] = rb.p_horizon;
+            self.read_back_daily[r] = rb.daily;
             let (saved, back) = signals(
                 usize::from(self.cat.tier[r]),
                 self.cat.size[r],
@@ -630,6 +502,46 @@ mod tests {
         assert!(hot > 0.9, "hot {hot}");
         assert!(cold < 0.2, "cold {cold}");
         assert!(t.cat.read_back_cost_per_month[t.row("b", "cold/0").unwrap()] == f64::from(cold));
+    }
+
+    #[test]
+    fn each_prefix_learns_its_own_read_back_once_it_has_the_history() {
+        // One bucket: documents under data/ read every other day; logs under logs/ written ten
+        // a day and read once, an hour later, never again; three reports and a top-level
+        // object, never read, too few to learn from.
+        let mut t = ObjectTable::new(&["hot".into(), "cold".into()]);
+        let day = 86_400;
+        let base = 20_000 * day;
+        for i in 0..300 {
+            t.observe(&ev(base, OpClass::Put, &format!("data/{i}")), 0);
+        }
+        for k in ["reports/a", "reports/b", "reports/c", "top.bin"] {
+            t.observe(&ev(base, OpClass::Put, k), 0);
+        }
+        for d in 0..60 {
+            for i in 0..10 {
+                let key = format!("logs/{d}-{i}");
+                t.observe(&ev(base + d * day + i, OpClass::Put, &key), 0);
+                t.observe(&ev(base + d * day + 3600 + i, OpClass::Get, &key), 0);
+            }
+            if d % 2 == 1 {
+                for i in 0..300 {
+                    let at = base + d * day + 7200 + i;
+                    t.observe(&ev(at, OpClass::Get, &format!("data/{i}")), 0);
+                }
+            }
+        }
+        let now = base + 60 * day;
+        t.refresh(now, 90, |_, _, _, rb| (f64::from(rb.daily), 0.0));
+        let p = |k: &str| t.cat.read_back_probability[t.row("b", k).unwrap()];
+        let daily = |k: &str| t.cat.savings_per_month[t.row("b", k).unwrap()];
+        assert!(p("data/0") > 0.9, "documents are read: {}", p("data/0"));
+        // A log idle for 30 days: its prefix says it will not be read.
+        assert!(p("logs/29-0") < 0.1, "logs/ {}", p("logs/29-0"));
+        // Too little history of their own: the bucket's table, as for a key without a prefix.
+        assert_eq!(p("reports/a"), p("top.bin"));
+        // Logs are likelier to be read on the day they are written than a month later.
+        assert!(daily("logs/59-0") > daily("logs/29-0"));
     }
 
     /// A deterministic stand-in for a random number in [0, 1) (splitmix64).

@@ -268,10 +268,11 @@ fn the_bundled_policy_moves_what_stays_cold_and_keeps_what_its_bucket_reads_back
         .expect("the break-even condition is explained");
     assert!(test.holds);
     assert!(
-        d.reason
-            .contains("read-back probability 0% in 30 days and 0% in 90 days")
-            && d.reason
-                .contains("USD 0.0016/month after the move's one-off charges"),
+        d.reason.contains(
+            "read-back probability 0.00% on the day ahead, 0% in 30 days and 0% in 90 days"
+        ) && d
+            .reason
+            .contains("USD 0.0016/month after the move's one-off charges"),
         "{}",
         d.reason
     );

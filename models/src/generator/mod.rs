@@ -27,6 +27,8 @@
 //! IP) touches 120 to 200, like the end-to-end service test's. Every malicious request is
 //! counted in [`Incident::malicious_ops`].
 
+mod logs;
+
 use std::io::Write;
 
 use rand::{Rng, SeedableRng};
@@ -61,6 +63,11 @@ pub struct GeneratorConfig {
     /// Whether a backup principal reads every object every night (a full backup makes every
     /// object look hot to access-based tiering; turn it off for tiering studies).
     pub nightly_backup: bool,
+    /// Log objects each bucket's service writes per day under `logs/` (0: none). They follow a
+    /// log archive's life: read once by ETL within the hour, sometimes again while debugging,
+    /// rarely in an audit (see [`logs`]). Drawn from a random stream of their own, so the rest
+    /// of the traffic is the same with or without them.
+    pub logs_per_day: u32,
 }
 
 impl Default for GeneratorConfig {
@@ -76,6 +83,7 @@ impl Default for GeneratorConfig {
             incidents_per_bucket: 0,
             benign_bursts: true,
             nightly_backup: true,
+            logs_per_day: 0,
         }
     }
 }
@@ -249,6 +257,7 @@ struct Bucket {
     app: u16,
     app_ip: u16,
     people: [u16; 2],
+    logs: logs::Archive,
 }
 
 /// An activity spread over time: one request (or request group) at a time.
@@ -310,6 +319,8 @@ struct Gen<'a> {
     person_ips: Vec<u16>,
     /// Per person and day: whether they work from a new IP that day (and which).
     away_ip: Vec<Option<u16>>,
+    /// The log archive's own random stream.
+    log_rng: Xoshiro256PlusPlus,
 }
 
 fn days_to_civil(z: i64) -> (i64, u32, u32) {
@@ -325,13 +336,17 @@ fn days_to_civil(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Heavy-tailed object size: log-normal around 200 KB, capped at 2 GB.
-fn object_size(rng: &mut Xoshiro256PlusPlus) -> u64 {
-    // Box-Muller.
+/// A log-normal draw: `median` x e^(`sigma` x a standard normal draw, by Box-Muller).
+fn log_normal(rng: &mut Xoshiro256PlusPlus, median: f64, sigma: f64) -> f64 {
     let u1: f64 = rng.gen_range(f64::EPSILON..1.0);
     let u2: f64 = rng.r#gen();
     let n = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-    (200_000.0 * (1.6 * n).exp()).clamp(100.0, 2e9) as u64
+    median * (sigma * n).exp()
+}
+
+/// Heavy-tailed object size: log-normal around 200 KB, capped at 2 GB.
+fn object_size(rng: &mut Xoshiro256PlusPlus) -> u64 {
+    log_normal(rng, 200_000.0, 1.6).clamp(100.0, 2e9) as u64
 }
 
 /// A Zipf-like rank in `0..n`: log-uniform, so rank r is drawn with probability about 1/r.
@@ -401,6 +416,7 @@ impl<'a> Gen<'a> {
                 app,
                 app_ip,
                 people: [person_ids[b % 4], person_ids[(b + 1) % 4]],
+                logs: logs::Archive::default(),
             });
         }
         let truth = GroundTruth {
@@ -424,6 +440,7 @@ impl<'a> Gen<'a> {
             admin_ip,
             person_ips,
             away_ip: vec![None; PEOPLE.len()],
+            log_rng: logs::rng(cfg.seed),
         }
     }
 
@@ -1127,10 +1144,15 @@ pub fn generate(cfg: &GeneratorConfig, mut out: impl Write) -> std::io::Result<G
     for d in 0..cfg.days {
         let day = cfg.start_day + d as i64;
         g.plan_day(day, d);
+        let workday = (day + 3).rem_euclid(7) < 5;
+        for b in 0..g.buckets.len() {
+            g.logs_day(b, day, workday);
+        }
         for h in 0..24 {
             let hour_start = day * DAY + h * HOUR;
             for b in 0..g.buckets.len() {
                 g.background_hour(b, hour_start);
+                g.logs_hour(b, hour_start);
             }
             g.run_jobs((hour_start + HOUR) as f64);
             // Lines planned for later in the day stay buffered until their hour.

@@ -1,0 +1,300 @@
+//! The read-back estimator: how likely an object idle for `d` days is to be read again, learnt
+//! from the idle gaps of its bucket, per top-level prefix.
+//!
+//! Each ended gap between two accesses of an object is counted in a life table by its length in
+//! days, as ended by a read or otherwise (a write, a delete); gaps still running count as
+//! exposure. The table gives a daily read hazard per idle age, pooled into [`BINS`], and from it
+//! the probabilities behind `read_back_probability` and the cost signals.
+//!
+//! Objects under one top-level prefix (`logs/`, `data/`, the part of the key up to its first
+//! `/`) usually share a life: logs read once and then almost never, documents read for months.
+//! Pooled over the bucket, the documents' reads would keep the logs from ever looking cold. So
+//! every prefix keeps a table of its own, and uses it once it holds [`MIN_PREFIX_GAPS`] ended
+//! gaps; until then, and for keys without a `/`, the bucket's table (all its prefixes pooled)
+//! stands in. A bucket keeps at most [`MAX_PREFIXES`] prefixes apart; later ones share the
+//! bucket's table, so keys like `<uuid>/file` cannot grow the tables without bound.
+
+use std::collections::HashMap;
+
+/// Ages (in days) the read-back estimator keeps separately; older idle ages share the last slot.
+pub const MAX_AGE_DAYS: usize = 400;
+
+/// A life table of idle gaps (of one prefix of a bucket, or of the whole bucket): how often an object idle for `d` days is read on day `d`.
+#[derive(Debug, Clone)]
+struct GapTable {
+    /// Gaps that ended with a read, by length in days.
+    ended_by_read: Vec<u32>,
+    /// Gaps that ended otherwise (a write, a delete): censored at that length.
+    ended_other: Vec<u32>,
+}
+
+impl Default for GapTable {
+    fn default() -> Self {
+        GapTable {
+            ended_by_read: vec![0; MAX_AGE_DAYS + 1],
+            ended_other: vec![0; MAX_AGE_DAYS + 1],
+        }
+    }
+}
+
+/// Hazard bins (first day of each bin): pooled so that sparse ages borrow from their neighbours.
+const BINS: [usize; 16] = [0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 256];
+
+/// Days of the `read_back_probability` signal.
+pub const SIGNAL_DAYS: usize = 30;
+
+/// What the read-back estimator expects of one object, given how long it has been idle.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ReadBack {
+    /// P(read at least once in the next [`SIGNAL_DAYS`] days): the `read_back_probability` signal.
+    pub p30: f32,
+    /// P(read at least once within the horizon: the cheapest tier's minimum storage duration,
+    /// at least 30 days), what a move to it commits to.
+    pub p_horizon: f32,
+    /// Expected reads within the horizon (the cumulative hazard; a lower bound, since a read
+    /// makes the next one likelier).
+    pub reads_horizon: f32,
+    /// P(read on the day ahead): the read rate at this idle age, which tells whether waiting
+    /// a day before a move is worth more than the day's savings.
+    pub daily: f32,
+}
+
+impl GapTable {
+    /// The read-back expectations for every idle age d in 0..=MAX_AGE_DAYS (days), from the
+    /// completed gaps and the gaps still running: `running[d]` gaps idle between d and d + 1
+    /// days now, `running_part[d]` the sum of their fractions of day d already elapsed.
+    fn read_back_table(
+        &self,
+        running: &[u32],
+        running_part: &[f64],
+        horizon: usize,
+    ) -> Vec<ReadBack> {
+        let n = MAX_AGE_DAYS + 1;
+        let at = |v: &[u32], k: usize| f64::from(v.get(k).copied().unwrap_or(0));
+        // Object-days at risk on day k of a gap: a gap read on day k counts it whole; a gap
+        // still running counts its elapsed part of its current day (counting it whole made the
+        // newest idle ages look never read: a day of exposure with no chance of a read yet);
+        // a gap ended by a write or a delete counts half its last day.
+        let mut beyond = vec![0f64; n + 1]; // gaps that went past day k
+        for k in (0..n).rev() {
+            beyond[k] = beyond[k + 1]
+                + f64::from(self.ended_by_read[k])
+                + f64::from(self.ended_other[k])
+                + at(running, k);
+        }
+        let exposure_on = |k: usize| {
+            beyond[k + 1]
+                + f64::from(self.ended_by_read[k])
+                + 0.5 * f64::from(self.ended_other[k])
+                + running_part.get(k).copied().unwrap_or(0.0)
+        };
+        // Per-bin hazard (reads per object-day), shrunk towards the previous bin's. Upwards
+        // with a weight of PRIOR_DAYS object-days; downwards with the weight of PRIOR_READS
+        // reads at the previous hazard (in object-days, at most PRIOR_MAX_DAYS): a bin looks
+        // colder than its younger neighbour only on exposure enough to have seen those reads.
+        // Moving data that is read back costs far more than keeping data that stays cold, and
+        // a weak prior both ways let the oldest idle ages seen so far (a few hundred
+        // object-days without a read where one or two were expected) look ten times colder
+        // than their neighbours. 1.5 reads: at 2, a bucket of 25 objects silent for 27 days
+        // after a busy day (the bundled sample logs, run 27 days later) never looks cold; at 1,
+        // on the generator's 60-day trace, moves at the edge of its history cost more than
+        // never moving (docs/BENCHMARKS.md).
+        let mut hazard_of_bin = [0f64; BINS.len()];
+        const PRIOR_DAYS: f64 = 20.0;
+        const PRIOR_READS: f64 = 1.5;
+        const PRIOR_MAX_DAYS: f64 = 1000.0;
+        let mut prev: f64 = 0.05; // before the first bin: one read in 20 days
+        for (b, &start) in BINS.iter().enumerate() {
+            let end = BINS.get(b + 1).copied().unwrap_or(n).min(n);
+            let (mut events, mut exposure) = (0.0, 0.0);
+            for k in start..end {
+                events += f64::from(self.ended_by_read[k]);
+                exposure += exposure_on(k);
+            }
+            let shrunk = |weight: f64| (events + prev * weight) / (exposure + weight);
+            let up = shrunk(PRIOR_DAYS);
+            let h = if up >= prev {
+                up
+            } else {
+                shrunk((PRIOR_READS / prev.max(1e-9)).clamp(PRIOR_DAYS, PRIOR_MAX_DAYS))
+            };
+            hazard_of_bin[b] = h.clamp(0.0, 0.999_999);
+            prev = hazard_of_bin[b];
+        }
+        let bin_of = |k: usize| BINS.iter().rposition(|&s| s <= k).unwrap_or(0);
+        // Cumulative hazard from day k on; ages past the table keep its last bin's hazard.
+        let span = horizon.max(SIGNAL_DAYS);
+        let mut cum = vec![0f64; n + span + 1];
+        for k in (0..n + span).rev() {
+            cum[k] = cum[k + 1] - (1.0 - hazard_of_bin[bin_of(k.min(MAX_AGE_DAYS))]).ln();
+        }
+        (0..n)
+            .map(|d| {
+                let lambda = cum[d] - cum[d + horizon.max(1)];
+                ReadBack {
+                    p30: (1.0 - (-(cum[d] - cum[d + SIGNAL_DAYS])).exp()) as f32,
+                    p_horizon: (1.0 - (-lambda).exp()) as f32,
+                    reads_horizon: lambda as f32,
+                    daily: (1.0 - (-(cum[d] - cum[d + 1])).exp()) as f32,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Ended gaps a prefix's table needs before it is used instead of its bucket's.
+pub const MIN_PREFIX_GAPS: u32 = 200;
+/// Prefixes a bucket keeps tables for.
+pub const MAX_PREFIXES: usize = 64;
+
+impl GapTable {
+    fn ended(&self) -> u32 {
+        self.ended_by_read.iter().chain(&self.ended_other).sum()
+    }
+
+    fn add(&mut self, other: &GapTable) {
+        for (a, b) in self.ended_by_read.iter_mut().zip(&other.ended_by_read) {
+            *a += b;
+        }
+        for (a, b) in self.ended_other.iter_mut().zip(&other.ended_other) {
+            *a += b;
+        }
+    }
+}
+
+/// The life tables of every bucket and prefix.
+#[derive(Debug, Default)]
+pub struct Estimator {
+    /// (bucket id, prefix) → group.
+    ids: HashMap<(u32, Box<str>), u32>,
+    /// Per group: its bucket id, and whether it stands for a prefix (false: the bucket's own
+    /// group, for keys without a prefix and prefixes past [`MAX_PREFIXES`]).
+    bucket: Vec<u32>,
+    is_prefix: Vec<bool>,
+    /// Per bucket id: its own group and how many prefixes it keeps apart.
+    own: Vec<u32>,
+    prefixes: Vec<usize>,
+    gaps: Vec<GapTable>,
+}
+
+/// The gaps running now, per group: `count[g][d]` objects idle between d and d + 1 days, and
+/// `part[g][d]` the sum of their fractions of day d already elapsed.
+#[derive(Debug)]
+pub struct Running {
+    count: Vec<Vec<u32>>,
+    part: Vec<Vec<f64>>,
+}
+
+impl Running {
+    /// Adds an object of `group` idle for `idle` seconds.
+    pub fn add(&mut self, group: u32, idle: i64) {
+        let d = ((idle / 86_400) as usize).min(MAX_AGE_DAYS);
+        self.count[group as usize][d] += 1;
+        self.part[group as usize][d] += (idle % 86_400) as f64 / 86_400.0;
+    }
+}
+
+impl Estimator {
+    /// The group of `key` in bucket `bucket` (an id the caller numbers from 0 up).
+    pub fn group(&mut self, bucket: u32, key: &str) -> u32 {
+        let b = bucket as usize;
+        while self.own.len() <= b {
+            let id = self.new_group(self.own.len() as u32, false);
+            self.own.push(id);
+            self.prefixes.push(0);
+        }
+        let Some(slash) = key.find('/') else {
+            return self.own[b];
+        };
+        if let Some(&g) = self.ids.get(&(bucket, Box::from(&key[..=slash]))) {
+            return g;
+        }
+        if self.prefixes[b] >= MAX_PREFIXES {
+            return self.own[b];
+        }
+        self.prefixes[b] += 1;
+        let g = self.new_group(bucket, true);
+        self.ids.insert((bucket, Box::from(&key[..=slash])), g);
+        g
+    }
+
+    fn new_group(&mut self, bucket: u32, is_prefix: bool) -> u32 {
+        self.bucket.push(bucket);
+        self.is_prefix.push(is_prefix);
+        self.gaps.push(GapTable::default());
+        (self.gaps.len() - 1) as u32
+    }
+
+    /// Counts a gap of `days` days in `group`, ended by a read or otherwise.
+    pub fn end_gap(&mut self, group: u32, days: usize, by_read: bool) {
+        let g = &mut self.gaps[group as usize];
+        let slot = days.min(MAX_AGE_DAYS);
+        if by_read {
+            g.ended_by_read[slot] += 1;
+        } else {
+            g.ended_other[slot] += 1;
+        }
+    }
+
+    /// An empty tally of running gaps, one row per group.
+    pub fn running(&self) -> Running {
+        let n = self.gaps.len();
+        Running {
+            count: vec![vec![0; MAX_AGE_DAYS + 1]; n],
+            part: vec![vec![0.0; MAX_AGE_DAYS + 1]; n],
+        }
+    }
+
+    /// The read-back tables for time now: each group's own where it has the history and its
+    /// bucket has other groups, else its bucket's.
+    pub fn tables(&self, running: &Running, horizon: usize) -> Tables {
+        let mut pooled: Vec<(GapTable, Vec<u32>, Vec<f64>)> = Vec::new();
+        for g in 0..self.gaps.len() {
+            let b = self.bucket[g] as usize;
+            if pooled.len() <= b {
+                pooled.resize_with(b + 1, || {
+                    let n = MAX_AGE_DAYS + 1;
+                    (GapTable::default(), vec![0; n], vec![0.0; n])
+                });
+            }
+            let (gaps, count, part) = &mut pooled[b];
+            gaps.add(&self.gaps[g]);
+            for d in 0..=MAX_AGE_DAYS {
+                count[d] += running.count[g][d];
+                part[d] += running.part[g][d];
+            }
+        }
+        let mut tables: Vec<Vec<ReadBack>> = pooled
+            .iter()
+            .map(|(gaps, count, part)| gaps.read_back_table(count, part, horizon))
+            .collect();
+        let mut of_group = Vec::with_capacity(self.gaps.len());
+        for g in 0..self.gaps.len() {
+            let b = self.bucket[g] as usize;
+            let ended = self.gaps[g].ended();
+            if self.is_prefix[g] && ended >= MIN_PREFIX_GAPS && ended < pooled[b].0.ended() {
+                let (count, part) = (&running.count[g], &running.part[g]);
+                tables.push(self.gaps[g].read_back_table(count, part, horizon));
+                of_group.push(tables.len() - 1);
+            } else {
+                of_group.push(b);
+            }
+        }
+        Tables { tables, of_group }
+    }
+}
+
+/// The read-back tables of one refresh.
+#[derive(Debug)]
+pub struct Tables {
+    tables: Vec<Vec<ReadBack>>,
+    of_group: Vec<usize>,
+}
+
+impl Tables {
+    /// What an object of `group` idle for `idle` seconds can expect.
+    pub fn get(&self, group: u32, idle: i64) -> &ReadBack {
+        let d = ((idle.max(0) / 86_400) as usize).min(MAX_AGE_DAYS);
+        &self.tables[self.of_group[group as usize]][d]
+    }
+}

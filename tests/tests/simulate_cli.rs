@@ -328,3 +328,67 @@ fn an_inventory_adds_the_objects_the_logs_never_name() {
     assert!(policy < never - 0.5, "policy {policy} vs never {never}");
     assert!(with["oracle_total"].as_f64().unwrap() <= policy);
 }
+
+#[test]
+fn on_a_log_archive_the_policy_costs_less_than_every_fixed_rule() {
+    // 45 days of one bucket: documents read steadily (no nightly backup) beside a log archive
+    // (read once by ETL, sometimes while debugging, rarely in an audit).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = GeneratorConfig {
+        seed: 2,
+        days: 45,
+        buckets: 1,
+        objects_per_bucket: 1_000,
+        app_ops_per_day: 800,
+        nightly_backup: false,
+        logs_per_day: 60,
+        ..GeneratorConfig::default()
+    };
+    let file = std::fs::File::create(d.join("access.log")).unwrap();
+    generate(&cfg, std::io::BufWriter::new(file)).unwrap();
+    config(d);
+    let toml = std::fs::read_to_string(d.join("tierd.toml")).unwrap();
+    let toml = toml.replace("baseline_idle_days = 3", "baseline_idle_days = 14");
+    std::fs::write(d.join("tierd.toml"), toml).unwrap();
+    let r = tierd(
+        d,
+        &[
+            "simulate",
+            "--config",
+            "tierd.toml",
+            "--logs",
+            "access.log",
+            "--json",
+            "--out",
+            "d.jsonl",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let summaries = v["summaries"].as_array().unwrap();
+    let total = |s: &serde_json::Value| s["total"].as_f64().unwrap();
+    let policy = summaries
+        .iter()
+        .find(|s| s["strategy"] == "tierd policy")
+        .unwrap();
+    assert_eq!(summaries.len(), 4, "the policy and three baselines");
+    for b in summaries.iter().filter(|s| s["strategy"] != "tierd policy") {
+        assert!(
+            total(policy) < 0.95 * total(b),
+            "policy {} vs {} {}",
+            total(policy),
+            b["strategy"],
+            total(b)
+        );
+    }
+    assert!(v["oracle_total"].as_f64().unwrap() < total(policy));
+    // It moved logs, and only logs: the documents' reads never thin out enough.
+    let decisions = std::fs::read_to_string(d.join("d.jsonl")).unwrap();
+    let moves: Vec<&str> = decisions
+        .lines()
+        .filter(|l| l.contains("\"action\":\"move\""))
+        .collect();
+    assert!(moves.len() > 500, "{} moves", moves.len());
+    assert!(moves.iter().all(|l| l.contains("\"key\":\"logs/")));
+}

@@ -99,6 +99,35 @@ pub fn object_name(prefix: &str, time_us: i64, unique: u64) -> String {
 }
 
 impl Record {
+    /// A successful request on an object (`method` on `key` of `size` bytes; a GET sends them)
+    /// by an application on 10.0.0.10 with the Java SDK, its request id the time. Other
+    /// fields: struct update syntax.
+    pub fn object(
+        time_us: i64,
+        bucket: &str,
+        requester: &str,
+        method: &str,
+        key: &str,
+        size: u64,
+    ) -> Record {
+        Record {
+            time_us,
+            bucket: bucket.into(),
+            remote_ip: "10.0.0.10".into(),
+            requester: requester.into(),
+            request_id: format!("{time_us:016X}"),
+            operation: object_operation(method).into(),
+            key: Some(key.into()),
+            method: method.into(),
+            status: 200,
+            error_code: None,
+            bytes_sent: if method == "GET" { size } else { 0 },
+            object_size: Some(size),
+            total_ms: 20,
+            user_agent: "aws-sdk-java/2.25.0".into(),
+        }
+    }
+
     /// The record as one log line (no newline).
     pub fn line(&self) -> String {
         let dash = |o: Option<&str>| o.map_or_else(|| "-".to_string(), str::to_string);

@@ -887,24 +887,8 @@ fn svc_log_has(dir: &Path, message: &str) -> bool {
 
 /// One S3 access-log line: `principal` PUT `bucket/key` (`size` bytes) at `time_us`.
 fn put_line(time_us: i64, bucket: &str, key: &str, size: u64) -> String {
-    Record {
-        time_us,
-        bucket: bucket.into(),
-        remote_ip: "10.0.0.10".into(),
-        requester: format!("{ACCOUNT}:user/app-00"),
-        request_id: format!("{:016X}", time_us),
-        operation: "REST.PUT.OBJECT".into(),
-        key: Some(key.into()),
-        method: "PUT".into(),
-        status: 200,
-        error_code: None,
-        bytes_sent: 0,
-        object_size: Some(size),
-        total_ms: 20,
-        user_agent: "aws-sdk-java/2.25.0".into(),
-    }
-    .line()
-        + "\n"
+    let app = format!("{ACCOUNT}:user/app-00");
+    Record::object(time_us, bucket, &app, "PUT", key, size).line() + "\n"
 }
 
 const IDLE_RULE: &str = r#"[[rule]]

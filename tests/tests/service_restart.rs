@@ -17,28 +17,8 @@ fn now_us() -> i64 {
 }
 
 fn line(time_us: i64, method: &str, key: &str, size: u64) -> String {
-    let (operation, bytes_sent) = match method {
-        "GET" => ("REST.GET.OBJECT", size),
-        _ => ("REST.PUT.OBJECT", 0),
-    };
-    Record {
-        time_us,
-        bucket: "photos".into(),
-        remote_ip: "10.0.0.10".into(),
-        requester: "arn:aws:iam::123456789012:user/app".into(),
-        request_id: format!("{time_us:016X}"),
-        operation: operation.into(),
-        key: Some(key.into()),
-        method: method.into(),
-        status: 200,
-        error_code: None,
-        bytes_sent,
-        object_size: Some(size),
-        total_ms: 20,
-        user_agent: "aws-sdk-java/2.25.0".into(),
-    }
-    .line()
-        + "\n"
+    let app = "arn:aws:iam::123456789012:user/app";
+    Record::object(time_us, "photos", app, method, key, size).line() + "\n"
 }
 
 fn once(d: &Path) -> serde_json::Value {

@@ -18,12 +18,8 @@ impl Journal {
         upsert: &[(&str, &str, String)],
         forget: &[(&str, &str)],
     ) -> Result<()> {
-        let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn().transaction().map_err(err)?;
+        let (conn, err) = self.split();
+        let tx = conn.transaction().map_err(err)?;
         {
             let mut put = tx
                 .prepare_cached(
@@ -49,13 +45,8 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn access_all(&mut self) -> Result<Vec<(String, String, String)>> {
-        let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let mut st = self
-            .conn()
+        let (conn, err) = self.split();
+        let mut st = conn
             .prepare("SELECT bucket, key, state FROM object_access ORDER BY bucket, key")
             .map_err(err)?;
         let rows = st

@@ -55,12 +55,8 @@ impl Journal {
         let sql = format!(
             "SELECT {COLS} FROM catalog WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key"
         );
-        let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let mut st = self.conn().prepare(&sql).map_err(err)?;
+        let (conn, err) = self.split();
+        let mut st = conn.prepare(&sql).map_err(err)?;
         let rows = st.query_map(params![bucket, prefix], entry).map_err(err)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
     }
@@ -108,12 +104,8 @@ impl Journal {
     /// SQLite errors.
     pub fn catalog_all(&mut self) -> Result<Vec<Entry>> {
         let sql = format!("SELECT {COLS} FROM catalog ORDER BY bucket, key");
-        let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let mut st = self.conn().prepare(&sql).map_err(err)?;
+        let (conn, err) = self.split();
+        let mut st = conn.prepare(&sql).map_err(err)?;
         let rows = st.query_map([], entry).map_err(err)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
     }

@@ -56,12 +56,8 @@ impl Journal {
 
     fn save_checkpoints_inner(&mut self, cps: &[Checkpoint]) -> Result<()> {
         let now = chrono::Utc::now().to_rfc3339();
-        let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn().transaction().map_err(err)?;
+        let (conn, err) = self.split();
+        let tx = conn.transaction().map_err(err)?;
         {
             let mut st = tx
                 .prepare_cached(
@@ -92,13 +88,8 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn checkpoints_of(&mut self, source: &str) -> Result<Vec<Checkpoint>> {
-        let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let mut st = self
-            .conn()
+        let (conn, err) = self.split();
+        let mut st = conn
             .prepare("SELECT object, identity, bytes_done, lines_done, complete FROM ingest_checkpoint WHERE source = ?1 ORDER BY object")
             .map_err(err)?;
         let rows = st

@@ -149,13 +149,8 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn decisions(&mut self, f: &DecisionFilter) -> Result<Vec<Decision>> {
-        let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let mut st = self
-            .conn()
+        let (conn, err) = self.split();
+        let mut st = conn
             .prepare(
                 "SELECT record FROM decision WHERE (?1 IS NULL OR bucket = ?1) AND (?2 IS NULL OR key = ?2)
                  AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR state = ?4) AND (?6 IS NULL OR at >= ?6)

@@ -106,12 +106,8 @@ pub(super) fn apply(j: &mut Journal) -> Result<()> {
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let version = i as i64 + 1;
-        let path = j.path.clone();
-        let err = |source| JournalError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = j.conn.transaction().map_err(err)?;
+        let (conn, err) = j.split();
+        let tx = conn.transaction().map_err(err)?;
         tx.execute_batch(sql).map_err(err)?;
         tx.pragma_update(None, "user_version", version)
             .map_err(err)?;

@@ -123,6 +123,22 @@ impl Journal {
         &mut self.conn
     }
 
+    /// The connection, and the error wrapper naming the file, borrowed apart: for statements
+    /// and transactions, which hold the connection while their errors need the path.
+    pub(crate) fn split(
+        &mut self,
+    ) -> (
+        &mut Connection,
+        impl Fn(rusqlite::Error) -> JournalError + Copy + '_,
+    ) {
+        let path = &self.path;
+        let err = move |source| JournalError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        (&mut self.conn, err)
+    }
+
     pub(crate) fn err(&self, source: rusqlite::Error) -> JournalError {
         JournalError::Sqlite {
             path: self.path.clone(),

@@ -165,15 +165,14 @@ impl GapTable {
 /// The life tables of every bucket and prefix.
 #[derive(Debug, Default)]
 pub struct Estimator {
-    /// (bucket id, prefix) → group.
-    ids: HashMap<(u32, Box<str>), u32>,
+    /// Per bucket id: prefix → group (looked up by `&str`, without allocating).
+    ids: Vec<HashMap<Box<str>, u32>>,
     /// Per group: its bucket id, and whether it stands for a prefix (false: the bucket's own
     /// group, for keys without a prefix and prefixes past [`MAX_PREFIXES`]).
     bucket: Vec<u32>,
     is_prefix: Vec<bool>,
-    /// Per bucket id: its own group and how many prefixes it keeps apart.
+    /// Per bucket id: its own group.
     own: Vec<u32>,
-    prefixes: Vec<usize>,
     gaps: Vec<GapTable>,
 }
 
@@ -201,20 +200,20 @@ impl Estimator {
         while self.own.len() <= b {
             let id = self.new_group(self.own.len() as u32, false);
             self.own.push(id);
-            self.prefixes.push(0);
+            self.ids.push(HashMap::new());
         }
         let Some(slash) = key.find('/') else {
             return self.own[b];
         };
-        if let Some(&g) = self.ids.get(&(bucket, Box::from(&key[..=slash]))) {
+        let prefix = &key[..=slash];
+        if let Some(&g) = self.ids[b].get(prefix) {
             return g;
         }
-        if self.prefixes[b] >= MAX_PREFIXES {
+        if self.ids[b].len() >= MAX_PREFIXES {
             return self.own[b];
         }
-        self.prefixes[b] += 1;
         let g = self.new_group(bucket, true);
-        self.ids.insert((bucket, Box::from(&key[..=slash])), g);
+        self.ids[b].insert(prefix.into(), g);
         g
     }
 
@@ -296,5 +295,29 @@ impl Tables {
     pub fn get(&self, group: u32, idle: i64) -> &ReadBack {
         let d = ((idle.max(0) / 86_400) as usize).min(MAX_AGE_DAYS);
         &self.tables[self.of_group[group as usize]][d]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_keeps_a_bounded_number_of_prefixes_apart() {
+        let mut e = Estimator::default();
+        let own = e.group(0, "top-level.bin");
+        let logs = e.group(0, "logs/2026/a.gz");
+        assert_ne!(own, logs);
+        assert_eq!(e.group(0, "logs/2027/b.gz"), logs, "the top-level prefix");
+        assert_ne!(e.group(1, "logs/a.gz"), logs, "another bucket's logs/");
+        // Keys like <uuid>/file: past the cap they share the bucket's own table.
+        let groups: std::collections::BTreeSet<u32> = (0..1_000)
+            .map(|i| e.group(0, &format!("{i:032x}/f")))
+            .collect();
+        assert!(groups.contains(&own));
+        // logs/ and 63 of them are kept apart; the rest share the bucket's own.
+        assert_eq!(groups.len(), (MAX_PREFIXES - 1) + 1);
+        // Bucket 0: its own and 64 prefixes; bucket 1: its own and logs/.
+        assert_eq!(e.gaps.len(), 1 + MAX_PREFIXES + 2);
     }
 }

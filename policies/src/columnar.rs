@@ -191,6 +191,71 @@ struct Scratch {
     tier: Vec<u32>,
 }
 
+/// The value per bucket of the condition [`Ctx::filter_by_bucket`] is filtering with, so that it
+/// is evaluated once per bucket and chunk, not once per row.
+#[derive(Default)]
+struct BucketMemo {
+    /// Per bucket id: (generation, value); a value counts only if stamped with `generation`.
+    values: Vec<(u32, bool)>,
+    generation: u32,
+}
+
+impl BucketMemo {
+    /// Forgets every value (in O(1)); `buckets` ids follow.
+    fn reset(&mut self, buckets: usize) {
+        if self.values.len() < buckets {
+            self.values.resize(buckets, (0, false));
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Wrapped: clear the stamps so that none is mistaken for the new generation.
+            self.values.iter_mut().for_each(|v| v.0 = 0);
+            self.generation = 1;
+        }
+    }
+}
+
+/// True for the signals with one value per bucket (or per pass): the behaviour's, the clock's
+/// and the bucket's name. A condition reading only these has one value per bucket.
+fn per_bucket(sig: SignalId) -> bool {
+    matches!(
+        sig,
+        SignalId::Bucket
+            | SignalId::PrincipalAnomaly
+            | SignalId::BucketAnomaly
+            | SignalId::IncidentOpen
+            | SignalId::PrincipalIsNew
+            | SignalId::SourceIpIsNew
+            | SignalId::BucketConfigChanged
+            | SignalId::LifecycleChanged
+            | SignalId::BucketPolicyChanged
+            | SignalId::VersioningChanged
+            | SignalId::ObjectLockChanged
+            | SignalId::HourOfDay
+            | SignalId::Weekday
+            | SignalId::Now
+    )
+}
+
+/// Whether `cond` has the same value for every object of a bucket.
+fn cond_per_bucket(cond: &Cond, leaves: &[Leaf]) -> bool {
+    match cond {
+        Cond::Const(_) => true,
+        Cond::Leaf(i) => match &leaves[*i].test {
+            // Flags come from the bucket's behaviour whatever the signal.
+            Test::Bool { .. } => true,
+            Test::NumSig { a, b, .. } => per_bucket(*a) && per_bucket(*b),
+            Test::Num { sig, .. }
+            | Test::Set { sig, .. }
+            | Test::TextEq { sig, .. }
+            | Test::TextIn { sig, .. }
+            | Test::Glob { sig, .. } => per_bucket(*sig),
+        },
+        Cond::Not(c) => cond_per_bucket(c, leaves),
+        Cond::And(items) | Cond::Or(items) => items.iter().all(|c| cond_per_bucket(c, leaves)),
+    }
+}
+
 struct Ctx<'a> {
     cat: &'a Catalog,
     time: TimeCtx,
@@ -325,9 +390,22 @@ impl Ctx<'_> {
         }
     }
 
-    /// Narrows the selection to the rows where `cond` holds: conjunctions filter one after the
-    /// other (each only over the survivors), anything else is evaluated row by row.
-    fn filter(&self, s: &Scratch, cond: &Cond, leaves: &[Leaf], start: usize, sel: &mut Vec<u32>) {
+    /// Narrows the selection to the rows where `cond` holds: a condition with one value per
+    /// bucket is evaluated once per bucket; conjunctions filter one after the other (each only
+    /// over the survivors); anything else is evaluated row by row.
+    fn filter(
+        &self,
+        s: &Scratch,
+        memo: &mut BucketMemo,
+        cond: &Cond,
+        leaves: &[Leaf],
+        start: usize,
+        sel: &mut Vec<u32>,
+    ) {
+        if !matches!(cond, Cond::Const(_)) && cond_per_bucket(cond, leaves) {
+            self.filter_by_bucket(s, memo, cond, leaves, start, sel);
+            return;
+        }
         match cond {
             Cond::Const(true) => {}
             Cond::Const(false) => sel.clear(),
@@ -337,11 +415,34 @@ impl Ctx<'_> {
                     if sel.is_empty() {
                         return;
                     }
-                    self.filter(s, c, leaves, start, sel);
+                    self.filter(s, memo, c, leaves, start, sel);
                 }
             }
             other => sel.retain(|&j| self.cond_at(s, other, leaves, start, j as usize)),
         }
+    }
+
+    /// [`Ctx::filter`] for a condition with one value per bucket: evaluated on the first row of
+    /// each bucket met, then looked up.
+    fn filter_by_bucket(
+        &self,
+        s: &Scratch,
+        memo: &mut BucketMemo,
+        cond: &Cond,
+        leaves: &[Leaf],
+        start: usize,
+        sel: &mut Vec<u32>,
+    ) {
+        let buckets = &self.cat.bucket;
+        memo.reset(self.cat.bucket_names.len());
+        let generation = memo.generation;
+        sel.retain(|&j| {
+            let m = &mut memo.values[buckets[start + j as usize] as usize];
+            if m.0 != generation {
+                *m = (generation, self.cond_at(s, cond, leaves, start, j as usize));
+            }
+            m.1
+        });
     }
 
     fn text(&self, sig: SignalId, i: usize, f: impl Fn(&str) -> bool) -> bool {
@@ -399,6 +500,7 @@ impl PolicySet {
         let mut frozen: Vec<u32> = Vec::new();
         let mut frozen_by = Vec::with_capacity(cat.len());
         let mut sel: Vec<u32> = Vec::with_capacity(CHUNK);
+        let mut memo = BucketMemo::default();
         let mut start = 0;
         while start < cat.len() {
             let end = (start + CHUNK).min(cat.len());
@@ -442,7 +544,14 @@ impl PolicySet {
                     continue;
                 }
                 ctx.ensure_leaves(&mut scratch, &rule.leaves, start..end);
-                ctx.filter(&scratch, &rule.cond, &rule.leaves, start, &mut sel);
+                ctx.filter(
+                    &scratch,
+                    &mut memo,
+                    &rule.cond,
+                    &rule.leaves,
+                    start,
+                    &mut sel,
+                );
                 let id = ri as u32;
                 let (is_pin, is_freeze, is_move) = (
                     rule.action == Action::Pin,

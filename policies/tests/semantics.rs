@@ -301,6 +301,13 @@ when = "lifecycle_changed or bucket_policy_changed"
 action = { kind = "alert", severity = "critical" }
 
 [[rule]]
+id = "quiet-media"
+priority = 0
+scope = { bucket = "media" }
+when = "not (incident_open or principal_anomaly > 0.5)"
+action = "unfreeze"
+
+[[rule]]
 id = "night"
 priority = 1
 scope = { bucket = "data" }

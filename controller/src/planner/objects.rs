@@ -329,7 +329,21 @@ impl ObjectTable {
 
     /// Adds an object on `tier` (or revives a deleted one there); returns its row.
     pub fn insert(&mut self, bucket: &str, key: &str, tier: u8, size: u64, t: i64) -> usize {
-        if let Some(r) = self.row(bucket, key) {
+        let row = self.row(bucket, key);
+        self.insert_at(row, bucket, key, tier, size, t)
+    }
+
+    /// [`ObjectTable::insert`], the object's row (`None` if new) already looked up.
+    fn insert_at(
+        &mut self,
+        row: Option<usize>,
+        bucket: &str,
+        key: &str,
+        tier: u8,
+        size: u64,
+        t: i64,
+    ) -> usize {
+        if let Some(r) = row {
             if !self.live[r] {
                 self.live[r] = true;
                 self.live_count += 1;
@@ -383,12 +397,31 @@ impl ObjectTable {
 
     /// Applies one access event; new objects land on `hot`.
     pub fn observe(&mut self, e: &AccessEvent, hot: u8) -> Touch {
+        self.observe_with(e, hot, |table, bucket, key| table.row(bucket, key))
+    }
+
+    /// [`ObjectTable::observe`], with the look-up of the event's object by its bucket and key
+    /// given: `row(table, bucket, key)` must answer as [`ObjectTable::row`] does (the replay
+    /// remembers rows by a number per name). Called at most once.
+    pub fn observe_with(
+        &mut self,
+        e: &AccessEvent,
+        hot: u8,
+        row: impl FnOnce(&ObjectTable, &str, &str) -> Option<usize>,
+    ) -> Touch {
         let (bucket, Some(key)) = (e.bucket.as_str(), e.key.as_deref()) else {
             return Touch::None;
         };
         if e.status.is_some_and(|s| s >= 300) || bucket.is_empty() {
             return Touch::None;
         }
+        let is_write = matches!(e.op, OpClass::Put | OpClass::CopyDest | OpClass::Multipart);
+        if !matches!(e.op, OpClass::Get | OpClass::CopySource | OpClass::Delete) && !is_write
+            || e.op == OpClass::Multipart && !is_upload_completion(&e.operation)
+        {
+            return Touch::None;
+        }
+        let found = row(self, bucket, key);
         let t = e.time_us.div_euclid(1_000_000);
         let size = e
             .object_size
@@ -399,10 +432,10 @@ impl ObjectTable {
             .unwrap_or(0);
         match e.op {
             OpClass::Get | OpClass::CopySource => {
-                let (row, new) = match self.row(bucket, key) {
+                let (row, new) = match found {
                     Some(r) if self.live[r] => (r, false),
                     // An object read before tierd saw it written: it existed; learn it now.
-                    _ => (self.insert(bucket, key, hot, size, t), true),
+                    _ => (self.insert_at(found, bucket, key, hot, size, t), true),
                 };
                 if !new {
                     // A first sighting ends no gap: its start is unknown.
@@ -416,10 +449,7 @@ impl ObjectTable {
                 Touch::Read { row, new }
             }
             OpClass::Put | OpClass::CopyDest | OpClass::Multipart => {
-                if e.op == OpClass::Multipart && !is_upload_completion(&e.operation) {
-                    return Touch::None;
-                }
-                let existing = self.row(bucket, key).filter(|&r| self.live[r]);
+                let existing = found.filter(|&r| self.live[r]);
                 let previous =
                     existing.map(|r| (self.cat.tier[r], self.cat.tier_since[r], self.cat.size[r]));
                 let row = match existing {
@@ -434,12 +464,12 @@ impl ObjectTable {
                         }
                         r
                     }
-                    _ => self.insert(bucket, key, hot, size, t),
+                    _ => self.insert_at(found, bucket, key, hot, size, t),
                 };
                 self.counts[row].bump(t, false);
                 Touch::Write { row, previous }
             }
-            OpClass::Delete => match self.row(bucket, key) {
+            OpClass::Delete => match found {
                 Some(r) if self.live[r] => {
                     self.end_gap(r, t, false);
                     self.live[r] = false;

@@ -237,6 +237,45 @@ fn per_bucket(sig: SignalId) -> bool {
     )
 }
 
+/// How much of a rule's condition has one value per bucket: decided once per bucket of a chunk
+/// before any row is selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// The whole condition.
+    Whole,
+    /// The first `n` conjuncts of a conjunction.
+    Leading(usize),
+    /// None of it.
+    None,
+}
+
+impl Gate {
+    fn of(cond: &Cond, leaves: &[Leaf]) -> Gate {
+        match cond {
+            Cond::Const(_) => Gate::None,
+            c if cond_per_bucket(c, leaves) => Gate::Whole,
+            Cond::And(items) => match items
+                .iter()
+                .take_while(|c| cond_per_bucket(c, leaves))
+                .count()
+            {
+                0 => Gate::None,
+                n => Gate::Leading(n),
+            },
+            _ => Gate::None,
+        }
+    }
+
+    /// (the per-bucket conjuncts, the rest).
+    fn split(self, cond: &Cond) -> (&[Cond], &[Cond]) {
+        match (self, cond) {
+            (Gate::Whole, c) => (std::slice::from_ref(c), &[]),
+            (Gate::Leading(n), Cond::And(items)) => items.split_at(n.min(items.len())),
+            (_, c) => (&[], std::slice::from_ref(c)),
+        }
+    }
+}
+
 /// Whether `cond` has the same value for every object of a bucket.
 fn cond_per_bucket(cond: &Cond, leaves: &[Leaf]) -> bool {
     match cond {
@@ -445,6 +484,34 @@ impl Ctx<'_> {
         });
     }
 
+    /// Decides the conjuncts `gate` for each bucket of `present` (bucket ids with their rows in
+    /// the chunk, at least one each), on the bucket's first row; the values are left in `memo`.
+    /// Returns whether they hold for any bucket, and for all.
+    fn decide_buckets<'b>(
+        &self,
+        s: &Scratch,
+        memo: &mut BucketMemo,
+        gate: &[Cond],
+        leaves: &[Leaf],
+        start: usize,
+        present: impl Iterator<Item = (usize, &'b [u32])>,
+    ) -> (bool, bool) {
+        memo.reset(self.cat.bucket_names.len());
+        let (mut any, mut all) = (false, true);
+        for (b, rows) in present {
+            let Some(&j) = rows.first() else {
+                continue;
+            };
+            let holds = gate
+                .iter()
+                .all(|c| self.cond_at(s, c, leaves, start, j as usize));
+            memo.values[b] = (memo.generation, holds);
+            any |= holds;
+            all &= holds;
+        }
+        (any, all)
+    }
+
     fn text(&self, sig: SignalId, i: usize, f: impl Fn(&str) -> bool) -> bool {
         let c = self.cat;
         match sig {
@@ -489,7 +556,14 @@ impl PolicySet {
                     .map(|b| cat.bucket_names.iter().position(|n| n == b))
             })
             .collect();
+        let gates: Vec<Gate> = self
+            .rules
+            .iter()
+            .map(|r| Gate::of(&r.cond, &r.leaves))
+            .collect();
         let mut by_bucket: Vec<Vec<u32>> = vec![Vec::new(); cat.bucket_names.len()];
+        // Bucket ids with rows in the chunk.
+        let mut present: Vec<usize> = Vec::new();
         let mut scratch = Scratch {
             num: vec![Vec::with_capacity(CHUNK); SIGNALS.len()],
             filled: vec![false; SIGNALS.len()],
@@ -519,17 +593,59 @@ impl PolicySet {
             frozen.clear();
             frozen.resize(n, NO_RULE);
             by_bucket.iter_mut().for_each(Vec::clear);
+            present.clear();
             for (j, &b) in cat.bucket[start..end].iter().enumerate() {
+                if by_bucket[b as usize].is_empty() {
+                    present.push(b as usize);
+                }
                 by_bucket[b as usize].push(j as u32);
             }
             // Lowest precedence first, so that later (higher-precedence) matches overwrite.
             for &ri in self.order.iter().rev() {
                 let rule = &self.rules[ri];
+                let (gate, rest) = gates[ri].split(&rule.cond);
                 sel.clear();
-                match bucket_of[ri] {
-                    None => sel.extend(0..n as u32),
-                    Some(Some(b)) => sel.extend_from_slice(&by_bucket[b]),
-                    Some(None) => continue,
+                if gate.is_empty() {
+                    match bucket_of[ri] {
+                        None => sel.extend(0..n as u32),
+                        Some(Some(b)) => sel.extend_from_slice(&by_bucket[b]),
+                        Some(None) => continue,
+                    }
+                } else {
+                    // The per-bucket conjuncts first: a bucket where they fail selects nothing.
+                    ctx.ensure_leaves(&mut scratch, &rule.leaves, start..end);
+                    let (any, all) = match bucket_of[ri] {
+                        None => ctx.decide_buckets(
+                            &scratch,
+                            &mut memo,
+                            gate,
+                            &rule.leaves,
+                            start,
+                            present.iter().map(|&b| (b, by_bucket[b].as_slice())),
+                        ),
+                        Some(Some(b)) => ctx.decide_buckets(
+                            &scratch,
+                            &mut memo,
+                            gate,
+                            &rule.leaves,
+                            start,
+                            std::iter::once((b, by_bucket[b].as_slice())),
+                        ),
+                        Some(None) => continue,
+                    };
+                    if !any {
+                        continue;
+                    }
+                    match bucket_of[ri] {
+                        Some(Some(b)) => sel.extend_from_slice(&by_bucket[b]),
+                        _ => {
+                            sel.extend(0..n as u32);
+                            if !all {
+                                let bucket = &cat.bucket[start..end];
+                                sel.retain(|&j| memo.values[bucket[j as usize] as usize].1);
+                            }
+                        }
+                    }
                 }
                 if let Some(p) = &rule.scope.prefix {
                     sel.retain(|&j| cat.key(start + j as usize).starts_with(p.as_str()));
@@ -544,14 +660,12 @@ impl PolicySet {
                     continue;
                 }
                 ctx.ensure_leaves(&mut scratch, &rule.leaves, start..end);
-                ctx.filter(
-                    &scratch,
-                    &mut memo,
-                    &rule.cond,
-                    &rule.leaves,
-                    start,
-                    &mut sel,
-                );
+                for c in rest {
+                    if sel.is_empty() {
+                        break;
+                    }
+                    ctx.filter(&scratch, &mut memo, c, &rule.leaves, start, &mut sel);
+                }
                 let id = ri as u32;
                 let (is_pin, is_freeze, is_move) = (
                     rule.action == Action::Pin,

@@ -301,6 +301,13 @@ when = "lifecycle_changed or bucket_policy_changed"
 action = { kind = "alert", severity = "critical" }
 
 [[rule]]
+id = "hr-new-principal"
+priority = 40
+scope = { bucket = "hr" }
+when = "principal_is_new and size >= 1MiB"
+action = { kind = "alert", severity = "warning" }
+
+[[rule]]
 id = "quiet-media"
 priority = 0
 scope = { bucket = "media" }

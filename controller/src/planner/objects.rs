@@ -65,16 +65,26 @@ impl Counts {
                 // Every counted access is older than the window.
                 continue;
             }
-            let then = self.day.div_euclid(*len);
+            // The period of the last update against the clock's (comparisons with the clock's
+            // period bounds rather than a division per object and window).
+            let start = c.period_start[w];
+            let (same, next) = if self.day >= start {
+                (self.day < start + len, false)
+            } else {
+                (false, self.day >= start - len)
+            };
             let weight = 1.0 - c.into[w];
             let pick = |x: &[[u16; 2]; 4]| -> u32 {
-                let (current, previous) = if c.period[w] == then {
+                let (current, previous) = if same {
                     (x[w][0], x[w][1])
-                } else if c.period[w] == then + 1 {
+                } else if next {
                     (0, x[w][0])
                 } else {
                     (0, 0)
                 };
+                if previous == 0 {
+                    return u32::from(current);
+                }
                 u32::from(current) + (f64::from(previous) * weight + 0.5) as u32
             };
             reads[w] = pick(&self.reads);
@@ -89,21 +99,26 @@ impl Counts {
 #[derive(Debug, Clone, Copy)]
 struct Clock {
     day: i64,
-    period: [i64; 4],
+    /// First day of each window's current period.
+    period_start: [i64; 4],
     into: [f64; 4],
 }
 
 impl Clock {
     fn at(now: i64) -> Clock {
         let day = now.div_euclid(86_400);
-        let mut period = [0; 4];
+        let mut period_start = [0; 4];
         let mut into = [0.0; 4];
         for (w, len) in WINDOWS_DAYS.iter().enumerate() {
-            period[w] = day.div_euclid(*len);
+            period_start[w] = day.div_euclid(*len) * len;
             let secs = len * 86_400;
             into[w] = now.rem_euclid(secs) as f64 / secs as f64;
         }
-        Clock { day, period, into }
+        Clock {
+            day,
+            period_start,
+            into,
+        }
     }
 }
 
@@ -637,6 +652,51 @@ mod tests {
         t.refresh(base + 100 * day, 90, |_, _, _, _| (0.0, 0.0));
         assert_eq!([t.cat.reads[0][r], t.cat.reads[3][r]], [0, 0]);
         assert_eq!(t.cat.last_access[r], base + 4 * 3600);
+    }
+
+    #[test]
+    fn estimates_follow_the_periods_of_the_last_update_and_of_the_clock() {
+        // The estimate as first written: each period by division.
+        fn reference(c: &Counts, now: i64) -> ([u32; 4], [u32; 4]) {
+            let day = now.div_euclid(86_400);
+            let (mut reads, mut writes) = ([0u32; 4], [0u32; 4]);
+            for (w, len) in WINDOWS_DAYS.iter().enumerate() {
+                if day - c.day >= *len {
+                    continue;
+                }
+                let (then, period) = (c.day.div_euclid(*len), day.div_euclid(*len));
+                let weight = 1.0 - now.rem_euclid(len * 86_400) as f64 / (len * 86_400) as f64;
+                let pick = |x: &[[u16; 2]; 4]| -> u32 {
+                    let (current, previous) = if period == then {
+                        (x[w][0], x[w][1])
+                    } else if period == then + 1 {
+                        (0, x[w][0])
+                    } else {
+                        (0, 0)
+                    };
+                    u32::from(current) + (f64::from(previous) * weight + 0.5) as u32
+                };
+                reads[w] = pick(&c.reads);
+                writes[w] = pick(&c.writes);
+            }
+            (reads, writes)
+        }
+        let base = 20_000;
+        for last in base - 3..base + 200 {
+            let c = Counts {
+                day: last,
+                reads: [[3, 7], [0, 5], [2, 0], [9, 11]],
+                writes: [[1, 0], [4, 2], [0, 0], [6, 1]],
+            };
+            for hours in (0..24 * 200).step_by(7) {
+                let now = base * 86_400 + hours * 3600;
+                assert_eq!(
+                    c.estimate(&Clock::at(now)),
+                    reference(&c, now),
+                    "updated on day {last}, clock {now}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -683,7 +683,7 @@ pub fn simulate(
     // The log reader's thread parses and feeds ([`feed::Feeder`]) a few windows ahead of the
     // replay (bounded memory); the replay itself is sequential, so the result does not depend
     // on the timing.
-    let (to_replay, windows) = std::sync::mpsc::sync_channel::<Window>(8);
+    let (to_replay, windows) = std::sync::mpsc::sync_channel::<Window>(4);
     let (done, done_rx) = std::sync::mpsc::channel::<Window>();
     let sources = opts.sources.clone();
     let ingest_opts = opts.ingest.clone();

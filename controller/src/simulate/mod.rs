@@ -680,10 +680,11 @@ pub fn simulate(
         lateness_secs: config.simulate.lateness_secs as i64,
         window_secs: sim.window_secs,
     };
-    // The log reader's thread parses and feeds ([`feed::Feeder`]) a few windows ahead of the
-    // replay (bounded memory); the replay itself is sequential, so the result does not depend
-    // on the timing.
-    let (to_replay, windows) = std::sync::mpsc::sync_channel::<Window>(4);
+    // The log reader's thread parses and feeds ([`feed::Feeder`]) up to 16 windows ahead of the
+    // replay (bounded memory: a few MB per window): an hourly planning pass over every object
+    // lasts as long as applying several windows, and the feed and the model keep working
+    // meanwhile. The replay itself is sequential, so the result does not depend on the timing.
+    let (to_replay, windows) = std::sync::mpsc::sync_channel::<Window>(16);
     let (done, done_rx) = std::sync::mpsc::channel::<Window>();
     let sources = opts.sources.clone();
     let ingest_opts = opts.ingest.clone();

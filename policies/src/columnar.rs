@@ -191,6 +191,110 @@ struct Scratch {
     tier: Vec<u32>,
 }
 
+/// The value per bucket of the condition [`Ctx::filter_by_bucket`] is filtering with, so that it
+/// is evaluated once per bucket and chunk, not once per row.
+#[derive(Default)]
+struct BucketMemo {
+    /// Per bucket id: (generation, value); a value counts only if stamped with `generation`.
+    values: Vec<(u32, bool)>,
+    generation: u32,
+}
+
+impl BucketMemo {
+    /// Forgets every value (in O(1)); `buckets` ids follow.
+    fn reset(&mut self, buckets: usize) {
+        if self.values.len() < buckets {
+            self.values.resize(buckets, (0, false));
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Wrapped: clear the stamps so that none is mistaken for the new generation.
+            self.values.iter_mut().for_each(|v| v.0 = 0);
+            self.generation = 1;
+        }
+    }
+}
+
+/// True for the signals with one value per bucket (or per pass): the behaviour's, the clock's
+/// and the bucket's name. A condition reading only these has one value per bucket.
+fn per_bucket(sig: SignalId) -> bool {
+    matches!(
+        sig,
+        SignalId::Bucket
+            | SignalId::PrincipalAnomaly
+            | SignalId::BucketAnomaly
+            | SignalId::IncidentOpen
+            | SignalId::PrincipalIsNew
+            | SignalId::SourceIpIsNew
+            | SignalId::BucketConfigChanged
+            | SignalId::LifecycleChanged
+            | SignalId::BucketPolicyChanged
+            | SignalId::VersioningChanged
+            | SignalId::ObjectLockChanged
+            | SignalId::HourOfDay
+            | SignalId::Weekday
+            | SignalId::Now
+    )
+}
+
+/// How much of a rule's condition has one value per bucket: decided once per bucket of a chunk
+/// before any row is selected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// The whole condition.
+    Whole,
+    /// The first `n` conjuncts of a conjunction.
+    Leading(usize),
+    /// None of it.
+    None,
+}
+
+impl Gate {
+    fn of(cond: &Cond, leaves: &[Leaf]) -> Gate {
+        match cond {
+            Cond::Const(_) => Gate::None,
+            c if cond_per_bucket(c, leaves) => Gate::Whole,
+            Cond::And(items) => match items
+                .iter()
+                .take_while(|c| cond_per_bucket(c, leaves))
+                .count()
+            {
+                0 => Gate::None,
+                n => Gate::Leading(n),
+            },
+            _ => Gate::None,
+        }
+    }
+
+    /// (the per-bucket conjuncts, the rest).
+    fn split(self, cond: &Cond) -> (&[Cond], &[Cond]) {
+        match (self, cond) {
+            (Gate::Whole, c) => (std::slice::from_ref(c), &[]),
+            (Gate::Leading(n), Cond::And(items)) => items.split_at(n.min(items.len())),
+            (_, c) => (&[], std::slice::from_ref(c)),
+        }
+    }
+}
+
+/// Whether `cond` has the same value for every object of a bucket.
+fn cond_per_bucket(cond: &Cond, leaves: &[Leaf]) -> bool {
+    match cond {
+        Cond::Const(_) => true,
+        Cond::Leaf(i) => match &leaves[*i].test {
+            // Flags come from the bucket's behaviour whatever the signal.
+            Test::Bool { .. } => true,
+            Test::NumSig { a, b, .. } => per_bucket(*a) && per_bucket(*b),
+            Test::Num { sig, .. }
+            | Test::Set { sig, .. }
+            | Test::TextEq { sig, .. }
+            | Test::TextIn { sig, .. }
+            | Test::Glob { sig, .. } => per_bucket(*sig),
+        },
+        Cond::Not(c) => cond_per_bucket(c, leaves),
+        Cond::And(items) | Cond::Or(items) => items.iter().all(|c| cond_per_bucket(c, leaves)),
+    }
+}
+
 struct Ctx<'a> {
     cat: &'a Catalog,
     time: TimeCtx,
@@ -325,9 +429,22 @@ impl Ctx<'_> {
         }
     }
 
-    /// Narrows the selection to the rows where `cond` holds: conjunctions filter one after the
-    /// other (each only over the survivors), anything else is evaluated row by row.
-    fn filter(&self, s: &Scratch, cond: &Cond, leaves: &[Leaf], start: usize, sel: &mut Vec<u32>) {
+    /// Narrows the selection to the rows where `cond` holds: a condition with one value per
+    /// bucket is evaluated once per bucket; conjunctions filter one after the other (each only
+    /// over the survivors); anything else is evaluated row by row.
+    fn filter(
+        &self,
+        s: &Scratch,
+        memo: &mut BucketMemo,
+        cond: &Cond,
+        leaves: &[Leaf],
+        start: usize,
+        sel: &mut Vec<u32>,
+    ) {
+        if !matches!(cond, Cond::Const(_)) && cond_per_bucket(cond, leaves) {
+            self.filter_by_bucket(s, memo, cond, leaves, start, sel);
+            return;
+        }
         match cond {
             Cond::Const(true) => {}
             Cond::Const(false) => sel.clear(),
@@ -337,11 +454,62 @@ impl Ctx<'_> {
                     if sel.is_empty() {
                         return;
                     }
-                    self.filter(s, c, leaves, start, sel);
+                    self.filter(s, memo, c, leaves, start, sel);
                 }
             }
             other => sel.retain(|&j| self.cond_at(s, other, leaves, start, j as usize)),
         }
+    }
+
+    /// [`Ctx::filter`] for a condition with one value per bucket: evaluated on the first row of
+    /// each bucket met, then looked up.
+    fn filter_by_bucket(
+        &self,
+        s: &Scratch,
+        memo: &mut BucketMemo,
+        cond: &Cond,
+        leaves: &[Leaf],
+        start: usize,
+        sel: &mut Vec<u32>,
+    ) {
+        let buckets = &self.cat.bucket;
+        memo.reset(self.cat.bucket_names.len());
+        let generation = memo.generation;
+        sel.retain(|&j| {
+            let m = &mut memo.values[buckets[start + j as usize] as usize];
+            if m.0 != generation {
+                *m = (generation, self.cond_at(s, cond, leaves, start, j as usize));
+            }
+            m.1
+        });
+    }
+
+    /// Decides the conjuncts `gate` for each bucket of `present` (bucket ids with their rows in
+    /// the chunk, at least one each), on the bucket's first row; the values are left in `memo`.
+    /// Returns whether they hold for any bucket, and for all.
+    fn decide_buckets<'b>(
+        &self,
+        s: &Scratch,
+        memo: &mut BucketMemo,
+        gate: &[Cond],
+        leaves: &[Leaf],
+        start: usize,
+        present: impl Iterator<Item = (usize, &'b [u32])>,
+    ) -> (bool, bool) {
+        memo.reset(self.cat.bucket_names.len());
+        let (mut any, mut all) = (false, true);
+        for (b, rows) in present {
+            let Some(&j) = rows.first() else {
+                continue;
+            };
+            let holds = gate
+                .iter()
+                .all(|c| self.cond_at(s, c, leaves, start, j as usize));
+            memo.values[b] = (memo.generation, holds);
+            any |= holds;
+            all &= holds;
+        }
+        (any, all)
     }
 
     fn text(&self, sig: SignalId, i: usize, f: impl Fn(&str) -> bool) -> bool {
@@ -388,7 +556,14 @@ impl PolicySet {
                     .map(|b| cat.bucket_names.iter().position(|n| n == b))
             })
             .collect();
+        let gates: Vec<Gate> = self
+            .rules
+            .iter()
+            .map(|r| Gate::of(&r.cond, &r.leaves))
+            .collect();
         let mut by_bucket: Vec<Vec<u32>> = vec![Vec::new(); cat.bucket_names.len()];
+        // Bucket ids with rows in the chunk.
+        let mut present: Vec<usize> = Vec::new();
         let mut scratch = Scratch {
             num: vec![Vec::with_capacity(CHUNK); SIGNALS.len()],
             filled: vec![false; SIGNALS.len()],
@@ -399,6 +574,7 @@ impl PolicySet {
         let mut frozen: Vec<u32> = Vec::new();
         let mut frozen_by = Vec::with_capacity(cat.len());
         let mut sel: Vec<u32> = Vec::with_capacity(CHUNK);
+        let mut memo = BucketMemo::default();
         let mut start = 0;
         while start < cat.len() {
             let end = (start + CHUNK).min(cat.len());
@@ -417,17 +593,59 @@ impl PolicySet {
             frozen.clear();
             frozen.resize(n, NO_RULE);
             by_bucket.iter_mut().for_each(Vec::clear);
+            present.clear();
             for (j, &b) in cat.bucket[start..end].iter().enumerate() {
+                if by_bucket[b as usize].is_empty() {
+                    present.push(b as usize);
+                }
                 by_bucket[b as usize].push(j as u32);
             }
             // Lowest precedence first, so that later (higher-precedence) matches overwrite.
             for &ri in self.order.iter().rev() {
                 let rule = &self.rules[ri];
+                let (gate, rest) = gates[ri].split(&rule.cond);
                 sel.clear();
-                match bucket_of[ri] {
-                    None => sel.extend(0..n as u32),
-                    Some(Some(b)) => sel.extend_from_slice(&by_bucket[b]),
-                    Some(None) => continue,
+                if gate.is_empty() {
+                    match bucket_of[ri] {
+                        None => sel.extend(0..n as u32),
+                        Some(Some(b)) => sel.extend_from_slice(&by_bucket[b]),
+                        Some(None) => continue,
+                    }
+                } else {
+                    // The per-bucket conjuncts first: a bucket where they fail selects nothing.
+                    ctx.ensure_leaves(&mut scratch, &rule.leaves, start..end);
+                    let (any, all) = match bucket_of[ri] {
+                        None => ctx.decide_buckets(
+                            &scratch,
+                            &mut memo,
+                            gate,
+                            &rule.leaves,
+                            start,
+                            present.iter().map(|&b| (b, by_bucket[b].as_slice())),
+                        ),
+                        Some(Some(b)) => ctx.decide_buckets(
+                            &scratch,
+                            &mut memo,
+                            gate,
+                            &rule.leaves,
+                            start,
+                            std::iter::once((b, by_bucket[b].as_slice())),
+                        ),
+                        Some(None) => continue,
+                    };
+                    if !any {
+                        continue;
+                    }
+                    match bucket_of[ri] {
+                        Some(Some(b)) => sel.extend_from_slice(&by_bucket[b]),
+                        _ => {
+                            sel.extend(0..n as u32);
+                            if !all {
+                                let bucket = &cat.bucket[start..end];
+                                sel.retain(|&j| memo.values[bucket[j as usize] as usize].1);
+                            }
+                        }
+                    }
                 }
                 if let Some(p) = &rule.scope.prefix {
                     sel.retain(|&j| cat.key(start + j as usize).starts_with(p.as_str()));
@@ -442,7 +660,12 @@ impl PolicySet {
                     continue;
                 }
                 ctx.ensure_leaves(&mut scratch, &rule.leaves, start..end);
-                ctx.filter(&scratch, &rule.cond, &rule.leaves, start, &mut sel);
+                for c in rest {
+                    if sel.is_empty() {
+                        break;
+                    }
+                    ctx.filter(&scratch, &mut memo, c, &rule.leaves, start, &mut sel);
+                }
                 let id = ri as u32;
                 let (is_pin, is_freeze, is_move) = (
                     rule.action == Action::Pin,

@@ -301,6 +301,20 @@ when = "lifecycle_changed or bucket_policy_changed"
 action = { kind = "alert", severity = "critical" }
 
 [[rule]]
+id = "hr-new-principal"
+priority = 40
+scope = { bucket = "hr" }
+when = "principal_is_new and size >= 1MiB"
+action = { kind = "alert", severity = "warning" }
+
+[[rule]]
+id = "quiet-media"
+priority = 0
+scope = { bucket = "media" }
+when = "not (incident_open or principal_anomaly > 0.5)"
+action = "unfreeze"
+
+[[rule]]
 id = "night"
 priority = 1
 scope = { bucket = "data" }

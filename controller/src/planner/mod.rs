@@ -300,8 +300,12 @@ impl Planner {
         let blackout = policy.in_blackout(now);
         let max = self.settings.max_decisions_per_cycle;
 
-        // Bucket-level actions, collected per (rule, bucket) in row order for determinism.
-        let mut scoped: BTreeMap<(u32, u32), (u64, u64, usize)> = BTreeMap::new();
+        // Bucket-level actions, collected per (rule, bucket) in row order for determinism: a
+        // dense table (rule-major, like the ordered map it becomes) rather than a map look-up
+        // per row, since a rule such as the default unfreeze wins on nearly every row.
+        let n_buckets = buckets.len();
+        let mut scoped_by: Vec<Option<(u64, u64, usize)>> =
+            vec![None; policy.rules.len() * n_buckets];
         let mut freezes: BTreeMap<(u32, u32), usize> = BTreeMap::new();
         let mut candidates: Vec<(usize, usize, f64)> = Vec::new(); // (precedence, row, saved)
         let precedence: HashMap<usize, usize> = policy
@@ -329,13 +333,19 @@ impl Planner {
                     self.objects.cat.savings_per_month[row],
                 )),
                 RuleAction::Snapshot { .. } | RuleAction::Alert { .. } | RuleAction::Unfreeze => {
-                    let e = scoped.entry((w, b)).or_insert((0, 0, row));
+                    let e =
+                        scoped_by[w as usize * n_buckets + b as usize].get_or_insert((0, 0, row));
                     e.0 += 1;
                     e.1 += self.objects.cat.size[row];
                 }
                 _ => {}
             }
         }
+        let scoped: BTreeMap<(u32, u32), (u64, u64, usize)> = scoped_by
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.map(|e| (((i / n_buckets) as u32, (i % n_buckets) as u32), e)))
+            .collect();
 
         // Freezes first: they block this pass's moves.
         for (&(r, b), &first) in &freezes {

@@ -68,16 +68,26 @@ impl Counts {
                 // Every counted access is older than the window.
                 continue;
             }
-            let then = self.day.div_euclid(*len);
+            // The period of the last update against the clock's (comparisons with the clock's
+            // period bounds rather than a division per object and window).
+            let start = c.period_start[w];
+            let (same, next) = if self.day >= start {
+                (self.day < start + len, false)
+            } else {
+                (false, self.day >= start - len)
+            };
             let weight = 1.0 - c.into[w];
             let pick = |x: &[[u16; 2]; 4]| -> u32 {
-                let (current, previous) = if c.period[w] == then {
+                let (current, previous) = if same {
                     (x[w][0], x[w][1])
-                } else if c.period[w] == then + 1 {
+                } else if next {
                     (0, x[w][0])
                 } else {
                     (0, 0)
                 };
+                if previous == 0 {
+                    return u32::from(current);
+                }
                 u32::from(current) + (f64::from(previous) * weight + 0.5) as u32
             };
             reads[w] = pick(&self.reads);
@@ -92,21 +102,26 @@ impl Counts {
 #[derive(Debug, Clone, Copy)]
 struct Clock {
     day: i64,
-    period: [i64; 4],
+    /// First day of each window's current period.
+    period_start: [i64; 4],
     into: [f64; 4],
 }
 
 impl Clock {
     fn at(now: i64) -> Clock {
         let day = now.div_euclid(86_400);
-        let mut period = [0; 4];
+        let mut period_start = [0; 4];
         let mut into = [0.0; 4];
         for (w, len) in WINDOWS_DAYS.iter().enumerate() {
-            period[w] = day.div_euclid(*len);
+            period_start[w] = day.div_euclid(*len) * len;
             let secs = len * 86_400;
             into[w] = now.rem_euclid(secs) as f64 / secs as f64;
         }
-        Clock { day, period, into }
+        Clock {
+            day,
+            period_start,
+            into,
+        }
     }
 }
 
@@ -213,7 +228,21 @@ impl ObjectTable {
 
     /// Adds an object on `tier` (or revives a deleted one there); returns its row.
     pub fn insert(&mut self, bucket: &str, key: &str, tier: u8, size: u64, t: i64) -> usize {
-        if let Some(r) = self.row(bucket, key) {
+        let row = self.row(bucket, key);
+        self.insert_at(row, bucket, key, tier, size, t)
+    }
+
+    /// [`ObjectTable::insert`], the object's row (`None` if new) already looked up.
+    fn insert_at(
+        &mut self,
+        row: Option<usize>,
+        bucket: &str,
+        key: &str,
+        tier: u8,
+        size: u64,
+        t: i64,
+    ) -> usize {
+        if let Some(r) = row {
             if !self.live[r] {
                 self.live[r] = true;
                 self.live_count += 1;
@@ -263,12 +292,31 @@ impl ObjectTable {
 
     /// Applies one access event; new objects land on `hot`.
     pub fn observe(&mut self, e: &AccessEvent, hot: u8) -> Touch {
+        self.observe_with(e, hot, |table, bucket, key| table.row(bucket, key))
+    }
+
+    /// [`ObjectTable::observe`], with the look-up of the event's object by its bucket and key
+    /// given: `row(table, bucket, key)` must answer as [`ObjectTable::row`] does (the replay
+    /// remembers rows by a number per name). Called at most once.
+    pub fn observe_with(
+        &mut self,
+        e: &AccessEvent,
+        hot: u8,
+        row: impl FnOnce(&ObjectTable, &str, &str) -> Option<usize>,
+    ) -> Touch {
         let (bucket, Some(key)) = (e.bucket.as_str(), e.key.as_deref()) else {
             return Touch::None;
         };
         if e.status.is_some_and(|s| s >= 300) || bucket.is_empty() {
             return Touch::None;
         }
+        let is_write = matches!(e.op, OpClass::Put | OpClass::CopyDest | OpClass::Multipart);
+        if !matches!(e.op, OpClass::Get | OpClass::CopySource | OpClass::Delete) && !is_write
+            || e.op == OpClass::Multipart && !is_upload_completion(&e.operation)
+        {
+            return Touch::None;
+        }
+        let found = row(self, bucket, key);
         let t = e.time_us.div_euclid(1_000_000);
         let size = e
             .object_size
@@ -279,10 +327,10 @@ impl ObjectTable {
             .unwrap_or(0);
         match e.op {
             OpClass::Get | OpClass::CopySource => {
-                let (row, new) = match self.row(bucket, key) {
+                let (row, new) = match found {
                     Some(r) if self.live[r] => (r, false),
                     // An object read before tierd saw it written: it existed; learn it now.
-                    _ => (self.insert(bucket, key, hot, size, t), true),
+                    _ => (self.insert_at(found, bucket, key, hot, size, t), true),
                 };
                 if !new {
                     // A first sighting ends no gap: its start is unknown.
@@ -296,10 +344,7 @@ impl ObjectTable {
                 Touch::Read { row, new }
             }
             OpClass::Put | OpClass::CopyDest | OpClass::Multipart => {
-                if e.op == OpClass::Multipart && !is_upload_completion(&e.operation) {
-                    return Touch::None;
-                }
-                let existing = self.row(bucket, key).filter(|&r| self.live[r]);
+                let existing = found.filter(|&r| self.live[r]);
                 let previous =
                     existing.map(|r| (self.cat.tier[r], self.cat.tier_since[r], self.cat.size[r]));
                 let row = match existing {
@@ -314,12 +359,12 @@ impl ObjectTable {
                         }
                         r
                     }
-                    _ => self.insert(bucket, key, hot, size, t),
+                    _ => self.insert_at(found, bucket, key, hot, size, t),
                 };
                 self.counts[row].bump(t, false);
                 Touch::Write { row, previous }
             }
-            OpClass::Delete => match self.row(bucket, key) {
+            OpClass::Delete => match found {
                 Some(r) if self.live[r] => {
                     self.end_gap(r, t, false);
                     self.live[r] = false;
@@ -479,6 +524,51 @@ mod tests {
         t.refresh(base + 100 * day, 90, |_, _, _, _| (0.0, 0.0));
         assert_eq!([t.cat.reads[0][r], t.cat.reads[3][r]], [0, 0]);
         assert_eq!(t.cat.last_access[r], base + 4 * 3600);
+    }
+
+    #[test]
+    fn estimates_follow_the_periods_of_the_last_update_and_of_the_clock() {
+        // The estimate as first written: each period by division.
+        fn reference(c: &Counts, now: i64) -> ([u32; 4], [u32; 4]) {
+            let day = now.div_euclid(86_400);
+            let (mut reads, mut writes) = ([0u32; 4], [0u32; 4]);
+            for (w, len) in WINDOWS_DAYS.iter().enumerate() {
+                if day - c.day >= *len {
+                    continue;
+                }
+                let (then, period) = (c.day.div_euclid(*len), day.div_euclid(*len));
+                let weight = 1.0 - now.rem_euclid(len * 86_400) as f64 / (len * 86_400) as f64;
+                let pick = |x: &[[u16; 2]; 4]| -> u32 {
+                    let (current, previous) = if period == then {
+                        (x[w][0], x[w][1])
+                    } else if period == then + 1 {
+                        (0, x[w][0])
+                    } else {
+                        (0, 0)
+                    };
+                    u32::from(current) + (f64::from(previous) * weight + 0.5) as u32
+                };
+                reads[w] = pick(&c.reads);
+                writes[w] = pick(&c.writes);
+            }
+            (reads, writes)
+        }
+        let base = 20_000;
+        for last in base - 3..base + 200 {
+            let c = Counts {
+                day: last,
+                reads: [[3, 7], [0, 5], [2, 0], [9, 11]],
+                writes: [[1, 0], [4, 2], [0, 0], [6, 1]],
+            };
+            for hours in (0..24 * 200).step_by(7) {
+                let now = base * 86_400 + hours * 3600;
+                assert_eq!(
+                    c.estimate(&Clock::at(now)),
+                    reference(&c, now),
+                    "updated on day {last}, clock {now}"
+                );
+            }
+        }
     }
 
     #[test]

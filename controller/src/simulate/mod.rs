@@ -15,18 +15,28 @@
 //! The same logs, configuration, policy and options give byte-for-byte the same decisions and
 //! summary: no wall clock, no unseeded randomness, ordered maps only where order shows.
 //!
+//! # Threads
+//! The log reader parses, numbers each object's name, reorders and cuts the events into scoring
+//! windows on its own thread ([`feed::Feeder`]); the behaviour model scores each window on its
+//! own thread ([`scoring`]) while the replay applies earlier windows' events; the replay takes
+//! the scores when its clock reaches the window's end. Nothing the replay decides depends on
+//! the threads' timing.
+//!
 //! # Layout
+//! - [`feed`]: key numbers, the reorder buffer, late events and scoring windows.
+//! - [`scoring`]: the behaviour model's thread.
 //! - [`strategies`]: the baselines and the oracle.
 //! - [`model`]: learning, then scoring, the behaviour model on the replayed windows.
 //! - [`report`]: the findings as the HTML report's data.
 
+pub mod feed;
 pub mod inventory;
 pub mod model;
 pub mod report;
+pub mod scoring;
 pub mod strategies;
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -41,7 +51,9 @@ use crate::ingest::{self, IngestOptions, IngestReport};
 use crate::planner::behaviour::IncidentChange;
 use crate::planner::objects::Touch;
 use crate::planner::{Deferred, Plan, Planner};
+use feed::{FeedEnd, FeedOptions, Feeder, NO_KEY, Window};
 use model::ModelState;
+use scoring::Scorer;
 use strategies::{Baseline, Meter, Oracle};
 
 /// What to replay.
@@ -141,7 +153,10 @@ const SAMPLE_DECISIONS: usize = 300;
 struct Sim<'a> {
     cost: CostModel,
     planner: Planner,
-    model: ModelState,
+    /// The behaviour model, scoring on its own thread.
+    scorer: Scorer,
+    /// The model's name after the last window scored.
+    model_name: String,
     /// How often the accumulated events are scored (a multiple of the model's window).
     window_secs: i64,
     /// The model's window, for the behaviour's hold times.
@@ -153,7 +168,10 @@ struct Sim<'a> {
     now: i64,
     first: i64,
     window_start: i64,
-    window: Vec<AccessEvent>,
+    /// The open window's bucket configuration changes (the model has all its events).
+    config_events: Vec<AccessEvent>,
+    /// Per key number ([`feed::KeyIds`]): the object's row plus one, 0 until looked up.
+    key_rows: Vec<u32>,
     next_tick: i64,
     next_day: i64,
     // strategies
@@ -246,13 +264,19 @@ impl Sim<'_> {
     }
 
     fn close_window(&mut self, end: i64) -> Result<(), String> {
-        let events = std::mem::take(&mut self.window);
+        let events = std::mem::take(&mut self.config_events);
         let changed = self.planner.behaviour.config_changes(&events) > 0;
-        let scores = self.model.window(&events).map_err(|e| e.to_string())?;
+        let scored = self.scorer.next()?;
+        if scored.end != end {
+            return Err(format!(
+                "internal error: the replay closed the window ending at {end} but the behaviour model scored the one ending at {}",
+                scored.end
+            ));
+        }
+        let scores = scored.scores?;
+        self.model_name = scored.model;
         if !scores.is_empty() {
-            self.planner
-                .behaviour
-                .set_model_name(&self.model.describe());
+            self.planner.behaviour.set_model_name(&self.model_name);
         }
         // A bucket's configuration changed: its rules (alerts on protection) do not wait either.
         let mut opened = changed;
@@ -419,21 +443,38 @@ impl Sim<'_> {
         });
     }
 
-    /// One event, in time order.
-    fn event(&mut self, mut e: AccessEvent) -> Result<(), String> {
-        let mut t = e.time_us.div_euclid(1_000_000);
+    /// One event, in time order (the feed moved late ones to the current time), with its key
+    /// number.
+    fn event(&mut self, e: &AccessEvent, key: u32) -> Result<(), String> {
+        let t = e.time_us.div_euclid(1_000_000);
         if !self.started {
             self.start(t);
-        }
-        if t < self.now {
-            self.report.late_events += 1;
-            t = self.now;
-            e.time_us = t * 1_000_000;
         }
         self.advance(t)?;
         self.report.events += 1;
         let hot = self.planner.hot_tier();
-        let touch = self.planner.objects.observe(&e, hot);
+        let known = self.key_rows.get(key as usize).copied().unwrap_or(0);
+        let touch = self
+            .planner
+            .objects
+            .observe_with(e, hot, |table, bucket, name| {
+                if known > 0 {
+                    Some(known as usize - 1)
+                } else {
+                    table.row(bucket, name)
+                }
+            });
+        if let (
+            Touch::Read { row, .. } | Touch::Write { row, .. } | Touch::Delete { row, .. },
+            true,
+        ) = (touch, key != NO_KEY)
+        {
+            let k = key as usize;
+            if self.key_rows.len() <= k {
+                self.key_rows.resize(k + 1, 0);
+            }
+            self.key_rows[k] = row as u32 + 1;
+        }
         let cost = &self.cost;
         match touch {
             Touch::Read { row, new } => {
@@ -480,7 +521,9 @@ impl Sim<'_> {
             }
             Touch::None => {}
         }
-        self.window.push(e);
+        if e.op == models::OpClass::ConfigChange {
+            self.config_events.push(e.clone());
+        }
         Ok(())
     }
 
@@ -520,7 +563,8 @@ impl Sim<'_> {
         r.from = self.first;
         r.until = end;
         r.objects = self.planner.objects.live_count() as u64;
-        r.model = self.model.describe();
+        r.model = self.model_name;
+        self.scorer.join()?;
         Ok(r)
     }
 }
@@ -570,9 +614,13 @@ pub fn simulate(
             0,
         ),
     ];
+    let model_name = model.describe();
+    let (scorer, to_score) = Scorer::spawn(model)?;
     let mut sim = Sim {
         cost,
         planner,
+        scorer,
+        model_name,
         window_secs: config
             .simulate
             .score_every_secs
@@ -581,13 +629,13 @@ pub fn simulate(
             * config.model.window_secs as i64,
         model_window: config.model.window_secs as i64,
         interval: config.planner.interval_secs as i64,
-        model,
         out,
         started: false,
         now: 0,
         first: 0,
         window_start: 0,
-        window: Vec::new(),
+        config_events: Vec::new(),
+        key_rows: Vec::new(),
         next_tick: 0,
         next_day: 0,
         ledger: Ledger::default(),
@@ -626,165 +674,57 @@ pub fn simulate(
         day_counts: (0, 0, 0),
         progress,
     };
-    let lateness_us = config.simulate.lateness_secs as i64 * 1_000_000;
-    let mut buffer = Reorder::default();
-    let mut newest = i64::MIN;
-    let (from, until) = (opts.from, opts.until);
-    let mut filtered = 0u64;
-    // Parsing runs on its own thread, a few batches ahead of the replay (bounded memory); the
-    // replay itself is sequential, so the result does not depend on the timing.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<AccessEvent>>(4);
+    let feed_opts = FeedOptions {
+        from: opts.from,
+        until: opts.until,
+        lateness_secs: config.simulate.lateness_secs as i64,
+        window_secs: sim.window_secs,
+    };
+    // The log reader's thread parses and feeds ([`feed::Feeder`]) up to 16 windows ahead of the
+    // replay (bounded memory: a few MB per window): an hourly planning pass over every object
+    // lasts as long as applying several windows, and the feed and the model keep working
+    // meanwhile. The replay itself is sequential, so the result does not depend on the timing.
+    let (to_replay, windows) = std::sync::mpsc::sync_channel::<Window>(16);
+    let (done, done_rx) = std::sync::mpsc::channel::<Window>();
     let sources = opts.sources.clone();
     let ingest_opts = opts.ingest.clone();
     let handle = rt.clone();
-    let reader = std::thread::spawn(move || {
-        let mut send = |batch: Vec<AccessEvent>| -> Result<(), String> {
-            tx.send(batch).map_err(|_| "the replay stopped".to_string())
-        };
-        ingest::run(&sources, &ingest_opts, &handle, None, &mut send)
-    });
+    let reader = std::thread::Builder::new()
+        .name("tierd-feed".into())
+        .spawn(move || -> anyhow::Result<(IngestReport, FeedEnd)> {
+            let mut feeder = Feeder::new(feed_opts, to_score, to_replay, done_rx);
+            let report = ingest::run(&sources, &ingest_opts, &handle, None, &mut |batch| {
+                feeder.take(batch)
+            })?;
+            let end = feeder.finish().map_err(anyhow::Error::msg)?;
+            Ok((report, end))
+        })?;
     let mut failed: Option<String> = None;
-    for batch in rx.iter() {
-        for e in batch {
-            let t = e.time_us.div_euclid(1_000_000);
-            if from.is_some_and(|f| t < f) || until.is_some_and(|u| t >= u) {
-                filtered += 1;
-                continue;
-            }
-            newest = newest.max(e.time_us);
-            buffer.push(e);
-        }
-        while buffer
-            .first_time()
-            .is_some_and(|t| t <= newest.saturating_sub(lateness_us))
+    for w in windows.iter() {
+        if let Err(err) = w
+            .events
+            .iter()
+            .zip(&w.keys)
+            .try_for_each(|(e, &key)| sim.event(e, key))
         {
-            if let Some(e) = buffer.pop()
-                && let Err(err) = sim.event(e)
-            {
-                failed = Some(err);
-                break;
-            }
-        }
-        if failed.is_some() {
+            failed = Some(err);
             break;
         }
+        // Freed on the reader's thread; if it has ended, here.
+        let _ = done.send(w);
     }
-    drop(rx);
-    let ingest_report = reader
+    drop(windows);
+    let fed = reader
         .join()
         .map_err(|_| anyhow::anyhow!("the log reader thread panicked"))?;
     if let Some(err) = failed {
         anyhow::bail!(err);
     }
-    let ingest_report = ingest_report?;
-    while let Some(e) = buffer.pop() {
-        sim.event(e).map_err(anyhow::Error::msg)?;
-    }
-    let end = until.unwrap_or(sim.now + 1);
-    let mut report = sim.finish(end).map_err(anyhow::Error::msg)?;
-    report.filtered_events = filtered;
+    let (ingest_report, fed) = fed?;
+    let mut report = sim.finish(fed.end).map_err(anyhow::Error::msg)?;
+    report.filtered_events = fed.filtered;
+    report.late_events = fed.late;
     report.bad_lines = ingest_report.bad_lines;
     report.ingest = ingest_report;
     Ok(report)
-}
-
-/// The reorder buffer: events in order of time, then of arrival (stable). Events that arrive in
-/// time order (most of them) queue in a run; the others go to a heap of small keys whose events
-/// wait in a slab, so that reordering moves keys, not events (an event is a few hundred bytes;
-/// moving events up and down a heap was a tenth of a replay's time). The next event out is the
-/// earlier of the run's first and the heap's first.
-#[derive(Default)]
-struct Reorder {
-    /// (time in µs, arrival, event), in order of both.
-    run: VecDeque<(i64, u64, AccessEvent)>,
-    /// (time in µs, arrival, slot in `slab`).
-    heap: BinaryHeap<Reverse<(i64, u64, u32)>>,
-    slab: Vec<Option<AccessEvent>>,
-    /// Empty slots of `slab`.
-    free: Vec<u32>,
-    arrivals: u64,
-}
-
-impl Reorder {
-    fn push(&mut self, e: AccessEvent) {
-        let (t, arrival) = (e.time_us, self.arrivals);
-        self.arrivals += 1;
-        if self.run.back().is_none_or(|last| last.0 <= t) {
-            self.run.push_back((t, arrival, e));
-            return;
-        }
-        let slot = match self.free.pop() {
-            Some(i) => {
-                self.slab[i as usize] = Some(e);
-                i
-            }
-            None => {
-                self.slab.push(Some(e));
-                (self.slab.len() - 1) as u32
-            }
-        };
-        self.heap.push(Reverse((t, arrival, slot)));
-    }
-
-    /// Whether the next event out comes from the heap rather than the run.
-    fn heap_first(&self) -> bool {
-        match (self.run.front(), self.heap.peek()) {
-            (Some(r), Some(Reverse(h))) => (h.0, h.1) < (r.0, r.1),
-            (None, Some(_)) => true,
-            _ => false,
-        }
-    }
-
-    /// The time of the next event out.
-    fn first_time(&self) -> Option<i64> {
-        if self.heap_first() {
-            self.heap.peek().map(|Reverse(k)| k.0)
-        } else {
-            self.run.front().map(|r| r.0)
-        }
-    }
-
-    fn pop(&mut self) -> Option<AccessEvent> {
-        if !self.heap_first() {
-            return self.run.pop_front().map(|r| r.2);
-        }
-        let Reverse((_, _, slot)) = self.heap.pop()?;
-        self.free.push(slot);
-        self.slab.get_mut(slot as usize).and_then(Option::take)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_reorder_buffer_gives_events_by_time_then_arrival_and_reuses_its_slots() {
-        let ev = |t: i64, key: &str| AccessEvent {
-            time_us: t,
-            key: Some(key.into()),
-            ..AccessEvent::default()
-        };
-        let mut b = Reorder::default();
-        for (t, k) in [(30, "a"), (10, "b"), (30, "c"), (20, "d")] {
-            b.push(ev(t, k));
-        }
-        assert_eq!(b.first_time(), Some(10));
-        let first: Vec<_> = (0..2).filter_map(|_| b.pop()).collect();
-        b.push(ev(5, "e"));
-        b.push(ev(30, "f"));
-        let rest: Vec<_> = std::iter::from_fn(|| b.pop()).collect();
-        let keys: Vec<_> = first
-            .iter()
-            .chain(&rest)
-            .map(|e| e.key.as_deref().unwrap_or(""))
-            .collect();
-        assert_eq!(keys, ["b", "d", "e", "a", "c", "f"]);
-        assert_eq!(
-            b.slab.len(),
-            2,
-            "out-of-order events wait in the slab, its slots reused"
-        );
-        assert_eq!(b.first_time(), None);
-    }
 }

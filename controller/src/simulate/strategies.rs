@@ -77,6 +77,9 @@ pub struct Baseline {
     pub places: Vec<Place>,
     pub ledger: Ledger,
     pub meter: Meter,
+    /// At most the last access of every object on the hot tier: while `t` minus it is within
+    /// the idle time, a pass has nothing to move and skips its scan of every object.
+    hot_access_floor: i64,
 }
 
 impl Baseline {
@@ -88,7 +91,14 @@ impl Baseline {
             places: Vec::new(),
             ledger: Ledger::default(),
             meter: Meter::new(tiers, t),
+            hot_access_floor: i64::MIN,
         }
+    }
+
+    /// Places `row` (keeping `hot_access_floor` at most its last access, whatever the tier).
+    fn set_place(&mut self, row: usize, p: Place) {
+        self.hot_access_floor = self.hot_access_floor.min(p.last_access);
+        *self.place(row) = p;
     }
 
     fn place(&mut self, row: usize) -> &mut Place {
@@ -109,12 +119,15 @@ impl Baseline {
     /// An object that exists on `tier` when the trace starts, written (and last read, as far as
     /// anyone knows) at `written`.
     pub fn exists(&mut self, row: usize, tier: u8, size: u64, written: i64) {
-        *self.place(row) = Place {
-            tier,
-            since: written,
-            last_access: written,
-            size,
-        };
+        self.set_place(
+            row,
+            Place {
+                tier,
+                since: written,
+                last_access: written,
+                size,
+            },
+        );
         self.meter.add(tier, size);
     }
 
@@ -124,18 +137,27 @@ impl Baseline {
         let hot = cost.hot as u8;
         let p = *self.place(row);
         if p.tier == GONE {
-            *self.place(row) = Place {
-                tier: hot,
-                since: t,
-                last_access: t,
-                size,
-            };
+            self.set_place(
+                row,
+                Place {
+                    tier: hot,
+                    since: t,
+                    last_access: t,
+                    size,
+                },
+            );
             self.meter.add(hot, size);
             return;
         }
         let c = cost.read(usize::from(p.tier), p.size);
         self.ledger.charges.add(&c);
-        self.place(row).last_access = t;
+        self.set_place(
+            row,
+            Place {
+                last_access: t,
+                ..p
+            },
+        );
         if self.recall_on_access && p.tier != hot {
             self.ledger
                 .moved(cost, usize::from(p.tier), cost.hot, p.size, t - p.since);
@@ -161,12 +183,15 @@ impl Baseline {
         }
         self.ledger.charges.add(&cost.write(cost.hot));
         self.meter.add(hot, size);
-        *self.place(row) = Place {
-            tier: hot,
-            since: t,
-            last_access: t,
-            size,
-        };
+        self.set_place(
+            row,
+            Place {
+                tier: hot,
+                since: t,
+                last_access: t,
+                size,
+            },
+        );
     }
 
     pub fn delete(&mut self, cost: &CostModel, row: usize, t: i64) {
@@ -182,12 +207,17 @@ impl Baseline {
     }
 
     /// The periodic pass: objects idle longer than the rule's N days move to the cheapest tier.
+    /// The scan of every object is skipped while no object on the hot tier can be idle that long.
     pub fn tick(&mut self, cost: &CostModel, t: i64) {
         self.meter.advance(cost, &mut self.ledger, t);
         let Some(idle) = self.idle_secs else {
             return;
         };
+        if t.saturating_sub(self.hot_access_floor) <= idle {
+            return;
+        }
         let (hot, cold) = (cost.hot as u8, cost.cheapest as u8);
+        let mut floor = i64::MAX;
         for i in 0..self.places.len() {
             let p = self.places[i];
             if p.tier == hot && t - p.last_access > idle && hot != cold {
@@ -198,8 +228,11 @@ impl Baseline {
                 let q = &mut self.places[i];
                 q.tier = cold;
                 q.since = t;
+            } else if p.tier == hot {
+                floor = floor.min(p.last_access);
             }
         }
+        self.hot_access_floor = floor;
     }
 }
 
@@ -383,6 +416,29 @@ mod tests {
             "{total} vs {}",
             cold_year + hot_year
         );
+    }
+
+    #[test]
+    fn a_baseline_moves_each_object_at_the_first_pass_after_it_has_been_idle_n_days() {
+        let c = cost();
+        let mut b = Baseline::new("idle".into(), Some(30 * DAY), false, 3, 0);
+        let moves_after = |b: &mut Baseline, day: i64| {
+            b.tick(&c, day * DAY);
+            b.ledger.moves
+        };
+        b.write(&c, 0, GB, 0);
+        assert_eq!(moves_after(&mut b, 10), 0);
+        assert_eq!(moves_after(&mut b, 20), 0);
+        b.write(&c, 1, GB, 25 * DAY);
+        b.read(&c, 0, GB, 26 * DAY);
+        assert_eq!(moves_after(&mut b, 31), 0, "object 0 was read on day 26");
+        assert_eq!(moves_after(&mut b, 55), 0);
+        assert_eq!(moves_after(&mut b, 56), 1, "object 1, idle since day 25");
+        assert_eq!(moves_after(&mut b, 57), 2, "object 0, idle since day 26");
+        // Listed as written long before: moved at the next pass, however recent the last one.
+        b.exists(2, 0, GB, -100 * DAY);
+        assert_eq!(moves_after(&mut b, 58), 3);
+        assert_eq!(b.places[2].tier, c.cheapest as u8);
     }
 
     #[test]

@@ -100,3 +100,58 @@ max_objects_per_day = 1
         eprintln!("the UTC day changed between the runs: the budget check does not apply");
     }
 }
+
+#[test]
+fn a_restart_keeps_what_the_read_back_estimator_learnt() {
+    // 200 documents of 20 MB, each read every nine days for three months, the last time eight
+    // and a half days ago: idle longer than the policy's 7 days, but a read is due. The
+    // cost-aware default policy leaves them; a restart must too (forgetting the reads that
+    // ended the earlier gaps, it would see 200 objects idle for days and never read, and move
+    // them all).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd.db\"\n\
+         [tiers.onprem]\nurl = \"file://onprem\"\nprice = { storage_gb_month = 0.02 }\n\
+         [tiers.cloud]\nurl = \"file://cloud\"\nmin_storage_days = 90\n\
+         price = { storage_gb_month = 0.004, retrieval_gb = 0.03, egress_gb = 0.09, requests_per_1000 = 0.02 }\n\
+         [tiers.vault]\nurl = \"file://vault\"\nrole = \"vault\"\n\
+         [ingest]\nsources = [\"logs/\"]\nformat = \"s3\"\n\
+         [policies]\nfiles = [\"builtin:default\"]\n\
+         [model]\nlearning_days = 365\n\
+         [service]\nlisten = \"off\"\ndecision_log = \"decisions.jsonl\"\n",
+    )
+    .unwrap();
+    let t = now_us();
+    let size = 20_000_000u64;
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::create_dir_all(d.join("onprem/photos/docs")).unwrap();
+    let mut events = Vec::new();
+    for i in 0..200i64 {
+        let key = format!("docs/{i:03}.pdf");
+        let f = std::fs::File::create(d.join("onprem/photos").join(&key)).unwrap();
+        f.set_len(size).unwrap();
+        let last = t - 8 * DAY_US - DAY_US / 2 - i * 1_000_000;
+        events.push((last - 90 * DAY_US, "PUT", key.clone()));
+        for k in 0..10 {
+            events.push((last - k * 9 * DAY_US, "GET", key.clone()));
+        }
+    }
+    events.sort();
+    let log: String = events
+        .iter()
+        .map(|(at, method, key)| line(*at, method, key, size))
+        .collect();
+    std::fs::write(d.join("logs/1.log"), log).unwrap();
+
+    let first = once(d);
+    assert_eq!(first["events"], 2_200, "{first}");
+    assert_eq!(first["moves_done"], 0, "read every nine days: {first}");
+    let second = once(d);
+    assert_eq!(second["events"], 0, "{second}");
+    assert_eq!(second["moves_done"], 0, "after a restart too: {second}");
+    for i in 0..200 {
+        assert!(d.join(format!("onprem/photos/docs/{i:03}.pdf")).exists());
+    }
+}

@@ -40,6 +40,42 @@ impl Journal {
         tx.commit().map_err(err)
     }
 
+    /// Saves read-back life tables: `(bucket, prefix, gaps JSON)`, each replacing its last.
+    ///
+    /// # Errors
+    /// SQLite errors; then none of them is saved.
+    pub fn save_readback(&mut self, tables: &[(&str, &str, String)]) -> Result<()> {
+        let (conn, err) = self.split();
+        let tx = conn.transaction().map_err(err)?;
+        {
+            let mut put = tx
+                .prepare_cached(
+                    "INSERT INTO readback (bucket, prefix, gaps) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (bucket, prefix) DO UPDATE SET gaps = ?3",
+                )
+                .map_err(err)?;
+            for (b, p, g) in tables {
+                put.execute(params![b, p, g]).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// Every saved read-back life table: `(bucket, prefix, gaps JSON)`.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn readback_all(&mut self) -> Result<Vec<(String, String, String)>> {
+        let (conn, err) = self.split();
+        let mut st = conn
+            .prepare("SELECT bucket, prefix, gaps FROM readback ORDER BY bucket, prefix")
+            .map_err(err)?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+    }
+
     /// Every saved access history: `(bucket, key, state JSON)`, in key order.
     ///
     /// # Errors
@@ -76,6 +112,22 @@ mod tests {
         assert_eq!(
             j.access_all().unwrap(),
             vec![("b".to_string(), "k1".to_string(), "{\"a\":2}".to_string())]
+        );
+    }
+
+    #[test]
+    fn read_back_tables_are_saved_replaced_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
+        j.save_readback(&[("b", "", "[1]".into()), ("b", "logs/", "[2]".into())])
+            .unwrap();
+        j.save_readback(&[("b", "logs/", "[3]".into())]).unwrap();
+        drop(j);
+        let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
+        let row = |p: &str, g: &str| ("b".to_string(), p.to_string(), g.to_string());
+        assert_eq!(
+            j.readback_all().unwrap(),
+            vec![row("", "[1]"), row("logs/", "[3]")]
         );
     }
 }

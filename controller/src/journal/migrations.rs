@@ -90,6 +90,15 @@ const MIGRATIONS: &[&str] = &[
         state  TEXT NOT NULL,        -- JSON: tier, size, created, last access, access counts
         PRIMARY KEY (bucket, key)
     );",
+    // 5: the read-back estimator's life tables per bucket and prefix: a restart that kept the
+    // objects' idle gaps but forgot the gaps that ended in a read would see every idle object
+    // as never read.
+    "CREATE TABLE readback (
+        bucket TEXT NOT NULL,
+        prefix TEXT NOT NULL,        -- empty: the bucket's own table
+        gaps   TEXT NOT NULL,        -- JSON: [day, count] pairs, ended by a read and otherwise
+        PRIMARY KEY (bucket, prefix)
+    );",
 ];
 
 /// The schema version this build writes.

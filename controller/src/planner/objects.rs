@@ -12,7 +12,7 @@ use models::{AccessEvent, OpClass};
 use policies::Catalog;
 
 use super::readback::Estimator;
-pub use super::readback::{ReadBack, SIGNAL_DAYS};
+pub use super::readback::{ReadBack, SIGNAL_DAYS, SavedGaps};
 
 /// Window lengths of the read and write counts, days.
 pub const WINDOWS_DAYS: [i64; 4] = [1, 7, 30, 90];
@@ -147,6 +147,10 @@ pub struct ObjectTable {
     live_count: usize,
     /// Per row: its read-back estimator group (its bucket's prefix).
     group: Vec<u32>,
+    /// Per row: whether the idle gap running now began where the table knows (false after a
+    /// restart that found no saved read-back history: the estimator then neither counts the
+    /// gap as exposure nor learns from its end, as for a first sighting).
+    gap_known: Vec<bool>,
     readback: Estimator,
     /// Per row: the probability of a read within the horizon of the last refresh, for the
     /// decision's reason (the catalog holds the 30-day one, a signal).
@@ -247,6 +251,7 @@ impl ObjectTable {
                 self.live[r] = true;
                 self.live_count += 1;
             }
+            self.gap_known[r] = true;
             self.cat.tier[r] = tier;
             self.cat.size[r] = size;
             self.cat.created[r] = t;
@@ -281,11 +286,15 @@ impl ObjectTable {
         self.live.push(true);
         self.live_count += 1;
         self.group.push(self.readback.group(b, key));
+        self.gap_known.push(true);
         self.index[b as usize].insert(key.into(), row as u32);
         row
     }
 
     fn end_gap(&mut self, row: usize, t: i64, by_read: bool) {
+        if !std::mem::replace(&mut self.gap_known[row], true) {
+            return;
+        }
         let gap = ((t - self.cat.last_access[row]).max(0) / 86_400) as usize;
         self.readback.end_gap(self.group[row], gap, by_read);
     }
@@ -392,7 +401,7 @@ impl ObjectTable {
     ) {
         let mut running = self.readback.running();
         for r in 0..self.len() {
-            if self.live[r] {
+            if self.live[r] && self.gap_known[r] {
                 running.add(self.group[r], (now - self.cat.last_access[r]).max(0));
             }
         }
@@ -446,6 +455,29 @@ impl ObjectTable {
             reads: c.reads,
             writes: c.writes,
         }
+    }
+
+    /// Makes the idle gap `row` is in now unknown to the read-back estimator until its next
+    /// access: neither exposure nor, when it ends, a gap (see `gap_known`).
+    pub fn forget_gap(&mut self, row: usize) {
+        self.gap_known[row] = false;
+    }
+
+    /// The read-back history learnt since the last call, to save: (bucket, prefix, table) of
+    /// each group that changed.
+    pub fn take_readback(&mut self) -> Vec<(String, String, SavedGaps)> {
+        let names = &self.cat.bucket_names;
+        let changed = self.readback.take_changed();
+        changed
+            .into_iter()
+            .map(|(b, prefix, t)| (names[b as usize].clone(), prefix.to_string(), t))
+            .collect()
+    }
+
+    /// Adds saved read-back history (of [`ObjectTable::take_readback`]).
+    pub fn restore_readback(&mut self, bucket: &str, prefix: &str, saved: &SavedGaps) {
+        let b = self.bucket_id(bucket);
+        self.readback.restore(b, prefix, saved);
     }
 
     /// Restores an object's access history. An object the table already has (from the journal's
@@ -632,6 +664,39 @@ mod tests {
         assert_eq!(p("reports/a"), p("top.bin"));
         // Logs are likelier to be read on the day they are written than a month later.
         assert!(daily("logs/59-0") > daily("logs/29-0"));
+    }
+
+    #[test]
+    fn a_forgotten_gap_is_neither_exposure_nor_learnt_from() {
+        // 200 objects restored idle for 8.5 days, with none of the reads that ended their
+        // earlier gaps: counted, they say "never read"; forgotten, the estimator knows nothing.
+        let day = 86_400;
+        let base = 20_000 * day;
+        let table = |forget: bool| {
+            let mut t = ObjectTable::new(&["hot".into(), "cold".into()]);
+            for i in 0..200 {
+                let r = t.insert("b", &format!("k{i}"), 0, 1000, base);
+                if forget {
+                    t.forget_gap(r);
+                }
+            }
+            t.refresh(base + 8 * day + day / 2, 90, |_, _, _, _| (0.0, 0.0));
+            t
+        };
+        let p = |t: &ObjectTable| t.cat.read_back_probability[t.row("b", "k0").unwrap()];
+        let (counted, forgotten) = (table(false), table(true));
+        assert!(p(&counted) < 0.1, "counted {}", p(&counted));
+        assert!(
+            p(&forgotten) > 0.7,
+            "forgotten: the prior {}",
+            p(&forgotten)
+        );
+        // The next access ends no gap; the one after does.
+        let mut t = table(true);
+        t.observe(&ev(base + 9 * day, OpClass::Get, "k0"), 0);
+        assert!(t.readback.take_changed().is_empty());
+        t.observe(&ev(base + 10 * day, OpClass::Get, "k0"), 0);
+        assert_eq!(t.readback.take_changed().len(), 1);
     }
 
     /// A deterministic stand-in for a random number in [0, 1) (splitmix64).

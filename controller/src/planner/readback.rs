@@ -171,9 +171,20 @@ pub struct Estimator {
     /// group, for keys without a prefix and prefixes past [`MAX_PREFIXES`]).
     bucket: Vec<u32>,
     is_prefix: Vec<bool>,
+    /// Per group: its prefix (empty for the bucket's own group).
+    prefix: Vec<Box<str>>,
+    /// Per group: counted gaps since the last [`Estimator::take_changed`].
+    changed: Vec<bool>,
     /// Per bucket id: its own group.
     own: Vec<u32>,
     gaps: Vec<GapTable>,
+}
+
+/// One group's life table as the journal keeps it: `(day, gaps)` for the days with any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedGaps {
+    pub ended_by_read: Vec<(u32, u32)>,
+    pub ended_other: Vec<(u32, u32)>,
 }
 
 /// The gaps running now, per group: `count[g][d]` objects idle between d and d + 1 days, and
@@ -213,6 +224,7 @@ impl Estimator {
             return self.own[b];
         }
         let g = self.new_group(bucket, true);
+        self.prefix[g as usize] = prefix.into();
         self.ids[b].insert(prefix.into(), g);
         g
     }
@@ -220,12 +232,54 @@ impl Estimator {
     fn new_group(&mut self, bucket: u32, is_prefix: bool) -> u32 {
         self.bucket.push(bucket);
         self.is_prefix.push(is_prefix);
+        self.prefix.push("".into());
+        self.changed.push(false);
         self.gaps.push(GapTable::default());
         (self.gaps.len() - 1) as u32
     }
 
+    /// The groups that counted gaps since the last call: (bucket id, prefix, table).
+    pub fn take_changed(&mut self) -> Vec<(u32, &str, SavedGaps)> {
+        let sparse = |v: &[u32]| -> Vec<(u32, u32)> {
+            let nonzero = v.iter().enumerate().filter(|(_, n)| **n > 0);
+            nonzero.map(|(d, &n)| (d as u32, n)).collect()
+        };
+        let mut out = Vec::new();
+        for g in 0..self.gaps.len() {
+            if std::mem::take(&mut self.changed[g]) {
+                let t = &self.gaps[g];
+                let saved = SavedGaps {
+                    ended_by_read: sparse(&t.ended_by_read),
+                    ended_other: sparse(&t.ended_other),
+                };
+                out.push((self.bucket[g], &*self.prefix[g], saved));
+            }
+        }
+        out
+    }
+
+    /// Adds a saved table (of [`Estimator::take_changed`]) to the group of `prefix` in
+    /// `bucket` (the bucket's own group for an empty prefix).
+    pub fn restore(&mut self, bucket: u32, prefix: &str, saved: &SavedGaps) {
+        let g = if prefix.is_empty() {
+            self.group(bucket, "")
+        } else {
+            self.group(bucket, prefix)
+        };
+        let t = &mut self.gaps[g as usize];
+        for (into, from) in [
+            (&mut t.ended_by_read, &saved.ended_by_read),
+            (&mut t.ended_other, &saved.ended_other),
+        ] {
+            for &(d, n) in from {
+                into[(d as usize).min(MAX_AGE_DAYS)] += n;
+            }
+        }
+    }
+
     /// Counts a gap of `days` days in `group`, ended by a read or otherwise.
     pub fn end_gap(&mut self, group: u32, days: usize, by_read: bool) {
+        self.changed[group as usize] = true;
         let g = &mut self.gaps[group as usize];
         let slot = days.min(MAX_AGE_DAYS);
         if by_read {

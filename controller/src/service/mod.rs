@@ -40,7 +40,7 @@ use crate::journal::Journal;
 use crate::journal::decisions::DecisionFilter;
 use crate::journal::freezes::FreezeRow;
 use crate::metrics::Metrics;
-use crate::planner::objects::{AccessState, Touch};
+use crate::planner::objects::{AccessState, SavedGaps, Touch};
 use crate::planner::{Freeze, Plan, Planner};
 use crate::simulate::model::ModelState;
 use crate::tier::Tiers;
@@ -177,16 +177,42 @@ impl Service {
         }
         // The access history saved by the last run (a catalog row alone would make a busy
         // object look idle since it arrived).
-        let mut restored = 0usize;
+        let mut with_history = Vec::new();
         for (bucket, key, json) in ex.journal().access_all()? {
             match serde_json::from_str::<AccessState>(&json) {
-                Ok(s) => {
-                    planner.objects.restore_access(&bucket, &key, &s);
-                    restored += 1;
-                }
+                Ok(s) => with_history.push(planner.objects.restore_access(&bucket, &key, &s)),
                 Err(e) => tracing::warn!(
                     "the journal's access history of {bucket}/{key} is unreadable ({e}); it starts afresh"
                 ),
+            }
+        }
+        let restored = with_history.len();
+        // The read-back estimator's life tables. The objects' idle gaps alone would be a
+        // history of gaps never ended by a read (those that were are gone): every idle object
+        // would look cold. So an object's running gap counts only where the tables it belongs
+        // with were saved too; otherwise it is forgotten until its next access, as a first
+        // sighting's is.
+        let mut tables = 0usize;
+        for (bucket, prefix, json) in ex.journal().readback_all()? {
+            match serde_json::from_str::<SavedGaps>(&json) {
+                Ok(g) => {
+                    planner.objects.restore_readback(&bucket, &prefix, &g);
+                    tables += 1;
+                }
+                Err(e) => tracing::warn!(
+                    "the journal's read-back history of {bucket}/{prefix} is unreadable ({e}); it starts afresh"
+                ),
+            }
+        }
+        let mut gap_known = vec![false; planner.objects.len()];
+        if tables > 0 {
+            for r in with_history {
+                gap_known[r] = true;
+            }
+        }
+        for (r, known) in gap_known.into_iter().enumerate() {
+            if !known {
+                planner.objects.forget_gap(r);
             }
         }
         // The guardrails' state: budgets spent this hour and today, cooldowns still running.
@@ -287,6 +313,12 @@ impl Service {
         if self.dirty.is_empty() {
             return Ok(());
         }
+        let tables = self.planner.objects.take_readback();
+        let tables = tables
+            .iter()
+            .map(|(b, p, g)| Ok((b.as_str(), p.as_str(), serde_json::to_string(g)?)))
+            .collect::<Result<Vec<_>, serde_json::Error>>()?;
+        tokio::task::block_in_place(|| self.executor.journal().save_readback(&tables))?;
         let rows: Vec<usize> = std::mem::take(&mut self.dirty).into_iter().collect();
         let objects = &self.planner.objects;
         // In chunks: what is serialised at once stays small whatever the number of objects.

@@ -11,8 +11,9 @@
 //! Pooled over the bucket, the documents' reads would keep the logs from ever looking cold. So
 //! every prefix keeps a table of its own, and uses it once it holds [`MIN_PREFIX_GAPS`] ended
 //! gaps; until then, and for keys without a `/`, the bucket's table (all its prefixes pooled)
-//! stands in. A bucket keeps at most [`MAX_PREFIXES`] prefixes apart; later ones share the
-//! bucket's table, so keys like `<uuid>/file` cannot grow the tables without bound.
+//! stands in. A bucket keeps at most [`MAX_PREFIXES`] prefixes apart, and all buckets together
+//! [`MAX_PREFIXES_IN_ALL`]; later ones share their bucket's table, so keys like `<uuid>/file`
+//! cannot grow the tables without bound.
 
 use std::collections::HashMap;
 
@@ -146,6 +147,9 @@ impl GapTable {
 pub const MIN_PREFIX_GAPS: u32 = 200;
 /// Prefixes a bucket keeps tables for.
 pub const MAX_PREFIXES: usize = 64;
+/// Prefixes all buckets together keep tables for (each table, and each pass's tally of running
+/// gaps, is a few KB: thousands of buckets with many prefixes each stay within tens of MB).
+pub const MAX_PREFIXES_IN_ALL: usize = 4096;
 
 impl GapTable {
     fn ended(&self) -> u32 {
@@ -220,7 +224,9 @@ impl Estimator {
         if let Some(&g) = self.ids[b].get(prefix) {
             return g;
         }
-        if self.ids[b].len() >= MAX_PREFIXES {
+        if self.ids[b].len() >= MAX_PREFIXES
+            || self.gaps.len() - self.own.len() >= MAX_PREFIXES_IN_ALL
+        {
             return self.own[b];
         }
         let g = self.new_group(bucket, true);
@@ -373,5 +379,14 @@ mod tests {
         assert_eq!(groups.len(), (MAX_PREFIXES - 1) + 1);
         // Bucket 0: its own and 64 prefixes; bucket 1: its own and logs/.
         assert_eq!(e.gaps.len(), 1 + MAX_PREFIXES + 2);
+        // Across buckets: at most MAX_PREFIXES_IN_ALL prefixes, then each bucket's own table.
+        for b in 2..200u32 {
+            for p in 0..MAX_PREFIXES {
+                e.group(b, &format!("p{p}/k"));
+            }
+        }
+        assert_eq!(e.gaps.len() - e.own.len(), MAX_PREFIXES_IN_ALL);
+        let own = e.group(199, "");
+        assert_eq!(e.group(199, "p0/k"), own);
     }
 }

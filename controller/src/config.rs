@@ -111,11 +111,22 @@ struct RawService {
     executor_concurrency: Option<usize>,
 }
 
+/// A number, or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a whole number of days, or a list of them (e.g. [14, 30, 60])"
+)]
+enum OneOrMany {
+    One(u32),
+    Many(Vec<u32>),
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSimulate {
     #[serde(default)]
-    baseline_idle_days: Option<u32>,
+    baseline_idle_days: Option<OneOrMany>,
     #[serde(default)]
     lateness: Option<Spanned<String>>,
     #[serde(default)]
@@ -251,8 +262,8 @@ impl Default for ServiceSettings {
 /// `tierd simulate` settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimulateSettings {
-    /// N of the "move after N days idle" baselines.
-    pub baseline_idle_days: u32,
+    /// The Ns of the "move after N days idle" baselines (two per N), ascending, each at least 1.
+    pub baseline_idle_days: Vec<u32>,
     /// How late (seconds) an event may arrive behind the newest one and still be replayed in order.
     pub lateness_secs: u64,
     /// How often (event time) the replay scores the windows it has collected: like the service,
@@ -263,7 +274,7 @@ pub struct SimulateSettings {
 impl Default for SimulateSettings {
     fn default() -> Self {
         SimulateSettings {
-            baseline_idle_days: 30,
+            baseline_idle_days: vec![30],
             lateness_secs: 3600,
             score_every_secs: 900,
         }
@@ -568,8 +579,17 @@ impl Config {
         }
         let mut simulate = SimulateSettings::default();
         if let Some(s) = &raw.simulate {
-            if let Some(d) = s.baseline_idle_days {
-                simulate.baseline_idle_days = d.max(1);
+            if let Some(d) = &s.baseline_idle_days {
+                let mut days = match d {
+                    OneOrMany::One(n) => vec![*n],
+                    OneOrMany::Many(v) => v.clone(),
+                };
+                for n in &mut days {
+                    *n = (*n).max(1);
+                }
+                days.sort_unstable();
+                days.dedup();
+                simulate.baseline_idle_days = days;
             }
             simulate.lateness_secs = dur("simulate.lateness", &s.lateness, simulate.lateness_secs);
             simulate.score_every_secs = dur(
@@ -911,6 +931,30 @@ format = "s3"
                 "/etc/tierd/tierd.toml:3:8: error: tier name \"bad name\" is not valid; use letters, digits, '-' and '_' only".to_string(),
                 "/etc/tierd/tierd.toml:6:10: error: ingest.format: unknown log format \"apache\"; expected auto or one of: s3, minio, cloudtrail, ceph, ndjson, parquet".to_string(),
             ]
+        );
+    }
+
+    #[test]
+    fn the_idle_baselines_take_one_n_or_a_list() {
+        let days = |v: &str| {
+            let text = format!(
+                "[tiers.onprem]\nurl = \"file:///x\"\n[simulate]\nbaseline_idle_days = {v}\n"
+            );
+            load(&text).map(|c| c.simulate.baseline_idle_days)
+        };
+        assert_eq!(days("14"), Ok(vec![14]));
+        assert_eq!(
+            days("[60, 7, 0, 7]"),
+            Ok(vec![1, 7, 60]),
+            "sorted, at least 1, once each"
+        );
+        assert_eq!(days("[]"), Ok(vec![]), "never move alone");
+        let err = days("\"often\"").unwrap_err();
+        assert!(
+            err[0].starts_with(
+                "/etc/tierd/tierd.toml:4:22: error: a whole number of days, or a list"
+            ),
+            "{err:?}"
         );
     }
 

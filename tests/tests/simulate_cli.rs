@@ -349,7 +349,10 @@ fn on_a_log_archive_the_policy_costs_less_than_every_fixed_rule() {
     generate(&cfg, std::io::BufWriter::new(file)).unwrap();
     config(d);
     let toml = std::fs::read_to_string(d.join("tierd.toml")).unwrap();
-    let toml = toml.replace("baseline_idle_days = 3", "baseline_idle_days = 14");
+    let toml = toml.replace(
+        "baseline_idle_days = 3",
+        "baseline_idle_days = [3, 7, 14, 30]",
+    );
     std::fs::write(d.join("tierd.toml"), toml).unwrap();
     let r = tierd(
         d,
@@ -372,7 +375,11 @@ fn on_a_log_archive_the_policy_costs_less_than_every_fixed_rule() {
         .iter()
         .find(|s| s["strategy"] == "tierd policy")
         .unwrap();
-    assert_eq!(summaries.len(), 4, "the policy and three baselines");
+    assert_eq!(
+        summaries.len(),
+        10,
+        "the policy, never move and two rules per N"
+    );
     for b in summaries.iter().filter(|s| s["strategy"] != "tierd policy") {
         assert!(
             total(policy) < 0.95 * total(b),

@@ -595,25 +595,14 @@ pub fn simulate(
     );
     planner.force_dry_run = true;
     let tiers = cost.tiers.len();
-    let idle = i64::from(config.simulate.baseline_idle_days) * 86_400;
-    let n = config.simulate.baseline_idle_days;
-    let baselines = vec![
-        Baseline::new("never move".into(), None, false, tiers, 0),
-        Baseline::new(
-            format!("move after {n} d idle"),
-            Some(idle),
-            false,
-            tiers,
-            0,
-        ),
-        Baseline::new(
-            format!("move after {n} d idle + recall on access"),
-            Some(idle),
-            true,
-            tiers,
-            0,
-        ),
-    ];
+    let mut baselines = vec![Baseline::new("never move".into(), None, false, tiers, 0)];
+    for &n in &config.simulate.baseline_idle_days {
+        let idle = Some(i64::from(n) * 86_400);
+        let name = format!("move after {n} d idle");
+        baselines.push(Baseline::new(name.clone(), idle, false, tiers, 0));
+        let name = format!("{name} + recall on access");
+        baselines.push(Baseline::new(name, idle, true, tiers, 0));
+    }
     let model_name = model.describe();
     let (scorer, to_score) = Scorer::spawn(model)?;
     let mut sim = Sim {

@@ -24,9 +24,9 @@ pub const MAX_AGE_DAYS: usize = 400;
 #[derive(Debug, Clone)]
 struct GapTable {
     /// Gaps that ended with a read, by length in days.
-    ended_by_read: Vec<u32>,
+    ended_by_read: Vec<u64>,
     /// Gaps that ended otherwise (a write, a delete): censored at that length.
-    ended_other: Vec<u32>,
+    ended_other: Vec<u64>,
 }
 
 impl Default for GapTable {
@@ -79,14 +79,14 @@ impl GapTable {
         let mut beyond = vec![0f64; n + 1]; // gaps that went past day k
         for k in (0..n).rev() {
             beyond[k] = beyond[k + 1]
-                + f64::from(self.ended_by_read[k])
-                + f64::from(self.ended_other[k])
+                + self.ended_by_read[k] as f64
+                + self.ended_other[k] as f64
                 + at(running, k);
         }
         let exposure_on = |k: usize| {
             beyond[k + 1]
-                + f64::from(self.ended_by_read[k])
-                + 0.5 * f64::from(self.ended_other[k])
+                + self.ended_by_read[k] as f64
+                + 0.5 * self.ended_other[k] as f64
                 + running_part.get(k).copied().unwrap_or(0.0)
         };
         // Per-bin hazard (reads per object-day), shrunk towards the previous bin's. Upwards
@@ -109,7 +109,7 @@ impl GapTable {
             let end = BINS.get(b + 1).copied().unwrap_or(n).min(n);
             let (mut events, mut exposure) = (0.0, 0.0);
             for k in start..end {
-                events += f64::from(self.ended_by_read[k]);
+                events += self.ended_by_read[k] as f64;
                 exposure += exposure_on(k);
             }
             let shrunk = |weight: f64| (events + prev * weight) / (exposure + weight);
@@ -144,7 +144,7 @@ impl GapTable {
 }
 
 /// Ended gaps a prefix's table needs before it is used instead of its bucket's.
-pub const MIN_PREFIX_GAPS: u32 = 200;
+pub const MIN_PREFIX_GAPS: u64 = 200;
 /// Prefixes a bucket keeps tables for.
 pub const MAX_PREFIXES: usize = 64;
 /// Prefixes all buckets together keep tables for (each table, and each pass's tally of running
@@ -152,7 +152,7 @@ pub const MAX_PREFIXES: usize = 64;
 pub const MAX_PREFIXES_IN_ALL: usize = 4096;
 
 impl GapTable {
-    fn ended(&self) -> u32 {
+    fn ended(&self) -> u64 {
         self.ended_by_read.iter().chain(&self.ended_other).sum()
     }
 
@@ -187,8 +187,8 @@ pub struct Estimator {
 /// One group's life table as the journal keeps it: `(day, gaps)` for the days with any.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SavedGaps {
-    pub ended_by_read: Vec<(u32, u32)>,
-    pub ended_other: Vec<(u32, u32)>,
+    pub ended_by_read: Vec<(u32, u64)>,
+    pub ended_other: Vec<(u32, u64)>,
 }
 
 /// The gaps running now, per group: `count[g][d]` objects idle between d and d + 1 days, and
@@ -246,7 +246,7 @@ impl Estimator {
 
     /// The groups that counted gaps since the last call: (bucket id, prefix, table).
     pub fn take_changed(&mut self) -> Vec<(u32, &str, SavedGaps)> {
-        let sparse = |v: &[u32]| -> Vec<(u32, u32)> {
+        let sparse = |v: &[u64]| -> Vec<(u32, u64)> {
             let nonzero = v.iter().enumerate().filter(|(_, n)| **n > 0);
             nonzero.map(|(d, &n)| (d as u32, n)).collect()
         };

@@ -155,3 +155,73 @@ fn a_restart_keeps_what_the_read_back_estimator_learnt() {
         assert!(d.join(format!("onprem/photos/docs/{i:03}.pdf")).exists());
     }
 }
+
+#[test]
+fn a_freeze_open_at_a_restart_holds_until_the_bucket_has_been_quiet() {
+    // A rule freezes a bucket whose lifecycle configuration changed; the bundled kind of rule
+    // lifts a freeze once no incident is open. The service restarts while the freeze is open:
+    // it cannot know whether what caused it is over, so the freeze holds (an incident is
+    // resumed, closing after `planner.incident_quiet`), until an operator lifts it.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd.db\"\n\
+         [tiers.onprem]\nurl = \"file://onprem\"\n\
+         [tiers.cloud]\nurl = \"file://cloud\"\n\
+         [ingest]\nsources = [\"logs/\"]\nformat = \"s3\"\n\
+         [policies]\nfiles = [\"policy.toml\"]\n\
+         [model]\nlearning_days = 365\n\
+         [service]\nlisten = \"off\"\ndecision_log = \"decisions.jsonl\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("policy.toml"),
+        r#"[[rule]]
+id = "freeze-on-lifecycle-change"
+scope = { bucket = "*" }
+when = "lifecycle_changed"
+action = "freeze"
+priority = 900
+
+[[rule]]
+id = "unfreeze-after-incident"
+scope = { bucket = "*" }
+when = "not incident_open"
+action = "unfreeze"
+priority = 1
+"#,
+    )
+    .unwrap();
+    let t = now_us() - 600_000_000;
+    let mut change = Record::object(
+        t,
+        "photos",
+        "arn:aws:iam::123456789012:user/x",
+        "PUT",
+        "k",
+        0,
+    );
+    change.operation = "REST.PUT.LIFECYCLE".into();
+    change.key = None;
+    change.object_size = None;
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    // Bucket-level rules are evaluated over a bucket's objects: it has one.
+    let log = line(t - 1_000_000, "PUT", "a.jpg", 10_000) + &change.line() + "\n";
+    std::fs::write(d.join("logs/1.log"), log).unwrap();
+
+    let first = once(d);
+    assert_eq!(first["open_freezes"], 1, "{first}");
+    let second = once(d);
+    assert_eq!(second["events"], 0, "{second}");
+    assert_eq!(second["open_freezes"], 1, "the freeze holds: {second}");
+    assert_eq!(second["open_incidents"], 1, "{second}");
+    let log = std::fs::read_to_string(d.join("decisions.jsonl")).unwrap();
+    assert!(!log.contains("\"action\":\"unfreeze\""), "{log}");
+
+    // An operator lifts it.
+    let r = tierd(d, &["unfreeze", "photos", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    let third = once(d);
+    assert_eq!(third["open_freezes"], 0, "{third}");
+}

@@ -26,8 +26,9 @@ pub struct Incident {
     pub opened_at: i64,
     /// Unix seconds of the last anomalous window's end.
     pub last_anomalous: i64,
-    /// The strongest anomaly seen in it.
-    pub anomaly: Anomaly,
+    /// The strongest anomaly seen in it (none for an incident resumed after a restart whose
+    /// freeze cited none, until an anomalous window).
+    pub anomaly: Option<Anomaly>,
 }
 
 /// What changed in the incident lifecycle.
@@ -168,8 +169,8 @@ impl Behaviour {
         match &mut st.incident {
             Some(i) => {
                 i.last_anomalous = i.last_anomalous.max(end);
-                if s.score > i.anomaly.score {
-                    i.anomaly = anomaly_of(s, &self.model_name);
+                if i.anomaly.as_ref().is_none_or(|a| s.score > a.score) {
+                    i.anomaly = Some(anomaly_of(s, &self.model_name));
                 }
                 None
             }
@@ -178,7 +179,7 @@ impl Behaviour {
                 st.incident = Some(Incident {
                     opened_at: end,
                     last_anomalous: end,
-                    anomaly: anomaly.clone(),
+                    anomaly: Some(anomaly.clone()),
                 });
                 Some(IncidentChange::Opened {
                     bucket: bucket.to_string(),
@@ -205,6 +206,22 @@ impl Behaviour {
             }
         }
         out
+    }
+
+    /// Resumes an incident on `bucket` at start-up, for a freeze the journal says is open: the
+    /// last run may have been stopped in the middle of an attack, and the behaviour that opened
+    /// it is not known yet. It counts as anomalous at `now`, so it closes only after
+    /// `incident_quiet` without an anomalous window, as any incident does; an operator's
+    /// `tierd unfreeze` closes it at once. Nothing changes if the bucket has an incident open.
+    pub fn resume(&mut self, bucket: &str, opened_at: i64, now: i64, anomaly: Option<Anomaly>) {
+        let st = self.buckets.entry(bucket.to_string()).or_default();
+        if st.incident.is_none() {
+            st.incident = Some(Incident {
+                opened_at,
+                last_anomalous: now,
+                anomaly,
+            });
+        }
     }
 
     /// Closes a bucket's incident by an operator's hand (`tierd unfreeze`).
@@ -239,8 +256,8 @@ impl Behaviour {
     /// recent window's.
     pub fn anomaly(&self, bucket: &str, now: i64) -> Option<Anomaly> {
         let st = self.buckets.get(bucket)?;
-        if let Some(i) = &st.incident {
-            return Some(i.anomaly.clone());
+        if let Some(a) = st.incident.as_ref().and_then(|i| i.anomaly.as_ref()) {
+            return Some(a.clone());
         }
         st.strongest
             .as_ref()

@@ -240,7 +240,18 @@ impl Service {
                 "restored the access history and the guardrails' state of the last run"
             );
         }
-        for f in ex.journal().open_freezes()? {
+        let freezes = ex.journal().open_freezes()?;
+        for f in freezes {
+            // The last run may have stopped in the middle of an attack: until the behaviour
+            // has been quiet for `incident_quiet`, the freeze's bucket has an incident open
+            // (otherwise a rule such as the bundled `unfreeze-after-incident` would lift the
+            // freeze at the first pass after a restart).
+            let since = policies::facts::parse_utc(&f.since).unwrap_or(t);
+            let anomaly = ex
+                .journal()
+                .decision(&f.decision_id)?
+                .and_then(|d| d.anomaly);
+            planner.behaviour.resume(&f.bucket, since, t, anomaly);
             planner.open_freeze(Freeze {
                 since: policies::facts::parse_utc(&f.since).unwrap_or(t),
                 bucket: f.bucket,

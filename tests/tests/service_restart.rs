@@ -31,10 +31,8 @@ fn utc_day() -> i64 {
     now_us().div_euclid(DAY_US)
 }
 
-#[test]
-fn a_restart_keeps_the_access_history_and_the_days_budget() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// A service on two `file://` tiers reading `logs/`, with `policy` in `policy.toml`.
+fn config(d: &Path, policy: &str) {
     std::fs::write(
         d.join("tierd.toml"),
         "[journal]\npath = \"tierd.db\"\n\
@@ -46,8 +44,15 @@ fn a_restart_keeps_the_access_history_and_the_days_budget() {
          [service]\nlisten = \"off\"\ndecision_log = \"decisions.jsonl\"\n",
     )
     .unwrap();
-    std::fs::write(
-        d.join("policy.toml"),
+    std::fs::write(d.join("policy.toml"), policy).unwrap();
+}
+
+#[test]
+fn a_restart_keeps_the_access_history_and_the_days_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    config(
+        d,
         r#"[[rule]]
 id = "idle"
 scope = { bucket = "*" }
@@ -57,8 +62,7 @@ action = { kind = "move", to = "cloud" }
 [guardrails]
 max_objects_per_day = 1
 "#,
-    )
-    .unwrap();
+    );
     // Three objects written 60 days ago (their files say so too); `a` was read yesterday.
     let t = now_us();
     let old = t - 60 * DAY_US;
@@ -164,19 +168,8 @@ fn a_freeze_open_at_a_restart_holds_until_the_bucket_has_been_quiet() {
     // resumed, closing after `planner.incident_quiet`), until an operator lifts it.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(
-        d.join("tierd.toml"),
-        "[journal]\npath = \"tierd.db\"\n\
-         [tiers.onprem]\nurl = \"file://onprem\"\n\
-         [tiers.cloud]\nurl = \"file://cloud\"\n\
-         [ingest]\nsources = [\"logs/\"]\nformat = \"s3\"\n\
-         [policies]\nfiles = [\"policy.toml\"]\n\
-         [model]\nlearning_days = 365\n\
-         [service]\nlisten = \"off\"\ndecision_log = \"decisions.jsonl\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("policy.toml"),
+    config(
+        d,
         r#"[[rule]]
 id = "freeze-on-lifecycle-change"
 scope = { bucket = "*" }
@@ -191,8 +184,7 @@ when = "not incident_open"
 action = "unfreeze"
 priority = 1
 "#,
-    )
-    .unwrap();
+    );
     let t = now_us() - 600_000_000;
     let mut change = Record::object(
         t,

@@ -23,6 +23,37 @@ fn logs(dir: &Path) {
     generate(&cfg, std::io::BufWriter::new(file)).unwrap();
 }
 
+/// `tierd simulate --config tierd.toml --logs access.log --json --out d.jsonl` and `extra` in
+/// `d`: its summary, and what it wrote on stderr.
+fn simulate_json(d: &Path, extra: &[&str]) -> (serde_json::Value, String) {
+    let mut args = vec![
+        "simulate",
+        "--config",
+        "tierd.toml",
+        "--logs",
+        "access.log",
+        "--json",
+        "--out",
+        "d.jsonl",
+    ];
+    args.extend_from_slice(extra);
+    let r = tierd(d, &args);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    (r.json(), r.stderr)
+}
+
+/// A strategy's total in a `--json` summary.
+fn total(v: &serde_json::Value, strategy: &str) -> f64 {
+    v["summaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["strategy"] == strategy)
+        .unwrap_or_else(|| panic!("no strategy {strategy:?} in {v}"))["total"]
+        .as_f64()
+        .unwrap()
+}
+
 fn config(dir: &Path) {
     std::fs::write(
         dir.join("tierd.toml"),
@@ -280,37 +311,8 @@ fn an_inventory_adds_the_objects_the_logs_never_name() {
     }
     csv += "bucket-00,archive/bad.tar,lots,2025-11-01T00:00:00Z\n";
     std::fs::write(d.join("inventory.csv"), csv).unwrap();
-    let run = |extra: &[&str]| {
-        let mut args = vec![
-            "simulate",
-            "--config",
-            "tierd.toml",
-            "--logs",
-            "access.log",
-            "--json",
-            "--out",
-            "d.jsonl",
-        ];
-        args.extend_from_slice(extra);
-        let r = tierd(d, &args);
-        assert_eq!(r.code, Some(0), "{}", r.stderr);
-        (
-            serde_json::from_str::<serde_json::Value>(r.stdout.trim()).unwrap(),
-            r.stderr,
-        )
-    };
-    let total = |v: &serde_json::Value, name: &str| {
-        v["summaries"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["strategy"] == name)
-            .unwrap()["total"]
-            .as_f64()
-            .unwrap()
-    };
-    let (without, _) = run(&[]);
-    let (with, stderr) = run(&["--inventory", "inventory.csv"]);
+    let (without, _) = simulate_json(d, &[]);
+    let (with, stderr) = simulate_json(d, &["--inventory", "inventory.csv"]);
     assert_eq!(with["inventory_objects"], 400, "{with}");
     assert!(
         stderr.contains("inventory.csv:402: size \"lots\" is not a whole number of bytes"),
@@ -354,42 +356,27 @@ fn on_a_log_archive_the_policy_costs_less_than_every_fixed_rule() {
         "baseline_idle_days = [3, 7, 14, 30]",
     );
     std::fs::write(d.join("tierd.toml"), toml).unwrap();
-    let r = tierd(
-        d,
-        &[
-            "simulate",
-            "--config",
-            "tierd.toml",
-            "--logs",
-            "access.log",
-            "--json",
-            "--out",
-            "d.jsonl",
-        ],
-    );
-    assert_eq!(r.code, Some(0), "{}", r.stderr);
-    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    let summaries = v["summaries"].as_array().unwrap();
-    let total = |s: &serde_json::Value| s["total"].as_f64().unwrap();
-    let policy = summaries
+    let (v, _) = simulate_json(d, &[]);
+    let names: Vec<&str> = v["summaries"]
+        .as_array()
+        .unwrap()
         .iter()
-        .find(|s| s["strategy"] == "tierd policy")
-        .unwrap();
+        .map(|s| s["strategy"].as_str().unwrap())
+        .collect();
     assert_eq!(
-        summaries.len(),
+        names.len(),
         10,
         "the policy, never move and two rules per N"
     );
-    for b in summaries.iter().filter(|s| s["strategy"] != "tierd policy") {
+    let policy = total(&v, "tierd policy");
+    for name in names.iter().filter(|n| **n != "tierd policy") {
+        let baseline = total(&v, name);
         assert!(
-            total(policy) < 0.95 * total(b),
-            "policy {} vs {} {}",
-            total(policy),
-            b["strategy"],
-            total(b)
+            policy < 0.95 * baseline,
+            "policy {policy} vs {name} {baseline}"
         );
     }
-    assert!(v["oracle_total"].as_f64().unwrap() < total(policy));
+    assert!(v["oracle_total"].as_f64().unwrap() < policy);
     // It moved logs, and only logs: the documents' reads never thin out enough.
     let decisions = std::fs::read_to_string(d.join("d.jsonl")).unwrap();
     let moves: Vec<&str> = decisions

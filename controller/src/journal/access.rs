@@ -2,34 +2,55 @@
 //! (and at stop) for the objects events touched since, read back at start-up, so that a restart
 //! neither forgets that an object is hot nor takes a busy object for an idle one.
 
-use rusqlite::params;
+use rusqlite::{Transaction, params};
 
-use super::{Journal, Result};
+use super::{Journal, JournalError, Result};
+
+/// One planner row as the journal keeps it: two names and a JSON document.
+type Row<'a> = (&'a str, &'a str, String);
+
+/// Runs the upsert `sql` (taking `?1`, `?2`, `?3`) for every row, inside `tx`.
+fn upsert(
+    tx: &Transaction,
+    sql: &str,
+    rows: &[Row],
+    err: impl Fn(rusqlite::Error) -> JournalError + Copy,
+) -> Result<()> {
+    let mut put = tx.prepare_cached(sql).map_err(err)?;
+    for (a, b, json) in rows {
+        put.execute(params![a, b, json]).map_err(err)?;
+    }
+    Ok(())
+}
 
 impl Journal {
+    /// Every row of `sql`, a query of two names and a JSON document.
+    fn select_rows(&mut self, sql: &str) -> Result<Vec<(String, String, String)>> {
+        let (conn, err) = self.split();
+        let mut st = conn.prepare(sql).map_err(err)?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+    }
+
     /// Saves access histories (JSON, one per object) and forgets deleted objects', in one
     /// transaction. Not synced to disk at once (a history is not a move): a power cut may lose
     /// the last save, never corrupt the journal.
     ///
     /// # Errors
     /// SQLite errors; then none of them is saved.
-    pub fn save_access(
-        &mut self,
-        upsert: &[(&str, &str, String)],
-        forget: &[(&str, &str)],
-    ) -> Result<()> {
+    pub fn save_access(&mut self, states: &[Row], forget: &[(&str, &str)]) -> Result<()> {
         let (conn, err) = self.split();
         let tx = conn.transaction().map_err(err)?;
         {
-            let mut put = tx
-                .prepare_cached(
-                    "INSERT INTO object_access (bucket, key, state) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (bucket, key) DO UPDATE SET state = ?3",
-                )
-                .map_err(err)?;
-            for (b, k, s) in upsert {
-                put.execute(params![b, k, s]).map_err(err)?;
-            }
+            upsert(
+                &tx,
+                "INSERT INTO object_access (bucket, key, state) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (bucket, key) DO UPDATE SET state = ?3",
+                states,
+                err,
+            )?;
             let mut del = tx
                 .prepare_cached("DELETE FROM object_access WHERE bucket = ?1 AND key = ?2")
                 .map_err(err)?;
@@ -44,20 +65,16 @@ impl Journal {
     ///
     /// # Errors
     /// SQLite errors; then none of them is saved.
-    pub fn save_readback(&mut self, tables: &[(&str, &str, String)]) -> Result<()> {
+    pub fn save_readback(&mut self, tables: &[Row]) -> Result<()> {
         let (conn, err) = self.split();
         let tx = conn.transaction().map_err(err)?;
-        {
-            let mut put = tx
-                .prepare_cached(
-                    "INSERT INTO readback (bucket, prefix, gaps) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (bucket, prefix) DO UPDATE SET gaps = ?3",
-                )
-                .map_err(err)?;
-            for (b, p, g) in tables {
-                put.execute(params![b, p, g]).map_err(err)?;
-            }
-        }
+        upsert(
+            &tx,
+            "INSERT INTO readback (bucket, prefix, gaps) VALUES (?1, ?2, ?3)
+             ON CONFLICT (bucket, prefix) DO UPDATE SET gaps = ?3",
+            tables,
+            err,
+        )?;
         tx.commit().map_err(err)
     }
 
@@ -66,14 +83,7 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn readback_all(&mut self) -> Result<Vec<(String, String, String)>> {
-        let (conn, err) = self.split();
-        let mut st = conn
-            .prepare("SELECT bucket, prefix, gaps FROM readback ORDER BY bucket, prefix")
-            .map_err(err)?;
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        self.select_rows("SELECT bucket, prefix, gaps FROM readback ORDER BY bucket, prefix")
     }
 
     /// Every saved access history: `(bucket, key, state JSON)`, in key order.
@@ -81,14 +91,7 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn access_all(&mut self) -> Result<Vec<(String, String, String)>> {
-        let (conn, err) = self.split();
-        let mut st = conn
-            .prepare("SELECT bucket, key, state FROM object_access ORDER BY bucket, key")
-            .map_err(err)?;
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        self.select_rows("SELECT bucket, key, state FROM object_access ORDER BY bucket, key")
     }
 }
 

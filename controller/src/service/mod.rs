@@ -253,7 +253,7 @@ impl Service {
                 .and_then(|d| d.anomaly);
             planner.behaviour.resume(&f.bucket, since, t, anomaly);
             planner.open_freeze(Freeze {
-                since: policies::facts::parse_utc(&f.since).unwrap_or(t),
+                since,
                 bucket: f.bucket,
                 prefix: f.prefix,
                 decision_id: f.decision_id,

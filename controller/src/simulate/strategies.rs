@@ -26,6 +26,18 @@ pub struct Place {
 
 pub const GONE: u8 = u8::MAX;
 
+impl Place {
+    /// An object that arrived on `tier` at `t` (written there, or first seen), not read since.
+    fn arrived(tier: u8, t: i64, size: u64) -> Place {
+        Place {
+            tier,
+            since: t,
+            last_access: t,
+            size,
+        }
+    }
+}
+
 /// Storage accrued continuously: bytes per tier times price, integrated over event time.
 #[derive(Debug, Clone, Default)]
 pub struct Meter {
@@ -103,15 +115,7 @@ impl Baseline {
 
     fn place(&mut self, row: usize) -> &mut Place {
         if self.places.len() <= row {
-            self.places.resize(
-                row + 1,
-                Place {
-                    tier: GONE,
-                    since: 0,
-                    last_access: 0,
-                    size: 0,
-                },
-            );
+            self.places.resize(row + 1, Place::arrived(GONE, 0, 0));
         }
         &mut self.places[row]
     }
@@ -119,15 +123,7 @@ impl Baseline {
     /// An object that exists on `tier` when the trace starts, written (and last read, as far as
     /// anyone knows) at `written`.
     pub fn exists(&mut self, row: usize, tier: u8, size: u64, written: i64) {
-        self.set_place(
-            row,
-            Place {
-                tier,
-                since: written,
-                last_access: written,
-                size,
-            },
-        );
+        self.set_place(row, Place::arrived(tier, written, size));
         self.meter.add(tier, size);
     }
 
@@ -137,15 +133,7 @@ impl Baseline {
         let hot = cost.hot as u8;
         let p = *self.place(row);
         if p.tier == GONE {
-            self.set_place(
-                row,
-                Place {
-                    tier: hot,
-                    since: t,
-                    last_access: t,
-                    size,
-                },
-            );
+            self.set_place(row, Place::arrived(hot, t, size));
             self.meter.add(hot, size);
             return;
         }
@@ -183,15 +171,7 @@ impl Baseline {
         }
         self.ledger.charges.add(&cost.write(cost.hot));
         self.meter.add(hot, size);
-        self.set_place(
-            row,
-            Place {
-                tier: hot,
-                since: t,
-                last_access: t,
-                size,
-            },
-        );
+        self.set_place(row, Place::arrived(hot, t, size));
     }
 
     pub fn delete(&mut self, cost: &CostModel, row: usize, t: i64) {

@@ -301,16 +301,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .filter(|a| matches(a, inc))
                         .max_by(|a, b| a.score.total_cmp(&b.score));
                     let why = best.map_or("no score above 0.3".to_string(), |b| {
-                        let tops: Vec<String> = b
-                            .top_features
-                            .iter()
-                            .map(|f| {
-                                format!(
-                                    "{}={} (baseline {:.1}, {:.1} dev)",
-                                    f.name, f.value, f.baseline, f.deviation
-                                )
-                            })
-                            .collect();
+                        let tops: Vec<String> =
+                            b.top_features.iter().map(ToString::to_string).collect();
                         format!(
                             "best {:.3} on {} ({} s window): {}",
                             b.score,

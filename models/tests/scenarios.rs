@@ -226,16 +226,7 @@ fn service_model(start_day: i64) -> (AnomalyModel, i64) {
 }
 
 fn describe(s: &SubjectScore) -> String {
-    let tops: Vec<String> = s
-        .top_features
-        .iter()
-        .map(|f| {
-            format!(
-                "{}={} (baseline {:.1}, {:.1} dev)",
-                f.name, f.value, f.baseline, f.deviation
-            )
-        })
-        .collect();
+    let tops: Vec<String> = s.top_features.iter().map(ToString::to_string).collect();
     format!(
         "{:.3} (threshold {:.3}) {} at {} ({} s): {}",
         s.score,

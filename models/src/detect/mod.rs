@@ -64,6 +64,17 @@ pub struct Contribution {
     pub deviation: f64,
 }
 
+impl std::fmt::Display for Contribution {
+    /// `name=value (baseline B, D dev)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}={} (baseline {:.1}, {:.1} dev)",
+            self.name, self.value, self.baseline, self.deviation
+        )
+    }
+}
+
 /// The score of one subject in one window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubjectScore {

@@ -27,7 +27,7 @@
 //! IP) touches 120 to 200, like the end-to-end service test's. Every malicious request is
 //! counted in [`Incident::malicious_ops`].
 
-mod logs;
+pub mod logs;
 
 use std::io::Write;
 

@@ -13,11 +13,23 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .json()
         .init();
+    // A command whose output is piped into `head` or a pager that quits stops quietly, as
+    // Unix tools do; the service reports every error.
+    let service = matches!(cli.command, tierd::cli::Command::Run(_));
     match tierd::cli::run(cli) {
         Ok(code) => code,
+        Err(e) if !service && broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+/// Whether `e` is a write to a pipe whose reader has gone.
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }

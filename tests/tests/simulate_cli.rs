@@ -218,6 +218,38 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
         "{}",
         r.stderr
     );
+    piped_into_a_reader_that_stops_early(d, &["decisions", "--log", "a.jsonl", "--json"]);
+}
+
+/// `tierd ARGS | head -c 16`: the reader goes after 16 bytes, and tierd stops quietly (exit 0,
+/// nothing on stderr) at its next write, as Unix tools do.
+fn piped_into_a_reader_that_stops_early(d: &Path, args: &[&str]) {
+    use std::io::Read;
+    let all = tierd(d, args);
+    assert!(
+        all.stdout.len() > 1 << 20,
+        "{} bytes: the output must outgrow the pipe's buffer",
+        all.stdout.len()
+    );
+    let mut child = std::process::Command::new(harness::tierd_bin())
+        .args(args)
+        .current_dir(d)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut head = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut head)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
 }
 
 #[test]

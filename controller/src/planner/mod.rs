@@ -27,6 +27,8 @@ mod readback;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
+use policies::eval::format_value;
+use policies::signals::Kind;
 use policies::{Action as RuleAction, NO_RULE, PolicySet};
 
 use crate::config::PlannerSettings;
@@ -357,8 +359,26 @@ impl Planner {
             }
             let id = self.id("freeze", now);
             let anomaly = self.behaviour.anomaly(bucket, now);
+            // What lifts it: the first unfreeze rule for this scope, and always the operator.
+            let lifted_by = policy
+                .rules
+                .iter()
+                .find(|u| {
+                    matches!(u.action, RuleAction::Unfreeze)
+                        && u.scope.bucket.as_deref().is_none_or(|b| b == bucket)
+                        && u.scope.prefix.clone().unwrap_or_default() == prefix
+                })
+                .map_or_else(
+                    || "an operator runs `tierd unfreeze`".to_string(),
+                    |u| {
+                        format!(
+                            "rule \"{}\" lifts it (`{}`) or an operator runs `tierd unfreeze`",
+                            u.id, u.when
+                        )
+                    },
+                );
             let reason = format!(
-                "Rule \"{}\" froze {}: {}; nothing is moved or deleted there until `tierd unfreeze`.",
+                "Rule \"{}\" froze {}: {}; nothing is moved or deleted there until {lifted_by}.",
                 rule.id,
                 scope_text(bucket, &prefix),
                 anomaly.as_ref().map_or_else(
@@ -588,32 +608,43 @@ impl Planner {
                 .insert((w, row as u32), now + rule.cooldown_secs as i64);
             let mut decision = self.move_decision(row, w as usize, to, now);
             let g = &policy.guardrails;
-            let limit = |l: Option<u64>| l.map_or("no limit".to_string(), |l| l.to_string());
+            let (secs, bytes) = (
+                |v: i64| format_value(Kind::Duration, v as f64),
+                |v: u64| format_value(Kind::Size, v as f64),
+            );
+            let limit = |l: Option<u64>, f: &dyn Fn(u64) -> String| {
+                l.map_or("no limit".to_string(), |l| format!("limit {}", f(l)))
+            };
+            let count = |v: u64| v.to_string();
+            let currency = &self.cost.currency;
             if let Some(e) = &mut decision.explanation {
                 e.guardrails = vec![
                     "pin: none matches".to_string(),
                     "freeze: none open on this object's scope".to_string(),
                     "blackout: no window open".to_string(),
                     format!(
-                        "minimum residency on \"{}\": {}s required, {}s on the tier",
+                        "minimum residency on \"{}\": {} required, {} on the tier",
                         policy.tiers.get(from).map_or("?", String::as_str),
-                        residency,
-                        on_tier
+                        secs(residency),
+                        secs(on_tier)
                     ),
-                    format!("cooldown: {}s per object for this rule", rule.cooldown_secs),
                     format!(
-                        "budget: {} objects ({}) and {} bytes ({}) this hour; {} objects ({}) and {} bytes ({}) and {:.4} ({}) money today, this move included",
+                        "cooldown: {} per object for this rule",
+                        secs(rule.cooldown_secs as i64)
+                    ),
+                    format!(
+                        "budget, this move included: this hour {} objects ({}) and {} ({}); today {} objects ({}), {} ({}) and {:.4} {currency} ({})",
                         self.hour.objects,
-                        limit(g.max_objects_per_hour),
-                        self.hour.bytes,
-                        limit(g.max_bytes_per_hour),
+                        limit(g.max_objects_per_hour, &count),
+                        bytes(self.hour.bytes),
+                        limit(g.max_bytes_per_hour, &bytes),
                         self.day.objects,
-                        limit(g.max_objects_per_day),
-                        self.day.bytes,
-                        limit(g.max_bytes_per_day),
+                        limit(g.max_objects_per_day, &count),
+                        bytes(self.day.bytes),
+                        limit(g.max_bytes_per_day, &bytes),
                         self.day.money,
                         g.max_money_per_day
-                            .map_or("no limit".to_string(), |m| format!("{m:.2}")),
+                            .map_or("no limit".to_string(), |m| format!("limit {m:.2}")),
                     ),
                 ];
             }

@@ -46,7 +46,9 @@ action = { kind = "move", to = "cloud" }
 
 #[test]
 fn idle_objects_move_once_and_the_decision_explains_itself() {
-    let mut p = planner(COLD);
+    let mut p = planner(&format!(
+        "{COLD}\n[guardrails]\nmax_objects_per_hour = 20000\nmax_bytes_per_day = \"5TiB\"\nmax_money_per_day = 50.0\n"
+    ));
     p.objects.observe(&ev(T0, OpClass::Put, "old", 1 << 30), 0);
     p.objects
         .observe(&ev(T0 + 6 * DAY, OpClass::Put, "new", 1 << 20), 0);
@@ -64,6 +66,17 @@ fn idle_objects_move_once_and_the_decision_explains_itself() {
         d.reason
     );
     assert_eq!(d.undo.as_deref(), Some("tierd move b/old --to onprem"));
+    let guardrails = &d.explanation.as_ref().unwrap().guardrails;
+    for line in [
+        "minimum residency on \"onprem\": 0s required, 8d on the tier",
+        "budget, this move included: this hour 1 objects (limit 20000) and 1GiB (no limit); \
+         today 1 objects (no limit), 1GiB (limit 5TiB) and 0.0000 USD (limit 50.00)",
+    ] {
+        assert!(
+            guardrails.iter().any(|g| g == line),
+            "{line:?} not in {guardrails:?}"
+        );
+    }
     let cost = d.cost.as_ref().unwrap();
     assert!(cost.storage_saved_per_month.unwrap() > 0.0);
     p.moved(plan.moves[0].row, plan.moves[0].to, T0 + 8 * DAY);
@@ -132,6 +145,11 @@ fn a_freeze_opens_once_blocks_moves_and_is_lifted_by_an_operator() {
         plan.decisions[0].undo.as_deref(),
         Some("tierd unfreeze b --prefix x/")
     );
+    let reason = &plan.decisions[0].reason;
+    assert!(
+        reason.ends_with("until an operator runs `tierd unfreeze`."),
+        "{reason}"
+    );
     assert!(p.frozen("b", "x/1").is_some() && p.frozen("b", "y/1").is_none());
     // A move not reported back yet is not planned again.
     assert!(p.plan(T0 + 8 * DAY + 60).decisions.is_empty());
@@ -139,6 +157,39 @@ fn a_freeze_opens_once_blocks_moves_and_is_lifted_by_an_operator() {
     // Open already: no second freeze decision.
     assert!(p.plan(T0 + 9 * DAY).decisions.is_empty());
     assert!(p.lift_freeze("b", "x/").is_some());
+}
+
+#[test]
+fn a_freeze_names_the_rule_that_will_lift_it() {
+    let policy = r#"
+[[rule]]
+id = "stop"
+scope = { bucket = "b" }
+when = "true"
+action = "freeze"
+
+[[rule]]
+id = "elsewhere"
+scope = { bucket = "other" }
+when = "true"
+action = "unfreeze"
+
+[[rule]]
+id = "thaw"
+scope = { bucket = "*" }
+when = "false"
+action = "unfreeze"
+"#;
+    let mut p = planner(policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    let plan = p.plan(T0 + 60);
+    let reason = &plan.decisions[0].reason;
+    assert!(
+        reason.ends_with(
+            "until rule \"thaw\" lifts it (`false`) or an operator runs `tierd unfreeze`."
+        ),
+        "{reason}"
+    );
 }
 
 #[test]

@@ -148,8 +148,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             (
                 "protection".to_string(),
                 format!(
-                    "vault copies: {} bytes, {} {:.2} (not in the totals)",
-                    report.vault_bytes, report.currency, report.protection
+                    "vault copies: {}, {} {:.2} (not in the totals)",
+                    size_text(report.vault_bytes),
+                    report.currency,
+                    report.protection
                 ),
             ),
         ];
@@ -275,9 +277,9 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
     )?;
     writeln!(
         out,
-        "protection (vault copies of {} snapshots, {} bytes), not in the totals above: {:.2}",
+        "protection (vault copies of {} snapshots, {}), not in the totals above: {:.2}",
         r.summaries.first().map_or(0, |s| s.ledger.snapshots),
-        r.vault_bytes,
+        size_text(r.vault_bytes),
         r.protection
     )?;
     if let Some(policy) = r.summaries.first() {
@@ -304,4 +306,9 @@ fn pct(a: f64, b: f64) -> f64 {
     } else {
         (a - b) / b * 100.0
     }
+}
+
+/// Bytes as explanations show sizes: `50.5GiB`.
+fn size_text(bytes: u64) -> String {
+    policies::eval::format_value(policies::signals::Kind::Size, bytes as f64)
 }

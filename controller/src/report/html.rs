@@ -328,6 +328,9 @@ fn summary(out: &mut String, data: &ReportData) {
             out.push_str("<span class=\"badge bound\">lower bound</span>");
         }
         out.push_str("</th>");
+        // The oracle reports its total only: no breakdown, no counts.
+        let oracle = r.strategy == ORACLE_STRATEGY;
+        let untracked = "<td class=\"num\" title=\"the oracle reports its total only\">—</td>";
         for v in [
             r.storage,
             r.retrieval,
@@ -335,7 +338,11 @@ fn summary(out: &mut String, data: &ReportData) {
             r.requests,
             r.early_deletion,
         ] {
-            let _ = write!(out, "<td class=\"num\">{}</td>", fmt_money(v));
+            if oracle {
+                out.push_str(untracked);
+            } else {
+                let _ = write!(out, "<td class=\"num\">{}</td>", fmt_money(v));
+            }
         }
         if cheapest.contains(&i) {
             let _ = write!(
@@ -360,7 +367,11 @@ fn summary(out: &mut String, data: &ReportData) {
             r.freezes,
             r.alerts,
         ] {
-            let _ = write!(out, "<td class=\"num\">{}</td>", fmt_grouped(v as f64, 0));
+            if oracle {
+                out.push_str(untracked);
+            } else {
+                let _ = write!(out, "<td class=\"num\">{}</td>", fmt_grouped(v as f64, 0));
+            }
         }
         out.push_str("</tr>\n");
     }

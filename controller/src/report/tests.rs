@@ -350,6 +350,10 @@ fn the_summary_highlights_the_policy_and_marks_the_cheapest_real_strategy() {
         html.contains("<td class=\"num worse\">-10.00 <span class=\"pct\">(-33.3 %)</span></td>"),
         "oracle vs policy"
     );
+    // The oracle reports money only: its breakdown and counts are not zeros but unknown.
+    let oracle = &html[html.find("<tr class=\"oracle\">").unwrap()..];
+    let oracle = &oracle[..oracle.find("</tr>").unwrap()];
+    assert_eq!(oracle.matches(">—</td>").count(), 11, "{oracle}");
     assert!(html.contains("The policy saves 10.00 USD against the cheapest baseline"));
 }
 

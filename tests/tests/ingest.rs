@@ -82,6 +82,44 @@ fn a_malformed_line_is_counted_located_and_skipped() {
 }
 
 #[test]
+fn a_malformed_first_line_is_one_bad_line_and_the_next_lines_name_the_format() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["s3-access.log", "minio-audit.ndjson"] {
+        let log = dir.path().join(name);
+        let mut text = b"<html>502 Bad Gateway</html>\n".to_vec();
+        text.extend(sample(name));
+        std::fs::write(&log, text).unwrap();
+        let r = tierd(
+            dir.path(),
+            &["ingest", "--logs", log.to_str().unwrap(), "--json"],
+        );
+        assert_eq!(r.code, Some(0), "{name}: {}", r.stderr);
+        let v = r.json();
+        let (events, bad) = if name.starts_with("s3") {
+            (S3_EVENTS, 2)
+        } else {
+            (MINIO_EVENTS, 1)
+        };
+        assert_eq!(
+            (&v["events"], &v["bad_lines"]["count"]),
+            (&events.into(), &bad.into()),
+            "{name}"
+        );
+        assert_eq!(v["bad_lines"]["shown"][0]["line"], 1, "{name}");
+    }
+    // Nothing that fits any format: refused, naming the file and --format.
+    let junk = dir.path().join("junk.log");
+    std::fs::write(&junk, "<html>\n502 Bad Gateway\n</html>\n").unwrap();
+    let r = tierd(dir.path(), &["ingest", "--logs", junk.to_str().unwrap()]);
+    assert_ne!(r.code, Some(0));
+    assert!(
+        r.stderr.contains("junk.log: cannot tell the log format") && r.stderr.contains("--format"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
 fn gzip_files_a_glob_and_a_mixed_folder_give_the_same_events_as_the_plain_files() {
     let dir = tempfile::tempdir().unwrap();
     let mixed = dir.path().join("mixed");

@@ -36,7 +36,7 @@ pub enum IngestError {
     #[error("{object}: {message}")]
     Read { object: String, message: String },
     #[error(
-        "{object}: cannot tell the log format from its first line; name it with --format (one of: s3, minio, cloudtrail, ceph, ndjson, parquet)"
+        "{object}: cannot tell the log format from its first lines; name it with --format (one of: s3, minio, cloudtrail, ceph, ndjson, parquet)"
     )]
     UnknownFormat { object: String },
     #[error(transparent)]

@@ -85,36 +85,46 @@ impl FromStr for Format {
     }
 }
 
+/// Lines of a file's head [`detect`] tries when the first line fits no format.
+pub const DETECT_LINES: usize = 20;
+
 /// Names the format of a log file from its first bytes (already decompressed).
 ///
 /// Looks at the Parquet magic, then at the first non-blank line: a JSON document is told apart by
-/// its keys, anything else is tried as an S3 server access log line. Returns `None` when nothing
-/// fits; the caller reports that with the file's name and suggests `--format`.
+/// its keys, anything else is tried as an S3 server access log line. When the first line fits no
+/// format (one malformed or truncated line, which reading the file then counts as a bad line),
+/// the next [`DETECT_LINES`] lines of the head decide, the first that fits a line format naming
+/// it. Returns `None` when nothing fits; the caller reports that with the file's name and
+/// suggests `--format`.
 pub fn detect(head: &[u8]) -> Option<Format> {
     if head.starts_with(b"PAR1") {
         return Some(Format::Parquet);
     }
     let text = String::from_utf8_lossy(head);
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        // Look at the whole head, not just the first line: pretty-printed JSON spans lines.
-        if cloudtrail::looks_like(trimmed) {
-            return Some(Format::Cloudtrail);
-        }
-        let first = trimmed.lines().next().unwrap_or("");
-        if ndjson::looks_like(first) {
-            return Some(Format::Ndjson);
-        }
-        if minio::looks_like(first) {
-            return Some(Format::Minio);
-        }
-        if ceph::looks_like(first) {
-            return Some(Format::Ceph);
-        }
-        return None;
+    // Look at the whole head, not just the first line: pretty-printed JSON spans lines.
+    if (trimmed.starts_with('{') || trimmed.starts_with('[')) && cloudtrail::looks_like(trimmed) {
+        return Some(Format::Cloudtrail);
     }
-    let first = trimmed.lines().next()?;
-    s3::looks_like(first).then_some(Format::S3)
+    let mut lines = trimmed.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next()?;
+    detect_line(first).or_else(|| lines.take(DETECT_LINES).find_map(detect_line))
+}
+
+/// The line format one line is a record of, if any.
+fn detect_line(line: &str) -> Option<Format> {
+    let line = line.trim_start_matches('\u{feff}').trim_start();
+    if line.starts_with('{') || line.starts_with('[') {
+        [
+            (ndjson::looks_like as fn(&str) -> bool, Format::Ndjson),
+            (minio::looks_like, Format::Minio),
+            (ceph::looks_like, Format::Ceph),
+        ]
+        .into_iter()
+        .find_map(|(fits, f)| fits(line).then_some(f))
+    } else {
+        s3::looks_like(line).then_some(Format::S3)
+    }
 }
 
 /// Parses one line of a line format. `Ok(None)` means the line carries no event and is skipped

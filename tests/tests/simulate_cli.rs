@@ -253,6 +253,52 @@ fn piped_into_a_reader_that_stops_early(d: &Path, args: &[&str]) {
 }
 
 #[test]
+fn a_replay_with_nothing_to_replay_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = harness::workspace_root().join("examples/logs/s3-access.log");
+    let log = log.to_str().unwrap();
+    // The wrong --format: every line is bad, and the first one is shown where it is.
+    let r = tierd(d, &["simulate", "--logs", log, "--format", "ceph"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no events to replay")
+            && r.stderr.contains("bad lines, the first ")
+            && r.stderr.contains(&format!("{log}:1: ")),
+        "{}",
+        r.stderr
+    );
+    // A time range that misses the logs.
+    let r = tierd(d, &["simulate", "--logs", log, "--from", "2030-01-01"]);
+    assert!(
+        r.stderr.contains("events outside --from/--until"),
+        "{}",
+        r.stderr
+    );
+    // A time range that is empty.
+    let r = tierd(
+        d,
+        &[
+            "simulate",
+            "--logs",
+            log,
+            "--from",
+            "2026-11-02",
+            "--until",
+            "2026-11-01",
+        ],
+    );
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr.contains(
+            "--from (2026-11-02T00:00:00Z) must be before --until (2026-11-01T00:00:00Z)"
+        ),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
 fn a_bad_policy_is_refused_with_its_location() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

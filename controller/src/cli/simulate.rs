@@ -61,6 +61,14 @@ fn parse_time(s: &str) -> Result<i64, String> {
 /// # Errors
 /// Invalid configuration or policy (with every located diagnostic), unreadable logs or output.
 pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    if let (Some(from), Some(until)) = (args.from, args.until) {
+        anyhow::ensure!(
+            from < until,
+            "--from ({}) must be before --until ({}): nothing lies between them",
+            policies::facts::format_utc(from),
+            policies::facts::format_utc(until)
+        );
+    }
     let config = load_config(args.config.as_deref())?;
     let loaded = crate::policy::load(&config, &args.policy).map_err(|d| {
         let text: Vec<String> = d.iter().map(ToString::to_string).collect();

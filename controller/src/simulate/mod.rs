@@ -710,7 +710,26 @@ pub fn simulate(
         anyhow::bail!(err);
     }
     let (ingest_report, fed) = fed?;
-    let mut report = sim.finish(fed.end).map_err(anyhow::Error::msg)?;
+    let mut report = sim.finish(fed.end).map_err(|e| {
+        // Say why nothing was replayed: lines of another format, or a time range that misses.
+        let mut why = Vec::new();
+        if ingest_report.bad_lines > 0 {
+            let first = ingest_report.bad_lines_shown.first();
+            why.push(format!(
+                "{} bad lines{}",
+                ingest_report.bad_lines,
+                first.map_or(String::new(), |b| format!(", the first {b}"))
+            ));
+        }
+        if fed.filtered > 0 {
+            why.push(format!("{} events outside --from/--until", fed.filtered));
+        }
+        if why.is_empty() {
+            anyhow::anyhow!(e)
+        } else {
+            anyhow::anyhow!("{e}: {}", why.join("; "))
+        }
+    })?;
     report.filtered_events = fed.filtered;
     report.late_events = fed.late;
     report.bad_lines = ingest_report.bad_lines;

@@ -160,6 +160,21 @@ fn a_restart_keeps_what_the_read_back_estimator_learnt() {
     }
 }
 
+/// `logs/1.log`: an object written in bucket `photos`, then a change of the bucket's lifecycle
+/// configuration ten minutes ago.
+fn lifecycle_changed_ten_minutes_ago(d: &Path) {
+    let t = now_us() - 600_000_000;
+    let who = "arn:aws:iam::123456789012:user/x";
+    let mut change = Record::object(t, "photos", who, "PUT", "k", 0);
+    change.operation = "REST.PUT.LIFECYCLE".into();
+    change.key = None;
+    change.object_size = None;
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    // Bucket-level rules are evaluated over a bucket's objects: it has one.
+    let log = line(t - 1_000_000, "PUT", "a.jpg", 10_000) + &change.line() + "\n";
+    std::fs::write(d.join("logs/1.log"), log).unwrap();
+}
+
 #[test]
 fn a_freeze_open_at_a_restart_holds_until_the_bucket_has_been_quiet() {
     // A rule freezes a bucket whose lifecycle configuration changed; the bundled kind of rule
@@ -185,22 +200,7 @@ action = "unfreeze"
 priority = 1
 "#,
     );
-    let t = now_us() - 600_000_000;
-    let mut change = Record::object(
-        t,
-        "photos",
-        "arn:aws:iam::123456789012:user/x",
-        "PUT",
-        "k",
-        0,
-    );
-    change.operation = "REST.PUT.LIFECYCLE".into();
-    change.key = None;
-    change.object_size = None;
-    std::fs::create_dir_all(d.join("logs")).unwrap();
-    // Bucket-level rules are evaluated over a bucket's objects: it has one.
-    let log = line(t - 1_000_000, "PUT", "a.jpg", 10_000) + &change.line() + "\n";
-    std::fs::write(d.join("logs/1.log"), log).unwrap();
+    lifecycle_changed_ten_minutes_ago(d);
 
     let first = once(d);
     assert_eq!(first["open_freezes"], 1, "{first}");
@@ -216,4 +216,42 @@ priority = 1
     assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
     let third = once(d);
     assert_eq!(third["open_freezes"], 0, "{third}");
+}
+
+#[test]
+fn a_configuration_change_read_before_a_restart_is_still_acted_on_after_it() {
+    // The first run reads a change of the bucket's lifecycle configuration; its policy has no
+    // rule on it. The operator adds one and restarts within `planner.anomaly_hold` (1 h): the
+    // change still holds, so the new rule acts on it. (The same keeps a change read just before
+    // a crash, or an incident open at a stop, from being forgotten.)
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    config(
+        d,
+        "[[rule]]\nid = \"nothing-yet\"\nscope = { bucket = \"*\" }\nwhen = \"false\"\naction = \"freeze\"\n",
+    );
+    lifecycle_changed_ten_minutes_ago(d);
+    let first = once(d);
+    assert_eq!(
+        (&first["events"], &first["open_freezes"]),
+        (&2.into(), &0.into()),
+        "{first}"
+    );
+
+    std::fs::write(
+        d.join("policy.toml"),
+        "[[rule]]\nid = \"freeze-on-lifecycle-change\"\nscope = { bucket = \"*\" }\nwhen = \"lifecycle_changed\"\naction = \"freeze\"\n",
+    )
+    .unwrap();
+    let second = once(d);
+    assert_eq!(second["events"], 0, "nothing new read: {second}");
+    assert_eq!(
+        second["open_freezes"], 1,
+        "the change still holds: {second}"
+    );
+    let log = std::fs::read_to_string(d.join("decisions.jsonl")).unwrap();
+    assert!(
+        log.contains("\"rule\":\"freeze-on-lifecycle-change\""),
+        "{log}"
+    );
 }

@@ -62,10 +62,17 @@ pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
         to: None,
         rule: None,
         anomaly: None,
-        reason: format!(
-            "An operator lifted the freeze opened by {} at {}.",
-            f.decision_id, f.since
-        ),
+        reason: if args.prefix.is_empty() {
+            format!(
+                "An operator lifted the freeze opened by {} at {}, and acknowledged the bucket's incident and the signals behind it.",
+                f.decision_id, f.since
+            )
+        } else {
+            format!(
+                "An operator lifted the freeze opened by {} at {}.",
+                f.decision_id, f.since
+            )
+        },
         cost: None,
         undo: None,
         state: State::Done,
@@ -74,6 +81,11 @@ pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
     };
     j.record_decision(&d)?;
     j.lift_freeze(&args.bucket, &args.prefix, &at, &id)?;
+    if args.prefix.is_empty() {
+        // The bucket's incident and the signals behind it are acknowledged: a service started
+        // later does not restore them (a running one acknowledges them when it sees the lift).
+        j.save_behaviour(&[], &[&args.bucket])?;
+    }
     println!(
         "{id}: lifted the freeze on bucket {} prefix {:?} (opened by {})",
         args.bucket, args.prefix, f.decision_id

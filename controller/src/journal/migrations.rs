@@ -99,6 +99,13 @@ const MIGRATIONS: &[&str] = &[
         gaps   TEXT NOT NULL,        -- JSON: [day, count] pairs, ended by a read and otherwise
         PRIMARY KEY (bucket, prefix)
     );",
+    // 6: each bucket's behaviour that still matters (an open incident, signals still held): a
+    // restart in the middle of an incident, or between a configuration change and the pass
+    // that acts on it, must not forget them.
+    "CREATE TABLE behaviour (
+        bucket TEXT PRIMARY KEY,
+        state  TEXT NOT NULL         -- JSON: the incident, held scores, flags and changes
+    );",
 ];
 
 /// The schema version this build writes.

@@ -13,6 +13,7 @@
 //! transaction, so a crash leaves either the old or the new state.
 
 pub mod access;
+pub mod behaviour;
 pub mod catalog;
 pub mod checkpoints;
 pub mod decisions;

@@ -16,11 +16,12 @@ use models::detect::SubjectScore;
 use models::features::SubjectKind;
 use models::{AccessEvent, ConfigKind, OpClass};
 use policies::BehaviourFacts;
+use serde::{Deserialize, Serialize};
 
 use crate::decision::{Anomaly, Feature};
 
 /// An open incident.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     /// Unix seconds of the first anomalous window's end.
     pub opened_at: i64,
@@ -46,7 +47,9 @@ pub enum IncidentChange {
     },
 }
 
-#[derive(Debug, Clone, Default)]
+/// A bucket's behaviour; the journal keeps it as JSON while it matters ([`Behaviour::saved`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 struct BucketState {
     /// (score, until) of the bucket subject and of its principals.
     bucket_score: (f64, i64),
@@ -58,6 +61,23 @@ struct BucketState {
     /// Until when each configuration change holds.
     config_until: BTreeMap<ConfigKind, i64>,
     incident: Option<Incident>,
+}
+
+impl BucketState {
+    /// Whether anything of it still counts at `now`: an open incident, or a score, flag or
+    /// configuration change whose signal still holds.
+    fn matters(&self, now: i64) -> bool {
+        let held = [
+            self.bucket_score.1,
+            self.principal_score.1,
+            self.principal_new_until,
+            self.ip_new_until,
+        ];
+        self.incident.is_some()
+            || held.into_iter().any(|u| u >= now)
+            || self.strongest.as_ref().is_some_and(|(_, u)| *u >= now)
+            || self.config_until.values().any(|&u| u >= now)
+    }
 }
 
 /// Behaviour of every bucket seen in scores.
@@ -224,7 +244,39 @@ impl Behaviour {
         }
     }
 
-    /// Closes a bucket's incident by an operator's hand (`tierd unfreeze`).
+    /// The buckets whose behaviour still matters at `now` (an incident open, or a score, flag or
+    /// configuration change whose signal still holds), each as the JSON that
+    /// [`Behaviour::restore`] reads back: what a restart must not forget.
+    pub fn saved(&self, now: i64) -> BTreeMap<String, String> {
+        self.buckets
+            .iter()
+            .filter(|(_, st)| st.matters(now))
+            .filter_map(|(b, st)| Some((b.clone(), serde_json::to_string(st).ok()?)))
+            .collect()
+    }
+
+    /// Restores a bucket's behaviour from [`Behaviour::saved`]'s JSON (at start-up, before
+    /// open freezes resume incidents: a restored incident keeps its own times and anomaly).
+    ///
+    /// # Errors
+    /// JSON that is not a saved behaviour; then nothing changes.
+    pub fn restore(&mut self, bucket: &str, json: &str) -> Result<(), serde_json::Error> {
+        let st: BucketState = serde_json::from_str(json)?;
+        self.buckets.insert(bucket.to_string(), st);
+        Ok(())
+    }
+
+    /// An operator's `tierd unfreeze` of a whole bucket: its incident closes and the signals
+    /// behind it (held anomaly scores, flags, configuration changes) are acknowledged, so that
+    /// a rule freezes it again only on new behaviour, not on what the operator has just seen.
+    /// Returns whether an incident was open.
+    pub fn acknowledge(&mut self, bucket: &str) -> bool {
+        self.buckets
+            .remove(bucket)
+            .is_some_and(|st| st.incident.is_some())
+    }
+
+    /// Closes a bucket's incident (its freeze lifted by a rule or an operator).
     pub fn close(&mut self, bucket: &str) -> bool {
         self.buckets
             .get_mut(bucket)
@@ -321,6 +373,49 @@ mod tests {
         assert!(b.close_quiet(2300 + 86_399).is_empty());
         assert_eq!(b.close_quiet(2300 + 86_400).len(), 1);
         assert!(!b.facts("p", 2300 + 86_400).incident_open);
+    }
+
+    #[test]
+    fn what_still_matters_is_saved_and_restored_whole() {
+        let mut b = Behaviour::new(3600, 86_400, "m");
+        b.observe(&score("p", 2000, 0.95, false), 300);
+        b.observe(&score("q", 2000, 0.3, false), 300);
+        let change = AccessEvent {
+            time_us: 2_100_000_000,
+            op: OpClass::ConfigChange,
+            bucket: "r".into(),
+            config: Some(ConfigKind::Lifecycle),
+            status: Some(200),
+            ..AccessEvent::default()
+        };
+        assert_eq!(b.config_changes(&[change]), 1);
+        // At 2400: p has an incident, q a held score, r a held lifecycle change.
+        let saved = b.saved(2400);
+        assert_eq!(saved.keys().collect::<Vec<_>>(), ["p", "q", "r"]);
+        let mut back = Behaviour::new(3600, 86_400, "m");
+        for (bucket, json) in &saved {
+            back.restore(bucket, json).unwrap();
+        }
+        for bucket in ["p", "q", "r"] {
+            assert_eq!(back.facts(bucket, 2400), b.facts(bucket, 2400), "{bucket}");
+            assert_eq!(
+                back.anomaly(bucket, 2400),
+                b.anomaly(bucket, 2400),
+                "{bucket}"
+            );
+        }
+        assert_eq!(back.incident("p"), b.incident("p"));
+        assert!(back.facts("r", 2400).lifecycle_changed);
+        // An operator's unfreeze acknowledges everything the bucket showed.
+        let mut acked = back.clone();
+        assert!(!acked.acknowledge("r") && !acked.facts("r", 2400).lifecycle_changed);
+        assert!(acked.acknowledge("p") && !acked.facts("p", 2400).incident_open);
+        // A resumed freeze leaves a restored incident as it was.
+        back.resume("p", 9999, 9999, None);
+        assert_eq!(back.incident("p"), b.incident("p"));
+        // Once the signals have faded, only the incident is kept.
+        assert_eq!(b.saved(2300 + 3601).keys().collect::<Vec<_>>(), ["p"]);
+        assert!(back.restore("p", "not json").is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@
 pub mod decision_log;
 pub mod demo;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -119,6 +119,8 @@ pub struct Service {
     saved_at: std::time::Instant,
     /// When the next full planning pass is due (unix seconds); an incident that opens plans at once.
     next_plan: i64,
+    /// The buckets' behaviour as last saved to the journal (JSON per bucket).
+    behaviour_saved: BTreeMap<String, String>,
 }
 
 impl Service {
@@ -240,6 +242,26 @@ impl Service {
                 "restored the access history and the guardrails' state of the last run"
             );
         }
+        // Each bucket's behaviour that still mattered: open incidents, held signals (a change
+        // of a bucket's configuration seen just before the stop is still acted on).
+        let mut behaviour_saved = BTreeMap::new();
+        let rows = ex.journal().behaviour_all()?;
+        for (bucket, json) in rows {
+            match planner.behaviour.restore(&bucket, &json) {
+                Ok(()) => {
+                    behaviour_saved.insert(bucket, json);
+                }
+                Err(e) => tracing::warn!(
+                    "the journal's behaviour of bucket {bucket} is unreadable ({e}); it starts afresh"
+                ),
+            }
+        }
+        if planner.behaviour.open_incidents() > 0 {
+            tracing::warn!(
+                incidents = planner.behaviour.open_incidents(),
+                "incidents open at the last stop are open again"
+            );
+        }
         let freezes = ex.journal().open_freezes()?;
         for f in freezes {
             // The last run may have stopped in the middle of an attack: until the behaviour
@@ -278,6 +300,7 @@ impl Service {
             dirty: BTreeSet::new(),
             saved_at: std::time::Instant::now(),
             next_plan: 0,
+            behaviour_saved,
         })
     }
 
@@ -419,7 +442,39 @@ impl Service {
     /// # Errors
     /// Journal errors and unreadable sources; a failed move or snapshot is an outcome, not an error.
     pub async fn cycle(&mut self) -> anyhow::Result<CycleReport> {
-        self.cycle_inner().await
+        let report = self.cycle_inner().await?;
+        if let Err(e) = self.save_behaviour() {
+            self.metrics.failure("journal");
+            return Err(e);
+        }
+        Ok(report)
+    }
+
+    /// Saves the buckets' behaviour that changed since the last save (incidents opened, kept
+    /// open or closed; signals held or faded), so that a restart resumes it.
+    ///
+    /// # Errors
+    /// Journal errors.
+    pub fn save_behaviour(&mut self) -> anyhow::Result<()> {
+        let now = self.planner.behaviour.saved(now());
+        let changed: Vec<(&str, &str)> = now
+            .iter()
+            .filter(|(b, json)| self.behaviour_saved.get(*b) != Some(*json))
+            .map(|(b, json)| (b.as_str(), json.as_str()))
+            .collect();
+        let gone: Vec<&str> = self
+            .behaviour_saved
+            .keys()
+            .filter(|b| !now.contains_key(*b))
+            .map(String::as_str)
+            .collect();
+        if !changed.is_empty() || !gone.is_empty() {
+            tokio::task::block_in_place(|| {
+                self.executor.journal().save_behaviour(&changed, &gone)
+            })?;
+        }
+        self.behaviour_saved = now;
+        Ok(())
     }
 
     async fn cycle_inner(&mut self) -> anyhow::Result<CycleReport> {
@@ -466,7 +521,7 @@ impl Service {
         }
         // Per bucket, the highest score of the cycle among its subjects (the bucket, and each
         // principal in it): what would open an incident.
-        let mut highest: std::collections::BTreeMap<&str, f64> = std::collections::BTreeMap::new();
+        let mut highest: BTreeMap<&str, f64> = BTreeMap::new();
         for s in &scores {
             if let Some(b) = s.subject.bucket.as_deref() {
                 let h = highest.entry(b).or_insert(s.score);
@@ -535,6 +590,9 @@ impl Service {
         let any = !lifted.is_empty();
         for (b, p) in lifted {
             self.planner.lift_freeze(&b, &p);
+            if p.is_empty() {
+                self.planner.behaviour.acknowledge(&b);
+            }
             tracing::info!(bucket = b, prefix = p, "freeze lifted by an operator");
         }
         Ok(any)

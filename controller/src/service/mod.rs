@@ -77,6 +77,9 @@ pub struct CycleReport {
 /// How often the access history of the objects touched since is saved to the journal.
 pub const ACCESS_SAVE_SECS: u64 = 30;
 
+#[cfg(test)]
+mod tests;
+
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)

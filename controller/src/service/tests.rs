@@ -1,0 +1,98 @@
+//! The service in process, on real SQLite and `file://` tiers: what an operator's unfreeze does
+//! to a running service.
+
+use std::path::Path;
+
+use models::{AccessEvent, ConfigKind, OpClass};
+
+use super::*;
+use crate::cli::unfreeze::{self, UnfreezeArgs};
+
+/// A service reading an empty `logs/` under `d`, with `policy` in `policy.toml`.
+async fn service(d: &Path, policy: &str) -> Service {
+    let root = d.display();
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::write(d.join("policy.toml"), policy).unwrap();
+    std::fs::write(
+        d.join("tierd.toml"),
+        format!(
+            "[journal]\npath = \"{root}/tierd.db\"\n\
+             [tiers.onprem]\nurl = \"file://{root}/onprem\"\n\
+             [tiers.cloud]\nurl = \"file://{root}/cloud\"\n\
+             [ingest]\nsources = [\"{root}/logs/\"]\nformat = \"s3\"\n\
+             [policies]\nfiles = [\"{root}/policy.toml\"]\n\
+             [model]\nlearning_days = 365\n\
+             [service]\nlisten = \"off\"\n"
+        ),
+    )
+    .unwrap();
+    let config = Config::load(&d.join("tierd.toml")).unwrap_or_else(|e| panic!("{}", e[0]));
+    Service::start(config).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_unfreeze_is_not_undone_by_the_signal_the_operator_has_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut svc = service(
+        d,
+        "[[rule]]\nid = \"freeze-on-lifecycle-change\"\nscope = { bucket = \"*\" }\n\
+         when = \"lifecycle_changed\"\naction = \"freeze\"\n",
+    )
+    .await;
+    let t = now();
+    let event = |secs_ago: i64, op: OpClass| AccessEvent {
+        time_us: (t - secs_ago) * 1_000_000,
+        op,
+        bucket: "photos".into(),
+        status: Some(200),
+        ..AccessEvent::default()
+    };
+    // Bucket-level rules are evaluated over a bucket's objects: it has one.
+    let put = AccessEvent {
+        key: Some("a.jpg".into()),
+        object_size: Some(10),
+        ..event(120, OpClass::Put)
+    };
+    let hot = svc.planner.hot_tier();
+    svc.planner.objects.observe(&put, hot);
+    let change = AccessEvent {
+        config: Some(ConfigKind::Lifecycle),
+        ..event(60, OpClass::ConfigChange)
+    };
+    assert_eq!(svc.planner.behaviour.config_changes(&[change]), 1);
+    let first = svc.cycle().await.unwrap();
+    assert_eq!(first.open_freezes, 1, "{first:?}");
+    assert_eq!(svc.executor.journal().behaviour_all().unwrap().len(), 1);
+
+    // The operator lifts it while the service runs, as `tierd unfreeze photos` does.
+    unfreeze::run(UnfreezeArgs {
+        bucket: "photos".into(),
+        prefix: String::new(),
+        config: Some(d.join("tierd.toml")),
+    })
+    .unwrap();
+    svc.plan_now();
+    let second = svc.cycle().await.unwrap();
+    assert_eq!(
+        (second.open_freezes, second.decisions),
+        (0, 0),
+        "the change the operator has seen does not freeze the bucket again: {second:?}"
+    );
+    assert!(
+        !svc.planner
+            .behaviour
+            .facts("photos", now())
+            .lifecycle_changed
+    );
+    assert!(svc.executor.journal().behaviour_all().unwrap().is_empty());
+
+    // A new change freezes it again.
+    let again = AccessEvent {
+        config: Some(ConfigKind::Lifecycle),
+        ..event(0, OpClass::ConfigChange)
+    };
+    svc.planner.behaviour.config_changes(&[again]);
+    svc.plan_now();
+    assert_eq!(svc.cycle().await.unwrap().open_freezes, 1);
+}

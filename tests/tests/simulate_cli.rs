@@ -175,11 +175,13 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
     let id = mv["id"].as_str().unwrap();
     let r = tierd(d, &["explain", id, "--log", "a.jsonl"]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let bytes = mv["cost"]["bytes"].as_u64().unwrap();
     for part in [
         "condition, test by test:",
         "guardrails checked:",
         "minimum residency",
         "undo: tierd move",
+        &format!("iB ({bytes} bytes)\n"),
     ] {
         assert!(r.stdout.contains(part), "{part:?} missing:\n{}", r.stdout);
     }

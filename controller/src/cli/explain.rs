@@ -129,7 +129,8 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
         }
     }
     if let Some(c) = &d.cost {
-        writeln!(out, "\ncost: {} bytes", c.bytes)?;
+        let size = policies::eval::format_value(policies::signals::Kind::Size, c.bytes as f64);
+        writeln!(out, "\ncost: {size} ({} bytes)", c.bytes)?;
         let parts = [
             ("storage saved per month", c.storage_saved_per_month),
             ("retrieval", c.retrieval),

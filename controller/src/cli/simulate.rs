@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use anyhow::Context;
 
@@ -104,14 +105,24 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         None => Box::new(std::io::sink()),
     };
     let show = std::io::stderr().is_terminal() && !args.json && std::env::var_os("CI").is_none();
+    // The bar measures stored bytes read against the sources' sizes (listed once more here;
+    // without them, the line shows counts only).
+    let total = if show {
+        stored_size(&opts.sources, &opts.ingest.store_options, rt.handle())
+    } else {
+        None
+    };
+    let (read_before, started) = (
+        crate::ingest::STORED_BYTES_READ.load(Ordering::Relaxed),
+        std::time::Instant::now(),
+    );
     let mut progress = |p: &Progress| {
         if show {
-            eprint!(
-                "\rsimulating: {} events, up to {}, {} decisions   ",
-                p.events,
-                policies::facts::format_utc(p.event_time),
-                p.decisions
-            );
+            let done = total.map(|t| {
+                let read = crate::ingest::STORED_BYTES_READ.load(Ordering::Relaxed) - read_before;
+                read as f64 / t.max(1) as f64
+            });
+            eprint!("\r{}\x1b[K", progress_line(p, done, started.elapsed()));
         }
     };
     let report = simulate::simulate(
@@ -319,4 +330,75 @@ fn pct(a: f64, b: f64) -> f64 {
 /// Bytes as explanations show sizes: `50.5GiB`.
 fn size_text(bytes: u64) -> String {
     policies::eval::format_value(policies::signals::Kind::Size, bytes as f64)
+}
+
+/// The sum of the sizes of the log objects the sources name, if every source can be listed.
+fn stored_size(
+    sources: &[String],
+    options: &std::collections::BTreeMap<String, String>,
+    rt: &tokio::runtime::Handle,
+) -> Option<u64> {
+    let mut total = 0;
+    for src in sources {
+        total += crate::ingest::list(src, options, rt)
+            .ok()?
+            .iter()
+            .map(|o| o.size)
+            .sum::<u64>();
+    }
+    (total > 0).then_some(total)
+}
+
+/// One line of progress: a bar with the share of the logs read (`done`, when the sources'
+/// sizes are known) and the time left at the pace so far, then the counts.
+fn progress_line(p: &Progress, done: Option<f64>, elapsed: std::time::Duration) -> String {
+    let counts = format!(
+        "{} events, up to {}, {} decisions",
+        p.events,
+        policies::facts::format_utc(p.event_time),
+        p.decisions
+    );
+    let Some(done) = done else {
+        return format!("simulating: {counts}");
+    };
+    const WIDTH: usize = 24;
+    let done = done.clamp(0.0, 1.0);
+    let filled = (done * WIDTH as f64).round() as usize;
+    let left = if (0.02..0.995).contains(&done) {
+        let secs = elapsed.as_secs_f64() * (1.0 - done) / done;
+        format!(", about {}s left", secs.ceil() as u64)
+    } else {
+        String::new()
+    };
+    format!(
+        "[{}{}] {:>3.0}% {counts}{left}",
+        "#".repeat(filled),
+        "-".repeat(WIDTH - filled),
+        done * 100.0
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_shows_a_bar_when_the_size_is_known_and_counts_otherwise() {
+        let p = Progress {
+            events: 1200,
+            event_time: 1_790_000_000,
+            decisions: 7,
+        };
+        let ten = std::time::Duration::from_secs(10);
+        assert_eq!(
+            progress_line(&p, None, ten),
+            "simulating: 1200 events, up to 2026-09-21T14:13:20Z, 7 decisions"
+        );
+        assert_eq!(
+            progress_line(&p, Some(0.25), ten),
+            "[######------------------]  25% 1200 events, up to 2026-09-21T14:13:20Z, 7 decisions, about 30s left"
+        );
+        // Read past the listed size (a file that grew): full, no estimate.
+        assert!(progress_line(&p, Some(1.3), ten).starts_with("[########################] 100% "));
+    }
 }

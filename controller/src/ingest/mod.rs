@@ -22,7 +22,7 @@ use tokio::runtime::Handle;
 
 use crate::journal::checkpoints::Checkpoint;
 use crate::journal::{Journal, JournalError};
-pub use source::{BUILTIN_SAMPLES, Content, LogObject, SAMPLES, list};
+pub use source::{BUILTIN_SAMPLES, Content, LogObject, SAMPLES, STORED_BYTES_READ, list};
 
 /// Ingest errors: a source or object that cannot be read at all. (A bad *line* is not an error.)
 #[derive(Debug, thiserror::Error)]

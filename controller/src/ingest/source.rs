@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use flate2::read::MultiGzDecoder;
@@ -39,6 +40,21 @@ pub const SAMPLES: [(&str, &[u8]); 4] = [
         include_bytes!("../../../examples/logs/ceph-ops.log"),
     ),
 ];
+
+/// Stored bytes read from log files and log objects so far, in this process (compressed bytes
+/// for gzip): what `tierd simulate`'s progress bar measures against the sources' sizes.
+pub static STORED_BYTES_READ: AtomicU64 = AtomicU64::new(0);
+
+/// A reader that adds what passes through it to [`STORED_BYTES_READ`].
+struct Counting<R>(R);
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        STORED_BYTES_READ.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
 
 /// Where a log object's bytes are.
 #[derive(Debug, Clone)]
@@ -300,27 +316,31 @@ impl Content {
                 let gzip = is_gzip(&magic[..n]);
                 f.seek(SeekFrom::Start(0)).map_err(read_err)?;
                 if gzip {
-                    let mut r: Box<dyn BufRead + Send> =
-                        Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(f)));
+                    let mut r: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(
+                        1 << 16,
+                        MultiGzDecoder::new(Counting(f)),
+                    ));
                     skip_bytes(&mut r, skip).map_err(read_err)?;
                     Ok(Opened { reader: r, gzip })
                 } else {
                     f.seek(SeekFrom::Start(skip)).map_err(read_err)?;
+                    STORED_BYTES_READ.fetch_add(skip, Ordering::Relaxed);
                     Ok(Opened {
-                        reader: Box::new(BufReader::with_capacity(1 << 16, f)),
+                        reader: Box::new(BufReader::with_capacity(1 << 16, Counting(f))),
                         gzip,
                     })
                 }
             }
             Content::Bytes(bytes) => {
                 let gzip = is_gzip(bytes);
+                let cursor = Counting(Cursor::new(bytes.clone()));
                 let mut r: Box<dyn BufRead + Send> = if gzip {
                     Box::new(BufReader::with_capacity(
                         1 << 16,
-                        MultiGzDecoder::new(Cursor::new(bytes.clone())),
+                        MultiGzDecoder::new(cursor),
                     ))
                 } else {
-                    Box::new(Cursor::new(bytes.clone()))
+                    Box::new(BufReader::with_capacity(1 << 16, cursor))
                 };
                 skip_bytes(&mut r, skip).map_err(read_err)?;
                 Ok(Opened { reader: r, gzip })

@@ -11,6 +11,7 @@
 //! | `tierd_decisions_total` | counter | `action`, `state` |
 //! | `tierd_objects_moved_total`, `tierd_bytes_moved_total` | counter | |
 //! | `tierd_objects_snapshotted_total`, `tierd_bytes_snapshotted_total` | counter | |
+//! | `tierd_log_bytes_read_total` | counter | |
 //! | `tierd_failures_total` | counter | `stage` (`ingest`, `score`, `plan`, `execute`, `snapshot`, `journal`, `reload`) |
 //! | `tierd_policy_reloads_total` | counter | `result` (`ok`, `rejected`) |
 //! | `tierd_http_requests_total` | counter | `route`, `code` |
@@ -379,6 +380,11 @@ impl Metrics {
                 "Bytes copied into the vault by snapshots.",
                 g.bytes_snapshotted,
             ),
+            (
+                "tierd_log_bytes_read_total",
+                "Bytes of access-log files and objects read, as stored (compressed, for gzip).",
+                crate::ingest::STORED_BYTES_READ.load(std::sync::atomic::Ordering::Relaxed),
+            ),
         ];
         for (name, help, v) in plain_counters {
             out.push(Rendered::new(
@@ -645,6 +651,11 @@ mod tests {
             "tierd_build_info{{version=\"{}\"}} 1\n",
             env!("CARGO_PKG_VERSION")
         )));
+        assert_eq!(
+            family(&text, "tierd_log_bytes_read_total").len(),
+            1,
+            "{text}"
+        );
         // Unset gauges have no sample (absent means unknown), but are still described.
         assert!(text.contains("# TYPE tierd_model_age_seconds gauge\n"));
         assert!(family(&text, "tierd_model_age_seconds").is_empty());

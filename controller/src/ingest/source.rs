@@ -417,6 +417,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_stored_byte_read_is_counted_plain_or_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "a line of a log\n".repeat(10_000);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+        let gz = gz.finish().unwrap();
+        for (name, bytes) in [("plain.log", text.as_bytes().to_vec()), ("log.gz", gz)] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).unwrap();
+            let before = STORED_BYTES_READ.load(Ordering::Relaxed);
+            let mut opened = Content::File(path).open(name, 0).unwrap();
+            let mut out = String::new();
+            opened.reader.read_to_string(&mut out).unwrap();
+            assert_eq!(out, text, "{name}");
+            // Other tests read logs at the same time: at least this file's stored bytes.
+            let counted = STORED_BYTES_READ.load(Ordering::Relaxed) - before;
+            assert!(
+                counted >= bytes.len() as u64,
+                "{name}: {counted} of {}",
+                bytes.len()
+            );
+        }
+    }
+
+    #[test]
     fn split_url_separates_bucket_and_key() {
         assert_eq!(split_url("s3://logs/a/b.log"), ("s3://logs", "a/b.log"));
         assert_eq!(split_url("s3://logs"), ("s3://logs", ""));

@@ -1,6 +1,8 @@
 //! The `tierd` binary's command line, run as a process. (This file also makes
 //! `cargo test --workspace` build the binary that the end-to-end tests in `tests/` run.)
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use std::process::Command;
 
 fn tierd(args: &[&str]) -> (i32, String, String) {

@@ -7,6 +7,8 @@
 //! To look at the page and the screenshot yourself, set `TIERD_REPORT_OUT` to a folder: the test
 //! copies `report.html` and `report.png` there.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,6 +2,8 @@
 //! rows does not matter, an injected outlier ranks high, and empty input is an error. Then the
 //! combined model's own contract: calibration, learning mode, explanations, artifacts.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use models::Error;
 use models::detect::{
     AnomalyModel, Detector, FORMAT_VERSION, KMeansDetector, ModelConfig, RobustBaseline,

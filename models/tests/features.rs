@@ -1,6 +1,8 @@
 //! Feature extraction: every window feature on hand-made events, row-order invariance, the
 //! baseline's "new" semantics, and the per-object features.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use models::event::{AccessEvent, ConfigKind, OpClass};
 use models::features::{
     FEATURES, FeatureConfig, History, Subject, SubjectKind, WindowFeatures, extract,

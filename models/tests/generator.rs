@@ -1,6 +1,8 @@
 //! The workload generator: its lines are S3 server access log records, it is deterministic, and
 //! its ground truth matches what it wrote.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use models::OpClass;
 use models::generator::{GeneratorConfig, IncidentKind, generate};
 use models::parse::s3;

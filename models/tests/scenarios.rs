@@ -6,6 +6,8 @@
 //! credentials of `bucket-00`'s service overwrite every document in place, in seconds, from a new
 //! IP with boto3's own user agent.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use models::detect::{AnomalyModel, ModelConfig, Scorer, SubjectScore};
 use models::event::{AccessEvent, OpClass};
 use models::generator::{GeneratorConfig, generate};

@@ -1,5 +1,7 @@
 //! Golden tests: the exact text of every diagnostic kind.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 mod common;
 use common::*;
 

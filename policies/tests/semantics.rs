@@ -1,5 +1,7 @@
 //! Conflict semantics, reload, tests-in-files and the one-object/columnar equivalence.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 mod common;
 use common::*;
 

@@ -1,6 +1,8 @@
 //! The shipped examples and the reference stay true: every example policy loads warning-free and
 //! passes its tests, and every signal is documented with an example that compiles.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 mod common;
 use common::*;
 

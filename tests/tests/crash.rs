@@ -3,6 +3,8 @@
 //! restarted. After every recovery: every object is exactly where the catalog says, with
 //! identical bytes, and no copy exists anywhere that the catalog does not account for.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -2,6 +2,8 @@
 //! filesystem and a real S3 server (moto), plus fault injection: a source that changes
 //! mid-move, a destination that is taken, a store that fails or is down.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,8 @@
 //! `tierd ingest` end to end: the real binary over files, folders, globs, gzip, Parquet and
 //! NDJSON exports, and a log bucket on a real S3 server, with checkpoints across restarts.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;

@@ -24,6 +24,8 @@
 //! in-place overwrite for the rename-extension variant (write `KEY.locked`, delete `KEY`), to
 //! exercise the protection path on its own; the test as run by `cargo test` uses the overwrite.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

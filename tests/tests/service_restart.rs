@@ -2,6 +2,8 @@
 //! guardrails have spent today) is still known after a restart, so the service neither takes a
 //! busy object for an idle one nor spends a day's budget twice.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 

@@ -1,5 +1,7 @@
 //! `tierd simulate`, `tierd explain`, `tierd run --once` and `tierd unfreeze` with the real binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use std::path::Path;
 
 use harness::tierd;

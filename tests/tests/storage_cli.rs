@@ -1,6 +1,8 @@
 //! The operator's storage commands as a user runs them: the real `tierd` binary on the embedded
 //! defaults (`file://` tiers under ./tierd-data, a SQLite journal), end to end.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use std::path::Path;
 
 use harness::tierd;

@@ -2,6 +2,8 @@
 //! filesystem, and a real S3 server (moto on 127.0.0.1). Later work (the executor) relies on each
 //! property checked here; a backend that fails one cannot be a tier.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

@@ -1,6 +1,8 @@
 //! `tierd train` end to end: the real binary learns from generated S3 access logs, writes an
 //! artifact that loads and scores, and refuses artifacts of another version or feature list.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
+
 use std::path::Path;
 
 use harness::tierd;

@@ -885,7 +885,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
 /// `/readyz`: every tier answers a listing, and the journal takes a write lock.
 fn readiness(svc: &Service) -> ReadyFn {
     let ex = Arc::clone(&svc.executor);
-    let tiers: Vec<(String, Result<Arc<dyn object_store::ObjectStore>, String>)> = svc
+    type Probe = (String, Result<Arc<dyn object_store::ObjectStore>, String>);
+    let tiers: Vec<Probe> = svc
         .config
         .tiers
         .iter()

@@ -70,6 +70,9 @@ pub struct SimOptions {
     pub inventory: Vec<inventory::Listed>,
 }
 
+/// One subject's anomaly timeline: its name, the model's threshold, and (window end, score).
+pub type AnomalySeries = (String, f64, Vec<(i64, f64)>);
+
 /// Progress, for a progress bar.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Progress {
@@ -140,7 +143,7 @@ pub struct SimReport {
     pub days: Vec<DayPoint>,
     pub markers: Vec<Marker>,
     /// Per bucket subject: (window end, score), and the threshold.
-    pub anomaly: Vec<(String, f64, Vec<(i64, f64)>)>,
+    pub anomaly: Vec<AnomalySeries>,
     /// The first protective decisions and a sample of moves, for the report.
     pub sample: Vec<Decision>,
     #[serde(skip)]

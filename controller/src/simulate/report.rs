@@ -46,8 +46,8 @@ pub fn report_data(r: &SimReport, tiers: &[String], context: Vec<(String, String
                 .collect(),
         })
         .collect();
-    let mut anomaly: Vec<&(String, f64, Vec<(i64, f64)>)> = r.anomaly.iter().collect();
-    let peak = |a: &(String, f64, Vec<(i64, f64)>)| a.2.iter().map(|p| p.1).fold(0.0, f64::max);
+    let mut anomaly: Vec<&super::AnomalySeries> = r.anomaly.iter().collect();
+    let peak = |a: &super::AnomalySeries| a.2.iter().map(|p| p.1).fold(0.0, f64::max);
     anomaly.sort_by(|a, b| peak(b).total_cmp(&peak(a)).then(a.0.cmp(&b.0)));
     let anomaly = anomaly
         .into_iter()

@@ -46,8 +46,9 @@ pub struct SimulateArgs {
     /// Print the summary as one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
-    /// Inventory listings (CSV, gzip or not; see docs/simulate.md): objects that exist when the
-    /// replay starts, including those the logs never name.
+    /// Inventory listings (CSV, gzip or not, or an S3 Inventory Parquet report; see
+    /// docs/simulate.md): objects that exist when the replay starts, including those the logs
+    /// never name.
     #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
 }

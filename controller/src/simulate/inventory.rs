@@ -9,6 +9,9 @@
 //! `LastModifiedDate` present), and are decoded. Fields may be quoted (`"a,b"`, `""` for a quote);
 //! a field cannot hold a line break.
 //!
+//! An S3 Inventory Parquet report (told apart by its content) is read by the same column names,
+//! with `last_modified_date` a timestamp and keys as stored; a bad row is `file:row N`.
+//!
 //! A bad line is counted and shown as `file:line: reason`, and skipped.
 
 use std::io::BufRead;
@@ -80,14 +83,31 @@ fn columns(path: &Path, header: &[String]) -> anyhow::Result<Columns> {
         bucket: need(&["bucket"])?,
         key: need(&["key"])?,
         size: need(&["size"])?,
-        modified: need(&["last_modified", "lastmodifieddate"])?,
+        modified: need(&["last_modified", "lastmodifieddate", "last_modified_date"])?,
         tier: find(&["tier"]),
         url_encoded: s3,
     })
 }
 
+/// Counts a bad line (or row) and keeps the first ten, located.
+fn bad(inv: &mut Inventory, at: String, why: String) {
+    inv.bad_lines += 1;
+    if inv.bad_shown.len() < 10 {
+        inv.bad_shown.push(format!("{at}: {why}"));
+    }
+}
+
 fn read_one(path: &Path, tiers: &[String], inv: &mut Inventory) -> anyhow::Result<()> {
     let name = path.display().to_string();
+    let mut magic = [0u8; 4];
+    let n = std::io::Read::read(
+        &mut std::fs::File::open(path).map_err(|e| anyhow::anyhow!("{name}: {e}"))?,
+        &mut magic,
+    )
+    .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    if n == 4 && &magic == b"PAR1" {
+        return read_parquet(path, tiers, inv);
+    }
     // Read as ingest reads a local log: gzip or not, by its content.
     let opened = crate::ingest::Content::File(path.to_path_buf()).open(&name, 0)?;
     let mut lines = opened.reader.lines();
@@ -103,21 +123,86 @@ fn read_one(path: &Path, tiers: &[String], inv: &mut Inventory) -> anyhow::Resul
         if line.trim().is_empty() {
             continue;
         }
-        match parse(&line, &cols, tiers) {
+        match split(&line).and_then(|f| parse(&f, &cols, tiers)) {
             Ok(o) => inv.objects.push(o),
-            Err(why) => {
-                inv.bad_lines += 1;
-                if inv.bad_shown.len() < 10 {
-                    inv.bad_shown.push(format!("{name}:{n}: {why}"));
-                }
-            }
+            Err(why) => bad(inv, format!("{name}:{n}"), why),
         }
     }
     Ok(())
 }
 
-fn parse(line: &str, c: &Columns, tiers: &[String]) -> Result<Listed, String> {
-    let f = split(line)?;
+/// An inventory in Parquet, as S3 Inventory writes it: the same columns (`last_modified_date`, a
+/// timestamp, or `last_modified`, a timestamp or RFC 3339 text), keys as they are (Parquet
+/// reports do not URL-encode them). A bad row is located as `file:row N`.
+fn read_parquet(path: &Path, tiers: &[String], inv: &mut Inventory) -> anyhow::Result<()> {
+    use polars::prelude::{DataType, ParquetReader, SerReader};
+    let name = path.display().to_string();
+    let df = ParquetReader::new(std::fs::File::open(path)?)
+        .finish()
+        .map_err(|e| anyhow::anyhow!("{name}: not a readable Parquet file: {e}"))?;
+    let header: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let cols = columns(path, &header)?;
+    let text = |i: usize| -> anyhow::Result<Vec<Option<String>>> {
+        let c = &df.columns()[i];
+        let c = match c.dtype() {
+            // Timestamps as RFC 3339, whatever their unit.
+            DataType::Datetime(unit, _) => {
+                let per_sec = match unit {
+                    polars::prelude::TimeUnit::Milliseconds => 1_000,
+                    polars::prelude::TimeUnit::Microseconds => 1_000_000,
+                    polars::prelude::TimeUnit::Nanoseconds => 1_000_000_000,
+                };
+                let raw = c.cast(&DataType::Int64)?;
+                let raw = raw.i64()?;
+                return Ok((0..raw.len())
+                    .map(|r| {
+                        let t =
+                            chrono::DateTime::from_timestamp(raw.get(r)?.div_euclid(per_sec), 0)?;
+                        Some(t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    })
+                    .collect());
+            }
+            _ => c.cast(&DataType::String)?,
+        };
+        let c = c.str()?;
+        Ok((0..c.len()).map(|r| c.get(r).map(str::to_string)).collect())
+    };
+    let mut fields: Vec<Vec<Option<String>>> = vec![
+        text(cols.bucket)?,
+        text(cols.key)?,
+        text(cols.size)?,
+        text(cols.modified)?,
+    ];
+    if let Some(t) = cols.tier {
+        fields.push(text(t)?);
+    }
+    let by_position = Columns {
+        bucket: 0,
+        key: 1,
+        size: 2,
+        modified: 3,
+        tier: cols.tier.map(|_| 4),
+        url_encoded: false,
+    };
+    for row in 0..df.height() {
+        let f: Vec<String> = fields
+            .iter()
+            .map(|c| c[row].clone().unwrap_or_default())
+            .collect();
+        match parse(&f, &by_position, tiers) {
+            Ok(o) => inv.objects.push(o),
+            Err(why) => bad(inv, format!("{name}:row {}", row + 1), why),
+        }
+    }
+    Ok(())
+}
+
+/// One listed object from its fields, as the header's columns place them.
+fn parse(f: &[String], c: &Columns, tiers: &[String]) -> Result<Listed, String> {
     let get = |i: usize, what: &str| {
         f.get(i)
             .map(String::as_str)
@@ -218,6 +303,63 @@ mod tests {
 
     fn tiers() -> Vec<String> {
         vec!["onprem".into(), "cloud".into()]
+    }
+
+    #[test]
+    fn an_s3_inventory_in_parquet_is_read_with_bad_rows_located() {
+        use polars::prelude::{Column, DataFrame, DataType, ParquetWriter, TimeUnit};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("inv.parquet");
+        // S3 Inventory's Parquet columns: timestamps in milliseconds, keys not URL-encoded.
+        let modified = Column::new(
+            "last_modified_date".into(),
+            [Some(1_767_323_045_000i64), Some(1_748_736_000_000), None],
+        )
+        .cast(&DataType::Datetime(TimeUnit::Milliseconds, None))
+        .unwrap();
+        let mut df = DataFrame::new(
+            3,
+            vec![
+                Column::new("bucket".into(), ["photos", "photos", "photos"]),
+                Column::new("key".into(), ["a b+c.jpg", "old/x.bin", "d.jpg"]),
+                Column::new("size".into(), [100i64, 200, 300]),
+                modified,
+                Column::new("storage_class".into(), ["STANDARD", "GLACIER", "STANDARD"]),
+            ],
+        )
+        .unwrap();
+        ParquetWriter::new(std::fs::File::create(&p).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let inv = read(std::slice::from_ref(&p), &tiers()).unwrap();
+        let got: Vec<(&str, u64, i64)> = inv
+            .objects
+            .iter()
+            .map(|o| (o.key.as_str(), o.size, o.last_modified))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a b+c.jpg", 100, 1_767_323_045),
+                ("old/x.bin", 200, 1_748_736_000)
+            ]
+        );
+        assert_eq!(inv.bad_lines, 1);
+        let shown = &inv.bad_shown[0];
+        assert!(
+            shown.starts_with(&format!("{}:row 3: last_modified", p.display())),
+            "{shown}"
+        );
+        // A Parquet file without a required column names what it has.
+        let q = dir.path().join("q.parquet");
+        let mut df = DataFrame::new(1, vec![Column::new("bucket".into(), ["photos"])]).unwrap();
+        ParquetWriter::new(std::fs::File::create(&q).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let e = read(std::slice::from_ref(&q), &tiers())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("names no \"key\" column"), "{e}");
     }
 
     #[test]

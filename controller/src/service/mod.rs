@@ -459,8 +459,8 @@ impl Service {
     /// # Errors
     /// Journal errors.
     pub fn save_behaviour(&mut self) -> anyhow::Result<()> {
-        let now = self.planner.behaviour.saved(now());
-        let changed: Vec<(&str, &str)> = now
+        let current = self.planner.behaviour.saved(now());
+        let changed: Vec<(&str, &str)> = current
             .iter()
             .filter(|(b, json)| self.behaviour_saved.get(*b) != Some(*json))
             .map(|(b, json)| (b.as_str(), json.as_str()))
@@ -468,7 +468,7 @@ impl Service {
         let gone: Vec<&str> = self
             .behaviour_saved
             .keys()
-            .filter(|b| !now.contains_key(*b))
+            .filter(|b| !current.contains_key(*b))
             .map(String::as_str)
             .collect();
         if !changed.is_empty() || !gone.is_empty() {
@@ -476,7 +476,7 @@ impl Service {
                 self.executor.journal().save_behaviour(&changed, &gone)
             })?;
         }
-        self.behaviour_saved = now;
+        self.behaviour_saved = current;
         Ok(())
     }
 

@@ -2,38 +2,12 @@
 //! (and at stop) for the objects events touched since, read back at start-up, so that a restart
 //! neither forgets that an object is hot nor takes a busy object for an idle one.
 
-use rusqlite::{Transaction, params};
-
-use super::{Journal, JournalError, Result};
+use super::{Journal, Result, execute_each};
 
 /// One planner row as the journal keeps it: two names and a JSON document.
 type Row<'a> = (&'a str, &'a str, String);
 
-/// Runs the upsert `sql` (taking `?1`, `?2`, `?3`) for every row, inside `tx`.
-fn upsert(
-    tx: &Transaction,
-    sql: &str,
-    rows: &[Row],
-    err: impl Fn(rusqlite::Error) -> JournalError + Copy,
-) -> Result<()> {
-    let mut put = tx.prepare_cached(sql).map_err(err)?;
-    for (a, b, json) in rows {
-        put.execute(params![a, b, json]).map_err(err)?;
-    }
-    Ok(())
-}
-
 impl Journal {
-    /// Every row of `sql`, a query of two names and a JSON document.
-    fn select_rows(&mut self, sql: &str) -> Result<Vec<(String, String, String)>> {
-        let (conn, err) = self.split();
-        let mut st = conn.prepare(sql).map_err(err)?;
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
-    }
-
     /// Saves access histories (JSON, one per object) and forgets deleted objects', in one
     /// transaction. Not synced to disk at once (a history is not a move): a power cut may lose
     /// the last save, never corrupt the journal.
@@ -43,21 +17,19 @@ impl Journal {
     pub fn save_access(&mut self, states: &[Row], forget: &[(&str, &str)]) -> Result<()> {
         let (conn, err) = self.split();
         let tx = conn.transaction().map_err(err)?;
-        {
-            upsert(
-                &tx,
-                "INSERT INTO object_access (bucket, key, state) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (bucket, key) DO UPDATE SET state = ?3",
-                states,
-                err,
-            )?;
-            let mut del = tx
-                .prepare_cached("DELETE FROM object_access WHERE bucket = ?1 AND key = ?2")
-                .map_err(err)?;
-            for (b, k) in forget {
-                del.execute(params![b, k]).map_err(err)?;
-            }
-        }
+        execute_each(
+            &tx,
+            "INSERT INTO object_access (bucket, key, state) VALUES (?1, ?2, ?3)
+             ON CONFLICT (bucket, key) DO UPDATE SET state = ?3",
+            states.iter().map(|(b, k, json)| (b, k, json)),
+            err,
+        )?;
+        execute_each(
+            &tx,
+            "DELETE FROM object_access WHERE bucket = ?1 AND key = ?2",
+            forget.iter().map(|(b, k)| (b, k)),
+            err,
+        )?;
         tx.commit().map_err(err)
     }
 
@@ -68,11 +40,11 @@ impl Journal {
     pub fn save_readback(&mut self, tables: &[Row]) -> Result<()> {
         let (conn, err) = self.split();
         let tx = conn.transaction().map_err(err)?;
-        upsert(
+        execute_each(
             &tx,
             "INSERT INTO readback (bucket, prefix, gaps) VALUES (?1, ?2, ?3)
              ON CONFLICT (bucket, prefix) DO UPDATE SET gaps = ?3",
-            tables,
+            tables.iter().map(|(b, p, json)| (b, p, json)),
             err,
         )?;
         tx.commit().map_err(err)
@@ -83,7 +55,11 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn readback_all(&mut self) -> Result<Vec<(String, String, String)>> {
-        self.select_rows("SELECT bucket, prefix, gaps FROM readback ORDER BY bucket, prefix")
+        self.query_all(
+            "SELECT bucket, prefix, gaps FROM readback ORDER BY bucket, prefix",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 
     /// Every saved access history: `(bucket, key, state JSON)`, in key order.
@@ -91,7 +67,11 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn access_all(&mut self) -> Result<Vec<(String, String, String)>> {
-        self.select_rows("SELECT bucket, key, state FROM object_access ORDER BY bucket, key")
+        self.query_all(
+            "SELECT bucket, key, state FROM object_access ORDER BY bucket, key",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 }
 

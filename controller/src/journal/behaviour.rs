@@ -2,9 +2,7 @@
 //! the anomaly scores, flags and configuration changes whose signals still hold. Saved by the
 //! service after every cycle in which it changed, read back at start-up.
 
-use rusqlite::params;
-
-use super::{Journal, Result};
+use super::{Journal, Result, execute_each};
 
 impl Journal {
     /// Saves the behaviour of buckets (`(bucket, state JSON)`, each replacing its last) and
@@ -15,23 +13,19 @@ impl Journal {
     pub fn save_behaviour(&mut self, states: &[(&str, &str)], forget: &[&str]) -> Result<()> {
         let (conn, err) = self.split();
         let tx = conn.transaction().map_err(err)?;
-        {
-            let mut put = tx
-                .prepare_cached(
-                    "INSERT INTO behaviour (bucket, state) VALUES (?1, ?2)
-                     ON CONFLICT (bucket) DO UPDATE SET state = ?2",
-                )
-                .map_err(err)?;
-            for (bucket, state) in states {
-                put.execute(params![bucket, state]).map_err(err)?;
-            }
-            let mut del = tx
-                .prepare_cached("DELETE FROM behaviour WHERE bucket = ?1")
-                .map_err(err)?;
-            for bucket in forget {
-                del.execute(params![bucket]).map_err(err)?;
-            }
-        }
+        execute_each(
+            &tx,
+            "INSERT INTO behaviour (bucket, state) VALUES (?1, ?2)
+             ON CONFLICT (bucket) DO UPDATE SET state = ?2",
+            states.iter().map(|(b, state)| (b, state)),
+            err,
+        )?;
+        execute_each(
+            &tx,
+            "DELETE FROM behaviour WHERE bucket = ?1",
+            forget.iter().map(|b| (b,)),
+            err,
+        )?;
         tx.commit().map_err(err)
     }
 
@@ -40,14 +34,11 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn behaviour_all(&mut self) -> Result<Vec<(String, String)>> {
-        let (conn, err) = self.split();
-        let mut st = conn
-            .prepare("SELECT bucket, state FROM behaviour ORDER BY bucket")
-            .map_err(err)?;
-        let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        self.query_all(
+            "SELECT bucket, state FROM behaviour ORDER BY bucket",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 }
 

@@ -55,10 +55,7 @@ impl Journal {
         let sql = format!(
             "SELECT {COLS} FROM catalog WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key"
         );
-        let (conn, err) = self.split();
-        let mut st = conn.prepare(&sql).map_err(err)?;
-        let rows = st.query_map(params![bucket, prefix], entry).map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        self.query_all(&sql, params![bucket, prefix], entry)
     }
 
     /// Inserts or replaces an object's entry.
@@ -104,9 +101,6 @@ impl Journal {
     /// SQLite errors.
     pub fn catalog_all(&mut self) -> Result<Vec<Entry>> {
         let sql = format!("SELECT {COLS} FROM catalog ORDER BY bucket, key");
-        let (conn, err) = self.split();
-        let mut st = conn.prepare(&sql).map_err(err)?;
-        let rows = st.query_map([], entry).map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        self.query_all(&sql, [], entry)
     }
 }

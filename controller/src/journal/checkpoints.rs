@@ -88,12 +88,10 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn checkpoints_of(&mut self, source: &str) -> Result<Vec<Checkpoint>> {
-        let (conn, err) = self.split();
-        let mut st = conn
-            .prepare("SELECT object, identity, bytes_done, lines_done, complete FROM ingest_checkpoint WHERE source = ?1 ORDER BY object")
-            .map_err(err)?;
-        let rows = st
-            .query_map(params![source], |r| {
+        self.query_all(
+            "SELECT object, identity, bytes_done, lines_done, complete FROM ingest_checkpoint WHERE source = ?1 ORDER BY object",
+            params![source],
+            |r| {
                 Ok(Checkpoint {
                     source: source.to_string(),
                     object: r.get(0)?,
@@ -102,10 +100,8 @@ impl Journal {
                     lines_done: r.get::<_, i64>(3)? as u64,
                     complete: r.get::<_, i64>(4)? != 0,
                 })
-            })
-            .map_err(err)?;
-        rows.collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(err)
+            },
+        )
     }
 }
 

@@ -47,12 +47,11 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn open_freezes(&mut self) -> Result<Vec<FreezeRow>> {
-        let r = (|| {
-            let mut st = self.conn().prepare(
-                "SELECT bucket, prefix, since, decision_id, rule FROM freeze
-                 WHERE lifted_at IS NULL ORDER BY bucket, prefix",
-            )?;
-            let rows = st.query_map([], |r| {
+        self.query_all(
+            "SELECT bucket, prefix, since, decision_id, rule FROM freeze
+             WHERE lifted_at IS NULL ORDER BY bucket, prefix",
+            [],
+            |r| {
                 Ok(FreezeRow {
                     bucket: r.get(0)?,
                     prefix: r.get(1)?,
@@ -60,10 +59,8 @@ impl Journal {
                     decision_id: r.get(3)?,
                     rule: r.get(4)?,
                 })
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })();
-        r.map_err(|e| self.err(e))
+            },
+        )
     }
 
     /// The highest decision sequence number so far (decision ids continue after it).

@@ -55,6 +55,21 @@ pub enum JournalError {
 
 pub type Result<T, E = JournalError> = std::result::Result<T, E>;
 
+/// Runs the statement `sql` once for each set of parameters in `rows`, inside `tx` (the saves of
+/// the planner's tables: upserts and deletes by key).
+pub(crate) fn execute_each<P: rusqlite::Params>(
+    tx: &rusqlite::Transaction,
+    sql: &str,
+    rows: impl IntoIterator<Item = P>,
+    err: impl Fn(rusqlite::Error) -> JournalError + Copy,
+) -> Result<()> {
+    let mut st = tx.prepare_cached(sql).map_err(err)?;
+    for p in rows {
+        st.execute(p).map_err(err)?;
+    }
+    Ok(())
+}
+
 /// An open journal.
 #[derive(Debug)]
 pub struct Journal {
@@ -138,6 +153,19 @@ impl Journal {
             source,
         };
         (&mut self.conn, err)
+    }
+
+    /// Every row of the query `sql` with `params`, each turned into a `T` by `row`.
+    pub(crate) fn query_all<T>(
+        &mut self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let (conn, err) = self.split();
+        let mut st = conn.prepare(sql).map_err(err)?;
+        let rows = st.query_map(params, row).map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
     }
 
     pub(crate) fn err(&self, source: rusqlite::Error) -> JournalError {

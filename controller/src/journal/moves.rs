@@ -200,13 +200,6 @@ impl Journal {
     }
 
     fn query_moves(&mut self, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<MoveRow>> {
-        let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let mut st = self.conn().prepare(sql).map_err(err)?;
-        let rows = st.query_map(p, row).map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        self.query_all(sql, p, row)
     }
 }

@@ -85,14 +85,7 @@ impl Journal {
         let sql = format!(
             "SELECT {COLS} FROM snapshot WHERE (?1 IS NULL OR bucket = ?1) ORDER BY created_at, id"
         );
-        let path = self.path().to_path_buf();
-        let err = |source| super::JournalError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let mut st = self.conn().prepare(&sql).map_err(err)?;
-        let rows = st.query_map(params![bucket], row).map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        self.query_all(&sql, params![bucket], row)
     }
 
     /// The newest snapshot of a vault (the head of its manifest chain).

@@ -44,6 +44,16 @@ fn simulate_json(d: &Path, extra: &[&str]) -> (serde_json::Value, String) {
     (r.json(), r.stderr)
 }
 
+/// The strategies of a `--json` summary, in its order.
+fn strategies(v: &serde_json::Value) -> Vec<&str> {
+    v["summaries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["strategy"].as_str().unwrap())
+        .collect()
+}
+
 /// A strategy's total in a `--json` summary.
 fn total(v: &serde_json::Value, strategy: &str) -> f64 {
     v["summaries"]
@@ -124,12 +134,7 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
     assert_eq!(da, db, "the same inputs must give byte-identical decisions");
     assert_eq!(a, b);
 
-    let names: Vec<&str> = a["summaries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["strategy"].as_str().unwrap())
-        .collect();
+    let names = strategies(&a);
     assert_eq!(
         names,
         [
@@ -439,12 +444,7 @@ fn on_a_log_archive_the_policy_costs_less_than_every_fixed_rule() {
     );
     std::fs::write(d.join("tierd.toml"), toml).unwrap();
     let (v, _) = simulate_json(d, &[]);
-    let names: Vec<&str> = v["summaries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["strategy"].as_str().unwrap())
-        .collect();
+    let names = strategies(&v);
     assert_eq!(
         names.len(),
         10,

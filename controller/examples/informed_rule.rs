@@ -160,24 +160,41 @@ struct Log {
     gone: Option<f64>,
 }
 
-/// What the informed rule does to one log on the trace: its cost over never moving it, charged
-/// as `tierd simulate` charges (the move, reads served from the cold tier, early deletion), and
-/// the retrieval and egress of the reads served from the cold tier.
-fn replay(log: &Log, end: f64, aud: &Audits, debug: &[(f64, f64)], cost: &CostModel) -> (f64, f64) {
-    let p = Prices::from(cost);
+/// What the informed rule did to one log on the trace.
+#[derive(Debug, Default, PartialEq)]
+struct Replayed {
+    /// Its cost over never moving it, charged as `tierd simulate` charges (the move, reads
+    /// served from the cold tier, early deletion).
+    over_never: f64,
+    /// The retrieval and egress of the reads served from the cold tier.
+    read_back: f64,
+    /// The move age planned after the ETL read and its expected extra over the oracle (per GB);
+    /// none for a log not read before the trace ends.
+    planned: Option<(f64, f64)>,
+}
+
+/// Replays the informed rule on one log.
+fn replay(
+    log: &Log,
+    end: f64,
+    aud: &Audits,
+    debug: &[(f64, f64)],
+    cost: &CostModel,
+    p: &Prices,
+) -> Replayed {
     let (hot, cold) = (cost.hot, cost.cheapest);
     let bytes = (log.gb * GB) as u64;
     let stop = log.gone.unwrap_or(end).min(end);
     let Some(&etl) = log.reads.first() else {
-        return (0.0, 0.0); // not read before the trace ends: kept hot
+        return Replayed::default(); // not read before the trace ends: kept hot
     };
-    let (t, _) = best_age(etl, stop - etl, Some(debug), aud, &p);
-    let mut move_at = etl + t;
+    let planned = best_age(etl, stop - etl, Some(debug), aud, p);
+    let mut move_at = etl + planned.0;
     let (mut reads, mut read_back) = (0.0, 0.0);
     for &r in &log.reads[1..] {
         if r < move_at && move_at < stop {
             // Read while hot: only audits are to come.
-            let (t, _) = best_age(r, stop - r, None, aud, &p);
+            let (t, _) = best_age(r, stop - r, None, aud, p);
             move_at = r + t;
         } else if move_at < stop {
             let c = cost.read(cold, bytes);
@@ -185,7 +202,10 @@ fn replay(log: &Log, end: f64, aud: &Audits, debug: &[(f64, f64)], cost: &CostMo
         }
     }
     if move_at >= stop {
-        return (0.0, 0.0);
+        return Replayed {
+            planned: Some(planned),
+            ..Replayed::default()
+        };
     }
     let mut charges = reads;
     let day = 86_400.0;
@@ -197,7 +217,11 @@ fn replay(log: &Log, end: f64, aud: &Audits, debug: &[(f64, f64)], cost: &CostMo
     if log.gone.is_some_and(|g| g <= end) {
         charges += cost.early_deletion(cold, bytes, cold_secs);
     }
-    (charges, read_back)
+    Replayed {
+        over_never: charges,
+        read_back,
+        planned: Some(planned),
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -293,32 +317,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let aud = cache
             .entry((log.bucket, day))
             .or_insert_with(|| audits(day, fb as i64, end));
-        let (cost_over_never, reads) = replay(log, end, aud, &debug, &cost);
-        (saved, read_back) = (saved + cost_over_never, read_back + reads);
-        if let Some(&etl) = log.reads.first() {
-            let stop = log.gone.unwrap_or(end).min(end);
-            let (t, extra) = best_age(etl, stop - etl, Some(&debug), aud, &prices);
+        let r = replay(log, end, aud, &debug, &cost, &prices);
+        (saved, read_back) = (saved + r.over_never, read_back + r.read_back);
+        if let Some((t, extra)) = r.planned {
             (floor, age, gb) = (floor + extra * log.gb, age + t * log.gb, gb + log.gb);
         }
     }
     let s: serde_json::Value = serde_json::from_reader(std::fs::File::open(&summary)?)?;
-    let total = |name: &str| -> Option<f64> {
+    let strategy = |name: &str| -> Result<&serde_json::Value, String> {
         s["summaries"]
-            .as_array()?
-            .iter()
-            .find(|x| x["strategy"] == name)?["total"]
-            .as_f64()
+            .as_array()
+            .and_then(|v| v.iter().find(|x| x["strategy"] == name))
+            .ok_or(format!("{}: no strategy {name:?}", summary.display()))
     };
+    let number = |v: &serde_json::Value| v.as_f64().ok_or("a summary total is not a number");
     let (never, policy) = (
-        total("never move").ok_or("no never move")?,
-        total("tierd policy").ok_or("no policy")?,
+        number(&strategy("never move")?["total"])?,
+        strategy("tierd policy")?,
     );
-    let policy_reads = s["summaries"]
-        .as_array()
-        .and_then(|v| v.iter().find(|x| x["strategy"] == "tierd policy"))
-        .map(|x| &x["ledger"]["charges"])
-        .and_then(|c| Some(c["retrieval"].as_f64()? + c["egress"].as_f64()?))
-        .ok_or("no policy ledger")?;
+    let charges = &policy["ledger"]["charges"];
+    let policy_reads = number(&charges["retrieval"])? + number(&charges["egress"])?;
+    let policy = number(&policy["total"])?;
     let oracle = s["oracle_total"].as_f64().ok_or("no oracle_total")?;
     let informed = never + saved;
     println!("logs: {} ({gb:.1} GB)", by_key.len());
@@ -401,8 +420,12 @@ mod tests {
     fn an_audit_after_the_move_is_served_from_the_cold_tier() {
         let cost = embedded();
         let log = log_read_at(vec![0.02, 40.5]);
-        let (got, reads) = replay(&log, 60.0, &Vec::new(), &debug_steps(), &cost);
         let p = Prices::from(&cost);
+        let Replayed {
+            over_never: got,
+            read_back: reads,
+            ..
+        } = replay(&log, 60.0, &Vec::new(), &debug_steps(), &cost, &p);
         let (t, _) = best_age(0.02, 59.98, Some(&debug_steps()), &Vec::new(), &p);
         let bytes = (log.gb * GB) as u64;
         let read = cost.read(cost.cheapest, bytes);
@@ -419,7 +442,12 @@ mod tests {
         let cost = embedded();
         // Debugged a day after the ETL read: with no audits to come, moved at once after it.
         let log = log_read_at(vec![0.02, 1.02]);
-        let (got, reads) = replay(&log, 30.0, &Vec::new(), &debug_steps(), &cost);
+        let p = Prices::from(&cost);
+        let Replayed {
+            over_never: got,
+            read_back: reads,
+            ..
+        } = replay(&log, 30.0, &Vec::new(), &debug_steps(), &cost, &p);
         assert_eq!(
             reads, 0.0,
             "the debugging read was served from the hot tier"

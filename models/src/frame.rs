@@ -354,7 +354,8 @@ pub struct EventWriter {
 }
 
 enum WriterKind {
-    Parquet(polars::io::parquet::write::BatchedWriter<File>),
+    /// Boxed: polars' writer is a few KB, an NDJSON writer a buffer pointer.
+    Parquet(Box<polars::io::parquet::write::BatchedWriter<File>>),
     Ndjson(BufWriter<File>),
 }
 
@@ -374,11 +375,11 @@ impl EventWriter {
     pub fn create(path: &Path, format: ExportFormat) -> Result<Self> {
         let file = File::create(path)?;
         let inner = match format {
-            ExportFormat::Parquet => WriterKind::Parquet(
+            ExportFormat::Parquet => WriterKind::Parquet(Box::new(
                 ParquetWriter::new(file)
                     .with_compression(ParquetCompression::Zstd(None))
                     .batched(&schema())?,
-            ),
+            )),
             ExportFormat::Ndjson => WriterKind::Ndjson(BufWriter::new(file)),
         };
         Ok(EventWriter { inner, written: 0 })
@@ -427,17 +428,17 @@ mod tests {
     fn ev(i: u64) -> AccessEvent {
         AccessEvent {
             time_us: 1_793_527_200_000_000 + i as i64,
-            op: if i % 2 == 0 {
+            op: if i.is_multiple_of(2) {
                 OpClass::Get
             } else {
                 OpClass::ConfigChange
             },
             operation: "REST.GET.OBJECT".into(),
             bucket: "b".into(),
-            key: (i % 3 != 0).then(|| format!("k{i}")),
+            key: (!i.is_multiple_of(3)).then(|| format!("k{i}")),
             status: Some(200),
             object_size: Some(i * 10),
-            sse_customer: i % 5 == 0,
+            sse_customer: i.is_multiple_of(5),
             config: (i % 2 == 1).then_some(ConfigKind::Lifecycle),
             origin: Origin {
                 file: Arc::from("x.log"),

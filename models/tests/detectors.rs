@@ -486,10 +486,9 @@ fn an_artifact_round_trips_and_scores_the_same() {
             "row {i}: {x} before saving, {y} after loading"
         );
     }
-    assert_eq!(
+    assert!(
         back.threshold.to_bits() == model.threshold.to_bits()
-            || (back.threshold - model.threshold).abs() < 1e-15,
-        true
+            || (back.threshold - model.threshold).abs() < 1e-15
     );
 }
 

@@ -44,7 +44,7 @@ fn ev(t_min: i64, op: OpClass, key: Option<&str>) -> AccessEvent {
     }
 }
 
-fn row<'a>(f: &'a WindowFeatures, kind: SubjectKind, window: usize) -> (usize, &'a [f64; 26]) {
+fn row(f: &WindowFeatures, kind: SubjectKind, window: usize) -> (usize, &[f64; 26]) {
     let mut starts: Vec<i64> = f.window_start_us.clone();
     starts.dedup();
     let ws = starts[window];

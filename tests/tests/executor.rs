@@ -15,11 +15,16 @@ use harness::faults::FaultyStore;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use tierd::config::TierConfig;
-use tierd::executor::copy::CopyTuning;
+use tierd::executor::copy::{CopyTuning, Version};
 use tierd::executor::{Executor, ExecutorConfig, MoveOutcome, MoveRequest};
 use tierd::journal::Journal;
 use tierd::snapshot::{self, RestoreOptions};
 use tierd::tier::Tiers;
+
+/// A source version known by its size alone (no etag), as a crashed move's intent may hold.
+fn version(size: u64) -> Version<'static> {
+    Version { etag: None, size }
+}
 
 fn small_parts() -> ExecutorConfig {
     ExecutorConfig {
@@ -555,7 +560,7 @@ async fn recovery_of_an_interrupted_intent_never_deletes_an_object_that_is_not_i
     // Two moves that "crashed" after their intent: one left its own complete copy, the other
     // finds someone else's object at the destination.
     ex.journal()
-        .move_intent("d1", "photos", "a.jpg", "hot", "cold", None, 12)
+        .move_intent("d1", ("photos", "a.jpg"), ("hot", "cold"), version(12))
         .unwrap();
     cold.put(
         &Path::from("photos/a.jpg"),
@@ -564,7 +569,7 @@ async fn recovery_of_an_interrupted_intent_never_deletes_an_object_that_is_not_i
     .await
     .unwrap();
     ex.journal()
-        .move_intent("d2", "photos", "b.jpg", "hot", "cold", None, 8)
+        .move_intent("d2", ("photos", "b.jpg"), ("hot", "cold"), version(8))
         .unwrap();
     cold.put(
         &Path::from("photos/b.jpg"),

@@ -91,7 +91,16 @@ fn hex(d: &[u8]) -> String {
     hex::encode(d)
 }
 
-/// Copies `src` (exactly the version `src_etag`, when given) to `dst`, which must not exist.
+/// The version of a source object a copy (and the journal's intent) expects: its etag, when the
+/// store gives one, and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version<'a> {
+    pub etag: Option<&'a str>,
+    pub size: u64,
+}
+
+/// Copies `src` (exactly the `version` expected: its etag when given, and its size) to `dst`,
+/// which must not exist.
 ///
 /// Memory is bounded by one part (or the multipart threshold). The content's sha256 is computed
 /// while streaming; the destination is verified by its S3-style MD5 etag when the backend gives
@@ -104,13 +113,16 @@ fn hex(d: &[u8]) -> String {
 pub async fn copy_verified(
     src: &Arc<dyn ObjectStore>,
     src_path: &Path,
-    src_etag: Option<&str>,
-    expected_size: u64,
+    version: Version<'_>,
     dst: &Arc<dyn ObjectStore>,
     dst_path: &Path,
     tuning: CopyTuning,
     limits: &Limits,
 ) -> Result<Copied, CopyError> {
+    let Version {
+        etag: src_etag,
+        size: expected_size,
+    } = version;
     let opts = GetOptions {
         if_match: src_etag.map(str::to_string),
         ..GetOptions::default()

@@ -298,12 +298,12 @@ impl Executor {
             .journal()
             .move_intent(
                 &req.decision_id,
-                &req.bucket,
-                &req.key,
-                &entry.tier,
-                &req.to,
-                meta.e_tag.as_deref(),
-                meta.size,
+                (&req.bucket, &req.key),
+                (&entry.tier, &req.to),
+                copy::Version {
+                    etag: meta.e_tag.as_deref(),
+                    size: meta.size,
+                },
             )
             .map_err(Attempt::fatal)?;
         // The span covers the copy, the verification and the delete. (A guard from `enter()`
@@ -344,11 +344,14 @@ impl Executor {
         } = ends;
 
         // 2-3. Copy and verify.
+        let version = copy::Version {
+            etag: meta.e_tag.as_deref(),
+            size: meta.size,
+        };
         let copied = match copy::copy_verified(
             &src,
             &src_path,
-            meta.e_tag.as_deref(),
-            meta.size,
+            version,
             &dst,
             &dst_path,
             self.cfg.tuning,

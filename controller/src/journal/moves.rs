@@ -7,6 +7,7 @@
 use rusqlite::{Row, params};
 
 use super::{Journal, Result};
+use crate::executor::copy::Version;
 
 /// A move's step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,20 +84,19 @@ fn now() -> String {
 }
 
 impl Journal {
-    /// Step 1: journals the intent to move, with the source version that will be copied.
+    /// Step 1: journals the intent to move `(bucket, key)` between tiers `(from, to)`, with the
+    /// source version that will be copied.
     ///
     /// # Errors
     /// SQLite errors.
     pub fn move_intent(
         &mut self,
         decision_id: &str,
-        bucket: &str,
-        key: &str,
-        from: &str,
-        to: &str,
-        src_etag: Option<&str>,
-        src_size: u64,
+        (bucket, key): (&str, &str),
+        (from, to): (&str, &str),
+        version: Version<'_>,
     ) -> Result<i64> {
+        let (src_etag, src_size) = (version.etag, version.size);
         let t = now();
         self.durably(|j| {
             let r = j.conn().execute(

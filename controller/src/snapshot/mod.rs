@@ -25,7 +25,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::executor::copy::{CopyError, copy_verified, read_checksum};
+use crate::executor::copy::{CopyError, Version, copy_verified, read_checksum};
 use crate::executor::{ExecError, Executor};
 use crate::journal::catalog::Entry;
 use crate::journal::snapshots::SnapshotRow;
@@ -176,11 +176,14 @@ pub async fn create(
             continue;
         }
         let blob = format!("{SNAPSHOT_DIR}/data/{id}/{}", e.key);
+        let version = Version {
+            etag: meta.e_tag.as_deref(),
+            size: meta.size,
+        };
         let c = copy_verified(
             &src,
             &src_path,
-            meta.e_tag.as_deref(),
-            meta.size,
+            version,
             &vstore,
             &join(&vbase, &blob),
             crate::executor::copy::CopyTuning::default(),
@@ -400,10 +403,14 @@ pub async fn restore(
         }
         let tuning = crate::executor::copy::CopyTuning::default();
         let limits = crate::executor::limits::Limits::default();
+        let version = Version {
+            etag: None,
+            size: e.size,
+        };
         let written = if exists {
             // Replace atomically: a verified copy beside it, then a server-side copy over it.
             let staged = Path::from(format!("{}.tierd-restore-{id}", dst_path.as_ref()));
-            let c = copy_verified(&vstore, &blob, None, e.size, &dst, &staged, tuning, &limits)
+            let c = copy_verified(&vstore, &blob, version, &dst, &staged, tuning, &limits)
                 .await
                 .map_err(copy_err)?;
             dst.copy(&staged, &dst_path)
@@ -412,11 +419,9 @@ pub async fn restore(
             let _ = dst.delete(&staged).await;
             c
         } else {
-            copy_verified(
-                &vstore, &blob, None, e.size, &dst, &dst_path, tuning, &limits,
-            )
-            .await
-            .map_err(copy_err)?
+            copy_verified(&vstore, &blob, version, &dst, &dst_path, tuning, &limits)
+                .await
+                .map_err(copy_err)?
         };
         if written.checksum != e.sha256 {
             return Err(copy_err(CopyError::Verify(format!(

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::TryStreamExt;
 use harness::S3Server;
 use harness::faults::FaultyStore;
 use object_store::path::Path;
@@ -250,6 +251,51 @@ async fn conformance(
             .starts_with("the copy has 19 bytes with sha256 "),
         "{}",
         problems[0].problem
+    );
+
+    // The same copy corrupted without changing its size: a restore over a live object that
+    // differs refuses it before touching the live object, and leaves nothing staged beside it.
+    vault.delete(&Path::from(blob.as_str())).await.unwrap();
+    let same_size = vec![b'X'; small.len()];
+    vault
+        .put(&Path::from(blob.as_str()), same_size.clone().into())
+        .await
+        .unwrap();
+    cold.put(
+        &Path::from("photos/a.jpg"),
+        PutPayload::from_static(b"newer live data"),
+    )
+    .await
+    .unwrap();
+    for overwrite in [true, false] {
+        let to_prefix = (!overwrite).then(|| "again/".to_string());
+        let opts = RestoreOptions {
+            to_prefix,
+            tier: Some("cold".into()),
+            overwrite,
+        };
+        let err = snapshot::restore(&ex, &snap.id, &opts).await.unwrap_err();
+        assert!(
+            err.to_string().contains("the manifest says"),
+            "{name}: {err}"
+        );
+    }
+    assert_eq!(
+        read(&cold, "photos/a.jpg").await.as_deref(),
+        Some(&b"newer live data"[..]),
+        "{name}: the live object is untouched"
+    );
+    let left: Vec<String> = cold
+        .list(Some(&Path::from("photos")))
+        .map_ok(|m| m.location.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(
+        !left
+            .iter()
+            .any(|k| k.contains("tierd-restore") || k.starts_with("photos/again/a.jpg")),
+        "{name}: nothing staged or half-restored is left: {left:?}"
     );
 
     // Nothing left in flight.

@@ -407,27 +407,34 @@ pub async fn restore(
             etag: None,
             size: e.size,
         };
-        let written = if exists {
-            // Replace atomically: a verified copy beside it, then a server-side copy over it.
-            let staged = Path::from(format!("{}.tierd-restore-{id}", dst_path.as_ref()));
-            let c = copy_verified(&vstore, &blob, version, &dst, &staged, tuning, &limits)
-                .await
-                .map_err(copy_err)?;
-            dst.copy(&staged, &dst_path)
-                .await
-                .map_err(|s| copy_err(CopyError::from_store(s)))?;
-            let _ = dst.delete(&staged).await;
-            c
-        } else {
-            copy_verified(&vstore, &blob, version, &dst, &dst_path, tuning, &limits)
-                .await
-                .map_err(copy_err)?
-        };
+        // A verified copy beside the live object (or, when there is none, at its place), checked
+        // against the manifest before it replaces anything: a vault copy that does not match
+        // (tampered with, or rotted) must never overwrite live data.
+        let staged = Path::from(format!("{}.tierd-restore-{id}", dst_path.as_ref()));
+        let target = if exists { &staged } else { &dst_path };
+        let written =
+            match copy_verified(&vstore, &blob, version, &dst, target, tuning, &limits).await {
+                Ok(c) => c,
+                Err(e) => {
+                    if exists {
+                        let _ = dst.delete(&staged).await;
+                    }
+                    return Err(copy_err(e));
+                }
+            };
         if written.checksum != e.sha256 {
+            // Written create-only just now: ours to remove.
+            let _ = dst.delete(target).await;
             return Err(copy_err(CopyError::Verify(format!(
-                "the vault copy's sha256 is {}, the manifest says {}; run `tierd snapshot verify {id}`",
+                "the vault copy's sha256 is {}, the manifest says {}; nothing was replaced; run `tierd snapshot verify {id}`",
                 written.checksum, e.sha256
             ))));
+        }
+        if exists {
+            // Replace: a server-side copy of the verified staged object over the live one.
+            let replaced = dst.copy(&staged, &dst_path).await;
+            let _ = dst.delete(&staged).await;
+            replaced.map_err(|s| copy_err(CopyError::from_store(s)))?;
         }
         let meta = dst
             .head(&dst_path)

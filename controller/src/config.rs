@@ -732,6 +732,17 @@ fn check_tiers(
             continue;
         }
         let url = t.url.get_ref();
+        if let Some(what) = crate::tier::url_secret(url) {
+            diags.push(Diagnostic::error(
+                path,
+                at(t.url.span()),
+                format!(
+                    "tier {n:?}: the url {:?} carries {what}, which tierd would print in its errors and logs; give credentials in `options` or the environment instead",
+                    crate::tier::redact_url(url)
+                ),
+            ));
+            continue;
+        }
         let scheme = url.split_once("://").map(|(s, _)| s);
         match scheme {
             Some(s) if SCHEMES.contains(&s) || s == "https" => {}
@@ -848,6 +859,12 @@ fn check_source(s: &str) -> Result<(), String> {
             "ingest.sources: an empty source; write a file, a folder, a glob or a URL".into(),
         );
     }
+    if let Some(what) = crate::tier::url_secret(s) {
+        return Err(format!(
+            "ingest.sources: {:?} carries {what}, which tierd would print in its errors and logs; give credentials in `ingest.options` or the environment instead",
+            crate::tier::redact_url(s)
+        ));
+    }
     if let Some((scheme, _)) = s.split_once("://")
         && !SCHEMES.contains(&scheme)
         && scheme != "https"
@@ -956,6 +973,28 @@ format = "s3"
             ),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn credentials_in_a_url_are_refused_at_their_line_and_not_repeated() {
+        let errs = load(
+            "[tiers.web]\nurl = \"https://admin:S3cretPW@dav.example/store\"\n[ingest]\nsources = [\"s3://logs/a/\", \"https://h/l.gz?X-Amz-Signature=S3cretPW\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert!(
+            errs[0].starts_with(
+                "/etc/tierd/tierd.toml:2:7: error: tier \"web\": the url \"https://***@dav.example/store\" carries a user name or password"
+            ),
+            "{}",
+            errs[0]
+        );
+        assert!(
+            errs[1].contains("\"https://h/l.gz?X-Amz-Signature=***\" carries a signature or token"),
+            "{}",
+            errs[1]
+        );
+        assert!(!errs.concat().contains("S3cretPW"), "{errs:?}");
     }
 
     #[test]

@@ -645,8 +645,9 @@ pub enum TierAccess {
 ///
 /// # Guarantees
 /// Never overwrites an object: the probe key is new (process id and time) and the put is
-/// create-only where the backend supports it. Error texts come from the store client, which
-/// does not print credentials.
+/// create-only where the backend supports it. Error texts come from the store client: they quote
+/// the store's URL, which carries no credentials ([`crate::tier::open_url`] refuses those), and
+/// never its options.
 pub async fn check_tier(
     name: &str,
     store: &Arc<dyn ObjectStore>,

@@ -34,8 +34,82 @@ pub enum StoreError {
 pub struct StoreLocation {
     pub store: Arc<dyn ObjectStore>,
     pub prefix: StorePath,
-    /// The URL as given, safe to print (URLs carry no credentials here).
+    /// The prefix as the URL wrote it (`logs/`, `logs/2026-`): whether it ends in `/` tells a
+    /// folder from the start of names, which `prefix` cannot.
+    pub listing: String,
+    /// The URL as given, safe to print: [`open_url`] refuses URLs that carry credentials.
     pub url: String,
+}
+
+/// What a URL carries that must never be printed, if anything: a password (`user:pw@host`), or
+/// a signature or token in its query (a pre-signed URL, an Azure SAS). Such URLs are refused,
+/// not redacted, since a store's errors echo its URL, and tierd prints store errors.
+pub fn url_secret(url: &str) -> Option<&'static str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.contains('@') {
+        return Some("a user name or password");
+    }
+    let query = rest.split_once('?').map_or("", |(_, q)| q);
+    let secret_param = query.split('&').any(|kv| {
+        let k = kv.split('=').next().unwrap_or("").to_ascii_lowercase();
+        SECRET_QUERY.iter().any(|s| k == *s)
+    });
+    secret_param.then_some("a signature or token")
+}
+
+/// Query parameters that authorise a request (S3 pre-signed URLs, Azure SAS, Google signed
+/// URLs, bearer tokens), lower case.
+const SECRET_QUERY: [&str; 10] = [
+    "x-amz-signature",
+    "x-amz-credential",
+    "x-amz-security-token",
+    "x-goog-signature",
+    "x-goog-credential",
+    "sig",
+    "signature",
+    "token",
+    "access_token",
+    "awsaccesskeyid",
+];
+
+/// `url` with what [`url_secret`] finds replaced by `***`, for the message that refuses it (a
+/// plain path, without `://`, is returned as it is).
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let authority = match authority.rsplit_once('@') {
+        Some((_, host)) => format!("***@{host}"),
+        None => authority.to_string(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let masked: Vec<String> = query
+                .split('&')
+                .map(|kv| match kv.split_once('=') {
+                    Some((k, _)) if SECRET_QUERY.contains(&k.to_ascii_lowercase().as_str()) => {
+                        format!("{k}=***")
+                    }
+                    _ => kv.to_string(),
+                })
+                .collect();
+            format!("{path}?{}", masked.join("&"))
+        }
+        None => tail.to_string(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+/// A key (or any `/`-separated name) as a store path, byte for byte. `StorePath::from`
+/// percent-encodes `%`, non-ASCII and a few other characters into the path itself, so `café` or
+/// `100%.txt` named another object (on a filesystem, a file called `caf%C3%A9`). Names a store
+/// path cannot hold as they are (an empty segment as in `a//b`, `.` or `..`, control
+/// characters) keep that encoding: no listing yields them, so no move or snapshot meets them.
+pub fn store_path(name: &str) -> StorePath {
+    StorePath::parse(name).unwrap_or_else(|_| StorePath::from(name))
 }
 
 /// Builds a store for `url` without a root prefix: `s3://bucket/logs/2026-` gives the bucket's
@@ -53,9 +127,15 @@ pub fn open_url(
     options: &BTreeMap<String, String>,
 ) -> Result<StoreLocation, StoreError> {
     let invalid = |message: String| StoreError::Invalid {
-        url: url.to_string(),
+        url: redact_url(url),
         message,
     };
+    if let Some(what) = url_secret(url) {
+        return Err(invalid(format!(
+            "the URL carries {what}, which tierd would print in its errors and logs; give \
+             credentials as options or in the environment instead (docs/configuration.md)"
+        )));
+    }
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| invalid("not a URL; expected scheme://location".into()))?;
@@ -130,7 +210,13 @@ pub fn open_url(
                 url: url.to_string(),
                 source: scrub(source, options),
             })?;
-            (Arc::from(store), path.to_string())
+            // A trailing `/` marks a folder (see `StoreLocation::listing`); the parsed path drops it.
+            let slash = if parsed.path().ends_with('/') && !path.as_ref().is_empty() {
+                "/"
+            } else {
+                ""
+            };
+            (Arc::from(store), format!("{path}{slash}"))
         }
         other => {
             return Err(invalid(format!(
@@ -140,7 +226,8 @@ pub fn open_url(
     };
     Ok(StoreLocation {
         store,
-        prefix: StorePath::from(prefix.trim_end_matches('/')),
+        prefix: store_path(prefix.trim_end_matches('/')),
+        listing: prefix.trim_start_matches('/').to_string(),
         url: url.to_string(),
     })
 }
@@ -276,7 +363,7 @@ impl Tiers {
             message: format!("unknown tier; known tiers: {}", self.names().join(", ")),
         })?;
         if let Some(root) = &h.root {
-            return Ok((root.clone(), StorePath::from(bucket)));
+            return Ok((root.clone(), store_path(bucket)));
         }
         let mut cache = h
             .per_bucket
@@ -310,9 +397,9 @@ impl Tiers {
 /// `prefix` + `/` + `key` as a store path (an empty prefix gives the key itself).
 pub fn join(prefix: &StorePath, key: &str) -> StorePath {
     if prefix.as_ref().is_empty() {
-        StorePath::from(key)
+        store_path(key)
     } else {
-        StorePath::from(format!("{}/{}", prefix.as_ref(), key))
+        store_path(&format!("{}/{}", prefix.as_ref(), key))
     }
 }
 
@@ -332,6 +419,7 @@ pub fn strip(prefix: &StorePath, path: &StorePath) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use object_store::ObjectStoreExt;
 
     #[test]
     fn objects_live_under_the_bucket_or_in_the_bucket_of_a_template() {
@@ -378,6 +466,74 @@ mod tests {
         o.insert("region".to_string(), "us-east-1".to_string());
         let loc = open_url("s3://logs/photos/2026-", &o).unwrap();
         assert_eq!(loc.prefix.as_ref(), "photos/2026-");
+        assert_eq!(loc.listing, "photos/2026-");
+        let loc = open_url("s3://logs/photos/", &o).unwrap();
+        assert_eq!(loc.prefix.as_ref(), "photos");
+        assert_eq!(loc.listing, "photos/", "a folder keeps its slash");
+        let loc = open_url("http://127.0.0.1:1/dav/logs/", &o).unwrap();
+        assert_eq!(loc.listing, "dav/logs/");
+    }
+
+    #[test]
+    fn keys_with_non_ascii_and_percent_signs_are_stored_under_their_own_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let tiers = Tiers::open(&[TierConfig {
+            name: "onprem".into(),
+            url: format!("file://{}", dir.path().display()),
+            min_storage_days: 0,
+            options: BTreeMap::new(),
+        }])
+        .unwrap();
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        for key in ["albums/café/menu+prices.png", "pct/100%.txt", "a b/[1].txt"] {
+            let (store, p) = tiers.object("onprem", "photos", key).unwrap();
+            assert_eq!(p.as_ref(), format!("photos/{key}"), "the path is the key");
+            rt.block_on(store.put(&p, object_store::PutPayload::from_static(b"x")))
+                .unwrap();
+            let on_disk = dir.path().join("photos").join(key);
+            assert!(on_disk.is_file(), "{} is a file", on_disk.display());
+        }
+        // A name a path cannot hold as it is keeps object_store's encoding, not a panic.
+        assert_eq!(store_path("a/./b").as_ref(), "a/%2E/b");
+    }
+
+    #[test]
+    fn a_url_carrying_a_password_or_a_signature_is_refused_and_never_printed() {
+        for (url, what, shown) in [
+            (
+                "https://alice:S3cretPW@dav.example/x/",
+                "a user name or password",
+                "https://***@dav.example/x/",
+            ),
+            (
+                "https://b.s3.amazonaws.com/a.log?X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=S3cretPW",
+                "a signature or token",
+                "https://b.s3.amazonaws.com/a.log?X-Amz-Credential=***&X-Amz-Signature=***",
+            ),
+            (
+                "az://c/p?sv=2024-01-01&sig=S3cretPW",
+                "a signature or token",
+                "az://c/p?sv=2024-01-01&sig=***",
+            ),
+        ] {
+            assert_eq!(url_secret(url), Some(what), "{url}");
+            assert_eq!(redact_url(url), shown);
+            let err = open_url(url, &BTreeMap::new()).unwrap_err().to_string();
+            assert!(err.starts_with(shown), "{err}");
+            assert!(
+                !err.contains("S3cretPW") && !err.contains("AKIAEXAMPLE"),
+                "{err}"
+            );
+        }
+        for plain in [
+            "s3://b/p/",
+            "file:///srv/a@b",
+            "https://h/x?versionId=3",
+            "/var/log/a@b",
+        ] {
+            assert_eq!(url_secret(plain), None, "{plain}");
+            assert_eq!(redact_url(plain), plain);
+        }
     }
 
     #[test]

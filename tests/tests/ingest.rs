@@ -305,13 +305,15 @@ async fn a_log_bucket_on_a_real_s3_server_is_read_in_order_with_checkpoints() {
         gzip(format!("{}\n", lines[80..150].join("\n")).as_bytes()),
     )
     .await;
-    // Not under the prefix: must not be read.
-    logs.put(
-        &StorePath::from("other/2026-11-02-08-00-00-FFFF"),
-        PutPayload::from_static(b"junk\n"),
-    )
-    .await
-    .unwrap();
+    // Not under the prefix: must not be read, nor a sibling whose name starts the same.
+    for other in [
+        "other/2026-11-02-08-00-00-FFFF",
+        "photos-old/2026-11-02-08-00-00-EEEE",
+    ] {
+        logs.put(&StorePath::from(other), PutPayload::from_static(b"junk\n"))
+            .await
+            .unwrap();
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -493,4 +495,30 @@ fn the_service_reads_around_a_corrupt_log_object_and_loses_nothing() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(report["events"], 1, "{report}");
     assert!(report.get("unreadable_logs").is_none(), "{report}");
+}
+
+#[test]
+fn a_source_url_with_a_password_or_a_signature_is_refused_without_printing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for (url, shown) in [
+        (
+            "https://alice:S3cretPW@127.0.0.1:9/logs/",
+            "https://***@127.0.0.1:9/logs/",
+        ),
+        (
+            "https://127.0.0.1:9/logs/a.log?sv=2024&sig=S3cretPW",
+            "https://127.0.0.1:9/logs/a.log?sv=2024&sig=***",
+        ),
+    ] {
+        let r = tierd(d, &["ingest", "--logs", url]);
+        assert_ne!(r.code, Some(0), "{}", r.stdout);
+        assert!(r.stderr.contains(shown), "{}", r.stderr);
+        assert!(r.stderr.contains("carries"), "{}", r.stderr);
+        assert!(
+            !r.stderr.contains("S3cretPW") && !r.stdout.contains("S3cretPW"),
+            "{}",
+            r.stderr
+        );
+    }
 }

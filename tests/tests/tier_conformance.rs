@@ -148,6 +148,27 @@ async fn conformance(backend: &str, store: Arc<dyn ObjectStore>) {
         Bytes::from_static(b"tail")
     );
 
+    // Keys are stored under their own names: a listing gives back the keys that were written.
+    let odd = [
+        "odd/100%.txt",
+        "odd/a b [1].txt",
+        "odd/café/menu+prices.png",
+    ];
+    for key in odd {
+        let p = tierd::tier::store_path(key);
+        store.put(&p, PutPayload::from_static(b"k")).await.unwrap();
+        assert_eq!(store.head(&p).await.unwrap().size, 1, "{backend}: {key}");
+    }
+    let listed: Vec<String> = store
+        .list(Some(&Path::from("odd")))
+        .map_ok(|m| m.location.to_string())
+        .try_collect()
+        .await
+        .unwrap();
+    let mut listed = listed;
+    listed.sort();
+    assert_eq!(listed, odd, "{backend}");
+
     // delete, and a missing object is NotFound
     store.delete(&a).await.unwrap();
     let err = store.head(&a).await.unwrap_err();

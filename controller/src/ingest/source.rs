@@ -118,7 +118,7 @@ fn list_local(source: &str, path: &str) -> Result<Vec<LogObject>, IngestError> {
     let mut files = Vec::new();
     if is_glob {
         let paths = glob::glob(path).map_err(|e| IngestError::Source {
-            source_name: source.to_string(),
+            source_name: tier::redact_url(source),
             message: format!("not a valid glob: {e}"),
         })?;
         for p in paths.flatten() {
@@ -128,19 +128,19 @@ fn list_local(source: &str, path: &str) -> Result<Vec<LogObject>, IngestError> {
         }
         if files.is_empty() {
             return Err(IngestError::Source {
-                source_name: source.to_string(),
+                source_name: tier::redact_url(source),
                 message: "the glob matches no file".into(),
             });
         }
     } else {
         let p = Path::new(path);
         let meta = std::fs::metadata(p).map_err(|e| IngestError::Source {
-            source_name: source.to_string(),
+            source_name: tier::redact_url(source),
             message: format!("cannot read it: {e}"),
         })?;
         if meta.is_dir() {
             walk(p, &mut files).map_err(|e| IngestError::Source {
-                source_name: source.to_string(),
+                source_name: tier::redact_url(source),
                 message: format!("cannot list the folder: {e}"),
             })?;
         } else {
@@ -152,7 +152,7 @@ fn list_local(source: &str, path: &str) -> Result<Vec<LogObject>, IngestError> {
         .into_iter()
         .map(|f| {
             let meta = std::fs::metadata(&f).map_err(|e| IngestError::Source {
-                source_name: source.to_string(),
+                source_name: tier::redact_url(source),
                 message: format!("{}: {e}", f.display()),
             })?;
             // A rotated log gets a new inode under the same name: that is a new object.
@@ -194,14 +194,14 @@ fn list_store(
     rt: &Handle,
 ) -> Result<Vec<LogObject>, IngestError> {
     let loc = tier::open_url(source, options).map_err(|e| IngestError::Source {
-        source_name: source.to_string(),
+        source_name: tier::redact_url(source),
         message: e.to_string(),
     })?;
     let (scheme_and_bucket, _) = split_url(source);
-    let prefix = if loc.prefix.as_ref().is_empty() {
+    let prefix = if loc.listing.is_empty() {
         None
     } else {
-        Some(loc.prefix.clone())
+        Some(loc.listing.clone())
     };
     let store = loc.store.clone();
     // List with the raw prefix string so that `logs/2026-11-` (not a folder) works too.
@@ -209,19 +209,23 @@ fn list_store(
         .block_on(async {
             match &prefix {
                 None => store.list(None).try_collect::<Vec<_>>().await,
-                Some(p) => {
-                    let parent = p.as_ref().rsplit_once('/').map(|(d, _)| StorePath::from(d));
-                    let want = p.as_ref().to_string();
+                Some(want) => {
+                    // `photos/` lists that folder; `logs/2026-` lists `logs/` and keeps the
+                    // names that start so (a sibling `photos-old/` is neither listed nor read).
+                    let parent = match want.strip_suffix('/') {
+                        Some(folder) => Some(tier::store_path(folder)),
+                        None => want.rsplit_once('/').map(|(d, _)| tier::store_path(d)),
+                    };
                     let all: Vec<_> = store.list(parent.as_ref()).try_collect().await?;
                     Ok(all
                         .into_iter()
-                        .filter(|m| m.location.as_ref().starts_with(&want))
+                        .filter(|m| m.location.as_ref().starts_with(want.as_str()))
                         .collect())
                 }
             }
         })
         .map_err(|e| IngestError::Source {
-            source_name: source.to_string(),
+            source_name: tier::redact_url(source),
             message: format!("cannot list: {e}"),
         })?;
     metas.sort_by(|a, b| a.location.cmp(&b.location));

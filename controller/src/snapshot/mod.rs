@@ -29,7 +29,7 @@ use crate::executor::copy::{CopyError, Version, copy_verified, read_checksum};
 use crate::executor::{ExecError, Executor};
 use crate::journal::catalog::Entry;
 use crate::journal::snapshots::SnapshotRow;
-use crate::tier::join;
+use crate::tier::{join, store_path};
 
 /// The folder, under a bucket's place in the vault, that holds snapshots.
 pub const SNAPSHOT_DIR: &str = ".tierd-snapshots";
@@ -149,7 +149,7 @@ pub async fn create(
         .rev()
         .find(|s| s.vault == vault && s.prefix == prefix);
     let previous: BTreeMap<String, ManifestEntry> = match &prev_same {
-        Some(s) => read_manifest(&vstore, &Path::from(s.manifest_path.clone()))
+        Some(s) => read_manifest(&vstore, &store_path(&s.manifest_path))
             .await?
             .0
             .objects
@@ -273,7 +273,7 @@ pub async fn verify(ex: &Executor, id: &str) -> Result<Vec<Problem>, SnapshotErr
         .ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
     let (vstore, vbase) = ex.tiers().bucket(&row.vault, &row.bucket)?;
     let mut problems = Vec::new();
-    let manifest = match read_manifest(&vstore, &Path::from(row.manifest_path.clone())).await {
+    let manifest = match read_manifest(&vstore, &store_path(&row.manifest_path)).await {
         Ok((m, hash)) => {
             if hash != row.manifest_hash {
                 problems.push(Problem {
@@ -368,7 +368,7 @@ pub async fn restore(
         .snapshot(id)?
         .ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
     let (vstore, vbase) = ex.tiers().bucket(&row.vault, &row.bucket)?;
-    let (manifest, _) = read_manifest(&vstore, &Path::from(row.manifest_path.clone())).await?;
+    let (manifest, _) = read_manifest(&vstore, &store_path(&row.manifest_path)).await?;
     let first_tier = ex.tiers().names().into_iter().next().unwrap_or_default();
     let mut report = RestoreReport::default();
     for e in &manifest.objects {
@@ -410,7 +410,7 @@ pub async fn restore(
         // A verified copy beside the live object (or, when there is none, at its place), checked
         // against the manifest before it replaces anything: a vault copy that does not match
         // (tampered with, or rotted) must never overwrite live data.
-        let staged = Path::from(format!("{}.tierd-restore-{id}", dst_path.as_ref()));
+        let staged = store_path(&format!("{}.tierd-restore-{id}", dst_path.as_ref()));
         let target = if exists { &staged } else { &dst_path };
         let written =
             match copy_verified(&vstore, &blob, version, &dst, target, tuning, &limits).await {
@@ -466,7 +466,7 @@ pub async fn manifest(ex: &Executor, id: &str) -> Result<Manifest, SnapshotError
         .snapshot(id)?
         .ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
     let (vstore, _) = ex.tiers().bucket(&row.vault, &row.bucket)?;
-    Ok(read_manifest(&vstore, &Path::from(row.manifest_path))
+    Ok(read_manifest(&vstore, &store_path(&row.manifest_path))
         .await?
         .0)
 }

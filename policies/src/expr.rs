@@ -10,8 +10,18 @@
 //! atom    := signal | number[unit] | 'string' | "string" | true | false | weekday
 //! cmp-op  := == | != | < | <= | > | >=
 //! ```
+//!
+//! `and` and `or` chains are read in loops into flat lists, so a long chain costs no stack; the
+//! only recursive constructs are `(` and `not`, and they nest at most [`MAX_NESTING`] deep, which
+//! also bounds the depth of every tree built from an accepted condition.
 
 use std::ops::Range;
+
+/// How deeply `(` and `not` may nest in one condition, counted together: `not (a or not b)` is
+/// three deep. Deeper conditions are refused with a located error, so that neither the parser
+/// nor the passes that walk the tree it builds (checking, evaluation, the columnar filters) can
+/// run out of stack, even on a small thread.
+pub const MAX_NESTING: usize = 64;
 
 /// A byte range inside the expression text.
 pub type Span = Range<usize>;
@@ -277,6 +287,8 @@ struct Parser<'a> {
     src: &'a str,
     toks: Vec<(Tok, Span)>,
     pos: usize,
+    /// How many `(` and `not` enclose the token being read.
+    depth: usize,
 }
 
 const KEYWORDS: [&str; 5] = ["and", "or", "not", "in", "matches"];
@@ -304,6 +316,25 @@ impl Parser<'_> {
                 describe(t, &self.src[span.clone()])
             ),
         }
+    }
+
+    /// Enters one more level of nesting at the `(` or `not` spanning `at`, refusing to go beyond
+    /// [`MAX_NESTING`]; [`Parser::leave`] undoes it once the nested part is read.
+    fn enter(&mut self, at: &Span) -> Result<(), ParseError> {
+        if self.depth >= MAX_NESTING {
+            return Err(ParseError {
+                span: at.clone(),
+                message: format!(
+                    "expression nested more than {MAX_NESTING} deep; remove some of the parentheses or `not`s"
+                ),
+            });
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn leave(&mut self) {
+        self.depth -= 1;
     }
 
     fn expr(&mut self) -> Result<Expr, ParseError> {
@@ -334,8 +365,11 @@ impl Parser<'_> {
 
     fn unary(&mut self) -> Result<Expr, ParseError> {
         if self.is_kw("not") {
-            self.bump();
-            return Ok(Expr::Not(Box::new(self.unary()?)));
+            let (_, at) = self.bump();
+            self.enter(&at)?;
+            let inner = self.unary()?;
+            self.leave();
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.primary()
     }
@@ -360,7 +394,9 @@ impl Parser<'_> {
     fn primary(&mut self) -> Result<Expr, ParseError> {
         if self.peek().0 == Tok::LParen {
             let (_, open) = self.bump();
+            self.enter(&open)?;
             let inner = self.expr()?;
+            self.leave();
             if self.peek().0 != Tok::RParen {
                 let mut e = self.unexpected("`)`");
                 if self.peek().0 == Tok::End {
@@ -453,7 +489,12 @@ impl Parser<'_> {
 /// The first syntax error, located by byte span within `src`.
 pub fn parse(src: &str) -> Result<Expr, ParseError> {
     let toks = lex(src)?;
-    let mut p = Parser { src, toks, pos: 0 };
+    let mut p = Parser {
+        src,
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     if p.peek().0 == Tok::End {
         return Err(ParseError { span: 0..0, message: "empty condition; write a condition such as `age > 30d`, or remove `when` to match always".into() });
     }
@@ -514,6 +555,74 @@ mod tests {
             ),
             "{e:?}"
         );
+    }
+
+    /// The error for a nesting one level too deep, at `span`.
+    fn too_deep(span: Span) -> Option<ParseError> {
+        Some(ParseError {
+            span,
+            message: format!(
+                "expression nested more than {MAX_NESTING} deep; remove some of the parentheses or `not`s"
+            ),
+        })
+    }
+
+    #[test]
+    fn ten_thousand_parentheses_are_refused_at_the_first_one_too_deep() {
+        let n = 10_000;
+        let src = format!("{}size > 1B{}", "(".repeat(n), ")".repeat(n));
+        // The parenthesis at byte MAX_NESTING is the first beyond the limit.
+        assert_eq!(parse(&src).err(), too_deep(MAX_NESTING..MAX_NESTING + 1));
+    }
+
+    #[test]
+    fn two_hundred_thousand_nots_are_refused_at_the_first_one_too_deep() {
+        let src = format!("{}size > 1B", "not ".repeat(200_000));
+        let at = MAX_NESTING * "not ".len();
+        assert_eq!(parse(&src).err(), too_deep(at..at + 3));
+    }
+
+    #[test]
+    fn parentheses_and_nots_count_together_up_to_the_limit() {
+        // Alternating `not (`: MAX_NESTING levels in all are accepted, one more is refused.
+        let half = MAX_NESTING / 2;
+        let ok = format!("{}a{}", "not (".repeat(half), ")".repeat(half));
+        let e = parse(&ok);
+        let mut depth = 0;
+        let mut cur = e.as_ref().ok();
+        while let Some(Expr::Not(inner)) = cur {
+            depth += 1;
+            cur = Some(inner.as_ref());
+        }
+        assert_eq!(depth, half, "{e:?}");
+        assert!(matches!(cur, Some(Expr::Atom(_))), "{e:?}");
+        let deeper = format!("({ok})");
+        let at = 1 + (half - 1) * "not (".len() + "not ".len();
+        assert_eq!(parse(&deeper).err(), too_deep(at..at + 1));
+    }
+
+    #[test]
+    fn nesting_is_counted_per_group_not_per_condition() {
+        // Many shallow groups side by side never add up to a deep one.
+        let term = "not (not (size > 1B or age > 1d))";
+        let src = vec![term; 2 * MAX_NESTING].join(" and ");
+        match parse(&src) {
+            Ok(Expr::And(items)) => assert_eq!(items.len(), 2 * MAX_NESTING),
+            other => panic!("expected a conjunction, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_long_and_chain_is_one_flat_list_not_a_deep_tree() {
+        let n = 50_000;
+        let src = vec!["size > 1B"; n].join(" and ");
+        match parse(&src) {
+            Ok(Expr::And(items)) => {
+                assert_eq!(items.len(), n);
+                assert!(items.iter().all(|i| matches!(i, Expr::Cmp { .. })));
+            }
+            other => panic!("expected a flat conjunction, got {:?}", other.err()),
+        }
     }
 
     #[test]

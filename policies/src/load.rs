@@ -23,6 +23,15 @@ type Value<'i> = Spanned<DeValue<'i>>;
 /// Tier conditions are bit sets: at most this many tiers.
 pub const MAX_TIERS: usize = 64;
 
+/// The longest duration a policy may write (a cooldown, a minimum residency, a test fact such as
+/// `age`): 100 years of 365.25 days, in seconds. Longer values are refused where they are written,
+/// so that the planner's `now + cooldown` and the like cannot overflow.
+pub const MAX_DURATION_SECS: u64 = 3_155_760_000;
+
+/// The largest size a policy may write (a byte budget, a test's `size`): 1024PiB, that is 2^60
+/// bytes, well inside `u64` and exact as an `f64`.
+pub const MAX_SIZE_BYTES: u64 = 1 << 60;
+
 /// The `now` of a `[[tests]]` block that does not set one: Monday 2026-01-05 12:00 UTC.
 pub const DEFAULT_TEST_NOW: i64 = 1_767_614_400;
 
@@ -247,8 +256,44 @@ fn as_int(v: &DeValue<'_>) -> Option<i64> {
         .trim_start_matches("0x")
         .trim_start_matches("0o")
         .trim_start_matches("0b");
-    let v = i64::from_str_radix(digits, i.radix()).ok()?;
-    Some(if neg { -v } else { v })
+    // The sign is parsed with the digits: i64::MIN's digits alone do not fit in an i64.
+    let sign = if neg { "-" } else { "" };
+    i64::from_str_radix(&format!("{sign}{digits}"), i.radix()).ok()
+}
+
+/// The largest value a quantity of `kind` may hold, in canonical units, with how messages say it.
+fn quantity_limit(kind: Kind) -> Option<(f64, String)> {
+    match kind {
+        Kind::Duration => Some((
+            MAX_DURATION_SECS as f64,
+            format!(
+                "{}d (100 years), the longest duration allowed",
+                MAX_DURATION_SECS / 86_400
+            ),
+        )),
+        Kind::Size => Some((
+            MAX_SIZE_BYTES as f64,
+            format!("{}PiB, the largest size allowed", MAX_SIZE_BYTES >> 50),
+        )),
+        _ => None,
+    }
+}
+
+/// Why a plain-number test fact cannot be held (a NaN or an infinity, or a count beyond `u32`),
+/// or `None` when it can.
+fn fact_overflow(kind: Kind, x: f64, field: &str) -> Option<String> {
+    if !x.is_finite() {
+        return Some(format!(
+            "{field} = {x} is not a finite number; write a number such as 3"
+        ));
+    }
+    if kind == Kind::Count && x > f64::from(u32::MAX) {
+        return Some(format!(
+            "{field} = {x} is more than {}, the largest count allowed; write a smaller count",
+            u32::MAX
+        ));
+    }
+    None
 }
 
 fn as_float(v: &DeValue<'_>) -> Option<f64> {
@@ -400,7 +445,9 @@ impl Builder<'_> {
         }
     }
 
-    /// A quantity string such as `"7d"` or `"500GiB"`, checked against `kind`.
+    /// A quantity string such as `"7d"` or `"500GiB"`, checked against `kind`, in canonical units
+    /// (seconds or bytes): never negative and never above [`MAX_DURATION_SECS`] or
+    /// [`MAX_SIZE_BYTES`], so it converts to `u64` and `i64` without overflow.
     fn quantity(
         &mut self,
         f: &File<'_>,
@@ -440,7 +487,18 @@ impl Builder<'_> {
             Ok(Expr::Atom(Atom::Num {
                 value, unit, text, ..
             })) => match literal_value(kind, value, unit.as_deref(), &text, field) {
-                Ok(x) => Some(x),
+                Ok(x) => match quantity_limit(kind) {
+                    Some((max, limit)) if x.is_nan() || x > max => {
+                        self.err(
+                            &f.at(v.span().start + 1),
+                            format!(
+                                "{lead}{field} = \"{s}\" is more than {limit}; write {example}"
+                            ),
+                        );
+                        None
+                    }
+                    _ => Some(x),
+                },
                 Err(m) => {
                     self.err(&f.at(v.span().start + 1), format!("{lead}{m}"));
                     None
@@ -635,6 +693,7 @@ impl Builder<'_> {
         let cooldown = match t.get("cooldown") {
             Some(v) => self
                 .quantity(f, v, &subject, "cooldown", Kind::Duration)
+                // In 0..=MAX_DURATION_SECS: the cast neither wraps nor saturates.
                 .map(|s| s as u64),
             None => Some(0),
         };
@@ -909,6 +968,7 @@ impl Builder<'_> {
                 "max_bytes_per_hour" | "max_bytes_per_day" => {
                     if let Some(x) = self.quantity(f, val, s, field, Kind::Size) {
                         let slot = if field == "max_bytes_per_hour" { &mut self.guardrails.max_bytes_per_hour } else { &mut self.guardrails.max_bytes_per_day };
+                        // In 0..=MAX_SIZE_BYTES: the cast neither wraps nor saturates.
                         *slot = Some(x as u64);
                     }
                 }
@@ -929,7 +989,8 @@ impl Builder<'_> {
                 },
                 "max_money_per_day" => match as_float(val.get_ref()) {
                     Some(x) if x >= 0.0 && x.is_finite() => self.guardrails.max_money_per_day = Some(x),
-                    Some(x) => self.err(&f.at(val.span().start), format!("guardrails: max_money_per_day = {x} is negative; write a daily budget in US dollars such as 25.0")),
+                    Some(x) if x.is_finite() => self.err(&f.at(val.span().start), format!("guardrails: max_money_per_day = {x} is negative; write a daily budget in US dollars such as 25.0")),
+                    Some(x) => self.err(&f.at(val.span().start), format!("guardrails: max_money_per_day = {x} is not a finite number; write a daily budget in US dollars such as 25.0")),
                     None => self.wrong_type(f, val, s, field, "a number of US dollars", "max_money_per_day = 25.0"),
                 },
                 "min_residency" => self.min_residency(f, val),
@@ -996,6 +1057,7 @@ impl Builder<'_> {
                         format!("guardrails: min_residency.{name} is shorter than the {min_days} days tier \"{name}\" charges for at minimum; objects moved off earlier still pay for {min_days} days; write \"{min_days}d\" or more"),
                     );
                 }
+                // In 0..=MAX_DURATION_SECS: the cast neither wraps nor saturates.
                 self.guardrails.min_residency_secs[i] = secs as u64;
             }
         }
@@ -1221,6 +1283,8 @@ impl Builder<'_> {
                         let Some(x) = self.quantity(f, val, subject, &field, sig.kind) else {
                             continue;
                         };
+                        // In 0..=MAX_SIZE_BYTES or 0..=MAX_DURATION_SECS: the casts neither
+                        // wrap nor saturate, and `now - x` stays far from i64::MIN.
                         match sig.id {
                             SignalId::Size => o.size = x as u64,
                             SignalId::Age => age = Some(x as i64),
@@ -1241,6 +1305,10 @@ impl Builder<'_> {
                             continue;
                         };
                         if let Err(m) = literal_value(kind, x, None, &x.to_string(), name) {
+                            self.err(&f.at(val.span().start), format!("{subject}: {m}"));
+                            continue;
+                        }
+                        if let Some(m) = fact_overflow(kind, x, &field) {
                             self.err(&f.at(val.span().start), format!("{subject}: {m}"));
                             continue;
                         }

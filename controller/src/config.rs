@@ -85,7 +85,7 @@ struct RawModel {
     #[serde(default)]
     path: Option<Spanned<String>>,
     #[serde(default)]
-    learning_days: Option<f64>,
+    learning_days: Option<Spanned<f64>>,
     #[serde(default)]
     window: Option<Spanned<String>>,
     #[serde(default)]
@@ -523,10 +523,35 @@ impl Config {
         let mut model = ModelSettings::default();
         if let Some(m) = &raw.model {
             model.path = m.path.as_ref().map(|p| resolve(&base, p.get_ref()));
-            if let Some(d) = m.learning_days {
-                model.learning_days = d;
+            if let Some(d) = &m.learning_days {
+                let days = *d.get_ref();
+                if (0.0..=models::detect::model::MAX_LEARNING_DAYS).contains(&days) {
+                    model.learning_days = days;
+                } else {
+                    diags.push(Diagnostic::error(
+                        path,
+                        at(d.span()),
+                        format!(
+                            "model.learning_days = {}: expected 0 to {} days; 7 learns a week of behaviour before scoring",
+                            text.get(d.span()).unwrap_or("?").trim(),
+                            models::detect::model::MAX_LEARNING_DAYS
+                        ),
+                    ));
+                }
             }
             model.window_secs = dur("model.window", &m.window, model.window_secs);
+            if let Some(w) = &m.window
+                && !(10..=86_400).contains(&model.window_secs)
+            {
+                diags.push(Diagnostic::error(
+                    path,
+                    at(w.span()),
+                    format!(
+                        "model.window = {:?}: expected 10s to 1d; the default is \"5m\"",
+                        w.get_ref()
+                    ),
+                ));
+            }
             model.retrain_every_secs = m
                 .retrain_every
                 .as_ref()
@@ -836,6 +861,17 @@ fn duration(
     match v {
         None => default,
         Some(s) => match parse_duration(s.get_ref()) {
+            Some(secs) if secs > policies::load::MAX_DURATION_SECS => {
+                diags.push(Diagnostic::error(
+                    path,
+                    policies::diag::line_col(text, s.span().start),
+                    format!(
+                        "{field} = {:?} is more than 36525d (100 years), the longest duration allowed",
+                        s.get_ref()
+                    ),
+                ));
+                default
+            }
             Some(0) | None => {
                 diags.push(Diagnostic::error(
                     path,
@@ -973,6 +1009,32 @@ format = "s3"
             ),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn model_settings_and_durations_out_of_range_are_located() {
+        let errs = load(
+            "[tiers.onprem]\nurl = \"file:///x\"\n[model]\nlearning_days = 1e300\nwindow = \"1s\"\n[simulate]\nlateness = \"100000000w\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            vec![
+                "/etc/tierd/tierd.toml:4:17: error: model.learning_days = 1e300: expected 0 to 3650 days; 7 learns a week of behaviour before scoring".to_string(),
+                "/etc/tierd/tierd.toml:5:10: error: model.window = \"1s\": expected 10s to 1d; the default is \"5m\"".to_string(),
+                "/etc/tierd/tierd.toml:7:12: error: simulate.lateness = \"100000000w\" is more than 36525d (100 years), the longest duration allowed".to_string(),
+            ]
+        );
+        for bad in ["-1", "nan", "inf"] {
+            let text =
+                format!("[tiers.onprem]\nurl = \"file:///x\"\n[model]\nlearning_days = {bad}\n");
+            assert!(load(&text).is_err(), "{bad}");
+        }
+        let ok = load(
+            "[tiers.onprem]\nurl = \"file:///x\"\n[model]\nlearning_days = 14\nwindow = \"10m\"\n",
+        )
+        .unwrap();
+        assert_eq!((ok.model.learning_days, ok.model.window_secs), (14.0, 600));
     }
 
     #[test]

@@ -132,6 +132,20 @@ fn train_fits_a_model_from_logs_and_writes_an_artifact_that_loads() {
 }
 
 #[test]
+fn the_same_logs_train_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    logs(dir.path());
+    train(dir.path());
+    let first = std::fs::read(dir.path().join("model.json")).unwrap();
+    train(dir.path());
+    let second = std::fs::read(dir.path().join("model.json")).unwrap();
+    assert!(
+        first == second,
+        "two trainings on the same logs wrote different artifacts"
+    );
+}
+
+#[test]
 fn check_accepts_the_artifact_train_wrote() {
     let dir = tempfile::tempdir().unwrap();
     logs(dir.path());

@@ -243,8 +243,11 @@ impl ModelState {
                 let Some(first) = events.first() else {
                     return Ok(Vec::new());
                 };
-                let until = *until_us
-                    .get_or_insert(first.time_us + (config.learning_days * 86_400e6) as i64);
+                let until = *until_us.get_or_insert(
+                    first
+                        .time_us
+                        .saturating_add((config.learning_days * 86_400e6) as i64),
+                );
                 // Events of the learning period are learnt from; a batch that runs past its end
                 // (a backlog) is split there, and its rest is scored by the fitted model.
                 let split = events.partition_point(|e| e.time_us < until);

@@ -17,6 +17,10 @@ pub const FORMAT_VERSION: u32 = 3;
 
 const DAY_US: i64 = 86_400_000_000;
 
+/// The longest learning period, days (ten years): longer is surely a mistake, and would overflow
+/// the times it is added to.
+pub const MAX_LEARNING_DAYS: f64 = 3650.0;
+
 /// Model settings. Every field has a default; [`ModelConfig::check`] validates ranges.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -132,9 +136,9 @@ impl ModelConfig {
             ),
         );
         need(
-            self.learning_days >= 0.0 && self.learning_days.is_finite(),
+            (0.0..=MAX_LEARNING_DAYS).contains(&self.learning_days),
             format!(
-                "learning_days = {}: expected 0 or more days (default 7)",
+                "learning_days = {}: expected 0 to {MAX_LEARNING_DAYS} days (default 7)",
                 self.learning_days
             ),
         );
@@ -415,7 +419,7 @@ impl AnomalyModel {
         }
         let from = main.window_start_us.iter().copied().min().unwrap_or(0);
         let to = main.window_start_us.iter().copied().max().unwrap_or(0);
-        let learning_until = from + (config.learning_days * DAY_US as f64) as i64;
+        let learning_until = from.saturating_add((config.learning_days * DAY_US as f64) as i64);
         let mut fitted: Vec<(WindowModel, WindowFeatures)> = Vec::new();
         for r in rows.iter().filter(|r| !r.is_empty()) {
             let after: Vec<usize> = (0..r.len())

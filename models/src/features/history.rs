@@ -1,7 +1,7 @@
 //! What feature extraction remembers across windows: the baseline's "seen" sets, the
 //! hour-of-week profiles, and the live key state.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
@@ -93,8 +93,9 @@ pub struct History {
     seen_extension: HashSet64,
     /// (principal, bucket, configuration kind) triples seen.
     seen_config: HashSet64,
-    /// Hour-of-week activity per subject (keyed by its display form).
-    profiles: HashMap<String, Profile>,
+    /// Hour-of-week activity per subject (keyed by its display form), in key order so that a
+    /// saved model is the same bytes for the same training.
+    profiles: BTreeMap<String, Profile>,
     /// How many times each hour of the week went by while the history learned (from its first
     /// event to its last): 30 days hold some hours of the week four times and others five, so a
     /// subject's windows at an hour are compared with how often that hour occurred.

@@ -27,6 +27,16 @@ fn version(size: u64) -> Version<'static> {
     Version { etag: None, size }
 }
 
+/// An executor over the tiers `hot` and `cold`, journalled in `dir`, with small parts.
+fn hot_cold_executor(
+    hot: Arc<dyn ObjectStore>,
+    cold: Arc<dyn ObjectStore>,
+    dir: &std::path::Path,
+) -> Executor {
+    let tiers = vec![("hot".into(), hot), ("cold".into(), cold)];
+    executor(Tiers::from_stores(tiers), dir, small_parts())
+}
+
 fn small_parts() -> ExecutorConfig {
     ExecutorConfig {
         // Objects over 5 MiB use multipart with 5 MiB parts (the S3 minimum), so the large-object
@@ -386,14 +396,7 @@ async fn a_source_changed_during_the_move_keeps_the_new_version_and_drops_the_co
     )
     .await
     .unwrap();
-    let ex = executor(
-        Tiers::from_stores(vec![
-            ("hot".into(), hot.clone()),
-            ("cold".into(), cold.clone()),
-        ]),
-        d.path(),
-        small_parts(),
-    );
+    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
     ex.scan("photos", "").await.unwrap();
     let o = ex.move_object(&req("a.jpg", "cold")).await;
     assert!(
@@ -438,14 +441,7 @@ async fn transient_store_errors_are_retried_and_the_move_completes() {
     .unwrap();
     hot.fail_gets.store(2, Ordering::SeqCst);
     cold.fail_puts.store(1, Ordering::SeqCst);
-    let ex = executor(
-        Tiers::from_stores(vec![
-            ("hot".into(), hot.clone()),
-            ("cold".into(), cold.clone()),
-        ]),
-        d.path(),
-        small_parts(),
-    );
+    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
     ex.scan("photos", "").await.unwrap();
     let o = ex.move_object(&req("a.jpg", "cold")).await;
     assert!(matches!(o, MoveOutcome::Done { .. }), "{o:?}");
@@ -549,14 +545,7 @@ async fn a_write_whose_answer_was_lost_is_recognised_by_the_retry_and_not_duplic
     .await
     .unwrap();
     cold.lose_put_answers.store(1, Ordering::SeqCst);
-    let ex = executor(
-        Tiers::from_stores(vec![
-            ("hot".into(), hot.clone()),
-            ("cold".into(), cold.clone()),
-        ]),
-        d.path(),
-        small_parts(),
-    );
+    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
     ex.scan("photos", "").await.unwrap();
     let o = ex.move_object(&req("a.jpg", "cold")).await;
     assert!(
@@ -594,14 +583,7 @@ async fn recovery_of_an_interrupted_intent_never_deletes_an_object_that_is_not_i
     )
     .await
     .unwrap();
-    let ex = executor(
-        Tiers::from_stores(vec![
-            ("hot".into(), hot.clone()),
-            ("cold".into(), cold.clone()),
-        ]),
-        d.path(),
-        small_parts(),
-    );
+    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
     ex.scan("photos", "").await.unwrap();
     // Two moves that "crashed" after their intent: one left its own complete copy, the other
     // finds someone else's object at the destination.
@@ -644,6 +626,61 @@ async fn recovery_of_an_interrupted_intent_never_deletes_an_object_that_is_not_i
         Some(&b"b source"[..])
     );
     assert!(ex.journal().open_moves().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recovery_of_a_copied_move_keeps_the_source_when_the_copy_was_replaced_by_other_bytes() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = local(d.path(), "hot");
+    let cold = local(d.path(), "cold");
+    let a = Path::from("photos/a.jpg");
+    hot.put(&a, PutPayload::from_static(b"source bytes"))
+        .await
+        .unwrap();
+    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
+    ex.scan("photos", "").await.unwrap();
+    // A move that "crashed" after journalling its verified copy; then, before recovery, someone
+    // wrote other bytes of the same size over that copy.
+    let src_etag = hot.head(&a).await.unwrap().e_tag;
+    let copy = cold
+        .put(&a, PutPayload::from_static(b"source bytes"))
+        .await
+        .unwrap();
+    let (_, sum) = tierd::executor::copy::read_checksum(&cold, &a)
+        .await
+        .unwrap();
+    let id = ex
+        .journal()
+        .move_intent(
+            "d1",
+            ("photos", "a.jpg"),
+            ("hot", "cold"),
+            Version {
+                etag: src_etag.as_deref(),
+                size: 12,
+            },
+        )
+        .unwrap();
+    ex.journal()
+        .move_copied(id, &sum, copy.e_tag.as_deref())
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    cold.put(&a, PutPayload::from_static(b"SOURCE BYTES"))
+        .await
+        .unwrap();
+
+    let r = tierd::executor::recover::recover(&ex).await.unwrap();
+    assert_eq!(r.failed, 1, "{r:?}");
+    assert_eq!(
+        read(&hot, "photos/a.jpg").await.as_deref(),
+        Some(&b"source bytes"[..]),
+        "the source is kept"
+    );
+    assert_eq!(
+        read(&cold, "photos/a.jpg").await.as_deref(),
+        Some(&b"SOURCE BYTES"[..]),
+        "the other bytes are not ours to remove"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that panics reports its failure
 
 use std::path::Path;
+use std::time::Duration;
 
 use harness::tierd;
 
@@ -237,4 +238,81 @@ fn decisions_are_queried_from_the_journal_and_from_a_decision_log_file() {
         "{}",
         bad.stderr
     );
+}
+
+#[test]
+fn a_running_service_keeps_other_movers_out_and_lookers_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    put(d, "onprem", "2025/a.jpg", b"alpha");
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd-data/tierd.db\"\n\
+         [tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
+         [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n\
+         [tiers.vault]\nurl = \"file://tierd-data/vault\"\n\
+         [ingest]\nsources = [\"logs/\"]\nformat = \"s3\"\n\
+         [policies]\nfiles = [\"builtin:default\"]\n\
+         [service]\nlisten = \"off\"\n",
+    )
+    .unwrap();
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let lock = d.join("tierd-data/tierd.db.lock");
+    let holder = format!("pid {}, `tierd run`", svc.pid());
+    svc.until(Duration::from_secs(60), "the service's lock", || {
+        std::fs::read_to_string(&lock)
+            .ok()
+            .filter(|t| t.contains(&holder))
+    });
+
+    // A second mover (and its start-up recovery) is refused, naming the holder.
+    for args in [
+        &["move", "photos/2025/a.jpg", "--to", "cloud"][..],
+        &["recover"][..],
+        &["snapshot", "create", "--bucket", "photos"][..],
+    ] {
+        let mut argv = args.to_vec();
+        argv.extend(["--config", "tierd.toml"]);
+        let r = tierd(d, &argv);
+        assert_eq!(r.code, Some(2), "{args:?}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr
+                .contains("another tierd is moving data with this journal")
+                && r.stderr.contains(&holder),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(
+        on(d, "onprem", "2025/a.jpg").as_deref(),
+        Some(&b"alpha"[..])
+    );
+
+    // Looking needs no lock.
+    let r = tierd(
+        d,
+        &["locate", "photos/2025/a.jpg", "--config", "tierd.toml"],
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("is on onprem"), "{}", r.stdout);
+    let r = tierd(d, &["snapshot", "list", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+
+    // Once the service has stopped, the lock is free again.
+    svc.signal("TERM");
+    assert!(svc.wait_exit(Duration::from_secs(30)).is_some());
+    let r = tierd(
+        d,
+        &[
+            "move",
+            "photos/2025/a.jpg",
+            "--to",
+            "cloud",
+            "--config",
+            "tierd.toml",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(on(d, "cloud", "2025/a.jpg").as_deref(), Some(&b"alpha"[..]));
 }

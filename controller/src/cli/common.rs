@@ -9,6 +9,7 @@ use anyhow::Context;
 use crate::config::Config;
 use crate::executor::{Executor, ExecutorConfig, recover};
 use crate::journal::Journal;
+use crate::journal::lock::MoverLock;
 use crate::tier::Tiers;
 
 /// Flags every storage command takes.
@@ -45,13 +46,29 @@ pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
     }
 }
 
-/// Opens the journal and tiers, builds the executor and recovers any move a crash left in
-/// flight before the command does anything else.
+/// What a storage command does with the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Moves, copies or restores objects: takes the journal's mover lock (one such process at a
+    /// time, see [`MoverLock`]) and recovers any move a crash left in flight first.
+    Moves(&'static str),
+    /// Only looks (and scans into the catalog): no lock, and no recovery, which must never run
+    /// beside a process that is moving.
+    Looks,
+}
+
+/// Opens the journal and tiers and builds the executor; for a command that moves data, takes
+/// the mover lock and recovers any move a crash left in flight before it does anything else.
+/// The lock is held as long as the executor lives.
 ///
 /// # Errors
-/// Configuration, journal or tier errors.
-pub async fn open(args: &StoreArgs) -> anyhow::Result<(Config, Executor)> {
+/// Configuration, journal or tier errors; the lock held by another process.
+pub async fn open(args: &StoreArgs, access: Access) -> anyhow::Result<(Config, Executor)> {
     let config = load_config(args.config.as_deref())?;
+    let lock = match access {
+        Access::Moves(command) => Some(MoverLock::acquire(&config.journal_path, command)?),
+        Access::Looks => None,
+    };
     let journal = Journal::open(&config.journal_path).context("opening the journal")?;
     let tiers = Tiers::open(&config.tiers)?;
     let cfg = ExecutorConfig {
@@ -60,7 +77,11 @@ pub async fn open(args: &StoreArgs) -> anyhow::Result<(Config, Executor)> {
         max_bytes_per_sec: args.max_bytes_per_sec,
         ..ExecutorConfig::default()
     };
-    let ex = Executor::new(Arc::new(tiers), Arc::new(Mutex::new(journal)), cfg);
+    let mut ex = Executor::new(Arc::new(tiers), Arc::new(Mutex::new(journal)), cfg);
+    let Some(lock) = lock else {
+        return Ok((config, ex));
+    };
+    ex.hold(lock);
     let r = recover::recover(&ex).await?;
     if r != recover::RecoveryReport::default() {
         eprintln!(

@@ -7,7 +7,7 @@ use anyhow::bail;
 use clap::Subcommand;
 use serde_json::json;
 
-use super::common::{StoreArgs, open, runtime};
+use super::common::{Access, StoreArgs, open, runtime};
 use crate::decision::{Action, Decision, State, rfc3339};
 use crate::snapshot::{self, RestoreOptions};
 
@@ -65,7 +65,12 @@ pub enum SnapshotCommand {
 
 pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (_, ex) = open(&args.store).await?;
+        let access = match &args.command {
+            SnapshotCommand::Create { .. } => Access::Moves("snapshot create"),
+            SnapshotCommand::Restore { .. } => Access::Moves("snapshot restore"),
+            SnapshotCommand::List { .. } | SnapshotCommand::Show { .. } | SnapshotCommand::Verify { .. } => Access::Looks,
+        };
+        let (_, ex) = open(&args.store, access).await?;
         let json_out = args.store.json;
         let mut out = std::io::stdout().lock();
         match args.command {

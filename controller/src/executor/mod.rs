@@ -110,6 +110,8 @@ pub struct Executor {
     journal: Arc<Mutex<Journal>>,
     cfg: ExecutorConfig,
     limits: Limits,
+    /// The journal's mover lock, when this executor's process holds it (see [`Executor::hold`]).
+    lock: Option<crate::journal::lock::MoverLock>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -133,7 +135,13 @@ impl Executor {
             journal,
             cfg,
             limits,
+            lock: None,
         }
+    }
+
+    /// Keeps the journal's mover lock for as long as this executor lives (a command's).
+    pub fn hold(&mut self, lock: crate::journal::lock::MoverLock) {
+        self.lock = Some(lock);
     }
 
     /// Locks the journal (its calls are short; a poisoned lock still holds a consistent file).
@@ -420,6 +428,7 @@ impl Executor {
                 checksum: copied.checksum,
                 verified_by: copied.verified_by,
             }),
+            Ok(MoveState::Failed) => Ok(MoveOutcome::Failed("the verified copy vanished or changed at the destination before the source was deleted; both were kept".into())),
             Ok(_) => Ok(MoveOutcome::Aborted("the source changed while it was being moved; the copy was removed and the source kept".into())),
             Err(recover::FinishError::Transient(w)) => Err(Attempt::Transient(w)),
             Err(recover::FinishError::Journal(e)) => Err(Attempt::Fatal(e.to_string())),

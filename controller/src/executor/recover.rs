@@ -3,7 +3,7 @@
 //! | journalled state | what is true | what recovery does |
 //! |---|---|---|
 //! | `intent` | the destination may hold this move's complete but unverified copy (writes are atomic) | source intact: remove the destination only if it holds the source's exact bytes, mark `aborted` (the move can be planned again); source gone: keep everything, mark `failed` for an operator |
-//! | `copied` | the destination holds a verified copy | source still the copied version: delete it; source gone (deleted before the crash): nothing to delete; then `done` and the catalog change. Source changed: remove the copy, `aborted` |
+//! | `copied` | the destination holds a verified copy | the destination still that copy (its etag, or its sha256 read back where the store gives no etag) and the source still the copied version: delete the source; source gone (deleted before the crash): nothing to delete; then `done` and the catalog change. Source changed: remove the copy, `aborted`. Destination changed or gone: keep everything, `failed` for an operator |
 //!
 //! No step ever deletes the only copy of an object.
 
@@ -69,7 +69,23 @@ pub(crate) async fn finish_copied(
         }
         Err(e) => return Err(transient(e.to_string())),
     };
-    if Some(dmeta.size) != m.src_size {
+    // After a crash, the copy must still be the bytes that were verified: by its etag where the
+    // store gives one, else read back and hashed (recovery is rare; a delete is forever).
+    let trim = |e: &Option<String>| e.as_deref().map(|e| e.trim_matches('"').to_string());
+    let mut same_copy = Some(dmeta.size) == m.src_size;
+    if same_copy && !just_verified {
+        match (trim(&m.dest_etag), trim(&dmeta.e_tag)) {
+            (Some(was), Some(now)) => same_copy = was == now,
+            _ => match read_checksum(&dst, &dst_path).await {
+                Ok((size, sum)) => {
+                    same_copy = Some(size) == m.src_size && m.checksum.as_deref() == Some(&sum);
+                }
+                Err(CopyError::SourceChanged(_)) => same_copy = false,
+                Err(e) => return Err(transient(e.to_string())),
+            },
+        }
+    }
+    if !same_copy {
         ex.journal()
             .move_end(
                 m.id,

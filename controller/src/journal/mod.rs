@@ -18,6 +18,7 @@ pub mod catalog;
 pub mod checkpoints;
 pub mod decisions;
 pub mod freezes;
+pub mod lock;
 mod migrations;
 pub mod moves;
 pub mod snapshots;
@@ -51,6 +52,10 @@ pub enum JournalError {
         found: i64,
         supported: i64,
     },
+    #[error(
+        "{path}: move {id} is no longer in flight: another process ended it; its source is kept"
+    )]
+    MoveNotInFlight { path: PathBuf, id: i64 },
 }
 
 pub type Result<T, E = JournalError> = std::result::Result<T, E>;

@@ -109,17 +109,30 @@ impl Journal {
         })
     }
 
-    /// Step 4: the destination holds a verified copy.
+    /// Step 4: the destination holds a verified copy. Only a move still at its intent advances:
+    /// one that something else ended meanwhile (a recovery run by another process) stays ended,
+    /// and its mover must not go on to delete the source.
     ///
     /// # Errors
-    /// SQLite errors.
+    /// SQLite errors; [`super::JournalError::MoveNotInFlight`] when the move is no longer at
+    /// its intent.
     pub fn move_copied(&mut self, id: i64, checksum: &str, dest_etag: Option<&str>) -> Result<()> {
         self.durably(|j| {
-            let r = j.conn().execute(
-                "UPDATE move SET state = 'copied', checksum = ?2, dest_etag = ?3, updated_at = ?4 WHERE id = ?1",
-                params![id, checksum, dest_etag, now()],
-            );
-            r.map(drop).map_err(|e| j.err(e))
+            let changed = j
+                .conn()
+                .execute(
+                    "UPDATE move SET state = 'copied', checksum = ?2, dest_etag = ?3, updated_at = ?4 WHERE id = ?1 AND state = 'intent'",
+                    params![id, checksum, dest_etag, now()],
+                )
+                .map_err(|e| j.err(e))?;
+            if changed == 1 {
+                Ok(())
+            } else {
+                Err(super::JournalError::MoveNotInFlight {
+                    path: j.path().to_path_buf(),
+                    id,
+                })
+            }
         })
     }
 
@@ -201,5 +214,36 @@ impl Journal {
 
     fn query_moves(&mut self, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<MoveRow>> {
         self.query_all(sql, p, row)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_move_at_its_intent_becomes_copied() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
+        let version = Version {
+            etag: Some("e1"),
+            size: 3,
+        };
+        let id = j
+            .move_intent("d1", ("b", "k"), ("hot", "cold"), version)
+            .unwrap();
+        // Another process's recovery ended it meanwhile: its mover must stop there.
+        j.move_end(id, MoveState::Aborted, Some("undone")).unwrap();
+        let err = j.move_copied(id, "sum", None).unwrap_err();
+        assert!(
+            matches!(err, crate::journal::JournalError::MoveNotInFlight { id: i, .. } if i == id),
+            "{err}"
+        );
+        assert_eq!(j.moves_of("b", "k").unwrap()[0].state, MoveState::Aborted);
+        let id2 = j
+            .move_intent("d2", ("b", "k"), ("hot", "cold"), version)
+            .unwrap();
+        j.move_copied(id2, "sum", Some("e2")).unwrap();
+        assert_eq!(j.moves_of("b", "k").unwrap()[1].state, MoveState::Copied);
     }
 }

@@ -124,6 +124,8 @@ pub struct Service {
     next_plan: i64,
     /// The buckets' behaviour as last saved to the journal (JSON per bucket).
     behaviour_saved: BTreeMap<String, String>,
+    /// Held while the service runs: no other tierd moves data or recovers moves beside it.
+    _mover_lock: crate::journal::lock::MoverLock,
 }
 
 impl Service {
@@ -140,6 +142,7 @@ impl Service {
         for w in &loaded.warnings {
             tracing::warn!(target: "tierd::policy", "{w}");
         }
+        let mover_lock = crate::journal::lock::MoverLock::acquire(&config.journal_path, "run")?;
         let journal = Journal::open(&config.journal_path).context("opening the journal")?;
         let tiers = Tiers::open(&config.tiers)?;
         let ex = Executor::new(
@@ -304,6 +307,7 @@ impl Service {
             saved_at: std::time::Instant::now(),
             next_plan: 0,
             behaviour_saved,
+            _mover_lock: mover_lock,
         })
     }
 

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use futures::stream::BoxStream;
 use object_store::path::Path;
 use object_store::{
@@ -23,6 +24,8 @@ pub struct FaultyStore {
     pub fail_puts: AtomicUsize,
     /// The next N writes reach the store, but their answer is lost (an error is returned).
     pub lose_put_answers: AtomicUsize,
+    /// The next N listings fail part way: their first object, then an error.
+    pub fail_lists: AtomicUsize,
     on_put: Mutex<Option<Hook>>,
 }
 
@@ -45,6 +48,7 @@ impl FaultyStore {
             fail_gets: AtomicUsize::new(0),
             fail_puts: AtomicUsize::new(0),
             lose_put_answers: AtomicUsize::new(0),
+            fail_lists: AtomicUsize::new(0),
             on_put: Mutex::new(None),
         })
     }
@@ -128,6 +132,12 @@ impl ObjectStore for FaultyStore {
     }
 
     fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        if Self::take(&self.fail_lists) {
+            let first = self.inner.list(prefix).take(1);
+            return first
+                .chain(futures::stream::once(async { Err(Self::injected()) }))
+                .boxed();
+        }
         self.inner.list(prefix)
     }
 

@@ -429,6 +429,35 @@ async fn a_source_changed_during_the_move_keeps_the_new_version_and_drops_the_co
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_listing_that_fails_part_way_records_no_snapshot() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = FaultyStore::new(local(d.path(), "hot"));
+    let cold = local(d.path(), "cold");
+    for k in ["photos/a.jpg", "photos/b.jpg"] {
+        hot.put(&Path::from(k), PutPayload::from_static(b"x"))
+            .await
+            .unwrap();
+    }
+    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
+    hot.fail_lists.store(1, Ordering::SeqCst);
+    let err = snapshot::create(&ex, "cold", "photos", "", "s-partial")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("injected transient failure"),
+        "{err}"
+    );
+    assert!(
+        ex.journal().snapshots(None).unwrap().is_empty(),
+        "no snapshot is recorded from half a listing"
+    );
+    let whole = snapshot::create(&ex, "cold", "photos", "", "s-whole")
+        .await
+        .unwrap();
+    assert_eq!(whole.objects, 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn transient_store_errors_are_retried_and_the_move_completes() {
     let d = tempfile::tempdir().unwrap();
     let hot = FaultyStore::new(local(d.path(), "hot"));

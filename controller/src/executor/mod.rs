@@ -27,7 +27,7 @@ pub mod recover;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 use rand::{Rng, SeedableRng};
 use tracing::Instrument;
@@ -156,11 +156,31 @@ impl Executor {
     }
 
     /// Adds to the catalog every object found on any tier under `bucket/prefix` that it does not
-    /// know yet (objects it knows keep their entry). Returns how many were added.
+    /// know yet (objects it knows keep their entry). Returns how many were added. A tier that
+    /// cannot be listed (down, or failing part way) is logged and skipped: the objects on the
+    /// others are still learnt, which is all a move needs.
+    ///
+    /// # Errors
+    /// The journal fails.
+    pub async fn scan(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
+        self.scan_tiers(bucket, prefix, false).await
+    }
+
+    /// [`Executor::scan`], for what must see every object (a snapshot): any tier that cannot be
+    /// listed whole is an error.
     ///
     /// # Errors
     /// A tier cannot be listed, or the journal fails.
-    pub async fn scan(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
+    pub async fn scan_complete(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
+        self.scan_tiers(bucket, prefix, true).await
+    }
+
+    async fn scan_tiers(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        complete: bool,
+    ) -> Result<u64, ExecError> {
         let mut added = 0;
         for tier in self.tiers.names() {
             let (store, base) = self.tiers.bucket(&tier, bucket)?;
@@ -173,13 +193,22 @@ impl Executor {
             } else {
                 Some(&list_prefix)
             };
-            let metas: Vec<_> = store
-                .list(lp)
-                .collect::<Vec<_>>()
-                .await
-                .into_iter()
-                .filter_map(Result::ok)
-                .collect();
+            // A listing that fails part way is a failed listing, never a shorter list taken for
+            // the whole. (A prefix or bucket the tier does not have is an empty listing.)
+            let metas: Vec<_> = match store.list(lp).try_collect().await {
+                Ok(m) => m,
+                Err(object_store::Error::NotFound { .. }) => Vec::new(),
+                Err(source) if complete => {
+                    return Err(ExecError::Store(StoreError::Backend {
+                        url: format!("tier {tier}"),
+                        source,
+                    }));
+                }
+                Err(e) => {
+                    tracing::warn!(tier = %tier, bucket, "cannot list the tier; its objects are learnt at a later scan: {e}");
+                    continue;
+                }
+            };
             let mut j = self.journal();
             for m in metas {
                 let key = crate::tier::strip(&base, &m.location);

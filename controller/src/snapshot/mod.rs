@@ -138,7 +138,7 @@ pub async fn create(
     prefix: &str,
     id: &str,
 ) -> Result<SnapshotRow, SnapshotError> {
-    ex.scan(bucket, prefix).await?;
+    ex.scan_complete(bucket, prefix).await?;
     let entries = ex.journal().catalog_prefix(bucket, prefix)?;
     let (vstore, vbase) = ex.tiers().bucket(vault, bucket)?;
     let prev_chain = ex.journal().last_snapshot(vault)?;

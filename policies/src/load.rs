@@ -3,6 +3,7 @@
 //! The TOML is walked by hand from `toml::de::DeTable` rather than through serde so that every
 //! unknown field, every wrong type and every bad expression is reported, not only the first.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -135,10 +136,17 @@ fn load_sources(
     check::check_moves_to_current_tier(&policy, &mut diags);
     check::check_ping_pong(&policy, &mut diags);
     check::check_shadowed(&policy, &mut diags);
+    let mut seen = HashSet::new();
+    let written: Vec<&str> = b
+        .ids
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .filter(|id| seen.insert(*id))
+        .collect();
     let tests = b
         .raw_tests
         .into_iter()
-        .filter_map(|t| t.resolve(&policy, &mut diags))
+        .filter_map(|t| t.resolve(&policy, &written, &seen, &mut diags))
         .collect();
     diags.sort_by(|a, b| {
         (&a.path, a.line, a.col, &a.message).cmp(&(&b.path, b.line, b.col, &b.message))
@@ -189,11 +197,23 @@ struct RawTest {
 }
 
 impl RawTest {
-    fn resolve(self, policy: &PolicySet, diags: &mut Vec<Diagnostic>) -> Option<PolicyTest> {
+    /// Checks the test against the loaded rules. `written` holds the id of every rule written in
+    /// the files, refused ones included, in file order (`written_set` the same ids): a test naming
+    /// a refused rule is dropped in silence, since that rule's own errors already fail the load.
+    fn resolve(
+        self,
+        policy: &PolicySet,
+        written: &[&str],
+        written_set: &HashSet<&str>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<PolicyTest> {
         if let Expect::Action { rule: Some(id), .. } = &self.expect
             && policy.rule(id).is_none()
         {
-            let ids: Vec<&str> = policy.rules.iter().map(|r| r.id.as_str()).collect();
+            if written_set.contains(id.as_str()) {
+                return None;
+            }
+            let ids = written;
             let near = signals::near(id, ids.iter().copied());
             let hint = near
                 .first()
@@ -277,6 +297,30 @@ fn quantity_limit(kind: Kind) -> Option<(f64, String)> {
         )),
         _ => None,
     }
+}
+
+/// What to write instead of the bare number `n` given for a duration or a size: the same number
+/// with a unit, worded as conditions word it (days for a duration, bytes for a size), or only an
+/// example when the number with that unit would be refused (negative, not finite, too large).
+fn unitless_fix(kind: Kind, n: f64) -> String {
+    let (scale, with_unit, example, units) = if kind == Kind::Duration {
+        (
+            86_400.0,
+            format!("\"{n}d\""),
+            "a duration such as \"7d\"",
+            "s, m, h, d, w",
+        )
+    } else {
+        (
+            1.0,
+            format!("\"{n}B\" for bytes, or a size such as \"500GiB\""),
+            "a size such as \"500GiB\"",
+            "B, KB, MB, GB, TB, KiB, MiB, GiB, TiB",
+        )
+    };
+    let fits = quantity_limit(kind).is_some_and(|(max, _)| n >= 0.0 && n * scale <= max);
+    let fix = if fits { with_unit } else { example.to_string() };
+    format!("{fix} (units: {units})")
 }
 
 /// Why a plain-number test fact cannot be held (a NaN or an infinity, or a count beyond `u32`),
@@ -469,12 +513,17 @@ impl Builder<'_> {
         let s = match v.get_ref() {
             DeValue::String(s) => s.as_ref(),
             DeValue::Integer(_) | DeValue::Float(_) => {
-                let n = as_float(v.get_ref()).unwrap_or(0.0);
-                let unit = if kind == Kind::Duration { "d" } else { "GiB" };
-                let noun = kind.noun();
+                let n = as_float(v.get_ref()).unwrap_or(f64::NAN);
+                let written = f
+                    .text
+                    .get(v.span())
+                    .map_or_else(|| n.to_string(), |t| t.trim().to_string());
                 self.err(
                     &f.at(v.span().start),
-                    format!("{lead}{field} is {noun} and needs a unit; write \"{n}{unit}\""),
+                    format!(
+                        "{lead}{field} = {written} has no unit; write {}",
+                        unitless_fix(kind, n)
+                    ),
                 );
                 return None;
             }

@@ -430,7 +430,40 @@ fn a_cooldown_without_a_unit_is_an_error() {
             "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\ncooldown = 7\n"
         ),
         vec![
-            "p.toml:5:12: error: rule \"r\": cooldown is a duration and needs a unit; write \"7d\"",
+            "p.toml:5:12: error: rule \"r\": cooldown = 7 has no unit; write \"7d\" (units: s, m, h, d, w)",
+        ]
+    );
+}
+
+#[test]
+fn a_byte_budget_without_a_unit_suggests_bytes() {
+    assert_eq!(
+        diags("[guardrails]\nmax_bytes_per_hour = 1000\n"),
+        vec![
+            "p.toml:2:22: error: guardrails: max_bytes_per_hour = 1000 has no unit; write \"1000B\" for bytes, or a size such as \"500GiB\" (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+        ]
+    );
+}
+
+#[test]
+fn a_min_residency_without_a_unit_suggests_days() {
+    assert_eq!(
+        diags("[guardrails]\nmin_residency = { cloud = 90 }\n"),
+        vec![
+            "p.toml:2:27: error: guardrails: min_residency.cloud = 90 has no unit; write \"90d\" (units: s, m, h, d, w)",
+        ]
+    );
+}
+
+#[test]
+fn a_bare_quantity_that_would_be_refused_with_a_unit_gets_only_an_example() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\ncooldown = 1e9\n\n[guardrails]\nmax_bytes_per_day = -5\n"
+        ),
+        vec![
+            "p.toml:5:12: error: rule \"r\": cooldown = 1e9 has no unit; write a duration such as \"7d\" (units: s, m, h, d, w)",
+            "p.toml:8:21: error: guardrails: max_bytes_per_day = -5 has no unit; write a size such as \"500GiB\" (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
         ]
     );
 }
@@ -586,6 +619,31 @@ fn a_test_expecting_an_unknown_rule_is_an_error() {
 }
 
 #[test]
+fn a_test_expecting_a_refused_rule_reports_only_the_rule() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"cold-to-cloud\"\nscope = { bucket = \"logs\" }\naction = { kind = \"move\", to = \"clod\" }\n\n[[tests]]\nname = \"t\"\nfacts = { bucket = \"logs\" }\nexpect = { action = \"move\", to = \"cloud\", rule = \"cold-to-cloud\" }\n"
+        ),
+        vec![
+            "p.toml:4:32: error: rule \"cold-to-cloud\": unknown tier \"clod\" in action.to; known tiers: cloud, onprem, vault; did you mean \"cloud\"?",
+        ]
+    );
+}
+
+#[test]
+fn a_test_expecting_an_unknown_rule_lists_refused_rules_too() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\n\n[[rule]]\nid = \"cold-to-cloud\"\nscope = { bucket = \"logs\" }\naction = { kind = \"move\", to = \"clod\" }\n\n[[tests]]\nname = \"t\"\nfacts = { bucket = \"logs\" }\nexpect = { action = \"move\", to = \"cloud\", rule = \"cold-to-clud\" }\n"
+        ),
+        vec![
+            "p.toml:9:32: error: rule \"cold-to-cloud\": unknown tier \"clod\" in action.to; known tiers: cloud, onprem, vault; did you mean \"cloud\"?",
+            "p.toml:14:10: error: test \"t\": expect.rule \"cold-to-clud\" is not a rule; rules: r, cold-to-cloud; did you mean \"cold-to-cloud\"?",
+        ]
+    );
+}
+
+#[test]
 fn a_test_with_unknown_facts_reports_every_problem() {
     assert_eq!(
         diags(
@@ -593,7 +651,7 @@ fn a_test_with_unknown_facts_reports_every_problem() {
         ),
         vec![
             "p.toml:8:11: error: test \"t\": unknown signal \"bukket\" in facts; did you mean \"bucket\"?",
-            "p.toml:8:35: error: test \"t\": facts.size is a size and needs a unit; write \"5GiB\"",
+            "p.toml:8:35: error: test \"t\": facts.size = 5 has no unit; write \"5B\" for bytes, or a size such as \"500GiB\" (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
         ]
     );
 }

@@ -158,6 +158,18 @@ pub struct Explanation {
     pub guardrails: Vec<String>,
 }
 
+/// `arg` as one shell word, for the commands decisions print (`undo`): as it is when it holds
+/// only characters no shell treats specially, else in single quotes (a `'` inside written
+/// `'\''`). `photos/summer holiday/beach (1).jpg` → `'photos/summer holiday/beach (1).jpg'`.
+pub fn shell_word(arg: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        std::borrow::Cow::Borrowed(arg)
+    } else {
+        std::borrow::Cow::Owned(format!("'{}'", arg.replace('\'', "'\\''")))
+    }
+}
+
 /// RFC 3339 UTC with seconds, the record's time format.
 pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -166,6 +178,18 @@ pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shell_word_is_quoted_only_when_a_shell_would_split_or_expand_it() {
+        assert_eq!(shell_word("photos/2026/a.jpg"), "photos/2026/a.jpg");
+        assert_eq!(
+            shell_word("photos/summer holiday/beach (1).jpg"),
+            "'photos/summer holiday/beach (1).jpg'"
+        );
+        assert_eq!(shell_word("b/it's $HOME"), "'b/it'\\''s $HOME'");
+        assert_eq!(shell_word("b/café"), "'b/café'");
+        assert_eq!(shell_word(""), "''");
+    }
 
     #[test]
     fn a_decision_serialises_with_the_contract_field_names() {

@@ -7,7 +7,7 @@ use anyhow::bail;
 use serde_json::json;
 
 use super::common::{Access, StoreArgs, open, runtime, split_object};
-use crate::decision::{Action, Decision, State, rfc3339};
+use crate::decision::{Action, Decision, State, rfc3339, shell_word};
 use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
 
 /// Which objects: one `BUCKET/KEY`, or `--bucket` with `--prefix`.
@@ -106,9 +106,10 @@ async fn run_moves(
             anomaly: None,
             reason: format!("An operator ran `tierd {verb}` for this object."),
             cost: None,
-            undo: from
-                .as_ref()
-                .map(|f| format!("tierd move {bucket}/{key} --to {f}")),
+            undo: from.as_ref().map(|f| {
+                let object = format!("{bucket}/{key}");
+                format!("tierd move {} --to {}", shell_word(&object), shell_word(f))
+            }),
             state: State::Running,
             why: None,
             explanation: None,

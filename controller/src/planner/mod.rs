@@ -33,7 +33,7 @@ use policies::{Action as RuleAction, NO_RULE, PolicySet};
 
 use crate::config::PlannerSettings;
 use crate::cost::{CostModel, MONTH_SECS, ReadOutlook};
-use crate::decision::{Action, Condition, Cost, Decision, Explanation, State};
+use crate::decision::{Action, Condition, Cost, Decision, Explanation, State, shell_word};
 use behaviour::{Behaviour, IncidentChange};
 use objects::ObjectTable;
 
@@ -390,9 +390,13 @@ impl Planner {
                 ),
             );
             let undo = Some(if prefix.is_empty() {
-                format!("tierd unfreeze {bucket}")
+                format!("tierd unfreeze {}", shell_word(&bucket))
             } else {
-                format!("tierd unfreeze {bucket} --prefix {prefix}")
+                format!(
+                    "tierd unfreeze {} --prefix {}",
+                    shell_word(&bucket),
+                    shell_word(&prefix)
+                )
             });
             self.freezes.insert(
                 (bucket.clone(), prefix.clone()),
@@ -736,8 +740,9 @@ impl Planner {
                 early_deletion: (c.early_deletion > 0.0).then(|| money(c.early_deletion)),
             }),
             undo: Some(format!(
-                "tierd move {}/{} --to {}",
-                facts.bucket, facts.key, facts.tier
+                "tierd move {} --to {}",
+                shell_word(&format!("{}/{}", facts.bucket, facts.key)),
+                shell_word(&facts.tier)
             )),
             state: self.state(),
             why: None,

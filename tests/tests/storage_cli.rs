@@ -316,3 +316,34 @@ fn a_running_service_keeps_other_movers_out_and_lookers_in() {
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     assert_eq!(on(d, "cloud", "2025/a.jpg").as_deref(), Some(&b"alpha"[..]));
 }
+
+#[test]
+fn reading_commands_in_a_folder_without_a_journal_say_so_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for args in [
+        &["decisions"][..],
+        &["explain", "move-1"][..],
+        &["unfreeze", "photos"][..],
+    ] {
+        let r = tierd(d, args);
+        assert_eq!(r.code, Some(2), "{args:?}: {}{}", r.stdout, r.stderr);
+        assert!(
+            r.stderr
+                .contains("tierd-data/tierd.db: no journal there; give the service's configuration with --config"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert!(
+        !d.join("tierd-data").exists(),
+        "no empty journal is created"
+    );
+    let r = tierd(d, &["decisions", "--action", "mvoe"]);
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr.contains("a similar value exists: 'move'"),
+        "{}",
+        r.stderr
+    );
+}

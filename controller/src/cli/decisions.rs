@@ -20,8 +20,8 @@ pub struct DecisionsArgs {
     /// Only decisions taken before this time (RFC 3339).
     #[arg(long)]
     pub until: Option<String>,
-    /// move, snapshot, freeze, unfreeze, pin, alert, restore.
-    #[arg(long)]
+    /// Only decisions with this action.
+    #[arg(long, value_parser = ["move", "snapshot", "freeze", "unfreeze", "pin", "alert", "restore"])]
     pub action: Option<String>,
     #[arg(long)]
     pub bucket: Option<String>,
@@ -33,8 +33,8 @@ pub struct DecisionsArgs {
     /// The id of the rule that fired.
     #[arg(long)]
     pub rule: Option<String>,
-    /// planned, running, done, failed, skipped, dry-run.
-    #[arg(long)]
+    /// Only decisions in this state.
+    #[arg(long, value_parser = ["planned", "running", "done", "failed", "skipped", "dry-run"])]
     pub state: Option<String>,
     /// Read a decision-log file (JSON lines) instead of the journal.
     #[arg(long, value_name = "FILE")]
@@ -88,7 +88,7 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
         Some(path) => read_log(path)?,
         None => {
             let config = load_config(args.config.as_deref())?;
-            let mut j = Journal::open(&config.journal_path)?;
+            let mut j = Journal::open_existing(&config.journal_path)?;
             j.decisions(&DecisionFilter {
                 bucket: args.bucket.clone(),
                 key: args.key.clone(),

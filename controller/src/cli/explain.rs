@@ -39,7 +39,7 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
             .find(|d| d.id == args.id),
         None => {
             let config = load_config(args.config.as_deref())?;
-            Journal::open(&config.journal_path)?.decision(&args.id)?
+            Journal::open_existing(&config.journal_path)?.decision(&args.id)?
         }
     };
     let Some(d) = found else {

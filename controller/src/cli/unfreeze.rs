@@ -28,7 +28,7 @@ pub struct UnfreezeArgs {
 /// No open freeze on that scope (the open ones are listed); journal errors.
 pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
     let config = load_config(args.config.as_deref())?;
-    let mut j = Journal::open(&config.journal_path)?;
+    let mut j = Journal::open_existing(&config.journal_path)?;
     let open = j.open_freezes()?;
     let Some(f) = open
         .iter()

@@ -56,6 +56,10 @@ pub enum JournalError {
         "{path}: move {id} is no longer in flight: another process ended it; its source is kept"
     )]
     MoveNotInFlight { path: PathBuf, id: i64 },
+    #[error(
+        "{path}: no journal there; give the service's configuration with --config (or a decision log with --log)"
+    )]
+    Missing { path: PathBuf },
 }
 
 pub type Result<T, E = JournalError> = std::result::Result<T, E>;
@@ -105,6 +109,21 @@ impl Journal {
         j.configure()?;
         migrations::apply(&mut j)?;
         Ok(j)
+    }
+
+    /// Opens a journal that must already exist, for the commands that only read it (`decisions`,
+    /// `explain`, `unfreeze`): run in the wrong folder, or without the service's `--config`,
+    /// they say so instead of creating an empty journal and finding nothing in it.
+    ///
+    /// # Errors
+    /// [`JournalError::Missing`] when there is no file; then as [`Journal::open`].
+    pub fn open_existing(path: &Path) -> Result<Journal> {
+        if !path.is_file() {
+            return Err(JournalError::Missing {
+                path: path.to_path_buf(),
+            });
+        }
+        Journal::open(path)
     }
 
     fn configure(&self) -> Result<()> {

@@ -291,16 +291,6 @@ fn tail(path: &Path, pos: &mut u64) -> Vec<String> {
     out
 }
 
-fn events_of(report: &str) -> Option<u64> {
-    let i = report.find("events: ")? + "events: ".len();
-    report[i..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .ok()
-}
-
 fn train(dir: &Path, bin: &Path, buckets: u32) -> anyhow::Result<()> {
     let today = now_us().div_euclid(DAY_US);
     let cfg = GeneratorConfig {
@@ -417,7 +407,7 @@ ingest_interval = "{}s"
             };
             match v["fields"]["message"].as_str() {
                 Some("cycle done") => {
-                    let n = v["fields"]["r"].as_str().and_then(events_of).unwrap_or(0);
+                    let n = v["fields"]["events"].as_u64().unwrap_or(0);
                     ingested += n;
                     cycles.push((now_s, n));
                 }

@@ -78,7 +78,7 @@ impl Daemon {
             .lines()
             .filter(|l| {
                 !(l.contains("\"cycle done\"")
-                    && l.contains("{ events: 0, bad_lines: 0, decisions: 0,"))
+                    && l.contains("\"events\":0,\"bad_lines\":0,\"decisions\":0,"))
             })
             .collect();
         lines[lines.len().saturating_sub(n)..].join("\n")

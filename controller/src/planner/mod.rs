@@ -35,7 +35,7 @@ use crate::config::PlannerSettings;
 use crate::cost::{CostModel, MONTH_SECS, ReadOutlook};
 use crate::decision::{Action, Condition, Cost, Decision, Explanation, State, shell_word};
 use behaviour::{Behaviour, IncidentChange};
-use objects::ObjectTable;
+use objects::{ObjectTable, SIGNAL_DAYS};
 
 /// Alerts repeat at most this often per bucket and rule when the rule sets no longer cooldown.
 pub const MIN_ALERT_COOLDOWN_SECS: u64 = 3600;
@@ -698,8 +698,21 @@ impl Planner {
                 facts.savings_per_month
             )
         };
+        let horizon_days = self.cost.horizon_secs() / 86_400;
+        let odds = if horizon_days == SIGNAL_DAYS as i64 {
+            format!(
+                "{:.0}% in 30 days",
+                f64::from(facts.read_back_probability) * 100.0
+            )
+        } else {
+            format!(
+                "{:.0}% in 30 days and {:.0}% in {horizon_days} days",
+                f64::from(facts.read_back_probability) * 100.0,
+                f64::from(self.objects.read_back_horizon[row]) * 100.0,
+            )
+        };
         let reason = format!(
-            "Rule \"{}\" {} {}/{} from \"{}\" to \"{}\": {}; it saves {cur} {:.4}/month in storage ({net}), read-back probability {:.2}% on the day ahead, {:.0}% in 30 days and {:.0}% in {} days ({cur} {:.4}/month expected).",
+            "Rule \"{}\" {} {}/{} from \"{}\" to \"{}\": {}; it saves {cur} {:.4}/month in storage ({net}), read-back probability {:.2}% on the day ahead, {odds} ({cur} {:.4}/month expected).",
             r.id,
             if recall { "recalls" } else { "moves" },
             facts.bucket,
@@ -713,9 +726,6 @@ impl Planner {
             },
             saved,
             f64::from(self.objects.read_back_daily[row]) * 100.0,
-            f64::from(facts.read_back_probability) * 100.0,
-            f64::from(self.objects.read_back_horizon[row]) * 100.0,
-            self.cost.horizon_secs() / 86_400,
             facts.read_back_cost_per_month,
         );
         let id = self.id("move", now);

@@ -394,3 +394,30 @@ fn the_bundled_policy_recalls_a_reread_cloud_object_only_where_reads_come_in_bur
         d.reason
     );
 }
+
+#[test]
+fn a_thirty_day_horizon_states_the_read_back_odds_once() {
+    let mut config = Config::embedded();
+    for t in &mut config.tiers {
+        t.min_storage_days = 0;
+    }
+    let loaded = policies::load_from_strs(&[("p.toml", COLD)], &config.tier_specs())
+        .unwrap_or_else(|d| panic!("{}", d[0]));
+    let cost = CostModel::from_config(&config);
+    assert_eq!(cost.horizon_secs(), 30 * DAY, "no minimum storage: a month");
+    let mut p = Planner::new(
+        Arc::new(loaded.policy),
+        cost,
+        config.planner.clone(),
+        "test",
+        1,
+    );
+    p.objects.observe(&ev(T0, OpClass::Put, "old", 1 << 30), 0);
+    let plan = p.plan(T0 + 8 * DAY);
+    let d = &plan.decisions[plan.moves[0].decision];
+    assert!(
+        d.reason.contains("on the day ahead, 70% in 30 days (USD 0.3052/month expected)"),
+        "{}",
+        d.reason
+    );
+}

@@ -503,7 +503,7 @@ impl Service {
         if self.config.path.is_none() && !events.is_empty() {
             let n = demo::seed(self.executor.tiers(), "onprem", &events).await?;
             if n > 0 {
-                tracing::warn!(
+                tracing::info!(
                     objects = n,
                     "embedded demo: created the sample logs' objects on the onprem tier (tierd-data/onprem)"
                 );
@@ -833,7 +833,18 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         };
         match result {
             Ok(r) => {
-                tracing::info!(?r, "cycle done");
+                tracing::info!(
+                    events = r.events,
+                    bad_lines = r.bad_lines,
+                    decisions = r.decisions,
+                    moves_done = r.moves_done,
+                    moves_failed = r.moves_failed,
+                    snapshots = r.snapshots,
+                    open_freezes = r.open_freezes,
+                    open_incidents = r.open_incidents,
+                    unreadable_logs = r.unreadable_logs.len(),
+                    "cycle done"
+                );
                 if let Some(e) = &r.ingest_error {
                     tracing::error!("ingest failed part way (what was read is processed): {e}");
                     svc.metrics.failure("ingest");

@@ -543,7 +543,7 @@ fn a_bad_model_configuration_lists_every_problem() {
         "{err}"
     );
     assert!(
-        err.contains("learning_days = -1: expected 0 or more days (default 7)"),
+        err.contains("learning_days = -1: expected 0 to 3650 days (default 7)"),
         "{err}"
     );
     assert!(

@@ -146,7 +146,7 @@ struct RawTier {
     #[serde(default)]
     min_storage_days: Option<u32>,
     #[serde(default)]
-    options: BTreeMap<String, String>,
+    options: Option<Spanned<BTreeMap<String, String>>>,
     #[serde(default)]
     role: Option<Spanned<String>>,
     #[serde(default)]
@@ -783,6 +783,15 @@ fn check_tiers(
                 continue;
             }
         }
+        if let Some(o) = &t.options {
+            for problem in option_problems(scheme.unwrap_or(""), o.get_ref()) {
+                diags.push(Diagnostic::error(
+                    path,
+                    at(o.span()),
+                    format!("tier {n:?}: {problem}"),
+                ));
+            }
+        }
         let url = match url.strip_prefix("file://") {
             Some(p) => format!("file://{}", resolve(base, p).display()),
             None => url.clone(),
@@ -837,7 +846,11 @@ fn check_tiers(
                     name: n.clone(),
                     url,
                     min_storage_days: t.min_storage_days.unwrap_or(0),
-                    options: t.options.clone(),
+                    options: t
+                        .options
+                        .as_ref()
+                        .map(|o| o.get_ref().clone())
+                        .unwrap_or_default(),
                 },
                 price,
                 role,
@@ -847,6 +860,27 @@ fn check_tiers(
     // File order, not name order: operators read tiers the way they wrote them.
     tiers.sort_by_key(|(pos, _)| *pos);
     tiers.into_iter().map(|(_, t)| t).collect()
+}
+
+/// What is wrong with a tier's `options` for its URL's scheme: S3 options the client does not
+/// know (caught here, not only by the live check of `tierd check`), or options on a `file://` or
+/// `memory://` tier, which takes none.
+fn option_problems(scheme: &str, options: &BTreeMap<String, String>) -> Vec<String> {
+    match scheme {
+        "s3" => options
+            .keys()
+            .filter(|k| !matches!(k.as_str(), "allow_http" | "aws_allow_http"))
+            .filter_map(|k| crate::tier::s3_option(k).err())
+            .collect(),
+        "file" | "memory" if !options.is_empty() => {
+            let keys: Vec<&str> = options.keys().map(String::as_str).collect();
+            vec![format!(
+                "a {scheme}:// tier takes no options (given: {}); remove `options`",
+                keys.join(", ")
+            )]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// A duration setting: its seconds, or `default` (and a located error when it is not a duration).
@@ -1035,6 +1069,23 @@ format = "s3"
         )
         .unwrap();
         assert_eq!((ok.model.learning_days, ok.model.window_secs), (14.0, 600));
+    }
+
+    #[test]
+    fn tier_options_the_store_would_not_take_are_located() {
+        let errs = load(
+            "[tiers.onprem]\nurl = \"file:///x\"\noptions = { secret_acces_key = \"s\" }\n[tiers.cloud]\nurl = \"s3://b/p\"\noptions = { acess_key_id = \"k\", region = \"eu-west-1\", allow_http = \"true\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            vec![
+                "/etc/tierd/tierd.toml:3:11: error: tier \"onprem\": a file:// tier takes no options (given: secret_acces_key); remove `options`".to_string(),
+                "/etc/tierd/tierd.toml:6:11: error: tier \"cloud\": unknown S3 option \"acess_key_id\"; see the configuration reference for valid options".to_string(),
+            ]
+        );
+        let ok = load("[tiers.cloud]\nurl = \"s3://b/p\"\noptions = { access_key_id = \"k\", endpoint = \"http://127.0.0.1:9000\", allow_http = \"true\" }\n").unwrap();
+        assert_eq!(ok.tiers[0].options.len(), 3);
     }
 
     #[test]

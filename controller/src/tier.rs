@@ -177,11 +177,7 @@ pub fn open_url(
                     allow_http = Some(v.eq_ignore_ascii_case("true"));
                     continue;
                 }
-                let key: AmazonS3ConfigKey = k.parse().map_err(|_| {
-                    invalid(format!(
-                        "unknown S3 option {k:?}; see the configuration reference for valid options"
-                    ))
-                })?;
+                let key = s3_option(k).map_err(invalid)?;
                 b = b.with_config(key, v.clone());
             }
             if let Some(a) = allow_http {
@@ -243,6 +239,17 @@ pub fn open_tier(tier: &TierConfig) -> Result<Arc<dyn ObjectStore>, StoreError> 
     } else {
         Ok(Arc::new(PrefixStore::new(loc.store, loc.prefix)))
     }
+}
+
+/// The S3 client option `key` names (`allow_http` is taken apart by [`open_url`]), or the
+/// message that refuses it.
+///
+/// # Errors
+/// A key the S3 client does not know.
+pub fn s3_option(key: &str) -> Result<AmazonS3ConfigKey, String> {
+    key.parse().map_err(|_| {
+        format!("unknown S3 option {key:?}; see the configuration reference for valid options")
+    })
 }
 
 /// Backend errors can echo configuration; make sure no secret option value survives in one.

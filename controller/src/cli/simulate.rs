@@ -308,16 +308,27 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
             .min_by(|a, b| a.total.total_cmp(&b.total));
         if let Some(best) = best {
             writeln!(out)?;
+            let cur = &r.currency;
             writeln!(
                 out,
-                "policy vs best baseline ({}): {:+.1}%; policy vs oracle: {:+.1}%",
+                "policy vs best baseline ({}): {}; policy vs oracle: {}",
                 best.strategy,
-                pct(policy.total, best.total),
-                pct(policy.total, r.oracle_total)
+                compare(policy.total, best.total, cur),
+                compare(policy.total, r.oracle_total, cur)
             )?;
         }
     }
     Ok(())
+}
+
+/// `a` against `b` in percent; for totals that both print as 0.00 a percentage of fractions of
+/// a cent would mislead (the embedded demo's +257%), so it says so instead.
+fn compare(a: f64, b: f64, currency: &str) -> String {
+    if a.abs() < 0.005 && b.abs() < 0.005 {
+        format!("both under 0.01 {currency}, too small to compare")
+    } else {
+        format!("{:+.1}%", pct(a, b))
+    }
 }
 
 fn pct(a: f64, b: f64) -> f64 {
@@ -382,6 +393,16 @@ fn progress_line(p: &Progress, done: Option<f64>, elapsed: std::time::Duration) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_that_print_as_zero_are_not_compared_in_percent() {
+        assert_eq!(
+            compare(0.0003, 0.000084, "USD"),
+            "both under 0.01 USD, too small to compare"
+        );
+        assert_eq!(compare(3.0, 1.5, "USD"), "+100.0%");
+        assert_eq!(compare(0.004, 2.0, "EUR"), "-99.8%");
+    }
 
     #[test]
     fn the_progress_line_shows_a_bar_when_the_size_is_known_and_counts_otherwise() {

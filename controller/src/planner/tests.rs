@@ -416,7 +416,8 @@ fn a_thirty_day_horizon_states_the_read_back_odds_once() {
     let plan = p.plan(T0 + 8 * DAY);
     let d = &plan.decisions[plan.moves[0].decision];
     assert!(
-        d.reason.contains("on the day ahead, 70% in 30 days (USD 0.3052/month expected)"),
+        d.reason
+            .contains("on the day ahead, 70% in 30 days (USD 0.3052/month expected)"),
         "{}",
         d.reason
     );

@@ -163,6 +163,11 @@ impl Service {
                 "recovered moves left in flight by an earlier run"
             );
         }
+        if config.ingest_sources.is_empty() && config.service.webhook_token_env.is_none() {
+            tracing::warn!(
+                "no access logs to read: [ingest] sources is empty and the MinIO webhook is off, so nothing is learnt and only rules without access signals can act; see docs/configuration.md"
+            );
+        }
         let model = ModelState::new(&config.model)?;
         let seq = ex.journal().last_decision_seq()? + 1;
         let mut planner = Planner::new(

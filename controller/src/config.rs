@@ -389,6 +389,9 @@ pub struct Config {
     /// Policy file paths or globs, resolved against the configuration's folder
     /// (`builtin:default` is the policy bundled in the binary).
     pub policy_files: Vec<String>,
+    /// Where each of `policy_files` is written in the configuration (line, column), for the
+    /// errors about it.
+    pub policy_files_at: Vec<(usize, usize)>,
     /// Prices per tier, indexed like `tiers`.
     pub prices: Vec<Price>,
     /// Role per tier, indexed like `tiers`.
@@ -442,6 +445,7 @@ impl Config {
             ingest_format: None,
             ingest_options: SourceOptions::default(),
             policy_files: vec![BUILTIN_POLICY.to_string()],
+            policy_files_at: vec![(1, 1)],
             prices: vec![DEFAULT_ONPREM_PRICE, DEFAULT_COLD_PRICE, DEFAULT_COLD_PRICE],
             roles: vec![Role::Data, Role::Data, Role::Vault],
             currency: "USD".into(),
@@ -685,6 +689,11 @@ impl Config {
                     .collect()
             })
             .unwrap_or_default();
+        let policy_files_at = raw
+            .policies
+            .as_ref()
+            .map(|p| p.files.iter().map(|f| at(f.span())).collect())
+            .unwrap_or_default();
 
         diags.sort_by_key(|d| (d.line, d.col));
         if diags.is_empty() {
@@ -696,6 +705,7 @@ impl Config {
                 ingest_format,
                 ingest_options,
                 policy_files,
+                policy_files_at,
                 prices,
                 roles,
                 currency,

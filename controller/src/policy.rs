@@ -7,11 +7,19 @@ use policies::{Diagnostic, Loaded};
 
 use crate::config::{BUILTIN_POLICY, BUILTIN_POLICY_TEXT, Config};
 
-/// Expands the configuration's policy entries into `(path, text)` sources.
-fn sources(entries: &[String], at: &std::path::Path) -> (Vec<(PathBuf, String)>, Vec<Diagnostic>) {
+/// Expands the configuration's policy entries into `(path, text)` sources; `positions` are
+/// where the entries are written in the configuration `at` (none for files given on the
+/// command line).
+fn sources(
+    entries: &[String],
+    at: &std::path::Path,
+    positions: &[(usize, usize)],
+) -> (Vec<(PathBuf, String)>, Vec<Diagnostic>) {
     let mut out = Vec::new();
     let mut diags = Vec::new();
-    for pattern in entries {
+    for (i, pattern) in entries.iter().enumerate() {
+        let written = positions.get(i).copied();
+        let pos = written.unwrap_or((1, 1));
         if pattern == BUILTIN_POLICY {
             out.push((
                 PathBuf::from(BUILTIN_POLICY),
@@ -24,7 +32,7 @@ fn sources(entries: &[String], at: &std::path::Path) -> (Vec<(PathBuf, String)>,
             Err(e) => {
                 diags.push(Diagnostic::error(
                     at,
-                    (1, 1),
+                    pos,
                     format!("policies.files: \"{pattern}\" is not a valid glob: {e}"),
                 ));
                 continue;
@@ -38,18 +46,22 @@ fn sources(entries: &[String], at: &std::path::Path) -> (Vec<(PathBuf, String)>,
         if files.is_empty() {
             diags.push(Diagnostic::error(
                 at,
-                (1, 1),
+                pos,
                 format!("policies.files: \"{pattern}\" matches no file"),
             ));
         }
         for f in files {
             match std::fs::read_to_string(&f) {
                 Ok(text) => out.push((f, text)),
-                Err(e) => diags.push(Diagnostic::error(
-                    &f,
-                    (1, 1),
-                    format!("cannot read policy file: {e}"),
-                )),
+                // At the configuration's entry when it names the file, else at the file.
+                Err(e) => diags.push(match written {
+                    Some(pos) => Diagnostic::error(
+                        at,
+                        pos,
+                        format!("policies.files: cannot read {}: {e}", f.display()),
+                    ),
+                    None => Diagnostic::error(&f, (1, 1), format!("cannot read policy file: {e}")),
+                }),
             }
         }
     }
@@ -66,10 +78,10 @@ pub fn load(config: &Config, extra: &[String]) -> Result<Loaded, Vec<Diagnostic>
         .path
         .clone()
         .unwrap_or_else(|| PathBuf::from("<embedded>"));
-    let entries = if extra.is_empty() {
-        &config.policy_files
+    let (entries, positions) = if extra.is_empty() {
+        (&config.policy_files[..], &config.policy_files_at[..])
     } else {
-        extra
+        (extra, &[][..])
     };
     if entries.is_empty() {
         return Err(vec![Diagnostic::error(
@@ -78,7 +90,7 @@ pub fn load(config: &Config, extra: &[String]) -> Result<Loaded, Vec<Diagnostic>
             "no policy files: add [policies] files = [\"policies/*.toml\"] (or \"builtin:default\") to the configuration",
         )]);
     }
-    let (srcs, mut diags) = sources(entries, &at);
+    let (srcs, mut diags) = sources(entries, &at, positions);
     if !diags.is_empty() {
         return Err(diags);
     }
@@ -106,6 +118,36 @@ mod tests {
         for o in outcomes {
             assert!(o.passed, "{o}");
         }
+    }
+
+    #[test]
+    fn a_configured_file_that_is_missing_is_an_error_at_its_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tierd.toml");
+        std::fs::write(
+            &path,
+            "[tiers.onprem]\nurl = \"file:///x\"\n[policies]\nfiles = [\"nope.toml\", \"p/*.toml\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        let err: Vec<String> = load(&config, &[])
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let at = path.display();
+        assert_eq!(err.len(), 2, "{err:?}");
+        assert!(
+            err[0].starts_with(&format!("{at}:4:10: error: policies.files: cannot read ")),
+            "{}",
+            err[0]
+        );
+        assert!(
+            err[1].starts_with(&format!("{at}:4:23: error: policies.files: \"")),
+            "{}",
+            err[1]
+        );
+        assert!(err[1].ends_with("matches no file"), "{}", err[1]);
     }
 
     #[test]

@@ -63,7 +63,8 @@ fn is_main_config(path: &Path) -> bool {
 fn config_policy_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let at = config.path.clone().unwrap_or_default();
-    for pattern in &config.policy_files {
+    for (i, pattern) in config.policy_files.iter().enumerate() {
+        let pos = config.policy_files_at.get(i).copied().unwrap_or((1, 1));
         if pattern == crate::config::BUILTIN_POLICY {
             out.push(PathBuf::from(pattern));
             continue;
@@ -76,7 +77,7 @@ fn config_policy_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Vec<Path
                 } else if found.is_empty() {
                     diags.push(Diagnostic::warning(
                         &at,
-                        (1, 1),
+                        pos,
                         format!("policies.files: \"{pattern}\" matches no file"),
                     ));
                 }
@@ -84,7 +85,7 @@ fn config_policy_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Vec<Path
             }
             Err(e) => diags.push(Diagnostic::error(
                 &at,
-                (1, 1),
+                pos,
                 format!("policies.files: \"{pattern}\" is not a valid glob: {e}"),
             )),
         }

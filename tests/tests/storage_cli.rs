@@ -146,6 +146,27 @@ fn a_move_to_an_unknown_tier_is_refused_with_the_known_ones() {
 }
 
 #[test]
+fn moving_an_object_that_is_on_no_tier_fails_and_says_where_it_looked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    put(d, "onprem", "a.jpg", b"alpha");
+    let r = tierd(d, &["move", "photos/b.jpg", "--to", "cloud"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(
+            "photos/b.jpg is on no tier: not in the catalog, and not found by a scan of cloud, onprem, vault"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("0 moved (0 bytes), 1 failed or aborted"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn a_corrupted_snapshot_copy_fails_verify_with_exit_1() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

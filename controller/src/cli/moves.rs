@@ -135,7 +135,8 @@ async fn run_moves(
                 (State::Done, None)
             }
             MoveOutcome::Skipped(w) => (State::Skipped, Some(w.as_str())),
-            MoveOutcome::Aborted(w) | MoveOutcome::Failed(w) => {
+            // An operator named an object that is not there: a failure of the command.
+            MoveOutcome::Aborted(w) | MoveOutcome::Failed(w) | MoveOutcome::NotFound(w) => {
                 bad += 1;
                 (State::Failed, Some(w.as_str()))
             }

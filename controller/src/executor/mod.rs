@@ -98,6 +98,9 @@ pub enum MoveOutcome {
     },
     /// Nothing to do (already there) or not allowed; nothing changed.
     Skipped(String),
+    /// The object is on no tier: neither the catalog nor a scan of every tier knows it (deleted
+    /// since, or misnamed); nothing changed.
+    NotFound(String),
     /// Stopped safely (the source changed, the destination was taken); nothing lost.
     Aborted(String),
     /// A permanent or repeated error; nothing lost, the reason journalled.
@@ -294,9 +297,11 @@ impl Executor {
             .locate(&req.bucket, &req.key)
             .map_err(Attempt::fatal)?;
         let Some(entry) = entry else {
-            return Ok(MoveOutcome::Skipped(format!(
-                "{}/{} is not in the catalog; run a scan of the bucket first",
-                req.bucket, req.key
+            return Ok(MoveOutcome::NotFound(format!(
+                "{}/{} is on no tier: not in the catalog, and not found by a scan of {}",
+                req.bucket,
+                req.key,
+                self.tiers.names().join(", ")
             )));
         };
         if entry.tier == req.to {

@@ -732,7 +732,8 @@ impl Service {
                     self.planner.moved(m.row, m.to, now());
                     report.moves_done += 1;
                 }
-                MoveOutcome::Skipped(why) => {
+                // Gone since the logs named it: nothing to move.
+                MoveOutcome::Skipped(why) | MoveOutcome::NotFound(why) => {
                     d.state = State::Skipped;
                     d.why = Some(why);
                     self.planner.move_ended(m.row);

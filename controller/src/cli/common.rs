@@ -18,18 +18,33 @@ pub struct StoreArgs {
     /// The main configuration file. Default: the embedded defaults (./tierd-data).
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
-    /// Moves in flight at once.
-    #[arg(long, default_value_t = 8, global = true)]
-    pub concurrency: usize,
-    /// Limit on objects started per second.
-    #[arg(long, global = true)]
-    pub max_objects_per_sec: Option<f64>,
-    /// Limit on bytes copied per second.
-    #[arg(long, global = true)]
-    pub max_bytes_per_sec: Option<f64>,
     /// Print JSON lines instead of text.
     #[arg(long, global = true)]
     pub json: bool,
+}
+
+/// How fast `tierd move` and `tierd recall` go (flags of those two only).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Pace {
+    /// Moves in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Limit on objects started per second.
+    #[arg(long)]
+    pub max_objects_per_sec: Option<f64>,
+    /// Limit on bytes copied per second.
+    #[arg(long)]
+    pub max_bytes_per_sec: Option<f64>,
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            concurrency: 8,
+            max_objects_per_sec: None,
+            max_bytes_per_sec: None,
+        }
+    }
 }
 
 /// Loads the configuration (or the embedded defaults), printing every diagnostic on failure.
@@ -63,7 +78,11 @@ pub enum Access {
 ///
 /// # Errors
 /// Configuration, journal or tier errors; the lock held by another process.
-pub async fn open(args: &StoreArgs, access: Access) -> anyhow::Result<(Config, Executor)> {
+pub async fn open(
+    args: &StoreArgs,
+    pace: &Pace,
+    access: Access,
+) -> anyhow::Result<(Config, Executor)> {
     let config = load_config(args.config.as_deref())?;
     let lock = match access {
         Access::Moves(command) => Some(MoverLock::acquire(&config.journal_path, command)?),
@@ -72,9 +91,9 @@ pub async fn open(args: &StoreArgs, access: Access) -> anyhow::Result<(Config, E
     let journal = Journal::open(&config.journal_path).context("opening the journal")?;
     let tiers = Tiers::open(&config.tiers)?;
     let cfg = ExecutorConfig {
-        concurrency: args.concurrency,
-        max_objects_per_sec: args.max_objects_per_sec,
-        max_bytes_per_sec: args.max_bytes_per_sec,
+        concurrency: pace.concurrency,
+        max_objects_per_sec: pace.max_objects_per_sec,
+        max_bytes_per_sec: pace.max_bytes_per_sec,
         ..ExecutorConfig::default()
     };
     let mut ex = Executor::new(Arc::new(tiers), Arc::new(Mutex::new(journal)), cfg);

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use serde_json::json;
 
-use super::common::{Access, StoreArgs, open, runtime, split_object};
+use super::common::{Access, Pace, StoreArgs, open, runtime, split_object};
 use crate::decision::{Action, Decision, State, rfc3339, shell_word};
 use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
 
@@ -31,6 +31,8 @@ pub struct MoveArgs {
     #[arg(long)]
     pub to: String,
     #[command(flatten)]
+    pub pace: Pace,
+    #[command(flatten)]
     pub store: StoreArgs,
 }
 
@@ -42,6 +44,8 @@ pub struct RecallArgs {
     /// configured tier.
     #[arg(long)]
     pub to: Option<String>,
+    #[command(flatten)]
+    pub pace: Pace,
     #[command(flatten)]
     pub store: StoreArgs,
 }
@@ -188,7 +192,7 @@ async fn run_moves(
 
 pub fn run_move(args: MoveArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (_, ex) = open(&args.store, Access::Moves("move")).await?;
+        let (_, ex) = open(&args.store, &args.pace, Access::Moves("move")).await?;
         if !ex.tiers().contains(&args.to) {
             bail!(
                 "unknown tier {:?}; known tiers: {}",
@@ -207,7 +211,7 @@ pub fn run_move(args: MoveArgs) -> anyhow::Result<ExitCode> {
 
 pub fn run_recall(args: RecallArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (config, ex) = open(&args.store, Access::Moves("recall")).await?;
+        let (config, ex) = open(&args.store, &args.pace, Access::Moves("recall")).await?;
         let first = config
             .tiers
             .first()
@@ -234,7 +238,7 @@ pub fn run_recall(args: RecallArgs) -> anyhow::Result<ExitCode> {
 
 pub fn run_locate(args: LocateArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (_, ex) = open(&args.store, Access::Looks).await?;
+        let (_, ex) = open(&args.store, &Pace::default(), Access::Looks).await?;
         let (b, k) = split_object(&args.object)?;
         ex.scan(&b, &k).await?;
         let Some(e) = ex.journal().locate(&b, &k)? else {
@@ -265,7 +269,7 @@ pub fn run_locate(args: LocateArgs) -> anyhow::Result<ExitCode> {
 pub fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         // `open` already recovers; run it once more to report what is left.
-        let (_, ex) = open(&args.store, Access::Moves("recover")).await?;
+        let (_, ex) = open(&args.store, &Pace::default(), Access::Moves("recover")).await?;
         let r = recover::recover(&ex).await?;
         let open_moves = ex.journal().open_moves()?.len();
         println!(

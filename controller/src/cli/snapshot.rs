@@ -7,7 +7,7 @@ use anyhow::bail;
 use clap::Subcommand;
 use serde_json::json;
 
-use super::common::{Access, StoreArgs, open, runtime};
+use super::common::{Access, Pace, StoreArgs, open, runtime};
 use crate::decision::{Action, Decision, State, rfc3339};
 use crate::snapshot::{self, RestoreOptions};
 
@@ -70,7 +70,7 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
             SnapshotCommand::Restore { .. } => Access::Moves("snapshot restore"),
             SnapshotCommand::List { .. } | SnapshotCommand::Show { .. } | SnapshotCommand::Verify { .. } => Access::Looks,
         };
-        let (_, ex) = open(&args.store, access).await?;
+        let (_, ex) = open(&args.store, &Pace::default(), access).await?;
         let json_out = args.store.json;
         let mut out = std::io::stdout().lock();
         match args.command {

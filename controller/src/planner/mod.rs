@@ -390,11 +390,11 @@ impl Planner {
                 ),
             );
             let undo = Some(if prefix.is_empty() {
-                format!("tierd unfreeze {}", shell_word(&bucket))
+                format!("tierd unfreeze {}", shell_word(bucket))
             } else {
                 format!(
                     "tierd unfreeze {} --prefix {}",
-                    shell_word(&bucket),
+                    shell_word(bucket),
                     shell_word(&prefix)
                 )
             });

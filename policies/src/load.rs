@@ -29,6 +29,9 @@ pub const MAX_TIERS: usize = 64;
 /// so that the planner's `now + cooldown` and the like cannot overflow.
 pub const MAX_DURATION_SECS: u64 = 3_155_760_000;
 
+/// TOML syntax errors reported per file; the rest are counted in the last one.
+const MAX_TOML_ERRORS: usize = 5;
+
 /// The largest size a policy may write (a byte budget, a test's `size`): 1024PiB, that is 2^60
 /// bytes, well inside `u64` and exact as an `f64`.
 pub const MAX_SIZE_BYTES: u64 = 1 << 60;
@@ -109,12 +112,20 @@ fn load_sources(
     for (path, text) in sources {
         let (doc, errors) = DeTable::parse_recoverable(text);
         if !errors.is_empty() {
-            for e in &errors {
+            // The parser recovers and goes on, so one unclosed `[` or quote can be followed by
+            // hundreds of errors that are only its echo: the first few say what is wrong.
+            for e in errors.iter().take(MAX_TOML_ERRORS) {
                 let d = from_toml_error(path, text, e);
                 b.diags.push(Diagnostic {
                     message: format!("invalid TOML: {}", d.message),
                     ..d
                 });
+            }
+            if let (Some(last), true) = (b.diags.last_mut(), errors.len() > MAX_TOML_ERRORS) {
+                last.message.push_str(&format!(
+                    " (and {} more TOML errors after it, often all caused by the first: look for an unclosed `[`, `{{` or quote above it)",
+                    errors.len() - MAX_TOML_ERRORS
+                ));
             }
             continue;
         }

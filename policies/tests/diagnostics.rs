@@ -925,3 +925,24 @@ fn a_second_guardrails_table_points_at_the_first() {
         .collect();
     assert_eq!(d, vec!["b.toml:2:2: error: a second [guardrails] table; the first is at a.toml:1:2; keep one [guardrails] table across all policy files".to_string()]);
 }
+
+#[test]
+fn an_unclosed_array_reports_its_first_errors_not_hundreds() {
+    let mut text = String::from("[guardrails]\nbogus = [1, \n");
+    for i in 0..40 {
+        text.push_str(&format!(
+            "[[rule]]\nid = \"r{i}\"\nscope = {{ bucket = \"*\" }}\naction = \"freeze\"\n"
+        ));
+    }
+    let d = diags(&text);
+    assert_eq!(d.len(), 5, "{d:#?}");
+    assert!(
+        d.iter().all(|l| l.contains("error: invalid TOML: ")),
+        "{d:#?}"
+    );
+    assert!(
+        d[4].contains("more TOML errors after it, often all caused by the first: look for an unclosed `[`, `{` or quote above it)"),
+        "{}",
+        d[4]
+    );
+}

@@ -782,11 +782,17 @@ fn check_tiers(
         match scheme {
             Some(s) if SCHEMES.contains(&s) || s == "https" => {}
             _ => {
+                // Not a URL tierd can read for secrets (`https:/user:pw@host`): not echoed.
+                let shown = if url.contains('@') {
+                    "(not shown: it holds an `@`)".to_string()
+                } else {
+                    format!("{url:?}")
+                };
                 diags.push(Diagnostic::error(
                     path,
                     at(t.url.span()),
                     format!(
-                        "tier {n:?}: url {url:?} has no supported scheme; expected one of: {}:// (e.g. \"file:///srv/tiers/{n}\" or \"s3://bucket/prefix\")",
+                        "tier {n:?}: url {shown} has no supported scheme; expected one of: {}:// (e.g. \"file:///srv/tiers/{n}\" or \"s3://bucket/prefix\")",
                         SCHEMES.join("://, ")
                     ),
                 ));

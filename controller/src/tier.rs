@@ -46,21 +46,38 @@ pub struct StoreLocation {
 /// not redacted, since a store's errors echo its URL, and tierd prints store errors.
 pub fn url_secret(url: &str) -> Option<&'static str> {
     let (_, rest) = url.split_once("://")?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.contains('@') {
+    if userinfo_len(rest).is_some() {
         return Some("a user name or password");
     }
     let query = rest.split_once('?').map_or("", |(_, q)| q);
-    let secret_param = query.split('&').any(|kv| {
+    let secret_param = query.split(['&', ';']).any(|kv| {
         let k = kv.split('=').next().unwrap_or("").to_ascii_lowercase();
+        let k = k.strip_prefix("amp;").unwrap_or(&k);
         SECRET_QUERY.iter().any(|s| k == *s)
     });
     secret_param.then_some("a signature or token")
 }
 
+/// The length of the user information at the start of a URL's `rest` (after `://`), up to and
+/// without its `@`, if it has any. A password may hold `/`, `?` or `#` (AWS secret keys do), so
+/// the information is not cut at the first `/`: the text before the first `@` is user
+/// information when it holds no `/` at all (`user@host`), or a `:` followed by something other
+/// than a port (`key:se/cret@bucket`, not `host:9000/a@b`).
+fn userinfo_len(rest: &str) -> Option<usize> {
+    let at = rest.find('@')?;
+    let before = &rest[..at];
+    if !before.contains('/') {
+        return Some(at);
+    }
+    let (_, after_colon) = before.split_once(':')?;
+    let port = after_colon.split('/').next().unwrap_or("");
+    let is_port = !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
+    (!is_port).then_some(at)
+}
+
 /// Query parameters that authorise a request (S3 pre-signed URLs, Azure SAS, Google signed
 /// URLs, bearer tokens), lower case.
-const SECRET_QUERY: [&str; 10] = [
+const SECRET_QUERY: [&str; 12] = [
     "x-amz-signature",
     "x-amz-credential",
     "x-amz-security-token",
@@ -71,6 +88,8 @@ const SECRET_QUERY: [&str; 10] = [
     "token",
     "access_token",
     "awsaccesskeyid",
+    "password",
+    "secret",
 ];
 
 /// `url` with what [`url_secret`] finds replaced by `***`, for the message that refuses it (a
@@ -79,18 +98,21 @@ pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let authority = match authority.rsplit_once('@') {
-        Some((_, host)) => format!("***@{host}"),
-        None => authority.to_string(),
+    let (user, rest) = match userinfo_len(rest) {
+        Some(at) => ("***@", &rest[at + 1..]),
+        None => ("", rest),
     };
-    let tail = match tail.split_once('?') {
+    let rest = match rest.split_once('?') {
         Some((path, query)) => {
             let masked: Vec<String> = query
                 .split('&')
                 .map(|kv| match kv.split_once('=') {
-                    Some((k, _)) if SECRET_QUERY.contains(&k.to_ascii_lowercase().as_str()) => {
+                    Some((k, _))
+                        if SECRET_QUERY.iter().any(|s| {
+                            let k = k.to_ascii_lowercase();
+                            k == *s || k.strip_prefix("amp;") == Some(s)
+                        }) =>
+                    {
                         format!("{k}=***")
                     }
                     _ => kv.to_string(),
@@ -98,9 +120,9 @@ pub fn redact_url(url: &str) -> String {
                 .collect();
             format!("{path}?{}", masked.join("&"))
         }
-        None => tail.to_string(),
+        None => rest.to_string(),
     };
-    format!("{scheme}://{authority}{tail}")
+    format!("{scheme}://{user}{rest}")
 }
 
 /// A key (or any `/`-separated name) as a store path, byte for byte. `StorePath::from`
@@ -545,7 +567,25 @@ mod tests {
                 "{err}"
             );
         }
+        // A password with `/` in it (AWS secret keys have them) is still a password.
+        let aws = "s3://AKIAIOSFODNN7EXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY@bucket/p";
+        assert_eq!(url_secret(aws), Some("a user name or password"));
+        assert_eq!(redact_url(aws), "s3://***@bucket/p");
+        assert_eq!(
+            redact_url("https://alice:pa/ss@dav.example/x/"),
+            "https://***@dav.example/x/"
+        );
+        assert_eq!(
+            url_secret("https://bob@dav.example/x"),
+            Some("a user name or password")
+        );
+        assert_eq!(
+            url_secret("https://h/a.log?a=1&amp;X-Amz-Signature=S3cretPW"),
+            Some("a signature or token")
+        );
         for plain in [
+            "s3://bucket/user@example.com/f",
+            "http://127.0.0.1:9000/logs/a@b.log",
             "s3://b/p/",
             "file:///srv/a@b",
             "https://h/x?versionId=3",

@@ -458,6 +458,28 @@ async fn a_listing_that_fails_part_way_records_no_snapshot() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_object_on_a_tier_that_could_not_be_listed_is_not_called_missing() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = FaultyStore::new(local(d.path(), "hot"));
+    let cold = local(d.path(), "cold");
+    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"x"))
+        .await
+        .unwrap();
+    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
+    hot.fail_lists.store(1, Ordering::SeqCst);
+    ex.scan("photos", "a.jpg").await.unwrap();
+    let o = ex.move_object(&req("a.jpg", "cold")).await;
+    assert!(
+        matches!(o, MoveOutcome::NotFound(ref w) if w == "photos/a.jpg was not found: not in the catalog, nor on cold; hot could not be listed (see the warnings), so it may be there"),
+        "{o:?}"
+    );
+    // Listed again, it is found and moved.
+    ex.scan("photos", "a.jpg").await.unwrap();
+    let o = ex.move_object(&req("a.jpg", "cold")).await;
+    assert!(matches!(o, MoveOutcome::Done { .. }), "{o:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn transient_store_errors_are_retried_and_the_move_completes() {
     let d = tempfile::tempdir().unwrap();
     let hot = FaultyStore::new(local(d.path(), "hot"));

@@ -24,6 +24,7 @@ pub mod copy;
 pub mod limits;
 pub mod recover;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -115,6 +116,9 @@ pub struct Executor {
     limits: Limits,
     /// The journal's mover lock, when this executor's process holds it (see [`Executor::hold`]).
     lock: Option<crate::journal::lock::MoverLock>,
+    /// Tiers the last scan of a bucket could not list, per bucket: an object they may hold is
+    /// not known to be on no tier.
+    unlisted: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
 impl std::fmt::Debug for Executor {
@@ -139,6 +143,7 @@ impl Executor {
             cfg,
             limits,
             lock: None,
+            unlisted: Mutex::default(),
         }
     }
 
@@ -185,6 +190,7 @@ impl Executor {
         complete: bool,
     ) -> Result<u64, ExecError> {
         let mut added = 0;
+        let mut unlisted = Vec::new();
         for tier in self.tiers.names() {
             let (store, base) = self.tiers.bucket(&tier, bucket)?;
             // Listing is by path segment: list the prefix's folder and filter by the string
@@ -209,6 +215,7 @@ impl Executor {
                 }
                 Err(e) => {
                     tracing::warn!(tier = %tier, bucket, "cannot list the tier; its objects are learnt at a later scan: {e}");
+                    unlisted.push(tier.clone());
                     continue;
                 }
             };
@@ -235,6 +242,10 @@ impl Executor {
                 added += 1;
             }
         }
+        self.unlisted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(bucket.to_string(), unlisted);
         Ok(added)
     }
 
@@ -297,12 +308,36 @@ impl Executor {
             .locate(&req.bucket, &req.key)
             .map_err(Attempt::fatal)?;
         let Some(entry) = entry else {
-            return Ok(MoveOutcome::NotFound(format!(
-                "{}/{} is on no tier: not in the catalog, and not found by a scan of {}",
-                req.bucket,
-                req.key,
-                self.tiers.names().join(", ")
-            )));
+            let unlisted = self
+                .unlisted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&req.bucket)
+                .cloned()
+                .unwrap_or_default();
+            let listed: Vec<String> = self
+                .tiers
+                .names()
+                .into_iter()
+                .filter(|t| !unlisted.contains(t))
+                .collect();
+            let why = if unlisted.is_empty() {
+                format!(
+                    "{}/{} is on no tier: not in the catalog, and not found by a scan of {}",
+                    req.bucket,
+                    req.key,
+                    listed.join(", ")
+                )
+            } else {
+                format!(
+                    "{}/{} was not found: not in the catalog, nor on {}; {} could not be listed (see the warnings), so it may be there",
+                    req.bucket,
+                    req.key,
+                    listed.join(", "),
+                    unlisted.join(", ")
+                )
+            };
+            return Ok(MoveOutcome::NotFound(why));
         };
         if entry.tier == req.to {
             return Ok(MoveOutcome::Skipped(format!("already on {}", req.to)));

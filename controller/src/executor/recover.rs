@@ -23,8 +23,9 @@ pub enum FinishError {
 }
 
 /// Steps 5 and 6 for a move whose verified copy is journalled: delete the source if it is still
-/// the copied version, then journal `done` with the catalog change. Returns the final state
-/// (`Done` or `Aborted`).
+/// the copied version, then journal `done` with the catalog change. Returns the final state:
+/// `Done`, `Aborted` (the source changed) or `Failed` (after a crash, the destination is no
+/// longer the verified copy; both are kept).
 ///
 /// # Errors
 /// A store error (retry later: the state stays `copied`) or a journal error.

@@ -58,13 +58,21 @@ impl MoverLock {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        let mut file = OpenOptions::new()
+        let opened = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+            .open(&path);
+        // A lock file another user left (root ran a command once) may not be writable by this
+        // one: a lock needs only to read it, so the holder just goes unnamed.
+        let (mut file, writable) = match opened {
+            Ok(f) => (f, true),
+            Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                (File::open(&path).map_err(io)?, false)
+            }
+            Err(e) => return Err(io(e)),
+        };
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -81,10 +89,12 @@ impl MoverLock {
             Err(TryLockError::Error(e)) => return Err(io(e)),
         }
         // Name the holder for whoever finds the lock taken.
-        file.set_len(0).map_err(io)?;
-        file.rewind().map_err(io)?;
-        writeln!(file, "pid {}, `tierd {what}`", std::process::id()).map_err(io)?;
-        file.flush().map_err(io)?;
+        if writable {
+            file.set_len(0).map_err(io)?;
+            file.rewind().map_err(io)?;
+            writeln!(file, "pid {}, `tierd {what}`", std::process::id()).map_err(io)?;
+            file.flush().map_err(io)?;
+        }
         Ok(MoverLock { _file: file, path })
     }
 

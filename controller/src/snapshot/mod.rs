@@ -416,8 +416,10 @@ pub async fn restore(
             match copy_verified(&vstore, &blob, version, &dst, target, tuning, &limits).await {
                 Ok(c) => c,
                 Err(e) => {
-                    if exists {
-                        let _ = dst.delete(&staged).await;
+                    // A staged copy is ours; so is a copy written at a free key that then did
+                    // not verify (a copy that failed otherwise wrote nothing there).
+                    if exists || matches!(e, CopyError::Verify(_)) {
+                        let _ = dst.delete(target).await;
                     }
                     return Err(copy_err(e));
                 }

@@ -631,12 +631,12 @@ fn one_line(s: &str) -> String {
 pub enum TierAccess {
     /// List under the prefix (one request).
     Read,
-    /// List, then write a probe object under `.tierd-probe/` (create-only) and delete it.
+    /// List, then write a probe object `.tierd-probe-*` (create-only) and delete it.
     ReadWrite,
 }
 
 /// Checks one tier: it answers a listing under `prefix` and, with [`TierAccess::ReadWrite`],
-/// accepts a create-only put of a small probe object under `<prefix>/.tierd-probe/` that is
+/// accepts a create-only put of a small probe object `<prefix>/.tierd-probe-<pid>-<time>` that is
 /// then deleted. Every storage request is bounded by [`TIER_OP_TIMEOUT`].
 ///
 /// The check's `name` is `tier <name>`; its detail `reachable, writable` (or `reachable` for a
@@ -700,7 +700,9 @@ fn probe_path(prefix: &StorePath) -> StorePath {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    let key = format!("{PROBE_PREFIX}/{}-{nanos}", std::process::id());
+    // A name at the tier's root, not in a folder of its own: deleting it leaves nothing behind
+    // on a filesystem tier, where an emptied folder would stay.
+    let key = format!("{PROBE_PREFIX}-{}-{nanos}", std::process::id());
     crate::tier::join(prefix, &key)
 }
 

@@ -170,9 +170,10 @@ pub fn open_url(
                     url: url.to_string(),
                     source,
                 })?;
-            // A folder a move or a probe emptied is removed too (up to the tier's root), so
-            // moved-out trees and `tierd check`'s probes leave no empty folders behind.
-            (Arc::new(fs.with_automatic_cleanup(true)), String::new())
+            // Folders a move empties stay, as `mv` and rclone leave them: a bucket's folder
+            // may be what another program expects to find (a bucket of a filesystem-backed
+            // object store), and removing it would remove the bucket.
+            (Arc::new(fs), String::new())
         }
         "memory" => (Arc::new(InMemory::new()), rest.to_string()),
         "s3" => {
@@ -524,17 +525,6 @@ mod tests {
             let on_disk = dir.path().join("photos").join(key);
             assert!(on_disk.is_file(), "{} is a file", on_disk.display());
         }
-        // Deleting the last object of a folder removes the emptied folders, not the tier's root.
-        let (store, p) = tiers.object("onprem", "photos", "pct/100%.txt").unwrap();
-        rt.block_on(store.delete(&p)).unwrap();
-        assert!(
-            !dir.path().join("photos/pct").exists(),
-            "the emptied folder is gone"
-        );
-        assert!(
-            dir.path().join("photos/albums").is_dir(),
-            "a folder in use stays"
-        );
         // A name a path cannot hold as it is keeps object_store's encoding, not a panic.
         assert_eq!(store_path("a/./b").as_ref(), "a/%2E/b");
     }

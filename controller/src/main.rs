@@ -4,6 +4,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = tierd::cli::Cli::parse();
+    // A corrupt Parquet log or inventory is an error of that file, not a panic report.
+    models::frame::quiet_guarded_panics();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TIERD_LOG").unwrap_or_else(|_| {

@@ -522,3 +522,60 @@ fn a_source_url_with_a_password_or_a_signature_is_refused_without_printing_it() 
         );
     }
 }
+
+/// A Parquet export with one byte changed: polars panics reading its column chunk metadata.
+fn corrupt_parquet() -> Vec<u8> {
+    std::fs::read(harness::workspace_root().join("tests/fixtures/corrupt-column-chunk.parquet"))
+        .unwrap()
+}
+
+#[test]
+fn a_corrupt_parquet_log_is_an_unreadable_object_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("bad.parquet"), corrupt_parquet()).unwrap();
+    let r = tierd(d, &["ingest", "--logs", "bad.parquet", "--json"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("bad.parquet: not a readable Parquet file (corrupt or truncated: "),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+
+    // In the service, the objects after it are still read, and it is retried next cycle.
+    let all = String::from_utf8(sample("s3-access.log")).unwrap();
+    let lines: Vec<&str> = all.lines().filter(|l| l.split(' ').count() > 20).collect();
+    let (first, second) = lines.split_at(lines.len() / 2);
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::write(d.join("logs/a.log"), format!("{}\n", first.join("\n"))).unwrap();
+    std::fs::write(d.join("logs/b.parquet"), corrupt_parquet()).unwrap();
+    std::fs::write(d.join("logs/c.log"), format!("{}\n", second.join("\n"))).unwrap();
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd.db\"\n\
+         [tiers.onprem]\nurl = \"file://onprem\"\n\
+         [tiers.cloud]\nurl = \"file://cloud\"\n\
+         [tiers.vault]\nurl = \"file://vault\"\nrole = \"vault\"\n\
+         [ingest]\nsources = [\"logs/\"]\n\
+         [policies]\nfiles = [\"builtin:default\"]\n\
+         [service]\nlisten = \"off\"\n",
+    )
+    .unwrap();
+    let r = tierd(d, &["run", "--config", "tierd.toml", "--once"]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(
+        report["events"].as_u64(),
+        Some(lines.len() as u64),
+        "{report}"
+    );
+    let unreadable = report["unreadable_logs"].as_array().unwrap();
+    assert_eq!(unreadable.len(), 1, "{report}");
+    assert!(
+        unreadable[0].as_str().unwrap().contains("b.parquet"),
+        "{report}"
+    );
+}

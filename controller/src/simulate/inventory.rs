@@ -147,20 +147,23 @@ fn read_parquet_sliced(
 ) -> anyhow::Result<()> {
     use polars::prelude::{ParquetReader, SerReader};
     let name = path.display().to_string();
-    let unreadable = |e: polars::prelude::PolarsError| {
-        anyhow::anyhow!("{name}: not a readable Parquet file: {e}")
+    let unreadable = |e: models::Error| match e {
+        models::Error::Polars(e) => anyhow::anyhow!("{name}: not a readable Parquet file: {e}"),
+        other => anyhow::anyhow!("{name}: {other}"),
     };
-    let total = ParquetReader::new(std::fs::File::open(path)?)
-        .num_rows()
-        .map_err(unreadable)?;
+    let total =
+        models::frame::guarded(|| Ok(ParquetReader::new(std::fs::File::open(path)?).num_rows()?))
+            .map_err(unreadable)?;
     // In slices, so that an inventory of many millions of objects is never held twice.
     let mut offset = 0;
     loop {
         let len = slice.max(1).min(total - offset);
-        let df = ParquetReader::new(std::fs::File::open(path)?)
-            .with_slice(Some((offset, len)))
-            .finish()
-            .map_err(unreadable)?;
+        let df = models::frame::guarded(|| {
+            Ok(ParquetReader::new(std::fs::File::open(path)?)
+                .with_slice(Some((offset, len)))
+                .finish()?)
+        })
+        .map_err(unreadable)?;
         let header: Vec<String> = df
             .get_column_names()
             .iter()

@@ -269,7 +269,7 @@ impl Ledger {
         } else {
             self.recalls += 1;
         }
-        self.bytes_moved += bytes;
+        self.bytes_moved = self.bytes_moved.saturating_add(bytes);
     }
 }
 

@@ -520,6 +520,10 @@ fn parse_audit_body(body: &str) -> ParsedBody {
             continue;
         }
         match models::parse::minio::parse_line(entry) {
+            Ok(Some(e)) if e.implausible().is_some() => {
+                let reason = e.implausible().unwrap_or_default();
+                out.errors.push(format!("entry {n}: {reason}"));
+            }
             Ok(Some(mut e)) => {
                 e.origin = Origin {
                     file: origin_file.clone(),
@@ -631,12 +635,12 @@ fn one_line(s: &str) -> String {
 pub enum TierAccess {
     /// List under the prefix (one request).
     Read,
-    /// List, then write a probe object `.tierd-probe-*` (create-only) and delete it.
+    /// List, then write a probe object under `.tierd-probe/` (create-only) and delete it.
     ReadWrite,
 }
 
 /// Checks one tier: it answers a listing under `prefix` and, with [`TierAccess::ReadWrite`],
-/// accepts a create-only put of a small probe object `<prefix>/.tierd-probe-<pid>-<time>` that is
+/// accepts a create-only put of a small probe object under `<prefix>/.tierd-probe/` that is
 /// then deleted. Every storage request is bounded by [`TIER_OP_TIMEOUT`].
 ///
 /// The check's `name` is `tier <name>`; its detail `reachable, writable` (or `reachable` for a
@@ -700,9 +704,10 @@ fn probe_path(prefix: &StorePath) -> StorePath {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    // A name at the tier's root, not in a folder of its own: deleting it leaves nothing behind
-    // on a filesystem tier, where an emptied folder would stay.
-    let key = format!("{PROBE_PREFIX}-{}-{nanos}", std::process::id());
+    // In a folder of its own: a tier that refuses new files (/proc) refuses the folder at once,
+    // where object_store's filesystem store, asked for a file at a root that exists, retries
+    // for ever. On a `file://` tier the emptied `.tierd-probe/` folder stays behind.
+    let key = format!("{PROBE_PREFIX}/{}-{nanos}", std::process::id());
     crate::tier::join(prefix, &key)
 }
 
@@ -783,6 +788,30 @@ mod tests {
             vec![
                 "entry 1: missing field \"api.name\"".to_string(),
                 "entry 2: expected a JSON object, found a number".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn entries_no_store_could_have_written_are_bad_entries() {
+        let entry = |time: &str, tx: &str| {
+            format!(
+                r#"{{"time":"{time}","api":{{"name":"GetObject","bucket":"b","object":"k","statusCode":200,"tx":{tx}}}}}"#
+            )
+        };
+        let body = [
+            entry("2026-11-02T08:00:00Z", "312"),
+            entry("2026-11-02T08:00:01Z", "18446744073709551615"),
+            entry("9999-12-31T00:00:00Z", "312"),
+        ]
+        .join("\n");
+        let p = parse_audit_body(&body);
+        assert_eq!(p.events.len(), 1, "{:?}", p.errors);
+        assert_eq!(
+            p.errors,
+            vec![
+                "entry 2: bytes sent 18446744073709551615 is more than 1 PiB, larger than any object a store holds".to_string(),
+                "entry 3: time 9999-12-31T00:00:00+00:00 is outside 2000-01-01 to 2100-01-01; a broken clock or a bad field".to_string(),
             ]
         );
     }

@@ -221,6 +221,40 @@ pub struct AccessEvent {
     pub origin: Origin,
 }
 
+/// The earliest event time tierd reads (2000-01-01T00:00:00Z, microseconds since the epoch).
+pub const EARLIEST_US: i64 = 946_684_800_000_000;
+/// The end of the event times tierd reads (2100-01-01T00:00:00Z, exclusive).
+pub const LATEST_US: i64 = 4_102_444_800_000_000;
+/// The largest size a record may give (1 PiB): no object store holds a larger object.
+pub const MAX_BYTES: u64 = 1 << 50;
+
+impl AccessEvent {
+    /// Why this record cannot describe a real request, if it cannot: a time outside
+    /// [`EARLIEST_US`]..[`LATEST_US`] (a year 0001 or 9999 from a broken clock or a bad field,
+    /// which would have a replay walk through millennia), or a size over [`MAX_BYTES`] (which
+    /// would overflow the sums of the features and the planner). Readers count such a record as
+    /// a bad line, like any malformed one.
+    pub fn implausible(&self) -> Option<String> {
+        if !(EARLIEST_US..LATEST_US).contains(&self.time_us) {
+            let at = chrono::DateTime::from_timestamp_micros(self.time_us)
+                .map_or_else(|| format!("{} µs", self.time_us), |t| t.to_rfc3339());
+            return Some(format!(
+                "time {at} is outside 2000-01-01 to 2100-01-01; a broken clock or a bad field"
+            ));
+        }
+        let sizes = [
+            ("object size", self.object_size),
+            ("bytes sent", self.bytes_sent),
+            ("bytes received", self.bytes_received),
+        ];
+        sizes.into_iter().find_map(|(name, v)| {
+            v.filter(|&v| v > MAX_BYTES).map(|v| {
+                format!("{name} {v} is more than 1 PiB, larger than any object a store holds")
+            })
+        })
+    }
+}
+
 /// Classifies bucket-configuration operations by the name S3's API gives them
 /// (`PutBucketLifecycleConfiguration`, `PutBucketPolicy`, ...), case-insensitively and ignoring
 /// `_`/`.`/`-`, so that S3 log names (`REST.PUT.LIFECYCLE`), CloudTrail names and MinIO names all

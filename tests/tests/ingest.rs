@@ -579,3 +579,74 @@ fn a_corrupt_parquet_log_is_an_unreadable_object_not_a_panic() {
         "{report}"
     );
 }
+
+#[test]
+fn records_no_store_could_write_and_overlong_lines_are_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ev = |time: &str, extra: &str| {
+        format!(
+            r#"{{"time":"{time}","op":"get","operation":"GetObject","bucket":"b","key":"k","status":200{extra}}}"#
+        )
+    };
+    let lines = [
+        ev("2026-11-02T08:00:00Z", ""),
+        ev("9999-12-31T23:59:59Z", ""),
+        ev("0001-01-01T00:00:00Z", ""),
+        ev(
+            "2026-11-02T08:01:00Z",
+            r#","bytes_sent":18446744073709551615"#,
+        ),
+        ev(
+            "2026-11-02T08:02:00Z",
+            r#","object_size":9223372036854775807"#,
+        ),
+        format!(
+            "{}\n{}",
+            ev(
+                "2026-11-02T08:03:00Z",
+                &format!(r#","user_agent":"{}""#, "A".repeat(3 << 20))
+            ),
+            ev("2026-11-02T08:04:00Z", "")
+        ),
+    ];
+    std::fs::write(d.join("e.ndjson"), format!("{}\n", lines.join("\n"))).unwrap();
+    let r = tierd(
+        d,
+        &[
+            "ingest", "--logs", "e.ndjson", "--format", "ndjson", "--json",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let report = r.json();
+    assert_eq!(report["events"], 2, "{report}");
+    let bad = &report["bad_lines"];
+    assert_eq!(bad["count"], 5, "{bad}");
+    let reasons: Vec<(u64, String)> = bad["shown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["line"].as_u64().unwrap(),
+                b["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(reasons[0] == (2, "time 9999-12-31T23:59:59+00:00 is outside 2000-01-01 to 2100-01-01; a broken clock or a bad field".to_string()), "{reasons:?}");
+    assert_eq!(reasons[1].0, 3, "{reasons:?}");
+    assert!(reasons[2] == (4, "bytes sent 18446744073709551615 is more than 1 PiB, larger than any object a store holds".to_string()), "{reasons:?}");
+    assert!(
+        reasons[3]
+            .1
+            .starts_with("object size 9223372036854775807 is more than 1 PiB"),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons[4].0, 6, "{reasons:?}");
+    assert!(
+        reasons[4]
+            .1
+            .ends_with("bytes long, more than the 1 MiB a log line may have; skipped unread"),
+        "{reasons:?}"
+    );
+}

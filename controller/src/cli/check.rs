@@ -10,7 +10,7 @@
 //!   under `[policies] files` are checked too. Without one, the embedded defaults' tiers are used.
 //! - With a valid main configuration, each tier it configures is checked too (unless
 //!   `--no-tier-checks`, for offline policy CI): it must answer a listing and accept a small probe
-//!   object `.tierd-probe-<pid>-<time>` at its root (written create-only, then deleted). One line per tier goes to
+//!   object under `.tierd-probe/` (written create-only, then deleted). One line per tier goes to
 //!   stdout, `tier onprem (file:///srv/onprem): reachable, writable` or what failed, and the
 //!   summary counts them. A tier whose URL has `{bucket}` is reported as not checked (it has one
 //!   store per bucket, opened on first use).

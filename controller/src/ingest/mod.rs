@@ -232,7 +232,14 @@ fn read_object(
         Format::Parquet => {
             let (path, _tmp) = content.local_parquet(&obj.name)?;
             let mut err = None;
-            frame::read_parquet_batches(&path, opts.batch_size, |events| {
+            frame::read_parquet_batches(&path, opts.batch_size, |mut events| {
+                events.retain(|e| match e.implausible() {
+                    None => true,
+                    Some(reason) => {
+                        report.bad(opts.bad_lines_kept, bad_event(e, reason));
+                        false
+                    }
+                });
                 report.events += events.len() as u64;
                 consumer(events).map_err(|e| {
                     err = Some(e.clone());
@@ -333,6 +340,10 @@ fn push(
     report: &mut IngestReport,
     consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
 ) -> Result<(), IngestError> {
+    if let Some(reason) = e.implausible() {
+        report.bad(opts.bad_lines_kept, bad_event(&e, reason));
+        return Ok(());
+    }
     report.events += 1;
     batch.push(e);
     if batch.len() >= opts.batch_size {
@@ -340,6 +351,56 @@ fn push(
         consumer(full).map_err(IngestError::Consumer)?;
     }
     Ok(())
+}
+
+/// The longest log line read (1 MiB): a record is a few hundred bytes (an S3 access log line) to
+/// tens of KB (a MinIO audit entry with its headers); a longer line is a corrupt file, and
+/// reading it whole would take as much memory as it is long.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// Reads one line into `buf`, keeping at most `max` bytes of it: returns the bytes consumed
+/// (the whole line, newline included, however long), whether it ended with a newline, and
+/// whether it was longer than `max` (then `buf` holds only its start, and the rest was read
+/// past without being kept).
+fn read_line_capped(
+    reader: &mut dyn BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool, bool)> {
+    let (mut n, mut cut) = (0usize, false);
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok((n, false, cut));
+        }
+        let (take, ends) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = max.saturating_sub(buf.len());
+        if take > room {
+            cut = true;
+        }
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        reader.consume(take);
+        n += take;
+        if ends {
+            return Ok((n, true, cut));
+        }
+    }
+}
+
+/// The bad line an implausible event came from (see [`AccessEvent::implausible`]).
+fn bad_event(e: &AccessEvent, reason: String) -> BadLine {
+    BadLine {
+        file: e.origin.file.clone(),
+        line: e.origin.line,
+        reason,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -357,16 +418,14 @@ fn read_lines(
     let growing = opts.follow && matches!(obj_kind(obj), ObjKind::GrowingFile);
     loop {
         buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| IngestError::Read {
+        let (n, whole, cut) =
+            read_line_capped(reader, &mut buf, MAX_LINE_BYTES).map_err(|e| IngestError::Read {
                 object: obj.name.to_string(),
                 message: e.to_string(),
             })?;
         if n == 0 {
             break;
         }
-        let whole = buf.last() == Some(&b'\n');
         if !whole && growing {
             // A local file being appended to: its last line may be half-written. Leave it for
             // the next pass; the checkpoint stays before it.
@@ -376,6 +435,20 @@ fn read_lines(
         done.lines_done += 1;
         let line_no = done.lines_done;
         report.bytes += n as u64;
+        if cut {
+            report.bad(
+                opts.bad_lines_kept,
+                BadLine {
+                    file: obj.name.clone(),
+                    line: line_no,
+                    reason: format!(
+                        "{n} bytes long, more than the {} MiB a log line may have; skipped unread",
+                        MAX_LINE_BYTES >> 20
+                    ),
+                },
+            );
+            continue;
+        }
         let mut line = &buf[..];
         while let [rest @ .., b'\n' | b'\r'] = line {
             line = rest;
@@ -455,5 +528,36 @@ fn obj_kind(obj: &LogObject) -> ObjKind {
             ObjKind::GrowingFile
         }
         _ => ObjKind::Sealed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_longer_than_the_cap_is_read_past_and_kept_only_in_part() {
+        let text = format!("short\n{}\nnext\nlast", "x".repeat(100));
+        // A small buffer, so that the long line spans several fills.
+        let mut r = std::io::BufReader::with_capacity(8, text.as_bytes());
+        let mut buf = Vec::new();
+        let mut lines = Vec::new();
+        loop {
+            buf.clear();
+            let (n, whole, cut) = read_line_capped(&mut r, &mut buf, 10).unwrap();
+            if n == 0 {
+                break;
+            }
+            lines.push((String::from_utf8(buf.clone()).unwrap(), n, whole, cut));
+        }
+        assert_eq!(
+            lines,
+            vec![
+                ("short\n".to_string(), 6, true, false),
+                ("x".repeat(10), 101, true, true),
+                ("next\n".to_string(), 5, true, false),
+                ("last".to_string(), 4, false, false),
+            ]
+        );
     }
 }

@@ -338,7 +338,7 @@ impl Planner {
                     let e =
                         scoped_by[w as usize * n_buckets + b as usize].get_or_insert((0, 0, row));
                     e.0 += 1;
-                    e.1 += self.objects.cat.size[row];
+                    e.1 = e.1.saturating_add(self.objects.cat.size[row]);
                 }
                 _ => {}
             }

@@ -258,6 +258,11 @@ fn parse(f: &[String], c: &Columns, tiers: &[String]) -> Result<Listed, String> 
         .trim()
         .parse::<u64>()
         .map_err(|_| format!("size {size_s:?} is not a whole number of bytes"))?;
+    if size > models::event::MAX_BYTES {
+        return Err(format!(
+            "size {size} is more than 1 PiB, larger than any object a store holds"
+        ));
+    }
     let m = get(c.modified, "last_modified")?;
     let last_modified = chrono::DateTime::parse_from_rfc3339(m.trim())
         .map_err(|_| format!("last_modified {m:?} is not an RFC 3339 time (2026-11-02T08:00:00Z)"))?

@@ -726,8 +726,8 @@ pub fn extract_windows(
                 let a = w.acc(e.time_us, id);
                 a.ops[op] += 1;
                 a.requests += 1;
-                a.bytes_out += e.bytes_sent.unwrap_or(0);
-                a.bytes_in += e.bytes_received.unwrap_or(0);
+                a.bytes_out = a.bytes_out.saturating_add(e.bytes_sent.unwrap_or(0));
+                a.bytes_in = a.bytes_in.saturating_add(e.bytes_received.unwrap_or(0));
                 a.errors += u32::from(error);
                 if let Some(key) = facts.key {
                     a.keys.push(key);

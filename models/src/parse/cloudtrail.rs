@@ -90,10 +90,47 @@ pub fn looks_like(head: &str) -> bool {
 /// record.
 pub fn parse_document(text: &str) -> Result<Vec<DocRecord>, (u64, String)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // Validate the whole document first: the scanner below then only ever sees valid JSON.
-    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
-        return Err((e.line().max(1) as u64, json_error(&e)));
+    // Documents one after another (files joined with `cat`) are read one by one: a broken one
+    // is one bad line, not the loss of every record of the others.
+    let mut docs = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+    let mut records = Vec::new();
+    let (mut start, mut first) = (0usize, true);
+    let line_at = |at: usize| memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count() as u64;
+    while let Some(doc) = docs.next() {
+        let end = docs.byte_offset();
+        // Lines before this document's start.
+        let before = line_at(start);
+        // After a syntax error the stream cannot go on: that document is the last.
+        let syntax = doc.is_err();
+        let outcome = match doc {
+            Ok(_) => one_document(&text[start..end]).map_err(|(l, why)| (l + before, why)),
+            Err(e) => Err((e.line().max(1) as u64, json_error(&e))),
+        };
+        match outcome {
+            Ok(rs) => records.extend(rs.into_iter().map(|r| DocRecord {
+                line: r.line + before,
+                ..r
+            })),
+            // The first document broken: the file is not CloudTrail's, or is cut short.
+            Err(bad) if first => return Err(bad),
+            Err((line, why)) => {
+                records.push(DocRecord {
+                    line,
+                    result: Err(why),
+                });
+                if syntax {
+                    break;
+                }
+            }
+        }
+        first = false;
+        start = end;
     }
+    Ok(records)
+}
+
+/// The records of one valid JSON document, with lines counted from its start.
+fn one_document(text: &str) -> Result<Vec<DocRecord>, (u64, String)> {
     let spans = super::json::record_spans(text)?;
     let bytes = text.as_bytes();
     let mut line = 1u64;
@@ -383,6 +420,39 @@ struct RawExtra<'a> {
 mod tests {
     use super::*;
     use crate::parse::json::{record_spans, strip_array_punctuation, top_level_keys};
+
+    #[test]
+    fn documents_one_after_another_are_read_one_by_one() {
+        let rec = |t: &str| {
+            format!(
+                r#"{{"eventVersion":"1.09","eventTime":"{t}","eventSource":"s3.amazonaws.com","eventName":"GetObject","requestParameters":{{"bucketName":"b","key":"k"}}}}"#
+            )
+        };
+        let doc = |t: &str| format!("{{\"Records\":[{},\n{}]}}", rec(t), rec(t));
+        // Two documents joined with `cat`: all four records, lines counted across both.
+        let two = format!(
+            "{}\n{}\n",
+            doc("2026-11-02T08:00:00Z"),
+            doc("2026-11-02T09:00:00Z")
+        );
+        let r = parse_document(&two).expect("two documents");
+        let lines: Vec<u64> = r.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [1, 2, 3, 4]);
+        assert!(r.iter().all(|r| matches!(r.result, Ok(Some(_)))));
+        // A second document cut short: the first's records, and one bad line for the rest.
+        let cut = format!("{}\n{}", doc("2026-11-02T08:00:00Z"), &doc("x")[..30]);
+        let r = parse_document(&cut).expect("a first document");
+        assert_eq!(r.len(), 3);
+        assert!(r[..2].iter().all(|r| matches!(r.result, Ok(Some(_)))));
+        assert_eq!(r[2].line, 3);
+        assert!(r[2].result.is_err());
+        // A first document cut short is the file's error, as before.
+        assert!(parse_document(&doc("x")[..30]).is_err());
+        // A second value that is not a CloudTrail document is one bad line.
+        let r = parse_document(&format!("{}\n[1,2]\n", doc("2026-11-02T08:00:00Z"))).unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[2].line, 3);
+    }
 
     #[test]
     fn top_level_keys_reads_a_cut_line_as_far_as_it_goes() {

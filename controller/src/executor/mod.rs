@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use rand::{Rng, SeedableRng};
 use tracing::Instrument;
@@ -203,22 +203,28 @@ impl Executor {
                 Some(&list_prefix)
             };
             // A listing that fails part way is a failed listing, never a shorter list taken for
-            // the whole. (A prefix or bucket the tier does not have is an empty listing.)
-            let metas: Vec<_> = match store.list(lp).try_collect().await {
-                Ok(m) => m,
-                Err(object_store::Error::NotFound { .. }) => Vec::new(),
-                Err(source) if complete => {
-                    return Err(ExecError::Store(StoreError::Backend {
-                        url: format!("tier {tier}"),
-                        source,
-                    }));
+            // the whole: a complete scan stops there; another learns the objects listed before
+            // the failure, and notes the tier as not listed. (A prefix or bucket the tier does
+            // not have is an empty listing.)
+            let mut metas = Vec::new();
+            let mut listing = store.list(lp);
+            while let Some(item) = listing.next().await {
+                match item {
+                    Ok(m) => metas.push(m),
+                    Err(object_store::Error::NotFound { .. }) => break,
+                    Err(source) if complete => {
+                        return Err(ExecError::Store(StoreError::Backend {
+                            url: format!("tier {tier}"),
+                            source,
+                        }));
+                    }
+                    Err(e) => {
+                        tracing::warn!(tier = %tier, bucket, listed = metas.len(), "cannot list the tier whole; the rest of its objects are learnt at a later scan: {e}");
+                        unlisted.push(tier.clone());
+                        break;
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!(tier = %tier, bucket, "cannot list the tier; its objects are learnt at a later scan: {e}");
-                    unlisted.push(tier.clone());
-                    continue;
-                }
-            };
+            }
             let mut j = self.journal();
             for m in metas {
                 let key = crate::tier::strip(&base, &m.location);

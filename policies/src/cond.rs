@@ -211,14 +211,14 @@ pub fn literal_value(
                 Some(f) => value * f,
                 None => {
                     return Err(format!(
-                        "{sig} is a size but {text} is a duration; write a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+                        "{sig} is a size but {text} is a duration; write a size such as 1MiB (units: B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)"
                     ));
                 }
             },
             None if value == 0.0 => 0.0,
             None => {
                 return Err(format!(
-                    "{sig} is a size but {text} has no unit; write {text}B for bytes, or a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+                    "{sig} is a size but {text} has no unit; write {text}B for bytes, or a size such as 1MiB (units: B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)"
                 ));
             }
         },

@@ -326,7 +326,7 @@ fn unitless_fix(kind: Kind, n: f64) -> String {
             1.0,
             format!("\"{n}B\" for bytes, or a size such as \"500GiB\""),
             "a size such as \"500GiB\"",
-            "B, KB, MB, GB, TB, KiB, MiB, GiB, TiB",
+            "B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB",
         )
     };
     let fits = quantity_limit(kind).is_some_and(|(max, _)| n >= 0.0 && n * scale <= max);

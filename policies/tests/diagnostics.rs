@@ -72,7 +72,7 @@ fn a_size_without_a_unit_is_an_error_with_the_fix() {
     assert_eq!(
         diags(&rule_when("size >= 100")),
         vec![
-            "p.toml:4:17: error: rule \"r\": size is a size but 100 has no unit; write 100B for bytes, or a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+            "p.toml:4:17: error: rule \"r\": size is a size but 100 has no unit; write 100B for bytes, or a size such as 1MiB (units: B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)",
         ]
     );
 }
@@ -82,7 +82,7 @@ fn a_size_compared_with_a_duration_is_an_error() {
     assert_eq!(
         diags(&rule_when("size >= 3d")),
         vec![
-            "p.toml:4:17: error: rule \"r\": size is a size but 3d is a duration; write a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+            "p.toml:4:17: error: rule \"r\": size is a size but 3d is a duration; write a size such as 1MiB (units: B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)",
         ]
     );
 }
@@ -440,7 +440,7 @@ fn a_byte_budget_without_a_unit_suggests_bytes() {
     assert_eq!(
         diags("[guardrails]\nmax_bytes_per_hour = 1000\n"),
         vec![
-            "p.toml:2:22: error: guardrails: max_bytes_per_hour = 1000 has no unit; write \"1000B\" for bytes, or a size such as \"500GiB\" (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+            "p.toml:2:22: error: guardrails: max_bytes_per_hour = 1000 has no unit; write \"1000B\" for bytes, or a size such as \"500GiB\" (units: B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)",
         ]
     );
 }
@@ -463,7 +463,7 @@ fn a_bare_quantity_that_would_be_refused_with_a_unit_gets_only_an_example() {
         ),
         vec![
             "p.toml:5:12: error: rule \"r\": cooldown = 1e9 has no unit; write a duration such as \"7d\" (units: s, m, h, d, w)",
-            "p.toml:8:21: error: guardrails: max_bytes_per_day = -5 has no unit; write a size such as \"500GiB\" (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+            "p.toml:8:21: error: guardrails: max_bytes_per_day = -5 has no unit; write a size such as \"500GiB\" (units: B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)",
         ]
     );
 }
@@ -651,7 +651,7 @@ fn a_test_with_unknown_facts_reports_every_problem() {
         ),
         vec![
             "p.toml:8:11: error: test \"t\": unknown signal \"bukket\" in facts; did you mean \"bucket\"?",
-            "p.toml:8:35: error: test \"t\": facts.size = 5 has no unit; write \"5B\" for bytes, or a size such as \"500GiB\" (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+            "p.toml:8:35: error: test \"t\": facts.size = 5 has no unit; write \"5B\" for bytes, or a size such as \"500GiB\" (units: B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)",
         ]
     );
 }
@@ -883,7 +883,7 @@ fn a_byte_limit_with_a_duration_is_an_error() {
     assert_eq!(
         diags("[guardrails]\nmax_bytes_per_day = \"2d\"\n"),
         vec![
-            "p.toml:2:22: error: guardrails: max_bytes_per_day is a size but 2d is a duration; write a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+            "p.toml:2:22: error: guardrails: max_bytes_per_day is a size but 2d is a duration; write a size such as 1MiB (units: B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)",
         ]
     );
 }

@@ -173,7 +173,7 @@ fn every_problem_in_every_file_is_reported_at_once_sorted_by_location() {
         vec![
             "a.toml:2:6: error: rule \"r\": duplicate id; the first rule \"r\" is at b.toml:2:6; rename one of them",
             "a.toml:4:15: error: rule \"r\": age is a duration but 30 has no unit; write 30d (units: s, m, h, d, w)",
-            "a.toml:4:29: error: rule \"r\": size is a size but 1 has no unit; write 1B for bytes, or a size such as 1MiB (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)",
+            "a.toml:4:29: error: rule \"r\": size is a size but 1 has no unit; write 1B for bytes, or a size such as 1MiB (units: B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB)",
             "b.toml:4:32: error: rule \"r\": unknown tier \"clod\" in action.to; known tiers: cloud, onprem, vault; did you mean \"cloud\"?",
         ]
     );

@@ -53,7 +53,7 @@ pub fn url_secret(url: &str) -> Option<&'static str> {
     let secret_param = query.split(['&', ';']).any(|kv| {
         let k = kv.split('=').next().unwrap_or("").to_ascii_lowercase();
         let k = k.strip_prefix("amp;").unwrap_or(&k);
-        SECRET_QUERY.iter().any(|s| k == *s)
+        SECRET_QUERY.contains(&k)
     });
     secret_param.then_some("a signature or token")
 }

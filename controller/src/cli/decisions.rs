@@ -53,24 +53,28 @@ fn parse_time(flag: &str, s: &str) -> anyhow::Result<chrono::DateTime<chrono::Fi
     })
 }
 
-/// Reads a decision-log file (JSON lines); a line that is not a record is a located error.
+/// Reads a decision-log file (JSON lines) one record at a time, handing each to `f`, so that a
+/// log of any size is read in the memory of one record (the service appends to its log for as
+/// long as it runs). A line that is not a record is a located error.
 ///
 /// # Errors
 /// The file cannot be read, or a line is not a decision record (`file:line: ...`).
-pub(crate) fn read_log(path: &std::path::Path) -> anyhow::Result<Vec<Decision>> {
-    let f =
+pub(crate) fn each_logged(
+    path: &std::path::Path,
+    mut f: impl FnMut(Decision),
+) -> anyhow::Result<()> {
+    let file =
         std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut out = Vec::new();
-    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("{}:{}: cannot read", path.display(), i + 1))?;
         if line.trim().is_empty() {
             continue;
         }
         let d: Decision = serde_json::from_str(&line)
             .with_context(|| format!("{}:{}: not a decision record", path.display(), i + 1))?;
-        out.push(d);
+        f(d);
     }
-    Ok(out)
+    Ok(())
 }
 
 pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
@@ -84,21 +88,6 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|s| parse_time("until", s))
         .transpose()?;
-    let all: Vec<Decision> = match &args.log {
-        Some(path) => read_log(path)?,
-        None => {
-            let config = load_config(args.config.as_deref())?;
-            let mut j = Journal::open_existing(&config.journal_path)?;
-            j.decisions(&DecisionFilter {
-                bucket: args.bucket.clone(),
-                key: args.key.clone(),
-                action: args.action.clone(),
-                state: args.state.clone(),
-                since: None,
-                limit: None,
-            })?
-        }
-    };
     let keep = |d: &Decision| -> bool {
         let at = chrono::DateTime::parse_from_rfc3339(&d.at).ok();
         since.is_none_or(|s| at.is_some_and(|t| t >= s))
@@ -124,6 +113,30 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
                 .as_deref()
                 .is_none_or(|r| d.rule.as_deref() == Some(r))
             && args.state.as_deref().is_none_or(|s| d.state.as_str() == s)
+    };
+    let all: Vec<Decision> = match &args.log {
+        Some(path) => {
+            // Only the matching records are kept: the log may be far larger than memory.
+            let mut kept = Vec::new();
+            each_logged(path, |d| {
+                if keep(&d) {
+                    kept.push(d);
+                }
+            })?;
+            kept
+        }
+        None => {
+            let config = load_config(args.config.as_deref())?;
+            let mut j = Journal::open_existing(&config.journal_path)?;
+            j.decisions(&DecisionFilter {
+                bucket: args.bucket.clone(),
+                key: args.key.clone(),
+                action: args.action.clone(),
+                state: args.state.clone(),
+                since: None,
+                limit: None,
+            })?
+        }
     };
     let mut out = std::io::stdout().lock();
     let mut n = 0;

@@ -33,10 +33,16 @@ pub struct ExplainArgs {
 /// No such decision; an unreadable journal or log.
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let found = match &args.log {
-        Some(p) => super::decisions::read_log(p)?
-            .into_iter()
-            .rev()
-            .find(|d| d.id == args.id),
+        Some(p) => {
+            // The last record of the id is its latest state; the log is read, not held.
+            let mut last = None;
+            super::decisions::each_logged(p, |d| {
+                if d.id == args.id {
+                    last = Some(d);
+                }
+            })?;
+            last
+        }
         None => {
             let config = load_config(args.config.as_deref())?;
             Journal::open_existing(&config.journal_path)?.decision(&args.id)?

@@ -54,8 +54,22 @@ pub struct SimulateArgs {
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {
-    policies::facts::parse_utc(s)
-        .ok_or_else(|| format!("{s:?} is not a UTC time; write 2026-11-01 or 2026-11-01T12:00:00Z"))
+    let t = policies::facts::parse_utc(s).ok_or_else(|| {
+        format!("{s:?} is not a UTC time; write 2026-11-01 or 2026-11-01T12:00:00Z")
+    })?;
+    // The times events may have (models::event): a replay walks every day up to --until, and
+    // a year 9999 walked millennia.
+    let (earliest, latest) = (
+        models::event::EARLIEST_US / 1_000_000,
+        models::event::LATEST_US / 1_000_000,
+    );
+    if (earliest..=latest).contains(&t) {
+        Ok(t)
+    } else {
+        Err(format!(
+            "{s:?} is outside 2000-01-01 to 2100-01-01, the times log records may have"
+        ))
+    }
 }
 
 /// Runs the simulation.
@@ -393,6 +407,21 @@ fn progress_line(p: &Progress, done: Option<f64>, elapsed: std::time::Duration) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_and_until_are_held_to_the_times_records_may_have() {
+        assert!(parse_time("2026-11-01").is_ok());
+        assert!(parse_time("2100-01-01").is_ok(), "the end is exclusive");
+        for far in ["9999-12-31", "1999-12-31", "0001-01-01"] {
+            let err = parse_time(far).unwrap_err();
+            assert!(
+                err.ends_with(
+                    "is outside 2000-01-01 to 2100-01-01, the times log records may have"
+                ),
+                "{err}"
+            );
+        }
+    }
 
     #[test]
     fn totals_that_print_as_zero_are_not_compared_in_percent() {

@@ -474,6 +474,18 @@ impl Builder<'_> {
         } else {
             format!("{subject}: ")
         };
+        // An integer refused where an integer is expected did not fit: say that, not "must be
+        // an integer, found an integer".
+        if let (DeValue::Integer(i), true) = (v.get_ref(), expected.contains("integer")) {
+            self.err(
+                &f.at(v.span().start),
+                format!(
+                    "{lead}{field} = {} is too large (at most 9223372036854775807); write {example}",
+                    i.as_str()
+                ),
+            );
+            return;
+        }
         self.err(
             &f.at(v.span().start),
             format!(

@@ -946,3 +946,13 @@ fn an_unclosed_array_reports_its_first_errors_not_hundreds() {
         d[4]
     );
 }
+
+#[test]
+fn an_integer_too_large_says_so() {
+    assert_eq!(
+        diags("[guardrails]\nmax_objects_per_hour = 18446744073709551615\n"),
+        vec![
+            "p.toml:2:24: error: guardrails: max_objects_per_hour = 18446744073709551615 is too large (at most 9223372036854775807); write max_objects_per_hour = 1000",
+        ]
+    );
+}

@@ -50,12 +50,17 @@ pub fn url_secret(url: &str) -> Option<&'static str> {
         return Some("a user name or password");
     }
     let query = rest.split_once('?').map_or("", |(_, q)| q);
-    let secret_param = query.split(['&', ';']).any(|kv| {
-        let k = kv.split('=').next().unwrap_or("").to_ascii_lowercase();
-        let k = k.strip_prefix("amp;").unwrap_or(&k);
-        SECRET_QUERY.contains(&k)
-    });
+    let secret_param = query.split(QUERY_SEPARATORS).any(is_secret_param);
     secret_param.then_some("a signature or token")
+}
+
+/// What separates a query's parameters: `&`, and `;` (also as in an HTML-escaped `&amp;`).
+const QUERY_SEPARATORS: [char; 2] = ['&', ';'];
+
+/// Whether the query parameter `kv` (`key=value`) is one of [`SECRET_QUERY`].
+fn is_secret_param(kv: &str) -> bool {
+    let key = kv.split('=').next().unwrap_or("").to_ascii_lowercase();
+    SECRET_QUERY.contains(&key.as_str())
 }
 
 /// The length of the user information at the start of a URL's `rest` (after `://`), up to and
@@ -102,23 +107,23 @@ pub fn redact_url(url: &str) -> String {
         Some(at) => ("***@", &rest[at + 1..]),
         None => ("", rest),
     };
+    // The parameters [`url_secret`] finds, split the same way, with their values masked and
+    // their separators kept.
     let rest = match rest.split_once('?') {
         Some((path, query)) => {
-            let masked: Vec<String> = query
-                .split('&')
-                .map(|kv| match kv.split_once('=') {
-                    Some((k, _))
-                        if SECRET_QUERY.iter().any(|s| {
-                            let k = k.to_ascii_lowercase();
-                            k == *s || k.strip_prefix("amp;") == Some(s)
-                        }) =>
-                    {
-                        format!("{k}=***")
+            let masked: String = query
+                .split_inclusive(QUERY_SEPARATORS)
+                .map(|piece| {
+                    let kv = piece.trim_end_matches(QUERY_SEPARATORS);
+                    match kv.split_once('=') {
+                        Some((k, _)) if is_secret_param(kv) => {
+                            format!("{k}=***{}", &piece[kv.len()..])
+                        }
+                        _ => piece.to_string(),
                     }
-                    _ => kv.to_string(),
                 })
                 .collect();
-            format!("{path}?{}", masked.join("&"))
+            format!("{path}?{masked}")
         }
         None => rest.to_string(),
     };
@@ -573,6 +578,20 @@ mod tests {
             url_secret("https://h/a.log?a=1&amp;X-Amz-Signature=S3cretPW"),
             Some("a signature or token")
         );
+        // What is refused is masked in the refusal, whatever separates the parameters.
+        for (url, shown) in [
+            (
+                "https://h/a.log?a=1&amp;X-Amz-Signature=S3cretPW",
+                "https://h/a.log?a=1&amp;X-Amz-Signature=***",
+            ),
+            (
+                "https://h/a.log?a=1;sig=S3cretPW;b=2",
+                "https://h/a.log?a=1;sig=***;b=2",
+            ),
+        ] {
+            assert_eq!(url_secret(url), Some("a signature or token"), "{url}");
+            assert_eq!(redact_url(url), shown);
+        }
         for plain in [
             "s3://bucket/user@example.com/f",
             "http://127.0.0.1:9000/logs/a@b.log",

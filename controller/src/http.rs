@@ -519,11 +519,15 @@ fn parse_audit_body(body: &str) -> ParsedBody {
         if is_empty_object(entry) {
             continue;
         }
-        match models::parse::minio::parse_line(entry) {
-            Ok(Some(e)) if e.implausible().is_some() => {
-                let reason = e.implausible().unwrap_or_default();
-                out.errors.push(format!("entry {n}: {reason}"));
-            }
+        // An entry no store could have written is a bad entry, like a malformed one.
+        let parsed = models::parse::minio::parse_line(entry).and_then(|e| match e {
+            Some(e) => match e.implausible() {
+                Some(reason) => Err(reason),
+                None => Ok(Some(e)),
+            },
+            None => Ok(None),
+        });
+        match parsed {
             Ok(Some(mut e)) => {
                 e.origin = Origin {
                     file: origin_file.clone(),

@@ -7,6 +7,24 @@ use policies::{Diagnostic, Loaded};
 
 use crate::config::{BUILTIN_POLICY, BUILTIN_POLICY_TEXT, Config};
 
+/// The files one `policies.files` entry names: a glob's matches in path order, or a path
+/// without wildcards as it is (whether or not it exists: reading it says so). Empty when a glob
+/// matches nothing.
+///
+/// # Errors
+/// The message of a pattern that is not a valid glob.
+pub(crate) fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let files: Vec<PathBuf> = glob::glob(pattern)
+        .map_err(|e| format!("policies.files: \"{pattern}\" is not a valid glob: {e}"))?
+        .filter_map(Result::ok)
+        .collect();
+    if files.is_empty() && !pattern.contains(['*', '?', '[']) {
+        Ok(vec![PathBuf::from(pattern)])
+    } else {
+        Ok(files)
+    }
+}
+
 /// Expands the configuration's policy entries into `(path, text)` sources; `positions` are
 /// where the entries are written in the configuration `at` (none for files given on the
 /// command line).
@@ -27,21 +45,12 @@ fn sources(
             ));
             continue;
         }
-        let files: Vec<PathBuf> = match glob::glob(pattern) {
-            Ok(paths) => paths.filter_map(Result::ok).collect(),
-            Err(e) => {
-                diags.push(Diagnostic::error(
-                    at,
-                    pos,
-                    format!("policies.files: \"{pattern}\" is not a valid glob: {e}"),
-                ));
+        let files = match expand(pattern) {
+            Ok(files) => files,
+            Err(why) => {
+                diags.push(Diagnostic::error(at, pos, why));
                 continue;
             }
-        };
-        let files = if files.is_empty() && !pattern.contains(['*', '?', '[']) {
-            vec![PathBuf::from(pattern)]
-        } else {
-            files
         };
         if files.is_empty() {
             diags.push(Diagnostic::error(

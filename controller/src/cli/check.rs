@@ -69,25 +69,15 @@ fn config_policy_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Vec<Path
             out.push(PathBuf::from(pattern));
             continue;
         }
-        match glob::glob(pattern) {
-            Ok(paths) => {
-                let found: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
-                if found.is_empty() && !pattern.contains(['*', '?', '[']) {
-                    out.push(PathBuf::from(pattern));
-                } else if found.is_empty() {
-                    diags.push(Diagnostic::warning(
-                        &at,
-                        pos,
-                        format!("policies.files: \"{pattern}\" matches no file"),
-                    ));
-                }
-                out.extend(found);
-            }
-            Err(e) => diags.push(Diagnostic::error(
+        match crate::policy::expand(pattern) {
+            // `check` goes on without it: a warning, where loading the policy refuses it.
+            Ok(found) if found.is_empty() => diags.push(Diagnostic::warning(
                 &at,
                 pos,
-                format!("policies.files: \"{pattern}\" is not a valid glob: {e}"),
+                format!("policies.files: \"{pattern}\" matches no file"),
             )),
+            Ok(found) => out.extend(found),
+            Err(why) => diags.push(Diagnostic::error(&at, pos, why)),
         }
     }
     out

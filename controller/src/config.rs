@@ -767,12 +767,12 @@ fn check_tiers(
             continue;
         }
         let url = t.url.get_ref();
-        if let Some(what) = crate::tier::url_secret(url) {
+        if let Some(why) = crate::tier::refused_secret(url) {
             diags.push(Diagnostic::error(
                 path,
                 at(t.url.span()),
                 format!(
-                    "tier {n:?}: the url {:?} carries {what}, which tierd would print in its errors and logs; give credentials in `options` or the environment instead",
+                    "tier {n:?}: the url {:?} {why}; give credentials in `options` or the environment instead",
                     crate::tier::redact_url(url)
                 ),
             ));
@@ -945,9 +945,9 @@ fn check_source(s: &str) -> Result<(), String> {
             "ingest.sources: an empty source; write a file, a folder, a glob or a URL".into(),
         );
     }
-    if let Some(what) = crate::tier::url_secret(s) {
+    if let Some(why) = crate::tier::refused_secret(s) {
         return Err(format!(
-            "ingest.sources: {:?} carries {what}, which tierd would print in its errors and logs; give credentials in `ingest.options` or the environment instead",
+            "ingest.sources: {:?} {why}; give credentials in `ingest.options` or the environment instead",
             crate::tier::redact_url(s)
         ));
     }

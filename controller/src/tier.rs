@@ -63,6 +63,14 @@ fn is_secret_param(kv: &str) -> bool {
     SECRET_QUERY.contains(&key.as_str())
 }
 
+/// Why a URL carrying a secret is refused (`carries a signature or token, which tierd would
+/// print ...`), or `None` for a URL without one; the refusals of tiers, sources and stores say
+/// it the same way, each with where credentials go instead.
+pub fn refused_secret(url: &str) -> Option<String> {
+    url_secret(url)
+        .map(|what| format!("carries {what}, which tierd would print in its errors and logs"))
+}
+
 /// The length of the user information at the start of a URL's `rest` (after `://`), up to and
 /// without its `@`, if it has any. A password may hold `/`, `?` or `#` (AWS secret keys do), so
 /// the information is not cut at the first `/`: the text before the first `@` is user
@@ -157,10 +165,10 @@ pub fn open_url(
         url: redact_url(url),
         message,
     };
-    if let Some(what) = url_secret(url) {
+    if let Some(why) = refused_secret(url) {
         return Err(invalid(format!(
-            "the URL carries {what}, which tierd would print in its errors and logs; give \
-             credentials as options or in the environment instead (docs/configuration.md)"
+            "the URL {why}; give credentials as options or in the environment instead \
+             (docs/configuration.md)"
         )));
     }
     let (scheme, rest) = url

@@ -239,6 +239,7 @@ fn realistic() -> ReportData {
         moves_per_day,
         summary,
         decisions,
+        markers_omitted: 0,
     }
 }
 

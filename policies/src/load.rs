@@ -36,6 +36,12 @@ const MAX_TOML_ERRORS: usize = 5;
 /// bytes, well inside `u64` and exact as an `f64`.
 pub const MAX_SIZE_BYTES: u64 = 1 << 60;
 
+/// The longest alert message, in characters. Every alert decision carries its message in its
+/// reason, and `simulate` keeps a replay's decisions for its report: a page-long message fired on
+/// every object would multiply into gigabytes. A message says what happened; the decision record
+/// already names the rule, the object and why.
+pub const MAX_ALERT_MESSAGE_CHARS: usize = 1024;
+
 /// The `now` of a `[[tests]]` block that does not set one: Monday 2026-01-05 12:00 UTC.
 pub const DEFAULT_TEST_NOW: i64 = 1_767_614_400;
 
@@ -990,16 +996,21 @@ impl Builder<'_> {
                 };
                 let message = match table.and_then(|at| at.get("message")) {
                     None => None,
-                    Some(m) => Some(
-                        self.string(
+                    Some(m) => {
+                        let text = self.string(
                             f,
                             m,
                             subject,
                             "action.message",
                             "message = \"what happened\"",
-                        )?
-                        .to_string(),
-                    ),
+                        )?;
+                        let chars = text.chars().count();
+                        if chars > MAX_ALERT_MESSAGE_CHARS {
+                            self.err(&f.at(m.span().start), format!("{subject}: action.message is {chars} characters long; an alert message may have at most {MAX_ALERT_MESSAGE_CHARS} (every alert decision carries it): say what happened, and put the rest in the rule's description"));
+                            return None;
+                        }
+                        Some(text.to_string())
+                    }
                 };
                 Action::Alert { severity, message }
             }

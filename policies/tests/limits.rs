@@ -8,7 +8,7 @@ mod common;
 use common::*;
 
 use policies::expr::MAX_NESTING;
-use policies::load::{MAX_DURATION_SECS, MAX_SIZE_BYTES};
+use policies::load::{MAX_ALERT_MESSAGE_CHARS, MAX_DURATION_SECS, MAX_SIZE_BYTES};
 use policies::{Catalog, NO_RULE, ObjectFacts, run_tests};
 
 const NOW: i64 = 1_767_614_400; // Monday 2026-01-05 12:00 UTC
@@ -220,5 +220,28 @@ fn extreme_plain_numbers_are_read_exactly_or_refused() {
         vec![
             "p.toml:2:21: error: guardrails: max_money_per_day = inf is not a finite number; write a daily budget in US dollars such as 25.0",
         ]
+    );
+}
+
+/// A rule raising an alert with `message`, whose string starts on line 5 at column 57.
+fn alert_with(message: &str) -> String {
+    format!(
+        "[[rule]]\nid = \"r\"\nscope = {{ bucket = \"logs\" }}\nwhen = \"size > 1B\"\naction = {{ kind = \"alert\", severity = \"info\", message = \"{message}\" }}\n"
+    )
+}
+
+#[test]
+fn an_alert_message_longer_than_the_limit_is_a_located_error() {
+    // Every alert decision carries the message: a page-long one multiplies into gigabytes when a
+    // replay keeps its decisions. The limit counts characters, not bytes.
+    let longest = "é".repeat(MAX_ALERT_MESSAGE_CHARS);
+    assert_eq!(diags(&alert_with(&longest)), Vec::<String>::new());
+    let too_long = "é".repeat(MAX_ALERT_MESSAGE_CHARS + 1);
+    assert_eq!(
+        diags(&alert_with(&too_long)),
+        vec![format!(
+            "p.toml:5:57: error: rule \"r\": action.message is {} characters long; an alert message may have at most {MAX_ALERT_MESSAGE_CHARS} (every alert decision carries it): say what happened, and put the rest in the rule's description",
+            MAX_ALERT_MESSAGE_CHARS + 1
+        )]
     );
 }

@@ -21,8 +21,13 @@ fn logs(dir: &Path) {
         incidents_per_bucket: 1,
         ..GeneratorConfig::default()
     };
+    write_log(dir, &cfg);
+}
+
+/// The generator's log for `cfg`, as `access.log` in `dir`.
+fn write_log(dir: &Path, cfg: &GeneratorConfig) {
     let file = std::fs::File::create(dir.join("access.log")).unwrap();
-    generate(&cfg, std::io::BufWriter::new(file)).unwrap();
+    generate(cfg, std::io::BufWriter::new(file)).unwrap();
 }
 
 /// `tierd simulate --config tierd.toml --logs access.log --json --out d.jsonl` and `extra` in
@@ -434,8 +439,7 @@ fn on_a_log_archive_the_policy_costs_less_than_every_fixed_rule() {
         logs_per_day: 60,
         ..GeneratorConfig::default()
     };
-    let file = std::fs::File::create(d.join("access.log")).unwrap();
-    generate(&cfg, std::io::BufWriter::new(file)).unwrap();
+    write_log(d, &cfg);
     config(d);
     let toml = std::fs::read_to_string(d.join("tierd.toml")).unwrap();
     let toml = toml.replace(
@@ -467,4 +471,67 @@ fn on_a_log_archive_the_policy_costs_less_than_every_fixed_rule() {
         .collect();
     assert!(moves.len() > 500, "{} moves", moves.len());
     assert!(moves.iter().all(|l| l.contains("\"key\":\"logs/")));
+}
+
+#[test]
+fn a_policy_that_alerts_every_hour_keeps_the_report_bounded() {
+    // Twelve buckets, twenty days, an alert per bucket every hourly pass: 5,738 alerts, more
+    // than the report draws. Every one is in the decision log; the report draws the first 5,000
+    // and says how many more there were, so that a replay's memory does not grow with them.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = GeneratorConfig {
+        seed: 3,
+        days: 20,
+        buckets: 12,
+        objects_per_bucket: 20,
+        app_ops_per_day: 50,
+        nightly_backup: false,
+        ..GeneratorConfig::default()
+    };
+    write_log(d, &cfg);
+    std::fs::write(
+        d.join("tierd.toml"),
+        r#"
+[tiers.onprem]
+url = "file://data/onprem"
+price = { storage_gb_month = 0.02 }
+[tiers.cloud]
+url = "file://data/cloud"
+min_storage_days = 90
+price = { storage_gb_month = 0.004, retrieval_gb = 0.03, egress_gb = 0.09, requests_per_1000 = 0.02 }
+[policies]
+files = ["noisy.toml"]
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("noisy.toml"),
+        "[[rule]]\nid = \"noisy\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\n\
+         action = { kind = \"alert\", severity = \"info\", message = \"still here\" }\n",
+    )
+    .unwrap();
+    let (v, _) = simulate_json(d, &["--report", "r.html"]);
+    let alerts = v["decisions_by_action"]["alert"].as_u64().unwrap();
+    assert!(alerts > 5_000, "{alerts} alerts");
+    let logged = std::fs::read_to_string(d.join("d.jsonl"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("\"action\":\"alert\""))
+        .count() as u64;
+    assert_eq!(logged, alerts);
+    let drawn = v["markers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "alert")
+        .count() as u64;
+    assert_eq!(drawn, 5_000);
+    assert_eq!(v["markers_omitted"].as_u64().unwrap(), alerts - 5_000);
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    let said = format!(
+        "{} more protective decisions not drawn (too many to draw; every one is in the decision log).",
+        alerts - 5_000
+    );
+    assert!(html.contains(&said), "the report does not say: {said}");
 }

@@ -411,6 +411,18 @@ fn legend(out: &mut String, items: &[LegendItem]) {
 }
 
 fn figure(out: &mut String, id: &str, heading: &str, caption: &str, chart: &Chart) {
+    figure_noted(out, id, heading, caption, chart, "");
+}
+
+/// A figure whose caption ends with `note` (after the count of left-out points, if any).
+fn figure_noted(
+    out: &mut String,
+    id: &str,
+    heading: &str,
+    caption: &str,
+    chart: &Chart,
+    note: &str,
+) {
     let _ = writeln!(
         out,
         "<section id=\"{id}\">\n<h2>{}</h2>\n<figure>",
@@ -428,6 +440,9 @@ fn figure(out: &mut String, id: &str, heading: &str, caption: &str, chart: &Char
             if chart.dropped == 1 { "" } else { "s" },
             chart.dropped_why
         );
+    }
+    if !note.is_empty() {
+        let _ = write!(out, " {}", esc(note));
     }
     out.push_str("</figcaption>\n</figure>\n</section>\n");
 }
@@ -448,7 +463,15 @@ fn figures(out: &mut String, data: &ReportData) {
         "Where the data sits under the policy; the stack's top is the total stored. Tiers are stacked hottest first.",
         &charts::bytes_chart(data),
     );
-    figure(
+    let omitted = match data.markers_omitted {
+        0 => String::new(),
+        n => format!(
+            "{} more protective decision{} not drawn (too many to draw; every one is in the decision log).",
+            fmt_grouped(n as f64, 0),
+            if n == 1 { "" } else { "s" }
+        ),
+    };
+    figure_noted(
         out,
         "anomaly",
         "Anomaly timelines",
@@ -456,6 +479,7 @@ fn figures(out: &mut String, data: &ReportData) {
          shaded spans are incidents tierd had open; symbols above each row are tierd's protective decisions \
          (hover for details). Markers of subjects without a timeline are in the last row.",
         &charts::anomaly_chart(data),
+        &omitted,
     );
     figure(
         out,

@@ -73,6 +73,10 @@ pub struct ReportData {
     /// Incidents tierd opened/closed and protective decisions (snapshot, freeze, alert), drawn as
     /// markers on the anomaly timelines.
     pub markers: Vec<Marker>,
+    /// Protective decisions not drawn as markers because there were too many to draw (the
+    /// caption says how many); they are all in the decision log.
+    #[serde(default)]
+    pub markers_omitted: u64,
     /// Per UTC day: moves out (to colder tiers), recalls, snapshots.
     pub moves_per_day: Vec<DayCount>,
     /// The cost summary table: one row per strategy.

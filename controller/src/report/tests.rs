@@ -116,6 +116,7 @@ fn sample() -> ReportData {
             reason: "score 7.5 above 3.0".into(),
             state: "dry-run".into(),
         }],
+        markers_omitted: 0,
     }
 }
 
@@ -591,6 +592,24 @@ fn every_marker_has_a_tooltip_and_incidents_are_shaded() {
     assert!(html.contains("<title>incident 2025-03-06 00:00 UTC to 2025-03-07 00:00 UTC</title>"));
     assert!(html.contains("threshold 3.00"));
     assert!(html.contains("peak 7.50 at 2025-03-06 00:00 UTC"));
+}
+
+#[test]
+fn protective_decisions_not_drawn_are_counted_in_the_caption() {
+    let mut d = sample();
+    let html = render(&d);
+    assert!(!html.contains("not drawn"), "{}", around(&html, "not drawn"));
+    d.markers_omitted = 1;
+    let html = render(&d);
+    assert!(html.contains(
+        "1 more protective decision not drawn (too many to draw; every one is in the decision log).</figcaption>"
+    ));
+    d.markers_omitted = 12_345;
+    let html = render(&d);
+    let at = html.find("12,345 more protective decisions not drawn").unwrap();
+    // In the anomaly figure's caption, not another's.
+    let section = html[..at].rfind("<section id=\"").unwrap();
+    assert!(html[section..].starts_with("<section id=\"anomaly\""));
 }
 
 #[test]

@@ -142,6 +142,8 @@ pub struct SimReport {
     pub model: String,
     pub days: Vec<DayPoint>,
     pub markers: Vec<Marker>,
+    /// Decisions past [`MAX_DECISION_MARKERS`], not kept as markers.
+    pub markers_omitted: u64,
     /// Per bucket subject: (window end, score), and the threshold.
     pub anomaly: Vec<AnomalySeries>,
     /// The first protective decisions and a sample of moves, for the report.
@@ -152,6 +154,11 @@ pub struct SimReport {
 
 /// Decisions kept for the report.
 const SAMPLE_DECISIONS: usize = 300;
+
+/// Protective decisions (snapshot, freeze, alert, ...) kept as markers for the report's anomaly
+/// timelines; the rest are counted. Every one is in the decision log; the bound keeps a replay's
+/// memory from growing with a policy that alerts on every pass.
+const MAX_DECISION_MARKERS: usize = 5_000;
 
 struct Sim<'a> {
     cost: CostModel,
@@ -191,6 +198,8 @@ struct Sim<'a> {
     // results
     report: SimReport,
     day_counts: (u64, u64, u64),
+    /// Markers kept for protective decisions, up to [`MAX_DECISION_MARKERS`].
+    decision_markers: usize,
     progress: &'a mut dyn FnMut(&Progress),
 }
 
@@ -391,7 +400,10 @@ impl Sim<'_> {
                 Action::Alert => self.ledger.alerts += 1,
                 _ => {}
             }
-            if !matches!(d.action, Action::Move) {
+            if !matches!(d.action, Action::Move) && self.decision_markers >= MAX_DECISION_MARKERS {
+                self.report.markers_omitted += 1;
+            } else if !matches!(d.action, Action::Move) {
+                self.decision_markers += 1;
                 self.report.markers.push(Marker {
                     at: t,
                     subject: format!("bucket:{}", d.bucket.as_deref().unwrap_or("")),
@@ -659,11 +671,13 @@ pub fn simulate(
             model: String::new(),
             days: Vec::new(),
             markers: Vec::new(),
+            markers_omitted: 0,
             anomaly: Vec::new(),
             sample: Vec::new(),
             ingest: IngestReport::default(),
         },
         day_counts: (0, 0, 0),
+        decision_markers: 0,
         progress,
     };
     let feed_opts = FeedOptions {

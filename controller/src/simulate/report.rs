@@ -102,6 +102,7 @@ pub fn report_data(r: &SimReport, tiers: &[String], context: Vec<(String, String
                 label: m.label.clone(),
             })
             .collect(),
+        markers_omitted: r.markers_omitted,
         moves_per_day: r
             .days
             .iter()

@@ -514,8 +514,12 @@ struct ParsedBody {
 fn parse_audit_body(body: &str) -> ParsedBody {
     let origin_file: Arc<str> = Arc::from("webhook");
     let mut out = ParsedBody::default();
-    for (i, entry) in split_entries(body).into_iter().enumerate() {
+    let (entries, unclosed) = split_entries(body);
+    let count = entries.len();
+    let mut last_bad = false;
+    for (i, entry) in entries.into_iter().enumerate() {
         let n = i + 1;
+        last_bad = false;
         if is_empty_object(entry) {
             continue;
         }
@@ -536,8 +540,23 @@ fn parse_audit_body(body: &str) -> ParsedBody {
                 out.events.push(e);
             }
             Ok(None) => {}
-            Err(reason) => out.errors.push(format!("entry {n}: {reason}")),
+            Err(reason) => {
+                last_bad = true;
+                out.errors.push(format!("entry {n}: {reason}"));
+            }
         }
+    }
+    // An array without its `]` was cut short, perhaps right after a complete entry: the sender
+    // is told (the entries before are taken), unless the last entry already says so.
+    if unclosed && !last_bad {
+        let after = match count {
+            0 => "before its first entry".to_string(),
+            n => format!("after entry {n}"),
+        };
+        out.errors.push(format!(
+            "entry {}: the JSON array has no closing `]`; the body was cut short {after}",
+            count + 1
+        ));
     }
     out
 }
@@ -550,11 +569,12 @@ fn is_empty_object(entry: &str) -> bool {
 
 /// The entries of a body: a JSON array's elements; else the JSON values of a stream of them
 /// (one object, NDJSON, or objects one after another); else, when that stream is not valid
-/// JSON, its non-blank lines (so that each bad line is reported on its own).
-fn split_entries(body: &str) -> Vec<&str> {
+/// JSON, its non-blank lines (so that each bad line is reported on its own). The flag is true
+/// for an array without its closing `]`.
+fn split_entries(body: &str) -> (Vec<&str>, bool) {
     let t = body.trim_start_matches('\u{feff}').trim();
     if t.is_empty() {
-        return Vec::new();
+        return (Vec::new(), false);
     }
     if t.starts_with('[') {
         return array_elements(t);
@@ -564,7 +584,7 @@ fn split_entries(body: &str) -> Vec<&str> {
     let mut start = 0;
     loop {
         match stream.next() {
-            None => return out,
+            None => return (out, false),
             Some(Ok(_)) => {
                 let end = stream.byte_offset();
                 match t.get(start..end) {
@@ -576,13 +596,15 @@ fn split_entries(body: &str) -> Vec<&str> {
             Some(Err(_)) => break,
         }
     }
-    t.lines().map(str::trim).filter(|l| !l.is_empty()).collect()
+    let lines = t.lines().map(str::trim).filter(|l| !l.is_empty());
+    (lines.collect(), false)
 }
 
 /// The elements of a JSON array (`t` starts with `[`), split at its top-level commas without
-/// parsing them; an array cut short gives its last element as it stands (whose parse then
-/// reports the problem), and text after the closing `]` is one more entry.
-fn array_elements(t: &str) -> Vec<&str> {
+/// parsing them, and whether the closing `]` is missing; an array cut short gives its last
+/// element as it stands (whose parse then reports the problem), and text after the closing `]`
+/// is one more entry.
+fn array_elements(t: &str) -> (Vec<&str>, bool) {
     let b = t.as_bytes();
     let mut out = Vec::new();
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
@@ -617,7 +639,7 @@ fn array_elements(t: &str) -> Vec<&str> {
                 if !rest.is_empty() {
                     out.push(rest);
                 }
-                return out;
+                return (out, false);
             }
             _ => {}
         }
@@ -626,7 +648,7 @@ fn array_elements(t: &str) -> Vec<&str> {
     if !last.is_empty() {
         out.push(last);
     }
-    out
+    (out, true)
 }
 
 /// The whole of `s` on one line (check details go one per line).
@@ -747,31 +769,32 @@ mod tests {
 
     #[test]
     fn a_body_splits_into_array_elements_stream_values_or_lines() {
-        assert!(split_entries("").is_empty());
-        assert!(split_entries(" \n").is_empty());
+        let entries = |b| split_entries(b).0;
+        assert!(entries("").is_empty());
+        assert!(entries(" \n").is_empty());
         assert_eq!(
-            split_entries("[{\"a\":\"x,]\"}, {\"b\":[1,2]} ]"),
+            entries("[{\"a\":\"x,]\"}, {\"b\":[1,2]} ]"),
             vec!["{\"a\":\"x,]\"}", "{\"b\":[1,2]}"]
         );
-        assert_eq!(split_entries("[]"), Vec::<&str>::new());
+        assert_eq!(entries("[]"), Vec::<&str>::new());
         // Cut short: the rest is one entry, and its parse will say what is wrong.
+        assert_eq!(entries("[{\"a\":1}, {\"b\""), vec!["{\"a\":1}", "{\"b\""]);
+        assert_eq!(entries("[{\"a\":1}] x"), vec!["{\"a\":1}", "x"]);
+        // Only an array can be left unclosed.
+        assert!(split_entries("[{\"a\":1}, {\"b\"").1);
+        assert!(split_entries("[{\"a\":1}").1);
+        assert!(split_entries("[").1);
+        assert!(!split_entries("[{\"a\":\"]\"}]").1);
+        assert!(!split_entries("{\"a\":1}").1);
         assert_eq!(
-            split_entries("[{\"a\":1}, {\"b\""),
-            vec!["{\"a\":1}", "{\"b\""]
-        );
-        assert_eq!(split_entries("[{\"a\":1}] x"), vec!["{\"a\":1}", "x"]);
-        assert_eq!(
-            split_entries("{\"a\":1}\n{\"b\":\n 2}\n"),
+            entries("{\"a\":1}\n{\"b\":\n 2}\n"),
             vec!["{\"a\":1}", "{\"b\":\n 2}"]
         );
         assert_eq!(
-            split_entries("{\"a\":1}\nnot json\n\n{\"b\":2}"),
+            entries("{\"a\":1}\nnot json\n\n{\"b\":2}"),
             vec!["{\"a\":1}", "not json", "{\"b\":2}"]
         );
-        assert_eq!(
-            split_entries("{\"a\":\"é\\\"\"}"),
-            vec!["{\"a\":\"é\\\"\"}"]
-        );
+        assert_eq!(entries("{\"a\":\"é\\\"\"}"), vec!["{\"a\":\"é\\\"\"}"]);
     }
 
     #[test]
@@ -818,6 +841,39 @@ mod tests {
                 "entry 3: time 9999-12-31T00:00:00+00:00 is outside 2000-01-01 to 2100-01-01; a broken clock or a bad field".to_string(),
             ]
         );
+    }
+
+    #[test]
+    fn an_array_without_its_closing_bracket_is_a_bad_entry() {
+        let entry = r#"{"time":"2026-11-02T08:00:00Z","api":{"name":"GetObject","bucket":"b","object":"k","statusCode":200}}"#;
+        // Cut right after a complete entry: both entries are taken, and the sender is told.
+        let p = parse_audit_body(&format!("[{entry},\n{entry}"));
+        assert_eq!(p.events.len(), 2);
+        assert_eq!(
+            p.errors,
+            vec![
+                "entry 3: the JSON array has no closing `]`; the body was cut short after entry 2"
+                    .to_string()
+            ]
+        );
+        // Cut inside an entry: that entry says so, once.
+        let p = parse_audit_body(&format!("[{entry}, {}", &entry[..40]));
+        assert_eq!(p.events.len(), 1);
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert!(p.errors[0].starts_with("entry 2: "), "{:?}", p.errors);
+        // A bare `[`: nothing to take, one bad entry (the request is refused).
+        let p = parse_audit_body("[");
+        assert!(p.events.is_empty());
+        assert_eq!(
+            p.errors,
+            vec![
+                "entry 1: the JSON array has no closing `]`; the body was cut short before its first entry"
+                    .to_string()
+            ]
+        );
+        // Closed, nothing is said.
+        let p = parse_audit_body(&format!("[{entry}]"));
+        assert_eq!((p.events.len(), p.errors.len()), (1, 0));
     }
 
     #[test]

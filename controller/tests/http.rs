@@ -536,14 +536,33 @@ async fn bad_entries_are_counted_and_located_and_a_body_of_only_bad_ones_is_refu
         "entry 1: missing field \"api.name\"\nentry 2: expected a JSON object, found a number\n"
     );
     assert!(rx.try_recv().is_err());
+
+    // An array cut short after a complete entry: the entry is taken and the cut is a bad entry;
+    // a bare `[` is refused.
+    let r = post(srv.addr, "/v1/audit", None, &format!("[{},", entries[0])).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert_eq!(
+        (j["accepted"].as_u64(), j["bad"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        j["errors"][0],
+        "entry 2: the JSON array has no closing `]`; the body was cut short after entry 1"
+    );
+    assert_eq!(rx.recv().await.expect("a batch").len(), 1);
+    let r = post(srv.addr, "/v1/audit", None, "[").await;
+    assert_eq!(r.status, 400);
+    assert!(rx.try_recv().is_err());
+
     let text = m.render(CLOCK);
     assert_eq!(
         sample(&text, "tierd_bad_lines_total{source=\"webhook\"}"),
-        Some(4.0)
+        Some(6.0)
     );
     assert_eq!(
         sample(&text, "tierd_events_ingested_total{source=\"webhook\"}"),
-        Some(2.0)
+        Some(3.0)
     );
     srv.stop().await;
 }

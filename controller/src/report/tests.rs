@@ -598,7 +598,11 @@ fn every_marker_has_a_tooltip_and_incidents_are_shaded() {
 fn protective_decisions_not_drawn_are_counted_in_the_caption() {
     let mut d = sample();
     let html = render(&d);
-    assert!(!html.contains("not drawn"), "{}", around(&html, "not drawn"));
+    assert!(
+        !html.contains("not drawn"),
+        "{}",
+        around(&html, "not drawn")
+    );
     d.markers_omitted = 1;
     let html = render(&d);
     assert!(html.contains(
@@ -606,7 +610,9 @@ fn protective_decisions_not_drawn_are_counted_in_the_caption() {
     ));
     d.markers_omitted = 12_345;
     let html = render(&d);
-    let at = html.find("12,345 more protective decisions not drawn").unwrap();
+    let at = html
+        .find("12,345 more protective decisions not drawn")
+        .unwrap();
     // In the anomaly figure's caption, not another's.
     let section = html[..at].rfind("<section id=\"").unwrap();
     assert!(html[section..].starts_with("<section id=\"anomaly\""));

@@ -164,6 +164,22 @@ fn moving_an_object_that_is_on_no_tier_fails_and_says_where_it_looked() {
         "{}",
         r.stdout
     );
+    // `locate` answers "nowhere" with exit 1 too (2 is for misuse).
+    let r = tierd(d, &["locate", "photos/b.jpg"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "photos/b.jpg is on no tier (not in the catalog, not found by a scan of: cloud, onprem, vault)"
+        ),
+        "{}",
+        r.stderr
+    );
+    // `recover` speaks text unless asked for JSON.
+    let r = tierd(d, &["recover"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.stdout, "no move is left in flight\n");
+    let r = tierd(d, &["recover", "--json"]);
+    assert_eq!(r.json()["open_moves"], 0, "{}", r.stdout);
 }
 
 #[test]
@@ -367,4 +383,110 @@ fn reading_commands_in_a_folder_without_a_journal_say_so_and_create_nothing() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn an_operators_move_respects_open_freezes_and_pins_unless_told_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tierd.toml"),
+        r#"
+[journal]
+path = "tierd-data/tierd.db"
+[tiers.onprem]
+url = "file://tierd-data/onprem"
+[tiers.cloud]
+url = "file://tierd-data/cloud"
+[ingest]
+sources = ["builtin:samples"]
+[policies]
+files = ["policy.toml"]
+[service]
+listen = "off"
+decision_log = "tierd-data/decisions.jsonl"
+"#,
+    )
+    .unwrap();
+    let policy = "[[rule]]\nid = \"freeze-photos\"\nscope = { bucket = \"photos\" }\naction = \"freeze\"\n\n\
+                  [[rule]]\nid = \"pin-media\"\nscope = { bucket = \"media\", prefix = \"eu/\" }\naction = \"pin\"\n";
+    std::fs::write(d.join("policy.toml"), policy).unwrap();
+    fn with<'a>(args: &[&'a str]) -> Vec<&'a str> {
+        [args, &["--config", "tierd.toml"][..]].concat()
+    }
+    // The service's pass opens the freeze on the bucket photos.
+    let r = tierd(d, &with(&["run", "--once"]));
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.json()["open_freezes"], 1, "{}", r.stdout);
+    put(d, "onprem", "a.jpg", b"alpha");
+    let media = d.join("tierd-data/onprem/media/eu/b.jpg");
+    std::fs::create_dir_all(media.parent().unwrap()).unwrap();
+    std::fs::write(&media, b"bravo").unwrap();
+
+    // Frozen: held, recorded as skipped with why, exit 1, nothing moved.
+    let r = tierd(d, &with(&["move", "photos/a.jpg", "--to", "cloud"]));
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("held     photos/a.jpg  frozen: the freeze on photos/ (since ")
+            && r.stdout
+                .contains("lift it with `tierd unfreeze photos`, or pass --ignore-freezes")
+            && r.stdout.contains(
+                "0 moved (0 bytes), 0 failed or aborted, 0 skipped, 1 held by a freeze or a pin"
+            ),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(on(d, "onprem", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+    assert_eq!(on(d, "cloud", "a.jpg"), None);
+
+    // Pinned: the same, whatever the pin's condition.
+    let r = tierd(
+        d,
+        &with(&["move", "media/eu/b.jpg", "--to", "cloud", "--json"]),
+    );
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    let j = r.json();
+    assert_eq!(j["state"], "skipped");
+    assert_eq!(
+        j["why"],
+        "pinned: rule \"pin-media\" (bucket \"media\", prefix \"eu/\") keeps every move off this object; pass --ignore-pins to move it anyway"
+    );
+    assert!(media.exists());
+    let held = tierd(d, &with(&["decisions", "--state", "skipped", "--json"]));
+    assert_eq!(held.stdout.lines().count(), 2, "{}", held.stdout);
+
+    // Told otherwise: the move happens and its decision says why it was allowed.
+    let r = tierd(
+        d,
+        &with(&["move", "photos/a.jpg", "--to", "cloud", "--ignore-freezes"]),
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(on(d, "cloud", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+    let l = tierd(d, &with(&["locate", "photos/a.jpg", "--json"])).json();
+    assert!(
+        l["decision"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("despite the open freeze on photos/"),
+        "{l}"
+    );
+
+    // A policy that does not load cannot vouch for its pins: refused, unless pins are ignored.
+    std::fs::write(d.join("policy.toml"), "[[rule]]\nid = \"x\"\n").unwrap();
+    let r = tierd(d, &with(&["move", "media/eu/b.jpg", "--to", "cloud"]));
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("the policy is not valid, so its pins cannot be checked"),
+        "{}",
+        r.stderr
+    );
+    assert!(media.exists());
+    let r = tierd(
+        d,
+        &with(&["move", "media/eu/b.jpg", "--to", "cloud", "--ignore-pins"]),
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(!media.exists());
 }

@@ -7,8 +7,10 @@ use anyhow::bail;
 use serde_json::json;
 
 use super::common::{Access, Pace, StoreArgs, open, runtime, split_object};
+use crate::config::Config;
 use crate::decision::{Action, Decision, State, rfc3339, shell_word};
 use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
+use crate::journal::freezes::FreezeRow;
 
 /// Which objects: one `BUCKET/KEY`, or `--bucket` with `--prefix`.
 #[derive(Debug, Clone, clap::Args)]
@@ -23,6 +25,17 @@ pub struct Scope {
     pub prefix: String,
 }
 
+/// The safety interlocks an operator's move respects, and the flags that override them.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Interlocks {
+    /// Move objects under an open freeze anyway (break glass; the decision says so).
+    #[arg(long)]
+    pub ignore_freezes: bool,
+    /// Move objects a policy pin covers anyway (the decision says so).
+    #[arg(long)]
+    pub ignore_pins: bool,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct MoveArgs {
     #[command(flatten)]
@@ -30,6 +43,8 @@ pub struct MoveArgs {
     /// The tier to move to.
     #[arg(long)]
     pub to: String,
+    #[command(flatten)]
+    pub interlocks: Interlocks,
     #[command(flatten)]
     pub pace: Pace,
     #[command(flatten)]
@@ -44,6 +59,8 @@ pub struct RecallArgs {
     /// configured tier.
     #[arg(long)]
     pub to: Option<String>,
+    #[command(flatten)]
+    pub interlocks: Interlocks,
     #[command(flatten)]
     pub pace: Pace,
     #[command(flatten)]
@@ -85,8 +102,87 @@ async fn objects(ex: &Executor, scope: &Scope) -> anyhow::Result<Vec<(String, St
     }
 }
 
+/// What holds an operator's move back, as the service's planner is held: open freezes (from the
+/// journal) and the policy's pins, unless the operator overrides them.
+struct Guard {
+    freezes: Vec<FreezeRow>,
+    /// The policy's pin rules.
+    pins: Vec<policies::Rule>,
+    interlocks: Interlocks,
+}
+
+impl Guard {
+    fn load(config: &Config, ex: &Executor, interlocks: &Interlocks) -> anyhow::Result<Self> {
+        let freezes = ex.journal().open_freezes()?;
+        let pins = if interlocks.ignore_pins || config.policy_files.is_empty() {
+            Vec::new()
+        } else {
+            let loaded = crate::policy::load(config, &[]).map_err(|d| {
+                let text: Vec<String> = d.iter().map(ToString::to_string).collect();
+                anyhow::anyhow!(
+                    "the policy is not valid, so its pins cannot be checked (fix it, or pass --ignore-pins):\n{}",
+                    text.join("\n")
+                )
+            })?;
+            let rules = loaded.policy.rules.into_iter();
+            rules
+                .filter(|r| matches!(r.action, policies::Action::Pin))
+                .collect()
+        };
+        Ok(Self {
+            freezes,
+            pins,
+            interlocks: interlocks.clone(),
+        })
+    }
+
+    /// Why `bucket/key` must stay where it is, or what its decision's reason adds (an override).
+    fn check(&self, bucket: &str, key: &str) -> Result<String, String> {
+        let mut notes = String::new();
+        let freeze = self
+            .freezes
+            .iter()
+            .find(|f| f.bucket == bucket && key.starts_with(&f.prefix));
+        if let Some(f) = freeze {
+            let scope = format!("{}/{}", f.bucket, f.prefix);
+            if !self.interlocks.ignore_freezes {
+                let mut lift = format!("tierd unfreeze {}", shell_word(&f.bucket));
+                if !f.prefix.is_empty() {
+                    lift.push_str(&format!(" --prefix {}", shell_word(&f.prefix)));
+                }
+                return Err(format!(
+                    "frozen: the freeze on {scope} (since {}, decision {}) holds every move there; \
+                     once its cause is understood, lift it with `{lift}`, or pass --ignore-freezes",
+                    f.since, f.decision_id
+                ));
+            }
+            notes.push_str(&format!(
+                " It was moved despite the open freeze on {scope} (decision {}): --ignore-freezes.",
+                f.decision_id
+            ));
+        }
+        if let Some(p) = self.pins.iter().find(|p| p.scope.matches(bucket, key)) {
+            let when = match p.when.as_str() {
+                "true" => String::new(),
+                // An operator's command has no signals to evaluate a condition on: it holds.
+                w => format!(", when `{w}`, not evaluated here"),
+            };
+            return Err(format!(
+                "pinned: rule \"{}\" ({}{when}) keeps every move off this object; pass --ignore-pins to move it anyway",
+                p.id,
+                p.scope.describe()
+            ));
+        }
+        if self.interlocks.ignore_pins {
+            notes.push_str(" The policy's pins were not checked: --ignore-pins.");
+        }
+        Ok(notes)
+    }
+}
+
 async fn run_moves(
     ex: &Executor,
+    guard: &Guard,
     list: Vec<(String, String, String)>,
     verb: &str,
     json_out: bool,
@@ -94,8 +190,14 @@ async fn run_moves(
     let at = rfc3339(chrono::Utc::now());
     let mut reqs = Vec::new();
     let mut decisions = Vec::new();
+    // Objects an interlock holds: recorded as skipped with why, never handed to the executor.
+    let mut held = Vec::new();
     let ids = ex.journal().next_decision_ids("op", &at, list.len())?;
     for ((bucket, key, to), id) in list.into_iter().zip(ids) {
+        let (notes, why) = match guard.check(&bucket, &key) {
+            Ok(notes) => (notes, None),
+            Err(why) => (String::new(), Some(why)),
+        };
         let from = ex.journal().locate(&bucket, &key)?.map(|e| e.tier);
         let d = Decision {
             id: id.clone(),
@@ -108,17 +210,25 @@ async fn run_moves(
             to: Some(to.clone()),
             rule: None,
             anomaly: None,
-            reason: format!("An operator ran `tierd {verb}` for this object."),
+            reason: format!("An operator ran `tierd {verb}` for this object.{notes}"),
             cost: None,
             undo: from.as_ref().map(|f| {
                 let object = format!("{bucket}/{key}");
                 format!("tierd move {} --to {}", shell_word(&object), shell_word(f))
             }),
-            state: State::Running,
-            why: None,
+            state: if why.is_some() {
+                State::Skipped
+            } else {
+                State::Running
+            },
+            why: why.clone(),
             explanation: None,
         };
         decisions.push(d);
+        if let Some(why) = why {
+            held.push((id, bucket, key, to, why));
+            continue;
+        }
         reqs.push(MoveRequest {
             decision_id: id,
             bucket,
@@ -130,6 +240,17 @@ async fn run_moves(
     let outcomes = ex.apply(reqs).await;
     let mut states = Vec::with_capacity(outcomes.len());
     let mut out = std::io::stdout().lock();
+    for (id, bucket, key, to, why) in &held {
+        if json_out {
+            writeln!(
+                out,
+                "{}",
+                json!({"decision": id, "bucket": bucket, "key": key, "to": to, "state": State::Skipped.as_str(), "why": why})
+            )?;
+        } else {
+            writeln!(out, "held     {bucket}/{key}  {why}")?;
+        }
+    }
     let (mut done, mut bytes, mut bad) = (0u64, 0u64, 0u64);
     for (r, o) in &outcomes {
         let (state, why) = match o {
@@ -177,13 +298,18 @@ async fn run_moves(
     }
     ex.journal().set_decision_states(&states)?;
     if !json_out {
+        let held_text = match held.len() {
+            0 => String::new(),
+            n => format!(", {n} held by a freeze or a pin"),
+        };
         writeln!(
             out,
-            "{done} moved ({bytes} bytes), {bad} failed or aborted, {} skipped",
+            "{done} moved ({bytes} bytes), {bad} failed or aborted, {} skipped{held_text}",
             outcomes.len() as u64 - done - bad
         )?;
     }
-    Ok(if bad == 0 {
+    // A held object is one the command did not move as asked.
+    Ok(if bad == 0 && held.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
@@ -192,7 +318,7 @@ async fn run_moves(
 
 pub fn run_move(args: MoveArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (_, ex) = open(&args.store, &args.pace, Access::Moves("move")).await?;
+        let (config, ex) = open(&args.store, &args.pace, Access::Moves("move")).await?;
         if !ex.tiers().contains(&args.to) {
             bail!(
                 "unknown tier {:?}; known tiers: {}",
@@ -205,7 +331,8 @@ pub fn run_move(args: MoveArgs) -> anyhow::Result<ExitCode> {
             .into_iter()
             .map(|(b, k)| (b, k, args.to.clone()))
             .collect();
-        run_moves(&ex, list, "move", args.store.json).await
+        let guard = Guard::load(&config, &ex, &args.interlocks)?;
+        run_moves(&ex, &guard, list, "move", args.store.json).await
     })
 }
 
@@ -232,7 +359,8 @@ pub fn run_recall(args: RecallArgs) -> anyhow::Result<ExitCode> {
             };
             list.push((b, k, to));
         }
-        run_moves(&ex, list, "recall", args.store.json).await
+        let guard = Guard::load(&config, &ex, &args.interlocks)?;
+        run_moves(&ex, &guard, list, "recall", args.store.json).await
     })
 }
 
@@ -242,7 +370,12 @@ pub fn run_locate(args: LocateArgs) -> anyhow::Result<ExitCode> {
         let (b, k) = split_object(&args.object)?;
         ex.scan(&b, &k).await?;
         let Some(e) = ex.journal().locate(&b, &k)? else {
-            bail!("{b}/{k} is on no tier (not in the catalog, not found by a scan of: {})", ex.tiers().names().join(", "));
+            // Exit 1, as `move` of an object on no tier: the answer is "nowhere", not a misuse.
+            eprintln!(
+                "{b}/{k} is on no tier (not in the catalog, not found by a scan of: {})",
+                ex.tiers().names().join(", ")
+            );
+            return Ok(ExitCode::from(1));
         };
         let decision = match &e.decision_id {
             Some(id) => ex.journal().decision(id)?,
@@ -272,10 +405,19 @@ pub fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
         let (_, ex) = open(&args.store, &Pace::default(), Access::Moves("recover")).await?;
         let r = recover::recover(&ex).await?;
         let open_moves = ex.journal().open_moves()?.len();
-        println!(
-            "{}",
-            json!({"pending_after": r.pending, "open_moves": open_moves})
-        );
+        if args.store.json {
+            println!(
+                "{}",
+                json!({"pending_after": r.pending, "open_moves": open_moves})
+            );
+        } else if open_moves == 0 {
+            println!("no move is left in flight");
+        } else {
+            println!(
+                "{open_moves} moves are still open after recovery ({} could not be settled because a store failed); run `tierd recover` again once the stores answer; `tierd locate BUCKET/KEY` finds an object",
+                r.pending
+            );
+        }
         Ok(if open_moves == 0 {
             ExitCode::SUCCESS
         } else {

@@ -250,6 +250,9 @@ fn a_growing_file_is_resumed_without_skipping_or_double_counting() {
     );
     let third = run();
     assert_eq!(third["events"], 0, "nothing new, nothing read again");
+    // Not even its head, to detect the format: a followed file that has not grown is skipped.
+    assert_eq!(third["objects_skipped"], 1, "{third}");
+    assert_eq!(third["bytes"], 0, "{third}");
     assert!(
         d.join("state/tierd.db").exists(),
         "checkpoints live in the configured journal"

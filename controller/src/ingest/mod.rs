@@ -147,6 +147,17 @@ pub fn run(
                     report.objects_skipped += 1;
                     continue;
                 }
+                // A followed file that has not grown since: nothing to read, not even its head
+                // (its checkpoint is a stored offset; a gzip file's is a decompressed one, which
+                // is not its stored size, and a gzip file is read whole anyway).
+                Some(cp)
+                    if cp.identity == obj.identity
+                        && cp.bytes_done == obj.size
+                        && matches!(obj.location, source::Location::File(_)) =>
+                {
+                    report.objects_skipped += 1;
+                    continue;
+                }
                 Some(cp) if cp.identity == obj.identity => (cp.bytes_done, cp.lines_done),
                 _ => (0, 0),
             };

@@ -327,8 +327,8 @@ impl Content {
                     skip_bytes(&mut r, skip).map_err(read_err)?;
                     Ok(Opened { reader: r, gzip })
                 } else {
+                    // Seeked over, not read: a followed file's old bytes are not counted again.
                     f.seek(SeekFrom::Start(skip)).map_err(read_err)?;
-                    STORED_BYTES_READ.fetch_add(skip, Ordering::Relaxed);
                     Ok(Opened {
                         reader: Box::new(BufReader::with_capacity(1 << 16, Counting(f))),
                         gzip,

@@ -109,6 +109,36 @@ struct RawService {
     webhook_token_env: Option<String>,
     #[serde(default)]
     executor_concurrency: Option<usize>,
+    #[serde(default)]
+    max_bytes_per_sec: Option<Spanned<String>>,
+    #[serde(default)]
+    max_objects_per_sec: Option<Spanned<f64>>,
+}
+
+/// The highest `service.max_objects_per_sec`: more than any store starts.
+const MAX_OBJECTS_PER_SEC: f64 = 1e6;
+
+/// `service.max_bytes_per_sec`: a size per second (`"100MiB"`), or `"off"` for no limit.
+fn bandwidth(text: &str) -> Result<Option<f64>, String> {
+    let t = text.trim();
+    if t == "off" {
+        return Ok(None);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let factor = policies::cond::SIZE_UNITS
+        .iter()
+        .find(|(n, _)| *n == unit.trim())
+        .map(|(_, f)| *f);
+    match (number.parse::<f64>(), factor) {
+        (Ok(n), Some(f)) if n > 0.0 && n * f <= policies::load::MAX_SIZE_BYTES as f64 => {
+            Ok(Some(n * f))
+        }
+        (Ok(_), Some(_)) => Err("is not a rate; write a size per second above 0B and at most 1024PiB, e.g. \"100MiB\", or \"off\"".into()),
+        _ => Err("is not a size; write a size per second with a unit, e.g. \"100MiB\" or \"1GB\", or \"off\"".into()),
+    }
 }
 
 /// A number, or a list of them.
@@ -243,6 +273,10 @@ pub struct ServiceSettings {
     /// The environment variable holding the MinIO webhook's bearer token (never the token itself).
     pub webhook_token_env: Option<String>,
     pub executor_concurrency: usize,
+    /// Bytes the service's moves copy per second, all moves together (`None`: no limit).
+    pub max_bytes_per_sec: Option<f64>,
+    /// Moves the service starts per second (`None`: no limit).
+    pub max_objects_per_sec: Option<f64>,
 }
 
 impl Default for ServiceSettings {
@@ -255,6 +289,8 @@ impl Default for ServiceSettings {
             shutdown_timeout_secs: 30,
             webhook_token_env: None,
             executor_concurrency: 8,
+            max_bytes_per_sec: None,
+            max_objects_per_sec: None,
         }
     }
 }
@@ -597,6 +633,28 @@ impl Config {
             service.webhook_token_env = s.webhook_token_env.clone();
             if let Some(c) = s.executor_concurrency {
                 service.executor_concurrency = c.clamp(1, 256);
+            }
+            if let Some(b) = &s.max_bytes_per_sec {
+                match bandwidth(b.get_ref()) {
+                    Ok(v) => service.max_bytes_per_sec = v,
+                    Err(why) => diags.push(Diagnostic::error(
+                        path,
+                        at(b.span()),
+                        format!("service.max_bytes_per_sec = {:?} {why}", b.get_ref()),
+                    )),
+                }
+            }
+            if let Some(n) = &s.max_objects_per_sec {
+                let v = *n.get_ref();
+                if v.is_finite() && v > 0.0 && v <= MAX_OBJECTS_PER_SEC {
+                    service.max_objects_per_sec = Some(v);
+                } else {
+                    diags.push(Diagnostic::error(
+                        path,
+                        at(n.span()),
+                        format!("service.max_objects_per_sec = {v} is not a rate; write a number of moves per second above 0 and at most {MAX_OBJECTS_PER_SEC}, e.g. 50"),
+                    ));
+                }
             }
         }
         if raw
@@ -1124,6 +1182,34 @@ format = "s3"
             errs[1]
         );
         assert!(!errs.concat().contains("S3cretPW"), "{errs:?}");
+    }
+
+    #[test]
+    fn the_services_move_rates_are_sizes_and_counts_per_second() {
+        let tiers = "[tiers.onprem]\nurl = \"file://data/onprem\"\n";
+        let c = load(&format!(
+            "{tiers}[service]\nmax_bytes_per_sec = \"100MiB\"\nmax_objects_per_sec = 2.5\n"
+        ))
+        .unwrap();
+        assert_eq!(c.service.max_bytes_per_sec, Some(100.0 * 1024.0 * 1024.0));
+        assert_eq!(c.service.max_objects_per_sec, Some(2.5));
+        let c = load(&format!("{tiers}[service]\nmax_bytes_per_sec = \"off\"\n")).unwrap();
+        assert_eq!(c.service.max_bytes_per_sec, None);
+        assert_eq!(load(tiers).unwrap().service.max_objects_per_sec, None);
+        assert_eq!(
+            load(&format!(
+                "{tiers}[service]\nmax_bytes_per_sec = \"fast\"\nmax_objects_per_sec = 0\n"
+            ))
+            .unwrap_err(),
+            vec![
+                "/etc/tierd/tierd.toml:4:21: error: service.max_bytes_per_sec = \"fast\" is not a size; write a size per second with a unit, e.g. \"100MiB\" or \"1GB\", or \"off\"".to_string(),
+                "/etc/tierd/tierd.toml:5:23: error: service.max_objects_per_sec = 0 is not a rate; write a number of moves per second above 0 and at most 1000000, e.g. 50".to_string(),
+            ]
+        );
+        assert_eq!(
+            load(&format!("{tiers}[service]\nmax_bytes_per_sec = \"0B\"\n")).unwrap_err(),
+            vec!["/etc/tierd/tierd.toml:4:21: error: service.max_bytes_per_sec = \"0B\" is not a rate; write a size per second above 0B and at most 1024PiB, e.g. \"100MiB\", or \"off\"".to_string()]
+        );
     }
 
     #[test]

@@ -150,6 +150,8 @@ impl Service {
             Arc::new(Mutex::new(journal)),
             ExecutorConfig {
                 concurrency: config.service.executor_concurrency,
+                max_bytes_per_sec: config.service.max_bytes_per_sec,
+                max_objects_per_sec: config.service.max_objects_per_sec,
                 ..ExecutorConfig::default()
             },
         );
@@ -163,9 +165,10 @@ impl Service {
                 "recovered moves left in flight by an earlier run"
             );
         }
-        if config.ingest_sources.is_empty() && config.service.webhook_token_env.is_none() {
+        // The webhook listens wherever the HTTP endpoint does (with or without a token).
+        if config.ingest_sources.is_empty() && config.service.listen.is_none() {
             tracing::warn!(
-                "no access logs to read: [ingest] sources is empty and the MinIO webhook is off, so nothing is learnt and only rules without access signals can act; see docs/configuration.md"
+                "no access logs to read: [ingest] sources is empty and the MinIO webhook is off (service.listen = \"off\"), so nothing is learnt and only rules without access signals can act; see docs/configuration.md"
             );
         }
         let model = ModelState::new(&config.model)?;

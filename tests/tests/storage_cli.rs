@@ -490,3 +490,96 @@ decision_log = "tierd-data/decisions.jsonl"
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     assert!(!media.exists());
 }
+
+/// A MinIO audit entry (one JSON line) of `api` on `photos/KEY` at `time`.
+fn audit(time: &str, api: &str, key: &str, bytes: u64) -> String {
+    format!(
+        r#"{{"version":"1","time":"{time}","trigger":"incoming","api":{{"name":"{api}","bucket":"photos","object":"{key}","status":"OK","statusCode":200,"rx":{bytes},"tx":{bytes}}},"remotehost":"10.0.0.5","requestID":"R{time}","userAgent":"ua","accessKey":"user1"}}"#
+    ) + "\n"
+}
+
+#[test]
+fn an_object_written_again_after_its_move_is_found_where_the_new_version_is() {
+    // The service moved photos/a.jpg to the cloud; its owner then wrote it again on the hot
+    // tier. The journal's catalog must follow: not call the cloud's old copy the object, and
+    // never overwrite that copy or delete the new one.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
+         [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n[ingest]\nsources = [\"audit.ndjson\"]\n\
+         [policies]\nfiles = [\"policy.toml\"]\n[planner]\ninterval = \"1s\"\n\
+         [service]\nlisten = \"off\"\ndecision_log = \"tierd-data/decisions.jsonl\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("policy.toml"),
+        "[[rule]]\nid = \"to-cloud\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n",
+    )
+    .unwrap();
+    put(d, "onprem", "a.jpg", b"version one");
+    std::fs::write(
+        d.join("audit.ndjson"),
+        audit("2026-10-01T10:00:00Z", "GetObject", "a.jpg", 11),
+    )
+    .unwrap();
+    let run = || {
+        let r = tierd(d, &["run", "--once", "--config", "tierd.toml"]);
+        assert!(r.code.is_some(), "{}", r.stderr);
+        r.json()
+    };
+    assert_eq!(run()["moves_done"], 1);
+    let where_ = || {
+        tierd(
+            d,
+            &["locate", "photos/a.jpg", "--config", "tierd.toml", "--json"],
+        )
+        .json()
+    };
+    assert_eq!(where_()["tier"], "cloud");
+
+    // The owner writes it again, logged in a later second than the move (times are seconds).
+    std::thread::sleep(Duration::from_millis(1_100));
+    put(d, "onprem", "a.jpg", b"version two, written again");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let later = policies::facts::format_utc(now);
+    let mut log = std::fs::read_to_string(d.join("audit.ndjson")).unwrap();
+    log.push_str(&audit(&later, "PutObject", "a.jpg", 26));
+    std::fs::write(d.join("audit.ndjson"), log).unwrap();
+    let second = run();
+    let l = where_();
+    assert_eq!(l["tier"], "onprem", "{l}");
+    assert_eq!(l["size"], 26, "{l}");
+    // The rule moves it again; the cloud's old copy is in the way, and tierd never overwrites.
+    assert_eq!(second["moves_failed"], 1, "{second}");
+    let failed = tierd(
+        d,
+        &[
+            "decisions",
+            "--state",
+            "failed",
+            "--config",
+            "tierd.toml",
+            "--json",
+        ],
+    );
+    assert!(
+        failed
+            .stdout
+            .contains("cloud already holds photos/a.jpg; tierd never overwrites"),
+        "{}",
+        failed.stdout
+    );
+    assert_eq!(
+        on(d, "onprem", "a.jpg").as_deref(),
+        Some(&b"version two, written again"[..])
+    );
+    assert_eq!(
+        on(d, "cloud", "a.jpg").as_deref(),
+        Some(&b"version one"[..])
+    );
+}

@@ -191,6 +191,11 @@ impl Executor {
     ) -> Result<u64, ExecError> {
         let mut added = 0;
         let mut unlisted = Vec::new();
+        // Keys this scan found, with when their copy was written: an object found on two tiers
+        // (its owner wrote it again on the hot tier after tierd moved it) is where its newest
+        // copy is.
+        let mut found: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>> =
+            std::collections::HashMap::new();
         for tier in self.tiers.names() {
             let (store, base) = self.tiers.bucket(&tier, bucket)?;
             // Listing is by path segment: list the prefix's folder and filter by the string
@@ -232,9 +237,16 @@ impl Executor {
                 if key.starts_with(".tierd-") || key.contains(".tierd-restore-") {
                     continue;
                 }
-                if !key.starts_with(prefix) || j.locate(bucket, &key)?.is_some() {
+                if !key.starts_with(prefix) {
                     continue;
                 }
+                match found.get(&key) {
+                    Some(newest) if *newest >= m.last_modified => continue,
+                    Some(_) => {}
+                    None if j.locate(bucket, &key)?.is_some() => continue,
+                    None => added += 1,
+                }
+                found.insert(key.clone(), m.last_modified);
                 j.upsert_entry(&Entry {
                     bucket: bucket.to_string(),
                     key,
@@ -245,7 +257,6 @@ impl Executor {
                     since: crate::decision::rfc3339(m.last_modified),
                     decision_id: None,
                 })?;
-                added += 1;
             }
         }
         self.unlisted

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use models::AccessEvent;
+use models::{AccessEvent, OpClass};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
@@ -357,6 +357,40 @@ impl Service {
     ///
     /// # Errors
     /// Journal errors.
+    /// Keeps the journal's catalog true to the owners' writes and deletes. A client writes to
+    /// the hot tier (and a delete removes the object) whatever tier tierd placed the object on,
+    /// so an entry older than such an event no longer says where the object is: it is
+    /// forgotten, and the next move or `tierd locate` finds the object by a scan. tierd's own
+    /// copies and deletes, when the store logs them, are older than the entry they made.
+    fn forget_rewritten(&mut self, events: &[AccessEvent]) -> anyhow::Result<()> {
+        let mut forgotten = 0u64;
+        let mut j = self.executor.journal();
+        for e in events {
+            let (Some(key), true) = (
+                &e.key,
+                matches!(e.op, OpClass::Put | OpClass::CopyDest | OpClass::Delete)
+                    && e.status.is_none_or(|s| (200..300).contains(&s)),
+            ) else {
+                continue;
+            };
+            let Some(entry) = j.locate(&e.bucket, key)? else {
+                continue;
+            };
+            let since = policies::facts::parse_utc(&entry.since).unwrap_or(i64::MAX);
+            if e.time_us.div_euclid(1_000_000) > since {
+                j.remove_entry(&e.bucket, key)?;
+                forgotten += 1;
+            }
+        }
+        if forgotten > 0 {
+            tracing::debug!(
+                objects = forgotten,
+                "written or deleted by their owners since tierd placed them: forgotten from the catalog until found again"
+            );
+        }
+        Ok(())
+    }
+
     pub fn save_access(&mut self) -> anyhow::Result<()> {
         self.saved_at = std::time::Instant::now();
         if self.dirty.is_empty() {
@@ -526,6 +560,7 @@ impl Service {
                 Touch::None => {}
             }
         }
+        self.forget_rewritten(&events)?;
         if self.saved_at.elapsed().as_secs() >= ACCESS_SAVE_SECS {
             self.save_access()?;
         }

@@ -57,6 +57,10 @@ pub enum Error {
     /// The clustering library refused to fit.
     #[error("k-means: {0}")]
     Clustering(String),
+    /// Too little (or too uniform) training data to calibrate a threshold: the model must keep
+    /// learning. Says what it has and what it needs.
+    #[error("not enough data to fit the model: {0}")]
+    NotEnoughData(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

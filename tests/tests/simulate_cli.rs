@@ -535,3 +535,57 @@ files = ["noisy.toml"]
     );
     assert!(html.contains(&said), "the report does not say: {said}");
 }
+
+/// Three benign GETs by one principal (two one day, one two months later) under the embedded
+/// defaults: the learning period is over, but the model has learnt from far too little to
+/// calibrate a threshold. It keeps learning and says so; nothing is frozen or snapshotted.
+#[test]
+fn a_model_that_learnt_from_three_requests_keeps_learning_and_freezes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let line = |time: &str| {
+        format!(
+            "79a59df9 photos [{time} +0000] 192.0.2.10 arn:aws:iam::123456789012:user/alice 3E57427F3EXAMPLE REST.GET.OBJECT a.jpg \"GET /photos/a.jpg HTTP/1.1\" 200 - 3 3 20 10 \"-\" \"aws-cli/2.15.0\" - id2 SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader photos.s3.amazonaws.com TLSv1.2 - - us-west-1\n"
+        )
+    };
+    let log: String = [
+        "01/Oct/2026:10:00:00",
+        "01/Oct/2026:11:00:00",
+        "29/Nov/2026:10:00:00",
+    ]
+    .into_iter()
+    .map(line)
+    .collect();
+    std::fs::write(d.join("access.log"), log).unwrap();
+    let r = tierd(
+        d,
+        &[
+            "simulate",
+            "--logs",
+            "access.log",
+            "--json",
+            "--out",
+            "d.jsonl",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["events"], 3, "{v}");
+    assert_eq!(v["incidents_opened"], 0, "{v}");
+    for action in ["freeze", "snapshot"] {
+        assert!(v["decisions_by_action"].get(action).is_none(), "{v}");
+    }
+    assert_eq!(
+        v["model"],
+        "combined (still learning after the first 7 days of the logs: it has learnt from 2 days with traffic (needs 2) and 3 windows with events (needs 100); no anomaly scores until then)"
+    );
+    let decisions = std::fs::read_to_string(d.join("d.jsonl")).unwrap();
+    for record in decisions.lines() {
+        let record: serde_json::Value = serde_json::from_str(record).unwrap();
+        assert!(
+            record["anomaly"].is_null()
+                && !["freeze", "snapshot"].contains(&record["action"].as_str().unwrap_or("")),
+            "{record}"
+        );
+    }
+}

@@ -1,6 +1,10 @@
 //! The behaviour model during a replay (and in the service): a trained artifact when the
 //! configuration names one, otherwise learned from the first `model.learning_days` of the logs
-//! themselves, then scoring every window that follows.
+//! themselves, then scoring every window that follows. A model is never fitted on less than
+//! [`models::detect::MIN_FIT_WINDOWS`] windows with events on [`models::detect::MIN_FIT_DAYS`]
+//! days (nor on windows that all look the same): when the learning period ends short of that, the
+//! model keeps learning from every event, says why in its status, and scores nothing until a fit
+//! succeeds. `simulate` and the service share this code, so both behave the same.
 //!
 //! With `model.retrain_every`, the model is refitted on a schedule (in event time, so `simulate`
 //! retrains exactly as the service would): a second, learning baseline follows the same events
@@ -12,7 +16,7 @@
 use std::collections::HashSet;
 
 use models::AccessEvent;
-use models::detect::{AnomalyModel, ModelConfig, SubjectScore};
+use models::detect::{AnomalyModel, ModelConfig, SubjectScore, TrainingData};
 use models::features::{self, History, WindowFeatures};
 
 use crate::config::ModelSettings;
@@ -97,10 +101,22 @@ impl Retrain {
     }
 }
 
+/// Why a model whose learning period is over still learns, and when it tries to fit again.
+#[derive(Debug, Clone)]
+pub struct Short {
+    /// What the model has learnt from against what it needs (for the status).
+    why: String,
+    /// Event time (µs) from which the next batch tries a fit again: the next batch while windows
+    /// or days are missing (counting is cheap), a day later when a fit found the data too
+    /// uniform (fitting is not).
+    retry_us: i64,
+}
+
 /// Where the model is in its life.
 #[derive(Debug)]
 pub enum ModelState {
-    /// Collecting feature rows until `until_us`, then fitting.
+    /// Collecting feature rows until `until_us`, then fitting; past `until_us`, still collecting
+    /// (every event) while the rows are too few to fit on (`short`).
     Learning {
         config: ModelConfig,
         /// Feature rows per window length (`config.window_lengths()` order).
@@ -109,6 +125,9 @@ pub enum ModelState {
         until_us: Option<i64>,
         /// `model.retrain_every`, seconds, for the model fitted at the end.
         retrain_every: Option<u64>,
+        /// Why the learning period is over and the model still learns (too little data, or
+        /// data too uniform to calibrate a threshold on), and the event time of the next try.
+        short: Option<Box<Short>>,
     },
     /// Scoring.
     Active {
@@ -159,6 +178,7 @@ impl ModelState {
             history: History::new(),
             until_us: None,
             retrain_every: s.retrain_every_secs,
+            short: None,
         })
     }
 
@@ -184,16 +204,29 @@ impl ModelState {
     /// A short description for decision records and summaries.
     pub fn describe(&self) -> String {
         match self {
-            ModelState::Learning { config, .. } => format!(
+            ModelState::Learning {
+                config,
+                short: None,
+                ..
+            } => format!(
                 "combined (learning the first {} days of the logs)",
                 config.learning_days
+            ),
+            ModelState::Learning {
+                config,
+                short: Some(short),
+                ..
+            } => format!(
+                "combined (still learning after the first {} days of the logs: {}; no anomaly scores until then)",
+                config.learning_days, short.why
             ),
             ModelState::Active { name, .. } => name.clone(),
             ModelState::Off(why) => format!("off: {why}"),
         }
     }
 
-    /// Takes one window's events; returns the scores of its subjects (none while learning).
+    /// Takes one window's events; returns the scores of its subjects (none while learning,
+    /// including while the learning period is over but the data is too little to fit on).
     ///
     /// # Errors
     /// A polars error while extracting features.
@@ -239,18 +272,25 @@ impl ModelState {
                 history,
                 until_us,
                 retrain_every,
+                short,
             } => {
-                let Some(first) = events.first() else {
+                let (Some(first), Some(last)) = (events.first(), events.last()) else {
                     return Ok(Vec::new());
                 };
+                let last = last.time_us;
                 let until = *until_us.get_or_insert(
                     first
                         .time_us
                         .saturating_add((config.learning_days * 86_400e6) as i64),
                 );
                 // Events of the learning period are learnt from; a batch that runs past its end
-                // (a backlog) is split there, and its rest is scored by the fitted model.
-                let split = events.partition_point(|e| e.time_us < until);
+                // (a backlog) is split there, and its rest is scored by the fitted model. Once
+                // the period is over without enough data, every event is learnt from.
+                let split = if short.is_some() {
+                    events.len()
+                } else {
+                    events.partition_point(|e| e.time_us < until)
+                };
                 let lengths = config.window_lengths();
                 let new = features::extract_windows(
                     &events[..split],
@@ -261,38 +301,79 @@ impl ModelState {
                 for (all, more) in rows.iter_mut().zip(new) {
                     all.extend(more);
                 }
-                if split == events.len() && events.last().is_none_or(|e| e.time_us < until) {
+                if last < until || short.as_ref().is_some_and(|s| last < s.retry_us) {
                     return Ok(Vec::new());
                 }
+                // Too few windows or days to calibrate a threshold on: keep learning (the rest
+                // of the batch too) rather than score with a fallback threshold.
+                let data = TrainingData::of(rows);
+                let fitted = if data.is_enough() {
+                    // The first day (a quarter of shorter periods) warms the baseline up: at
+                    // first every principal, IP and key is new. The model is fitted and
+                    // calibrated on the rest.
+                    let fit_config = ModelConfig {
+                        learning_days: (config.learning_days / 4.0).min(1.0),
+                        ..config.clone()
+                    };
+                    AnomalyModel::fit_windows(rows, history.clone(), &fit_config)
+                } else {
+                    Err(models::Error::NotEnoughData(format!(
+                        "it has learnt from {data}"
+                    )))
+                };
                 let rest = &events[split..];
-                let mut h = std::mem::take(history);
-                // The first day (a quarter of shorter periods) warms the baseline up: at first
-                // every principal, IP and key is new. The model is fitted and calibrated on the rest.
-                let fit_config = ModelConfig {
-                    learning_days: (config.learning_days / 4.0).min(1.0),
-                    ..config.clone()
-                };
-                let fitted = AnomalyModel::fit_windows(rows, h.clone(), &fit_config);
-                let retrain = retrain_every.map(|every| {
-                    let n = config.window_lengths().len();
-                    Box::new(Retrain::new(every, config.learning_days, h.clone(), n))
-                });
-                *self = match fitted {
-                    Ok(mut model) => {
-                        h.freeze();
-                        model.history.freeze();
-                        ModelState::Active {
-                            name: format!(
-                                "combined (learned from the first {} days of the logs)",
-                                config.learning_days
-                            ),
-                            model: Box::new(model),
-                            history: h,
-                            retrain,
+                match fitted {
+                    Err(models::Error::NotEnoughData(why)) => {
+                        let new =
+                            features::extract_windows(rest, history, &config.features, &lengths)?;
+                        for (all, more) in rows.iter_mut().zip(new) {
+                            all.extend(more);
                         }
+                        // Counting again is cheap; fitting again waits for a day more of logs.
+                        let (why, retry_us) = if data.is_enough() {
+                            (why, last.saturating_add(86_400_000_000))
+                        } else {
+                            let now = TrainingData::of(rows);
+                            (format!("it has learnt from {now}"), last)
+                        };
+                        *short = Some(Box::new(Short { why, retry_us }));
+                        return Ok(Vec::new());
                     }
-                    Err(e) => ModelState::Off(format!("the model could not be fitted: {e}")),
-                };
+                    fitted => {
+                        let mut h = std::mem::take(history);
+                        let retrain = retrain_every.map(|every| {
+                            let n = config.window_lengths().len();
+                            Box::new(Retrain::new(every, config.learning_days, h.clone(), n))
+                        });
+                        *self = match fitted {
+                            Ok(mut model) => {
+                                h.freeze();
+                                model.history.freeze();
+                                let name = if short.is_some() {
+                                    format!(
+                                        "combined (learned from the logs up to {}; their first {} days were too little)",
+                                        policies::facts::format_utc(last.div_euclid(1_000_000)),
+                                        config.learning_days
+                                    )
+                                } else {
+                                    format!(
+                                        "combined (learned from the first {} days of the logs)",
+                                        config.learning_days
+                                    )
+                                };
+                                ModelState::Active {
+                                    name,
+                                    model: Box::new(model),
+                                    history: h,
+                                    retrain,
+                                }
+                            }
+                            Err(e) => {
+                                ModelState::Off(format!("the model could not be fitted: {e}"))
+                            }
+                        };
+                    }
+                }
                 self.window(rest)
             }
         }
@@ -418,6 +499,55 @@ mod tests {
                     .is_some_and(|p| p.ends_with("newcomer"))
             })
             .count()
+    }
+
+    #[test]
+    fn a_model_whose_learning_period_ends_on_three_requests_keeps_learning_and_says_why() {
+        let cfg = GeneratorConfig {
+            seed: 3,
+            days: 1,
+            buckets: 1,
+            objects_per_bucket: 300,
+            app_ops_per_day: 1_500,
+            incidents_per_bucket: 0,
+            ..GeneratorConfig::default()
+        };
+        let day = crate::test_events::generated(&cfg);
+        let start = day[0].time_us.div_euclid(DAY_US) * DAY_US;
+        let template = day
+            .iter()
+            .find(|e| e.op == models::OpClass::Get && e.status == Some(200))
+            .unwrap()
+            .clone();
+        let get = |time_us| AccessEvent {
+            time_us,
+            ..template.clone()
+        };
+        // Two GETs one day and one 59 days later: the 7 learning days are long over.
+        let sparse = [
+            get(start - 60 * DAY_US + 10 * 3_600_000_000),
+            get(start - 60 * DAY_US + 11 * 3_600_000_000),
+            get(start - DAY_US + 10 * 3_600_000_000),
+        ];
+        let mut state = ModelState::new(&ModelSettings::default()).unwrap();
+        for e in &sparse {
+            assert!(state.window(std::slice::from_ref(e)).unwrap().is_empty());
+        }
+        assert!(matches!(state, ModelState::Learning { .. }));
+        assert_eq!(
+            state.describe(),
+            "combined (still learning after the first 7 days of the logs: it has learnt from 2 days with traffic (needs 2) and 3 windows with events (needs 100); no anomaly scores until then)"
+        );
+        // A day of ordinary traffic gives it enough: it fits and scores from then on.
+        let scores = replay(&mut state, &day, start - 5 * DAY_US);
+        assert!(state.trained_to_secs().is_some(), "{}", state.describe());
+        let name = state.describe();
+        assert!(
+            name.starts_with("combined (learned from the logs up to ")
+                && name.ends_with("; their first 7 days were too little)"),
+            "{name}"
+        );
+        assert!(!scores.is_empty());
     }
 
     #[test]

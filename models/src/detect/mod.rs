@@ -28,8 +28,8 @@ use crate::features::{Subject, WindowFeatures, WindowFlags};
 pub use baseline::RobustBaseline;
 pub use kmeans::KMeansDetector;
 pub use model::{
-    AnomalyModel, CalibrationPeak, FORMAT_VERSION, ModelConfig, Normalisation, Scorer,
-    TrainSummary, WindowModel,
+    AnomalyModel, CalibrationPeak, FORMAT_VERSION, MIN_FIT_DAYS, MIN_FIT_WINDOWS, ModelConfig,
+    Normalisation, Scorer, TrainSummary, TrainingData, WindowModel,
 };
 
 /// A detector: fitted on subject-window rows, scores rows (higher = more anomalous, finite).

@@ -21,6 +21,80 @@ const DAY_US: i64 = 86_400_000_000;
 /// the times it is added to.
 pub const MAX_LEARNING_DAYS: f64 = 3650.0;
 
+/// The fewest windows with events (of the main length) a model is fitted on; with fewer it keeps
+/// learning. Each detector's raw score is divided by its 99th percentile over the fitted rows
+/// (nearest rank): with fewer than about 50 rows that percentile is the single most extreme
+/// training window, so any later window a little past it would score as far off as the worst
+/// normal traffic. From 100 windows (at least 100 rows: every window with events has an active
+/// subject) it is a real upper percentile, and k-means' 8 clusters at their 5% minimum share
+/// (`min_cluster_share`) hold at least 5 windows each. 100 five-minute windows are about 8 hours
+/// of steady traffic: a store in real use has them well within its learning period.
+pub const MIN_FIT_WINDOWS: usize = 100;
+
+/// The fewest UTC days with traffic a model is fitted on; with fewer it keeps learning. The
+/// threshold is calibrated on the largest score per subject group and day: from a single day it
+/// would be that day's own maximum, with no day-to-day variation to calibrate against, and the
+/// extrapolation a short period needs (over the highest group-days, at least three of them)
+/// would have only as many group-days as there are buckets and principals. Two days is the
+/// least that shows day-to-day variation, and all that a two-day learning period
+/// (`learning_days = 2`, the shortest the tests and scenarios use) can give; requiring more
+/// would keep such periods from ending on time. The extrapolation covers the rest.
+pub const MIN_FIT_DAYS: usize = 2;
+
+/// The largest 99th percentile of the k-means distances on the fitted rows (standardised
+/// units) that counts as "no spread": every training window of the length sits on its centroid,
+/// so the normalisation has nothing to divide by and any new value would score 1.
+const DEGENERATE_SPREAD: f64 = 1e-6;
+
+/// How much a set of training rows holds, against what a fit needs ([`MIN_FIT_WINDOWS`],
+/// [`MIN_FIT_DAYS`]): counted on the main window's rows (the first set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrainingData {
+    /// Distinct main windows with at least one event.
+    pub windows: usize,
+    /// Distinct UTC days with at least one event.
+    pub days: usize,
+}
+
+impl TrainingData {
+    /// Counts the main window's rows (the first set; none gives zeros).
+    pub fn of(rows: &[WindowFeatures]) -> TrainingData {
+        let Some(main) = rows.first() else {
+            return TrainingData {
+                windows: 0,
+                days: 0,
+            };
+        };
+        let windows: BTreeSet<i64> = main.window_start_us.iter().copied().collect();
+        let days: BTreeSet<i64> = windows.iter().map(|w| w.div_euclid(DAY_US)).collect();
+        TrainingData {
+            windows: windows.len(),
+            days: days.len(),
+        }
+    }
+
+    /// Whether a model may be fitted on these rows.
+    pub fn is_enough(&self) -> bool {
+        self.windows >= MIN_FIT_WINDOWS && self.days >= MIN_FIT_DAYS
+    }
+}
+
+impl std::fmt::Display for TrainingData {
+    /// `1 day with traffic (needs 2) and 3 windows with events (needs 100)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural =
+            |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+        write!(
+            f,
+            "{} {} with traffic (needs {MIN_FIT_DAYS}) and {} {} with events (needs {MIN_FIT_WINDOWS})",
+            self.days,
+            plural(self.days, "day", "days"),
+            self.windows,
+            plural(self.windows, "window", "windows"),
+        )
+    }
+}
+
 /// Model settings. Every field has a default; [`ModelConfig::check`] validates ranges.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -349,7 +423,8 @@ impl AnomalyModel {
     /// training logs) to keep scoring the logs that follow.
     ///
     /// # Errors
-    /// An invalid configuration; no events ([`Error::EmptyInput`]); a clustering error.
+    /// An invalid configuration; no events ([`Error::EmptyInput`]); too little data
+    /// ([`Error::NotEnoughData`], see [`AnomalyModel::fit_windows`]); a clustering error.
     pub fn train(
         mut events: Vec<AccessEvent>,
         config: &ModelConfig,
@@ -397,9 +472,16 @@ impl AnomalyModel {
     /// 30), the level is extrapolated from the highest group-days with an exponential tail,
     /// and is never below the highest.
     ///
+    /// # Guarantees
+    /// A fitted model has learnt from at least [`MIN_FIT_WINDOWS`] main windows with events on
+    /// [`MIN_FIT_DAYS`] UTC days, and its training windows vary at every length: its
+    /// normalisation and threshold are calibrated, never a fallback constant.
+    ///
     /// # Errors
     /// An invalid configuration, no rows (or no main rows), two row sets of the same window
-    /// length, or a clustering error.
+    /// length, or a clustering error. [`Error::NotEnoughData`] when the main rows have fewer
+    /// windows with events or days with traffic than the minimums, or when every fitted window
+    /// of a length looks the same (no spread to calibrate a threshold on): learn from more logs.
     pub fn fit_windows(
         rows: &[WindowFeatures],
         history: History,
@@ -409,6 +491,10 @@ impl AnomalyModel {
         let Some(main) = rows.first().filter(|r| !r.is_empty()) else {
             return Err(Error::EmptyInput("combined"));
         };
+        let data = TrainingData::of(rows);
+        if !data.is_enough() {
+            return Err(Error::NotEnoughData(format!("it has learnt from {data}")));
+        }
         for (i, r) in rows.iter().enumerate() {
             if rows[..i].iter().any(|o| o.window_secs == r.window_secs) {
                 return Err(Error::Config(format!(
@@ -434,9 +520,19 @@ impl AnomalyModel {
             let kmeans = KMeansDetector::fit(&fit, config)?;
             let mut b = baseline.score(&fit)?;
             let mut k = kmeans.score(&fit)?;
+            let kmeans_q99 = quantile(&mut k, 0.99);
+            if kmeans_q99.is_nan() || kmeans_q99 <= DEGENERATE_SPREAD {
+                // Every training window sits on its centroid: the normalisation would divide by
+                // a floor and score any new value 1, with no feature to show for it.
+                return Err(Error::NotEnoughData(format!(
+                    "its {} fitted rows of {} s windows all look the same (no spread to calibrate a threshold on)",
+                    fit.len(),
+                    r.window_secs
+                )));
+            }
             let normalisation = Normalisation {
                 baseline_q99: quantile(&mut b, 0.99).max(1.0),
-                kmeans_q99: quantile(&mut k, 0.99).max(1e-6),
+                kmeans_q99,
             };
             let wm = WindowModel {
                 window_secs: r.window_secs,
@@ -817,6 +913,90 @@ impl Detector for AnomalyModel {
 #[cfg(test)]
 mod tests {
     use super::tail_level;
+    use super::{AnomalyModel, DAY_US, MIN_FIT_DAYS, MIN_FIT_WINDOWS, ModelConfig, TrainingData};
+    use crate::Error;
+    use crate::features::{
+        History, N_FEATURES, Subject, SubjectKind, WindowFeatures, WindowFlags, feature_index,
+    };
+
+    /// One benign GET of `photos/a.jpg` by alice at `time` (S3 server access log).
+    fn get(time: &str) -> crate::AccessEvent {
+        let line = format!(
+            "79a59df9 photos [{time} +0000] 192.0.2.10 arn:aws:iam::1:user/alice 3E57427F3EXAMPLE REST.GET.OBJECT a.jpg \"GET /photos/a.jpg HTTP/1.1\" 200 - 3 3 20 10 \"-\" \"aws-cli/2.15.0\" - id2 SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader photos.s3.amazonaws.com TLSv1.2 - - us-west-1"
+        );
+        crate::parse::s3::parse_line(&line)
+            .expect("a valid line")
+            .expect("an event")
+    }
+
+    #[test]
+    fn a_fit_on_a_handful_of_windows_is_refused_and_says_what_it_lacks() {
+        // The reviewer's log: two GETs one day, one GET two months later.
+        let events = vec![
+            get("01/Oct/2026:10:00:00"),
+            get("01/Oct/2026:11:00:00"),
+            get("29/Nov/2026:10:00:00"),
+        ];
+        let err = AnomalyModel::train(events, &ModelConfig::default()).unwrap_err();
+        assert!(matches!(err, Error::NotEnoughData(_)), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "not enough data to fit the model: it has learnt from 2 days with traffic (needs {MIN_FIT_DAYS}) and 3 windows with events (needs {MIN_FIT_WINDOWS})"
+            )
+        );
+        // One day of steady traffic is still one day.
+        let one_day: Vec<_> = (0..12 * 24)
+            .map(|i| get(&format!("01/Oct/2026:{:02}:{:02}:00", i / 12, i % 12 * 5)))
+            .collect();
+        let err = AnomalyModel::train(one_day, &ModelConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with(&format!(
+                "it has learnt from 1 day with traffic (needs {MIN_FIT_DAYS}) and 288 windows with events (needs {MIN_FIT_WINDOWS})"
+            )),
+            "{err}"
+        );
+    }
+
+    /// `days` of 5-minute windows of one bucket, every window the same: `gets` reads.
+    fn constant(days: i64, gets: f64) -> WindowFeatures {
+        let mut rows = WindowFeatures {
+            window_secs: 300,
+            ..WindowFeatures::default()
+        };
+        let mut v = [0.0; N_FEATURES];
+        v[feature_index("ops_get").unwrap()] = gets;
+        v[feature_index("distinct_keys").unwrap()] = 1.0;
+        v[feature_index("distinct_ips").unwrap()] = 1.0;
+        for w in 0..days * 288 {
+            rows.subjects.push(Subject {
+                kind: SubjectKind::Bucket,
+                bucket: Some("photos".into()),
+                principal: None,
+            });
+            rows.window_start_us.push(20_731 * DAY_US + w * 300_000_000);
+            rows.values.push(v);
+            rows.flags.push(WindowFlags::default());
+        }
+        rows
+    }
+
+    #[test]
+    fn windows_that_all_look_the_same_calibrate_no_threshold_and_are_refused() {
+        let rows = constant(3, 2.0);
+        assert!(TrainingData::of(std::slice::from_ref(&rows)).is_enough());
+        let err =
+            AnomalyModel::fit_rows(&rows, History::new(), &ModelConfig::default()).unwrap_err();
+        assert!(matches!(err, Error::NotEnoughData(_)), "{err:?}");
+        assert!(
+            err.to_string().contains(
+                "rows of 300 s windows all look the same (no spread to calibrate a threshold on)"
+            ),
+            "{err}"
+        );
+    }
 
     #[test]
     fn the_tail_level_extrapolates_from_the_highest_days_and_grows_as_the_budget_shrinks() {

@@ -19,6 +19,22 @@ pub enum Cond {
     Leaf(usize),
 }
 
+impl Cond {
+    /// Whether the condition has a `not` as written (beyond the negation inside a comparison
+    /// such as `!=`): then a leaf that holds can make the whole condition false, and an
+    /// explanation must show the condition beside its leaves.
+    pub fn has_written_not(&self, leaves: &[Leaf]) -> bool {
+        match self {
+            Cond::Const(_) | Cond::Leaf(_) => false,
+            Cond::And(cs) | Cond::Or(cs) => cs.iter().any(|c| c.has_written_not(leaves)),
+            Cond::Not(inner) => match inner.as_ref() {
+                Cond::Leaf(i) => !leaves.get(*i).is_some_and(|l| l.negated),
+                _ => true,
+            },
+        }
+    }
+}
+
 /// One test on one signal, with its source text for explanations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Leaf {

@@ -285,12 +285,20 @@ impl PolicySet {
                 .join(", ")
         };
         match e.winner {
-            Some(w) => lines.push(format!(
-                "{} wins: {}; {}",
-                name(w),
-                self.describe_action(&self.rules[w].action),
-                why(&e.outcomes[w])
-            )),
+            Some(w) => {
+                let r = &self.rules[w];
+                let when = if r.cond.has_written_not(&r.leaves) {
+                    format!("`{}` holds; ", r.when)
+                } else {
+                    String::new()
+                };
+                lines.push(format!(
+                    "{} wins: {}; {when}{}",
+                    name(w),
+                    self.describe_action(&r.action),
+                    why(&e.outcomes[w])
+                ));
+            }
             None => lines.push("no rule wins".to_string()),
         }
         for o in &e.outcomes {
@@ -305,7 +313,19 @@ impl PolicySet {
                     "{} does not apply: the object already is on its destination",
                     name(o.rule)
                 ),
-                Verdict::ConditionFalse => format!("{} does not match: {}", name(o.rule), why(o)),
+                Verdict::ConditionFalse => {
+                    let r = &self.rules[o.rule];
+                    if r.cond.has_written_not(&r.leaves) {
+                        format!(
+                            "{} does not match: `{}` is false; {}",
+                            name(o.rule),
+                            r.when,
+                            why(o)
+                        )
+                    } else {
+                        format!("{} does not match: {}", name(o.rule), why(o))
+                    }
+                }
                 Verdict::Pinned { by } => format!("{} loses: pinned by {}", name(o.rule), name(by)),
                 Verdict::Frozen { by } => {
                     format!("{} loses: moves are frozen by {}", name(o.rule), name(by))

@@ -161,6 +161,34 @@ fn explain_names_the_winner_and_why_each_other_rule_lost() {
 }
 
 #[test]
+fn explain_shows_a_written_not_beside_the_leaves_it_negates() {
+    // `not incident_open` is false while incident_open holds: the leaf alone ("true: yes")
+    // would read as a match. A comparison's own negation (`!=`) needs nothing more.
+    let text = "[[rule]]\nid = \"calm\"\nscope = { bucket = \"*\" }\nwhen = \"not incident_open and tier != 'vault'\"\naction = \"unfreeze\"\n\n\
+                [[rule]]\nid = \"plain\"\nscope = { bucket = \"*\" }\nwhen = \"tier != 'vault' and incident_open\"\naction = \"freeze\"\n";
+    let l = load_ok(text);
+    let o = obj("data", "x.bin", "onprem", 1);
+    let open = BehaviourFacts {
+        incident_open: true,
+        ..BehaviourFacts::default()
+    };
+    assert_eq!(
+        l.policy.explain(&l.policy.evaluate(&o, &open, NOW)),
+        vec![
+            "rule \"plain\" wins: freeze; tier != 'vault' ('onprem': yes), incident_open (true: yes)",
+            "rule \"calm\" does not match: `not incident_open and tier != 'vault'` is false; incident_open (true: yes), tier != 'vault' ('onprem': yes)",
+        ]
+    );
+    let calm = l
+        .policy
+        .explain(&l.policy.evaluate(&o, &BehaviourFacts::default(), NOW));
+    assert_eq!(
+        calm[0],
+        "rule \"calm\" wins: unfreeze; `not incident_open and tier != 'vault'` holds; incident_open (false: no), tier != 'vault' ('onprem': yes)"
+    );
+}
+
+#[test]
 fn every_problem_in_every_file_is_reported_at_once_sorted_by_location() {
     let a = rule_when("age > 30 and size > 1");
     let b = "[[rule]]\nid = \"r\"\nscope = { bucket = \"x\" }\naction = { kind = \"move\", to = \"clod\" }\n";

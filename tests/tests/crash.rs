@@ -186,3 +186,132 @@ async fn killing_tierd_at_random_moments_never_loses_or_orphans_an_object() {
     check_invariants(RUNS, d, onprem.as_ref(), cloud.as_ref()).await;
     assert_eq!(listing(cloud.as_ref()).await.len(), OBJECTS);
 }
+
+/// The names in `dir` that are `name#<digits>`: a local tier's partial uploads of `name`.
+fn partial_uploads(dir: &Path, name: &str) -> Vec<(String, u64)> {
+    let mut found: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter_map(|e| {
+            let n = e.file_name().into_string().ok()?;
+            let digits = n.strip_prefix(name)?.strip_prefix('#')?;
+            (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| (n.clone(), e.metadata().unwrap().len()))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn killing_tierd_mid_multipart_copy_leaves_no_partial_upload_after_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"file://cloud\"\n",
+    )
+    .unwrap();
+    // Six 16 MiB parts: the upload's staging file fills after four have been read, well before
+    // the end.
+    let big: Vec<u8> = (0..96 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
+    std::fs::create_dir_all(d.join("cloud/photos")).unwrap();
+    std::fs::write(d.join("onprem/photos/big.bin"), &big).unwrap();
+    let mut child = Command::new(tierd_bin())
+        .args([
+            "move",
+            "photos/big.bin",
+            "--to",
+            "cloud",
+            "--config",
+            "tierd.toml",
+            "--max-bytes-per-sec",
+            "20000000",
+        ])
+        .current_dir(d)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it as soon as the multipart upload has written bytes (polled, with a deadline).
+    let folder = d.join("cloud/photos");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let staged = loop {
+        let found = partial_uploads(&folder, "big.bin");
+        if found.iter().any(|(_, len)| *len > 0) {
+            break found;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "tierd move ended before its upload wrote anything"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no partial upload appeared in {}",
+            folder.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let journal = d.join("tierd.db");
+    let decision_id = {
+        let mut j = tierd::journal::Journal::open(&journal).unwrap();
+        let open = j.open_moves().unwrap();
+        assert_eq!(open.len(), 1, "the kill left the move in flight: {open:?}");
+        assert_eq!(open[0].state, tierd::journal::moves::MoveState::Intent);
+        let d = j.decision(&open[0].decision_id).unwrap().unwrap();
+        assert_eq!(d.state, tierd::decision::State::Running);
+        d.id
+    };
+    assert!(
+        !partial_uploads(&folder, "big.bin").is_empty(),
+        "the kill left the partial upload {staged:?}"
+    );
+
+    let r = tierd(d, &["recover", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(0), "recovery failed: {}{}", r.stdout, r.stderr);
+    assert_eq!(
+        partial_uploads(&folder, "big.bin"),
+        [],
+        "recovery removed the partial upload: {}",
+        r.stderr
+    );
+    assert!(!folder.join("big.bin").exists(), "no copy is left on cloud");
+    assert!(
+        std::fs::read(d.join("onprem/photos/big.bin")).unwrap() == big,
+        "the source is intact"
+    );
+    let mut j = tierd::journal::Journal::open(&journal).unwrap();
+    assert!(j.open_moves().unwrap().is_empty());
+    assert_eq!(
+        j.locate("photos", "big.bin").unwrap().unwrap().tier,
+        "onprem"
+    );
+    let decision = j.decision(&decision_id).unwrap().unwrap();
+    assert_eq!(decision.state, tierd::decision::State::Failed);
+    let why = decision.why.unwrap_or_default();
+    assert!(
+        why.starts_with("undone by recovery after an interruption: interrupted before the copy was complete, the source kept; the partial upload it left (")
+            && why.ends_with(" bytes) was removed; the object stays on onprem"),
+        "{why}"
+    );
+    // The move can be run again, and completes.
+    let r = tierd(
+        d,
+        &[
+            "move",
+            "photos/big.bin",
+            "--to",
+            "cloud",
+            "--config",
+            "tierd.toml",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(std::fs::read(folder.join("big.bin")).unwrap() == big);
+    assert_eq!(partial_uploads(&folder, "big.bin"), []);
+}

@@ -209,6 +209,7 @@ async fn conformance(
             to_prefix: Some("restored/".into()),
             tier: Some("hot".into()),
             overwrite: false,
+            hot_tier: None,
         },
     )
     .await
@@ -283,6 +284,7 @@ async fn conformance(
             to_prefix,
             tier: Some("cold".into()),
             overwrite,
+            hot_tier: None,
         };
         let err = snapshot::restore(&ex, &snap.id, &opts).await.unwrap_err();
         assert!(
@@ -781,4 +783,151 @@ async fn snapshots_go_into_a_vault_bucket_with_object_lock_retention() {
         .unwrap();
     assert_eq!(snap.objects, 1);
     assert!(snapshot::verify(&ex, "locked-1").await.unwrap().is_empty());
+}
+
+/// A move decision as an operator's `tierd move` records it before moving.
+fn running_decision(id: &str, key: &str) -> tierd::decision::Decision {
+    tierd::decision::Decision {
+        id: id.into(),
+        at: "2026-11-30T01:28:00Z".into(),
+        action: tierd::decision::Action::Move,
+        bucket: Some("photos".into()),
+        key: Some(key.into()),
+        prefix: None,
+        from: Some("hot".into()),
+        to: Some("cold".into()),
+        rule: None,
+        anomaly: None,
+        reason: "An operator ran `tierd move` for this object.".into(),
+        cost: None,
+        undo: None,
+        state: tierd::decision::State::Running,
+        why: None,
+        explanation: None,
+    }
+}
+
+/// The names in a folder, sorted.
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recovery_of_an_interrupted_multipart_copy_removes_its_partial_upload_and_fails_its_decision()
+ {
+    let d = tempfile::tempdir().unwrap();
+    let hot = local(d.path(), "hot");
+    let cold = local(d.path(), "cold");
+    let big = data(6 * 1024 * 1024, 3);
+    hot.put(&Path::from("photos/big.bin"), PutPayload::from(big.clone()))
+        .await
+        .unwrap();
+    cold.put(
+        &Path::from("photos/other.bin"),
+        PutPayload::from_static(b"someone else's"),
+    )
+    .await
+    .unwrap();
+    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
+    ex.scan("photos", "").await.unwrap();
+    // A `tierd move` killed in the middle of the multipart upload: its decision is running,
+    // its move at the intent, and the local tier holds the upload's staging file beside the
+    // destination (and a stale one of an earlier kill).
+    ex.journal()
+        .record_decision(&running_decision("op-big", "big.bin"))
+        .unwrap();
+    ex.journal()
+        .move_intent(
+            "op-big",
+            ("photos", "big.bin"),
+            ("hot", "cold"),
+            version(big.len() as u64),
+        )
+        .unwrap();
+    let folder = d.path().join("cold/photos");
+    std::fs::write(folder.join("big.bin#1"), &big[..5 * 1024 * 1024]).unwrap();
+    std::fs::write(folder.join("big.bin#2"), &big[..1024]).unwrap();
+    // Look-alikes that are not this upload's staging files.
+    std::fs::write(folder.join("big.bin#old"), b"kept").unwrap();
+    std::fs::write(folder.join("other.bin#1"), b"kept").unwrap();
+
+    let r = tierd::executor::recover::recover(&ex).await.unwrap();
+    assert_eq!(r.undone, 1, "{r:?}");
+    assert_eq!(
+        names_in(&folder),
+        ["big.bin#old", "other.bin", "other.bin#1"],
+        "the partial uploads are removed, nothing else"
+    );
+    assert_eq!(
+        read(&hot, "photos/big.bin").await,
+        Some(big),
+        "the source is intact"
+    );
+    assert_eq!(read(&cold, "photos/big.bin").await, None);
+    assert_eq!(
+        read(&cold, "photos/other.bin").await.as_deref(),
+        Some(&b"someone else's"[..])
+    );
+    let m = ex
+        .journal()
+        .moves_of("photos", "big.bin")
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        m.error.as_deref(),
+        Some(
+            "interrupted before the copy was complete, the source kept; the partial upload it left (5243904 bytes) was removed"
+        )
+    );
+    let decision = ex.journal().decision("op-big").unwrap().unwrap();
+    assert_eq!(decision.state, tierd::decision::State::Failed);
+    assert_eq!(
+        decision.why.as_deref(),
+        Some(
+            "undone by recovery after an interruption: interrupted before the copy was complete, the source kept; the partial upload it left (5243904 bytes) was removed; the object stays on hot"
+        )
+    );
+    assert!(ex.journal().open_moves().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_multipart_copy_that_fails_at_completion_leaves_no_partial_upload() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = local(d.path(), "hot");
+    let cold = local(d.path(), "cold");
+    let big = data(6 * 1024 * 1024, 4);
+    hot.put(&Path::from("photos/big.bin"), PutPayload::from(big.clone()))
+        .await
+        .unwrap();
+    // A folder where the object's file would go: no object to the store, so each attempt's
+    // upload starts, and its final rename fails.
+    let in_the_way = d.path().join("cold/photos/big.bin");
+    std::fs::create_dir_all(&in_the_way).unwrap();
+    let cfg = ExecutorConfig {
+        max_attempts: 3,
+        ..small_parts()
+    };
+    let ex = executor(
+        Tiers::from_stores(vec![("hot".into(), hot.clone()), ("cold".into(), cold)]),
+        d.path(),
+        cfg,
+    );
+    ex.scan("photos", "").await.unwrap();
+    let o = ex.move_object(&req("big.bin", "cold")).await;
+    assert!(
+        matches!(o, MoveOutcome::Failed(ref w) if w.starts_with("gave up after 3 attempts")),
+        "{o:?}"
+    );
+    assert_eq!(
+        names_in(&d.path().join("cold/photos")),
+        ["big.bin"],
+        "no attempt left its partial upload"
+    );
+    assert_eq!(read(&hot, "photos/big.bin").await, Some(big));
+    assert!(ex.journal().open_moves().unwrap().is_empty());
 }

@@ -108,6 +108,40 @@ fn move_locate_recall_and_a_snapshot_round_trip_through_the_cli() {
         Some(&b"charlie"[..]),
         "restored byte for byte"
     );
+    // Under another prefix, each copy goes beside its original: b.jpg is on the cloud, the
+    // others on onprem (never the vault, whatever the tiers' names sort to).
+    let r = tierd(d, &["snapshot", "restore", &id, "--to-prefix", "r/"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        on(d, "onprem", "r/2025/a.jpg").as_deref(),
+        Some(&b"alpha"[..])
+    );
+    assert_eq!(
+        on(d, "cloud", "r/2025/b.jpg").as_deref(),
+        Some(&b"bravo"[..])
+    );
+    assert_eq!(
+        on(d, "onprem", "r/2026/c.jpg").as_deref(),
+        Some(&b"charlie"[..])
+    );
+    // Every restore is a decision: the one that kept a conflict says so.
+    let restores = tierd(d, &["decisions", "--action", "restore", "--json"]);
+    let restores: Vec<serde_json::Value> = restores
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(restores.len(), 3, "{restores:?}");
+    assert!(
+        restores
+            .iter()
+            .all(|r| r["state"] == "done" && r["bucket"] == "photos")
+    );
+    assert_eq!(
+        restores[0]["why"],
+        "1 objects kept: they exist with other content"
+    );
+    assert_eq!(restores[2]["prefix"], "r/");
 
     let list = tierd(d, &["snapshot", "list"]);
     assert!(list.stdout.starts_with(&id), "{}", list.stdout);
@@ -515,7 +549,9 @@ fn an_object_written_again_after_its_move_is_found_where_the_new_version_is() {
     .unwrap();
     std::fs::write(
         d.join("policy.toml"),
-        "[[rule]]\nid = \"to-cloud\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n",
+        // No residency on onprem, so that the rewritten object may move at once.
+        "[[rule]]\nid = \"to-cloud\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n\
+         [guardrails]\nmin_residency = { onprem = \"0s\" }\n",
     )
     .unwrap();
     put(d, "onprem", "a.jpg", b"version one");

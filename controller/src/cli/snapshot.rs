@@ -8,6 +8,7 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::common::{Access, Pace, StoreArgs, open, runtime};
+use crate::config::Role;
 use crate::decision::{Action, Decision, State, rfc3339};
 use crate::snapshot::{self, RestoreOptions};
 
@@ -70,7 +71,7 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
             SnapshotCommand::Restore { .. } => Access::Moves("snapshot restore"),
             SnapshotCommand::List { .. } | SnapshotCommand::Show { .. } | SnapshotCommand::Verify { .. } => Access::Looks,
         };
-        let (_, ex) = open(&args.store, &Pace::default(), access).await?;
+        let (config, ex) = open(&args.store, &Pace::default(), access).await?;
         let json_out = args.store.json;
         let mut out = std::io::stdout().lock();
         match args.command {
@@ -141,7 +142,42 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                     (None, Some(b), Some(t)) => snapshot::latest_before(&ex, &b, &t)?.id,
                     _ => bail!("name a snapshot id, or --bucket B --at TIME"),
                 };
-                let r = snapshot::restore(&ex, &id, &RestoreOptions { to_prefix, tier, overwrite }).await?;
+                // The hot tier: the first data tier in the configuration's order.
+                let hot_tier = config.tiers.iter().zip(&config.roles).find(|(_, r)| **r == Role::Data).map(|(t, _)| t.name.clone());
+                let at = rfc3339(chrono::Utc::now());
+                let decision_id = ex.journal().next_decision_id("snap", &at)?;
+                let opts = RestoreOptions { to_prefix: to_prefix.clone(), tier, overwrite, hot_tier };
+                let outcome = snapshot::restore(&ex, &id, &opts).await;
+                let bucket = ex.journal().snapshot(&id)?.map(|s| s.bucket);
+                let (state, why) = match &outcome {
+                    Ok(r) if r.conflicts.is_empty() => (State::Done, None),
+                    Ok(r) => (State::Done, Some(format!("{} objects kept: they exist with other content", r.conflicts.len()))),
+                    Err(e) => (State::Failed, Some(e.to_string())),
+                };
+                // (An unknown snapshot restored nothing: its error is the answer, not a decision.)
+                if bucket.is_some() { ex.journal().record_decision(&Decision {
+                    id: decision_id,
+                    at,
+                    action: Action::Restore,
+                    bucket,
+                    key: None,
+                    prefix: to_prefix.clone(),
+                    from: None,
+                    to: opts.tier.clone(),
+                    rule: None,
+                    anomaly: None,
+                    reason: format!(
+                        "An operator ran `tierd snapshot restore` of snapshot {id}{}{}.",
+                        to_prefix.as_ref().map_or(String::new(), |p| format!(" under the prefix {p}")),
+                        if overwrite { ", replacing objects that differ" } else { "" }
+                    ),
+                    cost: None,
+                    undo: None,
+                    state,
+                    why,
+                    explanation: None,
+                })?; }
+                let r = outcome?;
                 if json_out {
                     writeln!(out, "{}", json!({"snapshot": id, "report": r}))?;
                 } else {

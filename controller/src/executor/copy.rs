@@ -1,6 +1,7 @@
 //! The streaming, verified copy at the heart of a move: read the exact source version, write the
 //! destination without ever replacing an existing object, hash on the way, verify after.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
@@ -109,7 +110,8 @@ pub struct Version<'a> {
 /// # Errors
 /// [`CopyError::SourceChanged`] when the source is not the expected version,
 /// [`CopyError::DestinationExists`], [`CopyError::Verify`], or a store error sorted by
-/// [`CopyError::from_store`]. A failed multipart upload is aborted.
+/// [`CopyError::from_store`]. A failed multipart upload is aborted (and a local filesystem's
+/// staging file removed, see [`remove_staged_uploads`]).
 pub async fn copy_verified(
     src: &Arc<dyn ObjectStore>,
     src_path: &Path,
@@ -239,22 +241,151 @@ pub async fn copy_verified(
     .await;
     drop(in_flight);
     if let Err(e) = result {
-        let _ = upload.abort().await;
+        abandon(upload, dst, dst_path).await;
         return Err(e);
     }
     if size != expected_size {
-        let _ = upload.abort().await;
+        abandon(upload, dst, dst_path).await;
         return Err(CopyError::SourceChanged(format!(
             "read {size} bytes, expected {expected_size}"
         )));
     }
-    let put = upload
-        .complete()
-        .await
-        .map_err(CopyError::from_dest_store)?;
+    let put = match upload.complete().await {
+        Ok(put) => put,
+        Err(e) => {
+            // A failed completion leaves the parts behind (an S3 store keeps, and bills, them
+            // until the upload is aborted; a local filesystem keeps its staging file when the
+            // final rename failed).
+            abandon(upload, dst, dst_path).await;
+            return Err(CopyError::from_dest_store(e));
+        }
+    };
     let md5_etag = format!("{}-{parts}", hex(&Md5::digest(&part_md5s)));
     let checksum = hex(&sha.finalize());
     verify(dst, dst_path, size, &checksum, put.e_tag, &md5_etag).await
+}
+
+/// Gives up a multipart upload without leaving its parts behind: aborts it, and where the abort
+/// cannot remove a local filesystem's staging file (the upload was already completing), removes
+/// that file (see [`remove_staged_uploads`]). Best effort: the copy has failed already, and a
+/// partial upload left here is found again by recovery or expired by the store's lifecycle rule.
+async fn abandon(
+    mut upload: Box<dyn object_store::MultipartUpload>,
+    dst: &Arc<dyn ObjectStore>,
+    dst_path: &Path,
+) {
+    if upload.abort().await.is_ok() {
+        return;
+    }
+    if let Err(e) = remove_staged_uploads(dst.as_ref(), dst_path) {
+        tracing::warn!(message = "Cannot remove a failed copy's partial upload.", path = %dst_path, error = %e);
+    }
+}
+
+/// A partial upload that a local filesystem tier kept beside an object, removed by
+/// [`remove_staged_uploads`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedUploadRemoved {
+    /// The staging file (`<object's file>#<n>`).
+    pub path: PathBuf,
+    /// Its size when it was removed: the bytes the interrupted write had reached.
+    pub bytes: u64,
+}
+
+impl StagedUploadRemoved {
+    fn emit(&self) {
+        tracing::warn!(
+            message = "Removed a partial upload left by an interrupted copy.",
+            path = %self.path.display(),
+            bytes = self.bytes
+        );
+    }
+}
+
+/// Where `path` is on disk when `store` is a local filesystem (object_store's `LocalFileSystem`,
+/// which `file://` tiers are), else `None`.
+///
+/// object_store gives no other way to tell a local store from a `dyn ObjectStore`: this reads
+/// the root that its `Display` shows (`LocalFileSystem(file:///srv/cold/)`) and extends it as
+/// `LocalFileSystem::path_to_filesystem` does (a test pins both).
+pub fn local_file(store: &dyn ObjectStore, path: &Path) -> Option<PathBuf> {
+    let shown = store.to_string();
+    let root = shown.strip_prefix("LocalFileSystem(")?.strip_suffix(')')?;
+    let mut url = url::Url::parse(root).ok()?;
+    if url.scheme() != "file" {
+        return None;
+    }
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .extend(path.parts());
+    url.to_file_path().ok()
+}
+
+/// Whether `name` is the name of a staging file that object_store's local filesystem writes
+/// while it puts `file`: `<file>#<digits>` (its `staged_upload_path`; listings skip such names
+/// and no store call can address them).
+fn is_staging_name(name: &str, file: &str) -> bool {
+    name.strip_prefix(file)
+        .and_then(|rest| rest.strip_prefix('#'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Removes the partial uploads that a local filesystem tier keeps beside the object `path`
+/// while writing it: regular files named `<file>#<digits>`, and nothing else. A write that
+/// completes renames its staging file into place, one that fails or is dropped removes it; a
+/// killed process leaves it there for ever, unlisted and unreachable through the store.
+/// Each removal is logged with its size. On any other store this does nothing: an S3 store's
+/// incomplete multipart uploads are expired by its lifecycle rule (docs/moving-data.md).
+///
+/// # Guarantees
+/// Only files named `<file>#<digits>` in the object's own folder are removed; those are never
+/// an object (a local store refuses such names as object paths). Call it only while no write
+/// to `path` is in flight (the mover's lock keeps other tierd processes out).
+///
+/// # Errors
+/// The folder cannot be read or a staging file cannot be removed (those removed before are
+/// logged).
+pub fn remove_staged_uploads(
+    store: &dyn ObjectStore,
+    path: &Path,
+) -> std::io::Result<Vec<StagedUploadRemoved>> {
+    let Some(file) = local_file(store, path) else {
+        return Ok(Vec::new());
+    };
+    let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str())) else {
+        return Ok(Vec::new());
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let staged = entry.file_name();
+        if !staged.to_str().is_some_and(|s| is_staging_name(s, name)) {
+            continue;
+        }
+        let meta = entry.metadata()?;
+        if !meta.is_file() {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        }
+        let r = StagedUploadRemoved {
+            path: entry.path(),
+            bytes: meta.len(),
+        };
+        r.emit();
+        removed.push(r);
+    }
+    removed.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(removed)
 }
 
 async fn verify(
@@ -335,4 +466,144 @@ pub async fn read_checksum(
         n += chunk.len() as u64;
     }
     Ok((n, hex(&sha.finalize())))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::config::TierConfig;
+
+    fn file_tier(dir: &std::path::Path) -> Arc<dyn ObjectStore> {
+        crate::tier::open_tier(&TierConfig {
+            name: "cold".into(),
+            url: format!("file://{}", dir.display()),
+            min_storage_days: 0,
+            options: BTreeMap::new(),
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_file_tier_object_is_found_on_disk_where_the_store_wrote_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = file_tier(dir.path());
+        // Characters a store path keeps as they are, and one it percent-encodes (`%`).
+        for key in ["photos/2026/a b.jpg", "photos/café.bin", "photos/100%.txt"] {
+            let p = crate::tier::store_path(key);
+            store.put(&p, PutPayload::from_static(b"x")).await.unwrap();
+            let file = local_file(store.as_ref(), &p).unwrap();
+            assert!(
+                file.is_file(),
+                "{key}: {} is the object's file",
+                file.display()
+            );
+            assert_eq!(std::fs::read(&file).unwrap(), b"x", "{key}");
+        }
+        let memory: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        assert_eq!(local_file(memory.as_ref(), &Path::from("photos/a")), None);
+    }
+
+    #[test]
+    fn only_the_objects_own_staging_files_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = file_tier(dir.path());
+        let folder = dir.path().join("photos");
+        std::fs::create_dir_all(folder.join("big.bin#3")).unwrap();
+        let files: [(&str, usize); 9] = [
+            ("big.bin", 10),
+            ("big.bin#1", 100),
+            ("big.bin#22", 7),
+            ("big.bin#", 1),
+            ("big.bin#x1", 1),
+            ("big.bin#1.part", 1),
+            ("big.bin2#1", 1),
+            ("other.bin#1", 1),
+            ("abig.bin#1", 1),
+        ];
+        for (name, len) in files {
+            std::fs::write(folder.join(name), vec![0u8; len]).unwrap();
+        }
+        let removed = remove_staged_uploads(store.as_ref(), &Path::from("photos/big.bin")).unwrap();
+        assert_eq!(
+            removed,
+            vec![
+                StagedUploadRemoved {
+                    path: folder.join("big.bin#1"),
+                    bytes: 100
+                },
+                StagedUploadRemoved {
+                    path: folder.join("big.bin#22"),
+                    bytes: 7
+                },
+            ]
+        );
+        let mut left: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "abig.bin#1",
+                "big.bin",
+                "big.bin#",
+                "big.bin#1.part",
+                "big.bin#3",
+                "big.bin#x1",
+                "big.bin2#1",
+                "other.bin#1"
+            ]
+        );
+        // Nothing there, or not a local store: nothing to do.
+        assert_eq!(
+            remove_staged_uploads(store.as_ref(), &Path::from("nowhere/big.bin")).unwrap(),
+            vec![]
+        );
+        let memory: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        assert_eq!(
+            remove_staged_uploads(memory.as_ref(), &Path::from("photos/big.bin")).unwrap(),
+            vec![]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_multipart_copy_whose_completion_fails_leaves_no_partial_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        let hot = file_tier(&dir.path().join("hot"));
+        let cold = file_tier(&dir.path().join("cold"));
+        let p = Path::from("photos/big.bin");
+        let body = Bytes::from(vec![7u8; 10_000]);
+        hot.put(&p, PutPayload::from(body.clone())).await.unwrap();
+        // A folder where the object's file would go: the store does not see it as an object,
+        // so the upload starts, and its final rename fails.
+        let in_the_way = dir.path().join("cold/photos/big.bin");
+        std::fs::create_dir_all(&in_the_way).unwrap();
+        std::fs::write(in_the_way.join("keep"), b"k").unwrap();
+        let tuning = CopyTuning {
+            multipart_threshold: 1_000,
+            part_size: 4_096,
+            parts_in_flight: 2,
+        };
+        let version = Version {
+            etag: None,
+            size: 10_000,
+        };
+        let limits = Limits::new(None, None);
+        let err = copy_verified(&hot, &p, version, &cold, &p, tuning, &limits)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, CopyError::Transient(_)), "{err}");
+        let left: Vec<String> = std::fs::read_dir(dir.path().join("cold/photos"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(left, ["big.bin"], "only the folder in the way is left");
+        assert_eq!(std::fs::read(in_the_way.join("keep")).unwrap(), b"k");
+        assert_eq!(hot.get(&p).await.unwrap().bytes().await.unwrap(), body);
+    }
 }

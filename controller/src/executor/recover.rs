@@ -2,15 +2,22 @@
 //!
 //! | journalled state | what is true | what recovery does |
 //! |---|---|---|
-//! | `intent` | the destination may hold this move's complete but unverified copy (writes are atomic) | source intact: remove the destination only if it holds the source's exact bytes, mark `aborted` (the move can be planned again); source gone: keep everything, mark `failed` for an operator |
+//! | `intent` | the destination may hold this move's complete but unverified copy (writes are atomic), and, on a local filesystem tier, the partial upload of an interrupted write (`<file>#<n>`, unlisted) | the partial upload is removed (it is never an object); source intact: remove the destination only if it holds the source's exact bytes, mark `aborted` (the move can be planned again); source gone: keep everything, mark `failed` for an operator |
 //! | `copied` | the destination holds a verified copy | the destination still that copy (its etag, or its sha256 read back where the store gives no etag) and the source still the copied version: delete the source; source gone (deleted before the crash): nothing to delete; then `done` and the catalog change. Source changed: remove the copy, `aborted`. Destination changed or gone: keep everything, `failed` for an operator |
 //!
 //! No step ever deletes the only copy of an object.
+//!
+//! The decision behind each move recovery ends gets its final state (`done`, or `failed` for a
+//! move undone or left for an operator), with a `why` saying recovery finished or undid it after
+//! an interruption; so does a decision still `planned` or `running` whose moves had all ended
+//! before the interruption (its process stopped before recording the outcome).
 
 use object_store::ObjectStoreExt;
+use tracing::Instrument;
 
-use super::copy::{CopyError, read_checksum};
+use super::copy::{CopyError, read_checksum, remove_staged_uploads};
 use super::{ExecError, Executor, now};
+use crate::decision::{Decision, State};
 use crate::journal::JournalError;
 use crate::journal::catalog::Entry;
 use crate::journal::moves::{MoveRow, MoveState};
@@ -148,27 +155,99 @@ pub struct RecoveryReport {
     pub pending: u64,
 }
 
-/// Recovers every move left in flight. Safe to run at any time and any number of times.
+/// What recovery did, with the decisions whose final state it recorded.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Recovered {
+    pub report: RecoveryReport,
+    /// The decisions recovery settled, as the journal now holds them: for the decision log,
+    /// which recovery cannot reach (the service appends them once its log is open).
+    pub decisions: Vec<Decision>,
+}
+
+/// Recovers every move left in flight. Safe to run at any time and any number of times. See
+/// [`recover_settling`], which this is without the settled decisions.
 ///
 /// # Errors
 /// The journal fails. (Store errors leave a move pending for the next run.)
 pub async fn recover(ex: &Executor) -> Result<RecoveryReport, ExecError> {
+    Ok(recover_settling(ex).await?.report)
+}
+
+/// Recovers every move left in flight, then gives every decision whose moves have all ended its
+/// final state in the journal. Run it only while holding the mover's lock (no other process
+/// moving data with this journal). Safe to run any number of times.
+///
+/// # Errors
+/// The journal fails. (Store errors leave a move pending, and its decision open, for the next
+/// run.)
+pub async fn recover_settling(ex: &Executor) -> Result<Recovered, ExecError> {
     let open = ex.journal().open_moves()?;
     let mut r = RecoveryReport::default();
+    let mut decisions = Vec::new();
     for m in open {
-        match m.state {
-            MoveState::Copied => match finish_copied(ex, &m, false).await {
-                Ok(MoveState::Done) => r.finished += 1,
-                Ok(MoveState::Aborted) => r.undone += 1,
-                Ok(_) => r.failed += 1,
-                Err(FinishError::Transient(_)) => r.pending += 1,
-                Err(FinishError::Journal(e)) => return Err(e.into()),
-            },
-            _ => match undo_intent(ex, &m).await {
-                Ok(MoveState::Aborted) => r.undone += 1,
-                Ok(_) => r.failed += 1,
-                Err(_) => r.pending += 1,
-            },
+        let span = tracing::info_span!(
+            "recover",
+            move_id = m.id,
+            bucket = %m.bucket,
+            key = %m.key,
+            from = %m.from_tier,
+            to = %m.to_tier
+        );
+        let ended = async {
+            match m.state {
+                MoveState::Copied => match finish_copied(ex, &m, false).await {
+                    Ok(MoveState::Done) => {
+                        r.finished += 1;
+                        Ok(true)
+                    }
+                    Ok(MoveState::Aborted) => {
+                        r.undone += 1;
+                        Ok(true)
+                    }
+                    Ok(_) => {
+                        r.failed += 1;
+                        Ok(true)
+                    }
+                    Err(FinishError::Transient(_)) => {
+                        r.pending += 1;
+                        Ok(false)
+                    }
+                    Err(FinishError::Journal(e)) => Err(e),
+                },
+                _ => match undo_intent(ex, &m).await {
+                    Ok(MoveState::Aborted) => {
+                        r.undone += 1;
+                        Ok(true)
+                    }
+                    Ok(_) => {
+                        r.failed += 1;
+                        Ok(true)
+                    }
+                    Err(e) => {
+                        tracing::warn!(message = "Cannot recover the move yet; it is tried again at the next start.", error = %e);
+                        r.pending += 1;
+                        Ok(false)
+                    }
+                },
+            }
+        }
+        .instrument(span)
+        .await?;
+        if !ended {
+            continue;
+        }
+        let row = ex.journal().move_by_id(m.id)?;
+        if let Some(row) = row
+            && let Some(d) = settle(ex, &row, Settled::ByRecovery)?
+        {
+            decisions.push(d);
+        }
+    }
+    // Moves that ended before the interruption, whose decision was never told.
+    let unsettled = ex.journal().moves_of_unsettled_decisions()?;
+    for m in unsettled {
+        if let Some(d) = settle(ex, &m, Settled::Before)? {
+            decisions.push(d);
         }
     }
     if r != RecoveryReport::default() {
@@ -180,7 +259,93 @@ pub async fn recover(ex: &Executor) -> Result<RecoveryReport, ExecError> {
             pending = r.pending
         );
     }
-    Ok(r)
+    Ok(Recovered {
+        report: r,
+        decisions,
+    })
+}
+
+/// When the move whose decision is settled ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    /// Recovery has just finished or undone it.
+    ByRecovery,
+    /// Before the interruption; only the decision's record was missing.
+    Before,
+}
+
+/// The final state and why of the decision behind the ended move `m`.
+fn decision_end(m: &MoveRow, when: Settled) -> Option<(State, String)> {
+    let (from, to) = (&m.from_tier, &m.to_tier);
+    let err = m.error.as_deref().unwrap_or("no reason was journalled");
+    let end = match (m.state, when) {
+        (MoveState::Done, Settled::ByRecovery) => (
+            State::Done,
+            format!(
+                "finished by recovery after an interruption: the verified copy on {to} is the object now; the source on {from} was removed"
+            ),
+        ),
+        (MoveState::Aborted, Settled::ByRecovery) => (
+            State::Failed,
+            format!("undone by recovery after an interruption: {err}; the object stays on {from}"),
+        ),
+        (MoveState::Failed, Settled::ByRecovery) => (
+            State::Failed,
+            format!("left for an operator by recovery after an interruption: {err}"),
+        ),
+        (MoveState::Done, Settled::Before) => (
+            State::Done,
+            format!("recorded by recovery after an interruption: the move to {to} had finished"),
+        ),
+        (MoveState::Aborted, Settled::Before) => (
+            State::Failed,
+            format!(
+                "recorded by recovery after an interruption: the move had been undone ({err}); the object stays on {from}"
+            ),
+        ),
+        (MoveState::Failed, Settled::Before) => (
+            State::Failed,
+            format!("recorded by recovery after an interruption: the move had failed ({err})"),
+        ),
+        (MoveState::Intent | MoveState::Copied, _) => return None,
+    };
+    Some(end)
+}
+
+/// A decision's final state, recorded by recovery.
+struct DecisionSettled<'a> {
+    decision: &'a Decision,
+    move_id: i64,
+}
+
+impl DecisionSettled<'_> {
+    fn emit(&self) {
+        tracing::info!(
+            message = "Decision settled by recovery.",
+            decision = %self.decision.id,
+            move_id = self.move_id,
+            state = %self.decision.state,
+            why = self.decision.why.as_deref().unwrap_or_default()
+        );
+    }
+}
+
+/// Gives the decision behind the ended move `m` its final state, if it is still open.
+fn settle(ex: &Executor, m: &MoveRow, when: Settled) -> Result<Option<Decision>, JournalError> {
+    let Some((state, why)) = decision_end(m, when) else {
+        return Ok(None);
+    };
+    let d = ex
+        .journal()
+        .settle_decision(&m.decision_id, state, Some(&why))?;
+    if let Some(d) = &d {
+        DecisionSettled {
+            decision: d,
+            move_id: m.id,
+        }
+        .emit();
+    }
+    Ok(d)
 }
 
 async fn undo_intent(ex: &Executor, m: &MoveRow) -> Result<MoveState, CopyError> {
@@ -193,14 +358,32 @@ async fn undo_intent(ex: &Executor, m: &MoveRow) -> Result<MoveState, CopyError>
         .object(&m.to_tier, &m.bucket, &m.key)
         .map_err(|e| CopyError::Transient(e.to_string()))?;
     let journal_err = |e: JournalError| CopyError::Permanent(e.to_string());
+    // A write the interruption cut short may have left its partial upload beside the
+    // destination (a local filesystem's `<file>#<n>`): never an object, and invisible to
+    // listings, so nothing but this would ever remove it.
+    let removed = remove_staged_uploads(dst.as_ref(), &dst_path).map_err(|e| {
+        CopyError::Transient(format!(
+            "cannot remove the partial upload beside {dst_path} on {}: {e}",
+            m.to_tier
+        ))
+    })?;
+    let partial_bytes: u64 = removed.iter().map(|r| r.bytes).sum();
+    let partial = if removed.is_empty() {
+        String::new()
+    } else {
+        format!("; the partial upload it left ({partial_bytes} bytes) was removed")
+    };
     match src.head(&src_path).await {
         Ok(smeta) => {
             // The source is intact. Writes are atomic (a PUT, a completed multipart upload), so
             // the destination holds either nothing, this move's complete copy, or an object that
             // is not this move's. Only a copy with the source's exact bytes is removed.
             let why = match dst.head(&dst_path).await {
-                Err(object_store::Error::NotFound { .. }) => {
+                Err(object_store::Error::NotFound { .. }) if removed.is_empty() => {
                     "interrupted before the copy was written; nothing to undo"
+                }
+                Err(object_store::Error::NotFound { .. }) => {
+                    "interrupted before the copy was complete, the source kept"
                 }
                 Err(e) => return Err(CopyError::Transient(e.to_string())),
                 Ok(d)
@@ -219,7 +402,7 @@ async fn undo_intent(ex: &Executor, m: &MoveRow) -> Result<MoveState, CopyError>
                 }
             };
             ex.journal()
-                .move_end(m.id, MoveState::Aborted, Some(why))
+                .move_end(m.id, MoveState::Aborted, Some(&format!("{why}{partial}")))
                 .map_err(journal_err)?;
             Ok(MoveState::Aborted)
         }
@@ -234,14 +417,196 @@ async fn undo_intent(ex: &Executor, m: &MoveRow) -> Result<MoveState, CopyError>
                 Some((_, sum)) => format!(
                     "the source vanished during an interrupted move; the destination's complete copy (sha256 {sum}) was kept"
                 ),
-                None => "the source vanished during an interrupted move; nothing was deleted"
+                None => "the source vanished during an interrupted move; no object was deleted"
                     .to_string(),
             };
             ex.journal()
-                .move_end(m.id, MoveState::Failed, Some(&why))
+                .move_end(m.id, MoveState::Failed, Some(&format!("{why}{partial}")))
                 .map_err(journal_err)?;
             Ok(MoveState::Failed)
         }
         Err(e) => Err(CopyError::Transient(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use object_store::{ObjectStoreExt, PutPayload};
+
+    use super::*;
+    use crate::config::TierConfig;
+    use crate::decision::Action;
+    use crate::executor::ExecutorConfig;
+    use crate::executor::copy::Version;
+    use crate::journal::Journal;
+    use crate::tier::Tiers;
+
+    /// An executor over the file tiers `hot` and `cold` in `dir`, journalled there.
+    fn executor(dir: &std::path::Path) -> Executor {
+        let tier = |name: &str| TierConfig {
+            name: name.into(),
+            url: format!("file://{}", dir.join(name).display()),
+            min_storage_days: 0,
+            options: BTreeMap::new(),
+        };
+        let tiers = Tiers::open(&[tier("hot"), tier("cold")]).unwrap();
+        let j = Journal::open(&dir.join("tierd.db")).unwrap();
+        Executor::new(
+            Arc::new(tiers),
+            Arc::new(Mutex::new(j)),
+            ExecutorConfig::default(),
+        )
+    }
+
+    fn decision(id: &str, key: &str, state: State) -> Decision {
+        Decision {
+            id: id.into(),
+            at: "2026-11-29T10:00:00Z".into(),
+            action: Action::Move,
+            bucket: Some("photos".into()),
+            key: Some(key.into()),
+            prefix: None,
+            from: Some("hot".into()),
+            to: Some("cold".into()),
+            rule: None,
+            anomaly: None,
+            reason: "An operator ran `tierd move` for this object.".into(),
+            cost: None,
+            undo: None,
+            state,
+            why: None,
+            explanation: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_intent_loses_its_partial_upload_and_its_decision_fails_with_why() {
+        let d = tempfile::tempdir().unwrap();
+        let ex = executor(d.path());
+        let (hot, p) = ex.tiers().object("hot", "photos", "big.bin").unwrap();
+        hot.put(&p, PutPayload::from(vec![1u8; 4096]))
+            .await
+            .unwrap();
+        ex.journal()
+            .record_decision(&decision("op-1", "big.bin", State::Running))
+            .unwrap();
+        ex.journal()
+            .move_intent(
+                "op-1",
+                ("photos", "big.bin"),
+                ("hot", "cold"),
+                Version {
+                    etag: None,
+                    size: 4096,
+                },
+            )
+            .unwrap();
+        // What a multipart upload killed part way leaves on a local tier.
+        let staged = d.path().join("cold/photos/big.bin#1");
+        std::fs::create_dir_all(staged.parent().unwrap()).unwrap();
+        std::fs::write(&staged, vec![1u8; 1000]).unwrap();
+
+        let got = recover_settling(&ex).await.unwrap();
+        assert_eq!(got.report.undone, 1, "{:?}", got.report);
+        assert!(!staged.exists(), "the partial upload is removed");
+        assert_eq!(
+            std::fs::read(d.path().join("hot/photos/big.bin")).unwrap(),
+            vec![1u8; 4096],
+            "the source is intact"
+        );
+        let why = "undone by recovery after an interruption: interrupted before the copy was complete, the source kept; the partial upload it left (1000 bytes) was removed; the object stays on hot";
+        let settled = ex.journal().decision("op-1").unwrap().unwrap();
+        assert_eq!(
+            (settled.state, settled.why.as_deref()),
+            (State::Failed, Some(why))
+        );
+        assert_eq!(got.decisions, [settled]);
+        // Recovering again changes nothing.
+        let again = recover_settling(&ex).await.unwrap();
+        assert_eq!(again, Recovered::default());
+    }
+
+    #[tokio::test]
+    async fn a_recovered_copied_move_and_a_move_ended_before_the_crash_settle_their_decisions() {
+        let d = tempfile::tempdir().unwrap();
+        let ex = executor(d.path());
+        let (hot, a) = ex.tiers().object("hot", "photos", "a.jpg").unwrap();
+        let (cold, _) = ex.tiers().object("cold", "photos", "a.jpg").unwrap();
+        hot.put(&a, PutPayload::from_static(b"source bytes"))
+            .await
+            .unwrap();
+        let src_etag = hot.head(&a).await.unwrap().e_tag;
+        let copy = cold
+            .put(&a, PutPayload::from_static(b"source bytes"))
+            .await
+            .unwrap();
+        let (_, sum) = read_checksum(&cold, &a).await.unwrap();
+        {
+            let mut j = ex.journal();
+            // A move killed after its verified copy was journalled.
+            j.record_decision(&decision("move-1", "a.jpg", State::Planned))
+                .unwrap();
+            let version = Version {
+                etag: src_etag.as_deref(),
+                size: 12,
+            };
+            let id = j
+                .move_intent("move-1", ("photos", "a.jpg"), ("hot", "cold"), version)
+                .unwrap();
+            j.move_copied(id, &sum, copy.e_tag.as_deref()).unwrap();
+            // A move that ended (its source had changed) just before the process was killed, whose
+            // decision was never told.
+            j.record_decision(&decision("op-2", "b.jpg", State::Running))
+                .unwrap();
+            let id2 = j
+                .move_intent("op-2", ("photos", "b.jpg"), ("hot", "cold"), version)
+                .unwrap();
+            j.move_end(id2, MoveState::Aborted, Some("the source changed"))
+                .unwrap();
+        }
+
+        let got = recover_settling(&ex).await.unwrap();
+        assert_eq!(got.report.finished, 1, "{:?}", got.report);
+        let states: Vec<(&str, State, Option<&str>)> = got
+            .decisions
+            .iter()
+            .map(|d| (d.id.as_str(), d.state, d.why.as_deref()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (
+                    "move-1",
+                    State::Done,
+                    Some(
+                        "finished by recovery after an interruption: the verified copy on cold is the object now; the source on hot was removed"
+                    )
+                ),
+                (
+                    "op-2",
+                    State::Failed,
+                    Some(
+                        "recorded by recovery after an interruption: the move had been undone (the source changed); the object stays on hot"
+                    )
+                ),
+            ]
+        );
+        for d in &got.decisions {
+            assert_eq!(ex.journal().decision(&d.id).unwrap().as_ref(), Some(d));
+        }
+        assert!(hot.head(&a).await.is_err(), "the source was deleted");
+        assert_eq!(
+            ex.journal()
+                .locate("photos", "a.jpg")
+                .unwrap()
+                .unwrap()
+                .tier,
+            "cold"
+        );
     }
 }

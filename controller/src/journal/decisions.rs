@@ -101,6 +101,32 @@ impl Journal {
         Ok(())
     }
 
+    /// Gives a decision still `planned` or `running` its final `state` and why (recovery, for
+    /// a decision whose process stopped before recording how it ended). A decision already
+    /// final keeps its record: the process that wrote it knew more.
+    ///
+    /// Returns the updated record, or `None` when there is no such decision or it was final.
+    ///
+    /// # Errors
+    /// SQLite errors or a record that no longer parses.
+    pub fn settle_decision(
+        &mut self,
+        id: &str,
+        state: State,
+        why: Option<&str>,
+    ) -> Result<Option<Decision>> {
+        let Some(mut d) = self.decision(id)? else {
+            return Ok(None);
+        };
+        if !matches!(d.state, State::Planned | State::Running) {
+            return Ok(None);
+        }
+        d.state = state;
+        d.why = why.map(str::to_string);
+        self.record_decision(&d)?;
+        Ok(Some(d))
+    }
+
     /// Sets many decisions' states in one transaction.
     ///
     /// # Errors

@@ -212,6 +212,49 @@ impl Journal {
         self.query_moves(&format!("SELECT {COLS} FROM move ORDER BY id"), params![])
     }
 
+    /// One move by id.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn move_by_id(&mut self, id: i64) -> Result<Option<MoveRow>> {
+        let mut rows = self.query_moves(
+            &format!("SELECT {COLS} FROM move WHERE id = ?1"),
+            params![id],
+        )?;
+        Ok(rows.pop())
+    }
+
+    /// The latest move of every decision still `planned` or `running` although none of its
+    /// moves is in flight: the process that ran them stopped (a crash, a kill) after they
+    /// ended and before it recorded the outcome on the decision. Oldest decision first.
+    ///
+    /// Only meaningful while no process is moving data with this journal (recovery holds the
+    /// mover's lock): a live mover's decisions are `running` between a move's end and its
+    /// record.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn moves_of_unsettled_decisions(&mut self) -> Result<Vec<MoveRow>> {
+        let cols = COLS
+            .split(", ")
+            .map(|c| format!("m.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.query_moves(
+            &format!(
+                "SELECT {cols} FROM move m JOIN (
+                     SELECT d.seq AS seq, MAX(x.id) AS last, SUM(x.state IN ('intent', 'copied')) AS open
+                     FROM decision d JOIN move x ON x.decision_id = d.id
+                     WHERE d.state IN ('planned', 'running')
+                     GROUP BY d.id
+                 ) u ON m.id = u.last
+                 WHERE u.open = 0
+                 ORDER BY u.seq"
+            ),
+            params![],
+        )
+    }
+
     fn query_moves(&mut self, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<MoveRow>> {
         self.query_all(sql, p, row)
     }
@@ -245,5 +288,109 @@ mod tests {
             .unwrap();
         j.move_copied(id2, "sum", Some("e2")).unwrap();
         assert_eq!(j.moves_of("b", "k").unwrap()[1].state, MoveState::Copied);
+    }
+
+    fn decision(id: &str, state: crate::decision::State) -> crate::decision::Decision {
+        crate::decision::Decision {
+            id: id.into(),
+            at: "2026-11-29T10:00:00Z".into(),
+            action: crate::decision::Action::Move,
+            bucket: Some("b".into()),
+            key: Some(id.into()),
+            prefix: None,
+            from: Some("hot".into()),
+            to: Some("cold".into()),
+            rule: None,
+            anomaly: None,
+            reason: "An operator ran `tierd move` for this object.".into(),
+            cost: None,
+            undo: None,
+            state,
+            why: None,
+            explanation: None,
+        }
+    }
+
+    #[test]
+    fn a_decision_is_unsettled_when_its_moves_all_ended_but_it_is_still_open() {
+        use crate::decision::State;
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
+        let version = Version {
+            etag: None,
+            size: 3,
+        };
+        let ended = |j: &mut Journal, d: &str, state: MoveState| {
+            let id = j
+                .move_intent(d, ("b", d), ("hot", "cold"), version)
+                .unwrap();
+            if state != MoveState::Intent {
+                j.move_end(id, state, Some(state.as_str())).unwrap();
+            }
+            id
+        };
+        // Retried: a failed attempt, then the one that finished.
+        j.record_decision(&decision("retried", State::Running))
+            .unwrap();
+        ended(&mut j, "retried", MoveState::Failed);
+        let retried = ended(&mut j, "retried", MoveState::Done);
+        // Still in flight: recovery's to end first.
+        j.record_decision(&decision("open", State::Planned))
+            .unwrap();
+        ended(&mut j, "open", MoveState::Failed);
+        ended(&mut j, "open", MoveState::Intent);
+        // Already final, or never moved: nothing to settle.
+        j.record_decision(&decision("final", State::Failed))
+            .unwrap();
+        ended(&mut j, "final", MoveState::Aborted);
+        j.record_decision(&decision("unmoved", State::Planned))
+            .unwrap();
+        j.record_decision(&decision("aborted", State::Planned))
+            .unwrap();
+        let aborted = ended(&mut j, "aborted", MoveState::Aborted);
+
+        let got: Vec<(String, i64, MoveState)> = j
+            .moves_of_unsettled_decisions()
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.decision_id, m.id, m.state))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("retried".to_string(), retried, MoveState::Done),
+                ("aborted".to_string(), aborted, MoveState::Aborted)
+            ]
+        );
+        assert_eq!(
+            j.move_by_id(retried).unwrap().unwrap().state,
+            MoveState::Done
+        );
+        assert_eq!(j.move_by_id(9999).unwrap(), None);
+
+        // Settling changes only an open decision, and keeps the rest of its record.
+        let d = j
+            .settle_decision("retried", State::Done, Some("recorded"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((d.state, d.why.as_deref()), (State::Done, Some("recorded")));
+        assert_eq!(j.decision("retried").unwrap().unwrap(), d);
+        assert_eq!(
+            d.reason, "An operator ran `tierd move` for this object.",
+            "the record is kept"
+        );
+        assert_eq!(j.settle_decision("final", State::Done, None).unwrap(), None);
+        assert_eq!(j.decision("final").unwrap().unwrap().state, State::Failed);
+        assert_eq!(
+            j.settle_decision("missing", State::Done, None).unwrap(),
+            None
+        );
+        let left: Vec<String> = j
+            .moves_of_unsettled_decisions()
+            .unwrap()
+            .into_iter()
+            .map(|m| m.decision_id)
+            .collect();
+        assert_eq!(left, ["aborted"]);
     }
 }

@@ -155,7 +155,8 @@ impl Service {
                 ..ExecutorConfig::default()
             },
         );
-        let r = recover::recover(&ex).await?;
+        let recovered = recover::recover_settling(&ex).await?;
+        let r = recovered.report;
         if r != recover::RecoveryReport::default() {
             tracing::warn!(
                 finished = r.finished,
@@ -296,11 +297,18 @@ impl Service {
                 rule: f.rule,
             });
         }
-        let log = DecisionLog::open(
+        let mut log = DecisionLog::open(
             config.service.decision_log.as_deref(),
             config.service.decision_log_stderr,
         )
         .context("opening the decision log")?;
+        // The decisions recovery settled end in the log too (their earlier records say planned).
+        log.write(&recovered.decisions)
+            .context("writing the decision log")?;
+        let metrics = Arc::new(Metrics::new());
+        for d in &recovered.decisions {
+            metrics.decision(d.action.as_str(), d.state.as_str());
+        }
         Ok(Service {
             policy_stamp: policy_stamp(&config),
             config,
@@ -309,7 +317,7 @@ impl Service {
             model,
             log,
             audit: None,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             scanned: BTreeSet::new(),
             dirty: BTreeSet::new(),
             saved_at: std::time::Instant::now(),

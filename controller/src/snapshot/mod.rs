@@ -337,8 +337,12 @@ pub fn latest_before(ex: &Executor, bucket: &str, at: &str) -> Result<SnapshotRo
 pub struct RestoreOptions {
     /// Restore under this prefix instead of the original keys (`restored/` + key).
     pub to_prefix: Option<String>,
-    /// The tier to write to; default: the object's tier in the catalog, else the first tier.
+    /// The tier to write to; default: the restored key's tier in the catalog, else the
+    /// original key's, else [`RestoreOptions::hot_tier`].
     pub tier: Option<String>,
+    /// Where an object goes that neither `tier` nor the catalog places: the first data tier of
+    /// the configuration (never a vault). `None`: the first tier by name.
+    pub hot_tier: Option<String>,
     /// Replace objects that exist and differ (they are kept otherwise and reported).
     pub overwrite: bool,
 }
@@ -369,7 +373,10 @@ pub async fn restore(
         .ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
     let (vstore, vbase) = ex.tiers().bucket(&row.vault, &row.bucket)?;
     let (manifest, _) = read_manifest(&vstore, &store_path(&row.manifest_path)).await?;
-    let first_tier = ex.tiers().names().into_iter().next().unwrap_or_default();
+    let first_tier = match &opts.hot_tier {
+        Some(t) => t.clone(),
+        None => ex.tiers().names().into_iter().next().unwrap_or_default(),
+    };
     let mut report = RestoreReport::default();
     for e in &manifest.objects {
         let key = match &opts.to_prefix {
@@ -377,10 +384,15 @@ pub async fn restore(
             None => e.key.clone(),
         };
         let known = ex.journal().locate(&row.bucket, &key)?;
+        // A copy under --to-prefix goes beside its original, wherever that is now.
+        let original = match (&known, &opts.to_prefix) {
+            (None, Some(_)) => ex.journal().locate(&row.bucket, &e.key)?,
+            _ => None,
+        };
         let tier = opts
             .tier
             .clone()
-            .or_else(|| known.as_ref().map(|k| k.tier.clone()))
+            .or_else(|| known.or(original).map(|k| k.tier))
             .unwrap_or_else(|| first_tier.clone());
         let (dst, dst_path) = ex.tiers().object(&tier, &row.bucket, &key)?;
         let blob = join(&vbase, &e.blob);

@@ -227,10 +227,16 @@ impl PolicySet {
     pub(crate) fn tier_specs_default(tiers: &[TierSpec]) -> Vec<u64> {
         tiers
             .iter()
-            .map(|t| u64::from(t.min_storage_days) * 86_400)
+            .map(|t| (u64::from(t.min_storage_days) * 86_400).max(DEFAULT_MIN_RESIDENCY_SECS))
             .collect()
     }
 }
+
+/// The least time an object stays on a tier before tierd moves it off again, unless the policy's
+/// `guardrails.min_residency` says otherwise for that tier: one day, so that two rules (or a
+/// rule and a recall) can never move an object back and forth pass after pass on tiers that
+/// charge no minimum storage duration. A tier's `min_storage_days` raises it.
+pub const DEFAULT_MIN_RESIDENCY_SECS: u64 = 86_400;
 
 /// What a `[[tests]]` block expects.
 #[derive(Debug, Clone, PartialEq)]

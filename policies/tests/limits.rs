@@ -194,7 +194,7 @@ fn values_up_to_the_limits_still_load_and_negative_ones_are_still_refused() {
     let g = &l.policy.guardrails;
     assert_eq!(
         g.min_residency_secs,
-        vec![0, 100 * 86_400, MAX_DURATION_SECS]
+        vec![86_400, 100 * 86_400, MAX_DURATION_SECS]
     );
     assert_eq!(MAX_DURATION_SECS, 36_525 * 86_400);
     assert_eq!(g.max_bytes_per_day, Some(MAX_SIZE_BYTES));

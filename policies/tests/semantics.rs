@@ -217,11 +217,15 @@ fn a_bad_file_among_good_ones_yields_no_policy_at_all() {
 
 #[test]
 fn guardrails_default_min_residency_to_the_tier_minimum_and_can_raise_it() {
+    // The vault's default is a day (no tier minimum); onprem's is raised, and a policy may
+    // lower a default to nothing.
     let l = load_ok(
         "[guardrails]\nmin_residency = { onprem = \"7d\" }\nmax_bytes_per_day = \"1TiB\"\ndry_run = true\nblackout = [\"weekday in mon..fri and hour_of_day in 9..17\"]\n",
     );
     let g = &l.policy.guardrails;
-    assert_eq!(g.min_residency_secs, vec![7 * 86_400, 90 * 86_400, 0]);
+    assert_eq!(g.min_residency_secs, vec![7 * 86_400, 90 * 86_400, 86_400]);
+    let none = load_ok("[guardrails]\nmin_residency = { vault = \"0s\" }\n");
+    assert_eq!(none.policy.guardrails.min_residency_secs[2], 0);
     assert_eq!(g.max_bytes_per_day, Some(1 << 40));
     assert!(g.dry_run);
     assert!(

@@ -68,7 +68,7 @@ fn idle_objects_move_once_and_the_decision_explains_itself() {
     assert_eq!(d.undo.as_deref(), Some("tierd move b/old --to onprem"));
     let guardrails = &d.explanation.as_ref().unwrap().guardrails;
     for line in [
-        "minimum residency on \"onprem\": 0s required, 8d on the tier",
+        "minimum residency on \"onprem\": 1d required, 8d on the tier",
         "budget, this move included: this hour 1 objects (limit 20000) and 1GiB (no limit); \
          today 1 objects (no limit), 1GiB (limit 5TiB) and 0.0000 USD (limit 50.00)",
     ] {
@@ -98,6 +98,35 @@ fn residency_keeps_a_fresh_arrival_in_place() {
     assert!(plan.moves.is_empty());
     assert_eq!(plan.deferred.residency, 1);
     assert_eq!(p.plan(T0 + 99 * DAY).moves.len(), 1);
+}
+
+#[test]
+fn two_opposite_rules_move_an_object_at_most_once_a_day_on_tiers_without_a_minimum() {
+    // "out" and "back" would swap the object between onprem and the vault's tier (neither
+    // charges a minimum storage duration) on every pass; the default residency of one day
+    // holds it after each move.
+    let policy = "[[rule]]\nid = \"out\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"vault\" }\n\n\
+                  [[rule]]\nid = \"back\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'vault'\"\naction = { kind = \"move\", to = \"onprem\" }\n";
+    let mut p = planner(policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    let vault = p.cost.tier_index("vault").unwrap() as u8;
+    // Written a day ago: it may move.
+    let t = T0 + DAY;
+    let plan = p.plan(t);
+    assert_eq!(plan.moves.len(), 1);
+    p.moved(plan.moves[0].row, vault, t);
+    for hours in [1, 12, 23] {
+        let plan = p.plan(t + hours * 3_600);
+        assert!(plan.moves.is_empty(), "moved back after {hours}h");
+        assert_eq!(plan.deferred.residency, 1);
+    }
+    let plan = p.plan(t + DAY + 3_600);
+    assert_eq!(
+        plan.moves.len(),
+        1,
+        "back after a day: {:?}",
+        plan.decisions
+    );
 }
 
 #[test]

@@ -103,6 +103,12 @@ pub fn format_value(kind: Kind, v: f64) -> String {
         }
         Kind::Timestamp => format_utc(v as i64),
         Kind::Money => money(v),
+        // f32 signals widened to f64 carry float noise (0.9442024827003479): three decimals
+        // are what a threshold is written with; whole values stay whole (`0`, `1`).
+        Kind::Score | Kind::Probability if v.fract() != 0.0 => {
+            let t = format!("{v:.3}");
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
         _ => format!("{v}"),
     }
 }
@@ -133,6 +139,19 @@ fn describe(sig: SignalId, r: &Row<'_>) -> String {
 }
 
 impl Rule {
+    /// Whether the rule's condition reads the behaviour model's verdict (an anomaly score or an
+    /// open incident): its decisions then cite the anomaly behind them.
+    pub fn reads_anomaly(&self) -> bool {
+        self.leaves.iter().any(|l| {
+            l.test.signals().iter().any(|s| {
+                matches!(
+                    s,
+                    SignalId::BucketAnomaly | SignalId::PrincipalAnomaly | SignalId::IncidentOpen
+                )
+            })
+        })
+    }
+
     /// Whether the rule's scope holds and the object is not already on its destination.
     pub fn applies_to(&self, obj: &ObjectFacts, tier: u32) -> Result<(), Verdict> {
         if !self.scope.matches(&obj.bucket, &obj.key) {

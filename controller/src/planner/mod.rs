@@ -739,7 +739,12 @@ impl Planner {
             from: Some(facts.tier.clone()),
             to: Some(policy.tiers[to].clone()),
             rule: Some(r.id.clone()),
-            anomaly: None,
+            // A move the model's verdict drove cites it, as a freeze or a snapshot does.
+            anomaly: if r.reads_anomaly() {
+                self.behaviour.anomaly(&facts.bucket, now)
+            } else {
+                None
+            },
             reason,
             cost: Some(Cost {
                 bytes: size,

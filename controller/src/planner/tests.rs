@@ -130,6 +130,52 @@ fn two_opposite_rules_move_an_object_at_most_once_a_day_on_tiers_without_a_minim
 }
 
 #[test]
+fn a_move_the_models_verdict_drove_cites_the_anomaly() {
+    use models::detect::SubjectScore;
+    use models::features::{Subject, SubjectKind, WindowFlags};
+    let policy = "[[rule]]\nid = \"evacuate\"\nscope = { bucket = \"*\" }\nwhen = \"bucket_anomaly > 0.9 and tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n";
+    let mut p = planner(policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    let t = T0 + 2 * DAY;
+    let score = SubjectScore {
+        subject: Subject {
+            kind: SubjectKind::Bucket,
+            bucket: Some("b".into()),
+            principal: None,
+        },
+        window_start_us: (t - 300) * 1_000_000,
+        window_secs: 300,
+        score: 0.944_202_5,
+        threshold: 0.8,
+        is_anomalous: true,
+        learning: false,
+        top_features: Vec::new(),
+        flags: WindowFlags::default(),
+    };
+    p.behaviour.observe(&score, 300);
+    let plan = p.plan(t);
+    assert_eq!(plan.moves.len(), 1, "{:?}", plan.decisions);
+    let d = &plan.decisions[plan.moves[0].decision];
+    let a = d.anomaly.as_ref().expect("the anomaly behind the move");
+    assert_eq!(
+        (a.subject.as_str(), a.score, a.threshold),
+        ("bucket:b", 0.9442, 0.8)
+    );
+    // The score reads as a threshold is written, not as float noise.
+    assert!(
+        d.reason.contains("bucket_anomaly > 0.9 (0.944)"),
+        "{}",
+        d.reason
+    );
+    // A move on idle time alone cites none.
+    let mut q = planner(COLD);
+    q.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    q.behaviour.observe(&score, 300);
+    let plan = q.plan(T0 + 8 * DAY);
+    assert!(plan.decisions[plan.moves[0].decision].anomaly.is_none());
+}
+
+#[test]
 fn budgets_cap_a_pass_and_the_biggest_savings_go_first() {
     let policy = format!("{COLD}\n[guardrails]\nmax_objects_per_hour = 2\n");
     let mut p = planner(&policy);

@@ -20,6 +20,7 @@
 //! | `tierd_model_age_seconds` | gauge | |
 //! | `tierd_ingest_lag_seconds` | gauge | |
 //! | `tierd_open_freezes`, `tierd_open_incidents` | gauge | |
+//! | `tierd_moves_held` | gauge | `why` (`frozen`, `residency`, `cooldown`, `blackout`, `budget`, `cycle_limit`) |
 //! | `tierd_cycle_seconds` | histogram | `stage` |
 //! | `tierd_start_time_seconds` | gauge | |
 //! | `tierd_build_info` | gauge (always 1) | `version` |
@@ -94,6 +95,8 @@ struct Inner {
     ingest_lag: Option<f64>,
     open_freezes: Option<u64>,
     open_incidents: Option<u64>,
+    /// Candidate moves a guardrail held in the last planning pass, by guardrail.
+    moves_held: BTreeMap<&'static str, u64>,
     cycles: BTreeMap<String, Histogram>,
 }
 
@@ -265,6 +268,14 @@ impl Metrics {
         self.lock().open_incidents = Some(n);
     }
 
+    /// Candidate moves the last planning pass held back, by guardrail (`why` from a fixed set):
+    /// moves a rule wants that wait, with no decision of their own.
+    pub fn set_moves_held(&self, held: &[(&'static str, u64)]) {
+        let mut g = self.lock();
+        g.moves_held.clear();
+        g.moves_held.extend(held.iter().copied());
+    }
+
     /// A policy reload was applied (`ok`) or refused, keeping the last good policy (`rejected`).
     pub fn policy_reload(&self, ok: bool) {
         self.lock()
@@ -404,6 +415,21 @@ impl Metrics {
                 value: Value::Float(*s),
             })
             .collect();
+        let held = g
+            .moves_held
+            .iter()
+            .map(|(why, n)| Sample {
+                suffix: "",
+                labels: vec![("why".to_string(), (*why).to_string())],
+                value: Value::Int(*n),
+            })
+            .collect();
+        out.push(Rendered::new(
+            "tierd_moves_held",
+            "Moves a rule wanted that a guardrail held back in the last planning pass, by guardrail.",
+            "gauge",
+            held,
+        ));
         out.push(Rendered::new(
             "tierd_anomaly_score",
             "Latest anomaly score per bucket, in [0, 1] (bucket=\"_other\": the highest of buckets past the series cap).",
@@ -692,6 +718,20 @@ mod tests {
             "{text}"
         );
         assert_eq!(escape_label(r#"a"b\c"#), r#"a\"b\\c"#);
+    }
+
+    #[test]
+    fn moves_held_are_the_last_passes_by_guardrail() {
+        let m = Metrics::new();
+        m.set_moves_held(&[("residency", 3), ("cooldown", 0)]);
+        m.set_moves_held(&[("blackout", 2), ("residency", 1)]);
+        assert_eq!(
+            family(&m.render(0), "tierd_moves_held"),
+            vec![
+                "tierd_moves_held{why=\"blackout\"} 2",
+                "tierd_moves_held{why=\"residency\"} 1",
+            ]
+        );
     }
 
     #[test]

@@ -619,3 +619,45 @@ fn an_object_written_again_after_its_move_is_found_where_the_new_version_is() {
         Some(&b"version one"[..])
     );
 }
+
+#[test]
+fn two_opposite_rules_move_an_object_once_and_the_residency_hold_is_reported() {
+    // "out" and "back" would swap photos/a.jpg between two tiers that charge no minimum on
+    // every pass; the default residency of a day holds it after the first move, and the
+    // service says so (run --once's summary, /metrics' tierd_moves_held).
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
+         [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n[ingest]\nsources = [\"audit.ndjson\"]\n\
+         [policies]\nfiles = [\"policy.toml\"]\n[planner]\ninterval = \"1s\"\n\
+         [service]\nlisten = \"off\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("policy.toml"),
+        "[[rule]]\nid = \"out\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n\n\
+         [[rule]]\nid = \"back\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'cloud'\"\naction = { kind = \"move\", to = \"onprem\" }\n",
+    )
+    .unwrap();
+    put(d, "onprem", "a.jpg", b"alpha");
+    std::fs::write(
+        d.join("audit.ndjson"),
+        audit("2026-10-01T10:00:00Z", "GetObject", "a.jpg", 5),
+    )
+    .unwrap();
+    let run = || {
+        let r = tierd(d, &["run", "--once", "--config", "tierd.toml"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.json()
+    };
+    let first = run();
+    assert_eq!(first["moves_done"], 1, "{first}");
+    assert!(first.get("moves_held").is_none(), "{first}");
+    std::thread::sleep(Duration::from_millis(1_100));
+    let second = run();
+    assert_eq!(second["moves_done"], 0, "{second}");
+    assert_eq!(second["moves_held"]["residency"], 1, "{second}");
+    assert_eq!(on(d, "cloud", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+}

@@ -72,6 +72,13 @@ pub struct CycleReport {
     /// Ingest stopped part way (the events read before were still processed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ingest_error: Option<String>,
+    /// Moves a rule wanted that a guardrail held back in this cycle's pass, by guardrail.
+    #[serde(skip_serializing_if = "held_nothing")]
+    pub moves_held: crate::planner::Deferred,
+}
+
+fn held_nothing(d: &crate::planner::Deferred) -> bool {
+    *d == crate::planner::Deferred::default()
 }
 
 /// How often the access history of the objects touched since is saved to the journal.
@@ -615,6 +622,16 @@ impl Service {
         let started = std::time::Instant::now();
         let plan = tokio::task::block_in_place(|| self.planner.plan(t));
         self.metrics.cycle("plan", started.elapsed().as_secs_f64());
+        let d = &plan.deferred;
+        self.metrics.set_moves_held(&[
+            ("frozen", d.frozen),
+            ("residency", d.residency),
+            ("cooldown", d.cooldown),
+            ("blackout", d.blackout),
+            ("budget", d.budget),
+            ("cycle_limit", d.cycle_limit),
+        ]);
+        report.moves_held = d.clone();
         let started = std::time::Instant::now();
         if let Err(e) = self.execute(plan, t, &mut report).await {
             self.metrics.failure("journal");

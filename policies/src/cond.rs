@@ -276,6 +276,32 @@ pub fn literal_value(
     Ok(out)
 }
 
+/// [`literal_value`] for a literal in a condition: also held to the bounds of durations and
+/// sizes written anywhere else in a policy (fields say so in their own words).
+fn condition_literal(
+    kind: Kind,
+    value: f64,
+    unit: Option<&str>,
+    text: &str,
+    sig: &str,
+) -> Result<f64, String> {
+    let out = literal_value(kind, value, unit, text, sig)?;
+    let most = match kind {
+        Kind::Duration => Some((crate::load::MAX_DURATION_SECS as f64, "36525d (100 years)")),
+        Kind::Size => Some((crate::load::MAX_SIZE_BYTES as f64, "1024PiB")),
+        _ => None,
+    };
+    if let Some((max, said)) = most
+        && out > max
+    {
+        return Err(format!(
+            "{sig} is {} but {text} is more than {said}, the most a policy may write",
+            kind.noun()
+        ));
+    }
+    Ok(out)
+}
+
 struct Checker<'a, 'b> {
     ctx: &'a CheckCtx<'b>,
     src: &'a str,
@@ -461,7 +487,7 @@ impl Checker<'_, '_> {
                 unit,
                 text,
                 span,
-            } => match literal_value(kind, *value, unit.as_deref(), text, sig.name()) {
+            } => match condition_literal(kind, *value, unit.as_deref(), text, sig.name()) {
                 Ok(v) => Some(v),
                 Err(m) => {
                     self.err(span.clone(), m);

@@ -245,3 +245,23 @@ fn an_alert_message_longer_than_the_limit_is_a_located_error() {
         )]
     );
 }
+
+#[test]
+fn durations_and_sizes_in_conditions_keep_the_same_bounds() {
+    assert_eq!(
+        diags(&rule_when("age > 36525d and size > 1024PiB")),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        diags(&rule_when("age > 36526d")),
+        vec![
+            "p.toml:4:15: error: rule \"r\": age is a duration but 36526d is more than 36525d (100 years), the most a policy may write".to_string()
+        ]
+    );
+    assert_eq!(
+        diags(&rule_when("size > 18446744073709551616B")),
+        vec![
+            "p.toml:4:16: error: rule \"r\": size is a size but 18446744073709551616B is more than 1024PiB, the most a policy may write".to_string()
+        ]
+    );
+}

@@ -113,6 +113,8 @@ struct RawService {
     max_bytes_per_sec: Option<Spanned<String>>,
     #[serde(default)]
     max_objects_per_sec: Option<Spanned<f64>>,
+    #[serde(default)]
+    scan_interval: Option<Spanned<String>>,
 }
 
 /// The highest `service.max_objects_per_sec`: more than any store starts.
@@ -277,6 +279,9 @@ pub struct ServiceSettings {
     pub max_bytes_per_sec: Option<f64>,
     /// Moves the service starts per second (`None`: no limit).
     pub max_objects_per_sec: Option<f64>,
+    /// How often the service lists its data tiers for objects the logs never named (`None`:
+    /// never; then only objects in the logs are managed).
+    pub scan_interval_secs: Option<u64>,
 }
 
 impl Default for ServiceSettings {
@@ -291,6 +296,7 @@ impl Default for ServiceSettings {
             executor_concurrency: 8,
             max_bytes_per_sec: None,
             max_objects_per_sec: None,
+            scan_interval_secs: Some(86_400),
         }
     }
 }
@@ -631,6 +637,10 @@ impl Config {
                 service.shutdown_timeout_secs,
             );
             service.webhook_token_env = s.webhook_token_env.clone();
+            service.scan_interval_secs = match &s.scan_interval {
+                Some(v) if v.get_ref().trim() == "off" => None,
+                v => Some(dur("service.scan_interval", v, 86_400)),
+            };
             if let Some(c) = s.executor_concurrency {
                 service.executor_concurrency = c.clamp(1, 256);
             }

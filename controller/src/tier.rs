@@ -424,6 +424,35 @@ impl Tiers {
         Ok((store, StorePath::default()))
     }
 
+    /// The logical buckets a tier holds: the folders at its root (tierd's own, such as
+    /// `.tierd-probe`, left out). Empty for a tier whose URL names one store per bucket
+    /// (`{bucket}`): such a tier cannot be asked which buckets it has.
+    ///
+    /// # Errors
+    /// An unknown tier, or a listing that fails.
+    pub async fn buckets(&self, tier: &str) -> Result<Vec<String>, StoreError> {
+        let h = self.tiers.get(tier).ok_or_else(|| StoreError::Invalid {
+            url: tier.to_string(),
+            message: format!("unknown tier; known tiers: {}", self.names().join(", ")),
+        })?;
+        let Some(root) = &h.root else {
+            return Ok(Vec::new());
+        };
+        let listed =
+            root.list_with_delimiter(None)
+                .await
+                .map_err(|source| StoreError::Backend {
+                    url: format!("tier {tier}"),
+                    source,
+                })?;
+        Ok(listed
+            .common_prefixes
+            .iter()
+            .filter_map(|p| p.filename().map(str::to_string))
+            .filter(|b| !b.starts_with('.'))
+            .collect())
+    }
+
     /// The store and path of one object on a tier.
     ///
     /// # Errors

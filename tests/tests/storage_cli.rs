@@ -661,3 +661,57 @@ fn two_opposite_rules_move_an_object_once_and_the_residency_hold_is_reported() {
     assert_eq!(second["moves_held"]["residency"], 1, "{second}");
     assert_eq!(on(d, "cloud", "a.jpg").as_deref(), Some(&b"alpha"[..]));
 }
+
+#[test]
+fn objects_the_logs_never_name_are_found_by_listing_the_tiers_and_placed_by_the_rules() {
+    // No access logs at all: an archive written a year ago and a file written today. The
+    // service lists its data tiers and the idle rule moves the archive only; with the listing
+    // off, nothing is known and nothing moves.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let config = |scan: &str| {
+        format!(
+            "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
+             [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n[tiers.vault]\nurl = \"file://tierd-data/vault\"\nrole = \"vault\"\n\
+             [ingest]\nsources = []\n[policies]\nfiles = [\"policy.toml\"]\n\
+             [service]\nlisten = \"off\"\nscan_interval = \"{scan}\"\n"
+        )
+    };
+    std::fs::write(
+        d.join("policy.toml"),
+        "[[rule]]\nid = \"idle\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem' and days_since_last_access > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n",
+    )
+    .unwrap();
+    put(d, "onprem", "2025/archive.tar", b"old and never read");
+    put(d, "onprem", "today.txt", b"new");
+    let old = std::time::SystemTime::now() - Duration::from_secs(365 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(d.join("tierd-data/onprem/photos/2025/archive.tar"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let run = || {
+        let r = tierd(d, &["run", "--once", "--config", "tierd.toml"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.json()
+    };
+
+    std::fs::write(d.join("tierd.toml"), config("off")).unwrap();
+    let off = run();
+    assert_eq!(
+        (off["decisions"].as_u64(), off.get("objects_listed")),
+        (Some(0), None),
+        "{off}"
+    );
+
+    std::fs::write(d.join("tierd.toml"), config("1d")).unwrap();
+    let listed = run();
+    assert_eq!(listed["objects_listed"], 2, "{listed}");
+    assert_eq!(listed["moves_done"], 1, "{listed}");
+    assert_eq!(
+        on(d, "cloud", "2025/archive.tar").as_deref(),
+        Some(&b"old and never read"[..])
+    );
+    assert_eq!(on(d, "onprem", "today.txt").as_deref(), Some(&b"new"[..]));
+}

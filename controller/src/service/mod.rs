@@ -72,9 +72,16 @@ pub struct CycleReport {
     /// Ingest stopped part way (the events read before were still processed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ingest_error: Option<String>,
+    /// Objects the listing of the tiers found that the logs never named (0 when no listing ran).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub objects_listed: u64,
     /// Moves a rule wanted that a guardrail held back in this cycle's pass, by guardrail.
     #[serde(skip_serializing_if = "held_nothing")]
     pub moves_held: crate::planner::Deferred,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn held_nothing(d: &crate::planner::Deferred) -> bool {
@@ -129,6 +136,8 @@ pub struct Service {
     saved_at: std::time::Instant,
     /// When the next full planning pass is due (unix seconds); an incident that opens plans at once.
     next_plan: i64,
+    /// When the data tiers are next listed for objects the logs never named (unix seconds).
+    next_scan: i64,
     /// The buckets' behaviour as last saved to the journal (JSON per bucket).
     behaviour_saved: BTreeMap<String, String>,
     /// Held while the service runs: no other tierd moves data or recovers moves beside it.
@@ -329,6 +338,7 @@ impl Service {
             dirty: BTreeSet::new(),
             saved_at: std::time::Instant::now(),
             next_plan: 0,
+            next_scan: 0,
             behaviour_saved,
             _mover_lock: mover_lock,
         })
@@ -372,6 +382,65 @@ impl Service {
     ///
     /// # Errors
     /// Journal errors.
+    /// Lists the data tiers for objects the access logs never named, and adds them to the
+    /// planner: the coldest data (nobody touched it while tierd watched) is what tiering is
+    /// for, and the logs alone would never show it. Buckets are those the logs named and the
+    /// folders at each data tier's root. Such an object counts as last accessed when it was last
+    /// written, as `simulate --inventory` counts a listed object. Returns how many were added.
+    async fn list_tiers(&mut self, t: i64) -> anyhow::Result<u64> {
+        let mut buckets: BTreeSet<String> = self
+            .planner
+            .objects
+            .cat
+            .bucket_names
+            .iter()
+            .cloned()
+            .collect();
+        for (tier, role) in self.config.tiers.iter().zip(&self.config.roles) {
+            if *role != crate::config::Role::Data {
+                continue;
+            }
+            match self.executor.tiers().buckets(&tier.name).await {
+                Ok(b) => buckets.extend(b),
+                Err(e) => {
+                    tracing::warn!(tier = %tier.name, "cannot list the tier's buckets; those the logs name are still listed: {e}")
+                }
+            }
+        }
+        let mut added = 0u64;
+        for bucket in &buckets {
+            if let Err(e) = self.executor.scan(bucket, "").await {
+                tracing::warn!(bucket = %bucket, "cannot list the bucket on the tiers; retried at the next listing: {e}");
+                continue;
+            }
+            self.scanned.insert(bucket.clone());
+            let entries = self.executor.journal().catalog_prefix(bucket, "")?;
+            for e in entries {
+                if self.planner.objects.row(&e.bucket, &e.key).is_some() {
+                    continue;
+                }
+                let Some(tier) = self.planner.cost.tier_index(&e.tier) else {
+                    continue;
+                };
+                let since = policies::facts::parse_utc(&e.since).unwrap_or(t).min(t);
+                let row = self
+                    .planner
+                    .objects
+                    .insert(&e.bucket, &e.key, tier as u8, e.size, since);
+                self.planner.objects.set_tier(row, tier as u8, since);
+                added += 1;
+            }
+        }
+        if added > 0 {
+            tracing::info!(
+                objects = added,
+                buckets = buckets.len(),
+                "listing the tiers found objects the access logs never named; rules now place them too"
+            );
+        }
+        Ok(added)
+    }
+
     /// Keeps the journal's catalog true to the owners' writes and deletes. A client writes to
     /// the hot tier (and a delete removes the object) whatever tier tierd placed the object on,
     /// so an entry older than such an event no longer says where the object is: it is
@@ -611,9 +680,19 @@ impl Service {
         }
         let lifted = self.sync_freezes()?;
         let t = now();
+        let mut listed = 0;
+        if let Some(every) = self.config.service.scan_interval_secs
+            && t >= self.next_scan
+        {
+            self.next_scan = t + every as i64;
+            let started = std::time::Instant::now();
+            listed = self.list_tiers(t).await?;
+            self.metrics.cycle("scan", started.elapsed().as_secs_f64());
+            report.objects_listed = listed;
+        }
         // A full pass every `planner.interval`; at once when an incident opened, a bucket's
-        // configuration changed, or an operator lifted a freeze.
-        if t < self.next_plan && !opened && !changed && !lifted {
+        // configuration changed, an operator lifted a freeze, or a listing found new objects.
+        if t < self.next_plan && !opened && !changed && !lifted && listed == 0 {
             report.open_freezes = self.planner.freezes().count() as u64;
             report.open_incidents = self.planner.behaviour.open_incidents() as u64;
             return Ok(report);

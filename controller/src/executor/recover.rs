@@ -250,6 +250,16 @@ pub async fn recover_settling(ex: &Executor) -> Result<Recovered, ExecError> {
             decisions.push(d);
         }
     }
+    // Moves decided but interrupted before their intent: nothing was changed.
+    let never = ex.journal().moves_never_started()?;
+    for id in never {
+        let settled = ex.journal().settle_decision(
+            &id,
+            State::Failed,
+            Some("interrupted before the move started (nothing was copied or deleted); the next pass decides again"),
+        )?;
+        decisions.extend(settled);
+    }
     if r != RecoveryReport::default() {
         tracing::warn!(
             message = "Recovered moves left in flight.",
@@ -608,5 +618,38 @@ mod tests {
                 .tier,
             "cold"
         );
+    }
+
+    #[tokio::test]
+    async fn a_move_decided_but_never_started_fails_with_why_and_others_are_left_alone() {
+        let d = tempfile::tempdir().unwrap();
+        let ex = executor(d.path());
+        {
+            let mut j = ex.journal();
+            // `tierd move` of two objects, killed before the second one's intent; and a
+            // decision that ended normally.
+            j.record_decision(&decision("op-1", "a.jpg", State::Running))
+                .unwrap();
+            j.record_decision(&decision("op-2", "b.jpg", State::Done))
+                .unwrap();
+        }
+        let got = recover_settling(&ex).await.unwrap();
+        let states: Vec<(&str, State)> = got
+            .decisions
+            .iter()
+            .map(|d| (d.id.as_str(), d.state))
+            .collect();
+        assert_eq!(states, vec![("op-1", State::Failed)]);
+        let why = ex.journal().decision("op-1").unwrap().unwrap().why.unwrap();
+        assert!(
+            why.starts_with("interrupted before the move started"),
+            "{why}"
+        );
+        assert_eq!(
+            ex.journal().decision("op-2").unwrap().unwrap().state,
+            State::Done
+        );
+        // Settled once: a second recovery has nothing to say.
+        assert!(recover_settling(&ex).await.unwrap().decisions.is_empty());
     }
 }

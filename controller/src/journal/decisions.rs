@@ -147,6 +147,23 @@ impl Journal {
         self.conn().execute_batch("COMMIT").map_err(|e| self.err(e))
     }
 
+    /// Ids of move decisions still `planned` or `running` with no move journalled at all: the
+    /// process that took them stopped before the first step (the intent), so nothing was
+    /// changed. Only meaningful while holding the mover lock (no other process is mid-move).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn moves_never_started(&mut self) -> Result<Vec<String>> {
+        self.query_all(
+            "SELECT d.id FROM decision d
+             WHERE d.state IN ('planned', 'running') AND d.action = 'move'
+               AND NOT EXISTS (SELECT 1 FROM move m WHERE m.decision_id = d.id)
+             ORDER BY d.seq",
+            [],
+            |r| r.get(0),
+        )
+    }
+
     /// One decision by id.
     ///
     /// # Errors

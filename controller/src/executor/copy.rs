@@ -324,11 +324,15 @@ pub fn local_file(store: &dyn ObjectStore, path: &Path) -> Option<PathBuf> {
 
 /// Whether `name` is the name of a staging file that object_store's local filesystem writes
 /// while it puts `file`: `<file>#<digits>` (its `staged_upload_path`; listings skip such names
-/// and no store call can address them).
+/// and no store call can address them). The store refuses an object's name only when what
+/// follows its *first* `#` is all digits, so when `file` itself holds a `#`, `<file>#<digits>`
+/// may be a real object (`a#b#1` beside `a#b`): then no name is taken for a staging file.
 fn is_staging_name(name: &str, file: &str) -> bool {
-    name.strip_prefix(file)
-        .and_then(|rest| rest.strip_prefix('#'))
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    !file.contains('#')
+        && name
+            .strip_prefix(file)
+            .and_then(|rest| rest.strip_prefix('#'))
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Removes the partial uploads that a local filesystem tier keeps beside the object `path`
@@ -339,8 +343,9 @@ fn is_staging_name(name: &str, file: &str) -> bool {
 /// incomplete multipart uploads are expired by its lifecycle rule (docs/moving-data.md).
 ///
 /// # Guarantees
-/// Only files named `<file>#<digits>` in the object's own folder are removed; those are never
-/// an object (a local store refuses such names as object paths). Call it only while no write
+/// Only files named `<file>#<digits>` in the object's own folder are removed, and none when
+/// `<file>` holds a `#`; those are never an object (a local store refuses such names as object
+/// paths). Call it only while no write
 /// to `path` is in flight (the mover's lock keeps other tierd processes out).
 ///
 /// # Errors
@@ -356,6 +361,14 @@ pub fn remove_staged_uploads(
     let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str())) else {
         return Ok(Vec::new());
     };
+    if name.contains('#') {
+        // `<name>#<n>` may be another object here: partial uploads are left, and said so.
+        tracing::warn!(
+            path = %file.display(),
+            "the object's name holds a '#', so partial uploads beside it cannot be told from other objects and are left in place"
+        );
+        return Ok(Vec::new());
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -559,6 +572,15 @@ mod tests {
                 "other.bin#1"
             ]
         );
+        // A key holding '#': `a#b#1` is another object (the store takes it), never removed.
+        std::fs::write(folder.join("a#b"), b"x").unwrap();
+        std::fs::write(folder.join("a#b#1"), b"another object").unwrap();
+        assert_eq!(
+            remove_staged_uploads(store.as_ref(), &Path::from("photos/a#b")).unwrap(),
+            vec![]
+        );
+        assert!(folder.join("a#b#1").exists());
+        assert!(!is_staging_name("a#b#1", "a#b"));
         // Nothing there, or not a local store: nothing to do.
         assert_eq!(
             remove_staged_uploads(store.as_ref(), &Path::from("nowhere/big.bin")).unwrap(),

@@ -135,10 +135,13 @@ fn bandwidth(text: &str) -> Result<Option<f64>, String> {
         .find(|(n, _)| *n == unit.trim())
         .map(|(_, f)| *f);
     match (number.parse::<f64>(), factor) {
-        (Ok(n), Some(f)) if n > 0.0 && n * f <= policies::load::MAX_SIZE_BYTES as f64 => {
+        (Ok(n), Some(f))
+            if n * f >= crate::executor::limits::MIN_BYTES_PER_SEC
+                && n * f <= policies::load::MAX_SIZE_BYTES as f64 =>
+        {
             Ok(Some(n * f))
         }
-        (Ok(_), Some(_)) => Err("is not a rate; write a size per second above 0B and at most 1024PiB, e.g. \"100MiB\", or \"off\"".into()),
+        (Ok(_), Some(_)) => Err("is not a rate; write a size per second from 1B to 1024PiB, e.g. \"100MiB\", or \"off\"".into()),
         _ => Err("is not a size; write a size per second with a unit, e.g. \"100MiB\" or \"1GB\", or \"off\"".into()),
     }
 }
@@ -656,13 +659,14 @@ impl Config {
             }
             if let Some(n) = &s.max_objects_per_sec {
                 let v = *n.get_ref();
-                if v.is_finite() && v > 0.0 && v <= MAX_OBJECTS_PER_SEC {
+                if (crate::executor::limits::MIN_OBJECTS_PER_SEC..=MAX_OBJECTS_PER_SEC).contains(&v)
+                {
                     service.max_objects_per_sec = Some(v);
                 } else {
                     diags.push(Diagnostic::error(
                         path,
                         at(n.span()),
-                        format!("service.max_objects_per_sec = {v} is not a rate; write a number of moves per second above 0 and at most {MAX_OBJECTS_PER_SEC}, e.g. 50"),
+                        format!("service.max_objects_per_sec = {v} is not a rate; write a number of moves per second from 0.0000116 (one a day) to {MAX_OBJECTS_PER_SEC}, e.g. 50"),
                     ));
                 }
             }
@@ -1203,6 +1207,15 @@ format = "s3"
         .unwrap();
         assert_eq!(c.service.max_bytes_per_sec, Some(100.0 * 1024.0 * 1024.0));
         assert_eq!(c.service.max_objects_per_sec, Some(2.5));
+        // Rates too small for a wait to be held in time are refused, not a panic later.
+        assert!(
+            load(&format!("{tiers}[service]\nmax_objects_per_sec = 1e-300\n")).unwrap_err()[0]
+                .contains("is not a rate")
+        );
+        assert!(
+            load(&format!("{tiers}[service]\nmax_bytes_per_sec = \"0.5B\"\n")).unwrap_err()[0]
+                .contains("is not a rate")
+        );
         let c = load(&format!("{tiers}[service]\nmax_bytes_per_sec = \"off\"\n")).unwrap();
         assert_eq!(c.service.max_bytes_per_sec, None);
         assert_eq!(load(tiers).unwrap().service.max_objects_per_sec, None);
@@ -1213,12 +1226,12 @@ format = "s3"
             .unwrap_err(),
             vec![
                 "/etc/tierd/tierd.toml:4:21: error: service.max_bytes_per_sec = \"fast\" is not a size; write a size per second with a unit, e.g. \"100MiB\" or \"1GB\", or \"off\"".to_string(),
-                "/etc/tierd/tierd.toml:5:23: error: service.max_objects_per_sec = 0 is not a rate; write a number of moves per second above 0 and at most 1000000, e.g. 50".to_string(),
+                "/etc/tierd/tierd.toml:5:23: error: service.max_objects_per_sec = 0 is not a rate; write a number of moves per second from 0.0000116 (one a day) to 1000000, e.g. 50".to_string(),
             ]
         );
         assert_eq!(
             load(&format!("{tiers}[service]\nmax_bytes_per_sec = \"0B\"\n")).unwrap_err(),
-            vec!["/etc/tierd/tierd.toml:4:21: error: service.max_bytes_per_sec = \"0B\" is not a rate; write a size per second above 0B and at most 1024PiB, e.g. \"100MiB\", or \"off\"".to_string()]
+            vec!["/etc/tierd/tierd.toml:4:21: error: service.max_bytes_per_sec = \"0B\" is not a rate; write a size per second from 1B to 1024PiB, e.g. \"100MiB\", or \"off\"".to_string()]
         );
     }
 

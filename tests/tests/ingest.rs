@@ -198,6 +198,32 @@ fn no_secret_from_any_log_reaches_the_exported_events() {
     }
 }
 
+/// `tierd ingest --logs access.log --resume --json` in `d` with a configuration whose journal
+/// (and so whose checkpoints) is `d/state/tierd.db`: its summary.
+fn resume_ingest(d: &Path) -> serde_json::Value {
+    let cfg = d.join("tierd.toml");
+    if !cfg.exists() {
+        std::fs::write(
+            &cfg,
+            "[journal]\npath = \"state/tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n",
+        )
+        .unwrap();
+    }
+    let (cfg, log) = (cfg.to_str().unwrap(), d.join("access.log"));
+    let args = [
+        "ingest",
+        "--config",
+        cfg,
+        "--logs",
+        log.to_str().unwrap(),
+        "--resume",
+        "--json",
+    ];
+    let r = tierd(d, &args);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    r.json()
+}
+
 #[test]
 fn a_growing_file_is_resumed_without_skipping_or_double_counting() {
     let dir = tempfile::tempdir().unwrap();
@@ -208,28 +234,7 @@ fn a_growing_file_is_resumed_without_skipping_or_double_counting() {
     // First pass: 100 whole lines plus half of the 101st (a writer mid-line).
     let half = &lines[100][..lines[100].len() / 2];
     std::fs::write(&log, format!("{}\n{half}", lines[..100].join("\n"))).unwrap();
-    let cfg = d.join("tierd.toml");
-    std::fs::write(
-        &cfg,
-        "[journal]\npath = \"state/tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n",
-    )
-    .unwrap();
-    let run = || {
-        let r = tierd(
-            d,
-            &[
-                "ingest",
-                "--config",
-                cfg.to_str().unwrap(),
-                "--logs",
-                log.to_str().unwrap(),
-                "--resume",
-                "--json",
-            ],
-        );
-        assert_eq!(r.code, Some(0), "{}", r.stderr);
-        r.json()
-    };
+    let run = || resume_ingest(d);
     let first = run();
     let bad_in_first_100 = u64::from(lines[..100].iter().any(|l| l.split(' ').count() < 20));
     assert_eq!(
@@ -257,6 +262,22 @@ fn a_growing_file_is_resumed_without_skipping_or_double_counting() {
         d.join("state/tierd.db").exists(),
         "checkpoints live in the configured journal"
     );
+}
+
+#[test]
+fn a_file_rotated_in_empty_is_read_once_it_grows() {
+    // logrotate's `create`: the new log exists, empty, before the first line is written.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("access.log");
+    std::fs::write(&log, "").unwrap();
+    let run = || resume_ingest(d);
+    assert_eq!(run()["events"], 0);
+    let all = String::from_utf8(sample("s3-access.log")).unwrap();
+    let first = all.lines().next().unwrap();
+    std::fs::write(&log, format!("{first}\n")).unwrap();
+    let grown = run();
+    assert_eq!(grown["events"], 1, "{grown}");
 }
 
 fn s3_ingest(d: &Path, server: &S3Server, url: &str, extra: &[&str]) -> serde_json::Value {

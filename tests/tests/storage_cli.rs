@@ -177,6 +177,24 @@ fn a_move_to_an_unknown_tier_is_refused_with_the_known_ones() {
         "{}",
         r.stderr
     );
+    // A pace too slow for a wait to be held in time is refused before anything starts.
+    let args = [
+        "move",
+        "photos/a.jpg",
+        "--to",
+        "cloud",
+        "--max-objects-per-sec",
+        "1e-300",
+    ];
+    let r = tierd(dir.path(), &args);
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr.contains(
+            "--max-objects-per-sec: 1e-300 objects per second is not a rate tierd takes; write at least 0.0000116 (one a day)"
+        ),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -432,6 +450,9 @@ path = "tierd-data/tierd.db"
 url = "file://tierd-data/onprem"
 [tiers.cloud]
 url = "file://tierd-data/cloud"
+[tiers.vault]
+url = "file://tierd-data/vault"
+role = "vault"
 [ingest]
 sources = ["builtin:samples"]
 [policies]
@@ -489,6 +510,46 @@ decision_log = "tierd-data/decisions.jsonl"
     assert!(media.exists());
     let held = tierd(d, &with(&["decisions", "--state", "skipped", "--json"]));
     assert_eq!(held.stdout.lines().count(), 2, "{}", held.stdout);
+
+    // A snapshot runs under a freeze; restoring over the live objects is held like a move
+    // (it replaces their bytes), unless told otherwise.
+    let snap = tierd(
+        d,
+        &with(&["snapshot", "create", "--bucket", "photos", "--json"]),
+    );
+    assert_eq!(snap.code, Some(0), "{}{}", snap.stdout, snap.stderr);
+    let id = snap.json()["id"].as_str().unwrap().to_string();
+    put(d, "onprem", "a.jpg", b"encrypted");
+    let r = tierd(d, &with(&["snapshot", "restore", &id, "--overwrite"]));
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "holds every replacement there; restore beside the live objects with --to-prefix"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(on(d, "onprem", "a.jpg").as_deref(), Some(&b"encrypted"[..]));
+    let r = tierd(
+        d,
+        &with(&[
+            "snapshot",
+            "restore",
+            &id,
+            "--overwrite",
+            "--ignore-freezes",
+        ]),
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(on(d, "onprem", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+    let restores = tierd(d, &with(&["decisions", "--action", "restore", "--json"]));
+    assert!(
+        restores
+            .stdout
+            .contains("despite the open freeze of decision freeze-"),
+        "{}",
+        restores.stdout
+    );
 
     // Told otherwise: the move happens and its decision says why it was allowed.
     let r = tierd(
@@ -555,9 +616,11 @@ fn an_object_written_again_after_its_move_is_found_where_the_new_version_is() {
     )
     .unwrap();
     put(d, "onprem", "a.jpg", b"version one");
+    put(d, "onprem", "big.bin", b"version one");
     std::fs::write(
         d.join("audit.ndjson"),
-        audit("2026-10-01T10:00:00Z", "GetObject", "a.jpg", 11),
+        audit("2026-10-01T10:00:00Z", "GetObject", "a.jpg", 11)
+            + &audit("2026-10-01T10:00:00Z", "GetObject", "big.bin", 11),
     )
     .unwrap();
     let run = || {
@@ -565,19 +628,26 @@ fn an_object_written_again_after_its_move_is_found_where_the_new_version_is() {
         assert!(r.code.is_some(), "{}", r.stderr);
         r.json()
     };
-    assert_eq!(run()["moves_done"], 1);
-    let where_ = || {
+    assert_eq!(run()["moves_done"], 2);
+    let where_ = |key: &str| {
         tierd(
             d,
-            &["locate", "photos/a.jpg", "--config", "tierd.toml", "--json"],
+            &[
+                "locate",
+                &format!("photos/{key}"),
+                "--config",
+                "tierd.toml",
+                "--json",
+            ],
         )
         .json()
     };
-    assert_eq!(where_()["tier"], "cloud");
+    assert_eq!(where_("a.jpg")["tier"], "cloud");
 
     // The owner writes it again, logged in a later second than the move (times are seconds).
     std::thread::sleep(Duration::from_millis(1_100));
     put(d, "onprem", "a.jpg", b"version two, written again");
+    put(d, "onprem", "big.bin", b"version two, in parts");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -585,13 +655,22 @@ fn an_object_written_again_after_its_move_is_found_where_the_new_version_is() {
     let later = policies::facts::format_utc(now);
     let mut log = std::fs::read_to_string(d.join("audit.ndjson")).unwrap();
     log.push_str(&audit(&later, "PutObject", "a.jpg", 26));
+    // A large object is written again in parts: its completion is the write.
+    log.push_str(&audit(&later, "CompleteMultipartUpload", "big.bin", 21));
     std::fs::write(d.join("audit.ndjson"), log).unwrap();
     let second = run();
-    let l = where_();
+    let l = where_("a.jpg");
     assert_eq!(l["tier"], "onprem", "{l}");
     assert_eq!(l["size"], 26, "{l}");
-    // The rule moves it again; the cloud's old copy is in the way, and tierd never overwrites.
-    assert_eq!(second["moves_failed"], 1, "{second}");
+    let l = where_("big.bin");
+    assert_eq!(
+        (l["tier"].as_str(), l["size"].as_u64()),
+        (Some("onprem"), Some(21)),
+        "{l}"
+    );
+    // The rule moves them again; the cloud's old copies are in the way, and tierd never
+    // overwrites.
+    assert_eq!(second["moves_failed"], 2, "{second}");
     let failed = tierd(
         d,
         &[

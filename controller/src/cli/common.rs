@@ -83,6 +83,26 @@ pub async fn open(
     pace: &Pace,
     access: Access,
 ) -> anyhow::Result<(Config, Executor)> {
+    use crate::executor::limits::{MIN_BYTES_PER_SEC, MIN_OBJECTS_PER_SEC, refuse_rate};
+    let too_slow = [
+        (
+            pace.max_objects_per_sec,
+            MIN_OBJECTS_PER_SEC,
+            "--max-objects-per-sec",
+            "objects",
+        ),
+        (
+            pace.max_bytes_per_sec,
+            MIN_BYTES_PER_SEC,
+            "--max-bytes-per-sec",
+            "bytes",
+        ),
+    ];
+    for (rate, min, flag, what) in too_slow {
+        if let Some(why) = rate.and_then(|r| refuse_rate(r, min, what)) {
+            anyhow::bail!("{flag}: {why}");
+        }
+    }
     let config = load_config(args.config.as_deref())?;
     let lock = match access {
         Access::Moves(command) => Some(MoverLock::acquire(&config.journal_path, command)?),

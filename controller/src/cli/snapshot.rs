@@ -58,6 +58,10 @@ pub enum SnapshotCommand {
         /// The tier to restore to (default: each object's tier in the catalog).
         #[arg(long)]
         tier: Option<String>,
+        /// Replace objects that exist with other content even under an open freeze (a
+        /// freeze holds every replacement in its scope otherwise; the decision records it).
+        #[arg(long, requires = "overwrite")]
+        ignore_freezes: bool,
         /// Replace objects that exist with other content (kept and reported otherwise).
         #[arg(long)]
         overwrite: bool,
@@ -136,12 +140,30 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
             }
-            SnapshotCommand::Restore { id, bucket, at, to_prefix, tier, overwrite } => {
+            SnapshotCommand::Restore { id, bucket, at, to_prefix, tier, overwrite, ignore_freezes } => {
                 let id = match (id, bucket, at) {
                     (Some(id), _, _) => id,
                     (None, Some(b), Some(t)) => snapshot::latest_before(&ex, &b, &t)?.id,
                     _ => bail!("name a snapshot id, or --bucket B --at TIME"),
                 };
+                // Replacing live objects deletes their current bytes: an open freeze on the
+                // restored keys holds that, as it holds moves. Restoring beside them does not.
+                let mut overridden = None;
+                let row = ex.journal().snapshot(&id)?; // (the journal's lock is let go here)
+                if overwrite && let Some(s) = row {
+                    let target = format!("{}{}", to_prefix.as_deref().unwrap_or(""), s.prefix);
+                    let frozen = ex.journal().open_freezes()?.into_iter().find(|f| {
+                        f.bucket == s.bucket && (target.starts_with(&f.prefix) || f.prefix.starts_with(&target))
+                    });
+                    match frozen {
+                        Some(f) if !ignore_freezes => bail!(
+                            "the freeze on {}/{} (since {}, decision {}) holds every replacement there; restore beside the live objects with --to-prefix, or, once its cause is understood, pass --ignore-freezes",
+                            f.bucket, f.prefix, f.since, f.decision_id
+                        ),
+                        Some(f) => overridden = Some(f.decision_id),
+                        None => {}
+                    }
+                }
                 // The hot tier: the first data tier in the configuration's order.
                 let hot_tier = config.tiers.iter().zip(&config.roles).find(|(_, r)| **r == Role::Data).map(|(t, _)| t.name.clone());
                 let at = rfc3339(chrono::Utc::now());
@@ -169,8 +191,8 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                     reason: format!(
                         "An operator ran `tierd snapshot restore` of snapshot {id}{}{}.",
                         to_prefix.as_ref().map_or(String::new(), |p| format!(" under the prefix {p}")),
-                        if overwrite { ", replacing objects that differ" } else { "" }
-                    ),
+                        if overwrite { ", replacing objects that differ" } else { "" },
+                    ) + &overridden.map_or(String::new(), |f| format!(" It replaced objects despite the open freeze of decision {f}: --ignore-freezes.")),
                     cost: None,
                     undo: None,
                     state,

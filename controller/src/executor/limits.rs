@@ -38,11 +38,39 @@ impl TokenBucket {
                     s.0 -= n;
                     return;
                 }
-                Duration::from_secs_f64((n.min(self.burst) - s.0) / self.rate)
+                // At most a day at a time (then the bucket is looked at again): a tiny rate
+                // gives waits no `Duration` holds.
+                let secs = (n.min(self.burst) - s.0) / self.rate;
+                Duration::try_from_secs_f64(secs)
+                    .unwrap_or(Duration::MAX)
+                    .min(Duration::from_secs(86_400))
             };
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// The slowest pace a limit may set: one object a day.
+pub const MIN_OBJECTS_PER_SEC: f64 = 1.0 / 86_400.0;
+/// The slowest bandwidth a limit may set: a byte a second.
+pub const MIN_BYTES_PER_SEC: f64 = 1.0;
+
+/// Why `rate` (of `what`, per second) is not a limit tierd takes, if it is not: not a finite
+/// number at least `min`.
+pub fn refuse_rate(rate: f64, min: f64, what: &str) -> Option<String> {
+    (!(rate.is_finite() && rate >= min)).then(|| {
+        let shown = if rate != 0.0 && rate.abs() < 1e-3 {
+            format!("{rate:e}")
+        } else {
+            format!("{rate}")
+        };
+        let least = if min < 1.0 {
+            format!("{min:.7} (one a day)")
+        } else {
+            format!("{min}")
+        };
+        format!("{shown} {what} per second is not a rate tierd takes; write at least {least}")
+    })
 }
 
 /// The executor's limits: objects per second and bytes per second, each optional.

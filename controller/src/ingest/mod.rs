@@ -222,12 +222,13 @@ fn read_object(
         None => {
             let head = content.head(&obj.name, 64 * 1024)?;
             if head.iter().all(u8::is_ascii_whitespace) {
-                // An empty log object (S3 writes none, but rotation can leave one): nothing to do.
+                // An empty log object (S3 writes none): nothing to do. An empty file is a log
+                // just rotated in (logrotate's `create`): it is followed, and read once it grows.
                 report.objects += 1;
                 *done = Done {
                     bytes_done: 0,
                     lines_done: 0,
-                    complete: true,
+                    complete: !matches!(obj.location, source::Location::File(_)),
                 };
                 return Ok(());
             }

@@ -126,7 +126,7 @@ impl Clock {
 }
 
 /// True for the step of a multipart upload that creates the object.
-fn is_upload_completion(operation: &str) -> bool {
+pub(crate) fn is_upload_completion(operation: &str) -> bool {
     let op = operation.to_ascii_lowercase();
     op.contains("complete") || op == "rest.post.upload"
 }

@@ -452,7 +452,9 @@ impl Service {
         for e in events {
             let (Some(key), true) = (
                 &e.key,
-                matches!(e.op, OpClass::Put | OpClass::CopyDest | OpClass::Delete)
+                (matches!(e.op, OpClass::Put | OpClass::CopyDest | OpClass::Delete)
+                    || (e.op == OpClass::Multipart
+                        && crate::planner::objects::is_upload_completion(&e.operation)))
                     && e.status.is_none_or(|s| (200..300).contains(&s)),
             ) else {
                 continue;

@@ -666,7 +666,7 @@ impl Config {
                     diags.push(Diagnostic::error(
                         path,
                         at(n.span()),
-                        format!("service.max_objects_per_sec = {v} is not a rate; write a number of moves per second from 0.0000116 (one a day) to {MAX_OBJECTS_PER_SEC}, e.g. 50"),
+                        format!("service.max_objects_per_sec = {} is not a rate; write a number of moves per second from 0.0000116 (one a day) to {MAX_OBJECTS_PER_SEC}, e.g. 50", crate::executor::limits::shown_rate(v)),
                     ));
                 }
             }
@@ -1210,7 +1210,7 @@ format = "s3"
         // Rates too small for a wait to be held in time are refused, not a panic later.
         assert!(
             load(&format!("{tiers}[service]\nmax_objects_per_sec = 1e-300\n")).unwrap_err()[0]
-                .contains("is not a rate")
+                .contains("max_objects_per_sec = 1e-300 is not a rate")
         );
         assert!(
             load(&format!("{tiers}[service]\nmax_bytes_per_sec = \"0.5B\"\n")).unwrap_err()[0]

@@ -157,8 +157,9 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                     });
                     match frozen {
                         Some(f) if !ignore_freezes => bail!(
-                            "the freeze on {}/{} (since {}, decision {}) holds every replacement there; restore beside the live objects with --to-prefix, or, once its cause is understood, pass --ignore-freezes",
-                            f.bucket, f.prefix, f.since, f.decision_id
+                            "the freeze on {}/{} (since {}, decision {}) holds every replacement there; {}, or, once its cause is understood, pass --ignore-freezes",
+                            f.bucket, f.prefix, f.since, f.decision_id,
+                            if to_prefix.is_some() { "restore without --overwrite (objects that differ are kept and listed)" } else { "restore beside the live objects with --to-prefix" }
                         ),
                         Some(f) => overridden = Some(f.decision_id),
                         None => {}

@@ -55,15 +55,20 @@ pub const MIN_OBJECTS_PER_SEC: f64 = 1.0 / 86_400.0;
 /// The slowest bandwidth a limit may set: a byte a second.
 pub const MIN_BYTES_PER_SEC: f64 = 1.0;
 
+/// A rate as an error shows it: `1e-300`, not three hundred digits.
+pub fn shown_rate(rate: f64) -> String {
+    if rate != 0.0 && (rate.abs() < 1e-3 || rate.abs() >= 1e15) {
+        format!("{rate:e}")
+    } else {
+        format!("{rate}")
+    }
+}
+
 /// Why `rate` (of `what`, per second) is not a limit tierd takes, if it is not: not a finite
 /// number at least `min`.
 pub fn refuse_rate(rate: f64, min: f64, what: &str) -> Option<String> {
     (!(rate.is_finite() && rate >= min)).then(|| {
-        let shown = if rate != 0.0 && rate.abs() < 1e-3 {
-            format!("{rate:e}")
-        } else {
-            format!("{rate}")
-        };
+        let shown = shown_rate(rate);
         let least = if min < 1.0 {
             format!("{min:.7} (one a day)")
         } else {

@@ -166,7 +166,8 @@ pub fn run(
                 lines_done: start.1,
                 complete: false,
             };
-            let outcome = read_object(&obj, &mut done, opts, rt, &mut report, consumer);
+            let follow = journal.is_some();
+            let outcome = read_object(&obj, follow, &mut done, opts, rt, &mut report, consumer);
             // What the consumer accepted is checkpointed even when the object failed part way:
             // those events were delivered, and reading them again would count them twice.
             // A batch the consumer refused was not delivered: no checkpoint past it.
@@ -207,8 +208,11 @@ struct Done {
     complete: bool,
 }
 
+/// Reads one log object from `done`; `follow`: checkpoints are kept, so a local file is followed
+/// as it grows (an empty one, or one whose first line is unfinished, is read at a later pass).
 fn read_object(
     obj: &LogObject,
+    follow: bool,
     done: &mut Done,
     opts: &IngestOptions,
     rt: &Handle,
@@ -221,14 +225,20 @@ fn read_object(
         Some(f) => f,
         None => {
             let head = content.head(&obj.name, 64 * 1024)?;
-            if head.iter().all(u8::is_ascii_whitespace) {
+            let following = follow && matches!(obj.location, source::Location::File(_));
+            // A followed file whose first line is still being written: its format is told
+            // once the line is whole, at a later pass.
+            let first_line_unfinished = following && !head.contains(&b'\n');
+            if head.iter().all(u8::is_ascii_whitespace)
+                || (first_line_unfinished && parse::detect(&head).is_none())
+            {
                 // An empty log object (S3 writes none): nothing to do. An empty file is a log
                 // just rotated in (logrotate's `create`): it is followed, and read once it grows.
                 report.objects += 1;
                 *done = Done {
                     bytes_done: 0,
                     lines_done: 0,
-                    complete: !matches!(obj.location, source::Location::File(_)),
+                    complete: !following,
                 };
                 return Ok(());
             }

@@ -117,6 +117,33 @@ struct RawService {
     scan_interval: Option<Spanned<String>>,
 }
 
+/// The fix for a value of the wrong type, after the TOML reader's message (which names what it
+/// found and what it expected, but not what to write).
+fn type_fix(message: &str) -> &'static str {
+    let expected_number = [
+        "expected u8",
+        "expected u16",
+        "expected u32",
+        "expected u64",
+    ]
+    .iter()
+    .chain(&["expected usize", "expected f64", "expected i64"])
+    .any(|e| message.contains(e));
+    if message.starts_with("invalid type: string") && expected_number {
+        "; write the number without quotes"
+    } else if message.starts_with("invalid type: integer") && message.contains("expected a string")
+    {
+        "; write it in quotes (a duration or a size takes its unit: \"7d\", \"100MiB\")"
+    } else if message.starts_with("invalid value: integer `-") && expected_number {
+        "; write a number 0 or more"
+    } else if message.starts_with("invalid type: string") && message.contains("expected a boolean")
+    {
+        "; write true or false without quotes"
+    } else {
+        ""
+    }
+}
+
 /// The highest `service.max_objects_per_sec`: more than any store starts.
 const MAX_OBJECTS_PER_SEC: f64 = 1e6;
 
@@ -525,8 +552,11 @@ impl Config {
     /// # Errors
     /// See [`Config::load`].
     pub fn from_str(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
-        let raw: RawConfig = toml::from_str(text)
-            .map_err(|e| vec![policies::diag::from_toml_error(path, text, &e)])?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let mut d = policies::diag::from_toml_error(path, text, &e);
+            d.message.push_str(type_fix(&d.message));
+            vec![d]
+        })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut diags = Vec::new();
         let at = |span: Range<usize>| policies::diag::line_col(text, span.start);
@@ -1232,6 +1262,27 @@ format = "s3"
         assert_eq!(
             load(&format!("{tiers}[service]\nmax_bytes_per_sec = \"0B\"\n")).unwrap_err(),
             vec!["/etc/tierd/tierd.toml:4:21: error: service.max_bytes_per_sec = \"0B\" is not a rate; write a size per second from 1B to 1024PiB, e.g. \"100MiB\", or \"off\"".to_string()]
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_says_what_to_write() {
+        let tiers = "[tiers.onprem]\nurl = \"file://data/onprem\"\n";
+        let one = |extra: &str| load(&format!("{tiers}{extra}")).unwrap_err().remove(0);
+        assert!(
+            one("[planner]\nmax_decisions_per_cycle = \"3\"\n")
+                .ends_with("; write the number without quotes"),
+        );
+        assert!(
+            one("[planner]\nmax_decisions_per_cycle = -3\n")
+                .ends_with("; write a number 0 or more")
+        );
+        assert!(one("[service]\ningest_interval = 30\n").ends_with(
+            "; write it in quotes (a duration or a size takes its unit: \"7d\", \"100MiB\")"
+        ));
+        assert!(
+            one("[service]\ndecision_log_stderr = \"yes\"\n")
+                .ends_with("; write true or false without quotes")
         );
     }
 

@@ -80,6 +80,15 @@ pub struct CycleReport {
     pub moves_held: crate::planner::Deferred,
 }
 
+/// A successful write (a put, a copy's destination, a completed multipart upload) or delete of
+/// an object.
+fn is_owner_write(e: &AccessEvent) -> bool {
+    (matches!(e.op, OpClass::Put | OpClass::CopyDest | OpClass::Delete)
+        || (e.op == OpClass::Multipart
+            && crate::planner::objects::is_upload_completion(&e.operation)))
+        && e.status.is_none_or(|s| (200..300).contains(&s))
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }
@@ -446,17 +455,14 @@ impl Service {
     /// so an entry older than such an event no longer says where the object is: it is
     /// forgotten, and the next move or `tierd locate` finds the object by a scan. tierd's own
     /// copies and deletes, when the store logs them, are older than the entry they made.
-    fn forget_rewritten(&mut self, events: &[AccessEvent]) -> anyhow::Result<()> {
+    ///
+    /// `events` are the owners' writes and deletes of objects the planner had off the hot tier
+    /// (an object on the hot tier is still there after a write): few, so each is one look-up.
+    fn forget_rewritten(&mut self, events: &[&AccessEvent]) -> anyhow::Result<()> {
         let mut forgotten = 0u64;
         let mut j = self.executor.journal();
         for e in events {
-            let (Some(key), true) = (
-                &e.key,
-                (matches!(e.op, OpClass::Put | OpClass::CopyDest | OpClass::Delete)
-                    || (e.op == OpClass::Multipart
-                        && crate::planner::objects::is_upload_completion(&e.operation)))
-                    && e.status.is_none_or(|s| (200..300).contains(&s)),
-            ) else {
+            let Some(key) = &e.key else {
                 continue;
             };
             let Some(entry) = j.locate(&e.bucket, key)? else {
@@ -638,7 +644,17 @@ impl Service {
             }
         }
         let hot = self.planner.hot_tier();
+        // Owners' writes and deletes of objects tierd placed off the hot tier: the catalog's
+        // entries for them may be out of date (checked before `observe` takes the write in).
+        let mut off_hot = Vec::new();
         for e in &events {
+            if let Some(key) = &e.key
+                && is_owner_write(e)
+                && let Some(row) = self.planner.objects.row(&e.bucket, key)
+                && self.planner.objects.cat.tier[row] != hot
+            {
+                off_hot.push(e);
+            }
             match self.planner.objects.observe(e, hot) {
                 Touch::Read { row, .. } | Touch::Write { row, .. } | Touch::Delete { row, .. } => {
                     self.dirty.insert(row);
@@ -646,7 +662,7 @@ impl Service {
                 Touch::None => {}
             }
         }
-        self.forget_rewritten(&events)?;
+        self.forget_rewritten(&off_hot)?;
         if self.saved_at.elapsed().as_secs() >= ACCESS_SAVE_SECS {
             self.save_access()?;
         }

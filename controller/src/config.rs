@@ -148,7 +148,7 @@ fn type_fix(message: &str) -> &'static str {
 const MAX_OBJECTS_PER_SEC: f64 = 1e6;
 
 /// `service.max_bytes_per_sec`: a size per second (`"100MiB"`), or `"off"` for no limit.
-fn bandwidth(text: &str) -> Result<Option<f64>, String> {
+pub fn bandwidth(text: &str) -> Result<Option<f64>, String> {
     let t = text.trim();
     if t == "off" {
         return Ok(None);

@@ -177,6 +177,16 @@ fn a_move_to_an_unknown_tier_is_refused_with_the_known_ones() {
         "{}",
         r.stderr
     );
+    // A bandwidth takes a size, as in the configuration (the object is on no tier: exit 1).
+    let args = [
+        "move",
+        "photos/a.jpg",
+        "--to",
+        "cloud",
+        "--max-bytes-per-sec",
+        "1MiB",
+    ];
+    assert_eq!(tierd(dir.path(), &args).code, Some(1));
     // A pace too slow for a wait to be held in time is refused before anything starts.
     let args = [
         "move",
@@ -502,7 +512,7 @@ decision_log = "tierd-data/decisions.jsonl"
     );
     assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
     let j = r.json();
-    assert_eq!(j["state"], "skipped");
+    assert_eq!((&j["state"], &j["held"]), (&"skipped".into(), &true.into()));
     assert_eq!(
         j["why"],
         "pinned: rule \"pin-media\" (bucket \"media\", prefix \"eu/\") keeps every move off this object; pass --ignore-pins to move it anyway"
@@ -558,6 +568,14 @@ decision_log = "tierd-data/decisions.jsonl"
     );
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     assert_eq!(on(d, "cloud", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+    // Already there: nothing to hold, skipped as without a freeze.
+    let again = tierd(d, &with(&["move", "photos/a.jpg", "--to", "cloud"]));
+    assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+    assert!(
+        again.stdout.contains("already on cloud"),
+        "{}",
+        again.stdout
+    );
     let l = tierd(d, &with(&["locate", "photos/a.jpg", "--json"])).json();
     assert!(
         l["decision"]["reason"]
@@ -793,4 +811,49 @@ fn objects_the_logs_never_name_are_found_by_listing_the_tiers_and_placed_by_the_
         Some(&b"old and never read"[..])
     );
     assert_eq!(on(d, "onprem", "today.txt").as_deref(), Some(&b"new"[..]));
+}
+
+#[test]
+fn a_bucket_the_logs_only_name_in_a_head_is_listed_on_tiers_with_a_store_per_bucket() {
+    // Tiers whose URL names one store per bucket cannot be asked which buckets they hold: the
+    // logs say. Here the only line of the bucket photos is a HEAD of an object that is not
+    // there; the listing still finds the year-old archive in it, and the rule moves it.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem-{bucket}\"\n\
+         [tiers.cloud]\nurl = \"file://tierd-data/cloud-{bucket}\"\n\
+         [ingest]\nsources = [\"audit.ndjson\"]\n[policies]\nfiles = [\"policy.toml\"]\n\
+         [service]\nlisten = \"off\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("policy.toml"),
+        "[[rule]]\nid = \"idle\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem' and days_since_last_access > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n",
+    )
+    .unwrap();
+    let archive = d.join("tierd-data/onprem-photos/2025/archive.tar");
+    std::fs::create_dir_all(archive.parent().unwrap()).unwrap();
+    std::fs::write(&archive, b"old").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&archive)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(365 * 86_400))
+        .unwrap();
+    std::fs::write(
+        d.join("audit.ndjson"),
+        audit("2026-10-01T10:00:00Z", "HeadObject", "missing.jpg", 0),
+    )
+    .unwrap();
+    let r = tierd(d, &["run", "--once", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(
+        (j["objects_listed"].as_u64(), j["moves_done"].as_u64()),
+        (Some(1), Some(1)),
+        "{j}"
+    );
+    assert!(d.join("tierd-data/cloud-photos/2025/archive.tar").exists());
 }

@@ -32,9 +32,22 @@ pub struct Pace {
     /// Limit on objects started per second.
     #[arg(long)]
     pub max_objects_per_sec: Option<f64>,
-    /// Limit on bytes copied per second.
-    #[arg(long)]
+    /// Limit on bytes copied per second: a size (`100MiB`, `1GB`) or a number of bytes.
+    #[arg(long, value_parser = bytes_per_sec)]
     pub max_bytes_per_sec: Option<f64>,
+}
+
+/// `--max-bytes-per-sec`: a number of bytes, or a size with its unit as in the configuration's
+/// `service.max_bytes_per_sec`.
+fn bytes_per_sec(text: &str) -> Result<f64, String> {
+    if let Ok(n) = text.trim().parse::<f64>() {
+        return Ok(n);
+    }
+    match crate::config::bandwidth(text) {
+        Ok(Some(b)) => Ok(b),
+        Ok(None) => Err("leave the flag out for no limit".into()),
+        Err(why) => Err(format!("{text:?} {}", why.replace(", or \"off\"", ""))),
+    }
 }
 
 impl Default for Pace {

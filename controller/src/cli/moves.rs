@@ -194,11 +194,18 @@ async fn run_moves(
     let mut held = Vec::new();
     let ids = ex.journal().next_decision_ids("op", &at, list.len())?;
     for ((bucket, key, to), id) in list.into_iter().zip(ids) {
-        let (notes, why) = match guard.check(&bucket, &key) {
+        let from = ex.journal().locate(&bucket, &key)?.map(|e| e.tier);
+        // An object already where it is asked to go is not moved: nothing for a freeze or a pin
+        // to hold (the executor says "already on").
+        let checked = if from.as_deref() == Some(to.as_str()) {
+            Ok(String::new())
+        } else {
+            guard.check(&bucket, &key)
+        };
+        let (notes, why) = match checked {
             Ok(notes) => (notes, None),
             Err(why) => (String::new(), Some(why)),
         };
-        let from = ex.journal().locate(&bucket, &key)?.map(|e| e.tier);
         let d = Decision {
             id: id.clone(),
             at: at.clone(),
@@ -245,7 +252,7 @@ async fn run_moves(
             writeln!(
                 out,
                 "{}",
-                json!({"decision": id, "bucket": bucket, "key": key, "to": to, "state": State::Skipped.as_str(), "why": why})
+                json!({"decision": id, "bucket": bucket, "key": key, "to": to, "state": State::Skipped.as_str(), "held": true, "why": why})
             )?;
         } else {
             writeln!(out, "held     {bucket}/{key}  {why}")?;

@@ -72,9 +72,10 @@ pub struct CycleReport {
     /// Ingest stopped part way (the events read before were still processed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ingest_error: Option<String>,
-    /// Objects the listing of the tiers found that the logs never named (0 when no listing ran).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub objects_listed: u64,
+    /// Objects the listing of the tiers found that the logs never named; absent when the cycle
+    /// listed nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects_listed: Option<u64>,
     /// Moves a rule wanted that a guardrail held back in this cycle's pass, by guardrail.
     #[serde(skip_serializing_if = "held_nothing")]
     pub moves_held: crate::planner::Deferred,
@@ -87,10 +88,6 @@ fn is_owner_write(e: &AccessEvent) -> bool {
         || (e.op == OpClass::Multipart
             && crate::planner::objects::is_upload_completion(&e.operation)))
         && e.status.is_none_or(|s| (200..300).contains(&s))
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
 }
 
 fn held_nothing(d: &crate::planner::Deferred) -> bool {
@@ -147,6 +144,9 @@ pub struct Service {
     next_plan: i64,
     /// When the data tiers are next listed for objects the logs never named (unix seconds).
     next_scan: i64,
+    /// Every bucket an event named (a HEAD, a listing or a failed request too): listed by
+    /// [`Service::list_tiers`].
+    seen_buckets: BTreeSet<String>,
     /// The buckets' behaviour as last saved to the journal (JSON per bucket).
     behaviour_saved: BTreeMap<String, String>,
     /// Held while the service runs: no other tierd moves data or recovers moves beside it.
@@ -348,6 +348,7 @@ impl Service {
             saved_at: std::time::Instant::now(),
             next_plan: 0,
             next_scan: 0,
+            seen_buckets: BTreeSet::new(),
             behaviour_saved,
             _mover_lock: mover_lock,
         })
@@ -405,6 +406,7 @@ impl Service {
             .iter()
             .cloned()
             .collect();
+        buckets.extend(self.seen_buckets.iter().cloned());
         for (tier, role) in self.config.tiers.iter().zip(&self.config.roles) {
             if *role != crate::config::Role::Data {
                 continue;
@@ -648,6 +650,9 @@ impl Service {
         // entries for them may be out of date (checked before `observe` takes the write in).
         let mut off_hot = Vec::new();
         for e in &events {
+            if !self.seen_buckets.contains(&e.bucket) {
+                self.seen_buckets.insert(e.bucket.clone());
+            }
             if let Some(key) = &e.key
                 && is_owner_write(e)
                 && let Some(row) = self.planner.objects.row(&e.bucket, key)
@@ -706,7 +711,7 @@ impl Service {
             let started = std::time::Instant::now();
             listed = self.list_tiers(t).await?;
             self.metrics.cycle("scan", started.elapsed().as_secs_f64());
-            report.objects_listed = listed;
+            report.objects_listed = Some(listed);
         }
         // A full pass every `planner.interval`; at once when an incident opened, a bucket's
         // configuration changed, an operator lifted a freeze, or a listing found new objects.

@@ -857,3 +857,52 @@ fn a_bucket_the_logs_only_name_in_a_head_is_listed_on_tiers_with_a_store_per_buc
     );
     assert!(d.join("tierd-data/cloud-photos/2025/archive.tar").exists());
 }
+
+#[test]
+fn a_tier_that_cannot_be_listed_fails_run_once_and_says_which() {
+    // The onprem tier's bucket does not exist on the S3 server: the listing of that tier fails,
+    // the cycle goes on with what it could list, and `run --once` says so and exits 1.
+    let server = harness::S3Server::start().unwrap();
+    server.create_bucket("cold").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let opts: Vec<String> = server
+        .options()
+        .iter()
+        .map(|(k, v)| format!("{k} = \"{v}\""))
+        .collect();
+    let opts = opts.join(", ");
+    std::fs::write(
+        d.join("tierd.toml"),
+        format!(
+            "[journal]\npath = \"tierd-data/tierd.db\"\n\
+             [tiers.onprem]\nurl = \"s3://no-such-bucket\"\noptions = {{ {opts} }}\n\
+             [tiers.cloud]\nurl = \"s3://cold\"\noptions = {{ {opts} }}\n\
+             [ingest]\nsources = []\n[policies]\nfiles = [\"policy.toml\"]\n[service]\nlisten = \"off\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("policy.toml"),
+        "[[rule]]\nid = \"idle\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem' and days_since_last_access > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n",
+    )
+    .unwrap();
+    let r = tierd(d, &["run", "--once", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("error: some tiers could not be listed; see the report above"),
+        "{}",
+        r.stderr
+    );
+    let j = r.json();
+    let unlisted = j["unlisted"].as_array().unwrap();
+    assert_eq!(unlisted.len(), 1, "{j}");
+    assert!(
+        unlisted[0].as_str().unwrap().starts_with("tier onprem: "),
+        "{j}"
+    );
+    assert_eq!(j["objects_listed"], 0, "{j}");
+    // The tier's credentials are in its options; they reach neither the report nor the log.
+    assert!(!r.stdout.contains("tierd-test-secret") && !r.stderr.contains("tierd-test-secret"));
+}

@@ -72,6 +72,9 @@ pub struct CycleReport {
     /// Ingest stopped part way (the events read before were still processed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ingest_error: Option<String>,
+    /// What the listing of the tiers could not list (retried at the next listing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unlisted: Vec<String>,
     /// Objects the listing of the tiers found that the logs never named; absent when the cycle
     /// listed nothing.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -397,7 +400,7 @@ impl Service {
     /// for, and the logs alone would never show it. Buckets are those the logs named and the
     /// folders at each data tier's root. Such an object counts as last accessed when it was last
     /// written, as `simulate --inventory` counts a listed object. Returns how many were added.
-    async fn list_tiers(&mut self, t: i64) -> anyhow::Result<u64> {
+    async fn list_tiers(&mut self, t: i64, report: &mut CycleReport) -> anyhow::Result<u64> {
         let mut buckets: BTreeSet<String> = self
             .planner
             .objects
@@ -414,7 +417,8 @@ impl Service {
             match self.executor.tiers().buckets(&tier.name).await {
                 Ok(b) => buckets.extend(b),
                 Err(e) => {
-                    tracing::warn!(tier = %tier.name, "cannot list the tier's buckets; those the logs name are still listed: {e}")
+                    tracing::warn!(tier = %tier.name, "cannot list the tier's buckets; those the logs name are still listed: {e}");
+                    report.unlisted.push(e.to_string()); // "tier NAME: ..."
                 }
             }
         }
@@ -422,6 +426,7 @@ impl Service {
         for bucket in &buckets {
             if let Err(e) = self.executor.scan(bucket, "").await {
                 tracing::warn!(bucket = %bucket, "cannot list the bucket on the tiers; retried at the next listing: {e}");
+                report.unlisted.push(format!("bucket {bucket}: {e}"));
                 continue;
             }
             self.scanned.insert(bucket.clone());
@@ -709,7 +714,7 @@ impl Service {
         {
             self.next_scan = t + every as i64;
             let started = std::time::Instant::now();
-            listed = self.list_tiers(t).await?;
+            listed = self.list_tiers(t, &mut report).await?;
             self.metrics.cycle("scan", started.elapsed().as_secs_f64());
             report.objects_listed = Some(listed);
         }
@@ -1024,6 +1029,10 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                     println!("{}", serde_json::to_string(&r)?);
                     if r.ingest_error.is_some() || !r.unreadable_logs.is_empty() {
                         eprintln!("error: some logs could not be read; see the report above");
+                        code = ExitCode::FAILURE;
+                    }
+                    if !r.unlisted.is_empty() {
+                        eprintln!("error: some tiers could not be listed; see the report above");
                         code = ExitCode::FAILURE;
                     }
                 }

@@ -540,7 +540,12 @@ fn a_source_url_with_a_password_or_a_signature_is_refused_without_printing_it() 
     ] {
         let r = tierd(d, &["ingest", "--logs", url]);
         assert_ne!(r.code, Some(0), "{}", r.stdout);
-        assert!(r.stderr.contains(shown), "{}", r.stderr);
+        assert_eq!(
+            r.stderr.matches(shown).count(),
+            1,
+            "named once: {}",
+            r.stderr
+        );
         assert!(r.stderr.contains("carries"), "{}", r.stderr);
         assert!(
             !r.stderr.contains("S3cretPW") && !r.stdout.contains("S3cretPW"),

@@ -139,7 +139,7 @@ fn move_locate_recall_and_a_snapshot_round_trip_through_the_cli() {
     );
     assert_eq!(
         restores[0]["why"],
-        "1 objects kept: they exist with other content"
+        "1 object kept: it exists with other content"
     );
     assert_eq!(restores[2]["prefix"], "r/");
 

@@ -174,7 +174,10 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 let bucket = ex.journal().snapshot(&id)?.map(|s| s.bucket);
                 let (state, why) = match &outcome {
                     Ok(r) if r.conflicts.is_empty() => (State::Done, None),
-                    Ok(r) => (State::Done, Some(format!("{} objects kept: they exist with other content", r.conflicts.len()))),
+                    Ok(r) => (State::Done, Some(match r.conflicts.len() {
+                        1 => "1 object kept: it exists with other content".to_string(),
+                        n => format!("{n} objects kept: they exist with other content"),
+                    })),
                     Err(e) => (State::Failed, Some(e.to_string())),
                 };
                 // (An unknown snapshot restored nothing: its error is the answer, not a decision.)
@@ -204,7 +207,8 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 if json_out {
                     writeln!(out, "{}", json!({"snapshot": id, "report": r}))?;
                 } else {
-                    writeln!(out, "restored {} objects ({} bytes) from {id}; {} already identical", r.restored, r.bytes, r.identical)?;
+                    let objects = if r.restored == 1 { "object" } else { "objects" };
+                    writeln!(out, "restored {} {objects} ({} bytes) from {id}; {} already identical", r.restored, r.bytes, r.identical)?;
                     for c in &r.conflicts {
                         writeln!(out, "kept {c}: it exists with other content (use --overwrite to replace it)")?;
                     }

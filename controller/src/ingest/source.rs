@@ -195,7 +195,11 @@ fn list_store(
 ) -> Result<Vec<LogObject>, IngestError> {
     let loc = tier::open_url(source, options).map_err(|e| IngestError::Source {
         source_name: tier::redact_url(source),
-        message: e.to_string(),
+        // The source is named once, by the ingest error.
+        message: match e {
+            tier::StoreError::Invalid { message, .. } => message,
+            other => other.to_string(),
+        },
     })?;
     let (scheme_and_bucket, _) = split_url(source);
     let prefix = if loc.listing.is_empty() {

@@ -136,6 +136,40 @@ pub struct Decision {
     pub explanation: Option<Explanation>,
 }
 
+impl Decision {
+    /// The record of an operator's move of one object (`tierd move`, `tierd recall`) as it
+    /// starts: `running`, no rule, anomaly or cost, and undone by a move back to `from`.
+    pub fn operator_move(
+        id: String,
+        at: String,
+        (bucket, key): (&str, &str),
+        (from, to): (Option<&str>, &str),
+        reason: String,
+    ) -> Decision {
+        Decision {
+            id,
+            at,
+            action: Action::Move,
+            bucket: Some(bucket.to_string()),
+            key: Some(key.to_string()),
+            prefix: None,
+            from: from.map(str::to_string),
+            to: Some(to.to_string()),
+            rule: None,
+            anomaly: None,
+            reason,
+            cost: None,
+            undo: from.map(|f| {
+                let object = format!("{bucket}/{key}");
+                format!("tierd move {} --to {}", shell_word(&object), shell_word(f))
+            }),
+            state: State::Running,
+            why: None,
+            explanation: None,
+        }
+    }
+}
+
 /// One test of a rule's condition with the value it saw.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Condition {

@@ -787,24 +787,13 @@ async fn snapshots_go_into_a_vault_bucket_with_object_lock_retention() {
 
 /// A move decision as an operator's `tierd move` records it before moving.
 fn running_decision(id: &str, key: &str) -> tierd::decision::Decision {
-    tierd::decision::Decision {
-        id: id.into(),
-        at: "2026-11-30T01:28:00Z".into(),
-        action: tierd::decision::Action::Move,
-        bucket: Some("photos".into()),
-        key: Some(key.into()),
-        prefix: None,
-        from: Some("hot".into()),
-        to: Some("cold".into()),
-        rule: None,
-        anomaly: None,
-        reason: "An operator ran `tierd move` for this object.".into(),
-        cost: None,
-        undo: None,
-        state: tierd::decision::State::Running,
-        why: None,
-        explanation: None,
-    }
+    tierd::decision::Decision::operator_move(
+        id.into(),
+        "2026-11-30T01:28:00Z".into(),
+        ("photos", key),
+        (Some("hot"), "cold"),
+        "An operator ran `tierd move` for this object.".into(),
+    )
 }
 
 /// The names in a folder, sorted.

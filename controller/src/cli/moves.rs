@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::common::{Access, Pace, StoreArgs, open, runtime, split_object};
 use crate::config::Config;
-use crate::decision::{Action, Decision, State, rfc3339, shell_word};
+use crate::decision::{Decision, State, rfc3339, shell_word};
 use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
 use crate::journal::freezes::FreezeRow;
 
@@ -206,31 +206,17 @@ async fn run_moves(
             Ok(notes) => (notes, None),
             Err(why) => (String::new(), Some(why)),
         };
-        let d = Decision {
-            id: id.clone(),
-            at: at.clone(),
-            action: Action::Move,
-            bucket: Some(bucket.clone()),
-            key: Some(key.clone()),
-            prefix: None,
-            from: from.clone(),
-            to: Some(to.clone()),
-            rule: None,
-            anomaly: None,
-            reason: format!("An operator ran `tierd {verb}` for this object.{notes}"),
-            cost: None,
-            undo: from.as_ref().map(|f| {
-                let object = format!("{bucket}/{key}");
-                format!("tierd move {} --to {}", shell_word(&object), shell_word(f))
-            }),
-            state: if why.is_some() {
-                State::Skipped
-            } else {
-                State::Running
-            },
-            why: why.clone(),
-            explanation: None,
-        };
+        let mut d = Decision::operator_move(
+            id.clone(),
+            at.clone(),
+            (&bucket, &key),
+            (from.as_deref(), &to),
+            format!("An operator ran `tierd {verb}` for this object.{notes}"),
+        );
+        if why.is_some() {
+            d.state = State::Skipped;
+            d.why.clone_from(&why);
+        }
         decisions.push(d);
         if let Some(why) = why {
             held.push((id, bucket, key, to, why));

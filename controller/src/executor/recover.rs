@@ -450,7 +450,6 @@ mod tests {
 
     use super::*;
     use crate::config::TierConfig;
-    use crate::decision::Action;
     use crate::executor::ExecutorConfig;
     use crate::executor::copy::Version;
     use crate::journal::Journal;
@@ -474,24 +473,15 @@ mod tests {
     }
 
     fn decision(id: &str, key: &str, state: State) -> Decision {
-        Decision {
-            id: id.into(),
-            at: "2026-11-29T10:00:00Z".into(),
-            action: Action::Move,
-            bucket: Some("photos".into()),
-            key: Some(key.into()),
-            prefix: None,
-            from: Some("hot".into()),
-            to: Some("cold".into()),
-            rule: None,
-            anomaly: None,
-            reason: "An operator ran `tierd move` for this object.".into(),
-            cost: None,
-            undo: None,
-            state,
-            why: None,
-            explanation: None,
-        }
+        let mut d = Decision::operator_move(
+            id.into(),
+            "2026-11-29T10:00:00Z".into(),
+            ("photos", key),
+            (Some("hot"), "cold"),
+            "An operator ran `tierd move` for this object.".into(),
+        );
+        d.state = state;
+        d
     }
 
     #[tokio::test]

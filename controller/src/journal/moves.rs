@@ -291,24 +291,15 @@ mod tests {
     }
 
     fn decision(id: &str, state: crate::decision::State) -> crate::decision::Decision {
-        crate::decision::Decision {
-            id: id.into(),
-            at: "2026-11-29T10:00:00Z".into(),
-            action: crate::decision::Action::Move,
-            bucket: Some("b".into()),
-            key: Some(id.into()),
-            prefix: None,
-            from: Some("hot".into()),
-            to: Some("cold".into()),
-            rule: None,
-            anomaly: None,
-            reason: "An operator ran `tierd move` for this object.".into(),
-            cost: None,
-            undo: None,
-            state,
-            why: None,
-            explanation: None,
-        }
+        let mut d = crate::decision::Decision::operator_move(
+            id.into(),
+            "2026-11-29T10:00:00Z".into(),
+            ("b", id),
+            (Some("hot"), "cold"),
+            "An operator ran `tierd move` for this object.".into(),
+        );
+        d.state = state;
+        d
     }
 
     #[test]

@@ -689,23 +689,24 @@ fn an_object_written_again_after_its_move_is_found_where_the_new_version_is() {
     // The rule moves them again; the cloud's old copies are in the way, and tierd never
     // overwrites.
     assert_eq!(second["moves_failed"], 2, "{second}");
-    let failed = tierd(
-        d,
-        &[
-            "decisions",
-            "--state",
-            "failed",
-            "--config",
-            "tierd.toml",
-            "--json",
-        ],
-    );
+    let failed_decisions = || {
+        tierd(
+            d,
+            &[
+                "decisions",
+                "--state",
+                "failed",
+                "--config",
+                "tierd.toml",
+                "--json",
+            ],
+        )
+        .stdout
+    };
+    let failed = failed_decisions();
     assert!(
-        failed
-            .stdout
-            .contains("cloud already holds photos/a.jpg; tierd never overwrites"),
-        "{}",
-        failed.stdout
+        failed.contains("cloud already holds photos/a.jpg; tierd never overwrites"),
+        "{failed}"
     );
     assert_eq!(
         on(d, "onprem", "a.jpg").as_deref(),
@@ -715,6 +716,18 @@ fn an_object_written_again_after_its_move_is_found_where_the_new_version_is() {
         on(d, "cloud", "a.jpg").as_deref(),
         Some(&b"version one"[..])
     );
+    assert!(
+        failed.contains("(failure 1 in a row; the next attempt waits until "),
+        "{failed}"
+    );
+    // The next passes do not fail again at once: the failed moves wait (an hour after a first
+    // failure), also across a restart, and the summary says so.
+    std::thread::sleep(Duration::from_millis(1_100));
+    let third = run();
+    assert_eq!(third["moves_failed"], 0, "{third}");
+    assert_eq!(third["moves_held"]["retry"], 2, "{third}");
+    let failed = failed_decisions();
+    assert_eq!(failed.lines().count(), 2, "{failed}");
 }
 
 #[test]

@@ -15,7 +15,8 @@
 //!      current tier is over, during the rule's cooldown on that object, and when the hour's or
 //!      the day's object, byte or money budget is spent; candidate moves are taken by rule
 //!      precedence, then by the storage they save, largest first;
-//!    - at most `max_decisions_per_cycle` decisions per pass.
+//!    - at most `max_decisions_per_cycle` decisions per pass;
+//!    - an object whose last move failed waits before it is tried again ([`retry`]).
 //!
 //! The planner never touches data: it returns decisions (state `planned`, or `dry-run` when the
 //! guardrails say so); the caller executes them and reports back with [`Planner::moved`].
@@ -23,6 +24,7 @@
 pub mod behaviour;
 pub mod objects;
 mod readback;
+pub mod retry;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -83,6 +85,8 @@ pub struct Deferred {
     pub blackout: u64,
     pub budget: u64,
     pub cycle_limit: u64,
+    /// Objects whose last move failed, waiting to be tried again.
+    pub retry: u64,
 }
 
 /// The result of one pass.
@@ -116,8 +120,11 @@ pub struct Planner {
     scope_cooldown: HashMap<(u32, String), i64>,
     hour: Spent,
     day: Spent,
-    /// Rows with a planned move not yet reported back ([`Planner::moved`], [`Planner::move_ended`]).
+    /// Rows with a planned move not yet reported back ([`Planner::moved`], [`Planner::move_ended`],
+    /// [`Planner::move_failed`]).
     pending: HashSet<u32>,
+    /// Objects whose last move failed.
+    retries: retry::Retries,
     /// Policy tier index → catalog tier index (the catalog uses the configuration's order).
     hot: u8,
     next_seq: u64,
@@ -169,6 +176,7 @@ impl Planner {
             hour: Spent::default(),
             day: Spent::default(),
             pending: HashSet::new(),
+            retries: retry::Retries::default(),
             hot,
             next_seq: first_seq.max(1),
             force_dry_run: false,
@@ -598,6 +606,11 @@ impl Planner {
                 plan.deferred.cooldown += 1;
                 continue;
             }
+            let failures = self.retries.of(row, self.objects.cat.tier_since[row]);
+            if failures.is_some_and(|f| now < f.until) {
+                plan.deferred.retry += 1;
+                continue;
+            }
             if plan.decisions.len() >= max {
                 plan.deferred.cycle_limit += 1;
                 continue;
@@ -651,6 +664,15 @@ impl Planner {
                             .map_or("no limit".to_string(), |m| format!("limit {m:.2}")),
                     ),
                 ];
+                if let Some(f) = failures {
+                    e.guardrails.push(format!(
+                        "retry: attempt {} after {} failed, the last at {} and followed by a wait of {}",
+                        f.count + 1,
+                        f.count,
+                        rfc3339(f.last),
+                        secs(retry::backoff(f.count)),
+                    ));
+                }
             }
             self.pending.insert(row as u32);
             plan.moves.push(PlannedMove {
@@ -797,12 +819,22 @@ impl Planner {
     /// Records that a planned move happened (executor done, or dry run) at `t`.
     pub fn moved(&mut self, row: usize, to: u8, t: i64) {
         self.pending.remove(&(row as u32));
+        self.retries.succeeded(row);
         self.objects.set_tier(row, to, t);
     }
 
-    /// Records that a planned move did not happen (failed, aborted, skipped): it may be planned again.
+    /// Records that a planned move did not happen because there was nothing to do (skipped,
+    /// not found): it may be planned again at the next pass.
     pub fn move_ended(&mut self, row: usize) {
         self.pending.remove(&(row as u32));
+    }
+
+    /// Records that a planned move failed (or was aborted) at `t`: the object waits before it is
+    /// planned again, longer after each failure ([`retry`]). Returns its failures.
+    pub fn move_failed(&mut self, row: usize, t: i64) -> retry::Failures {
+        self.pending.remove(&(row as u32));
+        self.retries
+            .failed(row, t, self.objects.cat.tier_since[row])
     }
 
     /// Moves planned and not yet reported back.
@@ -812,14 +844,31 @@ impl Planner {
 
     /// Takes a decision recorded before a restart into the guardrails' state at `now`: a move
     /// counts in this hour's and today's budgets and restarts its rule's cooldown on the object;
-    /// a snapshot or an alert restarts its rule's cooldown on its scope. (A dry-run decision
-    /// spent nothing.) Rules that no longer exist are ignored.
+    /// a snapshot or an alert restarts its rule's cooldown on its scope; a failed move makes its
+    /// object wait before the next attempt. (A dry-run decision spent nothing.) Rules that no
+    /// longer exist are ignored. Decisions are taken in the order they were recorded.
     pub fn remember(&mut self, d: &Decision, now: i64) {
         let Some(at) = policies::facts::parse_utc(&d.at) else {
             return;
         };
         if d.state == State::DryRun || at > now {
             return;
+        }
+        // A failed move waits before the next attempt, whatever rule (or operator) made it.
+        if d.action == Action::Move
+            && let Some(row) = d
+                .key
+                .as_deref()
+                .and_then(|k| self.objects.row(d.bucket.as_deref().unwrap_or_default(), k))
+        {
+            match d.state {
+                State::Failed => {
+                    self.retries
+                        .failed(row, at, self.objects.cat.tier_since[row]);
+                }
+                State::Done => self.retries.succeeded(row),
+                _ => {}
+            }
         }
         let policy = Arc::clone(&self.policy);
         let Some(r) = d

@@ -497,3 +497,67 @@ fn a_thirty_day_horizon_states_the_read_back_odds_once() {
         d.reason
     );
 }
+
+#[test]
+fn a_failed_move_waits_longer_after_each_failure_and_a_rewrite_ends_the_wait() {
+    let mut p = planner(COLD);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    let t = T0 + 8 * DAY;
+    let plan = p.plan(t);
+    assert_eq!(plan.moves.len(), 1);
+    let f = p.move_failed(plan.moves[0].row, t);
+    assert_eq!((f.count, f.until), (1, t + 3600));
+    // Held for an hour, then tried again; the attempt says it is one.
+    let plan = p.plan(t + 1800);
+    assert!(plan.moves.is_empty());
+    assert_eq!(plan.deferred.retry, 1);
+    let plan = p.plan(t + 3600);
+    assert_eq!(plan.moves.len(), 1, "{:?}", plan.deferred);
+    let guardrails = &plan.decisions[0].explanation.as_ref().unwrap().guardrails;
+    let line = format!(
+        "retry: attempt 2 after 1 failed, the last at {} and followed by a wait of 1.0h",
+        rfc3339(t)
+    );
+    assert!(guardrails.contains(&line), "{guardrails:?}");
+    // A second failure: two hours.
+    let f = p.move_failed(plan.moves[0].row, t + 3600);
+    assert_eq!((f.count, f.until), (2, t + 3 * 3600));
+    assert_eq!(p.plan(t + 3 * 3600 - 1).deferred.retry, 1);
+    // The owner writes the object again: it is a new object on the hot tier, and the failures
+    // of the old one no longer hold it (the rule's idle time still does, until it is 7 days).
+    p.objects
+        .observe(&ev(t + 3 * 3600 - 1, OpClass::Put, "k", 1000), 0);
+    let plan = p.plan(t + 3 * 3600 - 1 + 8 * DAY);
+    assert_eq!(plan.deferred.retry, 0);
+    assert_eq!(plan.moves.len(), 1);
+    // A move that succeeds after failures leaves nothing behind.
+    let m = plan.moves[0].clone();
+    p.move_failed(m.row, t + 9 * DAY);
+    p.moved(m.row, m.to, t + 10 * DAY);
+    assert_eq!(p.retries.of(m.row, t + 10 * DAY), None);
+}
+
+#[test]
+fn failed_moves_recorded_before_a_restart_still_wait() {
+    let mut p = planner(COLD);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    let t = T0 + 8 * DAY;
+    let mut d = p.plan(t).decisions.remove(0);
+    d.state = State::Failed;
+    // The restarted service's planner: the same object, the journal's decisions.
+    let mut q = planner(COLD);
+    q.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    for _ in 0..3 {
+        q.remember(&d, t + 60);
+    }
+    // Three failures: four hours.
+    assert_eq!(q.plan(t + 4 * 3600 - 1).deferred.retry, 1);
+    assert_eq!(q.plan(t + 4 * 3600).moves.len(), 1);
+    // A later success recorded after them ends the wait.
+    let mut r = planner(COLD);
+    r.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    r.remember(&d, t + 60);
+    d.state = State::Done;
+    r.remember(&d, t + 60);
+    assert_eq!(r.plan(t + 60).deferred.retry, 0);
+}

@@ -737,6 +737,7 @@ impl Service {
             ("blackout", d.blackout),
             ("budget", d.budget),
             ("cycle_limit", d.cycle_limit),
+            ("retry", d.retry),
         ]);
         report.moves_held = d.clone();
         let started = std::time::Instant::now();
@@ -909,9 +910,13 @@ impl Service {
                     self.planner.move_ended(m.row);
                 }
                 MoveOutcome::Aborted(why) | MoveOutcome::Failed(why) => {
+                    let f = self.planner.move_failed(m.row, now());
                     d.state = State::Failed;
-                    d.why = Some(why);
-                    self.planner.move_ended(m.row);
+                    d.why = Some(format!(
+                        "{why} (failure {} in a row; the next attempt waits until {})",
+                        f.count,
+                        rfc3339(chrono::DateTime::from_timestamp(f.until, 0).unwrap_or_default())
+                    ));
                     report.moves_failed += 1;
                     self.metrics.failure("execute");
                 }

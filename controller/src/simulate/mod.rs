@@ -359,6 +359,7 @@ impl Sim<'_> {
         d.blackout += plan.deferred.blackout;
         d.budget += plan.deferred.budget;
         d.cycle_limit += plan.deferred.cycle_limit;
+        d.retry += plan.deferred.retry;
         for m in &plan.moves {
             let on_tier = t - self.planner.objects.cat.tier_since[m.row];
             let (recalls, moves) = (self.ledger.recalls, self.ledger.moves);

@@ -584,6 +584,17 @@ decision_log = "tierd-data/decisions.jsonl"
             .contains("despite the open freeze on photos/"),
         "{l}"
     );
+    // Its undo would be held by the same freeze, and explain says so.
+    let id = l["decision"]["id"].as_str().unwrap();
+    let e = tierd(d, &with(&["explain", id]));
+    assert_eq!(e.code, Some(0), "{}{}", e.stdout, e.stderr);
+    assert!(
+        e.stdout.contains(
+            "undo: tierd move photos/a.jpg --to onprem\n  held now, frozen: the freeze on photos/ (since "
+        ) && e.stdout.contains("or pass --ignore-freezes"),
+        "{}",
+        e.stdout
+    );
 
     // A policy that does not load cannot vouch for its pins: refused, unless pins are ignored.
     std::fs::write(d.join("policy.toml"), "[[rule]]\nid = \"x\"\n").unwrap();

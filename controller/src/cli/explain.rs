@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use super::common::load_config;
-use crate::decision::Decision;
+use super::moves::{Guard, Interlocks};
+use crate::config::Config;
+use crate::decision::{Action, Decision};
 use crate::journal::Journal;
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +34,8 @@ pub struct ExplainArgs {
 /// # Errors
 /// No such decision; an unreadable journal or log.
 pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
+    // With the journal: whether the undo would be held now.
+    let mut opened = None;
     let found = match &args.log {
         Some(p) => {
             // The last record of the id is its latest state; the log is read, not held.
@@ -45,7 +49,10 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let config = load_config(args.config.as_deref())?;
-            Journal::open_existing(&config.journal_path)?.decision(&args.id)?
+            let mut journal = Journal::open_existing(&config.journal_path)?;
+            let d = journal.decision(&args.id)?;
+            opened = Some((config, journal));
+            d
         }
     };
     let Some(d) = found else {
@@ -60,8 +67,28 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     } else {
         write_explanation(&d, &mut out)?;
+        if let Some((config, mut journal)) = opened
+            && let Some(held) = undo_held(&d, &config, &mut journal)
+        {
+            writeln!(out, "  {held}")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Why the undo of a move would be held now (an open freeze, a pin), as `tierd move` would say.
+fn undo_held(d: &Decision, config: &Config, journal: &mut Journal) -> Option<String> {
+    let (Action::Move, Some(_), Some(bucket), Some(key)) = (d.action, &d.undo, &d.bucket, &d.key)
+    else {
+        return None;
+    };
+    match Guard::load(config, journal, &Interlocks::default()) {
+        Ok(guard) => guard
+            .check(bucket, key)
+            .err()
+            .map(|why| format!("held now, {why}")),
+        Err(e) => Some(format!("the interlocks could not be checked now: {e}")),
+    }
 }
 
 /// The human-readable explanation of one decision.

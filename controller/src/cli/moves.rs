@@ -10,6 +10,7 @@ use super::common::{Access, Pace, StoreArgs, open, runtime, split_object};
 use crate::config::Config;
 use crate::decision::{Decision, State, rfc3339, shell_word};
 use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
+use crate::journal::Journal;
 use crate::journal::freezes::FreezeRow;
 
 /// Which objects: one `BUCKET/KEY`, or `--bucket` with `--prefix`.
@@ -104,7 +105,7 @@ async fn objects(ex: &Executor, scope: &Scope) -> anyhow::Result<Vec<(String, St
 
 /// What holds an operator's move back, as the service's planner is held: open freezes (from the
 /// journal) and the policy's pins, unless the operator overrides them.
-struct Guard {
+pub(super) struct Guard {
     freezes: Vec<FreezeRow>,
     /// The policy's pin rules.
     pins: Vec<policies::Rule>,
@@ -112,8 +113,12 @@ struct Guard {
 }
 
 impl Guard {
-    fn load(config: &Config, ex: &Executor, interlocks: &Interlocks) -> anyhow::Result<Self> {
-        let freezes = ex.journal().open_freezes()?;
+    pub(super) fn load(
+        config: &Config,
+        journal: &mut Journal,
+        interlocks: &Interlocks,
+    ) -> anyhow::Result<Self> {
+        let freezes = journal.open_freezes()?;
         let pins = if interlocks.ignore_pins || config.policy_files.is_empty() {
             Vec::new()
         } else {
@@ -137,7 +142,7 @@ impl Guard {
     }
 
     /// Why `bucket/key` must stay where it is, or what its decision's reason adds (an override).
-    fn check(&self, bucket: &str, key: &str) -> Result<String, String> {
+    pub(super) fn check(&self, bucket: &str, key: &str) -> Result<String, String> {
         let mut notes = String::new();
         let freeze = self
             .freezes
@@ -324,7 +329,7 @@ pub fn run_move(args: MoveArgs) -> anyhow::Result<ExitCode> {
             .into_iter()
             .map(|(b, k)| (b, k, args.to.clone()))
             .collect();
-        let guard = Guard::load(&config, &ex, &args.interlocks)?;
+        let guard = Guard::load(&config, &mut ex.journal(), &args.interlocks)?;
         run_moves(&ex, &guard, list, "move", args.store.json).await
     })
 }
@@ -352,7 +357,7 @@ pub fn run_recall(args: RecallArgs) -> anyhow::Result<ExitCode> {
             };
             list.push((b, k, to));
         }
-        let guard = Guard::load(&config, &ex, &args.interlocks)?;
+        let guard = Guard::load(&config, &mut ex.journal(), &args.interlocks)?;
         run_moves(&ex, &guard, list, "recall", args.store.json).await
     })
 }

@@ -171,6 +171,15 @@ impl Executor {
     /// # Errors
     /// The journal fails.
     pub async fn scan(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
+        Ok(self.scan_tiers(bucket, prefix, false).await?.len() as u64)
+    }
+
+    /// [`Executor::scan`], returning the catalog entries it added (each where the object's newest
+    /// copy is), in the order they were found.
+    ///
+    /// # Errors
+    /// The journal fails.
+    pub async fn scan_entries(&self, bucket: &str, prefix: &str) -> Result<Vec<Entry>, ExecError> {
         self.scan_tiers(bucket, prefix, false).await
     }
 
@@ -180,7 +189,7 @@ impl Executor {
     /// # Errors
     /// A tier cannot be listed, or the journal fails.
     pub async fn scan_complete(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
-        self.scan_tiers(bucket, prefix, true).await
+        Ok(self.scan_tiers(bucket, prefix, true).await?.len() as u64)
     }
 
     async fn scan_tiers(
@@ -188,8 +197,12 @@ impl Executor {
         bucket: &str,
         prefix: &str,
         complete: bool,
-    ) -> Result<u64, ExecError> {
-        let mut added = 0;
+    ) -> Result<Vec<Entry>, ExecError> {
+        // The entries added, and where each is in `added` (a newer copy found on a later tier
+        // replaces it).
+        let mut added: Vec<Entry> = Vec::new();
+        let mut added_at: std::collections::HashMap<String, usize> =
+            std::collections::HashMap::new();
         let mut unlisted = Vec::new();
         // Keys this scan found, with when their copy was written: an object found on two tiers
         // (its owner wrote it again on the hot tier after tierd moved it) is where its newest
@@ -244,10 +257,10 @@ impl Executor {
                     Some(newest) if *newest >= m.last_modified => continue,
                     Some(_) => {}
                     None if j.locate(bucket, &key)?.is_some() => continue,
-                    None => added += 1,
+                    None => {}
                 }
                 found.insert(key.clone(), m.last_modified);
-                j.upsert_entry(&Entry {
+                let entry = Entry {
                     bucket: bucket.to_string(),
                     key,
                     tier: tier.clone(),
@@ -256,7 +269,15 @@ impl Executor {
                     checksum: None,
                     since: crate::decision::rfc3339(m.last_modified),
                     decision_id: None,
-                })?;
+                };
+                j.upsert_entry(&entry)?;
+                match added_at.get(&entry.key) {
+                    Some(&i) => added[i] = entry,
+                    None => {
+                        added_at.insert(entry.key.clone(), added.len());
+                        added.push(entry);
+                    }
+                }
             }
         }
         self.unlisted

@@ -93,6 +93,28 @@ fn is_owner_write(e: &AccessEvent) -> bool {
         && e.status.is_none_or(|s| (200..300).contains(&s))
 }
 
+/// Adds to the planner the catalog's objects it does not know yet, each on its tier since its
+/// entry says (at most `t`: a store's clock ahead of tierd's does not make an arrival future).
+/// Returns how many were added.
+fn adopt(planner: &mut Planner, entries: Vec<crate::journal::catalog::Entry>, t: i64) -> u64 {
+    let mut added = 0;
+    for e in entries {
+        if planner.objects.row(&e.bucket, &e.key).is_some() {
+            continue;
+        }
+        let Some(tier) = planner.cost.tier_index(&e.tier) else {
+            continue;
+        };
+        let since = policies::facts::parse_utc(&e.since).unwrap_or(t).min(t);
+        let row = planner
+            .objects
+            .insert(&e.bucket, &e.key, tier as u8, e.size, since);
+        planner.objects.set_tier(row, tier as u8, since);
+        added += 1;
+    }
+    added
+}
+
 fn held_nothing(d: &crate::planner::Deferred) -> bool {
     *d == crate::planner::Deferred::default()
 }
@@ -211,15 +233,7 @@ impl Service {
         );
         // What the journal knows: where objects are, and the open freezes.
         let t = now();
-        for e in ex.journal().catalog_all()? {
-            if let Some(tier) = planner.cost.tier_index(&e.tier) {
-                let since = policies::facts::parse_utc(&e.since).unwrap_or(t);
-                let row = planner
-                    .objects
-                    .insert(&e.bucket, &e.key, tier as u8, e.size, since);
-                planner.objects.set_tier(row, tier as u8, since);
-            }
-        }
+        adopt(&mut planner, ex.journal().catalog_all()?, t);
         // The access history saved by the last run (a catalog row alone would make a busy
         // object look idle since it arrived).
         let mut with_history = Vec::new();
@@ -424,28 +438,15 @@ impl Service {
         }
         let mut added = 0u64;
         for bucket in &buckets {
-            if let Err(e) = self.executor.scan(bucket, "").await {
-                tracing::warn!(bucket = %bucket, "cannot list the bucket on the tiers; retried at the next listing: {e}");
-                report.unlisted.push(format!("bucket {bucket}: {e}"));
-                continue;
-            }
-            self.scanned.insert(bucket.clone());
-            let entries = self.executor.journal().catalog_prefix(bucket, "")?;
-            for e in entries {
-                if self.planner.objects.row(&e.bucket, &e.key).is_some() {
+            match self.executor.scan_entries(bucket, "").await {
+                Ok(entries) => added += adopt(&mut self.planner, entries, t),
+                Err(e) => {
+                    tracing::warn!(bucket = %bucket, "cannot list the bucket on the tiers; retried at the next listing: {e}");
+                    report.unlisted.push(format!("bucket {bucket}: {e}"));
                     continue;
                 }
-                let Some(tier) = self.planner.cost.tier_index(&e.tier) else {
-                    continue;
-                };
-                let since = policies::facts::parse_utc(&e.since).unwrap_or(t).min(t);
-                let row = self
-                    .planner
-                    .objects
-                    .insert(&e.bucket, &e.key, tier as u8, e.size, since);
-                self.planner.objects.set_tier(row, tier as u8, since);
-                added += 1;
             }
+            self.scanned.insert(bucket.clone());
         }
         if added > 0 {
             tracing::info!(
@@ -868,13 +869,16 @@ impl Service {
                 d.bucket.clone().unwrap_or_default(),
                 d.key.clone().unwrap_or_default(),
             );
-            // The executor moves what the catalog knows: learn the object from its tier first.
+            // The executor moves what the catalog knows: learn the object from its tier first
+            // (and the planner, the others the listing found).
             if self.executor.journal().locate(&bucket, &key)?.is_none() {
-                if self.scanned.insert(bucket.clone()) {
-                    self.executor.scan(&bucket, "").await?;
+                let prefix = if self.scanned.insert(bucket.clone()) {
+                    ""
                 } else {
-                    self.executor.scan(&bucket, &key).await?;
-                }
+                    key.as_str()
+                };
+                let found = self.executor.scan_entries(&bucket, prefix).await?;
+                adopt(&mut self.planner, found, t);
             }
             reqs.push((
                 m.clone(),

@@ -10,6 +10,11 @@ use crate::cli::unfreeze::{self, UnfreezeArgs};
 
 /// A service reading an empty `logs/` under `d`, with `policy` in `policy.toml`.
 async fn service(d: &Path, policy: &str) -> Service {
+    service_with(d, policy, "").await
+}
+
+/// [`service`], with `service` settings added to its `[service]` table.
+async fn service_with(d: &Path, policy: &str, service: &str) -> Service {
     let root = d.display();
     std::fs::create_dir_all(d.join("logs")).unwrap();
     std::fs::write(d.join("policy.toml"), policy).unwrap();
@@ -22,7 +27,7 @@ async fn service(d: &Path, policy: &str) -> Service {
              [ingest]\nsources = [\"{root}/logs/\"]\nformat = \"s3\"\n\
              [policies]\nfiles = [\"{root}/policy.toml\"]\n\
              [model]\nlearning_days = 365\n\
-             [service]\nlisten = \"off\"\n"
+             [service]\nlisten = \"off\"\n{service}"
         ),
     )
     .unwrap();
@@ -95,4 +100,48 @@ async fn an_operators_unfreeze_is_not_undone_by_the_signal_the_operator_has_seen
     svc.planner.behaviour.config_changes(&[again]);
     svc.plan_now();
     assert_eq!(svc.cycle().await.unwrap().open_freezes, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_a_moves_listing_finds_are_planned_at_once() {
+    // No periodic listing: the only listing is the one a move makes to learn its object.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for key in ["a.jpg", "b.jpg"] {
+        let p = d.join("onprem/photos").join(key);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b"twelve bytes").unwrap();
+    }
+    let mut svc = service_with(
+        d,
+        "[[rule]]\nid = \"out\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\n\
+         action = { kind = \"move\", to = \"cloud\" }\n\
+         [guardrails]\nmin_residency = { onprem = \"0s\" }\n",
+        "scan_interval = \"off\"\n",
+    )
+    .await;
+    // The logs named a.jpg only.
+    let put = AccessEvent {
+        time_us: (now() - 60) * 1_000_000,
+        op: OpClass::Put,
+        bucket: "photos".into(),
+        key: Some("a.jpg".into()),
+        object_size: Some(12),
+        status: Some(200),
+        ..AccessEvent::default()
+    };
+    let hot = svc.planner.hot_tier();
+    svc.planner.objects.observe(&put, hot);
+    let first = svc.cycle().await.unwrap();
+    assert_eq!(
+        (first.moves_done, first.objects_listed),
+        (1, None),
+        "{first:?}"
+    );
+    // The move's listing of the bucket found b.jpg: the planner knows it, and places it.
+    assert!(svc.planner.objects.row("photos", "b.jpg").is_some());
+    svc.plan_now();
+    let second = svc.cycle().await.unwrap();
+    assert_eq!(second.moves_done, 1, "{second:?}");
+    assert!(d.join("cloud/photos/b.jpg").exists());
 }

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use models::{AccessEvent, OpClass};
+use models::AccessEvent;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::config::Config;
@@ -82,15 +82,6 @@ pub struct CycleReport {
     /// Moves a rule wanted that a guardrail held back in this cycle's pass, by guardrail.
     #[serde(skip_serializing_if = "held_nothing")]
     pub moves_held: crate::planner::Deferred,
-}
-
-/// A successful write (a put, a copy's destination, a completed multipart upload) or delete of
-/// an object.
-fn is_owner_write(e: &AccessEvent) -> bool {
-    (matches!(e.op, OpClass::Put | OpClass::CopyDest | OpClass::Delete)
-        || (e.op == OpClass::Multipart
-            && crate::planner::objects::is_upload_completion(&e.operation)))
-        && e.status.is_none_or(|s| (200..300).contains(&s))
 }
 
 /// Adds to the planner the catalog's objects it does not know yet, each on its tier since its
@@ -652,21 +643,27 @@ impl Service {
             }
         }
         let hot = self.planner.hot_tier();
-        // Owners' writes and deletes of objects tierd placed off the hot tier: the catalog's
-        // entries for them may be out of date (checked before `observe` takes the write in).
+        // Owners' writes and deletes of objects tierd placed off the hot tier (as `observe`
+        // found them before the event): the catalog's entries for them may be out of date.
         let mut off_hot = Vec::new();
         for e in &events {
             if !self.seen_buckets.contains(&e.bucket) {
                 self.seen_buckets.insert(e.bucket.clone());
             }
-            if let Some(key) = &e.key
-                && is_owner_write(e)
-                && let Some(row) = self.planner.objects.row(&e.bucket, key)
-                && self.planner.objects.cat.tier[row] != hot
-            {
-                off_hot.push(e);
+            let touch = self.planner.objects.observe(e, hot);
+            match touch {
+                Touch::Write {
+                    previous: Some((tier, ..)),
+                    ..
+                }
+                | Touch::Delete { tier, .. }
+                    if tier != hot =>
+                {
+                    off_hot.push(e);
+                }
+                _ => {}
             }
-            match self.planner.objects.observe(e, hot) {
+            match touch {
                 Touch::Read { row, .. } | Touch::Write { row, .. } | Touch::Delete { row, .. } => {
                     self.dirty.insert(row);
                 }

@@ -4,6 +4,7 @@
 //! - [`copy`]: the streaming, create-only, checksummed and verified copy.
 //! - [`limits`]: objects-per-second and bytes-per-second token buckets.
 //! - [`recover`]: finishing or undoing every move a crash left in flight.
+//! - [`scan`]: learning the objects on the tiers (listing) into the catalog.
 //!
 //! # Guarantees
 //! A move follows DESIGN.md's protocol, every step journalled before the next begins:
@@ -23,6 +24,7 @@
 pub mod copy;
 pub mod limits;
 pub mod recover;
+pub mod scan;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -161,130 +163,6 @@ impl Executor {
 
     pub fn tiers(&self) -> &Arc<Tiers> {
         &self.tiers
-    }
-
-    /// Adds to the catalog every object found on any tier under `bucket/prefix` that it does not
-    /// know yet (objects it knows keep their entry). Returns how many were added. A tier that
-    /// cannot be listed (down, or failing part way) is logged and skipped: the objects on the
-    /// others are still learnt, which is all a move needs.
-    ///
-    /// # Errors
-    /// The journal fails.
-    pub async fn scan(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
-        Ok(self.scan_tiers(bucket, prefix, false).await?.len() as u64)
-    }
-
-    /// [`Executor::scan`], returning the catalog entries it added (each where the object's newest
-    /// copy is), in the order they were found.
-    ///
-    /// # Errors
-    /// The journal fails.
-    pub async fn scan_entries(&self, bucket: &str, prefix: &str) -> Result<Vec<Entry>, ExecError> {
-        self.scan_tiers(bucket, prefix, false).await
-    }
-
-    /// [`Executor::scan`], for what must see every object (a snapshot): any tier that cannot be
-    /// listed whole is an error.
-    ///
-    /// # Errors
-    /// A tier cannot be listed, or the journal fails.
-    pub async fn scan_complete(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
-        Ok(self.scan_tiers(bucket, prefix, true).await?.len() as u64)
-    }
-
-    async fn scan_tiers(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        complete: bool,
-    ) -> Result<Vec<Entry>, ExecError> {
-        // The entries added, and where each is in `added` (a newer copy found on a later tier
-        // replaces it).
-        let mut added: Vec<Entry> = Vec::new();
-        let mut added_at: std::collections::HashMap<String, usize> =
-            std::collections::HashMap::new();
-        let mut unlisted = Vec::new();
-        // Keys this scan found, with when their copy was written: an object found on two tiers
-        // (its owner wrote it again on the hot tier after tierd moved it) is where its newest
-        // copy is.
-        let mut found: std::collections::HashMap<String, chrono::DateTime<chrono::Utc>> =
-            std::collections::HashMap::new();
-        for tier in self.tiers.names() {
-            let (store, base) = self.tiers.bucket(&tier, bucket)?;
-            // Listing is by path segment: list the prefix's folder and filter by the string
-            // prefix, so that `2026/img` and a full key both work.
-            let folder = prefix.rsplit_once('/').map_or("", |(d, _)| d);
-            let list_prefix = crate::tier::join(&base, folder);
-            let lp = if list_prefix.as_ref().is_empty() {
-                None
-            } else {
-                Some(&list_prefix)
-            };
-            // A listing that fails part way is a failed listing, never a shorter list taken for
-            // the whole: a complete scan stops there; another learns the objects listed before
-            // the failure, and notes the tier as not listed. (A prefix or bucket the tier does
-            // not have is an empty listing.)
-            let mut metas = Vec::new();
-            let mut listing = store.list(lp);
-            while let Some(item) = listing.next().await {
-                match item {
-                    Ok(m) => metas.push(m),
-                    Err(object_store::Error::NotFound { .. }) => break,
-                    Err(source) if complete => {
-                        return Err(ExecError::Store(StoreError::Backend {
-                            url: format!("tier {tier}"),
-                            source,
-                        }));
-                    }
-                    Err(e) => {
-                        tracing::warn!(tier = %tier, bucket, listed = metas.len(), "cannot list the tier whole; the rest of its objects are learnt at a later scan: {e}");
-                        unlisted.push(tier.clone());
-                        break;
-                    }
-                }
-            }
-            let mut j = self.journal();
-            for m in metas {
-                let key = crate::tier::strip(&base, &m.location);
-                // tierd's own files (snapshots, staged restores) are not the bucket's objects.
-                if key.starts_with(".tierd-") || key.contains(".tierd-restore-") {
-                    continue;
-                }
-                if !key.starts_with(prefix) {
-                    continue;
-                }
-                match found.get(&key) {
-                    Some(newest) if *newest >= m.last_modified => continue,
-                    Some(_) => {}
-                    None if j.locate(bucket, &key)?.is_some() => continue,
-                    None => {}
-                }
-                found.insert(key.clone(), m.last_modified);
-                let entry = Entry {
-                    bucket: bucket.to_string(),
-                    key,
-                    tier: tier.clone(),
-                    size: m.size,
-                    etag: m.e_tag.clone(),
-                    checksum: None,
-                    since: crate::decision::rfc3339(m.last_modified),
-                    decision_id: None,
-                };
-                j.upsert_entry(&entry)?;
-                match added_at.get(&entry.key) {
-                    Some(&i) => added[i] = entry,
-                    None => {
-                        added_at.insert(entry.key.clone(), added.len());
-                        added.push(entry);
-                    }
-                }
-            }
-        }
-        self.unlisted
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(bucket.to_string(), unlisted);
-        Ok(added)
     }
 
     /// Runs moves with the configured concurrency and limits; outcomes in request order.
@@ -560,4 +438,23 @@ impl Attempt {
     fn fatal(e: impl std::fmt::Display) -> Attempt {
         Attempt::Fatal(e.to_string())
     }
+}
+
+/// An executor over the file tiers `hot` and `cold` in `dir`, journalled there (for tests).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn test_executor(dir: &std::path::Path) -> Executor {
+    let tier = |name: &str| crate::config::TierConfig {
+        name: name.into(),
+        url: format!("file://{}", dir.join(name).display()),
+        min_storage_days: 0,
+        options: BTreeMap::new(),
+    };
+    let tiers = crate::tier::Tiers::open(&[tier("hot"), tier("cold")]).unwrap();
+    let j = Journal::open(&dir.join("tierd.db")).unwrap();
+    Executor::new(
+        Arc::new(tiers),
+        Arc::new(Mutex::new(j)),
+        ExecutorConfig::default(),
+    )
 }

@@ -443,34 +443,12 @@ async fn undo_intent(ex: &Executor, m: &MoveRow) -> Result<MoveState, CopyError>
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::collections::BTreeMap;
-    use std::sync::{Arc, Mutex};
-
     use object_store::{ObjectStoreExt, PutPayload};
 
     use super::*;
-    use crate::config::TierConfig;
-    use crate::executor::ExecutorConfig;
     use crate::executor::copy::Version;
-    use crate::journal::Journal;
-    use crate::tier::Tiers;
 
-    /// An executor over the file tiers `hot` and `cold` in `dir`, journalled there.
-    fn executor(dir: &std::path::Path) -> Executor {
-        let tier = |name: &str| TierConfig {
-            name: name.into(),
-            url: format!("file://{}", dir.join(name).display()),
-            min_storage_days: 0,
-            options: BTreeMap::new(),
-        };
-        let tiers = Tiers::open(&[tier("hot"), tier("cold")]).unwrap();
-        let j = Journal::open(&dir.join("tierd.db")).unwrap();
-        Executor::new(
-            Arc::new(tiers),
-            Arc::new(Mutex::new(j)),
-            ExecutorConfig::default(),
-        )
-    }
+    use crate::executor::test_executor as executor;
 
     fn decision(id: &str, key: &str, state: State) -> Decision {
         let mut d = Decision::operator_move(

@@ -58,29 +58,63 @@ impl Journal {
         self.query_all(&sql, params![bucket, prefix], entry)
     }
 
+    /// Writes the entries of listed objects, in one transaction (a listing of millions of
+    /// objects is thousands of commits, not millions). An entry with `replace` false is added
+    /// only where the catalog has no entry for its key; one with `replace` true replaces it.
+    /// Returns, per entry, whether it was written.
+    ///
+    /// # Errors
+    /// SQLite errors; then none of them is written.
+    pub fn add_listed(&mut self, entries: &[(Entry, bool)]) -> Result<Vec<bool>> {
+        self.write_entries(entries.iter().map(|(e, replace)| (e, *replace)))
+    }
+
     /// Inserts or replaces an object's entry.
     ///
     /// # Errors
     /// SQLite errors.
     pub fn upsert_entry(&mut self, e: &Entry) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO catalog ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (bucket, key) DO UPDATE SET tier = ?3, size = ?4, etag = ?5, checksum = ?6, since = ?7, decision_id = ?8"
-        );
-        let r = self.conn().execute(
-            &sql,
-            params![
-                e.bucket,
-                e.key,
-                e.tier,
-                e.size as i64,
-                e.etag,
-                e.checksum,
-                e.since,
-                e.decision_id
-            ],
-        );
-        r.map(drop).map_err(|e| self.err(e))
+        self.write_entries([(e, true)]).map(drop)
+    }
+
+    /// [`Journal::add_listed`], of borrowed entries.
+    fn write_entries<'a>(
+        &mut self,
+        entries: impl IntoIterator<Item = (&'a Entry, bool)>,
+    ) -> Result<Vec<bool>> {
+        let insert =
+            format!("INSERT INTO catalog ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+        let (conn, err) = self.split();
+        let tx = conn.transaction().map_err(err)?;
+        let mut written = Vec::new();
+        {
+            let mut add = tx
+                .prepare(&format!("{insert} ON CONFLICT (bucket, key) DO NOTHING"))
+                .map_err(err)?;
+            let mut replace = tx
+                .prepare(&format!(
+                    "{insert} ON CONFLICT (bucket, key) DO UPDATE SET tier = ?3, size = ?4, etag = ?5, checksum = ?6, since = ?7, decision_id = ?8"
+                ))
+                .map_err(err)?;
+            for (e, replaces) in entries {
+                let stmt = if replaces { &mut replace } else { &mut add };
+                let n = stmt
+                    .execute(params![
+                        e.bucket,
+                        e.key,
+                        e.tier,
+                        e.size as i64,
+                        e.etag,
+                        e.checksum,
+                        e.since,
+                        e.decision_id
+                    ])
+                    .map_err(err)?;
+                written.push(n > 0);
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(written)
     }
 
     /// Removes an object's entry (it was deleted by its owner).

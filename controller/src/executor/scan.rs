@@ -1,0 +1,237 @@
+//! Learning what the tiers hold: a scan lists a bucket (or a prefix of it) on every tier and
+//! adds the objects the catalog does not know yet, a chunk (one journal transaction) at a time.
+
+use futures::StreamExt;
+
+use super::{ExecError, Executor, StoreError};
+use crate::journal::Journal;
+use crate::journal::catalog::Entry;
+
+impl Executor {
+    /// Adds to the catalog every object found on any tier under `bucket/prefix` that it does not
+    /// know yet (objects it knows keep their entry). Returns how many were added. A tier that
+    /// cannot be listed (down, or failing part way) is logged and skipped: the objects on the
+    /// others are still learnt, which is all a move needs.
+    ///
+    /// # Errors
+    /// The journal fails.
+    pub async fn scan(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
+        Ok(self.scan_tiers(bucket, prefix, false).await?.len() as u64)
+    }
+
+    /// [`Executor::scan`], returning the catalog entries it added (each where the object's newest
+    /// copy is), in the order they were found.
+    ///
+    /// # Errors
+    /// The journal fails.
+    pub async fn scan_entries(&self, bucket: &str, prefix: &str) -> Result<Vec<Entry>, ExecError> {
+        self.scan_tiers(bucket, prefix, false).await
+    }
+
+    /// [`Executor::scan`], for what must see every object (a snapshot): any tier that cannot be
+    /// listed whole is an error.
+    ///
+    /// # Errors
+    /// A tier cannot be listed, or the journal fails.
+    pub async fn scan_complete(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
+        Ok(self.scan_tiers(bucket, prefix, true).await?.len() as u64)
+    }
+
+    async fn scan_tiers(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        complete: bool,
+    ) -> Result<Vec<Entry>, ExecError> {
+        let mut scan = Scan::default();
+        let mut unlisted = Vec::new();
+        for tier in self.tiers.names() {
+            let (store, base) = self.tiers.bucket(&tier, bucket)?;
+            // Listing is by path segment: list the prefix's folder and filter by the string
+            // prefix, so that `2026/img` and a full key both work.
+            let folder = prefix.rsplit_once('/').map_or("", |(d, _)| d);
+            let list_prefix = crate::tier::join(&base, folder);
+            let lp = if list_prefix.as_ref().is_empty() {
+                None
+            } else {
+                Some(&list_prefix)
+            };
+            // A listing that fails part way is a failed listing, never a shorter list taken for
+            // the whole: a complete scan stops there; another learns the objects listed before
+            // the failure, and notes the tier as not listed. (A prefix or bucket the tier does
+            // not have is an empty listing.) What is listed is learnt a chunk at a time: memory
+            // stays bounded, and each chunk is one journal transaction.
+            let mut chunk = Vec::with_capacity(SCAN_CHUNK);
+            let mut listed = 0u64;
+            let mut listing = store.list(lp);
+            while let Some(item) = listing.next().await {
+                match item {
+                    Ok(m) => {
+                        listed += 1;
+                        let key = crate::tier::strip(&base, &m.location);
+                        // tierd's own files (snapshots, staged restores) are not the bucket's
+                        // objects.
+                        if key.starts_with(".tierd-")
+                            || key.contains(".tierd-restore-")
+                            || !key.starts_with(prefix)
+                        {
+                            continue;
+                        }
+                        chunk.push((key, m));
+                        if chunk.len() == SCAN_CHUNK {
+                            scan.learn(&mut self.journal(), bucket, &tier, &mut chunk)?;
+                        }
+                    }
+                    Err(object_store::Error::NotFound { .. }) => break,
+                    Err(source) if complete => {
+                        return Err(ExecError::Store(StoreError::Backend {
+                            url: format!("tier {tier}"),
+                            source,
+                        }));
+                    }
+                    Err(e) => {
+                        tracing::warn!(tier = %tier, bucket, listed, "cannot list the tier whole; the rest of its objects are learnt at a later scan: {e}");
+                        unlisted.push(tier.clone());
+                        break;
+                    }
+                }
+            }
+            scan.learn(&mut self.journal(), bucket, &tier, &mut chunk)?;
+        }
+        self.unlisted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(bucket.to_string(), unlisted);
+        Ok(scan.added)
+    }
+}
+
+/// Objects listed per journal transaction by a scan.
+const SCAN_CHUNK: usize = 10_000;
+
+/// What a scan added to the catalog so far.
+#[derive(Default)]
+struct Scan {
+    /// The entries added, in the order found; each where the newest copy found so far is.
+    added: Vec<Entry>,
+    /// Per key added: its place in `added`, and when that copy was written. An object found on
+    /// two tiers (its owner wrote it again on the hot tier after tierd moved it) is where its
+    /// newest copy is.
+    at: std::collections::HashMap<String, (usize, chrono::DateTime<chrono::Utc>)>,
+}
+
+impl Scan {
+    /// Learns a chunk of objects listed on `tier` (emptied): each is added to the catalog if
+    /// the catalog did not know it before this scan, or replaces this scan's entry if it is a
+    /// newer copy. Objects the catalog knew keep their entry.
+    fn learn(
+        &mut self,
+        j: &mut Journal,
+        bucket: &str,
+        tier: &str,
+        chunk: &mut Vec<(String, object_store::ObjectMeta)>,
+    ) -> Result<(), ExecError> {
+        let mut candidates = Vec::with_capacity(chunk.len());
+        let mut written_at = Vec::with_capacity(chunk.len());
+        for (key, m) in chunk.drain(..) {
+            let replaces = match self.at.get(&key) {
+                Some((_, newest)) if *newest >= m.last_modified => continue,
+                Some(_) => true,
+                None => false,
+            };
+            written_at.push(m.last_modified);
+            candidates.push((
+                Entry {
+                    bucket: bucket.to_string(),
+                    key,
+                    tier: tier.to_string(),
+                    size: m.size,
+                    etag: m.e_tag,
+                    checksum: None,
+                    since: crate::decision::rfc3339(m.last_modified),
+                    decision_id: None,
+                },
+                replaces,
+            ));
+        }
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let written = j.add_listed(&candidates)?;
+        for (((entry, _), w), lm) in candidates.into_iter().zip(written).zip(written_at) {
+            if !w {
+                continue;
+            }
+            match self.at.get_mut(&entry.key) {
+                Some((i, newest)) => {
+                    *newest = lm;
+                    self.added[*i] = entry;
+                }
+                None => {
+                    self.at.insert(entry.key.clone(), (self.added.len(), lm));
+                    self.added.push(entry);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    use crate::executor::test_executor as executor;
+
+    fn write(dir: &std::path::Path, tier: &str, key: &str, body: &[u8]) {
+        let p = dir.join(tier).join("photos").join(key);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_scan_adds_what_the_catalog_lacks_over_several_chunks_and_follows_the_newest_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // More objects than a chunk on the cold tier, one of them also on the hot tier, written
+        // there later (its owner wrote it again).
+        let n = SCAN_CHUNK + 5;
+        for i in 0..n {
+            write(d, "cold", &format!("k{i:06}"), b"old");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        write(d, "hot", "k000007", b"newer");
+        let ex = executor(d);
+        // The catalog already knows one object, on the cold tier: it keeps its entry.
+        let known = Entry {
+            bucket: "photos".into(),
+            key: "k000003".into(),
+            tier: "cold".into(),
+            size: 3,
+            etag: None,
+            checksum: None,
+            since: "2026-01-01T00:00:00Z".into(),
+            decision_id: Some("move-1".into()),
+        };
+        ex.journal().upsert_entry(&known).unwrap();
+
+        let added = ex.scan_entries("photos", "").await.unwrap();
+        assert_eq!(added.len(), n - 1);
+        // Each added key once, in the order found, the rewritten one where its newest copy is.
+        let keys: std::collections::BTreeSet<&str> = added.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys.len(), n - 1);
+        assert!(!keys.contains("k000003"));
+        let seven = added.iter().find(|e| e.key == "k000007").unwrap();
+        assert_eq!((seven.tier.as_str(), seven.size), ("hot", 5));
+        {
+            let mut j = ex.journal();
+            assert_eq!(j.locate("photos", "k000007").unwrap().unwrap().tier, "hot");
+            assert_eq!(j.locate("photos", "k000003").unwrap(), Some(known));
+            assert_eq!(j.catalog_prefix("photos", "").unwrap().len(), n);
+        }
+        // A second scan finds nothing new.
+        assert_eq!(ex.scan("photos", "").await.unwrap(), 0);
+    }
+}

@@ -7,13 +7,26 @@ use policies::{Diagnostic, Loaded};
 
 use crate::config::{BUILTIN_POLICY, BUILTIN_POLICY_TEXT, Config};
 
-/// The files one `policies.files` entry names: a glob's matches in path order, or a path
-/// without wildcards as it is (whether or not it exists: reading it says so). Empty when a glob
-/// matches nothing.
+/// The files one `policies.files` entry names: a glob's matches in path order, a folder's
+/// `*.toml` files in path order (a `conf.d` of policies), or a path without wildcards as it is
+/// (whether or not it exists: reading it says so). Empty when a glob or a folder matches
+/// nothing.
 ///
 /// # Errors
 /// The message of a pattern that is not a valid glob.
 pub(crate) fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
+    let folder = std::path::Path::new(pattern);
+    if !pattern.contains(['*', '?', '[']) && folder.is_dir() {
+        let inside = format!(
+            "{}/*.toml",
+            glob::Pattern::escape(pattern.trim_end_matches('/'))
+        );
+        return Ok(glob::glob(&inside)
+            .map_err(|e| format!("policies.files: the folder \"{pattern}\" cannot be listed: {e}"))?
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect());
+    }
     let files: Vec<PathBuf> = glob::glob(pattern)
         .map_err(|e| format!("policies.files: \"{pattern}\" is not a valid glob: {e}"))?
         .filter_map(Result::ok)
@@ -117,6 +130,29 @@ pub fn load(config: &Config, extra: &[String]) -> Result<Loaded, Vec<Diagnostic>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_folder_names_its_toml_files_in_path_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("policies.d");
+        std::fs::create_dir_all(d.join("old.toml")).unwrap(); // a folder, not a file
+        for f in ["b.toml", "a.toml", "notes.txt"] {
+            std::fs::write(d.join(f), "").unwrap();
+        }
+        let shown = |files: Vec<PathBuf>| -> Vec<String> {
+            files
+                .iter()
+                .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+                .collect()
+        };
+        for written in [d.display().to_string(), format!("{}/", d.display())] {
+            assert_eq!(shown(expand(&written).unwrap()), ["a.toml", "b.toml"]);
+        }
+        // A folder without policy files names none (the caller says it matches no file).
+        let empty = dir.path().join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        assert!(expand(&empty.display().to_string()).unwrap().is_empty());
+    }
 
     #[test]
     fn the_bundled_policy_loads_on_the_embedded_tiers_and_its_tests_pass() {

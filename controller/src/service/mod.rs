@@ -127,11 +127,7 @@ fn policy_stamp(config: &Config) -> Vec<(String, Option<SystemTime>)> {
     config
         .policy_files
         .iter()
-        .flat_map(|p| {
-            glob::glob(p)
-                .map(|g| g.filter_map(Result::ok).collect::<Vec<_>>())
-                .unwrap_or_default()
-        })
+        .flat_map(|p| crate::policy::expand(p).unwrap_or_default())
         .map(|p| {
             let m = std::fs::metadata(&p).and_then(|m| m.modified()).ok();
             (p.display().to_string(), m)

@@ -145,3 +145,17 @@ async fn objects_a_moves_listing_finds_are_planned_at_once() {
     assert_eq!(second.moves_done, 1, "{second:?}");
     assert!(d.join("cloud/photos/b.jpg").exists());
 }
+
+#[test]
+fn a_policy_file_added_to_a_policy_folder_is_a_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("policies.d")).unwrap();
+    std::fs::write(d.join("policies.d/a.toml"), "").unwrap();
+    let mut config = Config::embedded();
+    config.policy_files = vec![d.join("policies.d").display().to_string()];
+    let before = policy_stamp(&config);
+    assert_eq!(before.len(), 1, "{before:?}");
+    std::fs::write(d.join("policies.d/b.toml"), "").unwrap();
+    assert_eq!(policy_stamp(&config).len(), 2);
+}

@@ -825,6 +825,27 @@ ingest_interval = "1s"
     );
     assert!(get("tierd_anomaly_score{bucket=\"bucket-01\"}") < threshold);
     assert!(get("tierd_model_age_seconds") > 0.0);
+
+    // The example alerting rules use only metrics this service exports.
+    let rules_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/prometheus/tierd-alerts.yml"
+    );
+    let rules = std::fs::read_to_string(rules_path).unwrap();
+    let mut used = std::collections::BTreeSet::new();
+    for word in rules.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if word.starts_with("tierd_") {
+            // A histogram's series are its name with _bucket, _sum and _count.
+            used.insert(word.trim_end_matches("_bucket").to_string());
+        }
+    }
+    assert!(used.len() >= 10, "{used:?}");
+    for name in &used {
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "examples/prometheus/tierd-alerts.yml uses {name}, which /metrics does not export"
+        );
+    }
 }
 
 /// A plain HTTP/1.1 GET on 127.0.0.1: (status, body).

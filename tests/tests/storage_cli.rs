@@ -333,7 +333,7 @@ fn decisions_are_queried_from_the_journal_and_from_a_decision_log_file() {
     assert_eq!(bad.code, Some(2));
     assert!(
         bad.stderr
-            .contains("--since \"yesterday\" is not an RFC 3339 time"),
+            .contains("--since \"yesterday\" is neither an RFC 3339 time"),
         "{}",
         bad.stderr
     );

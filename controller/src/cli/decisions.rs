@@ -14,10 +14,10 @@ use crate::journal::decisions::DecisionFilter;
 
 #[derive(Debug, clap::Args)]
 pub struct DecisionsArgs {
-    /// Only decisions taken at or after this time (RFC 3339).
+    /// Only decisions taken at or after this time: RFC 3339, or a duration ago (`15m`, `2d`).
     #[arg(long)]
     pub since: Option<String>,
-    /// Only decisions taken before this time (RFC 3339).
+    /// Only decisions taken before this time: RFC 3339, or a duration ago.
     #[arg(long)]
     pub until: Option<String>,
     /// Only decisions with this action.
@@ -47,9 +47,23 @@ pub struct DecisionsArgs {
     pub json: bool,
 }
 
-fn parse_time(flag: &str, s: &str) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
+/// A time given as RFC 3339, or as a duration before `now` (`15m`, `2d`).
+fn parse_time(
+    flag: &str,
+    s: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<chrono::DateTime<chrono::FixedOffset>> {
+    if let Some(ago) = crate::config::parse_duration(s)
+        .and_then(|secs| i64::try_from(secs).ok())
+        .and_then(chrono::TimeDelta::try_seconds)
+        .and_then(|d| now.checked_sub_signed(d))
+    {
+        return Ok(ago.fixed_offset());
+    }
     chrono::DateTime::parse_from_rfc3339(s).with_context(|| {
-        format!("--{flag} {s:?} is not an RFC 3339 time (e.g. 2026-11-29T10:00:00Z)")
+        format!(
+            "--{flag} {s:?} is neither an RFC 3339 time (2026-11-29T10:00:00Z) nor a duration ago (15m, 12h, 2d)"
+        )
     })
 }
 
@@ -78,15 +92,16 @@ pub(crate) fn each_logged(
 }
 
 pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
+    let now = chrono::Utc::now();
     let since = args
         .since
         .as_deref()
-        .map(|s| parse_time("since", s))
+        .map(|s| parse_time("since", s, now))
         .transpose()?;
     let until = args
         .until
         .as_deref()
-        .map(|s| parse_time("until", s))
+        .map(|s| parse_time("until", s, now))
         .transpose()?;
     let keep = |d: &Decision| -> bool {
         let at = chrono::DateTime::parse_from_rfc3339(&d.at).ok();
@@ -182,4 +197,29 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "{n} decisions")?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_is_rfc_3339_or_a_duration_ago() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let at = |s: &str| parse_time("since", s, now).map(|t| t.to_rfc3339());
+        assert_eq!(at("15m").unwrap(), "2026-11-30T11:45:00+00:00");
+        assert_eq!(at("2d").unwrap(), "2026-11-28T12:00:00+00:00");
+        assert_eq!(
+            at("2026-11-29T10:00:00Z").unwrap(),
+            "2026-11-29T10:00:00+00:00"
+        );
+        assert_eq!(
+            at("yesterday").unwrap_err().to_string(),
+            "--since \"yesterday\" is neither an RFC 3339 time (2026-11-29T10:00:00Z) nor a duration ago (15m, 12h, 2d)"
+        );
+        // Further back than a time can be: not a duration ago, and not a time either.
+        assert!(at("99999999999999w").is_err());
+    }
 }

@@ -20,7 +20,8 @@
 //! | `tierd_model_age_seconds` | gauge | |
 //! | `tierd_ingest_lag_seconds` | gauge | |
 //! | `tierd_open_freezes`, `tierd_open_incidents` | gauge | |
-//! | `tierd_moves_held` | gauge | `why` (`frozen`, `residency`, `cooldown`, `blackout`, `budget`, `cycle_limit`) |
+//! | `tierd_moves_held` | gauge | `why` (`frozen`, `residency`, `cooldown`, `blackout`, `budget`, `cycle_limit`, `retry`) |
+//! | `tierd_tier_objects`, `tierd_tier_bytes` | gauge | `tier` |
 //! | `tierd_cycle_seconds` | histogram | `stage` |
 //! | `tierd_start_time_seconds` | gauge | |
 //! | `tierd_build_info` | gauge (always 1) | `version` |
@@ -97,6 +98,8 @@ struct Inner {
     open_incidents: Option<u64>,
     /// Candidate moves a guardrail held in the last planning pass, by guardrail.
     moves_held: BTreeMap<&'static str, u64>,
+    /// Objects and bytes tierd knows on each tier, after the last planning pass and its moves.
+    tiers: BTreeMap<String, (u64, u64)>,
     cycles: BTreeMap<String, Histogram>,
 }
 
@@ -276,6 +279,16 @@ impl Metrics {
         g.moves_held.extend(held.iter().copied());
     }
 
+    /// The objects and bytes tierd knows on each tier (`(tier, objects, bytes)`; tier names come
+    /// from the configuration, at most [`MAX_SERIES`] of them are kept).
+    pub fn set_tiers(&self, tiers: &[(String, u64, u64)]) {
+        let mut g = self.lock();
+        g.tiers.clear();
+        for (name, objects, bytes) in tiers.iter().take(MAX_SERIES) {
+            g.tiers.insert(name.clone(), (*objects, *bytes));
+        }
+    }
+
     /// A policy reload was applied (`ok`) or refused, keeping the last good policy (`rejected`).
     pub fn policy_reload(&self, ok: bool) {
         self.lock()
@@ -424,6 +437,29 @@ impl Metrics {
                 value: Value::Int(*n),
             })
             .collect();
+        for (name, help, pick) in [
+            (
+                "tierd_tier_objects",
+                "Objects tierd knows on each tier (from the access logs and the listings), after the last planning pass and its moves.",
+                0,
+            ),
+            (
+                "tierd_tier_bytes",
+                "Bytes of the objects tierd knows on each tier, after the last planning pass and its moves.",
+                1,
+            ),
+        ] {
+            let samples = g
+                .tiers
+                .iter()
+                .map(|(tier, v)| Sample {
+                    suffix: "",
+                    labels: vec![("tier".to_string(), tier.clone())],
+                    value: Value::Int(if pick == 0 { v.0 } else { v.1 }),
+                })
+                .collect();
+            out.push(Rendered::new(name, help, "gauge", samples));
+        }
         out.push(Rendered::new(
             "tierd_moves_held",
             "Moves a rule wanted that a guardrail held back in the last planning pass, by guardrail.",
@@ -730,6 +766,28 @@ mod tests {
             vec![
                 "tierd_moves_held{why=\"blackout\"} 2",
                 "tierd_moves_held{why=\"residency\"} 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn each_tier_shows_the_objects_and_bytes_of_the_last_pass() {
+        let m = Metrics::new();
+        m.set_tiers(&[("onprem".into(), 3, 300), ("cloud".into(), 1, 50)]);
+        m.set_tiers(&[("onprem".into(), 2, 200), ("cloud".into(), 2, 150)]);
+        let text = m.render(0);
+        assert_eq!(
+            family(&text, "tierd_tier_objects"),
+            vec![
+                "tierd_tier_objects{tier=\"cloud\"} 2",
+                "tierd_tier_objects{tier=\"onprem\"} 2",
+            ]
+        );
+        assert_eq!(
+            family(&text, "tierd_tier_bytes"),
+            vec![
+                "tierd_tier_bytes{tier=\"cloud\"} 150",
+                "tierd_tier_bytes{tier=\"onprem\"} 200",
             ]
         );
     }

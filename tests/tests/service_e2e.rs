@@ -815,6 +815,10 @@ ingest_interval = "1s"
         docs_now.len() as f64
     );
     assert_eq!(get("tierd_open_freezes"), 1.0);
+    // What tierd knows on each tier: at least the archive it moved to the cloud, in bytes too.
+    assert!(get("tierd_tier_objects{tier=\"cloud\"}") >= archive.len() as f64);
+    assert!(get("tierd_tier_bytes{tier=\"cloud\"}") >= archive_bytes as f64);
+    assert!(get("tierd_tier_objects{tier=\"onprem\"}") > 0.0);
     // The model: its threshold, the attacked bucket's score over it, and its age (trained on
     // days that ended at midnight).
     let threshold = get("tierd_anomaly_threshold");

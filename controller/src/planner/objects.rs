@@ -197,6 +197,20 @@ impl ObjectTable {
     }
 
     /// Objects not deleted.
+    /// Per tier (by index): the live objects on it and their bytes.
+    pub fn per_tier(&self, tiers: usize) -> Vec<(u64, u64)> {
+        let mut out = vec![(0u64, 0u64); tiers];
+        for r in 0..self.len() {
+            if self.live[r]
+                && let Some(t) = out.get_mut(usize::from(self.cat.tier[r]))
+            {
+                t.0 += 1;
+                t.1 = t.1.saturating_add(self.cat.size[r]);
+            }
+        }
+        out
+    }
+
     pub fn live_count(&self) -> usize {
         self.live_count
     }

@@ -741,11 +741,24 @@ impl Service {
         }
         self.metrics
             .cycle("execute", started.elapsed().as_secs_f64());
+        self.set_tier_metrics();
         report.open_freezes = self.planner.freezes().count() as u64;
         report.open_incidents = self.planner.behaviour.open_incidents() as u64;
         self.metrics.set_open_freezes(report.open_freezes);
         self.metrics.set_open_incidents(report.open_incidents);
         Ok(report)
+    }
+
+    /// `tierd_tier_objects` and `tierd_tier_bytes`: what the planner knows on each tier.
+    fn set_tier_metrics(&self) {
+        let names = &self.planner.cost.tiers;
+        let counts = self.planner.objects.per_tier(names.len());
+        let tiers: Vec<(String, u64, u64)> = names
+            .iter()
+            .zip(counts)
+            .map(|(n, (objects, bytes))| (n.clone(), objects, bytes))
+            .collect();
+        self.metrics.set_tiers(&tiers);
     }
 
     /// Freezes lifted by `tierd unfreeze` since the last cycle are lifted in the planner too;

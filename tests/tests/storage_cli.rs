@@ -328,6 +328,32 @@ fn decisions_are_queried_from_the_journal_and_from_a_decision_log_file() {
     assert_eq!(from_log, done);
     let table = tierd(d, &["decisions"]);
     assert!(table.stdout.ends_with("3 decisions\n"), "{}", table.stdout);
+    // What they add up to: two moves done (operator moves, one way), one skipped; the same from
+    // the log, and a relative --since that takes them all.
+    let summary = tierd(d, &["decisions", "--summary", "--since", "1d", "--json"]);
+    assert_eq!(summary.code, Some(0), "{}", summary.stderr);
+    let s: serde_json::Value = serde_json::from_str(&summary.stdout).unwrap();
+    assert_eq!(s["decisions"], 3, "{s}");
+    assert_eq!(
+        (
+            &s["by_action"]["move"]["done"],
+            &s["by_action"]["move"]["skipped"]
+        ),
+        (&2.into(), &1.into()),
+        "{s}"
+    );
+    assert_eq!(s["moves_by_rule"]["operator"], 2, "{s}");
+    let from_log = tierd(
+        d,
+        &[
+            "decisions",
+            "--summary",
+            "--log",
+            "decisions.jsonl",
+            "--json",
+        ],
+    );
+    assert_eq!(from_log.stdout, summary.stdout);
 
     let bad = tierd(d, &["decisions", "--since", "yesterday"]);
     assert_eq!(bad.code, Some(2));

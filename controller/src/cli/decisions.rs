@@ -45,6 +45,10 @@ pub struct DecisionsArgs {
     /// Print JSON lines (the decision records) instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Print what the decisions add up to instead of each: counts per action and state, the
+    /// moves done per way and per rule, and their savings and charges (with --json, one object).
+    #[arg(long)]
+    pub summary: bool,
 }
 
 /// A time given as RFC 3339, or as a duration before `now` (`15m`, `2d`).
@@ -154,6 +158,18 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let mut out = std::io::stdout().lock();
+    if args.summary {
+        let mut s = super::summary::Summary::default();
+        for d in all.iter().filter(|d| keep(d)) {
+            s.add(d);
+        }
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&s.rounded())?)?;
+        } else {
+            s.write(&mut out)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut n = 0;
     if !args.json {
         writeln!(

@@ -9,6 +9,7 @@ pub mod moves;
 pub mod run;
 pub mod simulate;
 pub mod snapshot;
+mod summary;
 pub mod train;
 pub mod unfreeze;
 

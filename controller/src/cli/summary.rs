@@ -1,0 +1,266 @@
+//! `tierd decisions --summary`: what a set of decisions adds up to — how many of each action in
+//! each state, what moved where, which rules moved it, and what the moves done save and cost.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::decision::{Action, Decision, State};
+
+/// Objects and bytes that went one way.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct Flow {
+    pub objects: u64,
+    pub bytes: u64,
+}
+
+/// The sums over a set of decisions. Money is in the currency of the prices the decisions were
+/// taken with.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub decisions: u64,
+    /// The earliest and latest decision times (RFC 3339).
+    pub first: Option<String>,
+    pub last: Option<String>,
+    /// Action → state → decisions.
+    pub by_action: BTreeMap<String, BTreeMap<String, u64>>,
+    /// `"FROM -> TO"` → the moves done that way.
+    pub moved: BTreeMap<String, Flow>,
+    /// Rule id (`operator` for `tierd move` and `recall`) → moves done.
+    pub moves_by_rule: BTreeMap<String, u64>,
+    /// Net storage saved per month by the moves done (a recall's saving is negative).
+    pub storage_saved_per_month: f64,
+    /// One-off charges of the moves done.
+    pub retrieval: f64,
+    pub egress: f64,
+    pub requests: f64,
+    pub early_deletion: f64,
+}
+
+impl Summary {
+    /// Adds one decision.
+    pub fn add(&mut self, d: &Decision) {
+        self.decisions += 1;
+        if self.first.as_ref().is_none_or(|f| d.at < *f) {
+            self.first = Some(d.at.clone());
+        }
+        if self.last.as_ref().is_none_or(|l| d.at > *l) {
+            self.last = Some(d.at.clone());
+        }
+        *self
+            .by_action
+            .entry(d.action.as_str().to_string())
+            .or_default()
+            .entry(d.state.as_str().to_string())
+            .or_default() += 1;
+        if d.action != Action::Move || d.state != State::Done {
+            return;
+        }
+        let way = format!(
+            "{} -> {}",
+            d.from.as_deref().unwrap_or("?"),
+            d.to.as_deref().unwrap_or("?")
+        );
+        let flow = self.moved.entry(way).or_default();
+        flow.objects += 1;
+        let rule = d.rule.clone().unwrap_or_else(|| "operator".to_string());
+        *self.moves_by_rule.entry(rule).or_default() += 1;
+        if let Some(c) = &d.cost {
+            flow.bytes = flow.bytes.saturating_add(c.bytes);
+            self.storage_saved_per_month += c.storage_saved_per_month.unwrap_or(0.0);
+            self.retrieval += c.retrieval.unwrap_or(0.0);
+            self.egress += c.egress.unwrap_or(0.0);
+            self.requests += c.requests.unwrap_or(0.0);
+            self.early_deletion += c.early_deletion.unwrap_or(0.0);
+        }
+    }
+
+    /// The summary with its money rounded to a millionth (as decision records are), for JSON.
+    pub fn rounded(&self) -> Summary {
+        let r = |x: f64| (x * 1e6).round() / 1e6;
+        Summary {
+            storage_saved_per_month: r(self.storage_saved_per_month),
+            retrieval: r(self.retrieval),
+            egress: r(self.egress),
+            requests: r(self.requests),
+            early_deletion: r(self.early_deletion),
+            ..self.clone()
+        }
+    }
+
+    /// The summary as text.
+    ///
+    /// # Errors
+    /// Output errors.
+    pub fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        match (&self.first, &self.last) {
+            (Some(f), Some(l)) => writeln!(out, "{} decisions from {f} to {l}", self.decisions)?,
+            _ => return writeln!(out, "0 decisions"),
+        }
+        const STATES: [&str; 6] = ["done", "failed", "skipped", "planned", "running", "dry-run"];
+        write!(out, "\n{:<10}", "action")?;
+        for s in STATES {
+            write!(out, " {s:>8}")?;
+        }
+        writeln!(out)?;
+        for (action, states) in &self.by_action {
+            write!(out, "{action:<10}")?;
+            for s in STATES {
+                write!(out, " {:>8}", states.get(s).copied().unwrap_or(0))?;
+            }
+            writeln!(out)?;
+        }
+        if self.moved.is_empty() {
+            return writeln!(out, "\nno move done");
+        }
+        let size = |b: u64| policies::eval::format_value(policies::signals::Kind::Size, b as f64);
+        writeln!(out, "\nmoves done:")?;
+        for (way, f) in &self.moved {
+            writeln!(
+                out,
+                "  {way:<24} {:>9} objects {:>10}",
+                f.objects,
+                size(f.bytes)
+            )?;
+        }
+        let rules: Vec<String> = self
+            .moves_by_rule
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        writeln!(out, "by rule: {}", rules.join(", "))?;
+        writeln!(
+            out,
+            "storage saved per month by these moves (recalls count against): {:.4}",
+            self.storage_saved_per_month
+        )?;
+        writeln!(
+            out,
+            "their one-off charges: retrieval {:.4}, egress {:.4}, requests {:.4}, early deletion {:.4}",
+            self.retrieval, self.egress, self.requests, self.early_deletion
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::Cost;
+
+    fn done_move(
+        at: &str,
+        key: &str,
+        way: (&str, &str),
+        rule: Option<&str>,
+        cost: Cost,
+    ) -> Decision {
+        let mut d = Decision::operator_move(
+            format!("move-{key}"),
+            at.into(),
+            ("photos", key),
+            (Some(way.0), way.1),
+            "test".into(),
+        );
+        d.rule = rule.map(String::from);
+        d.state = State::Done;
+        d.cost = Some(cost);
+        d
+    }
+
+    #[test]
+    fn moves_done_add_up_by_way_and_rule_and_recalls_count_against_the_savings() {
+        let mut s = Summary::default();
+        let out = Cost {
+            bytes: 1 << 30,
+            storage_saved_per_month: Some(0.016),
+            requests: Some(0.00002),
+            ..Cost::default()
+        };
+        s.add(&done_move(
+            "2026-11-29T10:00:00Z",
+            "a",
+            ("onprem", "cloud"),
+            Some("cold"),
+            out.clone(),
+        ));
+        s.add(&done_move(
+            "2026-11-28T10:00:00Z",
+            "b",
+            ("onprem", "cloud"),
+            Some("cold"),
+            out.clone(),
+        ));
+        let back = Cost {
+            bytes: 1 << 30,
+            storage_saved_per_month: Some(-0.016),
+            retrieval: Some(0.03),
+            egress: Some(0.09),
+            ..Cost::default()
+        };
+        s.add(&done_move(
+            "2026-11-30T10:00:00Z",
+            "b",
+            ("cloud", "onprem"),
+            None,
+            back,
+        ));
+        let mut failed = done_move(
+            "2026-11-30T11:00:00Z",
+            "c",
+            ("onprem", "cloud"),
+            Some("cold"),
+            out,
+        );
+        failed.state = State::Failed;
+        s.add(&failed);
+
+        assert_eq!(s.decisions, 4);
+        assert_eq!(
+            (s.first.as_deref(), s.last.as_deref()),
+            (Some("2026-11-28T10:00:00Z"), Some("2026-11-30T11:00:00Z"))
+        );
+        assert_eq!(s.by_action["move"]["done"], 3);
+        assert_eq!(s.by_action["move"]["failed"], 1);
+        assert_eq!(
+            s.moved["onprem -> cloud"],
+            Flow {
+                objects: 2,
+                bytes: 2 << 30
+            }
+        );
+        assert_eq!(
+            s.moved["cloud -> onprem"],
+            Flow {
+                objects: 1,
+                bytes: 1 << 30
+            }
+        );
+        assert_eq!(s.moves_by_rule["cold"], 2);
+        assert_eq!(s.moves_by_rule["operator"], 1);
+        assert!((s.storage_saved_per_month - 0.016).abs() < 1e-12);
+        assert!((s.egress - 0.09).abs() < 1e-12);
+        assert_eq!(s.rounded().requests, 0.00004);
+
+        let mut text = Vec::new();
+        s.write(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        for line in [
+            "4 decisions from 2026-11-28T10:00:00Z to 2026-11-30T11:00:00Z",
+            "move              3        1        0        0        0        0",
+            "  onprem -> cloud                  2 objects       2GiB",
+            "by rule: cold 2, operator 1",
+            "storage saved per month by these moves (recalls count against): 0.0160",
+            "their one-off charges: retrieval 0.0300, egress 0.0900, requests 0.0000, early deletion 0.0000",
+        ] {
+            assert!(text.contains(line), "{line:?} not in\n{text}");
+        }
+    }
+
+    #[test]
+    fn nothing_to_sum_says_so() {
+        let mut text = Vec::new();
+        Summary::default().write(&mut text).unwrap();
+        assert_eq!(String::from_utf8(text).unwrap(), "0 decisions\n");
+    }
+}

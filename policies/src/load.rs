@@ -421,6 +421,35 @@ pub fn string_offsets(raw: &str, decoded: &str) -> Vec<usize> {
     out
 }
 
+/// The fix for a destination written at the top of a rule (`to = "cloud"` or `tier = "cloud"`)
+/// rather than in its action: the action that carries it, keeping the rule's action kind when
+/// it is one that takes a destination.
+fn stray_destination_fix(rule: &DeTable<'_>, name: &str, v: &Value<'_>) -> Option<String> {
+    if !matches!(name, "to" | "tier") {
+        return None;
+    }
+    let to = match v.get_ref() {
+        DeValue::String(s) => s.as_ref(),
+        _ => "cloud",
+    };
+    let written = match rule.get("action").map(|a| a.get_ref()) {
+        Some(DeValue::String(k)) => Some(k.as_ref()),
+        Some(DeValue::Table(at)) => at.get("kind").and_then(|k| k.get_ref().as_str()),
+        _ => None,
+    };
+    Some(match written {
+        Some(kind @ ("alert" | "freeze" | "pin" | "unfreeze")) => format!(
+            "action \"{kind}\" takes no destination; remove it, or write action = {{ kind = \"move\", to = \"{to}\" }}"
+        ),
+        Some("snapshot") => format!(
+            "a destination belongs in the action: write action = {{ kind = \"snapshot\", to = \"{to}\" }}"
+        ),
+        _ => format!(
+            "a destination belongs in the action: write action = {{ kind = \"move\", to = \"{to}\" }}"
+        ),
+    })
+}
+
 impl Builder<'_> {
     fn err(&mut self, o: &Origin, message: String) {
         self.diags.push(diag(o, true, message));
@@ -439,16 +468,32 @@ impl Builder<'_> {
         subject: &str,
         prefix: &str,
     ) {
-        for (k, _) in table.iter() {
+        self.check_keys_with(f, table, known, subject, prefix, |_, _| None);
+    }
+
+    /// [`Self::check_keys`], with `fix` giving the fix for a key that is a known mistake (a field
+    /// written in the wrong table) in place of the nearest known field.
+    fn check_keys_with(
+        &mut self,
+        f: &File<'_>,
+        table: &DeTable<'_>,
+        known: &[&str],
+        subject: &str,
+        prefix: &str,
+        fix: impl Fn(&str, &Value<'_>) -> Option<String>,
+    ) {
+        for (k, v) in table.iter() {
             let name = k.get_ref().as_ref();
             if known.contains(&name) {
                 continue;
             }
-            let near = signals::near(name, known.iter().copied());
-            let hint = near
-                .first()
-                .map(|n| format!("; did you mean \"{n}\"?"))
-                .unwrap_or_default();
+            let hint = match fix(name, v) {
+                Some(fix) => format!("; {fix}"),
+                None => signals::near(name, known.iter().copied())
+                    .first()
+                    .map(|n| format!("; did you mean \"{n}\"?"))
+                    .unwrap_or_default(),
+            };
             let mut sorted = known.to_vec();
             sorted.sort_unstable();
             let lead = if subject.is_empty() {
@@ -720,7 +765,7 @@ impl Builder<'_> {
             }
             self.ids.push((s.clone(), o.clone()));
         }
-        self.check_keys(
+        self.check_keys_with(
             f,
             t,
             &[
@@ -734,6 +779,7 @@ impl Builder<'_> {
             ],
             &subject,
             "",
+            |name, v| stray_destination_fix(t, name, v),
         );
         let description = t.get("description").and_then(|v| {
             self.string(
@@ -959,9 +1005,22 @@ impl Builder<'_> {
         Some(match kind {
             "move" | "snapshot" => {
                 let Some(to) = to else {
+                    // A destination written at the top of the rule (`to = "cloud"`, reported as
+                    // an unknown field) is the one meant, when it names a tier.
+                    let stray =
+                        ["to", "tier"]
+                            .iter()
+                            .filter_map(|k| t.get(*k))
+                            .find_map(|x| match x.get_ref() {
+                                DeValue::String(s) => {
+                                    sorted.iter().copied().find(|n| *n == s.as_ref())
+                                }
+                                _ => None,
+                            });
+                    let example = stray.or(sorted.last().copied()).unwrap_or("cloud");
                     self.err(
                         &f.at(v.span().start),
-                        format!("{subject}: action \"{kind}\" needs a destination; write action = {{ kind = \"{kind}\", to = \"{}\" }} (known tiers: {})", sorted.last().copied().unwrap_or("cloud"), sorted.join(", ")),
+                        format!("{subject}: action \"{kind}\" needs a destination; write action = {{ kind = \"{kind}\", to = \"{example}\" }} (known tiers: {})", sorted.join(", ")),
                     );
                     return None;
                 };

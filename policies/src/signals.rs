@@ -450,16 +450,28 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// The candidates close to `word` (edit distance at most a third of its length, at least 2), nearest first.
+/// The candidates close to `word`, nearest first (at most three): every "did you mean" in policy
+/// files and in `tierd.toml` goes through here.
+///
+/// A candidate is close when its edit distance is at most a third of the word's length, and at
+/// least 1: one typo in any word, two from six letters, three from nine. A fixed floor of 2 made
+/// every two-letter word "close" to every other (`to` → `id`), which is a guess, not a typo. A
+/// candidate that contains the whole word (three letters or more) is close too: `reads` →
+/// `reads_7d`.
 pub fn near<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
-    let limit = (word.chars().count() / 3).max(2);
+    let limit = near_limit(word);
     let mut found: Vec<(usize, &str)> = candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, c)| *d <= limit || c.contains(word) && word.len() >= 3)
+        .filter(|(d, c)| *d <= limit || c.contains(word) && word.chars().count() >= 3)
         .collect();
     found.sort();
     found.into_iter().map(|(_, c)| c).take(3).collect()
+}
+
+/// The largest edit distance [`near`] accepts for `word`: max(1, chars / 3).
+fn near_limit(word: &str) -> usize {
+    (word.chars().count() / 3).max(1)
 }
 
 #[cfg(test)]
@@ -481,5 +493,18 @@ mod tests {
             vec!["days_since_last_access"]
         );
         assert_eq!(near("red_7d", names)[0], "reads_7d");
+    }
+
+    #[test]
+    fn near_allows_one_edit_per_three_letters_and_at_least_one() {
+        assert_eq!(near_limit("to"), 1);
+        assert_eq!(near_limit("sise"), 1);
+        assert_eq!(near_limit("bukket"), 2);
+        assert_eq!(near_limit("max_byte_per_sec"), 5);
+        // Two edits on a two-letter word is a different word, not a typo.
+        assert_eq!(near("to", ["id", "scope", "when"]), Vec::<&str>::new());
+        assert_eq!(near("q", ["r"]), vec!["r"]);
+        assert_eq!(near("bukket", ["bucket", "glob"]), vec!["bucket"]);
+        assert_eq!(near("reads", ["reads_7d", "size"]), vec!["reads_7d"]);
     }
 }

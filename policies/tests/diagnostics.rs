@@ -956,3 +956,54 @@ fn an_integer_too_large_says_so() {
         ]
     );
 }
+
+#[test]
+fn a_destination_at_the_top_of_a_rule_says_to_write_it_in_the_action() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"move\"\nto = \"cloud\"\n"
+        ),
+        vec![
+            "p.toml:4:10: error: rule \"r\": action \"move\" needs a destination; write action = { kind = \"move\", to = \"cloud\" } (known tiers: cloud, onprem, vault)",
+            "p.toml:5:1: error: rule \"r\": unknown field \"to\"; known fields: action, cooldown, description, id, priority, scope, when; a destination belongs in the action: write action = { kind = \"move\", to = \"cloud\" }",
+        ]
+    );
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\ntier = \"vault\"\naction = { kind = \"snapshot\", to = \"vault\" }\n"
+        ),
+        vec![
+            "p.toml:4:1: error: rule \"r\": unknown field \"tier\"; known fields: action, cooldown, description, id, priority, scope, when; a destination belongs in the action: write action = { kind = \"snapshot\", to = \"vault\" }",
+        ]
+    );
+}
+
+#[test]
+fn a_destination_beside_an_action_that_takes_none_says_to_remove_it_or_move() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\nto = \"onprem\"\n"
+        ),
+        vec![
+            "p.toml:5:1: error: rule \"r\": unknown field \"to\"; known fields: action, cooldown, description, id, priority, scope, when; action \"pin\" takes no destination; remove it, or write action = { kind = \"move\", to = \"onprem\" }",
+        ]
+    );
+}
+
+#[test]
+fn a_short_unknown_field_far_from_every_known_one_gets_no_suggestion() {
+    assert_eq!(
+        diags("[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\nat = 3\n"),
+        vec![
+            "p.toml:5:1: error: rule \"r\": unknown field \"at\"; known fields: action, cooldown, description, id, priority, scope, when",
+        ]
+    );
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = \"pin\"\nwen = \"age > 1d\"\n"
+        ),
+        vec![
+            "p.toml:5:1: error: rule \"r\": unknown field \"wen\"; known fields: action, cooldown, description, id, priority, scope, when; did you mean \"when\"?",
+        ]
+    );
+}

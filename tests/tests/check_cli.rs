@@ -152,7 +152,7 @@ fn an_invalid_configuration_is_reported_and_policies_wait_for_it() {
     assert_eq!(r.code, Some(1));
     assert_eq!(
         r.stderr,
-        "tierd.toml:3:1: error: unknown field `min_storage_dayz`, expected one of `url`, `min_storage_days`, `options`, `role`, `price`\n"
+        "tierd.toml:3:1: error: unknown field `min_storage_dayz`, expected one of `url`, `min_storage_days`, `options`, `role`, `price`; did you mean `min_storage_days`?\n"
     );
     assert_eq!(
         r.stdout,

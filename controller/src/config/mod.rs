@@ -33,6 +33,9 @@ use toml::Spanned;
 
 use models::parse::Format;
 
+mod read_error;
+use read_error::read_error;
+
 /// URL schemes a tier or a log source may use.
 pub const SCHEMES: [&str; 6] = ["file", "memory", "s3", "gs", "az", "http"];
 
@@ -115,33 +118,6 @@ struct RawService {
     max_objects_per_sec: Option<Spanned<f64>>,
     #[serde(default)]
     scan_interval: Option<Spanned<String>>,
-}
-
-/// The fix for a value of the wrong type, after the TOML reader's message (which names what it
-/// found and what it expected, but not what to write).
-fn type_fix(message: &str) -> &'static str {
-    let expected_number = [
-        "expected u8",
-        "expected u16",
-        "expected u32",
-        "expected u64",
-    ]
-    .iter()
-    .chain(&["expected usize", "expected f64", "expected i64"])
-    .any(|e| message.contains(e));
-    if message.starts_with("invalid type: string") && expected_number {
-        "; write the number without quotes"
-    } else if message.starts_with("invalid type: integer") && message.contains("expected a string")
-    {
-        "; write it in quotes (a duration or a size takes its unit: \"7d\", \"100MiB\")"
-    } else if message.starts_with("invalid value: integer `-") && expected_number {
-        "; write a number 0 or more"
-    } else if message.starts_with("invalid type: string") && message.contains("expected a boolean")
-    {
-        "; write true or false without quotes"
-    } else {
-        ""
-    }
 }
 
 /// The highest `service.max_objects_per_sec`: more than any store starts.
@@ -479,7 +455,7 @@ pub struct Config {
 /// The policy bundled in the binary (`policies.files = ["builtin:default"]`).
 pub const BUILTIN_POLICY: &str = "builtin:default";
 /// Its text.
-pub const BUILTIN_POLICY_TEXT: &str = include_str!("../defaults/policy.toml");
+pub const BUILTIN_POLICY_TEXT: &str = include_str!("../../defaults/policy.toml");
 
 /// The embedded on-premise price: amortised disks, power and operations (about $20/TB-month).
 pub const DEFAULT_ONPREM_PRICE: Price = Price {
@@ -552,11 +528,7 @@ impl Config {
     /// # Errors
     /// See [`Config::load`].
     pub fn from_str(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let mut d = policies::diag::from_toml_error(path, text, &e);
-            d.message.push_str(type_fix(&d.message));
-            vec![d]
-        })?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| read_error(path, text, &e))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut diags = Vec::new();
         let at = |span: Range<usize>| policies::diag::line_col(text, span.start);
@@ -1084,6 +1056,7 @@ fn resolve_source(base: &Path, s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::read_error::unknown_field_fix;
     use super::*;
 
     fn load(text: &str) -> Result<Config, Vec<String>> {
@@ -1294,6 +1267,129 @@ format = "s3"
             errs[0].starts_with("/etc/tierd/tierd.toml:3:1: error: unknown field `colour`"),
             "{}",
             errs[0]
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_close_to_a_known_one_suggests_it() {
+        let tiers = "[tiers.onprem]\nurl = \"file://data/onprem\"\n";
+        assert_eq!(
+            load(&format!("{tiers}[service]\nmax_byte_per_sec = \"1MiB\"\n")).unwrap_err(),
+            vec![
+                "/etc/tierd/tierd.toml:4:1: error: unknown field `max_byte_per_sec`, expected one of `listen`, `decision_log`, `decision_log_stderr`, `ingest_interval`, `shutdown_timeout`, `webhook_token_env`, `executor_concurrency`, `max_bytes_per_sec`, `max_objects_per_sec`, `scan_interval`; did you mean `max_bytes_per_sec`?"
+            ]
+        );
+        assert_eq!(
+            load(&format!("{tiers}[servic]\nlisten = \"127.0.0.1:9464\"\n")).unwrap_err(),
+            vec![
+                "/etc/tierd/tierd.toml:3:2: error: unknown field `servic`, expected one of `journal`, `tiers`, `ingest`, `policies`, `costs`, `planner`, `model`, `service`, `simulate`; did you mean `service`?"
+            ]
+        );
+        // serde's other two shapes: one known field, and two.
+        assert_eq!(
+            load(&format!("{tiers}[journal]\npat = \"j.db\"\n")).unwrap_err(),
+            vec![
+                "/etc/tierd/tierd.toml:4:1: error: unknown field `pat`, expected `path`; did you mean `path`?"
+            ]
+        );
+        assert_eq!(
+            unknown_field_fix("unknown field `lisen`, expected `listen` or `decision_log`"),
+            "; did you mean `listen`?"
+        );
+    }
+
+    #[test]
+    fn an_unknown_field_far_from_every_known_one_has_no_suggestion() {
+        assert_eq!(
+            load("[tiers.onprem]\nurl = \"file:///x\"\nto = \"cloud\"\n").unwrap_err(),
+            vec![
+                "/etc/tierd/tierd.toml:3:1: error: unknown field `to`, expected one of `url`, `min_storage_days`, `options`, `role`, `price`"
+            ]
+        );
+        assert_eq!(
+            unknown_field_fix("unknown field `x`, there are no fields"),
+            ""
+        );
+        assert_eq!(unknown_field_fix("missing field `url`"), "");
+    }
+
+    #[test]
+    fn tiers_written_as_an_array_say_to_write_named_tables() {
+        assert_eq!(
+            load("[[tiers]]\nname=\"onprem\"\nurl=\"file:///x\"\n").unwrap_err(),
+            vec![
+                "/etc/tierd/tierd.toml:1:1: error: tiers is a table of named tiers: write [tiers.onprem] with url = \"file:///x\" (not [[tiers]] with name = \"onprem\")"
+            ]
+        );
+        // Every tier at its own header, and every other section written as an array, at once.
+        assert_eq!(
+            load("# two tiers\n[[tiers]]\nurl = \"file:///x\"\n\n[[tiers]]\nname = \"cold tier\"\nurl = \"s3://b/p\"\n[[service]]\nlisten = \"127.0.0.1:9464\"\n")
+                .unwrap_err(),
+            vec![
+                "/etc/tierd/tierd.toml:2:1: error: tiers is a table of named tiers: write [tiers.onprem] with url = \"file:///x\", the tier's name in the header (not [[tiers]])",
+                "/etc/tierd/tierd.toml:5:1: error: tiers is a table of named tiers: write [tiers.\"cold tier\"] with url = \"s3://b/p\" (not [[tiers]] with name = \"cold tier\")",
+                "/etc/tierd/tierd.toml:8:1: error: service is one table: write [service] once, not [[service]]",
+            ]
+        );
+        assert_eq!(
+            load("tiers = [{ name = \"onprem\", url = \"file:///x\" }]\n").unwrap_err(),
+            vec![
+                "/etc/tierd/tierd.toml:1:10: error: tiers is a table of named tiers: write [tiers.onprem] with url = \"file:///x\" (not tiers = [...] with name = \"onprem\")"
+            ]
+        );
+        assert_eq!(
+            load("tiers = [\"onprem\"]\n").unwrap_err(),
+            vec![
+                "/etc/tierd/tierd.toml:1:9: error: tiers is a table of named tiers: write [tiers.onprem] with url = \"...\" (not tiers = [...])"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_section_written_as_an_array_says_to_write_it_once() {
+        let tiers = "[tiers.onprem]\nurl = \"file://data/onprem\"\n";
+        // Every top-level section the reader knows (from its own list of fields), and the
+        // tables inside a tier and inside [ingest].
+        let known = load(&format!("{tiers}[zzzzzzzz]\n")).unwrap_err().remove(0);
+        let (_, sections) = known.split_once("expected one of ").unwrap();
+        let sections: Vec<&str> = sections.split(", ").map(|s| s.trim_matches('`')).collect();
+        assert_eq!(sections.len(), 9, "{known}");
+        for section in sections.into_iter().filter(|s| *s != "tiers") {
+            assert_eq!(
+                load(&format!("{tiers}[[{section}]]\n")).unwrap_err(),
+                vec![format!(
+                    "/etc/tierd/tierd.toml:3:1: error: {section} is one table: write [{section}] once, not [[{section}]]"
+                )]
+            );
+        }
+        for (text, section) in [
+            ("[[tiers.onprem]]\nurl = \"file:///x\"\n", "tiers.onprem"),
+            (
+                &format!("{tiers}[[tiers.onprem.options]]\n"),
+                "tiers.onprem.options",
+            ),
+            (
+                &format!("{tiers}[[tiers.onprem.price]]\n"),
+                "tiers.onprem.price",
+            ),
+            (&format!("{tiers}[[ingest.options]]\n"), "ingest.options"),
+        ] {
+            let line = text.lines().position(|l| l.starts_with("[[")).unwrap() + 1;
+            assert_eq!(
+                load(text).unwrap_err(),
+                vec![format!(
+                    "/etc/tierd/tierd.toml:{line}:1: error: {section} is one table: write [{section}] once, not [[{section}]]"
+                )]
+            );
+        }
+        assert_eq!(
+            load(&format!(
+                "service = [{{ listen = \"127.0.0.1:9464\" }}]\n{tiers}"
+            ))
+            .unwrap_err(),
+            vec![
+                "/etc/tierd/tierd.toml:1:11: error: service is one table: write [service] once, not service = [...]"
+            ]
         );
     }
 

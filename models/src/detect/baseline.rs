@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Contribution, Detector, ModelConfig, log_scale, median};
+use super::{Contribution, Detector, ModelConfig, check_per_feature, log_scale, median};
 use crate::features::{
     FEATURES, N_FAMILIES, N_FEATURES, Subject, SubjectKind, WindowFeatures, hour_of_week,
 };
@@ -92,7 +92,59 @@ fn stats<'a>(
     }
 }
 
+impl Stats {
+    /// Checks loaded statistics (see [`RobustBaseline::check_loaded`]): `N_FEATURES` finite
+    /// medians and as many positive scales (deviations are divided by them).
+    fn check_loaded(&self, path: &str, problems: &mut Vec<String>) {
+        check_per_feature(&format!("{path}.median"), &self.median, false, problems);
+        check_per_feature(&format!("{path}.scale"), &self.scale, true, problems);
+    }
+}
+
+/// The hours of a week: `by_hour` keys are below this.
+const HOURS_PER_WEEK: u16 = 168;
+
 impl RobustBaseline {
+    /// Checks a baseline read from an artifact: every vector scoring indexes has one value per
+    /// feature, every divisor is positive, `by_hour` keys are hours of the week. Adds one problem
+    /// per bad field, each starting with its JSON path under `path` (`windows[0].baseline`).
+    pub(crate) fn check_loaded(&self, path: &str, problems: &mut Vec<String>) {
+        if self.min_rows == 0 {
+            problems.push(format!("{path}.min_rows is 0: expected 1 or more"));
+        }
+        if !(1..=N_FEATURES).contains(&self.top_k) {
+            problems.push(format!(
+                "{path}.top_k is {}: expected 1 to {N_FEATURES}",
+                self.top_k
+            ));
+        }
+        check_per_feature(
+            &format!("{path}.feature_scale"),
+            &self.feature_scale,
+            true,
+            problems,
+        );
+        for (kind, s) in &self.kinds {
+            let key = serde_json::to_string(kind).unwrap_or_default();
+            s.check_loaded(&format!("{path}.kinds[{key}]"), problems);
+        }
+        for (name, b) in &self.subjects {
+            let key = serde_json::to_string(name).unwrap_or_default();
+            let at = format!("{path}.subjects[{key}]");
+            b.overall.check_loaded(&format!("{at}.overall"), problems);
+            for (hour, s) in &b.by_hour {
+                let at = format!("{at}.by_hour[\"{hour}\"]");
+                if *hour >= HOURS_PER_WEEK {
+                    problems.push(format!(
+                        "{at}: {hour} is not an hour of the week: expected 0 to {}",
+                        HOURS_PER_WEEK - 1
+                    ));
+                }
+                s.check_loaded(&at, problems);
+            }
+        }
+    }
+
     /// The statistics a row of `subject` in window `window_start_us` is judged against.
     pub fn stats_for(&self, subject: &Subject, window_start_us: i64) -> Option<&Stats> {
         let min = self.min_rows as u32;

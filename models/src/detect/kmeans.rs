@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256Plus;
 use serde::{Deserialize, Serialize};
 
-use super::{Detector, ModelConfig, canonical_order, log_scale};
+use super::{Detector, ModelConfig, canonical_order, check_per_feature, log_scale};
 use crate::features::{FEATURES, N_FEATURES, SubjectKind, WindowFeatures};
 use crate::{Error, Result};
 
@@ -169,7 +169,66 @@ impl Detector for KMeansDetector {
     }
 }
 
+impl KindModel {
+    /// Checks one kind's model read from an artifact (see [`KMeansDetector::check_loaded`]).
+    fn check_loaded(&self, path: &str, problems: &mut Vec<String>) {
+        check_per_feature(&format!("{path}.mean"), &self.mean, false, problems);
+        check_per_feature(&format!("{path}.std"), &self.std, true, problems);
+        if self.centroids.is_empty() {
+            problems.push(format!(
+                "{path}.centroids is empty: a model has at least one centroid"
+            ));
+        }
+        for (c, centroid) in self.centroids.iter().enumerate() {
+            check_per_feature(&format!("{path}.centroids[{c}]"), centroid, false, problems);
+        }
+        if self.shares.len() != self.centroids.len() {
+            problems.push(format!(
+                "{path}.shares has {} {}; the model has {} centroids, one share each",
+                self.shares.len(),
+                if self.shares.len() == 1 {
+                    "value"
+                } else {
+                    "values"
+                },
+                self.centroids.len()
+            ));
+        } else if let Some((c, x)) = self
+            .shares
+            .iter()
+            .enumerate()
+            .find(|(_, x)| !(0.0..=1.0).contains(*x))
+        {
+            problems.push(format!(
+                "{path}.shares[{c}] is {x}: expected a share of the training rows, 0 to 1"
+            ));
+        }
+    }
+}
+
 impl KMeansDetector {
+    /// Checks a k-means detector read from an artifact: every kind's mean, standard deviations
+    /// (divided by, so positive) and centroids have one value per feature, and there is one
+    /// share per centroid. Adds one problem per bad field, each starting with its JSON path
+    /// under `path` (`windows[0].kmeans`).
+    pub(crate) fn check_loaded(&self, path: &str, problems: &mut Vec<String>) {
+        if !(0.0..1.0).contains(&self.min_share) {
+            problems.push(format!(
+                "{path}.min_share is {}: expected 0 to below 1",
+                self.min_share
+            ));
+        }
+        if self.kinds.is_empty() {
+            problems.push(format!(
+                "{path}.kinds is empty: a model has one k-means model per subject kind it saw"
+            ));
+        }
+        for (kind, m) in &self.kinds {
+            let key = serde_json::to_string(kind).unwrap_or_default();
+            m.check_loaded(&format!("{path}.kinds[{key}]"), problems);
+        }
+    }
+
     /// The raw score of one row: distance to the nearest well-populated centroid of its kind's
     /// model (the largest kind's model for a kind not seen in training).
     pub fn distance(&self, kind: SubjectKind, values: &[f64; N_FEATURES]) -> f64 {

@@ -131,6 +131,44 @@ pub(crate) fn quantile(v: &mut [f64], q: f64) -> f64 {
     v[i.min(v.len() - 1)]
 }
 
+/// Checks a loaded vector of per-feature numbers: `N_FEATURES` of them, each finite (and
+/// positive when it is divided by). Adds at most one problem, naming `path` (the field's JSON
+/// path in the artifact) and, for a bad value, its index.
+pub(crate) fn check_per_feature(path: &str, v: &[f64], positive: bool, problems: &mut Vec<String>) {
+    use crate::features::N_FEATURES;
+    if v.len() != N_FEATURES {
+        let values = if v.len() == 1 { "value" } else { "values" };
+        problems.push(format!(
+            "{path} has {} {values}; a model has {N_FEATURES}",
+            v.len()
+        ));
+        return;
+    }
+    check_numbers(path, v, positive, problems);
+}
+
+/// Checks that every number of a loaded vector is finite (and positive when `positive`): adds
+/// one problem for the first that is not, `path[i] is x: expected ...`.
+pub(crate) fn check_numbers(path: &str, v: &[f64], positive: bool, problems: &mut Vec<String>) {
+    if let Some((j, x)) = v
+        .iter()
+        .enumerate()
+        .find(|(_, x)| !x.is_finite() || (positive && **x <= 0.0))
+    {
+        problems.push(check_number_message(&format!("{path}[{j}]"), *x, positive));
+    }
+}
+
+/// `path is x: expected a positive number` (or `a finite number`).
+pub(crate) fn check_number_message(path: &str, x: f64, positive: bool) -> String {
+    let expected = if positive {
+        "a positive number"
+    } else {
+        "a finite number"
+    };
+    format!("{path} is {x}: expected {expected}")
+}
+
 /// Row indices in a canonical order (subject, window, values), so that fitting does not depend
 /// on the order rows were given in.
 pub(crate) fn canonical_order(rows: &WindowFeatures) -> Vec<usize> {

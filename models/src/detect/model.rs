@@ -762,9 +762,155 @@ impl AnomalyModel {
                 expected.join(", ")
             )));
         }
+        let mut problems = Vec::new();
+        check_history(v.get("history"), &mut problems);
         let model: AnomalyModel = serde_json::from_value(v).map_err(json_err)?;
         model.config.check()?;
-        Ok(model)
+        model.check_loaded(&mut problems);
+        if problems.is_empty() {
+            return Ok(model);
+        }
+        let shown = problems.len().min(MAX_PROBLEMS_SHOWN);
+        let mut lines: Vec<String> = problems[..shown]
+            .iter()
+            .map(|p| format!("{source}: {p} (retrain it with tierd train)"))
+            .collect();
+        if problems.len() > shown {
+            lines.push(format!(
+                "{source}: and {} more problems like these",
+                problems.len() - shown
+            ));
+        }
+        Err(Error::ArtifactMismatch(lines.join("\n")))
+    }
+
+    /// Checks a model read from an artifact against what scoring indexes and divides by: one
+    /// detector pair per window length (each length once), each with one value per feature
+    /// wherever scoring takes one, positive divisors, and a threshold in [0, 1]. Adds one problem per bad
+    /// field, each starting with its JSON path (`windows[0].baseline.subjects["bucket:media"]...`).
+    fn check_loaded(&self, problems: &mut Vec<String>) {
+        if !(0.0..=1.0).contains(&self.threshold) {
+            problems.push(format!(
+                "threshold is {}: expected a score threshold, 0 to 1",
+                self.threshold
+            ));
+        }
+        if self.windows.is_empty() {
+            problems.push("windows is empty: a model has one per window length".to_owned());
+        }
+        for (i, w) in self.windows.iter().enumerate() {
+            let at = format!("windows[{i}]");
+            if !(10..=86_400).contains(&w.window_secs)
+                || self.windows[..i]
+                    .iter()
+                    .any(|o| o.window_secs == w.window_secs)
+            {
+                problems.push(format!(
+                    "{at}.window_secs is {}: expected 10 to 86400 seconds, each length once",
+                    w.window_secs
+                ));
+            }
+            for (field, x) in [
+                ("scale", w.scale),
+                ("normalisation.baseline_q99", w.normalisation.baseline_q99),
+                ("normalisation.kmeans_q99", w.normalisation.kmeans_q99),
+            ] {
+                if !x.is_finite() || x <= 0.0 {
+                    problems.push(super::check_number_message(
+                        &format!("{at}.{field}"),
+                        x,
+                        true,
+                    ));
+                }
+            }
+            w.baseline.check_loaded(&format!("{at}.baseline"), problems);
+            w.kmeans.check_loaded(&format!("{at}.kmeans"), problems);
+        }
+    }
+}
+
+/// At most this many problems of a refused artifact are listed (then how many more there are).
+const MAX_PROBLEMS_SHOWN: usize = 10;
+
+/// The largest count of one hour of the week in `history.hours_seen` (ten million weeks): far
+/// beyond any training period, and small enough that the counts' sum (168 of them) and a
+/// retrained model's further counting stay within `u32`.
+const MAX_HOURS_SEEN: u64 = 10_000_000;
+
+/// The largest window count of a subject's hour-of-week profile (`history.profiles[...].total`):
+/// a retrained model keeps counting from it, within `u32`.
+const MAX_PROFILE_TOTAL: u64 = (u32::MAX / 2) as u64;
+
+/// The largest `history.last_hour` (hours since the epoch, either way): the hour of any
+/// microsecond timestamp is within it, so that counting the hours from it to a later event
+/// cannot overflow.
+const MAX_LAST_HOUR: i64 = i64::MAX / 3_600_000_000;
+
+/// Checks the parts of the artifact's `history` that scoring and retraining count with (its
+/// fields are private to the history, so they are read from the JSON): `hours_seen` has 0 or
+/// 168 counts of at most [`MAX_HOURS_SEEN`], every profile 168 counts and a total of at most
+/// [`MAX_PROFILE_TOTAL`], `last_hour` is within [`MAX_LAST_HOUR`]. Types are left to the
+/// deserialiser.
+fn check_history(history: Option<&serde_json::Value>, problems: &mut Vec<String>) {
+    const HOURS: usize = 168;
+    let Some(h) = history else {
+        return;
+    };
+    if let Some(seen) = h.get("hours_seen").and_then(|x| x.as_array()) {
+        if !seen.is_empty() && seen.len() != HOURS {
+            problems.push(format!(
+                "history.hours_seen has {} values; a model has {HOURS} (one per hour of the week)",
+                seen.len()
+            ));
+        }
+        if let Some((i, n)) = seen
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| x.as_u64().filter(|&n| n > MAX_HOURS_SEEN).map(|n| (i, n)))
+        {
+            problems.push(format!(
+                "history.hours_seen[{i}] is {n}: expected at most {MAX_HOURS_SEEN} (weeks the hour went by)"
+            ));
+        }
+    }
+    if let Some(last) = h.get("last_hour").and_then(|x| x.as_i64())
+        && !(-MAX_LAST_HOUR..=MAX_LAST_HOUR).contains(&last)
+    {
+        problems.push(format!(
+            "history.last_hour is {last}: expected hours since the epoch, -{MAX_LAST_HOUR} to {MAX_LAST_HOUR}"
+        ));
+    }
+    if let Some(profiles) = h.get("profiles").and_then(|x| x.as_object()) {
+        for (name, p) in profiles {
+            let at = format!(
+                "history.profiles[{}]",
+                serde_json::to_string(name).unwrap_or_default()
+            );
+            let total = p.get("total").and_then(|x| x.as_u64()).unwrap_or(0);
+            if total > MAX_PROFILE_TOTAL {
+                problems.push(format!(
+                    "{at}.total is {total}: expected at most {MAX_PROFILE_TOTAL}"
+                ));
+            }
+            let Some(counts) = p.get("counts").and_then(|x| x.as_array()) else {
+                continue;
+            };
+            if counts.len() != HOURS {
+                problems.push(format!(
+                    "{at}.counts has {} values; a model has {HOURS} (one per hour of the week)",
+                    counts.len()
+                ));
+            }
+            if let Some((i, n)) = counts
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| x.as_u64().filter(|&n| n > total).map(|n| (i, n)))
+            {
+                problems.push(format!(
+                    "{at}.counts[{i}] is {n}: expected at most the profile's total, {total}"
+                ));
+            }
+        }
     }
 }
 
@@ -996,6 +1142,241 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    /// Three days of 5-minute windows of two buckets, with varying (deterministic) traffic.
+    fn varied() -> WindowFeatures {
+        let mut rows = WindowFeatures {
+            window_secs: 300,
+            ..WindowFeatures::default()
+        };
+        let mut x: u64 = 7;
+        let mut next = |n: u64| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((x >> 33) % n) as f64
+        };
+        for w in 0..3 * 288 {
+            for bucket in ["media", "photos"] {
+                let mut v = [0.0; N_FEATURES];
+                v[feature_index("ops_get").unwrap()] = 5.0 + next(40);
+                v[feature_index("ops_put").unwrap()] = next(4);
+                v[feature_index("distinct_keys").unwrap()] = 1.0 + next(20);
+                v[feature_index("distinct_ips").unwrap()] = 1.0 + next(3);
+                rows.subjects.push(Subject {
+                    kind: SubjectKind::Bucket,
+                    bucket: Some(bucket.into()),
+                    principal: None,
+                });
+                rows.window_start_us.push(20_731 * DAY_US + w * 300_000_000);
+                rows.values.push(v);
+                rows.flags.push(WindowFlags::default());
+            }
+        }
+        rows
+    }
+
+    /// A fitted model and its artifact as JSON.
+    fn artifact() -> (AnomalyModel, WindowFeatures, serde_json::Value) {
+        let rows = varied();
+        let model = AnomalyModel::fit_rows(&rows, History::new(), &ModelConfig::default()).unwrap();
+        let v = serde_json::to_value(&model).unwrap();
+        (model, rows, v)
+    }
+
+    const MEDIA: &str = "windows[0].baseline.subjects[\"bucket:media\"]";
+
+    fn refusal(v: &serde_json::Value) -> String {
+        let err = AnomalyModel::from_json(&v.to_string(), "model.json").unwrap_err();
+        assert!(matches!(err, Error::ArtifactMismatch(_)), "{err:?}");
+        err.to_string()
+    }
+
+    #[test]
+    fn a_valid_artifact_still_loads_and_scores_as_the_model_it_was_saved_from() {
+        let (model, rows, v) = artifact();
+        let back = AnomalyModel::from_json(&v.to_string(), "model.json").unwrap();
+        assert_eq!(back.windows.len(), model.windows.len());
+        let a = model.score_rows(&rows).unwrap();
+        let b = back.score_rows(&rows).unwrap();
+        for (x, y) in a.iter().zip(&b) {
+            assert!(
+                (x.score - y.score).abs() <= 1e-12,
+                "{} / {}",
+                x.score,
+                y.score
+            );
+        }
+    }
+
+    #[test]
+    fn an_artifact_whose_hourly_scales_are_empty_is_refused_naming_each_field() {
+        // The audit's repro: every by_hour[*].scale of one subject set to [].
+        let (_, _, mut v) = artifact();
+        let hours = v["windows"][0]["baseline"]["subjects"]["bucket:media"]["by_hour"]
+            .as_object_mut()
+            .unwrap();
+        let n = hours.len();
+        assert!(n > 10, "{n} hours");
+        let first: u16 = hours.keys().map(|k| k.parse().unwrap()).min().unwrap();
+        for h in hours.values_mut() {
+            h["scale"] = serde_json::json!([]);
+        }
+        let err = refusal(&v);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(
+            lines[0],
+            format!(
+                "model.json: {MEDIA}.by_hour[\"{first}\"].scale has 0 values; a model has {N_FEATURES} (retrain it with tierd train)"
+            )
+        );
+        assert_eq!(lines.len(), 11, "{err}");
+        assert_eq!(
+            lines[10],
+            format!("model.json: and {} more problems like these", n - 10)
+        );
+    }
+
+    #[test]
+    fn an_artifact_with_a_short_median_is_refused_naming_the_field() {
+        let (_, _, mut v) = artifact();
+        v["windows"][0]["baseline"]["subjects"]["bucket:media"]["overall"]["median"]
+            .as_array_mut()
+            .unwrap()
+            .pop();
+        assert_eq!(
+            refusal(&v),
+            format!(
+                "model.json: {MEDIA}.overall.median has {} values; a model has {N_FEATURES} (retrain it with tierd train)",
+                N_FEATURES - 1
+            )
+        );
+    }
+
+    #[test]
+    fn an_artifact_with_a_zero_or_nan_scale_is_refused() {
+        let (model, _, mut v) = artifact();
+        v["windows"][0]["baseline"]["kinds"]["bucket"]["scale"][3] = serde_json::json!(0.0);
+        v["windows"][0]["kmeans"]["kinds"]["bucket"]["std"][0] = serde_json::json!(-1.0);
+        v["windows"][0]["normalisation"]["kmeans_q99"] = serde_json::json!(0.0);
+        assert_eq!(
+            refusal(&v),
+            [
+                "model.json: windows[0].normalisation.kmeans_q99 is 0: expected a positive number (retrain it with tierd train)",
+                "model.json: windows[0].baseline.kinds[\"bucket\"].scale[3] is 0: expected a positive number (retrain it with tierd train)",
+                "model.json: windows[0].kmeans.kinds[\"bucket\"].std[0] is -1: expected a positive number (retrain it with tierd train)",
+            ]
+            .join("\n")
+        );
+        // JSON has no NaN: a NaN is written as null, which is not a number of the schema.
+        let mut nan = model.clone();
+        nan.windows[0]
+            .baseline
+            .kinds
+            .values_mut()
+            .next()
+            .unwrap()
+            .scale[1] = f64::NAN;
+        let err = AnomalyModel::from_json(&serde_json::to_string(&nan).unwrap(), "model.json")
+            .unwrap_err();
+        assert!(matches!(err, Error::ArtifactJson { .. }), "{err:?}");
+        // In memory it is refused by the same check.
+        let mut problems = Vec::new();
+        nan.check_loaded(&mut problems);
+        assert_eq!(
+            problems,
+            ["windows[0].baseline.kinds[\"bucket\"].scale[1] is NaN: expected a positive number"]
+        );
+    }
+
+    #[test]
+    fn an_artifact_whose_history_would_overflow_its_counts_is_refused() {
+        let (_, _, mut v) = artifact();
+        v["history"]["hours_seen"] = serde_json::json!(vec![u32::MAX; 168]);
+        v["history"]["last_hour"] = serde_json::json!(i64::MIN);
+        assert_eq!(
+            refusal(&v),
+            [
+                "model.json: history.hours_seen[0] is 4294967295: expected at most 10000000 (weeks the hour went by) (retrain it with tierd train)",
+                "model.json: history.last_hour is -9223372036854775808: expected hours since the epoch, -2562047788 to 2562047788 (retrain it with tierd train)",
+            ]
+            .join("\n")
+        );
+    }
+
+    #[test]
+    fn an_artifact_with_mismatched_kmeans_shares_or_window_lengths_is_refused() {
+        let (_, _, mut v) = artifact();
+        v["windows"][0]["kmeans"]["kinds"]["bucket"]["shares"] = serde_json::json!([1.0]);
+        v["windows"][0]["window_secs"] = serde_json::json!(0);
+        v["threshold"] = serde_json::json!(2.0);
+        let err = refusal(&v);
+        let centroids = v["windows"][0]["kmeans"]["kinds"]["bucket"]["centroids"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(
+            err,
+            [
+                "model.json: threshold is 2: expected a score threshold, 0 to 1 (retrain it with tierd train)".to_owned(),
+                "model.json: windows[0].window_secs is 0: expected 10 to 86400 seconds, each length once (retrain it with tierd train)".to_owned(),
+                format!("model.json: windows[0].kmeans.kinds[\"bucket\"].shares has 1 value; the model has {centroids} centroids, one share each (retrain it with tierd train)"),
+            ]
+            .join("\n")
+        );
+    }
+
+    /// Every array of `v` (by JSON pointer) and every number, depth first.
+    fn leaves(
+        v: &serde_json::Value,
+        at: String,
+        arrays: &mut Vec<String>,
+        numbers: &mut Vec<String>,
+    ) {
+        match v {
+            serde_json::Value::Array(a) => {
+                arrays.push(at.clone());
+                for (i, x) in a.iter().enumerate().take(1) {
+                    leaves(x, format!("{at}/{i}"), arrays, numbers);
+                }
+            }
+            serde_json::Value::Object(o) => {
+                for (k, x) in o {
+                    let k = k.replace('~', "~0").replace('/', "~1");
+                    leaves(x, format!("{at}/{k}"), arrays, numbers);
+                }
+            }
+            serde_json::Value::Number(_) => numbers.push(at),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn no_emptied_array_or_zeroed_number_of_an_artifact_makes_scoring_panic() {
+        let (_, rows, v) = artifact();
+        let (mut arrays, mut numbers) = (Vec::new(), Vec::new());
+        leaves(&v, String::new(), &mut arrays, &mut numbers);
+        assert!(arrays.len() > 100 && numbers.len() > 100);
+        let mut refused = 0;
+        let mutations = arrays
+            .iter()
+            .map(|p| (p, serde_json::json!([])))
+            .chain(numbers.iter().map(|p| (p, serde_json::json!(0))));
+        for (pointer, new) in mutations {
+            let mut m = v.clone();
+            *m.pointer_mut(pointer).unwrap() = new;
+            match AnomalyModel::from_json(&m.to_string(), "model.json") {
+                Ok(model) => {
+                    // Scored without a panic, finite.
+                    if let Ok(scores) = model.score_rows(&rows) {
+                        assert!(scores.iter().all(|s| s.score.is_finite()), "{pointer}");
+                    }
+                }
+                Err(_) => refused += 1,
+            }
+        }
+        assert!(refused > 100, "{refused} refused");
     }
 
     #[test]

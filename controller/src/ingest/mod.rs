@@ -284,16 +284,17 @@ fn read_object(
         }
         Format::Cloudtrail => {
             let mut opened = content.open(&obj.name, 0)?;
-            let mut text = String::new();
+            // Bytes, not text: a byte that is not UTF-8 costs its record, not the file.
+            let mut bytes = Vec::new();
             let n = opened
                 .reader
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .map_err(|e| IngestError::Read {
                     object: obj.name.to_string(),
                     message: e.to_string(),
                 })?;
             report.bytes += n as u64;
-            match cloudtrail::parse_document(&text) {
+            match cloudtrail::parse_document_bytes(&bytes) {
                 Ok(records) => {
                     for r in records {
                         match r.result {
@@ -327,7 +328,9 @@ fn read_object(
             }
             *done = Done {
                 bytes_done: n as u64,
-                lines_done: text.lines().count() as u64,
+                lines_done: (bytes.iter().filter(|b| **b == b'\n').count()
+                    + usize::from(!bytes.is_empty() && !bytes.ends_with(b"\n")))
+                    as u64,
                 complete: true,
             };
             Ok(())

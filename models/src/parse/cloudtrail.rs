@@ -76,72 +76,201 @@ pub fn looks_like(head: &str) -> bool {
     true
 }
 
-/// Parses a whole CloudTrail document.
+/// Parses a whole CloudTrail document (or several, one after another).
 ///
 /// # Errors
-/// `Err((line, reason))` when the text is not JSON, or not an object with a `Records` array; the
-/// line is where the problem is. A record that is valid JSON but not a usable S3 event (missing
-/// `eventTime`, a time that is not RFC 3339, not an object) is reported in its
-/// [`DocRecord::result`] and the other records are still returned.
+/// `Err((line, reason))` when the file holds one document and it is not JSON, or not an object
+/// with a `Records` array; the line is where the problem is. A record that is valid JSON but not
+/// a usable S3 event (missing `eventTime`, a time that is not RFC 3339, not an object) is reported
+/// in its [`DocRecord::result`] and the other records are still returned.
 ///
 /// # Guarantees
 /// [`DocRecord::line`] is the 1-based line on which the record's `{` stands, so pretty-printed
 /// documents point at the right record; CloudTrail's own one-line files give line 1 to every
-/// record.
+/// record. Of documents one after another (files joined with `cat`), a broken or cut-short one is
+/// one bad [`DocRecord`] and the records of the others are kept: reading starts again at the next
+/// `{"Records":[` after the broken document's start.
 pub fn parse_document(text: &str) -> Result<Vec<DocRecord>, (u64, String)> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // Documents one after another (files joined with `cat`) are read one by one: a broken one
-    // is one bad line, not the loss of every record of the others.
-    let mut docs = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+    parse_document_bytes(text.as_bytes())
+}
+
+/// [`parse_document`] over a file's raw bytes, which need not be valid UTF-8.
+///
+/// # Errors
+/// As [`parse_document`].
+///
+/// # Guarantees
+/// A byte that is not valid UTF-8 costs only the record holding it: that record is a bad
+/// [`DocRecord`] (`not valid UTF-8 (line L, byte N)`, `N` 1-based in line `L`), the other records
+/// and documents are read. One outside every record (in the envelope) is a bad [`DocRecord`] on
+/// its own line; one outside any JSON string makes its document not JSON.
+pub fn parse_document_bytes(bytes: &[u8]) -> Result<Vec<DocRecord>, (u64, String)> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let (text, invalid) = replace_invalid_utf8(bytes);
+    let text: &str = &text;
+    let lines_before =
+        |at: usize| memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count() as u64;
     let mut records = Vec::new();
-    let (mut start, mut first) = (0usize, true);
-    let line_at = |at: usize| memchr::memchr_iter(b'\n', &text.as_bytes()[..at]).count() as u64;
-    while let Some(doc) = docs.next() {
-        let end = docs.byte_offset();
-        // Lines before this document's start.
-        let before = line_at(start);
-        // After a syntax error the stream cannot go on: that document is the last.
-        let syntax = doc.is_err();
-        let outcome = match doc {
-            Ok(_) => one_document(&text[start..end]).map_err(|(l, why)| (l + before, why)),
-            Err(e) => Err((e.line().max(1) as u64, json_error(&e))),
+    let (mut start, mut documents) = (0usize, 0usize);
+    // The first document's own error (not one of its records'), the file's if it is alone.
+    let mut first_error = None;
+    loop {
+        let mut docs =
+            serde_json::Deserializer::from_str(&text[start..]).into_iter::<serde::de::IgnoredAny>();
+        let Some(doc) = docs.next() else {
+            break;
+        };
+        documents += 1;
+        let before = lines_before(start);
+        let (outcome, next) = match doc {
+            Ok(_) => {
+                let end = start + docs.byte_offset();
+                let bad: Vec<usize> = invalid
+                    .iter()
+                    .filter(|&&i| (start..end).contains(&i))
+                    .map(|&i| i - start)
+                    .collect();
+                let outcome = one_document(&text[start..end], &bad, before);
+                (outcome, Some(end))
+            }
+            Err(e) => {
+                // The stream cannot go on after a syntax error: start again at the next
+                // document after this one's opening brace.
+                let open = start + text[start..].len() - text[start..].trim_start().len();
+                let next = next_document(text, open + 1);
+                let err_line = before + e.line().max(1) as u64;
+                let outcome = match next {
+                    // The error is past the next document's start: this one was cut short and
+                    // the parser ran on into the next. Point at its last line.
+                    Some(n) if offset_of(text, err_line, e.column()) >= n => {
+                        let last = text[..n].trim_end().len().max(open + 1);
+                        Err((
+                            1 + lines_before(last - 1),
+                            format!(
+                                "not JSON: the document is cut short; the next one starts on line {}",
+                                1 + lines_before(n)
+                            ),
+                        ))
+                    }
+                    _ => Err((err_line, json_error(&e))),
+                };
+                (outcome, next)
+            }
         };
         match outcome {
-            Ok(rs) => records.extend(rs.into_iter().map(|r| DocRecord {
-                line: r.line + before,
-                ..r
-            })),
-            // The first document broken: the file is not CloudTrail's, or is cut short.
-            Err(bad) if first => return Err(bad),
+            Ok(rs) => records.extend(rs),
             Err((line, why)) => {
+                if documents == 1 {
+                    first_error = Some((line, why.clone()));
+                }
                 records.push(DocRecord {
                     line,
                     result: Err(why),
                 });
-                if syntax {
-                    break;
-                }
             }
         }
-        first = false;
-        start = end;
+        match next {
+            Some(n) => start = n,
+            None => break,
+        }
     }
-    Ok(records)
+    // One document, broken: the file is not CloudTrail's, or is cut short.
+    match first_error {
+        Some(bad) if documents == 1 => Err(bad),
+        _ => Ok(records),
+    }
 }
 
-/// The records of one valid JSON document, with lines counted from its start.
-fn one_document(text: &str) -> Result<Vec<DocRecord>, (u64, String)> {
-    let spans = super::json::record_spans(text)?;
+/// The byte offset of a 1-based `line` and `column` in `text` (serde_json's error position).
+fn offset_of(text: &str, line: u64, column: usize) -> usize {
+    let line_start = match line.checked_sub(2) {
+        None => 0,
+        Some(n) => memchr::memchr_iter(b'\n', text.as_bytes())
+            .nth(n as usize)
+            .map_or(text.len(), |i| i + 1),
+    };
+    (line_start + column.saturating_sub(1)).min(text.len())
+}
+
+/// The byte offset of the next `{"Records":[` (any whitespace between the tokens) at or after
+/// `from`.
+fn next_document(text: &str, from: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let finder = memchr::memmem::Finder::new(b"\"Records\"");
+    let mut at = from;
+    while let Some(i) = finder.find(&b[at..]) {
+        let key = at + i;
+        at = key + 1;
+        let head = text[..key].trim_end();
+        if !head.ends_with('{') || head.len() - 1 < from {
+            continue;
+        }
+        let rest = text[key + "\"Records\"".len()..].trim_start();
+        if let Some(rest) = rest.strip_prefix(':')
+            && rest.trim_start().starts_with('[')
+        {
+            return Some(head.len() - 1);
+        }
+    }
+    None
+}
+
+/// `bytes` as text, each byte that is not valid UTF-8 replaced by `?` so that offsets and lines
+/// stay those of the file, and the offsets of those bytes.
+fn replace_invalid_utf8(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, Vec<usize>) {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return (std::borrow::Cow::Borrowed(text), Vec::new());
+    }
+    let mut text = String::with_capacity(bytes.len());
+    let mut invalid = Vec::new();
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for _ in chunk.invalid() {
+            invalid.push(text.len());
+            text.push('?');
+        }
+    }
+    (std::borrow::Cow::Owned(text), invalid)
+}
+
+/// The records of one valid JSON document, `before` lines into the file. `invalid` holds the
+/// offsets (in `text`) of bytes that were not valid UTF-8.
+fn one_document(
+    text: &str,
+    invalid: &[usize],
+    before: u64,
+) -> Result<Vec<DocRecord>, (u64, String)> {
+    let spans = super::json::record_spans(text).map_err(|(l, why)| (l + before, why))?;
     let bytes = text.as_bytes();
-    let mut line = 1u64;
+    let line_of = |at: usize| before + 1 + memchr::memchr_iter(b'\n', &bytes[..at]).count() as u64;
+    let not_utf8 = |at: usize| {
+        let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |i| i + 1);
+        format!(
+            "not valid UTF-8 (line {}, byte {})",
+            line_of(at),
+            at - line_start + 1
+        )
+    };
+    let mut line = before + 1;
     let mut counted = 0usize;
     let mut records = Vec::with_capacity(spans.len());
-    for (start, end) in spans {
+    for &(start, end) in &spans {
         line += memchr::memchr_iter(b'\n', &bytes[counted..start]).count() as u64;
         counted = start;
+        let result = match invalid.iter().find(|&&i| (start..end).contains(&i)) {
+            Some(&at) => Err(not_utf8(at)),
+            None => parse_record(&text[start..end]),
+        };
+        records.push(DocRecord { line, result });
+    }
+    // A bad byte outside every record (in the envelope) is reported on its own line.
+    if let Some(&at) = invalid
+        .iter()
+        .find(|&&i| !spans.iter().any(|&(s, e)| (s..e).contains(&i)))
+    {
         records.push(DocRecord {
-            line,
-            result: parse_record(&text[start..end]),
+            line: line_of(at),
+            result: Err(not_utf8(at)),
         });
     }
     Ok(records)
@@ -452,6 +581,111 @@ mod tests {
         let r = parse_document(&format!("{}\n[1,2]\n", doc("2026-11-02T08:00:00Z"))).unwrap();
         assert_eq!(r.len(), 3);
         assert_eq!(r[2].line, 3);
+    }
+
+    fn rec(t: &str) -> String {
+        format!(
+            r#"{{"eventVersion":"1.09","eventTime":"{t}","eventSource":"s3.amazonaws.com","eventName":"GetObject","requestParameters":{{"bucketName":"b","key":"k"}}}}"#
+        )
+    }
+
+    fn doc(n: usize) -> String {
+        let recs: Vec<String> = (0..n).map(|_| rec("2026-11-02T08:00:00Z")).collect();
+        format!("{{\"Records\":[{}]}}", recs.join(","))
+    }
+
+    fn summary(r: &[DocRecord]) -> Vec<(u64, Result<(), String>)> {
+        r.iter()
+            .map(|r| (r.line, r.result.clone().map(|_| ())))
+            .collect()
+    }
+
+    #[test]
+    fn a_document_cut_short_is_one_bad_line_and_the_next_is_read() {
+        let whole = doc(3);
+        // Cut inside a string, between tokens, after a record: every cut point.
+        for cut in 1..whole.len() - 1 {
+            let text = format!("{}\n{whole}\n{whole}\n", &whole[..cut]);
+            let r = parse_document(&text).unwrap_or_else(|e| panic!("cut at {cut}: {e:?}"));
+            let bad: Vec<_> = r.iter().filter(|r| r.result.is_err()).collect();
+            assert_eq!(bad.len(), 1, "cut at {cut}: {:?}", summary(&r));
+            assert_eq!(bad[0].line, 1, "cut at {cut}");
+            let good: Vec<u64> = r
+                .iter()
+                .filter(|r| r.result.is_ok())
+                .map(|r| r.line)
+                .collect();
+            assert_eq!(good, [2, 2, 2, 3, 3, 3], "cut at {cut}");
+        }
+        // Cut after a record's comma: the parser ran on into the next document, and says so.
+        let after_comma = "{\"Records\":[".len() + rec("2026-11-02T08:00:00Z").len() + 1;
+        let text = format!("{}\n{whole}", &whole[..after_comma]);
+        assert_eq!(
+            summary(&parse_document(&text).expect("records")[..1]),
+            [(
+                1,
+                Err("not JSON: the document is cut short; the next one starts on line 2".into())
+            )]
+        );
+        // Cut inside a string: serde_json's own message and column.
+        let text = format!("{}\n{whole}", &whole[..30]);
+        let r = parse_document(&text).expect("records");
+        assert_eq!(r.len(), 4);
+        assert_eq!(
+            r[0].result,
+            Err("not JSON: control character (\\u0000-\\u001F) found while parsing a string at column 30".into())
+        );
+        // Pretty-printed: the bad line is the cut document's last line.
+        let pretty = "{\n  \"Records\": [\n    {\"eventTime\": \"2026-1\n";
+        let r = parse_document(&format!("{pretty}{}\n", doc(1))).expect("records");
+        assert_eq!(summary(&r)[0].0, 3);
+        assert_eq!(r.len(), 2);
+        assert_eq!((r[1].line, r[1].result.is_ok()), (4, true));
+        // Cut short and alone, or followed by nothing that starts a document: the file's error.
+        assert!(parse_document(&whole[..30]).is_err());
+        assert!(parse_document(&format!("{}\n[1,2]", &whole[..30])).is_err());
+    }
+
+    #[test]
+    fn a_byte_that_is_not_utf8_costs_only_its_record() {
+        let mut bytes = format!("{}\n{}\n", doc(1), doc(3)).into_bytes();
+        let second = doc(1).len() + 1;
+        // In the second record of the second document, inside the key string.
+        let at = second + "{\"Records\":[".len() + rec("2026-11-02T08:00:00Z").len() + 1 + 20;
+        bytes[at] = 0xFF;
+        let r = parse_document_bytes(&bytes).expect("records");
+        assert_eq!(
+            summary(&r),
+            [
+                (1, Ok(())),
+                (2, Ok(())),
+                (
+                    2,
+                    Err(format!(
+                        "not valid UTF-8 (line 2, byte {})",
+                        at - second + 1
+                    ))
+                ),
+                (2, Ok(())),
+            ]
+        );
+        // Outside any string: that document is not JSON, the others are read.
+        let mut bytes = format!("{}\n{}\n", doc(1), doc(2)).into_bytes();
+        bytes[second] = 0xFF;
+        let r = parse_document_bytes(&bytes).expect("records");
+        assert_eq!(
+            summary(&r),
+            [
+                (1, Ok(())),
+                (2, Err("not JSON: expected value at column 1".into())),
+            ]
+        );
+        // In the envelope, outside every record: one bad line, the records are kept.
+        let bytes = b"{\"Records\":[],\"x\":\"\xFF\"}".to_vec();
+        assert_eq!(
+            summary(&parse_document_bytes(&bytes).expect("records")),
+            [(1, Err("not valid UTF-8 (line 1, byte 20)".into()))]
+        );
     }
 
     #[test]

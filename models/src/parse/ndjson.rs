@@ -77,8 +77,9 @@ pub fn looks_like(line: &str) -> bool {
 /// with (the caller overrides them only when they are missing).
 ///
 /// # Errors
-/// Not JSON, an unknown field, a missing required field (`time`, `op`, `operation`, `bucket`), or
-/// a `time` that is not RFC 3339.
+/// Not JSON, an unknown field, a missing required field (`time`, `op`, `operation`, `bucket`), a
+/// `time` that is not RFC 3339, or an event [`AccessEvent::implausible`] rejects (a year 9999, a
+/// size over 1 PiB).
 pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
     let line = line.trim();
     if line.is_empty() {
@@ -93,7 +94,7 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
         )
     })?;
     let s = |c: Option<Cow<'_, str>>| c.map(Cow::into_owned);
-    Ok(Some(AccessEvent {
+    let event = AccessEvent {
         time_us: time.timestamp_micros(),
         op: r.op,
         operation: r.operation.into_owned(),
@@ -119,7 +120,13 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
                 .unwrap_or_default(),
             line: r.origin_line.unwrap_or(0),
         },
-    }))
+    };
+    // Checked here, not by the reader: the event keeps its exported origin, and a bad line must
+    // point at the line of this file, not at the log the event was first read from.
+    match event.implausible() {
+        Some(reason) => Err(reason),
+        None => Ok(Some(event)),
+    }
 }
 
 /// Formats µs since the epoch as RFC 3339 UTC with microseconds (`2026-11-01T10:00:00.123456Z`).
@@ -225,6 +232,38 @@ mod tests {
         assert!(
             err.starts_with("field \"time\": expected RFC 3339 time, found \"yesterday\""),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn an_implausible_event_is_this_lines_error_not_one_at_its_origin() {
+        let line = |time: &str, size: &str| {
+            format!(
+                r#"{{"time":"{time}","op":"get","operation":"x","bucket":"b","object_size":{size},"origin_file":"/var/log/a.log","origin_line":812}}"#
+            )
+        };
+        assert_eq!(
+            parse_line(&line("9999-12-31T23:59:59Z", "1")),
+            Err(
+                "time 9999-12-31T23:59:59+00:00 is outside 2000-01-01 to 2100-01-01; a broken \
+                 clock or a bad field"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            parse_line(&line("2026-11-01T10:00:00Z", "18446744073709551615")),
+            Err(
+                "object size 18446744073709551615 is more than 1 PiB, larger than any object a \
+                 store holds"
+                    .to_owned()
+            )
+        );
+        let ok = parse_line(&line("2026-11-01T10:00:00Z", "1"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (ok.origin.file.as_ref(), ok.origin.line),
+            ("/var/log/a.log", 812)
         );
     }
 }

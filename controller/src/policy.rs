@@ -112,6 +112,9 @@ pub fn load(config: &Config, extra: &[String]) -> Result<Loaded, Vec<Diagnostic>
             "no policy files: add [policies] files = [\"policies/*.toml\"] (or \"builtin:default\") to the configuration",
         )]);
     }
+    if let Some(d) = check_tier_count(config) {
+        return Err(vec![d]);
+    }
     let (srcs, mut diags) = sources(entries, &at, positions);
     if !diags.is_empty() {
         return Err(diags);
@@ -125,6 +128,56 @@ pub fn load(config: &Config, extra: &[String]) -> Result<Loaded, Vec<Diagnostic>
         diags.append(&mut d);
         diags
     })
+}
+
+/// More tiers than policies support, at the first tier too many in the configuration (too many
+/// tiers is the configuration's problem, not a policy file's).
+pub(crate) fn check_tier_count(config: &Config) -> Option<Diagnostic> {
+    let max = policies::load::MAX_TIERS;
+    let n = config.tiers.len();
+    (n > max).then(|| {
+        Diagnostic::error(
+            config.path.as_deref().unwrap_or(std::path::Path::new("<embedded>")),
+            extra_tier_at(config.path.as_deref(), max),
+            format!(
+                "tiers: {n} tiers are configured; policies support at most {max}; remove {} of them",
+                n - max
+            ),
+        )
+    })
+}
+
+/// Where the tier after the first `allowed` is written in the configuration file: the line of its
+/// `[tiers.NAME]` table, else of the `[tiers]` table, else the file's start.
+fn extra_tier_at(path: Option<&std::path::Path>, allowed: usize) -> (usize, usize) {
+    let Some(text) = path.and_then(|p| std::fs::read_to_string(p).ok()) else {
+        return (1, 1);
+    };
+    let mut names: Vec<&str> = Vec::new();
+    let mut tiers_table = None;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with("[[") {
+            continue;
+        }
+        let Some(inner) = line.strip_prefix('[').and_then(|l| l.split(']').next()) else {
+            continue;
+        };
+        let inner = inner.trim();
+        if inner == "tiers" {
+            tiers_table.get_or_insert((i + 1, 1));
+        } else if let Some(rest) = inner.strip_prefix("tiers.") {
+            // `[tiers.NAME]`, or a sub-table `[tiers.NAME.options]` of a tier seen or not.
+            let name = rest.split('.').next().unwrap_or(rest).trim();
+            if !names.contains(&name) {
+                names.push(name);
+                if names.len() == allowed + 1 {
+                    return (i + 1, 1);
+                }
+            }
+        }
+    }
+    tiers_table.unwrap_or((1, 1))
 }
 
 #[cfg(test)]
@@ -193,6 +246,49 @@ mod tests {
             err[1]
         );
         assert!(err[1].ends_with("matches no file"), "{}", err[1]);
+    }
+
+    #[test]
+    fn more_tiers_than_policies_support_is_an_error_at_the_first_tier_too_many() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tierd.toml");
+        let mut text = String::new();
+        for i in 0..66 {
+            text.push_str(&format!("[tiers.t{i}]\nurl = \"memory://\"\n\n"));
+        }
+        text.push_str("[policies]\nfiles = [\"builtin:default\"]\n");
+        std::fs::write(&path, &text).unwrap();
+        let config = Config::load(&path).unwrap_or_else(|d| panic!("{}", d[0]));
+        let err: Vec<String> = load(&config, &[])
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        // The 65th tier's table is on line 64 * 3 + 1.
+        assert_eq!(
+            err,
+            vec![format!(
+                "{}:193:1: error: tiers: 66 tiers are configured; policies support at most 64; remove 2 of them",
+                path.display()
+            )]
+        );
+        // Tiers written inside one [tiers] table: at that table.
+        let mut text = String::from("# tiers\n[tiers]\n");
+        for i in 0..65 {
+            text.push_str(&format!("t{i} = {{ url = \"memory://\" }}\n"));
+        }
+        assert_eq!(
+            extra_tier_at(Some(&write(&dir, "inline.toml", &text)), 64),
+            (2, 1)
+        );
+        // Exactly 64 tiers pass this check.
+        assert_eq!(extra_tier_at(None, 64), (1, 1));
+    }
+
+    fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
     }
 
     #[test]

@@ -126,7 +126,22 @@ pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The number of days in month `m` (1..=12) of year `y`, proleptic Gregorian; 0 for no such month.
+pub fn days_in_month(y: i64, m: u32) -> u32 {
+    let leap = y.rem_euclid(4) == 0 && (y.rem_euclid(100) != 0 || y.rem_euclid(400) == 0);
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]Z` (or with a space, or `+00:00`) into epoch seconds.
+///
+/// A date that is not in the calendar (`2026-02-30`, `2026-11-31`) is `None`, never rolled over
+/// into the next month.
 pub fn parse_utc(s: &str) -> Option<i64> {
     let s = s.trim();
     let num = |r: std::ops::Range<usize>| -> Option<i64> {
@@ -141,7 +156,7 @@ pub fn parse_utc(s: &str) -> Option<i64> {
         return None;
     }
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if !(1..=12).contains(&m) || d < 1 || d > i64::from(days_in_month(y, m as u32)) {
         return None;
     }
     let mut secs = days_from_civil(y, m as u32, d as u32) * 86_400;
@@ -201,6 +216,28 @@ mod tests {
         let ctx = TimeCtx::at(t.unwrap_or(0));
         assert_eq!((ctx.hour, ctx.weekday), (10, 6), "2026-11-29 is a Sunday");
         assert_eq!(parse_utc("2026-13-01"), None);
+    }
+
+    #[test]
+    fn dates_that_are_not_in_the_calendar_are_refused_not_rolled_over() {
+        assert_eq!(parse_utc("2026-02-30"), None);
+        assert_eq!(parse_utc("2026-02-29"), None, "2026 is not a leap year");
+        assert_eq!(parse_utc("2026-11-31"), None);
+        assert_eq!(parse_utc("2026-04-31T00:00:00Z"), None);
+        assert_eq!(parse_utc("2100-02-29"), None, "2100 is not a leap year");
+        assert_eq!(
+            parse_utc("2028-02-29").map(format_utc).as_deref(),
+            Some("2028-02-29T00:00:00Z")
+        );
+        assert_eq!(
+            parse_utc("2000-02-29").map(format_utc).as_deref(),
+            Some("2000-02-29T00:00:00Z")
+        );
+        assert_eq!(
+            parse_utc("2026-12-31T23:59:59Z").map(format_utc).as_deref(),
+            Some("2026-12-31T23:59:59Z")
+        );
+        assert_eq!(days_in_month(2026, 13), 0);
     }
 
     #[test]

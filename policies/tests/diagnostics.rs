@@ -1007,3 +1007,20 @@ fn a_short_unknown_field_far_from_every_known_one_gets_no_suggestion() {
         ]
     );
 }
+
+#[test]
+fn a_date_that_is_not_in_the_calendar_is_an_error_not_a_date_in_the_next_month() {
+    assert_eq!(
+        diags(&rule_when("now >= '2026-02-30'")),
+        vec![
+            "p.toml:4:16: error: rule \"r\": '2026-02-30' is not a UTC date; write '2026-01-31' or '2026-01-31T12:00:00Z'",
+        ]
+    );
+    assert_eq!(
+        diags(&rule_when("now < '2026-11-31T08:00:00Z'")),
+        vec![
+            "p.toml:4:15: error: rule \"r\": '2026-11-31T08:00:00Z' is not a UTC date; write '2026-01-31' or '2026-01-31T12:00:00Z'",
+        ]
+    );
+    assert!(diags(&rule_when("now >= '2028-02-29'")).is_empty());
+}

@@ -152,6 +152,30 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 ///
 /// # Errors
 /// None in practice: every problem with the files is a diagnostic and exit status 1.
+/// The configuration's trained model (`[model] path`), loaded as the service would load it: an
+/// artifact that is missing, unreadable or damaged is an error at the `path` line.
+fn check_model(config: &Path, model: &Path) -> Option<Diagnostic> {
+    let e = models::detect::AnomalyModel::load(model).err()?;
+    // The line of `path` in the [model] table (the configuration keeps no position for it).
+    let text = std::fs::read_to_string(config).unwrap_or_default();
+    let mut in_model = false;
+    let mut at = (1, 1);
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            in_model = l == "[model]";
+        } else if in_model && l.starts_with("path") {
+            at = (i + 1, line.len() - line.trim_start().len() + 1);
+            break;
+        }
+    }
+    Some(Diagnostic::error(
+        config,
+        at,
+        format!("model.path: the model cannot be used: {e}"),
+    ))
+}
+
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if args.files.is_empty() && args.config.is_none() {
         eprintln!(
@@ -196,6 +220,13 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
                 tier_configs = c.tiers.clone();
+                if let Some(model) = &c.model.path {
+                    diags.extend(check_model(p, model));
+                }
+                if let Some(d) = crate::policy::check_tier_count(&c) {
+                    config_ok = false;
+                    diags.push(d);
+                }
                 c.tier_specs()
             }
             Err(d) => {

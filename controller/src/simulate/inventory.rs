@@ -109,17 +109,46 @@ fn read_one(path: &Path, tiers: &[String], inv: &mut Inventory) -> anyhow::Resul
         return read_parquet(path, tiers, inv);
     }
     // Read as ingest reads a local log: gzip or not, by its content.
-    let opened = crate::ingest::Content::File(path.to_path_buf()).open(&name, 0)?;
-    let mut lines = opened.reader.lines();
-    let header = match lines.next() {
-        Some(h) => split(&h.map_err(|e| anyhow::anyhow!("{name}:1: {e}"))?)
+    let mut opened = crate::ingest::Content::File(path.to_path_buf()).open(&name, 0)?;
+    // Lines as bytes: a line that is not UTF-8 is a bad line, not the end of the listing.
+    let mut raw = Vec::new();
+    let mut next_line = |n: usize| -> anyhow::Result<Option<Result<String, String>>> {
+        raw.clear();
+        let read = opened
+            .reader
+            .read_until(b'\n', &mut raw)
+            .map_err(|e| anyhow::anyhow!("{name}:{n}: {e}"))?;
+        if read == 0 {
+            return Ok(None);
+        }
+        Ok(Some(String::from_utf8(std::mem::take(&mut raw)).map_err(
+            |e| {
+                format!(
+                    "not UTF-8 text (an invalid byte 0x{:02X} at byte {})",
+                    e.as_bytes()[e.utf8_error().valid_up_to()],
+                    e.utf8_error().valid_up_to() + 1
+                )
+            },
+        )))
+    };
+    let header = match next_line(1)? {
+        // A spreadsheet's export may begin with a byte-order mark.
+        Some(Ok(h)) => split(h.strip_prefix('\u{feff}').unwrap_or(&h))
             .map_err(|e| anyhow::anyhow!("{name}:1: {e}"))?,
+        Some(Err(why)) => anyhow::bail!("{name}:1: the header is {why}"),
         None => anyhow::bail!("{name}: the inventory is empty (it needs a header line)"),
     };
     let cols = columns(path, &header)?;
-    for (i, line) in lines.enumerate() {
-        let n = i + 2;
-        let line = line.map_err(|e| anyhow::anyhow!("{name}:{n}: {e}"))?;
+    let mut n = 1;
+    while let Some(line) = next_line(n + 1)? {
+        n += 1;
+        let line = match line {
+            Ok(line) => line,
+            Err(why) => {
+                bad(inv, format!("{name}:{n}"), why);
+                continue;
+            }
+        };
         if line.trim().is_empty() {
             continue;
         }
@@ -154,6 +183,25 @@ fn read_parquet_sliced(
     let total =
         models::frame::guarded(|| Ok(ParquetReader::new(std::fs::File::open(path)?).num_rows()?))
             .map_err(unreadable)?;
+    // The columns' types, before any row is read: a column of the wrong type is named with its
+    // type, not reported as whatever converting it fails with.
+    let schema =
+        models::frame::guarded(|| Ok(ParquetReader::new(std::fs::File::open(path)?).schema()?))
+            .map_err(unreadable)?;
+    let names: Vec<String> = schema.iter_names().map(|c| c.to_string()).collect();
+    let cols = columns(path, &names)?;
+    let mut wanted = vec![
+        (cols.bucket, Want::Text("bucket")),
+        (cols.key, Want::Text("key")),
+        (cols.size, Want::Integer),
+        (cols.modified, Want::Time),
+    ];
+    wanted.extend(cols.tier.map(|t| (t, Want::Text("tier"))));
+    for (i, want) in wanted {
+        if let Some((column, field)) = schema.get_at_index(i) {
+            check_type(&name, column, &field.dtype, want)?;
+        }
+    }
     // In slices, so that an inventory of many millions of objects is never held twice.
     let mut offset = 0;
     loop {
@@ -170,14 +218,17 @@ fn read_parquet_sliced(
             .map(|c| c.to_string())
             .collect();
         let cols = columns(path, &header)?;
+        let text = |i: usize| {
+            as_text(&df, i).map_err(|e| anyhow::anyhow!("{name}: column {}: {e}", header[i]))
+        };
         let mut fields = vec![
-            as_text(&df, cols.bucket)?,
-            as_text(&df, cols.key)?,
-            as_text(&df, cols.size)?,
-            as_text(&df, cols.modified)?,
+            text(cols.bucket)?,
+            text(cols.key)?,
+            text(cols.size)?,
+            text(cols.modified)?,
         ];
         if let Some(t) = cols.tier {
-            fields.push(as_text(&df, t)?);
+            fields.push(text(t)?);
         }
         let by_position = Columns {
             bucket: 0,
@@ -201,6 +252,85 @@ fn read_parquet_sliced(
         if offset >= total {
             return Ok(());
         }
+    }
+}
+
+/// What an inventory column holds.
+#[derive(Debug, Clone, Copy)]
+enum Want {
+    /// Text: the bucket, the key or the tier.
+    Text(&'static str),
+    /// The size: an integer (or text of one).
+    Integer,
+    /// The last-modified time: a timestamp (or RFC 3339 text).
+    Time,
+}
+
+/// Refuses a Parquet column whose type cannot hold what the inventory needs from it.
+fn check_type(
+    name: &str,
+    column: &str,
+    dtype: &polars::prelude::ArrowDataType,
+    want: Want,
+) -> anyhow::Result<()> {
+    use polars::prelude::ArrowDataType as T;
+    let dtype = match dtype {
+        T::Dictionary(_, values, _) => values.as_ref(),
+        other => other,
+    };
+    let text = matches!(dtype, T::Utf8 | T::LargeUtf8 | T::Utf8View | T::Null);
+    let fits = match want {
+        Want::Text(_) => text,
+        Want::Integer => {
+            text || matches!(
+                dtype,
+                T::Int8
+                    | T::Int16
+                    | T::Int32
+                    | T::Int64
+                    | T::UInt8
+                    | T::UInt16
+                    | T::UInt32
+                    | T::UInt64
+            )
+        }
+        Want::Time => text || matches!(dtype, T::Timestamp(..)),
+    };
+    if fits {
+        return Ok(());
+    }
+    let expected = match want {
+        Want::Text(what) => format!("an inventory's {what} is text (a UTF-8 string column)"),
+        Want::Integer => "an inventory's size is an integer (bytes)".to_string(),
+        Want::Time => {
+            "an inventory's last-modified time is a timestamp (or RFC 3339 text)".to_string()
+        }
+    };
+    anyhow::bail!(
+        "{name}: column {column} is {}; {expected}",
+        describe_type(dtype)
+    )
+}
+
+/// A Parquet column type in words.
+fn describe_type(dtype: &polars::prelude::ArrowDataType) -> String {
+    use polars::prelude::ArrowDataType as T;
+    match dtype {
+        T::Decimal(p, s) | T::Decimal32(p, s) | T::Decimal64(p, s) | T::Decimal256(p, s) => {
+            format!("decimal({p},{s})")
+        }
+        T::List(f) | T::LargeList(f) | T::FixedSizeList(f, _) => {
+            format!("a list of {}", describe_type(&f.dtype))
+        }
+        T::Binary | T::LargeBinary | T::BinaryView | T::FixedSizeBinary(_) => {
+            "binary (bytes not marked as UTF-8 text)".to_string()
+        }
+        T::Struct(_) => "a struct".to_string(),
+        T::Map(..) => "a map".to_string(),
+        T::Boolean => "boolean".to_string(),
+        T::Date32 | T::Date64 => "a date without a time".to_string(),
+        T::Utf8 | T::LargeUtf8 | T::Utf8View => "text".to_string(),
+        other => format!("{other:?}").to_lowercase(),
     }
 }
 
@@ -454,6 +584,86 @@ mod tests {
         assert_eq!(inv.bad_lines, 0, "{:?}", inv.bad_shown);
         assert_eq!(inv.objects[0].key, "2025/summer trip/aé.jpg");
         assert_eq!(inv.objects[0].size, 42);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_a_bad_line_and_a_byte_order_mark_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("inv.csv");
+        let mut text = b"\xEF\xBB\xBFbucket,key,size,last_modified\n".to_vec();
+        text.extend_from_slice(b"photos,a.jpg,1,2026-01-02T03:04:05Z\n");
+        text.extend_from_slice(b"photos,b\xFF.jpg,2,2026-01-02T03:04:05Z\n");
+        text.extend_from_slice(b"photos,c.jpg,3,2026-01-02T03:04:05Z");
+        std::fs::write(&p, text).unwrap();
+        let inv = read(std::slice::from_ref(&p), &tiers()).unwrap();
+        let keys: Vec<&str> = inv.objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, ["a.jpg", "c.jpg"]);
+        assert_eq!(inv.bad_lines, 1);
+        assert_eq!(
+            inv.bad_shown,
+            vec![format!(
+                "{}:3: not UTF-8 text (an invalid byte 0xFF at byte 9)",
+                p.display()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_parquet_column_of_the_wrong_type_is_named_with_its_type_and_the_file() {
+        use polars::prelude::{Column, DataFrame, DataType, ParquetWriter};
+        let dir = tempfile::tempdir().unwrap();
+        let refused = |name: &str, size: Column, bucket: Column| -> String {
+            let p = dir.path().join(name);
+            let mut df = DataFrame::new(
+                1,
+                vec![
+                    bucket,
+                    Column::new("key".into(), ["k"]),
+                    size,
+                    Column::new("last_modified".into(), ["2026-01-02T03:04:05Z"]),
+                ],
+            )
+            .unwrap();
+            ParquetWriter::new(std::fs::File::create(&p).unwrap())
+                .finish(&mut df)
+                .unwrap();
+            let e = read(std::slice::from_ref(&p), &tiers()).unwrap_err();
+            e.to_string()
+                .replace(&dir.path().display().to_string(), "DIR")
+        };
+        let bucket = || Column::new("bucket".into(), ["photos"]);
+        assert_eq!(
+            refused(
+                "float.parquet",
+                Column::new("size".into(), [1.5f64]),
+                bucket()
+            ),
+            "DIR/float.parquet: column size is float64; an inventory's size is an integer (bytes)"
+        );
+        let binary = Column::new("bucket".into(), ["photos"])
+            .cast(&DataType::Binary)
+            .unwrap();
+        assert_eq!(
+            refused("binary.parquet", Column::new("size".into(), [1i64]), binary),
+            "DIR/binary.parquet: column bucket is binary (bytes not marked as UTF-8 text); an inventory's bucket is text (a UTF-8 string column)"
+        );
+        // Integer and text sizes are both read.
+        let p = dir.path().join("ok.parquet");
+        let mut df = DataFrame::new(
+            1,
+            vec![
+                bucket(),
+                Column::new("key".into(), ["k"]),
+                Column::new("size".into(), [7u32]),
+                Column::new("last_modified".into(), ["2026-01-02T03:04:05Z"]),
+            ],
+        )
+        .unwrap();
+        ParquetWriter::new(std::fs::File::create(&p).unwrap())
+            .finish(&mut df)
+            .unwrap();
+        let inv = read(std::slice::from_ref(&p), &tiers()).unwrap();
+        assert_eq!((inv.objects.len(), inv.objects[0].size), (1, 7));
     }
 
     #[test]

@@ -136,7 +136,21 @@ pub struct Decision {
     pub explanation: Option<Explanation>,
 }
 
+/// How a move's `why` begins when recovery undid it after an interruption (not a failure of the
+/// move itself: a failed move's wait does not count it).
+pub const UNDONE_BY_RECOVERY: &str = "undone by recovery after an interruption";
+/// How a move's `why` begins when an interruption came before it started.
+pub const NEVER_STARTED: &str = "interrupted before the move started";
+
 impl Decision {
+    /// Whether this failed move was only cut short by a stop (recovery undid it, or it never
+    /// started), rather than failing.
+    pub fn interrupted(&self) -> bool {
+        self.why
+            .as_deref()
+            .is_some_and(|w| w.starts_with(UNDONE_BY_RECOVERY) || w.starts_with(NEVER_STARTED))
+    }
+
     /// The record of an operator's move of one object (`tierd move`, `tierd recall`) as it
     /// starts: `running`, no rule, anomaly or cost, and undone by a move back to `from`.
     pub fn operator_move(

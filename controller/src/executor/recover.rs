@@ -256,7 +256,10 @@ pub async fn recover_settling(ex: &Executor) -> Result<Recovered, ExecError> {
         let settled = ex.journal().settle_decision(
             &id,
             State::Failed,
-            Some("interrupted before the move started (nothing was copied or deleted); the next pass decides again"),
+            Some(&format!(
+                "{} (nothing was copied or deleted); the next pass decides again",
+                crate::decision::NEVER_STARTED
+            )),
         )?;
         decisions.extend(settled);
     }
@@ -297,7 +300,10 @@ fn decision_end(m: &MoveRow, when: Settled) -> Option<(State, String)> {
         ),
         (MoveState::Aborted, Settled::ByRecovery) => (
             State::Failed,
-            format!("undone by recovery after an interruption: {err}; the object stays on {from}"),
+            format!(
+                "{}: {err}; the object stays on {from}",
+                crate::decision::UNDONE_BY_RECOVERY
+            ),
         ),
         (MoveState::Failed, Settled::ByRecovery) => (
             State::Failed,

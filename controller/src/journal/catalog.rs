@@ -129,12 +129,21 @@ impl Journal {
         r.map(drop).map_err(|e| self.err(e))
     }
 
-    /// Every catalog entry (for checks and reports).
+    /// Hands every catalog entry (of `bucket`, or of every bucket) to `f`, by bucket and key,
+    /// one at a time: a catalog of millions is read in the memory of one entry.
     ///
     /// # Errors
     /// SQLite errors.
-    pub fn catalog_all(&mut self) -> Result<Vec<Entry>> {
-        let sql = format!("SELECT {COLS} FROM catalog ORDER BY bucket, key");
-        self.query_all(&sql, [], entry)
+    pub fn catalog_each(&mut self, bucket: Option<&str>, mut f: impl FnMut(Entry)) -> Result<()> {
+        let sql = format!(
+            "SELECT {COLS} FROM catalog WHERE ?1 IS NULL OR bucket = ?1 ORDER BY bucket, key"
+        );
+        let (conn, err) = self.split();
+        let mut st = conn.prepare(&sql).map_err(err)?;
+        let mut rows = st.query(params![bucket]).map_err(err)?;
+        while let Some(r) = rows.next().map_err(err)? {
+            f(entry(r).map_err(err)?);
+        }
+        Ok(())
     }
 }

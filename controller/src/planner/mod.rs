@@ -862,6 +862,8 @@ impl Planner {
                 .and_then(|k| self.objects.row(d.bucket.as_deref().unwrap_or_default(), k))
         {
             match d.state {
+                // A move a stop cut short did not fail: it may be tried at once.
+                State::Failed if d.interrupted() => {}
                 State::Failed => {
                     self.retries
                         .failed(row, at, self.objects.cat.tier_since[row]);

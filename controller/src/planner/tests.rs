@@ -561,3 +561,23 @@ fn failed_moves_recorded_before_a_restart_still_wait() {
     r.remember(&d, t + 60);
     assert_eq!(r.plan(t + 60).deferred.retry, 0);
 }
+
+#[test]
+fn a_move_a_stop_cut_short_is_not_a_failure_to_wait_for() {
+    let mut p = planner(COLD);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    let t = T0 + 8 * DAY;
+    let mut d = p.plan(t).decisions.remove(0);
+    let mut q = planner(COLD);
+    q.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    d.state = State::Failed;
+    for why in [
+        "interrupted before the move started (nothing was copied or deleted); the next pass decides again",
+        "undone by recovery after an interruption: the copy was removed; the object stays on onprem",
+    ] {
+        d.why = Some(why.into());
+        q.remember(&d, t + 60);
+    }
+    let plan = q.plan(t + 60);
+    assert_eq!((plan.deferred.retry, plan.moves.len()), (0, 1));
+}

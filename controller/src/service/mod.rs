@@ -87,7 +87,11 @@ pub struct CycleReport {
 /// Adds to the planner the catalog's objects it does not know yet, each on its tier since its
 /// entry says (at most `t`: a store's clock ahead of tierd's does not make an arrival future).
 /// Returns how many were added.
-fn adopt(planner: &mut Planner, entries: Vec<crate::journal::catalog::Entry>, t: i64) -> u64 {
+fn adopt(
+    planner: &mut Planner,
+    entries: impl IntoIterator<Item = crate::journal::catalog::Entry>,
+    t: i64,
+) -> u64 {
     let mut added = 0;
     for e in entries {
         if planner.objects.row(&e.bucket, &e.key).is_some() {
@@ -220,7 +224,9 @@ impl Service {
         );
         // What the journal knows: where objects are, and the open freezes.
         let t = now();
-        adopt(&mut planner, ex.journal().catalog_all()?, t);
+        ex.journal().catalog_each(None, |e| {
+            adopt(&mut planner, [e], t);
+        })?;
         // The access history saved by the last run (a catalog row alone would make a busy
         // object look idle since it arrived).
         let mut with_history = Vec::new();
@@ -425,13 +431,20 @@ impl Service {
         }
         let mut added = 0u64;
         for bucket in &buckets {
-            match self.executor.scan_entries(bucket, "").await {
-                Ok(entries) => added += adopt(&mut self.planner, entries, t),
-                Err(e) => {
-                    tracing::warn!(bucket = %bucket, "cannot list the bucket on the tiers; retried at the next listing: {e}");
-                    report.unlisted.push(format!("bucket {bucket}: {e}"));
-                    continue;
-                }
+            let scanned = self.executor.scan(bucket, "").await;
+            // What the catalog holds of the bucket and the planner lacks: what this listing
+            // added, and what other scans (a snapshot's, `tierd locate`'s, a listing cut short)
+            // added since the last one. Read one entry at a time.
+            let planner = &mut self.planner;
+            tokio::task::block_in_place(|| {
+                self.executor
+                    .journal()
+                    .catalog_each(Some(bucket), |e| added += adopt(planner, [e], t))
+            })?;
+            if let Err(e) = scanned {
+                tracing::warn!(bucket = %bucket, "cannot list the bucket on the tiers; retried at the next listing: {e}");
+                report.unlisted.push(format!("bucket {bucket}: {e}"));
+                continue;
             }
             self.scanned.insert(bucket.clone());
         }
@@ -646,18 +659,17 @@ impl Service {
             if !self.seen_buckets.contains(&e.bucket) {
                 self.seen_buckets.insert(e.bucket.clone());
             }
+            // The planner's tier for the object before the event, deleted or not: a write of an
+            // object deleted while off the hot tier may find a stale entry a listing made since.
+            let before = e.key.as_deref().and_then(|k| {
+                let row = self.planner.objects.row(&e.bucket, k)?;
+                Some(self.planner.objects.cat.tier[row])
+            });
             let touch = self.planner.objects.observe(e, hot);
-            match touch {
-                Touch::Write {
-                    previous: Some((tier, ..)),
-                    ..
-                }
-                | Touch::Delete { tier, .. }
-                    if tier != hot =>
-                {
-                    off_hot.push(e);
-                }
-                _ => {}
+            if matches!(touch, Touch::Write { .. } | Touch::Delete { .. })
+                && before.is_some_and(|tier| tier != hot)
+            {
+                off_hot.push(e);
             }
             match touch {
                 Touch::Read { row, .. } | Touch::Write { row, .. } | Touch::Delete { row, .. } => {
@@ -913,11 +925,25 @@ impl Service {
                     self.planner.moved(m.row, m.to, now());
                     report.moves_done += 1;
                 }
-                // Gone since the logs named it: nothing to move.
+                // Already there, or gone since the logs named it: nothing to move.
                 MoveOutcome::Skipped(why) | MoveOutcome::NotFound(why) => {
                     d.state = State::Skipped;
                     d.why = Some(why);
                     self.planner.move_ended(m.row);
+                    // The planner learns where the catalog says the object is, so that the next
+                    // pass does not decide the same move again.
+                    let (bucket, key) = (d.bucket.as_deref(), d.key.as_deref());
+                    let entry = match (bucket, key) {
+                        (Some(b), Some(k)) => self.executor.journal().locate(b, k)?,
+                        _ => None,
+                    };
+                    if let Some(e) = entry
+                        && let Some(tier) = self.planner.cost.tier_index(&e.tier)
+                        && tier as u8 != self.planner.objects.cat.tier[m.row]
+                    {
+                        let since = policies::facts::parse_utc(&e.since).unwrap_or(t).min(t);
+                        self.planner.objects.set_tier(m.row, tier as u8, since);
+                    }
                 }
                 MoveOutcome::Aborted(why) | MoveOutcome::Failed(why) => {
                     let f = self.planner.move_failed(m.row, now());

@@ -8,6 +8,20 @@ use models::{AccessEvent, ConfigKind, OpClass};
 use super::*;
 use crate::cli::unfreeze::{self, UnfreezeArgs};
 
+/// A rule that moves every object on onprem to the cloud at once.
+const EVERYTHING_TO_CLOUD: &str = "[[rule]]\nid = \"out\"\nscope = { bucket = \"*\" }\n\
+    when = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n\
+    [guardrails]\nmin_residency = { onprem = \"0s\" }\n";
+
+/// Objects of the bucket photos on the onprem tier under `d`, each of 12 bytes.
+fn on_onprem(d: &Path, keys: &[&str]) {
+    for key in keys {
+        let p = d.join("onprem/photos").join(key);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, b"twelve bytes").unwrap();
+    }
+}
+
 /// A service reading an empty `logs/` under `d`, with `policy` in `policy.toml`.
 async fn service(d: &Path, policy: &str) -> Service {
     service_with(d, policy, "").await
@@ -103,23 +117,12 @@ async fn an_operators_unfreeze_is_not_undone_by_the_signal_the_operator_has_seen
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn objects_a_moves_listing_finds_are_planned_at_once() {
+async fn objects_a_moves_listing_finds_are_adopted_at_once() {
     // No periodic listing: the only listing is the one a move makes to learn its object.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    for key in ["a.jpg", "b.jpg"] {
-        let p = d.join("onprem/photos").join(key);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, b"twelve bytes").unwrap();
-    }
-    let mut svc = service_with(
-        d,
-        "[[rule]]\nid = \"out\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\n\
-         action = { kind = \"move\", to = \"cloud\" }\n\
-         [guardrails]\nmin_residency = { onprem = \"0s\" }\n",
-        "scan_interval = \"off\"\n",
-    )
-    .await;
+    on_onprem(d, &["a.jpg", "b.jpg"]);
+    let mut svc = service_with(d, EVERYTHING_TO_CLOUD, "scan_interval = \"off\"\n").await;
     // The logs named a.jpg only.
     let put = AccessEvent {
         time_us: (now() - 60) * 1_000_000,
@@ -158,4 +161,87 @@ fn a_policy_file_added_to_a_policy_folder_is_a_change() {
     assert_eq!(before.len(), 1, "{before:?}");
     std::fs::write(d.join("policies.d/b.toml"), "").unwrap();
     assert_eq!(policy_stamp(&config).len(), 2);
+}
+
+fn event_at(t: i64, op: OpClass, key: &str, status: u16) -> AccessEvent {
+    AccessEvent {
+        time_us: t * 1_000_000,
+        op,
+        bucket: "photos".into(),
+        key: Some(key.into()),
+        object_size: Some(12),
+        status: Some(status),
+        ..AccessEvent::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_another_scan_put_in_the_catalog_reach_the_planner_at_the_next_listing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    on_onprem(d, &["a.jpg", "b.jpg"]);
+    let mut svc = service_with(
+        d,
+        "[[rule]]\nid = \"noop\"\nscope = { bucket = \"*\" }\nwhen = \"size > 1TiB\"\n\
+         action = { kind = \"move\", to = \"cloud\" }\n",
+        "",
+    )
+    .await;
+    // A snapshot's scan (or `tierd locate`'s) learns the bucket before the service's listing.
+    svc.executor.scan_complete("photos", "").await.unwrap();
+    let r = svc.cycle().await.unwrap();
+    assert_eq!(r.objects_listed, Some(2), "{r:?}");
+    assert!(svc.planner.objects.row("photos", "b.jpg").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_of_an_object_deleted_off_the_hot_tier_forgets_a_stale_entry() {
+    // Deleted while on the cloud, found again there by a listing, then written again on the
+    // hot tier: the catalog must not keep calling the old cloud copy the object.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let t0 = now() - 3600;
+    let cold = d.join("cloud/photos/a.jpg");
+    std::fs::create_dir_all(cold.parent().unwrap()).unwrap();
+    std::fs::write(&cold, b"old version!").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&cold)
+        .unwrap()
+        .set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t0 as u64))
+        .unwrap();
+    let mut svc = service_with(d, EVERYTHING_TO_CLOUD, "scan_interval = \"off\"\n").await;
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    svc.audit = Some(rx);
+    let locate = |svc: &Service| svc.executor.journal().locate("photos", "a.jpg").unwrap();
+    svc.list_tiers(now(), &mut CycleReport::default())
+        .await
+        .unwrap();
+    assert_eq!(locate(&svc).unwrap().tier, "cloud");
+    // The owner deletes it; the next listing finds the cloud copy again.
+    tx.send(vec![event_at(t0 + 60, OpClass::Delete, "a.jpg", 204)])
+        .await
+        .unwrap();
+    svc.cycle().await.unwrap();
+    assert!(locate(&svc).is_none());
+    svc.list_tiers(now(), &mut CycleReport::default())
+        .await
+        .unwrap();
+    assert_eq!(locate(&svc).unwrap().tier, "cloud");
+    // The owner writes it again on the hot tier.
+    let hot = d.join("onprem/photos/a.jpg");
+    std::fs::create_dir_all(hot.parent().unwrap()).unwrap();
+    std::fs::write(&hot, b"new version!").unwrap();
+    tx.send(vec![event_at(now() - 5, OpClass::Put, "a.jpg", 200)])
+        .await
+        .unwrap();
+    svc.plan_now();
+    let r = svc.cycle().await.unwrap();
+    // The stale entry was forgotten; the move found the new version on onprem, and the old copy
+    // on the cloud in its way (tierd never overwrites): a failed move that now waits.
+    assert_eq!(r.moves_failed, 1, "{r:?}");
+    assert_eq!(locate(&svc).unwrap().tier, "onprem");
+    svc.plan_now();
+    let r = svc.cycle().await.unwrap();
+    assert_eq!((r.moves_failed, r.moves_held.retry), (0, 1), "{r:?}");
 }

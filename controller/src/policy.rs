@@ -16,7 +16,8 @@ use crate::config::{BUILTIN_POLICY, BUILTIN_POLICY_TEXT, Config};
 /// The message of a pattern that is not a valid glob.
 pub(crate) fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
     let folder = std::path::Path::new(pattern);
-    if !pattern.contains(['*', '?', '[']) && folder.is_dir() {
+    // A folder that exists is a folder, whatever characters its name holds.
+    if folder.is_dir() {
         let inside = format!(
             "{}/*.toml",
             glob::Pattern::escape(pattern.trim_end_matches('/'))
@@ -24,7 +25,14 @@ pub(crate) fn expand(pattern: &str) -> Result<Vec<PathBuf>, String> {
         return Ok(glob::glob(&inside)
             .map_err(|e| format!("policies.files: the folder \"{pattern}\" cannot be listed: {e}"))?
             .filter_map(Result::ok)
-            .filter(|p| p.is_file())
+            // Not hidden files (editors' swap and backup files), nor folders. Anything else is
+            // read: a pins file that became a broken link is an error, not silently left out.
+            .filter(|p| {
+                !p.is_dir()
+                    && !p
+                        .file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
             .collect());
     }
     let files: Vec<PathBuf> = glob::glob(pattern)
@@ -189,7 +197,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("policies.d");
         std::fs::create_dir_all(d.join("old.toml")).unwrap(); // a folder, not a file
-        for f in ["b.toml", "a.toml", "notes.txt"] {
+        for f in ["b.toml", "a.toml", "notes.txt", ".a.toml"] {
             std::fs::write(d.join(f), "").unwrap();
         }
         let shown = |files: Vec<PathBuf>| -> Vec<String> {
@@ -201,6 +209,20 @@ mod tests {
         for written in [d.display().to_string(), format!("{}/", d.display())] {
             assert_eq!(shown(expand(&written).unwrap()), ["a.toml", "b.toml"]);
         }
+        // A broken link is kept, so that reading it fails loudly (a pins file must not vanish).
+        std::os::unix::fs::symlink(d.join("gone.toml"), d.join("c.toml")).unwrap();
+        assert_eq!(
+            shown(expand(&d.display().to_string()).unwrap()),
+            ["a.toml", "b.toml", "c.toml"]
+        );
+        // A folder whose name holds glob characters is still a folder.
+        let odd = dir.path().join("pol[1]");
+        std::fs::create_dir_all(&odd).unwrap();
+        std::fs::write(odd.join("p.toml"), "").unwrap();
+        assert_eq!(
+            shown(expand(&odd.display().to_string()).unwrap()),
+            ["p.toml"]
+        );
         // A folder without policy files names none (the caller says it matches no file).
         let empty = dir.path().join("empty");
         std::fs::create_dir_all(&empty).unwrap();

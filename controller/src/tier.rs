@@ -49,18 +49,66 @@ pub fn url_secret(url: &str) -> Option<&'static str> {
     if userinfo_len(rest).is_some() {
         return Some("a user name or password");
     }
-    let query = rest.split_once('?').map_or("", |(_, q)| q);
-    let secret_param = query.split(QUERY_SEPARATORS).any(is_secret_param);
+    let (_, params) = split_params(rest);
+    let secret_param = params.split(QUERY_SEPARATORS).any(is_secret_param);
     secret_param.then_some("a signature or token")
 }
 
-/// What separates a query's parameters: `&`, and `;` (also as in an HTML-escaped `&amp;`).
-const QUERY_SEPARATORS: [char; 2] = ['&', ';'];
+/// What separates a query's parameters: `&`, and `;` (also as in an HTML-escaped `&amp;`), and
+/// the fragment's `#` and a second `?` (parameters are read there too).
+const QUERY_SEPARATORS: [char; 4] = ['&', ';', '#', '?'];
 
-/// Whether the query parameter `kv` (`key=value`) is one of [`SECRET_QUERY`].
+/// A URL's rest (after `://`) split before its parameters: the query and the fragment, from the
+/// first `?` or `#` on (without it).
+fn split_params(rest: &str) -> (&str, &str) {
+    match rest.find(['?', '#']) {
+        Some(i) => (&rest[..i], &rest[i + 1..]),
+        None => (rest, ""),
+    }
+}
+
+/// Whether the query parameter `kv` (`key=value`) authorises a request: one of
+/// [`SECRET_QUERY`], or a name that says it (`client_secret`, `api_key`, `X-Foo-Token`), once
+/// percent-decoded (`X%2DAmz%2DSignature`).
 fn is_secret_param(kv: &str) -> bool {
-    let key = kv.split('=').next().unwrap_or("").to_ascii_lowercase();
+    let key = percent_decoded(kv.split('=').next().unwrap_or("")).to_ascii_lowercase();
     SECRET_QUERY.contains(&key.as_str())
+        || [
+            "secret",
+            "token",
+            "password",
+            "signature",
+            "credential",
+            "apikey",
+            "api_key",
+            "api-key",
+        ]
+        .iter()
+        .any(|w| key.contains(w))
+        || matches!(key.as_str(), "key" | "code" | "auth" | "authorization") && kv.contains('=')
+}
+
+/// `s` with its `%XX` escapes decoded (others kept as written).
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Why a URL carrying a secret is refused (`carries a signature or token, which tierd would
@@ -117,8 +165,9 @@ pub fn redact_url(url: &str) -> String {
     };
     // The parameters [`url_secret`] finds, split the same way, with their values masked and
     // their separators kept.
-    let rest = match rest.split_once('?') {
-        Some((path, query)) => {
+    let rest = match rest.find(['?', '#']) {
+        Some(i) => {
+            let (path, query) = (&rest[..=i], &rest[i + 1..]);
             let masked: String = query
                 .split_inclusive(QUERY_SEPARATORS)
                 .map(|piece| {
@@ -131,7 +180,7 @@ pub fn redact_url(url: &str) -> String {
                     }
                 })
                 .collect();
-            format!("{path}?{masked}")
+            format!("{path}{masked}")
         }
         None => rest.to_string(),
     };
@@ -170,6 +219,18 @@ pub fn open_url(
             "the URL {why}; give credentials as options or in the environment instead \
              (docs/configuration.md)"
         )));
+    }
+    // An option whose value is a URL (`endpoint`, `metadata_endpoint`, a proxy) is echoed by the
+    // store's errors as the tier's own URL is.
+    for (k, v) in options {
+        if v.contains("://")
+            && let Some(why) = refused_secret(v)
+        {
+            return Err(invalid(format!(
+                "option {k} = \"{}\" {why}; give credentials as options or in the environment instead",
+                redact_url(v)
+            )));
+        }
     }
     let (scheme, rest) = url
         .split_once("://")
@@ -584,6 +645,22 @@ mod tests {
                 "a signature or token",
                 "https://b.s3.amazonaws.com/a.log?X-Amz-Credential=***&X-Amz-Signature=***",
             ),
+            // Percent-encoded names, names that say what they hold, and the fragment.
+            (
+                "https://h/x?X%2DAmz%2DSignature=S3cretPW&X%2DAmz%2DCredential=AKIAEXAMPLE",
+                "a signature or token",
+                "https://h/x?X%2DAmz%2DSignature=***&X%2DAmz%2DCredential=***",
+            ),
+            (
+                "https://h/x?client_secret=S3cretPW&api_key=S3cretPW&page=2",
+                "a signature or token",
+                "https://h/x?client_secret=***&api_key=***&page=2",
+            ),
+            (
+                "https://h/x#X-Amz-Signature=S3cretPW",
+                "a signature or token",
+                "https://h/x#X-Amz-Signature=***",
+            ),
             (
                 "az://c/p?sv=2024-01-01&sig=S3cretPW",
                 "a signature or token",
@@ -648,5 +725,19 @@ mod tests {
         o.insert("colour".to_string(), "red".to_string());
         let err = open_url("s3://b", &o).unwrap_err().to_string();
         assert!(err.contains("unknown S3 option \"colour\""), "{err}");
+    }
+
+    #[test]
+    fn an_option_whose_url_carries_a_password_is_refused_and_never_printed() {
+        let options = BTreeMap::from([(
+            "metadata_endpoint".to_string(),
+            "http://user:S3cretPW@127.0.0.1:1".to_string(),
+        )]);
+        let e = open_url("s3://bucket/", &options).unwrap_err().to_string();
+        assert!(!e.contains("S3cretPW"), "{e}");
+        assert!(
+            e.contains("option metadata_endpoint = \"http://***@127.0.0.1:1\" carries a user name or password"),
+            "{e}"
+        );
     }
 }

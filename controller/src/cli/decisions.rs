@@ -71,28 +71,64 @@ fn parse_time(
     })
 }
 
-/// Reads a decision-log file (JSON lines) one record at a time, handing each to `f`, so that a
-/// log of any size is read in the memory of one record (the service appends to its log for as
-/// long as it runs). A line that is not a record is a located error.
+/// How many bad lines of a decision log are named one by one on stderr; the rest are counted.
+const BAD_LINES_SHOWN: u64 = 10;
+
+/// Reads a decision-log file (JSON lines, or gzip-compressed as log rotation leaves it, by its
+/// `.gz` name) one record at a time, handing each to `f`, so that a log of any size is read in
+/// the memory of one record (the service appends to its log for as long as it runs). A line that
+/// is not a record (cut short by a crash, not UTF-8, an action this tierd does not know) is
+/// named on stderr with its `file:line` and skipped; returns how many were.
 ///
 /// # Errors
-/// The file cannot be read, or a line is not a decision record (`file:line: ...`).
+/// The file cannot be opened or read.
 pub(crate) fn each_logged(
     path: &std::path::Path,
     mut f: impl FnMut(Decision),
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
     let file =
         std::fs::File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("{}:{}: cannot read", path.display(), i + 1))?;
-        if line.trim().is_empty() {
+    let reader: Box<dyn std::io::Read> = if path.extension().is_some_and(|e| e == "gz") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut reader = std::io::BufReader::new(reader);
+    let mut bad = 0u64;
+    let mut line = Vec::new();
+    for n in 1.. {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("{}:{n}: cannot read", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        if text.trim().is_empty() {
             continue;
         }
-        let d: Decision = serde_json::from_str(&line)
-            .with_context(|| format!("{}:{}: not a decision record", path.display(), i + 1))?;
-        f(d);
+        match serde_json::from_str::<Decision>(&text) {
+            Ok(d) => f(d),
+            Err(e) => {
+                bad += 1;
+                if bad <= BAD_LINES_SHOWN {
+                    eprintln!(
+                        "{}:{n}: not a decision record ({e}); skipped",
+                        path.display()
+                    );
+                }
+            }
+        }
     }
-    Ok(())
+    if bad > BAD_LINES_SHOWN {
+        eprintln!(
+            "{}: {} more lines that are not decision records were skipped",
+            path.display(),
+            bad - BAD_LINES_SHOWN
+        );
+    }
+    Ok(bad)
 }
 
 pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
@@ -237,5 +273,39 @@ mod tests {
         );
         // Further back than a time can be: not a duration ago, and not a time either.
         assert!(at("99999999999999w").is_err());
+    }
+
+    #[test]
+    fn a_decision_log_keeps_its_records_around_lines_that_are_not_and_may_be_gzipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = Decision::operator_move(
+            "op-1".into(),
+            "2026-11-30T10:00:00Z".into(),
+            ("photos", "a.jpg"),
+            (Some("onprem"), "cloud"),
+            "test".into(),
+        );
+        let good = serde_json::to_string(&d).unwrap();
+        let unknown = good.replace("\"action\":\"move\"", "\"action\":\"archive\"");
+        assert_ne!(unknown, good);
+        // A good record, one cut short by a crash, one of an action this tierd does not know,
+        // a line that is not UTF-8, then a good record again.
+        let mut text = format!("{good}\n{}\n{unknown}\n", &good[..good.len() / 2]).into_bytes();
+        text.extend_from_slice(b"\xff\xfe\n");
+        text.extend_from_slice(format!("{good}\n").as_bytes());
+        let plain = dir.path().join("decisions.jsonl");
+        std::fs::write(&plain, &text).unwrap();
+        let gz = dir.path().join("decisions.jsonl.1.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &text).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        for path in [plain, gz] {
+            let mut seen = Vec::new();
+            let bad = each_logged(&path, |d| seen.push(d.id)).unwrap();
+            assert_eq!(
+                (seen, bad),
+                (vec!["op-1".to_string(), "op-1".to_string()], 3)
+            );
+        }
     }
 }

@@ -182,6 +182,49 @@ fn parquet_and_ndjson_exports_read_back_to_the_same_events() {
 }
 
 #[test]
+fn an_implausible_event_in_a_parquet_file_is_a_bad_row_of_that_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let event = |secs: i64| models::AccessEvent {
+        time_us: secs * 1_000_000,
+        op: models::OpClass::Get,
+        bucket: "photos".into(),
+        key: Some("a.jpg".into()),
+        origin: models::event::Origin {
+            file: "/var/log/minio/audit.log".into(),
+            line: 812,
+        },
+        ..models::AccessEvent::default()
+    };
+    let pq = d.join("events.parquet");
+    let mut w =
+        models::frame::EventWriter::create(&pq, models::frame::ExportFormat::Parquet).unwrap();
+    // A good event, then one in the year 9999.
+    w.write(vec![event(1_790_000_000), event(253_402_300_799)])
+        .unwrap();
+    w.finish().unwrap();
+    let r = tierd(d, &["ingest", "--logs", pq.to_str().unwrap(), "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(
+        (&v["events"], &v["bad_lines"]["count"]),
+        (&1.into(), &1.into()),
+        "{v}"
+    );
+    let shown = &v["bad_lines"]["shown"][0];
+    assert_eq!(
+        (&shown["file"], &shown["line"]),
+        (&pq.display().to_string().into(), &2.into())
+    );
+    let reason = shown["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("row 2: ")
+            && reason.ends_with("(an event first read from /var/log/minio/audit.log:812)"),
+        "{reason}"
+    );
+}
+
+#[test]
 fn no_secret_from_any_log_reaches_the_exported_events() {
     let dir = tempfile::tempdir().unwrap();
     export(dir.path(), samples().to_str().unwrap(), "events.ndjson");

@@ -254,12 +254,26 @@ fn read_object(
         Format::Parquet => {
             let (path, _tmp) = content.local_parquet(&obj.name)?;
             let mut err = None;
+            // A bad row is located in the file read (its row, from 1), and says where the event
+            // was first read from.
+            let mut row = 0u64;
             frame::read_parquet_batches(&path, opts.batch_size, |mut events| {
-                events.retain(|e| match e.implausible() {
-                    None => true,
-                    Some(reason) => {
-                        report.bad(opts.bad_lines_kept, bad_event(e, reason));
-                        false
+                events.retain(|e| {
+                    row += 1;
+                    match e.implausible() {
+                        None => true,
+                        Some(reason) => {
+                            let bad = BadLine {
+                                file: obj.name.clone(),
+                                line: row,
+                                reason: format!(
+                                    "row {row}: {reason} (an event first read from {}:{})",
+                                    e.origin.file, e.origin.line
+                                ),
+                            };
+                            report.bad(opts.bad_lines_kept, bad);
+                            false
+                        }
                     }
                 });
                 report.events += events.len() as u64;
@@ -446,7 +460,9 @@ fn read_lines(
         let (n, whole, cut) =
             read_line_capped(reader, &mut buf, MAX_LINE_BYTES).map_err(|e| IngestError::Read {
                 object: obj.name.to_string(),
-                message: e.to_string(),
+                // Where it broke (a gzip stream cut short, a read error): the lines before
+                // were read.
+                message: format!("{e} (after line {})", done.lines_done),
             })?;
         if n == 0 {
             break;

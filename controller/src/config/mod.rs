@@ -714,6 +714,14 @@ impl Config {
                 .map(|i| i.options.clone())
                 .unwrap_or_default(),
         );
+        for (k, v) in &ingest_options.0 {
+            let one = BTreeMap::from([(k.clone(), v.clone())]);
+            for problem in option_problems("", &one) {
+                // The options keep no position: the value's place in the file.
+                let pos = text.find(v.as_str()).map_or((1, 1), |i| at(i..i));
+                diags.push(Diagnostic::error(path, pos, format!("ingest: {problem}")));
+            }
+        }
         let (ingest_sources, ingest_format) = match &raw.ingest {
             Some(i) => {
                 let format = match &i.format {
@@ -956,7 +964,20 @@ fn check_tiers(
 /// know (caught here, not only by the live check of `tierd check`), or options on a `file://` or
 /// `memory://` tier, which takes none.
 fn option_problems(scheme: &str, options: &BTreeMap<String, String>) -> Vec<String> {
-    match scheme {
+    // An option whose value is a URL with a password would be echoed by the store's errors.
+    let mut problems: Vec<String> = options
+        .iter()
+        .filter(|(_, v)| v.contains("://"))
+        .filter_map(|(k, v)| {
+            crate::tier::refused_secret(v).map(|why| {
+                format!(
+                    "option {k} = {:?} {why}; give credentials as options or in the environment instead",
+                    crate::tier::redact_url(v)
+                )
+            })
+        })
+        .collect();
+    problems.extend(match scheme {
         "s3" => options
             .keys()
             .filter(|k| !matches!(k.as_str(), "allow_http" | "aws_allow_http"))
@@ -970,7 +991,8 @@ fn option_problems(scheme: &str, options: &BTreeMap<String, String>) -> Vec<Stri
             )]
         }
         _ => Vec::new(),
-    }
+    });
+    problems
 }
 
 /// A duration setting: its seconds, or `default` (and a located error when it is not a duration).
@@ -1062,6 +1084,22 @@ mod tests {
     fn load(text: &str) -> Result<Config, Vec<String>> {
         Config::from_str(Path::new("/etc/tierd/tierd.toml"), text)
             .map_err(|d| d.into_iter().map(|d| d.to_string()).collect())
+    }
+
+    #[test]
+    fn an_option_whose_url_carries_a_password_is_an_error_that_never_shows_it() {
+        let errs = load(
+            "[tiers.cloud]\nurl = \"s3://b/p\"\noptions = { metadata_endpoint = \"http://u:S3cretPW@127.0.0.1:1\" }\n\
+             [ingest]\nsources = [\"s3://logs/\"]\noptions = { proxy_url = \"http://u:S3cretPW@proxy:3128\" }\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            errs,
+            vec![
+                "/etc/tierd/tierd.toml:3:11: error: tier \"cloud\": option metadata_endpoint = \"http://***@127.0.0.1:1\" carries a user name or password, which tierd would print in its errors and logs; give credentials as options or in the environment instead",
+                "/etc/tierd/tierd.toml:6:26: error: ingest: option proxy_url = \"http://***@proxy:3128\" carries a user name or password, which tierd would print in its errors and logs; give credentials as options or in the environment instead",
+            ]
+        );
     }
 
     #[test]

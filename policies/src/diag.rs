@@ -56,16 +56,33 @@ impl Diagnostic {
     }
 }
 
+/// The longest message shown whole: a message quotes what was written, and what was written
+/// may be a 200 KB string.
+pub const MAX_MESSAGE_SHOWN: usize = 4096;
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{}:{}:{}: {}: {}",
+            "{}:{}:{}: {}: ",
             self.path.display(),
             self.line,
             self.col,
             self.severity.as_str(),
-            self.message
+        )?;
+        let m = &self.message;
+        if m.len() <= MAX_MESSAGE_SHOWN {
+            return f.write_str(m);
+        }
+        let mut cut = MAX_MESSAGE_SHOWN;
+        while !m.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        write!(
+            f,
+            "{}... ({} more bytes not shown)",
+            &m[..cut],
+            m.len() - cut
         )
     }
 }
@@ -101,5 +118,22 @@ mod tests {
     fn diagnostic_prints_location_first() {
         let d = Diagnostic::error(Path::new("p.toml"), (3, 7), "unknown tier \"x\"");
         assert_eq!(d.to_string(), "p.toml:3:7: error: unknown tier \"x\"");
+    }
+
+    #[test]
+    fn a_huge_message_is_shown_cut_with_what_was_left_out() {
+        let d = Diagnostic::error(
+            std::path::Path::new("p.toml"),
+            (1, 2),
+            format!("unknown tier \"{}\"", "é".repeat(10_000)),
+        );
+        let shown = d.to_string();
+        assert!(shown.starts_with("p.toml:1:2: error: unknown tier \"éé"));
+        assert!(
+            shown.ends_with("... (15919 more bytes not shown)"),
+            "{}",
+            &shown[shown.len() - 60..]
+        );
+        assert!(shown.len() < MAX_MESSAGE_SHOWN + 100);
     }
 }

@@ -16,7 +16,7 @@ impl Executor {
     /// # Errors
     /// The journal fails.
     pub async fn scan(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
-        Ok(self.scan_tiers(bucket, prefix, false).await?.len() as u64)
+        Ok(self.scan_tiers(bucket, prefix, false, false).await?.count)
     }
 
     /// [`Executor::scan`], returning the catalog entries it added (each where the object's newest
@@ -25,7 +25,7 @@ impl Executor {
     /// # Errors
     /// The journal fails.
     pub async fn scan_entries(&self, bucket: &str, prefix: &str) -> Result<Vec<Entry>, ExecError> {
-        self.scan_tiers(bucket, prefix, false).await
+        Ok(self.scan_tiers(bucket, prefix, false, true).await?.added)
     }
 
     /// [`Executor::scan`], for what must see every object (a snapshot): any tier that cannot be
@@ -34,16 +34,22 @@ impl Executor {
     /// # Errors
     /// A tier cannot be listed, or the journal fails.
     pub async fn scan_complete(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
-        Ok(self.scan_tiers(bucket, prefix, true).await?.len() as u64)
+        Ok(self.scan_tiers(bucket, prefix, true, false).await?.count)
     }
 
+    /// The scan; the entries added are kept only when `keep` (a first listing of a bucket of
+    /// millions would otherwise hold all of them only to be counted).
     async fn scan_tiers(
         &self,
         bucket: &str,
         prefix: &str,
         complete: bool,
-    ) -> Result<Vec<Entry>, ExecError> {
-        let mut scan = Scan::default();
+        keep: bool,
+    ) -> Result<Scan, ExecError> {
+        let mut scan = Scan {
+            keep,
+            ..Scan::default()
+        };
         let mut unlisted = Vec::new();
         for tier in self.tiers.names() {
             let (store, base) = self.tiers.bucket(&tier, bucket)?;
@@ -102,7 +108,7 @@ impl Executor {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(bucket.to_string(), unlisted);
-        Ok(scan.added)
+        Ok(scan)
     }
 }
 
@@ -112,12 +118,16 @@ const SCAN_CHUNK: usize = 10_000;
 /// What a scan added to the catalog so far.
 #[derive(Default)]
 struct Scan {
+    /// Whether `added` is kept.
+    keep: bool,
+    /// How many objects were added.
+    count: u64,
     /// The entries added, in the order found; each where the newest copy found so far is.
     added: Vec<Entry>,
-    /// Per key added: its place in `added`, and when that copy was written. An object found on
-    /// two tiers (its owner wrote it again on the hot tier after tierd moved it) is where its
-    /// newest copy is.
-    at: std::collections::HashMap<String, (usize, chrono::DateTime<chrono::Utc>)>,
+    /// Per key added: its place in `added` (when kept), and when that copy was written. An
+    /// object found on two tiers (its owner wrote it again on the hot tier after tierd moved
+    /// it) is where its newest copy is.
+    at: std::collections::HashMap<String, (Option<usize>, chrono::DateTime<chrono::Utc>)>,
 }
 
 impl Scan {
@@ -165,11 +175,17 @@ impl Scan {
             match self.at.get_mut(&entry.key) {
                 Some((i, newest)) => {
                     *newest = lm;
-                    self.added[*i] = entry;
+                    if let Some(i) = i {
+                        self.added[*i] = entry;
+                    }
                 }
                 None => {
-                    self.at.insert(entry.key.clone(), (self.added.len(), lm));
-                    self.added.push(entry);
+                    self.count += 1;
+                    let i = self.keep.then_some(self.added.len());
+                    self.at.insert(entry.key.clone(), (i, lm));
+                    if self.keep {
+                        self.added.push(entry);
+                    }
                 }
             }
         }
@@ -233,5 +249,22 @@ mod tests {
         }
         // A second scan finds nothing new.
         assert_eq!(ex.scan("photos", "").await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_count_only_scan_counts_each_object_once_wherever_its_copies_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "cold", "a", b"old");
+        write(d, "cold", "b", b"old");
+        std::thread::sleep(std::time::Duration::from_millis(1_100));
+        write(d, "hot", "a", b"newer");
+        write(d, "hot", "c", b"new");
+        let ex = executor(d);
+        assert_eq!(ex.scan("photos", "").await.unwrap(), 3);
+        assert_eq!(
+            ex.journal().locate("photos", "a").unwrap().unwrap().tier,
+            "hot"
+        );
     }
 }

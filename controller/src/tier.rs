@@ -153,6 +153,20 @@ const SECRET_QUERY: [&str; 12] = [
     "secret",
 ];
 
+/// Why an option is refused when its value is a URL carrying a secret (`endpoint`,
+/// `metadata_endpoint`, a proxy): a store's errors echo it as they echo the tier's own URL.
+pub fn refused_option(key: &str, value: &str) -> Option<String> {
+    if !value.contains("://") {
+        return None;
+    }
+    refused_secret(value).map(|why| {
+        format!(
+            "option {key} = {:?} {why}; give credentials as options or in the environment instead",
+            redact_url(value)
+        )
+    })
+}
+
 /// `url` with what [`url_secret`] finds replaced by `***`, for the message that refuses it (a
 /// plain path, without `://`, is returned as it is).
 pub fn redact_url(url: &str) -> String {
@@ -165,26 +179,20 @@ pub fn redact_url(url: &str) -> String {
     };
     // The parameters [`url_secret`] finds, split the same way, with their values masked and
     // their separators kept.
-    let rest = match rest.find(['?', '#']) {
-        Some(i) => {
-            let (path, query) = (&rest[..=i], &rest[i + 1..]);
-            let masked: String = query
-                .split_inclusive(QUERY_SEPARATORS)
-                .map(|piece| {
-                    let kv = piece.trim_end_matches(QUERY_SEPARATORS);
-                    match kv.split_once('=') {
-                        Some((k, _)) if is_secret_param(kv) => {
-                            format!("{k}=***{}", &piece[kv.len()..])
-                        }
-                        _ => piece.to_string(),
-                    }
-                })
-                .collect();
-            format!("{path}{masked}")
-        }
-        None => rest.to_string(),
-    };
-    format!("{scheme}://{user}{rest}")
+    let (path, params) = split_params(rest);
+    let masked: String = params
+        .split_inclusive(QUERY_SEPARATORS)
+        .map(|piece| {
+            let kv = piece.trim_end_matches(QUERY_SEPARATORS);
+            match kv.split_once('=') {
+                Some((k, _)) if is_secret_param(kv) => format!("{k}=***{}", &piece[kv.len()..]),
+                _ => piece.to_string(),
+            }
+        })
+        .collect();
+    // The `?` or `#` between the path and the parameters, if any.
+    let opens = &rest[path.len()..rest.len() - params.len()];
+    format!("{scheme}://{user}{path}{opens}{masked}")
 }
 
 /// A key (or any `/`-separated name) as a store path, byte for byte. `StorePath::from`
@@ -220,17 +228,8 @@ pub fn open_url(
              (docs/configuration.md)"
         )));
     }
-    // An option whose value is a URL (`endpoint`, `metadata_endpoint`, a proxy) is echoed by the
-    // store's errors as the tier's own URL is.
-    for (k, v) in options {
-        if v.contains("://")
-            && let Some(why) = refused_secret(v)
-        {
-            return Err(invalid(format!(
-                "option {k} = \"{}\" {why}; give credentials as options or in the environment instead",
-                redact_url(v)
-            )));
-        }
+    if let Some(why) = options.iter().find_map(|(k, v)| refused_option(k, v)) {
+        return Err(invalid(why));
     }
     let (scheme, rest) = url
         .split_once("://")

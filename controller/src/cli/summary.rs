@@ -78,7 +78,7 @@ impl Summary {
 
     /// The summary with its money rounded to a millionth (as decision records are), for JSON.
     pub fn rounded(&self) -> Summary {
-        let r = |x: f64| (x * 1e6).round() / 1e6;
+        let r = crate::planner::money;
         Summary {
             storage_saved_per_month: r(self.storage_saved_per_month),
             retrieval: r(self.retrieval),

@@ -715,8 +715,7 @@ impl Config {
                 .unwrap_or_default(),
         );
         for (k, v) in &ingest_options.0 {
-            let one = BTreeMap::from([(k.clone(), v.clone())]);
-            for problem in option_problems("", &one) {
+            if let Some(problem) = crate::tier::refused_option(k, v) {
                 // The options keep no position: the value's place in the file.
                 let pos = text.find(v.as_str()).map_or((1, 1), |i| at(i..i));
                 diags.push(Diagnostic::error(path, pos, format!("ingest: {problem}")));
@@ -964,18 +963,9 @@ fn check_tiers(
 /// know (caught here, not only by the live check of `tierd check`), or options on a `file://` or
 /// `memory://` tier, which takes none.
 fn option_problems(scheme: &str, options: &BTreeMap<String, String>) -> Vec<String> {
-    // An option whose value is a URL with a password would be echoed by the store's errors.
     let mut problems: Vec<String> = options
         .iter()
-        .filter(|(_, v)| v.contains("://"))
-        .filter_map(|(k, v)| {
-            crate::tier::refused_secret(v).map(|why| {
-                format!(
-                    "option {k} = {:?} {why}; give credentials as options or in the environment instead",
-                    crate::tier::redact_url(v)
-                )
-            })
-        })
+        .filter_map(|(k, v)| crate::tier::refused_option(k, v))
         .collect();
     problems.extend(match scheme {
         "s3" => options

@@ -16,7 +16,11 @@ impl Executor {
     /// # Errors
     /// The journal fails.
     pub async fn scan(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
-        Ok(self.scan_tiers(bucket, prefix, false, false).await?.count)
+        Ok(self
+            .scan_tiers(bucket, prefix, false, false)
+            .await?
+            .at
+            .len() as u64)
     }
 
     /// [`Executor::scan`], returning the catalog entries it added (each where the object's newest
@@ -34,7 +38,7 @@ impl Executor {
     /// # Errors
     /// A tier cannot be listed, or the journal fails.
     pub async fn scan_complete(&self, bucket: &str, prefix: &str) -> Result<u64, ExecError> {
-        Ok(self.scan_tiers(bucket, prefix, true, false).await?.count)
+        Ok(self.scan_tiers(bucket, prefix, true, false).await?.at.len() as u64)
     }
 
     /// The scan; the entries added are kept only when `keep` (a first listing of a bucket of
@@ -120,11 +124,10 @@ const SCAN_CHUNK: usize = 10_000;
 struct Scan {
     /// Whether `added` is kept.
     keep: bool,
-    /// How many objects were added.
-    count: u64,
     /// The entries added, in the order found; each where the newest copy found so far is.
     added: Vec<Entry>,
-    /// Per key added: its place in `added` (when kept), and when that copy was written. An
+    /// Per key added (so, how many were): its place in `added` (when kept), and when that copy
+    /// was written. An
     /// object found on two tiers (its owner wrote it again on the hot tier after tierd moved
     /// it) is where its newest copy is.
     at: std::collections::HashMap<String, (Option<usize>, chrono::DateTime<chrono::Utc>)>,
@@ -180,7 +183,6 @@ impl Scan {
                     }
                 }
                 None => {
-                    self.count += 1;
                     let i = self.keep.then_some(self.added.len());
                     self.at.insert(entry.key.clone(), (i, lm));
                     if self.keep {

@@ -145,7 +145,8 @@ fn rfc3339(t: i64) -> String {
     policies::facts::format_utc(t)
 }
 
-fn money(x: f64) -> f64 {
+/// An amount of money as decision records carry it: rounded to a millionth.
+pub(crate) fn money(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 

@@ -659,13 +659,18 @@ impl Service {
             if !self.seen_buckets.contains(&e.bucket) {
                 self.seen_buckets.insert(e.bucket.clone());
             }
-            // The planner's tier for the object before the event, deleted or not: a write of an
-            // object deleted while off the hot tier may find a stale entry a listing made since.
-            let before = e.key.as_deref().and_then(|k| {
-                let row = self.planner.objects.row(&e.bucket, k)?;
-                Some(self.planner.objects.cat.tier[row])
-            });
-            let touch = self.planner.objects.observe(e, hot);
+            // The planner's tier for the object before the event, deleted or not (a write of an
+            // object deleted while off the hot tier may find a stale entry a listing made
+            // since), taken from observe's own look-up of the object.
+            let mut before = None;
+            let touch = self
+                .planner
+                .objects
+                .observe_with(e, hot, |table, bucket, key| {
+                    let row = table.row(bucket, key);
+                    before = row.map(|r| table.cat.tier[r]);
+                    row
+                });
             if matches!(touch, Touch::Write { .. } | Touch::Delete { .. })
                 && before.is_some_and(|tier| tier != hot)
             {

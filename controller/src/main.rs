@@ -5,7 +5,11 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = tierd::cli::Cli::parse();
     // A corrupt Parquet log or inventory is an error of that file, not a panic report.
-    models::frame::quiet_guarded_panics();
+    models::parquet::quiet_guarded_panics();
+    // ... and a damaged one that would abort the reader is refused, decoded first in a child.
+    if !matches!(cli.command, tierd::cli::Command::DecodeParquet(_)) {
+        tierd::cli::decode::install();
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TIERD_LOG").unwrap_or_else(|_| {

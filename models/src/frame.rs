@@ -294,7 +294,8 @@ pub fn events_from_frame(df: &DataFrame, file: &Arc<str>) -> Result<Vec<AccessEv
 }
 
 /// Reads a Parquet file of events in slices of `batch` rows, calling `f` for each slice, so a
-/// file larger than memory streams.
+/// file larger than memory streams. A file the process could not survive reading is refused
+/// (see [`crate::parquet`]).
 ///
 /// # Errors
 /// The file cannot be opened or is not Parquet, or a slice is not an event frame.
@@ -304,16 +305,7 @@ pub fn read_parquet_batches(
     mut f: impl FnMut(Vec<AccessEvent>) -> Result<()>,
 ) -> Result<()> {
     let file_name: Arc<str> = Arc::from(path.display().to_string());
-    let total = guarded(|| Ok(ParquetReader::new(File::open(path)?).num_rows()?))?;
-    let batch = batch.max(1);
-    let mut offset = 0;
-    while offset < total {
-        let len = batch.min(total - offset);
-        let df = guarded(|| {
-            Ok(ParquetReader::new(File::open(path)?)
-                .with_slice(Some((offset, len)))
-                .finish()?)
-        })?;
+    crate::parquet::readable(path, batch)?.each_slice(|offset, df| {
         let mut events = events_from_frame(&df, &file_name)?;
         if !df
             .get_column_names()
@@ -324,51 +316,8 @@ pub fn read_parquet_batches(
                 e.origin.line = (offset + k + 1) as u64;
             }
         }
-        f(events)?;
-        offset += len;
-    }
-    Ok(())
-}
-
-/// Parquet readers active (see [`guarded`]): while any is, a panic inside polars is reported
-/// by the reader as an error instead of by the panic hook.
-static PARQUET_GUARDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Runs `read` (of a Parquet file), turning a panic inside polars into an error: a
-/// corrupt file trips polars' own assertions (an unwrap on a missing column chunk, a bit width
-/// out of range), and one bad log object must cost that object, not the process or the cycle.
-///
-/// # Errors
-/// `read`'s, or [`Error::Schema`] when polars panicked (the caller names the file).
-pub fn guarded<T>(read: impl FnOnce() -> Result<T>) -> Result<T> {
-    use std::sync::atomic::Ordering;
-    PARQUET_GUARDS.fetch_add(1, Ordering::SeqCst);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
-    PARQUET_GUARDS.fetch_sub(1, Ordering::SeqCst);
-    r.unwrap_or_else(|panic| {
-        let why = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("the reader failed");
-        Err(Error::Schema(format!(
-            "not a readable Parquet file (corrupt or truncated: {why})"
-        )))
+        f(events)
     })
-}
-
-/// Installs a panic hook that stays silent about panics raised inside polars while a
-/// [`guarded`] read is running (they become that read's error) and reports every other panic
-/// as the default hook does. Call once, at start.
-pub fn quiet_guarded_panics() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let in_polars = info.location().is_some_and(|l| l.file().contains("polars"));
-        let guarding = PARQUET_GUARDS.load(std::sync::atomic::Ordering::SeqCst) > 0;
-        if !(in_polars && guarding) {
-            default(info);
-        }
-    }));
 }
 
 /// Where exported events go.

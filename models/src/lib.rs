@@ -24,6 +24,7 @@ pub mod event;
 pub mod features;
 pub mod frame;
 pub mod generator;
+pub mod parquet;
 pub mod parse;
 
 pub use event::{AccessEvent, ConfigKind, OpClass, Origin};

@@ -598,22 +598,40 @@ fn a_source_url_with_a_password_or_a_signature_is_refused_without_printing_it() 
     }
 }
 
-/// A Parquet export with one byte changed: polars panics reading its column chunk metadata.
-fn corrupt_parquet() -> Vec<u8> {
-    std::fs::read(harness::workspace_root().join("tests/fixtures/corrupt-column-chunk.parquet"))
-        .unwrap()
+/// Parquet exports with one byte changed, and what reading each says: polars panics on the
+/// first (its column chunk metadata); on the second (a length inside a page) it asks for an
+/// impossible allocation, which aborts the process that reads it (tierd's child decoder).
+fn corrupt_parquets() -> [(Vec<u8>, &'static str); 2] {
+    let fixture = |name: &str| {
+        std::fs::read(harness::workspace_root().join("tests/fixtures").join(name)).unwrap()
+    };
+    [
+        (
+            fixture("corrupt-column-chunk.parquet"),
+            "not a readable Parquet file (corrupt or truncated: ",
+        ),
+        (
+            fixture("corrupt-page-allocation.parquet"),
+            "not a readable Parquet file (decoding it killed the reader with SIGABRT (6): memory allocation of 2305843009213693904 bytes failed)",
+        ),
+    ]
 }
 
 #[test]
 fn a_corrupt_parquet_log_is_an_unreadable_object_not_a_panic() {
+    for (corrupt, says) in corrupt_parquets() {
+        a_corrupt_parquet_log_is_unreadable(&corrupt, says);
+    }
+}
+
+fn a_corrupt_parquet_log_is_unreadable(corrupt: &[u8], says: &str) {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(d.join("bad.parquet"), corrupt_parquet()).unwrap();
+    std::fs::write(d.join("bad.parquet"), corrupt).unwrap();
     let r = tierd(d, &["ingest", "--logs", "bad.parquet", "--json"]);
     assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(
-        r.stderr
-            .contains("bad.parquet: not a readable Parquet file (corrupt or truncated: "),
+        r.stderr.contains(&format!("bad.parquet: {says}")),
         "{}",
         r.stderr
     );
@@ -625,7 +643,7 @@ fn a_corrupt_parquet_log_is_an_unreadable_object_not_a_panic() {
     let (first, second) = lines.split_at(lines.len() / 2);
     std::fs::create_dir_all(d.join("logs")).unwrap();
     std::fs::write(d.join("logs/a.log"), format!("{}\n", first.join("\n"))).unwrap();
-    std::fs::write(d.join("logs/b.parquet"), corrupt_parquet()).unwrap();
+    std::fs::write(d.join("logs/b.parquet"), corrupt).unwrap();
     std::fs::write(d.join("logs/c.log"), format!("{}\n", second.join("\n"))).unwrap();
     std::fs::write(
         d.join("tierd.toml"),
@@ -652,6 +670,11 @@ fn a_corrupt_parquet_log_is_an_unreadable_object_not_a_panic() {
     assert!(
         unreadable[0].as_str().unwrap().contains("b.parquet"),
         "{report}"
+    );
+    assert!(
+        r.stderr.contains(says.trim_end_matches(": ")),
+        "{}",
+        r.stderr
     );
 }
 

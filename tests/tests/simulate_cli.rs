@@ -423,6 +423,43 @@ fn an_inventory_adds_the_objects_the_logs_never_name() {
     assert!(with["oracle_total"].as_f64().unwrap() <= policy);
 }
 
+/// A damaged Parquet inventory whose decoding would abort the reader (an impossible allocation)
+/// is refused by name; `simulate` does not abort.
+#[test]
+fn a_parquet_inventory_that_would_abort_its_reader_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    logs(d);
+    config(d);
+    std::fs::copy(
+        harness::workspace_root().join("tests/fixtures/corrupt-inventory-allocation.parquet"),
+        d.join("inventory.parquet"),
+    )
+    .unwrap();
+    let r = tierd(
+        d,
+        &[
+            "simulate",
+            "--config",
+            "tierd.toml",
+            "--logs",
+            "access.log",
+            "--json",
+            "--inventory",
+            "inventory.parquet",
+        ],
+    );
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "inventory.parquet: not a readable Parquet file (decoding it killed the reader with SIGABRT (6): memory allocation of 2305843009213693952 bytes failed)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}
+
 #[test]
 fn on_a_log_archive_the_policy_costs_less_than_every_fixed_rule() {
     // 45 days of one bucket: documents read steadily (no nightly backup) beside a log archive

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod common;
 pub mod decisions;
+pub mod decode;
 pub mod explain;
 pub mod ingest;
 pub mod moves;
@@ -53,6 +54,9 @@ pub enum Command {
     Unfreeze(unfreeze::UnfreezeArgs),
     /// Replay past logs through a policy: what it would have done, why, and at what cost.
     Simulate(simulate::SimulateArgs),
+    /// Decode a Parquet file in full (run by tierd itself in a child before it reads one).
+    #[command(hide = true)]
+    DecodeParquet(decode::DecodeArgs),
 }
 
 /// Runs the parsed command line.
@@ -74,5 +78,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate(a) => simulate::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Unfreeze(a) => unfreeze::run(a),
+        Command::DecodeParquet(a) => decode::run(&a),
     }
 }

@@ -174,20 +174,15 @@ fn read_parquet_sliced(
     inv: &mut Inventory,
     slice: usize,
 ) -> anyhow::Result<()> {
-    use polars::prelude::{ParquetReader, SerReader};
     let name = path.display().to_string();
     let unreadable = |e: models::Error| match e {
         models::Error::Polars(e) => anyhow::anyhow!("{name}: not a readable Parquet file: {e}"),
         other => anyhow::anyhow!("{name}: {other}"),
     };
-    let total =
-        models::frame::guarded(|| Ok(ParquetReader::new(std::fs::File::open(path)?).num_rows()?))
-            .map_err(unreadable)?;
     // The columns' types, before any row is read: a column of the wrong type is named with its
     // type, not reported as whatever converting it fails with.
-    let schema =
-        models::frame::guarded(|| Ok(ParquetReader::new(std::fs::File::open(path)?).schema()?))
-            .map_err(unreadable)?;
+    let file = models::parquet::readable(path, slice).map_err(unreadable)?;
+    let schema = file.schema().map_err(unreadable)?;
     let names: Vec<String> = schema.iter_names().map(|c| c.to_string()).collect();
     let cols = columns(path, &names)?;
     let mut wanted = vec![
@@ -202,57 +197,63 @@ fn read_parquet_sliced(
             check_type(&name, column, &field.dtype, want)?;
         }
     }
-    // In slices, so that an inventory of many millions of objects is never held twice.
-    let mut offset = 0;
-    loop {
-        let len = slice.max(1).min(total - offset);
-        let df = models::frame::guarded(|| {
-            Ok(ParquetReader::new(std::fs::File::open(path)?)
-                .with_slice(Some((offset, len)))
-                .finish()?)
+    // In slices, so that an inventory of many millions of objects is never held twice. Errors
+    // of the rows' own are kept apart from the reader's, which name the file.
+    let mut failed = None;
+    file.each_slice(|offset, df| {
+        slice_rows(path, &name, tiers, inv, offset, &df).map_err(|e| {
+            failed = Some(e);
+            models::Error::Schema(String::new())
         })
-        .map_err(unreadable)?;
-        let header: Vec<String> = df
-            .get_column_names()
+    })
+    .map_err(|e| failed.take().unwrap_or_else(|| unreadable(e)))
+}
+
+/// The objects of one slice of a Parquet inventory (rows from `offset`, counted from 0).
+fn slice_rows(
+    path: &Path,
+    name: &str,
+    tiers: &[String],
+    inv: &mut Inventory,
+    offset: usize,
+    df: &polars::prelude::DataFrame,
+) -> anyhow::Result<()> {
+    let header: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let cols = columns(path, &header)?;
+    let text =
+        |i: usize| as_text(df, i).map_err(|e| anyhow::anyhow!("{name}: column {}: {e}", header[i]));
+    let mut fields = vec![
+        text(cols.bucket)?,
+        text(cols.key)?,
+        text(cols.size)?,
+        text(cols.modified)?,
+    ];
+    if let Some(t) = cols.tier {
+        fields.push(text(t)?);
+    }
+    let by_position = Columns {
+        bucket: 0,
+        key: 1,
+        size: 2,
+        modified: 3,
+        tier: cols.tier.map(|_| 4),
+        url_encoded: false,
+    };
+    for row in 0..df.height() {
+        let f: Vec<String> = fields
             .iter()
-            .map(|c| c.to_string())
+            .map(|c| c[row].clone().unwrap_or_default())
             .collect();
-        let cols = columns(path, &header)?;
-        let text = |i: usize| {
-            as_text(&df, i).map_err(|e| anyhow::anyhow!("{name}: column {}: {e}", header[i]))
-        };
-        let mut fields = vec![
-            text(cols.bucket)?,
-            text(cols.key)?,
-            text(cols.size)?,
-            text(cols.modified)?,
-        ];
-        if let Some(t) = cols.tier {
-            fields.push(text(t)?);
-        }
-        let by_position = Columns {
-            bucket: 0,
-            key: 1,
-            size: 2,
-            modified: 3,
-            tier: cols.tier.map(|_| 4),
-            url_encoded: false,
-        };
-        for row in 0..df.height() {
-            let f: Vec<String> = fields
-                .iter()
-                .map(|c| c[row].clone().unwrap_or_default())
-                .collect();
-            match parse(&f, &by_position, tiers) {
-                Ok(o) => inv.objects.push(o),
-                Err(why) => bad(inv, format!("{name}:row {}", offset + row + 1), why),
-            }
-        }
-        offset += len;
-        if offset >= total {
-            return Ok(());
+        match parse(&f, &by_position, tiers) {
+            Ok(o) => inv.objects.push(o),
+            Err(why) => bad(inv, format!("{name}:row {}", offset + row + 1), why),
         }
     }
+    Ok(())
 }
 
 /// What an inventory column holds.

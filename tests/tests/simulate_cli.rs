@@ -423,6 +423,21 @@ fn an_inventory_adds_the_objects_the_logs_never_name() {
     assert!(with["oracle_total"].as_f64().unwrap() <= policy);
 }
 
+/// The bundled samples are four stores' logs of the same day (Ceph, CloudTrail, MinIO, S3):
+/// read as one stream in time order, none is late, and the replay starts at the first event of
+/// all (08:01:07, in the MinIO log), not at the first of the log read first.
+#[test]
+fn several_stores_logs_of_the_same_day_are_replayed_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = tierd(dir.path(), &["simulate", "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["events"], 283, "{v}");
+    assert_eq!(v["late_events"], 0, "{v}");
+    // 2026-11-02T08:01:07Z
+    assert_eq!(v["from"], 1_793_606_467, "{v}");
+}
+
 /// A damaged Parquet inventory whose decoding would abort the reader (an impossible allocation)
 /// is refused by name; `simulate` does not abort.
 #[test]

@@ -22,7 +22,7 @@ use tokio::runtime::Handle;
 
 use crate::journal::checkpoints::Checkpoint;
 use crate::journal::{Journal, JournalError};
-pub use source::{BUILTIN_SAMPLES, Content, LogObject, SAMPLES, STORED_BYTES_READ, list};
+pub use source::{BUILTIN_SAMPLES, Content, LogObject, SAMPLES, STORED_BYTES_READ, content, list};
 
 /// Ingest errors: a source or object that cannot be read at all. (A bad *line* is not an error.)
 #[derive(Debug, thiserror::Error)]
@@ -198,6 +198,26 @@ pub fn run(
         }
     }
     Ok(report)
+}
+
+/// Reads one listed object whole, as [`run`] reads each without a journal (nothing followed,
+/// no checkpoint), adding what it read to `report`.
+///
+/// # Errors
+/// As [`run`]'s for one object; `keep_going` is the caller's to apply.
+pub fn read_one(
+    obj: &LogObject,
+    opts: &IngestOptions,
+    rt: &Handle,
+    report: &mut IngestReport,
+    consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
+) -> Result<(), IngestError> {
+    let mut done = Done {
+        bytes_done: 0,
+        lines_done: 0,
+        complete: false,
+    };
+    read_object(obj, false, &mut done, opts, rt, report, consumer)
 }
 
 /// How far an object has been read: updated line by line, so that a failure part way still

@@ -3,7 +3,9 @@
 //! baselines and an offline oracle on the same trace.
 //!
 //! # The replay
-//! Events from ingest pass through a reorder buffer (events up to `simulate.lateness` behind the
+//! The log objects are read as one stream in time order ([`merge`]: each object opens when the
+//! replay reaches its first event, so several stores' logs of the same days interleave). Events
+//! then pass through a reorder buffer (events up to `simulate.lateness` behind the
 //! newest are put back in time order; later ones are replayed at the current time and counted as
 //! late). The clock is the events' time: at each window boundary the window's events are scored
 //! (after learning the model from the first `model.learning_days`, unless a trained model is
@@ -23,6 +25,7 @@
 //! the threads' timing.
 //!
 //! # Layout
+//! - [`merge`]: the log objects merged in time order, each read by its own thread.
 //! - [`feed`]: key numbers, the reorder buffer, late events and scoring windows.
 //! - [`scoring`]: the behaviour model's thread.
 //! - [`strategies`]: the baselines and the oracle.
@@ -31,6 +34,7 @@
 
 pub mod feed;
 pub mod inventory;
+pub mod merge;
 pub mod model;
 pub mod report;
 pub mod scoring;
@@ -47,7 +51,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::cost::{CostModel, Ledger};
 use crate::decision::{Action, Decision};
-use crate::ingest::{self, IngestOptions, IngestReport};
+use crate::ingest::{IngestOptions, IngestReport};
 use crate::planner::behaviour::IncidentChange;
 use crate::planner::objects::Touch;
 use crate::planner::{Deferred, Plan, Planner};
@@ -700,7 +704,7 @@ pub fn simulate(
         .name("tierd-feed".into())
         .spawn(move || -> anyhow::Result<(IngestReport, FeedEnd)> {
             let mut feeder = Feeder::new(feed_opts, to_score, to_replay, done_rx);
-            let report = ingest::run(&sources, &ingest_opts, &handle, None, &mut |batch| {
+            let report = merge::read_merged(&sources, &ingest_opts, &handle, &mut |batch| {
                 feeder.take(batch)
             })?;
             let end = feeder.finish().map_err(anyhow::Error::msg)?;

@@ -314,16 +314,21 @@ impl Service {
         }
         let freezes = ex.journal().open_freezes()?;
         for f in freezes {
-            // The last run may have stopped in the middle of an attack: until the behaviour
-            // has been quiet for `incident_quiet`, the freeze's bucket has an incident open
-            // (otherwise a rule such as the bundled `unfreeze-after-incident` would lift the
-            // freeze at the first pass after a restart).
+            // A freeze an anomaly opened, on a bucket whose behaviour was not saved (a journal
+            // written before behaviour was kept, or an incident closed just before the stop):
+            // the last run may have stopped in the middle of an attack, so the bucket has an
+            // incident open until it has been quiet for `incident_quiet` (otherwise a rule such
+            // as the bundled `unfreeze-after-incident` would lift the freeze at the first pass).
+            // A freeze no anomaly opened resumes none: its rule's own signals were restored
+            // with the behaviour, and a restart must not invent an incident.
             let since = policies::facts::parse_utc(&f.since).unwrap_or(t);
             let anomaly = ex
                 .journal()
                 .decision(&f.decision_id)?
                 .and_then(|d| d.anomaly);
-            planner.behaviour.resume(&f.bucket, since, t, anomaly);
+            if anomaly.is_some() && !behaviour_saved.contains_key(&f.bucket) {
+                planner.behaviour.resume(&f.bucket, since, t, anomaly);
+            }
             planner.open_freeze(Freeze {
                 since,
                 bucket: f.bucket,

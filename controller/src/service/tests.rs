@@ -245,3 +245,49 @@ async fn a_write_of_an_object_deleted_off_the_hot_tier_forgets_a_stale_entry() {
     let r = svc.cycle().await.unwrap();
     assert_eq!((r.moves_failed, r.moves_held.retry), (0, 1), "{r:?}");
 }
+
+/// A freeze open at start resumes an incident only when an anomaly opened it and the bucket's
+/// behaviour was not saved (a journal from before behaviour was kept): a freeze a plain rule
+/// opened must not become an incident at a restart, which would fire `incident_open` rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_freeze_an_anomaly_opened_resumes_an_incident_at_start() {
+    use crate::decision::{Anomaly, Decision};
+    use crate::journal::freezes::FreezeRow;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    drop(service(d, "").await);
+    {
+        let mut j = crate::journal::Journal::open(&d.join("tierd.db")).unwrap();
+        for (bucket, anomaly) in [("photos", true), ("media", false)] {
+            let id = format!("freeze-{bucket}");
+            let mut decision = Decision::operator_move(
+                id.clone(),
+                "2026-11-29T10:00:00Z".into(),
+                (bucket, ""),
+                (None, "cloud"),
+                "a freeze".into(),
+            );
+            decision.anomaly = anomaly.then(|| Anomaly {
+                subject: format!("bucket:{bucket}"),
+                score: 0.99,
+                threshold: 0.9,
+                model: "test".into(),
+                top_features: Vec::new(),
+            });
+            j.record_decision(&decision).unwrap();
+            j.open_freeze(&FreezeRow {
+                bucket: bucket.into(),
+                prefix: String::new(),
+                since: "2026-11-29T10:00:00Z".into(),
+                decision_id: id,
+                rule: Some("freeze-rule".into()),
+            })
+            .unwrap();
+        }
+    }
+    let svc = service(d, "").await;
+    assert_eq!(svc.planner.freezes().count(), 2);
+    assert_eq!(svc.planner.behaviour.open_incidents(), 1);
+    assert!(svc.planner.behaviour.facts("photos", now()).incident_open);
+    assert!(!svc.planner.behaviour.facts("media", now()).incident_open);
+}

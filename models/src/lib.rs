@@ -46,6 +46,14 @@ pub enum Error {
     /// A model artifact that does not fit this build (other format version or feature list).
     #[error("{0}")]
     ArtifactMismatch(String),
+    /// A model artifact that cannot be read (missing, unreadable).
+    #[error(
+        "{path}: cannot read the model: {source} (a model is written by `tierd train --out {path}`)"
+    )]
+    ArtifactRead {
+        path: String,
+        source: std::io::Error,
+    },
     /// A model artifact that is not valid JSON of the artifact schema.
     #[error("{path}: not a tierd model artifact: {source}")]
     ArtifactJson {

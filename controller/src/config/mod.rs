@@ -153,7 +153,7 @@ pub fn bandwidth(text: &str) -> Result<Option<f64>, String> {
 #[derive(Debug, Deserialize)]
 #[serde(
     untagged,
-    expecting = "a whole number of days, or a list of them (e.g. [14, 30, 60])"
+    expecting = "simulate.baseline_idle_days: a whole number of days (at least 1), or a list of them (e.g. [14, 30, 60])"
 )]
 enum OneOrMany {
     One(u32),
@@ -164,7 +164,7 @@ enum OneOrMany {
 #[serde(deny_unknown_fields)]
 struct RawSimulate {
     #[serde(default)]
-    baseline_idle_days: Option<OneOrMany>,
+    baseline_idle_days: Option<Spanned<OneOrMany>>,
     #[serde(default)]
     lateness: Option<Spanned<String>>,
     #[serde(default)]
@@ -683,12 +683,20 @@ impl Config {
         let mut simulate = SimulateSettings::default();
         if let Some(s) = &raw.simulate {
             if let Some(d) = &s.baseline_idle_days {
-                let mut days = match d {
+                let mut days = match d.get_ref() {
                     OneOrMany::One(n) => vec![*n],
                     OneOrMany::Many(v) => v.clone(),
                 };
-                for n in &mut days {
-                    *n = (*n).max(1);
+                if days.contains(&0) {
+                    diags.push(Diagnostic::error(
+                        path,
+                        at(d.span()),
+                        format!(
+                            "simulate.baseline_idle_days = {}: a baseline moves after at least 1 day idle; remove the 0 (\"never move\" is always priced)",
+                            text.get(d.span()).unwrap_or("?").trim()
+                        ),
+                    ));
+                    days.retain(|&n| n > 0);
                 }
                 days.sort_unstable();
                 days.dedup();
@@ -1149,16 +1157,21 @@ format = "s3"
             load(&text).map(|c| c.simulate.baseline_idle_days)
         };
         assert_eq!(days("14"), Ok(vec![14]));
-        assert_eq!(
-            days("[60, 7, 0, 7]"),
-            Ok(vec![1, 7, 60]),
-            "sorted, at least 1, once each"
-        );
+        assert_eq!(days("[60, 7, 7]"), Ok(vec![7, 60]), "sorted, once each");
+        for zero in ["0", "[7, 0]"] {
+            let err = days(zero).unwrap_err();
+            assert_eq!(
+                err[0],
+                format!(
+                    "/etc/tierd/tierd.toml:4:22: error: simulate.baseline_idle_days = {zero}: a baseline moves after at least 1 day idle; remove the 0 (\"never move\" is always priced)"
+                )
+            );
+        }
         assert_eq!(days("[]"), Ok(vec![]), "never move alone");
         let err = days("\"often\"").unwrap_err();
         assert!(
             err[0].starts_with(
-                "/etc/tierd/tierd.toml:4:22: error: a whole number of days, or a list"
+                "/etc/tierd/tierd.toml:4:22: error: simulate.baseline_idle_days: a whole number of days (at least 1), or a list"
             ),
             "{err:?}"
         );

@@ -710,7 +710,10 @@ impl AnomalyModel {
     /// The file cannot be read; it is not JSON of the artifact schema; or it is of another
     /// `format_version` or feature list ([`Error::ArtifactMismatch`], naming both).
     pub fn load(path: &Path) -> Result<AnomalyModel> {
-        let text = std::fs::read_to_string(path)?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ArtifactRead {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::from_json(&text, &path.display().to_string())
     }
 
@@ -1191,6 +1194,20 @@ mod tests {
         let err = AnomalyModel::from_json(&v.to_string(), "model.json").unwrap_err();
         assert!(matches!(err, Error::ArtifactMismatch(_)), "{err:?}");
         err.to_string()
+    }
+
+    #[test]
+    fn a_missing_artifact_is_named_with_how_to_make_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing-model.json");
+        let err = AnomalyModel::load(&path).unwrap_err().to_string();
+        let shown = path.display();
+        assert_eq!(
+            err,
+            format!(
+                "{shown}: cannot read the model: No such file or directory (os error 2) (a model is written by `tierd train --out {shown}`)"
+            )
+        );
     }
 
     #[test]

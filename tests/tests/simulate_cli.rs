@@ -423,6 +423,49 @@ fn an_inventory_adds_the_objects_the_logs_never_name() {
     assert!(with["oracle_total"].as_f64().unwrap() <= policy);
 }
 
+/// Where `--report` goes is settled before the replay: a folder that does not exist fails at
+/// once, with no summary and no replay; `-` writes the page to stdout (the summary goes to
+/// stderr); and a report is written whole, readable by others, or not at all.
+#[test]
+fn a_report_that_cannot_be_written_fails_before_the_replay_and_dash_is_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = tierd(d, &["simulate", "--report", "no-such-folder/r.html"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        "error: cannot write the report no-such-folder/r.html: No such file or directory (os error 2)"
+    );
+    assert!(r.stdout.is_empty(), "no replay: {}", r.stdout);
+
+    let r = tierd(d, &["simulate", "--report", "-", "--out", "-"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cannot both write to stdout"),
+        "{}",
+        r.stderr
+    );
+
+    let r = tierd(d, &["simulate", "--report", "-"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.starts_with("<!DOCTYPE html>"), "{}", r.stdout);
+    assert!(r.stderr.contains("replayed 283 events"), "{}", r.stderr);
+    assert!(!d.join("-").exists());
+
+    let r = tierd(d, &["simulate", "--report", "r.html"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(d.join("r.html")).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o644);
+    let left: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tierd-report-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
 /// The bundled samples are four stores' logs of the same day (Ceph, CloudTrail, MinIO, S3):
 /// read as one stream in time order, none is late, and the replay starts at the first event of
 /// all (08:01:07, in the MinIO log), not at the first of the log read first.

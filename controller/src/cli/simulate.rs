@@ -2,12 +2,12 @@
 //! the fixed-rule baselines and an offline oracle.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use crate::cli::common::{load_config, runtime};
 use crate::cli::ingest::{FormatArg, parse_format};
@@ -40,7 +40,8 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Write a self-contained HTML report (SVG charts: cost over time against the baselines,
-    /// bytes per tier, anomaly timelines with incidents and decisions, moves per day).
+    /// bytes per tier, anomaly timelines with incidents and decisions, moves per day); `-` for
+    /// stdout.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Print the summary as one JSON object instead of tables.
@@ -123,6 +124,17 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         until: args.until,
         inventory: listed.objects,
     };
+    // Where the report goes is settled before the replay: a folder that cannot be written
+    // fails now, not after hours of replay.
+    let is_stdout = |p: &Option<PathBuf>| p.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    if is_stdout(&args.out) && is_stdout(&args.report) {
+        bail!("--out - and --report - cannot both write to stdout; give one of them a file");
+    }
+    let report_to = match &args.report {
+        Some(p) if p.as_os_str() == "-" => Some(ReportTo::Stdout),
+        Some(p) => Some(ReportTo::File(p.clone(), report_file(p)?)),
+        None => None,
+    };
     let rt = runtime()?;
     let mut sink: Box<dyn Write> = match &args.out {
         Some(p) if p.as_os_str() == "-" => Box::new(std::io::BufWriter::new(std::io::stdout())),
@@ -164,7 +176,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     if show {
         eprintln!();
     }
-    if let Some(path) = &args.report {
+    let html = report_to.as_ref().map(|_| {
         let mut context = vec![
             (
                 "configuration".to_string(),
@@ -206,25 +218,75 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         }
         let tiers: Vec<String> = config.tiers.iter().map(|t| t.name.clone()).collect();
         let data = crate::simulate::report::report_data(&report, &tiers, context);
-        std::fs::write(path, crate::report::render(&data))
-            .with_context(|| format!("writing the report {}", path.display()))?;
-    }
-    let to_stdout = args.out.as_deref().is_some_and(|p| p.as_os_str() == "-");
+        crate::report::render(&data)
+    });
+    // The summary is printed before the report is written: a report that fails at the end
+    // does not take the summary with it.
+    let to_stdout = is_stdout(&args.out) || is_stdout(&args.report);
     let mut out: Box<dyn Write> = if to_stdout {
         Box::new(std::io::stderr())
     } else {
         Box::new(std::io::stdout())
     };
-    if args.json {
-        serde_json::to_writer(&mut out, &report)?;
-        writeln!(out)?;
+    // A summary that cannot be printed (a pager that quit) does not cost the report.
+    let printed = if args.json {
+        serde_json::to_writer(&mut out, &report)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| Ok(writeln!(out)?))
     } else {
-        print_summary(&report, &mut out)?;
-    }
+        print_summary(&report, &mut out).map_err(anyhow::Error::from)
+    };
     for b in report.ingest.bad_lines_shown.iter() {
         eprintln!("bad line: {b}");
     }
+    match (report_to, html) {
+        (Some(ReportTo::Stdout), Some(html)) => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(html.as_bytes())?;
+            stdout.flush()?;
+        }
+        (Some(ReportTo::File(path, mut file)), Some(html)) => {
+            file.write_all(html.as_bytes())
+                .and_then(|()| file.flush())
+                .with_context(|| format!("writing the report {}", path.display()))?;
+            file.persist(&path)
+                .with_context(|| format!("writing the report {}", path.display()))?;
+        }
+        _ => {}
+    }
+    printed?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where `--report` goes.
+enum ReportTo {
+    Stdout,
+    /// The report's path, and a file beside it that becomes the report once it is whole.
+    File(PathBuf, tempfile::NamedTempFile),
+}
+
+/// A temporary file in the report's folder (so that the report is written whole, by a
+/// rename), created before the replay: a folder that does not exist or cannot be written is
+/// an error at once.
+fn report_file(path: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // Readable as a file written directly would be (a temporary file is private to its owner).
+    let readable = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+    tempfile::Builder::new()
+        .prefix(".tierd-report-")
+        .suffix(".html")
+        .permissions(readable)
+        .tempfile_in(folder)
+        .map_err(|e| {
+            // The error names the temporary file (`... at path "..."`); the user named the
+            // report.
+            let why = e.to_string();
+            let why = why.split(" at path ").next().unwrap_or_default();
+            anyhow::anyhow!("cannot write the report {}: {why}", path.display())
+        })
 }
 
 /// The terminal summary: what was replayed, the decisions, and the cost table.

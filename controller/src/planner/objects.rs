@@ -471,6 +471,18 @@ impl ObjectTable {
         }
     }
 
+    /// An object that no tier holds (a move found it on none: deleted without a log line the
+    /// service read, or named by logs of a store it does not manage): deleted for the planner,
+    /// which no longer plans it, until the logs or a listing show it again. Its idle gap is
+    /// not learnt from (when it went is unknown).
+    pub fn gone(&mut self, row: usize) {
+        if self.live[row] {
+            self.forget_gap(row);
+            self.live[row] = false;
+            self.live_count -= 1;
+        }
+    }
+
     /// Makes the idle gap `row` is in now unknown to the read-back estimator until its next
     /// access: neither exposure nor, when it ends, a gap (see `gap_known`).
     pub fn forget_gap(&mut self, row: usize) {

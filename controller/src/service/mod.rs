@@ -63,6 +63,9 @@ pub struct CycleReport {
     pub decisions: u64,
     pub moves_done: u64,
     pub moves_failed: u64,
+    /// Moves with nothing to do: the object was already on the tier, or is on no tier (then
+    /// it is not planned again until the logs or a listing show it).
+    pub moves_skipped: u64,
     pub snapshots: u64,
     pub open_freezes: u64,
     pub open_incidents: u64,
@@ -935,11 +938,21 @@ impl Service {
                     self.planner.moved(m.row, m.to, now());
                     report.moves_done += 1;
                 }
-                // Already there, or gone since the logs named it: nothing to move.
-                MoveOutcome::Skipped(why) | MoveOutcome::NotFound(why) => {
+                // On no tier: gone for the planner until the logs or a listing show it again
+                // (otherwise the same move is decided, and skipped, at every pass).
+                MoveOutcome::NotFound(why) => {
                     d.state = State::Skipped;
                     d.why = Some(why);
                     self.planner.move_ended(m.row);
+                    self.planner.objects.gone(m.row);
+                    report.moves_skipped += 1;
+                }
+                // Already there: nothing to move.
+                MoveOutcome::Skipped(why) => {
+                    d.state = State::Skipped;
+                    d.why = Some(why);
+                    self.planner.move_ended(m.row);
+                    report.moves_skipped += 1;
                     // The planner learns where the catalog says the object is, so that the next
                     // pass does not decide the same move again.
                     let (bucket, key) = (d.bucket.as_deref(), d.key.as_deref());
@@ -1066,6 +1079,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                     decisions = r.decisions,
                     moves_done = r.moves_done,
                     moves_failed = r.moves_failed,
+                    moves_skipped = r.moves_skipped,
                     snapshots = r.snapshots,
                     open_freezes = r.open_freezes,
                     open_incidents = r.open_incidents,

@@ -291,3 +291,43 @@ async fn only_a_freeze_an_anomaly_opened_resumes_an_incident_at_start() {
     assert!(svc.planner.behaviour.facts("photos", now()).incident_open);
     assert!(!svc.planner.behaviour.facts("media", now()).incident_open);
 }
+
+/// An object the logs name but no tier holds: its move is skipped once ("on no tier"), and the
+/// planner no longer plans it, until the logs show it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_of_an_object_on_no_tier_is_skipped_once_not_at_every_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    on_onprem(d, &["here.jpg"]);
+    let mut svc = service_with(d, EVERYTHING_TO_CLOUD, "scan_interval = \"off\"\n").await;
+    let put = |key: &str, secs_ago: i64| AccessEvent {
+        time_us: (now() - secs_ago) * 1_000_000,
+        op: OpClass::Put,
+        bucket: "photos".into(),
+        key: Some(key.into()),
+        object_size: Some(12),
+        status: Some(200),
+        ..AccessEvent::default()
+    };
+    let hot = svc.planner.hot_tier();
+    svc.planner.objects.observe(&put("gone.jpg", 120), hot);
+    svc.planner.objects.observe(&put("here.jpg", 120), hot);
+    let first = svc.cycle().await.unwrap();
+    assert_eq!(
+        (first.decisions, first.moves_done, first.moves_skipped),
+        (2, 1, 1),
+        "{first:?}"
+    );
+    for _ in 0..2 {
+        svc.plan_now();
+        let next = svc.cycle().await.unwrap();
+        assert_eq!((next.decisions, next.moves_skipped), (0, 0), "{next:?}");
+    }
+    // Written again: planned (and moved) again.
+    std::fs::write(d.join("onprem/photos/gone.jpg"), b"twelve bytes").unwrap();
+    svc.planner.objects.observe(&put("gone.jpg", 0), hot);
+    svc.plan_now();
+    let back = svc.cycle().await.unwrap();
+    assert_eq!((back.decisions, back.moves_done), (1, 1), "{back:?}");
+    assert!(d.join("cloud/photos/gone.jpg").exists());
+}

@@ -12,6 +12,7 @@
 mod source;
 pub mod summary;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::Arc;
@@ -111,10 +112,19 @@ pub struct IngestReport {
     pub unreadable: Vec<String>,
 }
 
+/// The longest bad-line reason kept whole: a reason may quote the value it refuses, and that value
+/// may be a 1 MB key; the rest is left out, and the reason says how many bytes.
+pub const MAX_REASON_SHOWN: usize = 512;
+
 impl IngestReport {
-    fn bad(&mut self, keep: usize, b: BadLine) {
+    /// Counts one bad line, and keeps it (its reason cut to [`MAX_REASON_SHOWN`]) while fewer
+    /// than `keep` are kept.
+    fn bad(&mut self, keep: usize, mut b: BadLine) {
         self.bad_lines += 1;
         if self.bad_lines_shown.len() < keep {
+            if let Cow::Owned(cut) = policies::diag::shown_cut(&b.reason, MAX_REASON_SHOWN) {
+                b.reason = cut;
+            }
             self.bad_lines_shown.push(b);
         }
     }
@@ -575,6 +585,65 @@ fn obj_kind(obj: &LogObject) -> ObjKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    /// A tierd NDJSON event line whose key names its number.
+    fn log_line(i: usize) -> String {
+        format!(
+            r#"{{"time":"2026-11-01T10:00:00Z","op":"get","operation":"REST.GET.OBJECT","bucket":"b","key":"logs/{i:06}"}}"#
+        )
+    }
+
+    /// One ingest run over `source` with the journal at `db`: the events handed on, and the
+    /// report.
+    fn ingest(source: &Path, db: &Path, opts: &IngestOptions) -> (Vec<AccessEvent>, IngestReport) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut journal = Journal::open(db).unwrap();
+        let mut events = Vec::new();
+        let report = run(
+            &[source.display().to_string()],
+            opts,
+            rt.handle(),
+            Some(&mut journal),
+            &mut |batch| {
+                events.extend(batch);
+                Ok(())
+            },
+        )
+        .unwrap();
+        (events, report)
+    }
+
+    #[test]
+    fn a_bad_line_reason_quoting_a_1_mb_key_is_cut_to_512_bytes_and_says_how_much_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = "k".repeat(1_000_000);
+        let huge = format!(r#"{{"{key}":1,"time":"2026-11-01T10:00:00Z"}}"#);
+        let log = dir.path().join("events.ndjson");
+        std::fs::write(&log, format!("{}\n{huge}\n", log_line(0))).unwrap();
+        let (events, report) = ingest(&log, &dir.path().join("j.db"), &IngestOptions::default());
+        assert_eq!((events.len(), report.bad_lines), (1, 1));
+        let whole = parse::parse_line(Format::Ndjson, &huge).unwrap_err();
+        assert!(whole.len() > 1_000_000, "the parser quotes the key whole");
+        let shown = &report.bad_lines_shown[0];
+        assert_eq!(shown.line, 2);
+        assert_eq!(
+            shown.reason,
+            format!(
+                "{}... ({} more bytes not shown)",
+                &whole[..MAX_REASON_SHOWN],
+                whole.len() - MAX_REASON_SHOWN
+            )
+        );
+        assert!(
+            shown
+                .reason
+                .starts_with("not a tierd event: unknown field `kkk")
+        );
+        assert!(shown.reason.len() < MAX_REASON_SHOWN + 40);
+    }
 
     #[test]
     fn a_line_longer_than_the_cap_is_read_past_and_kept_only_in_part() {

@@ -1,5 +1,6 @@
 //! Located diagnostics: `path:line:col: error: message`, collected, never thrown one at a time.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -70,21 +71,28 @@ impl fmt::Display for Diagnostic {
             self.col,
             self.severity.as_str(),
         )?;
-        let m = &self.message;
-        if m.len() <= MAX_MESSAGE_SHOWN {
-            return f.write_str(m);
-        }
-        let mut cut = MAX_MESSAGE_SHOWN;
-        while !m.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        write!(
-            f,
-            "{}... ({} more bytes not shown)",
-            &m[..cut],
-            m.len() - cut
-        )
+        f.write_str(&shown_cut(&self.message, MAX_MESSAGE_SHOWN))
     }
+}
+
+/// `text` whole when it is at most `max` bytes long; otherwise its first `max` bytes (fewer when
+/// `max` falls inside a character), then `... (N more bytes not shown)`.
+///
+/// For messages that quote what they were given: a configuration value or a log field may be
+/// megabytes long, and a message is read by a person. Ingest cuts its bad-line reasons with it.
+pub fn shown_cut(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Cow::Owned(format!(
+        "{}... ({} more bytes not shown)",
+        &text[..cut],
+        text.len() - cut
+    ))
 }
 
 /// Turns a byte offset in `text` into a 1-based (line, column), the column counted in characters.
@@ -135,5 +143,14 @@ mod tests {
             &shown[shown.len() - 60..]
         );
         assert!(shown.len() < MAX_MESSAGE_SHOWN + 100);
+    }
+
+    #[test]
+    fn shown_cut_keeps_short_text_and_cuts_long_text_on_a_character_boundary() {
+        assert_eq!(shown_cut("short", 5), "short");
+        assert!(matches!(shown_cut("short", 5), Cow::Borrowed(_)));
+        // "é" is two bytes: a cut at 3 falls inside the second one and moves back to 2.
+        assert_eq!(shown_cut("ééé", 3), "é... (4 more bytes not shown)");
+        assert_eq!(shown_cut("abcdef", 0), "... (6 more bytes not shown)");
     }
 }

@@ -3,8 +3,10 @@
 //! [`run`] lists every source's log objects in order, detects each one's format (or uses the
 //! one given), reads it (gzip transparently; local files stream in constant memory), hands
 //! events on in batches, and counts every malformed line with its `file:line` and reason
-//! without stopping. With a journal, each object's progress is checkpointed after its events
-//! were handed on, so a restart neither skips nor double-counts.
+//! without stopping. A gzip stream that is damaged (cut short, corrupt, or followed by bytes that
+//! are no gzip member) gives the lines before the break, and the break is one bad line. With a
+//! journal, each object's progress is checkpointed after its events were handed on, so a restart
+//! neither skips nor double-counts.
 //!
 //! `run` is synchronous (parsing is CPU work); object-store reads block on the given runtime
 //! handle, so call it from `spawn_blocking` or a plain thread.
@@ -12,6 +14,7 @@
 mod source;
 pub mod summary;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::Arc;
@@ -71,12 +74,16 @@ pub struct IngestOptions {
     /// Events per batch handed to the consumer.
     pub batch_size: usize,
     /// Plain local files may still grow (a log being written): leave a last line that has no
-    /// newline yet for the next pass, and never mark such a file complete.
+    /// newline yet for the next pass, and never mark such a file complete. A local gzip file
+    /// that ends before its stream does, and changed in the last minute, is being written
+    /// (logrotate's `compress`): what was read is kept and the rest is read at the next pass,
+    /// instead of the break being counted as damage.
     pub follow: bool,
-    /// An object that cannot be read (corrupt gzip, vanished, unknown format) is reported in
-    /// [`IngestReport::unreadable`] and the run goes on with the next one, instead of stopping.
-    /// Its checkpoint keeps what was read of it, so the next run retries it from there. The
-    /// service sets this: one bad log object must not stop every later one from being read.
+    /// An object that cannot be read (a gzip file damaged before its format could be told, a
+    /// vanished object, an unknown format) is reported in [`IngestReport::unreadable`] and the
+    /// run goes on with the next one, instead of stopping. Its checkpoint keeps what was read of
+    /// it, so the next run retries it from there. The service sets this: one bad log object must
+    /// not stop every later one from being read.
     pub keep_going: bool,
 }
 
@@ -111,10 +118,19 @@ pub struct IngestReport {
     pub unreadable: Vec<String>,
 }
 
+/// The longest bad-line reason kept whole: a reason may quote the value it refuses, and that value
+/// may be a 1 MB key; the rest is left out, and the reason says how many bytes.
+pub const MAX_REASON_SHOWN: usize = 512;
+
 impl IngestReport {
-    fn bad(&mut self, keep: usize, b: BadLine) {
+    /// Counts one bad line, and keeps it (its reason cut to [`MAX_REASON_SHOWN`]) while fewer
+    /// than `keep` are kept.
+    fn bad(&mut self, keep: usize, mut b: BadLine) {
         self.bad_lines += 1;
         if self.bad_lines_shown.len() < keep {
+            if let Cow::Owned(cut) = policies::diag::shown_cut(&b.reason, MAX_REASON_SHOWN) {
+                b.reason = cut;
+            }
             self.bad_lines_shown.push(b);
         }
     }
@@ -149,7 +165,7 @@ pub fn run(
                 }
                 // A followed file that has not grown since: nothing to read, not even its head
                 // (its checkpoint is a stored offset; a gzip file's is a decompressed one, which
-                // is not its stored size, and a gzip file is read whole anyway).
+                // is not its stored size).
                 Some(cp)
                     if cp.identity == obj.identity
                         && cp.bytes_done == obj.size
@@ -246,25 +262,21 @@ fn read_object(
         None => {
             let head = content.head(&obj.name, 64 * 1024)?;
             let following = follow && matches!(obj.location, source::Location::File(_));
-            // A followed file whose first line is still being written: its format is told
-            // once the line is whole, at a later pass.
-            let first_line_unfinished = following && !head.contains(&b'\n');
-            if head.iter().all(u8::is_ascii_whitespace)
-                || (first_line_unfinished && parse::detect(&head).is_none())
-            {
-                // An empty log object (S3 writes none): nothing to do. An empty file is a log
-                // just rotated in (logrotate's `create`): it is followed, and read once it grows.
-                report.objects += 1;
-                *done = Done {
-                    bytes_done: 0,
-                    lines_done: 0,
-                    complete: !following,
-                };
-                return Ok(());
+            match detect_format(obj, &head, following, opts)? {
+                Some(f) => f,
+                None => {
+                    // An empty log object (S3 writes none): nothing to do. An empty file is a
+                    // log just rotated in (logrotate's `create`): it is followed, and read once
+                    // it grows.
+                    report.objects += 1;
+                    *done = Done {
+                        bytes_done: 0,
+                        lines_done: 0,
+                        complete: !following,
+                    };
+                    return Ok(());
+                }
             }
-            parse::detect(&head).ok_or_else(|| IngestError::UnknownFormat {
-                object: obj.name.to_string(),
-            })?
         }
     };
     report.objects += 1;
@@ -317,57 +329,7 @@ fn read_object(
             Ok(())
         }
         Format::Cloudtrail => {
-            let mut opened = content.open(&obj.name, 0)?;
-            // Bytes, not text: a byte that is not UTF-8 costs its record, not the file.
-            let mut bytes = Vec::new();
-            let n = opened
-                .reader
-                .read_to_end(&mut bytes)
-                .map_err(|e| IngestError::Read {
-                    object: obj.name.to_string(),
-                    message: e.to_string(),
-                })?;
-            report.bytes += n as u64;
-            match cloudtrail::parse_document_bytes(&bytes) {
-                Ok(records) => {
-                    for r in records {
-                        match r.result {
-                            Ok(Some(mut e)) => {
-                                e.origin = Origin {
-                                    file: obj.name.clone(),
-                                    line: r.line,
-                                };
-                                push(&mut batch, e, opts, report, consumer)?;
-                            }
-                            Ok(None) => {}
-                            Err(reason) => report.bad(
-                                opts.bad_lines_kept,
-                                BadLine {
-                                    file: obj.name.clone(),
-                                    line: r.line,
-                                    reason,
-                                },
-                            ),
-                        }
-                    }
-                }
-                Err((line, reason)) => report.bad(
-                    opts.bad_lines_kept,
-                    BadLine {
-                        file: obj.name.clone(),
-                        line,
-                        reason,
-                    },
-                ),
-            }
-            *done = Done {
-                bytes_done: n as u64,
-                lines_done: (bytes.iter().filter(|b| **b == b'\n').count()
-                    + usize::from(!bytes.is_empty() && !bytes.ends_with(b"\n")))
-                    as u64,
-                complete: true,
-            };
-            Ok(())
+            read_cloudtrail(obj, &content, done, opts, report, &mut batch, consumer)
         }
         line_format => content
             .open(&obj.name, done.bytes_done)
@@ -375,7 +337,7 @@ fn read_object(
                 read_lines(
                     obj,
                     line_format,
-                    &mut *opened.reader,
+                    &mut opened,
                     done,
                     opts,
                     report,
@@ -390,6 +352,161 @@ fn read_object(
     }
     *report.formats.entry(format.as_str()).or_default() += report.events - before;
     read
+}
+
+/// The format of an object, told from its head; `None` when there is nothing to read yet: an
+/// empty object, a followed file whose first line is still being written, or a gzip file still
+/// being written before its first line.
+///
+/// # Errors
+/// No format fits the head ([`IngestError::UnknownFormat`]), or a gzip stream breaks before any
+/// format could be told ([`IngestError::Read`]: nothing in it can be read).
+fn detect_format(
+    obj: &LogObject,
+    head: &source::Head,
+    following: bool,
+    opts: &IngestOptions,
+) -> Result<Option<Format>, IngestError> {
+    let bytes = &head.bytes;
+    let blank = bytes.iter().all(u8::is_ascii_whitespace);
+    let found = if blank { None } else { parse::detect(bytes) };
+    if let Some(e) = &head.damage {
+        // With a format, the lines before the break are read, and the break is a bad line.
+        if found.is_some() || still_being_written(obj, e, opts) {
+            return Ok(found);
+        }
+        return Err(IngestError::Read {
+            object: obj.name.to_string(),
+            message: format!(
+                "the gzip stream is damaged ({e}) before a log format could be told from its \
+                 first lines; nothing in it can be read"
+            ),
+        });
+    }
+    // A followed file whose first line is still being written: its format is told once the line
+    // is whole, at a later pass.
+    let first_line_unfinished = following && !bytes.contains(&b'\n');
+    if blank || (first_line_unfinished && found.is_none()) {
+        return Ok(None);
+    }
+    found.map(Some).ok_or_else(|| IngestError::UnknownFormat {
+        object: obj.name.to_string(),
+    })
+}
+
+/// Whether a gzip stream that broke with `e` is a file still being written, to be read on at the
+/// next pass: only when following, only a stream that is cut short (a corrupt one is damaged
+/// whoever writes it), and only a local file that is changing (see
+/// [`source::may_still_be_written`]).
+fn still_being_written(obj: &LogObject, e: &std::io::Error, opts: &IngestOptions) -> bool {
+    opts.follow
+        && e.kind() == std::io::ErrorKind::UnexpectedEof
+        && source::may_still_be_written(obj)
+}
+
+/// Records that an object's gzip stream broke with `e` after the lines `done` counts: one bad
+/// line, just after them, and the object is complete (the rest cannot be read, so reading it
+/// again would only count the same break again).
+fn gzip_damaged(
+    obj: &LogObject,
+    e: &std::io::Error,
+    done: &mut Done,
+    opts: &IngestOptions,
+    report: &mut IngestReport,
+) {
+    let after = done.lines_done;
+    report.bad(
+        opts.bad_lines_kept,
+        BadLine {
+            file: obj.name.clone(),
+            line: after + 1,
+            reason: format!(
+                "the gzip stream is damaged after line {after} ({e}); the rest of this object \
+                 cannot be read"
+            ),
+        },
+    );
+    done.complete = true;
+}
+
+/// Reads a CloudTrail object whole: its documents, then their records. Of a gzip stream that
+/// breaks, the whole lines before the break are read (a document cut by it is a bad line of its
+/// own), then the break is one bad line.
+fn read_cloudtrail(
+    obj: &LogObject,
+    content: &Content,
+    done: &mut Done,
+    opts: &IngestOptions,
+    report: &mut IngestReport,
+    batch: &mut Vec<AccessEvent>,
+    consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
+) -> Result<(), IngestError> {
+    let mut opened = content.open(&obj.name, 0)?;
+    // Bytes, not text: a byte that is not UTF-8 costs its record, not the file.
+    let mut bytes = Vec::new();
+    let damage = source::read_until_break(&mut opened, &mut bytes, u64::MAX).map_err(|e| {
+        IngestError::Read {
+            object: obj.name.to_string(),
+            message: e.to_string(),
+        }
+    })?;
+    if let Some(e) = &damage
+        && still_being_written(obj, e, opts)
+    {
+        // Read whole at a later pass, once written; nothing was handed on.
+        return Ok(());
+    }
+    report.bytes += bytes.len() as u64;
+    let read = match damage {
+        // The line the stream broke in is cut: it is part of the damage.
+        Some(_) => bytes
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(&bytes[..0], |i| &bytes[..=i]),
+        None => &bytes[..],
+    };
+    match cloudtrail::parse_document_bytes(read) {
+        Ok(records) => {
+            for r in records {
+                match r.result {
+                    Ok(Some(mut e)) => {
+                        e.origin = Origin {
+                            file: obj.name.clone(),
+                            line: r.line,
+                        };
+                        push(batch, e, opts, report, consumer)?;
+                    }
+                    Ok(None) => {}
+                    Err(reason) => report.bad(
+                        opts.bad_lines_kept,
+                        BadLine {
+                            file: obj.name.clone(),
+                            line: r.line,
+                            reason,
+                        },
+                    ),
+                }
+            }
+        }
+        Err((line, reason)) => report.bad(
+            opts.bad_lines_kept,
+            BadLine {
+                file: obj.name.clone(),
+                line,
+                reason,
+            },
+        ),
+    }
+    *done = Done {
+        bytes_done: read.len() as u64,
+        lines_done: (read.iter().filter(|b| **b == b'\n').count()
+            + usize::from(!read.is_empty() && !read.ends_with(b"\n"))) as u64,
+        complete: true,
+    };
+    if let Some(e) = &damage {
+        gzip_damaged(obj, e, done, opts, report);
+    }
+    Ok(())
 }
 
 fn push(
@@ -466,7 +583,7 @@ fn bad_event(e: &AccessEvent, reason: String) -> BadLine {
 fn read_lines(
     obj: &LogObject,
     format: Format,
-    reader: &mut dyn BufRead,
+    opened: &mut source::Opened,
     done: &mut Done,
     opts: &IngestOptions,
     report: &mut IngestReport,
@@ -477,13 +594,24 @@ fn read_lines(
     let growing = opts.follow && matches!(obj_kind(obj), ObjKind::GrowingFile);
     loop {
         buf.clear();
-        let (n, whole, cut) =
-            read_line_capped(reader, &mut buf, MAX_LINE_BYTES).map_err(|e| IngestError::Read {
-                object: obj.name.to_string(),
-                // Where it broke (a gzip stream cut short, a read error): the lines before
-                // were read.
-                message: format!("{e} (after line {})", done.lines_done),
-            })?;
+        let (n, whole, cut) = match read_line_capped(&mut *opened.reader, &mut buf, MAX_LINE_BYTES)
+        {
+            Ok(read) => read,
+            // The lines before the break were read; the one it cut is part of the damage.
+            Err(e) if opened.gzip && source::is_gzip_damage(&e) => {
+                if !still_being_written(obj, &e, opts) {
+                    gzip_damaged(obj, &e, done, opts, report);
+                }
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(IngestError::Read {
+                    object: obj.name.to_string(),
+                    // Where it broke: the lines before were read.
+                    message: format!("{e} (after line {})", done.lines_done),
+                });
+            }
+        };
         if n == 0 {
             break;
         }
@@ -595,6 +723,344 @@ fn obj_kind(obj: &LogObject) -> ObjKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+    use std::path::Path;
+    use std::time::{Duration, SystemTime};
+
+    /// A tierd NDJSON event line whose key names its number.
+    fn log_line(i: usize) -> String {
+        format!(
+            r#"{{"time":"2026-11-01T10:00:00Z","op":"get","operation":"REST.GET.OBJECT","bucket":"b","key":"logs/{i:06}"}}"#
+        )
+    }
+
+    /// Lines `0..n`, each with its newline.
+    fn log_text(n: usize) -> String {
+        (0..n).map(|i| log_line(i) + "\n").collect()
+    }
+
+    fn gzip(data: &[u8], level: flate2::Compression) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), level);
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    }
+
+    /// One ingest run over `source` with the journal at `db`: the events handed on, and the
+    /// report.
+    fn ingest(source: &Path, db: &Path, opts: &IngestOptions) -> (Vec<AccessEvent>, IngestReport) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut journal = Journal::open(db).unwrap();
+        let mut events = Vec::new();
+        let report = run(
+            &[source.display().to_string()],
+            opts,
+            rt.handle(),
+            Some(&mut journal),
+            &mut |batch| {
+                events.extend(batch);
+                Ok(())
+            },
+        )
+        .unwrap();
+        (events, report)
+    }
+
+    /// The keys of `events`, in order.
+    fn keys(events: &[AccessEvent]) -> Vec<String> {
+        events.iter().filter_map(|e| e.key.clone()).collect()
+    }
+
+    /// The keys of lines `0..n`.
+    fn first_keys(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("logs/{i:06}")).collect()
+    }
+
+    /// Ingests a damaged gzip log twice with one journal, checks what a damaged object must give
+    /// (its lines before the break, as events located at their lines; one bad line just after
+    /// them; a checkpoint that says complete; nothing at all the second time), and returns the
+    /// number of lines read and the bad line's reason.
+    fn ingest_damaged(dir: &Path, bytes: &[u8], opts: &IngestOptions) -> (usize, String) {
+        let log = dir.join("access.log.gz");
+        std::fs::write(&log, bytes).unwrap();
+        ingest_damaged_file(&log, &dir.join("j.db"), opts)
+    }
+
+    /// [`ingest_damaged`] of a file already written.
+    fn ingest_damaged_file(log: &Path, db: &Path, opts: &IngestOptions) -> (usize, String) {
+        let (events, report) = ingest(log, db, opts);
+        let n = events.len();
+        assert_eq!(
+            keys(&events),
+            first_keys(n),
+            "the lines before the break, in order"
+        );
+        assert_eq!(events.last().map(|e| e.origin.line), Some(n as u64));
+        assert_eq!(report.events, n as u64);
+        assert_eq!(report.bad_lines, 1, "{:?}", report.bad_lines_shown);
+        assert_eq!(report.unreadable, Vec::<String>::new());
+        let bad = &report.bad_lines_shown[0];
+        assert_eq!(
+            (&*bad.file, bad.line),
+            (&*log.display().to_string(), n as u64 + 1)
+        );
+        let cp = Journal::open(db)
+            .unwrap()
+            .checkpoint(&log.display().to_string(), &log.display().to_string())
+            .unwrap()
+            .expect("a checkpoint");
+        assert!(cp.complete, "{cp:?}");
+        assert_eq!(cp.lines_done, n as u64);
+        // The next run neither retries it nor counts anything twice.
+        let (again, report) = ingest(log, db, opts);
+        assert!(again.is_empty(), "{} events read again", again.len());
+        assert_eq!(
+            (report.objects, report.objects_skipped, report.bad_lines),
+            (0, 1, 0)
+        );
+        (n, bad.reason.clone())
+    }
+
+    #[test]
+    fn a_gzip_log_without_its_trailer_gives_its_lines_and_one_bad_line_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = gzip(log_text(812).as_bytes(), flate2::Compression::default());
+        // The 8-byte trailer (CRC and size) is missing: a copy cut short.
+        let cut = &whole[..whole.len() - 8];
+        let (n, reason) = ingest_damaged(dir.path(), cut, &IngestOptions::default());
+        assert_eq!(n, 812, "every line was whole");
+        assert_eq!(
+            reason,
+            "the gzip stream is damaged after line 812 (unexpected end of file); the rest of \
+             this object cannot be read"
+        );
+    }
+
+    #[test]
+    fn a_gzip_log_cut_inside_a_deflate_block_gives_its_whole_lines_and_one_bad_line_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let total = 20_000;
+        let whole = gzip(log_text(total).as_bytes(), flate2::Compression::default());
+        let cut = &whole[..whole.len() / 2];
+        let (n, reason) = ingest_damaged(dir.path(), cut, &IngestOptions::default());
+        assert!(n > 0 && n < total, "{n} of {total} lines read");
+        assert!(
+            reason.starts_with(&format!("the gzip stream is damaged after line {n} (")),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn garbage_or_zeros_after_a_whole_gzip_member_are_one_bad_line_after_its_lines() {
+        let member = gzip(log_text(30).as_bytes(), flate2::Compression::default());
+        let two_members = [member.clone(), member.clone()].concat();
+        for (what, tail) in [
+            ("garbage", b"this is not gzip\n".to_vec()),
+            ("zero padding", vec![0u8; 4096]),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let (n, reason) = ingest_damaged(
+                dir.path(),
+                &[member.clone(), tail].concat(),
+                &IngestOptions::default(),
+            );
+            assert_eq!(n, 30, "{what}: the whole member's lines");
+            assert_eq!(
+                reason,
+                "the gzip stream is damaged after line 30 (invalid gzip header); the rest of \
+                 this object cannot be read",
+                "{what}"
+            );
+        }
+        // Members one after another are one stream, not damage.
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("two.log.gz");
+        std::fs::write(&log, two_members).unwrap();
+        let (events, report) = ingest(&log, &dir.path().join("j.db"), &IngestOptions::default());
+        assert_eq!((events.len(), report.bad_lines), (60, 0));
+    }
+
+    #[test]
+    fn a_corrupt_byte_in_the_middle_of_a_gzip_log_ends_it_with_one_bad_line_after_the_lines_before()
+    {
+        let dir = tempfile::tempdir().unwrap();
+        let text = log_text(5_000);
+        // Stored (uncompressed) deflate blocks, so that a block header can be found and broken:
+        // a block is a 3-bit header padded to a byte, then LEN and NLEN = !LEN, then LEN bytes.
+        let mut gz = gzip(text.as_bytes(), flate2::Compression::none());
+        let mut at = 10; // after the gzip header
+        let mut decoded = 0usize;
+        for _ in 0..3 {
+            assert_eq!(gz[at] & 0b110, 0, "a stored block at {at}");
+            let len = u16::from_le_bytes([gz[at + 1], gz[at + 2]]);
+            let nlen = u16::from_le_bytes([gz[at + 3], gz[at + 4]]);
+            assert_eq!(len, !nlen, "a stored block at {at}");
+            decoded += usize::from(len);
+            at += 5 + usize::from(len);
+        }
+        assert!(decoded < text.len() / 2, "the break is in the middle");
+        // The fourth block's NLEN no longer matches its LEN.
+        gz[at + 3] ^= 0x01;
+        let (n, reason) = ingest_damaged(dir.path(), &gz, &IngestOptions::default());
+        let line_len = log_line(0).len() + 1;
+        // What flate2 decoded in the read that found the corruption (at most one 64 KiB
+        // buffer) is not handed on: the lines before that were.
+        assert!(
+            n * line_len <= decoded && decoded - n * line_len < (64 << 10) + line_len,
+            "{n} lines read of the {} before the break",
+            decoded / line_len
+        );
+        assert_eq!(
+            reason,
+            format!(
+                "the gzip stream is damaged after line {n} (corrupt deflate stream); the rest of \
+                 this object cannot be read"
+            )
+        );
+    }
+
+    #[test]
+    fn a_cloudtrail_gzip_cut_short_gives_the_records_of_its_whole_documents_and_one_bad_line() {
+        let rec = r#"{"eventVersion":"1.09","eventTime":"2026-11-02T08:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","requestParameters":{"bucketName":"b","key":"k"}}"#;
+        let doc = format!("{{\"Records\":[{rec},{rec}]}}\n");
+        let whole = gzip(doc.repeat(3).as_bytes(), flate2::Compression::default());
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("trail.json.gz");
+        std::fs::write(&log, &whole[..whole.len() - 8]).unwrap();
+        let db = dir.path().join("j.db");
+        let (events, report) = ingest(&log, &db, &IngestOptions::default());
+        assert_eq!(events.len(), 6);
+        assert_eq!(report.bad_lines, 1);
+        assert_eq!(report.bad_lines_shown[0].line, 4);
+        assert!(
+            report.bad_lines_shown[0]
+                .reason
+                .starts_with("the gzip stream is damaged after line 3 ("),
+            "{:?}",
+            report.bad_lines_shown
+        );
+        let (again, report) = ingest(&log, &db, &IngestOptions::default());
+        assert!(again.is_empty());
+        assert_eq!(report.objects_skipped, 1);
+    }
+
+    #[test]
+    fn a_gzip_log_damaged_before_its_first_line_is_an_unreadable_object_named_with_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("b.log.gz");
+        // A gzip header, then garbage: nothing in it tells what it is.
+        let mut corrupt = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0, 0xff];
+        corrupt.extend(std::iter::repeat_n(0xA5u8, 4096));
+        std::fs::write(&log, &corrupt).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let err = run(
+            &[log.display().to_string()],
+            &IngestOptions::default(),
+            rt.handle(),
+            None,
+            &mut |_| Ok(()),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: the gzip stream is damaged (corrupt deflate stream) before a log format \
+                 could be told from its first lines; nothing in it can be read",
+                log.display()
+            )
+        );
+    }
+
+    fn set_modified(path: &Path, ago: Duration) {
+        std::fs::File::options()
+            .append(true)
+            .open(path)
+            .unwrap()
+            .set_modified(SystemTime::now() - ago)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_followed_gzip_file_still_being_written_is_read_on_at_the_next_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log.1.gz");
+        let db = dir.path().join("j.db");
+        let opts = IngestOptions {
+            follow: true,
+            ..IngestOptions::default()
+        };
+        let total = 20_000;
+        let whole = gzip(log_text(total).as_bytes(), flate2::Compression::default());
+        // Half written, just now (logrotate compressing it): no trailer yet, not damage.
+        let half = whole.len() / 2;
+        std::fs::write(&log, &whole[..half]).unwrap();
+        let (first, report) = ingest(&log, &db, &opts);
+        assert!(!first.is_empty() && first.len() < total, "{}", first.len());
+        assert_eq!(keys(&first), first_keys(first.len()));
+        assert_eq!(report.bad_lines, 0, "{:?}", report.bad_lines_shown);
+        // The writer finishes: the rest is read, once.
+        std::fs::File::options()
+            .append(true)
+            .open(&log)
+            .unwrap()
+            .write_all(&whole[half..])
+            .unwrap();
+        let (rest, report) = ingest(&log, &db, &opts);
+        assert_eq!(report.bad_lines, 0, "{:?}", report.bad_lines_shown);
+        let all: Vec<_> = first.iter().chain(&rest).cloned().collect();
+        assert_eq!(keys(&all), first_keys(total));
+        let (again, report) = ingest(&log, &db, &opts);
+        assert!(again.is_empty());
+        assert_eq!(report.objects_skipped, 1);
+    }
+
+    #[test]
+    fn a_followed_gzip_file_cut_short_and_left_unchanged_is_damaged_not_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = gzip(log_text(812).as_bytes(), flate2::Compression::default());
+        let log = dir.path().join("access.log.gz");
+        std::fs::write(&log, &whole[..whole.len() - 8]).unwrap();
+        set_modified(&log, source::GZIP_WRITE_QUIET + Duration::from_secs(1));
+        let opts = IngestOptions {
+            follow: true,
+            ..IngestOptions::default()
+        };
+        let (n, reason) = ingest_damaged_file(&log, &dir.path().join("j.db"), &opts);
+        assert_eq!(n, 812);
+        assert!(reason.starts_with("the gzip stream is damaged after line 812 ("));
+    }
+
+    #[test]
+    fn a_bad_line_reason_quoting_a_1_mb_key_is_cut_to_512_bytes_and_says_how_much_is_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = "k".repeat(1_000_000);
+        let huge = format!(r#"{{"{key}":1,"time":"2026-11-01T10:00:00Z"}}"#);
+        let log = dir.path().join("events.ndjson");
+        std::fs::write(&log, format!("{}\n{huge}\n", log_line(0))).unwrap();
+        let (events, report) = ingest(&log, &dir.path().join("j.db"), &IngestOptions::default());
+        assert_eq!((events.len(), report.bad_lines), (1, 1));
+        let whole = parse::parse_line(Format::Ndjson, &huge).unwrap_err();
+        assert!(whole.len() > 1_000_000, "the parser quotes the key whole");
+        let shown = &report.bad_lines_shown[0];
+        assert_eq!(shown.line, 2);
+        assert_eq!(
+            shown.reason,
+            format!(
+                "{}... ({} more bytes not shown)",
+                &whole[..MAX_REASON_SHOWN],
+                whole.len() - MAX_REASON_SHOWN
+            )
+        );
+        assert!(
+            shown
+                .reason
+                .starts_with("not a tierd event: unknown field `kkk")
+        );
+        assert!(shown.reason.len() < MAX_REASON_SHOWN + 40);
+    }
 
     #[test]
     fn a_line_longer_than_the_cap_is_read_past_and_kept_only_in_part() {

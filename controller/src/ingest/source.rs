@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use flate2::read::MultiGzDecoder;
@@ -356,19 +357,20 @@ impl Content {
         }
     }
 
-    /// The first `n` decompressed bytes, to detect the format.
+    /// The first `n` decompressed bytes, to detect the format; of a gzip stream that breaks
+    /// sooner, the bytes before the break, and the break.
     ///
     /// # Errors
-    /// See [`Content::open`].
-    pub fn head(&self, name: &str, n: usize) -> Result<Vec<u8>, IngestError> {
+    /// See [`Content::open`]; a read error that is not a damaged gzip stream.
+    pub fn head(&self, name: &str, n: usize) -> Result<Head, IngestError> {
         let mut opened = self.open(name, 0)?;
-        let mut buf = vec![0u8; n];
-        let got = read_full(&mut opened.reader, &mut buf).map_err(|e| IngestError::Read {
-            object: name.to_string(),
-            message: e.to_string(),
-        })?;
-        buf.truncate(got);
-        Ok(buf)
+        let mut bytes = Vec::with_capacity(n);
+        let damage =
+            read_until_break(&mut opened, &mut bytes, n as u64).map_err(|e| IngestError::Read {
+                object: name.to_string(),
+                message: e.to_string(),
+            })?;
+        Ok(Head { bytes, damage })
     }
 
     /// The content as a local Parquet path (bytes go to a temporary file, removed on drop).
@@ -393,6 +395,68 @@ impl Content {
             }
         }
     }
+}
+
+/// The first bytes of a log object, decompressed (see [`Content::head`]).
+#[derive(Debug)]
+pub struct Head {
+    pub bytes: Vec<u8>,
+    /// Where a gzip stream broke within the head: `bytes` is what was decoded before it.
+    pub damage: Option<std::io::Error>,
+}
+
+/// Whether a read error of a gzip stream says the stream is damaged (cut short, corrupt, or
+/// followed by bytes that are no gzip member), rather than that the file beneath could not be
+/// read. flate2 reports damage as `UnexpectedEof` (cut short) or `InvalidInput` (corrupt).
+pub fn is_gzip_damage(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::UnexpectedEof | ErrorKind::InvalidInput | ErrorKind::InvalidData
+    )
+}
+
+/// Reads at most `max` more bytes of `opened` into `buf`: to its end, or, for a gzip stream, to
+/// where it breaks, which is returned (the bytes decoded before the break are in `buf`).
+///
+/// # Errors
+/// A read error that is not a damaged gzip stream: the file itself cannot be read.
+pub fn read_until_break(
+    opened: &mut Opened,
+    buf: &mut Vec<u8>,
+    max: u64,
+) -> std::io::Result<Option<std::io::Error>> {
+    match Read::by_ref(&mut opened.reader).take(max).read_to_end(buf) {
+        Ok(_) => Ok(None),
+        Err(e) if opened.gzip && is_gzip_damage(&e) => Ok(Some(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// How long a local gzip file that ends before its stream does must have been left unchanged
+/// to be taken as cut short rather than still being written (by `gzip`, or logrotate's
+/// `compress`, which write a stream continuously and its trailer last).
+pub const GZIP_WRITE_QUIET: Duration = Duration::from_secs(60);
+
+/// Whether a local file may still be being written: its size changed since it was listed, or it
+/// was modified less than [`GZIP_WRITE_QUIET`] ago (or, by a clock ahead of this one, in the
+/// future). An object-store object or a bundled sample never is: they are written whole.
+pub fn may_still_be_written(obj: &LogObject) -> bool {
+    let Location::File(path) = &obj.location else {
+        return false;
+    };
+    // A file that cannot be looked at now (it was just rotated away) is not being written here.
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    if meta.len() != obj.size {
+        return true;
+    }
+    meta.modified()
+        .is_ok_and(|m| match SystemTime::now().duration_since(m) {
+            Ok(age) => age < GZIP_WRITE_QUIET,
+            Err(_) => true,
+        })
 }
 
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

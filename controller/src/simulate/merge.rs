@@ -280,7 +280,7 @@ fn combine(
 /// microseconds; `None` for a Parquet file, an unreadable object, or a head without an event.
 pub fn first_time(obj: &LogObject, opts: &IngestOptions, rt: &Handle) -> Option<i64> {
     let content = ingest::content(obj, rt).ok()?;
-    let head = content.head(&obj.name, 64 * 1024).ok()?;
+    let head = content.head(&obj.name, 64 * 1024).ok()?.bytes;
     let text = String::from_utf8_lossy(&head);
     match opts.format.or_else(|| parse::detect(&head))? {
         Format::Parquet => None,

@@ -218,6 +218,16 @@ pub fn shell_word(arg: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// ` --config PATH` (absolute, one shell word) for the commands decisions print, so that a
+/// pasted `undo` acts on the journal and tiers of the configuration the decision was made
+/// with; empty for the embedded defaults.
+pub fn config_arg(path: Option<&std::path::Path>) -> String {
+    path.map_or_else(String::new, |p| {
+        let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        format!(" --config {}", shell_word(&p.to_string_lossy()))
+    })
+}
+
 /// RFC 3339 UTC with seconds, the record's time format.
 pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

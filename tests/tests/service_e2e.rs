@@ -631,9 +631,16 @@ ingest_interval = "1s"
     assert_eq!(snap["to"], "vault", "{snap}");
     assert_eq!(snap["prefix"], "", "{snap}");
     assert_eq!(freeze["rule"], "freeze-on-incident", "{freeze}");
+    // Ready to paste anywhere: it names the service's configuration.
     assert_eq!(
         freeze["undo"].as_str(),
-        Some("tierd unfreeze bucket-00"),
+        Some(
+            format!(
+                "tierd unfreeze bucket-00 --config {}/tierd.toml",
+                d.display()
+            )
+            .as_str()
+        ),
         "{freeze}"
     );
     let a = &freeze["anomaly"];

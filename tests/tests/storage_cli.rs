@@ -520,8 +520,10 @@ decision_log = "tierd-data/decisions.jsonl"
     assert!(
         r.stdout
             .contains("held     photos/a.jpg  frozen: the freeze on photos/ (since ")
-            && r.stdout
-                .contains("lift it with `tierd unfreeze photos`, or pass --ignore-freezes")
+            && r.stdout.contains(&format!(
+                "lift it with `tierd unfreeze photos --config {}/tierd.toml`, or pass --ignore-freezes",
+                d.display()
+            ))
             && r.stdout.contains(
                 "0 moved (0 bytes), 0 failed or aborted, 0 skipped, 1 held by a freeze or a pin"
             ),
@@ -615,9 +617,10 @@ decision_log = "tierd-data/decisions.jsonl"
     let e = tierd(d, &with(&["explain", id]));
     assert_eq!(e.code, Some(0), "{}{}", e.stdout, e.stderr);
     assert!(
-        e.stdout.contains(
-            "undo: tierd move photos/a.jpg --to onprem\n  held now, frozen: the freeze on photos/ (since "
-        ) && e.stdout.contains("or pass --ignore-freezes"),
+        e.stdout.contains(&format!(
+            "undo: tierd move photos/a.jpg --to onprem --config {}/tierd.toml\n  held now, frozen: the freeze on photos/ (since ",
+            d.display()
+        )) && e.stdout.contains("or pass --ignore-freezes"),
         "{}",
         e.stdout
     );

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::common::{Access, Pace, StoreArgs, open, runtime, split_object};
 use crate::config::Config;
-use crate::decision::{Decision, State, rfc3339, shell_word};
+use crate::decision::{Decision, State, config_arg, rfc3339, shell_word};
 use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
 use crate::journal::Journal;
 use crate::journal::freezes::FreezeRow;
@@ -110,6 +110,8 @@ pub(super) struct Guard {
     /// The policy's pin rules.
     pins: Vec<policies::Rule>,
     interlocks: Interlocks,
+    /// ` --config PATH` for the commands the hints name.
+    config_arg: String,
 }
 
 impl Guard {
@@ -138,6 +140,7 @@ impl Guard {
             freezes,
             pins,
             interlocks: interlocks.clone(),
+            config_arg: config_arg(config.path.as_deref()),
         })
     }
 
@@ -155,6 +158,7 @@ impl Guard {
                 if !f.prefix.is_empty() {
                     lift.push_str(&format!(" --prefix {}", shell_word(&f.prefix)));
                 }
+                lift.push_str(&self.config_arg);
                 return Err(format!(
                     "frozen: the freeze on {scope} (since {}, decision {}) holds every move there; \
                      once its cause is understood, lift it with `{lift}`, or pass --ignore-freezes",
@@ -191,6 +195,7 @@ async fn run_moves(
     list: Vec<(String, String, String)>,
     verb: &str,
     json_out: bool,
+    config: &Config,
 ) -> anyhow::Result<ExitCode> {
     let at = rfc3339(chrono::Utc::now());
     let mut reqs = Vec::new();
@@ -218,6 +223,9 @@ async fn run_moves(
             (from.as_deref(), &to),
             format!("An operator ran `tierd {verb}` for this object.{notes}"),
         );
+        if let Some(undo) = &mut d.undo {
+            undo.push_str(&config_arg(config.path.as_deref()));
+        }
         if why.is_some() {
             d.state = State::Skipped;
             d.why.clone_from(&why);
@@ -330,7 +338,7 @@ pub fn run_move(args: MoveArgs) -> anyhow::Result<ExitCode> {
             .map(|(b, k)| (b, k, args.to.clone()))
             .collect();
         let guard = Guard::load(&config, &mut ex.journal(), &args.interlocks)?;
-        run_moves(&ex, &guard, list, "move", args.store.json).await
+        run_moves(&ex, &guard, list, "move", args.store.json, &config).await
     })
 }
 
@@ -358,7 +366,7 @@ pub fn run_recall(args: RecallArgs) -> anyhow::Result<ExitCode> {
             list.push((b, k, to));
         }
         let guard = Guard::load(&config, &mut ex.journal(), &args.interlocks)?;
-        run_moves(&ex, &guard, list, "recall", args.store.json).await
+        run_moves(&ex, &guard, list, "recall", args.store.json, &config).await
     })
 }
 

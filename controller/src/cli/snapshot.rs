@@ -99,7 +99,10 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                     anomaly: None,
                     reason: "An operator ran `tierd snapshot create`.".into(),
                     cost: None,
-                    undo: Some(format!("tierd snapshot restore {id}")),
+                    undo: Some(format!(
+                        "tierd snapshot restore {id}{}",
+                        crate::decision::config_arg(config.path.as_deref())
+                    )),
                     state: State::Done,
                     why: None,
                     explanation: None,

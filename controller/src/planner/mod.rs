@@ -130,6 +130,9 @@ pub struct Planner {
     next_seq: u64,
     /// Forces dry-run decisions whatever the guardrails say (`tierd simulate`).
     pub force_dry_run: bool,
+    /// Added to every `undo` command: ` --config PATH` of the service's configuration
+    /// ([`crate::decision::config_arg`]), so that a pasted undo acts on this journal.
+    pub undo_config: String,
 }
 
 impl std::fmt::Debug for Planner {
@@ -181,6 +184,7 @@ impl Planner {
             hot,
             next_seq: first_seq.max(1),
             force_dry_run: false,
+            undo_config: String::new(),
         }
     }
 
@@ -399,12 +403,13 @@ impl Planner {
                 ),
             );
             let undo = Some(if prefix.is_empty() {
-                format!("tierd unfreeze {}", shell_word(bucket))
+                format!("tierd unfreeze {}{}", shell_word(bucket), self.undo_config)
             } else {
                 format!(
-                    "tierd unfreeze {} --prefix {}",
+                    "tierd unfreeze {} --prefix {}{}",
                     shell_word(bucket),
-                    shell_word(&prefix)
+                    shell_word(&prefix),
+                    self.undo_config
                 )
             });
             self.freezes.insert(
@@ -778,9 +783,10 @@ impl Planner {
                 early_deletion: (c.early_deletion > 0.0).then(|| money(c.early_deletion)),
             }),
             undo: Some(format!(
-                "tierd move {} --to {}",
+                "tierd move {} --to {}{}",
                 shell_word(&format!("{}/{}", facts.bucket, facts.key)),
-                shell_word(&facts.tier)
+                shell_word(&facts.tier),
+                self.undo_config
             )),
             state: self.state(),
             why: None,

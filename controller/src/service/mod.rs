@@ -225,6 +225,7 @@ impl Service {
             &model.describe(),
             seq,
         );
+        planner.undo_config = crate::decision::config_arg(config.path.as_deref());
         // What the journal knows: where objects are, and the open freezes.
         let t = now();
         ex.journal().catalog_each(None, |e| {

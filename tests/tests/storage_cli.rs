@@ -343,6 +343,9 @@ fn decisions_are_queried_from_the_journal_and_from_a_decision_log_file() {
         "{s}"
     );
     assert_eq!(s["moves_by_rule"]["operator"], 2, "{s}");
+    // "alpha" and "bravo": what the moves moved, not priced.
+    assert_eq!(s["moved"]["onprem -> cloud"]["bytes"], 10, "{s}");
+    assert_eq!(s["unpriced_moves"], 2, "{s}");
     let from_log = tierd(
         d,
         &[

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::common::{Access, Pace, StoreArgs, open, runtime, split_object};
 use crate::config::Config;
-use crate::decision::{Decision, State, config_arg, rfc3339, shell_word};
+use crate::decision::{Cost, Decision, State, config_arg, rfc3339, shell_word};
 use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
 use crate::journal::Journal;
 use crate::journal::freezes::FreezeRow;
@@ -303,6 +303,29 @@ async fn run_moves(
         }
     }
     ex.journal().set_decision_states(&states)?;
+    // A move done is recorded with what it moved: its bytes (for `tierd decisions --summary`),
+    // and where from, and how to undo it, when the catalog did not know the object before.
+    for (r, o) in &outcomes {
+        if let MoveOutcome::Done { from, bytes, .. } = o {
+            let mut j = ex.journal();
+            if let Some(mut d) = j.decision(&r.decision_id)? {
+                if d.from.is_none() {
+                    d.undo = Some(format!(
+                        "tierd move {} --to {}{}",
+                        shell_word(&format!("{}/{}", r.bucket, r.key)),
+                        shell_word(from),
+                        config_arg(config.path.as_deref())
+                    ));
+                    d.from = Some(from.clone());
+                }
+                d.cost = Some(Cost {
+                    bytes: *bytes,
+                    ..Cost::default()
+                });
+                j.record_decision(&d)?;
+            }
+        }
+    }
     if !json_out {
         let held_text = match held.len() {
             0 => String::new(),

@@ -31,6 +31,9 @@ pub struct Summary {
     pub moves_by_rule: BTreeMap<String, u64>,
     /// Net storage saved per month by the moves done (a recall's saving is negative).
     pub storage_saved_per_month: f64,
+    /// Moves done that carry no prices (an operator's `tierd move` or `recall`): not in the
+    /// money sums.
+    pub unpriced_moves: u64,
     /// One-off charges of the moves done.
     pub retrieval: f64,
     pub egress: f64,
@@ -66,6 +69,12 @@ impl Summary {
         flow.objects += 1;
         let rule = d.rule.clone().unwrap_or_else(|| "operator".to_string());
         *self.moves_by_rule.entry(rule).or_default() += 1;
+        if d.cost
+            .as_ref()
+            .is_none_or(|c| c.storage_saved_per_month.is_none())
+        {
+            self.unpriced_moves += 1;
+        }
         if let Some(c) = &d.cost {
             flow.bytes = flow.bytes.saturating_add(c.bytes);
             self.storage_saved_per_month += c.storage_saved_per_month.unwrap_or(0.0);
@@ -130,9 +139,14 @@ impl Summary {
             .map(|(r, n)| format!("{r} {n}"))
             .collect();
         writeln!(out, "by rule: {}", rules.join(", "))?;
+        let unpriced = match self.unpriced_moves {
+            0 => String::new(),
+            1 => "; 1 operator move is not priced".to_string(),
+            n => format!("; {n} operator moves are not priced"),
+        };
         writeln!(
             out,
-            "storage saved per month by these moves (recalls count against): {:.4}",
+            "storage saved per month by these moves (recalls count against{unpriced}): {:.4}",
             self.storage_saved_per_month
         )?;
         writeln!(
@@ -166,6 +180,31 @@ mod tests {
         d.state = State::Done;
         d.cost = Some(cost);
         d
+    }
+
+    #[test]
+    fn an_operators_move_counts_its_bytes_and_is_said_to_be_unpriced() {
+        let mut s = Summary::default();
+        let bytes_only = Cost {
+            bytes: 3_000_000,
+            ..Cost::default()
+        };
+        s.add(&done_move(
+            "2026-11-29T10:00:00Z",
+            "big.bin",
+            ("onprem", "cloud"),
+            None,
+            bytes_only,
+        ));
+        assert_eq!(s.moved["onprem -> cloud"].bytes, 3_000_000);
+        assert_eq!(s.unpriced_moves, 1);
+        let mut text = Vec::new();
+        s.write(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.contains("(recalls count against; 1 operator move is not priced): 0.0000"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -100,7 +100,8 @@ pub struct DayPoint {
     pub day: i64,
     /// Cumulative cost per strategy (in `summaries` order, without the oracle).
     pub cost: Vec<f64>,
-    /// Bytes per tier under the policy (configuration order).
+    /// Bytes per tier under the policy (configuration order), a vault's snapshot copies
+    /// included.
     pub bytes: Vec<i128>,
     pub moves_out: u64,
     pub recalls: u64,
@@ -448,10 +449,18 @@ impl Sim<'_> {
             cost.push(b.ledger.charges.total());
         }
         let (moves_out, recalls, snapshots) = std::mem::take(&mut self.day_counts);
+        // The vault's bytes are its snapshot copies (objects are never moved there).
+        let bytes = self
+            .meter
+            .bytes
+            .iter()
+            .zip(self.vault_meter.bytes.iter().chain(std::iter::repeat(&0)))
+            .map(|(placed, copies)| placed + copies)
+            .collect();
         self.report.days.push(DayPoint {
             day,
             cost,
-            bytes: self.meter.bytes.clone(),
+            bytes,
             moves_out,
             recalls,
             snapshots,

@@ -167,6 +167,10 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
     for w in days.windows(2) {
         assert!(w[1]["cost"][0].as_f64() >= w[0]["cost"][0].as_f64());
     }
+    // The incidents' snapshots are the vault's bytes (tiers in configuration order), on the
+    // last day as in the summary.
+    assert!(a["vault_bytes"].as_u64().unwrap() > 0, "{a}");
+    assert_eq!(days.last().unwrap()["bytes"][2], a["vault_bytes"]);
 
     // Every line is a decision record; explain shows one in full.
     let text = String::from_utf8(da).unwrap();

@@ -145,6 +145,43 @@ fn the_same_logs_train_the_same_bytes() {
     );
 }
 
+/// The same log split into two files of the same days (as two stores' logs are) is read in
+/// time order: no event is late, and the model is the one the single file trains.
+#[test]
+fn two_logs_of_the_same_days_train_the_model_of_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    logs(d);
+    train(d);
+    let single = std::fs::read(d.join("model.json")).unwrap();
+    let text = std::fs::read_to_string(d.join("logs/access.log")).unwrap();
+    let (mut a, mut b) = (String::new(), String::new());
+    for (i, line) in text.lines().enumerate() {
+        let half = if i % 2 == 0 { &mut a } else { &mut b };
+        half.push_str(line);
+        half.push('\n');
+    }
+    std::fs::remove_file(d.join("logs/access.log")).unwrap();
+    std::fs::write(d.join("logs/a.log"), a).unwrap();
+    std::fs::write(d.join("logs/b.log"), b).unwrap();
+    let r = tierd(
+        d,
+        &[
+            "train",
+            "--logs",
+            "logs",
+            "--out",
+            "split.json",
+            "--learning-days",
+            "2",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(!r.stderr.contains("skipped"), "{}", r.stderr);
+    let split = std::fs::read(d.join("split.json")).unwrap();
+    assert!(single == split, "the split logs trained another model");
+}
+
 #[test]
 fn check_accepts_the_artifact_train_wrote() {
     let dir = tempfile::tempdir().unwrap();

@@ -151,7 +151,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
                     msg
                 })
             };
-            let report = ingest::run(&sources, &opts, &handle, None, &mut consumer);
+            // In time order across every log object (several stores' logs of the same days).
+            let report = ingest::merge::read_merged(&sources, &opts, &handle, &mut consumer);
             if let Some(e) = failed {
                 return Err(e.into());
             }

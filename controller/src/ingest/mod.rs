@@ -11,6 +11,7 @@
 //! `run` is synchronous (parsing is CPU work); object-store reads block on the given runtime
 //! handle, so call it from `spawn_blocking` or a plain thread.
 
+pub mod merge;
 mod source;
 pub mod summary;
 

@@ -3,7 +3,7 @@
 //! baselines and an offline oracle on the same trace.
 //!
 //! # The replay
-//! The log objects are read as one stream in time order ([`merge`]: each object opens when the
+//! The log objects are read as one stream in time order ([`crate::ingest::merge`]: each object opens when the
 //! replay reaches its first event, so several stores' logs of the same days interleave). Events
 //! then pass through a reorder buffer (events up to `simulate.lateness` behind the
 //! newest are put back in time order; later ones are replayed at the current time and counted as
@@ -25,7 +25,6 @@
 //! the threads' timing.
 //!
 //! # Layout
-//! - [`merge`]: the log objects merged in time order, each read by its own thread.
 //! - [`feed`]: key numbers, the reorder buffer, late events and scoring windows.
 //! - [`scoring`]: the behaviour model's thread.
 //! - [`strategies`]: the baselines and the oracle.
@@ -34,7 +33,6 @@
 
 pub mod feed;
 pub mod inventory;
-pub mod merge;
 pub mod model;
 pub mod report;
 pub mod scoring;
@@ -713,9 +711,10 @@ pub fn simulate(
         .name("tierd-feed".into())
         .spawn(move || -> anyhow::Result<(IngestReport, FeedEnd)> {
             let mut feeder = Feeder::new(feed_opts, to_score, to_replay, done_rx);
-            let report = merge::read_merged(&sources, &ingest_opts, &handle, &mut |batch| {
-                feeder.take(batch)
-            })?;
+            let report =
+                crate::ingest::merge::read_merged(&sources, &ingest_opts, &handle, &mut |batch| {
+                    feeder.take(batch)
+                })?;
             let end = feeder.finish().map_err(anyhow::Error::msg)?;
             Ok((report, end))
         })?;

@@ -1,9 +1,9 @@
-//! Log objects replayed as one stream, in time order.
+//! Log objects read as one stream, in time order (for `simulate` and `train`, which read history).
 //!
 //! Several stores' logs (or a MinIO audit log beside S3 access logs, or rotated files named
 //! newest first) cover the same days. Read one after another, the second object's events would
 //! all be older than the first's last: hours or weeks late, where the reorder buffer allows an
-//! hour. So `simulate` reads its objects as a merge: each object's first event time is read from
+//! hour. So `simulate` and `train` read their objects as a merge: each object's first event time is read from
 //! its head ([`first_time`]); objects are opened in that order, when the merge reaches their
 //! first time; and every event goes out from whichever open object has the oldest next event.
 //!

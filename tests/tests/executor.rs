@@ -487,7 +487,7 @@ async fn an_object_on_a_tier_that_could_not_be_listed_is_not_called_missing() {
         "photos/{unlisted} was not found: not in the catalog, nor on cold; hot could not be listed (see the warnings), so it may be there"
     );
     assert!(
-        matches!(o, MoveOutcome::NotFound(ref w) if *w == expected),
+        matches!(o, MoveOutcome::NotFound { ref why, on_no_tier: false } if *why == expected),
         "{o:?}"
     );
     // Listed again, it is found and moved.

@@ -622,6 +622,15 @@ fn a_corrupt_parquet_log_is_an_unreadable_object_not_a_panic() {
     for (corrupt, says) in corrupt_parquets() {
         a_corrupt_parquet_log_is_unreadable(&corrupt, says);
     }
+    // Cut short: said once, as what it is.
+    let whole = std::fs::read(
+        harness::workspace_root().join("tests/fixtures/corrupt-page-allocation.parquet"),
+    )
+    .unwrap();
+    a_corrupt_parquet_log_is_unreadable(
+        &whole[..8_000],
+        "not a readable Parquet file (parquet: File out of specification: The file must end with PAR1)",
+    );
 }
 
 fn a_corrupt_parquet_log_is_unreadable(corrupt: &[u8], says: &str) {

@@ -456,6 +456,29 @@ fn a_report_that_cannot_be_written_fails_before_the_replay_and_dash_is_stdout() 
     assert!(r.stderr.contains("replayed 283 events"), "{}", r.stderr);
     assert!(!d.join("-").exists());
 
+    // A folder is refused before the replay; a link is written through, not replaced.
+    let r = tierd(d, &["simulate", "--report", "."]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("cannot write the report .: it is a folder"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "no replay: {}", r.stdout);
+    std::fs::write(d.join("target.html"), "old").unwrap();
+    std::os::unix::fs::symlink("target.html", d.join("link.html")).unwrap();
+    let r = tierd(d, &["simulate", "--report", "link.html"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        std::fs::symlink_metadata(d.join("link.html"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let through = std::fs::read_to_string(d.join("target.html")).unwrap();
+    assert!(through.starts_with("<!DOCTYPE html>"), "{through:.40}");
+
     let r = tierd(d, &["simulate", "--report", "r.html"]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let mode = std::os::unix::fs::PermissionsExt::mode(

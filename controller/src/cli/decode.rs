@@ -23,7 +23,11 @@ pub struct DecodeArgs {
 /// # Errors
 /// The file cannot be decoded.
 pub fn run(args: &DecodeArgs) -> anyhow::Result<ExitCode> {
-    models::parquet::decode_here(&args.path, args.slice)?;
+    // The error's own text, once (its source is already in it), for the parent to quote.
+    models::parquet::decode_here(&args.path, args.slice).map_err(|e| match e {
+        models::Error::Polars(e) => anyhow::anyhow!("not a readable Parquet file ({e})"),
+        other => anyhow::anyhow!("{other}"),
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -45,6 +49,7 @@ fn decode_in_child(exe: &Path, path: &Path, slice: usize) -> Result<(), String> 
         .arg("decode-parquet")
         .arg("--slice")
         .arg(slice.to_string())
+        .arg("--")
         .arg(path)
         .env("RUST_BACKTRACE", "0")
         .env("TIERD_LOG", "off")

@@ -267,7 +267,9 @@ async fn run_moves(
             }
             MoveOutcome::Skipped(w) => (State::Skipped, Some(w.as_str())),
             // An operator named an object that is not there: a failure of the command.
-            MoveOutcome::Aborted(w) | MoveOutcome::Failed(w) | MoveOutcome::NotFound(w) => {
+            MoveOutcome::Aborted(w)
+            | MoveOutcome::Failed(w)
+            | MoveOutcome::NotFound { why: w, .. } => {
                 bad += 1;
                 (State::Failed, Some(w.as_str()))
             }

@@ -132,7 +132,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     let report_to = match &args.report {
         Some(p) if p.as_os_str() == "-" => Some(ReportTo::Stdout),
-        Some(p) => Some(ReportTo::File(p.clone(), report_file(p)?)),
+        Some(p) => Some(report_to(p)?),
         None => None,
     };
     let rt = runtime()?;
@@ -245,6 +245,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             stdout.write_all(html.as_bytes())?;
             stdout.flush()?;
         }
+        (Some(ReportTo::Through(path)), Some(html)) => {
+            std::fs::write(&path, html)
+                .with_context(|| format!("writing the report {}", path.display()))?;
+        }
         (Some(ReportTo::File(path, mut file)), Some(html)) => {
             file.write_all(html.as_bytes())
                 .and_then(|()| file.flush())
@@ -261,8 +265,25 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
 /// Where `--report` goes.
 enum ReportTo {
     Stdout,
+    /// Something other than a regular file (a link, a FIFO, `/dev/stdout`, a process
+    /// substitution's `/dev/fd/N`): written through, as it is.
+    Through(PathBuf),
     /// The report's path, and a file beside it that becomes the report once it is whole.
     File(PathBuf, tempfile::NamedTempFile),
+}
+
+/// Where the report at `path` goes, settled before the replay: a folder is an error; a path that
+/// is not a regular file is written through; a new or regular file is replaced whole.
+fn report_to(path: &Path) -> anyhow::Result<ReportTo> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => bail!(
+            "cannot write the report {}: it is a folder; name a file in it, e.g. {}",
+            path.display(),
+            path.join("report.html").display()
+        ),
+        Ok(m) if !m.file_type().is_file() => Ok(ReportTo::Through(path.to_path_buf())),
+        _ => Ok(ReportTo::File(path.to_path_buf(), report_file(path)?)),
+    }
 }
 
 /// A temporary file in the report's folder (so that the report is written whole, by a

@@ -693,7 +693,11 @@ impl Config {
                         at(d.span()),
                         format!(
                             "simulate.baseline_idle_days = {}: a baseline moves after at least 1 day idle; remove the 0 (\"never move\" is always priced)",
-                            text.get(d.span()).unwrap_or("?").trim()
+                            text.get(d.span())
+                                .unwrap_or("?")
+                                .split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" ")
                         ),
                     ));
                     days.retain(|&n| n > 0);

@@ -101,9 +101,10 @@ pub enum MoveOutcome {
     },
     /// Nothing to do (already there) or not allowed; nothing changed.
     Skipped(String),
-    /// The object is on no tier: neither the catalog nor a scan of every tier knows it (deleted
-    /// since, or misnamed); nothing changed.
-    NotFound(String),
+    /// The object was not found: neither the catalog nor a scan of the tiers knows it (deleted
+    /// since, or misnamed); nothing changed. `on_no_tier`: every tier was listed, so it is on
+    /// none (otherwise it may be on a tier that could not be listed).
+    NotFound { why: String, on_no_tier: bool },
     /// Stopped safely (the source changed, the destination was taken); nothing lost.
     Aborted(String),
     /// A permanent or repeated error; nothing lost, the reason journalled.
@@ -253,7 +254,10 @@ impl Executor {
                     unlisted.join(", ")
                 )
             };
-            return Ok(MoveOutcome::NotFound(why));
+            return Ok(MoveOutcome::NotFound {
+                why,
+                on_no_tier: unlisted.is_empty(),
+            });
         };
         if entry.tier == req.to {
             return Ok(MoveOutcome::Skipped(format!("already on {}", req.to)));

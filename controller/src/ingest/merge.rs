@@ -50,21 +50,27 @@ pub fn read_merged(
         let result = ingest::read_one(only, opts, rt, &mut report, consumer);
         return combine(vec![(0, (report, result))], opts);
     }
-    // Stable: objects whose first time cannot be read (a Parquet file, a head with no event)
-    // open at the start, in listing order.
     // The heads read here are not progress: what they count is taken back (no other read runs
     // yet).
     let counted = || ingest::STORED_BYTES_READ.load(Ordering::Relaxed);
     let before = counted();
-    let mut order: Vec<(i64, usize)> = objects
-        .iter()
-        .enumerate()
-        .map(|(i, o)| (first_time(o, opts, rt).unwrap_or(i64::MIN), i))
-        .collect();
+    let mut order = Vec::new();
+    // Objects whose first time cannot be read (a Parquet file, a head with no event) are read
+    // one after another, in listing order, from the start, beside the others: one at a time,
+    // so that many of them do not hold a reader each.
+    let mut untimed = VecDeque::new();
+    for (i, o) in objects.iter().enumerate() {
+        match first_time(o, opts, rt) {
+            Some(t) => order.push((t, i)),
+            None => untimed.push_back(i),
+        }
+    }
     ingest::STORED_BYTES_READ.fetch_sub(counted().saturating_sub(before), Ordering::Relaxed);
     order.sort();
     let mut merge = Merge {
         objects: objects.into_iter().map(Arc::new).collect(),
+        untimed,
+        untimed_open: false,
         pending: order.into_iter().collect(),
         open: Vec::new(),
         heads: BinaryHeap::new(),
@@ -85,6 +91,9 @@ struct Merge {
     objects: Vec<Arc<LogObject>>,
     /// Objects not yet opened: (first event time, index), oldest first.
     pending: VecDeque<(i64, usize)>,
+    /// Objects without a first time not yet opened, in listing order; and whether one is open.
+    untimed: VecDeque<usize>,
+    untimed_open: bool,
     open: Vec<Reader>,
     /// (next event time, slot in `open`), oldest first; ties by slot, so by opening order.
     heads: BinaryHeap<Reverse<(i64, usize)>>,
@@ -97,6 +106,8 @@ struct Merge {
 /// An object being read by its own thread.
 struct Reader {
     index: usize,
+    /// Opened without a first time (see `Merge::untimed`).
+    untimed: bool,
     batches: Option<Receiver<Vec<AccessEvent>>>,
     queue: VecDeque<AccessEvent>,
     thread: Option<JoinHandle<Outcome>>,
@@ -110,13 +121,20 @@ impl Merge {
         let batch_size = self.opts.batch_size.max(1);
         let mut out = Vec::with_capacity(batch_size);
         loop {
+            if !self.untimed_open
+                && let Some(index) = self.untimed.pop_front()
+            {
+                self.untimed_open = true;
+                self.open_object(index, true)?;
+                continue;
+            }
             // Open every object whose first event is due before the oldest event open.
             let oldest = self.heads.peek().map(|Reverse((t, _))| *t);
             if let Some(&(start, index)) = self.pending.front()
                 && oldest.is_none_or(|t| start <= t)
             {
                 self.pending.pop_front();
-                self.open_object(index)?;
+                self.open_object(index, false)?;
                 continue;
             }
             let Some(Reverse((_, slot))) = self.heads.pop() else {
@@ -155,8 +173,9 @@ impl Merge {
         Ok(())
     }
 
-    /// Starts reading object `index`, and waits for its first batch.
-    fn open_object(&mut self, index: usize) -> Result<(), IngestError> {
+    /// Starts reading object `index` (`untimed`: one without a first time), and waits for its
+    /// first batch.
+    fn open_object(&mut self, index: usize, untimed: bool) -> Result<(), IngestError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<AccessEvent>>(2);
         let (obj, opts, rt) = (
             Arc::clone(&self.objects[index]),
@@ -169,6 +188,7 @@ impl Merge {
             .map_err(|e| IngestError::Consumer(format!("cannot start a log reader: {e}")))?;
         self.open.push(Reader {
             index,
+            untimed,
             batches: Some(rx),
             queue: VecDeque::new(),
             thread: Some(thread),
@@ -185,6 +205,9 @@ impl Merge {
                 Some(Ok(batch)) => reader.queue = VecDeque::from(batch),
                 _ => {
                     reader.batches = None;
+                    if reader.untimed {
+                        self.untimed_open = false;
+                    }
                     if let Some(outcome) = reader.thread.take().map(JoinHandle::join) {
                         let outcome = outcome.map_err(|_| {
                             IngestError::Consumer("a log reader thread panicked".into())
@@ -279,7 +302,7 @@ fn combine(
 /// The time of the oldest event among the first lines of `obj` (its first 64 KiB), in
 /// microseconds; `None` for a Parquet file, an unreadable object, or a head without an event.
 pub fn first_time(obj: &LogObject, opts: &IngestOptions, rt: &Handle) -> Option<i64> {
-    let content = ingest::content(obj, rt).ok()?;
+    let content = ingest::head_content(obj, rt, 64 * 1024).ok()?;
     let head = content.head(&obj.name, 64 * 1024).ok()?.bytes;
     let text = String::from_utf8_lossy(&head);
     match opts.format.or_else(|| parse::detect(&head))? {
@@ -487,6 +510,39 @@ mod tests {
         assert_eq!(report.events, 2);
         assert_eq!(report.unreadable.len(), 1, "{report:?}");
         assert!(report.unreadable[0].contains("b.log"), "{report:?}");
+    }
+
+    #[test]
+    fn objects_without_a_first_time_are_read_one_after_another_beside_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // More than the 64 KiB head of lines that are no event, then events: no first time.
+        let untimed = |name: &str, key: &str, times: &[&str]| {
+            log(&d.join("events.tmp"), key, times);
+            let events = std::fs::read_to_string(d.join("events.tmp")).unwrap();
+            std::fs::write(d.join(name), "not an event\n".repeat(6_000) + &events).unwrap();
+        };
+        untimed("u1.log", "u1", &["08:00", "09:00"]);
+        untimed("u2.log", "u2", &["08:30"]);
+        log(&d.join("t.log"), "t", &["08:15", "08:45"]);
+        std::fs::remove_file(d.join("events.tmp")).unwrap();
+        let opts = IngestOptions {
+            format: Some(Format::Ndjson),
+            ..IngestOptions::default()
+        };
+        let sources: Vec<String> = ["u1.log", "u2.log", "t.log"]
+            .iter()
+            .map(|n| source(&d.join(n)))
+            .collect();
+        let mut seen = Vec::new();
+        let report = read_merged(&sources, &opts, rt().handle(), &mut |b| {
+            seen.extend(b.into_iter().map(|e| e.key.unwrap_or_default()));
+            Ok(())
+        })
+        .unwrap();
+        // u2 opens only once u1 is done.
+        assert_eq!(seen, ["u1", "t", "t", "u1", "u2"]);
+        assert_eq!(report.bad_lines, 12_000);
     }
 
     #[test]

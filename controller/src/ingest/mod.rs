@@ -26,7 +26,9 @@ use tokio::runtime::Handle;
 
 use crate::journal::checkpoints::Checkpoint;
 use crate::journal::{Journal, JournalError};
-pub use source::{BUILTIN_SAMPLES, Content, LogObject, SAMPLES, STORED_BYTES_READ, content, list};
+pub use source::{
+    BUILTIN_SAMPLES, Content, LogObject, SAMPLES, STORED_BYTES_READ, content, head_content, list,
+};
 
 /// Ingest errors: a source or object that cannot be read at all. (A bad *line* is not an error.)
 #[derive(Debug, thiserror::Error)]

@@ -288,6 +288,24 @@ pub fn content(obj: &LogObject, rt: &Handle) -> Result<Content, IngestError> {
     }
 }
 
+/// The first `n` stored bytes of an object, as content (a ranged read of a store object, not
+/// the whole of it): enough to tell its format and its first lines.
+///
+/// # Errors
+/// The store object cannot be read.
+pub fn head_content(obj: &LogObject, rt: &Handle, n: u64) -> Result<Content, IngestError> {
+    match &obj.location {
+        Location::Store { store, path } => rt
+            .block_on(async { store.get_range(path, 0..n.min(obj.size)).await })
+            .map(Content::Bytes)
+            .map_err(|e| IngestError::Read {
+                object: obj.name.to_string(),
+                message: e.to_string(),
+            }),
+        _ => content(obj, rt),
+    }
+}
+
 fn is_gzip(head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b])
 }

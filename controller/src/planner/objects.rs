@@ -151,6 +151,8 @@ pub struct ObjectTable {
     /// restart that found no saved read-back history: the estimator then neither counts the
     /// gap as exposure nor learns from its end, as for a first sighting).
     gap_known: Vec<bool>,
+    /// Rows a move found on no tier ([`ObjectTable::gone`]), until seen again.
+    gone: std::collections::HashSet<u32>,
     readback: Estimator,
     /// Per row: the probability of a read within the horizon of the last refresh, for the
     /// decision's reason (the catalog holds the 30-day one, a signal).
@@ -264,6 +266,7 @@ impl ObjectTable {
             if !self.live[r] {
                 self.live[r] = true;
                 self.live_count += 1;
+                self.gone.remove(&(r as u32));
             }
             self.gap_known[r] = true;
             self.cat.tier[r] = tier;
@@ -480,7 +483,13 @@ impl ObjectTable {
             self.forget_gap(row);
             self.live[row] = false;
             self.live_count -= 1;
+            self.gone.insert(row as u32);
         }
+    }
+
+    /// Whether `row` is [`ObjectTable::gone`] (and not seen since).
+    pub fn is_gone(&self, row: usize) -> bool {
+        self.gone.contains(&(row as u32))
     }
 
     /// Makes the idle gap `row` is in now unknown to the read-back estimator until its next

@@ -97,7 +97,10 @@ fn adopt(
 ) -> u64 {
     let mut added = 0;
     for e in entries {
-        if planner.objects.row(&e.bucket, &e.key).is_some() {
+        // Known, unless a move found it on no tier: a listing shows it again.
+        if let Some(row) = planner.objects.row(&e.bucket, &e.key)
+            && !planner.objects.is_gone(row)
+        {
             continue;
         }
         let Some(tier) = planner.cost.tier_index(&e.tier) else {
@@ -941,11 +944,13 @@ impl Service {
                 }
                 // On no tier: gone for the planner until the logs or a listing show it again
                 // (otherwise the same move is decided, and skipped, at every pass).
-                MoveOutcome::NotFound(why) => {
+                MoveOutcome::NotFound { why, on_no_tier } => {
                     d.state = State::Skipped;
                     d.why = Some(why);
                     self.planner.move_ended(m.row);
-                    self.planner.objects.gone(m.row);
+                    if on_no_tier {
+                        self.planner.objects.gone(m.row);
+                    }
                     report.moves_skipped += 1;
                 }
                 // Already there: nothing to move.

@@ -323,6 +323,23 @@ async fn a_move_of_an_object_on_no_tier_is_skipped_once_not_at_every_pass() {
         let next = svc.cycle().await.unwrap();
         assert_eq!((next.decisions, next.moves_skipped), (0, 0), "{next:?}");
     }
+    // A listing that finds it brings it back; one of a known object adds nothing.
+    let row = svc.planner.objects.row("photos", "gone.jpg").unwrap();
+    assert!(svc.planner.objects.is_gone(row));
+    let entry = |key: &str| crate::journal::catalog::Entry {
+        bucket: "photos".into(),
+        key: key.into(),
+        tier: "onprem".into(),
+        size: 12,
+        etag: None,
+        checksum: None,
+        since: "2026-11-29T10:00:00Z".into(),
+        decision_id: None,
+    };
+    assert_eq!(adopt(&mut svc.planner, [entry("here.jpg")], now()), 0);
+    assert_eq!(adopt(&mut svc.planner, [entry("gone.jpg")], now()), 1);
+    assert!(!svc.planner.objects.is_gone(row) && svc.planner.objects.live[row]);
+    svc.planner.objects.gone(row);
     // Written again: planned (and moved) again.
     std::fs::write(d.join("onprem/photos/gone.jpg"), b"twelve bytes").unwrap();
     svc.planner.objects.observe(&put("gone.jpg", 0), hot);

@@ -409,6 +409,23 @@ async fn a_log_bucket_on_a_real_s3_server_is_read_in_order_with_checkpoints() {
         assert_eq!(bad[0]["line"], 58);
     }
 
+    // simulate reads the same objects merged in time order (each one's head a ranged read).
+    let mut sim_cfg = String::from(
+        "[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"file://cloud\"\n[tiers.vault]\nurl = \"file://vault\"\nrole = \"vault\"\n[policies]\nfiles = [\"builtin:default\"]\n[ingest.options]\n",
+    );
+    for (k, v) in server.options() {
+        sim_cfg.push_str(&format!("{k} = {v:?}\n"));
+    }
+    std::fs::write(d.join("sim.toml"), sim_cfg).unwrap();
+    let r = tierd(
+        d,
+        &["simulate", "--config", "sim.toml", "--logs", url, "--json"],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let sim = r.json();
+    assert_eq!(sim["events"], first["events"], "{sim}");
+    assert_eq!(sim["late_events"], 0, "{sim}");
+
     // A restart with nothing new reads nothing again.
     let again = s3_ingest(d, &server, url, &["--config", c, "--resume"]);
     assert_eq!(again["events"], 0);

@@ -396,7 +396,7 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
                 since: None,
                 limit: None,
             })?;
-            let matching = found.iter().any(|d| keep(d));
+            let matching = found.iter().any(keep);
             if !matching && (target.bucket.is_some() || args.rule.is_some()) {
                 seen.buckets.extend(j.decision_names("bucket")?);
                 seen.rules.extend(j.decision_names("rule")?);

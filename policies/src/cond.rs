@@ -161,13 +161,57 @@ fn plural(kind: Kind) -> &'static str {
     }
 }
 
-fn fmt_range(kind: Kind) -> String {
+/// Where a literal out of `kind`'s range lies: `outside [0, 1]`, or `below 0` for a range with
+/// no upper end.
+fn out_of_range(kind: Kind) -> String {
     let (lo, hi) = kind.range();
     if hi.is_finite() {
-        format!("[{lo}, {hi}]")
+        format!("outside [{lo}, {hi}]")
     } else {
-        format!(">= {lo}")
+        format!("below {lo}")
     }
+}
+
+/// What values a signal of `kind` takes, as a sentence about `name`: `reads_7d is never below
+/// 0`, `hour_of_day is between 0 and 23`.
+fn range_sentence(name: &str, kind: Kind) -> String {
+    let (lo, hi) = kind.range();
+    if hi.is_finite() {
+        format!("{name} is between {lo} and {hi}")
+    } else {
+        format!("{name} is never below {lo}")
+    }
+}
+
+/// The message for a unit that is neither a duration's nor a size's, for a signal of `kind`: a
+/// duration suggests only duration units and a size only size units (`100y` is not near "B").
+/// `None` for other kinds, whose own message says they take no unit.
+fn unknown_unit(kind: Kind, value: f64, unit: &str, text: &str) -> Option<String> {
+    let (units, what) = match kind {
+        Kind::Duration => (DURATION_UNITS, "durations"),
+        Kind::Size => (SIZE_UNITS, "sizes"),
+        _ => return None,
+    };
+    let names: Vec<&str> = units.iter().map(|(n, _)| *n).collect();
+    // Years have no unit of their own (a year is not a whole number of weeks): say it in days.
+    let years = ["y", "yr", "yrs", "year", "years"];
+    let fix = if kind == Kind::Duration && years.contains(&unit.to_ascii_lowercase().as_str()) {
+        Some(format!("; write {}d", value * 365.0))
+    } else {
+        // The same letters in another case, then a unit it begins (`Gi`: `GiB`), then a typo.
+        let near = signals::near(unit, names.iter().copied());
+        names
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(unit))
+            .or_else(|| names.iter().find(|n| n.starts_with(unit)))
+            .or(near.first())
+            .map(|n| format!("; did you mean \"{n}\"?"))
+    };
+    Some(format!(
+        "unknown unit \"{unit}\" in {text}; {what} take {}{}",
+        names.join(", "),
+        fix.unwrap_or_default()
+    ))
 }
 
 /// Converts a number with a unit into a canonical value for `kind`; `Err` is the message tail.
@@ -188,22 +232,9 @@ pub fn literal_value(
     if let Some(u) = unit
         && dur(u).is_none()
         && size(u).is_none()
+        && let Some(why) = unknown_unit(kind, value, u, text)
     {
-        let all: Vec<&str> = DURATION_UNITS
-            .iter()
-            .chain(SIZE_UNITS)
-            .map(|(n, _)| *n)
-            .collect();
-        let hint = signals::near(u, all.iter().copied());
-        let hint = all
-            .iter()
-            .find(|n| n.eq_ignore_ascii_case(u))
-            .or(hint.first())
-            .map(|n| format!("; did you mean \"{n}\"?"))
-            .unwrap_or_default();
-        return Err(format!(
-            "unknown unit \"{u}\" in {text}; durations take s, m, h, d, w and sizes take B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB{hint}"
-        ));
+        return Err(why);
     }
     let out = match kind {
         Kind::Duration => match unit {
@@ -268,9 +299,9 @@ pub fn literal_value(
             _ => format!("{} are never negative", plural(kind)),
         };
         return Err(format!(
-            "{sig} is {} but {text} is outside {}; {fix}",
+            "{sig} is {} but {text} is {}; {fix}",
             kind.noun(),
-            fmt_range(kind)
+            out_of_range(kind)
         ));
     }
     Ok(out)
@@ -307,11 +338,19 @@ struct Checker<'a, 'b> {
     src: &'a str,
     leaves: Vec<Leaf>,
     errors: Vec<ExprError>,
+    /// Problems that leave the expression valid but a part of it useless (a literal that can
+    /// never match).
+    warnings: Vec<ExprError>,
 }
 
 impl Checker<'_, '_> {
     fn err(&mut self, span: Span, msg: String) {
         self.errors
+            .push((span, format!("{}: {msg}", self.ctx.subject)));
+    }
+
+    fn warn(&mut self, span: Span, msg: String) {
+        self.warnings
             .push((span, format!("{}: {msg}", self.ctx.subject)));
     }
 
@@ -521,7 +560,19 @@ impl Checker<'_, '_> {
 
     fn text(&mut self, sig: SignalId, atom: &Atom) -> Option<String> {
         match atom {
-            Atom::Str(s, _) => Some(s.clone()),
+            Atom::Str(s, span) => {
+                // The extension is lower-cased from the key: an upper-case letter never matches.
+                if sig == SignalId::Extension && s.chars().any(char::is_uppercase) {
+                    self.warn(
+                        span.clone(),
+                        format!(
+                            "extension is always lower case, so '{s}' can never match it; write '{}'",
+                            s.to_lowercase()
+                        ),
+                    );
+                }
+                Some(s.clone())
+            }
             other => {
                 self.err(
                     other.span(),
@@ -675,10 +726,9 @@ impl Checker<'_, '_> {
                     self.err(
                         whole.clone(),
                         format!(
-                            "{} can never be true: {} is in {}; change the threshold",
+                            "{} can never be true: {}; change the threshold",
                             self.src.get(whole.clone()).unwrap_or("").trim(),
-                            sig.name(),
-                            fmt_range(kind)
+                            range_sentence(sig.name(), kind)
                         ),
                     );
                     return Cond::Const(false);
@@ -886,11 +936,15 @@ pub fn unknown_tier(name: &str, field: &str, tiers: &[String]) -> String {
     )
 }
 
-/// Parses and checks a `when` expression.
+/// A checked `when` expression: its condition, its leaves, and the warnings about it.
+pub type Compiled = (Cond, Vec<Leaf>, Vec<ExprError>);
+
+/// Parses and checks a `when` expression; the warnings (located like errors) are about parts
+/// that are valid but can never match, such as `extension == 'GZ'`.
 ///
 /// # Errors
 /// Every problem found, each with its span inside `src` and a message starting with `ctx.subject`.
-pub fn compile(src: &str, ctx: &CheckCtx<'_>) -> Result<(Cond, Vec<Leaf>), Vec<ExprError>> {
+pub fn compile(src: &str, ctx: &CheckCtx<'_>) -> Result<Compiled, Vec<ExprError>> {
     let expr = crate::expr::parse(src).map_err(|e| {
         vec![(
             e.span,
@@ -902,10 +956,11 @@ pub fn compile(src: &str, ctx: &CheckCtx<'_>) -> Result<(Cond, Vec<Leaf>), Vec<E
         src,
         leaves: Vec::new(),
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
     let cond = c.check(&expr);
     if c.errors.is_empty() {
-        Ok((cond, c.leaves))
+        Ok((cond, c.leaves, c.warnings))
     } else {
         Err(c.errors)
     }

@@ -306,17 +306,19 @@ impl PolicySet {
         match e.winner {
             Some(w) => {
                 let r = &self.rules[w];
-                let when = if r.cond.has_written_not(&r.leaves) {
-                    format!("`{}` holds; ", r.when)
-                } else {
-                    String::new()
-                };
-                lines.push(format!(
-                    "{} wins: {}; {when}{}",
+                // A rule without conditions (a pin by scope alone) has no clause to add: no
+                // empty one between semicolons.
+                let mut parts = vec![format!(
+                    "{} wins: {}",
                     name(w),
-                    self.describe_action(&r.action),
-                    why(&e.outcomes[w])
-                ));
+                    self.describe_action(&r.action)
+                )];
+                if r.cond.has_written_not(&r.leaves) {
+                    parts.push(format!("`{}` holds", r.when));
+                }
+                parts.push(why(&e.outcomes[w]));
+                parts.retain(|p| !p.is_empty());
+                lines.push(parts.join("; "));
             }
             None => lines.push("no rule wins".to_string()),
         }

@@ -19,6 +19,9 @@ use crate::model::*;
 use crate::signals::{self, Kind, SignalId};
 use crate::{TierSpec, check};
 
+/// The severities an alert may have, as written in `action.severity`.
+const SEVERITIES: [&str; 3] = ["info", "warning", "critical"];
+
 type Value<'i> = Spanned<DeValue<'i>>;
 
 /// Tier conditions are bit sets: at most this many tiers.
@@ -662,7 +665,13 @@ impl Builder<'_> {
             allowed,
         };
         match cond::compile(&src, &ctx) {
-            Ok((c, leaves)) => Some((src, c, leaves)),
+            Ok((c, leaves, warnings)) => {
+                for (s, msg) in warnings {
+                    let off = offsets.get(s.start).copied().unwrap_or(0);
+                    self.warn(&f.at(span.start + off), msg);
+                }
+                Some((src, c, leaves))
+            }
             Err(errs) => {
                 for (s, msg) in errs {
                     let off = offsets.get(s.start).copied().unwrap_or(0);
@@ -1048,7 +1057,11 @@ impl Builder<'_> {
                         "warning" => AlertSeverity::Warning,
                         "critical" => AlertSeverity::Critical,
                         other => {
-                            self.err(&f.at(s.span().start), format!("{subject}: unknown severity \"{other}\" in action.severity; severities: info, warning, critical"));
+                            let hint = signals::near(other, SEVERITIES)
+                                .first()
+                                .map(|n| format!("; did you mean \"{n}\"?"))
+                                .unwrap_or_default();
+                            self.err(&f.at(s.span().start), format!("{subject}: unknown severity \"{other}\" in action.severity; severities: {}{hint}", SEVERITIES.join(", ")));
                             return None;
                         }
                     },

@@ -92,7 +92,64 @@ fn an_unknown_unit_lists_the_units_and_the_nearest() {
     assert_eq!(
         diags(&rule_when("size >= 3mb")),
         vec![
-            "p.toml:4:17: error: rule \"r\": unknown unit \"mb\" in 3mb; durations take s, m, h, d, w and sizes take B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB; did you mean \"MB\"?",
+            "p.toml:4:17: error: rule \"r\": unknown unit \"mb\" in 3mb; sizes take B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB; did you mean \"MB\"?",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_unit_on_a_duration_suggests_only_duration_units() {
+    assert_eq!(
+        diags(&rule_when("age > 100y")),
+        vec![
+            "p.toml:4:15: error: rule \"r\": unknown unit \"y\" in 100y; durations take s, m, h, d, w; write 36500d",
+        ]
+    );
+    assert_eq!(
+        diags(&rule_when("age > 3dd")),
+        vec![
+            "p.toml:4:15: error: rule \"r\": unknown unit \"dd\" in 3dd; durations take s, m, h, d, w; did you mean \"d\"?",
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_unit_on_a_size_suggests_only_size_units() {
+    assert_eq!(
+        diags(&rule_when("size > 3Gi")),
+        vec![
+            "p.toml:4:16: error: rule \"r\": unknown unit \"Gi\" in 3Gi; sizes take B, KB, MB, GB, TB, PB, KiB, MiB, GiB, TiB, PiB; did you mean \"GiB\"?",
+        ]
+    );
+}
+
+#[test]
+fn an_upper_case_extension_is_a_warning_at_the_literal_with_the_fix() {
+    assert_eq!(
+        diags(&rule_when("extension == 'GZ'")),
+        vec![
+            "p.toml:4:22: warning: rule \"r\": extension is always lower case, so 'GZ' can never match it; write 'gz'",
+        ]
+    );
+    // In a list and in a glob too; a lower-case extension is fine.
+    assert_eq!(
+        diags(&rule_when(
+            "extension in ['mp4', 'MOV'] or extension matches 'T*'"
+        )),
+        vec![
+            "p.toml:4:30: warning: rule \"r\": extension is always lower case, so 'MOV' can never match it; write 'mov'",
+            "p.toml:4:58: warning: rule \"r\": extension is always lower case, so 'T*' can never match it; write 't*'",
+        ]
+    );
+    assert_eq!(diags(&rule_when("extension == 'gz'")), Vec::<String>::new());
+}
+
+#[test]
+fn a_count_below_zero_can_never_be_true_in_plain_words() {
+    assert_eq!(
+        diags(&rule_when("reads_7d < 0")),
+        vec![
+            "p.toml:4:9: error: rule \"r\": reads_7d < 0 can never be true: reads_7d is never below 0; change the threshold",
         ]
     );
 }
@@ -122,7 +179,7 @@ fn a_score_above_one_can_never_be_true() {
     assert_eq!(
         diags(&rule_when("bucket_anomaly > 1")),
         vec![
-            "p.toml:4:9: error: rule \"r\": bucket_anomaly > 1 can never be true: bucket_anomaly is in [0, 1]; change the threshold",
+            "p.toml:4:9: error: rule \"r\": bucket_anomaly > 1 can never be true: bucket_anomaly is between 0 and 1; change the threshold",
         ]
     );
 }
@@ -720,6 +777,18 @@ fn an_unknown_alert_severity_lists_the_severities() {
         ),
         vec![
             "p.toml:4:39: error: rule \"r\": unknown severity \"loud\" in action.severity; severities: info, warning, critical",
+        ]
+    );
+}
+
+#[test]
+fn a_misspelt_alert_severity_suggests_the_nearest() {
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"r\"\nscope = { bucket = \"logs\" }\naction = { kind = \"alert\", severity = \"critcal\" }\n"
+        ),
+        vec![
+            "p.toml:4:39: error: rule \"r\": unknown severity \"critcal\" in action.severity; severities: info, warning, critical; did you mean \"critical\"?",
         ]
     );
 }

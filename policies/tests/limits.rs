@@ -206,7 +206,7 @@ fn values_up_to_the_limits_still_load_and_negative_ones_are_still_refused() {
     assert_eq!(
         diags(&pin_with("cooldown = \"-5d\"")),
         vec![
-            "p.toml:5:13: error: rule \"r\": cooldown is a duration but -5d is outside >= 0; durations are never negative",
+            "p.toml:5:13: error: rule \"r\": cooldown is a duration but -5d is below 0; durations are never negative",
         ]
     );
 }

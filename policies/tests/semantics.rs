@@ -267,6 +267,21 @@ fn tests_in_files_pass_and_fail_with_the_reason() {
     );
 }
 
+#[test]
+fn a_failing_test_won_by_a_pin_without_conditions_has_no_empty_clause() {
+    // A pin by scope alone has no conditions to list: its line ends at the action.
+    let text = "[[rule]]\nid = \"pin-finance\"\nscope = { bucket = \"finance\" }\naction = \"pin\"\n\n\
+                [[rule]]\nid = \"cold\"\nscope = { bucket = \"*\" }\nwhen = \"age > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n\n\
+                [[tests]]\nname = \"old finance goes\"\nfacts = { bucket = \"finance\", tier = \"onprem\", age = \"40d\" }\nexpect = { action = \"move\", to = \"cloud\" }\n";
+    let l = load_ok(text);
+    let out = run_tests(&l);
+    assert_eq!(
+        out[0].to_string(),
+        "p.toml:12:1: test \"old finance goes\" ... FAILED: expected move to \"cloud\", got rule \"pin-finance\" (pin); rule \"pin-finance\" wins: pin; rule \"cold\" loses: pinned by rule \"pin-finance\""
+    );
+    assert!(!out[0].to_string().contains("; ;"));
+}
+
 /// A tiny xorshift generator: deterministic, no dependency.
 struct Rng(u64);
 impl Rng {

@@ -164,7 +164,8 @@ fn an_invalid_configuration_is_reported_and_policies_wait_for_it() {
 fn nothing_to_check_is_an_error_not_a_silent_success() {
     let dir = tempfile::tempdir().unwrap();
     let r = tierd(dir.path(), &["check"]);
-    assert_eq!(r.code, Some(1));
+    // A usage error, exit status 2 as for every other (a bad flag, a missing argument).
+    assert_eq!(r.code, Some(2));
     assert_eq!(
         r.stderr,
         "error: nothing to check; give policy files and/or the main configuration, e.g. tierd check tierd.toml policies/*.toml\n"
@@ -193,4 +194,58 @@ fn a_policy_file_named_on_the_command_line_and_in_the_configuration_is_checked_o
         r.stdout,
         "ok: checked 1 policy file and 1 configuration, 1 rule; tests: 0 passed, 0 failed; 0 errors, 0 warnings; tier checks skipped (--no-tier-checks)\n"
     );
+}
+
+#[test]
+fn a_policy_glob_that_matches_no_file_is_an_error_as_run_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tierd.toml",
+        "[tiers.onprem]\nurl = \"file://data/onprem\"\n[policies]\nfiles = [\"policies/*.toml\"]\n",
+    );
+    let r = tierd(dir.path(), &["check", "--no-tier-checks", "tierd.toml"]);
+    assert_eq!(r.code, Some(1), "{}", r.stdout);
+    assert_eq!(
+        r.stderr,
+        "tierd.toml:4:10: error: policies.files: \"policies/*.toml\" matches no file\n"
+    );
+    assert_eq!(
+        r.stdout,
+        "FAILED: checked 0 policy files and 1 configuration, 0 rules; tests: 0 passed, 0 failed; 1 error, 0 warnings; tier checks skipped (--no-tier-checks)\n"
+    );
+}
+
+#[test]
+fn a_local_log_source_that_does_not_exist_is_a_warning_at_its_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tierd.toml",
+        "[tiers.onprem]\nurl = \"file://data/onprem\"\n[ingest]\nsources = [\n  \"logs/\",\n  \"audit/*.log\",\n  \"there.log\",\n  \"s3://access-logs/photos/\",\n]\noptions = { endpoint = \"http://127.0.0.1:1\" }\n",
+    );
+    write(dir.path(), "there.log", "");
+    let r = tierd(dir.path(), &["check", "--no-tier-checks", "tierd.toml"]);
+    // Warnings only: the remote source is never contacted (nothing listens on port 1).
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "tierd.toml:5:3: warning: ingest.sources: \"logs/\" does not exist; `tierd run` cannot read logs from it: fix the path, or create it before the service starts\n\
+         tierd.toml:6:3: warning: ingest.sources: \"audit/*.log\" matches no file; `tierd run` cannot read logs from it: fix the path, or create it before the service starts\n"
+    );
+    assert!(
+        r.stdout
+            .ends_with("0 errors, 2 warnings; tier checks skipped (--no-tier-checks)\n"),
+        "{}",
+        r.stdout
+    );
+    // Created, they pass.
+    write(dir.path(), "logs/a.log", "");
+    write(dir.path(), "audit/b.log", "");
+    let r = tierd(
+        dir.path(),
+        &["check", "--no-tier-checks", "--deny-warnings", "tierd.toml"],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stderr, "");
 }

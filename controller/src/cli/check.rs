@@ -14,8 +14,12 @@
 //!   stdout, `tier onprem (file:///srv/onprem): reachable, writable` or what failed, and the
 //!   summary counts them. A tier whose URL has `{bucket}` is reported as not checked (it has one
 //!   store per bucket, opened on first use).
+//! - A `policies.files` entry that matches no file is an error (`run` and `simulate` refuse it);
+//!   a local `ingest.sources` entry (a path or glob) that names no file is a warning at the
+//!   entry. Remote sources are never contacted.
 //! - Exit status 0 when everything is valid, every test passed and every tier checked is
-//!   reachable and writable (and, with `--deny-warnings`, there is no warning); 1 otherwise.
+//!   reachable and writable (and, with `--deny-warnings`, there is no warning); 1 otherwise;
+//!   2 when there is nothing to check (a usage error, like every other).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -70,8 +74,8 @@ fn config_policy_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Vec<Path
             continue;
         }
         match crate::policy::expand(pattern) {
-            // `check` goes on without it: a warning, where loading the policy refuses it.
-            Ok(found) if found.is_empty() => diags.push(Diagnostic::warning(
+            // An error, as `run` and `simulate` refuse it; `check` goes on with the other files.
+            Ok(found) if found.is_empty() => diags.push(Diagnostic::error(
                 &at,
                 pos,
                 format!("policies.files: \"{pattern}\" matches no file"),
@@ -81,6 +85,75 @@ fn config_policy_files(config: &Config, diags: &mut Vec<Diagnostic>) -> Vec<Path
         }
     }
     out
+}
+
+/// Where each `ingest.sources` entry is written in the configuration `text`, in order: the
+/// position of its string (none when the file does not parse, which `Config::load` reports).
+fn source_positions(text: &str) -> Vec<(usize, usize)> {
+    use toml::de::DeValue;
+    let Ok(doc) = toml::de::DeTable::parse(text) else {
+        return Vec::new();
+    };
+    let Some(DeValue::Table(ingest)) = doc.get_ref().get("ingest").map(|v| v.get_ref()) else {
+        return Vec::new();
+    };
+    let Some(DeValue::Array(items)) = ingest.get("sources").map(|v| v.get_ref()) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .map(|item| policies::diag::line_col(text, item.span().start))
+        .collect()
+}
+
+/// Why a local log source names nothing to read (a path that does not exist, a glob that matches
+/// no file), or `None` when it does, or when it is not local: `builtin:samples` and object-store
+/// URLs are left to `tierd run` (a check never contacts a log store).
+fn missing_source(source: &str) -> Option<String> {
+    if source.starts_with("builtin:") {
+        return None;
+    }
+    let path = match source.strip_prefix("file://") {
+        Some(p) => p,
+        None if source.contains("://") => return None,
+        None => source,
+    };
+    if path.contains(['*', '?', '[']) {
+        let any = glob::glob(path)
+            .ok()?
+            .filter_map(Result::ok)
+            .any(|p| p.is_file());
+        return (!any).then(|| "matches no file".to_string());
+    }
+    match std::fs::metadata(path) {
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("does not exist".to_string()),
+        Err(e) => Some(format!("cannot be read ({e})")),
+    }
+}
+
+/// A warning for each local `ingest.sources` entry that names nothing to read, located at the
+/// entry: `tierd run` fails on it until the logs are there (which they may be by then, so it is
+/// not an error).
+fn check_sources(config: &Config, path: &Path) -> Vec<Diagnostic> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let positions = source_positions(&text);
+    config
+        .ingest_sources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, source)| {
+            let why = missing_source(source)?;
+            let at = positions.get(i).copied().unwrap_or((1, 1));
+            Some(Diagnostic::warning(
+                path,
+                at,
+                format!(
+                    "ingest.sources: \"{source}\" {why}; `tierd run` cannot read logs from it: fix the path, or create it before the service starts"
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// One tier's check, as printed.
@@ -181,7 +254,8 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "error: nothing to check; give policy files and/or the main configuration, e.g. tierd check tierd.toml policies/*.toml"
         );
-        return Ok(ExitCode::FAILURE);
+        // A usage error, as clap's own: exit status 2.
+        return Ok(ExitCode::from(2));
     }
     let mut diags: Vec<Diagnostic> = Vec::new();
     let mut config_path = args.config.clone();
@@ -219,6 +293,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                         policy_files.push(extra);
                     }
                 }
+                diags.extend(check_sources(&c, p));
                 tier_configs = c.tiers.clone();
                 if let Some(model) = &c.model.path {
                     diags.extend(check_model(p, model));

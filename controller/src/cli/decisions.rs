@@ -1,6 +1,7 @@
 //! `tierd decisions`: query the decisions in the journal, or in a decision-log file, as a table
 //! or as JSON lines.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,20 +15,26 @@ use crate::journal::decisions::DecisionFilter;
 
 #[derive(Debug, clap::Args)]
 pub struct DecisionsArgs {
-    /// Only decisions taken at or after this time: RFC 3339, or a duration ago (`15m`, `2d`).
+    /// Only decisions taken at or after this time: RFC 3339, a date (`2026-11-27`, from 00:00
+    /// UTC), or a duration ago (`15m`, `2d`).
     #[arg(long)]
     pub since: Option<String>,
-    /// Only decisions taken before this time: RFC 3339, or a duration ago.
+    /// Only decisions taken before this time: RFC 3339, a date (00:00 UTC), or a duration ago.
     #[arg(long)]
     pub until: Option<String>,
     /// Only decisions with this action.
     #[arg(long, value_parser = ["move", "snapshot", "freeze", "unfreeze", "pin", "alert", "restore"])]
     pub action: Option<String>,
+    /// Only decisions about this bucket (its objects, prefixes, or the whole bucket).
     #[arg(long)]
     pub bucket: Option<String>,
+    /// Decisions about this one object: BUCKET/KEY as the table's scope shows it
+    /// (`photos/2025/a.jpg`: the bucket is the text before the first `/`, the key all after it,
+    /// slashes and all). With --bucket, the key alone.
     #[arg(long, conflicts_with = "prefix")]
     pub key: Option<String>,
-    /// Decisions about keys under this prefix (or about this prefix).
+    /// Decisions about keys under this prefix (or about this prefix): BUCKET/PREFIX
+    /// (`photos/2025/`, split at the first `/` as --key is). With --bucket, the prefix alone.
     #[arg(long)]
     pub prefix: Option<String>,
     /// The id of the rule that fired.
@@ -51,7 +58,50 @@ pub struct DecisionsArgs {
     pub summary: bool,
 }
 
-/// A time given as RFC 3339, or as a duration before `now` (`15m`, `2d`).
+/// Where the decisions asked for are: `--bucket`, `--key` and `--prefix` resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Scope {
+    bucket: Option<String>,
+    key: Option<String>,
+    prefix: Option<String>,
+}
+
+/// Resolves `--key` and `--prefix`: with `--bucket` they are the key or prefix as written;
+/// without, they are `BUCKET/KEY` and `BUCKET/PREFIX`, split at the first `/` (a bucket name
+/// never holds one, a key may hold many).
+///
+/// # Errors
+/// A `--key` or `--prefix` without `--bucket` that names no bucket (no `/`, or nothing before it).
+fn scope(bucket: Option<&str>, key: Option<&str>, prefix: Option<&str>) -> anyhow::Result<Scope> {
+    let given = Scope {
+        bucket: bucket.map(str::to_string),
+        key: key.map(str::to_string),
+        prefix: prefix.map(str::to_string),
+    };
+    if bucket.is_some() {
+        return Ok(given);
+    }
+    let (flag, text, example) = match (key, prefix) {
+        (Some(k), _) => ("key", k, "photos/2025/a.jpg"),
+        (None, Some(p)) => ("prefix", p, "photos/2025/"),
+        (None, None) => return Ok(given),
+    };
+    let Some((b, rest)) = text.split_once('/').filter(|(b, _)| !b.is_empty()) else {
+        anyhow::bail!(
+            "--{flag} {text:?} names no bucket; write BUCKET/{} (for example {example}), or give --bucket",
+            flag.to_uppercase()
+        );
+    };
+    let rest = Some(rest.to_string());
+    Ok(Scope {
+        bucket: Some(b.to_string()),
+        key: key.and(rest.clone()),
+        prefix: prefix.and(rest),
+    })
+}
+
+/// A time given as RFC 3339, as a date (`2026-11-27`: 00:00 UTC that day), or as a duration
+/// before `now` (`15m`, `2d`).
 fn parse_time(
     flag: &str,
     s: &str,
@@ -64,11 +114,89 @@ fn parse_time(
     {
         return Ok(ago.fixed_offset());
     }
+    if let Some(day) = parse_date(flag, s)? {
+        return Ok(day);
+    }
     chrono::DateTime::parse_from_rfc3339(s).with_context(|| {
         format!(
-            "--{flag} {s:?} is neither an RFC 3339 time (2026-11-29T10:00:00Z) nor a duration ago (15m, 12h, 2d)"
+            "--{flag} {s:?} is neither an RFC 3339 time (2026-11-29T10:00:00Z), a date (2026-11-29) nor a duration ago (15m, 12h, 2d)"
         )
     })
+}
+
+/// `YYYY-MM-DD` as 00:00 UTC that day; `None` when `s` is not written as a date at all.
+///
+/// # Errors
+/// A date not in the calendar (`2026-02-30`, `2026-13-01`), never rolled over into the next.
+fn parse_date(
+    flag: &str,
+    s: &str,
+) -> anyhow::Result<Option<chrono::DateTime<chrono::FixedOffset>>> {
+    let b = s.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return Ok(None);
+    }
+    // Ten ASCII characters in the checked shape: the slices are digits.
+    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
+    let (y, m, d) = (num(0..4), num(5..7), num(8..10));
+    let days = policies::facts::days_in_month(i64::from(y), m);
+    if days == 0 {
+        anyhow::bail!("--{flag} {s:?} is not a date: there is no month {m}; months are 01 to 12");
+    }
+    if d == 0 || d > days {
+        anyhow::bail!("--{flag} {s:?} is not a date: {y}-{m:02} has days 01 to {days}");
+    }
+    let day = chrono::NaiveDate::from_ymd_opt(y as i32, m, d)
+        .and_then(|n| n.and_hms_opt(0, 0, 0))
+        .with_context(|| format!("--{flag} {s:?} is not a date tierd can use"))?;
+    Ok(Some(day.and_utc().fixed_offset()))
+}
+
+/// The names a filter was checked against: every bucket and rule id the decisions read name.
+#[derive(Debug, Default)]
+struct Seen {
+    buckets: BTreeSet<String>,
+    rules: BTreeSet<String>,
+}
+
+impl Seen {
+    fn add(&mut self, d: &Decision) {
+        for (set, name) in [(&mut self.buckets, &d.bucket), (&mut self.rules, &d.rule)] {
+            if let Some(n) = name
+                && !set.contains(n)
+            {
+                set.insert(n.clone());
+            }
+        }
+    }
+}
+
+/// Why a query found nothing, when a filter names a bucket or rule no decision has: one line per
+/// such filter, with the nearest name seen (`where` says what was read).
+fn absent(scope: &Scope, rule: Option<&str>, seen: &Seen, place: &str) -> Vec<String> {
+    let filters = [
+        ("bucket", scope.bucket.as_deref(), &seen.buckets),
+        ("rule", rule, &seen.rules),
+    ];
+    filters
+        .into_iter()
+        .filter_map(|(what, name, known)| {
+            let name = name.filter(|n| !known.contains(*n))?;
+            let hint = policies::signals::near(name, known.iter().map(String::as_str))
+                .first()
+                .map(|n| format!("; did you mean \"{n}\"?"))
+                .unwrap_or_default();
+            Some(format!(
+                "note: no decision {place} names the {what} \"{name}\"{hint}"
+            ))
+        })
+        .collect()
 }
 
 /// How many bad lines of a decision log are named one by one on stderr; the rest are counted.
@@ -131,6 +259,74 @@ pub(crate) fn each_logged(
     Ok(bad)
 }
 
+/// One decision as a row of the table: id, at, action, state, scope, tiers, reason.
+fn row(d: &Decision) -> [String; 7] {
+    let scope = format!(
+        "{}/{}",
+        d.bucket.as_deref().unwrap_or("*"),
+        d.key.as_deref().or(d.prefix.as_deref()).unwrap_or("")
+    );
+    let tiers = format!(
+        "{} -> {}",
+        d.from.as_deref().unwrap_or("-"),
+        d.to.as_deref().unwrap_or("-")
+    );
+    let reason = match &d.why {
+        Some(w) => format!("{} ({w})", d.reason),
+        None => d.reason.clone(),
+    };
+    [
+        d.id.clone(),
+        d.at.clone(),
+        d.action.as_str().to_string(),
+        d.state.as_str().to_string(),
+        scope,
+        tiers,
+        reason,
+    ]
+}
+
+/// The table's header, one name per column of [`row`].
+const HEADER: [&str; 7] = [
+    "id",
+    "at",
+    "action",
+    "state",
+    "scope",
+    "from -> to",
+    "reason",
+];
+
+/// Writes the decisions as a table, each column as wide as its widest value (the last, the
+/// reason, unpadded), then how many there are. The widths take a first pass over the rows and
+/// the printing a second, so that no more than one row is held besides the decisions.
+fn write_table(out: &mut impl Write, ds: &[&Decision]) -> std::io::Result<()> {
+    let mut widths = HEADER.map(|h| h.chars().count());
+    for d in ds {
+        for (w, cell) in widths.iter_mut().zip(row(d)) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 7]| {
+        let mut text = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<w$} ", w = widths[i]));
+            }
+        }
+        text
+    };
+    writeln!(out, "{}", line(HEADER))?;
+    for d in ds {
+        let cells = row(d);
+        writeln!(out, "{}", line(cells.each_ref().map(String::as_str)))?;
+    }
+    let n = ds.len();
+    writeln!(out, "{n} {}", if n == 1 { "decision" } else { "decisions" })
+}
+
 pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
     let now = chrono::Utc::now();
     let since = args
@@ -143,6 +339,11 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|s| parse_time("until", s, now))
         .transpose()?;
+    let target = scope(
+        args.bucket.as_deref(),
+        args.key.as_deref(),
+        args.prefix.as_deref(),
+    )?;
     let keep = |d: &Decision| -> bool {
         let at = chrono::DateTime::parse_from_rfc3339(&d.at).ok();
         since.is_none_or(|s| at.is_some_and(|t| t >= s))
@@ -151,15 +352,15 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
                 .action
                 .as_deref()
                 .is_none_or(|a| d.action.as_str() == a)
-            && args
+            && target
                 .bucket
                 .as_deref()
                 .is_none_or(|b| d.bucket.as_deref() == Some(b))
-            && args
+            && target
                 .key
                 .as_deref()
                 .is_none_or(|k| d.key.as_deref() == Some(k))
-            && args.prefix.as_deref().is_none_or(|p| {
+            && target.prefix.as_deref().is_none_or(|p| {
                 d.key.as_deref().is_some_and(|k| k.starts_with(p))
                     || d.prefix.as_deref().is_some_and(|q| q.starts_with(p))
             })
@@ -169,34 +370,50 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
                 .is_none_or(|r| d.rule.as_deref() == Some(r))
             && args.state.as_deref().is_none_or(|s| d.state.as_str() == s)
     };
-    let all: Vec<Decision> = match &args.log {
+    // The buckets and rules named anywhere, to say so when a filter names one that is absent:
+    // a set of names, small however long the log.
+    let mut seen = Seen::default();
+    let (all, place): (Vec<Decision>, String) = match &args.log {
         Some(path) => {
             // Only the matching records are kept: the log may be far larger than memory.
             let mut kept = Vec::new();
             each_logged(path, |d| {
+                seen.add(&d);
                 if keep(&d) {
                     kept.push(d);
                 }
             })?;
-            kept
+            (kept, format!("in {}", path.display()))
         }
         None => {
             let config = load_config(args.config.as_deref())?;
             let mut j = Journal::open_existing(&config.journal_path)?;
-            j.decisions(&DecisionFilter {
-                bucket: args.bucket.clone(),
-                key: args.key.clone(),
+            let found = j.decisions(&DecisionFilter {
+                bucket: target.bucket.clone(),
+                key: target.key.clone(),
                 action: args.action.clone(),
                 state: args.state.clone(),
                 since: None,
                 limit: None,
-            })?
+            })?;
+            let matching = found.iter().any(keep);
+            if !matching && (target.bucket.is_some() || args.rule.is_some()) {
+                seen.buckets.extend(j.decision_names("bucket")?);
+                seen.rules.extend(j.decision_names("rule")?);
+            }
+            (found, "in the journal".to_string())
         }
     };
+    let selected: Vec<&Decision> = all.iter().filter(|d| keep(d)).collect();
+    if selected.is_empty() {
+        for note in absent(&target, args.rule.as_deref(), &seen, &place) {
+            eprintln!("{note}");
+        }
+    }
     let mut out = std::io::stdout().lock();
     if args.summary {
         let mut s = super::summary::Summary::default();
-        for d in all.iter().filter(|d| keep(d)) {
+        for d in &selected {
             s.add(d);
         }
         if args.json {
@@ -206,47 +423,12 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut n = 0;
-    if !args.json {
-        writeln!(
-            out,
-            "{:<28} {:<20} {:<9} {:<9} {:<40} {:<15} reason",
-            "id", "at", "action", "state", "scope", "from -> to"
-        )?;
-    }
-    for d in all.iter().filter(|d| keep(d)) {
-        n += 1;
-        if args.json {
+    if args.json {
+        for d in &selected {
             writeln!(out, "{}", serde_json::to_string(d)?)?;
-        } else {
-            let scope = format!(
-                "{}/{}",
-                d.bucket.as_deref().unwrap_or("*"),
-                d.key.as_deref().or(d.prefix.as_deref()).unwrap_or("")
-            );
-            let tiers = format!(
-                "{} -> {}",
-                d.from.as_deref().unwrap_or("-"),
-                d.to.as_deref().unwrap_or("-")
-            );
-            let reason = match &d.why {
-                Some(w) => format!("{} ({w})", d.reason),
-                None => d.reason.clone(),
-            };
-            writeln!(
-                out,
-                "{:<28} {:<20} {:<9} {:<9} {:<40} {:<15} {reason}",
-                d.id,
-                d.at,
-                d.action.as_str(),
-                d.state.as_str(),
-                scope,
-                tiers
-            )?;
         }
-    }
-    if !args.json {
-        writeln!(out, "{n} decisions")?;
+    } else {
+        write_table(&mut out, &selected)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -269,10 +451,142 @@ mod tests {
         );
         assert_eq!(
             at("yesterday").unwrap_err().to_string(),
-            "--since \"yesterday\" is neither an RFC 3339 time (2026-11-29T10:00:00Z) nor a duration ago (15m, 12h, 2d)"
+            "--since \"yesterday\" is neither an RFC 3339 time (2026-11-29T10:00:00Z), a date (2026-11-29) nor a duration ago (15m, 12h, 2d)"
         );
         // Further back than a time can be: not a duration ago, and not a time either.
         assert!(at("99999999999999w").is_err());
+    }
+
+    #[test]
+    fn a_date_is_midnight_utc_and_an_impossible_date_is_refused() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let at = |s: &str| parse_time("until", s, now).map(|t| t.to_rfc3339());
+        assert_eq!(at("2026-11-27").unwrap(), "2026-11-27T00:00:00+00:00");
+        assert_eq!(at("2028-02-29").unwrap(), "2028-02-29T00:00:00+00:00");
+        assert_eq!(
+            at("2026-02-29").unwrap_err().to_string(),
+            "--until \"2026-02-29\" is not a date: 2026-02 has days 01 to 28"
+        );
+        assert_eq!(
+            at("2026-11-00").unwrap_err().to_string(),
+            "--until \"2026-11-00\" is not a date: 2026-11 has days 01 to 30"
+        );
+        assert_eq!(
+            at("2026-13-01").unwrap_err().to_string(),
+            "--until \"2026-13-01\" is not a date: there is no month 13; months are 01 to 12"
+        );
+    }
+
+    #[test]
+    fn a_key_or_prefix_without_a_bucket_is_split_at_its_first_slash() {
+        let s = |b: Option<&str>, k: Option<&str>, p: Option<&str>| {
+            scope(b, k, p).map_err(|e| e.to_string())
+        };
+        let some = |t: &str| Some(t.to_string());
+        assert_eq!(
+            s(None, Some("photos/2025/a.jpg"), None).unwrap(),
+            Scope {
+                bucket: some("photos"),
+                key: some("2025/a.jpg"),
+                prefix: None
+            }
+        );
+        assert_eq!(
+            s(None, None, Some("photos/2025/")).unwrap(),
+            Scope {
+                bucket: some("photos"),
+                key: None,
+                prefix: some("2025/")
+            }
+        );
+        // With --bucket the key is taken whole, slashes and all.
+        assert_eq!(
+            s(Some("photos"), Some("2025/a.jpg"), None).unwrap(),
+            Scope {
+                bucket: some("photos"),
+                key: some("2025/a.jpg"),
+                prefix: None
+            }
+        );
+        assert_eq!(
+            s(None, Some("a.jpg"), None).unwrap_err(),
+            "--key \"a.jpg\" names no bucket; write BUCKET/KEY (for example photos/2025/a.jpg), or give --bucket"
+        );
+        assert_eq!(
+            s(None, None, Some("/2025/")).unwrap_err(),
+            "--prefix \"/2025/\" names no bucket; write BUCKET/PREFIX (for example photos/2025/), or give --bucket"
+        );
+    }
+
+    fn decision(id: &str, key: &str, rule: Option<&str>) -> Decision {
+        let mut d = Decision::operator_move(
+            id.into(),
+            "2026-11-30T10:00:00Z".into(),
+            ("photos", key),
+            (Some("onprem"), "cloud"),
+            "idle".into(),
+        );
+        d.rule = rule.map(str::to_string);
+        d
+    }
+
+    #[test]
+    fn a_filter_naming_an_absent_bucket_or_rule_is_noted_with_the_nearest() {
+        let mut seen = Seen::default();
+        seen.add(&decision("a", "x", Some("cold-to-cloud")));
+        let target = Scope {
+            bucket: Some("photo".into()),
+            ..Scope::default()
+        };
+        assert_eq!(
+            absent(&target, Some("cold-to-clod"), &seen, "in the journal"),
+            vec![
+                "note: no decision in the journal names the bucket \"photo\"; did you mean \"photos\"?",
+                "note: no decision in the journal names the rule \"cold-to-clod\"; did you mean \"cold-to-cloud\"?",
+            ]
+        );
+        assert_eq!(
+            absent(&Scope::default(), Some("nope"), &seen, "in d.jsonl"),
+            vec!["note: no decision in d.jsonl names the rule \"nope\""]
+        );
+        // Names that are there: the filters together found nothing, and that is no typo.
+        let there = Scope {
+            bucket: Some("photos".into()),
+            ..Scope::default()
+        };
+        assert!(absent(&there, Some("cold-to-cloud"), &seen, "in the journal").is_empty());
+    }
+
+    #[test]
+    fn the_table_columns_are_as_wide_as_their_widest_value() {
+        let long = decision(
+            "snapshot-20261127T160000Z-000007",
+            "2025/a-rather-long-key-name-that-is-longer-than-forty.jpg",
+            None,
+        );
+        let short = decision("op-1", "a.jpg", None);
+        let mut out = Vec::new();
+        write_table(&mut out, &[&long, &short]).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        // Every column starts at the same place on every line: where `at` starts, the two
+        // decisions' times start too.
+        let col = |l: &str, what: &str| l.find(what).unwrap();
+        assert_eq!(
+            col(lines[0], "at"),
+            "snapshot-20261127T160000Z-000007 ".len()
+        );
+        assert_eq!(col(lines[1], "2026-11-30"), col(lines[0], "at"));
+        assert_eq!(col(lines[2], "2026-11-30"), col(lines[0], "at"));
+        assert_eq!(col(lines[1], "onprem"), col(lines[0], "from -> to"));
+        assert_eq!(col(lines[2], "onprem"), col(lines[0], "from -> to"));
+        assert_eq!(col(lines[2], "idle"), col(lines[0], "reason"));
+        assert_eq!(lines[3], "2 decisions");
+        let mut one = Vec::new();
+        write_table(&mut one, &[&short]).unwrap();
+        assert!(String::from_utf8(one).unwrap().ends_with("\n1 decision\n"));
     }
 
     #[test]

@@ -187,6 +187,20 @@ impl Journal {
         }
     }
 
+    /// Every distinct value of a decision's `bucket` or `rule` column (`column` is one of the
+    /// two), sorted: what a filter of `tierd decisions` can name, for its "did you mean".
+    ///
+    /// # Errors
+    /// SQLite errors; a `column` other than `bucket` or `rule` is an empty list.
+    pub fn decision_names(&mut self, column: &str) -> Result<Vec<String>> {
+        let sql = match column {
+            "bucket" => "SELECT DISTINCT bucket FROM decision WHERE bucket IS NOT NULL ORDER BY 1",
+            "rule" => "SELECT DISTINCT rule FROM decision WHERE rule IS NOT NULL ORDER BY 1",
+            _ => return Ok(Vec::new()),
+        };
+        self.query_all(sql, [], |r| r.get(0))
+    }
+
     /// Decisions matching a filter, oldest first.
     ///
     /// # Errors

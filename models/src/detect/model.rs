@@ -95,6 +95,43 @@ impl std::fmt::Display for TrainingData {
     }
 }
 
+impl TrainingData {
+    /// What is missing for a fit, named alone, then what is enough: `63 windows with events of
+    /// the 100 needed; 2 days with traffic is enough`, or both missing joined with `and`.
+    pub fn shortfall(&self) -> String {
+        let noun =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let parts = [
+            (
+                noun(self.days, "day with traffic", "days with traffic"),
+                self.days,
+                MIN_FIT_DAYS,
+            ),
+            (
+                noun(self.windows, "window with events", "windows with events"),
+                self.windows,
+                MIN_FIT_WINDOWS,
+            ),
+        ];
+        let missing: Vec<String> = parts
+            .iter()
+            .filter(|(_, n, min)| n < min)
+            .map(|(what, _, min)| format!("{what} of the {min} needed"))
+            .collect();
+        let enough: Vec<String> = parts
+            .iter()
+            .filter(|(_, n, min)| n >= min)
+            .map(|(what, n, _)| format!("{what} {}", if *n == 1 { "is" } else { "are" }))
+            .map(|s| format!("{s} enough"))
+            .collect();
+        let mut text = missing.join(" and ");
+        if !enough.is_empty() {
+            text.push_str(&format!("; {}", enough.join(" and ")));
+        }
+        text
+    }
+}
+
 /// Model settings. Every field has a default; [`ModelConfig::check`] validates ranges.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -493,7 +530,10 @@ impl AnomalyModel {
         };
         let data = TrainingData::of(rows);
         if !data.is_enough() {
-            return Err(Error::NotEnoughData(format!("it has learnt from {data}")));
+            return Err(Error::NotEnoughData(format!(
+                "it has learnt from {}",
+                data.shortfall()
+            )));
         }
         for (i, r) in rows.iter().enumerate() {
             if rows[..i].iter().any(|o| o.window_secs == r.window_secs) {
@@ -1091,7 +1131,7 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "not enough data to fit the model: it has learnt from 2 days with traffic (needs {MIN_FIT_DAYS}) and 3 windows with events (needs {MIN_FIT_WINDOWS})"
+                "not enough data to fit the model: it has learnt from 3 windows with events of the {MIN_FIT_WINDOWS} needed; 2 days with traffic are enough"
             )
         );
         // One day of steady traffic is still one day.
@@ -1103,9 +1143,26 @@ mod tests {
             .to_string();
         assert!(
             err.ends_with(&format!(
-                "it has learnt from 1 day with traffic (needs {MIN_FIT_DAYS}) and 288 windows with events (needs {MIN_FIT_WINDOWS})"
+                "it has learnt from 1 day with traffic of the {MIN_FIT_DAYS} needed; 288 windows with events are enough"
             )),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_shortfall_names_what_is_missing_first_and_both_when_both_are() {
+        let data = |days, windows| TrainingData { windows, days }.shortfall();
+        assert_eq!(
+            data(2, 63),
+            format!(
+                "63 windows with events of the {MIN_FIT_WINDOWS} needed; 2 days with traffic are enough"
+            )
+        );
+        assert_eq!(
+            data(1, 1),
+            format!(
+                "1 day with traffic of the {MIN_FIT_DAYS} needed and 1 window with events of the {MIN_FIT_WINDOWS} needed"
+            )
         );
     }
 

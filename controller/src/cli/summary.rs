@@ -104,7 +104,10 @@ impl Summary {
     /// Output errors.
     pub fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
         match (&self.first, &self.last) {
-            (Some(f), Some(l)) => writeln!(out, "{} decisions from {f} to {l}", self.decisions)?,
+            (Some(f), Some(l)) => {
+                let s = if self.decisions == 1 { "" } else { "s" };
+                writeln!(out, "{} decision{s} from {f} to {l}", self.decisions)?;
+            }
             _ => return writeln!(out, "0 decisions"),
         }
         const STATES: [&str; 6] = ["done", "failed", "skipped", "planned", "running", "dry-run"];
@@ -126,9 +129,10 @@ impl Summary {
         let size = |b: u64| policies::eval::format_value(policies::signals::Kind::Size, b as f64);
         writeln!(out, "\nmoves done:")?;
         for (way, f) in &self.moved {
+            let objects = if f.objects == 1 { "object " } else { "objects" };
             writeln!(
                 out,
-                "  {way:<24} {:>9} objects {:>10}",
+                "  {way:<24} {:>9} {objects} {:>10}",
                 f.objects,
                 size(f.bytes)
             )?;
@@ -203,6 +207,11 @@ mod tests {
         let text = String::from_utf8(text).unwrap();
         assert!(
             text.contains("(recalls count against; 1 operator move is not priced): 0.0000"),
+            "{text}"
+        );
+        assert!(text.starts_with("1 decision from "), "{text}");
+        assert!(
+            text.contains("  onprem -> cloud                  1 object      2.9MiB"),
             "{text}"
         );
     }

@@ -300,9 +300,24 @@ fn decisions_are_queried_from_the_journal_and_from_a_decision_log_file() {
     let skipped = lines(tierd(d, &["decisions", "--state", "skipped", "--json"]));
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0]["why"], "already on cloud");
-    let under = lines(tierd(d, &["decisions", "--prefix", "2026/", "--json"]));
+    let under = lines(tierd(
+        d,
+        &["decisions", "--prefix", "photos/2026/", "--json"],
+    ));
     assert_eq!(under.len(), 1);
     assert_eq!(under[0]["key"], "2026/b.jpg");
+    let same = lines(tierd(
+        d,
+        &[
+            "decisions",
+            "--bucket",
+            "photos",
+            "--prefix",
+            "2026/",
+            "--json",
+        ],
+    ));
+    assert_eq!(same, under);
     assert!(
         lines(tierd(
             d,

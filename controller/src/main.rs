@@ -34,8 +34,40 @@ fn main() -> ExitCode {
 
 /// Whether `e` is a write to a pipe whose reader has gone.
 fn broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            // A JSON summary written into the pipe: serde_json keeps the I/O error inside.
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::broken_pipe;
+
+    /// A writer whose reader has gone.
+    struct Gone;
+
+    impl std::io::Write for Gone {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_pipe_closed_under_plain_or_json_output_is_a_quiet_stop_and_nothing_else_is() {
+        use std::io::Write;
+        let plain = anyhow::Error::from(writeln!(Gone, "x").unwrap_err());
+        assert!(broken_pipe(&plain));
+        let json = anyhow::Error::from(serde_json::to_writer(Gone, &[1, 2, 3]).unwrap_err());
+        assert!(broken_pipe(&json.context("writing the summary")));
+        let other = anyhow::Error::from(serde_json::from_str::<u8>("x").unwrap_err());
+        assert!(!broken_pipe(&other));
+    }
 }

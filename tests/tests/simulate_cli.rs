@@ -282,14 +282,19 @@ fn a_replay_with_nothing_to_replay_says_why() {
     assert!(
         r.stderr.contains("no events to replay")
             && r.stderr.contains("bad lines, the first ")
-            && r.stderr.contains(&format!("{log}:1: ")),
+            && r.stderr.contains(&format!("{log}:1: "))
+            && r.stderr.contains(
+                "is --format ceph right? without it, each log's format is told from its first lines"
+            ),
         "{}",
         r.stderr
     );
-    // A time range that misses the logs.
+    // A time range that misses the logs: where the logs are.
     let r = tierd(d, &["simulate", "--logs", log, "--from", "2030-01-01"]);
     assert!(
-        r.stderr.contains("events outside --from/--until"),
+        r.stderr.contains(
+            "207 events outside --from/--until (the logs span 2026-11-02T08:01:27Z to 2026-11-03T00:06:24Z)"
+        ),
         "{}",
         r.stderr
     );

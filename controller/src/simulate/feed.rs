@@ -42,6 +42,8 @@ pub struct FeedEnd {
     pub end: i64,
     /// Events outside `from`..`until`.
     pub filtered: u64,
+    /// The first and last time (unix seconds) of the events outside `from`..`until`.
+    pub filtered_span: Option<(i64, i64)>,
     /// Events replayed later than the reorder window allowed.
     pub late: u64,
 }
@@ -55,6 +57,7 @@ pub struct Feeder {
     feed: Feed,
     newest: i64,
     filtered: u64,
+    filtered_span: Option<(i64, i64)>,
     to_score: ToScore,
     to_replay: SyncSender<Window>,
     /// Windows the replay is done with, to be freed here.
@@ -75,6 +78,7 @@ impl Feeder {
             feed: Feed::new(opts.window_secs),
             newest: i64::MIN,
             filtered: 0,
+            filtered_span: None,
             to_score,
             to_replay,
             done,
@@ -93,6 +97,10 @@ impl Feeder {
             let t = e.time_us.div_euclid(1_000_000);
             if from.is_some_and(|f| t < f) || until.is_some_and(|u| t >= u) {
                 self.filtered += 1;
+                self.filtered_span = Some(
+                    self.filtered_span
+                        .map_or((t, t), |(a, b)| (a.min(t), b.max(t))),
+                );
                 continue;
             }
             self.newest = self.newest.max(e.time_us);
@@ -134,6 +142,7 @@ impl Feeder {
         Ok(FeedEnd {
             end,
             filtered: self.filtered,
+            filtered_span: self.filtered_span,
             late: self.feed.late_events,
         })
     }

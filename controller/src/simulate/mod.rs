@@ -750,9 +750,19 @@ pub fn simulate(
                 ingest_report.bad_lines,
                 first.map_or(String::new(), |b| format!(", the first {b}"))
             ));
+            if let (Some(f), 0) = (opts.ingest.format, ingest_report.events) {
+                why.push(format!(
+                    "is --format {} right? without it, each log's format is told from its first lines",
+                    f.as_str()
+                ));
+            }
         }
         if fed.filtered > 0 {
-            why.push(format!("{} events outside --from/--until", fed.filtered));
+            let span = fed.filtered_span.map_or(String::new(), |(a, b)| {
+                let fmt = policies::facts::format_utc;
+                format!(" (the logs span {} to {})", fmt(a), fmt(b))
+            });
+            why.push(format!("{} events outside --from/--until{span}", fed.filtered));
         }
         if why.is_empty() {
             anyhow::anyhow!(e)

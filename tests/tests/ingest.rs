@@ -774,3 +774,29 @@ fn records_no_store_could_write_and_overlong_lines_are_bad_lines() {
         "{reasons:?}"
     );
 }
+
+/// A `--format` under which no line is a record is most likely the wrong one: said on stderr;
+/// the right one, or detection, says nothing of the kind.
+#[test]
+fn a_format_under_which_every_line_is_bad_is_questioned() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("access.log"), sample("s3-access.log")).unwrap();
+    let r = tierd(
+        d,
+        &["ingest", "--logs", "access.log", "--format", "cloudtrail"],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "hint: no line was a cloudtrail record; is --format cloudtrail right? without it, each log's format is told from its first lines"
+        ),
+        "{}",
+        r.stderr
+    );
+    for args in [&["--format", "s3"][..], &[][..]] {
+        let r = tierd(d, &[&["ingest", "--logs", "access.log"][..], args].concat());
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert!(!r.stderr.contains("hint:"), "{}", r.stderr);
+    }
+}

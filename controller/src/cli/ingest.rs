@@ -95,6 +95,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     };
     let journal_path = config.journal_path.clone();
     let resume = args.resume;
+    let format_given = args.format.0;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -142,6 +143,13 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         if let (Some(n), Some(p)) = (written, &args.out) {
             writeln!(out, "\nwrote {n} events to {}", p.display())?;
         }
+    }
+    // Every line bad under a format the operator named: most likely the wrong one.
+    if let (Some(f), 0, 1..) = (format_given, report.events, report.bad_lines) {
+        eprintln!(
+            "hint: no line was a {f} record; is --format {f} right? without it, each log's format is told from its first lines",
+            f = f.as_str()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

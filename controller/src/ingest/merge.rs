@@ -214,7 +214,7 @@ impl Merge {
                         })?;
                         let (report, result) = outcome;
                         match result {
-                            Err(e) if !(self.opts.keep_going && unreadable(&e)) => {
+                            Err(e) if !(self.opts.keep_going && e.costs_one_object()) => {
                                 self.outcomes.push((reader.index, (report, Ok(()))));
                                 return Err(e);
                             }
@@ -259,14 +259,6 @@ fn read_object(
     (report, r)
 }
 
-/// Whether `e` costs one object only, with `keep_going` (as `ingest::run` has it).
-fn unreadable(e: &IngestError) -> bool {
-    matches!(
-        e,
-        IngestError::Read { .. } | IngestError::UnknownFormat { .. } | IngestError::Source { .. }
-    )
-}
-
 /// The objects' reports of a merge that ended well, added up in listing order; with
 /// `keep_going`, an object that could not be read is listed as unreadable.
 fn combine(
@@ -275,26 +267,8 @@ fn combine(
 ) -> Result<IngestReport, IngestError> {
     let mut total = IngestReport::default();
     for (_, (r, result)) in outcomes {
-        total.objects += r.objects;
-        total.objects_skipped += r.objects_skipped;
-        total.events += r.events;
-        total.bytes += r.bytes;
-        total.bad_lines += r.bad_lines;
-        let room = opts
-            .bad_lines_kept
-            .saturating_sub(total.bad_lines_shown.len());
-        total
-            .bad_lines_shown
-            .extend(r.bad_lines_shown.into_iter().take(room));
-        for (format, n) in r.formats {
-            *total.formats.entry(format).or_default() += n;
-        }
-        total.unreadable.extend(r.unreadable);
-        match result {
-            Ok(()) => {}
-            Err(e) if opts.keep_going && unreadable(&e) => total.unreadable.push(e.to_string()),
-            Err(e) => return Err(e),
-        }
+        total.add(r, opts.bad_lines_kept);
+        total.object_ended(result, opts.keep_going)?;
     }
     Ok(total)
 }

@@ -51,6 +51,19 @@ pub enum IngestError {
     Consumer(String),
 }
 
+impl IngestError {
+    /// Whether the error costs one log object only (it cannot be read, or its format told):
+    /// with [`IngestOptions::keep_going`], the run lists it and goes on.
+    pub fn costs_one_object(&self) -> bool {
+        matches!(
+            self,
+            IngestError::Read { .. }
+                | IngestError::UnknownFormat { .. }
+                | IngestError::Source { .. }
+        )
+    }
+}
+
 /// One malformed line: where, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct BadLine {
@@ -137,6 +150,42 @@ impl IngestReport {
             self.bad_lines_shown.push(b);
         }
     }
+
+    /// Adds what another read (of other objects) counted; its shown bad lines are kept while
+    /// fewer than `keep` are.
+    pub fn add(&mut self, other: IngestReport, keep: usize) {
+        self.objects += other.objects;
+        self.objects_skipped += other.objects_skipped;
+        self.events += other.events;
+        self.bytes += other.bytes;
+        self.bad_lines += other.bad_lines;
+        let room = keep.saturating_sub(self.bad_lines_shown.len());
+        self.bad_lines_shown
+            .extend(other.bad_lines_shown.into_iter().take(room));
+        for (format, n) in other.formats {
+            *self.formats.entry(format).or_default() += n;
+        }
+        self.unreadable.extend(other.unreadable);
+    }
+
+    /// What an object's read ending with `result` does to the run: nothing; with `keep_going`,
+    /// an error that costs that object only is listed as unreadable; any other error stops it.
+    ///
+    /// # Errors
+    /// `result`'s error, unless it is listed.
+    pub fn object_ended(
+        &mut self,
+        result: Result<(), IngestError>,
+        keep_going: bool,
+    ) -> Result<(), IngestError> {
+        match result {
+            Err(e) if keep_going && e.costs_one_object() => {
+                self.unreadable.push(e.to_string());
+                Ok(())
+            }
+            other => other,
+        }
+    }
 }
 
 /// Reads every source in order and hands events to `consumer` in batches.
@@ -205,15 +254,7 @@ pub fn run(
                     complete: done.complete,
                 }])?;
             }
-            match outcome {
-                Ok(()) => {}
-                Err(
-                    e @ (IngestError::Read { .. }
-                    | IngestError::UnknownFormat { .. }
-                    | IngestError::Source { .. }),
-                ) if opts.keep_going => report.unreadable.push(e.to_string()),
-                Err(e) => return Err(e),
-            }
+            report.object_ended(outcome, opts.keep_going)?;
         }
     }
     Ok(report)

@@ -173,10 +173,7 @@ impl Decision {
             anomaly: None,
             reason,
             cost: None,
-            undo: from.map(|f| {
-                let object = format!("{bucket}/{key}");
-                format!("tierd move {} --to {}", shell_word(&object), shell_word(f))
-            }),
+            undo: from.map(|f| move_undo(bucket, key, f, "")),
             state: State::Running,
             why: None,
             explanation: None,
@@ -216,6 +213,16 @@ pub fn shell_word(arg: &str) -> std::borrow::Cow<'_, str> {
     } else {
         std::borrow::Cow::Owned(format!("'{}'", arg.replace('\'', "'\\''")))
     }
+}
+
+/// The command that moves `bucket/key` back `to` its tier (a move's `undo`), each argument one
+/// shell word; `config` is [`config_arg`]'s.
+pub fn move_undo(bucket: &str, key: &str, to: &str, config: &str) -> String {
+    format!(
+        "tierd move {} --to {}{config}",
+        shell_word(&format!("{bucket}/{key}")),
+        shell_word(to)
+    )
 }
 
 /// ` --config PATH` (absolute, one shell word) for the commands decisions print, so that a

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::common::{Access, Pace, StoreArgs, open, runtime, split_object};
 use crate::config::Config;
-use crate::decision::{Cost, Decision, State, config_arg, rfc3339, shell_word};
+use crate::decision::{Cost, Decision, State, config_arg, move_undo, rfc3339, shell_word};
 use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
 use crate::journal::Journal;
 use crate::journal::freezes::FreezeRow;
@@ -312,11 +312,11 @@ async fn run_moves(
             let mut j = ex.journal();
             if let Some(mut d) = j.decision(&r.decision_id)? {
                 if d.from.is_none() {
-                    d.undo = Some(format!(
-                        "tierd move {} --to {}{}",
-                        shell_word(&format!("{}/{}", r.bucket, r.key)),
-                        shell_word(from),
-                        config_arg(config.path.as_deref())
+                    d.undo = Some(move_undo(
+                        &r.bucket,
+                        &r.key,
+                        from,
+                        &config_arg(config.path.as_deref()),
                     ));
                     d.from = Some(from.clone());
                 }

@@ -782,11 +782,11 @@ impl Planner {
                 requests: Some(money(c.requests)),
                 early_deletion: (c.early_deletion > 0.0).then(|| money(c.early_deletion)),
             }),
-            undo: Some(format!(
-                "tierd move {} --to {}{}",
-                shell_word(&format!("{}/{}", facts.bucket, facts.key)),
-                shell_word(&facts.tier),
-                self.undo_config
+            undo: Some(crate::decision::move_undo(
+                &facts.bucket,
+                &facts.key,
+                &facts.tier,
+                &self.undo_config,
             )),
             state: self.state(),
             why: None,

@@ -130,11 +130,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     if is_stdout(&args.out) && is_stdout(&args.report) {
         bail!("--out - and --report - cannot both write to stdout; give one of them a file");
     }
-    let report_to = match &args.report {
-        Some(p) if p.as_os_str() == "-" => Some(ReportTo::Stdout),
-        Some(p) => Some(report_to(p)?),
-        None => None,
-    };
+    let report_to = args.report.as_deref().map(report_to).transpose()?;
     let rt = runtime()?;
     let mut sink: Box<dyn Write> = match &args.out {
         Some(p) if p.as_os_str() == "-" => Box::new(std::io::BufWriter::new(std::io::stdout())),
@@ -272,9 +268,13 @@ enum ReportTo {
     File(PathBuf, tempfile::NamedTempFile),
 }
 
-/// Where the report at `path` goes, settled before the replay: a folder is an error; a path that
-/// is not a regular file is written through; a new or regular file is replaced whole.
+/// Where the report at `path` goes, settled before the replay: `-` is stdout; a folder is an
+/// error; a path that is not a regular file is written through; a new or regular file is
+/// replaced whole.
 fn report_to(path: &Path) -> anyhow::Result<ReportTo> {
+    if path.as_os_str() == "-" {
+        return Ok(ReportTo::Stdout);
+    }
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.is_dir() => bail!(
             "cannot write the report {}: it is a folder; name a file in it, e.g. {}",

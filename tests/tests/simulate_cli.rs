@@ -704,7 +704,7 @@ fn a_model_that_learnt_from_three_requests_keeps_learning_and_freezes_nothing() 
     }
     assert_eq!(
         v["model"],
-        "combined (still learning after the first 7 days of the logs: it has learnt from 2 days with traffic (needs 2) and 3 windows with events (needs 100); no anomaly scores until then)"
+        "combined (still learning after the first 7 days of the logs: it has learnt from 3 windows with events of the 100 needed; 2 days with traffic are enough; no anomaly scores until then)"
     );
     let decisions = std::fs::read_to_string(d.join("d.jsonl")).unwrap();
     for record in decisions.lines() {

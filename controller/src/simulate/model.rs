@@ -318,7 +318,8 @@ impl ModelState {
                     AnomalyModel::fit_windows(rows, history.clone(), &fit_config)
                 } else {
                     Err(models::Error::NotEnoughData(format!(
-                        "it has learnt from {data}"
+                        "it has learnt from {}",
+                        data.shortfall()
                     )))
                 };
                 let rest = &events[split..];
@@ -334,7 +335,7 @@ impl ModelState {
                             (why, last.saturating_add(86_400_000_000))
                         } else {
                             let now = TrainingData::of(rows);
-                            (format!("it has learnt from {now}"), last)
+                            (format!("it has learnt from {}", now.shortfall()), last)
                         };
                         *short = Some(Box::new(Short { why, retry_us }));
                         return Ok(Vec::new());
@@ -536,7 +537,7 @@ mod tests {
         assert!(matches!(state, ModelState::Learning { .. }));
         assert_eq!(
             state.describe(),
-            "combined (still learning after the first 7 days of the logs: it has learnt from 2 days with traffic (needs 2) and 3 windows with events (needs 100); no anomaly scores until then)"
+            "combined (still learning after the first 7 days of the logs: it has learnt from 3 windows with events of the 100 needed; 2 days with traffic are enough; no anomaly scores until then)"
         );
         // A day of ordinary traffic gives it enough: it fits and scores from then on.
         let scores = replay(&mut state, &day, start - 5 * DAY_US);

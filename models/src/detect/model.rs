@@ -77,27 +77,9 @@ impl TrainingData {
     pub fn is_enough(&self) -> bool {
         self.windows >= MIN_FIT_WINDOWS && self.days >= MIN_FIT_DAYS
     }
-}
 
-impl std::fmt::Display for TrainingData {
-    /// `1 day with traffic (needs 2) and 3 windows with events (needs 100)`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let plural =
-            |n: usize, one: &'static str, many: &'static str| if n == 1 { one } else { many };
-        write!(
-            f,
-            "{} {} with traffic (needs {MIN_FIT_DAYS}) and {} {} with events (needs {MIN_FIT_WINDOWS})",
-            self.days,
-            plural(self.days, "day", "days"),
-            self.windows,
-            plural(self.windows, "window", "windows"),
-        )
-    }
-}
-
-impl TrainingData {
     /// What is missing for a fit, named alone, then what is enough: `63 windows with events of
-    /// the 100 needed; 2 days with traffic is enough`, or both missing joined with `and`.
+    /// the 100 needed; 2 days with traffic are enough`, or both missing joined with `and`.
     pub fn shortfall(&self) -> String {
         let noun =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });

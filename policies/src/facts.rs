@@ -138,6 +138,33 @@ pub fn days_in_month(y: i64, m: u32) -> u32 {
     }
 }
 
+/// Why `s`, written as a date (`YYYY-MM-DD`, perhaps followed by a time), is not one in the
+/// calendar: `there is no month 13; months are 01 to 12` or `2026-02 has days 01 to 28`.
+/// `None` when its date is in the calendar or it is not written as a date at all.
+pub fn date_error(s: &str) -> Option<String> {
+    let b = s.trim().as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        let t = b.get(r)?;
+        if t.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(t).ok()?.parse().ok()
+        } else {
+            None
+        }
+    };
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let (y, m, d) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
+    let days = days_in_month(i64::from(y), m);
+    if days == 0 {
+        Some(format!("there is no month {m}; months are 01 to 12"))
+    } else if d == 0 || d > days {
+        Some(format!("{y:04}-{m:02} has days 01 to {days}"))
+    } else {
+        None
+    }
+}
+
 /// Parses `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]Z` (or with a space, or `+00:00`) into epoch seconds.
 ///
 /// A date that is not in the calendar (`2026-02-30`, `2026-11-31`) is `None`, never rolled over
@@ -238,6 +265,35 @@ mod tests {
             Some("2026-12-31T23:59:59Z")
         );
         assert_eq!(days_in_month(2026, 13), 0);
+    }
+
+    #[test]
+    fn a_date_error_says_which_part_of_the_date_is_not_in_the_calendar() {
+        assert_eq!(
+            date_error("2026-02-29").as_deref(),
+            Some("2026-02 has days 01 to 28")
+        );
+        assert_eq!(
+            date_error(" 2026-11-00T10:00:00Z").as_deref(),
+            Some("2026-11 has days 01 to 30")
+        );
+        assert_eq!(
+            date_error("2026-13-01").as_deref(),
+            Some("there is no month 13; months are 01 to 12")
+        );
+        for fine_or_not_a_date in [
+            "2028-02-29",
+            "2026-11-30T25:00:00Z",
+            "yesterday",
+            "2026-1-1",
+            "",
+        ] {
+            assert_eq!(
+                date_error(fine_or_not_a_date),
+                None,
+                "{fine_or_not_a_date:?}"
+            );
+        }
     }
 
     #[test]

@@ -142,16 +142,12 @@ fn parse_date(
     if !shaped {
         return Ok(None);
     }
-    // Ten ASCII characters in the checked shape: the slices are digits.
+    if let Some(why) = policies::facts::date_error(s) {
+        anyhow::bail!("--{flag} {s:?} is not a date: {why}");
+    }
+    // Ten ASCII characters in the checked shape, in the calendar: the slices are its numbers.
     let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(0);
     let (y, m, d) = (num(0..4), num(5..7), num(8..10));
-    let days = policies::facts::days_in_month(i64::from(y), m);
-    if days == 0 {
-        anyhow::bail!("--{flag} {s:?} is not a date: there is no month {m}; months are 01 to 12");
-    }
-    if d == 0 || d > days {
-        anyhow::bail!("--{flag} {s:?} is not a date: {y}-{m:02} has days 01 to {days}");
-    }
     let day = chrono::NaiveDate::from_ymd_opt(y as i32, m, d)
         .and_then(|n| n.and_hms_opt(0, 0, 0))
         .with_context(|| format!("--{flag} {s:?} is not a date tierd can use"))?;

@@ -55,20 +55,9 @@ pub struct SimulateArgs {
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {
-    let t = policies::facts::parse_utc(s).ok_or_else(|| {
-        // A well-formed date past its month's end (2026-02-30): say how long the month is.
-        let num = |r: std::ops::Range<usize>| s.trim().get(r).and_then(|t| t.parse::<u32>().ok());
-        match (num(0..4), num(5..7), num(8..10)) {
-            (Some(y), Some(m), Some(d))
-                if (1..=12).contains(&m) && d > policies::facts::days_in_month(i64::from(y), m) =>
-            {
-                format!(
-                    "{s:?} is not a date: {y:04}-{m:02} has {} days",
-                    policies::facts::days_in_month(i64::from(y), m)
-                )
-            }
-            _ => format!("{s:?} is not a UTC time; write 2026-11-01 or 2026-11-01T12:00:00Z"),
-        }
+    let t = policies::facts::parse_utc(s).ok_or_else(|| match policies::facts::date_error(s) {
+        Some(why) => format!("{s:?} is not a date: {why}"),
+        None => format!("{s:?} is not a UTC time; write 2026-11-01 or 2026-11-01T12:00:00Z"),
     })?;
     // The times events may have (models::event): a replay walks every day up to --until, and
     // a year 9999 walked millennia.
@@ -507,20 +496,20 @@ mod tests {
     fn a_date_past_its_months_end_is_refused_not_rolled_over() {
         assert_eq!(
             parse_time("2026-11-31"),
-            Err("\"2026-11-31\" is not a date: 2026-11 has 30 days".to_string())
+            Err("\"2026-11-31\" is not a date: 2026-11 has days 01 to 30".to_string())
         );
         assert_eq!(
             parse_time("2026-02-29T12:00:00Z"),
-            Err("\"2026-02-29T12:00:00Z\" is not a date: 2026-02 has 28 days".to_string())
+            Err("\"2026-02-29T12:00:00Z\" is not a date: 2026-02 has days 01 to 28".to_string())
         );
         assert_eq!(
             parse_time("2026-11-99"),
-            Err("\"2026-11-99\" is not a date: 2026-11 has 30 days".to_string())
+            Err("\"2026-11-99\" is not a date: 2026-11 has days 01 to 30".to_string())
         );
         assert_eq!(
             parse_time("2026-13-01"),
             Err(
-                "\"2026-13-01\" is not a UTC time; write 2026-11-01 or 2026-11-01T12:00:00Z"
+                "\"2026-13-01\" is not a date: there is no month 13; months are 01 to 12"
                     .to_string()
             )
         );

@@ -34,7 +34,7 @@ use toml::Spanned;
 use models::parse::Format;
 
 mod read_error;
-use read_error::read_error;
+use read_error::read_errors;
 
 /// URL schemes a tier or a log source may use.
 pub const SCHEMES: [&str; 6] = ["file", "memory", "s3", "gs", "az", "http"];
@@ -528,7 +528,28 @@ impl Config {
     /// # Errors
     /// See [`Config::load`].
     pub fn from_str(path: &Path, text: &str) -> Result<Config, Vec<Diagnostic>> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| read_error(path, text, &e))?;
+        let e = match toml::from_str::<RawConfig>(text) {
+            Ok(raw) => return Config::from_raw(path, text, raw),
+            Err(e) => e,
+        };
+        let read = read_errors::<RawConfig>(path, text, &e);
+        let mut diags = read.diags;
+        // The rest of the file is checked too, with the refused values set aside; what is found
+        // on their lines is their placeholders' echo.
+        if let Some((work, raw)) = read.rest
+            && let Err(more) = Config::from_raw(path, &work, raw)
+        {
+            diags.extend(
+                more.into_iter()
+                    .filter(|d| !read.set_aside.contains(&d.line)),
+            );
+        }
+        diags.sort_by_key(|d| (d.line, d.col));
+        Err(diags)
+    }
+
+    /// Checks what the TOML reader read from `text`.
+    fn from_raw(path: &Path, text: &str, raw: RawConfig) -> Result<Config, Vec<Diagnostic>> {
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let mut diags = Vec::new();
         let at = |span: Range<usize>| policies::diag::line_col(text, span.start);
@@ -1101,6 +1122,67 @@ mod tests {
                 "/etc/tierd/tierd.toml:3:11: error: tier \"cloud\": option metadata_endpoint = \"http://***@127.0.0.1:1\" carries a user name or password, which tierd would print in its errors and logs; give credentials as options or in the environment instead",
                 "/etc/tierd/tierd.toml:6:26: error: ingest: option proxy_url = \"http://***@proxy:3128\" carries a user name or password, which tierd would print in its errors and logs; give credentials as options or in the environment instead",
             ]
+        );
+    }
+
+    #[test]
+    fn every_mistake_of_a_file_is_reported_at_once_not_one_per_run() {
+        let errs = load(
+            "[service]\ninterval = \"1h\"\n[journal]\npath = 3\n[tiers.onprem]\nurl = \"file:///srv/onprem\"\nurll = \"x\"\n\
+             [tiers.cloud]\nurl = 7\n[simulate]\nbaseline_idle_days = [7, \"x\"]\n[tiers.vault]\nurl = \"ftp://x\"\n",
+        )
+        .unwrap_err();
+        let lines: Vec<usize> = errs
+            .iter()
+            .map(|e| {
+                e.split(':')
+                    .nth(1)
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(0)
+            })
+            .collect();
+        assert_eq!(lines, [2, 4, 7, 9, 11, 13], "{errs:#?}");
+        assert!(errs[0].contains("unknown field `interval`"), "{}", errs[0]);
+        assert!(
+            errs[1].contains("expected a string; write it in quotes"),
+            "{}",
+            errs[1]
+        );
+        assert!(errs[2].contains("did you mean `url`?"), "{}", errs[2]);
+        assert!(errs[3].ends_with(":9:7: error: invalid type: integer `7`, expected a string; write it in quotes (a duration or a size takes its unit: \"7d\", \"100MiB\")"), "{}", errs[3]);
+        assert!(errs[4].contains("baseline_idle_days"), "{}", errs[4]);
+        // A check after reading, on a value the reader took: found in the same run.
+        assert!(
+            errs[5].contains("tier \"vault\": url \"ftp://x\" has no supported scheme"),
+            "{}",
+            errs[5]
+        );
+    }
+
+    #[test]
+    fn a_value_set_aside_to_read_on_leaves_no_echo_of_its_own() {
+        // `url = 7` is read on as `url = ""`, which would be "url is empty"; removing the
+        // unknown `role` value would leave nothing missing, but a removed `url` would.
+        let errs = load("[tiers.onprem]\nurl = 7\n[tiers.cloud]\nurl = \"file:///c\"\nrole = 3\n")
+            .unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:#?}");
+        assert!(
+            errs[0].starts_with("/etc/tierd/tierd.toml:2:7: error: invalid type: integer `7`"),
+            "{errs:#?}"
+        );
+        assert!(
+            errs[1].starts_with("/etc/tierd/tierd.toml:5:8: error: "),
+            "{errs:#?}"
+        );
+        let errs = load("[tiers.onprem]\nurl = \"file:///o\"\nmin_storage_days = \"x\"\n[journal]\npath = \"\"\n").unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:#?}");
+        assert!(
+            errs[0].contains(":3:20: error: invalid type: string \"x\", expected"),
+            "{errs:#?}"
+        );
+        assert!(
+            errs[1].contains(":5:8: error: journal.path is empty"),
+            "{errs:#?}"
         );
     }
 

@@ -185,15 +185,22 @@ fn arrays_for_tables(
     }
 }
 
-/// The diagnostics for a configuration the TOML reader refused: its message, located, with the
-/// fix it does not give (the nearest known field, how to write a value of the wrong type); and
-/// for a table section written as an array (`[[tiers]]`), what to write in its place, for every
-/// such section at once.
-pub(super) fn read_error(path: &Path, text: &str, e: &toml::de::Error) -> Vec<Diagnostic> {
+/// The reader's error, located, with the fix it does not give (the nearest known field, how to
+/// write a value of the wrong type).
+fn reader_diag(path: &Path, text: &str, e: &toml::de::Error) -> Diagnostic {
     let mut d = policies::diag::from_toml_error(path, text, e);
     d.message.push_str(type_fix(&d.message));
     let unknown = unknown_field_fix(&d.message);
     d.message.push_str(&unknown);
+    d
+}
+
+/// The diagnostics for a configuration the TOML reader refused: its message, located, with the
+/// fix it does not give (the nearest known field, how to write a value of the wrong type); and
+/// for a table section written as an array (`[[tiers]]`), what to write in its place, for every
+/// such section at once.
+fn read_error(path: &Path, text: &str, e: &toml::de::Error) -> Vec<Diagnostic> {
+    let d = reader_diag(path, text, e);
     let mut arrays = Vec::new();
     if let Ok(doc) = toml::de::DeTable::parse(text) {
         arrays_for_tables(text, doc.get_ref(), "", "", &mut arrays);
@@ -214,4 +221,158 @@ pub(super) fn read_error(path: &Path, text: &str, e: &toml::de::Error) -> Vec<Di
     }
     diags.sort_by_key(|d| (d.line, d.col));
     diags
+}
+
+/// How many reader errors one read of `tierd.toml` reports at most.
+const MAX_READ_ERRORS: usize = 20;
+
+/// What [`read_errors`] found.
+pub(super) struct ReadErrors<T> {
+    /// Every reader error, located, with its fix.
+    pub diags: Vec<Diagnostic>,
+    /// The text with every refused value set aside, and what the reader read from it, when it
+    /// could read it: its other values can still be checked.
+    pub rest: Option<(String, T)>,
+    /// The lines of the values set aside.
+    pub set_aside: Vec<usize>,
+}
+
+/// Every reader error of `text` (up to [`MAX_READ_ERRORS`]), not only the first: the TOML reader
+/// stops at the first value it refuses, so an operator fixing a file would meet its mistakes one
+/// run at a time. Each refused value is set aside — replaced by a placeholder of the type the
+/// reader expected, or else its entry removed — and the text read again, with every line kept
+/// where it was. Stops at a mistake it cannot set aside (a missing field, a section written as
+/// an array), and never reports the echo of one it did (a field missing once an entry was
+/// removed: the entry, or it misspelt). `first` is the reader's error on `text`.
+pub(super) fn read_errors<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    first: &toml::de::Error,
+) -> ReadErrors<T> {
+    let mut diags = read_error(path, text, first);
+    let explained_by_arrays = !diags
+        .iter()
+        .any(|d| d.message.starts_with(first.message().trim_end()));
+    let mut work = text.to_string();
+    let mut removed = 0;
+    let mut set_aside_lines = Vec::new();
+    let mut err = first.clone();
+    let mut rest = None;
+    while !explained_by_arrays && diags.len() < MAX_READ_ERRORS {
+        let Some((next, lines)) = set_aside(&work, &err, &mut removed) else {
+            break;
+        };
+        work = next;
+        set_aside_lines.extend(lines);
+        let e = match toml::from_str::<T>(&work) {
+            Ok(read) => {
+                rest = Some((work, read));
+                break;
+            }
+            Err(e) => e,
+        };
+        // A field missing once an entry was removed may be that entry misspelt (`pat` for
+        // `path`), or the entry itself.
+        let echo = removed > 0 && e.message().starts_with("missing field");
+        let d = reader_diag(path, &work, &e);
+        if echo || diags.iter().any(|o| (o.line, o.col) == (d.line, d.col)) {
+            break;
+        }
+        diags.push(d);
+        err = e;
+    }
+    diags.sort_by_key(|d| (d.line, d.col));
+    ReadErrors {
+        diags,
+        rest,
+        set_aside: set_aside_lines,
+    }
+}
+
+/// `work` with the value `err` refused set aside (see [`read_errors`]); `None` when it cannot be.
+/// Also returns the lines of what was set aside.
+fn set_aside(
+    work: &str,
+    err: &toml::de::Error,
+    removed: &mut usize,
+) -> Option<(String, std::ops::RangeInclusive<usize>)> {
+    let at = err.span()?.start;
+    let doc = toml::de::DeTable::parse(work).ok()?;
+    let entry = entry_at(doc.get_ref(), at)?;
+    let (range, with) = match placeholder_for(err.message()) {
+        Some(p) => (entry.value, p),
+        None => {
+            *removed += 1;
+            (entry.whole, "")
+        }
+    };
+    // Keep every newline, so that the lines after it keep their numbers.
+    let newlines = work.get(range.clone())?.matches('\n').count();
+    let mut next = String::with_capacity(work.len());
+    next.push_str(&work[..range.start]);
+    next.push_str(with);
+    next.push_str(&"\n".repeat(newlines));
+    next.push_str(&work[range.end..]);
+    let first = policies::diag::line_col(work, range.start).0;
+    Some((next, first..=first + newlines))
+}
+
+/// A value of the type the reader said it expected, when it can be written without knowing more.
+fn placeholder_for(message: &str) -> Option<&'static str> {
+    let expected = message.split_once("expected ")?.1;
+    [
+        ("a string", "\"\""),
+        ("a boolean", "false"),
+        ("f64", "0.0"),
+        ("u8", "0"),
+        ("u16", "0"),
+        ("u32", "0"),
+        ("u64", "0"),
+        ("usize", "0"),
+        ("i64", "0"),
+        ("a sequence", "[]"),
+    ]
+    .iter()
+    .find(|(what, _)| expected.starts_with(what))
+    .map(|(_, p)| *p)
+}
+
+/// The innermost `key = value` entry holding byte `at`, written on its own line or inline.
+struct Entry {
+    /// The value holding `at`: the entry's own, or the item of its array that holds `at`.
+    value: Range<usize>,
+    /// From the key to the end of the entry's value.
+    whole: Range<usize>,
+}
+
+fn entry_at(table: &toml::de::DeTable<'_>, at: usize) -> Option<Entry> {
+    use toml::de::DeValue;
+    for (k, v) in table.iter() {
+        let (key, value) = (k.span(), v.span());
+        let tables: Vec<&toml::de::DeTable<'_>> = match v.get_ref() {
+            DeValue::Table(t) => vec![t],
+            DeValue::Array(items) => items
+                .iter()
+                .filter_map(|i| i.get_ref().as_table())
+                .collect(),
+            _ => Vec::new(),
+        };
+        if let Some(inner) = tables.into_iter().find_map(|t| entry_at(t, at)) {
+            return Some(inner);
+        }
+        // A table under its own `[header]` is not an entry; an inline one (`x = { ... }`) is.
+        let written_as_entry = key.end <= value.start;
+        if !written_as_entry || !(key.contains(&at) || value.contains(&at)) {
+            continue;
+        }
+        let item = match v.get_ref() {
+            DeValue::Array(items) => items.iter().map(|i| i.span()).find(|s| s.contains(&at)),
+            _ => None,
+        };
+        return Some(Entry {
+            value: item.unwrap_or_else(|| value.clone()),
+            whole: key.start..value.end,
+        });
+    }
+    None
 }

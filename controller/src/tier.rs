@@ -167,6 +167,22 @@ pub fn refused_option(key: &str, value: &str) -> Option<String> {
     })
 }
 
+/// Why the environment an S3 store is built from is refused: an `AWS_*` variable whose value
+/// is a URL carrying a secret (`AWS_ENDPOINT_URL=http://user:pw@host`), which the store's
+/// errors would echo as they echo an `endpoint` option. `vars` is the environment.
+pub fn refused_environment(vars: impl IntoIterator<Item = (String, String)>) -> Option<String> {
+    vars.into_iter()
+        .filter(|(k, v)| k.starts_with("AWS_") && v.contains("://"))
+        .find_map(|(k, v)| {
+            refused_secret(&v).map(|why| {
+                format!(
+                    "the environment variable {k}={:?} {why}; take the user name and password out of it and give credentials as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+                    redact_url(&v)
+                )
+            })
+        })
+}
+
 /// `url` with what [`url_secret`] finds replaced by `***`, for the message that refuses it (a
 /// plain path, without `://`, is returned as it is).
 pub fn redact_url(url: &str) -> String {
@@ -251,6 +267,11 @@ pub fn open_url(
         "memory" => (Arc::new(InMemory::new()), rest.to_string()),
         "s3" => {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let env = std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+            if let Some(why) = refused_environment(env) {
+                return Err(invalid(why));
+            }
             let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
             // A vault bucket with S3 Object Lock default retention refuses uploads without a
             // checksum: with `checksum_algorithm = "sha256"`, object_store sends the checksum,
@@ -554,6 +575,31 @@ pub fn strip(prefix: &StorePath, path: &StorePath) -> String {
 mod tests {
     use super::*;
     use object_store::ObjectStoreExt;
+
+    #[test]
+    fn an_aws_variable_holding_a_url_with_a_password_is_refused_masked() {
+        let env = |pairs: &[(&str, &str)]| {
+            refused_environment(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        };
+        assert_eq!(
+            env(&[
+                ("PATH", "/usr/bin"),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_ENDPOINT_URL", "http://admin:pw@127.0.0.1:9000"),
+            ])
+            .as_deref(),
+            Some(
+                "the environment variable AWS_ENDPOINT_URL=\"http://***@127.0.0.1:9000\" carries a user name or password, which tierd would print in its errors and logs; take the user name and password out of it and give credentials as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            )
+        );
+        assert_eq!(env(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9000")]), None);
+        assert_eq!(
+            env(&[("HTTP_PROXY", "http://u:p@proxy:3128")]),
+            None,
+            "not read by the S3 builder"
+        );
+        assert!(env(&[("AWS_METADATA_ENDPOINT", "http://169.254.169.254/?token=abc")]).is_some());
+    }
 
     #[test]
     fn objects_live_under_the_bucket_or_in_the_bucket_of_a_template() {

@@ -249,3 +249,37 @@ fn a_local_log_source_that_does_not_exist_is_a_warning_at_its_entry() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert_eq!(r.stderr, "");
 }
+
+#[test]
+fn an_endpoint_url_in_the_environment_that_carries_a_password_is_refused_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tierd.toml",
+        "[tiers.onprem]\nurl = \"file://data/onprem\"\n[tiers.cloud]\nurl = \"s3://cold/tierd\"\n",
+    );
+    let out = std::process::Command::new(harness::tierd_bin())
+        .args(["check", "--config", "tierd.toml"])
+        .current_dir(dir.path())
+        .env("AWS_ENDPOINT_URL", "http://admin:EnvPw4242@127.0.0.1:9")
+        .env("AWS_ACCESS_KEY_ID", "a")
+        .env("AWS_SECRET_ACCESS_KEY", "b")
+        .env("AWS_ALLOW_HTTP", "true")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        !stdout.contains("EnvPw4242") && !stderr.contains("EnvPw4242"),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains(
+            "the environment variable AWS_ENDPOINT_URL=\"http://***@127.0.0.1:9\" carries a user name or password"
+        ),
+        "{stdout}{stderr}"
+    );
+}

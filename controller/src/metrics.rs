@@ -14,6 +14,7 @@
 //! | `tierd_log_bytes_read_total` | counter | |
 //! | `tierd_failures_total` | counter | `stage` (`ingest`, `score`, `plan`, `execute`, `snapshot`, `journal`, `reload`) |
 //! | `tierd_policy_reloads_total` | counter | `result` (`ok`, `rejected`) |
+//! | `tierd_policy_valid` | gauge | |
 //! | `tierd_http_requests_total` | counter | `route`, `code` |
 //! | `tierd_anomaly_score` | gauge | `bucket` |
 //! | `tierd_anomaly_threshold` | gauge | |
@@ -93,7 +94,11 @@ struct Inner {
     anomaly_scores: BTreeMap<String, f64>,
     anomaly_threshold: Option<f64>,
     model_trained_at: Option<i64>,
-    ingest_lag: Option<f64>,
+    /// The newest access event's time, unix seconds: `tierd_ingest_lag_seconds` is computed
+    /// from it at render time, so the lag grows while no event comes.
+    newest_event: Option<i64>,
+    /// 1 while the policy files are the policy in force, 0 while an edit was refused.
+    policy_valid: Option<u64>,
     open_freezes: Option<u64>,
     open_incidents: Option<u64>,
     /// Candidate moves a guardrail held in the last planning pass, by guardrail.
@@ -270,9 +275,11 @@ impl Metrics {
         self.lock().model_trained_at = Some(unix_secs);
     }
 
-    /// Now minus the time of the newest event ingested, in seconds.
-    pub fn set_ingest_lag(&self, secs: f64) {
-        self.lock().ingest_lag = Some(secs);
+    /// An access event of this time (unix seconds) was ingested: `tierd_ingest_lag_seconds` is
+    /// now minus the newest such time, at render time.
+    pub fn event_seen(&self, unix_secs: i64) {
+        let mut g = self.lock();
+        g.newest_event = Some(g.newest_event.map_or(unix_secs, |t| t.max(unix_secs)));
     }
 
     /// Freezes open now.
@@ -304,10 +311,22 @@ impl Metrics {
     }
 
     /// A policy reload was applied (`ok`) or refused, keeping the last good policy (`rejected`).
+    /// `tierd_policy_valid` says which until the next reload.
     pub fn policy_reload(&self, ok: bool) {
-        self.lock()
-            .policy_reloads
+        let mut g = self.lock();
+        g.policy_reloads
             .add(&[if ok { "ok" } else { "rejected" }], 1);
+        g.policy_valid = Some(u64::from(ok));
+    }
+
+    /// The newest access event's time seen (unix seconds), if any.
+    pub fn newest_event(&self) -> Option<i64> {
+        self.lock().newest_event
+    }
+
+    /// The policy loaded at start-up is the one on disk.
+    pub fn policy_loaded(&self) {
+        self.lock().policy_valid = Some(1);
     }
 
     /// One run of a daemon-cycle `stage` took `seconds`. Negative durations count as 0; a NaN
@@ -501,8 +520,14 @@ impl Metrics {
             ),
             (
                 "tierd_ingest_lag_seconds",
-                "Seconds between now and the newest access event ingested.",
-                g.ingest_lag.map(Value::Float),
+                "Seconds between now and the newest access event ingested (by this run, or saved by the last).",
+                g.newest_event
+                    .map(|t| Value::Float(now_unix.saturating_sub(t).max(0) as f64)),
+            ),
+            (
+                "tierd_policy_valid",
+                "1 while the policy files are the policy in force; 0 while an edit of them was refused and the last good policy is kept.",
+                g.policy_valid.map(Value::Int),
             ),
             (
                 "tierd_open_freezes",

@@ -259,3 +259,93 @@ fn a_configuration_change_read_before_a_restart_is_still_acted_on_after_it() {
         "{log}"
     );
 }
+
+/// Objects idle a week move to the cloud tier.
+const IDLE_TO_CLOUD: &str = r#"[[rule]]
+id = "idle"
+scope = { bucket = "*" }
+when = "tier == 'onprem' and days_since_last_access > 7d"
+action = { kind = "move", to = "cloud" }
+"#;
+
+#[test]
+fn a_kill_after_a_cycle_read_the_logs_forgets_no_read_and_moves_no_busy_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    config(d, IDLE_TO_CLOUD);
+    // Three objects written 60 days ago; `hot` was read an hour ago, the only line in the logs.
+    let t = now_us();
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
+    for k in ["hot.jpg", "cold1.jpg", "cold2.jpg"] {
+        let p = d.join("onprem/photos").join(k);
+        std::fs::write(&p, vec![b'x'; 4000]).unwrap();
+        let f = std::fs::File::options().write(true).open(&p).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(60 * 86_400))
+            .unwrap();
+    }
+    std::fs::write(
+        d.join("logs/1.log"),
+        line(t - 3_600_000_000, "GET", "hot.jpg", 4000),
+    )
+    .unwrap();
+
+    // The service reads the line, moves the idle objects, and is killed (no saving at a stop).
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let log = svc.stderr_path.clone();
+    svc.until(Duration::from_secs(60), "the first cycle", || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.contains("\"cycle done\"").then_some(())
+    });
+    svc.signal("KILL");
+    svc.wait_exit(Duration::from_secs(10));
+    assert!(d.join("cloud/photos/cold1.jpg").exists());
+    assert!(d.join("onprem/photos/hot.jpg").exists());
+
+    // The restart reads nothing new (the line was read), and must still know the read.
+    let config = d.join("tierd.toml").display().to_string();
+    let r = tierd(d, &["run", "--config", &config, "--once"]);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    let after: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(
+        after["events"], 0,
+        "the log line was read before the kill: {after}"
+    );
+    assert!(
+        d.join("onprem/photos/hot.jpg").exists() && !d.join("cloud/photos/hot.jpg").exists(),
+        "hot.jpg was read an hour ago; after the kill it was taken for idle: {after}"
+    );
+}
+
+#[test]
+fn a_log_source_that_is_missing_does_not_stop_the_others_from_being_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    config(d, IDLE_TO_CLOUD);
+    let text = std::fs::read_to_string(d.join("tierd.toml")).unwrap();
+    std::fs::write(
+        d.join("tierd.toml"),
+        text.replace(
+            "sources = [\"logs/\"]",
+            "sources = [\"not-yet/\", \"logs/\"]",
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::write(
+        d.join("logs/1.log"),
+        line(now_us() - 3_600_000_000, "PUT", "new.jpg", 100),
+    )
+    .unwrap();
+    let r = tierd(d, &["run", "--config", "tierd.toml", "--once"]);
+    assert_eq!(r.code, Some(1), "a source could not be read: {}", r.stderr);
+    let report: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(report["events"], 1, "logs/ is read all the same: {report}");
+    let unreadable = report["unreadable_logs"].to_string();
+    assert!(unreadable.contains("not-yet/"), "{report}");
+    assert!(
+        r.stderr.contains("some logs could not be read"),
+        "{}",
+        r.stderr
+    );
+}

@@ -101,6 +101,12 @@ pub struct IngestOptions {
     /// it, so the next run retries it from there. The service sets this: one bad log object must
     /// not stop every later one from being read.
     pub keep_going: bool,
+    /// Checkpoints are not saved but handed back in [`IngestReport::checkpoints`], for the
+    /// caller to save once what it made of the events is saved: the service saves the access
+    /// history first, so that a crash between the two reads events again (counted twice in the
+    /// history) rather than forgets them (a read object taken for an idle one). Starting
+    /// points are still read from the journal.
+    pub defer_checkpoints: bool,
 }
 
 impl Default for IngestOptions {
@@ -112,6 +118,7 @@ impl Default for IngestOptions {
             batch_size: 8192,
             follow: false,
             keep_going: false,
+            defer_checkpoints: false,
         }
     }
 }
@@ -130,8 +137,11 @@ pub struct IngestReport {
     pub bad_lines_shown: Vec<BadLine>,
     /// Events per detected format.
     pub formats: BTreeMap<&'static str, u64>,
-    /// With [`IngestOptions::keep_going`]: the objects that could not be read, and why.
+    /// With [`IngestOptions::keep_going`]: the sources that could not be listed and the
+    /// objects that could not be read, and why.
     pub unreadable: Vec<String>,
+    /// With [`IngestOptions::defer_checkpoints`]: the checkpoints to save, in reading order.
+    pub checkpoints: Vec<Checkpoint>,
 }
 
 /// The longest bad-line reason kept whole: a reason may quote the value it refuses, and that value
@@ -166,6 +176,7 @@ impl IngestReport {
             *self.formats.entry(format).or_default() += n;
         }
         self.unreadable.extend(other.unreadable);
+        self.checkpoints.extend(other.checkpoints);
     }
 
     /// What an object's read ending with `result` does to the run: nothing; with `keep_going`,
@@ -205,7 +216,16 @@ pub fn run(
 ) -> Result<IngestReport, IngestError> {
     let mut report = IngestReport::default();
     for src in sources {
-        for obj in source::list(src, &opts.store_options, rt)? {
+        let objects = match source::list(src, &opts.store_options, rt) {
+            Ok(objects) => objects,
+            // A missing folder or an unreachable log bucket must not stop the other sources.
+            Err(e) if opts.keep_going && e.costs_one_object() => {
+                report.unreadable.push(e.to_string());
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        for obj in objects {
             let cp = match journal.as_deref_mut() {
                 Some(j) => j.checkpoint(&obj.source, &obj.name)?,
                 None => None,
@@ -245,14 +265,19 @@ pub fn run(
                 Err(_) => (done.bytes_done, done.lines_done) != start,
             };
             if let (Some(j), true) = (journal.as_deref_mut(), progressed) {
-                j.save_checkpoints(&[Checkpoint {
+                let cp = Checkpoint {
                     source: obj.source.clone(),
                     object: obj.name.to_string(),
                     identity: obj.identity.clone(),
                     bytes_done: done.bytes_done,
                     lines_done: done.lines_done,
                     complete: done.complete,
-                }])?;
+                };
+                if opts.defer_checkpoints {
+                    report.checkpoints.push(cp);
+                } else {
+                    j.save_checkpoints(&[cp])?;
+                }
             }
             report.object_ended(outcome, opts.keep_going)?;
         }

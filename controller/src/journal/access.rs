@@ -33,6 +33,35 @@ impl Journal {
         tx.commit().map_err(err)
     }
 
+    /// Records the service's fact `name` (see [`Journal::service_state`]), replacing its last.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn set_service_state(&mut self, name: &str, value: i64) -> Result<()> {
+        let (conn, err) = self.split();
+        conn.execute(
+            "INSERT INTO service_state (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = ?2",
+            rusqlite::params![name, value],
+        )
+        .map_err(err)?;
+        Ok(())
+    }
+
+    /// The service's fact `name` as the last run left it (`newest_event`: the time of the
+    /// newest access event read, unix seconds).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn service_state(&mut self, name: &str) -> Result<Option<i64>> {
+        let rows = self.query_all(
+            "SELECT value FROM service_state WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )?;
+        Ok(rows.into_iter().next())
+    }
+
     /// Saves read-back life tables: `(bucket, prefix, gaps JSON)`, each replacing its last.
     ///
     /// # Errors
@@ -111,6 +140,22 @@ mod tests {
         assert_eq!(
             j.readback_all().unwrap(),
             vec![row("", "[1]"), row("logs/", "[3]")]
+        );
+    }
+
+    #[test]
+    fn a_service_fact_is_replaced_and_outlives_the_journal_handle() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("j.db");
+        let mut j = Journal::open(&db).unwrap();
+        assert_eq!(j.service_state("newest_event").unwrap(), None);
+        j.set_service_state("newest_event", 10).unwrap();
+        j.set_service_state("newest_event", 1_790_000_000).unwrap();
+        drop(j);
+        let mut j = Journal::open(&db).unwrap();
+        assert_eq!(
+            j.service_state("newest_event").unwrap(),
+            Some(1_790_000_000)
         );
     }
 }

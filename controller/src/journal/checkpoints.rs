@@ -9,6 +9,20 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Journal, Result};
 
+/// The name a checkpoint is kept under: a local path made absolute (against the working
+/// folder), so that a configuration read as `tierd.toml` from its folder and as
+/// `/etc/tierd/tierd.toml` from anywhere finds the same checkpoints; URLs and `builtin:`
+/// names as they are.
+fn stored(name: &str) -> std::borrow::Cow<'_, str> {
+    let local = !name.contains("://") && !name.starts_with("builtin:");
+    match std::path::absolute(name) {
+        Ok(abs) if local && !std::path::Path::new(name).is_absolute() => {
+            std::borrow::Cow::Owned(abs.display().to_string())
+        }
+        _ => std::borrow::Cow::Borrowed(name),
+    }
+}
+
 /// How far one object has been read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -30,7 +44,7 @@ impl Journal {
             .conn()
             .query_row(
                 "SELECT identity, bytes_done, lines_done, complete FROM ingest_checkpoint WHERE source = ?1 AND object = ?2",
-                params![source, object],
+                params![stored(source), stored(object)],
                 |r| {
                     Ok(Checkpoint {
                         source: source.to_string(),
@@ -69,8 +83,8 @@ impl Journal {
                 .map_err(err)?;
             for c in cps {
                 st.execute(params![
-                    c.source,
-                    c.object,
+                    stored(&c.source),
+                    stored(&c.object),
                     c.identity,
                     c.bytes_done as i64,
                     c.lines_done as i64,
@@ -83,14 +97,14 @@ impl Journal {
         tx.commit().map_err(err)
     }
 
-    /// Every checkpoint of a source, by object name.
+    /// Every checkpoint of a source, by object name (local paths absolute).
     ///
     /// # Errors
     /// SQLite errors.
     pub fn checkpoints_of(&mut self, source: &str) -> Result<Vec<Checkpoint>> {
         self.query_all(
             "SELECT object, identity, bytes_done, lines_done, complete FROM ingest_checkpoint WHERE source = ?1 ORDER BY object",
-            params![source],
+            params![stored(source)],
             |r| {
                 Ok(Checkpoint {
                     source: source.to_string(),
@@ -135,5 +149,32 @@ mod tests {
         j.save_checkpoints(std::slice::from_ref(&cp)).unwrap();
         assert_eq!(j.checkpoints_of("/logs").unwrap(), vec![cp]);
         assert_eq!(j.checkpoint("/logs", "/logs/b.log").unwrap(), None);
+    }
+
+    #[test]
+    fn a_local_path_finds_its_checkpoint_whether_written_relative_or_absolute() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        let cp = Checkpoint {
+            source: "logs/".into(),
+            object: "logs/a.log".into(),
+            identity: "inode:1:2".into(),
+            bytes_done: 10,
+            lines_done: 1,
+            complete: false,
+        };
+        j.save_checkpoints(std::slice::from_ref(&cp)).unwrap();
+        let (source, object) = (
+            cwd.join("logs/").display().to_string(),
+            cwd.join("logs/a.log").display().to_string(),
+        );
+        let found = j
+            .checkpoint(&source, &object)
+            .unwrap()
+            .expect("the same file");
+        assert_eq!((found.bytes_done, found.lines_done), (10, 1));
+        assert!(j.checkpoint("s3://logs/", "logs/a.log").unwrap().is_none());
+        assert_eq!(j.checkpoints_of(&source).unwrap().len(), 1);
     }
 }

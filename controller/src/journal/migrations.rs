@@ -106,6 +106,12 @@ const MIGRATIONS: &[&str] = &[
         bucket TEXT PRIMARY KEY,
         state  TEXT NOT NULL         -- JSON: the incident, held scores, flags and changes
     );",
+    // 7: the service's own facts that outlive a run (the newest access event read, for the
+    // ingest lag after a restart).
+    "CREATE TABLE service_state (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

@@ -37,6 +37,7 @@ use crate::executor::{Executor, ExecutorConfig, MoveOutcome, MoveRequest, recove
 use crate::http::{Check, HttpState, ReadyFn, TierAccess, check_tier};
 use crate::ingest::{self, IngestOptions};
 use crate::journal::Journal;
+use crate::journal::checkpoints::Checkpoint;
 use crate::journal::decisions::DecisionFilter;
 use crate::journal::freezes::FreezeRow;
 use crate::metrics::Metrics;
@@ -72,9 +73,6 @@ pub struct CycleReport {
     /// Log objects that could not be read this cycle (retried from their checkpoints).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unreadable_logs: Vec<String>,
-    /// Ingest stopped part way (the events read before were still processed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ingest_error: Option<String>,
     /// What the listing of the tiers could not list (retried at the next listing).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unlisted: Vec<String>,
@@ -120,9 +118,6 @@ fn held_nothing(d: &crate::planner::Deferred) -> bool {
     *d == crate::planner::Deferred::default()
 }
 
-/// How often the access history of the objects touched since is saved to the journal.
-pub const ACCESS_SAVE_SECS: u64 = 30;
-
 #[cfg(test)]
 mod tests;
 
@@ -161,7 +156,6 @@ pub struct Service {
     scanned: BTreeSet<String>,
     /// Objects whose access history changed since it was last saved, and when that was.
     dirty: BTreeSet<usize>,
-    saved_at: std::time::Instant,
     /// When the next full planning pass is due (unix seconds); an incident that opens plans at once.
     next_plan: i64,
     /// When the data tiers are next listed for objects the logs never named (unix seconds).
@@ -356,6 +350,12 @@ impl Service {
         for d in &recovered.decisions {
             metrics.decision(d.action.as_str(), d.state.as_str());
         }
+        metrics.policy_loaded();
+        // The lag of the logs counts from the newest event any run read, so that logs that
+        // stopped before a restart still show as late after it.
+        if let Some(t) = ex.journal().service_state("newest_event")? {
+            metrics.event_seen(t);
+        }
         Ok(Service {
             policy_stamp: policy_stamp(&config),
             config,
@@ -367,7 +367,6 @@ impl Service {
             metrics,
             scanned: BTreeSet::new(),
             dirty: BTreeSet::new(),
-            saved_at: std::time::Instant::now(),
             next_plan: 0,
             next_scan: 0,
             seen_buckets: BTreeSet::new(),
@@ -406,14 +405,6 @@ impl Service {
         }
     }
 
-    /// Saves the access history of the objects a cycle's events touched (deleted ones are
-    /// forgotten), so that the next start knows it.
-    ///
-    /// Saved every [`ACCESS_SAVE_SECS`] (an object touched many times in between is written
-    /// once) and when the service stops.
-    ///
-    /// # Errors
-    /// Journal errors.
     /// Lists the data tiers for objects the access logs never named, and adds them to the
     /// planner: the coldest data (nobody touched it while tierd watched) is what tiering is
     /// for, and the logs alone would never show it. Buckets are those the logs named and the
@@ -503,10 +494,20 @@ impl Service {
         Ok(())
     }
 
+    /// Saves the access history of the objects a cycle's events touched (deleted ones are
+    /// forgotten), so that the next start knows it: every cycle that read events, before their
+    /// log checkpoints are saved, and when the service stops.
+    ///
+    /// # Errors
+    /// Journal errors.
     pub fn save_access(&mut self) -> anyhow::Result<()> {
-        self.saved_at = std::time::Instant::now();
         if self.dirty.is_empty() {
             return Ok(());
+        }
+        if let Some(t) = self.metrics.newest_event() {
+            tokio::task::block_in_place(|| {
+                self.executor.journal().set_service_state("newest_event", t)
+            })?;
         }
         let tables = self.planner.objects.take_readback();
         let tables = tables
@@ -543,8 +544,12 @@ impl Service {
         policy_stamp(&self.config) != self.policy_stamp
     }
 
-    /// Reads new log lines (checkpointed) and the webhook's events.
-    async fn ingest(&mut self, report: &mut CycleReport) -> anyhow::Result<Vec<AccessEvent>> {
+    /// Reads new log lines and the webhook's events; returns them with the log checkpoints to
+    /// save once their access history is saved (see [`IngestOptions::defer_checkpoints`]).
+    async fn ingest(
+        &mut self,
+        report: &mut CycleReport,
+    ) -> anyhow::Result<(Vec<AccessEvent>, Vec<Checkpoint>)> {
         let ex = Arc::clone(&self.executor);
         let sources = self.config.ingest_sources.clone();
         let opts = IngestOptions {
@@ -552,6 +557,7 @@ impl Service {
             store_options: self.config.ingest_options.0.clone(),
             follow: true,
             keep_going: true,
+            defer_checkpoints: true,
             ..IngestOptions::default()
         };
         let rt = tokio::runtime::Handle::current();
@@ -565,19 +571,12 @@ impl Service {
             (events, r)
         })
         .await?;
-        let r = match r {
-            Ok(r) => r,
-            Err(e) if events.is_empty() => return Err(e.into()),
-            Err(e) => {
-                // The events read before the failure were checkpointed: they are this cycle's,
-                // and dropping them would lose them for good. The error is the cycle's outcome.
-                report.ingest_error = Some(format!("{e:#}"));
-                ingest::IngestReport::default()
-            }
-        };
+        // On an error (the journal's: unreadable sources and objects are listed instead), the
+        // events read are dropped with their checkpoints, unsaved: the next cycle reads them.
+        let r = r?;
         for u in &r.unreadable {
             // Retried from its checkpoint every cycle; the later objects are read meanwhile.
-            tracing::error!(target: "tierd::ingest", "unreadable log object, retried next cycle: {u}");
+            tracing::error!(target: "tierd::ingest", "unreadable log source or object, retried next cycle: {u}");
             self.metrics.failure("ingest");
         }
         report.unreadable_logs.clone_from(&r.unreadable);
@@ -595,7 +594,7 @@ impl Service {
         }
         events.sort_by_key(|e| e.time_us);
         report.events += events.len() as u64;
-        Ok(events)
+        Ok((events, r.checkpoints))
     }
 
     /// One cycle at wall-clock time.
@@ -641,8 +640,8 @@ impl Service {
     async fn cycle_inner(&mut self) -> anyhow::Result<CycleReport> {
         let mut report = CycleReport::default();
         let started = std::time::Instant::now();
-        let events = match self.ingest(&mut report).await {
-            Ok(e) => e,
+        let (events, checkpoints) = match self.ingest(&mut report).await {
+            Ok(read) => read,
             Err(e) => {
                 self.metrics.failure("ingest");
                 return Err(e);
@@ -651,8 +650,7 @@ impl Service {
         self.metrics
             .cycle("ingest", started.elapsed().as_secs_f64());
         if let Some(last) = events.last() {
-            self.metrics
-                .set_ingest_lag((now() - last.time_us.div_euclid(1_000_000)).max(0) as f64);
+            self.metrics.event_seen(last.time_us.div_euclid(1_000_000));
         }
         if self.config.path.is_none() && !events.is_empty() {
             let n = demo::seed(self.executor.tiers(), "onprem", &events).await?;
@@ -696,8 +694,11 @@ impl Service {
             }
         }
         self.forget_rewritten(&off_hot)?;
-        if self.saved_at.elapsed().as_secs() >= ACCESS_SAVE_SECS {
-            self.save_access()?;
+        // The history first, then how far the logs were read: a crash between the two reads
+        // these events again (counted twice), never forgets them (a read object taken for idle).
+        self.save_access()?;
+        if !checkpoints.is_empty() {
+            tokio::task::block_in_place(|| self.executor.journal().save_checkpoints(&checkpoints))?;
         }
         let changed = self.planner.behaviour.config_changes(&events) > 0;
         let scores = tokio::task::block_in_place(|| self.model.window(&events))?;
@@ -1092,13 +1093,9 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                     unreadable_logs = r.unreadable_logs.len(),
                     "cycle done"
                 );
-                if let Some(e) = &r.ingest_error {
-                    tracing::error!("ingest failed part way (what was read is processed): {e}");
-                    svc.metrics.failure("ingest");
-                }
                 if opts.once {
                     println!("{}", serde_json::to_string(&r)?);
-                    if r.ingest_error.is_some() || !r.unreadable_logs.is_empty() {
+                    if !r.unreadable_logs.is_empty() {
                         eprintln!("error: some logs could not be read; see the report above");
                         code = ExitCode::FAILURE;
                     }

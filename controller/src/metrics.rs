@@ -840,6 +840,32 @@ mod tests {
     }
 
     #[test]
+    fn the_ingest_lag_grows_while_no_event_comes_and_counts_from_the_newest() {
+        let m = Metrics::new();
+        assert!(!m.render(10).contains("\ntierd_ingest_lag_seconds "));
+        m.event_seen(1_000);
+        m.event_seen(900);
+        assert!(m.render(1_060).contains("\ntierd_ingest_lag_seconds 60\n"));
+        assert!(
+            m.render(8_200)
+                .contains("\ntierd_ingest_lag_seconds 7200\n")
+        );
+        assert_eq!(m.newest_event(), Some(1_000));
+    }
+
+    #[test]
+    fn the_policy_is_valid_until_an_edit_is_refused_and_again_once_one_loads() {
+        let m = Metrics::new();
+        assert!(!m.render(0).contains("\ntierd_policy_valid "));
+        m.policy_loaded();
+        assert!(m.render(0).contains("\ntierd_policy_valid 1\n"));
+        m.policy_reload(false);
+        assert!(m.render(0).contains("\ntierd_policy_valid 0\n"));
+        m.policy_reload(true);
+        assert!(m.render(0).contains("\ntierd_policy_valid 1\n"));
+    }
+
+    #[test]
     fn buckets_past_the_cap_fold_into_other_with_their_highest_score() {
         let m = Metrics::new();
         for i in 0..MAX_BUCKETS {

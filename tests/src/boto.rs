@@ -2,7 +2,9 @@
 //! driven by a small script this module writes. The test hands it a list of requests; the
 //! script sends them to the server on 127.0.0.1 and reports, per request, what happened
 //! (times, status, sizes, the request id and the User-Agent it really sent, an MD5 of what a
-//! GET returned), which the test turns into the access-log records a store would write.
+//! GET returned), which the test turns into the access-log records a store would write. It
+//! also lists a bucket's incomplete multipart uploads ([`multipart_uploads`]), or waits for one
+//! to have parts ([`wait_for_upload_parts`]), as a client of the store sees them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

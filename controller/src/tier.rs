@@ -1,15 +1,18 @@
 //! Tiers and log sources as object stores, built from URLs.
 //!
 //! Everything that touches storage goes through `Arc<dyn ObjectStore>`: planner code never sees a
-//! concrete backend, and one conformance suite runs against each of them (`tests/`).
+//! concrete backend, and one conformance suite runs against each of them (`tests/`). An S3 tier
+//! also hands out its store's `MultipartStore` ([`TierStores::uploads`]), whose uploads have ids
+//! that the executor journals.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use object_store::ObjectStore;
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
+use object_store::multipart::MultipartStore;
 use object_store::path::Path as StorePath;
 use object_store::prefix::PrefixStore;
 
@@ -234,6 +237,15 @@ pub fn open_url(
     url: &str,
     options: &BTreeMap<String, String>,
 ) -> Result<StoreLocation, StoreError> {
+    open_location(url, options).map(|(loc, _)| loc)
+}
+
+/// [`open_url`], and for an `s3://` URL the S3 store itself (the same client), whose multipart
+/// API [`open_tier_stores`] hands out.
+fn open_location(
+    url: &str,
+    options: &BTreeMap<String, String>,
+) -> Result<(StoreLocation, Option<AmazonS3>), StoreError> {
     let invalid = |message: String| StoreError::Invalid {
         url: redact_url(url),
         message,
@@ -250,6 +262,7 @@ pub fn open_url(
     let (scheme, rest) = url
         .split_once("://")
         .ok_or_else(|| invalid("not a URL; expected scheme://location".into()))?;
+    let mut s3_store = None;
     let (store, prefix): (Arc<dyn ObjectStore>, String) = match scheme {
         "file" => {
             std::fs::create_dir_all(rest)
@@ -312,6 +325,7 @@ pub fn open_url(
                 url: url.to_string(),
                 source: scrub(source, options),
             })?;
+            s3_store = Some(s3.clone());
             (Arc::new(s3), prefix.to_string())
         }
         "gs" | "az" | "http" | "https" => {
@@ -339,12 +353,36 @@ pub fn open_url(
             )));
         }
     };
-    Ok(StoreLocation {
+    let loc = StoreLocation {
         store,
         prefix: store_path(prefix.trim_end_matches('/')),
         listing: prefix.trim_start_matches('/').to_string(),
         url: url.to_string(),
-    })
+    };
+    Ok((loc, s3_store))
+}
+
+/// A tier's store, and the same store's multipart API when its uploads have ids that tierd can
+/// journal and abort later (an S3 tier).
+#[derive(Clone)]
+pub struct TierStores {
+    /// The tier's store, rooted at the tier URL's prefix.
+    pub store: Arc<dyn ObjectStore>,
+    /// `store`'s multipart API, addressing the same paths. Only an S3 tier has one: an
+    /// incomplete upload there is invisible and billed until it is aborted by its id, so tierd
+    /// uploads through this and journals the id. `None` elsewhere: a local filesystem's partial
+    /// upload is a staging file that recovery finds by its name, and a memory store's is gone
+    /// with the process.
+    pub uploads: Option<Arc<dyn MultipartStore>>,
+}
+
+impl std::fmt::Debug for TierStores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TierStores")
+            .field("store", &self.store)
+            .field("uploads", &self.uploads.is_some())
+            .finish()
+    }
 }
 
 /// Opens a tier: its store, rooted at the tier URL's prefix.
@@ -352,12 +390,29 @@ pub fn open_url(
 /// # Errors
 /// See [`open_url`].
 pub fn open_tier(tier: &TierConfig) -> Result<Arc<dyn ObjectStore>, StoreError> {
-    let loc = open_url(&tier.url, &tier.options)?;
+    Ok(open_tier_stores(tier)?.store)
+}
+
+/// Opens a tier: its store, rooted at the tier URL's prefix, and for an S3 tier the same
+/// client's multipart API under the same prefix.
+///
+/// # Errors
+/// See [`open_url`].
+pub fn open_tier_stores(tier: &TierConfig) -> Result<TierStores, StoreError> {
+    let (loc, s3) = open_location(&tier.url, &tier.options)?;
     if loc.prefix.as_ref().is_empty() {
-        Ok(loc.store)
-    } else {
-        Ok(Arc::new(PrefixStore::new(loc.store, loc.prefix)))
+        let uploads = s3.map(|s| Arc::new(s) as Arc<dyn MultipartStore>);
+        return Ok(TierStores {
+            store: loc.store,
+            uploads,
+        });
     }
+    let uploads =
+        s3.map(|s| Arc::new(PrefixStore::new(s, loc.prefix.clone())) as Arc<dyn MultipartStore>);
+    Ok(TierStores {
+        store: Arc::new(PrefixStore::new(loc.store, loc.prefix)),
+        uploads,
+    })
 }
 
 /// The S3 client option `key` names (`allow_http` is taken apart by [`open_url`]), or the
@@ -399,9 +454,9 @@ pub struct Tiers {
 struct TierHandle {
     config: TierConfig,
     /// The store when the URL has no `{bucket}`.
-    root: Option<Arc<dyn ObjectStore>>,
+    root: Option<TierStores>,
     /// Stores per bucket when it has.
-    per_bucket: std::sync::Mutex<BTreeMap<String, Arc<dyn ObjectStore>>>,
+    per_bucket: std::sync::Mutex<BTreeMap<String, TierStores>>,
 }
 
 impl std::fmt::Debug for Tiers {
@@ -426,7 +481,7 @@ impl Tiers {
             let root = if t.url.contains(BUCKET_PLACEHOLDER) {
                 None
             } else {
-                Some(open_tier(t)?)
+                Some(open_tier_stores(t)?)
             };
             map.insert(
                 t.name.clone(),
@@ -456,13 +511,27 @@ impl Tiers {
                     name,
                     TierHandle {
                         config,
-                        root: Some(store),
+                        root: Some(TierStores {
+                            store,
+                            uploads: None,
+                        }),
                         per_bucket: Default::default(),
                     },
                 )
             })
             .collect();
         Tiers { tiers }
+    }
+
+    /// Gives the tier `tier` of [`Tiers::from_stores`] its store's multipart API (see
+    /// [`TierStores::uploads`]); it must address the same paths as the store. An unknown tier
+    /// is left as it is.
+    #[must_use]
+    pub fn with_uploads(mut self, tier: &str, uploads: Arc<dyn MultipartStore>) -> Tiers {
+        if let Some(root) = self.tiers.get_mut(tier).and_then(|h| h.root.as_mut()) {
+            root.uploads = Some(uploads);
+        }
+        self
     }
 
     /// Tier names, sorted.
@@ -484,6 +553,25 @@ impl Tiers {
         tier: &str,
         bucket: &str,
     ) -> Result<(Arc<dyn ObjectStore>, StorePath), StoreError> {
+        let (stores, prefix) = self.stores(tier, bucket)?;
+        Ok((stores.store, prefix))
+    }
+
+    /// The multipart API of the store [`Tiers::bucket`] gives, addressing the same paths, when
+    /// its uploads have ids (an S3 tier; see [`TierStores::uploads`]).
+    ///
+    /// # Errors
+    /// See [`Tiers::bucket`].
+    pub fn uploads(
+        &self,
+        tier: &str,
+        bucket: &str,
+    ) -> Result<Option<Arc<dyn MultipartStore>>, StoreError> {
+        Ok(self.stores(tier, bucket)?.0.uploads)
+    }
+
+    /// The stores holding a bucket's objects on a tier, and the prefix of the bucket inside.
+    fn stores(&self, tier: &str, bucket: &str) -> Result<(TierStores, StorePath), StoreError> {
         let h = self.tiers.get(tier).ok_or_else(|| StoreError::Invalid {
             url: tier.to_string(),
             message: format!("unknown tier; known tiers: {}", self.names().join(", ")),
@@ -500,9 +588,9 @@ impl Tiers {
         }
         let mut cfg = h.config.clone();
         cfg.url = cfg.url.replace(BUCKET_PLACEHOLDER, bucket);
-        let store = open_tier(&cfg)?;
-        cache.insert(bucket.to_string(), store.clone());
-        Ok((store, StorePath::default()))
+        let stores = open_tier_stores(&cfg)?;
+        cache.insert(bucket.to_string(), stores.clone());
+        Ok((stores, StorePath::default()))
     }
 
     /// The logical buckets a tier holds: the folders at its root (tierd's own, such as
@@ -519,13 +607,14 @@ impl Tiers {
         let Some(root) = &h.root else {
             return Ok(Vec::new());
         };
-        let listed =
-            root.list_with_delimiter(None)
-                .await
-                .map_err(|source| StoreError::Backend {
-                    url: format!("tier {tier}"),
-                    source,
-                })?;
+        let listed = root
+            .store
+            .list_with_delimiter(None)
+            .await
+            .map_err(|source| StoreError::Backend {
+                url: format!("tier {tier}"),
+                source,
+            })?;
         Ok(listed
             .common_prefixes
             .iter()
@@ -762,6 +851,49 @@ mod tests {
             assert_eq!(url_secret(plain), None, "{plain}");
             assert_eq!(redact_url(plain), plain);
         }
+    }
+
+    #[test]
+    fn only_an_s3_tier_hands_out_its_multipart_api() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = BTreeMap::new();
+        o.insert("endpoint".to_string(), "http://127.0.0.1:1".to_string());
+        o.insert("allow_http".to_string(), "true".to_string());
+        o.insert("region".to_string(), "us-east-1".to_string());
+        let t = |name: &str, url: String, options: &BTreeMap<String, String>| TierConfig {
+            name: name.into(),
+            url,
+            min_storage_days: 0,
+            options: options.clone(),
+        };
+        let none = BTreeMap::new();
+        let tiers = Tiers::open(&[
+            t("cloud", "s3://cold/archive/".into(), &o),
+            t("per", "s3://{bucket}".into(), &o),
+            t("local", format!("file://{}", dir.path().display()), &none),
+            t("mem", "memory://".into(), &none),
+        ])
+        .unwrap();
+        let has = |tier: &str| tiers.uploads(tier, "photos").unwrap().is_some();
+        assert!(has("cloud") && has("per"));
+        assert!(!has("local") && !has("mem"));
+        let stores = open_tier_stores(&t("cloud", "s3://cold/archive/".into(), &o)).unwrap();
+        assert_eq!(stores.store.to_string(), "PrefixObjectStore(archive)");
+        assert!(
+            format!("{stores:?}").ends_with("uploads: true }"),
+            "{stores:?}"
+        );
+        let err = tiers.uploads("nope", "photos").err().unwrap().to_string();
+        assert_eq!(
+            err,
+            "nope: unknown tier; known tiers: cloud, local, mem, per"
+        );
+        // Tiers built from ready stores get one only when given.
+        let mem: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let given = Tiers::from_stores(vec![("a".into(), mem.clone()), ("b".into(), mem)])
+            .with_uploads("b", Arc::new(InMemory::new()));
+        assert!(given.uploads("a", "x").unwrap().is_none());
+        assert!(given.uploads("b", "x").unwrap().is_some());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! driven by a small script this module writes. The test hands it a list of requests; the
 //! script sends them to the server on 127.0.0.1 and reports, per request, what happened
 //! (times, status, sizes, the request id and the User-Agent it really sent, an MD5 of what a
-//! GET returned), which the test turns into the access-log records a store would write.
+//! GET returned), which the test turns into the access-log records a store would write. It
+//! also lists a bucket's incomplete multipart uploads ([`multipart_uploads`]), or waits for one
+//! to have parts ([`wait_for_upload_parts`]), as a client of the store sees them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -259,4 +261,111 @@ pub fn run(
         );
     }
     Ok(outcomes)
+}
+
+/// Lists a bucket's incomplete multipart uploads with their parts (ListMultipartUploads, then
+/// ListParts for each), as JSON on stdout. With a minimum number of parts, polls until one
+/// upload has at least that many (or the deadline passes, then exits 3).
+const UPLOADS_SCRIPT: &str = r#"
+import json, sys, time
+import boto3
+from botocore.config import Config
+
+endpoint, bucket, min_parts, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+cl = boto3.client(
+    "s3",
+    endpoint_url=endpoint,
+    region_name="us-east-1",
+    aws_access_key_id="tierd-test",
+    aws_secret_access_key="tierd-test-secret",
+    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+)
+deadline = time.time() + timeout
+while True:
+    found = []
+    for u in cl.list_multipart_uploads(Bucket=bucket).get("Uploads", []):
+        parts = cl.list_parts(Bucket=bucket, Key=u["Key"], UploadId=u["UploadId"]).get("Parts", [])
+        found.append({"key": u["Key"], "upload_id": u["UploadId"], "parts": len(parts)})
+    if min_parts == 0 or any(f["parts"] >= min_parts for f in found):
+        print(json.dumps(found))
+        sys.exit(0)
+    if time.time() > deadline:
+        print(json.dumps(found))
+        sys.exit(3)
+    time.sleep(0.02)
+"#;
+
+/// An incomplete multipart upload, as the S3 server lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUpload {
+    pub key: String,
+    pub upload_id: String,
+    /// Parts uploaded so far.
+    pub parts: usize,
+}
+
+fn uploads_run(
+    endpoint: &str,
+    bucket: &str,
+    min_parts: usize,
+    timeout: std::time::Duration,
+) -> anyhow::Result<(bool, Vec<PendingUpload>)> {
+    let out = Command::new(python()?)
+        .arg("-c")
+        .arg(UPLOADS_SCRIPT)
+        .args([
+            endpoint,
+            bucket,
+            &min_parts.to_string(),
+            &timeout.as_secs_f64().to_string(),
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .context("running the boto3 upload lister")?;
+    let found = out.status.success();
+    if !found && out.status.code() != Some(3) {
+        bail!(
+            "the boto3 upload lister failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let listed: Vec<Value> = serde_json::from_slice(&out.stdout)?;
+    let uploads = listed
+        .iter()
+        .map(|u| {
+            Ok(PendingUpload {
+                key: u["key"].as_str().context("key")?.to_string(),
+                upload_id: u["upload_id"].as_str().context("upload_id")?.to_string(),
+                parts: u["parts"].as_u64().context("parts")? as usize,
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok((found, uploads))
+}
+
+/// The incomplete multipart uploads in `bucket`, as a real S3 client (boto3) lists them.
+///
+/// # Errors
+/// boto3 cannot run or the server refuses.
+pub fn multipart_uploads(endpoint: &str, bucket: &str) -> anyhow::Result<Vec<PendingUpload>> {
+    Ok(uploads_run(endpoint, bucket, 0, std::time::Duration::ZERO)?.1)
+}
+
+/// Polls `bucket` (every 20 ms, in one boto3 process) until an incomplete multipart upload there
+/// has at least `parts` parts; returns the uploads then.
+///
+/// # Errors
+/// None appears within `timeout` (the error lists what there was), or boto3 cannot run.
+pub fn wait_for_upload_parts(
+    endpoint: &str,
+    bucket: &str,
+    parts: usize,
+    timeout: std::time::Duration,
+) -> anyhow::Result<Vec<PendingUpload>> {
+    let (found, uploads) = uploads_run(endpoint, bucket, parts.max(1), timeout)?;
+    if !found {
+        bail!("no upload in {bucket} reached {parts} parts within {timeout:?}: {uploads:?}");
+    }
+    Ok(uploads)
 }

@@ -203,6 +203,45 @@ fn partial_uploads(dir: &Path, name: &str) -> Vec<(String, u64)> {
     found
 }
 
+/// Writes `onprem/photos/big.bin` in `d`, 96 MiB: six 16 MiB parts, about five seconds to copy
+/// at [`start_big_move`]'s bandwidth limit. Returns its bytes.
+fn put_big_object(d: &Path) -> Vec<u8> {
+    let big: Vec<u8> = (0..96 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
+    std::fs::write(d.join("onprem/photos/big.bin"), &big).unwrap();
+    big
+}
+
+/// `tierd move photos/big.bin --to cloud` with the configuration in its folder.
+const MOVE_BIG: [&str; 6] = [
+    "move",
+    "photos/big.bin",
+    "--to",
+    "cloud",
+    "--config",
+    "tierd.toml",
+];
+
+/// Starts the real `tierd move photos/big.bin --to cloud` in `d`, at 20 MB/s.
+fn start_big_move(d: &Path) -> std::process::Child {
+    Command::new(tierd_bin())
+        .args(MOVE_BIG)
+        .args(["--max-bytes-per-sec", "20000000"])
+        .current_dir(d)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Runs `tierd move photos/big.bin --to cloud` in `d` to the end, which must succeed.
+fn move_big_again(d: &Path) {
+    let r = tierd(d, &MOVE_BIG);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+}
+
 #[test]
 fn killing_tierd_mid_multipart_copy_leaves_no_partial_upload_after_recovery() {
     let dir = tempfile::tempdir().unwrap();
@@ -212,30 +251,10 @@ fn killing_tierd_mid_multipart_copy_leaves_no_partial_upload_after_recovery() {
         "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"file://cloud\"\n",
     )
     .unwrap();
-    // Six 16 MiB parts: the upload's staging file fills after four have been read, well before
-    // the end.
-    let big: Vec<u8> = (0..96 * 1024 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
+    // The upload's staging file fills after four parts have been read, well before the end.
+    let big = put_big_object(d);
     std::fs::create_dir_all(d.join("cloud/photos")).unwrap();
-    std::fs::write(d.join("onprem/photos/big.bin"), &big).unwrap();
-    let mut child = Command::new(tierd_bin())
-        .args([
-            "move",
-            "photos/big.bin",
-            "--to",
-            "cloud",
-            "--config",
-            "tierd.toml",
-            "--max-bytes-per-sec",
-            "20000000",
-        ])
-        .current_dir(d)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = start_big_move(d);
     // Kill it as soon as the multipart upload has written bytes (polled, with a deadline).
     let folder = d.join("cloud/photos");
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
@@ -300,18 +319,130 @@ fn killing_tierd_mid_multipart_copy_leaves_no_partial_upload_after_recovery() {
         "{why}"
     );
     // The move can be run again, and completes.
-    let r = tierd(
-        d,
-        &[
-            "move",
-            "photos/big.bin",
-            "--to",
-            "cloud",
-            "--config",
-            "tierd.toml",
-        ],
-    );
-    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    move_big_again(d);
     assert!(std::fs::read(folder.join("big.bin")).unwrap() == big);
     assert_eq!(partial_uploads(&folder, "big.bin"), []);
+}
+
+/// The JSON log line of `stderr` whose message is `message`, if any.
+fn log_line(stderr: &str, message: &str) -> Option<serde_json::Value> {
+    stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["fields"]["message"] == message)
+}
+
+#[test]
+fn killing_tierd_mid_multipart_copy_to_s3_leaves_no_incomplete_upload_after_recovery() {
+    use harness::boto::{multipart_uploads, wait_for_upload_parts};
+    let server = S3Server::start().expect("the S3 server starts");
+    server.create_bucket("cold").unwrap();
+    let endpoint = server.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    server.write_two_tier_config(d, "cold").unwrap();
+    let big = put_big_object(d);
+    let mut child = start_big_move(d);
+    // Kill it as soon as the server holds a part of its upload (one boto3 process polling).
+    let seen = wait_for_upload_parts(&endpoint, "cold", 1, Duration::from_secs(60));
+    if let Err(e) = seen {
+        let ended = child.try_wait().unwrap();
+        let _ = child.kill();
+        panic!("{e}; tierd move ended meanwhile: {ended:?}");
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    // The kill left the upload on the server, invisible in listings, and its id in the journal.
+    let left = multipart_uploads(&endpoint, "cold").unwrap();
+    assert_eq!(left.len(), 1, "the kill left one upload: {left:?}");
+    assert_eq!(left[0].key, "photos/big.bin");
+    assert!(left[0].parts >= 1, "{left:?}");
+    let upload_id = left[0].upload_id.clone();
+    let journal = d.join("tierd.db");
+    {
+        let mut j = tierd::journal::Journal::open(&journal).unwrap();
+        let journalled: Vec<(String, String, String)> = j
+            .open_uploads()
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.tier, u.path, u.upload_id))
+            .collect();
+        assert_eq!(
+            journalled,
+            [("cloud".into(), "photos/big.bin".into(), upload_id.clone())]
+        );
+        let open = j.open_moves().unwrap();
+        assert_eq!(open.len(), 1, "the kill left the move in flight: {open:?}");
+        assert_eq!(open[0].state, tierd::journal::moves::MoveState::Intent);
+    }
+
+    // Restarted: recovery aborts the upload, says so, then undoes the move.
+    let r = tierd(d, &["recover", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(0), "recovery failed: {}{}", r.stdout, r.stderr);
+    let aborted = log_line(
+        &r.stderr,
+        "Aborted an incomplete multipart upload left by an interrupted copy.",
+    )
+    .unwrap_or_else(|| panic!("no abort logged: {}", r.stderr));
+    let f = &aborted["fields"];
+    assert_eq!(
+        (&f["tier"], &f["path"], &f["upload_id"], &f["already_gone"]),
+        (
+            &serde_json::json!("cloud"),
+            &serde_json::json!("photos/big.bin"),
+            &serde_json::json!(upload_id),
+            &serde_json::json!(false)
+        ),
+        "{aborted}"
+    );
+    assert!(
+        r.stderr
+            .contains("1 undone, 0 failed, 0 pending; 1 incomplete multipart upload aborted"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("tierd-test-secret"), "{}", r.stderr);
+    assert_eq!(
+        multipart_uploads(&endpoint, "cold").unwrap(),
+        [],
+        "no incomplete upload is left on the server"
+    );
+    let cloud = server.store("cold").unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let on_cloud = |rt: &tokio::runtime::Runtime| {
+        rt.block_on(async {
+            match cloud.get(&StorePath::from("photos/big.bin")).await {
+                Ok(got) => Some(got.bytes().await.unwrap()),
+                Err(object_store::Error::NotFound { .. }) => None,
+                Err(e) => panic!("{e}"),
+            }
+        })
+    };
+    assert!(on_cloud(&rt).is_none(), "no copy is left on cloud");
+    assert!(
+        std::fs::read(d.join("onprem/photos/big.bin")).unwrap() == big,
+        "the source is intact on onprem"
+    );
+    let mut j = tierd::journal::Journal::open(&journal).unwrap();
+    assert_eq!(j.open_uploads().unwrap(), []);
+    assert!(j.open_moves().unwrap().is_empty());
+    assert_eq!(
+        j.locate("photos", "big.bin").unwrap().unwrap().tier,
+        "onprem"
+    );
+
+    // The move runs again and completes: the object is on cloud alone, byte for byte.
+    move_big_again(d);
+    assert!(
+        on_cloud(&rt).is_some_and(|b| b == big),
+        "the object is on cloud"
+    );
+    assert!(!d.join("onprem/photos/big.bin").exists(), "and only there");
+    assert_eq!(
+        j.locate("photos", "big.bin").unwrap().unwrap().tier,
+        "cloud"
+    );
+    assert_eq!(j.open_uploads().unwrap(), []);
+    assert_eq!(multipart_uploads(&endpoint, "cold").unwrap(), []);
 }

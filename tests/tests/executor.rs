@@ -13,14 +13,15 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use harness::S3Server;
 use harness::faults::FaultyStore;
+use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{MultipartId, ObjectStore, ObjectStoreExt, PutPayload};
 use tierd::config::TierConfig;
 use tierd::executor::copy::{CopyTuning, Version};
 use tierd::executor::{Executor, ExecutorConfig, MoveOutcome, MoveRequest};
 use tierd::journal::Journal;
 use tierd::snapshot::{self, RestoreOptions};
-use tierd::tier::Tiers;
+use tierd::tier::{TierStores, Tiers};
 
 /// A source version known by its size alone (no etag), as a crashed move's intent may hold.
 fn version(size: u64) -> Version<'static> {
@@ -81,19 +82,21 @@ fn req(key: &str, to: &str) -> MoveRequest {
     }
 }
 
-/// The suite: `hot` and `cold` are two tier roots; objects live under `photos/`.
-async fn conformance(
-    name: &str,
-    hot: Arc<dyn ObjectStore>,
-    cold: Arc<dyn ObjectStore>,
-    vault: Arc<dyn ObjectStore>,
-) {
+/// The suite: `hot` and `cold` are two tier roots; objects live under `photos/`. An S3 tier
+/// comes with its multipart API, so large copies there journal their uploads.
+async fn conformance(name: &str, hot: TierStores, cold: TierStores, vault: TierStores) {
     let dir = tempfile::tempdir().unwrap();
-    let tiers = Tiers::from_stores(vec![
-        ("hot".into(), hot.clone()),
-        ("cold".into(), cold.clone()),
-        ("vault".into(), vault.clone()),
+    let mut tiers = Tiers::from_stores(vec![
+        ("hot".into(), hot.store.clone()),
+        ("cold".into(), cold.store.clone()),
+        ("vault".into(), vault.store.clone()),
     ]);
+    for (tier, stores) in [("hot", &hot), ("cold", &cold), ("vault", &vault)] {
+        if let Some(uploads) = &stores.uploads {
+            tiers = tiers.with_uploads(tier, uploads.clone());
+        }
+    }
+    let (hot, cold, vault) = (hot.store, cold.store, vault.store);
     let ex = executor(tiers, dir.path(), small_parts());
     let small = data(70_000, 1);
     let large = data(12 * 1024 * 1024 + 17, 2);
@@ -310,8 +313,9 @@ async fn conformance(
         "{name}: nothing staged or half-restored is left: {left:?}"
     );
 
-    // Nothing left in flight.
+    // Nothing left in flight: no move, and no multipart upload.
     assert!(ex.journal().open_moves().unwrap().is_empty());
+    assert_eq!(ex.journal().open_uploads().unwrap(), []);
 }
 
 fn local(dir: &std::path::Path, name: &str) -> Arc<dyn ObjectStore> {
@@ -324,15 +328,28 @@ fn local(dir: &std::path::Path, name: &str) -> Arc<dyn ObjectStore> {
     tierd::tier::open_tier(&t).unwrap()
 }
 
-fn s3(server: &S3Server, bucket: &str) -> Arc<dyn ObjectStore> {
+/// A tier on a new bucket of the S3 server (its store and multipart API), at `url` (`s3://`
+/// and the bucket, then maybe a prefix).
+fn s3_tier(server: &S3Server, bucket: &str, url: &str) -> TierStores {
     server.create_bucket(bucket).unwrap();
     let t = TierConfig {
         name: bucket.into(),
-        url: format!("s3://{bucket}"),
+        url: url.into(),
         min_storage_days: 0,
         options: server.options(),
     };
-    tierd::tier::open_tier(&t).unwrap()
+    tierd::tier::open_tier_stores(&t).unwrap()
+}
+
+fn s3(server: &S3Server, bucket: &str) -> TierStores {
+    s3_tier(server, bucket, &format!("s3://{bucket}"))
+}
+
+fn local_tier(dir: &std::path::Path, name: &str) -> TierStores {
+    TierStores {
+        store: local(dir, name),
+        uploads: None,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -340,9 +357,9 @@ async fn the_move_protocol_conforms_on_the_local_filesystem() {
     let d = tempfile::tempdir().unwrap();
     conformance(
         "fs",
-        local(d.path(), "hot"),
-        local(d.path(), "cold"),
-        local(d.path(), "vault"),
+        local_tier(d.path(), "hot"),
+        local_tier(d.path(), "cold"),
+        local_tier(d.path(), "vault"),
     )
     .await;
 }
@@ -353,11 +370,18 @@ async fn the_move_protocol_conforms_between_the_filesystem_and_a_real_s3_server(
     let d = tempfile::tempdir().unwrap();
     conformance(
         "fs-s3",
-        local(d.path(), "hot"),
+        local_tier(d.path(), "hot"),
         s3(&server, "cold"),
         s3(&server, "vault"),
     )
     .await;
+    for bucket in ["cold", "vault"] {
+        assert_eq!(
+            harness::boto::multipart_uploads(&server.endpoint(), bucket).unwrap(),
+            [],
+            "no incomplete upload is left in {bucket}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -919,4 +943,259 @@ async fn a_multipart_copy_that_fails_at_completion_leaves_no_partial_upload() {
     );
     assert_eq!(read(&hot, "photos/big.bin").await, Some(big));
     assert!(ex.journal().open_moves().unwrap().is_empty());
+}
+
+/// A multipart API that, before sending each part, reads the journal through a connection of
+/// its own (what is committed) and notes the upload ids it holds.
+struct JournalWatch {
+    inner: Arc<dyn MultipartStore>,
+    journal: std::path::PathBuf,
+    at_parts: Mutex<Vec<Vec<String>>>,
+}
+
+#[async_trait::async_trait]
+impl MultipartStore for JournalWatch {
+    async fn create_multipart(&self, path: &Path) -> object_store::Result<MultipartId> {
+        self.inner.create_multipart(path).await
+    }
+
+    async fn put_part(
+        &self,
+        path: &Path,
+        id: &MultipartId,
+        part_idx: usize,
+        data: PutPayload,
+    ) -> object_store::Result<PartId> {
+        let journalled = Journal::open(&self.journal)
+            .unwrap()
+            .open_uploads()
+            .unwrap();
+        self.at_parts
+            .lock()
+            .unwrap()
+            .push(journalled.into_iter().map(|u| u.upload_id).collect());
+        self.inner.put_part(path, id, part_idx, data).await
+    }
+
+    async fn complete_multipart(
+        &self,
+        path: &Path,
+        id: &MultipartId,
+        parts: Vec<PartId>,
+    ) -> object_store::Result<object_store::PutResult> {
+        self.inner.complete_multipart(path, id, parts).await
+    }
+
+    async fn abort_multipart(&self, path: &Path, id: &MultipartId) -> object_store::Result<()> {
+        self.inner.abort_multipart(path, id).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_multipart_copy_to_s3_journals_its_upload_before_the_first_part_and_forgets_it() {
+    let server = S3Server::start().expect("the S3 server starts");
+    let d = tempfile::tempdir().unwrap();
+    let hot = local(d.path(), "hot");
+    // A tier under a prefix of its bucket: the upload goes where the tier's store reads.
+    let cold = s3_tier(&server, "cold", "s3://cold/archive/");
+    let watch = Arc::new(JournalWatch {
+        inner: cold.uploads.clone().unwrap(),
+        journal: d.path().join("tierd.db"),
+        at_parts: Mutex::default(),
+    });
+    let tiers = Tiers::from_stores(vec![
+        ("hot".into(), hot.clone()),
+        ("cold".into(), cold.store.clone()),
+    ])
+    .with_uploads("cold", watch.clone());
+    let ex = executor(tiers, d.path(), small_parts());
+    let big = data(12 * 1024 * 1024 + 17, 5);
+    hot.put(&Path::from("photos/big.bin"), PutPayload::from(big.clone()))
+        .await
+        .unwrap();
+    ex.scan("photos", "").await.unwrap();
+    let o = ex.move_object(&req("big.bin", "cold")).await;
+    assert!(matches!(o, MoveOutcome::Done { .. }), "{o:?}");
+    let at_parts = watch.at_parts.lock().unwrap().clone();
+    assert_eq!(at_parts.len(), 3, "three 5 MiB parts: {at_parts:?}");
+    assert!(
+        at_parts[0].len() == 1 && at_parts.iter().all(|ids| *ids == at_parts[0]),
+        "the upload was journalled before each part: {at_parts:?}"
+    );
+    assert_eq!(
+        ex.journal().open_uploads().unwrap(),
+        [],
+        "and forgotten once complete"
+    );
+    assert_eq!(
+        harness::boto::multipart_uploads(&server.endpoint(), "cold").unwrap(),
+        []
+    );
+    let bucket = server.store("cold").unwrap();
+    assert_eq!(read(&bucket, "archive/photos/big.bin").await, Some(big));
+    assert_eq!(read(&hot, "photos/big.bin").await, None);
+}
+
+/// `tierd.toml`'s tiers: `hot` in `dir/hot`, `cloud` under `archive/` in the bucket `cold` of
+/// the server.
+fn hot_and_cloud(server: &S3Server, dir: &std::path::Path) -> Tiers {
+    Tiers::open(&[
+        TierConfig {
+            name: "hot".into(),
+            url: format!("file://{}/hot", dir.display()),
+            min_storage_days: 0,
+            options: BTreeMap::new(),
+        },
+        TierConfig {
+            name: "cloud".into(),
+            url: "s3://cold/archive/".into(),
+            min_storage_days: 0,
+            options: server.options(),
+        },
+    ])
+    .unwrap()
+}
+
+/// Starts an upload of `path` on `uploads` and sends it one part.
+async fn started(uploads: &Arc<dyn MultipartStore>, path: &str) -> MultipartId {
+    let p = Path::from(path);
+    let id = uploads.create_multipart(&p).await.unwrap();
+    uploads
+        .put_part(&p, &id, 0, PutPayload::from(data(1024 * 1024, 6)))
+        .await
+        .unwrap();
+    id
+}
+
+/// What a `tierd move` killed in the middle of an upload to S3 leaves: the upload of
+/// `photos/big.bin` on the `cloud` tier (see [`hot_and_cloud`]) with a part on the server, its
+/// id journalled in the folder returned. Returns the tiers, the tier's multipart API and the id.
+async fn an_upload_left_by_a_kill(
+    server: &S3Server,
+) -> (
+    tempfile::TempDir,
+    Tiers,
+    Arc<dyn MultipartStore>,
+    MultipartId,
+) {
+    server.create_bucket("cold").unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let tiers = hot_and_cloud(server, d.path());
+    let uploads = tiers.uploads("cloud", "photos").unwrap().unwrap();
+    let mine = started(&uploads, "photos/big.bin").await;
+    Journal::open(&d.path().join("tierd.db"))
+        .unwrap()
+        .upload_started(("cloud", "photos"), "photos/big.bin", &mine)
+        .unwrap();
+    (d, tiers, uploads, mine)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recovery_aborts_the_journalled_uploads_on_a_real_s3_server_and_never_another_clients() {
+    let server = S3Server::start().expect("the S3 server starts");
+    let (d, tiers, uploads, mine) = an_upload_left_by_a_kill(&server).await;
+    let ex = executor(tiers, d.path(), small_parts());
+    // And one it completed just before the kill, which the server no longer knows.
+    ex.journal()
+        .upload_started(("cloud", "photos"), "photos/done.bin", "no-such-upload")
+        .unwrap();
+    // Another client's upload in the same bucket: no journal of tierd's holds it.
+    let theirs = started(&uploads, "photos/theirs.bin").await;
+    let endpoint = server.endpoint();
+    let mut before = harness::boto::multipart_uploads(&endpoint, "cold").unwrap();
+    before.sort_by(|a, b| a.key.cmp(&b.key));
+    let keys: Vec<(&str, &str)> = before
+        .iter()
+        .map(|u| (u.key.as_str(), u.upload_id.as_str()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("archive/photos/big.bin", mine.as_str()),
+            ("archive/photos/theirs.bin", theirs.as_str())
+        ]
+    );
+
+    let r = tierd::executor::recover::recover(&ex).await.unwrap();
+    assert_eq!((r.uploads_aborted, r.uploads_pending), (2, 0), "{r:?}");
+    let after = harness::boto::multipart_uploads(&endpoint, "cold").unwrap();
+    assert_eq!(
+        after,
+        [harness::boto::PendingUpload {
+            key: "archive/photos/theirs.bin".into(),
+            upload_id: theirs,
+            parts: 1
+        }],
+        "only the journalled upload was aborted"
+    );
+    assert_eq!(ex.journal().open_uploads().unwrap(), []);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upload_whose_abort_finds_the_s3_server_down_is_aborted_by_the_next_recovery() {
+    let server = S3Server::start().expect("the S3 server starts");
+    let (d, _, _, mine) = an_upload_left_by_a_kill(&server).await;
+    // The same tier on an endpoint where nothing listens (one try per request, to be quick).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(format!("http://127.0.0.1:{port}"))
+        .with_bucket_name("cold")
+        .with_region("us-east-1")
+        .with_access_key_id("tierd-test")
+        .with_secret_access_key("tierd-test-secret")
+        .with_allow_http(true)
+        .with_retry(object_store::RetryConfig {
+            max_retries: 0,
+            ..object_store::RetryConfig::default()
+        })
+        .build()
+        .unwrap();
+    let down = object_store::prefix::PrefixStore::new(down, "archive");
+    let down_tiers = Tiers::from_stores(vec![
+        ("hot".into(), local(d.path(), "hot")),
+        (
+            "cloud".into(),
+            Arc::new(down.clone()) as Arc<dyn ObjectStore>,
+        ),
+    ])
+    .with_uploads("cloud", Arc::new(down));
+    let endpoint = server.endpoint();
+    {
+        let ex = executor(down_tiers, d.path(), small_parts());
+        for attempt in 1..=2 {
+            let r = tierd::executor::recover::recover(&ex).await.unwrap();
+            assert_eq!((r.uploads_aborted, r.uploads_pending), (0, 1), "{r:?}");
+            let left = ex.journal().open_uploads().unwrap();
+            assert_eq!(left.len(), 1, "{left:?}");
+            assert_eq!(
+                (left[0].upload_id.as_str(), left[0].aborts_failed),
+                (mine.as_str(), attempt)
+            );
+            let why = left[0].error.clone().unwrap_or_default();
+            assert!(
+                why.contains("photos/big.bin") && !why.contains("tierd-test-secret"),
+                "{why}"
+            );
+        }
+        assert_eq!(
+            harness::boto::multipart_uploads(&endpoint, "cold")
+                .unwrap()
+                .len(),
+            1,
+            "the upload is still on the server"
+        );
+    }
+    // The server answers again: the next recovery aborts it.
+    let ex = executor(hot_and_cloud(&server, d.path()), d.path(), small_parts());
+    let r = tierd::executor::recover::recover(&ex).await.unwrap();
+    assert_eq!((r.uploads_aborted, r.uploads_pending), (1, 0), "{r:?}");
+    assert_eq!(ex.journal().open_uploads().unwrap(), []);
+    assert_eq!(
+        harness::boto::multipart_uploads(&endpoint, "cold").unwrap(),
+        []
+    );
 }

@@ -137,11 +137,34 @@ pub async fn open(
     let r = recover::recover(&ex).await?;
     if r != recover::RecoveryReport::default() {
         eprintln!(
-            "recovered moves left in flight by an earlier run: {} finished, {} undone, {} failed, {} pending",
-            r.finished, r.undone, r.failed, r.pending
+            "recovered moves left in flight by an earlier run: {} finished, {} undone, {} failed, {} pending{}",
+            r.finished,
+            r.undone,
+            r.failed,
+            r.pending,
+            uploads_recovered(&r)
         );
     }
     Ok((config, ex))
+}
+
+/// What recovery did with the incomplete multipart uploads interrupted copies left, to end the
+/// line that reports recovery: empty when it found none.
+pub fn uploads_recovered(r: &recover::RecoveryReport) -> String {
+    match (r.uploads_aborted, r.uploads_pending) {
+        (0, 0) => String::new(),
+        (a, 0) => format!("; {} aborted", uploads(a)),
+        (a, p) => format!(
+            "; {} aborted, {p} left journalled because the store refused or did not answer (`tierd recover` tries again)",
+            uploads(a)
+        ),
+    }
+}
+
+/// `1 incomplete multipart upload`, `2 incomplete multipart uploads`.
+pub fn uploads(n: u64) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{n} incomplete multipart upload{s}")
 }
 
 /// A multi-threaded runtime (polars and blocking journal calls need one).

@@ -436,20 +436,29 @@ pub fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
         let (_, ex) = open(&args.store, &Pace::default(), Access::Moves("recover")).await?;
         let r = recover::recover(&ex).await?;
         let open_moves = ex.journal().open_moves()?.len();
+        let open_uploads = ex.journal().open_uploads()?.len();
         if args.store.json {
             println!(
                 "{}",
-                json!({"pending_after": r.pending, "open_moves": open_moves})
+                json!({"pending_after": r.pending, "open_moves": open_moves, "open_uploads": open_uploads})
             );
-        } else if open_moves == 0 {
-            println!("no move is left in flight");
         } else {
-            println!(
-                "{open_moves} moves are still open after recovery ({} could not be settled because a store failed); run `tierd recover` again once the stores answer; `tierd locate BUCKET/KEY` finds an object",
-                r.pending
-            );
+            if open_moves == 0 {
+                println!("no move is left in flight");
+            } else {
+                println!(
+                    "{open_moves} moves are still open after recovery ({} could not be settled because a store failed); run `tierd recover` again once the stores answer; `tierd locate BUCKET/KEY` finds an object",
+                    r.pending
+                );
+            }
+            if open_uploads > 0 {
+                println!(
+                    "{} could not be aborted (the warnings on stderr name each tier, path and upload id); run `tierd recover` again once the stores answer",
+                    super::common::uploads(open_uploads as u64)
+                );
+            }
         }
-        Ok(if open_moves == 0 {
+        Ok(if open_moves == 0 && open_uploads == 0 {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)

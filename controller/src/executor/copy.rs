@@ -12,6 +12,7 @@ use object_store::{GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutOptions,
 use sha2::Sha256;
 
 use super::limits::Limits;
+use super::uploads::Uploads;
 
 /// Why a copy did not happen. `Transient` ones are retried.
 #[derive(Debug, thiserror::Error)]
@@ -100,27 +101,63 @@ pub struct Version<'a> {
     pub size: u64,
 }
 
-/// Copies `src` (exactly the `version` expected: its etag when given, and its size) to `dst`,
+/// Where a copy writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Dest<'a> {
+    pub store: &'a Arc<dyn ObjectStore>,
+    pub path: &'a Path,
+    /// The store's journalled multipart API, when its uploads have ids (an S3 tier, see
+    /// [`super::Executor::uploads`]): a large object is uploaded through it, so that recovery
+    /// can abort the upload a kill left behind. `None`: object_store's own multipart upload.
+    pub uploads: Option<&'a Uploads>,
+}
+
+impl<'a> Dest<'a> {
+    /// `path` in `store`, uploaded without a journalled id (a local or memory store).
+    pub fn new(store: &'a Arc<dyn ObjectStore>, path: &'a Path) -> Dest<'a> {
+        Dest {
+            store,
+            path,
+            uploads: None,
+        }
+    }
+
+    /// Uploads large objects through `uploads` (see [`Dest::uploads`]).
+    #[must_use]
+    pub fn with_uploads(mut self, uploads: Option<&'a Uploads>) -> Dest<'a> {
+        self.uploads = uploads;
+        self
+    }
+}
+
+/// Copies `src` (exactly the `version` expected: its etag when given, and its size) to `dest`,
 /// which must not exist.
 ///
-/// Memory is bounded by one part (or the multipart threshold). The content's sha256 is computed
-/// while streaming; the destination is verified by its S3-style MD5 etag when the backend gives
-/// one that matches, otherwise by reading it back and comparing sha256 and size.
+/// Memory is bounded by `tuning.parts_in_flight` parts (or the multipart threshold). The
+/// content's sha256 is computed while streaming; the destination is verified by its S3-style
+/// MD5 etag when the backend gives one that matches, otherwise by reading it back and comparing
+/// sha256 and size. A multipart upload through [`Dest::uploads`] is journalled before its first
+/// part is sent, and forgotten once completed or aborted.
 ///
 /// # Errors
 /// [`CopyError::SourceChanged`] when the source is not the expected version,
 /// [`CopyError::DestinationExists`], [`CopyError::Verify`], or a store error sorted by
 /// [`CopyError::from_store`]. A failed multipart upload is aborted (and a local filesystem's
-/// staging file removed, see [`remove_staged_uploads`]).
+/// staging file removed, see [`remove_staged_uploads`]); a journalled one whose abort fails
+/// stays journalled, for recovery to abort.
 pub async fn copy_verified(
     src: &Arc<dyn ObjectStore>,
     src_path: &Path,
     version: Version<'_>,
-    dst: &Arc<dyn ObjectStore>,
-    dst_path: &Path,
+    dest: Dest<'_>,
     tuning: CopyTuning,
     limits: &Limits,
 ) -> Result<Copied, CopyError> {
+    let Dest {
+        store: dst,
+        path: dst_path,
+        uploads,
+    } = dest;
     let Version {
         etag: src_etag,
         size: expected_size,
@@ -197,10 +234,13 @@ pub async fn copy_verified(
         Err(object_store::Error::NotFound { .. }) => {}
         Err(e) => return Err(CopyError::from_store(e)),
     }
-    let mut upload = dst
-        .put_multipart(dst_path)
-        .await
-        .map_err(CopyError::from_dest_store)?;
+    let mut upload = match uploads {
+        Some(uploads) => uploads.start(dst_path).await?,
+        None => dst
+            .put_multipart(dst_path)
+            .await
+            .map_err(CopyError::from_dest_store)?,
+    };
     let mut part = BytesMut::with_capacity(tuning.part_size);
     let mut part_md5s: Vec<u8> = Vec::new();
     let mut parts = 0usize;
@@ -268,7 +308,8 @@ pub async fn copy_verified(
 /// Gives up a multipart upload without leaving its parts behind: aborts it, and where the abort
 /// cannot remove a local filesystem's staging file (the upload was already completing), removes
 /// that file (see [`remove_staged_uploads`]). Best effort: the copy has failed already, and a
-/// partial upload left here is found again by recovery or expired by the store's lifecycle rule.
+/// partial upload left here is found again by recovery (a journalled one stays journalled when
+/// its abort fails) or expired by the store's lifecycle rule.
 async fn abandon(
     mut upload: Box<dyn object_store::MultipartUpload>,
     dst: &Arc<dyn ObjectStore>,
@@ -340,7 +381,8 @@ fn is_staging_name(name: &str, file: &str) -> bool {
 /// completes renames its staging file into place, one that fails or is dropped removes it; a
 /// killed process leaves it there for ever, unlisted and unreachable through the store.
 /// Each removal is logged with its size. On any other store this does nothing: an S3 store's
-/// incomplete multipart uploads are expired by its lifecycle rule (docs/moving-data.md).
+/// incomplete multipart uploads are journalled and aborted by their ids (see
+/// [`super::uploads`]).
 ///
 /// # Guarantees
 /// Only files named `<file>#<digits>` in the object's own folder are removed, and none when
@@ -616,7 +658,7 @@ mod tests {
             size: 10_000,
         };
         let limits = Limits::new(None, None);
-        let err = copy_verified(&hot, &p, version, &cold, &p, tuning, &limits)
+        let err = copy_verified(&hot, &p, version, Dest::new(&cold, &p), tuning, &limits)
             .await
             .unwrap_err();
         assert!(matches!(err, CopyError::Transient(_)), "{err}");

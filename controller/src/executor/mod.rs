@@ -5,6 +5,8 @@
 //! - [`limits`]: objects-per-second and bytes-per-second token buckets.
 //! - [`recover`]: finishing or undoing every move a crash left in flight.
 //! - [`scan`]: learning the objects on the tiers (listing) into the catalog.
+//! - [`uploads`]: multipart uploads to S3 tiers, their ids journalled so that recovery can
+//!   abort one a crash left behind.
 //!
 //! # Guarantees
 //! A move follows DESIGN.md's protocol, every step journalled before the next begins:
@@ -25,6 +27,7 @@ pub mod copy;
 pub mod limits;
 pub mod recover;
 pub mod scan;
+pub mod uploads;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -41,6 +44,7 @@ use crate::journal::{Journal, JournalError};
 use crate::tier::{StoreError, Tiers};
 use copy::{CopyError, CopyTuning};
 use limits::Limits;
+use uploads::Uploads;
 
 /// Executor errors: the journal or the tier configuration failed. (A move that fails is an
 /// outcome, recorded in the journal, not an error.)
@@ -155,11 +159,19 @@ impl Executor {
         self.lock = Some(lock);
     }
 
-    /// Locks the journal (its calls are short; a poisoned lock still holds a consistent file).
+    /// Locks the journal (see [`crate::journal::lock`]).
     pub fn journal(&self) -> std::sync::MutexGuard<'_, Journal> {
-        self.journal
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::journal::lock(&self.journal)
+    }
+
+    /// The journalled multipart API of the store that holds `bucket` on `tier`, when that
+    /// store's uploads have ids (an S3 tier): what a copy there uploads a large object through.
+    ///
+    /// # Errors
+    /// An unknown tier, or a per-bucket store that cannot be opened.
+    pub fn uploads(&self, tier: &str, bucket: &str) -> Result<Option<Uploads>, StoreError> {
+        let store = self.tiers.uploads(tier, bucket)?;
+        Ok(store.map(|s| Uploads::new(s, Arc::clone(&self.journal), tier, bucket)))
     }
 
     pub fn tiers(&self) -> &Arc<Tiers> {
@@ -345,12 +357,13 @@ impl Executor {
             etag: meta.e_tag.as_deref(),
             size: meta.size,
         };
+        let uploads = self.uploads(&req.to, &req.bucket).map_err(Attempt::fatal)?;
+        let dest = copy::Dest::new(&dst, &dst_path).with_uploads(uploads.as_ref());
         let copied = match copy::copy_verified(
             &src,
             &src_path,
             version,
-            &dst,
-            &dst_path,
+            dest,
             self.cfg.tuning,
             &self.limits,
         )
@@ -442,6 +455,16 @@ impl Attempt {
     fn fatal(e: impl std::fmt::Display) -> Attempt {
         Attempt::Fatal(e.to_string())
     }
+}
+
+/// Journals the intent of the decision `decision_id` to move `photos/<key>` (`size` bytes, no
+/// etag) from `hot` to `cold`, as a move killed after its first step leaves it (for tests).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn test_intent(j: &mut Journal, decision_id: &str, key: &str, size: u64) -> i64 {
+    let version = copy::Version { etag: None, size };
+    j.move_intent(decision_id, ("photos", key), ("hot", "cold"), version)
+        .unwrap()
 }
 
 /// An executor over the file tiers `hot` and `cold` in `dir`, journalled there (for tests).

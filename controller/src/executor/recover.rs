@@ -1,5 +1,9 @@
 //! Crash recovery: every move the journal shows in flight is finished or undone, safely.
 //!
+//! Before any move, every multipart upload the journal still records (to an S3 tier, whose
+//! incomplete uploads the store keeps and bills, unlisted) is aborted by its id and forgotten;
+//! one whose abort fails stays journalled for the next run (see [`super::uploads`]).
+//!
 //! | journalled state | what is true | what recovery does |
 //! |---|---|---|
 //! | `intent` | the destination may hold this move's complete but unverified copy (writes are atomic), and, on a local filesystem tier, the partial upload of an interrupted write (`<file>#<n>`, unlisted) | the partial upload is removed (it is never an object); source intact: remove the destination only if it holds the source's exact bytes, mark `aborted` (the move can be planned again); source gone: keep everything, mark `failed` for an operator |
@@ -153,6 +157,10 @@ pub struct RecoveryReport {
     pub failed: u64,
     /// Moves still in flight because a store did not answer; tried again next start.
     pub pending: u64,
+    /// Incomplete multipart uploads left by an interrupted copy, aborted (or found gone).
+    pub uploads_aborted: u64,
+    /// Incomplete multipart uploads whose abort failed; still journalled, tried again next start.
+    pub uploads_pending: u64,
 }
 
 /// What recovery did, with the decisions whose final state it recorded.
@@ -181,8 +189,15 @@ pub async fn recover(ex: &Executor) -> Result<RecoveryReport, ExecError> {
 /// The journal fails. (Store errors leave a move pending, and its decision open, for the next
 /// run.)
 pub async fn recover_settling(ex: &Executor) -> Result<Recovered, ExecError> {
+    // First the uploads interrupted copies left (nothing writes to them any more: the mover's
+    // lock is held), then the moves they belonged to.
+    let uploads = super::uploads::abort_left(&ex.tiers, &ex.journal).await?;
     let open = ex.journal().open_moves()?;
-    let mut r = RecoveryReport::default();
+    let mut r = RecoveryReport {
+        uploads_aborted: uploads.aborted,
+        uploads_pending: uploads.pending,
+        ..RecoveryReport::default()
+    };
     let mut decisions = Vec::new();
     for m in open {
         let span = tracing::info_span!(
@@ -269,7 +284,9 @@ pub async fn recover_settling(ex: &Executor) -> Result<Recovered, ExecError> {
             finished = r.finished,
             undone = r.undone,
             failed = r.failed,
-            pending = r.pending
+            pending = r.pending,
+            uploads_aborted = r.uploads_aborted,
+            uploads_pending = r.uploads_pending
         );
     }
     Ok(Recovered {
@@ -479,17 +496,7 @@ mod tests {
         ex.journal()
             .record_decision(&decision("op-1", "big.bin", State::Running))
             .unwrap();
-        ex.journal()
-            .move_intent(
-                "op-1",
-                ("photos", "big.bin"),
-                ("hot", "cold"),
-                Version {
-                    etag: None,
-                    size: 4096,
-                },
-            )
-            .unwrap();
+        crate::executor::test_intent(&mut ex.journal(), "op-1", "big.bin", 4096);
         // What a multipart upload killed part way leaves on a local tier.
         let staged = d.path().join("cold/photos/big.bin#1");
         std::fs::create_dir_all(staged.parent().unwrap()).unwrap();

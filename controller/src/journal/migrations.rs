@@ -112,6 +112,19 @@ const MIGRATIONS: &[&str] = &[
         name  TEXT PRIMARY KEY,
         value INTEGER NOT NULL
     );",
+    // 8: multipart uploads started on stores whose uploads have ids (S3), journalled before
+    // their first part is sent and deleted once completed or aborted: a process killed in the
+    // middle leaves one here, and recovery aborts it (the store would keep, and bill, its parts).
+    "CREATE TABLE upload (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        tier       TEXT NOT NULL,    -- the tier written to
+        bucket     TEXT NOT NULL,    -- the logical bucket: with the tier, names the store
+        path       TEXT NOT NULL,    -- the object's path in that store
+        upload_id  TEXT NOT NULL,    -- the store's id of the upload
+        started_at TEXT NOT NULL,
+        aborts_failed INTEGER NOT NULL DEFAULT 0, -- aborts tried that failed
+        error      TEXT              -- why the last abort failed
+    );",
 ];
 
 /// The schema version this build writes.

@@ -8,6 +8,7 @@
 //! - [`snapshots`]: every snapshot and its manifest's hash (the chain's links).
 //! - [`checkpoints`]: how far each log file or log object has been ingested.
 //! - [`freezes`]: open and lifted freezes.
+//! - [`uploads`]: multipart uploads in flight on S3 tiers, so a crash does not leave one behind.
 //!
 //! The file is opened in WAL mode so the CLI can read while the service writes; every write is a
 //! transaction, so a crash leaves either the old or the new state.
@@ -22,6 +23,7 @@ pub mod lock;
 mod migrations;
 pub mod moves;
 pub mod snapshots;
+pub mod uploads;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -63,6 +65,14 @@ pub enum JournalError {
 }
 
 pub type Result<T, E = JournalError> = std::result::Result<T, E>;
+
+/// Locks a shared journal (its calls are short; a poisoned lock still holds a consistent file:
+/// every write is a transaction).
+pub fn lock(journal: &std::sync::Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {
+    journal
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Runs the statement `sql` once for each set of parameters in `rows`, inside `tx` (the saves of
 /// the planner's tables: upserts and deletes by key).
@@ -142,7 +152,8 @@ impl Journal {
     /// The journal runs with `synchronous = NORMAL` (WAL): a killed process loses nothing
     /// committed, but a power cut may lose the last commits. The commits whose loss could orphan
     /// or lose data use this: a move's intent (before the destination is written), its `copied`
-    /// step (before the source is deleted), and ingest checkpoints (so none is double-counted).
+    /// step (before the source is deleted), a multipart upload's id (before its first part is
+    /// sent), and ingest checkpoints (so none is double-counted).
     pub(crate) fn durably<T>(&mut self, f: impl FnOnce(&mut Journal) -> Result<T>) -> Result<T> {
         self.conn
             .pragma_update(None, "synchronous", "FULL")

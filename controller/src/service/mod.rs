@@ -204,6 +204,8 @@ impl Service {
                 undone = r.undone,
                 failed = r.failed,
                 pending = r.pending,
+                uploads_aborted = r.uploads_aborted,
+                uploads_pending = r.uploads_pending,
                 "recovered moves left in flight by an earlier run"
             );
         }

@@ -25,7 +25,7 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::executor::copy::{CopyError, Version, copy_verified, read_checksum};
+use crate::executor::copy::{CopyError, Dest, Version, copy_verified, read_checksum};
 use crate::executor::{ExecError, Executor};
 use crate::journal::catalog::Entry;
 use crate::journal::snapshots::SnapshotRow;
@@ -141,6 +141,7 @@ pub async fn create(
     ex.scan_complete(bucket, prefix).await?;
     let entries = ex.journal().catalog_prefix(bucket, prefix)?;
     let (vstore, vbase) = ex.tiers().bucket(vault, bucket)?;
+    let uploads = ex.uploads(vault, bucket)?;
     let prev_chain = ex.journal().last_snapshot(vault)?;
     let prev_same = ex
         .journal()
@@ -180,12 +181,12 @@ pub async fn create(
             etag: meta.e_tag.as_deref(),
             size: meta.size,
         };
+        let blob_path = join(&vbase, &blob);
         let c = copy_verified(
             &src,
             &src_path,
             version,
-            &vstore,
-            &join(&vbase, &blob),
+            Dest::new(&vstore, &blob_path).with_uploads(uploads.as_ref()),
             crate::executor::copy::CopyTuning::default(),
             &crate::executor::limits::Limits::default(),
         )
@@ -424,18 +425,19 @@ pub async fn restore(
         // (tampered with, or rotted) must never overwrite live data.
         let staged = store_path(&format!("{}.tierd-restore-{id}", dst_path.as_ref()));
         let target = if exists { &staged } else { &dst_path };
-        let written =
-            match copy_verified(&vstore, &blob, version, &dst, target, tuning, &limits).await {
-                Ok(c) => c,
-                Err(e) => {
-                    // A staged copy is ours; so is a copy written at a free key that then did
-                    // not verify (a copy that failed otherwise wrote nothing there).
-                    if exists || matches!(e, CopyError::Verify(_)) {
-                        let _ = dst.delete(target).await;
-                    }
-                    return Err(copy_err(e));
+        let uploads = ex.uploads(&tier, &row.bucket)?;
+        let dest = Dest::new(&dst, target).with_uploads(uploads.as_ref());
+        let written = match copy_verified(&vstore, &blob, version, dest, tuning, &limits).await {
+            Ok(c) => c,
+            Err(e) => {
+                // A staged copy is ours; so is a copy written at a free key that then did
+                // not verify (a copy that failed otherwise wrote nothing there).
+                if exists || matches!(e, CopyError::Verify(_)) {
+                    let _ = dst.delete(target).await;
                 }
-            };
+                return Err(copy_err(e));
+            }
+        };
         if written.checksum != e.sha256 {
             // Written create-only just now: ours to remove.
             let _ = dst.delete(target).await;

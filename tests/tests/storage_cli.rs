@@ -630,18 +630,23 @@ decision_log = "tierd-data/decisions.jsonl"
             .contains("despite the open freeze on photos/"),
         "{l}"
     );
-    // Its undo would be held by the same freeze, and explain says so.
+    // Its undo carries the override (the same freeze would hold it), and works as printed.
     let id = l["decision"]["id"].as_str().unwrap();
     let e = tierd(d, &with(&["explain", id]));
     assert_eq!(e.code, Some(0), "{}{}", e.stdout, e.stderr);
+    let undo = format!(
+        "tierd move photos/a.jpg --to onprem --ignore-freezes --config {}/tierd.toml",
+        d.display()
+    );
     assert!(
-        e.stdout.contains(&format!(
-            "undo: tierd move photos/a.jpg --to onprem --config {}/tierd.toml\n  held now, frozen: the freeze on photos/ (since ",
-            d.display()
-        )) && e.stdout.contains("or pass --ignore-freezes"),
+        e.stdout.contains(&format!("undo: {undo}\n")) && !e.stdout.contains("held now"),
         "{}",
         e.stdout
     );
+    let args: Vec<&str> = undo.split(' ').skip(1).collect();
+    let r = tierd(d, &args);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(on(d, "onprem", "a.jpg").as_deref(), Some(&b"alpha"[..]));
 
     // A policy that does not load cannot vouch for its pins: refused, unless pins are ignored.
     std::fs::write(d.join("policy.toml"), "[[rule]]\nid = \"x\"\n").unwrap();

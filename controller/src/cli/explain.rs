@@ -78,11 +78,17 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
 
 /// Why the undo of a move would be held now (an open freeze, a pin), as `tierd move` would say.
 fn undo_held(d: &Decision, config: &Config, journal: &mut Journal) -> Option<String> {
-    let (Action::Move, Some(_), Some(bucket), Some(key)) = (d.action, &d.undo, &d.bucket, &d.key)
+    let (Action::Move, Some(undo), Some(bucket), Some(key)) =
+        (d.action, &d.undo, &d.bucket, &d.key)
     else {
         return None;
     };
-    match Guard::load(config, journal, &Interlocks::default()) {
+    // The undo of a move that overrode an interlock carries the override.
+    let overrides = Interlocks {
+        ignore_freezes: undo.contains(" --ignore-freezes"),
+        ignore_pins: undo.contains(" --ignore-pins"),
+    };
+    match Guard::load(config, journal, &overrides) {
         Ok(guard) => guard
             .check(bucket, key)
             .err()

@@ -144,9 +144,12 @@ impl Guard {
         })
     }
 
-    /// Why `bucket/key` must stay where it is, or what its decision's reason adds (an override).
-    pub(super) fn check(&self, bucket: &str, key: &str) -> Result<String, String> {
+    /// Why `bucket/key` must stay where it is; else what its decision's reason adds (an
+    /// override) and the override flags its undo needs (the same interlock would hold the move
+    /// back).
+    pub(super) fn check(&self, bucket: &str, key: &str) -> Result<(String, String), String> {
         let mut notes = String::new();
+        let mut flags = String::new();
         let freeze = self
             .freezes
             .iter()
@@ -169,6 +172,7 @@ impl Guard {
                 " It was moved despite the open freeze on {scope} (decision {}): --ignore-freezes.",
                 f.decision_id
             ));
+            flags.push_str(" --ignore-freezes");
         }
         if let Some(p) = self.pins.iter().find(|p| p.scope.matches(bucket, key)) {
             let when = match p.when.as_str() {
@@ -184,8 +188,9 @@ impl Guard {
         }
         if self.interlocks.ignore_pins {
             notes.push_str(" The policy's pins were not checked: --ignore-pins.");
+            flags.push_str(" --ignore-pins");
         }
-        Ok(notes)
+        Ok((notes, flags))
     }
 }
 
@@ -202,19 +207,21 @@ async fn run_moves(
     let mut decisions = Vec::new();
     // Objects an interlock holds: recorded as skipped with why, never handed to the executor.
     let mut held = Vec::new();
+    // Per decision, what its undo command takes after the move: overrides, then --config.
+    let mut undo_args_of = std::collections::HashMap::new();
     let ids = ex.journal().next_decision_ids("op", &at, list.len())?;
     for ((bucket, key, to), id) in list.into_iter().zip(ids) {
         let from = ex.journal().locate(&bucket, &key)?.map(|e| e.tier);
         // An object already where it is asked to go is not moved: nothing for a freeze or a pin
         // to hold (the executor says "already on").
         let checked = if from.as_deref() == Some(to.as_str()) {
-            Ok(String::new())
+            Ok((String::new(), String::new()))
         } else {
             guard.check(&bucket, &key)
         };
-        let (notes, why) = match checked {
-            Ok(notes) => (notes, None),
-            Err(why) => (String::new(), Some(why)),
+        let (notes, flags, why) = match checked {
+            Ok((notes, flags)) => (notes, flags, None),
+            Err(why) => (String::new(), String::new(), Some(why)),
         };
         let mut d = Decision::operator_move(
             id.clone(),
@@ -223,9 +230,11 @@ async fn run_moves(
             (from.as_deref(), &to),
             format!("An operator ran `tierd {verb}` for this object.{notes}"),
         );
+        let undo_args = format!("{flags}{}", config_arg(config.path.as_deref()));
         if let Some(undo) = &mut d.undo {
-            undo.push_str(&config_arg(config.path.as_deref()));
+            undo.push_str(&undo_args);
         }
+        undo_args_of.insert(id.clone(), undo_args);
         if why.is_some() {
             d.state = State::Skipped;
             d.why.clone_from(&why);
@@ -312,11 +321,12 @@ async fn run_moves(
             let mut j = ex.journal();
             if let Some(mut d) = j.decision(&r.decision_id)? {
                 if d.from.is_none() {
+                    let args = undo_args_of.get(&r.decision_id);
                     d.undo = Some(move_undo(
                         &r.bucket,
                         &r.key,
                         from,
-                        &config_arg(config.path.as_deref()),
+                        args.map_or("", String::as_str),
                     ));
                     d.from = Some(from.clone());
                 }

@@ -422,9 +422,50 @@ pub fn open_tier_stores(tier: &TierConfig) -> Result<TierStores, StoreError> {
 /// A key the S3 client does not know.
 pub fn s3_option(key: &str) -> Result<AmazonS3ConfigKey, String> {
     key.parse().map_err(|_| {
-        format!("unknown S3 option {key:?}; see the configuration reference for valid options")
+        let near = policies::signals::near(key, S3_OPTIONS.to_vec());
+        let hint = near
+            .first()
+            .map(|n| format!("did you mean `{n}`? "))
+            .unwrap_or_default();
+        format!(
+            "unknown S3 option {key:?}; {hint}see the configuration reference for valid options"
+        )
     })
 }
+
+/// The S3 options a "did you mean" may suggest: the short names the client takes (each also
+/// with an `aws_` prefix), and `allow_http`, which tierd reads itself.
+const S3_OPTIONS: [&str; 29] = [
+    "access_key_id",
+    "secret_access_key",
+    "session_token",
+    "region",
+    "default_region",
+    "endpoint",
+    "allow_http",
+    "bucket",
+    "virtual_hosted_style_request",
+    "metadata_endpoint",
+    "unsigned_payload",
+    "checksum_algorithm",
+    "container_credentials_relative_uri",
+    "container_credentials_full_uri",
+    "container_authorization_token_file",
+    "web_identity_token_file",
+    "role_arn",
+    "role_session_name",
+    "endpoint_url",
+    "endpoint_url_sts",
+    "skip_signature",
+    "copy_if_not_exists",
+    "conditional_put",
+    "disable_tagging",
+    "request_payer",
+    "server_side_encryption",
+    "sse_kms_key_id",
+    "sse_bucket_key_enabled",
+    "token",
+];
 
 /// Backend errors can echo configuration; make sure no secret option value survives in one.
 fn scrub(err: object_store::Error, options: &BTreeMap<String, String>) -> object_store::Error {
@@ -901,7 +942,21 @@ mod tests {
         let mut o = BTreeMap::new();
         o.insert("colour".to_string(), "red".to_string());
         let err = open_url("s3://b", &o).unwrap_err().to_string();
-        assert!(err.contains("unknown S3 option \"colour\""), "{err}");
+        assert!(err.contains("unknown S3 option \"colour\"; see"), "{err}");
+        o.clear();
+        o.insert("acess_key_id".to_string(), "a".to_string());
+        let err = open_url("s3://b", &o).unwrap_err().to_string();
+        assert!(
+            err.contains("unknown S3 option \"acess_key_id\"; did you mean `access_key_id`? see"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_s3_option_suggested_is_one_the_client_takes() {
+        for name in S3_OPTIONS.iter().filter(|n| **n != "allow_http") {
+            assert!(s3_option(name).is_ok(), "{name}");
+        }
     }
 
     #[test]

@@ -1160,6 +1160,25 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_word_the_reader_took_for_a_number_or_a_boolean_is_told_to_be_quoted() {
+        for (word, message) in [
+            ("InFileSecret", "invalid float, expected `inf`"),
+            ("truex", "invalid boolean, expected `true`"),
+        ] {
+            let errs = load(&format!(
+                "[tiers.cloud]\nurl = \"s3://b/p\"\noptions = {{ secret_access_key = {word} }}\n"
+            ))
+            .unwrap_err();
+            assert_eq!(
+                errs,
+                [format!(
+                    "/etc/tierd/tierd.toml:3:33: error: {message}; a text value goes in quotes: \"...\""
+                )]
+            );
+        }
+    }
+
+    #[test]
     fn a_value_set_aside_to_read_on_leaves_no_echo_of_its_own() {
         // `url = 7` is read on as `url = ""`, which would be "url is empty"; removing the
         // unknown `role` value would leave nothing missing, but a removed `url` would.
@@ -1299,7 +1318,7 @@ format = "s3"
             errs,
             vec![
                 "/etc/tierd/tierd.toml:3:11: error: tier \"onprem\": a file:// tier takes no options (given: secret_acces_key); remove `options`".to_string(),
-                "/etc/tierd/tierd.toml:6:11: error: tier \"cloud\": unknown S3 option \"acess_key_id\"; see the configuration reference for valid options".to_string(),
+                "/etc/tierd/tierd.toml:6:11: error: tier \"cloud\": unknown S3 option \"acess_key_id\"; did you mean `access_key_id`? see the configuration reference for valid options".to_string(),
             ]
         );
         let ok = load("[tiers.cloud]\nurl = \"s3://b/p\"\noptions = { access_key_id = \"k\", endpoint = \"http://127.0.0.1:9000\", allow_http = \"true\" }\n").unwrap();

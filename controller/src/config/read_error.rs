@@ -29,6 +29,16 @@ pub(super) fn type_fix(message: &str) -> &'static str {
     } else if message.starts_with("invalid type: string") && message.contains("expected a boolean")
     {
         "; write true or false without quotes"
+    } else if [
+        "invalid float, expected `inf`",
+        "invalid float, expected `nan`",
+        "invalid boolean",
+    ]
+    .iter()
+    .any(|m| message.starts_with(m))
+    {
+        // A bare word that begins like `inf`, `nan`, `true` or `false`: meant as text.
+        "; a text value goes in quotes: \"...\""
     } else {
         ""
     }

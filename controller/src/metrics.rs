@@ -12,7 +12,7 @@
 //! | `tierd_objects_moved_total`, `tierd_bytes_moved_total` | counter | |
 //! | `tierd_objects_snapshotted_total`, `tierd_bytes_snapshotted_total` | counter | |
 //! | `tierd_log_bytes_read_total` | counter | |
-//! | `tierd_failures_total` | counter | `stage` (`ingest`, `score`, `plan`, `execute`, `snapshot`, `journal`, `reload`) |
+//! | `tierd_failures_total` | counter | `stage` (`ingest`, `score`, `plan`, `execute`, `snapshot`, `journal`, `reload`, `scan`) |
 //! | `tierd_policy_reloads_total` | counter | `result` (`ok`, `rejected`) |
 //! | `tierd_policy_valid` | gauge | |
 //! | `tierd_http_requests_total` | counter | `route`, `code` |
@@ -21,6 +21,7 @@
 //! | `tierd_model_age_seconds` | gauge | |
 //! | `tierd_ingest_lag_seconds` | gauge | |
 //! | `tierd_open_freezes`, `tierd_open_incidents` | gauge | |
+//! | `tierd_unlisted` | gauge | |
 //! | `tierd_moves_held` | gauge | `why` (`frozen`, `residency`, `cooldown`, `blackout`, `budget`, `cycle_limit`, `retry`) |
 //! | `tierd_tier_objects`, `tierd_tier_bytes` | gauge | `tier` |
 //! | `tierd_cycle_seconds` | histogram | `stage` |
@@ -66,8 +67,8 @@ pub const CYCLE_BUCKETS: [f64; 13] = [
 /// Ingest sources that always have a series (zero until used), so `rate()` works from the start.
 const SOURCES: [&str; 2] = ["logs", "webhook"];
 /// Pipeline stages that always have a `tierd_failures_total` series.
-const STAGES: [&str; 7] = [
-    "ingest", "score", "plan", "execute", "snapshot", "journal", "reload",
+const STAGES: [&str; 8] = [
+    "ingest", "score", "plan", "execute", "snapshot", "journal", "reload", "scan",
 ];
 
 /// The metrics registry. `Send + Sync`; share it as `Arc<Metrics>`.
@@ -100,6 +101,8 @@ struct Inner {
     /// 1 while the policy files are the policy in force, 0 while an edit was refused.
     policy_valid: Option<u64>,
     open_freezes: Option<u64>,
+    /// Tiers and buckets the last listing of the tiers could not list.
+    unlisted: Option<u64>,
     open_incidents: Option<u64>,
     /// Candidate moves a guardrail held in the last planning pass, by guardrail.
     moves_held: BTreeMap<&'static str, u64>,
@@ -280,6 +283,14 @@ impl Metrics {
     pub fn event_seen(&self, unix_secs: i64) {
         let mut g = self.lock();
         g.newest_event = Some(g.newest_event.map_or(unix_secs, |t| t.max(unix_secs)));
+    }
+
+    /// The last listing of the tiers could not list `n` tiers or buckets (each also counted as a
+    /// `scan` failure).
+    pub fn set_unlisted(&self, n: u64) {
+        let mut g = self.lock();
+        g.unlisted = Some(n);
+        g.failures.add(&["scan"], n);
     }
 
     /// Freezes open now.
@@ -528,6 +539,11 @@ impl Metrics {
                 "tierd_policy_valid",
                 "1 while the policy files are the policy in force; 0 while an edit of them was refused and the last good policy is kept.",
                 g.policy_valid.map(Value::Int),
+            ),
+            (
+                "tierd_unlisted",
+                "Tiers and buckets the last listing of the tiers could not list (their objects the logs never named are not placed).",
+                g.unlisted.map(Value::Int),
             ),
             (
                 "tierd_open_freezes",
@@ -851,6 +867,24 @@ mod tests {
                 .contains("\ntierd_ingest_lag_seconds 7200\n")
         );
         assert_eq!(m.newest_event(), Some(1_000));
+    }
+
+    #[test]
+    fn a_listing_that_left_tiers_unlisted_shows_until_the_next_one_and_counts_as_scan_failures() {
+        let m = Metrics::new();
+        assert!(
+            m.render(0)
+                .contains("\ntierd_failures_total{stage=\"scan\"} 0\n")
+        );
+        m.set_unlisted(2);
+        let text = m.render(0);
+        assert!(text.contains("\ntierd_unlisted 2\n"), "{text}");
+        assert!(
+            text.contains("\ntierd_failures_total{stage=\"scan\"} 2\n"),
+            "{text}"
+        );
+        m.set_unlisted(0);
+        assert!(m.render(0).contains("\ntierd_unlisted 0\n"));
     }
 
     #[test]

@@ -741,6 +741,7 @@ impl Service {
             self.next_scan = t + every as i64;
             let started = std::time::Instant::now();
             listed = self.list_tiers(t, &mut report).await?;
+            self.metrics.set_unlisted(report.unlisted.len() as u64);
             self.metrics.cycle("scan", started.elapsed().as_secs_f64());
             report.objects_listed = Some(listed);
         }

@@ -747,7 +747,7 @@ enum StoreOpError {
 impl fmt::Display for StoreOpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StoreOpError::Store(e) => write!(f, "{}", one_line(&e.to_string())),
+            StoreOpError::Store(e) => write!(f, "{}", one_line(&crate::tier::with_causes(e))),
             StoreOpError::TimedOut => {
                 write!(f, "no answer within {}s", TIER_OP_TIMEOUT.as_secs_f64())
             }

@@ -467,6 +467,41 @@ const S3_OPTIONS: [&str; 29] = [
     "token",
 ];
 
+/// A store error's message with the causes its own message leaves out (`error sending
+/// request` says nothing; `tcp connect error: Connection refused (os error 111)` does), each
+/// after `: `, skipping a cause whose text the message already holds.
+pub fn with_causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let t = c.to_string();
+        if !t.is_empty() && !text.contains(&t) {
+            text.push_str(": ");
+            text.push_str(&t);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+/// Whether a store error comes from the operating system refusing access (a `file://` tier's
+/// folder owned by another user, a read-only filesystem): retrying will not help.
+pub fn is_access_refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+            )
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 /// Backend errors can echo configuration; make sure no secret option value survives in one.
 fn scrub(err: object_store::Error, options: &BTreeMap<String, String>) -> object_store::Error {
     let text = err.to_string();
@@ -950,6 +985,32 @@ mod tests {
             err.contains("unknown S3 option \"acess_key_id\"; did you mean `access_key_id`? see"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_store_error_names_its_cause_and_an_access_refusal_is_told_apart() {
+        let refused = std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "tcp connect error: Connection refused (os error 111)",
+        );
+        let e = object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(refused),
+        };
+        assert_eq!(
+            with_causes(&e),
+            "Generic S3 error: tcp connect error: Connection refused (os error 111)"
+        );
+        assert!(!is_access_refused(&e));
+        let denied = object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(std::io::Error::from(std::io::ErrorKind::PermissionDenied)),
+        };
+        assert!(is_access_refused(&denied));
+        assert!(matches!(
+            crate::executor::copy::CopyError::from_store(denied),
+            crate::executor::copy::CopyError::Permanent(_)
+        ));
     }
 
     #[test]

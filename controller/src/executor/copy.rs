@@ -45,14 +45,17 @@ impl CopyError {
     /// everything else (timeouts, 5xx, connection errors) may pass.
     pub fn from_store(e: object_store::Error) -> CopyError {
         use object_store::Error as E;
+        let text = crate::tier::with_causes(&e);
         match e {
-            E::NotFound { .. } | E::Precondition { .. } => CopyError::SourceChanged(e.to_string()),
+            E::NotFound { .. } | E::Precondition { .. } => CopyError::SourceChanged(text),
             E::AlreadyExists { .. } => CopyError::DestinationExists,
             E::NotSupported { .. }
             | E::NotImplemented { .. }
             | E::PermissionDenied { .. }
-            | E::Unauthenticated { .. } => CopyError::Permanent(e.to_string()),
-            other => CopyError::Transient(other.to_string()),
+            | E::Unauthenticated { .. } => CopyError::Permanent(text),
+            // A folder the operating system refuses stays refused until someone changes it.
+            other if crate::tier::is_access_refused(&other) => CopyError::Permanent(text),
+            _ => CopyError::Transient(text),
         }
     }
 }

@@ -252,6 +252,9 @@ pub fn run(
                     bytes_done: done.bytes_done,
                     lines_done: done.lines_done,
                     complete: done.complete,
+                    head: None,
+                    stamp: None,
+                    break_reported: false,
                 }])?;
             }
             report.object_ended(outcome, opts.keep_going)?;

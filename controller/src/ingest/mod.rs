@@ -14,6 +14,8 @@
 pub mod merge;
 mod source;
 pub mod summary;
+#[cfg(test)]
+mod testing;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -769,105 +771,9 @@ fn obj_kind(obj: &LogObject) -> ObjKind {
 
 #[cfg(test)]
 mod tests {
+    use super::testing::*;
     use super::*;
-    use std::io::Write;
-    use std::path::Path;
-    use std::time::{Duration, SystemTime};
-
-    /// A tierd NDJSON event line whose key names its number.
-    fn log_line(i: usize) -> String {
-        format!(
-            r#"{{"time":"2026-11-01T10:00:00Z","op":"get","operation":"REST.GET.OBJECT","bucket":"b","key":"logs/{i:06}"}}"#
-        )
-    }
-
-    /// Lines `0..n`, each with its newline.
-    fn log_text(n: usize) -> String {
-        (0..n).map(|i| log_line(i) + "\n").collect()
-    }
-
-    fn gzip(data: &[u8], level: flate2::Compression) -> Vec<u8> {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), level);
-        gz.write_all(data).unwrap();
-        gz.finish().unwrap()
-    }
-
-    /// One ingest run over `source` with the journal at `db`: the events handed on, and the
-    /// report.
-    fn ingest(source: &Path, db: &Path, opts: &IngestOptions) -> (Vec<AccessEvent>, IngestReport) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let mut journal = Journal::open(db).unwrap();
-        let mut events = Vec::new();
-        let report = run(
-            &[source.display().to_string()],
-            opts,
-            rt.handle(),
-            Some(&mut journal),
-            &mut |batch| {
-                events.extend(batch);
-                Ok(())
-            },
-        )
-        .unwrap();
-        (events, report)
-    }
-
-    /// The keys of `events`, in order.
-    fn keys(events: &[AccessEvent]) -> Vec<String> {
-        events.iter().filter_map(|e| e.key.clone()).collect()
-    }
-
-    /// The keys of lines `0..n`.
-    fn first_keys(n: usize) -> Vec<String> {
-        (0..n).map(|i| format!("logs/{i:06}")).collect()
-    }
-
-    /// Ingests a damaged gzip log twice with one journal, checks what a damaged object must give
-    /// (its lines before the break, as events located at their lines; one bad line just after
-    /// them; a checkpoint that says complete; nothing at all the second time), and returns the
-    /// number of lines read and the bad line's reason.
-    fn ingest_damaged(dir: &Path, bytes: &[u8], opts: &IngestOptions) -> (usize, String) {
-        let log = dir.join("access.log.gz");
-        std::fs::write(&log, bytes).unwrap();
-        ingest_damaged_file(&log, &dir.join("j.db"), opts)
-    }
-
-    /// [`ingest_damaged`] of a file already written.
-    fn ingest_damaged_file(log: &Path, db: &Path, opts: &IngestOptions) -> (usize, String) {
-        let (events, report) = ingest(log, db, opts);
-        let n = events.len();
-        assert_eq!(
-            keys(&events),
-            first_keys(n),
-            "the lines before the break, in order"
-        );
-        assert_eq!(events.last().map(|e| e.origin.line), Some(n as u64));
-        assert_eq!(report.events, n as u64);
-        assert_eq!(report.bad_lines, 1, "{:?}", report.bad_lines_shown);
-        assert_eq!(report.unreadable, Vec::<String>::new());
-        let bad = &report.bad_lines_shown[0];
-        assert_eq!(
-            (&*bad.file, bad.line),
-            (&*log.display().to_string(), n as u64 + 1)
-        );
-        let cp = Journal::open(db)
-            .unwrap()
-            .checkpoint(&log.display().to_string(), &log.display().to_string())
-            .unwrap()
-            .expect("a checkpoint");
-        assert!(cp.complete, "{cp:?}");
-        assert_eq!(cp.lines_done, n as u64);
-        // The next run neither retries it nor counts anything twice.
-        let (again, report) = ingest(log, db, opts);
-        assert!(again.is_empty(), "{} events read again", again.len());
-        assert_eq!(
-            (report.objects, report.objects_skipped, report.bad_lines),
-            (0, 1, 0)
-        );
-        (n, bad.reason.clone())
-    }
+    use std::time::Duration;
 
     #[test]
     fn a_gzip_log_without_its_trailer_gives_its_lines_and_one_bad_line_once() {
@@ -987,9 +893,7 @@ mod tests {
             "{:?}",
             report.bad_lines_shown
         );
-        let (again, report) = ingest(&log, &db, &IngestOptions::default());
-        assert!(again.is_empty());
-        assert_eq!(report.objects_skipped, 1);
+        nothing_new(&log, &db, &IngestOptions::default(), 1);
     }
 
     #[test]
@@ -1021,15 +925,6 @@ mod tests {
         );
     }
 
-    fn set_modified(path: &Path, ago: Duration) {
-        std::fs::File::options()
-            .append(true)
-            .open(path)
-            .unwrap()
-            .set_modified(SystemTime::now() - ago)
-            .unwrap();
-    }
-
     #[test]
     fn a_followed_gzip_file_still_being_written_is_read_on_at_the_next_pass() {
         let dir = tempfile::tempdir().unwrap();
@@ -1049,19 +944,12 @@ mod tests {
         assert_eq!(keys(&first), first_keys(first.len()));
         assert_eq!(report.bad_lines, 0, "{:?}", report.bad_lines_shown);
         // The writer finishes: the rest is read, once.
-        std::fs::File::options()
-            .append(true)
-            .open(&log)
-            .unwrap()
-            .write_all(&whole[half..])
-            .unwrap();
+        append(&log, &whole[half..]);
         let (rest, report) = ingest(&log, &db, &opts);
         assert_eq!(report.bad_lines, 0, "{:?}", report.bad_lines_shown);
         let all: Vec<_> = first.iter().chain(&rest).cloned().collect();
         assert_eq!(keys(&all), first_keys(total));
-        let (again, report) = ingest(&log, &db, &opts);
-        assert!(again.is_empty());
-        assert_eq!(report.objects_skipped, 1);
+        nothing_new(&log, &db, &opts, 1);
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //! without stopping. A gzip stream that is damaged (cut short, corrupt, or followed by bytes that
 //! are no gzip member) gives the lines before the break, and the break is one bad line. With a
 //! journal, each object's progress is checkpointed after its events were handed on, so a restart
-//! neither skips nor double-counts.
+//! neither skips nor double-counts; a local file is known by its content as well as its name, so
+//! a log rotated by renaming (and compressing) it keeps its checkpoint (see `resume`).
 //!
 //! `run` is synchronous (parsing is CPU work); object-store reads block on the given runtime
 //! handle, so call it from `spawn_blocking` or a plain thread.
 
 pub mod merge;
+mod resume;
 mod source;
 pub mod summary;
 #[cfg(test)]
@@ -21,6 +23,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use models::parse::{self, Format, cloudtrail};
 use models::{AccessEvent, Origin, frame};
@@ -123,8 +126,12 @@ impl Default for IngestOptions {
 pub struct IngestReport {
     /// Objects read (in part or whole).
     pub objects: u64,
-    /// Objects skipped because their checkpoint says they were read completely.
+    /// Objects skipped because their checkpoint says they were read completely (or, followed,
+    /// that they have not grown).
     pub objects_skipped: u64,
+    /// Objects left for a later pass: a copy or compression of a file still being read may be in
+    /// progress, or the file was renamed away while the run listed it.
+    pub objects_waiting: u64,
     pub events: u64,
     pub bytes: u64,
     pub bad_lines: u64,
@@ -158,6 +165,7 @@ impl IngestReport {
     pub fn add(&mut self, other: IngestReport, keep: usize) {
         self.objects += other.objects;
         self.objects_skipped += other.objects_skipped;
+        self.objects_waiting += other.objects_waiting;
         self.events += other.events;
         self.bytes += other.bytes;
         self.bad_lines += other.bad_lines;
@@ -207,46 +215,63 @@ pub fn run(
 ) -> Result<IngestReport, IngestError> {
     let mut report = IngestReport::default();
     for src in sources {
-        for obj in source::list(src, &opts.store_options, rt)? {
-            let cp = match journal.as_deref_mut() {
-                Some(j) => j.checkpoint(&obj.source, &obj.name)?,
-                None => None,
-            };
-            let start = match cp {
-                Some(cp) if cp.identity == obj.identity && cp.complete => {
+        let objects = source::list(src, &opts.store_options, rt)?;
+        let plan = match journal.as_deref_mut() {
+            Some(j) => {
+                let plan = resume::plan(
+                    &objects,
+                    j.checkpoints_of(src)?,
+                    SystemTime::now(),
+                    &mut |obj| resume::read_head(obj, rt),
+                );
+                // Checkpoints taken over by renamed files move before anything is read, so that
+                // a new file at the old name cannot overwrite one before it moved.
+                if !plan.saved.is_empty() {
+                    j.replace_checkpoints(&plan.gone, &plan.saved)?;
+                }
+                plan.objects
+            }
+            None => vec![resume::Planned::fresh(); objects.len()],
+        };
+        for (obj, planned) in objects.iter().zip(plan) {
+            let start = match planned.start {
+                resume::Start::Skip => {
                     report.objects_skipped += 1;
                     continue;
                 }
-                // A followed file that has not grown since: nothing to read, not even its head
-                // (its checkpoint is a stored offset; a gzip file's is a decompressed one, which
-                // is not its stored size).
-                Some(cp)
-                    if cp.identity == obj.identity
-                        && cp.bytes_done == obj.size
-                        && matches!(obj.location, source::Location::File(_)) =>
+                resume::Start::At(start)
+                    if !(journal.is_some() && source::replaced_since_listed(obj)) =>
                 {
-                    report.objects_skipped += 1;
+                    start
+                }
+                // Renamed away since it was listed: its next pass finds it where it is now.
+                resume::Start::Wait | resume::Start::At(_) => {
+                    report.objects_waiting += 1;
                     continue;
                 }
-                Some(cp) if cp.identity == obj.identity => (cp.bytes_done, cp.lines_done),
-                _ => (0, 0),
             };
-            let mut done = Done {
-                bytes_done: start.0,
-                lines_done: start.1,
-                complete: false,
-            };
+            let mut done = Done::from(start);
             let follow = journal.is_some();
-            let outcome = read_object(&obj, follow, &mut done, opts, rt, &mut report, consumer);
+            let outcome = read_object(obj, follow, &mut done, opts, rt, &mut report, consumer);
             // What the consumer accepted is checkpointed even when the object failed part way:
             // those events were delivered, and reading them again would count them twice.
             // A batch the consumer refused was not delivered: no checkpoint past it.
             let progressed = match &outcome {
                 Ok(()) => true,
                 Err(IngestError::Consumer(_)) => false,
-                Err(_) => (done.bytes_done, done.lines_done) != start,
+                Err(_) => {
+                    (done.bytes_done, done.lines_done) != (start.bytes_done, start.lines_done)
+                }
             };
             if let (Some(j), true) = (journal.as_deref_mut(), progressed) {
+                let head = match obj.location {
+                    source::Location::File(_) => {
+                        resume::fingerprint_after(&planned, done.bytes_done, done.complete, || {
+                            resume::read_head(obj, rt)
+                        })
+                    }
+                    _ => None,
+                };
                 j.save_checkpoints(&[Checkpoint {
                     source: obj.source.clone(),
                     object: obj.name.to_string(),
@@ -254,8 +279,8 @@ pub fn run(
                     bytes_done: done.bytes_done,
                     lines_done: done.lines_done,
                     complete: done.complete,
-                    head: None,
-                    stamp: None,
+                    head,
+                    stamp: obj.stamp.clone(),
                     break_reported: false,
                 }])?;
             }
@@ -277,11 +302,7 @@ pub fn read_one(
     report: &mut IngestReport,
     consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
 ) -> Result<(), IngestError> {
-    let mut done = Done {
-        bytes_done: 0,
-        lines_done: 0,
-        complete: false,
-    };
+    let mut done = Done::from(resume::Resume::default());
     read_object(obj, false, &mut done, opts, rt, report, consumer)
 }
 
@@ -291,6 +312,16 @@ struct Done {
     bytes_done: u64,
     lines_done: u64,
     complete: bool,
+}
+
+impl From<resume::Resume> for Done {
+    fn from(r: resume::Resume) -> Done {
+        Done {
+            bytes_done: r.bytes_done,
+            lines_done: r.lines_done,
+            complete: false,
+        }
+    }
 }
 
 /// Reads one log object from `done`; `follow`: checkpoints are kept, so a local file is followed
@@ -318,11 +349,7 @@ fn read_object(
                     // log just rotated in (logrotate's `create`): it is followed, and read once
                     // it grows.
                     report.objects += 1;
-                    *done = Done {
-                        bytes_done: 0,
-                        lines_done: 0,
-                        complete: !following,
-                    };
+                    done.complete = !following;
                     return Ok(());
                 }
             }
@@ -370,11 +397,9 @@ fn read_object(
                     message: e.to_string(),
                 },
             })?;
-            *done = Done {
-                bytes_done: 0,
-                lines_done: 0,
-                complete: true,
-            };
+            // Read whole, whatever was read of it before (a Parquet file is rewritten whole).
+            *done = Done::from(resume::Resume::default());
+            done.complete = true;
             Ok(())
         }
         Format::Cloudtrail => {
@@ -640,7 +665,7 @@ fn read_lines(
     consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
 ) -> Result<(), IngestError> {
     let mut buf = Vec::with_capacity(1024);
-    let growing = opts.follow && matches!(obj_kind(obj), ObjKind::GrowingFile);
+    let growing = opts.follow && is_growing_file(obj);
     loop {
         buf.clear();
         let (n, whole, cut) = match read_line_capped(&mut *opened.reader, &mut buf, MAX_LINE_BYTES)
@@ -753,20 +778,10 @@ fn read_lines(
     Ok(())
 }
 
-enum ObjKind {
-    /// A plain local file: it may still grow (an audit log being written).
-    GrowingFile,
-    /// An object-store object, a gzip file, or a bundled sample: sealed.
-    Sealed,
-}
-
-fn obj_kind(obj: &LogObject) -> ObjKind {
-    match &obj.location {
-        source::Location::File(p) if p.extension().is_none_or(|e| e != "gz") => {
-            ObjKind::GrowingFile
-        }
-        _ => ObjKind::Sealed,
-    }
+/// Whether an object is a plain local file, which may still grow (an audit log being written);
+/// not an object-store object, a gzip file, or a bundled sample, which are sealed.
+fn is_growing_file(obj: &LogObject) -> bool {
+    matches!(&obj.location, source::Location::File(p) if p.extension().is_none_or(|e| e != "gz"))
 }
 
 #[cfg(test)]

@@ -281,7 +281,7 @@ pub fn run(
                     complete: done.complete,
                     head,
                     stamp: obj.stamp.clone(),
-                    break_reported: false,
+                    break_reported: done.break_reported,
                 }])?;
             }
             report.object_ended(outcome, opts.keep_going)?;
@@ -312,6 +312,8 @@ struct Done {
     bytes_done: u64,
     lines_done: u64,
     complete: bool,
+    /// The gzip stream broke after `lines_done`, and that was reported as a bad line.
+    break_reported: bool,
 }
 
 impl From<resume::Resume> for Done {
@@ -320,6 +322,7 @@ impl From<resume::Resume> for Done {
             bytes_done: r.bytes_done,
             lines_done: r.lines_done,
             complete: false,
+            break_reported: r.break_reported,
         }
     }
 }
@@ -479,8 +482,9 @@ fn still_being_written(obj: &LogObject, e: &std::io::Error, opts: &IngestOptions
 }
 
 /// Records that an object's gzip stream broke with `e` after the lines `done` counts: one bad
-/// line, just after them, and the object is complete (the rest cannot be read, so reading it
-/// again would only count the same break again).
+/// line, just after them (unless that break was reported already, by the read this one goes on
+/// from), and the object is complete (the rest cannot be read, so reading it again would only
+/// count the same break again; it is read on if it changes).
 fn gzip_damaged(
     obj: &LogObject,
     e: &std::io::Error,
@@ -488,6 +492,10 @@ fn gzip_damaged(
     opts: &IngestOptions,
     report: &mut IngestReport,
 ) {
+    done.complete = true;
+    if std::mem::replace(&mut done.break_reported, true) {
+        return;
+    }
     let after = done.lines_done;
     report.bad(
         opts.bad_lines_kept,
@@ -500,12 +508,12 @@ fn gzip_damaged(
             ),
         },
     );
-    done.complete = true;
 }
 
-/// Reads a CloudTrail object whole: its documents, then their records. Of a gzip stream that
-/// breaks, the whole lines before the break are read (a document cut by it is a bad line of its
-/// own), then the break is one bad line.
+/// Reads a CloudTrail object whole from `done` (from its start, unless it is read on after it
+/// changed): its documents, then their records. Of a gzip stream that breaks, the whole
+/// documents before the break are read, then the break is one bad line; the document it cut is
+/// read whole if the object is read on.
 fn read_cloudtrail(
     obj: &LogObject,
     content: &Content,
@@ -515,7 +523,7 @@ fn read_cloudtrail(
     batch: &mut Vec<AccessEvent>,
     consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
 ) -> Result<(), IngestError> {
-    let mut opened = content.open(&obj.name, 0)?;
+    let mut opened = content.open(&obj.name, done.bytes_done)?;
     // Bytes, not text: a byte that is not UTF-8 costs its record, not the file.
     let mut bytes = Vec::new();
     let damage = source::read_until_break(&mut opened, &mut bytes, u64::MAX).map_err(|e| {
@@ -532,21 +540,21 @@ fn read_cloudtrail(
     }
     report.bytes += bytes.len() as u64;
     let read = match damage {
-        // The line the stream broke in is cut: it is part of the damage.
-        Some(_) => bytes
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(&bytes[..0], |i| &bytes[..=i]),
+        // The document the stream broke in is cut: it is part of the damage.
+        Some(_) => &bytes[..whole_documents_end(&bytes)],
         None => &bytes[..],
     };
+    // Lines are counted from the object's start: `read` begins on line `lines_done + 1`.
+    let before = done.lines_done;
     match cloudtrail::parse_document_bytes(read) {
         Ok(records) => {
             for r in records {
+                let line = before + r.line;
                 match r.result {
                     Ok(Some(mut e)) => {
                         e.origin = Origin {
                             file: obj.name.clone(),
-                            line: r.line,
+                            line,
                         };
                         push(batch, e, opts, report, consumer)?;
                     }
@@ -555,7 +563,7 @@ fn read_cloudtrail(
                         opts.bad_lines_kept,
                         BadLine {
                             file: obj.name.clone(),
-                            line: r.line,
+                            line,
                             reason,
                         },
                     ),
@@ -566,21 +574,45 @@ fn read_cloudtrail(
             opts.bad_lines_kept,
             BadLine {
                 file: obj.name.clone(),
-                line,
+                line: before + line,
                 reason,
             },
         ),
     }
-    *done = Done {
-        bytes_done: read.len() as u64,
-        lines_done: (read.iter().filter(|b| **b == b'\n').count()
-            + usize::from(!read.is_empty() && !read.ends_with(b"\n"))) as u64,
-        complete: true,
-    };
+    done.bytes_done += read.len() as u64;
+    // Whole lines: a document read on after `read` may begin on its last line.
+    done.lines_done += read.iter().filter(|&&b| b == b'\n').count() as u64;
+    done.complete = true;
+    if !read.is_empty() {
+        done.break_reported = false;
+    }
     if let Some(e) = &damage {
         gzip_damaged(obj, e, done, opts, report);
     }
     Ok(())
+}
+
+/// The end of the whole CloudTrail documents in `bytes`, which a gzip stream broke after: just
+/// past the last document that is whole, and the end of its line. The last document, cut by the
+/// break, is left out. After a document that is not JSON (reading cannot go on past it), the
+/// end of the last whole line.
+fn whole_documents_end(bytes: &[u8]) -> usize {
+    let mut docs = serde_json::Deserializer::from_slice(bytes).into_iter::<serde::de::IgnoredAny>();
+    let mut end = 0;
+    loop {
+        match docs.next() {
+            None => return bytes.len(),
+            Some(Ok(_)) => end = docs.byte_offset(),
+            Some(Err(e)) if e.is_eof() => break,
+            Some(Err(_)) => return bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1),
+        }
+    }
+    let rest = &bytes[end..];
+    let blank = rest
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\r'))
+        .unwrap_or(rest.len());
+    end + blank + usize::from(rest.get(blank) == Some(&b'\n'))
 }
 
 fn push(
@@ -696,6 +728,7 @@ fn read_lines(
         }
         done.bytes_done += n as u64;
         done.lines_done += 1;
+        done.break_reported = false;
         let line_no = done.lines_done;
         report.bytes += n as u64;
         if cut {

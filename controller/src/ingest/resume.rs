@@ -23,6 +23,10 @@
 //!    pass: it may be a copy or a compression of that file in progress, which takes over the
 //!    checkpoint once the original is gone. Left unchanged that long, it is a file of its own.
 //! 4. Any other file is read from its start.
+//!
+//! A file read to its end (a gzip file, or one whose gzip stream broke) is skipped while its
+//! size and mtime stay as they were; when they change (its writer resumed, a member was
+//! appended) it is read on from its checkpoint.
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -58,6 +62,8 @@ pub(super) enum Start {
 pub(super) struct Resume {
     pub bytes_done: u64,
     pub lines_done: u64,
+    /// Its gzip stream broke after `lines_done` and that was reported: not reported again.
+    pub break_reported: bool,
 }
 
 impl From<&Checkpoint> for Resume {
@@ -65,6 +71,7 @@ impl From<&Checkpoint> for Resume {
         Resume {
             bytes_done: cp.bytes_done,
             lines_done: cp.lines_done,
+            break_reported: cp.break_reported,
         }
     }
 }
@@ -427,10 +434,12 @@ fn holds(cp: &Checkpoint, obj: &LogObject, head: &[u8], gzip: bool) -> Option<St
     (same && !shorter).then(|| skip_or_read_on(cp, obj))
 }
 
-/// Where a local file holding checkpoint `cp` starts: skipped when it was read to its end, read
-/// on from `cp` otherwise.
-fn skip_or_read_on(cp: &Checkpoint, _obj: &LogObject) -> Start {
-    if cp.complete {
+/// Where a local file holding checkpoint `cp` starts: skipped when it was read to its end and
+/// has not changed since (or cannot be known to have: a checkpoint saved before stamps), read
+/// on from `cp` otherwise (a writer resumed, a gzip member was appended).
+fn skip_or_read_on(cp: &Checkpoint, obj: &LogObject) -> Start {
+    let unchanged = cp.stamp.is_none() || cp.stamp == obj.stamp;
+    if cp.complete && unchanged {
         Start::Skip
     } else {
         Start::At(cp.into())

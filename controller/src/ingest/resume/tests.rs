@@ -1,5 +1,5 @@
 //! The resume rules over real files (rotation by rename, compression, `copytruncate`, a file
-//! rewritten in place, a short file, a copy), and the plan over
+//! rewritten in place, a short file, a copy, a gzip whose writer pauses), and the plan over
 //! files described by hand where the file system cannot be made to (an inode reused, a file
 //! left unchanged for minutes).
 
@@ -229,6 +229,83 @@ fn a_checkpoint_saved_before_fingerprints_gets_one_and_then_follows_a_rename() {
     assert_eq!(l.pass().0, keys_of(10, 12));
 }
 
+#[test]
+fn a_damaged_gzip_whose_writer_resumes_is_read_on_without_counting_a_line_or_the_break_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, db) = (dir.path().join("access.log.1.gz"), dir.path().join("j.db"));
+    let total = 20_000;
+    let whole = gzip(log_text(total).as_bytes(), flate2::Compression::default());
+    let half = whole.len() / 2;
+    // The writer paused long enough for the file to be taken as damaged.
+    std::fs::write(&log, &whole[..half]).unwrap();
+    set_modified(&log, source::GZIP_WRITE_QUIET + Duration::from_secs(5));
+    let (n, _) = ingest_damaged_file(&log, &db, &follow());
+    assert!(n > 0 && n < total);
+    // Its times change, its bytes do not: still the same break, not reported again.
+    set_modified(&log, source::GZIP_WRITE_QUIET + Duration::from_secs(1));
+    let (again, report) = ingest(&log, &db, &follow());
+    assert!(again.is_empty());
+    assert_eq!((report.objects, report.bad_lines), (1, 0));
+    // The writer resumes and finishes: the lines after those read, once.
+    append(&log, &whole[half..]);
+    let (rest, report) = ingest(&log, &db, &follow());
+    assert_eq!(keys(&rest), first_keys(total)[n..]);
+    assert_eq!(rest.first().map(|e| e.origin.line), Some(n as u64 + 1));
+    assert_eq!(report.bad_lines, 0, "{:?}", report.bad_lines_shown);
+    nothing_new(&log, &db, &follow(), 1);
+}
+
+#[test]
+fn a_damaged_cloudtrail_gzip_whose_writer_resumes_gives_the_document_it_cut_once() {
+    let rec = |k: usize| {
+        format!(
+            r#"{{"eventVersion":"1.09","eventTime":"2026-11-02T08:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","requestParameters":{{"bucketName":"b","key":"k{k}"}}}}"#
+        )
+    };
+    // Pretty-printed documents, four lines each: a break inside one cuts it over lines.
+    let doc = |d: usize| {
+        format!(
+            "{{\"Records\":[\n{},\n{}\n]}}\n",
+            rec(2 * d),
+            rec(2 * d + 1)
+        )
+    };
+    let text: String = (0..3).map(doc).collect();
+    let cut = text.len() - doc(2).len() / 2;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&text.as_bytes()[..cut]).unwrap();
+    gz.flush().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (log, db) = (dir.path().join("trail.json.gz"), dir.path().join("j.db"));
+    std::fs::write(&log, gz.get_ref()).unwrap();
+    set_modified(&log, source::GZIP_WRITE_QUIET + Duration::from_secs(5));
+    let keys_of_records = |events: &[models::AccessEvent]| -> Vec<(String, u64)> {
+        events
+            .iter()
+            .map(|e| (e.key.clone().unwrap(), e.origin.line))
+            .collect()
+    };
+    let (first, report) = ingest(&log, &db, &follow());
+    assert_eq!(
+        keys_of_records(&first),
+        [("k0", 2), ("k1", 3), ("k2", 6), ("k3", 7)].map(|(k, l)| (k.to_string(), l))
+    );
+    assert_eq!(
+        report.bad_lines, 1,
+        "only the break: {:?}",
+        report.bad_lines_shown
+    );
+    assert_eq!(report.bad_lines_shown[0].line, 9);
+    gz.write_all(&text.as_bytes()[cut..]).unwrap();
+    std::fs::write(&log, gz.finish().unwrap()).unwrap();
+    let (rest, report) = ingest(&log, &db, &follow());
+    assert_eq!(
+        keys_of_records(&rest),
+        [("k4", 10), ("k5", 11)].map(|(k, l)| (k.to_string(), l))
+    );
+    assert_eq!(report.bad_lines, 0, "{:?}", report.bad_lines_shown);
+}
+
 /// A local file as listed, for plans over files described by hand.
 fn listed(name: &str, inode: u64, size: u64, changed_ago: Duration) -> LogObject {
     let now = SystemTime::now();
@@ -279,6 +356,7 @@ fn at(cp: &Checkpoint) -> Start {
 const FRESH: Start = Start::At(Resume {
     bytes_done: 0,
     lines_done: 0,
+    break_reported: false,
 });
 
 #[test]
@@ -339,4 +417,32 @@ fn two_renamed_files_with_the_same_head_keep_their_checkpoints_only_by_inode() {
     );
     let (got, _) = starts(&[a2, b2], &[&x, &y], cps);
     assert_eq!(got, [FRESH, FRESH]);
+}
+
+#[test]
+fn a_file_renamed_away_while_listed_waits_and_one_that_cannot_be_read_is_not_skipped_for_good() {
+    let text = lines(0, 20);
+    let quiet = Duration::from_secs(600);
+    let a = listed("a.log", 7, text.len() as u64, quiet);
+    let b = listed("b.log.gz", 8, 100, quiet);
+    // Both changed since their checkpoints; b was read to its end (its gzip stream broke).
+    let (mut cp_a, mut cp_b) = (read_as(&a, &text), read_as(&b, &text));
+    cp_a.stamp = Some("before".into());
+    (cp_b.stamp, cp_b.complete) = (Some("before".into()), true);
+    let p = plan(
+        &[a.clone(), b],
+        vec![cp_a, cp_b.clone()],
+        SystemTime::now(),
+        &mut |o| {
+            if o.name == a.name {
+                HeadRead::Gone
+            } else {
+                HeadRead::Unreadable
+            }
+        },
+    );
+    let got: Vec<Start> = p.objects.iter().map(|o| o.start).collect();
+    // b is read on (and its read says why it cannot be), not skipped with its new stamp saved.
+    assert_eq!(got, [Start::Wait, at(&cp_b)]);
+    assert!(p.saved.is_empty() && p.gone.is_empty(), "{p:?}");
 }

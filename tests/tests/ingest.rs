@@ -244,6 +244,11 @@ fn no_secret_from_any_log_reaches_the_exported_events() {
 /// `tierd ingest --logs access.log --resume --json` in `d` with a configuration whose journal
 /// (and so whose checkpoints) is `d/state/tierd.db`: its summary.
 fn resume_ingest(d: &Path) -> serde_json::Value {
+    resume_ingest_of(d, &d.join("access.log"))
+}
+
+/// [`resume_ingest`] of `logs`, a file or a folder.
+fn resume_ingest_of(d: &Path, logs: &Path) -> serde_json::Value {
     let cfg = d.join("tierd.toml");
     if !cfg.exists() {
         std::fs::write(
@@ -252,13 +257,13 @@ fn resume_ingest(d: &Path) -> serde_json::Value {
         )
         .unwrap();
     }
-    let (cfg, log) = (cfg.to_str().unwrap(), d.join("access.log"));
+    let cfg = cfg.to_str().unwrap();
     let args = [
         "ingest",
         "--config",
         cfg,
         "--logs",
-        log.to_str().unwrap(),
+        logs.to_str().unwrap(),
         "--resume",
         "--json",
     ];
@@ -324,6 +329,56 @@ fn a_file_rotated_in_empty_is_read_once_it_grows() {
     std::fs::write(&log, format!("{first}\n")).unwrap();
     let grown = run();
     assert_eq!(grown["events"], 1, "{grown}");
+}
+
+#[test]
+fn a_log_folder_rotated_by_rename_then_compression_gives_every_event_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let logs = d.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let all = String::from_utf8(sample("s3-access.log")).unwrap();
+    let lines: Vec<&str> = all.lines().collect();
+    let text = |r: std::ops::Range<usize>| -> String {
+        lines[r].iter().map(|l| format!("{l}\n")).collect()
+    };
+    let (live, one, two) = (
+        logs.join("access.log"),
+        logs.join("access.log.1"),
+        logs.join("access.log.2.gz"),
+    );
+    let mut runs = Vec::new();
+    let mut run = || {
+        let v = resume_ingest_of(d, &logs);
+        runs.push((
+            v["events"].as_u64().unwrap(),
+            v["bad_lines"]["count"].as_u64().unwrap(),
+        ));
+        v
+    };
+    std::fs::write(&live, text(0..80)).unwrap();
+    run();
+    // Written after that run; then logrotate's default: `mv access.log access.log.1`, a new
+    // access.log.
+    let mut f = std::fs::File::options().append(true).open(&live).unwrap();
+    std::io::Write::write_all(&mut f, text(80..120).as_bytes()).unwrap();
+    drop(f);
+    std::fs::rename(&live, &one).unwrap();
+    std::fs::write(&live, text(120..160)).unwrap();
+    run();
+    // The next rotation, with delaycompress: access.log.1 becomes access.log.2.gz (a new
+    // file), access.log becomes access.log.1, and a new access.log is written.
+    std::fs::write(&two, gzip(&std::fs::read(&one).unwrap())).unwrap();
+    std::fs::remove_file(&one).unwrap();
+    std::fs::rename(&live, &one).unwrap();
+    std::fs::write(&live, text(160..lines.len())).unwrap();
+    run();
+    let again = run();
+    assert_eq!(again["objects_skipped"], 3, "{again}");
+    // Line 58 is the sample's one bad line, in the first run.
+    assert_eq!(runs, [(79, 1), (40 + 40, 0), (48, 0), (0, 0)]);
+    let total: u64 = runs.iter().map(|(events, _)| events).sum();
+    assert_eq!(total, S3_EVENTS, "every event exactly once");
 }
 
 fn s3_ingest(d: &Path, server: &S3Server, url: &str, extra: &[&str]) -> serde_json::Value {

@@ -75,10 +75,17 @@ pub struct LogObject {
     pub source: String,
     /// Its printable name: a path, `s3://bucket/key`, or `builtin:samples/NAME`.
     pub name: Arc<str>,
-    /// What changes when the object is replaced: etag, or size and mtime for files.
+    /// What changes when the object is replaced: a store object's etag, a local file's device
+    /// and inode.
     pub identity: String,
     /// Stored size (compressed, for gzip); used to notice a truncated file.
     pub size: u64,
+    /// A local file's size and modification time (`size:mtime`), kept with its checkpoint: a
+    /// file read to its end whose stamp changes is read on.
+    pub stamp: Option<String>,
+    /// When a local file's status last changed (its ctime: written, renamed, or its times set),
+    /// which no writer can set back: whether a copy or compression may be in progress.
+    pub changed: Option<SystemTime>,
     pub location: Location,
 }
 
@@ -101,6 +108,8 @@ pub fn list(
                 name: Arc::from(format!("{BUILTIN_SAMPLES}/{name}")),
                 identity: format!("builtin:{}", bytes.len()),
                 size: bytes.len() as u64,
+                stamp: None,
+                changed: None,
                 location: Location::Builtin(bytes),
             })
             .collect());
@@ -156,20 +165,47 @@ fn list_local(source: &str, path: &str) -> Result<Vec<LogObject>, IngestError> {
                 source_name: tier::redact_url(source),
                 message: format!("{}: {e}", f.display()),
             })?;
-            // A rotated log gets a new inode under the same name: that is a new object.
-            let identity = {
-                use std::os::unix::fs::MetadataExt;
-                format!("inode:{}:{}", meta.dev(), meta.ino())
-            };
+            use std::os::unix::fs::MetadataExt;
+            let changed = u64::try_from(meta.ctime()).ok().map(|s| {
+                SystemTime::UNIX_EPOCH
+                    + Duration::new(s, meta.ctime_nsec().clamp(0, 999_999_999) as u32)
+            });
             Ok(LogObject {
                 source: source.to_string(),
                 name: Arc::from(f.display().to_string()),
-                identity,
+                identity: file_identity(&meta),
                 size: meta.len(),
+                stamp: Some(format!(
+                    "{}:{}.{:09}",
+                    meta.len(),
+                    meta.mtime(),
+                    meta.mtime_nsec()
+                )),
+                changed,
                 location: Location::File(f),
             })
         })
         .collect()
+}
+
+/// A local file's identity: its device and inode (a file renamed keeps it; a new file at the
+/// same name has another, unless the inode was reused).
+fn file_identity(meta: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!("inode:{}:{}", meta.dev(), meta.ino())
+}
+
+/// Whether a listed local file is no longer the one at its path: it was renamed away (nothing
+/// there, or another file). A store object or bundled sample never is; a file that cannot be
+/// looked at for another reason is left for its read to report.
+pub fn replaced_since_listed(obj: &LogObject) -> bool {
+    let Location::File(path) = &obj.location else {
+        return false;
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) => file_identity(&meta) != obj.identity,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
 }
 
 /// Files below `dir`, recursively, skipping hidden entries (`.` prefixed: editors' swap files).
@@ -244,6 +280,8 @@ fn list_store(
                 .clone()
                 .unwrap_or_else(|| format!("{}:{}", m.size, m.last_modified.timestamp_micros())),
             size: m.size,
+            stamp: None,
+            changed: None,
             location: Location::Store {
                 store: loc.store.clone(),
                 path: m.location,
@@ -388,7 +426,11 @@ impl Content {
                 object: name.to_string(),
                 message: e.to_string(),
             })?;
-        Ok(Head { bytes, damage })
+        Ok(Head {
+            bytes,
+            damage,
+            gzip: opened.gzip,
+        })
     }
 
     /// The content as a local Parquet path (bytes go to a temporary file, removed on drop).
@@ -421,6 +463,8 @@ pub struct Head {
     pub bytes: Vec<u8>,
     /// Where a gzip stream broke within the head: `bytes` is what was decoded before it.
     pub damage: Option<std::io::Error>,
+    /// The object is gzip-compressed.
+    pub gzip: bool,
 }
 
 /// Whether a read error of a gzip stream says the stream is damaged (cut short, corrupt, or

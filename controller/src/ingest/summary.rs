@@ -69,6 +69,7 @@ impl Summary {
             "events": r.events,
             "objects": r.objects,
             "objects_skipped": r.objects_skipped,
+            "objects_waiting": r.objects_waiting,
             "bytes": r.bytes,
             "formats": r.formats,
             "by_op": by_op,
@@ -105,6 +106,13 @@ impl Summary {
                 String::new()
             }
         );
+        if r.objects_waiting > 0 {
+            let _ = writeln!(
+                s,
+                "{} log files left for a later pass: being copied or compressed, or renamed while listed",
+                r.objects_waiting
+            );
+        }
         if let (Some(a), Some(b)) = (self.first_us, self.last_us) {
             let _ = writeln!(
                 s,

@@ -125,6 +125,17 @@ const MIGRATIONS: &[&str] = &[
         aborts_failed INTEGER NOT NULL DEFAULT 0, -- aborts tried that failed
         error      TEXT              -- why the last abort failed
     );",
+    // 9: what a local log file's checkpoint knows of the file besides its name: its content
+    // fingerprint, so that a file renamed (rotated) keeps its checkpoint under its new name; its
+    // size and mtime, so that a file marked done that changes again is read on; and whether the
+    // gzip break after lines_done was already reported, so that it is not reported twice.
+    "ALTER TABLE ingest_checkpoint ADD COLUMN head_len INTEGER NOT NULL DEFAULT 0;
+        -- decompressed bytes the fingerprint covers (the first KiB, or all read of a shorter
+        -- file); 0: none (a store object, nothing read yet, or saved before version 9)
+    ALTER TABLE ingest_checkpoint ADD COLUMN head_sha256 TEXT;  -- hex SHA-256 of those bytes
+    ALTER TABLE ingest_checkpoint ADD COLUMN stamp TEXT;
+        -- 'size:mtime' of a local file when checkpointed; NULL: not a local file, or unknown
+    ALTER TABLE ingest_checkpoint ADD COLUMN break_reported INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// The schema version this build writes.
@@ -191,6 +202,39 @@ mod tests {
         assert_eq!(reader.locate("b", "k").unwrap().unwrap().tier, "onprem");
         writer.conn().execute_batch("COMMIT").unwrap();
         assert_eq!(reader.locate("b", "k").unwrap().unwrap().tier, "cloud");
+    }
+
+    #[test]
+    fn checkpoints_saved_before_fingerprints_are_kept_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.db");
+        // A journal as tierd wrote it at version 6, with one checkpoint.
+        let mut c = rusqlite::Connection::open(&p).unwrap();
+        let tx = c.transaction().unwrap();
+        for sql in &MIGRATIONS[..6] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.execute(
+            "INSERT INTO ingest_checkpoint VALUES ('/logs', '/logs/a.log', 'inode:1:7', 120, 3, 0, 'then')",
+            [],
+        )
+        .unwrap();
+        tx.pragma_update(None, "user_version", 6).unwrap();
+        tx.commit().unwrap();
+        drop(c);
+        let mut j = Journal::open(&p).unwrap();
+        assert_eq!(j.schema_version().unwrap(), LATEST);
+        let cp = j.checkpoint("/logs", "/logs/a.log").unwrap().unwrap();
+        assert_eq!(
+            (
+                cp.identity.as_str(),
+                cp.bytes_done,
+                cp.lines_done,
+                cp.complete
+            ),
+            ("inode:1:7", 120, 3, false)
+        );
+        assert_eq!((cp.head, cp.stamp, cp.break_reported), (None, None, false));
     }
 
     #[test]

@@ -142,6 +142,20 @@ pub const UNDONE_BY_RECOVERY: &str = "undone by recovery after an interruption";
 /// How a move's `why` begins when an interruption came before it started.
 pub const NEVER_STARTED: &str = "interrupted before the move started";
 
+/// How a snapshot's `why` begins when a stop was asked for before it started.
+pub const SNAPSHOT_NEVER_STARTED: &str = "interrupted before the snapshot started";
+
+/// The whole `why` of a move an interruption (a crash, or a stop asked for) came before: nothing
+/// was touched, and it is no failure of the move.
+pub fn never_started_why() -> String {
+    format!("{NEVER_STARTED} (nothing was copied or deleted); the next pass decides again")
+}
+
+/// [`never_started_why`] for a snapshot.
+pub fn snapshot_never_started_why() -> String {
+    format!("{SNAPSHOT_NEVER_STARTED} (nothing was copied); the next pass decides again")
+}
+
 impl Decision {
     /// Whether this failed move was only cut short by a stop (recovery undid it, or it never
     /// started), rather than failing.
@@ -149,6 +163,14 @@ impl Decision {
         self.why
             .as_deref()
             .is_some_and(|w| w.starts_with(UNDONE_BY_RECOVERY) || w.starts_with(NEVER_STARTED))
+    }
+
+    /// Whether this failed move or snapshot never started (an interruption came first): it
+    /// copied and spent nothing.
+    pub fn never_started(&self) -> bool {
+        self.why
+            .as_deref()
+            .is_some_and(|w| w.starts_with(NEVER_STARTED) || w.starts_with(SNAPSHOT_NEVER_STARTED))
     }
 
     /// The record of an operator's move of one object (`tierd move`, `tierd recall`) as it

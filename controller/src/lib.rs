@@ -14,6 +14,7 @@
 //! - [`executor`]: crash-safe moves (copy, verify, then delete), limits, retries, recovery.
 //! - [`snapshot`]: incremental, hash-chained snapshots into the vault; verify and restore.
 //! - [`service`]: `tierd run`, the cycle of ingest, scoring, planning and execution.
+//! - [`shutdown`]: a stop asked for once (SIGTERM), heeded at safe points.
 //! - [`simulate`]: `tierd simulate`, the same planner over past logs, with costs and baselines.
 //! - [`http`]: `/healthz`, `/readyz`, `/metrics` and the MinIO audit webhook.
 //! - [`metrics`]: the Prometheus registry (bounded cardinality).
@@ -40,6 +41,7 @@ pub mod planner;
 pub mod policy;
 pub mod report;
 pub mod service;
+pub mod shutdown;
 pub mod simulate;
 pub mod snapshot;
 #[cfg(test)]

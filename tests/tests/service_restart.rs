@@ -349,3 +349,362 @@ fn a_log_source_that_is_missing_does_not_stop_the_others_from_being_read() {
         r.stderr
     );
 }
+
+/// Generous: a debug build on a shared 2-core machine.
+const WAIT: Duration = Duration::from_secs(240);
+
+/// `file://` tiers in `d` with `n` objects of the bucket `photos` on onprem (distinct contents,
+/// written 60 days ago), a rule that moves idle objects to the cloud with a day's cooldown (as
+/// the bundled `cold-to-cloud`), and `service` settings. Returns each key with its content.
+fn idle_objects(d: &Path, n: usize, service: &str) -> Vec<(String, Vec<u8>)> {
+    std::fs::write(
+        d.join("tierd.toml"),
+        format!(
+            "[journal]\npath = \"tierd.db\"\n\
+             [tiers.onprem]\nurl = \"file://onprem\"\n\
+             [tiers.cloud]\nurl = \"file://cloud\"\n\
+             [policies]\nfiles = [\"policy.toml\"]\n\
+             [service]\nlisten = \"off\"\ndecision_log = \"decisions.jsonl\"\n{service}"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("policy.toml"),
+        "[[rule]]\nid = \"cold-to-cloud\"\nscope = { bucket = \"*\" }\n\
+         when = \"tier == 'onprem' and days_since_last_access > 7d\"\n\
+         action = { kind = \"move\", to = \"cloud\" }\ncooldown = \"1d\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
+    (0..n)
+        .map(|i| {
+            let key = format!("f{i:03}.jpg");
+            let body: Vec<u8> = (0..3000u32)
+                .map(|j| (j * 7 + i as u32 * 13) as u8)
+                .collect();
+            let p = d.join("onprem/photos").join(&key);
+            std::fs::write(&p, &body).unwrap();
+            let f = std::fs::File::options().write(true).open(&p).unwrap();
+            f.set_modified(SystemTime::now() - Duration::from_secs(60 * 86_400))
+                .unwrap();
+            (key, body)
+        })
+        .collect()
+}
+
+/// The log lines of `path` (the service's stderr) with their message.
+fn messages(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["fields"]["message"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Every object of `objects` is on exactly one tier, with its content; returns how many are on
+/// the cloud.
+fn each_on_one_tier_intact(d: &Path, objects: &[(String, Vec<u8>)]) -> usize {
+    let mut on_cloud = 0;
+    for (key, body) in objects {
+        let on = |tier: &str| std::fs::read(d.join(tier).join("photos").join(key)).ok();
+        match (on("onprem"), on("cloud")) {
+            (Some(b), None) => assert!(b == *body, "{key} changed on onprem"),
+            (None, Some(b)) => {
+                assert!(b == *body, "{key} changed on the cloud");
+                on_cloud += 1;
+            }
+            (a, b) => panic!(
+                "{key} is on {} tiers",
+                usize::from(a.is_some()) + usize::from(b.is_some())
+            ),
+        }
+    }
+    on_cloud
+}
+
+#[test]
+fn on_sigterm_mid_cycle_no_new_move_starts_and_the_next_run_moves_the_rest_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Slow enough that the cycle is still moving when the signal comes, and a timeout long
+    // enough that, should the executor go on starting moves, it would move them all.
+    let objects = idle_objects(
+        d,
+        60,
+        "max_objects_per_sec = 4\nexecutor_concurrency = 2\nshutdown_timeout = \"10m\"\n",
+    );
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let log = svc.stderr_path.clone();
+    let moved = |m: &[String]| m.iter().filter(|m| *m == "Object moved.").count();
+    svc.until(WAIT, "three moves done", || {
+        (moved(&messages(&log)) >= 3).then_some(())
+    });
+    svc.signal("TERM");
+    let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+    assert_eq!(status.code(), Some(0), "{}", svc.stderr_tail(20));
+    let m = messages(&log);
+    let asked = m
+        .iter()
+        .position(|m| m.starts_with("stop requested"))
+        .unwrap_or_else(|| panic!("no stop request logged:\n{}", svc.stderr_tail(20)));
+    let after = moved(&m[asked..]);
+    assert!(
+        after <= 2,
+        "{after} moves ended after the stop was asked for; at most the 2 in flight may:\n{}",
+        svc.stderr_tail(20)
+    );
+    let on_cloud = each_on_one_tier_intact(d, &objects);
+    assert_eq!(on_cloud, moved(&m));
+    assert!(on_cloud < objects.len(), "the stop stopped nothing");
+    // The decisions that never started say so, and are not failures to wait for.
+    let records = harness::daemon::json_lines(&d.join("decisions.jsonl"));
+    let never = records
+        .iter()
+        .filter(|r| {
+            r["state"] == "failed"
+                && r["why"]
+                    .as_str()
+                    .is_some_and(|w| w.starts_with("interrupted before the move started"))
+        })
+        .count();
+    assert_eq!(never, objects.len() - on_cloud);
+
+    // The next run decides them again at once: they were not moved, so no cooldown holds them.
+    let next = once(d);
+    assert_eq!(
+        next["moves_done"].as_u64(),
+        Some((objects.len() - on_cloud) as u64),
+        "{next}"
+    );
+    assert!(
+        next["moves_held"]["cooldown"].as_u64().unwrap_or(0) == 0,
+        "{next}"
+    );
+    assert_eq!(each_on_one_tier_intact(d, &objects), objects.len());
+}
+
+#[test]
+fn a_sighup_as_the_service_starts_is_a_reload_once_it_runs_and_sigterm_then_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    idle_objects(d, 0, "");
+    for round in 0..5 {
+        let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+        let log = svc.stderr_path.clone();
+        // The first line is written once the handlers are in place; start-up goes on after it.
+        let deadline = std::time::Instant::now() + WAIT;
+        while !messages(&log).iter().any(|m| m == "tierd starting") {
+            assert!(
+                svc.exited().is_none(),
+                "round {round}: {}",
+                svc.stderr_tail(20)
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: no start"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        svc.signal("HUP");
+        svc.until(WAIT, "the reload the SIGHUP asked for", || {
+            messages(&log)
+                .iter()
+                .any(|m| m == "policy reloaded")
+                .then_some(())
+        });
+        svc.signal("TERM");
+        let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+        assert_eq!(
+            status.code(),
+            Some(0),
+            "round {round}: {}",
+            svc.stderr_tail(20)
+        );
+    }
+}
+
+#[test]
+fn a_stop_during_a_slow_recovery_ends_the_service_cleanly_and_the_next_start_recovers() {
+    use std::net::TcpListener;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // The cloud tier is a store that takes connections and never answers: recovery waits on it.
+    let hole = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hole.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = hole.incoming().collect();
+        drop(held);
+    });
+    let objects = idle_objects(d, 1, "shutdown_timeout = \"2s\"\n");
+    let cfg = std::fs::read_to_string(d.join("tierd.toml")).unwrap();
+    let s3 = format!(
+        "[tiers.cloud]\nurl = \"s3://hole/tierd\"\noptions = {{ endpoint = \"http://127.0.0.1:{port}\", \
+         allow_http = \"true\", region = \"us-east-1\", access_key_id = \"a\", secret_access_key = \"b\" }}\n"
+    );
+    std::fs::write(
+        d.join("tierd.toml"),
+        cfg.replace("[tiers.cloud]\nurl = \"file://cloud\"\n", &s3),
+    )
+    .unwrap();
+    // A move to the cloud that a crash left at its intent.
+    {
+        let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+        let version = tierd::executor::copy::Version {
+            etag: None,
+            size: 3000,
+        };
+        j.move_intent(
+            "move-1",
+            ("photos", &objects[0].0),
+            ("onprem", "cloud"),
+            version,
+        )
+        .unwrap();
+    }
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let log = svc.stderr_path.clone();
+    svc.until(WAIT, "recovery under way", || {
+        messages(&log)
+            .iter()
+            .any(|m| m == "Recovering moves left in flight.")
+            .then_some(())
+    });
+    // A reload asked for now must not end the service; a stop ends it, with success.
+    svc.signal("HUP");
+    svc.signal("TERM");
+    let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+    assert_eq!(status.code(), Some(0), "{}", svc.stderr_tail(20));
+    assert!(
+        !messages(&log).iter().any(|m| m == "tierd started"),
+        "the stop came during start-up"
+    );
+
+    // The move is still in flight; the next start, with the cloud reachable, recovers it.
+    std::fs::write(d.join("tierd.toml"), cfg).unwrap();
+    let r = tierd(d, &["run", "--config", "tierd.toml", "--once"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Recovered moves left in flight."),
+        "{}",
+        r.stderr
+    );
+    let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+    assert!(j.open_moves().unwrap().is_empty());
+    each_on_one_tier_intact(d, &objects);
+}
+
+/// Runs the real `tierd` with `args` in `cwd` as a user other than the one who made the journal:
+/// this user when it is not root; as root (who may write anything), `nobody` through `setpriv`.
+/// `None` (said on stderr) when neither is possible.
+fn as_service_user(cwd: &Path, args: &[&str]) -> Option<harness::Run> {
+    use std::process::Command;
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let mut cmd = if root {
+        let setpriv = Command::new("setpriv").arg("--version").output();
+        if !setpriv.is_ok_and(|o| o.status.success()) {
+            eprintln!("SKIPPED: running as root without setpriv: no user to be refused");
+            return None;
+        }
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(harness::tierd_bin());
+        c
+    } else {
+        Command::new(harness::tierd_bin())
+    };
+    let out = cmd
+        .args(args)
+        .current_dir(cwd)
+        .env("TIERD_LOG", "warn")
+        .output()
+        .unwrap();
+    Some(harness::Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// Lets every user through `d` and read what is in it (a temporary folder is private).
+fn open_to_all(d: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for entry in walk(d) {
+        let mode = if entry.is_dir() { 0o755 } else { 0o644 };
+        std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+}
+
+fn walk(d: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![d.to_path_buf()];
+    if d.is_dir() {
+        for e in std::fs::read_dir(d).unwrap() {
+            out.extend(walk(&e.unwrap().path()));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_journal_this_user_cannot_write_stops_start_up_naming_the_file_and_the_cause() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    idle_objects(d, 1, "");
+    // The journal folder as the operator left it: made by another user, closed to this one.
+    let cfg = std::fs::read_to_string(d.join("tierd.toml")).unwrap();
+    std::fs::write(
+        d.join("tierd.toml"),
+        cfg.replace("path = \"tierd.db\"", "path = \"state/tierd.db\""),
+    )
+    .unwrap();
+    std::fs::create_dir(d.join("state")).unwrap();
+    open_to_all(d);
+    let state = d.join("state");
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let run = ["run", "--config", "tierd.toml", "--once"];
+    let Some(r) = as_service_user(d, &run) else {
+        return;
+    };
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "error: state/tierd.db.lock: cannot open the journal's lock file: Permission denied (os error 13); the journal's folder must be writable by the user tierd runs as\n"
+    );
+    // `tierd check`, as the same user, says so before any start.
+    let check = as_service_user(d, &["check", "--config", "tierd.toml"]).unwrap();
+    assert_eq!(check.code, Some(1), "{}", check.stderr);
+    assert!(
+        check.stderr.contains(
+            "tierd.toml:2:1: error: journal.path: this user cannot write the journal at state/tierd.db: state: cannot create a file in it: Permission denied (os error 13)"
+        ),
+        "{}",
+        check.stderr
+    );
+
+    // A journal another user made (root ran a command once), in a folder open to all: SQLite
+    // would open it read-only without a word.
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let first = tierd(d, &run);
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    open_to_all(d);
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let r = as_service_user(d, &run).unwrap();
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "error: opening the journal: state/tierd.db: this user cannot write the journal: Permission denied (os error 13); the journal, its folder and the files beside it (-wal, -shm) must be writable by the user tierd runs as (chown them to it)\n"
+    );
+    let check = as_service_user(d, &["check", "--config", "tierd.toml"]).unwrap();
+    assert_eq!(check.code, Some(1), "{}", check.stderr);
+    assert!(
+        check.stderr.contains(
+            "error: journal.path: this user cannot write the journal at state/tierd.db: state/tierd.db: Permission denied (os error 13)"
+        ),
+        "{}",
+        check.stderr
+    );
+}

@@ -14,6 +14,10 @@
 //!   stdout, `tier onprem (file:///srv/onprem): reachable, writable` or what failed, and the
 //!   summary counts them. A tier whose URL has `{bucket}` is reported as not checked (it has one
 //!   store per bucket, opened on first use).
+//! - With the same checks, the journal (`[journal] path`, the `-wal` and `-shm` files beside it,
+//!   and its folder, which takes the `.lock` file) and the decision log (`service.decision_log`) must be writable by the user running
+//!   the check (run it as the service's user): an error at the setting otherwise. Existing files
+//!   are opened to append; a folder is tried with a probe file removed at once.
 //! - A `policies.files` entry that matches no file is an error (`run` and `simulate` refuse it);
 //!   a local `ingest.sources` entry (a path or glob) that names no file is a warning at the
 //!   entry. Remote sources are never contacted.
@@ -40,7 +44,8 @@ pub struct CheckArgs {
     /// The main configuration file, whose tiers policies may name (default: the embedded tiers).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Do not check that the configuration's tiers are reachable and writable (offline CI).
+    /// Do not check that the configuration's tiers are reachable and writable, nor that the
+    /// journal and the decision log can be written (offline CI).
     #[arg(long)]
     pub no_tier_checks: bool,
 }
@@ -229,24 +234,106 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 /// artifact that is missing, unreadable or damaged is an error at the `path` line.
 fn check_model(config: &Path, model: &Path) -> Option<Diagnostic> {
     let e = models::detect::AnomalyModel::load(model).err()?;
-    // The line of `path` in the [model] table (the configuration keeps no position for it).
     let text = std::fs::read_to_string(config).unwrap_or_default();
-    let mut in_model = false;
-    let mut at = (1, 1);
+    Some(Diagnostic::error(
+        config,
+        key_position(&text, "model", "path"),
+        format!("model.path: the model cannot be used: {e}"),
+    ))
+}
+
+/// Where `key` of the table `[table]` is set in the configuration's `text` (line, column), or
+/// the file's start: the configuration keeps no position for the values it resolves.
+fn key_position(text: &str, table: &str, key: &str) -> (usize, usize) {
+    let header = format!("[{table}]");
+    let mut in_table = false;
     for (i, line) in text.lines().enumerate() {
         let l = line.trim();
         if l.starts_with('[') {
-            in_model = l == "[model]";
-        } else if in_model && l.starts_with("path") {
-            at = (i + 1, line.len() - line.trim_start().len() + 1);
-            break;
+            in_table = l == header;
+        } else if in_table
+            && l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return (i + 1, line.len() - line.trim_start().len() + 1);
         }
     }
-    Some(Diagnostic::error(
-        config,
-        at,
-        format!("model.path: the model cannot be used: {e}"),
-    ))
+    (1, 1)
+}
+
+/// Why this user cannot write `files` (a file and those kept beside it in its folder), or
+/// `None`. Nothing is changed: a file there is opened to append; the folder (the nearest that
+/// exists, as `tierd run` makes the rest) must take new files, tried with a probe file removed at
+/// once.
+fn unwritable(files: &[PathBuf]) -> Option<String> {
+    let file = files.first()?;
+    for f in files.iter().filter(|f| f.exists()) {
+        if let Err(e) = std::fs::OpenOptions::new().append(true).open(f) {
+            return Some(format!("{}: {e}", f.display()));
+        }
+    }
+    // The nearest folder that exists must take new files (the journal's -wal, -shm and .lock
+    // files, a rotated decision log's successor).
+    let mut dir = file.parent()?;
+    while !dir.as_os_str().is_empty() && !dir.exists() {
+        dir = dir.parent()?;
+    }
+    if dir.as_os_str().is_empty() {
+        dir = Path::new(".");
+    }
+    if !dir.is_dir() {
+        return Some(format!("{}: not a folder", dir.display()));
+    }
+    let probe = dir.join(format!(".tierd-check-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(e) => Some(format!(
+            "{}: cannot create a file in it: {e}",
+            dir.display()
+        )),
+    }
+}
+
+/// An error, at its setting, for the journal and the decision log when this user cannot write
+/// them: `tierd run` as this user would refuse to start.
+fn check_writable_files(config: &Config, path: &Path) -> Vec<Diagnostic> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut files = vec![(
+        "journal",
+        "path",
+        "the journal",
+        crate::journal::journal_files(&config.journal_path).to_vec(),
+    )];
+    if let Some(log) = &config.service.decision_log {
+        files.push((
+            "service",
+            "decision_log",
+            "the decision log",
+            vec![log.clone()],
+        ));
+    }
+    files
+        .into_iter()
+        .filter_map(|(table, key, what, files)| {
+            let why = unwritable(&files)?;
+            let file = &files[0];
+            Some(Diagnostic::error(
+                path,
+                key_position(&text, table, key),
+                format!(
+                    "{table}.{key}: this user cannot write {what} at {}: {why}; it and its folder must be writable by the user tierd runs as (run this check as that user)",
+                    file.display()
+                ),
+            ))
+        })
+        .collect()
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
@@ -280,6 +367,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
 
     let mut config_ok = true;
     let mut tier_configs: Vec<TierConfig> = Vec::new();
+    let mut loaded = None;
     let tiers = match &config_path {
         Some(p) => match Config::load(p) {
             Ok(c) => {
@@ -302,7 +390,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
                     config_ok = false;
                     diags.push(d);
                 }
-                c.tier_specs()
+                let specs = c.tier_specs();
+                loaded = Some(c);
+                specs
             }
             Err(d) => {
                 config_ok = false;
@@ -313,6 +403,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         None => Config::embedded().tier_specs(),
     };
 
+    if config_ok
+        && !args.no_tier_checks
+        && let (Some(c), Some(p)) = (&loaded, &config_path)
+    {
+        diags.extend(check_writable_files(c, p));
+    }
     let tier_outcomes = if config_ok && !args.no_tier_checks && !tier_configs.is_empty() {
         check_tiers(&tier_configs)?
     } else {

@@ -121,7 +121,11 @@ pub async fn open(
         Access::Moves(command) => Some(MoverLock::acquire(&config.journal_path, command)?),
         Access::Looks => None,
     };
-    let journal = Journal::open(&config.journal_path).context("opening the journal")?;
+    let journal = match access {
+        Access::Moves(_) => Journal::open_writable(&config.journal_path),
+        Access::Looks => Journal::open(&config.journal_path),
+    }
+    .context("opening the journal")?;
     let tiers = Tiers::open(&config.tiers)?;
     let cfg = ExecutorConfig {
         concurrency: pace.concurrency,

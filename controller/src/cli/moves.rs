@@ -282,6 +282,11 @@ async fn run_moves(
                 bad += 1;
                 (State::Failed, Some(w.as_str()))
             }
+            // (A command's executor heeds no stop: this is for completeness.)
+            MoveOutcome::NotStarted => {
+                bad += 1;
+                (State::Failed, Some(crate::decision::NEVER_STARTED))
+            }
         };
         states.push((r.decision_id.clone(), state, why.map(str::to_string)));
         if json_out {

@@ -113,6 +113,9 @@ pub enum MoveOutcome {
     Aborted(String),
     /// A permanent or repeated error; nothing lost, the reason journalled.
     Failed(String),
+    /// Not started: a stop was asked for first (see [`Executor::stop_on`]); nothing was touched
+    /// or journalled, and the next pass decides again.
+    NotStarted,
 }
 
 /// The executor: tiers, the journal, limits.
@@ -126,6 +129,8 @@ pub struct Executor {
     /// Tiers the last scan of a bucket could not list, per bucket: an object they may hold is
     /// not known to be on no tier.
     unlisted: Mutex<BTreeMap<String, Vec<String>>>,
+    /// A stop asked for: no move, attempt or recovery step starts after it.
+    shutdown: crate::shutdown::Shutdown,
 }
 
 impl std::fmt::Debug for Executor {
@@ -151,6 +156,31 @@ impl Executor {
             limits,
             lock: None,
             unlisted: Mutex::default(),
+            shutdown: crate::shutdown::Shutdown::never(),
+        }
+    }
+
+    /// Heeds `shutdown`: once it is asked for, no move (or retry of one) starts and recovery
+    /// stops between moves; moves in flight go on to their end.
+    pub fn stop_on(&mut self, shutdown: crate::shutdown::Shutdown) {
+        self.shutdown = shutdown;
+    }
+
+    /// Whether a stop was asked for (then nothing new should start).
+    pub fn stop_requested(&self) -> bool {
+        self.shutdown.is_requested()
+    }
+
+    /// Waits for the objects-per-second limit to let one more move start. False when a stop was
+    /// asked for first: then nothing may start.
+    async fn may_start(&self) -> bool {
+        if self.stop_requested() {
+            return false;
+        }
+        tokio::select! {
+            biased;
+            () = self.shutdown.requested() => false,
+            () = self.limits.object() => !self.stop_requested(),
         }
     }
 
@@ -194,8 +224,11 @@ impl Executor {
         let mut out: Vec<(usize, MoveRequest, MoveOutcome)> =
             futures::stream::iter(reqs.into_iter().enumerate())
                 .map(|(i, r)| async move {
-                    self.limits.object().await;
-                    let o = self.move_object(&r).await;
+                    let o = if self.may_start().await {
+                        self.move_object(&r).await
+                    } else {
+                        MoveOutcome::NotStarted
+                    };
                     (i, r, o)
                 })
                 .buffer_unordered(conc)
@@ -220,7 +253,17 @@ impl Executor {
                     let base = self.cfg.base_backoff.as_secs_f64() * 2f64.powi(attempt as i32 - 1);
                     let wait = base * rng.gen_range(0.5..1.5);
                     tracing::warn!(message = "Move attempt failed; retrying.", bucket = %req.bucket, key = %req.key, attempt, error = %why);
-                    tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs_f64(wait)) => {}
+                        () = self.shutdown.requested() => {}
+                    }
+                    // The failed attempt is journalled as ended: stopping here leaves nothing in
+                    // flight.
+                    if self.stop_requested() {
+                        return MoveOutcome::Failed(format!(
+                            "attempt {attempt} failed and the service is stopping, so no other was made: {why}"
+                        ));
+                    }
                     attempt += 1;
                 }
                 Err(Attempt::Transient(why)) => {

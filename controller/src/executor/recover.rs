@@ -170,6 +170,9 @@ pub struct Recovered {
     /// The decisions recovery settled, as the journal now holds them: for the decision log,
     /// which recovery cannot reach (the service appends them once its log is open).
     pub decisions: Vec<Decision>,
+    /// A stop was asked for part way: the moves not reached are still in flight (counted as
+    /// pending), and no decision was settled beyond those of the moves recovered.
+    pub stopped: bool,
 }
 
 /// Recovers every move left in flight. Safe to run at any time and any number of times. See
@@ -193,13 +196,33 @@ pub async fn recover_settling(ex: &Executor) -> Result<Recovered, ExecError> {
     // lock is held), then the moves they belonged to.
     let uploads = super::uploads::abort_left(&ex.tiers, &ex.journal).await?;
     let open = ex.journal().open_moves()?;
+    let total = open.len();
+    if total > 0 {
+        // Each may wait on a slow store: say why start-up takes long.
+        tracing::info!(message = "Recovering moves left in flight.", moves = total);
+    }
     let mut r = RecoveryReport {
         uploads_aborted: uploads.aborted,
         uploads_pending: uploads.pending,
         ..RecoveryReport::default()
     };
     let mut decisions = Vec::new();
-    for m in open {
+    for (done, m) in open.into_iter().enumerate() {
+        // Between two moves every step is journalled: a stop leaves the rest for the next start.
+        if ex.stop_requested() {
+            let left = (total - done) as u64;
+            r.pending += left;
+            tracing::warn!(
+                message = "Recovery stopped: a stop was asked for; the moves left in flight are recovered at the next start.",
+                left
+            );
+            log_recovered(&r);
+            return Ok(Recovered {
+                report: r,
+                decisions,
+                stopped: true,
+            });
+        }
         let span = tracing::info_span!(
             "recover",
             move_id = m.id,
@@ -271,14 +294,21 @@ pub async fn recover_settling(ex: &Executor) -> Result<Recovered, ExecError> {
         let settled = ex.journal().settle_decision(
             &id,
             State::Failed,
-            Some(&format!(
-                "{} (nothing was copied or deleted); the next pass decides again",
-                crate::decision::NEVER_STARTED
-            )),
+            Some(&crate::decision::never_started_why()),
         )?;
         decisions.extend(settled);
     }
-    if r != RecoveryReport::default() {
+    log_recovered(&r);
+    Ok(Recovered {
+        report: r,
+        decisions,
+        stopped: false,
+    })
+}
+
+/// The one log line saying what recovery did (none when it had nothing to do).
+fn log_recovered(r: &RecoveryReport) {
+    if *r != RecoveryReport::default() {
         tracing::warn!(
             message = "Recovered moves left in flight.",
             finished = r.finished,
@@ -289,10 +319,6 @@ pub async fn recover_settling(ex: &Executor) -> Result<Recovered, ExecError> {
             uploads_pending = r.uploads_pending
         );
     }
-    Ok(Recovered {
-        report: r,
-        decisions,
-    })
 }
 
 /// When the move whose decision is settled ended.

@@ -27,11 +27,13 @@ pub enum LockError {
         "{path}: another tierd is moving data with this journal ({holder}); wait for it to finish, or stop it first: a running `tierd run` moves and recovers by itself"
     )]
     Held { path: PathBuf, holder: String },
-    #[error("{path}: cannot open the journal's lock file: {source}")]
+    /// (The cause is in the message, and not a `source` as well: it would be printed twice.)
+    #[error(
+        "{path}: cannot open the journal's lock file: {cause}; the journal's folder must be writable by the user tierd runs as"
+    )]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -51,9 +53,9 @@ impl MoverLock {
     /// cannot be opened.
     pub fn acquire(journal: &Path, what: &str) -> Result<MoverLock, LockError> {
         let path = Self::path_for(journal);
-        let io = |source| LockError::Io {
+        let io = |cause| LockError::Io {
             path: path.clone(),
-            source,
+            cause,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;
@@ -65,11 +67,12 @@ impl MoverLock {
             .truncate(false)
             .open(&path);
         // A lock file another user left (root ran a command once) may not be writable by this
-        // one: a lock needs only to read it, so the holder just goes unnamed.
+        // one: a lock needs only to read it, so the holder just goes unnamed. (When there is no
+        // file to read, the folder refused to create it: that refusal is the cause.)
         let (mut file, writable) = match opened {
             Ok(f) => (f, true),
             Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                (File::open(&path).map_err(io)?, false)
+                (File::open(&path).map_err(|_| io(e))?, false)
             }
             Err(e) => return Err(io(e)),
         };
@@ -126,5 +129,25 @@ mod tests {
         let again = MoverLock::acquire(&journal, "move").unwrap();
         let text = std::fs::read_to_string(again.path()).unwrap();
         assert_eq!(text, format!("pid {}, `tierd move`\n", std::process::id()));
+    }
+
+    #[test]
+    fn a_lock_file_that_cannot_be_made_names_its_cause_once() {
+        let dir = tempfile::tempdir().unwrap();
+        // A journal under a regular file: refused whoever runs the test (root too).
+        std::fs::write(dir.path().join("file"), b"").unwrap();
+        let journal = dir.path().join("file/tierd.db");
+        let e = anyhow::Error::from(MoverLock::acquire(&journal, "run").unwrap_err());
+        let text = format!("{e:#}");
+        let head = format!(
+            "{}.lock: cannot open the journal's lock file: ",
+            journal.display()
+        );
+        assert!(text.starts_with(&head), "{text}");
+        assert!(
+            text.ends_with("; the journal's folder must be writable by the user tierd runs as"),
+            "{text}"
+        );
+        assert_eq!(text.matches("(os error").count(), 1, "{text}");
     }
 }

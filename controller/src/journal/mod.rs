@@ -62,6 +62,54 @@ pub enum JournalError {
         "{path}: no journal there; give the service's configuration with --config (or a decision log with --log)"
     )]
     Missing { path: PathBuf },
+    #[error(
+        "{path}: this user cannot write the journal: {cause}; the journal, its folder and the files beside it (-wal, -shm) must be writable by the user tierd runs as (chown them to it)"
+    )]
+    ReadOnly { path: PathBuf, cause: String },
+}
+
+/// Whether SQLite refused a write for want of permission (not for a lock held elsewhere).
+fn write_refused(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::{CannotOpen, PermissionDenied, ReadOnly};
+    matches!(
+        e.sqlite_error_code(),
+        Some(ReadOnly | CannotOpen | PermissionDenied)
+    )
+}
+
+/// The journal at `path` and the files SQLite keeps beside it (`-wal`, `-shm`): what a process
+/// that writes the journal must be able to write. (The `.lock` file needs only to be read.)
+pub fn journal_files(path: &Path) -> [PathBuf; 3] {
+    let beside = |suffix: &str| {
+        let mut p = path.as_os_str().to_os_string();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    [path.to_path_buf(), beside("-wal"), beside("-shm")]
+}
+
+/// Why this user cannot write the journal at `path`: the first of the journal's files that
+/// refuses to open for writing (opened to append, so nothing changes), else what SQLite said.
+fn write_denied(path: &Path, sqlite: Option<&rusqlite::Error>) -> JournalError {
+    let files = journal_files(path);
+    let refused = files.iter().filter(|f| f.exists()).find_map(|f| {
+        let opened = std::fs::OpenOptions::new().append(true).open(f);
+        // The journal itself is named already.
+        opened.err().map(|e| {
+            if f == path {
+                e.to_string()
+            } else {
+                format!("{}: {e}", f.display())
+            }
+        })
+    });
+    let cause = refused
+        .or_else(|| sqlite.map(ToString::to_string))
+        .unwrap_or_else(|| "SQLite opened it read-only".into());
+    JournalError::ReadOnly {
+        path: path.to_path_buf(),
+        cause,
+    }
 }
 
 pub type Result<T, E = JournalError> = std::result::Result<T, E>;
@@ -118,6 +166,23 @@ impl Journal {
         };
         j.configure()?;
         migrations::apply(&mut j)?;
+        Ok(j)
+    }
+
+    /// Opens (creating if needed) the journal at `path` for a process that writes it (the service,
+    /// a command that moves data), and proves a write is taken: SQLite opens a file this user
+    /// cannot write read-only, without a word, and every write would fail later.
+    ///
+    /// # Errors
+    /// [`JournalError::ReadOnly`], naming the file refused and why; then as [`Journal::open`].
+    pub fn open_writable(path: &Path) -> Result<Journal> {
+        let mut j = Journal::open(path).map_err(|e| match e {
+            JournalError::Sqlite { path, source } if write_refused(&source) => {
+                write_denied(&path, Some(&source))
+            }
+            e => e,
+        })?;
+        j.check_writable()?;
         Ok(j)
     }
 
@@ -210,22 +275,85 @@ impl Journal {
         }
     }
 
+    /// Proves the journal takes a write (for start-up and `/readyz`): takes the write lock and
+    /// changes the schema in a transaction rolled back, so nothing is left. (Taking the lock alone
+    /// succeeds on a file opened read-only.)
+    ///
+    /// # Errors
+    /// [`JournalError::ReadOnly`] when this user cannot write it; the write lock held elsewhere
+    /// for longer than the busy timeout; a broken file.
+    pub fn check_writable(&mut self) -> Result<()> {
+        if self
+            .conn
+            .is_readonly(rusqlite::MAIN_DB)
+            .map_err(|e| self.err(e))?
+        {
+            return Err(write_denied(&self.path, None));
+        }
+        let probe = self
+            .conn
+            .execute_batch("BEGIN IMMEDIATE; CREATE TABLE tierd_write_probe (x); ROLLBACK;");
+        let Err(e) = probe else {
+            return Ok(());
+        };
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        Err(if write_refused(&e) {
+            write_denied(&self.path, Some(&e))
+        } else {
+            self.err(e)
+        })
+    }
+
     /// The schema version in the file.
     ///
     /// # Errors
     /// SQLite errors.
-    /// Takes and releases the write lock: proves the file is writable (for `/readyz`).
-    ///
-    /// # Errors
-    /// The file is read-only, locked for longer than the busy timeout, or broken.
-    pub fn check_writable(&mut self) -> Result<()> {
-        let r = self.conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;");
-        r.map_err(|e| self.err(e))
-    }
-
     pub fn schema_version(&self) -> Result<i64> {
         self.conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journal_sqlite_opened_read_only_is_not_called_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tierd.db");
+        let mut j = Journal::open_writable(&path).unwrap();
+        j.check_writable().unwrap();
+        // What SQLite does, without a word, with a file this user cannot write (root cannot be
+        // refused one here, so the connection is opened read-only as SQLite would).
+        let conn =
+            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let mut ro = Journal {
+            conn,
+            path: path.clone(),
+        };
+        let e = ro.check_writable().unwrap_err();
+        assert!(matches!(e, JournalError::ReadOnly { .. }), "{e:?}");
+        assert!(
+            e.to_string().starts_with(&format!(
+                "{}: this user cannot write the journal: ",
+                path.display()
+            )),
+            "{e}"
+        );
+        // The probe leaves nothing behind.
+        j.check_writable().unwrap();
+        let probes: i64 = j
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'tierd_write_probe'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(probes, 0);
     }
 }

@@ -852,13 +852,18 @@ impl Planner {
     /// Takes a decision recorded before a restart into the guardrails' state at `now`: a move
     /// counts in this hour's and today's budgets and restarts its rule's cooldown on the object;
     /// a snapshot or an alert restarts its rule's cooldown on its scope; a failed move makes its
-    /// object wait before the next attempt. (A dry-run decision spent nothing.) Rules that no
-    /// longer exist are ignored. Decisions are taken in the order they were recorded.
+    /// object wait before the next attempt. (A dry-run decision spent nothing; nor did a move an
+    /// interruption came before, and one that recovery undid moved nothing, so neither restarts
+    /// the cooldown.) Rules that no longer exist are ignored. Decisions are taken in the order
+    /// they were recorded.
     pub fn remember(&mut self, d: &Decision, now: i64) {
         let Some(at) = policies::facts::parse_utc(&d.at) else {
             return;
         };
         if d.state == State::DryRun || at > now {
+            return;
+        }
+        if d.state == State::Failed && d.never_started() {
             return;
         }
         // A failed move waits before the next attempt, whatever rule (or operator) made it.
@@ -913,7 +918,8 @@ impl Planner {
                 }
                 let until = at + rule.cooldown_secs as i64;
                 let row = d.key.as_deref().and_then(|k| self.objects.row(bucket, k));
-                if let (Some(row), true) = (row, until > now) {
+                let moved = !(d.state == State::Failed && d.interrupted());
+                if let (Some(row), true, true) = (row, until > now, moved) {
                     self.move_cooldown.insert((r as u32, row as u32), until);
                 }
             }

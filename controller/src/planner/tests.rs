@@ -581,3 +581,35 @@ fn a_move_a_stop_cut_short_is_not_a_failure_to_wait_for() {
     let plan = q.plan(t + 60);
     assert_eq!((plan.deferred.retry, plan.moves.len()), (0, 1));
 }
+
+#[test]
+fn a_move_an_interruption_cut_short_is_not_held_by_its_rules_cooldown_or_counted_in_budgets() {
+    let policy = format!("{COLD}cooldown = \"1d\"\n[guardrails]\nmax_objects_per_day = 1\n");
+    let mut p = planner(&policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    let t = T0 + 8 * DAY;
+    let mut d = p.plan(t).decisions.remove(0);
+    d.state = State::Failed;
+    for why in [
+        crate::decision::never_started_why(),
+        "undone by recovery after an interruption: the copy was removed; the object stays on onprem"
+            .to_string(),
+    ] {
+        let mut q = planner(&policy);
+        q.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+        d.why = Some(why.clone());
+        q.remember(&d, t + 60);
+        let plan = q.plan(t + 60);
+        assert_eq!(plan.deferred.cooldown, 0, "{why}: {:?}", plan.deferred);
+        if why.starts_with(crate::decision::NEVER_STARTED) {
+            assert_eq!(plan.moves.len(), 1, "{why}: {:?}", plan.deferred);
+        }
+    }
+    // A move that did happen still holds the object for the rule's day.
+    let mut q = planner(&policy);
+    q.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    d.state = State::Done;
+    d.why = None;
+    q.remember(&d, t + 60);
+    assert_eq!(q.plan(t + 60).deferred.cooldown, 1);
+}

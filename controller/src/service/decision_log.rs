@@ -16,20 +16,32 @@ pub struct DecisionLog {
     stderr: bool,
 }
 
+/// `e`, with the decision log's path and what was being done in front of it.
+fn located(path: &Path, doing: &str, e: std::io::Error) -> std::io::Error {
+    std::io::Error::new(
+        e.kind(),
+        format!("{}: {doing} the decision log: {e}", path.display()),
+    )
+}
+
 fn open(path: &Path) -> std::io::Result<File> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| located(path, "creating the folder of", e))?;
     }
-    OpenOptions::new().create(true).append(true).open(path)
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| located(path, "opening", e))
 }
 
 impl DecisionLog {
     /// Opens (creating, appending) the file when one is configured.
     ///
     /// # Errors
-    /// The file or its folder cannot be created.
+    /// The file or its folder cannot be created; the error names the file.
     pub fn open(path: Option<&Path>, stderr: bool) -> std::io::Result<DecisionLog> {
         let file = path.map(open).transpose()?;
         Ok(DecisionLog {
@@ -53,8 +65,15 @@ impl DecisionLog {
     /// Writes decisions, one JSON line each, and flushes.
     ///
     /// # Errors
-    /// The file cannot be written.
+    /// The file cannot be written (the error names it).
     pub fn write(&mut self, decisions: &[Decision]) -> std::io::Result<()> {
+        self.write_lines(decisions).map_err(|e| match &self.path {
+            Some(p) => located(p, "writing", e),
+            None => e,
+        })
+    }
+
+    fn write_lines(&mut self, decisions: &[Decision]) -> std::io::Result<()> {
         for d in decisions {
             let line = serde_json::to_string(d).map_err(std::io::Error::other)?;
             if self.stderr {
@@ -110,5 +129,32 @@ mod tests {
             let back: Decision = serde_json::from_str(text.trim_end()).unwrap();
             assert_eq!(back, d);
         }
+    }
+
+    #[test]
+    fn a_decision_log_that_cannot_be_opened_is_named_with_the_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder where the file should be: refused whoever runs the test (root too).
+        let path = dir.path().join("decisions.jsonl");
+        std::fs::create_dir(&path).unwrap();
+        let e = DecisionLog::open(Some(&path), false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}: opening the decision log: Is a directory (os error 21)",
+                path.display()
+            )
+        );
+        // Under a regular file: no folder can be made there.
+        let under = dir.path().join("file/decisions.jsonl");
+        std::fs::write(dir.path().join("file"), b"").unwrap();
+        let e = DecisionLog::open(Some(&under), false).unwrap_err();
+        assert!(
+            e.to_string().starts_with(&format!(
+                "{}: creating the folder of the decision log: ",
+                under.display()
+            )),
+            "{e}"
+        );
     }
 }

@@ -67,6 +67,10 @@ pub struct CycleReport {
     /// Moves with nothing to do: the object was already on the tier, or is on no tier (then
     /// it is not planned again until the logs or a listing show it).
     pub moves_skipped: u64,
+    /// Planned moves (and snapshots) that did not start because a stop was asked for: decided
+    /// again at the next start.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_started: u64,
     pub snapshots: u64,
     pub open_freezes: u64,
     pub open_incidents: u64,
@@ -112,6 +116,10 @@ fn adopt(
         added += 1;
     }
     added
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn held_nothing(d: &crate::planner::Deferred) -> bool {
@@ -171,11 +179,17 @@ pub struct Service {
 
 impl Service {
     /// Opens the journal and tiers, recovers moves left in flight, loads the policy and the
-    /// model, and restores open freezes and the catalog into the planner.
+    /// model, and restores open freezes and the catalog into the planner. `None` when
+    /// `shutdown` was asked for before the service could run: recovery stopped between two moves
+    /// (the rest are recovered at the next start).
     ///
     /// # Errors
-    /// Invalid configuration or policy (every diagnostic), journal or tier errors.
-    pub async fn start(config: Config) -> anyhow::Result<Service> {
+    /// Invalid configuration or policy (every diagnostic), a journal this user cannot write,
+    /// journal or tier errors.
+    pub async fn start(
+        config: Config,
+        shutdown: crate::shutdown::Shutdown,
+    ) -> anyhow::Result<Option<Service>> {
         let loaded = crate::policy::load(&config, &[]).map_err(|d| {
             let text: Vec<String> = d.iter().map(ToString::to_string).collect();
             anyhow::anyhow!("the policy is not valid:\n{}", text.join("\n"))
@@ -184,9 +198,10 @@ impl Service {
             tracing::warn!(target: "tierd::policy", "{w}");
         }
         let mover_lock = crate::journal::lock::MoverLock::acquire(&config.journal_path, "run")?;
-        let journal = Journal::open(&config.journal_path).context("opening the journal")?;
+        let journal =
+            Journal::open_writable(&config.journal_path).context("opening the journal")?;
         let tiers = Tiers::open(&config.tiers)?;
-        let ex = Executor::new(
+        let mut ex = Executor::new(
             Arc::new(tiers),
             Arc::new(Mutex::new(journal)),
             ExecutorConfig {
@@ -196,18 +211,11 @@ impl Service {
                 ..ExecutorConfig::default()
             },
         );
+        ex.stop_on(shutdown);
+        // Recovery logs what it did.
         let recovered = recover::recover_settling(&ex).await?;
-        let r = recovered.report;
-        if r != recover::RecoveryReport::default() {
-            tracing::warn!(
-                finished = r.finished,
-                undone = r.undone,
-                failed = r.failed,
-                pending = r.pending,
-                uploads_aborted = r.uploads_aborted,
-                uploads_pending = r.uploads_pending,
-                "recovered moves left in flight by an earlier run"
-            );
+        if recovered.stopped {
+            return Ok(None);
         }
         // The webhook listens wherever the HTTP endpoint does (with or without a token).
         if config.ingest_sources.is_empty() && config.service.listen.is_none() {
@@ -343,11 +351,9 @@ impl Service {
         let mut log = DecisionLog::open(
             config.service.decision_log.as_deref(),
             config.service.decision_log_stderr,
-        )
-        .context("opening the decision log")?;
+        )?;
         // The decisions recovery settled end in the log too (their earlier records say planned).
-        log.write(&recovered.decisions)
-            .context("writing the decision log")?;
+        log.write(&recovered.decisions)?;
         let metrics = Arc::new(Metrics::new());
         for d in &recovered.decisions {
             metrics.decision(d.action.as_str(), d.state.as_str());
@@ -358,7 +364,7 @@ impl Service {
         if let Some(t) = ex.journal().service_state("newest_event")? {
             metrics.event_seen(t);
         }
-        Ok(Service {
+        Ok(Some(Service {
             policy_stamp: policy_stamp(&config),
             config,
             executor: Arc::new(ex),
@@ -374,7 +380,7 @@ impl Service {
             seen_buckets: BTreeSet::new(),
             behaviour_saved,
             _mover_lock: mover_lock,
-        })
+        }))
     }
 
     /// Reloads the policy files; keeps the last good set (and says why) when the new one fails.
@@ -735,8 +741,12 @@ impl Service {
         let lifted = self.sync_freezes()?;
         let t = now();
         let mut listed = 0;
+        // A stop asked for: the events are in (their checkpoints and access history are kept);
+        // listing and planning wait for the next start.
+        let stopping = self.executor.stop_requested();
         if let Some(every) = self.config.service.scan_interval_secs
             && t >= self.next_scan
+            && !stopping
         {
             self.next_scan = t + every as i64;
             let started = std::time::Instant::now();
@@ -747,7 +757,7 @@ impl Service {
         }
         // A full pass every `planner.interval`; at once when an incident opened, a bucket's
         // configuration changed, an operator lifted a freeze, or a listing found new objects.
-        if t < self.next_plan && !opened && !changed && !lifted && listed == 0 {
+        if stopping || (t < self.next_plan && !opened && !changed && !lifted && listed == 0) {
             report.open_freezes = self.planner.freezes().count() as u64;
             report.open_incidents = self.planner.behaviour.open_incidents() as u64;
             return Ok(report);
@@ -876,6 +886,12 @@ impl Service {
             if !live(d) {
                 continue;
             }
+            if self.executor.stop_requested() {
+                d.state = State::Failed;
+                d.why = Some(crate::decision::snapshot_never_started_why());
+                report.not_started += 1;
+                continue;
+            }
             let vault = self.planner.cost.tiers[usize::from(s.to)].clone();
             let r =
                 crate::snapshot::create(&self.executor, &vault, &s.bucket, &s.prefix, &d.id).await;
@@ -909,8 +925,10 @@ impl Service {
                 d.key.clone().unwrap_or_default(),
             );
             // The executor moves what the catalog knows: learn the object from its tier first
-            // (and the planner, the others the listing found).
-            if self.executor.journal().locate(&bucket, &key)?.is_none() {
+            // (and the planner, the others the listing found). Not when stopping: no move starts.
+            if !self.executor.stop_requested()
+                && self.executor.journal().locate(&bucket, &key)?.is_none()
+            {
                 let prefix = if self.scanned.insert(bucket.clone()) {
                     ""
                 } else {
@@ -978,6 +996,13 @@ impl Service {
                         self.planner.objects.set_tier(m.row, tier as u8, since);
                     }
                 }
+                // A stop came first: no failure, and nothing to wait for at the next start.
+                MoveOutcome::NotStarted => {
+                    d.state = State::Failed;
+                    d.why = Some(crate::decision::never_started_why());
+                    self.planner.move_ended(m.row);
+                    report.not_started += 1;
+                }
                 MoveOutcome::Aborted(why) | MoveOutcome::Failed(why) => {
                     let f = self.planner.move_failed(m.row, now());
                     d.state = State::Failed;
@@ -1010,18 +1035,78 @@ impl Service {
     }
 }
 
+/// Turns SIGTERM and SIGINT into a [`Shutdown`](crate::shutdown::Shutdown) request, and returns
+/// it with the SIGHUP stream. Installed before anything slow: from here on none of these signals
+/// ends the process by its default action (a SIGHUP received during start-up waits in the stream
+/// until the service runs).
+///
+/// # Errors
+/// A signal handler cannot be installed.
+fn signals() -> anyhow::Result<(crate::shutdown::Shutdown, tokio::signal::unix::Signal)> {
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let (trigger, shutdown) = crate::shutdown::channel();
+    tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(
+            signal = name,
+            "stop requested: no new move or snapshot starts; moves in flight finish"
+        );
+        // (A second signal is ignored: tokio never restores a signal's default action.)
+        trigger.request();
+    });
+    Ok((shutdown, hup))
+}
+
+/// Waits for `work`; once `shutdown` is asked for, for at most `grace` more. `None` when the
+/// grace ran out (then `work` is dropped at its current step, as a crash would leave it: every
+/// step before is journalled).
+async fn until_stopped<T>(
+    work: impl std::future::Future<Output = T>,
+    shutdown: &crate::shutdown::Shutdown,
+    grace: Duration,
+) -> Option<T> {
+    tokio::pin!(work);
+    tokio::select! {
+        r = &mut work => return Some(r),
+        () = shutdown.requested() => {}
+    }
+    tokio::time::timeout(grace, &mut work).await.ok()
+}
+
 /// Runs the service until SIGTERM or SIGINT (or one cycle with `--once`).
 ///
 /// # Errors
 /// Start-up failures (configuration, policy, journal, tiers); a cycle's failure is logged and
 /// the service carries on.
 pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
+    let (shutdown, mut hup) = signals()?;
+    tracing::info!(pid = std::process::id(), "tierd starting");
     let config = crate::cli::common::load_config(opts.config.as_deref())?;
     let interval = Duration::from_secs(config.service.ingest_interval_secs.max(1));
-    let shutdown = Duration::from_secs(config.service.shutdown_timeout_secs);
+    let grace = Duration::from_secs(config.service.shutdown_timeout_secs);
     let listen = config.service.listen.clone();
     let token_env = config.service.webhook_token_env.clone();
-    let mut svc = Service::start(config).await?;
+    // Recovery may take long against a slow store: a stop is heeded between its moves.
+    let started = until_stopped(Service::start(config, shutdown.clone()), &shutdown, grace).await;
+    let mut svc = match started {
+        Some(Ok(Some(svc))) => svc,
+        Some(Err(e)) => return Err(e),
+        Some(Ok(None)) => {
+            tracing::info!("tierd stopped during start-up; recovery resumes at the next start");
+            return Ok(ExitCode::SUCCESS);
+        }
+        None => {
+            tracing::warn!(
+                "shutdown timeout: stopped during start-up; recovery finishes or undoes any move in flight at the next start"
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
     let (stop_http, http) = match listen {
         Some(addr) => {
             let (tx, rx) = tokio::sync::mpsc::channel::<Vec<AccessEvent>>(64);
@@ -1052,30 +1137,13 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         }
         None => (None, None),
     };
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
     tracing::info!(once = opts.once, "tierd started");
     let mut code = ExitCode::SUCCESS;
-    loop {
-        let (result, stop) = {
-            let cycle = svc.cycle();
-            tokio::pin!(cycle);
-            let first = tokio::select! {
-                r = &mut cycle => Some(r),
-                _ = term.recv() => None,
-                _ = int.recv() => None,
-            };
-            match first {
-                Some(r) => (Some(r), false),
-                // A stop during a cycle: let the step in hand finish, within the timeout.
-                None => match tokio::time::timeout(shutdown, &mut cycle).await {
-                    Ok(r) => (Some(r), true),
-                    Err(_) => (None, true),
-                },
-            }
-        };
-        let Some(result) = result else {
+    // A stop asked for during start-up: no cycle starts.
+    while !shutdown.is_requested() {
+        // A stop during a cycle: the executor starts nothing new, and the step in hand may
+        // finish within the timeout.
+        let Some(result) = until_stopped(svc.cycle(), &shutdown, grace).await else {
             tracing::warn!(
                 "shutdown timeout: stopped mid-cycle; recovery finishes or undoes any move in flight at the next start"
             );
@@ -1083,6 +1151,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         };
         match result {
             Ok(r) => {
+                let moves_held = serde_json::to_string(&r.moves_held)?;
                 tracing::info!(
                     events = r.events,
                     bad_lines = r.bad_lines,
@@ -1090,10 +1159,13 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                     moves_done = r.moves_done,
                     moves_failed = r.moves_failed,
                     moves_skipped = r.moves_skipped,
+                    not_started = r.not_started,
                     snapshots = r.snapshots,
                     open_freezes = r.open_freezes,
                     open_incidents = r.open_incidents,
                     unreadable_logs = r.unreadable_logs.len(),
+                    unlisted = r.unlisted.len(),
+                    moves_held = %moves_held,
                     "cycle done"
                 );
                 if opts.once {
@@ -1116,7 +1188,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        if stop || opts.once {
+        if shutdown.is_requested() || opts.once {
             break;
         }
         if svc.policy_changed() {
@@ -1124,8 +1196,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
-            _ = term.recv() => break,
-            _ = int.recv() => break,
+            () = shutdown.requested() => break,
             _ = hup.recv() => {
                 svc.reload();
                 // An operator's signal asks for a look now: the cycle it starts plans, with the

@@ -46,7 +46,10 @@ async fn service_with(d: &Path, policy: &str, service: &str) -> Service {
     )
     .unwrap();
     let config = Config::load(&d.join("tierd.toml")).unwrap_or_else(|e| panic!("{}", e[0]));
-    Service::start(config).await.unwrap()
+    Service::start(config, crate::shutdown::Shutdown::never())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

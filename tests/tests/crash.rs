@@ -159,7 +159,11 @@ async fn killing_tierd_at_random_moments_never_loses_or_orphans_an_object() {
             r.stdout,
             r.stderr
         );
-        if r.stderr.contains("recovered moves left in flight") {
+        if r.stdout.contains("recovered what an earlier run left")
+            && !r
+                .stdout
+                .contains(": 0 finished, 0 undone, 0 failed, 0 pending;")
+        {
             mid_move += 1;
         }
         check_invariants(run, d, onprem.as_ref(), cloud.as_ref()).await;
@@ -397,10 +401,12 @@ fn killing_tierd_mid_multipart_copy_to_s3_leaves_no_incomplete_upload_after_reco
         "{aborted}"
     );
     assert!(
-        r.stderr
-            .contains("1 undone, 0 failed, 0 pending; 1 incomplete multipart upload aborted"),
+        r.stdout
+            .contains(": 0 finished, 1 undone, 0 failed, 0 pending; ")
+            && r.stdout
+                .contains(" settled; 1 incomplete multipart upload aborted\n"),
         "{}",
-        r.stderr
+        r.stdout
     );
     assert!(!r.stderr.contains("tierd-test-secret"), "{}", r.stderr);
     assert_eq!(

@@ -708,3 +708,53 @@ fn a_journal_this_user_cannot_write_stops_start_up_naming_the_file_and_the_cause
         check.stderr
     );
 }
+
+#[test]
+fn tierd_recover_after_a_kill_settles_the_decisions_and_writes_them_to_the_decision_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let objects = idle_objects(d, 30, "max_objects_per_sec = 4\nexecutor_concurrency = 2\n");
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let log = svc.stderr_path.clone();
+    svc.until(WAIT, "two moves done", || {
+        let m = messages(&log);
+        (m.iter().filter(|m| *m == "Object moved.").count() >= 2).then_some(())
+    });
+    svc.signal("KILL");
+    svc.wait_exit(WAIT).expect("tierd did not die");
+    let planned = harness::daemon::json_lines(&d.join("decisions.jsonl")).len();
+    assert!(
+        planned >= objects.len(),
+        "every move was planned first: {planned}"
+    );
+
+    let r = tierd(d, &["recover", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.starts_with("recovered what an earlier run left: ")
+            && r.stdout.contains(" decisions settled")
+            && r.stdout.ends_with("no move is left in flight\n"),
+        "{}",
+        r.stdout
+    );
+    // Every decision ends in the decision log with its final state, as after the service's own
+    // recovery: none is left `planned` there.
+    let records = harness::daemon::json_lines(&d.join("decisions.jsonl"));
+    let mut last = std::collections::BTreeMap::new();
+    for rec in &records {
+        last.insert(
+            rec["id"].as_str().unwrap().to_string(),
+            rec["state"].clone(),
+        );
+    }
+    assert_eq!(last.len(), objects.len(), "one decision per object");
+    let open: Vec<_> = last
+        .iter()
+        .filter(|(_, s)| *s == "planned" || *s == "running")
+        .collect();
+    assert!(open.is_empty(), "still open in the decision log: {open:?}");
+    assert_eq!(
+        each_on_one_tier_intact(d, &objects),
+        last.values().filter(|s| *s == "done").count()
+    );
+}

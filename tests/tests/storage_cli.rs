@@ -242,6 +242,7 @@ fn moving_an_object_that_is_on_no_tier_fails_and_says_where_it_looked() {
     assert_eq!(r.stdout, "no move is left in flight\n");
     let r = tierd(d, &["recover", "--json"]);
     assert_eq!(r.json()["open_moves"], 0, "{}", r.stdout);
+    assert_eq!(r.json()["decisions_settled"], 0, "{}", r.stdout);
 }
 
 #[test]

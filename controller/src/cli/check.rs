@@ -25,6 +25,7 @@
 //!   reachable and writable (and, with `--deny-warnings`, there is no warning); 1 otherwise;
 //!   2 when there is nothing to check (a usage error, like every other).
 
+use crate::cli::common::plural;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -220,10 +221,6 @@ async fn check_one(t: &TierConfig) -> TierOutcome {
             TierState::Failed
         },
     }
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Runs the check.

@@ -83,6 +83,8 @@ pub enum Access {
     /// Only looks (and scans into the catalog): no lock, and no recovery, which must never run
     /// beside a process that is moving.
     Looks,
+    /// `tierd recover`: the mover lock, and the recovery left to the command (which reports it).
+    Recovers,
 }
 
 /// Opens the journal and tiers and builds the executor; for a command that moves data, takes
@@ -119,10 +121,11 @@ pub async fn open(
     let config = load_config(args.config.as_deref())?;
     let lock = match access {
         Access::Moves(command) => Some(MoverLock::acquire(&config.journal_path, command)?),
+        Access::Recovers => Some(MoverLock::acquire(&config.journal_path, "recover")?),
         Access::Looks => None,
     };
     let journal = match access {
-        Access::Moves(_) => Journal::open_writable(&config.journal_path),
+        Access::Moves(_) | Access::Recovers => Journal::open_writable(&config.journal_path),
         Access::Looks => Journal::open(&config.journal_path),
     }
     .context("opening the journal")?;
@@ -138,7 +141,10 @@ pub async fn open(
         return Ok((config, ex));
     };
     ex.hold(lock);
-    let r = recover::recover(&ex).await?;
+    if matches!(access, Access::Recovers) {
+        return Ok((config, ex));
+    }
+    let r = recover_logged(&config, &ex).await?.report;
     if r != recover::RecoveryReport::default() {
         eprintln!(
             "recovered moves left in flight by an earlier run: {} finished, {} undone, {} failed, {} pending{}",
@@ -152,6 +158,21 @@ pub async fn open(
     Ok((config, ex))
 }
 
+/// Recovers what a crash left in flight, and appends the decisions it settled to the
+/// configured decision log (`service.decision_log`), as the service does with its own
+/// recovery: otherwise a move settled by an operator's command would stay `planned` there.
+///
+/// # Errors
+/// The journal fails, or the decision log cannot be written.
+pub async fn recover_logged(config: &Config, ex: &Executor) -> anyhow::Result<recover::Recovered> {
+    let rec = recover::recover_settling(ex).await?;
+    if let (Some(path), false) = (&config.service.decision_log, rec.decisions.is_empty()) {
+        crate::service::decision_log::DecisionLog::open(Some(path), false)?
+            .write(&rec.decisions)?;
+    }
+    Ok(rec)
+}
+
 /// What recovery did with the incomplete multipart uploads interrupted copies left, to end the
 /// line that reports recovery: empty when it found none.
 pub fn uploads_recovered(r: &recover::RecoveryReport) -> String {
@@ -163,6 +184,11 @@ pub fn uploads_recovered(r: &recover::RecoveryReport) -> String {
             uploads(a)
         ),
     }
+}
+
+/// `1 decision`, `2 decisions`: `n` and the noun for it.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `1 incomplete multipart upload`, `2 incomplete multipart uploads`.

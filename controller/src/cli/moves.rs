@@ -447,17 +447,30 @@ pub fn run_locate(args: LocateArgs) -> anyhow::Result<ExitCode> {
 
 pub fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        // `open` already recovers; run it once more to report what is left.
-        let (_, ex) = open(&args.store, &Pace::default(), Access::Moves("recover")).await?;
-        let r = recover::recover(&ex).await?;
+        let (config, ex) = open(&args.store, &Pace::default(), Access::Recovers).await?;
+        let rec = super::common::recover_logged(&config, &ex).await?;
+        let (r, settled) = (&rec.report, rec.decisions.len());
         let open_moves = ex.journal().open_moves()?.len();
         let open_uploads = ex.journal().open_uploads()?.len();
         if args.store.json {
             println!(
                 "{}",
-                json!({"pending_after": r.pending, "open_moves": open_moves, "open_uploads": open_uploads})
+                json!({"finished": r.finished, "undone": r.undone, "failed": r.failed,
+                       "decisions_settled": settled, "pending_after": r.pending,
+                       "open_moves": open_moves, "open_uploads": open_uploads})
             );
         } else {
+            if *r != recover::RecoveryReport::default() || settled > 0 {
+                println!(
+                    "recovered what an earlier run left: {} finished, {} undone, {} failed, {} pending; {} settled{}",
+                    r.finished,
+                    r.undone,
+                    r.failed,
+                    r.pending,
+                    super::common::plural(settled, "decision", "decisions"),
+                    super::common::uploads_recovered(r)
+                );
+            }
             if open_moves == 0 {
                 println!("no move is left in flight");
             } else {

@@ -12,7 +12,7 @@
 //! | `tierd_objects_moved_total`, `tierd_bytes_moved_total` | counter | |
 //! | `tierd_objects_snapshotted_total`, `tierd_bytes_snapshotted_total` | counter | |
 //! | `tierd_log_bytes_read_total` | counter | |
-//! | `tierd_failures_total` | counter | `stage` (`ingest`, `score`, `plan`, `execute`, `snapshot`, `journal`, `reload`, `scan`) |
+//! | `tierd_failures_total` | counter | `stage` (`ingest`, `score`, `plan`, `execute`, `snapshot`, `journal`, `reload`) |
 //! | `tierd_policy_reloads_total` | counter | `result` (`ok`, `rejected`) |
 //! | `tierd_policy_valid` | gauge | |
 //! | `tierd_http_requests_total` | counter | `route`, `code` |
@@ -67,8 +67,8 @@ pub const CYCLE_BUCKETS: [f64; 13] = [
 /// Ingest sources that always have a series (zero until used), so `rate()` works from the start.
 const SOURCES: [&str; 2] = ["logs", "webhook"];
 /// Pipeline stages that always have a `tierd_failures_total` series.
-const STAGES: [&str; 8] = [
-    "ingest", "score", "plan", "execute", "snapshot", "journal", "reload", "scan",
+const STAGES: [&str; 7] = [
+    "ingest", "score", "plan", "execute", "snapshot", "journal", "reload",
 ];
 
 /// The metrics registry. `Send + Sync`; share it as `Arc<Metrics>`.
@@ -285,12 +285,10 @@ impl Metrics {
         g.newest_event = Some(g.newest_event.map_or(unix_secs, |t| t.max(unix_secs)));
     }
 
-    /// The last listing of the tiers could not list `n` tiers or buckets (each also counted as a
-    /// `scan` failure).
+    /// The last listing of the tiers could not list `n` tiers or buckets (the gauge, not a
+    /// failure count: one alert, `TierdTiersUnlisted`, for as long as it lasts).
     pub fn set_unlisted(&self, n: u64) {
-        let mut g = self.lock();
-        g.unlisted = Some(n);
-        g.failures.add(&["scan"], n);
+        self.lock().unlisted = Some(n);
     }
 
     /// Freezes open now.
@@ -870,19 +868,13 @@ mod tests {
     }
 
     #[test]
-    fn a_listing_that_left_tiers_unlisted_shows_until_the_next_one_and_counts_as_scan_failures() {
+    fn a_listing_that_left_tiers_unlisted_shows_until_the_next_one() {
         let m = Metrics::new();
-        assert!(
-            m.render(0)
-                .contains("\ntierd_failures_total{stage=\"scan\"} 0\n")
-        );
+        assert!(!m.render(0).contains("\ntierd_unlisted "));
         m.set_unlisted(2);
         let text = m.render(0);
         assert!(text.contains("\ntierd_unlisted 2\n"), "{text}");
-        assert!(
-            text.contains("\ntierd_failures_total{stage=\"scan\"} 2\n"),
-            "{text}"
-        );
+        assert!(!text.contains("stage=\"scan\""), "{text}");
         m.set_unlisted(0);
         assert!(m.render(0).contains("\ntierd_unlisted 0\n"));
     }

@@ -71,22 +71,45 @@ fn checkpoint_row(
     })
 }
 
-/// Which object a checkpoint is of and how far it got: source, object, identity, bytes_done,
-/// lines_done, complete (what a checkpoint that moved is deleted by, if still so).
 /// The name a checkpoint is kept under: a local path made absolute (against the working
-/// folder), so that a configuration read as `tierd.toml` from its folder and as
-/// `/etc/tierd/tierd.toml` from anywhere finds the same checkpoints; URLs and `builtin:`
-/// names as they are. [`Journal::checkpoints_of`] gives names in this form.
+/// folder) with its `.` and `..` resolved as written (not through links), so that a
+/// configuration read as `tierd.toml` from its folder, as `../etc/tierd.toml` and as
+/// `/etc/tierd/tierd.toml`, with a source written `logs/` or `./logs/`, finds the same
+/// checkpoints; URLs and `builtin:` names as they are. [`Journal::checkpoints_of`] gives names
+/// in this form.
 pub fn stored(name: &str) -> std::borrow::Cow<'_, str> {
-    let local = !name.contains("://") && !name.starts_with("builtin:");
-    match std::path::absolute(name) {
-        Ok(abs) if local && !std::path::Path::new(name).is_absolute() => {
-            std::borrow::Cow::Owned(abs.display().to_string())
+    use std::path::Component;
+    if name.contains("://") || name.starts_with("builtin:") {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let Ok(abs) = std::path::absolute(name) else {
+        return std::borrow::Cow::Borrowed(name);
+    };
+    let mut clean = std::path::PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                clean.pop();
+            }
+            other => clean.push(other),
         }
-        _ => std::borrow::Cow::Borrowed(name),
+    }
+    let mut text = clean.display().to_string();
+    // A folder source keeps its trailing `/` (the listing's names do not depend on it, but the
+    // source's own name does).
+    if name.ends_with('/') && !text.ends_with('/') {
+        text.push('/');
+    }
+    if text == name {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        std::borrow::Cow::Owned(text)
     }
 }
 
+/// Which object a checkpoint is of and how far it got: source, object, identity, bytes_done,
+/// lines_done, complete (what a checkpoint that moved is deleted by, if still so).
 fn position(c: &Checkpoint) -> Vec<Value> {
     vec![
         Value::from(stored(&c.source).into_owned()),
@@ -111,6 +134,21 @@ impl Journal {
                     "SELECT {COLUMNS} FROM ingest_checkpoint WHERE source = ?1 AND object = ?2"
                 ),
                 params![stored(source), stored(object)],
+                |r| checkpoint_row(source, object.to_string(), r, 0),
+            )
+            .optional();
+        let found = r.map_err(|e| self.err(e))?;
+        if found.is_some() || (stored(source) == source && stored(object) == object) {
+            return Ok(found);
+        }
+        // Saved under the name as written, by a build before names were stored absolute.
+        let r = self
+            .conn()
+            .query_row(
+                &format!(
+                    "SELECT {COLUMNS} FROM ingest_checkpoint WHERE source = ?1 AND object = ?2"
+                ),
+                params![source, object],
                 |r| checkpoint_row(source, object.to_string(), r, 0),
             )
             .optional();
@@ -182,6 +220,20 @@ impl Journal {
             params![stored(source)],
             |r| checkpoint_row(source, r.get(0)?, r, 1),
         )
+        .and_then(|found| {
+            if !found.is_empty() || stored(source) == source {
+                return Ok(found);
+            }
+            // Saved under the names as written, by a build before names were stored absolute:
+            // read on from them; the next save stores them absolute.
+            self.query_all(
+                &format!(
+                    "SELECT object, {COLUMNS} FROM ingest_checkpoint WHERE source = ?1 ORDER BY object"
+                ),
+                params![source],
+                |r| checkpoint_row(source, r.get(0)?, r, 1),
+            )
+        })
     }
 }
 
@@ -308,5 +360,33 @@ mod tests {
         let of = j.checkpoints_of("logs/").unwrap();
         assert_eq!(of.len(), 1);
         assert_eq!(of[0].object, object, "named as stored: absolute");
+    }
+
+    #[test]
+    fn dots_in_a_local_path_name_the_same_checkpoint_and_old_relative_names_are_still_found() {
+        let cwd = std::env::current_dir().unwrap();
+        let abs = |p: &str| cwd.join(p).display().to_string();
+        assert_eq!(stored("./logs/"), abs("logs/"));
+        assert_eq!(stored("x/../logs/a.log"), abs("logs/a.log"));
+        assert_eq!(stored("/etc/tierd/./logs/a.log"), "/etc/tierd/logs/a.log");
+        assert_eq!(stored("/etc/tierd/x/../logs/"), "/etc/tierd/logs/");
+        assert_eq!(stored("s3://b/../x"), "s3://b/../x");
+
+        // A journal of the build before: the relative names as written.
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
+        j.conn()
+            .execute(
+                "INSERT INTO ingest_checkpoint (source, object, identity, bytes_done, lines_done, complete, updated_at)
+                 VALUES ('old/', 'old/a.log', 'inode:1:2', 7, 1, 0, 'then')",
+                [],
+            )
+            .unwrap();
+        let found = j
+            .checkpoint("old/", "old/a.log")
+            .unwrap()
+            .expect("found as written");
+        assert_eq!(found.bytes_done, 7);
+        assert_eq!(j.checkpoints_of("old/").unwrap().len(), 1);
     }
 }

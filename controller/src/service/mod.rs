@@ -164,6 +164,9 @@ pub struct Service {
     scanned: BTreeSet<String>,
     /// Objects whose access history changed since it was last saved, and when that was.
     dirty: BTreeSet<usize>,
+    /// Log checkpoints of events already taken into the access history whose save failed:
+    /// saved before anything is read again, so that those events are never counted twice.
+    unsaved: Vec<Checkpoint>,
     /// When the next full planning pass is due (unix seconds); an incident that opens plans at once.
     next_plan: i64,
     /// When the data tiers are next listed for objects the logs never named (unix seconds).
@@ -215,6 +218,14 @@ impl Service {
         // Recovery logs what it did.
         let recovered = recover::recover_settling(&ex).await?;
         if recovered.stopped {
+            // What it settled before the stop still ends in the decision log.
+            if !recovered.decisions.is_empty() {
+                DecisionLog::open(
+                    config.service.decision_log.as_deref(),
+                    config.service.decision_log_stderr,
+                )?
+                .write(&recovered.decisions)?;
+            }
             return Ok(None);
         }
         // The webhook listens wherever the HTTP endpoint does (with or without a token).
@@ -375,6 +386,7 @@ impl Service {
             metrics,
             scanned: BTreeSet::new(),
             dirty: BTreeSet::new(),
+            unsaved: Vec::new(),
             next_plan: 0,
             next_scan: 0,
             seen_buckets: BTreeSet::new(),
@@ -523,7 +535,8 @@ impl Service {
             .map(|(b, p, g)| Ok((b.as_str(), p.as_str(), serde_json::to_string(g)?)))
             .collect::<Result<Vec<_>, serde_json::Error>>()?;
         tokio::task::block_in_place(|| self.executor.journal().save_readback(&tables))?;
-        let rows: Vec<usize> = std::mem::take(&mut self.dirty).into_iter().collect();
+        // Marked saved only once written: a failed write is tried again with the next save.
+        let rows: Vec<usize> = self.dirty.iter().copied().collect();
         let objects = &self.planner.objects;
         // In chunks: what is serialised at once stays small whatever the number of objects.
         for chunk in rows.chunks(8192) {
@@ -539,12 +552,29 @@ impl Service {
             }
             tokio::task::block_in_place(|| self.executor.journal().save_access(&upsert, &forget))?;
         }
+        self.dirty.clear();
         Ok(())
     }
 
     /// The next cycle runs a full planning pass, whatever the interval says.
     pub fn plan_now(&mut self) {
         self.next_plan = 0;
+    }
+
+    /// Saves the access history, then the log checkpoints of the events in it: a crash between
+    /// the two reads those events again (counted twice), never forgets them (a read object
+    /// taken for an idle one).
+    ///
+    /// # Errors
+    /// Journal errors; what was not saved is tried again at the next call.
+    pub fn save_read(&mut self) -> anyhow::Result<()> {
+        self.save_access()?;
+        if !self.unsaved.is_empty() {
+            let cps = &self.unsaved;
+            tokio::task::block_in_place(|| self.executor.journal().save_checkpoints(cps))?;
+            self.unsaved.clear();
+        }
+        Ok(())
     }
 
     /// Whether a policy file changed since the last load.
@@ -648,6 +678,13 @@ impl Service {
     async fn cycle_inner(&mut self) -> anyhow::Result<CycleReport> {
         let mut report = CycleReport::default();
         let started = std::time::Instant::now();
+        // A cycle that failed after taking its events in saves how far they were read first.
+        if !self.unsaved.is_empty()
+            && let Err(e) = self.save_read()
+        {
+            self.metrics.failure("journal");
+            return Err(e);
+        }
         let (events, checkpoints) = match self.ingest(&mut report).await {
             Ok(read) => read,
             Err(e) => {
@@ -658,7 +695,9 @@ impl Service {
         self.metrics
             .cycle("ingest", started.elapsed().as_secs_f64());
         if let Some(last) = events.last() {
-            self.metrics.event_seen(last.time_us.div_euclid(1_000_000));
+            // A clock ahead (an event dated in the future) must not hide logs that stop.
+            self.metrics
+                .event_seen(last.time_us.div_euclid(1_000_000).min(now()));
         }
         if self.config.path.is_none() && !events.is_empty() {
             let n = demo::seed(self.executor.tiers(), "onprem", &events).await?;
@@ -701,12 +740,15 @@ impl Service {
                 Touch::None => {}
             }
         }
-        self.forget_rewritten(&off_hot)?;
-        // The history first, then how far the logs were read: a crash between the two reads
-        // these events again (counted twice), never forgets them (a read object taken for idle).
-        self.save_access()?;
-        if !checkpoints.is_empty() {
-            tokio::task::block_in_place(|| self.executor.journal().save_checkpoints(&checkpoints))?;
+        // From here the events are in the access history: their checkpoints must be saved
+        // before the logs are read again.
+        self.unsaved.extend(checkpoints);
+        if let Err(e) = self
+            .forget_rewritten(&off_hot)
+            .and_then(|()| self.save_read())
+        {
+            self.metrics.failure("journal");
+            return Err(e);
         }
         let changed = self.planner.behaviour.config_changes(&events) > 0;
         let scores = tokio::task::block_in_place(|| self.model.window(&events))?;
@@ -1212,7 +1254,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         let _ = stop.send(true);
         let _ = task.await;
     }
-    if let Err(e) = svc.save_access() {
+    if let Err(e) = svc.save_read() {
         tracing::error!("saving the access history: {e:#}");
     }
     tracing::info!("tierd stopped");

@@ -539,10 +539,10 @@ impl Config {
         if let Some((work, raw)) = read.rest
             && let Err(more) = Config::from_raw(path, &work, raw)
         {
-            diags.extend(
-                more.into_iter()
-                    .filter(|d| !read.set_aside.contains(&d.line)),
-            );
+            diags.extend(more.into_iter().filter(|d| {
+                let at = (d.line, d.col);
+                !read.set_aside.iter().any(|(a, b)| *a <= at && at <= *b)
+            }));
         }
         diags.sort_by_key(|d| (d.line, d.col));
         Err(diags)
@@ -1176,6 +1176,53 @@ mod tests {
                 )]
             );
         }
+    }
+
+    #[test]
+    fn a_check_on_the_line_of_a_value_set_aside_is_still_reported() {
+        let errs =
+            load("[tiers.x]\nurl = \"file:///x\"\n[planner]\ninterval = \"5x\"\nmax_decisions_per_cycle = \"a\"\n")
+                .unwrap_err();
+        assert_eq!(errs.len(), 2, "{errs:#?}");
+        let inline = load(
+            "planner = { interval = \"5x\", max_decisions_per_cycle = \"a\" }\n[tiers.x]\nurl = \"file:///x\"\n",
+        )
+        .unwrap_err();
+        assert_eq!(inline.len(), 2, "{inline:#?}");
+        assert!(
+            inline
+                .iter()
+                .any(|e| e.contains("planner.interval = \"5x\"")),
+            "{inline:#?}"
+        );
+    }
+
+    #[test]
+    fn a_secret_of_the_wrong_type_is_not_quoted_and_a_duplicate_key_is_named() {
+        let errs =
+            load("[tiers.cloud]\nurl = \"s3://b/p\"\noptions = { secret_access_key = 12345678 }\n")
+                .unwrap_err();
+        assert!(!errs.iter().any(|e| e.contains("12345678")), "{errs:#?}");
+        assert!(
+            errs[0].contains("invalid type: integer `***`, expected a string"),
+            "{errs:#?}"
+        );
+        let errs = load("[tiers.cloud]\nurl = \"s3://b/p\"\nurl = \"s3://c/p\"\n").unwrap_err();
+        assert!(errs[0].contains("duplicate key `url`"), "{errs:#?}");
+    }
+
+    #[test]
+    fn more_mistakes_than_are_reported_say_so() {
+        let text: String = (0..30)
+            .map(|i| format!("[tiers.t{i}]\nurl = {i}\n"))
+            .collect();
+        let errs = load(&text).unwrap_err();
+        assert_eq!(errs.len(), 20, "{errs:#?}");
+        assert!(
+            errs[19].ends_with("(tierd stops after 20 such mistakes: fix these and check again)"),
+            "{}",
+            errs[19]
+        );
     }
 
     #[test]

@@ -199,6 +199,24 @@ fn arrays_for_tables(
 /// write a value of the wrong type).
 fn reader_diag(path: &Path, text: &str, e: &toml::de::Error) -> Diagnostic {
     let mut d = policies::diag::from_toml_error(path, text, e);
+    let entry = e.span().and_then(|s| {
+        let doc = toml::de::DeTable::parse(text).ok()?;
+        entry_at(doc.get_ref(), s.start)
+    });
+    // A secret written as the wrong type: the reader quotes the value it refused.
+    if let Some(entry) = &entry
+        && crate::config::is_secret_option(&entry.key)
+        && let Some(raw) = text
+            .get(entry.value.clone())
+            .filter(|r| !r.trim().is_empty())
+    {
+        d.message = d.message.replace(&format!("`{}`", raw.trim()), "`***`");
+    }
+    if d.message == "duplicate key"
+        && let Some(key) = e.span().and_then(|s| text.get(s)).map(str::trim)
+    {
+        d.message = format!("duplicate key `{key}`: each key is written once in its table");
+    }
     d.message.push_str(type_fix(&d.message));
     let unknown = unknown_field_fix(&d.message);
     d.message.push_str(&unknown);
@@ -243,8 +261,9 @@ pub(super) struct ReadErrors<T> {
     /// The text with every refused value set aside, and what the reader read from it, when it
     /// could read it: its other values can still be checked.
     pub rest: Option<(String, T)>,
-    /// The lines of the values set aside.
-    pub set_aside: Vec<usize>,
+    /// Where the placeholders put in for refused values are, first and last (line, column):
+    /// a check that finds fault there finds fault with a placeholder.
+    pub set_aside: Vec<((usize, usize), (usize, usize))>,
 }
 
 /// Every reader error of `text` (up to [`MAX_READ_ERRORS`]), not only the first: the TOML reader
@@ -265,15 +284,15 @@ pub(super) fn read_errors<T: serde::de::DeserializeOwned>(
         .any(|d| d.message.starts_with(first.message().trim_end()));
     let mut work = text.to_string();
     let mut removed = 0;
-    let mut set_aside_lines = Vec::new();
+    let mut placeholders = Vec::new();
     let mut err = first.clone();
     let mut rest = None;
     while !explained_by_arrays && diags.len() < MAX_READ_ERRORS {
-        let Some((next, lines)) = set_aside(&work, &err, &mut removed) else {
+        let Some((next, at)) = set_aside(&work, &err, &mut removed) else {
             break;
         };
         work = next;
-        set_aside_lines.extend(lines);
+        placeholders.extend(at);
         let e = match toml::from_str::<T>(&work) {
             Ok(read) => {
                 rest = Some((work, read));
@@ -291,21 +310,29 @@ pub(super) fn read_errors<T: serde::de::DeserializeOwned>(
         diags.push(d);
         err = e;
     }
+    if diags.len() >= MAX_READ_ERRORS
+        && let Some(last) = diags.last_mut()
+    {
+        last.message.push_str(&format!(
+            " (tierd stops after {MAX_READ_ERRORS} such mistakes: fix these and check again)"
+        ));
+    }
     diags.sort_by_key(|d| (d.line, d.col));
     ReadErrors {
         diags,
         rest,
-        set_aside: set_aside_lines,
+        set_aside: placeholders,
     }
 }
 
 /// `work` with the value `err` refused set aside (see [`read_errors`]); `None` when it cannot be.
-/// Also returns the lines of what was set aside.
+/// Also returns where the placeholder put in is, first and last (line, column), if one was.
+#[allow(clippy::type_complexity)]
 fn set_aside(
     work: &str,
     err: &toml::de::Error,
     removed: &mut usize,
-) -> Option<(String, std::ops::RangeInclusive<usize>)> {
+) -> Option<(String, Option<((usize, usize), (usize, usize))>)> {
     let at = err.span()?.start;
     let doc = toml::de::DeTable::parse(work).ok()?;
     let entry = entry_at(doc.get_ref(), at)?;
@@ -323,8 +350,13 @@ fn set_aside(
     next.push_str(with);
     next.push_str(&"\n".repeat(newlines));
     next.push_str(&work[range.end..]);
-    let first = policies::diag::line_col(work, range.start).0;
-    Some((next, first..=first + newlines))
+    let at = (!with.is_empty()).then(|| {
+        (
+            policies::diag::line_col(&next, range.start),
+            policies::diag::line_col(&next, range.start + with.len() - 1),
+        )
+    });
+    Some((next, at))
 }
 
 /// A value of the type the reader said it expected, when it can be written without knowing more.
@@ -349,6 +381,7 @@ fn placeholder_for(message: &str) -> Option<&'static str> {
 
 /// The innermost `key = value` entry holding byte `at`, written on its own line or inline.
 struct Entry {
+    key: String,
     /// The value holding `at`: the entry's own, or the item of its array that holds `at`.
     value: Range<usize>,
     /// From the key to the end of the entry's value.
@@ -380,6 +413,7 @@ fn entry_at(table: &toml::de::DeTable<'_>, at: usize) -> Option<Entry> {
             _ => None,
         };
         return Some(Entry {
+            key: k.get_ref().to_string(),
             value: item.unwrap_or_else(|| value.clone()),
             whole: key.start..value.end,
         });

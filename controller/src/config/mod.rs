@@ -1092,7 +1092,10 @@ fn resolve(base: &Path, p: &str) -> PathBuf {
 }
 
 fn resolve_source(base: &Path, s: &str) -> String {
-    if s.contains("://") || s.starts_with("builtin:") {
+    if let Some(p) = s.strip_prefix("file://") {
+        // As a tier's `file://relative`: against the configuration's folder.
+        format!("file://{}", resolve(base, p).display())
+    } else if s.contains("://") || s.starts_with("builtin:") {
         s.to_string()
     } else {
         resolve(base, s).display().to_string()
@@ -1265,7 +1268,7 @@ url = "s3://cold/tierd"
 min_storage_days = 90
 options = { endpoint = "http://127.0.0.1:9000", secret_access_key = "s3cr3t" }
 [ingest]
-sources = ["logs/", "s3://logs/photos/"]
+sources = ["logs/", "s3://logs/photos/", "file://more/"]
 format = "s3"
 "#,
         )
@@ -1276,7 +1279,11 @@ format = "s3"
         assert_eq!(c.tiers[1].min_storage_days, 90);
         assert_eq!(
             c.ingest_sources,
-            vec!["/etc/tierd/logs/", "s3://logs/photos/"]
+            vec![
+                "/etc/tierd/logs/",
+                "s3://logs/photos/",
+                "file:///etc/tierd/more/"
+            ]
         );
         assert_eq!(c.ingest_format, Some(Format::S3));
         let dbg = format!("{:?}", c);

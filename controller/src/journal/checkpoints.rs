@@ -79,6 +79,10 @@ fn checkpoint_row(
 /// in this form.
 pub fn stored(name: &str) -> std::borrow::Cow<'_, str> {
     use std::path::Component;
+    // `file:///srv/logs/` and `/srv/logs/` are the same files.
+    if let Some(path) = name.strip_prefix("file://") {
+        return std::borrow::Cow::Owned(stored(path).into_owned());
+    }
     if name.contains("://") || name.starts_with("builtin:") {
         return std::borrow::Cow::Borrowed(name);
     }
@@ -371,6 +375,7 @@ mod tests {
         assert_eq!(stored("/etc/tierd/./logs/a.log"), "/etc/tierd/logs/a.log");
         assert_eq!(stored("/etc/tierd/x/../logs/"), "/etc/tierd/logs/");
         assert_eq!(stored("s3://b/../x"), "s3://b/../x");
+        assert_eq!(stored("file:///etc/tierd/./logs/"), "/etc/tierd/logs/");
 
         // A journal of the build before: the relative names as written.
         let dir = tempfile::tempdir().unwrap();

@@ -758,3 +758,86 @@ fn tierd_recover_after_a_kill_settles_the_decisions_and_writes_them_to_the_decis
         last.values().filter(|s| *s == "done").count()
     );
 }
+
+/// POSTs MinIO audit entries (JSON lines) to the service's webhook: the status code.
+fn post_audit(port: u16, body: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "POST /v1/audit HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    resp.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_read_the_webhook_accepted_just_before_a_stop_is_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Two objects written 60 days ago; a blackout holds every move while the service runs.
+    let blackout = format!("{IDLE_TO_CLOUD}\n[guardrails]\nblackout = [\"hour_of_day >= 0\"]\n");
+    config(d, &blackout);
+    let text = std::fs::read_to_string(d.join("tierd.toml")).unwrap();
+    std::fs::write(
+        d.join("tierd.toml"),
+        text.replace(
+            "listen = \"off\"",
+            &format!("listen = \"127.0.0.1:{port}\"\ningest_interval = \"1h\""),
+        ),
+    )
+    .unwrap();
+    let old = now_us() - 60 * DAY_US;
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
+    let mut log = String::new();
+    for k in ["a.jpg", "b.jpg"] {
+        log += &line(old, "PUT", k, 100);
+        let p = d.join("onprem/photos").join(k);
+        std::fs::write(&p, vec![b'x'; 100]).unwrap();
+        let f = std::fs::File::options().write(true).open(&p).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(60 * 86_400))
+            .unwrap();
+    }
+    std::fs::write(d.join("logs/1.log"), log).unwrap();
+
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let log_path = svc.stderr_path.clone();
+    svc.until(WAIT, "the first cycle", || {
+        messages(&log_path)
+            .iter()
+            .any(|m| m == "cycle done")
+            .then_some(())
+    });
+    // a.jpg is read now; the next cycle is an hour away, and the service is stopped first.
+    let t = policies::facts::format_utc(now_us() / 1_000_000);
+    let entry = format!(
+        r#"{{"time":"{t}","api":{{"name":"GetObject","bucket":"photos","object":"a.jpg","statusCode":200,"tx":100}}}}"#
+    );
+    assert_eq!(post_audit(port, &entry), 200);
+    svc.signal("TERM");
+    let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+    assert_eq!(status.code(), Some(0), "{}", svc.stderr_tail(20));
+
+    // Without the blackout: the idle b.jpg moves, the a.jpg read a moment ago stays.
+    std::fs::write(d.join("policy.toml"), IDLE_TO_CLOUD).unwrap();
+    let r = once(d);
+    assert_eq!(r["moves_done"], 1, "{r}");
+    assert!(d.join("cloud/photos/b.jpg").exists(), "{r}");
+    assert!(
+        d.join("onprem/photos/a.jpg").exists(),
+        "the webhook's read of a.jpg was lost at the stop: {r}"
+    );
+}

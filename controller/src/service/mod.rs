@@ -561,6 +561,49 @@ impl Service {
         self.next_plan = 0;
     }
 
+    /// Takes events into the access history (each object's last access and counts; the
+    /// catalog entries owners' writes made stale are forgotten), then saves it with the log
+    /// checkpoints waiting in [`Service::unsaved`].
+    ///
+    /// # Errors
+    /// Journal errors; what was not saved is tried again at the next save.
+    fn take_in(&mut self, events: &[AccessEvent]) -> anyhow::Result<()> {
+        let hot = self.planner.hot_tier();
+        // Owners' writes and deletes of objects tierd placed off the hot tier (as `observe`
+        // found them before the event): the catalog's entries for them may be out of date.
+        let mut off_hot = Vec::new();
+        for e in events {
+            if !self.seen_buckets.contains(&e.bucket) {
+                self.seen_buckets.insert(e.bucket.clone());
+            }
+            // The planner's tier for the object before the event, deleted or not (a write of an
+            // object deleted while off the hot tier may find a stale entry a listing made
+            // since), taken from observe's own look-up of the object.
+            let mut before = None;
+            let touch = self
+                .planner
+                .objects
+                .observe_with(e, hot, |table, bucket, key| {
+                    let row = table.row(bucket, key);
+                    before = row.map(|r| table.cat.tier[r]);
+                    row
+                });
+            if matches!(touch, Touch::Write { .. } | Touch::Delete { .. })
+                && before.is_some_and(|tier| tier != hot)
+            {
+                off_hot.push(e);
+            }
+            match touch {
+                Touch::Read { row, .. } | Touch::Write { row, .. } | Touch::Delete { row, .. } => {
+                    self.dirty.insert(row);
+                }
+                Touch::None => {}
+            }
+        }
+        self.forget_rewritten(&off_hot)?;
+        self.save_read()
+    }
+
     /// Saves the access history, then the log checkpoints of the events in it: a crash between
     /// the two reads those events again (counted twice), never forgets them (a read object
     /// taken for an idle one).
@@ -708,45 +751,10 @@ impl Service {
                 );
             }
         }
-        let hot = self.planner.hot_tier();
-        // Owners' writes and deletes of objects tierd placed off the hot tier (as `observe`
-        // found them before the event): the catalog's entries for them may be out of date.
-        let mut off_hot = Vec::new();
-        for e in &events {
-            if !self.seen_buckets.contains(&e.bucket) {
-                self.seen_buckets.insert(e.bucket.clone());
-            }
-            // The planner's tier for the object before the event, deleted or not (a write of an
-            // object deleted while off the hot tier may find a stale entry a listing made
-            // since), taken from observe's own look-up of the object.
-            let mut before = None;
-            let touch = self
-                .planner
-                .objects
-                .observe_with(e, hot, |table, bucket, key| {
-                    let row = table.row(bucket, key);
-                    before = row.map(|r| table.cat.tier[r]);
-                    row
-                });
-            if matches!(touch, Touch::Write { .. } | Touch::Delete { .. })
-                && before.is_some_and(|tier| tier != hot)
-            {
-                off_hot.push(e);
-            }
-            match touch {
-                Touch::Read { row, .. } | Touch::Write { row, .. } | Touch::Delete { row, .. } => {
-                    self.dirty.insert(row);
-                }
-                Touch::None => {}
-            }
-        }
         // From here the events are in the access history: their checkpoints must be saved
         // before the logs are read again.
         self.unsaved.extend(checkpoints);
-        if let Err(e) = self
-            .forget_rewritten(&off_hot)
-            .and_then(|()| self.save_read())
-        {
+        if let Err(e) = self.take_in(&events) {
             self.metrics.failure("journal");
             return Err(e);
         }
@@ -1254,7 +1262,15 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         let _ = stop.send(true);
         let _ = task.await;
     }
-    if let Err(e) = svc.save_read() {
+    // Events the webhook accepted since the last cycle: into the access history, not lost.
+    let mut late = Vec::new();
+    if let Some(rx) = &mut svc.audit {
+        while let Ok(batch) = rx.try_recv() {
+            late.extend(batch);
+        }
+    }
+    late.sort_by_key(|e| e.time_us);
+    if let Err(e) = svc.take_in(&late) {
         tracing::error!("saving the access history: {e:#}");
     }
     tracing::info!("tierd stopped");

@@ -151,6 +151,18 @@ pub fn never_started_why() -> String {
     format!("{NEVER_STARTED} (nothing was copied or deleted); the next pass decides again")
 }
 
+/// How a snapshot's `why` begins when recovery found its decision open: the process stopped
+/// before the snapshot was recorded.
+pub const SNAPSHOT_INTERRUPTED: &str = "interrupted before the snapshot was recorded";
+
+/// The whole `why` recovery gives a snapshot decision it found open: no snapshot was made, and
+/// it spent nothing a guardrail counts (the next pass takes it again).
+pub fn snapshot_interrupted_why() -> String {
+    format!(
+        "{SNAPSHOT_INTERRUPTED} (no snapshot was made; copies already in the vault are left there); the next pass decides again"
+    )
+}
+
 /// [`never_started_why`] for a snapshot.
 pub fn snapshot_never_started_why() -> String {
     format!("{SNAPSHOT_NEVER_STARTED} (nothing was copied); the next pass decides again")
@@ -168,9 +180,11 @@ impl Decision {
     /// Whether this failed move or snapshot never started (an interruption came first): it
     /// copied and spent nothing.
     pub fn never_started(&self) -> bool {
-        self.why
-            .as_deref()
-            .is_some_and(|w| w.starts_with(NEVER_STARTED) || w.starts_with(SNAPSHOT_NEVER_STARTED))
+        self.why.as_deref().is_some_and(|w| {
+            [NEVER_STARTED, SNAPSHOT_NEVER_STARTED, SNAPSHOT_INTERRUPTED]
+                .iter()
+                .any(|p| w.starts_with(p))
+        })
     }
 
     /// The record of an operator's move of one object (`tierd move`, `tierd recall`) as it

@@ -298,6 +298,16 @@ pub async fn recover_settling(ex: &Executor) -> Result<Recovered, ExecError> {
         )?;
         decisions.extend(settled);
     }
+    // Snapshots cut short: their decisions stay open otherwise, and their cooldown would start.
+    let open_snapshots = ex.journal().snapshots_unsettled()?;
+    for id in open_snapshots {
+        let settled = ex.journal().settle_decision(
+            &id,
+            State::Failed,
+            Some(&crate::decision::snapshot_interrupted_why()),
+        )?;
+        decisions.extend(settled);
+    }
     log_recovered(&r);
     Ok(Recovered {
         report: r,
@@ -657,6 +667,31 @@ mod tests {
             State::Done
         );
         // Settled once: a second recovery has nothing to say.
+        assert!(recover_settling(&ex).await.unwrap().decisions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_decision_left_open_is_settled_as_interrupted_and_spends_no_cooldown() {
+        let d = tempfile::tempdir().unwrap();
+        let ex = executor(d.path());
+        let mut snap = decision("svc-1", "a.jpg", State::Planned);
+        snap.action = crate::decision::Action::Snapshot;
+        ex.journal().record_decision(&snap).unwrap();
+        let got = recover_settling(&ex).await.unwrap();
+        assert_eq!(got.decisions.len(), 1);
+        let d = ex.journal().decision("svc-1").unwrap().unwrap();
+        assert_eq!(d.state, State::Failed);
+        assert!(
+            d.why
+                .as_deref()
+                .is_some_and(|w| w.starts_with("interrupted before the snapshot was recorded")),
+            "{:?}",
+            d.why
+        );
+        assert!(
+            d.never_started(),
+            "a snapshot cut short must not hold its rule's cooldown"
+        );
         assert!(recover_settling(&ex).await.unwrap().decisions.is_empty());
     }
 }

@@ -164,6 +164,22 @@ impl Journal {
         )
     }
 
+    /// Ids of snapshot decisions still `planned` or `running`: the process that took them
+    /// stopped before recording its outcome. Only meaningful while holding the mover lock (a
+    /// snapshot holds it while it runs).
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn snapshots_unsettled(&mut self) -> Result<Vec<String>> {
+        self.query_all(
+            "SELECT id FROM decision
+             WHERE state IN ('planned', 'running') AND action = 'snapshot'
+             ORDER BY seq",
+            [],
+            |r| r.get(0),
+        )
+    }
+
     /// One decision by id.
     ///
     /// # Errors

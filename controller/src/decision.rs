@@ -163,6 +163,14 @@ pub fn snapshot_interrupted_why() -> String {
     )
 }
 
+/// The whole `why` of a move not started because its destination tier kept failing in this
+/// pass (`detail` says which): nothing was touched, and it is no failure of the move.
+pub fn tier_down_why(detail: &str) -> String {
+    format!(
+        "{NEVER_STARTED} (nothing was copied or deleted): {detail}; the next pass decides again"
+    )
+}
+
 /// [`never_started_why`] for a snapshot.
 pub fn snapshot_never_started_why() -> String {
     format!("{SNAPSHOT_NEVER_STARTED} (nothing was copied); the next pass decides again")

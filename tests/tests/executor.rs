@@ -1199,3 +1199,56 @@ async fn an_upload_whose_abort_finds_the_s3_server_down_is_aborted_by_the_next_r
         []
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tier_that_fails_three_moves_in_a_row_gets_no_more_in_that_batch() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = local(d.path(), "hot");
+    let cold = FaultyStore::new(local(d.path(), "cold"));
+    let keys: Vec<String> = (0..8).map(|i| format!("f{i}.jpg")).collect();
+    for k in &keys {
+        hot.put(
+            &Path::from(format!("photos/{k}")),
+            PutPayload::from_static(b"x"),
+        )
+        .await
+        .unwrap();
+    }
+    // Every write to the cold tier fails, as a store that does not answer.
+    cold.fail_puts.store(usize::MAX / 2, Ordering::SeqCst);
+    let cfg = ExecutorConfig {
+        concurrency: 1,
+        ..small_parts()
+    };
+    let tiers = vec![
+        ("hot".into(), hot.clone()),
+        ("cold".into(), cold.clone() as Arc<dyn ObjectStore>),
+    ];
+    let ex = executor(Tiers::from_stores(tiers), d.path(), cfg);
+    ex.scan("photos", "").await.unwrap();
+    let out = ex
+        .apply(keys.iter().map(|k| req(k, "cold")).collect())
+        .await;
+    let failed = out
+        .iter()
+        .filter(|(_, o)| matches!(o, MoveOutcome::Failed(w) if w.starts_with("gave up after")))
+        .count();
+    let held: Vec<&String> = out
+        .iter()
+        .filter_map(|(_, o)| match o {
+            MoveOutcome::TierDown(w) => Some(w),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(failed, 3, "{out:?}");
+    assert_eq!(held.len(), 5, "{out:?}");
+    assert!(
+        held[0].contains("tier cold failed the 3 moves before this one in a row"),
+        "{}",
+        held[0]
+    );
+    // Nothing was lost: every object is still on the hot tier.
+    for k in &keys {
+        assert!(read(&hot, &format!("photos/{k}")).await.is_some(), "{k}");
+    }
+}

@@ -287,6 +287,10 @@ async fn run_moves(
                 bad += 1;
                 (State::Failed, Some(crate::decision::NEVER_STARTED))
             }
+            MoveOutcome::TierDown(w) => {
+                bad += 1;
+                (State::Failed, Some(w.as_str()))
+            }
         };
         states.push((r.decision_id.clone(), state, why.map(str::to_string)));
         if json_out {

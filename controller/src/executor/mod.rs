@@ -116,7 +116,18 @@ pub enum MoveOutcome {
     /// Not started: a stop was asked for first (see [`Executor::stop_on`]); nothing was touched
     /// or journalled, and the next pass decides again.
     NotStarted,
+    /// Not started: the moves to its destination tier before it in this batch failed
+    /// [`TIER_DOWN_AFTER`] times in a row (the store does not answer): each would spend its
+    /// attempts and retries for nothing. Nothing was touched; the next pass decides again.
+    TierDown(String),
 }
+
+/// How the `why` of a move whose attempts all failed on errors that may pass begins.
+const GAVE_UP: &str = "gave up after";
+
+/// Failed moves in a row to one tier, in one batch of [`Executor::apply`], after which the
+/// batch's other moves there are not started ([`MoveOutcome::TierDown`]).
+pub const TIER_DOWN_AFTER: usize = 3;
 
 /// The executor: tiers, the journal, limits.
 pub struct Executor {
@@ -221,14 +232,44 @@ impl Executor {
         max: Option<usize>,
     ) -> Vec<(MoveRequest, MoveOutcome)> {
         let conc = self.cfg.concurrency.min(max.unwrap_or(usize::MAX)).max(1);
+        // Per destination tier: failed moves in a row in this batch (a success resets it).
+        let failing: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
+        let down = |to: &str| {
+            let f = failing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            f.get(to).copied().unwrap_or(0) >= TIER_DOWN_AFTER
+        };
+        let failing = &failing;
         let mut out: Vec<(usize, MoveRequest, MoveOutcome)> =
             futures::stream::iter(reqs.into_iter().enumerate())
                 .map(|(i, r)| async move {
-                    let o = if self.may_start().await {
+                    let o = if down(&r.to) {
+                        MoveOutcome::TierDown(format!(
+                            "tier {} failed the {TIER_DOWN_AFTER} moves before this one in a row, so this pass started no more there",
+                            r.to
+                        ))
+                    } else if self.may_start().await {
                         self.move_object(&r).await
                     } else {
                         MoveOutcome::NotStarted
                     };
+                    {
+                        let mut f = failing
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        match &o {
+                            // Attempts used up on errors that may pass: the store does not
+                            // answer (not a refusal of this one object).
+                            MoveOutcome::Failed(why) if why.starts_with(GAVE_UP) => {
+                                *f.entry(r.to.clone()).or_default() += 1;
+                            }
+                            MoveOutcome::Done { .. } => {
+                                f.remove(&r.to);
+                            }
+                            _ => {}
+                        }
+                    }
                     (i, r, o)
                 })
                 .buffer_unordered(conc)
@@ -267,7 +308,7 @@ impl Executor {
                     attempt += 1;
                 }
                 Err(Attempt::Transient(why)) => {
-                    return MoveOutcome::Failed(format!("gave up after {attempt} attempts: {why}"));
+                    return MoveOutcome::Failed(format!("{GAVE_UP} {attempt} attempts: {why}"));
                 }
                 Err(Attempt::Fatal(why)) => return MoveOutcome::Failed(why),
             }

@@ -1053,6 +1053,14 @@ impl Service {
                     self.planner.move_ended(m.row);
                     report.not_started += 1;
                 }
+                // Its tier kept failing: tried again at the next pass, like a move not started.
+                MoveOutcome::TierDown(why) => {
+                    d.state = State::Failed;
+                    d.why = Some(crate::decision::tier_down_why(&why));
+                    self.planner.move_ended(m.row);
+                    report.not_started += 1;
+                    self.metrics.failure("execute");
+                }
                 MoveOutcome::Aborted(why) | MoveOutcome::Failed(why) => {
                     let f = self.planner.move_failed(m.row, now());
                     d.state = State::Failed;

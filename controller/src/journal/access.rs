@@ -1,6 +1,7 @@
-//! The planner's access history per object (`object_access`): saved by the service every 30 s
-//! (and at stop) for the objects events touched since, read back at start-up, so that a restart
-//! neither forgets that an object is hot nor takes a busy object for an idle one.
+//! The planner's access history per object (`object_access`): saved by the service at every
+//! cycle that read events (before their log checkpoints) and at stop, for the objects events
+//! touched since; read back at start-up, so that a restart neither forgets that an object is hot
+//! nor takes a busy object for an idle one.
 
 use super::{Journal, Result, execute_each};
 

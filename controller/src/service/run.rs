@@ -1,0 +1,249 @@
+//! `tierd run`: the signals, the loop of cycles until a stop, and `/readyz`; the cycle itself
+//! is [`Service::cycle`].
+
+use super::*;
+
+/// Turns SIGTERM and SIGINT into a [`Shutdown`](crate::shutdown::Shutdown) request, and returns
+/// it with the SIGHUP stream. Installed before anything slow: from here on none of these signals
+/// ends the process by its default action (a SIGHUP received during start-up waits in the stream
+/// until the service runs).
+///
+/// # Errors
+/// A signal handler cannot be installed.
+fn signals() -> anyhow::Result<(crate::shutdown::Shutdown, tokio::signal::unix::Signal)> {
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let (trigger, shutdown) = crate::shutdown::channel();
+    tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(
+            signal = name,
+            "stop requested: no new move or snapshot starts; moves in flight finish"
+        );
+        // (A second signal is ignored: tokio never restores a signal's default action.)
+        trigger.request();
+    });
+    Ok((shutdown, hup))
+}
+
+/// Waits for `work`; once `shutdown` is asked for, for at most `grace` more. `None` when the
+/// grace ran out (then `work` is dropped at its current step, as a crash would leave it: every
+/// step before is journalled).
+async fn until_stopped<T>(
+    work: impl std::future::Future<Output = T>,
+    shutdown: &crate::shutdown::Shutdown,
+    grace: Duration,
+) -> Option<T> {
+    tokio::pin!(work);
+    tokio::select! {
+        r = &mut work => return Some(r),
+        () = shutdown.requested() => {}
+    }
+    tokio::time::timeout(grace, &mut work).await.ok()
+}
+
+/// Runs the service until SIGTERM or SIGINT (or one cycle with `--once`).
+///
+/// # Errors
+/// Start-up failures (configuration, policy, journal, tiers); a cycle's failure is logged and
+/// the service carries on.
+pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
+    let (shutdown, mut hup) = signals()?;
+    tracing::info!(pid = std::process::id(), "tierd starting");
+    let config = crate::cli::common::load_config(opts.config.as_deref())?;
+    let interval = Duration::from_secs(config.service.ingest_interval_secs.max(1));
+    let grace = Duration::from_secs(config.service.shutdown_timeout_secs);
+    let listen = config.service.listen.clone();
+    let token_env = config.service.webhook_token_env.clone();
+    // Recovery may take long against a slow store: a stop is heeded between its moves.
+    let started = until_stopped(Service::start(config, shutdown.clone()), &shutdown, grace).await;
+    let mut svc = match started {
+        Some(Ok(Some(svc))) => svc,
+        Some(Err(e)) => return Err(e),
+        Some(Ok(None)) => {
+            tracing::info!("tierd stopped during start-up; recovery resumes at the next start");
+            return Ok(ExitCode::SUCCESS);
+        }
+        None => {
+            tracing::warn!(
+                "shutdown timeout: stopped during start-up; recovery finishes or undoes any move in flight at the next start"
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    let (stop_http, http) = match listen {
+        Some(addr) => {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Vec<AccessEvent>>(64);
+            svc.audit = Some(rx);
+            let listener = tokio::net::TcpListener::bind(&addr)
+                .await
+                .with_context(|| format!("service.listen: cannot listen on {addr}"))?;
+            let token = match token_env {
+                Some(var) => Some(std::env::var(&var).with_context(|| {
+                    format!("service.webhook_token_env names {var}, which is not set")
+                })?),
+                None => None,
+            };
+            let state = Arc::new(HttpState {
+                metrics: Arc::clone(&svc.metrics),
+                ready: readiness(&svc),
+                audit: Some(tx),
+                audit_token: token,
+                max_body_bytes: 8 << 20,
+                clock: Arc::new(now),
+            });
+            let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+            tracing::info!(%addr, "HTTP endpoint listening");
+            let task = tokio::spawn(crate::http::serve(listener, state, async move {
+                let _ = stop_rx.wait_for(|s| *s).await;
+            }));
+            (Some(stop_tx), Some(task))
+        }
+        None => (None, None),
+    };
+    tracing::info!(once = opts.once, "tierd started");
+    let mut code = ExitCode::SUCCESS;
+    // A stop asked for during start-up: no cycle starts.
+    while !shutdown.is_requested() {
+        // A stop during a cycle: the executor starts nothing new, and the step in hand may
+        // finish within the timeout.
+        let Some(result) = until_stopped(svc.cycle(), &shutdown, grace).await else {
+            tracing::warn!(
+                "shutdown timeout: stopped mid-cycle; recovery finishes or undoes any move in flight at the next start"
+            );
+            break;
+        };
+        match result {
+            Ok(r) => {
+                let moves_held = serde_json::to_string(&r.moves_held)?;
+                tracing::info!(
+                    events = r.events,
+                    bad_lines = r.bad_lines,
+                    decisions = r.decisions,
+                    moves_done = r.moves_done,
+                    moves_failed = r.moves_failed,
+                    moves_skipped = r.moves_skipped,
+                    not_started = r.not_started,
+                    snapshots = r.snapshots,
+                    open_freezes = r.open_freezes,
+                    open_incidents = r.open_incidents,
+                    unreadable_logs = r.unreadable_logs.len(),
+                    unlisted = r.unlisted.len(),
+                    moves_held = %moves_held,
+                    "cycle done"
+                );
+                if opts.once {
+                    println!("{}", serde_json::to_string(&r)?);
+                    if !r.unreadable_logs.is_empty() {
+                        eprintln!("error: some logs could not be read; see the report above");
+                        code = ExitCode::FAILURE;
+                    }
+                    if !r.unlisted.is_empty() {
+                        eprintln!("error: some tiers could not be listed; see the report above");
+                        code = ExitCode::FAILURE;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!("cycle failed: {e:#}");
+                if opts.once {
+                    eprintln!("error: the cycle failed: {e:#}");
+                    code = ExitCode::FAILURE;
+                }
+            }
+        }
+        if shutdown.is_requested() || opts.once {
+            break;
+        }
+        if svc.policy_changed() {
+            svc.reload();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            () = shutdown.requested() => break,
+            _ = hup.recv() => {
+                svc.reload();
+                // An operator's signal asks for a look now: the cycle it starts plans, with the
+                // new policy or (refused) the last good one.
+                svc.plan_now();
+                if let Err(e) = svc.log.reopen() {
+                    tracing::error!("reopening the decision log: {e}");
+                }
+            }
+        }
+    }
+    if let (Some(stop), Some(task)) = (stop_http, http) {
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
+    // Events the webhook accepted since the last cycle: into the access history, not lost.
+    let mut late = Vec::new();
+    if let Some(rx) = &mut svc.audit {
+        while let Ok(batch) = rx.try_recv() {
+            late.extend(batch);
+        }
+    }
+    late.sort_by_key(|e| e.time_us);
+    if let Err(e) = svc.take_in(&late) {
+        tracing::error!("saving the access history: {e:#}");
+    }
+    tracing::info!("tierd stopped");
+    Ok(code)
+}
+
+/// `/readyz`: every tier answers a listing, and the journal takes a write lock.
+fn readiness(svc: &Service) -> ReadyFn {
+    let ex = Arc::clone(&svc.executor);
+    type Probe = (String, Result<Arc<dyn object_store::ObjectStore>, String>);
+    let tiers: Vec<Probe> = svc
+        .config
+        .tiers
+        .iter()
+        .filter(|t| !t.url.contains(crate::tier::BUCKET_PLACEHOLDER))
+        .map(|t| {
+            (
+                t.name.clone(),
+                crate::tier::open_tier(t).map_err(|e| e.to_string()),
+            )
+        })
+        .collect();
+    Arc::new(move || {
+        let ex = Arc::clone(&ex);
+        let tiers = tiers.clone();
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for (name, store) in &tiers {
+                out.push(match store {
+                    Ok(s) => {
+                        check_tier(
+                            name,
+                            s,
+                            &object_store::path::Path::default(),
+                            TierAccess::Read,
+                        )
+                        .await
+                    }
+                    Err(e) => Check {
+                        name: format!("tier {name}"),
+                        ok: false,
+                        detail: e.clone(),
+                    },
+                });
+            }
+            let journal = tokio::task::spawn_blocking(move || ex.journal().check_writable())
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()));
+            out.push(Check {
+                name: "journal".into(),
+                ok: journal.is_ok(),
+                detail: journal.map_or_else(|e| e, |()| "writable".into()),
+            });
+            out
+        })
+    })
+}

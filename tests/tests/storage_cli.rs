@@ -633,6 +633,12 @@ decision_log = "tierd-data/decisions.jsonl"
     );
     // Its undo carries the override (the same freeze would hold it), and works as printed.
     let id = l["decision"]["id"].as_str().unwrap();
+    // The service's decision log has the operator's decision too, as it ended.
+    let logged = harness::daemon::json_lines(&d.join("tierd-data/decisions.jsonl"));
+    assert!(
+        logged.iter().any(|r| r["id"] == id && r["state"] == "done"),
+        "{id} is not in the decision log: {logged:?}"
+    );
     let e = tierd(d, &with(&["explain", id]));
     assert_eq!(e.code, Some(0), "{}{}", e.stdout, e.stderr);
     let undo = format!(

@@ -166,11 +166,24 @@ pub async fn open(
 /// The journal fails, or the decision log cannot be written.
 pub async fn recover_logged(config: &Config, ex: &Executor) -> anyhow::Result<recover::Recovered> {
     let rec = recover::recover_settling(ex).await?;
-    if let (Some(path), false) = (&config.service.decision_log, rec.decisions.is_empty()) {
-        crate::service::decision_log::DecisionLog::open(Some(path), false)?
-            .write(&rec.decisions)?;
-    }
+    to_decision_log(config, &rec.decisions)?;
     Ok(rec)
+}
+
+/// Appends an operator command's decisions to the service's decision log
+/// (`service.decision_log`), when one is configured, so that it holds every decision and how
+/// it ended, not only the service's own.
+///
+/// # Errors
+/// The decision log cannot be opened or written.
+pub fn to_decision_log(
+    config: &Config,
+    decisions: &[crate::decision::Decision],
+) -> anyhow::Result<()> {
+    if let (Some(path), false) = (&config.service.decision_log, decisions.is_empty()) {
+        crate::service::decision_log::DecisionLog::open(Some(path), false)?.write(decisions)?;
+    }
+    Ok(())
 }
 
 /// What recovery did with the incomplete multipart uploads interrupted copies left, to end the

@@ -349,12 +349,12 @@ async fn run_moves(
     }
     // The service's decision log (when configured) holds the operator's decisions too, each as
     // it ended.
-    if let Some(path) = &config.service.decision_log {
+    if config.service.decision_log.is_some() {
         let mut ended = Vec::with_capacity(decisions.len());
         for d in &decisions {
             ended.extend(ex.journal().decision(&d.id)?);
         }
-        crate::service::decision_log::DecisionLog::open(Some(path), false)?.write(&ended)?;
+        super::common::to_decision_log(config, &ended)?;
     }
     if !json_out {
         let held_text = match held.len() {

@@ -220,15 +220,14 @@ impl Service {
         ex.stop_on(shutdown);
         // Recovery logs what it did.
         let recovered = recover::recover_settling(&ex).await?;
+        let mut log = DecisionLog::open(
+            config.service.decision_log.as_deref(),
+            config.service.decision_log_stderr,
+        )?;
+        // The decisions recovery settled end in the log too (their earlier records say planned),
+        // also when a stop cut recovery short.
+        log.write(&recovered.decisions)?;
         if recovered.stopped {
-            // What it settled before the stop still ends in the decision log.
-            if !recovered.decisions.is_empty() {
-                DecisionLog::open(
-                    config.service.decision_log.as_deref(),
-                    config.service.decision_log_stderr,
-                )?
-                .write(&recovered.decisions)?;
-            }
             return Ok(None);
         }
         // The webhook listens wherever the HTTP endpoint does (with or without a token).
@@ -362,12 +361,6 @@ impl Service {
                 rule: f.rule,
             });
         }
-        let mut log = DecisionLog::open(
-            config.service.decision_log.as_deref(),
-            config.service.decision_log_stderr,
-        )?;
-        // The decisions recovery settled end in the log too (their earlier records say planned).
-        log.write(&recovered.decisions)?;
         let metrics = Arc::new(Metrics::new());
         for d in &recovered.decisions {
             metrics.decision(d.action.as_str(), d.state.as_str());

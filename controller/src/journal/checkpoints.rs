@@ -131,32 +131,28 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn checkpoint(&mut self, source: &str, object: &str) -> Result<Option<Checkpoint>> {
-        let r = self
-            .conn()
-            .query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM ingest_checkpoint WHERE source = ?1 AND object = ?2"
-                ),
-                params![stored(source), stored(object)],
-                |r| checkpoint_row(source, object.to_string(), r, 0),
-            )
-            .optional();
-        let found = r.map_err(|e| self.err(e))?;
-        if found.is_some() || (stored(source) == source && stored(object) == object) {
-            return Ok(found);
+        let sql =
+            format!("SELECT {COLUMNS} FROM ingest_checkpoint WHERE source = ?1 AND object = ?2");
+        // As stored now; then as written, by a build from before names were stored absolute
+        // (read on from it: the next save stores it absolute).
+        let names = (stored(source), stored(object));
+        let mut tries = vec![(names.0.as_ref(), names.1.as_ref())];
+        if tries[0] != (source, object) {
+            tries.push((source, object));
         }
-        // Saved under the name as written, by a build before names were stored absolute.
-        let r = self
-            .conn()
-            .query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM ingest_checkpoint WHERE source = ?1 AND object = ?2"
-                ),
-                params![source, object],
-                |r| checkpoint_row(source, object.to_string(), r, 0),
-            )
-            .optional();
-        r.map_err(|e| self.err(e))
+        for (s, o) in tries {
+            let found = self
+                .conn()
+                .query_row(&sql, params![s, o], |r| {
+                    checkpoint_row(source, object.to_string(), r, 0)
+                })
+                .optional()
+                .map_err(|e| self.err(e))?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
     }
 
     /// Saves checkpoints, all in one transaction.
@@ -217,27 +213,25 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn checkpoints_of(&mut self, source: &str) -> Result<Vec<Checkpoint>> {
-        self.query_all(
-            &format!(
-                "SELECT object, {COLUMNS} FROM ingest_checkpoint WHERE source = ?1 ORDER BY object"
-            ),
-            params![stored(source)],
-            |r| checkpoint_row(source, r.get(0)?, r, 1),
-        )
-        .and_then(|found| {
-            if !found.is_empty() || stored(source) == source {
-                return Ok(found);
+        let sql = format!(
+            "SELECT object, {COLUMNS} FROM ingest_checkpoint WHERE source = ?1 ORDER BY object"
+        );
+        // As stored now; then as written (see [`Journal::checkpoint`]).
+        let name = stored(source);
+        let mut tries = vec![name.as_ref()];
+        if tries[0] != source {
+            tries.push(source);
+        }
+        let mut found = Vec::new();
+        for s in tries {
+            found = self.query_all(&sql, params![s], |r| {
+                checkpoint_row(source, r.get(0)?, r, 1)
+            })?;
+            if !found.is_empty() {
+                break;
             }
-            // Saved under the names as written, by a build before names were stored absolute:
-            // read on from them; the next save stores them absolute.
-            self.query_all(
-                &format!(
-                    "SELECT object, {COLUMNS} FROM ingest_checkpoint WHERE source = ?1 ORDER BY object"
-                ),
-                params![source],
-                |r| checkpoint_row(source, r.get(0)?, r, 1),
-            )
-        })
+        }
+        Ok(found)
     }
 }
 

@@ -206,8 +206,12 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// `1 incomplete multipart upload`, `2 incomplete multipart uploads`.
 pub fn uploads(n: u64) -> String {
-    let s = if n == 1 { "" } else { "s" };
-    format!("{n} incomplete multipart upload{s}")
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    plural(
+        n,
+        "incomplete multipart upload",
+        "incomplete multipart uploads",
+    )
 }
 
 /// A multi-threaded runtime (polars and blocking journal calls need one).

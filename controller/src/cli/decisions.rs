@@ -319,8 +319,11 @@ fn write_table(out: &mut impl Write, ds: &[&Decision]) -> std::io::Result<()> {
         let cells = row(d);
         writeln!(out, "{}", line(cells.each_ref().map(String::as_str)))?;
     }
-    let n = ds.len();
-    writeln!(out, "{n} {}", if n == 1 { "decision" } else { "decisions" })
+    writeln!(
+        out,
+        "{}",
+        super::common::plural(ds.len(), "decision", "decisions")
+    )
 }
 
 pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {

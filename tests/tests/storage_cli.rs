@@ -607,6 +607,19 @@ decision_log = "tierd-data/decisions.jsonl"
         "{}",
         restores.stdout
     );
+    // The service's decision log holds the operator's snapshot and restore too.
+    let logged = harness::daemon::json_lines(&d.join("tierd-data/decisions.jsonl"));
+    for (action, id) in [
+        ("snapshot", id.as_str()),
+        ("restore", restores.json()["id"].as_str().unwrap()),
+    ] {
+        assert!(
+            logged
+                .iter()
+                .any(|r| r["id"] == id && r["action"] == action && r["state"] == "done"),
+            "no {action} {id} in the decision log: {logged:?}"
+        );
+    }
 
     // Told otherwise: the move happens and its decision says why it was allowed.
     let r = tierd(
@@ -672,6 +685,18 @@ decision_log = "tierd-data/decisions.jsonl"
     );
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     assert!(!media.exists());
+
+    // Lifting the freeze by hand is a decision in the decision log as well.
+    let r = tierd(d, &with(&["unfreeze", "photos"]));
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let id = r.stdout.split(':').next().unwrap();
+    let logged = harness::daemon::json_lines(&d.join("tierd-data/decisions.jsonl"));
+    assert!(
+        logged
+            .iter()
+            .any(|r| r["id"] == id && r["action"] == "unfreeze" && r["state"] == "done"),
+        "no unfreeze {id} in the decision log: {logged:?}"
+    );
 }
 
 /// A MinIO audit entry (one JSON line) of `api` on `photos/KEY` at `time`.

@@ -7,7 +7,7 @@ use anyhow::bail;
 use clap::Subcommand;
 use serde_json::json;
 
-use super::common::{Access, Pace, StoreArgs, open, runtime};
+use super::common::{Access, Pace, StoreArgs, open, runtime, to_decision_log};
 use crate::config::Role;
 use crate::decision::{Action, Decision, State, rfc3339};
 use crate::snapshot::{self, RestoreOptions};
@@ -86,7 +86,7 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 let at = rfc3339(chrono::Utc::now());
                 let id = ex.journal().next_decision_id("snap", &at)?;
                 let row = snapshot::create(&ex, &vault, &bucket, &prefix, &id).await?;
-                ex.journal().record_decision(&Decision {
+                let decision = Decision {
                     id: id.clone(),
                     at,
                     action: Action::Snapshot,
@@ -106,7 +106,9 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                     state: State::Done,
                     why: None,
                     explanation: None,
-                })?;
+                };
+                ex.journal().record_decision(&decision)?;
+                to_decision_log(&config, &[decision])?;
                 if json_out {
                     writeln!(out, "{}", serde_json::to_string(&row)?)?;
                 } else {
@@ -184,7 +186,8 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                     Err(e) => (State::Failed, Some(e.to_string())),
                 };
                 // (An unknown snapshot restored nothing: its error is the answer, not a decision.)
-                if bucket.is_some() { ex.journal().record_decision(&Decision {
+                if bucket.is_some() {
+                    let decision = Decision {
                     id: decision_id,
                     at,
                     action: Action::Restore,
@@ -205,7 +208,10 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                     state,
                     why,
                     explanation: None,
-                })?; }
+                    };
+                    ex.journal().record_decision(&decision)?;
+                    to_decision_log(&config, &[decision])?;
+                }
                 let r = outcome?;
                 if json_out {
                     writeln!(out, "{}", json!({"snapshot": id, "report": r}))?;

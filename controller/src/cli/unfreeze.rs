@@ -86,6 +86,7 @@ pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
         // later does not restore them (a running one acknowledges them when it sees the lift).
         j.save_behaviour(&[], &[&args.bucket])?;
     }
+    super::common::to_decision_log(&config, std::slice::from_ref(&d))?;
     println!(
         "{id}: lifted the freeze on bucket {} prefix {:?} (opened by {})",
         args.bucket, args.prefix, f.decision_id

@@ -19,6 +19,7 @@
 
 pub mod decision_log;
 pub mod demo;
+mod listing;
 mod run;
 
 pub use run::run;
@@ -83,8 +84,8 @@ pub struct CycleReport {
     /// What the listing of the tiers could not list (retried at the next listing).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unlisted: Vec<String>,
-    /// Objects the listing of the tiers found that the logs never named; absent when the cycle
-    /// listed nothing.
+    /// Objects the listing of the tiers found that the logs never named; absent when no
+    /// listing ended in the cycle.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub objects_listed: Option<u64>,
     /// Moves a rule wanted that a guardrail held back in this cycle's pass, by guardrail.
@@ -165,6 +166,10 @@ pub struct Service {
     policy_stamp: Vec<(String, Option<SystemTime>)>,
     /// Buckets whose objects were scanned into the catalog.
     scanned: BTreeSet<String>,
+    /// A listing of the tiers under way beside the cycles ([`Service::list_in_background`]).
+    listing: Option<listing::Listing>,
+    /// Whether the tiers are listed beside the cycles, not within them.
+    list_in_background: bool,
     /// Objects whose access history changed since it was last saved, and when that was.
     dirty: BTreeSet<usize>,
     /// Log checkpoints of events already taken into the access history whose save failed:
@@ -381,6 +386,8 @@ impl Service {
             audit: None,
             metrics,
             scanned: BTreeSet::new(),
+            listing: None,
+            list_in_background: false,
             dirty: BTreeSet::new(),
             unsaved: Vec::new(),
             next_plan: 0,
@@ -419,62 +426,6 @@ impl Service {
                 false
             }
         }
-    }
-
-    /// Lists the data tiers for objects the access logs never named, and adds them to the
-    /// planner: the coldest data (nobody touched it while tierd watched) is what tiering is
-    /// for, and the logs alone would never show it. Buckets are those the logs named and the
-    /// folders at each data tier's root. Such an object counts as last accessed when it was last
-    /// written, as `simulate --inventory` counts a listed object. Returns how many were added.
-    async fn list_tiers(&mut self, t: i64, report: &mut CycleReport) -> anyhow::Result<u64> {
-        let mut buckets: BTreeSet<String> = self
-            .planner
-            .objects
-            .cat
-            .bucket_names
-            .iter()
-            .cloned()
-            .collect();
-        buckets.extend(self.seen_buckets.iter().cloned());
-        for (tier, role) in self.config.tiers.iter().zip(&self.config.roles) {
-            if *role != crate::config::Role::Data {
-                continue;
-            }
-            match self.executor.tiers().buckets(&tier.name).await {
-                Ok(b) => buckets.extend(b),
-                Err(e) => {
-                    tracing::warn!(tier = %tier.name, "cannot list the tier's buckets; those the logs name are still listed: {e}");
-                    report.unlisted.push(e.to_string()); // "tier NAME: ..."
-                }
-            }
-        }
-        let mut added = 0u64;
-        for bucket in &buckets {
-            let scanned = self.executor.scan(bucket, "").await;
-            // What the catalog holds of the bucket and the planner lacks: what this listing
-            // added, and what other scans (a snapshot's, `tierd locate`'s, a listing cut short)
-            // added since the last one. Read one entry at a time.
-            let planner = &mut self.planner;
-            tokio::task::block_in_place(|| {
-                self.executor
-                    .journal()
-                    .catalog_each(Some(bucket), |e| added += adopt(planner, [e], t))
-            })?;
-            if let Err(e) = scanned {
-                tracing::warn!(bucket = %bucket, "cannot list the bucket on the tiers; retried at the next listing: {e}");
-                report.unlisted.push(format!("bucket {bucket}: {e}"));
-                continue;
-            }
-            self.scanned.insert(bucket.clone());
-        }
-        if added > 0 {
-            tracing::info!(
-                objects = added,
-                buckets = buckets.len(),
-                "listing the tiers found objects the access logs never named; rules now place them too"
-            );
-        }
-        Ok(added)
     }
 
     /// Keeps the journal's catalog true to the owners' writes and deletes. A client writes to
@@ -790,16 +741,8 @@ impl Service {
         // A stop asked for: the events are in (their checkpoints and access history are kept);
         // listing and planning wait for the next start.
         let stopping = self.executor.stop_requested();
-        if let Some(every) = self.config.service.scan_interval_secs
-            && t >= self.next_scan
-            && !stopping
-        {
-            self.next_scan = t + every as i64;
-            let started = std::time::Instant::now();
-            listed = self.list_tiers(t, &mut report).await?;
-            self.metrics.set_unlisted(report.unlisted.len() as u64);
-            self.metrics.cycle("scan", started.elapsed().as_secs_f64());
-            report.objects_listed = Some(listed);
+        if let Some(learnt) = self.listing_step(t, stopping, &mut report).await? {
+            listed = learnt;
         }
         // A full pass every `planner.interval`; at once when an incident opened, a bucket's
         // configuration changed, an operator lifted a freeze, or a listing found new objects.
@@ -975,10 +918,12 @@ impl Service {
             if !self.executor.stop_requested()
                 && self.executor.journal().locate(&bucket, &key)?.is_none()
             {
-                let prefix = if self.scanned.insert(bucket.clone()) {
-                    ""
-                } else {
+                // (A listing under way lists the rest of the bucket.)
+                let prefix = if self.listed_or_listing(&bucket) {
                     key.as_str()
+                } else {
+                    self.scanned.insert(bucket.clone());
+                    ""
                 };
                 let found = self.executor.scan_entries(&bucket, prefix).await?;
                 adopt(&mut self.planner, found, t);

@@ -105,6 +105,9 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         }
         None => (None, None),
     };
+    if !opts.once {
+        svc.list_in_background();
+    }
     tracing::info!(once = opts.once, "tierd started");
     let mut code = ExitCode::SUCCESS;
     // A stop asked for during start-up: no cycle starts.
@@ -180,6 +183,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         let _ = stop.send(true);
         let _ = task.await;
     }
+    svc.stop_listing().await;
     // Events the webhook accepted since the last cycle: into the access history, not lost.
     let mut late = Vec::new();
     if let Some(rx) = &mut svc.audit {

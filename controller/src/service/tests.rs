@@ -152,6 +152,64 @@ async fn objects_a_moves_listing_finds_are_adopted_at_once() {
     assert!(d.join("cloud/photos/b.jpg").exists());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_lists_the_tiers_beside_its_cycles_and_plans_what_the_listing_found() {
+    // No log names b.jpg: only the listing finds it. The service's cycles do not wait for the
+    // listing; the first cycle after it ends adopts what it found, and plans at once.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    on_onprem(d, &["a.jpg", "b.jpg"]);
+    let mut svc = service(d, EVERYTHING_TO_CLOUD).await;
+    svc.list_in_background();
+    let first = svc.cycle().await.unwrap();
+    assert_eq!(
+        (first.objects_listed, first.moves_done),
+        (None, 0),
+        "the first cycle starts the listing and does not wait for it: {first:?}"
+    );
+    assert!(svc.listing.is_some());
+    // A second listing is not started while one runs, however due.
+    svc.next_scan = 0;
+    let mut report = None;
+    for _ in 0..200 {
+        let r = svc.cycle().await.unwrap();
+        if r.objects_listed.is_some() {
+            report = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = report.expect("the listing of two files ended within 200 cycles");
+    assert_eq!((r.objects_listed, r.moves_done), (Some(2), 2), "{r:?}");
+    assert!(d.join("cloud/photos/b.jpg").exists());
+    assert!(svc.scanned.contains("photos"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_ends_a_listing_under_way_and_keeps_what_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    on_onprem(d, &["a.jpg"]);
+    let mut svc = service(d, EVERYTHING_TO_CLOUD).await;
+    svc.list_in_background();
+    svc.cycle().await.unwrap();
+    svc.stop_listing().await;
+    assert!(svc.listing.is_none());
+    // Whether it ended before the stop or not, the journal is whole and the next listing
+    // (inline here) finds the object.
+    svc.list_in_background = false;
+    svc.next_scan = 0;
+    let r = svc.cycle().await.unwrap();
+    assert_eq!(r.objects_listed, Some(1), "{r:?}");
+    assert!(
+        svc.executor
+            .journal()
+            .locate("photos", "a.jpg")
+            .unwrap()
+            .is_some()
+    );
+}
+
 #[test]
 fn a_policy_file_added_to_a_policy_folder_is_a_change() {
     let dir = tempfile::tempdir().unwrap();

@@ -132,10 +132,12 @@ pub fn load(config: &Config, extra: &[String]) -> Result<Loaded, Vec<Diagnostic>
         .map(|(p, t)| (p.display().to_string(), t.as_str()))
         .collect();
     let pairs: Vec<(&str, &str)> = borrowed.iter().map(|(p, t)| (p.as_str(), *t)).collect();
-    policies::load_from_strs(&pairs, &config.tier_specs()).map_err(|mut d| {
+    let mut loaded = policies::load_from_strs(&pairs, &config.tier_specs()).map_err(|mut d| {
         diags.append(&mut d);
         diags
-    })
+    })?;
+    loaded.policy.currency.clone_from(&config.currency);
+    Ok(loaded)
 }
 
 /// More tiers than policies support, at the first tier too many in the configuration (too many
@@ -238,6 +240,14 @@ mod tests {
         for o in outcomes {
             assert!(o.passed, "{o}");
         }
+    }
+
+    #[test]
+    fn the_policy_shows_money_in_the_configured_currency() {
+        let mut config = Config::embedded();
+        assert_eq!(load(&config, &[]).unwrap().policy.currency, "USD");
+        config.currency = "EUR".into();
+        assert_eq!(load(&config, &[]).unwrap().policy.currency, "EUR");
     }
 
     #[test]

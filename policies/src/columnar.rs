@@ -26,6 +26,10 @@ pub struct ColumnEvaluation {
     pub winners: Vec<u32>,
     /// The first matching freeze of each row in precedence order, or [`NO_RULE`].
     pub frozen_by: Vec<u32>,
+    /// The move rule that would have won each row a matching freeze holds (the first matching
+    /// move in precedence order, when no pin matches), or [`NO_RULE`]: a move held back by a
+    /// freeze, for the planner to count.
+    pub move_held_by_freeze: Vec<u32>,
 }
 
 /// The catalog as columns: one `Vec` per field, one row per object.
@@ -571,8 +575,10 @@ impl PolicySet {
         };
         let mut result = Vec::with_capacity(cat.len());
         let (mut best_pin, mut best_nonmove, mut best_any) = (Vec::new(), Vec::new(), Vec::new());
+        let mut best_move: Vec<u32> = Vec::new();
         let mut frozen: Vec<u32> = Vec::new();
         let mut frozen_by = Vec::with_capacity(cat.len());
+        let mut move_held_by_freeze = Vec::with_capacity(cat.len());
         let mut sel: Vec<u32> = Vec::with_capacity(CHUNK);
         let mut memo = BucketMemo::default();
         let mut start = 0;
@@ -586,7 +592,12 @@ impl PolicySet {
                     .iter()
                     .map(|&t| ctx.tier_map.get(t as usize).copied().unwrap_or(u32::MAX)),
             );
-            for v in [&mut best_pin, &mut best_nonmove, &mut best_any] {
+            for v in [
+                &mut best_pin,
+                &mut best_nonmove,
+                &mut best_any,
+                &mut best_move,
+            ] {
                 v.clear();
                 v.resize(n, NO_RULE);
             }
@@ -675,7 +686,9 @@ impl PolicySet {
                 for &j in &sel {
                     let j = j as usize;
                     best_any[j] = id;
-                    if !is_move {
+                    if is_move {
+                        best_move[j] = id;
+                    } else {
                         best_nonmove[j] = id;
                     }
                     if is_pin {
@@ -687,6 +700,11 @@ impl PolicySet {
                 }
             }
             for j in 0..n {
+                move_held_by_freeze.push(if best_pin[j] == NO_RULE && frozen[j] != NO_RULE {
+                    best_move[j]
+                } else {
+                    NO_RULE
+                });
                 result.push(if best_pin[j] != NO_RULE {
                     best_pin[j]
                 } else if frozen[j] != NO_RULE {
@@ -701,6 +719,7 @@ impl PolicySet {
         ColumnEvaluation {
             winners: result,
             frozen_by,
+            move_held_by_freeze,
         }
     }
 }

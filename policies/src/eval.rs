@@ -77,6 +77,8 @@ pub fn format_value(kind: Kind, v: f64) -> String {
                 format!("{}d", v / 86_400.0)
             } else if v >= 86_400.0 {
                 format!("{:.1}d", v / 86_400.0)
+            } else if v >= 3600.0 && (v / 3600.0).fract() == 0.0 {
+                format!("{}h", v / 3600.0)
             } else if v >= 3600.0 {
                 format!("{:.1}h", v / 3600.0)
             } else {
@@ -102,7 +104,7 @@ pub fn format_value(kind: Kind, v: f64) -> String {
                 })
         }
         Kind::Timestamp => format_utc(v as i64),
-        Kind::Money => money(v),
+        Kind::Money => money(v, "USD"),
         // f32 signals widened to f64 carry float noise (0.9442024827003479): three decimals
         // are what a threshold is written with; whole values stay whole (`0`, `1`).
         Kind::Score | Kind::Probability if v.fract() != 0.0 => {
@@ -113,20 +115,23 @@ pub fn format_value(kind: Kind, v: f64) -> String {
     }
 }
 
-/// Money as an explanation shows it: cents for whole amounts, four significant digits below one
-/// (per-object amounts are fractions of a cent, and `$0.00 vs $0.00` explains nothing).
-fn money(v: f64) -> String {
+/// Money as an explanation shows it, after its currency (`USD 0.0012`, `EUR -0.35`): cents for
+/// whole amounts, four significant digits below one (per-object amounts are fractions of a cent,
+/// and `0.00 vs 0.00` explains nothing).
+pub fn money(v: f64, currency: &str) -> String {
     let a = v.abs();
     if a == 0.0 || a >= 1.0 || !a.is_finite() {
-        return format!("${v:.2}");
+        return format!("{currency} {v:.2}");
     }
     let decimals = (3 - a.log10().floor() as i64).clamp(2, 12) as usize;
-    format!("${v:.decimals$}")
+    format!("{currency} {v:.decimals$}")
 }
 
-fn describe(sig: SignalId, r: &Row<'_>) -> String {
+/// A signal's value for an explanation, money in `currency`.
+fn describe(sig: SignalId, r: &Row<'_>, currency: &str) -> String {
     let kind = sig.kind();
     match kind {
+        Kind::Money => money(num_value(sig, r), currency),
         Kind::Bool => r.beh.flag(sig).to_string(),
         Kind::Text => format!("'{}'", text_value(sig, r)),
         Kind::Tier => format!("'{}'", r.obj.tier),
@@ -189,27 +194,30 @@ impl PolicySet {
                 Ok(()) => {
                     let results: Vec<bool> = rule.leaves.iter().map(|l| l.eval(&row)).collect();
                     let holds = rule.cond.eval_with(&mut |i| results[i]);
-                    let leaves = rule
-                        .leaves
-                        .iter()
-                        .zip(&results)
-                        .map(|(l, &holds)| {
-                            let value = match &l.test {
-                                Test::NumSig { a, b, .. } => {
-                                    format!("{} vs {}", describe(*a, &row), describe(*b, &row))
+                    let leaves =
+                        rule.leaves
+                            .iter()
+                            .zip(&results)
+                            .map(|(l, &holds)| {
+                                let value = match &l.test {
+                                    Test::NumSig { a, b, .. } => {
+                                        format!(
+                                            "{} vs {}",
+                                            describe(*a, &row, &self.currency),
+                                            describe(*b, &row, &self.currency)
+                                        )
+                                    }
+                                    t => t.signals().first().map_or(String::new(), |s| {
+                                        describe(*s, &row, &self.currency)
+                                    }),
+                                };
+                                LeafValue {
+                                    text: l.text.clone(),
+                                    value,
+                                    holds: holds != l.negated,
                                 }
-                                t => t
-                                    .signals()
-                                    .first()
-                                    .map_or(String::new(), |s| describe(*s, &row)),
-                            };
-                            LeafValue {
-                                text: l.text.clone(),
-                                value,
-                                holds: holds != l.negated,
-                            }
-                        })
-                        .collect();
+                            })
+                            .collect();
                     (
                         if holds {
                             Verdict::Won

@@ -147,6 +147,7 @@ fn load_sources(
         rules: b.rules,
         order: Vec::new(),
         guardrails: b.guardrails,
+        currency: "USD".into(),
     };
     policy.order = (0..policy.rules.len()).collect();
     policy

@@ -200,6 +200,9 @@ pub struct PolicySet {
     /// Rule indices in precedence order: priority descending, then file order.
     pub order: Vec<usize>,
     pub guardrails: Guardrails,
+    /// The currency money values are shown in, in explanations (`USD 0.0012`): the main
+    /// configuration's `costs.currency`; `USD` unless the controller sets it.
+    pub currency: String,
 }
 
 impl PolicySet {

@@ -492,24 +492,32 @@ fn explanations_answer_for_the_comparison_as_written_even_when_negated() {
 }
 
 #[test]
-fn money_in_explanations_keeps_four_significant_digits_below_a_dollar() {
-    let l = load_ok(
+fn money_in_explanations_names_the_currency_and_keeps_four_significant_digits_below_one() {
+    let mut l = load_ok(
         "[[rule]]\nid = \"r\"\nscope = { bucket = \"*\" }\nwhen = \"savings_per_month > read_back_cost_per_month\"\naction = { kind = \"move\", to = \"cloud\" }\n",
     );
     let mut o = obj("b", "k", "onprem", 30);
     for (saving, shown) in [
-        (0.000_093_12, "$0.00009312"),
-        (0.012_34, "$0.01234"),
-        (12.345, "$12.35"),
-        (0.0, "$0.00"),
+        (0.000_093_12, "USD 0.00009312"),
+        (0.012_34, "USD 0.01234"),
+        (12.345, "USD 12.35"),
+        (0.0, "USD 0.00"),
     ] {
         o.savings_per_month = saving;
         o.read_back_cost_per_month = 0.0;
         let e = l.policy.evaluate(&o, &BehaviourFacts::default(), NOW);
         assert_eq!(
             e.outcomes[0].leaves[0].value,
-            format!("{shown} vs $0.00"),
+            format!("{shown} vs USD 0.00"),
             "{saving}"
         );
     }
+    // The configuration's currency, set by the controller; a negative amount after it.
+    l.policy.currency = "EUR".into();
+    o.savings_per_month = -0.000_009_674;
+    let e = l.policy.evaluate(&o, &BehaviourFacts::default(), NOW);
+    assert_eq!(
+        e.outcomes[0].leaves[0].value,
+        "EUR -0.000009674 vs EUR 0.00"
+    );
 }

@@ -35,7 +35,7 @@ use policies::{Action as RuleAction, NO_RULE, PolicySet};
 
 use crate::config::PlannerSettings;
 use crate::cost::{CostModel, MONTH_SECS, ReadOutlook};
-use crate::decision::{Action, Condition, Cost, Decision, Explanation, State, shell_word};
+use crate::decision::{Action, Anomaly, Condition, Cost, Decision, Explanation, State, shell_word};
 use behaviour::{Behaviour, IncidentChange};
 use objects::{ObjectTable, SIGNAL_DAYS};
 
@@ -74,6 +74,11 @@ pub struct PlannedSnapshot {
     /// Bytes of live objects in scope at planning time.
     pub bytes: u64,
     pub objects: u64,
+    /// What it copies: the objects in scope written since the last snapshot the planner made
+    /// of the same scope (all of them at its first), and their bytes. Snapshots are
+    /// incremental: an unchanged object is already in the vault.
+    pub copy_objects: u64,
+    pub copy_bytes: u64,
 }
 
 /// Why candidate moves waited in a pass.
@@ -118,6 +123,9 @@ pub struct Planner {
     /// (rule, row) → until, for moves; (rule, bucket + prefix) → until, for bucket-level actions.
     move_cooldown: HashMap<(u32, u32), i64>,
     scope_cooldown: HashMap<(u32, String), i64>,
+    /// When the planner last snapshotted each (bucket, prefix): what a snapshot copies is what
+    /// was written since.
+    snapshot_marks: HashMap<(String, String), i64>,
     hour: Spent,
     day: Spent,
     /// Rows with a planned move not yet reported back ([`Planner::moved`], [`Planner::move_ended`],
@@ -177,6 +185,7 @@ impl Planner {
             freezes: BTreeMap::new(),
             move_cooldown: HashMap::new(),
             scope_cooldown: HashMap::new(),
+            snapshot_marks: HashMap::new(),
             hour: Spent::default(),
             day: Spent::default(),
             pending: HashSet::new(),
@@ -223,6 +232,38 @@ impl Planner {
     /// Opens a freeze (state restored from the journal, or an operator's freeze).
     pub fn open_freeze(&mut self, f: Freeze) {
         self.freezes.insert((f.bucket.clone(), f.prefix.clone()), f);
+    }
+
+    /// The live objects under `bucket`/`prefix` and those of them written after `since` (all,
+    /// without it): what a snapshot of the scope holds and what it copies.
+    fn snapshot_scope(&self, bucket: &str, prefix: &str, since: Option<i64>) -> PlannedSnapshot {
+        let o = &self.objects;
+        let mut s = PlannedSnapshot {
+            decision: 0,
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+            to: 0,
+            bytes: 0,
+            objects: 0,
+            copy_objects: 0,
+            copy_bytes: 0,
+        };
+        let Some(b) = o.cat.bucket_names.iter().position(|n| n == bucket) else {
+            return s;
+        };
+        for r in 0..o.len() {
+            if !o.live[r] || o.cat.bucket[r] as usize != b || !o.key_of(r).starts_with(prefix) {
+                continue;
+            }
+            let size = o.cat.size[r];
+            s.objects += 1;
+            s.bytes = s.bytes.saturating_add(size);
+            if since.is_none_or(|m| o.cat.created[r] > m) {
+                s.copy_objects += 1;
+                s.copy_bytes = s.copy_bytes.saturating_add(size);
+            }
+        }
+        s
     }
 
     /// Lifts a freeze; closes the bucket's incident when the whole bucket is unfrozen.
@@ -319,8 +360,7 @@ impl Planner {
         // dense table (rule-major, like the ordered map it becomes) rather than a map look-up
         // per row, since a rule such as the default unfreeze wins on nearly every row.
         let n_buckets = buckets.len();
-        let mut scoped_by: Vec<Option<(u64, u64, usize)>> =
-            vec![None; policy.rules.len() * n_buckets];
+        let mut scoped_by: Vec<Option<usize>> = vec![None; policy.rules.len() * n_buckets];
         let mut freezes: BTreeMap<(u32, u32), usize> = BTreeMap::new();
         let mut candidates: Vec<(usize, usize, f64)> = Vec::new(); // (precedence, row, saved)
         let precedence: HashMap<usize, usize> = policy
@@ -336,6 +376,11 @@ impl Planner {
             let b = self.objects.cat.bucket[row];
             if eval.frozen_by[row] != NO_RULE {
                 freezes.entry((eval.frozen_by[row], b)).or_insert(row);
+                // A move the freeze rule outranked is a move the freeze holds back.
+                if eval.move_held_by_freeze[row] != NO_RULE && !self.pending.contains(&(row as u32))
+                {
+                    plan.deferred.frozen += 1;
+                }
             }
             let w = eval.winners[row];
             if w == NO_RULE {
@@ -348,15 +393,13 @@ impl Planner {
                     self.objects.cat.savings_per_month[row],
                 )),
                 RuleAction::Snapshot { .. } | RuleAction::Alert { .. } | RuleAction::Unfreeze => {
-                    let e =
-                        scoped_by[w as usize * n_buckets + b as usize].get_or_insert((0, 0, row));
-                    e.0 += 1;
-                    e.1 = e.1.saturating_add(self.objects.cat.size[row]);
+                    // The first row: the one its explanation describes.
+                    scoped_by[w as usize * n_buckets + b as usize].get_or_insert(row);
                 }
                 _ => {}
             }
         }
-        let scoped: BTreeMap<(u32, u32), (u64, u64, usize)> = scoped_by
+        let scoped: BTreeMap<(u32, u32), usize> = scoped_by
             .iter()
             .enumerate()
             .filter_map(|(i, e)| e.map(|e| (((i / n_buckets) as u32, (i % n_buckets) as u32), e)))
@@ -394,13 +437,7 @@ impl Planner {
                 "Rule \"{}\" froze {}: {}; nothing is moved or deleted there until {lifted_by}.",
                 rule.id,
                 scope_text(bucket, &prefix),
-                anomaly.as_ref().map_or_else(
-                    || format!("its condition `{}` holds", rule.when),
-                    |a| format!(
-                        "{} scored {:.2} against a threshold of {:.2}",
-                        a.subject, a.score, a.threshold
-                    )
-                ),
+                cause(&rule.when, anomaly.as_ref()),
             );
             let undo = Some(if prefix.is_empty() {
                 format!("tierd unfreeze {}{}", shell_word(bucket), self.undo_config)
@@ -443,7 +480,7 @@ impl Planner {
             });
         }
 
-        for (&(r, b), &(objects, bytes, first)) in &scoped {
+        for (&(r, b), &first) in &scoped {
             if plan.decisions.len() >= max {
                 break;
             }
@@ -492,42 +529,56 @@ impl Planner {
             }
             self.scope_cooldown.insert(key, now + cooldown.max(1));
             let anomaly = self.behaviour.anomaly(&bucket, now);
-            let cause = anomaly.as_ref().map_or_else(
-                || format!("its condition `{}` holds", rule.when),
-                |a| {
-                    format!(
-                        "{} scored {:.2} against a threshold of {:.2}",
-                        a.subject, a.score, a.threshold
-                    )
-                },
-            );
+            let cause = cause(&rule.when, anomaly.as_ref());
             let (action, to, reason, cost) = match &rule.action {
                 RuleAction::Snapshot { to } => {
+                    let since = self
+                        .snapshot_marks
+                        .insert((bucket.clone(), prefix.clone()), now);
+                    let scope = self.snapshot_scope(&bucket, &prefix, since);
                     plan.snapshots.push(PlannedSnapshot {
                         decision: plan.decisions.len(),
                         bucket: bucket.clone(),
                         prefix: prefix.clone(),
                         to: *to as u8,
-                        bytes,
-                        objects,
+                        bytes: scope.bytes,
+                        objects: scope.objects,
+                        copy_objects: scope.copy_objects,
+                        copy_bytes: scope.copy_bytes,
                     });
+                    let copies = match since {
+                        None => "its first: every object is copied".to_string(),
+                        Some(m) => format!(
+                            "{} object{}, {} bytes written since the snapshot of {} copied",
+                            scope.copy_objects,
+                            if scope.copy_objects == 1 { "" } else { "s" },
+                            scope.copy_bytes,
+                            rfc3339(m)
+                        ),
+                    };
                     (
                         Action::Snapshot,
                         Some(policy.tiers[*to].clone()),
                         format!(
-                            "Rule \"{}\" snapshots {} ({objects} objects, {bytes} bytes) into \"{}\": {cause}.",
+                            "Rule \"{}\" snapshots {} ({} objects, {} bytes; {copies}) into \"{}\": {cause}.",
                             rule.id,
                             scope_text(&bucket, &prefix),
+                            scope.objects,
+                            scope.bytes,
                             policy.tiers[*to]
                         ),
+                        // What the copies cost: the vault's storage of the bytes copied, and a
+                        // write per object copied.
                         Some(Cost {
-                            bytes,
+                            bytes: scope.copy_bytes,
                             storage_saved_per_month: Some(money(-self.cost.storage(
                                 *to,
-                                bytes,
+                                scope.copy_bytes,
                                 MONTH_SECS as i64,
                             ))),
-                            requests: Some(money(objects as f64 * self.cost.write(*to).requests)),
+                            requests: Some(money(
+                                scope.copy_objects as f64 * self.cost.write(*to).requests,
+                            )),
                             ..Cost::default()
                         }),
                     )
@@ -549,8 +600,8 @@ impl Planner {
             let id = self.id(action.as_str(), now);
             let mut explanation = self.explain_row(first, r as usize, now);
             explanation.guardrails.push(format!(
-                "cooldown: {}s per bucket and rule; not fired on this scope within it",
-                cooldown.max(1)
+                "cooldown: {} per bucket and rule; not fired on this scope within it",
+                format_value(Kind::Duration, cooldown.max(1) as f64)
             ));
             plan.decisions.push(Decision {
                 id,
@@ -726,6 +777,12 @@ impl Planner {
                 facts.savings_per_month
             )
         };
+        // (A recall to a dearer tier adds to the storage bill: said so, not as a negative saving.)
+        let storage = if saved < 0.0 {
+            format!("it adds {cur} {:.4}/month in storage", -saved)
+        } else {
+            format!("it saves {cur} {saved:.4}/month in storage")
+        };
         let horizon_days = self.cost.horizon_secs() / 86_400;
         let odds = if horizon_days == SIGNAL_DAYS as i64 {
             format!(
@@ -740,7 +797,7 @@ impl Planner {
             )
         };
         let reason = format!(
-            "Rule \"{}\" {} {}/{} from \"{}\" to \"{}\": {}; it saves {cur} {:.4}/month in storage ({net}), read-back probability {:.2}% on the day ahead, {odds} ({cur} {:.4}/month expected).",
+            "Rule \"{}\" {} {}/{} from \"{}\" to \"{}\": {}; {storage} ({net}), read-back probability {:.2}% on the day ahead, {odds} ({cur} {:.4}/month expected).",
             r.id,
             if recall { "recalls" } else { "moves" },
             facts.bucket,
@@ -752,7 +809,6 @@ impl Planner {
             } else {
                 why.join(", ")
             },
-            saved,
             f64::from(self.objects.read_back_daily[row]) * 100.0,
             facts.read_back_cost_per_month,
         );
@@ -938,6 +994,23 @@ impl Planner {
             }
             _ => {}
         }
+    }
+}
+
+/// Why a bucket-level rule fired, for its reason: the anomaly that drove it when the cited
+/// window is over its threshold; else the rule's condition, with the window cited for context
+/// (a condition on a configuration change fires while the bucket's scores are ordinary).
+fn cause(when: &str, anomaly: Option<&Anomaly>) -> String {
+    match anomaly {
+        Some(a) if a.score >= a.threshold => format!(
+            "{} scored {:.2} against a threshold of {:.2}",
+            a.subject, a.score, a.threshold
+        ),
+        Some(a) => format!(
+            "its condition `{when}` holds ({}'s strongest recent score, {:.2}, is under its threshold of {:.2})",
+            a.subject, a.score, a.threshold
+        ),
+        None => format!("its condition `{when}` holds"),
     }
 }
 

@@ -226,11 +226,15 @@ fn a_freeze_opens_once_blocks_moves_and_is_lifted_by_an_operator() {
         "{reason}"
     );
     assert!(p.frozen("b", "x/1").is_some() && p.frozen("b", "y/1").is_none());
+    // The move of x/1 the freeze rule outranked is counted as held by the freeze.
+    assert_eq!(plan.deferred.frozen, 1, "{:?}", plan.deferred);
     // A move not reported back yet is not planned again.
     assert!(p.plan(T0 + 8 * DAY + 60).decisions.is_empty());
     p.moved(plan.moves[0].row, plan.moves[0].to, T0 + 8 * DAY);
-    // Open already: no second freeze decision.
-    assert!(p.plan(T0 + 9 * DAY).decisions.is_empty());
+    // Open already: no second freeze decision; the move is still held.
+    let later = p.plan(T0 + 9 * DAY);
+    assert!(later.decisions.is_empty());
+    assert_eq!(later.deferred.frozen, 1, "{:?}", later.deferred);
     assert!(p.lift_freeze("b", "x/").is_some());
 }
 
@@ -288,8 +292,67 @@ cooldown = "6h"
         (plan.snapshots[0].objects, plan.snapshots[0].bytes),
         (5, 500)
     );
+    // The first snapshot copies every object, and is priced so.
+    assert_eq!(
+        (plan.snapshots[0].copy_objects, plan.snapshots[0].copy_bytes),
+        (5, 500)
+    );
+    let first = &plan.decisions[plan.snapshots[0].decision];
+    assert_eq!(first.cost.as_ref().map(|c| c.bytes), Some(500));
+    assert!(
+        first
+            .reason
+            .contains("(5 objects, 500 bytes; its first: every object is copied)"),
+        "{}",
+        first.reason
+    );
     assert!(p.plan(T0 + 3600).snapshots.is_empty(), "cooldown");
-    assert_eq!(p.plan(T0 + 7 * 3600).snapshots.len(), 1);
+    // One object written since: the next snapshot copies it alone, and is priced for it alone.
+    p.objects
+        .observe(&ev(T0 + 2 * 3600, OpClass::Put, "k1", 300), 0);
+    let plan = p.plan(T0 + 7 * 3600);
+    assert_eq!(plan.snapshots.len(), 1);
+    let s = &plan.snapshots[0];
+    assert_eq!(
+        (s.objects, s.bytes, s.copy_objects, s.copy_bytes),
+        (5, 700, 1, 300)
+    );
+    let later = &plan.decisions[s.decision];
+    let cost = later.cost.as_ref().unwrap();
+    assert_eq!(cost.bytes, 300);
+    let vault = p.policy().tier_index("vault").unwrap();
+    let write = p.cost.write(vault).requests;
+    assert!((cost.requests.unwrap() - write).abs() < 1e-9, "{cost:?}");
+    assert!(
+        later
+            .reason
+            .contains("1 object, 300 bytes written since the snapshot of "),
+        "{}",
+        later.reason
+    );
+}
+
+#[test]
+fn a_bucket_rule_fired_while_scores_are_ordinary_names_its_condition_as_the_cause() {
+    let a = |score| Anomaly {
+        subject: "bucket:b".into(),
+        score,
+        threshold: 0.8,
+        model: "m".into(),
+        top_features: Vec::new(),
+    };
+    assert_eq!(
+        cause("lifecycle_changed", Some(&a(0.9))),
+        "bucket:b scored 0.90 against a threshold of 0.80"
+    );
+    assert_eq!(
+        cause("lifecycle_changed", Some(&a(0.65))),
+        "its condition `lifecycle_changed` holds (bucket:b's strongest recent score, 0.65, is under its threshold of 0.80)"
+    );
+    assert_eq!(
+        cause("lifecycle_changed", None),
+        "its condition `lifecycle_changed` holds"
+    );
 }
 
 #[test]
@@ -463,8 +526,11 @@ fn the_bundled_policy_recalls_a_reread_cloud_object_only_where_reads_come_in_bur
         .find(|d| d.from.as_deref() == Some("cloud"))
         .expect("the recall's decision");
     assert_eq!(d.rule.as_deref(), Some("recall-reheated"));
+    // A recall to the dearer tier adds to the storage bill, said as such.
     assert!(
-        d.reason.contains("the recall it avoids included"),
+        d.reason.contains("the recall it avoids included")
+            && d.reason.contains("; it adds USD ")
+            && !d.reason.contains("saves USD -"),
         "{}",
         d.reason
     );
@@ -515,7 +581,7 @@ fn a_failed_move_waits_longer_after_each_failure_and_a_rewrite_ends_the_wait() {
     assert_eq!(plan.moves.len(), 1, "{:?}", plan.deferred);
     let guardrails = &plan.decisions[0].explanation.as_ref().unwrap().guardrails;
     let line = format!(
-        "retry: attempt 2 after 1 failed, the last at {} and followed by a wait of 1.0h",
+        "retry: attempt 2 after 1 failed, the last at {} and followed by a wait of 1h",
         rfc3339(t)
     );
     assert!(guardrails.contains(&line), "{guardrails:?}");

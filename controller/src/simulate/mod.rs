@@ -195,7 +195,6 @@ struct Sim<'a> {
     protection: Ledger,
     baselines: Vec<Baseline>,
     oracle: Oracle,
-    snapshot_marks: BTreeMap<(String, String), i64>,
     /// Listed objects, placed when the replay starts.
     inventory: Vec<inventory::Listed>,
     // results
@@ -380,21 +379,11 @@ impl Sim<'_> {
             self.planner.moved(m.row, m.to, t);
         }
         for s in &plan.snapshots {
-            // Incremental: the first snapshot of a scope copies everything, later ones what changed.
-            let since = self
-                .snapshot_marks
-                .insert((s.bucket.clone(), s.prefix.clone()), t);
-            let o = &self.planner.objects;
-            let bytes: u64 = (0..o.len())
-                .filter(|&r| {
-                    o.live[r]
-                        && o.bucket_of(r) == s.bucket
-                        && o.key_of(r).starts_with(&s.prefix)
-                        && since.is_none_or(|m| o.cat.created[r] > m)
-                })
-                .map(|r| o.cat.size[r])
-                .sum();
-            self.vault_meter.add(s.to, bytes);
+            // Incremental: the first snapshot of a scope copies everything, later ones what
+            // changed (the planner counts them); a write per object copied.
+            self.vault_meter.add(s.to, s.copy_bytes);
+            self.protection.charges.requests +=
+                s.copy_objects as f64 * self.cost.write(usize::from(s.to)).requests;
             self.ledger.snapshots += 1;
             self.day_counts.2 += 1;
         }
@@ -660,7 +649,6 @@ pub fn simulate(
         protection: Ledger::default(),
         baselines,
         oracle: Oracle::default(),
-        snapshot_marks: BTreeMap::new(),
         inventory: opts.inventory.clone(),
         report: SimReport {
             events: 0,

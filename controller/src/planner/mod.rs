@@ -25,6 +25,7 @@ pub mod behaviour;
 pub mod objects;
 mod readback;
 pub mod retry;
+mod waits;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -38,6 +39,7 @@ use crate::cost::{CostModel, MONTH_SECS, ReadOutlook};
 use crate::decision::{Action, Anomaly, Condition, Cost, Decision, Explanation, State, shell_word};
 use behaviour::{Behaviour, IncidentChange};
 use objects::{ObjectTable, SIGNAL_DAYS};
+use waits::{Guardrail, Waits};
 
 /// Alerts repeat at most this often per bucket and rule when the rule sets no longer cooldown.
 pub const MIN_ALERT_COOLDOWN_SECS: u64 = 3600;
@@ -126,6 +128,8 @@ pub struct Planner {
     /// When the planner last snapshotted each (bucket, prefix): what a snapshot copies is what
     /// was written since.
     snapshot_marks: HashMap<(String, String), i64>,
+    /// Moves a guardrail is holding back, told in their decision once made.
+    waits: Waits,
     hour: Spent,
     day: Spent,
     /// Rows with a planned move not yet reported back ([`Planner::moved`], [`Planner::move_ended`],
@@ -186,6 +190,7 @@ impl Planner {
             move_cooldown: HashMap::new(),
             scope_cooldown: HashMap::new(),
             snapshot_marks: HashMap::new(),
+            waits: Waits::default(),
             hour: Spent::default(),
             day: Spent::default(),
             pending: HashSet::new(),
@@ -380,6 +385,8 @@ impl Planner {
                 if eval.move_held_by_freeze[row] != NO_RULE && !self.pending.contains(&(row as u32))
                 {
                     plan.deferred.frozen += 1;
+                    let rule = eval.move_held_by_freeze[row];
+                    self.waits.held(row, rule, Guardrail::Frozen, now);
                 }
             }
             let w = eval.winners[row];
@@ -637,10 +644,12 @@ impl Planner {
             let (bucket, key) = (self.objects.bucket_of(row), self.objects.key_of(row));
             if self.frozen(bucket, key).is_some() {
                 plan.deferred.frozen += 1;
+                self.waits.held(row, w, Guardrail::Frozen, now);
                 continue;
             }
             if blackout {
                 plan.deferred.blackout += 1;
+                self.waits.held(row, w, Guardrail::Blackout, now);
                 continue;
             }
             let from = usize::from(self.objects.cat.tier[row]);
@@ -653,6 +662,7 @@ impl Planner {
                 .unwrap_or(0) as i64;
             if on_tier < residency {
                 plan.deferred.residency += 1;
+                self.waits.held(row, w, Guardrail::Residency, now);
                 continue;
             }
             if self
@@ -661,26 +671,31 @@ impl Planner {
                 .is_some_and(|&u| now < u)
             {
                 plan.deferred.cooldown += 1;
+                self.waits.held(row, w, Guardrail::Cooldown, now);
                 continue;
             }
             let failures = self.retries.of(row, self.objects.cat.tier_since[row]);
             if failures.is_some_and(|f| now < f.until) {
                 plan.deferred.retry += 1;
+                self.waits.held(row, w, Guardrail::Retry, now);
                 continue;
             }
             if plan.decisions.len() >= max {
                 plan.deferred.cycle_limit += 1;
+                self.waits.held(row, w, Guardrail::CycleLimit, now);
                 continue;
             }
             let size = self.objects.cat.size[row];
             let charges = self.cost.transfer(from, to, size, on_tier);
             if !self.budget_allows(now, size, charges.transfer()) {
                 plan.deferred.budget += 1;
+                self.waits.held(row, w, Guardrail::Budget, now);
                 continue;
             }
             self.move_cooldown
                 .insert((w, row as u32), now + rule.cooldown_secs as i64);
             let mut decision = self.move_decision(row, w as usize, to, now);
+            let waited = self.waits.take(row, w);
             let g = &policy.guardrails;
             let (secs, bytes) = (
                 |v: i64| format_value(Kind::Duration, v as f64),
@@ -721,6 +736,7 @@ impl Planner {
                             .map_or("no limit".to_string(), |m| format!("limit {m:.2}")),
                     ),
                 ];
+                e.guardrails.extend(waited);
                 if let Some(f) = failures {
                     e.guardrails.push(format!(
                         "retry: attempt {} after {} failed, the last at {} and followed by a wait of {}",
@@ -741,6 +757,7 @@ impl Planner {
             });
             plan.decisions.push(decision);
         }
+        self.waits.forget_stale(now);
         plan
     }
 

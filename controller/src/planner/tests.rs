@@ -236,6 +236,20 @@ fn a_freeze_opens_once_blocks_moves_and_is_lifted_by_an_operator() {
     assert!(later.decisions.is_empty());
     assert_eq!(later.deferred.frozen, 1, "{:?}", later.deferred);
     assert!(p.lift_freeze("b", "x/").is_some());
+    // Lifted, and the freeze rule no longer matching: x/1 moves, and its decision tells the
+    // passes the freeze held it back.
+    let mut unfrozen = planner(COLD);
+    std::mem::swap(&mut unfrozen.objects, &mut p.objects);
+    std::mem::swap(&mut unfrozen.waits, &mut p.waits);
+    let plan = unfrozen.plan(T0 + 10 * DAY);
+    let d = &plan.decisions[plan.moves[0].decision];
+    assert_eq!(d.key.as_deref(), Some("x/1"));
+    let guardrails = &d.explanation.as_ref().unwrap().guardrails;
+    assert!(
+        guardrails.iter().any(|g| g
+            == "held back before: the rule wanted this move at 3 earlier passes from 2024-10-12T00:00:00Z to 2024-10-13T00:00:00Z, held by an open freeze (3)"),
+        "{guardrails:?}"
+    );
 }
 
 #[test]

@@ -9,17 +9,49 @@ use std::io::BufWriter;
 
 use models::generator::{GeneratorConfig, generate};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// What `--help` prints (and a wrong command line, after its error).
+const USAGE: &str = "\
+usage: generate OUT.log LABELS.jsonl [options]
+
+Writes a generated S3 server access log (OUT.log) and the ground truth of its incidents
+(LABELS.jsonl, one JSON line each). The same options give the same files, byte for byte.
+
+options (defaults in brackets):
+  --seed N                  seeds every random choice [1]
+  --days N                  days of traffic, from 2026-10-05 (a Monday) [14]
+  --buckets N               buckets, each with its own principals [2]
+  --objects N               objects each bucket starts with [3000]
+  --app-ops N               requests per day of each bucket's service principal [20000]
+  --incidents-from-day N    incidents start on this day (0-based) or later [7]
+  --incidents-per-bucket N  incidents per bucket (ransomware, exfiltration, ...) [0]
+  --no-backup               no nightly backup reading every object (for tiering studies)
+  --logs-per-day N          log objects per bucket and day under logs/, a log archive [0]
+  --help                    this text";
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        return Ok(());
+    }
     let mut cfg = GeneratorConfig::default();
     let mut files = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || -> Result<u64, Box<dyn std::error::Error>> {
-            Ok(it
-                .next()
-                .ok_or_else(|| format!("{a} needs a number"))?
-                .parse()?)
+            let v = it.next().ok_or_else(|| format!("{a} needs a number"))?;
+            Ok(v.parse()
+                .map_err(|e| format!("{a} {v:?}: not a whole number ({e})"))?)
         };
         match a.as_str() {
             "--seed" => cfg.seed = value()?,
@@ -31,12 +63,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--incidents-per-bucket" => cfg.incidents_per_bucket = value()? as u32,
             "--no-backup" => cfg.nightly_backup = false,
             "--logs-per-day" => cfg.logs_per_day = value()? as u32,
-            s if s.starts_with("--") => return Err(format!("unknown option {s:?}").into()),
+            s if s.starts_with("--") => {
+                return Err(format!("unknown option {s:?}\n\n{USAGE}").into());
+            }
             path => files.push(path.to_owned()),
         }
     }
     let [log, labels] = files.as_slice() else {
-        return Err("usage: generate OUT.log LABELS.jsonl [--seed N] [--days N] [--buckets N] [--objects N] [--app-ops N] [--incidents-from-day N] [--incidents-per-bucket N] [--no-backup] [--logs-per-day N]".into());
+        return Err(format!("name the two files to write\n\n{USAGE}").into());
     };
     for f in [log, labels] {
         if let Some(dir) = std::path::Path::new(f)

@@ -841,3 +841,72 @@ fn a_read_the_webhook_accepted_just_before_a_stop_is_not_lost() {
         "the webhook's read of a.jpg was lost at the stop: {r}"
     );
 }
+
+#[test]
+fn a_second_sigterm_mid_move_exits_at_once_and_the_next_start_leaves_the_object_on_one_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // One big idle object copied at 8 MB/s (twelve seconds), and a shutdown timeout long enough
+    // for the first SIGTERM alone to let the move finish.
+    idle_objects(
+        d,
+        0,
+        "max_bytes_per_sec = \"8MB\"\nshutdown_timeout = \"10m\"\n",
+    );
+    let big = harness::put_big_object(d);
+    let f = std::fs::File::options()
+        .write(true)
+        .open(d.join("onprem/photos/big.bin"))
+        .unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(60 * 86_400))
+        .unwrap();
+    std::fs::create_dir_all(d.join("cloud/photos")).unwrap();
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let log = svc.stderr_path.clone();
+    svc.until(WAIT, "the copy under way", || {
+        let partial = harness::partial_uploads(&d.join("cloud/photos"), "big.bin");
+        partial.iter().any(|(_, len)| *len > 0).then_some(())
+    });
+    svc.signal("TERM");
+    svc.until(WAIT, "the stop request", || {
+        messages(&log)
+            .iter()
+            .any(|m| m.starts_with("stop requested"))
+            .then_some(())
+    });
+    svc.signal("TERM");
+    let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+    assert_eq!(status.code(), Some(143), "{}", svc.stderr_tail(20));
+    let m = messages(&log);
+    assert!(
+        m.iter().any(|m| m
+            == "second stop signal: exiting at once; recovery finishes or undoes any move in flight at the next start"),
+        "{}",
+        svc.stderr_tail(20)
+    );
+    assert!(
+        !m.iter().any(|m| m == "tierd stopped"),
+        "it stopped gracefully"
+    );
+    {
+        let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+        let open = j.open_moves().unwrap();
+        assert_eq!(open.len(), 1, "the move was cut short in flight: {open:?}");
+    }
+
+    // The next start recovers the move (and may move the object again): it is whole, on one tier.
+    let r = tierd(d, &["run", "--config", "tierd.toml", "--once"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Recovered moves left in flight."),
+        "{}",
+        r.stderr
+    );
+    let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+    assert!(j.open_moves().unwrap().is_empty());
+    each_on_one_tier_intact(d, &[("big.bin".to_string(), big)]);
+    assert_eq!(
+        harness::partial_uploads(&d.join("cloud/photos"), "big.bin"),
+        []
+    );
+}

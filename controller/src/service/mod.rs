@@ -10,7 +10,8 @@
 //!
 //! Signals: SIGTERM and SIGINT stop the service after the current step, waiting at most
 //! `service.shutdown_timeout` (a move cut short is finished or undone by recovery at the next
-//! start); SIGHUP reloads the policy files (a set with errors is refused and the last good one
+//! start); a second one ends the process at once (exit code 130 for SIGINT, 143 for SIGTERM),
+//! leaving what was in flight to recovery as a crash does; SIGHUP reloads the policy files (a set with errors is refused and the last good one
 //! kept) and reopens the decision log. A change to a policy file is picked up the same way.
 //!
 //! # Layout

@@ -524,20 +524,24 @@ fn a_sighup_as_the_service_starts_is_a_reload_once_it_runs_and_sigterm_then_stop
     }
 }
 
-#[test]
-fn a_stop_during_a_slow_recovery_ends_the_service_cleanly_and_the_next_start_recovers() {
-    use std::net::TcpListener;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    // The cloud tier is a store that takes connections and never answers: recovery waits on it.
-    let hole = TcpListener::bind("127.0.0.1:0").unwrap();
+/// Starts the service in `d` on one idle object (`idle_objects`, `shutdown_timeout` 2 s, the
+/// endpoint on `listen`), its cloud tier a store that takes connections and never answers, and a
+/// move to the cloud that a crash left at its intent: recovery waits on the store. Returns once
+/// recovery is under way, with the object and the configuration whose cloud is `file://` again.
+fn stuck_in_recovery(
+    d: &Path,
+    listen: &str,
+) -> (harness::daemon::Daemon, Vec<(String, Vec<u8>)>, String) {
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = hole.local_addr().unwrap().port();
     std::thread::spawn(move || {
         let held: Vec<_> = hole.incoming().collect();
         drop(held);
     });
     let objects = idle_objects(d, 1, "shutdown_timeout = \"2s\"\n");
-    let cfg = std::fs::read_to_string(d.join("tierd.toml")).unwrap();
+    let cfg = std::fs::read_to_string(d.join("tierd.toml"))
+        .unwrap()
+        .replace("listen = \"off\"", &format!("listen = \"{listen}\""));
     let s3 = format!(
         "[tiers.cloud]\nurl = \"s3://hole/tierd\"\noptions = {{ endpoint = \"http://127.0.0.1:{port}\", \
          allow_http = \"true\", region = \"us-east-1\", access_key_id = \"a\", secret_access_key = \"b\" }}\n"
@@ -547,7 +551,6 @@ fn a_stop_during_a_slow_recovery_ends_the_service_cleanly_and_the_next_start_rec
         cfg.replace("[tiers.cloud]\nurl = \"file://cloud\"\n", &s3),
     )
     .unwrap();
-    // A move to the cloud that a crash left at its intent.
     {
         let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
         let version = tierd::executor::copy::Version {
@@ -570,6 +573,15 @@ fn a_stop_during_a_slow_recovery_ends_the_service_cleanly_and_the_next_start_rec
             .any(|m| m == "Recovering moves left in flight.")
             .then_some(())
     });
+    (svc, objects, cfg)
+}
+
+#[test]
+fn a_stop_during_a_slow_recovery_ends_the_service_cleanly_and_the_next_start_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mut svc, objects, cfg) = stuck_in_recovery(d, "off");
+    let log = svc.stderr_path.clone();
     // A reload asked for now must not end the service; a stop ends it, with success.
     svc.signal("HUP");
     svc.signal("TERM");
@@ -759,6 +771,15 @@ fn tierd_recover_after_a_kill_settles_the_decisions_and_writes_them_to_the_decis
     );
 }
 
+/// A loopback port nothing listens on (for the service's endpoint).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// POSTs MinIO audit entries (JSON lines) to the service's webhook: the status code.
 fn post_audit(port: u16, body: &str) -> u16 {
     use std::io::{Read, Write};
@@ -782,11 +803,7 @@ fn post_audit(port: u16, body: &str) -> u16 {
 fn a_read_the_webhook_accepted_just_before_a_stop_is_not_lost() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     // Two objects written 60 days ago; a blackout holds every move while the service runs.
     let blackout = format!("{IDLE_TO_CLOUD}\n[guardrails]\nblackout = [\"hour_of_day >= 0\"]\n");
     config(d, &blackout);
@@ -909,4 +926,79 @@ fn a_second_sigterm_mid_move_exits_at_once_and_the_next_start_leaves_the_object_
         harness::partial_uploads(&d.join("cloud/photos"), "big.bin"),
         []
     );
+}
+
+/// A GET (or a POST of `body`) to the service's endpoint: the status, the `Retry-After` header
+/// (if any) and the body; `None` when nothing listens.
+fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, Option<String>, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let (head, body) = resp.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let retry = head
+        .lines()
+        .find_map(|l| l.strip_prefix("retry-after: "))
+        .map(str::to_string);
+    Some((status, retry, body.to_string()))
+}
+
+#[test]
+fn during_a_slow_recovery_healthz_answers_readyz_says_starting_and_the_webhook_asks_to_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let (mut svc, objects, cfg) = stuck_in_recovery(d, &format!("127.0.0.1:{port}"));
+    let log = svc.stderr_path.clone();
+    let (status, _, body) = http(port, "GET", "/healthz", "").expect("/healthz answers");
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    // (Said as the first move's recovery begins, a moment after the log line.)
+    let starting =
+        "not ready: starting: recovering the moves the last run left in flight: 0 of 1 done\n";
+    let (status, _, body) = svc.until(WAIT, "/readyz saying what start-up does", || {
+        http(port, "GET", "/readyz", "").filter(|(_, _, b)| b == starting)
+    });
+    assert_eq!(status, 503, "{body}");
+    let (status, _, body) = http(port, "GET", "/metrics", "").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("tierd_start_time_seconds"), "{body}");
+    let entry = r#"{"time":"2026-11-02T08:00:00Z","api":{"name":"GetObject","bucket":"photos","object":"f000.jpg","statusCode":200,"tx":100}}"#;
+    let (status, retry, body) = http(port, "POST", "/v1/audit", entry).unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(retry.as_deref(), Some("5"));
+    assert_eq!(
+        body,
+        "tierd is starting (recovering the moves the last run left in flight: 0 of 1 done); it takes in audit entries once it runs; retry shortly\n"
+    );
+    assert!(
+        !messages(&log).iter().any(|m| m == "tierd started"),
+        "recovery is still under way"
+    );
+    svc.signal("TERM");
+    let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+    assert_eq!(status.code(), Some(0), "{}", svc.stderr_tail(20));
+
+    // With the cloud reachable the service starts, and is ready.
+    std::fs::write(d.join("tierd.toml"), &cfg).unwrap();
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let ready = svc.until(WAIT, "/readyz to answer 200", || {
+        http(port, "GET", "/readyz", "").filter(|(s, _, _)| *s == 200)
+    });
+    assert!(ready.2.starts_with("ready\n"), "{}", ready.2);
+    let (status, _, body) = http(port, "POST", "/v1/audit", entry).unwrap();
+    assert_eq!(status, 200, "{body}");
+    svc.signal("TERM");
+    let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+    assert_eq!(status.code(), Some(0), "{}", svc.stderr_tail(20));
+    let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+    assert!(j.open_moves().unwrap().is_empty());
+    each_on_one_tier_intact(d, &objects);
 }

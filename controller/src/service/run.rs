@@ -1,5 +1,5 @@
-//! `tierd run`: the signals, the loop of cycles until a stop, and `/readyz`; the cycle itself
-//! is [`Service::cycle`].
+//! `tierd run`: the signals, the HTTP endpoint's start, and the loop of cycles until a stop; the
+//! cycle itself is [`Service::cycle`].
 
 use super::*;
 
@@ -86,8 +86,26 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     let grace = Duration::from_secs(config.service.shutdown_timeout_secs);
     let listen = config.service.listen.clone();
     let token_env = config.service.webhook_token_env.clone();
+    // Before the endpoint: a second `tierd run` on this journal is refused naming the first.
+    let mover_lock = crate::journal::lock::MoverLock::acquire(&config.journal_path, "run")?;
+    let metrics = Arc::new(Metrics::new());
+    let startup = Startup::starting("opening the journal and the tiers");
+    // Listening before recovery, which may take long: `/healthz` answers meanwhile.
+    let mut endpoint = match &listen {
+        Some(addr) => Some(
+            endpoint::Endpoint::open(addr, token_env.as_deref(), metrics.clone(), startup.clone())
+                .await?,
+        ),
+        None => None,
+    };
+    let ctx = StartContext {
+        shutdown: shutdown.clone(),
+        metrics,
+        startup,
+        mover_lock: Some(mover_lock),
+    };
     // Recovery may take long against a slow store: a stop is heeded between its moves.
-    let started = until_stopped(Service::start(config, shutdown.clone()), &shutdown, grace).await;
+    let started = until_stopped(Service::start(config, ctx), &shutdown, grace).await;
     let mut svc = match started {
         Some(Ok(Some(svc))) => svc,
         Some(Err(e)) => return Err(e),
@@ -102,36 +120,9 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     };
-    let (stop_http, http) = match listen {
-        Some(addr) => {
-            let (tx, rx) = tokio::sync::mpsc::channel::<Vec<AccessEvent>>(64);
-            svc.audit = Some(rx);
-            let listener = tokio::net::TcpListener::bind(&addr)
-                .await
-                .with_context(|| format!("service.listen: cannot listen on {addr}"))?;
-            let token = match token_env {
-                Some(var) => Some(std::env::var(&var).with_context(|| {
-                    format!("service.webhook_token_env names {var}, which is not set")
-                })?),
-                None => None,
-            };
-            let state = Arc::new(HttpState {
-                metrics: Arc::clone(&svc.metrics),
-                ready: readiness(&svc),
-                audit: Some(tx),
-                audit_token: token,
-                max_body_bytes: 8 << 20,
-                clock: Arc::new(now),
-            });
-            let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-            tracing::info!(%addr, "HTTP endpoint listening");
-            let task = tokio::spawn(crate::http::serve(listener, state, async move {
-                let _ = stop_rx.wait_for(|s| *s).await;
-            }));
-            (Some(stop_tx), Some(task))
-        }
-        None => (None, None),
-    };
+    if let Some(e) = &mut endpoint {
+        e.running(&mut svc);
+    }
     tracing::info!(once = opts.once, "tierd started");
     let mut code = ExitCode::SUCCESS;
     // A stop asked for during start-up: no cycle starts.
@@ -203,9 +194,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if let (Some(stop), Some(task)) = (stop_http, http) {
-        let _ = stop.send(true);
-        let _ = task.await;
+    if let Some(e) = endpoint {
+        e.close().await;
     }
     // Events the webhook accepted since the last cycle: into the access history, not lost.
     let mut late = Vec::new();
@@ -220,57 +210,4 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     }
     tracing::info!("tierd stopped");
     Ok(code)
-}
-
-/// `/readyz`: every tier answers a listing, and the journal takes a write lock.
-fn readiness(svc: &Service) -> ReadyFn {
-    let ex = Arc::clone(&svc.executor);
-    type Probe = (String, Result<Arc<dyn object_store::ObjectStore>, String>);
-    let tiers: Vec<Probe> = svc
-        .config
-        .tiers
-        .iter()
-        .filter(|t| !t.url.contains(crate::tier::BUCKET_PLACEHOLDER))
-        .map(|t| {
-            (
-                t.name.clone(),
-                crate::tier::open_tier(t).map_err(|e| e.to_string()),
-            )
-        })
-        .collect();
-    Arc::new(move || {
-        let ex = Arc::clone(&ex);
-        let tiers = tiers.clone();
-        Box::pin(async move {
-            let mut out = Vec::new();
-            for (name, store) in &tiers {
-                out.push(match store {
-                    Ok(s) => {
-                        check_tier(
-                            name,
-                            s,
-                            &object_store::path::Path::default(),
-                            TierAccess::Read,
-                        )
-                        .await
-                    }
-                    Err(e) => Check {
-                        name: format!("tier {name}"),
-                        ok: false,
-                        detail: e.clone(),
-                    },
-                });
-            }
-            let journal = tokio::task::spawn_blocking(move || ex.journal().check_writable())
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()));
-            out.push(Check {
-                name: "journal".into(),
-                ok: journal.is_ok(),
-                detail: journal.map_or_else(|e| e, |()| "writable".into()),
-            });
-            out
-        })
-    })
 }

@@ -484,6 +484,13 @@ fn on_sigterm_mid_cycle_no_new_move_starts_and_the_next_run_moves_the_rest_at_on
     assert_eq!(each_on_one_tier_intact(d, &objects), objects.len());
 }
 
+/// SIGTERM stops `svc` with success (`what` names the attempt in a failure).
+fn stops_cleanly_on_sigterm(svc: &mut harness::daemon::Daemon, what: &str) {
+    svc.signal("TERM");
+    let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+    assert_eq!(status.code(), Some(0), "{what}: {}", svc.stderr_tail(20));
+}
+
 #[test]
 fn a_sighup_as_the_service_starts_is_a_reload_once_it_runs_and_sigterm_then_stops_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -513,14 +520,73 @@ fn a_sighup_as_the_service_starts_is_a_reload_once_it_runs_and_sigterm_then_stop
                 .any(|m| m == "policy reloaded")
                 .then_some(())
         });
-        svc.signal("TERM");
-        let status = svc.wait_exit(WAIT).expect("tierd did not stop");
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "round {round}: {}",
+        stops_cleanly_on_sigterm(&mut svc, &format!("round {round}"));
+    }
+}
+
+/// A bash script that reads a process id on its stdin, waits until that process catches SIGHUP
+/// or runs a second thread, and sends it SIGHUP; it exits 2 if the process ends first. Only
+/// builtins: no process start delays the signal.
+const HUP_AT_ONCE: &str = r#"read -r pid
+while :; do
+  caught= threads=
+  while read -r k v; do
+    case $k in
+      SigCgt:) caught=$v ;;
+      Threads:) threads=$v ;;
+      State:) [[ $v == Z* ]] && exit 2 ;;
+    esac
+  done < "/proc/$pid/status" || exit 2
+  if (( 16#$caught & 1 || threads >= 2 )); then
+    kill -HUP "$pid"
+    exit
+  fi
+done"#;
+
+#[test]
+fn a_sighup_in_the_first_moments_of_the_process_does_not_end_it() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    idle_objects(d, 0, "");
+    for round in 0..20 {
+        // No program can catch a signal before its own code runs (the dynamic loader comes
+        // first): the SIGHUP goes as soon as the process is seen at work, that is once it
+        // catches SIGHUP or, should it not do so first thing, once its runtime has started a
+        // thread (the service's own handler comes after that). The sender is ready before
+        // tierd starts.
+        let mut hup = std::process::Command::new("bash")
+            .args(["-c", HUP_AT_ONCE])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+        let log = svc.stderr_path.clone();
+        let mut to_sender = hup.stdin.take().unwrap();
+        writeln!(to_sender, "{}", svc.pid()).unwrap();
+        drop(to_sender);
+        let sent = hup.wait().unwrap();
+        assert!(
+            sent.success(),
+            "round {round}: tierd ended before the SIGHUP was sent ({sent}): {}",
             svc.stderr_tail(20)
         );
+        svc.until(WAIT, "the start after an early SIGHUP", || {
+            messages(&log)
+                .iter()
+                .any(|m| m == "tierd started")
+                .then_some(())
+        });
+        // Caught, not lost: said at once, or (once the service's handler was in place) a reload.
+        svc.until(WAIT, "the early SIGHUP acted on", || {
+            messages(&log)
+                .iter()
+                .any(|m| {
+                    m.starts_with("SIGHUP received as tierd started") || m == "policy reloaded"
+                })
+                .then_some(())
+        });
+        stops_cleanly_on_sigterm(&mut svc, &format!("round {round}"));
     }
 }
 

@@ -25,7 +25,7 @@ pub mod demo;
 mod endpoint;
 mod run;
 
-pub use run::run;
+pub use run::{catch_early_sighup, run};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

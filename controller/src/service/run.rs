@@ -3,7 +3,37 @@
 
 use super::*;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use tokio::signal::unix::Signal;
+
+/// The SIGHUP catcher [`catch_early_sighup`] installed, until [`signals`] replaces it, and whether
+/// it caught one.
+static EARLY_HUP: std::sync::Mutex<Option<(signal_hook::SigId, Arc<AtomicBool>)>> =
+    std::sync::Mutex::new(None);
+
+/// For `tierd run` (the first argument is `run`): from now on a SIGHUP is caught, so that one
+/// sent as the process starts does not end it by the signal's default action before [`run`]
+/// installs the service's own handler (which needs the runtime `main` builds after parsing the
+/// command line and setting up logging). Call it first thing in `main`. What such an early
+/// SIGHUP asks for is done anyway: the policy is read, and the decision log opened, after it.
+/// Other commands keep SIGHUP's default action (a closed terminal ends them).
+pub fn catch_early_sighup() {
+    if std::env::args_os().nth(1).is_none_or(|a| a != "run") {
+        return;
+    }
+    let seen = Arc::new(AtomicBool::new(false));
+    // (Should it fail, `run` reports the same failure as it installs its own handler.)
+    if let Ok(id) = signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&seen)) {
+        *early_hup() = Some((id, seen));
+    }
+}
+
+fn early_hup() -> std::sync::MutexGuard<'static, Option<(signal_hook::SigId, Arc<AtomicBool>)>> {
+    EARLY_HUP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Turns SIGTERM and SIGINT into a [`Shutdown`](crate::shutdown::Shutdown) request, and returns
 /// it with the SIGHUP stream. Installed before anything slow: from here on none of these signals
@@ -20,6 +50,14 @@ fn signals() -> anyhow::Result<(crate::shutdown::Shutdown, Signal)> {
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    if let Some((early, seen)) = early_hup().take() {
+        signal_hook::low_level::unregister(early);
+        if seen.load(Ordering::SeqCst) {
+            tracing::info!(
+                "SIGHUP received as tierd started, before the configuration was read: nothing to reload yet"
+            );
+        }
+    }
     let (trigger, shutdown) = crate::shutdown::channel();
     tokio::spawn(async move {
         let name = stop_signal(&mut term, &mut int).await;

@@ -1068,3 +1068,112 @@ fn during_a_slow_recovery_healthz_answers_readyz_says_starting_and_the_webhook_a
     assert!(j.open_moves().unwrap().is_empty());
     each_on_one_tier_intact(d, &objects);
 }
+
+/// The files under `d` whose path has `part` in it.
+fn files_with(d: &Path, part: &str) -> Vec<std::path::PathBuf> {
+    walk(d)
+        .into_iter()
+        .filter(|p| p.is_file() && p.to_string_lossy().contains(part))
+        .collect()
+}
+
+#[test]
+fn a_snapshot_under_way_at_sigterm_stops_between_objects_and_the_next_start_settles_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A rule that snapshots the bucket at the first pass; a shutdown timeout long enough for
+    // the whole snapshot, should the stop not be heeded between its objects.
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd.db\"\n\
+         [tiers.onprem]\nurl = \"file://onprem\"\n\
+         [tiers.vault]\nurl = \"file://vault\"\nrole = \"vault\"\n\
+         [policies]\nfiles = [\"policy.toml\"]\n\
+         [service]\nlisten = \"off\"\ndecision_log = \"decisions.jsonl\"\nshutdown_timeout = \"10m\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("policy.toml"),
+        "[[rule]]\nid = \"protect\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\n\
+         action = { kind = \"snapshot\", to = \"vault\" }\ncooldown = \"1d\"\n",
+    )
+    .unwrap();
+    let objects = 3000;
+    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
+    for i in 0..objects {
+        std::fs::write(d.join(format!("onprem/photos/k{i:04}.txt")), format!("{i}")).unwrap();
+    }
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let log = svc.stderr_path.clone();
+    svc.until(WAIT, "the snapshot's first copy", || {
+        (!files_with(&d.join("vault"), ".tierd-snapshots/data/").is_empty()).then_some(())
+    });
+    stops_cleanly_on_sigterm(&mut svc, "a stop during a snapshot");
+    let m = messages(&log);
+    assert!(
+        m.iter().any(|m| m == "Snapshot stopped."),
+        "{}",
+        svc.stderr_tail(20)
+    );
+    assert!(
+        !m.iter().any(|m| m == "Snapshot created."),
+        "{}",
+        svc.stderr_tail(20)
+    );
+    let copies = files_with(&d.join("vault"), ".tierd-snapshots/data/").len();
+    assert!(
+        copies < objects,
+        "the stop stopped nothing: {copies} copies"
+    );
+    assert!(files_with(&d.join("vault"), ".tierd-snapshots/manifests/").is_empty());
+    // The decision is left open, as a crash leaves it; nothing lists a snapshot.
+    let records = harness::daemon::json_lines(&d.join("decisions.jsonl"));
+    let snap: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["action"] == "snapshot")
+        .collect();
+    assert_eq!(snap.len(), 1, "{records:?}");
+    assert_eq!(snap[0]["state"], "planned");
+    let id = snap[0]["id"].as_str().unwrap().to_string();
+    {
+        let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+        let decision = j.decision(&id).unwrap().unwrap();
+        assert_eq!(decision.state, tierd::decision::State::Planned);
+    }
+    let list = tierd(d, &["snapshot", "list", "--config", "tierd.toml"]);
+    assert_eq!(list.code, Some(0), "{}", list.stderr);
+    assert_eq!(list.stdout, "", "no snapshot was recorded");
+
+    // The next start settles it (no cooldown: nothing was recorded) and snapshots again, whole.
+    let r = tierd(d, &["run", "--config", "tierd.toml", "--once"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+    let settled = j.decision(&id).unwrap().unwrap();
+    assert_eq!(settled.state, tierd::decision::State::Failed);
+    assert_eq!(
+        settled.why.as_deref(),
+        Some(tierd::decision::snapshot_interrupted_why().as_str())
+    );
+    let records = harness::daemon::json_lines(&d.join("decisions.jsonl"));
+    let last = records
+        .iter()
+        .rev()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(last["state"], "failed", "{last}");
+    let snapshots = j.snapshots(None).unwrap();
+    assert_eq!(snapshots.len(), 1, "{snapshots:?}");
+    assert_ne!(snapshots[0].id, id);
+    assert_eq!(snapshots[0].objects, objects as u64);
+    let verify = tierd(
+        d,
+        &[
+            "snapshot",
+            "verify",
+            &snapshots[0].id,
+            "--config",
+            "tierd.toml",
+        ],
+    );
+    assert_eq!(verify.code, Some(0), "{}{}", verify.stdout, verify.stderr);
+}

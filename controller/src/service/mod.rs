@@ -982,6 +982,16 @@ impl Service {
                     ));
                     report.snapshots += 1;
                 }
+                // Cut short by a stop between two objects: the decision stays open, as after
+                // a crash, and recovery at the next start settles it (nothing was recorded).
+                Err(e @ crate::snapshot::SnapshotError::Stopped { .. }) => {
+                    tracing::warn!(
+                        message = "Snapshot stopped.",
+                        decision = %d.id,
+                        bucket = %s.bucket,
+                        reason = %e
+                    );
+                }
                 Err(e) => {
                     d.state = State::Failed;
                     d.why = Some(e.to_string());

@@ -4,7 +4,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /healthz` | `200 ok`: the process serves requests |
-//! | `GET /readyz` | `200` with one line per check, or `503` naming the failing checks (or the timeout) |
+//! | `GET /readyz` | `200` with one line per check, or `503` naming the failing checks (or the timeout); `503` `not ready: starting: ...` while the service starts |
 //! | `GET /metrics` | `200`, Prometheus text format 0.0.4 ([`Metrics::render`]) |
 //! | `POST /v1/audit` | MinIO audit entries → events on the ingest channel (see [`HttpState::audit`]) |
 //!
@@ -26,6 +26,9 @@
 //! - Entries but none parsed: `400`, one line per bad entry, `entry N: reason` (N counts from 1).
 //! - The channel full: `503` with `Retry-After: 1` and nothing counted: the sender retries the
 //!   same batch. The channel's capacity is the bound on memory; the handler never waits on it.
+//! - The service still starting ([`HttpState::startup`]): `503` with `Retry-After: 5`, the body
+//!   read no further and nothing counted. Nothing is accepted that a stop during start-up (when
+//!   no cycle runs to take it in) could lose; the sender retries.
 //! - A body above [`HttpState::max_body_bytes`]: `413`, before reading more of it than the limit.
 //! - With [`HttpState::audit_token`] set, `Authorization` must be `Bearer <token>` or the bare
 //!   token (MinIO sends its `auth_token` setting as the header's whole value): else `401`.
@@ -44,7 +47,7 @@
 //! # Example
 //! ```no_run
 //! use std::sync::Arc;
-//! use tierd::http::{HttpState, ReadyFn, serve};
+//! use tierd::http::{HttpState, ReadyFn, Startup, serve};
 //! use tierd::metrics::Metrics;
 //!
 //! # async fn run() -> std::io::Result<()> {
@@ -57,6 +60,7 @@
 //!     audit_token: std::env::var("TIERD_AUDIT_TOKEN").ok(),
 //!     max_body_bytes: 8 << 20,
 //!     clock: Arc::new(|| chrono::Utc::now().timestamp()),
+//!     startup: Startup::default(),
 //! });
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:9464").await?;
 //! serve(listener, state, async { let _ = tokio::signal::ctrl_c().await; }).await
@@ -136,6 +140,48 @@ pub struct HttpState {
     pub max_body_bytes: usize,
     /// Unix seconds now, for the model age in `/metrics` (injected so tests pin it).
     pub clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+    /// Whether the service is still starting: the endpoint listens before recovery, so that
+    /// `/healthz` answers during a long one.
+    pub startup: Startup,
+}
+
+/// Where the service is in its start-up, shared by the service (which says what it is doing)
+/// and the endpoint. Until [`Startup::done`], `/readyz` answers `503` `not ready: starting:
+/// WHAT` and the webhook `503` with `Retry-After`. Clones share one state; [`Default`] is a
+/// service that has started.
+#[derive(Debug, Clone, Default)]
+pub struct Startup(Arc<std::sync::Mutex<Option<String>>>);
+
+impl Startup {
+    /// A start-up under way, doing `what`.
+    pub fn starting(what: impl Into<String>) -> Startup {
+        Startup(Arc::new(std::sync::Mutex::new(Some(what.into()))))
+    }
+
+    /// Says what start-up does now; nothing once it is done.
+    pub fn set(&self, what: impl Into<String>) {
+        let mut now = self.lock();
+        if now.is_some() {
+            *now = Some(what.into());
+        }
+    }
+
+    /// Start-up is over: the service runs.
+    pub fn done(&self) {
+        *self.lock() = None;
+    }
+
+    /// What start-up is doing; `None` once the service runs.
+    pub fn current(&self) -> Option<String> {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        // A panic while holding it left a whole `Option<String>`: still good to read.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl fmt::Debug for HttpState {
@@ -314,6 +360,12 @@ fn not_allowed(allow: &'static str) -> Answer {
 }
 
 async fn readyz(state: &HttpState, options: &ServeOptions) -> Answer {
+    if let Some(what) = state.startup.current() {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: starting: {}\n", one_line(&what)),
+        );
+    }
     let Ok(checks) = tokio::time::timeout(options.ready_timeout, (state.ready)()).await else {
         return text(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -403,6 +455,15 @@ async fn audit(state: &HttpState, options: &ServeOptions, req: Request<Incoming>
         );
         return r;
     }
+    if let Some(what) = state.startup.current() {
+        return busy(
+            format!(
+                "tierd is starting ({}); it takes in audit entries once it runs; retry shortly\n",
+                one_line(&what)
+            ),
+            "5",
+        );
+    }
     let limit = state.max_body_bytes;
     let declared = req
         .headers()
@@ -463,10 +524,10 @@ async fn audit(state: &HttpState, options: &ServeOptions, req: Request<Incoming>
         match tx.try_send(parsed.events) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
-                return busy("the ingest queue is full; retry shortly\n");
+                return busy("the ingest queue is full; retry shortly\n", "1");
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
-                return busy("tierd is shutting down its ingest; retry shortly\n");
+                return busy("tierd is shutting down its ingest; retry shortly\n", "1");
             }
         }
     }
@@ -495,10 +556,11 @@ fn too_large(limit: usize) -> Answer {
     )
 }
 
-fn busy(message: &'static str) -> Answer {
+/// `503` with `Retry-After: SECONDS`.
+fn busy(message: impl Into<Bytes>, seconds: &'static str) -> Answer {
     let mut r = text(StatusCode::SERVICE_UNAVAILABLE, message);
     r.headers_mut()
-        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        .insert(RETRY_AFTER, HeaderValue::from_static(seconds));
     r
 }
 

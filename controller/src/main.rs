@@ -3,6 +3,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // First: a SIGHUP (a reload) sent to `tierd run` as it starts must not end it.
+    tierd::service::catch_early_sighup();
     let cli = tierd::cli::Cli::parse();
     // A corrupt Parquet log or inventory is an error of that file, not a panic report.
     models::parquet::quiet_guarded_panics();

@@ -1,4 +1,5 @@
-//! A request to stop, made once (SIGTERM or SIGINT to `tierd run`) and heeded at safe points by
+//! A request to stop, made once (the first SIGTERM or SIGINT to `tierd run`; a second one ends
+//! the process without asking anyone) and heeded at safe points by
 //! whatever holds a [`Shutdown`]: recovery between moves, the cycle before it lists or plans, the
 //! executor before it starts a move or a snapshot.
 //!

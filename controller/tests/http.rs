@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use models::{AccessEvent, OpClass};
 use tierd::http::{
-    Check, HttpState, ReadyFn, ServeOptions, TierAccess, check_tier, serve, serve_with,
+    Check, HttpState, ReadyFn, ServeOptions, Startup, TierAccess, check_tier, serve, serve_with,
 };
 use tierd::metrics::Metrics;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -53,6 +53,7 @@ fn state(
         audit_token: token.map(str::to_string),
         max_body_bytes,
         clock: Arc::new(|| CLOCK),
+        startup: Startup::default(),
     })
 }
 
@@ -260,6 +261,49 @@ async fn readyz_answers_503_when_the_checks_do_not_finish_in_time() {
         r.body,
         "not ready: the readiness checks did not finish within 0.05s\n"
     );
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn while_starting_readyz_says_what_start_up_does_and_the_webhook_takes_nothing() {
+    let (tx, mut rx) = mpsc::channel(4);
+    let startup =
+        Startup::starting("recovering the moves the last run left in flight: 2 of 40 done");
+    let mut st = state(Some(tx), Some(TOKEN), 1 << 20, ready(vec![]));
+    Arc::get_mut(&mut st).expect("not shared yet").startup = startup.clone();
+    let srv = Server::start(st).await;
+    let r = get(srv.addr, "/healthz").await;
+    assert_eq!((r.status, r.body.as_str()), (200, "ok\n"));
+    let r = get(srv.addr, "/readyz").await;
+    assert_eq!(r.status, 503);
+    assert_eq!(
+        r.body,
+        "not ready: starting: recovering the moves the last run left in flight: 2 of 40 done\n"
+    );
+    let r = get(srv.addr, "/metrics").await;
+    assert_eq!(r.status, 200);
+    // The token is still asked for first; then the sender is told to come back.
+    let entry = &sample_entries()[0];
+    let r = post(srv.addr, "/v1/audit", None, entry).await;
+    assert_eq!(r.status, 401);
+    let bearer = format!("Bearer {TOKEN}");
+    let r = post(srv.addr, "/v1/audit", Some(&bearer), entry).await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.header("retry-after").as_deref(), Some("5"));
+    assert_eq!(
+        r.body,
+        "tierd is starting (recovering the moves the last run left in flight: 2 of 40 done); it takes in audit entries once it runs; retry shortly\n"
+    );
+    assert!(rx.try_recv().is_err(), "nothing was queued while starting");
+
+    // Once it runs: ready by its checks, and the webhook takes entries in.
+    startup.done();
+    startup.set("said after the start: ignored");
+    let r = get(srv.addr, "/readyz").await;
+    assert_eq!((r.status, r.body.as_str()), (200, "ready\n"));
+    let r = post(srv.addr, "/v1/audit", Some(&bearer), entry).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(rx.try_recv().map(|v| v.len()).ok(), Some(1));
     srv.stop().await;
 }
 

@@ -401,6 +401,37 @@ pub fn tierd(cwd: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// Writes `onprem/photos/big.bin` in `d`, 96 MiB: six 16 MiB parts of a multipart copy (a local
+/// tier's partial upload gets its first bytes after four have been read). Returns its bytes.
+pub fn put_big_object(d: &Path) -> Vec<u8> {
+    let big: Vec<u8> = (0..96 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let dir = d.join("onprem/photos");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let path = dir.join("big.bin");
+    std::fs::write(&path, &big).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    big
+}
+
+/// The names in `dir` that are `name#<digits>`, with their sizes: a local tier's partial uploads
+/// of `name` (none when `dir` does not exist).
+pub fn partial_uploads(dir: &Path, name: &str) -> Vec<(String, u64)> {
+    let mut found: Vec<(String, u64)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().into_string().ok()?;
+            let digits = n.strip_prefix(name)?.strip_prefix('#')?;
+            (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| (n.clone(), e.metadata().map_or(0, |m| m.len())))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
 /// Gzips bytes (as S3 log delivery and log rotation do).
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

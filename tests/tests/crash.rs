@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use harness::{S3Server, tierd, tierd_bin};
+use harness::{S3Server, partial_uploads, put_big_object, tierd, tierd_bin};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use rand::{Rng, SeedableRng};
@@ -189,33 +189,6 @@ async fn killing_tierd_at_random_moments_never_loses_or_orphans_an_object() {
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     check_invariants(RUNS, d, onprem.as_ref(), cloud.as_ref()).await;
     assert_eq!(listing(cloud.as_ref()).await.len(), OBJECTS);
-}
-
-/// The names in `dir` that are `name#<digits>`: a local tier's partial uploads of `name`.
-fn partial_uploads(dir: &Path, name: &str) -> Vec<(String, u64)> {
-    let mut found: Vec<(String, u64)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter_map(|e| {
-            let n = e.file_name().into_string().ok()?;
-            let digits = n.strip_prefix(name)?.strip_prefix('#')?;
-            (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| (n.clone(), e.metadata().unwrap().len()))
-        })
-        .collect();
-    found.sort();
-    found
-}
-
-/// Writes `onprem/photos/big.bin` in `d`, 96 MiB: six 16 MiB parts, about five seconds to copy
-/// at [`start_big_move`]'s bandwidth limit. Returns its bytes.
-fn put_big_object(d: &Path) -> Vec<u8> {
-    let big: Vec<u8> = (0..96 * 1024 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
-    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
-    std::fs::write(d.join("onprem/photos/big.bin"), &big).unwrap();
-    big
 }
 
 /// `tierd move photos/big.bin --to cloud` with the configuration in its folder.

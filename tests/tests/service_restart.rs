@@ -490,6 +490,13 @@ fn on_sigterm_mid_cycle_no_new_move_starts_and_the_next_run_moves_the_rest_at_on
     assert_eq!(each_on_one_tier_intact(d, &objects), objects.len());
 }
 
+/// SIGTERM stops `svc` with success (`what` names the attempt in a failure).
+fn stops_cleanly_on_sigterm(svc: &mut harness::daemon::Daemon, what: &str) {
+    svc.signal("TERM");
+    let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+    assert_eq!(status.code(), Some(0), "{what}: {}", svc.stderr_tail(20));
+}
+
 #[test]
 fn a_sighup_as_the_service_starts_is_a_reload_once_it_runs_and_sigterm_then_stops_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -519,31 +526,94 @@ fn a_sighup_as_the_service_starts_is_a_reload_once_it_runs_and_sigterm_then_stop
                 .any(|m| m == "policy reloaded")
                 .then_some(())
         });
-        svc.signal("TERM");
-        let status = svc.wait_exit(WAIT).expect("tierd did not stop");
-        assert_eq!(
-            status.code(),
-            Some(0),
-            "round {round}: {}",
-            svc.stderr_tail(20)
-        );
+        stops_cleanly_on_sigterm(&mut svc, &format!("round {round}"));
     }
 }
 
+/// A bash script that reads a process id on its stdin, waits until that process catches SIGHUP
+/// or runs a second thread, and sends it SIGHUP; it exits 2 if the process ends first. Only
+/// builtins: no process start delays the signal.
+const HUP_AT_ONCE: &str = r#"read -r pid
+while :; do
+  caught= threads=
+  while read -r k v; do
+    case $k in
+      SigCgt:) caught=$v ;;
+      Threads:) threads=$v ;;
+      State:) [[ $v == Z* ]] && exit 2 ;;
+    esac
+  done < "/proc/$pid/status" || exit 2
+  if (( 16#$caught & 1 || threads >= 2 )); then
+    kill -HUP "$pid"
+    exit
+  fi
+done"#;
+
 #[test]
-fn a_stop_during_a_slow_recovery_ends_the_service_cleanly_and_the_next_start_recovers() {
-    use std::net::TcpListener;
+fn a_sighup_in_the_first_moments_of_the_process_does_not_end_it() {
+    use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    // The cloud tier is a store that takes connections and never answers: recovery waits on it.
-    let hole = TcpListener::bind("127.0.0.1:0").unwrap();
+    idle_objects(d, 0, "");
+    for round in 0..20 {
+        // No program can catch a signal before its own code runs (the dynamic loader comes
+        // first): the SIGHUP goes as soon as the process is seen at work, that is once it
+        // catches SIGHUP or, should it not do so first thing, once its runtime has started a
+        // thread (the service's own handler comes after that). The sender is ready before
+        // tierd starts.
+        let mut hup = std::process::Command::new("bash")
+            .args(["-c", HUP_AT_ONCE])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+        let log = svc.stderr_path.clone();
+        let mut to_sender = hup.stdin.take().unwrap();
+        writeln!(to_sender, "{}", svc.pid()).unwrap();
+        drop(to_sender);
+        let sent = hup.wait().unwrap();
+        assert!(
+            sent.success(),
+            "round {round}: tierd ended before the SIGHUP was sent ({sent}): {}",
+            svc.stderr_tail(20)
+        );
+        svc.until(WAIT, "the start after an early SIGHUP", || {
+            messages(&log)
+                .iter()
+                .any(|m| m == "tierd started")
+                .then_some(())
+        });
+        // Caught, not lost: said at once, or (once the service's handler was in place) a reload.
+        svc.until(WAIT, "the early SIGHUP acted on", || {
+            messages(&log)
+                .iter()
+                .any(|m| {
+                    m.starts_with("SIGHUP received as tierd started") || m == "policy reloaded"
+                })
+                .then_some(())
+        });
+        stops_cleanly_on_sigterm(&mut svc, &format!("round {round}"));
+    }
+}
+
+/// Starts the service in `d` on one idle object (`idle_objects`, `shutdown_timeout` 2 s, the
+/// endpoint on `listen`), its cloud tier a store that takes connections and never answers, and a
+/// move to the cloud that a crash left at its intent: recovery waits on the store. Returns once
+/// recovery is under way, with the object and the configuration whose cloud is `file://` again.
+fn stuck_in_recovery(
+    d: &Path,
+    listen: &str,
+) -> (harness::daemon::Daemon, Vec<(String, Vec<u8>)>, String) {
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = hole.local_addr().unwrap().port();
     std::thread::spawn(move || {
         let held: Vec<_> = hole.incoming().collect();
         drop(held);
     });
     let objects = idle_objects(d, 1, "shutdown_timeout = \"2s\"\n");
-    let cfg = std::fs::read_to_string(d.join("tierd.toml")).unwrap();
+    let cfg = std::fs::read_to_string(d.join("tierd.toml"))
+        .unwrap()
+        .replace("listen = \"off\"", &format!("listen = \"{listen}\""));
     let s3 = format!(
         "[tiers.cloud]\nurl = \"s3://hole/tierd\"\noptions = {{ endpoint = \"http://127.0.0.1:{port}\", \
          allow_http = \"true\", region = \"us-east-1\", access_key_id = \"a\", secret_access_key = \"b\" }}\n"
@@ -553,7 +623,6 @@ fn a_stop_during_a_slow_recovery_ends_the_service_cleanly_and_the_next_start_rec
         cfg.replace("[tiers.cloud]\nurl = \"file://cloud\"\n", &s3),
     )
     .unwrap();
-    // A move to the cloud that a crash left at its intent.
     {
         let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
         let version = tierd::executor::copy::Version {
@@ -576,6 +645,15 @@ fn a_stop_during_a_slow_recovery_ends_the_service_cleanly_and_the_next_start_rec
             .any(|m| m == "Recovering moves left in flight.")
             .then_some(())
     });
+    (svc, objects, cfg)
+}
+
+#[test]
+fn a_stop_during_a_slow_recovery_ends_the_service_cleanly_and_the_next_start_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (mut svc, objects, cfg) = stuck_in_recovery(d, "off");
+    let log = svc.stderr_path.clone();
     // A reload asked for now must not end the service; a stop ends it, with success.
     svc.signal("HUP");
     svc.signal("TERM");
@@ -765,6 +843,15 @@ fn tierd_recover_after_a_kill_settles_the_decisions_and_writes_them_to_the_decis
     );
 }
 
+/// A loopback port nothing listens on (for the service's endpoint).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// POSTs MinIO audit entries (JSON lines) to the service's webhook: the status code.
 fn post_audit(port: u16, body: &str) -> u16 {
     use std::io::{Read, Write};
@@ -788,11 +875,7 @@ fn post_audit(port: u16, body: &str) -> u16 {
 fn a_read_the_webhook_accepted_just_before_a_stop_is_not_lost() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     // Two objects written 60 days ago; a blackout holds every move while the service runs.
     let blackout = format!("{IDLE_TO_CLOUD}\n[guardrails]\nblackout = [\"hour_of_day >= 0\"]\n");
     config(d, &blackout);
@@ -846,4 +929,257 @@ fn a_read_the_webhook_accepted_just_before_a_stop_is_not_lost() {
         d.join("onprem/photos/a.jpg").exists(),
         "the webhook's read of a.jpg was lost at the stop: {r}"
     );
+}
+
+#[test]
+fn a_second_sigterm_mid_move_exits_at_once_and_the_next_start_leaves_the_object_on_one_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // One big idle object copied at 8 MB/s (twelve seconds), and a shutdown timeout long enough
+    // for the first SIGTERM alone to let the move finish.
+    idle_objects(
+        d,
+        0,
+        "max_bytes_per_sec = \"8MB\"\nshutdown_timeout = \"10m\"\n",
+    );
+    let big = harness::put_big_object(d);
+    let f = std::fs::File::options()
+        .write(true)
+        .open(d.join("onprem/photos/big.bin"))
+        .unwrap();
+    f.set_modified(SystemTime::now() - Duration::from_secs(60 * 86_400))
+        .unwrap();
+    std::fs::create_dir_all(d.join("cloud/photos")).unwrap();
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let log = svc.stderr_path.clone();
+    svc.until(WAIT, "the copy under way", || {
+        let partial = harness::partial_uploads(&d.join("cloud/photos"), "big.bin");
+        partial.iter().any(|(_, len)| *len > 0).then_some(())
+    });
+    svc.signal("TERM");
+    svc.until(WAIT, "the stop request", || {
+        messages(&log)
+            .iter()
+            .any(|m| m.starts_with("stop requested"))
+            .then_some(())
+    });
+    svc.signal("TERM");
+    let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+    assert_eq!(status.code(), Some(143), "{}", svc.stderr_tail(20));
+    let m = messages(&log);
+    assert!(
+        m.iter().any(|m| m
+            == "second stop signal: exiting at once; recovery finishes or undoes any move in flight at the next start"),
+        "{}",
+        svc.stderr_tail(20)
+    );
+    assert!(
+        !m.iter().any(|m| m == "tierd stopped"),
+        "it stopped gracefully"
+    );
+    {
+        let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+        let open = j.open_moves().unwrap();
+        assert_eq!(open.len(), 1, "the move was cut short in flight: {open:?}");
+    }
+
+    // The next start recovers the move (and may move the object again): it is whole, on one tier.
+    let r = tierd(d, &["run", "--config", "tierd.toml", "--once"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("Recovered moves left in flight."),
+        "{}",
+        r.stderr
+    );
+    let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+    assert!(j.open_moves().unwrap().is_empty());
+    each_on_one_tier_intact(d, &[("big.bin".to_string(), big)]);
+    assert_eq!(
+        harness::partial_uploads(&d.join("cloud/photos"), "big.bin"),
+        []
+    );
+}
+
+/// A GET (or a POST of `body`) to the service's endpoint: the status, the `Retry-After` header
+/// (if any) and the body; `None` when nothing listens.
+fn http(port: u16, method: &str, path: &str, body: &str) -> Option<(u16, Option<String>, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).ok()?;
+    let (head, body) = resp.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let retry = head
+        .lines()
+        .find_map(|l| l.strip_prefix("retry-after: "))
+        .map(str::to_string);
+    Some((status, retry, body.to_string()))
+}
+
+#[test]
+fn during_a_slow_recovery_healthz_answers_readyz_says_starting_and_the_webhook_asks_to_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let (mut svc, objects, cfg) = stuck_in_recovery(d, &format!("127.0.0.1:{port}"));
+    let log = svc.stderr_path.clone();
+    let (status, _, body) = http(port, "GET", "/healthz", "").expect("/healthz answers");
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    // (Said as the first move's recovery begins, a moment after the log line.)
+    let starting =
+        "not ready: starting: recovering the moves the last run left in flight: 0 of 1 done\n";
+    let (status, _, body) = svc.until(WAIT, "/readyz saying what start-up does", || {
+        http(port, "GET", "/readyz", "").filter(|(_, _, b)| b == starting)
+    });
+    assert_eq!(status, 503, "{body}");
+    let (status, _, body) = http(port, "GET", "/metrics", "").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("tierd_start_time_seconds"), "{body}");
+    let entry = r#"{"time":"2026-11-02T08:00:00Z","api":{"name":"GetObject","bucket":"photos","object":"f000.jpg","statusCode":200,"tx":100}}"#;
+    let (status, retry, body) = http(port, "POST", "/v1/audit", entry).unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(retry.as_deref(), Some("5"));
+    assert_eq!(
+        body,
+        "tierd is starting (recovering the moves the last run left in flight: 0 of 1 done); it takes in audit entries once it runs; retry shortly\n"
+    );
+    assert!(
+        !messages(&log).iter().any(|m| m == "tierd started"),
+        "recovery is still under way"
+    );
+    svc.signal("TERM");
+    let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+    assert_eq!(status.code(), Some(0), "{}", svc.stderr_tail(20));
+
+    // With the cloud reachable the service starts, and is ready.
+    std::fs::write(d.join("tierd.toml"), &cfg).unwrap();
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let ready = svc.until(WAIT, "/readyz to answer 200", || {
+        http(port, "GET", "/readyz", "").filter(|(s, _, _)| *s == 200)
+    });
+    assert!(ready.2.starts_with("ready\n"), "{}", ready.2);
+    let (status, _, body) = http(port, "POST", "/v1/audit", entry).unwrap();
+    assert_eq!(status, 200, "{body}");
+    svc.signal("TERM");
+    let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+    assert_eq!(status.code(), Some(0), "{}", svc.stderr_tail(20));
+    let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+    assert!(j.open_moves().unwrap().is_empty());
+    each_on_one_tier_intact(d, &objects);
+}
+
+/// The files under `d` whose path has `part` in it.
+fn files_with(d: &Path, part: &str) -> Vec<std::path::PathBuf> {
+    walk(d)
+        .into_iter()
+        .filter(|p| p.is_file() && p.to_string_lossy().contains(part))
+        .collect()
+}
+
+#[test]
+fn a_snapshot_under_way_at_sigterm_stops_between_objects_and_the_next_start_settles_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A rule that snapshots the bucket at the first pass; a shutdown timeout long enough for
+    // the whole snapshot, should the stop not be heeded between its objects.
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd.db\"\n\
+         [tiers.onprem]\nurl = \"file://onprem\"\n\
+         [tiers.vault]\nurl = \"file://vault\"\nrole = \"vault\"\n\
+         [policies]\nfiles = [\"policy.toml\"]\n\
+         [service]\nlisten = \"off\"\ndecision_log = \"decisions.jsonl\"\nshutdown_timeout = \"10m\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("policy.toml"),
+        "[[rule]]\nid = \"protect\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\n\
+         action = { kind = \"snapshot\", to = \"vault\" }\ncooldown = \"1d\"\n",
+    )
+    .unwrap();
+    let objects = 3000;
+    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
+    for i in 0..objects {
+        std::fs::write(d.join(format!("onprem/photos/k{i:04}.txt")), format!("{i}")).unwrap();
+    }
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let log = svc.stderr_path.clone();
+    svc.until(WAIT, "the snapshot's first copy", || {
+        (!files_with(&d.join("vault"), ".tierd-snapshots/data/").is_empty()).then_some(())
+    });
+    stops_cleanly_on_sigterm(&mut svc, "a stop during a snapshot");
+    let m = messages(&log);
+    assert!(
+        m.iter().any(|m| m == "Snapshot stopped."),
+        "{}",
+        svc.stderr_tail(20)
+    );
+    assert!(
+        !m.iter().any(|m| m == "Snapshot created."),
+        "{}",
+        svc.stderr_tail(20)
+    );
+    let copies = files_with(&d.join("vault"), ".tierd-snapshots/data/").len();
+    assert!(
+        copies < objects,
+        "the stop stopped nothing: {copies} copies"
+    );
+    assert!(files_with(&d.join("vault"), ".tierd-snapshots/manifests/").is_empty());
+    // The decision is left open, as a crash leaves it; nothing lists a snapshot.
+    let records = harness::daemon::json_lines(&d.join("decisions.jsonl"));
+    let snap: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["action"] == "snapshot")
+        .collect();
+    assert_eq!(snap.len(), 1, "{records:?}");
+    assert_eq!(snap[0]["state"], "planned");
+    let id = snap[0]["id"].as_str().unwrap().to_string();
+    {
+        let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+        let decision = j.decision(&id).unwrap().unwrap();
+        assert_eq!(decision.state, tierd::decision::State::Planned);
+    }
+    let list = tierd(d, &["snapshot", "list", "--config", "tierd.toml"]);
+    assert_eq!(list.code, Some(0), "{}", list.stderr);
+    assert_eq!(list.stdout, "", "no snapshot was recorded");
+
+    // The next start settles it (no cooldown: nothing was recorded) and snapshots again, whole.
+    let r = tierd(d, &["run", "--config", "tierd.toml", "--once"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+    let settled = j.decision(&id).unwrap().unwrap();
+    assert_eq!(settled.state, tierd::decision::State::Failed);
+    assert_eq!(
+        settled.why.as_deref(),
+        Some(tierd::decision::snapshot_interrupted_why().as_str())
+    );
+    let records = harness::daemon::json_lines(&d.join("decisions.jsonl"));
+    let last = records
+        .iter()
+        .rev()
+        .find(|r| r["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(last["state"], "failed", "{last}");
+    let snapshots = j.snapshots(None).unwrap();
+    assert_eq!(snapshots.len(), 1, "{snapshots:?}");
+    assert_ne!(snapshots[0].id, id);
+    assert_eq!(snapshots[0].objects, objects as u64);
+    let verify = tierd(
+        d,
+        &[
+            "snapshot",
+            "verify",
+            &snapshots[0].id,
+            "--config",
+            "tierd.toml",
+        ],
+    );
+    assert_eq!(verify.code, Some(0), "{}{}", verify.stdout, verify.stderr);
 }

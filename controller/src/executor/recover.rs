@@ -192,6 +192,18 @@ pub async fn recover(ex: &Executor) -> Result<RecoveryReport, ExecError> {
 /// The journal fails. (Store errors leave a move pending, and its decision open, for the next
 /// run.)
 pub async fn recover_settling(ex: &Executor) -> Result<Recovered, ExecError> {
+    recover_watched(ex, |_, _| {}).await
+}
+
+/// [`recover_settling`], telling `progress` before each move how many of how many moves left in
+/// flight are recovered (the service says so on `/readyz` while it starts).
+///
+/// # Errors
+/// See [`recover_settling`].
+pub async fn recover_watched(
+    ex: &Executor,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Recovered, ExecError> {
     // First the uploads interrupted copies left (nothing writes to them any more: the mover's
     // lock is held), then the moves they belonged to.
     let uploads = super::uploads::abort_left(&ex.tiers, &ex.journal).await?;
@@ -208,6 +220,7 @@ pub async fn recover_settling(ex: &Executor) -> Result<Recovered, ExecError> {
     };
     let mut decisions = Vec::new();
     for (done, m) in open.into_iter().enumerate() {
+        progress(done, total);
         // Between two moves every step is journalled: a stop leaves the rest for the next start.
         if ex.stop_requested() {
             let left = (total - done) as u64;

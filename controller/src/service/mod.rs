@@ -10,19 +10,23 @@
 //!
 //! Signals: SIGTERM and SIGINT stop the service after the current step, waiting at most
 //! `service.shutdown_timeout` (a move cut short is finished or undone by recovery at the next
-//! start); SIGHUP reloads the policy files (a set with errors is refused and the last good one
+//! start); a second one ends the process at once (exit code 130 for SIGINT, 143 for SIGTERM),
+//! leaving what was in flight to recovery as a crash does; SIGHUP reloads the policy files (a set with errors is refused and the last good one
 //! kept) and reopens the decision log. A change to a policy file is picked up the same way.
 //!
 //! # Layout
 //! - [`decision_log`]: the JSON-lines decision log (file and/or stderr), reopenable.
 //! - [`demo`]: the embedded demo's objects.
+//! - `endpoint`: the HTTP endpoint, listening from before recovery.
+//! - `run`: `tierd run`'s signals and loop of cycles.
 
 pub mod decision_log;
 pub mod demo;
+mod endpoint;
 mod listing;
 mod run;
 
-pub use run::run;
+pub use run::{catch_early_sighup, run};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -38,7 +42,7 @@ use crate::config::Config;
 use crate::cost::CostModel;
 use crate::decision::{Action, Decision, State, rfc3339};
 use crate::executor::{Executor, ExecutorConfig, MoveOutcome, MoveRequest, recover};
-use crate::http::{Check, HttpState, ReadyFn, TierAccess, check_tier};
+use crate::http::{Check, HttpState, ReadyFn, Startup, TierAccess, check_tier};
 use crate::ingest::{self, IngestOptions};
 use crate::journal::Journal;
 use crate::journal::checkpoints::Checkpoint;
@@ -152,6 +156,21 @@ fn policy_stamp(config: &Config) -> Vec<(String, Option<SystemTime>)> {
         .collect()
 }
 
+/// What [`Service::start`] is given besides the configuration. [`Default`]: a start nothing
+/// stops, with a registry of its own, that nobody watches.
+#[derive(Debug, Default)]
+pub struct StartContext {
+    /// Asked for during start-up: recovery stops between two moves.
+    pub shutdown: crate::shutdown::Shutdown,
+    /// The registry the service counts into: `tierd run`'s HTTP endpoint, listening before
+    /// recovery, already serves it.
+    pub metrics: Arc<Metrics>,
+    /// Where start-up says what it is doing (`/readyz` while the service starts).
+    pub startup: Startup,
+    /// The journal's mover lock, when taken already; `None`: taken by the start.
+    pub mover_lock: Option<crate::journal::lock::MoverLock>,
+}
+
 /// The service's state between cycles.
 #[allow(missing_debug_implementations)]
 pub struct Service {
@@ -197,10 +216,13 @@ impl Service {
     /// # Errors
     /// Invalid configuration or policy (every diagnostic), a journal this user cannot write,
     /// journal or tier errors.
-    pub async fn start(
-        config: Config,
-        shutdown: crate::shutdown::Shutdown,
-    ) -> anyhow::Result<Option<Service>> {
+    pub async fn start(config: Config, ctx: StartContext) -> anyhow::Result<Option<Service>> {
+        let StartContext {
+            shutdown,
+            metrics,
+            startup,
+            mover_lock,
+        } = ctx;
         let loaded = crate::policy::load(&config, &[]).map_err(|d| {
             let text: Vec<String> = d.iter().map(ToString::to_string).collect();
             anyhow::anyhow!("the policy is not valid:\n{}", text.join("\n"))
@@ -208,7 +230,10 @@ impl Service {
         for w in &loaded.warnings {
             tracing::warn!(target: "tierd::policy", "{w}");
         }
-        let mover_lock = crate::journal::lock::MoverLock::acquire(&config.journal_path, "run")?;
+        let mover_lock = match mover_lock {
+            Some(l) => l,
+            None => crate::journal::lock::MoverLock::acquire(&config.journal_path, "run")?,
+        };
         let journal =
             Journal::open_writable(&config.journal_path).context("opening the journal")?;
         let tiers = Tiers::open(&config.tiers)?;
@@ -224,7 +249,13 @@ impl Service {
         );
         ex.stop_on(shutdown);
         // Recovery logs what it did.
-        let recovered = recover::recover_settling(&ex).await?;
+        startup.set("recovering what the last run left in flight");
+        let recovered = recover::recover_watched(&ex, |done, total| {
+            startup.set(format!(
+                "recovering the moves the last run left in flight: {done} of {total} done"
+            ));
+        })
+        .await?;
         let mut log = DecisionLog::open(
             config.service.decision_log.as_deref(),
             config.service.decision_log_stderr,
@@ -235,6 +266,7 @@ impl Service {
         if recovered.stopped {
             return Ok(None);
         }
+        startup.set("restoring what the last run knew from the journal");
         // The webhook listens wherever the HTTP endpoint does (with or without a token).
         if config.ingest_sources.is_empty() && config.service.listen.is_none() {
             tracing::warn!(
@@ -366,7 +398,6 @@ impl Service {
                 rule: f.rule,
             });
         }
-        let metrics = Arc::new(Metrics::new());
         for d in &recovered.decisions {
             metrics.decision(d.action.as_str(), d.state.as_str());
         }
@@ -893,6 +924,16 @@ impl Service {
                         row.id, row.objects, row.copied_bytes
                     ));
                     report.snapshots += 1;
+                }
+                // Cut short by a stop between two objects: the decision stays open, as after
+                // a crash, and recovery at the next start settles it (nothing was recorded).
+                Err(e @ crate::snapshot::SnapshotError::Stopped { .. }) => {
+                    tracing::warn!(
+                        message = "Snapshot stopped.",
+                        decision = %d.id,
+                        bucket = %s.bucket,
+                        reason = %e
+                    );
                 }
                 Err(e) => {
                     d.state = State::Failed;

@@ -1,33 +1,98 @@
-//! `tierd run`: the signals, the loop of cycles until a stop, and `/readyz`; the cycle itself
-//! is [`Service::cycle`].
+//! `tierd run`: the signals, the HTTP endpoint's start, and the loop of cycles until a stop; the
+//! cycle itself is [`Service::cycle`].
 
 use super::*;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::signal::unix::Signal;
+
+/// The SIGHUP catcher [`catch_early_sighup`] installed, until [`signals`] replaces it, and whether
+/// it caught one.
+static EARLY_HUP: std::sync::Mutex<Option<(signal_hook::SigId, Arc<AtomicBool>)>> =
+    std::sync::Mutex::new(None);
+
+/// For `tierd run` (the first argument is `run`): from now on a SIGHUP is caught, so that one
+/// sent as the process starts does not end it by the signal's default action before [`run`]
+/// installs the service's own handler (which needs the runtime `main` builds after parsing the
+/// command line and setting up logging). Call it first thing in `main`. What such an early
+/// SIGHUP asks for is done anyway: the policy is read, and the decision log opened, after it.
+/// Other commands keep SIGHUP's default action (a closed terminal ends them).
+pub fn catch_early_sighup() {
+    if std::env::args_os().nth(1).is_none_or(|a| a != "run") {
+        return;
+    }
+    let seen = Arc::new(AtomicBool::new(false));
+    // (Should it fail, `run` reports the same failure as it installs its own handler.)
+    if let Ok(id) = signal_hook::flag::register(signal_hook::consts::SIGHUP, Arc::clone(&seen)) {
+        *early_hup() = Some((id, seen));
+    }
+}
+
+fn early_hup() -> std::sync::MutexGuard<'static, Option<(signal_hook::SigId, Arc<AtomicBool>)>> {
+    EARLY_HUP
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Turns SIGTERM and SIGINT into a [`Shutdown`](crate::shutdown::Shutdown) request, and returns
 /// it with the SIGHUP stream. Installed before anything slow: from here on none of these signals
 /// ends the process by its default action (a SIGHUP received during start-up waits in the stream
 /// until the service runs).
 ///
+/// The first SIGTERM or SIGINT asks for a graceful stop; a second one ends the process at once
+/// with [`forced_exit_code`], leaving what was in flight as a crash would: every step before is
+/// journalled, and recovery at the next start finishes or undoes it.
+///
 /// # Errors
 /// A signal handler cannot be installed.
-fn signals() -> anyhow::Result<(crate::shutdown::Shutdown, tokio::signal::unix::Signal)> {
+fn signals() -> anyhow::Result<(crate::shutdown::Shutdown, Signal)> {
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
     let hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    if let Some((early, seen)) = early_hup().take() {
+        signal_hook::low_level::unregister(early);
+        if seen.load(Ordering::SeqCst) {
+            tracing::info!(
+                "SIGHUP received as tierd started, before the configuration was read: nothing to reload yet"
+            );
+        }
+    }
     let (trigger, shutdown) = crate::shutdown::channel();
     tokio::spawn(async move {
-        let name = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        };
+        let name = stop_signal(&mut term, &mut int).await;
         tracing::info!(
             signal = name,
-            "stop requested: no new move or snapshot starts; moves in flight finish"
+            "stop requested: no new move or snapshot starts; moves in flight finish (a second SIGTERM or SIGINT stops at once)"
         );
-        // (A second signal is ignored: tokio never restores a signal's default action.)
         trigger.request();
+        let name = stop_signal(&mut term, &mut int).await;
+        let code = forced_exit_code(name);
+        tracing::warn!(
+            signal = name,
+            exit_code = code,
+            "second stop signal: exiting at once; recovery finishes or undoes any move in flight at the next start"
+        );
+        std::process::exit(code);
     });
     Ok((shutdown, hup))
+}
+
+/// The next SIGTERM or SIGINT: its name.
+async fn stop_signal(term: &mut Signal, int: &mut Signal) -> &'static str {
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
+}
+
+/// The exit code of a stop forced by a second signal: 128 + the signal's number, as a shell
+/// reports a process that signal ended (130 for SIGINT, 143 for SIGTERM).
+fn forced_exit_code(signal: &str) -> i32 {
+    match signal {
+        "SIGINT" => 130,
+        _ => 143,
+    }
 }
 
 /// Waits for `work`; once `shutdown` is asked for, for at most `grace` more. `None` when the
@@ -59,8 +124,26 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     let grace = Duration::from_secs(config.service.shutdown_timeout_secs);
     let listen = config.service.listen.clone();
     let token_env = config.service.webhook_token_env.clone();
+    // Before the endpoint: a second `tierd run` on this journal is refused naming the first.
+    let mover_lock = crate::journal::lock::MoverLock::acquire(&config.journal_path, "run")?;
+    let metrics = Arc::new(Metrics::new());
+    let startup = Startup::starting("opening the journal and the tiers");
+    // Listening before recovery, which may take long: `/healthz` answers meanwhile.
+    let mut endpoint = match &listen {
+        Some(addr) => Some(
+            endpoint::Endpoint::open(addr, token_env.as_deref(), metrics.clone(), startup.clone())
+                .await?,
+        ),
+        None => None,
+    };
+    let ctx = StartContext {
+        shutdown: shutdown.clone(),
+        metrics,
+        startup,
+        mover_lock: Some(mover_lock),
+    };
     // Recovery may take long against a slow store: a stop is heeded between its moves.
-    let started = until_stopped(Service::start(config, shutdown.clone()), &shutdown, grace).await;
+    let started = until_stopped(Service::start(config, ctx), &shutdown, grace).await;
     let mut svc = match started {
         Some(Ok(Some(svc))) => svc,
         Some(Err(e)) => return Err(e),
@@ -75,36 +158,9 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
     };
-    let (stop_http, http) = match listen {
-        Some(addr) => {
-            let (tx, rx) = tokio::sync::mpsc::channel::<Vec<AccessEvent>>(64);
-            svc.audit = Some(rx);
-            let listener = tokio::net::TcpListener::bind(&addr)
-                .await
-                .with_context(|| format!("service.listen: cannot listen on {addr}"))?;
-            let token = match token_env {
-                Some(var) => Some(std::env::var(&var).with_context(|| {
-                    format!("service.webhook_token_env names {var}, which is not set")
-                })?),
-                None => None,
-            };
-            let state = Arc::new(HttpState {
-                metrics: Arc::clone(&svc.metrics),
-                ready: readiness(&svc),
-                audit: Some(tx),
-                audit_token: token,
-                max_body_bytes: 8 << 20,
-                clock: Arc::new(now),
-            });
-            let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-            tracing::info!(%addr, "HTTP endpoint listening");
-            let task = tokio::spawn(crate::http::serve(listener, state, async move {
-                let _ = stop_rx.wait_for(|s| *s).await;
-            }));
-            (Some(stop_tx), Some(task))
-        }
-        None => (None, None),
-    };
+    if let Some(e) = &mut endpoint {
+        e.running(&mut svc);
+    }
     if !opts.once {
         svc.list_in_background();
     }
@@ -179,9 +235,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if let (Some(stop), Some(task)) = (stop_http, http) {
-        let _ = stop.send(true);
-        let _ = task.await;
+    if let Some(e) = endpoint {
+        e.close().await;
     }
     svc.stop_listing().await;
     // Events the webhook accepted since the last cycle: into the access history, not lost.
@@ -197,57 +252,4 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     }
     tracing::info!("tierd stopped");
     Ok(code)
-}
-
-/// `/readyz`: every tier answers a listing, and the journal takes a write lock.
-fn readiness(svc: &Service) -> ReadyFn {
-    let ex = Arc::clone(&svc.executor);
-    type Probe = (String, Result<Arc<dyn object_store::ObjectStore>, String>);
-    let tiers: Vec<Probe> = svc
-        .config
-        .tiers
-        .iter()
-        .filter(|t| !t.url.contains(crate::tier::BUCKET_PLACEHOLDER))
-        .map(|t| {
-            (
-                t.name.clone(),
-                crate::tier::open_tier(t).map_err(|e| e.to_string()),
-            )
-        })
-        .collect();
-    Arc::new(move || {
-        let ex = Arc::clone(&ex);
-        let tiers = tiers.clone();
-        Box::pin(async move {
-            let mut out = Vec::new();
-            for (name, store) in &tiers {
-                out.push(match store {
-                    Ok(s) => {
-                        check_tier(
-                            name,
-                            s,
-                            &object_store::path::Path::default(),
-                            TierAccess::Read,
-                        )
-                        .await
-                    }
-                    Err(e) => Check {
-                        name: format!("tier {name}"),
-                        ok: false,
-                        detail: e.clone(),
-                    },
-                });
-            }
-            let journal = tokio::task::spawn_blocking(move || ex.journal().check_writable())
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()));
-            out.push(Check {
-                name: "journal".into(),
-                ok: journal.is_ok(),
-                detail: journal.map_or_else(|e| e, |()| "writable".into()),
-            });
-            out
-        })
-    })
 }

@@ -46,7 +46,7 @@ async fn service_with(d: &Path, policy: &str, service: &str) -> Service {
     )
     .unwrap();
     let config = Config::load(&d.join("tierd.toml")).unwrap_or_else(|e| panic!("{}", e[0]));
-    Service::start(config, crate::shutdown::Shutdown::never())
+    Service::start(config, StartContext::default())
         .await
         .unwrap()
         .unwrap()

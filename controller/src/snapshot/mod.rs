@@ -54,6 +54,10 @@ pub enum SnapshotError {
     },
     #[error("manifest {path}: {message}")]
     Manifest { path: String, message: String },
+    #[error(
+        "stopped after {copied} of {objects} objects: a stop was asked for; no snapshot was recorded (the copies made are left in the vault)"
+    )]
+    Stopped { copied: usize, objects: usize },
 }
 
 impl From<crate::journal::JournalError> for SnapshotError {
@@ -126,11 +130,13 @@ async fn read_manifest(
 }
 
 /// Takes a snapshot of `bucket/prefix` into `vault`. Objects unchanged (same etag and size)
-/// since the last snapshot of the same scope are not copied again.
+/// since the last snapshot of the same scope are not copied again. A stop asked for of the
+/// executor (`tierd run` stopping) is heeded between two objects.
 ///
 /// # Errors
-/// A store or journal error; an object that cannot be copied and verified (the snapshot is then
-/// not recorded: no manifest names a copy that did not verify).
+/// A store or journal error; an object that cannot be copied and verified; a stop
+/// ([`SnapshotError::Stopped`]). The snapshot is then not recorded: no manifest is written, so
+/// none names a copy that did not verify, and nothing lists a partial snapshot as one.
 pub async fn create(
     ex: &Executor,
     vault: &str,
@@ -161,7 +167,13 @@ pub async fn create(
     };
     let mut objects = Vec::with_capacity(entries.len());
     let (mut bytes, mut copied_bytes) = (0u64, 0u64);
-    for e in &entries {
+    for (done, e) in entries.iter().enumerate() {
+        if ex.stop_requested() {
+            return Err(SnapshotError::Stopped {
+                copied: done,
+                objects: entries.len(),
+            });
+        }
         let (src, src_path) = ex.tiers().object(&e.tier, bucket, &e.key)?;
         let meta = src.head(&src_path).await.map_err(|s| SnapshotError::Copy {
             key: e.key.clone(),

@@ -132,5 +132,7 @@ pub fn report_data(r: &SimReport, tiers: &[String], context: Vec<(String, String
                 state: d.state.as_str().to_string(),
             })
             .collect(),
+        about: Vec::new(),
+        prices: Vec::new(),
     }
 }

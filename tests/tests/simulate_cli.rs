@@ -226,6 +226,12 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
         "offline oracle",
         "bucket:bucket-00",
         id,
+        // What the baselines do and the prices, from tierd.toml.
+        "<h2>What is compared, at what prices</h2>",
+        "<dt>move after 3 d idle</dt><dd>At every planning pass, an object on the hot tier (onprem) whose last read or write is more than 3 days old moves to the cheapest data tier (cloud).",
+        "<tr><th scope=\"row\">cloud</th><td>cheapest data tier (baselines move here)</td><td class=\"num\">0.004</td><td class=\"num\">90</td><td class=\"num\">0.03</td><td class=\"num\">0.09</td><td class=\"num\">0.02</td></tr>",
+        "Prices in USD, as configured",
+        "Policy vs this",
     ] {
         assert!(html.contains(part), "{part:?} missing from the report");
     }
@@ -715,4 +721,43 @@ fn a_model_that_learnt_from_three_requests_keeps_learning_and_freezes_nothing() 
             "{record}"
         );
     }
+}
+
+/// The report's header says the `--from/--until` given and how many events fell outside, as
+/// the terminal does; one bad line is "1 bad line" in both.
+#[test]
+fn the_report_says_the_time_range_and_the_events_outside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = tierd(
+        d,
+        &[
+            "simulate",
+            "--from",
+            "2026-11-02T09:00:00Z",
+            "--report",
+            "r.html",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let first = r.stdout.lines().next().unwrap();
+    let outside: u64 = first
+        .split(" late, ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{first}"));
+    assert!(outside > 0, "{first}");
+    assert!(
+        first.contains(" outside the time range, 1 bad line) from "),
+        "{first}"
+    );
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    assert!(
+        html.contains(&format!(
+            " late, {outside} outside the time range, 1 bad line), "
+        )),
+        "the events line"
+    );
+    assert!(html.contains("<dt>time range</dt><dd>from 2026-11-02T09:00:00Z (--from)</dd>"));
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
 
-use crate::cli::common::{load_config, runtime};
+use crate::cli::common::{load_config, plural, runtime};
 use crate::cli::ingest::{FormatArg, parse_format};
 use crate::ingest::IngestOptions;
 use crate::simulate::{self, Progress, SimOptions, SimReport};
@@ -174,8 +174,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             (
                 "events".to_string(),
                 format!(
-                    "{} replayed ({} late, {} bad lines), {} objects",
-                    report.events, report.late_events, report.bad_lines, report.objects
+                    "{} replayed ({} late, {} outside the time range, {}), {} objects",
+                    report.events,
+                    report.late_events,
+                    report.filtered_events,
+                    bad_lines(report.bad_lines),
+                    report.objects
                 ),
             ),
             ("model".to_string(), report.model.clone()),
@@ -198,11 +202,13 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                 ),
             ),
         ];
+        if let Some(range) = time_range(args.from, args.until) {
+            context.insert(3, ("time range".to_string(), range));
+        }
         if !args.policy.is_empty() {
             context.push(("policies".to_string(), args.policy.join(", ")));
         }
-        let tiers: Vec<String> = config.tiers.iter().map(|t| t.name.clone()).collect();
-        let data = crate::simulate::report::report_data(&report, &tiers, context);
+        let data = crate::simulate::report::report_data(&report, &config, context);
         crate::report::render(&data)
     });
     // The summary is printed before the report is written: a report that fails at the end
@@ -299,6 +305,26 @@ fn report_file(path: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
         })
 }
 
+/// `1 bad line`, `2 bad lines`.
+fn bad_lines(n: u64) -> String {
+    plural(
+        usize::try_from(n).unwrap_or(usize::MAX),
+        "bad line",
+        "bad lines",
+    )
+}
+
+/// The `--from`/`--until` given, in words; `None` without either.
+fn time_range(from: Option<i64>, until: Option<i64>) -> Option<String> {
+    let fmt = policies::facts::format_utc;
+    match (from, until) {
+        (Some(f), Some(u)) => Some(format!("{} to {} (--from, --until)", fmt(f), fmt(u))),
+        (Some(f), None) => Some(format!("from {} (--from)", fmt(f))),
+        (None, Some(u)) => Some(format!("before {} (--until)", fmt(u))),
+        (None, None) => None,
+    }
+}
+
 /// The terminal summary: what was replayed, the decisions, and the cost table.
 ///
 /// # Errors
@@ -307,11 +333,11 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
     let fmt = policies::facts::format_utc;
     writeln!(
         out,
-        "replayed {} events ({} late, {} outside the time range, {} bad lines) from {} to {}; {} objects",
+        "replayed {} events ({} late, {} outside the time range, {}) from {} to {}; {} objects",
         r.events,
         r.late_events,
         r.filtered_events,
-        r.bad_lines,
+        bad_lines(r.bad_lines),
         fmt(r.from),
         fmt(r.until),
         r.objects
@@ -419,21 +445,14 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
     Ok(())
 }
 
-/// `a` against `b` in percent; for totals that both print as 0.00 a percentage of fractions of
-/// a cent would mislead (the embedded demo's +257%), so it says so instead.
+/// The policy's total `a` against `b`, as the report's "policy vs this" column shows it
+/// ([`crate::report::compare`]).
 fn compare(a: f64, b: f64, currency: &str) -> String {
-    if a.abs() < 0.005 && b.abs() < 0.005 {
-        format!("both under 0.01 {currency}, too small to compare")
-    } else {
-        format!("{:+.1}%", pct(a, b))
-    }
-}
-
-fn pct(a: f64, b: f64) -> f64 {
-    if b.abs() < 1e-12 {
-        0.0
-    } else {
-        (a - b) / b * 100.0
+    use crate::report::Comparison;
+    match crate::report::compare(a, b) {
+        Comparison::Percent(p) => format!("{p:+.1}%"),
+        Comparison::TooSmall => format!("both under 0.01 {currency}, too small to compare"),
+        Comparison::Undefined => "no percentage of a zero total".to_string(),
     }
 }
 
@@ -539,6 +558,26 @@ mod tests {
         );
         assert_eq!(compare(3.0, 1.5, "USD"), "+100.0%");
         assert_eq!(compare(0.004, 2.0, "EUR"), "-99.8%");
+    }
+
+    #[test]
+    fn the_time_range_given_is_said_in_words() {
+        let (from, until) = (Some(1_793_577_600), Some(1_793_664_000));
+        assert_eq!(
+            time_range(from, until).as_deref(),
+            Some("2026-11-02T00:00:00Z to 2026-11-03T00:00:00Z (--from, --until)")
+        );
+        assert_eq!(
+            time_range(from, None).as_deref(),
+            Some("from 2026-11-02T00:00:00Z (--from)")
+        );
+        assert_eq!(
+            time_range(None, until).as_deref(),
+            Some("before 2026-11-03T00:00:00Z (--until)")
+        );
+        assert_eq!(time_range(None, None), None);
+        assert_eq!(bad_lines(1), "1 bad line");
+        assert_eq!(bad_lines(0), "0 bad lines");
     }
 
     #[test]

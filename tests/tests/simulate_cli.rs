@@ -243,6 +243,22 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
         r.stderr
     );
     piped_into_a_reader_that_stops_early(d, &["decisions", "--log", "a.jsonl", "--json"]);
+    // `simulate --out - | head`: the replay stops at the reader's going, quietly.
+    piped_into_a_reader_that_stops_early(
+        d,
+        &[
+            "simulate",
+            "--config",
+            "tierd.toml",
+            "--logs",
+            "access.log",
+            "--out",
+            "-",
+            "--policy",
+            "builtin:default",
+            "idle.toml",
+        ],
+    );
 }
 
 /// `tierd ARGS | head -c 16`: the reader goes after 16 bytes, and tierd stops quietly (exit 0,
@@ -477,6 +493,25 @@ fn a_report_that_cannot_be_written_fails_before_the_replay_and_dash_is_stdout() 
         r.stderr
     );
     assert!(r.stdout.is_empty(), "no replay: {}", r.stdout);
+    // A link into a folder that does not exist is refused before the replay too, for the
+    // report and the decisions alike.
+    std::os::unix::fs::symlink("no-such-folder/x.html", d.join("dangling.html")).unwrap();
+    for flag in ["--report", "--out"] {
+        let r = tierd(d, &["simulate", flag, "dangling.html"]);
+        assert_eq!(r.code, Some(2), "{}", r.stderr);
+        let what = if flag == "--out" {
+            "the decisions"
+        } else {
+            "the report"
+        };
+        assert_eq!(
+            r.stderr.trim(),
+            format!(
+                "error: cannot write {what} dangling.html: it links to no-such-folder/x.html, and no-such-folder: No such file or directory (os error 2)"
+            )
+        );
+        assert!(r.stdout.is_empty(), "no replay: {}", r.stdout);
+    }
     std::fs::write(d.join("target.html"), "old").unwrap();
     std::os::unix::fs::symlink("target.html", d.join("link.html")).unwrap();
     let r = tierd(d, &["simulate", "--report", "link.html"]);
@@ -492,14 +527,20 @@ fn a_report_that_cannot_be_written_fails_before_the_replay_and_dash_is_stdout() 
 
     let r = tierd(d, &["simulate", "--report", "r.html"]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
+    written_whole(d, "r.html");
+}
+
+/// `name` in `d` was written as a file written directly would be (readable by others), and no
+/// temporary file of tierd's is left beside it.
+fn written_whole(d: &Path, name: &str) {
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(d.join("r.html")).unwrap().permissions(),
+        &std::fs::metadata(d.join(name)).unwrap().permissions(),
     );
     assert_eq!(mode & 0o777, 0o644);
     let left: Vec<_> = std::fs::read_dir(d)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".tierd-report-"))
+        .filter(|n| n.starts_with(".tierd-"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
@@ -719,6 +760,75 @@ fn a_model_that_learnt_from_three_requests_keeps_learning_and_freezes_nothing() 
             record["anomaly"].is_null()
                 && !["freeze", "snapshot"].contains(&record["action"].as_str().unwrap_or("")),
             "{record}"
+        );
+    }
+}
+
+/// A replay that fails (a wrong path, a wrong `--format`) leaves the decision file of an earlier
+/// one as it was; a replay that succeeds replaces it whole, readable by others, and leaves no
+/// temporary file behind.
+#[test]
+fn a_failed_simulate_leaves_the_earlier_decision_file_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = harness::workspace_root().join("examples/logs/s3-access.log");
+    let log = log.to_str().unwrap();
+    let earlier = "{\"id\":\"move-earlier\"}\n";
+    std::fs::write(d.join("keep.jsonl"), earlier).unwrap();
+    for args in [
+        vec!["simulate", "--logs", "nosuch.log", "--out", "keep.jsonl"],
+        vec![
+            "simulate",
+            "--logs",
+            log,
+            "--format",
+            "minio",
+            "--out",
+            "keep.jsonl",
+        ],
+    ] {
+        let r = tierd(d, &args);
+        assert_eq!(r.code, Some(2), "{args:?}: {}", r.stderr);
+        assert_eq!(
+            std::fs::read_to_string(d.join("keep.jsonl")).unwrap(),
+            earlier,
+            "{args:?} emptied the earlier decisions"
+        );
+    }
+    let r = tierd(d, &["simulate", "--logs", log, "--out", "keep.jsonl"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let written = std::fs::read_to_string(d.join("keep.jsonl")).unwrap();
+    assert!(written.starts_with("{\"id\":\"") && !written.contains("move-earlier"));
+    written_whole(d, "keep.jsonl");
+}
+
+/// A log named twice, as the same path or as a file and the folder that holds it, is replayed
+/// once, and stderr says so.
+#[test]
+fn a_log_named_twice_is_replayed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("logs")).unwrap();
+    std::fs::copy(
+        harness::workspace_root().join("examples/logs/s3-access.log"),
+        d.join("logs/a.log"),
+    )
+    .unwrap();
+    let once = tierd(d, &["simulate", "--logs", "logs/a.log", "--json"]);
+    assert_eq!(once.code, Some(0), "{}", once.stderr);
+    assert!(!once.stderr.contains("named twice"), "{}", once.stderr);
+    let events = once.json()["events"].as_u64().unwrap();
+    assert!(events > 100, "{events}");
+    for logs in [["logs/a.log", "logs/a.log"], ["logs/a.log", "logs/"]] {
+        let mut args = vec!["simulate", "--json", "--logs"];
+        args.extend(logs);
+        let r = tierd(d, &args);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert_eq!(r.json()["events"].as_u64(), Some(events), "{logs:?}");
+        assert!(
+            r.stderr.contains("logs/a.log: named twice; read once\n"),
+            "{logs:?}: {}",
+            r.stderr
         );
     }
 }

@@ -833,6 +833,29 @@ fn a_log_named_twice_is_replayed_once() {
     }
 }
 
+/// What `tierd check` warns of in a policy, `simulate` says on stderr before the replay; the
+/// `--json` summary on stdout stays one JSON object.
+#[test]
+fn simulate_prints_the_policys_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("p.toml"),
+        "[guardrails]\nmin_residency = { cloud = \"30d\" }\n\n[[rule]]\nid = \"idle\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem' and days_since_last_access > 5d\"\naction = { kind = \"move\", to = \"cloud\" }\n",
+    )
+    .unwrap();
+    let r = tierd(d, &["simulate", "--policy", "p.toml", "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(
+            "p.toml:2:27: warning: guardrails: min_residency.cloud is shorter than the 90 days tier \"cloud\" charges for at minimum"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.json()["events"], 283);
+}
+
 /// The report's header says the `--from/--until` given and how many events fell outside, as
 /// the terminal does; one bad line is "1 bad line" in both.
 #[test]

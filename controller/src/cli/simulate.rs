@@ -93,6 +93,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         let text: Vec<String> = d.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("the policy is not valid:\n{}", text.join("\n"))
     })?;
+    // What `tierd check` warns of (a minimum residency shorter than a tier charges for) is
+    // often what explains a replay's numbers.
+    for w in &loaded.warnings {
+        eprintln!("{w}");
+    }
     let sources = if args.logs.is_empty() {
         config.ingest_sources.clone()
     } else {

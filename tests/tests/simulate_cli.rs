@@ -320,6 +320,21 @@ fn a_replay_with_nothing_to_replay_says_why() {
         "{}",
         r.stderr
     );
+    // An empty file, and a folder that holds no log object, say so.
+    std::fs::write(d.join("empty.log"), "").unwrap();
+    std::fs::create_dir(d.join("nothing")).unwrap();
+    let r = tierd(d, &["simulate", "--logs", "empty.log"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        "error: no events to replay in the given logs and time range: empty.log is empty"
+    );
+    let r = tierd(d, &["simulate", "--logs", "nothing/"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        "error: no events to replay in the given logs and time range: nothing/ holds no log object"
+    );
     // A time range that is empty.
     let r = tierd(
         d,

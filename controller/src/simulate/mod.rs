@@ -596,6 +596,42 @@ impl Sim<'_> {
     }
 }
 
+/// What sources that gave no event hold: a folder (or prefix) without a log object, an empty
+/// file. At most five empty files are named.
+fn empty_sources(
+    sources: &[String],
+    opts: &IngestOptions,
+    rt: &tokio::runtime::Handle,
+) -> Vec<String> {
+    const NAMED: usize = 5;
+    let (mut why, mut empty) = (Vec::new(), Vec::new());
+    for src in sources {
+        match crate::ingest::list(src, &opts.store_options, rt) {
+            Ok(objects) if objects.is_empty() => why.push(format!("{src} holds no log object")),
+            Ok(objects) => empty.extend(
+                objects
+                    .iter()
+                    .filter(|o| o.size == 0)
+                    .map(|o| o.name.to_string()),
+            ),
+            // Listed before the replay: an error now is one the replay would have stopped on.
+            Err(_) => {}
+        }
+    }
+    empty.dedup();
+    let more = empty.len().saturating_sub(NAMED);
+    why.extend(
+        empty
+            .into_iter()
+            .take(NAMED)
+            .map(|n| format!("{n} is empty")),
+    );
+    if more > 0 {
+        why.push(format!("{more} more empty log objects"));
+    }
+    why
+}
+
 /// A fixed-rule baseline priced beside the policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaselineRule {
@@ -774,7 +810,7 @@ pub fn simulate(
     let (ingest_report, fed) = fed?;
     let mut report = sim.finish(fed.end).map_err(|e| {
         // Say why nothing was replayed: lines of another format, or a time range that misses.
-        let mut why = Vec::new();
+        let mut why = empty_sources(&opts.sources, &opts.ingest, rt);
         if ingest_report.bad_lines > 0 {
             let first = ingest_report.bad_lines_shown.first();
             why.push(format!(

@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tierd::report::{
-    DayCount, DecisionRow, Marker, ReportData, Series, SubjectTimeline, SummaryRow, render,
+    DayCount, DecisionRow, Marker, PriceRow, ReportData, Series, SubjectTimeline, SummaryRow,
+    render,
 };
 
 const DAY: i64 = 86_400;
@@ -240,6 +241,19 @@ fn realistic() -> ReportData {
         summary,
         decisions,
         markers_omitted: 0,
+        about: vec![(
+            "never move".into(),
+            "Every object stays on the hot tier (onprem-ssd).".into(),
+        )],
+        prices: vec![PriceRow {
+            tier: "cloud".into(),
+            role: "cheapest data tier".into(),
+            storage_gb_month: 0.004,
+            min_storage_days: 90,
+            retrieval_gb: 0.03,
+            egress_gb: 0.09,
+            requests_per_1000: 0.02,
+        }],
     }
 }
 
@@ -455,6 +469,10 @@ fn chromium_renders_the_report_with_four_charts_and_a_non_blank_screenshot() {
     assert!(dom.contains("<tr class=\"policy\">"));
     assert_eq!(dom.matches("<g class=\"marker\">").count(), 7);
     assert!(dom.contains("d-0039"), "the decisions table");
+    assert!(
+        dom.contains("<th scope=\"row\">cloud</th><td>cheapest data tier</td>"),
+        "the price table"
+    );
 
     // The screenshot: 1280 px wide, tall enough for the whole page.
     let shot = dir.path().join("report.png");

@@ -226,6 +226,12 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
         "offline oracle",
         "bucket:bucket-00",
         id,
+        // What the baselines do and the prices, from tierd.toml.
+        "<h2>What is compared, at what prices</h2>",
+        "<dt>move after 3 d idle</dt><dd>At every planning pass, an object on the hot tier (onprem) whose last read or write is more than 3 days old moves to the cheapest data tier (cloud).",
+        "<tr><th scope=\"row\">cloud</th><td>cheapest data tier (baselines move here)</td><td class=\"num\">0.004</td><td class=\"num\">90</td><td class=\"num\">0.03</td><td class=\"num\">0.09</td><td class=\"num\">0.02</td></tr>",
+        "Prices in USD, as configured",
+        "Policy vs this",
     ] {
         assert!(html.contains(part), "{part:?} missing from the report");
     }
@@ -237,6 +243,22 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
         r.stderr
     );
     piped_into_a_reader_that_stops_early(d, &["decisions", "--log", "a.jsonl", "--json"]);
+    // `simulate --out - | head`: the replay stops at the reader's going, quietly.
+    piped_into_a_reader_that_stops_early(
+        d,
+        &[
+            "simulate",
+            "--config",
+            "tierd.toml",
+            "--logs",
+            "access.log",
+            "--out",
+            "-",
+            "--policy",
+            "builtin:default",
+            "idle.toml",
+        ],
+    );
 }
 
 /// `tierd ARGS | head -c 16`: the reader goes after 16 bytes, and tierd stops quietly (exit 0,
@@ -297,6 +319,21 @@ fn a_replay_with_nothing_to_replay_says_why() {
         ),
         "{}",
         r.stderr
+    );
+    // An empty file, and a folder that holds no log object, say so.
+    std::fs::write(d.join("empty.log"), "").unwrap();
+    std::fs::create_dir(d.join("nothing")).unwrap();
+    let r = tierd(d, &["simulate", "--logs", "empty.log"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        "error: no events to replay in the given logs and time range: empty.log is empty"
+    );
+    let r = tierd(d, &["simulate", "--logs", "nothing/"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        "error: no events to replay in the given logs and time range: nothing/ holds no log object"
     );
     // A time range that is empty.
     let r = tierd(
@@ -471,6 +508,25 @@ fn a_report_that_cannot_be_written_fails_before_the_replay_and_dash_is_stdout() 
         r.stderr
     );
     assert!(r.stdout.is_empty(), "no replay: {}", r.stdout);
+    // A link into a folder that does not exist is refused before the replay too, for the
+    // report and the decisions alike.
+    std::os::unix::fs::symlink("no-such-folder/x.html", d.join("dangling.html")).unwrap();
+    for flag in ["--report", "--out"] {
+        let r = tierd(d, &["simulate", flag, "dangling.html"]);
+        assert_eq!(r.code, Some(2), "{}", r.stderr);
+        let what = if flag == "--out" {
+            "the decisions"
+        } else {
+            "the report"
+        };
+        assert_eq!(
+            r.stderr.trim(),
+            format!(
+                "error: cannot write {what} dangling.html: it links to no-such-folder/x.html, and no-such-folder: No such file or directory (os error 2)"
+            )
+        );
+        assert!(r.stdout.is_empty(), "no replay: {}", r.stdout);
+    }
     std::fs::write(d.join("target.html"), "old").unwrap();
     std::os::unix::fs::symlink("target.html", d.join("link.html")).unwrap();
     let r = tierd(d, &["simulate", "--report", "link.html"]);
@@ -486,14 +542,20 @@ fn a_report_that_cannot_be_written_fails_before_the_replay_and_dash_is_stdout() 
 
     let r = tierd(d, &["simulate", "--report", "r.html"]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
+    written_whole(d, "r.html");
+}
+
+/// `name` in `d` was written as a file written directly would be (readable by others), and no
+/// temporary file of tierd's is left beside it.
+fn written_whole(d: &Path, name: &str) {
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(d.join("r.html")).unwrap().permissions(),
+        &std::fs::metadata(d.join(name)).unwrap().permissions(),
     );
     assert_eq!(mode & 0o777, 0o644);
     let left: Vec<_> = std::fs::read_dir(d)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".tierd-report-"))
+        .filter(|n| n.starts_with(".tierd-"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
@@ -715,4 +777,135 @@ fn a_model_that_learnt_from_three_requests_keeps_learning_and_freezes_nothing() 
             "{record}"
         );
     }
+}
+
+/// A replay that fails (a wrong path, a wrong `--format`) leaves the decision file of an earlier
+/// one as it was; a replay that succeeds replaces it whole, readable by others, and leaves no
+/// temporary file behind.
+#[test]
+fn a_failed_simulate_leaves_the_earlier_decision_file_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = harness::workspace_root().join("examples/logs/s3-access.log");
+    let log = log.to_str().unwrap();
+    let earlier = "{\"id\":\"move-earlier\"}\n";
+    std::fs::write(d.join("keep.jsonl"), earlier).unwrap();
+    for args in [
+        vec!["simulate", "--logs", "nosuch.log", "--out", "keep.jsonl"],
+        vec![
+            "simulate",
+            "--logs",
+            log,
+            "--format",
+            "minio",
+            "--out",
+            "keep.jsonl",
+        ],
+    ] {
+        let r = tierd(d, &args);
+        assert_eq!(r.code, Some(2), "{args:?}: {}", r.stderr);
+        assert_eq!(
+            std::fs::read_to_string(d.join("keep.jsonl")).unwrap(),
+            earlier,
+            "{args:?} emptied the earlier decisions"
+        );
+    }
+    let r = tierd(d, &["simulate", "--logs", log, "--out", "keep.jsonl"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let written = std::fs::read_to_string(d.join("keep.jsonl")).unwrap();
+    assert!(written.starts_with("{\"id\":\"") && !written.contains("move-earlier"));
+    written_whole(d, "keep.jsonl");
+}
+
+/// A log named twice, as the same path or as a file and the folder that holds it, is replayed
+/// once, and stderr says so.
+#[test]
+fn a_log_named_twice_is_replayed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir(d.join("logs")).unwrap();
+    std::fs::copy(
+        harness::workspace_root().join("examples/logs/s3-access.log"),
+        d.join("logs/a.log"),
+    )
+    .unwrap();
+    let once = tierd(d, &["simulate", "--logs", "logs/a.log", "--json"]);
+    assert_eq!(once.code, Some(0), "{}", once.stderr);
+    assert!(!once.stderr.contains("named twice"), "{}", once.stderr);
+    let events = once.json()["events"].as_u64().unwrap();
+    assert!(events > 100, "{events}");
+    for logs in [["logs/a.log", "logs/a.log"], ["logs/a.log", "logs/"]] {
+        let mut args = vec!["simulate", "--json", "--logs"];
+        args.extend(logs);
+        let r = tierd(d, &args);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert_eq!(r.json()["events"].as_u64(), Some(events), "{logs:?}");
+        assert!(
+            r.stderr.contains("logs/a.log: named twice; read once\n"),
+            "{logs:?}: {}",
+            r.stderr
+        );
+    }
+}
+
+/// What `tierd check` warns of in a policy, `simulate` says on stderr before the replay; the
+/// `--json` summary on stdout stays one JSON object.
+#[test]
+fn simulate_prints_the_policys_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("p.toml"),
+        "[guardrails]\nmin_residency = { cloud = \"30d\" }\n\n[[rule]]\nid = \"idle\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem' and days_since_last_access > 5d\"\naction = { kind = \"move\", to = \"cloud\" }\n",
+    )
+    .unwrap();
+    let r = tierd(d, &["simulate", "--policy", "p.toml", "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(
+            "p.toml:2:27: warning: guardrails: min_residency.cloud is shorter than the 90 days tier \"cloud\" charges for at minimum"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.json()["events"], 283);
+}
+
+/// The report's header says the `--from/--until` given and how many events fell outside, as
+/// the terminal does; one bad line is "1 bad line" in both.
+#[test]
+fn the_report_says_the_time_range_and_the_events_outside_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = tierd(
+        d,
+        &[
+            "simulate",
+            "--from",
+            "2026-11-02T09:00:00Z",
+            "--report",
+            "r.html",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let first = r.stdout.lines().next().unwrap();
+    let outside: u64 = first
+        .split(" late, ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{first}"));
+    assert!(outside > 0, "{first}");
+    assert!(
+        first.contains(" outside the time range, 1 bad line) from "),
+        "{first}"
+    );
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    assert!(
+        html.contains(&format!(
+            " late, {outside} outside the time range, 1 bad line), "
+        )),
+        "the events line"
+    );
+    assert!(html.contains("<dt>time range</dt><dd>from 2026-11-02T09:00:00Z (--from)</dd>"));
 }

@@ -199,6 +199,14 @@ pub fn uploads_recovered(r: &recover::RecoveryReport) -> String {
     }
 }
 
+/// Says on stderr which log objects two sources named (a file and its folder, the same path
+/// twice): each was read once.
+pub fn say_named_twice(report: &crate::ingest::IngestReport) {
+    for name in &report.named_twice {
+        eprintln!("{name}: named twice; read once");
+    }
+}
+
 /// `1 decision`, `2 decisions`: `n` and the noun for it.
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

@@ -131,6 +131,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
     })?;
+    crate::cli::common::say_named_twice(&report);
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut v = summary.to_json(&report);

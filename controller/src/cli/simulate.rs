@@ -2,15 +2,16 @@
 //! the fixed-rule baselines and an offline oracle.
 
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context, bail};
 
-use crate::cli::common::{load_config, runtime};
+use crate::cli::common::{load_config, plural, runtime};
 use crate::cli::ingest::{FormatArg, parse_format};
+use crate::cli::output::{DECISIONS, Output, REPORT, Stdout, output_to, persist};
 use crate::ingest::IngestOptions;
 use crate::simulate::{self, Progress, SimOptions, SimReport};
 
@@ -92,6 +93,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         let text: Vec<String> = d.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("the policy is not valid:\n{}", text.join("\n"))
     })?;
+    // What `tierd check` warns of (a minimum residency shorter than a tier charges for) is
+    // often what explains a replay's numbers.
+    for w in &loaded.warnings {
+        eprintln!("{w}");
+    }
     let sources = if args.logs.is_empty() {
         config.ingest_sources.clone()
     } else {
@@ -113,22 +119,44 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         until: args.until,
         inventory: listed.objects,
     };
-    // Where the report goes is settled before the replay: a folder that cannot be written
-    // fails now, not after hours of replay.
+    // Where the decisions and the report go is settled before the replay: a folder that cannot
+    // be written fails now, not after hours of replay.
     let is_stdout = |p: &Option<PathBuf>| p.as_deref().is_some_and(|p| p.as_os_str() == "-");
     if is_stdout(&args.out) && is_stdout(&args.report) {
         bail!("--out - and --report - cannot both write to stdout; give one of them a file");
     }
-    let report_to = args.report.as_deref().map(report_to).transpose()?;
+    let out_to = args
+        .out
+        .as_deref()
+        .map(|p| output_to(p, &DECISIONS))
+        .transpose()?;
+    let report_to = args
+        .report
+        .as_deref()
+        .map(|p| output_to(p, &REPORT))
+        .transpose()?;
     let rt = runtime()?;
-    let mut sink: Box<dyn Write> = match &args.out {
-        Some(p) if p.as_os_str() == "-" => Box::new(std::io::BufWriter::new(std::io::stdout())),
-        Some(p) => Box::new(std::io::BufWriter::new(
+    // Set when the reader of `--out -` has gone (`| head`): the replay stops at its next
+    // write, and the command ends quietly, as other commands do.
+    let gone = std::rc::Rc::new(std::cell::Cell::new(false));
+    let mut sink: Box<dyn Write> = match &out_to {
+        None => Box::new(std::io::sink()),
+        Some(Output::Stdout) => Box::new(std::io::BufWriter::new(Stdout(gone.clone()))),
+        Some(Output::Through(p)) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
         )),
-        None => Box::new(std::io::sink()),
+        Some(Output::File(p, tmp)) => Box::new(std::io::BufWriter::new(
+            tmp.as_file()
+                .try_clone()
+                .with_context(|| format!("creating {}", p.display()))?,
+        )),
     };
-    let show = std::io::stderr().is_terminal() && !args.json && std::env::var_os("CI").is_none();
+    let show = progress_wanted(
+        std::io::stderr().is_terminal(),
+        args.json,
+        std::env::var_os("CI").is_some(),
+        std::env::var_os("TERM").as_deref(),
+    );
     // The bar measures stored bytes read against the sources' sizes (listed once more here;
     // without them, the line shows counts only).
     let total = if show {
@@ -149,18 +177,41 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             eprint!("\r{}\x1b[K", progress_line(p, done, started.elapsed()));
         }
     };
-    let report = simulate::simulate(
+    let replayed = simulate::simulate(
         &config,
         Arc::new(loaded.policy),
         &opts,
         rt.handle(),
         &mut sink,
         &mut progress,
-    )?;
-    sink.flush().context("writing the decisions")?;
+    );
     if show {
+        // The last line: the replay's real end, the whole of the logs read.
+        if let Ok(r) = &replayed {
+            let end = Progress {
+                events: r.events,
+                event_time: r.until,
+                decisions: r.decisions,
+            };
+            eprint!(
+                "\r{}\x1b[K",
+                progress_line(&end, total.map(|_| 1.0), started.elapsed())
+            );
+        }
         eprintln!();
     }
+    let report = match replayed {
+        Ok(r) => r,
+        Err(_) if gone.get() => return Ok(ExitCode::SUCCESS),
+        Err(e) => return Err(e),
+    };
+    sink.flush().context("writing the decisions")?;
+    drop(sink);
+    // Only a whole replay replaces an earlier decision file.
+    if let Some(Output::File(path, tmp)) = out_to {
+        persist(tmp, &path, "the decisions")?;
+    }
+    crate::cli::common::say_named_twice(&report.ingest);
     let html = report_to.as_ref().map(|_| {
         let mut context = vec![
             (
@@ -174,8 +225,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             (
                 "events".to_string(),
                 format!(
-                    "{} replayed ({} late, {} bad lines), {} objects",
-                    report.events, report.late_events, report.bad_lines, report.objects
+                    "{} replayed ({} late, {} outside the time range, {}), {} objects",
+                    report.events,
+                    report.late_events,
+                    report.filtered_events,
+                    bad_lines(report.bad_lines),
+                    report.objects
                 ),
             ),
             ("model".to_string(), report.model.clone()),
@@ -198,11 +253,13 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                 ),
             ),
         ];
+        if let Some(range) = time_range(args.from, args.until) {
+            context.insert(3, ("time range".to_string(), range));
+        }
         if !args.policy.is_empty() {
             context.push(("policies".to_string(), args.policy.join(", ")));
         }
-        let tiers: Vec<String> = config.tiers.iter().map(|t| t.name.clone()).collect();
-        let data = crate::simulate::report::report_data(&report, &tiers, context);
+        let data = crate::simulate::report::report_data(&report, &config, context);
         crate::report::render(&data)
     });
     // The summary is printed before the report is written: a report that fails at the end
@@ -225,21 +282,19 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         eprintln!("bad line: {b}");
     }
     match (report_to, html) {
-        (Some(ReportTo::Stdout), Some(html)) => {
+        (Some(Output::Stdout), Some(html)) => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(html.as_bytes())?;
             stdout.flush()?;
         }
-        (Some(ReportTo::Through(path)), Some(html)) => {
+        (Some(Output::Through(path)), Some(html)) => {
             std::fs::write(&path, html)
                 .with_context(|| format!("writing the report {}", path.display()))?;
         }
-        (Some(ReportTo::File(path, mut file)), Some(html)) => {
+        (Some(Output::File(path, mut file)), Some(html)) => {
             file.write_all(html.as_bytes())
-                .and_then(|()| file.flush())
                 .with_context(|| format!("writing the report {}", path.display()))?;
-            file.persist(&path)
-                .with_context(|| format!("writing the report {}", path.display()))?;
+            persist(file, &path, "the report")?;
         }
         _ => {}
     }
@@ -247,56 +302,30 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where `--report` goes.
-enum ReportTo {
-    Stdout,
-    /// Something other than a regular file (a link, a FIFO, `/dev/stdout`, a process
-    /// substitution's `/dev/fd/N`): written through, as it is.
-    Through(PathBuf),
-    /// The report's path, and a file beside it that becomes the report once it is whole.
-    File(PathBuf, tempfile::NamedTempFile),
+/// Whether to draw the progress bar: on a terminal that can (not `TERM=dumb`, which shows its
+/// escapes), unless `--json` is given or `CI` is set.
+fn progress_wanted(tty: bool, json: bool, ci: bool, term: Option<&std::ffi::OsStr>) -> bool {
+    tty && !json && !ci && term.is_none_or(|t| t != "dumb")
 }
 
-/// Where the report at `path` goes, settled before the replay: `-` is stdout; a folder is an
-/// error; a path that is not a regular file is written through; a new or regular file is
-/// replaced whole.
-fn report_to(path: &Path) -> anyhow::Result<ReportTo> {
-    if path.as_os_str() == "-" {
-        return Ok(ReportTo::Stdout);
-    }
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => bail!(
-            "cannot write the report {}: it is a folder; name a file in it, e.g. {}",
-            path.display(),
-            path.join("report.html").display()
-        ),
-        Ok(m) if !m.file_type().is_file() => Ok(ReportTo::Through(path.to_path_buf())),
-        _ => Ok(ReportTo::File(path.to_path_buf(), report_file(path)?)),
-    }
+/// `1 bad line`, `2 bad lines`.
+fn bad_lines(n: u64) -> String {
+    plural(
+        usize::try_from(n).unwrap_or(usize::MAX),
+        "bad line",
+        "bad lines",
+    )
 }
 
-/// A temporary file in the report's folder (so that the report is written whole, by a
-/// rename), created before the replay: a folder that does not exist or cannot be written is
-/// an error at once.
-fn report_file(path: &Path) -> anyhow::Result<tempfile::NamedTempFile> {
-    let folder = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    // Readable as a file written directly would be (a temporary file is private to its owner).
-    let readable = std::os::unix::fs::PermissionsExt::from_mode(0o644);
-    tempfile::Builder::new()
-        .prefix(".tierd-report-")
-        .suffix(".html")
-        .permissions(readable)
-        .tempfile_in(folder)
-        .map_err(|e| {
-            // The error names the temporary file (`... at path "..."`); the user named the
-            // report.
-            let why = e.to_string();
-            let why = why.split(" at path ").next().unwrap_or_default();
-            anyhow::anyhow!("cannot write the report {}: {why}", path.display())
-        })
+/// The `--from`/`--until` given, in words; `None` without either.
+fn time_range(from: Option<i64>, until: Option<i64>) -> Option<String> {
+    let fmt = policies::facts::format_utc;
+    match (from, until) {
+        (Some(f), Some(u)) => Some(format!("{} to {} (--from, --until)", fmt(f), fmt(u))),
+        (Some(f), None) => Some(format!("from {} (--from)", fmt(f))),
+        (None, Some(u)) => Some(format!("before {} (--until)", fmt(u))),
+        (None, None) => None,
+    }
 }
 
 /// The terminal summary: what was replayed, the decisions, and the cost table.
@@ -307,11 +336,11 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
     let fmt = policies::facts::format_utc;
     writeln!(
         out,
-        "replayed {} events ({} late, {} outside the time range, {} bad lines) from {} to {}; {} objects",
+        "replayed {} events ({} late, {} outside the time range, {}) from {} to {}; {} objects",
         r.events,
         r.late_events,
         r.filtered_events,
-        r.bad_lines,
+        bad_lines(r.bad_lines),
         fmt(r.from),
         fmt(r.until),
         r.objects
@@ -419,21 +448,14 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
     Ok(())
 }
 
-/// `a` against `b` in percent; for totals that both print as 0.00 a percentage of fractions of
-/// a cent would mislead (the embedded demo's +257%), so it says so instead.
+/// The policy's total `a` against `b`, as the report's "policy vs this" column shows it
+/// ([`crate::report::compare`]).
 fn compare(a: f64, b: f64, currency: &str) -> String {
-    if a.abs() < 0.005 && b.abs() < 0.005 {
-        format!("both under 0.01 {currency}, too small to compare")
-    } else {
-        format!("{:+.1}%", pct(a, b))
-    }
-}
-
-fn pct(a: f64, b: f64) -> f64 {
-    if b.abs() < 1e-12 {
-        0.0
-    } else {
-        (a - b) / b * 100.0
+    use crate::report::Comparison;
+    match crate::report::compare(a, b) {
+        Comparison::Percent(p) => format!("{p:+.1}%"),
+        Comparison::TooSmall => format!("both under 0.01 {currency}, too small to compare"),
+        Comparison::Undefined => "no percentage of a zero total".to_string(),
     }
 }
 
@@ -539,6 +561,41 @@ mod tests {
         );
         assert_eq!(compare(3.0, 1.5, "USD"), "+100.0%");
         assert_eq!(compare(0.004, 2.0, "EUR"), "-99.8%");
+    }
+
+    #[test]
+    fn the_progress_bar_is_drawn_only_on_a_terminal_that_can_show_it() {
+        let xterm = Some(std::ffi::OsStr::new("xterm-256color"));
+        let dumb = Some(std::ffi::OsStr::new("dumb"));
+        assert!(progress_wanted(true, false, false, xterm));
+        assert!(progress_wanted(true, false, false, None));
+        assert!(
+            !progress_wanted(true, false, false, dumb),
+            "TERM=dumb shows escapes"
+        );
+        assert!(!progress_wanted(false, false, false, xterm));
+        assert!(!progress_wanted(true, true, false, xterm));
+        assert!(!progress_wanted(true, false, true, xterm));
+    }
+
+    #[test]
+    fn the_time_range_given_is_said_in_words() {
+        let (from, until) = (Some(1_793_577_600), Some(1_793_664_000));
+        assert_eq!(
+            time_range(from, until).as_deref(),
+            Some("2026-11-02T00:00:00Z to 2026-11-03T00:00:00Z (--from, --until)")
+        );
+        assert_eq!(
+            time_range(from, None).as_deref(),
+            Some("from 2026-11-02T00:00:00Z (--from)")
+        );
+        assert_eq!(
+            time_range(None, until).as_deref(),
+            Some("before 2026-11-03T00:00:00Z (--until)")
+        );
+        assert_eq!(time_range(None, None), None);
+        assert_eq!(bad_lines(1), "1 bad line");
+        assert_eq!(bad_lines(0), "0 bad lines");
     }
 
     #[test]

@@ -167,6 +167,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         })
         .await?
     })?;
+    crate::cli::common::say_named_twice(&report);
     let Some(mut model) = trained else {
         bail!(
             "the logs hold no events ({} log objects read, {} bad lines): nothing to learn from",

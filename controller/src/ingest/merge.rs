@@ -41,9 +41,24 @@ pub fn read_merged(
     consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
 ) -> Result<IngestReport, IngestError> {
     let mut objects = Vec::new();
+    let (mut listed, mut named_twice) = (ingest::Listed::default(), Vec::new());
     for src in sources {
-        objects.extend(ingest::list(src, &opts.store_options, rt)?);
+        let mut more = ingest::list(src, &opts.store_options, rt)?;
+        named_twice.extend(listed.keep_new(&mut more));
+        objects.extend(more);
     }
+    let mut report = read_listed(objects, opts, rt, consumer)?;
+    report.named_twice = named_twice;
+    Ok(report)
+}
+
+/// Reads `objects` merged in time order (see [`read_merged`]).
+fn read_listed(
+    objects: Vec<LogObject>,
+    opts: &IngestOptions,
+    rt: &Handle,
+    consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
+) -> Result<IngestReport, IngestError> {
     if let [only] = objects.as_slice() {
         // Nothing to merge: read on this thread, as `ingest::run` would.
         let mut report = IngestReport::default();

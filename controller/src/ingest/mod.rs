@@ -32,7 +32,8 @@ use tokio::runtime::Handle;
 use crate::journal::checkpoints::Checkpoint;
 use crate::journal::{Journal, JournalError};
 pub use source::{
-    BUILTIN_SAMPLES, Content, LogObject, SAMPLES, STORED_BYTES_READ, content, head_content, list,
+    BUILTIN_SAMPLES, Content, Listed, LogObject, SAMPLES, STORED_BYTES_READ, content, head_content,
+    list,
 };
 
 /// Ingest errors: a source or object that cannot be read at all. (A bad *line* is not an error.)
@@ -151,6 +152,9 @@ pub struct IngestReport {
     pub unreadable: Vec<String>,
     /// With [`IngestOptions::defer_checkpoints`]: the checkpoints to save, in reading order.
     pub checkpoints: Vec<Checkpoint>,
+    /// Log objects a source named that an earlier source had named too (a file and its
+    /// folder, the same path twice): read once, under the first.
+    pub named_twice: Vec<String>,
 }
 
 /// The longest bad-line reason kept whole: a reason may quote the value it refuses, and that value
@@ -187,6 +191,7 @@ impl IngestReport {
         }
         self.unreadable.extend(other.unreadable);
         self.checkpoints.extend(other.checkpoints);
+        self.named_twice.extend(other.named_twice);
     }
 
     /// What an object's read ending with `result` does to the run: nothing; with `keep_going`,
@@ -243,9 +248,13 @@ pub fn run(
     consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
 ) -> Result<IngestReport, IngestError> {
     let mut report = IngestReport::default();
+    let mut listed = Listed::default();
     for src in sources {
         let objects = match source::list(src, &opts.store_options, rt) {
-            Ok(objects) => objects,
+            Ok(mut objects) => {
+                report.named_twice.extend(listed.keep_new(&mut objects));
+                objects
+            }
             // A missing folder or an unreachable log bucket must not stop the other sources.
             Err(e) if opts.keep_going && e.costs_one_object() => {
                 report.unreadable.push(e.to_string());

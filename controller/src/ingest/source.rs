@@ -1,7 +1,7 @@
 //! Log sources: what a source string names (a file, a folder, a glob, an object-store prefix, or
 //! the bundled samples), the log objects in it in reading order, and how to read one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -121,6 +121,39 @@ pub fn list(
         return list_store(source, options, rt);
     }
     list_local(source, source)
+}
+
+/// The log objects listed so far in one run, by what each is: a local file by its canonical path,
+/// a store object by its URL, a bundled sample by its name. Sources that overlap (a file and
+/// the folder or glob that holds it, the same path twice) name some objects twice; each is read
+/// once, under the first source that names it.
+#[derive(Debug, Default)]
+pub struct Listed(HashSet<String>);
+
+impl Listed {
+    /// Keeps the objects of `objects` not listed before, and returns the names of the others.
+    pub fn keep_new(&mut self, objects: &mut Vec<LogObject>) -> Vec<String> {
+        let mut twice = Vec::new();
+        objects.retain(|o| {
+            let new = self.0.insert(what_it_is(o));
+            if !new {
+                twice.push(o.name.to_string());
+            }
+            new
+        });
+        twice
+    }
+}
+
+/// What a log object is, whatever name a source gave it.
+fn what_it_is(o: &LogObject) -> String {
+    match &o.location {
+        Location::File(p) => {
+            let real = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            format!("file:{}", real.display())
+        }
+        Location::Store { .. } | Location::Builtin(_) => o.name.to_string(),
+    }
 }
 
 fn list_local(source: &str, path: &str) -> Result<Vec<LogObject>, IngestError> {
@@ -573,6 +606,52 @@ mod tests {
                 bytes.len()
             );
         }
+    }
+
+    #[test]
+    fn an_object_named_by_two_sources_is_kept_once_under_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs).unwrap();
+        for f in ["a.log", "b.log"] {
+            std::fs::write(logs.join(f), "x\n").unwrap();
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let a = logs.join("a.log").display().to_string();
+        // The same file by another path, its folder, a glob, and the bundled samples twice.
+        let dotted = format!("{}/./a.log", logs.display());
+        let glob = format!("{}/*.log", logs.display());
+        let mut listed = Listed::default();
+        let mut kept = Vec::new();
+        let mut twice = Vec::new();
+        let folder = logs.display().to_string();
+        let sources = [
+            a.as_str(),
+            dotted.as_str(),
+            folder.as_str(),
+            glob.as_str(),
+            BUILTIN_SAMPLES,
+            BUILTIN_SAMPLES,
+        ];
+        for src in sources {
+            let mut objects = list(src, &BTreeMap::new(), rt.handle()).unwrap();
+            twice.extend(listed.keep_new(&mut objects));
+            kept.extend(objects.iter().map(|o| o.name.to_string()));
+        }
+        let b = logs.join("b.log").display().to_string();
+        let samples: Vec<String> = SAMPLES
+            .iter()
+            .map(|(n, _)| format!("{BUILTIN_SAMPLES}/{n}"))
+            .collect();
+        let mut want = vec![a.clone(), b.clone()];
+        want.extend(samples.iter().cloned());
+        assert_eq!(kept, want);
+        // The folder and the glob name a.log again, and the glob b.log.
+        let mut want = vec![dotted, a.clone(), a, b];
+        want.extend(samples);
+        assert_eq!(twice, want);
     }
 
     #[test]

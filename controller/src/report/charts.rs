@@ -27,13 +27,16 @@ pub(crate) const BLACK: &str = "#222222";
 pub(crate) const VIOLET: &str = "#5E3C99";
 
 /// Colours and dash patterns for the baselines (the policy is always blue and solid, the oracle
-/// black and dotted); dashes keep the lines apart in a grey-scale print.
-const BASELINE_STYLES: [(&str, &str); 5] = [
+/// black and dotted); dashes keep the lines apart in a grey-scale print. No two colours are
+/// alike (orange and vermilion were: five baselines drew two orange lines), and vermilion is
+/// left to thresholds and incidents.
+const BASELINE_STYLES: [(&str, &str); 6] = [
     (ORANGE, "7 4"),
     (GREEN, "2 3"),
     (PURPLE, "10 3 2 3"),
-    (VERMILLION, "4 2"),
-    (SKY, "1 2"),
+    (SKY, "4 2"),
+    (VIOLET, "12 4"),
+    (GREY, "1 2"),
 ];
 
 /// Colours of the tiers in the bytes chart, hottest first.
@@ -1093,6 +1096,41 @@ mod tests {
         assert_eq!(value_at(&p, 10), 1.0);
         assert_eq!(value_at(&p, 15), 1.0);
         assert_eq!(value_at(&p, 25), 2.0);
+    }
+
+    /// The distance between two `#RRGGBB` colours in RGB space.
+    fn distance(a: &str, b: &str) -> f64 {
+        let rgb = |c: &str| {
+            (1..7)
+                .step_by(2)
+                .map(|i| f64::from(u8::from_str_radix(&c[i..i + 2], 16).unwrap_or(0)))
+                .collect::<Vec<f64>>()
+        };
+        rgb(a)
+            .iter()
+            .zip(rgb(b))
+            .map(|(x, y)| (x - y).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    #[test]
+    fn every_cost_line_has_a_colour_unlike_the_others() {
+        let mut colours: Vec<&str> = BASELINE_STYLES.iter().map(|s| s.0).collect();
+        colours.extend([BLUE, BLACK]);
+        for (i, a) in colours.iter().enumerate() {
+            for b in &colours[i + 1..] {
+                assert!(
+                    distance(a, b) > 70.0,
+                    "{a} and {b} are hard to tell apart ({:.0})",
+                    distance(a, b)
+                );
+            }
+        }
+        let dashes: Vec<&str> = BASELINE_STYLES.iter().map(|s| s.1).collect();
+        for (i, d) in dashes.iter().enumerate() {
+            assert!(!dashes[i + 1..].contains(d), "dash {d} twice");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::charts::{self, Chart, LegendItem, Swatch};
 use super::svg::{esc, fmt_grouped, fmt_money, fmt_signed_money, fmt_time};
-use super::{ORACLE_STRATEGY, POLICY_STRATEGY, ReportData, SummaryRow};
+use super::{Comparison, ORACLE_STRATEGY, POLICY_STRATEGY, ReportData, SummaryRow};
 
 const CSS: &str = r#"
 :root { color-scheme: light; }
@@ -65,6 +65,9 @@ ul.legend li { display: flex; align-items: center; gap: 7px; }
 .sw-line { display: inline-block; width: 30px; height: 0; }
 .sw-area { display: inline-block; width: 14px; height: 14px; border-radius: 2px; }
 .sw-glyph { display: inline-block; width: 14px; text-align: center; font-size: 13px; }
+dl.about { display: grid; grid-template-columns: minmax(9em, max-content) 1fr; gap: 4px 16px; margin: 8px 0 14px; font-size: 13.5px; }
+dl.about dt { font-weight: 600; }
+dl.about dd { margin: 0; }
 table.decisions td { overflow-wrap: anywhere; }
 table.decisions td.id, table.decisions td.scope { font-family: ui-monospace, "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 12.5px; }
 table.decisions td.at { white-space: nowrap; }
@@ -97,6 +100,7 @@ pub(crate) fn document(data: &ReportData) -> String {
     header(&mut out, data, title);
     findings(&mut out, data);
     summary(&mut out, data);
+    method(&mut out, data);
     figures(&mut out, data);
     decisions(&mut out, data);
     let _ = writeln!(
@@ -166,25 +170,25 @@ fn cheapest_rows(rows: &[SummaryRow]) -> Vec<usize> {
         .collect()
 }
 
-/// `total` minus the policy's total as HTML, "+12.30 (+8.1 %)" with the percentage in a `pct`
-/// span, and the cell's class seen from the policy ("better" when this strategy costs more,
-/// "worse" when less); "n/a" if not finite.
-fn vs_policy(total: f64, policy: f64) -> (String, &'static str) {
-    let diff = total - policy;
+/// The policy's total against `other`'s as HTML, as the terminal prints it: the policy's total
+/// minus this one, "-12.30 (-8.1 %)", the percentage of this total in a `pct` span (or "too
+/// small to compare" when both print as 0.00), and the cell's class ("better" when the policy
+/// costs less, "worse" when more); "n/a" if not finite.
+fn policy_vs(policy: f64, other: f64) -> (String, &'static str) {
+    let diff = policy - other;
     if !diff.is_finite() {
         return ("n/a".into(), "");
     }
     let mut s = fmt_signed_money(diff);
     let class = if s == "0.00" {
         ""
-    } else if diff > 0.0 {
+    } else if diff < 0.0 {
         "better"
     } else {
         "worse"
     };
-    if policy.is_finite() && policy != 0.0 {
-        let pct = diff / policy.abs() * 100.0;
-        if pct.is_finite() {
+    match super::compare(policy, other) {
+        Comparison::Percent(pct) => {
             let p = fmt_grouped(pct, 1);
             let p = if pct > 0.0 && p != "0.0" {
                 format!("+{p}")
@@ -193,6 +197,10 @@ fn vs_policy(total: f64, policy: f64) -> (String, &'static str) {
             };
             let _ = write!(s, " <span class=\"pct\">({p} %)</span>");
         }
+        Comparison::TooSmall => {
+            s.push_str(" <span class=\"pct\">(too small to compare)</span>");
+        }
+        Comparison::Undefined => {}
     }
     (s, class)
 }
@@ -286,7 +294,9 @@ fn summary(out: &mut String, data: &ReportData) {
         "<p class=\"hint\">Money in {cur} over the simulated period. The highlighted row is the policy; \
          <span class=\"badge\">cheapest</span> marks the lowest total among the strategies that could really run. \
          The offline oracle knows the future, so it is the lower bound, not a competitor. \
-         “vs policy” is each total minus the policy's (green: the policy is cheaper).</p>"
+         “Policy vs this” is the policy's total minus this strategy's, and that difference as a percentage of \
+         this strategy's total, as the terminal summary prints it: negative (green) means the policy costs less. \
+         When both totals are under 0.01 {cur} no percentage is given: they are too small to compare.</p>"
     );
     out.push_str("<div class=\"table-wrap\">\n<table class=\"summary\">\n<thead><tr><th scope=\"col\">Strategy</th>");
     for h in [
@@ -296,7 +306,7 @@ fn summary(out: &mut String, data: &ReportData) {
         "Requests",
         "Early deletion",
         "Total",
-        "vs policy",
+        "Policy vs this",
     ] {
         let _ = write!(out, "<th scope=\"col\" class=\"num\">{h}</th>");
     }
@@ -356,7 +366,7 @@ fn summary(out: &mut String, data: &ReportData) {
         if is_policy {
             out.push_str("<td class=\"num\">—</td>");
         } else {
-            let (s, class) = vs_policy(r.total, policy_total);
+            let (s, class) = policy_vs(policy_total, r.total);
             let _ = write!(out, "<td class=\"num {class}\">{s}</td>");
         }
         for v in [
@@ -376,6 +386,60 @@ fn summary(out: &mut String, data: &ReportData) {
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n</div>\n</section>\n");
+}
+
+/// What was compared, and at what prices: the strategies in words, then the tiers' prices.
+fn method(out: &mut String, data: &ReportData) {
+    if data.about.is_empty() && data.prices.is_empty() {
+        return;
+    }
+    out.push_str("<section id=\"method\">\n<h2>What is compared, at what prices</h2>\n");
+    if !data.about.is_empty() {
+        out.push_str("<dl class=\"about\">\n");
+        for (k, v) in &data.about {
+            let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
+        }
+        out.push_str("</dl>\n");
+    }
+    if !data.prices.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"hint\">Prices in {}, as configured: a GB is 10<sup>9</sup> bytes and a month 30 days.</p>",
+            esc(&data.currency)
+        );
+        out.push_str("<div class=\"table-wrap\">\n<table class=\"prices\">\n<thead><tr><th scope=\"col\">Tier</th><th scope=\"col\">Role</th>");
+        for h in [
+            "Storage per GB-month",
+            "Minimum storage (days)",
+            "Retrieval per GB",
+            "Egress per GB",
+            "Per 1,000 requests",
+        ] {
+            let _ = write!(out, "<th scope=\"col\" class=\"num\">{h}</th>");
+        }
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for p in &data.prices {
+            let _ = write!(
+                out,
+                "<tr><th scope=\"row\">{}</th><td>{}</td>",
+                esc(&p.tier),
+                esc(&p.role)
+            );
+            // Prices as written (0.023, 0.0125): fixed decimals would round them away.
+            for v in [
+                p.storage_gb_month,
+                p.min_storage_days.into(),
+                p.retrieval_gb,
+                p.egress_gb,
+                p.requests_per_1000,
+            ] {
+                let _ = write!(out, "<td class=\"num\">{}</td>", esc(&format!("{v}")));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n</table>\n</div>\n");
+    }
+    out.push_str("</section>\n");
 }
 
 fn legend(out: &mut String, items: &[LegendItem]) {
@@ -452,8 +516,11 @@ fn figures(out: &mut String, data: &ReportData) {
         out,
         "cost",
         "Cumulative cost",
-        "What each strategy has spent since the start of the period. The policy is the thick blue line; \
-         the dotted black line is the offline oracle, the lowest cost possible with hindsight.",
+        "What each strategy has spent since the start of the period. The policy is the thick blue line. \
+         The dotted black line is the offline oracle, the lowest cost possible with hindsight: only its total \
+         is known, so it is drawn straight from 0 at the start to that total at the end, and early in the period \
+         it may lie above strategies that end dearer. Lines that coincide are drawn over one another; \
+         the legend gives every strategy's end value.",
         &charts::cost_chart(data),
     );
     figure(
@@ -562,26 +629,35 @@ mod tests {
     }
 
     #[test]
-    fn vs_policy_shows_sign_percentage_and_who_wins() {
+    fn policy_vs_is_the_terminals_percentage_and_too_small_totals_get_none() {
+        // (policy - other) / other, as the terminal prints "policy vs best baseline".
         assert_eq!(
-            vs_policy(110.0, 100.0),
+            policy_vs(100.0, 110.0),
             (
-                "+10.00 <span class=\"pct\">(+10.0 %)</span>".to_string(),
+                "-10.00 <span class=\"pct\">(-9.1 %)</span>".to_string(),
                 "better"
             )
         );
         assert_eq!(
-            vs_policy(90.0, 100.0),
+            policy_vs(100.0, 80.0),
             (
-                "-10.00 <span class=\"pct\">(-10.0 %)</span>".to_string(),
+                "+20.00 <span class=\"pct\">(+25.0 %)</span>".to_string(),
                 "worse"
             )
         );
-        assert_eq!(vs_policy(5.0, 0.0), ("+5.00".to_string(), "better"));
-        assert_eq!(vs_policy(f64::NAN, 100.0), ("n/a".to_string(), ""));
+        assert_eq!(policy_vs(5.0, 0.0), ("+5.00".to_string(), "worse"));
+        assert_eq!(policy_vs(100.0, f64::NAN), ("n/a".to_string(), ""));
         assert_eq!(
-            vs_policy(100.0, 100.0),
+            policy_vs(100.0, 100.0),
             ("0.00 <span class=\"pct\">(0.0 %)</span>".to_string(), "")
+        );
+        // The demo's totals, both under a cent: no -63.1 %.
+        assert_eq!(
+            policy_vs(0.000228, 0.000084),
+            (
+                "0.00 <span class=\"pct\">(too small to compare)</span>".to_string(),
+                ""
+            )
         );
     }
 }

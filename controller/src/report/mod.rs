@@ -83,6 +83,58 @@ pub struct ReportData {
     pub summary: Vec<SummaryRow>,
     /// Decisions worth listing (at most a few hundred): shown as a table.
     pub decisions: Vec<DecisionRow>,
+    /// What each strategy does, in words: `(strategy or term, what it means)`, shown under the
+    /// cost summary so that the page says what was compared.
+    #[serde(default)]
+    pub about: Vec<(String, String)>,
+    /// The prices every cost was computed with, one row per tier (hottest first).
+    #[serde(default)]
+    pub prices: Vec<PriceRow>,
+}
+
+/// What one tier costs, in [`ReportData::currency`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PriceRow {
+    /// The tier's name.
+    pub tier: String,
+    /// What the tier is to the strategies: "hot tier", "cheapest data tier", "vault", ...
+    pub role: String,
+    /// Storage per GB (10^9 bytes) per month (30 days).
+    pub storage_gb_month: f64,
+    /// The minimum storage duration the tier charges for, in days.
+    pub min_storage_days: u32,
+    /// Retrieval per GB read.
+    pub retrieval_gb: f64,
+    /// Egress per GB leaving the tier.
+    pub egress_gb: f64,
+    /// Per 1,000 requests.
+    pub requests_per_1000: f64,
+}
+
+/// The policy's total against another strategy's, as the terminal summary and the report both
+/// print it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Comparison {
+    /// `(policy - other) / other` in percent: negative when the policy costs less.
+    Percent(f64),
+    /// Both totals print as 0.00 (under 0.005): a percentage of fractions of a cent would
+    /// mislead (the embedded demo's +257%).
+    TooSmall,
+    /// No percentage exists: the other total is zero, or a total is not a finite number.
+    Undefined,
+}
+
+/// Compares the policy's total with `other`'s: see [`Comparison`].
+pub fn compare(policy: f64, other: f64) -> Comparison {
+    if !(policy.is_finite() && other.is_finite()) {
+        Comparison::Undefined
+    } else if policy.abs() < 0.005 && other.abs() < 0.005 {
+        Comparison::TooSmall
+    } else if other.abs() < 1e-12 {
+        Comparison::Undefined
+    } else {
+        Comparison::Percent((policy - other) / other * 100.0)
+    }
 }
 
 /// A named line of `(unix seconds, value)` points.

@@ -117,6 +117,30 @@ fn sample() -> ReportData {
             state: "dry-run".into(),
         }],
         markers_omitted: 0,
+        about: vec![
+            (
+                "never move".into(),
+                "Every object stays on the hot tier <hot>.".into(),
+            ),
+            ("ping-pong".into(), "A move off a tier too early.".into()),
+        ],
+        prices: vec![
+            PriceRow {
+                tier: "hot".into(),
+                role: "hot tier".into(),
+                storage_gb_month: 0.023,
+                ..PriceRow::default()
+            },
+            PriceRow {
+                tier: "cold".into(),
+                role: "cheapest data tier".into(),
+                storage_gb_month: 0.004,
+                min_storage_days: 90,
+                retrieval_gb: 0.03,
+                egress_gb: 0.09,
+                requests_per_1000: 0.0125,
+            },
+        ],
     }
 }
 
@@ -344,12 +368,12 @@ fn the_summary_highlights_the_policy_and_marks_the_cheapest_real_strategy() {
         "<td class=\"num total cheapest\">30.00<span class=\"badge\">cheapest</span></td>"
     ));
     assert!(
-        html.contains("<td class=\"num better\">+20.00 <span class=\"pct\">(+66.7 %)</span></td>"),
-        "never move vs policy"
+        html.contains("<td class=\"num better\">-20.00 <span class=\"pct\">(-40.0 %)</span></td>"),
+        "policy vs never move: (30 - 50) / 50"
     );
     assert!(
-        html.contains("<td class=\"num worse\">-10.00 <span class=\"pct\">(-33.3 %)</span></td>"),
-        "oracle vs policy"
+        html.contains("<td class=\"num worse\">+10.00 <span class=\"pct\">(+50.0 %)</span></td>"),
+        "policy vs oracle: (30 - 20) / 20"
     );
     // The oracle reports money only: its breakdown and counts are not zeros but unknown.
     let oracle = &html[html.find("<tr class=\"oracle\">").unwrap()..];
@@ -468,7 +492,7 @@ fn non_finite_points_are_dropped_not_printed() {
         !html.contains("\"inf") && !html.contains(" inf\"") && !html.contains(">inf<"),
         "inf printed"
     );
-    assert!(html.contains("hindsight. 2 points left out: their value is not a finite number."));
+    assert!(html.contains("end value. 2 points left out: their value is not a finite number."));
     assert!(html.contains("hottest first. 1 point left out: their value is not a finite, non-negative number of bytes."));
     assert!(html.contains("(hover for details). Markers of subjects without a timeline are in the last row. 1 point left out"));
     // A non-finite total shows as n/a and is never the cheapest.
@@ -616,6 +640,43 @@ fn protective_decisions_not_drawn_are_counted_in_the_caption() {
     // In the anomaly figure's caption, not another's.
     let section = html[..at].rfind("<section id=\"").unwrap();
     assert!(html[section..].starts_with("<section id=\"anomaly\""));
+}
+
+#[test]
+fn the_page_says_what_was_compared_and_at_what_prices() {
+    let html = render(&sample());
+    let method = &html[html
+        .find("<section id=\"method\">")
+        .expect("a section on what was compared")..];
+    let method = &method[..method.find("</section>").unwrap_or(method.len())];
+    assert!(
+        method.contains(
+            "<dt>never move</dt><dd>Every object stays on the hot tier &lt;hot&gt;.</dd>"
+        )
+    );
+    assert!(method.contains("<dt>ping-pong</dt>"));
+    assert!(method.contains("Prices in USD, as configured"));
+    // Prices as configured, not rounded to cents.
+    assert!(method.contains(
+        "<tr><th scope=\"row\">cold</th><td>cheapest data tier</td><td class=\"num\">0.004</td><td class=\"num\">90</td><td class=\"num\">0.03</td><td class=\"num\">0.09</td><td class=\"num\">0.0125</td></tr>"
+    ), "{method}");
+    // The method follows the summary table.
+    assert!(html.find("id=\"summary\"") < html.find("id=\"method\""));
+    // Without either, no section.
+    let bare = ReportData {
+        about: Vec::new(),
+        prices: Vec::new(),
+        ..sample()
+    };
+    assert!(!render(&bare).contains("id=\"method\""));
+}
+
+#[test]
+fn the_cost_caption_says_the_oracle_line_is_straight() {
+    let html = render(&sample());
+    assert!(html.contains(
+        "only its total is known, so it is drawn straight from 0 at the start to that total at the end"
+    ));
 }
 
 #[test]

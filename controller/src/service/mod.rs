@@ -639,6 +639,9 @@ impl Service {
             self.metrics.failure("ingest");
         }
         report.unreadable_logs.clone_from(&r.unreadable);
+        for name in &r.named_twice {
+            tracing::warn!(target: "tierd::ingest", "{name}: named twice in ingest.sources; read once");
+        }
         for b in &r.bad_lines_shown {
             tracing::warn!(target: "tierd::ingest", "bad line: {b}");
         }

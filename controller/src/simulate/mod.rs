@@ -585,6 +585,75 @@ impl Sim<'_> {
     }
 }
 
+/// What sources that gave no event hold: a folder (or prefix) without a log object, an empty
+/// file. At most five empty files are named.
+fn empty_sources(
+    sources: &[String],
+    opts: &IngestOptions,
+    rt: &tokio::runtime::Handle,
+) -> Vec<String> {
+    const NAMED: usize = 5;
+    let (mut why, mut empty) = (Vec::new(), Vec::new());
+    for src in sources {
+        match crate::ingest::list(src, &opts.store_options, rt) {
+            Ok(objects) if objects.is_empty() => why.push(format!("{src} holds no log object")),
+            Ok(objects) => empty.extend(
+                objects
+                    .iter()
+                    .filter(|o| o.size == 0)
+                    .map(|o| o.name.to_string()),
+            ),
+            // Listed before the replay: an error now is one the replay would have stopped on.
+            Err(_) => {}
+        }
+    }
+    empty.dedup();
+    let more = empty.len().saturating_sub(NAMED);
+    why.extend(
+        empty
+            .into_iter()
+            .take(NAMED)
+            .map(|n| format!("{n} is empty")),
+    );
+    if more > 0 {
+        why.push(format!("{more} more empty log objects"));
+    }
+    why
+}
+
+/// A fixed-rule baseline priced beside the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaselineRule {
+    /// Its name in the summary and the report.
+    pub name: String,
+    /// Days idle after which it moves an object to the cheapest data tier; `None`: never.
+    pub idle_days: Option<u32>,
+    /// Whether a read of an object on another tier moves it back to the hot tier.
+    pub recall: bool,
+}
+
+/// The baselines, in summary order: never move, then for every `N` of
+/// `simulate.baseline_idle_days` the lifecycle rule alone and with recall on access.
+pub fn baseline_rules(idle_days: &[u32]) -> Vec<BaselineRule> {
+    let mut rules = vec![BaselineRule {
+        name: "never move".into(),
+        idle_days: None,
+        recall: false,
+    }];
+    for &n in idle_days {
+        let name = format!("move after {n} d idle");
+        let recall = format!("{name} + recall on access");
+        for (name, recall) in [(name, false), (recall, true)] {
+            rules.push(BaselineRule {
+                name,
+                idle_days: Some(n),
+                recall,
+            });
+        }
+    }
+    rules
+}
+
 /// Replays `opts.sources` through `policy` and writes every decision as a JSON line to `out`.
 ///
 /// `rt` serves object-store log sources; `progress` is called once per simulated day.
@@ -611,14 +680,13 @@ pub fn simulate(
     );
     planner.force_dry_run = true;
     let tiers = cost.tiers.len();
-    let mut baselines = vec![Baseline::new("never move".into(), None, false, tiers, 0)];
-    for &n in &config.simulate.baseline_idle_days {
-        let idle = Some(i64::from(n) * 86_400);
-        let name = format!("move after {n} d idle");
-        baselines.push(Baseline::new(name.clone(), idle, false, tiers, 0));
-        let name = format!("{name} + recall on access");
-        baselines.push(Baseline::new(name, idle, true, tiers, 0));
-    }
+    let baselines = baseline_rules(&config.simulate.baseline_idle_days)
+        .into_iter()
+        .map(|b| {
+            let idle = b.idle_days.map(|n| i64::from(n) * 86_400);
+            Baseline::new(b.name, idle, b.recall, tiers, 0)
+        })
+        .collect();
     let model_name = model.describe();
     let (scorer, to_score) = Scorer::spawn(model)?;
     let mut sim = Sim {
@@ -730,12 +798,16 @@ pub fn simulate(
     let (ingest_report, fed) = fed?;
     let mut report = sim.finish(fed.end).map_err(|e| {
         // Say why nothing was replayed: lines of another format, or a time range that misses.
-        let mut why = Vec::new();
+        let mut why = empty_sources(&opts.sources, &opts.ingest, rt);
         if ingest_report.bad_lines > 0 {
             let first = ingest_report.bad_lines_shown.first();
             why.push(format!(
-                "{} bad lines{}",
-                ingest_report.bad_lines,
+                "{}{}",
+                crate::cli::common::plural(
+                    usize::try_from(ingest_report.bad_lines).unwrap_or(usize::MAX),
+                    "bad line",
+                    "bad lines"
+                ),
                 first.map_or(String::new(), |b| format!(", the first {b}"))
             ));
             if let (Some(f), 0) = (opts.ingest.format, ingest_report.events) {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::common::load_config;
-use crate::decision::Decision;
+use crate::decision::{Action, Decision};
 use crate::journal::Journal;
 use crate::journal::decisions::DecisionFilter;
 
@@ -22,8 +22,9 @@ pub struct DecisionsArgs {
     /// Only decisions taken before this time: RFC 3339, a date (00:00 UTC), or a duration ago.
     #[arg(long)]
     pub until: Option<String>,
-    /// Only decisions with this action.
-    #[arg(long, value_parser = ["move", "snapshot", "freeze", "unfreeze", "pin", "alert", "restore"])]
+    /// Only decisions with this action. `recall` selects the moves that are recalls (a rule's
+    /// move to the hot tier or a dearer one, an operator's `tierd recall`); `move` takes them all.
+    #[arg(long, value_parser = ["move", "recall", "snapshot", "freeze", "unfreeze", "pin", "alert", "restore"])]
     pub action: Option<String>,
     /// Only decisions about this bucket (its objects, prefixes, or the whole bucket).
     #[arg(long)]
@@ -43,7 +44,8 @@ pub struct DecisionsArgs {
     /// Only decisions in this state.
     #[arg(long, value_parser = ["planned", "running", "done", "failed", "skipped", "dry-run"])]
     pub state: Option<String>,
-    /// Read a decision-log file (JSON lines) instead of the journal.
+    /// Read a decision-log file (JSON lines) instead of the journal: each decision once, at its
+    /// last record (its latest state), which the filters are applied to.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
     /// The main configuration (for the journal's path). Default: the embedded defaults.
@@ -195,6 +197,47 @@ fn absent(scope: &Scope, rule: Option<&str>, seen: &Seen, place: &str) -> Vec<St
         .collect()
 }
 
+/// Whether a move is a recall, as its record says: a rule's reason reads `Rule "ID" recalls`
+/// (a move to the hot tier or to a dearer one), an operator's names `tierd recall`.
+fn is_recall(d: &Decision) -> bool {
+    d.action == Action::Move
+        && match &d.rule {
+            Some(rule) => d.reason.starts_with(&format!("Rule \"{rule}\" recalls ")),
+            None => d.reason.starts_with("An operator ran `tierd recall`"),
+        }
+}
+
+/// The decisions of a log, each at its last record, in the order of their first: a record that
+/// passes `keep` replaces the id's earlier one, a record that does not drops it. Only the
+/// decisions kept are held, so a log of any size is read in the memory of what it selects.
+#[derive(Default)]
+struct Latest {
+    next: u64,
+    by_id: std::collections::HashMap<String, (u64, Decision)>,
+}
+
+impl Latest {
+    fn add(&mut self, d: Decision, kept: bool) {
+        if !kept {
+            self.by_id.remove(&d.id);
+            return;
+        }
+        match self.by_id.get_mut(&d.id) {
+            Some(slot) => slot.1 = d,
+            None => {
+                self.next += 1;
+                self.by_id.insert(d.id.clone(), (self.next, d));
+            }
+        }
+    }
+
+    fn into_vec(self) -> Vec<Decision> {
+        let mut all: Vec<(u64, Decision)> = self.by_id.into_values().collect();
+        all.sort_unstable_by_key(|(order, _)| *order);
+        all.into_iter().map(|(_, d)| d).collect()
+    }
+}
+
 /// How many bad lines of a decision log are named one by one on stderr; the rest are counted.
 const BAD_LINES_SHOWN: u64 = 10;
 
@@ -237,8 +280,9 @@ pub(crate) fn each_logged(
             Err(e) => {
                 bad += 1;
                 if bad <= BAD_LINES_SHOWN {
+                    let (column, what) = located(&text, &e);
                     eprintln!(
-                        "{}:{n}: not a decision record ({e}); skipped",
+                        "{}:{n}:{column}: not a decision record ({what}); skipped",
                         path.display()
                     );
                 }
@@ -253,6 +297,27 @@ pub(crate) fn each_logged(
         );
     }
     Ok(bad)
+}
+
+/// Where in its line `text` a record failed to parse, and why, without serde's own position
+/// (which counts the line's end as a line of its own: "line 2 column 0" for a record cut short).
+/// The column counts characters from 1; a record cut short fails one past its last.
+fn located(text: &str, e: &serde_json::Error) -> (usize, String) {
+    let said = e.to_string();
+    let what = said
+        .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+        .unwrap_or(&said)
+        .to_string();
+    let line = text.trim_end_matches(['\n', '\r']);
+    // serde's line and column (1-based lines; the column is the characters up to and including
+    // the one it stopped at) into characters from the start of the text.
+    let before: usize = text
+        .split_inclusive('\n')
+        .take(e.line().saturating_sub(1))
+        .map(|l| l.chars().count())
+        .sum();
+    let at = (before + e.column()).clamp(1, line.chars().count() + 1);
+    (at, what)
 }
 
 /// One decision as a row of the table: id, at, action, state, scope, tiers, reason.
@@ -338,6 +403,20 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|s| parse_time("until", s, now))
         .transpose()?;
+    if let (Some(since), Some(until)) = (since, until) {
+        anyhow::ensure!(
+            since < until,
+            "--since ({}) must be before --until ({}): nothing lies between them",
+            crate::decision::rfc3339(since.to_utc()),
+            crate::decision::rfc3339(until.to_utc())
+        );
+    }
+    let recalls = args.action.as_deref() == Some("recall");
+    let action = if recalls {
+        Some("move")
+    } else {
+        args.action.as_deref()
+    };
     let target = scope(
         args.bucket.as_deref(),
         args.key.as_deref(),
@@ -347,10 +426,8 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
         let at = chrono::DateTime::parse_from_rfc3339(&d.at).ok();
         since.is_none_or(|s| at.is_some_and(|t| t >= s))
             && until.is_none_or(|u| at.is_some_and(|t| t < u))
-            && args
-                .action
-                .as_deref()
-                .is_none_or(|a| d.action.as_str() == a)
+            && action.is_none_or(|a| d.action.as_str() == a)
+            && (!recalls || is_recall(d))
             && target
                 .bucket
                 .as_deref()
@@ -372,17 +449,24 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
     // The buckets and rules named anywhere, to say so when a filter names one that is absent:
     // a set of names, small however long the log.
     let mut seen = Seen::default();
+    // The decisions selected, each once, in its latest state.
     let (all, place): (Vec<Decision>, String) = match &args.log {
         Some(path) => {
-            // Only the matching records are kept: the log may be far larger than memory.
-            let mut kept = Vec::new();
-            each_logged(path, |d| {
+            // Only the matching decisions are kept: the log may be far larger than memory. A
+            // summary reads no reason, explanation, anomaly or undo: they are not held.
+            let mut latest = Latest::default();
+            each_logged(path, |mut d| {
                 seen.add(&d);
-                if keep(&d) {
-                    kept.push(d);
+                let kept = keep(&d);
+                if args.summary {
+                    d.reason.clear();
+                    d.explanation = None;
+                    d.anomaly = None;
+                    d.undo = None;
                 }
+                latest.add(d, kept);
             })?;
-            (kept, format!("in {}", path.display()))
+            (latest.into_vec(), format!("in {}", path.display()))
         }
         None => {
             let config = load_config(args.config.as_deref())?;
@@ -390,20 +474,20 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
             let found = j.decisions(&DecisionFilter {
                 bucket: target.bucket.clone(),
                 key: target.key.clone(),
-                action: args.action.clone(),
+                action: action.map(str::to_string),
                 state: args.state.clone(),
                 since: None,
                 limit: None,
             })?;
-            let matching = found.iter().any(keep);
-            if !matching && (target.bucket.is_some() || args.rule.is_some()) {
+            let found: Vec<Decision> = found.into_iter().filter(|d| keep(d)).collect();
+            if found.is_empty() && (target.bucket.is_some() || args.rule.is_some()) {
                 seen.buckets.extend(j.decision_names("bucket")?);
                 seen.rules.extend(j.decision_names("rule")?);
             }
             (found, "in the journal".to_string())
         }
     };
-    let selected: Vec<&Decision> = all.iter().filter(|d| keep(d)).collect();
+    let selected: Vec<&Decision> = all.iter().collect();
     if selected.is_empty() {
         for note in absent(&target, args.rule.as_deref(), &seen, &place) {
             eprintln!("{note}");

@@ -349,3 +349,39 @@ fn a_record_cut_short_is_located_by_the_files_line_and_column() {
     );
     assert!(r.stdout.ends_with("\n3 decisions\n"), "{}", r.stdout);
 }
+
+#[test]
+fn explain_shows_no_undo_for_a_dry_run_or_a_skipped_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let undo = "tierd move photos/a.jpg --to hot --config /etc/tierd/tierd.toml";
+    let with_undo = |id: &str, state: &str| {
+        let mut d = priced_move(id, "a.jpg", ("hot", "cold"), "idle", state);
+        d.undo = Some(undo.into());
+        line(&d)
+    };
+    let text = [
+        with_undo("move-1", "dry-run"),
+        with_undo("move-2", "skipped"),
+        with_undo("move-3", "done"),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
+    let undo_of = |id: &str| {
+        let r = tierd(dir.path(), &["explain", id, "--log", "d.jsonl"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("undo: "))
+            .unwrap_or_else(|| panic!("no undo line in\n{}", r.stdout))
+            .to_string()
+    };
+    assert_eq!(
+        undo_of("move-1"),
+        format!("nothing to undo: a dry run changes nothing (had it been done: {undo})")
+    );
+    assert_eq!(
+        undo_of("move-2"),
+        "nothing to undo: it was skipped, nothing changed"
+    );
+    assert_eq!(undo_of("move-3"), undo);
+}

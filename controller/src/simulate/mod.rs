@@ -621,6 +621,8 @@ pub fn simulate(
         1,
     );
     planner.force_dry_run = true;
+    // An undo names the configuration, as the service's do (its absolute path: an input).
+    planner.undo_config = crate::decision::config_arg(config.path.as_deref());
     let tiers = cost.tiers.len();
     let mut baselines = vec![Baseline::new("never move".into(), None, false, tiers, 0)];
     for &n in &config.simulate.baseline_idle_days {

@@ -7,13 +7,54 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::decision::{Action, Decision, State};
+use crate::decision::{Action, Cost, Decision, State};
 
 /// Objects and bytes that went one way.
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct Flow {
     pub objects: u64,
     pub bytes: u64,
+}
+
+/// What a summary reads of a decision: no reason, explanation, anomaly or undo, so that the
+/// decisions of a long log can be held while it is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub at: String,
+    pub action: Action,
+    pub state: State,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub rule: Option<String>,
+    pub cost: Option<Cost>,
+}
+
+impl From<Decision> for Entry {
+    fn from(d: Decision) -> Entry {
+        Entry {
+            at: d.at,
+            action: d.action,
+            state: d.state,
+            from: d.from,
+            to: d.to,
+            rule: d.rule,
+            cost: d.cost,
+        }
+    }
+}
+
+impl From<&Decision> for Entry {
+    fn from(d: &Decision) -> Entry {
+        Entry {
+            at: d.at.clone(),
+            action: d.action,
+            state: d.state,
+            from: d.from.clone(),
+            to: d.to.clone(),
+            rule: d.rule.clone(),
+            cost: d.cost.clone(),
+        }
+    }
 }
 
 /// What a set of moves adds up to: per way, per rule, and what they save and cost.
@@ -36,7 +77,7 @@ pub struct MoveSums {
 }
 
 impl MoveSums {
-    fn add(&mut self, d: &Decision) {
+    fn add(&mut self, d: &Entry) {
         let way = format!(
             "{} -> {}",
             d.from.as_deref().unwrap_or("?"),
@@ -132,7 +173,8 @@ pub struct Summary {
 
 impl Summary {
     /// Adds one decision.
-    pub fn add(&mut self, d: &Decision) {
+    pub fn add(&mut self, d: impl Into<Entry>) {
+        let d = &d.into();
         self.decisions += 1;
         if self.first.as_ref().is_none_or(|f| d.at < *f) {
             self.first = Some(d.at.clone());
@@ -206,7 +248,6 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::Cost;
 
     fn done_move(
         at: &str,
@@ -235,7 +276,7 @@ mod tests {
             bytes: 3_000_000,
             ..Cost::default()
         };
-        s.add(&done_move(
+        s.add(done_move(
             "2026-11-29T10:00:00Z",
             "big.bin",
             ("onprem", "cloud"),
@@ -267,14 +308,14 @@ mod tests {
             requests: Some(0.00002),
             ..Cost::default()
         };
-        s.add(&done_move(
+        s.add(done_move(
             "2026-11-29T10:00:00Z",
             "a",
             ("onprem", "cloud"),
             Some("cold"),
             out.clone(),
         ));
-        s.add(&done_move(
+        s.add(done_move(
             "2026-11-28T10:00:00Z",
             "b",
             ("onprem", "cloud"),
@@ -288,7 +329,7 @@ mod tests {
             egress: Some(0.09),
             ..Cost::default()
         };
-        s.add(&done_move(
+        s.add(done_move(
             "2026-11-30T10:00:00Z",
             "b",
             ("cloud", "onprem"),
@@ -365,7 +406,7 @@ mod tests {
         );
         dry.state = State::DryRun;
         s.add(&dry);
-        s.add(&done_move(
+        s.add(done_move(
             "2026-11-29T11:00:00Z",
             "b",
             ("hot", "cold"),

@@ -43,20 +43,6 @@ impl From<Decision> for Entry {
     }
 }
 
-impl From<&Decision> for Entry {
-    fn from(d: &Decision) -> Entry {
-        Entry {
-            at: d.at.clone(),
-            action: d.action,
-            state: d.state,
-            from: d.from.clone(),
-            to: d.to.clone(),
-            rule: d.rule.clone(),
-            cost: d.cost.clone(),
-        }
-    }
-}
-
 /// What a set of moves adds up to: per way, per rule, and what they save and cost.
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
 pub struct MoveSums {
@@ -344,7 +330,7 @@ mod tests {
             out,
         );
         failed.state = State::Failed;
-        s.add(&failed);
+        s.add(failed);
 
         assert_eq!(s.decisions, 4);
         assert_eq!(
@@ -405,7 +391,7 @@ mod tests {
             out.clone(),
         );
         dry.state = State::DryRun;
-        s.add(&dry);
+        s.add(dry.clone());
         s.add(done_move(
             "2026-11-29T11:00:00Z",
             "b",
@@ -431,7 +417,7 @@ mod tests {
         assert_eq!(json["dry_run"]["storage_saved_per_month"], 0.018, "{json}");
 
         let mut only_dry = Summary::default();
-        only_dry.add(&dry);
+        only_dry.add(dry);
         let mut text = Vec::new();
         only_dry.write(&mut text).unwrap();
         let text = String::from_utf8(text).unwrap();

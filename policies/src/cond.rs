@@ -33,6 +33,29 @@ impl Cond {
             },
         }
     }
+
+    /// Whether each leaf stands alone under a written `not` (`not incident_open`): an
+    /// explanation shows that leaf as the test written, `not incident_open`, holding when the
+    /// leaf does not. A `not` over more than one leaf is left to [`Cond::has_written_not`].
+    pub fn leaves_under_written_not(&self, leaves: &[Leaf]) -> Vec<bool> {
+        fn walk(c: &Cond, leaves: &[Leaf], marks: &mut [bool]) {
+            match c {
+                Cond::Const(_) | Cond::Leaf(_) => {}
+                Cond::And(cs) | Cond::Or(cs) => cs.iter().for_each(|c| walk(c, leaves, marks)),
+                Cond::Not(inner) => match inner.as_ref() {
+                    Cond::Leaf(i) if !leaves.get(*i).is_some_and(|l| l.negated) => {
+                        if let Some(m) = marks.get_mut(*i) {
+                            *m = true;
+                        }
+                    }
+                    other => walk(other, leaves, marks),
+                },
+            }
+        }
+        let mut marks = vec![false; leaves.len()];
+        walk(self, leaves, &mut marks);
+        marks
+    }
 }
 
 /// One test on one signal, with its source text for explanations.

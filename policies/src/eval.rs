@@ -194,11 +194,13 @@ impl PolicySet {
                 Ok(()) => {
                     let results: Vec<bool> = rule.leaves.iter().map(|l| l.eval(&row)).collect();
                     let holds = rule.cond.eval_with(&mut |i| results[i]);
+                    let nots = rule.cond.leaves_under_written_not(&rule.leaves);
                     let leaves =
                         rule.leaves
                             .iter()
                             .zip(&results)
-                            .map(|(l, &holds)| {
+                            .zip(&nots)
+                            .map(|((l, &holds), &not)| {
                                 let value = match &l.test {
                                     Test::NumSig { a, b, .. } => {
                                         format!(
@@ -211,10 +213,16 @@ impl PolicySet {
                                         describe(*s, &row, &self.currency)
                                     }),
                                 };
+                                // `not incident_open` as written, holding when the leaf does not.
+                                let text = match (not, l.text.contains(' ')) {
+                                    (false, _) => l.text.clone(),
+                                    (true, false) => format!("not {}", l.text),
+                                    (true, true) => format!("not ({})", l.text),
+                                };
                                 LeafValue {
-                                    text: l.text.clone(),
+                                    text,
                                     value,
-                                    holds: holds != l.negated,
+                                    holds: (holds != l.negated) != not,
                                 }
                             })
                             .collect();

@@ -163,7 +163,8 @@ fn explain_names_the_winner_and_why_each_other_rule_lost() {
 #[test]
 fn explain_shows_a_written_not_beside_the_leaves_it_negates() {
     // `not incident_open` is false while incident_open holds: the leaf alone ("true: yes")
-    // would read as a match. A comparison's own negation (`!=`) needs nothing more.
+    // would read as a match, so it is shown as written, `not incident_open`, with whether that
+    // holds. A comparison's own negation (`!=`) needs nothing more.
     let text = "[[rule]]\nid = \"calm\"\nscope = { bucket = \"*\" }\nwhen = \"not incident_open and tier != 'vault'\"\naction = \"unfreeze\"\n\n\
                 [[rule]]\nid = \"plain\"\nscope = { bucket = \"*\" }\nwhen = \"tier != 'vault' and incident_open\"\naction = \"freeze\"\n";
     let l = load_ok(text);
@@ -176,7 +177,7 @@ fn explain_shows_a_written_not_beside_the_leaves_it_negates() {
         l.policy.explain(&l.policy.evaluate(&o, &open, NOW)),
         vec![
             "rule \"plain\" wins: freeze; tier != 'vault' ('onprem': yes), incident_open (true: yes)",
-            "rule \"calm\" does not match: `not incident_open and tier != 'vault'` is false; incident_open (true: yes), tier != 'vault' ('onprem': yes)",
+            "rule \"calm\" does not match: `not incident_open and tier != 'vault'` is false; not incident_open (true: no), tier != 'vault' ('onprem': yes)",
         ]
     );
     let calm = l
@@ -184,7 +185,34 @@ fn explain_shows_a_written_not_beside_the_leaves_it_negates() {
         .explain(&l.policy.evaluate(&o, &BehaviourFacts::default(), NOW));
     assert_eq!(
         calm[0],
-        "rule \"calm\" wins: unfreeze; `not incident_open and tier != 'vault'` holds; incident_open (false: no), tier != 'vault' ('onprem': yes)"
+        "rule \"calm\" wins: unfreeze; `not incident_open and tier != 'vault'` holds; not incident_open (false: yes), tier != 'vault' ('onprem': yes)"
+    );
+}
+
+#[test]
+fn a_test_under_a_written_not_is_shown_as_written_and_holds_when_the_not_does() {
+    let text = "[[rule]]\nid = \"calm\"\nscope = { bucket = \"*\" }\nwhen = \"not incident_open\"\naction = \"unfreeze\"\n\n\
+                [[rule]]\nid = \"small\"\nscope = { bucket = \"*\" }\nwhen = \"incident_open or not (size > 1GiB)\"\naction = \"alert\"\n";
+    let l = load_ok(text);
+    let o = obj("data", "x.bin", "onprem", 1);
+    let e = l.policy.evaluate(&o, &BehaviourFacts::default(), NOW);
+    let shown = |rule: usize| -> Vec<(String, String, bool)> {
+        e.outcomes[rule]
+            .leaves
+            .iter()
+            .map(|v| (v.text.clone(), v.value.clone(), v.holds))
+            .collect()
+    };
+    assert_eq!(
+        shown(0),
+        vec![("not incident_open".to_string(), "false".to_string(), true)]
+    );
+    assert_eq!(
+        shown(1),
+        vec![
+            ("incident_open".to_string(), "false".to_string(), false),
+            ("not (size > 1GiB)".to_string(), "10MiB".to_string(), true),
+        ]
     );
 }
 
@@ -483,8 +511,8 @@ fn explanations_answer_for_the_comparison_as_written_even_when_negated() {
         shown,
         vec![
             ("tier != 'vault'".to_string(), true),
-            // `not (...)` negates the written comparison: the comparison itself is shown.
-            ("size > 1GiB".to_string(), false),
+            // `not (...)` is shown as written, and holds when the comparison does not.
+            ("not (size > 1GiB)".to_string(), true),
             ("incident_open == false".to_string(), true),
             ("tier not in ['cloud']".to_string(), true),
         ]

@@ -153,3 +153,235 @@ fn the_table_stays_aligned_with_a_long_id_and_a_long_key() {
     }
     assert_eq!(lines[4], "3 decisions");
 }
+
+/// A record as a line of a decision log.
+fn line(d: &Decision) -> String {
+    format!("{}\n", serde_json::to_string(d).unwrap())
+}
+
+/// A move by `rule` with its price, in `state`, as the planner writes it: `recalls` in the
+/// reason of a move back.
+fn priced_move(id: &str, key: &str, way: (&str, &str), rule: &str, state: &str) -> Decision {
+    let verb = if way.1 == "hot" { "recalls" } else { "moves" };
+    let mut d = Decision::operator_move(
+        id.into(),
+        "2026-11-27T10:00:00Z".into(),
+        ("photos", key),
+        (Some(way.0), way.1),
+        format!(
+            "Rule \"{rule}\" {verb} photos/{key} from \"{}\" to \"{}\": ...",
+            way.0, way.1
+        ),
+    );
+    d.rule = Some(rule.into());
+    d.state = serde_json::from_value(state.into()).unwrap();
+    d.cost = Some(tierd::decision::Cost {
+        bytes: 1 << 20,
+        storage_saved_per_month: Some(if way.1 == "hot" { -0.5 } else { 0.25 }),
+        ..Default::default()
+    });
+    d
+}
+
+#[test]
+fn a_decision_logged_planned_then_done_is_one_decision_in_its_latest_state() {
+    let dir = tempfile::tempdir().unwrap();
+    // The service's log: two moves planned, then one done and one skipped.
+    let a = priced_move("move-1", "a.jpg", ("hot", "cold"), "idle", "planned");
+    let b = priced_move("move-2", "b.jpg", ("hot", "cold"), "idle", "planned");
+    let mut a_done = a.clone();
+    a_done.state = tierd::decision::State::Done;
+    let mut b_skipped = b.clone();
+    b_skipped.state = tierd::decision::State::Skipped;
+    b_skipped.why = Some("photos/b.jpg is on no tier".into());
+    let text = [&a, &b, &a_done, &b_skipped].map(line).concat();
+    std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
+    let run = |more: &[&str]| {
+        let mut args = vec!["decisions", "--log", "d.jsonl"];
+        args.extend_from_slice(more);
+        let r = tierd(dir.path(), &args);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.stdout
+    };
+    let table = run(&[]);
+    assert_eq!(ids(&table), vec!["move-1", "move-2"]);
+    assert!(table.contains(" done "), "{table}");
+    assert!(table.contains("(photos/b.jpg is on no tier)"), "{table}");
+    assert!(table.ends_with("\n2 decisions\n"), "{table}");
+    let json: Vec<Decision> = run(&["--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(json, vec![a_done.clone(), b_skipped]);
+    // Filters apply to the latest state: no decision is still planned.
+    assert!(run(&["--state", "planned"]).ends_with("\n0 decisions\n"));
+    assert_eq!(ids(&run(&["--state", "done"])), vec!["move-1"]);
+    let s: serde_json::Value = serde_json::from_str(&run(&["--summary", "--json"])).unwrap();
+    assert_eq!(s["decisions"], 2, "{s}");
+    assert_eq!(
+        s["by_action"]["move"],
+        serde_json::json!({"done": 1, "skipped": 1}),
+        "{s}"
+    );
+    assert_eq!(s["moved"]["hot -> cold"]["objects"], 1, "{s}");
+}
+
+#[test]
+fn a_summary_of_dry_run_moves_says_what_they_would_have_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = [
+        priced_move("move-1", "a.jpg", ("hot", "cold"), "idle", "dry-run"),
+        priced_move("move-2", "b.jpg", ("hot", "cold"), "idle", "dry-run"),
+        priced_move("move-3", "a.jpg", ("cold", "hot"), "reheated", "dry-run"),
+    ]
+    .map(|d| line(&d))
+    .concat();
+    std::fs::write(dir.path().join("sim.jsonl"), text).unwrap();
+    let r = tierd(
+        dir.path(),
+        &["decisions", "--log", "sim.jsonl", "--summary"],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    for part in [
+        "\nno move done\n",
+        "\ndry-run moves, not done (what they would have done):\n",
+        "  cold -> hot                      1 object        1MiB\n",
+        "  hot -> cold                      2 objects       2MiB\n",
+        "by rule: idle 2, reheated 1\n",
+        "storage saved per month by these moves had they been done (recalls count against): 0.0000\n",
+    ] {
+        assert!(r.stdout.contains(part), "{part:?} not in\n{}", r.stdout);
+    }
+    let j = tierd(
+        dir.path(),
+        &["decisions", "--log", "sim.jsonl", "--summary", "--json"],
+    );
+    let s: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(s["moved"], serde_json::json!({}), "{s}");
+    assert_eq!(s["dry_run"]["moved"]["hot -> cold"]["objects"], 2, "{s}");
+    assert_eq!(s["dry_run"]["storage_saved_per_month"], 0.0, "{s}");
+}
+
+#[test]
+fn recalls_are_selected_by_action_recall_and_are_moves_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut op = Decision::operator_move(
+        "op-4".into(),
+        "2026-11-27T11:00:00Z".into(),
+        ("photos", "c.jpg"),
+        (Some("cold"), "hot"),
+        "An operator ran `tierd recall` for this object.".into(),
+    );
+    op.state = tierd::decision::State::Done;
+    let text = [
+        line(&priced_move(
+            "move-1",
+            "a.jpg",
+            ("hot", "cold"),
+            "idle",
+            "dry-run",
+        )),
+        line(&priced_move(
+            "move-2",
+            "b.jpg",
+            ("cold", "hot"),
+            "reheated",
+            "dry-run",
+        )),
+        line(&op),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
+    let r = tierd(
+        dir.path(),
+        &["decisions", "--log", "d.jsonl", "--action", "recall"],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(ids(&r.stdout), vec!["move-2", "op-4"]);
+    let r = tierd(
+        dir.path(),
+        &["decisions", "--log", "d.jsonl", "--action", "move"],
+    );
+    assert_eq!(ids(&r.stdout), vec!["move-1", "move-2", "op-4"]);
+}
+
+#[test]
+fn a_reversed_time_range_is_refused_as_simulate_refuses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    log(dir.path());
+    let r = tierd(
+        dir.path(),
+        &[
+            "decisions",
+            "--log",
+            "d.jsonl",
+            "--since",
+            "2026-11-27",
+            "--until",
+            "2026-11-26T12:00:00Z",
+        ],
+    );
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr,
+        "error: --since (2026-11-27T00:00:00Z) must be before --until (2026-11-26T12:00:00Z): nothing lies between them\n"
+    );
+    assert_eq!(r.stdout, "");
+}
+
+#[test]
+fn a_record_cut_short_is_located_by_the_files_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    log(dir.path());
+    let mut text = std::fs::read_to_string(dir.path().join("d.jsonl")).unwrap();
+    let cut = r#"{"id":"op-9","at":"2026-11-29T10:00:00Z""#;
+    text.push_str(&format!("{cut}\n{{\"id\": 7}}\n"));
+    std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
+    let r = tierd(dir.path(), &["decisions", "--log", "d.jsonl"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "d.jsonl:4:{}: not a decision record (EOF while parsing an object); skipped\n\
+             d.jsonl:5:8: not a decision record (invalid type: integer `7`, expected a string); skipped\n",
+            cut.len() + 1
+        )
+    );
+    assert!(r.stdout.ends_with("\n3 decisions\n"), "{}", r.stdout);
+}
+
+#[test]
+fn explain_shows_no_undo_for_a_dry_run_or_a_skipped_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let undo = "tierd move photos/a.jpg --to hot --config /etc/tierd/tierd.toml";
+    let with_undo = |id: &str, state: &str| {
+        let mut d = priced_move(id, "a.jpg", ("hot", "cold"), "idle", state);
+        d.undo = Some(undo.into());
+        line(&d)
+    };
+    let text = [
+        with_undo("move-1", "dry-run"),
+        with_undo("move-2", "skipped"),
+        with_undo("move-3", "done"),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
+    let undo_of = |id: &str| {
+        let r = tierd(dir.path(), &["explain", id, "--log", "d.jsonl"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("undo: "))
+            .unwrap_or_else(|| panic!("no undo line in\n{}", r.stdout))
+            .to_string()
+    };
+    assert_eq!(
+        undo_of("move-1"),
+        format!("nothing to undo: a dry run changes nothing (had it been done: {undo})")
+    );
+    assert_eq!(
+        undo_of("move-2"),
+        "nothing to undo: it was skipped, nothing changed"
+    );
+    assert_eq!(undo_of("move-3"), undo);
+}

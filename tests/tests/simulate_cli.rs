@@ -196,11 +196,19 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
         "condition, test by test:",
         "guardrails checked:",
         "minimum residency",
-        "undo: tierd move",
+        "undo: nothing to undo: a dry run changes nothing (had it been done: tierd move",
         &format!("iB ({bytes} bytes)\n"),
     ] {
         assert!(r.stdout.contains(part), "{part:?} missing:\n{}", r.stdout);
     }
+    // The record's undo names the configuration, as the service's records do.
+    let config = std::path::absolute(d.join("tierd.toml")).unwrap();
+    let undo = mv["undo"].as_str().unwrap();
+    assert!(
+        undo.starts_with("tierd move ")
+            && undo.ends_with(&format!(" --config {}", config.display())),
+        "{undo}"
+    );
     // The HTML report of the same replay (Chromium renders it in controller/tests/report.rs).
     let r = tierd(
         d,

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::common::load_config;
-use crate::decision::Decision;
+use super::summary::{Entry, Summary};
+use crate::decision::{Action, Decision};
 use crate::journal::Journal;
 use crate::journal::decisions::DecisionFilter;
 
@@ -22,8 +23,9 @@ pub struct DecisionsArgs {
     /// Only decisions taken before this time: RFC 3339, a date (00:00 UTC), or a duration ago.
     #[arg(long)]
     pub until: Option<String>,
-    /// Only decisions with this action.
-    #[arg(long, value_parser = ["move", "snapshot", "freeze", "unfreeze", "pin", "alert", "restore"])]
+    /// Only decisions with this action. `recall` selects the moves that are recalls (a rule's
+    /// move to the hot tier or a dearer one, an operator's `tierd recall`); `move` takes them all.
+    #[arg(long, value_parser = ["move", "recall", "snapshot", "freeze", "unfreeze", "pin", "alert", "restore"])]
     pub action: Option<String>,
     /// Only decisions about this bucket (its objects, prefixes, or the whole bucket).
     #[arg(long)]
@@ -43,7 +45,8 @@ pub struct DecisionsArgs {
     /// Only decisions in this state.
     #[arg(long, value_parser = ["planned", "running", "done", "failed", "skipped", "dry-run"])]
     pub state: Option<String>,
-    /// Read a decision-log file (JSON lines) instead of the journal.
+    /// Read a decision-log file (JSON lines) instead of the journal: each decision once, at its
+    /// last record (its latest state), which the filters are applied to.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
     /// The main configuration (for the journal's path). Default: the embedded defaults.
@@ -195,6 +198,67 @@ fn absent(scope: &Scope, rule: Option<&str>, seen: &Seen, place: &str) -> Vec<St
         .collect()
 }
 
+/// Whether a move is a recall, as its record says: a rule's reason reads `Rule "ID" recalls`
+/// (a move to the hot tier or to a dearer one), an operator's names `tierd recall`.
+fn is_recall(d: &Decision) -> bool {
+    d.action == Action::Move
+        && match &d.rule {
+            Some(rule) => d.reason.starts_with(&format!("Rule \"{rule}\" recalls ")),
+            None => d.reason.starts_with("An operator ran `tierd recall`"),
+        }
+}
+
+/// The decisions of a log, each at its last record, in the order of their first: a record that
+/// passes `keep` replaces the id's earlier one, a record that does not drops it. Only the
+/// decisions kept are held (and an index of their ids), so a log of any size is read in the
+/// memory of what it selects. `T` is what is held of each: the decision, or what a summary
+/// reads of it.
+struct Latest<T> {
+    /// In the order of their first record; `None` where a later record dropped one.
+    slots: Vec<Option<T>>,
+    /// Id → its slot.
+    by_id: std::collections::HashMap<String, usize>,
+}
+
+impl<T> Default for Latest<T> {
+    fn default() -> Self {
+        Latest {
+            slots: Vec::new(),
+            by_id: std::collections::HashMap::new(),
+        }
+    }
+}
+
+impl<T> Latest<T> {
+    fn add(&mut self, id: &str, d: T, kept: bool) {
+        match (self.by_id.get(id).copied(), kept) {
+            (Some(slot), true) => self.slots[slot] = Some(d),
+            (Some(slot), false) => {
+                self.slots[slot] = None;
+                self.by_id.remove(id);
+            }
+            (None, true) => {
+                self.by_id.insert(id.to_string(), self.slots.len());
+                self.slots.push(Some(d));
+            }
+            (None, false) => {}
+        }
+    }
+
+    /// The decisions, in the memory that held them (the index freed first).
+    // `filter_map` collects in place; `flatten` allocates a second vector (600 MB more for a
+    // million moves: docs/BENCHMARKS.md).
+    #[allow(clippy::filter_map_identity)]
+    fn into_vec(self) -> Vec<T> {
+        let Latest { slots, by_id } = self;
+        drop(by_id);
+        slots
+            .into_iter()
+            .filter_map(std::convert::identity)
+            .collect()
+    }
+}
+
 /// How many bad lines of a decision log are named one by one on stderr; the rest are counted.
 const BAD_LINES_SHOWN: u64 = 10;
 
@@ -237,8 +301,9 @@ pub(crate) fn each_logged(
             Err(e) => {
                 bad += 1;
                 if bad <= BAD_LINES_SHOWN {
+                    let (column, what) = located(&text, &e);
                     eprintln!(
-                        "{}:{n}: not a decision record ({e}); skipped",
+                        "{}:{n}:{column}: not a decision record ({what}); skipped",
                         path.display()
                     );
                 }
@@ -253,6 +318,27 @@ pub(crate) fn each_logged(
         );
     }
     Ok(bad)
+}
+
+/// Where in its line `text` a record failed to parse, and why, without serde's own position
+/// (which counts the line's end as a line of its own: "line 2 column 0" for a record cut short).
+/// The column counts characters from 1; a record cut short fails one past its last.
+fn located(text: &str, e: &serde_json::Error) -> (usize, String) {
+    let said = e.to_string();
+    let what = said
+        .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+        .unwrap_or(&said)
+        .to_string();
+    let line = text.trim_end_matches(['\n', '\r']);
+    // serde's line and column (1-based lines; the column is the characters up to and including
+    // the one it stopped at) into characters from the start of the text.
+    let before: usize = text
+        .split_inclusive('\n')
+        .take(e.line().saturating_sub(1))
+        .map(|l| l.chars().count())
+        .sum();
+    let at = (before + e.column()).clamp(1, line.chars().count() + 1);
+    (at, what)
 }
 
 /// One decision as a row of the table: id, at, action, state, scope, tiers, reason.
@@ -338,6 +424,20 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
         .as_deref()
         .map(|s| parse_time("until", s, now))
         .transpose()?;
+    if let (Some(since), Some(until)) = (since, until) {
+        anyhow::ensure!(
+            since < until,
+            "--since ({}) must be before --until ({}): nothing lies between them",
+            crate::decision::rfc3339(since.to_utc()),
+            crate::decision::rfc3339(until.to_utc())
+        );
+    }
+    let recalls = args.action.as_deref() == Some("recall");
+    let action = if recalls {
+        Some("move")
+    } else {
+        args.action.as_deref()
+    };
     let target = scope(
         args.bucket.as_deref(),
         args.key.as_deref(),
@@ -347,10 +447,8 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
         let at = chrono::DateTime::parse_from_rfc3339(&d.at).ok();
         since.is_none_or(|s| at.is_some_and(|t| t >= s))
             && until.is_none_or(|u| at.is_some_and(|t| t < u))
-            && args
-                .action
-                .as_deref()
-                .is_none_or(|a| d.action.as_str() == a)
+            && action.is_none_or(|a| d.action.as_str() == a)
+            && (!recalls || is_recall(d))
             && target
                 .bucket
                 .as_deref()
@@ -372,17 +470,24 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
     // The buckets and rules named anywhere, to say so when a filter names one that is absent:
     // a set of names, small however long the log.
     let mut seen = Seen::default();
-    let (all, place): (Vec<Decision>, String) = match &args.log {
+    // The decisions selected, each once, in its latest state: whole, or for a summary only what
+    // it reads (`entries`).
+    let (all, entries, place): (Vec<Decision>, Vec<Entry>, String) = match &args.log {
         Some(path) => {
-            // Only the matching records are kept: the log may be far larger than memory.
-            let mut kept = Vec::new();
+            // Only the matching decisions are kept: the log may be far larger than memory.
+            let (mut all, mut entries) = (Latest::default(), Latest::default());
             each_logged(path, |d| {
                 seen.add(&d);
-                if keep(&d) {
-                    kept.push(d);
+                let kept = keep(&d);
+                let id = d.id.clone();
+                if args.summary {
+                    entries.add(&id, Entry::from(d), kept);
+                } else {
+                    all.add(&id, d, kept);
                 }
             })?;
-            (kept, format!("in {}", path.display()))
+            let place = format!("in {}", path.display());
+            (all.into_vec(), entries.into_vec(), place)
         }
         None => {
             let config = load_config(args.config.as_deref())?;
@@ -390,30 +495,39 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
             let found = j.decisions(&DecisionFilter {
                 bucket: target.bucket.clone(),
                 key: target.key.clone(),
-                action: args.action.clone(),
+                action: action.map(str::to_string),
                 state: args.state.clone(),
                 since: None,
                 limit: None,
             })?;
-            let matching = found.iter().any(keep);
-            if !matching && (target.bucket.is_some() || args.rule.is_some()) {
+            let found: Vec<Decision> = found.into_iter().filter(|d| keep(d)).collect();
+            if found.is_empty() && (target.bucket.is_some() || args.rule.is_some()) {
                 seen.buckets.extend(j.decision_names("bucket")?);
                 seen.rules.extend(j.decision_names("rule")?);
             }
-            (found, "in the journal".to_string())
+            let place = "in the journal".to_string();
+            if args.summary {
+                (
+                    Vec::new(),
+                    found.into_iter().map(Entry::from).collect(),
+                    place,
+                )
+            } else {
+                (found, Vec::new(), place)
+            }
         }
     };
-    let selected: Vec<&Decision> = all.iter().filter(|d| keep(d)).collect();
-    if selected.is_empty() {
+    let selected: Vec<&Decision> = all.iter().collect();
+    if selected.is_empty() && entries.is_empty() {
         for note in absent(&target, args.rule.as_deref(), &seen, &place) {
             eprintln!("{note}");
         }
     }
     let mut out = std::io::stdout().lock();
     if args.summary {
-        let mut s = super::summary::Summary::default();
-        for d in &selected {
-            s.add(d);
+        let mut s = Summary::default();
+        for e in entries {
+            s.add(e);
         }
         if args.json {
             writeln!(out, "{}", serde_json::to_string(&s.rounded())?)?;

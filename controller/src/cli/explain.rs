@@ -11,7 +11,7 @@ use anyhow::bail;
 use super::common::load_config;
 use super::moves::{Guard, Interlocks};
 use crate::config::Config;
-use crate::decision::{Action, Decision};
+use crate::decision::{Action, Decision, State};
 use crate::journal::Journal;
 
 #[derive(Debug, clap::Args)]
@@ -83,6 +83,9 @@ fn undo_held(d: &Decision, config: &Config, journal: &mut Journal) -> Option<Str
     else {
         return None;
     };
+    if matches!(d.state, State::DryRun | State::Skipped) {
+        return None;
+    }
     // The undo of a move that overrode an interlock carries the override.
     let overrides = Interlocks {
         ignore_freezes: undo.contains(" --ignore-freezes"),
@@ -183,10 +186,20 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
             }
         }
     }
-    writeln!(
-        out,
-        "\nundo: {}",
-        d.undo.as_deref().unwrap_or("nothing to undo")
-    )?;
+    writeln!(out, "\nundo: {}", undo_line(d))?;
     Ok(())
+}
+
+/// The command that reverses the decision, or why there is nothing to undo: a dry run and a
+/// skipped decision changed nothing (a dry run's record keeps the command it would take).
+fn undo_line(d: &Decision) -> String {
+    match (d.state, &d.undo) {
+        (State::DryRun, Some(undo)) => {
+            format!("nothing to undo: a dry run changes nothing (had it been done: {undo})")
+        }
+        (State::DryRun, None) => "nothing to undo: a dry run changes nothing".to_string(),
+        (State::Skipped, _) => "nothing to undo: it was skipped, nothing changed".to_string(),
+        (_, Some(undo)) => undo.clone(),
+        (_, None) => "nothing to undo".to_string(),
+    }
 }

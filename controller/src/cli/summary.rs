@@ -1,12 +1,13 @@
 //! `tierd decisions --summary`: what a set of decisions adds up to — how many of each action in
-//! each state, what moved where, which rules moved it, and what the moves done save and cost.
+//! each state, what moved where, which rules moved it, and what the moves done save and cost;
+//! apart, the same for the moves of a dry run (a `tierd simulate --out` file), had they been done.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 
 use serde::Serialize;
 
-use crate::decision::{Action, Decision, State};
+use crate::decision::{Action, Cost, Decision, State};
 
 /// Objects and bytes that went one way.
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
@@ -15,51 +16,54 @@ pub struct Flow {
     pub bytes: u64,
 }
 
-/// The sums over a set of decisions. Money is in the currency of the prices the decisions were
-/// taken with.
+/// What a summary reads of a decision: no reason, explanation, anomaly or undo, so that the
+/// decisions of a long log can be held while it is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub at: String,
+    pub action: Action,
+    pub state: State,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub rule: Option<String>,
+    pub cost: Option<Cost>,
+}
+
+impl From<Decision> for Entry {
+    fn from(d: Decision) -> Entry {
+        Entry {
+            at: d.at,
+            action: d.action,
+            state: d.state,
+            from: d.from,
+            to: d.to,
+            rule: d.rule,
+            cost: d.cost,
+        }
+    }
+}
+
+/// What a set of moves adds up to: per way, per rule, and what they save and cost.
 #[derive(Debug, Default, Clone, PartialEq, Serialize)]
-pub struct Summary {
-    pub decisions: u64,
-    /// The earliest and latest decision times (RFC 3339).
-    pub first: Option<String>,
-    pub last: Option<String>,
-    /// Action → state → decisions.
-    pub by_action: BTreeMap<String, BTreeMap<String, u64>>,
-    /// `"FROM -> TO"` → the moves done that way.
+pub struct MoveSums {
+    /// `"FROM -> TO"` → the moves that way.
     pub moved: BTreeMap<String, Flow>,
-    /// Rule id (`operator` for `tierd move` and `recall`) → moves done.
+    /// Rule id (`operator` for `tierd move` and `recall`) → moves.
     pub moves_by_rule: BTreeMap<String, u64>,
-    /// Net storage saved per month by the moves done (a recall's saving is negative).
+    /// Net storage saved per month by the moves (a recall's saving is negative).
     pub storage_saved_per_month: f64,
-    /// Moves done that carry no prices (an operator's `tierd move` or `recall`): not in the
-    /// money sums.
+    /// Moves that carry no prices (an operator's `tierd move` or `recall`): not in the money
+    /// sums.
     pub unpriced_moves: u64,
-    /// One-off charges of the moves done.
+    /// One-off charges of the moves.
     pub retrieval: f64,
     pub egress: f64,
     pub requests: f64,
     pub early_deletion: f64,
 }
 
-impl Summary {
-    /// Adds one decision.
-    pub fn add(&mut self, d: &Decision) {
-        self.decisions += 1;
-        if self.first.as_ref().is_none_or(|f| d.at < *f) {
-            self.first = Some(d.at.clone());
-        }
-        if self.last.as_ref().is_none_or(|l| d.at > *l) {
-            self.last = Some(d.at.clone());
-        }
-        *self
-            .by_action
-            .entry(d.action.as_str().to_string())
-            .or_default()
-            .entry(d.state.as_str().to_string())
-            .or_default() += 1;
-        if d.action != Action::Move || d.state != State::Done {
-            return;
-        }
+impl MoveSums {
+    fn add(&mut self, d: &Entry) {
         let way = format!(
             "{} -> {}",
             d.from.as_deref().unwrap_or("?"),
@@ -85,15 +89,103 @@ impl Summary {
         }
     }
 
-    /// The summary with its money rounded to a millionth (as decision records are), for JSON.
-    pub fn rounded(&self) -> Summary {
+    /// The sums with their money rounded to a millionth (as decision records are), for JSON.
+    fn rounded(&self) -> MoveSums {
         let r = crate::planner::money;
-        Summary {
+        MoveSums {
             storage_saved_per_month: r(self.storage_saved_per_month),
             retrieval: r(self.retrieval),
             egress: r(self.egress),
             requests: r(self.requests),
             early_deletion: r(self.early_deletion),
+            ..self.clone()
+        }
+    }
+
+    /// The moves per way, per rule, and their money, under `title` (`moves done`).
+    fn write(&self, out: &mut dyn Write, title: &str, these: &str) -> std::io::Result<()> {
+        let size = |b: u64| policies::eval::format_value(policies::signals::Kind::Size, b as f64);
+        writeln!(out, "\n{title}:")?;
+        for (way, f) in &self.moved {
+            let objects = if f.objects == 1 { "object " } else { "objects" };
+            writeln!(
+                out,
+                "  {way:<24} {:>9} {objects} {:>10}",
+                f.objects,
+                size(f.bytes)
+            )?;
+        }
+        let rules: Vec<String> = self
+            .moves_by_rule
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        writeln!(out, "by rule: {}", rules.join(", "))?;
+        let unpriced = match self.unpriced_moves {
+            0 => String::new(),
+            1 => "; 1 operator move is not priced".to_string(),
+            n => format!("; {n} operator moves are not priced"),
+        };
+        writeln!(
+            out,
+            "storage saved per month by {these} (recalls count against{unpriced}): {:.4}",
+            self.storage_saved_per_month
+        )?;
+        writeln!(
+            out,
+            "their one-off charges: retrieval {:.4}, egress {:.4}, requests {:.4}, early deletion {:.4}",
+            self.retrieval, self.egress, self.requests, self.early_deletion
+        )
+    }
+}
+
+/// The sums over a set of decisions. Money is in the currency of the prices the decisions were
+/// taken with.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub decisions: u64,
+    /// The earliest and latest decision times (RFC 3339).
+    pub first: Option<String>,
+    pub last: Option<String>,
+    /// Action → state → decisions.
+    pub by_action: BTreeMap<String, BTreeMap<String, u64>>,
+    /// The moves done (at the top level of the JSON object).
+    #[serde(flatten)]
+    pub done: MoveSums,
+    /// The moves decided but not executed (`dry-run`: a simulation, or a policy's dry run):
+    /// what they would have done, apart from the moves done.
+    pub dry_run: MoveSums,
+}
+
+impl Summary {
+    /// Adds one decision.
+    pub fn add(&mut self, d: impl Into<Entry>) {
+        let d = &d.into();
+        self.decisions += 1;
+        if self.first.as_ref().is_none_or(|f| d.at < *f) {
+            self.first = Some(d.at.clone());
+        }
+        if self.last.as_ref().is_none_or(|l| d.at > *l) {
+            self.last = Some(d.at.clone());
+        }
+        *self
+            .by_action
+            .entry(d.action.as_str().to_string())
+            .or_default()
+            .entry(d.state.as_str().to_string())
+            .or_default() += 1;
+        match (d.action, d.state) {
+            (Action::Move, State::Done) => self.done.add(d),
+            (Action::Move, State::DryRun) => self.dry_run.add(d),
+            _ => {}
+        }
+    }
+
+    /// The summary with its money rounded to a millionth (as decision records are), for JSON.
+    pub fn rounded(&self) -> Summary {
+        Summary {
+            done: self.done.rounded(),
+            dry_run: self.dry_run.rounded(),
             ..self.clone()
         }
     }
@@ -123,48 +215,25 @@ impl Summary {
             }
             writeln!(out)?;
         }
-        if self.moved.is_empty() {
-            return writeln!(out, "\nno move done");
+        if self.done.moved.is_empty() {
+            writeln!(out, "\nno move done")?;
+        } else {
+            self.done.write(out, "moves done", "these moves")?;
         }
-        let size = |b: u64| policies::eval::format_value(policies::signals::Kind::Size, b as f64);
-        writeln!(out, "\nmoves done:")?;
-        for (way, f) in &self.moved {
-            let objects = if f.objects == 1 { "object " } else { "objects" };
-            writeln!(
+        if !self.dry_run.moved.is_empty() {
+            self.dry_run.write(
                 out,
-                "  {way:<24} {:>9} {objects} {:>10}",
-                f.objects,
-                size(f.bytes)
+                "dry-run moves, not done (what they would have done)",
+                "these moves had they been done",
             )?;
         }
-        let rules: Vec<String> = self
-            .moves_by_rule
-            .iter()
-            .map(|(r, n)| format!("{r} {n}"))
-            .collect();
-        writeln!(out, "by rule: {}", rules.join(", "))?;
-        let unpriced = match self.unpriced_moves {
-            0 => String::new(),
-            1 => "; 1 operator move is not priced".to_string(),
-            n => format!("; {n} operator moves are not priced"),
-        };
-        writeln!(
-            out,
-            "storage saved per month by these moves (recalls count against{unpriced}): {:.4}",
-            self.storage_saved_per_month
-        )?;
-        writeln!(
-            out,
-            "their one-off charges: retrieval {:.4}, egress {:.4}, requests {:.4}, early deletion {:.4}",
-            self.retrieval, self.egress, self.requests, self.early_deletion
-        )
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::Cost;
 
     fn done_move(
         at: &str,
@@ -193,15 +262,15 @@ mod tests {
             bytes: 3_000_000,
             ..Cost::default()
         };
-        s.add(&done_move(
+        s.add(done_move(
             "2026-11-29T10:00:00Z",
             "big.bin",
             ("onprem", "cloud"),
             None,
             bytes_only,
         ));
-        assert_eq!(s.moved["onprem -> cloud"].bytes, 3_000_000);
-        assert_eq!(s.unpriced_moves, 1);
+        assert_eq!(s.done.moved["onprem -> cloud"].bytes, 3_000_000);
+        assert_eq!(s.done.unpriced_moves, 1);
         let mut text = Vec::new();
         s.write(&mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
@@ -225,14 +294,14 @@ mod tests {
             requests: Some(0.00002),
             ..Cost::default()
         };
-        s.add(&done_move(
+        s.add(done_move(
             "2026-11-29T10:00:00Z",
             "a",
             ("onprem", "cloud"),
             Some("cold"),
             out.clone(),
         ));
-        s.add(&done_move(
+        s.add(done_move(
             "2026-11-28T10:00:00Z",
             "b",
             ("onprem", "cloud"),
@@ -246,7 +315,7 @@ mod tests {
             egress: Some(0.09),
             ..Cost::default()
         };
-        s.add(&done_move(
+        s.add(done_move(
             "2026-11-30T10:00:00Z",
             "b",
             ("cloud", "onprem"),
@@ -261,7 +330,7 @@ mod tests {
             out,
         );
         failed.state = State::Failed;
-        s.add(&failed);
+        s.add(failed);
 
         assert_eq!(s.decisions, 4);
         assert_eq!(
@@ -271,24 +340,24 @@ mod tests {
         assert_eq!(s.by_action["move"]["done"], 3);
         assert_eq!(s.by_action["move"]["failed"], 1);
         assert_eq!(
-            s.moved["onprem -> cloud"],
+            s.done.moved["onprem -> cloud"],
             Flow {
                 objects: 2,
                 bytes: 2 << 30
             }
         );
         assert_eq!(
-            s.moved["cloud -> onprem"],
+            s.done.moved["cloud -> onprem"],
             Flow {
                 objects: 1,
                 bytes: 1 << 30
             }
         );
-        assert_eq!(s.moves_by_rule["cold"], 2);
-        assert_eq!(s.moves_by_rule["operator"], 1);
-        assert!((s.storage_saved_per_month - 0.016).abs() < 1e-12);
-        assert!((s.egress - 0.09).abs() < 1e-12);
-        assert_eq!(s.rounded().requests, 0.00004);
+        assert_eq!(s.done.moves_by_rule["cold"], 2);
+        assert_eq!(s.done.moves_by_rule["operator"], 1);
+        assert!((s.done.storage_saved_per_month - 0.016).abs() < 1e-12);
+        assert!((s.done.egress - 0.09).abs() < 1e-12);
+        assert_eq!(s.rounded().done.requests, 0.00004);
 
         let mut text = Vec::new();
         s.write(&mut text).unwrap();
@@ -300,6 +369,64 @@ mod tests {
             "by rule: cold 2, operator 1",
             "storage saved per month by these moves (recalls count against): 0.0160",
             "their one-off charges: retrieval 0.0300, egress 0.0900, requests 0.0000, early deletion 0.0000",
+        ] {
+            assert!(text.contains(line), "{line:?} not in\n{text}");
+        }
+    }
+
+    #[test]
+    fn dry_run_moves_add_up_apart_as_what_they_would_have_done() {
+        let mut s = Summary::default();
+        let out = Cost {
+            bytes: 1 << 30,
+            storage_saved_per_month: Some(0.018),
+            requests: Some(0.00001),
+            ..Cost::default()
+        };
+        let mut dry = done_move(
+            "2026-11-29T10:00:00Z",
+            "a",
+            ("hot", "cold"),
+            Some("idle-to-cold"),
+            out.clone(),
+        );
+        dry.state = State::DryRun;
+        s.add(dry.clone());
+        s.add(done_move(
+            "2026-11-29T11:00:00Z",
+            "b",
+            ("hot", "cold"),
+            Some("idle-to-cold"),
+            out,
+        ));
+        assert_eq!(s.done.moved["hot -> cold"].objects, 1);
+        assert_eq!(
+            s.dry_run.moved["hot -> cold"],
+            Flow {
+                objects: 1,
+                bytes: 1 << 30
+            }
+        );
+        assert_eq!(s.dry_run.moves_by_rule["idle-to-cold"], 1);
+        let json = serde_json::to_value(s.rounded()).unwrap();
+        assert_eq!(json["moved"]["hot -> cold"]["objects"], 1, "{json}");
+        assert_eq!(
+            json["dry_run"]["moved"]["hot -> cold"]["objects"], 1,
+            "{json}"
+        );
+        assert_eq!(json["dry_run"]["storage_saved_per_month"], 0.018, "{json}");
+
+        let mut only_dry = Summary::default();
+        only_dry.add(dry);
+        let mut text = Vec::new();
+        only_dry.write(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        for line in [
+            "no move done",
+            "dry-run moves, not done (what they would have done):",
+            "  hot -> cold                      1 object        1GiB",
+            "by rule: idle-to-cold 1",
+            "storage saved per month by these moves had they been done (recalls count against): 0.0180",
         ] {
             assert!(text.contains(line), "{line:?} not in\n{text}");
         }

@@ -679,6 +679,8 @@ pub fn simulate(
         1,
     );
     planner.force_dry_run = true;
+    // An undo names the configuration, as the service's do (its absolute path: an input).
+    planner.undo_config = crate::decision::config_arg(config.path.as_deref());
     let tiers = cost.tiers.len();
     let baselines = baseline_rules(&config.simulate.baseline_idle_days)
         .into_iter()

@@ -274,9 +274,30 @@ pub fn move_undo(bucket: &str, key: &str, to: &str, config: &str) -> String {
 /// with; empty for the embedded defaults.
 pub fn config_arg(path: Option<&std::path::Path>) -> String {
     path.map_or_else(String::new, |p| {
-        let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let p = absolute_as_written(p);
         format!(" --config {}", shell_word(&p.to_string_lossy()))
     })
+}
+
+/// `p` made absolute (against the working folder) with its `.` and `..` resolved as written,
+/// not through links: `../w/tierd.toml` from `/srv/x` is `/srv/w/tierd.toml`. As it is when the
+/// working folder is unknown.
+pub fn absolute_as_written(p: &std::path::Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let Ok(abs) = std::path::absolute(p) else {
+        return p.to_path_buf();
+    };
+    let mut clean = std::path::PathBuf::new();
+    for c in abs.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                clean.pop();
+            }
+            other => clean.push(other),
+        }
+    }
+    clean
 }
 
 /// RFC 3339 UTC with seconds, the record's time format.
@@ -287,6 +308,17 @@ pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_argument_is_absolute_with_its_dots_resolved() {
+        let cwd = std::env::current_dir().unwrap();
+        let parent = cwd.parent().unwrap_or(&cwd);
+        assert_eq!(
+            config_arg(Some(std::path::Path::new("../w/./tierd.toml"))),
+            format!(" --config {}", parent.join("w/tierd.toml").display())
+        );
+        assert_eq!(config_arg(None), "");
+    }
 
     #[test]
     fn a_shell_word_is_quoted_only_when_a_shell_would_split_or_expand_it() {

@@ -78,7 +78,6 @@ fn checkpoint_row(
 /// checkpoints; URLs and `builtin:` names as they are. [`Journal::checkpoints_of`] gives names
 /// in this form.
 pub fn stored(name: &str) -> std::borrow::Cow<'_, str> {
-    use std::path::Component;
     // `file:///srv/logs/` and `/srv/logs/` are the same files.
     if let Some(path) = name.strip_prefix("file://") {
         return std::borrow::Cow::Owned(stored(path).into_owned());
@@ -86,20 +85,9 @@ pub fn stored(name: &str) -> std::borrow::Cow<'_, str> {
     if name.contains("://") || name.starts_with("builtin:") {
         return std::borrow::Cow::Borrowed(name);
     }
-    let Ok(abs) = std::path::absolute(name) else {
-        return std::borrow::Cow::Borrowed(name);
-    };
-    let mut clean = std::path::PathBuf::new();
-    for c in abs.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                clean.pop();
-            }
-            other => clean.push(other),
-        }
-    }
-    let mut text = clean.display().to_string();
+    let mut text = crate::decision::absolute_as_written(std::path::Path::new(name))
+        .display()
+        .to_string();
     // A folder source keeps its trailing `/` (the listing's names do not depend on it, but the
     // source's own name does).
     if name.ends_with('/') && !text.ends_with('/') {

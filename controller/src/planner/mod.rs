@@ -705,6 +705,7 @@ impl Planner {
                 l.map_or("no limit".to_string(), |l| format!("limit {}", f(l)))
             };
             let count = |v: u64| v.to_string();
+            let objects = |v: u64| format!("{v} object{}", if v == 1 { "" } else { "s" });
             let currency = &self.cost.currency;
             if let Some(e) = &mut decision.explanation {
                 e.guardrails = vec![
@@ -722,12 +723,12 @@ impl Planner {
                         secs(rule.cooldown_secs as i64)
                     ),
                     format!(
-                        "budget, this move included: this hour {} objects ({}) and {} ({}); today {} objects ({}), {} ({}) and {:.4} {currency} ({})",
-                        self.hour.objects,
+                        "budget, this move included: this hour {} ({}) and {} ({}); today {} ({}), {} ({}) and {:.4} {currency} ({})",
+                        objects(self.hour.objects),
                         limit(g.max_objects_per_hour, &count),
                         bytes(self.hour.bytes),
                         limit(g.max_bytes_per_hour, &bytes),
-                        self.day.objects,
+                        objects(self.day.objects),
                         limit(g.max_objects_per_day, &count),
                         bytes(self.day.bytes),
                         limit(g.max_bytes_per_day, &bytes),

@@ -69,8 +69,8 @@ fn idle_objects_move_once_and_the_decision_explains_itself() {
     let guardrails = &d.explanation.as_ref().unwrap().guardrails;
     for line in [
         "minimum residency on \"onprem\": 1d required, 8d on the tier",
-        "budget, this move included: this hour 1 objects (limit 20000) and 1GiB (no limit); \
-         today 1 objects (no limit), 1GiB (limit 5TiB) and 0.0000 USD (limit 50.00)",
+        "budget, this move included: this hour 1 object (limit 20000) and 1GiB (no limit); \
+         today 1 object (no limit), 1GiB (limit 5TiB) and 0.0000 USD (limit 50.00)",
     ] {
         assert!(
             guardrails.iter().any(|g| g == line),

@@ -60,13 +60,15 @@ impl Journal {
 
     /// Writes the entries of listed objects, in one transaction (a listing of millions of
     /// objects is thousands of commits, not millions). An entry with `replace` false is added
-    /// only where the catalog has no entry for its key; one with `replace` true replaces it.
+    /// only where the catalog has no entry for its key; one with `replace` true replaces an
+    /// entry a listing wrote (one no move made), unless a move of the object is under way: a
+    /// listing beside the moves never takes a copy a move is still making for the object.
     /// Returns, per entry, whether it was written.
     ///
     /// # Errors
     /// SQLite errors; then none of them is written.
     pub fn add_listed(&mut self, entries: &[(Entry, bool)]) -> Result<Vec<bool>> {
-        self.write_entries(entries.iter().map(|(e, replace)| (e, *replace)))
+        self.write_entries(entries.iter().map(|(e, replace)| (e, *replace)), true)
     }
 
     /// Inserts or replaces an object's entry.
@@ -74,13 +76,14 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn upsert_entry(&mut self, e: &Entry) -> Result<()> {
-        self.write_entries([(e, true)]).map(drop)
+        self.write_entries([(e, true)], false).map(drop)
     }
 
-    /// [`Journal::add_listed`], of borrowed entries.
+    /// [`Journal::add_listed`] (`listed`), or a move's or an operator's upsert.
     fn write_entries<'a>(
         &mut self,
         entries: impl IntoIterator<Item = (&'a Entry, bool)>,
+        listed: bool,
     ) -> Result<Vec<bool>> {
         let insert =
             format!("INSERT INTO catalog ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
@@ -91,9 +94,15 @@ impl Journal {
             let mut add = tx
                 .prepare(&format!("{insert} ON CONFLICT (bucket, key) DO NOTHING"))
                 .map_err(err)?;
+            let guard = if listed {
+                " WHERE catalog.decision_id IS NULL AND NOT EXISTS (SELECT 1 FROM move m \
+                 WHERE m.bucket = ?1 AND m.key = ?2 AND m.state IN ('intent', 'copied'))"
+            } else {
+                ""
+            };
             let mut replace = tx
                 .prepare(&format!(
-                    "{insert} ON CONFLICT (bucket, key) DO UPDATE SET tier = ?3, size = ?4, etag = ?5, checksum = ?6, since = ?7, decision_id = ?8"
+                    "{insert} ON CONFLICT (bucket, key) DO UPDATE SET tier = ?3, size = ?4, etag = ?5, checksum = ?6, since = ?7, decision_id = ?8{guard}"
                 ))
                 .map_err(err)?;
             for (e, replaces) in entries {
@@ -145,5 +154,77 @@ impl Journal {
             f(entry(r).map_err(err)?);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::copy::Version;
+
+    fn at(tier: &str, since: &str) -> Entry {
+        Entry {
+            bucket: "b".into(),
+            key: "x".into(),
+            tier: tier.into(),
+            size: 3,
+            etag: None,
+            checksum: None,
+            since: since.into(),
+            decision_id: None,
+        }
+    }
+
+    #[test]
+    fn a_listing_takes_no_copy_a_move_is_making_nor_an_entry_a_move_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open_writable(&dir.path().join("t.db")).unwrap();
+        // A listing finds x on onprem, then a newer copy on cloud: it takes the newer one.
+        assert_eq!(
+            j.add_listed(&[(at("onprem", "2026-01-01T00:00:00Z"), false)])
+                .unwrap(),
+            [true]
+        );
+        assert_eq!(
+            j.add_listed(&[(at("cloud", "2026-01-02T00:00:00Z"), true)])
+                .unwrap(),
+            [true]
+        );
+        j.add_listed(&[(at("onprem", "2026-01-01T00:00:00Z"), true)])
+            .unwrap();
+        // A move of x is under way (the listing running beside it sees its copy land on
+        // cloud): the listing leaves the entry alone.
+        let id = j
+            .move_intent(
+                "d1",
+                ("b", "x"),
+                ("onprem", "cloud"),
+                Version {
+                    etag: None,
+                    size: 3,
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            j.add_listed(&[(at("cloud", "2026-01-03T00:00:00Z"), true)])
+                .unwrap(),
+            [false]
+        );
+        assert_eq!(j.locate("b", "x").unwrap().unwrap().tier, "onprem");
+        // The move ended and made its entry: a listing does not replace that either.
+        j.move_end(id, crate::journal::moves::MoveState::Done, None)
+            .unwrap();
+        let mut made = at("cloud", "2026-01-03T00:00:00Z");
+        made.decision_id = Some("d1".into());
+        j.upsert_entry(&made).unwrap();
+        assert_eq!(
+            j.add_listed(&[(at("onprem", "2026-01-04T00:00:00Z"), true)])
+                .unwrap(),
+            [false]
+        );
+        assert_eq!(
+            j.locate("b", "x").unwrap().unwrap().decision_id.as_deref(),
+            Some("d1")
+        );
     }
 }

@@ -998,6 +998,23 @@ fn a_second_sigterm_mid_move_exits_at_once_and_the_next_start_leaves_the_object_
         harness::partial_uploads(&d.join("cloud/photos"), "big.bin"),
         []
     );
+    // The decision log says how every decision ended, as the journal does: none is left
+    // planned or running there.
+    for state in ["planned", "running"] {
+        let r = tierd(
+            d,
+            &[
+                "decisions",
+                "--log",
+                "decisions.jsonl",
+                "--state",
+                state,
+                "--json",
+            ],
+        );
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        assert_eq!(r.stdout, "", "{state} in the decision log after recovery");
+    }
 }
 
 /// A GET (or a POST of `body`) to the service's endpoint: the status, the `Retry-After` header

@@ -75,13 +75,15 @@ impl DecisionLog {
 
     fn write_lines(&mut self, decisions: &[Decision]) -> std::io::Result<()> {
         for d in decisions {
-            let line = serde_json::to_string(d).map_err(std::io::Error::other)?;
+            let mut line = serde_json::to_string(d).map_err(std::io::Error::other)?;
             if self.stderr {
                 tracing::info!(target: "tierd::decision", decision = %line);
             }
             if let Some(f) = &mut self.file {
+                // One write of the whole line: an operator's command appending to the same
+                // file (O_APPEND) between two writes would run two records together.
+                line.push('\n');
                 f.write_all(line.as_bytes())?;
-                f.write_all(b"\n")?;
             }
         }
         if let Some(f) = &mut self.file {

@@ -1064,6 +1064,11 @@ impl Service {
             .filter(|d| matches!(d.action, Action::Move | Action::Snapshot))
             .filter(|d| d.state != State::Planned)
             .collect();
+        // The decision log first, then the journal: a process ended between the two (a kill,
+        // a second SIGTERM) leaves the journal's decisions open, and the next start's recovery
+        // settles them and logs them again; the other way round, the log would say `planned`
+        // for good. A log that cannot be written does not keep the journal from the outcomes.
+        let logged = self.log.write(&changed);
         {
             let mut j = self.executor.journal();
             for d in &changed {
@@ -1073,7 +1078,7 @@ impl Service {
         for d in &changed {
             self.metrics.decision(d.action.as_str(), d.state.as_str());
         }
-        self.log.write(&changed)?;
+        logged?;
         Ok(())
     }
 }

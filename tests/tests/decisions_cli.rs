@@ -212,10 +212,21 @@ fn a_decision_logged_planned_then_done_is_one_decision_in_its_latest_state() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(json, vec![a_done.clone(), b_skipped]);
+    assert_eq!(json, vec![a_done.clone(), b_skipped.clone()]);
     // Filters apply to the latest state: no decision is still planned.
     assert!(run(&["--state", "planned"]).ends_with("\n0 decisions\n"));
     assert_eq!(ids(&run(&["--state", "done"])), vec!["move-1"]);
+    // A filter does not change the order: move-2 ended first, move-1 still comes first.
+    let mut b_done = b.clone();
+    b_done.state = tierd::decision::State::Done;
+    let text = [&a, &b, &b_done, &a_done].map(line).concat();
+    std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
+    assert_eq!(ids(&run(&["--state", "done"])), vec!["move-1", "move-2"]);
+    std::fs::write(
+        dir.path().join("d.jsonl"),
+        [&a, &b, &a_done, &b_skipped].map(line).concat(),
+    )
+    .unwrap();
     let s: serde_json::Value = serde_json::from_str(&run(&["--summary", "--json"])).unwrap();
     assert_eq!(s["decisions"], 2, "{s}");
     assert_eq!(

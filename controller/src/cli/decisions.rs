@@ -198,6 +198,11 @@ fn absent(scope: &Scope, rule: Option<&str>, seen: &Seen, place: &str) -> Vec<St
         .collect()
 }
 
+/// The number that ends a decision id (`move-20261130T134919Z-000500` → 500), if any.
+fn id_number(id: &str) -> Option<u64> {
+    id.rsplit_once('-').and_then(|(_, n)| n.parse().ok())
+}
+
 /// Whether a move is a recall, as its record says: a rule's reason reads `Rule "ID" recalls`
 /// (a move to the hot tier or to a dearer one), an operator's names `tierd recall`.
 fn is_recall(d: &Decision) -> bool {
@@ -487,7 +492,15 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
                 }
             })?;
             let place = format!("in {}", path.display());
-            (all.into_vec(), entries.into_vec(), place)
+            // In the order they were decided, whatever a filter dropped: by time, then by the
+            // number that ends an id (tierd numbers the decisions of a journal or a replay in
+            // order), then in the order of the log.
+            let mut all = all.into_vec();
+            all.sort_by(|a, b| {
+                a.at.cmp(&b.at)
+                    .then(id_number(&a.id).cmp(&id_number(&b.id)))
+            });
+            (all, entries.into_vec(), place)
         }
         None => {
             let config = load_config(args.config.as_deref())?;

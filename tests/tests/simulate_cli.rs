@@ -550,16 +550,17 @@ fn a_report_that_cannot_be_written_fails_before_the_replay_and_dash_is_stdout() 
 
     let r = tierd(d, &["simulate", "--report", "r.html"]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
-    written_whole(d, "r.html");
+    written_whole(d, "r.html", 0o644);
 }
 
-/// `name` in `d` was written as a file written directly would be (readable by others), and no
-/// temporary file of tierd's is left beside it.
-fn written_whole(d: &Path, name: &str) {
+/// `name` in `d` was written with `mode_wanted` (a new file readable by others, as a file
+/// written directly would be; a replaced one with its old mode), and no temporary file of
+/// tierd's is left beside it.
+fn written_whole(d: &Path, name: &str, mode_wanted: u32) {
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(d.join(name)).unwrap().permissions(),
     );
-    assert_eq!(mode & 0o777, 0o644);
+    assert_eq!(mode & 0o777, mode_wanted, "{mode:o}");
     let left: Vec<_> = std::fs::read_dir(d)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -798,6 +799,12 @@ fn a_failed_simulate_leaves_the_earlier_decision_file_alone() {
     let log = log.to_str().unwrap();
     let earlier = "{\"id\":\"move-earlier\"}\n";
     std::fs::write(d.join("keep.jsonl"), earlier).unwrap();
+    // A private decision file stays private when it is replaced.
+    std::fs::set_permissions(
+        d.join("keep.jsonl"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     for args in [
         vec!["simulate", "--logs", "nosuch.log", "--out", "keep.jsonl"],
         vec![
@@ -822,7 +829,7 @@ fn a_failed_simulate_leaves_the_earlier_decision_file_alone() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let written = std::fs::read_to_string(d.join("keep.jsonl")).unwrap();
     assert!(written.starts_with("{\"id\":\"") && !written.contains("move-earlier"));
-    written_whole(d, "keep.jsonl");
+    written_whole(d, "keep.jsonl", 0o600);
 }
 
 /// A log named twice, as the same path or as a file and the folder that holds it, is replayed

@@ -118,8 +118,12 @@ fn temporary_beside(path: &Path, kind: &OutputKind) -> anyhow::Result<tempfile::
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    // Readable as a file written directly would be (a temporary file is private to its owner).
-    let readable = std::os::unix::fs::PermissionsExt::from_mode(0o644);
+    // The mode of the file it replaces (a decision file made private stays private), else
+    // readable as a file written directly would be (a temporary file is private to its owner).
+    let mode = std::fs::metadata(path).map_or(0o644, |m| {
+        std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777
+    });
+    let readable = std::os::unix::fs::PermissionsExt::from_mode(mode);
     tempfile::Builder::new()
         .prefix(kind.prefix)
         .suffix(kind.suffix)

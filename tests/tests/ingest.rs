@@ -381,6 +381,59 @@ fn a_log_folder_rotated_by_rename_then_compression_gives_every_event_once() {
     assert_eq!(total, S3_EVENTS, "every event exactly once");
 }
 
+#[test]
+fn a_log_renamed_out_of_one_overlapping_source_into_another_is_read_on_not_again() {
+    // Two sources that overlap: the glob names access.log, the folder names it too (read once,
+    // under the glob). logrotate renames it access.log.1, which only the folder names: the
+    // folder reads on from where the glob got to, not from its start.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let logs = d.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let all = String::from_utf8(sample("s3-access.log")).unwrap();
+    let lines: Vec<&str> = all.lines().collect();
+    let text = |r: std::ops::Range<usize>| -> String {
+        lines[r].iter().map(|l| format!("{l}\n")).collect()
+    };
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"state/tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n",
+    )
+    .unwrap();
+    let glob = format!("{}/*.log", logs.display());
+    let folder = format!("{}/", logs.display());
+    let run = || {
+        let args = [
+            "ingest",
+            "--config",
+            "tierd.toml",
+            "--logs",
+            &glob,
+            &folder,
+            "--resume",
+            "--json",
+        ];
+        let r = tierd(d, &args);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.json()["events"].as_u64().unwrap()
+    };
+    let live = logs.join("access.log");
+    std::fs::write(&live, text(0..20)).unwrap();
+    assert_eq!(run(), 20);
+    // Five more lines, then the rotation and five lines in a new access.log.
+    let mut f = std::fs::File::options().append(true).open(&live).unwrap();
+    std::io::Write::write_all(&mut f, text(20..25).as_bytes()).unwrap();
+    drop(f);
+    std::fs::rename(&live, logs.join("access.log.1")).unwrap();
+    std::fs::write(&live, text(25..30)).unwrap();
+    assert_eq!(
+        run(),
+        10,
+        "5 new lines in access.log.1 and 5 in the new access.log"
+    );
+    assert_eq!(run(), 0);
+}
+
 fn s3_ingest(d: &Path, server: &S3Server, url: &str, extra: &[&str]) -> serde_json::Value {
     let mut args: Vec<String> = vec![
         "ingest".into(),

@@ -240,6 +240,41 @@ fn as_listed(mut cps: Vec<Checkpoint>, src: &str, objects: &[LogObject]) -> Vec<
     cps
 }
 
+/// The checkpoints other sources hold of the objects source `k` names but an earlier source
+/// read (`twice`), that `k` does not hold itself (`own`). When such an object is renamed out of
+/// the other source's reach (a glob that no longer matches `access.log.1`), `k` finds it under
+/// its new name by its content, as a rename within one source is found, and reads on from where
+/// the other source got to instead of from its start.
+fn shared_checkpoints(
+    before: &[Vec<Checkpoint>],
+    k: usize,
+    twice: &[String],
+    own: &[Checkpoint],
+) -> Vec<Checkpoint> {
+    use crate::journal::checkpoints::stored;
+    if twice.is_empty() {
+        return Vec::new();
+    }
+    let named: std::collections::HashSet<String> =
+        twice.iter().map(|n| stored(n).into_owned()).collect();
+    let held: std::collections::HashSet<&str> = own.iter().map(|c| c.object.as_str()).collect();
+    let mut shared: Vec<Checkpoint> = Vec::new();
+    for (j, cps) in before.iter().enumerate() {
+        if j == k {
+            continue;
+        }
+        for cp in cps {
+            if named.contains(&cp.object)
+                && !held.contains(cp.object.as_str())
+                && !shared.iter().any(|c| c.object == cp.object)
+            {
+                shared.push(cp.clone());
+            }
+        }
+    }
+    shared
+}
+
 pub fn run(
     sources: &[String],
     opts: &IngestOptions,
@@ -249,11 +284,21 @@ pub fn run(
 ) -> Result<IngestReport, IngestError> {
     let mut report = IngestReport::default();
     let mut listed = Listed::default();
-    for src in sources {
-        let objects = match source::list(src, &opts.store_options, rt) {
+    // Every source's checkpoints as they were before this run read anything: overlapping
+    // sources share the objects they both name (below).
+    let before: Vec<Vec<Checkpoint>> = match journal.as_deref_mut() {
+        Some(j) if sources.len() > 1 => sources
+            .iter()
+            .map(|s| j.checkpoints_of(s))
+            .collect::<Result<_, _>>()?,
+        _ => Vec::new(),
+    };
+    for (k, src) in sources.iter().enumerate() {
+        let (objects, twice) = match source::list(src, &opts.store_options, rt) {
             Ok(mut objects) => {
-                report.named_twice.extend(listed.keep_new(&mut objects));
-                objects
+                let twice = listed.keep_new(&mut objects);
+                report.named_twice.extend(twice.iter().cloned());
+                (objects, twice)
             }
             // A missing folder or an unreachable log bucket must not stop the other sources.
             Err(e) if opts.keep_going && e.costs_one_object() => {
@@ -264,9 +309,11 @@ pub fn run(
         };
         let plan = match journal.as_deref_mut() {
             Some(j) => {
+                let mut cps = j.checkpoints_of(src)?;
+                cps.extend(shared_checkpoints(&before, k, &twice, &cps));
                 let plan = resume::plan(
                     &objects,
-                    as_listed(j.checkpoints_of(src)?, src, &objects),
+                    as_listed(cps, src, &objects),
                     SystemTime::now(),
                     &mut |obj| resume::read_head(obj, rt),
                 );

@@ -185,6 +185,8 @@ pub struct Service {
     policy_stamp: Vec<(String, Option<SystemTime>)>,
     /// Buckets whose objects were scanned into the catalog.
     scanned: BTreeSet<String>,
+    /// Log objects two sources name, already warned of.
+    named_twice: BTreeSet<String>,
     /// A listing of the tiers under way beside the cycles ([`Service::list_in_background`]).
     listing: Option<listing::Listing>,
     /// Whether the tiers are listed beside the cycles, not within them.
@@ -417,6 +419,7 @@ impl Service {
             audit: None,
             metrics,
             scanned: BTreeSet::new(),
+            named_twice: BTreeSet::new(),
             listing: None,
             list_in_background: false,
             dirty: BTreeSet::new(),
@@ -639,8 +642,11 @@ impl Service {
             self.metrics.failure("ingest");
         }
         report.unreadable_logs.clone_from(&r.unreadable);
+        // Once per object: the overlap is the configuration's, and holds at every pass.
         for name in &r.named_twice {
-            tracing::warn!(target: "tierd::ingest", "{name}: named twice in ingest.sources; read once");
+            if self.named_twice.insert(name.clone()) {
+                tracing::warn!(target: "tierd::ingest", object = %name, "a log object named twice in ingest.sources is read once, under the first");
+            }
         }
         for b in &r.bad_lines_shown {
             tracing::warn!(target: "tierd::ingest", "bad line: {b}");

@@ -239,6 +239,13 @@ impl Planner {
         self.freezes.insert((f.bucket.clone(), f.prefix.clone()), f);
     }
 
+    /// Notes a snapshot of `bucket`/`prefix` taken at `at` (restored from the journal at
+    /// start): the next one copies what was written since.
+    pub fn snapshot_taken(&mut self, bucket: &str, prefix: &str, at: i64) {
+        self.snapshot_marks
+            .insert((bucket.to_string(), prefix.to_string()), at);
+    }
+
     /// The live objects under `bucket`/`prefix` and those of them written after `since` (all,
     /// without it): what a snapshot of the scope holds and what it copies.
     fn snapshot_scope(&self, bucket: &str, prefix: &str, since: Option<i64>) -> PlannedSnapshot {

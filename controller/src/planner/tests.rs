@@ -344,6 +344,18 @@ cooldown = "6h"
         "{}",
         later.reason
     );
+    // A snapshot the journal holds (a service restarted): the next one copies what changed
+    // since it, not everything.
+    let mut restarted = planner(policy);
+    for i in 0..5 {
+        restarted
+            .objects
+            .observe(&ev(T0, OpClass::Put, &format!("k{i}"), 100), 0);
+    }
+    restarted.snapshot_taken("b", "", T0 + 30);
+    let plan = restarted.plan(T0 + 60);
+    let s = &plan.snapshots[0];
+    assert_eq!((s.objects, s.copy_objects, s.copy_bytes), (5, 0, 0));
 }
 
 #[test]

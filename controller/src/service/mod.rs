@@ -375,6 +375,13 @@ impl Service {
                 "incidents open at the last stop are open again"
             );
         }
+        // What the last snapshots of each scope hold: the next one is priced for what changed
+        // since (the rows are in time order, so the latest stays).
+        for s in ex.journal().snapshots(None)? {
+            if let Some(at) = policies::facts::parse_utc(&s.created_at) {
+                planner.snapshot_taken(&s.bucket, &s.prefix, at);
+            }
+        }
         let freezes = ex.journal().open_freezes()?;
         for f in freezes {
             // A freeze an anomaly opened, on a bucket whose behaviour was not saved (a journal

@@ -331,17 +331,21 @@ fn a_file_rotated_in_empty_is_read_once_it_grows() {
     assert_eq!(grown["events"], 1, "{grown}");
 }
 
+/// The lines of the S3 sample log in a range, each ended, and how many there are.
+fn s3_lines() -> (impl Fn(std::ops::Range<usize>) -> String, usize) {
+    let all = String::from_utf8(sample("s3-access.log")).unwrap();
+    let lines: Vec<String> = all.lines().map(|l| format!("{l}\n")).collect();
+    let n = lines.len();
+    (move |r: std::ops::Range<usize>| lines[r].concat(), n)
+}
+
 #[test]
 fn a_log_folder_rotated_by_rename_then_compression_gives_every_event_once() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let logs = d.join("logs");
     std::fs::create_dir(&logs).unwrap();
-    let all = String::from_utf8(sample("s3-access.log")).unwrap();
-    let lines: Vec<&str> = all.lines().collect();
-    let text = |r: std::ops::Range<usize>| -> String {
-        lines[r].iter().map(|l| format!("{l}\n")).collect()
-    };
+    let (text, n_lines) = s3_lines();
     let (live, one, two) = (
         logs.join("access.log"),
         logs.join("access.log.1"),
@@ -371,7 +375,7 @@ fn a_log_folder_rotated_by_rename_then_compression_gives_every_event_once() {
     std::fs::write(&two, gzip(&std::fs::read(&one).unwrap())).unwrap();
     std::fs::remove_file(&one).unwrap();
     std::fs::rename(&live, &one).unwrap();
-    std::fs::write(&live, text(160..lines.len())).unwrap();
+    std::fs::write(&live, text(160..n_lines)).unwrap();
     run();
     let again = run();
     assert_eq!(again["objects_skipped"], 3, "{again}");
@@ -390,11 +394,7 @@ fn a_log_renamed_out_of_one_overlapping_source_into_another_is_read_on_not_again
     let d = dir.path();
     let logs = d.join("logs");
     std::fs::create_dir(&logs).unwrap();
-    let all = String::from_utf8(sample("s3-access.log")).unwrap();
-    let lines: Vec<&str> = all.lines().collect();
-    let text = |r: std::ops::Range<usize>| -> String {
-        lines[r].iter().map(|l| format!("{l}\n")).collect()
-    };
+    let (text, _) = s3_lines();
     std::fs::write(
         d.join("tierd.toml"),
         "[journal]\npath = \"state/tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n",

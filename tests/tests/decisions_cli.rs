@@ -359,6 +359,37 @@ fn a_record_cut_short_is_located_by_the_files_line_and_column() {
         )
     );
     assert!(r.stdout.ends_with("\n3 decisions\n"), "{}", r.stdout);
+
+    // A writer killed mid-line, and the next record appended to the cut line: that one is kept.
+    let mut text = std::fs::read_to_string(dir.path().join("d.jsonl")).unwrap();
+    let whole = line(&priced_move(
+        "move-9",
+        "z.jpg",
+        ("hot", "cold"),
+        "idle",
+        "done",
+    ));
+    text.push_str(&format!("{cut}{whole}"));
+    std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
+    let r = tierd(dir.path(), &["decisions", "--log", "d.jsonl"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "d.jsonl:6:{}: not a decision record (",
+            cut.len() + 1
+        )) && r.stderr.contains(&format!(
+            "; skipped; the whole record after it, from column {}, is kept\n",
+            cut.len() + 1
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.ends_with("\n4 decisions\n"), "{}", r.stdout);
+    assert!(
+        ids(&r.stdout).contains(&"move-9".to_string()),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

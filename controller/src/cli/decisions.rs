@@ -305,12 +305,28 @@ pub(crate) fn each_logged(
             Ok(d) => f(d),
             Err(e) => {
                 bad += 1;
+                // A writer killed in the middle of a line leaves it cut short, and the next
+                // record is appended to it: that record is whole, and kept.
+                let glued = text.rfind("{\"id\":").filter(|&i| i > 0).and_then(|i| {
+                    serde_json::from_str::<Decision>(&text[i..])
+                        .ok()
+                        .map(|d| (i, d))
+                });
                 if bad <= BAD_LINES_SHOWN {
                     let (column, what) = located(&text, &e);
+                    let kept = glued.as_ref().map_or(String::new(), |(i, _)| {
+                        format!(
+                            "; the whole record after it, from column {}, is kept",
+                            text[..*i].chars().count() + 1
+                        )
+                    });
                     eprintln!(
-                        "{}:{n}:{column}: not a decision record ({what}); skipped",
+                        "{}:{n}:{column}: not a decision record ({what}); skipped{kept}",
                         path.display()
                     );
+                }
+                if let Some((_, d)) = glued {
+                    f(d);
                 }
             }
         }

@@ -96,6 +96,21 @@ pub struct Deferred {
     pub retry: u64,
 }
 
+impl Deferred {
+    /// Counts a move `guardrail` held back.
+    fn count(&mut self, guardrail: Guardrail) {
+        *match guardrail {
+            Guardrail::Frozen => &mut self.frozen,
+            Guardrail::Blackout => &mut self.blackout,
+            Guardrail::Residency => &mut self.residency,
+            Guardrail::Cooldown => &mut self.cooldown,
+            Guardrail::Retry => &mut self.retry,
+            Guardrail::CycleLimit => &mut self.cycle_limit,
+            Guardrail::Budget => &mut self.budget,
+        } += 1;
+    }
+}
+
 /// The result of one pass.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
@@ -246,15 +261,22 @@ impl Planner {
             .insert((bucket.to_string(), prefix.to_string()), at);
     }
 
-    /// The live objects under `bucket`/`prefix` and those of them written after `since` (all,
-    /// without it): what a snapshot of the scope holds and what it copies.
-    fn snapshot_scope(&self, bucket: &str, prefix: &str, since: Option<i64>) -> PlannedSnapshot {
+    /// The snapshot of `bucket`/`prefix` into tier `to` that decision `decision` plans: the live
+    /// objects under it (what it holds), and those written after `since`, the last snapshot of
+    /// the scope (what it copies; all of them without one).
+    fn snapshot_of(
+        &self,
+        decision: usize,
+        (bucket, prefix): (&str, &str),
+        to: u8,
+        since: Option<i64>,
+    ) -> PlannedSnapshot {
         let o = &self.objects;
         let mut s = PlannedSnapshot {
-            decision: 0,
+            decision,
             bucket: bucket.to_string(),
             prefix: prefix.to_string(),
-            to: 0,
+            to,
             bytes: 0,
             objects: 0,
             copy_objects: 0,
@@ -391,9 +413,9 @@ impl Planner {
                 // A move the freeze rule outranked is a move the freeze holds back.
                 if eval.move_held_by_freeze[row] != NO_RULE && !self.pending.contains(&(row as u32))
                 {
-                    plan.deferred.frozen += 1;
                     let rule = eval.move_held_by_freeze[row];
-                    self.waits.held(row, rule, Guardrail::Frozen, now);
+                    self.waits
+                        .held(&mut plan.deferred, row, rule, Guardrail::Frozen, now);
                 }
             }
             let w = eval.winners[row];
@@ -549,17 +571,13 @@ impl Planner {
                     let since = self
                         .snapshot_marks
                         .insert((bucket.clone(), prefix.clone()), now);
-                    let scope = self.snapshot_scope(&bucket, &prefix, since);
-                    plan.snapshots.push(PlannedSnapshot {
-                        decision: plan.decisions.len(),
-                        bucket: bucket.clone(),
-                        prefix: prefix.clone(),
-                        to: *to as u8,
-                        bytes: scope.bytes,
-                        objects: scope.objects,
-                        copy_objects: scope.copy_objects,
-                        copy_bytes: scope.copy_bytes,
-                    });
+                    plan.snapshots.push(self.snapshot_of(
+                        plan.decisions.len(),
+                        (&bucket, &prefix),
+                        *to as u8,
+                        since,
+                    ));
+                    let scope = &plan.snapshots[plan.snapshots.len() - 1];
                     let copies = match since {
                         None => "its first: every object is copied".to_string(),
                         Some(m) => format!(
@@ -650,13 +668,13 @@ impl Planner {
             }
             let (bucket, key) = (self.objects.bucket_of(row), self.objects.key_of(row));
             if self.frozen(bucket, key).is_some() {
-                plan.deferred.frozen += 1;
-                self.waits.held(row, w, Guardrail::Frozen, now);
+                self.waits
+                    .held(&mut plan.deferred, row, w, Guardrail::Frozen, now);
                 continue;
             }
             if blackout {
-                plan.deferred.blackout += 1;
-                self.waits.held(row, w, Guardrail::Blackout, now);
+                self.waits
+                    .held(&mut plan.deferred, row, w, Guardrail::Blackout, now);
                 continue;
             }
             let from = usize::from(self.objects.cat.tier[row]);
@@ -668,8 +686,8 @@ impl Planner {
                 .copied()
                 .unwrap_or(0) as i64;
             if on_tier < residency {
-                plan.deferred.residency += 1;
-                self.waits.held(row, w, Guardrail::Residency, now);
+                self.waits
+                    .held(&mut plan.deferred, row, w, Guardrail::Residency, now);
                 continue;
             }
             if self
@@ -677,26 +695,26 @@ impl Planner {
                 .get(&(w, row as u32))
                 .is_some_and(|&u| now < u)
             {
-                plan.deferred.cooldown += 1;
-                self.waits.held(row, w, Guardrail::Cooldown, now);
+                self.waits
+                    .held(&mut plan.deferred, row, w, Guardrail::Cooldown, now);
                 continue;
             }
             let failures = self.retries.of(row, self.objects.cat.tier_since[row]);
             if failures.is_some_and(|f| now < f.until) {
-                plan.deferred.retry += 1;
-                self.waits.held(row, w, Guardrail::Retry, now);
+                self.waits
+                    .held(&mut plan.deferred, row, w, Guardrail::Retry, now);
                 continue;
             }
             if plan.decisions.len() >= max {
-                plan.deferred.cycle_limit += 1;
-                self.waits.held(row, w, Guardrail::CycleLimit, now);
+                self.waits
+                    .held(&mut plan.deferred, row, w, Guardrail::CycleLimit, now);
                 continue;
             }
             let size = self.objects.cat.size[row];
             let charges = self.cost.transfer(from, to, size, on_tier);
             if !self.budget_allows(now, size, charges.transfer()) {
-                plan.deferred.budget += 1;
-                self.waits.held(row, w, Guardrail::Budget, now);
+                self.waits
+                    .held(&mut plan.deferred, row, w, Guardrail::Budget, now);
                 continue;
             }
             self.move_cooldown

@@ -62,29 +62,31 @@ pub struct Waits {
 }
 
 impl Waits {
-    /// Notes that `guardrail` held back `rule`'s move of `row` in the pass at `now`.
-    pub fn held(&mut self, row: usize, rule: u32, guardrail: Guardrail, now: i64) {
-        let w = self.held.entry(row as u32).or_insert(Wait {
+    /// Notes that `guardrail` held back `rule`'s move of `row` in the pass at `now`, and counts
+    /// it in the pass's `deferred`.
+    pub fn held(
+        &mut self,
+        deferred: &mut super::Deferred,
+        row: usize,
+        rule: u32,
+        guardrail: Guardrail,
+        now: i64,
+    ) {
+        deferred.count(guardrail);
+        let fresh = Wait {
             rule,
             since: now,
             last: now,
             passes: [0; 7],
-        });
+        };
+        let w = self.held.entry(row as u32).or_insert_with(|| fresh.clone());
         if w.rule != rule {
             // Another rule wants it now: its wait starts here.
-            *w = Wait {
-                rule,
-                since: now,
-                last: now,
-                passes: [0; 7],
-            };
+            *w = fresh;
         }
         w.last = now;
-        let i = Guardrail::ALL
-            .iter()
-            .position(|g| *g == guardrail)
-            .unwrap_or(0);
-        w.passes[i] += 1;
+        // (`ALL` lists the guardrails in their declared order.)
+        w.passes[guardrail as usize] += 1;
     }
 
     /// Ends the wait of `row`, whose move `rule` now decides, and says what it was: `None` when
@@ -123,9 +125,10 @@ mod tests {
     #[test]
     fn a_wait_is_told_once_by_guardrail_and_ends_when_the_rule_stops_wanting_the_move() {
         let mut w = Waits::default();
-        w.held(7, 1, Guardrail::Budget, 3600);
-        w.held(7, 1, Guardrail::Frozen, 7200);
-        w.held(7, 1, Guardrail::Budget, 10_800);
+        let mut d = super::super::Deferred::default();
+        w.held(&mut d, 7, 1, Guardrail::Budget, 3600);
+        w.held(&mut d, 7, 1, Guardrail::Frozen, 7200);
+        w.held(&mut d, 7, 1, Guardrail::Budget, 10_800);
         w.forget_stale(10_800);
         assert_eq!(
             w.take(7, 1).as_deref(),
@@ -135,19 +138,24 @@ mod tests {
         );
         assert_eq!(w.take(7, 1), None, "told once");
         // Held once, then not wanted at the next pass: forgotten.
-        w.held(8, 1, Guardrail::Residency, 3600);
+        w.held(&mut d, 8, 1, Guardrail::Residency, 3600);
         w.forget_stale(7200);
         assert_eq!(w.take(8, 1), None);
         // Another rule's wait is not this rule's.
-        w.held(9, 2, Guardrail::Cooldown, 3600);
+        w.held(&mut d, 9, 2, Guardrail::Cooldown, 3600);
         assert_eq!(w.take(9, 1), None);
-        w.held(9, 2, Guardrail::Cooldown, 3600);
-        w.held(9, 3, Guardrail::Blackout, 7200);
+        w.held(&mut d, 9, 2, Guardrail::Cooldown, 3600);
+        w.held(&mut d, 9, 3, Guardrail::Blackout, 7200);
         assert_eq!(
             w.take(9, 3).as_deref(),
             Some(
                 "held back before: the rule wanted this move at 1 earlier pass at 1970-01-01T02:00:00Z, held by a blackout window (1)"
             )
+        );
+        // Every hold is counted in the pass's tally too.
+        assert_eq!(
+            (d.budget, d.frozen, d.residency, d.cooldown, d.blackout),
+            (2, 1, 1, 2, 1)
         );
     }
 }

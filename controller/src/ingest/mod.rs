@@ -309,7 +309,12 @@ pub fn run(
         };
         let plan = match journal.as_deref_mut() {
             Some(j) => {
-                let mut cps = j.checkpoints_of(src)?;
+                // (Read already when there are several sources: only this source writes its
+                // own, and it has not run yet.)
+                let mut cps = match before.get(k) {
+                    Some(own) => own.clone(),
+                    None => j.checkpoints_of(src)?,
+                };
                 cps.extend(shared_checkpoints(&before, k, &twice, &cps));
                 let plan = resume::plan(
                     &objects,

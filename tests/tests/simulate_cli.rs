@@ -924,3 +924,57 @@ fn the_report_says_the_time_range_and_the_events_outside_it() {
     );
     assert!(html.contains("<dt>time range</dt><dd>from 2026-11-02T09:00:00Z (--from)</dd>"));
 }
+
+/// `--progress` draws the bar off a terminal, a line per simulated day, and the share it shows
+/// is where the replay is in the logs, not how far the readers have run ahead of it (a batch of
+/// up to 8,192 events: on this log of about 10,000, the old bar showed 90 % after the first day).
+#[test]
+fn the_progress_shows_where_the_replay_is_in_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = GeneratorConfig {
+        seed: 3,
+        days: 3,
+        buckets: 1,
+        objects_per_bucket: 500,
+        app_ops_per_day: 3_000,
+        nightly_backup: false,
+        ..GeneratorConfig::default()
+    };
+    write_log(d, &cfg);
+    let log = std::fs::read_to_string(d.join("access.log")).unwrap();
+    // The share of the log's bytes before each day's first line (the generator starts on
+    // 5 October 2026).
+    let share_before = |day: &str| {
+        let at = log.find(&format!("[{day}/Oct/2026:")).unwrap();
+        at as f64 / log.len() as f64 * 100.0
+    };
+    let r = tierd(d, &["simulate", "--logs", "access.log", "--progress"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let shown = |day: &str| -> f64 {
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!("up to 2026-10-{day}T00:00:00Z")))
+            .unwrap_or_else(|| panic!("no progress line for day {day}: {}", r.stderr));
+        assert!(!line.contains('\r') && !line.contains('\x1b'), "{line:?}");
+        let pct = line.split('%').next().unwrap().rsplit(' ').next().unwrap();
+        pct.trim().parse().unwrap_or_else(|_| panic!("{line:?}"))
+    };
+    for day in ["06", "07"] {
+        let (want, got) = (share_before(day), shown(day));
+        assert!(
+            (got - want).abs() <= 8.0,
+            "day {day}: the bar shows {got}% where the replay is at {want:.1}% of the log\n{}",
+            r.stderr
+        );
+    }
+    // Without --progress and off a terminal, nothing is drawn.
+    let quiet = tierd(d, &["simulate", "--logs", "access.log"]);
+    assert_eq!(quiet.code, Some(0), "{}", quiet.stderr);
+    assert!(
+        !quiet.stderr.contains("up to 2026-10-06"),
+        "{}",
+        quiet.stderr
+    );
+}

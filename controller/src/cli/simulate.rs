@@ -48,6 +48,10 @@ pub struct SimulateArgs {
     /// Print the summary as one JSON object instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Show progress on stderr even where it is not shown by default (not a terminal,
+    /// `--json`, `CI` set, `TERM=dumb`); off a terminal, one line per simulated day.
+    #[arg(long)]
+    pub progress: bool,
     /// Inventory listings (CSV, gzip or not, or an S3 Inventory Parquet report; see
     /// docs/simulate.md): objects that exist when the replay starts, including those the logs
     /// never name.
@@ -151,12 +155,23 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("creating {}", p.display()))?,
         )),
     };
-    let show = progress_wanted(
-        std::io::stderr().is_terminal(),
-        args.json,
-        std::env::var_os("CI").is_some(),
-        std::env::var_os("TERM").as_deref(),
-    );
+    let tty = std::io::stderr().is_terminal();
+    let show = args.progress
+        || progress_wanted(
+            tty,
+            args.json,
+            std::env::var_os("CI").is_some(),
+            std::env::var_os("TERM").as_deref(),
+        );
+    // On a terminal that can show them, one line redrawn; elsewhere a line per day.
+    let redraw = tty && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+    let draw = |line: String| {
+        if redraw {
+            eprint!("\r{line}\x1b[K");
+        } else {
+            eprintln!("{line}");
+        }
+    };
     // The bar measures stored bytes read against the sources' sizes (listed once more here;
     // without them, the line shows counts only).
     let total = if show {
@@ -170,11 +185,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     );
     let mut progress = |p: &Progress| {
         if show {
-            let done = total.map(|t| {
-                let read = crate::ingest::STORED_BYTES_READ.load(Ordering::Relaxed) - read_before;
-                read as f64 / t.max(1) as f64
-            });
-            eprint!("\r{}\x1b[K", progress_line(p, done, started.elapsed()));
+            // Where the replay is in the logs: what had been read when its last window was
+            // complete (the readers run ahead of it).
+            let done = total.map(|t| p.read.saturating_sub(read_before) as f64 / t.max(1) as f64);
+            draw(progress_line(p, done, started.elapsed()));
         }
     };
     let replayed = simulate::simulate(
@@ -192,13 +206,13 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                 events: r.events,
                 event_time: r.until,
                 decisions: r.decisions,
+                read: 0,
             };
-            eprint!(
-                "\r{}\x1b[K",
-                progress_line(&end, total.map(|_| 1.0), started.elapsed())
-            );
+            draw(progress_line(&end, total.map(|_| 1.0), started.elapsed()));
         }
-        eprintln!();
+        if redraw {
+            eprintln!();
+        }
     }
     let report = match replayed {
         Ok(r) => r,
@@ -604,6 +618,7 @@ mod tests {
             events: 1200,
             event_time: 1_790_000_000,
             decisions: 7,
+            read: 0,
         };
         let ten = std::time::Duration::from_secs(10);
         assert_eq!(

@@ -62,6 +62,7 @@ pub struct Feeder {
     to_replay: SyncSender<Window>,
     /// Windows the replay is done with, to be freed here.
     done: Receiver<Window>,
+    position: Position,
 }
 
 impl Feeder {
@@ -82,6 +83,7 @@ impl Feeder {
             to_score,
             to_replay,
             done,
+            position: Position::new(read_so_far()),
         }
     }
 
@@ -91,12 +93,14 @@ impl Feeder {
     /// The replay stopped.
     pub fn take(&mut self, batch: Vec<AccessEvent>) -> Result<(), String> {
         while self.done.try_recv().is_ok() {}
+        self.position.batch(batch.len(), read_so_far());
         let (from, until) = (self.opts.from, self.opts.until);
         let keys = self.ids.of_batch(&batch);
         for (e, key) in batch.into_iter().zip(keys) {
             let t = e.time_us.div_euclid(1_000_000);
             if from.is_some_and(|f| t < f) || until.is_some_and(|u| t >= u) {
                 self.filtered += 1;
+                self.position.passed += 1;
                 self.filtered_span = Some(
                     self.filtered_span
                         .map_or((t, t), |(a, b)| (a.min(t), b.max(t))),
@@ -112,9 +116,11 @@ impl Feeder {
         let mut failed = false;
         while self.reorder.first_time().is_some_and(|t| t <= ready) {
             if let Some(e) = self.reorder.pop() {
+                let read = self.position.pass();
                 let (to_score, to_replay) = (&self.to_score, &self.to_replay);
-                self.feed
-                    .push(e, &mut |w| failed |= hand_over(to_score, to_replay, w));
+                self.feed.push(e, &mut |w| {
+                    failed |= hand_over(to_score, to_replay, w, read)
+                });
             }
         }
         if failed {
@@ -130,12 +136,17 @@ impl Feeder {
     pub fn finish(mut self) -> Result<FeedEnd, String> {
         let mut failed = false;
         let (to_score, to_replay) = (&self.to_score, &self.to_replay);
-        let mut closed = |w| failed |= hand_over(to_score, to_replay, w);
         while let Some(e) = self.reorder.pop() {
-            self.feed.push(e, &mut closed);
+            let read = self.position.pass();
+            self.feed.push(e, &mut |w| {
+                failed |= hand_over(to_score, to_replay, w, read)
+            });
         }
         let end = self.opts.until.unwrap_or(self.feed.now().unwrap_or(0) + 1);
-        self.feed.finish(end, &mut closed);
+        let read = self.position.pass();
+        self.feed.finish(end, &mut |w| {
+            failed |= hand_over(to_score, to_replay, w, read)
+        });
         if failed {
             return Err("the replay stopped".to_string());
         }
@@ -149,7 +160,9 @@ impl Feeder {
 }
 
 /// Sends a complete window to be scored, then to be replayed; true if the replay stopped.
-fn hand_over(to_score: &ToScore, to_replay: &SyncSender<Window>, w: Window) -> bool {
+/// `read`: where in the logs the window ends ([`Window::read`]).
+fn hand_over(to_score: &ToScore, to_replay: &SyncSender<Window>, mut w: Window, read: u64) -> bool {
+    w.read = read;
     // The scoring thread ends only when the replay does; the replay then reports why.
     let _ = to_score.send((w.end, Arc::clone(&w.events)));
     to_replay.send(w).is_err()
@@ -157,6 +170,56 @@ fn hand_over(to_score: &ToScore, to_replay: &SyncSender<Window>, w: Window) -> b
 
 /// The key number of events without a bucket or a key.
 pub const NO_KEY: u32 = u32::MAX;
+
+fn read_so_far() -> u64 {
+    crate::ingest::STORED_BYTES_READ.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Where the events the feed lets through are in the logs, in stored bytes read: the readers
+/// hand over batches of up to 8,192 events (on a short log, a good part of it), so an event's
+/// place is interpolated between the bytes read before its batch and after it.
+#[derive(Debug)]
+struct Position {
+    /// (events taken by the end of a batch, bytes read by then), oldest first; the first one is
+    /// at or before the events let through.
+    marks: VecDeque<(u64, u64)>,
+    taken: u64,
+    /// Events let through (or filtered out) so far.
+    passed: u64,
+}
+
+impl Position {
+    fn new(read: u64) -> Position {
+        Position {
+            marks: VecDeque::from([(0, read)]),
+            taken: 0,
+            passed: 0,
+        }
+    }
+
+    /// A batch of `n` events taken, with `read` bytes read by then.
+    fn batch(&mut self, n: usize, read: u64) {
+        self.taken += n as u64;
+        self.marks.push_back((self.taken, read));
+    }
+
+    /// The bytes read up to the events let through so far; then one more is let through.
+    fn pass(&mut self) -> u64 {
+        while self.marks.len() > 1 && self.marks[1].0 <= self.passed {
+            self.marks.pop_front();
+        }
+        let (e0, b0) = self.marks[0];
+        let at = match self.marks.get(1) {
+            Some(&(e1, b1)) if e1 > e0 => {
+                b0 + (u128::from(b1.saturating_sub(b0)) * u128::from(self.passed - e0)
+                    / u128::from(e1 - e0)) as u64
+            }
+            _ => b0,
+        };
+        self.passed += 1;
+        at
+    }
+}
 
 /// Numbers every distinct (bucket, key) in order of first sight.
 #[derive(Debug, Default)]
@@ -273,6 +336,10 @@ pub struct Window {
     pub events: Arc<Vec<AccessEvent>>,
     /// The events' key numbers.
     pub keys: Vec<u32>,
+    /// What the log readers had read when the window was complete
+    /// ([`crate::ingest::STORED_BYTES_READ`]): where the replay is in the logs, for the progress
+    /// bar, once the window is replayed (the readers themselves run ahead).
+    pub read: u64,
 }
 
 /// Late events moved to the current time, then events grouped into the replay's windows.
@@ -339,6 +406,7 @@ impl Feed {
             end,
             events: Arc::new(std::mem::take(&mut self.events)),
             keys: std::mem::take(&mut self.keys),
+            read: 0,
         });
     }
 
@@ -366,6 +434,24 @@ mod tests {
             key: Some(key.into()),
             ..AccessEvent::default()
         }
+    }
+
+    #[test]
+    fn an_events_place_in_the_logs_is_interpolated_within_its_batch() {
+        let mut p = Position::new(100);
+        p.batch(10, 1_100);
+        let first: Vec<u64> = (0..10).map(|_| p.pass()).collect();
+        assert_eq!(first, [100, 200, 300, 400, 500, 600, 700, 800, 900, 1_000]);
+        // The readers run two batches ahead: the events of the first are still placed in it.
+        p.batch(5, 1_600);
+        p.batch(5, 2_100);
+        assert_eq!(p.pass(), 1_100);
+        assert_eq!(p.pass(), 1_200);
+        for _ in 0..8 {
+            p.pass();
+        }
+        // Every event let through: the bytes read by the last batch.
+        assert_eq!(p.pass(), 2_100);
     }
 
     #[test]

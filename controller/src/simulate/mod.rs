@@ -81,6 +81,9 @@ pub struct Progress {
     pub events: u64,
     pub event_time: i64,
     pub decisions: u64,
+    /// The stored bytes the log readers had read ([`crate::ingest::STORED_BYTES_READ`]) when the
+    /// last window replayed was complete.
+    pub read: u64,
 }
 
 /// One strategy's totals.
@@ -203,6 +206,8 @@ struct Sim<'a> {
     /// Markers kept for protective decisions, up to [`MAX_DECISION_MARKERS`].
     decision_markers: usize,
     progress: &'a mut dyn FnMut(&Progress),
+    /// [`Window::read`] of the last window replayed.
+    read: u64,
 }
 
 impl Sim<'_> {
@@ -456,6 +461,7 @@ impl Sim<'_> {
             events: self.report.events,
             event_time: end,
             decisions: self.report.decisions,
+            read: self.read,
         });
     }
 
@@ -749,6 +755,7 @@ pub fn simulate(
         day_counts: (0, 0, 0),
         decision_markers: 0,
         progress,
+        read: 0,
     };
     let feed_opts = FeedOptions {
         from: opts.from,
@@ -787,6 +794,7 @@ pub fn simulate(
             failed = Some(err);
             break;
         }
+        sim.read = w.read;
         // Freed on the reader's thread; if it has ended, here.
         let _ = done.send(w);
     }

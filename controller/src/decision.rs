@@ -104,6 +104,10 @@ pub struct Cost {
     /// Storage still owed for a tier's minimum duration when the object leaves it early.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_deletion: Option<f64>,
+    /// The currency of the money above (`costs.currency` when the decision was priced); absent
+    /// when nothing is priced (an operator's move) and in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
 }
 
 /// One decision.

@@ -192,6 +192,8 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
     let r = tierd(d, &["explain", id, "--log", "a.jsonl"]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let bytes = mv["cost"]["bytes"].as_u64().unwrap();
+    // The record says what its money is in (the configuration's `costs.currency`).
+    assert_eq!(mv["cost"]["currency"], "USD", "{mv}");
     for part in [
         "condition, test by test:",
         "guardrails checked:",

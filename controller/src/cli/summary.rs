@@ -2,7 +2,7 @@
 //! each state, what moved where, which rules moved it, and what the moves done save and cost;
 //! apart, the same for the moves of a dry run (a `tierd simulate --out` file), had they been done.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use serde::Serialize;
@@ -60,6 +60,8 @@ pub struct MoveSums {
     pub egress: f64,
     pub requests: f64,
     pub early_deletion: f64,
+    /// The currencies the moves were priced in (one, unless the configuration's changed).
+    pub currencies: BTreeSet<String>,
 }
 
 impl MoveSums {
@@ -86,6 +88,30 @@ impl MoveSums {
             self.egress += c.egress.unwrap_or(0.0);
             self.requests += c.requests.unwrap_or(0.0);
             self.early_deletion += c.early_deletion.unwrap_or(0.0);
+            if let Some(cur) = &c.currency {
+                if !self.currencies.contains(cur) {
+                    self.currencies.insert(cur.clone());
+                }
+            }
+        }
+    }
+
+    /// What follows each sum of money: ` USD`; nothing for records that do not say (written
+    /// before records named their currency); and a warning where the sums add up several.
+    fn currency(&self) -> String {
+        match self.currencies.len() {
+            0 => String::new(),
+            1 => format!(
+                " {}",
+                self.currencies.iter().next().map_or("", String::as_str)
+            ),
+            _ => {
+                let all: Vec<&str> = self.currencies.iter().map(String::as_str).collect();
+                format!(
+                    " (prices in {} added together: the configured currency changed)",
+                    all.join(" and ")
+                )
+            }
         }
     }
 
@@ -126,14 +152,15 @@ impl MoveSums {
             1 => "; 1 operator move is not priced".to_string(),
             n => format!("; {n} operator moves are not priced"),
         };
+        let cur = self.currency();
         writeln!(
             out,
-            "storage saved per month by {these} (recalls count against{unpriced}): {:.4}",
+            "storage saved per month by {these} (recalls count against{unpriced}): {:.4}{cur}",
             self.storage_saved_per_month
         )?;
         writeln!(
             out,
-            "their one-off charges: retrieval {:.4}, egress {:.4}, requests {:.4}, early deletion {:.4}",
+            "their one-off charges: retrieval {:.4}, egress {:.4}, requests {:.4}, early deletion {:.4}{cur}",
             self.retrieval, self.egress, self.requests, self.early_deletion
         )
     }
@@ -372,6 +399,65 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line:?} not in\n{text}");
         }
+    }
+
+    #[test]
+    fn money_is_summed_with_the_currency_its_records_name() {
+        let priced = |currency: Option<&str>| Cost {
+            bytes: 1 << 20,
+            storage_saved_per_month: Some(0.5),
+            requests: Some(0.25),
+            currency: currency.map(String::from),
+            ..Cost::default()
+        };
+        let text = |s: &Summary| {
+            let mut text = Vec::new();
+            s.write(&mut text).unwrap();
+            String::from_utf8(text).unwrap()
+        };
+        let mut s = Summary::default();
+        for key in ["a", "b"] {
+            s.add(done_move(
+                "2026-11-29T10:00:00Z",
+                key,
+                ("onprem", "cloud"),
+                Some("cold"),
+                priced(Some("EUR")),
+            ));
+        }
+        let one = text(&s);
+        assert!(
+            one.contains("(recalls count against): 1.0000 EUR\n"),
+            "{one}"
+        );
+        assert!(one.contains("early deletion 0.0000 EUR\n"), "{one}");
+        let json = serde_json::to_value(s.rounded()).unwrap();
+        assert_eq!(json["currencies"], serde_json::json!(["EUR"]));
+        // A record from before records named their currency adds nothing to the list; one
+        // priced in another currency is said to be added together.
+        s.add(done_move(
+            "2026-11-29T11:00:00Z",
+            "c",
+            ("onprem", "cloud"),
+            Some("cold"),
+            priced(None),
+        ));
+        let older = text(&s);
+        assert!(older.contains("against): 1.5000 EUR\n"), "{older}");
+        s.add(done_move(
+            "2026-11-29T12:00:00Z",
+            "d",
+            ("onprem", "cloud"),
+            Some("cold"),
+            priced(Some("USD")),
+        ));
+        let mixed = text(&s);
+        assert!(
+            mixed.contains(
+                ": 2.0000 (prices in EUR and USD added together: the configured currency changed)\n"
+            ),
+            "{mixed}"
+        );
     }
 
     #[test]

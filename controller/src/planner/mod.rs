@@ -611,6 +611,7 @@ impl Planner {
                             requests: Some(money(
                                 scope.copy_objects as f64 * self.cost.write(*to).requests,
                             )),
+                            currency: Some(self.cost.currency.clone()),
                             ..Cost::default()
                         }),
                     )
@@ -880,6 +881,7 @@ impl Planner {
                 egress: Some(money(c.egress)),
                 requests: Some(money(c.requests)),
                 early_deletion: (c.early_deletion > 0.0).then(|| money(c.early_deletion)),
+                currency: Some(self.cost.currency.clone()),
             }),
             undo: Some(crate::decision::move_undo(
                 &facts.bucket,

@@ -88,10 +88,10 @@ impl MoveSums {
             self.egress += c.egress.unwrap_or(0.0);
             self.requests += c.requests.unwrap_or(0.0);
             self.early_deletion += c.early_deletion.unwrap_or(0.0);
-            if let Some(cur) = &c.currency {
-                if !self.currencies.contains(cur) {
-                    self.currencies.insert(cur.clone());
-                }
+            if let Some(cur) = &c.currency
+                && !self.currencies.contains(cur)
+            {
+                self.currencies.insert(cur.clone());
             }
         }
     }

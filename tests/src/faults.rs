@@ -26,6 +26,10 @@ pub struct FaultyStore {
     pub lose_put_answers: AtomicUsize,
     /// The next N listings fail part way: their first object, then an error.
     pub fail_lists: AtomicUsize,
+    /// The next N reads (heads included) are refused, as a 403 is (wrong credentials).
+    pub deny_gets: AtomicUsize,
+    /// Reads that reached this store (heads included).
+    pub gets: AtomicUsize,
     on_put: Mutex<Option<Hook>>,
 }
 
@@ -49,6 +53,8 @@ impl FaultyStore {
             fail_puts: AtomicUsize::new(0),
             lose_put_answers: AtomicUsize::new(0),
             fail_lists: AtomicUsize::new(0),
+            deny_gets: AtomicUsize::new(0),
+            gets: AtomicUsize::new(0),
             on_put: Mutex::new(None),
         })
     }
@@ -118,6 +124,13 @@ impl ObjectStore for FaultyStore {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        if Self::take(&self.deny_gets) {
+            return Err(object_store::Error::PermissionDenied {
+                path: location.to_string(),
+                source: "injected 403 Forbidden".into(),
+            });
+        }
         if Self::take(&self.fail_gets) {
             return Err(Self::injected());
         }

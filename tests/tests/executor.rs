@@ -1252,3 +1252,33 @@ async fn a_tier_that_fails_three_moves_in_a_row_gets_no_more_in_that_batch() {
         assert!(read(&hot, &format!("photos/{k}")).await.is_some(), "{k}");
     }
 }
+
+/// A 403 (wrong credentials, a missing permission) on the source's HEAD is not transient: the
+/// move fails at its first attempt, saying what a 403 may mean, instead of trying 5 times.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_head_fails_the_move_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = local(d.path(), "hot");
+    let cold = FaultyStore::new(local(d.path(), "cold"));
+    hot.put(
+        &Path::from("photos/f.bin"),
+        PutPayload::from_static(b"data"),
+    )
+    .await
+    .unwrap();
+    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
+    ex.scan("photos", "").await.unwrap();
+    let out = ex.move_object(&req("f.bin", "cold")).await;
+    assert!(matches!(out, MoveOutcome::Done { .. }), "{out:?}");
+    // Now the credentials of the cold tier are refused.
+    cold.deny_gets.store(100, Ordering::SeqCst);
+    cold.gets.store(0, Ordering::SeqCst);
+    let out = ex.move_object(&req("f.bin", "hot")).await;
+    let MoveOutcome::Failed(why) = out else {
+        panic!("{out:?}")
+    };
+    assert!(why.contains("credentials are wrong"), "{why}");
+    assert!(!why.contains("gave up after"), "{why}");
+    assert_eq!(cold.gets.load(Ordering::SeqCst), 1, "one HEAD, no retry");
+    assert!(hot.head(&Path::from("photos/f.bin")).await.is_err());
+}

@@ -49,10 +49,13 @@ impl CopyError {
         match e {
             E::NotFound { .. } | E::Precondition { .. } => CopyError::SourceChanged(text),
             E::AlreadyExists { .. } => CopyError::DestinationExists,
-            E::NotSupported { .. }
-            | E::NotImplemented { .. }
-            | E::PermissionDenied { .. }
-            | E::Unauthenticated { .. } => CopyError::Permanent(text),
+            E::PermissionDenied { .. } | E::Unauthenticated { .. } => {
+                CopyError::Permanent(format!(
+                    "{text} (refused: the credentials are wrong, a wrong secret key among them, or \
+                 lack this permission; `tierd check` shows the store's own words)"
+                ))
+            }
+            E::NotSupported { .. } | E::NotImplemented { .. } => CopyError::Permanent(text),
             // A folder the operating system refuses stays refused until someone changes it.
             other if crate::tier::is_access_refused(&other) => CopyError::Permanent(text),
             _ => CopyError::Transient(text),

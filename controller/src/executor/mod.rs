@@ -383,7 +383,13 @@ impl Executor {
                     entry.tier
                 )));
             }
-            Err(e) => return Err(Attempt::Transient(e.to_string())),
+            // A refusal (403, an unsupported request) stays one: failed now, not 5 times.
+            Err(e) => {
+                return match copy::CopyError::from_store(e) {
+                    copy::CopyError::Permanent(why) => Err(Attempt::Fatal(why)),
+                    other => Err(Attempt::Transient(other.to_string())),
+                };
+            }
         };
         // 1. Journal the intent. (The destination must be free: `copy_verified` writes small
         //    objects create-only and checks before a multipart upload.)

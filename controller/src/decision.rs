@@ -161,10 +161,8 @@ pub const SNAPSHOT_INTERRUPTED: &str = "interrupted before the snapshot was reco
 
 /// The whole `why` recovery gives a snapshot decision it found open: no snapshot was made, and
 /// it spent nothing a guardrail counts (the next pass takes it again).
-pub fn snapshot_interrupted_why() -> String {
-    format!(
-        "{SNAPSHOT_INTERRUPTED} (no snapshot was made; copies already in the vault are left there); the next pass decides again"
-    )
+pub fn snapshot_interrupted_why(copies: &str) -> String {
+    format!("{SNAPSHOT_INTERRUPTED} (no snapshot was made; {copies}); the next pass decides again")
 }
 
 /// The whole `why` of a move not started because its destination tier kept failing in this

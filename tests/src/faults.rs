@@ -30,6 +30,8 @@ pub struct FaultyStore {
     pub deny_gets: AtomicUsize,
     /// Reads that reached this store (heads included).
     pub gets: AtomicUsize,
+    /// Reads (heads included) of this path are refused, as a 403 is.
+    pub deny_reads_of: Mutex<Option<Path>>,
     on_put: Mutex<Option<Hook>>,
 }
 
@@ -55,6 +57,7 @@ impl FaultyStore {
             fail_lists: AtomicUsize::new(0),
             deny_gets: AtomicUsize::new(0),
             gets: AtomicUsize::new(0),
+            deny_reads_of: Mutex::new(None),
             on_put: Mutex::new(None),
         })
     }
@@ -125,7 +128,13 @@ impl ObjectStore for FaultyStore {
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
         self.gets.fetch_add(1, Ordering::SeqCst);
-        if Self::take(&self.deny_gets) {
+        let denied = self
+            .deny_reads_of
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            == Some(location);
+        if denied || Self::take(&self.deny_gets) {
             return Err(object_store::Error::PermissionDenied {
                 path: location.to_string(),
                 source: "injected 403 Forbidden".into(),

@@ -1282,3 +1282,63 @@ async fn a_refused_head_fails_the_move_at_once() {
     assert_eq!(cold.gets.load(Ordering::SeqCst), 1, "one HEAD, no retry");
     assert!(hot.head(&Path::from("photos/f.bin")).await.is_err());
 }
+
+/// An object listed for a snapshot but gone when its turn comes (deleted meanwhile; an S3
+/// folder marker, which object_store lists without its `/`) is left out and reported, not a
+/// failure of the whole snapshot; a snapshot that fails removes the copies it made.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snapshot_leaves_out_what_vanished_and_a_failed_one_leaves_no_copy() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = FaultyStore::new(local(d.path(), "hot"));
+    let cold = local(d.path(), "cold");
+    for k in ["photos/a.jpg", "photos/b.jpg", "photos/c.jpg"] {
+        hot.put(&Path::from(k), PutPayload::from_static(b"x"))
+            .await
+            .unwrap();
+    }
+    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
+    ex.scan("photos", "").await.unwrap();
+    // b.jpg is deleted after the listing, before the snapshot reaches it.
+    hot.delete(&Path::from("photos/b.jpg")).await.unwrap();
+    let made = snapshot::create_reporting(&ex, "cold", "photos", "", "s-gone")
+        .await
+        .unwrap();
+    assert_eq!(made.row.objects, 2);
+    assert_eq!(made.vanished, ["b.jpg"]);
+    assert!(snapshot::vanished_note(&made.vanished).contains("1 listed object was gone"));
+
+    // A snapshot that fails part way (the third read of the source is refused) records
+    // nothing and leaves none of its copies in the vault.
+    hot.put(&Path::from("photos/d.jpg"), PutPayload::from_static(b"y"))
+        .await
+        .unwrap();
+    hot.put(&Path::from("photos/a.jpg"), PutPayload::from_static(b"a2"))
+        .await
+        .unwrap();
+    ex.scan("photos", "").await.unwrap();
+    let copies = |id: &str| {
+        let dir = d
+            .path()
+            .join(format!("cold/photos/.tierd-snapshots/data/{id}"));
+        std::fs::read_dir(dir).map_or(0, |r| r.count())
+    };
+    // The snapshot copies a.jpg (rewritten), keeps c.jpg (unchanged), and cannot read d.jpg.
+    *hot.deny_reads_of.lock().unwrap() = Some(Path::from("photos/d.jpg"));
+    let err = snapshot::create_reporting(&ex, "cold", "photos", "", "s-failed")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("credentials are wrong"), "{err}");
+    assert_eq!(ex.journal().snapshots(None).unwrap().len(), 1);
+    assert_eq!(
+        copies("s-failed"),
+        0,
+        "the failed snapshot's copy of a.jpg is removed"
+    );
+    // With d.jpg readable again, the next snapshot copies a.jpg and d.jpg.
+    *hot.deny_reads_of.lock().unwrap() = None;
+    let next = snapshot::create_reporting(&ex, "cold", "photos", "", "s-next")
+        .await
+        .unwrap();
+    assert_eq!(next.row.objects, 3);
+    assert_eq!(copies("s-next"), 2);
+}

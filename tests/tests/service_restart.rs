@@ -1173,9 +1173,19 @@ fn a_snapshot_under_way_at_sigterm_stops_between_objects_and_the_next_start_sett
     let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
     let settled = j.decision(&id).unwrap().unwrap();
     assert_eq!(settled.state, tierd::decision::State::Failed);
+    // The copies it made belong to no snapshot: recovery removed them.
     assert_eq!(
         settled.why.as_deref(),
-        Some(tierd::decision::snapshot_interrupted_why().as_str())
+        Some(
+            tierd::decision::snapshot_interrupted_why(&format!(
+                "its {copies} copies were removed from the vault"
+            ))
+            .as_str()
+        )
+    );
+    assert!(
+        files_with(&d.join("vault"), &format!(".tierd-snapshots/data/{id}/")).is_empty(),
+        "the interrupted snapshot's copies are gone"
     );
     let records = harness::daemon::json_lines(&d.join("decisions.jsonl"));
     let last = records

@@ -270,6 +270,45 @@ fn a_corrupted_snapshot_copy_fails_verify_with_exit_1() {
     );
 }
 
+/// A `snapshot create` that fails records its decision as failed (exit 1, a store's failure,
+/// not a usage error), and its id is never given to the next snapshot.
+#[test]
+fn a_failed_snapshot_is_a_failed_decision_and_its_id_is_not_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    put(d, "onprem", "x.bin", b"original");
+    // A file where the vault's snapshot folder should be: every copy fails.
+    let blocker = d.join("tierd-data/vault/photos/.tierd-snapshots");
+    std::fs::create_dir_all(blocker.parent().unwrap()).unwrap();
+    std::fs::write(&blocker, b"in the way").unwrap();
+    let failed = tierd(d, &["snapshot", "create", "--bucket", "photos"]);
+    assert_eq!(failed.code, Some(1), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("failed: x.bin: "),
+        "{}",
+        failed.stderr
+    );
+    std::fs::remove_file(&blocker).unwrap();
+    let made = tierd(d, &["snapshot", "create", "--bucket", "photos", "--json"]);
+    assert_eq!(made.code, Some(0), "{}", made.stderr);
+    let good = made.json()["id"].as_str().unwrap().to_string();
+    let r = tierd(d, &["decisions", "--action", "snapshot", "--json"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let records: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 2, "{}", r.stdout);
+    assert_eq!(records[0]["state"], "failed", "{}", r.stdout);
+    assert!(records[0]["why"].as_str().unwrap().starts_with("x.bin: "));
+    assert_eq!(records[1]["state"], "done");
+    assert_eq!(records[1]["id"], good.as_str());
+    assert_ne!(records[0]["id"], records[1]["id"]);
+    let seq = |id: &str| id.rsplit('-').next().unwrap().to_string();
+    assert_ne!(seq(records[0]["id"].as_str().unwrap()), seq(&good));
+}
+
 #[test]
 fn decisions_are_queried_from_the_journal_and_from_a_decision_log_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -85,8 +85,7 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 }
                 let at = rfc3339(chrono::Utc::now());
                 let id = ex.journal().next_decision_id("snap", &at)?;
-                let row = snapshot::create(&ex, &vault, &bucket, &prefix, &id).await?;
-                let decision = Decision {
+                let mut decision = Decision {
                     id: id.clone(),
                     at,
                     action: Action::Snapshot,
@@ -103,20 +102,57 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                         "tierd snapshot restore {id}{}",
                         crate::decision::config_arg(config.path.as_deref())
                     )),
-                    state: State::Done,
+                    state: State::Planned,
                     why: None,
                     explanation: None,
                 };
+                // Journalled before the first copy: a snapshot that fails, or a process killed
+                // on the way, leaves a decision (settled by recovery) and its id is never given
+                // to another.
                 ex.journal().record_decision(&decision)?;
-                to_decision_log(&config, &[decision])?;
+                let made = snapshot::create_reporting(&ex, &vault, &bucket, &prefix, &id).await;
+                let (created, code) = match made {
+                    Ok(c) => {
+                        decision.state = State::Done;
+                        decision.why = Some(format!(
+                            "snapshot {}: {} objects, {} bytes copied{}",
+                            c.row.id,
+                            c.row.objects,
+                            c.row.copied_bytes,
+                            snapshot::vanished_note(&c.vanished)
+                        ));
+                        (Some(c), ExitCode::SUCCESS)
+                    }
+                    Err(e) => {
+                        decision.state = State::Failed;
+                        decision.why = Some(e.to_string());
+                        (None, ExitCode::from(1))
+                    }
+                };
+                ex.journal()
+                    .set_decision_state(&id, decision.state, decision.why.as_deref())?;
+                to_decision_log(&config, std::slice::from_ref(&decision))?;
+                let Some(c) = created else {
+                    // A store failed (exit 1, as a failed move): no snapshot was recorded, and
+                    // the copies made were removed.
+                    eprintln!(
+                        "error: snapshot {id} of {bucket}/{prefix} failed: {}",
+                        decision.why.as_deref().unwrap_or_default()
+                    );
+                    return Ok(code);
+                };
+                let row = &c.row;
                 if json_out {
-                    writeln!(out, "{}", serde_json::to_string(&row)?)?;
+                    writeln!(out, "{}", serde_json::to_string(row)?)?;
                 } else {
                     writeln!(
                         out,
                         "snapshot {} of {bucket}/{prefix}: {} objects, {} bytes ({} copied, the rest unchanged since the last snapshot)\nmanifest {} sha256 {}",
                         row.id, row.objects, row.bytes, row.copied_bytes, row.manifest_path, row.manifest_hash
                     )?;
+                }
+                if !c.vanished.is_empty() {
+                    eprintln!("warning: {}", snapshot::vanished_note(&c.vanished).trim_start_matches("; "));
                 }
             }
             SnapshotCommand::List { bucket } => {

@@ -17,7 +17,7 @@ use super::uploads::Uploads;
 /// Why a copy did not happen. `Transient` ones are retried.
 #[derive(Debug, thiserror::Error)]
 pub enum CopyError {
-    #[error("the source changed or vanished since the move began ({0})")]
+    #[error("the source changed or vanished since its copy began ({0})")]
     SourceChanged(String),
     #[error("the destination already holds an object; tierd never overwrites")]
     DestinationExists,

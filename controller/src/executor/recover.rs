@@ -314,12 +314,39 @@ pub async fn recover_watched(
     // Snapshots cut short: their decisions stay open otherwise, and their cooldown would start.
     let open_snapshots = ex.journal().snapshots_unsettled()?;
     for id in open_snapshots {
-        let settled = ex.journal().settle_decision(
-            &id,
-            State::Failed,
-            Some(&crate::decision::snapshot_interrupted_why()),
-        )?;
-        decisions.extend(settled);
+        // Recorded just before the interruption: done, and its copies are the snapshot's.
+        if let Some(row) = ex.journal().snapshot(&id)? {
+            let why = format!(
+                "snapshot {}: {} objects, {} bytes copied (settled by recovery after an interruption)",
+                row.id, row.objects, row.copied_bytes
+            );
+            decisions.extend(ex.journal().settle_decision(&id, State::Done, Some(&why))?);
+            continue;
+        }
+        // Not recorded: the copies it made belong to no snapshot, and are removed.
+        let d = ex.journal().decision(&id)?;
+        let copies = match d
+            .as_ref()
+            .and_then(|d| Some((d.to.as_deref()?, d.bucket.as_deref()?)))
+        {
+            Some((vault, bucket)) if ex.tiers().contains(vault) => {
+                match crate::snapshot::discard_interrupted(ex, vault, bucket, &id).await {
+                    Ok(0) => "no copy had been made".to_string(),
+                    Ok(n) => format!("its {n} copies were removed from the vault"),
+                    Err(e) => format!(
+                        "its copies could not be removed from the vault ({e}); they are under .tierd-snapshots/data/{id}/"
+                    ),
+                }
+            }
+            _ => format!(
+                "copies already made are left under .tierd-snapshots/data/{id}/ of the vault"
+            ),
+        };
+        let why = crate::decision::snapshot_interrupted_why(&copies);
+        decisions.extend(
+            ex.journal()
+                .settle_decision(&id, State::Failed, Some(&why))?,
+        );
     }
     log_recovered(&r);
     Ok(Recovered {

@@ -929,15 +929,24 @@ impl Service {
                 continue;
             }
             let vault = self.planner.cost.tiers[usize::from(s.to)].clone();
-            let r =
-                crate::snapshot::create(&self.executor, &vault, &s.bucket, &s.prefix, &d.id).await;
+            let r = crate::snapshot::create_reporting(
+                &self.executor,
+                &vault,
+                &s.bucket,
+                &s.prefix,
+                &d.id,
+            )
+            .await;
             match r {
-                Ok(row) => {
+                Ok(crate::snapshot::Created { row, vanished }) => {
                     d.state = State::Done;
                     self.metrics.snapshotted(row.objects, row.copied_bytes);
                     d.why = Some(format!(
-                        "snapshot {}: {} objects, {} bytes copied",
-                        row.id, row.objects, row.copied_bytes
+                        "snapshot {}: {} objects, {} bytes copied{}",
+                        row.id,
+                        row.objects,
+                        row.copied_bytes,
+                        crate::snapshot::vanished_note(&vanished)
                     ));
                     report.snapshots += 1;
                 }

@@ -9,8 +9,10 @@
 //!   manifests form a chain in which any edit shows.
 //!
 //! # Guarantees
-//! Nothing in the vault is ever overwritten (every write is create-only) or deleted by tierd.
-//! Every copy is verified (size and sha256) before the manifest that names it is written.
+//! Nothing in the vault is ever overwritten (every write is create-only), and nothing a
+//! manifest names is deleted by tierd: only the copies of a snapshot that failed or was
+//! interrupted before its manifest, which belong to no snapshot. Every copy is verified (size
+//! and sha256) before the manifest that names it is written.
 //!
 //! # Caveats
 //! Object lock / retention is not set by tierd (object_store has no API for it): give the vault
@@ -129,14 +131,40 @@ async fn read_manifest(
     Ok((m, hash))
 }
 
-/// Takes a snapshot of `bucket/prefix` into `vault`. Objects unchanged (same etag and size)
-/// since the last snapshot of the same scope are not copied again. A stop asked for of the
-/// executor (`tierd run` stopping) is heeded between two objects.
+/// A snapshot made, and the objects listed for it that were gone when their turn came.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub row: SnapshotRow,
+    /// Keys listed but gone when copied: deleted meanwhile, or (a zero-byte key ending in `/`)
+    /// an S3 folder marker, which object_store lists without its `/` and cannot read.
+    pub vanished: Vec<String>,
+}
+
+/// What `why` says of objects a snapshot did not find: nothing, or `; N listed objects were gone
+/// when copied (KEYS)`, with the first few keys.
+pub fn vanished_note(vanished: &[String]) -> String {
+    match vanished.len() {
+        0 => String::new(),
+        n => {
+            let shown: Vec<&str> = vanished.iter().take(5).map(String::as_str).collect();
+            let more = if n > 5 { ", ..." } else { "" };
+            let (one, verb) = if n == 1 {
+                ("object", "was")
+            } else {
+                ("objects", "were")
+            };
+            format!(
+                "; {n} listed {one} {verb} gone when copied and {verb} left out ({}{more}: deleted meanwhile, or S3 folder markers, zero-byte keys ending in `/`, which tierd cannot read)",
+                shown.join(", ")
+            )
+        }
+    }
+}
+
+/// Takes a snapshot of `bucket/prefix` into `vault` (see [`create_reporting`]).
 ///
 /// # Errors
-/// A store or journal error; an object that cannot be copied and verified; a stop
-/// ([`SnapshotError::Stopped`]). The snapshot is then not recorded: no manifest is written, so
-/// none names a copy that did not verify, and nothing lists a partial snapshot as one.
+/// As [`create_reporting`].
 pub async fn create(
     ex: &Executor,
     vault: &str,
@@ -144,7 +172,102 @@ pub async fn create(
     prefix: &str,
     id: &str,
 ) -> Result<SnapshotRow, SnapshotError> {
+    Ok(create_reporting(ex, vault, bucket, prefix, id).await?.row)
+}
+
+/// Takes a snapshot of `bucket/prefix` into `vault`. Objects unchanged (same etag and size)
+/// since the last snapshot of the same scope are not copied again. An object listed but gone
+/// when its turn comes (deleted meanwhile; an S3 folder marker) is left out and reported; one
+/// rewritten while it was copied is copied again, in its new version. A stop asked for of the
+/// executor (`tierd run` stopping) is heeded between two objects.
+///
+/// # Errors
+/// A store or journal error; an object that cannot be copied and verified; a stop
+/// ([`SnapshotError::Stopped`]). The snapshot is then not recorded: no manifest is written, so
+/// none names a copy that did not verify, and nothing lists a partial snapshot as one. The
+/// copies it made are removed (they belong to no snapshot); a stop leaves them to the recovery
+/// at the next start, which removes them too.
+pub async fn create_reporting(
+    ex: &Executor,
+    vault: &str,
+    bucket: &str,
+    prefix: &str,
+    id: &str,
+) -> Result<Created, SnapshotError> {
     ex.scan_complete(bucket, prefix).await?;
+    let (vstore, _) = ex.tiers().bucket(vault, bucket)?;
+    let mut written = Vec::new();
+    let made = copy_and_record(ex, vault, bucket, prefix, id, &mut written).await;
+    if let Err(e) = &made
+        && !matches!(e, SnapshotError::Stopped { .. })
+    {
+        discard(&vstore, &written, id).await;
+    }
+    made
+}
+
+/// Removes the copies a snapshot that failed made (no manifest names them); a store that
+/// refuses (a vault under object lock) keeps them, with a warning.
+async fn discard(vstore: &Arc<dyn ObjectStore>, written: &[Path], id: &str) {
+    let mut left = 0usize;
+    for p in written {
+        if let Err(e) = vstore.delete(p).await
+            && !matches!(e, object_store::Error::NotFound { .. })
+        {
+            left += 1;
+            tracing::warn!(message = "Cannot remove a copy of a failed snapshot.", snapshot = %id, path = %p, error = %crate::tier::with_causes(&e));
+        }
+    }
+    if !written.is_empty() {
+        tracing::info!(message = "Removed the copies of a failed snapshot.", snapshot = %id, removed = written.len() - left, left);
+    }
+}
+
+/// Removes what a snapshot interrupted by a crash or a stop copied into the vault
+/// (`.tierd-snapshots/data/ID/` of the bucket): no manifest names it. Returns the copies
+/// removed.
+///
+/// # Errors
+/// The vault cannot be listed or a copy cannot be deleted.
+pub async fn discard_interrupted(
+    ex: &Executor,
+    vault: &str,
+    bucket: &str,
+    id: &str,
+) -> Result<usize, SnapshotError> {
+    use futures::StreamExt;
+    let (vstore, vbase) = ex.tiers().bucket(vault, bucket)?;
+    let folder = join(&vbase, &format!("{SNAPSHOT_DIR}/data/{id}"));
+    let failed = |source| -> SnapshotError {
+        crate::tier::StoreError::Backend {
+            url: format!("tier {vault}"),
+            source,
+        }
+        .into()
+    };
+    let mut listed = vstore.list(Some(&folder));
+    let mut paths = Vec::new();
+    while let Some(m) = listed.next().await {
+        paths.push(m.map_err(failed)?.location);
+    }
+    for p in &paths {
+        match vstore.delete(p).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(failed(e)),
+        }
+    }
+    Ok(paths.len())
+}
+
+/// The copies, then the manifest and the journal's row; `written` collects every copy made.
+async fn copy_and_record(
+    ex: &Executor,
+    vault: &str,
+    bucket: &str,
+    prefix: &str,
+    id: &str,
+    written: &mut Vec<Path>,
+) -> Result<Created, SnapshotError> {
     let entries = ex.journal().catalog_prefix(bucket, prefix)?;
     let (vstore, vbase) = ex.tiers().bucket(vault, bucket)?;
     let uploads = ex.uploads(vault, bucket)?;
@@ -166,8 +289,9 @@ pub async fn create(
         None => BTreeMap::new(),
     };
     let mut objects = Vec::with_capacity(entries.len());
+    let mut vanished = Vec::new();
     let (mut bytes, mut copied_bytes) = (0u64, 0u64);
-    for (done, e) in entries.iter().enumerate() {
+    'objects: for (done, e) in entries.iter().enumerate() {
         if ex.stop_requested() {
             return Err(SnapshotError::Stopped {
                 copied: done,
@@ -175,38 +299,65 @@ pub async fn create(
             });
         }
         let (src, src_path) = ex.tiers().object(&e.tier, bucket, &e.key)?;
-        let meta = src.head(&src_path).await.map_err(|s| SnapshotError::Copy {
-            key: e.key.clone(),
-            source: CopyError::from_store(s),
-        })?;
-        bytes += meta.size;
-        if let Some(p) = previous.get(&e.key)
-            && p.etag.is_some()
-            && p.etag == meta.e_tag
-            && p.size == meta.size
-        {
-            objects.push(p.clone());
-            continue;
-        }
-        let blob = format!("{SNAPSHOT_DIR}/data/{id}/{}", e.key);
-        let version = Version {
-            etag: meta.e_tag.as_deref(),
-            size: meta.size,
-        };
-        let blob_path = join(&vbase, &blob);
-        let c = copy_verified(
-            &src,
-            &src_path,
-            version,
-            Dest::new(&vstore, &blob_path).with_uploads(uploads.as_ref()),
-            crate::executor::copy::CopyTuning::default(),
-            &crate::executor::limits::Limits::default(),
-        )
-        .await
-        .map_err(|source| SnapshotError::Copy {
+        let fail = |source| SnapshotError::Copy {
             key: e.key.clone(),
             source,
-        })?;
+        };
+        // An object rewritten while it is copied is copied again, in its new version (twice
+        // at most: a key rewritten without pause fails the snapshot).
+        let mut tries = 0;
+        let (meta, c, blob) = loop {
+            tries += 1;
+            let meta = match src.head(&src_path).await {
+                Ok(m) => m,
+                Err(object_store::Error::NotFound { .. }) => {
+                    tracing::warn!(message = "An object listed for a snapshot was gone when copied; left out.", snapshot = %id, bucket = %bucket, key = %e.key, listed_size = e.size);
+                    vanished.push(e.key.clone());
+                    continue 'objects;
+                }
+                Err(s) => return Err(fail(CopyError::from_store(s))),
+            };
+            if let Some(p) = previous.get(&e.key)
+                && p.etag.is_some()
+                && p.etag == meta.e_tag
+                && p.size == meta.size
+            {
+                bytes += meta.size;
+                objects.push(p.clone());
+                continue 'objects;
+            }
+            let blob = format!("{SNAPSHOT_DIR}/data/{id}/{}", e.key);
+            let version = Version {
+                etag: meta.e_tag.as_deref(),
+                size: meta.size,
+            };
+            let blob_path = join(&vbase, &blob);
+            match copy_verified(
+                &src,
+                &src_path,
+                version,
+                Dest::new(&vstore, &blob_path).with_uploads(uploads.as_ref()),
+                crate::executor::copy::CopyTuning::default(),
+                &crate::executor::limits::Limits::default(),
+            )
+            .await
+            {
+                Ok(c) => {
+                    written.push(blob_path);
+                    break (meta, c, blob);
+                }
+                // The copy of the version before, if it was written whole, makes room for the
+                // new one (it belongs to no snapshot yet).
+                Err(CopyError::SourceChanged(_)) if tries < 3 => {
+                    match vstore.delete(&blob_path).await {
+                        Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                        Err(s) => return Err(fail(CopyError::from_store(s))),
+                    }
+                }
+                Err(source) => return Err(fail(source)),
+            }
+        };
+        bytes += meta.size;
         copied_bytes += c.size;
         objects.push(ManifestEntry {
             key: e.key.clone(),
@@ -261,8 +412,8 @@ pub async fn create(
         copied_bytes,
     };
     ex.journal().record_snapshot(&row)?;
-    tracing::info!(message = "Snapshot created.", snapshot = %id, bucket = %bucket, objects = row.objects, bytes, copied_bytes);
-    Ok(row)
+    tracing::info!(message = "Snapshot created.", snapshot = %id, bucket = %bucket, objects = row.objects, bytes, copied_bytes, vanished = vanished.len());
+    Ok(Created { row, vanished })
 }
 
 /// One problem `verify` found.

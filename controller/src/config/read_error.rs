@@ -211,6 +211,11 @@ fn reader_diag(path: &Path, text: &str, e: &toml::de::Error) -> Diagnostic {
             .filter(|r| !r.trim().is_empty())
     {
         d.message = d.message.replace(&format!("`{}`", raw.trim()), "`***`");
+        if d.message.starts_with("invalid type: integer") {
+            d.message
+                .push_str("; a key or secret is text: write it in quotes");
+            return d;
+        }
     }
     if d.message == "duplicate key"
         && let Some(key) = e.span().and_then(|s| text.get(s)).map(str::trim)
@@ -226,8 +231,8 @@ fn reader_diag(path: &Path, text: &str, e: &toml::de::Error) -> Diagnostic {
 /// The diagnostics for a configuration the TOML reader refused: its message, located, with the
 /// fix it does not give (the nearest known field, how to write a value of the wrong type); and
 /// for a table section written as an array (`[[tiers]]`), what to write in its place, for every
-/// such section at once.
-fn read_error(path: &Path, text: &str, e: &toml::de::Error) -> Vec<Diagnostic> {
+/// such section at once. Also whether the arrays' fixes replaced the reader's own message.
+fn read_error(path: &Path, text: &str, e: &toml::de::Error) -> (Vec<Diagnostic>, bool) {
     let d = reader_diag(path, text, e);
     let mut arrays = Vec::new();
     if let Ok(doc) = toml::de::DeTable::parse(text) {
@@ -248,7 +253,7 @@ fn read_error(path: &Path, text: &str, e: &toml::de::Error) -> Vec<Diagnostic> {
         diags.push(d);
     }
     diags.sort_by_key(|d| (d.line, d.col));
-    diags
+    (diags, explained)
 }
 
 /// How many reader errors one read of `tierd.toml` reports at most.
@@ -278,10 +283,9 @@ pub(super) fn read_errors<T: serde::de::DeserializeOwned>(
     text: &str,
     first: &toml::de::Error,
 ) -> ReadErrors<T> {
-    let mut diags = read_error(path, text, first);
-    let explained_by_arrays = !diags
-        .iter()
-        .any(|d| d.message.starts_with(first.message().trim_end()));
+    // (Whether the reader's message was replaced is asked of `read_error`, not read from the
+    // messages: a secret's value is masked in them.)
+    let (mut diags, explained_by_arrays) = read_error(path, text, first);
     let mut work = text.to_string();
     let mut removed = 0;
     let mut placeholders = Vec::new();

@@ -106,6 +106,19 @@ fn a_secret_of_the_wrong_type_is_not_quoted_and_a_duplicate_key_is_named() {
     );
     let errs = load("[tiers.cloud]\nurl = \"s3://b/p\"\nurl = \"s3://c/p\"\n").unwrap_err();
     assert!(errs[0].contains("duplicate key `url`"), "{errs:#?}");
+    // Masked, a secret's mistake still lets the reader go on to the next one (review 12, #4).
+    let errs = load(
+        "[tiers.a]\nurl = \"s3://b/p\"\noptions = { secret_access_key = 1 }\n\
+         [tiers.b]\nurl = \"s3://c/p\"\noptions = { secret_access_key = 2 }\n",
+    )
+    .unwrap_err();
+    assert_eq!(errs.len(), 2, "{errs:#?}");
+    assert!(
+        errs.iter().all(|e| e.ends_with(
+            "integer `***`, expected a string; a key or secret is text: write it in quotes"
+        )),
+        "{errs:#?}"
+    );
 }
 
 #[test]

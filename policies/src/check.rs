@@ -290,16 +290,17 @@ fn cond_implies(b: &Rule, a: &Rule) -> bool {
     })
 }
 
-/// True if, whenever both match, `a` beats `b` (or blocks it).
+/// True if, whenever both match, `a` beats `b` (or blocks it). Alerts never compete; a pin
+/// holds moves only; the first matching freeze is opened whatever wins.
 fn beats(policy: &PolicySet, a: usize, b: usize) -> bool {
     let (ra, rb) = (&policy.rules[a], &policy.rules[b]);
     let ahead =
         policy.order.iter().position(|&i| i == a) < policy.order.iter().position(|&i| i == b);
     match (&ra.action, &rb.action) {
-        (Action::Pin, Action::Pin) => ahead,
-        (Action::Pin, _) => true,
-        (_, Action::Pin) => false,
-        (Action::Freeze, Action::Move { .. }) => true,
+        (Action::Alert { .. }, _) | (_, Action::Alert { .. }) => false,
+        (Action::Pin, Action::Pin) | (Action::Freeze, Action::Freeze) => ahead,
+        (Action::Pin | Action::Freeze, Action::Move { .. }) => true,
+        (Action::Pin, _) | (_, Action::Pin | Action::Freeze) => false,
         // A move can itself be blocked by a freeze, letting a non-move win.
         (Action::Move { .. }, Action::Move { .. }) => ahead,
         (Action::Move { .. }, _) => false,
@@ -326,17 +327,31 @@ pub fn check_shadowed(policy: &PolicySet, diags: &mut Vec<Diagnostic>) {
                 continue;
             }
             let how = match (&ra.action, &rb.action) {
+                (Action::Pin, Action::Move { .. }) => "pins every object it would move",
                 (Action::Pin, _) => "pins every object it matches",
                 (Action::Freeze, Action::Move { .. }) => "freezes every object it would move",
                 _ => "matches every object it matches and takes precedence",
+            };
+            // A move loses to a pin or a freeze whatever its priority: raising it cannot help.
+            let advice = if rb.action.is_move() && matches!(ra.action, Action::Pin | Action::Freeze)
+            {
+                format!(
+                    "a move loses to it whatever its priority: narrow \"{}\" or \"{}\", or remove \"{}\"",
+                    ra.id, rb.id, rb.id
+                )
+            } else {
+                format!(
+                    "give \"{}\" a higher priority, narrow \"{}\", or remove \"{}\"",
+                    rb.id, ra.id, rb.id
+                )
             };
             push(
                 diags,
                 &rb.origin,
                 Severity::Warning,
                 format!(
-                    "rule \"{}\" can never win: rule \"{}\" (priority {}, {}) {how}; give \"{}\" a higher priority, narrow \"{}\", or remove \"{}\"",
-                    rb.id, ra.id, ra.priority, ra.origin, rb.id, ra.id, rb.id
+                    "rule \"{}\" can never win: rule \"{}\" (priority {}, {}) {how}; {advice}",
+                    rb.id, ra.id, ra.priority, ra.origin
                 ),
             );
             break;

@@ -30,6 +30,20 @@ pub struct ColumnEvaluation {
     /// move in precedence order, when no pin matches), or [`NO_RULE`]: a move held back by a
     /// freeze, for the planner to count.
     pub move_held_by_freeze: Vec<u32>,
+    /// `(row, rule)` for every matching alert, by row, then precedence: alerts never compete,
+    /// so each fires beside the row's winner.
+    pub alerts: Vec<(u32, u32)>,
+}
+
+impl ColumnEvaluation {
+    /// The alert rules matching row `row`, in precedence order.
+    pub fn alerts_of(&self, row: u32) -> impl Iterator<Item = u32> + '_ {
+        let start = self.alerts.partition_point(|&(r, _)| r < row);
+        self.alerts[start..]
+            .iter()
+            .take_while(move |&&(r, _)| r == row)
+            .map(|&(_, rule)| rule)
+    }
 }
 
 /// The catalog as columns: one `Vec` per field, one row per object.
@@ -539,10 +553,11 @@ impl PolicySet {
     }
 
     /// As [`PolicySet::evaluate_columns`], also giving, per row, the first matching freeze in
-    /// precedence order (whether or not it won): the planner opens that freeze on its scope.
+    /// precedence order (whether or not it won), which the planner opens on its scope, and the
+    /// matching alerts, which fire beside the winner.
     ///
     /// # Guarantees
-    /// Row `i` equals `winner` and `frozen_by` of the one-object [`PolicySet::evaluate`].
+    /// Row `i` equals `winner`, `frozen_by` and `alerts` of the one-object [`PolicySet::evaluate`].
     pub fn evaluate_columns_detailed(&self, cat: &Catalog, now: i64) -> ColumnEvaluation {
         let ctx = Ctx {
             cat,
@@ -574,11 +589,18 @@ impl PolicySet {
             tier: Vec::with_capacity(CHUNK),
         };
         let mut result = Vec::with_capacity(cat.len());
+        // Per row of a chunk, the first match in precedence order of: a pin; a freeze, snapshot
+        // or unfreeze; any rule but a pin or an alert; a move; a freeze.
         let (mut best_pin, mut best_nonmove, mut best_any) = (Vec::new(), Vec::new(), Vec::new());
         let mut best_move: Vec<u32> = Vec::new();
         let mut frozen: Vec<u32> = Vec::new();
         let mut frozen_by = Vec::with_capacity(cat.len());
         let mut move_held_by_freeze = Vec::with_capacity(cat.len());
+        let mut alerts: Vec<(u32, u32)> = Vec::new();
+        let mut rank = vec![0; self.rules.len()];
+        for (p, &r) in self.order.iter().enumerate() {
+            rank[r] = p;
+        }
         let mut sel: Vec<u32> = Vec::with_capacity(CHUNK);
         let mut memo = BucketMemo::default();
         let mut start = 0;
@@ -611,6 +633,7 @@ impl PolicySet {
                 }
                 by_bucket[b as usize].push(j as u32);
             }
+            let chunk_alerts = alerts.len();
             // Lowest precedence first, so that later (higher-precedence) matches overwrite.
             for &ri in self.order.iter().rev() {
                 let rule = &self.rules[ri];
@@ -678,6 +701,11 @@ impl PolicySet {
                     ctx.filter(&scratch, &mut memo, c, &rule.leaves, start, &mut sel);
                 }
                 let id = ri as u32;
+                if rule.action.is_alert() {
+                    // Alerts never compete: every match is kept, beside the winner.
+                    alerts.extend(sel.iter().map(|&j| ((start + j as usize) as u32, id)));
+                    continue;
+                }
                 let (is_pin, is_freeze, is_move) = (
                     rule.action == Action::Pin,
                     rule.action == Action::Freeze,
@@ -685,33 +713,37 @@ impl PolicySet {
                 );
                 for &j in &sel {
                     let j = j as usize;
+                    if is_pin {
+                        best_pin[j] = id;
+                        continue;
+                    }
                     best_any[j] = id;
                     if is_move {
                         best_move[j] = id;
                     } else {
                         best_nonmove[j] = id;
                     }
-                    if is_pin {
-                        best_pin[j] = id;
-                    }
                     if is_freeze {
                         frozen[j] = id;
                     }
                 }
             }
+            // This chunk's alerts, by row then precedence (they were found rule by rule).
+            alerts[chunk_alerts..].sort_unstable_by_key(|&(r, rule)| (r, rank[rule as usize]));
             for j in 0..n {
-                move_held_by_freeze.push(if best_pin[j] == NO_RULE && frozen[j] != NO_RULE {
+                let (pin, freeze) = (best_pin[j], frozen[j]);
+                move_held_by_freeze.push(if pin == NO_RULE && freeze != NO_RULE {
                     best_move[j]
                 } else {
                     NO_RULE
                 });
-                result.push(if best_pin[j] != NO_RULE {
-                    best_pin[j]
-                } else if frozen[j] != NO_RULE {
+                // A pin or a freeze holds moves; a pin wins only where nothing else matches.
+                let best = if pin != NO_RULE || freeze != NO_RULE {
                     best_nonmove[j]
                 } else {
                     best_any[j]
-                });
+                };
+                result.push(if best == NO_RULE { pin } else { best });
             }
             frozen_by.extend_from_slice(&frozen);
             start = end;
@@ -720,6 +752,7 @@ impl PolicySet {
             winners: result,
             frozen_by,
             move_held_by_freeze,
+            alerts,
         }
     }
 }

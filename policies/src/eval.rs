@@ -3,11 +3,17 @@
 //! # Conflict semantics
 //! 1. A rule *matches* an object when the object is in its scope, its `when` holds, and, for a
 //!    move or snapshot, the object is not already on the destination tier.
-//! 2. If any pin matches, the first matching pin in precedence order wins; every other rule loses.
-//! 3. Otherwise, if any freeze matches, every matching move is blocked (it loses); freezes,
-//!    snapshots, alerts and unfreezes are not blocked.
-//! 4. Among the rules still in the running, the first in precedence order wins. Precedence order
-//!    is priority descending, then file order (files in the order given, rules top to bottom).
+//! 2. Alerts never compete: every matching alert fires ([`Evaluation::alerts`]), beside whatever
+//!    the object's decision is, and makes no other rule lose.
+//! 3. A pin holds moves only: if any pin matches, every matching move loses ("pinned by" the
+//!    first matching pin in precedence order), whatever its priority.
+//! 4. A freeze blocks moves, not snapshots: if any freeze matches (and no pin), every matching
+//!    move loses; the first matching freeze ([`Evaluation::frozen_by`]) is opened on its scope
+//!    whether or not it wins.
+//! 5. Among the other matching rules (freezes, snapshots, unfreezes, and moves nothing holds),
+//!    the first in precedence order wins; a pin wins only when none of them matches.
+//!    Precedence order is priority descending, then file order (files in the order given,
+//!    rules top to bottom).
 
 use crate::cond::{Row, Test, num_value, small_value, text_value};
 use crate::facts::{BehaviourFacts, ObjectFacts, TimeCtx, format_utc};
@@ -35,6 +41,11 @@ pub enum Verdict {
     Outranked {
         by: usize,
     },
+    /// An alert that matched: it fires beside the winner (alerts never compete).
+    Fires,
+    /// The first matching freeze or pin, which takes effect beside the winner: the freeze is
+    /// opened on its scope, the pin holds every move of the object.
+    Applies,
 }
 
 /// One leaf of a rule's condition, with the object's value, for explanations.
@@ -65,6 +76,8 @@ pub struct Evaluation {
     /// The first matching freeze in precedence order, won or not: the planner opens it on its
     /// scope, and it blocks every move for this object.
     pub frozen_by: Option<usize>,
+    /// Every matching alert, in precedence order: each fires, whatever the winner.
+    pub alerts: Vec<usize>,
     /// One outcome per rule, in file order.
     pub outcomes: Vec<RuleOutcome>,
 }
@@ -248,29 +261,37 @@ impl PolicySet {
             .copied()
             .filter(|&i| outcomes[i].verdict == Verdict::Won)
             .collect();
-        let pin = matched
+        let first =
+            |a: fn(&Action) -> bool| matched.iter().copied().find(|&i| a(&self.rules[i].action));
+        let pin = first(|a| *a == Action::Pin);
+        let freeze = first(|a| *a == Action::Freeze);
+        let alerts: Vec<usize> = matched
             .iter()
             .copied()
-            .find(|&i| self.rules[i].action == Action::Pin);
-        let freeze = matched
+            .filter(|&i| self.rules[i].action.is_alert())
+            .collect();
+        // Alerts and pins never compete; moves do only while nothing holds them.
+        let held = pin.is_some() || freeze.is_some();
+        let winner = matched
             .iter()
             .copied()
-            .find(|&i| self.rules[i].action == Action::Freeze);
-        let winner = match (pin, freeze) {
-            (Some(p), _) => Some(p),
-            (None, Some(_)) => matched
-                .iter()
-                .copied()
-                .find(|&i| !self.rules[i].action.is_move()),
-            (None, None) => matched.first().copied(),
-        };
+            .find(|&i| {
+                let a = &self.rules[i].action;
+                !a.is_alert() && *a != Action::Pin && !(held && a.is_move())
+            })
+            .or(pin);
         for &i in &matched {
             if Some(i) == winner {
                 continue;
             }
+            let action = &self.rules[i].action;
             outcomes[i].verdict = match (pin, freeze) {
-                (Some(p), _) => Verdict::Pinned { by: p },
-                (None, Some(f)) if self.rules[i].action.is_move() => Verdict::Frozen { by: f },
+                _ if action.is_alert() => Verdict::Fires,
+                (Some(p), _) if action.is_move() => Verdict::Pinned { by: p },
+                (None, Some(f)) if action.is_move() => Verdict::Frozen { by: f },
+                (Some(p), _) if *action == Action::Pin && p != i => Verdict::Outranked { by: p },
+                (_, Some(f)) if *action == Action::Freeze && f != i => Verdict::Outranked { by: f },
+                _ if matches!(action, Action::Pin | Action::Freeze) => Verdict::Applies,
                 _ => Verdict::Outranked {
                     by: winner.unwrap_or(i),
                 },
@@ -280,6 +301,7 @@ impl PolicySet {
             matched,
             winner,
             frozen_by: freeze,
+            alerts,
             outcomes,
         }
     }
@@ -318,6 +340,16 @@ impl PolicySet {
                 })
                 .collect::<Vec<_>>()
                 .join(", ")
+        };
+        // A rule that takes effect beside the winner: what it does, then why it matched.
+        let beside = |o: &RuleOutcome, what: &str| {
+            let mut line = format!("{} {what}", name(o.rule));
+            let cond = why(o);
+            if !cond.is_empty() {
+                line.push_str("; ");
+                line.push_str(&cond);
+            }
+            line
         };
         match e.winner {
             Some(w) => {
@@ -364,6 +396,15 @@ impl PolicySet {
                     }
                 }
                 Verdict::Pinned { by } => format!("{} loses: pinned by {}", name(o.rule), name(by)),
+                Verdict::Fires => {
+                    beside(o, "fires beside any decision: alert (alerts never compete)")
+                }
+                Verdict::Applies if self.rules[o.rule].action == Action::Pin => {
+                    beside(o, "applies: pin, so no move is decided for the object")
+                }
+                Verdict::Applies => {
+                    beside(o, "applies: freeze, opened on its scope beside the winner")
+                }
                 Verdict::Frozen { by } => {
                     format!("{} loses: moves are frozen by {}", name(o.rule), name(by))
                 }

@@ -207,6 +207,19 @@ fn diag(o: &Origin, error: bool, message: String) -> Diagnostic {
     }
 }
 
+/// `an alert`, `a freeze`.
+fn with_article(kind: &str) -> String {
+    let vowel = kind.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {kind}", if vowel { "an" } else { "a" })
+}
+
+/// A test's `expect`: what wins, `expect.alerts` and `expect.freeze` (each id with where it is).
+type ExpectRaw = (
+    Expect,
+    Option<Vec<(String, Origin)>>,
+    Option<(String, Origin)>,
+);
+
 struct RawTest {
     name: String,
     object: ObjectFacts,
@@ -214,6 +227,9 @@ struct RawTest {
     now: i64,
     expect: Expect,
     expect_origin: Origin,
+    /// `expect.alerts` and `expect.freeze`, each id with where it is written.
+    alerts: Option<Vec<(String, Origin)>>,
+    freeze: Option<(String, Origin)>,
     origin: Origin,
 }
 
@@ -221,6 +237,7 @@ impl RawTest {
     /// Checks the test against the loaded rules. `written` holds the id of every rule written in
     /// the files, refused ones included, in file order (`written_set` the same ids): a test naming
     /// a refused rule is dropped in silence, since that rule's own errors already fail the load.
+    /// A test whose object no rule's scope holds passes whatever it expects: a warning.
     fn resolve(
         self,
         policy: &PolicySet,
@@ -228,28 +245,75 @@ impl RawTest {
         written_set: &HashSet<&str>,
         diags: &mut Vec<Diagnostic>,
     ) -> Option<PolicyTest> {
-        if let Expect::Action { rule: Some(id), .. } = &self.expect
-            && policy.rule(id).is_none()
-        {
-            if written_set.contains(id.as_str()) {
-                return None;
+        let subject = format!("test \"{}\"", self.name);
+        let mut named: Vec<(&str, &str, &Origin, Option<&str>)> = Vec::new();
+        if let Expect::Action { rule: Some(id), .. } = &self.expect {
+            named.push((id, "expect.rule", &self.expect_origin, None));
+        }
+        for (id, at) in self.alerts.iter().flatten() {
+            named.push((id, "expect.alerts", at, Some("alert")));
+        }
+        if let Some((id, at)) = &self.freeze {
+            named.push((id, "expect.freeze", at, Some("freeze")));
+        }
+        let mut ok = true;
+        for (id, field, at, kind) in named {
+            match (policy.rule(id), kind) {
+                (None, _) if written_set.contains(id) => return None,
+                (None, _) => {
+                    let near = signals::near(id, written.iter().copied());
+                    let hint = near
+                        .first()
+                        .map(|n| format!("; did you mean \"{n}\"?"))
+                        .unwrap_or_default();
+                    diags.push(diag(
+                        at,
+                        true,
+                        format!(
+                            "{subject}: {field} \"{id}\" is not a rule; rules: {}{hint}",
+                            written.join(", ")
+                        ),
+                    ));
+                    ok = false;
+                }
+                (Some(r), Some(kind)) if r.action.kind() != kind => {
+                    let of_kind: Vec<&str> = policy
+                        .rules
+                        .iter()
+                        .filter(|r| r.action.kind() == kind)
+                        .map(|r| r.id.as_str())
+                        .collect();
+                    let list = if of_kind.is_empty() {
+                        format!("the policy has no {kind} rule")
+                    } else {
+                        format!("{kind} rules: {}", of_kind.join(", "))
+                    };
+                    diags.push(diag(
+                        at,
+                        true,
+                        format!(
+                            "{subject}: {field} names rule \"{id}\", {} rule, not {} rule; {list}",
+                            with_article(r.action.kind()),
+                            with_article(kind)
+                        ),
+                    ));
+                    ok = false;
+                }
+                _ => {}
             }
-            let ids = written;
-            let near = signals::near(id, ids.iter().copied());
-            let hint = near
-                .first()
-                .map(|n| format!("; did you mean \"{n}\"?"))
-                .unwrap_or_default();
+        }
+        if !ok {
+            return None;
+        }
+        let (bucket, key) = (&self.object.bucket, &self.object.key);
+        if !policy.rules.iter().any(|r| r.scope.matches(bucket, key)) {
             diags.push(diag(
-                &self.expect_origin,
-                true,
+                &self.origin,
+                false,
                 format!(
-                    "test \"{}\": expect.rule \"{id}\" is not a rule; rules: {}{hint}",
-                    self.name,
-                    ids.join(", ")
+                    "{subject}: its object is in no rule's scope; it tests nothing (bucket \"{bucket}\", key \"{key}\"); set facts.bucket and facts.key to an object a rule covers"
                 ),
             ));
-            return None;
         }
         Some(PolicyTest {
             name: self.name,
@@ -257,6 +321,10 @@ impl RawTest {
             behaviour: self.behaviour,
             now: self.now,
             expect: self.expect,
+            expect_alerts: self
+                .alerts
+                .map(|a| a.into_iter().map(|(id, _)| id).collect()),
+            expect_freeze: self.freeze.map(|(id, _)| id),
             origin: self.origin,
         })
     }
@@ -1269,7 +1337,7 @@ impl Builder<'_> {
         if self.diags.iter().filter(|d| d.is_error()).count() > errors_before {
             return;
         }
-        if let Some(expect) = expect {
+        if let Some((expect, alerts, freeze)) = expect {
             self.raw_tests.push(RawTest {
                 name,
                 object,
@@ -1277,12 +1345,15 @@ impl Builder<'_> {
                 now,
                 expect,
                 expect_origin,
+                alerts,
+                freeze,
                 origin,
             });
         }
     }
 
-    fn expect(&mut self, f: &File<'_>, v: &Value<'_>, subject: &str) -> Option<Expect> {
+    /// `expect`: what wins, and the side channels (`alerts`, `freeze`), each id with where it is.
+    fn expect(&mut self, f: &File<'_>, v: &Value<'_>, subject: &str) -> Option<ExpectRaw> {
         let DeValue::Table(t) = v.get_ref() else {
             self.wrong_type(
                 f,
@@ -1294,17 +1365,53 @@ impl Builder<'_> {
             );
             return None;
         };
-        self.check_keys(f, t, &["action", "to", "rule"], subject, "expect.");
+        self.check_keys(
+            f,
+            t,
+            &["action", "to", "rule", "alerts", "freeze"],
+            subject,
+            "expect.",
+        );
+        let alerts = match t.get("alerts") {
+            None => None,
+            Some(x) => Some(self.expect_alerts(f, x, subject)?),
+        };
+        let freeze = match t.get("freeze") {
+            None => None,
+            Some(x) => Some((
+                self.string(
+                    f,
+                    x,
+                    subject,
+                    "expect.freeze",
+                    "freeze = \"freeze-on-incident\"",
+                )?
+                .to_string(),
+                f.at(x.span().start),
+            )),
+        };
         let Some(a) = t.get("action") else {
-            self.err(&f.at(v.span().start), format!("{subject}: expect has no action; write action = \"move\" (or \"none\" when no rule should win)"));
+            if alerts.is_some() || freeze.is_some() {
+                return Some((Expect::Any, alerts, freeze));
+            }
+            self.err(&f.at(v.span().start), format!("{subject}: expect has no action; write action = \"move\" (or \"none\" when no rule should win), or expect.alerts or expect.freeze alone"));
             return None;
         };
         let kind = self
             .string(f, a, subject, "expect.action", "action = \"move\"")?
             .to_string();
-        const KINDS: [&str; 7] = [
-            "alert", "freeze", "move", "none", "pin", "snapshot", "unfreeze",
-        ];
+        if kind == "alert" {
+            let id = match t.get("rule").map(|x| x.get_ref()) {
+                Some(DeValue::String(id)) => id.to_string(),
+                _ => "alert-rule-id".to_string(),
+            };
+            self.err(
+                &f.at(a.span().start),
+                format!("{subject}: expect.action = \"alert\" can never hold: alerts never compete, so no alert is ever the winner; write expect = {{ alerts = [\"{id}\"] }} (exactly the alert rules that fire), with an action only to check the winner too"),
+            );
+            return None;
+        }
+        const KINDS: [&str; 6] = ["freeze", "move", "none", "pin", "snapshot", "unfreeze"];
         if !KINDS.contains(&kind.as_str()) {
             self.err(
                 &f.at(a.span().start),
@@ -1337,9 +1444,36 @@ impl Builder<'_> {
                 );
                 return None;
             }
-            return Some(Expect::Nothing);
+            return Some((Expect::Nothing, alerts, freeze));
         }
-        Some(Expect::Action { kind, to, rule })
+        Some((Expect::Action { kind, to, rule }, alerts, freeze))
+    }
+
+    /// `expect.alerts`: an array of rule ids (perhaps empty: no alert fires).
+    fn expect_alerts(
+        &mut self,
+        f: &File<'_>,
+        v: &Value<'_>,
+        subject: &str,
+    ) -> Option<Vec<(String, Origin)>> {
+        let example = "alerts = [\"alert-protection-change\"]";
+        let DeValue::Array(items) = v.get_ref() else {
+            self.wrong_type(
+                f,
+                v,
+                subject,
+                "expect.alerts",
+                "an array of rule ids",
+                example,
+            );
+            return None;
+        };
+        let mut ids = Vec::new();
+        for item in items.iter() {
+            let id = self.string(f, item, subject, "expect.alerts", example)?;
+            ids.push((id.to_string(), f.at(item.span().start)));
+        }
+        Some(ids)
     }
 
     fn facts(

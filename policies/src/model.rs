@@ -64,6 +64,10 @@ impl Action {
     pub fn is_move(&self) -> bool {
         matches!(self, Action::Move { .. })
     }
+
+    pub fn is_alert(&self) -> bool {
+        matches!(self, Action::Alert { .. })
+    }
 }
 
 /// How loud an alert is.
@@ -241,7 +245,7 @@ impl PolicySet {
 /// charge no minimum storage duration. A tier's `min_storage_days` raises it.
 pub const DEFAULT_MIN_RESIDENCY_SECS: u64 = 86_400;
 
-/// What a `[[tests]]` block expects.
+/// What a `[[tests]]` block expects of the winner.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expect {
     /// No rule wins.
@@ -252,6 +256,9 @@ pub enum Expect {
         to: Option<String>,
         rule: Option<String>,
     },
+    /// Whatever wins (`expect.action` left out): the test asserts only `expect.alerts` or
+    /// `expect.freeze`.
+    Any,
 }
 
 /// A test embedded in a policy file.
@@ -262,6 +269,10 @@ pub struct PolicyTest {
     pub behaviour: crate::facts::BehaviourFacts,
     pub now: i64,
     pub expect: Expect,
+    /// `expect.alerts`: the ids of exactly the alert rules that fire (in any order), if given.
+    pub expect_alerts: Option<Vec<String>>,
+    /// `expect.freeze`: the id of the freeze opened beside the winner, if given.
+    pub expect_freeze: Option<String>,
     /// Where the `[[tests]]` header is.
     pub origin: Origin,
 }

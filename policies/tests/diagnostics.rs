@@ -580,7 +580,7 @@ fn a_move_under_a_pin_of_the_same_scope_can_never_win() {
             "[[rule]]\nid = \"keep\"\nscope = { bucket = \"hr\" }\naction = \"pin\"\n\n[[rule]]\nid = \"cold\"\nscope = { bucket = \"hr\" }\nwhen = \"age > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n"
         ),
         vec![
-            "p.toml:6:1: warning: rule \"cold\" can never win: rule \"keep\" (priority 0, p.toml:1:1) pins every object it matches; give \"cold\" a higher priority, narrow \"keep\", or remove \"cold\"",
+            "p.toml:6:1: warning: rule \"cold\" can never win: rule \"keep\" (priority 0, p.toml:1:1) pins every object it would move; a move loses to it whatever its priority: narrow \"keep\" or \"cold\", or remove \"cold\"",
         ]
     );
 }
@@ -822,9 +822,22 @@ fn a_move_under_a_freeze_of_the_same_scope_can_never_win() {
             "[[rule]]\nid = \"stop\"\nscope = { bucket = \"*\" }\naction = \"freeze\"\n\n[[rule]]\nid = \"cold\"\npriority = 100\nscope = { bucket = \"logs\" }\nwhen = \"age > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n"
         ),
         vec![
-            "p.toml:6:1: warning: rule \"cold\" can never win: rule \"stop\" (priority 0, p.toml:1:1) freezes every object it would move; give \"cold\" a higher priority, narrow \"stop\", or remove \"cold\"",
+            "p.toml:6:1: warning: rule \"cold\" can never win: rule \"stop\" (priority 0, p.toml:1:1) freezes every object it would move; a move loses to it whatever its priority: narrow \"stop\" or \"cold\", or remove \"cold\"",
         ]
     );
+}
+
+#[test]
+fn alerts_neither_shadow_nor_are_shadowed_and_a_pin_shadows_only_moves() {
+    // An alert fires beside any decision: above a snapshot it hides nothing, below it it is not
+    // hidden. A pin leaves a snapshot alone; a snapshot of higher priority does not stop the
+    // freeze beside it from being opened.
+    let text = "[[rule]]\nid = \"al\"\npriority = 10\nscope = { bucket = \"*\" }\nwhen = \"incident_open\"\naction = \"alert\"\n\n\
+                [[rule]]\nid = \"snap\"\npriority = 5\nscope = { bucket = \"*\" }\nwhen = \"incident_open and tier != 'vault'\"\naction = { kind = \"snapshot\", to = \"vault\" }\n\n\
+                [[rule]]\nid = \"low\"\npriority = -1\nscope = { bucket = \"*\" }\nwhen = \"incident_open and tier != 'vault'\"\naction = \"alert\"\n\n\
+                [[rule]]\nid = \"keep\"\npriority = 100\nscope = { bucket = \"*\" }\naction = \"pin\"\n\n\
+                [[rule]]\nid = \"stop\"\npriority = 1\nscope = { bucket = \"*\" }\nwhen = \"incident_open and tier != 'vault'\"\naction = \"freeze\"\n";
+    assert_eq!(diags(text), Vec::<String>::new());
 }
 
 #[test]
@@ -917,7 +930,56 @@ fn a_test_expecting_an_unknown_action_is_an_error() {
             "{pin}\n[[tests]]\nname = \"t\"\nexpect = {{ action = \"mve\" }}\n"
         )),
         vec![
-            "p.toml:8:21: error: test \"t\": unknown action \"mve\" in expect.action; actions: alert, freeze, move, none, pin, snapshot, unfreeze",
+            "p.toml:8:21: error: test \"t\": unknown action \"mve\" in expect.action; actions: freeze, move, none, pin, snapshot, unfreeze",
+        ]
+    );
+}
+
+#[test]
+fn a_test_expecting_an_alert_to_win_is_an_error_that_shows_expect_alerts() {
+    let al = "[[rule]]\nid = \"al\"\nscope = { bucket = \"logs\" }\nwhen = \"lifecycle_changed\"\naction = \"alert\"\n";
+    assert_eq!(
+        diags(&format!(
+            "{al}\n[[tests]]\nname = \"t\"\nfacts = {{ bucket = \"logs\", lifecycle_changed = true }}\nexpect = {{ action = \"alert\", rule = \"al\" }}\n"
+        )),
+        vec![
+            "p.toml:10:21: error: test \"t\": expect.action = \"alert\" can never hold: alerts never compete, so no alert is ever the winner; write expect = { alerts = [\"al\"] } (exactly the alert rules that fire), with an action only to check the winner too",
+        ]
+    );
+}
+
+#[test]
+fn a_test_naming_a_rule_of_another_kind_in_expect_alerts_or_freeze_is_an_error() {
+    let rules = "[[rule]]\nid = \"al\"\nscope = { bucket = \"logs\" }\naction = \"alert\"\n\n[[rule]]\nid = \"stop\"\nscope = { bucket = \"logs\" }\naction = \"freeze\"\n";
+    assert_eq!(
+        diags(&format!(
+            "{rules}\n[[tests]]\nname = \"t\"\nfacts = {{ bucket = \"logs\" }}\nexpect = {{ alerts = [\"stop\", \"alrt\"], freeze = \"al\" }}\n"
+        )),
+        vec![
+            "p.toml:14:22: error: test \"t\": expect.alerts names rule \"stop\", a freeze rule, not an alert rule; alert rules: al",
+            "p.toml:14:30: error: test \"t\": expect.alerts \"alrt\" is not a rule; rules: al, stop",
+            "p.toml:14:48: error: test \"t\": expect.freeze names rule \"al\", an alert rule, not a freeze rule; freeze rules: stop",
+        ]
+    );
+    assert_eq!(
+        diags(&format!(
+            "{rules}\n[[tests]]\nname = \"t\"\nfacts = {{ bucket = \"logs\" }}\nexpect = {{ alerts = \"al\" }}\n"
+        )),
+        vec![
+            "p.toml:14:21: error: test \"t\": expect.alerts must be an array of rule ids, found a string; write alerts = [\"alert-protection-change\"]",
+        ]
+    );
+}
+
+#[test]
+fn a_test_whose_object_is_in_no_rules_scope_is_a_warning() {
+    // The test forgot facts.bucket: it would pass whatever the rule does.
+    assert_eq!(
+        diags(
+            "[[rule]]\nid = \"cold\"\nscope = { bucket = \"logs\", prefix = \"app/\" }\nwhen = \"days_since_last_access > 30d\"\naction = { kind = \"move\", to = \"cloud\" }\n\n[[tests]]\nname = \"t\"\nfacts = { key = \"app/a.log\", tier = \"cloud\" }\nexpect = { action = \"none\" }\n"
+        ),
+        vec![
+            "p.toml:7:1: warning: test \"t\": its object is in no rule's scope; it tests nothing (bucket \"\", key \"app/a.log\"); set facts.bucket and facts.key to an object a rule covers",
         ]
     );
 }

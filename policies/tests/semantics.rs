@@ -66,17 +66,162 @@ action = { kind = "snapshot", to = "vault" }
 "#;
 
 #[test]
-fn a_pin_beats_every_other_rule_whatever_its_priority() {
+fn a_pin_holds_moves_only_whatever_their_priority() {
     let l = load_ok(CONFLICTS);
-    let b = BehaviourFacts {
+    let o = obj("data", "legal/contract.pdf", "onprem", 200);
+    // Alone with a move (priority 10 over the pin's 0), the pin wins and the move loses to it.
+    let calm = BehaviourFacts::default();
+    assert_eq!(winner(&l, &o, &calm).as_deref(), Some("keep-legal"));
+    let e = l.policy.evaluate(&o, &calm, NOW);
+    assert_eq!(e.outcomes[0].verdict, Verdict::Pinned { by: 2 });
+    // An anomaly: the snapshot is not held by the pin; the move still is.
+    let anomalous = BehaviourFacts {
+        bucket_anomaly: 0.9,
+        ..BehaviourFacts::default()
+    };
+    let e = l.policy.evaluate(&o, &anomalous, NOW);
+    assert_eq!(winner(&l, &o, &anomalous).as_deref(), Some("snap"));
+    assert_eq!(e.outcomes[0].verdict, Verdict::Pinned { by: 2 });
+    assert_eq!(e.outcomes[2].verdict, Verdict::Applies);
+    // An incident: the freeze is opened on the pinned object's scope and wins over the snapshot.
+    let incident = BehaviourFacts {
         incident_open: true,
         bucket_anomaly: 0.9,
         ..BehaviourFacts::default()
     };
-    let o = obj("data", "legal/contract.pdf", "onprem", 200);
-    assert_eq!(winner(&l, &o, &b).as_deref(), Some("keep-legal"));
-    let e = l.policy.evaluate(&o, &b, NOW);
-    assert_eq!(e.outcomes[0].verdict, Verdict::Pinned { by: 2 });
+    let e = l.policy.evaluate(&o, &incident, NOW);
+    assert_eq!((e.winner, e.frozen_by), (Some(3), Some(3)));
+    assert_eq!(
+        l.policy.explain(&e)[1..4],
+        [
+            "rule \"cold\" loses: pinned by rule \"keep-legal\"",
+            "rule \"colder\" is out of scope (bucket \"data\", prefix \"tmp/\")",
+            "rule \"keep-legal\" applies: pin, so no move is decided for the object",
+        ]
+    );
+    // The same object after the incident, with an unfreeze rule of lower priority than the pin:
+    // the unfreeze wins, so the freeze opened during the incident is lifted.
+    let thaw = format!(
+        "{CONFLICTS}\n[[rule]]\nid = \"thaw\"\npriority = -5\nscope = {{ bucket = \"data\" }}\nwhen = \"not incident_open\"\naction = \"unfreeze\"\n"
+    );
+    let l = load_ok(&thaw);
+    assert_eq!(winner(&l, &o, &calm).as_deref(), Some("thaw"));
+}
+
+/// Incident response: a snapshot, a freeze, an alert on a protection change of higher priority
+/// than both, one of lower priority on the incident, and a move.
+const PROTECT: &str = r#"
+[[rule]]
+id = "snap"
+priority = 950
+scope = { bucket = "*" }
+when = "incident_open and tier != 'vault'"
+action = { kind = "snapshot", to = "vault" }
+
+[[rule]]
+id = "stop"
+priority = 900
+scope = { bucket = "*" }
+when = "incident_open"
+action = "freeze"
+
+[[rule]]
+id = "alert-high"
+priority = 980
+scope = { bucket = "*" }
+when = "versioning_changed"
+action = { kind = "alert", severity = "critical" }
+
+[[rule]]
+id = "alert-low"
+priority = -1
+scope = { bucket = "*" }
+when = "incident_open"
+action = "alert"
+
+[[rule]]
+id = "cold"
+priority = 100
+scope = { bucket = "*" }
+when = "days_since_last_access > 30d"
+action = { kind = "move", to = "cloud" }
+"#;
+
+#[test]
+fn alerts_never_compete_every_matching_alert_fires_beside_the_winner() {
+    let l = load_ok(PROTECT);
+    let o = obj("b", "k", "onprem", 200);
+    let attacked = BehaviourFacts {
+        incident_open: true,
+        versioning_changed: true,
+        ..BehaviourFacts::default()
+    };
+    // The snapshot wins although an alert of higher priority matches; both alerts fire, in
+    // precedence order; the alerts make nothing lose.
+    let e = l.policy.evaluate(&o, &attacked, NOW);
+    assert_eq!((e.winner, e.frozen_by), (Some(0), Some(1)));
+    assert_eq!(e.alerts, vec![2, 3]);
+    assert_eq!(e.outcomes[2].verdict, Verdict::Fires);
+    assert_eq!(e.outcomes[3].verdict, Verdict::Fires);
+    assert_eq!(
+        l.policy.explain(&e),
+        vec![
+            "rule \"snap\" wins: snapshot to \"vault\"; incident_open (true: yes), tier != 'vault' ('onprem': yes)",
+            "rule \"stop\" applies: freeze, opened on its scope beside the winner; incident_open (true: yes)",
+            "rule \"alert-high\" fires beside any decision: alert (alerts never compete); versioning_changed (true: yes)",
+            "rule \"alert-low\" fires beside any decision: alert (alerts never compete); incident_open (true: yes)",
+            "rule \"cold\" loses: moves are frozen by rule \"stop\"",
+        ]
+    );
+    // A change alone: the move wins, the alert fires beside it.
+    let changed = BehaviourFacts {
+        versioning_changed: true,
+        ..BehaviourFacts::default()
+    };
+    let e = l.policy.evaluate(&o, &changed, NOW);
+    assert_eq!((e.winner, e.alerts.clone()), (Some(4), vec![2]));
+    // An alert alone: it fires, and no rule wins.
+    let e = l
+        .policy
+        .evaluate(&obj("b", "k", "onprem", 1), &changed, NOW);
+    assert_eq!((e.winner, e.alerts), (None, vec![2]));
+    // The columnar evaluator agrees.
+    let mut cat = Catalog::default();
+    cat.push(&o);
+    cat.push(&obj("b", "k2", "vault", 1));
+    cat.set_behaviour("b", attacked);
+    let fast = l.policy.evaluate_columns_detailed(&cat, NOW);
+    assert_eq!(fast.winners, vec![0, 1]);
+    assert_eq!(fast.alerts, vec![(0, 2), (0, 3), (1, 2), (1, 3)]);
+    assert_eq!(fast.alerts_of(1).collect::<Vec<_>>(), vec![2, 3]);
+}
+
+#[test]
+fn a_freeze_opened_beside_a_winning_snapshot_is_not_said_to_lose() {
+    let text = CONFLICTS.replace(
+        "priority = 0\nscope = { bucket = \"data\" }\nwhen = \"bucket_anomaly",
+        "priority = 5\nscope = { bucket = \"data\" }\nwhen = \"bucket_anomaly",
+    );
+    let l = load_ok(&text);
+    let frozen = BehaviourFacts {
+        incident_open: true,
+        bucket_anomaly: 0.9,
+        ..BehaviourFacts::default()
+    };
+    let e = l
+        .policy
+        .evaluate(&obj("data", "a.bin", "onprem", 200), &frozen, NOW);
+    assert_eq!((e.winner, e.frozen_by), (Some(4), Some(3)));
+    assert_eq!(e.outcomes[3].verdict, Verdict::Applies);
+    let lines = l.policy.explain(&e);
+    assert!(
+        lines.contains(
+            &"rule \"freeze\" applies: freeze, opened on its scope beside the winner; incident_open (true: yes)"
+                .to_string()
+        ),
+        "{lines:?}"
+    );
+    assert!(!lines.iter().any(|l| l.starts_with("rule \"freeze\" loses")));
 }
 
 #[test]
@@ -296,6 +441,47 @@ fn tests_in_files_pass_and_fail_with_the_reason() {
 }
 
 #[test]
+fn tests_in_files_assert_the_alerts_that_fire_and_the_freeze_opened() {
+    let rules = PROTECT;
+    let test = |expect: &str| {
+        format!(
+            "{rules}\n[[tests]]\nname = \"t\"\nfacts = {{ bucket = \"b\", key = \"k\", incident_open = true, versioning_changed = true }}\nexpect = {expect}\n"
+        )
+    };
+    let run = |expect: &str| {
+        let l = load_ok(&test(expect));
+        run_tests(&l).remove(0)
+    };
+    // Exactly the alerts that fire, in any order, with or without the winner.
+    for ok in [
+        "{ alerts = [\"alert-low\", \"alert-high\"] }",
+        "{ action = \"snapshot\", rule = \"snap\", alerts = [\"alert-high\", \"alert-low\"], freeze = \"stop\" }",
+        "{ freeze = \"stop\" }",
+    ] {
+        let out = run(ok);
+        assert!(out.passed, "{ok}: {out}");
+    }
+    let out = run("{ action = \"snapshot\", alerts = [\"alert-high\"], freeze = \"stop\" }");
+    assert!(!out.passed);
+    assert_eq!(
+        out.message
+            .as_deref()
+            .map(|m| m.split("; rule").next().unwrap_or_default()),
+        Some("expected alerts [\"alert-high\"], got [\"alert-high\", \"alert-low\"]")
+    );
+    // Without the incident: no freeze, and no alert but the change's.
+    let l =
+        load_ok(&test("{ alerts = [], freeze = \"stop\" }").replace("incident_open = true, ", ""));
+    let out = run_tests(&l).remove(0);
+    assert!(
+        out.to_string().starts_with(
+            "p.toml:37:1: test \"t\" ... FAILED: expected alerts [], got [\"alert-high\"]; expected freeze \"stop\", got no freeze; no rule wins; "
+        ),
+        "{out}"
+    );
+}
+
+#[test]
 fn a_failing_test_won_by_a_pin_without_conditions_has_no_empty_clause() {
     // A pin by scope alone has no conditions to list: its line ends at the action.
     let text = "[[rule]]\nid = \"pin-finance\"\nscope = { bucket = \"finance\" }\naction = \"pin\"\n\n\
@@ -465,6 +651,7 @@ fn columnar_and_one_object_evaluation_pick_the_same_winner_for_random_objects() 
     let l = load_ok(MIXED);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut winners_seen = std::collections::BTreeSet::new();
+    let (mut alerts_seen, mut both_alerts) = (std::collections::BTreeSet::new(), false);
     for round in 0..40 {
         let cat = random_catalog(&mut rng, 3000 + round * 7);
         // Vary the clock over the week and the day.
@@ -475,22 +662,38 @@ fn columnar_and_one_object_evaluation_pick_the_same_winner_for_random_objects() 
         for (i, (&w, &f)) in fast.winners.iter().zip(&fast.frozen_by).enumerate() {
             let slow = l.policy.evaluate(&cat.object(i), &cat.behaviour_of(i), now);
             let as_id = |x: Option<usize>| x.map_or(NO_RULE, |w| w as u32);
+            let alerts: Vec<u32> = fast.alerts_of(i as u32).collect();
             assert_eq!(
-                (w, f),
-                (as_id(slow.winner), as_id(slow.frozen_by)),
+                (w, f, alerts.clone()),
+                (
+                    as_id(slow.winner),
+                    as_id(slow.frozen_by),
+                    slow.alerts.iter().map(|&a| a as u32).collect::<Vec<_>>()
+                ),
                 "round {round} row {i}: {:?} {:?}",
                 cat.object(i),
                 cat.behaviour_of(i)
             );
             winners_seen.insert(w);
+            both_alerts |= alerts.len() == 2;
+            alerts_seen.extend(alerts);
         }
     }
-    // The property is only meaningful if every rule (and "none") actually won somewhere.
+    // The property is only meaningful if every rule but the alerts (and "none") actually won
+    // somewhere, and every alert fired, both at once on some object.
+    let alerts = l
+        .policy
+        .rules
+        .iter()
+        .filter(|r| r.action.is_alert())
+        .count();
     assert_eq!(
         winners_seen.len(),
-        l.policy.rules.len() + 1,
+        l.policy.rules.len() - alerts + 1,
         "winners seen: {winners_seen:?}"
     );
+    assert_eq!(alerts_seen.len(), alerts, "alerts seen: {alerts_seen:?}");
+    assert!(both_alerts, "no object with both alerts");
 }
 
 #[test]

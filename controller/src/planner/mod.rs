@@ -9,6 +9,7 @@
 //! 4. Winners become decisions, after the guardrails:
 //!    - a matching freeze opens a freeze on its scope (once); an open freeze blocks every move
 //!      in its scope until an unfreeze (a rule or `tierd unfreeze`) lifts it;
+//!    - every matching alert fires beside the winner (alerts never compete);
 //!    - snapshots and alerts are per bucket (and rule prefix), once per cooldown (at least one
 //!      hour for alerts);
 //!    - moves wait (no decision) during a blackout window, before the minimum residency on the
@@ -428,11 +429,19 @@ impl Planner {
                     row,
                     self.objects.cat.savings_per_month[row],
                 )),
-                RuleAction::Snapshot { .. } | RuleAction::Alert { .. } | RuleAction::Unfreeze => {
+                RuleAction::Snapshot { .. } | RuleAction::Unfreeze => {
                     // The first row: the one its explanation describes.
                     scoped_by[w as usize * n_buckets + b as usize].get_or_insert(row);
                 }
                 _ => {}
+            }
+        }
+        // Alerts never compete: each matching alert fires beside the rows' winners.
+        for &(row, r) in &eval.alerts {
+            let row = row as usize;
+            if self.objects.live[row] {
+                let b = self.objects.cat.bucket[row] as usize;
+                scoped_by[r as usize * n_buckets + b].get_or_insert(row);
             }
         }
         let scoped: BTreeMap<(u32, u32), usize> = scoped_by
@@ -909,13 +918,16 @@ impl Planner {
                 holds: l.holds,
             })
             .collect();
-        let winner = format!("rule \"{}\"", self.policy.rules[rule].id);
+        // Every line but the decision's own rule's (the winner's, or an alert or a freeze
+        // beside it, whose line then names the winner).
+        let own = format!("rule \"{}\" ", self.policy.rules[rule].id);
         let alternatives = self
             .policy
             .explain(&eval)
             .into_iter()
-            .skip(1)
-            .filter(|l| !l.contains(" is out of scope") && !l.starts_with(&winner))
+            .filter(|l| {
+                !l.contains(" is out of scope") && !l.starts_with(&own) && l != "no rule wins"
+            })
             .collect();
         Explanation {
             conditions,

@@ -129,15 +129,10 @@ fn two_opposite_rules_move_an_object_at_most_once_a_day_on_tiers_without_a_minim
     );
 }
 
-#[test]
-fn a_move_the_models_verdict_drove_cites_the_anomaly() {
-    use models::detect::SubjectScore;
+/// Bucket "b"'s anomalous window of five minutes ending at `t` (it opens an incident).
+fn anomalous_window(t: i64) -> models::detect::SubjectScore {
     use models::features::{Subject, SubjectKind, WindowFlags};
-    let policy = "[[rule]]\nid = \"evacuate\"\nscope = { bucket = \"*\" }\nwhen = \"bucket_anomaly > 0.9 and tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n";
-    let mut p = planner(policy);
-    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
-    let t = T0 + 2 * DAY;
-    let score = SubjectScore {
+    models::detect::SubjectScore {
         subject: Subject {
             kind: SubjectKind::Bucket,
             bucket: Some("b".into()),
@@ -151,7 +146,16 @@ fn a_move_the_models_verdict_drove_cites_the_anomaly() {
         learning: false,
         top_features: Vec::new(),
         flags: WindowFlags::default(),
-    };
+    }
+}
+
+#[test]
+fn a_move_the_models_verdict_drove_cites_the_anomaly() {
+    let policy = "[[rule]]\nid = \"evacuate\"\nscope = { bucket = \"*\" }\nwhen = \"bucket_anomaly > 0.9 and tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n";
+    let mut p = planner(policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    let t = T0 + 2 * DAY;
+    let score = anomalous_window(t);
     p.behaviour.observe(&score, 300);
     let plan = p.plan(t);
     assert_eq!(plan.moves.len(), 1, "{:?}", plan.decisions);
@@ -430,6 +434,118 @@ action = { kind = "alert", severity = "critical", message = "lifecycle changed" 
     let plan = p.plan(T0 + 40);
     assert_eq!(plan.decisions.len(), 1, "{:?}", plan.decisions);
     assert_eq!(plan.decisions[0].rule.as_deref(), Some("protection"));
+}
+
+/// The actions of a plan's decisions, with their rules.
+fn actions(plan: &Plan) -> Vec<(Action, &str)> {
+    plan.decisions
+        .iter()
+        .map(|d| (d.action, d.rule.as_deref().unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn the_bundled_policy_snapshots_an_incident_in_the_pass_that_alerts_on_its_protection_change() {
+    let mut p = planner(crate::config::BUILTIN_POLICY_TEXT);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    let t = T0 + 2 * DAY;
+    p.behaviour.observe(&anomalous_window(t), 300);
+    let versioning = AccessEvent {
+        time_us: (t - 60) * 1_000_000,
+        op: OpClass::ConfigChange,
+        operation: "REST.PUT.VERSIONING".into(),
+        bucket: "b".into(),
+        status: Some(200),
+        config: Some(models::ConfigKind::Versioning),
+        ..AccessEvent::default()
+    };
+    assert_eq!(p.behaviour.config_changes(&[versioning]), 1);
+    let plan = p.plan(t);
+    // The alert (priority 980) no longer outranks the snapshot (950): all three at once.
+    assert_eq!(
+        actions(&plan),
+        vec![
+            (Action::Freeze, "freeze-on-incident"),
+            (Action::Snapshot, "snapshot-on-incident"),
+            (Action::Alert, "alert-protection-change"),
+        ]
+    );
+    assert_eq!(plan.snapshots.len(), 1);
+    let alternatives = |i: usize| {
+        plan.decisions[i]
+            .explanation
+            .as_ref()
+            .map(|e| e.alternatives.clone())
+            .unwrap_or_default()
+    };
+    // Each explanation tells the truth about the others: none of them made another lose.
+    let snapshot = alternatives(1);
+    assert!(
+        snapshot.contains(&"rule \"alert-protection-change\" fires beside any decision: alert (alerts never compete); lifecycle_changed (false: no), bucket_policy_changed (false: no), versioning_changed (true: yes), object_lock_changed (false: no)".to_string())
+            && snapshot.contains(&"rule \"freeze-on-incident\" applies: freeze, opened on its scope beside the winner; incident_open (true: yes)".to_string()),
+        "{snapshot:?}"
+    );
+    for i in 0..3 {
+        let lines = alternatives(i);
+        assert!(!lines.iter().any(|l| l.contains("loses")), "{lines:?}");
+    }
+    // The freeze's and the alert's explanations name the object's decision, the snapshot.
+    for i in [0, 2] {
+        let lines = alternatives(i);
+        assert!(
+            lines[0].starts_with("rule \"snapshot-on-incident\" wins: snapshot to \"vault\""),
+            "{lines:?}"
+        );
+    }
+}
+
+#[test]
+fn a_pinned_bucket_is_snapshotted_during_an_incident_and_its_freeze_is_lifted_after() {
+    let policy = format!(
+        "{}\n[[rule]]\nid = \"keep-b\"\nscope = {{ bucket = \"b\" }}\naction = \"pin\"\npriority = 1000\n",
+        crate::config::BUILTIN_POLICY_TEXT
+    );
+    let mut p = planner(&policy);
+    // An object that the bundled cold-to-cloud rule would move, were it not pinned.
+    p.objects
+        .observe(&ev(T0, OpClass::Put, "k", 100_000_000), 0);
+    assert!(p.plan(T0 + 60 * DAY).decisions.is_empty());
+    let t = T0 + 61 * DAY;
+    p.behaviour.observe(&anomalous_window(t), 300);
+    let plan = p.plan(t);
+    assert_eq!(
+        actions(&plan),
+        vec![
+            (Action::Freeze, "freeze-on-incident"),
+            (Action::Snapshot, "snapshot-on-incident"),
+        ]
+    );
+    let freeze = &plan.decisions[0];
+    assert!(
+        freeze
+            .reason
+            .contains("until rule \"unfreeze-after-incident\" lifts it"),
+        "{}",
+        freeze.reason
+    );
+    let shown = &freeze.explanation.as_ref().unwrap().alternatives;
+    assert!(
+        shown.contains(
+            &"rule \"keep-b\" applies: pin, so no move is decided for the object".to_string()
+        ),
+        "{shown:?}"
+    );
+    assert!(p.frozen("b", "k").is_some());
+    // The incident quiet for a day: the unfreeze rule lifts the freeze, pin or not; the pin
+    // still holds the object in place.
+    let later = t + p.settings().incident_quiet_secs as i64 + 60;
+    let plan = p.plan(later);
+    assert_eq!(
+        actions(&plan),
+        vec![(Action::Unfreeze, "unfreeze-after-incident")]
+    );
+    assert!(p.frozen("b", "k").is_none());
+    assert!(p.plan(later + DAY).moves.is_empty());
 }
 
 #[test]

@@ -28,8 +28,8 @@
 //! use policies::{BehaviourFacts, ObjectFacts, TierSpec, load_from_strs};
 //!
 //! let tiers = [
-//!     TierSpec { name: "onprem".into(), min_storage_days: 0 },
-//!     TierSpec { name: "cloud".into(), min_storage_days: 90 },
+//!     TierSpec { name: "onprem".into(), min_storage_days: 0, vault: false },
+//!     TierSpec { name: "cloud".into(), min_storage_days: 90, vault: false },
 //! ];
 //! let file = r#"
 //! [[rule]]
@@ -89,4 +89,7 @@ pub struct TierSpec {
     pub name: String,
     /// Days a tier charges for at minimum; the default minimum residency on that tier.
     pub min_storage_days: u32,
+    /// A vault (`role = "vault"` in the configuration): it holds snapshots only, so a move (which
+    /// puts the live copy of objects on its destination) may not name it.
+    pub vault: bool,
 }

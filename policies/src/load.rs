@@ -455,6 +455,18 @@ fn stray_destination_fix(rule: &DeTable<'_>, name: &str, v: &Value<'_>) -> Optio
 }
 
 impl Builder<'_> {
+    /// The destination a `kind` action's fix suggests when none is written: for a move the last
+    /// data tier (a vault holds snapshots only), for a snapshot the first vault, else the last tier.
+    fn example_destination(&self, kind: &str) -> Option<&str> {
+        let tiers = self.tiers.iter();
+        let found = if kind == "snapshot" {
+            tiers.clone().find(|t| t.vault)
+        } else {
+            tiers.clone().rev().find(|t| !t.vault)
+        };
+        found.or(self.tiers.last()).map(|t| t.name.as_str())
+    }
+
     fn err(&mut self, o: &Origin, message: String) {
         self.diags.push(diag(o, true, message));
     }
@@ -1027,14 +1039,31 @@ impl Builder<'_> {
                                 }
                                 _ => None,
                             });
-                    let example = stray.or(sorted.last().copied()).unwrap_or("cloud");
+                    let example = stray
+                        .or_else(|| self.example_destination(kind))
+                        .unwrap_or("cloud");
                     self.err(
                         &f.at(v.span().start),
                         format!("{subject}: action \"{kind}\" needs a destination; write action = {{ kind = \"{kind}\", to = \"{example}\" }} (known tiers: {})", sorted.join(", ")),
                     );
                     return None;
                 };
+                let to_value = to;
                 let to = self.tier(f, to, subject, "action.to")?;
+                if kind == "move" && self.tiers[to].vault {
+                    let data: Vec<&str> = self
+                        .tiers
+                        .iter()
+                        .filter(|t| !t.vault)
+                        .map(|t| t.name.as_str())
+                        .collect();
+                    let name = &self.tiers[to].name;
+                    self.err(
+                        &f.at(to_value.span().start),
+                        format!("{subject}: action.to = \"{name}\" is a vault (role = \"vault\"), which holds snapshots only: a move puts the live copy of objects there and deletes the source; move to a data tier ({}), or write action = {{ kind = \"snapshot\", to = \"{name}\" }} to copy objects into the vault", data.join(", ")),
+                    );
+                    return None;
+                }
                 if kind == "move" {
                     Action::Move { to }
                 } else {

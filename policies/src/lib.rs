@@ -16,6 +16,7 @@
 //! | [`cond`] | type-checking a parsed `when` into a [`cond::Cond`] tree of typed leaves |
 //! | [`load`](mod@load) | files → spanned TOML → [`Loaded`]; unknown fields, types, units, tiers |
 //! | [`check`] | whole-set passes: duplicate ids, moves to the current tier, ping-pong, shadowed rules |
+//! | [`lint`] | policies that load but miss their intent: no rules, unlifted freezes, snapshots at every pass, duplicate test names |
 //! | [`eval`] | one-object evaluation, conflict semantics, explanations |
 //! | [`columnar`] | the columnar [`Catalog`] and the chunked, vectorised evaluator |
 //! | [`ptest`] | running `[[tests]]` blocks |
@@ -70,6 +71,7 @@ pub mod eval;
 pub mod expr;
 pub mod facts;
 pub mod glob;
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod ptest;

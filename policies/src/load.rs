@@ -164,11 +164,13 @@ fn load_sources(
         .map(|(id, _)| id.as_str())
         .filter(|id| seen.insert(*id))
         .collect();
-    let tests = b
+    let tests: Vec<PolicyTest> = b
         .raw_tests
         .into_iter()
         .filter_map(|t| t.resolve(&policy, &written, &seen, &mut diags))
         .collect();
+    let paths: Vec<PathBuf> = sources.iter().map(|(p, _)| p.clone()).collect();
+    crate::lint::lint(&policy, &tests, &paths, &mut diags);
     diags.sort_by(|a, b| {
         (&a.path, a.line, a.col, &a.message).cmp(&(&b.path, b.line, b.col, &b.message))
     });
@@ -423,6 +425,12 @@ pub fn string_offsets(raw: &str, decoded: &str) -> Vec<usize> {
         return vec![content_start; decoded.len() + 1];
     }
     out
+}
+
+/// A character a bucket name may hold: S3's `a-z`, `0-9`, `.` and `-`, and the upper-case
+/// letters and `_` that older buckets (and stores with relaxed names) have.
+fn bucket_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
 }
 
 /// The fix for a destination written at the top of a rule (`to = "cloud"` or `tier = "cloud"`)
@@ -910,9 +918,20 @@ impl Builder<'_> {
                     ok = false;
                 }
                 Some("*") => {}
+                Some(s) if !s.chars().all(bucket_char) => {
+                    self.err(&f.at(b.span().start), format!("{subject}: scope.bucket = \"{s}\" is not a bucket name: bucket takes one name, or \"*\" for every bucket (a bucket name holds only letters, digits, '.', '-' and '_'); match keys with prefix = \"logs/\" or glob = \"**.log\", and write one rule per bucket for several buckets"));
+                    ok = false;
+                }
                 Some(s) => scope.bucket = Some(s.to_string()),
                 None => ok = false,
             }
+        } else if let Some(part) = ["prefix", "glob"]
+            .into_iter()
+            .find(|k| st.get(*k).is_some())
+        {
+            // A scope = {} must say bucket = "*": so must a key filter meant for every bucket.
+            self.err(&f.at(v.span().start), format!("{subject}: scope has a {} but no bucket; write bucket = \"*\" to apply it in every bucket, or name the bucket (bucket = \"logs\")", part));
+            ok = false;
         }
         if let Some(p) = st.get("prefix") {
             match self.string(f, p, subject, "scope.prefix", "prefix = \"2024/\"") {
@@ -926,7 +945,12 @@ impl Builder<'_> {
         }
         if let Some(g) = st.get("glob") {
             match self.string(f, g, subject, "scope.glob", "glob = \"**.parquet\"") {
-                Some(s) => scope.glob = Some(Glob::new(s)),
+                Some(s) => {
+                    if s.contains('[') && s.contains(']') {
+                        self.warn(&f.at(g.span().start), format!("{subject}: scope.glob = \"{s}\": [...] is not glob syntax here, '[' and ']' match themselves; a glob has * (within a segment), ** (across segments) and ? (one character): write one rule per alternative"));
+                    }
+                    scope.glob = Some(Glob::new(s));
+                }
                 None => ok = false,
             }
         }

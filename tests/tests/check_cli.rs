@@ -90,7 +90,7 @@ fn warnings_pass_unless_denied() {
     write(
         dir.path(),
         "p.toml",
-        "[guardrails]\nmin_residency = { cloud = \"30d\" }\n",
+        "[guardrails]\nmin_residency = { cloud = \"30d\" }\n\n[[rule]]\nid = \"p\"\nscope = { bucket = \"*\" }\naction = \"pin\"\n",
     );
     let warning = "p.toml:2:27: warning: guardrails: min_residency.cloud is shorter than the 90 days tier \"cloud\" charges for at minimum; objects moved off earlier still pay for 90 days; write \"90d\" or more\n";
     let r = tierd(dir.path(), &["check", "p.toml"]);
@@ -99,7 +99,7 @@ fn warnings_pass_unless_denied() {
     assert_eq!((r.code, r.stderr.as_str()), (Some(1), warning));
     assert_eq!(
         r.stdout,
-        "FAILED: checked 1 policy file, 0 rules; tests: 0 passed, 0 failed; 0 errors, 1 warning (denied by --deny-warnings)\n"
+        "FAILED: checked 1 policy file, 1 rule; tests: 0 passed, 0 failed; 0 errors, 1 warning (denied by --deny-warnings)\n"
     );
 }
 

@@ -125,9 +125,19 @@ fn load_sources(
             // hundreds of errors that are only its echo: the first few say what is wrong.
             for e in errors.iter().take(MAX_TOML_ERRORS) {
                 let d = from_toml_error(path, text, e);
-                b.diags.push(Diagnostic {
-                    message: format!("invalid TOML: {}", d.message),
-                    ..d
+                let unclosed = e.span().and_then(|s| unclosed_quote(text, s.start));
+                b.diags.push(match unclosed {
+                    Some((at, q)) => Diagnostic {
+                        message: format!(
+                            "invalid TOML: the string opened here is not closed ({}); close the quote: add {q} at the end of the value",
+                            d.message
+                        ),
+                        ..Diagnostic::error(path, line_col(text, at), String::new())
+                    },
+                    None => Diagnostic {
+                        message: format!("invalid TOML: {}", d.message),
+                        ..d
+                    },
                 });
             }
             if let (Some(last), true) = (b.diags.last_mut(), errors.len() > MAX_TOML_ERRORS) {
@@ -425,6 +435,35 @@ pub fn string_offsets(raw: &str, decoded: &str) -> Vec<usize> {
         return vec![content_start; decoded.len() + 1];
     }
     out
+}
+
+/// Where the string left open on the line of `offset` starts, and its quote: a TOML error at the
+/// end of a line whose last string has no closing quote is about that quote. `None` when every
+/// string on the line is closed (or it opens a multi-line string).
+fn unclosed_quote(text: &str, offset: usize) -> Option<(usize, char)> {
+    let offset = offset.min(text.len());
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = &text[start..end];
+    let mut open: Option<(usize, char)> = None;
+    let mut chars = line.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (open, c) {
+            (None, '#') => return None,
+            (None, '"' | '\'') => {
+                if line[i..].starts_with("\"\"\"") || line[i..].starts_with("'''") {
+                    return None;
+                }
+                open = Some((start + i, c));
+            }
+            (Some((_, '"')), '\\') => {
+                chars.next();
+            }
+            (Some((_, q)), c) if c == q => open = None,
+            _ => {}
+        }
+    }
+    open
 }
 
 /// A character a bucket name may hold: S3's `a-z`, `0-9`, `.` and `-`, and the upper-case
@@ -958,7 +997,15 @@ impl Builder<'_> {
     }
 
     fn tier(&mut self, f: &File<'_>, v: &Value<'_>, subject: &str, field: &str) -> Option<usize> {
-        let name = self.string(f, v, subject, field, "to = \"cloud\"")?;
+        // The fix names the field written: `tier = "onprem"` in facts, `to = "cloud"` elsewhere.
+        let example = match field.rsplit('.').next() {
+            Some("tier") => format!(
+                "tier = \"{}\"",
+                self.tier_names.first().map_or("onprem", String::as_str)
+            ),
+            _ => "to = \"cloud\"".to_string(),
+        };
+        let name = self.string(f, v, subject, field, &example)?;
         match self.tier_names.iter().position(|t| t == name) {
             Some(i) => Some(i),
             None => {
@@ -1519,6 +1566,10 @@ impl Builder<'_> {
                         }
                         if let Some(m) = fact_overflow(kind, x, &field) {
                             self.err(&f.at(val.span().start), format!("{subject}: {m}"));
+                            continue;
+                        }
+                        if kind == Kind::Count && x.fract() != 0.0 {
+                            self.err(&f.at(val.span().start), format!("{subject}: {field} = {x} is not a whole number, and a count is; write {} or {}", x.floor(), x.ceil()));
                             continue;
                         }
                         match sig.id {

@@ -661,7 +661,9 @@ fn an_unknown_guardrail_suggests_the_nearest() {
 fn invalid_toml_is_located() {
     assert_eq!(
         diags("[[rule]]\nid = \"r\nscope = 1\n"),
-        vec!["p.toml:2:8: error: invalid TOML: invalid basic string, expected `\"`",]
+        vec![
+            "p.toml:2:6: error: invalid TOML: the string opened here is not closed (invalid basic string, expected `\"`); close the quote: add \" at the end of the value",
+        ]
     );
 }
 

@@ -209,3 +209,82 @@ fn two_tests_of_one_name_are_an_error_at_the_second() {
         ]
     );
 }
+
+/// A rule `r` on bucket "b" with condition `when`.
+fn when(cond: &str) -> String {
+    format!(
+        "[[rule]]\nid = \"r\"\nscope = {{ bucket = \"b\" }}\nwhen = \"{cond}\"\naction = \"pin\"\n"
+    )
+}
+
+#[test]
+fn a_fact_of_the_wrong_type_is_fixed_with_its_own_field() {
+    let text = format!(
+        "{}[[tests]]\nname = \"t\"\nfacts = {{ tier = 5 }}\nexpect = {{ action = \"pin\" }}\n",
+        scoped("{ bucket = \"*\" }")
+    );
+    assert_eq!(
+        diags(&text),
+        [
+            "p.toml:7:18: error: test \"t\": facts.tier must be a string, found an integer; write tier = \"onprem\""
+        ]
+    );
+}
+
+#[test]
+fn a_duration_compared_with_a_timestamp_is_called_a_duration() {
+    assert_eq!(
+        diags(&when("now > 30d")),
+        [
+            "p.toml:4:15: error: rule \"r\": now is a timestamp but 30d is a duration; write '2026-01-31'"
+        ]
+    );
+}
+
+#[test]
+fn an_empty_condition_says_so_once_and_in_order() {
+    assert_eq!(
+        diags(&when("")),
+        [
+            "p.toml:4:9: error: rule \"r\": when is an empty condition; write a condition such as `age > 30d`, or remove `when` to match always"
+        ]
+    );
+}
+
+#[test]
+fn a_fractional_count_is_a_warning_in_a_condition_and_an_error_in_facts() {
+    assert_eq!(
+        diags(&when("reads_7d >= 2.5")),
+        [
+            "p.toml:4:21: warning: rule \"r\": reads_7d is a count, always a whole number, but 2.5 is not; write 2 or 3"
+        ]
+    );
+    let text = format!(
+        "{}[[tests]]\nname = \"t\"\nfacts = {{ bucket = \"b\", reads_30d = 2.5 }}\nexpect = {{ action = \"pin\" }}\n",
+        scoped("{ bucket = \"b\" }")
+    );
+    assert_eq!(
+        diags(&text),
+        [
+            "p.toml:7:37: error: test \"t\": facts.reads_30d = 2.5 is not a whole number, and a count is; write 2 or 3"
+        ]
+    );
+}
+
+#[test]
+fn an_unclosed_quote_is_located_at_the_quote_with_the_fix() {
+    assert_eq!(
+        diags("[[rule]]\nid = 'r\nscope = 1\n"),
+        [
+            "p.toml:2:6: error: invalid TOML: the string opened here is not closed (invalid literal string, expected `'`); close the quote: add ' at the end of the value"
+        ]
+    );
+    // A closed string before a comment holding a quote is no unclosed string.
+    assert!(
+        diags("[[rule]]\nid = \"r\" # it's\nscope = {\n")
+            .iter()
+            .all(|d| !d.contains("not closed")),
+        "{:?}",
+        diags("[[rule]]\nid = \"r\" # it's\nscope = {\n")
+    );
+}

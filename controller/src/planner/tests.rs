@@ -438,6 +438,25 @@ action = { kind = "alert", severity = "critical", message = "lifecycle changed" 
 }
 
 #[test]
+fn an_info_alert_reads_an_info_alert_and_a_tiny_negative_amount_is_no_negative_zero() {
+    let policy = "[[rule]]\nid = \"note\"\nscope = { bucket = \"*\" }\naction = { kind = \"alert\", severity = \"info\" }\n";
+    let mut p = planner(policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 100), 0);
+    let plan = p.plan(T0 + 60);
+    assert_eq!(plan.decisions.len(), 1, "{:?}", plan.decisions);
+    assert!(
+        plan.decisions[0]
+            .reason
+            .starts_with("Rule \"note\" raised an info alert on bucket \"b\""),
+        "{}",
+        plan.decisions[0].reason
+    );
+    assert_eq!(amount(-0.000_01), "0.0000");
+    assert_eq!(amount(-0.5), "-0.5000");
+    assert_eq!(amount(0.000_06), "0.0001");
+}
+
+#[test]
 fn the_bundled_policy_moves_what_stays_cold_and_keeps_what_its_bucket_reads_back() {
     let mut p = planner(crate::config::BUILTIN_POLICY_TEXT);
     let in_bucket = |mut e: AccessEvent, bucket: &str| {

@@ -4,7 +4,7 @@
 //! | route | answer |
 //! |---|---|
 //! | `GET /healthz` | `200 ok`: the process serves requests |
-//! | `GET /readyz` | `200` with one line per check, or `503` naming the failing checks (or the timeout); `503` `not ready: starting: ...` while the service starts |
+//! | `GET /readyz` | `200` with one line per check (`ok` or `warn`), or `503` naming the failing checks (or the timeout); `503` `not ready: starting: ...` while the service starts |
 //! | `GET /metrics` | `200`, Prometheus text format 0.0.4 ([`Metrics::render`]) |
 //! | `POST /v1/audit` | MinIO audit entries → events on the ingest channel (see [`HttpState::audit`]) |
 //!
@@ -117,6 +117,9 @@ pub struct Check {
     /// What was checked, e.g. `tier onprem`.
     pub name: String,
     pub ok: bool,
+    /// Passed, but worth a look (a refused policy edit): printed `warn NAME: DETAIL`, and the
+    /// answer stays `200`.
+    pub warn: bool,
     /// What was found (`reachable, writable`) or what failed and why.
     pub detail: String,
 }
@@ -390,7 +393,11 @@ async fn readyz(state: &HttpState, options: &ServeOptions) -> Answer {
         )
     };
     for c in &checks {
-        let mark = if c.ok { "ok" } else { "FAILED" };
+        let mark = match (c.ok, c.warn) {
+            (false, _) => "FAILED",
+            (true, true) => "warn",
+            (true, false) => "ok",
+        };
         body.push_str(&format!("{mark} {}: {}\n", c.name, one_line(&c.detail)));
     }
     let status = if failing.is_empty() {
@@ -749,6 +756,7 @@ pub async fn check_tier(
     let check = |ok: bool, detail: String| Check {
         name: format!("tier {name}"),
         ok,
+        warn: false,
         detail,
     };
     let at = (!prefix.as_ref().is_empty()).then_some(prefix);

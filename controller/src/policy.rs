@@ -324,6 +324,28 @@ mod tests {
     }
 
     #[test]
+    fn a_move_into_the_configured_vault_is_refused_as_the_service_loads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[[rule]]\nid = \"v\"\nscope = { bucket = \"media\" }\naction = { kind = \"move\", to = \"vault\" }\n";
+        let file = write(&dir, "p.toml", text);
+        // The embedded tiers: `vault` has the vault role (the service's start and reload load so).
+        let err = load(&Config::embedded(), &[file.display().to_string()]).unwrap_err();
+        assert_eq!(err.len(), 1, "{err:?}");
+        assert!(
+            err[0].to_string().starts_with(&format!(
+                "{}:4:32: error: rule \"v\": action.to = \"vault\" is a vault (role = \"vault\")",
+                file.display()
+            )),
+            "{}",
+            err[0]
+        );
+        // A tier named vault that is configured as a data tier may be a move's destination.
+        let mut config = Config::embedded();
+        config.roles[2] = crate::config::Role::Data;
+        assert!(load(&config, &[file.display().to_string()]).is_ok());
+    }
+
+    #[test]
     fn a_missing_file_is_a_located_error() {
         let err = load(&Config::embedded(), &["/nonexistent/p.toml".into()]).unwrap_err();
         assert!(

@@ -215,6 +215,7 @@ async fn readyz_lists_every_check_and_answers_503_naming_the_failing_ones() {
     let ok = |n: &str| Check {
         name: n.to_string(),
         ok: true,
+        warn: false,
         detail: "reachable, writable".to_string(),
     };
     let srv = Server::start(state(
@@ -232,9 +233,26 @@ async fn readyz_lists_every_check_and_answers_503_naming_the_failing_ones() {
     );
     srv.stop().await;
 
+    // A warning (a refused policy edit) is shown and keeps the answer 200.
+    let refused = Check {
+        name: "policy".to_string(),
+        ok: true,
+        warn: true,
+        detail: "the edit of p.toml was refused (p.toml:1:1: error: x); the last good policy is in force".to_string(),
+    };
+    let srv = Server::start(state(None, None, 1024, ready(vec![ok("journal"), refused]))).await;
+    let r = get(srv.addr, "/readyz").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.body,
+        "ready\nok journal: reachable, writable\nwarn policy: the edit of p.toml was refused (p.toml:1:1: error: x); the last good policy is in force\n"
+    );
+    srv.stop().await;
+
     let bad = Check {
         name: "tier cloud".to_string(),
         ok: false,
+        warn: false,
         detail: "not reachable: listing failed: connection refused".to_string(),
     };
     let srv = Server::start(state(None, None, 1024, ready(vec![ok("tier onprem"), bad]))).await;
@@ -713,6 +731,7 @@ async fn shutdown_lets_the_request_in_flight_finish_then_returns() {
             vec![Check {
                 name: "slow".to_string(),
                 ok: true,
+                warn: false,
                 detail: "done".to_string(),
             }]
         })
@@ -798,6 +817,7 @@ async fn a_memory_tier_is_reachable_and_writable_and_keeps_no_probe() {
         Check {
             name: "tier onprem".to_string(),
             ok: true,
+            warn: false,
             detail: "reachable, writable".to_string()
         }
     );

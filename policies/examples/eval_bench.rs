@@ -93,14 +93,17 @@ fn main() {
         TierSpec {
             name: "onprem".into(),
             min_storage_days: 0,
+            vault: false,
         },
         TierSpec {
             name: "cloud".into(),
             min_storage_days: 90,
+            vault: false,
         },
         TierSpec {
             name: "vault".into(),
             min_storage_days: 0,
+            vault: true,
         },
     ];
     let text = policy();

@@ -303,8 +303,13 @@ pub fn literal_value(
             None => value,
         },
         other => {
+            let written = match unit {
+                Some(u) if dur(u).is_some() => "a duration",
+                Some(u) if size(u).is_some() => "a size",
+                _ => "a number",
+            };
             return Err(format!(
-                "{sig} is {} but {text} is a number; write {}",
+                "{sig} is {} but {text} is {written}; write {}",
                 other.noun(),
                 example(other)
             ));
@@ -550,7 +555,20 @@ impl Checker<'_, '_> {
                 text,
                 span,
             } => match condition_literal(kind, *value, unit.as_deref(), text, sig.name()) {
-                Ok(v) => Some(v),
+                Ok(v) => {
+                    if kind == Kind::Count && v.fract() != 0.0 {
+                        self.warn(
+                            span.clone(),
+                            format!(
+                                "{} is a count, always a whole number, but {text} is not; write {} or {}",
+                                sig.name(),
+                                v.floor(),
+                                v.ceil()
+                            ),
+                        );
+                    }
+                    Some(v)
+                }
                 Err(m) => {
                     self.err(span.clone(), m);
                     None
@@ -968,6 +986,20 @@ pub type Compiled = (Cond, Vec<Leaf>, Vec<ExprError>);
 /// # Errors
 /// Every problem found, each with its span inside `src` and a message starting with `ctx.subject`.
 pub fn compile(src: &str, ctx: &CheckCtx<'_>) -> Result<Compiled, Vec<ExprError>> {
+    if src.trim().is_empty() {
+        let remove = if ctx.field == "when" {
+            "remove `when` to match always"
+        } else {
+            "remove the empty entry"
+        };
+        return Err(vec![(
+            0..0,
+            format!(
+                "{}: {} is an empty condition; write a condition such as `age > 30d`, or {remove}",
+                ctx.subject, ctx.field
+            ),
+        )]);
+    }
     let expr = crate::expr::parse(src).map_err(|e| {
         vec![(
             e.span,

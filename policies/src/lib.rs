@@ -16,6 +16,7 @@
 //! | [`cond`] | type-checking a parsed `when` into a [`cond::Cond`] tree of typed leaves |
 //! | [`load`](mod@load) | files → spanned TOML → [`Loaded`]; unknown fields, types, units, tiers |
 //! | [`check`] | whole-set passes: duplicate ids, moves to the current tier, ping-pong, shadowed rules |
+//! | [`lint`] | policies that load but miss their intent: no rules, unlifted freezes, snapshots at every pass, duplicate test names |
 //! | [`eval`] | one-object evaluation, conflict semantics, explanations |
 //! | [`columnar`] | the columnar [`Catalog`] and the chunked, vectorised evaluator |
 //! | [`ptest`] | running `[[tests]]` blocks |
@@ -28,8 +29,8 @@
 //! use policies::{BehaviourFacts, ObjectFacts, TierSpec, load_from_strs};
 //!
 //! let tiers = [
-//!     TierSpec { name: "onprem".into(), min_storage_days: 0 },
-//!     TierSpec { name: "cloud".into(), min_storage_days: 90 },
+//!     TierSpec { name: "onprem".into(), min_storage_days: 0, vault: false },
+//!     TierSpec { name: "cloud".into(), min_storage_days: 90, vault: false },
 //! ];
 //! let file = r#"
 //! [[rule]]
@@ -70,6 +71,7 @@ pub mod eval;
 pub mod expr;
 pub mod facts;
 pub mod glob;
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod ptest;
@@ -89,4 +91,7 @@ pub struct TierSpec {
     pub name: String,
     /// Days a tier charges for at minimum; the default minimum residency on that tier.
     pub min_storage_days: u32,
+    /// A vault (`role = "vault"` in the configuration): it holds snapshots only, so a move (which
+    /// puts the live copy of objects on its destination) may not name it.
+    pub vault: bool,
 }

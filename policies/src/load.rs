@@ -125,9 +125,19 @@ fn load_sources(
             // hundreds of errors that are only its echo: the first few say what is wrong.
             for e in errors.iter().take(MAX_TOML_ERRORS) {
                 let d = from_toml_error(path, text, e);
-                b.diags.push(Diagnostic {
-                    message: format!("invalid TOML: {}", d.message),
-                    ..d
+                let unclosed = e.span().and_then(|s| unclosed_quote(text, s.start));
+                b.diags.push(match unclosed {
+                    Some((at, q)) => Diagnostic {
+                        message: format!(
+                            "invalid TOML: the string opened here is not closed ({}); close the quote: add {q} at the end of the value",
+                            d.message
+                        ),
+                        ..Diagnostic::error(path, line_col(text, at), String::new())
+                    },
+                    None => Diagnostic {
+                        message: format!("invalid TOML: {}", d.message),
+                        ..d
+                    },
                 });
             }
             if let (Some(last), true) = (b.diags.last_mut(), errors.len() > MAX_TOML_ERRORS) {
@@ -164,11 +174,13 @@ fn load_sources(
         .map(|(id, _)| id.as_str())
         .filter(|id| seen.insert(*id))
         .collect();
-    let tests = b
+    let tests: Vec<PolicyTest> = b
         .raw_tests
         .into_iter()
         .filter_map(|t| t.resolve(&policy, &written, &seen, &mut diags))
         .collect();
+    let paths: Vec<PathBuf> = sources.iter().map(|(p, _)| p.clone()).collect();
+    crate::lint::lint(&policy, &tests, &paths, &mut diags);
     diags.sort_by(|a, b| {
         (&a.path, a.line, a.col, &a.message).cmp(&(&b.path, b.line, b.col, &b.message))
     });
@@ -493,6 +505,41 @@ pub fn string_offsets(raw: &str, decoded: &str) -> Vec<usize> {
     out
 }
 
+/// Where the string left open on the line of `offset` starts, and its quote: a TOML error at the
+/// end of a line whose last string has no closing quote is about that quote. `None` when every
+/// string on the line is closed (or it opens a multi-line string).
+fn unclosed_quote(text: &str, offset: usize) -> Option<(usize, char)> {
+    let offset = offset.min(text.len());
+    let start = text.get(..offset)?.rfind('\n').map_or(0, |i| i + 1);
+    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = &text[start..end];
+    let mut open: Option<(usize, char)> = None;
+    let mut chars = line.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (open, c) {
+            (None, '#') => return None,
+            (None, '"' | '\'') => {
+                if line[i..].starts_with("\"\"\"") || line[i..].starts_with("'''") {
+                    return None;
+                }
+                open = Some((start + i, c));
+            }
+            (Some((_, '"')), '\\') => {
+                chars.next();
+            }
+            (Some((_, q)), c) if c == q => open = None,
+            _ => {}
+        }
+    }
+    open
+}
+
+/// A character a bucket name may hold: S3's `a-z`, `0-9`, `.` and `-`, and the upper-case
+/// letters and `_` that older buckets (and stores with relaxed names) have.
+fn bucket_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')
+}
+
 /// The fix for a destination written at the top of a rule (`to = "cloud"` or `tier = "cloud"`)
 /// rather than in its action: the action that carries it, keeping the rule's action kind when
 /// it is one that takes a destination.
@@ -523,6 +570,18 @@ fn stray_destination_fix(rule: &DeTable<'_>, name: &str, v: &Value<'_>) -> Optio
 }
 
 impl Builder<'_> {
+    /// The destination a `kind` action's fix suggests when none is written: for a move the last
+    /// data tier (a vault holds snapshots only), for a snapshot the first vault, else the last tier.
+    fn example_destination(&self, kind: &str) -> Option<&str> {
+        let tiers = self.tiers.iter();
+        let found = if kind == "snapshot" {
+            tiers.clone().find(|t| t.vault)
+        } else {
+            tiers.clone().rev().find(|t| !t.vault)
+        };
+        found.or(self.tiers.last()).map(|t| t.name.as_str())
+    }
+
     fn err(&mut self, o: &Origin, message: String) {
         self.diags.push(diag(o, true, message));
     }
@@ -966,9 +1025,20 @@ impl Builder<'_> {
                     ok = false;
                 }
                 Some("*") => {}
+                Some(s) if !s.chars().all(bucket_char) => {
+                    self.err(&f.at(b.span().start), format!("{subject}: scope.bucket = \"{s}\" is not a bucket name: bucket takes one name, or \"*\" for every bucket (a bucket name holds only letters, digits, '.', '-' and '_'); match keys with prefix = \"logs/\" or glob = \"**.log\", and write one rule per bucket for several buckets"));
+                    ok = false;
+                }
                 Some(s) => scope.bucket = Some(s.to_string()),
                 None => ok = false,
             }
+        } else if let Some(part) = ["prefix", "glob"]
+            .into_iter()
+            .find(|k| st.get(*k).is_some())
+        {
+            // A scope = {} must say bucket = "*": so must a key filter meant for every bucket.
+            self.err(&f.at(v.span().start), format!("{subject}: scope has a {} but no bucket; write bucket = \"*\" to apply it in every bucket, or name the bucket (bucket = \"logs\")", part));
+            ok = false;
         }
         if let Some(p) = st.get("prefix") {
             match self.string(f, p, subject, "scope.prefix", "prefix = \"2024/\"") {
@@ -982,7 +1052,12 @@ impl Builder<'_> {
         }
         if let Some(g) = st.get("glob") {
             match self.string(f, g, subject, "scope.glob", "glob = \"**.parquet\"") {
-                Some(s) => scope.glob = Some(Glob::new(s)),
+                Some(s) => {
+                    if s.contains('[') && s.contains(']') {
+                        self.warn(&f.at(g.span().start), format!("{subject}: scope.glob = \"{s}\": [...] is not glob syntax here, '[' and ']' match themselves; a glob has * (within a segment), ** (across segments) and ? (one character): write one rule per alternative"));
+                    }
+                    scope.glob = Some(Glob::new(s));
+                }
                 None => ok = false,
             }
         }
@@ -990,7 +1065,15 @@ impl Builder<'_> {
     }
 
     fn tier(&mut self, f: &File<'_>, v: &Value<'_>, subject: &str, field: &str) -> Option<usize> {
-        let name = self.string(f, v, subject, field, "to = \"cloud\"")?;
+        // The fix names the field written: `tier = "onprem"` in facts, `to = "cloud"` elsewhere.
+        let example = match field.rsplit('.').next() {
+            Some("tier") => format!(
+                "tier = \"{}\"",
+                self.tier_names.first().map_or("onprem", String::as_str)
+            ),
+            _ => "to = \"cloud\"".to_string(),
+        };
+        let name = self.string(f, v, subject, field, &example)?;
         match self.tier_names.iter().position(|t| t == name) {
             Some(i) => Some(i),
             None => {
@@ -1095,14 +1178,31 @@ impl Builder<'_> {
                                 }
                                 _ => None,
                             });
-                    let example = stray.or(sorted.last().copied()).unwrap_or("cloud");
+                    let example = stray
+                        .or_else(|| self.example_destination(kind))
+                        .unwrap_or("cloud");
                     self.err(
                         &f.at(v.span().start),
                         format!("{subject}: action \"{kind}\" needs a destination; write action = {{ kind = \"{kind}\", to = \"{example}\" }} (known tiers: {})", sorted.join(", ")),
                     );
                     return None;
                 };
+                let to_value = to;
                 let to = self.tier(f, to, subject, "action.to")?;
+                if kind == "move" && self.tiers[to].vault {
+                    let data: Vec<&str> = self
+                        .tiers
+                        .iter()
+                        .filter(|t| !t.vault)
+                        .map(|t| t.name.as_str())
+                        .collect();
+                    let name = &self.tiers[to].name;
+                    self.err(
+                        &f.at(to_value.span().start),
+                        format!("{subject}: action.to = \"{name}\" is a vault (role = \"vault\"), which holds snapshots only: a move puts the live copy of objects there and deletes the source; move to a data tier ({}), or write action = {{ kind = \"snapshot\", to = \"{name}\" }} to copy objects into the vault", data.join(", ")),
+                    );
+                    return None;
+                }
                 if kind == "move" {
                     Action::Move { to }
                 } else {
@@ -1600,6 +1700,10 @@ impl Builder<'_> {
                         }
                         if let Some(m) = fact_overflow(kind, x, &field) {
                             self.err(&f.at(val.span().start), format!("{subject}: {m}"));
+                            continue;
+                        }
+                        if kind == Kind::Count && x.fract() != 0.0 {
+                            self.err(&f.at(val.span().start), format!("{subject}: {field} = {x} is not a whole number, and a count is; write {} or {}", x.floor(), x.ceil()));
                             continue;
                         }
                         match sig.id {

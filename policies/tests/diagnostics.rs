@@ -600,6 +600,7 @@ fn a_residency_shorter_than_the_tier_minimum_is_a_warning() {
     assert_eq!(
         diags("[guardrails]\nmin_residency = { cloud = \"30d\" }\n"),
         vec![
+            "p.toml:1:1: warning: the policy set has no rules: p.toml holds no [[rule]], so tierd decides nothing (no move, and no freeze, snapshot or alert during an incident); add rules, or restore the file if a write emptied it",
             "p.toml:2:27: warning: guardrails: min_residency.cloud is shorter than the 90 days tier \"cloud\" charges for at minimum; objects moved off earlier still pay for 90 days; write \"90d\" or more",
         ]
     );
@@ -640,6 +641,7 @@ fn an_hourly_byte_limit_above_the_daily_one_is_a_warning() {
     assert_eq!(
         diags("[guardrails]\nmax_bytes_per_hour = \"5TiB\"\nmax_bytes_per_day = \"1TiB\"\n"),
         vec![
+            "p.toml:1:1: warning: the policy set has no rules: p.toml holds no [[rule]], so tierd decides nothing (no move, and no freeze, snapshot or alert during an incident); add rules, or restore the file if a write emptied it",
             "p.toml:2:22: warning: guardrails: max_bytes_per_hour is larger than max_bytes_per_day, so the hourly limit never applies; lower it",
         ]
     );
@@ -659,7 +661,9 @@ fn an_unknown_guardrail_suggests_the_nearest() {
 fn invalid_toml_is_located() {
     assert_eq!(
         diags("[[rule]]\nid = \"r\nscope = 1\n"),
-        vec!["p.toml:2:8: error: invalid TOML: invalid basic string, expected `\"`",]
+        vec![
+            "p.toml:2:6: error: invalid TOML: the string opened here is not closed (invalid basic string, expected `\"`); close the quote: add \" at the end of the value",
+        ]
     );
 }
 

@@ -90,7 +90,7 @@ fn warnings_pass_unless_denied() {
     write(
         dir.path(),
         "p.toml",
-        "[guardrails]\nmin_residency = { cloud = \"30d\" }\n",
+        "[guardrails]\nmin_residency = { cloud = \"30d\" }\n\n[[rule]]\nid = \"p\"\nscope = { bucket = \"*\" }\naction = \"pin\"\n",
     );
     let warning = "p.toml:2:27: warning: guardrails: min_residency.cloud is shorter than the 90 days tier \"cloud\" charges for at minimum; objects moved off earlier still pay for 90 days; write \"90d\" or more\n";
     let r = tierd(dir.path(), &["check", "p.toml"]);
@@ -99,7 +99,7 @@ fn warnings_pass_unless_denied() {
     assert_eq!((r.code, r.stderr.as_str()), (Some(1), warning));
     assert_eq!(
         r.stdout,
-        "FAILED: checked 1 policy file, 0 rules; tests: 0 passed, 0 failed; 0 errors, 1 warning (denied by --deny-warnings)\n"
+        "FAILED: checked 1 policy file, 1 rule; tests: 0 passed, 0 failed; 0 errors, 1 warning (denied by --deny-warnings)\n"
     );
 }
 
@@ -281,5 +281,54 @@ fn an_endpoint_url_in_the_environment_that_carries_a_password_is_refused_and_nev
             "the environment variable AWS_ENDPOINT_URL=\"http://***@127.0.0.1:9\" carries a user name or password"
         ),
         "{stdout}{stderr}"
+    );
+}
+
+#[test]
+fn a_folder_or_a_quoted_glob_names_its_policy_files_and_a_file_named_twice_is_checked_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let pin = |id: &str| {
+        format!("[[rule]]\nid = \"{id}\"\nscope = {{ bucket = \"{id}\" }}\naction = \"pin\"\n")
+    };
+    write(dir.path(), "m/a.toml", &pin("a"));
+    write(dir.path(), "m/b.toml", &pin("b"));
+    write(dir.path(), "m/.a.toml", "not toml at all [");
+    write(dir.path(), "m/notes.txt", "not a policy");
+    let ok =
+        "ok: checked 2 policy files, 2 rules; tests: 0 passed, 0 failed; 0 errors, 0 warnings\n";
+    // A folder skips hidden files (an editor's); a glob matches what it says, as in policies.files.
+    for given in [
+        &["check", "m"][..],
+        &["check", "m/"],
+        &["check", "m/[ab].toml"],
+    ] {
+        let r = tierd(dir.path(), given);
+        assert_eq!(
+            (r.code, r.stdout.as_str(), r.stderr.as_str()),
+            (Some(0), ok, ""),
+            "{given:?}"
+        );
+    }
+    // Named twice, or once more by a glob: checked once, with no duplicate id against itself.
+    let r = tierd(dir.path(), &["check", "m/a.toml", "m/a.toml", "m/?.toml"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (Some(0), ok, "")
+    );
+    let r = tierd(dir.path(), &["check", "m/a.toml", "./m/a.toml"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("ok: checked 1 policy file, 1 rule;"),
+        "{}",
+        r.stdout
+    );
+    // A glob or a folder that names nothing says so.
+    std::fs::create_dir_all(dir.path().join("empty")).unwrap();
+    let r = tierd(dir.path(), &["check", "empty", "m/*.tml"]);
+    assert_eq!(r.code, Some(1));
+    assert_eq!(
+        r.stderr,
+        "empty:1:1: error: \"empty\" names no policy file: a folder stands for the *.toml files in it, a glob for the files it matches\n\
+         m/*.tml:1:1: error: \"m/*.tml\" names no policy file: a folder stands for the *.toml files in it, a glob for the files it matches\n"
     );
 }

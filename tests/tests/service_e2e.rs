@@ -939,6 +939,11 @@ fn on_sighup_a_broken_policy_is_refused_with_its_location_and_a_fixed_one_is_tak
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let config = d.join("tierd.toml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     // A one-hour cycle: only a signal makes the service look at the policy and the logs again.
     std::fs::write(
         &config,
@@ -956,10 +961,11 @@ files = ["policy.toml"]
 [model]
 learning_days = 365
 [service]
-listen = "off"
+listen = "127.0.0.1:PORT"
 decision_log = "decisions.jsonl"
 ingest_interval = "1h"
-"#,
+"#
+        .replace("PORT", &port.to_string()),
     )
     .unwrap();
     let policy = d.join("policy.toml");
@@ -1013,6 +1019,18 @@ ingest_interval = "1h"
     assert_eq!(moved["to"], "cloud", "{moved}");
     assert!(d.join("cloud/photos/a.jpg").exists());
     assert!(svc.exited().is_none(), "tierd stopped on a bad policy");
+    // Still ready, saying so while the refused edit is on disk.
+    let (code, body) = http_get(port, "/readyz").unwrap();
+    assert_eq!(code, 200, "{body}");
+    let refused = format!(
+        "warn policy: the edit of {p} was refused ({p}:5:30: error: rule \"idle-broken\": unknown signal",
+        p = policy.display()
+    );
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with(&refused) && l.ends_with("; the last good policy is in force")),
+        "{body}"
+    );
 
     // Fixed: a renamed rule, picked up at the next SIGHUP.
     std::fs::write(&policy, IDLE_RULE.replace("RULE_ID", "idle-v2")).unwrap();
@@ -1033,6 +1051,24 @@ ingest_interval = "1h"
         "the fixed policy decides: {moved}"
     );
     assert!(logged(d).iter().any(|m| m == "policy reloaded"));
+    let (code, body) = http_get(port, "/readyz").unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(!body.contains("policy"), "a good policy loaded: {body}");
+
+    // Emptied (a truncated write): taken, as it is valid, with a warning naming the file.
+    std::fs::write(&policy, "").unwrap();
+    svc.signal("HUP");
+    let empty = format!(
+        "{}:1:1: warning: the policy set has no rules: {} holds no [[rule]]",
+        policy.display(),
+        policy.display()
+    );
+    svc.until(WAIT, "the warning of an empty policy set", || {
+        warned(d)
+            .iter()
+            .any(|m| m.starts_with(&empty))
+            .then_some(())
+    });
 
     svc.signal("TERM");
     let status = svc.wait_exit(Duration::from_secs(60));
@@ -1042,6 +1078,17 @@ ingest_interval = "1h"
         "{}",
         svc.stderr_tail(20)
     );
+}
+
+/// The messages of the service's JSON log lines at `WARN` level so far.
+fn warned(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("tierd.stderr"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["level"] == "WARN")
+        .filter_map(|v| v["fields"]["message"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// The messages of the service's JSON log lines so far.

@@ -177,6 +177,21 @@ fn a_move_to_an_unknown_tier_is_refused_with_the_known_ones() {
         "{}",
         r.stderr
     );
+    // The vault holds snapshots only: neither a move nor a recall puts live objects there.
+    for args in [
+        &["move", "photos/a.jpg", "--to", "vault"][..],
+        &["recall", "photos/a.jpg", "--to", "vault"],
+    ] {
+        let r = tierd(dir.path(), args);
+        assert_eq!(r.code, Some(2), "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(
+                "tier \"vault\" is a vault (role = \"vault\"): it holds snapshots only, never the live copy of objects; move to a data tier: onprem, cloud"
+            ),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
     // A bandwidth takes a size, as in the configuration (the object is on no tier: exit 1).
     let args = [
         "move",

@@ -1,6 +1,8 @@
 //! `tierd check FILES... [--deny-warnings] [--config C]`: validate policy files and the main
 //! configuration, run the `[[tests]]` inside the policy files, and say so in one summary line.
 //!
+//! - A FILE that is a folder stands for its `*.toml` files, and a quoted glob for its matches, as
+//!   in `policies.files`; a file named twice is checked once.
 //! - Every diagnostic goes to stderr, all at once, sorted by path, line and column.
 //! - Each test prints one line to stdout (`path:line:col: test "name" ... ok` or `... FAILED: why`),
 //!   then a one-line summary.
@@ -37,7 +39,8 @@ use crate::tier::{BUCKET_PLACEHOLDER, open_tier};
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Policy files and the main configuration file.
+    /// Policy files and the main configuration file; a folder stands for its *.toml files, a
+    /// quoted glob for its matches.
     pub files: Vec<PathBuf>,
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
@@ -333,6 +336,30 @@ fn check_writable_files(config: &Config, path: &Path) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// The files the command line names: a folder stands for its `*.toml` files and a glob (quoted,
+/// so that the shell left it) for its matches, as in `policies.files`; any other path as it is.
+/// An error for a folder or glob that names no file.
+fn given_files(args: &[PathBuf], diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for f in args {
+        let written = f.to_string_lossy();
+        if !f.is_dir() && !written.contains(['*', '?', '[']) {
+            out.push(f.clone());
+            continue;
+        }
+        match crate::policy::expand(&written) {
+            Ok(found) if found.is_empty() => diags.push(Diagnostic::error(
+                f,
+                (1, 1),
+                format!("\"{written}\" names no policy file: a folder stands for the *.toml files in it, a glob for the files it matches"),
+            )),
+            Ok(found) => out.extend(found),
+            Err(why) => diags.push(Diagnostic::error(f, (1, 1), why)),
+        }
+    }
+    out
+}
+
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if args.files.is_empty() && args.config.is_none() {
         eprintln!(
@@ -344,21 +371,25 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let mut diags: Vec<Diagnostic> = Vec::new();
     let mut config_path = args.config.clone();
     let mut policy_files: Vec<PathBuf> = Vec::new();
-    for f in &args.files {
-        if config_path.as_deref() == Some(f.as_path()) {
+    // The same file named twice (on the command line or in the configuration) is checked once.
+    let same = |a: &Path, b: &Path| {
+        a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+    };
+    for f in given_files(&args.files, &mut diags) {
+        if config_path.as_deref() == Some(f.as_path()) || policy_files.iter().any(|p| same(p, &f)) {
             continue;
         }
-        if is_main_config(f) {
+        if is_main_config(&f) {
             match &config_path {
                 None => config_path = Some(f.clone()),
                 Some(first) => diags.push(Diagnostic::error(
-                    f,
+                    &f,
                     (1, 1),
                     format!("a second main configuration (the first is {}); check one configuration at a time", first.display()),
                 )),
             }
         } else {
-            policy_files.push(f.clone());
+            policy_files.push(f);
         }
     }
 
@@ -368,11 +399,6 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let tiers = match &config_path {
         Some(p) => match Config::load(p) {
             Ok(c) => {
-                // The same file named twice (on the command line and in the configuration) is checked once.
-                let same = |a: &Path, b: &Path| {
-                    a == b
-                        || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
-                };
                 for extra in config_policy_files(&c, &mut diags) {
                     if !policy_files.iter().any(|p| same(p, &extra)) {
                         policy_files.push(extra);

@@ -7,7 +7,7 @@ use anyhow::bail;
 use serde_json::json;
 
 use super::common::{Access, Pace, StoreArgs, open, runtime, split_object};
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::decision::{Cost, Decision, State, config_arg, move_undo, rfc3339, shell_word};
 use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
 use crate::journal::Journal;
@@ -375,6 +375,28 @@ async fn run_moves(
     })
 }
 
+/// Refuses a move into a vault (`role = "vault"`): a vault holds snapshots only, and a move puts
+/// the live copy of objects on its destination and deletes the source.
+fn refuse_vault(config: &Config, to: &str) -> anyhow::Result<()> {
+    let vault = |i: usize| config.roles.get(i) == Some(&Role::Vault);
+    if config
+        .tiers
+        .iter()
+        .position(|t| t.name == to)
+        .is_some_and(vault)
+    {
+        let data: Vec<&str> = (config.tiers.iter().enumerate())
+            .filter(|&(i, _)| !vault(i))
+            .map(|(_, t)| t.name.as_str())
+            .collect();
+        bail!(
+            "tier {to:?} is a vault (role = \"vault\"): it holds snapshots only, never the live copy of objects; move to a data tier: {}",
+            data.join(", ")
+        );
+    }
+    Ok(())
+}
+
 pub fn run_move(args: MoveArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let (config, ex) = open(&args.store, &args.pace, Access::Moves("move")).await?;
@@ -385,6 +407,7 @@ pub fn run_move(args: MoveArgs) -> anyhow::Result<ExitCode> {
                 ex.tiers().names().join(", ")
             );
         }
+        refuse_vault(&config, &args.to)?;
         let list = objects(&ex, &args.scope)
             .await?
             .into_iter()
@@ -416,6 +439,7 @@ pub fn run_recall(args: RecallArgs) -> anyhow::Result<ExitCode> {
                     .map(|m| m.from_tier)
                     .unwrap_or_else(|| first.clone()),
             };
+            refuse_vault(&config, &to)?;
             list.push((b, k, to));
         }
         let guard = Guard::load(&config, &mut ex.journal(), &args.interlocks)?;

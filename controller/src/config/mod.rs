@@ -700,9 +700,11 @@ impl Config {
     pub fn tier_specs(&self) -> Vec<TierSpec> {
         self.tiers
             .iter()
-            .map(|t| TierSpec {
+            .zip(&self.roles)
+            .map(|(t, role)| TierSpec {
                 name: t.name.clone(),
                 min_storage_days: t.min_storage_days,
+                vault: *role == Role::Vault,
             })
             .collect()
     }

@@ -176,6 +176,16 @@ fn rfc3339(t: i64) -> String {
     policies::facts::format_utc(t)
 }
 
+/// An amount of money as reasons show it, to four places: never `-0.0000` (a tiny negative
+/// amount rounds to plain zero).
+fn amount(x: f64) -> String {
+    let shown = format!("{x:.4}");
+    match shown.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
+        _ => shown,
+    }
+}
+
 /// An amount of money as decision records carry it: rounded to a millionth.
 pub(crate) fn money(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
@@ -629,9 +639,13 @@ impl Planner {
                     Action::Alert,
                     None,
                     format!(
-                        "Rule \"{}\" raised a {} alert on {}: {}; {cause}.",
+                        "Rule \"{}\" raised {} alert on {}: {}; {cause}.",
                         rule.id,
-                        format!("{severity:?}").to_lowercase(),
+                        match severity {
+                            policies::model::AlertSeverity::Info => "an info",
+                            policies::model::AlertSeverity::Critical => "a critical",
+                            _ => "a warning",
+                        },
                         scope_text(&bucket, &prefix),
                         message.as_deref().unwrap_or("its condition holds"),
                     ),
@@ -821,20 +835,20 @@ impl Planner {
         let cur = &self.cost.currency;
         let net = if recall {
             format!(
-                "staying would save {cur} {:.4}/month, the recall it avoids included",
-                facts.savings_per_month
+                "staying would save {cur} {}/month, the recall it avoids included",
+                amount(facts.savings_per_month)
             )
         } else {
             format!(
-                "{cur} {:.4}/month after the move's one-off charges",
-                facts.savings_per_month
+                "{cur} {}/month after the move's one-off charges",
+                amount(facts.savings_per_month)
             )
         };
         // (A recall to a dearer tier adds to the storage bill: said so, not as a negative saving.)
         let storage = if saved < 0.0 {
-            format!("it adds {cur} {:.4}/month in storage", -saved)
+            format!("it adds {cur} {}/month in storage", amount(-saved))
         } else {
-            format!("it saves {cur} {saved:.4}/month in storage")
+            format!("it saves {cur} {}/month in storage", amount(saved))
         };
         let horizon_days = self.cost.horizon_secs() / 86_400;
         let odds = if horizon_days == SIGNAL_DAYS as i64 {
@@ -850,7 +864,7 @@ impl Planner {
             )
         };
         let reason = format!(
-            "Rule \"{}\" {} {}/{} from \"{}\" to \"{}\": {}; {storage} ({net}), read-back probability {:.2}% on the day ahead, {odds} ({cur} {:.4}/month expected).",
+            "Rule \"{}\" {} {}/{} from \"{}\" to \"{}\": {}; {storage} ({net}), read-back probability {:.2}% on the day ahead, {odds} ({cur} {}/month expected).",
             r.id,
             if recall { "recalls" } else { "moves" },
             facts.bucket,
@@ -863,7 +877,7 @@ impl Planner {
                 why.join(", ")
             },
             f64::from(self.objects.read_back_daily[row]) * 100.0,
-            facts.read_back_cost_per_month,
+            amount(facts.read_back_cost_per_month),
         );
         let id = self.id("move", now);
         Decision {

@@ -11,12 +11,15 @@ const DAY: i64 = 86_400;
 const T0: i64 = 20_000 * DAY;
 
 fn planner(policy: &str) -> Planner {
-    let config = Config::embedded();
+    planner_on(&Config::embedded(), policy)
+}
+
+fn planner_on(config: &Config, policy: &str) -> Planner {
     let loaded = policies::load_from_strs(&[("p.toml", policy)], &config.tier_specs())
         .unwrap_or_else(|d| panic!("{}", d[0]));
     Planner::new(
         Arc::new(loaded.policy),
-        CostModel::from_config(&config),
+        CostModel::from_config(config),
         config.planner.clone(),
         "test",
         1,
@@ -102,12 +105,14 @@ fn residency_keeps_a_fresh_arrival_in_place() {
 
 #[test]
 fn two_opposite_rules_move_an_object_at_most_once_a_day_on_tiers_without_a_minimum() {
-    // "out" and "back" would swap the object between onprem and the vault's tier (neither
-    // charges a minimum storage duration) on every pass; the default residency of one day
-    // holds it after each move.
+    // "out" and "back" would swap the object between onprem and the third tier (neither
+    // charges a minimum storage duration; a data tier here, as a move may not enter a vault) on
+    // every pass; the default residency of one day holds it after each move.
     let policy = "[[rule]]\nid = \"out\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"vault\" }\n\n\
                   [[rule]]\nid = \"back\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'vault'\"\naction = { kind = \"move\", to = \"onprem\" }\n";
-    let mut p = planner(policy);
+    let mut config = Config::embedded();
+    config.roles[2] = crate::config::Role::Data;
+    let mut p = planner_on(&config, policy);
     p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
     let vault = p.cost.tier_index("vault").unwrap() as u8;
     // Written a day ago: it may move.
@@ -546,6 +551,25 @@ fn a_pinned_bucket_is_snapshotted_during_an_incident_and_its_freeze_is_lifted_af
     );
     assert!(p.frozen("b", "k").is_none());
     assert!(p.plan(later + DAY).moves.is_empty());
+}
+
+#[test]
+fn an_info_alert_reads_an_info_alert_and_a_tiny_negative_amount_is_no_negative_zero() {
+    let policy = "[[rule]]\nid = \"note\"\nscope = { bucket = \"*\" }\naction = { kind = \"alert\", severity = \"info\" }\n";
+    let mut p = planner(policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 100), 0);
+    let plan = p.plan(T0 + 60);
+    assert_eq!(plan.decisions.len(), 1, "{:?}", plan.decisions);
+    assert!(
+        plan.decisions[0]
+            .reason
+            .starts_with("Rule \"note\" raised an info alert on bucket \"b\""),
+        "{}",
+        plan.decisions[0].reason
+    );
+    assert_eq!(amount(-0.000_01), "0.0000");
+    assert_eq!(amount(-0.5), "-0.5000");
+    assert_eq!(amount(0.000_06), "0.0001");
 }
 
 #[test]

@@ -85,9 +85,11 @@ impl Endpoint {
     }
 }
 
-/// `/readyz`: every tier answers a listing, and the journal takes a write lock.
+/// `/readyz`: every tier answers a listing, and the journal takes a write lock; a refused edit
+/// of the policy is a warning (still ready: the last good policy is in force).
 fn readiness(svc: &Service) -> ReadyFn {
     let ex = Arc::clone(&svc.executor);
+    let policy_refused = Arc::clone(&svc.policy_refused);
     type Probe = (String, Result<Arc<dyn object_store::ObjectStore>, String>);
     let tiers: Vec<Probe> = svc
         .config
@@ -104,6 +106,10 @@ fn readiness(svc: &Service) -> ReadyFn {
     Arc::new(move || {
         let ex = Arc::clone(&ex);
         let tiers = tiers.clone();
+        let refused = policy_refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         Box::pin(async move {
             let mut out = Vec::new();
             for (name, store) in &tiers {
@@ -120,6 +126,7 @@ fn readiness(svc: &Service) -> ReadyFn {
                     Err(e) => Check {
                         name: format!("tier {name}"),
                         ok: false,
+                        warn: false,
                         detail: e.clone(),
                     },
                 });
@@ -131,8 +138,15 @@ fn readiness(svc: &Service) -> ReadyFn {
             out.push(Check {
                 name: "journal".into(),
                 ok: journal.is_ok(),
+                warn: false,
                 detail: journal.map_or_else(|e| e, |()| "writable".into()),
             });
+            out.extend(refused.map(|detail| Check {
+                name: "policy".into(),
+                ok: true,
+                warn: true,
+                detail,
+            }));
             out
         })
     })

@@ -183,6 +183,9 @@ pub struct Service {
     pub audit: Option<tokio::sync::mpsc::Receiver<Vec<AccessEvent>>>,
     pub metrics: Arc<Metrics>,
     policy_stamp: Vec<(String, Option<SystemTime>)>,
+    /// While an edit of the policy on disk is refused (the last good policy in force): what
+    /// `/readyz` says about it. Shared with the readiness checks.
+    policy_refused: Arc<std::sync::Mutex<Option<String>>>,
     /// Buckets whose objects were scanned into the catalog.
     scanned: BTreeSet<String>,
     /// Log objects two sources name, already warned of.
@@ -418,6 +421,7 @@ impl Service {
         }
         Ok(Some(Service {
             policy_stamp: policy_stamp(&config),
+            policy_refused: Arc::default(),
             config,
             executor: Arc::new(ex),
             planner,
@@ -446,6 +450,11 @@ impl Service {
         match crate::policy::load(&self.config, &[]) {
             Ok(loaded) => {
                 let n = loaded.policy.rules.len();
+                // An emptied policy set among them: it loads, and decides nothing.
+                for w in &loaded.warnings {
+                    tracing::warn!(target: "tierd::policy", "{w}");
+                }
+                self.set_policy_refused(None);
                 self.planner.set_policy(Arc::new(loaded.policy));
                 // A new policy is planned with at the next cycle, not at the next interval.
                 self.next_plan = 0;
@@ -464,9 +473,23 @@ impl Service {
                 );
                 self.metrics.policy_reload(false);
                 self.metrics.failure("reload");
+                let first = diags.iter().find(|d| d.is_error()).or(diags.first());
+                self.set_policy_refused(first.map(|d| {
+                    format!(
+                        "the edit of {} was refused ({d}); the last good policy is in force",
+                        d.path.display()
+                    )
+                }));
                 false
             }
         }
+    }
+
+    fn set_policy_refused(&self, why: Option<String>) {
+        *self
+            .policy_refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = why;
     }
 
     /// Keeps the journal's catalog true to the owners' writes and deletes. A client writes to

@@ -8,14 +8,17 @@ pub fn tiers() -> Vec<TierSpec> {
         TierSpec {
             name: "onprem".into(),
             min_storage_days: 0,
+            vault: false,
         },
         TierSpec {
             name: "cloud".into(),
             min_storage_days: 90,
+            vault: false,
         },
         TierSpec {
             name: "vault".into(),
             min_storage_days: 0,
+            vault: false,
         },
     ]
 }

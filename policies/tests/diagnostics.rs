@@ -837,7 +837,7 @@ fn alerts_neither_shadow_nor_are_shadowed_and_a_pin_shadows_only_moves() {
     // hidden. A pin leaves a snapshot alone; a snapshot of higher priority does not stop the
     // freeze beside it from being opened.
     let text = "[[rule]]\nid = \"al\"\npriority = 10\nscope = { bucket = \"*\" }\nwhen = \"incident_open\"\naction = \"alert\"\n\n\
-                [[rule]]\nid = \"snap\"\npriority = 5\nscope = { bucket = \"*\" }\nwhen = \"incident_open and tier != 'vault'\"\naction = { kind = \"snapshot\", to = \"vault\" }\n\n\
+                [[rule]]\nid = \"snap\"\npriority = 5\nscope = { bucket = \"*\" }\nwhen = \"incident_open and tier != 'vault'\"\naction = { kind = \"snapshot\", to = \"vault\" }\ncooldown = \"6h\"\n\n\
                 [[rule]]\nid = \"low\"\npriority = -1\nscope = { bucket = \"*\" }\nwhen = \"incident_open and tier != 'vault'\"\naction = \"alert\"\n\n\
                 [[rule]]\nid = \"keep\"\npriority = 100\nscope = { bucket = \"*\" }\naction = \"pin\"\n\n\
                 [[rule]]\nid = \"stop\"\npriority = 1\nscope = { bucket = \"*\" }\nwhen = \"incident_open and tier != 'vault'\"\naction = \"freeze\"\n";

@@ -408,13 +408,20 @@ impl PolicySet {
                 Verdict::Frozen { by } => {
                     format!("{} loses: moves are frozen by {}", name(o.rule), name(by))
                 }
-                Verdict::Outranked { by } => format!(
-                    "{} loses to {} (priority {} vs {})",
-                    name(o.rule),
-                    name(by),
-                    self.rules[by].priority,
-                    self.rules[o.rule].priority
-                ),
+                Verdict::Outranked { by } => {
+                    let (won, lost) = (self.rules[by].priority, self.rules[o.rule].priority);
+                    // A tie goes to the rule written first (files in the order given).
+                    let tie = if won == lost {
+                        ", the same: the first written wins"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "{} loses to {} (priority {won} vs {lost}{tie})",
+                        name(o.rule),
+                        name(by),
+                    )
+                }
             };
             lines.push(line);
         }

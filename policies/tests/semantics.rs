@@ -297,7 +297,7 @@ fn explain_names_the_winner_and_why_each_other_rule_lost() {
         lines,
         vec![
             "rule \"cold\" wins: move to \"cloud\"; days_since_last_access > 90d (200d: yes)",
-            "rule \"colder\" loses to rule \"cold\" (priority 10 vs 10)",
+            "rule \"colder\" loses to rule \"cold\" (priority 10 vs 10, the same: the first written wins)",
             "rule \"keep-legal\" is out of scope (bucket \"data\", prefix \"legal/\")",
             "rule \"freeze\" does not match: incident_open (false: no)",
             "rule \"snap\" does not match: bucket_anomaly >= 0.8 (0: no)",

@@ -285,7 +285,16 @@ fn open_location(
             if let Some(why) = refused_environment(env) {
                 return Err(invalid(why));
             }
-            let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            // A store that hangs costs one request's `timeout` (30 s; an option), retried for 30 s
+            // at most, not object_store's 3 minutes: tierd's own attempts (5 per move, each
+            // logged) are the retries that count, and a pass must not wait minutes per request.
+            let mut b = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .with_retry(object_store::RetryConfig {
+                    max_retries: 3,
+                    retry_timeout: std::time::Duration::from_secs(30),
+                    ..object_store::RetryConfig::default()
+                });
             // A vault bucket with S3 Object Lock default retention refuses uploads without a
             // checksum: with `checksum_algorithm = "sha256"`, object_store sends the checksum,
             // and this header says so as the AWS SDKs do (client options first: setting them

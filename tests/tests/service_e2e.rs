@@ -1100,3 +1100,70 @@ fn logged(dir: &Path) -> Vec<String> {
         .filter_map(|v| v["fields"]["message"].as_str().map(str::to_string))
         .collect()
 }
+
+/// A store that accepts connections and never answers is named by `/readyz`, with the tiers
+/// that answer, instead of the whole answer running out of time.
+#[test]
+fn readyz_names_a_tier_whose_store_hangs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung_port = hung.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in hung.incoming() {
+            held.push(c);
+        }
+    });
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = d.join("tierd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[journal]
+path = "tierd.db"
+[tiers.onprem]
+url = "file://onprem"
+[tiers.cloud]
+url = "s3://cloud"
+options = {{ endpoint = "http://127.0.0.1:{hung_port}", region = "us-east-1", allow_http = "true", access_key_id = "a", secret_access_key = "b" }}
+[tiers.vault]
+url = "file://vault"
+role = "vault"
+[ingest]
+sources = ["logs/"]
+format = "s3"
+[policies]
+files = ["builtin:default"]
+[service]
+listen = "127.0.0.1:{port}"
+ingest_interval = "1h"
+"#
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    let mut svc = Daemon::start(d, &config, &[]);
+    let body = svc.until(WAIT, "a readiness answer", || {
+        http_get(port, "/readyz")
+            .ok()
+            .filter(|(code, _)| *code == 503)
+            .map(|(_, body)| body)
+            .filter(|b| b.starts_with("not ready: 1 failing"))
+    });
+    assert!(
+        body.starts_with("not ready: 1 failing: tier cloud\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("FAILED tier cloud: no answer within 4s"),
+        "{body}"
+    );
+    assert!(body.contains("ok tier onprem: reachable"), "{body}");
+    assert!(body.contains("ok journal: writable"), "{body}");
+    svc.signal("TERM");
+}

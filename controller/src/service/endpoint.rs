@@ -111,17 +111,26 @@ fn readiness(svc: &Service) -> ReadyFn {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         Box::pin(async move {
-            let mut out = Vec::new();
-            for (name, store) in &tiers {
-                out.push(match store {
+            // Side by side, each within its own limit (under the answer's): a store that hangs
+            // or refuses connections (its client retrying) is named, not the whole answer lost.
+            let limit = crate::http::READY_TIMEOUT.mul_f64(0.8);
+            let root = object_store::path::Path::default();
+            let root = &root;
+            let probes = tiers.iter().map(|(name, store)| async move {
+                match store {
                     Ok(s) => {
-                        check_tier(
-                            name,
-                            s,
-                            &object_store::path::Path::default(),
-                            TierAccess::Read,
-                        )
-                        .await
+                        let probe = check_tier(name, s, &root, TierAccess::Read);
+                        tokio::time::timeout(limit, probe)
+                            .await
+                            .unwrap_or_else(|_| Check {
+                                name: format!("tier {name}"),
+                                ok: false,
+                                warn: false,
+                                detail: format!(
+                                    "no answer within {}s (the store hangs, or refuses connections and its client is retrying)",
+                                    limit.as_secs_f64()
+                                ),
+                            })
                     }
                     Err(e) => Check {
                         name: format!("tier {name}"),
@@ -129,8 +138,9 @@ fn readiness(svc: &Service) -> ReadyFn {
                         warn: false,
                         detail: e.clone(),
                     },
-                });
-            }
+                }
+            });
+            let mut out = futures::future::join_all(probes).await;
             let journal = tokio::task::spawn_blocking(move || ex.journal().check_writable())
                 .await
                 .map_err(|e| e.to_string())

@@ -119,7 +119,7 @@ fn readiness(svc: &Service) -> ReadyFn {
             let probes = tiers.iter().map(|(name, store)| async move {
                 match store {
                     Ok(s) => {
-                        let probe = check_tier(name, s, &root, TierAccess::Read);
+                        let probe = check_tier(name, s, root, TierAccess::Read);
                         tokio::time::timeout(limit, probe)
                             .await
                             .unwrap_or_else(|_| Check {

@@ -189,14 +189,20 @@ pub fn to_decision_log(
 /// What recovery did with the incomplete multipart uploads interrupted copies left, to end the
 /// line that reports recovery: empty when it found none.
 pub fn uploads_recovered(r: &recover::RecoveryReport) -> String {
-    match (r.uploads_aborted, r.uploads_pending) {
+    let gone = match r.uploads_gone {
+        0 => String::new(),
+        1 => "; 1 upload journalled was already gone from its store (completed before the interruption, or expired)".to_string(),
+        n => format!("; {n} uploads journalled were already gone from their stores (completed before the interruption, or expired)"),
+    };
+    let aborted = match (r.uploads_aborted, r.uploads_pending) {
         (0, 0) => String::new(),
         (a, 0) => format!("; {} aborted", uploads(a)),
         (a, p) => format!(
             "; {} aborted, {p} left journalled because the store refused or did not answer (`tierd recover` tries again)",
             uploads(a)
         ),
-    }
+    };
+    format!("{aborted}{gone}")
 }
 
 /// Says on stderr which log objects two sources named (a file and its folder, the same path

@@ -366,6 +366,16 @@ async fn run_moves(
             "{done} moved ({bytes} bytes), {bad} failed or aborted, {} skipped{held_text}",
             outcomes.len() as u64 - done - bad
         )?;
+        // A copy whose upload could not be aborted (the store stopped answering) leaves parts
+        // on the store, journalled: what to do about them is said here, not only in the log.
+        let left = ex.journal().open_uploads()?.len();
+        if left > 0 {
+            writeln!(
+                out,
+                "{} left on a store that did not answer; run `tierd recover` once it answers",
+                super::common::uploads(left as u64)
+            )?;
+        }
     }
     // A held object is one the command did not move as asked.
     Ok(if bad == 0 && held.is_empty() {

@@ -209,7 +209,7 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 // The hot tier: the first data tier in the configuration's order.
                 let hot_tier = config.tiers.iter().zip(&config.roles).find(|(_, r)| **r == Role::Data).map(|(t, _)| t.name.clone());
                 let at = rfc3339(chrono::Utc::now());
-                let decision_id = ex.journal().next_decision_id("snap", &at)?;
+                let decision_id = ex.journal().next_decision_id("restore", &at)?;
                 let opts = RestoreOptions { to_prefix: to_prefix.clone(), tier, overwrite, hot_tier };
                 let outcome = snapshot::restore(&ex, &id, &opts).await;
                 let bucket = ex.journal().snapshot(&id)?.map(|s| s.bucket);

@@ -157,8 +157,11 @@ pub struct RecoveryReport {
     pub failed: u64,
     /// Moves still in flight because a store did not answer; tried again next start.
     pub pending: u64,
-    /// Incomplete multipart uploads left by an interrupted copy, aborted (or found gone).
+    /// Incomplete multipart uploads left by an interrupted copy, aborted.
     pub uploads_aborted: u64,
+    /// Uploads journalled by an interrupted copy that the store no longer knew (completed
+    /// just before the interruption, or expired): nothing to abort.
+    pub uploads_gone: u64,
     /// Incomplete multipart uploads whose abort failed; still journalled, tried again next start.
     pub uploads_pending: u64,
 }
@@ -215,6 +218,7 @@ pub async fn recover_watched(
     }
     let mut r = RecoveryReport {
         uploads_aborted: uploads.aborted,
+        uploads_gone: uploads.gone,
         uploads_pending: uploads.pending,
         ..RecoveryReport::default()
     };

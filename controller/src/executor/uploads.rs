@@ -299,8 +299,11 @@ impl UploadAbortFailed<'_> {
 /// What [`abort_left`] did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct UploadsRecovered {
-    /// Uploads aborted, or found already gone from their store, and forgotten.
+    /// Uploads aborted, and forgotten.
     pub aborted: u64,
+    /// Uploads the store no longer knew (completed just before the interruption, or expired),
+    /// forgotten.
+    pub gone: u64,
     /// Uploads still journalled: their abort failed, or their tier no longer has them.
     pub pending: u64,
 }
@@ -352,7 +355,8 @@ pub async fn abort_left(
             }
         };
         match abort(store.as_ref(), journal, &u, true).await {
-            Ok(_) => r.aborted += 1,
+            Ok(false) => r.aborted += 1,
+            Ok(true) => r.gone += 1,
             Err(Failed::Store(_)) => r.pending += 1,
             Err(Failed::Journal(e)) => return Err(e),
         }
@@ -676,9 +680,15 @@ mod tests {
             .await
             .unwrap()
             .report;
+        // One aborted, one the store no longer knew, one whose abort failed.
         assert_eq!(
-            (r.uploads_aborted, r.uploads_pending, r.undone),
-            (2, 1, 1),
+            (
+                r.uploads_aborted,
+                r.uploads_gone,
+                r.uploads_pending,
+                r.undone
+            ),
+            (1, 1, 1, 1),
             "{r:?}"
         );
         assert!(

@@ -324,6 +324,54 @@ fn a_failed_snapshot_is_a_failed_decision_and_its_id_is_not_reused() {
     assert_ne!(seq(records[0]["id"].as_str().unwrap()), seq(&good));
 }
 
+/// `restore --bucket B --at T` restores the bucket as of T: its latest whole snapshot, not a
+/// later snapshot of one prefix; with only prefix snapshots, it says what it restores.
+#[test]
+fn restore_at_a_time_takes_the_whole_bucket_not_a_later_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    put(d, "onprem", "a/x.bin", b"x");
+    put(d, "onprem", "b/y.bin", b"y");
+    let snap = |args: &[&str]| {
+        let mut all = vec!["snapshot", "create", "--json"];
+        all.extend_from_slice(args);
+        let r = tierd(d, &all);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.json()["id"].as_str().unwrap().to_string()
+    };
+    let prefix_only = snap(&["--bucket", "photos", "--prefix", "a/"]);
+    let restore = || {
+        tierd(
+            d,
+            &[
+                "snapshot",
+                "restore",
+                "--bucket",
+                "photos",
+                "--at",
+                "2999-01-01T00:00:00Z",
+            ],
+        )
+    };
+    let r = restore();
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(&prefix_only), "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("has no whole snapshot taken at or before")
+            && r.stderr.contains("only the keys under \"a/\""),
+        "{}",
+        r.stderr
+    );
+    let whole = snap(&["--bucket", "photos"]);
+    let later_prefix = snap(&["--bucket", "photos", "--prefix", "b/"]);
+    let r = restore();
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(&whole), "{}", r.stdout);
+    assert!(!r.stdout.contains(&later_prefix), "{}", r.stdout);
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+}
+
 #[test]
 fn decisions_are_queried_from_the_journal_and_from_a_decision_log_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -184,7 +184,16 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
             SnapshotCommand::Restore { id, bucket, at, to_prefix, tier, overwrite, ignore_freezes } => {
                 let id = match (id, bucket, at) {
                     (Some(id), _, _) => id,
-                    (None, Some(b), Some(t)) => snapshot::latest_before(&ex, &b, &t)?.id,
+                    (None, Some(b), Some(t)) => {
+                        let s = snapshot::latest_before(&ex, &b, &t)?;
+                        if !s.prefix.is_empty() {
+                            eprintln!(
+                                "warning: {b} has no whole snapshot taken at or before {t}; restoring {}, which holds only the keys under {:?} (`tierd snapshot list --bucket {b}` lists the others)",
+                                s.id, s.prefix
+                            );
+                        }
+                        s.id
+                    }
                     _ => bail!("name a snapshot id, or --bucket B --at TIME"),
                 };
                 // Replacing live objects deletes their current bytes: an open freeze on the

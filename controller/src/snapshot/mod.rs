@@ -477,7 +477,8 @@ pub async fn verify(ex: &Executor, id: &str) -> Result<Vec<Problem>, SnapshotErr
     Ok(problems)
 }
 
-/// The newest snapshot of `bucket` taken at or before `at` (RFC 3339).
+/// The snapshot that holds `bucket` as of `at` (RFC 3339): its newest whole snapshot taken at or
+/// before `at`; without one, the newest of a prefix (the caller says it covers only that).
 ///
 /// # Errors
 /// None fits, or the journal fails.
@@ -486,10 +487,17 @@ pub fn latest_before(ex: &Executor, bucket: &str, at: &str) -> Result<SnapshotRo
         path: "--at".into(),
         message: format!("{at:?} is not an RFC 3339 time: {e}"),
     })?;
-    ex.journal()
+    let before: Vec<SnapshotRow> = ex
+        .journal()
         .snapshots(Some(bucket))?
         .into_iter()
-        .rfind(|s| chrono::DateTime::parse_from_rfc3339(&s.created_at).is_ok_and(|t| t <= at_t))
+        .filter(|s| chrono::DateTime::parse_from_rfc3339(&s.created_at).is_ok_and(|t| t <= at_t))
+        .collect();
+    // The bucket as of `at`: its latest whole snapshot, not a later one of one prefix.
+    let whole = before.iter().rposition(|s| s.prefix.is_empty());
+    whole
+        .or_else(|| before.len().checked_sub(1))
+        .map(|i| before[i].clone())
         .ok_or_else(|| SnapshotError::NoneBefore {
             bucket: bucket.to_string(),
             at: at.to_string(),

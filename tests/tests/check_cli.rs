@@ -38,7 +38,7 @@ fn the_shipped_example_policies_pass_with_warnings_denied() {
     assert_eq!(
         r.stdout.lines().last(),
         Some(
-            "ok: checked 6 policy files, 9 rules; tests: 18 passed, 0 failed; 0 errors, 0 warnings"
+            "ok: checked 7 policy files, 10 rules; tests: 20 passed, 0 failed; 0 errors, 0 warnings"
         )
     );
 }

@@ -133,7 +133,7 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
     let request_id = f.plain()?;
     let operation = f.plain()?;
     let key = f.plain()?;
-    f.request_uri()?;
+    let uri_path = f.request_uri()?;
     let status = f.plain()?;
     let status = match number(10, status)? {
         None => None,
@@ -175,7 +175,7 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
         op,
         operation: operation.to_owned(),
         bucket: bucket.to_owned(),
-        key: has_key.then(|| decode_key(key)),
+        key: has_key.then(|| key_of(key, uri_path, bucket)),
         principal: (requester != "Anonymous").then(|| opt(requester)).flatten(),
         source_ip: opt(remote_ip),
         status,
@@ -352,16 +352,20 @@ impl<'a> Fields<'a> {
         Ok(&self.line[start..close])
     }
 
-    /// Field 9: quoted, `-`, or unquoted `METHOD PATH PROTOCOL`. Its value is never kept (it can
-    /// hold a presigned query string).
-    fn request_uri(&mut self) -> Result<(), String> {
+    /// Field 9: quoted, `-`, or unquoted `METHOD PATH PROTOCOL`. Returns the path, without its
+    /// query, to tell how the Key field was encoded ([`key_of`]); the field is never kept (its
+    /// query can hold a presigned signature).
+    fn request_uri(&mut self) -> Result<Option<&'a str>, String> {
+        let path_of = |request: &'a str| {
+            let path = request.split_ascii_whitespace().nth(1)?;
+            Some(path.split_once('?').map_or(path, |(p, _)| p))
+        };
         if self.start()? == b'"' {
-            self.quoted()?;
-            return Ok(());
+            return Ok(path_of(self.quoted()?));
         }
         let method = self.plain()?;
         if method == "-" {
-            return Ok(());
+            return Ok(None);
         }
         let unquoted = || {
             field_err(
@@ -373,12 +377,12 @@ impl<'a> Fields<'a> {
         if !method.bytes().all(|c| c.is_ascii_uppercase()) {
             return Err(unquoted());
         }
-        let _path = self.token().map_err(|_| unquoted())?;
+        let path = self.token().map_err(|_| unquoted())?;
         let protocol = self.token().map_err(|_| unquoted())?;
         if !protocol.starts_with("HTTP/") {
             return Err(unquoted());
         }
-        Ok(())
+        Ok(Some(path.split_once('?').map_or(path, |(p, _)| p)))
     }
 
     /// Fields 17 and 18: the user agent and the version id.
@@ -534,6 +538,34 @@ fn number(field: usize, s: &str) -> Result<Option<u64>, String> {
             .ok_or_else(err)?;
     }
     Ok(Some(v))
+}
+
+/// The object key of a Key field. AWS writes it URL-encoded, but for most operations twice
+/// (`a%2520b` for `a b`) and for some once (`BATCH.DELETE.OBJECT`, `S3.EXPIRE.OBJECT`), and
+/// other stores once: both decodings of `foo-%2525Y` are names an object could have. The
+/// request's path, encoded once by the client, tells which: the key decoded once that it names
+/// is the key; else the key decoded twice, if it names that; else (no path: a batch delete, a
+/// lifecycle action) the key decoded once.
+fn key_of(field: &str, uri_path: Option<&str>, bucket: &str) -> String {
+    let once = decode_key(field);
+    if memchr(b'%', once.as_bytes()).is_none() {
+        return once;
+    }
+    let Some(path) = uri_path else {
+        return once;
+    };
+    let path = decode_key(path);
+    // Path style (`/bucket/key`) or virtual-hosted style (`/key`).
+    let names = |k: &str| {
+        path.strip_suffix(k).is_some_and(|head| {
+            head == "/" || head.strip_prefix('/').and_then(|b| b.strip_suffix('/')) == Some(bucket)
+        })
+    };
+    if names(&once) {
+        return once;
+    }
+    let twice = decode_key(&once);
+    if names(&twice) { twice } else { once }
 }
 
 /// Percent-decodes a key (`%XX` only; `+` stays `+`). Keeps the encoded text when the decoded
@@ -811,6 +843,37 @@ mod tests {
         assert_eq!(decode_key("caf%C3%A9"), "café");
         assert_eq!(decode_key("100%"), "100%");
         assert_eq!(decode_key("bad%FF"), "bad%FF");
+    }
+
+    #[test]
+    fn a_key_written_encoded_twice_is_decoded_twice_as_its_request_path_says() {
+        // AWS, REST.GET.OBJECT: the Key field encoded twice, the path once.
+        let get = |key: &str, uri: &str| {
+            let line = format!(
+                "o b [06/Feb/2019:00:00:38 +0000] 192.0.2.3 r 3E57 REST.GET.OBJECT {key} \"{uri}\" 200 - 10 10 7 - \"-\" \"ua\" -"
+            );
+            parse_line(&line).unwrap().unwrap().key.unwrap()
+        };
+        assert_eq!(
+            get("a%2520b%2520c.txt", "GET /b/a%20b%20c.txt HTTP/1.1"),
+            "a b c.txt"
+        );
+        assert_eq!(
+            get("caf%25C3%25A9/x.txt", "GET /caf%C3%A9/x.txt?x=1 HTTP/1.1"),
+            "café/x.txt"
+        );
+        // A key holding `%25` itself: once encoded twice (`foo-%252525Y`), once encoded once.
+        assert_eq!(
+            get("foo-%252525Y", "GET /b/foo-%2525Y HTTP/1.1"),
+            "foo-%25Y"
+        );
+        assert_eq!(get("foo-%2525Y", "GET /b/foo-%2525Y HTTP/1.1"), "foo-%25Y");
+        // Encoded once (other stores), and a literal `%25` in the key: decoded once.
+        assert_eq!(get("a%20b", "GET /b/a%20b HTTP/1.1"), "a b");
+        assert_eq!(get("100%2525", "GET /b/100%2525 HTTP/1.1"), "100%25");
+        // No path to tell by (a batch delete's key, a lifecycle expiry): once, as AWS writes them.
+        let line = "o b [06/Feb/2019:00:00:38 +0000] 192.0.2.3 r 3E57 BATCH.DELETE.OBJECT foo-%2525Y \"POST /b?delete HTTP/1.1\" 204 - - - 7 - \"-\" \"ua\" -";
+        assert_eq!(parse_line(line).unwrap().unwrap().key.unwrap(), "foo-%25Y");
     }
 
     #[test]

@@ -108,6 +108,7 @@ fn realistic() -> ReportData {
                     (t, 0.5 + 1.5 * noise.next() + spike)
                 })
                 .collect(),
+            thresholds: Vec::new(),
         })
         .collect();
     let m = |at: i64, subject: &str, kind: &str, label: &str| Marker {

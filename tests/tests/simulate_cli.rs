@@ -167,6 +167,37 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
     for w in days.windows(2) {
         assert!(w[1]["cost"][0].as_f64() >= w[0]["cost"][0].as_f64());
     }
+    // Every incident opened shows on its bucket's timeline: a score over the threshold at the
+    // window it opened in, whichever subject of the bucket (the bucket, a principal in it) and
+    // window length it was.
+    let opened: Vec<&serde_json::Value> = a["markers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "incident-open")
+        .collect();
+    assert!(!opened.is_empty(), "{}", a["markers"]);
+    for m in opened {
+        let series = a["anomaly"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s[0] == m["subject"])
+            .unwrap_or_else(|| panic!("no timeline for {m}"));
+        let threshold = series[3]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|c| c[0].as_i64() <= m["at"].as_i64())
+            .map_or(series[1].as_f64().unwrap(), |c| c[1].as_f64().unwrap());
+        let over = series[2].as_array().unwrap().iter().any(|p| {
+            p[0].as_i64().unwrap() >= m["at"].as_i64().unwrap()
+                && p[0].as_i64().unwrap() <= m["at"].as_i64().unwrap() + 900
+                && p[1].as_f64().unwrap() > threshold
+        });
+        assert!(over, "{m}: no score over {threshold} on its timeline");
+    }
     // The incidents' snapshots are the vault's bytes (tiers in configuration order), on the
     // last day as in the summary.
     assert!(a["vault_bytes"].as_u64().unwrap() > 0, "{a}");

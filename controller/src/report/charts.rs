@@ -591,6 +591,8 @@ fn marker_glyph(out: &mut String, style: &MarkerStyle, cx: f64, cy: f64) {
 struct Row<'a> {
     subject: String,
     threshold: Option<f64>,
+    /// Where a retrain changed the threshold: (from, threshold).
+    thresholds: Vec<(i64, f64)>,
     points: Vec<(i64, f64)>,
     markers: Vec<&'a Marker>,
 }
@@ -627,6 +629,12 @@ pub(crate) fn anomaly_chart(data: &ReportData) -> Chart {
         rows.push(Row {
             subject: tl.subject.clone(),
             threshold,
+            thresholds: tl
+                .thresholds
+                .iter()
+                .copied()
+                .filter(|t| t.1.is_finite())
+                .collect(),
             points,
             markers: Vec::new(),
         });
@@ -642,6 +650,7 @@ pub(crate) fn anomaly_chart(data: &ReportData) -> Chart {
         rows.push(Row {
             subject: "other subjects".into(),
             threshold: None,
+            thresholds: Vec::new(),
             points: Vec::new(),
             markers: others,
         });
@@ -711,7 +720,7 @@ pub(crate) fn anomaly_chart(data: &ReportData) -> Chart {
             row_top + LABEL_H + BAND_H,
             row_top + LABEL_H + BAND_H + PLOT_H,
         );
-        let (lo, hi) = row.points.iter().fold(
+        let (lo, hi) = row.points.iter().chain(&row.thresholds).fold(
             (0.0f64, row.threshold.unwrap_or(0.0).max(0.0)),
             |(lo, hi), p| (lo.min(p.1), hi.max(p.1)),
         );
@@ -777,7 +786,30 @@ pub(crate) fn anomaly_chart(data: &ReportData) -> Chart {
             }
             out.push_str("</g>");
         }
-        if let Some(th) = row.threshold {
+        if let (Some(first), false) = (row.threshold, row.thresholds.is_empty()) {
+            // Retrained: the threshold in force, as steps, labelled with the last.
+            let mut d = format!("M{} {}", px(frame.x0()), px(y.map(first)));
+            for &(from, th) in &row.thresholds {
+                let xf = x.map(from as f64).clamp(frame.x0(), frame.x1());
+                let _ = write!(d, " H{} V{}", px(xf), px(y.map(th)));
+            }
+            let _ = write!(d, " H{}", px(frame.x1()));
+            let last = row.thresholds.last().map_or(first, |t| t.1);
+            let _ = write!(
+                out,
+                "<g class=\"threshold\"><title>threshold {} to {} (the model was retrained {})</title><path d=\"{d}\" fill=\"none\" />\
+                 <text x=\"{}\" y=\"{}\" text-anchor=\"end\">threshold {} (retrained)</text></g>",
+                fmt_grouped(first, 2),
+                fmt_grouped(last, 2),
+                match row.thresholds.len() {
+                    1 => "once".to_string(),
+                    n => format!("{n} times"),
+                },
+                px(frame.x1() - 4.0),
+                px(y.map(last) - 4.0),
+                fmt_grouped(last, 2)
+            );
+        } else if let Some(th) = row.threshold {
             let ty = px(y.map(th));
             let _ = write!(
                 out,
@@ -807,8 +839,16 @@ pub(crate) fn anomaly_chart(data: &ReportData) -> Chart {
             );
             let _ = write!(out, "<path class=\"score\" d=\"{d}\" />");
         }
-        if let Some(th) = row.threshold {
-            for (t, v) in row.points.iter().filter(|p| p.1 > th) {
+        if let Some(first) = row.threshold {
+            // Over the threshold in force at its time.
+            let at = |t: i64| {
+                row.thresholds
+                    .iter()
+                    .rev()
+                    .find(|c| c.0 <= t)
+                    .map_or(first, |c| c.1)
+            };
+            for (t, v) in row.points.iter().filter(|p| p.1 > at(p.0)) {
                 let _ = write!(
                     out,
                     "<circle class=\"over\" cx=\"{}\" cy=\"{}\" r=\"2.2\"><title>{}: score {}</title></circle>",

@@ -54,7 +54,7 @@ svg.chart .row-label { font-size: 12.5px; font-weight: 600; fill: #1f2328; }
 svg.chart .row-note { font-weight: 400; fill: #57606a; }
 svg.chart .plot-box { fill: none; stroke: #c9d1d9; }
 svg.chart .incident { fill: #D55E00; fill-opacity: 0.16; }
-svg.chart .threshold line { stroke: #D55E00; stroke-width: 1.5; stroke-dasharray: 5 3; }
+svg.chart .threshold line, svg.chart .threshold path { stroke: #D55E00; stroke-width: 1.5; stroke-dasharray: 5 3; }
 svg.chart .threshold text { font-size: 10.5px; fill: #a3470a; }
 svg.chart .score { fill: none; stroke: #0072B2; stroke-width: 1.5; stroke-linejoin: round; }
 svg.chart .score-dot { fill: #0072B2; }

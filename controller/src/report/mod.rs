@@ -155,6 +155,10 @@ pub struct SubjectTimeline {
     pub threshold: f64,
     /// `(unix seconds, score)`; any order, non-finite scores are left out.
     pub points: Vec<(i64, f64)>,
+    /// `(from, threshold)` where the threshold changed (a retrained model), in time order; empty:
+    /// `threshold` throughout. Drawn as steps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<(i64, f64)>,
 }
 
 /// A point event on an anomaly timeline.

@@ -47,6 +47,7 @@ fn sample() -> ReportData {
             points: (0..=40)
                 .map(|h| (FROM + h * 6 * 3_600, if h == 20 { 7.5 } else { 1.0 }))
                 .collect(),
+            thresholds: Vec::new(),
         }],
         markers: vec![
             Marker {
@@ -459,6 +460,7 @@ fn empty_data_renders_every_chart_as_no_data() {
             subject: "s".into(),
             threshold: f64::NAN,
             points: vec![],
+            thresholds: Vec::new(),
         }],
         ..ReportData::default()
     };
@@ -532,6 +534,7 @@ fn single_points_and_extreme_values_render() {
             subject: "s".into(),
             threshold: 1e300,
             points: vec![(7, 1e308)],
+            thresholds: Vec::new(),
         }],
         markers: vec![Marker {
             at: i64::MAX,
@@ -592,6 +595,7 @@ fn single_points_and_extreme_values_render() {
             subject: "s".into(),
             threshold: 1.0,
             points: vec![(FROM, 2.0)],
+            thresholds: Vec::new(),
         }],
         moves_per_day: vec![DayCount {
             day: FROM,
@@ -697,4 +701,30 @@ fn report_data_round_trips_through_json() {
     let json = serde_json::to_string(&d).unwrap_or_default();
     let back: ReportData = serde_json::from_str(&json).unwrap_or_default();
     assert_eq!(back, d);
+}
+
+#[test]
+fn a_retrained_threshold_is_drawn_as_steps_and_scores_are_over_the_one_in_force() {
+    let mut d = sample();
+    // Threshold 3.0 until hour 100, then 8.0: the peak of 7.5 at hour 120 (20 x 6 h) is under it.
+    d.anomaly[0].thresholds = vec![(FROM + 100 * 3_600, 8.0)];
+    let html = render(&d);
+    check_well_formed(&html).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        html.contains(
+            "<title>threshold 3.00 to 8.00 (the model was retrained once)</title><path d=\"M"
+        ),
+        "{}",
+        around(&html, "retrained")
+    );
+    assert!(html.contains(">threshold 8.00 (retrained)</text>"));
+    assert!(
+        !html.contains("<circle class=\"over\""),
+        "the peak is under the threshold in force then: {}",
+        around(&html, "class=\"over\"")
+    );
+    // Without the change the same peak is over the (single, dashed) threshold.
+    let html = render(&sample());
+    assert!(html.contains("<circle class=\"over\""));
+    assert!(!html.contains("(retrained)"));
 }

@@ -72,8 +72,9 @@ pub struct SimOptions {
     pub inventory: Vec<inventory::Listed>,
 }
 
-/// One subject's anomaly timeline: its name, the model's threshold, and (window end, score).
-pub type AnomalySeries = (String, f64, Vec<(i64, f64)>);
+/// One bucket's anomaly timeline: `bucket:NAME`, the model's threshold at the first point,
+/// (window end, score), and (from, threshold) where a retrain changed the threshold.
+pub type AnomalySeries = (String, f64, Vec<(i64, f64)>, Vec<(i64, f64)>);
 
 /// Progress, for a progress bar.
 #[derive(Debug, Clone, Copy, Default)]
@@ -150,7 +151,8 @@ pub struct SimReport {
     pub markers: Vec<Marker>,
     /// Decisions past [`MAX_DECISION_MARKERS`], not kept as markers.
     pub markers_omitted: u64,
-    /// Per bucket subject: (window end, score), and the threshold.
+    /// Per bucket: the highest score of its subjects (the bucket, a principal in it) and window
+    /// lengths at each window's end, and the threshold.
     pub anomaly: Vec<AnomalySeries>,
     /// The first protective decisions and a sample of moves, for the report.
     pub sample: Vec<Decision>,
@@ -176,7 +178,6 @@ struct Sim<'a> {
     /// How often the accumulated events are scored (a multiple of the model's window).
     window_secs: i64,
     /// The model's window, for the behaviour's hold times.
-    model_window: i64,
     interval: i64,
     out: &'a mut dyn Write,
     // clock
@@ -299,18 +300,41 @@ impl Sim<'_> {
         }
         // A bucket's configuration changed: its rules (alerts on protection) do not wait either.
         let mut opened = changed;
+        // Per bucket, the score that could open its incident: the highest of the bucket's own
+        // and of each principal's in it, over every window length (a 1-minute burst, a
+        // principal's), with the threshold it is measured against.
+        let mut highest: Vec<(&str, f64, f64)> = Vec::new();
         for s in &scores {
-            if s.subject.kind == models::features::SubjectKind::Bucket
-                && s.window_secs == self.model_window
-            {
-                let name = s.subject.to_string();
-                let at = s.window_start_us.div_euclid(1_000_000) + self.model_window;
-                let point = (at, crate::planner::behaviour::round4(s.score));
-                match self.report.anomaly.iter_mut().find(|a| a.0 == name) {
-                    Some(a) => a.2.push(point),
-                    None => self.report.anomaly.push((name, s.threshold, vec![point])),
-                }
+            if s.subject.kind == models::features::SubjectKind::Principal || !s.score.is_finite() {
+                continue;
             }
+            let Some(bucket) = s.subject.bucket.as_deref() else {
+                continue;
+            };
+            match highest.iter_mut().find(|h| h.0 == bucket) {
+                Some(h) if s.score > h.1 => *h = (bucket, s.score, s.threshold),
+                Some(_) => {}
+                None => highest.push((bucket, s.score, s.threshold)),
+            }
+        }
+        for (bucket, score, threshold) in highest {
+            let name = format!("bucket:{bucket}");
+            let point = (end, crate::planner::behaviour::round4(score));
+            match self.report.anomaly.iter_mut().find(|a| a.0 == name) {
+                Some(a) => {
+                    a.2.push(point);
+                    let now = a.3.last().map_or(a.1, |c| c.1);
+                    if (now - threshold).abs() > 1e-9 {
+                        a.3.push((end, threshold));
+                    }
+                }
+                None => self
+                    .report
+                    .anomaly
+                    .push((name, threshold, vec![point], Vec::new())),
+            }
+        }
+        for s in &scores {
             if let Some(IncidentChange::Opened {
                 bucket,
                 at,
@@ -708,7 +732,6 @@ pub fn simulate(
             .max(config.model.window_secs) as i64
             / config.model.window_secs as i64
             * config.model.window_secs as i64,
-        model_window: config.model.window_secs as i64,
         interval: config.planner.interval_secs as i64,
         out,
         started: false,

@@ -57,10 +57,11 @@ pub fn report_data(r: &SimReport, config: &Config, context: Vec<(String, String)
     let anomaly = anomaly
         .into_iter()
         .take(TIMELINES)
-        .map(|(subject, threshold, points)| SubjectTimeline {
+        .map(|(subject, threshold, points, thresholds)| SubjectTimeline {
             subject: subject.clone(),
             threshold: *threshold,
             points: points.clone(),
+            thresholds: thresholds.clone(),
         })
         .collect();
     let mut summary: Vec<SummaryRow> = r

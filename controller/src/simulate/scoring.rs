@@ -26,8 +26,38 @@ pub struct Scored {
     pub model: String,
 }
 
-/// Where windows go to be scored: the window's end and its events.
-pub type ToScore = Sender<(i64, Arc<Vec<AccessEvent>>)>;
+/// A window to be scored.
+#[derive(Debug)]
+pub struct ToBeScored {
+    /// The window's end (unix seconds).
+    pub end: i64,
+    /// Its events, shared with the replay.
+    pub events: Arc<Vec<AccessEvent>>,
+    /// The indices in `events` of the late ones (in order), which the model does not see: they
+    /// were moved to the current time, where they would make a burst that never happened.
+    pub late: Vec<u32>,
+}
+
+impl ToBeScored {
+    /// The events the model sees: all but the late ones (copied only when there are some).
+    pub fn scored(&self) -> std::borrow::Cow<'_, [AccessEvent]> {
+        if self.late.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.events);
+        }
+        let mut late = self.late.iter().peekable();
+        let on_time = self
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| late.next_if(|&&l| l as usize == *i).is_none())
+            .map(|(_, e)| e.clone())
+            .collect();
+        std::borrow::Cow::Owned(on_time)
+    }
+}
+
+/// Where windows go to be scored.
+pub type ToScore = Sender<ToBeScored>;
 
 /// The replay's end of the scoring thread.
 #[derive(Debug)]
@@ -43,16 +73,17 @@ impl Scorer {
     /// # Errors
     /// The thread could not be started.
     pub fn spawn(mut model: ModelState) -> std::io::Result<(Scorer, ToScore)> {
-        let (windows, todo) = channel::<(i64, Arc<Vec<AccessEvent>>)>();
+        let (windows, todo) = channel::<ToBeScored>();
         // Unbounded both ways: the thread only ever waits for windows, so neither side can
         // block the other; windows are sent at most a few ahead of the replay.
         let (done, scored) = channel();
         let thread = std::thread::Builder::new()
             .name("tierd-scoring".into())
             .spawn(move || {
-                for (end, events) in todo {
-                    let scores = model.window(&events).map_err(|e| e.to_string());
-                    drop(events);
+                for w in todo {
+                    let scores = model.window(&w.scored()).map_err(|e| e.to_string());
+                    let end = w.end;
+                    drop(w);
                     let model = model.describe();
                     if done.send(Scored { end, scores, model }).is_err() {
                         return;

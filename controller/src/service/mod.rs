@@ -754,6 +754,8 @@ impl Service {
         }
         let changed = self.planner.behaviour.config_changes(&events) > 0;
         let scores = tokio::task::block_in_place(|| self.model.window(&events))?;
+        // Already logged as warnings (a bucket the model does not know, learning).
+        self.model.take_notices();
         if let Some(t) = self.model.trained_to_secs() {
             self.metrics.set_model_trained_at(t);
         }

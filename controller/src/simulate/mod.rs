@@ -146,6 +146,8 @@ pub struct SimReport {
     pub vault_bytes: u64,
     pub incidents_opened: u64,
     pub model: String,
+    /// The model's warnings, in order (a bucket it was not trained on, learning).
+    pub model_notices: Vec<String>,
     pub days: Vec<DayPoint>,
     pub markers: Vec<Marker>,
     /// Decisions past [`MAX_DECISION_MARKERS`], not kept as markers.
@@ -294,6 +296,7 @@ impl Sim<'_> {
         }
         let scores = scored.scores?;
         self.model_name = scored.model;
+        self.report.model_notices.extend(scored.notices);
         if !scores.is_empty() {
             self.planner.behaviour.set_model_name(&self.model_name);
         }
@@ -745,6 +748,7 @@ pub fn simulate(
             vault_bytes: 0,
             incidents_opened: 0,
             model: String::new(),
+            model_notices: Vec::new(),
             days: Vec::new(),
             markers: Vec::new(),
             markers_omitted: 0,

@@ -13,7 +13,7 @@
 //! [`RETRAIN_MAX_ROWS`] per window length, the newest), and at each due time a new model is fitted
 //! and calibrated on them and replaces the old one. An attack's windows never become normal.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use models::AccessEvent;
 use models::detect::{AnomalyModel, ModelConfig, SubjectScore, TrainingData};
@@ -101,6 +101,82 @@ impl Retrain {
     }
 }
 
+/// Buckets the model in use has no baseline for (created after it was trained): each is learned
+/// like a new model's logs, for the model's `learning_days` from its first event, and its
+/// windows are scored as `learning` meanwhile (they open no incident). Without this, every
+/// principal, address and extension of such a bucket is "new" for ever.
+#[derive(Debug, Default)]
+pub struct NewBuckets {
+    learning_us: i64,
+    /// Bucket → end of its learning (event time, µs).
+    until: BTreeMap<String, i64>,
+    /// Buckets done learning (not warned about again).
+    learned: HashSet<String>,
+    /// Warnings not yet taken ([`ModelState::take_notices`]).
+    notices: Vec<String>,
+}
+
+impl NewBuckets {
+    fn new(learning_days: f64) -> NewBuckets {
+        NewBuckets {
+            learning_us: (learning_days * 86_400e6) as i64,
+            ..NewBuckets::default()
+        }
+    }
+
+    /// Looks at a batch: a bucket the model does not know starts learning (with a warning);
+    /// one whose learning period ended before the batch stops.
+    fn see(&mut self, events: &[AccessEvent], model: &AnomalyModel, history: &mut History) {
+        let Some(first) = events.first() else {
+            return;
+        };
+        let done: Vec<String> = self
+            .until
+            .iter()
+            .filter(|&(_, &u)| u <= first.time_us)
+            .map(|(b, _)| b.clone())
+            .collect();
+        for b in done {
+            self.until.remove(&b);
+            history.stop_learning_bucket(&b);
+            self.learned.insert(b);
+        }
+        let mut last: Option<&str> = None;
+        for e in events {
+            let b = e.bucket.as_str();
+            if b.is_empty() || last == Some(b) {
+                continue;
+            }
+            last = Some(b);
+            if self.until.contains_key(b) || self.learned.contains(b) || history.knows_bucket(b) {
+                continue;
+            }
+            let until = e.time_us.saturating_add(self.learning_us);
+            let fmt = |us: i64| policies::facts::format_utc(us.div_euclid(1_000_000));
+            let notice = format!(
+                "bucket {b} is not known to the model (trained on {} to {}); learning it until {}",
+                fmt(model.trained_from_us),
+                fmt(model.trained_to_us),
+                fmt(until)
+            );
+            tracing::warn!(target: "tierd::model", bucket = b, "{notice}");
+            self.notices.push(notice);
+            history.learn_bucket(b);
+            self.until.insert(b.to_string(), until);
+        }
+    }
+
+    /// Marks the scores of buckets still learning as `learning`.
+    fn mark(&self, scores: &mut [SubjectScore]) {
+        for s in scores {
+            let learning = s.subject.bucket.as_deref().and_then(|b| self.until.get(b));
+            if learning.is_some_and(|&u| s.window_start_us < u) {
+                s.learning = true;
+            }
+        }
+    }
+}
+
 /// Why a model whose learning period is over still learns, and when it tries to fit again.
 #[derive(Debug, Clone)]
 pub struct Short {
@@ -136,6 +212,8 @@ pub enum ModelState {
         name: String,
         /// Scheduled refits; `None` without `model.retrain_every`.
         retrain: Option<Box<Retrain>>,
+        /// Buckets the model was not trained on, learning.
+        new_buckets: NewBuckets,
     },
     /// Fitting failed (too little data, say): no anomaly scores, with the reason.
     Off(String),
@@ -157,6 +235,7 @@ impl ModelState {
             });
             return Ok(ModelState::Active {
                 name: format!("{} (trained)", path.display()),
+                new_buckets: NewBuckets::new(model.config.learning_days),
                 model: Box::new(model),
                 history,
                 retrain,
@@ -201,6 +280,14 @@ impl ModelState {
         }
     }
 
+    /// Warnings since the last call (a bucket the model does not know), each once.
+    pub fn take_notices(&mut self) -> Vec<String> {
+        match self {
+            ModelState::Active { new_buckets, .. } => std::mem::take(&mut new_buckets.notices),
+            _ => Vec::new(),
+        }
+    }
+
     /// A short description for decision records and summaries.
     pub fn describe(&self) -> String {
         match self {
@@ -238,10 +325,12 @@ impl ModelState {
                 history,
                 name,
                 retrain,
+                new_buckets,
             } => {
                 if events.is_empty() {
                     return Ok(Vec::new());
                 }
+                new_buckets.see(events, model, history);
                 // Every window length the model was fitted for (a short one catches fast bursts).
                 let lengths = model.window_lengths();
                 let rows =
@@ -250,10 +339,12 @@ impl ModelState {
                 for r in rows.iter().filter(|r| !r.is_empty()) {
                     out.extend(model.score_rows(r)?);
                 }
+                new_buckets.mark(&mut out);
                 if let Some(rt) = retrain {
+                    // A learning bucket's windows are its baseline: kept for the refit.
                     let flagged: HashSet<(String, i64, i64)> = out
                         .iter()
-                        .filter(|s| s.is_anomalous)
+                        .filter(|s| s.is_anomalous && !s.learning)
                         .map(|s| (s.subject.to_string(), s.window_start_us, s.window_secs))
                         .collect();
                     rt.learn(events, &model.config, &lengths, &flagged)?;
@@ -367,6 +458,7 @@ impl ModelState {
                                     model: Box::new(model),
                                     history: h,
                                     retrain,
+                                    new_buckets: NewBuckets::new(config.learning_days),
                                 }
                             }
                             Err(e) => {
@@ -667,5 +759,76 @@ mod tests {
                 ))
                 .collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn a_bucket_the_trained_model_never_saw_is_learned_not_in_an_incident_for_ever() {
+        let cfg = GeneratorConfig {
+            seed: 5,
+            days: 36,
+            buckets: 2,
+            objects_per_bucket: 300,
+            app_ops_per_day: 1_500,
+            incidents_per_bucket: 0,
+            ..GeneratorConfig::default()
+        };
+        let all = crate::test_events::generated(&cfg);
+        let start = all[0].time_us.div_euclid(DAY_US) * DAY_US;
+        let (trained_on, after): (Vec<AccessEvent>, Vec<AccessEvent>) = all
+            .into_iter()
+            .partition(|e| e.time_us < start + 30 * DAY_US);
+        // A month of bucket-00 trains the model (learning its first 2 days); bucket-01 is
+        // created after it.
+        let config = ModelConfig {
+            learning_days: 2.0,
+            ..ModelConfig::default()
+        };
+        let month = trained_on
+            .into_iter()
+            .filter(|e| e.bucket == "bucket-00")
+            .collect();
+        let (model, _) = AnomalyModel::train(month, &config).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        model.save(&path).unwrap();
+        let settings = ModelSettings {
+            path: Some(path),
+            ..ModelSettings::default()
+        };
+        let mut state = ModelState::new(&settings).unwrap();
+        let (mut notices, mut learning, mut anomalous) = (Vec::new(), 0, [0, 0]);
+        let mut i = 0;
+        while i < after.len() {
+            let end = (after[i].time_us.div_euclid(300_000_000) + 1) * 300_000_000;
+            let j = i + after[i..].partition_point(|e| e.time_us < end);
+            for s in state.window(&after[i..j]).unwrap() {
+                let new = s.subject.bucket.as_deref() == Some("bucket-01");
+                if new && s.learning {
+                    assert!(s.window_start_us < start + 32 * DAY_US + 3_600_000_000);
+                    learning += 1;
+                } else if s.is_anomalous && !s.learning {
+                    anomalous[usize::from(new)] += 1;
+                }
+            }
+            notices.extend(state.take_notices());
+            i = j;
+        }
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(
+            notices[0].starts_with(
+                "bucket bucket-01 is not known to the model (trained on 2026-10-05T00:00:00Z to "
+            ) && notices[0].contains("; learning it until 2026-11-06T00:"),
+            "{}",
+            notices[0]
+        );
+        // Once learned, the new bucket is judged as the old one is (before, everything in it
+        // was "new" for ever: most of its windows were anomalous).
+        assert!(
+            anomalous[1] <= anomalous[0] + 10,
+            "anomalous windows after learning: bucket-00 {}, bucket-01 {}",
+            anomalous[0],
+            anomalous[1]
+        );
+        assert!(learning > 0);
     }
 }

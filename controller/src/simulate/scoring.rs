@@ -24,6 +24,8 @@ pub struct Scored {
     pub end: i64,
     pub scores: Result<Vec<SubjectScore>, String>,
     pub model: String,
+    /// The model's warnings while scoring it ([`ModelState::take_notices`]).
+    pub notices: Vec<String>,
 }
 
 /// A window to be scored.
@@ -84,8 +86,15 @@ impl Scorer {
                     let scores = model.window(&w.scored()).map_err(|e| e.to_string());
                     let end = w.end;
                     drop(w);
+                    let notices = model.take_notices();
                     let model = model.describe();
-                    if done.send(Scored { end, scores, model }).is_err() {
+                    let scored = Scored {
+                        end,
+                        scores,
+                        model,
+                        notices,
+                    };
+                    if done.send(scored).is_err() {
                         return;
                     }
                 }

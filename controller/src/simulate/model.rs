@@ -9,9 +9,13 @@
 //! With `model.retrain_every`, the model is refitted on a schedule (in event time, so `simulate`
 //! retrains exactly as the service would): a second, learning baseline follows the same events
 //! (new principals, addresses and habits become known), the feature rows of the last
-//! `learning_days` that the model in use did not find anomalous are kept (at most
-//! [`RETRAIN_MAX_ROWS`] per window length, the newest), and at each due time a new model is fitted
-//! and calibrated on them and replaces the old one. An attack's windows never become normal.
+//! `learning_days` (or of as long as the model in use was fitted on, if longer) that the model in
+//! use did not find anomalous are kept (at most [`RETRAIN_MAX_ROWS`] per window length, the
+//! newest), and at each due time a new model is fitted and calibrated on them and replaces the
+//! old one. An attack's windows never become normal. A model is never replaced by one fitted on
+//! a shorter span of logs than its own (a month-trained artifact by one fitted on a day, whose
+//! threshold is set by a day's bursts): until the kept rows cover that span (or reach the row
+//! limit), a due refit waits and the model in use stays.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -30,6 +34,8 @@ pub const RETRAIN_MAX_ROWS: usize = 200_000;
 pub struct Retrain {
     every_us: i64,
     keep_us: i64,
+    /// The span of logs the model in use was fitted on (µs): a refit on a shorter one waits.
+    fitted_us: i64,
     /// Event time of the next refit; set by the first scored window.
     next_us: Option<i64>,
     /// The learning baseline (never frozen).
@@ -41,16 +47,43 @@ pub struct Retrain {
 }
 
 impl Retrain {
-    fn new(every_secs: u64, learning_days: f64, mut history: History, lengths: usize) -> Retrain {
+    fn new(
+        every_secs: u64,
+        learning_days: f64,
+        mut history: History,
+        model: &AnomalyModel,
+    ) -> Retrain {
         history.unfreeze();
+        let fitted_us = fitted_span_us(model);
         Retrain {
             every_us: every_secs as i64 * 1_000_000,
-            keep_us: (learning_days.max(1.0) * 86_400e6) as i64,
+            keep_us: ((learning_days.max(1.0) * 86_400e6) as i64).max(fitted_us),
+            fitted_us,
             next_us: None,
             history,
-            rows: vec![WindowFeatures::default(); lengths],
+            rows: vec![WindowFeatures::default(); model.window_lengths().len()],
             fits: 0,
         }
+    }
+
+    /// Whether the kept rows are enough to replace the model in use: they cover the span it was
+    /// fitted on, or as many rows as are kept. Otherwise, what they cover against that span.
+    fn short_of_span(&self) -> Option<String> {
+        let main = self.rows.first()?;
+        let (Some(first), Some(last)) = (main.window_start_us.first(), main.window_start_us.last())
+        else {
+            return Some("no rows yet".into());
+        };
+        let covered = last - first + main.window_secs * 1_000_000;
+        if covered >= self.fitted_us || main.len() >= RETRAIN_MAX_ROWS {
+            return None;
+        }
+        let days = |us: i64| us as f64 / 86_400e6;
+        Some(format!(
+            "the recent logs kept cover {:.1} days of the {:.1} the model in use was fitted on",
+            days(covered),
+            days(self.fitted_us)
+        ))
     }
 
     /// Takes a pass's events: the learning baseline's rows, minus the windows `flagged` as
@@ -230,8 +263,12 @@ impl ModelState {
             let mut history = model.history.without_live_state();
             history.freeze();
             let retrain = s.retrain_every_secs.map(|every| {
-                let n = model.window_lengths().len();
-                Box::new(Retrain::new(every, s.learning_days, history.clone(), n))
+                Box::new(Retrain::new(
+                    every,
+                    s.learning_days,
+                    history.clone(),
+                    &model,
+                ))
             });
             return Ok(ModelState::Active {
                 name: format!("{} (trained)", path.display()),
@@ -433,12 +470,16 @@ impl ModelState {
                     }
                     fitted => {
                         let mut h = std::mem::take(history);
-                        let retrain = retrain_every.map(|every| {
-                            let n = config.window_lengths().len();
-                            Box::new(Retrain::new(every, config.learning_days, h.clone(), n))
-                        });
                         *self = match fitted {
                             Ok(mut model) => {
+                                let retrain = retrain_every.map(|every| {
+                                    Box::new(Retrain::new(
+                                        every,
+                                        config.learning_days,
+                                        h.clone(),
+                                        &model,
+                                    ))
+                                });
                                 h.freeze();
                                 model.history.freeze();
                                 let name = if short.is_some() {
@@ -473,8 +514,21 @@ impl ModelState {
     }
 }
 
+/// The span of logs a model was fitted on (µs): its windows after its learning period, or all
+/// of them when there were none after it.
+fn fitted_span_us(model: &AnomalyModel) -> i64 {
+    let end = model.trained_to_us + model.config.features.window_secs * 1_000_000;
+    let from = if model.learning_until_us < end {
+        model.learning_until_us.max(model.trained_from_us)
+    } else {
+        model.trained_from_us
+    };
+    end - from
+}
+
 /// Fits a new model on the kept rows and the learning baseline; on success it replaces the one in
-/// use (whose live key state carries over). A failed refit keeps the old model and says why.
+/// use (whose live key state carries over). A failed refit keeps the old model and says why, and
+/// so does a refit on a shorter span of logs than the model in use was fitted on.
 fn refit(
     model: &mut Box<AnomalyModel>,
     history: &mut History,
@@ -482,6 +536,13 @@ fn refit(
     rt: &mut Retrain,
     at_us: i64,
 ) {
+    if let Some(why) = rt.short_of_span() {
+        tracing::info!(
+            target: "tierd::model",
+            "scheduled retraining waits, keeping the model in use: {why}"
+        );
+        return;
+    }
     let config = ModelConfig {
         // The kept rows are past any warm-up: all of them are fitted on.
         learning_days: 0.0,
@@ -660,11 +721,13 @@ mod tests {
         let fixed_to = fixed.trained_to_secs().unwrap();
         let fixed_known = known_principals(&fixed);
 
-        // Retrained daily: refitted on days 3, 4 and 5, and the colleague is known.
+        // Retrained daily: refitted on days 4 and 5 (on day 3 the logs kept since the model
+        // was fitted cover one day, less than the 1.5 days it was fitted on), and the colleague
+        // is known.
         let mut daily = ModelState::new(&settings(Some(86_400))).unwrap();
         let scores = replay(&mut daily, &events, start);
         assert!(newcomer_scores(&scores) > 0);
-        assert!(daily.refits() >= 3, "{}", daily.refits());
+        assert_eq!(daily.refits(), 2);
         assert!(
             known_principals(&daily) > fixed_known,
             "{} principals known after retraining, {fixed_known} without",
@@ -761,8 +824,10 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_bucket_the_trained_model_never_saw_is_learned_not_in_an_incident_for_ever() {
+    /// A model trained on a month of bucket-00 (learning its first 2 days), saved under the
+    /// returned folder; the start of the logs; and the 6 days after the month, of bucket-00 and
+    /// of bucket-01, created after the training.
+    fn trained_month() -> (tempfile::TempDir, ModelSettings, i64, Vec<AccessEvent>) {
         let cfg = GeneratorConfig {
             seed: 5,
             days: 36,
@@ -795,6 +860,12 @@ mod tests {
             path: Some(path),
             ..ModelSettings::default()
         };
+        (dir, settings, start, after)
+    }
+
+    #[test]
+    fn a_bucket_the_trained_model_never_saw_is_learned_not_in_an_incident_for_ever() {
+        let (_dir, settings, start, after) = trained_month();
         let mut state = ModelState::new(&settings).unwrap();
         let (mut notices, mut learning, mut anomalous) = (Vec::new(), 0, [0, 0]);
         let mut i = 0;
@@ -830,5 +901,26 @@ mod tests {
             anomalous[1]
         );
         assert!(learning > 0);
+    }
+
+    #[test]
+    fn retraining_keeps_a_month_trained_model_until_the_recent_logs_cover_a_month() {
+        let (_dir, settings, start, after) = trained_month();
+        let daily = ModelSettings {
+            retrain_every_secs: Some(86_400),
+            ..settings.clone()
+        };
+        let mut fixed = ModelState::new(&settings).unwrap();
+        let mut retrained = ModelState::new(&daily).unwrap();
+        let scores = replay(&mut fixed, &after, start - 30 * DAY_US);
+        let again = replay(&mut retrained, &after, start - 30 * DAY_US);
+        // Six days of logs do not replace a model fitted on 28: it stays, and scores alike.
+        assert_eq!(retrained.refits(), 0, "{}", retrained.describe());
+        assert!(retrained.describe().ends_with("(trained)"));
+        assert_eq!(
+            scores.iter().map(|s| s.threshold).collect::<Vec<_>>(),
+            again.iter().map(|s| s.threshold).collect::<Vec<_>>()
+        );
+        assert!(!scores.is_empty());
     }
 }

@@ -778,6 +778,7 @@ impl Service {
                 .set_model_name(&self.model.describe());
         }
         let mut opened = false;
+        self.planner.behaviour.note_drivers(&scores);
         for s in &scores {
             if let Some(change) = self.planner.behaviour.observe(s, s.window_secs) {
                 tracing::warn!(target: "tierd::incident", ?change, "incident opened");

@@ -302,6 +302,7 @@ impl Sim<'_> {
         }
         // A bucket's configuration changed: its rules (alerts on protection) do not wait either.
         let mut opened = changed;
+        self.planner.behaviour.note_drivers(&scores);
         for s in &scores {
             if s.subject.kind == models::features::SubjectKind::Bucket
                 && s.window_secs == self.model_window

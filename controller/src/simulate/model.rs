@@ -143,8 +143,9 @@ pub struct NewBuckets {
     learning_us: i64,
     /// Bucket → end of its learning (event time, µs).
     until: BTreeMap<String, i64>,
-    /// Buckets done learning (not warned about again).
-    learned: HashSet<String>,
+    /// Buckets looked at already: known to the model, learning or done learning (each is
+    /// looked up and warned about once).
+    seen: HashSet<String>,
     /// Warnings not yet taken ([`ModelState::take_notices`]).
     notices: Vec<String>,
 }
@@ -172,7 +173,6 @@ impl NewBuckets {
         for b in done {
             self.until.remove(&b);
             history.stop_learning_bucket(&b);
-            self.learned.insert(b);
         }
         let mut last: Option<&str> = None;
         for e in events {
@@ -181,7 +181,11 @@ impl NewBuckets {
                 continue;
             }
             last = Some(b);
-            if self.until.contains_key(b) || self.learned.contains(b) || history.knows_bucket(b) {
+            if self.seen.contains(b) {
+                continue;
+            }
+            self.seen.insert(b.to_string());
+            if history.knows_bucket(b) {
                 continue;
             }
             let until = e.time_us.saturating_add(self.learning_us);

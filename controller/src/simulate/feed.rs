@@ -7,8 +7,9 @@
 //! - [`Feed`]: late events moved to the current time, and events grouped into the scoring
 //!   windows the replay closes, each handed to the behaviour model's thread
 //!   ([`super::scoring`]) and then to the replay as soon as it is complete. Late events are
-//!   replayed (the catalog and the costs see them) but not scored: in the current window they
-//!   would be a burst that never happened.
+//!   replayed at the current time (the catalog and the costs see them then) but scored in the
+//!   windows of their own time, apart: in the current window they would be a burst that never
+//!   happened.
 //! - The replay sends each window back when done, so that its events are freed on the thread
 //!   that allocated them (cheaper than freeing across threads).
 //!
@@ -164,7 +165,7 @@ impl Feeder {
     }
 }
 
-/// Sends a complete window to be scored (without its late events), then to be replayed; true if
+/// Sends a complete window to be scored (its late events apart), then to be replayed; true if
 /// the replay stopped. `read`: where in the logs the window ends ([`Window::read`]).
 fn hand_over(to_score: &ToScore, to_replay: &SyncSender<Window>, mut w: Window, read: u64) -> bool {
     w.read = read;
@@ -345,9 +346,9 @@ pub struct Window {
     pub events: Arc<Vec<AccessEvent>>,
     /// The events' key numbers.
     pub keys: Vec<u32>,
-    /// The indices in `events` of the late ones (moved to the current time), in order: the
-    /// behaviour model does not see them.
-    pub late: Vec<u32>,
+    /// The late events (moved to the current time): their indices in `events`, in order, and
+    /// their own times (µs), at which the behaviour model scores them.
+    pub late: Vec<(u32, i64)>,
     /// What the log readers had read when the window was complete
     /// ([`crate::ingest::STORED_BYTES_READ`]): where the replay is in the logs, for the progress
     /// bar, once the window is replayed (the readers themselves run ahead).
@@ -364,7 +365,7 @@ pub struct Feed {
     events: Vec<AccessEvent>,
     keys: Vec<u32>,
     /// The open window's late events ([`Window::late`]).
-    late: Vec<u32>,
+    late: Vec<(u32, i64)>,
     /// Events replayed later than the reorder window allowed (moved to `now`).
     pub late_events: u64,
 }
@@ -392,16 +393,16 @@ impl Feed {
                 t
             }
         };
-        let late = t < now;
-        if late {
+        let late = (t < now).then_some(e.time_us);
+        if late.is_some() {
             self.late_events += 1;
             t = now;
             e.time_us = t * 1_000_000;
         }
         self.now = Some(t);
         self.close_until(t, closed);
-        if late {
-            self.late.push(self.events.len() as u32);
+        if let Some(own) = late {
+            self.late.push((self.events.len() as u32, own));
         }
         self.events.push(e);
         self.keys.push(key);
@@ -537,7 +538,8 @@ mod tests {
     }
 
     /// Feeds `times` (seconds; key `k<t>`) in one batch with an hour's lateness; returns the
-    /// late count and, per window handed to the model, the keys it scores.
+    /// late count and, per window handed to the model, the keys it scores with the window, then
+    /// the late ones it scores apart, as `key@own time`.
     fn feed_one_batch(times: &[i64]) -> (u64, Vec<Vec<String>>) {
         let (to_score, scored) = std::sync::mpsc::channel();
         let (to_replay, replayed) = std::sync::mpsc::sync_channel(64);
@@ -559,9 +561,14 @@ mod tests {
         let keys = scored
             .iter()
             .map(|w: ToBeScored| {
+                let late = w
+                    .late_events()
+                    .into_iter()
+                    .map(|e| format!("{}@{}", e.key.unwrap_or_default(), e.time_us / 1_000_000));
                 w.scored()
                     .iter()
                     .map(|e| e.key.clone().unwrap_or_default())
+                    .chain(late)
                     .collect()
             })
             .filter(|k: &Vec<String>| !k.is_empty())
@@ -570,7 +577,7 @@ mod tests {
     }
 
     #[test]
-    fn an_event_later_than_the_lateness_is_replayed_but_not_scored_even_within_one_batch() {
+    fn an_event_later_than_the_lateness_is_scored_apart_at_its_own_time_even_within_one_batch() {
         // 1000 arrives after 9000: more than an hour behind the newest event read before it,
         // and 5000 was already replayed. The batch holds all four: the rule is per event.
         let (late, scored) = feed_one_batch(&[0, 5_000, 9_000, 1_000]);
@@ -579,10 +586,10 @@ mod tests {
             scored,
             [
                 vec!["k0".to_string()],
-                vec!["k5000".into()],
+                vec!["k5000".into(), "k1000@1000".into()],
                 vec!["k9000".into()]
             ],
-            "the late event is not in any scored window"
+            "the late event is replayed in the current window and scored apart at its own time"
         );
         // Within the lateness, it is put back in order and scored in its own window.
         let (late, scored) = feed_one_batch(&[0, 5_000, 6_000, 4_000]);

@@ -7,7 +7,7 @@
 //! replay reaches its first event, so several stores' logs of the same days interleave). Events
 //! then pass through a reorder buffer (events up to `simulate.lateness` behind the
 //! newest are put back in time order; later ones are replayed at the current time, counted as
-//! late, and not scored by the behaviour model). The clock is the events' time: at each window boundary the window's events are scored
+//! late, and scored by the behaviour model apart, in the windows of their own time). The clock is the events' time: at each window boundary the window's events are scored
 //! (after learning the model from the first `model.learning_days`, unless a trained model is
 //! given), and an incident that opens triggers a planning pass at once; a planning pass also runs
 //! every `planner.interval`. Moves are applied at once (dry run); every strategy is charged for

@@ -35,9 +35,10 @@ pub struct ToBeScored {
     pub end: i64,
     /// Its events, shared with the replay.
     pub events: Arc<Vec<AccessEvent>>,
-    /// The indices in `events` of the late ones (in order), which the model does not see: they
-    /// were moved to the current time, where they would make a burst that never happened.
-    pub late: Vec<u32>,
+    /// The late events: their indices in `events` (in order) and their own times (µs). They
+    /// were moved to the current time, where the model would see a burst that never happened:
+    /// it scores them apart, in the windows of their own time ([`ToBeScored::late_events`]).
+    pub late: Vec<(u32, i64)>,
 }
 
 impl ToBeScored {
@@ -51,10 +52,25 @@ impl ToBeScored {
             .events
             .iter()
             .enumerate()
-            .filter(|(i, _)| late.next_if(|&&l| l as usize == *i).is_none())
+            .filter(|(i, _)| late.next_if(|l| l.0 as usize == *i).is_none())
             .map(|(_, e)| e.clone())
             .collect();
         std::borrow::Cow::Owned(on_time)
+    }
+
+    /// The late events at their own times, in time order (then as read).
+    pub fn late_events(&self) -> Vec<AccessEvent> {
+        let mut late: Vec<AccessEvent> = self
+            .late
+            .iter()
+            .filter_map(|&(i, own)| {
+                let mut e = self.events.get(i as usize)?.clone();
+                e.time_us = own;
+                Some(e)
+            })
+            .collect();
+        late.sort_by_key(|e| e.time_us);
+        late
     }
 }
 
@@ -83,7 +99,16 @@ impl Scorer {
             .name("tierd-scoring".into())
             .spawn(move || {
                 for w in todo {
-                    let scores = model.window(&w.scored()).map_err(|e| e.to_string());
+                    // The window's own events, then the late ones in the windows of their own
+                    // time (as the service scores a log delivered late).
+                    let late = w.late_events();
+                    let scores = model.window(&w.scored()).and_then(|mut scores| {
+                        if !late.is_empty() {
+                            scores.extend(model.window(&late)?);
+                        }
+                        Ok(scores)
+                    });
+                    let scores = scores.map_err(|e| e.to_string());
                     let end = w.end;
                     drop(w);
                     let notices = model.take_notices();

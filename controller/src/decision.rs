@@ -77,6 +77,10 @@ pub struct Feature {
     pub name: String,
     pub value: f64,
     pub baseline: f64,
+    /// How far off: robust standard deviations of `ln(1 + x)` above the baseline (none in
+    /// records written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deviation: Option<f64>,
 }
 
 /// The anomaly behind a decision.
@@ -87,6 +91,42 @@ pub struct Anomaly {
     pub threshold: f64,
     pub model: String,
     pub top_features: Vec<Feature>,
+    /// The scored window: its start (RFC 3339 UTC) and length (seconds). A later decision of
+    /// the same incident may cite an earlier window: this says when it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_start: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_secs: Option<i64>,
+    /// The principal behind the window: the subject's own, or for a bucket subject the
+    /// principal in the bucket that scored highest in the same window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+}
+
+/// When and whose an anomaly's window was, for a reason: ` (in the 5-min window from
+/// 2026-11-09T00:10:00Z, principal alice)`; empty for a record without them.
+pub fn window_text(a: &Anomaly) -> String {
+    let mut parts = Vec::new();
+    if let (Some(start), Some(secs)) = (&a.window_start, a.window_secs) {
+        let len = if secs % 60 == 0 {
+            format!("{}-min", secs / 60)
+        } else {
+            format!("{secs}-s")
+        };
+        parts.push(format!("in the {len} window from {start}"));
+    }
+    if let Some(p) = a
+        .principal
+        .as_deref()
+        .filter(|_| !a.subject.starts_with("principal:"))
+    {
+        parts.push(format!("principal {p}"));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
 }
 
 /// Expected money (in the configured currency) and bytes of a decision.

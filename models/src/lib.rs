@@ -46,19 +46,17 @@ pub enum Error {
     /// A model artifact that does not fit this build (other format version or feature list).
     #[error("{0}")]
     ArtifactMismatch(String),
-    /// A model artifact that cannot be read (missing, unreadable).
+    /// A model artifact that cannot be read (missing, unreadable). The cause is in the message,
+    /// not a `source`: a chain of causes would print it twice.
     #[error(
-        "{path}: cannot read the model: {source} (a model is written by `tierd train --out {path}`)"
+        "{path}: cannot read the model: {error} (a model is written by `tierd train --out {path}`)"
     )]
-    ArtifactRead {
-        path: String,
-        source: std::io::Error,
-    },
-    /// A model artifact that is not valid JSON of the artifact schema.
-    #[error("{path}: not a tierd model artifact: {source}")]
+    ArtifactRead { path: String, error: std::io::Error },
+    /// A model artifact that is not valid JSON of the artifact schema (the cause in the message).
+    #[error("{path}: not a tierd model artifact: {error}")]
     ArtifactJson {
         path: String,
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
     /// A setting out of its range (named, with the valid range).
     #[error("{0}")]

@@ -271,3 +271,29 @@ fn logs_without_events_are_refused() {
     );
     assert!(!dir.path().join("m.json").exists());
 }
+
+#[test]
+fn a_false_alarm_budget_of_none_or_of_more_than_one_per_bucket_day_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for budget in ["0", "1000"] {
+        let r = tierd(
+            dir.path(),
+            &[
+                "train",
+                "--logs",
+                "logs",
+                "--out",
+                "m.json",
+                "--false-alarms-per-30-bucket-days",
+                budget,
+            ],
+        );
+        assert_eq!(r.code, Some(2), "{}", r.stderr);
+        assert_eq!(
+            r.stderr,
+            format!(
+                "error: --false-alarms-per-30-bucket-days {budget}: expected more than 0 and at most 30 (the threshold is calibrated on each bucket's highest window per day: at most one alarm per bucket-day counts; default 1)\n"
+            )
+        );
+    }
+}

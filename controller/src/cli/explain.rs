@@ -162,11 +162,22 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
             "\nanomaly: {} scored {:.3} (threshold {:.3}, model {})",
             a.subject, a.score, a.threshold, a.model
         )?;
+        if let (Some(start), Some(secs)) = (&a.window_start, a.window_secs) {
+            writeln!(out, "  window     {start}, {secs} s")?;
+        }
+        if let Some(p) = &a.principal {
+            writeln!(out, "  principal  {p}")?;
+        }
         for f in &a.top_features {
+            let deviation = f
+                .deviation
+                .map_or(String::new(), |z| format!("   {z:>5.1} deviations above"));
             writeln!(
                 out,
-                "  {:<28} {:>14.4}   baseline {:>12.4}",
-                f.name, f.value, f.baseline
+                "  {:<28} {:>14}   baseline {:>12}{deviation}",
+                f.name,
+                number(f.value),
+                number(f.baseline)
             )?;
         }
     }
@@ -190,6 +201,16 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
     Ok(())
 }
 
+/// A feature value: counts without decimals, ratios and medians with up to four.
+fn number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{x:.0}")
+    } else {
+        let s = format!("{x:.4}");
+        s.trim_end_matches('0').to_string()
+    }
+}
+
 /// The command that reverses the decision, or why there is nothing to undo: a dry run and a
 /// skipped decision changed nothing (a dry run's record keeps the command it would take).
 fn undo_line(d: &Decision) -> String {
@@ -201,5 +222,18 @@ fn undo_line(d: &Decision) -> String {
         (State::Skipped, _) => "nothing to undo: it was skipped, nothing changed".to_string(),
         (_, Some(undo)) => undo.clone(),
         (_, None) => "nothing to undo".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::number;
+
+    #[test]
+    fn counts_print_without_decimals_and_ratios_with_up_to_four() {
+        assert_eq!(number(1790.0), "1790");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(0.25), "0.25");
+        assert_eq!(number(0.123_456), "0.1235");
     }
 }

@@ -371,6 +371,9 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
         "model: {}; incidents opened: {}",
         r.model, r.incidents_opened
     )?;
+    for n in &r.model_notices {
+        writeln!(out, "warning: {n}")?;
+    }
     let by: Vec<String> = r
         .decisions_by_action
         .iter()

@@ -69,9 +69,14 @@ fn describe(model: &AnomalyModel, out: &mut impl Write) -> std::io::Result<()> {
     )?;
     writeln!(out, "events: {}", s.events)?;
     writeln!(out, "subjects: {}", s.subjects)?;
+    let fitted = if model.learning_until_us <= model.trained_to_us {
+        "after the learning period"
+    } else {
+        "all of them: the logs end within the learning period"
+    };
     writeln!(
         out,
-        "windows: {} ({} fitted, after the learning period)",
+        "windows: {} ({} fitted, {fitted})",
         s.windows, s.fitted_windows
     )?;
     writeln!(out, "bucket-days: {}", s.bucket_days)?;
@@ -93,10 +98,11 @@ fn describe(model: &AnomalyModel, out: &mut impl Write) -> std::io::Result<()> {
     for p in &s.calibration_top {
         writeln!(
             out,
-            "highest training window: {:.3} {} at {}: {}",
+            "highest training window: {:.3} {} at {} ({} s window): {}",
             p.score,
             p.subject,
             time(p.window_start_us),
+            p.window_secs,
             p.features.join("; ")
         )?;
     }
@@ -119,6 +125,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         )?;
         describe(&model, &mut stdout)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    let budget = args.false_alarms_per_30_bucket_days;
+    if !(budget > 0.0 && budget <= 30.0) {
+        anyhow::bail!(
+            "--false-alarms-per-30-bucket-days {budget}: expected more than 0 and at most 30 (the threshold is calibrated on each bucket's highest window per day: at most one alarm per bucket-day counts; default 1)"
+        );
     }
     let config = super::common::load_config(args.config.as_deref())?;
     let mut model_config = ModelConfig {

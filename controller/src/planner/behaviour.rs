@@ -87,9 +87,15 @@ pub struct Behaviour {
     hold: i64,
     quiet: i64,
     model_name: String,
+    /// Per bucket window of the scores being observed: the principal in the bucket that scored
+    /// highest ([`Behaviour::note_drivers`]).
+    drivers: BTreeMap<WindowKey, (f64, String)>,
 }
 
-fn anomaly_of(s: &SubjectScore, model: &str) -> Anomaly {
+/// The anomaly of a window; `driver`: for a bucket subject, the principal in the bucket that
+/// scored highest in the same window ([`Behaviour::note_drivers`]).
+fn anomaly_of(s: &SubjectScore, model: &str, driver: Option<&String>) -> Anomaly {
+    let start = s.window_start_us.div_euclid(1_000_000);
     Anomaly {
         subject: s.subject.to_string(),
         score: round4(s.score),
@@ -102,9 +108,33 @@ fn anomaly_of(s: &SubjectScore, model: &str) -> Anomaly {
                 name: c.name.clone(),
                 value: round4(c.value),
                 baseline: round4(c.baseline),
+                deviation: Some((c.deviation * 10.0).round() / 10.0).filter(|d| d.is_finite()),
             })
             .collect(),
+        window_start: Some(policies::facts::format_utc(start)),
+        window_secs: Some(s.window_secs),
+        principal: match s.subject.kind {
+            SubjectKind::Bucket => driver.cloned(),
+            _ => s.subject.principal.clone(),
+        },
     }
+}
+
+/// (bucket, window start µs, window length s).
+type WindowKey = (String, i64, i64);
+
+/// [`anomaly_of`] with the window's driver from `drivers` ([`Behaviour::note_drivers`]).
+fn anomaly_with(
+    s: &SubjectScore,
+    model: &str,
+    drivers: &BTreeMap<WindowKey, (f64, String)>,
+) -> Anomaly {
+    let key = (
+        s.subject.bucket.clone().unwrap_or_default(),
+        s.window_start_us,
+        s.window_secs,
+    );
+    anomaly_of(s, model, drivers.get(&key).map(|d| &d.1))
 }
 
 /// Four decimals: stable text in records whatever the float noise.
@@ -123,6 +153,24 @@ impl Behaviour {
             hold: hold_secs as i64,
             quiet: quiet_secs as i64,
             model_name: model_name.to_string(),
+            drivers: BTreeMap::new(),
+        }
+    }
+
+    /// Takes a pass's scores before they are observed: for each bucket window, the principal
+    /// in the bucket that scored highest is named in the bucket subject's anomaly.
+    pub fn note_drivers(&mut self, scores: &[SubjectScore]) {
+        self.drivers.clear();
+        for s in scores {
+            if let (SubjectKind::PrincipalInBucket, Some(b), Some(p)) =
+                (s.subject.kind, &s.subject.bucket, &s.subject.principal)
+            {
+                let key = (b.clone(), s.window_start_us, s.window_secs);
+                let d = self.drivers.entry(key).or_insert((s.score, p.clone()));
+                if s.score > d.0 {
+                    *d = (s.score, p.clone());
+                }
+            }
         }
     }
 
@@ -157,6 +205,7 @@ impl Behaviour {
         let bucket = s.subject.bucket.as_deref()?;
         let end = s.window_start_us.div_euclid(1_000_000) + window_secs;
         let until = end + self.hold;
+        let (drivers, model) = (&self.drivers, self.model_name.as_str());
         let st = self.buckets.entry(bucket.to_string()).or_default();
         if !s.learning {
             let slot = match s.subject.kind {
@@ -181,7 +230,7 @@ impl Behaviour {
             .as_ref()
             .is_none_or(|(a, u)| *u < end || s.score > a.score);
         if stronger {
-            st.strongest = Some((anomaly_of(s, &self.model_name), until));
+            st.strongest = Some((anomaly_with(s, model, drivers), until));
         }
         if !s.is_anomalous {
             return None;
@@ -190,12 +239,12 @@ impl Behaviour {
             Some(i) => {
                 i.last_anomalous = i.last_anomalous.max(end);
                 if i.anomaly.as_ref().is_none_or(|a| s.score > a.score) {
-                    i.anomaly = Some(anomaly_of(s, &self.model_name));
+                    i.anomaly = Some(anomaly_with(s, model, drivers));
                 }
                 None
             }
             None => {
-                let anomaly = anomaly_of(s, &self.model_name);
+                let anomaly = anomaly_with(s, model, drivers);
                 st.incident = Some(Incident {
                     opened_at: end,
                     last_anomalous: end,

@@ -1074,8 +1074,11 @@ impl Planner {
 fn cause(when: &str, anomaly: Option<&Anomaly>) -> String {
     match anomaly {
         Some(a) if a.score >= a.threshold => format!(
-            "{} scored {:.2} against a threshold of {:.2}",
-            a.subject, a.score, a.threshold
+            "{} scored {:.2} against a threshold of {:.2}{}",
+            a.subject,
+            a.score,
+            a.threshold,
+            crate::decision::window_text(a)
         ),
         Some(a) => format!(
             "its condition `{when}` holds ({}'s strongest recent score, {:.2}, is under its threshold of {:.2})",

@@ -368,6 +368,60 @@ cooldown = "6h"
 }
 
 #[test]
+fn a_bucket_anomaly_names_its_window_the_principal_that_drove_it_and_each_deviation() {
+    use models::detect::{Contribution, SubjectScore};
+    use models::features::{Subject, SubjectKind, WindowFlags};
+    let policy = "[[rule]]\nid = \"freeze\"\nscope = { bucket = \"*\" }\nwhen = \"incident_open\"\naction = \"freeze\"\n";
+    let mut p = planner(policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    let t = T0 + 2 * DAY;
+    let score = |kind, principal: Option<&str>, score: f64| SubjectScore {
+        subject: Subject {
+            kind,
+            bucket: Some("b".into()),
+            principal: principal.map(Into::into),
+        },
+        window_start_us: (t - 300) * 1_000_000,
+        window_secs: 300,
+        score,
+        threshold: 0.8,
+        is_anomalous: score > 0.8,
+        learning: false,
+        top_features: vec![Contribution {
+            name: "overwrites".into(),
+            value: 1790.0,
+            baseline: 0.0,
+            deviation: 14.96,
+        }],
+        flags: WindowFlags::default(),
+    };
+    // The bucket is scored before the principals in it, as the model orders its rows.
+    let scores = [
+        score(SubjectKind::Bucket, None, 0.95),
+        score(SubjectKind::PrincipalInBucket, Some("alice"), 0.7),
+        score(SubjectKind::PrincipalInBucket, Some("bob"), 0.75),
+    ];
+    p.behaviour.note_drivers(&scores);
+    for s in &scores {
+        p.behaviour.observe(s, 300);
+    }
+    let plan = p.plan(t);
+    let d = &plan.decisions[0];
+    let a = d.anomaly.as_ref().expect("the anomaly behind the freeze");
+    assert_eq!(a.principal.as_deref(), Some("bob"));
+    assert_eq!(a.window_start.as_deref(), Some("2024-10-05T23:55:00Z"));
+    assert_eq!(a.window_secs, Some(300));
+    assert_eq!(a.top_features[0].deviation, Some(15.0));
+    assert!(
+        d.reason.contains(
+            "bucket:b scored 0.95 against a threshold of 0.80 (in the 5-min window from 2024-10-05T23:55:00Z, principal bob)"
+        ),
+        "{}",
+        d.reason
+    );
+}
+
+#[test]
 fn a_bucket_rule_fired_while_scores_are_ordinary_names_its_condition_as_the_cause() {
     let a = |score| Anomaly {
         subject: "bucket:b".into(),
@@ -375,6 +429,9 @@ fn a_bucket_rule_fired_while_scores_are_ordinary_names_its_condition_as_the_caus
         threshold: 0.8,
         model: "m".into(),
         top_features: Vec::new(),
+        window_start: None,
+        window_secs: None,
+        principal: None,
     };
     assert_eq!(
         cause("lifecycle_changed", Some(&a(0.9))),

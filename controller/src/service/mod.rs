@@ -777,6 +777,8 @@ impl Service {
         }
         let changed = self.planner.behaviour.config_changes(&events) > 0;
         let scores = tokio::task::block_in_place(|| self.model.window(&events))?;
+        // Already logged as warnings (a bucket the model does not know, learning).
+        self.model.take_notices();
         if let Some(t) = self.model.trained_to_secs() {
             self.metrics.set_model_trained_at(t);
         }
@@ -799,6 +801,7 @@ impl Service {
                 .set_model_name(&self.model.describe());
         }
         let mut opened = false;
+        self.planner.behaviour.note_drivers(&scores);
         for s in &scores {
             if let Some(change) = self.planner.behaviour.observe(s, s.window_secs) {
                 tracing::warn!(target: "tierd::incident", ?change, "incident opened");

@@ -334,6 +334,9 @@ async fn only_a_freeze_an_anomaly_opened_resumes_an_incident_at_start() {
                 threshold: 0.9,
                 model: "test".into(),
                 top_features: Vec::new(),
+                window_start: None,
+                window_secs: None,
+                principal: None,
             });
             j.record_decision(&decision).unwrap();
             j.open_freeze(&FreezeRow {

@@ -6,7 +6,10 @@
 //! - [`Reorder`]: events back in time order within the lateness allowed.
 //! - [`Feed`]: late events moved to the current time, and events grouped into the scoring
 //!   windows the replay closes, each handed to the behaviour model's thread
-//!   ([`super::scoring`]) and then to the replay as soon as it is complete.
+//!   ([`super::scoring`]) and then to the replay as soon as it is complete. Late events are
+//!   replayed at the current time (the catalog and the costs see them then) but scored in the
+//!   windows of their own time, apart: in the current window they would be a burst that never
+//!   happened.
 //! - The replay sends each window back when done, so that its events are freed on the thread
 //!   that allocated them (cheaper than freeing across threads).
 //!
@@ -21,7 +24,7 @@ use std::sync::mpsc::{Receiver, SyncSender};
 
 use models::AccessEvent;
 
-use super::scoring::ToScore;
+use super::scoring::{ToBeScored, ToScore};
 
 /// What the feed needs to know of the replay.
 #[derive(Debug, Clone, Copy)]
@@ -96,6 +99,7 @@ impl Feeder {
         self.position.batch(batch.len(), read_so_far());
         let (from, until) = (self.opts.from, self.opts.until);
         let keys = self.ids.of_batch(&batch);
+        let mut failed = false;
         for (e, key) in batch.into_iter().zip(keys) {
             let t = e.time_us.div_euclid(1_000_000);
             if from.is_some_and(|f| t < f) || until.is_some_and(|u| t >= u) {
@@ -109,18 +113,20 @@ impl Feeder {
             }
             self.newest = self.newest.max(e.time_us);
             self.reorder.push((e, key));
-        }
-        let ready = self
-            .newest
-            .saturating_sub(self.opts.lateness_secs * 1_000_000);
-        let mut failed = false;
-        while self.reorder.first_time().is_some_and(|t| t <= ready) {
-            if let Some(e) = self.reorder.pop() {
-                let read = self.position.pass();
-                let (to_score, to_replay) = (&self.to_score, &self.to_replay);
-                self.feed.push(e, &mut |w| {
-                    failed |= hand_over(to_score, to_replay, w, read)
-                });
+            // Event by event, not per batch: a batch (8,192 events) can span hours, and an
+            // event's lateness is measured against the newest event read before it, as
+            // documented, not against the end of its batch.
+            let ready = self
+                .newest
+                .saturating_sub(self.opts.lateness_secs * 1_000_000);
+            while self.reorder.first_time().is_some_and(|t| t <= ready) {
+                if let Some(e) = self.reorder.pop() {
+                    let read = self.position.pass();
+                    let (to_score, to_replay) = (&self.to_score, &self.to_replay);
+                    self.feed.push(e, &mut |w| {
+                        failed |= hand_over(to_score, to_replay, w, read)
+                    });
+                }
             }
         }
         if failed {
@@ -159,12 +165,16 @@ impl Feeder {
     }
 }
 
-/// Sends a complete window to be scored, then to be replayed; true if the replay stopped.
-/// `read`: where in the logs the window ends ([`Window::read`]).
+/// Sends a complete window to be scored (its late events apart), then to be replayed; true if
+/// the replay stopped. `read`: where in the logs the window ends ([`Window::read`]).
 fn hand_over(to_score: &ToScore, to_replay: &SyncSender<Window>, mut w: Window, read: u64) -> bool {
     w.read = read;
     // The scoring thread ends only when the replay does; the replay then reports why.
-    let _ = to_score.send((w.end, Arc::clone(&w.events)));
+    let _ = to_score.send(ToBeScored {
+        end: w.end,
+        events: Arc::clone(&w.events),
+        late: std::mem::take(&mut w.late),
+    });
     to_replay.send(w).is_err()
 }
 
@@ -336,6 +346,9 @@ pub struct Window {
     pub events: Arc<Vec<AccessEvent>>,
     /// The events' key numbers.
     pub keys: Vec<u32>,
+    /// The late events (moved to the current time): their indices in `events`, in order, and
+    /// their own times (µs), at which the behaviour model scores them.
+    pub late: Vec<(u32, i64)>,
     /// What the log readers had read when the window was complete
     /// ([`crate::ingest::STORED_BYTES_READ`]): where the replay is in the logs, for the progress
     /// bar, once the window is replayed (the readers themselves run ahead).
@@ -351,6 +364,8 @@ pub struct Feed {
     window_start: i64,
     events: Vec<AccessEvent>,
     keys: Vec<u32>,
+    /// The open window's late events ([`Window::late`]).
+    late: Vec<(u32, i64)>,
     /// Events replayed later than the reorder window allowed (moved to `now`).
     pub late_events: u64,
 }
@@ -363,6 +378,7 @@ impl Feed {
             window_start: 0,
             events: Vec::new(),
             keys: Vec::new(),
+            late: Vec::new(),
             late_events: 0,
         }
     }
@@ -377,13 +393,17 @@ impl Feed {
                 t
             }
         };
-        if t < now {
+        let late = (t < now).then_some(e.time_us);
+        if late.is_some() {
             self.late_events += 1;
             t = now;
             e.time_us = t * 1_000_000;
         }
         self.now = Some(t);
         self.close_until(t, closed);
+        if let Some(own) = late {
+            self.late.push((self.events.len() as u32, own));
+        }
         self.events.push(e);
         self.keys.push(key);
     }
@@ -406,6 +426,7 @@ impl Feed {
             end,
             events: Arc::new(std::mem::take(&mut self.events)),
             keys: std::mem::take(&mut self.keys),
+            late: std::mem::take(&mut self.late),
             read: 0,
         });
     }
@@ -504,6 +525,7 @@ mod tests {
         }
         feed.finish(1700, &mut closed);
         assert_eq!(feed.late_events, 1);
+        assert!(feed.late.is_empty(), "handed over with its window");
         assert_eq!(
             windows,
             [
@@ -513,5 +535,65 @@ mod tests {
                 (1700, vec![1500]),
             ]
         );
+    }
+
+    /// Feeds `times` (seconds; key `k<t>`) in one batch with an hour's lateness; returns the
+    /// late count and, per window handed to the model, the keys it scores with the window, then
+    /// the late ones it scores apart, as `key@own time`.
+    fn feed_one_batch(times: &[i64]) -> (u64, Vec<Vec<String>>) {
+        let (to_score, scored) = std::sync::mpsc::channel();
+        let (to_replay, replayed) = std::sync::mpsc::sync_channel(64);
+        let (_done, done_rx) = std::sync::mpsc::channel();
+        let opts = FeedOptions {
+            from: None,
+            until: None,
+            lateness_secs: 3_600,
+            window_secs: 300,
+        };
+        let mut feeder = Feeder::new(opts, to_score, to_replay, done_rx);
+        let batch = times
+            .iter()
+            .map(|t| ev(t * 1_000_000, &format!("k{t}")))
+            .collect();
+        feeder.take(batch).unwrap();
+        let end = feeder.finish().unwrap();
+        drop(replayed);
+        let keys = scored
+            .iter()
+            .map(|w: ToBeScored| {
+                let late = w
+                    .late_events()
+                    .into_iter()
+                    .map(|e| format!("{}@{}", e.key.unwrap_or_default(), e.time_us / 1_000_000));
+                w.scored()
+                    .iter()
+                    .map(|e| e.key.clone().unwrap_or_default())
+                    .chain(late)
+                    .collect()
+            })
+            .filter(|k: &Vec<String>| !k.is_empty())
+            .collect();
+        (end.late, keys)
+    }
+
+    #[test]
+    fn an_event_later_than_the_lateness_is_scored_apart_at_its_own_time_even_within_one_batch() {
+        // 1000 arrives after 9000: more than an hour behind the newest event read before it,
+        // and 5000 was already replayed. The batch holds all four: the rule is per event.
+        let (late, scored) = feed_one_batch(&[0, 5_000, 9_000, 1_000]);
+        assert_eq!(late, 1);
+        assert_eq!(
+            scored,
+            [
+                vec!["k0".to_string()],
+                vec!["k5000".into(), "k1000@1000".into()],
+                vec!["k9000".into()]
+            ],
+            "the late event is replayed in the current window and scored apart at its own time"
+        );
+        // Within the lateness, it is put back in order and scored in its own window.
+        let (late, scored) = feed_one_batch(&[0, 5_000, 6_000, 4_000]);
+        assert_eq!(late, 0);
+        assert_eq!(scored.concat(), ["k0", "k4000", "k5000", "k6000"]);
     }
 }

@@ -6,8 +6,8 @@
 //! The log objects are read as one stream in time order ([`crate::ingest::merge`]: each object opens when the
 //! replay reaches its first event, so several stores' logs of the same days interleave). Events
 //! then pass through a reorder buffer (events up to `simulate.lateness` behind the
-//! newest are put back in time order; later ones are replayed at the current time and counted as
-//! late). The clock is the events' time: at each window boundary the window's events are scored
+//! newest are put back in time order; later ones are replayed at the current time, counted as
+//! late, and scored by the behaviour model apart, in the windows of their own time). The clock is the events' time: at each window boundary the window's events are scored
 //! (after learning the model from the first `model.learning_days`, unless a trained model is
 //! given), and an incident that opens triggers a planning pass at once; a planning pass also runs
 //! every `planner.interval`. Moves are applied at once (dry run); every strategy is charged for
@@ -147,6 +147,8 @@ pub struct SimReport {
     pub vault_bytes: u64,
     pub incidents_opened: u64,
     pub model: String,
+    /// The model's warnings, in order (a bucket it was not trained on, learning).
+    pub model_notices: Vec<String>,
     pub days: Vec<DayPoint>,
     pub markers: Vec<Marker>,
     /// Decisions past [`MAX_DECISION_MARKERS`], not kept as markers.
@@ -178,6 +180,8 @@ struct Sim<'a> {
     /// How often the accumulated events are scored (a multiple of the model's window).
     window_secs: i64,
     /// The model's window, for the behaviour's hold times.
+    /// The model's main window (seconds): timeline points fall at its ends.
+    model_window: i64,
     interval: i64,
     out: &'a mut dyn Write,
     // clock
@@ -295,15 +299,18 @@ impl Sim<'_> {
         }
         let scores = scored.scores?;
         self.model_name = scored.model;
+        self.report.model_notices.extend(scored.notices);
         if !scores.is_empty() {
             self.planner.behaviour.set_model_name(&self.model_name);
         }
         // A bucket's configuration changed: its rules (alerts on protection) do not wait either.
         let mut opened = changed;
+        self.planner.behaviour.note_drivers(&scores);
         // Per bucket, the score that could open its incident: the highest of the bucket's own
         // and of each principal's in it, over every window length (a 1-minute burst, a
-        // principal's), with the threshold it is measured against.
-        let mut highest: Vec<(&str, f64, f64)> = Vec::new();
+        // principal's), with the threshold it is measured against, at the end of the scoring
+        // window it falls in (a late log's windows are scored at their own time).
+        let mut highest: Vec<(&str, i64, f64, f64)> = Vec::new();
         for s in &scores {
             if s.subject.kind == models::features::SubjectKind::Principal || !s.score.is_finite() {
                 continue;
@@ -311,21 +318,23 @@ impl Sim<'_> {
             let Some(bucket) = s.subject.bucket.as_deref() else {
                 continue;
             };
-            match highest.iter_mut().find(|h| h.0 == bucket) {
-                Some(h) if s.score > h.1 => *h = (bucket, s.score, s.threshold),
+            let w = self.model_window;
+            let at = s.window_start_us.div_euclid(1_000_000).div_euclid(w) * w + w;
+            match highest.iter_mut().find(|h| h.0 == bucket && h.1 == at) {
+                Some(h) if s.score > h.2 => *h = (bucket, at, s.score, s.threshold),
                 Some(_) => {}
-                None => highest.push((bucket, s.score, s.threshold)),
+                None => highest.push((bucket, at, s.score, s.threshold)),
             }
         }
-        for (bucket, score, threshold) in highest {
+        for (bucket, at, score, threshold) in highest {
             let name = format!("bucket:{bucket}");
-            let point = (end, crate::planner::behaviour::round4(score));
+            let point = (at, crate::planner::behaviour::round4(score));
             match self.report.anomaly.iter_mut().find(|a| a.0 == name) {
                 Some(a) => {
                     a.2.push(point);
                     let now = a.3.last().map_or(a.1, |c| c.1);
                     if (now - threshold).abs() > 1e-9 {
-                        a.3.push((end, threshold));
+                        a.3.push((at.max(a.3.last().map_or(at, |c| c.0)), threshold));
                     }
                 }
                 None => self
@@ -732,6 +741,7 @@ pub fn simulate(
             .max(config.model.window_secs) as i64
             / config.model.window_secs as i64
             * config.model.window_secs as i64,
+        model_window: config.model.window_secs as i64,
         interval: config.planner.interval_secs as i64,
         out,
         started: false,
@@ -768,6 +778,7 @@ pub fn simulate(
             vault_bytes: 0,
             incidents_opened: 0,
             model: String::new(),
+            model_notices: Vec::new(),
             days: Vec::new(),
             markers: Vec::new(),
             markers_omitted: 0,

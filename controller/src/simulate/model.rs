@@ -9,11 +9,15 @@
 //! With `model.retrain_every`, the model is refitted on a schedule (in event time, so `simulate`
 //! retrains exactly as the service would): a second, learning baseline follows the same events
 //! (new principals, addresses and habits become known), the feature rows of the last
-//! `learning_days` that the model in use did not find anomalous are kept (at most
-//! [`RETRAIN_MAX_ROWS`] per window length, the newest), and at each due time a new model is fitted
-//! and calibrated on them and replaces the old one. An attack's windows never become normal.
+//! `learning_days` (or of as long as the model in use was fitted on, if longer) that the model in
+//! use did not find anomalous are kept (at most [`RETRAIN_MAX_ROWS`] per window length, the
+//! newest), and at each due time a new model is fitted and calibrated on them and replaces the
+//! old one. An attack's windows never become normal. A model is never replaced by one fitted on
+//! a shorter span of logs than its own (a month-trained artifact by one fitted on a day, whose
+//! threshold is set by a day's bursts): until the kept rows cover that span (or reach the row
+//! limit), a due refit waits and the model in use stays.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use models::AccessEvent;
 use models::detect::{AnomalyModel, ModelConfig, SubjectScore, TrainingData};
@@ -30,6 +34,8 @@ pub const RETRAIN_MAX_ROWS: usize = 200_000;
 pub struct Retrain {
     every_us: i64,
     keep_us: i64,
+    /// The span of logs the model in use was fitted on (µs): a refit on a shorter one waits.
+    fitted_us: i64,
     /// Event time of the next refit; set by the first scored window.
     next_us: Option<i64>,
     /// The learning baseline (never frozen).
@@ -41,16 +47,43 @@ pub struct Retrain {
 }
 
 impl Retrain {
-    fn new(every_secs: u64, learning_days: f64, mut history: History, lengths: usize) -> Retrain {
+    fn new(
+        every_secs: u64,
+        learning_days: f64,
+        mut history: History,
+        model: &AnomalyModel,
+    ) -> Retrain {
         history.unfreeze();
+        let fitted_us = fitted_span_us(model);
         Retrain {
             every_us: every_secs as i64 * 1_000_000,
-            keep_us: (learning_days.max(1.0) * 86_400e6) as i64,
+            keep_us: ((learning_days.max(1.0) * 86_400e6) as i64).max(fitted_us),
+            fitted_us,
             next_us: None,
             history,
-            rows: vec![WindowFeatures::default(); lengths],
+            rows: vec![WindowFeatures::default(); model.window_lengths().len()],
             fits: 0,
         }
+    }
+
+    /// Whether the kept rows are enough to replace the model in use: they cover the span it was
+    /// fitted on, or as many rows as are kept. Otherwise, what they cover against that span.
+    fn short_of_span(&self) -> Option<String> {
+        let main = self.rows.first()?;
+        let (Some(first), Some(last)) = (main.window_start_us.first(), main.window_start_us.last())
+        else {
+            return Some("no rows yet".into());
+        };
+        let covered = last - first + main.window_secs * 1_000_000;
+        if covered >= self.fitted_us || main.len() >= RETRAIN_MAX_ROWS {
+            return None;
+        }
+        let days = |us: i64| us as f64 / 86_400e6;
+        Some(format!(
+            "the recent logs kept cover {:.1} days of the {:.1} the model in use was fitted on",
+            days(covered),
+            days(self.fitted_us)
+        ))
     }
 
     /// Takes a pass's events: the learning baseline's rows, minus the windows `flagged` as
@@ -101,6 +134,86 @@ impl Retrain {
     }
 }
 
+/// Buckets the model in use has no baseline for (created after it was trained): each is learned
+/// like a new model's logs, for the model's `learning_days` from its first event, and its
+/// windows are scored as `learning` meanwhile (they open no incident). Without this, every
+/// principal, address and extension of such a bucket is "new" for ever.
+#[derive(Debug, Default)]
+pub struct NewBuckets {
+    learning_us: i64,
+    /// Bucket → end of its learning (event time, µs).
+    until: BTreeMap<String, i64>,
+    /// Buckets looked at already: known to the model, learning or done learning (each is
+    /// looked up and warned about once).
+    seen: HashSet<String>,
+    /// Warnings not yet taken ([`ModelState::take_notices`]).
+    notices: Vec<String>,
+}
+
+impl NewBuckets {
+    fn new(learning_days: f64) -> NewBuckets {
+        NewBuckets {
+            learning_us: (learning_days * 86_400e6) as i64,
+            ..NewBuckets::default()
+        }
+    }
+
+    /// Looks at a batch: a bucket the model does not know starts learning (with a warning);
+    /// one whose learning period ended before the batch stops.
+    fn see(&mut self, events: &[AccessEvent], model: &AnomalyModel, history: &mut History) {
+        let Some(first) = events.first() else {
+            return;
+        };
+        let done: Vec<String> = self
+            .until
+            .iter()
+            .filter(|&(_, &u)| u <= first.time_us)
+            .map(|(b, _)| b.clone())
+            .collect();
+        for b in done {
+            self.until.remove(&b);
+            history.stop_learning_bucket(&b);
+        }
+        let mut last: Option<&str> = None;
+        for e in events {
+            let b = e.bucket.as_str();
+            if b.is_empty() || last == Some(b) {
+                continue;
+            }
+            last = Some(b);
+            if self.seen.contains(b) {
+                continue;
+            }
+            self.seen.insert(b.to_string());
+            if history.knows_bucket(b) {
+                continue;
+            }
+            let until = e.time_us.saturating_add(self.learning_us);
+            let fmt = |us: i64| policies::facts::format_utc(us.div_euclid(1_000_000));
+            let notice = format!(
+                "bucket {b} is not known to the model (trained on {} to {}); learning it until {}",
+                fmt(model.trained_from_us),
+                fmt(model.trained_to_us),
+                fmt(until)
+            );
+            tracing::warn!(target: "tierd::model", bucket = b, "{notice}");
+            self.notices.push(notice);
+            history.learn_bucket(b);
+            self.until.insert(b.to_string(), until);
+        }
+    }
+
+    /// Marks the scores of buckets still learning as `learning`.
+    fn mark(&self, scores: &mut [SubjectScore]) {
+        for s in scores {
+            let learning = s.subject.bucket.as_deref().and_then(|b| self.until.get(b));
+            if learning.is_some_and(|&u| s.window_start_us < u) {
+                s.learning = true;
+            }
+        }
+    }
+}
+
 /// Why a model whose learning period is over still learns, and when it tries to fit again.
 #[derive(Debug, Clone)]
 pub struct Short {
@@ -136,6 +249,8 @@ pub enum ModelState {
         name: String,
         /// Scheduled refits; `None` without `model.retrain_every`.
         retrain: Option<Box<Retrain>>,
+        /// Buckets the model was not trained on, learning.
+        new_buckets: NewBuckets,
     },
     /// Fitting failed (too little data, say): no anomaly scores, with the reason.
     Off(String),
@@ -152,11 +267,16 @@ impl ModelState {
             let mut history = model.history.without_live_state();
             history.freeze();
             let retrain = s.retrain_every_secs.map(|every| {
-                let n = model.window_lengths().len();
-                Box::new(Retrain::new(every, s.learning_days, history.clone(), n))
+                Box::new(Retrain::new(
+                    every,
+                    s.learning_days,
+                    history.clone(),
+                    &model,
+                ))
             });
             return Ok(ModelState::Active {
                 name: format!("{} (trained)", path.display()),
+                new_buckets: NewBuckets::new(model.config.learning_days),
                 model: Box::new(model),
                 history,
                 retrain,
@@ -201,6 +321,14 @@ impl ModelState {
         }
     }
 
+    /// Warnings since the last call (a bucket the model does not know), each once.
+    pub fn take_notices(&mut self) -> Vec<String> {
+        match self {
+            ModelState::Active { new_buckets, .. } => std::mem::take(&mut new_buckets.notices),
+            _ => Vec::new(),
+        }
+    }
+
     /// A short description for decision records and summaries.
     pub fn describe(&self) -> String {
         match self {
@@ -238,10 +366,12 @@ impl ModelState {
                 history,
                 name,
                 retrain,
+                new_buckets,
             } => {
                 if events.is_empty() {
                     return Ok(Vec::new());
                 }
+                new_buckets.see(events, model, history);
                 // Every window length the model was fitted for (a short one catches fast bursts).
                 let lengths = model.window_lengths();
                 let rows =
@@ -250,10 +380,12 @@ impl ModelState {
                 for r in rows.iter().filter(|r| !r.is_empty()) {
                     out.extend(model.score_rows(r)?);
                 }
+                new_buckets.mark(&mut out);
                 if let Some(rt) = retrain {
+                    // A learning bucket's windows are its baseline: kept for the refit.
                     let flagged: HashSet<(String, i64, i64)> = out
                         .iter()
-                        .filter(|s| s.is_anomalous)
+                        .filter(|s| s.is_anomalous && !s.learning)
                         .map(|s| (s.subject.to_string(), s.window_start_us, s.window_secs))
                         .collect();
                     rt.learn(events, &model.config, &lengths, &flagged)?;
@@ -342,12 +474,16 @@ impl ModelState {
                     }
                     fitted => {
                         let mut h = std::mem::take(history);
-                        let retrain = retrain_every.map(|every| {
-                            let n = config.window_lengths().len();
-                            Box::new(Retrain::new(every, config.learning_days, h.clone(), n))
-                        });
                         *self = match fitted {
                             Ok(mut model) => {
+                                let retrain = retrain_every.map(|every| {
+                                    Box::new(Retrain::new(
+                                        every,
+                                        config.learning_days,
+                                        h.clone(),
+                                        &model,
+                                    ))
+                                });
                                 h.freeze();
                                 model.history.freeze();
                                 let name = if short.is_some() {
@@ -367,6 +503,7 @@ impl ModelState {
                                     model: Box::new(model),
                                     history: h,
                                     retrain,
+                                    new_buckets: NewBuckets::new(config.learning_days),
                                 }
                             }
                             Err(e) => {
@@ -381,8 +518,21 @@ impl ModelState {
     }
 }
 
+/// The span of logs a model was fitted on (µs): its windows after its learning period, or all
+/// of them when there were none after it.
+fn fitted_span_us(model: &AnomalyModel) -> i64 {
+    let end = model.trained_to_us + model.config.features.window_secs * 1_000_000;
+    let from = if model.learning_until_us < end {
+        model.learning_until_us.max(model.trained_from_us)
+    } else {
+        model.trained_from_us
+    };
+    end - from
+}
+
 /// Fits a new model on the kept rows and the learning baseline; on success it replaces the one in
-/// use (whose live key state carries over). A failed refit keeps the old model and says why.
+/// use (whose live key state carries over). A failed refit keeps the old model and says why, and
+/// so does a refit on a shorter span of logs than the model in use was fitted on.
 fn refit(
     model: &mut Box<AnomalyModel>,
     history: &mut History,
@@ -390,6 +540,13 @@ fn refit(
     rt: &mut Retrain,
     at_us: i64,
 ) {
+    if let Some(why) = rt.short_of_span() {
+        tracing::info!(
+            target: "tierd::model",
+            "scheduled retraining waits, keeping the model in use: {why}"
+        );
+        return;
+    }
     let config = ModelConfig {
         // The kept rows are past any warm-up: all of them are fitted on.
         learning_days: 0.0,
@@ -568,11 +725,13 @@ mod tests {
         let fixed_to = fixed.trained_to_secs().unwrap();
         let fixed_known = known_principals(&fixed);
 
-        // Retrained daily: refitted on days 3, 4 and 5, and the colleague is known.
+        // Retrained daily: refitted on days 4 and 5 (on day 3 the logs kept since the model
+        // was fitted cover one day, less than the 1.5 days it was fitted on), and the colleague
+        // is known.
         let mut daily = ModelState::new(&settings(Some(86_400))).unwrap();
         let scores = replay(&mut daily, &events, start);
         assert!(newcomer_scores(&scores) > 0);
-        assert!(daily.refits() >= 3, "{}", daily.refits());
+        assert_eq!(daily.refits(), 2);
         assert!(
             known_principals(&daily) > fixed_known,
             "{} principals known after retraining, {fixed_known} without",
@@ -604,5 +763,168 @@ mod tests {
                 .map(|s| s.score.to_bits())
                 .collect::<Vec<_>>()
         );
+    }
+
+    /// Scores the events from `start + 3 days` on as the service does: a cycle every 5 minutes
+    /// of event time takes what was delivered by then; events of the bucket's service principal
+    /// (`app-`) are delivered `delay_us` late (their own log, delivered late). Returns the
+    /// anomalous windows.
+    fn served(events: &[AccessEvent], start: i64, delay_us: i64) -> Vec<SubjectScore> {
+        let settings = ModelSettings {
+            learning_days: 2.0,
+            ..ModelSettings::default()
+        };
+        let mut state = ModelState::new(&settings).unwrap();
+        let from = start + 3 * DAY_US;
+        let learn: Vec<AccessEvent> = events
+            .iter()
+            .filter(|e| e.time_us < from)
+            .cloned()
+            .collect();
+        replay(&mut state, &learn, start);
+        assert!(state.trained_to_secs().is_some(), "{}", state.describe());
+        let mut delivered: Vec<(i64, &AccessEvent)> = events
+            .iter()
+            .filter(|e| e.time_us >= from)
+            .map(|e| {
+                let app = e
+                    .principal
+                    .as_deref()
+                    .is_some_and(|p| p.contains("user/app-"));
+                (e.time_us + if app { delay_us } else { 0 }, e)
+            })
+            .collect();
+        delivered.sort_by_key(|d| d.0);
+        let mut anomalous = Vec::new();
+        for cycle in delivered.chunk_by(|a, b| a.0 / 300_000_000 == b.0 / 300_000_000) {
+            let mut batch: Vec<AccessEvent> = cycle.iter().map(|d| d.1.clone()).collect();
+            batch.sort_by_key(|e| e.time_us);
+            let scores = state.window(&batch).unwrap();
+            anomalous.extend(scores.into_iter().filter(|s| s.is_anomalous));
+        }
+        anomalous
+    }
+
+    #[test]
+    fn a_log_delivered_hours_late_is_scored_in_its_own_windows_and_opens_nothing_new() {
+        let (events, start) = logs();
+        let on_time = served(&events, start, 0);
+        let late = served(&events, start, 3 * 3_600_000_000);
+        // The late events are scored in the windows of their own time, apart from the current
+        // window's: they make no burst there.
+        assert!(
+            late.len() <= on_time.len(),
+            "{} anomalous windows with the service principal's log 3 h late, {} on time: {:?}",
+            late.len(),
+            on_time.len(),
+            late.iter()
+                .map(|s| (
+                    s.subject.to_string(),
+                    s.window_start_us,
+                    s.score,
+                    &s.top_features
+                ))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    /// A model trained on a month of bucket-00 (learning its first 2 days), saved under the
+    /// returned folder; the start of the logs; and the 6 days after the month, of bucket-00 and
+    /// of bucket-01, created after the training.
+    fn trained_month() -> (tempfile::TempDir, ModelSettings, i64, Vec<AccessEvent>) {
+        let cfg = GeneratorConfig {
+            seed: 5,
+            days: 36,
+            buckets: 2,
+            objects_per_bucket: 300,
+            app_ops_per_day: 1_500,
+            incidents_per_bucket: 0,
+            ..GeneratorConfig::default()
+        };
+        let all = crate::test_events::generated(&cfg);
+        let start = all[0].time_us.div_euclid(DAY_US) * DAY_US;
+        let (trained_on, after): (Vec<AccessEvent>, Vec<AccessEvent>) = all
+            .into_iter()
+            .partition(|e| e.time_us < start + 30 * DAY_US);
+        // A month of bucket-00 trains the model (learning its first 2 days); bucket-01 is
+        // created after it.
+        let config = ModelConfig {
+            learning_days: 2.0,
+            ..ModelConfig::default()
+        };
+        let month = trained_on
+            .into_iter()
+            .filter(|e| e.bucket == "bucket-00")
+            .collect();
+        let (model, _) = AnomalyModel::train(month, &config).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        model.save(&path).unwrap();
+        let settings = ModelSettings {
+            path: Some(path),
+            ..ModelSettings::default()
+        };
+        (dir, settings, start, after)
+    }
+
+    #[test]
+    fn a_bucket_the_trained_model_never_saw_is_learned_not_in_an_incident_for_ever() {
+        let (_dir, settings, start, after) = trained_month();
+        let mut state = ModelState::new(&settings).unwrap();
+        let (mut notices, mut learning, mut anomalous) = (Vec::new(), 0, [0, 0]);
+        let mut i = 0;
+        while i < after.len() {
+            let end = (after[i].time_us.div_euclid(300_000_000) + 1) * 300_000_000;
+            let j = i + after[i..].partition_point(|e| e.time_us < end);
+            for s in state.window(&after[i..j]).unwrap() {
+                let new = s.subject.bucket.as_deref() == Some("bucket-01");
+                if new && s.learning {
+                    assert!(s.window_start_us < start + 32 * DAY_US + 3_600_000_000);
+                    learning += 1;
+                } else if s.is_anomalous && !s.learning {
+                    anomalous[usize::from(new)] += 1;
+                }
+            }
+            notices.extend(state.take_notices());
+            i = j;
+        }
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(
+            notices[0].starts_with(
+                "bucket bucket-01 is not known to the model (trained on 2026-10-05T00:00:00Z to "
+            ) && notices[0].contains("; learning it until 2026-11-06T00:"),
+            "{}",
+            notices[0]
+        );
+        // Once learned, the new bucket is judged as the old one is (before, everything in it
+        // was "new" for ever: most of its windows were anomalous).
+        assert!(
+            anomalous[1] <= anomalous[0] + 10,
+            "anomalous windows after learning: bucket-00 {}, bucket-01 {}",
+            anomalous[0],
+            anomalous[1]
+        );
+        assert!(learning > 0);
+    }
+
+    #[test]
+    fn retraining_keeps_a_month_trained_model_until_the_recent_logs_cover_a_month() {
+        let (_dir, settings, start, after) = trained_month();
+        let daily = ModelSettings {
+            retrain_every_secs: Some(86_400),
+            ..settings.clone()
+        };
+        let mut fixed = ModelState::new(&settings).unwrap();
+        let mut retrained = ModelState::new(&daily).unwrap();
+        let scores = replay(&mut fixed, &after, start - 30 * DAY_US);
+        let again = replay(&mut retrained, &after, start - 30 * DAY_US);
+        // Six days of logs do not replace a model fitted on 28: it stays, and scores alike.
+        assert_eq!(retrained.refits(), 0, "{}", retrained.describe());
+        assert!(retrained.describe().ends_with("(trained)"));
+        assert_eq!(
+            scores.iter().map(|s| s.threshold).collect::<Vec<_>>(),
+            again.iter().map(|s| s.threshold).collect::<Vec<_>>()
+        );
+        assert!(!scores.is_empty());
     }
 }

@@ -635,7 +635,15 @@ impl AnomalyModel {
                         )
                         .1
                         .iter()
-                        .map(|c| format!("{}={} (baseline {:.1})", c.name, c.value, c.baseline))
+                        .map(|c| {
+                            // Counts as integers, ratios and products to two decimals.
+                            let v = if c.value.fract() == 0.0 {
+                                format!("{:.0}", c.value)
+                            } else {
+                                format!("{:.2}", c.value)
+                            };
+                            format!("{}={v} (baseline {:.1})", c.name, c.baseline)
+                        })
                         .collect(),
                 }
             })
@@ -720,7 +728,7 @@ impl AnomalyModel {
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string(self).map_err(|e| Error::ArtifactJson {
             path: path.display().to_string(),
-            source: e,
+            error: e,
         })?;
         std::fs::write(path, text)?;
         Ok(())
@@ -732,9 +740,9 @@ impl AnomalyModel {
     /// The file cannot be read; it is not JSON of the artifact schema; or it is of another
     /// `format_version` or feature list ([`Error::ArtifactMismatch`], naming both).
     pub fn load(path: &Path) -> Result<AnomalyModel> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::ArtifactRead {
+        let text = std::fs::read_to_string(path).map_err(|error| Error::ArtifactRead {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         Self::from_json(&text, &path.display().to_string())
     }
@@ -746,7 +754,7 @@ impl AnomalyModel {
     pub fn from_json(text: &str, source: &str) -> Result<AnomalyModel> {
         let json_err = |e| Error::ArtifactJson {
             path: source.to_owned(),
-            source: e,
+            error: e,
         };
         let v: serde_json::Value = serde_json::from_str(text).map_err(json_err)?;
         let version = v.get("format_version").and_then(serde_json::Value::as_u64);
@@ -790,7 +798,11 @@ impl AnomalyModel {
         let mut problems = Vec::new();
         check_history(v.get("history"), &mut problems);
         let model: AnomalyModel = serde_json::from_value(v).map_err(json_err)?;
-        model.config.check()?;
+        if let Err(Error::Config(why)) = model.config.check() {
+            // One problem per line, each located in the artifact like the others.
+            let why = why.trim_start_matches("the model configuration is not valid:\n");
+            problems.extend(why.lines().map(|l| format!("config: {l}")));
+        }
         model.check_loaded(&mut problems);
         if problems.is_empty() {
             return Ok(model);
@@ -1239,7 +1251,16 @@ mod tests {
     fn a_missing_artifact_is_named_with_how_to_make_one() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing-model.json");
-        let err = AnomalyModel::load(&path).unwrap_err().to_string();
+        let err = AnomalyModel::load(&path).unwrap_err();
+        // Printed with its chain of causes (as `tierd` prints errors), the cause shows once.
+        let mut chain = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(c) = cause {
+            chain.push_str(&format!(": {c}"));
+            cause = c.source();
+        }
+        assert_eq!(chain.matches("os error 2").count(), 1, "{chain}");
+        let err = err.to_string();
         let shown = path.display();
         assert_eq!(
             err,
@@ -1307,6 +1328,16 @@ mod tests {
                 "model.json: {MEDIA}.overall.median has {} values; a model has {N_FEATURES} (retrain it with tierd train)",
                 N_FEATURES - 1
             )
+        );
+    }
+
+    #[test]
+    fn an_artifact_with_a_bad_setting_is_refused_naming_the_file() {
+        let (_, _, mut v) = artifact();
+        v["config"]["features"]["window_secs"] = serde_json::json!(0);
+        assert_eq!(
+            refusal(&v),
+            "model.json: config: window_secs = 0: expected 10 to 86400 seconds (default 300) (retrain it with tierd train)"
         );
     }
 

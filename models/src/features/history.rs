@@ -116,6 +116,13 @@ pub struct History {
     last_copy_source: HashMap64<(u64, i64)>,
     #[serde(skip)]
     last_copy_dest: HashMap64<(u64, i64)>,
+    /// Buckets (hashed) the frozen baseline never saw, learning now ([`History::learn_bucket`]).
+    #[serde(skip)]
+    learning_buckets: HashSet64,
+    /// While frozen with buckets learning: the UTC day (since the epoch) of the last event, so
+    /// that what they first saw joins the baseline when the day ends.
+    #[serde(skip)]
+    frozen_day: Option<i64>,
 }
 
 /// Which baseline set a pending item belongs to.
@@ -184,6 +191,28 @@ impl History {
         self.frozen
     }
 
+    /// Whether the baseline holds `bucket`: it had windows while the history learned.
+    pub fn knows_bucket(&self, bucket: &str) -> bool {
+        self.profiles.contains_key(&format!("bucket:{bucket}"))
+    }
+
+    /// Lets a frozen baseline learn one bucket it never saw, as a learning history would: its
+    /// principals, their IPs and user agents in it, its extensions and configuration kinds join
+    /// the baseline at the end of the day they were first seen. What is not the bucket's own
+    /// (principals anywhere, a principal's IPs over all buckets, hour-of-week profiles) stays
+    /// frozen. [`History::stop_learning_bucket`] ends it.
+    pub fn learn_bucket(&mut self, bucket: &str) {
+        self.learning_buckets.insert(fx_hash(bucket.as_bytes()));
+    }
+
+    /// Ends [`History::learn_bucket`]: what it saw so far joins the baseline.
+    pub fn stop_learning_bucket(&mut self, bucket: &str) {
+        self.learning_buckets.remove(&fx_hash(bucket.as_bytes()));
+        if self.frozen {
+            self.merge_pending();
+        }
+    }
+
     /// Number of keys known to exist.
     pub fn known_keys(&self) -> usize {
         self.keys.len()
@@ -213,9 +242,13 @@ impl History {
         }
     }
 
-    /// Whether `h` is outside the baseline `set`; while learning, it joins the set when the
-    /// day ends.
+    /// Whether `h` is outside the baseline `set`; while learning (or, frozen, for a bucket
+    /// being learned: `bucket_learns`), it joins the set when the day ends.
     fn learn(&mut self, which: Seen, h: u64) -> bool {
+        self.learn_if(which, h, false)
+    }
+
+    fn learn_if(&mut self, which: Seen, h: u64, bucket_learns: bool) -> bool {
         let set = match which {
             Seen::Ip => &self.seen_ip,
             Seen::Ua => &self.seen_ua,
@@ -227,7 +260,7 @@ impl History {
         if set.contains(&h) {
             return false;
         }
-        if !self.frozen {
+        if !self.frozen || bucket_learns {
             self.pending.push((which, h));
         }
         true
@@ -251,6 +284,9 @@ impl History {
             principal,
             ..Facts::default()
         };
+        // A bucket the frozen baseline is learning: its own facts are learned (see
+        // `learn_bucket`).
+        let own = self.frozen && self.learning_buckets.contains(&bucket);
         let ok = matches!(e.status, None | Some(200..=299));
         if let (Some(key), Some(key_hash)) = (e.key.as_deref(), h.key) {
             let bk = mix(bucket, key_hash);
@@ -267,7 +303,7 @@ impl History {
                     // Only a key being created can bring a new extension into the bucket: an
                     // overwrite keeps a name the bucket already held (a key renamed by an
                     // incident and later rewritten by its usual writer is not new again).
-                    let new = self.learn(Seen::Extension, ext);
+                    let new = self.learn_if(Seen::Extension, ext, own);
                     f.new_extension = new && !f.overwrite;
                 }
                 OpClass::Delete if ok => {
@@ -276,9 +312,10 @@ impl History {
                 OpClass::Get | OpClass::Head | OpClass::CopySource if ok => {
                     // A successful read proves the key exists (it may predate the logs).
                     self.keys.insert(bk);
-                    self.learn(
+                    self.learn_if(
                         Seen::Extension,
                         mix(bucket, fx_hash(extension(key).as_bytes())),
+                        own,
                     );
                 }
                 _ => {}
@@ -299,17 +336,18 @@ impl History {
         if let Some(ip) = h.ip {
             f.ip = Some(ip);
             for (k, s) in subjects.iter().enumerate() {
-                f.new_ip[k] = self.learn(Seen::Ip, mix(*s, ip));
+                // k = 0: the principal's own subject, over all buckets: not the bucket's.
+                f.new_ip[k] = self.learn_if(Seen::Ip, mix(*s, ip), own && k > 0);
             }
         }
         if let Some(ua) = h.user_agent {
             f.ua = Some(ua);
             for (k, s) in subjects.iter().enumerate() {
-                f.new_ua[k] = self.learn(Seen::Ua, mix(*s, ua));
+                f.new_ua[k] = self.learn_if(Seen::Ua, mix(*s, ua), own && k > 0);
             }
         }
         let new_global = self.learn(Seen::Principal, principal);
-        let new_in_bucket = self.learn(Seen::PrincipalInBucket, mix(bucket, principal));
+        let new_in_bucket = self.learn_if(Seen::PrincipalInBucket, mix(bucket, principal), own);
         f.new_principal = [new_global, new_in_bucket, new_in_bucket];
         // For a principal (or principal-in-bucket) subject never seen before, every IP and user
         // agent is new by definition: that is one fact, counted in new_principals, not three.
@@ -323,7 +361,7 @@ impl History {
         }
         if e.op == OpClass::ConfigChange {
             let kind = e.config.unwrap_or(ConfigKind::Other) as u64;
-            f.config_new = self.learn(Seen::Config, mix(mix(principal, bucket), kind));
+            f.config_new = self.learn_if(Seen::Config, mix(mix(principal, bucket), kind), own);
         }
         f
     }
@@ -358,10 +396,16 @@ impl History {
 
     /// Counts the hours of the week that went by up to `time_us` (while learning).
     pub(crate) fn pass_time(&mut self, time_us: i64) {
+        let hour = time_us.div_euclid(3_600_000_000);
         if self.frozen {
+            // Only buckets being learned add to a frozen baseline: at the end of the day.
+            let day = hour.div_euclid(24);
+            if self.frozen_day.is_some_and(|d| d < day) {
+                self.merge_pending();
+            }
+            self.frozen_day = Some(day);
             return;
         }
-        let hour = time_us.div_euclid(3_600_000_000);
         if self.hours_seen.len() != 168 {
             self.hours_seen = vec![0; 168];
         }

@@ -280,6 +280,10 @@ pub struct Condition {
 /// What the planner weighed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {
+    /// The rule's `when` as written, with its `and`, `or`, `not` and brackets (absent from records
+    /// written before it was added).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub when: String,
     /// The winning rule's `when`, test by test (for a bucket-level decision: as the first object
     /// in scope saw it).
     pub conditions: Vec<Condition>,

@@ -133,6 +133,9 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
     if let Some(e) = &d.explanation {
         if !e.conditions.is_empty() {
             writeln!(out, "\ncondition, test by test:")?;
+            if !e.when.is_empty() {
+                writeln!(out, "  as written: {}", e.when)?;
+            }
             for c in &e.conditions {
                 writeln!(
                     out,
@@ -140,6 +143,13 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
                     if c.holds { "yes" } else { " no" },
                     c.test,
                     c.value
+                )?;
+            }
+            // The rule decided, so its condition held: a test that did not, an `or` did without.
+            if e.conditions.iter().any(|c| !c.holds) && e.when.contains(" or ") {
+                writeln!(
+                    out,
+                    "  (the condition holds as written: a test marked no is one an `or` did without)"
                 )?;
             }
         }
@@ -227,7 +237,47 @@ fn undo_line(d: &Decision) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::number;
+    use super::{number, write_explanation};
+    use crate::decision::{Condition, Decision, Explanation};
+
+    #[test]
+    fn a_condition_is_shown_as_written_before_its_tests() {
+        let mut d = Decision::operator_move(
+            "move-1".into(),
+            "2026-10-13T14:00:00Z".into(),
+            ("photos", "a.jpg"),
+            (Some("onprem"), "cloud"),
+            "Rule \"cold\" moves it.".into(),
+        );
+        d.rule = Some("cold".into());
+        let test = |t: &str, v: &str, holds| Condition {
+            test: t.into(),
+            value: v.into(),
+            holds,
+        };
+        d.explanation = Some(Explanation {
+            when: "tier == 'onprem' and (days_since_last_access > 20d or size >= 100KiB)".into(),
+            conditions: vec![
+                test("tier == 'onprem'", "'onprem'", true),
+                test("days_since_last_access > 20d", "1.0d", false),
+                test("size >= 100KiB", "150.3KiB", true),
+            ],
+            ..Explanation::default()
+        });
+        let mut out = Vec::new();
+        write_explanation(&d, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("condition, test by test:\n  as written: tier == 'onprem' and (days_since_last_access > 20d or size >= 100KiB)\n  [yes] tier == 'onprem'"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  (the condition holds as written: a test marked no is one an `or` did without)\n"
+            ),
+            "{text}"
+        );
+    }
 
     #[test]
     fn counts_print_without_decimals_and_ratios_with_up_to_four() {

@@ -944,6 +944,7 @@ impl Planner {
             })
             .collect();
         Explanation {
+            when: self.policy.rules[rule].when.clone(),
             conditions,
             alternatives,
             guardrails: Vec::new(),

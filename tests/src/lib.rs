@@ -130,6 +130,22 @@ fn install_moto(venv: &Path) -> anyhow::Result<()> {
     result
 }
 
+/// The port of a store that hangs: a listener on 127.0.0.1 that accepts every connection and
+/// never answers (the connections are held until the test process ends).
+///
+/// # Panics
+/// No local port can be bound.
+#[allow(clippy::expect_used)]
+pub fn hung_store_port() -> u16 {
+    let hung = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a local port");
+    let port = hung.local_addr().expect("its address").port();
+    std::thread::spawn(move || {
+        let held: Vec<_> = hung.incoming().collect();
+        drop(held);
+    });
+    port
+}
+
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
         .local_addr()?

@@ -1107,14 +1107,7 @@ fn logged(dir: &Path) -> Vec<String> {
 fn readyz_names_a_tier_whose_store_hangs() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let hung_port = hung.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for c in hung.incoming() {
-            held.push(c);
-        }
-    });
+    let hung_port = harness::hung_store_port();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -604,12 +604,7 @@ fn stuck_in_recovery(
     d: &Path,
     listen: &str,
 ) -> (harness::daemon::Daemon, Vec<(String, Vec<u8>)>, String) {
-    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = hole.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let held: Vec<_> = hole.incoming().collect();
-        drop(held);
-    });
+    let port = harness::hung_store_port();
     let objects = idle_objects(d, 1, "shutdown_timeout = \"2s\"\n");
     let cfg = std::fs::read_to_string(d.join("tierd.toml"))
         .unwrap()

@@ -372,6 +372,29 @@ fn restore_at_a_time_takes_the_whole_bucket_not_a_later_prefix() {
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
 }
 
+/// A key ending in `/` (an S3 folder marker) is refused with what it is and what to write
+/// instead, not looked for on every tier and called "on no tier".
+#[test]
+fn a_folder_marker_key_is_refused_with_the_prefix_to_give() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    put(d, "onprem", "dir/x.bin", b"x");
+    for cmd in [
+        vec!["move", "photos/dir/", "--to", "cloud"],
+        vec!["locate", "photos/dir/"],
+    ] {
+        let r = tierd(d, &cmd);
+        assert_eq!(r.code, Some(2), "{cmd:?}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("\"photos/dir/\" ends in `/`: an S3 folder marker")
+                && r.stderr.contains("give --bucket photos --prefix dir/"),
+            "{cmd:?}: {}",
+            r.stderr
+        );
+    }
+}
+
 #[test]
 fn decisions_are_queried_from_the_journal_and_from_a_decision_log_file() {
     let dir = tempfile::tempdir().unwrap();

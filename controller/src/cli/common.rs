@@ -242,9 +242,16 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Splits `BUCKET/KEY`.
 ///
 /// # Errors
-/// No `/`, or an empty bucket or key.
+/// No `/`, an empty bucket or key, or a key ending in `/`.
 pub fn split_object(s: &str) -> anyhow::Result<(String, String)> {
     match s.split_once('/') {
+        // An S3 folder marker: the store client drops the `/`, so it cannot be addressed.
+        Some((b, k)) if !b.is_empty() && k.ends_with('/') => anyhow::bail!(
+            "{s:?} ends in `/`: an S3 folder marker (a zero-byte key a console makes for a folder), \
+             which tierd's store client cannot address and which holds no data; to move or recall \
+             the objects under it, give --bucket {b} --prefix {}",
+            crate::decision::shell_word(k)
+        ),
         Some((b, k)) if !b.is_empty() && !k.is_empty() => Ok((b.to_string(), k.to_string())),
         _ => anyhow::bail!("{s:?} is not BUCKET/KEY (for example photos/2026/a.jpg)"),
     }

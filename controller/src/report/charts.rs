@@ -862,6 +862,13 @@ pub(crate) fn anomaly_chart(data: &ReportData) -> Chart {
         for m in &row.markers {
             let mx = x.map(m.at as f64);
             let style = marker_style(&m.kind);
+            // An incident's open and close go at the top of the plot, the decisions in the band
+            // above it: at the same instant as a freeze or a snapshot, neither hides the other.
+            let my = if m.kind.starts_with("incident") {
+                py1 + 6.0
+            } else {
+                band_mid
+            };
             let _ = write!(
                 out,
                 "<g class=\"marker\"><title>{} · {} · {}: {}</title><line class=\"marker-rule\" x1=\"{mx}\" x2=\"{mx}\" y1=\"{}\" y2=\"{}\" />",
@@ -869,11 +876,11 @@ pub(crate) fn anomaly_chart(data: &ReportData) -> Chart {
                 esc(&m.kind),
                 esc(&m.subject),
                 esc(&m.label),
-                px(band_mid),
+                px(my),
                 px(py0),
                 mx = px(mx)
             );
-            marker_glyph(&mut out, style, mx, band_mid);
+            marker_glyph(&mut out, style, mx, my);
             out.push_str("</g>");
         }
         out.push_str("</g>");

@@ -543,8 +543,9 @@ fn figures(out: &mut String, data: &ReportData) {
         "anomaly",
         "Anomaly timelines",
         "One row per subject, each on its own scale. Scores above the dashed threshold are marked in red; \
-         shaded spans are incidents tierd had open; symbols above each row are tierd's protective decisions \
-         (hover for details). Markers of subjects without a timeline are in the last row.",
+         shaded spans are incidents tierd had open, with their opening and closing marked at the top of the plot; \
+         symbols above each row are tierd's protective decisions (hover for details). Markers of subjects \
+         without a timeline are in the last row.",
         &charts::anomaly_chart(data),
         &omitted,
     );

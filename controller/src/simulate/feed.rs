@@ -121,11 +121,7 @@ impl Feeder {
                 .saturating_sub(self.opts.lateness_secs * 1_000_000);
             while self.reorder.first_time().is_some_and(|t| t <= ready) {
                 if let Some(e) = self.reorder.pop() {
-                    let read = self.position.pass();
-                    let (to_score, to_replay) = (&self.to_score, &self.to_replay);
-                    self.feed.push(e, &mut |w| {
-                        failed |= hand_over(to_score, to_replay, w, read)
-                    });
+                    failed |= self.let_through(e);
                 }
             }
         }
@@ -135,21 +131,30 @@ impl Feeder {
         Ok(())
     }
 
+    /// Lets one event in time order through to the windows, handing over those it completes;
+    /// true if the replay stopped.
+    fn let_through(&mut self, e: Keyed) -> bool {
+        let read = self.position.pass();
+        let (to_score, to_replay) = (&self.to_score, &self.to_replay);
+        let mut failed = false;
+        self.feed.push(e, &mut |w| {
+            failed |= hand_over(to_score, to_replay, w, read)
+        });
+        failed
+    }
+
     /// The end of the logs: the events still waiting, then the last windows.
     ///
     /// # Errors
     /// The replay stopped.
     pub fn finish(mut self) -> Result<FeedEnd, String> {
         let mut failed = false;
-        let (to_score, to_replay) = (&self.to_score, &self.to_replay);
         while let Some(e) = self.reorder.pop() {
-            let read = self.position.pass();
-            self.feed.push(e, &mut |w| {
-                failed |= hand_over(to_score, to_replay, w, read)
-            });
+            failed |= self.let_through(e);
         }
         let end = self.opts.until.unwrap_or(self.feed.now().unwrap_or(0) + 1);
         let read = self.position.pass();
+        let (to_score, to_replay) = (&self.to_score, &self.to_replay);
         self.feed.finish(end, &mut |w| {
             failed |= hand_over(to_score, to_replay, w, read)
         });

@@ -179,7 +179,6 @@ struct Sim<'a> {
     model_name: String,
     /// How often the accumulated events are scored (a multiple of the model's window).
     window_secs: i64,
-    /// The model's window, for the behaviour's hold times.
     /// The model's main window (seconds): timeline points fall at its ends.
     model_window: i64,
     interval: i64,

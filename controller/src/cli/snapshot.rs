@@ -114,13 +114,7 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 let (created, code) = match made {
                     Ok(c) => {
                         decision.state = State::Done;
-                        decision.why = Some(format!(
-                            "snapshot {}: {} objects, {} bytes copied{}",
-                            c.row.id,
-                            c.row.objects,
-                            c.row.copied_bytes,
-                            snapshot::vanished_note(&c.vanished)
-                        ));
+                        decision.why = Some(c.why());
                         (Some(c), ExitCode::SUCCESS)
                     }
                     Err(e) => {

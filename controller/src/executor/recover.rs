@@ -321,8 +321,8 @@ pub async fn recover_watched(
         // Recorded just before the interruption: done, and its copies are the snapshot's.
         if let Some(row) = ex.journal().snapshot(&id)? {
             let why = format!(
-                "snapshot {}: {} objects, {} bytes copied (settled by recovery after an interruption)",
-                row.id, row.objects, row.copied_bytes
+                "{} (settled by recovery after an interruption)",
+                crate::snapshot::made_why(&row)
             );
             decisions.extend(ex.journal().settle_decision(&id, State::Done, Some(&why))?);
             continue;

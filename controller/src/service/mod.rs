@@ -964,16 +964,11 @@ impl Service {
             )
             .await;
             match r {
-                Ok(crate::snapshot::Created { row, vanished }) => {
+                Ok(made) => {
                     d.state = State::Done;
-                    self.metrics.snapshotted(row.objects, row.copied_bytes);
-                    d.why = Some(format!(
-                        "snapshot {}: {} objects, {} bytes copied{}",
-                        row.id,
-                        row.objects,
-                        row.copied_bytes,
-                        crate::snapshot::vanished_note(&vanished)
-                    ));
+                    self.metrics
+                        .snapshotted(made.row.objects, made.row.copied_bytes);
+                    d.why = Some(made.why());
                     report.snapshots += 1;
                 }
                 // Cut short by a stop between two objects: the decision stays open, as after

@@ -140,6 +140,21 @@ pub struct Created {
     pub vanished: Vec<String>,
 }
 
+impl Created {
+    /// The `why` of the snapshot's decision: [`made_why`], and the objects left out.
+    pub fn why(&self) -> String {
+        format!("{}{}", made_why(&self.row), vanished_note(&self.vanished))
+    }
+}
+
+/// What a snapshot decision's `why` says of the snapshot it made.
+pub fn made_why(row: &SnapshotRow) -> String {
+    format!(
+        "snapshot {}: {} objects, {} bytes copied",
+        row.id, row.objects, row.copied_bytes
+    )
+}
+
 /// What `why` says of objects a snapshot did not find: nothing, or `; N listed objects were gone
 /// when copied (KEYS)`, with the first few keys.
 pub fn vanished_note(vanished: &[String]) -> String {
@@ -195,9 +210,17 @@ pub async fn create_reporting(
     id: &str,
 ) -> Result<Created, SnapshotError> {
     ex.scan_complete(bucket, prefix).await?;
-    let (vstore, _) = ex.tiers().bucket(vault, bucket)?;
+    let (vstore, vbase) = ex.tiers().bucket(vault, bucket)?;
     let mut written = Vec::new();
-    let made = copy_and_record(ex, vault, bucket, prefix, id, &mut written).await;
+    let made = copy_and_record(
+        ex,
+        (vault, &vstore, &vbase),
+        bucket,
+        prefix,
+        id,
+        &mut written,
+    )
+    .await;
     if let Err(e) = &made
         && !matches!(e, SnapshotError::Stopped { .. })
     {
@@ -260,16 +283,16 @@ pub async fn discard_interrupted(
 }
 
 /// The copies, then the manifest and the journal's row; `written` collects every copy made.
+/// `vault`: the vault tier's name, and the store and place of the bucket there.
 async fn copy_and_record(
     ex: &Executor,
-    vault: &str,
+    (vault, vstore, vbase): (&str, &Arc<dyn ObjectStore>, &Path),
     bucket: &str,
     prefix: &str,
     id: &str,
     written: &mut Vec<Path>,
 ) -> Result<Created, SnapshotError> {
     let entries = ex.journal().catalog_prefix(bucket, prefix)?;
-    let (vstore, vbase) = ex.tiers().bucket(vault, bucket)?;
     let uploads = ex.uploads(vault, bucket)?;
     let prev_chain = ex.journal().last_snapshot(vault)?;
     let prev_same = ex
@@ -279,7 +302,7 @@ async fn copy_and_record(
         .rev()
         .find(|s| s.vault == vault && s.prefix == prefix);
     let previous: BTreeMap<String, ManifestEntry> = match &prev_same {
-        Some(s) => read_manifest(&vstore, &store_path(&s.manifest_path))
+        Some(s) => read_manifest(vstore, &store_path(&s.manifest_path))
             .await?
             .0
             .objects
@@ -331,12 +354,12 @@ async fn copy_and_record(
                 etag: meta.e_tag.as_deref(),
                 size: meta.size,
             };
-            let blob_path = join(&vbase, &blob);
+            let blob_path = join(vbase, &blob);
             match copy_verified(
                 &src,
                 &src_path,
                 version,
-                Dest::new(&vstore, &blob_path).with_uploads(uploads.as_ref()),
+                Dest::new(vstore, &blob_path).with_uploads(uploads.as_ref()),
                 crate::executor::copy::CopyTuning::default(),
                 &crate::executor::limits::Limits::default(),
             )
@@ -383,7 +406,7 @@ async fn copy_and_record(
         message: e.to_string(),
     })?;
     let hash = hex::encode(Sha256::digest(&body));
-    let mpath = join(&vbase, &manifest_path(id));
+    let mpath = join(vbase, &manifest_path(id));
     vstore
         .put_opts(
             &mpath,

@@ -136,21 +136,31 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
             if !e.when.is_empty() {
                 writeln!(out, "  as written: {}", e.when)?;
             }
-            for c in &e.conditions {
-                writeln!(
-                    out,
-                    "  [{}] {:<50} value {}",
-                    if c.holds { "yes" } else { " no" },
-                    c.test,
-                    c.value
-                )?;
-            }
-            // The rule decided, so its condition held: a test that did not, an `or` did without.
-            if e.conditions.iter().any(|c| !c.holds) && e.when.contains(" or ") {
-                writeln!(
-                    out,
-                    "  (the condition holds as written: a test marked no is one an `or` did without)"
-                )?;
+            let yes = |holds: bool| if holds { "yes" } else { " no" };
+            if let Some(lines) = super::outline::outline(&e.when, &e.conditions) {
+                // Each group says whether it held, so a test marked no shows what did without it.
+                for l in lines {
+                    let indent = "  ".repeat(l.depth);
+                    match l.value {
+                        Some(v) => {
+                            let width = 50usize.saturating_sub(indent.len());
+                            let text = &l.text;
+                            writeln!(out, "  {indent}[{}] {text:<width$} value {v}", yes(l.holds))?;
+                        }
+                        None => writeln!(out, "  {indent}[{}] {}", yes(l.holds), l.text)?,
+                    }
+                }
+            } else {
+                for c in &e.conditions {
+                    writeln!(out, "  [{}] {:<50} value {}", yes(c.holds), c.test, c.value)?;
+                }
+                // The rule decided, so its condition held: a test that did not, an `or` did without.
+                if e.conditions.iter().any(|c| !c.holds) && e.when.contains(" or ") {
+                    writeln!(
+                        out,
+                        "  (the condition holds as written: a test marked no is one an `or` did without)"
+                    )?;
+                }
             }
         }
         if !e.alternatives.is_empty() {
@@ -267,8 +277,35 @@ mod tests {
         let mut out = Vec::new();
         write_explanation(&d, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+        let at = lines
+            .iter()
+            .position(|l| *l == "condition, test by test:")
+            .expect(&text);
+        assert_eq!(
+            lines[at + 1..at + 6],
+            [
+                "  as written: tier == 'onprem' and (days_since_last_access > 20d or size >= 100KiB)",
+                "  [yes] tier == 'onprem'                                   value 'onprem'",
+                "  [yes] any of:",
+                "    [ no] days_since_last_access > 20d                     value 1.0d",
+                "    [yes] size >= 100KiB                                   value 150.3KiB",
+            ],
+            "{text}"
+        );
+        assert!(!text.contains("did without"), "{text}");
+
+        // A record whose tests do not fit its `when` (another version of the rule) is shown flat.
+        if let Some(e) = d.explanation.as_mut() {
+            e.conditions.pop();
+        }
+        let mut out = Vec::new();
+        write_explanation(&d, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
         assert!(
-            text.contains("condition, test by test:\n  as written: tier == 'onprem' and (days_since_last_access > 20d or size >= 100KiB)\n  [yes] tier == 'onprem'"),
+            text.contains(
+                "\n  [ no] days_since_last_access > 20d                       value 1.0d\n"
+            ),
             "{text}"
         );
         assert!(

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod explain;
 pub mod ingest;
 pub mod moves;
+mod outline;
 mod output;
 pub mod run;
 pub mod simulate;

@@ -194,11 +194,44 @@ fn facts(rule: &Rule) -> Facts {
     f
 }
 
+/// The most time since the last access that a rule's read counts allow: a read counted in
+/// `reads_Nd` is within the last `2N` days (the counts are kept per aligned period, the current
+/// one and the previous, so the window reaches back at most two periods), so `reads_7d >= 1`
+/// means `days_since_last_access < 14d`. In seconds; infinite when no count asks for a read.
+fn recent_access_bound(f: &Facts) -> f64 {
+    let windows = [
+        (SignalId::Reads1d, 1.0),
+        (SignalId::Reads7d, 7.0),
+        (SignalId::Reads30d, 30.0),
+        (SignalId::Reads90d, 90.0),
+    ];
+    windows
+        .iter()
+        .filter(|(sig, _)| {
+            f.num
+                .get(sig)
+                .is_some_and(|i| i.lo > 0.0 || (i.lo == 0.0 && i.lo_open))
+        })
+        .map(|(_, days)| 2.0 * days * 86_400.0)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// True if a rule that asks for a recent read and one that asks for a long idle time cannot both
+/// hold (`reads_1d >= 3` against `days_since_last_access > 3d`).
+fn read_excludes_idle(reads: &Facts, idle: &Facts) -> bool {
+    let bound = recent_access_bound(reads);
+    idle.num
+        .get(&SignalId::DaysSinceLastAccess)
+        .is_some_and(|i| i.lo >= bound)
+}
+
 /// True if no object can satisfy both rules' conditions at once, judging by their conjuncts.
 fn exclusive(a: &Facts, b: &Facts) -> bool {
-    a.num
-        .iter()
-        .any(|(s, ia)| b.num.get(s).is_some_and(|ib| ia.disjoint(*ib)))
+    read_excludes_idle(a, b)
+        || read_excludes_idle(b, a)
+        || a.num
+            .iter()
+            .any(|(s, ia)| b.num.get(s).is_some_and(|ib| ia.disjoint(*ib)))
         || a.flags
             .iter()
             .any(|(s, va)| b.flags.get(s).is_some_and(|vb| va != vb))

@@ -562,6 +562,41 @@ fn two_opposite_moves_without_exclusive_conditions_warn_of_ping_pong() {
 }
 
 #[test]
+fn a_recall_on_recent_reads_and_a_move_after_a_longer_idle_time_do_not_ping_pong() {
+    let policy = |recall: &str, idle: &str| {
+        format!(
+            "[[rule]]\nid = \"cold\"\nscope = {{ bucket = \"media\" }}\nwhen = \"days_since_last_access > {idle}\"\naction = {{ kind = \"move\", to = \"cloud\" }}\n\n[[rule]]\nid = \"hot\"\nscope = {{ bucket = \"media\" }}\nwhen = \"tier == 'cloud' and {recall}\"\naction = {{ kind = \"move\", to = \"onprem\" }}\n"
+        )
+    };
+    // A read counted in reads_1d is within two days (its period and the one before): never
+    // idle more than 3 days; in reads_7d, within 14 days.
+    for (recall, idle) in [
+        ("reads_1d >= 3", "3d"),
+        ("reads_1d > 0", "2d"),
+        ("reads_7d >= 1", "14d"),
+        ("reads_30d >= 2", "60d"),
+    ] {
+        assert_eq!(
+            diags(&policy(recall, idle)),
+            Vec::<String>::new(),
+            "{recall} / {idle}"
+        );
+    }
+    // Still warned: a read window longer than the idle time, or a count that allows no read.
+    for (recall, idle) in [
+        ("reads_7d >= 1", "3d"),
+        ("reads_1d >= 0", "30d"),
+        ("reads_1d < 5", "30d"),
+    ] {
+        let found = diags(&policy(recall, idle));
+        assert!(
+            found.len() == 1 && found[0].contains("back and forth"),
+            "{recall} / {idle}: {found:?}"
+        );
+    }
+}
+
+#[test]
 fn a_rule_behind_a_broader_higher_priority_rule_can_never_win() {
     assert_eq!(
         diags(

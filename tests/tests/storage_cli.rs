@@ -951,6 +951,62 @@ fn an_object_written_again_after_its_move_is_found_where_the_new_version_is() {
 }
 
 #[test]
+fn a_copy_written_again_before_its_log_is_read_is_shown_and_stops_a_move_that_would_skip() {
+    // photos/a.jpg was moved to the cloud; its owner wrote it again on the hot tier, and no log
+    // says so yet. The catalog still has the cloud's old copy; locate must show the new one too,
+    // and a move to the cloud must not report "already there" as done.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    put(d, "onprem", "a.jpg", b"version one");
+    let r = tierd(d, &["move", "photos/a.jpg", "--to", "cloud"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    put(d, "onprem", "a.jpg", b"version two, written again");
+
+    let r = tierd(d, &["locate", "photos/a.jpg"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.starts_with("photos/a.jpg is on cloud since "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("\nnote: onprem also holds photos/a.jpg (26 bytes, written ")
+            && r.stdout.contains("), a copy tierd did not put there: its owner wrote the object again after tierd moved it?"),
+        "{}",
+        r.stdout
+    );
+    let l = tierd(d, &["locate", "photos/a.jpg", "--json"]).json();
+    assert_eq!(l["tier"], "cloud", "{l}");
+    assert_eq!(l["other_copies"][0]["tier"], "onprem", "{l}");
+    assert_eq!(l["other_copies"][0]["size"], 26, "{l}");
+
+    let r = tierd(d, &["move", "photos/a.jpg", "--to", "cloud"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        all.contains(
+            "the catalog has it on cloud already, but onprem also holds photos/a.jpg (26 bytes"
+        ),
+        "{all}"
+    );
+    assert_eq!(
+        on(d, "onprem", "a.jpg").as_deref(),
+        Some(&b"version two, written again"[..])
+    );
+    assert_eq!(
+        on(d, "cloud", "a.jpg").as_deref(),
+        Some(&b"version one"[..])
+    );
+
+    // Once the hot tier's copy is gone again (moved by hand, say), it is "already there".
+    std::fs::remove_file(d.join("tierd-data/onprem/photos/a.jpg")).unwrap();
+    let r = tierd(d, &["move", "photos/a.jpg", "--to", "cloud"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let r = tierd(d, &["locate", "photos/a.jpg"]);
+    assert!(!r.stdout.contains("note:"), "{}", r.stdout);
+}
+
+#[test]
 fn two_opposite_rules_move_an_object_once_and_the_residency_hold_is_reported() {
     // "out" and "back" would swap photos/a.jpg between two tiers that charge no minimum on
     // every pass; the default residency of a day holds it after the first move, and the

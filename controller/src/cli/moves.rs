@@ -474,18 +474,35 @@ pub fn run_locate(args: LocateArgs) -> anyhow::Result<ExitCode> {
             Some(id) => ex.journal().decision(id)?,
             None => None,
         };
+        // A copy on another tier while no move is in flight: the owner wrote it again there.
+        let others = if ex.move_in_flight(&b, &k)? {
+            Vec::new()
+        } else {
+            ex.copies_elsewhere(&b, &k, &e.tier).await
+        };
         let mut out = std::io::stdout().lock();
         if args.store.json {
+            let others: Vec<_> = others
+                .iter()
+                .map(|(t, m)| json!({"tier": t, "size": m.size, "etag": m.e_tag, "written": crate::decision::rfc3339(m.last_modified)}))
+                .collect();
             writeln!(
                 out,
                 "{}",
-                json!({"bucket": e.bucket, "key": e.key, "tier": e.tier, "size": e.size, "etag": e.etag, "sha256": e.checksum, "since": e.since, "decision": decision})
+                json!({"bucket": e.bucket, "key": e.key, "tier": e.tier, "size": e.size, "etag": e.etag, "sha256": e.checksum, "since": e.since, "decision": decision, "other_copies": others})
             )?;
         } else {
             writeln!(out, "{b}/{k} is on {} since {} ({} bytes)", e.tier, e.since, e.size)?;
             match decision {
                 Some(d) => writeln!(out, "put there by decision {}: {}", d.id, d.reason)?,
                 None => writeln!(out, "found there by a scan (no tierd decision moved it)")?,
+            }
+            for (t, m) in &others {
+                writeln!(
+                    out,
+                    "note: {}",
+                    crate::executor::scan::other_copy_note(&b, &k, t, m)
+                )?;
             }
         }
         Ok(ExitCode::SUCCESS)

@@ -356,6 +356,23 @@ impl Executor {
             });
         };
         if entry.tier == req.to {
+            // Not "done" while another tier holds a copy the catalog does not know of (the
+            // owner wrote the object again there, and the log saying so is not read yet).
+            let in_flight = self
+                .move_in_flight(&req.bucket, &req.key)
+                .map_err(Attempt::fatal)?;
+            if !in_flight
+                && let Some((tier, m)) = self
+                    .copies_elsewhere(&req.bucket, &req.key, &entry.tier)
+                    .await
+                    .first()
+            {
+                return Ok(MoveOutcome::Failed(format!(
+                    "the catalog has it on {} already, but {}; nothing was changed",
+                    req.to,
+                    scan::other_copy_note(&req.bucket, &req.key, tier, m)
+                )));
+            }
             return Ok(MoveOutcome::Skipped(format!("already on {}", req.to)));
         }
         if !self.tiers.contains(&req.to) {

@@ -2,6 +2,7 @@
 //! adds the objects the catalog does not know yet, a chunk (one journal transaction) at a time.
 
 use futures::StreamExt;
+use object_store::ObjectStoreExt;
 
 use super::{ExecError, Executor, StoreError};
 use crate::journal::Journal;
@@ -114,6 +115,67 @@ impl Executor {
             .insert(bucket.to_string(), unlisted);
         Ok(scan)
     }
+}
+
+impl Executor {
+    /// Copies of `bucket/key` on the tiers other than `except` (where the catalog has it), each
+    /// with its metadata: after a move, a copy on another tier is one tierd did not put there
+    /// (its owner wrote the object again) unless a move of it is still in flight. A tier that
+    /// cannot be asked is logged and left out: the answer is a warning, never a move.
+    pub async fn copies_elsewhere(
+        &self,
+        bucket: &str,
+        key: &str,
+        except: &str,
+    ) -> Vec<(String, object_store::ObjectMeta)> {
+        let mut found = Vec::new();
+        for tier in self.tiers.names() {
+            if tier == except {
+                continue;
+            }
+            let Ok((store, path)) = self.tiers.object(&tier, bucket, key) else {
+                continue;
+            };
+            match store.head(&path).await {
+                Ok(m) => found.push((tier, m)),
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    tracing::warn!(tier = %tier, bucket, key, "cannot ask the tier whether it holds another copy: {e}")
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether a move of `bucket/key` is journalled and not yet settled (its source and
+    /// destination may both hold it meanwhile).
+    ///
+    /// # Errors
+    /// The journal fails.
+    pub fn move_in_flight(&self, bucket: &str, key: &str) -> Result<bool, ExecError> {
+        use crate::journal::moves::MoveState;
+        Ok(self
+            .journal()
+            .moves_of(bucket, key)?
+            .iter()
+            .any(|m| matches!(m.state, MoveState::Intent | MoveState::Copied)))
+    }
+}
+
+/// What `tierd locate` and a move that finds its object already there say of a copy on another
+/// tier: `onprem also holds photos/b.bin (13 bytes, written 2026-11-30T15:12:51Z), a copy tierd
+/// did not put there: ...`.
+pub fn other_copy_note(
+    bucket: &str,
+    key: &str,
+    tier: &str,
+    m: &object_store::ObjectMeta,
+) -> String {
+    format!(
+        "{tier} also holds {bucket}/{key} ({} bytes, written {}), a copy tierd did not put there: its owner wrote the object again after tierd moved it? tierd never overwrites either copy; the catalog follows the newer one once the access log's write is read",
+        m.size,
+        crate::decision::rfc3339(m.last_modified)
+    )
 }
 
 /// Objects listed per journal transaction by a scan.

@@ -293,6 +293,28 @@ pub struct Explanation {
     pub guardrails: Vec<String>,
 }
 
+/// `text` on one line, for a table row or a line of `explain`: each run of line breaks (and the
+/// indentation after them) becomes one space. A store's error body (an S3 XML error) can span
+/// lines; a record keeps it whole, a row of a table must not be split by it.
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(['\n', '\r']) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut lines = text
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    if let Some(first) = lines.next() {
+        out.push_str(first);
+    }
+    for l in lines {
+        out.push(' ');
+        out.push_str(l);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `arg` as one shell word, for the commands decisions print (`undo`): as it is when it holds
 /// only characters no shell treats specially, else in single quotes (a `'` inside written
 /// `'\''`). `photos/summer holiday/beach (1).jpg` → `'photos/summer holiday/beach (1).jpg'`.
@@ -364,6 +386,20 @@ mod tests {
             format!(" --config {}", parent.join("w/tierd.toml").display())
         );
         assert_eq!(config_arg(None), "");
+    }
+
+    #[test]
+    fn a_text_over_several_lines_is_shown_on_one() {
+        assert_eq!(
+            one_line(
+                "404 Not Found: <?xml version=\"1.0\"?>\r\n<Error>\n  <Code>NoSuchBucket</Code>\n</Error> (failure 1)"
+            ),
+            "404 Not Found: <?xml version=\"1.0\"?> <Error> <Code>NoSuchBucket</Code> </Error> (failure 1)"
+        );
+        assert!(matches!(
+            one_line("one line"),
+            std::borrow::Cow::Borrowed("one line")
+        ));
     }
 
     #[test]

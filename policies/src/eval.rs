@@ -356,11 +356,16 @@ impl PolicySet {
                 let r = &self.rules[w];
                 // A rule without conditions (a pin by scope alone) has no clause to add: no
                 // empty one between semicolons.
-                let mut parts = vec![format!(
-                    "{} wins: {}",
-                    name(w),
-                    self.describe_action(&r.action)
-                )];
+                // An unfreeze that wins acts only on a freeze open on exactly its scope: the
+                // evaluation cannot know whether one is, and a reader must not take it as done.
+                let what = match r.action {
+                    Action::Unfreeze => {
+                        "unfreeze, which lifts a freeze open on exactly its scope (nothing when none is)"
+                            .to_string()
+                    }
+                    _ => self.describe_action(&r.action),
+                };
+                let mut parts = vec![format!("{} wins: {what}", name(w))];
                 if r.cond.has_written_not(&r.leaves) {
                     parts.push(format!("`{}` holds", r.when));
                 }

@@ -330,7 +330,7 @@ fn explain_shows_a_written_not_beside_the_leaves_it_negates() {
         .explain(&l.policy.evaluate(&o, &BehaviourFacts::default(), NOW));
     assert_eq!(
         calm[0],
-        "rule \"calm\" wins: unfreeze; `not incident_open and tier != 'vault'` holds; not incident_open (false: yes), tier != 'vault' ('onprem': yes)"
+        "rule \"calm\" wins: unfreeze, which lifts a freeze open on exactly its scope (nothing when none is); `not incident_open and tier != 'vault'` holds; not incident_open (false: yes), tier != 'vault' ('onprem': yes)"
     );
 }
 

@@ -63,9 +63,19 @@ fn move_locate_recall_and_a_snapshot_round_trip_through_the_cli() {
         Some(&b"alpha"[..]),
         "recalled to where it came from"
     );
-    assert_eq!(
-        tierd(d, &["locate", "photos/2025/a.jpg", "--json"]).json()["tier"],
-        "onprem"
+    let back = tierd(d, &["locate", "photos/2025/a.jpg", "--json"]).json();
+    assert_eq!(back["tier"], "onprem");
+    // The first move's explanation says it is undone, and by which decision.
+    let first = l["decision"]["id"].as_str().unwrap();
+    let e = tierd(d, &["explain", first]);
+    assert!(
+        e.stdout.contains(&format!(
+            "\nundo: tierd move photos/2025/a.jpg --to onprem\n  not needed now: the object is no longer on cloud but on onprem since {} (put there by decision {}); `tierd locate photos/2025/a.jpg` shows where it is\n",
+            back["since"].as_str().unwrap(),
+            back["decision"]["id"].as_str().unwrap()
+        )),
+        "{}",
+        e.stdout
     );
 
     // Snapshot the bucket, damage the live data, restore to the original place.
@@ -74,6 +84,13 @@ fn move_locate_recall_and_a_snapshot_round_trip_through_the_cli() {
     let snap = s.json();
     assert_eq!(snap["objects"], 3);
     let id = snap["id"].as_str().unwrap().to_string();
+    // Taking it changed no live data: its decision has nothing to undo (a restore is no undo).
+    let taken = tierd(d, &["decisions", "--action", "snapshot", "--json"]).json();
+    assert_eq!(
+        (&taken["id"], &taken["undo"]),
+        (&snap["id"], &serde_json::Value::Null),
+        "{taken}"
+    );
     put(d, "onprem", "2026/c.jpg", b"encrypted by ransomware");
     let v = tierd(d, &["snapshot", "verify", &id]);
     assert_eq!(v.code, Some(0), "{}", v.stdout);
@@ -258,6 +275,36 @@ fn moving_an_object_that_is_on_no_tier_fails_and_says_where_it_looked() {
     let r = tierd(d, &["recover", "--json"]);
     assert_eq!(r.json()["open_moves"], 0, "{}", r.stdout);
     assert_eq!(r.json()["decisions_settled"], 0, "{}", r.stdout);
+}
+
+#[test]
+fn an_object_found_gone_from_where_the_catalog_had_it_is_forgotten_not_reported_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    put(d, "onprem", "a.jpg", b"alpha");
+    let r = tierd(d, &["locate", "photos/a.jpg"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    // Deleted behind the catalog's back.
+    std::fs::remove_file(d.join("tierd-data/onprem/photos/a.jpg")).unwrap();
+    let r = tierd(d, &["move", "photos/a.jpg", "--to", "cloud"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("the object is not on onprem where the catalog had it; nothing was changed, and the catalog forgets it"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    // Neither `locate` nor a move back say it is on onprem.
+    let r = tierd(d, &["locate", "photos/a.jpg"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("photos/a.jpg is on no tier"),
+        "{}",
+        r.stderr
+    );
+    let r = tierd(d, &["move", "photos/a.jpg", "--to", "onprem"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("already on"), "{}", r.stdout);
 }
 
 #[test]

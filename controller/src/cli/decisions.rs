@@ -364,11 +364,14 @@ fn located(text: &str, e: &serde_json::Error) -> (usize, String) {
 
 /// One decision as a row of the table: id, at, action, state, scope, tiers, reason.
 fn row(d: &Decision) -> [String; 7] {
-    let scope = format!(
-        "{}/{}",
-        d.bucket.as_deref().unwrap_or("*"),
-        d.key.as_deref().or(d.prefix.as_deref()).unwrap_or("")
-    );
+    // A prefix is marked as `explain` marks it (`photos/2026/*`), so it does not read as a key.
+    let bucket = d.bucket.as_deref().unwrap_or("*");
+    let scope = match (&d.key, d.prefix.as_deref()) {
+        (Some(k), _) => format!("{bucket}/{k}"),
+        (None, Some(p)) if !p.is_empty() => format!("{bucket}/{p}*"),
+        _ => format!("{bucket}/"),
+    };
+    let scope = crate::decision::one_line(&scope).into_owned();
     let tiers = format!(
         "{} -> {}",
         d.from.as_deref().unwrap_or("-"),
@@ -378,6 +381,7 @@ fn row(d: &Decision) -> [String; 7] {
         Some(w) => format!("{} ({w})", d.reason),
         None => d.reason.clone(),
     };
+    let reason = crate::decision::one_line(&reason).into_owned();
     [
         d.id.clone(),
         d.at.clone(),

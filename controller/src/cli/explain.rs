@@ -67,13 +67,41 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     } else {
         write_explanation(&d, &mut out)?;
-        if let Some((config, mut journal)) = opened
-            && let Some(held) = undo_held(&d, &config, &mut journal)
-        {
-            writeln!(out, "  {held}")?;
+        if let Some((config, mut journal)) = opened {
+            // A move already undone (or overtaken by a later one) needs no undo, and no advice
+            // on lifting a freeze for it.
+            if let Some(moved_on) = moved_on(&d, &mut journal) {
+                writeln!(out, "  {moved_on}")?;
+            } else if let Some(held) = undo_held(&d, &config, &mut journal) {
+                writeln!(out, "  {held}")?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// For a move that was done: where its object is now, when the catalog has it elsewhere than
+/// the move put it (undone, or moved again since).
+fn moved_on(d: &Decision, journal: &mut Journal) -> Option<String> {
+    let (Action::Move, State::Done, Some(bucket), Some(key), Some(to)) =
+        (d.action, d.state, &d.bucket, &d.key, &d.to)
+    else {
+        return None;
+    };
+    let entry = journal.locate(bucket, key).ok()??;
+    if entry.tier == *to {
+        return None;
+    }
+    let by = match &entry.decision_id {
+        Some(id) => format!("put there by decision {id}"),
+        None => "found there by a scan".to_string(),
+    };
+    Some(format!(
+        "not needed now: the object is no longer on {to} but on {} since {} ({by}); `tierd locate {}` shows where it is",
+        entry.tier,
+        entry.since,
+        crate::decision::shell_word(&format!("{bucket}/{key}"))
+    ))
 }
 
 /// Why the undo of a move would be held now (an open freeze, a pin), as `tierd move` would say.
@@ -121,7 +149,7 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
     writeln!(out, "action    {}{dir} — {scope}", d.action)?;
     write!(out, "state     {}", d.state)?;
     match &d.why {
-        Some(w) => writeln!(out, " ({w})")?,
+        Some(w) => writeln!(out, " ({})", crate::decision::one_line(w))?,
         None => writeln!(out)?,
     }
     writeln!(
@@ -129,7 +157,7 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
         "rule      {}",
         d.rule.as_deref().unwrap_or("none (an operator's command)")
     )?;
-    writeln!(out, "reason    {}", d.reason)?;
+    writeln!(out, "reason    {}", crate::decision::one_line(&d.reason))?;
     if let Some(e) = &d.explanation {
         if !e.conditions.is_empty() {
             writeln!(out, "\ncondition, test by test:")?;
@@ -240,6 +268,13 @@ fn undo_line(d: &Decision) -> String {
         }
         (State::DryRun, None) => "nothing to undo: a dry run changes nothing".to_string(),
         (State::Skipped, _) => "nothing to undo: it was skipped, nothing changed".to_string(),
+        // A move that fails leaves the object where it was (the move protocol deletes the
+        // source only after a verified copy).
+        (State::Failed, Some(undo)) if d.action == Action::Move => {
+            format!(
+                "nothing to undo: the move failed, the object stayed where it was (had it been done: {undo})"
+            )
+        }
         (_, Some(undo)) => undo.clone(),
         (_, None) => "nothing to undo".to_string(),
     }
@@ -312,6 +347,32 @@ mod tests {
             text.contains(
                 "  (the condition holds as written: a test marked no is one an `or` did without)\n"
             ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_failed_move_has_nothing_to_undo_and_a_long_error_stays_on_its_line() {
+        let mut d = Decision::operator_move(
+            "op-1".into(),
+            "2026-10-13T14:00:00Z".into(),
+            ("photos", "a.jpg"),
+            (Some("onprem"), "cloud"),
+            "An operator ran `tierd move`.".into(),
+        );
+        d.state = crate::decision::State::Failed;
+        d.why = Some("404 Not Found: <?xml?>\n<Error>NoSuchBucket</Error>".into());
+        let mut out = Vec::new();
+        write_explanation(&d, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains(
+                "\nstate     failed (404 Not Found: <?xml?> <Error>NoSuchBucket</Error>)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("\nundo: nothing to undo: the move failed, the object stayed where it was (had it been done: tierd move photos/a.jpg --to onprem)\n"),
             "{text}"
         );
     }

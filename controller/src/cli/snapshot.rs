@@ -98,10 +98,9 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                     anomaly: None,
                     reason: "An operator ran `tierd snapshot create`.".into(),
                     cost: None,
-                    undo: Some(format!(
-                        "tierd snapshot restore {id}{}",
-                        crate::decision::config_arg(config.path.as_deref())
-                    )),
+                    // Taking a snapshot changed no live data: nothing to undo (a restore is
+                    // not its reverse, it brings deleted objects back).
+                    undo: None,
                     state: State::Planned,
                     why: None,
                     explanation: None,

@@ -395,8 +395,13 @@ impl Executor {
         let meta = match src.head(&src_path).await {
             Ok(m) => m,
             Err(object_store::Error::NotFound { .. }) => {
+                // Deleted, or moved by hand: the catalog forgets it, so that `locate` and the
+                // next move look for it on every tier instead of trusting the stale entry.
+                self.journal()
+                    .remove_entry(&req.bucket, &req.key)
+                    .map_err(Attempt::fatal)?;
                 return Ok(MoveOutcome::Failed(format!(
-                    "the object is not on {} where the catalog has it; nothing was changed",
+                    "the object is not on {} where the catalog had it; nothing was changed, and the catalog forgets it (`tierd locate` looks for it on every tier)",
                     entry.tier
                 )));
             }

@@ -188,7 +188,8 @@ fn amount(x: f64) -> String {
 
 /// An amount of money as decision records carry it: rounded to a millionth.
 pub(crate) fn money(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
+    // `+ 0.0` turns a negative amount that rounds to nothing into 0, not -0.
+    (x * 1e6).round() / 1e6 + 0.0
 }
 
 impl Planner {

@@ -627,6 +627,9 @@ fn an_info_alert_reads_an_info_alert_and_a_tiny_negative_amount_is_no_negative_z
     assert_eq!(amount(-0.000_01), "0.0000");
     assert_eq!(amount(-0.5), "-0.5000");
     assert_eq!(amount(0.000_06), "0.0001");
+    // A record's amounts: a negative one that rounds to nothing is 0, never -0.
+    assert_eq!(serde_json::to_string(&money(-0.000_000_4)).unwrap(), "0.0");
+    assert_eq!(money(-0.000_002), -0.000_002);
 }
 
 #[test]

@@ -189,6 +189,26 @@ pub const NEVER_STARTED: &str = "interrupted before the move started";
 /// How a snapshot's `why` begins when a stop was asked for before it started.
 pub const SNAPSHOT_NEVER_STARTED: &str = "interrupted before the snapshot started";
 
+impl Decision {
+    /// The state a metric counts the decision under: its `state`, except that a decision an
+    /// interruption ended (a crash, a stop; recorded `failed`, with a `why` saying so) is
+    /// `interrupted`, not a failure of the move or snapshot an alert should page for.
+    pub fn metric_state(&self) -> &'static str {
+        let interrupted = [
+            NEVER_STARTED,
+            UNDONE_BY_RECOVERY,
+            SNAPSHOT_NEVER_STARTED,
+            SNAPSHOT_INTERRUPTED,
+        ];
+        match (&self.state, &self.why) {
+            (State::Failed, Some(why)) if interrupted.iter().any(|p| why.starts_with(p)) => {
+                "interrupted"
+            }
+            (state, _) => state.as_str(),
+        }
+    }
+}
+
 /// The whole `why` of a move an interruption (a crash, or a stop asked for) came before: nothing
 /// was touched, and it is no failure of the move.
 pub fn never_started_why() -> String {
@@ -386,6 +406,32 @@ mod tests {
             format!(" --config {}", parent.join("w/tierd.toml").display())
         );
         assert_eq!(config_arg(None), "");
+    }
+
+    #[test]
+    fn a_decision_an_interruption_ended_is_counted_apart_from_failures() {
+        let mut d = Decision::operator_move(
+            "op-1".into(),
+            "2026-10-13T14:00:00Z".into(),
+            ("photos", "a.jpg"),
+            (Some("onprem"), "cloud"),
+            "An operator ran `tierd move`.".into(),
+        );
+        d.state = State::Failed;
+        for why in [
+            never_started_why(),
+            format!("{UNDONE_BY_RECOVERY}: interrupted before the copy was complete"),
+            format!("{SNAPSHOT_NEVER_STARTED} (nothing copied)"),
+            snapshot_interrupted_why("its copies removed"),
+        ] {
+            d.why = Some(why);
+            assert_eq!(d.metric_state(), "interrupted", "{:?}", d.why);
+        }
+        d.why = Some("gave up after 5 attempts: connection refused".into());
+        assert_eq!(d.metric_state(), "failed");
+        d.state = State::Done;
+        d.why = None;
+        assert_eq!(d.metric_state(), "done");
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! | `tierd_http_requests_total` | counter | `route`, `code` |
 //! | `tierd_anomaly_score` | gauge | `bucket` |
 //! | `tierd_anomaly_threshold` | gauge | |
-//! | `tierd_model_age_seconds` | gauge | |
+//! | `tierd_model_age_seconds` | gauge | | (from the end of its training data)
 //! | `tierd_ingest_lag_seconds` | gauge | |
 //! | `tierd_open_freezes`, `tierd_open_incidents` | gauge | |
 //! | `tierd_unlisted` | gauge | |
@@ -523,7 +523,7 @@ impl Metrics {
             ),
             (
                 "tierd_model_age_seconds",
-                "Seconds since the model in use was trained.",
+                "Seconds from the end of the model in use's training data (its newest event) to now.",
                 g.model_trained_at
                     .map(|t| Value::Float(now_unix.saturating_sub(t) as f64)),
             ),

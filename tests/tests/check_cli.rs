@@ -251,6 +251,43 @@ fn a_local_log_source_that_does_not_exist_is_a_warning_at_its_entry() {
 }
 
 #[test]
+fn what_tierd_run_would_refuse_at_start_fails_the_check_too() {
+    // An unset webhook token variable and a journal written by a newer tierd: both pass the
+    // file's own checks, and both make `tierd run` exit 2.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "tierd.toml",
+        "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://data/onprem\"\n[service]\nwebhook_token_env = \"TIERD_TEST_UNSET_TOKEN\"\n",
+    );
+    let c = rusqlite::Connection::open(d.join("tierd.db")).unwrap();
+    c.pragma_update(None, "user_version", 999).unwrap();
+    drop(c);
+    let r = tierd(d, &["check", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        all.contains("tierd.toml:2:1: error: journal.path: ")
+            && all.contains(
+                "the journal's schema is version 999, newer than this tierd understands ("
+            )
+            && all.contains("; tierd run would refuse to start"),
+        "{all}"
+    );
+    assert!(
+        all.contains("tierd.toml:6:1: error: service.webhook_token_env names TIERD_TEST_UNSET_TOKEN, which is not set in this environment; tierd run would refuse to start"),
+        "{all}"
+    );
+    // The journal was looked at, not migrated.
+    let c = rusqlite::Connection::open(d.join("tierd.db")).unwrap();
+    let v: i64 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(v, 999);
+}
+
+#[test]
 fn an_endpoint_url_in_the_environment_that_carries_a_password_is_refused_and_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     write(

@@ -682,6 +682,38 @@ ingest_interval = "1s"
         "a false alarm on the benign bucket: {all:#?}"
     );
 
+    // The service's log says so as fields a log pipeline can index, at warn level.
+    let warns: Vec<Value> = std::fs::read_to_string(d.join("tierd.stderr"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["level"] == "WARN" && v["target"] == "tierd::incident")
+        .collect();
+    let opened = warns
+        .iter()
+        .find(|v| v["fields"]["message"] == "incident opened")
+        .unwrap_or_else(|| panic!("no incident opened in the log: {warns:#?}"));
+    assert_eq!(opened["fields"]["bucket"], "bucket-00", "{opened}");
+    assert!(
+        opened["fields"]["score"].as_f64() > opened["fields"]["threshold"].as_f64(),
+        "{opened}"
+    );
+    assert!(
+        opened["fields"]["top_feature"]
+            .as_str()
+            .is_some_and(|f| f != "-"),
+        "{opened}"
+    );
+    assert!(
+        warns.iter().any(|v| v["fields"]["message"]
+            == "freeze opened: no move on its scope until it is lifted"
+            && v["fields"]["bucket"] == "bucket-00"
+            && v["fields"]["decision"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("freeze-"))),
+        "{warns:#?}"
+    );
+
     // --- 6. The stores. ------------------------------------------------------------------------
     let server = &world.server;
     let r = rt();
@@ -1068,6 +1100,40 @@ ingest_interval = "1h"
             .iter()
             .any(|m| m.starts_with(&empty))
             .then_some(())
+    });
+
+    // The main configuration is read at start only: an edit of it is said, and a broken one
+    // too, in the log and in /readyz, until the file is put back.
+    let in_force = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        in_force.replace("[service]\n", "[service]\nbogus_key = 1\n"),
+    )
+    .unwrap();
+    svc.signal("HUP");
+    let edited = format!(
+        "{} changed since tierd started and is not valid (",
+        config.display()
+    );
+    svc.until(WAIT, "the warning of a broken tierd.toml", || {
+        warned(d)
+            .iter()
+            .any(|m| m.starts_with(&edited))
+            .then_some(())
+    });
+    let (code, body) = http_get(port, "/readyz").unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with(&format!("warn config: {edited}"))
+                && l.ends_with("a restart would refuse to start")),
+        "{body}"
+    );
+    std::fs::write(&config, &in_force).unwrap();
+    svc.signal("HUP");
+    svc.until(WAIT, "the configuration put back", || {
+        let (_, body) = http_get(port, "/readyz").ok()?;
+        (!body.contains("config")).then_some(())
     });
 
     svc.signal("TERM");

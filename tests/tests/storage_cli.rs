@@ -305,6 +305,27 @@ fn an_object_found_gone_from_where_the_catalog_had_it_is_forgotten_not_reported_
     let r = tierd(d, &["move", "photos/a.jpg", "--to", "onprem"]);
     assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
     assert!(!r.stdout.contains("already on"), "{}", r.stdout);
+
+    // Moved by hand (or the journal restored from a backup older than its move): `locate`
+    // finds it where it is, not where the catalog had it.
+    put(d, "onprem", "b.jpg", b"bravo");
+    assert_eq!(
+        tierd(d, &["locate", "photos/b.jpg", "--json"]).json()["tier"],
+        "onprem"
+    );
+    std::fs::create_dir_all(d.join("tierd-data/cloud/photos")).unwrap();
+    std::fs::rename(
+        d.join("tierd-data/onprem/photos/b.jpg"),
+        d.join("tierd-data/cloud/photos/b.jpg"),
+    )
+    .unwrap();
+    let r = tierd(d, &["locate", "photos/b.jpg"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.starts_with("photos/b.jpg is on cloud since ") && !r.stdout.contains("note:"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]

@@ -336,6 +336,36 @@ fn check_writable_files(config: &Config, path: &Path) -> Vec<Diagnostic> {
         .collect()
 }
 
+/// Errors for what `tierd run` with this configuration, in this environment, would refuse at
+/// start beyond the file itself: a journal written by a newer tierd, and a webhook token
+/// variable that is not set (run the check with the service's environment).
+fn check_start_refusals(config: &Config, path: &Path) -> Vec<Diagnostic> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut out = Vec::new();
+    if let Some(why) = crate::journal::newer_schema(&config.journal_path) {
+        out.push(Diagnostic::error(
+            path,
+            key_position(&text, "journal", "path"),
+            format!(
+                "journal.path: {}: {why}; tierd run would refuse to start",
+                config.journal_path.display()
+            ),
+        ));
+    }
+    if let Some(var) = &config.service.webhook_token_env
+        && std::env::var_os(var).is_none()
+    {
+        out.push(Diagnostic::error(
+            path,
+            key_position(&text, "service", "webhook_token_env"),
+            format!(
+                "service.webhook_token_env names {var}, which is not set in this environment; tierd run would refuse to start (run this check with the service's environment, e.g. its EnvironmentFile)"
+            ),
+        ));
+    }
+    out
+}
+
 /// The files the command line names: a folder stands for its `*.toml` files and a glob (quoted,
 /// so that the shell left it) for its matches, as in `policies.files`; any other path as it is.
 /// An error for a folder or glob that names no file.
@@ -431,6 +461,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
         && let (Some(c), Some(p)) = (&loaded, &config_path)
     {
         diags.extend(check_writable_files(c, p));
+        diags.extend(check_start_refusals(c, p));
     }
     let tier_outcomes = if config_ok && !args.no_tier_checks && !tier_configs.is_empty() {
         check_tiers(&tier_configs)?

@@ -462,6 +462,18 @@ pub fn run_locate(args: LocateArgs) -> anyhow::Result<ExitCode> {
         let (_, ex) = open(&args.store, &Pace::default(), Access::Looks).await?;
         let (b, k) = split_object(&args.object)?;
         ex.scan(&b, &k).await?;
+        // The catalog's tier no longer holds it (deleted, moved by hand, or a journal restored
+        // from a backup older than its last move): forget the entry and look on every tier.
+        let in_flight = ex.move_in_flight(&b, &k)?;
+        // (The journal's lock is let go before the store is asked and the entry removed.)
+        let known = ex.journal().locate(&b, &k)?;
+        if let Some(e) = known
+            && !in_flight
+            && !ex.holds(&e.tier, &b, &k).await
+        {
+            ex.journal().remove_entry(&b, &k)?;
+            ex.scan(&b, &k).await?;
+        }
         let Some(e) = ex.journal().locate(&b, &k)? else {
             // Exit 1, as `move` of an object on no tier: the answer is "nowhere", not a misuse.
             eprintln!(
@@ -475,7 +487,7 @@ pub fn run_locate(args: LocateArgs) -> anyhow::Result<ExitCode> {
             None => None,
         };
         // A copy on another tier while no move is in flight: the owner wrote it again there.
-        let others = if ex.move_in_flight(&b, &k)? {
+        let others = if in_flight {
             Vec::new()
         } else {
             ex.copies_elsewhere(&b, &k, &e.tier).await

@@ -142,7 +142,8 @@ pub(crate) async fn finish_copied(
     ex.journal()
         .move_done(m, &entry)
         .map_err(FinishError::Journal)?;
-    tracing::info!(message = "Object moved.", bucket = %m.bucket, key = %m.key, from = %m.from_tier, to = %m.to_tier, bytes = dmeta.size);
+    // Logged as the executor's: a live move ends here as a recovered one does.
+    tracing::info!(target: "tierd::executor", message = "Object moved.", bucket = %m.bucket, key = %m.key, from = %m.from_tier, to = %m.to_tier, bytes = dmeta.size);
     Ok(MoveState::Done)
 }
 

@@ -147,6 +147,18 @@ impl Executor {
         found
     }
 
+    /// Whether `tier` holds `bucket/key` now: false only when the store says it does not (a
+    /// store that cannot be asked is taken to hold it: the catalog is not changed on a doubt).
+    pub async fn holds(&self, tier: &str, bucket: &str, key: &str) -> bool {
+        let Ok((store, path)) = self.tiers.object(tier, bucket, key) else {
+            return true;
+        };
+        !matches!(
+            store.head(&path).await,
+            Err(object_store::Error::NotFound { .. })
+        )
+    }
+
     /// Whether a move of `bucket/key` is journalled and not yet settled (its source and
     /// destination may both hold it meanwhile).
     ///

@@ -77,6 +77,26 @@ fn write_refused(e: &rusqlite::Error) -> bool {
     )
 }
 
+/// Why `tierd run` would refuse the journal at `path` for its schema: written by a newer tierd.
+/// Read without a write or a migration (`tierd check` looks, it changes nothing); `None` when
+/// there is no journal yet or it cannot be read (other checks say so).
+pub fn newer_schema(path: &Path) -> Option<String> {
+    if !path.exists() {
+        return None;
+    }
+    let c = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .ok()?;
+    let found: i64 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .ok()?;
+    (found > migrations::LATEST).then(|| {
+        format!(
+            "the journal's schema is version {found}, newer than this tierd understands ({}); upgrade tierd or restore a backup",
+            migrations::LATEST
+        )
+    })
+}
+
 /// The journal at `path` and the files SQLite keeps beside it (`-wal`, `-shm`): what a process
 /// that writes the journal must be able to write. (The `.lock` file needs only to be read.)
 pub fn journal_files(path: &Path) -> [PathBuf; 3] {

@@ -90,6 +90,7 @@ impl Endpoint {
 fn readiness(svc: &Service) -> ReadyFn {
     let ex = Arc::clone(&svc.executor);
     let policy_refused = Arc::clone(&svc.policy_refused);
+    let config_edited = Arc::clone(&svc.config_watch.note);
     type Probe = (String, Result<Arc<dyn object_store::ObjectStore>, String>);
     let tiers: Vec<Probe> = svc
         .config
@@ -107,6 +108,10 @@ fn readiness(svc: &Service) -> ReadyFn {
         let ex = Arc::clone(&ex);
         let tiers = tiers.clone();
         let refused = policy_refused
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let edited = config_edited
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
@@ -151,12 +156,14 @@ fn readiness(svc: &Service) -> ReadyFn {
                 warn: false,
                 detail: journal.map_or_else(|e| e, |()| "writable".into()),
             });
-            out.extend(refused.map(|detail| Check {
-                name: "policy".into(),
+            let warning = |name: &str, detail| Check {
+                name: name.into(),
                 ok: true,
                 warn: true,
                 detail,
-            }));
+            };
+            out.extend(refused.map(|d| warning("policy", d)));
+            out.extend(edited.map(|d| warning("config", d)));
             out
         })
     })

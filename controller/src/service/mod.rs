@@ -20,6 +20,7 @@
 //! - `endpoint`: the HTTP endpoint, listening from before recovery.
 //! - `run`: `tierd run`'s signals and loop of cycles.
 
+mod config_watch;
 pub mod decision_log;
 pub mod demo;
 mod endpoint;
@@ -186,6 +187,8 @@ pub struct Service {
     /// While an edit of the policy on disk is refused (the last good policy in force): what
     /// `/readyz` says about it. Shared with the readiness checks.
     policy_refused: Arc<std::sync::Mutex<Option<String>>>,
+    /// The configuration file as the service started with it, against edits on disk.
+    config_watch: config_watch::ConfigWatch,
     /// Buckets whose objects were scanned into the catalog.
     scanned: BTreeSet<String>,
     /// Log objects two sources name, already warned of.
@@ -411,7 +414,7 @@ impl Service {
             });
         }
         for d in &recovered.decisions {
-            metrics.decision(d.action.as_str(), d.state.as_str());
+            metrics.decision(d.action.as_str(), d.metric_state());
         }
         metrics.policy_loaded();
         // The lag of the logs counts from the newest event any run read, so that logs that
@@ -422,6 +425,7 @@ impl Service {
         Ok(Some(Service {
             policy_stamp: policy_stamp(&config),
             policy_refused: Arc::default(),
+            config_watch: config_watch::ConfigWatch::new(config.path.as_deref()),
             config,
             executor: Arc::new(ex),
             planner,
@@ -632,6 +636,11 @@ impl Service {
     }
 
     /// Whether a policy file changed since the last load.
+    /// Logs an edit of the configuration file since start, once, and shows it in `/readyz`.
+    pub fn check_config_edit(&mut self) {
+        self.config_watch.check();
+    }
+
     pub fn policy_changed(&self) -> bool {
         policy_stamp(&self.config) != self.policy_stamp
     }
@@ -804,7 +813,7 @@ impl Service {
         self.planner.behaviour.note_drivers(&scores);
         for s in &scores {
             if let Some(change) = self.planner.behaviour.observe(s, s.window_secs) {
-                tracing::warn!(target: "tierd::incident", ?change, "incident opened");
+                log_incident(&change);
                 opened = true;
             }
         }
@@ -920,13 +929,17 @@ impl Service {
                     continue;
                 };
                 match d.action {
-                    Action::Freeze => j.open_freeze(&FreezeRow {
-                        bucket,
-                        prefix,
-                        since: at.clone(),
-                        decision_id: d.id.clone(),
-                        rule: d.rule.clone(),
-                    })?,
+                    Action::Freeze => {
+                        // Said at warn level: data movement on the scope stops until lifted.
+                        tracing::warn!(target: "tierd::incident", bucket = %bucket, prefix = %prefix, decision = %d.id, rule = d.rule.as_deref().unwrap_or("-"), "freeze opened: no move on its scope until it is lifted");
+                        j.open_freeze(&FreezeRow {
+                            bucket,
+                            prefix,
+                            since: at.clone(),
+                            decision_id: d.id.clone(),
+                            rule: d.rule.clone(),
+                        })?;
+                    }
                     Action::Unfreeze => {
                         j.lift_freeze(&bucket, &prefix, &at, &d.id)?;
                     }
@@ -937,7 +950,7 @@ impl Service {
         self.log.write(&decisions)?;
         for d in &decisions {
             if !matches!(d.action, Action::Move | Action::Snapshot) || d.state != State::Planned {
-                self.metrics.decision(d.action.as_str(), d.state.as_str());
+                self.metrics.decision(d.action.as_str(), d.metric_state());
             }
         }
         let live = |d: &Decision| d.state == State::Planned;
@@ -1119,9 +1132,39 @@ impl Service {
             }
         }
         for d in &changed {
-            self.metrics.decision(d.action.as_str(), d.state.as_str());
+            self.metrics.decision(d.action.as_str(), d.metric_state());
         }
         logged?;
         Ok(())
+    }
+}
+
+/// An incident's opening as log fields a log pipeline can index (bucket, time, subject, score,
+/// threshold, principal, the top feature), not one debug dump.
+fn log_incident(change: &crate::planner::behaviour::IncidentChange) {
+    use crate::planner::behaviour::IncidentChange;
+    match change {
+        IncidentChange::Opened {
+            bucket,
+            at,
+            anomaly,
+        } => {
+            let top = anomaly.top_features.first();
+            tracing::warn!(
+                target: "tierd::incident",
+                bucket = %bucket,
+                at = %policies::facts::format_utc(*at),
+                subject = %anomaly.subject,
+                score = anomaly.score,
+                threshold = anomaly.threshold,
+                principal = anomaly.principal.as_deref().unwrap_or("-"),
+                window_start = anomaly.window_start.as_deref().unwrap_or("-"),
+                top_feature = top.map_or("-", |f| f.name.as_str()),
+                top_value = top.map_or(0.0, |f| f.value),
+                top_baseline = top.map_or(0.0, |f| f.baseline),
+                "incident opened"
+            );
+        }
+        other => tracing::warn!(target: "tierd::incident", change = ?other, "incident changed"),
     }
 }

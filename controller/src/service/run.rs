@@ -221,6 +221,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         if svc.policy_changed() {
             svc.reload();
         }
+        svc.check_config_edit();
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             () = shutdown.requested() => break,

@@ -807,6 +807,9 @@ ingest_interval = "1s"
     // --- 7. What the service counted, at /metrics (asserted after the stop below). -----------
     let metrics = http_get(metrics_port, "/metrics");
     let healthz = http_get(metrics_port, "/healthz");
+    // A trained model scores from the first cycle: no warning of a model still learning.
+    let (_, ready) = http_get(metrics_port, "/readyz").unwrap();
+    assert!(!ready.contains("model"), "{ready}");
 
     // --- 8. SIGTERM: a clean stop. -------------------------------------------------------------
     svc.signal("TERM");
@@ -1010,6 +1013,21 @@ ingest_interval = "1h"
     svc.until(WAIT, "the first cycle", || {
         svc_log_has(d, "cycle done").then_some(())
     });
+    // No trained model: the service says it cannot see an incident yet, in /readyz and its log.
+    let (code, body) = http_get(port, "/readyz").unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.lines().any(|l| l
+            == "warn model: combined (learning the first 365 days of the logs): no anomaly signal, so no incident can open (freeze and snapshot rules on incident_open wait); set [model] path to a trained model to score from the start"),
+        "{body}"
+    );
+    assert!(
+        warned(d)
+            .iter()
+            .any(|m| m == "no anomaly signal: no incident can open until the model scores"),
+        "{:?}",
+        warned(d)
+    );
 
     // A typo in the condition; an object written a month ago, and its log.
     let broken = IDLE_RULE

@@ -91,6 +91,7 @@ fn readiness(svc: &Service) -> ReadyFn {
     let ex = Arc::clone(&svc.executor);
     let policy_refused = Arc::clone(&svc.policy_refused);
     let config_edited = Arc::clone(&svc.config_watch.note);
+    let model_note = Arc::clone(&svc.model_note);
     type Probe = (String, Result<Arc<dyn object_store::ObjectStore>, String>);
     let tiers: Vec<Probe> = svc
         .config
@@ -112,6 +113,10 @@ fn readiness(svc: &Service) -> ReadyFn {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         let edited = config_edited
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let model = model_note
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
@@ -164,6 +169,7 @@ fn readiness(svc: &Service) -> ReadyFn {
             };
             out.extend(refused.map(|d| warning("policy", d)));
             out.extend(edited.map(|d| warning("config", d)));
+            out.extend(model.map(|d| warning("model", d)));
             out
         })
     })

@@ -189,6 +189,10 @@ pub struct Service {
     policy_refused: Arc<std::sync::Mutex<Option<String>>>,
     /// The configuration file as the service started with it, against edits on disk.
     config_watch: config_watch::ConfigWatch,
+    /// The behaviour model's state as last logged, and what `/readyz` says while it gives no
+    /// anomaly signal (learning, or off).
+    model_seen: String,
+    model_note: Arc<std::sync::Mutex<Option<String>>>,
     /// Buckets whose objects were scanned into the catalog.
     scanned: BTreeSet<String>,
     /// Log objects two sources name, already warned of.
@@ -426,6 +430,8 @@ impl Service {
             policy_stamp: policy_stamp(&config),
             policy_refused: Arc::default(),
             config_watch: config_watch::ConfigWatch::new(config.path.as_deref()),
+            model_seen: String::new(),
+            model_note: Arc::default(),
             config,
             executor: Arc::new(ex),
             planner,
@@ -636,6 +642,32 @@ impl Service {
     }
 
     /// Whether a policy file changed since the last load.
+    /// Logs the behaviour model's state when it changes (learning, fitted, off), and keeps the
+    /// `/readyz` warning while no anomaly signal can open an incident.
+    pub fn note_model(&mut self) {
+        let described = self.model.describe();
+        if described == self.model_seen {
+            return;
+        }
+        let note = match &self.model {
+            ModelState::Active { .. } => {
+                tracing::info!(target: "tierd::model", model = %described, "the behaviour model scores the logs");
+                None
+            }
+            _ => {
+                tracing::warn!(target: "tierd::model", model = %described, "no anomaly signal: no incident can open until the model scores");
+                Some(format!(
+                    "{described}: no anomaly signal, so no incident can open (freeze and snapshot rules on incident_open wait); set [model] path to a trained model to score from the start"
+                ))
+            }
+        };
+        *self
+            .model_note
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = note;
+        self.model_seen = described;
+    }
+
     /// Logs an edit of the configuration file since start, once, and shows it in `/readyz`.
     pub fn check_config_edit(&mut self) {
         self.config_watch.check();
@@ -791,6 +823,7 @@ impl Service {
         if let Some(t) = self.model.trained_to_secs() {
             self.metrics.set_model_trained_at(t);
         }
+        self.note_model();
         // Per bucket, the highest score of the cycle among its subjects (the bucket, and each
         // principal in it): what would open an incident.
         let mut highest: BTreeMap<&str, f64> = BTreeMap::new();

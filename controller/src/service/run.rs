@@ -165,6 +165,8 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         svc.list_in_background();
     }
     tracing::info!(once = opts.once, "tierd started");
+    // Whether anomalies can be seen from the first cycle (a trained model) or not yet.
+    svc.note_model();
     let mut code = ExitCode::SUCCESS;
     // A stop asked for during start-up: no cycle starts.
     while !shutdown.is_requested() {

@@ -197,6 +197,53 @@ fn a_policy_file_named_on_the_command_line_and_in_the_configuration_is_checked_o
 }
 
 #[test]
+fn a_staged_edit_is_checked_against_the_live_configuration_in_place_of_its_policy_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "tierd.toml",
+        "[tiers.onprem]\nurl = \"file://data/onprem\"\n[policies]\nfiles = [\"policies/*.toml\"]\n",
+    );
+    let rule = "[[rule]]\nid = \"keep\"\nscope = { bucket = \"BUCKET\" }\naction = \"pin\"\n";
+    write(d, "policies/p.toml", &rule.replace("BUCKET", "hr"));
+    write(d, "staged/p.toml", &rule.replace("BUCKET", "legal"));
+    // With the live files, the edited copy repeats their ids.
+    let r = tierd(
+        d,
+        &[
+            "check",
+            "--no-tier-checks",
+            "--config",
+            "tierd.toml",
+            "staged/p.toml",
+        ],
+    );
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("duplicate id"), "{}", r.stderr);
+    // Staged: the copy stands in for them.
+    let r = tierd(
+        d,
+        &[
+            "check",
+            "--no-tier-checks",
+            "--config",
+            "tierd.toml",
+            "--staged",
+            "staged/p.toml",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout,
+        "ok: checked 1 policy file and 1 configuration, 1 rule; tests: 0 passed, 0 failed; 0 errors, 0 warnings; tier checks skipped (--no-tier-checks)\n"
+    );
+    // --staged needs the configuration whose files it replaces.
+    let r = tierd(d, &["check", "--staged", "staged/p.toml"]);
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+}
+
+#[test]
 fn a_policy_glob_that_matches_no_file_is_an_error_as_run_refuses_it() {
     let dir = tempfile::tempdir().unwrap();
     write(

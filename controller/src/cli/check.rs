@@ -20,6 +20,8 @@
 //!   and its folder, which takes the `.lock` file) and the decision log (`service.decision_log`) must be writable by the user running
 //!   the check (run it as the service's user): an error at the setting otherwise. Existing files
 //!   are opened to append; a folder is tried with a probe file removed at once.
+//! - `--staged`: the policy files given replace the configuration's `policies.files` (an edited
+//!   copy is checked against the live configuration without its live policy files).
 //! - A `policies.files` entry that matches no file is an error (`run` and `simulate` refuse it);
 //!   a local `ingest.sources` entry (a path or glob) that names no file is a warning at the
 //!   entry. Remote sources are never contacted.
@@ -52,6 +54,10 @@ pub struct CheckArgs {
     /// journal and the decision log can be written (offline CI).
     #[arg(long)]
     pub no_tier_checks: bool,
+    /// The policy files given stand in for the configuration's `policies.files`: check an edit
+    /// (a copy elsewhere) against the live configuration before putting it in place.
+    #[arg(long, requires = "config")]
+    pub staged: bool,
 }
 
 /// The top-level tables that only the main configuration has.
@@ -429,9 +435,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let tiers = match &config_path {
         Some(p) => match Config::load(p) {
             Ok(c) => {
-                for extra in config_policy_files(&c, &mut diags) {
-                    if !policy_files.iter().any(|p| same(p, &extra)) {
-                        policy_files.push(extra);
+                if !args.staged {
+                    for extra in config_policy_files(&c, &mut diags) {
+                        if !policy_files.iter().any(|p| same(p, &extra)) {
+                            policy_files.push(extra);
+                        }
                     }
                 }
                 diags.extend(check_sources(&c, p));

@@ -101,7 +101,20 @@ impl Executor {
                         }));
                     }
                     Err(e) => {
-                        tracing::warn!(tier = %tier, bucket, listed, "cannot list the tier whole; the rest of its objects are learnt at a later scan: {e}");
+                        // Warned once while it lasts: a scan per prefix would repeat the store's
+                        // error (an S3 XML body) for every folder of the bucket.
+                        let known = self
+                            .unlisted
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .get(bucket)
+                            .is_some_and(|t| t.contains(&tier));
+                        let e = crate::decision::one_line(&e.to_string()).into_owned();
+                        if known {
+                            tracing::debug!(tier = %tier, bucket, listed, "still cannot list the tier whole: {e}");
+                        } else {
+                            tracing::warn!(tier = %tier, bucket, listed, "cannot list the tier whole; the rest of its objects are learnt at a later scan: {e}");
+                        }
                         unlisted.push(tier.clone());
                         break;
                     }

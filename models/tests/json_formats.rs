@@ -208,6 +208,88 @@ fn minio_lifecycle_expiry_is_a_lifecycle_delete() {
 }
 
 #[test]
+fn minio_batch_delete_gives_one_event_per_listed_object_with_its_version() {
+    let l = r#"{"version":"1","time":"2026-11-02T09:10:00Z","trigger":"incoming","api":{"name":"DeleteMultipleObjects","bucket":"media","objects":[{"objectName":"docs/a.pdf"},{"objectName":"docs/b.pdf","versionId":"v1"},{"objectName":"docs/c.pdf"}],"status":"OK","statusCode":200,"rx":600,"tx":500},"remotehost":"10.20.0.66","requestID":"DEL1","userAgent":"mc","requestQuery":{"delete":""},"accessKey":"mediawriter"}"#;
+    let events = minio::parse_events(l).unwrap();
+    let got: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                e.op,
+                e.bucket.as_str(),
+                e.key.as_deref(),
+                e.version_id.as_deref(),
+                e.bytes_received,
+                e.bytes_sent,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                OpClass::Delete,
+                "media",
+                s("docs/a.pdf").as_deref(),
+                None,
+                Some(600),
+                Some(500)
+            ),
+            (
+                OpClass::Delete,
+                "media",
+                Some("docs/b.pdf"),
+                Some("v1"),
+                None,
+                None
+            ),
+            (
+                OpClass::Delete,
+                "media",
+                Some("docs/c.pdf"),
+                None,
+                None,
+                None
+            ),
+        ],
+        "one event per key; the request's bytes counted once"
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.principal.as_deref() == Some("mediawriter")
+                && e.request_id.as_deref() == Some("DEL1")
+                && e.status == Some(200))
+    );
+    assert_eq!(
+        minio::parse_line(l),
+        Err(
+            "the entry lists 3 objects, one event each; read it with minio::parse_events"
+                .to_owned()
+        )
+    );
+    assert_eq!(parse::parse_events(Format::Minio, l).len(), 3);
+}
+
+#[test]
+fn minio_lifecycle_entries_take_their_key_from_api_objects() {
+    let l = r#"{"version":"1","time":"2026-11-02T09:11:00Z","event":"ilm:expiry","trigger":"ilm:expiry","api":{"name":"ILMExpiry","bucket":"media","objects":[{"objectName":"archive/old.log","versionId":"v9"}]},"requestHeader":{},"responseHeader":{},"tags":{}}"#;
+    let e = event_of(minio::parse_line(l));
+    assert_eq!(
+        (e.op, e.lifecycle, e.key.as_deref(), e.version_id.as_deref()),
+        (OpClass::Delete, true, Some("archive/old.log"), Some("v9"))
+    );
+    // A list that is not an array of objects (schema drift) lists nothing; the entry is kept.
+    for objects in ["null", "\"x\"", "[1, {\"objectName\": \"\"}]", "{}"] {
+        let l = format!(
+            r#"{{"time":"2026-11-02T09:11:00Z","api":{{"name":"ILMExpiry","bucket":"b","objects":{objects}}}}}"#
+        );
+        let e = event_of(minio::parse_line(&l));
+        assert_eq!((e.op, e.key), (OpClass::Delete, None), "{objects}");
+    }
+}
+
+#[test]
 fn minio_api_names_map_to_classes_and_configuration_kinds() {
     let cases: &[(&str, OpClass, Option<ConfigKind>)] = &[
         ("GetObject", OpClass::Get, None),
@@ -964,6 +1046,48 @@ fn ceph_concatenated_entries_are_reported_by_parse_line_and_read_by_parse_entrie
         .map(|r| r.expect("entry").op)
         .collect();
     assert_eq!(ops, [OpClass::Get, OpClass::Head]);
+}
+
+#[test]
+fn ceph_multi_object_delete_gives_one_event_per_deleted_key_with_its_status() {
+    let l = r#"{"bucket":"datasets","object":"-","time":"2026-11-02T08:00:05.000001Z","time_local":"2026-11-02T08:00:05.000001+0000","remote_addr":"172.16.4.20","user":"analytics$etl","operation":"multi_object_delete","uri":"POST /datasets/?delete HTTP/1.1","http_status":"200","error_code":"","bytes_sent":300,"bytes_received":400,"object_size":0,"trans_id":"txDEL","op_data":{"num_ok":1,"num_err":1,"objects":[{"key":"a b.txt","version_id":"","http_status":204,"error":false,"delete_marker":false,"marker_version_id":""},{"key":"c.txt","version_id":"v2","http_status":403,"error":true}]}}"#;
+    let events: Vec<AccessEvent> = ceph::parse_entries(l)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let got: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                e.op,
+                e.key.as_deref(),
+                e.version_id.as_deref(),
+                e.status,
+                e.bytes_sent,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (OpClass::Delete, Some("a b.txt"), None, Some(204), Some(300)),
+            (OpClass::Delete, Some("c.txt"), Some("v2"), Some(403), None),
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.principal.as_deref() == Some("analytics$etl"))
+    );
+    assert_eq!(
+        ceph::parse_line(l),
+        Err(
+            "a multi-object delete of 2 keys, one event each; read the line with ceph::parse_entries"
+                .to_owned()
+        )
+    );
+    assert_eq!(parse::parse_events(Format::Ceph, l).len(), 2);
 }
 
 #[test]

@@ -743,6 +743,15 @@ fn push(
 /// reading it whole would take as much memory as it is long.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// Why a line of `n` bytes, more than [`MAX_LINE_BYTES`], is a bad line (and a webhook entry as
+/// long a bad entry).
+pub fn too_long(n: usize) -> String {
+    format!(
+        "{n} bytes long, more than the {} MiB a log line may have; skipped unread",
+        MAX_LINE_BYTES >> 20
+    )
+}
+
 /// Reads one line into `buf`, keeping at most `max` bytes of it: returns the bytes consumed
 /// (the whole line, newline included, however long), whether it ended with a newline, and
 /// whether it was longer than `max` (then `buf` holds only its start, and the rest was read
@@ -840,10 +849,7 @@ fn read_lines(
                 BadLine {
                     file: obj.name.clone(),
                     line: line_no,
-                    reason: format!(
-                        "{n} bytes long, more than the {} MiB a log line may have; skipped unread",
-                        MAX_LINE_BYTES >> 20
-                    ),
+                    reason: too_long(n),
                 },
             );
             continue;
@@ -866,14 +872,11 @@ fn read_lines(
                 continue;
             }
         };
-        // One line gives one event, except Ceph's, which can hold several entries under load
-        // ({...}{...}); every outcome is handled the same way.
-        let mut handle = |outcome: Result<Option<AccessEvent>, String>,
-                          report: &mut IngestReport,
-                          batch: &mut Vec<AccessEvent>|
-         -> Result<(), IngestError> {
+        // One line gives one event, except a MinIO or Ceph entry that lists several objects (a
+        // batch delete, a lifecycle action) and a Ceph line holding several entries under load.
+        for outcome in parse::parse_events(format, text) {
             match outcome {
-                Ok(Some(mut e)) => {
+                Ok(mut e) => {
                     // tierd's own export keeps the origin it was exported with.
                     if e.origin.file.is_empty() || format != Format::Ndjson {
                         e.origin = Origin {
@@ -881,33 +884,17 @@ fn read_lines(
                             line: line_no,
                         };
                     }
-                    push(batch, e, opts, report, consumer)
+                    push(batch, e, opts, report, consumer)?;
                 }
-                Ok(None) => Ok(()),
-                Err(reason) => {
-                    report.bad(
-                        opts.bad_lines_kept,
-                        BadLine {
-                            file: obj.name.clone(),
-                            line: line_no,
-                            reason,
-                        },
-                    );
-                    Ok(())
-                }
+                Err(reason) => report.bad(
+                    opts.bad_lines_kept,
+                    BadLine {
+                        file: obj.name.clone(),
+                        line: line_no,
+                        reason,
+                    },
+                ),
             }
-        };
-        if format == Format::Ceph {
-            match parse::ceph::parse_entries(text) {
-                Ok(entries) => {
-                    for entry in entries {
-                        handle(entry.map(Some), report, batch)?;
-                    }
-                }
-                Err(reason) => handle(Err(reason), report, batch)?,
-            }
-        } else {
-            handle(parse::parse_line(format, text), report, batch)?;
         }
     }
     done.complete = !growing;
@@ -1172,5 +1159,43 @@ mod tests {
                 ("last".to_string(), 4, false, false),
             ]
         );
+    }
+
+    #[test]
+    fn batch_deletes_of_minio_and_ceph_give_one_event_per_key_on_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let minio = dir.path().join("audit.log");
+        std::fs::write(
+            &minio,
+            concat!(
+                r#"{"time":"2026-11-02T09:10:00Z","api":{"name":"GetObject","bucket":"m","object":"x","statusCode":200}}"#,
+                "\n",
+                r#"{"time":"2026-11-02T09:10:01Z","api":{"name":"DeleteMultipleObjects","bucket":"m","objects":[{"objectName":"a"},{"objectName":"b"}],"statusCode":200}}"#,
+                "\n",
+            ),
+        )
+        .unwrap();
+        let ceph = dir.path().join("ops.log");
+        std::fs::write(
+            &ceph,
+            concat!(
+                r#"{"bucket":"d","object":"-","time":"2026-11-02T08:00:05Z","remote_addr":"1.2.3.4","operation":"multi_object_delete","http_status":"200","op_data":{"objects":[{"key":"c","http_status":204},{"key":"e","http_status":204}]}}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        let opts = IngestOptions::default();
+        for (log, want) in [
+            (&minio, vec![("x", 1), ("a", 2), ("b", 2)]),
+            (&ceph, vec![("c", 1), ("e", 1)]),
+        ] {
+            let (events, report) = ingest(log, &dir.path().join("j.db"), &opts);
+            let got: Vec<_> = events
+                .iter()
+                .map(|e| (e.key.as_deref().unwrap_or("-"), e.origin.line))
+                .collect();
+            assert_eq!(got, want, "{}", log.display());
+            assert_eq!(report.bad_lines, 0);
+        }
     }
 }

@@ -1,13 +1,16 @@
 //! JSON helpers shared by the CloudTrail, MinIO and Ceph parsers: lenient field types that never
 //! fail a record over schema drift, a header picker that keeps only named keys (so secrets such
 //! as `Authorization` are never even copied out of the input), a tolerant top-level key scanner
-//! for format detection, and error texts without locations.
+//! for format detection, error texts without locations, and the one-event-per-object expansion of
+//! requests that name several objects (batch deletes, lifecycle actions).
 
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::event::AccessEvent;
 
 /// A string field as the log wrote it. Anything that is not a JSON string is kept only as its
 /// kind, so an optional field of an unexpected type reads as absent while a required one can
@@ -480,4 +483,74 @@ pub(crate) fn record_spans(text: &str) -> Result<Vec<(usize, usize)>, (u64, Stri
         }
     }
     Err((line_at(start), "missing field \"Records\"".to_owned()))
+}
+
+/// One object of a request that names several (a batch delete, a lifecycle action): MinIO's
+/// `api.objects`, Ceph's `op_data.objects`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ListedObject {
+    pub(crate) key: String,
+    pub(crate) version_id: Option<String>,
+    /// The object's own status, when the log gives one (Ceph does).
+    pub(crate) status: Option<u16>,
+}
+
+/// The field names of a [`ListedObject`] in one format's array elements.
+pub(crate) struct ListedNames {
+    pub(crate) key: &'static str,
+    pub(crate) version_id: &'static str,
+    pub(crate) status: Option<&'static str>,
+}
+
+/// The objects of `list`, an array of objects named as `names` says. Anything else (absent,
+/// `null`, another type: schema drift) lists nothing; an element without a non-empty key is
+/// skipped. Only the named fields are read.
+pub(crate) fn listed_objects(list: &serde_json::Value, names: &ListedNames) -> Vec<ListedObject> {
+    let Some(items) = list.as_array() else {
+        return Vec::new();
+    };
+    let text = |o: &serde_json::Map<String, serde_json::Value>, name: &str| {
+        o.get(name)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    items
+        .iter()
+        .filter_map(serde_json::Value::as_object)
+        .filter_map(|o| {
+            let status = names.status.and_then(|n| match o.get(n)? {
+                serde_json::Value::Number(n) => n.as_u64(),
+                serde_json::Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            });
+            Some(ListedObject {
+                key: text(o, names.key)?,
+                version_id: text(o, names.version_id),
+                status: status.filter(|s| (100..=599).contains(s)).map(|s| s as u16),
+            })
+        })
+        .collect()
+}
+
+/// The events of a request that names `objects`: one per object, each `request` with the
+/// object's key, version and (when the log gives it) status, as an S3 access log writes a
+/// `BATCH.DELETE.OBJECT` record per key. The request's byte counts go with the first event
+/// only, so that totals are not multiplied. No objects: `request` alone.
+pub(crate) fn one_per_object(request: AccessEvent, objects: Vec<ListedObject>) -> Vec<AccessEvent> {
+    if objects.is_empty() {
+        return vec![request];
+    }
+    let mut out = Vec::with_capacity(objects.len());
+    for (i, o) in objects.into_iter().enumerate() {
+        let mut e = request.clone();
+        if i > 0 {
+            (e.bytes_sent, e.bytes_received) = (None, None);
+        }
+        e.key = Some(o.key);
+        e.version_id = o.version_id;
+        e.status = o.status.or(request.status);
+        out.push(e);
+    }
+    out
 }

@@ -7,7 +7,7 @@
 //! - [`ceph`]: Ceph RGW ops log JSON.
 //! - [`ndjson`]: tierd's own export of normalised events, one JSON object per line.
 //!
-//! Line formats are parsed with [`parse_line`]; CloudTrail documents with
+//! Line formats are parsed with [`parse_events`] (or [`parse_line`], one event a line); CloudTrail documents with
 //! [`cloudtrail::parse_document`]. Parquet is read columnar by [`crate::frame`].
 //! [`detect`] names the format from the first bytes of a file.
 
@@ -127,12 +127,27 @@ fn detect_line(line: &str) -> Option<Format> {
     }
 }
 
-/// Parses one line of a line format. `Ok(None)` means the line carries no event and is skipped
+/// Parses one line of a line format into its events, each an event or the reason it is not one:
+/// none for a blank line, one for most, one per object for a MinIO or Ceph entry that lists
+/// several (a batch delete, a lifecycle action), one per entry for a Ceph line holding several
+/// entries. A line that is no record is one `Err`. Each event's `origin` is left for the caller.
+pub fn parse_events(format: Format, line: &str) -> Vec<Result<AccessEvent, String>> {
+    let all = |events: Vec<AccessEvent>| events.into_iter().map(Ok).collect();
+    match format {
+        Format::Minio => minio::parse_events(line).map_or_else(|e| vec![Err(e)], all),
+        Format::Ceph => ceph::parse_entries(line).unwrap_or_else(|e| vec![Err(e)]),
+        _ => parse_line(format, line).transpose().into_iter().collect(),
+    }
+}
+
+/// Parses one line of a line format that carries at most one event (see [`parse_events`] for
+/// lines that carry several). `Ok(None)` means the line carries no event and is skipped
 /// silently (blank lines, JSON array brackets). The returned event's `origin` is left empty for
 /// the caller to fill. An `Err` is the reason the line is malformed, without its location.
 ///
 /// # Errors
-/// A line that is not a valid record of `format`, or `format` is not a line format.
+/// A line that is not a valid record of `format`, a line of several events, or `format` is not
+/// a line format.
 pub fn parse_line(format: Format, line: &str) -> Result<Option<AccessEvent>, String> {
     match format {
         Format::S3 => s3::parse_line(line),

@@ -49,7 +49,9 @@
 //! - `operation` is the raw Operation; `op` is classified from it by [`classify`]; `lifecycle` is
 //!   set for every `S3.*` operation (S3 itself acting: expiration, transitions, delete markers).
 //! - `key` is the Key, percent-decoded (`%XX` only: `+` stays a `+`, as S3 encodes spaces as
-//!   `%20`). A key whose decoded bytes are not UTF-8 is kept in its encoded form rather than
+//!   `%20`), once or twice as the request's path says (see `key_of`); the source key of a copy
+//!   (`REST.COPY.OBJECT_GET`, `REST.COPY.PART_GET`), whose record's path names the destination,
+//!   twice. A key whose decoded bytes are not UTF-8 is kept in its encoded form rather than
 //!   altered, so two different keys never collapse into one.
 //! - `principal` is the Requester (canonical user id or IAM ARN), `source_ip` the Remote IP.
 //! - `bytes_received`: S3 logs do not carry it. For a successful (2xx) `REST.PUT.OBJECT`,
@@ -175,7 +177,11 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
         op,
         operation: operation.to_owned(),
         bucket: bucket.to_owned(),
-        key: has_key.then(|| key_of(key, uri_path, bucket)),
+        key: has_key.then(|| match op {
+            // The Request-URI of a copy names the destination, never the source.
+            OpClass::CopySource => decode_key(&decode_key(key)),
+            _ => key_of(key, uri_path, bucket),
+        }),
         principal: (requester != "Anonymous").then(|| opt(requester)).flatten(),
         source_ip: opt(remote_ip),
         status,
@@ -546,6 +552,10 @@ fn number(field: usize, s: &str) -> Result<Option<u64>, String> {
 /// request's path, encoded once by the client, tells which: the key decoded once that it names
 /// is the key; else the key decoded twice, if it names that; else (no path: a batch delete, a
 /// lifecycle action) the key decoded once.
+///
+/// The source key of a copy (`REST.COPY.OBJECT_GET`, `REST.COPY.PART_GET`) is not read here:
+/// AWS writes it encoded twice, and the record's path names the copy's destination, which can
+/// never tell, so it is decoded twice.
 fn key_of(field: &str, uri_path: Option<&str>, bucket: &str) -> String {
     let once = decode_key(field);
     if memchr(b'%', once.as_bytes()).is_none() {

@@ -18,6 +18,7 @@ mod source;
 pub mod summary;
 #[cfg(test)]
 mod testing;
+mod verified;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -972,42 +973,62 @@ mod tests {
         assert_eq!((events.len(), report.bad_lines), (60, 0));
     }
 
-    #[test]
-    fn a_corrupt_byte_in_the_middle_of_a_gzip_log_ends_it_with_one_bad_line_after_the_lines_before()
-    {
+    /// Lines `from..to` of [`log_text`], each with its newline.
+    fn lines(from: usize, to: usize) -> String {
+        (from..to).map(|i| log_line(i) + "\n").collect()
+    }
+
+    /// Ingests a gzip file of a whole member of lines `0..1000` then `second`: the reason of its
+    /// one bad line, once the first member's lines, and none of the second's, were read.
+    fn after_a_whole_member(second: Vec<u8>) -> String {
         let dir = tempfile::tempdir().unwrap();
-        let text = log_text(5_000);
+        let first = gzip(lines(0, 1_000).as_bytes(), flate2::Compression::default());
+        let (n, reason) = ingest_damaged(
+            dir.path(),
+            &[first, second].concat(),
+            &IngestOptions::default(),
+        );
+        assert_eq!(n, 1_000, "the first member's lines, none of the second's");
+        reason
+    }
+
+    #[test]
+    fn a_corrupt_deflate_block_costs_its_gzip_member_whole_and_is_one_bad_line_after_the_members_before()
+     {
         // Stored (uncompressed) deflate blocks, so that a block header can be found and broken:
         // a block is a 3-bit header padded to a byte, then LEN and NLEN = !LEN, then LEN bytes.
-        let mut gz = gzip(text.as_bytes(), flate2::Compression::none());
+        let mut second = gzip(lines(1_000, 5_000).as_bytes(), flate2::Compression::none());
         let mut at = 10; // after the gzip header
-        let mut decoded = 0usize;
         for _ in 0..3 {
-            assert_eq!(gz[at] & 0b110, 0, "a stored block at {at}");
-            let len = u16::from_le_bytes([gz[at + 1], gz[at + 2]]);
-            let nlen = u16::from_le_bytes([gz[at + 3], gz[at + 4]]);
+            assert_eq!(second[at] & 0b110, 0, "a stored block at {at}");
+            let len = u16::from_le_bytes([second[at + 1], second[at + 2]]);
+            let nlen = u16::from_le_bytes([second[at + 3], second[at + 4]]);
             assert_eq!(len, !nlen, "a stored block at {at}");
-            decoded += usize::from(len);
             at += 5 + usize::from(len);
         }
-        assert!(decoded < text.len() / 2, "the break is in the middle");
-        // The fourth block's NLEN no longer matches its LEN.
-        gz[at + 3] ^= 0x01;
-        let (n, reason) = ingest_damaged(dir.path(), &gz, &IngestOptions::default());
-        let line_len = log_line(0).len() + 1;
-        // What flate2 decoded in the read that found the corruption (at most one 64 KiB
-        // buffer) is not handed on: the lines before that were.
-        assert!(
-            n * line_len <= decoded && decoded - n * line_len < (64 << 10) + line_len,
-            "{n} lines read of the {} before the break",
-            decoded / line_len
-        );
+        // The fourth block's NLEN no longer matches its LEN: the three before decode.
+        second[at + 3] ^= 0x01;
         assert_eq!(
-            reason,
-            format!(
-                "the gzip stream is damaged after line {n} (corrupt deflate stream); the rest of \
-                 this object cannot be read"
-            )
+            after_a_whole_member(second),
+            "the gzip stream is damaged after line 1000 (corrupt deflate stream); the rest of \
+             this object cannot be read"
+        );
+    }
+
+    #[test]
+    fn a_gzip_member_that_decodes_but_fails_its_checksum_hands_on_none_of_its_lines() {
+        // What a flipped byte that still decodes gives: records the member never held (the
+        // deflate window replayed), known as wrong only by the checksum at the member's end.
+        let mut second = gzip(
+            lines(1_000, 3_000).as_bytes(),
+            flate2::Compression::default(),
+        );
+        let crc = second.len() - 8;
+        second[crc] ^= 0x5a;
+        assert_eq!(
+            after_a_whole_member(second),
+            "the gzip stream is damaged after line 1000 (corrupt gzip stream does not have a \
+             matching checksum); the rest of this object cannot be read"
         );
     }
 

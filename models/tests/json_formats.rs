@@ -1265,3 +1265,98 @@ fn cloudtrail_document_with_a_byte_order_mark_parses() {
     let doc = format!("\u{feff}{}", one_line_document(&[CT_GET]));
     assert_eq!(cloudtrail::parse_document(&doc).map(|r| r.len()), Ok(1));
 }
+
+// ------------------------------------------------------------------------------------------------
+// Every JSON format
+
+#[test]
+fn no_json_format_quotes_a_signed_url_or_a_credential_in_its_errors() {
+    let signed =
+        "https://x/y?X-Amz-Credential=AKIAIOSFODNN7EXAMPLE&X-Amz-Signature=deadbeefcafe0123";
+    let auth = "AWS4-HMAC-SHA256 Credential=mediawriter/20261102/us-east-1/s3/aws4_request, Signature=0b5c1a3f";
+    let hidden = "a value that looks like a signed URL (not shown)";
+    let record = |time: &str| {
+        format!(
+            r#"{{"Records":[{{"eventTime":"{time}","eventSource":"s3.amazonaws.com","eventName":"GetObject","requestParameters":{{"bucketName":"b","key":"k"}}}}]}}"#
+        )
+    };
+    let cloudtrail = |doc: &str| -> String {
+        match parse_document_one(doc) {
+            Err(e) => e,
+            Ok(e) => panic!("expected an error, got {e:?}"),
+        }
+    };
+    for value in [signed, auth] {
+        let time_err =
+            |field: &str| format!("field \"{field}\": expected RFC 3339 time, found {hidden}");
+        let cases = [
+            (
+                minio::parse_line(&format!(
+                    r#"{{"time":"{value}","api":{{"name":"GetObject"}}}}"#
+                ))
+                .unwrap_err(),
+                Some(time_err("time")),
+            ),
+            (
+                ceph::parse_line(&format!(
+                    r#"{{"bucket":"b","time":"{value}","http_status":"200","operation":"get_obj"}}"#
+                ))
+                .unwrap_err(),
+                Some(time_err("time")),
+            ),
+            (cloudtrail(&record(value)), Some(time_err("eventTime"))),
+            (
+                parse::parse_line(
+                    Format::Ndjson,
+                    &format!(
+                        r#"{{"time":"{value}","op":"get","operation":"GetObject","bucket":"b"}}"#
+                    ),
+                )
+                .unwrap_err(),
+                None,
+            ),
+            (
+                minio::parse_line(&format!(
+                    r#"{{"time":"2025-01-01T00:00:00Z","api":"{value}"}}"#
+                ))
+                .unwrap_err(),
+                None,
+            ),
+            (
+                parse::parse_line(
+                    Format::Ndjson,
+                    &format!(r#"{{"time":"2026-11-01T10:00:00Z","op":"{value}"}}"#),
+                )
+                .unwrap_err(),
+                None,
+            ),
+        ];
+        for (got, want) in cases {
+            assert!(
+                !got.contains("deadbeef") && !got.contains("AKIA") && !got.contains("0b5c1a3f"),
+                "{got}"
+            );
+            assert!(got.contains(hidden), "{got}");
+            if let Some(want) = want {
+                assert_eq!(got, want);
+            }
+        }
+    }
+    // What was expected is still said.
+    assert_eq!(
+        minio::parse_line(&format!(
+            r#"{{"time":"2025-01-01T00:00:00Z","api":"{signed}"}}"#
+        )),
+        Err(format!(
+            "invalid type: {hidden}, expected the \"api\" object at column {}",
+            39 + signed.len()
+        ))
+    );
+}
+
+/// The error of the one record of a CloudTrail document.
+fn parse_document_one(doc: &str) -> Result<AccessEvent, String> {
+    let mut records = cloudtrail::parse_document(doc).map_err(|(_, e)| e)?;
+    assert_eq!(records.len(), 1);
+    records.remove(0).result.map(|e| e.expect("an S3 record"))
+}

@@ -53,6 +53,7 @@ use super::json::{
     ListedNames, Names, Num, Picked, Text, json_error, listed_objects, one_per_object,
     parse_rfc3339_us, strip_array_punctuation, top_level_keys, value_kind,
 };
+use super::shown;
 
 /// Whether the first line of a file is a Ceph ops log entry (optionally after the `[` of a JSON
 /// array stream): a JSON object with `bucket` and `time` at top level and one of `time_local`,
@@ -383,8 +384,12 @@ impl RawEntry<'_> {
 
     fn into_event(self) -> Result<AccessEvent, String> {
         let time = self.time.required("time")?;
-        let time_us = parse_rfc3339_us(time)
-            .ok_or_else(|| format!("field \"time\": expected RFC 3339 time, found {time:?}"))?;
+        let time_us = parse_rfc3339_us(time).ok_or_else(|| {
+            format!(
+                "field \"time\": expected RFC 3339 time, found {}",
+                shown(time)
+            )
+        })?;
         let operation = self.operation.required("operation")?;
         if operation.is_empty() {
             return Err("missing field \"operation\"".to_owned());

@@ -36,6 +36,7 @@
 use crate::event::{AccessEvent, ConfigKind, OpClass, config_change_kind};
 
 use super::json::{Num, Text, json_error, parse_rfc3339_us, value_kind};
+use super::shown;
 
 /// One record of a CloudTrail document: its 1-based line in the file and the outcome.
 /// `Ok(None)` is a record tierd skips on purpose (not an S3 data event).
@@ -303,8 +304,12 @@ pub fn parse_record(record: &str) -> Result<Option<AccessEvent>, String> {
     }
     let name = raw.event_name.required("eventName")?;
     let time = raw.event_time.required("eventTime")?;
-    let time_us = parse_rfc3339_us(time)
-        .ok_or_else(|| format!("field \"eventTime\": expected RFC 3339 time, found {time:?}"))?;
+    let time_us = parse_rfc3339_us(time).ok_or_else(|| {
+        format!(
+            "field \"eventTime\": expected RFC 3339 time, found {}",
+            shown(time)
+        )
+    })?;
 
     let (op, config) = classify_s3_api(name);
     let params = raw.request_parameters.unwrap_or_default();

@@ -287,13 +287,15 @@ pub(crate) fn parse_rfc3339_us(s: &str) -> Option<i64> {
 }
 
 /// A serde_json error as a reason without its line (the caller reports the location):
-/// `not JSON: expected value at column 1` for syntax errors, the data error otherwise.
+/// `not JSON: expected value at column 1` for syntax errors, the data error otherwise; a value it
+/// quotes that looks like a signed URL or a credential is not shown.
 pub(crate) fn json_error(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let core = match text.rsplit_once(" at line ") {
         Some((core, _)) => core,
         None => &text,
     };
+    let core = super::redacted(core);
     match e.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
             format!("not JSON: {core} at column {}", e.column())

@@ -51,6 +51,7 @@ use super::json::{
     ListedNames, Names, Num, Picked, Text, json_error, listed_objects, one_per_object,
     parse_rfc3339_us, strip_array_punctuation, top_level_keys, value_kind,
 };
+use super::shown;
 
 /// Whether the first line of a file is a MinIO audit entry: a JSON object with top-level `api`
 /// and `time` keys (and none of the keys tierd's NDJSON or Ceph's ops log have at top level).
@@ -208,8 +209,12 @@ const RESP_REQUEST_ID: usize = 3;
 impl RawEntry<'_> {
     fn into_event(mut self) -> Result<AccessEvent, String> {
         let time = self.time.required("time")?;
-        let time_us = parse_rfc3339_us(time)
-            .ok_or_else(|| format!("field \"time\": expected RFC 3339 time, found {time:?}"))?;
+        let time_us = parse_rfc3339_us(time).ok_or_else(|| {
+            format!(
+                "field \"time\": expected RFC 3339 time, found {}",
+                shown(time)
+            )
+        })?;
         let api = self.api.take().unwrap_or_default();
         let operation = api
             .name

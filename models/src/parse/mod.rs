@@ -18,6 +18,7 @@ pub mod minio;
 pub mod ndjson;
 pub mod s3;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -157,5 +158,49 @@ pub fn parse_line(format: Format, line: &str) -> Result<Option<AccessEvent>, Str
         Format::Cloudtrail | Format::Parquet => Err(format!(
             "{format} is not a line format; read it as a whole document"
         )),
+    }
+}
+
+/// What an error message says in place of a value that looks like a signed URL or a credential.
+const NOT_SHOWN: &str = "a value that looks like a signed URL (not shown)";
+
+/// Whether `s` holds what a presigned URL or an `Authorization` header carries: a signature, a
+/// credential, an access key id, a security token.
+fn looks_signed(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    [
+        "signature=",
+        "credential=",
+        "awsaccesskeyid=",
+        "security-token=",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
+}
+
+/// Quotes a value for an error message (every parser's): at most 48 characters, and never a
+/// presigned URL's or a credential's secrets.
+pub(crate) fn shown(s: &str) -> String {
+    if looks_signed(s) {
+        return NOT_SHOWN.to_owned();
+    }
+    match s.char_indices().nth(48) {
+        Some((cut, _)) => format!("{:?}...", &s[..cut]),
+        None => format!("{s:?}"),
+    }
+}
+
+/// A JSON parser's error text (`invalid type: string "...", expected ...`) without the value
+/// it quotes when that looks like a signed URL or a credential; what was expected is kept.
+pub(crate) fn redacted(message: &str) -> Cow<'_, str> {
+    if !looks_signed(message) {
+        return Cow::Borrowed(message);
+    }
+    match message.split_once(", expected ") {
+        Some((found, expected)) if !looks_signed(expected) => {
+            let kind = found.split_once(": ").map_or("invalid value", |(k, _)| k);
+            Cow::Owned(format!("{kind}: {NOT_SHOWN}, expected {expected}"))
+        }
+        _ => Cow::Borrowed(NOT_SHOWN),
     }
 }

@@ -70,6 +70,7 @@
 
 use memchr::memchr;
 
+use super::shown;
 use crate::event::{AccessEvent, ConfigKind, OpClass, config_change_kind};
 
 /// Field names, in order, as AWS documents them; `FIELD_NAMES[n - 1]` names field `n`.
@@ -614,27 +615,6 @@ fn hex(c: u8) -> Option<u8> {
         b'a'..=b'f' => Some(c - b'a' + 10),
         b'A'..=b'F' => Some(c - b'A' + 10),
         _ => None,
-    }
-}
-
-/// Quotes a value for an error message: at most 48 characters, and never a presigned URL's
-/// secrets.
-fn shown(s: &str) -> String {
-    let lower = s.to_ascii_lowercase();
-    if [
-        "signature=",
-        "credential=",
-        "awsaccesskeyid=",
-        "security-token=",
-    ]
-    .iter()
-    .any(|m| lower.contains(m))
-    {
-        return "a value that looks like a signed URL (not shown)".to_owned();
-    }
-    match s.char_indices().nth(48) {
-        Some((cut, _)) => format!("{:?}...", &s[..cut]),
-        None => format!("{s:?}"),
     }
 }
 

@@ -565,8 +565,9 @@ fn detect_format(
         });
     }
     // A followed file whose first line is still being written: its format is told once the line
-    // is whole, at a later pass.
-    let first_line_unfinished = following && !bytes.contains(&b'\n');
+    // is whole, at a later pass. A whole gzip stream has no writer in the middle of a line (one
+    // still being written broke off above): its one line is judged now.
+    let first_line_unfinished = following && !head.gzip && !bytes.contains(&b'\n');
     if blank || (first_line_unfinished && found.is_none()) {
         return Ok(None);
     }
@@ -810,7 +811,7 @@ fn read_lines(
     consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
 ) -> Result<(), IngestError> {
     let mut buf = Vec::with_capacity(1024);
-    let growing = opts.follow && is_growing_file(obj);
+    let growing = opts.follow && !opened.gzip && is_growing_file(obj);
     loop {
         buf.clear();
         let (n, whole, cut) = match read_line_capped(&mut *opened.reader, &mut buf, MAX_LINE_BYTES)
@@ -1218,5 +1219,48 @@ mod tests {
             assert_eq!(got, want, "{}", log.display());
             assert_eq!(report.bad_lines, 0);
         }
+    }
+
+    #[test]
+    fn a_whole_gzip_file_of_one_unknown_line_without_a_newline_is_an_unknown_format_when_followed()
+    {
+        // A CloudTrail digest: one JSON object, no newline, next to the trail's logs.
+        let dir = tempfile::tempdir().unwrap();
+        let digest = dir.path().join("digest.json.gz");
+        let text = r#"{"awsAccountId":"111122223333","digestStartTime":"2026-11-02T08:00:00Z","logFiles":[]}"#;
+        std::fs::write(
+            &digest,
+            gzip(text.as_bytes(), flate2::Compression::default()),
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut journal = Journal::open(&dir.path().join("j.db")).unwrap();
+        let name = digest.display().to_string();
+        let err = run(
+            std::slice::from_ref(&name),
+            &IngestOptions::default(),
+            rt.handle(),
+            Some(&mut journal),
+            &mut |_| Ok(()),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{name}: cannot tell the log format from its first lines; name it with --format \
+                 (one of: s3, minio, cloudtrail, ceph, ndjson, parquet)"
+            )
+        );
+        // As the service reads it: listed as unreadable, every pass.
+        let opts = IngestOptions {
+            keep_going: true,
+            follow: true,
+            ..IngestOptions::default()
+        };
+        let (events, report) = ingest(&digest, &dir.path().join("j.db"), &opts);
+        assert!(events.is_empty());
+        assert_eq!(report.unreadable, vec![err.to_string()]);
     }
 }

@@ -50,6 +50,27 @@ fn s(v: &str) -> Option<String> {
     Some(v.to_owned())
 }
 
+/// What an event is of, and its bytes: class, bucket, key, version, bytes received and sent.
+type WhatAndBytes<'e> = (
+    OpClass,
+    &'e str,
+    Option<&'e str>,
+    Option<&'e str>,
+    Option<u64>,
+    Option<u64>,
+);
+
+fn what_and_bytes(e: &AccessEvent) -> WhatAndBytes<'_> {
+    (
+        e.op,
+        e.bucket.as_str(),
+        e.key.as_deref(),
+        e.version_id.as_deref(),
+        e.bytes_received,
+        e.bytes_sent,
+    )
+}
+
 // ------------------------------------------------------------------------------------------------
 // MinIO audit log
 
@@ -211,19 +232,7 @@ fn minio_lifecycle_expiry_is_a_lifecycle_delete() {
 fn minio_batch_delete_gives_one_event_per_listed_object_with_its_version() {
     let l = r#"{"version":"1","time":"2026-11-02T09:10:00Z","trigger":"incoming","api":{"name":"DeleteMultipleObjects","bucket":"media","objects":[{"objectName":"docs/a.pdf"},{"objectName":"docs/b.pdf","versionId":"v1"},{"objectName":"docs/c.pdf"}],"status":"OK","statusCode":200,"rx":600,"tx":500},"remotehost":"10.20.0.66","requestID":"DEL1","userAgent":"mc","requestQuery":{"delete":""},"accessKey":"mediawriter"}"#;
     let events = minio::parse_events(l).unwrap();
-    let got: Vec<_> = events
-        .iter()
-        .map(|e| {
-            (
-                e.op,
-                e.bucket.as_str(),
-                e.key.as_deref(),
-                e.version_id.as_deref(),
-                e.bytes_received,
-                e.bytes_sent,
-            )
-        })
-        .collect();
+    let got: Vec<_> = events.iter().map(what_and_bytes).collect();
     assert_eq!(
         got,
         [
@@ -287,6 +296,34 @@ fn minio_lifecycle_entries_take_their_key_from_api_objects() {
         let e = event_of(minio::parse_line(&l));
         assert_eq!((e.op, e.key), (OpClass::Delete, None), "{objects}");
     }
+}
+
+#[test]
+fn minio_copy_gives_a_copy_source_event_then_the_destination() {
+    let l = r#"{"version":"1","time":"2026-11-02T09:12:00Z","trigger":"incoming","api":{"name":"CopyObject","bucket":"media","object":"dst/copy.txt","status":"OK","statusCode":200,"rx":0,"tx":200},"remotehost":"10.20.0.5","requestID":"CP1","requestHeader":{"X-Amz-Copy-Source":"/src-bucket/src%20dir/orig.txt"},"accessKey":"mediawriter"}"#;
+    let events = minio::parse_events(l).unwrap();
+    let got: Vec<_> = events
+        .iter()
+        .map(|e| (e.op, e.bucket.as_str(), e.key.as_deref(), e.bytes_sent))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                OpClass::CopySource,
+                "src-bucket",
+                Some("src dir/orig.txt"),
+                None
+            ),
+            (OpClass::CopyDest, "media", Some("dst/copy.txt"), Some(200)),
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.principal.as_deref() == Some("mediawriter")
+                && e.request_id.as_deref() == Some("CP1"))
+    );
 }
 
 #[test]
@@ -699,16 +736,41 @@ fn cloudtrail_status_is_derived_from_the_error_code() {
 }
 
 #[test]
-fn cloudtrail_copy_object_is_the_destination_side_of_the_copy() {
-    let rec = r#"{"eventTime":"2025-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"CopyObject","requestParameters":{"bucketName":"dst","key":"new/key","x-amz-copy-source":"src/old/key"},"responseElements":{"x-amz-version-id":"v2"}}"#;
+fn cloudtrail_copy_gives_a_copy_source_event_then_the_destination() {
+    let rec = r#"{"eventTime":"2025-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"CopyObject","requestParameters":{"bucketName":"dst","key":"new/key","x-amz-copy-source":"src/old/my%20photo%2B1.jpg?versionId=v1"},"responseElements":{"x-amz-version-id":"v2"},"additionalEventData":{"bytesTransferredOut":234},"requestID":"R1"}"#;
     let records = cloudtrail::parse_document(&one_line_document(&[rec])).expect("document");
-    let e = event_of(records.into_iter().next().expect("record").result);
-    assert_eq!(e.op, OpClass::CopyDest);
+    let events: Vec<AccessEvent> = records.into_iter().map(|r| event_of(r.result)).collect();
+    let got: Vec<_> = events.iter().map(what_and_bytes).collect();
     assert_eq!(
-        (e.bucket.as_str(), e.key.as_deref()),
-        ("dst", Some("new/key"))
+        got,
+        [
+            (
+                OpClass::CopySource,
+                "src",
+                Some("old/my photo+1.jpg"),
+                Some("v1"),
+                None,
+                None
+            ),
+            (
+                OpClass::CopyDest,
+                "dst",
+                Some("new/key"),
+                Some("v2"),
+                None,
+                Some(234)
+            ),
+        ]
     );
-    assert_eq!(e.version_id.as_deref(), Some("v2"));
+    assert!(events.iter().all(|e| e.request_id.as_deref() == Some("R1")));
+    // A source named by an access point ARN names no bucket: the destination alone.
+    let ap = rec.replace(
+        "src/old/my%20photo%2B1.jpg?versionId=v1",
+        "arn:aws:s3:us-west-2:123456789012:accesspoint/ap/object/k",
+    );
+    let records = cloudtrail::parse_document(&one_line_document(&[&ap])).expect("document");
+    assert_eq!(records.len(), 1);
+    assert_eq!(event_of(records[0].result.clone()).op, OpClass::CopyDest);
 }
 
 #[test]

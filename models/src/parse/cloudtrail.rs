@@ -25,9 +25,13 @@
 //! `s3express.amazonaws.com`) are skipped on purpose (`Ok(None)`).
 //!
 //! # Caveats
-//! - `CopyObject` is one record naming the destination (`bucketName`, `key`); the source is only
-//!   in `requestParameters.x-amz-copy-source`. tierd emits the [`OpClass::CopyDest`] event; there is
-//!   no separate [`OpClass::CopySource`] record in CloudTrail (unlike S3 server access logs).
+//! - `CopyObject` (and `UploadPartCopy`) is one record naming the destination (`bucketName`,
+//!   `key`); the source is only in `requestParameters.x-amz-copy-source` (`bucket/key`,
+//!   URL-encoded). tierd emits an [`OpClass::CopySource`] event for that object (bytes and size
+//!   go with the destination), then the record's own event, as an S3 server access log writes
+//!   two records. A source named by an access point ARN gives no `copy-source` event.
+//! - `DeleteObjects` records carry no keys (an AWS limitation): a batch delete is one keyless
+//!   `delete` event.
 //! - Nothing else from `requestParameters` is kept: pre-signed URL parameters (`X-Amz-Credential`,
 //!   `X-Amz-Signature`, `X-Amz-Security-Token`, ...) and SSE-C key digests never reach an event.
 //!
@@ -35,7 +39,7 @@
 
 use crate::event::{AccessEvent, ConfigKind, OpClass, config_change_kind};
 
-use super::json::{Num, Text, json_error, parse_rfc3339_us, value_kind};
+use super::json::{CopySource, Num, Text, json_error, parse_rfc3339_us, value_kind};
 use super::shown;
 
 /// One record of a CloudTrail document: its 1-based line in the file and the outcome.
@@ -258,11 +262,27 @@ fn one_document(
     for &(start, end) in &spans {
         line += memchr::memchr_iter(b'\n', &bytes[counted..start]).count() as u64;
         counted = start;
-        let result = match invalid.iter().find(|&&i| (start..end).contains(&i)) {
-            Some(&at) => Err(not_utf8(at)),
-            None => parse_record(&text[start..end]),
-        };
-        records.push(DocRecord { line, result });
+        match invalid.iter().find(|&&i| (start..end).contains(&i)) {
+            Some(&at) => records.push(DocRecord {
+                line,
+                result: Err(not_utf8(at)),
+            }),
+            None => match parse_record(&text[start..end]) {
+                // Another service's record: skipped on purpose.
+                Ok(events) if events.is_empty() => records.push(DocRecord {
+                    line,
+                    result: Ok(None),
+                }),
+                Ok(events) => records.extend(events.into_iter().map(|e| DocRecord {
+                    line,
+                    result: Ok(Some(e)),
+                })),
+                Err(why) => records.push(DocRecord {
+                    line,
+                    result: Err(why),
+                }),
+            },
+        }
     }
     // A bad byte outside every record (in the envelope) is reported on its own line.
     if let Some(&at) = invalid
@@ -277,12 +297,14 @@ fn one_document(
     Ok(records)
 }
 
-/// Parses one record (one element of `Records`) on its own.
+/// Parses one record (one element of `Records`) on its own, into its events: none for a record
+/// of another service, two for a copy whose `x-amz-copy-source` names its source (the
+/// `copy-source` event first), else one.
 ///
 /// # Errors
 /// The record is not a JSON object, lacks `eventSource`, `eventName` or `eventTime`, or its
 /// `eventTime` is not RFC 3339.
-pub fn parse_record(record: &str) -> Result<Option<AccessEvent>, String> {
+pub fn parse_record(record: &str) -> Result<Vec<AccessEvent>, String> {
     let first = record.trim_start().as_bytes().first().copied();
     if first != Some(b'{') {
         return Err(format!(
@@ -300,7 +322,7 @@ pub fn parse_record(record: &str) -> Result<Option<AccessEvent>, String> {
     })?;
     let source = raw.event_source.required("eventSource")?;
     if !is_s3_source(source) {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let name = raw.event_name.required("eventName")?;
     let time = raw.event_time.required("eventTime")?;
@@ -338,7 +360,11 @@ pub fn parse_record(record: &str) -> Result<Option<AccessEvent>, String> {
         .into_string()
         .or_else(|| params.key_outposts.into_string());
 
-    Ok(Some(AccessEvent {
+    let source = params
+        .copy_source
+        .non_empty()
+        .and_then(CopySource::of_header);
+    let event = AccessEvent {
         time_us,
         op,
         operation: name.to_owned(),
@@ -358,7 +384,11 @@ pub fn parse_record(record: &str) -> Result<Option<AccessEvent>, String> {
         lifecycle: false,
         config,
         origin: Default::default(),
-    }))
+    };
+    Ok(match source {
+        Some(source) => vec![source.event(&event), event],
+        None => vec![event],
+    })
 }
 
 /// Whether an `eventSource` is S3: general purpose buckets, S3 on Outposts and directory buckets
@@ -529,6 +559,9 @@ struct RawParams<'a> {
         rename = "x-amz-server-side-encryption-customer-algorithm"
     )]
     sse_customer_algorithm: Text<'a>,
+    /// A copy's source, `bucket/key` URL-encoded (`CopyObject`, `UploadPartCopy`).
+    #[serde(borrow, default, rename = "x-amz-copy-source")]
+    copy_source: Text<'a>,
 }
 
 #[derive(serde::Deserialize, Default)]

@@ -157,7 +157,7 @@ impl<'de> Deserialize<'de> for Num {
     }
 }
 
-/// The names a [`Picked`] keeps (matched ASCII case-insensitively). At most four.
+/// The names a [`Picked`] keeps (matched ASCII case-insensitively). At most five.
 pub(crate) trait Names {
     const NAMES: &'static [&'static str];
 }
@@ -166,14 +166,14 @@ pub(crate) trait Names {
 /// claims); every other key is skipped without being copied. An array of such objects (Ceph's
 /// `http_x_headers`) is merged. Any other value reads as empty.
 pub(crate) struct Picked<'a, N> {
-    values: [Option<Cow<'a, str>>; 4],
+    values: [Option<Cow<'a, str>>; 5],
     names: PhantomData<N>,
 }
 
 impl<N> Default for Picked<'_, N> {
     fn default() -> Self {
         Picked {
-            values: [None, None, None, None],
+            values: [None, None, None, None, None],
             names: PhantomData,
         }
     }
@@ -223,7 +223,7 @@ impl<'de, N: Names> Visitor<'de> for PickedVisitor<N> {
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let slot = N::NAMES
                 .iter()
-                .take(4)
+                .take(5)
                 .position(|name| name.eq_ignore_ascii_case(&key));
             match slot {
                 Some(i) => {
@@ -555,4 +555,59 @@ pub(crate) fn one_per_object(request: AccessEvent, objects: Vec<ListedObject>) -
         out.push(e);
     }
     out
+}
+
+/// The source object of a copy, from the `x-amz-copy-source` header a request carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CopySource {
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) version_id: Option<String>,
+}
+
+impl CopySource {
+    /// Reads a header value: `bucket/key` or `/bucket/key`, URL-encoded, optionally
+    /// `?versionId=...`. `None` for a value that names no key, or an access point ARN (which
+    /// names no bucket).
+    pub(crate) fn of_header(value: &str) -> Option<CopySource> {
+        use percent_encoding::percent_decode_str;
+        let value = value.trim();
+        let value = value.strip_prefix('/').unwrap_or(value);
+        if value.starts_with("arn:") {
+            return None;
+        }
+        let (path, query) = value.split_once('?').unwrap_or((value, ""));
+        let decoded = percent_decode_str(path).decode_utf8().ok()?;
+        let (bucket, key) = decoded.split_once('/')?;
+        if bucket.is_empty() || key.is_empty() {
+            return None;
+        }
+        let version_id = query
+            .split('&')
+            .find_map(|p| p.strip_prefix("versionId="))
+            .filter(|v| !v.is_empty())
+            .map(|v| percent_decode_str(v).decode_utf8_lossy().into_owned());
+        Some(CopySource {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            version_id,
+        })
+    }
+
+    /// The `copy-source` event of the copy whose destination event is `dest`: the same
+    /// request, reading this object. No bytes or size: they go with the destination, as in an
+    /// S3 access log's `REST.COPY.OBJECT_GET` record.
+    pub(crate) fn event(self, dest: &AccessEvent) -> AccessEvent {
+        AccessEvent {
+            op: crate::event::OpClass::CopySource,
+            bucket: self.bucket,
+            key: Some(self.key),
+            version_id: self.version_id,
+            bytes_sent: None,
+            bytes_received: None,
+            object_size: None,
+            config: None,
+            ..dest.clone()
+        }
+    }
 }

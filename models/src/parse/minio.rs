@@ -20,6 +20,11 @@
 //! | `sse_customer` | request header `X-Amz-Server-Side-Encryption-Customer-Algorithm` (or its `X-Amz-Copy-Source-` form) present |
 //! | `lifecycle` | `trigger`/`event` `ilm:...`, or an `ILM...`/`ExpireObject` API name |
 //!
+//! **Copies.** An entry whose request carried `X-Amz-Copy-Source` (`CopyObject`,
+//! `CopyObjectPart`) gives a `copy-source` event for the object it names (URL-decoded; its
+//! `versionId` kept), before the entry's own event, as an S3 access log writes a
+//! `REST.COPY.OBJECT_GET` record before the `REST.COPY.OBJECT` one.
+//!
 //! **Principal.** `parentUser` is preferred because it is the stable identity: an STS session
 //! gets a fresh random `accessKey` every time it is issued, which would scatter one user's
 //! behaviour over many short-lived principals. Requests of a plain user (no parent) are named by
@@ -48,7 +53,7 @@ use crate::event::{AccessEvent, OpClass};
 
 use super::cloudtrail::classify_s3_api;
 use super::json::{
-    ListedNames, Names, Num, Picked, Text, json_error, listed_objects, one_per_object,
+    CopySource, ListedNames, Names, Num, Picked, Text, json_error, listed_objects, one_per_object,
     parse_rfc3339_us, strip_array_punctuation, top_level_keys, value_kind,
 };
 use super::shown;
@@ -100,7 +105,16 @@ pub fn parse_events(line: &str) -> Result<Vec<AccessEvent>, String> {
         .as_ref()
         .map(|api| listed_objects(&api.objects, &OBJECT_NAMES))
         .unwrap_or_default();
-    Ok(one_per_object(raw.into_event()?, objects))
+    let source = raw
+        .request_header
+        .get(REQ_COPY_SOURCE)
+        .and_then(CopySource::of_header);
+    let events = one_per_object(raw.into_event()?, objects);
+    // A copy: its source is read first, as S3's access log writes the two records.
+    Ok(match (source, events.as_slice()) {
+        (Some(source), [dest]) => vec![source.event(dest), dest.clone()],
+        _ => events,
+    })
 }
 
 /// The fields of an element of `api.objects` (MinIO's `ObjectVersion`).
@@ -185,12 +199,14 @@ impl Names for RequestHeaderNames {
         "X-Amz-Decoded-Content-Length",
         "X-Amz-Server-Side-Encryption-Customer-Algorithm",
         "X-Amz-Copy-Source-Server-Side-Encryption-Customer-Algorithm",
+        "X-Amz-Copy-Source",
     ];
 }
 const REQ_CONTENT_LENGTH: usize = 0;
 const REQ_DECODED_LENGTH: usize = 1;
 const REQ_SSE_C: usize = 2;
 const REQ_COPY_SOURCE_SSE_C: usize = 3;
+const REQ_COPY_SOURCE: usize = 4;
 
 struct ResponseHeaderNames;
 impl Names for ResponseHeaderNames {

@@ -288,6 +288,8 @@ fn minio_lifecycle_entries_take_their_key_from_api_objects() {
         (e.op, e.lifecycle, e.key.as_deref(), e.version_id.as_deref()),
         (OpClass::Delete, true, Some("archive/old.log"), Some("v9"))
     );
+    // Not an anonymous request: MinIO's own, as S3's lifecycle is `AmazonS3`'s.
+    assert_eq!(e.principal.as_deref(), Some("minio:ilm"));
     // A list that is not an array of objects (schema drift) lists nothing; the entry is kept.
     for objects in ["null", "\"x\"", "[1, {\"objectName\": \"\"}]", "{}"] {
         let l = format!(

@@ -1263,4 +1263,28 @@ mod tests {
         assert!(events.is_empty());
         assert_eq!(report.unreadable, vec![err.to_string()]);
     }
+
+    #[test]
+    fn a_key_longer_than_any_store_allows_is_a_bad_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("e.ndjson");
+        let line = |key: &str| {
+            format!(
+                r#"{{"time":"2026-11-01T10:00:00Z","op":"get","operation":"REST.GET.OBJECT","bucket":"b","key":"{key}"}}"#
+            )
+        };
+        let (longest, too_long) = ("k".repeat(1024), "é".repeat(513));
+        std::fs::write(&log, format!("{}\n{}\n", line(&longest), line(&too_long))).unwrap();
+        let (events, report) = ingest(&log, &dir.path().join("j.db"), &IngestOptions::default());
+        assert_eq!(keys(&events), [longest]);
+        assert_eq!(
+            report.bad_lines_shown,
+            [BadLine {
+                file: Arc::from(log.display().to_string()),
+                line: 2,
+                reason: "a key of 1026 bytes, longer than the 1024 bytes an object key may have"
+                    .to_string(),
+            }]
+        );
+    }
 }

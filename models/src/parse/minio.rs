@@ -7,7 +7,7 @@
 //! | `operation` | `api.name` as written (`PutObject`, `s3.PutObject`, `ILMExpiry`); **required** |
 //! | `op`, `config` | `api.name` without a `s3.`/`s3:` prefix, through [`super::cloudtrail::classify_s3_api`] (MinIO names its APIs after S3's, with a few of its own: `NewMultipartUpload`, `PutObjectPart`, `DeleteMultipleObjects`, ...) |
 //! | `bucket`, `key` | `api.bucket`, `api.object` (MinIO writes object names decoded); for an entry that lists `api.objects`, each object's `objectName` |
-//! | `principal` | `parentUser`, else `accessKey`, else `requestClaims.parent`, else `requestClaims.accessKey` |
+//! | `principal` | `parentUser`, else `accessKey`, else `requestClaims.parent`, else `requestClaims.accessKey`, else for a lifecycle entry `minio:ilm` ([`LIFECYCLE_PRINCIPAL`]) |
 //! | `source_ip` | `remotehost` (`remoteHost` in some releases) |
 //! | `status` | `api.statusCode`, else the code of the `api.status` text (`"Not Found"` → 404) |
 //! | `error_code` | the S3 error code whose message `error` carries (`NoSuchKey`, `AccessDenied`, ...), when known |
@@ -285,7 +285,8 @@ impl RawEntry<'_> {
             .into_string()
             .or_else(|| self.access_key.into_string())
             .or_else(|| self.claims.take(CLAIM_PARENT))
-            .or_else(|| self.claims.take(CLAIM_ACCESS_KEY));
+            .or_else(|| self.claims.take(CLAIM_ACCESS_KEY))
+            .or_else(|| lifecycle.then(|| LIFECYCLE_PRINCIPAL.to_owned()));
 
         Ok(AccessEvent {
             time_us,
@@ -314,6 +315,10 @@ impl RawEntry<'_> {
         })
     }
 }
+
+/// The principal of MinIO's own lifecycle actions, which name none: as S3's access log names
+/// its lifecycle `AmazonS3`, so that they are not taken for anonymous requests.
+pub const LIFECYCLE_PRINCIPAL: &str = "minio:ilm";
 
 /// MinIO's lifecycle (ILM) writes its own audit entries: `trigger`/`event` `ilm:expiry`,
 /// `ilm:free-version-delete`, ` ilm:transition` (sic, with a space) and API names `ILMExpiry`,

@@ -144,10 +144,12 @@ pub fn parse_document_bytes(bytes: &[u8]) -> Result<Vec<DocRecord>, (u64, String
                 let open = start + text[start..].len() - text[start..].trim_start().len();
                 let next = next_document(text, open + 1);
                 let err_line = before + e.line().max(1) as u64;
+                let at = offset_of(text, err_line, e.column());
                 let outcome = match next {
-                    // The error is past the next document's start: this one was cut short and
-                    // the parser ran on into the next. Point at its last line.
-                    Some(n) if offset_of(text, err_line, e.column()) >= n => {
+                    // The error is past the next document's start, or is the end of the line
+                    // before it inside a string: this one was cut short and the parser ran on
+                    // into the next. Point at its last line.
+                    Some(n) if at >= n || cut_in_a_string(&e, text.get(at..n)) => {
                         let last = text[..n].trim_end().len().max(open + 1);
                         Err((
                             1 + lines_before(last - 1),
@@ -184,6 +186,17 @@ pub fn parse_document_bytes(bytes: &[u8]) -> Result<Vec<DocRecord>, (u64, String
         Some(bad) if documents == 1 => Err(bad),
         _ => Ok(records),
     }
+}
+
+/// Whether `e` is a document cut inside a string, just before the next document: serde_json
+/// found the line's end in the string (a control character), and in `between` (from the error
+/// to the next document) only blanks follow that line's end.
+fn cut_in_a_string(e: &serde_json::Error, between: Option<&str>) -> bool {
+    e.to_string().starts_with("control character")
+        && between.is_some_and(|b| {
+            b.split_once('\n')
+                .is_some_and(|(_, rest)| rest.trim().is_empty())
+        })
 }
 
 /// The byte offset of a 1-based `line` and `column` in `text` (serde_json's error position).
@@ -665,13 +678,14 @@ mod tests {
                 Err("not JSON: the document is cut short; the next one starts on line 2".into())
             )]
         );
-        // Cut inside a string: serde_json's own message and column.
+        // Cut inside a string, the next document on the next line: cut short too, not a
+        // control character (the line's end) in a string.
         let text = format!("{}\n{whole}", &whole[..30]);
         let r = parse_document(&text).expect("records");
         assert_eq!(r.len(), 4);
         assert_eq!(
             r[0].result,
-            Err("not JSON: control character (\\u0000-\\u001F) found while parsing a string at column 30".into())
+            Err("not JSON: the document is cut short; the next one starts on line 2".into())
         );
         // Pretty-printed: the bad line is the cut document's last line.
         let pretty = "{\n  \"Records\": [\n    {\"eventTime\": \"2026-1\n";

@@ -484,6 +484,7 @@ fn every_documented_object_operation_maps_to_its_class() {
     let table = [
         ("REST.GET.OBJECT", OpClass::Get),
         ("WEBSITE.GET.OBJECT", OpClass::Get),
+        ("REST.SELECT.OBJECT", OpClass::Get),
         ("REST.PUT.OBJECT", OpClass::Put),
         ("REST.POST.OBJECT", OpClass::Put),
         ("REST.HEAD.OBJECT", OpClass::Head),

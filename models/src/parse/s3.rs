@@ -204,7 +204,8 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
 /// performed it. `has_key` tells object-level from bucket-level requests (`REST.GET.ACL` of a key
 /// is a metadata read; of a bucket it is a configuration read).
 ///
-/// - Get: `REST.GET.OBJECT`, `WEBSITE.GET.OBJECT`, `REST.GET.TORRENT`.
+/// - Get: `REST.GET.OBJECT`, `WEBSITE.GET.OBJECT`, `REST.GET.TORRENT`, `REST.SELECT.OBJECT` (S3
+///   Select reads the object's bytes; CloudTrail's `SelectObjectContent` is a get too).
 /// - Put: `REST.PUT.OBJECT`, `REST.POST.OBJECT` (browser POST upload).
 /// - Head: `REST.HEAD.OBJECT`, `WEBSITE.HEAD.OBJECT`, and GET/HEAD of `OBJECT_*` sub-resources or
 ///   `ACL` on a key (tagging, retention, legal hold, attributes, ACL).
@@ -220,7 +221,9 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
 /// - Other: everything else, including `S3.TRANSITION*.OBJECT` (lifecycle).
 pub fn classify(operation: &str, has_key: bool) -> (OpClass, bool) {
     let class = match operation {
-        "REST.GET.OBJECT" | "WEBSITE.GET.OBJECT" | "REST.GET.TORRENT" => OpClass::Get,
+        "REST.GET.OBJECT" | "WEBSITE.GET.OBJECT" | "REST.GET.TORRENT" | "REST.SELECT.OBJECT" => {
+            OpClass::Get
+        }
         "REST.PUT.OBJECT" | "REST.POST.OBJECT" => OpClass::Put,
         "REST.HEAD.OBJECT" | "WEBSITE.HEAD.OBJECT" => OpClass::Head,
         "REST.DELETE.OBJECT" | "BATCH.DELETE.OBJECT" | "REST.POST.MULTI_OBJECT_DELETE" => {

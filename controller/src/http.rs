@@ -16,11 +16,14 @@
 //! a body starting with `[` is an array of entries; otherwise a sequence of JSON values (one, or
 //! several separated by whitespace or newlines); and when that is not valid JSON, one entry per
 //! line, so that one bad line does not hide the good ones. Each entry is parsed by
-//! [`models::parse::minio::parse_line`]. An empty body and an empty object `{}` (MinIO's probe
-//! when it brings a target online) are accepted and carry no event.
+//! [`models::parse::minio::parse_events`] (one event per object of a batch delete), under the
+//! rules of a log line: one longer than [`crate::ingest::MAX_LINE_BYTES`] is a bad entry. An
+//! empty body and an empty object `{}` (MinIO's probe when it brings a target online) are
+//! accepted and carry no event.
 //!
 //! - At least one entry parsed, or nothing to parse: `200` with
-//!   `{"accepted":N,"bad":M,"errors":["entry 3: ...", ...]}` (at most ten errors listed); the
+//!   `{"accepted":N,"bad":M,"errors":["entry 3: ...", ...]}` (N events: one per object of an
+//!   entry that lists several; M bad entries; at most ten errors listed); the
 //!   events go on the channel in one `Vec`, `tierd_events_ingested_total{source="webhook"}` and
 //!   `tierd_bad_lines_total{source="webhook"}` count them.
 //! - Entries but none parsed: `400`, one line per bad entry, `entry N: reason` (N counts from 1).
@@ -592,23 +595,29 @@ fn parse_audit_body(body: &str) -> ParsedBody {
         if is_empty_object(entry) {
             continue;
         }
-        // An entry no store could have written is a bad entry, like a malformed one.
-        let parsed = models::parse::minio::parse_line(entry).and_then(|e| match e {
-            Some(e) => match e.implausible() {
-                Some(reason) => Err(reason),
-                None => Ok(Some(e)),
-            },
-            None => Ok(None),
-        });
+        // An entry longer than a log line may be, or one no store could have written, is a bad
+        // entry, like a malformed one. An entry that lists several objects (a batch delete)
+        // gives one event each.
+        let parsed = if entry.len() > crate::ingest::MAX_LINE_BYTES {
+            Err(crate::ingest::too_long(entry.len()))
+        } else {
+            models::parse::minio::parse_events(entry)
+        };
+        let parsed =
+            parsed.and_then(
+                |events| match events.iter().find_map(AccessEvent::implausible) {
+                    Some(reason) => Err(reason),
+                    None => Ok(events),
+                },
+            );
         match parsed {
-            Ok(Some(mut e)) => {
+            Ok(events) => out.events.extend(events.into_iter().map(|mut e| {
                 e.origin = Origin {
                     file: origin_file.clone(),
                     line: n as u64,
                 };
-                out.events.push(e);
-            }
-            Ok(None) => {}
+                e
+            })),
             Err(reason) => {
                 last_bad = true;
                 out.errors.push(format!("entry {n}: {reason}"));
@@ -911,6 +920,40 @@ mod tests {
                 "entry 3: time 9999-12-31T00:00:00+00:00 is outside 2000-01-01 to 2100-01-01; a broken clock or a bad field".to_string(),
             ]
         );
+    }
+
+    #[test]
+    fn an_entry_longer_than_a_log_line_may_be_is_a_bad_entry_as_in_a_file() {
+        let entry = |key: &str| {
+            format!(
+                r#"{{"time":"2026-11-02T08:00:00Z","api":{{"name":"PutObject","bucket":"b","object":"{key}","statusCode":200}}}}"#
+            )
+        };
+        let long = entry(&"k".repeat(crate::ingest::MAX_LINE_BYTES));
+        let body = [entry("a"), long.clone(), entry("c")].join("\n");
+        let p = parse_audit_body(&body);
+        let keys: Vec<_> = p.events.iter().map(|e| e.key.as_deref()).collect();
+        assert_eq!(keys, [Some("a"), Some("c")]);
+        assert_eq!(
+            p.errors,
+            vec![format!(
+                "entry 2: {} bytes long, more than the 1 MiB a log line may have; skipped unread",
+                long.len()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_batch_delete_entry_gives_one_event_per_deleted_object() {
+        let body = r#"{"time":"2026-11-02T09:10:00Z","api":{"name":"DeleteMultipleObjects","bucket":"media","objects":[{"objectName":"a"},{"objectName":"b","versionId":"v1"}],"statusCode":200,"rx":600},"accessKey":"w"}"#;
+        let p = parse_audit_body(body);
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let got: Vec<_> = p
+            .events
+            .iter()
+            .map(|e| (e.key.as_deref(), e.version_id.as_deref(), e.origin.line))
+            .collect();
+        assert_eq!(got, [(Some("a"), None, 1), (Some("b"), Some("v1"), 1)]);
     }
 
     #[test]

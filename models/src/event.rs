@@ -227,14 +227,24 @@ pub const EARLIEST_US: i64 = 946_684_800_000_000;
 pub const LATEST_US: i64 = 4_102_444_800_000_000;
 /// The largest size a record may give (1 PiB): no object store holds a larger object.
 pub const MAX_BYTES: u64 = 1 << 50;
+/// The longest object key a record may give, in bytes of UTF-8: S3's limit, which MinIO and
+/// Ceph RGW apply by default too.
+pub const MAX_KEY_BYTES: usize = 1024;
 
 impl AccessEvent {
     /// Why this record cannot describe a real request, if it cannot: a time outside
     /// [`EARLIEST_US`]..[`LATEST_US`] (a year 0001 or 9999 from a broken clock or a bad field,
-    /// which would have a replay walk through millennia), or a size over [`MAX_BYTES`] (which
-    /// would overflow the sums of the features and the planner). Readers count such a record as
-    /// a bad line, like any malformed one.
+    /// which would have a replay walk through millennia), a size over [`MAX_BYTES`] (which
+    /// would overflow the sums of the features and the planner), or a key longer than
+    /// [`MAX_KEY_BYTES`] (a large row in the access history, and a move that must fail). Readers
+    /// count such a record as a bad line, like any malformed one.
     pub fn implausible(&self) -> Option<String> {
+        if let Some(key) = self.key.as_deref().filter(|k| k.len() > MAX_KEY_BYTES) {
+            return Some(format!(
+                "a key of {} bytes, longer than the {MAX_KEY_BYTES} bytes an object key may have",
+                key.len()
+            ));
+        }
         if !(EARLIEST_US..LATEST_US).contains(&self.time_us) {
             let at = chrono::DateTime::from_timestamp_micros(self.time_us)
                 .map_or_else(|| format!("{} µs", self.time_us), |t| t.to_rfc3339());

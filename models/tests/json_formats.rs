@@ -50,6 +50,27 @@ fn s(v: &str) -> Option<String> {
     Some(v.to_owned())
 }
 
+/// What an event is of, and its bytes: class, bucket, key, version, bytes received and sent.
+type WhatAndBytes<'e> = (
+    OpClass,
+    &'e str,
+    Option<&'e str>,
+    Option<&'e str>,
+    Option<u64>,
+    Option<u64>,
+);
+
+fn what_and_bytes(e: &AccessEvent) -> WhatAndBytes<'_> {
+    (
+        e.op,
+        e.bucket.as_str(),
+        e.key.as_deref(),
+        e.version_id.as_deref(),
+        e.bytes_received,
+        e.bytes_sent,
+    )
+}
+
 // ------------------------------------------------------------------------------------------------
 // MinIO audit log
 
@@ -205,6 +226,106 @@ fn minio_lifecycle_expiry_is_a_lifecycle_delete() {
     let transition = r#"{"version":"1","time":"2025-03-02T00:00:00Z","event":" ilm:transition","trigger":" ilm:transition","api":{"name":"ILMTransition","bucket":"logs","object":"a"}}"#;
     let e = event_of(minio::parse_line(transition));
     assert_eq!((e.op, e.lifecycle), (OpClass::Other, true));
+}
+
+#[test]
+fn minio_batch_delete_gives_one_event_per_listed_object_with_its_version() {
+    let l = r#"{"version":"1","time":"2026-11-02T09:10:00Z","trigger":"incoming","api":{"name":"DeleteMultipleObjects","bucket":"media","objects":[{"objectName":"docs/a.pdf"},{"objectName":"docs/b.pdf","versionId":"v1"},{"objectName":"docs/c.pdf"}],"status":"OK","statusCode":200,"rx":600,"tx":500},"remotehost":"10.20.0.66","requestID":"DEL1","userAgent":"mc","requestQuery":{"delete":""},"accessKey":"mediawriter"}"#;
+    let events = minio::parse_events(l).unwrap();
+    let got: Vec<_> = events.iter().map(what_and_bytes).collect();
+    assert_eq!(
+        got,
+        [
+            (
+                OpClass::Delete,
+                "media",
+                s("docs/a.pdf").as_deref(),
+                None,
+                Some(600),
+                Some(500)
+            ),
+            (
+                OpClass::Delete,
+                "media",
+                Some("docs/b.pdf"),
+                Some("v1"),
+                None,
+                None
+            ),
+            (
+                OpClass::Delete,
+                "media",
+                Some("docs/c.pdf"),
+                None,
+                None,
+                None
+            ),
+        ],
+        "one event per key; the request's bytes counted once"
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.principal.as_deref() == Some("mediawriter")
+                && e.request_id.as_deref() == Some("DEL1")
+                && e.status == Some(200))
+    );
+    assert_eq!(
+        minio::parse_line(l),
+        Err(
+            "the entry lists 3 objects, one event each; read it with minio::parse_events"
+                .to_owned()
+        )
+    );
+    assert_eq!(parse::parse_events(Format::Minio, l).len(), 3);
+}
+
+#[test]
+fn minio_lifecycle_entries_take_their_key_from_api_objects() {
+    let l = r#"{"version":"1","time":"2026-11-02T09:11:00Z","event":"ilm:expiry","trigger":"ilm:expiry","api":{"name":"ILMExpiry","bucket":"media","objects":[{"objectName":"archive/old.log","versionId":"v9"}]},"requestHeader":{},"responseHeader":{},"tags":{}}"#;
+    let e = event_of(minio::parse_line(l));
+    assert_eq!(
+        (e.op, e.lifecycle, e.key.as_deref(), e.version_id.as_deref()),
+        (OpClass::Delete, true, Some("archive/old.log"), Some("v9"))
+    );
+    // Not an anonymous request: MinIO's own, as S3's lifecycle is `AmazonS3`'s.
+    assert_eq!(e.principal.as_deref(), Some("minio:ilm"));
+    // A list that is not an array of objects (schema drift) lists nothing; the entry is kept.
+    for objects in ["null", "\"x\"", "[1, {\"objectName\": \"\"}]", "{}"] {
+        let l = format!(
+            r#"{{"time":"2026-11-02T09:11:00Z","api":{{"name":"ILMExpiry","bucket":"b","objects":{objects}}}}}"#
+        );
+        let e = event_of(minio::parse_line(&l));
+        assert_eq!((e.op, e.key), (OpClass::Delete, None), "{objects}");
+    }
+}
+
+#[test]
+fn minio_copy_gives_a_copy_source_event_then_the_destination() {
+    let l = r#"{"version":"1","time":"2026-11-02T09:12:00Z","trigger":"incoming","api":{"name":"CopyObject","bucket":"media","object":"dst/copy.txt","status":"OK","statusCode":200,"rx":0,"tx":200},"remotehost":"10.20.0.5","requestID":"CP1","requestHeader":{"X-Amz-Copy-Source":"/src-bucket/src%20dir/orig.txt"},"accessKey":"mediawriter"}"#;
+    let events = minio::parse_events(l).unwrap();
+    let got: Vec<_> = events
+        .iter()
+        .map(|e| (e.op, e.bucket.as_str(), e.key.as_deref(), e.bytes_sent))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                OpClass::CopySource,
+                "src-bucket",
+                Some("src dir/orig.txt"),
+                None
+            ),
+            (OpClass::CopyDest, "media", Some("dst/copy.txt"), Some(200)),
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.principal.as_deref() == Some("mediawriter")
+                && e.request_id.as_deref() == Some("CP1"))
+    );
 }
 
 #[test]
@@ -617,16 +738,41 @@ fn cloudtrail_status_is_derived_from_the_error_code() {
 }
 
 #[test]
-fn cloudtrail_copy_object_is_the_destination_side_of_the_copy() {
-    let rec = r#"{"eventTime":"2025-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"CopyObject","requestParameters":{"bucketName":"dst","key":"new/key","x-amz-copy-source":"src/old/key"},"responseElements":{"x-amz-version-id":"v2"}}"#;
+fn cloudtrail_copy_gives_a_copy_source_event_then_the_destination() {
+    let rec = r#"{"eventTime":"2025-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"CopyObject","requestParameters":{"bucketName":"dst","key":"new/key","x-amz-copy-source":"src/old/my%20photo%2B1.jpg?versionId=v1"},"responseElements":{"x-amz-version-id":"v2"},"additionalEventData":{"bytesTransferredOut":234},"requestID":"R1"}"#;
     let records = cloudtrail::parse_document(&one_line_document(&[rec])).expect("document");
-    let e = event_of(records.into_iter().next().expect("record").result);
-    assert_eq!(e.op, OpClass::CopyDest);
+    let events: Vec<AccessEvent> = records.into_iter().map(|r| event_of(r.result)).collect();
+    let got: Vec<_> = events.iter().map(what_and_bytes).collect();
     assert_eq!(
-        (e.bucket.as_str(), e.key.as_deref()),
-        ("dst", Some("new/key"))
+        got,
+        [
+            (
+                OpClass::CopySource,
+                "src",
+                Some("old/my photo+1.jpg"),
+                Some("v1"),
+                None,
+                None
+            ),
+            (
+                OpClass::CopyDest,
+                "dst",
+                Some("new/key"),
+                Some("v2"),
+                None,
+                Some(234)
+            ),
+        ]
     );
-    assert_eq!(e.version_id.as_deref(), Some("v2"));
+    assert!(events.iter().all(|e| e.request_id.as_deref() == Some("R1")));
+    // A source named by an access point ARN names no bucket: the destination alone.
+    let ap = rec.replace(
+        "src/old/my%20photo%2B1.jpg?versionId=v1",
+        "arn:aws:s3:us-west-2:123456789012:accesspoint/ap/object/k",
+    );
+    let records = cloudtrail::parse_document(&one_line_document(&[&ap])).expect("document");
+    assert_eq!(records.len(), 1);
+    assert_eq!(event_of(records[0].result.clone()).op, OpClass::CopyDest);
 }
 
 #[test]
@@ -967,6 +1113,48 @@ fn ceph_concatenated_entries_are_reported_by_parse_line_and_read_by_parse_entrie
 }
 
 #[test]
+fn ceph_multi_object_delete_gives_one_event_per_deleted_key_with_its_status() {
+    let l = r#"{"bucket":"datasets","object":"-","time":"2026-11-02T08:00:05.000001Z","time_local":"2026-11-02T08:00:05.000001+0000","remote_addr":"172.16.4.20","user":"analytics$etl","operation":"multi_object_delete","uri":"POST /datasets/?delete HTTP/1.1","http_status":"200","error_code":"","bytes_sent":300,"bytes_received":400,"object_size":0,"trans_id":"txDEL","op_data":{"num_ok":1,"num_err":1,"objects":[{"key":"a b.txt","version_id":"","http_status":204,"error":false,"delete_marker":false,"marker_version_id":""},{"key":"c.txt","version_id":"v2","http_status":403,"error":true}]}}"#;
+    let events: Vec<AccessEvent> = ceph::parse_entries(l)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let got: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                e.op,
+                e.key.as_deref(),
+                e.version_id.as_deref(),
+                e.status,
+                e.bytes_sent,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (OpClass::Delete, Some("a b.txt"), None, Some(204), Some(300)),
+            (OpClass::Delete, Some("c.txt"), Some("v2"), Some(403), None),
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e.principal.as_deref() == Some("analytics$etl"))
+    );
+    assert_eq!(
+        ceph::parse_line(l),
+        Err(
+            "a multi-object delete of 2 keys, one event each; read the line with ceph::parse_entries"
+                .to_owned()
+        )
+    );
+    assert_eq!(parse::parse_events(Format::Ceph, l).len(), 2);
+}
+
+#[test]
 fn ceph_sse_c_is_seen_only_through_logged_http_x_headers() {
     let l = r#"{"bucket":"b","object":"k","time":"2024-06-01T00:00:00.000000Z","remote_addr":"10.0.0.1","user":"u","operation":"put_obj","uri":"PUT /b/k HTTP/1.1","http_status":"200","error_code":"","bytes_sent":0,"bytes_received":5,"object_size":5,"total_time":1,"user_agent":"","referrer":"","http_x_headers":[{"HTTP_X_FORWARDED_FOR":"10.9.9.9"},{"HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION_CUSTOMER_ALGORITHM":"AES256"}],"trans_id":"tx1","authentication_type":"Local","access_key_id":"K","temp_url":false}"#;
     let e = event_of(ceph::parse_line(l));
@@ -1140,4 +1328,99 @@ fn ceph_part_upload_size_is_not_taken_for_the_object_size() {
 fn cloudtrail_document_with_a_byte_order_mark_parses() {
     let doc = format!("\u{feff}{}", one_line_document(&[CT_GET]));
     assert_eq!(cloudtrail::parse_document(&doc).map(|r| r.len()), Ok(1));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Every JSON format
+
+#[test]
+fn no_json_format_quotes_a_signed_url_or_a_credential_in_its_errors() {
+    let signed =
+        "https://x/y?X-Amz-Credential=AKIAIOSFODNN7EXAMPLE&X-Amz-Signature=deadbeefcafe0123";
+    let auth = "AWS4-HMAC-SHA256 Credential=mediawriter/20261102/us-east-1/s3/aws4_request, Signature=0b5c1a3f";
+    let hidden = "a value that looks like a signed URL (not shown)";
+    let record = |time: &str| {
+        format!(
+            r#"{{"Records":[{{"eventTime":"{time}","eventSource":"s3.amazonaws.com","eventName":"GetObject","requestParameters":{{"bucketName":"b","key":"k"}}}}]}}"#
+        )
+    };
+    let cloudtrail = |doc: &str| -> String {
+        match parse_document_one(doc) {
+            Err(e) => e,
+            Ok(e) => panic!("expected an error, got {e:?}"),
+        }
+    };
+    for value in [signed, auth] {
+        let time_err =
+            |field: &str| format!("field \"{field}\": expected RFC 3339 time, found {hidden}");
+        let cases = [
+            (
+                minio::parse_line(&format!(
+                    r#"{{"time":"{value}","api":{{"name":"GetObject"}}}}"#
+                ))
+                .unwrap_err(),
+                Some(time_err("time")),
+            ),
+            (
+                ceph::parse_line(&format!(
+                    r#"{{"bucket":"b","time":"{value}","http_status":"200","operation":"get_obj"}}"#
+                ))
+                .unwrap_err(),
+                Some(time_err("time")),
+            ),
+            (cloudtrail(&record(value)), Some(time_err("eventTime"))),
+            (
+                parse::parse_line(
+                    Format::Ndjson,
+                    &format!(
+                        r#"{{"time":"{value}","op":"get","operation":"GetObject","bucket":"b"}}"#
+                    ),
+                )
+                .unwrap_err(),
+                None,
+            ),
+            (
+                minio::parse_line(&format!(
+                    r#"{{"time":"2025-01-01T00:00:00Z","api":"{value}"}}"#
+                ))
+                .unwrap_err(),
+                None,
+            ),
+            (
+                parse::parse_line(
+                    Format::Ndjson,
+                    &format!(r#"{{"time":"2026-11-01T10:00:00Z","op":"{value}"}}"#),
+                )
+                .unwrap_err(),
+                None,
+            ),
+        ];
+        for (got, want) in cases {
+            assert!(
+                !got.contains("deadbeef") && !got.contains("AKIA") && !got.contains("0b5c1a3f"),
+                "{got}"
+            );
+            assert!(got.contains(hidden), "{got}");
+            if let Some(want) = want {
+                assert_eq!(got, want);
+            }
+        }
+    }
+    // What was expected is still said.
+    assert_eq!(
+        minio::parse_line(&format!(
+            r#"{{"time":"2025-01-01T00:00:00Z","api":"{signed}"}}"#
+        )),
+        Err(format!(
+            "invalid type: {hidden}, expected the \"api\" object at column {}",
+            39 + signed.len()
+        ))
+    );
+}
+
+/// The error of the one record of a CloudTrail document.
+fn parse_document_one(doc: &str) -> Result<AccessEvent, String> {
+    let mut records = cloudtrail::parse_document(doc).map_err(|(_, e)| e)?;
+    assert_eq!(records.len(), 1);
+    records.remove(0).result.map(|e| e.expect("an S3 record"))
 }

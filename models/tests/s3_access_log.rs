@@ -484,6 +484,7 @@ fn every_documented_object_operation_maps_to_its_class() {
     let table = [
         ("REST.GET.OBJECT", OpClass::Get),
         ("WEBSITE.GET.OBJECT", OpClass::Get),
+        ("REST.SELECT.OBJECT", OpClass::Get),
         ("REST.PUT.OBJECT", OpClass::Put),
         ("REST.POST.OBJECT", OpClass::Put),
         ("REST.HEAD.OBJECT", OpClass::Head),
@@ -673,6 +674,41 @@ fn a_copy_is_logged_as_two_records_source_then_destination() {
     assert_eq!(src.request_id, dst.request_id);
     // A server-side copy uploads nothing.
     assert_eq!((src.bytes_received, dst.bytes_received), (None, None));
+}
+
+#[test]
+fn the_source_key_of_a_copy_is_decoded_twice_as_aws_encodes_it() {
+    // The record's path names the destination, so it cannot tell how the source key was
+    // encoded; AWS encodes it twice, as the Key field of a GET of the same object.
+    for (op, field, want) in [
+        ("REST.COPY.OBJECT_GET", "my%2520photo.jpg", "my photo.jpg"),
+        ("REST.COPY.OBJECT_GET", "caf%25C3%25A9.txt", "café.txt"),
+        ("REST.COPY.OBJECT_GET", "100%2525.txt", "100%.txt"),
+        ("REST.COPY.PART_GET", "a%252Bb+c.bin", "a+b+c.bin"),
+        ("REST.COPY.OBJECT_GET", "plain/key.txt", "plain/key.txt"),
+    ] {
+        let rec = Rec {
+            bucket: "photos",
+            op,
+            key: field,
+            request: "\"PUT /photos/dst%20dir/out.jpg?partNumber=1 HTTP/1.1\"",
+            ..Rec::default()
+        };
+        assert_eq!(
+            parse(&rec.render()).key.as_deref(),
+            Some(want),
+            "{op} {field}"
+        );
+    }
+    // A GET of the source object names the same key.
+    let get = Rec {
+        bucket: "photos",
+        op: "REST.GET.OBJECT",
+        key: "my%2520photo.jpg",
+        request: "\"GET /photos/my%20photo.jpg HTTP/1.1\"",
+        ..Rec::default()
+    };
+    assert_eq!(parse(&get.render()).key.as_deref(), Some("my photo.jpg"));
 }
 
 #[test]

@@ -25,6 +25,41 @@ const CLOUDTRAIL_EVENTS: u64 = 5;
 const CEPH_EVENTS: u64 = 30;
 
 #[test]
+fn a_file_of_unknown_format_is_reported_and_the_files_after_it_are_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::write(logs.join("a.log"), sample("s3-access.log")).unwrap();
+    std::fs::write(logs.join("b.txt"), "hello world\n").unwrap();
+    std::fs::write(logs.join("c.log"), sample("ceph-ops.log")).unwrap();
+    let out = dir.path().join("x.ndjson");
+    let r = tierd(
+        dir.path(),
+        &[
+            "ingest",
+            "--logs",
+            logs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    let b = logs.join("b.txt");
+    let why = format!(
+        "{}: cannot tell the log format from its first lines; name it with --format (one of: \
+         s3, minio, cloudtrail, ceph, ndjson, parquet)",
+        b.display()
+    );
+    assert!(r.stderr.contains(&format!("error: {why}")), "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["unreadable"], serde_json::json!([why]));
+    assert_eq!(v["events"], S3_EVENTS + CEPH_EVENTS, "a.log and c.log read");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(written.lines().count() as u64, S3_EVENTS + CEPH_EVENTS);
+}
+
+#[test]
 fn a_folder_of_all_four_formats_is_read_with_every_format_detected() {
     let dir = tempfile::tempdir().unwrap();
     let r = tierd(

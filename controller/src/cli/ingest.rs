@@ -91,6 +91,8 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
             .collect::<BTreeMap<_, _>>(),
         bad_lines_kept: args.show_bad,
         follow: args.resume,
+        // A source or log object that cannot be read is reported, and the others are read.
+        keep_going: true,
         ..IngestOptions::default()
     };
     let journal_path = config.journal_path.clone();
@@ -132,6 +134,9 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         .await?
     })?;
     crate::cli::common::say_named_twice(&report);
+    for u in &report.unreadable {
+        eprintln!("error: {u}");
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         let mut v = summary.to_json(&report);
@@ -152,5 +157,9 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
             f = f.as_str()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if report.unreadable.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }

@@ -302,8 +302,8 @@ pub fn first_time(obj: &LogObject, opts: &IngestOptions, rt: &Handle) -> Option<
             let whole = text.rfind('\n').map_or("", |end| &text[..end]);
             whole
                 .lines()
-                .filter_map(|l| parse::parse_line(format, l).ok().flatten())
-                .map(|e| e.time_us)
+                .flat_map(|l| parse::parse_events(format, l))
+                .filter_map(|e| Some(e.ok()?.time_us))
                 .min()
         }
     }

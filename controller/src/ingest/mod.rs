@@ -18,6 +18,7 @@ mod source;
 pub mod summary;
 #[cfg(test)]
 mod testing;
+mod verified;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -506,6 +507,8 @@ fn read_object(
             // Read whole, whatever was read of it before (a Parquet file is rewritten whole).
             *done = Done::from(resume::Resume::default());
             done.complete = true;
+            // Its bytes are the file's: it is read columnar, not decompressed to text.
+            report.bytes += std::fs::metadata(&path).map_or(obj.size, |m| m.len());
             Ok(())
         }
         Format::Cloudtrail => {
@@ -564,8 +567,9 @@ fn detect_format(
         });
     }
     // A followed file whose first line is still being written: its format is told once the line
-    // is whole, at a later pass.
-    let first_line_unfinished = following && !bytes.contains(&b'\n');
+    // is whole, at a later pass. A whole gzip stream has no writer in the middle of a line (one
+    // still being written broke off above): its one line is judged now.
+    let first_line_unfinished = following && !head.gzip && !bytes.contains(&b'\n');
     if blank || (first_line_unfinished && found.is_none()) {
         return Ok(None);
     }
@@ -743,6 +747,15 @@ fn push(
 /// reading it whole would take as much memory as it is long.
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// Why a line of `n` bytes, more than [`MAX_LINE_BYTES`], is a bad line (and a webhook entry as
+/// long a bad entry).
+pub fn too_long(n: usize) -> String {
+    format!(
+        "{n} bytes long, more than the {} MiB a log line may have; skipped unread",
+        MAX_LINE_BYTES >> 20
+    )
+}
+
 /// Reads one line into `buf`, keeping at most `max` bytes of it: returns the bytes consumed
 /// (the whole line, newline included, however long), whether it ended with a newline, and
 /// whether it was longer than `max` (then `buf` holds only its start, and the rest was read
@@ -800,7 +813,7 @@ fn read_lines(
     consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
 ) -> Result<(), IngestError> {
     let mut buf = Vec::with_capacity(1024);
-    let growing = opts.follow && is_growing_file(obj);
+    let growing = opts.follow && !opened.gzip && is_growing_file(obj);
     loop {
         buf.clear();
         let (n, whole, cut) = match read_line_capped(&mut *opened.reader, &mut buf, MAX_LINE_BYTES)
@@ -840,10 +853,7 @@ fn read_lines(
                 BadLine {
                     file: obj.name.clone(),
                     line: line_no,
-                    reason: format!(
-                        "{n} bytes long, more than the {} MiB a log line may have; skipped unread",
-                        MAX_LINE_BYTES >> 20
-                    ),
+                    reason: too_long(n),
                 },
             );
             continue;
@@ -866,14 +876,11 @@ fn read_lines(
                 continue;
             }
         };
-        // One line gives one event, except Ceph's, which can hold several entries under load
-        // ({...}{...}); every outcome is handled the same way.
-        let mut handle = |outcome: Result<Option<AccessEvent>, String>,
-                          report: &mut IngestReport,
-                          batch: &mut Vec<AccessEvent>|
-         -> Result<(), IngestError> {
+        // One line gives one event, except a MinIO or Ceph entry that lists several objects (a
+        // batch delete, a lifecycle action) and a Ceph line holding several entries under load.
+        for outcome in parse::parse_events(format, text) {
             match outcome {
-                Ok(Some(mut e)) => {
+                Ok(mut e) => {
                     // tierd's own export keeps the origin it was exported with.
                     if e.origin.file.is_empty() || format != Format::Ndjson {
                         e.origin = Origin {
@@ -881,33 +888,17 @@ fn read_lines(
                             line: line_no,
                         };
                     }
-                    push(batch, e, opts, report, consumer)
+                    push(batch, e, opts, report, consumer)?;
                 }
-                Ok(None) => Ok(()),
-                Err(reason) => {
-                    report.bad(
-                        opts.bad_lines_kept,
-                        BadLine {
-                            file: obj.name.clone(),
-                            line: line_no,
-                            reason,
-                        },
-                    );
-                    Ok(())
-                }
+                Err(reason) => report.bad(
+                    opts.bad_lines_kept,
+                    BadLine {
+                        file: obj.name.clone(),
+                        line: line_no,
+                        reason,
+                    },
+                ),
             }
-        };
-        if format == Format::Ceph {
-            match parse::ceph::parse_entries(text) {
-                Ok(entries) => {
-                    for entry in entries {
-                        handle(entry.map(Some), report, batch)?;
-                    }
-                }
-                Err(reason) => handle(Err(reason), report, batch)?,
-            }
-        } else {
-            handle(parse::parse_line(format, text), report, batch)?;
         }
     }
     done.complete = !growing;
@@ -985,42 +976,62 @@ mod tests {
         assert_eq!((events.len(), report.bad_lines), (60, 0));
     }
 
-    #[test]
-    fn a_corrupt_byte_in_the_middle_of_a_gzip_log_ends_it_with_one_bad_line_after_the_lines_before()
-    {
+    /// Lines `from..to` of [`log_text`], each with its newline.
+    fn lines(from: usize, to: usize) -> String {
+        (from..to).map(|i| log_line(i) + "\n").collect()
+    }
+
+    /// Ingests a gzip file of a whole member of lines `0..1000` then `second`: the reason of its
+    /// one bad line, once the first member's lines, and none of the second's, were read.
+    fn after_a_whole_member(second: Vec<u8>) -> String {
         let dir = tempfile::tempdir().unwrap();
-        let text = log_text(5_000);
+        let first = gzip(lines(0, 1_000).as_bytes(), flate2::Compression::default());
+        let (n, reason) = ingest_damaged(
+            dir.path(),
+            &[first, second].concat(),
+            &IngestOptions::default(),
+        );
+        assert_eq!(n, 1_000, "the first member's lines, none of the second's");
+        reason
+    }
+
+    #[test]
+    fn a_corrupt_deflate_block_costs_its_gzip_member_whole_and_is_one_bad_line_after_the_members_before()
+     {
         // Stored (uncompressed) deflate blocks, so that a block header can be found and broken:
         // a block is a 3-bit header padded to a byte, then LEN and NLEN = !LEN, then LEN bytes.
-        let mut gz = gzip(text.as_bytes(), flate2::Compression::none());
+        let mut second = gzip(lines(1_000, 5_000).as_bytes(), flate2::Compression::none());
         let mut at = 10; // after the gzip header
-        let mut decoded = 0usize;
         for _ in 0..3 {
-            assert_eq!(gz[at] & 0b110, 0, "a stored block at {at}");
-            let len = u16::from_le_bytes([gz[at + 1], gz[at + 2]]);
-            let nlen = u16::from_le_bytes([gz[at + 3], gz[at + 4]]);
+            assert_eq!(second[at] & 0b110, 0, "a stored block at {at}");
+            let len = u16::from_le_bytes([second[at + 1], second[at + 2]]);
+            let nlen = u16::from_le_bytes([second[at + 3], second[at + 4]]);
             assert_eq!(len, !nlen, "a stored block at {at}");
-            decoded += usize::from(len);
             at += 5 + usize::from(len);
         }
-        assert!(decoded < text.len() / 2, "the break is in the middle");
-        // The fourth block's NLEN no longer matches its LEN.
-        gz[at + 3] ^= 0x01;
-        let (n, reason) = ingest_damaged(dir.path(), &gz, &IngestOptions::default());
-        let line_len = log_line(0).len() + 1;
-        // What flate2 decoded in the read that found the corruption (at most one 64 KiB
-        // buffer) is not handed on: the lines before that were.
-        assert!(
-            n * line_len <= decoded && decoded - n * line_len < (64 << 10) + line_len,
-            "{n} lines read of the {} before the break",
-            decoded / line_len
-        );
+        // The fourth block's NLEN no longer matches its LEN: the three before decode.
+        second[at + 3] ^= 0x01;
         assert_eq!(
-            reason,
-            format!(
-                "the gzip stream is damaged after line {n} (corrupt deflate stream); the rest of \
-                 this object cannot be read"
-            )
+            after_a_whole_member(second),
+            "the gzip stream is damaged after line 1000 (corrupt deflate stream); the rest of \
+             this object cannot be read"
+        );
+    }
+
+    #[test]
+    fn a_gzip_member_that_decodes_but_fails_its_checksum_hands_on_none_of_its_lines() {
+        // What a flipped byte that still decodes gives: records the member never held (the
+        // deflate window replayed), known as wrong only by the checksum at the member's end.
+        let mut second = gzip(
+            lines(1_000, 3_000).as_bytes(),
+            flate2::Compression::default(),
+        );
+        let crc = second.len() - 8;
+        second[crc] ^= 0x5a;
+        assert_eq!(
+            after_a_whole_member(second),
+            "the gzip stream is damaged after line 1000 (corrupt gzip stream does not have a \
+             matching checksum); the rest of this object cannot be read"
         );
     }
 
@@ -1172,5 +1183,126 @@ mod tests {
                 ("last".to_string(), 4, false, false),
             ]
         );
+    }
+
+    #[test]
+    fn batch_deletes_of_minio_and_ceph_give_one_event_per_key_on_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let minio = dir.path().join("audit.log");
+        std::fs::write(
+            &minio,
+            concat!(
+                r#"{"time":"2026-11-02T09:10:00Z","api":{"name":"GetObject","bucket":"m","object":"x","statusCode":200}}"#,
+                "\n",
+                r#"{"time":"2026-11-02T09:10:01Z","api":{"name":"DeleteMultipleObjects","bucket":"m","objects":[{"objectName":"a"},{"objectName":"b"}],"statusCode":200}}"#,
+                "\n",
+            ),
+        )
+        .unwrap();
+        let ceph = dir.path().join("ops.log");
+        std::fs::write(
+            &ceph,
+            concat!(
+                r#"{"bucket":"d","object":"-","time":"2026-11-02T08:00:05Z","remote_addr":"1.2.3.4","operation":"multi_object_delete","http_status":"200","op_data":{"objects":[{"key":"c","http_status":204},{"key":"e","http_status":204}]}}"#,
+                "\n"
+            ),
+        )
+        .unwrap();
+        let opts = IngestOptions::default();
+        for (log, want) in [
+            (&minio, vec![("x", 1), ("a", 2), ("b", 2)]),
+            (&ceph, vec![("c", 1), ("e", 1)]),
+        ] {
+            let (events, report) = ingest(log, &dir.path().join("j.db"), &opts);
+            let got: Vec<_> = events
+                .iter()
+                .map(|e| (e.key.as_deref().unwrap_or("-"), e.origin.line))
+                .collect();
+            assert_eq!(got, want, "{}", log.display());
+            assert_eq!(report.bad_lines, 0);
+        }
+    }
+
+    #[test]
+    fn a_whole_gzip_file_of_one_unknown_line_without_a_newline_is_an_unknown_format_when_followed()
+    {
+        // A CloudTrail digest: one JSON object, no newline, next to the trail's logs.
+        let dir = tempfile::tempdir().unwrap();
+        let digest = dir.path().join("digest.json.gz");
+        let text = r#"{"awsAccountId":"111122223333","digestStartTime":"2026-11-02T08:00:00Z","logFiles":[]}"#;
+        std::fs::write(
+            &digest,
+            gzip(text.as_bytes(), flate2::Compression::default()),
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let mut journal = Journal::open(&dir.path().join("j.db")).unwrap();
+        let name = digest.display().to_string();
+        let err = run(
+            std::slice::from_ref(&name),
+            &IngestOptions::default(),
+            rt.handle(),
+            Some(&mut journal),
+            &mut |_| Ok(()),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{name}: cannot tell the log format from its first lines; name it with --format \
+                 (one of: s3, minio, cloudtrail, ceph, ndjson, parquet)"
+            )
+        );
+        // As the service reads it: listed as unreadable, every pass.
+        let opts = IngestOptions {
+            keep_going: true,
+            follow: true,
+            ..IngestOptions::default()
+        };
+        let (events, report) = ingest(&digest, &dir.path().join("j.db"), &opts);
+        assert!(events.is_empty());
+        assert_eq!(report.unreadable, vec![err.to_string()]);
+    }
+
+    #[test]
+    fn a_key_longer_than_any_store_allows_is_a_bad_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("e.ndjson");
+        let line = |key: &str| {
+            format!(
+                r#"{{"time":"2026-11-01T10:00:00Z","op":"get","operation":"REST.GET.OBJECT","bucket":"b","key":"{key}"}}"#
+            )
+        };
+        let (longest, too_long) = ("k".repeat(1024), "é".repeat(513));
+        std::fs::write(&log, format!("{}\n{}\n", line(&longest), line(&too_long))).unwrap();
+        let (events, report) = ingest(&log, &dir.path().join("j.db"), &IngestOptions::default());
+        assert_eq!(keys(&events), [longest]);
+        assert_eq!(
+            report.bad_lines_shown,
+            [BadLine {
+                file: Arc::from(log.display().to_string()),
+                line: 2,
+                reason: "a key of 1026 bytes, longer than the 1024 bytes an object key may have"
+                    .to_string(),
+            }]
+        );
+    }
+
+    #[test]
+    fn a_parquet_log_counts_the_bytes_of_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let events: Vec<AccessEvent> = log_text(30)
+            .lines()
+            .filter_map(|l| parse::parse_line(Format::Ndjson, l).unwrap())
+            .collect();
+        let path = dir.path().join("events.parquet");
+        let mut w = frame::EventWriter::create(&path, frame::ExportFormat::Parquet).unwrap();
+        w.write(events).unwrap();
+        w.finish().unwrap();
+        let (read, report) = ingest(&path, &dir.path().join("j.db"), &IngestOptions::default());
+        assert_eq!(read.len(), 30);
+        assert_eq!(report.bytes, std::fs::metadata(&path).unwrap().len());
     }
 }

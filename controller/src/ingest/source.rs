@@ -17,6 +17,7 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::runtime::Handle;
 
 use super::IngestError;
+use super::verified::Verified;
 use crate::tier;
 
 /// The name of the sample logs bundled in the binary, usable wherever a source is.
@@ -397,11 +398,18 @@ impl std::fmt::Debug for Opened {
 
 impl Content {
     /// Opens the content for reading, decompressing gzip transparently, skipping the first
-    /// `skip` decompressed bytes (a checkpoint). `name` is the object's name, for errors.
+    /// `skip` decompressed bytes (a checkpoint). `name` is the object's name, for errors. A gzip
+    /// member's bytes come only once it was decoded whole and its checksum held
+    /// ([`Verified`]): a corrupt member gives none, and its error where it starts.
     ///
     /// # Errors
     /// The file cannot be read, or is shorter than `skip` (it was truncated or replaced).
     pub fn open(&self, name: &str, skip: u64) -> Result<Opened, IngestError> {
+        self.open_checked(name, skip, true)
+    }
+
+    /// [`Content::open`]; `verify`: a gzip member is checked before its bytes are given.
+    fn open_checked(&self, name: &str, skip: u64, verify: bool) -> Result<Opened, IngestError> {
         let read_err = |e: std::io::Error| IngestError::Read {
             object: name.to_string(),
             message: e.to_string(),
@@ -414,10 +422,15 @@ impl Content {
                 let gzip = is_gzip(&magic[..n]);
                 f.seek(SeekFrom::Start(0)).map_err(read_err)?;
                 if gzip {
-                    let mut r: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(
-                        1 << 16,
-                        MultiGzDecoder::new(Counting(f)),
-                    ));
+                    let main = MultiGzDecoder::new(Counting(f));
+                    let decoded: Box<dyn Read + Send> = if verify {
+                        let probe = File::open(p).map_err(read_err)?;
+                        Box::new(Verified::new(main, Box::new(probe)))
+                    } else {
+                        Box::new(main)
+                    };
+                    let mut r: Box<dyn BufRead + Send> =
+                        Box::new(BufReader::with_capacity(1 << 16, decoded));
                     skip_bytes(&mut r, skip).map_err(read_err)?;
                     Ok(Opened { reader: r, gzip })
                 } else {
@@ -433,10 +446,14 @@ impl Content {
                 let gzip = is_gzip(bytes);
                 let cursor = Counting(Cursor::new(bytes.clone()));
                 let mut r: Box<dyn BufRead + Send> = if gzip {
-                    Box::new(BufReader::with_capacity(
-                        1 << 16,
-                        MultiGzDecoder::new(cursor),
-                    ))
+                    let main = MultiGzDecoder::new(cursor);
+                    let decoded: Box<dyn Read + Send> = if verify {
+                        let probe = Cursor::new(bytes.clone());
+                        Box::new(Verified::new(main, Box::new(probe)))
+                    } else {
+                        Box::new(main)
+                    };
+                    Box::new(BufReader::with_capacity(1 << 16, decoded))
                 } else {
                     Box::new(BufReader::with_capacity(1 << 16, cursor))
                 };
@@ -447,12 +464,13 @@ impl Content {
     }
 
     /// The first `n` decompressed bytes, to detect the format; of a gzip stream that breaks
-    /// sooner, the bytes before the break, and the break.
+    /// sooner, the bytes before the break, and the break. Unchecked (no event is read from
+    /// them): checking a member means decoding it whole, and a head is a small part of one.
     ///
     /// # Errors
     /// See [`Content::open`]; a read error that is not a damaged gzip stream.
     pub fn head(&self, name: &str, n: usize) -> Result<Head, IngestError> {
-        let mut opened = self.open(name, 0)?;
+        let mut opened = self.open_checked(name, 0, false)?;
         let mut bytes = Vec::with_capacity(n);
         let damage =
             read_until_break(&mut opened, &mut bytes, n as u64).map_err(|e| IngestError::Read {

@@ -78,6 +78,7 @@ impl Summary {
             "anonymous_events": self.anonymous,
             "first": self.first_us.map(format_time_us),
             "last": self.last_us.map(format_time_us),
+            "unreadable": r.unreadable,
             "bad_lines": {
                 "count": r.bad_lines,
                 "shown": r.bad_lines_shown.iter().map(|b| json!({"file": &*b.file, "line": b.line, "reason": b.reason})).collect::<Vec<_>>(),
@@ -140,6 +141,16 @@ impl Summary {
         );
         for (p, n) in Self::sorted(&self.by_principal).into_iter().take(10) {
             let _ = writeln!(s, "  {p:<60} {n:>10}");
+        }
+        if !r.unreadable.is_empty() {
+            let _ = writeln!(
+                s,
+                "\nunreadable sources and log objects, not read: {}",
+                r.unreadable.len()
+            );
+            for u in &r.unreadable {
+                let _ = writeln!(s, "  {u}");
+            }
         }
         let _ = writeln!(s, "\nbad lines: {}", r.bad_lines);
         for b in &r.bad_lines_shown {

@@ -14,18 +14,23 @@
 //! | `operation` | `operation` as written (`get_obj`, `put_lifecycle`; an HTTP method in releases before Luminous); **required** |
 //! | `op`, `config` | `operation` through [`classify_op`] (RGW's own op names, not S3's) |
 //! | `bucket` | `bucket` (empty for `list_buckets`) |
-//! | `key` | `object` (`-` means none); entries older than the `object` field take the key from the `uri` path |
+//! | `key` | `object` (`-` means none); entries older than the `object` field take the key from the `uri` path; for a multi-object delete, each `op_data.objects[].key` |
 //! | `principal` | `user` (the RGW user id; `anonymous` → `None`), else `access_key_id` |
 //! | `source_ip` | `remote_addr` |
-//! | `status` | `http_status` (a string of digits) |
+//! | `status` | `http_status` (a string of digits); for a multi-object delete, each object's `http_status` |
 //! | `error_code` | `error_code` |
 //! | `bytes_sent`, `bytes_received` | `bytes_sent`, `bytes_received` |
 //! | `object_size` | `object_size` of a successful get, head, put or copy of an object (RGW writes 0 when it does not know, and a part's size for a part upload) |
 //! | `user_agent` | `user_agent` |
-//! | `version_id` | the `versionId` query parameter of `uri` |
+//! | `version_id` | the `versionId` query parameter of `uri`; for a multi-object delete, each object's `version_id` |
 //! | `request_id` | `trans_id` |
 //! | `sse_customer` | `HTTP_X_AMZ_SERVER_SIDE_ENCRYPTION_CUSTOMER_ALGORITHM` in `http_x_headers` (only when `rgw_log_http_headers` lists it) |
 //! | `lifecycle` | always `false`: RGW's lifecycle does not go through the ops log |
+//!
+//! **Multi-object deletes.** RGW writes a `multi_object_delete` with `"object":"-"` and the
+//! deleted keys in `op_data: {num_ok, num_err, objects: [{key, version_id, http_status, error,
+//! delete_marker, ...}]}`. Such an entry gives one event per key, as an S3 access log gives one
+//! `BATCH.DELETE.OBJECT` record per key; the request's byte counts go with the first only.
 //!
 //! # Guarantees
 //! The `uri` (which carries pre-signed query strings: `X-Amz-Signature`, `X-Amz-Credential`,
@@ -45,9 +50,10 @@ use percent_encoding::percent_decode_str;
 use crate::event::{AccessEvent, ConfigKind, OpClass};
 
 use super::json::{
-    Names, Num, Picked, Text, json_error, parse_rfc3339_us, strip_array_punctuation,
-    top_level_keys, value_kind,
+    ListedNames, Names, Num, Picked, Text, json_error, listed_objects, one_per_object,
+    parse_rfc3339_us, strip_array_punctuation, top_level_keys, value_kind,
 };
+use super::shown;
 
 /// Whether the first line of a file is a Ceph ops log entry (optionally after the `[` of a JSON
 /// array stream): a JSON object with `bucket` and `time` at top level and one of `time_local`,
@@ -70,7 +76,8 @@ pub fn looks_like(line: &str) -> bool {
 /// event; an object with a leading `[` or `,` and a trailing `,` or `]` is accepted.
 ///
 /// # Errors
-/// Not JSON, not an object, several entries on one line, no `time` or `operation`, or a `time`
+/// Not JSON, not an object, several entries on one line, a multi-object delete of more than one
+/// key (one event each: read it with [`parse_entries`]), no `time` or `operation`, or a `time`
 /// that is not RFC 3339.
 pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
     let Some(text) = strip_array_punctuation(line) else {
@@ -83,7 +90,16 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
         ));
     }
     match serde_json::from_str::<RawEntry<'_>>(text) {
-        Ok(raw) => raw.into_event().map(Some),
+        Ok(raw) => {
+            let mut events = raw.into_events()?;
+            match events.len() {
+                0 | 1 => Ok(events.pop()),
+                n => Err(format!(
+                    "a multi-object delete of {n} keys, one event each; read the line with \
+                     ceph::parse_entries"
+                )),
+            }
+        }
         Err(e) => {
             let count = count_objects(text);
             if count > 1 {
@@ -99,7 +115,8 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
 }
 
 /// Parses every entry on a line, including lines where Ceph concatenated several entries
-/// (`{...}{...}`, see the module's caveats). A blank or punctuation-only line gives an empty list.
+/// (`{...}{...}`, see the module's caveats), into their events (one per key of a multi-object
+/// delete). A blank or punctuation-only line gives an empty list.
 ///
 /// # Errors
 /// The outer error is a line that is not a sequence of JSON objects; an inner error is one entry
@@ -112,7 +129,10 @@ pub fn parse_entries(line: &str) -> Result<Vec<Result<AccessEvent, String>>, Str
     let stream = serde_json::Deserializer::from_str(text).into_iter::<RawEntry<'_>>();
     for raw in stream {
         let raw = raw.map_err(|e| json_error(&e))?;
-        out.push(raw.into_event());
+        match raw.into_events() {
+            Ok(events) => out.extend(events.into_iter().map(Ok)),
+            Err(reason) => out.push(Err(reason)),
+        }
     }
     Ok(out)
 }
@@ -272,7 +292,18 @@ struct RawEntry<'a> {
     access_key_id: Text<'a>,
     #[serde(borrow, default)]
     http_x_headers: Picked<'a, XHeaderNames>,
+    /// A multi-object delete's `{"objects": [...], ...}`, read by [`listed_objects`].
+    #[serde(default)]
+    op_data: serde_json::Value,
 }
+
+/// The fields of an element of `op_data.objects` (`rgw_format_ops_log_entry`'s
+/// `delete_multi_obj_entry`).
+const DELETED_NAMES: ListedNames = ListedNames {
+    key: "key",
+    version_id: "version_id",
+    status: Some("http_status"),
+};
 
 struct XHeaderNames;
 impl Names for XHeaderNames {
@@ -341,10 +372,24 @@ fn query_param<'q>(query: &'q str, name: &str) -> Option<&'q str> {
 }
 
 impl RawEntry<'_> {
+    /// The entry's events: one per deleted key of a multi-object delete, else one.
+    fn into_events(mut self) -> Result<Vec<AccessEvent>, String> {
+        let op_data = std::mem::take(&mut self.op_data);
+        let deleted = op_data
+            .get("objects")
+            .map(|list| listed_objects(list, &DELETED_NAMES))
+            .unwrap_or_default();
+        Ok(one_per_object(self.into_event()?, deleted))
+    }
+
     fn into_event(self) -> Result<AccessEvent, String> {
         let time = self.time.required("time")?;
-        let time_us = parse_rfc3339_us(time)
-            .ok_or_else(|| format!("field \"time\": expected RFC 3339 time, found {time:?}"))?;
+        let time_us = parse_rfc3339_us(time).ok_or_else(|| {
+            format!(
+                "field \"time\": expected RFC 3339 time, found {}",
+                shown(time)
+            )
+        })?;
         let operation = self.operation.required("operation")?;
         if operation.is_empty() {
             return Err("missing field \"operation\"".to_owned());

@@ -25,9 +25,13 @@
 //! `s3express.amazonaws.com`) are skipped on purpose (`Ok(None)`).
 //!
 //! # Caveats
-//! - `CopyObject` is one record naming the destination (`bucketName`, `key`); the source is only
-//!   in `requestParameters.x-amz-copy-source`. tierd emits the [`OpClass::CopyDest`] event; there is
-//!   no separate [`OpClass::CopySource`] record in CloudTrail (unlike S3 server access logs).
+//! - `CopyObject` (and `UploadPartCopy`) is one record naming the destination (`bucketName`,
+//!   `key`); the source is only in `requestParameters.x-amz-copy-source` (`bucket/key`,
+//!   URL-encoded). tierd emits an [`OpClass::CopySource`] event for that object (bytes and size
+//!   go with the destination), then the record's own event, as an S3 server access log writes
+//!   two records. A source named by an access point ARN gives no `copy-source` event.
+//! - `DeleteObjects` records carry no keys (an AWS limitation): a batch delete is one keyless
+//!   `delete` event.
 //! - Nothing else from `requestParameters` is kept: pre-signed URL parameters (`X-Amz-Credential`,
 //!   `X-Amz-Signature`, `X-Amz-Security-Token`, ...) and SSE-C key digests never reach an event.
 //!
@@ -35,7 +39,8 @@
 
 use crate::event::{AccessEvent, ConfigKind, OpClass, config_change_kind};
 
-use super::json::{Num, Text, json_error, parse_rfc3339_us, value_kind};
+use super::json::{CopySource, Num, Text, json_error, parse_rfc3339_us, value_kind};
+use super::shown;
 
 /// One record of a CloudTrail document: its 1-based line in the file and the outcome.
 /// `Ok(None)` is a record tierd skips on purpose (not an S3 data event).
@@ -139,10 +144,12 @@ pub fn parse_document_bytes(bytes: &[u8]) -> Result<Vec<DocRecord>, (u64, String
                 let open = start + text[start..].len() - text[start..].trim_start().len();
                 let next = next_document(text, open + 1);
                 let err_line = before + e.line().max(1) as u64;
+                let at = offset_of(text, err_line, e.column());
                 let outcome = match next {
-                    // The error is past the next document's start: this one was cut short and
-                    // the parser ran on into the next. Point at its last line.
-                    Some(n) if offset_of(text, err_line, e.column()) >= n => {
+                    // The error is past the next document's start, or is the end of the line
+                    // before it inside a string: this one was cut short and the parser ran on
+                    // into the next. Point at its last line.
+                    Some(n) if at >= n || cut_in_a_string(&e, text.get(at..n)) => {
                         let last = text[..n].trim_end().len().max(open + 1);
                         Err((
                             1 + lines_before(last - 1),
@@ -179,6 +186,17 @@ pub fn parse_document_bytes(bytes: &[u8]) -> Result<Vec<DocRecord>, (u64, String
         Some(bad) if documents == 1 => Err(bad),
         _ => Ok(records),
     }
+}
+
+/// Whether `e` is a document cut inside a string, just before the next document: serde_json
+/// found the line's end in the string (a control character), and in `between` (from the error
+/// to the next document) only blanks follow that line's end.
+fn cut_in_a_string(e: &serde_json::Error, between: Option<&str>) -> bool {
+    e.to_string().starts_with("control character")
+        && between.is_some_and(|b| {
+            b.split_once('\n')
+                .is_some_and(|(_, rest)| rest.trim().is_empty())
+        })
 }
 
 /// The byte offset of a 1-based `line` and `column` in `text` (serde_json's error position).
@@ -257,11 +275,27 @@ fn one_document(
     for &(start, end) in &spans {
         line += memchr::memchr_iter(b'\n', &bytes[counted..start]).count() as u64;
         counted = start;
-        let result = match invalid.iter().find(|&&i| (start..end).contains(&i)) {
-            Some(&at) => Err(not_utf8(at)),
-            None => parse_record(&text[start..end]),
-        };
-        records.push(DocRecord { line, result });
+        match invalid.iter().find(|&&i| (start..end).contains(&i)) {
+            Some(&at) => records.push(DocRecord {
+                line,
+                result: Err(not_utf8(at)),
+            }),
+            None => match parse_record(&text[start..end]) {
+                // Another service's record: skipped on purpose.
+                Ok(events) if events.is_empty() => records.push(DocRecord {
+                    line,
+                    result: Ok(None),
+                }),
+                Ok(events) => records.extend(events.into_iter().map(|e| DocRecord {
+                    line,
+                    result: Ok(Some(e)),
+                })),
+                Err(why) => records.push(DocRecord {
+                    line,
+                    result: Err(why),
+                }),
+            },
+        }
     }
     // A bad byte outside every record (in the envelope) is reported on its own line.
     if let Some(&at) = invalid
@@ -276,12 +310,14 @@ fn one_document(
     Ok(records)
 }
 
-/// Parses one record (one element of `Records`) on its own.
+/// Parses one record (one element of `Records`) on its own, into its events: none for a record
+/// of another service, two for a copy whose `x-amz-copy-source` names its source (the
+/// `copy-source` event first), else one.
 ///
 /// # Errors
 /// The record is not a JSON object, lacks `eventSource`, `eventName` or `eventTime`, or its
 /// `eventTime` is not RFC 3339.
-pub fn parse_record(record: &str) -> Result<Option<AccessEvent>, String> {
+pub fn parse_record(record: &str) -> Result<Vec<AccessEvent>, String> {
     let first = record.trim_start().as_bytes().first().copied();
     if first != Some(b'{') {
         return Err(format!(
@@ -299,12 +335,16 @@ pub fn parse_record(record: &str) -> Result<Option<AccessEvent>, String> {
     })?;
     let source = raw.event_source.required("eventSource")?;
     if !is_s3_source(source) {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let name = raw.event_name.required("eventName")?;
     let time = raw.event_time.required("eventTime")?;
-    let time_us = parse_rfc3339_us(time)
-        .ok_or_else(|| format!("field \"eventTime\": expected RFC 3339 time, found {time:?}"))?;
+    let time_us = parse_rfc3339_us(time).ok_or_else(|| {
+        format!(
+            "field \"eventTime\": expected RFC 3339 time, found {}",
+            shown(time)
+        )
+    })?;
 
     let (op, config) = classify_s3_api(name);
     let params = raw.request_parameters.unwrap_or_default();
@@ -333,7 +373,11 @@ pub fn parse_record(record: &str) -> Result<Option<AccessEvent>, String> {
         .into_string()
         .or_else(|| params.key_outposts.into_string());
 
-    Ok(Some(AccessEvent {
+    let source = params
+        .copy_source
+        .non_empty()
+        .and_then(CopySource::of_header);
+    let event = AccessEvent {
         time_us,
         op,
         operation: name.to_owned(),
@@ -353,7 +397,11 @@ pub fn parse_record(record: &str) -> Result<Option<AccessEvent>, String> {
         lifecycle: false,
         config,
         origin: Default::default(),
-    }))
+    };
+    Ok(match source {
+        Some(source) => vec![source.event(&event), event],
+        None => vec![event],
+    })
 }
 
 /// Whether an `eventSource` is S3: general purpose buckets, S3 on Outposts and directory buckets
@@ -524,6 +572,9 @@ struct RawParams<'a> {
         rename = "x-amz-server-side-encryption-customer-algorithm"
     )]
     sse_customer_algorithm: Text<'a>,
+    /// A copy's source, `bucket/key` URL-encoded (`CopyObject`, `UploadPartCopy`).
+    #[serde(borrow, default, rename = "x-amz-copy-source")]
+    copy_source: Text<'a>,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -627,13 +678,14 @@ mod tests {
                 Err("not JSON: the document is cut short; the next one starts on line 2".into())
             )]
         );
-        // Cut inside a string: serde_json's own message and column.
+        // Cut inside a string, the next document on the next line: cut short too, not a
+        // control character (the line's end) in a string.
         let text = format!("{}\n{whole}", &whole[..30]);
         let r = parse_document(&text).expect("records");
         assert_eq!(r.len(), 4);
         assert_eq!(
             r[0].result,
-            Err("not JSON: control character (\\u0000-\\u001F) found while parsing a string at column 30".into())
+            Err("not JSON: the document is cut short; the next one starts on line 2".into())
         );
         // Pretty-printed: the bad line is the cut document's last line.
         let pretty = "{\n  \"Records\": [\n    {\"eventTime\": \"2026-1\n";

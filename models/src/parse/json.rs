@@ -1,13 +1,16 @@
 //! JSON helpers shared by the CloudTrail, MinIO and Ceph parsers: lenient field types that never
 //! fail a record over schema drift, a header picker that keeps only named keys (so secrets such
 //! as `Authorization` are never even copied out of the input), a tolerant top-level key scanner
-//! for format detection, and error texts without locations.
+//! for format detection, error texts without locations, and the one-event-per-object expansion of
+//! requests that name several objects (batch deletes, lifecycle actions).
 
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::event::AccessEvent;
 
 /// A string field as the log wrote it. Anything that is not a JSON string is kept only as its
 /// kind, so an optional field of an unexpected type reads as absent while a required one can
@@ -154,7 +157,7 @@ impl<'de> Deserialize<'de> for Num {
     }
 }
 
-/// The names a [`Picked`] keeps (matched ASCII case-insensitively). At most four.
+/// The names a [`Picked`] keeps (matched ASCII case-insensitively). At most five.
 pub(crate) trait Names {
     const NAMES: &'static [&'static str];
 }
@@ -163,14 +166,14 @@ pub(crate) trait Names {
 /// claims); every other key is skipped without being copied. An array of such objects (Ceph's
 /// `http_x_headers`) is merged. Any other value reads as empty.
 pub(crate) struct Picked<'a, N> {
-    values: [Option<Cow<'a, str>>; 4],
+    values: [Option<Cow<'a, str>>; 5],
     names: PhantomData<N>,
 }
 
 impl<N> Default for Picked<'_, N> {
     fn default() -> Self {
         Picked {
-            values: [None, None, None, None],
+            values: [None, None, None, None, None],
             names: PhantomData,
         }
     }
@@ -220,7 +223,7 @@ impl<'de, N: Names> Visitor<'de> for PickedVisitor<N> {
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let slot = N::NAMES
                 .iter()
-                .take(4)
+                .take(5)
                 .position(|name| name.eq_ignore_ascii_case(&key));
             match slot {
                 Some(i) => {
@@ -284,13 +287,15 @@ pub(crate) fn parse_rfc3339_us(s: &str) -> Option<i64> {
 }
 
 /// A serde_json error as a reason without its line (the caller reports the location):
-/// `not JSON: expected value at column 1` for syntax errors, the data error otherwise.
+/// `not JSON: expected value at column 1` for syntax errors, the data error otherwise; a value it
+/// quotes that looks like a signed URL or a credential is not shown.
 pub(crate) fn json_error(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let core = match text.rsplit_once(" at line ") {
         Some((core, _)) => core,
         None => &text,
     };
+    let core = super::redacted(core);
     match e.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
             format!("not JSON: {core} at column {}", e.column())
@@ -480,4 +485,129 @@ pub(crate) fn record_spans(text: &str) -> Result<Vec<(usize, usize)>, (u64, Stri
         }
     }
     Err((line_at(start), "missing field \"Records\"".to_owned()))
+}
+
+/// One object of a request that names several (a batch delete, a lifecycle action): MinIO's
+/// `api.objects`, Ceph's `op_data.objects`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ListedObject {
+    pub(crate) key: String,
+    pub(crate) version_id: Option<String>,
+    /// The object's own status, when the log gives one (Ceph does).
+    pub(crate) status: Option<u16>,
+}
+
+/// The field names of a [`ListedObject`] in one format's array elements.
+pub(crate) struct ListedNames {
+    pub(crate) key: &'static str,
+    pub(crate) version_id: &'static str,
+    pub(crate) status: Option<&'static str>,
+}
+
+/// The objects of `list`, an array of objects named as `names` says. Anything else (absent,
+/// `null`, another type: schema drift) lists nothing; an element without a non-empty key is
+/// skipped. Only the named fields are read.
+pub(crate) fn listed_objects(list: &serde_json::Value, names: &ListedNames) -> Vec<ListedObject> {
+    let Some(items) = list.as_array() else {
+        return Vec::new();
+    };
+    let text = |o: &serde_json::Map<String, serde_json::Value>, name: &str| {
+        o.get(name)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    items
+        .iter()
+        .filter_map(serde_json::Value::as_object)
+        .filter_map(|o| {
+            let status = names.status.and_then(|n| match o.get(n)? {
+                serde_json::Value::Number(n) => n.as_u64(),
+                serde_json::Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            });
+            Some(ListedObject {
+                key: text(o, names.key)?,
+                version_id: text(o, names.version_id),
+                status: status.filter(|s| (100..=599).contains(s)).map(|s| s as u16),
+            })
+        })
+        .collect()
+}
+
+/// The events of a request that names `objects`: one per object, each `request` with the
+/// object's key, version and (when the log gives it) status, as an S3 access log writes a
+/// `BATCH.DELETE.OBJECT` record per key. The request's byte counts go with the first event
+/// only, so that totals are not multiplied. No objects: `request` alone.
+pub(crate) fn one_per_object(request: AccessEvent, objects: Vec<ListedObject>) -> Vec<AccessEvent> {
+    if objects.is_empty() {
+        return vec![request];
+    }
+    let mut out = Vec::with_capacity(objects.len());
+    for (i, o) in objects.into_iter().enumerate() {
+        let mut e = request.clone();
+        if i > 0 {
+            (e.bytes_sent, e.bytes_received) = (None, None);
+        }
+        e.key = Some(o.key);
+        e.version_id = o.version_id;
+        e.status = o.status.or(request.status);
+        out.push(e);
+    }
+    out
+}
+
+/// The source object of a copy, from the `x-amz-copy-source` header a request carried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CopySource {
+    pub(crate) bucket: String,
+    pub(crate) key: String,
+    pub(crate) version_id: Option<String>,
+}
+
+impl CopySource {
+    /// Reads a header value: `bucket/key` or `/bucket/key`, URL-encoded, optionally
+    /// `?versionId=...`. `None` for a value that names no key, or an access point ARN (which
+    /// names no bucket).
+    pub(crate) fn of_header(value: &str) -> Option<CopySource> {
+        use percent_encoding::percent_decode_str;
+        let value = value.trim();
+        let value = value.strip_prefix('/').unwrap_or(value);
+        if value.starts_with("arn:") {
+            return None;
+        }
+        let (path, query) = value.split_once('?').unwrap_or((value, ""));
+        let decoded = percent_decode_str(path).decode_utf8().ok()?;
+        let (bucket, key) = decoded.split_once('/')?;
+        if bucket.is_empty() || key.is_empty() {
+            return None;
+        }
+        let version_id = query
+            .split('&')
+            .find_map(|p| p.strip_prefix("versionId="))
+            .filter(|v| !v.is_empty())
+            .map(|v| percent_decode_str(v).decode_utf8_lossy().into_owned());
+        Some(CopySource {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            version_id,
+        })
+    }
+
+    /// The `copy-source` event of the copy whose destination event is `dest`: the same
+    /// request, reading this object. No bytes or size: they go with the destination, as in an
+    /// S3 access log's `REST.COPY.OBJECT_GET` record.
+    pub(crate) fn event(self, dest: &AccessEvent) -> AccessEvent {
+        AccessEvent {
+            op: crate::event::OpClass::CopySource,
+            bucket: self.bucket,
+            key: Some(self.key),
+            version_id: self.version_id,
+            bytes_sent: None,
+            bytes_received: None,
+            object_size: None,
+            config: None,
+            ..dest.clone()
+        }
+    }
 }

@@ -6,8 +6,8 @@
 //! | `time_us` | `time` (RFC 3339 with nanoseconds, truncated to µs); **required** |
 //! | `operation` | `api.name` as written (`PutObject`, `s3.PutObject`, `ILMExpiry`); **required** |
 //! | `op`, `config` | `api.name` without a `s3.`/`s3:` prefix, through [`super::cloudtrail::classify_s3_api`] (MinIO names its APIs after S3's, with a few of its own: `NewMultipartUpload`, `PutObjectPart`, `DeleteMultipleObjects`, ...) |
-//! | `bucket`, `key` | `api.bucket`, `api.object` (MinIO writes object names decoded) |
-//! | `principal` | `parentUser`, else `accessKey`, else `requestClaims.parent`, else `requestClaims.accessKey` |
+//! | `bucket`, `key` | `api.bucket`, `api.object` (MinIO writes object names decoded); for an entry that lists `api.objects`, each object's `objectName` |
+//! | `principal` | `parentUser`, else `accessKey`, else `requestClaims.parent`, else `requestClaims.accessKey`, else for a lifecycle entry `minio:ilm` ([`LIFECYCLE_PRINCIPAL`]) |
 //! | `source_ip` | `remotehost` (`remoteHost` in some releases) |
 //! | `status` | `api.statusCode`, else the code of the `api.status` text (`"Not Found"` → 404) |
 //! | `error_code` | the S3 error code whose message `error` carries (`NoSuchKey`, `AccessDenied`, ...), when known |
@@ -15,10 +15,15 @@
 //! | `bytes_sent` | `api.tx`, else the response's `Content-Length` |
 //! | `object_size` | see below |
 //! | `user_agent` | `userAgent` |
-//! | `version_id` | response header `x-amz-version-id`, else the `versionId` query parameter |
+//! | `version_id` | response header `x-amz-version-id`, else the `versionId` query parameter; for an entry that lists `api.objects`, each object's `versionId` |
 //! | `request_id` | `requestID`, else the response header `X-Amz-Request-Id` |
 //! | `sse_customer` | request header `X-Amz-Server-Side-Encryption-Customer-Algorithm` (or its `X-Amz-Copy-Source-` form) present |
 //! | `lifecycle` | `trigger`/`event` `ilm:...`, or an `ILM...`/`ExpireObject` API name |
+//!
+//! **Copies.** An entry whose request carried `X-Amz-Copy-Source` (`CopyObject`,
+//! `CopyObjectPart`) gives a `copy-source` event for the object it names (URL-decoded; its
+//! `versionId` kept), before the entry's own event, as an S3 access log writes a
+//! `REST.COPY.OBJECT_GET` record before the `REST.COPY.OBJECT` one.
 //!
 //! **Principal.** `parentUser` is preferred because it is the stable identity: an STS session
 //! gets a fresh random `accessKey` every time it is issued, which would scatter one user's
@@ -36,17 +41,22 @@
 //! `X-Amz-Signature`, `X-Amz-Credential`, `X-Amz-Security-Token` and the SSE-C key headers are
 //! skipped while parsing and never held.
 //!
-//! # Caveats
-//! A `DeleteMultipleObjects` entry is one bucket-level event (`key` is `None`): the audit entry
-//! lists the deleted objects but tierd does not expand them.
+//! **Entries that list objects.** A `DeleteMultipleObjects` entry (what `mc rm --recursive` and
+//! the SDKs' bulk deletes send) and a lifecycle entry (`ILMExpiry`, `ILMTransition`,
+//! `ILMFreeVersionDelete`, written by `auditLogInternal`) name their objects in `api.objects`
+//! (`[{"objectName": ..., "versionId": ...}]`), a lifecycle entry *only* there. Such an entry
+//! gives one event per object, as an S3 access log gives one `BATCH.DELETE.OBJECT` record per key;
+//! the request's `rx`/`tx` go with the first only. [`parse_events`] reads them; [`parse_line`]
+//! refuses an entry that lists more than one object, since it returns one event.
 
 use crate::event::{AccessEvent, OpClass};
 
 use super::cloudtrail::classify_s3_api;
 use super::json::{
-    Names, Num, Picked, Text, json_error, parse_rfc3339_us, strip_array_punctuation,
-    top_level_keys, value_kind,
+    CopySource, ListedNames, Names, Num, Picked, Text, json_error, listed_objects, one_per_object,
+    parse_rfc3339_us, strip_array_punctuation, top_level_keys, value_kind,
 };
+use super::shown;
 
 /// Whether the first line of a file is a MinIO audit entry: a JSON object with top-level `api`
 /// and `time` keys (and none of the keys tierd's NDJSON or Ceph's ops log have at top level).
@@ -56,15 +66,32 @@ pub fn looks_like(line: &str) -> bool {
     has("api") && has("time") && !has("op") && !has("operation") && !has("http_status")
 }
 
-/// Parses one audit log line. Blank lines and JSON-array punctuation (`[`, `]`, `,`) carry no
-/// event; a line that is one object wrapped in such punctuation is accepted.
+/// Parses one audit log line that carries at most one event (see [`parse_events`] for lines
+/// that list several objects).
+///
+/// # Errors
+/// As [`parse_events`]'s, and an entry that lists more than one object in `api.objects`.
+pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
+    let mut events = parse_events(line)?;
+    match events.len() {
+        0 | 1 => Ok(events.pop()),
+        n => Err(format!(
+            "the entry lists {n} objects, one event each; read it with minio::parse_events"
+        )),
+    }
+}
+
+/// Parses one audit log line into its events: none for a blank line or JSON-array punctuation
+/// (`[`, `]`, `,`), one per object for an entry that lists `api.objects` (a batch delete, a
+/// lifecycle action), else one. A line that is one object wrapped in such punctuation is
+/// accepted.
 ///
 /// # Errors
 /// Not JSON, not an object, no `time` or `api.name`, or a `time` that is not RFC 3339, e.g.
 /// `missing field "api.name"` or `field "time": expected RFC 3339 time, found "yesterday"`.
-pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
+pub fn parse_events(line: &str) -> Result<Vec<AccessEvent>, String> {
     let Some(text) = strip_array_punctuation(line) else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     if !text.starts_with('{') {
         return Err(format!(
@@ -73,8 +100,29 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
         ));
     }
     let raw: RawEntry<'_> = serde_json::from_str(text).map_err(|e| json_error(&e))?;
-    raw.into_event().map(Some)
+    let objects = raw
+        .api
+        .as_ref()
+        .map(|api| listed_objects(&api.objects, &OBJECT_NAMES))
+        .unwrap_or_default();
+    let source = raw
+        .request_header
+        .get(REQ_COPY_SOURCE)
+        .and_then(CopySource::of_header);
+    let events = one_per_object(raw.into_event()?, objects);
+    // A copy: its source is read first, as S3's access log writes the two records.
+    Ok(match (source, events.as_slice()) {
+        (Some(source), [dest]) => vec![source.event(dest), dest.clone()],
+        _ => events,
+    })
 }
+
+/// The fields of an element of `api.objects` (MinIO's `ObjectVersion`).
+const OBJECT_NAMES: ListedNames = ListedNames {
+    key: "objectName",
+    version_id: "versionId",
+    status: None,
+};
 
 #[derive(serde::Deserialize)]
 #[serde(expecting = "a MinIO audit entry (a JSON object)")]
@@ -118,6 +166,9 @@ struct RawApi<'a> {
     bucket: Text<'a>,
     #[serde(borrow, default)]
     object: Text<'a>,
+    /// The objects of a batch delete or lifecycle action, read by [`listed_objects`].
+    #[serde(default)]
+    objects: serde_json::Value,
     #[serde(borrow, default)]
     status: Text<'a>,
     #[serde(default, rename = "statusCode")]
@@ -148,12 +199,14 @@ impl Names for RequestHeaderNames {
         "X-Amz-Decoded-Content-Length",
         "X-Amz-Server-Side-Encryption-Customer-Algorithm",
         "X-Amz-Copy-Source-Server-Side-Encryption-Customer-Algorithm",
+        "X-Amz-Copy-Source",
     ];
 }
 const REQ_CONTENT_LENGTH: usize = 0;
 const REQ_DECODED_LENGTH: usize = 1;
 const REQ_SSE_C: usize = 2;
 const REQ_COPY_SOURCE_SSE_C: usize = 3;
+const REQ_COPY_SOURCE: usize = 4;
 
 struct ResponseHeaderNames;
 impl Names for ResponseHeaderNames {
@@ -172,8 +225,12 @@ const RESP_REQUEST_ID: usize = 3;
 impl RawEntry<'_> {
     fn into_event(mut self) -> Result<AccessEvent, String> {
         let time = self.time.required("time")?;
-        let time_us = parse_rfc3339_us(time)
-            .ok_or_else(|| format!("field \"time\": expected RFC 3339 time, found {time:?}"))?;
+        let time_us = parse_rfc3339_us(time).ok_or_else(|| {
+            format!(
+                "field \"time\": expected RFC 3339 time, found {}",
+                shown(time)
+            )
+        })?;
         let api = self.api.take().unwrap_or_default();
         let operation = api
             .name
@@ -228,7 +285,8 @@ impl RawEntry<'_> {
             .into_string()
             .or_else(|| self.access_key.into_string())
             .or_else(|| self.claims.take(CLAIM_PARENT))
-            .or_else(|| self.claims.take(CLAIM_ACCESS_KEY));
+            .or_else(|| self.claims.take(CLAIM_ACCESS_KEY))
+            .or_else(|| lifecycle.then(|| LIFECYCLE_PRINCIPAL.to_owned()));
 
         Ok(AccessEvent {
             time_us,
@@ -257,6 +315,10 @@ impl RawEntry<'_> {
         })
     }
 }
+
+/// The principal of MinIO's own lifecycle actions, which name none: as S3's access log names
+/// its lifecycle `AmazonS3`, so that they are not taken for anonymous requests.
+pub const LIFECYCLE_PRINCIPAL: &str = "minio:ilm";
 
 /// MinIO's lifecycle (ILM) writes its own audit entries: `trigger`/`event` `ilm:expiry`,
 /// `ilm:free-version-delete`, ` ilm:transition` (sic, with a space) and API names `ILMExpiry`,

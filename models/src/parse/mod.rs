@@ -7,7 +7,7 @@
 //! - [`ceph`]: Ceph RGW ops log JSON.
 //! - [`ndjson`]: tierd's own export of normalised events, one JSON object per line.
 //!
-//! Line formats are parsed with [`parse_line`]; CloudTrail documents with
+//! Line formats are parsed with [`parse_events`] (or [`parse_line`], one event a line); CloudTrail documents with
 //! [`cloudtrail::parse_document`]. Parquet is read columnar by [`crate::frame`].
 //! [`detect`] names the format from the first bytes of a file.
 
@@ -18,6 +18,7 @@ pub mod minio;
 pub mod ndjson;
 pub mod s3;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -127,12 +128,27 @@ fn detect_line(line: &str) -> Option<Format> {
     }
 }
 
-/// Parses one line of a line format. `Ok(None)` means the line carries no event and is skipped
+/// Parses one line of a line format into its events, each an event or the reason it is not one:
+/// none for a blank line, one for most, one per object for a MinIO or Ceph entry that lists
+/// several (a batch delete, a lifecycle action), one per entry for a Ceph line holding several
+/// entries. A line that is no record is one `Err`. Each event's `origin` is left for the caller.
+pub fn parse_events(format: Format, line: &str) -> Vec<Result<AccessEvent, String>> {
+    let all = |events: Vec<AccessEvent>| events.into_iter().map(Ok).collect();
+    match format {
+        Format::Minio => minio::parse_events(line).map_or_else(|e| vec![Err(e)], all),
+        Format::Ceph => ceph::parse_entries(line).unwrap_or_else(|e| vec![Err(e)]),
+        _ => parse_line(format, line).transpose().into_iter().collect(),
+    }
+}
+
+/// Parses one line of a line format that carries at most one event (see [`parse_events`] for
+/// lines that carry several). `Ok(None)` means the line carries no event and is skipped
 /// silently (blank lines, JSON array brackets). The returned event's `origin` is left empty for
 /// the caller to fill. An `Err` is the reason the line is malformed, without its location.
 ///
 /// # Errors
-/// A line that is not a valid record of `format`, or `format` is not a line format.
+/// A line that is not a valid record of `format`, a line of several events, or `format` is not
+/// a line format.
 pub fn parse_line(format: Format, line: &str) -> Result<Option<AccessEvent>, String> {
     match format {
         Format::S3 => s3::parse_line(line),
@@ -142,5 +158,49 @@ pub fn parse_line(format: Format, line: &str) -> Result<Option<AccessEvent>, Str
         Format::Cloudtrail | Format::Parquet => Err(format!(
             "{format} is not a line format; read it as a whole document"
         )),
+    }
+}
+
+/// What an error message says in place of a value that looks like a signed URL or a credential.
+const NOT_SHOWN: &str = "a value that looks like a signed URL (not shown)";
+
+/// Whether `s` holds what a presigned URL or an `Authorization` header carries: a signature, a
+/// credential, an access key id, a security token.
+fn looks_signed(s: &str) -> bool {
+    let lower = s.to_ascii_lowercase();
+    [
+        "signature=",
+        "credential=",
+        "awsaccesskeyid=",
+        "security-token=",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
+}
+
+/// Quotes a value for an error message (every parser's): at most 48 characters, and never a
+/// presigned URL's or a credential's secrets.
+pub(crate) fn shown(s: &str) -> String {
+    if looks_signed(s) {
+        return NOT_SHOWN.to_owned();
+    }
+    match s.char_indices().nth(48) {
+        Some((cut, _)) => format!("{:?}...", &s[..cut]),
+        None => format!("{s:?}"),
+    }
+}
+
+/// A JSON parser's error text (`invalid type: string "...", expected ...`) without the value
+/// it quotes when that looks like a signed URL or a credential; what was expected is kept.
+pub(crate) fn redacted(message: &str) -> Cow<'_, str> {
+    if !looks_signed(message) {
+        return Cow::Borrowed(message);
+    }
+    match message.split_once(", expected ") {
+        Some((found, expected)) if !looks_signed(expected) => {
+            let kind = found.split_once(": ").map_or("invalid value", |(k, _)| k);
+            Cow::Owned(format!("{kind}: {NOT_SHOWN}, expected {expected}"))
+        }
+        _ => Cow::Borrowed(NOT_SHOWN),
     }
 }

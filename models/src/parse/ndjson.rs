@@ -18,6 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::{redacted, shown};
 use crate::event::{AccessEvent, ConfigKind, OpClass, Origin};
 
 #[derive(Serialize, Deserialize)]
@@ -85,12 +86,12 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
     if line.is_empty() {
         return Ok(None);
     }
-    let r: Record<'_> =
-        serde_json::from_str(line).map_err(|e| format!("not a tierd event: {e}"))?;
+    let r: Record<'_> = serde_json::from_str(line)
+        .map_err(|e| format!("not a tierd event: {}", redacted(&e.to_string())))?;
     let time = DateTime::parse_from_rfc3339(&r.time).map_err(|e| {
         format!(
-            "field \"time\": expected RFC 3339 time, found {:?} ({e})",
-            r.time
+            "field \"time\": expected RFC 3339 time, found {} ({e})",
+            shown(&r.time)
         )
     })?;
     let s = |c: Option<Cow<'_, str>>| c.map(Cow::into_owned);

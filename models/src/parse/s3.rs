@@ -49,7 +49,9 @@
 //! - `operation` is the raw Operation; `op` is classified from it by [`classify`]; `lifecycle` is
 //!   set for every `S3.*` operation (S3 itself acting: expiration, transitions, delete markers).
 //! - `key` is the Key, percent-decoded (`%XX` only: `+` stays a `+`, as S3 encodes spaces as
-//!   `%20`). A key whose decoded bytes are not UTF-8 is kept in its encoded form rather than
+//!   `%20`), once or twice as the request's path says (see `key_of`); the source key of a copy
+//!   (`REST.COPY.OBJECT_GET`, `REST.COPY.PART_GET`), whose record's path names the destination,
+//!   twice. A key whose decoded bytes are not UTF-8 is kept in its encoded form rather than
 //!   altered, so two different keys never collapse into one.
 //! - `principal` is the Requester (canonical user id or IAM ARN), `source_ip` the Remote IP.
 //! - `bytes_received`: S3 logs do not carry it. For a successful (2xx) `REST.PUT.OBJECT`,
@@ -68,6 +70,7 @@
 
 use memchr::memchr;
 
+use super::shown;
 use crate::event::{AccessEvent, ConfigKind, OpClass, config_change_kind};
 
 /// Field names, in order, as AWS documents them; `FIELD_NAMES[n - 1]` names field `n`.
@@ -175,7 +178,11 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
         op,
         operation: operation.to_owned(),
         bucket: bucket.to_owned(),
-        key: has_key.then(|| key_of(key, uri_path, bucket)),
+        key: has_key.then(|| match op {
+            // The Request-URI of a copy names the destination, never the source.
+            OpClass::CopySource => decode_key(&decode_key(key)),
+            _ => key_of(key, uri_path, bucket),
+        }),
         principal: (requester != "Anonymous").then(|| opt(requester)).flatten(),
         source_ip: opt(remote_ip),
         status,
@@ -197,7 +204,8 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
 /// performed it. `has_key` tells object-level from bucket-level requests (`REST.GET.ACL` of a key
 /// is a metadata read; of a bucket it is a configuration read).
 ///
-/// - Get: `REST.GET.OBJECT`, `WEBSITE.GET.OBJECT`, `REST.GET.TORRENT`.
+/// - Get: `REST.GET.OBJECT`, `WEBSITE.GET.OBJECT`, `REST.GET.TORRENT`, `REST.SELECT.OBJECT` (S3
+///   Select reads the object's bytes; CloudTrail's `SelectObjectContent` is a get too).
 /// - Put: `REST.PUT.OBJECT`, `REST.POST.OBJECT` (browser POST upload).
 /// - Head: `REST.HEAD.OBJECT`, `WEBSITE.HEAD.OBJECT`, and GET/HEAD of `OBJECT_*` sub-resources or
 ///   `ACL` on a key (tagging, retention, legal hold, attributes, ACL).
@@ -213,7 +221,9 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
 /// - Other: everything else, including `S3.TRANSITION*.OBJECT` (lifecycle).
 pub fn classify(operation: &str, has_key: bool) -> (OpClass, bool) {
     let class = match operation {
-        "REST.GET.OBJECT" | "WEBSITE.GET.OBJECT" | "REST.GET.TORRENT" => OpClass::Get,
+        "REST.GET.OBJECT" | "WEBSITE.GET.OBJECT" | "REST.GET.TORRENT" | "REST.SELECT.OBJECT" => {
+            OpClass::Get
+        }
         "REST.PUT.OBJECT" | "REST.POST.OBJECT" => OpClass::Put,
         "REST.HEAD.OBJECT" | "WEBSITE.HEAD.OBJECT" => OpClass::Head,
         "REST.DELETE.OBJECT" | "BATCH.DELETE.OBJECT" | "REST.POST.MULTI_OBJECT_DELETE" => {
@@ -546,6 +556,10 @@ fn number(field: usize, s: &str) -> Result<Option<u64>, String> {
 /// request's path, encoded once by the client, tells which: the key decoded once that it names
 /// is the key; else the key decoded twice, if it names that; else (no path: a batch delete, a
 /// lifecycle action) the key decoded once.
+///
+/// The source key of a copy (`REST.COPY.OBJECT_GET`, `REST.COPY.PART_GET`) is not read here:
+/// AWS writes it encoded twice, and the record's path names the copy's destination, which can
+/// never tell, so it is decoded twice.
 fn key_of(field: &str, uri_path: Option<&str>, bucket: &str) -> String {
     let once = decode_key(field);
     if memchr(b'%', once.as_bytes()).is_none() {
@@ -604,27 +618,6 @@ fn hex(c: u8) -> Option<u8> {
         b'a'..=b'f' => Some(c - b'a' + 10),
         b'A'..=b'F' => Some(c - b'A' + 10),
         _ => None,
-    }
-}
-
-/// Quotes a value for an error message: at most 48 characters, and never a presigned URL's
-/// secrets.
-fn shown(s: &str) -> String {
-    let lower = s.to_ascii_lowercase();
-    if [
-        "signature=",
-        "credential=",
-        "awsaccesskeyid=",
-        "security-token=",
-    ]
-    .iter()
-    .any(|m| lower.contains(m))
-    {
-        return "a value that looks like a signed URL (not shown)".to_owned();
-    }
-    match s.char_indices().nth(48) {
-        Some((cut, _)) => format!("{:?}...", &s[..cut]),
-        None => format!("{s:?}"),
     }
 }
 

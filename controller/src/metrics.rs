@@ -22,7 +22,7 @@
 //! | `tierd_ingest_lag_seconds` | gauge | |
 //! | `tierd_open_freezes`, `tierd_open_incidents` | gauge | |
 //! | `tierd_unlisted` | gauge | |
-//! | `tierd_moves_held` | gauge | `why` (`frozen`, `residency`, `cooldown`, `blackout`, `budget`, `cycle_limit`, `retry`) |
+//! | `tierd_moves_held` | gauge | `why` (`frozen`, `residency`, `cooldown`, `blackout`, `budget`, `cycle_limit`, `retry`, `operator`) |
 //! | `tierd_tier_objects`, `tierd_tier_bytes` | gauge | `tier` |
 //! | `tierd_cycle_seconds` | histogram | `stage` |
 //! | `tierd_start_time_seconds` | gauge | |

@@ -1074,6 +1074,73 @@ fn a_copy_written_again_before_its_log_is_read_is_shown_and_stops_a_move_that_wo
     assert!(!r.stdout.contains("note:"), "{}", r.stdout);
 }
 
+/// A service folder in `d`: file tiers `onprem` and `cloud`, `photos/a.jpg` on onprem and one
+/// audit-log read of it, the policy `policy`, and `planner` lines added to `[planner]`.
+fn one_object_service(d: &Path, planner: &str, policy: &str) {
+    std::fs::write(
+        d.join("tierd.toml"),
+        format!(
+            "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
+             [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n[ingest]\nsources = [\"audit.ndjson\"]\n\
+             [policies]\nfiles = [\"policy.toml\"]\n[planner]\ninterval = \"1s\"\n{planner}\
+             [service]\nlisten = \"off\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.join("policy.toml"), policy).unwrap();
+    put(d, "onprem", "a.jpg", b"alpha");
+    std::fs::write(
+        d.join("audit.ndjson"),
+        audit("2026-10-01T10:00:00Z", "GetObject", "a.jpg", 5),
+    )
+    .unwrap();
+}
+
+/// `tierd run --once --config tierd.toml` in `d`, which must succeed: its summary.
+fn run_once(d: &Path) -> serde_json::Value {
+    let r = tierd(d, &["run", "--once", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    r.json()
+}
+
+#[test]
+fn an_operators_undo_is_not_undone_by_the_rule_it_reversed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A rule that moves everything on onprem, with no residency or cooldown to hold it.
+    let policy = "[[rule]]\nid = \"to-cloud\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n\
+         [guardrails]\nmin_residency = { onprem = \"0s\", cloud = \"0s\" }\n";
+    one_object_service(d, "", policy);
+    assert_eq!(run_once(d)["moves_done"], 1);
+    assert!(on(d, "cloud", "a.jpg").is_some());
+
+    // The operator undoes it; the rule still matches, and leaves it alone.
+    let r = tierd(
+        d,
+        &[
+            "move",
+            "photos/a.jpg",
+            "--to",
+            "onprem",
+            "--config",
+            "tierd.toml",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let second = run_once(d);
+    assert_eq!(second["moves_done"], 0, "{second}");
+    assert_eq!(second["moves_held"]["operator"], 1, "{second}");
+    assert_eq!(on(d, "onprem", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+
+    // Without the hold, the rule moves it again at once.
+    let config = std::fs::read_to_string(d.join("tierd.toml")).unwrap();
+    let config = config.replace("[service]", "operator_hold = \"0s\"\n[service]");
+    std::fs::write(d.join("tierd.toml"), config).unwrap();
+    let third = run_once(d);
+    assert_eq!(third["moves_done"], 1, "{third}");
+    assert!(on(d, "cloud", "a.jpg").is_some());
+}
+
 #[test]
 fn two_opposite_rules_move_an_object_once_and_the_residency_hold_is_reported() {
     // "out" and "back" would swap photos/a.jpg between two tiers that charge no minimum on
@@ -1081,31 +1148,13 @@ fn two_opposite_rules_move_an_object_once_and_the_residency_hold_is_reported() {
     // service says so (run --once's summary, /metrics' tierd_moves_held).
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(
-        d.join("tierd.toml"),
-        "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
-         [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n[ingest]\nsources = [\"audit.ndjson\"]\n\
-         [policies]\nfiles = [\"policy.toml\"]\n[planner]\ninterval = \"1s\"\n\
-         [service]\nlisten = \"off\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("policy.toml"),
+    one_object_service(
+        d,
+        "",
         "[[rule]]\nid = \"out\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n\n\
          [[rule]]\nid = \"back\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'cloud'\"\naction = { kind = \"move\", to = \"onprem\" }\n",
-    )
-    .unwrap();
-    put(d, "onprem", "a.jpg", b"alpha");
-    std::fs::write(
-        d.join("audit.ndjson"),
-        audit("2026-10-01T10:00:00Z", "GetObject", "a.jpg", 5),
-    )
-    .unwrap();
-    let run = || {
-        let r = tierd(d, &["run", "--once", "--config", "tierd.toml"]);
-        assert_eq!(r.code, Some(0), "{}", r.stderr);
-        r.json()
-    };
+    );
+    let run = || run_once(d);
     let first = run();
     assert_eq!(first["moves_done"], 1, "{first}");
     assert!(first.get("moves_held").is_none(), "{first}");

@@ -111,6 +111,9 @@ pub struct PlannerSettings {
     pub incident_quiet_secs: u64,
     /// At most this many decisions per planning pass (the rest wait for the next pass).
     pub max_decisions_per_cycle: usize,
+    /// Seconds after an operator's `tierd move` or `recall` of an object during which no rule
+    /// moves it (an undo is not undone by the rule it reversed); 0 for none.
+    pub operator_hold_secs: u64,
 }
 
 impl Default for PlannerSettings {
@@ -120,6 +123,7 @@ impl Default for PlannerSettings {
             anomaly_hold_secs: 3600,
             incident_quiet_secs: 24 * 3600,
             max_decisions_per_cycle: 10_000,
+            operator_hold_secs: 30 * 86_400,
         }
     }
 }
@@ -451,6 +455,20 @@ impl Config {
                 &p.incident_quiet,
                 planner.incident_quiet_secs,
             );
+            // "0s" (or "0") turns the hold off; other durations must be positive.
+            let off = p
+                .operator_hold
+                .as_ref()
+                .is_some_and(|v| matches!(v.get_ref().trim(), "0" | "0s"));
+            planner.operator_hold_secs = if off {
+                0
+            } else {
+                dur(
+                    "planner.operator_hold",
+                    &p.operator_hold,
+                    planner.operator_hold_secs,
+                )
+            };
             if let Some(n) = p.max_decisions_per_cycle {
                 planner.max_decisions_per_cycle = n.max(1);
             }

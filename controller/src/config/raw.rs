@@ -49,6 +49,8 @@ pub(super) struct RawPlanner {
     pub(super) incident_quiet: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) max_decisions_per_cycle: Option<usize>,
+    #[serde(default)]
+    pub(super) operator_hold: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

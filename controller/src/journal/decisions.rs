@@ -180,6 +180,22 @@ impl Journal {
         )
     }
 
+    /// The objects operators moved (`tierd move`, `tierd recall`: a done move no rule decided)
+    /// at or after `since` (RFC 3339), with when: `(bucket, key, at)`, oldest first.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn operator_moves_since(&mut self, since: &str) -> Result<Vec<(String, String, String)>> {
+        self.query_all(
+            "SELECT bucket, key, at FROM decision
+             WHERE action = 'move' AND rule IS NULL AND state = 'done' AND at >= ?1
+               AND bucket IS NOT NULL AND key IS NOT NULL
+             ORDER BY seq",
+            params![since],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+    }
+
     /// One decision by id.
     ///
     /// # Errors

@@ -95,6 +95,8 @@ pub struct Deferred {
     pub cycle_limit: u64,
     /// Objects whose last move failed, waiting to be tried again.
     pub retry: u64,
+    /// Objects an operator moved within `planner.operator_hold`.
+    pub operator: u64,
 }
 
 impl Deferred {
@@ -108,6 +110,7 @@ impl Deferred {
             Guardrail::Retry => &mut self.retry,
             Guardrail::CycleLimit => &mut self.cycle_limit,
             Guardrail::Budget => &mut self.budget,
+            Guardrail::Operator => &mut self.operator,
         } += 1;
     }
 }
@@ -153,6 +156,8 @@ pub struct Planner {
     pending: HashSet<u32>,
     /// Objects whose last move failed.
     retries: retry::Retries,
+    /// Row → until: objects an operator moved, which no rule moves before then.
+    operator_holds: HashMap<u32, i64>,
     /// Policy tier index → catalog tier index (the catalog uses the configuration's order).
     hot: u8,
     next_seq: u64,
@@ -222,6 +227,7 @@ impl Planner {
             day: Spent::default(),
             pending: HashSet::new(),
             retries: retry::Retries::default(),
+            operator_holds: HashMap::new(),
             hot,
             next_seq: first_seq.max(1),
             force_dry_run: false,
@@ -237,6 +243,18 @@ impl Planner {
     pub fn set_policy(&mut self, policy: Arc<PolicySet>) {
         self.policy = policy;
         self.move_cooldown.clear();
+    }
+
+    /// An operator moved `bucket/key` at `at`: no rule moves it for `planner.operator_hold`
+    /// (an undo is not undone by the rule it reversed). Returns whether the object is known.
+    pub fn operator_moved(&mut self, bucket: &str, key: &str, at: i64) -> bool {
+        let Some(row) = self.objects.row(bucket, key) else {
+            return false;
+        };
+        let until = at.saturating_add(self.settings.operator_hold_secs as i64);
+        let e = self.operator_holds.entry(row as u32).or_insert(until);
+        *e = (*e).max(until);
+        true
     }
 
     pub fn settings(&self) -> &PlannerSettings {
@@ -722,6 +740,15 @@ impl Planner {
             {
                 self.waits
                     .held(&mut plan.deferred, row, w, Guardrail::Cooldown, now);
+                continue;
+            }
+            if self
+                .operator_holds
+                .get(&(row as u32))
+                .is_some_and(|&u| now < u)
+            {
+                self.waits
+                    .held(&mut plan.deferred, row, w, Guardrail::Operator, now);
                 continue;
             }
             let failures = self.retries.of(row, self.objects.cat.tier_since[row]);

@@ -17,10 +17,12 @@ pub enum Guardrail {
     Retry,
     CycleLimit,
     Budget,
+    /// An operator moved the object lately (`planner.operator_hold`).
+    Operator,
 }
 
 impl Guardrail {
-    const ALL: [Guardrail; 7] = [
+    const ALL: [Guardrail; 8] = [
         Guardrail::Frozen,
         Guardrail::Blackout,
         Guardrail::Residency,
@@ -28,6 +30,7 @@ impl Guardrail {
         Guardrail::Retry,
         Guardrail::CycleLimit,
         Guardrail::Budget,
+        Guardrail::Operator,
     ];
 
     fn describe(self) -> &'static str {
@@ -39,6 +42,7 @@ impl Guardrail {
             Guardrail::Retry => "the wait after a failed move",
             Guardrail::CycleLimit => "the per-pass decision limit",
             Guardrail::Budget => "a budget",
+            Guardrail::Operator => "an operator's recent move of the object",
         }
     }
 }
@@ -52,7 +56,7 @@ struct Wait {
     since: i64,
     last: i64,
     /// Passes held, by [`Guardrail::ALL`]'s order.
-    passes: [u32; 7],
+    passes: [u32; 8],
 }
 
 /// The objects whose move a guardrail is holding back (rows of the planner's table).
@@ -77,7 +81,7 @@ impl Waits {
             rule,
             since: now,
             last: now,
-            passes: [0; 7],
+            passes: [0; 8],
         };
         let w = self.held.entry(row as u32).or_insert_with(|| fresh.clone());
         if w.rule != rule {

@@ -420,6 +420,26 @@ impl Service {
         for d in &recovered.decisions {
             metrics.decision(d.action.as_str(), d.metric_state());
         }
+        // Objects an operator moved lately (the service was stopped for it: a running service
+        // keeps other movers out): no rule moves them back before `planner.operator_hold`.
+        let hold = config.planner.operator_hold_secs as i64;
+        if hold > 0 {
+            let since = policies::facts::format_utc(t.saturating_sub(hold));
+            let moved = ex.journal().operator_moves_since(&since)?;
+            let held = moved
+                .iter()
+                .filter(|(b, k, at)| {
+                    let at = policies::facts::parse_utc(at).unwrap_or(t);
+                    planner.operator_moved(b, k, at)
+                })
+                .count();
+            if held > 0 {
+                tracing::info!(
+                    objects = held,
+                    "objects an operator moved lately: no rule moves them before planner.operator_hold has passed"
+                );
+            }
+        }
         metrics.policy_loaded();
         // The lag of the logs counts from the newest event any run read, so that logs that
         // stopped before a restart still show as late after it.
@@ -879,6 +899,7 @@ impl Service {
             ("budget", d.budget),
             ("cycle_limit", d.cycle_limit),
             ("retry", d.retry),
+            ("operator", d.operator),
         ]);
         report.moves_held = d.clone();
         let started = std::time::Instant::now();

@@ -399,6 +399,7 @@ impl Sim<'_> {
         d.budget += plan.deferred.budget;
         d.cycle_limit += plan.deferred.cycle_limit;
         d.retry += plan.deferred.retry;
+        d.operator += plan.deferred.operator;
         for m in &plan.moves {
             let on_tier = t - self.planner.objects.cat.tier_since[m.row];
             let (recalls, moves) = (self.ledger.recalls, self.ledger.moves);

@@ -1142,6 +1142,39 @@ fn an_operators_undo_is_not_undone_by_the_rule_it_reversed() {
 }
 
 #[test]
+fn a_second_journal_on_the_same_tiers_is_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    one_object_service(d, "", "");
+    run_once(d);
+    let marker = std::fs::read_to_string(d.join("tierd-data/onprem/.tierd-owner.json")).unwrap();
+    assert!(marker.contains("tierd-data/tierd.db"), "{marker}");
+    // The same journal again: no warning.
+    let r = tierd(d, &["run", "--once", "--config", "tierd.toml"]);
+    assert!(
+        !r.stderr.contains("managed by another journal"),
+        "{}",
+        r.stderr
+    );
+    // A scratch configuration with a journal of its own, on the same tiers.
+    let config = std::fs::read_to_string(d.join("tierd.toml")).unwrap();
+    std::fs::write(
+        d.join("scratch.toml"),
+        config.replace("tierd-data/tierd.db", "scratch.db"),
+    )
+    .unwrap();
+    let r = tierd(d, &["run", "--once", "--config", "scratch.toml"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("tier onprem is managed by another journal too: ")
+            && r.stderr.contains("tierd-data/tierd.db on "),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
 fn two_opposite_rules_move_an_object_once_and_the_residency_hold_is_reported() {
     // "out" and "back" would swap photos/a.jpg between two tiers that charge no minimum on
     // every pass; the default residency of a day holds it after the first move, and the

@@ -92,6 +92,7 @@ fn readiness(svc: &Service) -> ReadyFn {
     let policy_refused = Arc::clone(&svc.policy_refused);
     let config_edited = Arc::clone(&svc.config_watch.note);
     let model_note = Arc::clone(&svc.model_note);
+    let shared_tiers = Arc::clone(&svc.shared_tiers);
     type Probe = (String, Result<Arc<dyn object_store::ObjectStore>, String>);
     let tiers: Vec<Probe> = svc
         .config
@@ -117,6 +118,10 @@ fn readiness(svc: &Service) -> ReadyFn {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         let model = model_note
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let shared = shared_tiers
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
@@ -170,6 +175,7 @@ fn readiness(svc: &Service) -> ReadyFn {
             out.extend(refused.map(|d| warning("policy", d)));
             out.extend(edited.map(|d| warning("config", d)));
             out.extend(model.map(|d| warning("model", d)));
+            out.extend(shared.map(|d| warning("tiers", d)));
             out
         })
     })

@@ -25,6 +25,7 @@ pub mod decision_log;
 pub mod demo;
 mod endpoint;
 mod listing;
+pub mod owner;
 mod run;
 
 pub use run::{catch_early_sighup, run};
@@ -193,6 +194,8 @@ pub struct Service {
     /// anomaly signal (learning, or off).
     model_seen: String,
     model_note: Arc<std::sync::Mutex<Option<String>>>,
+    /// Tiers another journal claimed too (what `/readyz` says of them).
+    shared_tiers: Arc<std::sync::Mutex<Option<String>>>,
     /// Buckets whose objects were scanned into the catalog.
     scanned: BTreeSet<String>,
     /// Log objects two sources name, already warned of.
@@ -420,6 +423,22 @@ impl Service {
         for d in &recovered.decisions {
             metrics.decision(d.action.as_str(), d.metric_state());
         }
+        // The tiers this journal manages, and whether another journal manages them too.
+        // (The journal's lock is let go before the arm that takes it again.)
+        let known_id = ex.journal().service_state("journal_id")?;
+        let journal_id = match known_id {
+            Some(id) => id,
+            None => {
+                let id = owner::new_journal_id(&config.journal_path);
+                ex.journal().set_service_state("journal_id", id)?;
+                id
+            }
+        };
+        let shared = owner::claim(&config, journal_id, &policies::facts::format_utc(t)).await;
+        for w in &shared {
+            tracing::warn!(target: "tierd::owner", "{w}");
+        }
+        let shared_tiers = (!shared.is_empty()).then(|| shared.join("; "));
         // Objects an operator moved lately (the service was stopped for it: a running service
         // keeps other movers out): no rule moves them back before `planner.operator_hold`.
         let hold = config.planner.operator_hold_secs as i64;
@@ -452,6 +471,7 @@ impl Service {
             config_watch: config_watch::ConfigWatch::new(config.path.as_deref()),
             model_seen: String::new(),
             model_note: Arc::default(),
+            shared_tiers: Arc::new(std::sync::Mutex::new(shared_tiers)),
             config,
             executor: Arc::new(ex),
             planner,

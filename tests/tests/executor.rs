@@ -213,7 +213,9 @@ async fn conformance(name: &str, hot: TierStores, cold: TierStores, vault: TierS
             tier: Some("hot".into()),
             overwrite: false,
             hot_tier: None,
+            decision_id: None,
         },
+        None,
     )
     .await
     .unwrap();
@@ -288,8 +290,12 @@ async fn conformance(name: &str, hot: TierStores, cold: TierStores, vault: TierS
             tier: Some("cold".into()),
             overwrite,
             hot_tier: None,
+            decision_id: None,
         };
-        let err = snapshot::restore(&ex, &snap.id, &opts).await.unwrap_err();
+        let keep = format!("keep-{name}-{overwrite}");
+        let err = snapshot::restore(&ex, &snap.id, &opts, Some(&keep))
+            .await
+            .unwrap_err();
         assert!(
             err.to_string().contains("the manifest says"),
             "{name}: {err}"

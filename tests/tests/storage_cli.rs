@@ -18,13 +18,18 @@ fn on(root: &Path, tier: &str, key: &str) -> Option<Vec<u8>> {
     std::fs::read(root.join("tierd-data").join(tier).join("photos").join(key)).ok()
 }
 
+/// `photos/2025/a.jpg` (alpha), `2025/b.jpg` (bravo) and `2026/c.jpg` (charlie) on onprem.
+fn three_photos(d: &Path) {
+    put(d, "onprem", "2025/a.jpg", b"alpha");
+    put(d, "onprem", "2025/b.jpg", b"bravo");
+    put(d, "onprem", "2026/c.jpg", b"charlie");
+}
+
 #[test]
 fn move_locate_recall_and_a_snapshot_round_trip_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    put(d, "onprem", "2025/a.jpg", b"alpha");
-    put(d, "onprem", "2025/b.jpg", b"bravo");
-    put(d, "onprem", "2026/c.jpg", b"charlie");
+    three_photos(d);
 
     let r = tierd(
         d,
@@ -139,7 +144,7 @@ fn move_locate_recall_and_a_snapshot_round_trip_through_the_cli() {
     );
     assert_eq!(
         restores[0]["why"],
-        "1 object kept: it exists with other content"
+        "0 objects restored (0 bytes), 2 already identical; 1 object kept: it exists with other content (2026/c.jpg)"
     );
     assert_eq!(restores[2]["prefix"], "r/");
 
@@ -163,6 +168,139 @@ fn move_locate_recall_and_a_snapshot_round_trip_through_the_cli() {
         ),
         "{}",
         none.stderr
+    );
+}
+
+#[test]
+fn a_restore_records_its_scope_and_counts_and_an_overwrite_keeps_what_it_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    three_photos(d);
+    let s = tierd(
+        d,
+        &[
+            "snapshot", "create", "--bucket", "photos", "--prefix", "2025/", "--json",
+        ],
+    );
+    assert_eq!(s.code, Some(0), "{}{}", s.stdout, s.stderr);
+    let snap = s.json()["id"].as_str().unwrap().to_string();
+    // The application deletes one object and rewrites another.
+    std::fs::remove_file(d.join("tierd-data/onprem/photos/2025/a.jpg")).unwrap();
+    put(d, "onprem", "2025/b.jpg", b"bravo v2");
+
+    let r = tierd(d, &["snapshot", "restore", &snap]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        on(d, "onprem", "2025/a.jpg").as_deref(),
+        Some(&b"alpha"[..])
+    );
+    let restore = tierd(d, &["decisions", "--action", "restore", "--json"]).json();
+    assert_eq!(
+        (&restore["bucket"], &restore["prefix"], &restore["state"]),
+        (&"photos".into(), &"2025/".into(), &"done".into()),
+        "{restore}"
+    );
+    assert_eq!(
+        restore["why"],
+        "1 object restored (5 bytes), 0 already identical; 1 object kept: it exists with other content (2025/b.jpg)"
+    );
+    assert_eq!(
+        restore["undo"],
+        serde_json::Value::Null,
+        "nothing was replaced"
+    );
+    let found = tierd(
+        d,
+        &[
+            "decisions",
+            "--prefix",
+            "photos/2025/",
+            "--action",
+            "restore",
+        ],
+    );
+    assert!(
+        found.stdout.contains(restore["id"].as_str().unwrap()),
+        "{}",
+        found.stdout
+    );
+    // The restored object names the restore that put it there.
+    let l = tierd(d, &["locate", "photos/2025/a.jpg"]);
+    assert!(
+        l.stdout.contains(&format!(
+            "put there by decision {}: An operator ran `tierd snapshot restore` of snapshot {snap}",
+            restore["id"].as_str().unwrap()
+        )),
+        "{}",
+        l.stdout
+    );
+
+    // --overwrite keeps what it replaces in the vault first; its undo brings it back.
+    let r = tierd(d, &["snapshot", "restore", &snap, "--overwrite", "--json"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let out = r.json();
+    assert_eq!(
+        on(d, "onprem", "2025/b.jpg").as_deref(),
+        Some(&b"bravo"[..])
+    );
+    let keep = out["kept"].as_str().unwrap().to_string();
+    assert!(keep.starts_with("keep-"), "{out}");
+    let undo = format!("tierd snapshot restore {keep} --overwrite");
+    assert_eq!(out["undo"], undo.as_str());
+    let restore = tierd(d, &["decisions", "--action", "restore", "--json"]);
+    let restore: serde_json::Value =
+        serde_json::from_str(restore.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        restore["why"],
+        format!(
+            "1 object restored (5 bytes), 1 already identical; 1 object replaced with --overwrite (2025/b.jpg), the bytes replaced kept in snapshot {keep}"
+        )
+    );
+    assert_eq!(restore["undo"], undo.as_str());
+    let kept = tierd(d, &["explain", &keep, "--json"]).json();
+    assert_eq!(
+        (&kept["action"], &kept["state"], &kept["prefix"]),
+        (&"snapshot".into(), &"done".into(), &"2025/".into()),
+        "{kept}"
+    );
+    assert!(
+        kept["reason"].as_str().unwrap().starts_with(&format!(
+            "Before restore {} replaced 1 object",
+            restore["id"].as_str().unwrap()
+        )),
+        "{kept}"
+    );
+    // A point-in-time restore never takes what a restore replaced for the state of the prefix.
+    let at = tierd(
+        d,
+        &[
+            "snapshot",
+            "restore",
+            "--bucket",
+            "photos",
+            "--at",
+            "2999-01-01T00:00:00Z",
+        ],
+    );
+    assert!(
+        at.stderr.contains(&format!(
+            "restoring {snap}, which holds only the keys under \"2025/\""
+        )),
+        "{}",
+        at.stderr
+    );
+
+    // The undo, run as printed, puts back the bytes the overwrite replaced.
+    let args: Vec<&str> = undo.split(' ').skip(1).collect();
+    let r = tierd(d, &args);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        on(d, "onprem", "2025/b.jpg").as_deref(),
+        Some(&b"bravo v2"[..])
+    );
+    assert_eq!(
+        on(d, "onprem", "2025/a.jpg").as_deref(),
+        Some(&b"alpha"[..])
     );
 }
 

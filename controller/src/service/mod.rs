@@ -381,6 +381,9 @@ impl Service {
         // What the last snapshots of each scope hold: the next one is priced for what changed
         // since (the rows are in time order, so the latest stays).
         for s in ex.journal().snapshots(None)? {
+            if s.is_keep() {
+                continue; // (what a restore replaced: not the state of its scope)
+            }
             if let Some(at) = policies::facts::parse_utc(&s.created_at) {
                 planner.snapshot_taken(&s.bucket, &s.prefix, at);
             }

@@ -732,6 +732,7 @@ fn reading_commands_in_a_folder_without_a_journal_say_so_and_create_nothing() {
         &["decisions"][..],
         &["explain", "move-1"][..],
         &["unfreeze", "photos"][..],
+        &["freeze", "photos"][..],
     ] {
         let r = tierd(d, args);
         assert_eq!(r.code, Some(2), "{args:?}: {}{}", r.stdout, r.stderr);
@@ -962,6 +963,175 @@ decision_log = "tierd-data/decisions.jsonl"
     );
 }
 
+#[test]
+fn an_operators_freeze_holds_moves_until_an_operator_lifts_it_and_each_undoes_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_tier_config(d, "");
+    // An unfreeze rule that holds whenever no incident is open: it lifts rules' freezes, not an
+    // operator's.
+    let lift = "[[rule]]\nid = \"lift\"\nscope = { bucket = \"*\" }\nwhen = \"not incident_open\"\naction = \"unfreeze\"\n";
+    let out = "[[rule]]\nid = \"out\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n";
+    std::fs::write(d.join("policy.toml"), lift).unwrap();
+    std::fs::write(d.join("audit.ndjson"), "").unwrap();
+    let with = |args: &[&str]| tierd(d, &[args, &["--config", "tierd.toml"][..]].concat());
+    let run = || {
+        let r = with(&["run", "--once"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.json()
+    };
+    assert_eq!(run()["open_freezes"], 0);
+
+    // The service is running when the on-call freezes the bucket: it holds it at its next cycle.
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let log = svc.stderr_path.clone();
+    let cycles = move || std::fs::read_to_string(&log).unwrap_or_default();
+    svc.until(Duration::from_secs(60), "a first cycle", || {
+        cycles().contains("cycle done").then_some(())
+    });
+    let r = with(&[
+        "freeze",
+        "photos",
+        "--reason",
+        "deletes by svc-backup, not detected",
+    ]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let freeze = r.stdout.split(':').next().unwrap().to_string();
+    let unfreeze_undo = format!("tierd unfreeze photos --config {}/tierd.toml", d.display());
+    assert!(
+        freeze.starts_with("freeze-")
+            && r.stdout
+                .contains(&format!("lift it with `{unfreeze_undo}`")),
+        "{}",
+        r.stdout
+    );
+    svc.until(
+        Duration::from_secs(60),
+        "the freeze seen by the service",
+        || {
+            cycles()
+                .lines()
+                .any(|l| l.contains("cycle done") && l.contains("\"open_freezes\":1"))
+                .then_some(())
+        },
+    );
+    svc.signal("TERM");
+    assert!(
+        svc.wait_exit(Duration::from_secs(60))
+            .is_some_and(|s| s.success())
+    );
+
+    let again = with(&["freeze", "photos"]);
+    assert_eq!(again.code, Some(2), "{}{}", again.stdout, again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("bucket \"photos\" prefix \"\" is already frozen, since ")
+            && again.stderr.contains(&format!("by decision {freeze}")),
+        "{}",
+        again.stderr
+    );
+    let record = with(&["explain", &freeze, "--json"]).json();
+    assert_eq!(
+        (
+            &record["action"],
+            &record["state"],
+            &record["rule"],
+            &record["undo"]
+        ),
+        (
+            &"freeze".into(),
+            &"done".into(),
+            &serde_json::Value::Null,
+            &unfreeze_undo.as_str().into()
+        ),
+        "{record}"
+    );
+    assert_eq!(
+        record["reason"],
+        "An operator froze bucket \"photos\": deletes by svc-backup, not detected; nothing is moved or deleted there until an operator runs `tierd unfreeze`."
+    );
+
+    // Honoured as a rule's freeze: the service's move and an operator's move are held; the
+    // unfreeze rule leaves it open.
+    let no_residency = "[guardrails]\nmin_residency = { onprem = \"0s\", cloud = \"0s\" }\n";
+    std::fs::write(
+        d.join("policy.toml"),
+        format!("{no_residency}\n{out}\n{lift}"),
+    )
+    .unwrap();
+    put(d, "onprem", "a.jpg", b"alpha");
+    std::fs::write(
+        d.join("audit.ndjson"),
+        audit("2026-10-01T10:00:00Z", "GetObject", "a.jpg", 5),
+    )
+    .unwrap();
+    let held = run();
+    assert_eq!(
+        (&held["open_freezes"], &held["moves_held"]["frozen"]),
+        (&1.into(), &1.into()),
+        "{held}"
+    );
+    let r = with(&["move", "photos/a.jpg", "--to", "cloud"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("frozen: the freeze on photos/ (since ") && r.stdout.contains(&freeze),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(on(d, "onprem", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+
+    // Its undo lifts it; the unfreeze's undo freezes again; each runs as printed.
+    let args: Vec<&str> = unfreeze_undo.split(' ').skip(1).collect();
+    let r = tierd(d, &args);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let unfreeze = r.stdout.split(':').next().unwrap();
+    let freeze_undo = with(&["explain", unfreeze, "--json"]).json()["undo"].clone();
+    assert_eq!(
+        freeze_undo,
+        format!("tierd freeze photos --config {}/tierd.toml", d.display()).as_str()
+    );
+    let args: Vec<&str> = freeze_undo.as_str().unwrap().split(' ').skip(1).collect();
+    let r = tierd(d, &args);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(run()["moves_held"]["frozen"], 1);
+    assert_eq!(on(d, "onprem", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+
+    // A prefix freeze's undo names the prefix, quoted for a shell.
+    let r = with(&["freeze", "photos", "--prefix", "raw files/"]);
+    assert!(
+        r.stdout.contains(&format!(
+            "lift it with `tierd unfreeze photos --prefix 'raw files/' --config {}/tierd.toml`",
+            d.display()
+        )),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+
+    // Lifted by an operator, the move the freeze held happens.
+    assert_eq!(with(&["unfreeze", "photos"]).code, Some(0));
+    std::thread::sleep(Duration::from_millis(1_100));
+    let done = run();
+    assert_eq!(done["moves_done"], 1, "{done}");
+    assert_eq!(on(d, "cloud", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+}
+
+/// tierd.toml: tiers onprem and cloud under tierd-data, the log audit.ndjson, policy.toml, a
+/// planning pass every second, no HTTP listener; `service` adds lines to `[service]`.
+fn two_tier_config(d: &Path, service: &str) {
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
+         [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n[ingest]\nsources = [\"audit.ndjson\"]\n\
+         [policies]\nfiles = [\"policy.toml\"]\n[planner]\ninterval = \"1s\"\n\
+         [service]\nlisten = \"off\"\n"
+            .to_string()
+            + service,
+    )
+    .unwrap();
+}
+
 /// A MinIO audit entry (one JSON line) of `api` on `photos/KEY` at `time`.
 fn audit(time: &str, api: &str, key: &str, bytes: u64) -> String {
     format!(
@@ -976,14 +1146,7 @@ fn an_object_written_again_after_its_move_is_found_where_the_new_version_is() {
     // never overwrite that copy or delete the new one.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(
-        d.join("tierd.toml"),
-        "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
-         [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n[ingest]\nsources = [\"audit.ndjson\"]\n\
-         [policies]\nfiles = [\"policy.toml\"]\n[planner]\ninterval = \"1s\"\n\
-         [service]\nlisten = \"off\"\ndecision_log = \"tierd-data/decisions.jsonl\"\n",
-    )
-    .unwrap();
+    two_tier_config(d, "decision_log = \"tierd-data/decisions.jsonl\"\n");
     std::fs::write(
         d.join("policy.toml"),
         // No residency on onprem, so that the rewritten object may move at once.
@@ -1151,14 +1314,7 @@ fn two_opposite_rules_move_an_object_once_and_the_residency_hold_is_reported() {
     // service says so (run --once's summary, /metrics' tierd_moves_held).
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(
-        d.join("tierd.toml"),
-        "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
-         [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n[ingest]\nsources = [\"audit.ndjson\"]\n\
-         [policies]\nfiles = [\"policy.toml\"]\n[planner]\ninterval = \"1s\"\n\
-         [service]\nlisten = \"off\"\n",
-    )
-    .unwrap();
+    two_tier_config(d, "");
     std::fs::write(
         d.join("policy.toml"),
         "[[rule]]\nid = \"out\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n\n\

@@ -869,16 +869,22 @@ impl Service {
         self.metrics.set_tiers(&tiers);
     }
 
-    /// Freezes lifted by `tierd unfreeze` since the last cycle are lifted in the planner too;
-    /// returns whether any was.
+    /// Freezes lifted by `tierd unfreeze` since the last cycle are lifted in the planner too,
+    /// and those opened by `tierd freeze` opened; returns whether any was.
     fn sync_freezes(&mut self) -> anyhow::Result<bool> {
-        let open: BTreeSet<(String, String)> = self
-            .executor
-            .journal()
-            .open_freezes()?
-            .into_iter()
-            .map(|f| (f.bucket, f.prefix))
+        let journal = self.executor.journal().open_freezes()?;
+        let opened: Vec<FreezeRow> = journal
+            .iter()
+            .filter(|f| {
+                !self
+                    .planner
+                    .freezes()
+                    .any(|p| p.bucket == f.bucket && p.prefix == f.prefix)
+            })
+            .cloned()
             .collect();
+        let open: BTreeSet<(String, String)> =
+            journal.into_iter().map(|f| (f.bucket, f.prefix)).collect();
         let lifted: Vec<(String, String)> = self
             .planner
             .freezes()
@@ -892,6 +898,22 @@ impl Service {
                 self.planner.behaviour.acknowledge(&b);
             }
             tracing::info!(bucket = b, prefix = p, "freeze lifted by an operator");
+        }
+        let any = any || !opened.is_empty();
+        for f in opened {
+            tracing::info!(
+                bucket = f.bucket,
+                prefix = f.prefix,
+                decision = f.decision_id,
+                "freeze opened by an operator"
+            );
+            self.planner.open_freeze(Freeze {
+                since: policies::facts::parse_utc(&f.since).unwrap_or_else(now),
+                bucket: f.bucket,
+                prefix: f.prefix,
+                decision_id: f.decision_id,
+                rule: f.rule,
+            });
         }
         Ok(any)
     }

@@ -289,7 +289,7 @@ async fn restore(
             State::Done,
             Some(r.why(kept.as_ref().map(|k| k.row.id.as_str()))),
         ),
-        Err(e) => (State::Failed, Some(format!("{e:#}"))),
+        Err(e) => (State::Failed, Some(e.to_string())),
     };
     // What was replaced is in the kept snapshot: restoring it over the restored objects undoes
     // the replacement (objects the restore wrote where there were none are left: tierd deletes

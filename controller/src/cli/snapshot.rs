@@ -337,8 +337,9 @@ async fn restore(
         if let (Some(k), Some(undo)) = (&kept, &decision.undo) {
             writeln!(
                 out,
-                "replaced {} objects; what they held is kept in snapshot {} (undo: {undo})",
-                r.replaced.len(),
+                "replaced {}; what {} held is kept in snapshot {} (undo: {undo})",
+                snapshot::objects(r.replaced.len()),
+                if r.replaced.len() == 1 { "it" } else { "they" },
                 k.row.id
             )?;
         }
@@ -370,7 +371,7 @@ async fn restore_steps(
         );
         let at = rfc3339(chrono::Utc::now());
         let keep_id = ex.journal().next_decision_id(snapshot::KEEP_KIND, &at)?;
-        let keys: Vec<&str> = replaced.iter().map(|e| e.key.as_str()).collect();
+        let keys: Vec<String> = replaced.iter().map(|e| e.key.clone()).collect();
         let mut decision = Decision {
             id: keep_id.clone(),
             at,
@@ -383,14 +384,11 @@ async fn restore_steps(
             rule: None,
             anomaly: None,
             reason: format!(
-                "Before restore {} replaced {} with other content from snapshot {id} (--overwrite), tierd kept their current bytes: {}.",
+                "Before restore {} replaced {} with other content from snapshot {id} (--overwrite), tierd kept {} current bytes: {}.",
                 restore.id,
-                if keys.len() == 1 {
-                    "1 object".to_string()
-                } else {
-                    format!("{} objects", keys.len())
-                },
-                keys.join(", ")
+                snapshot::objects(keys.len()),
+                if keys.len() == 1 { "its" } else { "their" },
+                snapshot::listed(&keys)
             ),
             cost: None,
             undo: None,

@@ -37,7 +37,7 @@ use sha2::{Digest, Sha256};
 
 mod restore;
 
-pub use restore::{Restore, RestoreOptions, RestoreReport, plan_restore, restore};
+pub use restore::{Restore, RestoreOptions, RestoreReport, listed, objects, plan_restore, restore};
 
 use crate::executor::copy::{CopyError, Dest, Version, copy_verified, read_checksum};
 use crate::executor::{ExecError, Executor};

@@ -52,19 +52,16 @@ impl RestoreReport {
     /// The restore decision's `why`: what was restored, replaced, already there and left alone.
     /// `kept`: the snapshot that holds what was replaced.
     pub fn why(&self, kept: Option<&str>) -> String {
-        let n = |count: usize, what: &str| {
-            format!("{count} {what}{}", if count == 1 { "" } else { "s" })
-        };
         let mut parts = vec![format!(
             "{} restored ({} bytes), {} already identical",
-            n(self.restored as usize, "object"),
+            objects(self.restored as usize),
             self.bytes,
             self.identical
         )];
         if !self.replaced.is_empty() {
             parts.push(format!(
                 "{} replaced with --overwrite ({}){}",
-                n(self.replaced.len(), "object"),
+                objects(self.replaced.len()),
                 listed(&self.replaced),
                 kept.map_or(String::new(), |k| format!(
                     ", the bytes replaced kept in snapshot {k}"
@@ -79,14 +76,14 @@ impl RestoreReport {
             };
             parts.push(format!(
                 "{} kept: {pronoun} {verb} with other content ({})",
-                n(self.conflicts.len(), "object"),
+                objects(self.conflicts.len()),
                 listed(&self.conflicts)
             ));
         }
         if !self.changed.is_empty() {
             parts.push(format!(
                 "{} left as found: changed after the bytes to replace were kept ({})",
-                n(self.changed.len(), "object"),
+                objects(self.changed.len()),
                 listed(&self.changed)
             ));
         }
@@ -94,8 +91,17 @@ impl RestoreReport {
     }
 }
 
+/// `1 object`, `N objects`.
+pub fn objects(n: usize) -> String {
+    if n == 1 {
+        "1 object".to_string()
+    } else {
+        format!("{n} objects")
+    }
+}
+
 /// The first few keys, and `...` after them.
-fn listed(keys: &[String]) -> String {
+pub fn listed(keys: &[String]) -> String {
     let shown: Vec<&str> = keys.iter().take(5).map(String::as_str).collect();
     format!(
         "{}{}",

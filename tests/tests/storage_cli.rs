@@ -1099,6 +1099,14 @@ fn an_operators_freeze_holds_moves_until_an_operator_lifts_it_and_each_undoes_th
 
     // A prefix freeze's undo names the prefix, quoted for a shell.
     let r = with(&["freeze", "photos", "--prefix", "raw files/"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "warning: the catalog has no object under photos/raw files/ (a misspelt bucket or prefix?)"
+        ),
+        "{}",
+        r.stderr
+    );
     assert!(
         r.stdout.contains(&format!(
             "lift it with `tierd unfreeze photos --prefix 'raw files/' --config {}/tierd.toml`",

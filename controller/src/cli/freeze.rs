@@ -88,6 +88,12 @@ pub fn run(args: FreezeArgs) -> anyhow::Result<ExitCode> {
         rule: None,
     })?;
     super::common::to_decision_log(&config, std::slice::from_ref(&d))?;
+    if !j.catalog_holds(&args.bucket, &args.prefix)? {
+        eprintln!(
+            "warning: the catalog has no object under {}/{} (a misspelt bucket or prefix?); the freeze holds whatever arrives there",
+            args.bucket, args.prefix
+        );
+    }
     println!(
         "{id}: froze bucket {} prefix {:?}; lift it with `{}`",
         args.bucket,

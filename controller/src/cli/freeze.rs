@@ -79,13 +79,14 @@ pub fn run(args: FreezeArgs) -> anyhow::Result<ExitCode> {
             &config_arg(config.path.as_deref()),
         ),
     );
-    j.record_decision(&d)?;
-    j.open_freeze(&FreezeRow {
-        bucket: args.bucket.clone(),
-        prefix: args.prefix.clone(),
-        since: at,
-        decision_id: id.clone(),
-        rule: None,
+    j.record_freezing(&d, |j| {
+        j.open_freeze(&FreezeRow {
+            bucket: args.bucket.clone(),
+            prefix: args.prefix.clone(),
+            since: at,
+            decision_id: id.clone(),
+            rule: None,
+        })
     })?;
     super::common::to_decision_log(&config, std::slice::from_ref(&d))?;
     if !j.catalog_holds(&args.bucket, &args.prefix)? {

@@ -74,8 +74,10 @@ pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
             &config_arg(config.path.as_deref()),
         ),
     );
-    j.record_decision(&d)?;
-    j.lift_freeze(&args.bucket, &args.prefix, &at, &id)?;
+    j.record_freezing(&d, |j| {
+        j.lift_freeze(&args.bucket, &args.prefix, &at, &id)
+            .map(drop)
+    })?;
     if args.prefix.is_empty() {
         // The bucket's incident and the signals behind it are acknowledged: a service started
         // later does not restore them (a running one acknowledges them when it sees the lift).

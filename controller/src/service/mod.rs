@@ -870,28 +870,23 @@ impl Service {
     }
 
     /// Freezes lifted by `tierd unfreeze` since the last cycle are lifted in the planner too,
-    /// and those opened by `tierd freeze` opened; returns whether any was.
+    /// and those opened by `tierd freeze` opened (a scope lifted and frozen again between two
+    /// cycles: both); returns whether any was.
     fn sync_freezes(&mut self) -> anyhow::Result<bool> {
         let journal = self.executor.journal().open_freezes()?;
-        let opened: Vec<FreezeRow> = journal
+        let open: BTreeSet<(&str, &str, &str)> = journal
             .iter()
-            .filter(|f| {
-                !self
-                    .planner
-                    .freezes()
-                    .any(|p| p.bucket == f.bucket && p.prefix == f.prefix)
-            })
-            .cloned()
+            .map(|f| (f.bucket.as_str(), f.prefix.as_str(), f.decision_id.as_str()))
             .collect();
-        let open: BTreeSet<(String, String)> =
-            journal.into_iter().map(|f| (f.bucket, f.prefix)).collect();
         let lifted: Vec<(String, String)> = self
             .planner
             .freezes()
+            .filter(|f| {
+                !open.contains(&(f.bucket.as_str(), f.prefix.as_str(), f.decision_id.as_str()))
+            })
             .map(|f| (f.bucket.clone(), f.prefix.clone()))
-            .filter(|k| !open.contains(k))
             .collect();
-        let any = !lifted.is_empty();
+        let mut any = !lifted.is_empty();
         for (b, p) in lifted {
             self.planner.lift_freeze(&b, &p);
             if p.is_empty() {
@@ -899,8 +894,15 @@ impl Service {
             }
             tracing::info!(bucket = b, prefix = p, "freeze lifted by an operator");
         }
-        let any = any || !opened.is_empty();
-        for f in opened {
+        for f in journal {
+            // (Two open on one scope, a rule's and an operator's taken at once: the first holds.)
+            if self
+                .planner
+                .freezes()
+                .any(|p| p.bucket == f.bucket && p.prefix == f.prefix)
+            {
+                continue;
+            }
             tracing::info!(
                 bucket = f.bucket,
                 prefix = f.prefix,
@@ -914,6 +916,7 @@ impl Service {
                 decision_id: f.decision_id,
                 rule: f.rule,
             });
+            any = true;
         }
         Ok(any)
     }

@@ -357,6 +357,17 @@ pub fn move_undo(bucket: &str, key: &str, to: &str, config: &str) -> String {
     )
 }
 
+/// `tierd freeze` or `tierd unfreeze` (`command`) of `bucket` and, unless empty, `--prefix`: a
+/// freeze's or an unfreeze's `undo`, each argument one shell word; `config` is [`config_arg`]'s.
+pub fn freeze_command(command: &str, bucket: &str, prefix: &str, config: &str) -> String {
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!(" --prefix {}", shell_word(prefix))
+    };
+    format!("tierd {command} {}{prefix}{config}", shell_word(bucket))
+}
+
 /// ` --config PATH` (absolute, one shell word) for the commands decisions print, so that a
 /// pasted `undo` acts on the journal and tiers of the configuration the decision was made
 /// with; empty for the embedded defaults.

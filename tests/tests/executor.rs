@@ -213,7 +213,9 @@ async fn conformance(name: &str, hot: TierStores, cold: TierStores, vault: TierS
             tier: Some("hot".into()),
             overwrite: false,
             hot_tier: None,
+            decision_id: None,
         },
+        None,
     )
     .await
     .unwrap();
@@ -288,8 +290,12 @@ async fn conformance(name: &str, hot: TierStores, cold: TierStores, vault: TierS
             tier: Some("cold".into()),
             overwrite,
             hot_tier: None,
+            decision_id: None,
         };
-        let err = snapshot::restore(&ex, &snap.id, &opts).await.unwrap_err();
+        let keep = format!("keep-{name}-{overwrite}");
+        let err = snapshot::restore(&ex, &snap.id, &opts, Some(&keep))
+            .await
+            .unwrap_err();
         assert!(
             err.to_string().contains("the manifest says"),
             "{name}: {err}"
@@ -311,6 +317,54 @@ async fn conformance(name: &str, hot: TierStores, cold: TierStores, vault: TierS
             .iter()
             .any(|k| k.contains("tierd-restore") || k.starts_with("photos/again/a.jpg")),
         "{name}: nothing staged or half-restored is left: {left:?}"
+    );
+
+    // An overwrite replaces nothing it has not kept; it keeps what it replaces first, and
+    // restoring what it kept undoes it.
+    hot.put(
+        &Path::from("photos/k/x.txt"),
+        PutPayload::from_static(b"first"),
+    )
+    .await
+    .unwrap();
+    let k = snapshot::create(&ex, "vault", "photos", "k/", &format!("sk-{name}"))
+        .await
+        .unwrap();
+    hot.put(
+        &Path::from("photos/k/x.txt"),
+        PutPayload::from_static(b"second"),
+    )
+    .await
+    .unwrap();
+    let over = RestoreOptions {
+        overwrite: true,
+        ..RestoreOptions::default()
+    };
+    let err = snapshot::restore(&ex, &k.id, &over, None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("k/x.txt: not replaced"),
+        "{name}: {err}"
+    );
+    let keep = format!("keep-1-{name}");
+    let r = snapshot::restore(&ex, &k.id, &over, Some(&keep))
+        .await
+        .unwrap();
+    assert_eq!(r.replaced, ["k/x.txt"], "{name}");
+    assert_eq!(
+        read(&hot, "photos/k/x.txt").await.as_deref(),
+        Some(&b"first"[..]),
+        "{name}"
+    );
+    let r = snapshot::restore(&ex, &keep, &over, Some(&format!("keep-2-{name}")))
+        .await
+        .unwrap();
+    assert_eq!((r.restored, r.replaced.len()), (1, 1), "{name}");
+    assert_eq!(
+        read(&hot, "photos/k/x.txt").await.as_deref(),
+        Some(&b"second"[..]),
+        "{name}: the undo brings back the bytes replaced"
     );
 
     // Nothing left in flight: no move, and no multipart upload.

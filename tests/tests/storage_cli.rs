@@ -18,13 +18,18 @@ fn on(root: &Path, tier: &str, key: &str) -> Option<Vec<u8>> {
     std::fs::read(root.join("tierd-data").join(tier).join("photos").join(key)).ok()
 }
 
+/// `photos/2025/a.jpg` (alpha), `2025/b.jpg` (bravo) and `2026/c.jpg` (charlie) on onprem.
+fn three_photos(d: &Path) {
+    put(d, "onprem", "2025/a.jpg", b"alpha");
+    put(d, "onprem", "2025/b.jpg", b"bravo");
+    put(d, "onprem", "2026/c.jpg", b"charlie");
+}
+
 #[test]
 fn move_locate_recall_and_a_snapshot_round_trip_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    put(d, "onprem", "2025/a.jpg", b"alpha");
-    put(d, "onprem", "2025/b.jpg", b"bravo");
-    put(d, "onprem", "2026/c.jpg", b"charlie");
+    three_photos(d);
 
     let r = tierd(
         d,
@@ -156,7 +161,7 @@ fn move_locate_recall_and_a_snapshot_round_trip_through_the_cli() {
     );
     assert_eq!(
         restores[0]["why"],
-        "1 object kept: it exists with other content"
+        "0 objects restored (0 bytes), 2 already identical; 1 object kept: it exists with other content (2026/c.jpg)"
     );
     assert_eq!(restores[2]["prefix"], "r/");
 
@@ -180,6 +185,139 @@ fn move_locate_recall_and_a_snapshot_round_trip_through_the_cli() {
         ),
         "{}",
         none.stderr
+    );
+}
+
+#[test]
+fn a_restore_records_its_scope_and_counts_and_an_overwrite_keeps_what_it_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    three_photos(d);
+    let s = tierd(
+        d,
+        &[
+            "snapshot", "create", "--bucket", "photos", "--prefix", "2025/", "--json",
+        ],
+    );
+    assert_eq!(s.code, Some(0), "{}{}", s.stdout, s.stderr);
+    let snap = s.json()["id"].as_str().unwrap().to_string();
+    // The application deletes one object and rewrites another.
+    std::fs::remove_file(d.join("tierd-data/onprem/photos/2025/a.jpg")).unwrap();
+    put(d, "onprem", "2025/b.jpg", b"bravo v2");
+
+    let r = tierd(d, &["snapshot", "restore", &snap]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        on(d, "onprem", "2025/a.jpg").as_deref(),
+        Some(&b"alpha"[..])
+    );
+    let restore = tierd(d, &["decisions", "--action", "restore", "--json"]).json();
+    assert_eq!(
+        (&restore["bucket"], &restore["prefix"], &restore["state"]),
+        (&"photos".into(), &"2025/".into(), &"done".into()),
+        "{restore}"
+    );
+    assert_eq!(
+        restore["why"],
+        "1 object restored (5 bytes), 0 already identical; 1 object kept: it exists with other content (2025/b.jpg)"
+    );
+    assert_eq!(
+        restore["undo"],
+        serde_json::Value::Null,
+        "nothing was replaced"
+    );
+    let found = tierd(
+        d,
+        &[
+            "decisions",
+            "--prefix",
+            "photos/2025/",
+            "--action",
+            "restore",
+        ],
+    );
+    assert!(
+        found.stdout.contains(restore["id"].as_str().unwrap()),
+        "{}",
+        found.stdout
+    );
+    // The restored object names the restore that put it there.
+    let l = tierd(d, &["locate", "photos/2025/a.jpg"]);
+    assert!(
+        l.stdout.contains(&format!(
+            "put there by decision {}: An operator ran `tierd snapshot restore` of snapshot {snap}",
+            restore["id"].as_str().unwrap()
+        )),
+        "{}",
+        l.stdout
+    );
+
+    // --overwrite keeps what it replaces in the vault first; its undo brings it back.
+    let r = tierd(d, &["snapshot", "restore", &snap, "--overwrite", "--json"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let out = r.json();
+    assert_eq!(
+        on(d, "onprem", "2025/b.jpg").as_deref(),
+        Some(&b"bravo"[..])
+    );
+    let keep = out["kept"].as_str().unwrap().to_string();
+    assert!(keep.starts_with("keep-"), "{out}");
+    let undo = format!("tierd snapshot restore {keep} --overwrite");
+    assert_eq!(out["undo"], undo.as_str());
+    let restore = tierd(d, &["decisions", "--action", "restore", "--json"]);
+    let restore: serde_json::Value =
+        serde_json::from_str(restore.stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        restore["why"],
+        format!(
+            "1 object restored (5 bytes), 1 already identical; 1 object replaced with --overwrite (2025/b.jpg), the bytes replaced kept in snapshot {keep}"
+        )
+    );
+    assert_eq!(restore["undo"], undo.as_str());
+    let kept = tierd(d, &["explain", &keep, "--json"]).json();
+    assert_eq!(
+        (&kept["action"], &kept["state"], &kept["prefix"]),
+        (&"snapshot".into(), &"done".into(), &"2025/".into()),
+        "{kept}"
+    );
+    assert!(
+        kept["reason"].as_str().unwrap().starts_with(&format!(
+            "Before restore {} replaced 1 object",
+            restore["id"].as_str().unwrap()
+        )),
+        "{kept}"
+    );
+    // A point-in-time restore never takes what a restore replaced for the state of the prefix.
+    let at = tierd(
+        d,
+        &[
+            "snapshot",
+            "restore",
+            "--bucket",
+            "photos",
+            "--at",
+            "2999-01-01T00:00:00Z",
+        ],
+    );
+    assert!(
+        at.stderr.contains(&format!(
+            "restoring {snap}, which holds only the keys under \"2025/\""
+        )),
+        "{}",
+        at.stderr
+    );
+
+    // The undo, run as printed, puts back the bytes the overwrite replaced.
+    let args: Vec<&str> = undo.split(' ').skip(1).collect();
+    let r = tierd(d, &args);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        on(d, "onprem", "2025/b.jpg").as_deref(),
+        Some(&b"bravo v2"[..])
+    );
+    assert_eq!(
+        on(d, "onprem", "2025/a.jpg").as_deref(),
+        Some(&b"alpha"[..])
     );
 }
 
@@ -662,6 +800,7 @@ fn reading_commands_in_a_folder_without_a_journal_say_so_and_create_nothing() {
         &["decisions"][..],
         &["explain", "move-1"][..],
         &["unfreeze", "photos"][..],
+        &["freeze", "photos"][..],
     ] {
         let r = tierd(d, args);
         assert_eq!(r.code, Some(2), "{args:?}: {}{}", r.stdout, r.stderr);
@@ -892,6 +1031,183 @@ decision_log = "tierd-data/decisions.jsonl"
     );
 }
 
+#[test]
+fn an_operators_freeze_holds_moves_until_an_operator_lifts_it_and_each_undoes_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    two_tier_config(d, "");
+    // An unfreeze rule that holds whenever no incident is open: it lifts rules' freezes, not an
+    // operator's.
+    let lift = "[[rule]]\nid = \"lift\"\nscope = { bucket = \"*\" }\nwhen = \"not incident_open\"\naction = \"unfreeze\"\n";
+    let out = "[[rule]]\nid = \"out\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n";
+    std::fs::write(d.join("policy.toml"), lift).unwrap();
+    std::fs::write(d.join("audit.ndjson"), "").unwrap();
+    let with = |args: &[&str]| tierd(d, &[args, &["--config", "tierd.toml"][..]].concat());
+    let run = || {
+        let r = with(&["run", "--once"]);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.json()
+    };
+    assert_eq!(run()["open_freezes"], 0);
+
+    // The service is running when the on-call freezes the bucket: it holds it at its next cycle.
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let log = svc.stderr_path.clone();
+    let cycles = move || std::fs::read_to_string(&log).unwrap_or_default();
+    svc.until(Duration::from_secs(60), "a first cycle", || {
+        cycles().contains("cycle done").then_some(())
+    });
+    let r = with(&[
+        "freeze",
+        "photos",
+        "--reason",
+        "deletes by svc-backup, not detected",
+    ]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let freeze = r.stdout.split(':').next().unwrap().to_string();
+    let unfreeze_undo = format!("tierd unfreeze photos --config {}/tierd.toml", d.display());
+    assert!(
+        freeze.starts_with("freeze-")
+            && r.stdout
+                .contains(&format!("lift it with `{unfreeze_undo}`")),
+        "{}",
+        r.stdout
+    );
+    svc.until(
+        Duration::from_secs(60),
+        "the freeze seen by the service",
+        || {
+            cycles()
+                .lines()
+                .any(|l| l.contains("cycle done") && l.contains("\"open_freezes\":1"))
+                .then_some(())
+        },
+    );
+    svc.signal("TERM");
+    assert!(
+        svc.wait_exit(Duration::from_secs(60))
+            .is_some_and(|s| s.success())
+    );
+
+    let again = with(&["freeze", "photos"]);
+    assert_eq!(again.code, Some(2), "{}{}", again.stdout, again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("bucket \"photos\" prefix \"\" is already frozen, since ")
+            && again.stderr.contains(&format!("by decision {freeze}")),
+        "{}",
+        again.stderr
+    );
+    let record = with(&["explain", &freeze, "--json"]).json();
+    assert_eq!(
+        (
+            &record["action"],
+            &record["state"],
+            &record["rule"],
+            &record["undo"]
+        ),
+        (
+            &"freeze".into(),
+            &"done".into(),
+            &serde_json::Value::Null,
+            &unfreeze_undo.as_str().into()
+        ),
+        "{record}"
+    );
+    assert_eq!(
+        record["reason"],
+        "An operator froze bucket \"photos\": deletes by svc-backup, not detected; nothing is moved or deleted there until an operator runs `tierd unfreeze`."
+    );
+
+    // Honoured as a rule's freeze: the service's move and an operator's move are held; the
+    // unfreeze rule leaves it open.
+    let no_residency = "[guardrails]\nmin_residency = { onprem = \"0s\", cloud = \"0s\" }\n";
+    std::fs::write(
+        d.join("policy.toml"),
+        format!("{no_residency}\n{out}\n{lift}"),
+    )
+    .unwrap();
+    put(d, "onprem", "a.jpg", b"alpha");
+    std::fs::write(
+        d.join("audit.ndjson"),
+        audit("2026-10-01T10:00:00Z", "GetObject", "a.jpg", 5),
+    )
+    .unwrap();
+    let held = run();
+    assert_eq!(
+        (&held["open_freezes"], &held["moves_held"]["frozen"]),
+        (&1.into(), &1.into()),
+        "{held}"
+    );
+    let r = with(&["move", "photos/a.jpg", "--to", "cloud"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("frozen: the freeze on photos/ (since ") && r.stdout.contains(&freeze),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(on(d, "onprem", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+
+    // Its undo lifts it; the unfreeze's undo freezes again; each runs as printed.
+    let args: Vec<&str> = unfreeze_undo.split(' ').skip(1).collect();
+    let r = tierd(d, &args);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let unfreeze = r.stdout.split(':').next().unwrap();
+    let freeze_undo = with(&["explain", unfreeze, "--json"]).json()["undo"].clone();
+    assert_eq!(
+        freeze_undo,
+        format!("tierd freeze photos --config {}/tierd.toml", d.display()).as_str()
+    );
+    let args: Vec<&str> = freeze_undo.as_str().unwrap().split(' ').skip(1).collect();
+    let r = tierd(d, &args);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(run()["moves_held"]["frozen"], 1);
+    assert_eq!(on(d, "onprem", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+
+    // A prefix freeze's undo names the prefix, quoted for a shell.
+    let r = with(&["freeze", "photos", "--prefix", "raw files/"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "warning: the catalog has no object under photos/raw files/ (a misspelt bucket or prefix?)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains(&format!(
+            "lift it with `tierd unfreeze photos --prefix 'raw files/' --config {}/tierd.toml`",
+            d.display()
+        )),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+
+    // Lifted by an operator, the move the freeze held happens.
+    assert_eq!(with(&["unfreeze", "photos"]).code, Some(0));
+    std::thread::sleep(Duration::from_millis(1_100));
+    let done = run();
+    assert_eq!(done["moves_done"], 1, "{done}");
+    assert_eq!(on(d, "cloud", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+}
+
+/// tierd.toml: tiers onprem and cloud under tierd-data, the log audit.ndjson, policy.toml, a
+/// planning pass every second, no HTTP listener; `service` adds lines to `[service]`.
+fn two_tier_config(d: &Path, service: &str) {
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
+         [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n[ingest]\nsources = [\"audit.ndjson\"]\n\
+         [policies]\nfiles = [\"policy.toml\"]\n[planner]\ninterval = \"1s\"\n\
+         [service]\nlisten = \"off\"\n"
+            .to_string()
+            + service,
+    )
+    .unwrap();
+}
+
 /// A MinIO audit entry (one JSON line) of `api` on `photos/KEY` at `time`.
 fn audit(time: &str, api: &str, key: &str, bytes: u64) -> String {
     format!(
@@ -906,14 +1222,7 @@ fn an_object_written_again_after_its_move_is_found_where_the_new_version_is() {
     // never overwrite that copy or delete the new one.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(
-        d.join("tierd.toml"),
-        "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
-         [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n[ingest]\nsources = [\"audit.ndjson\"]\n\
-         [policies]\nfiles = [\"policy.toml\"]\n[planner]\ninterval = \"1s\"\n\
-         [service]\nlisten = \"off\"\ndecision_log = \"tierd-data/decisions.jsonl\"\n",
-    )
-    .unwrap();
+    two_tier_config(d, "decision_log = \"tierd-data/decisions.jsonl\"\n");
     std::fs::write(
         d.join("policy.toml"),
         // No residency on onprem, so that the rewritten object may move at once.
@@ -1075,18 +1384,9 @@ fn a_copy_written_again_before_its_log_is_read_is_shown_and_stops_a_move_that_wo
 }
 
 /// A service folder in `d`: file tiers `onprem` and `cloud`, `photos/a.jpg` on onprem and one
-/// audit-log read of it, the policy `policy`, and `planner` lines added to `[planner]`.
-fn one_object_service(d: &Path, planner: &str, policy: &str) {
-    std::fs::write(
-        d.join("tierd.toml"),
-        format!(
-            "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
-             [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n[ingest]\nsources = [\"audit.ndjson\"]\n\
-             [policies]\nfiles = [\"policy.toml\"]\n[planner]\ninterval = \"1s\"\n{planner}\
-             [service]\nlisten = \"off\"\n"
-        ),
-    )
-    .unwrap();
+/// audit-log read of it, and the policy `policy`.
+fn one_object_service(d: &Path, policy: &str) {
+    two_tier_config(d, "");
     std::fs::write(d.join("policy.toml"), policy).unwrap();
     put(d, "onprem", "a.jpg", b"alpha");
     std::fs::write(
@@ -1110,7 +1410,7 @@ fn an_operators_undo_is_not_undone_by_the_rule_it_reversed() {
     // A rule that moves everything on onprem, with no residency or cooldown to hold it.
     let policy = "[[rule]]\nid = \"to-cloud\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n\
          [guardrails]\nmin_residency = { onprem = \"0s\", cloud = \"0s\" }\n";
-    one_object_service(d, "", policy);
+    one_object_service(d, policy);
     assert_eq!(run_once(d)["moves_done"], 1);
     assert!(on(d, "cloud", "a.jpg").is_some());
 
@@ -1145,7 +1445,7 @@ fn an_operators_undo_is_not_undone_by_the_rule_it_reversed() {
 fn a_second_journal_on_the_same_tiers_is_warned_of() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    one_object_service(d, "", "");
+    one_object_service(d, "");
     run_once(d);
     let marker = std::fs::read_to_string(d.join("tierd-data/onprem/.tierd-owner.json")).unwrap();
     assert!(marker.contains("tierd-data/tierd.db"), "{marker}");
@@ -1183,7 +1483,6 @@ fn two_opposite_rules_move_an_object_once_and_the_residency_hold_is_reported() {
     let d = dir.path();
     one_object_service(
         d,
-        "",
         "[[rule]]\nid = \"out\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n\n\
          [[rule]]\nid = \"back\"\nscope = { bucket = \"*\" }\nwhen = \"tier == 'cloud'\"\naction = { kind = \"move\", to = \"onprem\" }\n",
     );

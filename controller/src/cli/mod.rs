@@ -5,6 +5,7 @@ pub mod common;
 pub mod decisions;
 pub mod decode;
 pub mod explain;
+pub mod freeze;
 pub mod ingest;
 pub mod moves;
 mod outline;
@@ -52,6 +53,8 @@ pub enum Command {
     Decisions(decisions::DecisionsArgs),
     /// Explain one decision in full: rule, conditions, anomaly, alternatives, guardrails, cost, undo.
     Explain(explain::ExplainArgs),
+    /// Freeze a bucket or a prefix: nothing is moved or deleted there until `tierd unfreeze`.
+    Freeze(freeze::FreezeArgs),
     /// Lift a freeze (an operator's decision, recorded in the journal).
     Unfreeze(unfreeze::UnfreezeArgs),
     /// Replay past logs through a policy: what it would have done, why, and at what cost.
@@ -79,6 +82,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Decisions(a) => decisions::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Freeze(a) => freeze::run(a),
         Command::Unfreeze(a) => unfreeze::run(a),
         Command::DecodeParquet(a) => decode::run(&a),
     }

@@ -8,9 +8,10 @@ use clap::Subcommand;
 use serde_json::json;
 
 use super::common::{Access, Pace, StoreArgs, open, runtime, to_decision_log};
-use crate::config::Role;
-use crate::decision::{Action, Decision, State, rfc3339};
-use crate::snapshot::{self, RestoreOptions};
+use crate::config::{Config, Role};
+use crate::decision::{Action, Decision, State, config_arg, rfc3339};
+use crate::executor::Executor;
+use crate::snapshot::{self, Created, RestoreOptions, RestoreReport, SnapshotError};
 
 #[derive(Debug, clap::Args)]
 pub struct SnapshotArgs {
@@ -105,26 +106,11 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                     why: None,
                     explanation: None,
                 };
-                // Journalled before the first copy: a snapshot that fails, or a process killed
-                // on the way, leaves a decision (settled by recovery) and its id is never given
-                // to another.
-                ex.journal().record_decision(&decision)?;
-                let made = snapshot::create_reporting(&ex, &vault, &bucket, &prefix, &id).await;
-                let (created, code) = match made {
-                    Ok(c) => {
-                        decision.state = State::Done;
-                        decision.why = Some(c.why());
-                        (Some(c), ExitCode::SUCCESS)
-                    }
-                    Err(e) => {
-                        decision.state = State::Failed;
-                        decision.why = Some(e.to_string());
-                        (None, ExitCode::from(1))
-                    }
+                let made = snapshot::create_reporting(&ex, &vault, &bucket, &prefix, &id);
+                let (created, code) = match journalled(&ex, &config, &mut decision, made).await? {
+                    Ok(c) => (Some(c), ExitCode::SUCCESS),
+                    Err(_) => (None, ExitCode::from(1)),
                 };
-                ex.journal()
-                    .set_decision_state(&id, decision.state, decision.why.as_deref())?;
-                to_decision_log(&config, std::slice::from_ref(&decision))?;
                 let Some(c) = created else {
                     // A store failed (exit 1, as a failed move): no snapshot was recorded, and
                     // the copies made were removed.
@@ -153,7 +139,8 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                     if json_out {
                         writeln!(out, "{}", serde_json::to_string(&s)?)?;
                     } else {
-                        writeln!(out, "{}  {}  {}/{}  {} objects  {} bytes", s.id, s.created_at, s.bucket, s.prefix, s.objects, s.bytes)?;
+                        let kept = if s.is_keep() { "  (what a restore replaced)" } else { "" };
+                        writeln!(out, "{}  {}  {}/{}  {} objects  {} bytes{kept}", s.id, s.created_at, s.bucket, s.prefix, s.objects, s.bytes)?;
                     }
                 }
             }
@@ -210,59 +197,207 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 }
                 // The hot tier: the first data tier in the configuration's order.
                 let hot_tier = config.tiers.iter().zip(&config.roles).find(|(_, r)| **r == Role::Data).map(|(t, _)| t.name.clone());
-                let at = rfc3339(chrono::Utc::now());
-                let decision_id = ex.journal().next_decision_id("restore", &at)?;
-                let opts = RestoreOptions { to_prefix: to_prefix.clone(), tier, overwrite, hot_tier };
-                let outcome = snapshot::restore(&ex, &id, &opts).await;
-                let bucket = ex.journal().snapshot(&id)?.map(|s| s.bucket);
-                let (state, why) = match &outcome {
-                    Ok(r) if r.conflicts.is_empty() => (State::Done, None),
-                    Ok(r) => (State::Done, Some(match r.conflicts.len() {
-                        1 => "1 object kept: it exists with other content".to_string(),
-                        n => format!("{n} objects kept: they exist with other content"),
-                    })),
-                    Err(e) => (State::Failed, Some(e.to_string())),
-                };
-                // (An unknown snapshot restored nothing: its error is the answer, not a decision.)
-                if bucket.is_some() {
-                    let decision = Decision {
-                    id: decision_id,
-                    at,
-                    action: Action::Restore,
-                    bucket,
-                    key: None,
-                    prefix: to_prefix.clone(),
-                    from: None,
-                    to: opts.tier.clone(),
-                    rule: None,
-                    anomaly: None,
-                    reason: format!(
-                        "An operator ran `tierd snapshot restore` of snapshot {id}{}{}.",
-                        to_prefix.as_ref().map_or(String::new(), |p| format!(" under the prefix {p}")),
-                        if overwrite { ", replacing objects that differ" } else { "" },
-                    ) + &overridden.map_or(String::new(), |f| format!(" It replaced objects despite the open freeze of decision {f}: --ignore-freezes.")),
-                    cost: None,
-                    undo: None,
-                    state,
-                    why,
-                    explanation: None,
-                    };
-                    ex.journal().record_decision(&decision)?;
-                    to_decision_log(&config, &[decision])?;
-                }
-                let r = outcome?;
-                if json_out {
-                    writeln!(out, "{}", json!({"snapshot": id, "report": r}))?;
-                } else {
-                    let objects = if r.restored == 1 { "object" } else { "objects" };
-                    writeln!(out, "restored {} {objects} ({} bytes) from {id}; {} already identical", r.restored, r.bytes, r.identical)?;
-                    for c in &r.conflicts {
-                        writeln!(out, "kept {c}: it exists with other content (use --overwrite to replace it)")?;
-                    }
-                }
-                return Ok(if r.conflicts.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
+                let opts = RestoreOptions { to_prefix, tier, overwrite, hot_tier, decision_id: None };
+                return restore(&ex, &config, (&id, opts, overridden), json_out, &mut out).await;
             }
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Runs a snapshot under its decision: journalled before the first copy (a snapshot that fails,
+/// or a process killed on the way, leaves a decision, settled by recovery, and its id is never
+/// given to another), then settled `done` or `failed` with why, and written to the decision log.
+///
+/// # Errors
+/// Journal or decision-log errors; the snapshot's own failure is the inner result.
+async fn journalled(
+    ex: &Executor,
+    config: &Config,
+    decision: &mut Decision,
+    make: impl Future<Output = Result<Created, SnapshotError>>,
+) -> anyhow::Result<Result<Created, SnapshotError>> {
+    decision.state = State::Planned;
+    ex.journal().record_decision(decision)?;
+    let made = make.await;
+    (decision.state, decision.why) = match &made {
+        Ok(c) => (State::Done, Some(c.why())),
+        Err(e) => (State::Failed, Some(e.to_string())),
+    };
+    ex.journal()
+        .set_decision_state(&decision.id, decision.state, decision.why.as_deref())?;
+    to_decision_log(config, std::slice::from_ref(decision))?;
+    Ok(made)
+}
+
+/// `snapshot restore`: a `restore` decision, journalled `running` before anything is written
+/// (the catalog names it for every object restored), settled with what it did. Objects that
+/// `--overwrite` replaces are first kept in the vault (a `keep-` snapshot, its own decision),
+/// and the restore's undo restores them.
+async fn restore(
+    ex: &Executor,
+    config: &Config,
+    (id, mut opts, overridden): (&str, RestoreOptions, Option<String>),
+    json_out: bool,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    // An unknown snapshot restores nothing: its error is the answer, not a decision.
+    let snap = ex
+        .journal()
+        .snapshot(id)?
+        .ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
+    let at = rfc3339(chrono::Utc::now());
+    let decision_id = ex.journal().next_decision_id("restore", &at)?;
+    opts.decision_id = Some(decision_id.clone());
+    let to_prefix = opts.to_prefix.as_deref();
+    let mut decision = Decision {
+        id: decision_id,
+        at,
+        action: Action::Restore,
+        bucket: Some(snap.bucket.clone()),
+        key: None,
+        prefix: Some(format!("{}{}", to_prefix.unwrap_or(""), snap.prefix)),
+        from: None,
+        to: opts.tier.clone(),
+        rule: None,
+        anomaly: None,
+        reason: format!(
+            "An operator ran `tierd snapshot restore` of snapshot {id}{}{}.",
+            to_prefix.map_or(String::new(), |p| format!(" under the prefix {p}")),
+            if opts.overwrite {
+                ", replacing objects that differ"
+            } else {
+                ""
+            },
+        ) + &overridden.as_ref().map_or(String::new(), |f| {
+            format!(
+                " It replaced objects despite the open freeze of decision {f}: --ignore-freezes."
+            )
+        }),
+        cost: None,
+        undo: None,
+        state: State::Running,
+        why: None,
+        explanation: None,
+    };
+    ex.journal().record_decision(&decision)?;
+    let mut kept = None;
+    let outcome = restore_steps(ex, config, id, &opts, &decision, &mut kept).await;
+    (decision.state, decision.why) = match &outcome {
+        Ok(r) => (
+            State::Done,
+            Some(r.why(kept.as_ref().map(|k| k.row.id.as_str()))),
+        ),
+        Err(e) => (State::Failed, Some(e.to_string())),
+    };
+    // What was replaced is in the kept snapshot: restoring it over the restored objects undoes
+    // the replacement (objects the restore wrote where there were none are left: tierd deletes
+    // no object on its own).
+    decision.undo = kept.as_ref().map(|k| {
+        format!(
+            "tierd snapshot restore {} --overwrite{}{}",
+            k.row.id,
+            if overridden.is_some() {
+                " --ignore-freezes"
+            } else {
+                ""
+            },
+            config_arg(config.path.as_deref())
+        )
+    });
+    ex.journal().record_decision(&decision)?;
+    to_decision_log(config, std::slice::from_ref(&decision))?;
+    let r = outcome?;
+    if json_out {
+        writeln!(
+            out,
+            "{}",
+            json!({"snapshot": id, "decision": decision.id, "kept": kept.as_ref().map(|k| &k.row.id), "undo": decision.undo, "report": r})
+        )?;
+    } else {
+        let objects = if r.restored == 1 { "object" } else { "objects" };
+        writeln!(
+            out,
+            "restored {} {objects} ({} bytes) from {id}; {} already identical",
+            r.restored, r.bytes, r.identical
+        )?;
+        for c in &r.conflicts {
+            writeln!(
+                out,
+                "kept {c}: it exists with other content (use --overwrite to replace it)"
+            )?;
+        }
+        for c in &r.changed {
+            writeln!(
+                out,
+                "kept {c}: it changed after its bytes were kept for the overwrite; restore again to replace it"
+            )?;
+        }
+        if let (Some(k), Some(undo)) = (&kept, &decision.undo) {
+            writeln!(
+                out,
+                "replaced {}; what {} held is kept in snapshot {} (undo: {undo})",
+                snapshot::objects(r.replaced.len()),
+                if r.replaced.len() == 1 { "it" } else { "they" },
+                k.row.id
+            )?;
+        }
+    }
+    let clean = r.conflicts.is_empty() && r.changed.is_empty();
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Plans the restore, keeps what it will replace (as a `keep-` snapshot decision) and applies it.
+async fn restore_steps(
+    ex: &Executor,
+    config: &Config,
+    id: &str,
+    opts: &RestoreOptions,
+    restore: &Decision,
+    kept: &mut Option<Created>,
+) -> anyhow::Result<RestoreReport> {
+    let plan = snapshot::plan_restore(ex, id, opts).await?;
+    let replaced = plan.to_replace(opts);
+    if !replaced.is_empty() {
+        let (vault, bucket, scope) = (
+            &plan.snapshot.vault,
+            &plan.snapshot.bucket,
+            plan.scope(opts),
+        );
+        let at = rfc3339(chrono::Utc::now());
+        let keep_id = ex.journal().next_decision_id(snapshot::KEEP_KIND, &at)?;
+        let keys: Vec<String> = replaced.iter().map(|e| e.key.clone()).collect();
+        let mut decision = Decision {
+            id: keep_id.clone(),
+            at,
+            action: Action::Snapshot,
+            bucket: Some(bucket.clone()),
+            key: None,
+            prefix: Some(scope.clone()),
+            from: None,
+            to: Some(vault.clone()),
+            rule: None,
+            anomaly: None,
+            reason: format!(
+                "Before restore {} replaced {} with other content from snapshot {id} (--overwrite), tierd kept {} current bytes: {}.",
+                restore.id,
+                snapshot::objects(keys.len()),
+                if keys.len() == 1 { "its" } else { "their" },
+                snapshot::listed(&keys)
+            ),
+            cost: None,
+            undo: None,
+            state: State::Planned,
+            why: None,
+            explanation: None,
+        };
+        let made = snapshot::keep(ex, vault, (bucket, &scope), &keep_id, &replaced);
+        // Nothing is replaced unless its bytes were kept.
+        *kept = Some(journalled(ex, config, &mut decision, made).await??);
+    }
+    Ok(plan.apply(ex, opts, kept.as_ref()).await?)
 }

@@ -1,5 +1,5 @@
 //! `tierd unfreeze BUCKET [--prefix P]`: an operator lifts a freeze. The running service sees it
-//! at its next cycle; the lift is itself a decision in the journal.
+//! at its next cycle; the lift is itself a decision in the journal, undone by `tierd freeze`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 
 use super::common::load_config;
-use crate::decision::{Action, Decision, State, rfc3339};
+use crate::decision::{Action, config_arg, freeze_command, rfc3339};
 use crate::journal::Journal;
 
 #[derive(Debug, clap::Args)]
@@ -51,36 +51,33 @@ pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
     };
     let at = rfc3339(chrono::Utc::now());
     let id = j.next_decision_id("unfreeze", &at)?;
-    let d = Decision {
-        id: id.clone(),
-        at: at.clone(),
-        action: Action::Unfreeze,
-        bucket: Some(args.bucket.clone()),
-        key: None,
-        prefix: Some(args.prefix.clone()),
-        from: None,
-        to: None,
-        rule: None,
-        anomaly: None,
-        reason: if args.prefix.is_empty() {
-            format!(
-                "An operator lifted the freeze opened by {} at {}, and acknowledged the bucket's incident and the signals behind it.",
-                f.decision_id, f.since
-            )
-        } else {
-            format!(
-                "An operator lifted the freeze opened by {} at {}.",
-                f.decision_id, f.since
-            )
-        },
-        cost: None,
-        undo: None,
-        state: State::Done,
-        why: None,
-        explanation: None,
+    let reason = if args.prefix.is_empty() {
+        format!(
+            "An operator lifted the freeze opened by {} at {}, and acknowledged the bucket's incident and the signals behind it.",
+            f.decision_id, f.since
+        )
+    } else {
+        format!(
+            "An operator lifted the freeze opened by {} at {}.",
+            f.decision_id, f.since
+        )
     };
-    j.record_decision(&d)?;
-    j.lift_freeze(&args.bucket, &args.prefix, &at, &id)?;
+    // Its undo freezes again (an operator's freeze: only an operator lifts it).
+    let d = super::freeze::operator_decision(
+        (&id, &at, Action::Unfreeze),
+        (&args.bucket, &args.prefix),
+        reason,
+        freeze_command(
+            "freeze",
+            &args.bucket,
+            &args.prefix,
+            &config_arg(config.path.as_deref()),
+        ),
+    );
+    j.record_freezing(&d, |j| {
+        j.lift_freeze(&args.bucket, &args.prefix, &at, &id)
+            .map(drop)
+    })?;
     if args.prefix.is_empty() {
         // The bucket's incident and the signals behind it are acknowledged: a service started
         // later does not restore them (a running one acknowledges them when it sees the lift).

@@ -317,10 +317,12 @@ pub async fn recover_watched(
         decisions.extend(settled);
     }
     // Snapshots cut short: their decisions stay open otherwise, and their cooldown would start.
-    let open_snapshots = ex.journal().snapshots_unsettled()?;
+    let open_snapshots = ex.journal().unsettled(crate::decision::Action::Snapshot)?;
     for id in open_snapshots {
         // Recorded just before the interruption: done, and its copies are the snapshot's.
-        if let Some(row) = ex.journal().snapshot(&id)? {
+        // (Bound first: the journal's lock must be let go before the settle below takes it.)
+        let recorded = ex.journal().snapshot(&id)?;
+        if let Some(row) = recorded {
             let why = format!(
                 "{} (settled by recovery after an interruption)",
                 crate::snapshot::made_why(&row)
@@ -351,6 +353,16 @@ pub async fn recover_watched(
         decisions.extend(
             ex.journal()
                 .settle_decision(&id, State::Failed, Some(&why))?,
+        );
+    }
+    // Restores cut short: what they restored is complete and verified, and the catalog names
+    // their decision; what they were about to replace was kept first (its own snapshot decision).
+    let open_restores = ex.journal().unsettled(crate::decision::Action::Restore)?;
+    for id in open_restores {
+        let why = "interrupted: the objects restored before the interruption are complete and verified (`tierd locate` names this decision for them), the others were not written; run the restore again to finish it";
+        decisions.extend(
+            ex.journal()
+                .settle_decision(&id, State::Failed, Some(why))?,
         );
     }
     log_recovered(&r);
@@ -736,6 +748,26 @@ mod tests {
         assert!(
             d.never_started(),
             "a snapshot cut short must not hold its rule's cooldown"
+        );
+        assert!(recover_settling(&ex).await.unwrap().decisions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_restore_left_running_is_settled_as_interrupted_once() {
+        let d = tempfile::tempdir().unwrap();
+        let ex = executor(d.path());
+        let mut restore = decision("restore-1", "a.jpg", State::Running);
+        restore.action = crate::decision::Action::Restore;
+        ex.journal().record_decision(&restore).unwrap();
+        assert_eq!(recover_settling(&ex).await.unwrap().decisions.len(), 1);
+        let d = ex.journal().decision("restore-1").unwrap().unwrap();
+        assert_eq!(d.state, State::Failed);
+        assert!(
+            d.why.as_deref().is_some_and(|w| w.starts_with(
+                "interrupted: the objects restored before the interruption are complete"
+            )),
+            "{:?}",
+            d.why
         );
         assert!(recover_settling(&ex).await.unwrap().decisions.is_empty());
     }

@@ -58,6 +58,19 @@ impl Journal {
         self.query_all(&sql, params![bucket, prefix], entry)
     }
 
+    /// Whether the catalog has any object of a bucket under a prefix.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn catalog_holds(&mut self, bucket: &str, prefix: &str) -> Result<bool> {
+        let r = self.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM catalog WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2)",
+            params![bucket, prefix],
+            |r| r.get(0),
+        );
+        r.map_err(|e| self.err(e))
+    }
+
     /// Writes the entries of listed objects, in one transaction (a listing of millions of
     /// objects is thousands of commits, not millions). An entry with `replace` false is added
     /// only where the catalog has no entry for its key; one with `replace` true replaces an

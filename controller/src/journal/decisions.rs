@@ -3,7 +3,7 @@
 use rusqlite::params;
 
 use super::{Journal, Result};
-use crate::decision::{Decision, State};
+use crate::decision::{Action, Decision, State};
 
 /// A filter for [`Journal::decisions`].
 #[derive(Debug, Clone, Default)]
@@ -164,18 +164,18 @@ impl Journal {
         )
     }
 
-    /// Ids of snapshot decisions still `planned` or `running`: the process that took them
-    /// stopped before recording its outcome. Only meaningful while holding the mover lock (a
-    /// snapshot holds it while it runs).
+    /// Ids of `action`'s decisions still `planned` or `running` (snapshots, restores): the
+    /// process that took them stopped before recording their outcome. Only meaningful while
+    /// holding the mover lock (a snapshot or a restore holds it while it runs).
     ///
     /// # Errors
     /// SQLite errors.
-    pub fn snapshots_unsettled(&mut self) -> Result<Vec<String>> {
+    pub fn unsettled(&mut self, action: Action) -> Result<Vec<String>> {
         self.query_all(
             "SELECT id FROM decision
-             WHERE state IN ('planned', 'running') AND action = 'snapshot'
+             WHERE state IN ('planned', 'running') AND action = ?1
              ORDER BY seq",
-            [],
+            params![action.as_str()],
             |r| r.get(0),
         )
     }

@@ -3,6 +3,7 @@
 use rusqlite::params;
 
 use super::{Journal, Result};
+use crate::decision::Decision;
 
 /// One open freeze.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +28,26 @@ impl Journal {
             params![f.bucket, f.prefix, f.since, f.decision_id, f.rule],
         );
         r.map(|_| ()).map_err(|e| self.err(e))
+    }
+
+    /// Records an operator's freeze or unfreeze decision `d` and its effect (`apply`: opening or
+    /// lifting the freeze) in one transaction: a crash between them leaves neither.
+    ///
+    /// # Errors
+    /// SQLite or serialisation errors; then neither is recorded.
+    pub fn record_freezing(
+        &mut self,
+        d: &Decision,
+        apply: impl FnOnce(&mut Journal) -> Result<()>,
+    ) -> Result<()> {
+        self.conn()
+            .execute_batch("BEGIN")
+            .map_err(|e| self.err(e))?;
+        if let Err(e) = self.record_decision(d).and_then(|()| apply(self)) {
+            let _ = self.conn().execute_batch("ROLLBACK");
+            return Err(e);
+        }
+        self.conn().execute_batch("COMMIT").map_err(|e| self.err(e))
     }
 
     /// Lifts the open freeze on exactly `bucket` + `prefix`; returns whether one was open.
@@ -80,6 +101,49 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decision::{Action, State};
+
+    #[test]
+    fn an_operators_freeze_and_its_decision_are_recorded_together_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
+        let d = Decision {
+            id: "freeze-1".into(),
+            at: "2026-11-29T10:00:00Z".into(),
+            action: Action::Freeze,
+            bucket: Some("b".into()),
+            key: None,
+            prefix: Some(String::new()),
+            from: None,
+            to: None,
+            rule: None,
+            anomaly: None,
+            reason: "An operator froze bucket \"b\".".into(),
+            cost: None,
+            undo: Some("tierd unfreeze b".into()),
+            state: State::Done,
+            why: None,
+            explanation: None,
+        };
+        let row = FreezeRow {
+            bucket: "b".into(),
+            prefix: String::new(),
+            since: d.at.clone(),
+            decision_id: d.id.clone(),
+            rule: None,
+        };
+        // Its effect fails after the freeze row was written: neither is kept.
+        let failed = j.record_freezing(&d, |j| {
+            j.open_freeze(&row)?;
+            Err(j.err(rusqlite::Error::InvalidQuery))
+        });
+        assert!(failed.is_err());
+        assert_eq!(j.decision("freeze-1").unwrap(), None);
+        assert!(j.open_freezes().unwrap().is_empty());
+        j.record_freezing(&d, |j| j.open_freeze(&row)).unwrap();
+        assert_eq!(j.decision("freeze-1").unwrap(), Some(d));
+        assert_eq!(j.open_freezes().unwrap(), vec![row]);
+    }
 
     #[test]
     fn a_freeze_is_open_until_lifted_once() {

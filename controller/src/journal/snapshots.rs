@@ -21,6 +21,14 @@ pub struct SnapshotRow {
     pub copied_bytes: u64,
 }
 
+impl SnapshotRow {
+    /// A snapshot that keeps only what a restore replaced (id kind `keep`), not the state of its
+    /// scope: `restore --at` and the next snapshot's increments pass it by.
+    pub fn is_keep(&self) -> bool {
+        self.id.starts_with("keep-")
+    }
+}
+
 fn row(r: &Row<'_>) -> rusqlite::Result<SnapshotRow> {
     Ok(SnapshotRow {
         id: r.get(0)?,
@@ -77,13 +85,14 @@ impl Journal {
         r.map_err(|e| self.err(e))
     }
 
-    /// Snapshots, oldest first; of one bucket when given.
+    /// Snapshots, oldest first (in the order recorded within a second); of one bucket when
+    /// given.
     ///
     /// # Errors
     /// SQLite errors.
     pub fn snapshots(&mut self, bucket: Option<&str>) -> Result<Vec<SnapshotRow>> {
         let sql = format!(
-            "SELECT {COLS} FROM snapshot WHERE (?1 IS NULL OR bucket = ?1) ORDER BY created_at, id"
+            "SELECT {COLS} FROM snapshot WHERE (?1 IS NULL OR bucket = ?1) ORDER BY created_at, rowid"
         );
         self.query_all(&sql, params![bucket], row)
     }
@@ -94,7 +103,7 @@ impl Journal {
     /// SQLite errors.
     pub fn last_snapshot(&mut self, vault: &str) -> Result<Option<SnapshotRow>> {
         let sql = format!(
-            "SELECT {COLS} FROM snapshot WHERE vault = ?1 ORDER BY created_at DESC, id DESC LIMIT 1"
+            "SELECT {COLS} FROM snapshot WHERE vault = ?1 ORDER BY created_at DESC, rowid DESC LIMIT 1"
         );
         let r = self.conn().query_row(&sql, params![vault], row).optional();
         r.map_err(|e| self.err(e))

@@ -37,7 +37,9 @@ use policies::{Action as RuleAction, NO_RULE, PolicySet};
 
 use crate::config::PlannerSettings;
 use crate::cost::{CostModel, MONTH_SECS, ReadOutlook};
-use crate::decision::{Action, Anomaly, Condition, Cost, Decision, Explanation, State, shell_word};
+use crate::decision::{
+    Action, Anomaly, Condition, Cost, Decision, Explanation, State, freeze_command,
+};
 use behaviour::{Behaviour, IncidentChange};
 use objects::{ObjectTable, SIGNAL_DAYS};
 use waits::{Guardrail, Waits};
@@ -513,16 +515,12 @@ impl Planner {
                 scope_text(bucket, &prefix),
                 cause(&rule.when, anomaly.as_ref()),
             );
-            let undo = Some(if prefix.is_empty() {
-                format!("tierd unfreeze {}{}", shell_word(bucket), self.undo_config)
-            } else {
-                format!(
-                    "tierd unfreeze {} --prefix {}{}",
-                    shell_word(bucket),
-                    shell_word(&prefix),
-                    self.undo_config
-                )
-            });
+            let undo = Some(freeze_command(
+                "unfreeze",
+                bucket,
+                &prefix,
+                &self.undo_config,
+            ));
             self.freezes.insert(
                 (bucket.clone(), prefix.clone()),
                 Freeze {
@@ -562,7 +560,12 @@ impl Planner {
             let bucket = buckets[b as usize].clone();
             let prefix = rule.scope.prefix.clone().unwrap_or_default();
             if matches!(rule.action, RuleAction::Unfreeze) {
-                if let Some(f) = self.lift_freeze(&bucket, &prefix) {
+                // An operator's freeze (no rule) is an operator's to lift.
+                let by_rule = |f: &Freeze| f.rule.is_some();
+                let key = (bucket.clone(), prefix.clone());
+                if self.freezes.get(&key).is_some_and(by_rule)
+                    && let Some(f) = self.lift_freeze(&bucket, &prefix)
+                {
                     let id = self.id("unfreeze", now);
                     plan.decisions.push(Decision {
                         id,
@@ -584,7 +587,12 @@ impl Planner {
                             rule.when
                         ),
                         cost: None,
-                        undo: None,
+                        undo: Some(freeze_command(
+                            "freeze",
+                            &bucket,
+                            &prefix,
+                            &self.undo_config,
+                        )),
                         state: self.state(),
                         why: None,
                         explanation: Some(self.explain_row(first, r as usize, now)),

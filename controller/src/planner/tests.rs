@@ -606,8 +606,23 @@ fn a_pinned_bucket_is_snapshotted_during_an_incident_and_its_freeze_is_lifted_af
         actions(&plan),
         vec![(Action::Unfreeze, "unfreeze-after-incident")]
     );
+    assert_eq!(
+        plan.decisions[0].undo.as_deref(),
+        Some("tierd freeze b"),
+        "an unfreeze is undone by freezing again"
+    );
     assert!(p.frozen("b", "k").is_none());
     assert!(p.plan(later + DAY).moves.is_empty());
+    // An operator's freeze (no rule) is not a rule's to lift, whatever its unfreeze rules say.
+    p.open_freeze(Freeze {
+        bucket: "b".into(),
+        prefix: String::new(),
+        since: later + DAY,
+        decision_id: "freeze-op".into(),
+        rule: None,
+    });
+    assert!(p.plan(later + 2 * DAY).decisions.is_empty());
+    assert!(p.frozen("b", "k").is_some());
 }
 
 #[test]

@@ -391,6 +391,9 @@ impl Service {
         // What the last snapshots of each scope hold: the next one is priced for what changed
         // since (the rows are in time order, so the latest stays).
         for s in ex.journal().snapshots(None)? {
+            if s.is_keep() {
+                continue; // (what a restore replaced: not the state of its scope)
+            }
             if let Some(at) = policies::facts::parse_utc(&s.created_at) {
                 planner.snapshot_taken(&s.bucket, &s.prefix, at);
             }
@@ -949,29 +952,54 @@ impl Service {
         self.metrics.set_tiers(&tiers);
     }
 
-    /// Freezes lifted by `tierd unfreeze` since the last cycle are lifted in the planner too;
-    /// returns whether any was.
+    /// Freezes lifted by `tierd unfreeze` since the last cycle are lifted in the planner too,
+    /// and those opened by `tierd freeze` opened (a scope lifted and frozen again between two
+    /// cycles: both); returns whether any was.
     fn sync_freezes(&mut self) -> anyhow::Result<bool> {
-        let open: BTreeSet<(String, String)> = self
-            .executor
-            .journal()
-            .open_freezes()?
-            .into_iter()
-            .map(|f| (f.bucket, f.prefix))
+        let journal = self.executor.journal().open_freezes()?;
+        let open: BTreeSet<(&str, &str, &str)> = journal
+            .iter()
+            .map(|f| (f.bucket.as_str(), f.prefix.as_str(), f.decision_id.as_str()))
             .collect();
         let lifted: Vec<(String, String)> = self
             .planner
             .freezes()
+            .filter(|f| {
+                !open.contains(&(f.bucket.as_str(), f.prefix.as_str(), f.decision_id.as_str()))
+            })
             .map(|f| (f.bucket.clone(), f.prefix.clone()))
-            .filter(|k| !open.contains(k))
             .collect();
-        let any = !lifted.is_empty();
+        let mut any = !lifted.is_empty();
         for (b, p) in lifted {
             self.planner.lift_freeze(&b, &p);
             if p.is_empty() {
                 self.planner.behaviour.acknowledge(&b);
             }
             tracing::info!(bucket = b, prefix = p, "freeze lifted by an operator");
+        }
+        for f in journal {
+            // (Two open on one scope, a rule's and an operator's taken at once: the first holds.)
+            if self
+                .planner
+                .freezes()
+                .any(|p| p.bucket == f.bucket && p.prefix == f.prefix)
+            {
+                continue;
+            }
+            tracing::info!(
+                bucket = f.bucket,
+                prefix = f.prefix,
+                decision = f.decision_id,
+                "freeze opened by an operator"
+            );
+            self.planner.open_freeze(Freeze {
+                since: policies::facts::parse_utc(&f.since).unwrap_or_else(now),
+                bucket: f.bucket,
+                prefix: f.prefix,
+                decision_id: f.decision_id,
+                rule: f.rule,
+            });
+            any = true;
         }
         Ok(any)
     }

@@ -117,6 +117,28 @@ async fn an_operators_unfreeze_is_not_undone_by_the_signal_the_operator_has_seen
     svc.planner.behaviour.config_changes(&[again]);
     svc.plan_now();
     assert_eq!(svc.cycle().await.unwrap().open_freezes, 1);
+
+    // Lifted and frozen again by an operator between two cycles (`tierd unfreeze photos`, then
+    // `tierd freeze photos`): the service holds the operator's freeze, not the rule's.
+    let config = Some(d.join("tierd.toml"));
+    unfreeze::run(UnfreezeArgs {
+        bucket: "photos".into(),
+        prefix: String::new(),
+        config: config.clone(),
+    })
+    .unwrap();
+    crate::cli::freeze::run(crate::cli::freeze::FreezeArgs {
+        bucket: "photos".into(),
+        prefix: String::new(),
+        reason: None,
+        config,
+    })
+    .unwrap();
+    svc.plan_now();
+    assert_eq!(svc.cycle().await.unwrap().open_freezes, 1);
+    let held: Vec<_> = svc.planner.freezes().collect();
+    assert_eq!(held[0].rule, None, "{held:?}");
+    assert!(held[0].decision_id.starts_with("freeze-"), "{held:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,14 @@
 //!   etag, sha256 and where its copy is, plus the sha256 of the vault's previous manifest, so the
 //!   manifests form a chain in which any edit shows.
 //!
+//! A `keep-…` snapshot (see [`keep`]) holds only the live objects a `snapshot restore
+//! --overwrite` was about to replace: their way back. It is never taken for its scope's state
+//! (`restore --at`, the next snapshot's increments).
+//!
+//! # Layout
+//! - this module: making, verifying and reading snapshots;
+//! - [`restore`]: restoring one, keeping what it replaces first.
+//!
 //! # Guarantees
 //! Nothing in the vault is ever overwritten (every write is create-only), and nothing a
 //! manifest names is deleted by tierd: only the copies of a snapshot that failed or was
@@ -27,6 +35,10 @@ use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload}
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod restore;
+
+pub use restore::{Restore, RestoreOptions, RestoreReport, listed, objects, plan_restore, restore};
+
 use crate::executor::copy::{CopyError, Dest, Version, copy_verified, read_checksum};
 use crate::executor::{ExecError, Executor};
 use crate::journal::catalog::Entry;
@@ -35,6 +47,8 @@ use crate::tier::{join, store_path};
 
 /// The folder, under a bucket's place in the vault, that holds snapshots.
 pub const SNAPSHOT_DIR: &str = ".tierd-snapshots";
+/// The id kind of a snapshot that keeps what a restore replaced (`keep-<time>-<seq>`).
+pub const KEEP_KIND: &str = "keep";
 /// The manifest format this tierd writes and reads.
 pub const MANIFEST_VERSION: u32 = 1;
 
@@ -56,6 +70,10 @@ pub enum SnapshotError {
     },
     #[error("manifest {path}: {message}")]
     Manifest { path: String, message: String },
+    #[error(
+        "{key}: not replaced: its current bytes were not kept in the vault first (a restore that replaces objects takes a snapshot of them before)"
+    )]
+    NotKept { key: String },
     #[error(
         "stopped after {copied} of {objects} objects: a stop was asked for; no snapshot was recorded (the copies made are left in the vault)"
     )]
@@ -138,6 +156,8 @@ pub struct Created {
     /// Keys listed but gone when copied: deleted meanwhile, or (a zero-byte key ending in `/`)
     /// an S3 folder marker, which object_store lists without its `/` and cannot read.
     pub vanished: Vec<String>,
+    /// What the manifest holds, object by object.
+    pub objects: Vec<ManifestEntry>,
 }
 
 impl Created {
@@ -210,14 +230,49 @@ pub async fn create_reporting(
     id: &str,
 ) -> Result<Created, SnapshotError> {
     ex.scan_complete(bucket, prefix).await?;
+    let entries = ex.journal().catalog_prefix(bucket, prefix)?;
+    let previous = ex
+        .journal()
+        .snapshots(Some(bucket))?
+        .into_iter()
+        .rev()
+        .find(|s| s.vault == vault && s.prefix == prefix && !s.is_keep());
+    make(ex, vault, (bucket, prefix), id, &entries, previous).await
+}
+
+/// Takes a snapshot of exactly `objects` (where they are now; none copied from an earlier
+/// snapshot) into `vault`, as `bucket`/`prefix`: what a restore is about to replace, kept so that
+/// the restore can be undone. `id` should be of kind [`KEEP_KIND`], so that it is never taken for
+/// the state of its scope.
+///
+/// # Errors
+/// As [`create_reporting`].
+pub async fn keep(
+    ex: &Executor,
+    vault: &str,
+    (bucket, prefix): (&str, &str),
+    id: &str,
+    objects: &[Entry],
+) -> Result<Created, SnapshotError> {
+    make(ex, vault, (bucket, prefix), id, objects, None).await
+}
+
+/// The copies of `entries`, the manifest and the journal's row, or (on a failure) no copy left.
+async fn make(
+    ex: &Executor,
+    vault: &str,
+    (bucket, prefix): (&str, &str),
+    id: &str,
+    entries: &[Entry],
+    previous: Option<SnapshotRow>,
+) -> Result<Created, SnapshotError> {
     let (vstore, vbase) = ex.tiers().bucket(vault, bucket)?;
     let mut written = Vec::new();
     let made = copy_and_record(
         ex,
         (vault, &vstore, &vbase),
-        bucket,
-        prefix,
-        id,
+        (bucket, prefix),
+        (id, entries, previous),
         &mut written,
     )
     .await;
@@ -283,24 +338,17 @@ pub async fn discard_interrupted(
 }
 
 /// The copies, then the manifest and the journal's row; `written` collects every copy made.
-/// `vault`: the vault tier's name, and the store and place of the bucket there.
+/// `vault`: the vault tier's name, and the store and place of the bucket there; `previous`: the
+/// snapshot whose unchanged copies are not made again.
 async fn copy_and_record(
     ex: &Executor,
     (vault, vstore, vbase): (&str, &Arc<dyn ObjectStore>, &Path),
-    bucket: &str,
-    prefix: &str,
-    id: &str,
+    (bucket, prefix): (&str, &str),
+    (id, entries, prev_same): (&str, &[Entry], Option<SnapshotRow>),
     written: &mut Vec<Path>,
 ) -> Result<Created, SnapshotError> {
-    let entries = ex.journal().catalog_prefix(bucket, prefix)?;
     let uploads = ex.uploads(vault, bucket)?;
     let prev_chain = ex.journal().last_snapshot(vault)?;
-    let prev_same = ex
-        .journal()
-        .snapshots(Some(bucket))?
-        .into_iter()
-        .rev()
-        .find(|s| s.vault == vault && s.prefix == prefix);
     let previous: BTreeMap<String, ManifestEntry> = match &prev_same {
         Some(s) => read_manifest(vstore, &store_path(&s.manifest_path))
             .await?
@@ -436,7 +484,11 @@ async fn copy_and_record(
     };
     ex.journal().record_snapshot(&row)?;
     tracing::info!(message = "Snapshot created.", snapshot = %id, bucket = %bucket, objects = row.objects, bytes, copied_bytes, vanished = vanished.len());
-    Ok(Created { row, vanished })
+    Ok(Created {
+        row,
+        vanished,
+        objects: manifest.objects,
+    })
 }
 
 /// One problem `verify` found.
@@ -514,7 +566,10 @@ pub fn latest_before(ex: &Executor, bucket: &str, at: &str) -> Result<SnapshotRo
         .journal()
         .snapshots(Some(bucket))?
         .into_iter()
-        .filter(|s| chrono::DateTime::parse_from_rfc3339(&s.created_at).is_ok_and(|t| t <= at_t))
+        .filter(|s| {
+            !s.is_keep()
+                && chrono::DateTime::parse_from_rfc3339(&s.created_at).is_ok_and(|t| t <= at_t)
+        })
         .collect();
     // The bucket as of `at`: its latest whole snapshot, not a later one of one prefix.
     let whole = before.iter().rposition(|s| s.prefix.is_empty());
@@ -525,145 +580,6 @@ pub fn latest_before(ex: &Executor, bucket: &str, at: &str) -> Result<SnapshotRo
             bucket: bucket.to_string(),
             at: at.to_string(),
         })
-}
-
-/// Where and how to restore.
-#[derive(Debug, Clone, Default)]
-pub struct RestoreOptions {
-    /// Restore under this prefix instead of the original keys (`restored/` + key).
-    pub to_prefix: Option<String>,
-    /// The tier to write to; default: the restored key's tier in the catalog, else the
-    /// original key's, else [`RestoreOptions::hot_tier`].
-    pub tier: Option<String>,
-    /// Where an object goes that neither `tier` nor the catalog places: the first data tier of
-    /// the configuration (never a vault). `None`: the first tier by name.
-    pub hot_tier: Option<String>,
-    /// Replace objects that exist and differ (they are kept otherwise and reported).
-    pub overwrite: bool,
-}
-
-/// What a restore did.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
-pub struct RestoreReport {
-    pub restored: u64,
-    pub identical: u64,
-    /// Keys that exist with other content and were left alone (no `overwrite`).
-    pub conflicts: Vec<String>,
-    pub bytes: u64,
-}
-
-/// Restores a snapshot's objects, byte for byte, verified.
-///
-/// # Errors
-/// Unknown snapshot, unreadable manifest, or a copy that fails; objects restored before the
-/// failure stay restored (each is complete and verified).
-pub async fn restore(
-    ex: &Executor,
-    id: &str,
-    opts: &RestoreOptions,
-) -> Result<RestoreReport, SnapshotError> {
-    let row = ex
-        .journal()
-        .snapshot(id)?
-        .ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
-    let (vstore, vbase) = ex.tiers().bucket(&row.vault, &row.bucket)?;
-    let (manifest, _) = read_manifest(&vstore, &store_path(&row.manifest_path)).await?;
-    let first_tier = match &opts.hot_tier {
-        Some(t) => t.clone(),
-        None => ex.tiers().names().into_iter().next().unwrap_or_default(),
-    };
-    let mut report = RestoreReport::default();
-    for e in &manifest.objects {
-        let key = match &opts.to_prefix {
-            Some(p) => format!("{p}{}", e.key),
-            None => e.key.clone(),
-        };
-        let known = ex.journal().locate(&row.bucket, &key)?;
-        // A copy under --to-prefix goes beside its original, wherever that is now.
-        let original = match (&known, &opts.to_prefix) {
-            (None, Some(_)) => ex.journal().locate(&row.bucket, &e.key)?,
-            _ => None,
-        };
-        let tier = opts
-            .tier
-            .clone()
-            .or_else(|| known.or(original).map(|k| k.tier))
-            .unwrap_or_else(|| first_tier.clone());
-        let (dst, dst_path) = ex.tiers().object(&tier, &row.bucket, &key)?;
-        let blob = join(&vbase, &e.blob);
-        let copy_err = |source| SnapshotError::Copy {
-            key: key.clone(),
-            source,
-        };
-        let exists = match read_checksum(&dst, &dst_path).await {
-            Ok((size, sum)) if size == e.size && sum == e.sha256 => {
-                report.identical += 1;
-                continue;
-            }
-            Ok(_) => true,
-            Err(CopyError::SourceChanged(_)) => false,
-            Err(other) => return Err(copy_err(other)),
-        };
-        if exists && !opts.overwrite {
-            report.conflicts.push(key);
-            continue;
-        }
-        let tuning = crate::executor::copy::CopyTuning::default();
-        let limits = crate::executor::limits::Limits::default();
-        let version = Version {
-            etag: None,
-            size: e.size,
-        };
-        // A verified copy beside the live object (or, when there is none, at its place), checked
-        // against the manifest before it replaces anything: a vault copy that does not match
-        // (tampered with, or rotted) must never overwrite live data.
-        let staged = store_path(&format!("{}.tierd-restore-{id}", dst_path.as_ref()));
-        let target = if exists { &staged } else { &dst_path };
-        let uploads = ex.uploads(&tier, &row.bucket)?;
-        let dest = Dest::new(&dst, target).with_uploads(uploads.as_ref());
-        let written = match copy_verified(&vstore, &blob, version, dest, tuning, &limits).await {
-            Ok(c) => c,
-            Err(e) => {
-                // A staged copy is ours; so is a copy written at a free key that then did
-                // not verify (a copy that failed otherwise wrote nothing there).
-                if exists || matches!(e, CopyError::Verify(_)) {
-                    let _ = dst.delete(target).await;
-                }
-                return Err(copy_err(e));
-            }
-        };
-        if written.checksum != e.sha256 {
-            // Written create-only just now: ours to remove.
-            let _ = dst.delete(target).await;
-            return Err(copy_err(CopyError::Verify(format!(
-                "the vault copy's sha256 is {}, the manifest says {}; nothing was replaced; run `tierd snapshot verify {id}`",
-                written.checksum, e.sha256
-            ))));
-        }
-        if exists {
-            // Replace: a server-side copy of the verified staged object over the live one.
-            let replaced = dst.copy(&staged, &dst_path).await;
-            let _ = dst.delete(&staged).await;
-            replaced.map_err(|s| copy_err(CopyError::from_store(s)))?;
-        }
-        let meta = dst
-            .head(&dst_path)
-            .await
-            .map_err(|s| copy_err(CopyError::from_store(s)))?;
-        ex.journal().upsert_entry(&Entry {
-            bucket: row.bucket.clone(),
-            key: key.clone(),
-            tier,
-            size: meta.size,
-            etag: meta.e_tag,
-            checksum: Some(e.sha256.clone()),
-            since: crate::decision::rfc3339(chrono::Utc::now()),
-            decision_id: None,
-        })?;
-        report.restored += 1;
-        report.bytes += e.size;
-    }
-    Ok(report)
 }
 
 /// Reads a snapshot's manifest (for `tierd snapshot show`).

@@ -1,0 +1,412 @@
+//! Restoring a snapshot: [`plan_restore`] reads what is live where each object goes, then
+//! [`Restore::apply`] writes what is missing or (with `overwrite`) differs — replacing an object
+//! only when its current bytes were kept first ([`super::keep`]), so that a restore can be undone.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde::Serialize;
+
+use super::{Created, ManifestEntry, SnapshotError, read_manifest};
+use crate::executor::Executor;
+use crate::executor::copy::{CopyError, Dest, Version, copy_verified, read_checksum};
+use crate::journal::catalog::Entry;
+use crate::journal::snapshots::SnapshotRow;
+use crate::tier::{join, store_path};
+
+/// Where and how to restore.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// Restore under this prefix instead of the original keys (`restored/` + key).
+    pub to_prefix: Option<String>,
+    /// The tier to write to; default: the restored key's tier in the catalog, else the
+    /// original key's, else [`RestoreOptions::hot_tier`].
+    pub tier: Option<String>,
+    /// Where an object goes that neither `tier` nor the catalog places: the first data tier of
+    /// the configuration (never a vault). `None`: the first tier by name.
+    pub hot_tier: Option<String>,
+    /// Replace objects that exist and differ (they are kept otherwise and reported).
+    pub overwrite: bool,
+    /// The restore's decision: the catalog names it as what put each restored object there.
+    pub decision_id: Option<String>,
+}
+
+/// What a restore did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct RestoreReport {
+    /// Objects written (new ones and replaced ones).
+    pub restored: u64,
+    pub identical: u64,
+    /// Keys that exist with other content and were left alone (no `overwrite`).
+    pub conflicts: Vec<String>,
+    /// Keys whose other content was replaced (`overwrite`), after it was kept in the vault.
+    pub replaced: Vec<String>,
+    /// Keys left alone with `overwrite`: they changed after their bytes were kept.
+    pub changed: Vec<String>,
+    pub bytes: u64,
+}
+
+impl RestoreReport {
+    /// The restore decision's `why`: what was restored, replaced, already there and left alone.
+    /// `kept`: the snapshot that holds what was replaced.
+    pub fn why(&self, kept: Option<&str>) -> String {
+        let mut parts = vec![format!(
+            "{} restored ({} bytes), {} already identical",
+            objects(self.restored as usize),
+            self.bytes,
+            self.identical
+        )];
+        if !self.replaced.is_empty() {
+            parts.push(format!(
+                "{} replaced with --overwrite ({}){}",
+                objects(self.replaced.len()),
+                listed(&self.replaced),
+                kept.map_or(String::new(), |k| format!(
+                    ", the bytes replaced kept in snapshot {k}"
+                ))
+            ));
+        }
+        if !self.conflicts.is_empty() {
+            let (verb, pronoun) = if self.conflicts.len() == 1 {
+                ("exists", "it")
+            } else {
+                ("exist", "they")
+            };
+            parts.push(format!(
+                "{} kept: {pronoun} {verb} with other content ({})",
+                objects(self.conflicts.len()),
+                listed(&self.conflicts)
+            ));
+        }
+        if !self.changed.is_empty() {
+            parts.push(format!(
+                "{} left as found: changed after the bytes to replace were kept ({})",
+                objects(self.changed.len()),
+                listed(&self.changed)
+            ));
+        }
+        parts.join("; ")
+    }
+}
+
+/// `1 object`, `N objects`.
+pub fn objects(n: usize) -> String {
+    if n == 1 {
+        "1 object".to_string()
+    } else {
+        format!("{n} objects")
+    }
+}
+
+/// The first few keys, and `...` after them.
+pub fn listed(keys: &[String]) -> String {
+    let shown: Vec<&str> = keys.iter().take(5).map(String::as_str).collect();
+    format!(
+        "{}{}",
+        shown.join(", "),
+        if keys.len() > 5 { ", ..." } else { "" }
+    )
+}
+
+/// What is live where one object of the snapshot goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Live {
+    Absent,
+    Identical,
+    Differs,
+}
+
+/// One object of the snapshot and where it goes.
+#[derive(Debug)]
+struct Target {
+    entry: ManifestEntry,
+    key: String,
+    tier: String,
+    live: Live,
+}
+
+/// A restore planned: every object of the snapshot, where it goes and what is there now.
+#[derive(Debug)]
+pub struct Restore {
+    pub snapshot: SnapshotRow,
+    vstore: Arc<dyn ObjectStore>,
+    vbase: Path,
+    targets: Vec<Target>,
+}
+
+/// Plans a restore of snapshot `id`: reads its manifest and what is live where each object goes.
+/// Nothing is written.
+///
+/// # Errors
+/// Unknown snapshot, unreadable manifest, or a live object that cannot be read.
+pub async fn plan_restore(
+    ex: &Executor,
+    id: &str,
+    opts: &RestoreOptions,
+) -> Result<Restore, SnapshotError> {
+    let row = ex
+        .journal()
+        .snapshot(id)?
+        .ok_or_else(|| SnapshotError::Unknown(id.to_string()))?;
+    let (vstore, vbase) = ex.tiers().bucket(&row.vault, &row.bucket)?;
+    let (manifest, _) = read_manifest(&vstore, &store_path(&row.manifest_path)).await?;
+    let first_tier = match &opts.hot_tier {
+        Some(t) => t.clone(),
+        None => ex.tiers().names().into_iter().next().unwrap_or_default(),
+    };
+    let mut targets = Vec::with_capacity(manifest.objects.len());
+    for entry in manifest.objects {
+        let key = match &opts.to_prefix {
+            Some(p) => format!("{p}{}", entry.key),
+            None => entry.key.clone(),
+        };
+        let known = ex.journal().locate(&row.bucket, &key)?;
+        // A copy under --to-prefix goes beside its original, wherever that is now.
+        let original = match (&known, &opts.to_prefix) {
+            (None, Some(_)) => ex.journal().locate(&row.bucket, &entry.key)?,
+            _ => None,
+        };
+        let tier = opts
+            .tier
+            .clone()
+            .or_else(|| known.or(original).map(|k| k.tier))
+            .unwrap_or_else(|| first_tier.clone());
+        let (dst, dst_path) = ex.tiers().object(&tier, &row.bucket, &key)?;
+        let live = live(&dst, &dst_path, &entry)
+            .await
+            .map_err(|source| SnapshotError::Copy {
+                key: key.clone(),
+                source,
+            })?;
+        targets.push(Target {
+            entry,
+            key,
+            tier,
+            live,
+        });
+    }
+    Ok(Restore {
+        snapshot: row,
+        vstore,
+        vbase,
+        targets,
+    })
+}
+
+/// What is at `path` now, against the snapshot's `entry`.
+async fn live(
+    dst: &Arc<dyn ObjectStore>,
+    path: &Path,
+    entry: &ManifestEntry,
+) -> Result<Live, CopyError> {
+    match read_checksum(dst, path).await {
+        Ok((size, sum)) if size == entry.size && sum == entry.sha256 => Ok(Live::Identical),
+        Ok(_) => Ok(Live::Differs),
+        Err(CopyError::SourceChanged(_)) => Ok(Live::Absent),
+        Err(other) => Err(other),
+    }
+}
+
+impl Restore {
+    /// The scope restored: the snapshot's prefix, under `to_prefix` when given.
+    pub fn scope(&self, opts: &RestoreOptions) -> String {
+        format!(
+            "{}{}",
+            opts.to_prefix.as_deref().unwrap_or(""),
+            self.snapshot.prefix
+        )
+    }
+
+    /// The live objects `overwrite` replaces, where they are now (what [`super::keep`] keeps):
+    /// none without `overwrite`.
+    pub fn to_replace(&self, opts: &RestoreOptions) -> Vec<Entry> {
+        if !opts.overwrite {
+            return Vec::new();
+        }
+        self.targets
+            .iter()
+            .filter(|t| t.live == Live::Differs)
+            .map(|t| Entry {
+                bucket: self.snapshot.bucket.clone(),
+                key: t.key.clone(),
+                tier: t.tier.clone(),
+                size: 0,
+                etag: None,
+                checksum: None,
+                since: String::new(),
+                decision_id: None,
+            })
+            .collect()
+    }
+
+    /// Writes every object that is missing, and (with `overwrite`) every one that differs and
+    /// whose current bytes `kept` holds, byte for byte, verified; the catalog then names
+    /// `opts.decision_id` for each. An object that changed since it was kept is left alone.
+    ///
+    /// # Errors
+    /// A copy that fails or does not match the manifest (nothing is replaced by it); an object
+    /// to replace that `kept` does not hold ([`SnapshotError::NotKept`]). Objects restored
+    /// before the failure stay restored (each is complete and verified).
+    pub async fn apply(
+        self,
+        ex: &Executor,
+        opts: &RestoreOptions,
+        kept: Option<&Created>,
+    ) -> Result<RestoreReport, SnapshotError> {
+        let kept: BTreeMap<&str, &str> = kept
+            .map(|c| {
+                c.objects
+                    .iter()
+                    .map(|e| (e.key.as_str(), e.sha256.as_str()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let id = &self.snapshot.id;
+        let mut report = RestoreReport::default();
+        for t in &self.targets {
+            let (dst, dst_path) = ex.tiers().object(&t.tier, &self.snapshot.bucket, &t.key)?;
+            let copy_err = |source| SnapshotError::Copy {
+                key: t.key.clone(),
+                source,
+            };
+            match t.live {
+                Live::Identical => {
+                    report.identical += 1;
+                    continue;
+                }
+                Live::Differs if !opts.overwrite => {
+                    report.conflicts.push(t.key.clone());
+                    continue;
+                }
+                Live::Absent | Live::Differs => {}
+            }
+            // What is there now: the bytes replaced must be the ones kept.
+            let exists = match read_checksum(&dst, &dst_path).await {
+                Ok((size, sum)) if size == t.entry.size && sum == t.entry.sha256 => {
+                    report.identical += 1;
+                    continue;
+                }
+                Ok((_, sum)) if t.live == Live::Differs => match kept.get(t.key.as_str()) {
+                    Some(k) if *k == sum => true,
+                    Some(_) => {
+                        report.changed.push(t.key.clone());
+                        continue;
+                    }
+                    None => return Err(SnapshotError::NotKept { key: t.key.clone() }),
+                },
+                // Written since the plan found no object there: left as found.
+                Ok(_) => {
+                    report.changed.push(t.key.clone());
+                    continue;
+                }
+                Err(CopyError::SourceChanged(_)) => false,
+                Err(other) => return Err(copy_err(other)),
+            };
+            self.write(ex, t, (&dst, &dst_path), exists).await?;
+            let meta = dst
+                .head(&dst_path)
+                .await
+                .map_err(|s| copy_err(CopyError::from_store(s)))?;
+            ex.journal().upsert_entry(&Entry {
+                bucket: self.snapshot.bucket.clone(),
+                key: t.key.clone(),
+                tier: t.tier.clone(),
+                size: meta.size,
+                etag: meta.e_tag,
+                checksum: Some(t.entry.sha256.clone()),
+                since: crate::decision::rfc3339(chrono::Utc::now()),
+                decision_id: opts.decision_id.clone(),
+            })?;
+            if exists {
+                report.replaced.push(t.key.clone());
+            }
+            report.restored += 1;
+            report.bytes += t.entry.size;
+            tracing::debug!(message = "Object restored.", snapshot = %id, key = %t.key, tier = %t.tier, replaced = exists);
+        }
+        Ok(report)
+    }
+
+    /// Writes one object: a verified copy beside the live object (or, when there is none, at
+    /// its place), checked against the manifest before it replaces anything — a vault copy that
+    /// does not match (tampered with, or rotted) must never overwrite live data.
+    async fn write(
+        &self,
+        ex: &Executor,
+        t: &Target,
+        (dst, dst_path): (&Arc<dyn ObjectStore>, &Path),
+        exists: bool,
+    ) -> Result<(), SnapshotError> {
+        let id = &self.snapshot.id;
+        let copy_err = |source| SnapshotError::Copy {
+            key: t.key.clone(),
+            source,
+        };
+        let version = Version {
+            etag: None,
+            size: t.entry.size,
+        };
+        let staged = store_path(&format!("{}.tierd-restore-{id}", dst_path.as_ref()));
+        let target = if exists { &staged } else { dst_path };
+        let uploads = ex.uploads(&t.tier, &self.snapshot.bucket)?;
+        let dest = Dest::new(dst, target).with_uploads(uploads.as_ref());
+        let blob = join(&self.vbase, &t.entry.blob);
+        let tuning = crate::executor::copy::CopyTuning::default();
+        let limits = crate::executor::limits::Limits::default();
+        let written = match copy_verified(&self.vstore, &blob, version, dest, tuning, &limits).await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                // A staged copy is ours; so is a copy written at a free key that then did
+                // not verify (a copy that failed otherwise wrote nothing there).
+                if exists || matches!(e, CopyError::Verify(_)) {
+                    let _ = dst.delete(target).await;
+                }
+                return Err(copy_err(e));
+            }
+        };
+        if written.checksum != t.entry.sha256 {
+            // Written create-only just now: ours to remove.
+            let _ = dst.delete(target).await;
+            return Err(copy_err(CopyError::Verify(format!(
+                "the vault copy's sha256 is {}, the manifest says {}; nothing was replaced; run `tierd snapshot verify {id}`",
+                written.checksum, t.entry.sha256
+            ))));
+        }
+        if exists {
+            // Replace: a server-side copy of the verified staged object over the live one.
+            let replaced = dst.copy(&staged, dst_path).await;
+            let _ = dst.delete(&staged).await;
+            replaced.map_err(|s| copy_err(CopyError::from_store(s)))?;
+        }
+        Ok(())
+    }
+}
+
+/// Restores snapshot `id` (plan, keep what it replaces as snapshot `keep_id`, apply): what the
+/// CLI does, without its decisions.
+///
+/// # Errors
+/// As [`plan_restore`], [`super::keep`] and [`Restore::apply`]; objects to replace without a
+/// `keep_id` ([`SnapshotError::NotKept`]).
+pub async fn restore(
+    ex: &Executor,
+    id: &str,
+    opts: &RestoreOptions,
+    keep_id: Option<&str>,
+) -> Result<RestoreReport, SnapshotError> {
+    let plan = plan_restore(ex, id, opts).await?;
+    let replaced = plan.to_replace(opts);
+    let kept = match (replaced.first(), keep_id) {
+        (None, _) => None,
+        (Some(_), Some(k)) => {
+            let (vault, bucket) = (plan.snapshot.vault.clone(), plan.snapshot.bucket.clone());
+            let scope = plan.scope(opts);
+            Some(super::keep(ex, &vault, (&bucket, &scope), k, &replaced).await?)
+        }
+        (Some(e), None) => return Err(SnapshotError::NotKept { key: e.key.clone() }),
+    };
+    plan.apply(ex, opts, kept.as_ref()).await
+}

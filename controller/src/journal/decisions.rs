@@ -76,16 +76,7 @@ impl Journal {
     /// # Errors
     /// SQLite or serialisation errors; then none is recorded.
     pub fn record_decisions(&mut self, ds: &[Decision]) -> Result<()> {
-        self.conn()
-            .execute_batch("BEGIN")
-            .map_err(|e| self.err(e))?;
-        for d in ds {
-            if let Err(e) = self.record_decision(d) {
-                let _ = self.conn().execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
-        self.conn().execute_batch("COMMIT").map_err(|e| self.err(e))
+        self.in_transaction(|j| ds.iter().try_for_each(|d| j.record_decision(d)))
     }
 
     /// Sets a decision's state (and why), keeping the rest of its record.
@@ -135,16 +126,11 @@ impl Journal {
         &mut self,
         changes: &[(String, State, Option<String>)],
     ) -> Result<()> {
-        self.conn()
-            .execute_batch("BEGIN")
-            .map_err(|e| self.err(e))?;
-        for (id, state, why) in changes {
-            if let Err(e) = self.set_decision_state(id, *state, why.as_deref()) {
-                let _ = self.conn().execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
-        self.conn().execute_batch("COMMIT").map_err(|e| self.err(e))
+        self.in_transaction(|j| {
+            changes
+                .iter()
+                .try_for_each(|(id, state, why)| j.set_decision_state(id, *state, why.as_deref()))
+        })
     }
 
     /// Ids of move decisions still `planned` or `running` with no move journalled at all: the

@@ -40,14 +40,10 @@ impl Journal {
         d: &Decision,
         apply: impl FnOnce(&mut Journal) -> Result<()>,
     ) -> Result<()> {
-        self.conn()
-            .execute_batch("BEGIN")
-            .map_err(|e| self.err(e))?;
-        if let Err(e) = self.record_decision(d).and_then(|()| apply(self)) {
-            let _ = self.conn().execute_batch("ROLLBACK");
-            return Err(e);
-        }
-        self.conn().execute_batch("COMMIT").map_err(|e| self.err(e))
+        self.in_transaction(|j| {
+            j.record_decision(d)?;
+            apply(j)
+        })
     }
 
     /// Lifts the open freeze on exactly `bucket` + `prefix`; returns whether one was open.

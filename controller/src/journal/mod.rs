@@ -288,6 +288,32 @@ impl Journal {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
     }
 
+    /// Runs `f` in one transaction: committed when it succeeds, rolled back (nothing of it kept)
+    /// when it fails.
+    ///
+    /// # Errors
+    /// `f`'s error, or SQLite's on `BEGIN` or `COMMIT`.
+    pub(crate) fn in_transaction<T>(
+        &mut self,
+        f: impl FnOnce(&mut Journal) -> Result<T>,
+    ) -> Result<T> {
+        self.conn()
+            .execute_batch("BEGIN")
+            .map_err(|e| self.err(e))?;
+        match f(self) {
+            Ok(v) => {
+                self.conn()
+                    .execute_batch("COMMIT")
+                    .map_err(|e| self.err(e))?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn().execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     pub(crate) fn err(&self, source: rusqlite::Error) -> JournalError {
         JournalError::Sqlite {
             path: self.path.clone(),

@@ -5,7 +5,6 @@
 //! file is put back.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use crate::config::Config;
 
@@ -15,10 +14,11 @@ pub struct ConfigWatch {
     path: Option<PathBuf>,
     /// The file's bytes as the service started with them.
     in_force: Option<Vec<u8>>,
-    /// The bytes last reported on (each edit is logged once).
-    reported: Option<Vec<u8>>,
+    /// What was last reported on, the bytes or why they could not be read (each edit, and
+    /// each failure to read, is logged once).
+    reported: Option<Result<Vec<u8>, String>>,
     /// The `/readyz` warning while the file differs from the one in force.
-    pub note: Arc<Mutex<Option<String>>>,
+    pub note: Option<String>,
 }
 
 impl ConfigWatch {
@@ -37,42 +37,32 @@ impl ConfigWatch {
         let (Some(path), Some(in_force)) = (&self.path, &self.in_force) else {
             return;
         };
-        let now = std::fs::read(path);
-        let note = match &now {
-            Ok(bytes) if bytes == in_force => {
-                if self.reported.take().is_some() {
-                    tracing::info!(
-                        target: "tierd::config",
-                        "{} is again the configuration in force",
-                        path.display()
-                    );
-                }
-                None
-            }
-            Ok(bytes) if self.reported.as_ref() == Some(bytes) => return,
-            Ok(bytes) => {
-                self.reported = Some(bytes.clone());
-                Some(describe(path))
-            }
-            Err(e) => {
-                // Reported once per disappearance, as an edit is.
-                if self.reported.as_ref().is_some_and(Vec::is_empty) {
-                    return;
-                }
-                self.reported = Some(Vec::new());
-                Some(format!(
-                    "{} cannot be read now ({e}); the configuration read at start stays in force, and a restart would refuse to start",
+        // What is on disk now: the bytes, or why they cannot be read.
+        let now = std::fs::read(path).map_err(|e| e.to_string());
+        if now.as_ref().is_ok_and(|bytes| bytes == in_force) {
+            if self.reported.take().is_some() {
+                tracing::info!(
+                    target: "tierd::config",
+                    "{} is again the configuration in force",
                     path.display()
-                ))
+                );
             }
-        };
-        if let Some(n) = &note {
-            tracing::warn!(target: "tierd::config", "{n}");
+            self.note = None;
+            return;
         }
-        *self
-            .note
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = note;
+        if self.reported.as_ref() == Some(&now) {
+            return;
+        }
+        let note = match &now {
+            Ok(_) => describe(path),
+            Err(e) => format!(
+                "{} cannot be read now ({e}); the configuration read at start stays in force, and a restart would refuse to start",
+                path.display()
+            ),
+        };
+        tracing::warn!(target: "tierd::config", "{note}");
+        self.reported = Some(now);
+        self.note = Some(note);
     }
 }
 
@@ -103,7 +93,7 @@ mod tests {
     use super::ConfigWatch;
 
     fn note(w: &ConfigWatch) -> Option<String> {
-        w.note.lock().unwrap().clone()
+        w.note.clone()
     }
 
     #[test]

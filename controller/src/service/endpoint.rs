@@ -85,14 +85,11 @@ impl Endpoint {
     }
 }
 
-/// `/readyz`: every tier answers a listing, and the journal takes a write lock; a refused edit
-/// of the policy is a warning (still ready: the last good policy is in force).
+/// `/readyz`: every tier answers a listing, and the journal takes a write lock; the service's
+/// [`Warnings`](super::Warnings) (a refused policy edit, ...) are warnings: still ready.
 fn readiness(svc: &Service) -> ReadyFn {
     let ex = Arc::clone(&svc.executor);
-    let policy_refused = Arc::clone(&svc.policy_refused);
-    let config_edited = Arc::clone(&svc.config_watch.note);
-    let model_note = Arc::clone(&svc.model_note);
-    let shared_tiers = Arc::clone(&svc.shared_tiers);
+    let warnings = svc.warnings.clone();
     type Probe = (String, Result<Arc<dyn object_store::ObjectStore>, String>);
     let tiers: Vec<Probe> = svc
         .config
@@ -109,22 +106,7 @@ fn readiness(svc: &Service) -> ReadyFn {
     Arc::new(move || {
         let ex = Arc::clone(&ex);
         let tiers = tiers.clone();
-        let refused = policy_refused
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        let edited = config_edited
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        let model = model_note
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        let shared = shared_tiers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
+        let warned = warnings.all();
         Box::pin(async move {
             // Side by side, each within its own limit (under the answer's): a store that hangs
             // or refuses connections (its client retrying) is named, not the whole answer lost.
@@ -166,16 +148,12 @@ fn readiness(svc: &Service) -> ReadyFn {
                 warn: false,
                 detail: journal.map_or_else(|e| e, |()| "writable".into()),
             });
-            let warning = |name: &str, detail| Check {
+            out.extend(warned.into_iter().map(|(name, detail)| Check {
                 name: name.into(),
                 ok: true,
                 warn: true,
                 detail,
-            };
-            out.extend(refused.map(|d| warning("policy", d)));
-            out.extend(edited.map(|d| warning("config", d)));
-            out.extend(model.map(|d| warning("model", d)));
-            out.extend(shared.map(|d| warning("tiers", d)));
+            }));
             out
         })
     })

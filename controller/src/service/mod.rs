@@ -185,17 +185,14 @@ pub struct Service {
     pub audit: Option<tokio::sync::mpsc::Receiver<Vec<AccessEvent>>>,
     pub metrics: Arc<Metrics>,
     policy_stamp: Vec<(String, Option<SystemTime>)>,
-    /// While an edit of the policy on disk is refused (the last good policy in force): what
-    /// `/readyz` says about it. Shared with the readiness checks.
-    policy_refused: Arc<std::sync::Mutex<Option<String>>>,
+    /// What `/readyz` warns of while the service stays ready: a refused policy edit
+    /// (`policy`), an edit of the configuration file (`config`), no anomaly signal yet
+    /// (`model`), tiers another journal claimed too (`tiers`). Shared with the readiness checks.
+    warnings: Warnings,
     /// The configuration file as the service started with it, against edits on disk.
     config_watch: config_watch::ConfigWatch,
-    /// The behaviour model's state as last logged, and what `/readyz` says while it gives no
-    /// anomaly signal (learning, or off).
+    /// The behaviour model's state as last logged.
     model_seen: String,
-    model_note: Arc<std::sync::Mutex<Option<String>>>,
-    /// Tiers another journal claimed too (what `/readyz` says of them).
-    shared_tiers: Arc<std::sync::Mutex<Option<String>>>,
     /// Buckets whose objects were scanned into the catalog.
     scanned: BTreeSet<String>,
     /// Log objects two sources name, already warned of.
@@ -441,7 +438,8 @@ impl Service {
         for w in &shared {
             tracing::warn!(target: "tierd::owner", "{w}");
         }
-        let shared_tiers = (!shared.is_empty()).then(|| shared.join("; "));
+        let warnings = Warnings::default();
+        warnings.set("tiers", (!shared.is_empty()).then(|| shared.join("; ")));
         // Objects an operator moved lately (the service was stopped for it: a running service
         // keeps other movers out): no rule moves them back before `planner.operator_hold`.
         let hold = config.planner.operator_hold_secs as i64;
@@ -470,11 +468,9 @@ impl Service {
         }
         Ok(Some(Service {
             policy_stamp: policy_stamp(&config),
-            policy_refused: Arc::default(),
+            warnings,
             config_watch: config_watch::ConfigWatch::new(config.path.as_deref()),
             model_seen: String::new(),
-            model_note: Arc::default(),
-            shared_tiers: Arc::new(std::sync::Mutex::new(shared_tiers)),
             config,
             executor: Arc::new(ex),
             planner,
@@ -507,7 +503,7 @@ impl Service {
                 for w in &loaded.warnings {
                     tracing::warn!(target: "tierd::policy", "{w}");
                 }
-                self.set_policy_refused(None);
+                self.warnings.set("policy", None);
                 self.planner.set_policy(Arc::new(loaded.policy));
                 // A new policy is planned with at the next cycle, not at the next interval.
                 self.next_plan = 0;
@@ -527,22 +523,18 @@ impl Service {
                 self.metrics.policy_reload(false);
                 self.metrics.failure("reload");
                 let first = diags.iter().find(|d| d.is_error()).or(diags.first());
-                self.set_policy_refused(first.map(|d| {
-                    format!(
-                        "the edit of {} was refused ({d}); the last good policy is in force",
-                        d.path.display()
-                    )
-                }));
+                self.warnings.set(
+                    "policy",
+                    first.map(|d| {
+                        format!(
+                            "the edit of {} was refused ({d}); the last good policy is in force",
+                            d.path.display()
+                        )
+                    }),
+                );
                 false
             }
         }
-    }
-
-    fn set_policy_refused(&self, why: Option<String>) {
-        *self
-            .policy_refused
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = why;
     }
 
     /// Keeps the journal's catalog true to the owners' writes and deletes. A client writes to
@@ -684,7 +676,6 @@ impl Service {
         Ok(())
     }
 
-    /// Whether a policy file changed since the last load.
     /// Logs the behaviour model's state when it changes (learning, fitted, off), and keeps the
     /// `/readyz` warning while no anomaly signal can open an incident.
     pub fn note_model(&mut self) {
@@ -704,18 +695,17 @@ impl Service {
                 ))
             }
         };
-        *self
-            .model_note
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = note;
+        self.warnings.set("model", note);
         self.model_seen = described;
     }
 
     /// Logs an edit of the configuration file since start, once, and shows it in `/readyz`.
     pub fn check_config_edit(&mut self) {
         self.config_watch.check();
+        self.warnings.set("config", self.config_watch.note.clone());
     }
 
+    /// Whether a policy file changed since the last load.
     pub fn policy_changed(&self) -> bool {
         policy_stamp(&self.config) != self.policy_stamp
     }
@@ -1238,6 +1228,39 @@ impl Service {
         }
         logged?;
         Ok(())
+    }
+}
+
+/// The warnings `/readyz` shows while the service stays ready, by check name; each part of the
+/// service sets or clears its own.
+#[derive(Debug, Clone, Default)]
+pub struct Warnings(Arc<std::sync::Mutex<BTreeMap<&'static str, String>>>);
+
+impl Warnings {
+    /// Sets the warning of check `name` (`None` clears it).
+    pub fn set(&self, name: &'static str, detail: Option<String>) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match detail {
+            Some(d) => {
+                map.insert(name, d);
+            }
+            None => {
+                map.remove(name);
+            }
+        }
+    }
+
+    /// Every warning, by check name.
+    pub fn all(&self) -> Vec<(&'static str, String)> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
     }
 }
 

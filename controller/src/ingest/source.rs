@@ -422,15 +422,12 @@ impl Content {
                 let gzip = is_gzip(&magic[..n]);
                 f.seek(SeekFrom::Start(0)).map_err(read_err)?;
                 if gzip {
-                    let main = MultiGzDecoder::new(Counting(f));
-                    let decoded: Box<dyn Read + Send> = if verify {
-                        let probe = File::open(p).map_err(read_err)?;
-                        Box::new(Verified::new(main, Box::new(probe)))
+                    let probe = if verify {
+                        Some(Box::new(File::open(p).map_err(read_err)?) as _)
                     } else {
-                        Box::new(main)
+                        None
                     };
-                    let mut r: Box<dyn BufRead + Send> =
-                        Box::new(BufReader::with_capacity(1 << 16, decoded));
+                    let mut r = gunzip(Counting(f), probe);
                     skip_bytes(&mut r, skip).map_err(read_err)?;
                     Ok(Opened { reader: r, gzip })
                 } else {
@@ -446,14 +443,8 @@ impl Content {
                 let gzip = is_gzip(bytes);
                 let cursor = Counting(Cursor::new(bytes.clone()));
                 let mut r: Box<dyn BufRead + Send> = if gzip {
-                    let main = MultiGzDecoder::new(cursor);
-                    let decoded: Box<dyn Read + Send> = if verify {
-                        let probe = Cursor::new(bytes.clone());
-                        Box::new(Verified::new(main, Box::new(probe)))
-                    } else {
-                        Box::new(main)
-                    };
-                    Box::new(BufReader::with_capacity(1 << 16, decoded))
+                    let probe = verify.then(|| Box::new(Cursor::new(bytes.clone())) as _);
+                    gunzip(cursor, probe)
                 } else {
                     Box::new(BufReader::with_capacity(1 << 16, cursor))
                 };
@@ -595,6 +586,20 @@ fn skip_bytes(r: &mut Box<dyn BufRead + Send>, skip: u64) -> std::io::Result<()>
         ));
     }
     Ok(())
+}
+
+/// The decoded bytes of the gzip stream `compressed`; with a `probe` (a second reader of the same
+/// compressed bytes), each member's only once its checksum held ([`Verified`]).
+fn gunzip(
+    compressed: impl Read + Send + 'static,
+    probe: Option<Box<dyn Read + Send>>,
+) -> Box<dyn BufRead + Send> {
+    let main = MultiGzDecoder::new(compressed);
+    let decoded: Box<dyn Read + Send> = match probe {
+        Some(probe) => Box::new(Verified::new(main, probe)),
+        None => Box::new(main),
+    };
+    Box::new(BufReader::with_capacity(1 << 16, decoded))
 }
 
 #[cfg(test)]

@@ -181,16 +181,14 @@ pub fn vanished_note(vanished: &[String]) -> String {
     match vanished.len() {
         0 => String::new(),
         n => {
-            let shown: Vec<&str> = vanished.iter().take(5).map(String::as_str).collect();
-            let more = if n > 5 { ", ..." } else { "" };
             let (one, verb) = if n == 1 {
                 ("object", "was")
             } else {
                 ("objects", "were")
             };
             format!(
-                "; {n} listed {one} {verb} gone when copied and {verb} left out ({}{more}: deleted meanwhile, or S3 folder markers, zero-byte keys ending in `/`, which tierd cannot read)",
-                shown.join(", ")
+                "; {n} listed {one} {verb} gone when copied and {verb} left out ({}: deleted meanwhile, or S3 folder markers, zero-byte keys ending in `/`, which tierd cannot read)",
+                restore::listed(vanished)
             )
         }
     }

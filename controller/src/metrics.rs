@@ -91,6 +91,10 @@ struct Inner {
     bytes_moved: u64,
     objects_snapshotted: u64,
     bytes_snapshotted: u64,
+    /// Decisions the journal's retention forgot.
+    decisions_pruned: u64,
+    /// The journal's size on disk (with its write-ahead log), after the last cycle.
+    journal_bytes: Option<u64>,
     /// Latest score per bucket; `_other` holds the highest score of the overflowing buckets.
     anomaly_scores: BTreeMap<String, f64>,
     anomaly_threshold: Option<f64>,
@@ -234,6 +238,17 @@ impl Metrics {
         let mut g = self.lock();
         g.objects_snapshotted = g.objects_snapshotted.saturating_add(objects);
         g.bytes_snapshotted = g.bytes_snapshotted.saturating_add(bytes);
+    }
+
+    /// The journal's retention forgot `n` decisions.
+    pub fn decisions_pruned(&self, n: u64) {
+        let mut g = self.lock();
+        g.decisions_pruned = g.decisions_pruned.saturating_add(n);
+    }
+
+    /// The journal's size on disk, its write-ahead log included.
+    pub fn set_journal_bytes(&self, n: u64) {
+        self.lock().journal_bytes = Some(n);
     }
 
     /// A failure in `stage` (`ingest`, `score`, `plan`, `execute`, `snapshot`, `journal`, `reload`).
@@ -447,6 +462,11 @@ impl Metrics {
                 g.bytes_snapshotted,
             ),
             (
+                "tierd_journal_decisions_pruned_total",
+                "Ended decisions the journal forgot, older than journal.keep_decisions (with their move steps).",
+                g.decisions_pruned,
+            ),
+            (
                 "tierd_log_bytes_read_total",
                 "Bytes of access-log files and objects read, as stored (compressed, for gzip).",
                 crate::ingest::STORED_BYTES_READ.load(std::sync::atomic::Ordering::Relaxed),
@@ -542,6 +562,11 @@ impl Metrics {
                 "tierd_unlisted",
                 "Tiers and buckets the last listing of the tiers could not list (their objects the logs never named are not placed).",
                 g.unlisted.map(Value::Int),
+            ),
+            (
+                "tierd_journal_bytes",
+                "The journal's size on disk (the SQLite file and its write-ahead log), after the last cycle.",
+                g.journal_bytes.map(Value::Int),
             ),
             (
                 "tierd_open_freezes",
@@ -877,6 +902,26 @@ mod tests {
         assert!(!text.contains("stage=\"scan\""), "{text}");
         m.set_unlisted(0);
         assert!(m.render(0).contains("\ntierd_unlisted 0\n"));
+    }
+
+    #[test]
+    fn the_journal_shows_its_size_and_counts_what_retention_forgot() {
+        let m = Metrics::new();
+        let text = m.render(0);
+        assert!(!text.contains("\ntierd_journal_bytes "), "{text}");
+        assert!(
+            text.contains("\ntierd_journal_decisions_pruned_total 0\n"),
+            "{text}"
+        );
+        m.set_journal_bytes(4096);
+        m.decisions_pruned(3);
+        m.decisions_pruned(2);
+        let text = m.render(0);
+        assert!(text.contains("\ntierd_journal_bytes 4096\n"), "{text}");
+        assert!(
+            text.contains("\ntierd_journal_decisions_pruned_total 5\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1205,3 +1205,107 @@ fn a_snapshot_under_way_at_sigterm_stops_between_objects_and_the_next_start_sett
     );
     assert_eq!(verify.code, Some(0), "{}{}", verify.stdout, verify.stderr);
 }
+
+#[test]
+fn ended_decisions_older_than_the_retention_are_forgotten_and_what_is_still_needed_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    config(d, IDLE_TO_CLOUD);
+    let toml = std::fs::read_to_string(d.join("tierd.toml")).unwrap();
+    std::fs::write(
+        d.join("tierd.toml"),
+        toml.replace(
+            "path = \"tierd.db\"\n",
+            "path = \"tierd.db\"\nkeep_decisions = \"30d\"\n",
+        ),
+    )
+    .unwrap();
+    let old = now_us() - 60 * DAY_US;
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
+    let mut log = String::new();
+    for (i, k) in ["a.jpg", "b.jpg"].iter().enumerate() {
+        log += &line(old + i as i64 * 1_000_000, "PUT", k, 2_000);
+        std::fs::write(d.join("onprem/photos").join(k), vec![b'x'; 2_000]).unwrap();
+    }
+    std::fs::write(d.join("logs/1.log"), log).unwrap();
+    let first = once(d);
+    assert_eq!(first["moves_done"], 2, "{first}");
+
+    // A year of history: the move of a.jpg dated 200 days back (the catalog still names it:
+    // where a.jpg is, and why), and three alerts of that age that nothing names.
+    let db = rusqlite::Connection::open(d.join("tierd.db")).unwrap();
+    let long_ago = "2025-05-01T00:00:00Z";
+    let placed: String = db
+        .query_row(
+            "SELECT id FROM decision WHERE key = 'a.jpg' AND action = 'move'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    db.execute(
+        "UPDATE decision SET at = ?1 WHERE id = ?2",
+        [long_ago, placed.as_str()],
+    )
+    .unwrap();
+    for i in 1..=3 {
+        db.execute(
+            "INSERT INTO decision (id, at, action, bucket, key, prefix, rule, state, record)
+             SELECT 'alert-old-' || ?1, ?2, 'alert', bucket, NULL, '', 'idle', 'done', record
+             FROM decision WHERE id = ?3",
+            rusqlite::params![i, long_ago, placed],
+        )
+        .unwrap();
+    }
+    let last_seq: i64 = db
+        .query_row("SELECT MAX(seq) FROM decision", [], |r| r.get(0))
+        .unwrap();
+    drop(db);
+
+    let r = tierd(d, &["run", "--config", "tierd.toml", "--once"]);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    let db = rusqlite::Connection::open(d.join("tierd.db")).unwrap();
+    let left: Vec<String> = db
+        .prepare("SELECT id FROM decision ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&placed), "{left:?}");
+    assert!(
+        !left.iter().any(|id| id.starts_with("alert-old-")),
+        "{left:?}"
+    );
+    drop(db);
+    // The object's story still reads, and the next decisions go on after the highest id.
+    let located = tierd(d, &["locate", "photos/a.jpg", "--config", "tierd.toml"]);
+    assert_eq!(located.code, Some(0), "{}", located.stderr);
+    assert!(located.stdout.contains(&placed), "{}", located.stdout);
+    let frozen = tierd(
+        d,
+        &[
+            "freeze",
+            "photos",
+            "--config",
+            "tierd.toml",
+            "--reason",
+            "test",
+        ],
+    );
+    assert_eq!(frozen.code, Some(0), "{}", frozen.stderr);
+    let seq = frozen
+        .stdout
+        .split(':')
+        .next()
+        .unwrap()
+        .rsplit('-')
+        .next()
+        .unwrap();
+    assert!(
+        seq.parse::<i64>().unwrap() > last_seq,
+        "{} after {last_seq}",
+        frozen.stdout
+    );
+}

@@ -293,6 +293,9 @@ pub struct Config {
     /// The file it came from; `None` for the embedded defaults.
     pub path: Option<PathBuf>,
     pub journal_path: PathBuf,
+    /// `journal.keep_decisions`: ended decisions older than this are forgotten (see
+    /// [`crate::journal::retention`]); `None` = `"forever"`.
+    pub journal_keep_secs: Option<u64>,
     pub tiers: Vec<TierConfig>,
     /// Log sources: paths, folders, globs, object-store URLs, or `builtin:samples`.
     pub ingest_sources: Vec<String>,
@@ -318,6 +321,9 @@ pub struct Config {
     pub service: ServiceSettings,
     pub simulate: SimulateSettings,
 }
+
+/// `journal.keep_decisions` by default: 400 days, a year of history and a month to spare.
+pub const DEFAULT_KEEP_DECISIONS_SECS: u64 = 400 * 86_400;
 
 /// The policy bundled in the binary (`policies.files = ["builtin:default"]`).
 pub const BUILTIN_POLICY: &str = "builtin:default";
@@ -355,6 +361,7 @@ impl Config {
         Config {
             path: None,
             journal_path: PathBuf::from("tierd-data/tierd.db"),
+            journal_keep_secs: Some(DEFAULT_KEEP_DECISIONS_SECS),
             tiers: vec![tier("onprem", 0), tier("cloud", 90), tier("vault", 0)],
             ingest_sources: vec![crate::ingest::BUILTIN_SAMPLES.to_string()],
             ingest_format: None,
@@ -421,16 +428,16 @@ impl Config {
         let mut diags = Vec::new();
         let at = |span: Range<usize>| policies::diag::line_col(text, span.start);
 
-        let journal_path = match &raw.journal {
-            Some(j) if j.path.get_ref().trim().is_empty() => {
+        let journal_path = match raw.journal.as_ref().and_then(|j| j.path.as_ref()) {
+            Some(p) if p.get_ref().trim().is_empty() => {
                 diags.push(Diagnostic::error(
                     path,
-                    at(j.path.span()),
+                    at(p.span()),
                     "journal.path is empty; write the SQLite file's path, e.g. path = \"/var/lib/tierd/tierd.db\"",
                 ));
                 PathBuf::new()
             }
-            Some(j) => resolve(&base, j.path.get_ref()),
+            Some(p) => resolve(&base, p.get_ref()),
             None => resolve(&base, "tierd-data/tierd.db"),
         };
 
@@ -441,6 +448,16 @@ impl Config {
         let mut dur_diags = Vec::new();
         let mut dur = |field: &str, v: &Option<Spanned<String>>, default: u64| {
             duration(path, text, field, v, default, &mut dur_diags)
+        };
+        // "forever" keeps every decision; other durations must be positive.
+        let keep = raw.journal.as_ref().and_then(|j| j.keep_decisions.as_ref());
+        let journal_keep_secs = match keep {
+            Some(k) if k.get_ref().trim() == "forever" => None,
+            _ => Some(dur(
+                "journal.keep_decisions",
+                &keep.cloned(),
+                DEFAULT_KEEP_DECISIONS_SECS,
+            )),
         };
         let mut planner = PlannerSettings::default();
         if let Some(p) = &raw.planner {
@@ -695,6 +712,7 @@ impl Config {
             Ok(Config {
                 path: Some(path.to_path_buf()),
                 journal_path,
+                journal_keep_secs,
                 tiers,
                 ingest_sources,
                 ingest_format,

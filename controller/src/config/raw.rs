@@ -116,7 +116,10 @@ pub(super) struct RawSimulate {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawJournal {
-    pub(super) path: Spanned<String>,
+    #[serde(default)]
+    pub(super) path: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) keep_decisions: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -396,7 +396,13 @@ fn an_unknown_field_close_to_a_known_one_suggests_it() {
     assert_eq!(
         load(&format!("{tiers}[journal]\npat = \"j.db\"\n")).unwrap_err(),
         vec![
-            "/etc/tierd/tierd.toml:4:1: error: unknown field `pat`, expected `path`; did you mean `path`?"
+            "/etc/tierd/tierd.toml:4:1: error: unknown field `pat`, expected `path` or `keep_decisions`; did you mean `path`?"
+        ]
+    );
+    assert_eq!(
+        load(&format!("{tiers}[costs]\ncurrenc = \"EUR\"\n")).unwrap_err(),
+        vec![
+            "/etc/tierd/tierd.toml:4:1: error: unknown field `currenc`, expected `currency`; did you mean `currency`?"
         ]
     );
     assert_eq!(
@@ -524,5 +530,23 @@ fn embedded_defaults_have_three_file_tiers() {
             ("cloud".into(), 90),
             ("vault".into(), 0)
         ]
+    );
+}
+
+#[test]
+fn the_journal_keeps_decisions_400_days_unless_told_otherwise() {
+    let tiers = "[tiers.onprem]\nurl = \"file:///x\"\n";
+    let keep = |v: &str| {
+        load(&format!("{tiers}[journal]\nkeep_decisions = \"{v}\"\n")).map(|c| c.journal_keep_secs)
+    };
+    assert_eq!(load(tiers).unwrap().journal_keep_secs, Some(400 * 86_400));
+    assert_eq!(Config::embedded().journal_keep_secs, Some(400 * 86_400));
+    assert_eq!(keep("90d"), Ok(Some(90 * 86_400)));
+    assert_eq!(keep("forever"), Ok(None));
+    assert_eq!(
+        keep("0s"),
+        Err(vec![
+            "/etc/tierd/tierd.toml:4:18: error: journal.keep_decisions = \"0s\" is not a duration; write a whole number and a unit, e.g. \"30s\", \"5m\", \"1h\", \"7d\"".to_string()
+        ])
     );
 }

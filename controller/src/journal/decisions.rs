@@ -31,14 +31,7 @@ impl Journal {
     /// # Errors
     /// SQLite errors.
     pub fn next_decision_ids(&mut self, kind: &str, at: &str, n: usize) -> Result<Vec<String>> {
-        let seq: i64 = {
-            let r =
-                self.conn()
-                    .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM decision", [], |r| {
-                        r.get(0)
-                    });
-            r.map_err(|e| self.err(e))?
-        };
+        let seq = self.last_decision_seq()? as i64 + 1;
         let compact: String = at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
         Ok((0..n.max(1) as i64)
             .map(|i| format!("{kind}-{compact}-{:06}", seq + i))

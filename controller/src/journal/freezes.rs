@@ -80,16 +80,18 @@ impl Journal {
         )
     }
 
-    /// The highest decision sequence number so far (decision ids continue after it).
+    /// The highest decision sequence number so far (decision ids continue after it), also when
+    /// retention has forgotten the newest decisions (SQLite keeps the highest given).
     ///
     /// # Errors
     /// SQLite errors.
     pub fn last_decision_seq(&mut self) -> Result<u64> {
-        let r = self
-            .conn()
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM decision", [], |r| {
-                r.get::<_, i64>(0)
-            });
+        let r = self.conn().query_row(
+            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'decision'), 0),
+                        COALESCE((SELECT MAX(seq) FROM decision), 0))",
+            [],
+            |r| r.get::<_, i64>(0),
+        );
         r.map(|n| n.max(0) as u64).map_err(|e| self.err(e))
     }
 }

@@ -136,6 +136,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE ingest_checkpoint ADD COLUMN stamp TEXT;
         -- 'size:mtime' of a local file when checkpointed; NULL: not a local file, or unknown
     ALTER TABLE ingest_checkpoint ADD COLUMN break_reported INTEGER NOT NULL DEFAULT 0;",
+    // 10: indexes for a journal a year old: `tierd decisions --since`, the guardrails' state
+    // read at start and the retention of decisions (by time); the retention's "still needed?"
+    // tests (the decision that put an object where it is; a decision's move steps), and
+    // recovery's moves-never-started query, which looked for each decision's moves in the whole
+    // move table; an object's moves (`tierd recall`, `locate`), the same.
+    "CREATE INDEX decision_at ON decision (at);
+    CREATE INDEX catalog_decision ON catalog (decision_id) WHERE decision_id IS NOT NULL;
+    CREATE INDEX move_decision ON move (decision_id);
+    CREATE INDEX move_object ON move (bucket, key);",
 ];
 
 /// The schema version this build writes.

@@ -9,6 +9,7 @@
 //! - [`checkpoints`]: how far each log file or log object has been ingested.
 //! - [`freezes`]: open and lifted freezes.
 //! - [`uploads`]: multipart uploads in flight on S3 tiers, so a crash does not leave one behind.
+//! - [`retention`]: forgetting finished history older than `journal.keep_decisions`.
 //!
 //! The file is opened in WAL mode so the CLI can read while the service writes; every write is a
 //! transaction, so a crash leaves either the old or the new state.
@@ -22,6 +23,7 @@ pub mod freezes;
 pub mod lock;
 mod migrations;
 pub mod moves;
+pub mod retention;
 pub mod snapshots;
 pub mod uploads;
 

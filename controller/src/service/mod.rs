@@ -26,6 +26,7 @@ pub mod demo;
 mod endpoint;
 mod listing;
 pub mod owner;
+mod retention;
 mod run;
 
 pub use run::{catch_early_sighup, run};
@@ -139,6 +140,19 @@ fn held_nothing(d: &crate::planner::Deferred) -> bool {
 #[cfg(test)]
 mod tests;
 
+/// How far back the guardrails' state reaches (the longest cooldown, a day's budgets): the
+/// decisions a start reads back, which the journal's retention never forgets.
+fn guardrail_memory_secs(policy: &policies::PolicySet) -> i64 {
+    policy
+        .rules
+        .iter()
+        .map(|r| r.cooldown_secs)
+        .max()
+        .unwrap_or(0)
+        .max(crate::planner::MIN_ALERT_COOLDOWN_SECS)
+        .max(86_400) as i64
+}
+
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
@@ -215,6 +229,8 @@ pub struct Service {
     seen_buckets: BTreeSet<String>,
     /// The buckets' behaviour as last saved to the journal (JSON per bucket).
     behaviour_saved: BTreeMap<String, String>,
+    /// When the journal's retention next runs (unix seconds; at the first cycle).
+    next_prune: i64,
     /// Held while the service runs: no other tierd moves data or recovers moves beside it.
     _mover_lock: crate::journal::lock::MoverLock,
 }
@@ -341,16 +357,7 @@ impl Service {
             }
         }
         // The guardrails' state: budgets spent this hour and today, cooldowns still running.
-        let longest = planner
-            .policy()
-            .rules
-            .iter()
-            .map(|r| r.cooldown_secs)
-            .max()
-            .unwrap_or(0)
-            .max(crate::planner::MIN_ALERT_COOLDOWN_SECS)
-            .max(86_400) as i64;
-        let since = policies::facts::format_utc(t - longest);
+        let since = policies::facts::format_utc(t - guardrail_memory_secs(planner.policy()));
         let recent = ex.journal().decisions(&DecisionFilter {
             since: Some(since),
             ..DecisionFilter::default()
@@ -488,6 +495,7 @@ impl Service {
             next_scan: 0,
             seen_buckets: BTreeSet::new(),
             behaviour_saved,
+            next_prune: 0,
             _mover_lock: mover_lock,
         }))
     }
@@ -779,6 +787,10 @@ impl Service {
             self.metrics.failure("journal");
             return Err(e);
         }
+        if !self.executor.stop_requested() {
+            self.prune_journal();
+        }
+        self.measure_journal();
         Ok(report)
     }
 

@@ -19,13 +19,13 @@ use crate::journal::Journal;
 use crate::journal::freezes::{EVERY_BUCKET, FreezeRow};
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("scope").required(true).args(["bucket", "all_buckets"])))]
 pub struct FreezeArgs {
     /// The bucket to freeze.
-    #[arg(required_unless_present = "all_buckets")]
     pub bucket: Option<String>,
     /// Every bucket, present and future: nothing moves or is deleted anywhere until
     /// `tierd unfreeze --all-buckets` (snapshots still run).
-    #[arg(long, conflicts_with_all = ["bucket", "prefix"])]
+    #[arg(long, conflicts_with = "prefix")]
     pub all_buckets: bool,
     /// Only keys under this prefix; default: the whole bucket.
     #[arg(long, default_value = "")]

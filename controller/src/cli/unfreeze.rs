@@ -14,13 +14,13 @@ use crate::journal::Journal;
 use crate::journal::freezes::EVERY_BUCKET;
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("scope").required(true).args(["bucket", "all_buckets"])))]
 pub struct UnfreezeArgs {
     /// The frozen bucket.
-    #[arg(required_unless_present = "all_buckets")]
     pub bucket: Option<String>,
     /// Lift the freeze of every bucket (`tierd freeze --all-buckets`); a bucket's own freezes
     /// stay open.
-    #[arg(long, conflicts_with_all = ["bucket", "prefix"])]
+    #[arg(long, conflicts_with = "prefix")]
     pub all_buckets: bool,
     /// The frozen prefix (as the freeze decision shows it); default: the whole bucket.
     #[arg(long, default_value = "")]

@@ -357,9 +357,31 @@ pub fn move_undo(bucket: &str, key: &str, to: &str, config: &str) -> String {
     )
 }
 
-/// `tierd freeze` or `tierd unfreeze` (`command`) of `bucket` and, unless empty, `--prefix`: a
-/// freeze's or an unfreeze's `undo`, each argument one shell word; `config` is [`config_arg`]'s.
+/// The reason of an operator's freeze of every bucket; `because` is empty, or `: ` and the
+/// operator's words.
+pub fn every_bucket_freeze_reason(because: &str) -> String {
+    format!("{EVERY_BUCKET_FROZE}{because}{EVERY_BUCKET_HOLDS}")
+}
+
+/// The operator's words in a reason [`every_bucket_freeze_reason`] wrote, if it has any.
+pub fn every_bucket_freeze_because(reason: &str) -> Option<&str> {
+    let r = reason
+        .strip_prefix(EVERY_BUCKET_FROZE)?
+        .strip_prefix(": ")?;
+    r.strip_suffix(EVERY_BUCKET_HOLDS)
+}
+
+const EVERY_BUCKET_FROZE: &str = "An operator froze every bucket";
+const EVERY_BUCKET_HOLDS: &str =
+    "; nothing is moved or deleted anywhere until an operator runs `tierd unfreeze --all-buckets`.";
+
+/// `tierd freeze` or `tierd unfreeze` (`command`) of `bucket` and, unless empty, `--prefix`
+/// (`--all-buckets` for [`EVERY_BUCKET`](crate::journal::freezes::EVERY_BUCKET)): a freeze's or an
+/// unfreeze's `undo`, each argument one shell word; `config` is [`config_arg`]'s.
 pub fn freeze_command(command: &str, bucket: &str, prefix: &str, config: &str) -> String {
+    if bucket == crate::journal::freezes::EVERY_BUCKET {
+        return format!("tierd {command} --all-buckets{config}");
+    }
     let prefix = if prefix.is_empty() {
         String::new()
     } else {
@@ -406,6 +428,28 @@ pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_operators_words_are_read_back_from_the_reason_of_a_freeze_of_every_bucket() {
+        use super::{every_bucket_freeze_because, every_bucket_freeze_reason};
+        let reason = every_bucket_freeze_reason(": array swap; ticket 12");
+        assert_eq!(
+            reason,
+            "An operator froze every bucket: array swap; ticket 12; nothing is moved or deleted anywhere until an operator runs `tierd unfreeze --all-buckets`."
+        );
+        assert_eq!(
+            every_bucket_freeze_because(&reason),
+            Some("array swap; ticket 12")
+        );
+        assert_eq!(
+            every_bucket_freeze_because(&every_bucket_freeze_reason("")),
+            None
+        );
+        assert_eq!(
+            every_bucket_freeze_because("An operator froze bucket \"b\": x"),
+            None
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -973,40 +973,10 @@ priority = 100
 fn on_sighup_a_broken_policy_is_refused_with_its_location_and_a_fixed_one_is_taken() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let config = d.join("tierd.toml");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     // A one-hour cycle: only a signal makes the service look at the policy and the logs again.
-    std::fs::write(
-        &config,
-        r#"[journal]
-path = "tierd.db"
-[tiers.onprem]
-url = "file://onprem"
-[tiers.cloud]
-url = "file://cloud"
-[ingest]
-sources = ["logs/"]
-format = "s3"
-[policies]
-files = ["policy.toml"]
-[model]
-learning_days = 365
-[service]
-listen = "127.0.0.1:PORT"
-decision_log = "decisions.jsonl"
-ingest_interval = "1h"
-"#
-        .replace("PORT", &port.to_string()),
-    )
-    .unwrap();
+    let (config, port) = local_service(d, "ingest_interval = \"1h\"\n");
     let policy = d.join("policy.toml");
     std::fs::write(&policy, IDLE_RULE.replace("RULE_ID", "idle-v1")).unwrap();
-    std::fs::create_dir_all(d.join("logs")).unwrap();
-    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
     let month_ago = now_us() - 30 * DAY_US;
 
     let mut svc = Daemon::start(d, &config, &[]);
@@ -1154,6 +1124,11 @@ ingest_interval = "1h"
         (!body.contains("config")).then_some(())
     });
 
+    stops_cleanly(&mut svc);
+}
+
+/// SIGTERM stops the service with exit code 0.
+fn stops_cleanly(svc: &mut Daemon) {
     svc.signal("TERM");
     let status = svc.wait_exit(Duration::from_secs(60));
     assert_eq!(
@@ -1162,6 +1137,136 @@ ingest_interval = "1h"
         "{}",
         svc.stderr_tail(20)
     );
+}
+
+/// A service under `d` on `file://` tiers onprem (with an empty photos/) and cloud, reading S3
+/// logs from logs/ with policy.toml, learning for a year, serving on a free port, its decisions in
+/// decisions.jsonl; `extra` ends its `[service]` table (and may add tables). Its tierd.toml and port.
+fn local_service(d: &Path, extra: &str) -> (PathBuf, u16) {
+    let config = d.join("tierd.toml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        &config,
+        r#"[journal]
+path = "tierd.db"
+[tiers.onprem]
+url = "file://onprem"
+[tiers.cloud]
+url = "file://cloud"
+[ingest]
+sources = ["logs/"]
+format = "s3"
+[policies]
+files = ["policy.toml"]
+[model]
+learning_days = 365
+[service]
+listen = "127.0.0.1:PORT"
+decision_log = "decisions.jsonl"
+"#
+        .replace("PORT", &port.to_string())
+            + extra,
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("logs")).unwrap();
+    std::fs::create_dir_all(d.join("onprem/photos")).unwrap();
+    (config, port)
+}
+
+/// `tierd freeze --all-buckets` pauses a running service: its rule's move waits (counted as held
+/// by a freeze), `/readyz` stays ready with a `warn frozen:` line, and the log says it at warn
+/// level; `tierd unfreeze --all-buckets` lets the next cycle move.
+#[test]
+fn a_freeze_of_every_bucket_pauses_the_running_service_until_lifted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (config, port) = local_service(
+        d,
+        "ingest_interval = \"1s\"\n[planner]\ninterval = \"1s\"\n",
+    );
+    std::fs::write(d.join("policy.toml"), IDLE_RULE.replace("RULE_ID", "idle")).unwrap();
+    let cli = |args: &[&str]| {
+        let r = tierd(d, &[args, &["--config", "tierd.toml"][..]].concat());
+        assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+        r.stdout.split(':').next().unwrap().to_string()
+    };
+    let mut svc = Daemon::start(d, &config, &[]);
+    svc.until(WAIT, "the first cycle", || {
+        svc_log_has(d, "cycle done").then_some(())
+    });
+
+    let freeze = cli(&["freeze", "--all-buckets", "--reason", "array swap"]);
+    svc.until(WAIT, "the service seeing every bucket frozen", || {
+        svc_log_has(
+            d,
+            "every bucket frozen: nothing is moved or deleted until `tierd unfreeze --all-buckets`; snapshots still run",
+        )
+        .then_some(())
+    });
+    let (code, body) = http_get(port, "/readyz").unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.lines().any(|l| l.starts_with("warn frozen: every bucket since ")
+            && l.ends_with(&format!(
+                " by decision {freeze} (array swap): nothing is moved or deleted until `tierd unfreeze --all-buckets`"
+            ))),
+        "{body}"
+    );
+
+    // An object idle for a month, which the rule moves: held by the freeze, pass after pass.
+    std::fs::write(d.join("onprem/photos/a.jpg"), content(1, 70_000)).unwrap();
+    let month_ago = now_us() - 30 * DAY_US;
+    std::fs::write(
+        d.join("logs/1.log"),
+        put_line(month_ago, "photos", "a.jpg", 70_000),
+    )
+    .unwrap();
+    let held_cycles = || {
+        std::fs::read_to_string(d.join("tierd.stderr"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["fields"]["message"] == "cycle done")
+            .filter_map(|v| serde_json::from_str::<Value>(v["fields"]["moves_held"].as_str()?).ok())
+            .filter(|held| held["frozen"] == 1)
+            .count()
+    };
+    svc.until(WAIT, "two passes holding the move", || {
+        (held_cycles() >= 2).then_some(())
+    });
+    assert!(!d.join("cloud/photos/a.jpg").exists());
+    assert!(d.join("onprem/photos/a.jpg").exists());
+    assert!(
+        latest(d).values().all(|x| x["action"] != "move"),
+        "{:?}",
+        latest(d)
+    );
+
+    // Lifted: the next cycle moves it; /readyz and the log say so.
+    cli(&["unfreeze", "--all-buckets"]);
+    let moved = svc.until(WAIT, "the move of a.jpg", || {
+        latest(d)
+            .into_values()
+            .find(|x| x["key"] == "a.jpg" && x["state"] == "done")
+    });
+    assert_eq!(moved["rule"], "idle", "{moved}");
+    assert!(d.join("cloud/photos/a.jpg").exists());
+    assert!(
+        warned(d)
+            .iter()
+            .any(|m| m == "the freeze of every bucket is lifted: moves resume"),
+        "{:?}",
+        warned(d)
+    );
+    let (code, body) = http_get(port, "/readyz").unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(!body.contains("frozen"), "{body}");
+
+    stops_cleanly(&mut svc);
 }
 
 /// The messages of the service's JSON log lines at `WARN` level so far.

@@ -1644,3 +1644,166 @@ fn a_tier_that_cannot_be_listed_fails_run_once_and_says_which() {
     // The tier's credentials are in its options; they reach neither the report nor the log.
     assert!(!r.stdout.contains("tierd-test-secret") && !r.stderr.contains("tierd-test-secret"));
 }
+
+#[test]
+fn a_freeze_of_every_bucket_holds_every_operators_move_until_lifted_and_a_bucket_unfreeze_does_not_lift_it()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd-data/tierd.db\"\n[tiers.onprem]\nurl = \"file://tierd-data/onprem\"\n\
+         [tiers.cloud]\nurl = \"file://tierd-data/cloud\"\n[tiers.vault]\nurl = \"file://tierd-data/vault\"\n\
+         role = \"vault\"\n[ingest]\nsources = [\"builtin:samples\"]\n[policies]\nfiles = [\"policy.toml\"]\n\
+         [service]\nlisten = \"off\"\n",
+    )
+    .unwrap();
+    let pin = "[[rule]]\nid = \"pin-media\"\nscope = { bucket = \"media\" }\naction = \"pin\"\n";
+    std::fs::write(d.join("policy.toml"), pin).unwrap();
+    let with = |args: &[&str]| tierd(d, &[args, &["--config", "tierd.toml"][..]].concat());
+    let r = with(&["run", "--once"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    put(d, "onprem", "a.jpg", b"alpha");
+    let config = format!(" --config {}/tierd.toml", d.display());
+
+    // A bucket and every bucket at once: clap says they exclude each other.
+    let r = with(&["freeze", "photos", "--all-buckets"]);
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("the argument '[BUCKET]' cannot be used with '--all-buckets'"),
+        "{}",
+        r.stderr
+    );
+    let r = with(&[
+        "freeze",
+        "--all-buckets",
+        "--reason",
+        "array swap, ticket 12",
+    ]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let freeze = r.stdout.split(':').next().unwrap().to_string();
+    assert_eq!(
+        r.stdout.trim_end(),
+        format!(
+            "{freeze}: froze every bucket; lift it with `tierd unfreeze --all-buckets{config}`"
+        )
+    );
+    let again = with(&["freeze", "--all-buckets"]);
+    assert_eq!(again.code, Some(2), "{}{}", again.stdout, again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("every bucket is already frozen, since ")
+            && again.stderr.contains(&format!("by decision {freeze}")),
+        "{}",
+        again.stderr
+    );
+
+    // An operator's move is held, and told why and how to lift it.
+    let held = |r: &harness::Run| {
+        assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains("held     photos/a.jpg  frozen: the freeze on every bucket (since ")
+                && r.stdout.contains(&format!(
+                    "decision {freeze}) holds every move anywhere; once its cause is understood, lift it with `tierd unfreeze --all-buckets{config}`, or pass --ignore-freezes"
+                )),
+            "{}",
+            r.stdout
+        );
+        assert_eq!(on(d, "onprem", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+        assert_eq!(on(d, "cloud", "a.jpg"), None);
+    };
+    held(&with(&["move", "photos/a.jpg", "--to", "cloud"]));
+    // So is a restore over the live objects; the snapshot itself runs.
+    let snap = with(&["snapshot", "create", "--bucket", "photos", "--json"]);
+    assert_eq!(snap.code, Some(0), "{}{}", snap.stdout, snap.stderr);
+    let id = snap.json()["id"].as_str().unwrap().to_string();
+    put(d, "onprem", "a.jpg", b"encrypted");
+    let r = with(&["snapshot", "restore", &id, "--overwrite"]);
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("the freeze on every bucket (since ")
+            && r.stderr.contains(&format!(
+                ", decision {freeze}) holds every replacement there"
+            )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(on(d, "onprem", "a.jpg").as_deref(), Some(&b"encrypted"[..]));
+    put(d, "onprem", "a.jpg", b"alpha");
+
+    // A bucket's unfreeze is not taken for the lift of every bucket: with no freeze of its own
+    // it fails, and says what holds the bucket.
+    let r = with(&["unfreeze", "photos"]);
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "no open freeze on bucket \"photos\" prefix \"\"; open freezes: none; every bucket stays frozen, since "
+        ) && r.stderr.contains(&format!(
+            "by decision {freeze}; `tierd unfreeze --all-buckets{config}` lifts that"
+        )),
+        "{}",
+        r.stderr
+    );
+    let r = with(&["unfreeze", ""]);
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("\"\" is not a bucket name"),
+        "{}",
+        r.stderr
+    );
+    // With one of its own, that one is lifted, and every bucket stays frozen.
+    assert_eq!(with(&["freeze", "photos"]).code, Some(0));
+    let r = with(&["unfreeze", "photos"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("note: every bucket stays frozen, since "),
+        "{}",
+        r.stderr
+    );
+    held(&with(&["move", "photos/a.jpg", "--to", "cloud"]));
+
+    // The decisions name its scope; its undo is the unfreeze, and the unfreeze's the freeze.
+    let table = with(&["decisions", "--action", "freeze"]).stdout;
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains(&freeze) && l.contains("every bucket")),
+        "{table}"
+    );
+    let record = with(&["explain", &freeze, "--json"]).json();
+    assert_eq!(
+        (&record["bucket"], &record["prefix"], &record["undo"]),
+        (
+            &serde_json::Value::Null,
+            &serde_json::Value::Null,
+            &format!("tierd unfreeze --all-buckets{config}")
+                .as_str()
+                .into()
+        ),
+        "{record}"
+    );
+    assert_eq!(
+        record["reason"],
+        "An operator froze every bucket: array swap, ticket 12; nothing is moved or deleted anywhere until an operator runs `tierd unfreeze --all-buckets`."
+    );
+    let shown = with(&["explain", &freeze]).stdout;
+    assert!(shown.contains("action    freeze — every bucket"), "{shown}");
+    let r = with(&["unfreeze", "--all-buckets"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let unfreeze = r.stdout.split(':').next().unwrap().to_string();
+    assert_eq!(
+        r.stdout.trim_end(),
+        format!("{unfreeze}: lifted the freeze of every bucket (opened by {freeze})")
+    );
+    assert_eq!(
+        with(&["explain", &unfreeze, "--json"]).json()["undo"],
+        format!("tierd freeze --all-buckets{config}").as_str()
+    );
+
+    // Lifted: the move happens.
+    let r = with(&["move", "photos/a.jpg", "--to", "cloud"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(on(d, "cloud", "a.jpg").as_deref(), Some(&b"alpha"[..]));
+}

@@ -367,6 +367,7 @@ fn row(d: &Decision) -> [String; 7] {
     // A prefix is marked as `explain` marks it (`photos/2026/*`), so it does not read as a key.
     let bucket = d.bucket.as_deref().unwrap_or("*");
     let scope = match (&d.key, d.prefix.as_deref()) {
+        (None, None) if d.bucket.is_none() => "every bucket".to_string(), // freeze --all-buckets
         (Some(k), _) => format!("{bucket}/{k}"),
         (None, Some(p)) if !p.is_empty() => format!("{bucket}/{p}*"),
         _ => format!("{bucket}/"),

@@ -137,6 +137,7 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
         (Some(b), Some(k), _) => format!("{b}/{k}"),
         (Some(b), None, Some(p)) if !p.is_empty() => format!("{b}/{p}*"),
         (Some(b), _, _) => format!("bucket {b}"),
+        (None, None, None) => "every bucket".into(), // freeze --all-buckets and its unfreeze
         _ => "-".into(),
     };
     writeln!(out, "decision  {}", d.id)?;

@@ -53,7 +53,7 @@ pub enum Command {
     Decisions(decisions::DecisionsArgs),
     /// Explain one decision in full: rule, conditions, anomaly, alternatives, guardrails, cost, undo.
     Explain(explain::ExplainArgs),
-    /// Freeze a bucket or a prefix: nothing is moved or deleted there until `tierd unfreeze`.
+    /// Freeze a bucket or a prefix (or, with --all-buckets, every bucket): nothing is moved or deleted there until `tierd unfreeze`.
     Freeze(freeze::FreezeArgs),
     /// Lift a freeze (an operator's decision, recorded in the journal).
     Unfreeze(unfreeze::UnfreezeArgs),

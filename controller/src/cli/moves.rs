@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::common::{Access, Pace, StoreArgs, open, runtime, split_object};
 use crate::config::{Config, Role};
-use crate::decision::{Cost, Decision, State, config_arg, move_undo, rfc3339, shell_word};
+use crate::decision::{Cost, Decision, State, config_arg, freeze_command, move_undo, rfc3339};
 use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
 use crate::journal::Journal;
 use crate::journal::freezes::FreezeRow;
@@ -150,20 +150,19 @@ impl Guard {
     pub(super) fn check(&self, bucket: &str, key: &str) -> Result<(String, String), String> {
         let mut notes = String::new();
         let mut flags = String::new();
-        let freeze = self
-            .freezes
-            .iter()
-            .find(|f| f.bucket == bucket && key.starts_with(&f.prefix));
+        // (The freeze of every bucket first: the freezes are in bucket order, and its is "".)
+        let freeze = self.freezes.iter().find(|f| f.covers(bucket, key));
         if let Some(f) = freeze {
-            let scope = format!("{}/{}", f.bucket, f.prefix);
+            let scope = f.scope();
             if !self.interlocks.ignore_freezes {
-                let mut lift = format!("tierd unfreeze {}", shell_word(&f.bucket));
-                if !f.prefix.is_empty() {
-                    lift.push_str(&format!(" --prefix {}", shell_word(&f.prefix)));
-                }
-                lift.push_str(&self.config_arg);
+                let lift = freeze_command("unfreeze", &f.bucket, &f.prefix, &self.config_arg);
+                let there = if f.every_bucket() {
+                    "anywhere"
+                } else {
+                    "there"
+                };
                 return Err(format!(
-                    "frozen: the freeze on {scope} (since {}, decision {}) holds every move there; \
+                    "frozen: the freeze on {scope} (since {}, decision {}) holds every move {there}; \
                      once its cause is understood, lift it with `{lift}`, or pass --ignore-freezes",
                     f.since, f.decision_id
                 ));

@@ -183,12 +183,12 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 if overwrite && let Some(s) = row {
                     let target = format!("{}{}", to_prefix.as_deref().unwrap_or(""), s.prefix);
                     let frozen = ex.journal().open_freezes()?.into_iter().find(|f| {
-                        f.bucket == s.bucket && (target.starts_with(&f.prefix) || f.prefix.starts_with(&target))
+                        f.covers(&s.bucket, &target) || (f.bucket == s.bucket && f.prefix.starts_with(&target))
                     });
                     match frozen {
                         Some(f) if !ignore_freezes => bail!(
-                            "the freeze on {}/{} (since {}, decision {}) holds every replacement there; {}, or, once its cause is understood, pass --ignore-freezes",
-                            f.bucket, f.prefix, f.since, f.decision_id,
+                            "the freeze on {} (since {}, decision {}) holds every replacement there; {}, or, once its cause is understood, pass --ignore-freezes",
+                            f.scope(), f.since, f.decision_id,
                             if to_prefix.is_some() { "restore without --overwrite (objects that differ are kept and listed)" } else { "restore beside the live objects with --to-prefix" }
                         ),
                         Some(f) => overridden = Some(f.decision_id),

@@ -1,5 +1,7 @@
 //! `tierd unfreeze BUCKET [--prefix P]`: an operator lifts a freeze. The running service sees it
 //! at its next cycle; the lift is itself a decision in the journal, undone by `tierd freeze`.
+//! `tierd unfreeze --all-buckets` lifts the freeze of every bucket, and only it: a bucket's
+//! unfreeze leaves it open (and says so).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,11 +11,17 @@ use anyhow::bail;
 use super::common::load_config;
 use crate::decision::{Action, config_arg, freeze_command, rfc3339};
 use crate::journal::Journal;
+use crate::journal::freezes::EVERY_BUCKET;
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("scope").required(true).args(["bucket", "all_buckets"])))]
 pub struct UnfreezeArgs {
     /// The frozen bucket.
-    pub bucket: String,
+    pub bucket: Option<String>,
+    /// Lift the freeze of every bucket (`tierd freeze --all-buckets`); a bucket's own freezes
+    /// stay open.
+    #[arg(long, conflicts_with = "prefix")]
+    pub all_buckets: bool,
     /// The frozen prefix (as the freeze decision shows it); default: the whole bucket.
     #[arg(long, default_value = "")]
     pub prefix: String,
@@ -25,33 +33,64 @@ pub struct UnfreezeArgs {
 /// Runs the command.
 ///
 /// # Errors
-/// No open freeze on that scope (the open ones are listed); journal errors.
+/// An empty bucket name; no open freeze on that scope (the open ones are listed, and the freeze
+/// of every bucket, when open, with how to lift it); journal errors.
 pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
+    let bucket = match args.bucket.as_deref() {
+        _ if args.all_buckets => EVERY_BUCKET,
+        Some(b) if !b.is_empty() => b,
+        _ => bail!(
+            "\"\" is not a bucket name; give the frozen bucket, or lift the freeze of every bucket with --all-buckets"
+        ),
+    };
     let config = load_config(args.config.as_deref())?;
+    let config_arg = config_arg(config.path.as_deref());
     let mut j = Journal::open_existing(&config.journal_path)?;
     let open = j.open_freezes()?;
+    // The freeze of every bucket, when a bucket's unfreeze leaves it open.
+    let every = open
+        .iter()
+        .find(|f| f.every_bucket() && !args.all_buckets)
+        .map(|f| {
+            format!(
+                "every bucket stays frozen, since {} by decision {}; `{}` lifts that",
+                f.since,
+                f.decision_id,
+                freeze_command("unfreeze", EVERY_BUCKET, "", &config_arg)
+            )
+        });
     let Some(f) = open
         .iter()
-        .find(|f| f.bucket == args.bucket && f.prefix == args.prefix)
+        .find(|f| f.bucket == bucket && f.prefix == args.prefix)
     else {
         let list: Vec<String> = open
             .iter()
+            .filter(|f| !f.every_bucket())
             .map(|f| format!("{} (prefix {:?}, since {})", f.bucket, f.prefix, f.since))
             .collect();
+        let list = if list.is_empty() {
+            "none".into()
+        } else {
+            list.join(", ")
+        };
+        if args.all_buckets {
+            bail!("no open freeze of every bucket; open freezes: {list}");
+        }
         bail!(
-            "no open freeze on bucket {:?} prefix {:?}; open freezes: {}",
-            args.bucket,
+            "no open freeze on bucket {:?} prefix {:?}; open freezes: {list}{}",
+            bucket,
             args.prefix,
-            if list.is_empty() {
-                "none".into()
-            } else {
-                list.join(", ")
-            }
+            every.map_or_else(String::new, |e| format!("; {e}"))
         );
     };
     let at = rfc3339(chrono::Utc::now());
     let id = j.next_decision_id("unfreeze", &at)?;
-    let reason = if args.prefix.is_empty() {
+    let reason = if args.all_buckets {
+        format!(
+            "An operator lifted the freeze of every bucket opened by {} at {}.",
+            f.decision_id, f.since
+        )
+    } else if args.prefix.is_empty() {
         format!(
             "An operator lifted the freeze opened by {} at {}, and acknowledged the bucket's incident and the signals behind it.",
             f.decision_id, f.since
@@ -65,28 +104,32 @@ pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
     // Its undo freezes again (an operator's freeze: only an operator lifts it).
     let d = super::freeze::operator_decision(
         (&id, &at, Action::Unfreeze),
-        (&args.bucket, &args.prefix),
+        (bucket, &args.prefix),
         reason,
-        freeze_command(
-            "freeze",
-            &args.bucket,
-            &args.prefix,
-            &config_arg(config.path.as_deref()),
-        ),
+        freeze_command("freeze", bucket, &args.prefix, &config_arg),
     );
     j.record_freezing(&d, |j| {
-        j.lift_freeze(&args.bucket, &args.prefix, &at, &id)
-            .map(drop)
+        j.lift_freeze(bucket, &args.prefix, &at, &id).map(drop)
     })?;
-    if args.prefix.is_empty() {
+    if args.prefix.is_empty() && !args.all_buckets {
         // The bucket's incident and the signals behind it are acknowledged: a service started
         // later does not restore them (a running one acknowledges them when it sees the lift).
-        j.save_behaviour(&[], &[&args.bucket])?;
+        j.save_behaviour(&[], &[bucket])?;
     }
     super::common::to_decision_log(&config, std::slice::from_ref(&d))?;
+    if args.all_buckets {
+        println!(
+            "{id}: lifted the freeze of every bucket (opened by {})",
+            f.decision_id
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
-        "{id}: lifted the freeze on bucket {} prefix {:?} (opened by {})",
-        args.bucket, args.prefix, f.decision_id
+        "{id}: lifted the freeze on bucket {bucket} prefix {:?} (opened by {})",
+        args.prefix, f.decision_id
     );
+    if let Some(e) = every {
+        eprintln!("note: {e}");
+    }
     Ok(ExitCode::SUCCESS)
 }

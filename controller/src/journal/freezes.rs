@@ -1,9 +1,19 @@
 //! Freezes in the journal: the service opens and lifts them; `tierd unfreeze` lifts them by hand.
+//!
+//! A freeze over every bucket, present and future (`tierd freeze --all-buckets`), is a row whose
+//! bucket is [`EVERY_BUCKET`], the empty name, with the empty prefix.
 
 use rusqlite::params;
 
 use super::{Journal, Result};
 use crate::decision::Decision;
+
+/// The bucket of the freeze over every bucket. No store has a bucket of that name: an S3 bucket
+/// name has 3 to 63 characters, a `file://` tier's buckets are its folders (a path component is
+/// never empty), and `tierd freeze`/`unfreeze` refuse an empty BUCKET. A reserved character
+/// (`*`, say) would not do: a `file://` tier may hold a folder of any name. Being a value of the
+/// existing column, it needs no migration, and journals written before it read as they did.
+pub const EVERY_BUCKET: &str = "";
 
 /// One open freeze.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +25,27 @@ pub struct FreezeRow {
     pub since: String,
     pub decision_id: String,
     pub rule: Option<String>,
+}
+
+impl FreezeRow {
+    /// Whether it is the freeze over every bucket.
+    pub fn every_bucket(&self) -> bool {
+        self.bucket == EVERY_BUCKET
+    }
+
+    /// Whether it holds the object `bucket`/`key`.
+    pub fn covers(&self, bucket: &str, key: &str) -> bool {
+        (self.every_bucket() || self.bucket == bucket) && key.starts_with(&self.prefix)
+    }
+
+    /// Its scope as messages name it: `every bucket`, or `BUCKET/PREFIX`.
+    pub fn scope(&self) -> String {
+        if self.every_bucket() {
+            "every bucket".into()
+        } else {
+            format!("{}/{}", self.bucket, self.prefix)
+        }
+    }
 }
 
 impl Journal {
@@ -141,6 +172,24 @@ mod tests {
         j.record_freezing(&d, |j| j.open_freeze(&row)).unwrap();
         assert_eq!(j.decision("freeze-1").unwrap(), Some(d));
         assert_eq!(j.open_freezes().unwrap(), vec![row]);
+    }
+
+    #[test]
+    fn the_freeze_of_every_bucket_covers_every_object_and_a_bucket_freeze_only_its_own() {
+        let row = |bucket: &str, prefix: &str| FreezeRow {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+            since: "2026-11-29T10:00:00Z".into(),
+            decision_id: "freeze-1".into(),
+            rule: None,
+        };
+        let all = row(EVERY_BUCKET, "");
+        assert!(all.covers("photos", "a.jpg") && all.covers("a bucket made later", ""));
+        assert_eq!(all.scope(), "every bucket");
+        let photos = row("photos", "raw/");
+        assert!(photos.covers("photos", "raw/a") && !photos.covers("photos", "a"));
+        assert!(!photos.covers("media", "raw/a") && !photos.every_bucket());
+        assert_eq!(photos.scope(), "photos/raw/");
     }
 
     #[test]

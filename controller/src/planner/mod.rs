@@ -8,7 +8,9 @@
 //! 3. The policy set is evaluated over the whole catalog at once (the columnar evaluator).
 //! 4. Winners become decisions, after the guardrails:
 //!    - a matching freeze opens a freeze on its scope (once); an open freeze blocks every move
-//!      in its scope until an unfreeze (a rule or `tierd unfreeze`) lifts it;
+//!      in its scope until an unfreeze (a rule or `tierd unfreeze`) lifts it; an operator's
+//!      freeze of every bucket (bucket [`EVERY_BUCKET`]) blocks every move, only `tierd
+//!      unfreeze --all-buckets` lifts it;
 //!    - every matching alert fires beside the winner (alerts never compete);
 //!    - snapshots and alerts are per bucket (and rule prefix), once per cooldown (at least one
 //!      hour for alerts);
@@ -40,6 +42,7 @@ use crate::cost::{CostModel, MONTH_SECS, ReadOutlook};
 use crate::decision::{
     Action, Anomaly, Condition, Cost, Decision, Explanation, State, freeze_command,
 };
+use crate::journal::freezes::EVERY_BUCKET;
 use behaviour::{Behaviour, IncidentChange};
 use objects::{ObjectTable, SIGNAL_DAYS};
 use waits::{Guardrail, Waits};
@@ -50,6 +53,7 @@ pub const MIN_ALERT_COOLDOWN_SECS: u64 = 3600;
 /// An open freeze.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Freeze {
+    /// [`EVERY_BUCKET`]: every bucket, present and future.
     pub bucket: String,
     /// Key prefix; empty = the whole bucket.
     pub prefix: String,
@@ -272,13 +276,16 @@ impl Planner {
         self.freezes.values()
     }
 
-    /// The open freeze covering an object, if any.
+    /// The open freeze covering an object, if any: the freeze of every bucket first (bucket
+    /// [`EVERY_BUCKET`]), then its bucket's.
     pub fn frozen(&self, bucket: &str, key: &str) -> Option<&Freeze> {
-        self.freezes
-            .range((bucket.to_string(), String::new())..)
-            .take_while(|((b, _), _)| b == bucket)
-            .map(|(_, f)| f)
-            .find(|f| key.starts_with(&f.prefix))
+        [EVERY_BUCKET, bucket].into_iter().find_map(|bucket| {
+            self.freezes
+                .range((bucket.to_string(), String::new())..)
+                .take_while(|((b, _), _)| b == bucket)
+                .map(|(_, f)| f)
+                .find(|f| key.starts_with(&f.prefix))
+        })
     }
 
     /// Opens a freeze (state restored from the journal, or an operator's freeze).
@@ -332,12 +339,13 @@ impl Planner {
         s
     }
 
-    /// Lifts a freeze; closes the bucket's incident when the whole bucket is unfrozen.
+    /// Lifts a freeze; closes the bucket's incident when the whole bucket is unfrozen (the
+    /// freeze of every bucket opened none).
     pub fn lift_freeze(&mut self, bucket: &str, prefix: &str) -> Option<Freeze> {
         let f = self
             .freezes
             .remove(&(bucket.to_string(), prefix.to_string()));
-        if f.is_some() && prefix.is_empty() {
+        if f.is_some() && prefix.is_empty() && bucket != EVERY_BUCKET {
             self.behaviour.close(bucket);
         }
         f

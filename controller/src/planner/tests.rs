@@ -262,6 +262,49 @@ fn a_freeze_opens_once_blocks_moves_and_is_lifted_by_an_operator() {
 }
 
 #[test]
+fn the_freeze_of_every_bucket_holds_every_move_even_in_a_new_bucket_and_snapshots_still_run() {
+    // A snapshot rule on the bucket s (declared first, it wins its rows), the move elsewhere.
+    let policy = format!(
+        "[[rule]]\nid = \"snap\"\nscope = {{ bucket = \"s\" }}\nwhen = \"true\"\naction = {{ kind = \"snapshot\", to = \"vault\" }}\n{COLD}"
+    );
+    let mut p = planner(&policy);
+    let put = |bucket: &str, key: &str| AccessEvent {
+        bucket: bucket.into(),
+        ..ev(T0, OpClass::Put, key, 1000)
+    };
+    p.objects.observe(&put("b", "old"), 0);
+    p.objects.observe(&put("s", "kept"), 0);
+    p.open_freeze(Freeze {
+        bucket: EVERY_BUCKET.into(),
+        prefix: String::new(),
+        since: T0,
+        decision_id: "freeze-all".into(),
+        rule: None,
+    });
+    // A bucket that appears after the freeze opened is held as well.
+    p.objects.observe(&put("c", "later"), 0);
+    assert_eq!(
+        p.frozen("c", "later").map(|f| f.decision_id.as_str()),
+        Some("freeze-all")
+    );
+    let plan = p.plan(T0 + 8 * DAY);
+    assert!(plan.moves.is_empty(), "{:?}", plan.decisions);
+    assert_eq!(plan.deferred.frozen, 2, "{:?}", plan.deferred);
+    // Protection continues.
+    assert_eq!(plan.snapshots.len(), 1, "{:?}", plan.decisions);
+    assert!(
+        plan.decisions.iter().all(|d| d.action == Action::Snapshot),
+        "{:?}",
+        plan.decisions
+    );
+    assert_eq!(p.freezes().count(), 1);
+    assert!(p.lift_freeze(EVERY_BUCKET, "").is_some());
+    let plan = p.plan(T0 + 9 * DAY);
+    assert_eq!(plan.moves.len(), 2, "{:?}", plan.decisions);
+    assert_eq!(plan.deferred.frozen, 0);
+}
+
+#[test]
 fn a_freeze_names_the_rule_that_will_lift_it() {
     let policy = r#"
 [[rule]]

@@ -18,6 +18,7 @@
 //! - [`decision_log`]: the JSON-lines decision log (file and/or stderr), reopenable.
 //! - [`demo`]: the embedded demo's objects.
 //! - `endpoint`: the HTTP endpoint, listening from before recovery.
+//! - `pause`: what the service says while every bucket is frozen (`tierd freeze --all-buckets`).
 //! - `run`: `tierd run`'s signals and loop of cycles.
 
 mod config_watch;
@@ -26,6 +27,7 @@ pub mod demo;
 mod endpoint;
 mod listing;
 pub mod owner;
+mod pause;
 mod retention;
 mod run;
 
@@ -201,7 +203,8 @@ pub struct Service {
     policy_stamp: Vec<(String, Option<SystemTime>)>,
     /// What `/readyz` warns of while the service stays ready: a refused policy edit
     /// (`policy`), an edit of the configuration file (`config`), no anomaly signal yet
-    /// (`model`), tiers another journal claimed too (`tiers`). Shared with the readiness checks.
+    /// (`model`), tiers another journal claimed too (`tiers`), every bucket frozen (`frozen`).
+    /// Shared with the readiness checks.
     warnings: Warnings,
     /// The configuration file as the service started with it, against edits on disk.
     config_watch: config_watch::ConfigWatch,
@@ -233,6 +236,8 @@ pub struct Service {
     next_prune: i64,
     /// Held while the service runs: no other tierd moves data or recovers moves beside it.
     _mover_lock: crate::journal::lock::MoverLock,
+    /// The decision of the freeze of every bucket as last said (`/readyz`, the log).
+    paused: Option<String>,
 }
 
 impl Service {
@@ -473,7 +478,7 @@ impl Service {
         if let Some(t) = ex.journal().service_state("newest_event")? {
             metrics.event_seen(t);
         }
-        Ok(Some(Service {
+        let mut svc = Service {
             policy_stamp: policy_stamp(&config),
             warnings,
             config_watch: config_watch::ConfigWatch::new(config.path.as_deref()),
@@ -497,7 +502,10 @@ impl Service {
             behaviour_saved,
             next_prune: 0,
             _mover_lock: mover_lock,
-        }))
+            paused: None,
+        };
+        svc.note_pause()?;
+        Ok(Some(svc))
     }
 
     /// Reloads the policy files; keeps the last good set (and says why) when the new one fails.
@@ -896,6 +904,7 @@ impl Service {
             }
         }
         let lifted = self.sync_freezes()?;
+        self.note_pause()?;
         let t = now();
         let mut listed = 0;
         // A stop asked for: the events are in (their checkpoints and access history are kept);
@@ -974,7 +983,7 @@ impl Service {
         let mut any = !lifted.is_empty();
         for (b, p) in lifted {
             self.planner.lift_freeze(&b, &p);
-            if p.is_empty() {
+            if p.is_empty() && b != crate::journal::freezes::EVERY_BUCKET {
                 self.planner.behaviour.acknowledge(&b);
             }
             tracing::info!(bucket = b, prefix = p, "freeze lifted by an operator");

@@ -22,6 +22,19 @@ fn on_onprem(d: &Path, keys: &[&str]) {
     }
 }
 
+/// The log's PUT of photos/KEY, 12 bytes, `secs_ago`.
+fn put_photo(key: &str, secs_ago: i64) -> AccessEvent {
+    AccessEvent {
+        time_us: (now() - secs_ago) * 1_000_000,
+        op: OpClass::Put,
+        bucket: "photos".into(),
+        key: Some(key.into()),
+        object_size: Some(12),
+        status: Some(200),
+        ..AccessEvent::default()
+    }
+}
+
 /// A service reading an empty `logs/` under `d`, with `policy` in `policy.toml`.
 async fn service(d: &Path, policy: &str) -> Service {
     service_with(d, policy, "").await
@@ -89,7 +102,8 @@ async fn an_operators_unfreeze_is_not_undone_by_the_signal_the_operator_has_seen
 
     // The operator lifts it while the service runs, as `tierd unfreeze photos` does.
     unfreeze::run(UnfreezeArgs {
-        bucket: "photos".into(),
+        bucket: Some("photos".into()),
+        all_buckets: false,
         prefix: String::new(),
         config: Some(d.join("tierd.toml")),
     })
@@ -122,13 +136,15 @@ async fn an_operators_unfreeze_is_not_undone_by_the_signal_the_operator_has_seen
     // `tierd freeze photos`): the service holds the operator's freeze, not the rule's.
     let config = Some(d.join("tierd.toml"));
     unfreeze::run(UnfreezeArgs {
-        bucket: "photos".into(),
+        bucket: Some("photos".into()),
+        all_buckets: false,
         prefix: String::new(),
         config: config.clone(),
     })
     .unwrap();
     crate::cli::freeze::run(crate::cli::freeze::FreezeArgs {
-        bucket: "photos".into(),
+        bucket: Some("photos".into()),
+        all_buckets: false,
         prefix: String::new(),
         reason: None,
         config,
@@ -142,6 +158,84 @@ async fn an_operators_unfreeze_is_not_undone_by_the_signal_the_operator_has_seen
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_started_while_every_bucket_is_frozen_holds_its_moves_and_says_so_until_lifted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    on_onprem(d, &["a.jpg"]);
+    drop(service(d, EVERYTHING_TO_CLOUD).await);
+    let config = Some(d.join("tierd.toml"));
+    let freeze = |bucket: Option<&str>| {
+        crate::cli::freeze::run(crate::cli::freeze::FreezeArgs {
+            bucket: bucket.map(str::to_string),
+            all_buckets: bucket.is_none(),
+            prefix: String::new(),
+            reason: Some("array swap".into()),
+            config: config.clone(),
+        })
+        .unwrap();
+    };
+    let unfreeze = |bucket: Option<&str>| {
+        unfreeze::run(UnfreezeArgs {
+            bucket: bucket.map(str::to_string),
+            all_buckets: bucket.is_none(),
+            prefix: String::new(),
+            config: config.clone(),
+        })
+        .unwrap();
+    };
+    freeze(None);
+    freeze(Some("photos"));
+    let mut svc = service_with(d, EVERYTHING_TO_CLOUD, "scan_interval = \"off\"\n").await;
+    let frozen = |svc: &Service| {
+        svc.warnings
+            .all()
+            .into_iter()
+            .find(|(name, _)| *name == "frozen")
+            .map(|(_, detail)| detail)
+    };
+    let warning = frozen(&svc).expect("a /readyz warning from the start");
+    assert!(
+        warning.starts_with("every bucket since ")
+            && warning.ends_with(
+                " (array swap): nothing is moved or deleted until `tierd unfreeze --all-buckets`"
+            ),
+        "{warning}"
+    );
+    let put = put_photo("a.jpg", 60);
+    let hot = svc.planner.hot_tier();
+    svc.planner.objects.observe(&put, hot);
+    let held = svc.cycle().await.unwrap();
+    assert_eq!(
+        (held.moves_done, held.moves_held.frozen, held.open_freezes),
+        (0, 1, 2),
+        "{held:?}"
+    );
+
+    // The bucket's own freeze lifted: the freeze of every bucket still holds the move.
+    unfreeze(Some("photos"));
+    svc.plan_now();
+    let still = svc.cycle().await.unwrap();
+    assert_eq!(
+        (
+            still.moves_done,
+            still.moves_held.frozen,
+            still.open_freezes
+        ),
+        (0, 1, 1),
+        "{still:?}"
+    );
+    assert_eq!(frozen(&svc), Some(warning));
+
+    // Lifted: the next cycle moves, and /readyz no longer warns.
+    unfreeze(None);
+    svc.plan_now();
+    let moved = svc.cycle().await.unwrap();
+    assert_eq!((moved.moves_done, moved.open_freezes), (1, 0), "{moved:?}");
+    assert_eq!(frozen(&svc), None);
+    assert!(d.join("cloud/photos/a.jpg").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_a_moves_listing_finds_are_adopted_at_once() {
     // No periodic listing: the only listing is the one a move makes to learn its object.
     let dir = tempfile::tempdir().unwrap();
@@ -149,15 +243,7 @@ async fn objects_a_moves_listing_finds_are_adopted_at_once() {
     on_onprem(d, &["a.jpg", "b.jpg"]);
     let mut svc = service_with(d, EVERYTHING_TO_CLOUD, "scan_interval = \"off\"\n").await;
     // The logs named a.jpg only.
-    let put = AccessEvent {
-        time_us: (now() - 60) * 1_000_000,
-        op: OpClass::Put,
-        bucket: "photos".into(),
-        key: Some("a.jpg".into()),
-        object_size: Some(12),
-        status: Some(200),
-        ..AccessEvent::default()
-    };
+    let put = put_photo("a.jpg", 60);
     let hot = svc.planner.hot_tier();
     svc.planner.objects.observe(&put, hot);
     let first = svc.cycle().await.unwrap();
@@ -386,15 +472,7 @@ async fn a_move_of_an_object_on_no_tier_is_skipped_once_not_at_every_pass() {
     let d = dir.path();
     on_onprem(d, &["here.jpg"]);
     let mut svc = service_with(d, EVERYTHING_TO_CLOUD, "scan_interval = \"off\"\n").await;
-    let put = |key: &str, secs_ago: i64| AccessEvent {
-        time_us: (now() - secs_ago) * 1_000_000,
-        op: OpClass::Put,
-        bucket: "photos".into(),
-        key: Some(key.into()),
-        object_size: Some(12),
-        status: Some(200),
-        ..AccessEvent::default()
-    };
+    let put = put_photo;
     let hot = svc.planner.hot_tier();
     svc.planner.objects.observe(&put("gone.jpg", 120), hot);
     svc.planner.objects.observe(&put("here.jpg", 120), hot);

@@ -427,3 +427,133 @@ fn explain_shows_no_undo_for_a_dry_run_or_a_skipped_decision() {
     );
     assert_eq!(undo_of("move-3"), undo);
 }
+
+/// An operator's `action` (freeze, unfreeze, snapshot) of `prefix` in `bucket`, as a log line.
+fn on_scope(id: &str, action: &str, (bucket, prefix): (&str, &str)) -> String {
+    let mut d = Decision::operator_move(
+        id.into(),
+        "2026-11-27T12:00:00Z".into(),
+        (bucket, "unused"),
+        (None, "cloud"),
+        format!("an operator's {action}"),
+    );
+    d.action = serde_json::from_value(action.into()).unwrap();
+    d.key = None;
+    d.prefix = Some(prefix.into());
+    d.to = None;
+    line(&d)
+}
+
+#[test]
+fn a_key_lists_the_decisions_on_scopes_that_hold_it_from_a_log() {
+    let dir = tempfile::tempdir().unwrap();
+    log(dir.path());
+    let mut text = std::fs::read_to_string(dir.path().join("d.jsonl")).unwrap();
+    for (id, action, scope) in [
+        ("bucket-freeze-1", "freeze", ("photos", "")),
+        ("prefix-freeze-2", "freeze", ("photos", "2025/")),
+        ("prefix-unfreeze-3", "unfreeze", ("photos", "2025/")),
+        ("key-prefix-snapshot-4", "snapshot", ("photos", "2025/a")),
+        ("other-prefix-freeze-5", "freeze", ("photos", "2026/")),
+        ("deeper-freeze-6", "freeze", ("photos", "2025/a.jpg/")),
+        ("other-bucket-freeze-7", "freeze", ("videos", "")),
+    ] {
+        text.push_str(&on_scope(id, action, scope));
+    }
+    std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["decisions", "--log", "d.jsonl"];
+        all.extend_from_slice(args);
+        let r = tierd(dir.path(), &all);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        ids(&r.stdout)
+    };
+    assert_eq!(
+        run(&["--key", "photos/2025/a.jpg"]),
+        vec![
+            "op-1",
+            "bucket-freeze-1",
+            "prefix-freeze-2",
+            "prefix-unfreeze-3",
+            "key-prefix-snapshot-4"
+        ]
+    );
+    // A prefix lists what is under it and the scopes that hold it.
+    assert_eq!(
+        run(&["--prefix", "photos/2025/"]),
+        vec![
+            "op-1",
+            "bucket-freeze-1",
+            "prefix-freeze-2",
+            "prefix-unfreeze-3",
+            "key-prefix-snapshot-4",
+            "deeper-freeze-6",
+            "snapshot-20261127T160000Z-000007"
+        ]
+    );
+}
+
+#[test]
+fn a_key_lists_the_freezes_of_its_bucket_and_prefixes_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"file://cloud\"\n",
+    )
+    .unwrap();
+    {
+        let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+        j.record_decision(&Decision::operator_move(
+            "move-a".into(),
+            "2026-11-26T10:00:00Z".into(),
+            ("photos", "2025/a.jpg"),
+            (Some("onprem"), "cloud"),
+            "idle".into(),
+        ))
+        .unwrap();
+    }
+    for args in [
+        &["freeze", "photos"][..],
+        &["freeze", "photos", "--prefix", "2025/"],
+        &["freeze", "photos", "--prefix", "2026/"],
+        &["freeze", "videos"],
+        &["unfreeze", "photos", "--prefix", "2025/"],
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["--config", "tierd.toml", "--reason", "test"]);
+        if args[0] == "unfreeze" {
+            all.truncate(all.len() - 2);
+        }
+        let r = tierd(d, &all);
+        assert_eq!(r.code, Some(0), "{args:?}: {}{}", r.stdout, r.stderr);
+    }
+    let r = tierd(
+        d,
+        &[
+            "decisions",
+            "--config",
+            "tierd.toml",
+            "--key",
+            "photos/2025/a.jpg",
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let scopes: Vec<(String, Option<String>, Option<String>)> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Decision>(l).unwrap())
+        .map(|d| (d.action.as_str().to_string(), d.key, d.prefix))
+        .collect();
+    let s = |t: &str| Some(t.to_string());
+    assert_eq!(
+        scopes,
+        vec![
+            ("move".into(), s("2025/a.jpg"), None),
+            ("freeze".into(), None, s("")),
+            ("freeze".into(), None, s("2025/")),
+            ("unfreeze".into(), None, s("2025/")),
+        ]
+    );
+}

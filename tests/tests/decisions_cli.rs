@@ -392,6 +392,17 @@ fn a_record_cut_short_is_located_by_the_files_line_and_column() {
     );
 }
 
+/// The `undo:` line of `tierd explain ID --log d.jsonl` in `dir`.
+fn undo_line(dir: &std::path::Path, id: &str) -> String {
+    let r = tierd(dir, &["explain", id, "--log", "d.jsonl"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    r.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("undo: "))
+        .unwrap_or_else(|| panic!("no undo line in\n{}", r.stdout))
+        .to_string()
+}
+
 #[test]
 fn explain_shows_no_undo_for_a_dry_run_or_a_skipped_decision() {
     let dir = tempfile::tempdir().unwrap();
@@ -408,15 +419,7 @@ fn explain_shows_no_undo_for_a_dry_run_or_a_skipped_decision() {
     ]
     .concat();
     std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
-    let undo_of = |id: &str| {
-        let r = tierd(dir.path(), &["explain", id, "--log", "d.jsonl"]);
-        assert_eq!(r.code, Some(0), "{}", r.stderr);
-        r.stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("undo: "))
-            .unwrap_or_else(|| panic!("no undo line in\n{}", r.stdout))
-            .to_string()
-    };
+    let undo_of = |id: &str| undo_line(dir.path(), id);
     assert_eq!(
         undo_of("move-1"),
         format!("nothing to undo: a dry run changes nothing (had it been done: {undo})")
@@ -555,5 +558,44 @@ fn a_key_lists_the_freezes_of_its_bucket_and_prefixes_from_the_journal() {
             ("freeze".into(), None, s("2025/")),
             ("unfreeze".into(), None, s("2025/")),
         ]
+    );
+}
+
+#[test]
+fn explain_says_whether_the_undo_of_a_rules_freeze_is_undone_by_its_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let freeze = |id: &str, prefix: &str, when: &str| {
+        let mut d: Decision =
+            serde_json::from_str(&on_scope(id, "freeze", ("photos", prefix))).unwrap();
+        d.rule = Some("ransomware-freeze".into());
+        d.reason = "Rule \"ransomware-freeze\" froze ...".into();
+        let arg = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!(" --prefix {prefix}")
+        };
+        d.undo = Some(format!(
+            "tierd unfreeze photos{arg} --config /etc/tierd/tierd.toml"
+        ));
+        d.explanation = Some(tierd::decision::Explanation {
+            when: when.into(),
+            ..Default::default()
+        });
+        line(&d)
+    };
+    let text = [
+        freeze("freeze-1", "", "incident_open"),
+        freeze("freeze-2", "app/", "incident_open"),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
+    let undo_of = |id: &str| undo_line(dir.path(), id);
+    assert_eq!(
+        undo_of("freeze-1"),
+        "tierd unfreeze photos --config /etc/tierd/tierd.toml; it acknowledges the bucket's incident and the signals behind it (incident_open): rule \"ransomware-freeze\" freezes it again only on new behaviour (a new anomaly or configuration change)"
+    );
+    assert_eq!(
+        undo_of("freeze-2"),
+        "tierd unfreeze photos --prefix app/ --config /etc/tierd/tierd.toml; rule \"ransomware-freeze\" will freeze it again at its next pass while its condition (`incident_open`) holds: lifting a prefix's freeze leaves the bucket's behaviour signals as they are (incident_open); unfreezing the whole bucket acknowledges them"
     );
 }

@@ -487,6 +487,16 @@ fn the_effective_configuration_marks_defaults_hides_secrets_and_is_read_back_the
         first["configuration"],
         json("elsewhere/effective.toml")["configuration"]
     );
+    // The configuration given as a FILE, as `check` takes it, is the same; a policy file is not.
+    let positional = tierd(dir.path(), &["check", "tierd.toml", "--effective"]);
+    assert_eq!(positional.stdout, r.stdout);
+    write(dir.path(), "p.toml", "[[rule]]\nid = \"x\"\n");
+    let policy = tierd(dir.path(), &["check", "p.toml", "--effective"]);
+    assert_eq!(policy.code, Some(2));
+    assert_eq!(
+        policy.stderr,
+        "error: --effective prints the main configuration only; p.toml is not it (give the configuration with --config, and no policy file)\n"
+    );
     assert_eq!(first["configuration"]["planner"]["interval"], "2h");
     let defaults = first["defaults"].as_array().unwrap();
     assert!(

@@ -26,7 +26,8 @@
 //!   a local `ingest.sources` entry (a path or glob) that names no file is a warning at the
 //!   entry. Remote sources are never contacted.
 //! - `--effective` checks nothing else: it prints the configuration tierd runs with (the
-//!   `--config` file, or the embedded defaults without one) with every default filled in and
+//!   `--config` file or the FILE that is the main configuration, or the embedded defaults
+//!   without one; a policy file is a usage error) with every default filled in and
 //!   marked, as TOML tierd reads back (`--json`: as JSON), and no secret (see
 //!   [`crate::config::Effective`]). An invalid file prints its diagnostics and exits 1. It is a
 //!   flag of `check` because it is the same reading of the file, and its errors are `check`'s.
@@ -65,7 +66,7 @@ pub struct CheckArgs {
     pub staged: bool,
     /// Print the configuration tierd runs with (the `--config` file, or the embedded defaults,
     /// with every default filled in and marked) as TOML tierd reads back; nothing else is checked.
-    #[arg(long, conflicts_with_all = ["files", "staged", "no_tier_checks", "deny_warnings"])]
+    #[arg(long, conflicts_with_all = ["staged", "no_tier_checks", "deny_warnings"])]
     pub effective: bool,
     /// With `--effective`: print it as JSON.
     #[arg(long, requires = "effective")]
@@ -410,7 +411,20 @@ fn given_files(args: &[PathBuf], diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
 
 /// `--effective`: the configuration printed, or its diagnostics and exit status 1.
 fn print_effective(args: &CheckArgs) -> ExitCode {
-    let (config, text) = match &args.config {
+    // The main configuration may be given as a FILE, as `check` takes it; policy files may not.
+    let mut config_path = args.config.clone();
+    for f in &args.files {
+        if config_path.is_none() && is_main_config(f) {
+            config_path = Some(f.clone());
+        } else if config_path.as_ref() != Some(f) {
+            eprintln!(
+                "error: --effective prints the main configuration only; {} is not it (give the configuration with --config, and no policy file)",
+                f.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let (config, text) = match &config_path {
         None => (Config::embedded(), None),
         Some(p) => match Config::load(p) {
             Ok(c) => (c, std::fs::read_to_string(p).ok()),

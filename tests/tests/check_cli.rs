@@ -416,3 +416,178 @@ fn a_folder_or_a_quoted_glob_names_its_policy_files_and_a_file_named_twice_is_ch
          m/*.tml:1:1: error: \"m/*.tml\" names no policy file: a folder stands for the *.toml files in it, a glob for the files it matches\n"
     );
 }
+
+/// The settings of `tierd check --effective` output, without its comments and `# default` marks.
+fn settings(toml: &str) -> Vec<&str> {
+    toml.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.trim_end_matches("  # default"))
+        .collect()
+}
+
+#[test]
+fn the_effective_configuration_marks_defaults_hides_secrets_and_is_read_back_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "FakeSecret-zq81-DO-NOT-PRINT";
+    write(
+        dir.path(),
+        "tierd.toml",
+        &format!(
+            "[tiers.onprem]\nurl = \"file://data/onprem\"\n[tiers.cloud]\nurl = \"s3://cold/tierd\"\nmin_storage_days = 90\noptions = {{ endpoint = \"http://127.0.0.1:9\", allow_http = \"true\", access_key_id = \"AKIDEXAMPLE\", secret_access_key = \"{secret}\" }}\n[planner]\ninterval = \"2h\"\n[service]\nlisten = \"off\"\nmax_bytes_per_sec = \"100MiB\"\n[model]\nretrain_every = \"1w\"\n"
+        ),
+    );
+    let r = tierd(
+        dir.path(),
+        &["check", "--config", "tierd.toml", "--effective"],
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains(secret), "{}", r.stdout);
+    let root = dir.path().canonicalize().unwrap();
+    let root = root.display();
+    for line in [
+        format!("url = \"file://{root}/data/onprem\""),
+        format!("path = \"{root}/tierd-data/tierd.db\"  # default"),
+        "min_storage_days = 90".to_string(),
+        "options = { access_key_id = \"AKIDEXAMPLE\", allow_http = \"true\", endpoint = \"http://127.0.0.1:9\" }".to_string(),
+        format!("# options secret_access_key written in {root}/tierd.toml (not shown; left out of this output)"),
+        "interval = \"2h\"".to_string(),
+        "operator_hold = \"30d\"  # default".to_string(),
+        "retrain_every = \"7d\"".to_string(),
+        "listen = \"off\"".to_string(),
+        "max_bytes_per_sec = \"100MiB\"".to_string(),
+        "shutdown_timeout = \"30s\"  # default".to_string(),
+        "# max_objects_per_sec not set: no limit on the moves started per second  # default".to_string(),
+    ] {
+        assert!(r.stdout.lines().any(|l| l == line), "no line {line:?} in:\n{}", r.stdout);
+    }
+    // Read back from another folder: the same settings, the same JSON configuration.
+    write(dir.path(), "elsewhere/effective.toml", &r.stdout);
+    let again = tierd(
+        dir.path(),
+        &[
+            "check",
+            "--config",
+            "elsewhere/effective.toml",
+            "--effective",
+        ],
+    );
+    assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+    assert_eq!(settings(&again.stdout), settings(&r.stdout));
+    let json = |config: &str| {
+        let r = tierd(
+            dir.path(),
+            &["check", "--config", config, "--effective", "--json"],
+        );
+        assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+        assert!(!r.stdout.contains(secret), "{}", r.stdout);
+        r.json()
+    };
+    let first = json("tierd.toml");
+    assert_eq!(
+        first["configuration"],
+        json("elsewhere/effective.toml")["configuration"]
+    );
+    // The configuration given as a FILE, as `check` takes it, is the same; a policy file is not.
+    let positional = tierd(dir.path(), &["check", "tierd.toml", "--effective"]);
+    assert_eq!(positional.stdout, r.stdout);
+    write(dir.path(), "p.toml", "[[rule]]\nid = \"x\"\n");
+    let policy = tierd(dir.path(), &["check", "p.toml", "--effective"]);
+    assert_eq!(policy.code, Some(2));
+    assert_eq!(
+        policy.stderr,
+        "error: --effective prints the main configuration only; p.toml is not it (give the configuration with --config, and no policy file)\n"
+    );
+    assert_eq!(first["configuration"]["planner"]["interval"], "2h");
+    let defaults = first["defaults"].as_array().unwrap();
+    assert!(
+        defaults.contains(&"planner.anomaly_hold".into()),
+        "{defaults:?}"
+    );
+    assert!(
+        !defaults.contains(&"planner.interval".into()),
+        "{defaults:?}"
+    );
+}
+
+#[test]
+fn credentials_from_the_environment_are_named_by_their_variables_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tierd.toml",
+        "[tiers.onprem]\nurl = \"file://data/onprem\"\n[tiers.cloud]\nurl = \"s3://cold/tierd\"\n",
+    );
+    let out = std::process::Command::new(harness::tierd_bin())
+        .args(["check", "--config", "tierd.toml", "--effective"])
+        .current_dir(dir.path())
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "EnvSecret-77-DO-NOT-PRINT")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("EnvSecret-77"), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l
+            == "# credentials from the environment: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (set here; values not shown)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn without_a_configuration_the_effective_one_is_the_embedded_defaults_and_tierd_accepts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = tierd(dir.path(), &["check", "--effective"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().filter(|l| l.contains(" = ")).collect();
+    assert!(lines.len() > 30, "{}", r.stdout);
+    assert!(
+        lines.iter().all(|l| l.ends_with("  # default")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\n[tiers.vault]\n"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("\nsources = [\"builtin:samples\"]  # default\n"),
+        "{}",
+        r.stdout
+    );
+    write(dir.path(), "defaults.toml", &r.stdout);
+    let check = tierd(
+        dir.path(),
+        &["check", "--config", "defaults.toml", "--no-tier-checks"],
+    );
+    assert_eq!(check.code, Some(0), "{}{}", check.stdout, check.stderr);
+    assert!(
+        check
+            .stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("ok: checked 1 policy file and 1 configuration"),
+        "{}",
+        check.stdout
+    );
+}
+
+#[test]
+fn an_invalid_configuration_has_no_effective_configuration_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "tierd.toml",
+        "[tiers.onprem]\nurl = \"file://data/onprem\"\n[planner]\ninterval = \"soon\"\n",
+    );
+    let r = tierd(
+        dir.path(),
+        &["check", "--config", "tierd.toml", "--effective"],
+    );
+    assert_eq!(r.code, Some(1));
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        r.stderr,
+        "tierd.toml:4:12: error: planner.interval = \"soon\" is not a duration; write a whole number and a unit, e.g. \"30s\", \"5m\", \"1h\", \"7d\"\n\
+         FAILED: 1 error; the effective configuration is printed once the file is valid\n"
+    );
+}

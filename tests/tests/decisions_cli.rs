@@ -392,6 +392,17 @@ fn a_record_cut_short_is_located_by_the_files_line_and_column() {
     );
 }
 
+/// The `undo:` line of `tierd explain ID --log d.jsonl` in `dir`.
+fn undo_line(dir: &std::path::Path, id: &str) -> String {
+    let r = tierd(dir, &["explain", id, "--log", "d.jsonl"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    r.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("undo: "))
+        .unwrap_or_else(|| panic!("no undo line in\n{}", r.stdout))
+        .to_string()
+}
+
 #[test]
 fn explain_shows_no_undo_for_a_dry_run_or_a_skipped_decision() {
     let dir = tempfile::tempdir().unwrap();
@@ -408,15 +419,7 @@ fn explain_shows_no_undo_for_a_dry_run_or_a_skipped_decision() {
     ]
     .concat();
     std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
-    let undo_of = |id: &str| {
-        let r = tierd(dir.path(), &["explain", id, "--log", "d.jsonl"]);
-        assert_eq!(r.code, Some(0), "{}", r.stderr);
-        r.stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("undo: "))
-            .unwrap_or_else(|| panic!("no undo line in\n{}", r.stdout))
-            .to_string()
-    };
+    let undo_of = |id: &str| undo_line(dir.path(), id);
     assert_eq!(
         undo_of("move-1"),
         format!("nothing to undo: a dry run changes nothing (had it been done: {undo})")
@@ -426,4 +429,173 @@ fn explain_shows_no_undo_for_a_dry_run_or_a_skipped_decision() {
         "nothing to undo: it was skipped, nothing changed"
     );
     assert_eq!(undo_of("move-3"), undo);
+}
+
+/// An operator's `action` (freeze, unfreeze, snapshot) of `prefix` in `bucket`, as a log line.
+fn on_scope(id: &str, action: &str, (bucket, prefix): (&str, &str)) -> String {
+    let mut d = Decision::operator_move(
+        id.into(),
+        "2026-11-27T12:00:00Z".into(),
+        (bucket, "unused"),
+        (None, "cloud"),
+        format!("an operator's {action}"),
+    );
+    d.action = serde_json::from_value(action.into()).unwrap();
+    d.key = None;
+    d.prefix = Some(prefix.into());
+    d.to = None;
+    line(&d)
+}
+
+#[test]
+fn a_key_lists_the_decisions_on_scopes_that_hold_it_from_a_log() {
+    let dir = tempfile::tempdir().unwrap();
+    log(dir.path());
+    let mut text = std::fs::read_to_string(dir.path().join("d.jsonl")).unwrap();
+    for (id, action, scope) in [
+        ("bucket-freeze-1", "freeze", ("photos", "")),
+        ("prefix-freeze-2", "freeze", ("photos", "2025/")),
+        ("prefix-unfreeze-3", "unfreeze", ("photos", "2025/")),
+        ("key-prefix-snapshot-4", "snapshot", ("photos", "2025/a")),
+        ("other-prefix-freeze-5", "freeze", ("photos", "2026/")),
+        ("deeper-freeze-6", "freeze", ("photos", "2025/a.jpg/")),
+        ("other-bucket-freeze-7", "freeze", ("videos", "")),
+    ] {
+        text.push_str(&on_scope(id, action, scope));
+    }
+    std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
+    let run = |args: &[&str]| {
+        let mut all = vec!["decisions", "--log", "d.jsonl"];
+        all.extend_from_slice(args);
+        let r = tierd(dir.path(), &all);
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        ids(&r.stdout)
+    };
+    assert_eq!(
+        run(&["--key", "photos/2025/a.jpg"]),
+        vec![
+            "op-1",
+            "bucket-freeze-1",
+            "prefix-freeze-2",
+            "prefix-unfreeze-3",
+            "key-prefix-snapshot-4"
+        ]
+    );
+    // A prefix lists what is under it and the scopes that hold it.
+    assert_eq!(
+        run(&["--prefix", "photos/2025/"]),
+        vec![
+            "op-1",
+            "bucket-freeze-1",
+            "prefix-freeze-2",
+            "prefix-unfreeze-3",
+            "key-prefix-snapshot-4",
+            "deeper-freeze-6",
+            "snapshot-20261127T160000Z-000007"
+        ]
+    );
+}
+
+#[test]
+fn a_key_lists_the_freezes_of_its_bucket_and_prefixes_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"file://cloud\"\n",
+    )
+    .unwrap();
+    {
+        let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+        j.record_decision(&Decision::operator_move(
+            "move-a".into(),
+            "2026-11-26T10:00:00Z".into(),
+            ("photos", "2025/a.jpg"),
+            (Some("onprem"), "cloud"),
+            "idle".into(),
+        ))
+        .unwrap();
+    }
+    for args in [
+        &["freeze", "photos"][..],
+        &["freeze", "photos", "--prefix", "2025/"],
+        &["freeze", "photos", "--prefix", "2026/"],
+        &["freeze", "videos"],
+        &["unfreeze", "photos", "--prefix", "2025/"],
+    ] {
+        let mut all = args.to_vec();
+        all.extend(["--config", "tierd.toml", "--reason", "test"]);
+        if args[0] == "unfreeze" {
+            all.truncate(all.len() - 2);
+        }
+        let r = tierd(d, &all);
+        assert_eq!(r.code, Some(0), "{args:?}: {}{}", r.stdout, r.stderr);
+    }
+    let r = tierd(
+        d,
+        &[
+            "decisions",
+            "--config",
+            "tierd.toml",
+            "--key",
+            "photos/2025/a.jpg",
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let scopes: Vec<(String, Option<String>, Option<String>)> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Decision>(l).unwrap())
+        .map(|d| (d.action.as_str().to_string(), d.key, d.prefix))
+        .collect();
+    let s = |t: &str| Some(t.to_string());
+    assert_eq!(
+        scopes,
+        vec![
+            ("move".into(), s("2025/a.jpg"), None),
+            ("freeze".into(), None, s("")),
+            ("freeze".into(), None, s("2025/")),
+            ("unfreeze".into(), None, s("2025/")),
+        ]
+    );
+}
+
+#[test]
+fn explain_says_whether_the_undo_of_a_rules_freeze_is_undone_by_its_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let freeze = |id: &str, prefix: &str, when: &str| {
+        let mut d: Decision =
+            serde_json::from_str(&on_scope(id, "freeze", ("photos", prefix))).unwrap();
+        d.rule = Some("ransomware-freeze".into());
+        d.reason = "Rule \"ransomware-freeze\" froze ...".into();
+        let arg = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!(" --prefix {prefix}")
+        };
+        d.undo = Some(format!(
+            "tierd unfreeze photos{arg} --config /etc/tierd/tierd.toml"
+        ));
+        d.explanation = Some(tierd::decision::Explanation {
+            when: when.into(),
+            ..Default::default()
+        });
+        line(&d)
+    };
+    let text = [
+        freeze("freeze-1", "", "incident_open"),
+        freeze("freeze-2", "app/", "incident_open"),
+    ]
+    .concat();
+    std::fs::write(dir.path().join("d.jsonl"), text).unwrap();
+    let undo_of = |id: &str| undo_line(dir.path(), id);
+    assert_eq!(
+        undo_of("freeze-1"),
+        "tierd unfreeze photos --config /etc/tierd/tierd.toml; it acknowledges the bucket's incident and the signals behind it (incident_open): rule \"ransomware-freeze\" freezes it again only on new behaviour (a new anomaly or configuration change)"
+    );
+    assert_eq!(
+        undo_of("freeze-2"),
+        "tierd unfreeze photos --prefix app/ --config /etc/tierd/tierd.toml; rule \"ransomware-freeze\" will freeze it again at its next pass while its condition (`incident_open`) holds: lifting a prefix's freeze leaves the bucket's behaviour signals as they are (incident_open); unfreezing the whole bucket acknowledges them"
+    );
 }

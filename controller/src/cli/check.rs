@@ -25,6 +25,12 @@
 //! - A `policies.files` entry that matches no file is an error (`run` and `simulate` refuse it);
 //!   a local `ingest.sources` entry (a path or glob) that names no file is a warning at the
 //!   entry. Remote sources are never contacted.
+//! - `--effective` checks nothing else: it prints the configuration tierd runs with (the
+//!   `--config` file or the FILE that is the main configuration, or the embedded defaults
+//!   without one; a policy file is a usage error) with every default filled in and
+//!   marked, as TOML tierd reads back (`--json`: as JSON), and no secret (see
+//!   [`crate::config::Effective`]). An invalid file prints its diagnostics and exits 1. It is a
+//!   flag of `check` because it is the same reading of the file, and its errors are `check`'s.
 //! - Exit status 0 when everything is valid, every test passed and every tier checked is
 //!   reachable and writable (and, with `--deny-warnings`, there is no warning); 1 otherwise;
 //!   2 when there is nothing to check (a usage error, like every other).
@@ -58,6 +64,13 @@ pub struct CheckArgs {
     /// (a copy elsewhere) against the live configuration before putting it in place.
     #[arg(long, requires = "config")]
     pub staged: bool,
+    /// Print the configuration tierd runs with (the `--config` file, or the embedded defaults,
+    /// with every default filled in and marked) as TOML tierd reads back; nothing else is checked.
+    #[arg(long, conflicts_with_all = ["staged", "no_tier_checks", "deny_warnings"])]
+    pub effective: bool,
+    /// With `--effective`: print it as JSON.
+    #[arg(long, requires = "effective")]
+    pub json: bool,
 }
 
 /// The top-level tables that only the main configuration has.
@@ -396,7 +409,50 @@ fn given_files(args: &[PathBuf], diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     out
 }
 
+/// `--effective`: the configuration printed, or its diagnostics and exit status 1.
+fn print_effective(args: &CheckArgs) -> ExitCode {
+    // The main configuration may be given as a FILE, as `check` takes it; policy files may not.
+    let mut config_path = args.config.clone();
+    for f in &args.files {
+        if config_path.is_none() && is_main_config(f) {
+            config_path = Some(f.clone());
+        } else if config_path.as_ref() != Some(f) {
+            eprintln!(
+                "error: --effective prints the main configuration only; {} is not it (give the configuration with --config, and no policy file)",
+                f.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let (config, text) = match &config_path {
+        None => (Config::embedded(), None),
+        Some(p) => match Config::load(p) {
+            Ok(c) => (c, std::fs::read_to_string(p).ok()),
+            Err(diags) => {
+                for d in &diags {
+                    eprintln!("{d}");
+                }
+                eprintln!(
+                    "FAILED: {}; the effective configuration is printed once the file is valid",
+                    plural(diags.len(), "error", "errors")
+                );
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let effective = config.effective(text.as_deref());
+    if args.json {
+        println!("{:#}", effective.to_json());
+    } else {
+        print!("{}", effective.to_toml());
+    }
+    ExitCode::SUCCESS
+}
+
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    if args.effective {
+        return Ok(print_effective(args));
+    }
     if args.files.is_empty() && args.config.is_none() {
         eprintln!(
             "error: nothing to check; give policy files and/or the main configuration, e.g. tierd check tierd.toml policies/*.toml"

@@ -32,11 +32,13 @@ pub struct DecisionsArgs {
     pub bucket: Option<String>,
     /// Decisions about this one object: BUCKET/KEY as the table's scope shows it
     /// (`photos/2025/a.jpg`: the bucket is the text before the first `/`, the key all after it,
-    /// slashes and all). With --bucket, the key alone.
+    /// slashes and all). With --bucket, the key alone. Decisions on a scope that holds the key
+    /// are listed too: a freeze, unfreeze, snapshot or restore of its bucket or of a prefix of it.
     #[arg(long, conflicts_with = "prefix")]
     pub key: Option<String>,
-    /// Decisions about keys under this prefix (or about this prefix): BUCKET/PREFIX
-    /// (`photos/2025/`, split at the first `/` as --key is). With --bucket, the prefix alone.
+    /// Decisions about keys under this prefix (or about this prefix, a prefix under it, or a
+    /// scope that holds it: its bucket or a shorter prefix): BUCKET/PREFIX (`photos/2025/`,
+    /// split at the first `/` as --key is). With --bucket, the prefix alone.
     #[arg(long)]
     pub prefix: Option<String>,
     /// The id of the rule that fired.
@@ -438,6 +440,25 @@ fn write_table(out: &mut impl Write, ds: &[&Decision]) -> std::io::Result<()> {
     )
 }
 
+/// Whether `d` is about the key `k`: a decision on that key, or on a scope that holds it (a
+/// freeze, unfreeze, snapshot or restore of its bucket, prefix `""`, or of a prefix of the key).
+/// [`Journal::decisions`] selects the same with [`DecisionFilter::key`].
+fn about_key(d: &Decision, k: &str) -> bool {
+    match (d.key.as_deref(), d.prefix.as_deref()) {
+        (Some(own), _) => own == k,
+        (None, Some(scope)) => k.starts_with(scope),
+        (None, None) => false,
+    }
+}
+
+/// Whether `d` is about the prefix `p`: a decision on a key or a prefix under it, or on a scope
+/// that holds it (its bucket, prefix `""`, or a shorter prefix).
+fn about_prefix(d: &Decision, p: &str) -> bool {
+    d.key.as_deref().is_some_and(|k| k.starts_with(p))
+        || d.prefix.as_deref().is_some_and(|q| q.starts_with(p))
+        || d.key.is_none() && d.prefix.as_deref().is_some_and(|q| p.starts_with(q))
+}
+
 pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
     let now = chrono::Utc::now();
     let since = args
@@ -479,14 +500,8 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
                 .bucket
                 .as_deref()
                 .is_none_or(|b| d.bucket.as_deref() == Some(b))
-            && target
-                .key
-                .as_deref()
-                .is_none_or(|k| d.key.as_deref() == Some(k))
-            && target.prefix.as_deref().is_none_or(|p| {
-                d.key.as_deref().is_some_and(|k| k.starts_with(p))
-                    || d.prefix.as_deref().is_some_and(|q| q.starts_with(p))
-            })
+            && target.key.as_deref().is_none_or(|k| about_key(d, k))
+            && target.prefix.as_deref().is_none_or(|p| about_prefix(d, p))
             && args
                 .rule
                 .as_deref()

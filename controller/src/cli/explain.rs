@@ -276,15 +276,151 @@ fn undo_line(d: &Decision) -> String {
                 "nothing to undo: the move failed, the object stayed where it was (had it been done: {undo})"
             )
         }
-        (_, Some(undo)) => undo.clone(),
+        (_, Some(undo)) => match after_unfreeze(d) {
+            Some(then) => format!("{undo}; {then}"),
+            None => undo.clone(),
+        },
         (_, None) => "nothing to undo".to_string(),
     }
 }
 
+/// The signals a condition reads, in order, each once (quoted text is not a signal).
+fn signals_read(when: &str) -> Vec<&'static policies::signals::Signal> {
+    let mut unquoted = String::new();
+    let mut quote = None;
+    for c in when.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => quote = Some(c),
+            None => unquoted.push(c),
+        }
+    }
+    let mut out: Vec<&'static policies::signals::Signal> = Vec::new();
+    for word in unquoted.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        if let Some(s) = policies::signals::lookup(word)
+            && !out.iter().any(|o| o.id == s.id)
+        {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// What the undo of a rule's freeze (`tierd unfreeze`) leads to, as the service does it. A whole
+/// bucket's unfreeze acknowledges the bucket's incident and every behaviour signal behind it
+/// (they start afresh); a prefix's acknowledges nothing. Either way the rule freezes the scope
+/// again at its next pass if its condition holds then: for a whole bucket whose rule reads only
+/// behaviour signals, that takes new behaviour.
+fn after_unfreeze(d: &Decision) -> Option<String> {
+    let (Action::Freeze, Some(rule), Some(prefix)) = (d.action, &d.rule, &d.prefix) else {
+        return None;
+    };
+    let when = match d.explanation.as_ref() {
+        Some(e) if !e.when.is_empty() => e.when.clone(),
+        Some(e) => e
+            .conditions
+            .iter()
+            .map(|c| c.test.as_str())
+            .collect::<Vec<_>>()
+            .join(" and "),
+        None => String::new(),
+    };
+    let signals = signals_read(&when);
+    let (behaviour, other): (Vec<_>, Vec<_>) = signals
+        .iter()
+        .partition(|s| s.source == policies::signals::Source::Behaviour);
+    let names =
+        |v: &[&&policies::signals::Signal]| v.iter().map(|s| s.name).collect::<Vec<_>>().join(", ");
+    let condition = if when.is_empty() {
+        "its condition".to_string()
+    } else {
+        format!("its condition (`{when}`)")
+    };
+    let again =
+        format!("rule \"{rule}\" will freeze it again at its next pass while {condition} holds");
+    Some(
+        match (prefix.is_empty(), behaviour.is_empty(), other.is_empty()) {
+            (true, false, true) => format!(
+                "it acknowledges the bucket's incident and the signals behind it ({}): rule \"{rule}\" freezes it again only on new behaviour (a new anomaly or configuration change)",
+                names(&behaviour)
+            ),
+            (true, false, false) => format!(
+                "it acknowledges the bucket's incident and the signals behind it ({}), not {}: rule \"{rule}\" will freeze it again at its next pass if {condition} holds without them",
+                names(&behaviour),
+                names(&other)
+            ),
+            (false, false, _) => format!(
+                "{again}: lifting a prefix's freeze leaves the bucket's behaviour signals as they are ({}); unfreezing the whole bucket acknowledges them",
+                names(&behaviour)
+            ),
+            (_, true, _) => again,
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{number, write_explanation};
-    use crate::decision::{Condition, Decision, Explanation};
+    use super::{number, undo_line, write_explanation};
+    use crate::decision::{Action, Condition, Decision, Explanation, State};
+
+    /// Rule `rule`'s freeze of `prefix` in bucket `photos`, its condition `when`.
+    fn rule_freeze(rule: &str, prefix: &str, when: &str) -> Decision {
+        let mut d = Decision::operator_move(
+            "freeze-1".into(),
+            "2026-11-30T10:00:00Z".into(),
+            ("photos", "x"),
+            (None, "cloud"),
+            "froze".into(),
+        );
+        d.action = Action::Freeze;
+        d.key = None;
+        d.to = None;
+        d.prefix = Some(prefix.into());
+        d.rule = Some(rule.into());
+        d.state = State::Done;
+        let arg = if prefix.is_empty() {
+            String::new()
+        } else {
+            format!(" --prefix {prefix}")
+        };
+        d.undo = Some(format!(
+            "tierd unfreeze photos{arg} --config /etc/tierd/tierd.toml"
+        ));
+        d.explanation = Some(Explanation {
+            when: when.into(),
+            ..Explanation::default()
+        });
+        d
+    }
+
+    #[test]
+    fn the_undo_of_a_rules_freeze_says_whether_the_rule_freezes_it_again() {
+        let line = |prefix: &str, when: &str| undo_line(&rule_freeze("guard", prefix, when));
+        assert_eq!(
+            line("", "incident_open"),
+            "tierd unfreeze photos --config /etc/tierd/tierd.toml; it acknowledges the bucket's incident and the signals behind it (incident_open): rule \"guard\" freezes it again only on new behaviour (a new anomaly or configuration change)"
+        );
+        assert_eq!(
+            line("app/", "incident_open and key glob 'app/*'"),
+            "tierd unfreeze photos --prefix app/ --config /etc/tierd/tierd.toml; rule \"guard\" will freeze it again at its next pass while its condition (`incident_open and key glob 'app/*'`) holds: lifting a prefix's freeze leaves the bucket's behaviour signals as they are (incident_open); unfreezing the whole bucket acknowledges them"
+        );
+        assert_eq!(
+            line("", "tier == 'onprem' and age < 1d"),
+            "tierd unfreeze photos --config /etc/tierd/tierd.toml; rule \"guard\" will freeze it again at its next pass while its condition (`tier == 'onprem' and age < 1d`) holds"
+        );
+        assert_eq!(
+            line("", "bucket_anomaly > 0.8 or age < 1d"),
+            "tierd unfreeze photos --config /etc/tierd/tierd.toml; it acknowledges the bucket's incident and the signals behind it (bucket_anomaly), not age: rule \"guard\" will freeze it again at its next pass if its condition (`bucket_anomaly > 0.8 or age < 1d`) holds without them"
+        );
+        // An operator's freeze is an operator's: nothing freezes it again.
+        let mut op = rule_freeze("guard", "", "incident_open");
+        op.rule = None;
+        assert_eq!(
+            undo_line(&op),
+            "tierd unfreeze photos --config /etc/tierd/tierd.toml"
+        );
+    }
 
     #[test]
     fn a_condition_is_shown_as_written_before_its_tests() {

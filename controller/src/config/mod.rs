@@ -34,9 +34,11 @@ use toml::Spanned;
 use models::parse::Format;
 
 mod check;
+mod effective;
 mod raw;
 mod read_error;
 use check::*;
+pub use effective::{Effective, shown_duration};
 use raw::*;
 use read_error::read_errors;
 

@@ -550,3 +550,50 @@ fn the_journal_keeps_decisions_400_days_unless_told_otherwise() {
         ])
     );
 }
+
+#[test]
+fn durations_and_rates_are_printed_as_they_are_written_and_read_back_the_same() {
+    for (secs, shown) in [
+        (0, "0s"),
+        (30, "30s"),
+        (90, "90s"),
+        (300, "5m"),
+        (7200, "2h"),
+    ] {
+        assert_eq!(shown_duration(secs), shown);
+    }
+    assert_eq!(shown_duration(7 * 86_400), "7d");
+    for secs in [1, 59, 61, 3599, 86_401, 30 * 86_400] {
+        assert_eq!(parse_duration(&shown_duration(secs)), Some(secs));
+    }
+    for (rate, shown) in [
+        ("100MiB", "100MiB"),
+        ("1.5GB", "1500MB"),
+        ("1KiB", "1KiB"),
+        ("1000B", "1KB"),
+    ] {
+        let bytes = bandwidth(rate).unwrap().unwrap();
+        assert_eq!(effective::shown_rate_bytes(bytes), shown);
+        assert_eq!(bandwidth(shown).unwrap(), Some(bytes));
+    }
+}
+
+#[test]
+fn a_secret_option_is_left_out_of_the_effective_configuration_and_named_with_its_file() {
+    let text = "[tiers.cloud]\nurl = \"s3://b/p\"\noptions = { region = \"eu-west-1\", secret_access_key = \"Sekr1t-value\" }\n[ingest]\nsources = [\"s3://logs/\"]\noptions = { session_token = \"Tok3n-value\" }\n";
+    let c = load(text).unwrap();
+    let out = c.effective(Some(text));
+    let toml = out.to_toml();
+    let json = out.to_json().to_string();
+    for shown in [&toml, &json] {
+        assert!(
+            !shown.contains("Sekr1t") && !shown.contains("Tok3n"),
+            "{shown}"
+        );
+    }
+    assert!(toml.contains("\noptions = { region = \"eu-west-1\" }\n# options secret_access_key written in /etc/tierd/tierd.toml (not shown; left out of this output)\n"), "{toml}");
+    assert!(
+        toml.contains("# options session_token written in /etc/tierd/tierd.toml"),
+        "{toml}"
+    );
+}

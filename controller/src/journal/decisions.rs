@@ -9,6 +9,8 @@ use crate::decision::{Action, Decision, State};
 #[derive(Debug, Clone, Default)]
 pub struct DecisionFilter {
     pub bucket: Option<String>,
+    /// Decisions on this key, and on a scope that holds it (no key, and a prefix of it: `""`
+    /// for a whole bucket's freeze, unfreeze, snapshot or restore).
     pub key: Option<String>,
     pub action: Option<String>,
     pub state: Option<String>,
@@ -220,7 +222,8 @@ impl Journal {
         let (conn, err) = self.split();
         let mut st = conn
             .prepare(
-                "SELECT record FROM decision WHERE (?1 IS NULL OR bucket = ?1) AND (?2 IS NULL OR key = ?2)
+                "SELECT record FROM decision WHERE (?1 IS NULL OR bucket = ?1) AND (?2 IS NULL OR key = ?2
+                   OR (key IS NULL AND prefix IS NOT NULL AND substr(?2, 1, length(prefix)) = prefix))
                  AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR state = ?4) AND (?6 IS NULL OR at >= ?6)
                  ORDER BY seq LIMIT ?5",
             )

@@ -963,3 +963,25 @@ fn a_move_an_interruption_cut_short_is_not_held_by_its_rules_cooldown_or_counted
     q.remember(&d, t + 60);
     assert_eq!(q.plan(t + 60).deferred.cooldown, 1);
 }
+
+#[test]
+fn a_rules_freeze_lifted_while_its_condition_holds_opens_again_at_the_next_pass() {
+    // What `tierd explain` says of the undo of a rule's freeze on a prefix.
+    let policy = format!(
+        "{COLD}\n[[rule]]\nid = \"stop\"\nscope = {{ bucket = \"b\", prefix = \"x/\" }}\nwhen = \"true\"\naction = \"freeze\"\npriority = 10\n"
+    );
+    let mut p = planner(&policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "x/1", 1000), 0);
+    let first = p.plan(T0 + 8 * DAY);
+    assert_eq!(first.decisions[0].action, Action::Freeze);
+    assert!(p.lift_freeze("b", "x/").is_some());
+    let again = p.plan(T0 + 9 * DAY);
+    let freezes: Vec<_> = again
+        .decisions
+        .iter()
+        .filter(|d| d.action == Action::Freeze)
+        .map(|d| (d.rule.as_deref(), d.prefix.as_deref()))
+        .collect();
+    assert_eq!(freezes, vec![(Some("stop"), Some("x/"))]);
+    assert!(p.frozen("b", "x/1").is_some());
+}

@@ -1279,6 +1279,15 @@ fn ended_decisions_older_than_the_retention_are_forgotten_and_what_is_still_need
         "{left:?}"
     );
     drop(db);
+    // A forgotten decision is explained as such.
+    let r = tierd(d, &["explain", "alert-old-1", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(2), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("the journal forgets ended decisions after journal.keep_decisions (30d)"),
+        "{}",
+        r.stderr
+    );
     // The object's story still reads, and the next decisions go on after the highest id.
     let located = tierd(d, &["locate", "photos/a.jpg", "--config", "tierd.toml"]);
     assert_eq!(located.code, Some(0), "{}", located.stderr);

@@ -401,7 +401,7 @@ fn moving_an_object_that_is_on_no_tier_fails_and_says_where_it_looked() {
     assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
     assert!(
         r.stderr.contains(
-            "photos/b.jpg is on no tier (not in the catalog, not found by a scan of: cloud, onprem, vault)"
+            "photos/b.jpg is on no tier (not in the catalog; not found by a scan of: cloud, onprem, vault)"
         ),
         "{}",
         r.stderr
@@ -443,6 +443,18 @@ fn an_object_found_gone_from_where_the_catalog_had_it_is_forgotten_not_reported_
     let r = tierd(d, &["move", "photos/a.jpg", "--to", "onprem"]);
     assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
     assert!(!r.stdout.contains("already on"), "{}", r.stdout);
+    // `locate` itself finding the catalog's tier empty says what the catalog had, not that it
+    // never knew the object.
+    put(d, "onprem", "b.jpg", b"beta");
+    assert_eq!(tierd(d, &["locate", "photos/b.jpg"]).code, Some(0));
+    std::fs::remove_file(d.join("tierd-data/onprem/photos/b.jpg")).unwrap();
+    let r = tierd(d, &["locate", "photos/b.jpg"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("photos/b.jpg is on no tier (the catalog had it on onprem, which no longer holds it: the entry is forgotten; not found by a scan of: cloud, onprem, vault)"),
+        "{}",
+        r.stderr
+    );
 
     // Moved by hand (or the journal restored from a backup older than its move): `locate`
     // finds it where it is, not where the catalog had it.

@@ -541,29 +541,61 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
         None => {
             let config = load_config(args.config.as_deref())?;
             let mut j = Journal::open_existing(&config.journal_path)?;
-            let found = j.decisions(&DecisionFilter {
+            // SQL selects (a second wider for times written with fractions of one); `keep`
+            // decides.
+            let utc = |t: chrono::DateTime<chrono::FixedOffset>, by: i64| {
+                crate::decision::rfc3339(t.to_utc() + chrono::Duration::seconds(by))
+            };
+            let filter = DecisionFilter {
                 bucket: target.bucket.clone(),
                 key: target.key.clone(),
+                prefix: target.prefix.clone(),
                 action: action.map(str::to_string),
                 state: args.state.clone(),
-                since: None,
+                rule: args.rule.clone(),
+                since: since.map(|t| utc(t, -1)),
+                until: until.map(|t| utc(t, 1)),
                 limit: None,
+            };
+            // JSON lines are written as they are read: the first comes at once, and memory
+            // holds one decision, whatever the journal's size.
+            let stream = args.json && !args.summary;
+            let (mut found, mut entries, mut written) = (Vec::new(), Vec::new(), 0u64);
+            let mut out = std::io::stdout().lock();
+            let mut failed = None;
+            j.each_decision(&filter, |d| {
+                if !keep(&d) {
+                    return true;
+                }
+                if args.summary {
+                    entries.push(Entry::from(d));
+                } else if stream {
+                    let line = serde_json::to_string(&d).map_err(anyhow::Error::from);
+                    match line.and_then(|l| writeln!(out, "{l}").map_err(anyhow::Error::from)) {
+                        Ok(()) => written += 1,
+                        Err(e) => {
+                            failed = Some(e);
+                            return false;
+                        }
+                    }
+                } else {
+                    found.push(d);
+                }
+                true
             })?;
-            let found: Vec<Decision> = found.into_iter().filter(|d| keep(d)).collect();
-            if found.is_empty() && (target.bucket.is_some() || args.rule.is_some()) {
-                seen.buckets.extend(j.decision_names("bucket")?);
-                seen.rules.extend(j.decision_names("rule")?);
+            drop(out);
+            if let Some(e) = failed {
+                return Err(e);
             }
-            let place = "in the journal".to_string();
-            if args.summary {
-                (
-                    Vec::new(),
-                    found.into_iter().map(Entry::from).collect(),
-                    place,
-                )
-            } else {
-                (found, Vec::new(), place)
+            if found.is_empty() && entries.is_empty() && written == 0 {
+                if target.bucket.is_some() || args.rule.is_some() {
+                    seen.buckets.extend(j.decision_names("bucket")?);
+                    seen.rules.extend(j.decision_names("rule")?);
+                }
+            } else if stream {
+                return Ok(ExitCode::SUCCESS);
             }
+            (found, entries, "in the journal".to_string())
         }
     };
     let selected: Vec<&Decision> = all.iter().collect();

@@ -56,8 +56,15 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let Some(d) = found else {
+        let kept = match opened.as_ref().map(|(c, _)| c.journal_keep_secs) {
+            Some(Some(secs)) => format!(
+                "; the journal forgets ended decisions after journal.keep_decisions ({}), a decision log keeps what was written to it",
+                crate::config::shown_duration(secs)
+            ),
+            _ => String::new(),
+        };
         bail!(
-            "no decision {:?}; `tierd decisions` lists them (add --log FILE to read a decision log)",
+            "no decision {:?}; `tierd decisions` lists them (add --log FILE to read a decision log){kept}",
             args.id
         );
     };

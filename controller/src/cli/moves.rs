@@ -466,17 +466,23 @@ pub fn run_locate(args: LocateArgs) -> anyhow::Result<ExitCode> {
         let in_flight = ex.move_in_flight(&b, &k)?;
         // (The journal's lock is let go before the store is asked and the entry removed.)
         let known = ex.journal().locate(&b, &k)?;
+        let mut forgot = None;
         if let Some(e) = known
             && !in_flight
             && !ex.holds(&e.tier, &b, &k).await
         {
             ex.journal().remove_entry(&b, &k)?;
             ex.scan(&b, &k).await?;
+            forgot = Some(match &e.decision_id {
+                Some(id) => format!("the catalog had it on {} (put there by decision {id}), which no longer holds it: the entry is forgotten", e.tier),
+                None => format!("the catalog had it on {}, which no longer holds it: the entry is forgotten", e.tier),
+            });
         }
         let Some(e) = ex.journal().locate(&b, &k)? else {
             // Exit 1, as `move` of an object on no tier: the answer is "nowhere", not a misuse.
+            let catalog = forgot.unwrap_or_else(|| "not in the catalog".to_string());
             eprintln!(
-                "{b}/{k} is on no tier (not in the catalog, not found by a scan of: {})",
+                "{b}/{k} is on no tier ({catalog}; not found by a scan of: {})",
                 ex.tiers().names().join(", ")
             );
             return Ok(ExitCode::from(1));

@@ -5,18 +5,89 @@ use rusqlite::params;
 use super::{Journal, Result};
 use crate::decision::{Action, Decision, State};
 
-/// A filter for [`Journal::decisions`].
+/// A filter for [`Journal::decisions`]: each field given narrows the selection in SQL, so that
+/// a query costs what it selects, not the journal's size (a year of decisions is millions).
 #[derive(Debug, Clone, Default)]
 pub struct DecisionFilter {
     pub bucket: Option<String>,
     /// Decisions on this key, and on a scope that holds it (no key, and a prefix of it: `""`
     /// for a whole bucket's freeze, unfreeze, snapshot or restore).
     pub key: Option<String>,
+    /// Decisions on a key or a prefix under this prefix, and on a scope that holds it (no key,
+    /// and a shorter prefix).
+    pub prefix: Option<String>,
     pub action: Option<String>,
     pub state: Option<String>,
-    /// Decisions taken at or after this RFC 3339 time.
+    pub rule: Option<String>,
+    /// Decisions taken at or after this RFC 3339 UTC time (`...Z`, as the journal writes them).
     pub since: Option<String>,
+    /// Decisions taken before this RFC 3339 UTC time.
+    pub until: Option<String>,
     pub limit: Option<usize>,
+}
+
+impl DecisionFilter {
+    /// The query and its named parameters. Each condition is written so that SQLite can use
+    /// an index: `decision_scope (bucket, key)` for a bucket and a key (the key's own decisions
+    /// and its scopes' as two indexed branches), `decision_at` for a time range.
+    fn sql(&self) -> (String, Vec<(&'static str, &dyn rusqlite::ToSql)>) {
+        let mut sql = String::from("SELECT record FROM decision WHERE 1");
+        let mut ps: Vec<(&'static str, &dyn rusqlite::ToSql)> = Vec::new();
+        let bucket = if self.bucket.is_some() {
+            ps.push((":bucket", &self.bucket));
+            "bucket = :bucket AND "
+        } else {
+            ""
+        };
+        match (&self.key, &self.prefix) {
+            (Some(k), _) => {
+                sql += &format!(
+                    " AND (({bucket}key = :key) OR ({bucket}key IS NULL AND prefix IS NOT NULL
+                       AND substr(:key, 1, length(prefix)) = prefix))"
+                );
+                ps.push((":key", k));
+            }
+            (None, Some(p)) => {
+                sql += &format!(
+                    " AND {bucket}(substr(key, 1, length(:prefix)) = :prefix
+                       OR substr(prefix, 1, length(:prefix)) = :prefix
+                       OR (key IS NULL AND substr(:prefix, 1, length(prefix)) = prefix))"
+                );
+                ps.push((":prefix", p));
+            }
+            (None, None) if !bucket.is_empty() => sql += " AND bucket = :bucket",
+            (None, None) => {}
+        }
+        for (column, name, v) in [
+            ("action", ":action", &self.action),
+            ("state", ":state", &self.state),
+            ("rule", ":rule", &self.rule),
+        ] {
+            if v.is_some() {
+                sql += &format!(" AND {column} = {name}");
+                ps.push((name, v));
+            }
+        }
+        if self.since.is_some() {
+            sql += " AND at >= :since";
+            ps.push((":since", &self.since));
+        }
+        if self.until.is_some() {
+            sql += " AND at < :until";
+            ps.push((":until", &self.until));
+        }
+        // With no condition the table is read in its own order; with one, SQLite would scan it
+        // all to avoid sorting what the condition selects.
+        sql += if ps.is_empty() {
+            " ORDER BY seq"
+        } else {
+            " ORDER BY +seq"
+        };
+        if let Some(n) = self.limit {
+            sql += &format!(" LIMIT {n}");
+        }
+        (sql, ps)
+    }
 }
 
 impl Journal {
@@ -136,7 +207,7 @@ impl Journal {
     /// SQLite errors.
     pub fn moves_never_started(&mut self) -> Result<Vec<String>> {
         self.query_all(
-            "SELECT d.id FROM decision d
+            "SELECT d.id FROM decision d INDEXED BY decision_unsettled
              WHERE d.state IN ('planned', 'running') AND d.action = 'move'
                AND NOT EXISTS (SELECT 1 FROM move m WHERE m.decision_id = d.id)
              ORDER BY d.seq",
@@ -153,7 +224,7 @@ impl Journal {
     /// SQLite errors.
     pub fn unsettled(&mut self, action: Action) -> Result<Vec<String>> {
         self.query_all(
-            "SELECT id FROM decision
+            "SELECT id FROM decision INDEXED BY decision_unsettled
              WHERE state IN ('planned', 'running') AND action = ?1
              ORDER BY seq",
             params![action.as_str()],
@@ -171,7 +242,7 @@ impl Journal {
             "SELECT bucket, key, at FROM decision
              WHERE action = 'move' AND rule IS NULL AND state = 'done' AND at >= ?1
                AND bucket IS NOT NULL AND key IS NOT NULL
-             ORDER BY seq",
+             ORDER BY +seq",
             params![since],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
@@ -217,27 +288,32 @@ impl Journal {
     /// Decisions matching a filter, oldest first.
     ///
     /// # Errors
-    /// SQLite errors.
+    /// SQLite errors or a record that no longer parses.
     pub fn decisions(&mut self, f: &DecisionFilter) -> Result<Vec<Decision>> {
-        let (conn, err) = self.split();
-        let mut st = conn
-            .prepare(
-                "SELECT record FROM decision WHERE (?1 IS NULL OR bucket = ?1) AND (?2 IS NULL OR key = ?2
-                   OR (key IS NULL AND prefix IS NOT NULL AND substr(?2, 1, length(prefix)) = prefix))
-                 AND (?3 IS NULL OR action = ?3) AND (?4 IS NULL OR state = ?4) AND (?6 IS NULL OR at >= ?6)
-                 ORDER BY seq LIMIT ?5",
-            )
-            .map_err(err)?;
-        let limit = f.limit.map_or(-1, |l| l as i64);
-        let rows = st
-            .query_map(
-                params![f.bucket, f.key, f.action, f.state, limit, f.since],
-                |r| r.get::<_, String>(0),
-            )
-            .map_err(err)?;
         let mut out = Vec::new();
-        for json in rows {
-            let json = json.map_err(err)?;
+        self.each_decision(f, |d| {
+            out.push(d);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// Each decision matching a filter, oldest first, handed to `each` as it is read (until it
+    /// returns `false`): a caller that writes them out holds one at a time.
+    ///
+    /// # Errors
+    /// SQLite errors or a record that no longer parses.
+    pub fn each_decision(
+        &mut self,
+        f: &DecisionFilter,
+        mut each: impl FnMut(Decision) -> bool,
+    ) -> Result<()> {
+        let (sql, ps) = f.sql();
+        let (conn, err) = self.split();
+        let mut st = conn.prepare(&sql).map_err(err)?;
+        let mut rows = st.query(ps.as_slice()).map_err(err)?;
+        while let Some(row) = rows.next().map_err(err)? {
+            let json: String = row.get(0).map_err(err)?;
             let d: Decision = serde_json::from_str(&json).map_err(|e| {
                 err(rusqlite::Error::FromSqlConversionFailure(
                     0,
@@ -245,8 +321,146 @@ impl Journal {
                     Box::new(e),
                 ))
             })?;
-            out.push(d);
+            if !each(d) {
+                break;
+            }
         }
-        Ok(out)
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(id: &str, at: &str, key: Option<&str>, prefix: Option<&str>) -> Decision {
+        Decision {
+            id: id.into(),
+            at: at.into(),
+            action: if key.is_some() {
+                Action::Move
+            } else {
+                Action::Freeze
+            },
+            bucket: Some("b".into()),
+            key: key.map(str::to_string),
+            prefix: prefix.map(str::to_string),
+            from: None,
+            to: None,
+            rule: Some(if key.is_some() { "idle" } else { "guard" }.into()),
+            anomaly: None,
+            reason: "test".into(),
+            cost: None,
+            undo: None,
+            state: State::Done,
+            why: None,
+            explanation: None,
+        }
+    }
+
+    fn journal() -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(&dir.path().join("j.db")).unwrap();
+        for d in [
+            decision("m1", "2026-11-01T00:00:00Z", Some("logs/a/1"), None),
+            decision("m2", "2026-11-02T00:00:00Z", Some("logs/b/2"), None),
+            decision("m3", "2026-11-03T00:00:00Z", Some("docs/3"), None),
+            decision("f-bucket", "2026-11-04T00:00:00Z", None, Some("")),
+            decision("f-logs", "2026-11-05T00:00:00Z", None, Some("logs/")),
+            decision("f-logs-a", "2026-11-06T00:00:00Z", None, Some("logs/a/")),
+        ] {
+            j.record_decision(&d).unwrap();
+        }
+        (dir, j)
+    }
+
+    fn ids(j: &mut Journal, f: DecisionFilter) -> Vec<String> {
+        j.decisions(&f).unwrap().into_iter().map(|d| d.id).collect()
+    }
+
+    #[test]
+    fn each_filter_selects_in_sql_what_the_cli_asks_for() {
+        let (_dir, mut j) = journal();
+        let b = || Some("b".to_string());
+        let key = ids(
+            &mut j,
+            DecisionFilter {
+                bucket: b(),
+                key: Some("logs/a/1".into()),
+                ..DecisionFilter::default()
+            },
+        );
+        assert_eq!(key, ["m1", "f-bucket", "f-logs", "f-logs-a"]);
+        let prefix = ids(
+            &mut j,
+            DecisionFilter {
+                bucket: b(),
+                prefix: Some("logs/".into()),
+                ..DecisionFilter::default()
+            },
+        );
+        assert_eq!(prefix, ["m1", "m2", "f-bucket", "f-logs", "f-logs-a"]);
+        let window = ids(
+            &mut j,
+            DecisionFilter {
+                since: Some("2026-11-02T00:00:00Z".into()),
+                until: Some("2026-11-05T00:00:00Z".into()),
+                rule: Some("idle".into()),
+                ..DecisionFilter::default()
+            },
+        );
+        assert_eq!(window, ["m2", "m3"]);
+        let limited = ids(
+            &mut j,
+            DecisionFilter {
+                action: Some("freeze".into()),
+                state: Some("done".into()),
+                limit: Some(2),
+                ..DecisionFilter::default()
+            },
+        );
+        assert_eq!(limited, ["f-bucket", "f-logs"]);
+        // Stopping early reads no further.
+        let mut first = Vec::new();
+        j.each_decision(&DecisionFilter::default(), |d| {
+            first.push(d.id);
+            false
+        })
+        .unwrap();
+        assert_eq!(first, ["m1"]);
+    }
+
+    #[test]
+    fn a_time_window_and_a_key_are_searched_by_index_not_by_scanning_the_journal() {
+        let (_dir, mut j) = journal();
+        let plan = |j: &mut Journal, f: DecisionFilter| -> String {
+            let (sql, ps) = f.sql();
+            let (conn, _) = j.split();
+            let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = st
+                .query_map(ps.as_slice(), |r| r.get::<_, String>(3))
+                .unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+        };
+        let since = plan(
+            &mut j,
+            DecisionFilter {
+                since: Some("2026-11-02T00:00:00Z".into()),
+                ..DecisionFilter::default()
+            },
+        );
+        assert!(since.contains("USING INDEX decision_at"), "{since}");
+        let key = plan(
+            &mut j,
+            DecisionFilter {
+                bucket: Some("b".into()),
+                key: Some("logs/a/1".into()),
+                ..DecisionFilter::default()
+            },
+        );
+        assert!(
+            key.contains("decision_scope") && !key.contains("SCAN decision"),
+            "{key}"
+        );
     }
 }

@@ -140,11 +140,13 @@ const MIGRATIONS: &[&str] = &[
     // read at start and the retention of decisions (by time); the retention's "still needed?"
     // tests (the decision that put an object where it is; a decision's move steps), and
     // recovery's moves-never-started query, which looked for each decision's moves in the whole
-    // move table; an object's moves (`tierd recall`, `locate`), the same.
+    // move table; an object's moves (`tierd recall`, `locate`), the same; the decisions not
+    // settled, which every start looks for (three scans of the whole table).
     "CREATE INDEX decision_at ON decision (at);
     CREATE INDEX catalog_decision ON catalog (decision_id) WHERE decision_id IS NOT NULL;
     CREATE INDEX move_decision ON move (decision_id);
-    CREATE INDEX move_object ON move (bucket, key);",
+    CREATE INDEX move_object ON move (bucket, key);
+    CREATE INDEX decision_unsettled ON decision (action) WHERE state IN ('planned', 'running');",
 ];
 
 /// The schema version this build writes.

@@ -244,7 +244,8 @@ impl Journal {
             &format!(
                 "SELECT {cols} FROM move m JOIN (
                      SELECT d.seq AS seq, MAX(x.id) AS last, SUM(x.state IN ('intent', 'copied')) AS open
-                     FROM decision d JOIN move x ON x.decision_id = d.id
+                     FROM decision d INDEXED BY decision_unsettled
+                     JOIN move x ON x.decision_id = d.id
                      WHERE d.state IN ('planned', 'running')
                      GROUP BY d.id
                  ) u ON m.id = u.last

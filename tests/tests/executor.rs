@@ -1401,3 +1401,34 @@ async fn a_snapshot_leaves_out_what_vanished_and_a_failed_one_leaves_no_copy() {
     assert_eq!(next.row.objects, 3);
     assert_eq!(copies("s-next"), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reconcile_whose_listing_fails_part_way_forgets_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let hot = FaultyStore::new(local(d.path(), "hot"));
+    let cold = local(d.path(), "cold");
+    for k in ["photos/a.jpg", "photos/b.jpg"] {
+        hot.put(&Path::from(k), PutPayload::from_static(b"x"))
+            .await
+            .unwrap();
+    }
+    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
+    let tiers = ["hot".to_string(), "cold".to_string()];
+    let first = ex.reconcile("photos", &tiers, true).await.unwrap();
+    assert_eq!(first.added.len(), 2, "{first:?}");
+    // Half a listing would say one of the two is on no tier: the bucket is left as it is.
+    hot.fail_lists.store(1, Ordering::SeqCst);
+    let err = ex.reconcile("photos", &tiers, true).await.unwrap_err();
+    assert!(
+        err.to_string().contains("injected transient failure"),
+        "{err}"
+    );
+    for k in ["a.jpg", "b.jpg"] {
+        assert_eq!(
+            ex.journal().locate("photos", k).unwrap().unwrap().tier,
+            "hot"
+        );
+    }
+    let again = ex.reconcile("photos", &tiers, true).await.unwrap();
+    assert!(again.agreed() && again.checked == 2, "{again:?}");
+}

@@ -1819,3 +1819,107 @@ fn a_freeze_of_every_bucket_holds_every_operators_move_until_lifted_and_a_bucket
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     assert_eq!(on(d, "cloud", "a.jpg").as_deref(), Some(&b"alpha"[..]));
 }
+
+/// Where the catalog says each of bucket photos' objects is: `key tier`, sorted.
+fn catalog(d: &Path) -> Vec<String> {
+    let db = rusqlite::Connection::open(d.join("tierd-data/tierd.db")).unwrap();
+    let mut st = db
+        .prepare("SELECT key || ' ' || tier FROM catalog WHERE bucket = 'photos' ORDER BY key")
+        .unwrap();
+    st.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn reconcile_makes_the_catalog_say_where_each_object_is_and_a_dry_run_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    three_photos(d);
+    put(d, "onprem", "2026/d.jpg", b"delta");
+    let r = tierd(
+        d,
+        &[
+            "move", "--bucket", "photos", "--prefix", "2026/", "--to", "cloud",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    // The move listed only its prefix: a reconcile adds the rest.
+    let r = tierd(d, &["reconcile"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.starts_with("photos: 2 entries checked; 0 forgotten, 0 found on another tier, 2 added, 0 with a copy on another tier\n"),
+        "{}",
+        r.stdout
+    );
+    let known = [
+        "2025/a.jpg onprem",
+        "2025/b.jpg onprem",
+        "2026/c.jpg cloud",
+        "2026/d.jpg cloud",
+    ];
+    assert_eq!(catalog(d), known);
+    // Behind the catalog's back: a.jpg deleted, b.jpg moved to cloud by hand, c.jpg written
+    // again on onprem (two copies), e.jpg new.
+    let tiers = d.join("tierd-data");
+    std::fs::remove_file(tiers.join("onprem/photos/2025/a.jpg")).unwrap();
+    std::fs::create_dir_all(tiers.join("cloud/photos/2025")).unwrap();
+    std::fs::rename(
+        tiers.join("onprem/photos/2025/b.jpg"),
+        tiers.join("cloud/photos/2025/b.jpg"),
+    )
+    .unwrap();
+    put(d, "onprem", "2026/c.jpg", b"charlie again");
+    put(d, "onprem", "2026/e.jpg", b"echo");
+
+    let r = tierd(d, &["reconcile", "--dry-run"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    for line in [
+        "photos: 4 entries checked; 1 forgotten, 1 found on another tier, 1 added, 1 with a copy on another tier (dry run: nothing changed)",
+        "  would forget photos/2025/a.jpg: the catalog had it on onprem; it is on no tier",
+        "  photos/2025/b.jpg: the catalog had it on onprem; it is on cloud: would follow it",
+        "  would add photos/2026/e.jpg on onprem: no entry named it",
+        "  photos/2026/c.jpg is on cloud; onprem holds a copy too (tierd changes neither: compare them, and delete the one not wanted)",
+    ] {
+        assert!(
+            r.stdout.contains(line),
+            "{line:?} missing from:\n{}",
+            r.stdout
+        );
+    }
+    assert_eq!(catalog(d), known, "a dry run changes nothing");
+
+    let r = tierd(d, &["reconcile", "--bucket", "photos", "--json"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    let j = r.json();
+    assert_eq!(j["checked"], 4, "{j}");
+    assert_eq!(
+        j["forgotten"],
+        serde_json::json!([["2025/a.jpg", "onprem"]])
+    );
+    assert_eq!(
+        j["relocated"],
+        serde_json::json!([["2025/b.jpg", "onprem", "cloud"]])
+    );
+    assert_eq!(
+        catalog(d),
+        [
+            "2025/b.jpg cloud",
+            "2026/c.jpg cloud",
+            "2026/d.jpg cloud",
+            "2026/e.jpg onprem"
+        ]
+    );
+    // Every byte where it was: only the catalog changed.
+    assert_eq!(on(d, "cloud", "2025/b.jpg").unwrap(), b"bravo");
+    assert_eq!(on(d, "onprem", "2026/c.jpg").unwrap(), b"charlie again");
+    assert_eq!(on(d, "cloud", "2026/c.jpg").unwrap(), b"charlie");
+    // Agreed now, the two copies of c.jpg aside.
+    let r = tierd(d, &["reconcile"]);
+    assert!(
+        r.stdout.starts_with("photos: 4 entries checked; 0 forgotten, 0 found on another tier, 0 added, 1 with a copy on another tier\n"),
+        "{}",
+        r.stdout
+    );
+}

@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod moves;
 mod outline;
 mod output;
+pub mod reconcile;
 pub mod run;
 pub mod simulate;
 pub mod snapshot;
@@ -45,6 +46,8 @@ pub enum Command {
     Locate(moves::LocateArgs),
     /// Finish or undo every move a crash left in flight (every command does this at start).
     Recover(moves::RecoverArgs),
+    /// Make the catalog say where each object is: list every data tier, follow, forget, add.
+    Reconcile(reconcile::ReconcileArgs),
     /// Snapshots into the vault: create, list, show, verify, restore.
     Snapshot(snapshot::SnapshotArgs),
     /// Learn the behaviour model from access logs.
@@ -77,6 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Recall(a) => moves::run_recall(a),
         Command::Locate(a) => moves::run_locate(a),
         Command::Recover(a) => moves::run_recover(a),
+        Command::Reconcile(a) => reconcile::run(a),
         Command::Snapshot(a) => snapshot::run(a),
         Command::Train(a) => train::run(a),
         Command::Decisions(a) => decisions::run(a),

@@ -25,6 +25,7 @@
 
 pub mod copy;
 pub mod limits;
+pub mod reconcile;
 pub mod recover;
 pub mod scan;
 pub mod uploads;

@@ -80,12 +80,7 @@ impl Executor {
                     Ok(m) => {
                         listed += 1;
                         let key = crate::tier::strip(&base, &m.location);
-                        // tierd's own files (snapshots, staged restores) are not the bucket's
-                        // objects.
-                        if key.starts_with(".tierd-")
-                            || key.contains(".tierd-restore-")
-                            || !key.starts_with(prefix)
-                        {
+                        if tierds_own(&key) || !key.starts_with(prefix) {
                             continue;
                         }
                         chunk.push((key, m));
@@ -201,6 +196,12 @@ pub fn other_copy_note(
         m.size,
         crate::decision::rfc3339(m.last_modified)
     )
+}
+
+/// Whether a key listed on a tier is one of tierd's own files (snapshots, staged restores, the
+/// tier's owner marker), not an object of the bucket.
+pub(super) fn tierds_own(key: &str) -> bool {
+    key.starts_with(".tierd-") || key.contains(".tierd-restore-")
 }
 
 /// Objects listed per journal transaction by a scan.

@@ -151,6 +151,16 @@ impl Journal {
         r.map(drop).map_err(|e| self.err(e))
     }
 
+    /// Every bucket the catalog has an object of, sorted.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn catalog_buckets(&mut self) -> Result<Vec<String>> {
+        self.query_all("SELECT DISTINCT bucket FROM catalog ORDER BY 1", [], |r| {
+            r.get(0)
+        })
+    }
+
     /// Hands every catalog entry (of `bucket`, or of every bucket) to `f`, by bucket and key,
     /// one at a time: a catalog of millions is read in the memory of one entry.
     ///

@@ -1,0 +1,123 @@
+//! `tierd reconcile`: the catalog made to say where each object is, a bucket at a time (see
+//! [`crate::executor::reconcile`]).
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::process::ExitCode;
+
+use super::common::{Access, Pace, StoreArgs, open, runtime};
+use crate::config::Role;
+use crate::executor::reconcile::Reconciled;
+
+#[derive(Debug, clap::Args)]
+pub struct ReconcileArgs {
+    /// Only this bucket. Default: every bucket the catalog or a data tier has.
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// Say what would change, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+pub fn run(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
+    runtime()?.block_on(async {
+        // A dry run only looks; a reconcile changes the catalog, so no move may run beside it
+        // (the mover lock, and moves a crash left in flight recovered first).
+        let access = if args.dry_run {
+            Access::Looks
+        } else {
+            Access::Moves("reconcile")
+        };
+        let (config, ex) = open(&args.store, &Pace::default(), access).await?;
+        let data: Vec<String> = config
+            .tiers
+            .iter()
+            .zip(&config.roles)
+            .filter(|(_, role)| **role == Role::Data)
+            .map(|(t, _)| t.name.clone())
+            .collect();
+        let mut failed = 0usize;
+        let buckets = match &args.bucket {
+            Some(b) => vec![b.clone()],
+            None => {
+                let mut all: BTreeSet<String> = ex.journal().catalog_buckets()?.into_iter().collect();
+                for tier in &data {
+                    match ex.tiers().buckets(tier).await {
+                        Ok(found) => all.extend(found),
+                        Err(e) => {
+                            eprintln!("cannot list the buckets of {e}; the catalog's buckets are reconciled, name others with --bucket");
+                            failed += 1;
+                        }
+                    }
+                }
+                all.into_iter().collect()
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        for bucket in buckets {
+            match ex.reconcile(&bucket, &data, !args.dry_run).await {
+                Ok(r) if args.store.json => writeln!(out, "{}", serde_json::to_string(&r)?)?,
+                Ok(r) => write_text(&mut out, &r, args.dry_run)?,
+                Err(e) => {
+                    let e = crate::decision::one_line(&e.to_string()).into_owned();
+                    eprintln!("{bucket}: not reconciled, nothing changed: {e}");
+                    failed += 1;
+                }
+            }
+        }
+        Ok(if failed == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })
+}
+
+fn write_text(out: &mut impl Write, r: &Reconciled, dry_run: bool) -> std::io::Result<()> {
+    let b = &r.bucket;
+    let (forgot, follows, added) = if dry_run {
+        ("would forget", "would follow it", "would add")
+    } else {
+        ("forgot", "followed it", "added")
+    };
+    let mut said = format!(
+        "{b}: {} checked; {} forgotten, {} found on another tier, {} added, {} with a copy on another tier",
+        super::common::plural(r.checked as usize, "entry", "entries"),
+        r.forgotten.len(),
+        r.relocated.len(),
+        r.added.len(),
+        r.other_copies.len()
+    );
+    if r.in_flight > 0 {
+        said += &format!(", {} left alone (a move in flight)", r.in_flight);
+    }
+    if dry_run && !r.agreed() {
+        said += " (dry run: nothing changed)";
+    }
+    writeln!(out, "{said}")?;
+    for (key, had) in &r.forgotten {
+        writeln!(
+            out,
+            "  {forgot} {b}/{key}: the catalog had it on {had}; it is on no tier"
+        )?;
+    }
+    for (key, had, is) in &r.relocated {
+        writeln!(
+            out,
+            "  {b}/{key}: the catalog had it on {had}; it is on {is}: {follows}"
+        )?;
+    }
+    for (key, tier) in &r.added {
+        writeln!(out, "  {added} {b}/{key} on {tier}: no entry named it")?;
+    }
+    for (key, tier, others) in &r.other_copies {
+        writeln!(
+            out,
+            "  {b}/{key} is on {tier}; {} holds a copy too (tierd changes neither: compare them, and delete the one not wanted)",
+            others.join(", ")
+        )?;
+    }
+    Ok(())
+}

@@ -265,6 +265,27 @@ impl AccessEvent {
     }
 }
 
+/// The principal an ARN names, for behaviour: an assumed role's session
+/// (`arn:aws:sts::123456789012:assumed-role/etl-role/i-0aaa1111`) is its role
+/// (`arn:aws:sts::123456789012:assumed-role/etl-role`). Session names are per instance, task or
+/// process (EC2 instance ids, Lambda and ECS task ids, `botocore-session-<epoch>`): kept, each
+/// session would be a principal of its own with no history, and a role's behaviour would be
+/// scattered over thousands of them. Anything else is returned as it is.
+pub fn principal_name(raw: &str) -> &str {
+    let Some((head, rest)) = raw.split_once(":assumed-role/") else {
+        return raw;
+    };
+    if !head.starts_with("arn:") {
+        return raw;
+    }
+    match rest.split_once('/') {
+        Some((role, _session)) if !role.is_empty() => {
+            &raw[..head.len() + ":assumed-role/".len() + role.len()]
+        }
+        _ => raw,
+    }
+}
+
 /// Classifies bucket-configuration operations by the name S3's API gives them
 /// (`PutBucketLifecycleConfiguration`, `PutBucketPolicy`, ...), case-insensitively and ignoring
 /// `_`/`.`/`-`, so that S3 log names (`REST.PUT.LIFECYCLE`), CloudTrail names and MinIO names all
@@ -329,6 +350,34 @@ pub fn config_change_kind(operation: &str) -> Option<ConfigKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_assumed_roles_session_is_named_by_its_role_and_nothing_else_changes() {
+        for (raw, name) in [
+            (
+                "arn:aws:sts::123456789012:assumed-role/etl-role/i-0aaa1111",
+                "arn:aws:sts::123456789012:assumed-role/etl-role",
+            ),
+            (
+                "arn:aws-cn:sts::1:assumed-role/r/alice@example.com",
+                "arn:aws-cn:sts::1:assumed-role/r",
+            ),
+            // Already a role, a user, a key, a name: as they are.
+            (
+                "arn:aws:sts::1:assumed-role/etl-role",
+                "arn:aws:sts::1:assumed-role/etl-role",
+            ),
+            ("arn:aws:iam::1:user/alice", "arn:aws:iam::1:user/alice"),
+            ("AKIAEXAMPLE", "AKIAEXAMPLE"),
+            ("x:assumed-role/a/b", "x:assumed-role/a/b"),
+            (
+                "arn:aws:sts::1:assumed-role//s",
+                "arn:aws:sts::1:assumed-role//s",
+            ),
+        ] {
+            assert_eq!(principal_name(raw), name, "{raw}");
+        }
+    }
 
     #[test]
     fn op_class_names_round_trip() {

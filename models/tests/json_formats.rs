@@ -639,7 +639,8 @@ fn cloudtrail_get_object_maps_bytes_version_and_sse_c_and_keeps_no_presigned_par
     );
     assert_eq!(
         e.principal.as_deref(),
-        Some("arn:aws:sts::111122223333:assumed-role/Reader/session")
+        Some("arn:aws:sts::111122223333:assumed-role/Reader"),
+        "an assumed role's session is its role"
     );
     assert_eq!((e.bytes_sent, e.bytes_received), (Some(339_117), Some(0)));
     assert_eq!(
@@ -706,6 +707,15 @@ fn cloudtrail_principal_prefers_the_arn_and_names_services_and_no_one_for_anonym
         None
     );
     assert_eq!(principal("null"), None);
+    // Every session of a role is the role: one principal with one history.
+    for session in ["i-0aaa1111", "botocore-session-1793606401"] {
+        assert_eq!(
+            principal(&format!(
+                r#"{{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/etl-role/{session}"}}"#
+            )),
+            s("arn:aws:sts::1:assumed-role/etl-role")
+        );
+    }
 }
 
 #[test]

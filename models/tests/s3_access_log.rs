@@ -454,6 +454,24 @@ fn an_anonymous_request_has_no_principal() {
     );
 }
 
+#[test]
+fn every_session_of_an_assumed_role_is_the_role() {
+    for requester in [
+        "arn:aws:sts::123456789012:assumed-role/etl-role/i-0aaa1111",
+        "arn:aws:sts::123456789012:assumed-role/etl-role/botocore-session-1793606401",
+    ] {
+        let rec = Rec {
+            requester,
+            ..Rec::default()
+        };
+        assert_eq!(
+            parse(&rec.render()).principal.as_deref(),
+            Some("arn:aws:sts::123456789012:assumed-role/etl-role"),
+            "{requester}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Keys.
 

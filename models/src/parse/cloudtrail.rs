@@ -10,7 +10,7 @@
 //! | `op`, `config` | `eventName` through [`classify_s3_api`] |
 //! | `bucket` | `requestParameters.bucketName` (empty for service calls such as `ListBuckets`) |
 //! | `key` | `requestParameters.key`, or `requestParameters.Key` (S3 on Outposts); never URL-encoded |
-//! | `principal` | `userIdentity.arn`, else `accessKeyId`, else `principalId`; `invokedBy` for `AWSService`; `None` for `AnonymousPrincipal` |
+//! | `principal` | `userIdentity.arn` (an assumed role's session: its role, [`principal_name`]), else `accessKeyId`, else `principalId`; `invokedBy` for `AWSService`; `None` for `AnonymousPrincipal` |
 //! | `source_ip` | `sourceIPAddress` |
 //! | `status` | 200 without `errorCode`; else derived from a few well-known codes (see [`status_of_error_code`]) |
 //! | `error_code` | `errorCode` |
@@ -37,7 +37,7 @@
 //!
 //! This module also holds the small JSON helpers the MinIO and Ceph parsers share (`json`).
 
-use crate::event::{AccessEvent, ConfigKind, OpClass, config_change_kind};
+use crate::event::{AccessEvent, ConfigKind, OpClass, config_change_kind, principal_name};
 
 use super::json::{CopySource, Num, Text, json_error, parse_rfc3339_us, value_kind};
 use super::shown;
@@ -549,6 +549,10 @@ impl RawIdentity<'_> {
             _ => self
                 .arn
                 .into_string()
+                .map(|arn| match principal_name(&arn) {
+                    role if role.len() < arn.len() => role.to_string(),
+                    _ => arn,
+                })
                 .or_else(|| self.access_key_id.into_string())
                 .or_else(|| self.principal_id.into_string()),
         }

@@ -53,7 +53,8 @@
 //!   (`REST.COPY.OBJECT_GET`, `REST.COPY.PART_GET`), whose record's path names the destination,
 //!   twice. A key whose decoded bytes are not UTF-8 is kept in its encoded form rather than
 //!   altered, so two different keys never collapse into one.
-//! - `principal` is the Requester (canonical user id or IAM ARN), `source_ip` the Remote IP.
+//! - `principal` is the Requester (canonical user id or IAM ARN; an assumed role's session is
+//!   its role: [`principal_name`]), `source_ip` the Remote IP.
 //! - `bytes_received`: S3 logs do not carry it. For a successful (2xx) `REST.PUT.OBJECT`,
 //!   `REST.POST.OBJECT` or `REST.PUT.PART` it is set from Object Size, the size of the body the
 //!   client uploaded; otherwise `None`.
@@ -71,7 +72,7 @@
 use memchr::memchr;
 
 use super::shown;
-use crate::event::{AccessEvent, ConfigKind, OpClass, config_change_kind};
+use crate::event::{AccessEvent, ConfigKind, OpClass, config_change_kind, principal_name};
 
 /// Field names, in order, as AWS documents them; `FIELD_NAMES[n - 1]` names field `n`.
 pub const FIELD_NAMES: [&str; 27] = [
@@ -183,7 +184,9 @@ pub fn parse_line(line: &str) -> Result<Option<AccessEvent>, String> {
             OpClass::CopySource => decode_key(&decode_key(key)),
             _ => key_of(key, uri_path, bucket),
         }),
-        principal: (requester != "Anonymous").then(|| opt(requester)).flatten(),
+        principal: (requester != "Anonymous")
+            .then(|| opt(principal_name(requester)))
+            .flatten(),
         source_ip: opt(remote_ip),
         status,
         error_code: opt(error_code),

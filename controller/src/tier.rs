@@ -678,6 +678,12 @@ impl Tiers {
         Ok((stores, StorePath::default()))
     }
 
+    /// Whether the tier's URL names one store per bucket (`{bucket}`): there, a bucket the store
+    /// does not have is one the tier never held, not a misconfigured tier.
+    pub fn per_bucket(&self, tier: &str) -> bool {
+        self.tiers.get(tier).is_some_and(|h| h.root.is_none())
+    }
+
     /// The logical buckets a tier holds: the folders at its root (tierd's own, such as
     /// `.tierd-probe`, left out). Empty for a tier whose URL names one store per bucket
     /// (`{bucket}`): such a tier cannot be asked which buckets it has.

@@ -1849,7 +1849,7 @@ fn reconcile_makes_the_catalog_say_where_each_object_is_and_a_dry_run_changes_no
     let r = tierd(d, &["reconcile"]);
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.starts_with("photos: 2 entries checked; 0 forgotten, 0 found on another tier, 2 added, 0 with a copy on another tier\n"),
+        r.stdout.starts_with("photos: 2 entries checked; 0 forgotten, 0 found on another tier, 2 added, 0 written again in place, 0 with a copy on another tier\n"),
         "{}",
         r.stdout
     );
@@ -1872,11 +1872,14 @@ fn reconcile_makes_the_catalog_say_where_each_object_is_and_a_dry_run_changes_no
     .unwrap();
     put(d, "onprem", "2026/c.jpg", b"charlie again");
     put(d, "onprem", "2026/e.jpg", b"echo");
+    // d.jpg written again where it is (a store restored from a backup, say).
+    put(d, "cloud", "2026/d.jpg", b"delta, longer");
 
     let r = tierd(d, &["reconcile", "--dry-run"]);
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     for line in [
-        "photos: 4 entries checked; 1 forgotten, 1 found on another tier, 1 added, 1 with a copy on another tier (dry run: nothing changed)",
+        "photos: 4 entries checked; 1 forgotten, 1 found on another tier, 1 added, 1 written again in place, 1 with a copy on another tier (dry run: nothing changed)",
+        "  photos/2026/d.jpg on cloud was written again in place (another size or etag): would take its new size, etag and time",
         "  would forget photos/2025/a.jpg: the catalog had it on onprem; it is on no tier",
         "  photos/2025/b.jpg: the catalog had it on onprem; it is on cloud: would follow it",
         "  would add photos/2026/e.jpg on onprem: no entry named it",
@@ -1902,6 +1905,8 @@ fn reconcile_makes_the_catalog_say_where_each_object_is_and_a_dry_run_changes_no
         j["relocated"],
         serde_json::json!([["2025/b.jpg", "onprem", "cloud"]])
     );
+    assert_eq!(j["changed"], serde_json::json!([["2026/d.jpg", "cloud"]]));
+    assert_eq!(j["reconciled"], true);
     assert_eq!(
         catalog(d),
         [
@@ -1915,11 +1920,33 @@ fn reconcile_makes_the_catalog_say_where_each_object_is_and_a_dry_run_changes_no
     assert_eq!(on(d, "cloud", "2025/b.jpg").unwrap(), b"bravo");
     assert_eq!(on(d, "onprem", "2026/c.jpg").unwrap(), b"charlie again");
     assert_eq!(on(d, "cloud", "2026/c.jpg").unwrap(), b"charlie");
+    let db = rusqlite::Connection::open(d.join("tierd-data/tierd.db")).unwrap();
+    let size: i64 = db
+        .query_row(
+            "SELECT size FROM catalog WHERE bucket = 'photos' AND key = '2026/d.jpg'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        size, 13,
+        "the entry takes the size of the object written again"
+    );
     // Agreed now, the two copies of c.jpg aside.
     let r = tierd(d, &["reconcile"]);
     assert!(
-        r.stdout.starts_with("photos: 4 entries checked; 0 forgotten, 0 found on another tier, 0 added, 1 with a copy on another tier\n"),
+        r.stdout.starts_with("photos: 4 entries checked; 0 forgotten, 0 found on another tier, 0 added, 0 written again in place, 1 with a copy on another tier\n"),
         "{}",
         r.stdout
+    );
+    // A bucket nothing holds is named as such.
+    let r = tierd(d, &["reconcile", "--bucket", "phtos"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "warning: no catalog entry and no tier holds bucket \"phtos\" (a misspelt bucket?)"
+        ),
+        "{}",
+        r.stderr
     );
 }

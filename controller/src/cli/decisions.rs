@@ -447,14 +447,20 @@ fn about_key(d: &Decision, k: &str) -> bool {
     match (d.key.as_deref(), d.prefix.as_deref()) {
         (Some(own), _) => own == k,
         (None, Some(scope)) => k.starts_with(scope),
-        (None, None) => false,
+        (None, None) => every_bucket(d),
     }
+}
+
+/// Whether `d` is a freeze of every bucket, or its lift: it holds every bucket, key and prefix.
+fn every_bucket(d: &Decision) -> bool {
+    d.bucket.is_none() && matches!(d.action, Action::Freeze | Action::Unfreeze)
 }
 
 /// Whether `d` is about the prefix `p`: a decision on a key or a prefix under it, or on a scope
 /// that holds it (its bucket, prefix `""`, or a shorter prefix).
 fn about_prefix(d: &Decision, p: &str) -> bool {
-    d.key.as_deref().is_some_and(|k| k.starts_with(p))
+    every_bucket(d)
+        || d.key.as_deref().is_some_and(|k| k.starts_with(p))
         || d.prefix.as_deref().is_some_and(|q| q.starts_with(p))
         || d.key.is_none() && d.prefix.as_deref().is_some_and(|q| p.starts_with(q))
 }
@@ -499,7 +505,7 @@ pub fn run(args: DecisionsArgs) -> anyhow::Result<ExitCode> {
             && target
                 .bucket
                 .as_deref()
-                .is_none_or(|b| d.bucket.as_deref() == Some(b))
+                .is_none_or(|b| d.bucket.as_deref() == Some(b) || every_bucket(d))
             && target.key.as_deref().is_none_or(|k| about_key(d, k))
             && target.prefix.as_deref().is_none_or(|p| about_prefix(d, p))
             && args
@@ -724,6 +730,30 @@ mod tests {
         );
         d.rule = rule.map(str::to_string);
         d
+    }
+
+    #[test]
+    fn a_freeze_of_every_bucket_is_about_every_key_and_prefix_and_a_bucket_freeze_only_its_own() {
+        let freeze = |bucket: Option<&str>, prefix: Option<&str>| {
+            let mut d = decision("f", "x", None);
+            (d.action, d.bucket, d.key, d.prefix) = (
+                Action::Freeze,
+                bucket.map(str::to_string),
+                None,
+                prefix.map(str::to_string),
+            );
+            d
+        };
+        let every = freeze(None, None);
+        assert!(every_bucket(&every));
+        assert!(about_key(&every, "2025/a.jpg") && about_prefix(&every, "2025/"));
+        let logs = freeze(Some("photos"), Some("logs/"));
+        assert!(!every_bucket(&logs));
+        assert!(about_key(&logs, "logs/a") && !about_key(&logs, "2025/a.jpg"));
+        // A move with no bucket is not a freeze of every bucket.
+        let mut odd = decision("m", "k", None);
+        (odd.bucket, odd.key) = (None, None);
+        assert!(!every_bucket(&odd) && !about_key(&odd, "k"));
     }
 
     #[test]

@@ -58,11 +58,28 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         for bucket in buckets {
             match ex.reconcile(&bucket, &data, !args.dry_run).await {
-                Ok(r) if args.store.json => writeln!(out, "{}", serde_json::to_string(&r)?)?,
-                Ok(r) => write_text(&mut out, &r, args.dry_run)?,
+                Ok(r) => {
+                    if r.checked == 0 && r.listed == 0 {
+                        eprintln!(
+                            "warning: no catalog entry and no tier holds bucket {bucket:?} (a misspelt bucket?)"
+                        );
+                    }
+                    if args.store.json {
+                        let mut v = serde_json::to_value(&r)?;
+                        v["reconciled"] = true.into();
+                        v["dry_run"] = args.dry_run.into();
+                        writeln!(out, "{v}")?;
+                    } else {
+                        write_text(&mut out, &r, args.dry_run)?;
+                    }
+                }
                 Err(e) => {
                     let e = crate::decision::one_line(&e.to_string()).into_owned();
                     eprintln!("{bucket}: not reconciled, nothing changed: {e}");
+                    if args.store.json {
+                        let v = serde_json::json!({"bucket": bucket, "reconciled": false, "error": e});
+                        writeln!(out, "{v}")?;
+                    }
                     failed += 1;
                 }
             }
@@ -77,23 +94,24 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
 
 fn write_text(out: &mut impl Write, r: &Reconciled, dry_run: bool) -> std::io::Result<()> {
     let b = &r.bucket;
-    let (forgot, follows, added) = if dry_run {
-        ("would forget", "would follow it", "would add")
+    let (forgot, follows, added, takes) = if dry_run {
+        ("would forget", "would follow it", "would add", "would take")
     } else {
-        ("forgot", "followed it", "added")
+        ("forgot", "followed it", "added", "took")
     };
     let mut said = format!(
-        "{b}: {} checked; {} forgotten, {} found on another tier, {} added, {} with a copy on another tier",
+        "{b}: {} checked; {} forgotten, {} found on another tier, {} added, {} written again in place, {} with a copy on another tier",
         super::common::plural(r.checked as usize, "entry", "entries"),
         r.forgotten.len(),
         r.relocated.len(),
         r.added.len(),
+        r.changed.len(),
         r.other_copies.len()
     );
     if r.in_flight > 0 {
         said += &format!(", {} left alone (a move in flight)", r.in_flight);
     }
-    if dry_run && !r.agreed() {
+    if dry_run {
         said += " (dry run: nothing changed)";
     }
     writeln!(out, "{said}")?;
@@ -111,6 +129,12 @@ fn write_text(out: &mut impl Write, r: &Reconciled, dry_run: bool) -> std::io::R
     }
     for (key, tier) in &r.added {
         writeln!(out, "  {added} {b}/{key} on {tier}: no entry named it")?;
+    }
+    for (key, tier) in &r.changed {
+        writeln!(
+            out,
+            "  {b}/{key} on {tier} was written again in place (another size or etag): {takes} its new size, etag and time"
+        )?;
     }
     for (key, tier, others) in &r.other_copies {
         writeln!(

@@ -11,8 +11,13 @@
 //! - an entry whose tier holds it while another tier holds a copy too: reported, not changed
 //!   (tierd never chooses between two copies its owner may both need).
 //!
+//! - an entry whose object was written again in place (another size or etag): takes its new
+//!   size, etag and time.
+//!
 //! Nothing is changed for a bucket that a tier could not list whole (a partial listing would
-//! forget objects that are there), nor for an object whose move is in flight. Data is never
+//! forget objects that are there), nor for an object whose move is in flight. A `{bucket}` tier
+//! whose store has no such bucket (S3's `NoSuchBucket`) never held the bucket: an empty listing,
+//! not a failure. Data is never
 //! touched: only the catalog. The command holds the mover lock, so no move runs beside it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,12 +34,17 @@ pub struct Reconciled {
     pub bucket: String,
     /// Catalog entries checked.
     pub checked: u64,
+    /// Objects the tiers listed (a copy on two tiers counts twice).
+    pub listed: u64,
     /// Entries whose object is on no tier: forgotten. `(key, tier the catalog had)`.
     pub forgotten: Vec<(String, String)>,
     /// Entries found on another tier: `(key, tier the catalog had, tier it is on)`.
     pub relocated: Vec<(String, String, String)>,
     /// Objects no entry named: `(key, tier)`.
     pub added: Vec<(String, String)>,
+    /// Entries whose object was written again in place (another size or etag): `(key, tier)`;
+    /// the entry takes the new size, etag and time.
+    pub changed: Vec<(String, String)>,
     /// Entries whose tier holds the object while other tiers hold a copy: `(key, tier, others)`.
     pub other_copies: Vec<(String, String, Vec<String>)>,
     /// Entries left as they are: a move of the object is in flight.
@@ -44,7 +54,10 @@ pub struct Reconciled {
 impl Reconciled {
     /// Whether the catalog and the tiers agreed (other copies aside: those are reported only).
     pub fn agreed(&self) -> bool {
-        self.forgotten.is_empty() && self.relocated.is_empty() && self.added.is_empty()
+        self.forgotten.is_empty()
+            && self.relocated.is_empty()
+            && self.added.is_empty()
+            && self.changed.is_empty()
     }
 }
 
@@ -67,6 +80,7 @@ impl Executor {
         for tier in tiers {
             self.list_whole(tier, bucket, &mut listing).await?;
         }
+        let listed = listing.values().map(|c| c.len() as u64).sum();
         let in_flight: BTreeSet<String> = self
             .journal()
             .open_moves()?
@@ -79,6 +93,7 @@ impl Executor {
             .catalog_each(Some(bucket), |e| entries.push(e))?;
         let mut r = Reconciled {
             bucket: bucket.to_string(),
+            listed,
             ..Reconciled::default()
         };
         let mut writes = Vec::new();
@@ -90,12 +105,19 @@ impl Executor {
                 r.in_flight += 1;
                 continue;
             }
-            if copies.iter().any(|(t, _)| *t == e.tier) {
+            if let Some(i) = copies.iter().position(|(t, _)| *t == e.tier) {
                 let others: Vec<String> = copies
-                    .into_iter()
-                    .map(|(t, _)| t)
+                    .iter()
+                    .map(|(t, _)| t.clone())
                     .filter(|t| *t != e.tier)
                     .collect();
+                let m = &copies[i].1;
+                let etag_differs = matches!((&e.etag, &m.e_tag), (Some(a), Some(b)) if a != b);
+                if m.size != e.size || etag_differs {
+                    r.changed.push((e.key.clone(), e.tier.clone()));
+                    let m = copies.into_iter().nth(i).map(|(_, m)| m);
+                    writes.extend(m.map(|m| entry(bucket, e.key.clone(), e.tier.clone(), m)));
+                }
                 if !others.is_empty() {
                     r.other_copies.push((e.key, e.tier, others));
                 }
@@ -159,6 +181,7 @@ impl Executor {
                 }
                 // A bucket the tier does not have is an empty listing.
                 Err(object_store::Error::NotFound { .. }) => break,
+                Err(e) if self.tiers.per_bucket(tier) && super::scan::no_such_bucket(&e) => break,
                 Err(source) => {
                     return Err(ExecError::Store(StoreError::Backend {
                         url: format!("tier {tier}"),

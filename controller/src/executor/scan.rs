@@ -89,6 +89,7 @@ impl Executor {
                         }
                     }
                     Err(object_store::Error::NotFound { .. }) => break,
+                    Err(e) if self.tiers.per_bucket(&tier) && no_such_bucket(&e) => break,
                     Err(source) if complete => {
                         return Err(ExecError::Store(StoreError::Backend {
                             url: format!("tier {tier}"),
@@ -202,6 +203,14 @@ pub fn other_copy_note(
 /// tier's owner marker), not an object of the bucket.
 pub(super) fn tierds_own(key: &str) -> bool {
     key.starts_with(".tierd-") || key.contains(".tierd-restore-")
+}
+
+/// Whether a listing failed because the store has no such bucket (S3's `NoSuchBucket`, which
+/// object_store reports as a generic error): on a `{bucket}` tier ([`crate::tier::Tiers::per_bucket`]),
+/// one that never held the bucket, which holds none of its objects, as a folder a `file://` tier
+/// does not have. (On a tier of one store it is a misconfiguration, and an error.)
+pub(super) fn no_such_bucket(e: &object_store::Error) -> bool {
+    crate::tier::with_causes(e).contains("NoSuchBucket")
 }
 
 /// Objects listed per journal transaction by a scan.

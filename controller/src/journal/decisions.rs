@@ -39,23 +39,27 @@ impl DecisionFilter {
         } else {
             ""
         };
+        // A freeze of every bucket (and its lift) holds every key: it has no bucket.
+        let every = "(bucket IS NULL AND action IN ('freeze', 'unfreeze'))";
         match (&self.key, &self.prefix) {
             (Some(k), _) => {
                 sql += &format!(
                     " AND (({bucket}key = :key) OR ({bucket}key IS NULL AND prefix IS NOT NULL
-                       AND substr(:key, 1, length(prefix)) = prefix))"
+                       AND substr(:key, 1, length(prefix)) = prefix) OR {every})"
                 );
                 ps.push((":key", k));
             }
             (None, Some(p)) => {
                 sql += &format!(
-                    " AND {bucket}(substr(key, 1, length(:prefix)) = :prefix
+                    " AND (({bucket}(substr(key, 1, length(:prefix)) = :prefix
                        OR substr(prefix, 1, length(:prefix)) = :prefix
-                       OR (key IS NULL AND substr(:prefix, 1, length(prefix)) = prefix))"
+                       OR (key IS NULL AND substr(:prefix, 1, length(prefix)) = prefix))) OR {every})"
                 );
                 ps.push((":prefix", p));
             }
-            (None, None) if !bucket.is_empty() => sql += " AND bucket = :bucket",
+            (None, None) if !bucket.is_empty() => {
+                sql += &format!(" AND (bucket = :bucket OR {every})");
+            }
             (None, None) => {}
         }
         for (column, name, v) in [
@@ -368,6 +372,11 @@ mod tests {
             decision("f-bucket", "2026-11-04T00:00:00Z", None, Some("")),
             decision("f-logs", "2026-11-05T00:00:00Z", None, Some("logs/")),
             decision("f-logs-a", "2026-11-06T00:00:00Z", None, Some("logs/a/")),
+            Decision {
+                bucket: None,
+                prefix: None,
+                ..decision("f-every", "2026-11-07T00:00:00Z", None, None)
+            },
         ] {
             j.record_decision(&d).unwrap();
         }
@@ -390,7 +399,7 @@ mod tests {
                 ..DecisionFilter::default()
             },
         );
-        assert_eq!(key, ["m1", "f-bucket", "f-logs", "f-logs-a"]);
+        assert_eq!(key, ["m1", "f-bucket", "f-logs", "f-logs-a", "f-every"]);
         let prefix = ids(
             &mut j,
             DecisionFilter {
@@ -399,7 +408,19 @@ mod tests {
                 ..DecisionFilter::default()
             },
         );
-        assert_eq!(prefix, ["m1", "m2", "f-bucket", "f-logs", "f-logs-a"]);
+        assert_eq!(
+            prefix,
+            ["m1", "m2", "f-bucket", "f-logs", "f-logs-a", "f-every"]
+        );
+        let bucket = ids(
+            &mut j,
+            DecisionFilter {
+                bucket: b(),
+                action: Some("freeze".into()),
+                ..DecisionFilter::default()
+            },
+        );
+        assert_eq!(bucket, ["f-bucket", "f-logs", "f-logs-a", "f-every"]);
         let window = ids(
             &mut j,
             DecisionFilter {

@@ -61,7 +61,7 @@ pub enum JournalError {
     )]
     MoveNotInFlight { path: PathBuf, id: i64 },
     #[error(
-        "{path}: no journal there; give the service's configuration with --config (or a decision log with --log)"
+        "{path}: no journal there; give the service's configuration with --config (a service that never started has none yet; decisions and explain also read a decision log with --log)"
     )]
     Missing { path: PathBuf },
     #[error(
@@ -217,7 +217,7 @@ impl Journal {
     pub fn open_existing(path: &Path) -> Result<Journal> {
         if !path.is_file() {
             return Err(JournalError::Missing {
-                path: path.to_path_buf(),
+                path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
             });
         }
         Journal::open(path)

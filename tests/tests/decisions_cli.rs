@@ -596,6 +596,6 @@ fn explain_says_whether_the_undo_of_a_rules_freeze_is_undone_by_its_rule() {
     );
     assert_eq!(
         undo_of("freeze-2"),
-        "tierd unfreeze photos --prefix app/ --config /etc/tierd/tierd.toml; rule \"ransomware-freeze\" will freeze it again at its next pass while its condition (`incident_open`) holds: lifting a prefix's freeze leaves the bucket's behaviour signals as they are (incident_open); unfreezing the whole bucket acknowledges them"
+        "tierd unfreeze photos --prefix app/ --config /etc/tierd/tierd.toml; rule \"ransomware-freeze\" will freeze it again at its next pass while its condition (`incident_open`) holds: lifting a prefix's freeze leaves the bucket's behaviour signals as they are (incident_open) until they fade (planner.anomaly_hold, planner.incident_quiet); to acknowledge them at once, lift a freeze of the whole bucket (`tierd freeze photos`, then `tierd unfreeze photos`, when it has none)"
     );
 }

@@ -1802,8 +1802,20 @@ fn a_freeze_of_every_bucket_holds_every_operators_move_until_lifted_and_a_bucket
     );
     let shown = with(&["explain", &freeze]).stdout;
     assert!(shown.contains("action    freeze — every bucket"), "{shown}");
+    // A prefix's own freeze outlives the lift of every bucket, and the lift says so.
+    assert_eq!(
+        with(&["freeze", "photos", "--prefix", "keep/"]).code,
+        Some(0)
+    );
     let r = with(&["unfreeze", "--all-buckets"]);
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "note: the freezes of buckets and prefixes stay open: photos (prefix \"keep/\")"
+        ),
+        "{}",
+        r.stderr
+    );
     let unfreeze = r.stdout.split(':').next().unwrap().to_string();
     assert_eq!(
         r.stdout.trim_end(),

@@ -358,8 +358,9 @@ fn after_unfreeze(d: &Decision) -> Option<String> {
                 names(&other)
             ),
             (false, false, _) => format!(
-                "{again}: lifting a prefix's freeze leaves the bucket's behaviour signals as they are ({}); unfreezing the whole bucket acknowledges them",
-                names(&behaviour)
+                "{again}: lifting a prefix's freeze leaves the bucket's behaviour signals as they are ({}) until they fade (planner.anomaly_hold, planner.incident_quiet); to acknowledge them at once, lift a freeze of the whole bucket (`tierd freeze {bucket}`, then `tierd unfreeze {bucket}`, when it has none)",
+                names(&behaviour),
+                bucket = d.bucket.as_deref().unwrap_or("BUCKET")
             ),
             (_, true, _) => again,
         },
@@ -410,7 +411,7 @@ mod tests {
         );
         assert_eq!(
             line("app/", "incident_open and key glob 'app/*'"),
-            "tierd unfreeze photos --prefix app/ --config /etc/tierd/tierd.toml; rule \"guard\" will freeze it again at its next pass while its condition (`incident_open and key glob 'app/*'`) holds: lifting a prefix's freeze leaves the bucket's behaviour signals as they are (incident_open); unfreezing the whole bucket acknowledges them"
+            "tierd unfreeze photos --prefix app/ --config /etc/tierd/tierd.toml; rule \"guard\" will freeze it again at its next pass while its condition (`incident_open and key glob 'app/*'`) holds: lifting a prefix's freeze leaves the bucket's behaviour signals as they are (incident_open) until they fade (planner.anomaly_hold, planner.incident_quiet); to acknowledge them at once, lift a freeze of the whole bucket (`tierd freeze photos`, then `tierd unfreeze photos`, when it has none)"
         );
         assert_eq!(
             line("", "tier == 'onprem' and age < 1d"),

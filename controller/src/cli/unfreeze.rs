@@ -92,7 +92,7 @@ pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
         )
     } else if args.prefix.is_empty() {
         format!(
-            "An operator lifted the freeze opened by {} at {}, and acknowledged the bucket's incident and the signals behind it.",
+            "An operator lifted the freeze opened by {} at {}, and acknowledged the bucket's incident and the signals behind it, if any.",
             f.decision_id, f.since
         )
     } else {
@@ -122,6 +122,18 @@ pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
             "{id}: lifted the freeze of every bucket (opened by {})",
             f.decision_id
         );
+        // The freezes of buckets and prefixes are their own: say which still hold.
+        let still: Vec<String> = j
+            .open_freezes()?
+            .iter()
+            .map(|f| format!("{} (prefix {:?})", f.bucket, f.prefix))
+            .collect();
+        if !still.is_empty() {
+            eprintln!(
+                "note: the freezes of buckets and prefixes stay open: {}",
+                still.join(", ")
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     println!(

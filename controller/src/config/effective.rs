@@ -115,6 +115,14 @@ fn hidden(key: &str) -> bool {
     is_secret_option(key) && !key.to_ascii_lowercase().ends_with("_file")
 }
 
+/// The option naming the key a secret belongs to (`access_key_id`).
+fn key_id(key: &str) -> bool {
+    matches!(
+        key.to_ascii_lowercase().as_str(),
+        "access_key_id" | "aws_access_key_id"
+    )
+}
+
 /// The options that may be printed, and notes for the rest and for where credentials come from
 /// (`remote`: the options serve an object store, not a `file://` or `memory://` one).
 fn options(
@@ -122,14 +130,18 @@ fn options(
     source: Option<&str>,
     remote: bool,
 ) -> (Option<Value>, Vec<String>) {
+    // The key id of a secret left out goes with it: read back beside the environment's secret,
+    // it would make a pair that does not exist.
+    let any_secret = options.keys().any(|k| hidden(k));
+    let left_out = |k: &str| hidden(k) || (any_secret && key_id(k));
     let shown: toml::Table = options
         .iter()
-        .filter(|(k, _)| !hidden(k))
+        .filter(|(k, _)| !left_out(k))
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
     let secret: Vec<&str> = options
         .keys()
-        .filter(|k| hidden(k))
+        .filter(|k| left_out(k))
         .map(String::as_str)
         .collect();
     let mut notes = Vec::new();

@@ -455,6 +455,8 @@ impl Config {
         let keep = raw.journal.as_ref().and_then(|j| j.keep_decisions.as_ref());
         let journal_keep_secs = match keep {
             Some(k) if k.get_ref().trim() == "forever" => None,
+            // Zero would keep nothing: the check below says what the least is.
+            Some(k) if matches!(k.get_ref().trim(), "0" | "0s") => Some(0),
             _ => Some(dur(
                 "journal.keep_decisions",
                 &keep.cloned(),
@@ -635,6 +637,27 @@ impl Config {
             );
         }
         diags.append(&mut dur_diags);
+        // Retention never forgets what a start reads back: an operator's moves within
+        // `planner.operator_hold`, and a day of the guardrails' state.
+        let floor = planner.operator_hold_secs.max(86_400);
+        if let (Some(k), Some(secs)) = (keep, journal_keep_secs)
+            && secs < floor
+        {
+            let least = shown_duration(floor);
+            let why = if planner.operator_hold_secs > 86_400 {
+                format!("planner.operator_hold ({least})")
+            } else {
+                "a day".to_string()
+            };
+            diags.push(Diagnostic::error(
+                path,
+                at(k.span()),
+                format!(
+                    "journal.keep_decisions = {:?} is shorter than {why}, which the journal keeps for the service's start; write at least \"{least}\", or \"forever\"",
+                    k.get_ref()
+                ),
+            ));
+        }
         let currency = raw
             .costs
             .as_ref()

@@ -544,9 +544,22 @@ fn the_journal_keeps_decisions_400_days_unless_told_otherwise() {
     assert_eq!(keep("90d"), Ok(Some(90 * 86_400)));
     assert_eq!(keep("forever"), Ok(None));
     assert_eq!(
+        keep("1h"),
+        Err(vec![
+            "/etc/tierd/tierd.toml:4:18: error: journal.keep_decisions = \"1h\" is shorter than planner.operator_hold (30d), which the journal keeps for the service's start; write at least \"30d\", or \"forever\"".to_string()
+        ])
+    );
+    let short_hold = load(&format!(
+        "{tiers}[journal]\nkeep_decisions = \"2h\"\n[planner]\noperator_hold = \"0s\"\n"
+    ));
+    assert!(
+        short_hold.as_ref().is_err_and(|e| e[0].ends_with("is shorter than a day, which the journal keeps for the service's start; write at least \"1d\", or \"forever\"")),
+        "{short_hold:?}"
+    );
+    assert_eq!(
         keep("0s"),
         Err(vec![
-            "/etc/tierd/tierd.toml:4:18: error: journal.keep_decisions = \"0s\" is not a duration; write a whole number and a unit, e.g. \"30s\", \"5m\", \"1h\", \"7d\"".to_string()
+            "/etc/tierd/tierd.toml:4:18: error: journal.keep_decisions = \"0s\" is shorter than planner.operator_hold (30d), which the journal keeps for the service's start; write at least \"30d\", or \"forever\"".to_string()
         ])
     );
 }
@@ -580,7 +593,7 @@ fn durations_and_rates_are_printed_as_they_are_written_and_read_back_the_same() 
 
 #[test]
 fn a_secret_option_is_left_out_of_the_effective_configuration_and_named_with_its_file() {
-    let text = "[tiers.cloud]\nurl = \"s3://b/p\"\noptions = { region = \"eu-west-1\", secret_access_key = \"Sekr1t-value\" }\n[ingest]\nsources = [\"s3://logs/\"]\noptions = { session_token = \"Tok3n-value\" }\n";
+    let text = "[tiers.cloud]\nurl = \"s3://b/p\"\noptions = { region = \"eu-west-1\", access_key_id = \"AKIAFILE\", secret_access_key = \"Sekr1t-value\" }\n[ingest]\nsources = [\"s3://logs/\"]\noptions = { session_token = \"Tok3n-value\" }\n";
     let c = load(text).unwrap();
     let out = c.effective(Some(text));
     let toml = out.to_toml();
@@ -591,7 +604,11 @@ fn a_secret_option_is_left_out_of_the_effective_configuration_and_named_with_its
             "{shown}"
         );
     }
-    assert!(toml.contains("\noptions = { region = \"eu-west-1\" }\n# options secret_access_key written in /etc/tierd/tierd.toml (not shown; left out of this output)\n"), "{toml}");
+    assert!(toml.contains("\noptions = { region = \"eu-west-1\" }\n# options access_key_id, secret_access_key written in /etc/tierd/tierd.toml (not shown; left out of this output)\n"), "{toml}");
+    assert!(
+        !toml.contains("AKIAFILE"),
+        "the key id goes with its secret: {toml}"
+    );
     assert!(
         toml.contains("# options session_token written in /etc/tierd/tierd.toml"),
         "{toml}"

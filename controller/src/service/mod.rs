@@ -986,7 +986,10 @@ impl Service {
             if p.is_empty() && b != crate::journal::freezes::EVERY_BUCKET {
                 self.planner.behaviour.acknowledge(&b);
             }
-            tracing::info!(bucket = b, prefix = p, "freeze lifted by an operator");
+            // (The freeze of every bucket is said by the pause's own lines.)
+            if b != crate::journal::freezes::EVERY_BUCKET {
+                tracing::info!(bucket = b, prefix = p, "freeze lifted by an operator");
+            }
         }
         for f in journal {
             // (Two open on one scope, a rule's and an operator's taken at once: the first holds.)
@@ -997,12 +1000,14 @@ impl Service {
             {
                 continue;
             }
-            tracing::info!(
-                bucket = f.bucket,
-                prefix = f.prefix,
-                decision = f.decision_id,
-                "freeze opened by an operator"
-            );
+            if f.bucket != crate::journal::freezes::EVERY_BUCKET {
+                tracing::info!(
+                    bucket = f.bucket,
+                    prefix = f.prefix,
+                    decision = f.decision_id,
+                    "freeze opened by an operator"
+                );
+            }
             self.planner.open_freeze(Freeze {
                 since: policies::facts::parse_utc(&f.since).unwrap_or_else(now),
                 bucket: f.bucket,

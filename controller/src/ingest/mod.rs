@@ -328,8 +328,11 @@ pub fn run_with(
         .map(|b| b.clone().unwrap_or_default())
         .collect();
     for (k, src) in sources.iter().enumerate() {
+        // A store source listed after what was read of it; one named twice (every object of it
+        // read under the first) is listed whole, as the memory is the first's.
+        let remembered = source::is_store(src) && !sources[..k].contains(src);
         let listing = match journal.as_deref_mut() {
-            Some(j) if source::is_store(src) => listings
+            Some(j) if remembered => listings
                 .list_store(src, &opts.store_options, rt, j)
                 .map(|l| (l.objects, Some(l.checkpoints))),
             _ => source::list(src, &opts.store_options, rt).map(|o| (o, None)),
@@ -439,9 +442,9 @@ pub fn run_with(
             report.object_ended(outcome, opts.keep_going)?;
         }
         if let Some(j) = journal.as_deref_mut() {
-            if source::is_store(src) {
+            if remembered {
                 listings.passed(src, &objects, &whole, j)?;
-            } else if !orphans.is_empty() {
+            } else if !orphans.is_empty() && !source::is_store(src) {
                 let names = objects.iter().map(|o| o.name.to_string()).chain(twice);
                 let waited = report.objects_waiting > waits_before;
                 listings::forget_files(src, orphans, &names.collect(), waited, rt, j)?;

@@ -407,3 +407,53 @@ fn a_compressed_copy_takes_its_originals_checkpoint_over_while_a_deleted_files_i
     assert!(f.pass().is_empty());
     assert_eq!(f.checkpoints(), ["access.log.gz"]);
 }
+
+#[test]
+fn a_deleted_files_checkpoint_is_kept_while_a_rotation_may_be_under_way() {
+    let mut f = Folder::new();
+    for name in ["a.log", "b.log"] {
+        std::fs::write(f.logs.join(name), log_text(1)).unwrap();
+    }
+    let source = f.logs.display().to_string();
+    let gone = Checkpoint {
+        source: source.clone(),
+        object: f.logs.join("gone.log").display().to_string(),
+        identity: "inode:1:2".into(),
+        bytes_done: 10,
+        lines_done: 1,
+        complete: false,
+        head: None,
+        stamp: None,
+        break_reported: false,
+    };
+    f.journal
+        .save_checkpoints(std::slice::from_ref(&gone))
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let name = |n: &str| f.logs.join(n).display().to_string();
+    let a_only: HashSet<String> = [name("a.log")].into();
+    let both: HashSet<String> = [name("a.log"), name("b.log")].into();
+    let forget = |f: &mut Folder, listed: &HashSet<String>, waited: bool| {
+        let orphans = vec![gone.clone()];
+        forget_files(
+            &source,
+            orphans,
+            listed,
+            waited,
+            rt.handle(),
+            &mut f.journal,
+        )
+        .unwrap()
+    };
+    // b.log appeared after the pass listed: it may be gone.log renamed, not yet taken over.
+    assert_eq!(forget(&mut f, &a_only, false), 0);
+    // A file of the pass waited (a copy or compression under way).
+    assert_eq!(forget(&mut f, &both, true), 0);
+    // The pass listed nothing (a file system not mounted).
+    assert_eq!(forget(&mut f, &HashSet::new(), false), 0);
+    assert_eq!(f.checkpoints(), ["gone.log"]);
+    assert_eq!(forget(&mut f, &both, false), 1);
+    assert!(f.checkpoints().is_empty());
+}

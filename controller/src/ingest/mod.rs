@@ -9,6 +9,10 @@
 //! neither skips nor double-counts; a local file is known by its content as well as its name, so
 //! a log rotated by renaming (and compressing) it keeps its checkpoint (see `resume`).
 //!
+//! The service keeps [`Listings`] from one cycle to the next ([`run_with`]): an object-store
+//! source is then listed whole only now and then, and after what was read of it in between;
+//! checkpoints of log objects that are gone are forgotten (see `listings`).
+//!
 //! `run` is synchronous (parsing is CPU work); object-store reads block on the given runtime
 //! handle, so call it from `spawn_blocking` or a plain thread.
 

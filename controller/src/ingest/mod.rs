@@ -9,9 +9,14 @@
 //! neither skips nor double-counts; a local file is known by its content as well as its name, so
 //! a log rotated by renaming (and compressing) it keeps its checkpoint (see `resume`).
 //!
+//! The service keeps [`Listings`] from one cycle to the next ([`run_with`]): an object-store
+//! source is then listed whole only now and then, and after what was read of it in between;
+//! checkpoints of log objects that are gone are forgotten (see `listings`).
+//!
 //! `run` is synchronous (parsing is CPU work); object-store reads block on the given runtime
 //! handle, so call it from `spawn_blocking` or a plain thread.
 
+mod listings;
 pub mod merge;
 mod resume;
 mod source;
@@ -32,6 +37,7 @@ use tokio::runtime::Handle;
 
 use crate::journal::checkpoints::Checkpoint;
 use crate::journal::{Journal, JournalError};
+pub use listings::{FORGET_PER_PASS, FULL_LISTING_EVERY, Listings};
 pub use source::{
     BUILTIN_SAMPLES, Content, Listed, LogObject, SAMPLES, STORED_BYTES_READ, content, head_content,
     list,
@@ -280,26 +286,66 @@ pub fn run(
     sources: &[String],
     opts: &IngestOptions,
     rt: &Handle,
+    journal: Option<&mut Journal>,
+    consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
+) -> Result<IngestReport, IngestError> {
+    run_with(
+        sources,
+        opts,
+        rt,
+        journal,
+        &mut Listings::default(),
+        consumer,
+    )
+}
+
+/// [`run`], with what earlier passes of this process learned of the sources (`listings`): an
+/// object-store source is listed after what was read to its end, and whole only now and then.
+///
+/// # Errors
+/// See [`run`].
+pub fn run_with(
+    sources: &[String],
+    opts: &IngestOptions,
+    rt: &Handle,
     mut journal: Option<&mut Journal>,
+    listings: &mut Listings,
     consumer: &mut dyn FnMut(Vec<AccessEvent>) -> Result<(), String>,
 ) -> Result<IngestReport, IngestError> {
     let mut report = IngestReport::default();
     let mut listed = Listed::default();
-    // Every source's checkpoints as they were before this run read anything: overlapping
-    // sources share the objects they both name (below).
-    let before: Vec<Vec<Checkpoint>> = match journal.as_deref_mut() {
+    // Every local source's checkpoints as they were before this run read anything: overlapping
+    // sources share the files they both name (below). (A store object is never taken over.)
+    let before: Vec<Option<Vec<Checkpoint>>> = match journal.as_deref_mut() {
         Some(j) if sources.len() > 1 => sources
             .iter()
-            .map(|s| j.checkpoints_of(s))
+            .map(|s| {
+                (!source::is_store(s))
+                    .then(|| j.checkpoints_of(s))
+                    .transpose()
+            })
             .collect::<Result<_, _>>()?,
         _ => Vec::new(),
     };
+    let shared_before: Vec<Vec<Checkpoint>> = before
+        .iter()
+        .map(|b| b.clone().unwrap_or_default())
+        .collect();
     for (k, src) in sources.iter().enumerate() {
-        let (objects, twice) = match source::list(src, &opts.store_options, rt) {
-            Ok(mut objects) => {
+        // A store source listed after what was read of it; one named twice (every object of it
+        // read under the first) is listed whole, as the memory is the first's.
+        let remembered = source::is_store(src) && !sources[..k].contains(src);
+        let listing = match journal.as_deref_mut() {
+            Some(j) if remembered => listings
+                .list_store(src, &opts.store_options, rt, j)
+                .map(|l| (l.objects, Some(l.checkpoints))),
+            _ => source::list(src, &opts.store_options, rt).map(|o| (o, None)),
+        };
+        let (objects, twice, store_cps) = match listing {
+            Ok((mut objects, store_cps)) => {
                 let twice = listed.keep_new(&mut objects);
                 report.named_twice.extend(twice.iter().cloned());
-                (objects, twice)
+                (objects, twice, store_cps)
             }
             // A missing folder or an unreachable log bucket must not stop the other sources.
             Err(e) if opts.keep_going && e.costs_one_object() => {
@@ -312,11 +358,12 @@ pub fn run(
             Some(j) => {
                 // (Read already when there are several sources: only this source writes its
                 // own, and it has not run yet.)
-                let mut cps = match before.get(k) {
-                    Some(own) => own.clone(),
-                    None => j.checkpoints_of(src)?,
+                let mut cps = match (store_cps, before.get(k)) {
+                    (Some(own), _) => own,
+                    (None, Some(Some(own))) => own.clone(),
+                    (None, _) => j.checkpoints_of(src)?,
                 };
-                cps.extend(shared_checkpoints(&before, k, &twice, &cps));
+                cps.extend(shared_checkpoints(&shared_before, k, &twice, &cps));
                 let plan = resume::plan(
                     &objects,
                     as_listed(cps, src, &objects),
@@ -328,11 +375,16 @@ pub fn run(
                 if !plan.saved.is_empty() {
                     j.replace_checkpoints(&plan.gone, &plan.saved)?;
                 }
-                plan.objects
+                (plan.objects, plan.orphans)
             }
-            None => vec![resume::Planned::fresh(); objects.len()],
+            None => (vec![resume::Planned::fresh(); objects.len()], Vec::new()),
         };
+        let (plan, orphans) = plan;
+        let waits_before = report.objects_waiting;
+        // Per object: whether it ended read to its end (or was skipped so).
+        let mut whole = Vec::with_capacity(objects.len());
         for (obj, planned) in objects.iter().zip(plan) {
+            whole.push(planned.start == resume::Start::Skip);
             let start = match planned.start {
                 resume::Start::Skip => {
                     report.objects_skipped += 1;
@@ -388,7 +440,19 @@ pub fn run(
                     j.save_checkpoints(&[cp])?;
                 }
             }
+            if let Some(w) = whole.last_mut() {
+                *w = outcome.is_ok() && done.complete;
+            }
             report.object_ended(outcome, opts.keep_going)?;
+        }
+        if let Some(j) = journal.as_deref_mut() {
+            if remembered {
+                listings.passed(src, &objects, &whole, j)?;
+            } else if !orphans.is_empty() && !source::is_store(src) {
+                let names = objects.iter().map(|o| o.name.to_string()).chain(twice);
+                let waited = report.objects_waiting > waits_before;
+                listings::forget_files(src, orphans, &names.collect(), waited, rt, j)?;
+            }
         }
     }
     Ok(report)

@@ -107,6 +107,9 @@ pub(super) struct Plan {
     /// ...and saved under their new ones; and checkpoints given the fingerprint, stamp or inode
     /// they lacked.
     pub saved: Vec<Checkpoint>,
+    /// Checkpoints no listed object is named by, holds or took over: of files deleted, or
+    /// renamed out of the source's reach (or, in a rotation under way, not yet found).
+    pub orphans: Vec<Checkpoint>,
 }
 
 /// What reading a local file's head found.
@@ -201,6 +204,7 @@ pub(super) fn plan(
             .map(|(c, cp)| (cp.object.clone(), c))
             .collect(),
         holder: vec![None; checkpoints.len()],
+        named: vec![false; checkpoints.len()],
         cps: checkpoints,
         planned: vec![Planned::fresh(); objects.len()],
         gzip: vec![false; objects.len()],
@@ -221,10 +225,15 @@ pub(super) fn plan(
             Start::At(Resume::default())
         };
     }
+    let orphans = (p.cps.iter().zip(p.holder.iter().zip(&p.named)))
+        .filter(|(_, (holder, named))| holder.is_none() && !**named)
+        .map(|(cp, _)| cp.clone())
+        .collect();
     Plan {
         objects: p.planned,
         gone: p.gone,
         saved: p.saved,
+        orphans,
     }
 }
 
@@ -234,6 +243,8 @@ struct Planner<'a> {
     by_name: HashMap<String, usize>,
     /// For each checkpoint, the object that holds it (rule 1) or took it over (rule 2).
     holder: Vec<Option<usize>>,
+    /// For each checkpoint, whether a listed object has its name.
+    named: Vec<bool>,
     planned: Vec<Planned>,
     /// For each object whose head was read, whether it is gzip.
     gzip: Vec<bool>,
@@ -247,6 +258,9 @@ impl Planner<'_> {
     fn own(&mut self, i: usize, read_head: &mut dyn FnMut(&LogObject) -> HeadRead) -> bool {
         let obj = &self.objects[i];
         let own = self.by_name.get(&*obj.name).copied();
+        if let Some(c) = own {
+            self.named[c] = true;
+        }
         if !matches!(obj.location, Location::File(_)) {
             self.planned[i].start = match own.map(|c| &self.cps[c]) {
                 Some(cp) if cp.identity == obj.identity && cp.complete => Start::Skip,

@@ -264,6 +264,31 @@ fn list_store(
     options: &BTreeMap<String, String>,
     rt: &Handle,
 ) -> Result<Vec<LogObject>, IngestError> {
+    list_opened(source, &open_store(source, options)?, None, rt)
+}
+
+/// Whether a source names an object-store prefix (not a local path, `file://` folder or the
+/// bundled samples).
+pub fn is_store(source: &str) -> bool {
+    source.contains("://") && !source.starts_with("file://")
+}
+
+/// An object-store source's store, opened once, and the raw prefix it lists.
+#[derive(Debug, Clone)]
+pub struct OpenedStore {
+    pub store: Arc<dyn ObjectStore>,
+    /// The key prefix the source names (`photos/`, `logs/2026-`), or empty: the whole bucket.
+    pub prefix: String,
+}
+
+/// Opens an object-store source's store.
+///
+/// # Errors
+/// The URL or an option is refused, or the store cannot be built.
+pub fn open_store(
+    source: &str,
+    options: &BTreeMap<String, String>,
+) -> Result<OpenedStore, IngestError> {
     let loc = tier::open_url(source, options).map_err(|e| IngestError::Source {
         source_name: tier::redact_url(source),
         // The source is named once, by the ingest error.
@@ -272,32 +297,53 @@ fn list_store(
             other => other.to_string(),
         },
     })?;
-    let (scheme_and_bucket, _) = split_url(source);
-    let prefix = if loc.listing.is_empty() {
+    Ok(OpenedStore {
+        store: loc.store,
+        prefix: loc.listing,
+    })
+}
+
+/// The name a source gives the object at `key` of its store: `s3://bucket/key`.
+pub fn store_object_name(source: &str, key: &str) -> String {
+    format!("{}/{key}", split_url(source).0)
+}
+
+/// Lists an opened object-store source in key order; with `after`, only the keys after it (S3's
+/// `StartAfter`: the objects before it are not listed at all).
+///
+/// # Errors
+/// The store cannot be listed.
+pub fn list_opened(
+    source: &str,
+    opened: &OpenedStore,
+    after: Option<&str>,
+    rt: &Handle,
+) -> Result<Vec<LogObject>, IngestError> {
+    let want = opened.prefix.as_str();
+    // `photos/` lists that folder; `logs/2026-` lists `logs/` and keeps the names that start
+    // so (a sibling `photos-old/` is neither listed nor read). The raw prefix string is kept so
+    // that a prefix that is no folder works too.
+    let parent = if want.is_empty() {
         None
     } else {
-        Some(loc.listing.clone())
+        match want.strip_suffix('/') {
+            Some(folder) => Some(tier::store_path(folder)),
+            None => want.rsplit_once('/').map(|(d, _)| tier::store_path(d)),
+        }
     };
-    let store = loc.store.clone();
-    // List with the raw prefix string so that `logs/2026-11-` (not a folder) works too.
+    let store = &opened.store;
     let mut metas = rt
         .block_on(async {
-            match &prefix {
-                None => store.list(None).try_collect::<Vec<_>>().await,
-                Some(want) => {
-                    // `photos/` lists that folder; `logs/2026-` lists `logs/` and keeps the
-                    // names that start so (a sibling `photos-old/` is neither listed nor read).
-                    let parent = match want.strip_suffix('/') {
-                        Some(folder) => Some(tier::store_path(folder)),
-                        None => want.rsplit_once('/').map(|(d, _)| tier::store_path(d)),
-                    };
-                    let all: Vec<_> = store.list(parent.as_ref()).try_collect().await?;
-                    Ok(all
-                        .into_iter()
-                        .filter(|m| m.location.as_ref().starts_with(want.as_str()))
-                        .collect())
-                }
-            }
+            let listing = match after {
+                Some(key) => store.list_with_offset(parent.as_ref(), &tier::store_path(key)),
+                None => store.list(parent.as_ref()),
+            };
+            let all: Vec<_> = listing.try_collect().await?;
+            Ok::<_, object_store::Error>(
+                all.into_iter()
+                    .filter(|m| m.location.as_ref().starts_with(want))
+                    .collect::<Vec<_>>(),
+            )
         })
         .map_err(|e| IngestError::Source {
             source_name: tier::redact_url(source),
@@ -308,7 +354,7 @@ fn list_store(
         .into_iter()
         .map(|m| LogObject {
             source: source.to_string(),
-            name: Arc::from(format!("{scheme_and_bucket}/{}", m.location)),
+            name: Arc::from(store_object_name(source, m.location.as_ref())),
             identity: m
                 .e_tag
                 .clone()
@@ -317,7 +363,7 @@ fn list_store(
             stamp: None,
             changed: None,
             location: Location::Store {
-                store: loc.store.clone(),
+                store: store.clone(),
                 path: m.location,
             },
         })

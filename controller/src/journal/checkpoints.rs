@@ -221,6 +221,30 @@ impl Journal {
         }
         Ok(found)
     }
+
+    /// The checkpoints of a store source's objects named after `after` (an object's URL), in
+    /// name order: what a listing that starts after `after` can need.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn checkpoints_after(&mut self, source: &str, after: &str) -> Result<Vec<Checkpoint>> {
+        let sql = format!(
+            "SELECT object, {COLUMNS} FROM ingest_checkpoint WHERE source = ?1 AND object > ?2
+             ORDER BY object"
+        );
+        self.query_all(&sql, params![stored(source), after], |r| {
+            checkpoint_row(source, r.get(0)?, r, 1)
+        })
+    }
+
+    /// Forgets each of `gone` that is still as it was loaded (its object no longer exists): in
+    /// one transaction.
+    ///
+    /// # Errors
+    /// SQLite errors; then nothing is forgotten.
+    pub fn forget_checkpoints(&mut self, gone: &[Checkpoint]) -> Result<()> {
+        self.replace_checkpoints(gone, &[])
+    }
 }
 
 #[cfg(test)]

@@ -214,6 +214,8 @@ pub struct Service {
     scanned: BTreeSet<String>,
     /// Log objects two sources name, already warned of.
     named_twice: BTreeSet<String>,
+    /// What ingest learned of its log sources at earlier cycles (where to list them from).
+    log_listings: ingest::Listings,
     /// A listing of the tiers under way beside the cycles ([`Service::list_in_background`]).
     listing: Option<listing::Listing>,
     /// Whether the tiers are listed beside the cycles, not within them.
@@ -492,6 +494,7 @@ impl Service {
             metrics,
             scanned: BTreeSet::new(),
             named_twice: BTreeSet::new(),
+            log_listings: ingest::Listings::default(),
             listing: None,
             list_in_background: false,
             dirty: BTreeSet::new(),
@@ -743,16 +746,19 @@ impl Service {
             ..IngestOptions::default()
         };
         let rt = tokio::runtime::Handle::current();
-        let (mut events, r) = tokio::task::spawn_blocking(move || {
+        let mut listings = std::mem::take(&mut self.log_listings);
+        let (mut events, r, listings) = tokio::task::spawn_blocking(move || {
             let mut events = Vec::new();
             let mut journal = ex.journal();
-            let r = ingest::run(&sources, &opts, &rt, Some(&mut journal), &mut |batch| {
+            let j = Some(&mut *journal);
+            let r = ingest::run_with(&sources, &opts, &rt, j, &mut listings, &mut |batch| {
                 events.extend(batch);
                 Ok(())
             });
-            (events, r)
+            (events, r, listings)
         })
         .await?;
+        self.log_listings = listings;
         // On an error (the journal's: unreadable sources and objects are listed instead), the
         // events read are dropped with their checkpoints, unsaved: the next cycle reads them.
         let r = r?;

@@ -448,17 +448,25 @@ fn the_effective_configuration_marks_defaults_hides_secrets_and_is_read_back_the
         format!("url = \"file://{root}/data/onprem\""),
         format!("path = \"{root}/tierd-data/tierd.db\"  # default"),
         "min_storage_days = 90".to_string(),
-        "options = { access_key_id = \"AKIDEXAMPLE\", allow_http = \"true\", endpoint = \"http://127.0.0.1:9\" }".to_string(),
-        format!("# options secret_access_key written in {root}/tierd.toml (not shown; left out of this output)"),
+        // The key id goes with the secret it belongs to.
+        "options = { allow_http = \"true\", endpoint = \"http://127.0.0.1:9\" }".to_string(),
+        format!(
+            "# options access_key_id, secret_access_key written in {root}/tierd.toml (not shown; left out of this output)"
+        ),
         "interval = \"2h\"".to_string(),
         "operator_hold = \"30d\"  # default".to_string(),
         "retrain_every = \"7d\"".to_string(),
         "listen = \"off\"".to_string(),
         "max_bytes_per_sec = \"100MiB\"".to_string(),
         "shutdown_timeout = \"30s\"  # default".to_string(),
-        "# max_objects_per_sec not set: no limit on the moves started per second  # default".to_string(),
+        "# max_objects_per_sec not set: no limit on the moves started per second  # default"
+            .to_string(),
     ] {
-        assert!(r.stdout.lines().any(|l| l == line), "no line {line:?} in:\n{}", r.stdout);
+        assert!(
+            r.stdout.lines().any(|l| l == line),
+            "no line {line:?} in:\n{}",
+            r.stdout
+        );
     }
     // Read back from another folder: the same settings, the same JSON configuration.
     write(dir.path(), "elsewhere/effective.toml", &r.stdout);

@@ -702,6 +702,30 @@ fn on_a_log_archive_the_policy_costs_less_than_every_fixed_rule() {
         .collect();
     assert!(moves.len() > 500, "{} moves", moves.len());
     assert!(moves.iter().all(|l| l.contains("\"key\":\"logs/")));
+    // Each day's moves in the summary are those the decision file dates that day, a pass at
+    // 00:00:00Z included (as `tierd decisions --since DAY` counts them).
+    let mut by_date = std::collections::BTreeMap::<String, u64>::new();
+    for l in &moves {
+        let at = serde_json::from_str::<serde_json::Value>(l).unwrap()["at"]
+            .as_str()
+            .unwrap()[..10]
+            .to_string();
+        *by_date.entry(at).or_default() += 1;
+    }
+    assert!(
+        moves.iter().any(|l| l.contains("T00:00:00Z\"")),
+        "the trace has a pass at midnight that moves"
+    );
+    let days = v["days"].as_array().unwrap();
+    let mut summed = std::collections::BTreeMap::<String, u64>::new();
+    for p in days {
+        let (y, m, dd) = harness::s3log::civil(p["day"].as_i64().unwrap().div_euclid(86_400));
+        let n = p["moves_out"].as_u64().unwrap();
+        if n > 0 {
+            summed.insert(format!("{y:04}-{m:02}-{dd:02}"), n);
+        }
+    }
+    assert_eq!(summed, by_date);
 }
 
 #[test]
@@ -1010,4 +1034,46 @@ fn the_progress_shows_where_the_replay_is_in_the_logs() {
         "{}",
         quiet.stderr
     );
+}
+
+/// `--until` past the logs' end runs the clock on where every object looks idle: said on the
+/// summary, on stderr with `--json`, and in the report's header; not said without it.
+#[test]
+fn until_past_the_end_of_the_logs_is_warned_of() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let plain = tierd(d, &["simulate"]);
+    assert_eq!(plain.code, Some(0), "{}", plain.stderr);
+    assert!(
+        !plain.stdout.contains("warning: the logs end at"),
+        "{}",
+        plain.stdout
+    );
+    let r = tierd(
+        d,
+        &["simulate", "--until", "2030-01-01", "--report", "r.html"],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let warning = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("warning: the logs end at "))
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(
+        warning.ends_with(" days to 2030-01-01T00:00:00Z (--until) were replayed without an event, where every object looks idle and nothing is read back; that favours moving"),
+        "{warning}"
+    );
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    assert!(
+        html.contains("<dt>warning</dt><dd>the logs end at "),
+        "the report's header"
+    );
+    let j = tierd(d, &["simulate", "--until", "2030-01-01", "--json"]);
+    assert!(
+        j.stderr.contains("warning: the logs end at "),
+        "{}",
+        j.stderr
+    );
+    let v = j.json();
+    assert!(v["last_event"].as_i64().unwrap() < v["until"].as_i64().unwrap() - 86_400);
 }

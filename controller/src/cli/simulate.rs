@@ -273,6 +273,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         if !args.policy.is_empty() {
             context.push(("policies".to_string(), args.policy.join(", ")));
         }
+        if let Some(idle) = replayed_past_the_logs(&report) {
+            context.push(("warning".to_string(), idle));
+        }
         let data = crate::simulate::report::report_data(&report, &config, context);
         crate::report::render(&data)
     });
@@ -286,6 +289,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     };
     // A summary that cannot be printed (a pager that quit) does not cost the report.
     let printed = if args.json {
+        if let Some(idle) = replayed_past_the_logs(&report) {
+            eprintln!("warning: {idle}");
+        }
         serde_json::to_writer(&mut out, &report)
             .map_err(anyhow::Error::from)
             .and_then(|()| Ok(writeln!(out)?))
@@ -342,6 +348,20 @@ fn time_range(from: Option<i64>, until: Option<i64>) -> Option<String> {
     }
 }
 
+/// Said when `--until` runs the clock more than a day past the newest event: every object
+/// then looks idle and nothing is read back, which favours moving.
+pub fn replayed_past_the_logs(r: &SimReport) -> Option<String> {
+    let idle = r.until - r.last_event;
+    (r.events > 0 && idle > 86_400).then(|| {
+        format!(
+            "the logs end at {}: the last {:.1} days to {} (--until) were replayed without an event, where every object looks idle and nothing is read back; that favours moving",
+            policies::facts::format_utc(r.last_event),
+            idle as f64 / 86_400.0,
+            policies::facts::format_utc(r.until)
+        )
+    })
+}
+
 /// The terminal summary: what was replayed, the decisions, and the cost table.
 ///
 /// # Errors
@@ -359,6 +379,9 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
         fmt(r.until),
         r.objects
     )?;
+    if let Some(idle) = replayed_past_the_logs(r) {
+        writeln!(out, "warning: {idle}")?;
+    }
     if r.inventory_objects > 0 {
         writeln!(
             out,

@@ -827,7 +827,8 @@ impl Planner {
                         limit(g.max_bytes_per_day, &bytes),
                         self.day.money,
                         g.max_money_per_day
-                            .map_or("no limit".to_string(), |m| format!("limit {m:.2}")),
+                            // As written: a limit of 0.001 is not "0.00".
+                            .map_or("no limit".to_string(), |m| format!("limit {m}")),
                     ),
                 ];
                 e.guardrails.extend(waited);

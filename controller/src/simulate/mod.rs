@@ -130,6 +130,8 @@ pub struct SimReport {
     pub bad_lines: u64,
     pub from: i64,
     pub until: i64,
+    /// The newest event replayed (`until` runs past it when `--until` is later than the logs).
+    pub last_event: i64,
     pub objects: u64,
     /// Objects the inventory added at the start (listed as written before it).
     pub inventory_objects: u64,
@@ -273,13 +275,16 @@ impl Sim<'_> {
                 self.close_window(window_end)?;
                 self.window_start = window_end;
             }
-            if next == self.next_tick {
-                self.plan(next)?;
-                self.next_tick += self.interval;
-            }
+            // A day ends before the pass at its last instant, which is the next day's first
+            // (a decision at 00:00:00Z is of the day it opens, as `tierd decisions --since`
+            // counts it).
             if next == self.next_day {
                 self.day_point(next - 86_400);
                 self.next_day += 86_400;
+            }
+            if next == self.next_tick {
+                self.plan(next)?;
+                self.next_tick += self.interval;
             }
         }
         self.now = self.now.max(t);
@@ -507,6 +512,7 @@ impl Sim<'_> {
         }
         self.advance(t)?;
         self.report.events += 1;
+        self.report.last_event = self.report.last_event.max(t);
         let hot = self.planner.hot_tier();
         let known = self.key_rows.get(key as usize).copied().unwrap_or(0);
         let touch = self
@@ -591,7 +597,10 @@ impl Sim<'_> {
         // The last partial window and day.
         let last_window_end = self.window_start + self.window_secs;
         self.close_window(last_window_end.min(end.max(self.window_start)))?;
-        if self.report.days.last().is_none_or(|d| d.day + 86_400 < end) {
+        // (A pass at the very end, on a midnight, decides in a day of its own.)
+        if self.report.days.last().is_none_or(|d| d.day + 86_400 < end)
+            || self.day_counts != (0, 0, 0)
+        {
             self.day_point(self.next_day - 86_400);
         }
         self.meter.advance(&self.cost, &mut self.ledger, end);
@@ -766,6 +775,7 @@ pub fn simulate(
             bad_lines: 0,
             from: 0,
             until: 0,
+            last_event: 0,
             objects: 0,
             inventory_objects: 0,
             decisions: 0,

@@ -200,8 +200,10 @@ fn about(config: &Config) -> Vec<(String, String)> {
     if cost.roles.contains(&Role::Vault) {
         about.push((
             "protection".to_string(),
-            "The snapshots' vault copies, priced at the vault's storage price apart from the \
-             totals: the baselines protect nothing, so placement is compared on placement alone."
+            "The snapshots' vault copies, priced apart from the totals at the vault tier's \
+             prices: its storage for the bytes kept, from each snapshot to the end, and a write \
+             request per object copied. The baselines protect nothing, so placement is compared \
+             on placement alone."
                 .to_string(),
         ));
     }

@@ -244,9 +244,26 @@ pub struct Ledger {
     pub alerts: u64,
     /// Bytes moved between data tiers.
     pub bytes_moved: u64,
+    /// Client reads served from a tier other than the hot one (the read-backs of objects moved
+    /// away), their bytes, and what they cost (retrieval, egress, the request).
+    pub read_backs: u64,
+    pub read_back_bytes: u64,
+    pub read_back_cost: f64,
 }
 
 impl Ledger {
+    /// Charges one client read of `bytes` served from `tier`; one from a tier other than the
+    /// hot one counts as a read-back.
+    pub fn read(&mut self, cost: &CostModel, tier: usize, bytes: u64) {
+        let c = cost.read(tier, bytes);
+        if tier != cost.hot {
+            self.read_backs += 1;
+            self.read_back_bytes = self.read_back_bytes.saturating_add(bytes);
+            self.read_back_cost += c.total();
+        }
+        self.charges.add(&c);
+    }
+
     /// Records a move of `bytes` from `from` to `to` after `secs_on_tier` there.
     pub fn moved(
         &mut self,

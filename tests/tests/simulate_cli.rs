@@ -694,6 +694,25 @@ fn on_a_log_archive_the_policy_costs_less_than_every_fixed_rule() {
         );
     }
     assert!(v["oracle_total"].as_f64().unwrap() < policy);
+    // Read-backs: what moving cost when objects were read again. Never moving has none; every
+    // read-back of a rule is priced within its retrieval, egress and requests.
+    for s in v["summaries"].as_array().unwrap() {
+        let l = &s["ledger"];
+        let (n, cost) = (
+            l["read_backs"].as_u64().unwrap(),
+            l["read_back_cost"].as_f64().unwrap(),
+        );
+        let c = &l["charges"];
+        let reads = c["retrieval"].as_f64().unwrap()
+            + c["egress"].as_f64().unwrap()
+            + c["requests"].as_f64().unwrap();
+        match s["strategy"].as_str().unwrap() {
+            "never move" => assert_eq!((n, l["read_back_bytes"].as_u64()), (0, Some(0))),
+            "move after 3 d idle" => assert!(n > 100 && cost > 0.0, "{s}"),
+            _ => {}
+        }
+        assert!(cost <= reads + 1e-9, "{s}");
+    }
     // It moved logs, and only logs: the documents' reads never thin out enough.
     let decisions = std::fs::read_to_string(d.join("d.jsonl")).unwrap();
     let moves: Vec<&str> = decisions

@@ -462,6 +462,23 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
         "{:<44} {:>11} {:>10} {:>10} {:>9} {:>9} {:>11.2}",
         "offline oracle (perfect knowledge)", "", "", "", "", "", r.oracle_total
     )?;
+    // What moving away cost when the objects were read again: the answer to "why did the
+    // policy lose?" where it does.
+    writeln!(
+        out,
+        "read-backs (client reads served from a colder tier; in the totals above):"
+    )?;
+    for s in &r.summaries {
+        let l = &s.ledger;
+        writeln!(
+            out,
+            "  {:<42} {:>9} reads {:>10.3} GB {:>11.2}",
+            s.strategy,
+            l.read_backs,
+            l.read_back_bytes as f64 / 1e9,
+            l.read_back_cost
+        )?;
+    }
     writeln!(
         out,
         "protection (vault copies of {} snapshots, {}), not in the totals above: {:.2}",

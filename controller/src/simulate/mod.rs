@@ -545,7 +545,7 @@ impl Sim<'_> {
                     self.meter.add(hot, size);
                 } else {
                     let tier = usize::from(self.planner.objects.cat.tier[row]);
-                    self.ledger.charges.add(&cost.read(tier, size));
+                    self.ledger.read(cost, tier, size);
                 }
                 for b in &mut self.baselines {
                     b.read(cost, row, size, t);

@@ -137,8 +137,7 @@ impl Baseline {
             self.meter.add(hot, size);
             return;
         }
-        let c = cost.read(usize::from(p.tier), p.size);
-        self.ledger.charges.add(&c);
+        self.ledger.read(cost, usize::from(p.tier), p.size);
         self.set_place(
             row,
             Place {

@@ -599,3 +599,29 @@ fn an_invalid_configuration_has_no_effective_configuration_and_says_why() {
          FAILED: 1 error; the effective configuration is printed once the file is valid\n"
     );
 }
+
+#[test]
+fn the_bundled_policy_is_printed_to_start_one_of_your_own_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = tierd(d, &["check", "--print", "builtin:default"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(r.stdout, tierd::config::BUILTIN_POLICY_TEXT);
+    std::fs::write(d.join("mine.toml"), &r.stdout).unwrap();
+    let checked = tierd(d, &["check", "mine.toml", "--no-tier-checks"]);
+    assert_eq!(
+        checked.code,
+        Some(0),
+        "{}{}",
+        checked.stdout,
+        checked.stderr
+    );
+    let none = tierd(d, &["check", "--print"]);
+    assert_eq!(none.code, Some(2));
+    assert!(
+        none.stderr
+            .contains("--print prints the policy files named; give one"),
+        "{}",
+        none.stderr
+    );
+}

@@ -36,8 +36,11 @@
 //!   2 when there is nothing to check (a usage error, like every other).
 
 use crate::cli::common::plural;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use anyhow::Context;
 
 use policies::{Diagnostic, Severity};
 
@@ -71,6 +74,11 @@ pub struct CheckArgs {
     /// With `--effective`: print it as JSON.
     #[arg(long, requires = "effective")]
     pub json: bool,
+    /// Print the policy files named as tierd reads them (`builtin:default`: the policy bundled in
+    /// the binary, to start one of your own from: `tierd check --print builtin:default >
+    /// policy.toml`); nothing is checked.
+    #[arg(long, conflicts_with_all = ["effective", "staged", "config"])]
+    pub print: bool,
 }
 
 /// The top-level tables that only the main configuration has.
@@ -449,9 +457,33 @@ fn print_effective(args: &CheckArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `--print`: each policy file named, as tierd reads it.
+fn print_policies(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    if files.is_empty() {
+        eprintln!(
+            "error: --print prints the policy files named; give one, e.g. tierd check --print builtin:default"
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let mut out = std::io::stdout().lock();
+    for f in files {
+        if f.as_os_str() == crate::config::BUILTIN_POLICY {
+            out.write_all(crate::config::BUILTIN_POLICY_TEXT.as_bytes())?;
+        } else {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("{}: cannot read the policy file", f.display()))?;
+            out.write_all(text.as_bytes())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if args.effective {
         return Ok(print_effective(args));
+    }
+    if args.print {
+        return print_policies(&args.files);
     }
     if args.files.is_empty() && args.config.is_none() {
         eprintln!(

@@ -502,6 +502,10 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
             )?;
         }
     }
+    writeln!(
+        out,
+        "(the columns, the baselines, the oracle and the prices: docs/simulate.md, \"The summary\", or the page of --report)"
+    )?;
     Ok(())
 }
 
@@ -542,10 +546,10 @@ fn stored_size(
 /// sizes are known) and the time left at the pace so far, then the counts.
 fn progress_line(p: &Progress, done: Option<f64>, elapsed: std::time::Duration) -> String {
     let counts = format!(
-        "{} events, up to {}, {} decisions",
-        p.events,
+        "{}, up to {}, {}",
+        super::common::plural(p.events as usize, "event", "events"),
         policies::facts::format_utc(p.event_time),
-        p.decisions
+        super::common::plural(p.decisions as usize, "decision", "decisions")
     );
     let Some(done) = done else {
         return format!("simulating: {counts}");

@@ -497,7 +497,8 @@ impl Sim<'_> {
         });
         (self.progress)(&Progress {
             events: self.report.events,
-            event_time: end,
+            // (The last day's point is made when the replay ends, before the day does.)
+            event_time: end.min(self.now),
             decisions: self.report.decisions,
             read: self.read,
         });

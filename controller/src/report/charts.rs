@@ -746,7 +746,7 @@ pub(crate) fn anomaly_chart(data: &ReportData) -> Chart {
         {
             let _ = write!(
                 out,
-                "<tspan class=\"row-note\"> — peak {} at {}</tspan>",
+                "<tspan class=\"row-note\"> — peak {} in the window ending {}</tspan>",
                 fmt_grouped(peak.1, 2),
                 fmt_time(peak.0)
             );
@@ -839,26 +839,6 @@ pub(crate) fn anomaly_chart(data: &ReportData) -> Chart {
             );
             let _ = write!(out, "<path class=\"score\" d=\"{d}\" />");
         }
-        if let Some(first) = row.threshold {
-            // Over the threshold in force at its time.
-            let at = |t: i64| {
-                row.thresholds
-                    .iter()
-                    .rev()
-                    .find(|c| c.0 <= t)
-                    .map_or(first, |c| c.1)
-            };
-            for (t, v) in row.points.iter().filter(|p| p.1 > at(p.0)) {
-                let _ = write!(
-                    out,
-                    "<circle class=\"over\" cx=\"{}\" cy=\"{}\" r=\"2.2\"><title>{}: score {}</title></circle>",
-                    px(x.map(*t as f64)),
-                    px(y.map(*v)),
-                    fmt_time(*t),
-                    fmt_grouped(*v, 2)
-                );
-            }
-        }
         for m in &row.markers {
             let mx = x.map(m.at as f64);
             let style = marker_style(&m.kind);
@@ -882,6 +862,27 @@ pub(crate) fn anomaly_chart(data: &ReportData) -> Chart {
             );
             marker_glyph(&mut out, style, mx, my);
             out.push_str("</g>");
+        }
+        if let Some(first) = row.threshold {
+            // Over the threshold in force at its time; drawn last, outlined, so that an
+            // incident's marker at the same place does not hide them.
+            let at = |t: i64| {
+                row.thresholds
+                    .iter()
+                    .rev()
+                    .find(|c| c.0 <= t)
+                    .map_or(first, |c| c.1)
+            };
+            for (t, v) in row.points.iter().filter(|p| p.1 > at(p.0)) {
+                let _ = write!(
+                    out,
+                    "<circle class=\"over\" cx=\"{}\" cy=\"{}\" r=\"3\"><title>window ending {}: score {}</title></circle>",
+                    px(x.map(*t as f64)),
+                    px(y.map(*v)),
+                    fmt_time(*t),
+                    fmt_grouped(*v, 2)
+                );
+            }
         }
         out.push_str("</g>");
     }

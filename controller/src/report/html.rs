@@ -58,7 +58,7 @@ svg.chart .threshold line, svg.chart .threshold path { stroke: #D55E00; stroke-w
 svg.chart .threshold text { font-size: 10.5px; fill: #a3470a; }
 svg.chart .score { fill: none; stroke: #0072B2; stroke-width: 1.5; stroke-linejoin: round; }
 svg.chart .score-dot { fill: #0072B2; }
-svg.chart .over { fill: #D55E00; }
+svg.chart .over { fill: #D55E00; stroke: #fff; stroke-width: 1.2; }
 svg.chart .marker-rule { stroke: #8c959f; stroke-width: 1; stroke-dasharray: 2 2; }
 ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 20px; margin: 8px 0 0; padding: 0; font-size: 13px; }
 ul.legend li { display: flex; align-items: center; gap: 7px; }

@@ -619,7 +619,15 @@ fn every_marker_has_a_tooltip_and_incidents_are_shaded() {
     assert_eq!(html.matches("<g class=\"marker\">").count(), 4);
     assert!(html.contains("<title>incident 2025-03-06 00:00 UTC to 2025-03-07 00:00 UTC</title>"));
     assert!(html.contains("threshold 3.00"));
-    assert!(html.contains("peak 7.50 at 2025-03-06 00:00 UTC"));
+    assert!(html.contains("peak 7.50 in the window ending 2025-03-06 00:00 UTC"));
+    // A score over the threshold is drawn after (on top of) the incident's marker at the same
+    // instant, which would otherwise hide it.
+    let marker = html.find("· incident-open · photos/").unwrap();
+    let over = html
+        .find("<circle class=\"over\"")
+        .unwrap_or_else(|| panic!("{}", around(&html, "incident-open")));
+    assert!(marker < over, "{}", around(&html, "class=\"over\""));
+    assert!(html.contains("<title>window ending 2025-03-06 00:00 UTC: score 7.50</title>"));
 }
 
 #[test]

@@ -240,8 +240,13 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
     if let Some(c) = &d.cost {
         let size = policies::eval::format_value(policies::signals::Kind::Size, c.bytes as f64);
         writeln!(out, "\ncost: {size} ({} bytes)", c.bytes)?;
+        // A snapshot saves nothing: what it adds is the vault's storage of its copies.
+        let storage = match (d.action, c.storage_saved_per_month) {
+            (Action::Snapshot, Some(v)) => ("vault storage per month", Some(-v)),
+            (_, v) => ("storage saved per month", v),
+        };
         let parts = [
-            ("storage saved per month", c.storage_saved_per_month),
+            storage,
             ("retrieval", c.retrieval),
             ("egress", c.egress),
             ("requests", c.requests),
@@ -400,6 +405,36 @@ mod tests {
             ..Explanation::default()
         });
         d
+    }
+
+    #[test]
+    fn a_snapshots_cost_is_the_vaults_storage_not_a_negative_saving() {
+        let cost = crate::decision::Cost {
+            bytes: 1_000,
+            storage_saved_per_month: Some(-0.071514),
+            requests: Some(0.009),
+            ..crate::decision::Cost::default()
+        };
+        let mut snap = rule_freeze("protect", "", "incident_open");
+        (snap.action, snap.cost) = (Action::Snapshot, Some(cost.clone()));
+        let mut out = Vec::new();
+        write_explanation(&snap, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("  vault storage per month  0.071514\n"),
+            "{text}"
+        );
+        assert!(!text.contains("storage saved"), "{text}");
+        // A move's saving keeps its name and sign.
+        let mut mv = rule_freeze("idle", "", "");
+        (mv.action, mv.cost) = (Action::Move, Some(cost));
+        let mut out = Vec::new();
+        write_explanation(&mv, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("  storage saved per month  -0.071514\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -18,6 +18,9 @@ pub enum Action {
     Alert,
     /// A snapshot restored to a bucket (an operator's decision).
     Restore,
+    /// The catalog of a bucket made to say what the tiers hold (`tierd reconcile`: an operator's
+    /// decision; only the catalog changed).
+    Reconcile,
 }
 
 impl Action {
@@ -30,6 +33,7 @@ impl Action {
             Action::Pin => "pin",
             Action::Alert => "alert",
             Action::Restore => "restore",
+            Action::Reconcile => "reconcile",
         }
     }
 }

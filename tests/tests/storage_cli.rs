@@ -1861,7 +1861,7 @@ fn reconcile_makes_the_catalog_say_where_each_object_is_and_a_dry_run_changes_no
     let r = tierd(d, &["reconcile"]);
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.starts_with("photos: 2 entries checked; 0 forgotten, 0 found on another tier, 2 added, 0 written again in place, 0 with a copy on another tier\n"),
+        r.stdout.starts_with("photos: 2 entries checked; 0 forgotten, 0 found on another tier, 2 added, 0 written again in place, 0 with a copy on another tier (decision reconcile-"),
         "{}",
         r.stdout
     );
@@ -1919,6 +1919,29 @@ fn reconcile_makes_the_catalog_say_where_each_object_is_and_a_dry_run_changes_no
     );
     assert_eq!(j["changed"], serde_json::json!([["2026/d.jpg", "cloud"]]));
     assert_eq!(j["reconciled"], true);
+    // What it changed is an operator's decision on the bucket: "what happened to a.jpg?"
+    // finds it, and it says what it forgot.
+    let id = j["decision_id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("reconcile-"), "{id}");
+    let history = tierd(d, &["decisions", "--key", "photos/2025/a.jpg", "--json"]);
+    let record: serde_json::Value = history
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("{}", history.stdout));
+    assert_eq!(record["action"], "reconcile");
+    let why = record["why"].as_str().unwrap();
+    assert!(
+        why.starts_with("forgot (on no tier) 1 (2025/a.jpg); followed to another tier 1 (2025/b.jpg onprem -> cloud); added 1 (2026/e.jpg); took the new size of 1 (2026/d.jpg); no object was touched"),
+        "{why}"
+    );
+    let explained = tierd(d, &["explain", &id]);
+    assert!(
+        explained.stdout.contains("undo: nothing to undo"),
+        "{}",
+        explained.stdout
+    );
     assert_eq!(
         catalog(d),
         [

@@ -25,7 +25,7 @@ pub struct DecisionsArgs {
     pub until: Option<String>,
     /// Only decisions with this action. `recall` selects the moves that are recalls (a rule's
     /// move to the hot tier or a dearer one, an operator's `tierd recall`); `move` takes them all.
-    #[arg(long, value_parser = ["move", "recall", "snapshot", "freeze", "unfreeze", "pin", "alert", "restore"])]
+    #[arg(long, value_parser = ["move", "recall", "snapshot", "freeze", "unfreeze", "pin", "alert", "restore", "reconcile"])]
     pub action: Option<String>,
     /// Only decisions about this bucket (its objects, prefixes, or the whole bucket).
     #[arg(long)]

@@ -58,7 +58,17 @@ pub fn run(args: ReconcileArgs) -> anyhow::Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         for bucket in buckets {
             match ex.reconcile(&bucket, &data, !args.dry_run).await {
-                Ok(r) => {
+                Ok(mut r) => {
+                    // What changed is an operator's decision, in the journal and the log.
+                    if !args.dry_run {
+                        let at = crate::decision::rfc3339(chrono::Utc::now());
+                        let id = ex.journal().next_decision_id("reconcile", &at)?;
+                        if let Some(d) = r.decision(id, at) {
+                            ex.journal().record_decision(&d)?;
+                            super::common::to_decision_log(&config, std::slice::from_ref(&d))?;
+                            r.decision_id = Some(d.id);
+                        }
+                    }
                     if r.checked == 0 && r.listed == 0 {
                         eprintln!(
                             "warning: no catalog entry and no tier holds bucket {bucket:?} (a misspelt bucket?)"
@@ -113,6 +123,9 @@ fn write_text(out: &mut impl Write, r: &Reconciled, dry_run: bool) -> std::io::R
     }
     if dry_run {
         said += " (dry run: nothing changed)";
+    }
+    if let Some(id) = &r.decision_id {
+        said += &format!(" (decision {id})");
     }
     writeln!(out, "{said}")?;
     for (key, had) in &r.forgotten {

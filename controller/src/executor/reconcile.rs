@@ -49,6 +49,8 @@ pub struct Reconciled {
     pub other_copies: Vec<(String, String, Vec<String>)>,
     /// Entries left as they are: a move of the object is in flight.
     pub in_flight: u64,
+    /// The decision that records the changes (none for a dry run, or when nothing changed).
+    pub decision_id: Option<String>,
 }
 
 impl Reconciled {
@@ -58,6 +60,70 @@ impl Reconciled {
             && self.relocated.is_empty()
             && self.added.is_empty()
             && self.changed.is_empty()
+    }
+}
+
+impl Reconciled {
+    /// The operator's decision that records what a reconcile changed (`None` when the catalog
+    /// and the tiers agreed): one per bucket, its scope the whole bucket, so that `tierd
+    /// decisions --key B/K` finds it for every key; `why` names what changed, the first keys of
+    /// each kind.
+    pub fn decision(&self, id: String, at: String) -> Option<crate::decision::Decision> {
+        use crate::decision::{Action, Decision, State};
+        if self.agreed() {
+            return None;
+        }
+        let keys = |v: Vec<String>| crate::snapshot::listed(&v);
+        let mut what = Vec::new();
+        let mut say = |n: usize, kind: &str, k: Vec<String>| {
+            if n > 0 {
+                what.push(format!("{kind} {n} ({})", keys(k)));
+            }
+        };
+        say(
+            self.forgotten.len(),
+            "forgot (on no tier)",
+            self.forgotten.iter().map(|f| f.0.clone()).collect(),
+        );
+        say(
+            self.relocated.len(),
+            "followed to another tier",
+            self.relocated
+                .iter()
+                .map(|r| format!("{} {} -> {}", r.0, r.1, r.2))
+                .collect(),
+        );
+        say(
+            self.added.len(),
+            "added",
+            self.added.iter().map(|a| a.0.clone()).collect(),
+        );
+        say(
+            self.changed.len(),
+            "took the new size of",
+            self.changed.iter().map(|c| c.0.clone()).collect(),
+        );
+        Some(Decision {
+            id,
+            at,
+            action: Action::Reconcile,
+            bucket: Some(self.bucket.clone()),
+            key: None,
+            prefix: Some(String::new()),
+            from: None,
+            to: None,
+            rule: None,
+            anomaly: None,
+            reason: format!(
+                "An operator ran `tierd reconcile`: the catalog of bucket \"{}\" now says what the tiers hold ({} entries checked).",
+                self.bucket, self.checked
+            ),
+            cost: None,
+            undo: None,
+            state: State::Done,
+            why: Some(format!("{}; no object was touched", what.join("; "))),
+            explanation: None,
+        })
     }
 }
 

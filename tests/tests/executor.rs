@@ -372,6 +372,20 @@ async fn conformance(name: &str, hot: TierStores, cold: TierStores, vault: TierS
     assert_eq!(ex.journal().open_uploads().unwrap(), []);
 }
 
+/// A hot tier that injects faults, holding `keys` (each `x`), and the executor over it and a
+/// plain cold tier.
+async fn faulty_hot_holding(dir: &std::path::Path, keys: &[&str]) -> (Arc<FaultyStore>, Executor) {
+    let hot = FaultyStore::new(local(dir, "hot"));
+    let cold = local(dir, "cold");
+    for k in keys {
+        hot.put(&Path::from(*k), PutPayload::from_static(b"x"))
+            .await
+            .unwrap();
+    }
+    let ex = hot_cold_executor(hot.clone(), cold, dir);
+    (hot, ex)
+}
+
 fn local(dir: &std::path::Path, name: &str) -> Arc<dyn ObjectStore> {
     let t = TierConfig {
         name: name.into(),
@@ -511,14 +525,7 @@ async fn a_source_changed_during_the_move_keeps_the_new_version_and_drops_the_co
 #[tokio::test(flavor = "multi_thread")]
 async fn a_listing_that_fails_part_way_records_no_snapshot() {
     let d = tempfile::tempdir().unwrap();
-    let hot = FaultyStore::new(local(d.path(), "hot"));
-    let cold = local(d.path(), "cold");
-    for k in ["photos/a.jpg", "photos/b.jpg"] {
-        hot.put(&Path::from(k), PutPayload::from_static(b"x"))
-            .await
-            .unwrap();
-    }
-    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
+    let (hot, ex) = faulty_hot_holding(d.path(), &["photos/a.jpg", "photos/b.jpg"]).await;
     hot.fail_lists.store(1, Ordering::SeqCst);
     let err = snapshot::create(&ex, "cold", "photos", "", "s-partial")
         .await
@@ -540,14 +547,7 @@ async fn a_listing_that_fails_part_way_records_no_snapshot() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_object_on_a_tier_that_could_not_be_listed_is_not_called_missing() {
     let d = tempfile::tempdir().unwrap();
-    let hot = FaultyStore::new(local(d.path(), "hot"));
-    let cold = local(d.path(), "cold");
-    for k in ["photos/a.jpg", "photos/b.jpg"] {
-        hot.put(&Path::from(k), PutPayload::from_static(b"x"))
-            .await
-            .unwrap();
-    }
-    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
+    let (hot, ex) = faulty_hot_holding(d.path(), &["photos/a.jpg", "photos/b.jpg"]).await;
     // The listing fails after its first object (in the filesystem's order): that one is
     // learnt, the other is not.
     hot.fail_lists.store(1, Ordering::SeqCst);
@@ -1348,14 +1348,8 @@ async fn a_refused_head_fails_the_move_at_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_snapshot_leaves_out_what_vanished_and_a_failed_one_leaves_no_copy() {
     let d = tempfile::tempdir().unwrap();
-    let hot = FaultyStore::new(local(d.path(), "hot"));
-    let cold = local(d.path(), "cold");
-    for k in ["photos/a.jpg", "photos/b.jpg", "photos/c.jpg"] {
-        hot.put(&Path::from(k), PutPayload::from_static(b"x"))
-            .await
-            .unwrap();
-    }
-    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
+    let (hot, ex) =
+        faulty_hot_holding(d.path(), &["photos/a.jpg", "photos/b.jpg", "photos/c.jpg"]).await;
     ex.scan("photos", "").await.unwrap();
     // b.jpg is deleted after the listing, before the snapshot reaches it.
     hot.delete(&Path::from("photos/b.jpg")).await.unwrap();
@@ -1405,14 +1399,7 @@ async fn a_snapshot_leaves_out_what_vanished_and_a_failed_one_leaves_no_copy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reconcile_whose_listing_fails_part_way_forgets_nothing() {
     let d = tempfile::tempdir().unwrap();
-    let hot = FaultyStore::new(local(d.path(), "hot"));
-    let cold = local(d.path(), "cold");
-    for k in ["photos/a.jpg", "photos/b.jpg"] {
-        hot.put(&Path::from(k), PutPayload::from_static(b"x"))
-            .await
-            .unwrap();
-    }
-    let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
+    let (hot, ex) = faulty_hot_holding(d.path(), &["photos/a.jpg", "photos/b.jpg"]).await;
     let tiers = ["hot".to_string(), "cold".to_string()];
     let first = ex.reconcile("photos", &tiers, true).await.unwrap();
     assert_eq!(first.added.len(), 2, "{first:?}");

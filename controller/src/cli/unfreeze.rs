@@ -122,10 +122,11 @@ pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
             "{id}: lifted the freeze of every bucket (opened by {})",
             f.decision_id
         );
-        // The freezes of buckets and prefixes are their own: say which still hold.
-        let still: Vec<String> = j
-            .open_freezes()?
+        // The freezes of buckets and prefixes are their own: say which still hold (those open
+        // before the lift, but for the one lifted).
+        let still: Vec<String> = open
             .iter()
+            .filter(|f| !f.every_bucket())
             .map(|f| format!("{} (prefix {:?})", f.bucket, f.prefix))
             .collect();
         if !still.is_empty() {

@@ -166,23 +166,18 @@ impl Executor {
         let mut forget = Vec::new();
         for e in entries {
             r.checked += 1;
-            let copies = listing.remove(&e.key).unwrap_or_default();
+            let mut copies = listing.remove(&e.key).unwrap_or_default();
             if in_flight.contains(&e.key) {
                 r.in_flight += 1;
                 continue;
             }
             if let Some(i) = copies.iter().position(|(t, _)| *t == e.tier) {
-                let others: Vec<String> = copies
-                    .iter()
-                    .map(|(t, _)| t.clone())
-                    .filter(|t| *t != e.tier)
-                    .collect();
-                let m = &copies[i].1;
+                let (_, m) = copies.remove(i);
+                let others: Vec<String> = copies.into_iter().map(|(t, _)| t).collect();
                 let etag_differs = matches!((&e.etag, &m.e_tag), (Some(a), Some(b)) if a != b);
                 if m.size != e.size || etag_differs {
                     r.changed.push((e.key.clone(), e.tier.clone()));
-                    let m = copies.into_iter().nth(i).map(|(_, m)| m);
-                    writes.extend(m.map(|m| entry(bucket, e.key.clone(), e.tier.clone(), m)));
+                    writes.push(entry(bucket, e.key.clone(), e.tier.clone(), m));
                 }
                 if !others.is_empty() {
                     r.other_copies.push((e.key, e.tier, others));
@@ -246,8 +241,7 @@ impl Executor {
                     }
                 }
                 // A bucket the tier does not have is an empty listing.
-                Err(object_store::Error::NotFound { .. }) => break,
-                Err(e) if self.tiers.per_bucket(tier) && super::scan::no_such_bucket(&e) => break,
+                Err(e) if self.bucket_absent(tier, &e) => break,
                 Err(source) => {
                     return Err(ExecError::Store(StoreError::Backend {
                         url: format!("tier {tier}"),

@@ -88,8 +88,7 @@ impl Executor {
                             scan.learn(&mut self.journal(), bucket, &tier, &mut chunk)?;
                         }
                     }
-                    Err(object_store::Error::NotFound { .. }) => break,
-                    Err(e) if self.tiers.per_bucket(&tier) && no_such_bucket(&e) => break,
+                    Err(e) if self.bucket_absent(&tier, &e) => break,
                     Err(source) if complete => {
                         return Err(ExecError::Store(StoreError::Backend {
                             url: format!("tier {tier}"),
@@ -205,11 +204,21 @@ pub(super) fn tierds_own(key: &str) -> bool {
     key.starts_with(".tierd-") || key.contains(".tierd-restore-")
 }
 
+impl Executor {
+    /// Whether a listing of a bucket on `tier` failed because the tier does not have the bucket,
+    /// which is an empty listing: a folder a `file://` tier does not have (`NotFound`), or on a
+    /// `{bucket}` tier a store without the bucket ([`no_such_bucket`]).
+    pub(super) fn bucket_absent(&self, tier: &str, e: &object_store::Error) -> bool {
+        matches!(e, object_store::Error::NotFound { .. })
+            || (self.tiers.per_bucket(tier) && no_such_bucket(e))
+    }
+}
+
 /// Whether a listing failed because the store has no such bucket (S3's `NoSuchBucket`, which
 /// object_store reports as a generic error): on a `{bucket}` tier ([`crate::tier::Tiers::per_bucket`]),
 /// one that never held the bucket, which holds none of its objects, as a folder a `file://` tier
 /// does not have. (On a tier of one store it is a misconfiguration, and an error.)
-pub(super) fn no_such_bucket(e: &object_store::Error) -> bool {
+fn no_such_bucket(e: &object_store::Error) -> bool {
     crate::tier::with_causes(e).contains("NoSuchBucket")
 }
 

@@ -215,6 +215,50 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
         }
         assert_eq!(r["state"], "dry-run");
     }
+    // Every incident is listed with the protective decisions taken on its bucket while it was
+    // open: each freeze of the replay under one incident, and nothing of another bucket.
+    let incidents = a["incidents"].as_array().unwrap();
+    assert_eq!(
+        incidents.len() as u64,
+        a["incidents_opened"].as_u64().unwrap()
+    );
+    let freezes: Vec<&serde_json::Value> =
+        records.iter().filter(|r| r["action"] == "freeze").collect();
+    assert!(!freezes.is_empty(), "{}", a["decisions_by_action"]);
+    for f in freezes {
+        let under: Vec<&serde_json::Value> = incidents
+            .iter()
+            .filter(|i| i["decision_ids"].as_array().unwrap().contains(&f["id"]))
+            .collect();
+        assert_eq!(under.len(), 1, "{f} under {incidents:?}");
+        assert_eq!(under[0]["bucket"], f["bucket"]);
+    }
+    for i in incidents {
+        assert!(i["closed_at"].is_null() || i["closed_at"].as_i64() > i["opened_at"].as_i64());
+        for id in i["decision_ids"].as_array().unwrap() {
+            let r = records.iter().find(|r| &r["id"] == id).unwrap();
+            assert_eq!(r["bucket"], i["bucket"], "{r}");
+        }
+    }
+    // The terminal lists them too, one line each, naming the freeze to explain.
+    let t = tierd(
+        d,
+        &["simulate", "--config", "tierd.toml", "--logs", "access.log"],
+    );
+    assert_eq!(t.code, Some(0), "{}", t.stderr);
+    let listed: Vec<&str> = t
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  incident "))
+        .collect();
+    assert_eq!(listed.len(), incidents.len().min(10), "{}", t.stdout);
+    for (line, i) in listed.iter().zip(incidents) {
+        let bucket = i["bucket"].as_str().unwrap();
+        assert!(
+            line.starts_with(&format!("  incident {bucket}: opened ")),
+            "{line}"
+        );
+    }
     let mv = records
         .iter()
         .find(|r| r["action"] == "move")
@@ -261,6 +305,13 @@ fn a_simulation_is_repeatable_priced_and_explainable() {
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     let html = std::fs::read_to_string(d.join("r.html")).unwrap();
     assert!(html.matches("<svg").count() >= 4, "four charts");
+    // The header names the incidents, each bucket's with when it opened.
+    let opened = format!("<dt>incidents</dt><dd>{} opened: ", incidents.len());
+    assert!(html.contains(&opened), "{opened:?} missing from the report");
+    for i in incidents {
+        let from = format!("{} from ", i["bucket"].as_str().unwrap());
+        assert!(html.contains(&from), "{from:?} missing from the report");
+    }
     for part in [
         "tierd policy",
         "never move",

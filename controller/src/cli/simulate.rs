@@ -249,6 +249,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             ),
             ("model".to_string(), report.model.clone()),
             (
+                "incidents".to_string(),
+                crate::simulate::incidents::one_line(&report.incidents, MAX_INCIDENT_LINES),
+            ),
+            (
                 "decisions".to_string(),
                 report
                     .decisions_by_action
@@ -362,6 +366,9 @@ pub fn replayed_past_the_logs(r: &SimReport) -> Option<String> {
     })
 }
 
+/// Incidents listed on the terminal; `--json` has every one.
+const MAX_INCIDENT_LINES: usize = 10;
+
 /// The terminal summary: what was replayed, the decisions, and the cost table.
 ///
 /// # Errors
@@ -396,6 +403,9 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
     )?;
     for n in &r.model_notices {
         writeln!(out, "warning: {n}")?;
+    }
+    for line in crate::simulate::incidents::lines(&r.incidents, MAX_INCIDENT_LINES) {
+        writeln!(out, "  incident {line}")?;
     }
     let by: Vec<String> = r
         .decisions_by_action

@@ -28,10 +28,12 @@
 //! - [`feed`]: key numbers, the reorder buffer, late events and scoring windows.
 //! - [`scoring`]: the behaviour model's thread.
 //! - [`strategies`]: the baselines and the oracle.
+//! - [`incidents`]: the incidents opened, one row each.
 //! - [`model`]: learning, then scoring, the behaviour model on the replayed windows.
 //! - [`report`]: the findings as the HTML report's data.
 
 pub mod feed;
+pub mod incidents;
 pub mod inventory;
 pub mod model;
 pub mod report;
@@ -148,6 +150,8 @@ pub struct SimReport {
     /// Bytes the snapshots copied into the vault.
     pub vault_bytes: u64,
     pub incidents_opened: u64,
+    /// Every incident opened, in order.
+    pub incidents: Vec<incidents::Incident>,
     pub model: String,
     /// The model's warnings, in order (a bucket it was not trained on, learning).
     pub model_notices: Vec<String>,
@@ -214,6 +218,7 @@ struct Sim<'a> {
     progress: &'a mut dyn FnMut(&Progress),
     /// [`Window::read`] of the last window replayed.
     read: u64,
+    incidents: incidents::Incidents,
 }
 
 impl Sim<'_> {
@@ -356,6 +361,7 @@ impl Sim<'_> {
             {
                 opened = true;
                 self.report.incidents_opened += 1;
+                self.incidents.opened(&bucket, at, &anomaly);
                 self.report.markers.push(Marker {
                     at,
                     subject: format!("bucket:{bucket}"),
@@ -388,6 +394,7 @@ impl Sim<'_> {
     fn apply(&mut self, plan: Plan, t: i64) -> Result<(), String> {
         for c in &plan.incidents {
             if let IncidentChange::Closed { bucket, at, .. } = c {
+                self.incidents.closed(bucket, *at);
                 self.report.markers.push(Marker {
                     at: *at,
                     subject: format!("bucket:{bucket}"),
@@ -431,6 +438,7 @@ impl Sim<'_> {
             self.day_counts.2 += 1;
         }
         for d in &plan.decisions {
+            self.incidents.decided(d);
             match d.action {
                 Action::Freeze => self.ledger.freezes += 1,
                 Action::Alert => self.ledger.alerts += 1,
@@ -629,6 +637,7 @@ impl Sim<'_> {
         r.until = end;
         r.objects = self.planner.objects.live_count() as u64;
         r.model = self.model_name;
+        r.incidents = self.incidents.list;
         self.scorer.join()?;
         Ok(r)
     }
@@ -788,6 +797,7 @@ pub fn simulate(
             protection: 0.0,
             vault_bytes: 0,
             incidents_opened: 0,
+            incidents: Vec::new(),
             model: String::new(),
             model_notices: Vec::new(),
             days: Vec::new(),
@@ -801,6 +811,7 @@ pub fn simulate(
         decision_markers: 0,
         progress,
         read: 0,
+        incidents: incidents::Incidents::default(),
     };
     let feed_opts = FeedOptions {
         from: opts.from,

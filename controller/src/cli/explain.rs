@@ -68,6 +68,16 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
             args.id
         );
     };
+    // The undo acts on the journal read now: a journal restored on another host, or beside a
+    // configuration moved since, gets the `--config` it was read with, not the one of the
+    // decision's time (the record itself, and --json, keep what was written).
+    let mut d = d;
+    if let (Some((config, _)), Some(undo), false) = (&opened, &d.undo, args.json) {
+        d.undo = Some(with_config(
+            undo,
+            &crate::decision::config_arg(config.path.as_deref()),
+        ));
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &d)?;
@@ -262,6 +272,30 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
     Ok(())
 }
 
+/// `undo` with its trailing ` --config PATH` (one shell word, as
+/// [`crate::decision::config_arg`] writes it) replaced by `config` (empty: none); as it is when
+/// it has none.
+fn with_config(undo: &str, config: &str) -> String {
+    let Some(i) = undo.rfind(" --config ") else {
+        return undo.to_string();
+    };
+    let word = &undo[i + " --config ".len()..];
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
+    // A quoted word: '...' with any ' written '\'' inside.
+    let quoted = word.len() >= 2
+        && word.starts_with('\'')
+        && word.ends_with('\'')
+        && !word[1..word.len() - 1].replace("'\\''", "").contains('\'');
+    if plain || quoted {
+        format!("{}{config}", &undo[..i])
+    } else {
+        undo.to_string()
+    }
+}
+
 /// A feature value: counts without decimals, ratios and medians with up to four.
 fn number(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
@@ -374,7 +408,35 @@ fn after_unfreeze(d: &Decision) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{number, undo_line, write_explanation};
+    use super::{number, undo_line, with_config, write_explanation};
+
+    #[test]
+    fn the_undo_gets_the_configuration_it_is_read_with() {
+        let now = " --config /srv/new/tierd.toml";
+        for (recorded, shown) in [
+            (
+                "tierd move b/k --to onprem --config /srv/old/tierd.toml",
+                "tierd move b/k --to onprem --config /srv/new/tierd.toml",
+            ),
+            (
+                "tierd move b/k --to onprem --ignore-freezes --config '/srv/o d/it'\\''s.toml'",
+                "tierd move b/k --to onprem --ignore-freezes --config /srv/new/tierd.toml",
+            ),
+            // None recorded: none added (the embedded defaults then).
+            ("tierd unfreeze photos", "tierd unfreeze photos"),
+            // Not one shell word after it: left alone.
+            (
+                "tierd move 'b/a --config x y' --to onprem",
+                "tierd move 'b/a --config x y' --to onprem",
+            ),
+        ] {
+            assert_eq!(with_config(recorded, now), shown, "{recorded}");
+        }
+        assert_eq!(
+            with_config("tierd move b/k --to onprem --config /srv/old/t.toml", ""),
+            "tierd move b/k --to onprem"
+        );
+    }
     use crate::decision::{Action, Condition, Decision, Explanation, State};
 
     /// Rule `rule`'s freeze of `prefix` in bucket `photos`, its condition `when`.

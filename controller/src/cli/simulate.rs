@@ -264,10 +264,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             (
                 "protection".to_string(),
                 format!(
-                    "vault copies: {}, {} {:.2} (not in the totals)",
-                    size_text(report.vault_bytes),
+                    "vault copies: {}, {} {} (not in the totals)",
+                    gb(report.vault_bytes),
                     report.currency,
-                    report.protection
+                    money(report.protection, places(&report))
                 ),
             ),
         ];
@@ -374,6 +374,7 @@ const MAX_INCIDENT_LINES: usize = 10;
 /// # Errors
 /// Output errors.
 pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> {
+    let places = places(r);
     let fmt = policies::facts::format_utc;
     writeln!(
         out,
@@ -451,14 +452,14 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
         let l = &s.ledger;
         writeln!(
             out,
-            "{:<44} {:>11.2} {:>10.2} {:>10.2} {:>9.2} {:>9.2} {:>11.2} {:>7} {:>7} {:>6} {:>5} {:>5} {:>5}",
+            "{:<44} {:>11} {:>10} {:>10} {:>9} {:>9} {:>11} {:>7} {:>7} {:>6} {:>5} {:>5} {:>5}",
             s.strategy,
-            c.storage,
-            c.retrieval,
-            c.egress,
-            c.requests,
-            c.early_deletion,
-            s.total,
+            money(c.storage, places),
+            money(c.retrieval, places),
+            money(c.egress, places),
+            money(c.requests, places),
+            money(c.early_deletion, places),
+            money(s.total, places),
             l.moves,
             l.recalls,
             l.ping_pongs,
@@ -469,8 +470,14 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
     }
     writeln!(
         out,
-        "{:<44} {:>11} {:>10} {:>10} {:>9} {:>9} {:>11.2}",
-        "offline oracle (perfect knowledge)", "", "", "", "", "", r.oracle_total
+        "{:<44} {:>11} {:>10} {:>10} {:>9} {:>9} {:>11}",
+        "offline oracle (perfect knowledge)",
+        "",
+        "",
+        "",
+        "",
+        "",
+        money(r.oracle_total, places)
     )?;
     // What moving away cost when the objects were read again: the answer to "why did the
     // policy lose?" where it does.
@@ -482,19 +489,19 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
         let l = &s.ledger;
         writeln!(
             out,
-            "  {:<42} {:>9} reads {:>10.3} GB {:>11.2}",
+            "  {:<42} {:>9} reads {:>13} {:>11}",
             s.strategy,
             l.read_backs,
-            l.read_back_bytes as f64 / 1e9,
-            l.read_back_cost
+            gb(l.read_back_bytes),
+            money(l.read_back_cost, places)
         )?;
     }
     writeln!(
         out,
-        "protection (vault copies of {} snapshots, {}), not in the totals above: {:.2}",
+        "protection (vault copies of {} snapshots, {}), not in the totals above: {}",
         r.summaries.first().map_or(0, |s| s.ledger.snapshots),
-        size_text(r.vault_bytes),
-        r.protection
+        gb(r.vault_bytes),
+        money(r.protection, places)
     )?;
     if let Some(policy) = r.summaries.first() {
         let best = r.summaries[1..]
@@ -525,14 +532,30 @@ fn compare(a: f64, b: f64, currency: &str) -> String {
     use crate::report::Comparison;
     match crate::report::compare(a, b) {
         Comparison::Percent(p) => format!("{p:+.1}%"),
-        Comparison::TooSmall => format!("both under 0.01 {currency}, too small to compare"),
+        Comparison::TooSmall => format!("both under 0.0001 {currency}, too small to compare"),
         Comparison::Undefined => "no percentage of a zero total".to_string(),
     }
 }
 
-/// Bytes as explanations show sizes: `50.5GiB`.
-fn size_text(bytes: u64) -> String {
-    policies::eval::format_value(policies::signals::Kind::Size, bytes as f64)
+/// The decimal places of the summary's money: [`crate::report::money_places`] of its largest
+/// total.
+fn places(r: &SimReport) -> usize {
+    let largest = r
+        .summaries
+        .iter()
+        .map(|s| s.total.abs())
+        .fold(r.oracle_total.abs(), f64::max);
+    crate::report::money_places(largest)
+}
+
+/// Money to `places` decimals: `0.5712`, `123.46`.
+fn money(v: f64, places: usize) -> String {
+    format!("{v:.places$}")
+}
+
+/// Bytes in GB of 10^9 bytes, the unit prices are per: `2.270 GB`.
+fn gb(bytes: u64) -> String {
+    format!("{:.3} GB", bytes as f64 / 1e9)
 }
 
 /// The sum of the sizes of the log objects the sources name, if every source can be listed.
@@ -627,9 +650,11 @@ mod tests {
     #[test]
     fn totals_that_print_as_zero_are_not_compared_in_percent() {
         assert_eq!(
-            compare(0.0003, 0.000084, "USD"),
-            "both under 0.01 USD, too small to compare"
+            compare(0.00003, 0.000008, "USD"),
+            "both under 0.0001 USD, too small to compare"
         );
+        // Four decimals show fractions of a cent: they are compared.
+        assert_eq!(compare(0.0003, 0.0002, "USD"), "+50.0%");
         assert_eq!(compare(3.0, 1.5, "USD"), "+100.0%");
         assert_eq!(compare(0.004, 2.0, "EUR"), "-99.8%");
     }

@@ -30,6 +30,7 @@
 //! - [`strategies`]: the baselines and the oracle.
 //! - [`model`]: learning, then scoring, the behaviour model on the replayed windows.
 //! - [`report`]: the findings as the HTML report's data.
+//! - [`why`]: what the replay did with the objects `--why` names, and why.
 
 pub mod feed;
 pub mod inventory;
@@ -37,6 +38,7 @@ pub mod model;
 pub mod report;
 pub mod scoring;
 pub mod strategies;
+pub mod why;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -70,6 +72,8 @@ pub struct SimOptions {
     /// Objects that exist when the replay starts (`--inventory`), whether or not the logs name
     /// them.
     pub inventory: Vec<inventory::Listed>,
+    /// Objects (bucket, key) to answer for (`--why`): [`why`].
+    pub why: Vec<(String, String)>,
 }
 
 /// One bucket's anomaly timeline: `bucket:NAME`, the model's threshold at the first point,
@@ -162,6 +166,9 @@ pub struct SimReport {
     pub sample: Vec<Decision>,
     #[serde(skip)]
     pub ingest: IngestReport,
+    /// The objects `--why` named, in its order (no key without `--why`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<why::ObjectWhy>,
 }
 
 /// Decisions kept for the report.
@@ -214,6 +221,8 @@ struct Sim<'a> {
     progress: &'a mut dyn FnMut(&Progress),
     /// [`Window::read`] of the last window replayed.
     read: u64,
+    /// The objects `--why` follows (none: nothing is done for them).
+    why: why::Tracker,
 }
 
 impl Sim<'_> {
@@ -382,6 +391,9 @@ impl Sim<'_> {
             b.tick(&self.cost, t);
         }
         let plan = self.planner.plan(t);
+        if self.why.active() {
+            self.why.pass(&self.planner, &plan, t);
+        }
         self.apply(plan, t)
     }
 
@@ -583,6 +595,9 @@ impl Sim<'_> {
             }
             Touch::None => {}
         }
+        if self.why.active() {
+            self.why.event(touch, t, &self.planner.objects);
+        }
         if e.op == models::OpClass::ConfigChange {
             self.config_events.push(e.clone());
         }
@@ -629,6 +644,7 @@ impl Sim<'_> {
         r.until = end;
         r.objects = self.planner.objects.live_count() as u64;
         r.model = self.model_name;
+        r.why = self.why.finish(&self.planner.objects);
         self.scorer.join()?;
         Ok(r)
     }
@@ -796,11 +812,13 @@ pub fn simulate(
             anomaly: Vec::new(),
             sample: Vec::new(),
             ingest: IngestReport::default(),
+            why: Vec::new(),
         },
         day_counts: (0, 0, 0),
         decision_markers: 0,
         progress,
         read: 0,
+        why: why::Tracker::new(&opts.why),
     };
     let feed_opts = FeedOptions {
         from: opts.from,

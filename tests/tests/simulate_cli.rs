@@ -1242,7 +1242,7 @@ fn why_shows_a_move_held_the_whole_replay_and_the_failing_test_of_an_object_no_r
         "  1 write, the last at 2026-10-01T10:00:00Z; 19 reads, the last at 2026-10-20T10:00:00Z",
         "    from 2026-10-01T11:00:00Z: no rule wins (456 passes)",
         "    - rule \"idle-to-cloud\" does not match: tier == 'onprem' ('onprem': yes), days_since_last_access > 7d (1d: no)",
-        "    cost: a move to \"cloud\" (rule \"idle-to-cloud\"): saves USD 0.0001/month in storage",
+        "    cost: a move to \"cloud\" (rule \"idle-to-cloud\"): saves USD 0.00008/month in storage, one-off charges USD 0.00002 (retrieval 0, egress 0, requests 0.00002, early deletion 0); savings_per_month USD 0.00006 vs read_back_cost_per_month USD 0.017742",
     ] {
         assert!(out.contains(said), "no {said:?} in\n{out}");
     }

@@ -8,7 +8,7 @@ use policies::Action as RuleAction;
 use policies::eval::Verdict;
 use serde::Serialize;
 
-use super::{Planner, amount};
+use super::Planner;
 use crate::cost::MONTH_SECS;
 use crate::decision::Condition;
 
@@ -51,32 +51,33 @@ pub struct MoveCost {
 }
 
 impl MoveCost {
-    /// One line: `a move to "cloud" (rule "idle"): saves USD 0.0200/month in storage, one-off
-    /// charges USD 0.0001; savings_per_month USD 0.0199 vs read_back_cost_per_month USD 0.0000`.
+    /// One line, amounts to the millionth as decision records carry them: `a move to "cloud"
+    /// (rule "idle"): saves USD 0.0001/month in storage, one-off charges USD 0.000012 (...);
+    /// savings_per_month USD 0.000088 vs read_back_cost_per_month USD 0.0014`.
     pub fn describe(&self, currency: &str) -> String {
-        let one_off = self.retrieval + self.egress + self.requests + self.early_deletion;
+        let one_off =
+            super::money(self.retrieval + self.egress + self.requests + self.early_deletion);
         let storage = if self.storage_saved_per_month < 0.0 {
             format!(
                 "adds {currency} {}/month in storage",
-                amount(-self.storage_saved_per_month)
+                -self.storage_saved_per_month
             )
         } else {
             format!(
                 "saves {currency} {}/month in storage",
-                amount(self.storage_saved_per_month)
+                self.storage_saved_per_month
             )
         };
         format!(
-            "a move to \"{}\" (rule \"{}\"): {storage}, one-off charges {currency} {} (retrieval {}, egress {}, requests {}, early deletion {}); savings_per_month {currency} {} vs read_back_cost_per_month {currency} {}",
+            "a move to \"{}\" (rule \"{}\"): {storage}, one-off charges {currency} {one_off} (retrieval {}, egress {}, requests {}, early deletion {}); savings_per_month {currency} {} vs read_back_cost_per_month {currency} {}",
             self.to,
             self.rule,
-            amount(one_off),
-            amount(self.retrieval),
-            amount(self.egress),
-            amount(self.requests),
-            amount(self.early_deletion),
-            amount(self.savings_per_month),
-            amount(self.read_back_cost_per_month),
+            self.retrieval,
+            self.egress,
+            self.requests,
+            self.early_deletion,
+            self.savings_per_month,
+            self.read_back_cost_per_month,
         )
     }
 }

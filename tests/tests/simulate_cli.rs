@@ -1269,7 +1269,7 @@ fn why_of_an_object_the_replay_never_saw_says_what_it_saw_and_exits_with_status_
     assert_eq!(r.code, Some(1), "{}", r.stderr);
     assert!(
         r.stderr.contains(
-            "error: --why docs/reports/dialy.pdf: the replay saw no object \"reports/dialy.pdf\" in bucket \"docs\", which had 2 objects; the nearest names: \"reports/daily.pdf\", \"reports/idle.pdf\"\n"
+            "error: --why docs/reports/dialy.pdf: the replay saw no object \"reports/dialy.pdf\" in bucket \"docs\" (it saw 2 objects there, deleted ones included); the nearest names: \"reports/daily.pdf\", \"reports/idle.pdf\"\n"
         ),
         "{}",
         r.stderr

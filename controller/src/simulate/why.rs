@@ -467,7 +467,7 @@ fn not_found(table: &ObjectTable, bucket: &str, key: &str) -> String {
         }
     }
     let mut text = format!(
-        "the replay saw no object \"{key}\" in bucket \"{bucket}\", which had {}",
+        "the replay saw no object \"{key}\" in bucket \"{bucket}\" (it saw {} there, deleted ones included)",
         crate::cli::common::plural(seen, "object", "objects")
     );
     if !nearest.is_empty() {

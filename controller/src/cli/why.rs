@@ -54,15 +54,15 @@ fn print_one(w: &ObjectWhy, currency: &str, out: &mut dyn Write) -> std::io::Res
     let tier = |t: &Option<String>| t.as_deref().map_or("-".to_string(), |t| format!("\"{t}\""));
     writeln!(
         out,
-        "why {}: {}, on {} when first seen ({}), {} at the end",
+        "why {}: {}, on {} when first seen ({}), {}",
         w.object,
         policies::eval::format_value(policies::signals::Kind::Size, w.size as f64),
         tier(&w.tier_at_start),
         w.first_seen.map_or("-".to_string(), utc),
         match (&w.tier_at_end, w.deleted) {
-            (Some(t), _) => format!("on \"{t}\""),
-            (None, Some(d)) => format!("deleted ({})", utc(d)),
-            (None, None) => "gone".to_string(),
+            (Some(t), _) => format!("on \"{t}\" at the end"),
+            (None, Some(d)) => format!("deleted at {}", utc(d)),
+            (None, None) => "gone at the end".to_string(),
         }
     )?;
     let last = |t: Option<i64>| t.map_or(String::new(), |t| format!(", the last at {}", utc(t)));

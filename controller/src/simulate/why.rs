@@ -594,6 +594,57 @@ mod tests {
     }
 
     #[test]
+    fn events_of_a_followed_object_are_counted_and_an_unseen_one_is_said_with_the_nearest_names() {
+        use models::{AccessEvent, OpClass};
+        let ev = |t: i64, op: OpClass, key: &str| AccessEvent {
+            time_us: t * 1_000_000,
+            op,
+            operation: "REST.PUT.OBJECT".into(),
+            bucket: "b".into(),
+            key: Some(key.into()),
+            status: Some(200),
+            object_size: Some(1000),
+            ..AccessEvent::default()
+        };
+        let mut table = ObjectTable::new(&["onprem".to_string(), "cloud".to_string()]);
+        let named = |k: &str| ("b".to_string(), k.to_string());
+        let mut tracker = Tracker::new(&[named("docs/a"), named("docs/c"), named("docs/a")]);
+        for (t, op, key) in [
+            (100, OpClass::Put, "docs/a"),
+            (150, OpClass::Put, "docs/b"),
+            (200, OpClass::Get, "docs/a"),
+            (300, OpClass::Get, "docs/a"),
+            (400, OpClass::Delete, "docs/a"),
+        ] {
+            let touch = table.observe(&ev(t, op, key), 0);
+            tracker.event(touch, t, &table);
+        }
+        let whys = tracker.finish(&table);
+        assert_eq!(whys.len(), 2, "named twice, answered once");
+        let a = &whys[0];
+        assert_eq!(
+            (
+                a.found,
+                a.first_seen,
+                a.tier_at_start.as_deref(),
+                a.tier_at_end.as_deref()
+            ),
+            (true, Some(100), Some("onprem"), None)
+        );
+        assert_eq!(
+            (a.writes, a.last_write, a.reads, a.last_read, a.deleted),
+            (1, Some(100), 2, Some(300), Some(400))
+        );
+        assert_eq!(
+            whys[1].message.as_deref(),
+            Some(
+                "the replay saw no object \"docs/c\" in bucket \"b\" (it saw 2 objects there, deleted ones included); the nearest names: \"docs/a\", \"docs/b\""
+            )
+        );
+        assert!(!whys[1].found);
+    }
+
+    #[test]
     fn a_decision_covers_the_object_it_moves_and_the_scopes_that_hold_it() {
         let d = |action: Action, bucket: &str, key: Option<&str>, prefix: Option<&str>| Decision {
             id: "x".into(),

@@ -595,17 +595,8 @@ mod tests {
 
     #[test]
     fn events_of_a_followed_object_are_counted_and_an_unseen_one_is_said_with_the_nearest_names() {
-        use models::{AccessEvent, OpClass};
-        let ev = |t: i64, op: OpClass, key: &str| AccessEvent {
-            time_us: t * 1_000_000,
-            op,
-            operation: "REST.PUT.OBJECT".into(),
-            bucket: "b".into(),
-            key: Some(key.into()),
-            status: Some(200),
-            object_size: Some(1000),
-            ..AccessEvent::default()
-        };
+        use crate::planner::objects::tests::ev;
+        use models::OpClass;
         let mut table = ObjectTable::new(&["onprem".to_string(), "cloud".to_string()]);
         let named = |k: &str| ("b".to_string(), k.to_string());
         let mut tracker = Tracker::new(&[named("docs/a"), named("docs/c"), named("docs/a")]);

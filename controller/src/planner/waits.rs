@@ -47,6 +47,9 @@ impl Guardrail {
     }
 }
 
+/// Passes held, per guardrail (described: `the minimum residency`).
+pub type HeldPasses = Vec<(&'static str, u32)>;
+
 /// One object's wait.
 #[derive(Debug, Clone)]
 struct Wait {
@@ -119,6 +122,19 @@ impl Waits {
     /// Forgets the waits no pass at `now` held: the rule no longer wants those moves.
     pub fn forget_stale(&mut self, now: i64) {
         self.held.retain(|_, w| w.last == now);
+    }
+
+    /// `row`'s wait as it stands: its rule, its first and last pass, and the passes held by
+    /// each guardrail that held it (described, in the planner's order).
+    pub fn of(&self, row: usize) -> Option<(u32, i64, i64, HeldPasses)> {
+        let w = self.held.get(&(row as u32))?;
+        let passes = Guardrail::ALL
+            .iter()
+            .zip(w.passes)
+            .filter(|(_, n)| *n > 0)
+            .map(|(g, n)| (g.describe(), n))
+            .collect();
+        Some((w.rule, w.since, w.last, passes))
     }
 }
 

@@ -31,6 +31,7 @@
 //! - [`incidents`]: the incidents opened, one row each.
 //! - [`model`]: learning, then scoring, the behaviour model on the replayed windows.
 //! - [`report`]: the findings as the HTML report's data.
+//! - [`why`]: what the replay did with the objects `--why` names, and why.
 
 pub mod feed;
 pub mod incidents;
@@ -39,6 +40,7 @@ pub mod model;
 pub mod report;
 pub mod scoring;
 pub mod strategies;
+pub mod why;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -72,6 +74,8 @@ pub struct SimOptions {
     /// Objects that exist when the replay starts (`--inventory`), whether or not the logs name
     /// them.
     pub inventory: Vec<inventory::Listed>,
+    /// Objects (bucket, key) to answer for (`--why`): [`why`].
+    pub why: Vec<(String, String)>,
 }
 
 /// One bucket's anomaly timeline: `bucket:NAME`, the model's threshold at the first point,
@@ -166,6 +170,9 @@ pub struct SimReport {
     pub sample: Vec<Decision>,
     #[serde(skip)]
     pub ingest: IngestReport,
+    /// The objects `--why` named, in its order (no key without `--why`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<why::ObjectWhy>,
 }
 
 /// Decisions kept for the report.
@@ -219,6 +226,8 @@ struct Sim<'a> {
     /// [`Window::read`] of the last window replayed.
     read: u64,
     incidents: incidents::Incidents,
+    /// The objects `--why` follows (none: nothing is done for them).
+    why: why::Tracker,
 }
 
 impl Sim<'_> {
@@ -388,6 +397,9 @@ impl Sim<'_> {
             b.tick(&self.cost, t);
         }
         let plan = self.planner.plan(t);
+        if self.why.active() {
+            self.why.pass(&self.planner, &plan, t);
+        }
         self.apply(plan, t)
     }
 
@@ -591,6 +603,9 @@ impl Sim<'_> {
             }
             Touch::None => {}
         }
+        if self.why.active() {
+            self.why.event(touch, t, &self.planner.objects);
+        }
         if e.op == models::OpClass::ConfigChange {
             self.config_events.push(e.clone());
         }
@@ -638,6 +653,7 @@ impl Sim<'_> {
         r.objects = self.planner.objects.live_count() as u64;
         r.model = self.model_name;
         r.incidents = self.incidents.list;
+        r.why = self.why.finish(&self.planner.objects);
         self.scorer.join()?;
         Ok(r)
     }
@@ -806,12 +822,14 @@ pub fn simulate(
             anomaly: Vec::new(),
             sample: Vec::new(),
             ingest: IngestReport::default(),
+            why: Vec::new(),
         },
         day_counts: (0, 0, 0),
         decision_markers: 0,
         progress,
         read: 0,
         incidents: incidents::Incidents::default(),
+        why: why::Tracker::new(&opts.why),
     };
     let feed_opts = FeedOptions {
         from: opts.from,

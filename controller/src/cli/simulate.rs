@@ -214,7 +214,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             eprintln!();
         }
     }
-    let report = match replayed {
+    let mut report = match replayed {
         Ok(r) => r,
         Err(_) if gone.get() => return Ok(ExitCode::SUCCESS),
         Err(e) => return Err(e),
@@ -226,6 +226,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         persist(tmp, &path, "the decisions")?;
     }
     crate::cli::common::say_named_twice(&report.ingest);
+    report.outcomes.decision_log = args.out.as_ref().map(|p| p.display().to_string());
     let html = report_to.as_ref().map(|_| {
         let mut context = vec![
             (
@@ -418,6 +419,7 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
         "moves held back by guardrails (per pass): frozen {}, minimum residency {}, cooldown {}, blackout {}, budget {}, per-pass limit {}",
         d.frozen, d.residency, d.cooldown, d.blackout, d.budget, d.cycle_limit
     )?;
+    crate::simulate::outcomes::print_held(&r.held_by_rule, out)?;
     writeln!(out)?;
     writeln!(
         out,
@@ -479,6 +481,7 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
             l.read_back_cost
         )?;
     }
+    crate::simulate::outcomes::print(&r.outcomes, &r.costliest_moves, &r.currency, out)?;
     writeln!(
         out,
         "protection (vault copies of {} snapshots, {}), not in the totals above: {:.2}",

@@ -214,7 +214,7 @@ impl Outcomes {
                 bucket: planner.objects.bucket_of(m.row as usize).to_string(),
                 key: planner.objects.key_of(m.row as usize).to_string(),
                 at: policies::facts::format_utc(m.at),
-                first_read_back_after_secs: (m.reads > 0).then_some(m.first_read - m.at),
+                first_read_back_after_secs: (m.reads > 0).then(|| m.first_read - m.at),
                 read_backs: u64::from(m.reads),
                 read_back_bytes: m.bytes,
                 read_back_cost: m.read_cost,
@@ -224,6 +224,29 @@ impl Outcomes {
             .collect();
         (totals, rows)
     }
+}
+
+/// The costliest moves as the report's table rows.
+pub fn report_rows(costly: &[CostlyMove]) -> Vec<crate::report::MoveOutcomeRow> {
+    costly
+        .iter()
+        .map(|m| crate::report::MoveOutcomeRow {
+            id: m.id.clone(),
+            at: m.at.clone(),
+            object: format!("{}/{}", m.bucket, m.key),
+            first_read_back: m
+                .first_read_back_after_secs
+                .map_or_else(String::new, duration_text),
+            read_backs: m.read_backs,
+            read_back_cost: m.read_back_cost,
+            early_deletion: m.early_deletion,
+        })
+        .collect()
+}
+
+/// Seconds as explanations write durations: `7.1d`, `5h`.
+fn duration_text(secs: i64) -> String {
+    policies::eval::format_value(policies::signals::Kind::Duration, secs as f64)
 }
 
 /// Adds a pass's holds per rule to the replay's.
@@ -319,12 +342,7 @@ pub fn print(
     for m in costly.iter().take(COSTLIEST_SHOWN) {
         let first = m.first_read_back_after_secs.map_or_else(
             || "never read back".to_string(),
-            |s| {
-                format!(
-                    "first read back after {}",
-                    policies::eval::format_value(policies::signals::Kind::Duration, s as f64)
-                )
-            },
+            |s| format!("first read back after {}", duration_text(s)),
         );
         writeln!(
             out,
@@ -439,6 +457,19 @@ mod tests {
         let (_, costly) = o.finish(&planner_with_rows(3));
         let ids: Vec<&str> = costly.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, vec!["move-a", "move-m", "move-z"]);
+    }
+
+    #[test]
+    fn a_move_charged_early_deletion_but_never_read_back_is_listed_without_a_first_read() {
+        let c = CostModel::from_config(&Config::embedded());
+        let mut o = Outcomes::default();
+        o.moved(0, "move-a", 5 * DAY, 0.0);
+        o.ended(0, true, c.early_deletion(c.cheapest, GB, DAY));
+        let (t, costly) = o.finish(&planner_with_rows(1));
+        assert_eq!((t.deleted_or_overwritten, t.read_back_moves), (1, 0));
+        assert_eq!(costly.len(), 1);
+        assert_eq!(costly[0].first_read_back_after_secs, None);
+        assert!(costly[0].early_deletion > 0.0);
     }
 
     /// A planner whose table holds objects `b/k0`, `b/k1`, ... in rows 0, 1, ...

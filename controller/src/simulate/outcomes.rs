@@ -148,16 +148,16 @@ impl Outcomes {
                 if m.reads == 0 {
                     m.first_read = t;
                 }
-                m.reads += 1;
+                m.reads = m.reads.saturating_add(1);
                 m.bytes = m.bytes.saturating_add(bytes);
                 m.read_cost += cost;
             }
             None => {
-                let t = &mut self.totals;
-                t.unattributed_read_backs += 1;
-                t.unattributed_read_back_bytes =
-                    t.unattributed_read_back_bytes.saturating_add(bytes);
-                t.unattributed_read_back_cost += cost;
+                let u = &mut self.totals;
+                u.unattributed_read_backs += 1;
+                u.unattributed_read_back_bytes =
+                    u.unattributed_read_back_bytes.saturating_add(bytes);
+                u.unattributed_read_back_cost += cost;
             }
         }
     }

@@ -1199,12 +1199,30 @@ fn the_summary_says_which_moves_were_read_back_and_which_rules_guardrails_held()
                 "access.log",
                 "--out",
                 "d.jsonl",
+                "--report",
+                "r.html",
             ],
         );
         assert_eq!(r.code, Some(0), "{}", r.stderr);
         r.stdout
     };
     let out = text();
+    // The report's table lists the same moves, costliest first.
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    let table = &html[html
+        .find("<h2>The policy's costliest moves</h2>")
+        .expect("the table")..];
+    assert!(
+        table.find(first) < table.find(costly[costly.len() - 1]["id"].as_str().unwrap())
+            || costly.len() == 1,
+        "{table}"
+    );
+    assert_eq!(
+        table[..table.find("</table>").unwrap()]
+            .matches("<tr><td class=\"id\">")
+            .count(),
+        costly.len()
+    );
     assert_eq!(out, text(), "a second run prints the same");
     let line = |start: &str| {
         out.lines()

@@ -561,6 +561,17 @@ fn without_a_configuration_the_effective_one_is_the_embedded_defaults_and_tierd_
         "{}",
         r.stdout
     );
+    // Both move rates, unset, are said the same way.
+    for rate in [
+        "# max_bytes_per_sec not set: no limit on the bytes moved per second  # default",
+        "# max_objects_per_sec not set: no limit on the moves started per second  # default",
+    ] {
+        assert!(
+            r.stdout.lines().any(|l| l == rate),
+            "{rate:?} in {}",
+            r.stdout
+        );
+    }
     write(dir.path(), "defaults.toml", &r.stdout);
     let check = tierd(
         dir.path(),

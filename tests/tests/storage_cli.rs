@@ -1007,6 +1007,19 @@ decision_log = "tierd-data/decisions.jsonl"
         "{}",
         e.stdout
     );
+    // Read through another configuration file naming the same journal (a deployment moved or
+    // restored elsewhere), the undo names that file, not the one recorded.
+    std::fs::copy(d.join("tierd.toml"), d.join("moved.toml")).unwrap();
+    let e = tierd(d, &["explain", id, "--config", "moved.toml"]);
+    assert_eq!(e.code, Some(0), "{}{}", e.stdout, e.stderr);
+    assert!(
+        e.stdout.contains(&format!(
+            "undo: tierd move photos/a.jpg --to onprem --ignore-freezes --config {}/moved.toml\n",
+            d.display()
+        )),
+        "{}",
+        e.stdout
+    );
     let args: Vec<&str> = undo.split(' ').skip(1).collect();
     let r = tierd(d, &args);
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
@@ -1655,6 +1668,49 @@ fn a_tier_that_cannot_be_listed_fails_run_once_and_says_which() {
     assert_eq!(j["objects_listed"], 0, "{j}");
     // The tier's credentials are in its options; they reach neither the report nor the log.
     assert!(!r.stdout.contains("tierd-test-secret") && !r.stderr.contains("tierd-test-secret"));
+}
+
+#[test]
+fn a_deployment_that_never_started_can_be_frozen_before_its_first_start_when_its_configuration_is_named()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("tierd.toml"),
+        "[journal]\npath = \"state/tierd.db\"\n[tiers.onprem]\nurl = \"file://state/onprem\"\n\
+         [tiers.cloud]\nurl = \"file://state/cloud\"\n[tiers.vault]\nurl = \"file://state/vault\"\n\
+         role = \"vault\"\n[ingest]\nsources = [\"builtin:samples\"]\n[policies]\nfiles = [\"builtin:default\"]\n[service]\nlisten = \"off\"\n",
+    )
+    .unwrap();
+    let with = |args: &[&str]| tierd(d, &[args, &["--config", "tierd.toml"][..]].concat());
+    let r = with(&[
+        "freeze",
+        "--all-buckets",
+        "--reason",
+        "before the first start",
+    ]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "note: {}: created the journal (the service has not started here yet)",
+            d.join("state/tierd.db").display()
+        )),
+        "{}",
+        r.stderr
+    );
+    let id = r.stdout.split(':').next().unwrap().to_string();
+    // The first start holds it; lifted, the next does not.
+    let paused =
+        "every bucket frozen: nothing is moved or deleted until `tierd unfreeze --all-buckets`";
+    let r = with(&["run", "--once"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stderr.contains(paused), "{}", r.stderr);
+    let r = with(&["unfreeze", "--all-buckets"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(&id), "{}", r.stdout);
+    let r = with(&["run", "--once"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(!r.stderr.contains(paused), "{}", r.stderr);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use anyhow::bail;
 use super::common::load_config;
 use super::moves::{Guard, Interlocks};
 use crate::config::Config;
-use crate::decision::{Action, Decision, State};
+use crate::decision::{Action, Condition, Decision, State};
 use crate::journal::Journal;
 
 #[derive(Debug, clap::Args)]
@@ -68,6 +68,16 @@ pub fn run(args: ExplainArgs) -> anyhow::Result<ExitCode> {
             args.id
         );
     };
+    // The undo acts on the journal read now: a journal restored on another host, or beside a
+    // configuration moved since, gets the `--config` it was read with, not the one of the
+    // decision's time (the record itself, and --json, keep what was written).
+    let mut d = d;
+    if let (Some((config, _)), Some(undo), false) = (&opened, &d.undo, args.json) {
+        d.undo = Some(with_config(
+            undo,
+            &crate::decision::config_arg(config.path.as_deref()),
+        ));
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &d)?;
@@ -135,6 +145,59 @@ fn undo_held(d: &Decision, config: &Config, journal: &mut Journal) -> Option<Str
     }
 }
 
+/// A winning rule's condition, test by test (`[yes] test  value v`), each line after `indent`:
+/// as written, then as an outline of its groups when the `when` parses over the tests.
+///
+/// # Errors
+/// Output errors.
+pub(crate) fn write_conditions(
+    when: &str,
+    conditions: &[Condition],
+    indent: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    if !when.is_empty() {
+        writeln!(out, "{indent}as written: {when}")?;
+    }
+    let yes = |holds: bool| if holds { "yes" } else { " no" };
+    if let Some(lines) = super::outline::outline(when, conditions) {
+        // Each group says whether it held, so a test marked no shows what did without it.
+        for l in lines {
+            let nested = "  ".repeat(l.depth);
+            match l.value {
+                Some(v) => {
+                    let width = 50usize.saturating_sub(nested.len());
+                    let text = &l.text;
+                    writeln!(
+                        out,
+                        "{indent}{nested}[{}] {text:<width$} value {v}",
+                        yes(l.holds)
+                    )?;
+                }
+                None => writeln!(out, "{indent}{nested}[{}] {}", yes(l.holds), l.text)?,
+            }
+        }
+    } else {
+        for c in conditions {
+            writeln!(
+                out,
+                "{indent}[{}] {:<50} value {}",
+                yes(c.holds),
+                c.test,
+                c.value
+            )?;
+        }
+        // The rule won, so its condition held: a test that did not, an `or` did without.
+        if conditions.iter().any(|c| !c.holds) && when.contains(" or ") {
+            writeln!(
+                out,
+                "{indent}(the condition holds as written: a test marked no is one an `or` did without)"
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// The human-readable explanation of one decision.
 ///
 /// # Errors
@@ -169,35 +232,7 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
     if let Some(e) = &d.explanation {
         if !e.conditions.is_empty() {
             writeln!(out, "\ncondition, test by test:")?;
-            if !e.when.is_empty() {
-                writeln!(out, "  as written: {}", e.when)?;
-            }
-            let yes = |holds: bool| if holds { "yes" } else { " no" };
-            if let Some(lines) = super::outline::outline(&e.when, &e.conditions) {
-                // Each group says whether it held, so a test marked no shows what did without it.
-                for l in lines {
-                    let indent = "  ".repeat(l.depth);
-                    match l.value {
-                        Some(v) => {
-                            let width = 50usize.saturating_sub(indent.len());
-                            let text = &l.text;
-                            writeln!(out, "  {indent}[{}] {text:<width$} value {v}", yes(l.holds))?;
-                        }
-                        None => writeln!(out, "  {indent}[{}] {}", yes(l.holds), l.text)?,
-                    }
-                }
-            } else {
-                for c in &e.conditions {
-                    writeln!(out, "  [{}] {:<50} value {}", yes(c.holds), c.test, c.value)?;
-                }
-                // The rule decided, so its condition held: a test that did not, an `or` did without.
-                if e.conditions.iter().any(|c| !c.holds) && e.when.contains(" or ") {
-                    writeln!(
-                        out,
-                        "  (the condition holds as written: a test marked no is one an `or` did without)"
-                    )?;
-                }
-            }
+            write_conditions(&e.when, &e.conditions, "  ", out)?;
         }
         if !e.alternatives.is_empty() {
             writeln!(out, "\nother rules:")?;
@@ -260,6 +295,30 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
     }
     writeln!(out, "\nundo: {}", undo_line(d))?;
     Ok(())
+}
+
+/// `undo` with its trailing ` --config PATH` (one shell word, as
+/// [`crate::decision::config_arg`] writes it) replaced by `config` (empty: none); as it is when
+/// it has none.
+fn with_config(undo: &str, config: &str) -> String {
+    let Some(i) = undo.rfind(" --config ") else {
+        return undo.to_string();
+    };
+    let word = &undo[i + " --config ".len()..];
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
+    // A quoted word: '...' with any ' written '\'' inside.
+    let quoted = word.len() >= 2
+        && word.starts_with('\'')
+        && word.ends_with('\'')
+        && !word[1..word.len() - 1].replace("'\\''", "").contains('\'');
+    if plain || quoted {
+        format!("{}{config}", &undo[..i])
+    } else {
+        undo.to_string()
+    }
 }
 
 /// A feature value: counts without decimals, ratios and medians with up to four.
@@ -374,7 +433,35 @@ fn after_unfreeze(d: &Decision) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{number, undo_line, write_explanation};
+    use super::{number, undo_line, with_config, write_explanation};
+
+    #[test]
+    fn the_undo_gets_the_configuration_it_is_read_with() {
+        let now = " --config /srv/new/tierd.toml";
+        for (recorded, shown) in [
+            (
+                "tierd move b/k --to onprem --config /srv/old/tierd.toml",
+                "tierd move b/k --to onprem --config /srv/new/tierd.toml",
+            ),
+            (
+                "tierd move b/k --to onprem --ignore-freezes --config '/srv/o d/it'\\''s.toml'",
+                "tierd move b/k --to onprem --ignore-freezes --config /srv/new/tierd.toml",
+            ),
+            // None recorded: none added (the embedded defaults then).
+            ("tierd unfreeze photos", "tierd unfreeze photos"),
+            // Not one shell word after it: left alone.
+            (
+                "tierd move 'b/a --config x y' --to onprem",
+                "tierd move 'b/a --config x y' --to onprem",
+            ),
+        ] {
+            assert_eq!(with_config(recorded, now), shown, "{recorded}");
+        }
+        assert_eq!(
+            with_config("tierd move b/k --to onprem --config /srv/old/t.toml", ""),
+            "tierd move b/k --to onprem"
+        );
+    }
     use crate::decision::{Action, Condition, Decision, Explanation, State};
 
     /// Rule `rule`'s freeze of `prefix` in bucket `photos`, its condition `when`.

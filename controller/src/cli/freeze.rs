@@ -53,7 +53,23 @@ pub fn run(args: FreezeArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     let config = load_config(args.config.as_deref())?;
-    let mut j = Journal::open_existing(&config.journal_path)?;
+    // With the service's configuration named, a deployment that never started can be frozen
+    // before its first start (the journal is created, as `tierd run` would); without one, a
+    // folder with no journal is more likely the wrong folder, and nothing is created there.
+    let created = config.path.is_some() && !config.journal_path.exists();
+    let mut j = if config.path.is_some() {
+        Journal::open_writable(&config.journal_path)?
+    } else {
+        Journal::open_existing(&config.journal_path)?
+    };
+    if created {
+        eprintln!(
+            "note: {}: created the journal (the service has not started here yet); it holds this freeze from its first start",
+            std::path::absolute(&config.journal_path)
+                .unwrap_or_else(|_| config.journal_path.clone())
+                .display()
+        );
+    }
     if let Some(f) = j
         .open_freezes()?
         .into_iter()

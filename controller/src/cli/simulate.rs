@@ -57,6 +57,11 @@ pub struct SimulateArgs {
     /// never name.
     #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
+    /// Say why the replay moved this object or did not (repeatable, up to 20): its decisions,
+    /// the guardrails that held its moves, each rule's tests at the last pass. Exit status 1
+    /// when the replay never saw one of them.
+    #[arg(long = "why", value_name = "BUCKET/KEY", value_parser = super::why::parse_why)]
+    pub why: Vec<(String, String)>,
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {
@@ -84,6 +89,7 @@ fn parse_time(s: &str) -> Result<i64, String> {
 /// # Errors
 /// Invalid configuration or policy (with every located diagnostic), unreadable logs or output.
 pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    super::why::check_count(args.why.len())?;
     if let (Some(from), Some(until)) = (args.from, args.until) {
         anyhow::ensure!(
             from < until,
@@ -122,6 +128,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         from: args.from,
         until: args.until,
         inventory: listed.objects,
+        why: args.why.clone(),
     };
     // Where the decisions and the report go is settled before the replay: a folder that cannot
     // be written fails now, not after hours of replay.
@@ -250,6 +257,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             ),
             ("model".to_string(), report.model.clone()),
             (
+                "incidents".to_string(),
+                crate::simulate::incidents::one_line(&report.incidents, MAX_INCIDENT_LINES),
+            ),
+            (
                 "decisions".to_string(),
                 report
                     .decisions_by_action
@@ -261,10 +272,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             (
                 "protection".to_string(),
                 format!(
-                    "vault copies: {}, {} {:.2} (not in the totals)",
-                    size_text(report.vault_bytes),
+                    "vault copies: {}, {} {} (not in the totals)",
+                    gb(report.vault_bytes),
                     report.currency,
-                    report.protection
+                    money(report.protection, places(&report))
                 ),
             ),
         ];
@@ -297,7 +308,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             .map_err(anyhow::Error::from)
             .and_then(|()| Ok(writeln!(out)?))
     } else {
-        print_summary(&report, &mut out).map_err(anyhow::Error::from)
+        print_summary(&report, &mut out)
+            .and_then(|()| super::why::print(&report.why, &report.currency, &mut out))
+            .map_err(anyhow::Error::from)
     };
     for b in report.ingest.bad_lines_shown.iter() {
         eprintln!("bad line: {b}");
@@ -320,7 +333,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     printed?;
-    Ok(ExitCode::SUCCESS)
+    Ok(super::why::exit_code(&report.why))
 }
 
 /// Whether to draw the progress bar: on a terminal that can (not `TERM=dumb`, which shows its
@@ -363,11 +376,15 @@ pub fn replayed_past_the_logs(r: &SimReport) -> Option<String> {
     })
 }
 
+/// Incidents listed on the terminal; `--json` has every one.
+const MAX_INCIDENT_LINES: usize = 10;
+
 /// The terminal summary: what was replayed, the decisions, and the cost table.
 ///
 /// # Errors
 /// Output errors.
 pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> {
+    let places = places(r);
     let fmt = policies::facts::format_utc;
     writeln!(
         out,
@@ -397,6 +414,9 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
     )?;
     for n in &r.model_notices {
         writeln!(out, "warning: {n}")?;
+    }
+    for line in crate::simulate::incidents::lines(&r.incidents, MAX_INCIDENT_LINES) {
+        writeln!(out, "  incident {line}")?;
     }
     let by: Vec<String> = r
         .decisions_by_action
@@ -443,14 +463,14 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
         let l = &s.ledger;
         writeln!(
             out,
-            "{:<44} {:>11.2} {:>10.2} {:>10.2} {:>9.2} {:>9.2} {:>11.2} {:>7} {:>7} {:>6} {:>5} {:>5} {:>5}",
+            "{:<44} {:>11} {:>10} {:>10} {:>9} {:>9} {:>11} {:>7} {:>7} {:>6} {:>5} {:>5} {:>5}",
             s.strategy,
-            c.storage,
-            c.retrieval,
-            c.egress,
-            c.requests,
-            c.early_deletion,
-            s.total,
+            money(c.storage, places),
+            money(c.retrieval, places),
+            money(c.egress, places),
+            money(c.requests, places),
+            money(c.early_deletion, places),
+            money(s.total, places),
             l.moves,
             l.recalls,
             l.ping_pongs,
@@ -461,8 +481,14 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
     }
     writeln!(
         out,
-        "{:<44} {:>11} {:>10} {:>10} {:>9} {:>9} {:>11.2}",
-        "offline oracle (perfect knowledge)", "", "", "", "", "", r.oracle_total
+        "{:<44} {:>11} {:>10} {:>10} {:>9} {:>9} {:>11}",
+        "offline oracle (perfect knowledge)",
+        "",
+        "",
+        "",
+        "",
+        "",
+        money(r.oracle_total, places)
     )?;
     // What moving away cost when the objects were read again: the answer to "why did the
     // policy lose?" where it does.
@@ -474,20 +500,20 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
         let l = &s.ledger;
         writeln!(
             out,
-            "  {:<42} {:>9} reads {:>10.3} GB {:>11.2}",
+            "  {:<42} {:>9} reads {:>13} {:>11}",
             s.strategy,
             l.read_backs,
-            l.read_back_bytes as f64 / 1e9,
-            l.read_back_cost
+            gb(l.read_back_bytes),
+            money(l.read_back_cost, places)
         )?;
     }
-    crate::simulate::outcomes::print(&r.outcomes, &r.costliest_moves, &r.currency, out)?;
+    crate::simulate::outcomes::print(r, places, out)?;
     writeln!(
         out,
-        "protection (vault copies of {} snapshots, {}), not in the totals above: {:.2}",
+        "protection (vault copies of {} snapshots, {}), not in the totals above: {}",
         r.summaries.first().map_or(0, |s| s.ledger.snapshots),
-        size_text(r.vault_bytes),
-        r.protection
+        gb(r.vault_bytes),
+        money(r.protection, places)
     )?;
     if let Some(policy) = r.summaries.first() {
         let best = r.summaries[1..]
@@ -518,14 +544,30 @@ fn compare(a: f64, b: f64, currency: &str) -> String {
     use crate::report::Comparison;
     match crate::report::compare(a, b) {
         Comparison::Percent(p) => format!("{p:+.1}%"),
-        Comparison::TooSmall => format!("both under 0.01 {currency}, too small to compare"),
+        Comparison::TooSmall => format!("both under 0.0001 {currency}, too small to compare"),
         Comparison::Undefined => "no percentage of a zero total".to_string(),
     }
 }
 
-/// Bytes as explanations show sizes: `50.5GiB`.
-fn size_text(bytes: u64) -> String {
-    policies::eval::format_value(policies::signals::Kind::Size, bytes as f64)
+/// The decimal places of the summary's money: [`crate::report::money_places`] of its largest
+/// total.
+fn places(r: &SimReport) -> usize {
+    let largest = r
+        .summaries
+        .iter()
+        .map(|s| s.total.abs())
+        .fold(r.oracle_total.abs(), f64::max);
+    crate::report::money_places(largest)
+}
+
+/// Money to `places` decimals: `0.5712`, `123.46`.
+fn money(v: f64, places: usize) -> String {
+    format!("{v:.places$}")
+}
+
+/// Bytes in GB of 10^9 bytes, the unit prices are per: `2.270 GB`.
+fn gb(bytes: u64) -> String {
+    format!("{:.3} GB", bytes as f64 / 1e9)
 }
 
 /// The sum of the sizes of the log objects the sources name, if every source can be listed.
@@ -620,9 +662,11 @@ mod tests {
     #[test]
     fn totals_that_print_as_zero_are_not_compared_in_percent() {
         assert_eq!(
-            compare(0.0003, 0.000084, "USD"),
-            "both under 0.01 USD, too small to compare"
+            compare(0.00003, 0.000008, "USD"),
+            "both under 0.0001 USD, too small to compare"
         );
+        // Four decimals show fractions of a cent: they are compared.
+        assert_eq!(compare(0.0003, 0.0002, "USD"), "+50.0%");
         assert_eq!(compare(3.0, 1.5, "USD"), "+100.0%");
         assert_eq!(compare(0.004, 2.0, "EUR"), "-99.8%");
     }

@@ -433,8 +433,8 @@ fn service_section(w: &Written, s: &ServiceSettings) -> Section {
             ),
             (
                 "max_bytes_per_sec",
-                off(max_bytes_per_sec.map(shown_rate_bytes)),
-                None,
+                max_bytes_per_sec.map(shown_rate_bytes).map(Value::String),
+                Some("not set: no limit on the bytes moved per second".into()),
             ),
             (
                 "max_objects_per_sec",

@@ -454,7 +454,7 @@ impl Config {
         // "forever" keeps every decision; other durations must be positive.
         let keep = raw.journal.as_ref().and_then(|j| j.keep_decisions.as_ref());
         let journal_keep_secs = match keep {
-            Some(k) if k.get_ref().trim() == "forever" => None,
+            Some(k) if k.get_ref().trim().eq_ignore_ascii_case("forever") => None,
             // Zero would keep nothing: the check below says what the least is.
             Some(k) if matches!(k.get_ref().trim(), "0" | "0s") => Some(0),
             _ => Some(dur(

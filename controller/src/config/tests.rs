@@ -543,6 +543,7 @@ fn the_journal_keeps_decisions_400_days_unless_told_otherwise() {
     assert_eq!(Config::embedded().journal_keep_secs, Some(400 * 86_400));
     assert_eq!(keep("90d"), Ok(Some(90 * 86_400)));
     assert_eq!(keep("forever"), Ok(None));
+    assert_eq!(keep("Forever"), Ok(None), "as a word, in any case");
     assert_eq!(
         keep("1h"),
         Err(vec![

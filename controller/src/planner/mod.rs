@@ -28,6 +28,7 @@ pub mod behaviour;
 pub mod objects;
 mod readback;
 pub mod retry;
+pub mod verdict;
 mod waits;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -994,11 +995,7 @@ impl Planner {
         let conditions = eval.outcomes[rule]
             .leaves
             .iter()
-            .map(|l| Condition {
-                test: l.text.clone(),
-                value: l.value.clone(),
-                holds: l.holds,
-            })
+            .map(Condition::from)
             .collect();
         // Every line but the decision's own rule's (the winner's, or an alert or a freeze
         // beside it, whose line then names the winner).

@@ -32,18 +32,6 @@ pub enum Budget {
     MoneyPerDay,
 }
 
-impl Budget {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Budget::ObjectsPerHour => "objects per hour",
-            Budget::ObjectsPerDay => "objects per day",
-            Budget::BytesPerHour => "bytes per hour",
-            Budget::BytesPerDay => "bytes per day",
-            Budget::MoneyPerDay => "money per day",
-        }
-    }
-}
-
 /// How many kinds of hold a wait counts: [`Guardrail::index`]'s range.
 const KINDS: usize = 12;
 
@@ -77,31 +65,39 @@ impl Guardrail {
         }
     }
 
-    fn describe(self) -> String {
+    fn describe(self) -> &'static str {
         match self {
-            Guardrail::Frozen => "an open freeze".into(),
-            Guardrail::Blackout => "a blackout window".into(),
-            Guardrail::Residency => "the minimum residency".into(),
-            Guardrail::Cooldown => "the rule's cooldown".into(),
-            Guardrail::Retry => "the wait after a failed move".into(),
-            Guardrail::CycleLimit => "the per-pass decision limit".into(),
-            Guardrail::Budget(b) => format!("a budget ({})", b.as_str()),
-            Guardrail::Operator => "an operator's recent move of the object".into(),
+            Guardrail::Frozen => "an open freeze",
+            Guardrail::Blackout => "a blackout window",
+            Guardrail::Residency => "the minimum residency",
+            Guardrail::Cooldown => "the rule's cooldown",
+            Guardrail::Retry => "the wait after a failed move",
+            Guardrail::CycleLimit => "the per-pass decision limit",
+            Guardrail::Budget(Budget::ObjectsPerHour) => "a budget (objects per hour)",
+            Guardrail::Budget(Budget::ObjectsPerDay) => "a budget (objects per day)",
+            Guardrail::Budget(Budget::BytesPerHour) => "a budget (bytes per hour)",
+            Guardrail::Budget(Budget::BytesPerDay) => "a budget (bytes per day)",
+            Guardrail::Budget(Budget::MoneyPerDay) => "a budget (money per day)",
+            Guardrail::Operator => "an operator's recent move of the object",
         }
     }
 
     /// Its name in counts, as the summary's "moves held back by guardrails" line names it:
     /// `minimum residency`, `budget (objects per hour)`.
-    pub fn name(self) -> String {
+    pub fn name(self) -> &'static str {
         match self {
-            Guardrail::Frozen => "frozen".into(),
-            Guardrail::Blackout => "blackout".into(),
-            Guardrail::Residency => "minimum residency".into(),
-            Guardrail::Cooldown => "cooldown".into(),
-            Guardrail::Retry => "retry wait".into(),
-            Guardrail::CycleLimit => "per-pass limit".into(),
-            Guardrail::Budget(b) => format!("budget ({})", b.as_str()),
-            Guardrail::Operator => "operator's move".into(),
+            Guardrail::Frozen => "frozen",
+            Guardrail::Blackout => "blackout",
+            Guardrail::Residency => "minimum residency",
+            Guardrail::Cooldown => "cooldown",
+            Guardrail::Retry => "retry wait",
+            Guardrail::CycleLimit => "per-pass limit",
+            Guardrail::Budget(Budget::ObjectsPerHour) => "budget (objects per hour)",
+            Guardrail::Budget(Budget::ObjectsPerDay) => "budget (objects per day)",
+            Guardrail::Budget(Budget::BytesPerHour) => "budget (bytes per hour)",
+            Guardrail::Budget(Budget::BytesPerDay) => "budget (bytes per day)",
+            Guardrail::Budget(Budget::MoneyPerDay) => "budget (money per day)",
+            Guardrail::Operator => "operator's move",
         }
     }
 }
@@ -118,6 +114,9 @@ pub struct Holds {
 
 /// Holds per (move rule index, guardrail), in that order.
 pub type HoldsByRule = BTreeMap<(u32, Guardrail), Holds>;
+
+/// Passes held, per guardrail (described: `the minimum residency`).
+pub type HeldPasses = Vec<(&'static str, u32)>;
 
 /// One object's wait.
 #[derive(Debug, Clone)]
@@ -197,6 +196,19 @@ impl Waits {
     pub fn forget_stale(&mut self, now: i64) {
         self.held.retain(|_, w| w.last == now);
     }
+
+    /// `row`'s wait as it stands: its rule, its first and last pass, and the passes held by
+    /// each guardrail that held it (described, in the planner's order).
+    pub fn of(&self, row: usize) -> Option<(u32, i64, i64, HeldPasses)> {
+        let w = self.held.get(&(row as u32))?;
+        let passes = Guardrail::ALL
+            .iter()
+            .zip(w.passes)
+            .filter(|(_, n)| *n > 0)
+            .map(|(g, n)| (g.describe(), n))
+            .collect();
+        Some((w.rule, w.since, w.last, passes))
+    }
 }
 
 #[cfg(test)]
@@ -243,7 +255,7 @@ mod tests {
         let by: Vec<(u32, String, u64, u64)> = d
             .by_rule
             .iter()
-            .map(|((r, g), h)| (*r, g.name(), h.passes, h.objects))
+            .map(|((r, g), h)| (*r, g.name().to_string(), h.passes, h.objects))
             .collect();
         assert_eq!(
             by,

@@ -143,6 +143,7 @@ fn dash_attr(dash: &str) -> String {
 
 /// Chart 1: cumulative cost per strategy, the policy on top.
 pub(crate) fn cost_chart(data: &ReportData) -> Chart {
+    let places = data.money_places();
     let currency = if data.currency.is_empty() {
         "cost units"
     } else {
@@ -237,7 +238,7 @@ pub(crate) fn cost_chart(data: &ReportData) -> Chart {
             out,
             "<g class=\"series\"><title>{}: {} {} at {}</title>",
             esc(&s.name),
-            fmt_money(last.1),
+            fmt_money(last.1, places),
             esc(currency),
             fmt_time(last.0)
         );
@@ -263,7 +264,7 @@ pub(crate) fn cost_chart(data: &ReportData) -> Chart {
     out.push_str("</svg>");
     for (s, points, colour, dash, width, _) in lines.iter() {
         let end = match points.last() {
-            Some(p) => format!("{} {currency}", fmt_money(p.1)),
+            Some(p) => format!("{} {currency}", fmt_money(p.1, places)),
             None => "no data".to_string(),
         };
         legend.push(LegendItem {

@@ -175,13 +175,13 @@ fn cheapest_rows(rows: &[SummaryRow]) -> Vec<usize> {
 /// minus this one, "-12.30 (-8.1 %)", the percentage of this total in a `pct` span (or "too
 /// small to compare" when both print as 0.00), and the cell's class ("better" when the policy
 /// costs less, "worse" when more); "n/a" if not finite.
-fn policy_vs(policy: f64, other: f64) -> (String, &'static str) {
+fn policy_vs(policy: f64, other: f64, places: usize) -> (String, &'static str) {
     let diff = policy - other;
     if !diff.is_finite() {
         return ("n/a".into(), "");
     }
-    let mut s = fmt_signed_money(diff);
-    let class = if s == "0.00" {
+    let mut s = fmt_signed_money(diff, places);
+    let class = if s.bytes().all(|b| b == b'0' || b == b'.') {
         ""
     } else if diff < 0.0 {
         "better"
@@ -208,6 +208,7 @@ fn policy_vs(policy: f64, other: f64) -> (String, &'static str) {
 
 /// One or two sentences a newcomer reads first: what the policy costs against the others.
 fn findings(out: &mut String, data: &ReportData) {
+    let places = data.money_places();
     let Some(p) = policy_row(&data.summary) else {
         return;
     };
@@ -218,7 +219,7 @@ fn findings(out: &mut String, data: &ReportData) {
         lines.push(format!(
             "<strong>{}</strong> costs <strong>{} {cur}</strong> over the period, with {} moves, {} recalls and {} ping-pongs.",
             esc(&policy.strategy),
-            fmt_money(policy.total),
+            fmt_money(policy.total, places),
             fmt_grouped(policy.moves as f64, 0),
             fmt_grouped(policy.recalls as f64, 0),
             fmt_grouped(policy.ping_pongs as f64, 0)
@@ -240,12 +241,12 @@ fn findings(out: &mut String, data: &ReportData) {
         let verdict = if diff > 0.0 {
             format!(
                 "saves {} {cur} against the cheapest baseline",
-                fmt_money(diff)
+                fmt_money(diff, places)
             )
         } else if diff < 0.0 {
             format!(
                 "costs {} {cur} more than the cheapest baseline",
-                fmt_money(-diff)
+                fmt_money(-diff, places)
             )
         } else {
             "costs the same as the cheapest baseline".to_string()
@@ -253,7 +254,7 @@ fn findings(out: &mut String, data: &ReportData) {
         lines.push(format!(
             "The policy {verdict}, <em>{}</em> ({} {cur}).",
             esc(&best.strategy),
-            fmt_money(best.total)
+            fmt_money(best.total, places)
         ));
     }
     if let Some(o) = data
@@ -264,8 +265,8 @@ fn findings(out: &mut String, data: &ReportData) {
     {
         lines.push(format!(
             "The offline oracle, which knows every future access, needs {} {cur}: the policy is {} {cur} above that lower bound.",
-            fmt_money(o.total),
-            fmt_money(policy.total - o.total)
+            fmt_money(o.total, places),
+            fmt_money(policy.total - o.total, places)
         ));
     }
     if lines.is_empty() {
@@ -279,6 +280,7 @@ fn findings(out: &mut String, data: &ReportData) {
 }
 
 fn summary(out: &mut String, data: &ReportData) {
+    let places = data.money_places();
     out.push_str("<section id=\"summary\">\n<h2>Cost summary</h2>\n");
     if data.summary.is_empty() {
         out.push_str(
@@ -297,7 +299,7 @@ fn summary(out: &mut String, data: &ReportData) {
          The offline oracle knows the future, so it is the lower bound, not a competitor. \
          “Policy vs this” is the policy's total minus this strategy's, and that difference as a percentage of \
          this strategy's total, as the terminal summary prints it: negative (green) means the policy costs less. \
-         When both totals are under 0.01 {cur} no percentage is given: they are too small to compare.</p>"
+         When both totals are under 0.0001 {cur} no percentage is given: they are too small to compare.</p>"
     );
     out.push_str("<div class=\"table-wrap\">\n<table class=\"summary\">\n<thead><tr><th scope=\"col\">Strategy</th>");
     for h in [
@@ -352,22 +354,26 @@ fn summary(out: &mut String, data: &ReportData) {
             if oracle {
                 out.push_str(untracked);
             } else {
-                let _ = write!(out, "<td class=\"num\">{}</td>", fmt_money(v));
+                let _ = write!(out, "<td class=\"num\">{}</td>", fmt_money(v, places));
             }
         }
         if cheapest.contains(&i) {
             let _ = write!(
                 out,
                 "<td class=\"num total cheapest\">{}<span class=\"badge\">cheapest</span></td>",
-                fmt_money(r.total)
+                fmt_money(r.total, places)
             );
         } else {
-            let _ = write!(out, "<td class=\"num total\">{}</td>", fmt_money(r.total));
+            let _ = write!(
+                out,
+                "<td class=\"num total\">{}</td>",
+                fmt_money(r.total, places)
+            );
         }
         if is_policy {
             out.push_str("<td class=\"num\">—</td>");
         } else {
-            let (s, class) = policy_vs(policy_total, r.total);
+            let (s, class) = policy_vs(policy_total, r.total, places);
             let _ = write!(out, "<td class=\"num {class}\">{s}</td>");
         }
         for v in [
@@ -681,30 +687,34 @@ mod tests {
     fn policy_vs_is_the_terminals_percentage_and_too_small_totals_get_none() {
         // (policy - other) / other, as the terminal prints "policy vs best baseline".
         assert_eq!(
-            policy_vs(100.0, 110.0),
+            policy_vs(100.0, 110.0, 2),
             (
                 "-10.00 <span class=\"pct\">(-9.1 %)</span>".to_string(),
                 "better"
             )
         );
         assert_eq!(
-            policy_vs(100.0, 80.0),
+            policy_vs(100.0, 80.0, 2),
             (
                 "+20.00 <span class=\"pct\">(+25.0 %)</span>".to_string(),
                 "worse"
             )
         );
-        assert_eq!(policy_vs(5.0, 0.0), ("+5.00".to_string(), "worse"));
-        assert_eq!(policy_vs(100.0, f64::NAN), ("n/a".to_string(), ""));
+        assert_eq!(policy_vs(5.0, 0.0, 2), ("+5.00".to_string(), "worse"));
         assert_eq!(
-            policy_vs(100.0, 100.0),
+            policy_vs(0.5712, 0.7, 4).0,
+            "-0.1288 <span class=\"pct\">(-18.4 %)</span>"
+        );
+        assert_eq!(policy_vs(100.0, f64::NAN, 2), ("n/a".to_string(), ""));
+        assert_eq!(
+            policy_vs(100.0, 100.0, 2),
             ("0.00 <span class=\"pct\">(0.0 %)</span>".to_string(), "")
         );
-        // The demo's totals, both under a cent: no -63.1 %.
+        // Totals that both print as 0.0000: no percentage of them.
         assert_eq!(
-            policy_vs(0.000228, 0.000084),
+            policy_vs(0.000028, 0.000004, 4),
             (
-                "0.00 <span class=\"pct\">(too small to compare)</span>".to_string(),
+                "0.0000 <span class=\"pct\">(too small to compare)</span>".to_string(),
                 ""
             )
         );

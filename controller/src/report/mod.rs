@@ -115,6 +115,18 @@ pub struct MoveOutcomeRow {
     pub early_deletion: f64,
 }
 
+impl ReportData {
+    /// The decimal places the page shows money with: [`money_places`] of its largest total.
+    pub fn money_places(&self) -> usize {
+        money_places(
+            self.summary
+                .iter()
+                .map(|r| r.total.abs())
+                .fold(0.0, f64::max),
+        )
+    }
+}
+
 /// What one tier costs, in [`ReportData::currency`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PriceRow {
@@ -140,18 +152,27 @@ pub struct PriceRow {
 pub enum Comparison {
     /// `(policy - other) / other` in percent: negative when the policy costs less.
     Percent(f64),
-    /// Both totals print as 0.00 (under 0.005): a percentage of fractions of a cent would
+    /// Both totals print as 0.0000 (under 0.00005): a percentage of such fractions would
     /// mislead (the embedded demo's +257%).
     TooSmall,
     /// No percentage exists: the other total is zero, or a total is not a finite number.
     Undefined,
 }
 
+/// The decimal places money is shown with: four below 100 (a month of a small bucket costs
+/// cents, and two decimals would hide what a policy changes), two from 100 on.
+pub fn money_places(v: f64) -> usize {
+    if v.abs() >= 100.0 { 2 } else { 4 }
+}
+
+/// Totals under this print as zero with [`money_places`]' four decimals.
+pub const TOO_SMALL_TO_COMPARE: f64 = 0.000_05;
+
 /// Compares the policy's total with `other`'s: see [`Comparison`].
 pub fn compare(policy: f64, other: f64) -> Comparison {
     if !(policy.is_finite() && other.is_finite()) {
         Comparison::Undefined
-    } else if policy.abs() < 0.005 && other.abs() < 0.005 {
+    } else if policy.abs() < TOO_SMALL_TO_COMPARE && other.abs() < TOO_SMALL_TO_COMPARE {
         Comparison::TooSmall
     } else if other.abs() < 1e-12 {
         Comparison::Undefined

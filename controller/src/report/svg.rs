@@ -89,42 +89,48 @@ pub(crate) fn fmt_grouped(v: f64, decimals: usize) -> String {
     out
 }
 
-/// Money: two decimals with thousands separators.
-pub(crate) fn fmt_money(v: f64) -> String {
-    fmt_grouped(v, 2)
+/// Money with thousands separators, to `places` decimals ([`super::money_places`] of the
+/// largest amount on the page): "1,234.56", "0.5712".
+pub(crate) fn fmt_money(v: f64, places: usize) -> String {
+    fmt_grouped(v, places)
 }
 
-/// A signed money difference: "+12.30", "-4.00", "0.00".
-pub(crate) fn fmt_signed_money(v: f64) -> String {
-    let s = fmt_money(v);
-    if v.is_finite() && v > 0.0 && s != "0.00" {
+/// A signed money difference: "+123.40", "-4.0000", "0.0000".
+pub(crate) fn fmt_signed_money(v: f64, places: usize) -> String {
+    let s = fmt_money(v, places);
+    let zero = s.bytes().all(|b| b == b'0' || b == b'.');
+    if v.is_finite() && v > 0.0 && !zero {
         format!("+{s}")
     } else {
         s
     }
 }
 
-/// Names of the binary units, 1024^0 to 1024^6.
-const BYTE_UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+/// Names of the decimal units, 1000^0 to 1000^6: prices are per GB of 10^9 bytes, so sizes
+/// are shown in the same units.
+const BYTE_UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
 
-/// The binary unit exponent suited to show `v` bytes (0 = bytes, 3 = GiB), at most EiB.
+/// The unit of [`BYTE_UNITS`]'s.
+const BYTE_BASE: f64 = 1000.0;
+
+/// The decimal unit exponent suited to show `v` bytes (0 = bytes, 3 = GB), at most EB.
 fn byte_exponent(v: f64) -> usize {
     let mut e = 0;
     let mut x = v.abs();
-    while x >= 1024.0 && e + 1 < BYTE_UNITS.len() {
-        x /= 1024.0;
+    while x >= BYTE_BASE && e + 1 < BYTE_UNITS.len() {
+        x /= BYTE_BASE;
         e += 1;
     }
     e
 }
 
-/// Bytes in binary units with one decimal where it helps: "512 B", "1.5 GiB", "3 TiB".
+/// Bytes in decimal units with one decimal where it helps: "512 B", "1.5 GB", "3 TB".
 pub(crate) fn fmt_bytes(v: f64) -> String {
     if !v.is_finite() {
         return "n/a".to_string();
     }
     let e = byte_exponent(v);
-    let x = v / 1024f64.powi(e as i32);
+    let x = v / BYTE_BASE.powi(e as i32);
     let decimals = if e == 0 || (x - x.round()).abs() < 0.05 {
         0
     } else {
@@ -329,7 +335,7 @@ pub(crate) fn count_ticks(max: f64, target: usize) -> Ticks {
     }
 }
 
-/// Ticks for a byte axis from 0 to `max`, in the binary unit that suits `max`, with labels.
+/// Ticks for a byte axis from 0 to `max`, in the decimal unit that suits `max`, with labels.
 pub(crate) fn byte_ticks(max: f64, target: usize) -> (Ticks, Vec<String>) {
     let max = if max.is_finite() && max > 0.0 {
         max
@@ -337,7 +343,7 @@ pub(crate) fn byte_ticks(max: f64, target: usize) -> (Ticks, Vec<String>) {
         1.0
     };
     let e = byte_exponent(max);
-    let unit = 1024f64.powi(e as i32);
+    let unit = BYTE_BASE.powi(e as i32);
     let t = nice_ticks(0.0, max / unit, target);
     let t = if e == 0 && t.step < 1.0 {
         count_ticks(max, target)
@@ -666,9 +672,13 @@ mod tests {
         assert_eq!(fmt_grouped(f64::NAN, 2), "n/a");
         assert_eq!(fmt_grouped(f64::INFINITY, 2), "n/a");
         assert_eq!(fmt_grouped(1.5e18, 2), "1.50e18");
-        assert_eq!(fmt_signed_money(12.3), "+12.30");
-        assert_eq!(fmt_signed_money(-4.0), "-4.00");
-        assert_eq!(fmt_signed_money(0.0001), "0.00");
+        assert_eq!(fmt_signed_money(12.3, 2), "+12.30");
+        assert_eq!(fmt_signed_money(-4.0, 4), "-4.0000");
+        assert_eq!(fmt_signed_money(0.0001, 4), "+0.0001");
+        assert_eq!(fmt_signed_money(0.00001, 4), "0.0000");
+        assert_eq!(fmt_signed_money(0.001, 2), "0.00");
+        assert_eq!(fmt_money(1234.567, 2), "1,234.57");
+        assert_eq!(fmt_money(0.57124, 4), "0.5712");
         assert_eq!(px(-0.01), "0");
         assert_eq!(px(12.0), "12");
         assert_eq!(px(12.345), "12.3");
@@ -741,24 +751,25 @@ mod tests {
     }
 
     #[test]
-    fn byte_ticks_use_binary_units() {
-        let (t, labels) = byte_ticks(3.3 * 1024f64.powi(3), 5);
-        assert_eq!(labels, vec!["0 GiB", "1 GiB", "2 GiB", "3 GiB", "4 GiB"]);
-        assert_eq!(t.values[1], 1024f64.powi(3));
-        let (_, labels) = byte_ticks(1.5 * 1024f64.powi(4), 4);
-        assert_eq!(labels, vec!["0.0 TiB", "0.5 TiB", "1.0 TiB", "1.5 TiB"]);
+    fn byte_ticks_use_the_decimal_units_prices_are_per() {
+        let (t, labels) = byte_ticks(3.3e9, 5);
+        assert_eq!(labels, vec!["0 GB", "1 GB", "2 GB", "3 GB", "4 GB"]);
+        assert_eq!(t.values[1], 1e9);
+        let (_, labels) = byte_ticks(1.5e12, 4);
+        assert_eq!(labels, vec!["0.0 TB", "0.5 TB", "1.0 TB", "1.5 TB"]);
         let (_, labels) = byte_ticks(700.0, 4);
         assert_eq!(labels.last().map(String::as_str), Some("800 B"));
-        let (_, labels) = byte_ticks(300.0 * 1024.0, 3);
-        assert_eq!(labels.last().map(String::as_str), Some("300 KiB"));
-        let (_, labels) = byte_ticks(2.0 * 1024f64.powi(2), 4);
-        assert!(labels.iter().all(|l| l.ends_with(" MiB")), "{labels:?}");
+        let (_, labels) = byte_ticks(300e3, 3);
+        assert_eq!(labels.last().map(String::as_str), Some("300 kB"));
+        let (_, labels) = byte_ticks(2e6, 4);
+        assert!(labels.iter().all(|l| l.ends_with(" MB")), "{labels:?}");
         let (t, _) = byte_ticks(f64::NAN, 4);
         assert!(t.values.iter().all(|v| v.is_finite()));
-        assert_eq!(fmt_bytes(1536.0), "1.5 KiB");
+        assert_eq!(fmt_bytes(1500.0), "1.5 kB");
+        assert_eq!(fmt_bytes(1024.0), "1 kB");
         assert_eq!(fmt_bytes(512.0), "512 B");
-        assert_eq!(fmt_bytes(5.0 * 1024f64.powi(4)), "5 TiB");
-        assert_eq!(fmt_bytes(f64::MAX), "1.56e290 EiB");
+        assert_eq!(fmt_bytes(5e12), "5 TB");
+        assert_eq!(fmt_bytes(f64::MAX), "1.80e290 EB");
     }
 
     #[test]

@@ -375,21 +375,23 @@ fn the_summary_highlights_the_policy_and_marks_the_cheapest_real_strategy() {
         1
     );
     assert!(html.contains(
-        "<td class=\"num total cheapest\">30.00<span class=\"badge\">cheapest</span></td>"
+        "<td class=\"num total cheapest\">30.0000<span class=\"badge\">cheapest</span></td>"
     ));
     assert!(
-        html.contains("<td class=\"num better\">-20.00 <span class=\"pct\">(-40.0 %)</span></td>"),
+        html.contains(
+            "<td class=\"num better\">-20.0000 <span class=\"pct\">(-40.0 %)</span></td>"
+        ),
         "policy vs never move: (30 - 50) / 50"
     );
     assert!(
-        html.contains("<td class=\"num worse\">+10.00 <span class=\"pct\">(+50.0 %)</span></td>"),
+        html.contains("<td class=\"num worse\">+10.0000 <span class=\"pct\">(+50.0 %)</span></td>"),
         "policy vs oracle: (30 - 20) / 20"
     );
     // The oracle reports money only: its breakdown and counts are not zeros but unknown.
     let oracle = &html[html.find("<tr class=\"oracle\">").unwrap()..];
     let oracle = &oracle[..oracle.find("</tr>").unwrap()];
     assert_eq!(oracle.matches(">—</td>").count(), 11, "{oracle}");
-    assert!(html.contains("The policy saves 10.00 USD against the cheapest baseline"));
+    assert!(html.contains("The policy saves 10.0000 USD against the cheapest baseline"));
 }
 
 #[test]
@@ -724,12 +726,12 @@ fn the_cost_caption_says_the_oracle_line_is_straight() {
 }
 
 #[test]
-fn axes_carry_dates_money_and_binary_units() {
+fn axes_carry_dates_money_and_decimal_units() {
     let html = render(&sample());
-    // Every other day at midnight over ten days; money ticks every 10; bytes in GiB.
+    // Every other day at midnight over ten days; money ticks every 10; bytes in GB.
     assert!(html.contains(">2025-03-03</text>"));
     assert!(html.contains(">50</text>"));
-    assert!(html.contains(" GiB</text>"));
+    assert!(html.contains(" GB</text>"));
     assert!(html.contains(">cumulative cost (USD)</text>"));
     assert!(html.contains(">time (UTC)</text>"));
     assert!(html.contains(">count per day</text>"));

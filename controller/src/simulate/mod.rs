@@ -28,17 +28,21 @@
 //! - [`feed`]: key numbers, the reorder buffer, late events and scoring windows.
 //! - [`scoring`]: the behaviour model's thread.
 //! - [`strategies`]: the baselines and the oracle.
+//! - [`incidents`]: the incidents opened, one row each.
 //! - [`model`]: learning, then scoring, the behaviour model on the replayed windows.
 //! - [`outcomes`]: what became of the policy's moves (read back, deleted), and the holds per rule.
 //! - [`report`]: the findings as the HTML report's data.
+//! - [`why`]: what the replay did with the objects `--why` names, and why.
 
 pub mod feed;
+pub mod incidents;
 pub mod inventory;
 pub mod model;
 pub mod outcomes;
 pub mod report;
 pub mod scoring;
 pub mod strategies;
+pub mod why;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -72,6 +76,8 @@ pub struct SimOptions {
     /// Objects that exist when the replay starts (`--inventory`), whether or not the logs name
     /// them.
     pub inventory: Vec<inventory::Listed>,
+    /// Objects (bucket, key) to answer for (`--why`): [`why`].
+    pub why: Vec<(String, String)>,
 }
 
 /// One bucket's anomaly timeline: `bucket:NAME`, the model's threshold at the first point,
@@ -157,6 +163,8 @@ pub struct SimReport {
     /// Bytes the snapshots copied into the vault.
     pub vault_bytes: u64,
     pub incidents_opened: u64,
+    /// Every incident opened, in order.
+    pub incidents: Vec<incidents::Incident>,
     pub model: String,
     /// The model's warnings, in order (a bucket it was not trained on, learning).
     pub model_notices: Vec<String>,
@@ -171,6 +179,9 @@ pub struct SimReport {
     pub sample: Vec<Decision>,
     #[serde(skip)]
     pub ingest: IngestReport,
+    /// The objects `--why` named, in its order (no key without `--why`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<why::ObjectWhy>,
 }
 
 /// Decisions kept for the report.
@@ -227,6 +238,9 @@ struct Sim<'a> {
     progress: &'a mut dyn FnMut(&Progress),
     /// [`Window::read`] of the last window replayed.
     read: u64,
+    incidents: incidents::Incidents,
+    /// The objects `--why` follows (none: nothing is done for them).
+    why: why::Tracker,
 }
 
 impl Sim<'_> {
@@ -369,6 +383,7 @@ impl Sim<'_> {
             {
                 opened = true;
                 self.report.incidents_opened += 1;
+                self.incidents.opened(&bucket, at, &anomaly);
                 self.report.markers.push(Marker {
                     at,
                     subject: format!("bucket:{bucket}"),
@@ -395,12 +410,16 @@ impl Sim<'_> {
             b.tick(&self.cost, t);
         }
         let plan = self.planner.plan(t);
+        if self.why.active() {
+            self.why.pass(&self.planner, &plan, t);
+        }
         self.apply(plan, t)
     }
 
     fn apply(&mut self, plan: Plan, t: i64) -> Result<(), String> {
         for c in &plan.incidents {
             if let IncidentChange::Closed { bucket, at, .. } = c {
+                self.incidents.closed(bucket, *at);
                 self.report.markers.push(Marker {
                     at: *at,
                     subject: format!("bucket:{bucket}"),
@@ -450,6 +469,7 @@ impl Sim<'_> {
             self.day_counts.2 += 1;
         }
         for d in &plan.decisions {
+            self.incidents.decided(d);
             match d.action {
                 Action::Freeze => self.ledger.freezes += 1,
                 Action::Alert => self.ledger.alerts += 1,
@@ -607,6 +627,9 @@ impl Sim<'_> {
             }
             Touch::None => {}
         }
+        if self.why.active() {
+            self.why.event(touch, t, &self.planner.objects);
+        }
         if e.op == models::OpClass::ConfigChange {
             self.config_events.push(e.clone());
         }
@@ -655,6 +678,8 @@ impl Sim<'_> {
         r.model = self.model_name;
         r.held_by_rule = outcomes::held_by_rule(&self.holds, self.planner.policy());
         (r.outcomes, r.costliest_moves) = self.outcomes.finish(&self.planner);
+        r.incidents = self.incidents.list;
+        r.why = self.why.finish(&self.planner.objects);
         self.scorer.join()?;
         Ok(r)
     }
@@ -819,6 +844,7 @@ pub fn simulate(
             protection: 0.0,
             vault_bytes: 0,
             incidents_opened: 0,
+            incidents: Vec::new(),
             model: String::new(),
             model_notices: Vec::new(),
             days: Vec::new(),
@@ -827,11 +853,14 @@ pub fn simulate(
             anomaly: Vec::new(),
             sample: Vec::new(),
             ingest: IngestReport::default(),
+            why: Vec::new(),
         },
         day_counts: (0, 0, 0),
         decision_markers: 0,
         progress,
         read: 0,
+        incidents: incidents::Incidents::default(),
+        why: why::Tracker::new(&opts.why),
     };
     let feed_opts = FeedOptions {
         from: opts.from,

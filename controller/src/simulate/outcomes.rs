@@ -267,7 +267,7 @@ pub fn held_by_rule(holds: &HoldsByRule, policy: &PolicySet) -> Vec<HeldByRule> 
                 .rules
                 .get(*rule as usize)
                 .map_or_else(|| format!("rule {rule}"), |r| r.id.clone()),
-            guardrail: g.name(),
+            guardrail: g.name().to_string(),
             passes: h.passes,
             objects: h.objects,
         })
@@ -302,19 +302,15 @@ pub fn print_held(held: &[HeldByRule], out: &mut dyn Write) -> std::io::Result<(
 }
 
 /// The summary's lines after the read-backs: what became of the policy's moves, and the
-/// costliest of them.
+/// costliest of them; totals to `places` decimals, as the summary's other money.
 ///
 /// # Errors
 /// Output errors.
-pub fn print(
-    t: &OutcomeTotals,
-    costly: &[CostlyMove],
-    currency: &str,
-    out: &mut dyn Write,
-) -> std::io::Result<()> {
+pub fn print(r: &super::SimReport, places: usize, out: &mut dyn Write) -> std::io::Result<()> {
+    let (t, costly, currency) = (&r.outcomes, &r.costliest_moves, &r.currency);
     writeln!(
         out,
-        "the policy's moves: {}; read back later: {} moves ({} reads, {:.3} GB, cost {:.2} {currency}); deleted or overwritten on the colder tier: {} (early deletion {:.2} {currency})",
+        "the policy's moves: {}; read back later: {} moves ({} reads, {:.3} GB, cost {:.places$} {currency}); deleted or overwritten on the colder tier: {} (early deletion {:.places$} {currency})",
         t.moves,
         t.read_back_moves,
         t.read_backs,
@@ -326,7 +322,7 @@ pub fn print(
     if t.unattributed_read_backs > 0 {
         writeln!(
             out,
-            "  and {} reads ({:.3} GB, cost {:.2} {currency}) of objects listed on a colder tier that no move had put there",
+            "  and {} reads ({:.3} GB, cost {:.places$} {currency}) of objects listed on a colder tier that no move had put there",
             t.unattributed_read_backs,
             t.unattributed_read_back_bytes as f64 / 1e9,
             t.unattributed_read_back_cost

@@ -1148,6 +1148,171 @@ fn until_past_the_end_of_the_logs_is_warned_of() {
     assert!(v["last_event"].as_i64().unwrap() < v["until"].as_i64().unwrap() - 86_400);
 }
 
+/// Thirty days of two buckets with logs read back after they were moved, and incidents: the
+/// summary puts the policy's read-backs to the moves that caused them, lists the costliest
+/// with ids `tierd explain` accepts, and names the rules the guardrails held (review 19 #3, #4).
+#[test]
+fn the_summary_says_which_moves_were_read_back_and_which_rules_guardrails_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = GeneratorConfig {
+        seed: 1,
+        days: 30,
+        buckets: 2,
+        objects_per_bucket: 2_000,
+        app_ops_per_day: 1_000,
+        nightly_backup: false,
+        logs_per_day: 50,
+        incidents_from_day: 12,
+        incidents_per_bucket: 2,
+        ..GeneratorConfig::default()
+    };
+    write_log(d, &cfg);
+    config(d);
+    let (v, _) = simulate_json(d, &[]);
+    let policy = &v["summaries"][0]["ledger"];
+    let o = &v["outcomes"];
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    let n = |v: &serde_json::Value| v.as_u64().unwrap();
+    // Every read-back of the policy is put to a move (no inventory: no object starts colder),
+    // and the totals add up to the read-backs the summary prints.
+    assert_eq!(n(&o["unattributed_read_backs"]), 0, "{o}");
+    assert!(n(&o["read_back_moves"]) > 0, "{o}");
+    assert_eq!(n(&o["read_backs"]), n(&policy["read_backs"]), "{o}");
+    assert_eq!(
+        n(&o["read_back_bytes"]),
+        n(&policy["read_back_bytes"]),
+        "{o}"
+    );
+    assert!(
+        (f(&o["read_back_cost"]) - f(&policy["read_back_cost"])).abs() < 1e-9,
+        "{o} vs {policy}"
+    );
+    assert_eq!(
+        n(&o["moves"]),
+        n(&policy["moves"]) + n(&policy["recalls"]),
+        "{o}"
+    );
+    // The costliest moves: cost, highest first, then id; each a move in the decision file.
+    let costly = v["costliest_moves"].as_array().unwrap();
+    assert!(!costly.is_empty() && costly.len() <= 20, "{}", costly.len());
+    for w in costly.windows(2) {
+        let (a, b) = (f(&w[0]["cost"]), f(&w[1]["cost"]));
+        assert!(
+            a > b || (a == b && w[0]["id"].as_str() < w[1]["id"].as_str()),
+            "{w:?}"
+        );
+    }
+    let decisions = std::fs::read_to_string(d.join("d.jsonl")).unwrap();
+    for m in costly {
+        let id = m["id"].as_str().unwrap();
+        let record = decisions
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is not in the decision file"));
+        assert_eq!(
+            (&record["action"], &record["bucket"], &record["key"]),
+            (&"move".into(), &m["bucket"], &m["key"]),
+            "{record}"
+        );
+        assert!(
+            f(&m["read_back_cost"]) + f(&m["early_deletion"]) > 0.0,
+            "{m}"
+        );
+    }
+    let first = costly[0]["id"].as_str().unwrap();
+    let explained = tierd(d, &["explain", first, "--log", "d.jsonl"]);
+    assert_eq!(explained.code, Some(0), "{}", explained.stderr);
+    assert!(explained.stdout.contains(first), "{}", explained.stdout);
+    // Held moves per rule: the bundled recall rule wanted moves the minimum residency held.
+    let held = v["held_by_rule"].as_array().unwrap();
+    let residency = held
+        .iter()
+        .find(|h| h["rule"] == "recall-reheated" && h["guardrail"] == "minimum residency")
+        .unwrap_or_else(|| panic!("{held:?}"));
+    let summed: u64 = held
+        .iter()
+        .filter(|h| h["guardrail"] == "minimum residency")
+        .map(|h| n(&h["passes"]))
+        .sum();
+    assert_eq!(summed, n(&v["deferred"]["residency"]), "{held:?}");
+
+    // The terminal says the same, byte for byte on every run.
+    let text = || {
+        let r = tierd(
+            d,
+            &[
+                "simulate",
+                "--config",
+                "tierd.toml",
+                "--logs",
+                "access.log",
+                "--out",
+                "d.jsonl",
+                "--report",
+                "r.html",
+            ],
+        );
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.stdout
+    };
+    let out = text();
+    // The report's table lists the same moves, costliest first.
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    let table = &html[html
+        .find("<h2>The policy's costliest moves</h2>")
+        .expect("the table")..];
+    assert!(
+        table.find(first) < table.find(costly[costly.len() - 1]["id"].as_str().unwrap())
+            || costly.len() == 1,
+        "{table}"
+    );
+    assert_eq!(
+        table[..table.find("</table>").unwrap()]
+            .matches("<tr><td class=\"id\">")
+            .count(),
+        costly.len()
+    );
+    assert_eq!(out, text(), "a second run prints the same");
+    let line = |start: &str| {
+        out.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line {start:?} in\n{out}"))
+            .to_string()
+    };
+    assert_eq!(
+        line("the policy's moves: "),
+        format!(
+            "the policy's moves: {}; read back later: {} moves ({} reads, {:.3} GB, cost {:.4} USD); deleted or overwritten on the colder tier: {} (early deletion {:.4} USD)",
+            o["moves"],
+            o["read_back_moves"],
+            o["read_backs"],
+            n(&o["read_back_bytes"]) as f64 / 1e9,
+            f(&o["read_back_cost"]),
+            o["deleted_or_overwritten"],
+            f(&o["early_deletion"])
+        )
+    );
+    assert!(
+        line(&format!("  {first} ")).contains(&format!(
+            "{}/{} moved {}, first read back after ",
+            costly[0]["bucket"].as_str().unwrap(),
+            costly[0]["key"].as_str().unwrap(),
+            costly[0]["at"].as_str().unwrap()
+        )),
+        "{out}"
+    );
+    line("  (tierd explain ID --log d.jsonl explains one)");
+    assert_eq!(
+        line("  recall-reheated: "),
+        format!(
+            "  recall-reheated: minimum residency {} passes ({} objects)",
+            residency["passes"], residency["objects"]
+        )
+    );
+}
+
 /// One S3 access-log line of bucket `docs` at `time` (`01/Oct/2026:10:00:00`).
 fn docs_line(time: &str, operation: &str, key: &str, size: u64) -> String {
     let method = if operation.contains("PUT") {

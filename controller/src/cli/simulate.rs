@@ -221,7 +221,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             eprintln!();
         }
     }
-    let report = match replayed {
+    let mut report = match replayed {
         Ok(r) => r,
         Err(_) if gone.get() => return Ok(ExitCode::SUCCESS),
         Err(e) => return Err(e),
@@ -233,6 +233,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         persist(tmp, &path, "the decisions")?;
     }
     crate::cli::common::say_named_twice(&report.ingest);
+    report.outcomes.decision_log = args.out.as_ref().map(|p| p.display().to_string());
     let html = report_to.as_ref().map(|_| {
         let mut context = vec![
             (
@@ -438,6 +439,7 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
         "moves held back by guardrails (per pass): frozen {}, minimum residency {}, cooldown {}, blackout {}, budget {}, per-pass limit {}",
         d.frozen, d.residency, d.cooldown, d.blackout, d.budget, d.cycle_limit
     )?;
+    crate::simulate::outcomes::print_held(&r.held_by_rule, out)?;
     writeln!(out)?;
     writeln!(
         out,
@@ -505,6 +507,7 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
             money(l.read_back_cost, places)
         )?;
     }
+    crate::simulate::outcomes::print(r, places, out)?;
     writeln!(
         out,
         "protection (vault copies of {} snapshots, {}), not in the totals above: {}",

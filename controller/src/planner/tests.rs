@@ -200,11 +200,54 @@ fn budgets_cap_a_pass_and_the_biggest_savings_go_first() {
         .collect();
     assert_eq!(keys, vec!["k1", "k2"]);
     assert_eq!(plan.deferred.budget, 2);
-    // The next hour has a fresh budget.
+    // Which limit held them, and for which rule.
+    assert_eq!(
+        plan.deferred.by_rule.iter().collect::<Vec<_>>(),
+        vec![(
+            &(0, Guardrail::Budget(Budget::ObjectsPerHour)),
+            &Holds {
+                passes: 2,
+                objects: 2
+            }
+        )]
+    );
+    // The next hour has a fresh budget; the moves then decided say which limit held them.
     for m in &plan.moves {
         p.moved(m.row, m.to, T0 + 8 * DAY);
     }
-    assert_eq!(p.plan(T0 + 8 * DAY + 3600).moves.len(), 2);
+    let next = p.plan(T0 + 8 * DAY + 3600);
+    assert_eq!(next.moves.len(), 2);
+    let told = next.decisions[0]
+        .explanation
+        .as_ref()
+        .and_then(|e| e.guardrails.last().cloned());
+    assert_eq!(
+        told.as_deref(),
+        Some(
+            "held back before: the rule wanted this move at 1 earlier pass at 2024-10-12T00:00:00Z, held by a budget (objects per hour) (1)"
+        )
+    );
+}
+
+#[test]
+fn a_budget_hold_names_the_limit_that_held_it() {
+    let policy =
+        format!("{COLD}\n[guardrails]\nmax_objects_per_hour = 10\nmax_bytes_per_day = \"15MiB\"\n");
+    let mut p = planner(&policy);
+    for (i, size) in [10u64, 30, 6].iter().enumerate() {
+        p.objects
+            .observe(&ev(T0, OpClass::Put, &format!("k{i}"), *size << 20), 0);
+    }
+    // k1 (30 MiB) alone is over the day's bytes; k0 fits; k2 (6 MiB) after k0 would be 16 MiB.
+    let plan = p.plan(T0 + 8 * DAY);
+    assert_eq!(plan.moves.len(), 1, "{:?}", plan.decisions);
+    let held: Vec<(String, u64)> = plan
+        .deferred
+        .by_rule
+        .iter()
+        .map(|((rule, g), h)| (format!("{rule} {}", g.name()), h.passes))
+        .collect();
+    assert_eq!(held, vec![("0 budget (bytes per day)".to_string(), 2)]);
 }
 
 #[test]

@@ -30,6 +30,7 @@
 //! - [`strategies`]: the baselines and the oracle.
 //! - [`incidents`]: the incidents opened, one row each.
 //! - [`model`]: learning, then scoring, the behaviour model on the replayed windows.
+//! - [`outcomes`]: what became of the policy's moves (read back, deleted), and the holds per rule.
 //! - [`report`]: the findings as the HTML report's data.
 //! - [`why`]: what the replay did with the objects `--why` names, and why.
 
@@ -37,6 +38,7 @@ pub mod feed;
 pub mod incidents;
 pub mod inventory;
 pub mod model;
+pub mod outcomes;
 pub mod report;
 pub mod scoring;
 pub mod strategies;
@@ -144,6 +146,13 @@ pub struct SimReport {
     pub decisions: u64,
     pub decisions_by_action: BTreeMap<String, u64>,
     pub deferred: Deferred,
+    /// The moves the guardrails held, per move rule and guardrail (budgets by limit).
+    pub held_by_rule: Vec<outcomes::HeldByRule>,
+    /// What became of the policy's moves: read-backs and early deletions put to the move
+    /// that put the object where it was.
+    pub outcomes: outcomes::OutcomeTotals,
+    /// The moves whose read-backs and early deletions cost most, up to [`outcomes::COSTLIEST`].
+    pub costliest_moves: Vec<outcomes::CostlyMove>,
     pub currency: String,
     /// The policy first, then the baselines.
     pub summaries: Vec<StrategySummary>,
@@ -213,6 +222,10 @@ struct Sim<'a> {
     /// The vault's snapshot copies: protection, priced apart from placement.
     vault_meter: Meter,
     protection: Ledger,
+    /// The policy's read-backs and early deletions, per move.
+    outcomes: outcomes::Outcomes,
+    /// The guardrails' holds per rule over the replay.
+    holds: crate::planner::HoldsByRule,
     baselines: Vec<Baseline>,
     oracle: Oracle,
     /// Listed objects, placed when the replay starts.
@@ -424,8 +437,14 @@ impl Sim<'_> {
         d.cycle_limit += plan.deferred.cycle_limit;
         d.retry += plan.deferred.retry;
         d.operator += plan.deferred.operator;
+        outcomes::add_holds(&mut self.holds, &plan.deferred.by_rule);
         for m in &plan.moves {
             let on_tier = t - self.planner.objects.cat.tier_since[m.row];
+            let early = self
+                .cost
+                .early_deletion(usize::from(m.from), m.bytes, on_tier);
+            let id = &plan.decisions[m.decision].id;
+            self.outcomes.moved(m.row, id, t, early);
             let (recalls, moves) = (self.ledger.recalls, self.ledger.moves);
             self.ledger.moved(
                 &self.cost,
@@ -566,7 +585,9 @@ impl Sim<'_> {
                     self.meter.add(hot, size);
                 } else {
                     let tier = usize::from(self.planner.objects.cat.tier[row]);
-                    self.ledger.read(cost, tier, size);
+                    if let Some(charge) = self.ledger.read(cost, tier, size) {
+                        self.outcomes.read_back(row, t, size, charge);
+                    }
                 }
                 for b in &mut self.baselines {
                     b.read(cost, row, size, t);
@@ -578,10 +599,12 @@ impl Sim<'_> {
                 self.meter.advance(cost, &mut self.ledger, t);
                 if let Some((tier, since, old)) = previous {
                     self.meter.remove(tier, old);
+                    let mut early = 0.0;
                     if tier != hot {
-                        self.ledger.charges.early_deletion +=
-                            cost.early_deletion(usize::from(tier), old, t - since);
+                        early = cost.early_deletion(usize::from(tier), old, t - since);
+                        self.ledger.charges.early_deletion += early;
                     }
+                    self.outcomes.ended(row, tier != hot, early);
                 }
                 self.meter.add(hot, size);
                 self.ledger.charges.add(&cost.write(usize::from(hot)));
@@ -594,8 +617,9 @@ impl Sim<'_> {
                 let size = self.planner.objects.cat.size[row];
                 self.meter.advance(cost, &mut self.ledger, t);
                 self.meter.remove(tier, size);
-                self.ledger.charges.early_deletion +=
-                    cost.early_deletion(usize::from(tier), size, t - since);
+                let early = cost.early_deletion(usize::from(tier), size, t - since);
+                self.ledger.charges.early_deletion += early;
+                self.outcomes.ended(row, tier != hot, early);
                 for b in &mut self.baselines {
                     b.delete(cost, row, t);
                 }
@@ -652,6 +676,8 @@ impl Sim<'_> {
         r.until = end;
         r.objects = self.planner.objects.live_count() as u64;
         r.model = self.model_name;
+        r.held_by_rule = outcomes::held_by_rule(&self.holds, self.planner.policy());
+        (r.outcomes, r.costliest_moves) = self.outcomes.finish(&self.planner);
         r.incidents = self.incidents.list;
         r.why = self.why.finish(&self.planner.objects);
         self.scorer.join()?;
@@ -791,6 +817,8 @@ pub fn simulate(
         meter: Meter::default(),
         vault_meter: Meter::default(),
         protection: Ledger::default(),
+        outcomes: outcomes::Outcomes::default(),
+        holds: Default::default(),
         baselines,
         oracle: Oracle::default(),
         inventory: opts.inventory.clone(),
@@ -807,6 +835,9 @@ pub fn simulate(
             decisions: 0,
             decisions_by_action: BTreeMap::new(),
             deferred: Deferred::default(),
+            held_by_rule: Vec::new(),
+            outcomes: outcomes::OutcomeTotals::default(),
+            costliest_moves: Vec::new(),
             currency: config.currency.clone(),
             summaries: Vec::new(),
             oracle_total: 0.0,

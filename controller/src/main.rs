@@ -15,7 +15,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("TIERD_LOG").unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new("warn,tierd::decision=info")
+                tracing_subscriber::EnvFilter::new(
+                    "warn,tierd::decision=info,tierd::lifecycle=info",
+                )
             }),
         )
         .with_writer(std::io::stderr)

@@ -1473,7 +1473,12 @@ fn a_second_journal_on_the_same_tiers_is_warned_of() {
     one_object_service(d, "");
     run_once(d);
     let marker = std::fs::read_to_string(d.join("tierd-data/onprem/.tierd-owner.json")).unwrap();
-    assert!(marker.contains("tierd-data/tierd.db"), "{marker}");
+    // Named by its absolute path: two deployments that both write `tierd-data/tierd.db` differ.
+    let absolute = format!(
+        "\"journal\":\"{}\"",
+        d.join("tierd-data/tierd.db").display()
+    );
+    assert!(marker.contains(&absolute), "{absolute} in {marker}");
     // The same journal again: no warning.
     let r = tierd(d, &["run", "--once", "--config", "tierd.toml"]);
     assert!(
@@ -1705,6 +1710,19 @@ fn a_deployment_that_never_started_can_be_frozen_before_its_first_start_when_its
     let r = with(&["run", "--once"]);
     assert_eq!(r.code, Some(0), "{}", r.stderr);
     assert!(r.stderr.contains(paused), "{}", r.stderr);
+    // The default log filter shows when the service started and stopped.
+    for line in [
+        "\"message\":\"tierd started\"",
+        "\"message\":\"tierd stopped\"",
+    ] {
+        assert!(
+            r.stderr
+                .lines()
+                .any(|l| l.contains(line) && l.contains("\"target\":\"tierd::lifecycle\"")),
+            "{line} in {}",
+            r.stderr
+        );
+    }
     let r = with(&["unfreeze", "--all-buckets"]);
     assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains(&id), "{}", r.stdout);

@@ -56,7 +56,11 @@ fn host() -> String {
 pub async fn claim(config: &Config, id: i64, now: &str) -> Vec<String> {
     let mine = Owner {
         journal_id: id,
-        journal: config.journal_path.display().to_string(),
+        // Absolute, so that two deployments that each write `data/tierd.db` can be told apart.
+        journal: std::path::absolute(&config.journal_path)
+            .unwrap_or_else(|_| config.journal_path.clone())
+            .display()
+            .to_string(),
         host: host(),
         claimed: now.to_string(),
     };

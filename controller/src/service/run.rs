@@ -7,6 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::signal::unix::Signal;
 
+/// The target of the service's start and stop lines, which the default log filter shows
+/// (`tierd::lifecycle=info`): under systemd the journal says when tierd started and stopped.
+pub const LIFECYCLE: &str = "tierd::lifecycle";
+
 /// The SIGHUP catcher [`catch_early_sighup`] installed, until [`signals`] replaces it, and whether
 /// it caught one.
 static EARLY_HUP: std::sync::Mutex<Option<(signal_hook::SigId, Arc<AtomicBool>)>> =
@@ -62,6 +66,7 @@ fn signals() -> anyhow::Result<(crate::shutdown::Shutdown, Signal)> {
     tokio::spawn(async move {
         let name = stop_signal(&mut term, &mut int).await;
         tracing::info!(
+            target: LIFECYCLE,
             signal = name,
             "stop requested: no new move or snapshot starts; moves in flight finish (a second SIGTERM or SIGINT stops at once)"
         );
@@ -148,7 +153,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
         Some(Ok(Some(svc))) => svc,
         Some(Err(e)) => return Err(e),
         Some(Ok(None)) => {
-            tracing::info!("tierd stopped during start-up; recovery resumes at the next start");
+            tracing::info!(target: LIFECYCLE, "tierd stopped during start-up; recovery resumes at the next start");
             return Ok(ExitCode::SUCCESS);
         }
         None => {
@@ -164,7 +169,7 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     if !opts.once {
         svc.list_in_background();
     }
-    tracing::info!(once = opts.once, "tierd started");
+    tracing::info!(target: LIFECYCLE, once = opts.once, "tierd started");
     // Whether anomalies can be seen from the first cycle (a trained model) or not yet.
     svc.note_model();
     let mut code = ExitCode::SUCCESS;
@@ -253,6 +258,6 @@ pub async fn run(opts: RunOptions) -> anyhow::Result<ExitCode> {
     if let Err(e) = svc.take_in(&late) {
         tracing::error!("saving the access history: {e:#}");
     }
-    tracing::info!("tierd stopped");
+    tracing::info!(target: LIFECYCLE, "tierd stopped");
     Ok(code)
 }

@@ -49,6 +49,17 @@ pub struct RestoreReport {
 }
 
 impl RestoreReport {
+    /// Counts `t`, whose place held no object when the restore was planned and holds one
+    /// written by another client since: left as found. Without `--overwrite` a conflict (it
+    /// exists with other content); with it, changed after what was to be replaced was kept.
+    fn written_meanwhile(&mut self, t: &Target, opts: &RestoreOptions) {
+        if opts.overwrite {
+            self.changed.push(t.key.clone());
+        } else {
+            self.conflicts.push(t.key.clone());
+        }
+    }
+
     /// The restore decision's `why`: what was restored, replaced, already there and left alone.
     /// `kept`: the snapshot that holds what was replaced.
     pub fn why(&self, kept: Option<&str>) -> String {
@@ -298,13 +309,18 @@ impl Restore {
                 },
                 // Written since the plan found no object there: left as found.
                 Ok(_) => {
-                    report.changed.push(t.key.clone());
+                    report.written_meanwhile(t, opts);
                     continue;
                 }
                 Err(CopyError::SourceChanged(_)) => false,
                 Err(other) => return Err(copy_err(other)),
             };
-            self.write(ex, t, (&dst, &dst_path), exists).await?;
+            if !self.write(ex, t, (&dst, &dst_path), exists).await? {
+                // Written by a client while the copy ran, where there was no object: left as
+                // found, as one written before the copy began is.
+                report.written_meanwhile(t, opts);
+                continue;
+            }
             let meta = dst
                 .head(&dst_path)
                 .await
@@ -331,14 +347,15 @@ impl Restore {
 
     /// Writes one object: a verified copy beside the live object (or, when there is none, at
     /// its place), checked against the manifest before it replaces anything — a vault copy that
-    /// does not match (tampered with, or rotted) must never overwrite live data.
+    /// does not match (tampered with, or rotted) must never overwrite live data. False when
+    /// there was none and an object was written at its place meanwhile (nothing written).
     async fn write(
         &self,
         ex: &Executor,
         t: &Target,
         (dst, dst_path): (&Arc<dyn ObjectStore>, &Path),
         exists: bool,
-    ) -> Result<(), SnapshotError> {
+    ) -> Result<bool, SnapshotError> {
         let id = &self.snapshot.id;
         let copy_err = |source| SnapshotError::Copy {
             key: t.key.clone(),
@@ -358,6 +375,8 @@ impl Restore {
         let written = match copy_verified(&self.vstore, &blob, version, dest, tuning, &limits).await
         {
             Ok(c) => c,
+            // The create-only write found the place taken: another writer's object, kept.
+            Err(CopyError::DestinationExists) if !exists => return Ok(false),
             Err(e) => {
                 // A staged copy is ours; so is a copy written at a free key that then did
                 // not verify (a copy that failed otherwise wrote nothing there).
@@ -381,7 +400,7 @@ impl Restore {
             let _ = dst.delete(&staged).await;
             replaced.map_err(|s| copy_err(CopyError::from_store(s)))?;
         }
-        Ok(())
+        Ok(true)
     }
 }
 

@@ -94,7 +94,7 @@ pub(super) async fn copy(
             return Err(e);
         }
     };
-    if !staging.publish(file)? {
+    if !staging.publish(file).await? {
         // A client's object written meanwhile, or this very copy, published by an earlier
         // attempt whose end failed.
         return already_present(dest.store, dest.path, size, checksum).await;
@@ -127,6 +127,14 @@ fn staging_name(file: &FsPath, n: u64) -> Option<PathBuf> {
     let name = file.file_name()?.to_str()?;
     let stem = name.split_once('#').map_or(name, |(stem, _)| stem);
     Some(file.with_file_name(format!("{stem}#{n}")))
+}
+
+/// Runs a blocking filesystem call (a link, an fsync) off the runtime's threads, so that the
+/// copies in flight wait on the disk together rather than one after the other.
+async fn blocking(f: impl FnOnce() -> std::io::Result<()> + Send + 'static) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)))
 }
 
 /// Sorts a disk error: a refusal stays until someone changes the folder; others may pass (a
@@ -238,8 +246,9 @@ impl<'a> Staging<'a> {
 
     /// Publishes the staging file under `file`'s name, only if that name is free; then removes
     /// the staging name. Returns false (the staging file removed) when the name was taken.
-    fn publish(self, file: &FsPath) -> Result<bool, CopyError> {
-        let linked = std::fs::hard_link(&self.path, file);
+    async fn publish(self, file: &FsPath) -> Result<bool, CopyError> {
+        let (from, to) = (self.path.clone(), file.to_path_buf());
+        let linked = blocking(move || std::fs::hard_link(&from, &to)).await;
         let published = match linked {
             Ok(()) => true,
             Err(e) if e.kind() == ErrorKind::AlreadyExists => false,
@@ -252,8 +261,9 @@ impl<'a> Staging<'a> {
         self.discard();
         if published && let Some(dir) = file.parent() {
             // The new name, and the staging name's removal, survive a power cut.
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
+            let folder = dir.to_path_buf();
+            blocking(move || std::fs::File::open(&folder).and_then(|d| d.sync_all()))
+                .await
                 .map_err(|e| io_error("cannot sync the folder", dir, &e))?;
         }
         Ok(published)
@@ -490,8 +500,8 @@ mod tests {
         assert_eq!(lock(&l.journal).open_staging().unwrap(), []);
     }
 
-    #[test]
-    fn publishing_refuses_a_name_a_client_took_meanwhile_and_removes_the_staging_file() {
+    #[tokio::test]
+    async fn publishing_refuses_a_name_a_client_took_meanwhile_and_removes_the_staging_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("photos/big.bin");
         let staging = Staging::create(&file, None).unwrap();
@@ -499,7 +509,7 @@ mod tests {
         std::fs::write(&staging.path, b"tierd's copy").unwrap();
         // A client writes the key while the copy runs.
         std::fs::write(&file, b"the client's object").unwrap();
-        assert!(!staging.publish(&file).unwrap(), "the name was taken");
+        assert!(!staging.publish(&file).await.unwrap(), "the name was taken");
         assert_eq!(std::fs::read(&file).unwrap(), b"the client's object");
         assert_eq!(names(&dir.path().join("photos")), ["big.bin"]);
     }

@@ -429,3 +429,46 @@ pub async fn restore(
     };
     plan.apply(ex, opts, kept.as_ref()).await
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use object_store::{ObjectStoreExt, PutPayload};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_object_written_where_a_restore_writes_is_kept_and_reported_as_a_conflict() {
+        let d = tempfile::tempdir().unwrap();
+        let ex = crate::executor::test_executor(d.path());
+        let (hot, p) = ex.tiers().object("hot", "photos", "a.jpg").unwrap();
+        hot.put(&p, PutPayload::from_static(b"snapshot bytes"))
+            .await
+            .unwrap();
+        crate::snapshot::create_reporting(&ex, "cold", "photos", "", "s1")
+            .await
+            .unwrap();
+        let opts = RestoreOptions {
+            to_prefix: Some("r/".into()),
+            tier: Some("hot".into()),
+            ..RestoreOptions::default()
+        };
+        let plan = plan_restore(&ex, "s1", &opts).await.unwrap();
+        // A client writes the restored key once the restore found its place free.
+        let file = d.path().join("hot/photos/r/a.jpg");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"the client's object").unwrap();
+        let report = plan.apply(&ex, &opts, None).await.unwrap();
+        assert_eq!(
+            (report.restored, report.conflicts, report.changed),
+            (0, vec!["r/a.jpg".to_string()], vec![])
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), b"the client's object");
+        let left: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["a.jpg"], "no staging file is left");
+    }
+}

@@ -114,7 +114,10 @@ pub struct Dest<'a> {
     pub path: &'a Path,
     /// The store's journalled multipart API, when its uploads have ids (an S3 tier, see
     /// [`super::Executor::uploads`]): a large object is uploaded through it, so that recovery
-    /// can abort the upload a kill left behind. `None`: object_store's own multipart upload.
+    /// can abort the upload a kill left behind. On a local filesystem tier, the journal of the
+    /// staging files [`super::local`] writes (see [`Uploads::local`]). `None`: object_store's
+    /// own multipart upload (a memory store), or, on a local filesystem, an unjournalled
+    /// staging file.
     pub uploads: Option<&'a Uploads>,
 }
 

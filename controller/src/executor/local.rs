@@ -4,7 +4,9 @@
 //! object_store's local filesystem publishes a multipart upload by renaming its staging file over
 //! whatever holds the object's name, so an object a client wrote there during a long copy would
 //! be replaced; and a kill leaves its staging file, which only a guess by name could find again.
-//! A copy to a local tier is therefore written here:
+//! Its create-only put stages the bytes the same way (`<file>#<n>`, then a hard link), so a kill
+//! there leaves a staging file no journal knows too. A copy to a local tier, of any size, is
+//! therefore written here:
 //! 1. a staging file `<file>#<n>` is created beside the object's file (create-new: no existing
 //!    file is ever opened; object_store's listings skip such names, and no store call can name
 //!    one), and its name and inode are journalled, synced, before the first byte is written;

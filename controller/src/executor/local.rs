@@ -139,6 +139,18 @@ async fn blocking(f: impl FnOnce() -> std::io::Result<()> + Send + 'static) -> s
         .unwrap_or_else(|e| Err(std::io::Error::other(e)))
 }
 
+/// Creates the folder `dir` and those above it that are missing, as the store does, and syncs
+/// the folder that holds each new one: the object published in it later must not lose its
+/// folder to a power cut once its source is deleted.
+fn create_folders(dir: &FsPath) -> std::io::Result<()> {
+    let missing: Vec<&FsPath> = dir.ancestors().take_while(|a| !a.exists()).collect();
+    std::fs::create_dir_all(dir)?;
+    for parent in missing.iter().filter_map(|m| m.parent()) {
+        std::fs::File::open(parent)?.sync_all()?;
+    }
+    Ok(())
+}
+
 /// Sorts a disk error: a refusal stays until someone changes the folder; others may pass (a
 /// full disk, once space is freed).
 fn io_error(what: &str, path: &FsPath, e: &std::io::Error) -> CopyError {
@@ -172,7 +184,7 @@ impl<'a> Staging<'a> {
                 Err(e) if e.kind() == ErrorKind::NotFound && !made_folder => {
                     made_folder = true;
                     if let Some(dir) = path.parent() {
-                        std::fs::create_dir_all(dir)
+                        create_folders(dir)
                             .map_err(|e| io_error("cannot create the folder", dir, &e))?;
                     }
                 }

@@ -253,15 +253,16 @@ pub struct Ledger {
 
 impl Ledger {
     /// Charges one client read of `bytes` served from `tier`; one from a tier other than the
-    /// hot one counts as a read-back.
-    pub fn read(&mut self, cost: &CostModel, tier: usize, bytes: u64) {
+    /// hot one counts as a read-back, and its charge is returned.
+    pub fn read(&mut self, cost: &CostModel, tier: usize, bytes: u64) -> Option<f64> {
         let c = cost.read(tier, bytes);
-        if tier != cost.hot {
+        self.charges.add(&c);
+        (tier != cost.hot).then(|| {
             self.read_backs += 1;
             self.read_back_bytes = self.read_back_bytes.saturating_add(bytes);
             self.read_back_cost += c.total();
-        }
-        self.charges.add(&c);
+            c.total()
+        })
     }
 
     /// Records a move of `bytes` from `from` to `to` after `secs_on_tier` there.

@@ -301,6 +301,16 @@ pub struct Condition {
     pub holds: bool,
 }
 
+impl From<&policies::eval::LeafValue> for Condition {
+    fn from(l: &policies::eval::LeafValue) -> Condition {
+        Condition {
+            test: l.text.clone(),
+            value: l.value.clone(),
+            holds: l.holds,
+        }
+    }
+}
+
 /// What the planner weighed.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Explanation {

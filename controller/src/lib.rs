@@ -31,6 +31,7 @@
 pub mod cli;
 pub mod config;
 pub mod cost;
+pub mod create_only;
 pub mod decision;
 pub mod executor;
 pub mod http;

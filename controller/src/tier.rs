@@ -330,6 +330,9 @@ fn open_location(
             if !options.keys().any(|k| k.ends_with("copy_if_not_exists")) {
                 b = b.with_config(AmazonS3ConfigKey::CopyIfNotExists, "multipart");
             }
+            // A multipart upload completes only where the key is still free
+            // ([`crate::create_only`]).
+            b = b.with_http_connector(crate::create_only::CreateOnlyConnector);
             let s3 = b.build().map_err(|source| StoreError::Backend {
                 url: url.to_string(),
                 source: scrub(source, options),

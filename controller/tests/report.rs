@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tierd::report::{
-    DayCount, DecisionRow, Marker, PriceRow, ReportData, Series, SubjectTimeline, SummaryRow,
-    render,
+    DayCount, DecisionRow, Marker, MoveOutcomeRow, PriceRow, ReportData, Series, SubjectTimeline,
+    SummaryRow, render,
 };
 
 const DAY: i64 = 86_400;
@@ -254,6 +254,15 @@ fn realistic() -> ReportData {
             retrieval_gb: 0.03,
             egress_gb: 0.09,
             requests_per_1000: 0.02,
+        }],
+        costliest_moves: vec![MoveOutcomeRow {
+            id: "move-20260320T090000Z-000528".into(),
+            at: "2026-03-20T09:00:00Z".into(),
+            object: "logs/2026/03/08/08-0000163.log.gz".into(),
+            first_read_back: "7.1d".into(),
+            read_backs: 3,
+            read_back_cost: 0.0492,
+            early_deletion: 0.0,
         }],
     }
 }

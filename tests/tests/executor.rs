@@ -1427,3 +1427,50 @@ async fn a_reconcile_whose_listing_fails_part_way_forgets_nothing() {
     let again = ex.reconcile("photos", &tiers, true).await.unwrap();
     assert!(again.agreed() && again.checked == 2, "{again:?}");
 }
+
+/// tierd never overwrites by copying: on S3 a multipart upload completes only where the key is
+/// still free (`If-None-Match: *` on CompleteMultipartUpload), so a client's object written at
+/// the key while the parts were uploading survives (review 20 #2).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_s3_multipart_upload_completes_only_where_the_key_is_still_free() {
+    let server = S3Server::start().expect("the S3 server starts");
+    let t = s3(&server, "race");
+    let uploads = t.uploads.clone().unwrap();
+    let p = Path::from("photos/k.bin");
+    let id = uploads.create_multipart(&p).await.unwrap();
+    let part = uploads
+        .put_part(&p, &id, 0, PutPayload::from(data(5 * 1024 * 1024, 9)))
+        .await
+        .unwrap();
+    // A client writes the key while the upload is under way.
+    t.store
+        .put(&p, PutPayload::from_static(b"the client's object"))
+        .await
+        .unwrap();
+    let err = uploads
+        .complete_multipart(&p, &id, vec![part])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, object_store::Error::Precondition { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        read(&t.store, "photos/k.bin").await,
+        Some(Bytes::from_static(b"the client's object"))
+    );
+    uploads.abort_multipart(&p, &id).await.unwrap();
+    // Where the key is free, the upload completes as before.
+    let q = Path::from("photos/free.bin");
+    let id = uploads.create_multipart(&q).await.unwrap();
+    let body = data(5 * 1024 * 1024, 3);
+    let part = uploads
+        .put_part(&q, &id, 0, PutPayload::from(body.clone()))
+        .await
+        .unwrap();
+    uploads
+        .complete_multipart(&q, &id, vec![part])
+        .await
+        .unwrap();
+    assert_eq!(read(&t.store, "photos/free.bin").await, Some(body));
+}

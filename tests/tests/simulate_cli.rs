@@ -1147,3 +1147,380 @@ fn until_past_the_end_of_the_logs_is_warned_of() {
     let v = j.json();
     assert!(v["last_event"].as_i64().unwrap() < v["until"].as_i64().unwrap() - 86_400);
 }
+
+/// Thirty days of two buckets with logs read back after they were moved, and incidents: the
+/// summary puts the policy's read-backs to the moves that caused them, lists the costliest
+/// with ids `tierd explain` accepts, and names the rules the guardrails held (review 19 #3, #4).
+#[test]
+fn the_summary_says_which_moves_were_read_back_and_which_rules_guardrails_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cfg = GeneratorConfig {
+        seed: 1,
+        days: 30,
+        buckets: 2,
+        objects_per_bucket: 2_000,
+        app_ops_per_day: 1_000,
+        nightly_backup: false,
+        logs_per_day: 50,
+        incidents_from_day: 12,
+        incidents_per_bucket: 2,
+        ..GeneratorConfig::default()
+    };
+    write_log(d, &cfg);
+    config(d);
+    let (v, _) = simulate_json(d, &[]);
+    let policy = &v["summaries"][0]["ledger"];
+    let o = &v["outcomes"];
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    let n = |v: &serde_json::Value| v.as_u64().unwrap();
+    // Every read-back of the policy is put to a move (no inventory: no object starts colder),
+    // and the totals add up to the read-backs the summary prints.
+    assert_eq!(n(&o["unattributed_read_backs"]), 0, "{o}");
+    assert!(n(&o["read_back_moves"]) > 0, "{o}");
+    assert_eq!(n(&o["read_backs"]), n(&policy["read_backs"]), "{o}");
+    assert_eq!(
+        n(&o["read_back_bytes"]),
+        n(&policy["read_back_bytes"]),
+        "{o}"
+    );
+    assert!(
+        (f(&o["read_back_cost"]) - f(&policy["read_back_cost"])).abs() < 1e-9,
+        "{o} vs {policy}"
+    );
+    assert_eq!(
+        n(&o["moves"]),
+        n(&policy["moves"]) + n(&policy["recalls"]),
+        "{o}"
+    );
+    // The costliest moves: cost, highest first, then id; each a move in the decision file.
+    let costly = v["costliest_moves"].as_array().unwrap();
+    assert!(!costly.is_empty() && costly.len() <= 20, "{}", costly.len());
+    for w in costly.windows(2) {
+        let (a, b) = (f(&w[0]["cost"]), f(&w[1]["cost"]));
+        assert!(
+            a > b || (a == b && w[0]["id"].as_str() < w[1]["id"].as_str()),
+            "{w:?}"
+        );
+    }
+    let decisions = std::fs::read_to_string(d.join("d.jsonl")).unwrap();
+    for m in costly {
+        let id = m["id"].as_str().unwrap();
+        let record = decisions
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is not in the decision file"));
+        assert_eq!(
+            (&record["action"], &record["bucket"], &record["key"]),
+            (&"move".into(), &m["bucket"], &m["key"]),
+            "{record}"
+        );
+        assert!(
+            f(&m["read_back_cost"]) + f(&m["early_deletion"]) > 0.0,
+            "{m}"
+        );
+    }
+    let first = costly[0]["id"].as_str().unwrap();
+    let explained = tierd(d, &["explain", first, "--log", "d.jsonl"]);
+    assert_eq!(explained.code, Some(0), "{}", explained.stderr);
+    assert!(explained.stdout.contains(first), "{}", explained.stdout);
+    // Held moves per rule: the bundled recall rule wanted moves the minimum residency held.
+    let held = v["held_by_rule"].as_array().unwrap();
+    let residency = held
+        .iter()
+        .find(|h| h["rule"] == "recall-reheated" && h["guardrail"] == "minimum residency")
+        .unwrap_or_else(|| panic!("{held:?}"));
+    let summed: u64 = held
+        .iter()
+        .filter(|h| h["guardrail"] == "minimum residency")
+        .map(|h| n(&h["passes"]))
+        .sum();
+    assert_eq!(summed, n(&v["deferred"]["residency"]), "{held:?}");
+
+    // The terminal says the same, byte for byte on every run.
+    let text = || {
+        let r = tierd(
+            d,
+            &[
+                "simulate",
+                "--config",
+                "tierd.toml",
+                "--logs",
+                "access.log",
+                "--out",
+                "d.jsonl",
+                "--report",
+                "r.html",
+            ],
+        );
+        assert_eq!(r.code, Some(0), "{}", r.stderr);
+        r.stdout
+    };
+    let out = text();
+    // The report's table lists the same moves, costliest first.
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    let table = &html[html
+        .find("<h2>The policy's costliest moves</h2>")
+        .expect("the table")..];
+    assert!(
+        table.find(first) < table.find(costly[costly.len() - 1]["id"].as_str().unwrap())
+            || costly.len() == 1,
+        "{table}"
+    );
+    assert_eq!(
+        table[..table.find("</table>").unwrap()]
+            .matches("<tr><td class=\"id\">")
+            .count(),
+        costly.len()
+    );
+    assert_eq!(out, text(), "a second run prints the same");
+    let line = |start: &str| {
+        out.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line {start:?} in\n{out}"))
+            .to_string()
+    };
+    assert_eq!(
+        line("the policy's moves: "),
+        format!(
+            "the policy's moves: {}; read back later: {} moves ({} reads, {:.3} GB, cost {:.4} USD); deleted or overwritten on the colder tier: {} (early deletion {:.4} USD)",
+            o["moves"],
+            o["read_back_moves"],
+            o["read_backs"],
+            n(&o["read_back_bytes"]) as f64 / 1e9,
+            f(&o["read_back_cost"]),
+            o["deleted_or_overwritten"],
+            f(&o["early_deletion"])
+        )
+    );
+    assert!(
+        line(&format!("  {first} ")).contains(&format!(
+            "{}/{} moved {}, first read back after ",
+            costly[0]["bucket"].as_str().unwrap(),
+            costly[0]["key"].as_str().unwrap(),
+            costly[0]["at"].as_str().unwrap()
+        )),
+        "{out}"
+    );
+    line("  (tierd explain ID --log d.jsonl explains one)");
+    assert_eq!(
+        line("  recall-reheated: "),
+        format!(
+            "  recall-reheated: minimum residency {} passes ({} objects)",
+            residency["passes"], residency["objects"]
+        )
+    );
+}
+
+/// One S3 access-log line of bucket `docs` at `time` (`01/Oct/2026:10:00:00`).
+fn docs_line(time: &str, operation: &str, key: &str, size: u64) -> String {
+    let method = if operation.contains("PUT") {
+        "PUT"
+    } else {
+        "GET"
+    };
+    format!(
+        "79a59df9 docs [{time} +0000] 192.0.2.10 arn:aws:iam::123456789012:user/alice 3E57427F3EXAMPLE {operation} {key} \"{method} /docs/{key} HTTP/1.1\" 200 - - {size} 20 10 \"-\" \"aws-cli/2.15.0\" - id2 SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader docs.s3.amazonaws.com TLSv1.2 - - us-west-1\n"
+    )
+}
+
+/// Twenty days of bucket `docs`: `reports/idle.pdf` written on 2026-10-01 and never read,
+/// `reports/daily.pdf` written then and read every day after; one rule moves what has been idle
+/// over seven days to the cloud, and objects stay on onprem at least `residency`.
+fn why_setup(d: &Path, residency: &str) {
+    let mut log = docs_line(
+        "01/Oct/2026:10:00:00",
+        "REST.PUT.OBJECT",
+        "reports/idle.pdf",
+        5_000_000,
+    );
+    log += &docs_line(
+        "01/Oct/2026:10:00:00",
+        "REST.PUT.OBJECT",
+        "reports/daily.pdf",
+        5_000_000,
+    );
+    for day in 2..=20 {
+        let time = format!("{day:02}/Oct/2026:10:00:00");
+        log += &docs_line(&time, "REST.GET.OBJECT", "reports/daily.pdf", 5_000_000);
+    }
+    std::fs::write(d.join("access.log"), log).unwrap();
+    std::fs::write(
+        d.join("tierd.toml"),
+        r#"
+[tiers.onprem]
+url = "file://data/onprem"
+price = { storage_gb_month = 0.02 }
+[tiers.cloud]
+url = "file://data/cloud"
+min_storage_days = 90
+price = { storage_gb_month = 0.004, retrieval_gb = 0.03, egress_gb = 0.09, requests_per_1000 = 0.02 }
+[policies]
+files = ["why.toml"]
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("why.toml"),
+        format!(
+            "[[rule]]\nid = \"idle-to-cloud\"\nscope = {{ bucket = \"*\" }}\n\
+             when = \"tier == 'onprem' and days_since_last_access > 7d\"\n\
+             action = {{ kind = \"move\", to = \"cloud\" }}\n\n\
+             [guardrails]\nmin_residency = {{ onprem = \"{residency}\" }}\n"
+        ),
+    )
+    .unwrap();
+}
+
+/// `tierd simulate` of [`why_setup`]'s logs, decisions to `out`, with `extra`.
+fn simulate_why(d: &Path, out: &str, extra: &[&str]) -> harness::Run {
+    let mut args = vec![
+        "simulate",
+        "--config",
+        "tierd.toml",
+        "--logs",
+        "access.log",
+        "--out",
+        out,
+    ];
+    args.extend_from_slice(extra);
+    tierd(d, &args)
+}
+
+#[test]
+fn why_names_the_move_of_an_object_its_tests_and_the_guardrail_that_held_it_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    why_setup(d, "10d");
+    let why = ["--why", "docs/reports/idle.pdf"];
+    let r = simulate_why(d, "d.jsonl", &why);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let decisions = std::fs::read_to_string(d.join("d.jsonl")).unwrap();
+    let moved: serde_json::Value = serde_json::from_str(decisions.lines().next().unwrap()).unwrap();
+    assert_eq!(moved["key"], "reports/idle.pdf", "{decisions}");
+    let id = moved["id"].as_str().unwrap();
+    let out = &r.stdout;
+    for said in [
+        "why docs/reports/idle.pdf: 4.8MiB, on \"onprem\" when first seen (2026-10-01T10:00:00Z), on \"cloud\" at the end",
+        &format!("    {id}  2026-10-11T10:00:00Z  move onprem -> cloud  rule idle-to-cloud"),
+        "    rule \"idle-to-cloud\" wanted a move, held by the minimum residency: 71 passes from 2026-10-08T11:00:00Z to 2026-10-11T09:00:00Z",
+        &format!(
+            "    from 2026-10-11T10:00:00Z: rule \"idle-to-cloud\" wins (move to \"cloud\": tier == 'onprem' ('onprem': yes), days_since_last_access > 7d (10d: yes)), decided {id} (1 pass)"
+        ),
+        "  at the last pass (2026-10-20T10:00:00Z): no rule wins",
+        "    - rule \"idle-to-cloud\" does not apply: the object already is on its destination",
+    ] {
+        assert!(out.contains(said), "no {said:?} in\n{out}");
+    }
+    // The same in --json, and the same decisions with or without --why.
+    let json = simulate_why(d, "j.jsonl", &["--json", why[0], why[1]]);
+    assert_eq!(json.code, Some(0), "{}", json.stderr);
+    let w = &json.json()["why"][0];
+    assert_eq!(w["decisions"][0]["id"], id, "{w}");
+    assert_eq!(w["tier_at_end"], "cloud");
+    assert_eq!(w["held"][0]["guardrail"], "the minimum residency");
+    assert_eq!(w["held"][0]["passes"], 71);
+    let plain = simulate_why(d, "p.jsonl", &["--json"]);
+    assert!(
+        plain.json().get("why").is_none(),
+        "no why key without --why"
+    );
+    let read = |f: &str| std::fs::read(d.join(f)).unwrap();
+    assert_eq!(read("p.jsonl"), read("d.jsonl"));
+    assert_eq!(read("p.jsonl"), read("j.jsonl"));
+}
+
+#[test]
+fn why_shows_a_move_held_the_whole_replay_and_the_failing_test_of_an_object_no_rule_wants() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    why_setup(d, "30d");
+    let r = simulate_why(
+        d,
+        "d.jsonl",
+        &[
+            "--why",
+            "docs/reports/idle.pdf",
+            "--why",
+            "docs/reports/daily.pdf",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let out = &r.stdout;
+    for said in [
+        // Held from the day it was idle over a week to the end: never moved.
+        "    rule \"idle-to-cloud\" wanted a move, held by the minimum residency: 288 passes from 2026-10-08T11:00:00Z to 2026-10-20T10:00:00Z",
+        "  at the last pass (2026-10-20T10:00:00Z): rule \"idle-to-cloud\" wins (move to \"cloud\")",
+        "    [yes] days_since_last_access > 7d",
+        // Read every day: the test that fails, with its value.
+        "why docs/reports/daily.pdf: 4.8MiB, on \"onprem\" when first seen (2026-10-01T10:00:00Z), on \"onprem\" at the end",
+        "  1 write, the last at 2026-10-01T10:00:00Z; 19 reads, the last at 2026-10-20T10:00:00Z",
+        "    from 2026-10-01T11:00:00Z: no rule wins (456 passes)",
+        "    - rule \"idle-to-cloud\" does not match: tier == 'onprem' ('onprem': yes), days_since_last_access > 7d (1d: no)",
+        "    cost: a move to \"cloud\" (rule \"idle-to-cloud\"): saves USD 0.00008/month in storage, one-off charges USD 0.00002 (retrieval 0, egress 0, requests 0.00002, early deletion 0); savings_per_month USD 0.00006 vs read_back_cost_per_month USD 0.017742",
+    ] {
+        assert!(out.contains(said), "no {said:?} in\n{out}");
+    }
+    assert_eq!(out.matches("  decisions: none").count(), 2, "{out}");
+}
+
+#[test]
+fn why_of_an_object_the_replay_never_saw_says_what_it_saw_and_exits_with_status_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    why_setup(d, "10d");
+    let r = simulate_why(
+        d,
+        "d.jsonl",
+        &[
+            "--why",
+            "docs/reports/dialy.pdf",
+            "--why",
+            "pics/a.jpg",
+            "--why",
+            "docs/reports/idle.pdf",
+        ],
+    );
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "error: --why docs/reports/dialy.pdf: the replay saw no object \"reports/dialy.pdf\" in bucket \"docs\" (it saw 2 objects there, deleted ones included); the nearest names: \"reports/daily.pdf\", \"reports/idle.pdf\"\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(
+            "error: --why pics/a.jpg: the replay saw no bucket \"pics\"; its buckets: \"docs\"\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    // The summary and the objects it saw are printed all the same.
+    assert!(
+        r.stdout.contains("why docs/reports/idle.pdf: "),
+        "{}",
+        r.stdout
+    );
+    // A value that is not BUCKET/KEY, or too many, is refused before the replay.
+    let r = simulate_why(d, "d.jsonl", &["--why", "docs"]);
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr.contains(
+            "invalid value 'docs' for '--why <BUCKET/KEY>': \"docs\" is not BUCKET/KEY: give the bucket, a \"/\" and the object's key, as in photos/2026/a.jpg"
+        ),
+        "{}",
+        r.stderr
+    );
+    let many: Vec<String> = (0..21).map(|i| format!("--why=docs/{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let r = simulate_why(d, "d.jsonl", &many);
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr
+            .contains("error: --why names 21 objects; at most 20 may be named in one replay\n"),
+        "{}",
+        r.stderr
+    );
+}

@@ -11,7 +11,7 @@ use anyhow::bail;
 use super::common::load_config;
 use super::moves::{Guard, Interlocks};
 use crate::config::Config;
-use crate::decision::{Action, Decision, State};
+use crate::decision::{Action, Condition, Decision, State};
 use crate::journal::Journal;
 
 #[derive(Debug, clap::Args)]
@@ -145,6 +145,59 @@ fn undo_held(d: &Decision, config: &Config, journal: &mut Journal) -> Option<Str
     }
 }
 
+/// A winning rule's condition, test by test (`[yes] test  value v`), each line after `indent`:
+/// as written, then as an outline of its groups when the `when` parses over the tests.
+///
+/// # Errors
+/// Output errors.
+pub(crate) fn write_conditions(
+    when: &str,
+    conditions: &[Condition],
+    indent: &str,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    if !when.is_empty() {
+        writeln!(out, "{indent}as written: {when}")?;
+    }
+    let yes = |holds: bool| if holds { "yes" } else { " no" };
+    if let Some(lines) = super::outline::outline(when, conditions) {
+        // Each group says whether it held, so a test marked no shows what did without it.
+        for l in lines {
+            let nested = "  ".repeat(l.depth);
+            match l.value {
+                Some(v) => {
+                    let width = 50usize.saturating_sub(nested.len());
+                    let text = &l.text;
+                    writeln!(
+                        out,
+                        "{indent}{nested}[{}] {text:<width$} value {v}",
+                        yes(l.holds)
+                    )?;
+                }
+                None => writeln!(out, "{indent}{nested}[{}] {}", yes(l.holds), l.text)?,
+            }
+        }
+    } else {
+        for c in conditions {
+            writeln!(
+                out,
+                "{indent}[{}] {:<50} value {}",
+                yes(c.holds),
+                c.test,
+                c.value
+            )?;
+        }
+        // The rule won, so its condition held: a test that did not, an `or` did without.
+        if conditions.iter().any(|c| !c.holds) && when.contains(" or ") {
+            writeln!(
+                out,
+                "{indent}(the condition holds as written: a test marked no is one an `or` did without)"
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// The human-readable explanation of one decision.
 ///
 /// # Errors
@@ -179,35 +232,7 @@ pub fn write_explanation(d: &Decision, out: &mut dyn Write) -> std::io::Result<(
     if let Some(e) = &d.explanation {
         if !e.conditions.is_empty() {
             writeln!(out, "\ncondition, test by test:")?;
-            if !e.when.is_empty() {
-                writeln!(out, "  as written: {}", e.when)?;
-            }
-            let yes = |holds: bool| if holds { "yes" } else { " no" };
-            if let Some(lines) = super::outline::outline(&e.when, &e.conditions) {
-                // Each group says whether it held, so a test marked no shows what did without it.
-                for l in lines {
-                    let indent = "  ".repeat(l.depth);
-                    match l.value {
-                        Some(v) => {
-                            let width = 50usize.saturating_sub(indent.len());
-                            let text = &l.text;
-                            writeln!(out, "  {indent}[{}] {text:<width$} value {v}", yes(l.holds))?;
-                        }
-                        None => writeln!(out, "  {indent}[{}] {}", yes(l.holds), l.text)?,
-                    }
-                }
-            } else {
-                for c in &e.conditions {
-                    writeln!(out, "  [{}] {:<50} value {}", yes(c.holds), c.test, c.value)?;
-                }
-                // The rule decided, so its condition held: a test that did not, an `or` did without.
-                if e.conditions.iter().any(|c| !c.holds) && e.when.contains(" or ") {
-                    writeln!(
-                        out,
-                        "  (the condition holds as written: a test marked no is one an `or` did without)"
-                    )?;
-                }
-            }
+            write_conditions(&e.when, &e.conditions, "  ", out)?;
         }
         if !e.alternatives.is_empty() {
             writeln!(out, "\nother rules:")?;

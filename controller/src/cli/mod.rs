@@ -17,6 +17,7 @@ pub mod snapshot;
 mod summary;
 pub mod train;
 pub mod unfreeze;
+mod why;
 
 use std::process::ExitCode;
 

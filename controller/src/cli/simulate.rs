@@ -57,6 +57,11 @@ pub struct SimulateArgs {
     /// never name.
     #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
+    /// Say why the replay moved this object or did not (repeatable, up to 20): its decisions,
+    /// the guardrails that held its moves, each rule's tests at the last pass. Exit status 1
+    /// when the replay never saw one of them.
+    #[arg(long = "why", value_name = "BUCKET/KEY", value_parser = super::why::parse_why)]
+    pub why: Vec<(String, String)>,
 }
 
 fn parse_time(s: &str) -> Result<i64, String> {
@@ -84,6 +89,7 @@ fn parse_time(s: &str) -> Result<i64, String> {
 /// # Errors
 /// Invalid configuration or policy (with every located diagnostic), unreadable logs or output.
 pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    super::why::check_count(args.why.len())?;
     if let (Some(from), Some(until)) = (args.from, args.until) {
         anyhow::ensure!(
             from < until,
@@ -122,6 +128,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         from: args.from,
         until: args.until,
         inventory: listed.objects,
+        why: args.why.clone(),
     };
     // Where the decisions and the report go is settled before the replay: a folder that cannot
     // be written fails now, not after hours of replay.
@@ -214,7 +221,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             eprintln!();
         }
     }
-    let report = match replayed {
+    let mut report = match replayed {
         Ok(r) => r,
         Err(_) if gone.get() => return Ok(ExitCode::SUCCESS),
         Err(e) => return Err(e),
@@ -226,6 +233,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         persist(tmp, &path, "the decisions")?;
     }
     crate::cli::common::say_named_twice(&report.ingest);
+    report.outcomes.decision_log = args.out.as_ref().map(|p| p.display().to_string());
     let html = report_to.as_ref().map(|_| {
         let mut context = vec![
             (
@@ -300,7 +308,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
             .map_err(anyhow::Error::from)
             .and_then(|()| Ok(writeln!(out)?))
     } else {
-        print_summary(&report, &mut out).map_err(anyhow::Error::from)
+        print_summary(&report, &mut out)
+            .and_then(|()| super::why::print(&report.why, &report.currency, &mut out))
+            .map_err(anyhow::Error::from)
     };
     for b in report.ingest.bad_lines_shown.iter() {
         eprintln!("bad line: {b}");
@@ -323,7 +333,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         _ => {}
     }
     printed?;
-    Ok(ExitCode::SUCCESS)
+    Ok(super::why::exit_code(&report.why))
 }
 
 /// Whether to draw the progress bar: on a terminal that can (not `TERM=dumb`, which shows its
@@ -429,6 +439,7 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
         "moves held back by guardrails (per pass): frozen {}, minimum residency {}, cooldown {}, blackout {}, budget {}, per-pass limit {}",
         d.frozen, d.residency, d.cooldown, d.blackout, d.budget, d.cycle_limit
     )?;
+    crate::simulate::outcomes::print_held(&r.held_by_rule, out)?;
     writeln!(out)?;
     writeln!(
         out,
@@ -496,6 +507,7 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
             money(l.read_back_cost, places)
         )?;
     }
+    crate::simulate::outcomes::print(r, places, out)?;
     writeln!(
         out,
         "protection (vault copies of {} snapshots, {}), not in the totals above: {}",

@@ -142,7 +142,59 @@ pub(super) fn check_tiers(
     }
     // File order, not name order: operators read tiers the way they wrote them.
     tiers.sort_by_key(|(pos, _)| *pos);
+    for (i, (pos, (t, ..))) in tiers.iter().enumerate() {
+        for (_, (earlier, ..)) in &tiers[..i] {
+            if let Some(how) = overlap(earlier, t) {
+                diags.push(Diagnostic::error(
+                    path,
+                    policies::diag::line_col(text, *pos),
+                    format!(
+                        "tier {:?}: its url {how} tier {:?}'s ({}); two tiers must not share objects, or a move between them would lose track of the object: give each its own folder, bucket or prefix",
+                        t.name,
+                        earlier.name,
+                        crate::tier::redact_url(&earlier.url)
+                    ),
+                ));
+            }
+        }
+    }
     tiers.into_iter().map(|(_, t)| t).collect()
+}
+
+/// Whether tier `b`'s objects would be `a`'s too: the same folder or bucket and prefix, or one
+/// inside the other (on the same S3 endpoint). `memory://` tiers are each a store of their own.
+fn overlap(a: &TierConfig, b: &TierConfig) -> Option<&'static str> {
+    let place = |t: &TierConfig| -> Option<(String, Option<String>, Vec<String>)> {
+        let (scheme, rest) = t.url.split_once("://")?;
+        if scheme == "memory" {
+            return None;
+        }
+        let endpoint = t
+            .options
+            .iter()
+            .find(|(k, _)| matches!(k.as_str(), "endpoint" | "aws_endpoint" | "aws_endpoint_url"))
+            .map(|(_, v)| v.trim_end_matches('/').to_string());
+        let parts = rest
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != ".")
+            .map(str::to_string)
+            .collect();
+        Some((scheme.to_string(), endpoint, parts))
+    };
+    let (sa, ea, pa) = place(a)?;
+    let (sb, eb, pb) = place(b)?;
+    if sa != sb || ea != eb {
+        return None;
+    }
+    if pa == pb {
+        Some("is the same place as")
+    } else if pb.starts_with(&pa) {
+        Some("lies inside")
+    } else if pa.starts_with(&pb) {
+        Some("holds")
+    } else {
+        None
+    }
 }
 
 /// What is wrong with a tier's `options` for its URL's scheme: S3 options the client does not

@@ -615,3 +615,38 @@ fn a_secret_option_is_left_out_of_the_effective_configuration_and_named_with_its
         "{toml}"
     );
 }
+
+#[test]
+fn two_tiers_over_the_same_objects_are_refused_at_the_second_ones_url() {
+    let err = |toml: &str| load(toml).unwrap_err();
+    let same = err(
+        "[tiers.onprem]\nurl = \"file:///srv/t/onprem\"\n[tiers.cloud]\nurl = \"file:///srv/t/onprem/\"\n",
+    );
+    assert_eq!(
+        same,
+        vec![
+            "/etc/tierd/tierd.toml:4:7: error: tier \"cloud\": its url is the same place as tier \"onprem\"'s (file:///srv/t/onprem); two tiers must not share objects, or a move between them would lose track of the object: give each its own folder, bucket or prefix".to_string()
+        ]
+    );
+    let inside = err(
+        "[tiers.onprem]\nurl = \"file:///srv/t/onprem\"\n[tiers.vault]\nurl = \"file:///srv/t/onprem/vault\"\n",
+    );
+    assert!(
+        inside[0].contains("tier \"vault\": its url lies inside tier \"onprem\"'s"),
+        "{inside:?}"
+    );
+    let holds = err("[tiers.cold]\nurl = \"s3://b/p/cold\"\n[tiers.all]\nurl = \"s3://b/p\"\n");
+    assert!(
+        holds[0].contains("tier \"all\": its url holds tier \"cold\"'s"),
+        "{holds:?}"
+    );
+    // Neighbours, other buckets, other endpoints and memory stores are apart.
+    for ok in [
+        "[tiers.a]\nurl = \"file:///srv/t/a\"\n[tiers.b]\nurl = \"file:///srv/t/ab\"\n",
+        "[tiers.a]\nurl = \"s3://b1\"\n[tiers.b]\nurl = \"s3://b2\"\n",
+        "[tiers.a]\nurl = \"s3://b\"\noptions = { endpoint = \"http://127.0.0.1:9000\" }\n[tiers.b]\nurl = \"s3://b\"\noptions = { endpoint = \"http://127.0.0.1:9001\" }\n",
+        "[tiers.a]\nurl = \"memory://\"\n[tiers.b]\nurl = \"memory://\"\n",
+    ] {
+        assert!(load(ok).is_ok(), "{ok}: {:?}", load(ok));
+    }
+}

@@ -230,7 +230,9 @@ pub async fn copy_verified(
         return verify(dst, dst_path, size, &checksum, put.e_tag, &md5_etag).await;
     }
 
-    // Large object: refuse an existing destination up front (multipart has no create-only mode).
+    // Large object: refuse an existing destination up front, check again before completing,
+    // and on S3 complete create-only (crate::create_only): a client's object written at the key
+    // during the upload is never replaced.
     match dst.head(dst_path).await {
         Ok(_) => return Err(CopyError::DestinationExists),
         Err(object_store::Error::NotFound { .. }) => {}
@@ -292,8 +294,38 @@ pub async fn copy_verified(
             "read {size} bytes, expected {expected_size}"
         )));
     }
+    let checksum = hex(&sha.finalize());
+    // Still free? The upload took as long as the object's bytes: a client may have written the
+    // key meanwhile. (On S3 the completion itself is create-only too, see crate::create_only.)
+    match dst.head(dst_path).await {
+        Ok(_) => {
+            abandon(upload, dst_path).await;
+            return Err(CopyError::DestinationExists);
+        }
+        Err(object_store::Error::NotFound { .. }) => {}
+        Err(e) => {
+            abandon(upload, dst_path).await;
+            return Err(CopyError::from_store(e));
+        }
+    }
     let put = match upload.complete().await {
         Ok(put) => put,
+        Err(
+            object_store::Error::Precondition { .. } | object_store::Error::AlreadyExists { .. },
+        ) => {
+            // The key was taken at the last moment, or this very completion landed and its
+            // answer was lost (a retry then finds the object): ours only if it holds our bytes.
+            abandon(upload, dst_path).await;
+            return match read_checksum(dst, dst_path).await {
+                Ok((n, sum)) if n == size && sum == checksum => Ok(Copied {
+                    size,
+                    checksum,
+                    dest_etag: None,
+                    verified_by: "already present",
+                }),
+                _ => Err(CopyError::DestinationExists),
+            };
+        }
         Err(e) => {
             // A failed completion leaves the parts behind (an S3 store keeps, and bills, them
             // until the upload is aborted; a local filesystem keeps its staging file when the
@@ -303,7 +335,6 @@ pub async fn copy_verified(
         }
     };
     let md5_etag = format!("{}-{parts}", hex(&Md5::digest(&part_md5s)));
-    let checksum = hex(&sha.finalize());
     verify(dst, dst_path, size, &checksum, put.e_tag, &md5_etag).await
 }
 

@@ -552,11 +552,25 @@ impl Executor {
                 checksum: copied.checksum,
                 verified_by: copied.verified_by,
             }),
-            Ok(MoveState::Failed) => Ok(MoveOutcome::Failed("the verified copy vanished or changed at the destination before the source was deleted; both were kept".into())),
+            // The why recorded says what is left (the source kept, or gone as well).
+            Ok(MoveState::Failed) => Ok(MoveOutcome::Failed(self.ended_why(id).unwrap_or_else(
+                || "the verified copy vanished or changed at the destination before the source was deleted".into(),
+            ))),
+            Ok(_) if self.ended_why(id).as_deref() == Some(recover::SOURCE_DELETED) => {
+                Ok(MoveOutcome::Aborted(recover::SOURCE_DELETED.into()))
+            }
             Ok(_) => Ok(MoveOutcome::Aborted("the source changed while it was being moved; the copy was removed and the source kept".into())),
             Err(recover::FinishError::Transient(w)) => Err(Attempt::Transient(w)),
             Err(recover::FinishError::Journal(e)) => Err(Attempt::Fatal(e.to_string())),
         }
+    }
+}
+
+impl Executor {
+    /// The why the journal recorded for move `id` when it ended.
+    fn ended_why(&self, id: i64) -> Option<String> {
+        let row = self.journal().move_by_id(id).ok().flatten();
+        row.and_then(|m| m.error)
     }
 }
 

@@ -9,16 +9,21 @@
 //! | journalled state | what is true | what recovery does |
 //! |---|---|---|
 //! | `intent` | the destination may hold this move's complete but unverified copy (writes are atomic), and, on a local filesystem tier, the journalled staging file of an interrupted write (`<file>#<n>`, unlisted) | the staging file was removed (it is never an object); source intact: remove the destination only if it holds the source's exact bytes, mark `aborted` (the move can be planned again); source gone: keep everything, mark `failed` for an operator |
-//! | `copied` | the destination holds a verified copy | the destination still that copy (its etag, or its sha256 read back where the store gives no etag) and the source still the copied version: delete the source; source gone (deleted before the crash): nothing to delete; then `done` and the catalog change. Source changed: remove the copy, `aborted`. Destination changed or gone: keep everything, `failed` for an operator |
+//! | `copied` | the destination holds a verified copy | the destination still that copy (its etag, or its sha256 read back where the store gives no etag) and the source still the copied version: delete the source; source gone (deleted before the crash): nothing to delete; then `done` and the catalog change. Source changed: remove the copy, `aborted`. Destination changed or gone: keep everything, `failed` for an operator (the why says whether the source is still there; the catalog follows what exists) |
 //!
-//! No step ever deletes the only copy of an object.
+//! No step ever deletes the only copy of an object. In a live move (not a recovery), a source
+//! found gone before this move deleted it was deleted by a client: the delete stands, and the
+//! copy is removed ([`SOURCE_DELETED`]).
 //!
 //! The decision behind each move recovery ends gets its final state (`done`, or `failed` for a
 //! move undone or left for an operator), with a `why` saying recovery finished or undid it after
 //! an interruption; so does a decision still `planned` or `running` whose moves had all ended
 //! before the interruption (its process stopped before recording the outcome).
 
-use object_store::ObjectStoreExt;
+use std::sync::Arc;
+
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
 use tracing::Instrument;
 
 use super::copy::{CopyError, read_checksum};
@@ -43,6 +48,47 @@ pub enum FinishError {
 ///
 /// # Errors
 /// A store error (retry later: the state stays `copied`) or a journal error.
+/// Why a live move that found its source deleted before it deleted it ended `aborted`.
+pub(crate) const SOURCE_DELETED: &str = "the source was deleted while it was being moved (by a client: this move had not deleted it); the delete stands: the copy was removed";
+
+/// What is left of a move's object once its copy at the destination is gone or no longer the
+/// verified one, for the why of a move left for an operator: whether the source is still
+/// there. Where it is not, the catalog follows what exists (the destination's other version,
+/// or no object at all) instead of naming a tier that does not hold it.
+async fn left_for_an_operator(
+    ex: &Executor,
+    m: &MoveRow,
+    src: &Arc<dyn ObjectStore>,
+    src_path: &Path,
+    dest: Option<&object_store::ObjectMeta>,
+) -> Result<&'static str, FinishError> {
+    match src.head(src_path).await {
+        Ok(_) => Ok("the source was kept"),
+        Err(object_store::Error::NotFound { .. }) => {
+            match dest {
+                Some(d) => ex.journal().upsert_entry(&Entry {
+                    bucket: m.bucket.clone(),
+                    key: m.key.clone(),
+                    tier: m.to_tier.clone(),
+                    size: d.size,
+                    etag: d.e_tag.clone(),
+                    checksum: None,
+                    since: now(),
+                    decision_id: None,
+                }),
+                None => ex.journal().remove_entry(&m.bucket, &m.key),
+            }
+            .map_err(FinishError::Journal)?;
+            Ok(if dest.is_some() {
+                "the source is gone too (deleted by this move before it was interrupted, or by a client): the destination holds another version, which the catalog now names; the verified bytes are on neither tier"
+            } else {
+                "the source is gone too (deleted by this move before it was interrupted, or by a client): the object is on neither tier, and the catalog forgets it"
+            })
+        }
+        Err(e) => Err(FinishError::Transient(e.to_string())),
+    }
+}
+
 pub(crate) async fn finish_copied(
     ex: &Executor,
     m: &MoveRow,
@@ -73,11 +119,14 @@ pub(crate) async fn finish_copied(
     let dmeta = match head {
         Ok(d) => d,
         Err(object_store::Error::NotFound { .. }) => {
+            let why = left_for_an_operator(ex, m, &src, &src_path, None).await?;
             ex.journal()
                 .move_end(
                     m.id,
                     MoveState::Failed,
-                    Some("the verified copy vanished from the destination; the source was kept"),
+                    Some(&format!(
+                        "the verified copy vanished from the destination; {why}"
+                    )),
                 )
                 .map_err(FinishError::Journal)?;
             return Ok(MoveState::Failed);
@@ -101,11 +150,14 @@ pub(crate) async fn finish_copied(
         }
     }
     if !same_copy {
+        let why = left_for_an_operator(ex, m, &src, &src_path, Some(&dmeta)).await?;
         ex.journal()
             .move_end(
                 m.id,
                 MoveState::Failed,
-                Some("the destination no longer matches the verified copy; the source was kept"),
+                Some(&format!(
+                    "the destination no longer matches the verified copy; {why}"
+                )),
             )
             .map_err(FinishError::Journal)?;
         return Ok(MoveState::Failed);
@@ -127,6 +179,21 @@ pub(crate) async fn finish_copied(
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
                 Err(e) => return Err(transient(e.to_string())),
             }
+        }
+        // In the same run, the source was there a moment ago and this move has not deleted
+        // it: a client deleted it while it was copied. The delete is the truth (an erasure
+        // must not come back on another tier): the copy goes, and so does the catalog's entry.
+        Err(object_store::Error::NotFound { .. }) if just_verified => {
+            dst.delete(&dst_path)
+                .await
+                .map_err(|e| transient(e.to_string()))?;
+            ex.journal()
+                .remove_entry(&m.bucket, &m.key)
+                .map_err(FinishError::Journal)?;
+            ex.journal()
+                .move_end(m.id, MoveState::Aborted, Some(SOURCE_DELETED))
+                .map_err(FinishError::Journal)?;
+            return Ok(MoveState::Aborted);
         }
         // Deleted by this move before a crash: the copy is now the only one, as intended.
         Err(object_store::Error::NotFound { .. }) => {}
@@ -766,6 +833,139 @@ mod tests {
                 .unwrap()
                 .tier,
             "cold"
+        );
+    }
+
+    /// A move of `photos/KEY` from hot to cold whose verified copy is journalled (the move row),
+    /// with the object `body` on both tiers and in the catalog on hot.
+    async fn copied_move(ex: &Executor, key: &str, body: &'static [u8]) -> MoveRow {
+        let (hot, p) = ex.tiers().object("hot", "photos", key).unwrap();
+        let (cold, _) = ex.tiers().object("cold", "photos", key).unwrap();
+        hot.put(&p, PutPayload::from_static(body)).await.unwrap();
+        let meta = hot.head(&p).await.unwrap();
+        let copy = cold.put(&p, PutPayload::from_static(body)).await.unwrap();
+        let (_, sum) = read_checksum(&cold, &p).await.unwrap();
+        let mut j = ex.journal();
+        j.upsert_entry(&Entry {
+            bucket: "photos".into(),
+            key: key.into(),
+            tier: "hot".into(),
+            size: meta.size,
+            etag: meta.e_tag.clone(),
+            checksum: None,
+            since: now(),
+            decision_id: None,
+        })
+        .unwrap();
+        j.record_decision(&decision("move-1", key, State::Running))
+            .unwrap();
+        let version = Version {
+            etag: meta.e_tag.as_deref(),
+            size: meta.size,
+        };
+        let id = j
+            .move_intent("move-1", ("photos", key), ("hot", "cold"), version)
+            .unwrap();
+        j.move_copied(id, &sum, copy.e_tag.as_deref()).unwrap();
+        j.move_by_id(id).unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_source_a_client_deleted_during_the_move_stays_deleted_and_the_copy_goes() {
+        let d = tempfile::tempdir().unwrap();
+        let ex = executor(d.path());
+        let m = copied_move(&ex, "gone.jpg", b"erase me").await;
+        // The client's delete lands between the verified copy and the source's delete.
+        std::fs::remove_file(d.path().join("hot/photos/gone.jpg")).unwrap();
+        let state = finish_copied(&ex, &m, true).await.unwrap();
+        assert_eq!(state, MoveState::Aborted);
+        assert!(
+            !d.path().join("cold/photos/gone.jpg").exists(),
+            "the erased object does not come back on the other tier"
+        );
+        assert_eq!(ex.journal().locate("photos", "gone.jpg").unwrap(), None);
+        let row = ex.journal().move_by_id(m.id).unwrap().unwrap();
+        assert_eq!(row.error.as_deref(), Some(SOURCE_DELETED));
+    }
+
+    #[tokio::test]
+    async fn after_a_crash_a_source_already_gone_is_this_moves_own_delete_and_the_copy_stays() {
+        let d = tempfile::tempdir().unwrap();
+        let ex = executor(d.path());
+        let m = copied_move(&ex, "a.jpg", b"keep me").await;
+        std::fs::remove_file(d.path().join("hot/photos/a.jpg")).unwrap();
+        assert_eq!(
+            finish_copied(&ex, &m, false).await.unwrap(),
+            MoveState::Done
+        );
+        assert_eq!(
+            std::fs::read(d.path().join("cold/photos/a.jpg")).unwrap(),
+            b"keep me"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_move_left_for_an_operator_says_whether_the_source_is_still_there() {
+        let d = tempfile::tempdir().unwrap();
+        let ex = executor(d.path());
+        // The copy was overwritten by a client, and the source is gone too: nothing says "kept".
+        let m = copied_move(&ex, "p.bin", b"verified bytes").await;
+        std::fs::remove_file(d.path().join("hot/photos/p.bin")).unwrap();
+        std::fs::write(d.path().join("cold/photos/p.bin"), b"a client's").unwrap();
+        assert_eq!(
+            finish_copied(&ex, &m, false).await.unwrap(),
+            MoveState::Failed
+        );
+        let why = ex
+            .journal()
+            .move_by_id(m.id)
+            .unwrap()
+            .unwrap()
+            .error
+            .unwrap();
+        assert!(
+            why.starts_with(
+                "the destination no longer matches the verified copy; the source is gone too"
+            ) && !why.contains("was kept"),
+            "{why}"
+        );
+        // The catalog names what exists: the other version, on cold.
+        assert_eq!(
+            ex.journal()
+                .locate("photos", "p.bin")
+                .unwrap()
+                .unwrap()
+                .tier,
+            "cold"
+        );
+
+        // The copy vanished and the source is still there: it was kept.
+        let d2 = tempfile::tempdir().unwrap();
+        let ex2 = executor(d2.path());
+        let m2 = copied_move(&ex2, "q.bin", b"verified bytes").await;
+        std::fs::remove_file(d2.path().join("cold/photos/q.bin")).unwrap();
+        assert_eq!(
+            finish_copied(&ex2, &m2, false).await.unwrap(),
+            MoveState::Failed
+        );
+        let why = ex2
+            .journal()
+            .move_by_id(m2.id)
+            .unwrap()
+            .unwrap()
+            .error
+            .unwrap();
+        assert_eq!(
+            why,
+            "the verified copy vanished from the destination; the source was kept"
+        );
+        assert_eq!(
+            ex2.journal()
+                .locate("photos", "q.bin")
+                .unwrap()
+                .unwrap()
+                .tier,
+            "hot"
         );
     }
 

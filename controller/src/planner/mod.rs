@@ -28,6 +28,7 @@ pub mod behaviour;
 pub mod objects;
 mod readback;
 pub mod retry;
+pub mod verdict;
 mod waits;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -45,7 +46,8 @@ use crate::decision::{
 use crate::journal::freezes::EVERY_BUCKET;
 use behaviour::{Behaviour, IncidentChange};
 use objects::{ObjectTable, SIGNAL_DAYS};
-use waits::{Guardrail, Waits};
+use waits::Waits;
+pub use waits::{Budget, Guardrail, Holds, HoldsByRule};
 
 /// Alerts repeat at most this often per bucket and rule when the rule sets no longer cooldown.
 pub const MIN_ALERT_COOLDOWN_SECS: u64 = 3600;
@@ -103,6 +105,9 @@ pub struct Deferred {
     pub retry: u64,
     /// Objects an operator moved within `planner.operator_hold`.
     pub operator: u64,
+    /// The same holds per move rule (index in the policy set) and guardrail, budgets by limit.
+    #[serde(skip)]
+    pub by_rule: HoldsByRule,
 }
 
 impl Deferred {
@@ -115,7 +120,7 @@ impl Deferred {
             Guardrail::Cooldown => &mut self.cooldown,
             Guardrail::Retry => &mut self.retry,
             Guardrail::CycleLimit => &mut self.cycle_limit,
-            Guardrail::Budget => &mut self.budget,
+            Guardrail::Budget(_) => &mut self.budget,
             Guardrail::Operator => &mut self.operator,
         } += 1;
     }
@@ -369,7 +374,9 @@ impl Planner {
         }
     }
 
-    fn budget_allows(&mut self, now: i64, bytes: u64, money: f64) -> bool {
+    /// Spends the hour's and the day's budget on a move of `bytes` costing `money`, or says
+    /// which limit it would go over (nothing is spent then).
+    fn budget_allows(&mut self, now: i64, bytes: u64, money: f64) -> Result<(), Budget> {
         let (h, d) = (now.div_euclid(3600), now.div_euclid(86_400));
         if self.hour.period != h {
             self.hour = Spent {
@@ -385,21 +392,38 @@ impl Planner {
         }
         let g = &self.policy.guardrails;
         let over = |limit: Option<u64>, used: u64, add: u64| limit.is_some_and(|l| used + add > l);
-        if over(g.max_objects_per_hour, self.hour.objects, 1)
-            || over(g.max_objects_per_day, self.day.objects, 1)
-            || over(g.max_bytes_per_hour, self.hour.bytes, bytes)
-            || over(g.max_bytes_per_day, self.day.bytes, bytes)
-            || g.max_money_per_day
-                .is_some_and(|m| self.day.money + money > m)
-        {
-            return false;
+        let limits = [
+            (
+                over(g.max_objects_per_hour, self.hour.objects, 1),
+                Budget::ObjectsPerHour,
+            ),
+            (
+                over(g.max_objects_per_day, self.day.objects, 1),
+                Budget::ObjectsPerDay,
+            ),
+            (
+                over(g.max_bytes_per_hour, self.hour.bytes, bytes),
+                Budget::BytesPerHour,
+            ),
+            (
+                over(g.max_bytes_per_day, self.day.bytes, bytes),
+                Budget::BytesPerDay,
+            ),
+            (
+                g.max_money_per_day
+                    .is_some_and(|m| self.day.money + money > m),
+                Budget::MoneyPerDay,
+            ),
+        ];
+        if let Some(&(_, limit)) = limits.iter().find(|(over, _)| *over) {
+            return Err(limit);
         }
         for s in [&mut self.hour, &mut self.day] {
             s.objects += 1;
             s.bytes += bytes;
             s.money += money;
         }
-        true
+        Ok(())
     }
 
     /// One planning pass at `now` (unix seconds).
@@ -780,9 +804,9 @@ impl Planner {
             }
             let size = self.objects.cat.size[row];
             let charges = self.cost.transfer(from, to, size, on_tier);
-            if !self.budget_allows(now, size, charges.transfer()) {
+            if let Err(limit) = self.budget_allows(now, size, charges.transfer()) {
                 self.waits
-                    .held(&mut plan.deferred, row, w, Guardrail::Budget, now);
+                    .held(&mut plan.deferred, row, w, Guardrail::Budget(limit), now);
                 continue;
             }
             self.move_cooldown
@@ -971,11 +995,7 @@ impl Planner {
         let conditions = eval.outcomes[rule]
             .leaves
             .iter()
-            .map(|l| Condition {
-                test: l.text.clone(),
-                value: l.value.clone(),
-                holds: l.holds,
-            })
+            .map(Condition::from)
             .collect();
         // Every line but the decision's own rule's (the winner's, or an alert or a freeze
         // beside it, whose line then names the winner).

@@ -558,10 +558,11 @@ pub struct AccessState {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn ev(t: i64, op: OpClass, key: &str) -> AccessEvent {
+    /// An event of object `key` of bucket `b` (1000 bytes) at `t`.
+    pub(crate) fn ev(t: i64, op: OpClass, key: &str) -> AccessEvent {
         AccessEvent {
             time_us: t * 1_000_000,
             op,

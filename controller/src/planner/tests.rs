@@ -200,11 +200,54 @@ fn budgets_cap_a_pass_and_the_biggest_savings_go_first() {
         .collect();
     assert_eq!(keys, vec!["k1", "k2"]);
     assert_eq!(plan.deferred.budget, 2);
-    // The next hour has a fresh budget.
+    // Which limit held them, and for which rule.
+    assert_eq!(
+        plan.deferred.by_rule.iter().collect::<Vec<_>>(),
+        vec![(
+            &(0, Guardrail::Budget(Budget::ObjectsPerHour)),
+            &Holds {
+                passes: 2,
+                objects: 2
+            }
+        )]
+    );
+    // The next hour has a fresh budget; the moves then decided say which limit held them.
     for m in &plan.moves {
         p.moved(m.row, m.to, T0 + 8 * DAY);
     }
-    assert_eq!(p.plan(T0 + 8 * DAY + 3600).moves.len(), 2);
+    let next = p.plan(T0 + 8 * DAY + 3600);
+    assert_eq!(next.moves.len(), 2);
+    let told = next.decisions[0]
+        .explanation
+        .as_ref()
+        .and_then(|e| e.guardrails.last().cloned());
+    assert_eq!(
+        told.as_deref(),
+        Some(
+            "held back before: the rule wanted this move at 1 earlier pass at 2024-10-12T00:00:00Z, held by a budget (objects per hour) (1)"
+        )
+    );
+}
+
+#[test]
+fn a_budget_hold_names_the_limit_that_held_it() {
+    let policy =
+        format!("{COLD}\n[guardrails]\nmax_objects_per_hour = 10\nmax_bytes_per_day = \"15MiB\"\n");
+    let mut p = planner(&policy);
+    for (i, size) in [10u64, 30, 6].iter().enumerate() {
+        p.objects
+            .observe(&ev(T0, OpClass::Put, &format!("k{i}"), *size << 20), 0);
+    }
+    // k1 (30 MiB) alone is over the day's bytes; k0 fits; k2 (6 MiB) after k0 would be 16 MiB.
+    let plan = p.plan(T0 + 8 * DAY);
+    assert_eq!(plan.moves.len(), 1, "{:?}", plan.decisions);
+    let held: Vec<(String, u64)> = plan
+        .deferred
+        .by_rule
+        .iter()
+        .map(|((rule, g), h)| (format!("{rule} {}", g.name()), h.passes))
+        .collect();
+    assert_eq!(held, vec![("0 budget (bytes per day)".to_string(), 2)]);
 }
 
 #[test]
@@ -984,4 +1027,57 @@ fn a_rules_freeze_lifted_while_its_condition_holds_opens_again_at_the_next_pass(
         .collect();
     assert_eq!(freezes, vec![(Some("stop"), Some("x/"))]);
     assert!(p.frozen("b", "x/1").is_some());
+}
+
+#[test]
+fn a_rows_verdict_tells_each_test_the_held_move_and_its_cost_and_changes_no_decision() {
+    let policy = format!("{COLD}\n[guardrails]\nmin_residency = {{ onprem = \"10d\" }}\n");
+    let (mut p, mut q) = (planner(&policy), planner(&policy));
+    for t in [&mut p, &mut q] {
+        t.objects.observe(&ev(T0, OpClass::Put, "old", 1 << 30), 0);
+        t.objects
+            .observe(&ev(T0 + 6 * DAY, OpClass::Put, "new", 1 << 20), 0);
+    }
+    let (old, new) = (
+        p.objects.row("b", "old").unwrap(),
+        p.objects.row("b", "new").unwrap(),
+    );
+    let now = T0 + 8 * DAY;
+    let plan = p.plan(now);
+    assert!(plan.moves.is_empty());
+    // Idle over a week but on onprem for 8 days of the 10 required: held.
+    let held = p.held_at(old, now).unwrap();
+    assert_eq!(
+        (held.rule.as_str(), held.since, held.passes),
+        ("cold", now, vec![("the minimum residency", 1)])
+    );
+    let v = p.evaluate_row(old, now);
+    assert_eq!(
+        (v.winner.as_deref(), v.action.as_str(), v.moves),
+        (Some("cold"), "move to \"cloud\"", true)
+    );
+    assert_eq!(v.when, "tier == 'onprem' and days_since_last_access > 7d");
+    assert!(v.conditions.iter().all(|c| c.holds), "{:?}", v.conditions);
+    let cost = v.cost.unwrap();
+    assert_eq!((cost.rule.as_str(), cost.to.as_str()), ("cold", "cloud"));
+    assert!(cost.storage_saved_per_month > 0.0, "{cost:?}");
+    // Written two days ago: no rule wins, and the test that fails says its value.
+    assert_eq!(p.held_at(new, now), None);
+    let v = p.evaluate_row(new, now);
+    assert_eq!((v.winner, v.moves), (None, false));
+    assert_eq!(
+        v.rules,
+        vec![
+            "no rule wins".to_string(),
+            "rule \"cold\" does not match: tier == 'onprem' ('onprem': yes), days_since_last_access > 7d (2d: no)".to_string()
+        ]
+    );
+    assert_eq!(v.cost.map(|c| c.rule), Some("cold".to_string()));
+    // The planner asked (p) decides as the one not asked (q).
+    q.plan(now);
+    let later = T0 + 11 * DAY;
+    let (a, b) = (p.plan(later), q.plan(later));
+    assert_eq!(a.decisions.len(), 1);
+    assert_eq!(a.decisions, b.decisions);
+    assert_eq!(p.held_at(old, later), None, "decided: no longer held");
 }

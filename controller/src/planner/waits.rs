@@ -3,12 +3,12 @@
 //! alternatives the guardrails rejected, and why). A wait ends when the rule no longer wants the
 //! move, or another rule does.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::rfc3339;
 
 /// What held a move back in a pass, in the order the planner checks them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Guardrail {
     Frozen,
     Blackout,
@@ -16,22 +16,54 @@ pub enum Guardrail {
     Cooldown,
     Retry,
     CycleLimit,
-    Budget,
+    /// The budget limit the move would have gone over (the first in [`Budget`]'s order).
+    Budget(Budget),
     /// An operator moved the object lately (`planner.operator_hold`).
     Operator,
 }
 
+/// The limits of a policy's budget (`[guardrails]`), in the order the planner checks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Budget {
+    ObjectsPerHour,
+    ObjectsPerDay,
+    BytesPerHour,
+    BytesPerDay,
+    MoneyPerDay,
+}
+
+/// How many kinds of hold a wait counts: [`Guardrail::index`]'s range.
+const KINDS: usize = 12;
+
 impl Guardrail {
-    const ALL: [Guardrail; 8] = [
+    const ALL: [Guardrail; KINDS] = [
         Guardrail::Frozen,
         Guardrail::Blackout,
         Guardrail::Residency,
         Guardrail::Cooldown,
         Guardrail::Retry,
         Guardrail::CycleLimit,
-        Guardrail::Budget,
+        Guardrail::Budget(Budget::ObjectsPerHour),
+        Guardrail::Budget(Budget::ObjectsPerDay),
+        Guardrail::Budget(Budget::BytesPerHour),
+        Guardrail::Budget(Budget::BytesPerDay),
+        Guardrail::Budget(Budget::MoneyPerDay),
         Guardrail::Operator,
     ];
+
+    /// Its place in [`Guardrail::ALL`].
+    fn index(self) -> usize {
+        match self {
+            Guardrail::Frozen => 0,
+            Guardrail::Blackout => 1,
+            Guardrail::Residency => 2,
+            Guardrail::Cooldown => 3,
+            Guardrail::Retry => 4,
+            Guardrail::CycleLimit => 5,
+            Guardrail::Budget(b) => 6 + b as usize,
+            Guardrail::Operator => 11,
+        }
+    }
 
     fn describe(self) -> &'static str {
         match self {
@@ -41,11 +73,50 @@ impl Guardrail {
             Guardrail::Cooldown => "the rule's cooldown",
             Guardrail::Retry => "the wait after a failed move",
             Guardrail::CycleLimit => "the per-pass decision limit",
-            Guardrail::Budget => "a budget",
+            Guardrail::Budget(Budget::ObjectsPerHour) => "a budget (objects per hour)",
+            Guardrail::Budget(Budget::ObjectsPerDay) => "a budget (objects per day)",
+            Guardrail::Budget(Budget::BytesPerHour) => "a budget (bytes per hour)",
+            Guardrail::Budget(Budget::BytesPerDay) => "a budget (bytes per day)",
+            Guardrail::Budget(Budget::MoneyPerDay) => "a budget (money per day)",
             Guardrail::Operator => "an operator's recent move of the object",
         }
     }
+
+    /// Its name in counts, as the summary's "moves held back by guardrails" line names it:
+    /// `minimum residency`, `budget (objects per hour)`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Guardrail::Frozen => "frozen",
+            Guardrail::Blackout => "blackout",
+            Guardrail::Residency => "minimum residency",
+            Guardrail::Cooldown => "cooldown",
+            Guardrail::Retry => "retry wait",
+            Guardrail::CycleLimit => "per-pass limit",
+            Guardrail::Budget(Budget::ObjectsPerHour) => "budget (objects per hour)",
+            Guardrail::Budget(Budget::ObjectsPerDay) => "budget (objects per day)",
+            Guardrail::Budget(Budget::BytesPerHour) => "budget (bytes per hour)",
+            Guardrail::Budget(Budget::BytesPerDay) => "budget (bytes per day)",
+            Guardrail::Budget(Budget::MoneyPerDay) => "budget (money per day)",
+            Guardrail::Operator => "operator's move",
+        }
+    }
 }
+
+/// The holds of one move rule by one guardrail.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Holds {
+    /// Moves held, one per object and pass.
+    pub passes: u64,
+    /// Objects whose wait this guardrail held for the first time (an object counts once per
+    /// wait, however many passes the wait lasts).
+    pub objects: u64,
+}
+
+/// Holds per (move rule index, guardrail), in that order.
+pub type HoldsByRule = BTreeMap<(u32, Guardrail), Holds>;
+
+/// Passes held, per guardrail (described: `the minimum residency`).
+pub type HeldPasses = Vec<(&'static str, u32)>;
 
 /// One object's wait.
 #[derive(Debug, Clone)]
@@ -56,7 +127,7 @@ struct Wait {
     since: i64,
     last: i64,
     /// Passes held, by [`Guardrail::ALL`]'s order.
-    passes: [u32; 8],
+    passes: [u32; KINDS],
 }
 
 /// The objects whose move a guardrail is holding back (rows of the planner's table).
@@ -67,7 +138,7 @@ pub struct Waits {
 
 impl Waits {
     /// Notes that `guardrail` held back `rule`'s move of `row` in the pass at `now`, and counts
-    /// it in the pass's `deferred`.
+    /// it in the pass's `deferred` (in total and per rule).
     pub fn held(
         &mut self,
         deferred: &mut super::Deferred,
@@ -81,7 +152,7 @@ impl Waits {
             rule,
             since: now,
             last: now,
-            passes: [0; 8],
+            passes: [0; KINDS],
         };
         let w = self.held.entry(row as u32).or_insert_with(|| fresh.clone());
         if w.rule != rule {
@@ -89,8 +160,13 @@ impl Waits {
             *w = fresh;
         }
         w.last = now;
-        // (`ALL` lists the guardrails in their declared order.)
-        w.passes[guardrail as usize] += 1;
+        let held = &mut w.passes[guardrail.index()];
+        let holds = deferred.by_rule.entry((rule, guardrail)).or_default();
+        holds.passes += 1;
+        if *held == 0 {
+            holds.objects += 1;
+        }
+        *held += 1;
     }
 
     /// Ends the wait of `row`, whose move `rule` now decides, and says what it was: `None` when
@@ -120,6 +196,19 @@ impl Waits {
     pub fn forget_stale(&mut self, now: i64) {
         self.held.retain(|_, w| w.last == now);
     }
+
+    /// `row`'s wait as it stands: its rule, its first and last pass, and the passes held by
+    /// each guardrail that held it (described, in the planner's order).
+    pub fn of(&self, row: usize) -> Option<(u32, i64, i64, HeldPasses)> {
+        let w = self.held.get(&(row as u32))?;
+        let passes = Guardrail::ALL
+            .iter()
+            .zip(w.passes)
+            .filter(|(_, n)| *n > 0)
+            .map(|(g, n)| (g.describe(), n))
+            .collect();
+        Some((w.rule, w.since, w.last, passes))
+    }
 }
 
 #[cfg(test)]
@@ -130,14 +219,15 @@ mod tests {
     fn a_wait_is_told_once_by_guardrail_and_ends_when_the_rule_stops_wanting_the_move() {
         let mut w = Waits::default();
         let mut d = super::super::Deferred::default();
-        w.held(&mut d, 7, 1, Guardrail::Budget, 3600);
+        let hour = Guardrail::Budget(Budget::ObjectsPerHour);
+        w.held(&mut d, 7, 1, hour, 3600);
         w.held(&mut d, 7, 1, Guardrail::Frozen, 7200);
-        w.held(&mut d, 7, 1, Guardrail::Budget, 10_800);
+        w.held(&mut d, 7, 1, hour, 10_800);
         w.forget_stale(10_800);
         assert_eq!(
             w.take(7, 1).as_deref(),
             Some(
-                "held back before: the rule wanted this move at 3 earlier passes from 1970-01-01T01:00:00Z to 1970-01-01T03:00:00Z, held by an open freeze (1), a budget (2)"
+                "held back before: the rule wanted this move at 3 earlier passes from 1970-01-01T01:00:00Z to 1970-01-01T03:00:00Z, held by an open freeze (1), a budget (objects per hour) (2)"
             )
         );
         assert_eq!(w.take(7, 1), None, "told once");
@@ -160,6 +250,23 @@ mod tests {
         assert_eq!(
             (d.budget, d.frozen, d.residency, d.cooldown, d.blackout),
             (2, 1, 1, 2, 1)
+        );
+        // And per rule: passes, and objects once per wait.
+        let by: Vec<(u32, String, u64, u64)> = d
+            .by_rule
+            .iter()
+            .map(|((r, g), h)| (*r, g.name().to_string(), h.passes, h.objects))
+            .collect();
+        assert_eq!(
+            by,
+            vec![
+                (1, "frozen".into(), 1, 1),
+                (1, "minimum residency".into(), 1, 1),
+                (1, "budget (objects per hour)".into(), 2, 1),
+                // (Two waits: the decision of another rule's move ended the first.)
+                (2, "cooldown".into(), 2, 2),
+                (3, "blackout".into(), 1, 1),
+            ]
         );
     }
 }

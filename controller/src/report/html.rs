@@ -102,6 +102,7 @@ pub(crate) fn document(data: &ReportData) -> String {
     summary(&mut out, data);
     method(&mut out, data);
     figures(&mut out, data);
+    costliest_moves(&mut out, data);
     decisions(&mut out, data);
     let _ = writeln!(
         out,
@@ -562,6 +563,53 @@ fn figures(out: &mut String, data: &ReportData) {
         "Moves to colder tiers, recalls to hotter tiers and protective snapshots, per UTC day (hover a day for its counts).",
         &charts::moves_chart(data),
     );
+}
+
+fn costliest_moves(out: &mut String, data: &ReportData) {
+    out.push_str("<section id=\"costliest-moves\">\n<h2>The policy's costliest moves</h2>\n");
+    if data.costliest_moves.is_empty() {
+        out.push_str(
+            "<p class=\"note\">No move of the policy was read back or left its tier early.</p>\n</section>\n",
+        );
+        return;
+    }
+    let cur = esc(&data.currency);
+    let _ = writeln!(
+        out,
+        "<p class=\"hint\">The moves whose object was read again from the tier they put it on (retrieval, egress and \
+         the request of each read) or left it before its minimum storage duration (early deletion), costliest first, \
+         money in {cur}. <code>tierd explain ID --log FILE</code>, FILE being what <code>--out</code> wrote, tells why \
+         each was made.</p>"
+    );
+    out.push_str("<div class=\"table-wrap\">\n<table class=\"decisions\">\n<thead><tr>");
+    for h in [
+        "ID",
+        "Moved at",
+        "Object",
+        "First read back after",
+        "Reads",
+        "Read-back cost",
+        "Early deletion",
+        "Cost",
+    ] {
+        let _ = write!(out, "<th scope=\"col\">{h}</th>");
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for m in &data.costliest_moves {
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"id\">{}</td><td class=\"at\">{}</td><td class=\"scope\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&m.id),
+            esc(&m.at),
+            esc(&m.object),
+            esc(&m.first_read_back),
+            m.read_backs,
+            fmt_grouped(m.read_back_cost, 4),
+            fmt_grouped(m.early_deletion, 4),
+            fmt_grouped(m.read_back_cost + m.early_deletion, 4)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</div>\n</section>\n");
 }
 
 fn decisions(out: &mut String, data: &ReportData) {

@@ -90,6 +90,29 @@ pub struct ReportData {
     /// The prices every cost was computed with, one row per tier (hottest first).
     #[serde(default)]
     pub prices: Vec<PriceRow>,
+    /// The policy's moves whose later read-backs and early deletions cost most, costliest
+    /// first (the table "The policy's costliest moves").
+    #[serde(default)]
+    pub costliest_moves: Vec<MoveOutcomeRow>,
+}
+
+/// One move of the policy and what it cost after it was made, in [`ReportData::currency`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MoveOutcomeRow {
+    /// The decision's id.
+    pub id: String,
+    /// When it was decided, as text (RFC 3339 UTC).
+    pub at: String,
+    /// The object: `bucket/key`.
+    pub object: String,
+    /// How long after the move it was first read back, as text (`7.1d`), or empty.
+    pub first_read_back: String,
+    /// Client reads served from where the move put it.
+    pub read_backs: u64,
+    /// What those reads cost (retrieval, egress, requests).
+    pub read_back_cost: f64,
+    /// Early deletion charged when it left that tier before its minimum storage duration.
+    pub early_deletion: f64,
 }
 
 impl ReportData {

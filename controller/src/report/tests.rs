@@ -142,6 +142,15 @@ fn sample() -> ReportData {
                 requests_per_1000: 0.0125,
             },
         ],
+        costliest_moves: vec![MoveOutcomeRow {
+            id: "move-20250305T090000Z-000012".into(),
+            at: "2025-03-05T09:00:00Z".into(),
+            object: "logs/<a&b>.gz".into(),
+            first_read_back: "7.1d".into(),
+            read_backs: 3,
+            read_back_cost: 0.0492,
+            early_deletion: 0.0013,
+        }],
     }
 }
 
@@ -683,6 +692,29 @@ fn the_page_says_what_was_compared_and_at_what_prices() {
         ..sample()
     };
     assert!(!render(&bare).contains("id=\"method\""));
+}
+
+#[test]
+fn the_costliest_moves_table_lists_each_move_with_its_cost_escaped() {
+    let html = render(&sample());
+    let at = html
+        .find("<section id=\"costliest-moves\">")
+        .expect("a costliest-moves section");
+    let table = &html[at..at + html[at..].find("</section>").unwrap()];
+    assert!(
+        table.contains("<h2>The policy's costliest moves</h2>"),
+        "{table}"
+    );
+    assert!(table.contains(
+        "<tr><td class=\"id\">move-20250305T090000Z-000012</td><td class=\"at\">2025-03-05T09:00:00Z</td><td class=\"scope\">logs/&lt;a&amp;b&gt;.gz</td><td>7.1d</td><td class=\"num\">3</td><td class=\"num\">0.0492</td><td class=\"num\">0.0013</td><td class=\"num\">0.0505</td></tr>"
+    ), "{table}");
+    // Before the decisions; without costly moves, a note.
+    assert!(html.find("id=\"costliest-moves\"") < html.find("id=\"decisions\""));
+    let none = ReportData {
+        costliest_moves: Vec::new(),
+        ..sample()
+    };
+    assert!(render(&none).contains("No move of the policy was read back or left its tier early."));
 }
 
 #[test]

@@ -30,15 +30,19 @@
 //! - [`strategies`]: the baselines and the oracle.
 //! - [`incidents`]: the incidents opened, one row each.
 //! - [`model`]: learning, then scoring, the behaviour model on the replayed windows.
+//! - [`outcomes`]: what became of the policy's moves (read back, deleted), and the holds per rule.
 //! - [`report`]: the findings as the HTML report's data.
+//! - [`why`]: what the replay did with the objects `--why` names, and why.
 
 pub mod feed;
 pub mod incidents;
 pub mod inventory;
 pub mod model;
+pub mod outcomes;
 pub mod report;
 pub mod scoring;
 pub mod strategies;
+pub mod why;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -72,6 +76,8 @@ pub struct SimOptions {
     /// Objects that exist when the replay starts (`--inventory`), whether or not the logs name
     /// them.
     pub inventory: Vec<inventory::Listed>,
+    /// Objects (bucket, key) to answer for (`--why`): [`why`].
+    pub why: Vec<(String, String)>,
 }
 
 /// One bucket's anomaly timeline: `bucket:NAME`, the model's threshold at the first point,
@@ -140,6 +146,13 @@ pub struct SimReport {
     pub decisions: u64,
     pub decisions_by_action: BTreeMap<String, u64>,
     pub deferred: Deferred,
+    /// The moves the guardrails held, per move rule and guardrail (budgets by limit).
+    pub held_by_rule: Vec<outcomes::HeldByRule>,
+    /// What became of the policy's moves: read-backs and early deletions put to the move
+    /// that put the object where it was.
+    pub outcomes: outcomes::OutcomeTotals,
+    /// The moves whose read-backs and early deletions cost most, up to [`outcomes::COSTLIEST`].
+    pub costliest_moves: Vec<outcomes::CostlyMove>,
     pub currency: String,
     /// The policy first, then the baselines.
     pub summaries: Vec<StrategySummary>,
@@ -166,6 +179,9 @@ pub struct SimReport {
     pub sample: Vec<Decision>,
     #[serde(skip)]
     pub ingest: IngestReport,
+    /// The objects `--why` named, in its order (no key without `--why`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub why: Vec<why::ObjectWhy>,
 }
 
 /// Decisions kept for the report.
@@ -206,6 +222,10 @@ struct Sim<'a> {
     /// The vault's snapshot copies: protection, priced apart from placement.
     vault_meter: Meter,
     protection: Ledger,
+    /// The policy's read-backs and early deletions, per move.
+    outcomes: outcomes::Outcomes,
+    /// The guardrails' holds per rule over the replay.
+    holds: crate::planner::HoldsByRule,
     baselines: Vec<Baseline>,
     oracle: Oracle,
     /// Listed objects, placed when the replay starts.
@@ -219,6 +239,8 @@ struct Sim<'a> {
     /// [`Window::read`] of the last window replayed.
     read: u64,
     incidents: incidents::Incidents,
+    /// The objects `--why` follows (none: nothing is done for them).
+    why: why::Tracker,
 }
 
 impl Sim<'_> {
@@ -388,6 +410,9 @@ impl Sim<'_> {
             b.tick(&self.cost, t);
         }
         let plan = self.planner.plan(t);
+        if self.why.active() {
+            self.why.pass(&self.planner, &plan, t);
+        }
         self.apply(plan, t)
     }
 
@@ -412,8 +437,14 @@ impl Sim<'_> {
         d.cycle_limit += plan.deferred.cycle_limit;
         d.retry += plan.deferred.retry;
         d.operator += plan.deferred.operator;
+        outcomes::add_holds(&mut self.holds, &plan.deferred.by_rule);
         for m in &plan.moves {
             let on_tier = t - self.planner.objects.cat.tier_since[m.row];
+            let early = self
+                .cost
+                .early_deletion(usize::from(m.from), m.bytes, on_tier);
+            let id = &plan.decisions[m.decision].id;
+            self.outcomes.moved(m.row, id, t, early);
             let (recalls, moves) = (self.ledger.recalls, self.ledger.moves);
             self.ledger.moved(
                 &self.cost,
@@ -554,7 +585,9 @@ impl Sim<'_> {
                     self.meter.add(hot, size);
                 } else {
                     let tier = usize::from(self.planner.objects.cat.tier[row]);
-                    self.ledger.read(cost, tier, size);
+                    if let Some(charge) = self.ledger.read(cost, tier, size) {
+                        self.outcomes.read_back(row, t, size, charge);
+                    }
                 }
                 for b in &mut self.baselines {
                     b.read(cost, row, size, t);
@@ -566,10 +599,12 @@ impl Sim<'_> {
                 self.meter.advance(cost, &mut self.ledger, t);
                 if let Some((tier, since, old)) = previous {
                     self.meter.remove(tier, old);
+                    let mut early = 0.0;
                     if tier != hot {
-                        self.ledger.charges.early_deletion +=
-                            cost.early_deletion(usize::from(tier), old, t - since);
+                        early = cost.early_deletion(usize::from(tier), old, t - since);
+                        self.ledger.charges.early_deletion += early;
                     }
+                    self.outcomes.ended(row, tier != hot, early);
                 }
                 self.meter.add(hot, size);
                 self.ledger.charges.add(&cost.write(usize::from(hot)));
@@ -582,14 +617,18 @@ impl Sim<'_> {
                 let size = self.planner.objects.cat.size[row];
                 self.meter.advance(cost, &mut self.ledger, t);
                 self.meter.remove(tier, size);
-                self.ledger.charges.early_deletion +=
-                    cost.early_deletion(usize::from(tier), size, t - since);
+                let early = cost.early_deletion(usize::from(tier), size, t - since);
+                self.ledger.charges.early_deletion += early;
+                self.outcomes.ended(row, tier != hot, early);
                 for b in &mut self.baselines {
                     b.delete(cost, row, t);
                 }
                 self.oracle.delete(cost, row, t);
             }
             Touch::None => {}
+        }
+        if self.why.active() {
+            self.why.event(touch, t, &self.planner.objects);
         }
         if e.op == models::OpClass::ConfigChange {
             self.config_events.push(e.clone());
@@ -637,7 +676,10 @@ impl Sim<'_> {
         r.until = end;
         r.objects = self.planner.objects.live_count() as u64;
         r.model = self.model_name;
+        r.held_by_rule = outcomes::held_by_rule(&self.holds, self.planner.policy());
+        (r.outcomes, r.costliest_moves) = self.outcomes.finish(&self.planner);
         r.incidents = self.incidents.list;
+        r.why = self.why.finish(&self.planner.objects);
         self.scorer.join()?;
         Ok(r)
     }
@@ -775,6 +817,8 @@ pub fn simulate(
         meter: Meter::default(),
         vault_meter: Meter::default(),
         protection: Ledger::default(),
+        outcomes: outcomes::Outcomes::default(),
+        holds: Default::default(),
         baselines,
         oracle: Oracle::default(),
         inventory: opts.inventory.clone(),
@@ -791,6 +835,9 @@ pub fn simulate(
             decisions: 0,
             decisions_by_action: BTreeMap::new(),
             deferred: Deferred::default(),
+            held_by_rule: Vec::new(),
+            outcomes: outcomes::OutcomeTotals::default(),
+            costliest_moves: Vec::new(),
             currency: config.currency.clone(),
             summaries: Vec::new(),
             oracle_total: 0.0,
@@ -806,12 +853,14 @@ pub fn simulate(
             anomaly: Vec::new(),
             sample: Vec::new(),
             ingest: IngestReport::default(),
+            why: Vec::new(),
         },
         day_counts: (0, 0, 0),
         decision_markers: 0,
         progress,
         read: 0,
         incidents: incidents::Incidents::default(),
+        why: why::Tracker::new(&opts.why),
     };
     let feed_opts = FeedOptions {
         from: opts.from,

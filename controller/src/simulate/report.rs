@@ -140,6 +140,7 @@ pub fn report_data(r: &SimReport, config: &Config, context: Vec<(String, String)
             .collect(),
         about: about(config),
         prices: prices(config),
+        costliest_moves: super::outcomes::report_rows(&r.costliest_moves),
     }
 }
 

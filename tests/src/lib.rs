@@ -466,6 +466,28 @@ pub fn put_big_object(d: &Path) -> Vec<u8> {
     big
 }
 
+/// Writes `d/tierd.toml`: the journal `tierd.db` and two local tiers, `onprem` and `cloud`
+/// (the folders of those names in `d`).
+pub fn write_local_tiers_config(d: &Path) {
+    let path = d.join("tierd.toml");
+    std::fs::write(
+        &path,
+        "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"file://cloud\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+/// The names of the entries of `dir`, sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// The names in `dir` that are `name#<digits>`, with their sizes: a local tier's partial uploads
 /// of `name` (none when `dir` does not exist).
 pub fn partial_uploads(dir: &Path, name: &str) -> Vec<(String, u64)> {

@@ -11,7 +11,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use futures::TryStreamExt;
-use harness::{S3Server, partial_uploads, put_big_object, tierd, tierd_bin};
+use harness::{
+    S3Server, partial_uploads, put_big_object, tierd, tierd_bin, write_local_tiers_config,
+};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use rand::{Rng, SeedableRng};
@@ -223,11 +225,7 @@ fn move_big_again(d: &Path) {
 fn killing_tierd_mid_multipart_copy_leaves_no_partial_upload_after_recovery() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    std::fs::write(
-        d.join("tierd.toml"),
-        "[journal]\npath = \"tierd.db\"\n[tiers.onprem]\nurl = \"file://onprem\"\n[tiers.cloud]\nurl = \"file://cloud\"\n",
-    )
-    .unwrap();
+    write_local_tiers_config(d);
     // The upload's staging file fills after four parts have been read, well before the end.
     let big = put_big_object(d);
     std::fs::create_dir_all(d.join("cloud/photos")).unwrap();

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::TryStreamExt;
-use harness::S3Server;
 use harness::faults::FaultyStore;
+use harness::{S3Server, names_in};
 use object_store::multipart::{MultipartStore, PartId};
 use object_store::path::Path;
 use object_store::{MultipartId, ObjectStore, ObjectStoreExt, PutPayload};
@@ -874,18 +874,8 @@ fn running_decision(id: &str, key: &str) -> tierd::decision::Decision {
     )
 }
 
-/// The names in a folder, sorted.
-fn names_in(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
-}
-
 #[tokio::test(flavor = "multi_thread")]
-async fn recovery_of_an_interrupted_multipart_copy_removes_its_partial_upload_and_fails_its_decision()
+async fn recovery_of_an_interrupted_local_copy_removes_its_journalled_staging_files_only_and_fails_its_decision()
  {
     let d = tempfile::tempdir().unwrap();
     let hot = local(d.path(), "hot");
@@ -902,9 +892,9 @@ async fn recovery_of_an_interrupted_multipart_copy_removes_its_partial_upload_an
     .unwrap();
     let ex = hot_cold_executor(hot.clone(), cold.clone(), d.path());
     ex.scan("photos", "").await.unwrap();
-    // A `tierd move` killed in the middle of the multipart upload: its decision is running,
-    // its move at the intent, and the local tier holds the upload's staging file beside the
-    // destination (and a stale one of an earlier kill).
+    // A `tierd move` killed in the middle of its copy: its decision is running, its move at the
+    // intent, and the local tier holds the copy's journalled staging file beside the
+    // destination (and one of an earlier kill).
     ex.journal()
         .record_decision(&running_decision("op-big", "big.bin"))
         .unwrap();
@@ -917,9 +907,23 @@ async fn recovery_of_an_interrupted_multipart_copy_removes_its_partial_upload_an
         )
         .unwrap();
     let folder = d.path().join("cold/photos");
-    std::fs::write(folder.join("big.bin#1"), &big[..5 * 1024 * 1024]).unwrap();
-    std::fs::write(folder.join("big.bin#2"), &big[..1024]).unwrap();
-    // Look-alikes that are not this upload's staging files.
+    for (name, bytes) in [
+        ("big.bin#1", &big[..5 * 1024 * 1024]),
+        ("big.bin#2", &big[..1024]),
+    ] {
+        let file = folder.join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let inode = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(&file).unwrap());
+        ex.journal()
+            .staging_started(
+                ("cold", "photos"),
+                "photos/big.bin",
+                (file.to_str().unwrap(), inode),
+            )
+            .unwrap();
+    }
+    // Look-alikes that are no copy's staging files: a user's, named as staging files are.
+    std::fs::write(folder.join("big.bin#3"), b"kept").unwrap();
     std::fs::write(folder.join("big.bin#old"), b"kept").unwrap();
     std::fs::write(folder.join("other.bin#1"), b"kept").unwrap();
 
@@ -927,9 +931,10 @@ async fn recovery_of_an_interrupted_multipart_copy_removes_its_partial_upload_an
     assert_eq!(r.undone, 1, "{r:?}");
     assert_eq!(
         names_in(&folder),
-        ["big.bin#old", "other.bin", "other.bin#1"],
-        "the partial uploads are removed, nothing else"
+        ["big.bin#3", "big.bin#old", "other.bin", "other.bin#1"],
+        "the journalled staging files are removed, nothing else"
     );
+    assert!(ex.journal().open_staging().unwrap().is_empty());
     assert_eq!(
         read(&hot, "photos/big.bin").await,
         Some(big),
@@ -948,7 +953,7 @@ async fn recovery_of_an_interrupted_multipart_copy_removes_its_partial_upload_an
     assert_eq!(
         m.error.as_deref(),
         Some(
-            "interrupted before the copy was complete, the source kept; the partial upload it left (5243904 bytes) was removed"
+            "interrupted before the copy was complete, the source kept; the 2 partial uploads it left (5243904 bytes) were removed"
         )
     );
     let decision = ex.journal().decision("op-big").unwrap().unwrap();
@@ -956,14 +961,14 @@ async fn recovery_of_an_interrupted_multipart_copy_removes_its_partial_upload_an
     assert_eq!(
         decision.why.as_deref(),
         Some(
-            "undone by recovery after an interruption: interrupted before the copy was complete, the source kept; the partial upload it left (5243904 bytes) was removed; the object stays on hot"
+            "undone by recovery after an interruption: interrupted before the copy was complete, the source kept; the 2 partial uploads it left (5243904 bytes) were removed; the object stays on hot"
         )
     );
     assert!(ex.journal().open_moves().unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_multipart_copy_that_fails_at_completion_leaves_no_partial_upload() {
+async fn a_folder_in_the_way_of_a_local_copy_fails_it_at_once_and_leaves_no_staging_file() {
     let d = tempfile::tempdir().unwrap();
     let hot = local(d.path(), "hot");
     let cold = local(d.path(), "cold");
@@ -971,8 +976,8 @@ async fn a_multipart_copy_that_fails_at_completion_leaves_no_partial_upload() {
     hot.put(&Path::from("photos/big.bin"), PutPayload::from(big.clone()))
         .await
         .unwrap();
-    // A folder where the object's file would go: no object to the store, so each attempt's
-    // upload starts, and its final rename fails.
+    // A folder where the object's file would go: no object to the store, but nothing tierd may
+    // replace.
     let in_the_way = d.path().join("cold/photos/big.bin");
     std::fs::create_dir_all(&in_the_way).unwrap();
     let cfg = ExecutorConfig {
@@ -987,13 +992,16 @@ async fn a_multipart_copy_that_fails_at_completion_leaves_no_partial_upload() {
     ex.scan("photos", "").await.unwrap();
     let o = ex.move_object(&req("big.bin", "cold")).await;
     assert!(
-        matches!(o, MoveOutcome::Failed(ref w) if w.starts_with("gave up after 3 attempts")),
+        matches!(o, MoveOutcome::Failed(ref w) if w == &format!(
+            "a folder is where the object's file would go ({}); tierd never replaces it",
+            in_the_way.display()
+        )),
         "{o:?}"
     );
     assert_eq!(
         names_in(&d.path().join("cold/photos")),
         ["big.bin"],
-        "no attempt left its partial upload"
+        "no staging file is left"
     );
     assert_eq!(read(&hot, "photos/big.bin").await, Some(big));
     assert!(ex.journal().open_moves().unwrap().is_empty());

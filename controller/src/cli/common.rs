@@ -186,8 +186,8 @@ pub fn to_decision_log(
     Ok(())
 }
 
-/// What recovery did with the incomplete multipart uploads interrupted copies left, to end the
-/// line that reports recovery: empty when it found none.
+/// What recovery did with the incomplete multipart uploads and the staging files interrupted
+/// copies left, to end the line that reports recovery: empty when it found none.
 pub fn uploads_recovered(r: &recover::RecoveryReport) -> String {
     let gone = match r.uploads_gone {
         0 => String::new(),
@@ -202,7 +202,26 @@ pub fn uploads_recovered(r: &recover::RecoveryReport) -> String {
             uploads(a)
         ),
     };
-    format!("{aborted}{gone}")
+    let staging = match (r.staging_removed, r.staging_pending) {
+        (0, 0) => String::new(),
+        (n, 0) => format!("; {} removed ({} bytes)", staging_files(n), r.staging_bytes),
+        (n, p) => format!(
+            "; {} removed ({} bytes), {p} left journalled because they could not be removed (`tierd recover` tries again)",
+            staging_files(n),
+            r.staging_bytes
+        ),
+    };
+    format!("{aborted}{gone}{staging}")
+}
+
+/// `1 staging file of an interrupted copy`, `2 staging files of interrupted copies`.
+pub fn staging_files(n: u64) -> String {
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    plural(
+        n,
+        "staging file of an interrupted copy",
+        "staging files of interrupted copies",
+    )
 }
 
 /// Says on stderr which log objects two sources named (a file and its folder, the same path

@@ -533,12 +533,14 @@ pub fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
         let (r, settled) = (&rec.report, rec.decisions.len());
         let open_moves = ex.journal().open_moves()?.len();
         let open_uploads = ex.journal().open_uploads()?.len();
+        let open_staging = ex.journal().open_staging()?.len();
         if args.store.json {
             println!(
                 "{}",
                 json!({"finished": r.finished, "undone": r.undone, "failed": r.failed,
                        "decisions_settled": settled, "pending_after": r.pending,
-                       "open_moves": open_moves, "open_uploads": open_uploads})
+                       "open_moves": open_moves, "open_uploads": open_uploads,
+                       "open_staging_files": open_staging})
             );
         } else {
             if *r != recover::RecoveryReport::default() || settled > 0 {
@@ -567,7 +569,13 @@ pub fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        Ok(if open_moves == 0 && open_uploads == 0 {
+        if open_staging > 0 && !args.store.json {
+            println!(
+                "{} could not be removed (the warnings on stderr name each file); run `tierd recover` again once they can be",
+                super::common::staging_files(open_staging as u64)
+            );
+        }
+        Ok(if open_moves == 0 && open_uploads == 0 && open_staging == 0 {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)

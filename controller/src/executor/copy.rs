@@ -114,7 +114,10 @@ pub struct Dest<'a> {
     pub path: &'a Path,
     /// The store's journalled multipart API, when its uploads have ids (an S3 tier, see
     /// [`super::Executor::uploads`]): a large object is uploaded through it, so that recovery
-    /// can abort the upload a kill left behind. `None`: object_store's own multipart upload.
+    /// can abort the upload a kill left behind. On a local filesystem tier, the journal of the
+    /// staging files [`super::local`] writes (see [`Uploads::local`]). `None`: object_store's
+    /// own multipart upload (a memory store), or, on a local filesystem, an unjournalled
+    /// staging file.
     pub uploads: Option<&'a Uploads>,
 }
 
@@ -143,14 +146,14 @@ impl<'a> Dest<'a> {
 /// content's sha256 is computed while streaming; the destination is verified by its S3-style
 /// MD5 etag when the backend gives one that matches, otherwise by reading it back and comparing
 /// sha256 and size. A multipart upload through [`Dest::uploads`] is journalled before its first
-/// part is sent, and forgotten once completed or aborted.
+/// part is sent, and forgotten once completed or aborted. A copy to a local filesystem is
+/// written by [`super::local`], through a staging file journalled the same way.
 ///
 /// # Errors
 /// [`CopyError::SourceChanged`] when the source is not the expected version,
 /// [`CopyError::DestinationExists`], [`CopyError::Verify`], or a store error sorted by
-/// [`CopyError::from_store`]. A failed multipart upload is aborted (and a local filesystem's
-/// staging file removed, see [`remove_staged_uploads`]); a journalled one whose abort fails
-/// stays journalled, for recovery to abort.
+/// [`CopyError::from_store`]. A failed multipart upload is aborted; a journalled one whose
+/// abort fails stays journalled, for recovery to abort.
 pub async fn copy_verified(
     src: &Arc<dyn ObjectStore>,
     src_path: &Path,
@@ -181,6 +184,10 @@ pub async fn copy_verified(
             "size is {} bytes, expected {expected_size}",
             got.meta.size
         )));
+    }
+    if let Some(file) = local_file(dst.as_ref(), dst_path) {
+        // A local filesystem: written create-only through a journalled staging file.
+        return super::local::copy(dest, &file, got.into_stream(), expected_size, limits).await;
     }
     let mut stream = got.into_stream();
     let mut sha = Sha256::new();
@@ -216,18 +223,7 @@ pub async fn copy_verified(
         {
             Ok(p) => p,
             Err(object_store::Error::AlreadyExists { .. }) => {
-                // Either someone else's object (refuse), or this very copy, written by an
-                // earlier attempt whose answer was lost (the same bytes: carry on).
-                let (n, sum) = read_checksum(dst, dst_path).await?;
-                if n == size && sum == checksum {
-                    return Ok(Copied {
-                        size,
-                        checksum,
-                        dest_etag: None,
-                        verified_by: "already present",
-                    });
-                }
-                return Err(CopyError::DestinationExists);
+                return already_present(dst, dst_path, size, checksum).await;
             }
             Err(e) => return Err(CopyError::from_dest_store(e)),
         };
@@ -242,7 +238,7 @@ pub async fn copy_verified(
         Err(object_store::Error::NotFound { .. }) => {}
         Err(e) => return Err(CopyError::from_store(e)),
     }
-    let mut upload = match uploads {
+    let mut upload = match uploads.filter(|u| u.has_ids()) {
         Some(uploads) => uploads.start(dst_path).await?,
         None => dst
             .put_multipart(dst_path)
@@ -289,11 +285,11 @@ pub async fn copy_verified(
     .await;
     drop(in_flight);
     if let Err(e) = result {
-        abandon(upload, dst, dst_path).await;
+        abandon(upload, dst_path).await;
         return Err(e);
     }
     if size != expected_size {
-        abandon(upload, dst, dst_path).await;
+        abandon(upload, dst_path).await;
         return Err(CopyError::SourceChanged(format!(
             "read {size} bytes, expected {expected_size}"
         )));
@@ -303,12 +299,12 @@ pub async fn copy_verified(
     // key meanwhile. (On S3 the completion itself is create-only too, see crate::create_only.)
     match dst.head(dst_path).await {
         Ok(_) => {
-            abandon(upload, dst, dst_path).await;
+            abandon(upload, dst_path).await;
             return Err(CopyError::DestinationExists);
         }
         Err(object_store::Error::NotFound { .. }) => {}
         Err(e) => {
-            abandon(upload, dst, dst_path).await;
+            abandon(upload, dst_path).await;
             return Err(CopyError::from_store(e));
         }
     }
@@ -319,7 +315,7 @@ pub async fn copy_verified(
         ) => {
             // The key was taken at the last moment, or this very completion landed and its
             // answer was lost (a retry then finds the object): ours only if it holds our bytes.
-            abandon(upload, dst, dst_path).await;
+            abandon(upload, dst_path).await;
             return match read_checksum(dst, dst_path).await {
                 Ok((n, sum)) if n == size && sum == checksum => Ok(Copied {
                     size,
@@ -334,7 +330,7 @@ pub async fn copy_verified(
             // A failed completion leaves the parts behind (an S3 store keeps, and bills, them
             // until the upload is aborted; a local filesystem keeps its staging file when the
             // final rename failed).
-            abandon(upload, dst, dst_path).await;
+            abandon(upload, dst_path).await;
             return Err(CopyError::from_dest_store(e));
         }
     };
@@ -342,41 +338,35 @@ pub async fn copy_verified(
     verify(dst, dst_path, size, &checksum, put.e_tag, &md5_etag).await
 }
 
-/// Gives up a multipart upload without leaving its parts behind: aborts it, and where the abort
-/// cannot remove a local filesystem's staging file (the upload was already completing), removes
-/// that file (see [`remove_staged_uploads`]). Best effort: the copy has failed already, and a
-/// partial upload left here is found again by recovery (a journalled one stays journalled when
-/// its abort fails) or expired by the store's lifecycle rule.
-async fn abandon(
-    mut upload: Box<dyn object_store::MultipartUpload>,
+/// A create-only write found `dst_path` taken: either someone else's object (refused), or this
+/// very copy, written by an earlier attempt whose answer was lost (the same bytes: carry on).
+///
+/// # Errors
+/// [`CopyError::DestinationExists`] when it holds other bytes; store errors, sorted.
+pub(super) async fn already_present(
     dst: &Arc<dyn ObjectStore>,
     dst_path: &Path,
-) {
-    if upload.abort().await.is_ok() {
-        return;
+    size: u64,
+    checksum: String,
+) -> Result<Copied, CopyError> {
+    let (n, sum) = read_checksum(dst, dst_path).await?;
+    if n == size && sum == checksum {
+        return Ok(Copied {
+            size,
+            checksum,
+            dest_etag: None,
+            verified_by: "already present",
+        });
     }
-    if let Err(e) = remove_staged_uploads(dst.as_ref(), dst_path) {
-        tracing::warn!(message = "Cannot remove a failed copy's partial upload.", path = %dst_path, error = %e);
-    }
+    Err(CopyError::DestinationExists)
 }
 
-/// A partial upload that a local filesystem tier kept beside an object, removed by
-/// [`remove_staged_uploads`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StagedUploadRemoved {
-    /// The staging file (`<object's file>#<n>`).
-    pub path: PathBuf,
-    /// Its size when it was removed: the bytes the interrupted write had reached.
-    pub bytes: u64,
-}
-
-impl StagedUploadRemoved {
-    fn emit(&self) {
-        tracing::warn!(
-            message = "Removed a partial upload left by an interrupted copy.",
-            path = %self.path.display(),
-            bytes = self.bytes
-        );
+/// Gives up a multipart upload without leaving its parts behind. Best effort: the copy has
+/// failed already, and a journalled upload whose abort fails stays journalled, for recovery (or
+/// the store's lifecycle rule) to abort.
+async fn abandon(mut upload: Box<dyn object_store::MultipartUpload>, dst_path: &Path) {
+    if let Err(e) = upload.abort().await {
+        tracing::warn!(message = "Cannot abort a failed copy's multipart upload.", path = %dst_path, error = %e);
     }
 }
 
@@ -400,87 +390,7 @@ pub fn local_file(store: &dyn ObjectStore, path: &Path) -> Option<PathBuf> {
     url.to_file_path().ok()
 }
 
-/// Whether `name` is the name of a staging file that object_store's local filesystem writes
-/// while it puts `file`: `<file>#<digits>` (its `staged_upload_path`; listings skip such names
-/// and no store call can address them). The store refuses an object's name only when what
-/// follows its *first* `#` is all digits, so when `file` itself holds a `#`, `<file>#<digits>`
-/// may be a real object (`a#b#1` beside `a#b`): then no name is taken for a staging file.
-fn is_staging_name(name: &str, file: &str) -> bool {
-    !file.contains('#')
-        && name
-            .strip_prefix(file)
-            .and_then(|rest| rest.strip_prefix('#'))
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Removes the partial uploads that a local filesystem tier keeps beside the object `path`
-/// while writing it: regular files named `<file>#<digits>`, and nothing else. A write that
-/// completes renames its staging file into place, one that fails or is dropped removes it; a
-/// killed process leaves it there for ever, unlisted and unreachable through the store.
-/// Each removal is logged with its size. On any other store this does nothing: an S3 store's
-/// incomplete multipart uploads are journalled and aborted by their ids (see
-/// [`super::uploads`]).
-///
-/// # Guarantees
-/// Only files named `<file>#<digits>` in the object's own folder are removed, and none when
-/// `<file>` holds a `#`; those are never an object (a local store refuses such names as object
-/// paths). Call it only while no write
-/// to `path` is in flight (the mover's lock keeps other tierd processes out).
-///
-/// # Errors
-/// The folder cannot be read or a staging file cannot be removed (those removed before are
-/// logged).
-pub fn remove_staged_uploads(
-    store: &dyn ObjectStore,
-    path: &Path,
-) -> std::io::Result<Vec<StagedUploadRemoved>> {
-    let Some(file) = local_file(store, path) else {
-        return Ok(Vec::new());
-    };
-    let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str())) else {
-        return Ok(Vec::new());
-    };
-    if name.contains('#') {
-        // `<name>#<n>` may be another object here: partial uploads are left, and said so.
-        tracing::warn!(
-            path = %file.display(),
-            "the object's name holds a '#', so partial uploads beside it cannot be told from other objects and are left in place"
-        );
-        return Ok(Vec::new());
-    }
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut removed = Vec::new();
-    for entry in entries {
-        let entry = entry?;
-        let staged = entry.file_name();
-        if !staged.to_str().is_some_and(|s| is_staging_name(s, name)) {
-            continue;
-        }
-        let meta = entry.metadata()?;
-        if !meta.is_file() {
-            continue;
-        }
-        match std::fs::remove_file(entry.path()) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        }
-        let r = StagedUploadRemoved {
-            path: entry.path(),
-            bytes: meta.len(),
-        };
-        r.emit();
-        removed.push(r);
-    }
-    removed.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(removed)
-}
-
-async fn verify(
+pub(super) async fn verify(
     dst: &Arc<dyn ObjectStore>,
     dst_path: &Path,
     size: u64,
@@ -561,7 +471,7 @@ pub async fn read_checksum(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
 
     use std::collections::BTreeMap;
@@ -569,7 +479,8 @@ mod tests {
     use super::*;
     use crate::config::TierConfig;
 
-    fn file_tier(dir: &std::path::Path) -> Arc<dyn ObjectStore> {
+    /// A local filesystem tier in `dir`.
+    pub(crate) fn file_tier(dir: &std::path::Path) -> Arc<dyn ObjectStore> {
         crate::tier::open_tier(&TierConfig {
             name: "cold".into(),
             url: format!("file://{}", dir.display()),
@@ -597,114 +508,5 @@ mod tests {
         }
         let memory: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
         assert_eq!(local_file(memory.as_ref(), &Path::from("photos/a")), None);
-    }
-
-    #[test]
-    fn only_the_objects_own_staging_files_are_removed() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = file_tier(dir.path());
-        let folder = dir.path().join("photos");
-        std::fs::create_dir_all(folder.join("big.bin#3")).unwrap();
-        let files: [(&str, usize); 9] = [
-            ("big.bin", 10),
-            ("big.bin#1", 100),
-            ("big.bin#22", 7),
-            ("big.bin#", 1),
-            ("big.bin#x1", 1),
-            ("big.bin#1.part", 1),
-            ("big.bin2#1", 1),
-            ("other.bin#1", 1),
-            ("abig.bin#1", 1),
-        ];
-        for (name, len) in files {
-            std::fs::write(folder.join(name), vec![0u8; len]).unwrap();
-        }
-        let removed = remove_staged_uploads(store.as_ref(), &Path::from("photos/big.bin")).unwrap();
-        assert_eq!(
-            removed,
-            vec![
-                StagedUploadRemoved {
-                    path: folder.join("big.bin#1"),
-                    bytes: 100
-                },
-                StagedUploadRemoved {
-                    path: folder.join("big.bin#22"),
-                    bytes: 7
-                },
-            ]
-        );
-        let mut left: Vec<String> = std::fs::read_dir(&folder)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        left.sort();
-        assert_eq!(
-            left,
-            [
-                "abig.bin#1",
-                "big.bin",
-                "big.bin#",
-                "big.bin#1.part",
-                "big.bin#3",
-                "big.bin#x1",
-                "big.bin2#1",
-                "other.bin#1"
-            ]
-        );
-        // A key holding '#': `a#b#1` is another object (the store takes it), never removed.
-        std::fs::write(folder.join("a#b"), b"x").unwrap();
-        std::fs::write(folder.join("a#b#1"), b"another object").unwrap();
-        assert_eq!(
-            remove_staged_uploads(store.as_ref(), &Path::from("photos/a#b")).unwrap(),
-            vec![]
-        );
-        assert!(folder.join("a#b#1").exists());
-        assert!(!is_staging_name("a#b#1", "a#b"));
-        // Nothing there, or not a local store: nothing to do.
-        assert_eq!(
-            remove_staged_uploads(store.as_ref(), &Path::from("nowhere/big.bin")).unwrap(),
-            vec![]
-        );
-        let memory: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
-        assert_eq!(
-            remove_staged_uploads(memory.as_ref(), &Path::from("photos/big.bin")).unwrap(),
-            vec![]
-        );
-    }
-
-    #[tokio::test]
-    async fn a_multipart_copy_whose_completion_fails_leaves_no_partial_upload() {
-        let dir = tempfile::tempdir().unwrap();
-        let hot = file_tier(&dir.path().join("hot"));
-        let cold = file_tier(&dir.path().join("cold"));
-        let p = Path::from("photos/big.bin");
-        let body = Bytes::from(vec![7u8; 10_000]);
-        hot.put(&p, PutPayload::from(body.clone())).await.unwrap();
-        // A folder where the object's file would go: the store does not see it as an object,
-        // so the upload starts, and its final rename fails.
-        let in_the_way = dir.path().join("cold/photos/big.bin");
-        std::fs::create_dir_all(&in_the_way).unwrap();
-        std::fs::write(in_the_way.join("keep"), b"k").unwrap();
-        let tuning = CopyTuning {
-            multipart_threshold: 1_000,
-            part_size: 4_096,
-            parts_in_flight: 2,
-        };
-        let version = Version {
-            etag: None,
-            size: 10_000,
-        };
-        let limits = Limits::new(None, None);
-        let err = copy_verified(&hot, &p, version, Dest::new(&cold, &p), tuning, &limits)
-            .await
-            .unwrap_err();
-        assert!(matches!(err, CopyError::Transient(_)), "{err}");
-        let left: Vec<String> = std::fs::read_dir(dir.path().join("cold/photos"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        assert_eq!(left, ["big.bin"], "only the folder in the way is left");
-        assert_eq!(std::fs::read(in_the_way.join("keep")).unwrap(), b"k");
-        assert_eq!(hot.get(&p).await.unwrap().bytes().await.unwrap(), body);
     }
 }

@@ -3,6 +3,8 @@
 //! # Layout
 //! - [`copy`]: the streaming, create-only, checksummed and verified copy.
 //! - [`limits`]: objects-per-second and bytes-per-second token buckets.
+//! - [`local`]: the create-only write to a local filesystem tier, through a journalled staging
+//!   file that recovery removes if a crash left it.
 //! - [`recover`]: finishing or undoing every move a crash left in flight.
 //! - [`scan`]: learning the objects on the tiers (listing) into the catalog.
 //! - [`uploads`]: multipart uploads to S3 tiers, their ids journalled so that recovery can
@@ -25,6 +27,7 @@
 
 pub mod copy;
 pub mod limits;
+pub mod local;
 pub mod reconcile;
 pub mod recover;
 pub mod scan;
@@ -208,12 +211,18 @@ impl Executor {
 
     /// The journalled multipart API of the store that holds `bucket` on `tier`, when that
     /// store's uploads have ids (an S3 tier): what a copy there uploads a large object through.
+    /// On a local filesystem tier, the journal of the staging files its copies write (see
+    /// [`local`]). `None` on other stores (memory).
     ///
     /// # Errors
     /// An unknown tier, or a per-bucket store that cannot be opened.
     pub fn uploads(&self, tier: &str, bucket: &str) -> Result<Option<Uploads>, StoreError> {
-        let store = self.tiers.uploads(tier, bucket)?;
-        Ok(store.map(|s| Uploads::new(s, Arc::clone(&self.journal), tier, bucket)))
+        let journal = Arc::clone(&self.journal);
+        if let Some(s) = self.tiers.uploads(tier, bucket)? {
+            return Ok(Some(Uploads::new(s, journal, tier, bucket)));
+        }
+        let (store, _) = self.tiers.bucket(tier, bucket)?;
+        Ok(local::is_local(store.as_ref()).then(|| Uploads::local(journal, tier, bucket)))
     }
 
     pub fn tiers(&self) -> &Arc<Tiers> {

@@ -2,11 +2,13 @@
 //!
 //! Before any move, every multipart upload the journal still records (to an S3 tier, whose
 //! incomplete uploads the store keeps and bills, unlisted) is aborted by its id and forgotten;
-//! one whose abort fails stays journalled for the next run (see [`super::uploads`]).
+//! one whose abort fails stays journalled for the next run (see [`super::uploads`]). So is every
+//! staging file the journal still records (a local filesystem tier's partial copy, unlisted):
+//! removed, that file only, and forgotten (see [`super::local`]).
 //!
 //! | journalled state | what is true | what recovery does |
 //! |---|---|---|
-//! | `intent` | the destination may hold this move's complete but unverified copy (writes are atomic), and, on a local filesystem tier, the partial upload of an interrupted write (`<file>#<n>`, unlisted) | the partial upload is removed (it is never an object); source intact: remove the destination only if it holds the source's exact bytes, mark `aborted` (the move can be planned again); source gone: keep everything, mark `failed` for an operator |
+//! | `intent` | the destination may hold this move's complete but unverified copy (writes are atomic), and, on a local filesystem tier, the journalled staging file of an interrupted write (`<file>#<n>`, unlisted) | the staging file was removed (it is never an object); source intact: remove the destination only if it holds the source's exact bytes, mark `aborted` (the move can be planned again); source gone: keep everything, mark `failed` for an operator |
 //! | `copied` | the destination holds a verified copy | the destination still that copy (its etag, or its sha256 read back where the store gives no etag) and the source still the copied version: delete the source; source gone (deleted before the crash): nothing to delete; then `done` and the catalog change. Source changed: remove the copy, `aborted`. Destination changed or gone: keep everything, `failed` for an operator (the why says whether the source is still there; the catalog follows what exists) |
 //!
 //! No step ever deletes the only copy of an object. In a live move (not a recovery), a source
@@ -24,7 +26,8 @@ use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use tracing::Instrument;
 
-use super::copy::{CopyError, read_checksum, remove_staged_uploads};
+use super::copy::{CopyError, read_checksum};
+use super::local::StagingRemoved;
 use super::{ExecError, Executor, now};
 use crate::decision::{Decision, State};
 use crate::journal::JournalError;
@@ -232,6 +235,12 @@ pub struct RecoveryReport {
     pub uploads_gone: u64,
     /// Incomplete multipart uploads whose abort failed; still journalled, tried again next start.
     pub uploads_pending: u64,
+    /// Staging files of interrupted copies to local filesystem tiers, removed.
+    pub staging_removed: u64,
+    /// The bytes those staging files held.
+    pub staging_bytes: u64,
+    /// Staging files that could not be removed; still journalled, tried again next start.
+    pub staging_pending: u64,
 }
 
 /// What recovery did, with the decisions whose final state it recorded.
@@ -278,6 +287,7 @@ pub async fn recover_watched(
     // First the uploads interrupted copies left (nothing writes to them any more: the mover's
     // lock is held), then the moves they belonged to.
     let uploads = super::uploads::abort_left(&ex.tiers, &ex.journal).await?;
+    let staging = super::local::remove_left(&ex.journal)?;
     let open = ex.journal().open_moves()?;
     let total = open.len();
     if total > 0 {
@@ -288,6 +298,9 @@ pub async fn recover_watched(
         uploads_aborted: uploads.aborted,
         uploads_gone: uploads.gone,
         uploads_pending: uploads.pending,
+        staging_removed: staging.removed.len() as u64,
+        staging_bytes: staging.removed.iter().map(|s| s.bytes).sum(),
+        staging_pending: staging.pending,
         ..RecoveryReport::default()
     };
     let mut decisions = Vec::new();
@@ -337,7 +350,7 @@ pub async fn recover_watched(
                     }
                     Err(FinishError::Journal(e)) => Err(e),
                 },
-                _ => match undo_intent(ex, &m).await {
+                _ => match undo_intent(ex, &m, &staging.removed).await {
                     Ok(MoveState::Aborted) => {
                         r.undone += 1;
                         Ok(true)
@@ -404,9 +417,11 @@ pub async fn recover_watched(
             .and_then(|d| Some((d.to.as_deref()?, d.bucket.as_deref()?)))
         {
             Some((vault, bucket)) if ex.tiers().contains(vault) => {
+                let partial = partial_copies(ex, &staging.removed, (vault, bucket), &id);
                 match crate::snapshot::discard_interrupted(ex, vault, bucket, &id).await {
-                    Ok(0) => "no copy had been made".to_string(),
-                    Ok(n) => format!("its {n} copies were removed from the vault"),
+                    Ok(0) if partial.is_empty() => "no copy had been made".to_string(),
+                    Ok(0) => format!("no copy had been completed{partial}"),
+                    Ok(n) => format!("its {n} copies were removed from the vault{partial}"),
                     Err(e) => format!(
                         "its copies could not be removed from the vault ({e}); they are under .tierd-snapshots/data/{id}/"
                     ),
@@ -450,7 +465,9 @@ fn log_recovered(r: &RecoveryReport) {
             failed = r.failed,
             pending = r.pending,
             uploads_aborted = r.uploads_aborted,
-            uploads_pending = r.uploads_pending
+            uploads_pending = r.uploads_pending,
+            staging_removed = r.staging_removed,
+            staging_pending = r.staging_pending
         );
     }
 }
@@ -541,7 +558,53 @@ fn settle(ex: &Executor, m: &MoveRow, when: Settled) -> Result<Option<Decision>,
     Ok(d)
 }
 
-async fn undo_intent(ex: &Executor, m: &MoveRow) -> Result<MoveState, CopyError> {
+/// `; the partial upload it left (N bytes) was removed`: what recovery removed of the interrupted
+/// copies whose staging files are `removed` and whose objects were to be at `(tier, bucket)`'s
+/// `path`, or under it when `under`; empty when none.
+fn partial_removed(
+    removed: &[StagingRemoved],
+    (tier, bucket): (&str, &str),
+    path: &str,
+    under: bool,
+) -> String {
+    let mine: Vec<&StagingRemoved> = removed
+        .iter()
+        .filter(|s| s.tier == tier && s.bucket == bucket)
+        .filter(|s| {
+            if under {
+                s.path.starts_with(path) && s.path[path.len()..].starts_with('/')
+            } else {
+                s.path == path
+            }
+        })
+        .collect();
+    let bytes: u64 = mine.iter().map(|s| s.bytes).sum();
+    match mine.len() {
+        0 => String::new(),
+        1 => format!("; the partial upload it left ({bytes} bytes) was removed"),
+        n => format!("; the {n} partial uploads it left ({bytes} bytes) were removed"),
+    }
+}
+
+/// [`partial_removed`] for the snapshot `id` into `vault`: its copies' staging files.
+fn partial_copies(
+    ex: &Executor,
+    removed: &[StagingRemoved],
+    (vault, bucket): (&str, &str),
+    id: &str,
+) -> String {
+    let Ok((_, base)) = ex.tiers().bucket(vault, bucket) else {
+        return String::new();
+    };
+    let folder = crate::snapshot::data_folder(&base, id);
+    partial_removed(removed, (vault, bucket), folder.as_ref(), true)
+}
+
+async fn undo_intent(
+    ex: &Executor,
+    m: &MoveRow,
+    staging: &[StagingRemoved],
+) -> Result<MoveState, CopyError> {
     let (src, src_path) = ex
         .tiers
         .object(&m.from_tier, &m.bucket, &m.key)
@@ -551,28 +614,16 @@ async fn undo_intent(ex: &Executor, m: &MoveRow) -> Result<MoveState, CopyError>
         .object(&m.to_tier, &m.bucket, &m.key)
         .map_err(|e| CopyError::Transient(e.to_string()))?;
     let journal_err = |e: JournalError| CopyError::Permanent(e.to_string());
-    // A write the interruption cut short may have left its partial upload beside the
-    // destination (a local filesystem's `<file>#<n>`): never an object, and invisible to
-    // listings, so nothing but this would ever remove it.
-    let removed = remove_staged_uploads(dst.as_ref(), &dst_path).map_err(|e| {
-        CopyError::Transient(format!(
-            "cannot remove the partial upload beside {dst_path} on {}: {e}",
-            m.to_tier
-        ))
-    })?;
-    let partial_bytes: u64 = removed.iter().map(|r| r.bytes).sum();
-    let partial = if removed.is_empty() {
-        String::new()
-    } else {
-        format!("; the partial upload it left ({partial_bytes} bytes) was removed")
-    };
+    // The staging file a write the interruption cut short left beside the destination (on a
+    // local filesystem tier) was removed before the moves were recovered.
+    let partial = partial_removed(staging, (&m.to_tier, &m.bucket), dst_path.as_ref(), false);
     match src.head(&src_path).await {
         Ok(smeta) => {
             // The source is intact. Writes are atomic (a PUT, a completed multipart upload), so
             // the destination holds either nothing, this move's complete copy, or an object that
             // is not this move's. Only a copy with the source's exact bytes is removed.
             let why = match dst.head(&dst_path).await {
-                Err(object_store::Error::NotFound { .. }) if removed.is_empty() => {
+                Err(object_store::Error::NotFound { .. }) if partial.is_empty() => {
                     "interrupted before the copy was written; nothing to undo"
                 }
                 Err(object_store::Error::NotFound { .. }) => {
@@ -626,6 +677,7 @@ async fn undo_intent(ex: &Executor, m: &MoveRow) -> Result<MoveState, CopyError>
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use object_store::path::Path;
     use object_store::{ObjectStoreExt, PutPayload};
 
     use super::*;
@@ -657,14 +709,37 @@ mod tests {
             .record_decision(&decision("op-1", "big.bin", State::Running))
             .unwrap();
         crate::executor::test_intent(&mut ex.journal(), "op-1", "big.bin", 4096);
-        // What a multipart upload killed part way leaves on a local tier.
-        let staged = d.path().join("cold/photos/big.bin#1");
-        std::fs::create_dir_all(staged.parent().unwrap()).unwrap();
-        std::fs::write(&staged, vec![1u8; 1000]).unwrap();
+        // A user's own file beside the destination, named as a staging file is; then what a
+        // copy killed part way leaves on a local tier: its journalled staging file.
+        let folder = d.path().join("cold/photos");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("big.bin#1"), b"precious user data").unwrap();
+        let staged = crate::executor::local::killed_copy(
+            &ex.journal,
+            ("cold", "photos"),
+            (&p, &folder.join("big.bin")),
+            &[1u8; 1000],
+        );
+        assert_eq!(staged, folder.join("big.bin#2"));
 
         let got = recover_settling(&ex).await.unwrap();
-        assert_eq!(got.report.undone, 1, "{:?}", got.report);
-        assert!(!staged.exists(), "the partial upload is removed");
+        assert_eq!(
+            (
+                got.report.undone,
+                got.report.staging_removed,
+                got.report.staging_bytes
+            ),
+            (1, 1, 1000),
+            "{:?}",
+            got.report
+        );
+        assert!(!staged.exists(), "the staging file is removed");
+        assert_eq!(
+            std::fs::read(folder.join("big.bin#1")).unwrap(),
+            b"precious user data",
+            "the user's file is kept"
+        );
+        assert_eq!(ex.journal().open_staging().unwrap(), []);
         assert_eq!(
             std::fs::read(d.path().join("hot/photos/big.bin")).unwrap(),
             vec![1u8; 4096],
@@ -934,14 +1009,23 @@ mod tests {
         let mut snap = decision("svc-1", "a.jpg", State::Planned);
         snap.action = crate::decision::Action::Snapshot;
         ex.journal().record_decision(&snap).unwrap();
+        // Killed while it copied its first object into the vault (`cold`).
+        let blob = "photos/.tierd-snapshots/data/svc-1/a.jpg";
+        let staged = crate::executor::local::killed_copy(
+            &ex.journal,
+            ("cold", "photos"),
+            (&Path::from(blob), &d.path().join("cold").join(blob)),
+            &[1u8; 300],
+        );
         let got = recover_settling(&ex).await.unwrap();
         assert_eq!(got.decisions.len(), 1);
+        assert!(!staged.exists(), "the partial upload is removed");
         let d = ex.journal().decision("svc-1").unwrap().unwrap();
         assert_eq!(d.state, State::Failed);
         assert!(
-            d.why
-                .as_deref()
-                .is_some_and(|w| w.starts_with("interrupted before the snapshot was recorded")),
+            d.why.as_deref().is_some_and(|w| w.starts_with(
+                "interrupted before the snapshot was recorded (no snapshot was made; no copy had been completed; the partial upload it left (300 bytes) was removed)"
+            )),
             "{:?}",
             d.why
         );

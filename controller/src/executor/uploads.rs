@@ -32,9 +32,11 @@ use crate::journal::{Journal, JournalError, lock};
 use crate::tier::{Tiers, store_path};
 
 /// A tier's multipart API for one bucket, with the journal that records each upload started
-/// through it.
+/// through it; or, for a local filesystem tier, the journal that records each staging file a
+/// copy writes (see [`super::local`]).
 pub struct Uploads {
-    store: Arc<dyn MultipartStore>,
+    /// `None`: a local filesystem tier, whose copies are written by [`super::local`].
+    store: Option<Arc<dyn MultipartStore>>,
     journal: Arc<Mutex<Journal>>,
     /// Where the uploads go, as the journal names it: with the bucket, recovery finds the
     /// store again.
@@ -61,11 +63,32 @@ impl Uploads {
         bucket: &str,
     ) -> Uploads {
         Uploads {
-            store,
+            store: Some(store),
             journal,
             tier: tier.to_string(),
             bucket: bucket.to_string(),
         }
+    }
+
+    /// The journal of the staging files written to `bucket` on the local filesystem tier
+    /// `tier` (see [`super::local`]); such a tier has no multipart API.
+    pub fn local(journal: Arc<Mutex<Journal>>, tier: &str, bucket: &str) -> Uploads {
+        Uploads {
+            store: None,
+            journal,
+            tier: tier.to_string(),
+            bucket: bucket.to_string(),
+        }
+    }
+
+    /// Whether uploads have ids here (an S3 tier), so that [`Uploads::start`] can be used.
+    pub fn has_ids(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// The journal, and the tier and bucket as the journal names them.
+    pub(super) fn journal(&self) -> (&Arc<Mutex<Journal>>, &str, &str) {
+        (&self.journal, &self.tier, &self.bucket)
     }
 
     /// Starts a multipart upload to `path` and journals its id before returning it: the
@@ -77,8 +100,13 @@ impl Uploads {
     /// cannot record it ([`CopyError::Permanent`]; the upload is then aborted at once, no part
     /// having been sent).
     pub async fn start(&self, path: &Path) -> Result<Box<dyn MultipartUpload>, CopyError> {
-        let upload_id = self
-            .store
+        let Some(store) = &self.store else {
+            return Err(CopyError::Permanent(format!(
+                "tier {} has no multipart uploads with ids (a local filesystem)",
+                self.tier
+            )));
+        };
+        let upload_id = store
             .create_multipart(path)
             .await
             .map_err(CopyError::from_dest_store)?;
@@ -91,7 +119,7 @@ impl Uploads {
             Ok(row) => row,
             Err(e) => {
                 // An upload no journal knows must get no part: a kill would leave it for ever.
-                if let Err(abort) = self.store.abort_multipart(path, &upload_id).await {
+                if let Err(abort) = store.abort_multipart(path, &upload_id).await {
                     tracing::warn!(message = "Cannot abort an upload the journal could not record.", tier = %self.tier, path = %path, upload_id = %upload_id, error = %abort);
                 }
                 return Err(CopyError::Permanent(format!(
@@ -101,7 +129,7 @@ impl Uploads {
             }
         };
         Ok(Box::new(JournaledUpload {
-            store: Arc::clone(&self.store),
+            store: Arc::clone(store),
             journal: Arc::clone(&self.journal),
             upload: Journaled {
                 row,

@@ -147,6 +147,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX move_decision ON move (decision_id);
     CREATE INDEX move_object ON move (bucket, key);
     CREATE INDEX decision_unsettled ON decision (action) WHERE state IN ('planned', 'running');",
+    // 11: the staging files tierd writes a copy into on a local filesystem tier (`<file>#<n>`,
+    // hidden from listings), journalled once created and before the first byte, and deleted
+    // once the copy is published or the file removed: a process killed in the middle leaves one
+    // here, and recovery removes exactly that file, never a neighbour with a similar name.
+    "CREATE TABLE staging_file (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        tier       TEXT NOT NULL,    -- the tier written to
+        bucket     TEXT NOT NULL,    -- the logical bucket
+        path       TEXT NOT NULL,    -- the object's path in the tier's store
+        file       TEXT NOT NULL,    -- the staging file's absolute path on disk
+        inode      INTEGER NOT NULL, -- its inode: a file put there by anyone else is not it
+        started_at TEXT NOT NULL
+    );",
 ];
 
 /// The schema version this build writes.

@@ -9,6 +9,7 @@
 //! - [`checkpoints`]: how far each log file or log object has been ingested.
 //! - [`freezes`]: open and lifted freezes.
 //! - [`uploads`]: multipart uploads in flight on S3 tiers, so a crash does not leave one behind.
+//! - [`staging`]: staging files being written on local filesystem tiers, for the same reason.
 //! - [`retention`]: forgetting finished history older than `journal.keep_decisions`.
 //!
 //! The file is opened in WAL mode so the CLI can read while the service writes; every write is a
@@ -25,6 +26,7 @@ mod migrations;
 pub mod moves;
 pub mod retention;
 pub mod snapshots;
+pub mod staging;
 pub mod uploads;
 
 use std::path::{Path, PathBuf};

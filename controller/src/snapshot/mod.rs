@@ -299,6 +299,12 @@ async fn discard(vstore: &Arc<dyn ObjectStore>, written: &[Path], id: &str) {
     }
 }
 
+/// The folder of the vault's store, whose bucket is at `vbase`, that holds the copies the
+/// snapshot `id` made (`.tierd-snapshots/data/ID`).
+pub fn data_folder(vbase: &Path, id: &str) -> Path {
+    join(vbase, &format!("{SNAPSHOT_DIR}/data/{id}"))
+}
+
 /// Removes what a snapshot interrupted by a crash or a stop copied into the vault
 /// (`.tierd-snapshots/data/ID/` of the bucket): no manifest names it. Returns the copies
 /// removed.
@@ -313,7 +319,7 @@ pub async fn discard_interrupted(
 ) -> Result<usize, SnapshotError> {
     use futures::StreamExt;
     let (vstore, vbase) = ex.tiers().bucket(vault, bucket)?;
-    let folder = join(&vbase, &format!("{SNAPSHOT_DIR}/data/{id}"));
+    let folder = data_folder(&vbase, id);
     let failed = |source| -> SnapshotError {
         crate::tier::StoreError::Backend {
             url: format!("tier {vault}"),

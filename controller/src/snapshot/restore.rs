@@ -49,6 +49,17 @@ pub struct RestoreReport {
 }
 
 impl RestoreReport {
+    /// Counts `t`, whose place held no object when the restore was planned and holds one
+    /// written by another client since: left as found. Without `--overwrite` a conflict (it
+    /// exists with other content); with it, changed after what was to be replaced was kept.
+    fn written_meanwhile(&mut self, t: &Target, opts: &RestoreOptions) {
+        if opts.overwrite {
+            self.changed.push(t.key.clone());
+        } else {
+            self.conflicts.push(t.key.clone());
+        }
+    }
+
     /// The restore decision's `why`: what was restored, replaced, already there and left alone.
     /// `kept`: the snapshot that holds what was replaced.
     pub fn why(&self, kept: Option<&str>) -> String {
@@ -298,13 +309,18 @@ impl Restore {
                 },
                 // Written since the plan found no object there: left as found.
                 Ok(_) => {
-                    report.changed.push(t.key.clone());
+                    report.written_meanwhile(t, opts);
                     continue;
                 }
                 Err(CopyError::SourceChanged(_)) => false,
                 Err(other) => return Err(copy_err(other)),
             };
-            self.write(ex, t, (&dst, &dst_path), exists).await?;
+            if !self.write(ex, t, (&dst, &dst_path), exists).await? {
+                // Written by a client while the copy ran, where there was no object: left as
+                // found, as one written before the copy began is.
+                report.written_meanwhile(t, opts);
+                continue;
+            }
             let meta = dst
                 .head(&dst_path)
                 .await
@@ -331,14 +347,15 @@ impl Restore {
 
     /// Writes one object: a verified copy beside the live object (or, when there is none, at
     /// its place), checked against the manifest before it replaces anything — a vault copy that
-    /// does not match (tampered with, or rotted) must never overwrite live data.
+    /// does not match (tampered with, or rotted) must never overwrite live data. False when
+    /// there was none and an object was written at its place meanwhile (nothing written).
     async fn write(
         &self,
         ex: &Executor,
         t: &Target,
         (dst, dst_path): (&Arc<dyn ObjectStore>, &Path),
         exists: bool,
-    ) -> Result<(), SnapshotError> {
+    ) -> Result<bool, SnapshotError> {
         let id = &self.snapshot.id;
         let copy_err = |source| SnapshotError::Copy {
             key: t.key.clone(),
@@ -358,6 +375,8 @@ impl Restore {
         let written = match copy_verified(&self.vstore, &blob, version, dest, tuning, &limits).await
         {
             Ok(c) => c,
+            // The create-only write found the place taken: another writer's object, kept.
+            Err(CopyError::DestinationExists) if !exists => return Ok(false),
             Err(e) => {
                 // A staged copy is ours; so is a copy written at a free key that then did
                 // not verify (a copy that failed otherwise wrote nothing there).
@@ -381,7 +400,7 @@ impl Restore {
             let _ = dst.delete(&staged).await;
             replaced.map_err(|s| copy_err(CopyError::from_store(s)))?;
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -409,4 +428,47 @@ pub async fn restore(
         (Some(e), None) => return Err(SnapshotError::NotKept { key: e.key.clone() }),
     };
     plan.apply(ex, opts, kept.as_ref()).await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use object_store::{ObjectStoreExt, PutPayload};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_object_written_where_a_restore_writes_is_kept_and_reported_as_a_conflict() {
+        let d = tempfile::tempdir().unwrap();
+        let ex = crate::executor::test_executor(d.path());
+        let (hot, p) = ex.tiers().object("hot", "photos", "a.jpg").unwrap();
+        hot.put(&p, PutPayload::from_static(b"snapshot bytes"))
+            .await
+            .unwrap();
+        crate::snapshot::create_reporting(&ex, "cold", "photos", "", "s1")
+            .await
+            .unwrap();
+        let opts = RestoreOptions {
+            to_prefix: Some("r/".into()),
+            tier: Some("hot".into()),
+            ..RestoreOptions::default()
+        };
+        let plan = plan_restore(&ex, "s1", &opts).await.unwrap();
+        // A client writes the restored key once the restore found its place free.
+        let file = d.path().join("hot/photos/r/a.jpg");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"the client's object").unwrap();
+        let report = plan.apply(&ex, &opts, None).await.unwrap();
+        assert_eq!(
+            (report.restored, report.conflicts, report.changed),
+            (0, vec!["r/a.jpg".to_string()], vec![])
+        );
+        assert_eq!(std::fs::read(&file).unwrap(), b"the client's object");
+        let left: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["a.jpg"], "no staging file is left");
+    }
 }

@@ -68,6 +68,14 @@ pub(super) async fn copy(
     expected_size: u64,
     limits: &Limits,
 ) -> Result<Copied, CopyError> {
+    if dest.path.filename().is_some_and(staging_like) {
+        // Refused before a byte is written: such a file could be neither listed, read back
+        // nor removed through the tier's store, which takes it for a partial upload.
+        return Err(CopyError::Permanent(format!(
+            "{}: a key whose last part ends in #<digits> cannot be kept on a file:// tier (its listings take such names for partial uploads); it stays where it is",
+            dest.path
+        )));
+    }
     match std::fs::symlink_metadata(file) {
         Ok(m) if m.is_dir() => {
             return Err(CopyError::Permanent(format!(
@@ -103,6 +111,13 @@ pub(super) async fn copy(
     }
     // A local store's etag is no MD5: the copy is read back.
     verify(dest.store, dest.path, size, &checksum, None, "").await
+}
+
+/// Whether a file name is one a local store takes for a partial upload: it ends in `#` and
+/// digits (`doc#1`), which listings skip and store calls refuse.
+fn staging_like(name: &str) -> bool {
+    name.rsplit_once('#')
+        .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Where a staging file is journalled.
@@ -579,6 +594,41 @@ mod tests {
         assert!(matches!(err, CopyError::Permanent(_)), "{err}");
         assert_eq!(names(&l.dir.path().join("cold/photos")), ["big.bin"]);
         assert_eq!(std::fs::read(in_the_way.join("keep")).unwrap(), b"k");
+    }
+
+    #[tokio::test]
+    async fn a_key_ending_in_hash_digits_is_refused_before_a_byte_is_written() {
+        let l = local(b"draft").await;
+        // As tierd names objects (crate::tier::store_path): the `#` as it is.
+        let p = crate::tier::store_path("photos/doc#1");
+        let mem: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+        mem.put(&p, PutPayload::from_static(b"draft"))
+            .await
+            .unwrap();
+        let version = Version {
+            etag: None,
+            size: 5,
+        };
+        let e = copy_verified(
+            &mem,
+            &p,
+            version,
+            Dest::new(&l.cold, &p),
+            TUNING,
+            &Limits::new(None, None),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&e, CopyError::Permanent(w) if w.contains("cannot be kept on a file:// tier")),
+            "{e:?}"
+        );
+        assert!(
+            !l.dir.path().join("cold/photos").exists(),
+            "nothing written"
+        );
+        assert!(staging_like("doc#1") && staging_like("#12"));
+        assert!(!staging_like("doc#draft") && !staging_like("doc#") && !staging_like("doc"));
     }
 
     #[test]

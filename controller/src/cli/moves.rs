@@ -355,6 +355,8 @@ async fn run_moves(
         }
         super::common::to_decision_log(config, &ended)?;
     }
+    // Uploads whose abort failed: parts left on a store, for `tierd recover` to abort.
+    let left = ex.journal().open_uploads()?.len();
     if !json_out {
         let held_text = match held.len() {
             0 => String::new(),
@@ -367,7 +369,6 @@ async fn run_moves(
         )?;
         // A copy whose upload could not be aborted (the store stopped answering) leaves parts
         // on the store, journalled: what to do about them is said here, not only in the log.
-        let left = ex.journal().open_uploads()?.len();
         if left > 0 {
             writeln!(
                 out,
@@ -376,8 +377,9 @@ async fn run_moves(
             )?;
         }
     }
-    // A held object is one the command did not move as asked.
-    Ok(if bad == 0 && held.is_empty() {
+    // A held object is one the command did not move as asked; parts left on a store need
+    // `tierd recover` (a script reads the exit status, not the advice).
+    Ok(if bad == 0 && held.is_empty() && left == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

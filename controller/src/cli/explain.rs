@@ -305,16 +305,12 @@ fn with_config(undo: &str, config: &str) -> String {
         return undo.to_string();
     };
     let word = &undo[i + " --config ".len()..];
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
-    // A quoted word: '...' with any ' written '\'' inside.
-    let quoted = word.len() >= 2
-        && word.starts_with('\'')
-        && word.ends_with('\'')
-        && !word[1..word.len() - 1].replace("'\\''", "").contains('\'');
-    if plain || quoted {
+    // The word as `config_arg` wrote it: an argument that `shell_word` prints as exactly it.
+    let arg = match word.strip_prefix('\'').and_then(|w| w.strip_suffix('\'')) {
+        Some(inner) => inner.replace("'\\''", "'"),
+        None => word.to_string(),
+    };
+    if !arg.is_empty() && crate::decision::shell_word(&arg) == word {
         format!("{}{config}", &undo[..i])
     } else {
         undo.to_string()

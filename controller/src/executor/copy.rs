@@ -233,11 +233,7 @@ pub async fn copy_verified(
     // Large object: refuse an existing destination up front, check again before completing,
     // and on S3 complete create-only (crate::create_only): a client's object written at the key
     // during the upload is never replaced.
-    match dst.head(dst_path).await {
-        Ok(_) => return Err(CopyError::DestinationExists),
-        Err(object_store::Error::NotFound { .. }) => {}
-        Err(e) => return Err(CopyError::from_store(e)),
-    }
+    still_free(dst, dst_path).await?;
     let mut upload = match uploads.filter(|u| u.has_ids()) {
         Some(uploads) => uploads.start(dst_path).await?,
         None => dst
@@ -297,16 +293,9 @@ pub async fn copy_verified(
     let checksum = hex(&sha.finalize());
     // Still free? The upload took as long as the object's bytes: a client may have written the
     // key meanwhile. (On S3 the completion itself is create-only too, see crate::create_only.)
-    match dst.head(dst_path).await {
-        Ok(_) => {
-            abandon(upload, dst_path).await;
-            return Err(CopyError::DestinationExists);
-        }
-        Err(object_store::Error::NotFound { .. }) => {}
-        Err(e) => {
-            abandon(upload, dst_path).await;
-            return Err(CopyError::from_store(e));
-        }
+    if let Err(e) = still_free(dst, dst_path).await {
+        abandon(upload, dst_path).await;
+        return Err(e);
     }
     let put = match upload.complete().await {
         Ok(put) => put,
@@ -316,26 +305,29 @@ pub async fn copy_verified(
             // The key was taken at the last moment, or this very completion landed and its
             // answer was lost (a retry then finds the object): ours only if it holds our bytes.
             abandon(upload, dst_path).await;
-            return match read_checksum(dst, dst_path).await {
-                Ok((n, sum)) if n == size && sum == checksum => Ok(Copied {
-                    size,
-                    checksum,
-                    dest_etag: None,
-                    verified_by: "already present",
-                }),
-                _ => Err(CopyError::DestinationExists),
-            };
+            return already_present(dst, dst_path, size, checksum).await;
         }
         Err(e) => {
             // A failed completion leaves the parts behind (an S3 store keeps, and bills, them
-            // until the upload is aborted; a local filesystem keeps its staging file when the
-            // final rename failed).
+            // until the upload is aborted).
             abandon(upload, dst_path).await;
             return Err(CopyError::from_dest_store(e));
         }
     };
     let md5_etag = format!("{}-{parts}", hex(&Md5::digest(&part_md5s)));
     verify(dst, dst_path, size, &checksum, put.e_tag, &md5_etag).await
+}
+
+/// Refuses a destination that exists: a copy never replaces an object.
+///
+/// # Errors
+/// [`CopyError::DestinationExists`]; store errors, sorted.
+async fn still_free(dst: &Arc<dyn ObjectStore>, dst_path: &Path) -> Result<(), CopyError> {
+    match dst.head(dst_path).await {
+        Ok(_) => Err(CopyError::DestinationExists),
+        Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(e) => Err(CopyError::from_store(e)),
+    }
 }
 
 /// A create-only write found `dst_path` taken: either someone else's object (refused), or this

@@ -546,31 +546,19 @@ impl Executor {
         };
         // 5-6. Delete the source if unchanged, then done.
         match recover::finish_copied(self, &row, true).await {
-            Ok(MoveState::Done) => Ok(MoveOutcome::Done {
+            Ok((MoveState::Done, _)) => Ok(MoveOutcome::Done {
                 from: entry.tier,
                 bytes: copied.size,
                 checksum: copied.checksum,
                 verified_by: copied.verified_by,
             }),
             // The why recorded says what is left (the source kept, or gone as well).
-            Ok(MoveState::Failed) => Ok(MoveOutcome::Failed(self.ended_why(id).unwrap_or_else(
-                || "the verified copy vanished or changed at the destination before the source was deleted".into(),
-            ))),
-            Ok(_) if self.ended_why(id).as_deref() == Some(recover::SOURCE_DELETED) => {
-                Ok(MoveOutcome::Aborted(recover::SOURCE_DELETED.into()))
-            }
+            Ok((MoveState::Failed, why)) => Ok(MoveOutcome::Failed(why.unwrap_or_default())),
+            Ok((_, Some(why))) if why == recover::SOURCE_DELETED => Ok(MoveOutcome::Aborted(why)),
             Ok(_) => Ok(MoveOutcome::Aborted("the source changed while it was being moved; the copy was removed and the source kept".into())),
             Err(recover::FinishError::Transient(w)) => Err(Attempt::Transient(w)),
             Err(recover::FinishError::Journal(e)) => Err(Attempt::Fatal(e.to_string())),
         }
-    }
-}
-
-impl Executor {
-    /// The why the journal recorded for move `id` when it ended.
-    fn ended_why(&self, id: i64) -> Option<String> {
-        let row = self.journal().move_by_id(id).ok().flatten();
-        row.and_then(|m| m.error)
     }
 }
 

@@ -51,19 +51,22 @@ pub enum FinishError {
 /// Why a live move that found its source deleted before it deleted it ended `aborted`.
 pub(crate) const SOURCE_DELETED: &str = "the source was deleted while it was being moved (by a client: this move had not deleted it); the delete stands: the copy was removed";
 
-/// What is left of a move's object once its copy at the destination is gone or no longer the
-/// verified one, for the why of a move left for an operator: whether the source is still
-/// there. Where it is not, the catalog follows what exists (the destination's other version,
-/// or no object at all) instead of naming a tier that does not hold it.
-async fn left_for_an_operator(
+/// How a move ended: its state, and the why the journal recorded (none when done).
+pub(crate) type Finished = (MoveState, Option<String>);
+
+/// Ends a move whose copy at the destination is gone or no longer the verified one as `failed`,
+/// for an operator: its why is `what` and whether the source is still there. Where it is not,
+/// the catalog follows what exists (the destination's other version, or no object at all)
+/// instead of naming a tier that does not hold it.
+async fn leave_for_an_operator(
     ex: &Executor,
     m: &MoveRow,
-    src: &Arc<dyn ObjectStore>,
-    src_path: &Path,
+    (src, src_path): (&Arc<dyn ObjectStore>, &Path),
     dest: Option<&object_store::ObjectMeta>,
-) -> Result<&'static str, FinishError> {
-    match src.head(src_path).await {
-        Ok(_) => Ok("the source was kept"),
+    what: &str,
+) -> Result<Finished, FinishError> {
+    let left = match src.head(src_path).await {
+        Ok(_) => "the source was kept",
         Err(object_store::Error::NotFound { .. }) => {
             match dest {
                 Some(d) => ex.journal().upsert_entry(&Entry {
@@ -79,21 +82,30 @@ async fn left_for_an_operator(
                 None => ex.journal().remove_entry(&m.bucket, &m.key),
             }
             .map_err(FinishError::Journal)?;
-            Ok(if dest.is_some() {
+            if dest.is_some() {
                 "the source is gone too (deleted by this move before it was interrupted, or by a client): the destination holds another version, which the catalog now names; the verified bytes are on neither tier"
             } else {
                 "the source is gone too (deleted by this move before it was interrupted, or by a client): the object is on neither tier, and the catalog forgets it"
-            })
+            }
         }
-        Err(e) => Err(FinishError::Transient(e.to_string())),
-    }
+        Err(e) => return Err(FinishError::Transient(e.to_string())),
+    };
+    end(ex, m, MoveState::Failed, format!("{what}; {left}"))
+}
+
+/// Journals the end of move `m` with `why`.
+fn end(ex: &Executor, m: &MoveRow, state: MoveState, why: String) -> Result<Finished, FinishError> {
+    ex.journal()
+        .move_end(m.id, state, Some(&why))
+        .map_err(FinishError::Journal)?;
+    Ok((state, Some(why)))
 }
 
 pub(crate) async fn finish_copied(
     ex: &Executor,
     m: &MoveRow,
     just_verified: bool,
-) -> Result<MoveState, FinishError> {
+) -> Result<Finished, FinishError> {
     let transient = |e: String| FinishError::Transient(e);
     let (src, src_path) = ex
         .tiers
@@ -119,17 +131,8 @@ pub(crate) async fn finish_copied(
     let dmeta = match head {
         Ok(d) => d,
         Err(object_store::Error::NotFound { .. }) => {
-            let why = left_for_an_operator(ex, m, &src, &src_path, None).await?;
-            ex.journal()
-                .move_end(
-                    m.id,
-                    MoveState::Failed,
-                    Some(&format!(
-                        "the verified copy vanished from the destination; {why}"
-                    )),
-                )
-                .map_err(FinishError::Journal)?;
-            return Ok(MoveState::Failed);
+            let what = "the verified copy vanished from the destination";
+            return leave_for_an_operator(ex, m, (&src, &src_path), None, what).await;
         }
         Err(e) => return Err(transient(e.to_string())),
     };
@@ -150,17 +153,8 @@ pub(crate) async fn finish_copied(
         }
     }
     if !same_copy {
-        let why = left_for_an_operator(ex, m, &src, &src_path, Some(&dmeta)).await?;
-        ex.journal()
-            .move_end(
-                m.id,
-                MoveState::Failed,
-                Some(&format!(
-                    "the destination no longer matches the verified copy; {why}"
-                )),
-            )
-            .map_err(FinishError::Journal)?;
-        return Ok(MoveState::Failed);
+        let what = "the destination no longer matches the verified copy";
+        return leave_for_an_operator(ex, m, (&src, &src_path), Some(&dmeta), what).await;
     }
     match src.head(&src_path).await {
         Ok(smeta) => {
@@ -170,10 +164,9 @@ pub(crate) async fn finish_copied(
                 dst.delete(&dst_path)
                     .await
                     .map_err(|e| transient(e.to_string()))?;
-                ex.journal()
-                    .move_end(m.id, MoveState::Aborted, Some("the source changed during the move; the copy was removed, the new source kept"))
-                    .map_err(FinishError::Journal)?;
-                return Ok(MoveState::Aborted);
+                let why =
+                    "the source changed during the move; the copy was removed, the new source kept";
+                return end(ex, m, MoveState::Aborted, why.into());
             }
             match src.delete(&src_path).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
@@ -190,10 +183,7 @@ pub(crate) async fn finish_copied(
             ex.journal()
                 .remove_entry(&m.bucket, &m.key)
                 .map_err(FinishError::Journal)?;
-            ex.journal()
-                .move_end(m.id, MoveState::Aborted, Some(SOURCE_DELETED))
-                .map_err(FinishError::Journal)?;
-            return Ok(MoveState::Aborted);
+            return end(ex, m, MoveState::Aborted, SOURCE_DELETED.into());
         }
         // Deleted by this move before a crash: the copy is now the only one, as intended.
         Err(object_store::Error::NotFound { .. }) => {}
@@ -214,7 +204,7 @@ pub(crate) async fn finish_copied(
         .map_err(FinishError::Journal)?;
     // Logged as the executor's: a live move ends here as a recovered one does.
     tracing::info!(target: "tierd::executor", message = "Object moved.", bucket = %m.bucket, key = %m.key, from = %m.from_tier, to = %m.to_tier, bytes = dmeta.size);
-    Ok(MoveState::Done)
+    Ok((MoveState::Done, None))
 }
 
 /// What recovery did.
@@ -332,11 +322,11 @@ pub async fn recover_watched(
         let ended = async {
             match m.state {
                 MoveState::Copied => match finish_copied(ex, &m, false).await {
-                    Ok(MoveState::Done) => {
+                    Ok((MoveState::Done, _)) => {
                         r.finished += 1;
                         Ok(true)
                     }
-                    Ok(MoveState::Aborted) => {
+                    Ok((MoveState::Aborted, _)) => {
                         r.undone += 1;
                         Ok(true)
                     }
@@ -878,7 +868,10 @@ mod tests {
         // The client's delete lands between the verified copy and the source's delete.
         std::fs::remove_file(d.path().join("hot/photos/gone.jpg")).unwrap();
         let state = finish_copied(&ex, &m, true).await.unwrap();
-        assert_eq!(state, MoveState::Aborted);
+        assert_eq!(
+            state,
+            (MoveState::Aborted, Some(SOURCE_DELETED.to_string()))
+        );
         assert!(
             !d.path().join("cold/photos/gone.jpg").exists(),
             "the erased object does not come back on the other tier"
@@ -895,7 +888,7 @@ mod tests {
         let m = copied_move(&ex, "a.jpg", b"keep me").await;
         std::fs::remove_file(d.path().join("hot/photos/a.jpg")).unwrap();
         assert_eq!(
-            finish_copied(&ex, &m, false).await.unwrap(),
+            finish_copied(&ex, &m, false).await.unwrap().0,
             MoveState::Done
         );
         assert_eq!(
@@ -913,7 +906,7 @@ mod tests {
         std::fs::remove_file(d.path().join("hot/photos/p.bin")).unwrap();
         std::fs::write(d.path().join("cold/photos/p.bin"), b"a client's").unwrap();
         assert_eq!(
-            finish_copied(&ex, &m, false).await.unwrap(),
+            finish_copied(&ex, &m, false).await.unwrap().0,
             MoveState::Failed
         );
         let why = ex
@@ -945,7 +938,7 @@ mod tests {
         let m2 = copied_move(&ex2, "q.bin", b"verified bytes").await;
         std::fs::remove_file(d2.path().join("cold/photos/q.bin")).unwrap();
         assert_eq!(
-            finish_copied(&ex2, &m2, false).await.unwrap(),
+            finish_copied(&ex2, &m2, false).await.unwrap().0,
             MoveState::Failed
         );
         let why = ex2

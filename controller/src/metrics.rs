@@ -24,6 +24,7 @@
 //! | `tierd_unlisted` | gauge | |
 //! | `tierd_moves_held` | gauge | `why` (`frozen`, `residency`, `cooldown`, `blackout`, `budget`, `cycle_limit`, `retry`, `operator`) |
 //! | `tierd_tier_objects`, `tierd_tier_bytes` | gauge | `tier` |
+//! | `tierd_recovery_pending` | gauge | `what` (`moves`, `uploads`, `staging_files`) |
 //! | `tierd_cycle_seconds` | histogram | `stage` |
 //! | `tierd_start_time_seconds` | gauge | |
 //! | `tierd_build_info` | gauge (always 1) | `version` |
@@ -110,6 +111,9 @@ struct Inner {
     open_incidents: Option<u64>,
     /// Candidate moves a guardrail held in the last planning pass, by guardrail.
     moves_held: BTreeMap<&'static str, u64>,
+    /// What recovery left for a store that did not answer, by kind (set at start, then after
+    /// each retry).
+    recovery_pending: BTreeMap<&'static str, u64>,
     /// Objects and bytes tierd knows on each tier, after the last planning pass and its moves.
     tiers: BTreeMap<String, (u64, u64)>,
     cycles: BTreeMap<String, Histogram>,
@@ -324,6 +328,18 @@ impl Metrics {
         g.moves_held.extend(held.iter().copied());
     }
 
+    /// What recovery could not settle yet because a store did not answer: moves left in flight,
+    /// incomplete multipart uploads not aborted, staging files not removed.
+    pub fn set_recovery_pending(&self, moves: u64, uploads: u64, staging_files: u64) {
+        let mut g = self.lock();
+        g.recovery_pending.clear();
+        g.recovery_pending.extend([
+            ("moves", moves),
+            ("uploads", uploads),
+            ("staging_files", staging_files),
+        ]);
+    }
+
     /// The objects and bytes tierd knows on each tier (`(tier, objects, bytes)`; tier names come
     /// from the configuration, at most [`MAX_SERIES`] of them are kept).
     pub fn set_tiers(&self, tiers: &[(String, u64, u64)]) {
@@ -499,6 +515,21 @@ impl Metrics {
                 value: Value::Int(*n),
             })
             .collect();
+        let pending = g
+            .recovery_pending
+            .iter()
+            .map(|(what, n)| Sample {
+                suffix: "",
+                labels: vec![("what".to_string(), (*what).to_string())],
+                value: Value::Int(*n),
+            })
+            .collect();
+        out.push(Rendered::new(
+            "tierd_recovery_pending",
+            "What recovery left for a store that did not answer (moves in flight, incomplete uploads, staging files); the service retries it.",
+            "gauge",
+            pending,
+        ));
         for (name, help, pick) in [
             (
                 "tierd_tier_objects",
@@ -844,6 +875,22 @@ mod tests {
             vec![
                 "tierd_moves_held{why=\"blackout\"} 2",
                 "tierd_moves_held{why=\"residency\"} 1",
+            ]
+        );
+    }
+
+    #[test]
+    fn recovery_pending_is_the_last_count_of_each_kind() {
+        let m = Metrics::new();
+        assert!(family(&m.render(0), "tierd_recovery_pending").is_empty());
+        m.set_recovery_pending(2, 1, 0);
+        m.set_recovery_pending(1, 1, 0);
+        assert_eq!(
+            family(&m.render(0), "tierd_recovery_pending"),
+            vec![
+                "tierd_recovery_pending{what=\"moves\"} 1",
+                "tierd_recovery_pending{what=\"staging_files\"} 0",
+                "tierd_recovery_pending{what=\"uploads\"} 1",
             ]
         );
     }

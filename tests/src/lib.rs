@@ -234,6 +234,33 @@ impl S3Server {
         Err(last_err.unwrap_or_else(|| anyhow::anyhow!("moto_server did not start")))
     }
 
+    /// Stops the server process (SIGSTOP): connections are still accepted, and never answered,
+    /// as by a store that hangs, until [`S3Server::resume`]. What it holds is kept.
+    ///
+    /// # Panics
+    /// `kill(1)` cannot be run or fails.
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    ///
+    /// # Panics
+    /// `kill(1)` cannot be run or fails.
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    #[allow(clippy::expect_used)]
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([format!("-{sig}"), self.child.id().to_string()])
+            .status()
+            .expect("kill(1) runs")
+            .success();
+        assert!(ok, "kill -{sig} of moto_server failed");
+    }
+
     /// `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
@@ -371,6 +398,7 @@ impl S3Server {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
+        // (A paused server is killed as well: SIGKILL needs no SIGCONT.)
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

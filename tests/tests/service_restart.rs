@@ -596,6 +596,19 @@ fn a_sighup_in_the_first_moments_of_the_process_does_not_end_it() {
     }
 }
 
+/// Journals a move of `photos/KEY` from onprem to cloud as a killed run leaves it: at its intent
+/// (the 3,000-byte object of [`idle_objects`]). Returns the journal.
+fn move_left_in_flight(d: &Path, key: &str) -> tierd::journal::Journal {
+    let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+    let version = tierd::executor::copy::Version {
+        etag: None,
+        size: 3000,
+    };
+    j.move_intent("move-1", ("photos", key), ("onprem", "cloud"), version)
+        .unwrap();
+    j
+}
+
 /// Starts the service in `d` on one idle object (`idle_objects`, `shutdown_timeout` 2 s, the
 /// endpoint on `listen`), its cloud tier a store that takes connections and never answers, and a
 /// move to the cloud that a crash left at its intent: recovery waits on the store. Returns once
@@ -618,20 +631,7 @@ fn stuck_in_recovery(
         cfg.replace("[tiers.cloud]\nurl = \"file://cloud\"\n", &s3),
     )
     .unwrap();
-    {
-        let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
-        let version = tierd::executor::copy::Version {
-            etag: None,
-            size: 3000,
-        };
-        j.move_intent(
-            "move-1",
-            ("photos", &objects[0].0),
-            ("onprem", "cloud"),
-            version,
-        )
-        .unwrap();
-    }
+    drop(move_left_in_flight(d, &objects[0].0));
     let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
     let log = svc.stderr_path.clone();
     svc.until(WAIT, "recovery under way", || {
@@ -1317,4 +1317,131 @@ fn ended_decisions_older_than_the_retention_are_forgotten_and_what_is_still_need
         "{} after {last_seq}",
         frozen.stdout
     );
+}
+
+/// The value of the series `series` (name and labels) in `/metrics`, if shown.
+fn metric(port: u16, series: &str) -> Option<String> {
+    let (_, _, body) = http(port, "GET", "/metrics", "")?;
+    body.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')
+            .map(str::to_string)
+    })
+}
+
+#[test]
+fn what_recovery_could_not_settle_at_start_the_running_service_settles_once_the_store_answers() {
+    let server = harness::S3Server::start().expect("the S3 server starts");
+    server.create_bucket("cold").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = free_port();
+    let objects = idle_objects(
+        d,
+        1,
+        "ingest_interval = \"1s\"\nshutdown_timeout = \"2s\"\n",
+    );
+    // No rule moves anything: what the journal holds is what the last run left.
+    std::fs::write(
+        d.join("policy.toml"),
+        "[[rule]]\nid = \"none\"\nscope = { bucket = \"elsewhere\" }\n\
+         when = \"tier == 'onprem'\"\naction = { kind = \"move\", to = \"cloud\" }\n",
+    )
+    .unwrap();
+    let options: Vec<String> = server
+        .options()
+        .into_iter()
+        .chain([
+            ("timeout".to_string(), "1s".to_string()),
+            ("connect_timeout".to_string(), "1s".to_string()),
+        ])
+        .map(|(k, v)| format!("{k} = \"{v}\""))
+        .collect();
+    let cfg = std::fs::read_to_string(d.join("tierd.toml"))
+        .unwrap()
+        .replace(
+            "listen = \"off\"",
+            &format!("listen = \"127.0.0.1:{port}\""),
+        )
+        .replace(
+            "[tiers.cloud]\nurl = \"file://cloud\"\n",
+            &format!(
+                "[tiers.cloud]\nurl = \"s3://cold\"\noptions = {{ {} }}\n",
+                options.join(", ")
+            ),
+        );
+    std::fs::write(d.join("tierd.toml"), cfg).unwrap();
+    // The last run was killed during a move to the cloud, with an upload begun.
+    let mut j = move_left_in_flight(d, &objects[0].0);
+    j.upload_started(("cloud", "photos"), "photos/f000.jpg", "no-such-upload")
+        .unwrap();
+    drop(j);
+    // The store does not answer while the service starts.
+    server.pause();
+    let mut svc = harness::daemon::Daemon::start(d, &d.join("tierd.toml"), &[]);
+    let log = svc.stderr_path.clone();
+    svc.until(WAIT, "the service to start", || {
+        messages(&log)
+            .iter()
+            .any(|m| m == "tierd started")
+            .then_some(())
+    });
+    assert!(
+        messages(&log)
+            .iter()
+            .any(|m| m.starts_with("Cannot recover the move yet; a running service tries again")),
+        "{}",
+        svc.stderr_tail(30)
+    );
+    assert_eq!(
+        metric(port, "tierd_recovery_pending{what=\"moves\"}").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        metric(port, "tierd_recovery_pending{what=\"uploads\"}").as_deref(),
+        Some("1")
+    );
+    let (_, _, body) = http(port, "GET", "/readyz", "").unwrap();
+    assert!(
+        body.contains(
+            "warn recovery: 1 move, 1 incomplete multipart upload left by the last run wait for a store that did not answer; the service retries"
+        ),
+        "{body}"
+    );
+
+    // The store answers again: a later cycle settles both, without a restart.
+    server.resume();
+    svc.until(WAIT, "the retry to settle what was left", || {
+        (metric(port, "tierd_recovery_pending{what=\"moves\"}").as_deref() == Some("0"))
+            .then_some(())
+    });
+    assert_eq!(
+        metric(port, "tierd_recovery_pending{what=\"uploads\"}").as_deref(),
+        Some("0")
+    );
+    assert!(
+        messages(&log)
+            .iter()
+            .any(|m| m == "everything the last run left in flight is recovered"),
+        "{}",
+        svc.stderr_tail(30)
+    );
+    let ready = svc.until(WAIT, "/readyz to answer 200", || {
+        http(port, "GET", "/readyz", "").filter(|(s, _, _)| *s == 200)
+    });
+    assert!(!ready.2.contains("recovery"), "{}", ready.2);
+    {
+        let mut j = tierd::journal::Journal::open(&d.join("tierd.db")).unwrap();
+        assert!(j.open_moves().unwrap().is_empty());
+        assert_eq!(j.open_uploads().unwrap(), []);
+        assert_eq!(
+            j.locate("photos", &objects[0].0).unwrap().unwrap().tier,
+            "onprem"
+        );
+    }
+    svc.signal("TERM");
+    let status = svc.wait_exit(WAIT).expect("tierd did not stop");
+    assert_eq!(status.code(), Some(0), "{}", svc.stderr_tail(20));
+    let on_onprem = std::fs::read(d.join("onprem/photos").join(&objects[0].0)).unwrap();
+    assert!(on_onprem == objects[0].1, "the object is intact on onprem");
 }

@@ -245,6 +245,17 @@ pub struct Recovered {
     pub stopped: bool,
 }
 
+/// Logs that the move `m` stays in flight: its store did not answer (`e`).
+fn not_yet(m: &crate::journal::moves::MoveRow, e: &dyn std::fmt::Display) {
+    tracing::warn!(
+        message = "Cannot recover the move yet; a running service tries again (after 30 s, then less and less often), a command at the next start.",
+        bucket = %m.bucket,
+        key = %m.key,
+        decision = %m.decision_id,
+        error = %e
+    );
+}
+
 /// Recovers every move left in flight. Safe to run at any time and any number of times. See
 /// [`recover_settling`], which this is without the settled decisions.
 ///
@@ -334,7 +345,8 @@ pub async fn recover_watched(
                         r.failed += 1;
                         Ok(true)
                     }
-                    Err(FinishError::Transient(_)) => {
+                    Err(FinishError::Transient(e)) => {
+                        not_yet(&m, &e);
                         r.pending += 1;
                         Ok(false)
                     }
@@ -350,7 +362,7 @@ pub async fn recover_watched(
                         Ok(true)
                     }
                     Err(e) => {
-                        tracing::warn!(message = "Cannot recover the move yet; it is tried again at the next start.", error = %e);
+                        not_yet(&m, &e);
                         r.pending += 1;
                         Ok(false)
                     }

@@ -28,6 +28,7 @@ mod endpoint;
 mod listing;
 pub mod owner;
 mod pause;
+mod recovery;
 mod retention;
 mod run;
 
@@ -240,6 +241,8 @@ pub struct Service {
     _mover_lock: crate::journal::lock::MoverLock,
     /// The decision of the freeze of every bucket as last said (`/readyz`, the log).
     paused: Option<String>,
+    /// What recovery at start could not settle (a store did not answer), retried by the cycles.
+    recovery: recovery::Pending,
 }
 
 impl Service {
@@ -506,7 +509,9 @@ impl Service {
             next_prune: 0,
             _mover_lock: mover_lock,
             paused: None,
+            recovery: recovery::Pending::after(&recovered.report, t),
         };
+        svc.show_recovery();
         svc.note_pause()?;
         Ok(Some(svc))
     }
@@ -845,6 +850,11 @@ impl Service {
             self.metrics.failure("journal");
             return Err(e);
         }
+        // What recovery at start left for a store that did not answer, when a retry is due.
+        if let Err(e) = self.retry_recovery(now()).await {
+            self.metrics.failure("journal");
+            return Err(e);
+        }
         let (events, checkpoints) = match self.ingest(&mut report).await {
             Ok(read) => read,
             Err(e) => {
@@ -955,6 +965,32 @@ impl Service {
         self.metrics.set_open_freezes(report.open_freezes);
         self.metrics.set_open_incidents(report.open_incidents);
         Ok(report)
+    }
+
+    /// Tells the planner the tier the catalog says `bucket/key` is on, and since when (at most
+    /// `t`); an object the planner does not know yet is added. `false` when the catalog does
+    /// not know the object.
+    ///
+    /// # Errors
+    /// Journal errors.
+    fn learn_location(&mut self, bucket: &str, key: &str, t: i64) -> anyhow::Result<bool> {
+        let Some(e) = self.executor.journal().locate(bucket, key)? else {
+            return Ok(false);
+        };
+        match self.planner.objects.row(bucket, key) {
+            Some(row) if !self.planner.objects.is_gone(row) => {
+                if let Some(tier) = self.planner.cost.tier_index(&e.tier)
+                    && tier as u8 != self.planner.objects.cat.tier[row]
+                {
+                    let since = policies::facts::parse_utc(&e.since).unwrap_or(t).min(t);
+                    self.planner.objects.set_tier(row, tier as u8, since);
+                }
+            }
+            _ => {
+                adopt(&mut self.planner, [e], t);
+            }
+        }
+        Ok(true)
     }
 
     /// `tierd_tier_objects` and `tierd_tier_bytes`: what the planner knows on each tier.
@@ -1198,17 +1234,8 @@ impl Service {
                     report.moves_skipped += 1;
                     // The planner learns where the catalog says the object is, so that the next
                     // pass does not decide the same move again.
-                    let (bucket, key) = (d.bucket.as_deref(), d.key.as_deref());
-                    let entry = match (bucket, key) {
-                        (Some(b), Some(k)) => self.executor.journal().locate(b, k)?,
-                        _ => None,
-                    };
-                    if let Some(e) = entry
-                        && let Some(tier) = self.planner.cost.tier_index(&e.tier)
-                        && tier as u8 != self.planner.objects.cat.tier[m.row]
-                    {
-                        let since = policies::facts::parse_utc(&e.since).unwrap_or(t).min(t);
-                        self.planner.objects.set_tier(m.row, tier as u8, since);
+                    if let (Some(b), Some(k)) = (d.bucket.as_deref(), d.key.as_deref()) {
+                        self.learn_location(b, k, t)?;
                     }
                 }
                 // A stop came first: no failure, and nothing to wait for at the next start.

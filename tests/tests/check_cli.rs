@@ -335,6 +335,55 @@ fn what_tierd_run_would_refuse_at_start_fails_the_check_too() {
 }
 
 #[test]
+fn a_damaged_journal_fails_the_check_as_it_fails_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "tierd.toml",
+        "[journal]\npath = \"data/tierd.db\"\n[tiers.onprem]\nurl = \"file://data/onprem\"\n[tiers.cloud]\nurl = \"file://data/cloud\"\n",
+    );
+    std::fs::create_dir_all(d.join("data/onprem/photos")).unwrap();
+    std::fs::write(d.join("data/onprem/photos/a.jpg"), b"a").unwrap();
+    let r = tierd(
+        d,
+        &[
+            "move",
+            "photos/a.jpg",
+            "--to",
+            "cloud",
+            "--config",
+            "tierd.toml",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    // A sound journal passes.
+    let r = tierd(d, &["check", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    // Cut short on disk (a full disk, a bad copy): every command refuses it, and so does check.
+    let journal = d.join("data/tierd.db");
+    let len = std::fs::metadata(&journal).unwrap().len();
+    let f = std::fs::File::options().write(true).open(&journal).unwrap();
+    f.set_len(len / 2).unwrap();
+    drop(f);
+    let r = tierd(d, &["locate", "photos/a.jpg", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("malformed"), "{}", r.stderr);
+    let r = tierd(d, &["check", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(1), "{}{}", r.stdout, r.stderr);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        all.contains("tierd.toml:2:1: error: journal.path: ")
+            && all.contains("data/tierd.db: the journal is damaged (")
+            && all.contains("malformed")
+            && all.contains("restore the last backup"),
+        "{all}"
+    );
+    // Looked at, not changed.
+    assert_eq!(std::fs::metadata(&journal).unwrap().len(), len / 2);
+}
+
+#[test]
 fn an_endpoint_url_in_the_environment_that_carries_a_password_is_refused_and_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     write(

@@ -1505,6 +1505,33 @@ fn a_second_journal_on_the_same_tiers_is_warned_of() {
 }
 
 #[test]
+fn a_journal_deleted_and_made_anew_is_warned_of_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    one_object_service(d, "");
+    run_once(d);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(d.join(format!("tierd-data/tierd.db{suffix}")));
+    }
+    let r = tierd(d, &["run", "--once", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let path = d.join("tierd-data/tierd.db");
+    assert!(
+        r.stderr.contains("tier onprem was claimed on 20") && r.stderr.contains(&format!(
+            " by another journal at this same path ({}): the journal was deleted or replaced since, and this one started empty",
+            path.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("managed by another journal too"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
 fn two_opposite_rules_move_an_object_once_and_the_residency_hold_is_reported() {
     // "out" and "back" would swap photos/a.jpg between two tiers that charge no minimum on
     // every pass; the default residency of a day holds it after the first move, and the

@@ -364,7 +364,7 @@ fn check_writable_files(config: &Config, path: &Path) -> Vec<Diagnostic> {
 }
 
 /// Errors for what `tierd run` with this configuration, in this environment, would refuse at
-/// start beyond the file itself: a journal written by a newer tierd, and a webhook token
+/// start beyond the file itself: a journal written by a newer tierd or damaged, and a webhook token
 /// variable that is not set (run the check with the service's environment).
 fn check_start_refusals(config: &Config, path: &Path) -> Vec<Diagnostic> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
@@ -375,6 +375,16 @@ fn check_start_refusals(config: &Config, path: &Path) -> Vec<Diagnostic> {
             key_position(&text, "journal", "path"),
             format!(
                 "journal.path: {}: {why}; tierd run would refuse to start",
+                config.journal_path.display()
+            ),
+        ));
+    }
+    if let Some(why) = crate::journal::damage(&config.journal_path) {
+        out.push(Diagnostic::error(
+            path,
+            key_position(&text, "journal", "path"),
+            format!(
+                "journal.path: {}: the journal is damaged ({why}); every command would refuse it: stop tierd and restore the last backup (docs/operations.md, \"Backing up the journal\")",
                 config.journal_path.display()
             ),
         ));

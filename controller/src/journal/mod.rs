@@ -101,6 +101,35 @@ pub fn newer_schema(path: &Path) -> Option<String> {
     })
 }
 
+/// How a journal damaged on disk (truncated, a page overwritten: `database disk image is
+/// malformed`) shows before every command refuses it: SQLite's `quick_check` of every page,
+/// read-only (about 1.3 s for a 1 GB file whose pages are cached). `None` when the journal is
+/// sound, does not exist yet, or cannot be opened for another reason (this user's rights:
+/// said by the checks that write).
+pub fn damage(path: &Path) -> Option<String> {
+    if !path.is_file() {
+        return None;
+    }
+    let c = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .ok()?;
+    let damaged = |e: &rusqlite::Error| {
+        matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+        )
+    };
+    let found = c.prepare("PRAGMA quick_check(5)").and_then(|mut st| {
+        st.query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<String>>>()
+    });
+    match found {
+        Ok(lines) if lines == ["ok"] => None,
+        Ok(lines) => Some(lines.join("; ")),
+        Err(e) if damaged(&e) => Some(e.to_string()),
+        Err(_) => None,
+    }
+}
+
 /// The journal at `path` and the files SQLite keeps beside it (`-wal`, `-shm`): what a process
 /// that writes the journal must be able to write. (The `.lock` file needs only to be read.)
 pub fn journal_files(path: &Path) -> [PathBuf; 3] {

@@ -75,6 +75,12 @@ pub async fn claim(config: &Config, id: i64, now: &str) -> Vec<String> {
             async move {
                 match tokio::time::timeout(ANSWER_WITHIN, check(store.as_ref(), mine)).await {
                     Ok(Ok(None)) => None,
+                    // The same path on the same host, another identity: this journal was
+                    // made anew where the one that claimed the tier was.
+                    Ok(Ok(Some(other))) if other.journal == mine.journal && other.host == mine.host => Some(format!(
+                        "tier {} was claimed on {} by another journal at this same path ({}): the journal was deleted or replaced since, and this one started empty; what that journal had in flight (its interrupted copies' staging files and incomplete uploads) is not known to this one, and its catalog and decisions are gone: restore it from a backup if you have one, or see docs/operations.md, \"A lost journal\" (then remove {MARKER} from the tier)",
+                        tier.name, other.claimed, other.journal
+                    )),
                     Ok(Ok(Some(other))) => Some(format!(
                         "tier {} is managed by another journal too: {} on {} (claimed {}); two journals moving the same objects do not see each other's moves, so point one of them at other tiers (remove {MARKER} from the tier once the other journal is retired)",
                         tier.name, other.journal, other.host, other.claimed

@@ -282,7 +282,7 @@ fn a_restore_records_its_scope_and_counts_and_an_overwrite_keeps_what_it_replace
     );
     assert!(
         kept["reason"].as_str().unwrap().starts_with(&format!(
-            "Before restore {} replaced 1 object",
+            "Restore {} (--overwrite) is to replace 1 object with other content from snapshot ",
             restore["id"].as_str().unwrap()
         )),
         "{kept}"

@@ -383,7 +383,7 @@ async fn restore_steps(
             rule: None,
             anomaly: None,
             reason: format!(
-                "Before restore {} replaced {} with other content from snapshot {id} (--overwrite), tierd kept {} current bytes: {}.",
+                "Restore {} (--overwrite) is to replace {} with other content from snapshot {id}: this snapshot keeps {} current bytes first: {}.",
                 restore.id,
                 snapshot::objects(keys.len()),
                 if keys.len() == 1 { "its" } else { "their" },

@@ -103,7 +103,8 @@ pub fn newer_schema(path: &Path) -> Option<String> {
 
 /// How a journal damaged on disk (truncated, a page overwritten: `database disk image is
 /// malformed`) shows before every command refuses it: SQLite's `quick_check` of every page,
-/// read-only (about 1.3 s for a 1 GB file whose pages are cached). `None` when the journal is
+/// read-only: it reads the whole file (a 1 GB journal: 1.5 s cached, 23 s from a cold disk on
+/// the 2-vCPU test VM, docs/BENCHMARKS.md). `None` when the journal is
 /// sound, does not exist yet, or cannot be opened for another reason (this user's rights:
 /// said by the checks that write).
 pub fn damage(path: &Path) -> Option<String> {

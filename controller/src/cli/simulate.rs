@@ -260,25 +260,33 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                 "incidents".to_string(),
                 crate::simulate::incidents::one_line(&report.incidents, MAX_INCIDENT_LINES),
             ),
-            (
-                "decisions".to_string(),
-                report
-                    .decisions_by_action
-                    .iter()
-                    .map(|(a, n)| format!("{n} {a}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
+            ("decisions".to_string(), decisions_line(&report)),
             (
                 "protection".to_string(),
                 format!(
-                    "vault copies: {}, {} {} (not in the totals)",
+                    "vault copies of {} snapshots: {}, {} {} (not in the totals)",
+                    report.summaries.first().map_or(0, |s| s.ledger.snapshots),
                     gb(report.vault_bytes),
                     report.currency,
                     money(report.protection, places(&report))
                 ),
             ),
         ];
+        for (i, n) in report.model_notices.iter().enumerate() {
+            context.insert(4 + i, ("model warning".to_string(), n.clone()));
+        }
+        if report.inventory_objects > 0 {
+            context.insert(
+                3,
+                (
+                    "inventory".to_string(),
+                    format!(
+                        "{} objects placed at the start (written before it)",
+                        report.inventory_objects
+                    ),
+                ),
+            );
+        }
         if let Some(range) = time_range(args.from, args.until) {
             context.insert(3, ("time range".to_string(), range));
         }
@@ -288,7 +296,8 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         if let Some(idle) = replayed_past_the_logs(&report) {
             context.push(("warning".to_string(), idle));
         }
-        let data = crate::simulate::report::report_data(&report, &config, context);
+        let mut data = crate::simulate::report::report_data(&report, &config, context);
+        data.why = super::why::report_objects(&report.why, &report.currency);
         crate::report::render(&data)
     });
     // The summary is printed before the report is written: a report that fails at the end
@@ -376,6 +385,24 @@ pub fn replayed_past_the_logs(r: &SimReport) -> Option<String> {
     })
 }
 
+/// The decisions and their count by action: `1841 (8 alert, 1820 move, ...)`.
+fn decisions_line(r: &SimReport) -> String {
+    let by: Vec<String> = r
+        .decisions_by_action
+        .iter()
+        .map(|(a, n)| format!("{n} {a}"))
+        .collect();
+    format!(
+        "{} ({})",
+        r.decisions,
+        if by.is_empty() {
+            "none".into()
+        } else {
+            by.join(", ")
+        }
+    )
+}
+
 /// Incidents listed on the terminal; `--json` has every one.
 const MAX_INCIDENT_LINES: usize = 10;
 
@@ -418,26 +445,15 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
     for line in crate::simulate::incidents::lines(&r.incidents, MAX_INCIDENT_LINES) {
         writeln!(out, "  incident {line}")?;
     }
-    let by: Vec<String> = r
-        .decisions_by_action
+    writeln!(out, "decisions: {}", decisions_line(r))?;
+    let held: Vec<String> = crate::simulate::outcomes::per_pass(&r.deferred)
         .iter()
-        .map(|(a, n)| format!("{n} {a}"))
+        .map(|(guardrail, n)| format!("{guardrail} {n}"))
         .collect();
     writeln!(
         out,
-        "decisions: {} ({})",
-        r.decisions,
-        if by.is_empty() {
-            "none".into()
-        } else {
-            by.join(", ")
-        }
-    )?;
-    let d = &r.deferred;
-    writeln!(
-        out,
-        "moves held back by guardrails (per pass): frozen {}, minimum residency {}, cooldown {}, blackout {}, budget {}, per-pass limit {}",
-        d.frozen, d.residency, d.cooldown, d.blackout, d.budget, d.cycle_limit
+        "moves held back by guardrails (per pass): {}",
+        held.join(", ")
     )?;
     crate::simulate::outcomes::print_held(&r.held_by_rule, out)?;
     writeln!(out)?;

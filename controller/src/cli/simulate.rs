@@ -41,8 +41,9 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Write a self-contained HTML report (SVG charts: cost over time against the baselines,
-    /// bytes per tier, anomaly timelines with incidents and decisions, moves per day); `-` for
-    /// stdout.
+    /// bytes per tier, anomaly timelines with incidents and decisions, moves per day; tables of
+    /// what became of the moves, the moves held back, the incidents, and the `--why` objects);
+    /// `-` for stdout.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Print the summary as one JSON object instead of tables.
@@ -58,8 +59,9 @@ pub struct SimulateArgs {
     #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
     /// Say why the replay moved this object or did not (repeatable, up to 20): its decisions,
-    /// the guardrails that held its moves, each rule's tests at the last pass. Exit status 1
-    /// when the replay never saw one of them.
+    /// the guardrails that held its moves, each rule's tests at the last pass; after the
+    /// summary, and in a section of the `--report` page. Exit status 1 when the replay never
+    /// saw one of them.
     #[arg(long = "why", value_name = "BUCKET/KEY", value_parser = super::why::parse_why)]
     pub why: Vec<(String, String)>,
 }

@@ -542,8 +542,15 @@ fn an_inventory_adds_the_objects_the_logs_never_name() {
     csv += "bucket-00,archive/bad.tar,lots,2025-11-01T00:00:00Z\n";
     std::fs::write(d.join("inventory.csv"), csv).unwrap();
     let (without, _) = simulate_json(d, &[]);
-    let (with, stderr) = simulate_json(d, &["--inventory", "inventory.csv"]);
+    let (with, stderr) = simulate_json(d, &["--inventory", "inventory.csv", "--report", "r.html"]);
     assert_eq!(with["inventory_objects"], 400, "{with}");
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    assert!(
+        html.contains(
+            "<dt>inventory</dt><dd>400 objects placed at the start (written before it)</dd>"
+        ),
+        "the report's header"
+    );
     assert!(
         stderr.contains("inventory.csv:402: size \"lots\" is not a whole number of bytes"),
         "{stderr}"
@@ -1050,6 +1057,20 @@ fn the_report_says_the_time_range_and_the_events_outside_it() {
         "the events line"
     );
     assert!(html.contains("<dt>time range</dt><dd>from 2026-11-02T09:00:00Z (--from)</dd>"));
+    // The bad line stderr shows, where and why, is on the page too.
+    let bad = r
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("bad line: "))
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    assert!(
+        bad.starts_with("builtin:samples/s3-access.log:58: truncated record"),
+        "{bad}"
+    );
+    assert!(
+        html.contains(&format!("<dt>bad line</dt><dd>{bad}</dd>")),
+        "the bad line"
+    );
 }
 
 /// `--progress` draws the bar off a terminal, a line per simulated day, and the share it shows

@@ -237,67 +237,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     crate::cli::common::say_named_twice(&report.ingest);
     report.outcomes.decision_log = args.out.as_ref().map(|p| p.display().to_string());
     let html = report_to.as_ref().map(|_| {
-        let mut context = vec![
-            (
-                "configuration".to_string(),
-                config
-                    .path
-                    .as_ref()
-                    .map_or("embedded defaults".to_string(), |p| p.display().to_string()),
-            ),
-            ("logs".to_string(), opts.sources.join(", ")),
-            (
-                "events".to_string(),
-                format!(
-                    "{} replayed ({} late, {} outside the time range, {}), {} objects",
-                    report.events,
-                    report.late_events,
-                    report.filtered_events,
-                    bad_lines(report.bad_lines),
-                    report.objects
-                ),
-            ),
-            ("model".to_string(), report.model.clone()),
-            (
-                "incidents".to_string(),
-                crate::simulate::incidents::one_line(&report.incidents, MAX_INCIDENT_LINES),
-            ),
-            ("decisions".to_string(), decisions_line(&report)),
-            (
-                "protection".to_string(),
-                format!(
-                    "vault copies of {} snapshots: {}, {} {} (not in the totals)",
-                    report.summaries.first().map_or(0, |s| s.ledger.snapshots),
-                    gb(report.vault_bytes),
-                    report.currency,
-                    money(report.protection, places(&report))
-                ),
-            ),
-        ];
-        for (i, n) in report.model_notices.iter().enumerate() {
-            context.insert(4 + i, ("model warning".to_string(), n.clone()));
-        }
-        if report.inventory_objects > 0 {
-            context.insert(
-                3,
-                (
-                    "inventory".to_string(),
-                    format!(
-                        "{} objects placed at the start (written before it)",
-                        report.inventory_objects
-                    ),
-                ),
-            );
-        }
-        if let Some(range) = time_range(args.from, args.until) {
-            context.insert(3, ("time range".to_string(), range));
-        }
-        if !args.policy.is_empty() {
-            context.push(("policies".to_string(), args.policy.join(", ")));
-        }
-        if let Some(idle) = replayed_past_the_logs(&report) {
-            context.push(("warning".to_string(), idle));
-        }
+        let context = report_context(&report, &config, &opts.sources, &args);
         let mut data = crate::simulate::report::report_data(&report, &config, context);
         data.why = super::why::report_objects(&report.why, &report.currency);
         crate::report::render(&data)
@@ -345,6 +285,81 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     }
     printed?;
     Ok(super::why::exit_code(&report.why))
+}
+
+/// The lines under the report's title: what was replayed, as the summary's first lines say it,
+/// and the bad lines stderr shows.
+fn report_context(
+    r: &SimReport,
+    config: &crate::config::Config,
+    sources: &[String],
+    args: &SimulateArgs,
+) -> Vec<(String, String)> {
+    let line = |k: &str, v: String| (k.to_string(), v);
+    let mut context = vec![
+        line(
+            "configuration",
+            config
+                .path
+                .as_ref()
+                .map_or("embedded defaults".to_string(), |p| p.display().to_string()),
+        ),
+        line("logs", sources.join(", ")),
+        line(
+            "events",
+            format!(
+                "{} replayed ({} late, {} outside the time range, {}), {} objects",
+                r.events,
+                r.late_events,
+                r.filtered_events,
+                bad_lines(r.bad_lines),
+                r.objects
+            ),
+        ),
+    ];
+    for b in &r.ingest.bad_lines_shown {
+        context.push(line("bad line", b.to_string()));
+    }
+    if let Some(range) = time_range(args.from, args.until) {
+        context.push(line("time range", range));
+    }
+    if r.inventory_objects > 0 {
+        context.push(line(
+            "inventory",
+            format!(
+                "{} objects placed at the start (written before it)",
+                r.inventory_objects
+            ),
+        ));
+    }
+    context.push(line("model", r.model.clone()));
+    for n in &r.model_notices {
+        context.push(line("model warning", n.clone()));
+    }
+    context.extend([
+        line(
+            "incidents",
+            crate::simulate::incidents::one_line(&r.incidents, MAX_INCIDENT_LINES),
+        ),
+        line("decisions", decisions_line(r)),
+        line(
+            "protection",
+            format!(
+                "vault copies of {} snapshots: {}, {} {} (not in the totals)",
+                r.summaries.first().map_or(0, |s| s.ledger.snapshots),
+                gb(r.vault_bytes),
+                r.currency,
+                money(r.protection, places(r))
+            ),
+        ),
+    ]);
+    if !args.policy.is_empty() {
+        context.push(line("policies", args.policy.join(", ")));
+    }
+    if let Some(idle) = replayed_past_the_logs(r) {
+        context.push(line("warning", idle));
+    }
+    context
 }
 
 /// Whether to draw the progress bar: on a terminal that can (not `TERM=dumb`, which shows its

@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tierd::report::{
-    DayCount, DecisionRow, Marker, MoveOutcomeRow, PriceRow, ReportData, Series, SubjectTimeline,
-    SummaryRow, render,
+    ConditionLine, DayCount, DecisionRow, HeldRow, IncidentRow, Marker, MoveOutcomeRow,
+    MoveOutcomes, PriceRow, ReportData, Series, SubjectTimeline, SummaryRow, WhyCost, WhyDecision,
+    WhyHeld, WhyLastPass, WhyObject, WhyStretch, render,
 };
 
 const DAY: i64 = 86_400;
@@ -185,6 +186,9 @@ fn realistic() -> ReportData {
                 snapshots: u64::from(strategy == "tierd policy"),
                 freezes: u64::from(strategy == "tierd policy"),
                 alerts: if strategy == "tierd policy" { 2 } else { 0 },
+                read_backs: recalls * 3,
+                read_back_bytes: recalls * 3 * 40_000_000,
+                read_back_cost: retrieval,
             }
         };
     let summary = vec![
@@ -264,6 +268,106 @@ fn realistic() -> ReportData {
             read_back_cost: 0.0492,
             early_deletion: 0.0,
         }],
+        outcomes: Some(MoveOutcomes {
+            moves: 663,
+            read_back_moves: 52,
+            read_backs: 156,
+            read_back_bytes: 6_240_000_000,
+            read_back_cost: 26.25,
+            deleted_or_overwritten: 3,
+            early_deletion: 0.0,
+            decision_log: Some("/var/lib/tierd/march.jsonl".into()),
+            ..MoveOutcomes::default()
+        }),
+        held_per_pass: vec![("frozen".into(), 1051), ("minimum residency".into(), 1900)],
+        held_by_rule: vec![
+            HeldRow {
+                rule: "recall-reheated".into(),
+                guardrail: "minimum residency".into(),
+                passes: 1900,
+                objects: 106,
+            },
+            HeldRow {
+                rule: "cold-after-idle".into(),
+                guardrail: "frozen".into(),
+                passes: 1051,
+                objects: 84,
+            },
+        ],
+        incidents: vec![IncidentRow {
+            bucket: "backups".into(),
+            opened: "2026-03-13T12:00:00Z".into(),
+            closed: Some("2026-03-14T18:00:00Z".into()),
+            subject: "bucket:backups".into(),
+            score: 7.9,
+            threshold: 3.5,
+            principal: Some("arn:aws:iam::123456789012:user/svc-etl".into()),
+            snapshots: 1,
+            freezes: 1,
+            alerts: 1,
+            first_decision: Some("snapshot-20260313T120200Z-000012".into()),
+        }],
+        why: vec![why_object()],
+    }
+}
+
+/// An object `--why` named: held by the minimum residency, then moved.
+fn why_object() -> WhyObject {
+    WhyObject {
+        object: "photos/2026/017.jpg".into(),
+        size: 5_000_000,
+        size_text: "4.8MiB".into(),
+        first_seen: Some("2026-03-01T10:00:00Z".into()),
+        tier_at_start: Some("onprem-ssd".into()),
+        end: "on \"cloud\" at the end".into(),
+        traffic: "1 write, the last at 2026-03-01T10:00:00Z; 0 reads".into(),
+        decisions: vec![WhyDecision {
+            id: "d-0017".into(),
+            at: "2026-03-18T17:00:00Z".into(),
+            action: "move".into(),
+            direction: "onprem-ssd -> cloud".into(),
+            rule: Some("cold-after-idle".into()),
+        }],
+        held: vec![WhyHeld {
+            rule: "cold-after-idle".into(),
+            guardrail: "the minimum residency".into(),
+            passes: 71,
+            from: "2026-03-15T14:00:00Z".into(),
+            to: "2026-03-18T16:00:00Z".into(),
+        }],
+        timeline: vec![WhyStretch {
+            from: "2026-03-15T14:00:00Z".into(),
+            to: "2026-03-18T16:00:00Z".into(),
+            passes: 71,
+            outcome:
+                "rule \"cold-after-idle\" wins (move to \"cloud\"), held by the minimum residency"
+                    .into(),
+        }],
+        last_pass: Some(WhyLastPass {
+            at: "2026-03-31T23:00:00Z".into(),
+            verdict: "no rule wins".into(),
+            conditions: vec![ConditionLine {
+                depth: 1,
+                holds: false,
+                text: "days_since_last_access > 30d".into(),
+                value: Some("13.3d".into()),
+            }],
+            rules: vec![
+                "rule \"cold-after-idle\" does not apply: the object already is on its destination"
+                    .into(),
+            ],
+            cost: Some(WhyCost {
+                text:
+                    "a move to \"onprem-ssd\" (rule \"recall\"): adds USD 0.00008/month in storage"
+                        .into(),
+                rule: "recall".into(),
+                to: "onprem-ssd".into(),
+                storage_saved_per_month: -0.00008,
+                ..WhyCost::default()
+            }),
+            ..WhyLastPass::default()
+        }),
+        ..WhyObject::default()
     }
 }
 
@@ -483,6 +587,32 @@ fn chromium_renders_the_report_with_four_charts_and_a_non_blank_screenshot() {
         dom.contains("<th scope=\"row\">cloud</th><td>cheapest data tier</td>"),
         "the price table"
     );
+    // The tables of the terminal's lines, and the --why section.
+    for (section, said) in [
+        (
+            "outcomes",
+            "<dd>52 moves: 156 reads, 6.240 GB, cost 26.25 USD</dd>",
+        ),
+        (
+            "held",
+            "<td class=\"rule\">recall-reheated</td><td>minimum residency</td><td class=\"num\">1,900</td>",
+        ),
+        (
+            "incidents",
+            "<td class=\"id\">snapshot-20260313T120200Z-000012</td>",
+        ),
+        ("why", "<h3>why <code>photos/2026/017.jpg</code></h3>"),
+        (
+            "why",
+            "<span class=\"no\">[no]</span> <code>days_since_last_access &gt; 30d</code>",
+        ),
+    ] {
+        assert!(
+            dom.contains(&format!("<section id=\"{section}\">")),
+            "no section {section} in the DOM"
+        );
+        assert!(dom.contains(said), "no {said:?} in the DOM");
+    }
 
     // The screenshot: 1280 px wide, tall enough for the whole page.
     let shot = dir.path().join("report.png");

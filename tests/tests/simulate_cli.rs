@@ -542,8 +542,15 @@ fn an_inventory_adds_the_objects_the_logs_never_name() {
     csv += "bucket-00,archive/bad.tar,lots,2025-11-01T00:00:00Z\n";
     std::fs::write(d.join("inventory.csv"), csv).unwrap();
     let (without, _) = simulate_json(d, &[]);
-    let (with, stderr) = simulate_json(d, &["--inventory", "inventory.csv"]);
+    let (with, stderr) = simulate_json(d, &["--inventory", "inventory.csv", "--report", "r.html"]);
     assert_eq!(with["inventory_objects"], 400, "{with}");
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    assert!(
+        html.contains(
+            "<dt>inventory</dt><dd>400 objects placed at the start (written before it)</dd>"
+        ),
+        "the report's header"
+    );
     assert!(
         stderr.contains("inventory.csv:402: size \"lots\" is not a whole number of bytes"),
         "{stderr}"
@@ -1050,6 +1057,20 @@ fn the_report_says_the_time_range_and_the_events_outside_it() {
         "the events line"
     );
     assert!(html.contains("<dt>time range</dt><dd>from 2026-11-02T09:00:00Z (--from)</dd>"));
+    // The bad line stderr shows, where and why, is on the page too.
+    let bad = r
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("bad line: "))
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    assert!(
+        bad.starts_with("builtin:samples/s3-access.log:58: truncated record"),
+        "{bad}"
+    );
+    assert!(
+        html.contains(&format!("<dt>bad line</dt><dd>{bad}</dd>")),
+        "the bad line"
+    );
 }
 
 /// `--progress` draws the bar off a terminal, a line per simulated day, and the share it shows
@@ -1148,13 +1169,9 @@ fn until_past_the_end_of_the_logs_is_warned_of() {
     assert!(v["last_event"].as_i64().unwrap() < v["until"].as_i64().unwrap() - 86_400);
 }
 
-/// Thirty days of two buckets with logs read back after they were moved, and incidents: the
-/// summary puts the policy's read-backs to the moves that caused them, lists the costliest
-/// with ids `tierd explain` accepts, and names the rules the guardrails held (review 19 #3, #4).
-#[test]
-fn the_summary_says_which_moves_were_read_back_and_which_rules_guardrails_held() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// Thirty days of two buckets with a log archive whose logs are read back after they were
+/// moved, and two incidents per bucket from day 12, under [`config`], in `d`.
+fn archive_with_incidents(d: &Path) {
     let cfg = GeneratorConfig {
         seed: 1,
         days: 30,
@@ -1169,6 +1186,16 @@ fn the_summary_says_which_moves_were_read_back_and_which_rules_guardrails_held()
     };
     write_log(d, &cfg);
     config(d);
+}
+
+/// Thirty days of two buckets with logs read back after they were moved, and incidents: the
+/// summary puts the policy's read-backs to the moves that caused them, lists the costliest
+/// with ids `tierd explain` accepts, and names the rules the guardrails held (review 19 #3, #4).
+#[test]
+fn the_summary_says_which_moves_were_read_back_and_which_rules_guardrails_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    archive_with_incidents(d);
     let (v, _) = simulate_json(d, &[]);
     let policy = &v["summaries"][0]["ledger"];
     let o = &v["outcomes"];
@@ -1523,4 +1550,177 @@ fn why_of_an_object_the_replay_never_saw_says_what_it_saw_and_exits_with_status_
         "{}",
         r.stderr
     );
+}
+
+/// `n` with thousands separators, as the report prints counts: `1,900`.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The part of the report `html` in `<section id="ID">`.
+fn report_section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<section id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no section {id} in the report"));
+    &html[start..start + html[start..].find("</section>").unwrap()]
+}
+
+/// Thirty days of two buckets with incidents and moves read back: the report of a replay with
+/// `--why` holds the moves held back per rule, the incidents and the object's answer, with the
+/// numbers of the same run's `--json`.
+#[test]
+fn the_report_holds_the_held_rules_the_incidents_and_the_why_of_an_object_as_json_says_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    archive_with_incidents(d);
+    // The object: the costliest move's, moved and read back again.
+    let (v, _) = simulate_json(d, &[]);
+    let m = &v["costliest_moves"][0];
+    let object = format!(
+        "{}/{}",
+        m["bucket"].as_str().unwrap(),
+        m["key"].as_str().unwrap()
+    );
+    let (v, _) = simulate_json(d, &["--report", "r.html", "--why", &object]);
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    let n = |v: &serde_json::Value| v.as_u64().unwrap();
+    let s = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+
+    // Held back: the per-pass counts, then a row per rule and guardrail.
+    let held = report_section(&html, "held");
+    let deferred = &v["deferred"];
+    assert!(
+        held.contains(&format!(
+            "frozen {}, minimum residency {}, cooldown {}, blackout {}, budget {}, per-pass limit {}.",
+            grouped(n(&deferred["frozen"])),
+            grouped(n(&deferred["residency"])),
+            grouped(n(&deferred["cooldown"])),
+            grouped(n(&deferred["blackout"])),
+            grouped(n(&deferred["budget"])),
+            grouped(n(&deferred["cycle_limit"]))
+        )),
+        "{held}"
+    );
+    let rules = v["held_by_rule"].as_array().unwrap();
+    assert!(rules.len() >= 2, "{rules:?}");
+    for h in rules {
+        let row = format!(
+            "<tr><td class=\"rule\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            s(&h["rule"]),
+            s(&h["guardrail"]),
+            grouped(n(&h["passes"])),
+            grouped(n(&h["objects"]))
+        );
+        assert!(held.contains(&row), "no {row} in\n{held}");
+    }
+    assert_eq!(held.matches("<tr><td class=\"rule\">").count(), rules.len());
+
+    // Incidents: a row each, opened and closed, the window's score, the first decision.
+    let incidents = report_section(&html, "incidents");
+    let list = v["incidents"].as_array().unwrap();
+    assert!(!list.is_empty(), "the trace opens incidents");
+    assert_eq!(incidents.matches("<tr id=\"incident-").count(), list.len());
+    let utc = |v: &serde_json::Value| policies::facts::format_utc(v.as_i64().unwrap());
+    for (i, inc) in list.iter().enumerate() {
+        let row = format!(
+            "<tr id=\"incident-{}\"><td>{}</td><td class=\"at\">{}</td><td class=\"at\">{}</td><td class=\"scope\">{}</td><td class=\"num\">{:.2}</td><td class=\"num\">{:.2}</td><td class=\"scope\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"id\">{}</td></tr>",
+            i + 1,
+            s(&inc["bucket"]),
+            utc(&inc["opened_at"]),
+            utc(&inc["closed_at"]),
+            s(&inc["subject"]),
+            inc["score"].as_f64().unwrap(),
+            inc["threshold"].as_f64().unwrap(),
+            s(&inc["principal"]),
+            n(&inc["snapshots"]),
+            n(&inc["freezes"]),
+            n(&inc["alerts"]),
+            s(&inc["decision_ids"][0])
+        );
+        assert!(incidents.contains(&row), "no {row} in\n{incidents}");
+    }
+
+    // The why section: the object's decisions, held runs, timeline and last pass.
+    let why = report_section(&html, "why");
+    let w = &v["why"][0];
+    assert_eq!(w["object"], object.as_str());
+    assert!(
+        why.contains(&format!("<h3>why <code>{object}</code></h3>")),
+        "{why}"
+    );
+    assert!(why.contains(&format!("{} bytes)</dd>", grouped(n(&w["size"])))));
+    let decisions = w["decisions"].as_array().unwrap();
+    assert!(!decisions.is_empty(), "{w}");
+    for dec in decisions {
+        let row = format!(
+            "<tr><td class=\"id\">{}</td><td class=\"at\">{}</td><td>{}</td>",
+            s(&dec["id"]),
+            s(&dec["at"]),
+            s(&dec["action"])
+        );
+        assert!(why.contains(&row), "no {row} in\n{why}");
+    }
+    assert!(why.contains(&format!("<tr><td class=\"id\">{}</td>", s(&m["id"]))));
+    let runs = w["held"].as_array().unwrap();
+    assert!(!runs.is_empty(), "the recall rule was held: {w}");
+    for h in runs {
+        let row = format!(
+            "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"at\">{}</td><td class=\"at\">{}</td></tr>",
+            s(&h["rule"]),
+            s(&h["guardrail"]),
+            grouped(n(&h["passes"])),
+            s(&h["from"]),
+            s(&h["to"])
+        );
+        assert!(why.contains(&row), "no {row} in\n{why}");
+    }
+    let timeline = &why[why.find("<h4>Timeline").unwrap()..];
+    let timeline = &timeline[..timeline.find("</table>").unwrap()];
+    let stretches = w["timeline"].as_array().unwrap();
+    assert_eq!(
+        timeline.matches("<tr><td class=\"at\">").count(),
+        stretches.len()
+    );
+    for st in stretches {
+        assert!(
+            timeline.contains(&format!(
+                "<tr><td class=\"at\">{}</td><td class=\"at\">{}</td><td class=\"num\">{}</td>",
+                s(&st["from"]),
+                s(&st["to"]),
+                grouped(n(&st["passes"]))
+            )),
+            "{st} in\n{timeline}"
+        );
+    }
+    let last = &w["last_pass"];
+    assert!(why.contains(&format!("<h4>At the last pass ({})</h4>", s(&last["at"]))));
+    // On the cloud tier, the recall rule's move is weighed: its cost signals.
+    let c = last["cost"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no cost at the last pass: {last}"));
+    for k in [
+        "retrieval",
+        "egress",
+        "savings_per_month",
+        "read_back_cost_per_month",
+    ] {
+        let cell = format!("<td class=\"num\">{}</td>", c[k].as_f64().unwrap());
+        assert!(why.contains(&cell), "no {k} {cell} in\n{why}");
+    }
+    // The same run gives the same page, byte for byte; without --why it is the same page
+    // without the section.
+    simulate_json(d, &["--report", "again.html", "--why", &object]);
+    assert!(std::fs::read_to_string(d.join("again.html")).unwrap() == html);
+    simulate_json(d, &["--report", "plain.html"]);
+    let plain = std::fs::read_to_string(d.join("plain.html")).unwrap();
+    assert!(!plain.contains("<section id=\"why\">"));
+    assert!(plain == html.replace(&format!("{why}</section>\n"), ""));
 }

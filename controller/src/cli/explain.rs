@@ -160,42 +160,51 @@ pub(crate) fn write_conditions(
         writeln!(out, "{indent}as written: {when}")?;
     }
     let yes = |holds: bool| if holds { "yes" } else { " no" };
-    if let Some(lines) = super::outline::outline(when, conditions) {
-        // Each group says whether it held, so a test marked no shows what did without it.
-        for l in lines {
-            let nested = "  ".repeat(l.depth);
-            match l.value {
-                Some(v) => {
-                    let width = 50usize.saturating_sub(nested.len());
-                    let text = &l.text;
-                    writeln!(
-                        out,
-                        "{indent}{nested}[{}] {text:<width$} value {v}",
-                        yes(l.holds)
-                    )?;
-                }
-                None => writeln!(out, "{indent}{nested}[{}] {}", yes(l.holds), l.text)?,
+    let (lines, note) = condition_lines(when, conditions);
+    for l in lines {
+        let nested = "  ".repeat(l.depth);
+        match l.value {
+            Some(v) => {
+                let width = 50usize.saturating_sub(nested.len());
+                let text = &l.text;
+                writeln!(
+                    out,
+                    "{indent}{nested}[{}] {text:<width$} value {v}",
+                    yes(l.holds)
+                )?;
             }
-        }
-    } else {
-        for c in conditions {
-            writeln!(
-                out,
-                "{indent}[{}] {:<50} value {}",
-                yes(c.holds),
-                c.test,
-                c.value
-            )?;
-        }
-        // The rule won, so its condition held: a test that did not, an `or` did without.
-        if conditions.iter().any(|c| !c.holds) && when.contains(" or ") {
-            writeln!(
-                out,
-                "{indent}(the condition holds as written: a test marked no is one an `or` did without)"
-            )?;
+            None => writeln!(out, "{indent}{nested}[{}] {}", yes(l.holds), l.text)?,
         }
     }
+    if let Some(note) = note {
+        writeln!(out, "{indent}({note})")?;
+    }
     Ok(())
+}
+
+/// A rule's tests as lines (each group saying whether it held, so a test marked no shows what
+/// did without it), and a note to show under them, if one: the outline of `when`, or, when the
+/// two do not fit together, the tests in the order recorded.
+pub(crate) fn condition_lines(
+    when: &str,
+    conditions: &[Condition],
+) -> (Vec<super::outline::Line>, Option<&'static str>) {
+    if let Some(lines) = super::outline::outline(when, conditions) {
+        return (lines, None);
+    }
+    let lines = conditions
+        .iter()
+        .map(|c| super::outline::Line {
+            depth: 0,
+            holds: c.holds,
+            text: c.test.clone(),
+            value: Some(c.value.clone()),
+        })
+        .collect();
+    // The rule won, so its condition held: a test that did not, an `or` did without.
+    let note = (conditions.iter().any(|c| !c.holds) && when.contains(" or "))
+        .then_some("the condition holds as written: a test marked no is one an `or` did without");
+    (lines, note)
 }
 
 /// The human-readable explanation of one decision.

@@ -41,8 +41,9 @@ pub struct SimulateArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Write a self-contained HTML report (SVG charts: cost over time against the baselines,
-    /// bytes per tier, anomaly timelines with incidents and decisions, moves per day); `-` for
-    /// stdout.
+    /// bytes per tier, anomaly timelines with incidents and decisions, moves per day; tables of
+    /// what became of the moves, the moves held back, the incidents, and the `--why` objects);
+    /// `-` for stdout.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Print the summary as one JSON object instead of tables.
@@ -58,8 +59,9 @@ pub struct SimulateArgs {
     #[arg(long = "inventory", num_args = 1.., value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
     /// Say why the replay moved this object or did not (repeatable, up to 20): its decisions,
-    /// the guardrails that held its moves, each rule's tests at the last pass. Exit status 1
-    /// when the replay never saw one of them.
+    /// the guardrails that held its moves, each rule's tests at the last pass; after the
+    /// summary, and in a section of the `--report` page. Exit status 1 when the replay never
+    /// saw one of them.
     #[arg(long = "why", value_name = "BUCKET/KEY", value_parser = super::why::parse_why)]
     pub why: Vec<(String, String)>,
 }
@@ -235,60 +237,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     crate::cli::common::say_named_twice(&report.ingest);
     report.outcomes.decision_log = args.out.as_ref().map(|p| p.display().to_string());
     let html = report_to.as_ref().map(|_| {
-        let mut context = vec![
-            (
-                "configuration".to_string(),
-                config
-                    .path
-                    .as_ref()
-                    .map_or("embedded defaults".to_string(), |p| p.display().to_string()),
-            ),
-            ("logs".to_string(), opts.sources.join(", ")),
-            (
-                "events".to_string(),
-                format!(
-                    "{} replayed ({} late, {} outside the time range, {}), {} objects",
-                    report.events,
-                    report.late_events,
-                    report.filtered_events,
-                    bad_lines(report.bad_lines),
-                    report.objects
-                ),
-            ),
-            ("model".to_string(), report.model.clone()),
-            (
-                "incidents".to_string(),
-                crate::simulate::incidents::one_line(&report.incidents, MAX_INCIDENT_LINES),
-            ),
-            (
-                "decisions".to_string(),
-                report
-                    .decisions_by_action
-                    .iter()
-                    .map(|(a, n)| format!("{n} {a}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            (
-                "protection".to_string(),
-                format!(
-                    "vault copies: {}, {} {} (not in the totals)",
-                    gb(report.vault_bytes),
-                    report.currency,
-                    money(report.protection, places(&report))
-                ),
-            ),
-        ];
-        if let Some(range) = time_range(args.from, args.until) {
-            context.insert(3, ("time range".to_string(), range));
-        }
-        if !args.policy.is_empty() {
-            context.push(("policies".to_string(), args.policy.join(", ")));
-        }
-        if let Some(idle) = replayed_past_the_logs(&report) {
-            context.push(("warning".to_string(), idle));
-        }
-        let data = crate::simulate::report::report_data(&report, &config, context);
+        let context = report_context(&report, &config, &opts.sources, &args);
+        let mut data = crate::simulate::report::report_data(&report, &config, context);
+        data.why = super::why::report_objects(&report.why, &report.currency);
         crate::report::render(&data)
     });
     // The summary is printed before the report is written: a report that fails at the end
@@ -336,6 +287,81 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
     Ok(super::why::exit_code(&report.why))
 }
 
+/// The lines under the report's title: what was replayed, as the summary's first lines say it,
+/// and the bad lines stderr shows.
+fn report_context(
+    r: &SimReport,
+    config: &crate::config::Config,
+    sources: &[String],
+    args: &SimulateArgs,
+) -> Vec<(String, String)> {
+    let line = |k: &str, v: String| (k.to_string(), v);
+    let mut context = vec![
+        line(
+            "configuration",
+            config
+                .path
+                .as_ref()
+                .map_or("embedded defaults".to_string(), |p| p.display().to_string()),
+        ),
+        line("logs", sources.join(", ")),
+        line(
+            "events",
+            format!(
+                "{} replayed ({} late, {} outside the time range, {}), {} objects",
+                r.events,
+                r.late_events,
+                r.filtered_events,
+                bad_lines(r.bad_lines),
+                r.objects
+            ),
+        ),
+    ];
+    for b in &r.ingest.bad_lines_shown {
+        context.push(line("bad line", b.to_string()));
+    }
+    if let Some(range) = time_range(args.from, args.until) {
+        context.push(line("time range", range));
+    }
+    if r.inventory_objects > 0 {
+        context.push(line(
+            "inventory",
+            format!(
+                "{} objects placed at the start (written before it)",
+                r.inventory_objects
+            ),
+        ));
+    }
+    context.push(line("model", r.model.clone()));
+    for n in &r.model_notices {
+        context.push(line("model warning", n.clone()));
+    }
+    context.extend([
+        line(
+            "incidents",
+            crate::simulate::incidents::one_line(&r.incidents, MAX_INCIDENT_LINES),
+        ),
+        line("decisions", decisions_line(r)),
+        line(
+            "protection",
+            format!(
+                "vault copies of {} snapshots: {}, {} {} (not in the totals)",
+                r.summaries.first().map_or(0, |s| s.ledger.snapshots),
+                gb(r.vault_bytes),
+                r.currency,
+                money(r.protection, places(r))
+            ),
+        ),
+    ]);
+    if !args.policy.is_empty() {
+        context.push(line("policies", args.policy.join(", ")));
+    }
+    if let Some(idle) = replayed_past_the_logs(r) {
+        context.push(line("warning", idle));
+    }
+    context
+}
+
 /// Whether to draw the progress bar: on a terminal that can (not `TERM=dumb`, which shows its
 /// escapes), unless `--json` is given or `CI` is set.
 fn progress_wanted(tty: bool, json: bool, ci: bool, term: Option<&std::ffi::OsStr>) -> bool {
@@ -374,6 +400,24 @@ pub fn replayed_past_the_logs(r: &SimReport) -> Option<String> {
             policies::facts::format_utc(r.until)
         )
     })
+}
+
+/// The decisions and their count by action: `1841 (8 alert, 1820 move, ...)`.
+fn decisions_line(r: &SimReport) -> String {
+    let by: Vec<String> = r
+        .decisions_by_action
+        .iter()
+        .map(|(a, n)| format!("{n} {a}"))
+        .collect();
+    format!(
+        "{} ({})",
+        r.decisions,
+        if by.is_empty() {
+            "none".into()
+        } else {
+            by.join(", ")
+        }
+    )
 }
 
 /// Incidents listed on the terminal; `--json` has every one.
@@ -418,26 +462,15 @@ pub fn print_summary(r: &SimReport, out: &mut dyn Write) -> std::io::Result<()> 
     for line in crate::simulate::incidents::lines(&r.incidents, MAX_INCIDENT_LINES) {
         writeln!(out, "  incident {line}")?;
     }
-    let by: Vec<String> = r
-        .decisions_by_action
+    writeln!(out, "decisions: {}", decisions_line(r))?;
+    let held: Vec<String> = crate::simulate::outcomes::per_pass(&r.deferred)
         .iter()
-        .map(|(a, n)| format!("{n} {a}"))
+        .map(|(guardrail, n)| format!("{guardrail} {n}"))
         .collect();
     writeln!(
         out,
-        "decisions: {} ({})",
-        r.decisions,
-        if by.is_empty() {
-            "none".into()
-        } else {
-            by.join(", ")
-        }
-    )?;
-    let d = &r.deferred;
-    writeln!(
-        out,
-        "moves held back by guardrails (per pass): frozen {}, minimum residency {}, cooldown {}, blackout {}, budget {}, per-pass limit {}",
-        d.frozen, d.residency, d.cooldown, d.blackout, d.budget, d.cycle_limit
+        "moves held back by guardrails (per pass): {}",
+        held.join(", ")
     )?;
     crate::simulate::outcomes::print_held(&r.held_by_rule, out)?;
     writeln!(out)?;

@@ -5,7 +5,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use super::common::plural;
-use crate::simulate::why::{MAX_OBJECTS, ObjectWhy};
+use crate::planner::verdict::RowVerdict;
+use crate::simulate::why::{DecisionRef, MAX_OBJECTS, ObjectWhy, Stretch};
 
 /// `--why`'s value: `BUCKET/KEY`, split at the first `/`.
 ///
@@ -51,29 +52,18 @@ pub fn print(whys: &[ObjectWhy], currency: &str, out: &mut dyn Write) -> std::io
 }
 
 fn print_one(w: &ObjectWhy, currency: &str, out: &mut dyn Write) -> std::io::Result<()> {
-    let tier = |t: &Option<String>| t.as_deref().map_or("-".to_string(), |t| format!("\"{t}\""));
     writeln!(
         out,
         "why {}: {}, on {} when first seen ({}), {}",
         w.object,
-        policies::eval::format_value(policies::signals::Kind::Size, w.size as f64),
-        tier(&w.tier_at_start),
+        size_text(w),
+        w.tier_at_start
+            .as_deref()
+            .map_or("-".to_string(), |t| format!("\"{t}\"")),
         w.first_seen.map_or("-".to_string(), utc),
-        match (&w.tier_at_end, w.deleted) {
-            (Some(t), _) => format!("on \"{t}\" at the end"),
-            (None, Some(d)) => format!("deleted at {}", utc(d)),
-            (None, None) => "gone at the end".to_string(),
-        }
+        end_text(w)
     )?;
-    let last = |t: Option<i64>| t.map_or(String::new(), |t| format!(", the last at {}", utc(t)));
-    writeln!(
-        out,
-        "  {}{}; {}{}",
-        plural(w.writes as usize, "write", "writes"),
-        last(w.last_write),
-        plural(w.reads as usize, "read", "reads"),
-        last(w.last_read)
-    )?;
+    writeln!(out, "  {}", traffic_text(w))?;
     if w.decisions.is_empty() {
         writeln!(out, "  decisions: none")?;
     } else {
@@ -82,10 +72,11 @@ fn print_one(w: &ObjectWhy, currency: &str, out: &mut dyn Write) -> std::io::Res
             "  decisions (tierd explain ID --log FILE, FILE: the decisions of --out):"
         )?;
         for d in &w.decisions {
-            let dir = match (&d.from, &d.to) {
-                (Some(f), Some(t)) => format!(" {f} -> {t}"),
-                (None, Some(t)) => format!(" -> {t}"),
-                _ => String::new(),
+            let dir = direction(d);
+            let dir = if dir.is_empty() {
+                dir
+            } else {
+                format!(" {dir}")
             };
             writeln!(
                 out,
@@ -117,25 +108,11 @@ fn print_one(w: &ObjectWhy, currency: &str, out: &mut dyn Write) -> std::io::Res
     if !w.timeline.is_empty() {
         writeln!(out, "  timeline (planning passes):")?;
         for s in &w.timeline {
-            let mut line = match &s.winner {
-                Some(r) if s.tests.is_empty() => format!("rule \"{r}\" wins ({})", s.action),
-                Some(r) => format!("rule \"{r}\" wins ({}: {})", s.action, s.tests),
-                None => "no rule wins".to_string(),
-            };
-            match (&s.held_rule, &s.held_by, &s.decision) {
-                (_, _, Some(id)) => line.push_str(&format!(", decided {id}")),
-                (Some(r), Some(g), _) if s.winner.as_ref() == Some(r) => {
-                    line.push_str(&format!(", held by {g}"));
-                }
-                (Some(r), Some(g), _) => {
-                    line.push_str(&format!("; rule \"{r}\" wanted a move, held by {g}"));
-                }
-                _ => {}
-            }
             writeln!(
                 out,
-                "    from {}: {line} ({})",
+                "    from {}: {} ({})",
                 utc(s.from),
+                stretch_text(s),
                 plural(s.passes as usize, "pass", "passes")
             )?;
         }
@@ -147,30 +124,177 @@ fn print_one(w: &ObjectWhy, currency: &str, out: &mut dyn Write) -> std::io::Res
         return writeln!(out, "  no planning pass saw it");
     };
     let v = &p.verdict;
-    match &v.winner {
-        Some(r) => writeln!(
-            out,
-            "  at the last pass ({}): rule \"{r}\" wins ({})",
-            utc(p.at),
-            v.action
-        )?,
-        None => writeln!(out, "  at the last pass ({}): no rule wins", utc(p.at))?,
-    }
+    writeln!(
+        out,
+        "  at the last pass ({}): {}",
+        utc(p.at),
+        verdict_text(v)
+    )?;
     if !v.conditions.is_empty() {
         super::explain::write_conditions(&v.when, &v.conditions, "    ", out)?;
     }
-    // The winner's line is the conditions above.
-    let own = v.winner.as_ref().map(|r| format!("rule \"{r}\" wins"));
-    for line in &v.rules {
-        if line == "no rule wins" || own.as_ref().is_some_and(|o| line.starts_with(o.as_str())) {
-            continue;
-        }
+    for line in other_rules(v) {
         writeln!(out, "    - {line}")?;
     }
     if let Some(c) = &v.cost {
         writeln!(out, "    cost: {}", c.describe(currency))?;
     }
     Ok(())
+}
+
+/// The object's size as policies write sizes: `4.8MiB`.
+fn size_text(w: &ObjectWhy) -> String {
+    policies::eval::format_value(policies::signals::Kind::Size, w.size as f64)
+}
+
+/// Where the object was at the end: `on "cloud" at the end`, `deleted at T`.
+fn end_text(w: &ObjectWhy) -> String {
+    match (&w.tier_at_end, w.deleted) {
+        (Some(t), _) => format!("on \"{t}\" at the end"),
+        (None, Some(d)) => format!("deleted at {}", utc(d)),
+        (None, None) => "gone at the end".to_string(),
+    }
+}
+
+/// Its client traffic: `1 write, the last at T; 19 reads, the last at T`.
+fn traffic_text(w: &ObjectWhy) -> String {
+    let last = |t: Option<i64>| t.map_or(String::new(), |t| format!(", the last at {}", utc(t)));
+    format!(
+        "{}{}; {}{}",
+        plural(w.writes as usize, "write", "writes"),
+        last(w.last_write),
+        plural(w.reads as usize, "read", "reads"),
+        last(w.last_read)
+    )
+}
+
+/// A decision's tiers: `onprem -> cloud`, `-> cloud`, or empty.
+fn direction(d: &DecisionRef) -> String {
+    match (&d.from, &d.to) {
+        (Some(f), Some(t)) => format!("{f} -> {t}"),
+        (None, Some(t)) => format!("-> {t}"),
+        _ => String::new(),
+    }
+}
+
+/// What a stretch of passes made of the object: `rule "idle" wins (move to "cloud": tests),
+/// held by the minimum residency`.
+fn stretch_text(s: &Stretch) -> String {
+    let mut line = match &s.winner {
+        Some(r) if s.tests.is_empty() => format!("rule \"{r}\" wins ({})", s.action),
+        Some(r) => format!("rule \"{r}\" wins ({}: {})", s.action, s.tests),
+        None => "no rule wins".to_string(),
+    };
+    match (&s.held_rule, &s.held_by, &s.decision) {
+        (_, _, Some(id)) => line.push_str(&format!(", decided {id}")),
+        (Some(r), Some(g), _) if s.winner.as_ref() == Some(r) => {
+            line.push_str(&format!(", held by {g}"));
+        }
+        (Some(r), Some(g), _) => {
+            line.push_str(&format!("; rule \"{r}\" wanted a move, held by {g}"));
+        }
+        _ => {}
+    }
+    line
+}
+
+/// The last pass's outcome: `rule "idle" wins (move to "cloud")` or `no rule wins`.
+fn verdict_text(v: &RowVerdict) -> String {
+    match &v.winner {
+        Some(r) => format!("rule \"{r}\" wins ({})", v.action),
+        None => "no rule wins".to_string(),
+    }
+}
+
+/// The explanation lines of the rules other than the winner (whose line is its tests).
+fn other_rules(v: &RowVerdict) -> impl Iterator<Item = &String> {
+    let own = v.winner.as_ref().map(|r| format!("rule \"{r}\" wins"));
+    v.rules.iter().filter(move |line| {
+        *line != "no rule wins" && !own.as_ref().is_some_and(|o| line.starts_with(o.as_str()))
+    })
+}
+
+/// The answers as the report's `--why` sections, the same lines the terminal prints.
+pub fn report_objects(whys: &[ObjectWhy], currency: &str) -> Vec<crate::report::WhyObject> {
+    use crate::report::{WhyDecision, WhyHeld, WhyLastPass, WhyObject, WhyStretch};
+    whys.iter()
+        .map(|w| WhyObject {
+            object: w.object.clone(),
+            not_seen: (!w.found).then(|| w.message.clone().unwrap_or_default()),
+            size: w.size,
+            size_text: size_text(w),
+            first_seen: w.first_seen.map(utc),
+            tier_at_start: w.tier_at_start.clone(),
+            end: end_text(w),
+            traffic: traffic_text(w),
+            decisions: w
+                .decisions
+                .iter()
+                .map(|d| WhyDecision {
+                    id: d.id.clone(),
+                    at: d.at.clone(),
+                    action: d.action.clone(),
+                    direction: direction(d),
+                    rule: d.rule.clone(),
+                })
+                .collect(),
+            decisions_omitted: w.decisions_omitted,
+            held: w
+                .held
+                .iter()
+                .map(|h| WhyHeld {
+                    rule: h.rule.clone(),
+                    guardrail: h.guardrail.clone(),
+                    passes: h.passes,
+                    from: utc(h.from),
+                    to: utc(h.to),
+                })
+                .collect(),
+            timeline: w
+                .timeline
+                .iter()
+                .map(|s| WhyStretch {
+                    from: utc(s.from),
+                    to: utc(s.to),
+                    passes: s.passes,
+                    outcome: stretch_text(s),
+                })
+                .collect(),
+            timeline_omitted: w.timeline_omitted,
+            last_pass: w.last_pass.as_ref().map(|p| {
+                let v = &p.verdict;
+                let (conditions, note) = super::explain::condition_lines(&v.when, &v.conditions);
+                WhyLastPass {
+                    at: utc(p.at),
+                    verdict: verdict_text(v),
+                    when: v.when.clone(),
+                    conditions: conditions
+                        .into_iter()
+                        .map(|l| crate::report::ConditionLine {
+                            depth: l.depth,
+                            holds: l.holds,
+                            text: l.text,
+                            value: l.value,
+                        })
+                        .collect(),
+                    conditions_note: note.unwrap_or_default().to_string(),
+                    rules: other_rules(v).cloned().collect(),
+                    cost: v.cost.as_ref().map(|c| crate::report::WhyCost {
+                        text: c.describe(currency),
+                        rule: c.rule.clone(),
+                        to: c.to.clone(),
+                        storage_saved_per_month: c.storage_saved_per_month,
+                        retrieval: c.retrieval,
+                        egress: c.egress,
+                        requests: c.requests,
+                        early_deletion: c.early_deletion,
+                        savings_per_month: c.savings_per_month,
+                        read_back_cost_per_month: c.read_back_cost_per_month,
+                    }),
+                }
+            }),
+        })
+        .collect()
 }
 
 /// Says on stderr which objects the replay did not see, and why: exit status 1 if any, else 0.

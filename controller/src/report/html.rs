@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::charts::{self, Chart, LegendItem, Swatch};
 use super::svg::{esc, fmt_grouped, fmt_money, fmt_signed_money, fmt_time};
-use super::{Comparison, ORACLE_STRATEGY, POLICY_STRATEGY, ReportData, SummaryRow};
+use super::{Comparison, ORACLE_STRATEGY, POLICY_STRATEGY, ReportData, SummaryRow, tables, why};
 
 const CSS: &str = r#"
 :root { color-scheme: light; }
@@ -71,6 +71,17 @@ dl.about dd { margin: 0; }
 table.decisions td { overflow-wrap: anywhere; }
 table.decisions td.id, table.decisions td.scope { font-family: ui-monospace, "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 12.5px; }
 table.decisions td.at { white-space: nowrap; }
+h3 { font-size: 16px; margin: 22px 0 6px; overflow-wrap: anywhere; }
+h4 { font-size: 14px; margin: 14px 0 4px; }
+article.why { margin: 10px 0 26px; padding: 4px 16px 10px; border-left: 3px solid #d0d7de; }
+ul.tests, ul.rules { margin: 4px 0 10px; padding-left: 18px; font-size: 13px; }
+ul.tests { list-style: none; padding-left: 4px; }
+ul.tests li.depth-1 { padding-left: 22px; }
+ul.tests li.depth-2 { padding-left: 44px; }
+ul.tests li.depth-3, ul.tests li.depth-4, ul.tests li.depth-5, ul.tests li.depth-6, ul.tests li.depth-7, ul.tests li.depth-8, ul.tests li.depth-9 { padding-left: 66px; }
+ul.tests .yes { color: #1a7f37; font-weight: 600; }
+ul.tests .no { color: #b3261e; font-weight: 600; }
+ul.tests .value { color: #57606a; }
 footer { margin-top: 36px; color: #6e7781; font-size: 12.5px; }
 @media print {
   body { font-size: 11pt; }
@@ -102,7 +113,11 @@ pub(crate) fn document(data: &ReportData) -> String {
     summary(&mut out, data);
     method(&mut out, data);
     figures(&mut out, data);
+    tables::outcomes(&mut out, data);
     costliest_moves(&mut out, data);
+    tables::held(&mut out, data);
+    tables::incidents(&mut out, data);
+    why::sections(&mut out, data);
     decisions(&mut out, data);
     let _ = writeln!(
         out,
@@ -578,8 +593,8 @@ fn costliest_moves(out: &mut String, data: &ReportData) {
         out,
         "<p class=\"hint\">The moves whose object was read again from the tier they put it on (retrieval, egress and \
          the request of each read) or left it before its minimum storage duration (early deletion), costliest first, \
-         money in {cur}. <code>tierd explain ID --log FILE</code>, FILE being what <code>--out</code> wrote, tells why \
-         each was made.</p>"
+         money in {cur}. {}</p>",
+        tables::explain_hint(data, "each was made")
     );
     out.push_str("<div class=\"table-wrap\">\n<table class=\"decisions\">\n<thead><tr>");
     for h in [

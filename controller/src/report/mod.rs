@@ -7,6 +7,8 @@
 //! # Layout
 //! - this module: the data the report shows and [`render`].
 //! - `html`: the document: header, findings, summary table, figures, decisions table, CSS.
+//! - `tables`: what became of the moves, the moves held back per rule, the incidents.
+//! - `why`: a section per object `--why` named.
 //! - `charts`: the four charts (cumulative cost, bytes per tier, anomaly timelines, moves per day).
 //! - `svg`: chart primitives: escaping, number/byte/date formatting, scales, ticks, axes.
 //!
@@ -33,6 +35,13 @@
 mod charts;
 mod html;
 mod svg;
+mod tables;
+mod why;
+
+pub use tables::{HeldRow, IncidentRow, MAX_HELD_ROWS, MAX_INCIDENT_ROWS, MoveOutcomes};
+pub use why::{
+    ConditionLine, MAX_WHY_ROWS, WhyCost, WhyDecision, WhyHeld, WhyLastPass, WhyObject, WhyStretch,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +103,23 @@ pub struct ReportData {
     /// first (the table "The policy's costliest moves").
     #[serde(default)]
     pub costliest_moves: Vec<MoveOutcomeRow>,
+    /// What became of the policy's moves (the section "What became of the policy's moves");
+    /// `None`: not shown.
+    #[serde(default)]
+    pub outcomes: Option<MoveOutcomes>,
+    /// The moves held back, counted per pass, by guardrail: `("minimum residency", 1900)`, in
+    /// the terminal summary's order.
+    #[serde(default)]
+    pub held_per_pass: Vec<(String, u64)>,
+    /// The same per move rule and guardrail.
+    #[serde(default)]
+    pub held_by_rule: Vec<HeldRow>,
+    /// Every incident opened, in order (the page lists the first [`MAX_INCIDENT_ROWS`]).
+    #[serde(default)]
+    pub incidents: Vec<IncidentRow>,
+    /// The objects `--why` named, in its order; empty without `--why`.
+    #[serde(default)]
+    pub why: Vec<WhyObject>,
 }
 
 /// One move of the policy and what it cost after it was made, in [`ReportData::currency`].
@@ -262,6 +288,14 @@ pub struct SummaryRow {
     pub freezes: u64,
     /// Alerts raised.
     pub alerts: u64,
+    /// Client reads served from a tier other than the hot one, their bytes and their cost
+    /// (retrieval, egress, requests; in the columns above).
+    #[serde(default)]
+    pub read_backs: u64,
+    #[serde(default)]
+    pub read_back_bytes: u64,
+    #[serde(default)]
+    pub read_back_cost: f64,
 }
 
 /// One decision, as the decision record shows it, flattened to text.

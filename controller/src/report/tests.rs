@@ -151,7 +151,140 @@ fn sample() -> ReportData {
             read_back_cost: 0.0492,
             early_deletion: 0.0013,
         }],
+        outcomes: Some(MoveOutcomes {
+            moves: 1820,
+            read_back_moves: 106,
+            read_backs: 107,
+            read_back_bytes: 2_270_123_456,
+            read_back_cost: 0.2745,
+            deleted_or_overwritten: 2,
+            early_deletion: 0.0013,
+            decision_log: Some("d.jsonl".into()),
+            ..MoveOutcomes::default()
+        }),
+        held_per_pass: vec![
+            ("frozen".into(), 1051),
+            ("minimum residency".into(), 1900),
+            ("budget".into(), 0),
+        ],
+        held_by_rule: vec![
+            held("recall-reheated", "minimum residency", 1900, 106),
+            held("cold-to-cloud", "frozen", 1051, 84),
+        ],
+        incidents: vec![IncidentRow {
+            bucket: "photos".into(),
+            opened: "2025-03-06T00:00:00Z".into(),
+            closed: Some("2025-03-07T00:00:00Z".into()),
+            subject: "bucket:photos".into(),
+            score: 0.9457,
+            threshold: 0.8945,
+            principal: Some("arn:aws:iam::123456789012:user/mallory".into()),
+            snapshots: 5,
+            freezes: 1,
+            alerts: 0,
+            first_decision: Some("freeze-20250306T000000Z-000348".into()),
+        }],
+        why: vec![why_object("photos/a.jpg")],
     }
+}
+
+fn held(rule: &str, guardrail: &str, passes: u64, objects: u64) -> HeldRow {
+    HeldRow {
+        rule: rule.into(),
+        guardrail: guardrail.into(),
+        passes,
+        objects,
+    }
+}
+
+/// An object `--why` named: moved once after a minimum residency held it.
+fn why_object(object: &str) -> WhyObject {
+    WhyObject {
+        object: object.into(),
+        not_seen: None,
+        size: 5_000_000,
+        size_text: "4.8MiB".into(),
+        first_seen: Some("2025-03-01T10:00:00Z".into()),
+        tier_at_start: Some("hot".into()),
+        end: "on \"cold\" at the end".into(),
+        traffic: "1 write, the last at 2025-03-01T10:00:00Z; 0 reads".into(),
+        decisions: vec![WhyDecision {
+            id: "move-20250309T100000Z-000007".into(),
+            at: "2025-03-09T10:00:00Z".into(),
+            action: "move".into(),
+            direction: "hot -> cold".into(),
+            rule: Some("idle-to-cold".into()),
+        }],
+        decisions_omitted: 0,
+        held: vec![WhyHeld {
+            rule: "idle-to-cold".into(),
+            guardrail: "the minimum residency".into(),
+            passes: 71,
+            from: "2025-03-08T11:00:00Z".into(),
+            to: "2025-03-09T09:00:00Z".into(),
+        }],
+        timeline: vec![
+            WhyStretch {
+                from: "2025-03-01T11:00:00Z".into(),
+                to: "2025-03-08T10:00:00Z".into(),
+                passes: 168,
+                outcome: "no rule wins".into(),
+            },
+            WhyStretch {
+                from: "2025-03-08T11:00:00Z".into(),
+                to: "2025-03-09T09:00:00Z".into(),
+                passes: 71,
+                outcome:
+                    "rule \"idle-to-cold\" wins (move to \"cold\"), held by the minimum residency"
+                        .into(),
+            },
+        ],
+        timeline_omitted: 0,
+        last_pass: Some(WhyLastPass {
+            at: "2025-03-10T23:00:00Z".into(),
+            verdict: "rule \"idle-to-cold\" wins (move to \"cold\")".into(),
+            when: "tier == 'hot' and days_since_last_access > 7d".into(),
+            conditions: vec![
+                ConditionLine {
+                    depth: 0,
+                    holds: true,
+                    text: "tier == 'hot'".into(),
+                    value: Some("'hot'".into()),
+                },
+                ConditionLine {
+                    depth: 0,
+                    holds: true,
+                    text: "days_since_last_access > 7d".into(),
+                    value: Some("9.5d".into()),
+                },
+            ],
+            conditions_note: String::new(),
+            rules: vec![
+                "rule \"recall\" does not match: days_since_last_access < 1d (9.5d: no)".into(),
+            ],
+            cost: Some(WhyCost {
+                text:
+                    "a move to \"cold\" (rule \"idle-to-cold\"): saves USD 0.00008/month in storage"
+                        .into(),
+                rule: "idle-to-cold".into(),
+                to: "cold".into(),
+                storage_saved_per_month: 0.00008,
+                requests: 0.00002,
+                savings_per_month: 0.00006,
+                read_back_cost_per_month: 0.017742,
+                ..WhyCost::default()
+            }),
+        }),
+    }
+}
+
+/// The section `<section id="ID">` of `html`, up to its end.
+fn section<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html
+        .find(&format!("<section id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no section {id}"));
+    let len = html[start..].find("</section>").unwrap_or(0);
+    &html[start..start + len]
 }
 
 /// Checks that `doc` (after an optional `<!DOCTYPE ...>`) is well-formed XML: tags balanced and
@@ -769,4 +902,234 @@ fn a_retrained_threshold_is_drawn_as_steps_and_scores_are_over_the_one_in_force(
     let html = render(&sample());
     assert!(html.contains("<circle class=\"over\""));
     assert!(!html.contains("(retrained)"));
+}
+
+#[test]
+fn the_held_back_section_lists_each_rule_and_guardrail_under_the_per_pass_counts() {
+    let html = render(&sample());
+    let held = section(&html, "held");
+    assert!(
+        held.contains("by the first guardrail that held them: frozen 1,051, minimum residency 1,900, budget 0."),
+        "{held}"
+    );
+    assert!(held.contains(
+        "<tr><td class=\"rule\">recall-reheated</td><td>minimum residency</td><td class=\"num\">1,900</td><td class=\"num\">106</td></tr>"
+    ), "{held}");
+    assert!(held.contains(
+        "<tr><td class=\"rule\">cold-to-cloud</td><td>frozen</td><td class=\"num\">1,051</td><td class=\"num\">84</td></tr>"
+    ));
+    assert_eq!(held.matches("<tr><td class=\"rule\">").count(), 2);
+    // Nothing held: the counts, and a note instead of the table.
+    let none = render(&ReportData {
+        held_by_rule: Vec::new(),
+        ..sample()
+    });
+    assert!(section(&none, "held").contains("No rule's move was held back."));
+    // Neither: no section (a page not made by simulate).
+    let bare = render(&ReportData {
+        held_by_rule: Vec::new(),
+        held_per_pass: Vec::new(),
+        ..sample()
+    });
+    assert!(!bare.contains("id=\"held\""));
+}
+
+#[test]
+fn the_incidents_table_has_a_row_per_incident_with_its_window_decisions_and_first_id() {
+    let html = render(&sample());
+    let incidents = section(&html, "incidents");
+    assert!(incidents.contains(
+        "<tr id=\"incident-1\"><td>photos</td><td class=\"at\">2025-03-06T00:00:00Z</td><td class=\"at\">2025-03-07T00:00:00Z</td><td class=\"scope\">bucket:photos</td><td class=\"num\">0.95</td><td class=\"num\">0.89</td><td class=\"scope\">arn:aws:iam::123456789012:user/mallory</td><td class=\"num\">5</td><td class=\"num\">1</td><td class=\"num\">0</td><td class=\"id\">freeze-20250306T000000Z-000348</td></tr>"
+    ), "{incidents}");
+    assert!(
+        incidents.contains("<a href=\"#anomaly\">"),
+        "linked to the timelines"
+    );
+    assert!(incidents.contains("<code>tierd explain ID --log d.jsonl</code>"));
+    let mut open = sample();
+    open.incidents[0].closed = None;
+    open.incidents[0].principal = None;
+    let html = render(&open);
+    assert!(section(&html, "incidents").contains("<td class=\"at\">still open at the end</td>"));
+    let none = render(&ReportData {
+        incidents: Vec::new(),
+        ..sample()
+    });
+    assert!(section(&none, "incidents").contains("No incident was opened."));
+}
+
+#[test]
+fn the_outcomes_section_says_what_became_of_the_moves_and_each_strategys_read_backs() {
+    let mut d = sample();
+    d.summary[0].read_backs = 107;
+    d.summary[0].read_back_bytes = 2_270_123_456;
+    d.summary[0].read_back_cost = 0.2745;
+    let html = render(&d);
+    let o = section(&html, "outcomes");
+    for said in [
+        "<dt>moves made</dt><dd>1,820 (recalls included)</dd>",
+        "<dt>read back later</dt><dd>106 moves: 107 reads, 2.270 GB, cost 0.2745 USD</dd>",
+        "<dt>deleted or overwritten on the colder tier</dt><dd>2 moves (early deletion 0.0013 USD)</dd>",
+        "<tr><th scope=\"row\">tierd policy</th><td class=\"num\">107</td><td class=\"num\">2.270 GB</td><td class=\"num\">0.2745</td></tr>",
+        "<tr><th scope=\"row\">never move</th><td class=\"num\">0</td><td class=\"num\">0.000 GB</td><td class=\"num\">0.0000</td></tr>",
+    ] {
+        assert!(o.contains(said), "no {said:?} in {o}");
+    }
+    assert!(
+        !o.contains("offline oracle"),
+        "the oracle has no read-backs"
+    );
+    assert!(!o.contains("no move had put there"), "{o}");
+    // Reads of objects an inventory placed on a colder tier are said apart.
+    if let Some(o) = &mut d.outcomes {
+        o.unattributed_read_backs = 3;
+        o.unattributed_read_back_bytes = 1_500_000_000;
+        o.unattributed_read_back_cost = 0.12;
+    }
+    let html = render(&d);
+    assert!(section(&html, "outcomes").contains(
+        "<dd>3 reads (1.500 GB, cost 0.1200 USD) of objects listed on a colder tier that no move had put there</dd>"
+    ));
+    // The costliest moves' hint names the decision file --out wrote.
+    assert!(
+        section(&html, "costliest-moves").contains("<code>tierd explain ID --log d.jsonl</code>")
+    );
+    assert!(
+        !render(&ReportData {
+            outcomes: None,
+            ..sample()
+        })
+        .contains("id=\"outcomes\"")
+    );
+}
+
+#[test]
+fn a_why_section_per_object_shows_its_decisions_holds_timeline_and_last_verdict() {
+    let mut d = sample();
+    d.why.push(WhyObject {
+        object: "photos/b.jpg".into(),
+        not_seen: Some("the replay saw no object \"b.jpg\" in bucket \"photos\"".into()),
+        ..WhyObject::default()
+    });
+    let html = render(&d);
+    check_well_formed(&html).unwrap_or_else(|e| panic!("{e}"));
+    let why = section(&html, "why");
+    for said in [
+        "<article class=\"why\" id=\"why-1\">\n<h3>why <code>photos/a.jpg</code></h3>",
+        "<dt>size</dt><dd>0.005 GB (4.8MiB, 5,000,000 bytes)</dd>",
+        "<dt>tier</dt><dd>on \"hot\" when first seen (2025-03-01T10:00:00Z), on &quot;cold&quot; at the end</dd>",
+        "<dt>client traffic</dt><dd>1 write, the last at 2025-03-01T10:00:00Z; 0 reads</dd>",
+        "<tr><td class=\"id\">move-20250309T100000Z-000007</td><td class=\"at\">2025-03-09T10:00:00Z</td><td>move</td><td>hot -&gt; cold</td><td>idle-to-cold</td></tr>",
+        "<tr><td>idle-to-cold</td><td>the minimum residency</td><td class=\"num\">71</td><td class=\"at\">2025-03-08T11:00:00Z</td><td class=\"at\">2025-03-09T09:00:00Z</td></tr>",
+        "<tr><td class=\"at\">2025-03-01T11:00:00Z</td><td class=\"at\">2025-03-08T10:00:00Z</td><td class=\"num\">168</td><td>no rule wins</td></tr>",
+        "<td class=\"num\">71</td><td>rule &quot;idle-to-cold&quot; wins (move to &quot;cold&quot;), held by the minimum residency</td></tr>",
+        "<h4>At the last pass (2025-03-10T23:00:00Z)</h4>\n<p>rule &quot;idle-to-cold&quot; wins (move to &quot;cold&quot;)</p>",
+        "as written: <code>tier == &#39;hot&#39; and days_since_last_access &gt; 7d</code>",
+        "<li class=\"depth-0\"><span class=\"yes\">[yes]</span> <code>days_since_last_access &gt; 7d</code> <span class=\"value\">value 9.5d</span></li>",
+        "<li>rule &quot;recall&quot; does not match: days_since_last_access &lt; 1d (9.5d: no)</li>",
+        "<p>cost: a move to &quot;cold&quot; (rule &quot;idle-to-cold&quot;): saves USD 0.00008/month in storage</p>",
+        "<td class=\"num\">0.00008</td><td class=\"num\">0</td><td class=\"num\">0</td><td class=\"num\">0.00002</td><td class=\"num\">0</td><td class=\"num\">0.00006</td><td class=\"num\">0.017742</td>",
+        // An object the replay never saw says so, in its place.
+        "<h3>why <code>photos/b.jpg</code></h3>\n<p class=\"note\">No answer: the replay saw no object &quot;b.jpg&quot; in bucket &quot;photos&quot;.</p>",
+    ] {
+        assert!(why.contains(said), "no {said:?} in\n{why}");
+    }
+    assert!(
+        html.find("id=\"why\"") < html.find("id=\"decisions\""),
+        "before the decisions"
+    );
+    // Without --why, no section.
+    let plain = render(&ReportData {
+        why: Vec::new(),
+        ..sample()
+    });
+    assert!(!plain.contains("id=\"why\""));
+    assert!(!plain.contains("<article"));
+}
+
+#[test]
+fn long_lists_are_capped_and_the_page_says_how_many_it_shows() {
+    let mut d = sample();
+    d.incidents = (0..143)
+        .map(|i| IncidentRow {
+            bucket: format!("b{i:03}"),
+            ..d.incidents[0].clone()
+        })
+        .collect();
+    d.held_by_rule = (0..130)
+        .map(|i| held(&format!("rule-{i}"), "frozen", 1, 1))
+        .collect();
+    let w = &mut d.why[0];
+    w.timeline = vec![w.timeline[0].clone(); 200];
+    w.timeline_omitted = 5;
+    w.decisions = vec![w.decisions[0].clone(); 100];
+    w.decisions_omitted = 7;
+    let html = render(&d);
+    check_well_formed(&html).unwrap_or_else(|e| panic!("{e}"));
+    let incidents = section(&html, "incidents");
+    assert_eq!(
+        incidents.matches("<tr id=\"incident-").count(),
+        MAX_INCIDENT_ROWS
+    );
+    assert!(incidents.contains(
+        "50 of 143 incidents shown (the first); all are in <code>--json</code> (<code>incidents</code>)."
+    ), "{incidents}");
+    assert!(incidents.contains(">b049<") && !incidents.contains(">b050<"));
+    let held = section(&html, "held");
+    assert_eq!(
+        held.matches("<tr><td class=\"rule\">").count(),
+        MAX_HELD_ROWS
+    );
+    assert!(held.contains("100 of 130 rows shown"));
+    let why = section(&html, "why");
+    assert!(why.contains("50 of 205 stretches shown (the first); all are in <code>--json</code> (<code>why[].timeline</code>)."), "{why}");
+    assert!(why.contains("50 of 107 decisions shown"));
+    assert_eq!(why.matches("<td>no rule wins</td>").count(), MAX_WHY_ROWS);
+    // Under the caps, nothing is said.
+    assert!(!render(&sample()).contains("class=\"note capped\""));
+}
+
+#[test]
+fn keys_and_rule_names_in_the_new_sections_render_as_text() {
+    let evil = "<script>alert('x')</script>&";
+    let mut d = sample();
+    d.held_by_rule[0].rule = evil.into();
+    d.held_per_pass[0].0 = evil.into();
+    d.incidents[0].bucket = evil.into();
+    d.incidents[0].principal = Some(evil.into());
+    d.incidents[0].first_decision = Some(evil.into());
+    d.summary[0].strategy = evil.into();
+    if let Some(o) = &mut d.outcomes {
+        o.decision_log = Some(evil.into());
+    }
+    let w = &mut d.why[0];
+    w.object = format!("photos/{evil}");
+    w.decisions[0].rule = Some(evil.into());
+    w.held[0].rule = evil.into();
+    w.timeline[0].outcome = evil.into();
+    if let Some(p) = &mut w.last_pass {
+        p.when = evil.into();
+        p.conditions[0].text = evil.into();
+        p.conditions[0].value = Some(evil.into());
+        p.rules[0] = evil.into();
+        if let Some(c) = &mut p.cost {
+            c.text = evil.into();
+        }
+    }
+    d.why.push(WhyObject {
+        object: evil.into(),
+        not_seen: Some(evil.into()),
+        ..WhyObject::default()
+    });
+    let html = render(&d);
+    check_well_formed(&html).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!html.contains("<script"), "raw script tag");
+    let escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;";
+    for id in ["held", "incidents", "outcomes", "why"] {
+        assert!(
+            section(&html, id).contains(escaped),
+            "{id} does not show the name"
+        );
+    }
+    assert!(section(&html, "why").matches(escaped).count() >= 10);
 }

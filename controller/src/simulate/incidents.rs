@@ -146,6 +146,26 @@ pub fn lines(list: &[Incident], max: usize) -> Vec<String> {
     out
 }
 
+/// The incidents as the report's table rows.
+pub fn report_rows(list: &[Incident]) -> Vec<crate::report::IncidentRow> {
+    let fmt = policies::facts::format_utc;
+    list.iter()
+        .map(|i| crate::report::IncidentRow {
+            bucket: i.bucket.clone(),
+            opened: fmt(i.opened_at),
+            closed: i.closed_at.map(fmt),
+            subject: i.subject.clone(),
+            score: i.score,
+            threshold: i.threshold,
+            principal: i.principal.clone(),
+            snapshots: i.snapshots,
+            freezes: i.freezes,
+            alerts: i.alerts,
+            first_decision: i.decision_ids.first().cloned(),
+        })
+        .collect()
+}
+
 /// The incidents in one line, for the report's header: `2 opened: b1 from T to T (subject
 /// 0.96), ...` (at most `max` named).
 pub fn one_line(list: &[Incident], max: usize) -> String {

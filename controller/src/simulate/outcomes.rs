@@ -16,7 +16,7 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::planner::{HoldsByRule, Planner};
+use crate::planner::{Deferred, HoldsByRule, Planner};
 use policies::PolicySet;
 
 /// The policy's moves, and what became of them.
@@ -242,6 +242,48 @@ pub fn report_rows(costly: &[CostlyMove]) -> Vec<crate::report::MoveOutcomeRow> 
             early_deletion: m.early_deletion,
         })
         .collect()
+}
+
+/// The totals as the report's section "What became of the policy's moves" shows them.
+pub fn report_outcomes(t: &OutcomeTotals) -> crate::report::MoveOutcomes {
+    crate::report::MoveOutcomes {
+        moves: t.moves,
+        read_back_moves: t.read_back_moves,
+        read_backs: t.read_backs,
+        read_back_bytes: t.read_back_bytes,
+        read_back_cost: t.read_back_cost,
+        deleted_or_overwritten: t.deleted_or_overwritten,
+        early_deletion: t.early_deletion,
+        unattributed_read_backs: t.unattributed_read_backs,
+        unattributed_read_back_bytes: t.unattributed_read_back_bytes,
+        unattributed_read_back_cost: t.unattributed_read_back_cost,
+        decision_log: t.decision_log.clone(),
+    }
+}
+
+/// The holds per rule as the report's table rows.
+pub fn report_held(held: &[HeldByRule]) -> Vec<crate::report::HeldRow> {
+    held.iter()
+        .map(|h| crate::report::HeldRow {
+            rule: h.rule.clone(),
+            guardrail: h.guardrail.clone(),
+            passes: h.passes,
+            objects: h.objects,
+        })
+        .collect()
+}
+
+/// The moves held back per pass, by guardrail, named and ordered as the summary's line
+/// "moves held back by guardrails (per pass)" and the report say them.
+pub fn per_pass(d: &Deferred) -> [(&'static str, u64); 6] {
+    [
+        ("frozen", d.frozen),
+        ("minimum residency", d.residency),
+        ("cooldown", d.cooldown),
+        ("blackout", d.blackout),
+        ("budget", d.budget),
+        ("per-pass limit", d.cycle_limit),
+    ]
 }
 
 /// Seconds as explanations write durations: `7.1d`, `5h`.

@@ -81,6 +81,9 @@ pub fn report_data(r: &SimReport, config: &Config, context: Vec<(String, String)
             snapshots: s.ledger.snapshots,
             freezes: s.ledger.freezes,
             alerts: s.ledger.alerts,
+            read_backs: s.ledger.read_backs,
+            read_back_bytes: s.ledger.read_back_bytes,
+            read_back_cost: s.ledger.read_back_cost,
         })
         .collect();
     summary.push(SummaryRow {
@@ -141,6 +144,14 @@ pub fn report_data(r: &SimReport, config: &Config, context: Vec<(String, String)
         about: about(config),
         prices: prices(config),
         costliest_moves: super::outcomes::report_rows(&r.costliest_moves),
+        outcomes: Some(super::outcomes::report_outcomes(&r.outcomes)),
+        held_per_pass: super::outcomes::per_pass(&r.deferred)
+            .iter()
+            .map(|(g, n)| ((*g).to_string(), *n))
+            .collect(),
+        held_by_rule: super::outcomes::report_held(&r.held_by_rule),
+        incidents: super::incidents::report_rows(&r.incidents),
+        why: Vec::new(),
     }
 }
 

@@ -124,11 +124,14 @@ pub async fn open(
         Access::Recovers => Some(MoverLock::acquire(&config.journal_path, "recover")?),
         Access::Looks => None,
     };
-    let journal = match access {
+    let mut journal = match access {
         Access::Moves(_) | Access::Recovers => Journal::open_writable(&config.journal_path),
         Access::Looks => Journal::open(&config.journal_path),
     }
     .context("opening the journal")?;
+    if let Some(lock) = &lock {
+        lock.claim(&mut journal)?;
+    }
     let tiers = Tiers::open(&config.tiers)?;
     let cfg = ExecutorConfig {
         concurrency: pace.concurrency,

@@ -7,6 +7,11 @@
 //! process that moves data or recovers moves holds an exclusive lock on `<journal>.lock` for as
 //! long as it runs, taken before recovery. The operating system releases it when the process
 //! ends, however it ends, so a crash never leaves it held. The file names its holder.
+//!
+//! A lock file deleted by hand while its holder runs (it looks stale to an operator) would let a
+//! second mover in, and its recovery would undo the first one's live moves. So the holder is
+//! also named in the journal ([`MoverLock::claim`]: its pid, its start time and this boot), and
+//! a process that takes a fresh lock refuses to go on while that process still runs.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -27,6 +32,10 @@ pub enum LockError {
         "{path}: another tierd is moving data with this journal ({holder}); wait for it to finish, or stop it first: a running `tierd run` moves and recovers by itself"
     )]
     Held { path: PathBuf, holder: String },
+    #[error(
+        "{path}: another tierd (pid {pid}) is moving data with this journal, and its lock file was deleted while it runs; stop that process first (a running `tierd run` moves and recovers by itself), and never delete the lock file: the operating system lets it go when its holder ends"
+    )]
+    Deleted { path: PathBuf, pid: i64 },
     /// (The cause is in the message, and not a `source` as well: it would be printed twice.)
     #[error(
         "{path}: cannot open the journal's lock file: {cause}; the journal's folder must be writable by the user tierd runs as"
@@ -105,6 +114,81 @@ impl MoverLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Names this process as the journal's mover in `journal`, after refusing to go on when the
+    /// journal names another process of this boot that still runs: one whose lock file was
+    /// deleted. Without `/proc` (not Linux) nothing is checked or named.
+    ///
+    /// # Errors
+    /// [`LockError::Deleted`]; the journal's errors.
+    pub fn claim(&self, journal: &mut super::Journal) -> anyhow::Result<()> {
+        let Some(me) = Holder::this_process() else {
+            return Ok(());
+        };
+        let recorded = Holder {
+            pid: journal.service_state("mover_pid")?.unwrap_or(0),
+            started: journal.service_state("mover_started")?.unwrap_or(0),
+            boot: journal.service_state("mover_boot")?.unwrap_or(0),
+        };
+        if recorded.boot == me.boot && recorded.pid != me.pid && recorded.runs() {
+            return Err(LockError::Deleted {
+                path: self.path.clone(),
+                pid: recorded.pid,
+            }
+            .into());
+        }
+        journal.set_service_state("mover_pid", me.pid)?;
+        journal.set_service_state("mover_started", me.started)?;
+        journal.set_service_state("mover_boot", me.boot)?;
+        Ok(())
+    }
+}
+
+/// A process as the journal names its mover: a pid alone could be another process's by now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Holder {
+    pid: i64,
+    /// When it started, in clock ticks since boot (`/proc/PID/stat`, field 22).
+    started: i64,
+    /// This boot of this host (a hash of the host name and the kernel's boot id).
+    boot: i64,
+}
+
+impl Holder {
+    fn this_process() -> Option<Holder> {
+        let pid = i64::from(std::process::id());
+        Some(Holder {
+            pid,
+            started: started(pid)?,
+            boot: this_boot()?,
+        })
+    }
+
+    /// The process still runs (the same pid started at the same tick).
+    fn runs(&self) -> bool {
+        self.pid > 0 && started(self.pid) == Some(self.started)
+    }
+}
+
+/// When process `pid` started, in clock ticks since boot; `None` when it does not run.
+fn started(pid: i64) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command's name, in parentheses (which may hold spaces and parentheses):
+    // field 3 (the state) onwards; the start time is field 22.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// This boot of this host, as a number: a journal on storage two hosts share names another.
+fn this_boot() -> Option<i64> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let h = format!("{}|{}", boot.trim(), host.trim())
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    Some((h >> 1) as i64)
 }
 
 #[cfg(test)]
@@ -129,6 +213,53 @@ mod tests {
         let again = MoverLock::acquire(&journal, "move").unwrap();
         let text = std::fs::read_to_string(again.path()).unwrap();
         assert_eq!(text, format!("pid {}, `tierd move`\n", std::process::id()));
+    }
+
+    #[test]
+    fn a_holder_whose_lock_file_was_deleted_is_found_in_the_journal_while_it_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tierd.db");
+        let mut journal = super::super::Journal::open(&path).unwrap();
+        let lock = MoverLock::acquire(&path, "run").unwrap();
+        lock.claim(&mut journal).unwrap();
+        // This process again (a start after a stop in the same process): taken.
+        lock.claim(&mut journal).unwrap();
+        // A process that runs (the test's parent, pid 1's child...: any live one but this).
+        let other = std::os::unix::process::parent_id();
+        let me = Holder::this_process().unwrap();
+        let live = Holder {
+            pid: i64::from(other),
+            started: started(i64::from(other)).unwrap(),
+            boot: me.boot,
+        };
+        let name = |j: &mut super::super::Journal, h: Holder| {
+            j.set_service_state("mover_pid", h.pid).unwrap();
+            j.set_service_state("mover_started", h.started).unwrap();
+            j.set_service_state("mover_boot", h.boot).unwrap();
+        };
+        name(&mut journal, live);
+        let err = lock.claim(&mut journal).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "another tierd (pid {other}) is moving data with this journal, and its lock file was deleted"
+            )),
+            "{err}"
+        );
+        // The same pid started at another tick (reused), or named on another boot: gone.
+        for gone in [
+            Holder {
+                started: live.started + 1,
+                ..live
+            },
+            Holder {
+                boot: me.boot ^ 1,
+                ..live
+            },
+        ] {
+            name(&mut journal, gone);
+            lock.claim(&mut journal).unwrap();
+            assert_eq!(journal.service_state("mover_pid").unwrap(), Some(me.pid));
+        }
     }
 
     #[test]

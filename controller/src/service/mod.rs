@@ -272,8 +272,9 @@ impl Service {
             Some(l) => l,
             None => crate::journal::lock::MoverLock::acquire(&config.journal_path, "run")?,
         };
-        let journal =
+        let mut journal =
             Journal::open_writable(&config.journal_path).context("opening the journal")?;
+        mover_lock.claim(&mut journal)?;
         let tiers = Tiers::open(&config.tiers)?;
         let mut ex = Executor::new(
             Arc::new(tiers),

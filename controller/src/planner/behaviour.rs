@@ -6,6 +6,10 @@
 //! - An incident opens on a bucket when one of its subjects (the bucket, or a principal in it)
 //!   has an anomalous window outside learning mode; it closes after `incident_quiet` seconds
 //!   without one. Learning-mode scores are recorded but never open an incident or raise a signal.
+//! - Holds and quiet periods are measured in event time: the scores' times are the windows'
+//!   (from the logs), so the service sets the clock to the newest event read
+//!   ([`Behaviour::set_clock`]); a backlog, or logs delivered hours late, are then judged as
+//!   they happened, not closed or expired on arrival. `simulate` passes event time already.
 //! - Flags (a new principal or IP) hold like scores. Configuration changes are read from the
 //!   events themselves ([`Behaviour::config_changes`]): they are facts, not scores, and count
 //!   whatever the model's state (learning, off or active).
@@ -90,6 +94,8 @@ pub struct Behaviour {
     /// Per bucket window of the scores being observed: the principal in the bucket that scored
     /// highest ([`Behaviour::note_drivers`]).
     drivers: BTreeMap<WindowKey, (f64, String)>,
+    /// The newest event time read, when the caller's `now` is the wall clock (the service).
+    clock: Option<i64>,
 }
 
 /// The anomaly of a window; `driver`: for a bucket subject, the principal in the bucket that
@@ -154,7 +160,21 @@ impl Behaviour {
             quiet: quiet_secs as i64,
             model_name: model_name.to_string(),
             drivers: BTreeMap::new(),
+            clock: None,
         }
+    }
+
+    /// Sets the event clock: the newest event time read (unix seconds), `None` while none was.
+    /// From then on every `now` given is taken at most that: a burst in logs read a day late
+    /// opens an incident that stays open, and its held scores hold, for as long after the burst
+    /// in the logs' time as they would have live.
+    pub fn set_clock(&mut self, newest_event: Option<i64>) {
+        self.clock = newest_event;
+    }
+
+    /// `now` on the event clock (`now` itself without one, or when the logs run ahead of it).
+    fn at(&self, now: i64) -> i64 {
+        self.clock.map_or(now, |c| c.min(now))
     }
 
     /// Takes a pass's scores before they are observed: for each bucket window, the principal
@@ -261,6 +281,7 @@ impl Behaviour {
 
     /// Closes incidents quiet for `incident_quiet` seconds at `now`.
     pub fn close_quiet(&mut self, now: i64) -> Vec<IncidentChange> {
+        let now = self.at(now);
         let mut out = Vec::new();
         for (b, st) in &mut self.buckets {
             if let Some(i) = &st.incident
@@ -283,6 +304,7 @@ impl Behaviour {
     /// `incident_quiet` without an anomalous window, as any incident does; an operator's
     /// `tierd unfreeze` closes it at once. Nothing changes if the bucket has an incident open.
     pub fn resume(&mut self, bucket: &str, opened_at: i64, now: i64, anomaly: Option<Anomaly>) {
+        let now = self.at(now);
         let st = self.buckets.entry(bucket.to_string()).or_default();
         if st.incident.is_none() {
             st.incident = Some(Incident {
@@ -297,6 +319,7 @@ impl Behaviour {
     /// configuration change whose signal still holds), each as the JSON that
     /// [`Behaviour::restore`] reads back: what a restart must not forget.
     pub fn saved(&self, now: i64) -> BTreeMap<String, String> {
+        let now = self.at(now);
         self.buckets
             .iter()
             .filter(|(_, st)| st.matters(now))
@@ -334,6 +357,7 @@ impl Behaviour {
 
     /// The behaviour signals of a bucket at `now`.
     pub fn facts(&self, bucket: &str, now: i64) -> BehaviourFacts {
+        let now = self.at(now);
         let Some(st) = self.buckets.get(bucket) else {
             return BehaviourFacts::default();
         };
@@ -356,6 +380,7 @@ impl Behaviour {
     /// The anomaly to cite in a decision about `bucket`: the open incident's, else the strongest
     /// recent window's.
     pub fn anomaly(&self, bucket: &str, now: i64) -> Option<Anomaly> {
+        let now = self.at(now);
         let st = self.buckets.get(bucket)?;
         if let Some(a) = st.incident.as_ref().and_then(|i| i.anomaly.as_ref()) {
             return Some(a.clone());
@@ -465,6 +490,35 @@ mod tests {
         // Once the signals have faded, only the incident is kept.
         assert_eq!(b.saved(2300 + 3601).keys().collect::<Vec<_>>(), ["p"]);
         assert!(back.restore("p", "not json").is_err());
+    }
+
+    #[test]
+    fn on_the_event_clock_a_burst_read_a_day_late_stays_open_and_held() {
+        // A burst 26 hours ago, read now: on the wall clock it would be quiet already.
+        let now = 1_800_000_000;
+        let burst = now - 26 * 3600;
+        let mut b = Behaviour::new(3600, 86_400, "m");
+        b.set_clock(Some(burst + 300));
+        assert!(
+            b.observe(&score("photos", burst, 0.9, false), 300)
+                .is_some()
+        );
+        assert_eq!(b.close_quiet(now), []);
+        let f = b.facts("photos", now);
+        assert!(f.incident_open);
+        assert!(f.bucket_anomaly > 0.8, "{f:?}");
+        assert!(b.anomaly("photos", now).is_some());
+        assert!(b.saved(now).contains_key("photos"));
+        // The logs move on: an hour later the score no longer holds; a day later it closes.
+        b.set_clock(Some(burst + 300 + 3601));
+        assert_eq!(b.facts("photos", now).bucket_anomaly, 0.0);
+        assert!(b.facts("photos", now).incident_open);
+        b.set_clock(Some(burst + 300 + 86_400));
+        assert_eq!(b.close_quiet(now).len(), 1);
+        // Without an event clock, the caller's time (simulate's event time) rules.
+        let mut c = Behaviour::new(3600, 86_400, "m");
+        c.observe(&score("photos", burst, 0.9, false), 300);
+        assert_eq!(c.close_quiet(now).len(), 1);
     }
 
     #[test]

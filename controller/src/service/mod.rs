@@ -413,6 +413,10 @@ impl Service {
                 planner.snapshot_taken(&s.bucket, &s.prefix, at);
             }
         }
+        // The event clock, before a freeze resumes an incident: it counts as anomalous at the
+        // newest event any run read (docs: behaviour holds count in the logs' time).
+        let newest_event = ex.journal().service_state("newest_event")?;
+        planner.behaviour.set_clock(newest_event);
         let freezes = ex.journal().open_freezes()?;
         for f in freezes {
             // A freeze an anomaly opened, on a bucket whose behaviour was not saved (a journal
@@ -481,7 +485,7 @@ impl Service {
         metrics.policy_loaded();
         // The lag of the logs counts from the newest event any run read, so that logs that
         // stopped before a restart still show as late after it.
-        if let Some(t) = ex.journal().service_state("newest_event")? {
+        if let Some(t) = newest_event {
             metrics.event_seen(t);
         }
         let mut svc = Service {
@@ -939,7 +943,15 @@ impl Service {
         }
         self.next_plan = t + self.config.planner.interval_secs as i64;
         let started = std::time::Instant::now();
+        // Holds and quiet periods count in the logs' time: a backlog, or logs hours late, are
+        // judged as they happened.
+        self.planner
+            .behaviour
+            .set_clock(self.metrics.newest_event());
         let plan = tokio::task::block_in_place(|| self.planner.plan(t));
+        for change in &plan.incidents {
+            log_incident(change);
+        }
         self.metrics.cycle("plan", started.elapsed().as_secs_f64());
         let d = &plan.deferred;
         self.metrics.set_moves_held(&[
@@ -1350,6 +1362,16 @@ fn log_incident(change: &crate::planner::behaviour::IncidentChange) {
                 "incident opened"
             );
         }
-        other => tracing::warn!(target: "tierd::incident", change = ?other, "incident changed"),
+        IncidentChange::Closed {
+            bucket,
+            at,
+            opened_at,
+        } => tracing::warn!(
+            target: "tierd::incident",
+            bucket = %bucket,
+            opened_at = %policies::facts::format_utc(*opened_at),
+            at = %policies::facts::format_utc(*at),
+            "incident closed: no anomalous window for planner.incident_quiet"
+        ),
     }
 }

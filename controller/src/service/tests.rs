@@ -512,3 +512,62 @@ async fn a_move_of_an_object_on_no_tier_is_skipped_once_not_at_every_pass() {
     assert_eq!((back.decisions, back.moves_done), (1, 1), "{back:?}");
     assert!(d.join("cloud/photos/gone.jpg").exists());
 }
+
+/// An attack in logs read a day late (a backlog after an outage, a late log shipment): its
+/// incident opens, stays open and is acted on, because holds and quiet periods count in the
+/// logs' time, not the wall clock's (review 21, finding 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incident_in_logs_a_day_old_is_acted_on_not_closed_on_arrival() {
+    use models::detect::SubjectScore;
+    use models::features::{Subject, SubjectKind, WindowFlags};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    on_onprem(d, &["a.jpg"]);
+    let mut svc = service(
+        d,
+        "[[rule]]\nid = \"freeze-on-incident\"\nscope = { bucket = \"*\" }\n\
+         when = \"incident_open\"\naction = \"freeze\"\n\
+         [[rule]]\nid = \"alert-on-anomaly\"\nscope = { bucket = \"*\" }\n\
+         when = \"bucket_anomaly >= 0.8\"\naction = { kind = \"alert\", severity = \"critical\", message = \"burst\" }\n",
+    )
+    .await;
+    let burst = now() - 26 * 3600;
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    svc.audit = Some(rx);
+    // The logs read: up to a few minutes after the burst.
+    tx.send(vec![put_photo("a.jpg", 26 * 3600 - 300)])
+        .await
+        .unwrap();
+    let scored = SubjectScore {
+        subject: Subject {
+            kind: SubjectKind::Bucket,
+            bucket: Some("photos".into()),
+            principal: None,
+        },
+        window_start_us: burst * 1_000_000,
+        score: 0.95,
+        threshold: 0.6,
+        is_anomalous: true,
+        learning: false,
+        top_features: Vec::new(),
+        flags: WindowFlags::default(),
+        window_secs: 300,
+    };
+    assert!(svc.planner.behaviour.observe(&scored, 300).is_some());
+    svc.plan_now();
+    let r = svc.cycle().await.unwrap();
+    assert_eq!((r.open_incidents, r.open_freezes), (1, 1), "{r:?}");
+    let alerts = svc
+        .executor
+        .journal()
+        .decisions(&crate::journal::decisions::DecisionFilter {
+            action: Some("alert".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        alerts.len(),
+        1,
+        "the held score fired the alert rule: {alerts:?}"
+    );
+}

@@ -26,6 +26,10 @@ pub struct ColumnEvaluation {
     pub winners: Vec<u32>,
     /// The first matching freeze of each row in precedence order, or [`NO_RULE`].
     pub frozen_by: Vec<u32>,
+    /// The first matching unfreeze of each row in precedence order, where no freeze matches the
+    /// row, or [`NO_RULE`]: it lifts a freeze on its scope beside the row's winner (a rule of
+    /// higher priority, such as a daily snapshot of the bucket, must not keep a freeze forever).
+    pub unfrozen_by: Vec<u32>,
     /// The move rule that would have won each row a matching freeze holds (the first matching
     /// move in precedence order, when no pin matches), or [`NO_RULE`]: a move held back by a
     /// freeze, for the planner to count.
@@ -557,7 +561,8 @@ impl PolicySet {
     /// matching alerts, which fire beside the winner.
     ///
     /// # Guarantees
-    /// Row `i` equals `winner`, `frozen_by` and `alerts` of the one-object [`PolicySet::evaluate`].
+    /// Row `i` equals `winner`, `frozen_by`, `unfrozen_by` and `alerts` of the one-object
+    /// [`PolicySet::evaluate`].
     pub fn evaluate_columns_detailed(&self, cat: &Catalog, now: i64) -> ColumnEvaluation {
         let ctx = Ctx {
             cat,
@@ -594,7 +599,9 @@ impl PolicySet {
         let (mut best_pin, mut best_nonmove, mut best_any) = (Vec::new(), Vec::new(), Vec::new());
         let mut best_move: Vec<u32> = Vec::new();
         let mut frozen: Vec<u32> = Vec::new();
+        let mut unfrozen: Vec<u32> = Vec::new();
         let mut frozen_by = Vec::with_capacity(cat.len());
+        let mut unfrozen_by = Vec::with_capacity(cat.len());
         let mut move_held_by_freeze = Vec::with_capacity(cat.len());
         let mut alerts: Vec<(u32, u32)> = Vec::new();
         let mut rank = vec![0; self.rules.len()];
@@ -625,6 +632,8 @@ impl PolicySet {
             }
             frozen.clear();
             frozen.resize(n, NO_RULE);
+            unfrozen.clear();
+            unfrozen.resize(n, NO_RULE);
             by_bucket.iter_mut().for_each(Vec::clear);
             present.clear();
             for (j, &b) in cat.bucket[start..end].iter().enumerate() {
@@ -711,6 +720,7 @@ impl PolicySet {
                     rule.action == Action::Freeze,
                     rule.action.is_move(),
                 );
+                let is_unfreeze = rule.action == Action::Unfreeze;
                 for &j in &sel {
                     let j = j as usize;
                     if is_pin {
@@ -726,12 +736,21 @@ impl PolicySet {
                     if is_freeze {
                         frozen[j] = id;
                     }
+                    if is_unfreeze {
+                        unfrozen[j] = id;
+                    }
                 }
             }
             // This chunk's alerts, by row then precedence (they were found rule by rule).
             alerts[chunk_alerts..].sort_unstable_by_key(|&(r, rule)| (r, rank[rule as usize]));
             for j in 0..n {
                 let (pin, freeze) = (best_pin[j], frozen[j]);
+                // A freeze that matches the row holds: no unfreeze of it lifts one.
+                unfrozen_by.push(if freeze == NO_RULE {
+                    unfrozen[j]
+                } else {
+                    NO_RULE
+                });
                 move_held_by_freeze.push(if pin == NO_RULE && freeze != NO_RULE {
                     best_move[j]
                 } else {
@@ -751,6 +770,7 @@ impl PolicySet {
         ColumnEvaluation {
             winners: result,
             frozen_by,
+            unfrozen_by,
             move_held_by_freeze,
             alerts,
         }

@@ -12,6 +12,9 @@
 //!    whether or not it wins.
 //! 5. Among the other matching rules (freezes, snapshots, unfreezes, and moves nothing holds),
 //!    the first in precedence order wins; a pin wins only when none of them matches.
+//! 6. The first matching unfreeze ([`Evaluation::unfrozen_by`]) lifts a freeze on its scope
+//!    whether or not it wins, unless a freeze matches the object too: a rule of higher priority
+//!    (a daily snapshot of the bucket) must not keep a freeze open forever.
 //!    Precedence order is priority descending, then file order (files in the order given,
 //!    rules top to bottom).
 
@@ -76,6 +79,9 @@ pub struct Evaluation {
     /// The first matching freeze in precedence order, won or not: the planner opens it on its
     /// scope, and it blocks every move for this object.
     pub frozen_by: Option<usize>,
+    /// The first matching unfreeze in precedence order, won or not, when no freeze matches: the
+    /// planner lifts a freeze open on its scope.
+    pub unfrozen_by: Option<usize>,
     /// Every matching alert, in precedence order: each fires, whatever the winner.
     pub alerts: Vec<usize>,
     /// One outcome per rule, in file order.
@@ -265,6 +271,7 @@ impl PolicySet {
             |a: fn(&Action) -> bool| matched.iter().copied().find(|&i| a(&self.rules[i].action));
         let pin = first(|a| *a == Action::Pin);
         let freeze = first(|a| *a == Action::Freeze);
+        let unfreeze = first(|a| *a == Action::Unfreeze).filter(|_| freeze.is_none());
         let alerts: Vec<usize> = matched
             .iter()
             .copied()
@@ -292,6 +299,7 @@ impl PolicySet {
                 (Some(p), _) if *action == Action::Pin && p != i => Verdict::Outranked { by: p },
                 (_, Some(f)) if *action == Action::Freeze && f != i => Verdict::Outranked { by: f },
                 _ if matches!(action, Action::Pin | Action::Freeze) => Verdict::Applies,
+                _ if Some(i) == unfreeze => Verdict::Applies,
                 _ => Verdict::Outranked {
                     by: winner.unwrap_or(i),
                 },
@@ -301,6 +309,7 @@ impl PolicySet {
             matched,
             winner,
             frozen_by: freeze,
+            unfrozen_by: unfreeze,
             alerts,
             outcomes,
         }
@@ -407,6 +416,10 @@ impl PolicySet {
                 Verdict::Applies if self.rules[o.rule].action == Action::Pin => {
                     beside(o, "applies: pin, so no move is decided for the object")
                 }
+                Verdict::Applies if self.rules[o.rule].action == Action::Unfreeze => beside(
+                    o,
+                    "applies: unfreeze, which lifts a freeze open on exactly its scope beside the winner (nothing when none is)",
+                ),
                 Verdict::Applies => {
                     beside(o, "applies: freeze, opened on its scope beside the winner")
                 }

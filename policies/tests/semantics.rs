@@ -652,6 +652,8 @@ fn columnar_and_one_object_evaluation_pick_the_same_winner_for_random_objects() 
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut winners_seen = std::collections::BTreeSet::new();
     let (mut alerts_seen, mut both_alerts) = (std::collections::BTreeSet::new(), false);
+    // An unfreeze that applies beside another winner was seen.
+    let mut unfrozen_beside = false;
     for round in 0..40 {
         let cat = random_catalog(&mut rng, 3000 + round * 7);
         // Vary the clock over the week and the day.
@@ -663,11 +665,14 @@ fn columnar_and_one_object_evaluation_pick_the_same_winner_for_random_objects() 
             let slow = l.policy.evaluate(&cat.object(i), &cat.behaviour_of(i), now);
             let as_id = |x: Option<usize>| x.map_or(NO_RULE, |w| w as u32);
             let alerts: Vec<u32> = fast.alerts_of(i as u32).collect();
+            let u = fast.unfrozen_by[i];
+            unfrozen_beside |= u != NO_RULE && u != w;
             assert_eq!(
-                (w, f, alerts.clone()),
+                (w, f, u, alerts.clone()),
                 (
                     as_id(slow.winner),
                     as_id(slow.frozen_by),
+                    as_id(slow.unfrozen_by),
                     slow.alerts.iter().map(|&a| a as u32).collect::<Vec<_>>()
                 ),
                 "round {round} row {i}: {:?} {:?}",
@@ -694,6 +699,10 @@ fn columnar_and_one_object_evaluation_pick_the_same_winner_for_random_objects() 
     );
     assert_eq!(alerts_seen.len(), alerts, "alerts seen: {alerts_seen:?}");
     assert!(both_alerts, "no object with both alerts");
+    assert!(
+        unfrozen_beside,
+        "no object whose unfreeze applies beside another winner"
+    );
 }
 
 #[test]
@@ -751,4 +760,65 @@ fn money_in_explanations_names_the_currency_and_keeps_four_significant_digits_be
         e.outcomes[0].leaves[0].value,
         "EUR -0.000009674 vs EUR 0.00"
     );
+}
+
+/// A daily snapshot of the bucket (priority 10) wins every object over the unfreeze (priority
+/// 1): the unfreeze still applies beside it, so a freeze is lifted once the incident closed; a
+/// freeze that matches the object holds it (review 21, finding 3).
+#[test]
+fn an_unfreeze_applies_beside_a_winner_of_higher_priority_unless_a_freeze_matches() {
+    let l = load_ok(
+        r#"
+[[rule]]
+id = "freeze-on-incident"
+priority = 900
+scope = { bucket = "*" }
+when = "incident_open"
+action = "freeze"
+
+[[rule]]
+id = "daily-baseline"
+priority = 10
+scope = { bucket = "photos" }
+when = "tier != 'vault'"
+action = { kind = "snapshot", to = "vault" }
+cooldown = "1d"
+
+[[rule]]
+id = "unfreeze-after-incident"
+priority = 1
+scope = { bucket = "*" }
+when = "not incident_open"
+action = "unfreeze"
+"#,
+    );
+    let o = obj("photos", "a.jpg", "onprem", 3);
+    let quiet = BehaviourFacts::default();
+    let e = l.policy.evaluate(&o, &quiet, NOW);
+    assert_eq!(
+        (e.winner, e.frozen_by, e.unfrozen_by),
+        (Some(1), None, Some(2))
+    );
+    assert_eq!(e.outcomes[2].verdict, Verdict::Applies);
+    assert!(
+        l.policy.explain(&e).contains(
+            &"rule \"unfreeze-after-incident\" applies: unfreeze, which lifts a freeze open on exactly its scope beside the winner (nothing when none is); not incident_open (false: yes)"
+                .to_string()
+        ),
+        "{:?}",
+        l.policy.explain(&e)
+    );
+    // The same in the columnar evaluator the planner runs.
+    let mut cat = Catalog::default();
+    cat.push(&o);
+    cat.set_behaviour("photos", quiet);
+    let fast = l.policy.evaluate_columns_detailed(&cat, NOW);
+    assert_eq!((fast.winners[0], fast.unfrozen_by[0]), (1, 2));
+    // During the incident the freeze matches: nothing unfreezes.
+    let attacked = BehaviourFacts {
+        incident_open: true,
+        ..BehaviourFacts::default()
+    };
+    let e = l.policy.evaluate(&o, &attacked, NOW);
+    assert_eq!((e.frozen_by, e.unfrozen_by), (Some(0), None));
 }

@@ -482,6 +482,12 @@ impl Planner {
                         .held(&mut plan.deferred, row, rule, Guardrail::Frozen, now);
                 }
             }
+            // An unfreeze lifts a freeze beside the row's winner (a daily snapshot of the bucket
+            // of higher priority must not keep a freeze open for ever).
+            let u = eval.unfrozen_by[row];
+            if u != NO_RULE {
+                scoped_by[u as usize * n_buckets + b as usize].get_or_insert(row);
+            }
             let w = eval.winners[row];
             if w == NO_RULE {
                 continue;

@@ -712,6 +712,35 @@ fn a_pinned_bucket_is_snapshotted_during_an_incident_and_its_freeze_is_lifted_af
 }
 
 #[test]
+fn a_daily_baseline_snapshot_does_not_keep_an_incidents_freeze_open_for_ever() {
+    // The baseline rule (priority 10) wins every object of the bucket over the bundled
+    // unfreeze (priority 1); the unfreeze applies beside it (review 21, finding 3).
+    let policy = format!(
+        "{}\n[[rule]]\nid = \"daily-baseline\"\nscope = {{ bucket = \"b\" }}\nwhen = \"tier != 'vault'\"\naction = {{ kind = \"snapshot\", to = \"vault\" }}\ncooldown = \"1d\"\npriority = 10\n",
+        crate::config::BUILTIN_POLICY_TEXT
+    );
+    let mut p = planner(&policy);
+    p.objects.observe(&ev(T0, OpClass::Put, "k", 1000), 0);
+    let t = T0 + 3 * DAY;
+    p.behaviour.observe(&anomalous_window(t), 300);
+    let plan = p.plan(t);
+    assert!(
+        actions(&plan).contains(&(Action::Freeze, "freeze-on-incident")),
+        "{:?}",
+        actions(&plan)
+    );
+    assert!(p.frozen("b", "k").is_some());
+    let later = t + p.settings().incident_quiet_secs as i64 + 60;
+    let plan = p.plan(later);
+    assert!(
+        actions(&plan).contains(&(Action::Unfreeze, "unfreeze-after-incident")),
+        "{:?}",
+        actions(&plan)
+    );
+    assert!(p.frozen("b", "k").is_none());
+}
+
+#[test]
 fn an_info_alert_reads_an_info_alert_and_a_tiny_negative_amount_is_no_negative_zero() {
     let policy = "[[rule]]\nid = \"note\"\nscope = { bucket = \"*\" }\naction = { kind = \"alert\", severity = \"info\" }\n";
     let mut p = planner(policy);

@@ -28,6 +28,9 @@ pub struct UnfreezeArgs {
     /// The main configuration (for the journal's path). Default: the embedded defaults.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Why (recorded in the decision's reason: the incident understood, a ticket).
+    #[arg(long)]
+    pub reason: Option<String>,
 }
 
 /// Runs the command.
@@ -85,19 +88,23 @@ pub fn run(args: UnfreezeArgs) -> anyhow::Result<ExitCode> {
     };
     let at = rfc3339(chrono::Utc::now());
     let id = j.next_decision_id("unfreeze", &at)?;
+    let because = match args.reason.as_deref().map(str::trim) {
+        Some(r) if !r.is_empty() => format!(" Why: {r}"),
+        _ => String::new(),
+    };
     let reason = if args.all_buckets {
         format!(
-            "An operator lifted the freeze of every bucket opened by {} at {}.",
+            "An operator lifted the freeze of every bucket opened by {} at {}.{because}",
             f.decision_id, f.since
         )
     } else if args.prefix.is_empty() {
         format!(
-            "An operator lifted the freeze opened by {} at {}, and acknowledged the bucket's incident and the signals behind it, if any.",
+            "An operator lifted the freeze opened by {} at {}, and acknowledged the bucket's incident and the signals behind it, if any.{because}",
             f.decision_id, f.since
         )
     } else {
         format!(
-            "An operator lifted the freeze opened by {} at {}.",
+            "An operator lifted the freeze opened by {} at {}.{because}",
             f.decision_id, f.since
         )
     };

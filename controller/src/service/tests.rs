@@ -106,8 +106,23 @@ async fn an_operators_unfreeze_is_not_undone_by_the_signal_the_operator_has_seen
         all_buckets: false,
         prefix: String::new(),
         config: Some(d.join("tierd.toml")),
+        reason: Some("ticket 4411: the admin's cleanup".into()),
     })
     .unwrap();
+    let lifted = svc
+        .executor
+        .journal()
+        .decisions(&crate::journal::decisions::DecisionFilter {
+            action: Some("unfreeze".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(
+        lifted[0]
+            .reason
+            .ends_with("if any. Why: ticket 4411: the admin's cleanup"),
+        "{lifted:?}"
+    );
     svc.plan_now();
     let second = svc.cycle().await.unwrap();
     assert_eq!(
@@ -140,6 +155,7 @@ async fn an_operators_unfreeze_is_not_undone_by_the_signal_the_operator_has_seen
         all_buckets: false,
         prefix: String::new(),
         config: config.clone(),
+        reason: None,
     })
     .unwrap();
     crate::cli::freeze::run(crate::cli::freeze::FreezeArgs {
@@ -180,6 +196,7 @@ async fn a_service_started_while_every_bucket_is_frozen_holds_its_moves_and_says
             all_buckets: bucket.is_none(),
             prefix: String::new(),
             config: config.clone(),
+            reason: None,
         })
         .unwrap();
     };

@@ -1,6 +1,6 @@
 //! `tierd move`, `tierd recall`, `tierd locate`, `tierd recover`: an operator's hands on data.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -278,14 +278,18 @@ async fn run_moves(
     }
     out.flush()?;
     let mut tally = Tally::default();
+    let progress = ProgressLine::new(reqs.len(), json_out);
     let mut each = std::pin::pin!(ex.apply_each(reqs, None));
     while let Some((_, r, o)) = each.next().await {
         let (state, why) = ended(&o, stop.name());
         record_end(ex, &r, &o, (state, why.as_deref()), &undo_args_of)?;
         tally.count(&o);
+        progress.clear();
         print_end(&mut out, json_out, &r, &o, (state, why.as_deref()))?;
         out.flush()?;
+        progress.draw(&tally);
     }
+    progress.clear();
     // The service's decision log (when configured) holds the operator's decisions too, each as
     // it ended.
     if config.service.decision_log.is_some() {
@@ -365,6 +369,49 @@ impl Tally {
             | MoveOutcome::TierDown(_) => self.bad += 1,
         }
     }
+}
+
+/// A line on stderr counting the moves ended so far, redrawn as each ends, when stderr is a
+/// terminal that can redraw (and not under `--json`); cleared before each stdout line, so that
+/// on one terminal the lines of the objects scroll above it.
+struct ProgressLine {
+    total: usize,
+    on: bool,
+}
+
+impl ProgressLine {
+    fn new(total: usize, json_out: bool) -> ProgressLine {
+        let on = !json_out
+            && std::io::stderr().is_terminal()
+            && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+        ProgressLine { total, on }
+    }
+
+    fn clear(&self) {
+        if self.on {
+            eprint!("\r\x1b[K");
+        }
+    }
+
+    fn draw(&self, tally: &Tally) {
+        if self.on {
+            eprint!("\r{}\x1b[K", progress_text(self.total, tally));
+        }
+    }
+}
+
+/// What the progress line says: `120 of 2000 ended: 118 moved (2360000 bytes), 1 failed or
+/// aborted, 1 skipped`, and the objects not started once a stop signal came.
+fn progress_text(total: usize, t: &Tally) -> String {
+    let ended = t.done + t.bad + t.skipped + t.not_started as u64;
+    let mut text = format!(
+        "{ended} of {total} ended: {} moved ({} bytes), {} failed or aborted, {} skipped",
+        t.done, t.bytes, t.bad, t.skipped
+    );
+    if t.not_started > 0 {
+        text.push_str(&format!(", {} not started (stopping)", t.not_started));
+    }
+    text
 }
 
 /// The state and why an operator's decision ends with after the outcome `o`; `stopped_by`: the
@@ -682,4 +729,53 @@ pub fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
             ExitCode::from(1)
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_counts_what_ended_and_what_a_stop_left_unstarted() {
+        let mut t = Tally::default();
+        let done = MoveOutcome::Done {
+            from: "onprem".into(),
+            bytes: 20_000,
+            checksum: String::new(),
+            verified_by: "read-back",
+        };
+        for o in [
+            done.clone(),
+            done,
+            MoveOutcome::Skipped("already on cloud".into()),
+        ] {
+            t.count(&o);
+        }
+        t.count(&MoveOutcome::Failed(
+            "gave up after 5 attempts: refused".into(),
+        ));
+        assert_eq!(
+            progress_text(10, &t),
+            "4 of 10 ended: 2 moved (40000 bytes), 1 failed or aborted, 1 skipped"
+        );
+        t.count(&MoveOutcome::NotStarted);
+        assert_eq!(
+            progress_text(10, &t),
+            "5 of 10 ended: 2 moved (40000 bytes), 1 failed or aborted, 1 skipped, 1 not started (stopping)"
+        );
+    }
+
+    #[test]
+    fn an_object_a_stop_signal_kept_from_starting_is_skipped_saying_so() {
+        let (state, why) = ended(&MoveOutcome::NotStarted, Some("SIGTERM"));
+        assert_eq!(state, State::Skipped);
+        assert_eq!(
+            why.as_deref(),
+            Some(
+                "the operator's command was stopped before this object's move started (by SIGTERM): nothing was copied or deleted; run the command again to continue"
+            )
+        );
+        let (state, _) = ended(&MoveOutcome::TierDown("tier cloud failed".into()), None);
+        assert_eq!(state, State::Failed);
+    }
 }

@@ -37,9 +37,14 @@ fn setup() -> tempfile::TempDir {
 
 /// `tierd move` of the whole bucket to `cloud`, 5 objects a second, its stdout read by line.
 fn start_move(d: &Path) -> (Child, Lines<BufReader<ChildStdout>>) {
+    start_move_with(d, &[])
+}
+
+fn start_move_with(d: &Path, flags: &[&str]) -> (Child, Lines<BufReader<ChildStdout>>) {
     let mut child = Command::new(tierd_bin())
         .args(["move", "--bucket", "photos", "--to", "cloud"])
         .args(["--config", "tierd.toml", "--max-objects-per-sec", "5"])
+        .args(flags)
         .current_dir(d)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -52,13 +57,17 @@ fn start_move(d: &Path) -> (Child, Lines<BufReader<ChildStdout>>) {
 
 /// Reads lines until `n` of them say `moved`: the lines read.
 fn read_moved(lines: &mut Lines<BufReader<ChildStdout>>, n: usize) -> Vec<String> {
-    let mut read = Vec::new();
-    while read
-        .iter()
-        .filter(|l: &&String| l.starts_with("moved "))
-        .count()
-        < n
-    {
+    read_until(lines, n, |l| l.starts_with("moved "))
+}
+
+/// Reads lines until `n` of them are `wanted`: the lines read.
+fn read_until(
+    lines: &mut Lines<BufReader<ChildStdout>>,
+    n: usize,
+    wanted: fn(&str) -> bool,
+) -> Vec<String> {
+    let mut read: Vec<String> = Vec::new();
+    while read.iter().filter(|l| wanted(l.as_str())).count() < n {
         let line = lines.next().expect("a line before the end").unwrap();
         read.push(line);
     }
@@ -142,18 +151,30 @@ fn a_rate_limited_bulk_move_prints_each_objects_line_as_its_move_ends() {
     }
 }
 
-/// SIGINT or SIGTERM (`sig`, exit status `code`) after 3 objects moved.
-fn a_stop_signal_ends_the_move_gracefully(sig: &str, code: i32) {
-    let dir = setup();
-    let d = dir.path();
-    let (mut child, mut lines) = start_move(d);
-    let mut all = read_moved(&mut lines, 3);
+/// Sends `kill -SIG` to `child`.
+fn signal(child: &Child, sig: &str) {
     let ok = Command::new("kill")
         .arg(format!("-{sig}"))
         .arg(child.id().to_string())
         .status()
         .unwrap();
     assert!(ok.success());
+}
+
+/// The why of an object a stop signal (`SIGINT`, `SIGTERM`) kept from starting.
+fn stopped_why(sig: &str) -> String {
+    format!(
+        "the operator's command was stopped before this object's move started (by SIG{sig}): nothing was copied or deleted; run the command again to continue"
+    )
+}
+
+/// SIGINT or SIGTERM (`sig`, exit status `code`) after 3 objects moved.
+fn a_stop_signal_ends_the_move_gracefully(sig: &str, code: i32) {
+    let dir = setup();
+    let d = dir.path();
+    let (mut child, mut lines) = start_move(d);
+    let mut all = read_moved(&mut lines, 3);
+    signal(&child, sig);
     all.extend(lines.map(Result::unwrap));
     let status = child.wait().unwrap();
     let stderr = stderr_of(&mut child);
@@ -190,9 +211,7 @@ fn a_stop_signal_ends_the_move_gracefully(sig: &str, code: i32) {
     // Nothing is left in flight, and every decision says how it ended.
     let r = tierd(d, &["recover", "--config", "tierd.toml"]);
     assert_eq!(r.stdout, "no move is left in flight\n", "{}", r.stderr);
-    let why = format!(
-        "the operator's command was stopped before this object's move started (by SIG{sig}): nothing was copied or deleted; run the command again to continue"
-    );
+    let why = stopped_why(sig);
     let ds = decisions(d);
     assert_eq!(ds.len(), OBJECTS);
     for (k, state, w) in &ds {
@@ -214,6 +233,44 @@ fn sigint_lets_the_moves_in_flight_finish_and_records_the_rest_skipped_with_stat
 #[test]
 fn sigterm_lets_the_moves_in_flight_finish_and_records_the_rest_skipped_with_status_143() {
     a_stop_signal_ends_the_move_gracefully("TERM", 143);
+}
+
+#[test]
+fn under_json_a_stop_gives_each_object_a_line_and_those_not_started_say_so() {
+    let dir = setup();
+    let d = dir.path();
+    let (mut child, mut lines) = start_move_with(d, &["--json"]);
+    let mut all = read_until(&mut lines, 3, |l| l.contains(r#""state":"done""#));
+    signal(&child, "TERM");
+    all.extend(lines.map(Result::unwrap));
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "{all:?}\n{}",
+        stderr_of(&mut child)
+    );
+    // One line per object, no line of counts.
+    assert_eq!(all.len(), OBJECTS, "{all:?}");
+    let mut keys = BTreeSet::new();
+    let mut not_started = 0;
+    for l in &all {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let k = v["key"].as_str().unwrap().to_string();
+        let i: usize = k[1..3].parse().unwrap();
+        if v["not_started"] == true {
+            not_started += 1;
+            assert_eq!(v["state"], "skipped", "{l}");
+            assert_eq!(v["why"], stopped_why("TERM").as_str(), "{l}");
+            assert_eq!(tier_of(d, i), "onprem", "{l}");
+        } else {
+            assert_eq!(v["state"], "done", "{l}");
+            assert_eq!(tier_of(d, i), "cloud", "{l}");
+        }
+        keys.insert(k);
+    }
+    assert_eq!(keys.len(), OBJECTS);
+    assert!(not_started > 0, "every object moved before the signal");
 }
 
 #[test]

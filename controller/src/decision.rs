@@ -190,13 +190,46 @@ pub const UNDONE_BY_RECOVERY: &str = "undone by recovery after an interruption";
 /// How a move's `why` begins when an interruption came before it started.
 pub const NEVER_STARTED: &str = "interrupted before the move started";
 
+/// The kind that begins the id of an operator's move decision (`tierd move`, `tierd recall`):
+/// `op-<time>-<sequence>`.
+pub const OPERATOR_MOVE_KIND: &str = "op";
+
+/// Whether the decision `id` is an operator's move (`tierd move`, `tierd recall`), not the
+/// service's.
+pub fn is_operator_move(id: &str) -> bool {
+    id.strip_prefix(OPERATOR_MOVE_KIND)
+        .is_some_and(|rest| rest.starts_with('-'))
+}
+
+/// How the `why` of an operator's move begins when the command was stopped (a signal, a kill)
+/// before the move started: `skipped`, as the command has no next pass to decide it again.
+pub const OPERATOR_STOPPED: &str =
+    "the operator's command was stopped before this object's move started";
+
+/// The whole `why` of an operator's move not started because a stop `signal` (`SIGINT`,
+/// `SIGTERM`) came first.
+pub fn operator_stopped_why(signal: &str) -> String {
+    format!(
+        "{OPERATOR_STOPPED} (by {signal}): nothing was copied or deleted; run the command again to continue"
+    )
+}
+
+/// The whole `why` recovery gives an operator's move whose command ended (killed, the machine
+/// stopped) before the move started.
+pub fn operator_killed_why() -> String {
+    format!(
+        "{OPERATOR_STOPPED} (the process ended before it could record so: killed, or the machine stopped): nothing was copied or deleted; run the command again to continue"
+    )
+}
+
 /// How a snapshot's `why` begins when a stop was asked for before it started.
 pub const SNAPSHOT_NEVER_STARTED: &str = "interrupted before the snapshot started";
 
 impl Decision {
     /// The state a metric counts the decision under: its `state`, except that a decision an
-    /// interruption ended (a crash, a stop; recorded `failed`, with a `why` saying so) is
-    /// `interrupted`, not a failure of the move or snapshot an alert should page for.
+    /// interruption ended (a crash, a stop; recorded `failed`, or `skipped` for an operator's
+    /// move, with a `why` saying so) is `interrupted`, not a failure of the move or snapshot an
+    /// alert should page for.
     pub fn metric_state(&self) -> &'static str {
         let interrupted = [
             NEVER_STARTED,
@@ -208,6 +241,7 @@ impl Decision {
             (State::Failed, Some(why)) if interrupted.iter().any(|p| why.starts_with(p)) => {
                 "interrupted"
             }
+            (State::Skipped, Some(why)) if why.starts_with(OPERATOR_STOPPED) => "interrupted",
             (state, _) => state.as_str(),
         }
     }
@@ -498,9 +532,24 @@ mod tests {
         }
         d.why = Some("gave up after 5 attempts: connection refused".into());
         assert_eq!(d.metric_state(), "failed");
+        d.state = State::Skipped;
+        for why in [operator_stopped_why("SIGINT"), operator_killed_why()] {
+            d.why = Some(why);
+            assert_eq!(d.metric_state(), "interrupted", "{:?}", d.why);
+        }
+        d.why = Some("already on cloud".into());
+        assert_eq!(d.metric_state(), "skipped");
         d.state = State::Done;
         d.why = None;
         assert_eq!(d.metric_state(), "done");
+    }
+
+    #[test]
+    fn only_an_operator_move_id_is_taken_for_one() {
+        assert!(is_operator_move("op-20261201T014000Z-000001"));
+        for id in ["move-20261201T014000Z-000001", "open-1", "snap-1", "op"] {
+            assert!(!is_operator_move(id), "{id}");
+        }
     }
 
     #[test]

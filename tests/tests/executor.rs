@@ -1320,6 +1320,51 @@ async fn a_tier_that_fails_three_moves_in_a_row_gets_no_more_in_that_batch() {
     }
 }
 
+/// `apply_each` hands each outcome over as its move ends, before the next starts (one in
+/// flight); a stop asked for then starts no other: the rest come back `NotStarted`, untouched.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_outcome_comes_as_its_move_ends_and_a_stop_starts_no_other() {
+    use futures::StreamExt;
+    let d = tempfile::tempdir().unwrap();
+    let (hot, cold) = (local(d.path(), "hot"), local(d.path(), "cold"));
+    let keys: Vec<String> = (0..5).map(|i| format!("f{i}.jpg")).collect();
+    for k in &keys {
+        let p = Path::from(format!("photos/{k}"));
+        hot.put(&p, PutPayload::from(k.clone().into_bytes()))
+            .await
+            .unwrap();
+    }
+    let cfg = ExecutorConfig {
+        concurrency: 1,
+        ..small_parts()
+    };
+    let tiers = vec![("hot".into(), hot.clone()), ("cold".into(), cold.clone())];
+    let mut ex = executor(Tiers::from_stores(tiers), d.path(), cfg);
+    let (trigger, shutdown) = tierd::shutdown::channel();
+    ex.stop_on(shutdown);
+    ex.scan("photos", "").await.unwrap();
+    let reqs = keys.iter().map(|k| req(k, "cold")).collect();
+    let mut each = std::pin::pin!(ex.apply_each(reqs, None));
+    let (i, first, o) = each.next().await.unwrap();
+    assert!(matches!(o, MoveOutcome::Done { .. }), "{o:?}");
+    assert_eq!((i, first.key.as_str()), (0, "f0.jpg"));
+    assert!(read(&cold, "photos/f0.jpg").await.is_some());
+    // Only the first has moved when its outcome comes: the others wait on the stream.
+    for k in &keys[1..] {
+        assert!(read(&hot, &format!("photos/{k}")).await.is_some(), "{k}");
+    }
+    trigger.request();
+    let rest: Vec<_> = each.collect().await;
+    assert_eq!(rest.len(), 4, "{rest:?}");
+    for (_, r, o) in &rest {
+        assert_eq!(o, &MoveOutcome::NotStarted, "{}", r.key);
+        let key = format!("photos/{}", r.key);
+        assert_eq!(read(&hot, &key).await.unwrap(), r.key.as_bytes(), "{key}");
+        assert!(read(&cold, &key).await.is_none(), "{key}");
+    }
+    assert!(ex.journal().open_moves().unwrap().is_empty());
+}
+
 /// A 403 (wrong credentials, a missing permission) on the source's HEAD is not transient: the
 /// move fails at its first attempt, saying what a 403 may mean, instead of trying 5 times.
 #[tokio::test(flavor = "multi_thread")]

@@ -1,17 +1,23 @@
 //! `tierd move`, `tierd recall`, `tierd locate`, `tierd recover`: an operator's hands on data.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use serde_json::json;
 
 use super::common::{Access, Pace, StoreArgs, open, runtime, split_object};
 use crate::config::{Config, Role};
-use crate::decision::{Cost, Decision, State, config_arg, freeze_command, move_undo, rfc3339};
+use futures::StreamExt;
+
+use crate::decision::{
+    Cost, Decision, OPERATOR_MOVE_KIND, State, config_arg, freeze_command, move_undo,
+    operator_stopped_why, rfc3339,
+};
 use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
 use crate::journal::Journal;
 use crate::journal::freezes::FreezeRow;
+use crate::shutdown::StopSignal;
 
 /// Which objects: one `BUCKET/KEY`, or `--bucket` with `--prefix`.
 #[derive(Debug, Clone, clap::Args)]
@@ -193,6 +199,10 @@ impl Guard {
     }
 }
 
+/// Runs an operator's moves: records every decision, then moves, printing each object's line
+/// (flushed) and recording its decision's state as its move ends, in completion order. A stop
+/// signal (`stop`) starts no more moves: those not started are recorded `skipped`, counted on a
+/// line of their own, and the command exits with the signal's status (130, 143).
 async fn run_moves(
     ex: &Executor,
     guard: &Guard,
@@ -200,6 +210,7 @@ async fn run_moves(
     verb: &str,
     json_out: bool,
     config: &Config,
+    stop: &StopSignal,
 ) -> anyhow::Result<ExitCode> {
     let at = rfc3339(chrono::Utc::now());
     let mut reqs = Vec::new();
@@ -208,7 +219,9 @@ async fn run_moves(
     let mut held = Vec::new();
     // Per decision, what its undo command takes after the move: overrides, then --config.
     let mut undo_args_of = std::collections::HashMap::new();
-    let ids = ex.journal().next_decision_ids("op", &at, list.len())?;
+    let ids = ex
+        .journal()
+        .next_decision_ids(OPERATOR_MOVE_KIND, &at, list.len())?;
     for ((bucket, key, to), id) in list.into_iter().zip(ids) {
         let from = ex.journal().locate(&bucket, &key)?.map(|e| e.tier);
         // An object already where it is asked to go is not moved: nothing for a freeze or a pin
@@ -251,8 +264,6 @@ async fn run_moves(
         });
     }
     ex.journal().record_decisions(&decisions)?;
-    let outcomes = ex.apply(reqs).await;
-    let mut states = Vec::with_capacity(outcomes.len());
     let mut out = std::io::stdout().lock();
     for (id, bucket, key, to, why) in &held {
         if json_out {
@@ -265,87 +276,20 @@ async fn run_moves(
             writeln!(out, "held     {bucket}/{key}  {why}")?;
         }
     }
-    let (mut done, mut bytes, mut bad) = (0u64, 0u64, 0u64);
-    for (r, o) in &outcomes {
-        let (state, why) = match o {
-            MoveOutcome::Done { bytes: b, .. } => {
-                done += 1;
-                bytes += b;
-                (State::Done, None)
-            }
-            MoveOutcome::Skipped(w) => (State::Skipped, Some(w.as_str())),
-            // An operator named an object that is not there: a failure of the command.
-            MoveOutcome::Aborted(w)
-            | MoveOutcome::Failed(w)
-            | MoveOutcome::NotFound { why: w, .. } => {
-                bad += 1;
-                (State::Failed, Some(w.as_str()))
-            }
-            // (A command's executor heeds no stop: this is for completeness.)
-            MoveOutcome::NotStarted => {
-                bad += 1;
-                (State::Failed, Some(crate::decision::NEVER_STARTED))
-            }
-            MoveOutcome::TierDown(w) => {
-                bad += 1;
-                (State::Failed, Some(w.as_str()))
-            }
-        };
-        states.push((r.decision_id.clone(), state, why.map(str::to_string)));
-        if json_out {
-            writeln!(
-                out,
-                "{}",
-                json!({"decision": r.decision_id, "bucket": r.bucket, "key": r.key, "to": r.to, "state": state.as_str(), "why": why})
-            )?;
-        } else {
-            match o {
-                MoveOutcome::Done {
-                    from,
-                    bytes,
-                    verified_by,
-                    ..
-                } => writeln!(
-                    out,
-                    "moved    {}/{}  {from} -> {}  {bytes} bytes, verified by {verified_by}",
-                    r.bucket, r.key, r.to
-                )?,
-                _ => writeln!(
-                    out,
-                    "{:<8} {}/{}  {}",
-                    state.as_str(),
-                    r.bucket,
-                    r.key,
-                    why.unwrap_or("")
-                )?,
-            }
-        }
+    out.flush()?;
+    let mut tally = Tally::default();
+    let progress = ProgressLine::new(reqs.len(), json_out);
+    let mut each = std::pin::pin!(ex.apply_each(reqs, None));
+    while let Some((_, r, o)) = each.next().await {
+        let (state, why) = ended(&o, stop.name());
+        record_end(ex, &r, &o, (state, why.as_deref()), &undo_args_of)?;
+        tally.count(&o);
+        progress.clear();
+        print_end(&mut out, json_out, &r, &o, (state, why.as_deref()))?;
+        out.flush()?;
+        progress.draw(&tally);
     }
-    ex.journal().set_decision_states(&states)?;
-    // A move done is recorded with what it moved: its bytes (for `tierd decisions --summary`),
-    // and where from, and how to undo it, when the catalog did not know the object before.
-    for (r, o) in &outcomes {
-        if let MoveOutcome::Done { from, bytes, .. } = o {
-            let mut j = ex.journal();
-            if let Some(mut d) = j.decision(&r.decision_id)? {
-                if d.from.is_none() {
-                    let args = undo_args_of.get(&r.decision_id);
-                    d.undo = Some(move_undo(
-                        &r.bucket,
-                        &r.key,
-                        from,
-                        args.map_or("", String::as_str),
-                    ));
-                    d.from = Some(from.clone());
-                }
-                d.cost = Some(Cost {
-                    bytes: *bytes,
-                    ..Cost::default()
-                });
-                j.record_decision(&d)?;
-            }
-        }
-    }
+    progress.clear();
     // The service's decision log (when configured) holds the operator's decisions too, each as
     // it ended.
     if config.service.decision_log.is_some() {
@@ -364,9 +308,16 @@ async fn run_moves(
         };
         writeln!(
             out,
-            "{done} moved ({bytes} bytes), {bad} failed or aborted, {} skipped{held_text}",
-            outcomes.len() as u64 - done - bad
+            "{} moved ({} bytes), {} failed or aborted, {} skipped{held_text}",
+            tally.done, tally.bytes, tally.bad, tally.skipped
         )?;
+        if let (Some(signal), n) = (stop.name(), tally.not_started) {
+            writeln!(
+                out,
+                "{} not started: the command was stopped by {signal} (nothing was copied or deleted for them; run it again to continue)",
+                super::common::plural(n, "object", "objects")
+            )?;
+        }
         // A copy whose upload could not be aborted (the store stopped answering) leaves parts
         // on the store, journalled: what to do about them is said here, not only in the log.
         if left > 0 {
@@ -377,13 +328,186 @@ async fn run_moves(
             )?;
         }
     }
-    // A held object is one the command did not move as asked; parts left on a store need
-    // `tierd recover` (a script reads the exit status, not the advice).
-    Ok(if bad == 0 && held.is_empty() && left == 0 {
+    out.flush()?;
+    // A stop signal says so to the script that ran the command (as a shell would, had the
+    // signal ended it). A held object is one the command did not move as asked; parts left on
+    // a store need `tierd recover` (a script reads the exit status, not the advice).
+    Ok(if let Some(code) = stop.exit_code() {
+        ExitCode::from(code)
+    } else if tally.bad == 0 && held.is_empty() && left == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// What an operator's moves came to, for the summary line.
+#[derive(Debug, Default)]
+struct Tally {
+    done: u64,
+    bytes: u64,
+    /// Failed, aborted, on no tier, or not started for a tier that does not answer.
+    bad: u64,
+    /// Nothing to do (already there).
+    skipped: u64,
+    /// Not started: a stop signal came first.
+    not_started: usize,
+}
+
+impl Tally {
+    fn count(&mut self, o: &MoveOutcome) {
+        match o {
+            MoveOutcome::Done { bytes, .. } => {
+                self.done += 1;
+                self.bytes += bytes;
+            }
+            MoveOutcome::Skipped(_) => self.skipped += 1,
+            MoveOutcome::NotStarted => self.not_started += 1,
+            MoveOutcome::Aborted(_)
+            | MoveOutcome::Failed(_)
+            | MoveOutcome::NotFound { .. }
+            | MoveOutcome::TierDown(_) => self.bad += 1,
+        }
+    }
+}
+
+/// A line on stderr counting the moves ended so far, redrawn as each ends, when stderr is a
+/// terminal that can redraw (and not under `--json`); cleared before each stdout line, so that
+/// on one terminal the lines of the objects scroll above it.
+struct ProgressLine {
+    total: usize,
+    on: bool,
+}
+
+impl ProgressLine {
+    fn new(total: usize, json_out: bool) -> ProgressLine {
+        let on = !json_out
+            && std::io::stderr().is_terminal()
+            && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+        ProgressLine { total, on }
+    }
+
+    fn clear(&self) {
+        if self.on {
+            eprint!("\r\x1b[K");
+        }
+    }
+
+    fn draw(&self, tally: &Tally) {
+        if self.on {
+            eprint!("\r{}\x1b[K", progress_text(self.total, tally));
+        }
+    }
+}
+
+/// What the progress line says: `120 of 2000 ended: 118 moved (2360000 bytes), 1 failed or
+/// aborted, 1 skipped`, and the objects not started once a stop signal came.
+fn progress_text(total: usize, t: &Tally) -> String {
+    let ended = t.done + t.bad + t.skipped + t.not_started as u64;
+    let mut text = format!(
+        "{ended} of {total} ended: {} moved ({} bytes), {} failed or aborted, {} skipped",
+        t.done, t.bytes, t.bad, t.skipped
+    );
+    if t.not_started > 0 {
+        text.push_str(&format!(", {} not started (stopping)", t.not_started));
+    }
+    text
+}
+
+/// The state and why an operator's decision ends with after the outcome `o`; `stopped_by`: the
+/// stop signal that came, if one did.
+fn ended(o: &MoveOutcome, stopped_by: Option<&str>) -> (State, Option<String>) {
+    match o {
+        MoveOutcome::Done { .. } => (State::Done, None),
+        MoveOutcome::Skipped(w) => (State::Skipped, Some(w.clone())),
+        // An operator named an object that is not there: a failure of the command.
+        MoveOutcome::Aborted(w)
+        | MoveOutcome::Failed(w)
+        | MoveOutcome::NotFound { why: w, .. }
+        | MoveOutcome::TierDown(w) => (State::Failed, Some(w.clone())),
+        // Not started because the operator stopped the command: no failure, and no next pass
+        // takes it (the operator runs the command again).
+        MoveOutcome::NotStarted => match stopped_by {
+            Some(signal) => (State::Skipped, Some(operator_stopped_why(signal))),
+            None => (State::Failed, Some(crate::decision::never_started_why())),
+        },
+    }
+}
+
+/// Records how the move of `r` ended on its decision. A move done is recorded with what it
+/// moved: its bytes (for `tierd decisions --summary`), and where from, and how to undo it, when
+/// the catalog did not know the object before.
+fn record_end(
+    ex: &Executor,
+    r: &MoveRequest,
+    o: &MoveOutcome,
+    (state, why): (State, Option<&str>),
+    undo_args_of: &std::collections::HashMap<String, String>,
+) -> anyhow::Result<()> {
+    let mut j = ex.journal();
+    let Some(mut d) = j.decision(&r.decision_id)? else {
+        return Ok(());
+    };
+    if let MoveOutcome::Done { from, bytes, .. } = o {
+        if d.from.is_none() {
+            let args = undo_args_of.get(&r.decision_id);
+            d.undo = Some(move_undo(
+                &r.bucket,
+                &r.key,
+                from,
+                args.map_or("", String::as_str),
+            ));
+            d.from = Some(from.clone());
+        }
+        d.cost = Some(Cost {
+            bytes: *bytes,
+            ..Cost::default()
+        });
+    }
+    d.state = state;
+    d.why = why.map(str::to_string);
+    j.record_decision(&d)?;
+    Ok(())
+}
+
+/// Prints the line of an object whose move ended (none, in text, for one never started: the
+/// summary counts them).
+fn print_end(
+    out: &mut impl Write,
+    json_out: bool,
+    r: &MoveRequest,
+    o: &MoveOutcome,
+    (state, why): (State, Option<&str>),
+) -> std::io::Result<()> {
+    let not_started = matches!(o, MoveOutcome::NotStarted);
+    if json_out {
+        let mut line = json!({"decision": r.decision_id, "bucket": r.bucket, "key": r.key, "to": r.to, "state": state.as_str(), "why": why});
+        if not_started {
+            line["not_started"] = json!(true);
+        }
+        return writeln!(out, "{line}");
+    }
+    match o {
+        MoveOutcome::Done {
+            from,
+            bytes,
+            verified_by,
+            ..
+        } => writeln!(
+            out,
+            "moved    {}/{}  {from} -> {}  {bytes} bytes, verified by {verified_by}",
+            r.bucket, r.key, r.to
+        ),
+        MoveOutcome::NotStarted => Ok(()),
+        _ => writeln!(
+            out,
+            "{:<8} {}/{}  {}",
+            state.as_str(),
+            r.bucket,
+            r.key,
+            why.unwrap_or("")
+        ),
+    }
 }
 
 /// Refuses a move into a vault (`role = "vault"`): a vault holds snapshots only, and a move puts
@@ -408,9 +532,29 @@ fn refuse_vault(config: &Config, to: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Turns the first SIGINT or SIGTERM to `tierd move` or `tierd recall` into a stop that starts no
+/// more moves (see [`run_moves`]); a second one ends the command at once.
+fn stop_signals() -> anyhow::Result<(crate::shutdown::Shutdown, StopSignal)> {
+    let notices = crate::shutdown::Notices {
+        first: |name| {
+            eprintln!(
+                "stop requested by {name}: no new move starts; the moves in flight finish, then the command ends (a second SIGINT or SIGTERM stops at once)"
+            );
+        },
+        second: |name, code| {
+            eprintln!(
+                "second stop signal ({name}): exiting at once with status {code}; `tierd recover` (or the next command that moves data) finishes or undoes the moves that were in flight"
+            );
+        },
+    };
+    crate::shutdown::on_stop_signals(notices).context("installing the SIGINT and SIGTERM handlers")
+}
+
 pub fn run_move(args: MoveArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (config, ex) = open(&args.store, &args.pace, Access::Moves("move")).await?;
+        let (shutdown, stop) = stop_signals()?;
+        let (config, mut ex) = open(&args.store, &args.pace, Access::Moves("move")).await?;
+        ex.stop_on(shutdown);
         if !ex.tiers().contains(&args.to) {
             bail!(
                 "unknown tier {:?}; known tiers: {}",
@@ -425,13 +569,15 @@ pub fn run_move(args: MoveArgs) -> anyhow::Result<ExitCode> {
             .map(|(b, k)| (b, k, args.to.clone()))
             .collect();
         let guard = Guard::load(&config, &mut ex.journal(), &args.interlocks)?;
-        run_moves(&ex, &guard, list, "move", args.store.json, &config).await
+        run_moves(&ex, &guard, list, "move", args.store.json, &config, &stop).await
     })
 }
 
 pub fn run_recall(args: RecallArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (config, ex) = open(&args.store, &args.pace, Access::Moves("recall")).await?;
+        let (shutdown, stop) = stop_signals()?;
+        let (config, mut ex) = open(&args.store, &args.pace, Access::Moves("recall")).await?;
+        ex.stop_on(shutdown);
         let first = config
             .tiers
             .first()
@@ -454,7 +600,7 @@ pub fn run_recall(args: RecallArgs) -> anyhow::Result<ExitCode> {
             list.push((b, k, to));
         }
         let guard = Guard::load(&config, &mut ex.journal(), &args.interlocks)?;
-        run_moves(&ex, &guard, list, "recall", args.store.json, &config).await
+        run_moves(&ex, &guard, list, "recall", args.store.json, &config, &stop).await
     })
 }
 
@@ -583,4 +729,53 @@ pub fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {
             ExitCode::from(1)
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_progress_line_counts_what_ended_and_what_a_stop_left_unstarted() {
+        let mut t = Tally::default();
+        let done = MoveOutcome::Done {
+            from: "onprem".into(),
+            bytes: 20_000,
+            checksum: String::new(),
+            verified_by: "read-back",
+        };
+        for o in [
+            done.clone(),
+            done,
+            MoveOutcome::Skipped("already on cloud".into()),
+        ] {
+            t.count(&o);
+        }
+        t.count(&MoveOutcome::Failed(
+            "gave up after 5 attempts: refused".into(),
+        ));
+        assert_eq!(
+            progress_text(10, &t),
+            "4 of 10 ended: 2 moved (40000 bytes), 1 failed or aborted, 1 skipped"
+        );
+        t.count(&MoveOutcome::NotStarted);
+        assert_eq!(
+            progress_text(10, &t),
+            "5 of 10 ended: 2 moved (40000 bytes), 1 failed or aborted, 1 skipped, 1 not started (stopping)"
+        );
+    }
+
+    #[test]
+    fn an_object_a_stop_signal_kept_from_starting_is_skipped_saying_so() {
+        let (state, why) = ended(&MoveOutcome::NotStarted, Some("SIGTERM"));
+        assert_eq!(state, State::Skipped);
+        assert_eq!(
+            why.as_deref(),
+            Some(
+                "the operator's command was stopped before this object's move started (by SIGTERM): nothing was copied or deleted; run the command again to continue"
+            )
+        );
+        let (state, _) = ended(&MoveOutcome::TierDown("tier cloud failed".into()), None);
+        assert_eq!(state, State::Failed);
+    }
 }

@@ -241,20 +241,38 @@ impl Executor {
         reqs: Vec<MoveRequest>,
         max: Option<usize>,
     ) -> Vec<(MoveRequest, MoveOutcome)> {
+        let mut out: Vec<(usize, MoveRequest, MoveOutcome)> =
+            self.apply_each(reqs, max).collect().await;
+        out.sort_by_key(|(i, _, _)| *i);
+        out.into_iter().map(|(_, r, o)| (r, o)).collect()
+    }
+
+    /// Runs moves as [`Executor::apply_limited`] does, yielding each outcome (with its
+    /// request's index) as its move ends: in completion order, so that a caller can report and
+    /// record each at once. After a stop is asked for, every request not started yet is yielded
+    /// at once as [`MoveOutcome::NotStarted`], while the moves in flight go on to their end.
+    ///
+    /// # Caveats
+    /// Dropping the stream drops the moves in flight at their current step, as a crash would:
+    /// every step before is journalled, and recovery finishes or undoes them.
+    pub fn apply_each(
+        &self,
+        reqs: Vec<MoveRequest>,
+        max: Option<usize>,
+    ) -> impl futures::Stream<Item = (usize, MoveRequest, MoveOutcome)> + '_ {
         let conc = self.cfg.concurrency.min(max.unwrap_or(usize::MAX)).max(1);
         // Per destination tier: failed moves in a row in this batch (a success resets it).
-        let failing: Mutex<BTreeMap<String, usize>> = Mutex::new(BTreeMap::new());
-        let down = |to: &str| {
-            let f = failing
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            f.get(to).copied().unwrap_or(0) >= TIER_DOWN_AFTER
-        };
-        let failing = &failing;
-        let mut out: Vec<(usize, MoveRequest, MoveOutcome)> =
-            futures::stream::iter(reqs.into_iter().enumerate())
-                .map(|(i, r)| async move {
-                    let o = if down(&r.to) {
+        let failing: Arc<Mutex<BTreeMap<String, usize>>> = Arc::default();
+        futures::stream::iter(reqs.into_iter().enumerate())
+            .map(move |(i, r)| {
+                let failing = Arc::clone(&failing);
+                async move {
+                    let down = failing
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .get(&r.to)
+                        .is_some_and(|n| *n >= TIER_DOWN_AFTER);
+                    let o = if down {
                         MoveOutcome::TierDown(format!(
                             "tier {} failed the {TIER_DOWN_AFTER} moves before this one in a row, so this pass started no more there",
                             r.to
@@ -281,12 +299,9 @@ impl Executor {
                         }
                     }
                     (i, r, o)
-                })
-                .buffer_unordered(conc)
-                .collect()
-                .await;
-        out.sort_by_key(|(i, _, _)| *i);
-        out.into_iter().map(|(_, r, o)| (r, o)).collect()
+                }
+            })
+            .buffer_unordered(conc)
     }
 
     /// Moves one object, retrying transient errors with exponential backoff and jitter.

@@ -388,15 +388,17 @@ pub async fn recover_watched(
             decisions.push(d);
         }
     }
-    // Moves decided but interrupted before their intent: nothing was changed.
+    // Moves decided but interrupted before their intent: nothing was changed. The service's
+    // are `failed` (interrupted; its next pass decides again); an operator's command has no next
+    // pass: its are `skipped`, and the operator runs it again.
     let never = ex.journal().moves_never_started()?;
     for id in never {
-        let settled = ex.journal().settle_decision(
-            &id,
-            State::Failed,
-            Some(&crate::decision::never_started_why()),
-        )?;
-        decisions.extend(settled);
+        let (state, why) = if crate::decision::is_operator_move(&id) {
+            (State::Skipped, crate::decision::operator_killed_why())
+        } else {
+            (State::Failed, crate::decision::never_started_why())
+        };
+        decisions.extend(ex.journal().settle_decision(&id, state, Some(&why))?);
     }
     // Snapshots cut short: their decisions stay open otherwise, and their cooldown would start.
     let open_snapshots = ex.journal().unsettled(crate::decision::Action::Snapshot)?;
@@ -975,16 +977,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_move_decided_but_never_started_fails_with_why_and_others_are_left_alone() {
+    async fn a_move_decided_but_never_started_is_settled_with_why_and_others_are_left_alone() {
         let d = tempfile::tempdir().unwrap();
         let ex = executor(d.path());
         {
             let mut j = ex.journal();
-            // `tierd move` of two objects, killed before the second one's intent; and a
-            // decision that ended normally.
+            // `tierd move` of two objects, killed before the second one's intent; a decision
+            // of the service's, planned and never started; and a decision that ended normally.
             j.record_decision(&decision("op-1", "a.jpg", State::Running))
                 .unwrap();
             j.record_decision(&decision("op-2", "b.jpg", State::Done))
+                .unwrap();
+            j.record_decision(&decision("move-3", "c.jpg", State::Planned))
                 .unwrap();
         }
         let got = recover_settling(&ex).await.unwrap();
@@ -993,11 +997,26 @@ mod tests {
             .iter()
             .map(|d| (d.id.as_str(), d.state))
             .collect();
-        assert_eq!(states, vec![("op-1", State::Failed)]);
+        // The operator's command has no next pass: skipped, for the operator to run again.
+        assert_eq!(
+            states,
+            vec![("op-1", State::Skipped), ("move-3", State::Failed)]
+        );
         let why = ex.journal().decision("op-1").unwrap().unwrap().why.unwrap();
-        assert!(
-            why.starts_with("interrupted before the move started"),
-            "{why}"
+        assert_eq!(
+            why,
+            "the operator's command was stopped before this object's move started (the process ended before it could record so: killed, or the machine stopped): nothing was copied or deleted; run the command again to continue"
+        );
+        let why = ex
+            .journal()
+            .decision("move-3")
+            .unwrap()
+            .unwrap()
+            .why
+            .unwrap();
+        assert_eq!(
+            why,
+            "interrupted before the move started (nothing was copied or deleted); the next pass decides again"
         );
         assert_eq!(
             ex.journal().decision("op-2").unwrap().unwrap().state,

@@ -39,20 +39,33 @@ fn early_hup() -> std::sync::MutexGuard<'static, Option<(signal_hook::SigId, Arc
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Turns SIGTERM and SIGINT into a [`Shutdown`](crate::shutdown::Shutdown) request, and returns
+/// Turns SIGTERM and SIGINT into a [`Shutdown`](crate::shutdown::Shutdown) request (see
+/// [`crate::shutdown::on_stop_signals`]: a second one ends the process at once), and returns
 /// it with the SIGHUP stream. Installed before anything slow: from here on none of these signals
 /// ends the process by its default action (a SIGHUP received during start-up waits in the stream
 /// until the service runs).
 ///
-/// The first SIGTERM or SIGINT asks for a graceful stop; a second one ends the process at once
-/// with [`forced_exit_code`], leaving what was in flight as a crash would: every step before is
-/// journalled, and recovery at the next start finishes or undoes it.
-///
 /// # Errors
 /// A signal handler cannot be installed.
 fn signals() -> anyhow::Result<(crate::shutdown::Shutdown, Signal)> {
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let notices = crate::shutdown::Notices {
+        first: |name| {
+            tracing::info!(
+                target: LIFECYCLE,
+                signal = name,
+                "stop requested: no new move or snapshot starts; moves in flight finish (a second SIGTERM or SIGINT stops at once)"
+            );
+        },
+        second: |name, code| {
+            tracing::warn!(
+                signal = name,
+                exit_code = code,
+                "second stop signal: exiting at once; recovery finishes or undoes any move in flight at the next start"
+            );
+        },
+    };
+    let (shutdown, _) = crate::shutdown::on_stop_signals(notices)
+        .context("installing the SIGTERM and SIGINT handlers")?;
     let hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
     if let Some((early, seen)) = early_hup().take() {
         signal_hook::low_level::unregister(early);
@@ -62,42 +75,7 @@ fn signals() -> anyhow::Result<(crate::shutdown::Shutdown, Signal)> {
             );
         }
     }
-    let (trigger, shutdown) = crate::shutdown::channel();
-    tokio::spawn(async move {
-        let name = stop_signal(&mut term, &mut int).await;
-        tracing::info!(
-            target: LIFECYCLE,
-            signal = name,
-            "stop requested: no new move or snapshot starts; moves in flight finish (a second SIGTERM or SIGINT stops at once)"
-        );
-        trigger.request();
-        let name = stop_signal(&mut term, &mut int).await;
-        let code = forced_exit_code(name);
-        tracing::warn!(
-            signal = name,
-            exit_code = code,
-            "second stop signal: exiting at once; recovery finishes or undoes any move in flight at the next start"
-        );
-        std::process::exit(code);
-    });
     Ok((shutdown, hup))
-}
-
-/// The next SIGTERM or SIGINT: its name.
-async fn stop_signal(term: &mut Signal, int: &mut Signal) -> &'static str {
-    tokio::select! {
-        _ = term.recv() => "SIGTERM",
-        _ = int.recv() => "SIGINT",
-    }
-}
-
-/// The exit code of a stop forced by a second signal: 128 + the signal's number, as a shell
-/// reports a process that signal ended (130 for SIGINT, 143 for SIGTERM).
-fn forced_exit_code(signal: &str) -> i32 {
-    match signal {
-        "SIGINT" => 130,
-        _ => 143,
-    }
 }
 
 /// Waits for `work`; once `shutdown` is asked for, for at most `grace` more. `None` when the

@@ -609,12 +609,13 @@ fn the_bundled_policy_snapshots_an_incident_in_the_pass_that_alerts_on_its_prote
     };
     assert_eq!(p.behaviour.config_changes(&[versioning]), 1);
     let plan = p.plan(t);
-    // The alert (priority 980) no longer outranks the snapshot (950): all three at once.
+    // The alerts (priority 980 and 970) no longer outrank the snapshot (950): all at once.
     assert_eq!(
         actions(&plan),
         vec![
             (Action::Freeze, "freeze-on-incident"),
             (Action::Snapshot, "snapshot-on-incident"),
+            (Action::Alert, "alert-on-incident"),
             (Action::Alert, "alert-protection-change"),
         ]
     );
@@ -633,12 +634,12 @@ fn the_bundled_policy_snapshots_an_incident_in_the_pass_that_alerts_on_its_prote
             && snapshot.contains(&"rule \"freeze-on-incident\" applies: freeze, opened on its scope beside the winner; incident_open (true: yes)".to_string()),
         "{snapshot:?}"
     );
-    for i in 0..3 {
+    for i in 0..4 {
         let lines = alternatives(i);
         assert!(!lines.iter().any(|l| l.contains("loses")), "{lines:?}");
     }
-    // The freeze's and the alert's explanations name the object's decision, the snapshot.
-    for i in [0, 2] {
+    // The freeze's and the alerts' explanations name the object's decision, the snapshot.
+    for i in [0, 2, 3] {
         let lines = alternatives(i);
         assert!(
             lines[0].starts_with("rule \"snapshot-on-incident\" wins: snapshot to \"vault\""),
@@ -666,6 +667,7 @@ fn a_pinned_bucket_is_snapshotted_during_an_incident_and_its_freeze_is_lifted_af
         vec![
             (Action::Freeze, "freeze-on-incident"),
             (Action::Snapshot, "snapshot-on-incident"),
+            (Action::Alert, "alert-on-incident"),
         ]
     );
     let freeze = &plan.decisions[0];

@@ -1350,7 +1350,7 @@ fn log_incident(change: &crate::planner::behaviour::IncidentChange) {
             tracing::warn!(
                 target: "tierd::incident",
                 bucket = %bucket,
-                at = %policies::facts::format_utc(*at),
+                window_end = %policies::facts::format_utc(*at),
                 subject = %anomaly.subject,
                 score = anomaly.score,
                 threshold = anomaly.threshold,

@@ -25,6 +25,7 @@
 //! | `tierd_moves_held` | gauge | `why` (`frozen`, `residency`, `cooldown`, `blackout`, `budget`, `cycle_limit`, `retry`, `operator`) |
 //! | `tierd_tier_objects`, `tierd_tier_bytes` | gauge | `tier` |
 //! | `tierd_recovery_pending` | gauge | `what` (`moves`, `uploads`, `staging_files`) |
+//! | `tierd_vault_snapshots`, `tierd_vault_bytes` | gauge | `vault` |
 //! | `tierd_cycle_seconds` | histogram | `stage` |
 //! | `tierd_start_time_seconds` | gauge | |
 //! | `tierd_build_info` | gauge (always 1) | `version` |
@@ -116,6 +117,8 @@ struct Inner {
     recovery_pending: BTreeMap<&'static str, u64>,
     /// Objects and bytes tierd knows on each tier, after the last planning pass and its moves.
     tiers: BTreeMap<String, (u64, u64)>,
+    /// Snapshots recorded in each vault, and the bytes they copied into it.
+    vaults: BTreeMap<String, (u64, u64)>,
     cycles: BTreeMap<String, Histogram>,
 }
 
@@ -350,6 +353,16 @@ impl Metrics {
         }
     }
 
+    /// The snapshots recorded in each vault and the bytes they copied there (`(vault,
+    /// snapshots, bytes)`; at most [`MAX_SERIES`] vaults are kept).
+    pub fn set_vaults(&self, vaults: &[(String, u64, u64)]) {
+        let mut g = self.lock();
+        g.vaults.clear();
+        for (name, snapshots, bytes) in vaults.iter().take(MAX_SERIES) {
+            g.vaults.insert(name.clone(), (*snapshots, *bytes));
+        }
+    }
+
     /// A policy reload was applied (`ok`) or refused, keeping the last good policy (`rejected`).
     /// `tierd_policy_valid` says which until the next reload.
     pub fn policy_reload(&self, ok: bool) {
@@ -530,6 +543,29 @@ impl Metrics {
             "gauge",
             pending,
         ));
+        for (name, help, pick) in [
+            (
+                "tierd_vault_snapshots",
+                "Snapshots recorded in each vault (keep- snapshots of restores included).",
+                0,
+            ),
+            (
+                "tierd_vault_bytes",
+                "Bytes tierd's snapshots copied into each vault (each snapshot copies only what changed since the last), manifests aside.",
+                1,
+            ),
+        ] {
+            let samples = g
+                .vaults
+                .iter()
+                .map(|(vault, v)| Sample {
+                    suffix: "",
+                    labels: vec![("vault".to_string(), vault.clone())],
+                    value: Value::Int(if pick == 0 { v.0 } else { v.1 }),
+                })
+                .collect();
+            out.push(Rendered::new(name, help, "gauge", samples));
+        }
         for (name, help, pick) in [
             (
                 "tierd_tier_objects",
@@ -892,6 +928,21 @@ mod tests {
                 "tierd_recovery_pending{what=\"staging_files\"} 0",
                 "tierd_recovery_pending{what=\"uploads\"} 1",
             ]
+        );
+    }
+
+    #[test]
+    fn each_vault_shows_its_snapshots_and_bytes() {
+        let m = Metrics::new();
+        m.set_vaults(&[("vault".into(), 3, 12_442_782)]);
+        let text = m.render(0);
+        assert_eq!(
+            family(&text, "tierd_vault_snapshots"),
+            vec!["tierd_vault_snapshots{vault=\"vault\"} 3"]
+        );
+        assert_eq!(
+            family(&text, "tierd_vault_bytes"),
+            vec!["tierd_vault_bytes{vault=\"vault\"} 12442782"]
         );
     }
 

@@ -857,6 +857,13 @@ ingest_interval = "1s"
         docs_now.len() as f64
     );
     assert_eq!(get("tierd_open_freezes"), 1.0);
+    // The vault: the incident's snapshot and the bytes it copied (the vault is no data tier).
+    assert!(get("tierd_vault_snapshots{vault=\"vault\"}") >= 1.0);
+    assert!(get("tierd_vault_bytes{vault=\"vault\"}") > 0.0);
+    assert!(
+        !text.contains("tierd_tier_objects{tier=\"vault\"}"),
+        "{text}"
+    );
     // What tierd knows on each tier: at least the archive it moved to the cloud, in bytes too.
     assert!(get("tierd_tier_objects{tier=\"cloud\"}") >= archive.len() as f64);
     assert!(get("tierd_tier_bytes{tier=\"cloud\"}") >= archive_bytes as f64);

@@ -97,6 +97,26 @@ impl Journal {
         self.query_all(&sql, params![bucket], row)
     }
 
+    /// Per vault: the snapshots recorded in it and the bytes they copied into it (what the
+    /// vault holds for tierd: a later snapshot copies only what changed), `(vault, snapshots,
+    /// bytes)` by vault name.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn vault_usage(&mut self) -> Result<Vec<(String, u64, u64)>> {
+        self.query_all(
+            "SELECT vault, COUNT(*), COALESCE(SUM(copied_bytes), 0) FROM snapshot GROUP BY vault ORDER BY vault",
+            params![],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                ))
+            },
+        )
+    }
+
     /// The newest snapshot of a vault (the head of its manifest chain).
     ///
     /// # Errors

@@ -517,6 +517,7 @@ impl Service {
             recovery: recovery::Pending::after(&recovered.report, t),
         };
         svc.show_recovery();
+        svc.set_tier_metrics();
         svc.note_pause()?;
         Ok(Some(svc))
     }
@@ -1006,16 +1007,32 @@ impl Service {
         Ok(true)
     }
 
-    /// `tierd_tier_objects` and `tierd_tier_bytes`: what the planner knows on each tier.
+    /// `tierd_tier_objects` and `tierd_tier_bytes`: what the planner knows on each data tier;
+    /// `tierd_vault_snapshots` and `tierd_vault_bytes`: what the journal's snapshots put in
+    /// each vault (the planner places no object there: a vault's tier series would read 0).
     fn set_tier_metrics(&self) {
         let names = &self.planner.cost.tiers;
         let counts = self.planner.objects.per_tier(names.len());
+        let vaults: BTreeSet<String> = self
+            .config
+            .tier_specs()
+            .into_iter()
+            .filter(|t| t.vault)
+            .map(|t| t.name)
+            .collect();
         let tiers: Vec<(String, u64, u64)> = names
             .iter()
             .zip(counts)
+            .filter(|(n, _)| !vaults.contains(*n))
             .map(|(n, (objects, bytes))| (n.clone(), objects, bytes))
             .collect();
         self.metrics.set_tiers(&tiers);
+        // (A small aggregate over the snapshot table, a row per snapshot.)
+        let usage = self.executor.journal().vault_usage();
+        match usage {
+            Ok(used) => self.metrics.set_vaults(&used),
+            Err(e) => tracing::warn!("the vaults' usage could not be read from the journal: {e}"),
+        }
     }
 
     /// Freezes lifted by `tierd unfreeze` since the last cycle are lifted in the planner too,

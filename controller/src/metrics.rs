@@ -543,52 +543,34 @@ impl Metrics {
             "gauge",
             pending,
         ));
-        for (name, help, pick) in [
-            (
-                "tierd_vault_snapshots",
-                "Snapshots recorded in each vault (keep- snapshots of restores included).",
-                0,
-            ),
-            (
-                "tierd_vault_bytes",
-                "Bytes tierd's snapshots copied into each vault (each snapshot copies only what changed since the last), manifests aside.",
-                1,
-            ),
-        ] {
-            let samples = g
-                .vaults
-                .iter()
-                .map(|(vault, v)| Sample {
-                    suffix: "",
-                    labels: vec![("vault".to_string(), vault.clone())],
-                    value: Value::Int(if pick == 0 { v.0 } else { v.1 }),
-                })
-                .collect();
-            out.push(Rendered::new(name, help, "gauge", samples));
-        }
-        for (name, help, pick) in [
-            (
-                "tierd_tier_objects",
-                "Objects tierd knows on each tier (from the access logs and the listings), after the last planning pass and its moves.",
-                0,
-            ),
-            (
-                "tierd_tier_bytes",
-                "Bytes of the objects tierd knows on each tier, after the last planning pass and its moves.",
-                1,
-            ),
-        ] {
-            let samples = g
-                .tiers
-                .iter()
-                .map(|(tier, v)| Sample {
-                    suffix: "",
-                    labels: vec![("tier".to_string(), tier.clone())],
-                    value: Value::Int(if pick == 0 { v.0 } else { v.1 }),
-                })
-                .collect();
-            out.push(Rendered::new(name, help, "gauge", samples));
-        }
+        out.extend(gauge_pair(
+            &g.vaults,
+            "vault",
+            [
+                (
+                    "tierd_vault_snapshots",
+                    "Snapshots recorded in each vault (keep- snapshots of restores included).",
+                ),
+                (
+                    "tierd_vault_bytes",
+                    "Bytes tierd's snapshots copied into each vault (each snapshot copies only what changed since the last), manifests aside.",
+                ),
+            ],
+        ));
+        out.extend(gauge_pair(
+            &g.tiers,
+            "tier",
+            [
+                (
+                    "tierd_tier_objects",
+                    "Objects tierd knows on each tier (from the access logs and the listings), after the last planning pass and its moves.",
+                ),
+                (
+                    "tierd_tier_bytes",
+                    "Bytes of the objects tierd knows on each tier, after the last planning pass and its moves.",
+                ),
+            ],
+        ));
         out.push(Rendered::new(
             "tierd_moves_held",
             "Moves a rule wanted that a guardrail held back in the last planning pass, by guardrail.",
@@ -787,6 +769,27 @@ impl Rendered {
             out.push('\n');
         }
     }
+}
+
+/// Two gauges labelled `label` from one map of pairs: the first of each pair, then the second
+/// (objects and bytes per tier, snapshots and bytes per vault).
+fn gauge_pair(
+    map: &BTreeMap<String, (u64, u64)>,
+    label: &str,
+    names: [(&'static str, &'static str); 2],
+) -> [Rendered; 2] {
+    let gauge = |(name, help): (&'static str, &'static str), pick: fn(&(u64, u64)) -> u64| {
+        let samples = map
+            .iter()
+            .map(|(value, v)| Sample {
+                suffix: "",
+                labels: vec![(label.to_string(), value.clone())],
+                value: Value::Int(pick(v)),
+            })
+            .collect();
+        Rendered::new(name, help, "gauge", samples)
+    };
+    [gauge(names[0], |v| v.0), gauge(names[1], |v| v.1)]
 }
 
 /// A label value escaped for the text format: `\` → `\\`, `"` → `\"`, newline → `\n`.

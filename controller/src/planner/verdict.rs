@@ -155,7 +155,14 @@ impl Planner {
         RowVerdict {
             winner: eval.winner.map(|w| policy.rules[w].id.clone()),
             action: eval.winner.map_or_else(String::new, |w| {
-                policy.describe_action(&policy.rules[w].action)
+                match policy.rules[w].action {
+                    // A bucket's unfreeze, the object's outcome only when nothing else matches:
+                    // say that it moves nothing.
+                    RuleAction::Unfreeze => {
+                        "unfreeze, which moves nothing".to_string()
+                    }
+                    ref a => policy.describe_action(a),
+                }
             }),
             moves: eval.winner.is_some_and(is_move),
             rules,

@@ -34,6 +34,15 @@ pub struct Incident {
     /// The strongest anomaly seen in it (none for an incident resumed after a restart whose
     /// freeze cited none, until an anomalous window).
     pub anomaly: Option<Anomaly>,
+    /// A planning pass saw it open: only then may it close. An attack in a backlog older than
+    /// `incident_quiet` is acted on (snapshot, freeze, alert) before its incident closes.
+    #[serde(default = "planned_before")]
+    pub planned: bool,
+}
+
+/// An incident saved before `planned` was kept had been seen by a pass.
+fn planned_before() -> bool {
+    true
 }
 
 /// What changed in the incident lifecycle.
@@ -269,6 +278,7 @@ impl Behaviour {
                     opened_at: end,
                     last_anomalous: end,
                     anomaly: Some(anomaly.clone()),
+                    planned: false,
                 });
                 Some(IncidentChange::Opened {
                     bucket: bucket.to_string(),
@@ -285,6 +295,7 @@ impl Behaviour {
         let mut out = Vec::new();
         for (b, st) in &mut self.buckets {
             if let Some(i) = &st.incident
+                && i.planned
                 && now - i.last_anomalous >= self.quiet
             {
                 out.push(IncidentChange::Closed {
@@ -311,6 +322,7 @@ impl Behaviour {
                 opened_at,
                 last_anomalous: now,
                 anomaly,
+                planned: false,
             });
         }
     }
@@ -391,6 +403,15 @@ impl Behaviour {
             .map(|(a, _)| a.clone())
     }
 
+    /// A planning pass has seen every incident open now (they may close from the next one).
+    pub fn planned(&mut self) {
+        for st in self.buckets.values_mut() {
+            if let Some(i) = &mut st.incident {
+                i.planned = true;
+            }
+        }
+    }
+
     pub fn open_incidents(&self) -> usize {
         self.buckets
             .values()
@@ -444,6 +465,7 @@ mod tests {
         assert!((b.facts("p", 2400).bucket_anomaly - 0.95).abs() < 1e-6);
         // The score fades after the hold; the incident stays until quiet.
         assert_eq!(b.facts("p", 2300 + 3601).bucket_anomaly, 0.0);
+        b.planned();
         assert!(b.close_quiet(2300 + 86_399).is_empty());
         assert_eq!(b.close_quiet(2300 + 86_400).len(), 1);
         assert!(!b.facts("p", 2300 + 86_400).incident_open);
@@ -514,10 +536,19 @@ mod tests {
         assert_eq!(b.facts("photos", now).bucket_anomaly, 0.0);
         assert!(b.facts("photos", now).incident_open);
         b.set_clock(Some(burst + 300 + 86_400));
+        b.planned();
         assert_eq!(b.close_quiet(now).len(), 1);
+        // A burst older than incident_quiet in a backlog: open until a pass has seen it.
+        let mut d = Behaviour::new(3600, 86_400, "m");
+        d.set_clock(Some(burst + 3 * 86_400));
+        d.observe(&score("photos", burst, 0.9, false), 300);
+        assert_eq!(d.close_quiet(now), []);
+        d.planned();
+        assert_eq!(d.close_quiet(now).len(), 1);
         // Without an event clock, the caller's time (simulate's event time) rules.
         let mut c = Behaviour::new(3600, 86_400, "m");
         c.observe(&score("photos", burst, 0.9, false), 300);
+        c.planned();
         assert_eq!(c.close_quiet(now).len(), 1);
     }
 

@@ -447,6 +447,8 @@ impl Planner {
         for (i, b) in buckets.iter().enumerate() {
             self.objects.cat.behaviour[i] = self.behaviour.facts(b, now);
         }
+        // This pass acts on every incident open now: from the next one, they may close.
+        self.behaviour.planned();
         let eval = self
             .policy
             .evaluate_columns_detailed(&self.objects.cat, now);

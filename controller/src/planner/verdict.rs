@@ -158,9 +158,7 @@ impl Planner {
                 match policy.rules[w].action {
                     // A bucket's unfreeze, the object's outcome only when nothing else matches:
                     // say that it moves nothing.
-                    RuleAction::Unfreeze => {
-                        "unfreeze, which moves nothing".to_string()
-                    }
+                    RuleAction::Unfreeze => "unfreeze, which moves nothing".to_string(),
                     ref a => policy.describe_action(a),
                 }
             }),

@@ -600,6 +600,12 @@ impl Planner {
             let bucket = buckets[b as usize].clone();
             let prefix = rule.scope.prefix.clone().unwrap_or_default();
             if matches!(rule.action, RuleAction::Unfreeze) {
+                // A freeze rule that still matches an object of the bucket holds it: an unfreeze
+                // that matched other objects (a freeze whose condition holds for some objects
+                // only) must not lift it while its incident is open.
+                if freezes.keys().any(|&(_, fb)| fb == b) {
+                    continue;
+                }
                 // An operator's freeze (no rule) is an operator's to lift.
                 let by_rule = |f: &Freeze| f.rule.is_some();
                 let key = (bucket.clone(), prefix.clone());

@@ -743,6 +743,28 @@ fn a_daily_baseline_snapshot_does_not_keep_an_incidents_freeze_open_for_ever() {
 }
 
 #[test]
+fn an_unfreeze_matching_some_objects_does_not_lift_a_freeze_that_still_matches_others() {
+    // The freeze holds for big objects, the unfreeze matches small ones: while the freeze
+    // still matches an object of the bucket, nothing lifts it (review 22).
+    let policy = "[[rule]]\nid = \"freeze-big\"\nscope = { bucket = \"*\" }\nwhen = \"incident_open and size >= 1MiB\"\naction = \"freeze\"\n\
+        [[rule]]\nid = \"thaw-small\"\nscope = { bucket = \"*\" }\nwhen = \"size < 1MiB\"\naction = \"unfreeze\"\n";
+    let mut p = planner(policy);
+    p.objects
+        .observe(&ev(T0, OpClass::Put, "big", 10_000_000), 0);
+    p.objects.observe(&ev(T0, OpClass::Put, "small", 1000), 0);
+    let t = T0 + 3 * DAY;
+    p.behaviour.observe(&anomalous_window(t), 300);
+    assert_eq!(actions(&p.plan(t)), vec![(Action::Freeze, "freeze-big")]);
+    let plan = p.plan(t + 3600);
+    assert!(
+        !actions(&plan).contains(&(Action::Unfreeze, "thaw-small")),
+        "{:?}",
+        actions(&plan)
+    );
+    assert!(p.frozen("b", "small").is_some());
+}
+
+#[test]
 fn an_info_alert_reads_an_info_alert_and_a_tiny_negative_amount_is_no_negative_zero() {
     let policy = "[[rule]]\nid = \"note\"\nscope = { bucket = \"*\" }\naction = { kind = \"alert\", severity = \"info\" }\n";
     let mut p = planner(policy);

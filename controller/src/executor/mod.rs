@@ -126,6 +126,10 @@ pub enum MoveOutcome {
     TierDown(String),
 }
 
+/// The `why` of a move not started because an earlier run's move of the object is still in
+/// flight, waiting for recovery.
+pub const LEFT_IN_FLIGHT: &str = "not started: a move of this object that an earlier run left in flight waits for recovery (its store did not answer); the running service retries it, or run `tierd recover` once the store answers";
+
 /// How the `why` of a move whose attempts all failed on errors that may pass begins.
 const GAVE_UP: &str = "gave up after";
 
@@ -311,6 +315,14 @@ impl Executor {
             (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
         });
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        // A move of this object that an earlier run left in flight, and recovery could not
+        // settle yet (its store did not answer), is recovery's to finish or undo: a second move
+        // beside it would race it. (This process's own failed attempts are journalled as ended.)
+        match self.move_in_flight(&req.bucket, &req.key) {
+            Ok(false) => {}
+            Ok(true) => return MoveOutcome::Skipped(LEFT_IN_FLIGHT.to_string()),
+            Err(e) => return MoveOutcome::Failed(e.to_string()),
+        }
         let mut attempt = 1;
         loop {
             match self.try_move(req).await {

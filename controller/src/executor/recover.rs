@@ -762,6 +762,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn no_move_starts_beside_one_an_earlier_run_left_in_flight() {
+        // Recovery could not settle it (its store did not answer): a rule's move of the same
+        // object must not race it (review 22).
+        let d = tempfile::tempdir().unwrap();
+        let ex = executor(d.path());
+        let (hot, p) = ex.tiers().object("hot", "photos", "a.bin").unwrap();
+        hot.put(&p, PutPayload::from(vec![1u8; 100])).await.unwrap();
+        crate::executor::test_intent(&mut ex.journal(), "op-1", "a.bin", 100);
+        let req = crate::executor::MoveRequest {
+            decision_id: "move-2".into(),
+            bucket: "photos".into(),
+            key: "a.bin".into(),
+            to: "cold".into(),
+        };
+        assert_eq!(
+            ex.move_object(&req).await,
+            crate::executor::MoveOutcome::Skipped(crate::executor::LEFT_IN_FLIGHT.to_string())
+        );
+        assert!(hot.head(&p).await.is_ok(), "the source is where it was");
+        // Once recovery settled it, the move is no longer held by it.
+        recover_settling(&ex).await.unwrap();
+        assert_ne!(
+            ex.move_object(&req).await,
+            crate::executor::MoveOutcome::Skipped(crate::executor::LEFT_IN_FLIGHT.to_string())
+        );
+    }
+
+    #[tokio::test]
     async fn a_recovered_copied_move_and_a_move_ended_before_the_crash_settle_their_decisions() {
         let d = tempfile::tempdir().unwrap();
         let ex = executor(d.path());

@@ -1518,7 +1518,7 @@ fn a_journal_deleted_and_made_anew_is_warned_of_at_the_next_start() {
     let path = d.join("tierd-data/tierd.db");
     assert!(
         r.stderr.contains("tier onprem was claimed on 20") && r.stderr.contains(&format!(
-            " by another journal at this same path ({}): the journal was deleted or replaced since, and this one started empty",
+            " by another journal at this same path ({}) on a host of this name: if the journal was deleted or replaced since, this one started empty",
             path.display()
         )),
         "{}",

@@ -384,7 +384,7 @@ fn check_start_refusals(config: &Config, path: &Path) -> Vec<Diagnostic> {
             path,
             key_position(&text, "journal", "path"),
             format!(
-                "journal.path: {}: the journal is damaged ({why}); every command would refuse it: stop tierd and restore the last backup (docs/operations.md, \"Backing up the journal\")",
+                "journal.path: {}: the journal is damaged ({why}); a command that reads the damaged pages fails, and writing to it may damage it further: stop tierd and restore the last backup (docs/operations.md, \"Backing up the journal\")",
                 config.journal_path.display()
             ),
         ));

@@ -175,15 +175,23 @@ fn started(pid: i64) -> Option<i64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // After the command's name, in parentheses (which may hold spaces and parentheses):
     // field 3 (the state) onwards; the start time is field 22.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    // A process killed but not reaped yet (a zombie) holds no lock and moves nothing.
+    if matches!(fields.next()?, "Z" | "X" | "x") {
+        return None;
+    }
+    fields.nth(18)?.parse().ok()
 }
 
-/// This boot of this host, as a number: a journal on storage two hosts share names another.
+/// This boot of this host and pid namespace, as a number: a journal on storage two hosts (or
+/// two containers) share names another, whose pids mean nothing here.
 fn this_boot() -> Option<i64> {
     let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let h = format!("{}|{}", boot.trim(), host.trim())
+    let ns = std::fs::read_link("/proc/self/ns/pid")
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    let h = format!("{}|{}|{ns}", boot.trim(), host.trim())
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)

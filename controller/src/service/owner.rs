@@ -78,7 +78,7 @@ pub async fn claim(config: &Config, id: i64, now: &str) -> Vec<String> {
                     // The same path on the same host, another identity: this journal was
                     // made anew where the one that claimed the tier was.
                     Ok(Ok(Some(other))) if other.journal == mine.journal && other.host == mine.host => Some(format!(
-                        "tier {} was claimed on {} by another journal at this same path ({}): the journal was deleted or replaced since, and this one started empty; what that journal had in flight (its interrupted copies' staging files and incomplete uploads) is not known to this one, and its catalog and decisions are gone: restore it from a backup if you have one, or see docs/operations.md, \"A lost journal\" (then remove {MARKER} from the tier)",
+                        "tier {} was claimed on {} by another journal at this same path ({}) on a host of this name: if the journal was deleted or replaced since, this one started empty, and what that journal had in flight (its interrupted copies' staging files and incomplete uploads) is not known to this one, and its catalog and decisions are gone: restore it from a backup if you have one, or see docs/operations.md, \"A damaged or lost journal\" (then remove {MARKER} from the tier); if another deployment uses the same path on a host of the same name, point one of them at other tiers",
                         tier.name, other.claimed, other.journal
                     )),
                     Ok(Ok(Some(other))) => Some(format!(

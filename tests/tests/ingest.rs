@@ -1173,4 +1173,23 @@ fn ingest_keys_lists_exactly_the_keys_a_principal_wrote_in_a_window() {
         "{}",
         r.stderr
     );
+    // Without --keys, the summary is of the events kept, and says how many.
+    let r = tierd(
+        dir.path(),
+        &[
+            "ingest",
+            "--logs",
+            "access.log",
+            "--principal",
+            app,
+            "--op",
+            "delete",
+        ],
+    );
+    assert!(
+        r.stdout
+            .contains("\nkept by the filters: 1 event (the summary above is of them)\n"),
+        "{}",
+        r.stdout
+    );
 }

@@ -101,6 +101,15 @@ struct EventFilter {
 }
 
 impl EventFilter {
+    /// No filter given: every event is kept.
+    fn is_all(&self) -> bool {
+        self.principal.is_none()
+            && self.bucket.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+            && self.ops.is_empty()
+    }
+
     fn admits(&self, e: &models::AccessEvent) -> bool {
         self.principal
             .as_ref()
@@ -182,7 +191,8 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let handle = rt.handle().clone();
     let want_keys = args.keys;
-    let (report, summary, written, keys) = rt.block_on(async move {
+    let filtered = !filter.is_all();
+    let (report, summary, written, (keys, kept)) = rt.block_on(async move {
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let mut journal = if resume {
                 Some(Journal::open(&journal_path)?)
@@ -193,8 +203,10 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
             let mut export = export;
             // (bucket, key) of every event kept, for --keys.
             let mut keys = BTreeSet::new();
+            let mut kept = 0u64;
             let mut consumer = |events: Vec<models::AccessEvent>| -> Result<(), String> {
                 let events: Vec<_> = events.into_iter().filter(|e| filter.admits(e)).collect();
+                kept += events.len() as u64;
                 for e in &events {
                     summary.observe(e);
                     if let (true, Some(k)) = (want_keys, &e.key) {
@@ -214,7 +226,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
                 ),
                 None => None,
             };
-            Ok((report, summary, written, keys))
+            Ok((report, summary, written, (keys, kept)))
         })
         .await?
     })?;
@@ -227,12 +239,22 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         print_keys(&mut out, &keys, args.json)?;
     } else if args.json {
         let mut v = summary.to_json(&report);
+        if filtered {
+            v["kept_by_filters"] = serde_json::json!(kept);
+        }
         if let (Some(n), Some(p)) = (written, &args.out) {
             v["written"] = serde_json::json!({"path": p.display().to_string(), "events": n});
         }
         writeln!(out, "{v}")?;
     } else {
         write!(out, "{}", summary.to_text(&report))?;
+        if filtered {
+            let events = if kept == 1 { "event" } else { "events" };
+            writeln!(
+                out,
+                "\nkept by the filters: {kept} {events} (the summary above is of them)"
+            )?;
+        }
         if let (Some(n), Some(p)) = (written, &args.out) {
             writeln!(out, "\nwrote {n} events to {}", p.display())?;
         }

@@ -166,6 +166,20 @@ fn a_listed_key_the_snapshot_lacks_is_reported_and_exits_1() {
         r.stderr
     );
     assert_eq!(sha(d, "data/2.txt"), None);
+    // An empty list restores nothing: not the whole snapshot.
+    std::fs::write(d.join("empty.txt"), "# no key\n\n").unwrap();
+    let r = tierd(
+        d,
+        &["snapshot", "restore", &snap, "--keys-from", "empty.txt"],
+    );
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("empty.txt: lists no key; nothing was restored"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sha(d, "data/2.txt"), None);
 }
 
 #[test]
@@ -256,4 +270,44 @@ fn a_snapshots_why_tells_the_objects_copied_from_those_unchanged_since_the_previ
             "snapshot {second}: 6 objects (1 copied, 5 unchanged since {first}), 9 bytes copied"
         )
     );
+}
+
+#[test]
+fn a_freeze_holds_an_overwrite_of_the_keys_named_and_not_of_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let snap = bucket_and_snapshot(d);
+    put(d, "other/x.txt", b"ENCRYPTED x");
+    put(d, "data/1.txt", b"ENCRYPTED 1");
+    let f = tierd(d, &["freeze", "photos", "--prefix", "other/"]);
+    assert_eq!(f.code, Some(0), "{}{}", f.stdout, f.stderr);
+    let held = [
+        "snapshot",
+        "restore",
+        &snap,
+        "--overwrite",
+        "--prefix",
+        "other/",
+    ];
+    let r = tierd(d, &held);
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("the freeze on photos/other/"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sha(d, "other/x.txt"), sha_of(b"ENCRYPTED x"));
+    let r = tierd(
+        d,
+        &[
+            "snapshot",
+            "restore",
+            &snap,
+            "--overwrite",
+            "--key",
+            "data/1.txt",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    assert_eq!(sha(d, "data/1.txt"), sha_of(b"original 1"));
 }

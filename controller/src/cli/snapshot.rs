@@ -177,8 +177,9 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                     None => Vec::new(),
                 };
                 let only = snapshot::KeyFilter { prefixes, keys: keys.into_iter().chain(listed).collect() };
-                if keys_from.is_some() && only.is_all() {
-                    bail!("{}: lists no key; nothing to restore", keys_from.unwrap_or_default());
+                // An empty list (no key written to it) restores nothing, never the whole snapshot.
+                if let (Some(f), true) = (&keys_from, only.is_all()) {
+                    bail!("{}: lists no key; nothing was restored (without a filter, a restore is of the whole snapshot)", if f == "-" { "<stdin>" } else { f });
                 }
                 let id = match (id, bucket, at) {
                     (Some(id), _, _) => id,
@@ -199,9 +200,11 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 let mut overridden = None;
                 let row = ex.journal().snapshot(&id)?; // (the journal's lock is let go here)
                 if overwrite && let Some(s) = row {
-                    let target = format!("{}{}", to_prefix.as_deref().unwrap_or(""), s.prefix);
+                    // What it may replace: the snapshot's scope, or (filtered) the keys named.
+                    let named: Vec<&String> = if only.is_all() { vec![&s.prefix] } else { only.prefixes.iter().chain(&only.keys).collect() };
+                    let targets: Vec<String> = named.iter().map(|p| format!("{}{p}", to_prefix.as_deref().unwrap_or(""))).collect();
                     let frozen = ex.journal().open_freezes()?.into_iter().find(|f| {
-                        f.covers(&s.bucket, &target) || (f.bucket == s.bucket && f.prefix.starts_with(&target))
+                        targets.iter().any(|t| f.covers(&s.bucket, t) || (f.bucket == s.bucket && f.prefix.starts_with(t.as_str())))
                     });
                     match frozen {
                         Some(f) if !ignore_freezes => bail!(

@@ -214,6 +214,7 @@ async fn conformance(name: &str, hot: TierStores, cold: TierStores, vault: TierS
             overwrite: false,
             hot_tier: None,
             decision_id: None,
+            ..RestoreOptions::default()
         },
         None,
     )
@@ -291,6 +292,7 @@ async fn conformance(name: &str, hot: TierStores, cold: TierStores, vault: TierS
             overwrite,
             hot_tier: None,
             decision_id: None,
+            ..RestoreOptions::default()
         };
         let keep = format!("keep-{name}-{overwrite}");
         let err = snapshot::restore(&ex, &snap.id, &opts, Some(&keep))

@@ -1,11 +1,12 @@
 //! `tierd ingest`: read logs, print a summary, optionally export the normalised events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use models::OpClass;
 use models::frame::{EventWriter, ExportFormat};
 use models::parse::Format;
 
@@ -39,6 +40,85 @@ pub struct IngestArgs {
     /// How many bad lines to print with their location (all are counted).
     #[arg(long, default_value_t = 10)]
     pub show_bad: usize,
+    /// Only events of this principal (exactly as the log names it: an ARN, a user, a key id).
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// Only events of this bucket.
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// Only events at or after this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<i64>,
+    /// Only events before this time (RFC 3339).
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<i64>,
+    /// Only events of this operation class (repeatable): get, put, head, delete, copy-source,
+    /// copy-dest, list, multipart, config-change, other; `write` = put, copy-dest, multipart
+    /// and delete (what changes an object).
+    #[arg(long = "op", value_name = "CLASS", value_parser = parse_ops)]
+    pub ops: Vec<Ops>,
+    /// Print each distinct key of the events kept once, sorted, one a line (instead of the
+    /// summary): the list `tierd snapshot restore --keys-from` reads.
+    #[arg(long)]
+    pub keys: bool,
+}
+
+/// Operation classes one `--op` names.
+#[derive(Debug, Clone)]
+pub struct Ops(Vec<OpClass>);
+
+/// Parses `--op`: a class name, or `write`.
+fn parse_ops(s: &str) -> Result<Ops, String> {
+    if s == "write" {
+        return Ok(Ops(vec![
+            OpClass::Put,
+            OpClass::CopyDest,
+            OpClass::Multipart,
+            OpClass::Delete,
+        ]));
+    }
+    s.parse::<OpClass>()
+        .map(|c| Ops(vec![c]))
+        .map_err(|e| format!("{e}, or write"))
+}
+
+/// Parses `--since`/`--until`: an RFC 3339 time, as microseconds since the Unix epoch.
+fn parse_time(s: &str) -> Result<i64, String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.timestamp_micros())
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time (2026-12-01T01:40:00Z): {e}"))
+}
+
+/// The events `--principal`, `--bucket`, `--since`, `--until` and `--op` keep.
+#[derive(Debug, Clone, Default)]
+struct EventFilter {
+    principal: Option<String>,
+    bucket: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+    /// Empty: every class.
+    ops: BTreeSet<OpClass>,
+}
+
+impl EventFilter {
+    /// No filter given: every event is kept.
+    fn is_all(&self) -> bool {
+        self.principal.is_none()
+            && self.bucket.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+            && self.ops.is_empty()
+    }
+
+    fn admits(&self, e: &models::AccessEvent) -> bool {
+        self.principal
+            .as_ref()
+            .is_none_or(|p| e.principal.as_ref() == Some(p))
+            && self.bucket.as_ref().is_none_or(|b| e.bucket == *b)
+            && self.since.is_none_or(|t| e.time_us >= t)
+            && self.until.is_none_or(|t| e.time_us < t)
+            && (self.ops.is_empty() || self.ops.contains(&e.op))
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +175,13 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         keep_going: true,
         ..IngestOptions::default()
     };
+    let filter = EventFilter {
+        principal: args.principal.clone(),
+        bucket: args.bucket.clone(),
+        since: args.since,
+        until: args.until,
+        ops: args.ops.iter().flat_map(|o| o.0.iter().copied()).collect(),
+    };
     let journal_path = config.journal_path.clone();
     let resume = args.resume;
     let format_given = args.format.0;
@@ -103,7 +190,9 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let handle = rt.handle().clone();
-    let (report, summary, written) = rt.block_on(async move {
+    let want_keys = args.keys;
+    let filtered = !filter.is_all();
+    let (report, summary, written, (keys, kept)) = rt.block_on(async move {
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let mut journal = if resume {
                 Some(Journal::open(&journal_path)?)
@@ -112,9 +201,17 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
             };
             let mut summary = Summary::default();
             let mut export = export;
+            // (bucket, key) of every event kept, for --keys.
+            let mut keys = BTreeSet::new();
+            let mut kept = 0u64;
             let mut consumer = |events: Vec<models::AccessEvent>| -> Result<(), String> {
+                let events: Vec<_> = events.into_iter().filter(|e| filter.admits(e)).collect();
+                kept += events.len() as u64;
                 for e in &events {
                     summary.observe(e);
+                    if let (true, Some(k)) = (want_keys, &e.key) {
+                        keys.insert((e.bucket.clone(), k.clone()));
+                    }
                 }
                 if let Some(w) = export.as_mut() {
                     w.write(events).map_err(|e| format!("writing --out: {e}"))?;
@@ -129,7 +226,7 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
                 ),
                 None => None,
             };
-            Ok((report, summary, written))
+            Ok((report, summary, written, (keys, kept)))
         })
         .await?
     })?;
@@ -138,14 +235,26 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {u}");
     }
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if args.keys {
+        print_keys(&mut out, &keys, args.json)?;
+    } else if args.json {
         let mut v = summary.to_json(&report);
+        if filtered {
+            v["kept_by_filters"] = serde_json::json!(kept);
+        }
         if let (Some(n), Some(p)) = (written, &args.out) {
             v["written"] = serde_json::json!({"path": p.display().to_string(), "events": n});
         }
         writeln!(out, "{v}")?;
     } else {
         write!(out, "{}", summary.to_text(&report))?;
+        if filtered {
+            let events = if kept == 1 { "event" } else { "events" };
+            writeln!(
+                out,
+                "\nkept by the filters: {kept} {events} (the summary above is of them)"
+            )?;
+        }
         if let (Some(n), Some(p)) = (written, &args.out) {
             writeln!(out, "\nwrote {n} events to {}", p.display())?;
         }
@@ -162,4 +271,31 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+/// `--keys`: each distinct key once, sorted (a JSON array under `--json`). Keys of more than one
+/// bucket are listed together, with a warning: a snapshot restores one bucket.
+fn print_keys(
+    out: &mut impl Write,
+    keys: &BTreeSet<(String, String)>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let buckets: BTreeSet<&str> = keys.iter().map(|(b, _)| b.as_str()).collect();
+    if buckets.len() > 1 {
+        let names: Vec<&str> = buckets.into_iter().collect();
+        eprintln!(
+            "warning: the keys are of {} buckets ({}); give --bucket B to list one bucket's, as a restore takes them",
+            names.len(),
+            names.join(", ")
+        );
+    }
+    let sorted: BTreeSet<&str> = keys.iter().map(|(_, k)| k.as_str()).collect();
+    if json {
+        writeln!(out, "{}", serde_json::json!({ "keys": sorted }))?;
+    } else {
+        for k in sorted {
+            writeln!(out, "{k}")?;
+        }
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ pub mod decode;
 pub mod explain;
 pub mod freeze;
 pub mod ingest;
+mod keys;
 pub mod moves;
 mod outline;
 mod output;

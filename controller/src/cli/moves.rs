@@ -12,12 +12,14 @@ use futures::StreamExt;
 
 use crate::decision::{
     Cost, Decision, OPERATOR_MOVE_KIND, State, config_arg, freeze_command, move_undo,
-    operator_stopped_why, rfc3339,
+    operator_stopped_why, rfc3339, shell_word,
 };
 use crate::executor::{Executor, MoveOutcome, MoveRequest, recover};
 use crate::journal::Journal;
 use crate::journal::freezes::FreezeRow;
+use crate::journal::snapshots::SnapshotRow;
 use crate::shutdown::StopSignal;
+use crate::snapshot::ManifestEntry;
 
 /// Which objects: one `BUCKET/KEY`, or `--bucket` with `--prefix`.
 #[derive(Debug, Clone, clap::Args)]
@@ -606,7 +608,7 @@ pub fn run_recall(args: RecallArgs) -> anyhow::Result<ExitCode> {
 
 pub fn run_locate(args: LocateArgs) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (_, ex) = open(&args.store, &Pace::default(), Access::Looks).await?;
+        let (config, ex) = open(&args.store, &Pace::default(), Access::Looks).await?;
         let (b, k) = split_object(&args.object)?;
         ex.scan(&b, &k).await?;
         // The catalog's tier no longer holds it (deleted, moved by hand, or a journal restored
@@ -629,10 +631,19 @@ pub fn run_locate(args: LocateArgs) -> anyhow::Result<ExitCode> {
         let Some(e) = ex.journal().locate(&b, &k)? else {
             // Exit 1, as `move` of an object on no tier: the answer is "nowhere", not a misuse.
             let catalog = forgot.unwrap_or_else(|| "not in the catalog".to_string());
+            let held = crate::snapshot::holding(&ex, &b, &k).await?;
+            let cfg = config_arg(config.path.as_deref());
+            if args.store.json {
+                let snapshots: Vec<_> = held.iter().map(|(s, e)| json!({"id": s.id, "created": s.created_at, "size": e.size, "sha256": e.sha256, "restore": restore_key(&s.id, &k, &cfg)})).collect();
+                println!("{}", json!({"bucket": b, "key": k, "tier": null, "snapshots": snapshots}));
+            }
             eprintln!(
                 "{b}/{k} is on no tier ({catalog}; not found by a scan of: {})",
                 ex.tiers().names().join(", ")
             );
+            if !args.store.json {
+                eprint!("{}", held_note(&held, &k, &cfg));
+            }
             return Ok(ExitCode::from(1));
         };
         let decision = match &e.decision_id {
@@ -672,6 +683,37 @@ pub fn run_locate(args: LocateArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The snapshots that hold a key on no tier (newest first, at most 5), each with the command
+/// that restores just that key; or that none does.
+fn held_note(held: &[(SnapshotRow, ManifestEntry)], key: &str, config: &str) -> String {
+    if held.is_empty() {
+        return "no snapshot holds it\n".to_string();
+    }
+    let mut note = String::from("snapshots that hold it, newest first:\n");
+    for (s, e) in held.iter().take(5) {
+        note += &format!(
+            "  {}  {}  {} bytes  restore: {}\n",
+            s.id,
+            s.created_at,
+            e.size,
+            restore_key(&s.id, key, config)
+        );
+    }
+    if held.len() > 5 {
+        note += &format!("  and {} older\n", held.len() - 5);
+    }
+    note
+}
+
+/// `tierd snapshot restore SNAPSHOT --key KEY`: what brings back one key.
+fn restore_key(snapshot: &str, key: &str, config: &str) -> String {
+    format!(
+        "tierd snapshot restore {} --key {}{config}",
+        shell_word(snapshot),
+        shell_word(key)
+    )
 }
 
 pub fn run_recover(args: RecoverArgs) -> anyhow::Result<ExitCode> {

@@ -66,6 +66,16 @@ pub enum SnapshotCommand {
         /// Replace objects that exist with other content (kept and reported otherwise).
         #[arg(long)]
         overwrite: bool,
+        /// Restore only the snapshot's keys under this prefix (repeatable).
+        #[arg(long = "prefix", value_name = "P")]
+        prefixes: Vec<String>,
+        /// Restore only this key of the snapshot (repeatable; exit 1 if the snapshot lacks it).
+        #[arg(long = "key", value_name = "K")]
+        keys: Vec<String>,
+        /// Restore only the keys listed in FILE, one a line (`-`: standard input; blank lines
+        /// and `#` comments skipped), as `tierd ingest --keys` prints them.
+        #[arg(long, value_name = "FILE")]
+        keys_from: Option<String>,
     },
 }
 
@@ -161,7 +171,16 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) });
             }
-            SnapshotCommand::Restore { id, bucket, at, to_prefix, tier, overwrite, ignore_freezes } => {
+            SnapshotCommand::Restore { id, bucket, at, to_prefix, tier, overwrite, ignore_freezes, prefixes, keys, keys_from } => {
+                let listed = match &keys_from {
+                    Some(f) => super::keys::read_keys(f)?,
+                    None => Vec::new(),
+                };
+                let only = snapshot::KeyFilter { prefixes, keys: keys.into_iter().chain(listed).collect() };
+                // An empty list (no key written to it) restores nothing, never the whole snapshot.
+                if let (Some(f), true) = (&keys_from, only.is_all()) {
+                    bail!("{}: lists no key; nothing was restored (without a filter, a restore is of the whole snapshot)", if f == "-" { "<stdin>" } else { f });
+                }
                 let id = match (id, bucket, at) {
                     (Some(id), _, _) => id,
                     (None, Some(b), Some(t)) => {
@@ -181,9 +200,11 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 let mut overridden = None;
                 let row = ex.journal().snapshot(&id)?; // (the journal's lock is let go here)
                 if overwrite && let Some(s) = row {
-                    let target = format!("{}{}", to_prefix.as_deref().unwrap_or(""), s.prefix);
+                    // What it may replace: the snapshot's scope, or (filtered) the keys named.
+                    let named: Vec<&String> = if only.is_all() { vec![&s.prefix] } else { only.prefixes.iter().chain(&only.keys).collect() };
+                    let targets: Vec<String> = named.iter().map(|p| format!("{}{p}", to_prefix.as_deref().unwrap_or(""))).collect();
                     let frozen = ex.journal().open_freezes()?.into_iter().find(|f| {
-                        f.covers(&s.bucket, &target) || (f.bucket == s.bucket && f.prefix.starts_with(&target))
+                        targets.iter().any(|t| f.covers(&s.bucket, t) || (f.bucket == s.bucket && f.prefix.starts_with(t.as_str())))
                     });
                     match frozen {
                         Some(f) if !ignore_freezes => bail!(
@@ -197,7 +218,7 @@ pub fn run(args: SnapshotArgs) -> anyhow::Result<ExitCode> {
                 }
                 // The hot tier: the first data tier in the configuration's order.
                 let hot_tier = config.tiers.iter().zip(&config.roles).find(|(_, r)| **r == Role::Data).map(|(t, _)| t.name.clone());
-                let opts = RestoreOptions { to_prefix, tier, overwrite, hot_tier, decision_id: None };
+                let opts = RestoreOptions { to_prefix, tier, overwrite, hot_tier, decision_id: None, only };
                 return restore(&ex, &config, (&id, opts, overridden), json_out, &mut out).await;
             }
         }
@@ -262,7 +283,8 @@ async fn restore(
         rule: None,
         anomaly: None,
         reason: format!(
-            "An operator ran `tierd snapshot restore` of snapshot {id}{}{}.",
+            "An operator ran `tierd snapshot restore` of snapshot {id}{}{}{}.",
+            opts.only.describe(),
             to_prefix.map_or(String::new(), |p| format!(" under the prefix {p}")),
             if opts.overwrite {
                 ", replacing objects that differ"
@@ -327,6 +349,9 @@ async fn restore(
                 "kept {c}: it exists with other content (use --overwrite to replace it)"
             )?;
         }
+        for m in &r.missing {
+            eprintln!("error: {m} is not in snapshot {id}: nothing restored for it");
+        }
         for c in &r.changed {
             writeln!(
                 out,
@@ -343,7 +368,7 @@ async fn restore(
             )?;
         }
     }
-    let clean = r.conflicts.is_empty() && r.changed.is_empty();
+    let clean = r.conflicts.is_empty() && r.changed.is_empty() && r.missing.is_empty();
     Ok(if clean {
         ExitCode::SUCCESS
     } else {

@@ -409,7 +409,7 @@ pub async fn recover_watched(
         if let Some(row) = recorded {
             let why = format!(
                 "{} (settled by recovery after an interruption)",
-                crate::snapshot::made_why(&row)
+                crate::snapshot::made_why(&row, None)
             );
             decisions.extend(ex.journal().settle_decision(&id, State::Done, Some(&why))?);
             continue;

@@ -37,7 +37,9 @@ use sha2::{Digest, Sha256};
 
 mod restore;
 
-pub use restore::{Restore, RestoreOptions, RestoreReport, listed, objects, plan_restore, restore};
+pub use restore::{
+    KeyFilter, Restore, RestoreOptions, RestoreReport, listed, objects, plan_restore, restore,
+};
 
 use crate::executor::copy::{CopyError, Dest, Version, copy_verified, read_checksum};
 use crate::executor::{ExecError, Executor};
@@ -158,20 +160,48 @@ pub struct Created {
     pub vanished: Vec<String>,
     /// What the manifest holds, object by object.
     pub objects: Vec<ManifestEntry>,
+    /// The snapshot of the same scope whose copies of unchanged objects this one points at.
+    pub previous: Option<String>,
 }
 
 impl Created {
     /// The `why` of the snapshot's decision: [`made_why`], and the objects left out.
     pub fn why(&self) -> String {
-        format!("{}{}", made_why(&self.row), vanished_note(&self.vanished))
+        let own = format!("{SNAPSHOT_DIR}/data/{}/", self.row.id);
+        let copied = self
+            .objects
+            .iter()
+            .filter(|e| e.blob.starts_with(&own))
+            .count();
+        format!(
+            "{}{}",
+            made_why(&self.row, Some((copied, self.previous.as_deref()))),
+            vanished_note(&self.vanished)
+        )
     }
 }
 
-/// What a snapshot decision's `why` says of the snapshot it made.
-pub fn made_why(row: &SnapshotRow) -> String {
+/// What a snapshot decision's `why` says of the snapshot it made: `snapshot ID: N objects
+/// (M copied, K unchanged since PREVIOUS), B bytes copied`; `copied`: M and PREVIOUS, when known
+/// (`N objects in its manifest` otherwise).
+pub fn made_why(row: &SnapshotRow, copied: Option<(usize, Option<&str>)>) -> String {
+    let counts = match copied {
+        Some((m, previous)) => {
+            let unchanged = (row.objects as usize).saturating_sub(m);
+            let since = match previous {
+                Some(p) if unchanged > 0 => format!(", {unchanged} unchanged since {p}"),
+                _ => String::new(),
+            };
+            format!(
+                "{} ({m} copied{since})",
+                restore::objects(row.objects as usize)
+            )
+        }
+        None => format!("{} in its manifest", restore::objects(row.objects as usize)),
+    };
     format!(
-        "snapshot {}: {} objects, {} bytes copied",
-        row.id, row.objects, row.copied_bytes
+        "snapshot {}: {counts}, {} bytes copied",
+        row.id, row.copied_bytes
     )
 }
 
@@ -492,6 +522,7 @@ async fn copy_and_record(
         row,
         vanished,
         objects: manifest.objects,
+        previous: prev_same.map(|s| s.id),
     })
 }
 
@@ -584,6 +615,38 @@ pub fn latest_before(ex: &Executor, bucket: &str, at: &str) -> Result<SnapshotRo
             bucket: bucket.to_string(),
             at: at.to_string(),
         })
+}
+
+/// The snapshots of `bucket` whose manifests hold `key`, newest first, with its entry there
+/// (for `tierd locate` of a key on no tier). A manifest that cannot be read is passed by, with
+/// a warning.
+///
+/// # Errors
+/// The journal fails, or the vault is not configured.
+pub async fn holding(
+    ex: &Executor,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<(SnapshotRow, ManifestEntry)>, SnapshotError> {
+    let rows = ex.journal().snapshots(Some(bucket))?;
+    let mut found = Vec::new();
+    for row in rows.into_iter().rev() {
+        if !key.starts_with(row.prefix.as_str()) {
+            continue;
+        }
+        let (vstore, _) = ex.tiers().bucket(&row.vault, &row.bucket)?;
+        match read_manifest(&vstore, &store_path(&row.manifest_path)).await {
+            Ok((m, _)) => {
+                if let Some(e) = m.objects.into_iter().find(|e| e.key == key) {
+                    found.push((row, e));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(message = "A snapshot's manifest cannot be read; passed by.", snapshot = %row.id, error = %e);
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Reads a snapshot's manifest (for `tierd snapshot show`).

@@ -2,7 +2,7 @@
 //! [`Restore::apply`] writes what is missing or (with `overwrite`) differs — replacing an object
 //! only when its current bytes were kept first ([`super::keep`]), so that a restore can be undone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use object_store::path::Path;
@@ -31,6 +31,54 @@ pub struct RestoreOptions {
     pub overwrite: bool,
     /// The restore's decision: the catalog names it as what put each restored object there.
     pub decision_id: Option<String>,
+    /// Which of the snapshot's keys to restore (all when empty): the rest is neither written,
+    /// replaced nor kept.
+    pub only: KeyFilter,
+}
+
+/// The keys a restore is restricted to: those under any of `prefixes` and the exact `keys`
+/// (the snapshot's keys, before `--to-prefix`). Empty: every key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyFilter {
+    pub prefixes: Vec<String>,
+    pub keys: BTreeSet<String>,
+}
+
+impl KeyFilter {
+    /// No restriction: every key of the snapshot.
+    pub fn is_all(&self) -> bool {
+        self.prefixes.is_empty() && self.keys.is_empty()
+    }
+
+    /// Whether `key` is restored.
+    pub fn admits(&self, key: &str) -> bool {
+        self.is_all()
+            || self.keys.contains(key)
+            || self.prefixes.iter().any(|p| key.starts_with(p.as_str()))
+    }
+
+    /// What a decision's reason says of the filter: ``, or ` restricted to the keys under
+    /// "a/", "b/" and 3 keys (k1, k2, k3)`.
+    pub fn describe(&self) -> String {
+        if self.is_all() {
+            return String::new();
+        }
+        let mut parts = Vec::new();
+        if !self.prefixes.is_empty() {
+            let quoted: Vec<String> = self.prefixes.iter().map(|p| format!("{p:?}")).collect();
+            parts.push(format!("the keys under {}", quoted.join(", ")));
+        }
+        if !self.keys.is_empty() {
+            let keys: Vec<String> = self.keys.iter().cloned().collect();
+            let n = keys.len();
+            parts.push(format!(
+                "{n} {} ({})",
+                if n == 1 { "key" } else { "keys" },
+                listed(&keys)
+            ));
+        }
+        format!(" restricted to {}", parts.join(" and "))
+    }
 }
 
 /// What a restore did.
@@ -45,6 +93,8 @@ pub struct RestoreReport {
     pub replaced: Vec<String>,
     /// Keys left alone with `overwrite`: they changed after their bytes were kept.
     pub changed: Vec<String>,
+    /// Keys asked for by name ([`KeyFilter::keys`]) that the snapshot does not hold.
+    pub missing: Vec<String>,
     pub bytes: u64,
 }
 
@@ -98,6 +148,13 @@ impl RestoreReport {
                 listed(&self.changed)
             ));
         }
+        if !self.missing.is_empty() {
+            parts.push(format!(
+                "{} asked for not in the snapshot ({})",
+                objects(self.missing.len()),
+                listed(&self.missing)
+            ));
+        }
         parts.join("; ")
     }
 }
@@ -145,10 +202,12 @@ pub struct Restore {
     vstore: Arc<dyn ObjectStore>,
     vbase: Path,
     targets: Vec<Target>,
+    /// Keys asked for by name that the manifest does not hold.
+    missing: Vec<String>,
 }
 
-/// Plans a restore of snapshot `id`: reads its manifest and what is live where each object goes.
-/// Nothing is written.
+/// Plans a restore of snapshot `id`: reads its manifest and what is live where each object
+/// `opts.only` admits goes. Nothing is written.
 ///
 /// # Errors
 /// Unknown snapshot, unreadable manifest, or a live object that cannot be read.
@@ -167,8 +226,19 @@ pub async fn plan_restore(
         Some(t) => t.clone(),
         None => ex.tiers().names().into_iter().next().unwrap_or_default(),
     };
+    let held: BTreeSet<&str> = manifest.objects.iter().map(|e| e.key.as_str()).collect();
+    let missing = opts
+        .only
+        .keys
+        .iter()
+        .filter(|k| !held.contains(k.as_str()))
+        .cloned()
+        .collect();
     let mut targets = Vec::with_capacity(manifest.objects.len());
     for entry in manifest.objects {
+        if !opts.only.admits(&entry.key) {
+            continue;
+        }
         let key = match &opts.to_prefix {
             Some(p) => format!("{p}{}", entry.key),
             None => entry.key.clone(),
@@ -203,6 +273,7 @@ pub async fn plan_restore(
         vstore,
         vbase,
         targets,
+        missing,
     })
 }
 
@@ -275,7 +346,10 @@ impl Restore {
             })
             .unwrap_or_default();
         let id = &self.snapshot.id;
-        let mut report = RestoreReport::default();
+        let mut report = RestoreReport {
+            missing: self.missing.clone(),
+            ..RestoreReport::default()
+        };
         for t in &self.targets {
             let (dst, dst_path) = ex.tiers().object(&t.tier, &self.snapshot.bucket, &t.key)?;
             let copy_err = |source| SnapshotError::Copy {
@@ -438,17 +512,53 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
-    async fn an_object_written_where_a_restore_writes_is_kept_and_reported_as_a_conflict() {
+    /// An executor whose hot tier holds `photos/KEY` (its bytes: the key) for each of `keys`,
+    /// and a snapshot `s1` of the bucket in the cold tier.
+    async fn snapshotted(keys: &[&str]) -> (tempfile::TempDir, Executor) {
         let d = tempfile::tempdir().unwrap();
         let ex = crate::executor::test_executor(d.path());
-        let (hot, p) = ex.tiers().object("hot", "photos", "a.jpg").unwrap();
-        hot.put(&p, PutPayload::from_static(b"snapshot bytes"))
-            .await
-            .unwrap();
+        for key in keys {
+            let (hot, p) = ex.tiers().object("hot", "photos", key).unwrap();
+            hot.put(&p, PutPayload::from(key.as_bytes().to_vec()))
+                .await
+                .unwrap();
+        }
         crate::snapshot::create_reporting(&ex, "cold", "photos", "", "s1")
             .await
             .unwrap();
+        (d, ex)
+    }
+
+    #[tokio::test]
+    async fn a_restore_restricted_to_keys_writes_only_those_and_reports_keys_the_snapshot_lacks() {
+        let (d, ex) = snapshotted(&["a.txt", "b/c.txt", "d.txt"]).await;
+        let opts = RestoreOptions {
+            to_prefix: Some("r/".into()),
+            tier: Some("hot".into()),
+            only: KeyFilter {
+                prefixes: vec!["b/".into()],
+                keys: ["a.txt".to_string(), "gone.txt".to_string()].into(),
+            },
+            ..RestoreOptions::default()
+        };
+        let report = restore(&ex, "s1", &opts, None).await.unwrap();
+        assert_eq!(
+            (report.restored, report.missing.clone()),
+            (2, vec!["gone.txt".to_string()])
+        );
+        assert!(d.path().join("hot/photos/r/a.txt").exists());
+        assert!(d.path().join("hot/photos/r/b/c.txt").exists());
+        assert!(!d.path().join("hot/photos/r/d.txt").exists());
+        assert!(
+            report
+                .why(None)
+                .ends_with("; 1 object asked for not in the snapshot (gone.txt)")
+        );
+    }
+
+    #[tokio::test]
+    async fn an_object_written_where_a_restore_writes_is_kept_and_reported_as_a_conflict() {
+        let (d, ex) = snapshotted(&["a.jpg"]).await;
         let opts = RestoreOptions {
             to_prefix: Some("r/".into()),
             tier: Some("hot".into()),

@@ -1030,7 +1030,15 @@ impl Service {
         // (A small aggregate over the snapshot table, a row per snapshot.)
         let usage = self.executor.journal().vault_usage();
         match usage {
-            Ok(used) => self.metrics.set_vaults(&used),
+            // Every vault has a series, 0 until its first snapshot.
+            Ok(mut used) => {
+                for v in &vaults {
+                    if !used.iter().any(|(name, _, _)| name == v) {
+                        used.push((v.clone(), 0, 0));
+                    }
+                }
+                self.metrics.set_vaults(&used);
+            }
             Err(e) => tracing::warn!("the vaults' usage could not be read from the journal: {e}"),
         }
     }

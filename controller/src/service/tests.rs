@@ -51,6 +51,7 @@ async fn service_with(d: &Path, policy: &str, service: &str) -> Service {
             "[journal]\npath = \"{root}/tierd.db\"\n\
              [tiers.onprem]\nurl = \"file://{root}/onprem\"\n\
              [tiers.cloud]\nurl = \"file://{root}/cloud\"\n\
+             [tiers.vault]\nurl = \"file://{root}/vault\"\nrole = \"vault\"\n\
              [ingest]\nsources = [\"{root}/logs/\"]\nformat = \"s3\"\n\
              [policies]\nfiles = [\"{root}/policy.toml\"]\n\
              [model]\nlearning_days = 365\n\
@@ -598,4 +599,17 @@ async fn incident_in_a_backlog(read_after: i64) {
     // it fires the alert rule; read 3 days after, it no longer holds (the incident does).
     let held = usize::from(read_after < 3600);
     assert_eq!(alerts.len(), held, "{read_after}: {alerts:?}");
+}
+
+/// Every vault has its gauges from the start, at 0 before its first snapshot; a vault is no data
+/// tier (review 22).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vault_without_snapshots_shows_zero_and_no_tier_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = service(dir.path(), EVERYTHING_TO_CLOUD).await;
+    let text = svc.metrics.render(now());
+    assert!(text.contains("tierd_vault_snapshots{vault=\"vault\"} 0\n"), "{text}");
+    assert!(text.contains("tierd_vault_bytes{vault=\"vault\"} 0\n"), "{text}");
+    assert!(text.contains("tierd_tier_objects{tier=\"onprem\"} "), "{text}");
+    assert!(!text.contains("tierd_tier_objects{tier=\"vault\"}"), "{text}");
 }

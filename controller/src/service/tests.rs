@@ -608,8 +608,20 @@ async fn a_vault_without_snapshots_shows_zero_and_no_tier_series() {
     let dir = tempfile::tempdir().unwrap();
     let svc = service(dir.path(), EVERYTHING_TO_CLOUD).await;
     let text = svc.metrics.render(now());
-    assert!(text.contains("tierd_vault_snapshots{vault=\"vault\"} 0\n"), "{text}");
-    assert!(text.contains("tierd_vault_bytes{vault=\"vault\"} 0\n"), "{text}");
-    assert!(text.contains("tierd_tier_objects{tier=\"onprem\"} "), "{text}");
-    assert!(!text.contains("tierd_tier_objects{tier=\"vault\"}"), "{text}");
+    assert!(
+        text.contains("tierd_vault_snapshots{vault=\"vault\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tierd_vault_bytes{vault=\"vault\"} 0\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tierd_tier_objects{tier=\"onprem\"} "),
+        "{text}"
+    );
+    assert!(
+        !text.contains("tierd_tier_objects{tier=\"vault\"}"),
+        "{text}"
+    );
 }

@@ -384,6 +384,58 @@ fn a_damaged_journal_fails_the_check_as_it_fails_every_command() {
 }
 
 #[test]
+fn the_service_does_not_start_on_a_journal_with_a_damaged_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "tierd.toml",
+        "[journal]\npath = \"data/tierd.db\"\n[tiers.onprem]\nurl = \"file://data/onprem\"\n[tiers.cloud]\nurl = \"file://data/cloud\"\n[tiers.vault]\nurl = \"file://data/vault\"\nrole = \"vault\"\n[policies]\nfiles = [\"builtin:default\"]\n[service]\nlisten = \"off\"\n",
+    );
+    for i in 0..40 {
+        std::fs::create_dir_all(d.join("data/onprem/photos")).unwrap();
+        std::fs::write(d.join(format!("data/onprem/photos/{i:03}.jpg")), b"a").unwrap();
+    }
+    let r = tierd(
+        d,
+        &[
+            "move",
+            "--bucket",
+            "photos",
+            "--to",
+            "cloud",
+            "--config",
+            "tierd.toml",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}{}", r.stdout, r.stderr);
+    // One page in the middle overwritten (a bad sector, a stray write): the file's length is
+    // unchanged.
+    let journal = d.join("data/tierd.db");
+    let bytes = std::fs::read(&journal).unwrap();
+    let pages = bytes.len() / 4096;
+    assert!(pages >= 4, "{pages} pages");
+    let mut damaged = bytes.clone();
+    let at = (pages / 2) * 4096;
+    damaged[at..at + 4096].fill(0xA5);
+    std::fs::write(&journal, &damaged).unwrap();
+    let r = tierd(d, &["run", "--once", "--config", "tierd.toml"]);
+    assert_eq!(r.code, Some(2), "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("data/tierd.db: the journal is damaged (")
+            && r.stderr
+                .contains("tierd run does not start on it: restore the last backup"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        damaged,
+        "nothing was written to it"
+    );
+}
+
+#[test]
 fn an_endpoint_url_in_the_environment_that_carries_a_password_is_refused_and_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     write(

@@ -272,6 +272,16 @@ impl Service {
             Some(l) => l,
             None => crate::journal::lock::MoverLock::acquire(&config.journal_path, "run")?,
         };
+        // A journal damaged on disk is refused before anything writes to it (a command that
+        // reads only sound pages would go on, and a write could damage it further): every page
+        // is read once per start (docs/BENCHMARKS.md: 1.5 s per GB cached, 23 s from disk).
+        startup.set("checking the journal");
+        if let Some(why) = crate::journal::damage(&config.journal_path) {
+            anyhow::bail!(
+                "{}: the journal is damaged ({why}); tierd run does not start on it: restore the last backup (docs/operations.md, \"A damaged or lost journal\")",
+                config.journal_path.display()
+            );
+        }
         let mut journal =
             Journal::open_writable(&config.journal_path).context("opening the journal")?;
         mover_lock.claim(&mut journal)?;

@@ -191,12 +191,11 @@ fn this_boot() -> Option<i64> {
     let ns = std::fs::read_link("/proc/self/ns/pid")
         .map(|p| p.display().to_string())
         .unwrap_or_default();
-    let h = format!("{}|{}|{ns}", boot.trim(), host.trim())
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-    Some((h >> 1) as i64)
+    Some(super::stable_id(&format!(
+        "{}|{}|{ns}",
+        boot.trim(),
+        host.trim()
+    )))
 }
 
 #[cfg(test)]

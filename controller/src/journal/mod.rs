@@ -131,6 +131,15 @@ pub fn damage(path: &Path) -> Option<String> {
     }
 }
 
+/// A stable, positive 63-bit number for `text` (FNV-1a, its top bit dropped): a journal's
+/// identity ([`crate::service::owner::new_journal_id`]), a boot's (the mover's lock).
+pub fn stable_id(text: &str) -> i64 {
+    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (h >> 1) as i64
+}
+
 /// The journal at `path` and the files SQLite keeps beside it (`-wal`, `-shm`): what a process
 /// that writes the journal must be able to write. (The `.lock` file needs only to be read.)
 pub fn journal_files(path: &Path) -> [PathBuf; 3] {

@@ -35,11 +35,7 @@ pub fn new_journal_id(path: &std::path::Path) -> i64 {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let text = format!("{}|{now}|{}", path.display(), std::process::id());
-    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    (h >> 1) as i64
+    crate::journal::stable_id(&format!("{}|{now}|{}", path.display(), std::process::id()))
 }
 
 /// This host's name, for the marker (`unknown` when it cannot be read).

@@ -38,13 +38,12 @@ pub(super) struct Pending {
 impl Pending {
     /// What `report` left at `now`; the first retry is due [`FIRST_RETRY_SECS`] later.
     pub(super) fn after(report: &RecoveryReport, now: i64) -> Pending {
-        Pending {
-            moves: report.pending,
-            uploads: report.uploads_pending,
-            staging_files: report.staging_pending,
-            next_try: now + FIRST_RETRY_SECS,
-            wait: FIRST_RETRY_SECS * 2,
-        }
+        // The start counts as a try whose wait was the first one.
+        let start = Pending {
+            wait: FIRST_RETRY_SECS,
+            ..Pending::default()
+        };
+        start.retried(report, now)
     }
 
     /// Anything left.

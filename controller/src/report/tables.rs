@@ -282,7 +282,7 @@ pub(crate) fn incidents(out: &mut String, data: &ReportData) {
     let _ = writeln!(
         out,
         "<p class=\"hint\">Each incident tierd opened (shaded on the <a href=\"#anomaly\">anomaly timelines</a>): \
-         the window whose score opened it, when it closed (quiet for <code>anomaly.quiet</code>), and the snapshots, \
+         the window whose score opened it, when it closed (quiet for <code>planner.incident_quiet</code>), and the snapshots, \
          freezes and alerts the policy decided on the bucket while it was open. {}</p>",
         explain_hint(data, "the first was made")
     );

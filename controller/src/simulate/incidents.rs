@@ -16,7 +16,7 @@ pub struct Incident {
     pub bucket: String,
     /// Unix seconds.
     pub opened_at: i64,
-    /// When it closed (quiet for `anomaly.quiet`); `None` when still open at the replay's end.
+    /// When it closed (quiet for `planner.incident_quiet`); `None` when still open at the replay's end.
     pub closed_at: Option<i64>,
     /// The window that opened it: the subject that scored, its score and threshold.
     pub subject: String,

@@ -317,7 +317,8 @@ impl Executor {
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
         // A move of this object that an earlier run left in flight, and recovery could not
         // settle yet (its store did not answer), is recovery's to finish or undo: a second move
-        // beside it would race it. (This process's own failed attempts are journalled as ended.)
+        // beside it would race it. (Checked once, before the first attempt: a later attempt may
+        // find this process's own earlier attempt still journalled, which is its own to finish.)
         match self.move_in_flight(&req.bucket, &req.key) {
             Ok(false) => {}
             Ok(true) => return MoveOutcome::Skipped(LEFT_IN_FLIGHT.to_string()),
